@@ -1,0 +1,488 @@
+//! The transaction engine (SPEC §3.4; G1, G5, G6): apply a plan as one atomic,
+//! journaled, ledgered run; recover interrupted runs; undo runs.
+//!
+//! A run, and the fsyncs of a one-file run:
+//! 1. re-check every before-state against the disk (the plan may be stale);
+//! 2. append the intent frame (before-states with content, after digests) to
+//!    the journal and fsync it — (1) — this is also the rollback handle;
+//! 3. stage each new content in a temp file beside its target, fsync — (2);
+//! 4. rename temps over targets / unlink deleted paths, fsync each directory — (3);
+//! 5. run the policy's validation command; on failure restore the before-state;
+//! 6. append the ledger entry and fsync — (4): **the commit point**;
+//! 7. append a done frame (no fsync) and write the run's report.
+//!
+//! Recovery, at the start of every session: a last journal frame that is an
+//! intent means a run was interrupted. If its ledger entry exists the run had
+//! committed and is completed (forward); otherwise every path is restored to its
+//! before-state (back) — a path found in neither state is first preserved in the
+//! quarantine lane — and the rollback is ledgered.
+
+use crate::context::Context;
+use crate::digest::Digest;
+use crate::error::{Error, IoContext, Result};
+use crate::failpoint::hit;
+use crate::fsutil;
+use crate::journal::{self, Frame, FrameHeader, FrameRef, Intent, Journal, StateRecord, Tail, TransitionRecord};
+use crate::ledger::{Entry, LEDGER_SCHEMA_ID, RollbackHandle, RunResult};
+use crate::lock::{self, RepoLock};
+use crate::paths::{QUARANTINE_DIR, RepoPath};
+use crate::plan::{self, Change, FileState, Noop, Plan};
+use crate::proposal::{Proposal, Source};
+use crate::repo::Repo;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// What recovery did at the start of a session.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Recovered {
+    pub run: String,
+    /// "completed" (had committed) or "rolled_back".
+    pub outcome: &'static str,
+    /// Paths found in neither the before- nor the after-state, preserved in quarantine.
+    pub preserved: Vec<String>,
+}
+
+/// The result of applying a plan.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub entry: Entry,
+    /// Output of a failed validation command (the run was rolled back).
+    pub validation_failure: Option<String>,
+}
+
+/// A writer's session: holds the repository lock; recovery has run.
+pub struct Session<'a> {
+    pub repo: &'a Repo,
+    ctx: &'a Context,
+    journal: Journal,
+    _lock: RepoLock,
+    pub recovered: Vec<Recovered>,
+}
+
+/// Whether an interrupted run is waiting for recovery (read-only check).
+pub fn needs_recovery(repo: &Repo) -> Result<bool> {
+    let j = Journal::open(&repo.layout.journal())?;
+    Ok(match j.tail()? {
+        Tail::Empty => false,
+        Tail::Torn => true,
+        Tail::Frame(f) => matches!(f.header, FrameHeader::Intent(_)),
+    })
+}
+
+fn temp_for(path: &RepoPath, run: &str) -> RepoPath {
+    let name = format!(".{}.warden-{run}.tmp", path.file_name());
+    match path.parent() {
+        Some(p) => RepoPath::from_trusted(format!("{p}/{name}")),
+        None => RepoPath::from_trusted(name),
+    }
+}
+
+fn parent_dir(root: &Path, path: &RepoPath) -> PathBuf {
+    path.parent().map_or_else(|| root.to_path_buf(), |p| p.to_fs(root))
+}
+
+/// Create the parent directories of `path`; record every directory whose entry
+/// list changed so it can be fsynced.
+fn create_parents(root: &Path, path: &RepoPath, dirs: &mut BTreeSet<PathBuf>) -> Result<()> {
+    let parent = parent_dir(root, path);
+    let mut missing = Vec::new();
+    let mut cur = parent.as_path();
+    while !cur.exists() {
+        missing.push(cur.to_path_buf());
+        match cur.parent() {
+            Some(p) => cur = p,
+            None => break,
+        }
+    }
+    for d in missing.iter().rev() {
+        std::fs::create_dir(d).io("create dir", d)?;
+        if let Some(p) = d.parent() {
+            dirs.insert(p.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+impl Repo {
+    /// Take the write lock (waiting, or failing with `Busy` when `wait` is
+    /// false) and run recovery.
+    pub fn session<'a>(&'a self, ctx: &'a Context, wait: bool, on_wait: &mut dyn FnMut(&str)) -> Result<Session<'a>> {
+        let lock = lock::acquire(&self.layout.lock(), &ctx.holder, wait, on_wait)?;
+        let journal = Journal::open(&self.layout.journal())?;
+        let mut s = Session { repo: self, ctx, journal, _lock: lock, recovered: Vec::new() };
+        s.recovered = s.recover()?;
+        Ok(s)
+    }
+}
+
+impl Session<'_> {
+    fn root(&self) -> &Path {
+        self.repo.root()
+    }
+
+    fn now(&self) -> String {
+        self.ctx.clock.now().to_string()
+    }
+
+    /// Plan a proposal: policy gate, preconditions, diff. Detects a proposal
+    /// that was already applied and whose result is still in place.
+    pub fn plan(&self, proposal: &Proposal, digest: Digest, file: &str) -> Result<Plan> {
+        let run = self.ctx.ids.run_id().to_string();
+        let mut plan = plan::resolve(self.root(), &self.repo.policy, proposal, digest, file, &run)?;
+        if let Some(prev) = self.already_applied(digest)? {
+            plan.noop = Some(Noop::AlreadyApplied { run: prev });
+            plan.changes.clear();
+            plan.diff.clear();
+            plan.counts = Default::default();
+        }
+        Ok(plan)
+    }
+
+    fn already_applied(&self, digest: Digest) -> Result<Option<String>> {
+        let entries = self.repo.ledger().entries()?;
+        for e in entries.iter().rev() {
+            if e.command != "apply" || e.input_digest != digest || e.result != RunResult::Applied {
+                continue;
+            }
+            let in_place = e.changes.iter().all(|c| {
+                let Ok(p) = RepoPath::parse(&c.path, "", "") else { return false };
+                FileState::read(self.root(), &p).is_ok_and(|s| s.digest() == c.after && s.mode() == c.after_mode)
+            });
+            return Ok(in_place.then(|| e.run.clone()));
+        }
+        Ok(None)
+    }
+
+    fn template(&self, plan: &Plan) -> Entry {
+        Entry {
+            schema: LEDGER_SCHEMA_ID.into(),
+            seq: 0,
+            prev: Digest([0; 32]),
+            writer: self.repo.writer.clone(),
+            run: plan.run.clone(),
+            time: self.now(),
+            command: plan.command.into(),
+            actor: plan.source.clone(),
+            event: plan.event.clone(),
+            policy: self.repo.policy.reference(),
+            input_digest: plan.input_digest,
+            before_digest: plan.state_digest(false),
+            after_digest: plan.state_digest(true),
+            actions: plan.actions.clone(),
+            changes: plan.change_summaries(),
+            counts: plan.counts.clone(),
+            result: RunResult::Applied,
+            reason: None,
+            rationale: plan.rationale.clone(),
+            undoes: plan.undoes.clone(),
+            rollback: None,
+        }
+    }
+
+    fn handle(&self, at: FrameRef) -> RollbackHandle {
+        RollbackHandle { store: "journal".into(), writer: self.repo.writer.clone(), frame: at }
+    }
+
+    /// Apply a plan as one atomic run. See the module docs for the steps.
+    pub fn apply(&mut self, plan: &Plan) -> Result<Outcome> {
+        if plan.noop.is_some() || plan.changes.is_empty() {
+            return Err(Error::Internal("apply called on a plan with nothing to do".into()));
+        }
+        let root = self.root().to_path_buf();
+        for c in &plan.changes {
+            c.path.check_on_disk(&root, "(working tree)", c.path.as_str())?;
+            if !FileState::read(&root, &c.path)?.same(&c.before) {
+                return Err(Error::rejected(
+                    "(working tree)",
+                    c.path.as_str(),
+                    "changed since the plan was made",
+                    Some("run the command again to plan against the current content".into()),
+                ));
+            }
+        }
+        let run_dir = self.repo.layout.run_dir(&plan.run);
+        let report = serde_json::to_vec_pretty(&plan.report()).map_err(|e| Error::Internal(e.to_string()))?;
+        fsutil::write_plain(&run_dir.join("plan.json"), &report)?;
+        fsutil::write_plain(&run_dir.join("diff.patch"), plan.diff.as_bytes())?;
+        hit("run.after_plan")?;
+
+        // Intent: before-states with content, after digests.
+        let mut blobs = Vec::new();
+        let mut transitions = Vec::with_capacity(plan.changes.len());
+        for c in &plan.changes {
+            let before = match &c.before {
+                FileState::Absent => StateRecord::Absent,
+                FileState::File { content, mode, digest } => {
+                    let off = blobs.len() as u64;
+                    blobs.extend_from_slice(content);
+                    StateRecord::File { digest: *digest, mode: *mode, blob: Some((off, content.len() as u64)) }
+                }
+            };
+            let temp = matches!(c.after, FileState::File { .. }).then(|| temp_for(&c.path, &plan.run));
+            transitions.push(TransitionRecord { path: c.path.clone(), before, after: c.after.record(), temp });
+        }
+        let mut entry = self.template(plan);
+        let intent = Intent {
+            run: plan.run.clone(),
+            meta: serde_json::to_value(&entry).map_err(|e| Error::Internal(e.to_string()))?,
+            transitions,
+        };
+        let frame = journal::encode(&FrameHeader::Intent(intent.clone()), &blobs)?;
+        let at = self.journal.append(&frame, true)?;
+        drop(blobs);
+        entry.rollback = Some(self.handle(at));
+        hit("run.after_intent")?;
+
+        // Stage.
+        let mut dirs = BTreeSet::new();
+        for (c, t) in plan.changes.iter().zip(&intent.transitions) {
+            if let (FileState::File { content, mode, .. }, Some(temp)) = (&c.after, &t.temp) {
+                create_parents(&root, &c.path, &mut dirs)?;
+                let tp = temp.to_fs(&root);
+                let _ = std::fs::remove_file(&tp);
+                fsutil::write_new_synced(&tp, content, *mode, true)?;
+            }
+        }
+        hit("run.after_stage")?;
+
+        // Switch.
+        for (i, t) in intent.transitions.iter().enumerate() {
+            let target = t.path.to_fs(&root);
+            match &t.temp {
+                Some(temp) => std::fs::rename(temp.to_fs(&root), &target).io("rename into", &target)?,
+                None => std::fs::remove_file(&target).io("remove", &target)?,
+            }
+            dirs.insert(parent_dir(&root, &t.path));
+            if i == 0 {
+                hit("run.after_first_rename")?;
+            }
+        }
+        hit("run.after_renames")?;
+        for d in &dirs {
+            fsutil::sync_dir(d)?;
+        }
+        for t in intent.transitions.iter().filter(|t| t.after == StateRecord::Absent) {
+            fsutil::remove_empty_dirs(&parent_dir(&root, &t.path), &root);
+        }
+        hit("run.after_dir_sync")?;
+
+        let mut validation_failure = None;
+        if let Some(v) = &self.repo.policy.file.validation {
+            let log = run_dir.join("validation.log");
+            let limit = std::time::Duration::from_millis(self.repo.policy.file.limits.max_runtime_ms);
+            if let Err(why) = crate::validate::run(&v.command, &root, &log, limit)? {
+                let frame = self.journal.read_frame(at)?;
+                self.roll_back(&frame, &intent)?;
+                entry.result = RunResult::RolledBack;
+                entry.reason = Some(format!("validation failed: {why}"));
+                validation_failure = Some(std::fs::read_to_string(&log).unwrap_or(why));
+            }
+        }
+        hit("run.after_validation")?;
+
+        let entry = self.repo.ledger().append(&self.repo.writer, entry)?;
+        hit("run.after_ledger")?;
+        let done = FrameHeader::Done { run: plan.run.clone(), result: result_name(entry.result).into() };
+        self.journal.append(&journal::encode(&done, &[])?, false)?;
+        hit("run.after_done")?;
+        let report = serde_json::to_vec_pretty(&entry).map_err(|e| Error::Internal(e.to_string()))?;
+        fsutil::write_plain(&run_dir.join("report.json"), &report)?;
+        Ok(Outcome { entry, validation_failure })
+    }
+
+    /// Restore every path of an intent to its before-state. Paths found in
+    /// neither state are preserved in the quarantine lane first (G1).
+    fn roll_back(&self, frame: &Frame, intent: &Intent) -> Result<Vec<String>> {
+        let root = self.root().to_path_buf();
+        let mut dirs = BTreeSet::new();
+        let mut preserved = Vec::new();
+        for t in &intent.transitions {
+            if let Some(temp) = &t.temp {
+                match std::fs::remove_file(temp.to_fs(&root)) {
+                    Ok(()) => {
+                        dirs.insert(parent_dir(&root, temp));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e).io("remove", temp.to_fs(&root)),
+                }
+            }
+            t.path.check_on_disk(&root, "(journal)", t.path.as_str())?;
+            let cur = FileState::read(&root, &t.path)?;
+            if cur.matches(&t.before) {
+                continue;
+            }
+            if !cur.matches(&t.after)
+                && let FileState::File { content, mode, .. } = &cur
+            {
+                let keep = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{}-recovered/{}", intent.run, t.path));
+                create_parents(&root, &keep, &mut dirs)?;
+                fsutil::write_atomic(&keep.to_fs(&root), content, *mode)?;
+                preserved.push(keep.to_string());
+            }
+            match &t.before {
+                StateRecord::Absent => {
+                    std::fs::remove_file(t.path.to_fs(&root)).io("remove", t.path.to_fs(&root))?;
+                }
+                StateRecord::File { mode, blob, .. } => {
+                    let blob = blob.ok_or_else(|| Error::Corrupt {
+                        path: self.journal.path().to_path_buf(),
+                        message: format!("run {}: no content recorded for {}", intent.run, t.path),
+                    })?;
+                    create_parents(&root, &t.path, &mut dirs)?;
+                    let temp = temp_for(&t.path, &format!("{}-restore", intent.run));
+                    let tp = temp.to_fs(&root);
+                    let _ = std::fs::remove_file(&tp);
+                    fsutil::write_new_synced(&tp, frame.blob(blob)?, *mode, true)?;
+                    std::fs::rename(&tp, t.path.to_fs(&root)).io("rename into", t.path.to_fs(&root))?;
+                }
+            }
+            dirs.insert(parent_dir(&root, &t.path));
+        }
+        for d in &dirs {
+            if d.exists() {
+                fsutil::sync_dir(d)?;
+            }
+        }
+        for t in intent.transitions.iter().filter(|t| t.before == StateRecord::Absent) {
+            fsutil::remove_empty_dirs(&parent_dir(&root, &t.path), &root);
+        }
+        Ok(preserved)
+    }
+
+    /// Finish or undo an interrupted run (G5).
+    fn recover(&mut self) -> Result<Vec<Recovered>> {
+        let ledger = self.repo.ledger();
+        ledger.cut_torn_tail(&self.repo.writer)?;
+        let frame = match self.journal.tail()? {
+            Tail::Empty => return Ok(Vec::new()),
+            Tail::Torn => {
+                // The intent never became durable, so no file was touched.
+                self.journal.cut_torn_tail()?;
+                match self.journal.tail()? {
+                    Tail::Frame(f) => f,
+                    _ => return Ok(Vec::new()),
+                }
+            }
+            Tail::Frame(f) => f,
+        };
+        let FrameHeader::Intent(intent) = &frame.header else { return Ok(Vec::new()) };
+        let committed = ledger.tip(&self.repo.writer)?.is_some_and(|(e, _)| e.run == intent.run);
+        let (outcome, preserved, result) = if committed {
+            ("completed", Vec::new(), RunResult::Applied)
+        } else {
+            let preserved = self.roll_back(&frame, intent)?;
+            let mut entry: Entry = serde_json::from_value(intent.meta.clone()).map_err(|e| Error::Corrupt {
+                path: self.journal.path().to_path_buf(),
+                message: format!("run {}: unreadable intent: {e}", intent.run),
+            })?;
+            entry.result = RunResult::RolledBack;
+            entry.reason = Some(format!(
+                "interrupted before it committed; rolled back by recovery at {}{}",
+                self.now(),
+                if preserved.is_empty() { String::new() } else { format!("; preserved {}", preserved.join(", ")) }
+            ));
+            entry.rollback = Some(self.handle(frame.at));
+            ledger.append(&self.repo.writer, entry)?;
+            ("rolled_back", preserved, RunResult::RolledBack)
+        };
+        let done = FrameHeader::Done { run: intent.run.clone(), result: result_name(result).into() };
+        self.journal.append(&journal::encode(&done, &[])?, true)?;
+        Ok(vec![Recovered { run: intent.run.clone(), outcome, preserved }])
+    }
+
+    /// Plan the undo of `run`: restore its before-state, byte for byte and mode
+    /// for mode. Refuses when its paths changed since, unless `force`, which
+    /// first moves the current versions to the quarantine lane.
+    pub fn plan_undo(&self, run: &str, force: bool, actor: Source) -> Result<Plan> {
+        let ledger = self.repo.ledger();
+        let entry = ledger.find_run(run)?.ok_or_else(|| {
+            Error::invalid("(command line)", "RUN", format!("no run \"{run}\" in the ledger"), Some("`warden runs` lists the runs".into()))
+        })?;
+        let id = entry.run.clone();
+        if entry.result != RunResult::Applied {
+            return Err(Error::rejected("(command line)", "RUN", format!("run {id} did not apply (it was rolled back), so there is nothing to undo"), None));
+        }
+        if let Some(by) = ledger.entries()?.into_iter().find(|e| e.undoes.as_deref() == Some(&id) && e.result == RunResult::Applied) {
+            return Err(Error::rejected(
+                "(command line)",
+                "RUN",
+                format!("run {id} was already undone by run {}", by.run),
+                Some(format!("`warden undo {}` restores what {id} did", by.run)),
+            ));
+        }
+        let handle = entry.rollback.clone().ok_or_else(|| {
+            Error::rejected("(command line)", "RUN", format!("run {id} has no rollback handle"), None)
+        })?;
+        if handle.writer != self.repo.writer {
+            return Err(Error::rejected(
+                "(command line)",
+                "RUN",
+                format!("run {id} was made in another clone (writer {}); its before-state is kept there", handle.writer),
+                Some(format!("run `warden undo {id}` in that clone")),
+            ));
+        }
+        let frame = self.journal.read_frame(handle.frame)?;
+        let FrameHeader::Intent(intent) = &frame.header else {
+            return Err(Error::Corrupt { path: self.journal.path().to_path_buf(), message: format!("run {id}: rollback handle is not an intent") });
+        };
+        let new_run = self.ctx.ids.run_id().to_string();
+        let root = self.root();
+        let mut ov = plan::Overlay::new(root, "(undo)");
+        let mut drifted = Vec::new();
+        let mut actions = Vec::new();
+        let mut quarantined = Vec::new();
+        for t in &intent.transitions {
+            let cur = ov.get(&t.path, t.path.as_str())?;
+            if !cur.matches(&t.after) {
+                drifted.push(format!(
+                    "{} (now {}, run left {})",
+                    t.path,
+                    cur.digest().map_or("absent".into(), |d| format!("sha256 {}", d.short())),
+                    t.after.digest().map_or("absent".into(), |d| format!("sha256 {}", d.short()))
+                ));
+                if force && let FileState::File { .. } = cur {
+                    let keep = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{new_run}/{}", t.path));
+                    ov.set(&keep, "(undo)", cur.clone())?;
+                    quarantined.push(serde_json::json!({"path": t.path.as_str(), "reason": format!("changed after run {id}; set aside by `warden undo --force`"), "sha256": cur.digest()}));
+                    actions.push(crate::ledger::ActionSummary { kind: "quarantine".into(), path: t.path.to_string(), to: Some(keep.to_string()), reason: Some("changed since the undone run".into()) });
+                }
+            }
+            let before = match &t.before {
+                StateRecord::Absent => FileState::Absent,
+                StateRecord::File { mode, blob, .. } => {
+                    let blob = blob.ok_or_else(|| Error::Corrupt { path: self.journal.path().to_path_buf(), message: format!("run {id}: no content for {}", t.path) })?;
+                    FileState::file(frame.blob(blob)?.to_vec(), *mode)
+                }
+            };
+            actions.push(crate::ledger::ActionSummary { kind: "restore".into(), path: t.path.to_string(), to: None, reason: None });
+            ov.set(&t.path, t.path.as_str(), before)?;
+        }
+        if !drifted.is_empty() && !force {
+            return Err(Error::rejected(
+                "(working tree)",
+                "RUN",
+                format!("{} path(s) changed since run {id}: {}", drifted.len(), drifted.join("; ")),
+                Some("undo refuses to overwrite newer work; `warden undo --force` moves the current versions to .quarantine/ first".into()),
+            ));
+        }
+        if !quarantined.is_empty() {
+            let index = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{new_run}/QUARANTINE.json"));
+            let body = serde_json::to_vec_pretty(&serde_json::json!({"run": new_run, "files": quarantined})).map_err(|e| Error::Internal(e.to_string()))?;
+            ov.set(&index, "(undo)", FileState::file(body, 0o644))?;
+        }
+        let changes: Vec<Change> = ov.changes();
+        let mut plan = plan::build(&new_run, "undo", actor, "RollbackTriggered", Digest::of(id.as_bytes()), actions, changes, Some(id.clone()));
+        plan.rationale = Some(format!("undo of run {id}"));
+        if plan.changes.is_empty() {
+            plan.noop = Some(Noop::NothingToChange);
+        }
+        Ok(plan)
+    }
+}
+
+fn result_name(r: RunResult) -> &'static str {
+    match r {
+        RunResult::Applied => "applied",
+        RunResult::RolledBack => "rolled_back",
+    }
+}

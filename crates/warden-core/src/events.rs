@@ -1,0 +1,222 @@
+//! The lifecycle event catalogue (SPEC §3.1) as data: trigger, input schema,
+//! default allowed actions per source kind, required ledger fields and rollback
+//! expectations. `warden events` prints it; the policy and the operating contract
+//! are derived from it.
+
+use serde::Serialize;
+
+/// The closed set of action kinds (SPEC §3.2). Some are reserved for later
+/// subsystems: the catalogue and the policy know them, the engine refuses them
+/// with a clear message until their subsystem lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    WriteFile,
+    PatchRegion,
+    MoveFile,
+    Quarantine,
+    DeleteFile,
+    CreateBranch,
+    RegistryPatch,
+}
+
+impl ActionKind {
+    pub const ALL: &[ActionKind] = &[
+        ActionKind::WriteFile,
+        ActionKind::PatchRegion,
+        ActionKind::MoveFile,
+        ActionKind::Quarantine,
+        ActionKind::DeleteFile,
+        ActionKind::CreateBranch,
+        ActionKind::RegistryPatch,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::WriteFile => "write_file",
+            ActionKind::PatchRegion => "patch_region",
+            ActionKind::MoveFile => "move_file",
+            ActionKind::Quarantine => "quarantine",
+            ActionKind::DeleteFile => "delete_file",
+            ActionKind::CreateBranch => "create_branch",
+            ActionKind::RegistryPatch => "registry_patch",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.name() == s)
+    }
+
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Self::ALL.iter().map(|k| k.name())
+    }
+
+    /// Whether the transaction engine of this build can apply it.
+    pub fn supported(self) -> bool {
+        !matches!(self, ActionKind::CreateBranch | ActionKind::RegistryPatch)
+    }
+}
+
+/// Who produced a proposal.
+pub const SOURCE_KINDS: &[&str] = &[
+    "person",
+    "plugin",
+    "bridge",
+    "collector",
+    "generator",
+    "llm",
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventSpec {
+    pub name: &'static str,
+    pub trigger: &'static str,
+    /// Default allowed actions per source kind, used to write the initial policy.
+    pub default_allow: &'static [(&'static str, &'static [ActionKind])],
+    pub required_ledger_fields: &'static [&'static str],
+    pub rollback: &'static str,
+    /// JSON Schema of the event's input payload.
+    pub input_schema: serde_json::Value,
+}
+
+const LEDGER_FIELDS: &[&str] = &[
+    "run",
+    "time",
+    "actor",
+    "event",
+    "policy",
+    "input_digest",
+    "before_digest",
+    "after_digest",
+    "actions",
+    "result",
+    "rollback",
+];
+
+use ActionKind::*;
+
+fn payload(props: serde_json::Value, required: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": props,
+        "required": required,
+    })
+}
+
+/// The catalogue, in a stable order.
+pub fn catalogue() -> Vec<EventSpec> {
+    use serde_json::json;
+    let path = json!({"type": "string", "description": "repository-relative path"});
+    vec![
+        EventSpec {
+            name: "Manual",
+            trigger: "A person or script submits a proposal with `warden apply FILE`.",
+            default_allow: &[("person", &[WriteFile, PatchRegion, MoveFile, Quarantine])],
+            required_ledger_fields: LEDGER_FIELDS,
+            rollback: "Undoable by run id; `warden undo RUN` restores the before-state byte for byte.",
+            input_schema: payload(json!({"proposal": {"$ref": "warden schema proposal"}}), &["proposal"]),
+        },
+        EventSpec {
+            name: "FileDetected",
+            trigger: "A new or modified file appears in a watched place.",
+            default_allow: &[
+                ("plugin", &[MoveFile, Quarantine]),
+                ("collector", &[MoveFile, Quarantine]),
+            ],
+            required_ledger_fields: LEDGER_FIELDS,
+            rollback: "Moves and quarantines are undoable by run id; no file is deleted.",
+            input_schema: payload(
+                json!({"path": path, "sha256": {"type": "string"}, "size": {"type": "integer"}, "mtime": {"type": "string"}}),
+                &["path", "sha256", "size"],
+            ),
+        },
+        EventSpec {
+            name: "PreCommit",
+            trigger: "A commit is about to be made (pre-commit hook).",
+            default_allow: &[
+                ("plugin", &[PatchRegion, WriteFile]),
+                ("generator", &[PatchRegion, WriteFile]),
+            ],
+            required_ledger_fields: LEDGER_FIELDS,
+            rollback: "Undoable by run id before or after the commit.",
+            input_schema: payload(json!({"staged": {"type": "array", "items": path}}), &["staged"]),
+        },
+        EventSpec {
+            name: "PreMerge",
+            trigger: "A branch is about to be merged into a protected branch.",
+            default_allow: &[("plugin", &[PatchRegion, WriteFile])],
+            required_ledger_fields: LEDGER_FIELDS,
+            rollback: "Snapshot taken before the merge; undoable by run id.",
+            input_schema: payload(
+                json!({"base": {"type": "string"}, "head": {"type": "string"}}),
+                &["base", "head"],
+            ),
+        },
+        EventSpec {
+            name: "MergeConflict",
+            trigger: "git cannot merge some paths automatically.",
+            default_allow: &[("plugin", &[WriteFile, Quarantine])],
+            required_ledger_fields: LEDGER_FIELDS,
+            rollback: "Resolutions are applied on a sync branch; unresolved paths go to quarantine.",
+            input_schema: payload(
+                json!({"paths": {"type": "array", "items": path}, "base": {"type": "string"}, "ours": {"type": "string"}, "theirs": {"type": "string"}}),
+                &["paths"],
+            ),
+        },
+        EventSpec {
+            name: "PostMerge",
+            trigger: "A merge completed.",
+            default_allow: &[("plugin", &[PatchRegion])],
+            required_ledger_fields: LEDGER_FIELDS,
+            rollback: "Undoable by run id.",
+            input_schema: payload(json!({"commit": {"type": "string"}}), &["commit"]),
+        },
+        EventSpec {
+            name: "SyncAudited",
+            trigger: "`warden sync audit` produced a report.",
+            default_allow: &[],
+            required_ledger_fields: LEDGER_FIELDS,
+            rollback: "Read-only; nothing to roll back.",
+            input_schema: payload(json!({"report": {"type": "object"}}), &["report"]),
+        },
+        EventSpec {
+            name: "QuarantineCreated",
+            trigger: "A change or file was routed to the quarantine lane.",
+            default_allow: &[],
+            required_ledger_fields: LEDGER_FIELDS,
+            rollback: "Quarantined files are kept; undo moves them back.",
+            input_schema: payload(
+                json!({"path": path, "reason": {"type": "string"}, "run": {"type": "string"}}),
+                &["path", "reason"],
+            ),
+        },
+        EventSpec {
+            name: "RollbackTriggered",
+            trigger: "A run is undone, or a validation failure rolled one back.",
+            default_allow: &[("person", &[WriteFile, MoveFile, Quarantine])],
+            required_ledger_fields: LEDGER_FIELDS,
+            rollback: "An undo is itself a run and can be undone.",
+            input_schema: payload(json!({"run": {"type": "string"}}), &["run"]),
+        },
+        EventSpec {
+            name: "CommandReceived",
+            trigger: "A signed command arrived in the bridge inbox.",
+            default_allow: &[("bridge", &[WriteFile, PatchRegion])],
+            required_ledger_fields: LEDGER_FIELDS,
+            rollback: "Applied as a run; undoable by run id. Publishing is not undoable.",
+            input_schema: payload(
+                json!({"id": {"type": "string"}, "action": {"type": "string"}}),
+                &["id", "action"],
+            ),
+        },
+    ]
+}
+
+pub fn event_names() -> Vec<&'static str> {
+    catalogue().iter().map(|e| e.name).collect()
+}
+
+pub fn find(name: &str) -> Option<EventSpec> {
+    catalogue().into_iter().find(|e| e.name == name)
+}

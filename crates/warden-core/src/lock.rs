@@ -1,0 +1,89 @@
+//! One writer per repository (SPEC §3.4): a kernel lock (`flock`) on
+//! `.warden/state/lock`. The kernel drops it when the process exits, however it
+//! exits, so there is never a stale lock to delete by hand. The file's content
+//! names the holder for the message a waiting writer prints; it is informative only.
+
+use crate::error::{Error, IoContext, Result};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// Held while a writer works; released on drop or process exit.
+#[derive(Debug)]
+pub struct RepoLock {
+    _file: File,
+}
+
+fn open(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .io("open lock", path)
+}
+
+fn read_holder(mut f: &File) -> String {
+    let mut s = String::new();
+    let _ = f.seek(SeekFrom::Start(0));
+    let _ = f.read_to_string(&mut s);
+    let s = s.trim();
+    if s.is_empty() { "another warden process".to_string() } else { s.to_string() }
+}
+
+/// Take the lock. When it is held: with `wait`, call `on_wait(holder)` once and
+/// block until it is free; without, fail with `Error::Busy`.
+pub fn acquire(path: &Path, holder: &str, wait: bool, on_wait: &mut dyn FnMut(&str)) -> Result<RepoLock> {
+    let file = open(path)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let who = read_holder(&file);
+            if !wait {
+                return Err(Error::Busy { holder: who });
+            }
+            on_wait(&who);
+            file.lock().io("lock", path)?;
+        }
+        Err(TryLockError::Error(e)) => return Err(e).io("lock", path),
+    }
+    let mut f = &file;
+    let _ = file.set_len(0);
+    let _ = f.seek(SeekFrom::Start(0));
+    let _ = f.write_all(holder.as_bytes());
+    Ok(RepoLock { _file: file })
+}
+
+/// Who holds the lock right now, if anyone. Does not block.
+pub fn holder(path: &Path) -> Result<Option<String>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let file = open(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(None),
+        Err(TryLockError::WouldBlock) => Ok(Some(read_holder(&file))),
+        Err(TryLockError::Error(e)) => Err(e).io("lock", path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_writer_is_busy_and_lock_is_released_on_drop() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("lock");
+        let held = acquire(&p, "pid 1 (warden apply)", false, &mut |_| {}).expect("first");
+        match acquire(&p, "pid 2", false, &mut |_| {}) {
+            Err(Error::Busy { holder }) => assert_eq!(holder, "pid 1 (warden apply)"),
+            other => panic!("expected Busy, got {other:?}"),
+        }
+        assert_eq!(holder(&p).expect("holder").as_deref(), Some("pid 1 (warden apply)"));
+        drop(held);
+        assert_eq!(holder(&p).expect("holder"), None);
+        acquire(&p, "pid 2", false, &mut |_| {}).expect("free again");
+    }
+}

@@ -1,0 +1,542 @@
+//! Planning (SPEC §3.4, first two steps): resolve a proposal's actions against
+//! the tree into per-path changes, gate them by the policy, and render the plan
+//! (unified diff + counts). Nothing is written here.
+//!
+//! Actions are resolved in order over a virtual overlay of the tree, so later
+//! actions see earlier ones (write then move works). Each action's precondition
+//! is checked against the overlay; an action whose effect is already present is
+//! skipped, which makes re-applying idempotent (G6).
+
+use crate::digest::{Digest, Hasher};
+use crate::error::{Error, IoContext, Result};
+use crate::events::ActionKind;
+use crate::fence::{self, PatchError};
+use crate::fsutil;
+use crate::journal::StateRecord;
+use crate::ledger::{ActionSummary, ChangeSummary, Counts};
+use crate::paths::{QUARANTINE_DIR, RepoPath};
+use crate::policy::Policy;
+use crate::proposal::{Action, Expect, Proposal, Source};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A file's full state: absent, or content and mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileState {
+    Absent,
+    File { content: Arc<Vec<u8>>, mode: u32, digest: Digest },
+}
+
+impl FileState {
+    pub fn file(content: Vec<u8>, mode: u32) -> Self {
+        let digest = Digest::of(&content);
+        FileState::File { content: Arc::new(content), mode, digest }
+    }
+
+    /// Read `path` from disk (the caller checked it is not reached through a symlink).
+    pub fn read(root: &Path, path: &RepoPath) -> Result<FileState> {
+        let fs = path.to_fs(root);
+        let meta = match std::fs::symlink_metadata(&fs) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::Absent),
+            Err(e) => return Err(e).io("inspect", &fs),
+        };
+        let content = std::fs::read(&fs).io("read", &fs)?;
+        Ok(FileState::file(content, fsutil::mode_of(&meta)))
+    }
+
+    pub fn digest(&self) -> Option<Digest> {
+        match self {
+            FileState::Absent => None,
+            FileState::File { digest, .. } => Some(*digest),
+        }
+    }
+
+    pub fn mode(&self) -> Option<u32> {
+        match self {
+            FileState::Absent => None,
+            FileState::File { mode, .. } => Some(*mode),
+        }
+    }
+
+    pub fn content(&self) -> Option<&[u8]> {
+        match self {
+            FileState::Absent => None,
+            FileState::File { content, .. } => Some(content),
+        }
+    }
+
+    /// Same content and mode.
+    pub fn same(&self, other: &FileState) -> bool {
+        self.digest() == other.digest() && self.mode() == other.mode()
+    }
+
+    pub fn matches(&self, rec: &StateRecord) -> bool {
+        match (self, rec) {
+            (FileState::Absent, StateRecord::Absent) => true,
+            (FileState::File { digest, mode, .. }, StateRecord::File { digest: d, mode: m, .. }) => digest == d && mode == m,
+            _ => false,
+        }
+    }
+
+    /// The journal record of this state, without content.
+    pub fn record(&self) -> StateRecord {
+        match self {
+            FileState::Absent => StateRecord::Absent,
+            FileState::File { mode, digest, .. } => StateRecord::File { digest: *digest, mode: *mode, blob: None },
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub path: RepoPath,
+    pub before: FileState,
+    pub after: FileState,
+}
+
+/// Why a plan has nothing to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Noop {
+    /// This exact proposal was applied by `run` and its result is still in place.
+    AlreadyApplied { run: String },
+    /// Every action's effect is already present.
+    NothingToChange,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub run: String,
+    /// "apply" or "undo".
+    pub command: &'static str,
+    pub source: Source,
+    pub event: String,
+    pub rationale: Option<String>,
+    pub input_digest: Digest,
+    pub undoes: Option<String>,
+    pub actions: Vec<ActionSummary>,
+    pub changes: Vec<Change>,
+    pub counts: Counts,
+    pub diff: String,
+    pub noop: Option<Noop>,
+}
+
+/// The plan as reported (`--format json`, `.runs/<RUN>/plan.json`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(title = "warden plan")]
+pub struct PlanReport {
+    pub schema: String,
+    pub run: String,
+    pub command: String,
+    pub source: Source,
+    pub event: String,
+    pub input_digest: Digest,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
+    pub actions: Vec<ActionSummary>,
+    pub changes: Vec<ChangeSummary>,
+    pub counts: Counts,
+    /// null when there is something to do; otherwise why not.
+    pub noop: Option<serde_json::Value>,
+    pub diff: String,
+}
+
+impl Plan {
+    pub fn change_summaries(&self) -> Vec<ChangeSummary> {
+        self.changes
+            .iter()
+            .map(|c| ChangeSummary {
+                path: c.path.to_string(),
+                before: c.before.digest(),
+                after: c.after.digest(),
+                before_mode: c.before.mode(),
+                after_mode: c.after.mode(),
+            })
+            .collect()
+    }
+
+    pub fn report(&self) -> PlanReport {
+        PlanReport {
+            schema: "warden.plan/v1".into(),
+            run: self.run.clone(),
+            command: self.command.into(),
+            source: self.source.clone(),
+            event: self.event.clone(),
+            input_digest: self.input_digest,
+            undoes: self.undoes.clone(),
+            actions: self.actions.clone(),
+            changes: self.change_summaries(),
+            counts: self.counts.clone(),
+            noop: self.noop.as_ref().and_then(|n| serde_json::to_value(n).ok()),
+            diff: self.diff.clone(),
+        }
+    }
+
+    /// Digest over (path, state) of every change's before- or after-state.
+    pub fn state_digest(&self, after: bool) -> Digest {
+        let mut h = Hasher::new();
+        for c in &self.changes {
+            let s = if after { &c.after } else { &c.before };
+            h.part(c.path.as_str().as_bytes());
+            h.part(s.digest().map(|d| d.hex()).unwrap_or_default().as_bytes());
+            h.part(&s.mode().unwrap_or(0).to_le_bytes());
+        }
+        h.finish()
+    }
+}
+
+/// The tree as the actions so far would leave it.
+pub(crate) struct Overlay<'a> {
+    root: &'a Path,
+    file: &'a str,
+    original: BTreeMap<RepoPath, FileState>,
+    current: BTreeMap<RepoPath, FileState>,
+}
+
+impl<'a> Overlay<'a> {
+    pub(crate) fn new(root: &'a Path, file: &'a str) -> Self {
+        Overlay { root, file, original: BTreeMap::new(), current: BTreeMap::new() }
+    }
+
+    pub(crate) fn get(&mut self, path: &RepoPath, field: &str) -> Result<FileState> {
+        if let Some(s) = self.current.get(path) {
+            return Ok(s.clone());
+        }
+        path.check_on_disk(self.root, self.file, field)?;
+        let s = FileState::read(self.root, path)?;
+        self.original.insert(path.clone(), s.clone());
+        self.current.insert(path.clone(), s.clone());
+        Ok(s)
+    }
+
+    pub(crate) fn set(&mut self, path: &RepoPath, field: &str, state: FileState) -> Result<()> {
+        self.get(path, field)?;
+        self.current.insert(path.clone(), state);
+        Ok(())
+    }
+
+    pub(crate) fn changes(self) -> Vec<Change> {
+        let mut original = self.original;
+        self.current
+            .into_iter()
+            .filter_map(|(path, after)| {
+                let before = original.remove(&path)?;
+                (!before.same(&after)).then_some(Change { path, before, after })
+            })
+            .collect()
+    }
+}
+
+fn check_expect(cur: &FileState, expect: &Expect, path: &RepoPath, file: &str, field: &str) -> Result<()> {
+    let recompute = Some(format!(
+        "the file changed since the proposal was written: recompute the digest from its current content (`sha256sum {path}`)"
+    ));
+    match (expect, cur) {
+        (Expect::Any, _) | (Expect::Absent, FileState::Absent) => Ok(()),
+        (Expect::Absent, FileState::File { digest, .. }) => Err(Error::rejected(
+            file,
+            field,
+            format!("precondition failed: \"{path}\" exists (sha256 {}) but the proposal expects it absent", digest.short()),
+            Some(format!("to replace it use \"expect\": {{\"sha256\": \"{digest}\"}}")),
+        )),
+        (Expect::Sha256(want), FileState::Absent) => Err(Error::rejected(
+            file,
+            field,
+            format!("precondition failed: \"{path}\" does not exist but the proposal expects sha256 {}", want.short()),
+            Some("use \"expect\": \"absent\" to create it".into()),
+        )),
+        (Expect::Sha256(want), FileState::File { digest, .. }) if want == digest => Ok(()),
+        (Expect::Sha256(want), FileState::File { digest, .. }) => Err(Error::rejected(
+            file,
+            field,
+            format!("precondition failed: \"{path}\" has sha256 {} but the proposal expects {}", digest.short(), want.short()),
+            recompute,
+        )),
+    }
+}
+
+fn new_mode(current: Option<u32>, executable: Option<bool>) -> u32 {
+    let base = current.unwrap_or(0o644);
+    match executable {
+        Some(true) => base | ((base & 0o444) >> 2),
+        Some(false) => base & !0o111,
+        None => base,
+    }
+}
+
+/// Check every action's kind and paths against the policy (G4) and the
+/// protected areas (G9). Returns the first refusal.
+pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
+    let allowed = policy.allowed(&proposal.event, &proposal.source.kind);
+    let version = &policy.file.version;
+    for (i, action) in proposal.actions.iter().enumerate() {
+        let kind = action.kind();
+        if !allowed.contains(&kind) {
+            let hint = if kind == ActionKind::DeleteFile {
+                format!("delete_file is denied unless listed: add it under events.{}.{} in .warden/policy.yaml and bump its version, or use \"quarantine\" to keep the file", proposal.event, proposal.source.kind)
+            } else {
+                format!("if this is intended, add \"{}\" under events.{}.{} in .warden/policy.yaml and bump its version", kind.name(), proposal.event, proposal.source.kind)
+            };
+            return Err(Error::rejected(
+                file,
+                format!("actions[{i}].kind"),
+                format!(
+                    "policy {version} does not allow source kind \"{}\" to propose \"{}\" on event \"{}\"",
+                    proposal.source.kind,
+                    kind.name(),
+                    proposal.event
+                ),
+                Some(hint),
+            ));
+        }
+        let fields: &[&str] = if kind == ActionKind::MoveFile { &["from", "to"] } else { &["path"] };
+        for (p, f) in action.paths().into_iter().zip(fields) {
+            if p.in_quarantine() {
+                return Err(Error::rejected(
+                    file,
+                    format!("actions[{i}].{f}"),
+                    format!("\"{p}\" is inside the quarantine lane {QUARANTINE_DIR}/, which only the quarantine action writes"),
+                    Some("undo the quarantining run to bring a file back (`warden undo RUN`)".into()),
+                ));
+            }
+            if let Some(why) = policy.path_refusal(p) {
+                return Err(Error::rejected(
+                    file,
+                    format!("actions[{i}].{f}"),
+                    format!("policy {version} refuses this path: {why}"),
+                    Some("change the path, or paths.allow / paths.deny in .warden/policy.yaml".into()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolve a proposal into a plan for run `run`. `file` names the proposal in errors.
+pub fn resolve(root: &Path, policy: &Policy, proposal: &Proposal, digest: Digest, file: &str, run: &str) -> Result<Plan> {
+    gate(policy, proposal, file)?;
+    let mut ov = Overlay::new(root, file);
+    let mut quarantined = Vec::new();
+    let mut summaries = Vec::new();
+    for (i, action) in proposal.actions.iter().enumerate() {
+        let field = |s: &str| format!("actions[{i}].{s}");
+        match action {
+            Action::WriteFile { path, content, expect, executable } => {
+                summaries.push(summary("write_file", path, None, None));
+                let cur = ov.get(path, &field("path"))?;
+                let mode = new_mode(cur.mode(), *executable);
+                let want = FileState::file(content.as_bytes().to_vec(), mode);
+                if cur.same(&want) {
+                    continue;
+                }
+                check_expect(&cur, expect, path, file, &field("expect"))?;
+                ov.set(path, &field("path"), want)?;
+            }
+            Action::PatchRegion { path, fence: name, content, expect } => {
+                summaries.push(summary("patch_region", path, None, Some(format!("fence {name}"))));
+                let cur = ov.get(path, &field("path"))?;
+                check_expect(&cur, expect, path, file, &field("expect"))?;
+                let FileState::File { content: bytes, mode, .. } = &cur else {
+                    return Err(Error::rejected(file, field("path"), format!("\"{path}\" does not exist, so it has no fence \"{name}\""), None));
+                };
+                let text = std::str::from_utf8(bytes).map_err(|_| {
+                    Error::rejected(file, field("path"), format!("\"{path}\" is not UTF-8 text; AUTO fences need text"), None)
+                })?;
+                let patched = fence::patch(text, name, content).map_err(|e| match e {
+                    PatchError::Malformed(fe) => Error::rejected(
+                        path.as_str(),
+                        format!("line {}", fe.line),
+                        format!("malformed AUTO fence: {}", fe.message),
+                        Some("fix the BEGIN/END AUTO SECTION markers by hand".into()),
+                    ),
+                    PatchError::Missing(n) => Error::rejected(
+                        file,
+                        field("fence"),
+                        format!("\"{path}\" has no fence \"{n}\""),
+                        Some(format!("add `BEGIN AUTO SECTION: {n}` / `END AUTO SECTION: {n}` comment lines to {path}")),
+                    ),
+                    PatchError::HandEdited { name, line } => Error::rejected(
+                        path.as_str(),
+                        format!("line {line}"),
+                        format!("the body of AUTO fence \"{name}\" was edited by hand since warden wrote it; refusing to overwrite it"),
+                        Some("move the hand-written text outside the fence, or delete the `checksum=` on its END line to accept the current body".into()),
+                    ),
+                })?;
+                if let Some(new_text) = patched {
+                    ov.set(path, &field("path"), FileState::file(new_text.into_bytes(), *mode))?;
+                }
+            }
+            Action::MoveFile { from, to, expect } => {
+                summaries.push(summary("move_file", from, Some(to), None));
+                let src = ov.get(from, &field("from"))?;
+                let dst = ov.get(to, &field("to"))?;
+                if src == FileState::Absent
+                    && let Expect::Sha256(want) = expect
+                    && dst.digest() == Some(*want)
+                {
+                    continue; // already moved
+                }
+                if src == FileState::Absent {
+                    return Err(Error::rejected(file, field("from"), format!("\"{from}\" does not exist"), Some("check the path; `git status` shows what moved".into())));
+                }
+                check_expect(&src, expect, from, file, &field("expect"))?;
+                if dst != FileState::Absent {
+                    return Err(Error::rejected(
+                        file,
+                        field("to"),
+                        format!("the destination \"{to}\" already exists; move_file never overwrites"),
+                        Some("quarantine or move the existing file first, in the same proposal".into()),
+                    ));
+                }
+                ov.set(to, &field("to"), src)?;
+                ov.set(from, &field("from"), FileState::Absent)?;
+            }
+            Action::Quarantine { path, reason, expect } => {
+                summaries.push(summary("quarantine", path, None, Some(reason.clone())));
+                let cur = ov.get(path, &field("path"))?;
+                if cur == FileState::Absent {
+                    return Err(Error::rejected(file, field("path"), format!("\"{path}\" does not exist, so there is nothing to quarantine"), None));
+                }
+                check_expect(&cur, expect, path, file, &field("expect"))?;
+                let dest = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{run}/{path}"));
+                let dest_field = field("path");
+                ov.set(&dest, &dest_field, cur.clone())?;
+                ov.set(path, &field("path"), FileState::Absent)?;
+                quarantined.push(serde_json::json!({
+                    "path": path.as_str(), "reason": reason, "sha256": cur.digest(),
+                    "source": proposal.source, "event": proposal.event,
+                }));
+                if let Some(s) = summaries.last_mut() {
+                    s.to = Some(dest.to_string());
+                }
+            }
+            Action::DeleteFile { path, expect } => {
+                summaries.push(summary("delete_file", path, None, None));
+                let cur = ov.get(path, &field("path"))?;
+                if cur == FileState::Absent && !matches!(expect, Expect::Absent) {
+                    continue; // already deleted
+                }
+                check_expect(&cur, expect, path, file, &field("expect"))?;
+                ov.set(path, &field("path"), FileState::Absent)?;
+            }
+        }
+    }
+    if !quarantined.is_empty() {
+        let index = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{run}/QUARANTINE.json"));
+        let body = serde_json::to_vec_pretty(&serde_json::json!({"run": run, "files": quarantined}))
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        ov.set(&index, "quarantine index", FileState::file(body, 0o644))?;
+    }
+    let changes = ov.changes();
+    let plan = build(run, "apply", proposal.source.clone(), &proposal.event, digest, summaries, changes, None);
+    check_limits(policy, &plan, file)?;
+    Ok(Plan {
+        rationale: (!proposal.rationale.is_empty()).then(|| proposal.rationale.clone()),
+        noop: plan.changes.is_empty().then_some(Noop::NothingToChange),
+        ..plan
+    })
+}
+
+fn summary(kind: &str, path: &RepoPath, to: Option<&RepoPath>, reason: Option<String>) -> ActionSummary {
+    ActionSummary { kind: kind.into(), path: path.to_string(), to: to.map(|t| t.to_string()), reason }
+}
+
+fn check_limits(policy: &Policy, plan: &Plan, file: &str) -> Result<()> {
+    let l = &policy.file.limits;
+    if plan.changes.len() as u64 > l.max_files {
+        return Err(Error::rejected(
+            file,
+            "actions",
+            format!("the run would touch {} paths, more than limits.max_files = {} of policy {}", plan.changes.len(), l.max_files, policy.file.version),
+            Some("split the proposal, or raise limits.max_files in .warden/policy.yaml".into()),
+        ));
+    }
+    if plan.counts.bytes_written > l.max_bytes {
+        return Err(Error::rejected(
+            file,
+            "actions",
+            format!("the run would write {} bytes, more than limits.max_bytes = {} of policy {}", plan.counts.bytes_written, l.max_bytes, policy.file.version),
+            Some("split the proposal, or raise limits.max_bytes in .warden/policy.yaml".into()),
+        ));
+    }
+    Ok(())
+}
+
+/// Assemble a plan from changes: counts and unified diff.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build(
+    run: &str,
+    command: &'static str,
+    source: Source,
+    event: &str,
+    input_digest: Digest,
+    actions: Vec<ActionSummary>,
+    changes: Vec<Change>,
+    undoes: Option<String>,
+) -> Plan {
+    let mut counts = Counts { files: changes.len() as u64, ..Default::default() };
+    let mut diff = String::new();
+    for c in &changes {
+        match (&c.before, &c.after) {
+            (FileState::Absent, FileState::File { .. }) => counts.added += 1,
+            (FileState::File { .. }, FileState::Absent) => counts.deleted += 1,
+            _ => counts.modified += 1,
+        }
+        counts.bytes_written += c.after.content().map_or(0, |b| b.len() as u64);
+        render_diff(c, &mut diff, &mut counts);
+    }
+    Plan {
+        run: run.into(),
+        command,
+        source,
+        event: event.into(),
+        rationale: None,
+        input_digest,
+        undoes,
+        actions,
+        changes,
+        counts,
+        diff,
+        noop: None,
+    }
+}
+
+fn render_diff(c: &Change, out: &mut String, counts: &mut Counts) {
+    let p = c.path.as_str();
+    let (a, b) = (c.before.content(), c.after.content());
+    let old_name = if a.is_some() { format!("a/{p}") } else { "/dev/null".into() };
+    let new_name = if b.is_some() { format!("b/{p}") } else { "/dev/null".into() };
+    out.push_str(&format!("diff --warden a/{p} b/{p}\n"));
+    match (c.before.mode(), c.after.mode()) {
+        (None, Some(m)) => out.push_str(&format!("new file mode {:o}\n", 0o100000 | m)),
+        (Some(m), None) => out.push_str(&format!("deleted file mode {:o}\n", 0o100000 | m)),
+        (Some(x), Some(y)) if x != y => out.push_str(&format!("old mode {:o}\nnew mode {:o}\n", 0o100000 | x, 0o100000 | y)),
+        _ => {}
+    }
+    if c.before.digest() == c.after.digest() {
+        return;
+    }
+    let (ta, tb) = (
+        std::str::from_utf8(a.unwrap_or_default()),
+        std::str::from_utf8(b.unwrap_or_default()),
+    );
+    let (Ok(ta), Ok(tb)) = (ta, tb) else {
+        out.push_str(&format!("Binary files {old_name} and {new_name} differ\n"));
+        return;
+    };
+    let d = similar::TextDiff::from_lines(ta, tb);
+    for ch in d.iter_all_changes() {
+        match ch.tag() {
+            similar::ChangeTag::Insert => counts.lines_added += 1,
+            similar::ChangeTag::Delete => counts.lines_removed += 1,
+            similar::ChangeTag::Equal => {}
+        }
+    }
+    out.push_str(&d.unified_diff().context_radius(3).header(&old_name, &new_name).to_string());
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+}

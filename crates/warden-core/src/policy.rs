@@ -1,0 +1,359 @@
+//! The policy pack (SPEC §3.3, G4): `.warden/policy.yaml`. Which actions each
+//! source kind may propose per event, which paths are writable, and the limits.
+//! Every run records the policy's version and the digest of its exact bytes.
+
+use crate::digest::Digest;
+use crate::error::{Error, Result, did_you_mean};
+use crate::events::{self, ActionKind, SOURCE_KINDS};
+use crate::paths::RepoPath;
+use globset::{GlobSet, GlobSetBuilder};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const POLICY_SCHEMA_ID: &str = "warden.policy/v1";
+pub const POLICY_FILE: &str = ".warden/policy.yaml";
+
+/// The policy file as written. Unknown keys are errors so typos don't silently
+/// weaken a rule.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "warden policy pack", description = "`.warden/policy.yaml` (SPEC §3.3)")]
+pub struct PolicyFile {
+    /// Always "warden.policy/v1".
+    pub schema: String,
+    /// Version stamp recorded by every run, e.g. "2026-11-21.1". Bump it when you edit the policy.
+    pub version: String,
+    /// Per lifecycle event, per source kind: the allowed action kinds.
+    #[serde(default)]
+    pub events: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    #[serde(default)]
+    pub paths: PathRules,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub validation: Option<Validation>,
+    #[serde(default)]
+    pub plugins: PluginRules,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PathRules {
+    /// Globs of writable paths (default: everything). `.git/`, `.ledger/`, `.warden/` and `.runs/` are always denied.
+    #[serde(default = "default_allow")]
+    pub allow: Vec<String>,
+    /// Globs of paths no proposal may touch; deny wins over allow.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+fn default_allow() -> Vec<String> {
+    vec!["**".into()]
+}
+
+impl Default for PathRules {
+    fn default() -> Self {
+        PathRules {
+            allow: default_allow(),
+            deny: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most paths one run may touch.
+    #[serde(default = "default_max_files")]
+    pub max_files: u64,
+    /// Most bytes of new content one run may write.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+    /// Wall-clock limit of the validation command, in milliseconds.
+    #[serde(default = "default_max_runtime_ms")]
+    pub max_runtime_ms: u64,
+}
+
+fn default_max_files() -> u64 {
+    1000
+}
+fn default_max_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+fn default_max_runtime_ms() -> u64 {
+    120_000
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_files: default_max_files(),
+            max_bytes: default_max_bytes(),
+            max_runtime_ms: default_max_runtime_ms(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Validation {
+    /// argv of a command run in the repository root after a run applied; a non-zero exit rolls the run back.
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PluginRules {
+    /// Whether plugins may run when the kernel sandbox cannot be enforced.
+    #[serde(default)]
+    pub run_unsandboxed: bool,
+}
+
+/// A parsed, checked policy plus its identity.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub file: PolicyFile,
+    pub digest: Digest,
+    allow: GlobSet,
+    deny: GlobSet,
+}
+
+/// The policy identity recorded in ledger entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRef {
+    pub version: String,
+    pub digest: Digest,
+}
+
+impl Policy {
+    /// Parse and check policy text. `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Policy> {
+        let value: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| {
+            Error::invalid(
+                file,
+                "(yaml)",
+                format!("not valid YAML: {e}"),
+                Some("fix the YAML syntax at the reported line".into()),
+            )
+        })?;
+        let pf: PolicyFile = serde_path_to_error::deserialize(&value).map_err(|e| {
+            let field = e.path().to_string();
+            Error::invalid(
+                file,
+                field,
+                e.into_inner().to_string(),
+                Some("see `warden schema policy` for the expected shape".into()),
+            )
+        })?;
+        Self::check(pf, Digest::of(text.as_bytes()), file)
+    }
+
+    fn check(pf: PolicyFile, digest: Digest, file: &str) -> Result<Policy> {
+        if pf.schema != POLICY_SCHEMA_ID {
+            return Err(Error::invalid(
+                file,
+                "schema",
+                format!("unsupported policy schema \"{}\"", pf.schema),
+                Some(format!("set `schema: {POLICY_SCHEMA_ID}`")),
+            ));
+        }
+        if pf.version.trim().is_empty() {
+            return Err(Error::invalid(
+                file,
+                "version",
+                "the version stamp is empty",
+                Some("set e.g. `version: \"2026-11-21.1\"`".into()),
+            ));
+        }
+        let known_events = events::event_names();
+        for (event, sources) in &pf.events {
+            if !known_events.contains(&event.as_str()) {
+                return Err(Error::invalid(
+                    file,
+                    format!("events.{event}"),
+                    format!("unknown event \"{event}\""),
+                    did_you_mean(event, known_events.iter().copied())
+                        .or_else(|| Some(format!("known events: {}", known_events.join(", ")))),
+                ));
+            }
+            for (source, actions) in sources {
+                if !SOURCE_KINDS.contains(&source.as_str()) {
+                    return Err(Error::invalid(
+                        file,
+                        format!("events.{event}.{source}"),
+                        format!("unknown source kind \"{source}\""),
+                        did_you_mean(source, SOURCE_KINDS.iter().copied())
+                            .or_else(|| Some(format!("known: {}", SOURCE_KINDS.join(", ")))),
+                    ));
+                }
+                for (i, a) in actions.iter().enumerate() {
+                    if ActionKind::parse(a).is_none() {
+                        return Err(Error::invalid(
+                            file,
+                            format!("events.{event}.{source}[{i}]"),
+                            format!("unknown action \"{a}\""),
+                            did_you_mean(a, ActionKind::names()).or_else(|| {
+                                Some(format!(
+                                    "known actions: {}",
+                                    ActionKind::names().collect::<Vec<_>>().join(", ")
+                                ))
+                            }),
+                        ));
+                    }
+                }
+            }
+        }
+        let allow = globs(&pf.paths.allow, file, "paths.allow")?;
+        let deny = globs(&pf.paths.deny, file, "paths.deny")?;
+        if let Some(v) = &pf.validation
+            && v.command.is_empty()
+        {
+            return Err(Error::invalid(
+                file,
+                "validation.command",
+                "the command is empty",
+                Some("give an argv list such as [\"cargo\", \"check\"], or remove `validation`".into()),
+            ));
+        }
+        Ok(Policy {
+            file: pf,
+            digest,
+            allow,
+            deny,
+        })
+    }
+
+    pub fn reference(&self) -> PolicyRef {
+        PolicyRef {
+            version: self.file.version.clone(),
+            digest: self.digest,
+        }
+    }
+
+    /// Allowed action kinds for `source_kind` on `event`.
+    pub fn allowed(&self, event: &str, source_kind: &str) -> BTreeSet<ActionKind> {
+        self.file
+            .events
+            .get(event)
+            .and_then(|s| s.get(source_kind))
+            .map(|v| v.iter().filter_map(|a| ActionKind::parse(a)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Why a path may not be written, or None when it may.
+    pub fn path_refusal(&self, path: &RepoPath) -> Option<String> {
+        if let Some(area) = path.protected_area() {
+            return Some(format!("\"{path}\" is inside {area}/, which proposals may never write"));
+        }
+        if self.deny.is_match(path.as_str()) {
+            return Some(format!("\"{path}\" matches paths.deny"));
+        }
+        if !self.allow.is_match(path.as_str()) {
+            return Some(format!("\"{path}\" matches no glob in paths.allow"));
+        }
+        None
+    }
+}
+
+fn globs(list: &[String], file: &str, field: &str) -> Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for (i, g) in list.iter().enumerate() {
+        let glob = globset::GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| {
+                Error::invalid(
+                    file,
+                    format!("{field}[{i}]"),
+                    format!("bad glob \"{g}\": {e}"),
+                    Some("use globs such as \"docs/**\" or \"*.md\"".into()),
+                )
+            })?;
+        b.add(glob);
+    }
+    b.build()
+        .map_err(|e| Error::invalid(file, field, e.to_string(), None))
+}
+
+/// The commented default policy written by `warden init`, stamped with `version`.
+pub fn default_policy_text(version: &str, warden_version: &str) -> String {
+    let mut s = String::new();
+    s.push_str("# yaml-language-server: $schema=https://warden.invalid/schemas/policy.schema.json\n");
+    s.push_str("# warden policy pack (SPEC §3.3). Every run records `version` and the sha256 of\n");
+    s.push_str("# this file's bytes. Bump `version` whenever you change a rule.\n");
+    s.push_str(&format!("# Written by warden {warden_version}; `warden schema policy` prints its JSON Schema.\n"));
+    s.push_str(&format!("schema: {POLICY_SCHEMA_ID}\n"));
+    s.push_str(&format!("version: \"{version}\"\n\n"));
+    s.push_str("# Per lifecycle event (`warden events`), per source kind\n");
+    s.push_str(&format!("# ({}), the actions that source may propose.\n", SOURCE_KINDS.join(", ")));
+    s.push_str("# delete_file is never allowed unless you list it here.\n");
+    s.push_str("events:\n");
+    for ev in events::catalogue() {
+        if ev.default_allow.is_empty() {
+            s.push_str(&format!("  {}: {{}}  # {}\n", ev.name, ev.trigger));
+            continue;
+        }
+        s.push_str(&format!("  # {}\n", ev.trigger));
+        s.push_str(&format!("  {}:\n", ev.name));
+        for (source, actions) in ev.default_allow {
+            let names: Vec<&str> = actions.iter().map(|a| a.name()).collect();
+            s.push_str(&format!("    {source}: [{}]\n", names.join(", ")));
+        }
+    }
+    s.push_str(
+        "\n# Writable paths. .git/, .ledger/, .warden/ and .runs/ are always denied;\n\
+         # the quarantine lane .quarantine/ is written only by the quarantine action.\n\
+         paths:\n  allow: [\"**\"]\n  deny: []\n\n\
+         # Limits of one run.\n\
+         limits:\n  max_files: 1000        # paths touched\n  max_bytes: 67108864     # bytes of new content\n  max_runtime_ms: 120000  # validation command wall-clock limit\n\n\
+         # Optional: a command run in the repository root after each run applied.\n\
+         # A non-zero exit rolls the run back (exit 1). Example:\n\
+         # validation:\n#   command: [\"cargo\", \"check\", \"--quiet\"]\n\n\
+         plugins:\n  # Whether plugins may run when the kernel sandbox is not enforced.\n  run_unsandboxed: false\n",
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_parses() {
+        let p = Policy::parse(&default_policy_text("2026-11-21.1", "0.1.0"), "policy.yaml")
+            .expect("default policy must parse");
+        assert!(p.allowed("Manual", "person").contains(&ActionKind::WriteFile));
+        assert!(!p.allowed("Manual", "person").contains(&ActionKind::DeleteFile));
+    }
+
+    #[test]
+    fn unknown_action_names_field_and_suggests() {
+        let text = "schema: warden.policy/v1\nversion: \"1\"\nevents:\n  FileDetected:\n    plugin: [move_file, mv_file]\n";
+        let e = Policy::parse(text, "policy.yaml").expect_err("must fail");
+        assert_eq!(
+            e.to_string(),
+            "policy.yaml: events.FileDetected.plugin[1]: unknown action \"mv_file\""
+        );
+        assert_eq!(e.hint().as_deref(), Some("did you mean \"move_file\"?"));
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_its_path() {
+        let text = "schema: warden.policy/v1\nversion: \"1\"\nlimits:\n  max_filez: 3\n";
+        let e = Policy::parse(text, "policy.yaml").expect_err("must fail");
+        assert!(e.to_string().starts_with("policy.yaml: limits.max_filez: unknown field `max_filez`, expected one of `max_files`"), "{e}");
+    }
+
+    #[test]
+    fn protected_and_denied_paths() {
+        let text = "schema: warden.policy/v1\nversion: \"1\"\npaths:\n  allow: [\"docs/**\", \"*.md\"]\n  deny: [\"docs/secret/**\"]\n";
+        let p = Policy::parse(text, "policy.yaml").expect("parse");
+        let rp = |s| RepoPath::parse(s, "", "").expect("valid");
+        assert!(p.path_refusal(&rp("docs/a/b.md")).is_none());
+        assert!(p.path_refusal(&rp("README.md")).is_none());
+        assert!(p.path_refusal(&rp("src/README.md")).is_some(), "* must not cross /");
+        assert!(p.path_refusal(&rp("docs/secret/k")).is_some());
+        assert!(p.path_refusal(&rp(".git/config")).is_some());
+    }
+}

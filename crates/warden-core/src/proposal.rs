@@ -1,0 +1,493 @@
+//! Proposals (SPEC §3.2): the public contract through which people, scripts,
+//! plugins, LLMs and remote commands ask the core for a change (G3). Fields may
+//! be added to this format, never renamed.
+//!
+//! Parsing is by hand over a JSON value so that every error names the exact field
+//! (`actions[2].kind`) and a fix. The typed structs below double as the source of
+//! the published JSON Schema (`warden schema proposal`).
+
+use crate::digest::Digest;
+use crate::error::{Error, Result, did_you_mean};
+use crate::events::{self, ActionKind, SOURCE_KINDS};
+use crate::paths::RepoPath;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub const PROPOSAL_SCHEMA_ID: &str = "warden.proposal/v1";
+
+/// A proposal as submitted.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "warden proposal", description = "A change the core may apply (SPEC §3.2)")]
+pub struct Proposal {
+    /// Always "warden.proposal/v1".
+    pub schema: String,
+    pub source: Source,
+    /// A lifecycle event from `warden events`, e.g. "Manual".
+    pub event: String,
+    /// Why this change is wanted.
+    #[serde(default)]
+    pub rationale: String,
+    /// 0.0–1.0, how sure the proposer is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Supporting references (paths, URLs, ids).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
+pub struct Source {
+    /// person, plugin, bridge, collector, generator or llm.
+    pub kind: String,
+    /// Who exactly: a plugin key, a command id, a user name.
+    pub id: String,
+}
+
+/// The precondition on a path's current content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The path must not exist.
+    Absent,
+    /// No precondition (explicit opt-out).
+    Any,
+    /// The current content's sha256.
+    Sha256(Digest),
+}
+
+impl Serialize for Expect {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Expect::Absent => s.serialize_str("absent"),
+            Expect::Any => s.serialize_str("any"),
+            Expect::Sha256(d) => {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("sha256", d)?;
+                m.end()
+            }
+        }
+    }
+}
+
+impl JsonSchema for Expect {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Expect".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Precondition: \"absent\" (the path must not exist), \"any\" (no check), or the sha256 of the current content",
+            "oneOf": [
+                {"type": "string", "enum": ["absent", "any"]},
+                {"type": "object", "properties": {"sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}},
+                 "required": ["sha256"], "additionalProperties": false}
+            ]
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// Create or replace a whole file.
+    WriteFile {
+        path: RepoPathSchema,
+        /// The complete new content (UTF-8 text).
+        content: String,
+        expect: Expect,
+        /// Set (true) or clear (false) the executable bits; default: keep the current mode, 0644 for new files.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        executable: Option<bool>,
+    },
+    /// Replace the body of one AUTO fence (SPEC §5.4).
+    PatchRegion {
+        path: RepoPathSchema,
+        /// The fence name in `BEGIN AUTO SECTION: NAME`.
+        fence: String,
+        /// The new body of the fence.
+        content: String,
+        #[serde(default = "any")]
+        expect: Expect,
+    },
+    /// Move or rename a file.
+    MoveFile {
+        from: RepoPathSchema,
+        to: RepoPathSchema,
+        expect: Expect,
+    },
+    /// Move a file into the quarantine lane `.quarantine/<RUN>/` with a reason.
+    Quarantine {
+        path: RepoPathSchema,
+        reason: String,
+        #[serde(default = "any")]
+        expect: Expect,
+    },
+    /// Delete a file (denied unless the policy allows delete_file).
+    DeleteFile { path: RepoPathSchema, expect: Expect },
+}
+
+fn any() -> Expect {
+    Expect::Any
+}
+
+/// A `RepoPath` for the schema: a repository-relative path with `/`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct RepoPathSchema(pub RepoPath);
+
+impl JsonSchema for RepoPathSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RepoPath".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "minLength": 1,
+            "pattern": "^(?!/)(?!.*(^|/)\\.\\.?(/|$))(?!.*//)[^\\\\\\u0000]+$",
+            "description": "Repository-relative path with '/' separators; no '..', no leading '/'"
+        })
+    }
+}
+
+impl std::fmt::Display for RepoPathSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::ops::Deref for RepoPathSchema {
+    type Target = RepoPath;
+    fn deref(&self) -> &RepoPath {
+        &self.0
+    }
+}
+
+impl Action {
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::WriteFile { .. } => ActionKind::WriteFile,
+            Action::PatchRegion { .. } => ActionKind::PatchRegion,
+            Action::MoveFile { .. } => ActionKind::MoveFile,
+            Action::Quarantine { .. } => ActionKind::Quarantine,
+            Action::DeleteFile { .. } => ActionKind::DeleteFile,
+        }
+    }
+
+    /// Every path the action touches.
+    pub fn paths(&self) -> Vec<&RepoPath> {
+        match self {
+            Action::WriteFile { path, .. }
+            | Action::PatchRegion { path, .. }
+            | Action::Quarantine { path, .. }
+            | Action::DeleteFile { path, .. } => vec![&path.0],
+            Action::MoveFile { from, to, .. } => vec![&from.0, &to.0],
+        }
+    }
+}
+
+impl Proposal {
+    /// Parse a proposal from JSON text. `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<(Proposal, Digest)> {
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            Error::invalid(
+                file,
+                format!("line {} column {}", e.line(), e.column()),
+                format!("not valid JSON: {e}"),
+                Some("fix the JSON syntax; `warden schema proposal` shows the format".into()),
+            )
+        })?;
+        Self::from_value(&value, file)
+    }
+
+    /// Parse a proposal from a JSON value. Returns it with its digest: the
+    /// sha256 of its canonical JSON (sorted keys, no whitespace).
+    pub fn from_value(value: &Value, file: &str) -> Result<(Proposal, Digest)> {
+        let p = Parser { file };
+        let obj = p.object(value, "(top level)")?;
+        let schema = p.string(obj, "schema", "")?;
+        if schema != PROPOSAL_SCHEMA_ID {
+            return Err(Error::invalid(
+                file,
+                "schema",
+                format!("unsupported proposal schema \"{schema}\""),
+                Some(format!("set \"schema\": \"{PROPOSAL_SCHEMA_ID}\"")),
+            ));
+        }
+        let src = p.object(p.field(obj, "source", "")?, "source")?;
+        let source = Source {
+            kind: p.string(src, "kind", "source.")?,
+            id: p.string(src, "id", "source.")?,
+        };
+        if !SOURCE_KINDS.contains(&source.kind.as_str()) {
+            return Err(Error::invalid(
+                file,
+                "source.kind",
+                format!("unknown source kind \"{}\"", source.kind),
+                did_you_mean(&source.kind, SOURCE_KINDS.iter().copied())
+                    .or_else(|| Some(format!("known: {}", SOURCE_KINDS.join(", ")))),
+            ));
+        }
+        let event = p.string(obj, "event", "")?;
+        let names = events::event_names();
+        if !names.contains(&event.as_str()) {
+            return Err(Error::invalid(
+                file,
+                "event",
+                format!("unknown event \"{event}\""),
+                did_you_mean(&event, names.iter().copied())
+                    .or_else(|| Some(format!("known events: {}", names.join(", ")))),
+            ));
+        }
+        let rationale = match obj.get("rationale") {
+            None | Some(Value::Null) => String::new(),
+            Some(_) => p.string(obj, "rationale", "")?,
+        };
+        let confidence = match obj.get("confidence") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_f64() {
+                Some(c) if (0.0..=1.0).contains(&c) => Some(c),
+                _ => {
+                    return Err(Error::invalid(
+                        file,
+                        "confidence",
+                        "must be a number from 0.0 to 1.0",
+                        None,
+                    ));
+                }
+            },
+        };
+        let evidence = match obj.get("evidence") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    v.as_str().map(str::to_string).ok_or_else(|| {
+                        Error::invalid(file, format!("evidence[{i}]"), "must be a string", None)
+                    })
+                })
+                .collect::<Result<_>>()?,
+            Some(_) => {
+                return Err(Error::invalid(file, "evidence", "must be an array of strings", None));
+            }
+        };
+        let actions = match p.field(obj, "actions", "")? {
+            Value::Array(items) if !items.is_empty() => items
+                .iter()
+                .enumerate()
+                .map(|(i, a)| p.action(a, i))
+                .collect::<Result<Vec<_>>>()?,
+            Value::Array(_) => {
+                return Err(Error::invalid(
+                    file,
+                    "actions",
+                    "is empty",
+                    Some("a proposal needs at least one action".into()),
+                ));
+            }
+            _ => return Err(Error::invalid(file, "actions", "must be an array", None)),
+        };
+        let digest = Digest::of(&serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?);
+        Ok((
+            Proposal {
+                schema,
+                source,
+                event,
+                rationale,
+                confidence,
+                evidence,
+                actions,
+            },
+            digest,
+        ))
+    }
+}
+
+struct Parser<'a> {
+    file: &'a str,
+}
+
+impl Parser<'_> {
+    fn object<'v>(&self, v: &'v Value, field: &str) -> Result<&'v Map<String, Value>> {
+        v.as_object()
+            .ok_or_else(|| Error::invalid(self.file, field, "must be a JSON object", None))
+    }
+
+    fn field<'v>(&self, obj: &'v Map<String, Value>, name: &str, prefix: &str) -> Result<&'v Value> {
+        obj.get(name).ok_or_else(|| {
+            Error::invalid(
+                self.file,
+                format!("{prefix}{name}"),
+                "is missing",
+                Some(format!("add \"{name}\"; `warden schema proposal` shows the format")),
+            )
+        })
+    }
+
+    fn string(&self, obj: &Map<String, Value>, name: &str, prefix: &str) -> Result<String> {
+        self.field(obj, name, prefix)?
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| Error::invalid(self.file, format!("{prefix}{name}"), "must be a string", None))
+    }
+
+    fn path(&self, obj: &Map<String, Value>, name: &str, prefix: &str) -> Result<RepoPathSchema> {
+        let s = self.string(obj, name, prefix)?;
+        RepoPath::parse(&s, self.file, &format!("{prefix}{name}")).map(RepoPathSchema)
+    }
+
+    fn expect(&self, obj: &Map<String, Value>, prefix: &str, required: bool) -> Result<Expect> {
+        let field = format!("{prefix}expect");
+        let hint = || {
+            Some(
+                "use \"absent\", \"any\", or {\"sha256\": \"<64 hex digits of the current content>\"}"
+                    .to_string(),
+            )
+        };
+        match obj.get("expect") {
+            None | Some(Value::Null) if required => Err(Error::invalid(
+                self.file,
+                field,
+                "is missing: every write needs a precondition",
+                hint(),
+            )),
+            None | Some(Value::Null) => Ok(Expect::Any),
+            Some(Value::String(s)) if s == "absent" => Ok(Expect::Absent),
+            Some(Value::String(s)) if s == "any" => Ok(Expect::Any),
+            Some(Value::Object(m)) => match m.get("sha256").and_then(Value::as_str) {
+                Some(h) if m.len() == 1 => Digest::parse_hex(h).map(Expect::Sha256).ok_or_else(|| {
+                    Error::invalid(
+                        self.file,
+                        format!("{field}.sha256"),
+                        "must be 64 hex characters",
+                        hint(),
+                    )
+                }),
+                _ => Err(Error::invalid(self.file, field, "unknown precondition", hint())),
+            },
+            Some(_) => Err(Error::invalid(self.file, field, "unknown precondition", hint())),
+        }
+    }
+
+    fn action(&self, v: &Value, i: usize) -> Result<Action> {
+        let prefix = format!("actions[{i}].");
+        let obj = self.object(v, &format!("actions[{i}]"))?;
+        let kind_s = self.string(obj, "kind", &prefix)?;
+        let Some(kind) = ActionKind::parse(&kind_s) else {
+            return Err(Error::invalid(
+                self.file,
+                format!("{prefix}kind"),
+                format!("unknown action \"{kind_s}\""),
+                did_you_mean(&kind_s, ActionKind::names()).or_else(|| {
+                    Some(format!(
+                        "known actions: {}",
+                        ActionKind::names().collect::<Vec<_>>().join(", ")
+                    ))
+                }),
+            ));
+        };
+        Ok(match kind {
+            ActionKind::WriteFile => Action::WriteFile {
+                path: self.path(obj, "path", &prefix)?,
+                content: self.string(obj, "content", &prefix)?,
+                expect: self.expect(obj, &prefix, true)?,
+                executable: match obj.get("executable") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Bool(b)) => Some(*b),
+                    Some(_) => {
+                        return Err(Error::invalid(
+                            self.file,
+                            format!("{prefix}executable"),
+                            "must be true or false",
+                            None,
+                        ));
+                    }
+                },
+            },
+            ActionKind::PatchRegion => Action::PatchRegion {
+                path: self.path(obj, "path", &prefix)?,
+                fence: {
+                    let f = self.string(obj, "fence", &prefix)?;
+                    if !crate::fence::valid_name(&f) {
+                        return Err(Error::invalid(
+                            self.file,
+                            format!("{prefix}fence"),
+                            format!("invalid fence name \"{f}\""),
+                            Some("fence names use letters, digits, '_', '-' and '.'".into()),
+                        ));
+                    }
+                    f
+                },
+                content: self.string(obj, "content", &prefix)?,
+                expect: self.expect(obj, &prefix, false)?,
+            },
+            ActionKind::MoveFile => Action::MoveFile {
+                from: self.path(obj, "from", &prefix)?,
+                to: self.path(obj, "to", &prefix)?,
+                expect: self.expect(obj, &prefix, true)?,
+            },
+            ActionKind::Quarantine => Action::Quarantine {
+                path: self.path(obj, "path", &prefix)?,
+                reason: self.string(obj, "reason", &prefix)?,
+                expect: self.expect(obj, &prefix, false)?,
+            },
+            ActionKind::DeleteFile => Action::DeleteFile {
+                path: self.path(obj, "path", &prefix)?,
+                expect: self.expect(obj, &prefix, true)?,
+            },
+            ActionKind::CreateBranch | ActionKind::RegistryPatch => {
+                return Err(Error::invalid(
+                    self.file,
+                    format!("{prefix}kind"),
+                    format!("action \"{kind_s}\" is not supported by this version of warden yet"),
+                    Some("it arrives with its subsystem (sync guardian / registry maintainer)".into()),
+                ));
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> Error {
+        Proposal::parse(text, "p.json").expect_err("must fail")
+    }
+
+    #[test]
+    fn parses_the_spec_example_shape() {
+        let text = r#"{"schema":"warden.proposal/v1","source":{"kind":"person","id":"cli"},
+          "event":"Manual","rationale":"why","actions":[
+          {"kind":"write_file","path":"docs/new.md","content":"text\n","expect":"absent"},
+          {"kind":"move_file","from":"a.txt","to":"lib/a.txt","expect":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}},
+          {"kind":"patch_region","path":"src/x.py","fence":"CONFIG","content":"X = 1\n"},
+          {"kind":"quarantine","path":"stray.tmp","reason":"unclassified"},
+          {"kind":"delete_file","path":"old.txt","expect":"any"}]}"#;
+        let (p, _) = Proposal::parse(text, "p.json").expect("parses");
+        assert_eq!(p.actions.len(), 5);
+        assert_eq!(p.actions[1].kind(), ActionKind::MoveFile);
+    }
+
+    #[test]
+    fn errors_name_file_field_and_fix() {
+        let base = |actions: &str| {
+            format!(
+                r#"{{"schema":"warden.proposal/v1","source":{{"kind":"person","id":"x"}},"event":"Manual","actions":[{actions}]}}"#
+            )
+        };
+        let e = err(&base(r#"{"kind":"mv_file","from":"a","to":"b"}"#));
+        assert_eq!(e.to_string(), "p.json: actions[0].kind: unknown action \"mv_file\"");
+        assert_eq!(e.hint().as_deref(), Some("did you mean \"move_file\"?"));
+
+        let e = err(&base(r#"{"kind":"write_file","path":"../x","content":"","expect":"absent"}"#));
+        assert!(e.to_string().starts_with("p.json: actions[0].path: path \"../x\" escapes"), "{e}");
+
+        let e = err(&base(r#"{"kind":"write_file","path":"x","content":""}"#));
+        assert!(e.to_string().contains("actions[0].expect: is missing"), "{e}");
+
+        let e = err("{\"schema\": ");
+        assert!(e.to_string().starts_with("p.json: line 1 column"), "{e}");
+    }
+}

@@ -1,0 +1,57 @@
+//! Published JSON Schemas (draft-07, SPEC §4) of every format warden reads or
+//! writes. `warden schema NAME` prints them; `schemas/` holds the same files,
+//! checked for drift by a test.
+
+use schemars::JsonSchema;
+use serde_json::Value;
+
+fn schema_for<T: JsonSchema>(id: &str) -> Value {
+    let mut schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    schema.insert("$id".into(), Value::String(format!("https://warden.invalid/schemas/{id}.schema.json")));
+    schema.to_value()
+}
+
+/// Names accepted by `warden schema`, with what each describes.
+pub fn catalogue() -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = vec![
+        ("proposal".into(), "a proposal submitted with `warden apply FILE`"),
+        ("policy".into(), ".warden/policy.yaml"),
+        ("ledger-entry".into(), "one line of .ledger/runs/<writer>.jsonl"),
+        ("plan".into(), "`warden apply --dry-run --format json` and .runs/<RUN>/plan.json"),
+        ("status".into(), "`warden status --format json`"),
+        ("ledger-verify".into(), "`warden ledger verify --format json`"),
+        ("runs".into(), "`warden runs --format json`"),
+        ("events".into(), "`warden events --format json`"),
+        ("init".into(), "`warden init --format json`"),
+    ];
+    for e in crate::events::event_names() {
+        out.push((format!("event/{e}"), "input payload of a lifecycle event"));
+    }
+    out
+}
+
+pub fn get(name: &str) -> Option<Value> {
+    Some(match name {
+        "proposal" => {
+            let mut v = schema_for::<crate::proposal::Proposal>("proposal");
+            // The schema field is a constant; allow additive fields elsewhere.
+            v["properties"]["schema"] = serde_json::json!({"const": crate::proposal::PROPOSAL_SCHEMA_ID});
+            v["properties"]["source"]["$ref"].take();
+            v
+        }
+        "policy" => schema_for::<crate::policy::PolicyFile>("policy"),
+        "ledger-entry" => schema_for::<crate::ledger::Entry>("ledger-entry"),
+        "plan" => schema_for::<crate::plan::PlanReport>("plan"),
+        "status" => schema_for::<crate::status::Status>("status"),
+        "ledger-verify" => schema_for::<crate::ledger::VerifyReport>("ledger-verify"),
+        "runs" => schema_for::<Vec<crate::status::RunRow>>("runs"),
+        "events" => schema_for::<Vec<crate::status::EventInfo>>("events"),
+        "init" => schema_for::<crate::repo::InitReport>("init"),
+        other => {
+            let ev = other.strip_prefix("event/")?;
+            crate::events::find(ev)?.input_schema
+        }
+    })
+}

@@ -1,0 +1,195 @@
+//! Health and self-description (SPEC §3.6), and the other reports the CLI
+//! prints. Each report is a versioned wire format with a JSON Schema.
+
+use crate::engine;
+use crate::error::{IoContext, Result};
+use crate::events;
+use crate::ledger::{Entry, Problem, RunResult};
+use crate::lock;
+use crate::policy::{Policy, PolicyRef};
+use crate::proposal::Source;
+use crate::repo::Repo;
+use schemars::JsonSchema;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RunBrief {
+    pub run: String,
+    pub time: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LedgerHealth {
+    pub ok: bool,
+    pub entries: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Backlog {
+    /// Proposals waiting for a decision (none are queued in this version).
+    pub pending_proposals: u64,
+    /// Commands waiting in the bridge inbox; null until the bridge is configured.
+    pub bridge_inbox: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "warden status")]
+pub struct Status {
+    pub schema: String,
+    pub root: String,
+    pub writer: String,
+    pub policy: PolicyRef,
+    pub contract_in_sync: bool,
+    pub last_success: Option<RunBrief>,
+    pub last_failure: Option<RunBrief>,
+    pub runs: u64,
+    /// Runs that were rolled back (validation failed or interrupted).
+    pub failures: u64,
+    /// An interrupted run waits for recovery (the next writer recovers it).
+    pub pending_recovery: bool,
+    /// Files in the quarantine lane.
+    pub quarantine: u64,
+    pub lock_holder: Option<String>,
+    pub ledger: LedgerHealth,
+    /// Plugin sandbox level: "full", "partial", "none", or why not applicable.
+    pub sandbox: String,
+    pub backlog: Backlog,
+    /// Paths git reports as changed or untracked; null when git could not be asked.
+    pub dirty: Option<Vec<String>>,
+}
+
+fn count_files(dir: &std::path::Path) -> Result<u64> {
+    let mut n = 0;
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e).io("list", dir),
+    };
+    for ent in rd {
+        let ent = ent.io("list", dir)?;
+        let ft = ent.file_type().io("inspect", ent.path())?;
+        if ft.is_dir() {
+            n += count_files(&ent.path())?;
+        } else if ent.file_name() != "QUARANTINE.json" {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+pub fn status(repo: &Repo) -> Result<Status> {
+    let ledger = repo.ledger();
+    let verify = ledger.verify()?;
+    let entries = if verify.ok { ledger.entries()? } else { Vec::new() };
+    let brief = |e: &Entry| RunBrief { run: e.run.clone(), time: e.time.clone() };
+    Ok(Status {
+        schema: "warden.status/v1".into(),
+        root: repo.root().display().to_string(),
+        writer: repo.writer.clone(),
+        policy: repo.policy.reference(),
+        contract_in_sync: repo.contract_in_sync(),
+        last_success: entries.iter().rev().find(|e| e.result == RunResult::Applied).map(brief),
+        last_failure: entries.iter().rev().find(|e| e.result != RunResult::Applied).map(brief),
+        runs: entries.len() as u64,
+        failures: entries.iter().filter(|e| e.result != RunResult::Applied).count() as u64,
+        pending_recovery: engine::needs_recovery(repo)?,
+        quarantine: count_files(&repo.layout.quarantine_dir())?,
+        lock_holder: lock::holder(&repo.layout.lock())?,
+        ledger: LedgerHealth { ok: verify.ok, entries: verify.entries, problem: verify.problem },
+        sandbox: "not applicable: this build has no plugin runtime yet".into(),
+        backlog: Backlog { pending_proposals: 0, bridge_inbox: None },
+        dirty: None,
+    })
+}
+
+/// One row of `warden runs`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "warden runs row")]
+pub struct RunRow {
+    pub run: String,
+    pub time: String,
+    pub writer: String,
+    pub command: String,
+    pub actor: Source,
+    pub event: String,
+    pub result: RunResult,
+    pub files: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
+    /// The run that undid this one, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undone_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+pub fn runs(entries: &[Entry]) -> Vec<RunRow> {
+    let undone: BTreeMap<&str, &str> = entries
+        .iter()
+        .filter(|e| e.result == RunResult::Applied)
+        .filter_map(|e| e.undoes.as_deref().map(|u| (u, e.run.as_str())))
+        .collect();
+    entries
+        .iter()
+        .map(|e| RunRow {
+            run: e.run.clone(),
+            time: e.time.clone(),
+            writer: e.writer.clone(),
+            command: e.command.clone(),
+            actor: e.actor.clone(),
+            event: e.event.clone(),
+            result: e.result,
+            files: e.counts.files,
+            undoes: e.undoes.clone(),
+            undone_by: undone.get(e.run.as_str()).map(|s| s.to_string()),
+            reason: e.reason.clone(),
+        })
+        .collect()
+}
+
+/// One event of `warden events`, with the actions the current policy allows.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "warden event")]
+pub struct EventInfo {
+    pub name: String,
+    pub trigger: String,
+    /// Per source kind, the allowed action kinds (from the policy when known,
+    /// otherwise warden's defaults).
+    pub allowed: BTreeMap<String, Vec<String>>,
+    pub required_ledger_fields: Vec<String>,
+    pub rollback: String,
+    pub input_schema: serde_json::Value,
+}
+
+pub fn event_infos(policy: Option<&Policy>) -> Vec<EventInfo> {
+    events::catalogue()
+        .into_iter()
+        .map(|ev| {
+            let allowed = match policy {
+                Some(p) => events::SOURCE_KINDS
+                    .iter()
+                    .filter_map(|s| {
+                        let a = p.allowed(ev.name, s);
+                        (!a.is_empty()).then(|| (s.to_string(), a.iter().map(|k| k.name().to_string()).collect()))
+                    })
+                    .collect(),
+                None => ev
+                    .default_allow
+                    .iter()
+                    .map(|(s, a)| (s.to_string(), a.iter().map(|k| k.name().to_string()).collect()))
+                    .collect(),
+            };
+            EventInfo {
+                name: ev.name.into(),
+                trigger: ev.trigger.into(),
+                allowed,
+                required_ledger_fields: ev.required_ledger_fields.iter().map(|s| s.to_string()).collect(),
+                rollback: ev.rollback.into(),
+                input_schema: ev.input_schema,
+            }
+        })
+        .collect()
+}
