@@ -22,7 +22,9 @@ use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
 use crate::failpoint::hit;
 use crate::fsutil;
-use crate::journal::{self, Frame, FrameHeader, FrameRef, Intent, Journal, StateRecord, Tail, TransitionRecord};
+use crate::journal::{
+    self, Frame, FrameHeader, FrameRef, Intent, Journal, StateRecord, Tail, TransitionRecord,
+};
 use crate::ledger::{Entry, LEDGER_SCHEMA_ID, RollbackHandle, RunResult};
 use crate::lock::{self, RepoLock};
 use crate::paths::{QUARANTINE_DIR, RepoPath};
@@ -78,7 +80,8 @@ fn temp_for(path: &RepoPath, run: &str) -> RepoPath {
 }
 
 fn parent_dir(root: &Path, path: &RepoPath) -> PathBuf {
-    path.parent().map_or_else(|| root.to_path_buf(), |p| p.to_fs(root))
+    path.parent()
+        .map_or_else(|| root.to_path_buf(), |p| p.to_fs(root))
 }
 
 /// Create the parent directories of `path`; record every directory whose entry
@@ -106,10 +109,21 @@ fn create_parents(root: &Path, path: &RepoPath, dirs: &mut BTreeSet<PathBuf>) ->
 impl Repo {
     /// Take the write lock (waiting, or failing with `Busy` when `wait` is
     /// false) and run recovery.
-    pub fn session<'a>(&'a self, ctx: &'a Context, wait: bool, on_wait: &mut dyn FnMut(&str)) -> Result<Session<'a>> {
+    pub fn session<'a>(
+        &'a self,
+        ctx: &'a Context,
+        wait: bool,
+        on_wait: &mut dyn FnMut(&str),
+    ) -> Result<Session<'a>> {
         let lock = lock::acquire(&self.layout.lock(), &ctx.holder, wait, on_wait)?;
         let journal = Journal::open(&self.layout.journal())?;
-        let mut s = Session { repo: self, ctx, journal, _lock: lock, recovered: Vec::new() };
+        let mut s = Session {
+            repo: self,
+            ctx,
+            journal,
+            _lock: lock,
+            recovered: Vec::new(),
+        };
         s.recovered = s.recover()?;
         Ok(s)
     }
@@ -128,14 +142,22 @@ impl Session<'_> {
     /// that was already applied and whose result is still in place.
     pub fn plan(&self, proposal: &Proposal, digest: Digest, file: &str) -> Result<Plan> {
         let run = self.ctx.ids.run_id().to_string();
-        let mut plan = plan::resolve(self.root(), &self.repo.policy, proposal, digest, file, &run)?;
+        plan::gate(&self.repo.policy, proposal, file)?;
         if let Some(prev) = self.already_applied(digest)? {
+            let mut plan = plan::build(
+                &run,
+                "apply",
+                proposal.source.clone(),
+                &proposal.event,
+                digest,
+                Vec::new(),
+                Vec::new(),
+                None,
+            );
             plan.noop = Some(Noop::AlreadyApplied { run: prev });
-            plan.changes.clear();
-            plan.diff.clear();
-            plan.counts = Default::default();
+            return Ok(plan);
         }
-        Ok(plan)
+        plan::resolve(self.root(), &self.repo.policy, proposal, digest, file, &run)
     }
 
     fn already_applied(&self, digest: Digest) -> Result<Option<String>> {
@@ -145,8 +167,11 @@ impl Session<'_> {
                 continue;
             }
             let in_place = e.changes.iter().all(|c| {
-                let Ok(p) = RepoPath::parse(&c.path, "", "") else { return false };
-                FileState::read(self.root(), &p).is_ok_and(|s| s.digest() == c.after && s.mode() == c.after_mode)
+                let Ok(p) = RepoPath::parse(&c.path, "", "") else {
+                    return false;
+                };
+                FileState::read(self.root(), &p)
+                    .is_ok_and(|s| s.digest() == c.after && s.mode() == c.after_mode)
             });
             return Ok(in_place.then(|| e.run.clone()));
         }
@@ -180,17 +205,24 @@ impl Session<'_> {
     }
 
     fn handle(&self, at: FrameRef) -> RollbackHandle {
-        RollbackHandle { store: "journal".into(), writer: self.repo.writer.clone(), frame: at }
+        RollbackHandle {
+            store: "journal".into(),
+            writer: self.repo.writer.clone(),
+            frame: at,
+        }
     }
 
     /// Apply a plan as one atomic run. See the module docs for the steps.
     pub fn apply(&mut self, plan: &Plan) -> Result<Outcome> {
         if plan.noop.is_some() || plan.changes.is_empty() {
-            return Err(Error::Internal("apply called on a plan with nothing to do".into()));
+            return Err(Error::Internal(
+                "apply called on a plan with nothing to do".into(),
+            ));
         }
         let root = self.root().to_path_buf();
         for c in &plan.changes {
-            c.path.check_on_disk(&root, "(working tree)", c.path.as_str())?;
+            c.path
+                .check_on_disk(&root, "(working tree)", c.path.as_str())?;
             if !FileState::read(&root, &c.path)?.same(&c.before) {
                 return Err(Error::rejected(
                     "(working tree)",
@@ -201,7 +233,8 @@ impl Session<'_> {
             }
         }
         let run_dir = self.repo.layout.run_dir(&plan.run);
-        let report = serde_json::to_vec_pretty(&plan.report()).map_err(|e| Error::Internal(e.to_string()))?;
+        let report = serde_json::to_vec_pretty(&plan.report())
+            .map_err(|e| Error::Internal(e.to_string()))?;
         fsutil::write_plain(&run_dir.join("plan.json"), &report)?;
         fsutil::write_plain(&run_dir.join("diff.patch"), plan.diff.as_bytes())?;
         hit("run.after_plan")?;
@@ -212,14 +245,28 @@ impl Session<'_> {
         for c in &plan.changes {
             let before = match &c.before {
                 FileState::Absent => StateRecord::Absent,
-                FileState::File { content, mode, digest } => {
+                FileState::File {
+                    content,
+                    mode,
+                    digest,
+                } => {
                     let off = blobs.len() as u64;
                     blobs.extend_from_slice(content);
-                    StateRecord::File { digest: *digest, mode: *mode, blob: Some((off, content.len() as u64)) }
+                    StateRecord::File {
+                        digest: *digest,
+                        mode: *mode,
+                        blob: Some((off, content.len() as u64)),
+                    }
                 }
             };
-            let temp = matches!(c.after, FileState::File { .. }).then(|| temp_for(&c.path, &plan.run));
-            transitions.push(TransitionRecord { path: c.path.clone(), before, after: c.after.record(), temp });
+            let temp =
+                matches!(c.after, FileState::File { .. }).then(|| temp_for(&c.path, &plan.run));
+            transitions.push(TransitionRecord {
+                path: c.path.clone(),
+                before,
+                after: c.after.record(),
+                temp,
+            });
         }
         let mut entry = self.template(plan);
         let intent = Intent {
@@ -249,7 +296,9 @@ impl Session<'_> {
         for (i, t) in intent.transitions.iter().enumerate() {
             let target = t.path.to_fs(&root);
             match &t.temp {
-                Some(temp) => std::fs::rename(temp.to_fs(&root), &target).io("rename into", &target)?,
+                Some(temp) => {
+                    std::fs::rename(temp.to_fs(&root), &target).io("rename into", &target)?
+                }
                 None => std::fs::remove_file(&target).io("remove", &target)?,
             }
             dirs.insert(parent_dir(&root, &t.path));
@@ -261,7 +310,11 @@ impl Session<'_> {
         for d in &dirs {
             fsutil::sync_dir(d)?;
         }
-        for t in intent.transitions.iter().filter(|t| t.after == StateRecord::Absent) {
+        for t in intent
+            .transitions
+            .iter()
+            .filter(|t| t.after == StateRecord::Absent)
+        {
             fsutil::remove_empty_dirs(&parent_dir(&root, &t.path), &root);
         }
         hit("run.after_dir_sync")?;
@@ -269,7 +322,8 @@ impl Session<'_> {
         let mut validation_failure = None;
         if let Some(v) = &self.repo.policy.file.validation {
             let log = run_dir.join("validation.log");
-            let limit = std::time::Duration::from_millis(self.repo.policy.file.limits.max_runtime_ms);
+            let limit =
+                std::time::Duration::from_millis(self.repo.policy.file.limits.max_runtime_ms);
             if let Err(why) = crate::validate::run(&v.command, &root, &log, limit)? {
                 let frame = self.journal.read_frame(at)?;
                 self.roll_back(&frame, &intent)?;
@@ -282,12 +336,19 @@ impl Session<'_> {
 
         let entry = self.repo.ledger().append(&self.repo.writer, entry)?;
         hit("run.after_ledger")?;
-        let done = FrameHeader::Done { run: plan.run.clone(), result: result_name(entry.result).into() };
+        let done = FrameHeader::Done {
+            run: plan.run.clone(),
+            result: result_name(entry.result).into(),
+        };
         self.journal.append(&journal::encode(&done, &[])?, false)?;
         hit("run.after_done")?;
-        let report = serde_json::to_vec_pretty(&entry).map_err(|e| Error::Internal(e.to_string()))?;
+        let report =
+            serde_json::to_vec_pretty(&entry).map_err(|e| Error::Internal(e.to_string()))?;
         fsutil::write_plain(&run_dir.join("report.json"), &report)?;
-        Ok(Outcome { entry, validation_failure })
+        Ok(Outcome {
+            entry,
+            validation_failure,
+        })
     }
 
     /// Restore every path of an intent to its before-state. Paths found in
@@ -314,7 +375,10 @@ impl Session<'_> {
             if !cur.matches(&t.after)
                 && let FileState::File { content, mode, .. } = &cur
             {
-                let keep = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{}-recovered/{}", intent.run, t.path));
+                let keep = RepoPath::from_trusted(format!(
+                    "{QUARANTINE_DIR}/{}-recovered/{}",
+                    intent.run, t.path
+                ));
                 create_parents(&root, &keep, &mut dirs)?;
                 fsutil::write_atomic(&keep.to_fs(&root), content, *mode)?;
                 preserved.push(keep.to_string());
@@ -333,7 +397,8 @@ impl Session<'_> {
                     let tp = temp.to_fs(&root);
                     let _ = std::fs::remove_file(&tp);
                     fsutil::write_new_synced(&tp, frame.blob(blob)?, *mode, true)?;
-                    std::fs::rename(&tp, t.path.to_fs(&root)).io("rename into", t.path.to_fs(&root))?;
+                    std::fs::rename(&tp, t.path.to_fs(&root))
+                        .io("rename into", t.path.to_fs(&root))?;
                 }
             }
             dirs.insert(parent_dir(&root, &t.path));
@@ -343,7 +408,11 @@ impl Session<'_> {
                 fsutil::sync_dir(d)?;
             }
         }
-        for t in intent.transitions.iter().filter(|t| t.before == StateRecord::Absent) {
+        for t in intent
+            .transitions
+            .iter()
+            .filter(|t| t.before == StateRecord::Absent)
+        {
             fsutil::remove_empty_dirs(&parent_dir(&root, &t.path), &root);
         }
         Ok(preserved)
@@ -365,29 +434,45 @@ impl Session<'_> {
             }
             Tail::Frame(f) => f,
         };
-        let FrameHeader::Intent(intent) = &frame.header else { return Ok(Vec::new()) };
-        let committed = ledger.tip(&self.repo.writer)?.is_some_and(|(e, _)| e.run == intent.run);
+        let FrameHeader::Intent(intent) = &frame.header else {
+            return Ok(Vec::new());
+        };
+        let committed = ledger
+            .tip(&self.repo.writer)?
+            .is_some_and(|(e, _)| e.run == intent.run);
         let (outcome, preserved, result) = if committed {
             ("completed", Vec::new(), RunResult::Applied)
         } else {
             let preserved = self.roll_back(&frame, intent)?;
-            let mut entry: Entry = serde_json::from_value(intent.meta.clone()).map_err(|e| Error::Corrupt {
-                path: self.journal.path().to_path_buf(),
-                message: format!("run {}: unreadable intent: {e}", intent.run),
-            })?;
+            let mut entry: Entry =
+                serde_json::from_value(intent.meta.clone()).map_err(|e| Error::Corrupt {
+                    path: self.journal.path().to_path_buf(),
+                    message: format!("run {}: unreadable intent: {e}", intent.run),
+                })?;
             entry.result = RunResult::RolledBack;
             entry.reason = Some(format!(
                 "interrupted before it committed; rolled back by recovery at {}{}",
                 self.now(),
-                if preserved.is_empty() { String::new() } else { format!("; preserved {}", preserved.join(", ")) }
+                if preserved.is_empty() {
+                    String::new()
+                } else {
+                    format!("; preserved {}", preserved.join(", "))
+                }
             ));
             entry.rollback = Some(self.handle(frame.at));
             ledger.append(&self.repo.writer, entry)?;
             ("rolled_back", preserved, RunResult::RolledBack)
         };
-        let done = FrameHeader::Done { run: intent.run.clone(), result: result_name(result).into() };
+        let done = FrameHeader::Done {
+            run: intent.run.clone(),
+            result: result_name(result).into(),
+        };
         self.journal.append(&journal::encode(&done, &[])?, true)?;
-        Ok(vec![Recovered { run: intent.run.clone(), outcome, preserved }])
+        Ok(vec![Recovered {
+            run: intent.run.clone(),
+            outcome,
+            preserved,
+        }])
     }
 
     /// Plan the undo of `run`: restore its before-state, byte for byte and mode
@@ -396,13 +481,27 @@ impl Session<'_> {
     pub fn plan_undo(&self, run: &str, force: bool, actor: Source) -> Result<Plan> {
         let ledger = self.repo.ledger();
         let entry = ledger.find_run(run)?.ok_or_else(|| {
-            Error::invalid("(command line)", "RUN", format!("no run \"{run}\" in the ledger"), Some("`warden runs` lists the runs".into()))
+            Error::invalid(
+                "(command line)",
+                "RUN",
+                format!("no run \"{run}\" in the ledger"),
+                Some("`warden runs` lists the runs".into()),
+            )
         })?;
         let id = entry.run.clone();
         if entry.result != RunResult::Applied {
-            return Err(Error::rejected("(command line)", "RUN", format!("run {id} did not apply (it was rolled back), so there is nothing to undo"), None));
+            return Err(Error::rejected(
+                "(command line)",
+                "RUN",
+                format!("run {id} did not apply (it was rolled back), so there is nothing to undo"),
+                None,
+            ));
         }
-        if let Some(by) = ledger.entries()?.into_iter().find(|e| e.undoes.as_deref() == Some(&id) && e.result == RunResult::Applied) {
+        if let Some(by) = ledger
+            .entries()?
+            .into_iter()
+            .find(|e| e.undoes.as_deref() == Some(&id) && e.result == RunResult::Applied)
+        {
             return Err(Error::rejected(
                 "(command line)",
                 "RUN",
@@ -411,19 +510,30 @@ impl Session<'_> {
             ));
         }
         let handle = entry.rollback.clone().ok_or_else(|| {
-            Error::rejected("(command line)", "RUN", format!("run {id} has no rollback handle"), None)
+            Error::rejected(
+                "(command line)",
+                "RUN",
+                format!("run {id} has no rollback handle"),
+                None,
+            )
         })?;
         if handle.writer != self.repo.writer {
             return Err(Error::rejected(
                 "(command line)",
                 "RUN",
-                format!("run {id} was made in another clone (writer {}); its before-state is kept there", handle.writer),
+                format!(
+                    "run {id} was made in another clone (writer {}); its before-state is kept there",
+                    handle.writer
+                ),
                 Some(format!("run `warden undo {id}` in that clone")),
             ));
         }
         let frame = self.journal.read_frame(handle.frame)?;
         let FrameHeader::Intent(intent) = &frame.header else {
-            return Err(Error::Corrupt { path: self.journal.path().to_path_buf(), message: format!("run {id}: rollback handle is not an intent") });
+            return Err(Error::Corrupt {
+                path: self.journal.path().to_path_buf(),
+                message: format!("run {id}: rollback handle is not an intent"),
+            });
         };
         let new_run = self.ctx.ids.run_id().to_string();
         let root = self.root();
@@ -437,24 +547,41 @@ impl Session<'_> {
                 drifted.push(format!(
                     "{} (now {}, run left {})",
                     t.path,
-                    cur.digest().map_or("absent".into(), |d| format!("sha256 {}", d.short())),
-                    t.after.digest().map_or("absent".into(), |d| format!("sha256 {}", d.short()))
+                    cur.digest()
+                        .map_or("absent".into(), |d| format!("sha256 {}", d.short())),
+                    t.after
+                        .digest()
+                        .map_or("absent".into(), |d| format!("sha256 {}", d.short()))
                 ));
                 if force && let FileState::File { .. } = cur {
-                    let keep = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{new_run}/{}", t.path));
+                    let keep =
+                        RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{new_run}/{}", t.path));
                     ov.set(&keep, "(undo)", cur.clone())?;
                     quarantined.push(serde_json::json!({"path": t.path.as_str(), "reason": format!("changed after run {id}; set aside by `warden undo --force`"), "sha256": cur.digest()}));
-                    actions.push(crate::ledger::ActionSummary { kind: "quarantine".into(), path: t.path.to_string(), to: Some(keep.to_string()), reason: Some("changed since the undone run".into()) });
+                    actions.push(crate::ledger::ActionSummary {
+                        kind: "quarantine".into(),
+                        path: t.path.to_string(),
+                        to: Some(keep.to_string()),
+                        reason: Some("changed since the undone run".into()),
+                    });
                 }
             }
             let before = match &t.before {
                 StateRecord::Absent => FileState::Absent,
                 StateRecord::File { mode, blob, .. } => {
-                    let blob = blob.ok_or_else(|| Error::Corrupt { path: self.journal.path().to_path_buf(), message: format!("run {id}: no content for {}", t.path) })?;
+                    let blob = blob.ok_or_else(|| Error::Corrupt {
+                        path: self.journal.path().to_path_buf(),
+                        message: format!("run {id}: no content for {}", t.path),
+                    })?;
                     FileState::file(frame.blob(blob)?.to_vec(), *mode)
                 }
             };
-            actions.push(crate::ledger::ActionSummary { kind: "restore".into(), path: t.path.to_string(), to: None, reason: None });
+            actions.push(crate::ledger::ActionSummary {
+                kind: "restore".into(),
+                path: t.path.to_string(),
+                to: None,
+                reason: None,
+            });
             ov.set(&t.path, t.path.as_str(), before)?;
         }
         if !drifted.is_empty() && !force {
@@ -466,12 +593,26 @@ impl Session<'_> {
             ));
         }
         if !quarantined.is_empty() {
-            let index = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{new_run}/QUARANTINE.json"));
-            let body = serde_json::to_vec_pretty(&serde_json::json!({"run": new_run, "files": quarantined})).map_err(|e| Error::Internal(e.to_string()))?;
+            let index =
+                RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{new_run}/QUARANTINE.json"));
+            let mut body = serde_json::to_vec_pretty(
+                &serde_json::json!({"run": new_run, "files": quarantined}),
+            )
+            .map_err(|e| Error::Internal(e.to_string()))?;
+            body.push(b'\n');
             ov.set(&index, "(undo)", FileState::file(body, 0o644))?;
         }
         let changes: Vec<Change> = ov.changes();
-        let mut plan = plan::build(&new_run, "undo", actor, "RollbackTriggered", Digest::of(id.as_bytes()), actions, changes, Some(id.clone()));
+        let mut plan = plan::build(
+            &new_run,
+            "undo",
+            actor,
+            "RollbackTriggered",
+            Digest::of(id.as_bytes()),
+            actions,
+            changes,
+            Some(id.clone()),
+        );
         plan.rationale = Some(format!("undo of run {id}"));
         if plan.changes.is_empty() {
             plan.noop = Some(Noop::NothingToChange);

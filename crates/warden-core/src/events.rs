@@ -115,7 +115,10 @@ pub fn catalogue() -> Vec<EventSpec> {
             default_allow: &[("person", &[WriteFile, PatchRegion, MoveFile, Quarantine])],
             required_ledger_fields: LEDGER_FIELDS,
             rollback: "Undoable by run id; `warden undo RUN` restores the before-state byte for byte.",
-            input_schema: payload(json!({"proposal": {"$ref": "warden schema proposal"}}), &["proposal"]),
+            input_schema: payload(
+                json!({"proposal": {"$ref": "warden schema proposal"}}),
+                &["proposal"],
+            ),
         },
         EventSpec {
             name: "FileDetected",
@@ -140,7 +143,10 @@ pub fn catalogue() -> Vec<EventSpec> {
             ],
             required_ledger_fields: LEDGER_FIELDS,
             rollback: "Undoable by run id before or after the commit.",
-            input_schema: payload(json!({"staged": {"type": "array", "items": path}}), &["staged"]),
+            input_schema: payload(
+                json!({"staged": {"type": "array", "items": path}}),
+                &["staged"],
+            ),
         },
         EventSpec {
             name: "PreMerge",

@@ -44,8 +44,7 @@ const SPELLINGS: &[&str] = &["AUTO SECTION:", "AUTO-SECTION:"];
 
 pub fn valid_name(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
@@ -59,7 +58,12 @@ fn marker<'a>(line: &'a str, word: &str) -> Option<(&'a str, &'a str, &'a str, &
             let name_len = after
                 .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
                 .unwrap_or(after.len());
-            return Some((&line[..pos], &after[..name_len], &after[name_len..], spelling));
+            return Some((
+                &line[..pos],
+                &after[..name_len],
+                &after[name_len..],
+                spelling,
+            ));
         }
     }
     None
@@ -79,26 +83,39 @@ pub fn parse(text: &str) -> Result<Vec<Fence>, FenceError> {
         let line = raw.trim_end_matches(['\n', '\r']);
         if let Some((_, name, _, _)) = marker(line, "BEGIN") {
             if name.is_empty() {
-                return Err(FenceError { line: line_no, message: "BEGIN AUTO SECTION without a name".into() });
+                return Err(FenceError {
+                    line: line_no,
+                    message: "BEGIN AUTO SECTION without a name".into(),
+                });
             }
             if let Some((open_name, open_line, _)) = &open {
                 return Err(FenceError {
                     line: line_no,
-                    message: format!("BEGIN of \"{name}\" inside fence \"{open_name}\" opened on line {open_line} (fences cannot nest)"),
+                    message: format!(
+                        "BEGIN of \"{name}\" inside fence \"{open_name}\" opened on line {open_line} (fences cannot nest)"
+                    ),
                 });
             }
             if fences.iter().any(|f| f.name == name) {
-                return Err(FenceError { line: line_no, message: format!("fence \"{name}\" appears twice") });
+                return Err(FenceError {
+                    line: line_no,
+                    message: format!("fence \"{name}\" appears twice"),
+                });
             }
             open = Some((name.to_string(), line_no, offset + raw.len()));
         } else if let Some((prefix, name, rest, spelling)) = marker(line, "END") {
             let Some((open_name, open_line, body_start)) = open.take() else {
-                return Err(FenceError { line: line_no, message: format!("END of \"{name}\" without a BEGIN") });
+                return Err(FenceError {
+                    line: line_no,
+                    message: format!("END of \"{name}\" without a BEGIN"),
+                });
             };
             if open_name != name {
                 return Err(FenceError {
                     line: line_no,
-                    message: format!("END of \"{name}\" closes fence \"{open_name}\" opened on line {open_line}"),
+                    message: format!(
+                        "END of \"{name}\" closes fence \"{open_name}\" opened on line {open_line}"
+                    ),
                 });
             }
             let (checksum, suffix) = match rest.trim_start().strip_prefix("checksum=") {
@@ -122,7 +139,10 @@ pub fn parse(text: &str) -> Result<Vec<Fence>, FenceError> {
         offset += raw.len();
     }
     if let Some((name, line, _)) = open {
-        return Err(FenceError { line, message: format!("fence \"{name}\" has no END marker") });
+        return Err(FenceError {
+            line,
+            message: format!("fence \"{name}\" has no END marker"),
+        });
     }
     Ok(fences)
 }
@@ -166,7 +186,10 @@ pub fn patch(text: &str, name: &str, body: &str) -> Result<Option<String>, Patch
         return Ok(None);
     }
     if fence.hand_edited(text) {
-        return Err(PatchError::HandEdited { name: name.to_string(), line: fence.begin_line });
+        return Err(PatchError::HandEdited {
+            name: name.to_string(),
+            line: fence.begin_line,
+        });
     }
     let end_line = format!(
         "{}END {} {} checksum={}{}",
@@ -184,7 +207,8 @@ pub fn patch(text: &str, name: &str, body: &str) -> Result<Option<String>, Patch
 mod tests {
     use super::*;
 
-    const PY: &str = "x = 0\n# BEGIN AUTO SECTION: CONFIG\nold\n# END AUTO SECTION: CONFIG\ny = 1\n";
+    const PY: &str =
+        "x = 0\n# BEGIN AUTO SECTION: CONFIG\nold\n# END AUTO SECTION: CONFIG\ny = 1\n";
 
     #[test]
     fn patch_replaces_body_and_stamps_checksum() {
@@ -192,10 +216,18 @@ mod tests {
         let sum = body_checksum("X = 1\n");
         assert_eq!(
             out,
-            format!("x = 0\n# BEGIN AUTO SECTION: CONFIG\nX = 1\n# END AUTO SECTION: CONFIG checksum={sum}\ny = 1\n")
+            format!(
+                "x = 0\n# BEGIN AUTO SECTION: CONFIG\nX = 1\n# END AUTO SECTION: CONFIG checksum={sum}\ny = 1\n"
+            )
         );
-        assert_eq!(patch(&out, "CONFIG", "X = 1\n").expect("ok"), None, "idempotent");
-        let again = patch(&out, "CONFIG", "X = 2\n").expect("ok").expect("changed");
+        assert_eq!(
+            patch(&out, "CONFIG", "X = 1\n").expect("ok"),
+            None,
+            "idempotent"
+        );
+        let again = patch(&out, "CONFIG", "X = 2\n")
+            .expect("ok")
+            .expect("changed");
         assert!(again.contains("X = 2\n# END AUTO SECTION: CONFIG checksum="));
     }
 
@@ -203,17 +235,31 @@ mod tests {
     fn keeps_comment_syntax_of_html() {
         let md = "<!-- BEGIN AUTO SECTION: T -->\n<!-- END AUTO SECTION: T -->\n";
         let out = patch(md, "T", "row\n").expect("ok").expect("changed");
-        assert!(out.ends_with(&format!("row\n<!-- END AUTO SECTION: T checksum={} -->\n", body_checksum("row\n"))), "{out}");
-        assert_eq!(parse(&out).expect("parses")[0].checksum.as_deref(), Some(body_checksum("row\n").as_str()));
+        assert!(
+            out.ends_with(&format!(
+                "row\n<!-- END AUTO SECTION: T checksum={} -->\n",
+                body_checksum("row\n")
+            )),
+            "{out}"
+        );
+        assert_eq!(
+            parse(&out).expect("parses")[0].checksum.as_deref(),
+            Some(body_checksum("row\n").as_str())
+        );
     }
 
     #[test]
     fn hand_edit_is_refused() {
-        let out = patch(PY, "CONFIG", "X = 1\n").expect("ok").expect("changed");
+        let out = patch(PY, "CONFIG", "X = 1\n")
+            .expect("ok")
+            .expect("changed");
         let edited = out.replace("X = 1", "X = 99");
         assert_eq!(
             patch(&edited, "CONFIG", "X = 2\n"),
-            Err(PatchError::HandEdited { name: "CONFIG".into(), line: 2 })
+            Err(PatchError::HandEdited {
+                name: "CONFIG".into(),
+                line: 2
+            })
         );
     }
 
@@ -222,9 +268,18 @@ mod tests {
         let cases = [
             ("# END AUTO SECTION: A\n", "END of \"A\" without a BEGIN"),
             ("# BEGIN AUTO SECTION: A\n", "fence \"A\" has no END marker"),
-            ("# BEGIN AUTO SECTION: A\n# BEGIN AUTO SECTION: B\n", "cannot nest"),
-            ("# BEGIN AUTO SECTION: A\n# END AUTO SECTION: B\n", "closes fence \"A\""),
-            ("# BEGIN AUTO SECTION: A\n# END AUTO SECTION: A\n# BEGIN AUTO SECTION: A\n# END AUTO SECTION: A\n", "appears twice"),
+            (
+                "# BEGIN AUTO SECTION: A\n# BEGIN AUTO SECTION: B\n",
+                "cannot nest",
+            ),
+            (
+                "# BEGIN AUTO SECTION: A\n# END AUTO SECTION: B\n",
+                "closes fence \"A\"",
+            ),
+            (
+                "# BEGIN AUTO SECTION: A\n# END AUTO SECTION: A\n# BEGIN AUTO SECTION: A\n# END AUTO SECTION: A\n",
+                "appears twice",
+            ),
         ];
         for (text, msg) in cases {
             let e = parse(text).expect_err(text);
@@ -235,7 +290,9 @@ mod tests {
     #[test]
     fn seed_spelling_is_accepted() {
         let t = "# BEGIN AUTO-SECTION: WATCHER_CONFIG\na\n# END AUTO-SECTION: WATCHER_CONFIG\n";
-        let out = patch(t, "WATCHER_CONFIG", "b\n").expect("ok").expect("changed");
+        let out = patch(t, "WATCHER_CONFIG", "b\n")
+            .expect("ok")
+            .expect("changed");
         assert!(out.contains("# END AUTO-SECTION: WATCHER_CONFIG checksum="));
     }
 }

@@ -27,14 +27,21 @@ pub fn mode_of(meta: &std::fs::Metadata) -> u32 {
 
 #[cfg(not(unix))]
 pub fn mode_of(meta: &std::fs::Metadata) -> u32 {
-    if meta.permissions().readonly() { 0o444 } else { 0o644 }
+    if meta.permissions().readonly() {
+        0o444
+    } else {
+        0o644
+    }
 }
 
 /// fsync a directory so renames and unlinks inside it are durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
-        File::open(dir).io("open dir", dir)?.sync_all().io("fsync dir", dir)?;
+        File::open(dir)
+            .io("open dir", dir)?
+            .sync_all()
+            .io("fsync dir", dir)?;
     }
     #[cfg(not(unix))]
     let _ = dir;
@@ -60,7 +67,10 @@ pub fn write_new_synced(path: &Path, content: &[u8], mode: u32, sync: bool) -> R
 /// Replace `path` durably with `content`: temp + fsync + rename + fsync dir.
 pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.warden.tmp"));
     let _ = std::fs::remove_file(&tmp);
     write_new_synced(&tmp, content, mode, true)?;
@@ -73,7 +83,10 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<()> {
 pub fn write_plain(path: &Path, content: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).io("create dir", dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::write(&tmp, content).io("write", &tmp)?;
     std::fs::rename(&tmp, path).io("rename into", path)

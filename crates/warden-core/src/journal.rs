@@ -54,9 +54,18 @@ impl StateRecord {
     pub fn same(&self, other: &StateRecord) -> bool {
         match (self, other) {
             (StateRecord::Absent, StateRecord::Absent) => true,
-            (StateRecord::File { digest: a, mode: ma, .. }, StateRecord::File { digest: b, mode: mb, .. }) => {
-                a == b && ma == mb
-            }
+            (
+                StateRecord::File {
+                    digest: a,
+                    mode: ma,
+                    ..
+                },
+                StateRecord::File {
+                    digest: b,
+                    mode: mb,
+                    ..
+                },
+            ) => a == b && ma == mb,
             _ => false,
         }
     }
@@ -107,9 +116,12 @@ pub struct Frame {
 impl Frame {
     pub fn blob(&self, (off, len): (u64, u64)) -> Result<&[u8]> {
         let (s, e) = (off as usize, (off + len) as usize);
-        self.blobs
-            .get(s..e)
-            .ok_or_else(|| Error::Internal(format!("journal frame at {} has a blob out of range", self.at.offset)))
+        self.blobs.get(s..e).ok_or_else(|| {
+            Error::Internal(format!(
+                "journal frame at {} has a blob out of range",
+                self.at.offset
+            ))
+        })
     }
 }
 
@@ -144,11 +156,26 @@ pub fn encode(header: &FrameHeader, blobs: &[u8]) -> Result<Vec<u8>> {
 }
 
 fn decode_body(body: &[u8], at: FrameRef, path: &Path) -> Result<Frame> {
-    let corrupt = |m: &str| Error::Corrupt { path: path.to_path_buf(), message: format!("frame at offset {}: {m}", at.offset) };
-    let json_len = u32::from_le_bytes(body.get(..4).ok_or_else(|| corrupt("short body"))?.try_into().map_err(|_| corrupt("short body"))?) as usize;
-    let json = body.get(4..4 + json_len).ok_or_else(|| corrupt("header out of range"))?;
-    let header: FrameHeader = serde_json::from_slice(json).map_err(|e| corrupt(&format!("bad header: {e}")))?;
-    Ok(Frame { at, header, blobs: body[4 + json_len..].to_vec() })
+    let corrupt = |m: &str| Error::Corrupt {
+        path: path.to_path_buf(),
+        message: format!("frame at offset {}: {m}", at.offset),
+    };
+    let json_len = u32::from_le_bytes(
+        body.get(..4)
+            .ok_or_else(|| corrupt("short body"))?
+            .try_into()
+            .map_err(|_| corrupt("short body"))?,
+    ) as usize;
+    let json = body
+        .get(4..4 + json_len)
+        .ok_or_else(|| corrupt("header out of range"))?;
+    let header: FrameHeader =
+        serde_json::from_slice(json).map_err(|e| corrupt(&format!("bad header: {e}")))?;
+    Ok(Frame {
+        at,
+        header,
+        blobs: body[4 + json_len..].to_vec(),
+    })
 }
 
 impl Journal {
@@ -160,7 +187,10 @@ impl Journal {
             .create(true)
             .open(path)
             .io("open journal", path)?;
-        Ok(Journal { path: path.to_path_buf(), file })
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -183,7 +213,11 @@ impl Journal {
                 .try_into()
                 .map_err(|_| Error::Internal("frame too short".into()))?,
         );
-        Ok(FrameRef { offset, len: frame.len() as u64, digest })
+        Ok(FrameRef {
+            offset,
+            len: frame.len() as u64,
+            digest,
+        })
     }
 
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
@@ -202,20 +236,37 @@ impl Journal {
         if &tail[40..] != TAIL_MAGIC {
             return Ok(None);
         }
-        let body_len = u64::from_le_bytes(tail[..8].try_into().map_err(|_| Error::Internal("trailer".into()))?);
+        let body_len = u64::from_le_bytes(
+            tail[..8]
+                .try_into()
+                .map_err(|_| Error::Internal("trailer".into()))?,
+        );
         let Some(start) = end.checked_sub(TAIL_LEN + body_len + HEAD_LEN) else {
             return Ok(None);
         };
-        self.read_frame(FrameRef { offset: start, len: end - start, digest: Digest(tail[8..40].try_into().map_err(|_| Error::Internal("trailer".into()))?) })
-            .map(Some)
-            .or(Ok(None))
+        self.read_frame(FrameRef {
+            offset: start,
+            len: end - start,
+            digest: Digest(
+                tail[8..40]
+                    .try_into()
+                    .map_err(|_| Error::Internal("trailer".into()))?,
+            ),
+        })
+        .map(Some)
+        .or(Ok(None))
     }
 
     /// Read the frame at a rollback handle, checking magic, length and digest.
     pub fn read_frame(&self, at: FrameRef) -> Result<Frame> {
-        let corrupt = |m: &str| Error::Corrupt { path: self.path.clone(), message: format!("frame at offset {}: {m}", at.offset) };
+        let corrupt = |m: &str| Error::Corrupt {
+            path: self.path.clone(),
+            message: format!("frame at offset {}: {m}", at.offset),
+        };
         if at.len < HEAD_LEN + TAIL_LEN || at.offset + at.len > self.len()? {
-            return Err(corrupt("beyond the end of the journal (was it truncated or replaced?)"));
+            return Err(corrupt(
+                "beyond the end of the journal (was it truncated or replaced?)",
+            ));
         }
         let mut buf = vec![0u8; at.len as usize];
         self.read_exact_at(at.offset, &mut buf)?;
@@ -254,9 +305,17 @@ impl Journal {
             if &head[..8] != HEAD_MAGIC {
                 break;
             }
-            let body_len = u64::from_le_bytes(head[8..].try_into().map_err(|_| Error::Internal("header".into()))?);
+            let body_len = u64::from_le_bytes(
+                head[8..]
+                    .try_into()
+                    .map_err(|_| Error::Internal("header".into()))?,
+            );
             let end = pos + HEAD_LEN + body_len + TAIL_LEN;
-            if end > len || self.frame_ending_at(end)?.is_none_or(|f| f.at.offset != pos) {
+            if end > len
+                || self
+                    .frame_ending_at(end)?
+                    .is_none_or(|f| f.at.offset != pos)
+            {
                 break;
             }
             pos = end;
@@ -274,7 +333,10 @@ mod tests {
     use super::*;
 
     fn done(run: &str) -> FrameHeader {
-        FrameHeader::Done { run: run.into(), result: "applied".into() }
+        FrameHeader::Done {
+            run: run.into(),
+            result: "applied".into(),
+        }
     }
 
     #[test]
@@ -283,8 +345,12 @@ mod tests {
         let p = dir.path().join("journal");
         let mut j = Journal::open(&p).expect("open");
         assert!(matches!(j.tail().expect("tail"), Tail::Empty));
-        let a = j.append(&encode(&done("A"), b"blob-a").expect("enc"), true).expect("append");
-        let b = j.append(&encode(&done("B"), b"").expect("enc"), false).expect("append");
+        let a = j
+            .append(&encode(&done("A"), b"blob-a").expect("enc"), true)
+            .expect("append");
+        let b = j
+            .append(&encode(&done("B"), b"").expect("enc"), false)
+            .expect("append");
         let fa = j.read_frame(a).expect("read a");
         assert_eq!(fa.blob((0, 6)).expect("blob"), b"blob-a");
         match j.tail().expect("tail") {
@@ -293,7 +359,12 @@ mod tests {
         }
         // A crash mid-append leaves half a frame.
         let third = encode(&done("C"), b"xyz").expect("enc");
-        std::fs::OpenOptions::new().append(true).open(&p).expect("open").write_all(&third[..20]).expect("write");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .expect("open")
+            .write_all(&third[..20])
+            .expect("write");
         let mut j = Journal::open(&p).expect("open");
         assert!(matches!(j.tail().expect("tail"), Tail::Torn));
         assert_eq!(j.cut_torn_tail().expect("cut"), 20);
@@ -305,7 +376,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("journal");
         let mut j = Journal::open(&p).expect("open");
-        let a = j.append(&encode(&done("A"), b"content").expect("enc"), true).expect("append");
+        let a = j
+            .append(&encode(&done("A"), b"content").expect("enc"), true)
+            .expect("append");
         let mut bytes = std::fs::read(&p).expect("read");
         let n = bytes.len();
         bytes[n - 50] ^= 1;

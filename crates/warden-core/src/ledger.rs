@@ -77,7 +77,10 @@ pub struct RollbackHandle {
 
 /// A ledger entry (one line). Field order is the serialisation order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(title = "warden ledger entry", description = "One line of .ledger/runs/<writer>.jsonl")]
+#[schemars(
+    title = "warden ledger entry",
+    description = "One line of .ledger/runs/<writer>.jsonl"
+)]
 pub struct Entry {
     pub schema: String,
     pub seq: u64,
@@ -173,7 +176,11 @@ struct Link<'a> {
 impl Ledger {
     /// `dir` is `.ledger/runs`, `heads` the local heads file.
     pub fn new(root: &Path, dir: PathBuf, heads: PathBuf) -> Self {
-        Ledger { root: root.to_path_buf(), dir, heads }
+        Ledger {
+            root: root.to_path_buf(),
+            dir,
+            heads,
+        }
     }
 
     pub fn chain_path(&self, writer: &str) -> PathBuf {
@@ -181,7 +188,10 @@ impl Ledger {
     }
 
     fn rel(&self, p: &Path) -> String {
-        p.strip_prefix(&self.root).unwrap_or(p).to_string_lossy().replace('\\', "/")
+        p.strip_prefix(&self.root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .replace('\\', "/")
     }
 
     /// Writers with a chain file, sorted.
@@ -219,7 +229,10 @@ impl Ledger {
             let start = len.saturating_sub(chunk);
             f.seek(SeekFrom::Start(start)).io("seek", path)?;
             let mut buf = Vec::with_capacity((len - start) as usize);
-            std::io::Read::by_ref(&mut f).take(len - start).read_to_end(&mut buf).io("read", path)?;
+            std::io::Read::by_ref(&mut f)
+                .take(len - start)
+                .read_to_end(&mut buf)
+                .io("read", path)?;
             if buf.last() != Some(&b'\n') {
                 return Err(Error::Corrupt {
                     path: path.to_path_buf(),
@@ -238,7 +251,9 @@ impl Ledger {
     /// The last entry of a writer's chain.
     pub fn tip(&self, writer: &str) -> Result<Option<(Entry, Digest)>> {
         let path = self.chain_path(writer);
-        let Some(line) = Self::last_line(&path)? else { return Ok(None) };
+        let Some(line) = Self::last_line(&path)? else {
+            return Ok(None);
+        };
         let entry: Entry = serde_json::from_slice(&line).map_err(|e| Error::Corrupt {
             path: path.clone(),
             message: format!("last entry is not a valid ledger entry: {e}"),
@@ -262,7 +277,11 @@ impl Ledger {
         let hash = Digest::of(&line);
         line.push(b'\n');
         std::fs::create_dir_all(&self.dir).io("create", &self.dir)?;
-        let mut f = OpenOptions::new().create(true).append(true).open(&path).io("open", &path)?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .io("open", &path)?;
         f.write_all(&line).io("append to", &path)?;
         f.sync_data().io("fsync", &path)?;
         // Not fsynced: a stale head is only behind, never wrong.
@@ -285,7 +304,10 @@ impl Ledger {
             return Ok(false);
         }
         let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let f = OpenOptions::new().write(true).open(&path).io("open", &path)?;
+        let f = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .io("open", &path)?;
         f.set_len(keep as u64).io("truncate", &path)?;
         f.sync_all().io("fsync", &path)?;
         Ok(true)
@@ -369,7 +391,11 @@ impl Ledger {
         for writer in self.writers()? {
             let path = self.chain_path(&writer);
             let bytes = std::fs::read(&path).io("read", &path)?;
-            for (i, line) in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).enumerate() {
+            for (i, line) in bytes
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .enumerate()
+            {
                 let e: Entry = serde_json::from_slice(line).map_err(|e| Error::Corrupt {
                     path: path.clone(),
                     message: format!("line {}: not a valid ledger entry: {e}", i + 1),
@@ -384,7 +410,11 @@ impl Ledger {
     /// The entry of a run. Accepts a unique prefix of the run id (at least 6 characters).
     pub fn find_run(&self, run: &str) -> Result<Option<Entry>> {
         let run = run.to_ascii_uppercase();
-        let mut hits: Vec<Entry> = self.entries()?.into_iter().filter(|e| e.run.starts_with(&run)).collect();
+        let mut hits: Vec<Entry> = self
+            .entries()?
+            .into_iter()
+            .filter(|e| e.run.starts_with(&run))
+            .collect();
         if hits.len() > 1 && hits.iter().any(|e| e.run != hits[0].run) {
             return Err(Error::invalid(
                 "(command line)",
@@ -401,7 +431,11 @@ impl Ledger {
 }
 
 /// Check one chain's bytes. Returns its summary and the first problem.
-pub fn verify_chain(writer: &str, bytes: &[u8], head: Option<&Head>) -> (ChainReport, Option<Problem>) {
+pub fn verify_chain(
+    writer: &str,
+    bytes: &[u8],
+    head: Option<&Head>,
+) -> (ChainReport, Option<Problem>) {
     let mut expected_prev = genesis(writer);
     let mut n = 0u64;
     let mut tip = None;
@@ -418,8 +452,19 @@ pub fn verify_chain(writer: &str, bytes: &[u8], head: Option<&Head>) -> (ChainRe
         let (line, next) = match rest.iter().position(|&b| b == b'\n') {
             Some(i) => (&rest[..i], &rest[i + 1..]),
             None => {
-                let p = problem(n + 1, None, "the last entry is incomplete (no final newline): truncated or torn".into());
-                return (ChainReport { writer: writer.into(), entries: n, tip }, Some(p));
+                let p = problem(
+                    n + 1,
+                    None,
+                    "the last entry is incomplete (no final newline): truncated or torn".into(),
+                );
+                return (
+                    ChainReport {
+                        writer: writer.into(),
+                        entries: n,
+                        tip,
+                    },
+                    Some(p),
+                );
             }
         };
         rest = next;
@@ -428,17 +473,43 @@ pub fn verify_chain(writer: &str, bytes: &[u8], head: Option<&Head>) -> (ChainRe
             Ok(l) => l,
             Err(e) => {
                 let p = problem(expect_seq, None, format!("not a valid ledger entry ({e})"));
-                return (ChainReport { writer: writer.into(), entries: n, tip }, Some(p));
+                return (
+                    ChainReport {
+                        writer: writer.into(),
+                        entries: n,
+                        tip,
+                    },
+                    Some(p),
+                );
             }
         };
         if link.seq != expect_seq {
             let msg = if link.seq > expect_seq {
-                format!("has seq {} where {expect_seq} was expected: {} entr{} before it were deleted", link.seq, link.seq - expect_seq, if link.seq - expect_seq == 1 { "y" } else { "ies" })
+                format!(
+                    "has seq {} where {expect_seq} was expected: {} entr{} before it were deleted",
+                    link.seq,
+                    link.seq - expect_seq,
+                    if link.seq - expect_seq == 1 {
+                        "y"
+                    } else {
+                        "ies"
+                    }
+                )
             } else {
-                format!("has seq {} where {expect_seq} was expected: an entry was inserted or the entries were reordered", link.seq)
+                format!(
+                    "has seq {} where {expect_seq} was expected: an entry was inserted or the entries were reordered",
+                    link.seq
+                )
             };
             let p = problem(expect_seq, link.run.map(str::to_string), msg);
-            return (ChainReport { writer: writer.into(), entries: n, tip }, Some(p));
+            return (
+                ChainReport {
+                    writer: writer.into(),
+                    entries: n,
+                    tip,
+                },
+                Some(p),
+            );
         }
         if Digest::parse_hex(link.prev) != Some(expected_prev) {
             // The link of this entry does not match the previous line: the
@@ -446,31 +517,60 @@ pub fn verify_chain(writer: &str, bytes: &[u8], head: Option<&Head>) -> (ChainRe
             let p = if n == 0 {
                 problem(1, link.run.map(str::to_string), "does not start from the chain's genesis: it was edited or the chain was replaced".into())
             } else {
-                problem(n, prev_run.clone(), format!("was edited: entry {expect_seq}'s link to it no longer matches"))
+                problem(
+                    n,
+                    prev_run.clone(),
+                    format!("was edited: entry {expect_seq}'s link to it no longer matches"),
+                )
             };
-            return (ChainReport { writer: writer.into(), entries: n, tip }, Some(p));
+            return (
+                ChainReport {
+                    writer: writer.into(),
+                    entries: n,
+                    tip,
+                },
+                Some(p),
+            );
         }
         let hash = Digest::of(line);
         if let Some(h) = head
             && h.seq == expect_seq
             && h.hash != hash
         {
-            let p = problem(expect_seq, link.run.map(str::to_string), "was edited: it differs from the entry this clone recorded".into());
-            return (ChainReport { writer: writer.into(), entries: n, tip }, Some(p));
+            let p = problem(
+                expect_seq,
+                link.run.map(str::to_string),
+                "was edited: it differs from the entry this clone recorded".into(),
+            );
+            return (
+                ChainReport {
+                    writer: writer.into(),
+                    entries: n,
+                    tip,
+                },
+                Some(p),
+            );
         }
         expected_prev = hash;
         tip = Some(hash);
         prev_run = link.run.map(str::to_string);
         n = expect_seq;
     }
-    let report = ChainReport { writer: writer.into(), entries: n, tip };
+    let report = ChainReport {
+        writer: writer.into(),
+        entries: n,
+        tip,
+    };
     if let Some(h) = head
         && h.seq > n
     {
         let p = problem(
             n + 1,
             None,
-            format!("is missing: the chain ends at entry {n} but this clone has seen {} entries: it was truncated", h.seq),
+            format!(
+                "is missing: the chain ends at entry {n} but this clone has seen {} entries: it was truncated",
+                h.seq
+            ),
         );
         return (report, Some(p));
     }

@@ -29,12 +29,21 @@ fn read_holder(mut f: &File) -> String {
     let _ = f.seek(SeekFrom::Start(0));
     let _ = f.read_to_string(&mut s);
     let s = s.trim();
-    if s.is_empty() { "another warden process".to_string() } else { s.to_string() }
+    if s.is_empty() {
+        "another warden process".to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 /// Take the lock. When it is held: with `wait`, call `on_wait(holder)` once and
 /// block until it is free; without, fail with `Error::Busy`.
-pub fn acquire(path: &Path, holder: &str, wait: bool, on_wait: &mut dyn FnMut(&str)) -> Result<RepoLock> {
+pub fn acquire(
+    path: &Path,
+    holder: &str,
+    wait: bool,
+    on_wait: &mut dyn FnMut(&str),
+) -> Result<RepoLock> {
     let file = open(path)?;
     match file.try_lock() {
         Ok(()) => {}
@@ -81,7 +90,10 @@ mod tests {
             Err(Error::Busy { holder }) => assert_eq!(holder, "pid 1 (warden apply)"),
             other => panic!("expected Busy, got {other:?}"),
         }
-        assert_eq!(holder(&p).expect("holder").as_deref(), Some("pid 1 (warden apply)"));
+        assert_eq!(
+            holder(&p).expect("holder").as_deref(),
+            Some("pid 1 (warden apply)")
+        );
         drop(held);
         assert_eq!(holder(&p).expect("holder"), None);
         acquire(&p, "pid 2", false, &mut |_| {}).expect("free again");

@@ -31,7 +31,10 @@ impl RepoPath {
             ))
         };
         if s.is_empty() {
-            return bad("is empty", "give a repository-relative path such as \"docs/a.md\"");
+            return bad(
+                "is empty",
+                "give a repository-relative path such as \"docs/a.md\"",
+            );
         }
         if s.contains('\0') {
             return bad("contains a NUL byte", "remove the NUL byte");
@@ -47,7 +50,12 @@ impl RepoPath {
         }
         for comp in s.split('/') {
             match comp {
-                "" => return bad("has an empty component", "remove the doubled or trailing '/'"),
+                "" => {
+                    return bad(
+                        "has an empty component",
+                        "remove the doubled or trailing '/'",
+                    );
+                }
                 "." => return bad("has a '.' component", "remove the './'"),
                 ".." => {
                     return bad(
@@ -187,7 +195,15 @@ mod tests {
     #[test]
     fn rejects_escapes_and_odd_forms() {
         for bad in [
-            "", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", "a/", "a\\b", "C:/x",
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "a/./b",
+            "a/",
+            "a\\b",
+            "C:/x",
         ] {
             assert!(RepoPath::parse(bad, "f", "p").is_err(), "{bad} accepted");
         }
@@ -212,7 +228,9 @@ mod tests {
         std::fs::create_dir(dir.path().join("real")).expect("mkdir");
         std::os::unix::fs::symlink("/tmp", dir.path().join("link")).expect("symlink");
         let p = RepoPath::parse("link/x", "f", "p").expect("valid");
-        let err = p.check_on_disk(dir.path(), "f", "p").expect_err("must refuse");
+        let err = p
+            .check_on_disk(dir.path(), "f", "p")
+            .expect_err("must refuse");
         assert!(err.to_string().contains("symlink"), "{err}");
         let ok = RepoPath::parse("real/x", "f", "p").expect("valid");
         ok.check_on_disk(dir.path(), "f", "p").expect("fine");

@@ -26,13 +26,21 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileState {
     Absent,
-    File { content: Arc<Vec<u8>>, mode: u32, digest: Digest },
+    File {
+        content: Arc<Vec<u8>>,
+        mode: u32,
+        digest: Digest,
+    },
 }
 
 impl FileState {
     pub fn file(content: Vec<u8>, mode: u32) -> Self {
         let digest = Digest::of(&content);
-        FileState::File { content: Arc::new(content), mode, digest }
+        FileState::File {
+            content: Arc::new(content),
+            mode,
+            digest,
+        }
     }
 
     /// Read `path` from disk (the caller checked it is not reached through a symlink).
@@ -76,7 +84,12 @@ impl FileState {
     pub fn matches(&self, rec: &StateRecord) -> bool {
         match (self, rec) {
             (FileState::Absent, StateRecord::Absent) => true,
-            (FileState::File { digest, mode, .. }, StateRecord::File { digest: d, mode: m, .. }) => digest == d && mode == m,
+            (
+                FileState::File { digest, mode, .. },
+                StateRecord::File {
+                    digest: d, mode: m, ..
+                },
+            ) => digest == d && mode == m,
             _ => false,
         }
     }
@@ -85,7 +98,11 @@ impl FileState {
     pub fn record(&self) -> StateRecord {
         match self {
             FileState::Absent => StateRecord::Absent,
-            FileState::File { mode, digest, .. } => StateRecord::File { digest: *digest, mode: *mode, blob: None },
+            FileState::File { mode, digest, .. } => StateRecord::File {
+                digest: *digest,
+                mode: *mode,
+                blob: None,
+            },
         }
     }
 }
@@ -170,7 +187,10 @@ impl Plan {
             actions: self.actions.clone(),
             changes: self.change_summaries(),
             counts: self.counts.clone(),
-            noop: self.noop.as_ref().and_then(|n| serde_json::to_value(n).ok()),
+            noop: self
+                .noop
+                .as_ref()
+                .and_then(|n| serde_json::to_value(n).ok()),
             diff: self.diff.clone(),
         }
     }
@@ -198,7 +218,12 @@ pub(crate) struct Overlay<'a> {
 
 impl<'a> Overlay<'a> {
     pub(crate) fn new(root: &'a Path, file: &'a str) -> Self {
-        Overlay { root, file, original: BTreeMap::new(), current: BTreeMap::new() }
+        Overlay {
+            root,
+            file,
+            original: BTreeMap::new(),
+            current: BTreeMap::new(),
+        }
     }
 
     pub(crate) fn get(&mut self, path: &RepoPath, field: &str) -> Result<FileState> {
@@ -224,13 +249,23 @@ impl<'a> Overlay<'a> {
             .into_iter()
             .filter_map(|(path, after)| {
                 let before = original.remove(&path)?;
-                (!before.same(&after)).then_some(Change { path, before, after })
+                (!before.same(&after)).then_some(Change {
+                    path,
+                    before,
+                    after,
+                })
             })
             .collect()
     }
 }
 
-fn check_expect(cur: &FileState, expect: &Expect, path: &RepoPath, file: &str, field: &str) -> Result<()> {
+fn check_expect(
+    cur: &FileState,
+    expect: &Expect,
+    path: &RepoPath,
+    file: &str,
+    field: &str,
+) -> Result<()> {
     let recompute = Some(format!(
         "the file changed since the proposal was written: recompute the digest from its current content (`sha256sum {path}`)"
     ));
@@ -239,20 +274,32 @@ fn check_expect(cur: &FileState, expect: &Expect, path: &RepoPath, file: &str, f
         (Expect::Absent, FileState::File { digest, .. }) => Err(Error::rejected(
             file,
             field,
-            format!("precondition failed: \"{path}\" exists (sha256 {}) but the proposal expects it absent", digest.short()),
-            Some(format!("to replace it use \"expect\": {{\"sha256\": \"{digest}\"}}")),
+            format!(
+                "precondition failed: \"{path}\" exists (sha256 {}) but the proposal expects it absent",
+                digest.short()
+            ),
+            Some(format!(
+                "to replace it use \"expect\": {{\"sha256\": \"{digest}\"}}"
+            )),
         )),
         (Expect::Sha256(want), FileState::Absent) => Err(Error::rejected(
             file,
             field,
-            format!("precondition failed: \"{path}\" does not exist but the proposal expects sha256 {}", want.short()),
+            format!(
+                "precondition failed: \"{path}\" does not exist but the proposal expects sha256 {}",
+                want.short()
+            ),
             Some("use \"expect\": \"absent\" to create it".into()),
         )),
         (Expect::Sha256(want), FileState::File { digest, .. }) if want == digest => Ok(()),
         (Expect::Sha256(want), FileState::File { digest, .. }) => Err(Error::rejected(
             file,
             field,
-            format!("precondition failed: \"{path}\" has sha256 {} but the proposal expects {}", digest.short(), want.short()),
+            format!(
+                "precondition failed: \"{path}\" has sha256 {} but the proposal expects {}",
+                digest.short(),
+                want.short()
+            ),
             recompute,
         )),
     }
@@ -276,9 +323,17 @@ pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
         let kind = action.kind();
         if !allowed.contains(&kind) {
             let hint = if kind == ActionKind::DeleteFile {
-                format!("delete_file is denied unless listed: add it under events.{}.{} in .warden/policy.yaml and bump its version, or use \"quarantine\" to keep the file", proposal.event, proposal.source.kind)
+                format!(
+                    "delete_file is denied unless listed: add it under events.{}.{} in .warden/policy.yaml and bump its version, or use \"quarantine\" to keep the file",
+                    proposal.event, proposal.source.kind
+                )
             } else {
-                format!("if this is intended, add \"{}\" under events.{}.{} in .warden/policy.yaml and bump its version", kind.name(), proposal.event, proposal.source.kind)
+                format!(
+                    "if this is intended, add \"{}\" under events.{}.{} in .warden/policy.yaml and bump its version",
+                    kind.name(),
+                    proposal.event,
+                    proposal.source.kind
+                )
             };
             return Err(Error::rejected(
                 file,
@@ -292,14 +347,22 @@ pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
                 Some(hint),
             ));
         }
-        let fields: &[&str] = if kind == ActionKind::MoveFile { &["from", "to"] } else { &["path"] };
+        let fields: &[&str] = if kind == ActionKind::MoveFile {
+            &["from", "to"]
+        } else {
+            &["path"]
+        };
         for (p, f) in action.paths().into_iter().zip(fields) {
             if p.in_quarantine() {
                 return Err(Error::rejected(
                     file,
                     format!("actions[{i}].{f}"),
-                    format!("\"{p}\" is inside the quarantine lane {QUARANTINE_DIR}/, which only the quarantine action writes"),
-                    Some("undo the quarantining run to bring a file back (`warden undo RUN`)".into()),
+                    format!(
+                        "\"{p}\" is inside the quarantine lane {QUARANTINE_DIR}/, which only the quarantine action writes"
+                    ),
+                    Some(
+                        "undo the quarantining run to bring a file back (`warden undo RUN`)".into(),
+                    ),
                 ));
             }
             if let Some(why) = policy.path_refusal(p) {
@@ -307,7 +370,10 @@ pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
                     file,
                     format!("actions[{i}].{f}"),
                     format!("policy {version} refuses this path: {why}"),
-                    Some("change the path, or paths.allow / paths.deny in .warden/policy.yaml".into()),
+                    Some(
+                        "change the path, or paths.allow / paths.deny in .warden/policy.yaml"
+                            .into(),
+                    ),
                 ));
             }
         }
@@ -316,7 +382,14 @@ pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
 }
 
 /// Resolve a proposal into a plan for run `run`. `file` names the proposal in errors.
-pub fn resolve(root: &Path, policy: &Policy, proposal: &Proposal, digest: Digest, file: &str, run: &str) -> Result<Plan> {
+pub fn resolve(
+    root: &Path,
+    policy: &Policy,
+    proposal: &Proposal,
+    digest: Digest,
+    file: &str,
+    run: &str,
+) -> Result<Plan> {
     gate(policy, proposal, file)?;
     let mut ov = Overlay::new(root, file);
     let mut quarantined = Vec::new();
@@ -324,7 +397,12 @@ pub fn resolve(root: &Path, policy: &Policy, proposal: &Proposal, digest: Digest
     for (i, action) in proposal.actions.iter().enumerate() {
         let field = |s: &str| format!("actions[{i}].{s}");
         match action {
-            Action::WriteFile { path, content, expect, executable } => {
+            Action::WriteFile {
+                path,
+                content,
+                expect,
+                executable,
+            } => {
                 summaries.push(summary("write_file", path, None, None));
                 let cur = ov.get(path, &field("path"))?;
                 let mode = new_mode(cur.mode(), *executable);
@@ -335,15 +413,40 @@ pub fn resolve(root: &Path, policy: &Policy, proposal: &Proposal, digest: Digest
                 check_expect(&cur, expect, path, file, &field("expect"))?;
                 ov.set(path, &field("path"), want)?;
             }
-            Action::PatchRegion { path, fence: name, content, expect } => {
-                summaries.push(summary("patch_region", path, None, Some(format!("fence {name}"))));
+            Action::PatchRegion {
+                path,
+                fence: name,
+                content,
+                expect,
+            } => {
+                summaries.push(summary(
+                    "patch_region",
+                    path,
+                    None,
+                    Some(format!("fence {name}")),
+                ));
                 let cur = ov.get(path, &field("path"))?;
                 check_expect(&cur, expect, path, file, &field("expect"))?;
-                let FileState::File { content: bytes, mode, .. } = &cur else {
-                    return Err(Error::rejected(file, field("path"), format!("\"{path}\" does not exist, so it has no fence \"{name}\""), None));
+                let FileState::File {
+                    content: bytes,
+                    mode,
+                    ..
+                } = &cur
+                else {
+                    return Err(Error::rejected(
+                        file,
+                        field("path"),
+                        format!("\"{path}\" does not exist, so it has no fence \"{name}\""),
+                        None,
+                    ));
                 };
                 let text = std::str::from_utf8(bytes).map_err(|_| {
-                    Error::rejected(file, field("path"), format!("\"{path}\" is not UTF-8 text; AUTO fences need text"), None)
+                    Error::rejected(
+                        file,
+                        field("path"),
+                        format!("\"{path}\" is not UTF-8 text; AUTO fences need text"),
+                        None,
+                    )
                 })?;
                 let patched = fence::patch(text, name, content).map_err(|e| match e {
                     PatchError::Malformed(fe) => Error::rejected(
@@ -366,7 +469,11 @@ pub fn resolve(root: &Path, policy: &Policy, proposal: &Proposal, digest: Digest
                     ),
                 })?;
                 if let Some(new_text) = patched {
-                    ov.set(path, &field("path"), FileState::file(new_text.into_bytes(), *mode))?;
+                    ov.set(
+                        path,
+                        &field("path"),
+                        FileState::file(new_text.into_bytes(), *mode),
+                    )?;
                 }
             }
             Action::MoveFile { from, to, expect } => {
@@ -380,25 +487,44 @@ pub fn resolve(root: &Path, policy: &Policy, proposal: &Proposal, digest: Digest
                     continue; // already moved
                 }
                 if src == FileState::Absent {
-                    return Err(Error::rejected(file, field("from"), format!("\"{from}\" does not exist"), Some("check the path; `git status` shows what moved".into())));
+                    return Err(Error::rejected(
+                        file,
+                        field("from"),
+                        format!("\"{from}\" does not exist"),
+                        Some("check the path; `git status` shows what moved".into()),
+                    ));
                 }
                 check_expect(&src, expect, from, file, &field("expect"))?;
                 if dst != FileState::Absent {
                     return Err(Error::rejected(
                         file,
                         field("to"),
-                        format!("the destination \"{to}\" already exists; move_file never overwrites"),
-                        Some("quarantine or move the existing file first, in the same proposal".into()),
+                        format!(
+                            "the destination \"{to}\" already exists; move_file never overwrites"
+                        ),
+                        Some(
+                            "quarantine or move the existing file first, in the same proposal"
+                                .into(),
+                        ),
                     ));
                 }
                 ov.set(to, &field("to"), src)?;
                 ov.set(from, &field("from"), FileState::Absent)?;
             }
-            Action::Quarantine { path, reason, expect } => {
+            Action::Quarantine {
+                path,
+                reason,
+                expect,
+            } => {
                 summaries.push(summary("quarantine", path, None, Some(reason.clone())));
                 let cur = ov.get(path, &field("path"))?;
                 if cur == FileState::Absent {
-                    return Err(Error::rejected(file, field("path"), format!("\"{path}\" does not exist, so there is nothing to quarantine"), None));
+                    return Err(Error::rejected(
+                        file,
+                        field("path"),
+                        format!("\"{path}\" does not exist, so there is nothing to quarantine"),
+                        None,
+                    ));
                 }
                 check_expect(&cur, expect, path, file, &field("expect"))?;
                 let dest = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{run}/{path}"));
@@ -426,12 +552,23 @@ pub fn resolve(root: &Path, policy: &Policy, proposal: &Proposal, digest: Digest
     }
     if !quarantined.is_empty() {
         let index = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{run}/QUARANTINE.json"));
-        let body = serde_json::to_vec_pretty(&serde_json::json!({"run": run, "files": quarantined}))
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut body =
+            serde_json::to_vec_pretty(&serde_json::json!({"run": run, "files": quarantined}))
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        body.push(b'\n');
         ov.set(&index, "quarantine index", FileState::file(body, 0o644))?;
     }
     let changes = ov.changes();
-    let plan = build(run, "apply", proposal.source.clone(), &proposal.event, digest, summaries, changes, None);
+    let plan = build(
+        run,
+        "apply",
+        proposal.source.clone(),
+        &proposal.event,
+        digest,
+        summaries,
+        changes,
+        None,
+    );
     check_limits(policy, &plan, file)?;
     Ok(Plan {
         rationale: (!proposal.rationale.is_empty()).then(|| proposal.rationale.clone()),
@@ -440,8 +577,18 @@ pub fn resolve(root: &Path, policy: &Policy, proposal: &Proposal, digest: Digest
     })
 }
 
-fn summary(kind: &str, path: &RepoPath, to: Option<&RepoPath>, reason: Option<String>) -> ActionSummary {
-    ActionSummary { kind: kind.into(), path: path.to_string(), to: to.map(|t| t.to_string()), reason }
+fn summary(
+    kind: &str,
+    path: &RepoPath,
+    to: Option<&RepoPath>,
+    reason: Option<String>,
+) -> ActionSummary {
+    ActionSummary {
+        kind: kind.into(),
+        path: path.to_string(),
+        to: to.map(|t| t.to_string()),
+        reason,
+    }
 }
 
 fn check_limits(policy: &Policy, plan: &Plan, file: &str) -> Result<()> {
@@ -450,7 +597,12 @@ fn check_limits(policy: &Policy, plan: &Plan, file: &str) -> Result<()> {
         return Err(Error::rejected(
             file,
             "actions",
-            format!("the run would touch {} paths, more than limits.max_files = {} of policy {}", plan.changes.len(), l.max_files, policy.file.version),
+            format!(
+                "the run would touch {} paths, more than limits.max_files = {} of policy {}",
+                plan.changes.len(),
+                l.max_files,
+                policy.file.version
+            ),
             Some("split the proposal, or raise limits.max_files in .warden/policy.yaml".into()),
         ));
     }
@@ -458,7 +610,10 @@ fn check_limits(policy: &Policy, plan: &Plan, file: &str) -> Result<()> {
         return Err(Error::rejected(
             file,
             "actions",
-            format!("the run would write {} bytes, more than limits.max_bytes = {} of policy {}", plan.counts.bytes_written, l.max_bytes, policy.file.version),
+            format!(
+                "the run would write {} bytes, more than limits.max_bytes = {} of policy {}",
+                plan.counts.bytes_written, l.max_bytes, policy.file.version
+            ),
             Some("split the proposal, or raise limits.max_bytes in .warden/policy.yaml".into()),
         ));
     }
@@ -467,7 +622,7 @@ fn check_limits(policy: &Policy, plan: &Plan, file: &str) -> Result<()> {
 
 /// Assemble a plan from changes: counts and unified diff.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn build(
+pub fn build(
     run: &str,
     command: &'static str,
     source: Source,
@@ -477,7 +632,10 @@ pub(crate) fn build(
     changes: Vec<Change>,
     undoes: Option<String>,
 ) -> Plan {
-    let mut counts = Counts { files: changes.len() as u64, ..Default::default() };
+    let mut counts = Counts {
+        files: changes.len() as u64,
+        ..Default::default()
+    };
     let mut diff = String::new();
     for c in &changes {
         match (&c.before, &c.after) {
@@ -507,13 +665,25 @@ pub(crate) fn build(
 fn render_diff(c: &Change, out: &mut String, counts: &mut Counts) {
     let p = c.path.as_str();
     let (a, b) = (c.before.content(), c.after.content());
-    let old_name = if a.is_some() { format!("a/{p}") } else { "/dev/null".into() };
-    let new_name = if b.is_some() { format!("b/{p}") } else { "/dev/null".into() };
-    out.push_str(&format!("diff --warden a/{p} b/{p}\n"));
+    let old_name = if a.is_some() {
+        format!("a/{p}")
+    } else {
+        "/dev/null".into()
+    };
+    let new_name = if b.is_some() {
+        format!("b/{p}")
+    } else {
+        "/dev/null".into()
+    };
+    out.push_str(&format!("diff --git a/{p} b/{p}\n"));
     match (c.before.mode(), c.after.mode()) {
         (None, Some(m)) => out.push_str(&format!("new file mode {:o}\n", 0o100000 | m)),
         (Some(m), None) => out.push_str(&format!("deleted file mode {:o}\n", 0o100000 | m)),
-        (Some(x), Some(y)) if x != y => out.push_str(&format!("old mode {:o}\nnew mode {:o}\n", 0o100000 | x, 0o100000 | y)),
+        (Some(x), Some(y)) if x != y => out.push_str(&format!(
+            "old mode {:o}\nnew mode {:o}\n",
+            0o100000 | x,
+            0o100000 | y
+        )),
         _ => {}
     }
     if c.before.digest() == c.after.digest() {
@@ -535,7 +705,12 @@ fn render_diff(c: &Change, out: &mut String, counts: &mut Counts) {
             similar::ChangeTag::Equal => {}
         }
     }
-    out.push_str(&d.unified_diff().context_radius(3).header(&old_name, &new_name).to_string());
+    out.push_str(
+        &d.unified_diff()
+            .context_radius(3)
+            .header(&old_name, &new_name)
+            .to_string(),
+    );
     if !out.ends_with('\n') {
         out.push('\n');
     }

@@ -18,7 +18,10 @@ pub const POLICY_FILE: &str = ".warden/policy.yaml";
 /// weaken a rule.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "warden policy pack", description = "`.warden/policy.yaml` (SPEC §3.3)")]
+#[schemars(
+    title = "warden policy pack",
+    description = "`.warden/policy.yaml` (SPEC §3.3)"
+)]
 pub struct PolicyFile {
     /// Always "warden.policy/v1".
     pub schema: String,
@@ -213,7 +216,10 @@ impl Policy {
                 file,
                 "validation.command",
                 "the command is empty",
-                Some("give an argv list such as [\"cargo\", \"check\"], or remove `validation`".into()),
+                Some(
+                    "give an argv list such as [\"cargo\", \"check\"], or remove `validation`"
+                        .into(),
+                ),
             ));
         }
         Ok(Policy {
@@ -244,7 +250,9 @@ impl Policy {
     /// Why a path may not be written, or None when it may.
     pub fn path_refusal(&self, path: &RepoPath) -> Option<String> {
         if let Some(area) = path.protected_area() {
-            return Some(format!("\"{path}\" is inside {area}/, which proposals may never write"));
+            return Some(format!(
+                "\"{path}\" is inside {area}/, which proposals may never write"
+            ));
         }
         if self.deny.is_match(path.as_str()) {
             return Some(format!("\"{path}\" matches paths.deny"));
@@ -279,14 +287,21 @@ fn globs(list: &[String], file: &str, field: &str) -> Result<GlobSet> {
 /// The commented default policy written by `warden init`, stamped with `version`.
 pub fn default_policy_text(version: &str, warden_version: &str) -> String {
     let mut s = String::new();
-    s.push_str("# yaml-language-server: $schema=https://warden.invalid/schemas/policy.schema.json\n");
+    s.push_str(
+        "# yaml-language-server: $schema=https://warden.invalid/schemas/policy.schema.json\n",
+    );
     s.push_str("# warden policy pack (SPEC §3.3). Every run records `version` and the sha256 of\n");
     s.push_str("# this file's bytes. Bump `version` whenever you change a rule.\n");
-    s.push_str(&format!("# Written by warden {warden_version}; `warden schema policy` prints its JSON Schema.\n"));
+    s.push_str(&format!(
+        "# Written by warden {warden_version}; `warden schema policy` prints its JSON Schema.\n"
+    ));
     s.push_str(&format!("schema: {POLICY_SCHEMA_ID}\n"));
     s.push_str(&format!("version: \"{version}\"\n\n"));
     s.push_str("# Per lifecycle event (`warden events`), per source kind\n");
-    s.push_str(&format!("# ({}), the actions that source may propose.\n", SOURCE_KINDS.join(", ")));
+    s.push_str(&format!(
+        "# ({}), the actions that source may propose.\n",
+        SOURCE_KINDS.join(", ")
+    ));
     s.push_str("# delete_file is never allowed unless you list it here.\n");
     s.push_str("events:\n");
     for ev in events::catalogue() {
@@ -323,8 +338,14 @@ mod tests {
     fn default_policy_parses() {
         let p = Policy::parse(&default_policy_text("2026-11-21.1", "0.1.0"), "policy.yaml")
             .expect("default policy must parse");
-        assert!(p.allowed("Manual", "person").contains(&ActionKind::WriteFile));
-        assert!(!p.allowed("Manual", "person").contains(&ActionKind::DeleteFile));
+        assert!(
+            p.allowed("Manual", "person")
+                .contains(&ActionKind::WriteFile)
+        );
+        assert!(
+            !p.allowed("Manual", "person")
+                .contains(&ActionKind::DeleteFile)
+        );
     }
 
     #[test]
@@ -352,7 +373,10 @@ mod tests {
         let rp = |s| RepoPath::parse(s, "", "").expect("valid");
         assert!(p.path_refusal(&rp("docs/a/b.md")).is_none());
         assert!(p.path_refusal(&rp("README.md")).is_none());
-        assert!(p.path_refusal(&rp("src/README.md")).is_some(), "* must not cross /");
+        assert!(
+            p.path_refusal(&rp("src/README.md")).is_some(),
+            "* must not cross /"
+        );
         assert!(p.path_refusal(&rp("docs/secret/k")).is_some());
         assert!(p.path_refusal(&rp(".git/config")).is_some());
     }

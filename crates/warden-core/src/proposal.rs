@@ -18,7 +18,10 @@ pub const PROPOSAL_SCHEMA_ID: &str = "warden.proposal/v1";
 
 /// A proposal as submitted.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-#[schemars(title = "warden proposal", description = "A change the core may apply (SPEC §3.2)")]
+#[schemars(
+    title = "warden proposal",
+    description = "A change the core may apply (SPEC §3.2)"
+)]
 pub struct Proposal {
     /// Always "warden.proposal/v1".
     pub schema: String,
@@ -124,7 +127,10 @@ pub enum Action {
         expect: Expect,
     },
     /// Delete a file (denied unless the policy allows delete_file).
-    DeleteFile { path: RepoPathSchema, expect: Expect },
+    DeleteFile {
+        path: RepoPathSchema,
+        expect: Expect,
+    },
 }
 
 fn any() -> Expect {
@@ -269,7 +275,12 @@ impl Proposal {
                 })
                 .collect::<Result<_>>()?,
             Some(_) => {
-                return Err(Error::invalid(file, "evidence", "must be an array of strings", None));
+                return Err(Error::invalid(
+                    file,
+                    "evidence",
+                    "must be an array of strings",
+                    None,
+                ));
             }
         };
         let actions = match p.field(obj, "actions", "")? {
@@ -288,7 +299,8 @@ impl Proposal {
             }
             _ => return Err(Error::invalid(file, "actions", "must be an array", None)),
         };
-        let digest = Digest::of(&serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?);
+        let digest =
+            Digest::of(&serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?);
         Ok((
             Proposal {
                 schema,
@@ -314,13 +326,20 @@ impl Parser<'_> {
             .ok_or_else(|| Error::invalid(self.file, field, "must be a JSON object", None))
     }
 
-    fn field<'v>(&self, obj: &'v Map<String, Value>, name: &str, prefix: &str) -> Result<&'v Value> {
+    fn field<'v>(
+        &self,
+        obj: &'v Map<String, Value>,
+        name: &str,
+        prefix: &str,
+    ) -> Result<&'v Value> {
         obj.get(name).ok_or_else(|| {
             Error::invalid(
                 self.file,
                 format!("{prefix}{name}"),
                 "is missing",
-                Some(format!("add \"{name}\"; `warden schema proposal` shows the format")),
+                Some(format!(
+                    "add \"{name}\"; `warden schema proposal` shows the format"
+                )),
             )
         })
     }
@@ -329,7 +348,14 @@ impl Parser<'_> {
         self.field(obj, name, prefix)?
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| Error::invalid(self.file, format!("{prefix}{name}"), "must be a string", None))
+            .ok_or_else(|| {
+                Error::invalid(
+                    self.file,
+                    format!("{prefix}{name}"),
+                    "must be a string",
+                    None,
+                )
+            })
     }
 
     fn path(&self, obj: &Map<String, Value>, name: &str, prefix: &str) -> Result<RepoPathSchema> {
@@ -356,17 +382,29 @@ impl Parser<'_> {
             Some(Value::String(s)) if s == "absent" => Ok(Expect::Absent),
             Some(Value::String(s)) if s == "any" => Ok(Expect::Any),
             Some(Value::Object(m)) => match m.get("sha256").and_then(Value::as_str) {
-                Some(h) if m.len() == 1 => Digest::parse_hex(h).map(Expect::Sha256).ok_or_else(|| {
-                    Error::invalid(
-                        self.file,
-                        format!("{field}.sha256"),
-                        "must be 64 hex characters",
-                        hint(),
-                    )
-                }),
-                _ => Err(Error::invalid(self.file, field, "unknown precondition", hint())),
+                Some(h) if m.len() == 1 => {
+                    Digest::parse_hex(h).map(Expect::Sha256).ok_or_else(|| {
+                        Error::invalid(
+                            self.file,
+                            format!("{field}.sha256"),
+                            "must be 64 hex characters",
+                            hint(),
+                        )
+                    })
+                }
+                _ => Err(Error::invalid(
+                    self.file,
+                    field,
+                    "unknown precondition",
+                    hint(),
+                )),
             },
-            Some(_) => Err(Error::invalid(self.file, field, "unknown precondition", hint())),
+            Some(_) => Err(Error::invalid(
+                self.file,
+                field,
+                "unknown precondition",
+                hint(),
+            )),
         }
     }
 
@@ -441,7 +479,10 @@ impl Parser<'_> {
                     self.file,
                     format!("{prefix}kind"),
                     format!("action \"{kind_s}\" is not supported by this version of warden yet"),
-                    Some("it arrives with its subsystem (sync guardian / registry maintainer)".into()),
+                    Some(
+                        "it arrives with its subsystem (sync guardian / registry maintainer)"
+                            .into(),
+                    ),
                 ));
             }
         })
@@ -478,14 +519,26 @@ mod tests {
             )
         };
         let e = err(&base(r#"{"kind":"mv_file","from":"a","to":"b"}"#));
-        assert_eq!(e.to_string(), "p.json: actions[0].kind: unknown action \"mv_file\"");
+        assert_eq!(
+            e.to_string(),
+            "p.json: actions[0].kind: unknown action \"mv_file\""
+        );
         assert_eq!(e.hint().as_deref(), Some("did you mean \"move_file\"?"));
 
-        let e = err(&base(r#"{"kind":"write_file","path":"../x","content":"","expect":"absent"}"#));
-        assert!(e.to_string().starts_with("p.json: actions[0].path: path \"../x\" escapes"), "{e}");
+        let e = err(&base(
+            r#"{"kind":"write_file","path":"../x","content":"","expect":"absent"}"#,
+        ));
+        assert!(
+            e.to_string()
+                .starts_with("p.json: actions[0].path: path \"../x\" escapes"),
+            "{e}"
+        );
 
         let e = err(&base(r#"{"kind":"write_file","path":"x","content":""}"#));
-        assert!(e.to_string().contains("actions[0].expect: is missing"), "{e}");
+        assert!(
+            e.to_string().contains("actions[0].expect: is missing"),
+            "{e}"
+        );
 
         let e = err("{\"schema\": ");
         assert!(e.to_string().starts_with("p.json: line 1 column"), "{e}");

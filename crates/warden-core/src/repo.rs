@@ -94,7 +94,13 @@ pub struct InitReport {
 fn sanitize_host(host: &str) -> String {
     let s: String = host
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let s = s.trim_matches('-');
     let s = if s.is_empty() { "host" } else { s };
@@ -102,7 +108,13 @@ fn sanitize_host(host: &str) -> String {
 }
 
 /// Write `content` to `rel` unless it is already exactly that; report which.
-fn ensure_file(root: &Path, rel: &str, content: &[u8], keep_existing: bool, report: &mut InitReport) -> Result<()> {
+fn ensure_file(
+    root: &Path,
+    rel: &str,
+    content: &[u8],
+    keep_existing: bool,
+    report: &mut InitReport,
+) -> Result<()> {
     let path = root.join(rel);
     match std::fs::read(&path) {
         Ok(existing) if existing == content || keep_existing => report.unchanged.push(rel.into()),
@@ -126,18 +138,41 @@ fn ensure_file(root: &Path, rel: &str, content: &[u8], keep_existing: bool, repo
 /// policy and writer id are kept; the contract is re-rendered when it drifted.
 pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
     if !root.join(".git").exists() {
-        return Err(Error::NotARepo { path: root.to_path_buf() });
+        return Err(Error::NotARepo {
+            path: root.to_path_buf(),
+        });
     }
     let layout = Layout::new(root);
-    let mut report = InitReport { root: root.display().to_string(), ..Default::default() };
+    let mut report = InitReport {
+        root: root.display().to_string(),
+        ..Default::default()
+    };
     std::fs::create_dir_all(layout.state_dir()).io("create", layout.state_dir())?;
     std::fs::create_dir_all(layout.ledger_dir()).io("create", layout.ledger_dir())?;
 
     let today = ctx.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let policy_text = policy::default_policy_text(&format!("{today}.1"), env!("CARGO_PKG_VERSION"));
-    ensure_file(root, policy::POLICY_FILE, policy_text.as_bytes(), true, &mut report)?;
-    ensure_file(root, ".warden/.gitignore", b"# this clone's journal, lock and writer id\n/state/\n", false, &mut report)?;
-    ensure_file(root, ".runs/.gitignore", b"# run artifacts (plan, diff, report) stay local\n*\n", false, &mut report)?;
+    ensure_file(
+        root,
+        policy::POLICY_FILE,
+        policy_text.as_bytes(),
+        true,
+        &mut report,
+    )?;
+    ensure_file(
+        root,
+        ".warden/.gitignore",
+        b"# this clone's journal, lock and writer id\n/state/\n",
+        false,
+        &mut report,
+    )?;
+    ensure_file(
+        root,
+        ".runs/.gitignore",
+        b"# run artifacts (plan, diff, report) stay local\n*\n",
+        false,
+        &mut report,
+    )?;
     ensure_file(
         root,
         ".ledger/README.md",
@@ -152,7 +187,10 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
         fsutil::write_atomic(&writer_path, writer.as_bytes(), 0o644)?;
         report.created.push(".warden/state/writer".into());
     }
-    for (p, what) in [(layout.journal(), ".warden/state/journal"), (layout.lock(), ".warden/state/lock")] {
+    for (p, what) in [
+        (layout.journal(), ".warden/state/journal"),
+        (layout.lock(), ".warden/state/lock"),
+    ] {
         if !p.exists() {
             std::fs::File::create(&p).io("create", &p)?;
             report.created.push(what.into());
@@ -164,8 +202,17 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
     let policy_text = std::fs::read_to_string(layout.policy()).io("read", layout.policy())?;
     let policy = Policy::parse(&policy_text, policy::POLICY_FILE)?;
     let contract = crate::contract::render(&policy);
-    ensure_file(root, ".warden/OPERATING_CONTRACT.md", contract.as_bytes(), false, &mut report)?;
-    report.writer = std::fs::read_to_string(&writer_path).io("read", &writer_path)?.trim().to_string();
+    ensure_file(
+        root,
+        ".warden/OPERATING_CONTRACT.md",
+        contract.as_bytes(),
+        false,
+        &mut report,
+    )?;
+    report.writer = std::fs::read_to_string(&writer_path)
+        .io("read", &writer_path)?
+        .trim()
+        .to_string();
     Ok(report)
 }
 
@@ -183,18 +230,31 @@ impl Repo {
         let layout = Layout::new(root);
         let writer_path = layout.writer_file();
         if !layout.policy().exists() || !writer_path.exists() || !layout.journal().exists() {
-            return Err(Error::NotInitialised { root: root.to_path_buf() });
+            return Err(Error::NotInitialised {
+                root: root.to_path_buf(),
+            });
         }
         let text = std::fs::read_to_string(layout.policy()).io("read", layout.policy())?;
         let policy = Policy::parse(&text, policy::POLICY_FILE)?;
-        let writer = std::fs::read_to_string(&writer_path).io("read", &writer_path)?.trim().to_string();
-        if writer.is_empty() || !writer.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        let writer = std::fs::read_to_string(&writer_path)
+            .io("read", &writer_path)?
+            .trim()
+            .to_string();
+        if writer.is_empty()
+            || !writer
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return Err(Error::Corrupt {
                 path: writer_path,
                 message: "the writer id is empty or malformed".into(),
             });
         }
-        Ok(Repo { layout, policy, writer })
+        Ok(Repo {
+            layout,
+            policy,
+            writer,
+        })
     }
 
     pub fn root(&self) -> &Path {

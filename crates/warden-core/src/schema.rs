@@ -9,19 +9,34 @@ fn schema_for<T: JsonSchema>(id: &str) -> Value {
     let mut schema = schemars::generate::SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<T>();
-    schema.insert("$id".into(), Value::String(format!("https://warden.invalid/schemas/{id}.schema.json")));
+    schema.insert(
+        "$id".into(),
+        Value::String(format!("https://warden.invalid/schemas/{id}.schema.json")),
+    );
     schema.to_value()
 }
 
 /// Names accepted by `warden schema`, with what each describes.
 pub fn catalogue() -> Vec<(String, &'static str)> {
     let mut out: Vec<(String, &'static str)> = vec![
-        ("proposal".into(), "a proposal submitted with `warden apply FILE`"),
+        (
+            "proposal".into(),
+            "a proposal submitted with `warden apply FILE`",
+        ),
         ("policy".into(), ".warden/policy.yaml"),
-        ("ledger-entry".into(), "one line of .ledger/runs/<writer>.jsonl"),
-        ("plan".into(), "`warden apply --dry-run --format json` and .runs/<RUN>/plan.json"),
+        (
+            "ledger-entry".into(),
+            "one line of .ledger/runs/<writer>.jsonl",
+        ),
+        (
+            "plan".into(),
+            "`warden apply --dry-run --format json` and .runs/<RUN>/plan.json",
+        ),
         ("status".into(), "`warden status --format json`"),
-        ("ledger-verify".into(), "`warden ledger verify --format json`"),
+        (
+            "ledger-verify".into(),
+            "`warden ledger verify --format json`",
+        ),
         ("runs".into(), "`warden runs --format json`"),
         ("events".into(), "`warden events --format json`"),
         ("init".into(), "`warden init --format json`"),
@@ -37,7 +52,8 @@ pub fn get(name: &str) -> Option<Value> {
         "proposal" => {
             let mut v = schema_for::<crate::proposal::Proposal>("proposal");
             // The schema field is a constant; allow additive fields elsewhere.
-            v["properties"]["schema"] = serde_json::json!({"const": crate::proposal::PROPOSAL_SCHEMA_ID});
+            v["properties"]["schema"] =
+                serde_json::json!({"const": crate::proposal::PROPOSAL_SCHEMA_ID});
             v["properties"]["source"]["$ref"].take();
             v
         }

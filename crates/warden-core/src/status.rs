@@ -83,24 +83,49 @@ fn count_files(dir: &std::path::Path) -> Result<u64> {
 pub fn status(repo: &Repo) -> Result<Status> {
     let ledger = repo.ledger();
     let verify = ledger.verify()?;
-    let entries = if verify.ok { ledger.entries()? } else { Vec::new() };
-    let brief = |e: &Entry| RunBrief { run: e.run.clone(), time: e.time.clone() };
+    let entries = if verify.ok {
+        ledger.entries()?
+    } else {
+        Vec::new()
+    };
+    let brief = |e: &Entry| RunBrief {
+        run: e.run.clone(),
+        time: e.time.clone(),
+    };
     Ok(Status {
         schema: "warden.status/v1".into(),
         root: repo.root().display().to_string(),
         writer: repo.writer.clone(),
         policy: repo.policy.reference(),
         contract_in_sync: repo.contract_in_sync(),
-        last_success: entries.iter().rev().find(|e| e.result == RunResult::Applied).map(brief),
-        last_failure: entries.iter().rev().find(|e| e.result != RunResult::Applied).map(brief),
+        last_success: entries
+            .iter()
+            .rev()
+            .find(|e| e.result == RunResult::Applied)
+            .map(brief),
+        last_failure: entries
+            .iter()
+            .rev()
+            .find(|e| e.result != RunResult::Applied)
+            .map(brief),
         runs: entries.len() as u64,
-        failures: entries.iter().filter(|e| e.result != RunResult::Applied).count() as u64,
+        failures: entries
+            .iter()
+            .filter(|e| e.result != RunResult::Applied)
+            .count() as u64,
         pending_recovery: engine::needs_recovery(repo)?,
         quarantine: count_files(&repo.layout.quarantine_dir())?,
         lock_holder: lock::holder(&repo.layout.lock())?,
-        ledger: LedgerHealth { ok: verify.ok, entries: verify.entries, problem: verify.problem },
+        ledger: LedgerHealth {
+            ok: verify.ok,
+            entries: verify.entries,
+            problem: verify.problem,
+        },
         sandbox: "not applicable: this build has no plugin runtime yet".into(),
-        backlog: Backlog { pending_proposals: 0, bridge_inbox: None },
+        backlog: Backlog {
+            pending_proposals: 0,
+            bridge_inbox: None,
+        },
         dirty: None,
     })
 }
@@ -173,20 +198,34 @@ pub fn event_infos(policy: Option<&Policy>) -> Vec<EventInfo> {
                     .iter()
                     .filter_map(|s| {
                         let a = p.allowed(ev.name, s);
-                        (!a.is_empty()).then(|| (s.to_string(), a.iter().map(|k| k.name().to_string()).collect()))
+                        (!a.is_empty()).then(|| {
+                            (
+                                s.to_string(),
+                                a.iter().map(|k| k.name().to_string()).collect(),
+                            )
+                        })
                     })
                     .collect(),
                 None => ev
                     .default_allow
                     .iter()
-                    .map(|(s, a)| (s.to_string(), a.iter().map(|k| k.name().to_string()).collect()))
+                    .map(|(s, a)| {
+                        (
+                            s.to_string(),
+                            a.iter().map(|k| k.name().to_string()).collect(),
+                        )
+                    })
                     .collect(),
             };
             EventInfo {
                 name: ev.name.into(),
                 trigger: ev.trigger.into(),
                 allowed,
-                required_ledger_fields: ev.required_ledger_fields.iter().map(|s| s.to_string()).collect(),
+                required_ledger_fields: ev
+                    .required_ledger_fields
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
                 rollback: ev.rollback.into(),
                 input_schema: ev.input_schema,
             }

@@ -8,15 +8,26 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Ok(Ok(())) when the command succeeded, Ok(Err(why)) when it failed or timed out.
-pub fn run(argv: &[String], root: &Path, log: &Path, limit: Duration) -> Result<Result<(), String>> {
-    let Some((prog, args)) = argv.split_first() else { return Ok(Ok(())) };
+pub fn run(
+    argv: &[String],
+    root: &Path,
+    log: &Path,
+    limit: Duration,
+) -> Result<Result<(), String>> {
+    let Some((prog, args)) = argv.split_first() else {
+        return Ok(Ok(()));
+    };
     if let Some(d) = log.parent() {
         std::fs::create_dir_all(d).io("create", d)?;
     }
     let out = std::fs::File::create(log).io("create", log)?;
     let err = out.try_clone().io("dup", log)?;
     let mut cmd = Command::new(prog);
-    cmd.args(args).current_dir(root).stdin(Stdio::null()).stdout(out).stderr(err);
+    cmd.args(args)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = match cmd.spawn() {
@@ -26,11 +37,19 @@ pub fn run(argv: &[String], root: &Path, log: &Path, limit: Duration) -> Result<
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().io("wait for", prog)? {
-            return Ok(if status.success() { Ok(()) } else { Err(format!("`{}` exited with {status}", argv.join(" "))) });
+            return Ok(if status.success() {
+                Ok(())
+            } else {
+                Err(format!("`{}` exited with {status}", argv.join(" ")))
+            });
         }
         if start.elapsed() > limit {
             kill_group(&mut child);
-            return Ok(Err(format!("`{}` ran longer than limits.max_runtime_ms ({} ms) and was killed", argv.join(" "), limit.as_millis())));
+            return Ok(Err(format!(
+                "`{}` ran longer than limits.max_runtime_ms ({} ms) and was killed",
+                argv.join(" "),
+                limit.as_millis()
+            )));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -40,7 +59,10 @@ fn kill_group(child: &mut std::process::Child) {
     #[cfg(unix)]
     {
         // No unsafe here: ask kill(1) to signal the whole group.
-        let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", child.id())).status();
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(format!("-{}", child.id()))
+            .status();
     }
     let _ = child.kill();
     let _ = child.wait();

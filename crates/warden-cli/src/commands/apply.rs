@@ -1,0 +1,83 @@
+//! `warden apply FILE [--dry-run] [--yes] [--no-wait]`
+
+use super::{confirm, is_json, open, print_plan, session};
+use crate::cli::{Format, WriteArgs};
+use crate::output::{self, CliError};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use warden_core::ledger::RunResult;
+use warden_core::proposal::Proposal;
+
+fn read_input(file: &Path) -> Result<(String, String), CliError> {
+    if file == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            CliError::usage(format!("cannot read the proposal from stdin: {e}"), None)
+        })?;
+        return Ok((s, "(stdin)".into()));
+    }
+    let label = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        CliError::usage(
+            format!("{label}: cannot read the proposal: {e}"),
+            Some("check the path".to_string()),
+        )
+    })?;
+    Ok((text, label))
+}
+
+pub fn run(
+    repo: Option<PathBuf>,
+    file: &Path,
+    write: &WriteArgs,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let (text, label) = read_input(file)?;
+    // Parse before touching the repository: bad input never takes the lock.
+    let (proposal, digest) = Proposal::parse(&text, &label)?;
+    let repo = open(repo)?;
+    let ctx = crate::env::context();
+    let mut s = session(&repo, &ctx, write.no_wait)?;
+    let plan = s.plan(&proposal, digest, &label)?;
+    if is_json(fmt) && (write.dry_run || plan.noop.is_some()) {
+        output::json(&plan.report())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !is_json(fmt) {
+        print_plan(&plan);
+    }
+    if plan.noop.is_some() || write.dry_run {
+        if write.dry_run && !is_json(fmt) && plan.noop.is_none() {
+            println!("dry run: nothing was written");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !confirm(write, "apply this plan")? {
+        eprintln!("not applied");
+        return Ok(output::code(1));
+    }
+    let outcome = s.apply(&plan)?;
+    let e = &outcome.entry;
+    if is_json(fmt) {
+        output::json(e)?;
+    } else {
+        match e.result {
+            RunResult::Applied => println!(
+                "applied run {} ({} file(s)); ledger entry {} of chain {}; undo with `warden undo {}`",
+                e.run, e.counts.files, e.seq, e.writer, e.run
+            ),
+            RunResult::RolledBack => {}
+        }
+    }
+    if let Some(out) = &outcome.validation_failure {
+        eprintln!(
+            "error: the validation command failed; run {} was rolled back and nothing changed",
+            e.run
+        );
+        eprintln!("{}", out.trim_end());
+        eprintln!("hint: the full output is in .runs/{}/validation.log", e.run);
+        return Ok(output::code(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

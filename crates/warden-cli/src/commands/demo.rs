@@ -1,0 +1,236 @@
+//! `warden demo`: the main job on an embedded default. Builds a throwaway git
+//! repository in a temp dir and walks through init, a proposal's plan and
+//! apply, idempotent re-apply, the ledger, undo, verification and tamper
+//! detection, saying what happened at each step.
+
+use crate::output::CliError;
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use warden_core::proposal::{Proposal, Source};
+use warden_core::{Digest, Repo};
+
+const CONFIG_PY: &str = "\"\"\"Service settings.\"\"\"\n\n# BEGIN AUTO SECTION: LIMITS\nMAX_WORKERS = 2\n# END AUTO SECTION: LIMITS\n\ndef workers():\n    return MAX_WORKERS\n";
+const README: &str = "# demo service\n\nA tiny repository that warden looks after.\n";
+
+fn step(n: u32, title: &str) {
+    println!("\n== {n}. {title}");
+}
+
+fn say(text: &str) {
+    for line in text.lines() {
+        println!("   {line}");
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<(), CliError> {
+    let status = Command::new("git")
+        .args([
+            "-c",
+            "user.name=warden demo",
+            "-c",
+            "user.email=demo@warden.invalid",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| {
+            CliError::usage(
+                format!("the demo needs git: {e}"),
+                Some("install git and try again".to_string()),
+            )
+        })?;
+    if !status.success() {
+        return Err(CliError::usage(
+            format!("git {} failed in the demo repository", args.join(" ")),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+fn sha(path: &Path) -> Result<Digest, CliError> {
+    std::fs::read(path)
+        .map(|b| Digest::of(&b))
+        .map_err(|e| CliError::usage(format!("{}: {e}", path.display()), None))
+}
+
+pub fn run(keep: bool) -> Result<ExitCode, CliError> {
+    let tmp = tempfile::Builder::new()
+        .prefix("warden-demo-")
+        .tempdir()
+        .map_err(|e| CliError::usage(format!("cannot create a temp dir: {e}"), None))?;
+    let root = tmp
+        .path()
+        .canonicalize()
+        .map_err(|e| CliError::usage(e.to_string(), None))?;
+    let ctx = crate::env::context();
+    println!("warden demo: a throwaway repository at {}", root.display());
+
+    step(1, "A repository with some files");
+    git(&root, &["init", "--quiet"])?;
+    std::fs::create_dir_all(root.join("src")).map_err(|e| CliError::usage(e.to_string(), None))?;
+    let write = |p: &str, c: &str| {
+        std::fs::write(root.join(p), c).map_err(|e| CliError::usage(e.to_string(), None))
+    };
+    write("README.md", README)?;
+    write("src/config.py", CONFIG_PY)?;
+    write("notes.tmp", "scratch notes nobody can place\n")?;
+    git(&root, &["add", "-A"])?;
+    git(&root, &["commit", "--quiet", "-m", "initial"])?;
+    say(
+        "README.md, src/config.py (with an AUTO fence named LIMITS) and a stray notes.tmp, committed.",
+    );
+
+    step(2, "warden init");
+    let report = warden_core::repo::init(&root, &ctx)?;
+    say(&format!(
+        "Created {}.\nThe policy pack says which source may propose which action on which event;\n\
+         OPERATING_CONTRACT.md is rendered from it. This clone writes ledger chain \"{}\".",
+        report.created.join(", "),
+        report.writer
+    ));
+    let repo = Repo::open(&root)?;
+
+    step(
+        3,
+        "A proposal, as a script or an AI assistant would write it",
+    );
+    let readme_sha = sha(&root.join("README.md"))?;
+    let proposal = serde_json::json!({
+        "schema": "warden.proposal/v1",
+        "source": {"kind": "person", "id": "demo"},
+        "event": "Manual",
+        "rationale": "document the service, raise the worker limit, put away a stray file",
+        "actions": [
+            {"kind": "write_file", "path": "docs/usage.md", "content": "# Usage\n\nRun `python -m service`.\n", "expect": "absent"},
+            {"kind": "write_file", "path": "README.md", "content": format!("{README}\nSee docs/usage.md.\n"), "expect": {"sha256": readme_sha.hex()}},
+            {"kind": "patch_region", "path": "src/config.py", "fence": "LIMITS", "content": "MAX_WORKERS = 8\n"},
+            {"kind": "quarantine", "path": "notes.tmp", "reason": "unclassified"}
+        ]
+    });
+    say(&serde_json::to_string_pretty(&proposal).unwrap_or_default());
+    let (proposal, digest) = Proposal::from_value(&proposal, "demo-proposal.json")?;
+
+    step(4, "Plan (what `warden apply --dry-run` shows)");
+    let mut session = repo.session(&ctx, true, &mut |_| {})?;
+    let plan = session.plan(&proposal, digest, "demo-proposal.json")?;
+    say("The policy gate passed; every precondition holds. Nothing is written yet.");
+    super::print_plan(&plan);
+
+    step(5, "Apply");
+    let before: Vec<(String, Option<Digest>)> =
+        ["README.md", "src/config.py", "notes.tmp", "docs/usage.md"]
+            .iter()
+            .map(|p| {
+                (
+                    p.to_string(),
+                    std::fs::read(root.join(p)).ok().map(|b| Digest::of(&b)),
+                )
+            })
+            .collect();
+    let outcome = session.apply(&plan)?;
+    let run = outcome.entry.run.clone();
+    say(&format!(
+        "Run {run} journaled its intent with the before-state (the rollback handle),\n\
+         staged and renamed each file durably, then appended ledger entry {} — the commit point.\n\
+         notes.tmp now lives in .quarantine/{run}/ with its reason.",
+        outcome.entry.seq
+    ));
+
+    step(6, "Apply the same proposal again");
+    let again = session.plan(&proposal, digest, "demo-proposal.json")?;
+    super::print_plan(&again);
+    say("Idempotent: the ledger knows this proposal and its result is still in place.");
+
+    step(7, "The ledger");
+    for e in repo.ledger().entries()? {
+        say(&format!(
+            "entry {} run {} {} {} by {}:{} result {:?}, {} files, policy {} (sha256 {})\n  prev {}  after {}",
+            e.seq,
+            e.run,
+            e.command,
+            e.event,
+            e.actor.kind,
+            e.actor.id,
+            e.result,
+            e.counts.files,
+            e.policy.version,
+            e.policy.digest.short(),
+            e.prev.short(),
+            e.after_digest.short()
+        ));
+    }
+
+    step(8, "Undo");
+    let actor = Source {
+        kind: "person".into(),
+        id: "demo".into(),
+    };
+    let undo = session.plan_undo(&run, false, actor)?;
+    let undone = session.apply(&undo)?;
+    drop(session);
+    let restored = before
+        .iter()
+        .all(|(p, d)| std::fs::read(root.join(p)).ok().map(|b| Digest::of(&b)) == *d);
+    say(&format!(
+        "Run {} restored the before-state of run {run} as a new, ledgered run.\n\
+         Every file is byte-for-byte what it was: {}.",
+        undone.entry.run,
+        if restored {
+            "yes"
+        } else {
+            "NO (this is a bug)"
+        }
+    ));
+
+    step(9, "Verify the ledger");
+    let ledger = repo.ledger();
+    let report = ledger.verify()?;
+    say(&format!(
+        "ok: {}; {} entries in {} chain(s).",
+        report.ok,
+        report.entries,
+        report.chains.len()
+    ));
+
+    step(10, "Tamper with it");
+    let chain = ledger.chain_path(&repo.writer);
+    let original =
+        std::fs::read_to_string(&chain).map_err(|e| CliError::usage(e.to_string(), None))?;
+    std::fs::write(&chain, original.replacen("\"demo\"", "\"mallory\"", 1))
+        .map_err(|e| CliError::usage(e.to_string(), None))?;
+    let tampered = ledger.verify()?;
+    if let Some(p) = &tampered.problem {
+        say(&format!(
+            "After changing the actor of the first entry by hand, verify says:\n{}: entry {}: {}",
+            p.file, p.line, p.message
+        ));
+    }
+    std::fs::write(&chain, original).map_err(|e| CliError::usage(e.to_string(), None))?;
+    say(&format!(
+        "Restored; verify ok again: {}.",
+        ledger.verify()?.ok
+    ));
+
+    println!("\nThat was warden's core: proposals, policy, atomic runs, the ledger and undo.");
+    if keep {
+        let path = tmp.keep();
+        println!("The repository is kept at {}.", path.display());
+    } else {
+        println!(
+            "The temp repository is removed now; run `warden demo --keep` to look around in it."
+        );
+    }
+    let ok = restored && report.ok && !tampered.ok;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}

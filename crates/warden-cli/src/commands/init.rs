@@ -1,0 +1,67 @@
+//! `warden init [--git-init]`
+
+use crate::cli::Format;
+use crate::output::{self, CliError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub fn run(repo: Option<PathBuf>, git_init: bool, fmt: Format) -> Result<ExitCode, CliError> {
+    let ctx = crate::env::context();
+    let start = match repo {
+        Some(p) => p,
+        None => std::env::current_dir().map_err(|e| {
+            CliError::usage(format!("cannot read the current directory: {e}"), None)
+        })?,
+    };
+    let root = match warden_core::repo::discover(&start) {
+        Ok(r) => r,
+        Err(warden_core::Error::NotARepo { .. }) if git_init => {
+            let status = std::process::Command::new("git")
+                .args(["init", "--quiet"])
+                .arg(&start)
+                .status()
+                .map_err(|e| {
+                    CliError::usage(
+                        format!("cannot run git: {e}"),
+                        Some("install git".to_string()),
+                    )
+                })?;
+            if !status.success() {
+                return Err(CliError::usage(
+                    format!("`git init {}` failed ({status})", start.display()),
+                    None,
+                ));
+            }
+            warden_core::repo::discover(&start)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let report = warden_core::repo::init(&root, &ctx)?;
+    if fmt == Format::Json {
+        output::json(&report)?;
+    } else {
+        if report.created.is_empty() && report.updated.is_empty() {
+            println!(
+                "warden is already initialised in {}; nothing changed",
+                report.root
+            );
+        } else {
+            println!(
+                "initialised warden in {} (this clone writes ledger chain {})",
+                report.root, report.writer
+            );
+        }
+        for p in &report.created {
+            println!("  created   {p}");
+        }
+        for p in &report.updated {
+            println!("  updated   {p}");
+        }
+        if !report.created.is_empty() {
+            println!(
+                "\nnext: commit .warden/, .ledger/ and .runs/.gitignore; try `warden apply --help`"
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,135 @@
+//! `warden ledger verify|log|show RUN`
+
+use super::{open, recover_if_needed};
+use crate::cli::{Format, LedgerCommand};
+use crate::output::{self, CliError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warden_core::ledger::RunResult;
+
+pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<ExitCode, CliError> {
+    let repo = open(repo)?;
+    recover_if_needed(&repo, &crate::env::context())?;
+    let ledger = repo.ledger();
+    match cmd {
+        LedgerCommand::Verify => {
+            let report = ledger.verify()?;
+            if fmt == Format::Json {
+                output::json(&report)?;
+            } else if let Some(p) = &report.problem {
+                let run = p
+                    .run
+                    .as_ref()
+                    .map(|r| format!(" (run {r})"))
+                    .unwrap_or_default();
+                eprintln!("error: {}: entry {}{} {}", p.file, p.line, run, p.message);
+                eprintln!(
+                    "hint: the ledger was changed outside warden; restore it from git (`git log -p -- .ledger/`)"
+                );
+            } else {
+                println!(
+                    "ledger ok: {} entries in {} chain(s), {} bytes",
+                    report.entries,
+                    report.chains.len(),
+                    report.bytes
+                );
+            }
+            Ok(output::code(if report.ok { 0 } else { 1 }))
+        }
+        LedgerCommand::Log => {
+            let entries = ledger.entries()?;
+            if fmt == Format::Json {
+                output::json(&entries)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            for e in &entries {
+                let result = if e.result == RunResult::Applied {
+                    "applied"
+                } else {
+                    "rolled_back"
+                };
+                println!(
+                    "{}#{:<4} run {}  {}  {} {} by {}:{}  {}  {} file(s)  policy {}",
+                    e.writer,
+                    e.seq,
+                    e.run,
+                    e.time,
+                    e.command,
+                    e.event,
+                    e.actor.kind,
+                    e.actor.id,
+                    result,
+                    e.counts.files,
+                    e.policy.version
+                );
+                if let Some(r) = &e.reason {
+                    println!("    reason: {r}");
+                }
+            }
+            if entries.is_empty() {
+                println!("the ledger is empty");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LedgerCommand::Show { run } => {
+            let e = ledger.find_run(&run)?.ok_or_else(|| {
+                CliError::usage(
+                    format!("no run \"{run}\" in the ledger"),
+                    Some("`warden runs` lists the runs".to_string()),
+                )
+            })?;
+            if fmt == Format::Json {
+                output::json(&e)?;
+            } else {
+                println!(
+                    "run {} — {} {} by {}:{}",
+                    e.run, e.command, e.event, e.actor.kind, e.actor.id
+                );
+                println!("  time       {}", e.time);
+                println!(
+                    "  result     {:?}{}",
+                    e.result,
+                    e.reason
+                        .as_ref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                );
+                println!(
+                    "  ledger     {} entry {} (prev {})",
+                    e.writer,
+                    e.seq,
+                    e.prev.short()
+                );
+                println!(
+                    "  policy     {} sha256 {}",
+                    e.policy.version,
+                    e.policy.digest.short()
+                );
+                println!("  input      sha256 {}", e.input_digest.short());
+                println!("  before     sha256 {}", e.before_digest.short());
+                println!("  after      sha256 {}", e.after_digest.short());
+                if let Some(r) = &e.rationale {
+                    println!("  rationale  {r}");
+                }
+                if let Some(h) = &e.rollback {
+                    println!(
+                        "  rollback   {} of {} at offset {} ({} bytes, sha256 {})",
+                        h.store,
+                        h.writer,
+                        h.frame.offset,
+                        h.frame.len,
+                        h.frame.digest.short()
+                    );
+                }
+                println!("  changes:");
+                for c in &e.changes {
+                    let s = |d: &Option<warden_core::Digest>| {
+                        d.map_or("absent".to_string(), |d| d.short())
+                    };
+                    println!("    {}  {} -> {}", c.path, s(&c.before), s(&c.after));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

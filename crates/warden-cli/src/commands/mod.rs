@@ -1,0 +1,160 @@
+//! One file per command (jj: `cli/src/commands/`).
+
+mod apply;
+mod demo;
+mod events;
+mod init;
+mod ledger;
+mod runs;
+mod schema;
+mod status;
+mod undo;
+
+use crate::cli::{Cli, Command, Format, WriteArgs};
+use crate::env;
+use crate::output::CliError;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warden_core::plan::{Noop, Plan};
+use warden_core::{Context, Repo};
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    let fmt = cli.format;
+    match cli.command {
+        Command::Init { git_init } => init::run(cli.repo, git_init, fmt),
+        Command::Apply { file, write } => apply::run(cli.repo, &file, &write, fmt),
+        Command::Undo { run, force, write } => undo::run(cli.repo, &run, force, &write, fmt),
+        Command::Runs => runs::run(cli.repo, fmt),
+        Command::Ledger(cmd) => ledger::run(cli.repo, cmd, fmt),
+        Command::Status => status::run(cli.repo, fmt),
+        Command::Schema { name } => schema::run(name.as_deref(), fmt),
+        Command::Events => events::run(cli.repo, fmt),
+        Command::Demo { keep } => demo::run(keep),
+    }
+}
+
+/// The repository root: `--repo` or discovered from the current directory.
+pub fn root(repo: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    let start = match repo {
+        Some(p) => p,
+        None => std::env::current_dir().map_err(|e| {
+            CliError::usage(format!("cannot read the current directory: {e}"), None)
+        })?,
+    };
+    Ok(warden_core::repo::discover(&start)?)
+}
+
+pub fn open(repo: Option<PathBuf>) -> Result<Repo, CliError> {
+    Ok(Repo::open(&root(repo)?)?)
+}
+
+/// Run recovery if an interrupted run waits for it and no writer is active, so
+/// read-only commands report the repository as the next writer will see it.
+pub fn recover_if_needed(repo: &Repo, ctx: &Context) -> Result<(), CliError> {
+    if warden_core::engine::needs_recovery(repo)? {
+        match repo.session(ctx, false, &mut |_| {}) {
+            Ok(s) => report_recovered(&s.recovered),
+            Err(warden_core::Error::Busy { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+pub fn report_recovered(recovered: &[warden_core::engine::Recovered]) {
+    for r in recovered {
+        eprintln!(
+            "warden: recovered interrupted run {}: {}{}",
+            r.run,
+            r.outcome.replace('_', " "),
+            if r.preserved.is_empty() {
+                String::new()
+            } else {
+                format!(" (kept {} in quarantine)", r.preserved.join(", "))
+            }
+        );
+    }
+}
+
+/// Print a plan for a person.
+pub fn print_plan(plan: &Plan) {
+    let c = &plan.counts;
+    match &plan.noop {
+        Some(Noop::AlreadyApplied { run }) => {
+            println!(
+                "nothing to do: this proposal was already applied by run {run} and its result is in place"
+            );
+            return;
+        }
+        Some(Noop::NothingToChange) => {
+            println!("nothing to do: every action's effect is already present");
+            return;
+        }
+        None => {}
+    }
+    println!(
+        "plan for run {} ({} {}): {} file(s): {} added, {} modified, {} deleted; +{} -{} lines",
+        plan.run,
+        plan.command,
+        plan.event,
+        c.files,
+        c.added,
+        c.modified,
+        c.deleted,
+        c.lines_added,
+        c.lines_removed
+    );
+    for a in &plan.actions {
+        let to =
+            a.to.as_ref()
+                .map(|t| format!(" -> {t}"))
+                .unwrap_or_default();
+        let why = a
+            .reason
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        println!("  {} {}{}{}", a.kind, a.path, to, why);
+    }
+    println!();
+    print!("{}", plan.diff);
+}
+
+/// Decide whether to write: `--yes`, or ask on a terminal; refuse otherwise.
+pub fn confirm(write: &WriteArgs, what: &str) -> Result<bool, CliError> {
+    if write.yes {
+        return Ok(true);
+    }
+    if !env::stdin_is_tty() {
+        return Err(CliError::usage(
+            format!("refusing to {what} without confirmation: stdin is not a terminal"),
+            Some(
+                "pass --yes to apply non-interactively, or --dry-run to only see the plan"
+                    .to_string(),
+            ),
+        ));
+    }
+    eprint!("{what}? [y/N] ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| CliError::usage(format!("cannot read the answer: {e}"), None))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+/// Open a writer session, telling the user when it waits for the lock.
+pub fn session<'a>(
+    repo: &'a Repo,
+    ctx: &'a Context,
+    no_wait: bool,
+) -> Result<warden_core::engine::Session<'a>, CliError> {
+    let s = repo.session(ctx, !no_wait, &mut |holder| {
+        eprintln!("warden: waiting for the repository lock held by {holder}");
+    })?;
+    report_recovered(&s.recovered);
+    Ok(s)
+}
+
+pub fn is_json(fmt: Format) -> bool {
+    fmt == Format::Json
+}

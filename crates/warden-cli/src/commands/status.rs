@@ -1,0 +1,95 @@
+//! `warden status`
+
+use super::{open, recover_if_needed};
+use crate::cli::Format;
+use crate::output::{self, CliError};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Changed and untracked paths according to git, or None when git fails.
+fn dirty(root: &Path) -> Option<Vec<String>> {
+    let out = std::process::Command::new("git")
+        .args(["status", "--porcelain=v1", "-z", "--untracked-files=all"])
+        .current_dir(root)
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut paths = Vec::new();
+    let mut items = out.stdout.split(|&b| b == 0).filter(|s| !s.is_empty());
+    while let Some(item) = items.next() {
+        let s = String::from_utf8_lossy(item);
+        if s.len() > 3 {
+            paths.push(s[3..].to_string());
+        }
+        if item.first() == Some(&b'R') || item.first() == Some(&b'C') {
+            items.next(); // rename source
+        }
+    }
+    Some(paths)
+}
+
+pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
+    let repo = open(repo)?;
+    recover_if_needed(&repo, &crate::env::context())?;
+    let mut st = warden_core::status::status(&repo)?;
+    st.dirty = dirty(repo.root());
+    if fmt == Format::Json {
+        output::json(&st)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let brief = |b: &Option<warden_core::status::RunBrief>| {
+        b.as_ref()
+            .map_or("none".to_string(), |b| format!("{} at {}", b.run, b.time))
+    };
+    println!("repository      {}", st.root);
+    println!(
+        "policy          {} (sha256 {})",
+        st.policy.version,
+        st.policy.digest.short()
+    );
+    println!(
+        "contract        {}",
+        if st.contract_in_sync {
+            "in sync"
+        } else {
+            "out of date: run `warden init` to re-render"
+        }
+    );
+    println!("last success    {}", brief(&st.last_success));
+    println!("last failure    {}", brief(&st.last_failure));
+    println!("runs            {} ({} rolled back)", st.runs, st.failures);
+    println!(
+        "recovery        {}",
+        if st.pending_recovery {
+            "an interrupted run waits (the next writer recovers it)"
+        } else {
+            "nothing pending"
+        }
+    );
+    println!("quarantine      {} file(s)", st.quarantine);
+    println!(
+        "lock            {}",
+        st.lock_holder.as_deref().unwrap_or("free")
+    );
+    match &st.ledger.problem {
+        None => println!("ledger          ok ({} entries)", st.ledger.entries),
+        Some(p) => println!(
+            "ledger          BROKEN: {} entry {}: {}",
+            p.file, p.line, p.message
+        ),
+    }
+    println!("sandbox         {}", st.sandbox);
+    println!(
+        "backlog         {} pending proposal(s); bridge inbox: not configured",
+        st.backlog.pending_proposals
+    );
+    match &st.dirty {
+        None => println!("working tree    unknown (git status failed)"),
+        Some(d) if d.is_empty() => println!("working tree    clean"),
+        Some(d) => println!("working tree    {} changed or untracked path(s)", d.len()),
+    }
+    Ok(ExitCode::SUCCESS)
+}

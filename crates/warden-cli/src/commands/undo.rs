@@ -1,0 +1,55 @@
+//! `warden undo RUN [--force] [--dry-run] [--yes] [--no-wait]`
+
+use super::{confirm, is_json, open, print_plan, session};
+use crate::cli::{Format, WriteArgs};
+use crate::output::{self, CliError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warden_core::proposal::Source;
+
+pub fn run(
+    repo: Option<PathBuf>,
+    run: &str,
+    force: bool,
+    write: &WriteArgs,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let repo = open(repo)?;
+    let ctx = crate::env::context();
+    let mut s = session(&repo, &ctx, write.no_wait)?;
+    let actor = Source {
+        kind: "person".into(),
+        id: "cli".into(),
+    };
+    let plan = s.plan_undo(run, force, actor)?;
+    if is_json(fmt) && (write.dry_run || plan.noop.is_some()) {
+        output::json(&plan.report())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !is_json(fmt) {
+        print_plan(&plan);
+    }
+    if plan.noop.is_some() || write.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !confirm(write, "undo this run")? {
+        eprintln!("not undone");
+        return Ok(output::code(1));
+    }
+    let outcome = s.apply(&plan)?;
+    if is_json(fmt) {
+        output::json(&outcome.entry)?;
+    } else {
+        println!(
+            "undid run {} as run {}; `warden undo {}` would redo it",
+            plan.undoes.as_deref().unwrap_or("?"),
+            outcome.entry.run,
+            outcome.entry.run
+        );
+    }
+    if outcome.validation_failure.is_some() {
+        eprintln!("error: the validation command failed; the undo was rolled back");
+        return Ok(output::code(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,52 @@
+//! Everything the CLI takes from its environment: host name, lock-holder text,
+//! terminal detection and (in test builds) failpoints.
+
+use std::io::IsTerminal;
+use warden_core::Context;
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_else(|| "host".into())
+}
+
+pub fn context() -> Context {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let holder = format!(
+        "pid {} (warden {}) since {}",
+        std::process::id(),
+        args.join(" "),
+        jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    );
+    arm_failpoints();
+    Context::system(host_name(), holder)
+}
+
+/// `WARDEN_FAILPOINT=name=action[,name=action]` in builds with failpoints.
+#[cfg(feature = "failpoints")]
+fn arm_failpoints() {
+    use warden_core::failpoint;
+    let Ok(spec) = std::env::var("WARDEN_FAILPOINT") else {
+        return;
+    };
+    for item in spec.split(',').filter(|s| !s.is_empty()) {
+        if let Some((name, action)) = item.split_once('=')
+            && let Some(a) = failpoint::Action::parse(action)
+        {
+            failpoint::arm(name, a);
+        }
+    }
+}
+
+#[cfg(not(feature = "failpoints"))]
+fn arm_failpoints() {}
+
+pub fn stdin_is_tty() -> bool {
+    std::io::stdin().is_terminal()
+}
