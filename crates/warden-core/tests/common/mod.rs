@@ -1,0 +1,90 @@
+//! Shared fixtures for warden-core integration tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use warden_core::proposal::Proposal;
+use warden_core::{Context, Digest, Repo};
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub ctx: Context,
+}
+
+impl Fixture {
+    /// A repository (a `.git` directory is all the core needs) with warden initialised.
+    pub fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join(".git")).expect(".git");
+        let ctx = Context::fixed(1_800_000_000);
+        warden_core::repo::init(dir.path(), &ctx).expect("init");
+        Fixture { dir, ctx }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn repo(&self) -> Repo {
+        Repo::open(self.root()).expect("open")
+    }
+
+    pub fn write(&self, rel: &str, content: &str, mode: u32) {
+        let p = self.root().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, content).expect("write");
+        set_mode(&p, mode);
+    }
+}
+
+#[cfg(unix)]
+pub fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+#[cfg(unix)]
+fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).expect("meta").permissions().mode() & 0o7777
+}
+
+/// Every file under `root` outside warden's and git's own areas: path -> (bytes, mode).
+pub fn tree(root: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (Vec<u8>, u32)>) {
+        for ent in std::fs::read_dir(dir).expect("read_dir") {
+            let ent = ent.expect("entry");
+            let p = ent.path();
+            let rel = p.strip_prefix(root).expect("prefix").to_string_lossy().replace('\\', "/");
+            if [".git", ".warden", ".ledger", ".runs"].iter().any(|x| rel == *x) {
+                continue;
+            }
+            if ent.file_type().expect("type").is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, (std::fs::read(&p).expect("read"), mode_of(&p)));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+pub fn sha(s: &str) -> String {
+    Digest::of(s.as_bytes()).hex()
+}
+
+pub fn proposal(v: serde_json::Value) -> (Proposal, Digest) {
+    Proposal::from_value(&v, "test.json").expect("valid proposal")
+}
+
+pub fn path(root: &Path, rel: &str) -> PathBuf {
+    root.join(rel)
+}
+
+/// Failpoints are process-global: tests that arm them run one at a time.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
