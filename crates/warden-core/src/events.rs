@@ -116,7 +116,7 @@ pub fn catalogue() -> Vec<EventSpec> {
             required_ledger_fields: LEDGER_FIELDS,
             rollback: "Undoable by run id; `warden undo RUN` restores the before-state byte for byte.",
             input_schema: payload(
-                json!({"proposal": {"$ref": "warden schema proposal"}}),
+                json!({"proposal": {"type": "object", "description": "a proposal: see `warden schema proposal`"}}),
                 &["proposal"],
             ),
         },

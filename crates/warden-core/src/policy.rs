@@ -288,7 +288,7 @@ fn globs(list: &[String], file: &str, field: &str) -> Result<GlobSet> {
 pub fn default_policy_text(version: &str, warden_version: &str) -> String {
     let mut s = String::new();
     s.push_str(
-        "# yaml-language-server: $schema=https://warden.invalid/schemas/policy.schema.json\n",
+        "# yaml-language-server: $schema=policy.schema.json\n",
     );
     s.push_str("# warden policy pack (SPEC §3.3). Every run records `version` and the sha256 of\n");
     s.push_str("# this file's bytes. Bump `version` whenever you change a rule.\n");

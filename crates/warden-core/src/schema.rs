@@ -54,7 +54,6 @@ pub fn get(name: &str) -> Option<Value> {
             // The schema field is a constant; allow additive fields elsewhere.
             v["properties"]["schema"] =
                 serde_json::json!({"const": crate::proposal::PROPOSAL_SCHEMA_ID});
-            v["properties"]["source"]["$ref"].take();
             v
         }
         "policy" => schema_for::<crate::policy::PolicyFile>("policy"),

@@ -1,0 +1,145 @@
+//! G2: the ledger detects any edit, deletion, insertion, reordering or
+//! truncation and names the first bad entry; two clones merge without conflict.
+
+mod common;
+
+use common::{Fixture, proposal};
+use serde_json::json;
+use warden_core::Repo;
+
+/// A repository whose ledger has `n` applied runs.
+fn with_runs(n: usize) -> (Fixture, Repo) {
+    let f = Fixture::new();
+    let repo = f.repo();
+    for i in 0..n {
+        let (p, d) = proposal(json!({
+            "schema": "warden.proposal/v1", "source": {"kind": "person", "id": "t"}, "event": "Manual",
+            "actions": [{"kind": "write_file", "path": format!("f{i}.txt"), "content": format!("{i}\n"), "expect": "absent"}]
+        }));
+        let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+        let plan = s.plan(&p, d, "t.json").expect("plan");
+        s.apply(&plan).expect("apply");
+    }
+    (f, repo)
+}
+
+fn lines(repo: &Repo) -> Vec<String> {
+    std::fs::read_to_string(repo.ledger().chain_path(&repo.writer))
+        .expect("chain")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn write_lines(repo: &Repo, lines: &[String]) {
+    let mut s = lines.join("\n");
+    s.push('\n');
+    std::fs::write(repo.ledger().chain_path(&repo.writer), s).expect("write");
+}
+
+/// Apply `tamper` to the chain lines and return (first bad line, message).
+fn tampered(tamper: impl Fn(&mut Vec<String>)) -> (u64, String) {
+    let (_f, repo) = with_runs(5);
+    assert!(repo.ledger().verify().expect("verify").ok);
+    let mut l = lines(&repo);
+    tamper(&mut l);
+    write_lines(&repo, &l);
+    let report = repo.ledger().verify().expect("verify");
+    assert!(!report.ok, "tampering must be detected");
+    let p = report.problem.expect("problem");
+    assert!(p.file.starts_with(".ledger/runs/"), "{}", p.file);
+    (p.line, p.message)
+}
+
+#[test]
+fn an_edit_names_the_edited_entry() {
+    let (line, msg) = tampered(|l| l[1] = l[1].replace("\"t\"", "\"mallory\""));
+    assert_eq!(line, 2, "{msg}");
+    assert!(msg.contains("edited"), "{msg}");
+}
+
+#[test]
+fn an_edit_of_the_last_entry_is_caught_by_the_recorded_head() {
+    let (line, msg) = tampered(|l| {
+        let last = l.len() - 1;
+        l[last] = l[last].replace("\"t\"", "\"mallory\"");
+    });
+    assert_eq!(line, 5, "{msg}");
+}
+
+#[test]
+fn a_deletion_is_named() {
+    let (line, msg) = tampered(|l| {
+        l.remove(2);
+    });
+    assert_eq!(line, 3, "{msg}");
+    assert!(msg.contains("deleted"), "{msg}");
+}
+
+#[test]
+fn an_insertion_is_named() {
+    let (line, msg) = tampered(|l| {
+        let dup = l[1].clone();
+        l.insert(2, dup);
+    });
+    assert_eq!(line, 3, "{msg}");
+    assert!(msg.contains("inserted"), "{msg}");
+}
+
+#[test]
+fn a_reorder_is_named() {
+    let (line, msg) = tampered(|l| l.swap(1, 2));
+    assert_eq!(line, 2, "{msg}");
+}
+
+#[test]
+fn a_truncation_is_named() {
+    let (line, msg) = tampered(|l| l.truncate(3));
+    assert_eq!(line, 4, "{msg}");
+    assert!(msg.contains("truncated"), "{msg}");
+}
+
+#[test]
+fn a_deleted_chain_file_is_named() {
+    let (_f, repo) = with_runs(2);
+    assert!(repo.ledger().verify().expect("verify").ok);
+    std::fs::remove_file(repo.ledger().chain_path(&repo.writer)).expect("rm");
+    let report = repo.ledger().verify().expect("verify");
+    assert!(report.problem.expect("problem").message.contains("deleted"));
+}
+
+#[test]
+fn entries_record_what_the_spec_requires() {
+    let (_f, repo) = with_runs(1);
+    let e = &repo.ledger().entries().expect("entries")[0];
+    assert_eq!(e.seq, 1);
+    assert_eq!(e.prev, warden_core::ledger::genesis(&repo.writer));
+    assert_eq!(e.actor.kind, "person");
+    assert_eq!(e.event, "Manual");
+    assert_eq!(e.policy, repo.policy.reference());
+    assert_eq!(e.changes.len(), 1);
+    assert!(e.rollback.is_some());
+    assert_eq!(ulid::Ulid::from_string(&e.run).map(|_| ()), Ok(()));
+}
+
+#[test]
+fn two_writers_chains_verify_side_by_side() {
+    // Two clones share one ledger directory after a merge: each chain is its own file.
+    let (f, repo) = with_runs(3);
+    let other = repo.ledger().chain_path("other-clone");
+    let mine = std::fs::read_to_string(repo.ledger().chain_path(&repo.writer)).expect("read");
+    // A chain copied under another writer's name does not verify: its genesis differs.
+    std::fs::write(&other, &mine).expect("write");
+    assert!(!repo.ledger().verify().expect("verify").ok);
+    std::fs::remove_file(&other).expect("rm");
+    // A genuine second writer appends its own chain.
+    let ledger = repo.ledger();
+    let mut e = ledger.entries().expect("entries")[0].clone();
+    e.run = "01ZZZZZZZZZZZZZZZZZZZZZZZZ".into();
+    ledger.append("other-clone", e).expect("append");
+    let report = ledger.verify().expect("verify");
+    assert!(report.ok, "{:?}", report.problem);
+    assert_eq!(report.chains.len(), 2);
+    assert_eq!(report.entries, 4);
+    drop(f);
+}
