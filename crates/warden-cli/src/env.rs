@@ -28,10 +28,13 @@ pub fn context() -> Context {
     Context::system(host_name(), holder)
 }
 
-/// `WARDEN_FAILPOINT=name=action[,name=action]` in builds with failpoints.
-#[cfg(feature = "failpoints")]
+/// `WARDEN_FAILPOINT=name=action[,name=action]`, read only when the core was
+/// built with failpoints (test builds); release builds never look at it.
 fn arm_failpoints() {
     use warden_core::failpoint;
+    if !failpoint::ENABLED {
+        return;
+    }
     let Ok(spec) = std::env::var("WARDEN_FAILPOINT") else {
         return;
     };
@@ -43,9 +46,6 @@ fn arm_failpoints() {
         }
     }
 }
-
-#[cfg(not(feature = "failpoints"))]
-fn arm_failpoints() {}
 
 pub fn stdin_is_tty() -> bool {
     std::io::stdin().is_terminal()

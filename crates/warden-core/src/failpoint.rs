@@ -86,6 +86,13 @@ pub(crate) fn hit(name: &'static str) -> Result<()> {
     }
 }
 
+/// Without the `failpoints` feature there is nothing to arm.
+#[cfg(not(feature = "failpoints"))]
+pub fn arm(_name: &str, _action: Action) {}
+
+#[cfg(not(feature = "failpoints"))]
+pub fn clear() {}
+
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
 pub(crate) fn hit(_name: &'static str) -> Result<()> {

@@ -287,9 +287,7 @@ fn globs(list: &[String], file: &str, field: &str) -> Result<GlobSet> {
 /// The commented default policy written by `warden init`, stamped with `version`.
 pub fn default_policy_text(version: &str, warden_version: &str) -> String {
     let mut s = String::new();
-    s.push_str(
-        "# yaml-language-server: $schema=policy.schema.json\n",
-    );
+    s.push_str("# yaml-language-server: $schema=policy.schema.json\n");
     s.push_str("# warden policy pack (SPEC §3.3). Every run records `version` and the sha256 of\n");
     s.push_str("# this file's bytes. Bump `version` whenever you change a rule.\n");
     s.push_str(&format!(

@@ -162,7 +162,13 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
     let schema = crate::schema::get("policy")
         .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default() + "\n")
         .unwrap_or_default();
-    ensure_file(root, ".warden/policy.schema.json", schema.as_bytes(), false, &mut report)?;
+    ensure_file(
+        root,
+        ".warden/policy.schema.json",
+        schema.as_bytes(),
+        false,
+        &mut report,
+    )?;
     ensure_file(
         root,
         ".warden/.gitignore",

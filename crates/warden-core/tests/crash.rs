@@ -16,7 +16,11 @@ fn setup(f: &Fixture) -> serde_json::Value {
     f.write("tool.sh", "#!/bin/sh\necho old\n", 0o755);
     f.write("old/name.txt", "moving\n", 0o600);
     f.write("stray.tmp", "stray\n", 0o644);
-    f.write("cfg.py", "# BEGIN AUTO SECTION: X\nx = 1\n# END AUTO SECTION: X\n", 0o644);
+    f.write(
+        "cfg.py",
+        "# BEGIN AUTO SECTION: X\nx = 1\n# END AUTO SECTION: X\n",
+        0o644,
+    );
     f.write("untouched.txt", "keep\n", 0o644);
     json!({
         "schema": "warden.proposal/v1",
@@ -41,14 +45,20 @@ fn every_step_boundary_recovers_to_before_or_after() {
     let p = setup(&twin);
     let repo = twin.repo();
     let (prop, digest) = proposal(p.clone());
-    let mut s = repo.session(&twin.ctx, false, &mut |_| {}).expect("session");
+    let mut s = repo
+        .session(&twin.ctx, false, &mut |_| {})
+        .expect("session");
     let plan = s.plan(&prop, digest, "test.json").expect("plan");
     s.apply(&plan).expect("apply");
     drop(s);
     let mut after_twin = tree(twin.root());
     // The quarantine path contains the run id, which differs per repository.
     let normalise = |t: &mut std::collections::BTreeMap<String, (Vec<u8>, u32)>| {
-        let keys: Vec<String> = t.keys().filter(|k| k.starts_with(".quarantine/")).cloned().collect();
+        let keys: Vec<String> = t
+            .keys()
+            .filter(|k| k.starts_with(".quarantine/"))
+            .cloned()
+            .collect();
         for k in keys {
             let v = t.remove(&k).expect("present");
             let name = k.rsplit('/').next().expect("name").to_string();
@@ -70,19 +80,35 @@ fn every_step_boundary_recovers_to_before_or_after() {
         {
             let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
             let plan = s.plan(&prop, digest, "test.json").expect("plan");
-            let err = s.apply(&plan).expect_err("failpoint must interrupt the run");
+            let err = s
+                .apply(&plan)
+                .expect_err("failpoint must interrupt the run");
             assert!(err.to_string().contains(point), "{point}: {err}");
         }
         failpoint::clear();
         // The next start recovers.
-        let s = repo.session(&f.ctx, false, &mut |_| {}).expect("session after crash");
+        let s = repo
+            .session(&f.ctx, false, &mut |_| {})
+            .expect("session after crash");
         let at = |name: &str| RUN_POINTS.iter().position(|p| *p == name).expect("point");
         let committed = i >= at("run.after_ledger");
         // Before the intent is durable nothing was touched and nothing is recorded.
         let started = i >= at("run.after_intent");
         if started && *point != "run.after_done" {
-            assert_eq!(s.recovered.len(), 1, "{point}: recovery should have found the run");
-            assert_eq!(s.recovered[0].outcome, if committed { "completed" } else { "rolled_back" }, "{point}");
+            assert_eq!(
+                s.recovered.len(),
+                1,
+                "{point}: recovery should have found the run"
+            );
+            assert_eq!(
+                s.recovered[0].outcome,
+                if committed {
+                    "completed"
+                } else {
+                    "rolled_back"
+                },
+                "{point}"
+            );
         }
         drop(s);
         let mut now = tree(f.root());
@@ -96,14 +122,32 @@ fn every_step_boundary_recovers_to_before_or_after() {
         assert!(verify.ok, "{point}: {:?}", verify.problem);
         let entries = repo.ledger().entries().expect("entries");
         if started {
-            assert_eq!(entries.len(), 1, "{point}: exactly one ledger entry for the run");
-            assert_eq!(entries[0].result, if committed { RunResult::Applied } else { RunResult::RolledBack }, "{point}");
+            assert_eq!(
+                entries.len(),
+                1,
+                "{point}: exactly one ledger entry for the run"
+            );
+            assert_eq!(
+                entries[0].result,
+                if committed {
+                    RunResult::Applied
+                } else {
+                    RunResult::RolledBack
+                },
+                "{point}"
+            );
         } else {
-            assert!(entries.is_empty(), "{point}: a run that never started is not ledgered");
+            assert!(
+                entries.is_empty(),
+                "{point}: a run that never started is not ledgered"
+            );
         }
         // A second start finds nothing more to do.
         let s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
-        assert!(s.recovered.is_empty(), "{point}: recovery must be idempotent");
+        assert!(
+            s.recovered.is_empty(),
+            "{point}: recovery must be idempotent"
+        );
     }
 }
 
@@ -122,11 +166,22 @@ fn torn_journal_and_ledger_tails_are_cut_at_the_next_start() {
     let after = tree(f.root());
     // A crash in the middle of the next run's intent append and of a ledger append.
     let append = |p: std::path::PathBuf, bytes: &[u8]| {
-        std::fs::OpenOptions::new().append(true).open(p).expect("open").write_all(bytes).expect("write");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(p)
+            .expect("open")
+            .write_all(bytes)
+            .expect("write");
     };
     append(repo.layout.journal(), b"WRDNFRM1\x10\x00\x00");
-    append(repo.ledger().chain_path(&repo.writer), b"{\"schema\":\"warden.ledger/v1\",\"seq\":2,");
-    assert!(!repo.ledger().verify().expect("verify").ok, "a torn line is visible before recovery");
+    append(
+        repo.ledger().chain_path(&repo.writer),
+        b"{\"schema\":\"warden.ledger/v1\",\"seq\":2,",
+    );
+    assert!(
+        !repo.ledger().verify().expect("verify").ok,
+        "a torn line is visible before recovery"
+    );
     let s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
     assert!(s.recovered.is_empty());
     drop(s);
@@ -157,5 +212,8 @@ fn a_file_changed_by_someone_else_mid_crash_is_preserved_in_quarantine() {
     assert_eq!(rec.preserved.len(), 1, "{rec:?}");
     let kept = std::fs::read_to_string(f.root().join(&rec.preserved[0])).expect("preserved copy");
     assert_eq!(kept, "someone else's work\n");
-    assert_eq!(std::fs::read_to_string(f.root().join("a.txt")).expect("a"), "alpha\n");
+    assert_eq!(
+        std::fs::read_to_string(f.root().join("a.txt")).expect("a"),
+        "alpha\n"
+    );
 }

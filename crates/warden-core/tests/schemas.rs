@@ -31,13 +31,19 @@ fn published_schemas_match_the_code() {
             stale.push(path.display().to_string());
         }
     }
-    assert!(stale.is_empty(), "schemas out of date (run with WARDEN_BLESS=1): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "schemas out of date (run with WARDEN_BLESS=1): {stale:?}"
+    );
 }
 
 fn validate(schema_name: &str, doc: &serde_json::Value) {
     let schema = warden_core::schema::get(schema_name).expect("schema");
     let v = jsonschema::draft7::new(&schema).expect("schema compiles");
-    let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{schema_name}: {errors:?}\n{doc:#}");
 }
 
@@ -61,12 +67,24 @@ fn written_documents_validate_against_their_schemas() {
     validate("plan", &serde_json::to_value(plan.report()).expect("json"));
     let out = s.apply(&plan).expect("apply");
     drop(s);
-    validate("ledger-entry", &serde_json::to_value(&out.entry).expect("json"));
-    validate("status", &serde_json::to_value(warden_core::status::status(&repo).expect("status")).expect("json"));
-    validate("ledger-verify", &serde_json::to_value(repo.ledger().verify().expect("v")).expect("json"));
+    validate(
+        "ledger-entry",
+        &serde_json::to_value(&out.entry).expect("json"),
+    );
+    validate(
+        "status",
+        &serde_json::to_value(warden_core::status::status(&repo).expect("status")).expect("json"),
+    );
+    validate(
+        "ledger-verify",
+        &serde_json::to_value(repo.ledger().verify().expect("v")).expect("json"),
+    );
     let rows = warden_core::status::runs(&repo.ledger().entries().expect("entries"));
     validate("runs", &serde_json::to_value(rows).expect("json"));
-    validate("events", &serde_json::to_value(warden_core::status::event_infos(Some(&repo.policy))).expect("json"));
+    validate(
+        "events",
+        &serde_json::to_value(warden_core::status::event_infos(Some(&repo.policy))).expect("json"),
+    );
     // The policy written by init validates against the policy schema.
     let text = std::fs::read_to_string(repo.layout.policy()).expect("policy");
     let value: serde_json::Value = serde_saphyr::from_str(&text).expect("yaml");

@@ -55,8 +55,15 @@ pub fn tree(root: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
         for ent in std::fs::read_dir(dir).expect("read_dir") {
             let ent = ent.expect("entry");
             let p = ent.path();
-            let rel = p.strip_prefix(root).expect("prefix").to_string_lossy().replace('\\', "/");
-            if [".git", ".warden", ".ledger", ".runs"].iter().any(|x| rel == *x) {
+            let rel = p
+                .strip_prefix(root)
+                .expect("prefix")
+                .to_string_lossy()
+                .replace('\\', "/");
+            if [".git", ".warden", ".ledger", ".runs"]
+                .iter()
+                .any(|x| rel == *x)
+            {
                 continue;
             }
             if ent.file_type().expect("type").is_dir() {

@@ -1,0 +1,628 @@
+//! End-to-end tests of the `warden` binary on real git repositories.
+
+mod common;
+
+use common::{Repo, chmod, mode, sha};
+use serde_json::json;
+
+#[test]
+fn version_and_help() {
+    let r = Repo::git_only();
+    assert!(r.ok(&["--version"]).starts_with("warden "));
+    let help = r.ok(&["--help"]);
+    for cmd in [
+        "init", "apply", "undo", "runs", "ledger", "status", "schema", "events", "demo",
+    ] {
+        assert!(help.contains(cmd), "{cmd} missing from --help");
+    }
+}
+
+#[test]
+fn init_creates_the_layout_and_is_idempotent() {
+    let r = Repo::git_only();
+    let out = r.ok(&["init"]);
+    assert!(out.contains("initialised warden"), "{out}");
+    for p in [
+        ".warden/policy.yaml",
+        ".warden/policy.schema.json",
+        ".warden/OPERATING_CONTRACT.md",
+        ".warden/.gitignore",
+        ".runs/.gitignore",
+        ".ledger/README.md",
+    ] {
+        assert!(r.root.join(p).is_file(), "{p} missing");
+    }
+    let before = common::tree(&r.root.join(".warden"));
+    assert!(r.ok(&["init"]).contains("nothing changed"));
+    assert_eq!(common::tree(&r.root.join(".warden")), before);
+    // warden's local state is ignored by git; the policy and contract are not.
+    let status = r.git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert!(!status.contains(".warden/state"), "{status}");
+    assert!(!status.contains(".runs/"), "{status}");
+    assert!(status.contains(".warden/policy.yaml"), "{status}");
+    let contract = r.read(".warden/OPERATING_CONTRACT.md");
+    for section in [
+        "## A. Scope and guarantees",
+        "## B. Lifecycle events",
+        "FileDetected",
+        "## C. Core vs plugin",
+        "## D. Required artifacts",
+        "## E. Operational flow",
+    ] {
+        assert!(contract.contains(section), "{section} missing");
+    }
+    // A policy edit re-renders the contract on the next init.
+    let policy = r
+        .read(".warden/policy.yaml")
+        .replace("max_files: 1000", "max_files: 7");
+    r.write(".warden/policy.yaml", &policy);
+    assert!(r.json(&["status"])["contract_in_sync"] == json!(false));
+    assert!(
+        r.ok(&["init"])
+            .contains("updated   .warden/OPERATING_CONTRACT.md")
+    );
+    assert!(r.read(".warden/OPERATING_CONTRACT.md").contains("7 paths"));
+}
+
+#[test]
+fn init_outside_git_explains_and_git_init_creates_one() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let dir = home.path().join("plain");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let out = common::isolated(common::BIN, home.path())
+        .arg("init")
+        .current_dir(&dir)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is not inside a git repository") && err.contains("--git-init"),
+        "{err}"
+    );
+    assert!(!dir.join(".warden").exists());
+    let out = common::isolated(common::BIN, home.path())
+        .args(["init", "--git-init"])
+        .current_dir(&dir)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join(".git").exists() && dir.join(".warden/policy.yaml").exists());
+}
+
+#[test]
+fn commands_other_than_init_need_an_initialised_repo() {
+    let r = Repo::git_only();
+    let err = r.fails(&["status"], 2);
+    assert!(
+        err.contains("warden is not initialised") && err.contains("warden init"),
+        "{err}"
+    );
+}
+
+#[test]
+fn apply_plans_confirms_applies_and_is_idempotent() {
+    let r = Repo::new();
+    r.write("README.md", "hello\n");
+    let p = r.proposal(json!([
+        {"kind": "write_file", "path": "docs/new.md", "content": "text\n", "expect": "absent"},
+        {"kind": "write_file", "path": "README.md", "content": "hello, world\n", "expect": {"sha256": sha("hello\n")}}
+    ]));
+    let before = r.tree();
+
+    let plan = r.ok(&["apply", &p, "--dry-run"]);
+    assert!(
+        plan.contains("2 file(s): 1 added, 1 modified, 0 deleted; +2 -1 lines"),
+        "{plan}"
+    );
+    assert!(plan.contains("-hello\n+hello, world\n"), "{plan}");
+    assert!(plan.contains("dry run: nothing was written"), "{plan}");
+    assert_eq!(r.tree(), before);
+    let json_plan = r.json(&["apply", &p, "--dry-run"]);
+    assert_eq!(json_plan["schema"], "warden.plan/v1");
+    assert_eq!(json_plan["counts"]["files"], 2);
+
+    // Without a terminal and without --yes: refuse, write nothing.
+    let err = r.fails(&["apply", &p], 2);
+    assert!(
+        err.contains("refusing to apply this plan without confirmation") && err.contains("--yes"),
+        "{err}"
+    );
+    assert_eq!(r.tree(), before);
+    assert_eq!(r.ledger_len(), 0);
+
+    let out = r.ok(&["apply", &p, "--yes"]);
+    assert!(out.contains("applied run"), "{out}");
+    assert_eq!(r.read("docs/new.md"), "text\n");
+    assert_eq!(r.read("README.md"), "hello, world\n");
+    assert_eq!(r.ledger_len(), 1);
+    let run = r.json(&["runs"])[0]["run"]
+        .as_str()
+        .expect("run")
+        .to_string();
+    assert!(
+        std::fs::read_to_string(r.root.join(".runs").join(&run).join("diff.patch"))
+            .expect("diff")
+            .contains("+hello, world")
+    );
+    assert!(
+        r.root
+            .join(".runs")
+            .join(&run)
+            .join("report.json")
+            .is_file()
+    );
+
+    // Re-applying the applied proposal is a no-op: nothing written, nothing ledgered.
+    let again = r.ok(&["apply", &p, "--yes"]);
+    assert!(
+        again.contains(&format!("already applied by run {run}")),
+        "{again}"
+    );
+    assert_eq!(r.ledger_len(), 1);
+    // The recorded diff applies cleanly with git: it is a real patch.
+    r.git(&[
+        "apply",
+        "--check",
+        "-R",
+        &r.root
+            .join(".runs")
+            .join(&run)
+            .join("diff.patch")
+            .display()
+            .to_string(),
+    ]);
+}
+
+#[test]
+fn proposals_can_come_from_stdin() {
+    let r = Repo::new();
+    let doc = json!({"schema": "warden.proposal/v1", "source": {"kind": "llm", "id": "assistant"}, "event": "Manual",
+        "actions": [{"kind": "write_file", "path": "x.md", "content": "x\n", "expect": "absent"}]});
+    let mut child = r
+        .cmd(&["apply", "-", "--yes"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(doc.to_string().as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    // The default policy does not let an LLM write on the Manual event.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("(stdin): actions[0].kind: policy") && err.contains("source kind \"llm\""),
+        "{err}"
+    );
+    assert!(!r.root.join("x.md").exists());
+}
+
+/// Each bad input: (actions, exit code, expected fragments of stderr).
+#[test]
+fn bad_input_is_refused_naming_file_field_and_fix_and_nothing_is_written() {
+    let r = Repo::new();
+    r.write("a.txt", "a\n");
+    std::fs::create_dir(r.root.join("real")).expect("mkdir");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(r.home.path(), r.root.join("escape")).expect("symlink");
+    let before = r.tree();
+    let cases: Vec<(serde_json::Value, i32, Vec<&str>)> = vec![
+        (
+            json!([{"kind": "mv_file", "from": "a.txt", "to": "b.txt"}]),
+            2,
+            vec![
+                "actions[0].kind: unknown action \"mv_file\"",
+                "hint: did you mean \"move_file\"?",
+            ],
+        ),
+        (
+            json!([{"kind": "write_file", "path": "../out.txt", "content": "x", "expect": "absent"}]),
+            2,
+            vec!["actions[0].path: path \"../out.txt\" escapes the repository"],
+        ),
+        (
+            json!([{"kind": "write_file", "path": "/etc/passwd", "content": "x", "expect": "absent"}]),
+            2,
+            vec!["actions[0].path: path \"/etc/passwd\" is absolute"],
+        ),
+        (
+            json!([{"kind": "write_file", "path": "escape/out.txt", "content": "x", "expect": "absent"}]),
+            2,
+            vec!["goes through the symlink \"escape\""],
+        ),
+        (
+            json!([{"kind": "write_file", "path": ".git/hooks/pre-commit", "content": "x", "expect": "absent"}]),
+            1,
+            vec!["actions[0].path: policy", "inside .git/"],
+        ),
+        (
+            json!([{"kind": "write_file", "path": ".ledger/runs/x.jsonl", "content": "x", "expect": "absent"}]),
+            1,
+            vec!["inside .ledger/"],
+        ),
+        (
+            json!([{"kind": "write_file", "path": ".Git/config", "content": "x", "expect": "absent"}]),
+            1,
+            vec!["inside .git/"],
+        ),
+        (
+            json!([{"kind": "write_file", "path": "a.txt", "content": "new", "expect": {"sha256": sha("other\n")}}]),
+            1,
+            vec![
+                "actions[0].expect: precondition failed: \"a.txt\" has sha256",
+                "hint: the file changed since",
+            ],
+        ),
+        (
+            json!([{"kind": "write_file", "path": "a.txt", "content": "new", "expect": "absent"}]),
+            1,
+            vec!["precondition failed: \"a.txt\" exists"],
+        ),
+        (
+            json!([{"kind": "write_file", "path": "a.txt", "content": "new"}]),
+            2,
+            vec!["actions[0].expect: is missing"],
+        ),
+        (
+            json!([{"kind": "delete_file", "path": "a.txt", "expect": {"sha256": sha("a\n")}}]),
+            1,
+            vec![
+                "does not allow source kind \"person\" to propose \"delete_file\"",
+                "delete_file is denied unless listed",
+            ],
+        ),
+        (
+            json!([{"kind": "patch_region", "path": "a.txt", "fence": "NOPE", "content": "x"}]),
+            1,
+            vec!["actions[0].fence: \"a.txt\" has no fence \"NOPE\""],
+        ),
+        (
+            json!([{"kind": "write_file", "path": "ok.txt", "content": "x", "expect": "absent"}, {"kind": "write_file", "path": ".warden/policy.yaml", "content": "x", "expect": "any"}]),
+            1,
+            vec!["actions[1].path"],
+        ),
+    ];
+    for (actions, code, fragments) in cases {
+        let p = r.proposal(actions.clone());
+        let err = r.fails(&["apply", &p, "--yes"], code);
+        assert!(
+            err.starts_with(&format!("error: {p}: ")),
+            "no file named for {actions}: {err}"
+        );
+        for f in fragments {
+            assert!(err.contains(f), "for {actions}: expected {f:?} in:\n{err}");
+        }
+        assert_eq!(r.tree(), before, "something was written for {actions}");
+    }
+    // Malformed JSON names the file and the position.
+    let bad = r.home.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\"schema\": \"warden.proposal/v1\",\n  \"actions\": [}",
+    )
+    .expect("write");
+    let err = r.fails(&["apply", &bad.display().to_string(), "--yes"], 2);
+    assert!(
+        err.contains("bad.json: line 2 column") && err.contains("not valid JSON"),
+        "{err}"
+    );
+    // A malformed policy names its file and field.
+    let policy = r.read(".warden/policy.yaml");
+    r.write(
+        ".warden/policy.yaml",
+        &policy.replace(
+            "[write_file, patch_region, move_file, quarantine]",
+            "[write_file, mv_file]",
+        ),
+    );
+    let p = r.proposal(
+        json!([{"kind": "write_file", "path": "n.txt", "content": "x", "expect": "absent"}]),
+    );
+    let err = r.fails(&["apply", &p, "--yes"], 2);
+    assert!(
+        err.contains(
+            "error: .warden/policy.yaml: events.Manual.person[1]: unknown action \"mv_file\""
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: did you mean \"move_file\"?"), "{err}");
+    r.write(".warden/policy.yaml", &policy);
+    assert_eq!(r.tree(), before);
+    assert_eq!(r.ledger_len(), 0);
+    assert_eq!(r.json(&["ledger", "verify"])["ok"], true);
+}
+
+#[test]
+fn undo_restores_tracked_and_untracked_files_byte_exact_with_modes() {
+    let r = Repo::new();
+    r.write("tracked.sh", "#!/bin/sh\necho v1\n");
+    chmod(&r.root.join("tracked.sh"), 0o755);
+    r.write("stray.bin", "untracked \u{0} bytes\n");
+    chmod(&r.root.join("stray.bin"), 0o600);
+    r.write("dir/doc.md", "doc\n");
+    r.git(&["add", "tracked.sh", "dir/doc.md"]);
+    r.git(&["commit", "--quiet", "-m", "base"]);
+    let before = r.tree();
+    let p = r.proposal(json!([
+        {"kind": "write_file", "path": "tracked.sh", "content": "#!/bin/sh\necho v2\n", "expect": {"sha256": sha("#!/bin/sh\necho v1\n")}, "executable": false},
+        {"kind": "quarantine", "path": "stray.bin", "reason": "unclassified"},
+        {"kind": "move_file", "from": "dir/doc.md", "to": "docs/doc.md", "expect": {"sha256": sha("doc\n")}},
+        {"kind": "write_file", "path": "brand/new.txt", "content": "new\n", "expect": "absent"}
+    ]));
+    r.ok(&["apply", &p, "--yes"]);
+    assert_eq!(mode(&r.root.join("tracked.sh")), 0o644);
+    assert!(!r.root.join("stray.bin").exists() && !r.root.join("dir").exists());
+    let run = r.json(&["runs"])[0]["run"]
+        .as_str()
+        .expect("run")
+        .to_string();
+    let q = r.root.join(".quarantine").join(&run);
+    assert_eq!(
+        mode(&q.join("stray.bin")),
+        0o600,
+        "quarantine keeps the mode"
+    );
+    assert!(
+        std::fs::read_to_string(q.join("QUARANTINE.json"))
+            .expect("index")
+            .contains("unclassified")
+    );
+
+    let out = r.ok(&["undo", &run, "--yes"]);
+    assert!(out.contains(&format!("undid run {run}")), "{out}");
+    assert_eq!(r.tree(), before, "byte-exact, modes included");
+    let runs = r.json(&["runs"]);
+    assert_eq!(runs[0]["undone_by"], runs[1]["run"]);
+    assert_eq!(runs[1]["undoes"], json!(run));
+    assert_eq!(runs[1]["event"], "RollbackTriggered");
+    let err = r.fails(&["undo", &run, "--yes"], 1);
+    assert!(err.contains("already undone"), "{err}");
+    // An undo is a run too: undoing it redoes the change.
+    let undo_run = runs[1]["run"].as_str().expect("run").to_string();
+    r.ok(&["undo", &undo_run[..10], "--yes"]);
+    assert_eq!(r.read("tracked.sh"), "#!/bin/sh\necho v2\n");
+    assert_eq!(r.json(&["ledger", "verify"])["ok"], true);
+}
+
+#[test]
+fn undo_refuses_newer_work_and_force_quarantines_it_first() {
+    let r = Repo::new();
+    r.write("a.txt", "v1\n");
+    let p = r.proposal(json!([{"kind": "write_file", "path": "a.txt", "content": "v2\n", "expect": {"sha256": sha("v1\n")}}]));
+    r.ok(&["apply", &p, "--yes"]);
+    let run = r.json(&["runs"])[0]["run"]
+        .as_str()
+        .expect("run")
+        .to_string();
+    r.write("a.txt", "v3 by hand\n");
+    let err = r.fails(&["undo", &run, "--yes"], 1);
+    assert!(
+        err.contains("1 path(s) changed since run")
+            && err.contains("a.txt")
+            && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(r.read("a.txt"), "v3 by hand\n");
+    r.ok(&["undo", &run, "--yes", "--force"]);
+    assert_eq!(r.read("a.txt"), "v1\n");
+    let undo = r.json(&["runs"])[1]["run"]
+        .as_str()
+        .expect("run")
+        .to_string();
+    assert_eq!(
+        std::fs::read_to_string(r.root.join(".quarantine").join(undo).join("a.txt")).expect("kept"),
+        "v3 by hand\n"
+    );
+}
+
+#[test]
+fn unknown_run_is_a_usage_error() {
+    let r = Repo::new();
+    let err = r.fails(&["undo", "01NOSUCHRUN", "--yes"], 2);
+    assert!(
+        err.contains("no run \"01NOSUCHRUN\"") && err.contains("warden runs"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_second_writer_exits_4_with_no_wait_or_waits_naming_the_holder() {
+    let r = Repo::new();
+    let p = r.proposal(
+        json!([{"kind": "write_file", "path": "x.txt", "content": "x\n", "expect": "absent"}]),
+    );
+    let lock = warden_core::lock::acquire(
+        &r.root.join(".warden/state/lock"),
+        "pid 4242 (warden apply big.json)",
+        false,
+        &mut |_| {},
+    )
+    .expect("lock");
+    let err = r.fails(&["apply", &p, "--yes", "--no-wait"], 4);
+    assert!(
+        err.contains("locked by another writer: pid 4242 (warden apply big.json)"),
+        "{err}"
+    );
+    let status = r.json(&["status"]);
+    assert_eq!(status["lock_holder"], "pid 4242 (warden apply big.json)");
+    // Without --no-wait it waits, says for whom, and proceeds once the lock is free.
+    let child = r
+        .cmd(&["apply", &p, "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!r.root.join("x.txt").exists());
+    drop(lock);
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("waiting for the repository lock held by pid 4242")
+    );
+    assert_eq!(r.read("x.txt"), "x\n");
+}
+
+#[test]
+fn a_failing_validation_command_rolls_the_run_back() {
+    let r = Repo::new();
+    r.write("a.txt", "v1\n");
+    let policy = r.read(".warden/policy.yaml");
+    r.write(".warden/policy.yaml", &format!("{policy}\nvalidation:\n  command: [\"sh\", \"-c\", \"grep -q ok a.txt || {{ echo a.txt is not ok >&2; exit 3; }}\"]\n"));
+    let bad = r.proposal(json!([{"kind": "write_file", "path": "a.txt", "content": "bad\n", "expect": {"sha256": sha("v1\n")}}]));
+    let err = r.fails(&["apply", &bad, "--yes"], 1);
+    assert!(
+        err.contains("validation command failed") && err.contains("a.txt is not ok"),
+        "{err}"
+    );
+    assert_eq!(r.read("a.txt"), "v1\n");
+    let runs = r.json(&["runs"]);
+    assert_eq!(runs[0]["result"], "rolled_back");
+    assert!(
+        runs[0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("validation failed")
+    );
+    let good = r.proposal(json!([{"kind": "write_file", "path": "a.txt", "content": "ok\n", "expect": {"sha256": sha("v1\n")}}]));
+    r.ok(&["apply", &good, "--yes"]);
+    assert_eq!(r.read("a.txt"), "ok\n");
+    assert_eq!(r.json(&["status"])["failures"], 1);
+}
+
+#[test]
+fn two_clones_append_and_merge_without_conflict() {
+    let base = Repo::new();
+    base.git(&["add", "-A"]);
+    base.git(&["commit", "--quiet", "-m", "warden init"]);
+    let remote = base.home.path().join("remote.git");
+    common::isolated("git", base.home.path())
+        .args(["clone", "--quiet", "--bare"])
+        .arg(&base.root)
+        .arg(&remote)
+        .status()
+        .expect("bare");
+    let a = Repo::clone_of(&remote, &base.home, "a");
+    let b = Repo::clone_of(&remote, &base.home, "b");
+    for (clone, name) in [(&a, "a"), (&b, "b")] {
+        clone.ok(&["init"]); // a new writer id for this clone
+        for i in 0..2 {
+            let p = clone.proposal(json!([{"kind": "write_file", "path": format!("{name}{i}.txt"), "content": "x\n", "expect": "absent"}]));
+            clone.ok(&["apply", &p, "--yes"]);
+        }
+        clone.git(&["add", "-A"]);
+        clone.git(&["commit", "--quiet", "-m", &format!("work in {name}")]);
+    }
+    a.git(&["push", "--quiet", "origin", "main"]);
+    b.git(&[
+        "pull",
+        "--quiet",
+        "--no-rebase",
+        "--no-edit",
+        "origin",
+        "main",
+    ]);
+    let v = b.json(&["ledger", "verify"]);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["entries"], 4);
+    assert_eq!(v["chains"].as_array().expect("chains").len(), 2);
+    assert_eq!(b.json(&["runs"]).as_array().expect("runs").len(), 4);
+}
+
+#[test]
+fn rollback_handles_survive_git_gc() {
+    let r = Repo::new();
+    r.write("a.txt", "v1\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "--quiet", "-m", "base"]);
+    let p = r.proposal(json!([{"kind": "write_file", "path": "a.txt", "content": "v2\n", "expect": {"sha256": sha("v1\n")}}]));
+    r.ok(&["apply", &p, "--yes"]);
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "--quiet", "--amend", "-m", "rewritten history"]);
+    r.git(&["reflog", "expire", "--expire=now", "--all"]);
+    r.git(&["gc", "--quiet", "--prune=now", "--aggressive"]);
+    let run = r.json(&["runs"])[0]["run"]
+        .as_str()
+        .expect("run")
+        .to_string();
+    r.ok(&["undo", &run, "--yes"]);
+    assert_eq!(r.read("a.txt"), "v1\n");
+}
+
+#[test]
+fn reports_have_json_formats_with_schema_ids() {
+    let r = Repo::new();
+    let p = r.proposal(
+        json!([{"kind": "write_file", "path": "x.txt", "content": "x\n", "expect": "absent"}]),
+    );
+    r.ok(&["apply", &p, "--yes"]);
+    let s = r.json(&["status"]);
+    assert_eq!(s["schema"], "warden.status/v1");
+    assert_eq!(s["ledger"]["ok"], true);
+    assert_eq!(s["runs"], 1);
+    assert!(s["last_success"]["run"].is_string());
+    assert!(
+        s["dirty"]
+            .as_array()
+            .expect("dirty")
+            .iter()
+            .any(|p| p == "x.txt")
+    );
+    assert_eq!(
+        r.json(&["ledger", "verify"])["schema"],
+        "warden.ledger-verify/v1"
+    );
+    let log = r.json(&["ledger", "log"]);
+    assert_eq!(log[0]["schema"], "warden.ledger/v1");
+    let run = log[0]["run"].as_str().expect("run").to_string();
+    assert_eq!(r.json(&["ledger", "show", &run])["run"], json!(run));
+    assert!(
+        r.ok(&["ledger", "show", &run])
+            .contains("rollback   journal of")
+    );
+    let events = r.json(&["events"]);
+    assert_eq!(events.as_array().expect("events").len(), 10);
+    assert_eq!(events[0]["name"], "Manual");
+    assert_eq!(r.json(&["schema", "proposal"])["title"], "warden proposal");
+    assert!(r.ok(&["schema"]).contains("event/FileDetected"));
+    r.fails(&["schema", "nope"], 2);
+    let human = r.ok(&["status"]);
+    assert!(
+        human.contains("ledger          ok (1 entries)") && human.contains("lock            free"),
+        "{human}"
+    );
+}
+
+#[test]
+fn demo_runs_end_to_end() {
+    let r = Repo::git_only();
+    let out = r.ok(&["demo"]);
+    for step in [
+        "== 1.",
+        "== 5. Apply",
+        "already applied",
+        "== 8. Undo",
+        "byte-for-byte what it was: yes",
+        "ok: true",
+        "was edited",
+    ] {
+        assert!(out.contains(step), "{step} missing from the demo:\n{out}");
+    }
+}

@@ -1,0 +1,216 @@
+//! Test harness: real git repositories in temp dirs and the real `warden` binary
+//! (built with failpoints), run with a pinned, isolated environment.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_warden");
+
+/// A command with the environment pinned: no system/global git config, fixed author.
+pub fn isolated(program: &str, home: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "test")
+        .env("GIT_AUTHOR_EMAIL", "test@warden.invalid")
+        .env("GIT_COMMITTER_NAME", "test")
+        .env("GIT_COMMITTER_EMAIL", "test@warden.invalid")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .stdin(Stdio::null());
+    c
+}
+
+pub struct Repo {
+    pub home: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+impl Repo {
+    /// An empty git repository (not yet initialised for warden).
+    pub fn git_only() -> Repo {
+        let home = tempfile::tempdir().expect("tempdir");
+        let root = home.path().join("repo");
+        std::fs::create_dir(&root).expect("mkdir");
+        let r = Repo { home, root };
+        r.git(&["init", "--quiet", "--initial-branch=main"]);
+        r
+    }
+
+    /// A git repository with warden initialised.
+    pub fn new() -> Repo {
+        let r = Repo::git_only();
+        r.ok(&["init"]);
+        r
+    }
+
+    pub fn clone_of(remote: &Path, home: &tempfile::TempDir, name: &str) -> Repo {
+        let root = home.path().join(name);
+        let out = isolated("git", home.path())
+            .args(["clone", "--quiet"])
+            .arg(remote)
+            .arg(&root)
+            .output()
+            .expect("git clone");
+        assert!(
+            out.status.success(),
+            "clone: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The harness owns the temp dir through the first repo; this one borrows it.
+        Repo {
+            home: tempfile::tempdir().expect("tempdir"),
+            root,
+        }
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = isolated("git", self.home.path())
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = isolated(BIN, self.home.path());
+        c.args(args).current_dir(&self.root);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run warden")
+    }
+
+    /// Run and require exit 0; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "warden {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Run and require `code`; returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "warden {args:?}:\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.extend(["--format", "json"]);
+        serde_json::from_str(&self.ok(&a)).expect("json output")
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, content).expect("write");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root.join(rel)).expect("read")
+    }
+
+    /// Write a proposal file outside the repository and return its path.
+    pub fn proposal(&self, actions: serde_json::Value) -> String {
+        let doc = serde_json::json!({
+            "schema": "warden.proposal/v1",
+            "source": {"kind": "person", "id": "test"},
+            "event": "Manual",
+            "rationale": "test",
+            "actions": actions,
+        });
+        let n = std::fs::read_dir(self.home.path())
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let p = self.home.path().join(format!("proposal-{n}.json"));
+        std::fs::write(&p, serde_json::to_string_pretty(&doc).expect("json")).expect("write");
+        p.display().to_string()
+    }
+
+    pub fn tree(&self) -> BTreeMap<String, (Vec<u8>, u32)> {
+        tree(&self.root)
+    }
+
+    pub fn ledger_len(&self) -> usize {
+        self.json(&["ledger", "log"])
+            .as_array()
+            .map_or(0, |a| a.len())
+    }
+}
+
+pub fn sha(s: &str) -> String {
+    use std::fmt::Write;
+    let d = warden_core::Digest::of(s.as_bytes());
+    let mut out = String::new();
+    for b in d.0 {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+#[cfg(unix)]
+pub fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p)
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[cfg(unix)]
+pub fn chmod(p: &Path, m: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod");
+}
+
+/// Every file outside .git/.warden/.ledger/.runs: path -> (bytes, mode).
+pub fn tree(root: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (Vec<u8>, u32)>) {
+        for ent in std::fs::read_dir(dir).expect("read_dir") {
+            let ent = ent.expect("entry");
+            let p = ent.path();
+            let rel = p
+                .strip_prefix(root)
+                .expect("prefix")
+                .to_string_lossy()
+                .replace('\\', "/");
+            if [".git", ".warden", ".ledger", ".runs"].contains(&rel.as_str()) {
+                continue;
+            }
+            let ft = ent.file_type().expect("type");
+            if ft.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, (std::fs::read(&p).unwrap_or_default(), mode(&p)));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
