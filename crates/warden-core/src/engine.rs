@@ -142,6 +142,14 @@ impl Session<'_> {
     /// that was already applied and whose result is still in place.
     pub fn plan(&self, proposal: &Proposal, digest: Digest, file: &str) -> Result<Plan> {
         let run = self.ctx.ids.run_id().to_string();
+        // A proposal whose effects are all present resolves to nothing (write,
+        // patch, move, delete) or fails (its quarantined source is gone): only
+        // then can it be one that was already applied, so only then is the
+        // ledger consulted.
+        let resolved = plan::resolve(self.root(), &self.repo.policy, proposal, digest, file, &run);
+        if resolved.as_ref().is_ok_and(|p| p.noop.is_none()) {
+            return resolved;
+        }
         plan::gate(&self.repo.policy, proposal, file)?;
         if let Some(prev) = self.already_applied(digest)? {
             let mut plan = plan::build(
@@ -157,7 +165,7 @@ impl Session<'_> {
             plan.noop = Some(Noop::AlreadyApplied { run: prev });
             return Ok(plan);
         }
-        plan::resolve(self.root(), &self.repo.policy, proposal, digest, file, &run)
+        resolved
     }
 
     fn already_applied(&self, digest: Digest) -> Result<Option<String>> {
@@ -437,11 +445,14 @@ impl Session<'_> {
         let FrameHeader::Intent(intent) = &frame.header else {
             return Ok(Vec::new());
         };
-        let committed = ledger
+        let tip = ledger
             .tip(&self.repo.writer)?
-            .is_some_and(|(e, _)| e.run == intent.run);
-        let (outcome, preserved, result) = if committed {
-            ("completed", Vec::new(), RunResult::Applied)
+            .map(|(e, _)| e)
+            .filter(|e| e.run == intent.run);
+        let (outcome, preserved, result) = if let Some(committed) = tip {
+            // Committed (applied, or rolled back by its validation): only the
+            // done frame is missing.
+            ("completed", Vec::new(), committed.result)
         } else {
             let preserved = self.roll_back(&frame, intent)?;
             let mut entry: Entry =

@@ -512,6 +512,20 @@ mod tests {
     }
 
     #[test]
+    fn the_digest_does_not_depend_on_key_order_or_whitespace() {
+        let a = r#"{"schema":"warden.proposal/v1","source":{"kind":"person","id":"x"},"event":"Manual",
+            "actions":[{"kind":"write_file","path":"a","content":"x","expect":"absent"}]}"#;
+        let b = r#"{ "actions": [ {"expect": "absent", "content": "x", "path": "a", "kind": "write_file"} ],
+            "event": "Manual", "source": {"id": "x", "kind": "person"}, "schema": "warden.proposal/v1" }"#;
+        let (_, da) = Proposal::parse(a, "a.json").expect("a");
+        let (_, db) = Proposal::parse(b, "b.json").expect("b");
+        assert_eq!(
+            da, db,
+            "idempotence relies on a canonical digest (serde_json must sort keys)"
+        );
+    }
+
+    #[test]
     fn errors_name_file_field_and_fix() {
         let base = |actions: &str| {
             format!(

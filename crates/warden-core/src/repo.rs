@@ -179,7 +179,7 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
     ensure_file(
         root,
         ".runs/.gitignore",
-        b"# run artifacts (plan, diff, report) stay local\n*\n",
+        b"# run artifacts (plan, diff, report) stay local\n*\n!.gitignore\n",
         false,
         &mut report,
     )?;
