@@ -38,8 +38,17 @@ fn init_creates_the_layout_and_is_idempotent() {
     // warden's local state is ignored by git; the policy and contract are not.
     let status = r.git(&["status", "--porcelain", "--untracked-files=all"]);
     assert!(!status.contains(".warden/state"), "{status}");
-    assert!(status.lines().filter(|l| l.contains(".runs/")).all(|l| l.ends_with(".runs/.gitignore")), "{status}");
-    assert!(status.contains(".runs/.gitignore"), "the ignore rule itself is committable: {status}");
+    assert!(
+        status
+            .lines()
+            .filter(|l| l.contains(".runs/"))
+            .all(|l| l.ends_with(".runs/.gitignore")),
+        "{status}"
+    );
+    assert!(
+        status.contains(".runs/.gitignore"),
+        "the ignore rule itself is committable: {status}"
+    );
     assert!(status.contains(".warden/policy.yaml"), "{status}");
     let contract = r.read(".warden/OPERATING_CONTRACT.md");
     for section in [
@@ -154,7 +163,7 @@ fn apply_plans_confirms_applies_and_is_idempotent() {
         r.root
             .join(".runs")
             .join(&run)
-            .join("report.json")
+            .join("run.json")
             .is_file()
     );
 

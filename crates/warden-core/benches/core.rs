@@ -170,19 +170,39 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn main() {
-    let base = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+    // Arguments: an optional directory for the temp repositories, and optional
+    // section names (`apply`, `verify`) to run only those.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let sections: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| matches!(*a, "apply" | "verify"))
+        .collect();
+    let want = |s: &str| sections.is_empty() || sections.contains(&s);
+    let base = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "apply" | "verify"))
+        .cloned();
     let where_ = base
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().display().to_string());
     println!("# warden-core benchmarks (temp repositories under {where_})\n");
 
-    println!("## Apply throughput (runs/s; higher is better)\n");
-    println!("| proposal | warden apply | bare write+fsync+rename loop, same fsyncs | ratio |");
-    println!("|---|---|---|---|");
-    for (files, runs) in [(1usize, 400usize), (100, 30)] {
-        let w = warden_apply(&base, files, runs);
-        let b = bare_loop(&base, files, runs);
-        println!("| {files} file(s) | {w:.1} | {b:.1} | {:.2} |", w / b);
+    if want("apply") {
+        println!("## Apply throughput (runs/s; higher is better)\n");
+        println!("| proposal | warden apply | bare write+fsync+rename loop, same fsyncs | ratio |");
+        println!("|---|---|---|---|");
+        for (files, runs) in [(1usize, 400usize), (100, 30)] {
+            let w = warden_apply(&base, files, runs);
+            let b = bare_loop(&base, files, runs);
+            println!("| {files} file(s) | {w:.1} | {b:.1} | {:.2} |", w / b);
+        }
+    }
+    if !want("verify") {
+        return;
     }
 
     println!("\n## Ledger verify, 1,000,000 entries, one core\n");

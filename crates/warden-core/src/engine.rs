@@ -240,11 +240,9 @@ impl Session<'_> {
                 ));
             }
         }
+        // Run artifacts are written once the run is decided (step 7): until then
+        // the intent frame holds everything recovery and forensics need.
         let run_dir = self.repo.layout.run_dir(&plan.run);
-        let report = serde_json::to_vec_pretty(&plan.report())
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        fsutil::write_plain(&run_dir.join("plan.json"), &report)?;
-        fsutil::write_plain(&run_dir.join("diff.patch"), plan.diff.as_bytes())?;
         hit("run.after_plan")?;
 
         // Intent: before-states with content, after digests.
@@ -350,9 +348,7 @@ impl Session<'_> {
         };
         self.journal.append(&journal::encode(&done, &[])?, false)?;
         hit("run.after_done")?;
-        let report =
-            serde_json::to_vec_pretty(&entry).map_err(|e| Error::Internal(e.to_string()))?;
-        fsutil::write_plain(&run_dir.join("report.json"), &report)?;
+        write_artifacts(&run_dir, plan, &entry);
         Ok(Outcome {
             entry,
             validation_failure,
@@ -630,6 +626,33 @@ impl Session<'_> {
         }
         Ok(plan)
     }
+}
+
+/// `.runs/<RUN>/run.json` (plan, diff and ledger entry; schema `run`) and
+/// `.runs/<RUN>/diff.patch`. Best effort and not fsynced: the ledger and the
+/// journal are the record; these are for people and scripts.
+fn write_artifacts(run_dir: &Path, plan: &Plan, entry: &Entry) {
+    let artifact = RunArtifact {
+        schema: "warden.run/v1".into(),
+        plan: plan.report(),
+        entry: entry.clone(),
+    };
+    if std::fs::create_dir_all(run_dir).is_err() {
+        return;
+    }
+    if let Ok(bytes) = serde_json::to_vec_pretty(&artifact) {
+        let _ = std::fs::write(run_dir.join("run.json"), bytes);
+    }
+    let _ = std::fs::write(run_dir.join("diff.patch"), plan.diff.as_bytes());
+}
+
+/// The report of one run, kept in `.runs/<RUN>/run.json`.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[schemars(title = "warden run artifact")]
+pub struct RunArtifact {
+    pub schema: String,
+    pub plan: plan::PlanReport,
+    pub entry: Entry,
 }
 
 fn result_name(r: RunResult) -> &'static str {

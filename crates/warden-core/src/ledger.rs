@@ -322,8 +322,9 @@ impl Ledger {
 
     fn write_heads(&self, heads: &BTreeMap<String, Head>) {
         if let Ok(bytes) = serde_json::to_vec_pretty(heads) {
-            // Best effort: the heads file only strengthens truncation detection.
-            let _ = crate::fsutil::write_plain(&self.heads, &bytes);
+            // Best effort, written in place (no new inode per run): the heads
+            // file only strengthens truncation detection; a torn one is ignored.
+            let _ = std::fs::write(&self.heads, bytes);
         }
     }
 

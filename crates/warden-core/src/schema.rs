@@ -32,6 +32,10 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "plan".into(),
             "`warden apply --dry-run --format json` and .runs/<RUN>/plan.json",
         ),
+        (
+            "run".into(),
+            ".runs/<RUN>/run.json: a run's plan, diff and ledger entry",
+        ),
         ("status".into(), "`warden status --format json`"),
         (
             "ledger-verify".into(),
@@ -59,6 +63,7 @@ pub fn get(name: &str) -> Option<Value> {
         "policy" => schema_for::<crate::policy::PolicyFile>("policy"),
         "ledger-entry" => schema_for::<crate::ledger::Entry>("ledger-entry"),
         "plan" => schema_for::<crate::plan::PlanReport>("plan"),
+        "run" => schema_for::<crate::engine::RunArtifact>("run"),
         "status" => schema_for::<crate::status::Status>("status"),
         "ledger-verify" => schema_for::<crate::ledger::VerifyReport>("ledger-verify"),
         "runs" => schema_for::<Vec<crate::status::RunRow>>("runs"),
