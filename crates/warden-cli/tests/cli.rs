@@ -159,13 +159,7 @@ fn apply_plans_confirms_applies_and_is_idempotent() {
             .expect("diff")
             .contains("+hello, world")
     );
-    assert!(
-        r.root
-            .join(".runs")
-            .join(&run)
-            .join("run.json")
-            .is_file()
-    );
+    assert!(r.root.join(".runs").join(&run).join("run.json").is_file());
 
     // Re-applying the applied proposal is a no-op: nothing written, nothing ledgered.
     let again = r.ok(&["apply", &p, "--yes"]);

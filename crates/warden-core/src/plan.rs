@@ -141,7 +141,7 @@ pub struct Plan {
     pub noop: Option<Noop>,
 }
 
-/// The plan as reported (`--format json`, `.runs/<RUN>/plan.json`).
+/// The plan as reported (`--format json`, the `plan` of `.runs/<RUN>/run.json`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[schemars(title = "warden plan")]
 pub struct PlanReport {

@@ -28,10 +28,7 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "ledger-entry".into(),
             "one line of .ledger/runs/<writer>.jsonl",
         ),
-        (
-            "plan".into(),
-            "`warden apply --dry-run --format json` and .runs/<RUN>/plan.json",
-        ),
+        ("plan".into(), "`warden apply --dry-run --format json`"),
         (
             "run".into(),
             ".runs/<RUN>/run.json: a run's plan, diff and ledger entry",
