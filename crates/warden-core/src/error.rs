@@ -60,8 +60,6 @@ pub enum Error {
     },
     #[error("{}: {message}", path.display())]
     Corrupt { path: PathBuf, message: String },
-    #[error("validation command failed ({status}); the run was rolled back")]
-    ValidationFailed { status: String, output: String },
     #[error("injected failure at failpoint {0}")]
     Injected(&'static str),
     #[error("{0}")]
@@ -74,7 +72,7 @@ impl Error {
             Error::Invalid { .. } | Error::NotARepo { .. } | Error::NotInitialised { .. } => {
                 ExitClass::Input
             }
-            Error::Rejected { .. } | Error::ValidationFailed { .. } => ExitClass::Rejected,
+            Error::Rejected { .. } => ExitClass::Rejected,
             Error::Busy { .. } => ExitClass::Busy,
             Error::Io { .. } | Error::Corrupt { .. } | Error::Injected(_) | Error::Internal(_) => {
                 ExitClass::Internal
@@ -94,10 +92,6 @@ impl Error {
             Error::Busy { .. } => {
                 Some("wait for it to finish, or run without --no-wait to wait for the lock".into())
             }
-            Error::ValidationFailed { .. } => Some(
-                "fix what the validation command reports (see .runs/<RUN>/validation.log), then apply again"
-                    .into(),
-            ),
             Error::Corrupt { .. } => Some("run `warden ledger verify` and `warden status`".into()),
             _ => None,
         }

@@ -78,20 +78,6 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<()> {
     sync_dir(dir)
 }
 
-/// Write a file that is not part of any guarantee (reports, run artifacts):
-/// temp + rename so readers never see half of it, no fsync.
-pub fn write_plain(path: &Path, content: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).io("create dir", dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, content).io("write", &tmp)?;
-    std::fs::rename(&tmp, path).io("rename into", path)
-}
-
 /// Remove `dir` and then its parents up to (not including) `stop` while empty.
 pub fn remove_empty_dirs(mut dir: &Path, stop: &Path) {
     while dir != stop && dir.starts_with(stop) {
