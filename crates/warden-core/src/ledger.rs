@@ -463,9 +463,27 @@ pub fn verify_chain(
     bytes: &[u8],
     head: Option<&Head>,
 ) -> (ChainReport, Option<Problem>) {
-    let mut expected_prev = genesis(writer);
     let mut n = 0u64;
     let mut tip = None;
+    let problem = walk_chain(writer, bytes, head, &mut n, &mut tip).err();
+    let report = ChainReport {
+        writer: writer.into(),
+        entries: n,
+        tip,
+    };
+    (report, problem)
+}
+
+/// Walk a chain's lines, counting good entries into `n` and their last hash
+/// into `tip`, until the first problem.
+fn walk_chain(
+    writer: &str,
+    bytes: &[u8],
+    head: Option<&Head>,
+    n: &mut u64,
+    tip: &mut Option<Digest>,
+) -> Result<(), Problem> {
+    let mut expected_prev = genesis(writer);
     let mut prev_run: Option<String> = None;
     let problem = |line: u64, run: Option<String>, message: String| Problem {
         file: String::new(),
@@ -480,34 +498,20 @@ pub fn verify_chain(
             Some(i) => (&rest[..i], &rest[i + 1..]),
             None => {
                 let p = problem(
-                    n + 1,
+                    *n + 1,
                     None,
                     "the last entry is incomplete (no final newline): truncated or torn".into(),
                 );
-                return (
-                    ChainReport {
-                        writer: writer.into(),
-                        entries: n,
-                        tip,
-                    },
-                    Some(p),
-                );
+                return Err(p);
             }
         };
         rest = next;
-        let expect_seq = n + 1;
+        let expect_seq = *n + 1;
         let link: Link = match fast_link(line).map_or_else(|| serde_json::from_slice(line), Ok) {
             Ok(l) => l,
             Err(e) => {
                 let p = problem(expect_seq, None, format!("not a valid ledger entry ({e})"));
-                return (
-                    ChainReport {
-                        writer: writer.into(),
-                        entries: n,
-                        tip,
-                    },
-                    Some(p),
-                );
+                return Err(p);
             }
         };
         if link.seq != expect_seq {
@@ -529,35 +533,21 @@ pub fn verify_chain(
                 )
             };
             let p = problem(expect_seq, link.run.map(str::to_string), msg);
-            return (
-                ChainReport {
-                    writer: writer.into(),
-                    entries: n,
-                    tip,
-                },
-                Some(p),
-            );
+            return Err(p);
         }
         if Digest::parse_hex(link.prev) != Some(expected_prev) {
             // The link of this entry does not match the previous line: the
             // previous entry was edited, or this one was forged.
-            let p = if n == 0 {
+            let p = if *n == 0 {
                 problem(1, link.run.map(str::to_string), "does not start from the chain's genesis: it was edited or the chain was replaced".into())
             } else {
                 problem(
-                    n,
+                    *n,
                     prev_run.clone(),
                     format!("was edited: entry {expect_seq}'s link to it no longer matches"),
                 )
             };
-            return (
-                ChainReport {
-                    writer: writer.into(),
-                    entries: n,
-                    tip,
-                },
-                Some(p),
-            );
+            return Err(p);
         }
         let hash = Digest::of(line);
         if let Some(h) = head
@@ -569,37 +559,25 @@ pub fn verify_chain(
                 link.run.map(str::to_string),
                 "was edited: it differs from the entry this clone recorded".into(),
             );
-            return (
-                ChainReport {
-                    writer: writer.into(),
-                    entries: n,
-                    tip,
-                },
-                Some(p),
-            );
+            return Err(p);
         }
         expected_prev = hash;
-        tip = Some(hash);
+        *tip = Some(hash);
         prev_run = link.run.map(str::to_string);
-        n = expect_seq;
+        *n = expect_seq;
     }
-    let report = ChainReport {
-        writer: writer.into(),
-        entries: n,
-        tip,
-    };
     if let Some(h) = head
-        && h.seq > n
+        && h.seq > *n
     {
         let p = problem(
-            n + 1,
+            *n + 1,
             None,
             format!(
                 "is missing: the chain ends at entry {n} but this clone has seen {} entries: it was truncated",
                 h.seq
             ),
         );
-        return (report, Some(p));
+        return Err(p);
     }
-    (report, None)
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! `warden apply FILE [--dry-run] [--yes] [--no-wait]`
 
-use super::{confirm, is_json, open, print_plan, session};
+use super::{decide, is_json, open, session};
 use crate::cli::{Format, WriteArgs};
 use crate::output::{self, CliError};
 use std::io::Read;
@@ -40,22 +40,8 @@ pub fn run(
     let ctx = crate::env::context();
     let mut s = session(&repo, &ctx, write.no_wait)?;
     let plan = s.plan(&proposal, digest, &label)?;
-    if is_json(fmt) && (write.dry_run || plan.noop.is_some()) {
-        output::json(&plan.report())?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !is_json(fmt) {
-        print_plan(&plan);
-    }
-    if plan.noop.is_some() || write.dry_run {
-        if write.dry_run && !is_json(fmt) && plan.noop.is_none() {
-            println!("dry run: nothing was written");
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !confirm(write, "apply this plan")? {
-        eprintln!("not applied");
-        return Ok(output::code(1));
+    if let Some(code) = decide(&plan, write, fmt, "apply this plan")? {
+        return Ok(code);
     }
     let outcome = s.apply(&plan)?;
     let e = &outcome.entry;

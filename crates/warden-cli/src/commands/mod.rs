@@ -142,6 +142,34 @@ pub fn confirm(write: &WriteArgs, what: &str) -> Result<bool, CliError> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
+/// Show a plan and decide whether to apply it: `Some(code)` when the command
+/// ends here (dry run, nothing to do, declined), `None` to go on and apply.
+pub fn decide(
+    plan: &Plan,
+    write: &WriteArgs,
+    fmt: Format,
+    question: &str,
+) -> Result<Option<ExitCode>, CliError> {
+    if is_json(fmt) && (write.dry_run || plan.noop.is_some()) {
+        crate::output::json(&plan.report())?;
+        return Ok(Some(ExitCode::SUCCESS));
+    }
+    if !is_json(fmt) {
+        print_plan(plan);
+    }
+    if plan.noop.is_some() || write.dry_run {
+        if write.dry_run && !is_json(fmt) && plan.noop.is_none() {
+            println!("dry run: nothing was written");
+        }
+        return Ok(Some(ExitCode::SUCCESS));
+    }
+    if !confirm(write, question)? {
+        eprintln!("declined: nothing was written");
+        return Ok(Some(crate::output::code(1)));
+    }
+    Ok(None)
+}
+
 /// Open a writer session, telling the user when it waits for the lock.
 pub fn session<'a>(
     repo: &'a Repo,

@@ -1,6 +1,6 @@
 //! `warden undo RUN [--force] [--dry-run] [--yes] [--no-wait]`
 
-use super::{confirm, is_json, open, print_plan, session};
+use super::{decide, is_json, open, session};
 use crate::cli::{Format, WriteArgs};
 use crate::output::{self, CliError};
 use std::path::PathBuf;
@@ -22,19 +22,8 @@ pub fn run(
         id: "cli".into(),
     };
     let plan = s.plan_undo(run, force, actor)?;
-    if is_json(fmt) && (write.dry_run || plan.noop.is_some()) {
-        output::json(&plan.report())?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !is_json(fmt) {
-        print_plan(&plan);
-    }
-    if plan.noop.is_some() || write.dry_run {
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !confirm(write, "undo this run")? {
-        eprintln!("not undone");
-        return Ok(output::code(1));
+    if let Some(code) = decide(&plan, write, fmt, "undo this run")? {
+        return Ok(code);
     }
     let outcome = s.apply(&plan)?;
     if is_json(fmt) {
