@@ -140,6 +140,7 @@ fn chain(writer: &str, n: usize) -> Vec<u8> {
         reason: None,
         rationale: None,
         undoes: None,
+        details: None,
         rollback: None,
     };
     let mut out = Vec::with_capacity(n * 700);

@@ -209,7 +209,80 @@ impl Session<'_> {
             rationale: plan.rationale.clone(),
             undoes: plan.undoes.clone(),
             rollback: None,
+            details: None,
         }
+    }
+
+    /// The context (clock, ids) this session runs with.
+    pub fn context(&self) -> &Context {
+        self.ctx
+    }
+
+    /// A fresh run id, for a caller that must name things after its run
+    /// (a branch, a report) before recording it.
+    pub fn new_run_id(&self) -> String {
+        self.ctx.ids.run_id().to_string()
+    }
+
+    /// Ledger a run that changed no working-tree file (result `recorded`) and
+    /// write its artifacts to `.runs/<RUN>/`. The ledger append is durable
+    /// before this returns; artifacts are written after it, like a run's report.
+    pub fn record(&mut self, record: Record) -> Result<Entry> {
+        if record.run.is_empty() || record.command.is_empty() {
+            return Err(Error::Internal(
+                "record needs a run id and a command".into(),
+            ));
+        }
+        for (name, _) in &record.artifacts {
+            let plain = !name.is_empty()
+                && name != "run.json"
+                && !name.starts_with('.')
+                && !name.contains(['/', '\\']);
+            if !plain {
+                return Err(Error::Internal(format!(
+                    "artifact name {name:?} must be a plain file name other than run.json"
+                )));
+            }
+        }
+        let entry = Entry {
+            schema: LEDGER_SCHEMA_ID.into(),
+            seq: 0,
+            prev: Digest([0; 32]),
+            writer: self.repo.writer.clone(),
+            run: record.run.clone(),
+            time: self.now(),
+            command: record.command,
+            actor: record.actor,
+            event: record.event,
+            policy: self.repo.policy.reference(),
+            input_digest: record.input_digest,
+            before_digest: Digest::of(b""),
+            after_digest: Digest::of(b""),
+            actions: Vec::new(),
+            changes: Vec::new(),
+            counts: Default::default(),
+            result: RunResult::Recorded,
+            reason: None,
+            rationale: record.rationale,
+            undoes: None,
+            rollback: None,
+            details: record.details,
+        };
+        let entry = self.repo.ledger().append(&self.repo.writer, entry)?;
+        let run_dir = self.repo.layout.run_dir(&record.run);
+        if std::fs::create_dir_all(&run_dir).is_ok() {
+            let report = RecordArtifact {
+                schema: "warden.record/v1".into(),
+                entry: entry.clone(),
+            };
+            if let Ok(bytes) = serde_json::to_vec_pretty(&report) {
+                let _ = std::fs::write(run_dir.join("run.json"), bytes);
+            }
+            for (name, bytes) in &record.artifacts {
+                let _ = std::fs::write(run_dir.join(name), bytes);
+            }
+        }
+        Ok(entry)
     }
 
     fn handle(&self, at: FrameRef) -> RollbackHandle {
@@ -646,6 +719,32 @@ fn write_artifacts(run_dir: &Path, plan: &Plan, entry: &Entry) {
     let _ = std::fs::write(run_dir.join("diff.patch"), plan.diff.as_bytes());
 }
 
+/// A run to ledger that changed no working-tree file; see [`Session::record`].
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// From [`Session::new_run_id`].
+    pub run: String,
+    /// What ran, e.g. "sync audit" or "plugin enable".
+    pub command: String,
+    pub actor: Source,
+    pub event: String,
+    /// sha256 of what the run was asked to do (its canonical input).
+    pub input_digest: Digest,
+    pub rationale: Option<String>,
+    /// Command-specific facts, stored in the ledger entry.
+    pub details: Option<serde_json::Value>,
+    /// Extra files for `.runs/<RUN>/` (plain names; `run.json` is written by the engine).
+    pub artifacts: Vec<(String, Vec<u8>)>,
+}
+
+/// `.runs/<RUN>/run.json` of a recorded run.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[schemars(title = "warden recorded run")]
+pub struct RecordArtifact {
+    pub schema: String,
+    pub entry: Entry,
+}
+
 /// The report of one run, kept in `.runs/<RUN>/run.json`.
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 #[schemars(title = "warden run artifact")]
@@ -659,5 +758,6 @@ fn result_name(r: RunResult) -> &'static str {
     match r {
         RunResult::Applied => "applied",
         RunResult::RolledBack => "rolled_back",
+        RunResult::Recorded => "recorded",
     }
 }

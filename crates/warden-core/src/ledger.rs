@@ -31,6 +31,10 @@ pub enum RunResult {
     /// The run was undone before it committed: its validation failed, or it was
     /// interrupted and recovery rolled it back.
     RolledBack,
+    /// A run that changed no working-tree file and is ledgered for the record:
+    /// a report (an audit), a registry change, a branch built in its own
+    /// worktree. Its facts are in `details` and `.runs/<RUN>/`.
+    Recorded,
 }
 
 /// One action of the proposal, as recorded.
@@ -111,6 +115,10 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undoes: Option<String>,
     pub rollback: Option<RollbackHandle>,
+    /// Command-specific facts of a recorded run (e.g. what a sync brought in
+    /// from where). Absent for apply and undo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 pub fn genesis(writer: &str) -> Digest {

@@ -143,3 +143,59 @@ fn two_writers_chains_verify_side_by_side() {
     assert_eq!(report.entries, 4);
     drop(f);
 }
+
+/// A recorded run (no working-tree change) joins the chain, carries its
+/// details, writes its artifacts, and keeps the ledger verifying.
+#[test]
+fn recorded_run_is_chained_with_details_and_artifacts() {
+    use warden_core::engine::Record;
+    use warden_core::ledger::RunResult;
+    use warden_core::proposal::Source;
+    let (f, repo) = with_runs(1);
+    let before = common::tree(f.root());
+    let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let run = s.new_run_id();
+    let record = |name: &str| Record {
+        run: run.clone(),
+        command: "sync audit".into(),
+        actor: Source {
+            kind: "person".into(),
+            id: "t".into(),
+        },
+        event: "Manual".into(),
+        input_digest: warden_core::Digest::of(b"audit"),
+        rationale: None,
+        details: Some(json!({"in_sync": false})),
+        artifacts: vec![(name.to_string(), b"report\n".to_vec())],
+    };
+    for bad in ["../x", "run.json", ".hidden", "a/b", ""] {
+        assert!(
+            s.record(record(bad)).is_err(),
+            "artifact name {bad:?} accepted"
+        );
+    }
+    let entry = s.record(record("audit.json")).expect("record");
+    drop(s);
+    assert_eq!(entry.result, RunResult::Recorded);
+    assert_eq!(entry.seq, 2);
+    assert_eq!(entry.details, Some(json!({"in_sync": false})));
+    let dir = repo.layout.run_dir(&run);
+    assert_eq!(
+        std::fs::read(dir.join("audit.json")).expect("artifact"),
+        b"report\n"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).expect("run.json"))
+            .expect("json");
+    assert_eq!(report["entry"]["result"], json!("recorded"));
+    assert_eq!(
+        common::tree(f.root()),
+        before,
+        "a recorded run touched the tree"
+    );
+    assert!(repo.ledger().verify().expect("verify").ok);
+    assert_eq!(
+        repo.ledger().find_run(&run).expect("find").expect("entry"),
+        entry
+    );
+}

@@ -53,7 +53,7 @@ pub fn run(
                 "applied run {} ({} file(s)); ledger entry {} of chain {}; undo with `warden undo {}`",
                 e.run, e.counts.files, e.seq, e.writer, e.run
             ),
-            RunResult::RolledBack => {}
+            RunResult::RolledBack | RunResult::Recorded => {}
         }
     }
     if let Some(out) = &outcome.validation_failure {

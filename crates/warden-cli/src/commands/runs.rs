@@ -22,6 +22,7 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
         let result = match r.result {
             RunResult::Applied => "applied",
             RunResult::RolledBack => "rolled back",
+            RunResult::Recorded => "recorded",
         };
         let mut note = String::new();
         if let Some(u) = &r.undoes {
