@@ -429,6 +429,62 @@ fn write_value(out: &mut String, v: &JVal) {
     }
 }
 
+/// Print with two-space indentation, members in their original order and
+/// numbers as written (like Python's `json.dumps(doc, indent=2)`).
+pub fn pretty(v: &JVal) -> String {
+    let mut out = String::new();
+    write_pretty(&mut out, v, 0);
+    out.push('\n');
+    out
+}
+
+fn write_pretty(out: &mut String, v: &JVal, level: usize) {
+    let pad = |out: &mut String, l: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(l));
+    };
+    match v {
+        JVal::Arr(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                pad(out, level + 1);
+                write_pretty(out, item, level + 1);
+            }
+            pad(out, level);
+            out.push(']');
+        }
+        JVal::Obj(members) if !members.is_empty() => {
+            out.push('{');
+            for (i, (k, val)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                pad(out, level + 1);
+                write_string(out, k);
+                out.push_str(": ");
+                write_pretty(out, val, level + 1);
+            }
+            pad(out, level);
+            out.push('}');
+        }
+        JVal::Num(n) => out.push_str(&n.text),
+        other => write_value(out, other),
+    }
+}
+
+/// Set (or replace) a top-level member.
+pub fn set_member(doc: &mut JVal, key: &str, value: JVal) {
+    if let JVal::Obj(m) = doc {
+        match m.iter_mut().find(|(k, _)| k == key) {
+            Some((_, v)) => *v = value,
+            None => m.push((key.to_string(), value)),
+        }
+    }
+}
+
 /// Python's `ensure_ascii` string encoding.
 pub fn write_string(out: &mut String, s: &str) {
     out.push('"');

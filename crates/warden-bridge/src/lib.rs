@@ -18,5 +18,8 @@ pub mod layout;
 pub mod ops;
 pub mod outputs;
 pub mod pipeline;
+pub mod publish;
 pub mod reason;
+pub mod retries;
+pub mod service;
 pub mod sign;

@@ -441,7 +441,10 @@ impl<'a> Bridge<'a> {
             Err(r) => return reject(r, doc_id, true),
         };
         let id = Some(cmd.id.clone());
-        let replay = (self.used.contains(&cmd.id) || self.runs.contains_key(&cmd.id)) && !leftover;
+        let replay = (self.used.contains(&cmd.id)
+            || self.runs.contains_key(&cmd.id)
+            || self.layout.archive(&cmd.id).exists())
+            && !leftover;
         if replay || in_batch.contains(&cmd.id) {
             return reject(
                 Rejection::new(
@@ -465,6 +468,92 @@ impl<'a> Bridge<'a> {
         }
         let _ = name;
         Verdict::Accept(Box::new(Accepted { cmd, slot }))
+    }
+
+    /// `bridge verify`: run every layer on `bytes` without writing anything,
+    /// down to the dry-run plan. Each entry is (layer, Ok(note) | Err(why));
+    /// the first `Err` ends the list.
+    pub fn explain(&self, name: &str, bytes: &[u8]) -> Vec<(&'static str, Result<String, Rejection>)> {
+        let mut out = Vec::new();
+        if name.starts_with('.') {
+            out.push(("file", Err(Rejection::new(Reason::Hidden, format!("{name} has a hidden name")))));
+            return out;
+        }
+        if bytes.is_empty() {
+            out.push(("file", Err(Rejection::new(Reason::Empty, "the file is empty"))));
+            return out;
+        }
+        if bytes.len() as u64 > self.opts.max_bytes {
+            out.push(("file", Err(Rejection::new(Reason::TooLarge, format!("{} bytes; the limit is {}", bytes.len(), self.opts.max_bytes)))));
+            return out;
+        }
+        out.push(("file", Ok(format!("{} bytes, sha256 {}", bytes.len(), Digest::of(bytes)))));
+        let doc = match command::parse_json(bytes) {
+            Ok(d) => d,
+            Err(r) => {
+                out.push(("json", Err(r)));
+                return out;
+            }
+        };
+        out.push(("json", Ok("parsed; no duplicate keys".into())));
+        match command::authenticate(&doc, self.secrets) {
+            Ok(slot) => out.push(("hmac", Ok(format!("matches the {} secret", if slot.0 == 0 { "current" } else { "next" })))),
+            Err(r) => {
+                out.push(("hmac", Err(r)));
+                return out;
+            }
+        }
+        let cmd = match command::parse_command(&doc) {
+            Ok(c) => c,
+            Err(r) => {
+                out.push(("schema", Err(r)));
+                return out;
+            }
+        };
+        out.push(("schema", Ok(format!("id {}, {} op(s){}", cmd.id, cmd.ops.len(), if cmd.diff.is_some() { " + diff" } else { "" }))));
+        if let Err(r) = command::check_time(&cmd, self.ctx.clock.now(), self.opts.skew_secs) {
+            out.push(("time", Err(r)));
+            return out;
+        }
+        out.push(("time", Ok(format!("{} .. {} (skew {}s)", cmd.issued_at_text, cmd.expires_at_text, self.opts.skew_secs))));
+        if self.used.contains(&cmd.id) || self.runs.contains_key(&cmd.id) || self.layout.archive(&cmd.id).exists() {
+            out.push(("replay", Err(Rejection::new(Reason::DuplicateId, format!("id \"{}\" was already processed", cmd.id)))));
+            return out;
+        }
+        out.push(("replay", Ok("id not seen before".into())));
+        if let Err(r) = command::check_allowed(&cmd) {
+            out.push(("allowed", Err(r)));
+            return out;
+        }
+        out.push(("allowed", Ok(format!("ops within [{}]", cmd.allowed_actions.join(", ")))));
+        let actions = match ops::actions(&cmd, &self.target) {
+            Ok(a) => a,
+            Err(r) => {
+                out.push(("paths", Err(r)));
+                return out;
+            }
+        };
+        out.push(("paths", Ok(format!("{} action(s) inside {}", actions.len(), self.target.root.display()))));
+        if actions.is_empty() {
+            out.push(("dry-run", Ok("no-op: nothing to change; it will be ledgered as a recorded run".into())));
+            return out;
+        }
+        let value = ops::proposal(&cmd, actions);
+        let plan = Proposal::from_value(&value, name).and_then(|(p, d)| {
+            warden_core::plan::resolve(self.repo.root(), &self.repo.policy, &p, d, name, "DRYRUN")
+        });
+        match plan {
+            Err(e) => out.push(("dry-run", Err(core_rejection(&e)))),
+            Ok(p) if p.counts.files > cmd.max_files_changed => out.push((
+                "dry-run",
+                Err(Rejection::new(
+                    Reason::ConstraintViolation,
+                    format!("changes {} file(s); constraints.maxFilesChanged is {}", p.counts.files, cmd.max_files_changed),
+                )),
+            )),
+            Ok(p) => out.push(("dry-run", Ok(format!("{} file(s) would change (+{} -{} lines)", p.counts.files, p.counts.lines_added, p.counts.lines_removed)))),
+        }
+        out
     }
 
     fn dead_letter_key(&self, base: &str, taken: &BTreeSet<String>) -> String {
