@@ -473,21 +473,51 @@ impl<'a> Bridge<'a> {
     /// `bridge verify`: run every layer on `bytes` without writing anything,
     /// down to the dry-run plan. Each entry is (layer, Ok(note) | Err(why));
     /// the first `Err` ends the list.
-    pub fn explain(&self, name: &str, bytes: &[u8]) -> Vec<(&'static str, Result<String, Rejection>)> {
+    pub fn explain(
+        &self,
+        name: &str,
+        bytes: &[u8],
+    ) -> Vec<(&'static str, Result<String, Rejection>)> {
         let mut out = Vec::new();
         if name.starts_with('.') {
-            out.push(("file", Err(Rejection::new(Reason::Hidden, format!("{name} has a hidden name")))));
+            out.push((
+                "file",
+                Err(Rejection::new(
+                    Reason::Hidden,
+                    format!("{name} has a hidden name"),
+                )),
+            ));
             return out;
         }
         if bytes.is_empty() {
-            out.push(("file", Err(Rejection::new(Reason::Empty, "the file is empty"))));
+            out.push((
+                "file",
+                Err(Rejection::new(Reason::Empty, "the file is empty")),
+            ));
             return out;
         }
         if bytes.len() as u64 > self.opts.max_bytes {
-            out.push(("file", Err(Rejection::new(Reason::TooLarge, format!("{} bytes; the limit is {}", bytes.len(), self.opts.max_bytes)))));
+            out.push((
+                "file",
+                Err(Rejection::new(
+                    Reason::TooLarge,
+                    format!(
+                        "{} bytes; the limit is {}",
+                        bytes.len(),
+                        self.opts.max_bytes
+                    ),
+                )),
+            ));
             return out;
         }
-        out.push(("file", Ok(format!("{} bytes, sha256 {}", bytes.len(), Digest::of(bytes)))));
+        out.push((
+            "file",
+            Ok(format!(
+                "{} bytes, sha256 {}",
+                bytes.len(),
+                Digest::of(bytes)
+            )),
+        ));
         let doc = match command::parse_json(bytes) {
             Ok(d) => d,
             Err(r) => {
@@ -497,7 +527,13 @@ impl<'a> Bridge<'a> {
         };
         out.push(("json", Ok("parsed; no duplicate keys".into())));
         match command::authenticate(&doc, self.secrets) {
-            Ok(slot) => out.push(("hmac", Ok(format!("matches the {} secret", if slot.0 == 0 { "current" } else { "next" })))),
+            Ok(slot) => out.push((
+                "hmac",
+                Ok(format!(
+                    "matches the {} secret",
+                    if slot.0 == 0 { "current" } else { "next" }
+                )),
+            )),
             Err(r) => {
                 out.push(("hmac", Err(r)));
                 return out;
@@ -510,14 +546,37 @@ impl<'a> Bridge<'a> {
                 return out;
             }
         };
-        out.push(("schema", Ok(format!("id {}, {} op(s){}", cmd.id, cmd.ops.len(), if cmd.diff.is_some() { " + diff" } else { "" }))));
+        out.push((
+            "schema",
+            Ok(format!(
+                "id {}, {} op(s){}",
+                cmd.id,
+                cmd.ops.len(),
+                if cmd.diff.is_some() { " + diff" } else { "" }
+            )),
+        ));
         if let Err(r) = command::check_time(&cmd, self.ctx.clock.now(), self.opts.skew_secs) {
             out.push(("time", Err(r)));
             return out;
         }
-        out.push(("time", Ok(format!("{} .. {} (skew {}s)", cmd.issued_at_text, cmd.expires_at_text, self.opts.skew_secs))));
-        if self.used.contains(&cmd.id) || self.runs.contains_key(&cmd.id) || self.layout.archive(&cmd.id).exists() {
-            out.push(("replay", Err(Rejection::new(Reason::DuplicateId, format!("id \"{}\" was already processed", cmd.id)))));
+        out.push((
+            "time",
+            Ok(format!(
+                "{} .. {} (skew {}s)",
+                cmd.issued_at_text, cmd.expires_at_text, self.opts.skew_secs
+            )),
+        ));
+        if self.used.contains(&cmd.id)
+            || self.runs.contains_key(&cmd.id)
+            || self.layout.archive(&cmd.id).exists()
+        {
+            out.push((
+                "replay",
+                Err(Rejection::new(
+                    Reason::DuplicateId,
+                    format!("id \"{}\" was already processed", cmd.id),
+                )),
+            ));
             return out;
         }
         out.push(("replay", Ok("id not seen before".into())));
@@ -525,7 +584,10 @@ impl<'a> Bridge<'a> {
             out.push(("allowed", Err(r)));
             return out;
         }
-        out.push(("allowed", Ok(format!("ops within [{}]", cmd.allowed_actions.join(", ")))));
+        out.push((
+            "allowed",
+            Ok(format!("ops within [{}]", cmd.allowed_actions.join(", "))),
+        ));
         let actions = match ops::actions(&cmd, &self.target) {
             Ok(a) => a,
             Err(r) => {
@@ -533,9 +595,19 @@ impl<'a> Bridge<'a> {
                 return out;
             }
         };
-        out.push(("paths", Ok(format!("{} action(s) inside {}", actions.len(), self.target.root.display()))));
+        out.push((
+            "paths",
+            Ok(format!(
+                "{} action(s) inside {}",
+                actions.len(),
+                self.target.root.display()
+            )),
+        ));
         if actions.is_empty() {
-            out.push(("dry-run", Ok("no-op: nothing to change; it will be ledgered as a recorded run".into())));
+            out.push((
+                "dry-run",
+                Ok("no-op: nothing to change; it will be ledgered as a recorded run".into()),
+            ));
             return out;
         }
         let value = ops::proposal(&cmd, actions);
@@ -548,10 +620,19 @@ impl<'a> Bridge<'a> {
                 "dry-run",
                 Err(Rejection::new(
                     Reason::ConstraintViolation,
-                    format!("changes {} file(s); constraints.maxFilesChanged is {}", p.counts.files, cmd.max_files_changed),
+                    format!(
+                        "changes {} file(s); constraints.maxFilesChanged is {}",
+                        p.counts.files, cmd.max_files_changed
+                    ),
                 )),
             )),
-            Ok(p) => out.push(("dry-run", Ok(format!("{} file(s) would change (+{} -{} lines)", p.counts.files, p.counts.lines_added, p.counts.lines_removed)))),
+            Ok(p) => out.push((
+                "dry-run",
+                Ok(format!(
+                    "{} file(s) would change (+{} -{} lines)",
+                    p.counts.files, p.counts.lines_added, p.counts.lines_removed
+                )),
+            )),
         }
         out
     }

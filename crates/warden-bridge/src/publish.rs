@@ -81,6 +81,9 @@ pub struct PublishReport {
     /// Why nothing was pushed, when nothing was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The push kept failing (the commits stay local; retried later).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The git work tree that holds the bridge root.
@@ -178,12 +181,33 @@ impl Git {
         format!("{}{p}", self.prefix)
     }
 
-    pub fn upstream(&self) -> Option<String> {
-        self.try_git(&["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}"])
+    /// The current branch's upstream as (remote, remote ref), e.g.
+    /// ("origin", "refs/heads/main").
+    pub fn upstream(&self) -> Option<(String, String)> {
+        let head = self
+            .try_git(&["symbolic-ref", "-q", "HEAD"])
+            .ok()
+            .flatten()?;
+        let branch = head.trim().strip_prefix("refs/heads/")?.to_string();
+        let remote = self
+            .try_git(&["config", &format!("branch.{branch}.remote")])
+            .ok()
+            .flatten()?;
+        let rref = self
+            .try_git(&["config", &format!("branch.{branch}.merge")])
+            .ok()
+            .flatten()?;
+        let (remote, rref) = (remote.trim(), rref.trim());
+        (!remote.is_empty() && !rref.is_empty()).then(|| (remote.to_string(), rref.to_string()))
+    }
+
+    /// Subjects of local commits not yet on the upstream.
+    fn unpushed(&self) -> Vec<String> {
+        self.try_git(&["log", "--format=%s", "@{u}..HEAD"])
             .ok()
             .flatten()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
+            .map(|s| s.lines().map(str::to_string).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -239,7 +263,10 @@ fn pending_groups(git: &Git, layout: &Layout) -> Result<Vec<Group>, PublishError
         };
         match id {
             Some(id) if !name.contains('/') => {
-                by_id.entry(id.to_string()).or_default().insert(path.clone());
+                by_id
+                    .entry(id.to_string())
+                    .or_default()
+                    .insert(path.clone());
             }
             _ => {
                 rest.insert(path.clone());
@@ -300,7 +327,11 @@ fn pending_groups(git: &Git, layout: &Layout) -> Result<Vec<Group>, PublishError
     Ok(groups)
 }
 
-fn commit_groups(git: &Git, groups: &[Group], report: &mut PublishReport) -> Result<(), PublishError> {
+fn commit_groups(
+    git: &Git,
+    groups: &[Group],
+    report: &mut PublishReport,
+) -> Result<(), PublishError> {
     for g in groups {
         let mut args = vec!["add", "--"];
         args.extend(g.files.iter().map(String::as_str));
@@ -325,37 +356,37 @@ pub fn publish(layout: &Layout, backoff: &Backoff) -> Result<PublishReport, Publ
     let mut report = PublishReport::default();
     let groups = pending_groups(&git, layout)?;
     commit_groups(&git, &groups, &mut report)?;
-    let Some(upstream) = git.upstream() else {
+    let Some((remote, rref)) = git.upstream() else {
         report.note = Some("the branch has no upstream; committed locally only".into());
         return Ok(report);
     };
+    let target = format!("HEAD:{rref}");
     let mut last_err = String::new();
     for attempt in 0..backoff.attempts.max(1) {
         report.attempts = attempt + 1;
-        let ahead = git
-            .try_git(&["rev-list", "--count", "@{u}..HEAD"])?
-            .map(|s| s.trim().to_string());
         let pull = git.raw(&["pull", "--rebase", "--autostash", "-q"])?;
         if !pull.status.success() {
             last_err = String::from_utf8_lossy(&pull.stderr).trim().to_string();
-            let rebasing = git.try_git(&["rev-parse", "-q", "--verify", "REBASE_HEAD"])?.is_some();
+            let rebasing = git
+                .try_git(&["rev-parse", "-q", "--verify", "REBASE_HEAD"])?
+                .is_some();
             if rebasing {
                 git.try_git(&["rebase", "--abort"])?;
-                rederive(&git, layout)?;
+                rederive(&git)?;
                 report.rederived = true;
                 continue;
             }
             std::thread::sleep(delay(attempt, backoff.base_ms, backoff.cap_ms));
             continue;
         }
-        if ahead.as_deref() == Some("0")
-            && git.try_git(&["rev-list", "--count", "@{u}..HEAD"])?.as_deref().map(str::trim) == Some("0")
-        {
+        if git.unpushed().is_empty() {
             report.pushed = true;
-            report.note = Some(format!("nothing to push; up to date with {upstream}"));
+            if report.commits.is_empty() {
+                report.note = Some(format!("nothing to push; up to date with {remote}"));
+            }
             return Ok(report);
         }
-        let push = git.raw(&["push", "-q"])?;
+        let push = git.raw(&["push", "-q", &remote, &target])?;
         if push.status.success() {
             report.pushed = true;
             return Ok(report);
@@ -363,17 +394,33 @@ pub fn publish(layout: &Layout, backoff: &Backoff) -> Result<PublishReport, Publ
         last_err = String::from_utf8_lossy(&push.stderr).trim().to_string();
         std::thread::sleep(delay(attempt, backoff.base_ms, backoff.cap_ms));
     }
-    Err(PublishError::Git {
-        args: "push".into(),
-        message: format!("gave up after {} tries: {last_err}", report.attempts),
-    })
+    for subject in git.unpushed() {
+        if let Some(id) = subject
+            .strip_prefix("bridge: results ")
+            .and_then(|r| r.split(' ').next())
+            && !report.ids.iter().any(|i| i == id)
+        {
+            report.ids.push(id.to_string());
+        }
+    }
+    report.error = Some(format!(
+        "push to {remote} failed after {} tries: {}",
+        report.attempts,
+        last_err.lines().next().unwrap_or("")
+    ));
+    Ok(report)
 }
 
 /// Re-create our unpushed commits on top of the upstream tip.
-fn rederive(git: &Git, layout: &Layout) -> Result<(), PublishError> {
+fn rederive(git: &Git) -> Result<(), PublishError> {
     git.git(&["fetch", "-q"])?;
     let base = git.git(&["merge-base", "HEAD", "@{u}"])?.trim().to_string();
-    let log = git.git(&["log", "--reverse", "--format=%H%x00%s", &format!("{base}..HEAD")])?;
+    let log = git.git(&[
+        "log",
+        "--reverse",
+        "--format=%H%x00%s",
+        &format!("{base}..HEAD"),
+    ])?;
     let mut commits: Vec<(String, Vec<String>)> = Vec::new();
     let mut contents: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
     for line in log.lines() {
@@ -445,7 +492,6 @@ fn rederive(git: &Git, layout: &Layout) -> Result<(), PublishError> {
             git.git(&["commit", "-q", "-m", subject])?;
         }
     }
-    let _ = layout;
     Ok(())
 }
 

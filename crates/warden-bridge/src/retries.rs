@@ -90,8 +90,7 @@ pub fn clear(layout: &Layout) -> std::io::Result<bool> {
 pub fn due(index: &Index, now: jiff::Timestamp) -> bool {
     index.values().all(|e| {
         e.attempts < MAX_ATTEMPTS
-            && e
-                .next_attempt_at
+            && e.next_attempt_at
                 .parse::<jiff::Timestamp>()
                 .is_ok_and(|t| t <= now)
     })

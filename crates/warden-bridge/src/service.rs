@@ -13,8 +13,9 @@ pub fn instance_lock(
     layout: &Layout,
     holder: &str,
 ) -> warden_core::Result<warden_core::lock::RepoLock> {
-    std::fs::create_dir_all(layout.private())
-        .map_err(|e| warden_core::Error::Internal(format!("create {}: {e}", layout.private().display())))?;
+    std::fs::create_dir_all(layout.private()).map_err(|e| {
+        warden_core::Error::Internal(format!("create {}: {e}", layout.private().display()))
+    })?;
     warden_core::lock::acquire(&layout.run_lock(), holder, false, &mut |_| {})
 }
 
@@ -44,31 +45,42 @@ pub struct Tick {
 }
 
 /// Publish now, update `meta/retries.json` and `.bridge/publish.json`.
-pub fn publish_now(layout: &Layout, backoff: &Backoff, now: jiff::Timestamp) -> (Option<PublishReport>, Option<String>) {
-    let result = publish::publish(layout, backoff);
-    let (report, error) = match result {
-        Ok(mut r) => {
-            // Everything is pushed (or committed, without an upstream): the
-            // retry index empties, and that change is published too.
-            if r.pushed && retries::clear(layout).unwrap_or(false) {
-                match publish::publish(layout, backoff) {
-                    Ok(again) => r.commits.extend(again.commits),
-                    Err(e) => {
-                        return record(layout, now, Some(r), e.to_string());
-                    }
-                }
-            }
-            (Some(r), None)
-        }
+pub fn publish_now(
+    layout: &Layout,
+    backoff: &Backoff,
+    now: jiff::Timestamp,
+) -> (Option<PublishReport>, Option<String>) {
+    let mut r = match publish::publish(layout, backoff) {
+        Ok(r) => r,
         Err(e) => return record(layout, now, None, e.to_string()),
     };
+    if let Some(e) = r.error.clone() {
+        return record(layout, now, Some(r), e);
+    }
+    // Everything is pushed (or committed, without an upstream): the retry
+    // index empties, and that change is published too.
+    if retries::clear(layout).unwrap_or(false) {
+        match publish::publish(layout, backoff) {
+            Ok(again) => {
+                r.commits.extend(again.commits);
+                if let Some(e) = again.error {
+                    return record(layout, now, Some(r), e);
+                }
+            }
+            Err(e) => return record(layout, now, Some(r), e.to_string()),
+        }
+    }
+    let (report, error) = (Some(r), None);
     let state = LastPublish {
         time: now.to_string(),
         ok: true,
         commits: report.as_ref().map_or(0, |r| r.commits.len()),
         error: None,
     };
-    let _ = std::fs::write(layout.publish_state(), serde_json::to_vec_pretty(&state).unwrap_or_default());
+    let _ = std::fs::write(
+        layout.publish_state(),
+        serde_json::to_vec_pretty(&state).unwrap_or_default(),
+    );
     (report, error)
 }
 
@@ -86,7 +98,10 @@ fn record(
         commits: report.as_ref().map_or(0, |r| r.commits.len()),
         error: Some(error.clone()),
     };
-    let _ = std::fs::write(layout.publish_state(), serde_json::to_vec_pretty(&state).unwrap_or_default());
+    let _ = std::fs::write(
+        layout.publish_state(),
+        serde_json::to_vec_pretty(&state).unwrap_or_default(),
+    );
     (report, Some(error))
 }
 

@@ -66,6 +66,8 @@ pub enum Command {
     Schema { name: Option<String> },
     /// List the lifecycle events and what the policy allows on each.
     Events,
+    /// The signed-command bridge: verify, apply and publish signed commands (SPEC §10).
+    Bridge(crate::commands::bridge::BridgeArgs),
     /// Walk through warden on a throwaway repository in a temp dir.
     Demo {
         /// Keep the temp repository and print its path.

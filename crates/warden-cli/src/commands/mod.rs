@@ -1,7 +1,9 @@
 //! One file per command (jj: `cli/src/commands/`).
 
 mod apply;
+pub mod bridge;
 mod demo;
+mod demo_bridge;
 mod events;
 mod init;
 mod ledger;
@@ -30,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Schema { name } => schema::run(name.as_deref(), fmt),
         Command::Events => events::run(cli.repo, fmt),
         Command::Demo { keep } => demo::run(keep),
+        Command::Bridge(args) => bridge::run(cli.repo, args, fmt),
     }
 }
 
