@@ -38,6 +38,21 @@ use warden_core::ledger::{Entry, RunResult};
 use warden_core::proposal::{Proposal, Source};
 use warden_core::{Context, Digest, Repo};
 
+/// The executor's crash points, in order (armed only in builds with the
+/// `warden-core/failpoints` feature, e.g. `WARDEN_FAILPOINT=bridge.after_apply=abort`).
+pub const BATCH_POINTS: &[&str] = &[
+    "bridge.after_marker",
+    "bridge.after_apply",
+    "bridge.after_outputs",
+    "bridge.after_sync",
+    "bridge.after_first_remove",
+    "bridge.after_removes",
+];
+
+fn fail(name: &'static str) -> std::io::Result<()> {
+    warden_core::failpoint::hit(name).map_err(|e| std::io::Error::other(e.to_string()))
+}
+
 /// Tunables of one executor.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -795,7 +810,9 @@ impl<'a> Bridge<'a> {
             };
             self.write_marker(&marker, &mut w)?;
         }
+        fail("bridge.after_marker")?;
         let applied = self.apply_all(&items, &mut w)?;
+        fail("bridge.after_apply")?;
         let mut reports = Vec::new();
         let mut log = Vec::new();
         for (item, applied) in items.iter().zip(applied) {
@@ -803,10 +820,16 @@ impl<'a> Bridge<'a> {
             reports.push(r);
         }
         w.append(&self.layout.log(), &log)?;
+        fail("bridge.after_outputs")?;
         w.commit(&self.layout.root)?;
-        for item in &items {
+        fail("bridge.after_sync")?;
+        for (n, item) in items.iter().enumerate() {
             w.remove(&self.layout.commands().join(&item.file))?;
+            if n == 0 {
+                fail("bridge.after_first_remove")?;
+            }
         }
+        fail("bridge.after_removes")?;
         if w.mode == Durability::Group {
             self.clear_marker();
         }
