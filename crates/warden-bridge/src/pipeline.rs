@@ -309,7 +309,9 @@ impl<'a> Bridge<'a> {
             .entries()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         for e in entries {
-            if e.actor.kind == "bridge" {
+            // A run that recovery rolled back never happened: the command is
+            // taken again, not counted as processed.
+            if e.actor.kind == "bridge" && e.result != RunResult::RolledBack {
                 self.runs.insert(e.actor.id.clone(), e);
             }
         }

@@ -62,6 +62,9 @@ pub enum BridgeCommand {
         /// Make every output durable on its own (the seed executor's way; for benchmarks).
         #[arg(long, hide = true)]
         per_file_durability: bool,
+        /// Tries of pull --rebase + push per publish (exponential backoff with jitter between them).
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        push_attempts: u32,
     },
     /// Write a new signed command into commands/ (or to stdout).
     #[command(subcommand)]
@@ -201,6 +204,7 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
             interval_ms,
             batch,
             per_file_durability,
+            push_attempts,
         } => {
             let opts = Options {
                 settle_ms,
@@ -212,7 +216,17 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
                 },
                 ..Options::default()
             };
-            run_bridge(repo, &root, opts, watch, !no_publish, interval_ms, fmt)
+            let backoff = Backoff {
+                attempts: push_attempts.max(1),
+                ..Backoff::default()
+            };
+            let how = How {
+                watch,
+                publish: !no_publish,
+                interval_ms,
+                backoff,
+            };
+            run_bridge(repo, &root, opts, &how, fmt)
         }
         BridgeCommand::New(kind) => new(&root, kind, fmt),
         BridgeCommand::Sign {
@@ -300,15 +314,23 @@ fn print_pass(pass: &PassReport) {
     }
 }
 
+/// How `bridge run` runs.
+struct How {
+    watch: bool,
+    publish: bool,
+    interval_ms: u64,
+    backoff: Backoff,
+}
+
 fn run_bridge(
     repo: Option<PathBuf>,
     root: &Path,
     opts: Options,
-    watch: bool,
-    publish: bool,
-    interval_ms: u64,
+    how: &How,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
+    let (watch, publish, interval_ms, backoff) =
+        (how.watch, how.publish, how.interval_ms, &how.backoff);
     let layout = require_layout(root)?;
     let secrets = secrets()?;
     let ctx = env::context();
@@ -325,11 +347,10 @@ fn run_bridge(
     banner(&layout, target.root(), &secrets);
     let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets, opts)
         .map_err(|e| io_err("bridge", e))?;
-    let backoff = Backoff::default();
     let mut first = true;
     loop {
         let now = ctx.clock.now();
-        let tick = service::tick(&mut bridge, publish, first, &backoff, now)
+        let tick = service::tick(&mut bridge, publish, first, backoff, now)
             .map_err(|e| io_err("bridge run", e))?;
         if super::is_json(fmt) {
             if !watch || !tick.pass.items.is_empty() || tick.publish_error.is_some() {
