@@ -58,8 +58,11 @@ fn setup(parent: Option<&Path>, n: usize) -> tempfile::TempDir {
         let mut v = canon::parse(&serde_json::to_vec(&doc).expect("json")).expect("parse");
         let mac = warden_bridge::sign::sign(&v, &secrets, KeySlot(0)).expect("mac");
         canon::set_member(&mut v, "hmac", JVal::Str(mac));
-        std::fs::write(root.join("commands").join(format!("{id}.json")), canon::pretty(&v))
-            .expect("write");
+        std::fs::write(
+            root.join("commands").join(format!("{id}.json")),
+            canon::pretty(&v),
+        )
+        .expect("write");
     }
     dir
 }
@@ -80,7 +83,11 @@ fn measure(parent: Option<&Path>, n: usize, durability: Durability) -> (f64, f64
     let report = bridge.run_once().expect("run");
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(
-        report.items.iter().filter(|i| i.outcome == "archived").count(),
+        report
+            .items
+            .iter()
+            .filter(|i| i.outcome == "archived")
+            .count(),
         n,
         "every command must be archived"
     );
@@ -88,7 +95,10 @@ fn measure(parent: Option<&Path>, n: usize, durability: Durability) -> (f64, f64
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let parent = args.get(1).map(Path::new);
     println!("signed no-op commands end to end, {n} per round, no publish");
@@ -99,7 +109,11 @@ fn main() {
         let b = measure(parent, n, Durability::PerFile);
         println!(
             "round {round}: group commit {:>8.0} cmd/s ({:.3} flushes/cmd) | baseline {:>7.0} cmd/s ({:.2} flushes/cmd) | ratio {:.1}x",
-            g.0, g.1, b.0, b.1, g.0 / b.0
+            g.0,
+            g.1,
+            b.0,
+            b.1,
+            g.0 / b.0
         );
         group.push(g);
         base.push(b);
@@ -111,6 +125,10 @@ fn main() {
     let (g, b) = (med(&mut group), med(&mut base));
     println!(
         "median: group commit {:.0} cmd/s, {:.3} flushes/cmd; baseline {:.0} cmd/s, {:.2} flushes/cmd; ratio {:.1}x",
-        g.0, g.1, b.0, b.1, g.0 / b.0
+        g.0,
+        g.1,
+        b.0,
+        b.1,
+        g.0 / b.0
     );
 }
