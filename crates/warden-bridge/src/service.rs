@@ -9,6 +9,8 @@ use serde::Serialize;
 
 /// Take the single-instance lock of a bridge root (kernel `flock` on
 /// `.bridge/run.lock`; released when the process exits, however it exits).
+/// Retries for about a second first, so a momentary holder (`bridge status`
+/// probing, a `smoke` pass) does not make a starting executor exit.
 pub fn instance_lock(
     layout: &Layout,
     holder: &str,
@@ -16,7 +18,16 @@ pub fn instance_lock(
     std::fs::create_dir_all(layout.private()).map_err(|e| {
         warden_core::Error::Internal(format!("create {}: {e}", layout.private().display()))
     })?;
-    warden_core::lock::acquire(&layout.run_lock(), holder, false, &mut |_| {})
+    let mut tries = 0;
+    loop {
+        match warden_core::lock::acquire(&layout.run_lock(), holder, false, &mut |_| {}) {
+            Err(warden_core::Error::Busy { .. }) if tries < 20 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// What happened to the last publish (`.bridge/publish.json`, for `status`).

@@ -428,16 +428,25 @@ fn smoke_passes_and_a_second_executor_is_refused_while_one_watches() {
         .spawn()
         .expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut refused = None;
-    while Instant::now() < deadline {
-        let out = once(&c, &c.root, &[]);
-        if out.status.code() == Some(4) {
-            refused = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+    loop {
+        let status = c.ok(&c.root, &["bridge", "status", "--format", "json"]);
+        let v: Value = serde_json::from_str(&status).expect("json");
+        if v["executor"].as_str().unwrap_or("").starts_with("running") {
             break;
         }
+        assert!(
+            Instant::now() < deadline,
+            "the watcher did not start: {status}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let refused = refused.expect("a second executor was not refused");
+    let out = once(&c, &c.root, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a second executor was not refused"
+    );
+    let refused = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(refused.contains("only one executor per root"), "{refused}");
     // The watcher processes what arrives, and the smoke test works against it.
     let smoke = c.ok(&c.root, &["bridge", "smoke"]);
