@@ -224,6 +224,25 @@ impl Session<'_> {
         self.ctx.ids.run_id().to_string()
     }
 
+    /// Keep a rejected input (e.g. a plugin's proposal that failed the policy
+    /// gate) in the quarantine lane: `.quarantine/<run>/<name>`, written
+    /// durably. Returns the repository-relative path (G8).
+    pub fn quarantine_artifact(&mut self, run: &str, name: &str, bytes: &[u8]) -> Result<String> {
+        let plain = |s: &str| !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\']);
+        if !plain(run) || !plain(name) {
+            return Err(Error::Internal(format!(
+                "quarantine name {run:?}/{name:?} must be two plain file names"
+            )));
+        }
+        let rel = format!("{QUARANTINE_DIR}/{run}/{name}");
+        let path = self.root().join(&rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).io("create", dir)?;
+        }
+        fsutil::write_atomic(&path, bytes, 0o644)?;
+        Ok(rel)
+    }
+
     /// Ledger a run that changed no working-tree file (result `recorded`) and
     /// write its artifacts to `.runs/<RUN>/`. The ledger append is durable
     /// before this returns; artifacts are written after it, like a run's report.

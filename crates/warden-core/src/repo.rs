@@ -190,6 +190,13 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
         false,
         &mut report,
     )?;
+    ensure_file(
+        root,
+        ".ledger/.gitattributes",
+        b"# identity operations are append-only lines: clones merge by union\nids.jsonl merge=union\n",
+        false,
+        &mut report,
+    )?;
     let writer_path = layout.writer_file();
     if !writer_path.exists() {
         let id = ctx.ids.run_id().to_string().to_ascii_lowercase();
