@@ -224,6 +224,18 @@ impl Session<'_> {
         self.ctx.ids.run_id().to_string()
     }
 
+    /// Re-render `.warden/OPERATING_CONTRACT.md` (after the enabled plugins
+    /// changed). Returns whether it changed.
+    pub fn refresh_contract(&mut self) -> Result<bool> {
+        let want = self.repo.rendered_contract()?;
+        let path = self.repo.layout.contract();
+        if std::fs::read_to_string(&path).is_ok_and(|c| c == want) {
+            return Ok(false);
+        }
+        fsutil::write_atomic(&path, want.as_bytes(), 0o644)?;
+        Ok(true)
+    }
+
     /// Keep a rejected input (e.g. a plugin's proposal that failed the policy
     /// gate) in the quarantine lane: `.quarantine/<run>/<name>`, written
     /// durably. Returns the repository-relative path (G8).

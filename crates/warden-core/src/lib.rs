@@ -25,6 +25,7 @@ pub mod ledger;
 pub mod lock;
 pub mod paths;
 pub mod plan;
+pub mod plugin_registry;
 pub mod policy;
 pub mod proposal;
 pub mod repo;
