@@ -50,3 +50,35 @@ fn arm_failpoints() {
 pub fn stdin_is_tty() -> bool {
     std::io::stdin().is_terminal()
 }
+
+/// How plugin processes start: this binary as the sandbox helper, and the
+/// environment they keep (everything else is cleared): PATH, the locale and
+/// the Rust toolchain homes (rust plugins are built with cargo).
+pub fn launcher() -> warden_plugin::runtime::Launcher {
+    let mut env = Vec::new();
+    for key in ["PATH", "LANG", "LC_ALL", "RUSTUP_TOOLCHAIN"] {
+        if let Ok(v) = std::env::var(key) {
+            env.push((key.to_string(), v));
+        }
+    }
+    let home = std::env::var("HOME").ok();
+    for (key, dir) in [("RUSTUP_HOME", ".rustup"), ("CARGO_HOME", ".cargo")] {
+        match (std::env::var(key), &home) {
+            (Ok(v), _) => env.push((key.to_string(), v)),
+            (Err(_), Some(h)) => env.push((key.to_string(), format!("{h}/{dir}"))),
+            _ => {}
+        }
+    }
+    // WARDEN_SANDBOX=off starts plugins without the Landlock helper (for
+    // debugging a plugin); the policy must then allow unsandboxed plugins.
+    let helper = match std::env::var("WARDEN_SANDBOX").as_deref() {
+        Ok("off") => None,
+        _ => std::env::current_exe().ok(),
+    };
+    warden_plugin::runtime::Launcher { helper, env }
+}
+
+/// Today's date (UTC), for dating policy snapshots and ID cards.
+pub fn today() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
+}

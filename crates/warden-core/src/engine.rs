@@ -224,6 +224,60 @@ impl Session<'_> {
         self.ctx.ids.run_id().to_string()
     }
 
+    /// Put paths back to a known before-state after something outside the
+    /// engine changed them (a plugin that wrote the repository, G9). The
+    /// current version of each path is first kept in
+    /// `.quarantine/<run>/<label>/<path>` (G1); `None` means the path was
+    /// absent. Returns the quarantined copies, repository-relative.
+    pub fn restore_paths(
+        &mut self,
+        run: &str,
+        label: &str,
+        paths: &[(String, Option<(Vec<u8>, u32)>)],
+    ) -> Result<Vec<String>> {
+        let root = self.root().to_path_buf();
+        let mut kept = Vec::new();
+        for (rel, before) in paths {
+            if rel
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+            {
+                return Err(Error::Internal(format!("bad path to restore: {rel:?}")));
+            }
+            let path = root.join(rel);
+            if let Ok(meta) = std::fs::symlink_metadata(&path) {
+                if meta.is_file() {
+                    let current = std::fs::read(&path).io("read", &path)?;
+                    if before
+                        .as_ref()
+                        .is_some_and(|(b, m)| *b == current && *m == fsutil::mode_of(&meta))
+                    {
+                        continue;
+                    }
+                    let keep = format!("{QUARANTINE_DIR}/{run}/{label}/{rel}");
+                    let kp = root.join(&keep);
+                    if let Some(d) = kp.parent() {
+                        std::fs::create_dir_all(d).io("create", d)?;
+                    }
+                    fsutil::write_atomic(&kp, &current, fsutil::mode_of(&meta))?;
+                    kept.push(keep);
+                }
+                if meta.is_dir() {
+                    std::fs::remove_dir_all(&path).io("remove", &path)?;
+                } else {
+                    std::fs::remove_file(&path).io("remove", &path)?;
+                }
+            }
+            if let Some((content, mode)) = before {
+                if let Some(d) = path.parent() {
+                    std::fs::create_dir_all(d).io("create", d)?;
+                }
+                fsutil::write_atomic(&path, content, *mode)?;
+            }
+        }
+        Ok(kept)
+    }
+
     /// Re-render `.warden/OPERATING_CONTRACT.md` (after the enabled plugins
     /// changed). Returns whether it changed.
     pub fn refresh_contract(&mut self) -> Result<bool> {
