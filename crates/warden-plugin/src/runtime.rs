@@ -770,6 +770,11 @@ pub fn dispatch(
         let bytes = serde_json::to_vec(&doc).unwrap_or_default();
         rec.proposal_sha256 = Some(Digest::of(&bytes));
         artifacts.push((format!("{key}.proposal.json"), bytes.clone()));
+        if output.actions.is_empty() {
+            rec.outcome = "no_change".into();
+            records.push(rec);
+            continue;
+        }
         if let Some(bad) = output
             .actions
             .iter()

@@ -415,6 +415,9 @@ fn check_response_actions(
     let Ok(output) = serde_json::from_value::<Output>(resp.clone()) else {
         return;
     };
+    if output.actions.is_empty() {
+        return; // proposing nothing is a valid answer
+    }
     let doc = crate::runtime::proposal_value(spec, event, &output);
     if let Err(e) = Proposal::from_value(&doc, file) {
         out.push(finding(
