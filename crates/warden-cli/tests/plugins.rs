@@ -532,6 +532,8 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
         assert_eq!(p["fault"]["kind"], json!(kind), "{key}: {p:#}");
         assert_eq!(p["outcome"], json!("isolated"), "{key}");
     }
+    // The hanging plugin was killed at its limit, not waited for (it sleeps 60 s).
+    assert!(by_key("hang")["duration_ms"].as_u64().expect("ms") < 30_000);
     // The sandbox stopped the write; the good plugin still ran.
     assert!(!r.root.join("pwned.txt").exists());
     assert!(

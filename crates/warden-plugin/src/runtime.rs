@@ -137,7 +137,8 @@ fn kill_group(pid: u32) {
     {
         // No unsafe: ask kill(1) to signal the whole process group.
         let _ = Command::new("kill")
-            .arg("-KILL")
+            // `-s KILL -- -PGID`: procps-ng 4.0 ignores `-KILL -PGID`.
+            .args(["-s", "KILL", "--"])
             .arg(format!("-{pid}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -218,7 +218,11 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
         ledger.verify()?.ok
     ));
 
-    println!("\nThat was warden's core: proposals, policy, atomic runs, the ledger and undo.");
+    let plugins_ok = super::demo_plugins::run(&root, 11, step, say)?;
+
+    println!(
+        "\nThat was warden: proposals, policy, atomic runs, the ledger, undo, and plugins that only propose."
+    );
     if keep {
         let path = tmp.keep();
         println!("The repository is kept at {}.", path.display());
@@ -227,7 +231,7 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
             "The temp repository is removed now; run `warden demo --keep` to look around in it."
         );
     }
-    let ok = restored && report.ok && !tampered.ok;
+    let ok = restored && report.ok && !tampered.ok && plugins_ok;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

@@ -2,6 +2,7 @@
 
 mod apply;
 mod demo;
+mod demo_plugins;
 mod events;
 mod ids;
 mod init;
