@@ -198,6 +198,18 @@ pub fn invoke(
         stderr,
         outcome,
     };
+    if require_sandbox && launcher.helper.is_none() {
+        return done(
+            None,
+            Level::None,
+            Vec::new(),
+            Vec::new(),
+            Err(fault(
+                FaultKind::SandboxUnavailable,
+                "plugins run without the sandbox helper here (WARDEN_SANDBOX=off) and the policy does not allow unsandboxed plugins (plugins.run_unsandboxed)",
+            )),
+        );
+    }
     let dir = generate::plugin_dir(root, &spec.key);
     let scratch = match tempfile::Builder::new().prefix("warden-plugin-").tempdir() {
         Ok(s) => s,
@@ -647,8 +659,13 @@ pub fn dispatch(
         .into_iter()
         .map(|(k, p)| (k.clone(), p.clone()))
         .collect();
+    // When the policy requires the sandbox the helper itself refuses to start
+    // an unsandboxed plugin, so no probe is needed; when it does not, the
+    // probe decides whether snapshots must keep content to roll writes back.
     let level = if enabled.is_empty() {
         Level::None
+    } else if require {
+        Level::Full
     } else {
         opts.launcher.probe()
     };
@@ -662,7 +679,8 @@ pub fn dispatch(
             event: event.into(),
             input_sha256,
             policy: policy.reference(),
-            sandbox: level,
+            // Set from the helper's report once the plugin runs.
+            sandbox: Level::None,
             exit: None,
             duration_ms: 0,
             stderr_sha256: Digest::of(b""),
@@ -685,14 +703,6 @@ pub fn dispatch(
                 continue;
             }
         };
-        if require && !level.enforced() {
-            rec.fault = Some(fault(
-                FaultKind::SandboxUnavailable,
-                "the kernel sandbox (Landlock) is not enforced here and the policy does not allow unsandboxed plugins (set plugins.run_unsandboxed: true in .warden/policy.yaml to accept that)",
-            ));
-            records.push(rec);
-            continue;
-        }
         let Some(op) = spec.operation_for(event) else {
             rec.fault = Some(fault(
                 FaultKind::NotValidated,
