@@ -233,7 +233,7 @@ impl Session<'_> {
         &mut self,
         run: &str,
         label: &str,
-        paths: &[(String, Option<(Vec<u8>, u32)>)],
+        paths: &[(String, Option<FileContent>)],
     ) -> Result<Vec<String>> {
         let root = self.root().to_path_buf();
         let mut kept = Vec::new();
@@ -803,6 +803,9 @@ fn write_artifacts(run_dir: &Path, plan: &Plan, entry: &Entry) {
     }
     let _ = std::fs::write(run_dir.join("diff.patch"), plan.diff.as_bytes());
 }
+
+/// A file's bytes and mode bits.
+pub type FileContent = (Vec<u8>, u32);
 
 /// A run to ledger that changed no working-tree file; see [`Session::record`].
 #[derive(Debug, Clone)]

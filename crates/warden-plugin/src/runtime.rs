@@ -740,7 +740,7 @@ pub fn dispatch(
         })?;
         let changed = before.changed(&after);
         if !changed.is_empty() {
-            let restore: Vec<(String, Option<(Vec<u8>, u32)>)> = changed
+            let restore: Vec<(String, Option<warden_core::engine::FileContent>)> = changed
                 .iter()
                 .map(|p| (p.clone(), before.content.get(p).cloned()))
                 .collect();

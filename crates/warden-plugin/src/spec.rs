@@ -247,7 +247,7 @@ impl PluginSpec {
         }
         for (i, ev) in self.events.iter().enumerate() {
             if events::find(ev).is_none() {
-                let hint = warden_core::error::did_you_mean(ev, events::event_names().into_iter())
+                let hint = warden_core::error::did_you_mean(ev, events::event_names())
                     .unwrap_or_else(|| "`warden events` lists them".into());
                 return bad(
                     &format!("events[{i}]"),

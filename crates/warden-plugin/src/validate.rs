@@ -66,6 +66,10 @@ fn finding(rule: &str, plugin: &str, file: String, message: String, fix: String)
     }
 }
 
+fn boxed(rule: &str, plugin: &str, file: String, message: String, fix: String) -> Box<Finding> {
+    Box::new(finding(rule, plugin, file, message, fix))
+}
+
 /// The plugin keys under `plugins/` (folders), sorted.
 pub fn plugin_keys(root: &Path) -> Vec<String> {
     let mut keys: Vec<String> = std::fs::read_dir(root.join(PLUGINS_DIR))
@@ -82,10 +86,10 @@ pub fn plugin_keys(root: &Path) -> Vec<String> {
 }
 
 /// Read and check `plugins/<key>/plugin.spec.json`.
-pub fn load_spec(root: &Path, key: &str) -> Result<PluginSpec, Finding> {
+pub fn load_spec(root: &Path, key: &str) -> Result<PluginSpec, Box<Finding>> {
     let rel = format!("{PLUGINS_DIR}/{key}/{SPEC_FILE}");
     let text = std::fs::read_to_string(root.join(&rel)).map_err(|e| {
-        finding(
+        boxed(
             "spec-missing",
             key,
             rel.clone(),
@@ -99,7 +103,7 @@ pub fn load_spec(root: &Path, key: &str) -> Result<PluginSpec, Finding> {
             jsonschema::draft7::new(&crate::schemas::get("plugin-spec").unwrap_or(Value::Null))
         && let Some(err) = v.iter_errors(&value).next()
     {
-        return Err(finding(
+        return Err(boxed(
             "spec-schema",
             key,
             rel,
@@ -115,7 +119,7 @@ pub fn load_spec(root: &Path, key: &str) -> Result<PluginSpec, Finding> {
         ));
     }
     let spec = PluginSpec::parse(&text, &rel).map_err(|e| {
-        finding(
+        boxed(
             "spec-invalid",
             key,
             rel.clone(),
@@ -125,7 +129,7 @@ pub fn load_spec(root: &Path, key: &str) -> Result<PluginSpec, Finding> {
         )
     })?;
     if spec.key != key {
-        return Err(finding(
+        return Err(boxed(
             "spec-key",
             key,
             rel,
@@ -149,7 +153,7 @@ pub fn validate_plugin(
     let mut out = Vec::new();
     let spec = match load_spec(root, key) {
         Ok(s) => s,
-        Err(f) => return (None, None, vec![f]),
+        Err(f) => return (None, None, vec![*f]),
     };
     let dir_rel = format!("{PLUGINS_DIR}/{key}");
     let g = match generate::generate(root, &spec, policy, today) {

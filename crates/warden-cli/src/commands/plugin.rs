@@ -286,7 +286,7 @@ fn gen_cmd(
     let mut writes = Vec::new();
     let mut problems = false;
     for k in &keys {
-        let spec = validate::load_spec(repo.root(), k).map_err(finding_error)?;
+        let spec = validate::load_spec(repo.root(), k).map_err(|f| finding_error(*f))?;
         let g = generate::generate(repo.root(), &spec, &repo.policy, &today)?;
         if g.problems().next().is_some() {
             print_problems(&g);
@@ -342,12 +342,14 @@ fn gen_cmd(
 }
 
 fn finding_error(f: Finding) -> CliError {
-    CliError::Core(warden_core::Error::invalid(
-        f.file,
-        f.rule,
-        f.message,
-        Some(f.fix),
-    ))
+    let Finding {
+        file,
+        rule,
+        message,
+        fix,
+        ..
+    } = f;
+    CliError::Core(warden_core::Error::invalid(file, rule, message, Some(fix)))
 }
 
 fn print_findings(findings: &[Finding]) {
@@ -418,7 +420,7 @@ fn set_enabled(
             eprintln!("hint: fix the findings above (most are fixed by `warden plugin gen {key}`)");
             return Ok(output::code(1));
         }
-        let spec = validate::load_spec(root, key).map_err(finding_error)?;
+        let spec = validate::load_spec(root, key).map_err(|f| finding_error(*f))?;
         let manifest = std::fs::read(generate::plugin_dir(root, key).join(generate::MANIFEST))
             .map_err(|e| CliError::usage(format!("cannot read the manifest: {e}"), None))?;
         let entry = EnabledPlugin {
@@ -535,7 +537,7 @@ fn list(repo: &Repo, fmt: Format) -> Result<ExitCode, CliError> {
 
 fn test(repo: &Repo, key: &str, fmt: Format) -> Result<ExitCode, CliError> {
     keys_arg(repo, Some(key.to_string()), false)?;
-    let spec = validate::load_spec(repo.root(), key).map_err(finding_error)?;
+    let spec = validate::load_spec(repo.root(), key).map_err(|f| finding_error(*f))?;
     let launcher = crate::env::launcher();
     let require = !repo.policy.file.plugins.run_unsandboxed;
     let report = warden_plugin::probes::run(repo.root(), &spec, &launcher, require);
