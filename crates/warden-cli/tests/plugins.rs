@@ -451,15 +451,22 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
     );
     faulty(
         &r,
-        "undeclared",
+        "selfedit",
         7,
+        "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": \"plugins/registry.json\", \"reason\": \"mine\"}], \"grab\"\n",
+        none,
+    );
+    faulty(
+        &r,
+        "undeclared",
+        8,
         "def handle(event, items):\n    return [{\"kind\": \"write_file\", \"path\": \"x.txt\", \"content\": \"x\", \"expect\": \"absent\"}], \"w\"\n",
         none,
     );
     faulty(
         &r,
         "oldproto",
-        8,
+        9,
         "PROTOCOL_MAJOR = 2\ndef handle(event, items):\n    return [], \"\"\n",
         none,
     );
@@ -473,7 +480,7 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
         "python",
         "--yes",
     ]);
-    edit_spec(&r, "good", |v| v["priority"] = json!(9));
+    edit_spec(&r, "good", |v| v["priority"] = json!(10));
     r.ok(&["plugin", "gen", "good", "--yes"]);
     r.ok(&["plugin", "enable", "good", "--yes"]);
     r.git(&["add", "-A"]);
@@ -513,6 +520,7 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
             "huge",
             "writer",
             "overreach",
+            "selfedit",
             "undeclared",
             "oldproto",
             "good"
@@ -525,6 +533,7 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
         ("huge", "output_too_large"),
         ("writer", "crashed"),
         ("overreach", "beyond_policy"),
+        ("selfedit", "beyond_policy"),
         ("undeclared", "undeclared_action"),
         ("oldproto", "protocol_mismatch"),
     ] {
@@ -568,7 +577,7 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
     let entry = r.json(&["ledger", "show", report["run"].as_str().expect("run")]);
     assert_eq!(
         entry["details"]["plugins"].as_array().map(Vec::len),
-        Some(9)
+        Some(10)
     );
 }
 

@@ -39,6 +39,8 @@ use warden_core::proposal::{Proposal, Source};
 use warden_core::{Digest, Error, Result};
 
 pub const RUN_SCHEMA_ID: &str = "warden.plugin-run/v1";
+/// Areas no plugin proposal may touch, on top of the core's protected areas.
+pub const PLUGIN_DENIED: &[&str] = &["plugins/", "ids/"];
 
 /// How plugin processes are started.
 #[derive(Debug, Clone, Default)]
@@ -100,9 +102,10 @@ pub enum FaultKind {
     PluginError,
     /// It proposed an action kind its spec does not declare.
     UndeclaredAction,
-    /// The policy gate refused its proposal.
+    /// The policy gate refused its proposal (an action, a path or a limit), or
+    /// a precondition does not hold.
     BeyondPolicy,
-    /// Its proposal is malformed or its preconditions do not hold.
+    /// Its proposal is malformed.
     InvalidProposal,
     /// It changed the repository (rolled back; its version is quarantined).
     RepoModified,
@@ -801,8 +804,26 @@ pub fn dispatch(
             continue;
         }
         let label = format!("plugin {key} (run {run})");
-        let planned =
-            Proposal::from_value(&doc, &label).and_then(|(p, d)| session.plan(&p, d, &label));
+        let planned = Proposal::from_value(&doc, &label).and_then(|(p, d)| {
+            // Plugins never touch plugins (their code, the registry) or identities.
+            if let Some(path) = p
+                .actions
+                .iter()
+                .flat_map(|a| a.paths())
+                .find(|path| PLUGIN_DENIED.iter().any(|d| path.as_str().starts_with(d)))
+            {
+                return Err(Error::rejected(
+                    &label,
+                    "actions",
+                    format!(
+                        "\"{path}\" is inside {}, which plugins may never change",
+                        PLUGIN_DENIED.join(" or ")
+                    ),
+                    Some("plugins propose changes to the repository's content only".into()),
+                ));
+            }
+            session.plan(&p, d, &label)
+        });
         let plan = match planned {
             Ok(p) => p,
             Err(e) => {
