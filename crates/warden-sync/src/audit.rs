@@ -79,6 +79,9 @@ impl FetchGate for Ungated {
 pub struct AuditReport {
     /// Always "warden.sync.audit/v1".
     pub schema: String,
+    /// The run that recorded this report in the ledger (null when not recorded,
+    /// e.g. warden is not initialised there, or in a fleet audit).
+    pub run: Option<String>,
     /// The working tree's top directory.
     pub root: String,
     pub head: HeadInfo,
@@ -442,6 +445,7 @@ pub fn audit(
 
     let mut report = AuditReport {
         schema: AUDIT_SCHEMA_ID.into(),
+        run: None,
         root: root.display().to_string(),
         head: HeadInfo {
             branch: status.head.clone(),

@@ -240,7 +240,8 @@ mod tests {
 
     #[test]
     fn merge_tree_conflicts() {
-        let raw = b"abcd\x00100644 1111 1\ta.txt\x00100644 2222 2\ta.txt\x00100644 3333 3\ta.txt\0\0";
+        let raw =
+            b"abcd\x00100644 1111 1\ta.txt\x00100644 2222 2\ta.txt\x00100644 3333 3\ta.txt\0\0";
         let m = parse_merge_tree(raw, false).expect("parse");
         assert_eq!(m.tree, "abcd");
         assert_eq!(m.stages.len(), 3);

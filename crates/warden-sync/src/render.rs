@@ -274,19 +274,14 @@ pub fn adopt(a: &AdoptReport) -> String {
     if let Some(s) = &a.snapshot_commit {
         let _ = writeln!(
             o,
-            "{}: your uncommitted work is now commit {} (files untouched)",
+            "{}: the uncommitted work becomes commit {} (no file changes)",
             a.branch,
             short(s)
         );
     }
     let _ = writeln!(
         o,
-        "{}{} fast-forwarded {} -> {} ({})",
-        if a.dry_run {
-            "dry run: would have "
-        } else {
-            ""
-        },
+        "{}: fast-forward {} -> {} ({})",
         a.branch,
         short(&a.from),
         short(&a.to),

@@ -218,6 +218,7 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
         ledger.verify()?.ok
     ));
 
+    let sync_ok = super::demo_sync::run(&root, 11, &ctx)?;
     println!("\nThat was warden's core: proposals, policy, atomic runs, the ledger and undo.");
     if keep {
         let path = tmp.keep();
@@ -227,7 +228,7 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
             "The temp repository is removed now; run `warden demo --keep` to look around in it."
         );
     }
-    let ok = restored && report.ok && !tampered.ok;
+    let ok = restored && report.ok && !tampered.ok && sync_ok;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

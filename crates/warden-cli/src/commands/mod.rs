@@ -2,12 +2,15 @@
 
 mod apply;
 mod demo;
+mod demo_sync;
 mod events;
+mod fleet;
 mod init;
 mod ledger;
 mod runs;
 mod schema;
 mod status;
+mod sync;
 mod undo;
 
 use crate::cli::{Cli, Command, Format, WriteArgs};
@@ -29,6 +32,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Status => status::run(cli.repo, fmt),
         Command::Schema { name } => schema::run(name.as_deref(), fmt),
         Command::Events => events::run(cli.repo, fmt),
+        Command::Sync(cmd) => sync::run(cli.repo, cmd, fmt),
+        Command::Fleet(cmd) => fleet::run(cmd, fmt),
         Command::Demo { keep } => demo::run(keep),
     }
 }
