@@ -172,6 +172,8 @@ pub struct GitCli {
     /// Set when the user already chose an ssh command through the environment:
     /// then warden does not add `BatchMode` itself.
     user_ssh_command: bool,
+    /// Extra environment for every git process (tests pin HOME and config here).
+    envs: Vec<(OsString, OsString)>,
 }
 
 impl Default for GitCli {
@@ -222,7 +224,14 @@ impl GitCli {
         GitCli {
             program: program.into(),
             user_ssh_command: false,
+            envs: Vec::new(),
         }
+    }
+
+    /// Set an environment variable for every git process this backend starts.
+    pub fn with_env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.envs.push((key.into(), value.into()));
+        self
     }
 
     /// The user set `GIT_SSH_COMMAND`/`GIT_SSH`: leave ssh alone.
@@ -237,6 +246,7 @@ impl GitCli {
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GCM_INTERACTIVE", "never")
             .env_remove("GIT_INDEX_FILE")
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         c
     }
@@ -268,6 +278,27 @@ impl GitCli {
         }
         Ok(out.stdout)
     }
+}
+
+/// Copy the index and give the copy the original's mtime: git compares file
+/// mtimes with the index's own to spot "racily clean" entries (a file changed
+/// in the same second the index was written, same size). A copy with a newer
+/// mtime would make git trust those stale stat entries and miss the change.
+fn copy_keeping_mtime(from: &Path, to: &Path) -> Result<()> {
+    let io = |op: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { op, path, source }
+    };
+    std::fs::copy(from, to).map_err(io("copy the index to", to))?;
+    let mtime = std::fs::metadata(from)
+        .and_then(|m| m.modified())
+        .map_err(io("stat", from))?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(to)
+        .and_then(|f| f.set_modified(mtime))
+        .map_err(io("set the mtime of", to))?;
+    Ok(())
 }
 
 impl GitBackend for GitCli {
@@ -596,11 +627,7 @@ impl GitBackend for GitCli {
         // Seeding from the real index keeps its stat cache, so `add -A` only
         // hashes files that changed; copying never modifies the original.
         if real.exists() {
-            std::fs::copy(&real, &index).map_err(|e| Error::Io {
-                op: "copy the index to",
-                path: index.clone(),
-                source: e,
-            })?;
+            copy_keeping_mtime(&real, &index)?;
         }
         self.with_index(root, &index, &["add", "-A", "--", "."])?;
         let tree = self.with_index(root, &index, &["write-tree"])?;
