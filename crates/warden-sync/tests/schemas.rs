@@ -114,7 +114,7 @@ fn written_reports_validate_against_their_schemas() {
     validate("sync-reconcile", &serde_json::to_value(&rec).expect("json"));
     let fleet = warden_sync::fleet::audit_fleet(
         &g,
-        &[a.clone()],
+        std::slice::from_ref(&a),
         &warden_sync::fleet::FleetOptions {
             jobs: 1,
             per_host: 1,
