@@ -234,6 +234,29 @@ pub fn audit(
     gate: &dyn FetchGate,
 ) -> Result<AuditReport> {
     let root = git.toplevel(start)?;
+    // `git status` is the long pole on a big tree and depends on nothing else
+    // here (its ahead/behind line is not used): run it beside the fetch and
+    // the ref work.
+    std::thread::scope(|s| {
+        let status = s.spawn(|| git.status(&root));
+        let wait = move || {
+            status
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("git status panicked".into())))
+        };
+        audit_with(git, &root, opts, gate, wait)
+    })
+}
+
+fn audit_with(
+    git: &dyn GitBackend,
+    root: &Path,
+    opts: &AuditOptions,
+    gate: &dyn FetchGate,
+    status: impl FnOnce() -> Result<crate::porcelain::Porcelain>,
+) -> Result<AuditReport> {
+    let root = root.to_path_buf();
+    let wait_status = status;
     let remotes = git.remotes(&root)?;
     let remote_names: Vec<&str> = remotes.iter().map(|(n, _)| n.as_str()).collect();
 
@@ -302,7 +325,6 @@ pub fn audit(
         _ => default_remote.clone(),
     };
 
-    let status = git.status(&root)?;
     let refs = git.refs(
         &root,
         &[
@@ -314,25 +336,12 @@ pub fn audit(
     )?;
     let by_name: BTreeMap<&str, &RefInfo> = refs.iter().map(|r| (r.name.as_str(), r)).collect();
 
-    let working_tree = working_tree(&status.entries);
-    let stashes = if status.stash > 0 {
-        git.stashes(&root)?
-            .into_iter()
-            .map(|s| StashEntry {
-                name: s.name,
-                commit: s.commit,
-                message: s.message,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-
+    let mut pending_uncommitted = None;
     let mut branches = Vec::new();
     let mut collisions = Vec::new();
     for r in refs.iter().filter(|r| r.name.starts_with("refs/heads/")) {
         let name = r.name["refs/heads/".len()..].to_string();
-        let current = status.head.as_deref() == Some(name.as_str());
+        let current = head_ref.as_deref() == Some(name.as_str());
         let live_upstream = r
             .upstream
             .as_deref()
@@ -402,15 +411,8 @@ pub fn audit(
                         }
                     }
                     if current {
-                        collisions.extend(uncommitted_collisions(
-                            git,
-                            &root,
-                            &name,
-                            &r.oid,
-                            up_oid,
-                            &working_tree,
-                            &theirs,
-                        )?);
+                        pending_uncommitted =
+                            Some((name.clone(), r.oid.clone(), up_oid.clone(), theirs));
                     }
                 }
             }
@@ -428,6 +430,31 @@ pub fn audit(
             }
         }
         branches.push(b);
+    }
+    let status = wait_status()?;
+    let working_tree = working_tree(&status.entries);
+    let stashes = if status.stash > 0 {
+        git.stashes(&root)?
+            .into_iter()
+            .map(|s| StashEntry {
+                name: s.name,
+                commit: s.commit,
+                message: s.message,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if let Some((name, oid, up_oid, theirs)) = pending_uncommitted {
+        collisions.extend(uncommitted_collisions(
+            git,
+            &root,
+            &name,
+            &oid,
+            &up_oid,
+            &working_tree,
+            &theirs,
+        )?);
     }
     collisions.sort_by(|a, b| {
         (&a.branch, &a.path, a.local as u8).cmp(&(&b.branch, &b.path, b.local as u8))
