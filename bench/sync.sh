@@ -3,22 +3,19 @@
 # downloaded): one of FILES files (default 50,000) and three of FLEET_FILES
 # files each (default 34,000, ~100k in total), each with a bare remote, a
 # local commit and a remote commit (diverged, no conflict), an edit and a few
-# untracked files. Then, with hyperfine:
+# untracked files. Then, timed interleaved:
 #   1. `warden sync audit --no-fetch` vs the git commands that compute the same
 #      facts: `status --porcelain=v2 --branch -uall` + `rev-list --left-right
 #      --count` + `merge-tree --write-tree`;
 #   2. `warden fleet audit --no-fetch --jobs 2` over the three repos vs those
 #      git commands run for each repo, 2-way parallel (xargs -P2).
-# Needs hyperfine (installed from Debian's packages when missing) and python3.
+# Needs python3 (timing: interleaved runs, see compare below).
 # Run: bash bench/sync.sh          (FILES=… FLEET_FILES=… RUNS=… to change sizes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILES=${FILES:-50000}
 FLEET_FILES=${FLEET_FILES:-34000}
-RUNS=${RUNS:-15}
-if ! command -v hyperfine >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null
-fi
+RUNS=${RUNS:-30}
 cargo build --release -q -p warden-cli
 W="$PWD/target/release/warden"
 tmp=$(mktemp -d)
@@ -53,7 +50,7 @@ PY
   (cd "$dir" && echo "local change" >> src/m000/d0000/f002.txt && git commit -qam local \
     && git fetch -q && echo "edit" >> src/m000/d0000/f003.txt \
     && mkdir -p new/deeper && echo a > new/a.txt && echo b > new/deeper/b.txt)
-  git -C "$dir" status -q >/dev/null # refresh the index once, as any first command would
+  git -C "$dir" status --porcelain >/dev/null # refresh the index once, as any first command would
 }
 
 echo "building a $FILES-file repository ..." >&2
@@ -72,16 +69,35 @@ $RAW
 EOF
 chmod +x "$tmp/raw.sh"
 
-echo "== 1. sync audit --no-fetch on $FILES files" >&2
-hyperfine --warmup 3 --runs "$RUNS" \
-  -n "warden sync audit --no-fetch" "$W --repo $tmp/big sync audit --no-fetch --format json >/dev/null 2>&1; test \$? -le 1" \
-  -n "git status + rev-list + merge-tree" "$tmp/raw.sh $tmp/big" \
-  --export-markdown "$tmp/audit.md" >/dev/null
-cat "$tmp/audit.md"
+# Interleaved timing (A, B, A, B, ...): the machine is shared, so load that
+# comes and goes hits both sides alike. Reports median, mean and min.
+compare() { # TITLE NAME_A CMD_A NAME_B CMD_B
+  python3 - "$RUNS" "$@" <<'PY'
+import statistics, subprocess, sys, time
+runs, title, na, ca, nb, cb = int(sys.argv[1]), *sys.argv[2:7]
+def once(cmd):
+    t = time.perf_counter()
+    r = subprocess.run(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if r.returncode > 1:
+        sys.exit(f"{cmd} failed with {r.returncode}")
+    return (time.perf_counter() - t) * 1000
+for _ in range(3):
+    once(ca); once(cb)
+ta, tb = [], []
+for _ in range(runs):
+    ta.append(once(ca)); tb.append(once(cb))
+print(f"\n{title} ({runs} interleaved runs each, 3 warm-ups)\n")
+print("| command | median | mean | min |")
+print("|---|---|---|---|")
+for n, t in ((na, ta), (nb, tb)):
+    print(f"| {n} | {statistics.median(t):.1f} ms | {statistics.mean(t):.1f} ms | {min(t):.1f} ms |")
+print(f"\nratio of medians: **{statistics.median(ta) / statistics.median(tb):.2f}x**, of mins: {min(ta) / min(tb):.2f}x")
+PY
+}
 
-echo "== 2. fleet audit --no-fetch --jobs 2 over 3 x $FLEET_FILES files" >&2
-hyperfine --warmup 2 --runs "$RUNS" \
-  -n "warden fleet audit --jobs 2" "$W fleet audit --no-fetch --jobs 2 --format json $tmp/fleet >/dev/null; test \$? -le 1" \
-  -n "the same git commands, xargs -P2" "printf '%s\n' $tmp/fleet/r1 $tmp/fleet/r2 $tmp/fleet/r3 | xargs -P2 -n1 $tmp/raw.sh" \
-  --export-markdown "$tmp/fleet.md" >/dev/null
-cat "$tmp/fleet.md"
+compare "1. \`sync audit --no-fetch\` on $FILES files" \
+  "\`warden sync audit --no-fetch\`" "$W --repo $tmp/big sync audit --no-fetch --format json" \
+  "git status + rev-list + merge-tree" "$tmp/raw.sh $tmp/big"
+compare "2. \`fleet audit --no-fetch --jobs 2\` over 3 x $FLEET_FILES files" \
+  "\`warden fleet audit --no-fetch --jobs 2\`" "$W fleet audit --no-fetch --jobs 2 --format json $tmp/fleet" \
+  "the same git commands per repo, xargs -P2" "printf '%s\\n' $tmp/fleet/r1 $tmp/fleet/r2 $tmp/fleet/r3 | xargs -P2 -n1 $tmp/raw.sh"

@@ -257,22 +257,19 @@ fn audit_with(
 ) -> Result<AuditReport> {
     let root = root.to_path_buf();
     let wait_status = status;
-    let remotes = git.remotes(&root)?;
+    let config = git.remote_config(&root)?;
+    let remotes = &config.remotes;
     let remote_names: Vec<&str> = remotes.iter().map(|(n, _)| n.as_str()).collect();
 
-    // The default remote needs the current branch's upstream: ask status first
-    // only for that would cost a second status, so read HEAD's branch cheaply.
+    // The default remote is the current branch's: read both from the config
+    // and HEAD, without waiting for status.
     let head_ref = git
         .run(&root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
         .ok()
         .map(|s| s.trim().to_string());
-    let pre_refs = git.refs(&root, &["refs/heads"])?;
-    let head_upstream_remote = head_ref.as_ref().and_then(|h| {
-        pre_refs
-            .iter()
-            .find(|r| r.name == format!("refs/heads/{h}"))
-            .and_then(|r| r.upstream_remote.clone())
-    });
+    let head_upstream_remote = head_ref
+        .as_ref()
+        .and_then(|h| config.branch_remotes.get(h).cloned());
     let default_remote = head_upstream_remote
         .filter(|r| remote_names.contains(&r.as_str()))
         .or_else(|| {

@@ -38,6 +38,14 @@ pub struct RefInfo {
     pub upstream_remote: Option<String>,
 }
 
+/// Remotes and branch → remote, as configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteConfig {
+    /// (name, url), sorted.
+    pub remotes: Vec<(String, String)>,
+    pub branch_remotes: std::collections::BTreeMap<String, String>,
+}
+
 /// One stash entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StashInfo {
@@ -110,6 +118,9 @@ pub trait GitBackend: Send + Sync {
     /// `git init` (used by `sync init` only).
     fn init(&self, dir: &Path) -> Result<()>;
     fn remotes(&self, root: &Path) -> Result<Vec<(String, String)>>;
+    /// The remotes (name, url) and each branch's configured remote
+    /// (`branch.<name>.remote`), from one read of the configuration.
+    fn remote_config(&self, root: &Path) -> Result<RemoteConfig>;
     fn add_remote(&self, root: &Path, name: &str, url: &str) -> Result<()>;
     /// Fetch one remote without merging; also mirrors its tags under
     /// `refs/warden/tags/<remote>/` (no local tags are created).
@@ -356,21 +367,40 @@ impl GitBackend for GitCli {
     }
 
     fn remotes(&self, root: &Path) -> Result<Vec<(String, String)>> {
+        Ok(self.remote_config(root)?.remotes)
+    }
+
+    fn remote_config(&self, root: &Path) -> Result<RemoteConfig> {
         let out = self.output(
             self.command(root),
-            &["config", "--get-regexp", r"^remote\..*\.url$"],
+            &[
+                "config",
+                "-z",
+                "--get-regexp",
+                r"^(remote\..+\.url|branch\..+\.remote)$",
+            ],
         )?;
-        // Exit 1 = no remote at all.
-        let mut v: Vec<(String, String)> = text(out.stdout)
-            .lines()
-            .filter_map(|l| {
-                let (k, url) = l.split_once(' ')?;
-                let name = k.strip_prefix("remote.")?.strip_suffix(".url")?;
-                Some((name.to_string(), url.to_string()))
-            })
-            .collect();
-        v.sort();
-        Ok(v)
+        // Exit 1 = no such key at all; each record is "key\nvalue".
+        let mut c = RemoteConfig::default();
+        for rec in out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+            let rec = String::from_utf8_lossy(rec);
+            let Some((key, value)) = rec.split_once('\n') else {
+                continue;
+            };
+            if let Some(name) = key
+                .strip_prefix("remote.")
+                .and_then(|k| k.strip_suffix(".url"))
+            {
+                c.remotes.push((name.to_string(), value.to_string()));
+            } else if let Some(b) = key
+                .strip_prefix("branch.")
+                .and_then(|k| k.strip_suffix(".remote"))
+            {
+                c.branch_remotes.insert(b.to_string(), value.to_string());
+            }
+        }
+        c.remotes.sort();
+        Ok(c)
     }
 
     fn add_remote(&self, root: &Path, name: &str, url: &str) -> Result<()> {
