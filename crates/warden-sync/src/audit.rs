@@ -261,23 +261,26 @@ fn audit_with(
     let remotes = &config.remotes;
     let remote_names: Vec<&str> = remotes.iter().map(|(n, _)| n.as_str()).collect();
 
-    // The default remote is the current branch's: read both from the config
-    // and HEAD, without waiting for status.
-    let head_ref = git
-        .run(&root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
-        .ok()
-        .map(|s| s.trim().to_string());
-    let head_upstream_remote = head_ref
-        .as_ref()
-        .and_then(|h| config.branch_remotes.get(h).cloned());
-    let default_remote = head_upstream_remote
-        .filter(|r| remote_names.contains(&r.as_str()))
-        .or_else(|| {
-            remote_names
-                .contains(&"origin")
-                .then(|| "origin".to_string())
-        })
-        .or_else(|| (remotes.len() == 1).then(|| remotes[0].0.clone()));
+    // The default remote is the current branch's. Before a fetch HEAD is read
+    // on its own; without one, the ref listing below says which branch is HEAD.
+    let early_head = if opts.fetch == FetchMode::Skip {
+        None
+    } else {
+        git.run(&root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let default_remote_of = |head: Option<&str>| {
+        head.and_then(|h| config.branch_remotes.get(h).cloned())
+            .filter(|r| remote_names.contains(&r.as_str()))
+            .or_else(|| {
+                remote_names
+                    .contains(&"origin")
+                    .then(|| "origin".to_string())
+            })
+            .or_else(|| (remotes.len() == 1).then(|| remotes[0].0.clone()))
+    };
+    let default_remote = default_remote_of(early_head.as_deref());
 
     let to_fetch: Vec<String> = match &opts.fetch {
         FetchMode::Skip => Vec::new(),
@@ -317,10 +320,6 @@ fn audit_with(
             error: r.err().map(|e| e.to_string()),
         });
     }
-    let tag_remote = match &opts.fetch {
-        FetchMode::Remote(n) => Some(n.clone()),
-        _ => default_remote.clone(),
-    };
 
     let refs = git.refs(
         &root,
@@ -332,6 +331,11 @@ fn audit_with(
         ],
     )?;
     let by_name: BTreeMap<&str, &RefInfo> = refs.iter().map(|r| (r.name.as_str(), r)).collect();
+    let head_ref = early_head.or_else(|| {
+        refs.iter()
+            .find(|r| r.is_head && r.name.starts_with("refs/heads/"))
+            .map(|r| r.name["refs/heads/".len()..].to_string())
+    });
 
     let mut pending_uncommitted = None;
     let mut branches = Vec::new();
@@ -366,33 +370,38 @@ fn audit_with(
                 b.ahead = ahead;
                 b.behind = behind;
                 b.diverged = ahead > 0 && behind > 0;
-                if ahead > 0 {
-                    b.commits_ahead = commits(git.commits_between(
-                        &root,
-                        &r.name,
-                        &[up_name],
-                        COMMIT_LIST_LIMIT,
-                    )?);
+                if ahead + behind <= 2 * COMMIT_LIST_LIMIT as u64 {
+                    if ahead + behind > 0 {
+                        let (l, rt) = git.commits_left_right(&root, &r.name, up_name)?;
+                        b.commits_ahead = commits(l);
+                        b.commits_behind = commits(rt);
+                    }
+                } else {
+                    if ahead > 0 {
+                        b.commits_ahead = commits(git.commits_between(
+                            &root,
+                            &r.name,
+                            &[up_name],
+                            COMMIT_LIST_LIMIT,
+                        )?);
+                    }
+                    if behind > 0 {
+                        b.commits_behind = commits(git.commits_between(
+                            &root,
+                            up_name,
+                            &[&r.name],
+                            COMMIT_LIST_LIMIT,
+                        )?);
+                    }
                 }
-                if behind > 0 {
-                    b.commits_behind = commits(git.commits_between(
-                        &root,
-                        up_name,
-                        &[&r.name],
-                        COMMIT_LIST_LIMIT,
-                    )?);
-                }
-                if behind > 0 {
-                    let base = git.merge_base(&root, &r.oid, up_oid)?;
-                    let theirs = match &base {
-                        Some(base) => git.changed_paths(&root, base, up_oid)?,
-                        None => Vec::new(),
-                    };
-                    if b.diverged
-                        && let Some(base) = &base
-                    {
-                        let ours = git.changed_paths(&root, base, &r.oid)?;
-                        let both = intersect(&ours, &theirs);
+                b.commits_ahead.truncate(COMMIT_LIST_LIMIT);
+                b.commits_behind.truncate(COMMIT_LIST_LIMIT);
+                let mut theirs = None;
+                if b.diverged {
+                    let t = git.changed_since_base(&root, &r.oid, up_oid)?;
+                    let o = git.changed_since_base(&root, up_oid, &r.oid)?;
+                    if let (Some(t), Some(ours)) = (&t, o) {
+                        let both = intersect(&ours, t);
                         if !both.is_empty() {
                             let mt = git.merge_tree(&root, &r.oid, up_oid)?;
                             let conflicted: BTreeSet<String> =
@@ -407,10 +416,14 @@ fn audit_with(
                             }
                         }
                     }
-                    if current {
-                        pending_uncommitted =
-                            Some((name.clone(), r.oid.clone(), up_oid.clone(), theirs));
-                    }
+                    // Unrelated histories: nothing changed "since the base".
+                    theirs = Some(t.unwrap_or_default());
+                }
+                if current && behind > 0 {
+                    // `theirs` is computed after status, and only when there is
+                    // uncommitted work, unless the divergence already needed it.
+                    pending_uncommitted =
+                        Some((name.clone(), r.oid.clone(), up_oid.clone(), theirs));
                 }
             }
             None => {
@@ -442,7 +455,15 @@ fn audit_with(
     } else {
         Vec::new()
     };
-    if let Some((name, oid, up_oid, theirs)) = pending_uncommitted {
+    if let Some((name, oid, up_oid, theirs)) = pending_uncommitted
+        && !uncommitted_paths(&working_tree).is_empty()
+    {
+        let theirs = match theirs {
+            Some(t) => t,
+            None => git
+                .changed_since_base(&root, &oid, &up_oid)?
+                .unwrap_or_default(),
+        };
         collisions.extend(uncommitted_collisions(
             git,
             &root,
@@ -465,6 +486,11 @@ fn audit_with(
         _ => 0,
     };
 
+    let tag_remote = match &opts.fetch {
+        FetchMode::Remote(n) => Some(n.clone()),
+        FetchMode::Skip => default_remote_of(head_ref.as_deref()),
+        _ => default_remote.clone(),
+    };
     let tags = tag_report(&refs, tag_remote, &fetch);
 
     let mut report = AuditReport {

@@ -36,6 +36,8 @@ pub struct RefInfo {
     pub upstream_gone: bool,
     /// The remote of the upstream (`origin`), when there is one.
     pub upstream_remote: Option<String>,
+    /// HEAD points at this ref (`%(HEAD)`).
+    pub is_head: bool,
 }
 
 /// Remotes and branch → remote, as configured.
@@ -142,7 +144,17 @@ pub trait GitBackend: Send + Sync {
     ) -> Result<Vec<CommitInfo>>;
     /// Number of commits reachable from `tip` but not from any ref matching `not_refs` globs.
     fn count_not_in(&self, root: &Path, tip: &str, not_args: &[&str]) -> Result<u64>;
+    /// All commits only in `a` and only in `b` (newest first), one walk.
+    fn commits_left_right(
+        &self,
+        root: &Path,
+        a: &str,
+        b: &str,
+    ) -> Result<(Vec<CommitInfo>, Vec<CommitInfo>)>;
     fn merge_base(&self, root: &Path, a: &str, b: &str) -> Result<Option<String>>;
+    /// Paths changed from the merge base of `a` and `b` to `b`, sorted;
+    /// `None` when they have no merge base.
+    fn changed_since_base(&self, root: &Path, a: &str, b: &str) -> Result<Option<Vec<String>>>;
     fn is_ancestor(&self, root: &Path, a: &str, b: &str) -> Result<bool>;
     /// Paths that differ between two trees-ish, sorted.
     fn changed_paths(&self, root: &Path, from: &str, to: &str) -> Result<Vec<String>>;
@@ -486,14 +498,14 @@ impl GitBackend for GitCli {
     fn refs(&self, root: &Path, prefixes: &[&str]) -> Result<Vec<RefInfo>> {
         let mut args = vec![
             "for-each-ref",
-            "--format=%(refname)%00%(objectname)%00%(upstream)%00%(upstream:track)%00%(upstream:remotename)",
+            "--format=%(refname)%00%(objectname)%00%(upstream)%00%(upstream:track)%00%(upstream:remotename)%00%(HEAD)",
         ];
         args.extend(prefixes);
         let out = self.bytes(root, &args)?;
         let mut v = Vec::new();
         for line in text(out).lines() {
             let f: Vec<&str> = line.split('\0').collect();
-            if f.len() < 5 {
+            if f.len() < 6 {
                 return Err(Error::Internal(format!(
                     "unexpected for-each-ref line {line:?}"
                 )));
@@ -505,6 +517,7 @@ impl GitBackend for GitCli {
                 upstream_gone: upstream.is_some() && f[3] == "[gone]",
                 upstream,
                 upstream_remote: (!f[4].is_empty()).then(|| f[4].to_string()),
+                is_head: f[5] == "*",
             });
         }
         v.sort_by(|a, b| a.name.cmp(&b.name));
@@ -581,6 +594,73 @@ impl GitBackend for GitCli {
         let out = self.line(root, &args)?;
         out.parse()
             .map_err(|_| Error::Internal(format!("unexpected rev-list --count output {out:?}")))
+    }
+
+    fn commits_left_right(
+        &self,
+        root: &Path,
+        a: &str,
+        b: &str,
+    ) -> Result<(Vec<CommitInfo>, Vec<CommitInfo>)> {
+        let range = format!("{a}...{b}");
+        let out = self.bytes(
+            root,
+            &[
+                "log",
+                "--left-right",
+                "--format=%m%x00%H%x00%s",
+                &range,
+                "--",
+            ],
+        )?;
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        for l in text(out).lines() {
+            let mut f = l.splitn(3, '\0');
+            let (Some(side), Some(id), subject) = (f.next(), f.next(), f.next()) else {
+                continue;
+            };
+            let c = CommitInfo {
+                id: id.to_string(),
+                subject: subject.unwrap_or("").to_string(),
+            };
+            match side {
+                "<" => left.push(c),
+                ">" => right.push(c),
+                _ => {}
+            }
+        }
+        Ok((left, right))
+    }
+
+    fn changed_since_base(&self, root: &Path, a: &str, b: &str) -> Result<Option<Vec<String>>> {
+        let range = format!("{a}...{b}");
+        let args = [
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-relative",
+            &range,
+            "--",
+        ];
+        let out = self.output(self.command(root), &args)?;
+        if !out.status.success() {
+            if String::from_utf8_lossy(&out.stderr).contains("no merge base") {
+                return Ok(None);
+            }
+            return Err(failed(&args, &out.stderr));
+        }
+        let mut v: Vec<String> = out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect();
+        v.sort();
+        v.dedup();
+        Ok(Some(v))
     }
 
     fn merge_base(&self, root: &Path, a: &str, b: &str) -> Result<Option<String>> {
