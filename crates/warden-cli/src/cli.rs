@@ -106,6 +106,17 @@ pub enum Command {
         #[arg(last = true)]
         argv: Vec<String>,
     },
+    /// The sync guardian: what differs from the remote, and a safe lane to reconcile.
+    ///
+    /// Exit codes: 0 in sync or done; 1 needs attention (audit), conflicts
+    /// quarantined (reconcile) or refused with nothing written (adopt, init);
+    /// 2 usage or input error (also: git missing or older than 2.38);
+    /// 3 internal error; 4 busy (another writer holds the lock).
+    #[command(subcommand)]
+    Sync(SyncCommand),
+    /// Many repositories at once.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Walk through warden on a throwaway repository in a temp dir.
     Demo {
         /// Keep the temp repository and print its path.
@@ -216,4 +227,78 @@ pub struct WriteArgs {
     /// Exit 4 instead of waiting when another writer holds the lock.
     #[arg(long)]
     pub no_wait: bool,
+}
+
+/// `warden sync …` (SPEC §6). Exit codes: 0 in sync / done, 1 needs attention
+/// or refused (nothing written), 2 usage, 3 internal, 4 busy.
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Fetch without merging, then report everything that differs from the
+    /// remote; exit 0 when in sync, 1 when anything needs attention.
+    Audit {
+        /// Fetch and compare tags with this remote (default: the current
+        /// branch's upstream remote, else origin, else the only remote).
+        #[arg(long, value_name = "NAME", conflicts_with = "all_remotes")]
+        remote: Option<String>,
+        /// Fetch every remote.
+        #[arg(long)]
+        all_remotes: bool,
+        /// Do not fetch: compare with the remote-tracking refs as they are.
+        #[arg(long)]
+        no_fetch: bool,
+        /// Exit 4 instead of waiting when another writer holds the lock.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Create the git repository if there is none and link the remote once (idempotent).
+    Init {
+        /// The remote's URL, linked as origin.
+        #[arg(long, value_name = "URL")]
+        remote: Option<String>,
+    },
+    /// Build sync/<YYYYMMDD>-<RUN> from the local branch, its uncommitted work and
+    /// the fetched upstream, without touching the working tree, index, stash or branch.
+    Reconcile {
+        /// Do not fetch first.
+        #[arg(long)]
+        no_fetch: bool,
+        /// Compute and report, create no branch, record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Adopt right away when .warden/sync.yaml sets `auto_adopt: true` and
+        /// nothing collided.
+        #[arg(long)]
+        adopt: bool,
+        /// Exit 4 instead of waiting when another writer holds the lock.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Fast-forward the working branch to a reconcile run's sync branch, when
+    /// nothing changed since that run.
+    Adopt {
+        /// The reconcile run id (or a unique prefix of at least 6 characters).
+        run: String,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Audit every repository under the given folders in parallel; exit 1 if any
+    /// needs attention.
+    Audit {
+        /// Folders to search for repositories.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Repositories audited at once.
+        #[arg(long, short = 'j', default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: u16,
+        /// Fetches at once against one host.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        per_host: u16,
+        /// Do not fetch.
+        #[arg(long)]
+        no_fetch: bool,
+    },
 }

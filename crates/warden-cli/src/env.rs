@@ -82,3 +82,16 @@ pub fn launcher() -> warden_plugin::runtime::Launcher {
 pub fn today() -> String {
     jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
 }
+
+/// The git backend of the sync guardian. When the user chose an ssh command
+/// through the environment, warden leaves ssh alone; otherwise it adds
+/// `BatchMode` so a fetch never prompts.
+pub fn git() -> warden_sync::GitCli {
+    let user_ssh =
+        std::env::var_os("GIT_SSH_COMMAND").is_some() || std::env::var_os("GIT_SSH").is_some();
+    warden_sync::GitCli::default().with_user_ssh_command(user_ssh)
+}
+
+pub fn stderr_is_tty() -> bool {
+    std::io::stderr().is_terminal()
+}

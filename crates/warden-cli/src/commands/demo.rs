@@ -218,10 +218,11 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
         ledger.verify()?.ok
     ));
 
-    let plugins_ok = super::demo_plugins::run(&root, 11, step, say)?;
+    let sync_ok = super::demo_sync::run(&root, 11, &ctx)?;
+    let plugins_ok = super::demo_plugins::run(&root, 17, step, say)?;
 
     println!(
-        "\nThat was warden: proposals, policy, atomic runs, the ledger, undo, and plugins that only propose."
+        "\nThat was warden: proposals, policy, atomic runs, the ledger, undo, the sync guardian, and plugins that only propose."
     );
     if keep {
         let path = tmp.keep();
@@ -231,7 +232,7 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
             "The temp repository is removed now; run `warden demo --keep` to look around in it."
         );
     }
-    let ok = restored && report.ok && !tampered.ok && plugins_ok;
+    let ok = restored && report.ok && !tampered.ok && sync_ok && plugins_ok;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

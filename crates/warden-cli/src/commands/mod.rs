@@ -3,7 +3,9 @@
 mod apply;
 mod demo;
 mod demo_plugins;
+mod demo_sync;
 mod events;
+mod fleet;
 mod ids;
 mod init;
 mod ledger;
@@ -14,6 +16,7 @@ mod runs;
 mod sandbox;
 mod schema;
 mod status;
+mod sync;
 mod undo;
 
 use crate::cli::{Cli, Command, Format, WriteArgs};
@@ -46,6 +49,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Status => status::run(cli.repo, fmt),
         Command::Schema { name } => schema::run(name.as_deref(), fmt),
         Command::Events => events::run(cli.repo, fmt),
+        Command::Sync(cmd) => sync::run(cli.repo, cmd, fmt),
+        Command::Fleet(cmd) => fleet::run(cmd, fmt),
         Command::Demo { keep } => demo::run(keep),
         Command::Plugin(cmd) => plugin::run(cli.repo, cmd, fmt),
         Command::Run {

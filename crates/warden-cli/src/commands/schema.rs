@@ -10,6 +10,11 @@ fn catalogue() -> Vec<(String, String)> {
         .map(|(n, w)| (n, w.to_string()))
         .collect();
     list.extend(
+        warden_sync::schema::catalogue()
+            .into_iter()
+            .map(|(n, w)| (n, w.to_string())),
+    );
+    list.extend(
         warden_plugin::schemas::catalogue()
             .into_iter()
             .map(|(n, w)| (n.to_string(), w.to_string())),
@@ -18,7 +23,9 @@ fn catalogue() -> Vec<(String, String)> {
 }
 
 fn get(name: &str) -> Option<serde_json::Value> {
-    warden_core::schema::get(name).or_else(|| warden_plugin::schemas::get(name))
+    warden_core::schema::get(name)
+        .or_else(|| warden_sync::schema::get(name))
+        .or_else(|| warden_plugin::schemas::get(name))
 }
 
 pub fn run(name: Option<&str>, fmt: Format) -> Result<ExitCode, CliError> {
