@@ -117,6 +117,8 @@ pub enum Command {
     /// Many repositories at once.
     #[command(subcommand)]
     Fleet(FleetCommand),
+    /// The signed-command bridge: verify, apply and publish signed commands (SPEC §10).
+    Bridge(crate::commands::bridge::BridgeArgs),
     /// Walk through warden on a throwaway repository in a temp dir.
     Demo {
         /// Keep the temp repository and print its path.

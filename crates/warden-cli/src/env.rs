@@ -95,3 +95,27 @@ pub fn git() -> warden_sync::GitCli {
 pub fn stderr_is_tty() -> bool {
     std::io::stderr().is_terminal()
 }
+
+/// The HMAC secret of the signed-command bridge (name kept from seed 002).
+pub const BRIDGE_SECRET: &str = "GPT_BRIDGE_HMAC_SECRET";
+/// During a rotation: the next secret, accepted alongside the current one.
+pub const BRIDGE_SECRET_NEXT: &str = "GPT_BRIDGE_HMAC_SECRET_NEXT";
+
+/// The bridge secrets: (current, next). `None` when the current one is unset
+/// or empty. The values are handed to the bridge crate and never printed.
+pub fn bridge_secrets() -> Option<(String, Option<String>)> {
+    let current = std::env::var(BRIDGE_SECRET)
+        .ok()
+        .filter(|s| !s.is_empty())?;
+    let next = std::env::var(BRIDGE_SECRET_NEXT)
+        .ok()
+        .filter(|s| !s.is_empty());
+    Some((current, next))
+}
+
+/// The bridge root from `CLOUD` (seed 002's name for it).
+pub fn bridge_root() -> Option<std::path::PathBuf> {
+    std::env::var_os("CLOUD")
+        .filter(|s| !s.is_empty())
+        .map(std::path::PathBuf::from)
+}

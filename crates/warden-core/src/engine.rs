@@ -313,32 +313,24 @@ impl Session<'_> {
     /// write its artifacts to `.runs/<RUN>/`. The ledger append is durable
     /// before this returns; artifacts are written after it, like a run's report.
     pub fn record(&mut self, record: Record) -> Result<Entry> {
-        if record.run.is_empty() || record.command.is_empty() {
-            return Err(Error::Internal(
-                "record needs a run id and a command".into(),
-            ));
-        }
-        for (name, _) in &record.artifacts {
-            let plain = !name.is_empty()
-                && name != "run.json"
-                && !name.starts_with('.')
-                && !name.contains(['/', '\\']);
-            if !plain {
-                return Err(Error::Internal(format!(
-                    "artifact name {name:?} must be a plain file name other than run.json"
-                )));
-            }
-        }
-        let entry = Entry {
+        check_record(&record)?;
+        let entry = self.record_entry(&record);
+        let entry = self.repo.ledger().append(&self.repo.writer, entry)?;
+        self.write_record_artifacts(&record, &entry);
+        Ok(entry)
+    }
+
+    fn record_entry(&self, record: &Record) -> Entry {
+        Entry {
             schema: LEDGER_SCHEMA_ID.into(),
             seq: 0,
             prev: Digest([0; 32]),
             writer: self.repo.writer.clone(),
             run: record.run.clone(),
             time: self.now(),
-            command: record.command,
-            actor: record.actor,
-            event: record.event,
+            command: record.command.clone(),
+            actor: record.actor.clone(),
+            event: record.event.clone(),
             policy: self.repo.policy.reference(),
             input_digest: record.input_digest,
             before_digest: Digest::of(b""),
@@ -348,12 +340,15 @@ impl Session<'_> {
             counts: Default::default(),
             result: RunResult::Recorded,
             reason: None,
-            rationale: record.rationale,
+            rationale: record.rationale.clone(),
             undoes: None,
             rollback: None,
-            details: record.details,
-        };
-        let entry = self.repo.ledger().append(&self.repo.writer, entry)?;
+            details: record.details.clone(),
+        }
+    }
+
+    /// Best effort, after the ledger append, like a run's report.
+    fn write_record_artifacts(&self, record: &Record, entry: &Entry) {
         let run_dir = self.repo.layout.run_dir(&record.run);
         if std::fs::create_dir_all(&run_dir).is_ok() {
             let report = RecordArtifact {
@@ -367,7 +362,22 @@ impl Session<'_> {
                 let _ = std::fs::write(run_dir.join(name), bytes);
             }
         }
-        Ok(entry)
+    }
+
+    /// Ledger several runs that change no working-tree file, like
+    /// [`Session::record`] each, with one ledger write and one fsync for all
+    /// of them (group commit). Returns the entries in order.
+    pub fn record_many(&mut self, records: Vec<Record>) -> Result<Vec<Entry>> {
+        let mut entries = Vec::with_capacity(records.len());
+        for record in &records {
+            check_record(record)?;
+            entries.push(self.record_entry(record));
+        }
+        let entries = self.repo.ledger().append_many(&self.repo.writer, entries)?;
+        for (record, entry) in records.iter().zip(&entries) {
+            self.write_record_artifacts(record, entry);
+        }
+        Ok(entries)
     }
 
     fn handle(&self, at: FrameRef) -> RollbackHandle {
@@ -806,6 +816,25 @@ fn write_artifacts(run_dir: &Path, plan: &Plan, entry: &Entry) {
 
 /// A file's bytes and mode bits.
 pub type FileContent = (Vec<u8>, u32);
+fn check_record(record: &Record) -> Result<()> {
+    if record.run.is_empty() || record.command.is_empty() {
+        return Err(Error::Internal(
+            "record needs a run id and a command".into(),
+        ));
+    }
+    for (name, _) in &record.artifacts {
+        let plain = !name.is_empty()
+            && name != "run.json"
+            && !name.starts_with('.')
+            && !name.contains(['/', '\\']);
+        if !plain {
+            return Err(Error::Internal(format!(
+                "artifact name {name:?} must be a plain file name other than run.json"
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// A run to ledger that changed no working-tree file; see [`Session::record`].
 #[derive(Debug, Clone)]

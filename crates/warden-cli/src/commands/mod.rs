@@ -1,7 +1,9 @@
 //! One file per command (jj: `cli/src/commands/`).
 
 mod apply;
+pub mod bridge;
 mod demo;
+mod demo_bridge;
 mod demo_plugins;
 mod demo_sync;
 mod events;
@@ -66,6 +68,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             probe,
             argv,
         } => sandbox::run(&scratch, require, probe, &argv),
+        Command::Bridge(args) => bridge::run(cli.repo, args, fmt),
     }
 }
 
