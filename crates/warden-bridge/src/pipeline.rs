@@ -366,7 +366,12 @@ impl<'a> Bridge<'a> {
         for e in rd {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
-            let meta = std::fs::symlink_metadata(e.path())?;
+            let meta = match std::fs::symlink_metadata(e.path()) {
+                Ok(m) => m,
+                // Removed between the listing and now: nothing to take.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(err),
+            };
             if meta.is_dir() || !name.ends_with(".json") {
                 ignored.push(name);
                 continue;

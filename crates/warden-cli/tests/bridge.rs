@@ -224,6 +224,8 @@ fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
         !tracked.lines().any(|l| l.starts_with("commands/")),
         "{tracked}"
     );
+    // The secret is nowhere on disk (bridge root, git objects, warden state).
+    assert_no_secret(&c.root);
     // Ledgered as a bridge run.
     let ledger = c.ledger(&c.root);
     assert!(
@@ -231,6 +233,86 @@ fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
             .iter()
             .any(|e| e["actor"]["id"] == json!(id) && e["actor"]["kind"] == json!("bridge"))
     );
+}
+
+fn assert_no_secret(dir: &Path) {
+    for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let p = e.path();
+        let m = std::fs::symlink_metadata(&p).expect("meta");
+        if m.is_dir() {
+            assert_no_secret(&p);
+        } else if m.is_file() {
+            let bytes = std::fs::read(&p).expect("read");
+            assert!(
+                !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                "the secret is written in {}",
+                p.display()
+            );
+        }
+    }
+}
+
+/// The target repository can be another repository than the bridge root's.
+#[test]
+fn commands_change_the_configured_target_repository() {
+    let c = Cloud::new();
+    let target = c.base().join("target");
+    std::fs::create_dir(&target).expect("mkdir");
+    c.git(&target, &["init", "-q"]);
+    c.ok(&target, &["init"]);
+    c.ok(&c.root, &["bridge", "init", "--target", "../target"]);
+    c.ok(
+        &c.root,
+        &[
+            "bridge",
+            "new",
+            "write",
+            "--id",
+            "t1",
+            "--path",
+            "notes/t1.md",
+            "--content",
+            "t1\n",
+        ],
+    );
+    let out = once(&c, &c.root, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(target.join("notes/t1.md")).expect("read"),
+        "t1\n"
+    );
+    assert!(!c.root.join("notes").exists());
+    let ledger = c.ledger(&target);
+    assert!(
+        ledger
+            .iter()
+            .any(|e| e["actor"]["id"] == json!("t1") && e["result"] == json!("applied"))
+    );
+    // With another target, the bridge root's directories are ordinary paths
+    // there, but dot-directories stay protected.
+    c.ok(
+        &c.root,
+        &[
+            "bridge",
+            "new",
+            "write",
+            "--id",
+            "t2",
+            "--path",
+            ".github/x.yml",
+            "--content",
+            "x",
+        ],
+    );
+    assert_eq!(once(&c, &c.root, &[]).status.code(), Some(1));
+    let dl: Value =
+        serde_json::from_slice(&std::fs::read(c.root.join("dead_letter/t2.json")).expect("read"))
+            .expect("json");
+    assert_eq!(dl["reason"], json!("protected_path"));
 }
 
 #[test]

@@ -1,0 +1,134 @@
+//! End-to-end throughput of signed no-op commands: verify (JSON, HMAC,
+//! schema, time), apply as a warden run (a recorded ledger entry), write every
+//! output durably (result, integrity, diff, archive, audit line) and remove
+//! the command — no publish.
+//!
+//! Two executors over the same pipeline and the same inbox:
+//! - **group commit** (the default): a batch's outputs written without
+//!   per-file fsyncs, one ledger fsync for the batch (`record_many`), one
+//!   `syncfs`, then the commands are removed; plus the fsynced batch marker.
+//! - **baseline** (seed 002's executor): every output written, fsynced and
+//!   renamed on its own with its directory fsynced, one ledger fsync per
+//!   command, the audit line fsynced, the command's removal fsynced.
+//!
+//! `cargo bench -p warden-bridge --bench bridge [-- COMMANDS [DIR]]`
+//! (defaults: 1000 commands, temp dirs under the system temp dir).
+
+use std::path::Path;
+use std::time::Instant;
+use warden_bridge::canon::{self, JVal};
+use warden_bridge::layout::{self, Layout};
+use warden_bridge::outputs::Durability;
+use warden_bridge::pipeline::{Bridge, Options};
+use warden_bridge::sign::{KeySlot, Secrets};
+use warden_core::{Context, Repo};
+
+const SECRET: &str = "bench-secret";
+
+fn setup(parent: Option<&Path>, n: usize) -> tempfile::TempDir {
+    let dir = match parent {
+        Some(p) => tempfile::tempdir_in(p),
+        None => tempfile::tempdir(),
+    }
+    .expect("tempdir");
+    let root = dir.path();
+    let ok = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(root)
+        .status()
+        .expect("git")
+        .success();
+    assert!(ok, "git init");
+    let ctx = Context::system("bench", "bench");
+    warden_core::repo::init(root, &ctx).expect("warden init");
+    layout::init(&Layout::new(root), None).expect("bridge init");
+    let secrets = Secrets::new(SECRET, None);
+    let now = jiff::Timestamp::now();
+    let ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    for i in 0..n {
+        let id = format!("noop-{i:06}");
+        let doc = serde_json::json!({
+            "schemaVersion": "1.0", "id": id, "issued_at": ts(now),
+            "expires_at": ts(now + jiff::SignedDuration::from_secs(3600)),
+            "nonce": "0", "target": "MAIN", "action": "applyPatch", "patchType": "hybrid",
+            "payload": {"inline": {"version": "noop", "ops": [{"op": "noop"}]}},
+            "validationPlan": [], "allowedActions": ["writeFile", "moveFile"],
+            "constraints": {"maxRuntimeMs": 60000, "maxFilesChanged": 1}
+        });
+        let mut v = canon::parse(&serde_json::to_vec(&doc).expect("json")).expect("parse");
+        let mac = warden_bridge::sign::sign(&v, &secrets, KeySlot(0)).expect("mac");
+        canon::set_member(&mut v, "hmac", JVal::Str(mac));
+        std::fs::write(
+            root.join("commands").join(format!("{id}.json")),
+            canon::pretty(&v),
+        )
+        .expect("write");
+    }
+    dir
+}
+
+fn measure(parent: Option<&Path>, n: usize, durability: Durability) -> (f64, f64) {
+    let dir = setup(parent, n);
+    let ctx = Context::system("bench", "bench");
+    let secrets = Secrets::new(SECRET, None);
+    let repo = Repo::open(dir.path()).expect("open");
+    let opts = Options {
+        settle_ms: 0,
+        durability,
+        ..Options::default()
+    };
+    let started = Instant::now();
+    let mut bridge =
+        Bridge::new(Layout::new(dir.path()), &repo, &ctx, &secrets, opts).expect("bridge");
+    let report = bridge.run_once().expect("run");
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(
+        report
+            .items
+            .iter()
+            .filter(|i| i.outcome == "archived")
+            .count(),
+        n,
+        "every command must be archived"
+    );
+    (n as f64 / secs, report.flushes as f64 / n as f64)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let parent = args.get(1).map(Path::new);
+    println!("signed no-op commands end to end, {n} per round, no publish");
+    let mut group = Vec::new();
+    let mut base = Vec::new();
+    for round in 1..=3 {
+        let g = measure(parent, n, Durability::Group);
+        let b = measure(parent, n, Durability::PerFile);
+        println!(
+            "round {round}: group commit {:>8.0} cmd/s ({:.3} flushes/cmd) | baseline {:>7.0} cmd/s ({:.2} flushes/cmd) | ratio {:.1}x",
+            g.0,
+            g.1,
+            b.0,
+            b.1,
+            g.0 / b.0
+        );
+        group.push(g);
+        base.push(b);
+    }
+    let med = |v: &mut Vec<(f64, f64)>| {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v[v.len() / 2]
+    };
+    let (g, b) = (med(&mut group), med(&mut base));
+    println!(
+        "median: group commit {:.0} cmd/s, {:.3} flushes/cmd; baseline {:.0} cmd/s, {:.2} flushes/cmd; ratio {:.1}x",
+        g.0,
+        g.1,
+        b.0,
+        b.1,
+        g.0 / b.0
+    );
+}
