@@ -224,7 +224,8 @@ pub fn reconcile(r: &ReconcileReport) -> String {
     let _ = writeln!(
         o,
         "from {} ({} commit(s)):",
-        r.upstream, r.from_remote_count
+        r.upstream.trim_start_matches("refs/remotes/"),
+        r.from_remote_count
     );
     for c in &r.from_remote {
         let _ = writeln!(o, "  - {} {}", short(&c.id), c.subject);
