@@ -473,6 +473,18 @@ fn reconcile_builds_the_sync_branch_and_touches_nothing_of_the_user() {
             .count(),
         1
     );
+    // The sync branch is warden's lane: listed by the audit, not a finding.
+    let audit = json_of(a, &["sync", "audit", "--no-fetch"], 1);
+    let lane = audit["branches"]
+        .as_array()
+        .expect("branches")
+        .iter()
+        .find(|b| b["name"] == branch)
+        .cloned()
+        .expect("the sync branch is listed");
+    assert_eq!(lane["warden_lane"], true);
+    let why = strings(&audit["summary"]["needs_attention"]);
+    assert!(why.iter().all(|w| !w.contains("sync/")), "{why:?}");
 }
 
 #[test]

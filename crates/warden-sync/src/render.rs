@@ -86,6 +86,9 @@ pub fn audit(r: &AuditReport) -> String {
                     (a, z) => format!("DIVERGED from {up}: {a} ahead, {z} behind"),
                 }
             }
+            UpstreamState::None if b.warden_lane => {
+                format!("warden's lane; {} commit(s) on no remote", b.ahead)
+            }
             UpstreamState::None => format!("no upstream; {} commit(s) on no remote", b.ahead),
             UpstreamState::Gone => format!(
                 "upstream {} is GONE; {} commit(s) on no remote",
