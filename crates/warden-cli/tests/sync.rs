@@ -177,6 +177,29 @@ fn a_fresh_clone_is_in_sync_and_exits_0() {
     assert_eq!(v["branches"][0]["upstream_state"], "tracking");
     let human = b.ok(&["sync", "audit", "--no-fetch"]);
     assert!(human.contains("IN SYNC"), "{human}");
+    assert!(human.contains("not fetched"), "{human}");
+    // --all-remotes fetches every remote, in name order.
+    w.a.git(&["tag", "v9"]);
+    w.a.git(&["push", "--quiet", "origin", "v9"]);
+    b.git(&["remote", "add", "mirror", &w.remote.display().to_string()]);
+    let all = json_of(&b, &["sync", "audit", "--all-remotes"], 0);
+    let fetched: Vec<&str> = all["fetch"]
+        .as_array()
+        .expect("fetch")
+        .iter()
+        .map(|f| f["remote"].as_str().expect("remote"))
+        .collect();
+    assert_eq!(fetched, vec!["mirror", "origin"]);
+    assert!(
+        b.git(&["for-each-ref", "refs/remotes/mirror"])
+            .contains("refs/remotes/mirror/main")
+    );
+    // Fetching never creates local tags; the remote's tags are mirrored apart.
+    assert!(b.git(&["tag", "--list"]).trim().is_empty());
+    assert!(
+        b.git(&["for-each-ref", "refs/warden/tags/origin"])
+            .contains("refs/warden/tags/origin/v9")
+    );
 }
 
 #[test]
