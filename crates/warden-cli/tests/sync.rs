@@ -150,6 +150,9 @@ fn an_unknown_remote_is_a_usage_error_with_a_hint() {
     let err = w.a.fails(&["sync", "audit", "--remote", "orign"], 2);
     assert!(err.contains("--remote: no remote named \"orign\""), "{err}");
     assert!(err.contains("did you mean \"origin\""), "{err}");
+    let err =
+        w.a.fails(&["sync", "audit", "--remote", "origin", "--no-fetch"], 2);
+    assert!(err.contains("cannot be used with"), "{err}");
 }
 
 #[test]
