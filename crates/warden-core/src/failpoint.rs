@@ -68,7 +68,9 @@ pub fn clear() {
 }
 
 #[cfg(feature = "failpoints")]
-pub(crate) fn hit(name: &'static str) -> Result<()> {
+/// Stop here if `name` is armed. Public so subsystem crates (the bridge) can
+/// name their own step boundaries; a no-op unless built with `failpoints`.
+pub fn hit(name: &'static str) -> Result<()> {
     let action = imp::ARMED
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -95,7 +97,7 @@ pub fn clear() {}
 
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
-pub(crate) fn hit(_name: &'static str) -> Result<()> {
+pub fn hit(_name: &'static str) -> Result<()> {
     Ok(())
 }
 

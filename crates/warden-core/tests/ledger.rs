@@ -199,3 +199,54 @@ fn recorded_run_is_chained_with_details_and_artifacts() {
         entry
     );
 }
+
+/// `record_many` chains a batch with one append: the entries are numbered in
+/// order after the existing tip, each one's `prev` is the previous line, and the
+/// ledger verifies exactly as if they had been recorded one by one.
+#[test]
+fn record_many_chains_a_batch_in_order() {
+    use warden_core::engine::Record;
+    use warden_core::proposal::Source;
+    let (f, repo) = with_runs(2);
+    let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let records: Vec<Record> = (0..5)
+        .map(|i| Record {
+            run: s.new_run_id(),
+            command: "bridge noop".into(),
+            actor: Source {
+                kind: "bridge".into(),
+                id: format!("cmd-{i}"),
+            },
+            event: "CommandReceived".into(),
+            input_digest: warden_core::Digest::of(format!("{i}").as_bytes()),
+            rationale: None,
+            details: None,
+            artifacts: Vec::new(),
+        })
+        .collect();
+    let bad = Record {
+        command: String::new(),
+        ..records[0].clone()
+    };
+    assert!(s.record_many(vec![bad]).is_err(), "empty command accepted");
+    let entries = s.record_many(records.clone()).expect("record_many");
+    assert!(s.record_many(Vec::new()).expect("empty batch").is_empty());
+    drop(s);
+    let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![3, 4, 5, 6, 7]);
+    for (r, e) in records.iter().zip(&entries) {
+        assert_eq!(e.run, r.run);
+        assert_eq!(e.actor.id, r.actor.id);
+    }
+    let l = lines(&repo);
+    assert_eq!(l.len(), 7);
+    for w in l.windows(2) {
+        let next: serde_json::Value = serde_json::from_str(&w[1]).expect("json");
+        assert_eq!(
+            next["prev"],
+            json!(warden_core::Digest::of(w[0].as_bytes())),
+            "prev must hash the previous line"
+        );
+    }
+    assert!(repo.ledger().verify().expect("verify").ok);
+}

@@ -1,0 +1,641 @@
+//! The command contract (seed §5) and its validation layers (seed §6.1–§6.3):
+//! file → JSON → HMAC → schema → time window. Each layer returns a
+//! [`Rejection`] naming the reason, the field and the fix.
+
+use crate::canon::{self, JVal, ParseError};
+use crate::reason::{Reason, Rejection};
+use crate::sign::{KeySlot, Secrets};
+use jiff::{SignedDuration, Timestamp};
+
+/// The only schema version this executor reads.
+pub const SCHEMA_VERSION: &str = "1.0";
+/// The only `action`: apply the payload's ops / diff to the target repository.
+pub const ACTIONS: &[&str] = &["applyPatch"];
+/// `target` names the configured target repository; only one is supported.
+pub const TARGETS: &[&str] = &["MAIN"];
+/// Default size limit of one command file (seed §6.1: 512 KB).
+pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024;
+/// Clock skew tolerated in both directions of the time window.
+pub const DEFAULT_SKEW_SECS: i64 = 30;
+
+const FIELDS: &[&str] = &[
+    "schemaVersion",
+    "id",
+    "issued_at",
+    "expires_at",
+    "nonce",
+    "target",
+    "action",
+    "patchType",
+    "payload",
+    "validationPlan",
+    "allowedActions",
+    "constraints",
+    "hmac",
+];
+
+/// How the payload describes the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchType {
+    /// `payload.inline.ops` and/or `payload.inline.diff`.
+    Hybrid,
+    /// `payload.inline.ops` only.
+    Ops,
+    /// `payload.inline.diff` (a unified diff) only.
+    Unified,
+}
+
+impl PatchType {
+    pub const NAMES: &[&str] = &["hybrid", "ops", "unified"];
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "hybrid" => Some(PatchType::Hybrid),
+            "ops" => Some(PatchType::Ops),
+            "unified" => Some(PatchType::Unified),
+            _ => None,
+        }
+    }
+}
+
+/// What the executor can do; `allowedActions` must be a non-empty subset.
+pub const CAPABILITIES: &[&str] = &[
+    "noop",
+    "writeFile",
+    "moveFile",
+    "deleteFile",
+    "replaceRegion",
+];
+
+/// A precondition on a path's current content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    Any,
+    Absent,
+    Sha256(String),
+}
+
+impl Expect {
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Expect::Any => "any".into(),
+            Expect::Absent => "absent".into(),
+            Expect::Sha256(h) => serde_json::json!({ "sha256": h }),
+        }
+    }
+}
+
+/// One operation of `payload.inline.ops`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Noop,
+    WriteFile {
+        path: String,
+        content: String,
+        expect: Expect,
+    },
+    MoveFile {
+        from: String,
+        to: String,
+        expect: Expect,
+    },
+    DeleteFile {
+        path: String,
+        expect: Expect,
+    },
+    ReplaceRegion {
+        path: String,
+        fence: String,
+        content: String,
+    },
+}
+
+impl Op {
+    pub const NAMES: &[&str] = &[
+        "noop",
+        "writeFile",
+        "moveFile",
+        "deleteFile",
+        "replaceRegion",
+    ];
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Noop => "noop",
+            Op::WriteFile { .. } => "writeFile",
+            Op::MoveFile { .. } => "moveFile",
+            Op::DeleteFile { .. } => "deleteFile",
+            Op::ReplaceRegion { .. } => "replaceRegion",
+        }
+    }
+}
+
+/// A command that passed the schema layer.
+#[derive(Debug, Clone)]
+pub struct Command {
+    pub id: String,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub issued_at_text: String,
+    pub expires_at_text: String,
+    pub action: String,
+    pub patch_type: PatchType,
+    pub ops: Vec<Op>,
+    pub diff: Option<String>,
+    pub allowed_actions: Vec<String>,
+    pub max_runtime_ms: u64,
+    pub max_files_changed: u64,
+}
+
+impl Command {
+    /// The constraints as written, for results and integrity reports.
+    pub fn constraints_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "maxRuntimeMs": self.max_runtime_ms,
+            "maxFilesChanged": self.max_files_changed,
+        })
+    }
+
+    /// Whether the command changes nothing by construction.
+    pub fn is_noop(&self) -> bool {
+        self.diff.is_none() && self.ops.iter().all(|o| *o == Op::Noop)
+    }
+}
+
+/// Whether `id` can name files: 1–128 of `[A-Za-z0-9._-]`, starting with an
+/// alphanumeric, no `..`.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id.as_bytes()[0].is_ascii_alphanumeric()
+        && !id.contains("..")
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Layer 1b: parse the bytes as JSON.
+pub fn parse_json(bytes: &[u8]) -> Result<JVal, Rejection> {
+    canon::parse(bytes).map_err(|e| match e {
+        ParseError::DuplicateKey { ref key, .. } if key == "hmac" => {
+            Rejection::new(Reason::HmacDuplicated, e.to_string())
+                .field("hmac")
+                .hint("sign once: a command carries exactly one \"hmac\"")
+        }
+        ParseError::DuplicateKey { ref key, .. } => {
+            Rejection::new(Reason::DuplicateKey, e.to_string())
+                .field(key.clone())
+                .hint("remove the repeated key; JSON readers disagree on which copy wins")
+        }
+        ParseError::Syntax { .. } => Rejection::new(Reason::InvalidJson, e.to_string())
+            .hint("write the whole file as one JSON object, then rename it into commands/"),
+    })
+}
+
+/// Layer 2: the HMAC over the canonical JSON without `hmac`.
+pub fn authenticate(doc: &JVal, secrets: &Secrets) -> Result<KeySlot, Rejection> {
+    if !matches!(doc, JVal::Obj(_)) {
+        return Err(Rejection::new(
+            Reason::HmacMissing,
+            format!(
+                "the document is {}, not an object with \"hmac\"",
+                doc.type_name()
+            ),
+        ));
+    }
+    let Some(mac) = doc.get("hmac") else {
+        return Err(Rejection::new(Reason::HmacMissing, "no \"hmac\" field")
+            .field("hmac")
+            .hint("sign the command: `warden bridge sign FILE`"));
+    };
+    let Some(mac) = mac.as_str() else {
+        return Err(Rejection::new(
+            Reason::HmacMalformed,
+            format!("\"hmac\" is {}, not a base64 string", mac.type_name()),
+        )
+        .field("hmac"));
+    };
+    let payload = canon::signing_payload(doc);
+    match secrets.verify_payload(&payload, mac) {
+        Err(why) => Err(Rejection::new(Reason::HmacMalformed, why).field("hmac")),
+        Ok(Some(slot)) => Ok(slot),
+        Ok(None) => Err(Rejection::new(
+            Reason::HmacMismatch,
+            format!(
+                "the HMAC does not match the canonical JSON under any of the {} accepted secret(s)",
+                secrets.count()
+            ),
+        )
+        .field("hmac")
+        .hint("the document was changed after signing, or signed with another secret; `warden bridge verify FILE` explains")),
+    }
+}
+
+fn schema(field: &str, detail: impl Into<String>) -> Rejection {
+    Rejection::new(Reason::Schema, detail)
+        .field(field)
+        .hint("`warden bridge new noop` writes a valid command to start from; docs/wire-format.md has the format")
+}
+
+fn req<'a>(doc: &'a JVal, field: &str) -> Result<&'a JVal, Rejection> {
+    doc.get(field)
+        .ok_or_else(|| schema(field, format!("\"{field}\" is missing")))
+}
+
+fn string<'a>(v: &'a JVal, field: &str) -> Result<&'a str, Rejection> {
+    v.as_str()
+        .ok_or_else(|| schema(field, format!("must be a string, found {}", v.type_name())))
+}
+
+fn req_str<'a>(doc: &'a JVal, field: &str) -> Result<&'a str, Rejection> {
+    string(req(doc, field)?, field)
+}
+
+fn uint(v: &JVal, field: &str) -> Result<u64, Rejection> {
+    match v {
+        JVal::Num(n) => n.as_u64().ok_or_else(|| {
+            schema(
+                field,
+                format!("must be a non-negative integer, found {}", n.text),
+            )
+        }),
+        other => Err(schema(
+            field,
+            format!(
+                "must be a non-negative integer, found {}",
+                other.type_name()
+            ),
+        )),
+    }
+}
+
+fn timestamp(doc: &JVal, field: &str) -> Result<(Timestamp, String), Rejection> {
+    let text = req_str(doc, field)?;
+    let ts: Timestamp = text.parse().map_err(|e| {
+        schema(
+            field,
+            format!("\"{text}\" is not an RFC 3339 timestamp: {e}"),
+        )
+        .hint("write UTC with a Z, e.g. \"2025-08-09T06:24:51Z\"")
+    })?;
+    Ok((ts, text.to_string()))
+}
+
+fn members<'a>(v: &'a JVal, field: &str) -> Result<&'a [(String, JVal)], Rejection> {
+    match v {
+        JVal::Obj(m) => Ok(m),
+        other => Err(schema(
+            field,
+            format!("must be an object, found {}", other.type_name()),
+        )),
+    }
+}
+
+fn only_keys(v: &JVal, field: &str, known: &[&str]) -> Result<(), Rejection> {
+    for (k, _) in members(v, field)? {
+        if !known.contains(&k.as_str()) {
+            let at = if field.is_empty() {
+                k.clone()
+            } else {
+                format!("{field}.{k}")
+            };
+            return Err(schema(
+                &at,
+                format!("unknown field \"{k}\" (known: {})", known.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Layer 3: the schema. The document has already been authenticated.
+pub fn parse_command(doc: &JVal) -> Result<Command, Rejection> {
+    only_keys(doc, "", FIELDS)?;
+    let version = req_str(doc, "schemaVersion")?;
+    if version != SCHEMA_VERSION {
+        return Err(schema(
+            "schemaVersion",
+            format!(
+                "unsupported schemaVersion \"{version}\" (this executor reads \"{SCHEMA_VERSION}\")"
+            ),
+        ));
+    }
+    let id = req_str(doc, "id")?;
+    if !valid_id(id) {
+        return Err(schema(
+            "id",
+            format!(
+                "\"{id}\" cannot name files: use 1–128 of A–Z a–z 0–9 . _ -, starting with a letter or digit"
+            ),
+        ));
+    }
+    let (issued_at, issued_at_text) = timestamp(doc, "issued_at")?;
+    let (expires_at, expires_at_text) = timestamp(doc, "expires_at")?;
+    if expires_at <= issued_at {
+        return Err(schema(
+            "expires_at",
+            format!("expires_at {expires_at_text} is not after issued_at {issued_at_text}"),
+        ));
+    }
+    req_str(doc, "nonce")?;
+    let target = req_str(doc, "target")?;
+    if !TARGETS.contains(&target) {
+        return Err(schema(
+            "target",
+            format!(
+                "unknown target \"{target}\" (known: {})",
+                TARGETS.join(", ")
+            ),
+        ));
+    }
+    let action = req_str(doc, "action")?;
+    if !ACTIONS.contains(&action) {
+        return Err(Rejection::new(
+            Reason::UnknownAction,
+            format!(
+                "unknown action \"{action}\" (known: {})",
+                ACTIONS.join(", ")
+            ),
+        )
+        .field("action"));
+    }
+    let pt = req_str(doc, "patchType")?;
+    let Some(patch_type) = PatchType::parse(pt) else {
+        return Err(Rejection::new(
+            Reason::UnknownPatchType,
+            format!(
+                "unknown patchType \"{pt}\" (known: {})",
+                PatchType::NAMES.join(", ")
+            ),
+        )
+        .field("patchType"));
+    };
+    match req(doc, "validationPlan")? {
+        JVal::Arr(steps) if steps.is_empty() => {}
+        JVal::Arr(_) => {
+            return Err(schema(
+                "validationPlan",
+                "validation steps are not supported by this executor; the target repository's policy validation command runs on every change",
+            )
+            .hint("send an empty validationPlan, or configure validation.command in the target's .warden/policy.yaml"));
+        }
+        other => {
+            return Err(schema(
+                "validationPlan",
+                format!("must be an array, found {}", other.type_name()),
+            ));
+        }
+    }
+    let allowed_actions = allowed_actions(req(doc, "allowedActions")?)?;
+    let constraints = req(doc, "constraints")?;
+    only_keys(
+        constraints,
+        "constraints",
+        &["maxRuntimeMs", "maxFilesChanged"],
+    )?;
+    let max_runtime_ms = uint(
+        req(constraints, "maxRuntimeMs")
+            .map_err(|_| schema("constraints.maxRuntimeMs", "is missing"))?,
+        "constraints.maxRuntimeMs",
+    )?;
+    if max_runtime_ms == 0 {
+        return Err(schema("constraints.maxRuntimeMs", "must be at least 1"));
+    }
+    let max_files_changed = uint(
+        req(constraints, "maxFilesChanged")
+            .map_err(|_| schema("constraints.maxFilesChanged", "is missing"))?,
+        "constraints.maxFilesChanged",
+    )?;
+    let payload = req(doc, "payload")?;
+    only_keys(payload, "payload", &["inline"])?;
+    let inline = payload
+        .get("inline")
+        .ok_or_else(|| schema("payload.inline", "is missing"))?;
+    only_keys(inline, "payload.inline", &["version", "ops", "diff"])?;
+    if let Some(v) = inline.get("version") {
+        string(v, "payload.inline.version")?;
+    }
+    let ops = match inline.get("ops") {
+        None => Vec::new(),
+        Some(JVal::Arr(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, o)| parse_op(o, &format!("payload.inline.ops[{i}]")))
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(schema(
+                "payload.inline.ops",
+                format!("must be an array, found {}", other.type_name()),
+            ));
+        }
+    };
+    let diff = match inline.get("diff") {
+        None => None,
+        Some(v) => Some(string(v, "payload.inline.diff")?.to_string()),
+    };
+    let has_ops = inline.get("ops").is_some();
+    match patch_type {
+        PatchType::Ops if diff.is_some() => {
+            return Err(schema(
+                "payload.inline.diff",
+                "patchType \"ops\" takes no diff; use \"hybrid\" or \"unified\"",
+            ));
+        }
+        PatchType::Ops if !has_ops => {
+            return Err(schema("payload.inline.ops", "is missing"));
+        }
+        PatchType::Unified if has_ops => {
+            return Err(schema(
+                "payload.inline.ops",
+                "patchType \"unified\" takes only a diff; use \"hybrid\" for both",
+            ));
+        }
+        PatchType::Unified if diff.is_none() => {
+            return Err(schema("payload.inline.diff", "is missing"));
+        }
+        PatchType::Hybrid if !has_ops && diff.is_none() => {
+            return Err(schema("payload.inline", "has neither \"ops\" nor \"diff\""));
+        }
+        _ => {}
+    }
+    if has_ops && ops.is_empty() {
+        return Err(schema(
+            "payload.inline.ops",
+            "is empty; a no-op command sends [{\"op\": \"noop\"}]",
+        ));
+    }
+    Ok(Command {
+        id: id.to_string(),
+        issued_at,
+        expires_at,
+        issued_at_text,
+        expires_at_text,
+        action: action.to_string(),
+        patch_type,
+        ops,
+        diff,
+        allowed_actions,
+        max_runtime_ms,
+        max_files_changed,
+    })
+}
+
+fn allowed_actions(v: &JVal) -> Result<Vec<String>, Rejection> {
+    let JVal::Arr(items) = v else {
+        return Err(schema(
+            "allowedActions",
+            format!("must be an array, found {}", v.type_name()),
+        ));
+    };
+    if items.is_empty() {
+        return Err(Rejection::new(
+            Reason::OpNotAllowed,
+            "allowedActions is empty; it must be a non-empty subset of the executor's capabilities",
+        )
+        .field("allowedActions")
+        .hint(format!("capabilities: {}", CAPABILITIES.join(", "))));
+    }
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("allowedActions[{i}]");
+        let name = string(item, &field)?;
+        if !CAPABILITIES.contains(&name) {
+            return Err(Rejection::new(
+                Reason::OpNotAllowed,
+                format!("\"{name}\" is not a capability of this executor"),
+            )
+            .field(field)
+            .hint(format!("capabilities: {}", CAPABILITIES.join(", "))));
+        }
+        out.push(name.to_string());
+    }
+    Ok(out)
+}
+
+fn parse_expect(op: &JVal, field: &str) -> Result<Expect, Rejection> {
+    match op.get("expect") {
+        None => Ok(Expect::Any),
+        Some(JVal::Str(s)) if s == "any" => Ok(Expect::Any),
+        Some(JVal::Str(s)) if s == "absent" => Ok(Expect::Absent),
+        Some(v @ JVal::Obj(_)) => {
+            only_keys(v, field, &["sha256"])?;
+            let h = req_str(v, "sha256")
+                .map_err(|_| schema(&format!("{field}.sha256"), "must be a string"))?;
+            if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(schema(&format!("{field}.sha256"), "must be 64 hex digits"));
+            }
+            Ok(Expect::Sha256(h.to_ascii_lowercase()))
+        }
+        Some(_) => Err(schema(
+            field,
+            "must be \"any\", \"absent\" or {\"sha256\": \"<hex>\"}",
+        )),
+    }
+}
+
+fn parse_op(o: &JVal, field: &str) -> Result<Op, Rejection> {
+    members(o, field)?;
+    let name = o
+        .get("op")
+        .ok_or_else(|| schema(&format!("{field}.op"), "is missing"))?;
+    let name = string(name, &format!("{field}.op"))?;
+    let s = |k: &str| -> Result<String, Rejection> {
+        let f = format!("{field}.{k}");
+        let v = o
+            .get(k)
+            .ok_or_else(|| schema(&f, format!("\"{k}\" is missing")))?;
+        Ok(string(v, &f)?.to_string())
+    };
+    let keys = |known: &[&str]| only_keys(o, field, known);
+    let expect_field = format!("{field}.expect");
+    Ok(match name {
+        "noop" => {
+            keys(&["op"])?;
+            Op::Noop
+        }
+        "writeFile" => {
+            keys(&["op", "path", "content", "expect"])?;
+            Op::WriteFile {
+                path: s("path")?,
+                content: s("content")?,
+                expect: parse_expect(o, &expect_field)?,
+            }
+        }
+        "moveFile" => {
+            keys(&["op", "from", "to", "expect"])?;
+            Op::MoveFile {
+                from: s("from")?,
+                to: s("to")?,
+                expect: parse_expect(o, &expect_field)?,
+            }
+        }
+        "deleteFile" => {
+            keys(&["op", "path", "expect"])?;
+            Op::DeleteFile {
+                path: s("path")?,
+                expect: parse_expect(o, &expect_field)?,
+            }
+        }
+        "replaceRegion" => {
+            keys(&["op", "path", "fence", "content"])?;
+            Op::ReplaceRegion {
+                path: s("path")?,
+                fence: s("fence")?,
+                content: s("content")?,
+            }
+        }
+        other => {
+            return Err(Rejection::new(
+                Reason::UnknownOp,
+                format!("unknown op \"{other}\" (known: {})", Op::NAMES.join(", ")),
+            )
+            .field(format!("{field}.op")));
+        }
+    })
+}
+
+/// Layer 4: `issued_at - skew <= now <= expires_at + skew`.
+pub fn check_time(cmd: &Command, now: Timestamp, skew_secs: i64) -> Result<(), Rejection> {
+    let skew = SignedDuration::from_secs(skew_secs);
+    if cmd.issued_at > now + skew {
+        return Err(Rejection::new(
+            Reason::NotYetValid,
+            format!(
+                "issued_at {} is in the future (now {}, skew allowance {skew_secs}s)",
+                cmd.issued_at_text,
+                now.round(jiff::Unit::Second).unwrap_or(now)
+            ),
+        )
+        .field("issued_at")
+        .hint("check the signer's clock"));
+    }
+    if now > cmd.expires_at + skew {
+        return Err(Rejection::new(
+            Reason::Expired,
+            format!(
+                "expired at {} (now {}, skew allowance {skew_secs}s)",
+                cmd.expires_at_text,
+                now.round(jiff::Unit::Second).unwrap_or(now)
+            ),
+        )
+        .field("expires_at")
+        .hint("issue a new command with a later expires_at"));
+    }
+    Ok(())
+}
+
+/// Every op must be allowed: `noop` always is; the others must be listed.
+pub fn check_allowed(cmd: &Command) -> Result<(), Rejection> {
+    for (i, op) in cmd.ops.iter().enumerate() {
+        if *op != Op::Noop && !cmd.allowed_actions.iter().any(|a| a == op.name()) {
+            return Err(Rejection::new(
+                Reason::OpNotAllowed,
+                format!(
+                    "op \"{}\" is not in allowedActions [{}]",
+                    op.name(),
+                    cmd.allowed_actions.join(", ")
+                ),
+            )
+            .field(format!("payload.inline.ops[{i}].op")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! The bridge root (seed §2): its directories, its private state, `init`.
+//!
+//! ```text
+//! <root>/commands/      inbound signed commands (*.json); never staged
+//!        results/       <id>.json, <id>.integrity.json
+//!        diffs/         <id>.patch
+//!        archive/       <id>.json: the command, byte for byte, on success
+//!        dead_letter/   <key>.json: failures with a machine-readable reason
+//!        meta/          retries.json (published control state), bridge.json (config)
+//!        logs/          bridge.log (one JSON line per command), .gitattributes
+//!        summaries/ context/   optional outputs, published as they are
+//!        .bridge/       private, ignored: locks and the group-commit marker
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// The bridge's directories; commands may never write into them.
+pub const BRIDGE_DIRS: &[&str] = &[
+    "commands",
+    "results",
+    "diffs",
+    "archive",
+    "dead_letter",
+    "meta",
+    "logs",
+    "summaries",
+    "context",
+];
+
+/// The directories publish stages (seed §6.6): everything but `commands/`.
+pub const SAFE_DIRS: &[&str] = &[
+    "context",
+    "results",
+    "diffs",
+    "summaries",
+    "logs",
+    "archive",
+    "dead_letter",
+    "meta",
+];
+
+/// Lines `init` makes sure `.gitignore` at the bridge root has.
+pub const GITIGNORE_LINES: &[&str] = &["commands/.retries.json", ".bridge/"];
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub root: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: impl Into<PathBuf>) -> Layout {
+        Layout { root: root.into() }
+    }
+    pub fn dir(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+    pub fn commands(&self) -> PathBuf {
+        self.dir("commands")
+    }
+    pub fn result(&self, id: &str) -> PathBuf {
+        self.dir("results").join(format!("{id}.json"))
+    }
+    pub fn integrity(&self, id: &str) -> PathBuf {
+        self.dir("results").join(format!("{id}.integrity.json"))
+    }
+    pub fn diff(&self, id: &str) -> PathBuf {
+        self.dir("diffs").join(format!("{id}.patch"))
+    }
+    pub fn archive(&self, id: &str) -> PathBuf {
+        self.dir("archive").join(format!("{id}.json"))
+    }
+    pub fn dead_letter(&self, key: &str) -> PathBuf {
+        self.dir("dead_letter").join(format!("{key}.json"))
+    }
+    pub fn retries(&self) -> PathBuf {
+        self.dir("meta").join("retries.json")
+    }
+    pub fn config(&self) -> PathBuf {
+        self.dir("meta").join("bridge.json")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.dir("logs").join("bridge.log")
+    }
+    pub fn private(&self) -> PathBuf {
+        self.root.join(".bridge")
+    }
+    pub fn run_lock(&self) -> PathBuf {
+        self.private().join("run.lock")
+    }
+    pub fn marker(&self) -> PathBuf {
+        self.private().join("batch.json")
+    }
+    pub fn publish_state(&self) -> PathBuf {
+        self.private().join("publish.json")
+    }
+}
+
+/// What `init` did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct InitReport {
+    pub root: String,
+    pub created: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+fn ensure_file(
+    path: &Path,
+    content: &str,
+    rel: &str,
+    report: &mut InitReport,
+) -> std::io::Result<()> {
+    if path.exists() {
+        report.unchanged.push(rel.into());
+    } else {
+        warden_core::fsutil::write_atomic(path, content.as_bytes(), 0o644)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        report.created.push(rel.into());
+    }
+    Ok(())
+}
+
+/// Create the directories, `meta/retries.json`, the `.gitignore` entries and
+/// the union-merge attribute of the log. Idempotent. `target` (relative to the
+/// root, or absolute) is stored in `meta/bridge.json` when given.
+pub fn init(layout: &Layout, target: Option<&str>) -> std::io::Result<InitReport> {
+    let mut report = InitReport {
+        root: layout.root.display().to_string(),
+        ..Default::default()
+    };
+    std::fs::create_dir_all(&layout.root)?;
+    for d in BRIDGE_DIRS.iter().chain(&[".bridge"]) {
+        let p = layout.dir(d);
+        if p.is_dir() {
+            report.unchanged.push(format!("{d}/"));
+        } else {
+            std::fs::create_dir_all(&p)?;
+            report.created.push(format!("{d}/"));
+        }
+    }
+    ensure_file(&layout.retries(), "{}\n", "meta/retries.json", &mut report)?;
+    // Parallel bridges append to the same log: git merges it as a union of lines.
+    ensure_file(
+        &layout.dir("logs").join(".gitattributes"),
+        "bridge.log merge=union\n",
+        "logs/.gitattributes",
+        &mut report,
+    )?;
+    if let Some(t) = target {
+        let cfg = serde_json::json!({"schema": "warden.bridge.config/v1", "target": t});
+        let text = serde_json::to_string_pretty(&cfg).unwrap_or_default() + "\n";
+        warden_core::fsutil::write_atomic(&layout.config(), text.as_bytes(), 0o644)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        report.created.push("meta/bridge.json".into());
+    }
+    let gi = layout.root.join(".gitignore");
+    let current = std::fs::read_to_string(&gi).unwrap_or_default();
+    let missing: Vec<&str> = GITIGNORE_LINES
+        .iter()
+        .copied()
+        .filter(|l| !current.lines().any(|c| c.trim() == *l))
+        .collect();
+    if missing.is_empty() {
+        report.unchanged.push(".gitignore".into());
+    } else {
+        let mut text = current.clone();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        for l in missing {
+            text.push_str(l);
+            text.push('\n');
+        }
+        warden_core::fsutil::write_atomic(&gi, text.as_bytes(), 0o644)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        report.created.push(".gitignore".into());
+    }
+    Ok(report)
+}
+
+/// The configured target (from `meta/bridge.json`), resolved against the root.
+pub fn configured_target(layout: &Layout) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(layout.config()).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let t = v.get("target")?.as_str()?;
+    let p = Path::new(t);
+    Some(if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        layout.root.join(p)
+    })
+}

@@ -1,0 +1,25 @@
+//! warden-bridge: the signed-command bridge (SPEC §10, seed 002).
+//!
+//! Signed JSON commands arrive in `commands/`; each is checked layer by layer
+//! (file → JSON → HMAC → schema → time → allowedActions → paths → dry-run
+//! constraints), applied to the target repository as a warden run (so it is
+//! ledgered and undoable), and answered with `results/`, `diffs/`, `archive/`
+//! or `dead_letter/` documents that [`publish`] commits and pushes.
+//!
+//! This crate reads no environment variable and prints nothing: secrets,
+//! paths and the clock come in from the caller (the CLI).
+
+#![forbid(unsafe_code)]
+
+pub mod canon;
+pub mod command;
+pub mod diff;
+pub mod layout;
+pub mod ops;
+pub mod outputs;
+pub mod pipeline;
+pub mod publish;
+pub mod reason;
+pub mod retries;
+pub mod service;
+pub mod sign;

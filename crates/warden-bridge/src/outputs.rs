@@ -1,0 +1,284 @@
+//! The documents the bridge writes per command (seed §6.5, §18) and how they
+//! are made durable.
+//!
+//! - `Group` (the default): a batch's files are written with temp + rename and
+//!   no fsync each; then one `syncfs(2)` on the bridge root's filesystem makes
+//!   them all durable at once (elsewhere: one fsync per file and directory).
+//!   Only after that are the batch's commands removed from `commands/`.
+//! - `PerFile`: every file is written, fsynced, renamed and its directory
+//!   fsynced on its own, as the seed's Python executor does. Kept as the
+//!   benchmark baseline.
+
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    Group,
+    PerFile,
+}
+
+/// `results/<id>.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultDoc {
+    pub schema: &'static str,
+    pub id: String,
+    /// "applied" (files changed), "recorded" (a no-op, ledgered), "unchanged"
+    /// (every effect was already present; ledgered).
+    pub status: String,
+    pub exit_code: i32,
+    /// The warden run that applied or recorded it (`warden undo RUN`).
+    pub run: String,
+    pub action: String,
+    #[serde(rename = "patchType")]
+    pub patch_type: String,
+    pub ops: Vec<String>,
+    pub timings: Timings,
+    pub counters: Counters,
+    pub constraints: serde_json::Value,
+    pub constraints_ok: ConstraintsOk,
+    pub hmac_ok: bool,
+    /// "current" or "next": which accepted secret verified it.
+    pub secret: &'static str,
+    pub input_sha256: String,
+    pub diff: String,
+    /// True when a restart re-derived these outputs from the ledger.
+    pub recovered: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Timings {
+    pub issued_at: String,
+    pub received_at: String,
+    pub executed_at: String,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counters {
+    pub files_changed: u64,
+    pub added: u64,
+    pub modified: u64,
+    pub deleted: u64,
+    pub lines_added: u64,
+    pub lines_removed: u64,
+    pub bytes_written: u64,
+}
+
+impl From<&warden_core::ledger::Counts> for Counters {
+    fn from(c: &warden_core::ledger::Counts) -> Self {
+        Counters {
+            files_changed: c.files,
+            added: c.added,
+            modified: c.modified,
+            deleted: c.deleted,
+            lines_added: c.lines_added,
+            lines_removed: c.lines_removed,
+            bytes_written: c.bytes_written,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConstraintsOk {
+    #[serde(rename = "maxFilesChanged")]
+    pub max_files_changed: bool,
+    #[serde(rename = "maxRuntimeMs")]
+    pub max_runtime_ms: bool,
+}
+
+/// `results/<id>.integrity.json` (seed §18).
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrityDoc {
+    pub schema: &'static str,
+    pub id: String,
+    pub input_sha256: String,
+    pub result_sha256: String,
+    pub diff_sha256: String,
+    pub issued_at: String,
+    pub executed_at: String,
+    pub duration_ms: u64,
+    pub files_changed: u64,
+    pub constraints: serde_json::Value,
+    pub limits_ok: bool,
+    pub hmac_ok: bool,
+    pub exit_code: i32,
+    pub run: String,
+}
+
+/// `dead_letter/<key>.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadLetterDoc {
+    pub schema: &'static str,
+    /// The command id when the document had a valid one, else null.
+    pub id: Option<String>,
+    /// The file as it arrived in commands/.
+    pub file: String,
+    pub reason: crate::reason::Reason,
+    /// The validation layer that refused it.
+    pub layer: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    pub exit_code: i32,
+    pub hmac_ok: bool,
+    pub received_at: String,
+    pub rejected_at: String,
+    pub size: u64,
+    pub input_sha256: Option<String>,
+    /// The original bytes, when they are UTF-8 and within the size limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_text: Option<String>,
+    /// The original bytes (base64), when they are not UTF-8 and within the limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_base64: Option<String>,
+    /// Set when a restart re-derived this document.
+    pub recovered: bool,
+}
+
+/// One line of `logs/bridge.log` (seed §8), in the seed's field order.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogLine {
+    pub ts: String,
+    pub id: String,
+    pub action: String,
+    pub result: String,
+    pub exit: i32,
+    pub files_changed: u64,
+    pub hmac_ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+}
+
+pub fn pretty<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut b = serde_json::to_vec_pretty(v).unwrap_or_default();
+    b.push(b'\n');
+    b
+}
+
+/// Writes files with the chosen durability and counts flushes.
+#[derive(Debug)]
+pub struct Writer {
+    pub mode: Durability,
+    pub flushes: u64,
+    dirs: BTreeSet<PathBuf>,
+    files: Vec<PathBuf>,
+}
+
+fn tmp_for(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.bridge-tmp"))
+}
+
+impl Writer {
+    pub fn new(mode: Durability) -> Writer {
+        Writer {
+            mode,
+            flushes: 0,
+            dirs: BTreeSet::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// Replace `path` with `bytes` (temp + rename; durable now in `PerFile`,
+    /// at [`Writer::commit`] in `Group`).
+    pub fn put(&mut self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        std::fs::create_dir_all(&dir)?;
+        let tmp = tmp_for(path);
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        if self.mode == Durability::PerFile {
+            f.sync_all()?;
+            self.flushes += 1;
+        }
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if self.mode == Durability::PerFile {
+            warden_core::fsutil::sync_dir(&dir).map_err(std::io::Error::other)?;
+            self.flushes += 1;
+        } else {
+            self.files.push(path.to_path_buf());
+            self.dirs.insert(dir);
+        }
+        Ok(())
+    }
+
+    /// Append `bytes` to `path` (the audit log).
+    pub fn append(&mut self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        f.write_all(bytes)?;
+        if self.mode == Durability::PerFile {
+            f.sync_data()?;
+            self.flushes += 1;
+        } else {
+            self.files.push(path.to_path_buf());
+        }
+        Ok(())
+    }
+
+    /// Remove `path` (a processed command), durably in `PerFile`.
+    pub fn remove(&mut self, path: &Path) -> std::io::Result<()> {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        if self.mode == Durability::PerFile
+            && let Some(dir) = path.parent()
+        {
+            warden_core::fsutil::sync_dir(dir).map_err(std::io::Error::other)?;
+            self.flushes += 1;
+        }
+        Ok(())
+    }
+
+    /// Make everything written since the last commit durable: one `syncfs`
+    /// of the filesystem holding `root` on Linux; elsewhere one fsync per
+    /// file and directory.
+    pub fn commit(&mut self, root: &Path) -> std::io::Result<()> {
+        if self.mode == Durability::PerFile || (self.files.is_empty() && self.dirs.is_empty()) {
+            return Ok(());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let f = std::fs::File::open(root)?;
+            rustix::fs::syncfs(&f)?;
+            self.flushes += 1;
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = root;
+            for p in &self.files {
+                std::fs::File::open(p)?.sync_all()?;
+                self.flushes += 1;
+            }
+            for d in &self.dirs {
+                warden_core::fsutil::sync_dir(d).map_err(std::io::Error::other)?;
+                self.flushes += 1;
+            }
+        }
+        self.files.clear();
+        self.dirs.clear();
+        Ok(())
+    }
+}

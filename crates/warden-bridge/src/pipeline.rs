@@ -1,0 +1,1263 @@
+//! The executor (seed §6–§8): take commands from `commands/`, run each through
+//! the validation layers, apply the accepted ones as warden runs, write their
+//! outputs, and remove them from the inbox — in crash-safe batches.
+//!
+//! A batch (group commit):
+//! 1. verify every file of the batch (no writes);
+//! 2. write the batch marker `.bridge/batch.json` (the files, their sha256 and
+//!    the output names assigned) and fsync it — flush 1;
+//! 3. apply the accepted commands: no-ops are ledgered together by
+//!    `Session::record_many` — flush 2; changes go through `Session::apply`;
+//! 4. write every output (results, integrity, diffs, archive, dead letters,
+//!    log lines) without per-file fsyncs, then one `syncfs` — flush 3;
+//! 5. only now remove the batch's commands from `commands/` and clear the marker.
+//!
+//! Restart after a crash at any point: the marker names the batch. A command
+//! still in `commands/` with the same sha256 is taken again; if the ledger
+//! already holds its run, its outputs are re-derived from the ledger entry
+//! instead of applying it again (no command processed twice); a command not
+//! yet ledgered is processed normally (none lost). Dead letters reuse the
+//! names assigned in the marker, so nothing is written twice under two names.
+
+use crate::canon::JVal;
+use crate::command::{self, Command, Op};
+use crate::layout::Layout;
+use crate::ops::{self, Target};
+use crate::outputs::{
+    ConstraintsOk, Counters, DeadLetterDoc, Durability, IntegrityDoc, LogLine, ResultDoc, Timings,
+    Writer, pretty,
+};
+use crate::reason::{Reason, Rejection};
+use crate::sign::{KeySlot, Secrets};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Instant;
+use warden_core::engine::Record;
+use warden_core::ledger::{Entry, RunResult};
+use warden_core::proposal::{Proposal, Source};
+use warden_core::{Context, Digest, Repo};
+
+/// The executor's crash points, in order (armed only in builds with the
+/// `warden-core/failpoints` feature, e.g. `WARDEN_FAILPOINT=bridge.after_apply=abort`).
+pub const BATCH_POINTS: &[&str] = &[
+    "bridge.after_marker",
+    "bridge.after_apply",
+    "bridge.after_outputs",
+    "bridge.after_sync",
+    "bridge.after_first_remove",
+    "bridge.after_removes",
+];
+
+fn fail(name: &'static str) -> std::io::Result<()> {
+    warden_core::failpoint::hit(name).map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// Tunables of one executor.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Largest accepted command file.
+    pub max_bytes: u64,
+    /// Clock skew tolerated around issued_at / expires_at, in seconds.
+    pub skew_secs: i64,
+    /// A file is taken only once its mtime is this old (writers that are not
+    /// atomic, like the seed's smoke script, finish first).
+    pub settle_ms: u64,
+    /// Most commands per batch.
+    pub batch_size: usize,
+    pub durability: Durability,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_bytes: command::DEFAULT_MAX_BYTES,
+            skew_secs: command::DEFAULT_SKEW_SECS,
+            settle_ms: 500,
+            batch_size: 64,
+            durability: Durability::Group,
+        }
+    }
+}
+
+/// What happened to one command.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemReport {
+    pub file: String,
+    /// The command id, or for a dead letter its key.
+    pub id: String,
+    /// "archived" or "dead_letter".
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub exit_code: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    pub recovered: bool,
+}
+
+/// What one pass over the inbox did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PassReport {
+    pub items: Vec<ItemReport>,
+    /// Files still being written (younger than the settle time).
+    pub waiting: usize,
+    /// Entries of commands/ that are not `*.json` files (left alone).
+    pub ignored: Vec<String>,
+    pub batches: usize,
+    pub flushes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Marker {
+    schema: String,
+    items: Vec<MarkerItem>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MarkerItem {
+    file: String,
+    sha256: String,
+    /// `archive/<key>.json` or `dead_letter/<key>.json`.
+    key: String,
+    accepted: bool,
+}
+
+/// The executor for one bridge root and its target repository.
+pub struct Bridge<'a> {
+    pub layout: Layout,
+    pub target: Target,
+    repo: &'a Repo,
+    ctx: &'a Context,
+    secrets: &'a Secrets,
+    pub opts: Options,
+    /// Ids already used: archived, or dead-lettered after a valid HMAC.
+    used: BTreeSet<String>,
+    /// Command id → the newest ledger entry the bridge made for it.
+    runs: BTreeMap<String, Entry>,
+    /// Dead-letter keys on disk.
+    dl_keys: BTreeSet<String>,
+}
+
+/// A verified command waiting to be applied.
+struct Accepted {
+    cmd: Command,
+    slot: KeySlot,
+}
+
+enum Verdict {
+    Accept(Box<Accepted>),
+    Reject {
+        rej: Rejection,
+        id: Option<String>,
+        hmac_ok: bool,
+    },
+}
+
+struct Item {
+    file: String,
+    bytes: Option<Vec<u8>>,
+    size: u64,
+    sha256: Option<String>,
+    received_at: String,
+    started: Instant,
+    verdict: Verdict,
+    key: String,
+    /// The marker of a crashed batch lists this exact file.
+    leftover: bool,
+}
+
+/// The outcome of applying one accepted command.
+enum Applied {
+    Done {
+        status: String,
+        run: String,
+        counts: warden_core::ledger::Counts,
+        diff: String,
+        recovered: bool,
+    },
+    Failed(Rejection),
+}
+
+fn exit_code_for(reason: Reason) -> i32 {
+    match reason {
+        Reason::Hidden
+        | Reason::NotRegular
+        | Reason::Empty
+        | Reason::TooLarge
+        | Reason::InvalidJson
+        | Reason::DuplicateKey
+        | Reason::Schema
+        | Reason::UnknownAction
+        | Reason::UnknownPatchType
+        | Reason::UnknownOp => 2,
+        Reason::ApplyFailed => 3,
+        _ => 1,
+    }
+}
+
+fn sanitize_key(stem: &str) -> String {
+    let s: String = stem
+        .trim_start_matches('.')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    let s = s.replace("..", "_");
+    if s.is_empty() { "unnamed".into() } else { s }
+}
+
+fn ts_of(t: std::time::SystemTime) -> String {
+    jiff::Timestamp::try_from(t)
+        .map(|t| t.round(jiff::Unit::Millisecond).unwrap_or(t).to_string())
+        .unwrap_or_default()
+}
+
+/// Map a core refusal to a dead-letter reason.
+fn core_rejection(e: &warden_core::Error) -> Rejection {
+    use warden_core::Error as E;
+    let msg = ops::core_message(e);
+    let (reason, field, hint) = match e {
+        E::Rejected { field, hint, .. } if msg.starts_with("policy") => {
+            (Reason::PolicyDenied, Some(field.clone()), hint.clone())
+        }
+        E::Rejected { field, hint, .. } | E::Invalid { field, hint, .. } => {
+            if msg.contains("symlink") || msg.contains("escapes") || msg.contains("absolute") {
+                (Reason::PathEscape, Some(field.clone()), hint.clone())
+            } else {
+                (
+                    Reason::PreconditionFailed,
+                    Some(field.clone()),
+                    hint.clone(),
+                )
+            }
+        }
+        _ => (Reason::ApplyFailed, None, None),
+    };
+    let mut r = Rejection::new(reason, msg);
+    r.field = field.map(|f| format!("(proposal) {f}"));
+    r.hint = hint;
+    r
+}
+
+impl<'a> Bridge<'a> {
+    /// Set up an executor: reads what was already processed (archive, dead
+    /// letters, the ledger) so replays are refused.
+    pub fn new(
+        layout: Layout,
+        target_repo: &'a Repo,
+        ctx: &'a Context,
+        secrets: &'a Secrets,
+        opts: Options,
+    ) -> std::io::Result<Bridge<'a>> {
+        let target = Target::new(target_repo.root(), &layout.root);
+        let mut b = Bridge {
+            layout,
+            target,
+            repo: target_repo,
+            ctx,
+            secrets,
+            opts,
+            used: BTreeSet::new(),
+            runs: BTreeMap::new(),
+            dl_keys: BTreeSet::new(),
+        };
+        b.load_state()?;
+        Ok(b)
+    }
+
+    fn load_state(&mut self) -> std::io::Result<()> {
+        for (dir, is_dl) in [("archive", false), ("dead_letter", true)] {
+            let Ok(rd) = std::fs::read_dir(self.layout.dir(dir)) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Some(stem) = name.strip_suffix(".json") else {
+                    continue;
+                };
+                if name.starts_with('.') {
+                    continue;
+                }
+                if !is_dl {
+                    self.used.insert(stem.to_string());
+                    continue;
+                }
+                self.dl_keys.insert(stem.to_string());
+                if let Ok(bytes) = std::fs::read(e.path())
+                    && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    && v["hmac_ok"] == serde_json::Value::Bool(true)
+                    && let Some(id) = v["id"].as_str()
+                {
+                    self.used.insert(id.to_string());
+                }
+            }
+        }
+        let entries = self
+            .repo
+            .ledger()
+            .entries()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        for e in entries {
+            // A run that recovery rolled back never happened: the command is
+            // taken again, not counted as processed.
+            if e.actor.kind == "bridge" && e.result != RunResult::RolledBack {
+                self.runs.insert(e.actor.id.clone(), e);
+            }
+        }
+        Ok(())
+    }
+
+    /// One pass: finish a crashed batch, then process every settled command.
+    pub fn run_once(&mut self) -> std::io::Result<PassReport> {
+        let mut report = PassReport::default();
+        let marker = self.read_marker();
+        let leftovers: BTreeMap<String, MarkerItem> = marker
+            .items
+            .into_iter()
+            .map(|i| (i.file.clone(), i))
+            .collect();
+        let (mut files, waiting, ignored) = self.scan(&leftovers)?;
+        report.waiting = waiting;
+        report.ignored = ignored;
+        // The crashed batch first, in its order.
+        files.sort_by_key(|f| (!leftovers.contains_key(f), f.clone()));
+        for chunk in files.chunks(self.opts.batch_size.max(1)) {
+            let (items, flushes) = self.batch(chunk, &leftovers)?;
+            report.items.extend(items);
+            report.flushes += flushes;
+            report.batches += 1;
+        }
+        if files.is_empty() && !leftovers.is_empty() {
+            // Every command of the crashed batch was already removed.
+            self.clear_marker();
+        }
+        Ok(report)
+    }
+
+    /// Candidate files of `commands/`, oldest name first; how many are still
+    /// settling; which entries are ignored.
+    fn scan(
+        &self,
+        leftovers: &BTreeMap<String, MarkerItem>,
+    ) -> std::io::Result<(Vec<String>, usize, Vec<String>)> {
+        let mut files = Vec::new();
+        let mut waiting = 0;
+        let mut ignored = Vec::new();
+        let dir = self.layout.commands();
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((files, 0, ignored));
+            }
+            Err(e) => return Err(e),
+        };
+        let now = std::time::SystemTime::now();
+        for e in rd {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let meta = std::fs::symlink_metadata(e.path())?;
+            if meta.is_dir() || !name.ends_with(".json") {
+                ignored.push(name);
+                continue;
+            }
+            // Our own temp files never live here, but a writer's might: a
+            // hidden name is judged (dead-lettered) only once it settles too.
+            let age = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .unwrap_or_default();
+            if !leftovers.contains_key(&name) && age.as_millis() < u128::from(self.opts.settle_ms) {
+                waiting += 1;
+                continue;
+            }
+            files.push(name);
+        }
+        files.sort();
+        Ok((files, waiting, ignored))
+    }
+
+    fn read_marker(&self) -> Marker {
+        std::fs::read(self.layout.marker())
+            .ok()
+            .filter(|b| !b.is_empty())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Durably record the batch before anything it causes can be durable.
+    fn write_marker(&self, marker: &Marker, w: &mut Writer) -> std::io::Result<()> {
+        std::fs::create_dir_all(self.layout.private())?;
+        let path = self.layout.marker();
+        let existed = path.exists();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&path)?;
+        std::io::Write::write_all(&mut f, &pretty(marker))?;
+        f.sync_data()?;
+        w.flushes += 1;
+        if !existed {
+            warden_core::fsutil::sync_dir(&self.layout.private()).map_err(std::io::Error::other)?;
+            w.flushes += 1;
+        }
+        Ok(())
+    }
+
+    /// Not fsynced: a marker that survives names files that are gone, or
+    /// files that are then taken again and recognised by their sha256.
+    fn clear_marker(&self) {
+        if let Ok(f) = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.layout.marker())
+        {
+            let _ = f.set_len(0);
+        }
+    }
+
+    /// Layers 1–4 plus replay and allowedActions: no writes.
+    fn verify(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        leftover: bool,
+        in_batch: &BTreeSet<String>,
+    ) -> Verdict {
+        let reject = |rej: Rejection, id: Option<String>, hmac_ok: bool| Verdict::Reject {
+            rej,
+            id,
+            hmac_ok,
+        };
+        let doc = match command::parse_json(bytes) {
+            Ok(d) => d,
+            Err(r) => return reject(r, None, false),
+        };
+        let doc_id = doc
+            .get("id")
+            .and_then(JVal::as_str)
+            .filter(|i| command::valid_id(i))
+            .map(str::to_string);
+        let slot = match command::authenticate(&doc, self.secrets) {
+            Ok(s) => s,
+            Err(r) => return reject(r, doc_id, false),
+        };
+        let cmd = match command::parse_command(&doc) {
+            Ok(c) => c,
+            Err(r) => return reject(r, doc_id, true),
+        };
+        let id = Some(cmd.id.clone());
+        let replay = (self.used.contains(&cmd.id)
+            || self.runs.contains_key(&cmd.id)
+            || self.layout.archive(&cmd.id).exists())
+            && !leftover;
+        if replay || in_batch.contains(&cmd.id) {
+            return reject(
+                Rejection::new(
+                    Reason::DuplicateId,
+                    format!("id \"{}\" was already processed (see archive/, dead_letter/ and logs/bridge.log)", cmd.id),
+                )
+                .field("id")
+                .hint("every command needs a fresh id; replays are refused"),
+                id,
+                true,
+            );
+        }
+        // A crashed batch's command is finished even if it expired meanwhile.
+        if !(leftover && self.runs.contains_key(&cmd.id))
+            && let Err(r) = command::check_time(&cmd, self.ctx.clock.now(), self.opts.skew_secs)
+        {
+            return reject(r, id, true);
+        }
+        if let Err(r) = command::check_allowed(&cmd) {
+            return reject(r, id, true);
+        }
+        let _ = name;
+        Verdict::Accept(Box::new(Accepted { cmd, slot }))
+    }
+
+    /// `bridge verify`: run every layer on `bytes` without writing anything,
+    /// down to the dry-run plan. Each entry is (layer, Ok(note) | Err(why));
+    /// the first `Err` ends the list.
+    pub fn explain(
+        &self,
+        name: &str,
+        bytes: &[u8],
+    ) -> Vec<(&'static str, Result<String, Rejection>)> {
+        let mut out = Vec::new();
+        if name.starts_with('.') {
+            out.push((
+                "file",
+                Err(Rejection::new(
+                    Reason::Hidden,
+                    format!("{name} has a hidden name"),
+                )),
+            ));
+            return out;
+        }
+        if bytes.is_empty() {
+            out.push((
+                "file",
+                Err(Rejection::new(Reason::Empty, "the file is empty")),
+            ));
+            return out;
+        }
+        if bytes.len() as u64 > self.opts.max_bytes {
+            out.push((
+                "file",
+                Err(Rejection::new(
+                    Reason::TooLarge,
+                    format!(
+                        "{} bytes; the limit is {}",
+                        bytes.len(),
+                        self.opts.max_bytes
+                    ),
+                )),
+            ));
+            return out;
+        }
+        out.push((
+            "file",
+            Ok(format!(
+                "{} bytes, sha256 {}",
+                bytes.len(),
+                Digest::of(bytes)
+            )),
+        ));
+        let doc = match command::parse_json(bytes) {
+            Ok(d) => d,
+            Err(r) => {
+                out.push(("json", Err(r)));
+                return out;
+            }
+        };
+        out.push(("json", Ok("parsed; no duplicate keys".into())));
+        match command::authenticate(&doc, self.secrets) {
+            Ok(slot) => out.push((
+                "hmac",
+                Ok(format!(
+                    "matches the {} secret",
+                    if slot.0 == 0 { "current" } else { "next" }
+                )),
+            )),
+            Err(r) => {
+                out.push(("hmac", Err(r)));
+                return out;
+            }
+        }
+        let cmd = match command::parse_command(&doc) {
+            Ok(c) => c,
+            Err(r) => {
+                out.push(("schema", Err(r)));
+                return out;
+            }
+        };
+        out.push((
+            "schema",
+            Ok(format!(
+                "id {}, {} op(s){}",
+                cmd.id,
+                cmd.ops.len(),
+                if cmd.diff.is_some() { " + diff" } else { "" }
+            )),
+        ));
+        if let Err(r) = command::check_time(&cmd, self.ctx.clock.now(), self.opts.skew_secs) {
+            out.push(("time", Err(r)));
+            return out;
+        }
+        out.push((
+            "time",
+            Ok(format!(
+                "{} .. {} (skew {}s)",
+                cmd.issued_at_text, cmd.expires_at_text, self.opts.skew_secs
+            )),
+        ));
+        if self.used.contains(&cmd.id)
+            || self.runs.contains_key(&cmd.id)
+            || self.layout.archive(&cmd.id).exists()
+        {
+            out.push((
+                "replay",
+                Err(Rejection::new(
+                    Reason::DuplicateId,
+                    format!("id \"{}\" was already processed", cmd.id),
+                )),
+            ));
+            return out;
+        }
+        out.push(("replay", Ok("id not seen before".into())));
+        if let Err(r) = command::check_allowed(&cmd) {
+            out.push(("allowed", Err(r)));
+            return out;
+        }
+        out.push((
+            "allowed",
+            Ok(format!("ops within [{}]", cmd.allowed_actions.join(", "))),
+        ));
+        let actions = match ops::actions(&cmd, &self.target) {
+            Ok(a) => a,
+            Err(r) => {
+                out.push(("paths", Err(r)));
+                return out;
+            }
+        };
+        out.push((
+            "paths",
+            Ok(format!(
+                "{} action(s) inside {}",
+                actions.len(),
+                self.target.root.display()
+            )),
+        ));
+        if actions.is_empty() {
+            out.push((
+                "dry-run",
+                Ok("no-op: nothing to change; it will be ledgered as a recorded run".into()),
+            ));
+            return out;
+        }
+        let value = ops::proposal(&cmd, actions);
+        let plan = Proposal::from_value(&value, name).and_then(|(p, d)| {
+            warden_core::plan::resolve(self.repo.root(), &self.repo.policy, &p, d, name, "DRYRUN")
+        });
+        match plan {
+            Err(e) => out.push(("dry-run", Err(core_rejection(&e)))),
+            Ok(p) if p.counts.files > cmd.max_files_changed => out.push((
+                "dry-run",
+                Err(Rejection::new(
+                    Reason::ConstraintViolation,
+                    format!(
+                        "changes {} file(s); constraints.maxFilesChanged is {}",
+                        p.counts.files, cmd.max_files_changed
+                    ),
+                )),
+            )),
+            Ok(p) => out.push((
+                "dry-run",
+                Ok(format!(
+                    "{} file(s) would change (+{} -{} lines)",
+                    p.counts.files, p.counts.lines_added, p.counts.lines_removed
+                )),
+            )),
+        }
+        out
+    }
+
+    fn dead_letter_key(&self, base: &str, taken: &BTreeSet<String>) -> String {
+        let free = |k: &str| !self.dl_keys.contains(k) && !taken.contains(k);
+        if free(base) {
+            return base.to_string();
+        }
+        (2..)
+            .map(|n| format!("{base}.{n}"))
+            .find(|k| free(k))
+            .unwrap_or_else(|| base.to_string())
+    }
+
+    /// Read and verify one file.
+    fn take(
+        &self,
+        name: &str,
+        leftovers: &BTreeMap<String, MarkerItem>,
+        in_batch: &BTreeSet<String>,
+    ) -> std::io::Result<Item> {
+        let path = self.layout.commands().join(name);
+        let started = Instant::now();
+        let meta = std::fs::symlink_metadata(&path)?;
+        let received_at = meta.modified().map(ts_of).unwrap_or_default();
+        let size = meta.len();
+        let mut item = Item {
+            file: name.to_string(),
+            bytes: None,
+            size,
+            sha256: None,
+            received_at,
+            started,
+            verdict: Verdict::Reject {
+                rej: Rejection::new(Reason::Empty, ""),
+                id: None,
+                hmac_ok: false,
+            },
+            key: String::new(),
+            leftover: false,
+        };
+        let file_reject = |rej: Rejection| Verdict::Reject {
+            rej,
+            id: None,
+            hmac_ok: false,
+        };
+        if !meta.file_type().is_file() {
+            item.verdict = file_reject(
+                Rejection::new(Reason::NotRegular, format!("commands/{name} is not a regular file (a symlink or special file); it was not followed or read"))
+                    .hint("write the command as a plain file"),
+            );
+        } else if name.starts_with('.') {
+            item.verdict = file_reject(
+                Rejection::new(
+                    Reason::Hidden,
+                    format!("commands/{name} has a hidden name; hidden files are never commands"),
+                )
+                .hint(
+                    "name commands <id>.json; write to a temp name outside commands/ and rename in",
+                ),
+            );
+            item.bytes = self.read_limited(&path, size);
+        } else if size == 0 {
+            item.verdict = file_reject(Rejection::new(
+                Reason::Empty,
+                format!("commands/{name} is empty"),
+            ));
+        } else if size > self.opts.max_bytes {
+            item.verdict = file_reject(
+                Rejection::new(
+                    Reason::TooLarge,
+                    format!(
+                        "commands/{name} is {size} bytes; the limit is {}",
+                        self.opts.max_bytes
+                    ),
+                )
+                .hint("split the change into several commands"),
+            );
+        } else {
+            let bytes = std::fs::read(&path)?;
+            let leftover = leftovers
+                .get(name)
+                .is_some_and(|m| m.sha256 == Digest::of(&bytes).to_string());
+            item.leftover = leftover;
+            item.verdict = self.verify(name, &bytes, leftover, in_batch);
+            item.bytes = Some(bytes);
+        }
+        if let Some(b) = &item.bytes {
+            item.sha256 = Some(Digest::of(b).to_string());
+        } else if meta.file_type().is_file()
+            && size <= self.opts.max_bytes
+            && let Ok(b) = std::fs::read(&path)
+        {
+            item.sha256 = Some(Digest::of(&b).to_string());
+        }
+        Ok(item)
+    }
+
+    fn read_limited(&self, path: &Path, size: u64) -> Option<Vec<u8>> {
+        (size <= self.opts.max_bytes)
+            .then(|| std::fs::read(path).ok())
+            .flatten()
+    }
+
+    /// Process one batch of files; returns the reports and the flush count.
+    fn batch(
+        &mut self,
+        files: &[String],
+        leftovers: &BTreeMap<String, MarkerItem>,
+    ) -> std::io::Result<(Vec<ItemReport>, u64)> {
+        let mut w = Writer::new(self.opts.durability);
+        let mut items = Vec::new();
+        let mut in_batch = BTreeSet::new();
+        let mut taken_keys = BTreeSet::new();
+        for name in files {
+            let mut item = match self.take(name, leftovers, &in_batch) {
+                Ok(i) => i,
+                // Gone meanwhile (another process, or an operator): skip it.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let marker_key = leftovers
+                .get(name)
+                .filter(|_| item.leftover)
+                .map(|m| m.key.clone());
+            item.key = match &item.verdict {
+                Verdict::Accept(a) => {
+                    in_batch.insert(a.cmd.id.clone());
+                    a.cmd.id.clone()
+                }
+                Verdict::Reject { id, .. } => match marker_key {
+                    Some(k) => k,
+                    None => {
+                        let base = id
+                            .clone()
+                            .unwrap_or_else(|| sanitize_key(name.trim_end_matches(".json")));
+                        self.dead_letter_key(&base, &taken_keys)
+                    }
+                },
+            };
+            taken_keys.insert(item.key.clone());
+            items.push(item);
+        }
+        if items.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        if w.mode == Durability::Group {
+            let marker = Marker {
+                schema: "warden.bridge.batch/v1".into(),
+                items: items
+                    .iter()
+                    .map(|i| MarkerItem {
+                        file: i.file.clone(),
+                        sha256: i.sha256.clone().unwrap_or_default(),
+                        key: i.key.clone(),
+                        accepted: matches!(i.verdict, Verdict::Accept(_)),
+                    })
+                    .collect(),
+            };
+            self.write_marker(&marker, &mut w)?;
+        }
+        fail("bridge.after_marker")?;
+        let applied = self.apply_all(&items, &mut w)?;
+        fail("bridge.after_apply")?;
+        let mut reports = Vec::new();
+        let mut log = Vec::new();
+        for (item, applied) in items.iter().zip(applied) {
+            let r = self.write_outputs(item, applied, &mut w, &mut log)?;
+            reports.push(r);
+        }
+        w.append(&self.layout.log(), &log)?;
+        fail("bridge.after_outputs")?;
+        w.commit(&self.layout.root)?;
+        fail("bridge.after_sync")?;
+        for (n, item) in items.iter().enumerate() {
+            w.remove(&self.layout.commands().join(&item.file))?;
+            if n == 0 {
+                fail("bridge.after_first_remove")?;
+            }
+        }
+        fail("bridge.after_removes")?;
+        if w.mode == Durability::Group {
+            self.clear_marker();
+        }
+        Ok((reports, w.flushes))
+    }
+
+    /// Apply every accepted command of the batch under one session.
+    fn apply_all(
+        &mut self,
+        items: &[Item],
+        w: &mut Writer,
+    ) -> std::io::Result<Vec<Option<Applied>>> {
+        let mut out: Vec<Option<Applied>> = items.iter().map(|_| None).collect();
+        if !items
+            .iter()
+            .any(|i| matches!(i.verdict, Verdict::Accept(_)))
+        {
+            return Ok(out);
+        }
+        let io = |e: warden_core::Error| std::io::Error::other(e.to_string());
+        let mut session = self.repo.session(self.ctx, true, &mut |_| {}).map_err(io)?;
+        let mut records: Vec<(usize, Record)> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let Verdict::Accept(a) = &item.verdict else {
+                continue;
+            };
+            let cmd = &a.cmd;
+            // Already ledgered by a crashed batch: re-derive, never re-apply.
+            if let Some(e) = self.runs.get(&cmd.id).filter(|_| item.leftover) {
+                out[i] = Some(self.rederive(e));
+                continue;
+            }
+            let actions = match ops::actions(cmd, &self.target) {
+                Ok(a) => a,
+                Err(r) => {
+                    out[i] = Some(Applied::Failed(r));
+                    continue;
+                }
+            };
+            let digest = Digest::of(item.bytes.as_deref().unwrap_or_default());
+            let record = |status: &str, run: String| Record {
+                run,
+                command: "bridge".into(),
+                actor: Source {
+                    kind: "bridge".into(),
+                    id: cmd.id.clone(),
+                },
+                event: "CommandReceived".into(),
+                input_digest: digest,
+                rationale: Some(format!("signed command {}", cmd.id)),
+                details: Some(
+                    serde_json::json!({"bridge": {"status": status, "ops": cmd.ops.iter().map(Op::name).collect::<Vec<_>>()}}),
+                ),
+                artifacts: Vec::new(),
+            };
+            if actions.is_empty() {
+                records.push((i, record("recorded", session.new_run_id())));
+                continue;
+            }
+            let value = ops::proposal(cmd, actions);
+            let file = format!("commands/{}", item.file);
+            let plan =
+                Proposal::from_value(&value, &file).and_then(|(p, d)| session.plan(&p, d, &file));
+            let plan = match plan {
+                Ok(p) => p,
+                Err(e) => {
+                    out[i] = Some(Applied::Failed(core_rejection(&e)));
+                    continue;
+                }
+            };
+            if plan.counts.files > cmd.max_files_changed {
+                out[i] = Some(Applied::Failed(
+                    Rejection::new(
+                        Reason::ConstraintViolation,
+                        format!(
+                            "the dry-run diff changes {} file(s); constraints.maxFilesChanged is {}",
+                            plan.counts.files, cmd.max_files_changed
+                        ),
+                    )
+                    .field("constraints.maxFilesChanged"),
+                ));
+                continue;
+            }
+            if plan.noop.is_some() {
+                records.push((i, record("unchanged", session.new_run_id())));
+                continue;
+            }
+            let over =
+                |started: Instant| started.elapsed().as_millis() > u128::from(cmd.max_runtime_ms);
+            if over(item.started) {
+                out[i] = Some(Applied::Failed(runtime(cmd, item.started, false)));
+                continue;
+            }
+            let outcome = match session.apply(&plan) {
+                Ok(o) => o,
+                Err(e) => {
+                    out[i] = Some(Applied::Failed(core_rejection(&e)));
+                    continue;
+                }
+            };
+            if let Some(v) = outcome.validation_failure {
+                out[i] = Some(Applied::Failed(Rejection::new(
+                    Reason::ApplyFailed,
+                    format!(
+                        "the target's validation command failed; run {} was rolled back: {}",
+                        plan.run,
+                        v.lines().last().unwrap_or("")
+                    ),
+                )));
+                continue;
+            }
+            self.runs.insert(cmd.id.clone(), outcome.entry.clone());
+            if over(item.started) {
+                // Too slow: take the change back (a new, ledgered undo run).
+                let undo = session
+                    .plan_undo(
+                        &plan.run,
+                        true,
+                        Source {
+                            kind: "bridge".into(),
+                            id: cmd.id.clone(),
+                        },
+                    )
+                    .and_then(|p| session.apply(&p));
+                match undo {
+                    Ok(u) => {
+                        self.runs.insert(cmd.id.clone(), u.entry);
+                    }
+                    Err(e) => {
+                        out[i] = Some(Applied::Failed(Rejection::new(
+                            Reason::RuntimeExceeded,
+                            format!(
+                                "took longer than constraints.maxRuntimeMs ({} ms) and undoing run {} failed: {e}",
+                                cmd.max_runtime_ms, plan.run
+                            ),
+                        )));
+                        continue;
+                    }
+                }
+                out[i] = Some(Applied::Failed(runtime(cmd, item.started, true)));
+                continue;
+            }
+            out[i] = Some(Applied::Done {
+                status: "applied".into(),
+                run: plan.run.clone(),
+                counts: outcome.entry.counts.clone(),
+                diff: plan.diff.clone(),
+                recovered: false,
+            });
+        }
+        if !records.is_empty() {
+            let (idx, recs): (Vec<usize>, Vec<Record>) = match w.mode {
+                Durability::Group => records.into_iter().unzip(),
+                Durability::PerFile => records.into_iter().unzip(),
+            };
+            let entries = match w.mode {
+                Durability::Group => {
+                    w.flushes += 1;
+                    session.record_many(recs).map_err(io)?
+                }
+                Durability::PerFile => {
+                    let mut v = Vec::new();
+                    for r in recs {
+                        w.flushes += 1;
+                        v.push(session.record(r).map_err(io)?);
+                    }
+                    v
+                }
+            };
+            for (i, e) in idx.into_iter().zip(entries) {
+                let status = e
+                    .details
+                    .as_ref()
+                    .and_then(|d| d["bridge"]["status"].as_str())
+                    .unwrap_or("recorded")
+                    .to_string();
+                self.runs.insert(e.actor.id.clone(), e.clone());
+                out[i] = Some(Applied::Done {
+                    status,
+                    run: e.run.clone(),
+                    counts: e.counts.clone(),
+                    diff: String::new(),
+                    recovered: false,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Outputs of a command whose run is already in the ledger.
+    fn rederive(&self, e: &Entry) -> Applied {
+        if e.undoes.is_some() {
+            return Applied::Failed(Rejection::new(
+                Reason::RuntimeExceeded,
+                format!(
+                    "took longer than constraints.maxRuntimeMs; the change was undone by run {} (re-derived after a restart)",
+                    e.run
+                ),
+            ));
+        }
+        let status = match e.result {
+            RunResult::Applied => "applied".to_string(),
+            RunResult::RolledBack => {
+                return Applied::Failed(Rejection::new(
+                    Reason::ApplyFailed,
+                    format!("run {} was rolled back (re-derived after a restart)", e.run),
+                ));
+            }
+            RunResult::Recorded => e
+                .details
+                .as_ref()
+                .and_then(|d| d["bridge"]["status"].as_str())
+                .unwrap_or("recorded")
+                .to_string(),
+        };
+        let diff = std::fs::read_to_string(self.repo.layout.run_dir(&e.run).join("diff.patch"))
+            .unwrap_or_default();
+        Applied::Done {
+            status,
+            run: e.run.clone(),
+            counts: e.counts.clone(),
+            diff,
+            recovered: true,
+        }
+    }
+
+    fn write_outputs(
+        &mut self,
+        item: &Item,
+        applied: Option<Applied>,
+        w: &mut Writer,
+        log: &mut Vec<u8>,
+    ) -> std::io::Result<ItemReport> {
+        let now = self.ctx.clock.now().to_string();
+        let duration_ms = item.started.elapsed().as_millis() as u64;
+        let (rej, id, hmac_ok) = match (&item.verdict, applied) {
+            (
+                Verdict::Accept(a),
+                Some(Applied::Done {
+                    status,
+                    run,
+                    counts,
+                    diff,
+                    recovered,
+                }),
+            ) => {
+                let cmd = &a.cmd;
+                let id = cmd.id.clone();
+                let diff_rel = format!("diffs/{id}.patch");
+                let result = ResultDoc {
+                    schema: "warden.bridge.result/v1",
+                    id: id.clone(),
+                    status: status.clone(),
+                    exit_code: 0,
+                    run: run.clone(),
+                    action: cmd.action.clone(),
+                    patch_type: match cmd.patch_type {
+                        command::PatchType::Hybrid => "hybrid",
+                        command::PatchType::Ops => "ops",
+                        command::PatchType::Unified => "unified",
+                    }
+                    .into(),
+                    ops: cmd
+                        .ops
+                        .iter()
+                        .map(|o| o.name().to_string())
+                        .chain(cmd.diff.as_ref().map(|_| "diff".to_string()))
+                        .collect(),
+                    timings: Timings {
+                        issued_at: cmd.issued_at_text.clone(),
+                        received_at: item.received_at.clone(),
+                        executed_at: now.clone(),
+                        duration_ms,
+                    },
+                    counters: Counters::from(&counts),
+                    constraints: cmd.constraints_json(),
+                    constraints_ok: ConstraintsOk {
+                        max_files_changed: counts.files <= cmd.max_files_changed,
+                        max_runtime_ms: duration_ms <= cmd.max_runtime_ms || recovered,
+                    },
+                    hmac_ok: true,
+                    secret: if a.slot.0 == 0 { "current" } else { "next" },
+                    input_sha256: item.sha256.clone().unwrap_or_default(),
+                    diff: diff_rel,
+                    recovered,
+                };
+                let result_bytes = pretty(&result);
+                let integrity = IntegrityDoc {
+                    schema: "warden.bridge.integrity/v1",
+                    id: id.clone(),
+                    input_sha256: result.input_sha256.clone(),
+                    result_sha256: Digest::of(&result_bytes).to_string(),
+                    diff_sha256: Digest::of(diff.as_bytes()).to_string(),
+                    issued_at: cmd.issued_at_text.clone(),
+                    executed_at: now.clone(),
+                    duration_ms,
+                    files_changed: counts.files,
+                    constraints: cmd.constraints_json(),
+                    limits_ok: result.constraints_ok.max_files_changed
+                        && result.constraints_ok.max_runtime_ms,
+                    hmac_ok: true,
+                    exit_code: 0,
+                    run: run.clone(),
+                };
+                w.put(&self.layout.diff(&id), diff.as_bytes())?;
+                w.put(&self.layout.result(&id), &result_bytes)?;
+                w.put(&self.layout.integrity(&id), &pretty(&integrity))?;
+                w.put(
+                    &self.layout.archive(&id),
+                    item.bytes.as_deref().unwrap_or_default(),
+                )?;
+                self.used.insert(id.clone());
+                let line = LogLine {
+                    ts: now,
+                    id: id.clone(),
+                    action: cmd.action.clone(),
+                    result: status.clone(),
+                    exit: 0,
+                    files_changed: counts.files,
+                    hmac_ok: true,
+                    reason: None,
+                    run: Some(run.clone()),
+                };
+                log.extend(serde_json::to_vec(&line).unwrap_or_default());
+                log.push(b'\n');
+                return Ok(ItemReport {
+                    file: item.file.clone(),
+                    id,
+                    outcome: "archived",
+                    status: Some(status),
+                    reason: None,
+                    detail: None,
+                    exit_code: 0,
+                    run: Some(run),
+                    recovered,
+                });
+            }
+            (Verdict::Accept(a), Some(Applied::Failed(rej))) => (rej, Some(a.cmd.id.clone()), true),
+            (Verdict::Accept(a), None) => (
+                Rejection::new(Reason::ApplyFailed, "internal: the command was not applied"),
+                Some(a.cmd.id.clone()),
+                true,
+            ),
+            (Verdict::Reject { rej, id, hmac_ok }, _) => (rej.clone(), id.clone(), *hmac_ok),
+        };
+        let (text, b64) = match &item.bytes {
+            Some(b) => match std::str::from_utf8(b) {
+                Ok(t) => (Some(t.to_string()), None),
+                Err(_) => {
+                    use base64::Engine as _;
+                    (
+                        None,
+                        Some(base64::engine::general_purpose::STANDARD.encode(b)),
+                    )
+                }
+            },
+            None => (None, None),
+        };
+        let exit_code = exit_code_for(rej.reason);
+        let doc = DeadLetterDoc {
+            schema: "warden.bridge.dead_letter/v1",
+            id: id.clone(),
+            file: format!("commands/{}", item.file),
+            reason: rej.reason,
+            layer: rej.reason.layer(),
+            field: rej.field.clone(),
+            detail: rej.detail.clone(),
+            hint: rej.hint.clone(),
+            exit_code,
+            hmac_ok,
+            received_at: item.received_at.clone(),
+            rejected_at: now.clone(),
+            size: item.size,
+            input_sha256: item.sha256.clone(),
+            original_text: text,
+            original_base64: b64,
+            recovered: item.leftover,
+        };
+        w.put(&self.layout.dead_letter(&item.key), &pretty(&doc))?;
+        self.dl_keys.insert(item.key.clone());
+        if hmac_ok && let Some(id) = &id {
+            self.used.insert(id.clone());
+        }
+        let line = LogLine {
+            ts: now,
+            id: id.clone().unwrap_or_else(|| item.key.clone()),
+            action: match &item.verdict {
+                Verdict::Accept(a) => a.cmd.action.clone(),
+                Verdict::Reject { .. } => "-".into(),
+            },
+            result: "dead_letter".into(),
+            exit: exit_code,
+            files_changed: 0,
+            hmac_ok,
+            reason: Some(rej.reason.as_str().into()),
+            run: None,
+        };
+        log.extend(serde_json::to_vec(&line).unwrap_or_default());
+        log.push(b'\n');
+        Ok(ItemReport {
+            file: item.file.clone(),
+            id: item.key.clone(),
+            outcome: "dead_letter",
+            status: None,
+            reason: Some(rej.reason),
+            detail: Some(rej.detail),
+            exit_code,
+            run: None,
+            recovered: item.leftover,
+        })
+    }
+}
+
+fn runtime(cmd: &Command, started: Instant, undone: bool) -> Rejection {
+    Rejection::new(
+        Reason::RuntimeExceeded,
+        format!(
+            "processing took {} ms; constraints.maxRuntimeMs is {}{}",
+            started.elapsed().as_millis(),
+            cmd.max_runtime_ms,
+            if undone {
+                "; the applied change was undone (see the ledger)"
+            } else {
+                "; nothing was applied"
+            }
+        ),
+    )
+    .field("constraints.maxRuntimeMs")
+}

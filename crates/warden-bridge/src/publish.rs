@@ -1,0 +1,537 @@
+//! Publishing outputs with git (seed §6.6, §11.1, §12).
+//!
+//! - Only the safe directories are ever staged (`git add -- results/<id>.json
+//!   …`, never `-A`, never `commands/`); nothing staged → no commit.
+//! - One commit per command: `bridge: results <id> (exit=<code>)` or
+//!   `bridge: DLQ <reason>`; `bridge: retries index update` for
+//!   `meta/retries.json` alone; anything else under the safe directories goes
+//!   in `bridge: outputs update`.
+//! - `pull --rebase --autostash` + `push`, retried with exponential backoff
+//!   and jitter up to a cap, serialised by a kernel lock (`flock` on a file in
+//!   the git directory: released when the process dies, nothing to delete by hand).
+//! - A rebase that conflicts is aborted and our commits are re-derived on the
+//!   new upstream tip (Renovate's approach): our own files are kept, the log is
+//!   merged as a union of lines, and the upstream's other files are taken as
+//!   they are. Outputs are never dropped.
+
+use crate::layout::{Layout, SAFE_DIRS};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("git {args}: {message}")]
+    Git { args: String, message: String },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Backoff of the push loop.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    /// Tries of pull --rebase + push within one publish.
+    pub attempts: u32,
+    pub base_ms: u64,
+    pub cap_ms: u64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            attempts: 8,
+            base_ms: 100,
+            cap_ms: 5_000,
+        }
+    }
+}
+
+/// A random factor in [0.5, 1.5) without a random-number dependency.
+pub fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    0.5 + (h.finish() % 10_000) as f64 / 10_000.0
+}
+
+/// `base * 2^attempt`, capped, times a jitter factor.
+pub fn delay(attempt: u32, base_ms: u64, cap_ms: u64) -> Duration {
+    let raw = base_ms.saturating_mul(1u64 << attempt.min(20)).min(cap_ms);
+    Duration::from_millis((raw as f64 * jitter()) as u64)
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PublishReport {
+    /// Commit subjects made, oldest first.
+    pub commits: Vec<String>,
+    /// What was committed: command ids, and `dead_letter/<key>` for dead letters.
+    pub ids: Vec<String>,
+    pub pushed: bool,
+    /// Tries of pull + push.
+    pub attempts: u32,
+    /// Whether a conflicting rebase made us re-derive our commits.
+    pub rederived: bool,
+    /// Why nothing was pushed, when nothing was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The push kept failing (the commits stay local; retried later).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The git work tree that holds the bridge root.
+#[derive(Debug, Clone)]
+pub struct Git {
+    pub top: PathBuf,
+    /// The bridge root relative to `top` ("" or "sub/dir/").
+    pub prefix: String,
+    identity: Vec<String>,
+}
+
+fn run(dir: &Path, args: &[&str]) -> std::io::Result<Output> {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .output()
+}
+
+impl Git {
+    pub fn open(root: &Path) -> Result<Git, PublishError> {
+        let out = run(root, &["rev-parse", "--show-toplevel", "--show-prefix"])?;
+        if !out.status.success() {
+            return Err(PublishError::Git {
+                args: "rev-parse".into(),
+                message: format!(
+                    "{} is not inside a git work tree: {}",
+                    root.display(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        let top = PathBuf::from(lines.next().unwrap_or_default());
+        let prefix = lines.next().unwrap_or_default().to_string();
+        let mut g = Git {
+            top,
+            prefix,
+            identity: Vec::new(),
+        };
+        if g.try_git(&["config", "user.email"])?.is_none() {
+            g.identity = vec![
+                "-c".into(),
+                "user.name=warden bridge".into(),
+                "-c".into(),
+                "user.email=warden-bridge@localhost".into(),
+            ];
+        }
+        Ok(g)
+    }
+
+    fn raw(&self, args: &[&str]) -> std::io::Result<Output> {
+        let mut all: Vec<&str> = self.identity.iter().map(String::as_str).collect();
+        all.extend_from_slice(args);
+        run(&self.top, &all)
+    }
+
+    /// Run git; `Ok(None)` when it exits non-zero.
+    fn try_git(&self, args: &[&str]) -> std::io::Result<Option<String>> {
+        let out = self.raw(args)?;
+        Ok(out
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned()))
+    }
+
+    fn git(&self, args: &[&str]) -> Result<String, PublishError> {
+        let out = self.raw(args)?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(PublishError::Git {
+                args: args.join(" "),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
+        }
+    }
+
+    /// The kernel lock serialising publishers of this clone.
+    fn lock(&self) -> Result<std::fs::File, PublishError> {
+        let dir = self.git(&["rev-parse", "--git-common-dir"])?;
+        let dir = self.top.join(dir.trim());
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("warden-bridge-publish.lock"))?;
+        f.lock()?;
+        Ok(f)
+    }
+
+    fn rel(&self, p: &str) -> String {
+        format!("{}{p}", self.prefix)
+    }
+
+    /// The current branch's upstream as (remote, remote ref), e.g.
+    /// ("origin", "refs/heads/main").
+    pub fn upstream(&self) -> Option<(String, String)> {
+        let head = self
+            .try_git(&["symbolic-ref", "-q", "HEAD"])
+            .ok()
+            .flatten()?;
+        let branch = head.trim().strip_prefix("refs/heads/")?.to_string();
+        let remote = self
+            .try_git(&["config", &format!("branch.{branch}.remote")])
+            .ok()
+            .flatten()?;
+        let rref = self
+            .try_git(&["config", &format!("branch.{branch}.merge")])
+            .ok()
+            .flatten()?;
+        let (remote, rref) = (remote.trim(), rref.trim());
+        (!remote.is_empty() && !rref.is_empty()).then(|| (remote.to_string(), rref.to_string()))
+    }
+
+    /// Subjects of local commits not yet on the upstream.
+    fn unpushed(&self) -> Vec<String> {
+        self.try_git(&["log", "--format=%s", "@{u}..HEAD"])
+            .ok()
+            .flatten()
+            .map(|s| s.lines().map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// One commit's worth of outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Group {
+    subject: String,
+    id: Option<String>,
+    files: Vec<String>,
+}
+
+/// Changed or new files under the safe directories, grouped per command.
+fn pending_groups(git: &Git, layout: &Layout) -> Result<Vec<Group>, PublishError> {
+    let mut args = vec!["status", "--porcelain=v1", "-z", "-uall", "--"];
+    let dirs: Vec<String> = SAFE_DIRS.iter().map(|d| git.rel(d)).collect();
+    args.extend(dirs.iter().map(String::as_str));
+    let out = git.git(&args)?;
+    let mut by_id: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut dlq: BTreeMap<String, String> = BTreeMap::new();
+    let mut rest: BTreeSet<String> = BTreeSet::new();
+    for rec in out.split('\0').filter(|r| r.len() > 3) {
+        let path = rec[3..].to_string();
+        let Some(rel) = path.strip_prefix(&git.prefix) else {
+            continue;
+        };
+        let parts: Vec<&str> = rel.splitn(2, '/').collect();
+        let (dir, name) = match parts.as_slice() {
+            [d, n] => (*d, *n),
+            _ => {
+                rest.insert(path.clone());
+                continue;
+            }
+        };
+        let id = match dir {
+            "archive" => name.strip_suffix(".json"),
+            "diffs" => name.strip_suffix(".patch"),
+            "results" => name
+                .strip_suffix(".integrity.json")
+                .or_else(|| name.strip_suffix(".json")),
+            "dead_letter" => {
+                if let Some(key) = name.strip_suffix(".json") {
+                    let reason = std::fs::read(layout.dead_letter(key))
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                        .and_then(|v| v["reason"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| "unknown".into());
+                    dlq.insert(path.clone(), reason);
+                    continue;
+                }
+                None
+            }
+            _ => None,
+        };
+        match id {
+            Some(id) if !name.contains('/') => {
+                by_id
+                    .entry(id.to_string())
+                    .or_default()
+                    .insert(path.clone());
+            }
+            _ => {
+                rest.insert(path.clone());
+            }
+        }
+    }
+    let mut groups = Vec::new();
+    for (id, files) in by_id {
+        let exit = std::fs::read(layout.result(&id))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["exit_code"].as_i64())
+            .unwrap_or(0);
+        groups.push(Group {
+            subject: format!("bridge: results {id} (exit={exit})"),
+            id: Some(id),
+            files: files.into_iter().collect(),
+        });
+    }
+    for (path, reason) in dlq {
+        let key = path
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.strip_suffix(".json"))
+            .map(|k| format!("dead_letter/{k}"));
+        groups.push(Group {
+            subject: format!("bridge: DLQ {reason}"),
+            id: key,
+            files: vec![path],
+        });
+    }
+    if !rest.is_empty() {
+        let only_retries = rest.iter().all(|p| *p == git.rel("meta/retries.json"));
+        let logs: Vec<String> = rest
+            .iter()
+            .filter(|p| p.starts_with(&git.rel("logs/")))
+            .cloned()
+            .collect();
+        if !groups.is_empty() && !logs.is_empty() {
+            // The audit lines travel with the last command's commit.
+            if let Some(last) = groups.last_mut() {
+                last.files.extend(logs.iter().cloned());
+            }
+            rest.retain(|p| !logs.contains(p));
+        }
+        if !rest.is_empty() {
+            groups.push(Group {
+                subject: if only_retries {
+                    "bridge: retries index update".into()
+                } else {
+                    "bridge: outputs update".into()
+                },
+                id: None,
+                files: rest.into_iter().collect(),
+            });
+        }
+    }
+    Ok(groups)
+}
+
+fn commit_groups(
+    git: &Git,
+    groups: &[Group],
+    report: &mut PublishReport,
+) -> Result<(), PublishError> {
+    for g in groups {
+        let mut args = vec!["add", "--"];
+        args.extend(g.files.iter().map(String::as_str));
+        git.git(&args)?;
+        let staged = git.try_git(&["diff", "--cached", "--quiet"])?;
+        if staged.is_some() {
+            continue; // nothing staged → no commit
+        }
+        git.git(&["commit", "-q", "-m", &g.subject])?;
+        report.commits.push(g.subject.clone());
+        if let Some(id) = &g.id {
+            report.ids.push(id.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Commit pending outputs and push them (when the branch has an upstream).
+pub fn publish(layout: &Layout, backoff: &Backoff) -> Result<PublishReport, PublishError> {
+    let git = Git::open(&layout.root)?;
+    let _lock = git.lock()?;
+    let mut report = PublishReport::default();
+    let groups = pending_groups(&git, layout)?;
+    commit_groups(&git, &groups, &mut report)?;
+    let Some((remote, rref)) = git.upstream() else {
+        report.note = Some("the branch has no upstream; committed locally only".into());
+        return Ok(report);
+    };
+    let target = format!("HEAD:{rref}");
+    let mut last_err = String::new();
+    for attempt in 0..backoff.attempts.max(1) {
+        report.attempts = attempt + 1;
+        let pull = git.raw(&["pull", "--rebase", "--autostash", "-q"])?;
+        if !pull.status.success() {
+            last_err = String::from_utf8_lossy(&pull.stderr).trim().to_string();
+            let rebasing = git
+                .try_git(&["rev-parse", "-q", "--verify", "REBASE_HEAD"])?
+                .is_some();
+            if rebasing {
+                git.try_git(&["rebase", "--abort"])?;
+                rederive(&git)?;
+                report.rederived = true;
+                continue;
+            }
+            std::thread::sleep(delay(attempt, backoff.base_ms, backoff.cap_ms));
+            continue;
+        }
+        if git.unpushed().is_empty() {
+            report.pushed = true;
+            if report.commits.is_empty() {
+                report.note = Some(format!("nothing to push; up to date with {remote}"));
+            }
+            return Ok(report);
+        }
+        let push = git.raw(&["push", "-q", &remote, &target])?;
+        if push.status.success() {
+            report.pushed = true;
+            return Ok(report);
+        }
+        last_err = String::from_utf8_lossy(&push.stderr).trim().to_string();
+        std::thread::sleep(delay(attempt, backoff.base_ms, backoff.cap_ms));
+    }
+    for subject in git.unpushed() {
+        if let Some(id) = subject
+            .strip_prefix("bridge: results ")
+            .and_then(|r| r.split(' ').next())
+            && !report.ids.iter().any(|i| i == id)
+        {
+            report.ids.push(id.to_string());
+        }
+    }
+    report.error = Some(format!(
+        "push to {remote} failed after {} tries: {}",
+        report.attempts,
+        last_err.lines().next().unwrap_or("")
+    ));
+    Ok(report)
+}
+
+/// Re-create our unpushed commits on top of the upstream tip.
+fn rederive(git: &Git) -> Result<(), PublishError> {
+    git.git(&["fetch", "-q"])?;
+    let base = git.git(&["merge-base", "HEAD", "@{u}"])?.trim().to_string();
+    let log = git.git(&[
+        "log",
+        "--reverse",
+        "--format=%H%x00%s",
+        &format!("{base}..HEAD"),
+    ])?;
+    let mut commits: Vec<(String, Vec<String>)> = Vec::new();
+    let mut contents: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
+    for line in log.lines() {
+        let Some((sha, subject)) = line.split_once('\0') else {
+            continue;
+        };
+        let files: Vec<String> = git
+            .git(&["diff-tree", "--no-commit-id", "--name-only", "-r", sha])?
+            .lines()
+            .map(str::to_string)
+            .collect();
+        commits.push((subject.to_string(), files));
+    }
+    for (_, files) in &commits {
+        for f in files {
+            let out = git.raw(&["show", &format!("HEAD:{f}")])?;
+            contents.insert(f.clone(), out.status.success().then_some(out.stdout));
+        }
+    }
+    let theirs: BTreeSet<String> = git
+        .git(&["diff", "--name-only", &base, "@{u}"])?
+        .lines()
+        .map(str::to_string)
+        .collect();
+    git.git(&["reset", "-q", "--mixed", "@{u}"])?;
+    // Bring the upstream's versions of files we did not touch into the work tree.
+    for f in theirs.iter().filter(|f| !contents.contains_key(*f)) {
+        let _ = git.try_git(&["checkout", "-q", "@{u}", "--", f])?;
+    }
+    for (subject, files) in &commits {
+        for f in files {
+            let path = git.top.join(f);
+            let ours = contents.get(f).cloned().flatten();
+            let merged = match ours {
+                Some(ours) if theirs.contains(f) && f.ends_with(".log") => {
+                    let up = git.raw(&["show", &format!("@{{u}}:{f}")])?.stdout;
+                    let mut text = String::from_utf8_lossy(&up).into_owned();
+                    let have: BTreeSet<&str> = text.lines().collect::<BTreeSet<_>>();
+                    let add: Vec<String> = String::from_utf8_lossy(&ours)
+                        .lines()
+                        .filter(|l| !have.contains(l))
+                        .map(str::to_string)
+                        .collect();
+                    if !text.is_empty() && !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    for l in add {
+                        text.push_str(&l);
+                        text.push('\n');
+                    }
+                    Some(text.into_bytes())
+                }
+                other => other,
+            };
+            match merged {
+                Some(bytes) => {
+                    if let Some(d) = path.parent() {
+                        std::fs::create_dir_all(d)?;
+                    }
+                    std::fs::write(&path, bytes)?;
+                    git.git(&["add", "--", f])?;
+                }
+                None => {
+                    let _ = git.try_git(&["rm", "-q", "--cached", "--ignore-unmatch", "--", f])?;
+                }
+            }
+        }
+        if git.try_git(&["diff", "--cached", "--quiet"])?.is_none() {
+            git.git(&["commit", "-q", "-m", subject])?;
+        }
+    }
+    Ok(())
+}
+
+/// The seed §12 pre-commit guard, extended to every file under `commands/`.
+pub const PRE_COMMIT_HOOK: &str = r#"#!/bin/sh
+# warden bridge: never commit inbound commands or a retries file in commands/ (seed §12).
+if git diff --cached --name-only | grep -q '^commands/.retries\.json$'; then
+  echo "pre-commit: blocking commands/.retries.json" >&2
+  git reset -q HEAD -- commands/.retries.json || true
+  rm -f commands/.retries.json || true
+  exit 1
+fi
+if git diff --cached --name-only | grep -q '^commands/'; then
+  echo "pre-commit: blocking staged files under commands/ (inbound commands are never committed)" >&2
+  exit 1
+fi
+exit 0
+"#;
+
+/// Write `.git/hooks/pre-commit` (the hooks directory git uses). Refuses to
+/// overwrite a different existing hook unless `force`.
+pub fn install_hook(root: &Path, force: bool) -> Result<PathBuf, PublishError> {
+    let git = Git::open(root)?;
+    let dir = git.git(&["rev-parse", "--git-path", "hooks"])?;
+    let dir = git.top.join(dir.trim());
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("pre-commit");
+    if let Ok(cur) = std::fs::read_to_string(&path)
+        && cur != PRE_COMMIT_HOOK
+        && !force
+    {
+        return Err(PublishError::Io(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!(
+                "{} exists with other content; pass --force to replace it",
+                path.display()
+            ),
+        )));
+    }
+    warden_core::fsutil::write_atomic(&path, PRE_COMMIT_HOOK.as_bytes(), 0o755)
+        .map_err(std::io::Error::other)?;
+    Ok(path)
+}

@@ -1,0 +1,125 @@
+//! Why a command was dead-lettered: a closed, machine-readable set of reasons
+//! (the `reason` field of `dead_letter/<id>.json`), each with a human detail,
+//! the field it concerns and a hint at the fix.
+
+use serde::Serialize;
+
+macro_rules! reasons {
+    ($($variant:ident => $name:literal, $layer:literal, $doc:literal;)*) => {
+        /// A dead-letter reason. The string form is stable (wire format).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Reason { $(#[doc = $doc] $variant,)* }
+
+        impl Reason {
+            pub const ALL: &[Reason] = &[$(Reason::$variant,)*];
+            pub fn as_str(self) -> &'static str {
+                match self { $(Reason::$variant => $name,)* }
+            }
+            /// The validation layer that rejects it (seed §21: file → HMAC →
+            /// schema → constraints → dry-run → apply).
+            pub fn layer(self) -> &'static str {
+                match self { $(Reason::$variant => $layer,)* }
+            }
+            pub fn describe(self) -> &'static str {
+                match self { $(Reason::$variant => $doc,)* }
+            }
+        }
+    };
+}
+
+reasons! {
+    Hidden => "hidden", "file", "The file name starts with '.' (hidden files are never commands).";
+    NotRegular => "not_regular", "file", "The command is not a regular file (a symlink, a FIFO, ...).";
+    Empty => "empty", "file", "The file is zero bytes long.";
+    TooLarge => "too_large", "file", "The file is larger than the size limit.";
+    InvalidJson => "invalid_json", "file", "The file is not valid JSON (or JSON Python would read ambiguously).";
+    DuplicateKey => "duplicate_key", "file", "An object has the same key twice.";
+    HmacMissing => "hmac_missing", "hmac", "There is no top-level \"hmac\" string.";
+    HmacDuplicated => "hmac_duplicated", "hmac", "The \"hmac\" key appears more than once.";
+    HmacMalformed => "hmac_malformed", "hmac", "The \"hmac\" value is not base64 of a 32-byte HMAC-SHA256.";
+    HmacMismatch => "hmac_mismatch", "hmac", "The HMAC does not match the canonical JSON under any accepted secret.";
+    Schema => "schema", "schema", "A required field is missing, has the wrong type, or an unknown field is present.";
+    Expired => "expired", "time", "now is after expires_at (plus the clock-skew allowance).";
+    NotYetValid => "not_yet_valid", "time", "issued_at is in the future (beyond the clock-skew allowance).";
+    UnknownAction => "unknown_action", "schema", "\"action\" is not one this executor performs.";
+    UnknownPatchType => "unknown_patch_type", "schema", "\"patchType\" is not recognised.";
+    UnknownOp => "unknown_op", "schema", "An op is not one this executor knows.";
+    OpNotAllowed => "op_not_allowed", "constraints", "An op (or an allowedActions entry) is outside allowedActions or the executor's capabilities.";
+    PathEscape => "path_escape", "paths", "A path leaves the target repository (.., absolute, symlink).";
+    ProtectedPath => "protected_path", "paths", "A path is in .git/, a dot-directory or a bridge directory (commands/, meta/, ...).";
+    PolicyDenied => "policy_denied", "policy", "The target repository's policy refuses the change.";
+    ConstraintViolation => "constraint_violation", "dry-run", "The dry-run diff changes more files than constraints.maxFilesChanged.";
+    RuntimeExceeded => "runtime_exceeded", "apply", "Processing took longer than constraints.maxRuntimeMs (an applied change was undone).";
+    PreconditionFailed => "precondition_failed", "dry-run", "An op's precondition does not hold (expected digest, fence, diff context).";
+    ApplyFailed => "apply_failed", "apply", "The transaction engine refused or failed to apply the change.";
+    DuplicateId => "duplicate_id", "replay", "The id was already processed (archive or dead letter): a replay.";
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Reason {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Reason::ALL
+            .iter()
+            .copied()
+            .find(|r| r.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// A refusal: the reason, the field, what is wrong and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    pub reason: Reason,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Rejection {
+    pub fn new(reason: Reason, detail: impl Into<String>) -> Self {
+        Rejection {
+            reason,
+            field: None,
+            detail: detail.into(),
+            hint: None,
+        }
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.reason)?;
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.detail)?;
+        if let Some(h) = &self.hint {
+            write!(f, " (hint: {h})")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! The long-running side: single-instance lock, and one tick of `run --watch`
+//! (process the inbox, then publish when something is new or a retry is due).
+
+use crate::layout::Layout;
+use crate::pipeline::{Bridge, PassReport};
+use crate::publish::{self, Backoff, PublishReport};
+use crate::retries;
+use serde::Serialize;
+
+/// Take the single-instance lock of a bridge root (kernel `flock` on
+/// `.bridge/run.lock`; released when the process exits, however it exits).
+pub fn instance_lock(
+    layout: &Layout,
+    holder: &str,
+) -> warden_core::Result<warden_core::lock::RepoLock> {
+    std::fs::create_dir_all(layout.private()).map_err(|e| {
+        warden_core::Error::Internal(format!("create {}: {e}", layout.private().display()))
+    })?;
+    warden_core::lock::acquire(&layout.run_lock(), holder, false, &mut |_| {})
+}
+
+/// What happened to the last publish (`.bridge/publish.json`, for `status`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Default)]
+pub struct LastPublish {
+    pub time: String,
+    pub ok: bool,
+    pub commits: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+pub fn last_publish(layout: &Layout) -> Option<LastPublish> {
+    std::fs::read(layout.publish_state())
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tick {
+    pub pass: PassReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish: Option<PublishReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_error: Option<String>,
+}
+
+/// Publish now, update `meta/retries.json` and `.bridge/publish.json`.
+pub fn publish_now(
+    layout: &Layout,
+    backoff: &Backoff,
+    now: jiff::Timestamp,
+) -> (Option<PublishReport>, Option<String>) {
+    let mut r = match publish::publish(layout, backoff) {
+        Ok(r) => r,
+        Err(e) => return record(layout, now, None, e.to_string()),
+    };
+    if let Some(e) = r.error.clone() {
+        return record(layout, now, Some(r), e);
+    }
+    // Everything is pushed (or committed, without an upstream): the retry
+    // index empties, and that change is published too.
+    if retries::clear(layout).unwrap_or(false) {
+        match publish::publish(layout, backoff) {
+            Ok(again) => {
+                r.commits.extend(again.commits);
+                if let Some(e) = again.error {
+                    return record(layout, now, Some(r), e);
+                }
+            }
+            Err(e) => return record(layout, now, Some(r), e.to_string()),
+        }
+    }
+    let (report, error) = (Some(r), None);
+    let state = LastPublish {
+        time: now.to_string(),
+        ok: true,
+        commits: report.as_ref().map_or(0, |r| r.commits.len()),
+        error: None,
+    };
+    let _ = std::fs::write(
+        layout.publish_state(),
+        serde_json::to_vec_pretty(&state).unwrap_or_default(),
+    );
+    (report, error)
+}
+
+fn record(
+    layout: &Layout,
+    now: jiff::Timestamp,
+    report: Option<PublishReport>,
+    error: String,
+) -> (Option<PublishReport>, Option<String>) {
+    let keys = report.as_ref().map(|r| r.ids.clone()).unwrap_or_default();
+    let _ = retries::record_failure(layout, &keys, &error, now);
+    let state = LastPublish {
+        time: now.to_string(),
+        ok: false,
+        commits: report.as_ref().map_or(0, |r| r.commits.len()),
+        error: Some(error.clone()),
+    };
+    let _ = std::fs::write(
+        layout.publish_state(),
+        serde_json::to_vec_pretty(&state).unwrap_or_default(),
+    );
+    (report, Some(error))
+}
+
+/// One watch tick. `publish` off: process only. `force`: publish even when
+/// nothing new was processed (the first tick, `--once`).
+pub fn tick(
+    bridge: &mut Bridge<'_>,
+    publish: bool,
+    force: bool,
+    backoff: &Backoff,
+    now: jiff::Timestamp,
+) -> std::io::Result<Tick> {
+    let pass = bridge.run_once()?;
+    let mut t = Tick {
+        pass,
+        ..Default::default()
+    };
+    if publish {
+        let index = retries::load(&bridge.layout);
+        let new_work = !t.pass.items.is_empty();
+        if force || new_work || (!index.is_empty() && retries::due(&index, now)) {
+            let (r, e) = publish_now(&bridge.layout, backoff, now);
+            t.publish = r;
+            t.publish_error = e;
+        }
+    }
+    Ok(t)
+}

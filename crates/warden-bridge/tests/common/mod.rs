@@ -1,0 +1,201 @@
+//! Test harness: a real git repository in a temp dir with warden and a bridge
+//! root initialised, commands signed with a test secret, and the executor run
+//! in-process.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use warden_bridge::canon::{self, JVal};
+use warden_bridge::layout::{self, Layout};
+use warden_bridge::pipeline::{Bridge, ItemReport, Options, PassReport};
+use warden_bridge::sign::{KeySlot, Secrets};
+use warden_core::{Context, Repo};
+
+pub const SECRET: &str = "test-secret-Zm9vYmFy";
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@warden.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@warden.invalid")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub ctx: Context,
+    pub secrets: Secrets,
+    pub opts: Options,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().canonicalize().expect("canon").join("cloud");
+        std::fs::create_dir(&root).expect("mkdir");
+        git(&root, &["init", "-q", "--initial-branch=main"]);
+        let ctx = Context::system("test-host", "bridge test");
+        warden_core::repo::init(&root, &ctx).expect("warden init");
+        layout::init(&Layout::new(&root), None).expect("bridge init");
+        std::fs::write(root.join("README.md"), "hello\n").expect("write");
+        git(&root, &["add", "-A"]);
+        git(&root, &["commit", "-q", "-m", "init"]);
+        Env {
+            dir,
+            root,
+            ctx,
+            secrets: Secrets::new(SECRET, None),
+            opts: Options {
+                settle_ms: 0,
+                ..Options::default()
+            },
+        }
+    }
+
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.root)
+    }
+
+    pub fn repo(&self) -> Repo {
+        Repo::open(&self.root).expect("open")
+    }
+
+    /// One pass of the executor.
+    pub fn pass(&self) -> PassReport {
+        let repo = self.repo();
+        let mut b = Bridge::new(
+            self.layout(),
+            &repo,
+            &self.ctx,
+            &self.secrets,
+            self.opts.clone(),
+        )
+        .expect("bridge");
+        b.run_once().expect("run_once")
+    }
+
+    /// Drop a file into commands/ and process it; returns its one report.
+    pub fn one(&self, name: &str, bytes: &[u8]) -> ItemReport {
+        std::fs::write(self.layout().commands().join(name), bytes).expect("write");
+        let mut r = self.pass();
+        assert_eq!(r.items.len(), 1, "{r:?}");
+        r.items.remove(0)
+    }
+
+    pub fn drop_file(&self, name: &str, bytes: &[u8]) {
+        std::fs::write(self.layout().commands().join(name), bytes).expect("write");
+    }
+
+    /// Every file under the root except the places a dead letter may write.
+    pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+            for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+                let p = e.path();
+                let rel = p
+                    .strip_prefix(root)
+                    .expect("rel")
+                    .to_string_lossy()
+                    .into_owned();
+                if [
+                    ".git",
+                    "dead_letter",
+                    "logs",
+                    ".bridge",
+                    "commands",
+                    ".warden/state/lock",
+                ]
+                .iter()
+                .any(|x| rel == *x || rel.starts_with(&format!("{x}/")))
+                {
+                    continue;
+                }
+                let m = std::fs::symlink_metadata(&p).expect("meta");
+                if m.is_dir() {
+                    walk(root, &p, out);
+                } else if m.file_type().is_symlink() {
+                    out.insert(
+                        rel,
+                        std::fs::read_link(&p)
+                            .expect("link")
+                            .to_string_lossy()
+                            .into_owned()
+                            .into_bytes(),
+                    );
+                } else {
+                    out.insert(rel, std::fs::read(&p).expect("read"));
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(&self.root, &self.root, &mut out);
+        out
+    }
+
+    pub fn ledger_len(&self) -> usize {
+        self.repo().ledger().entries().expect("entries").len()
+    }
+}
+
+fn ts(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A valid command document (unsigned) with the given ops.
+pub fn doc(id: &str, ops: Value, allowed: &[&str]) -> Value {
+    let now = jiff::Timestamp::now();
+    json!({
+        "schemaVersion": "1.0", "id": id,
+        "issued_at": ts(now - jiff::SignedDuration::from_secs(5)),
+        "expires_at": ts(now + jiff::SignedDuration::from_secs(300)),
+        "nonce": "0", "target": "MAIN", "action": "applyPatch", "patchType": "hybrid",
+        "payload": {"inline": {"version": "t", "ops": ops}},
+        "validationPlan": [], "allowedActions": allowed,
+        "constraints": {"maxRuntimeMs": 60000, "maxFilesChanged": 5}
+    })
+}
+
+pub fn noop(id: &str) -> Value {
+    doc(id, json!([{"op": "noop"}]), &["writeFile", "moveFile"])
+}
+
+pub fn write(id: &str, path: &str, content: &str) -> Value {
+    doc(
+        id,
+        json!([{"op": "writeFile", "path": path, "content": content}]),
+        &["writeFile"],
+    )
+}
+
+/// Sign a JSON value with `secret`; returns pretty bytes.
+pub fn sign_with(v: &Value, secret: &str) -> Vec<u8> {
+    let mut parsed = canon::parse(&serde_json::to_vec(v).expect("json")).expect("parse");
+    let s = Secrets::new(secret, None);
+    let mac = warden_bridge::sign::sign(&parsed, &s, KeySlot(0)).expect("mac");
+    canon::set_member(&mut parsed, "hmac", JVal::Str(mac));
+    canon::pretty(&parsed).into_bytes()
+}
+
+pub fn signed(v: &Value) -> Vec<u8> {
+    sign_with(v, SECRET)
+}
+
+/// The MAC of a JSON value (for hand-built texts).
+pub fn mac_of(v: &Value) -> String {
+    let parsed = canon::parse(&serde_json::to_vec(v).expect("json")).expect("parse");
+    warden_bridge::sign::sign(&parsed, &Secrets::new(SECRET, None), KeySlot(0)).expect("mac")
+}

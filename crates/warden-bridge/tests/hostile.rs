@@ -1,0 +1,786 @@
+//! The hostile corpus: every broken or malicious command lands in
+//! `dead_letter/` with its precise reason, writes nothing else (no result,
+//! archive, diff, ledger entry or target file), and leaves `commands/`.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use warden_bridge::reason::Reason;
+
+type Make = Box<dyn Fn(&Env) -> (String, Vec<u8>)>;
+
+fn file(name: &str, bytes: Vec<u8>) -> (String, Vec<u8>) {
+    (name.to_string(), bytes)
+}
+
+fn with(id: &str, f: impl Fn(&mut Value)) -> Vec<u8> {
+    let mut v = noop(id);
+    f(&mut v);
+    signed(&v)
+}
+
+fn op(id: &str, op: Value, allowed: &[&str]) -> Vec<u8> {
+    signed(&doc(id, json!([op]), allowed))
+}
+
+fn cases() -> Vec<(&'static str, Reason, Make)> {
+    use Reason::*;
+    let outside = |e: &Env| e.dir.path().canonicalize().expect("canon").join("outside");
+    vec![
+        (
+            "wrong secret",
+            HmacMismatch,
+            Box::new(|_| file("h01.json", sign_with(&noop("h01"), "another-secret"))),
+        ),
+        (
+            "missing hmac",
+            HmacMissing,
+            Box::new(|_| file("h02.json", serde_json::to_vec(&noop("h02")).expect("json"))),
+        ),
+        (
+            "duplicated hmac",
+            HmacDuplicated,
+            Box::new(|_| {
+                let v = noop("h03");
+                let mac = mac_of(&v);
+                let text = serde_json::to_string(&v).expect("json");
+                let text = format!(
+                    "{},\"hmac\":\"{mac}\",\"hmac\":\"{mac}\"}}",
+                    &text[..text.len() - 1]
+                );
+                file("h03.json", text.into_bytes())
+            }),
+        ),
+        (
+            "hmac is a number",
+            HmacMalformed,
+            Box::new(|_| {
+                let mut v = noop("h04");
+                v["hmac"] = json!(42);
+                file("h04.json", serde_json::to_vec(&v).expect("json"))
+            }),
+        ),
+        (
+            "hmac not base64",
+            HmacMalformed,
+            Box::new(|_| {
+                let mut v = noop("h05");
+                v["hmac"] = json!("not*base64!");
+                file("h05.json", serde_json::to_vec(&v).expect("json"))
+            }),
+        ),
+        (
+            "hmac of the wrong length",
+            HmacMalformed,
+            Box::new(|_| {
+                let mut v = noop("h06");
+                v["hmac"] = json!("AAAAAAAAAAAAAAAAAAAAAA==");
+                file("h06.json", serde_json::to_vec(&v).expect("json"))
+            }),
+        ),
+        (
+            "payload changed after signing",
+            HmacMismatch,
+            Box::new(|_| {
+                let v = write("h07", "docs/a.md", "harmless\n");
+                let mac = mac_of(&v);
+                let mut t = write("h07", "docs/a.md", "evil\n");
+                t["hmac"] = json!(mac);
+                file("h07.json", serde_json::to_vec(&t).expect("json"))
+            }),
+        ),
+        (
+            "signed over pretty JSON, not the canonical form",
+            HmacMismatch,
+            Box::new(|_| {
+                use base64::Engine as _;
+                use hmac::Mac as _;
+                let v = noop("h08");
+                let pretty = serde_json::to_vec_pretty(&v).expect("json");
+                let mut m =
+                    hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
+                m.update(&pretty);
+                let mut t = v.clone();
+                t["hmac"] = json!(
+                    base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes())
+                );
+                file("h08.json", serde_json::to_vec(&t).expect("json"))
+            }),
+        ),
+        (
+            "expired",
+            Expired,
+            Box::new(|_| {
+                file(
+                    "h09.json",
+                    with("h09", |v| {
+                        v["issued_at"] = json!("2020-01-01T00:00:00Z");
+                        v["expires_at"] = json!("2020-01-01T00:05:00Z");
+                    }),
+                )
+            }),
+        ),
+        (
+            "issued in the future",
+            NotYetValid,
+            Box::new(|_| {
+                file(
+                    "h10.json",
+                    with("h10", |v| {
+                        v["issued_at"] = json!("2099-01-01T00:00:00Z");
+                        v["expires_at"] = json!("2099-01-01T00:05:00Z");
+                    }),
+                )
+            }),
+        ),
+        (
+            "expires before it is issued",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h11.json",
+                    with("h11", |v| {
+                        v["expires_at"] = v["issued_at"].clone();
+                    }),
+                )
+            }),
+        ),
+        (
+            "timestamp without a zone",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h12.json",
+                    with("h12", |v| {
+                        v["expires_at"] = json!("2099-01-01 00:05:00");
+                    }),
+                )
+            }),
+        ),
+        (
+            "replay of an archived id",
+            DuplicateId,
+            Box::new(|e| {
+                let first = e.one("h13-orig.json", &signed(&noop("h13")));
+                assert_eq!(first.outcome, "archived");
+                file("h13-again.json", signed(&noop("h13")))
+            }),
+        ),
+        (
+            "hidden file name",
+            Hidden,
+            Box::new(|_| file(".h14.json", signed(&noop("h14")))),
+        ),
+        (
+            "a .retries.json in commands/",
+            Hidden,
+            Box::new(|_| file(".retries.json", b"{}".to_vec())),
+        ),
+        (
+            "zero bytes",
+            Empty,
+            Box::new(|_| file("h16.json", Vec::new())),
+        ),
+        (
+            "truncated JSON",
+            InvalidJson,
+            Box::new(|_| {
+                let b = signed(&noop("h17"));
+                file("h17.json", b[..b.len() / 2].to_vec())
+            }),
+        ),
+        (
+            "binary garbage",
+            InvalidJson,
+            Box::new(|_| file("h18.json", vec![0xff, 0x00, 0x13, 0x37])),
+        ),
+        (
+            "top level is an array",
+            HmacMissing,
+            Box::new(|_| file("h19.json", b"[1,2,3]".to_vec())),
+        ),
+        (
+            "NaN literal",
+            InvalidJson,
+            Box::new(|_| file("h20.json", br#"{"id":"h20","x":NaN}"#.to_vec())),
+        ),
+        (
+            "duplicated ordinary key",
+            DuplicateKey,
+            Box::new(|_| file("h21.json", br#"{"id":"h21","id":"h21b"}"#.to_vec())),
+        ),
+        (
+            "lone surrogate",
+            InvalidJson,
+            Box::new(|_| file("h22.json", br#"{"id":"\ud800"}"#.to_vec())),
+        ),
+        (
+            "nesting too deep",
+            InvalidJson,
+            Box::new(|_| {
+                let s = format!("{{\"id\":{}{}}}", "[".repeat(200), "]".repeat(200));
+                file("h23.json", s.into_bytes())
+            }),
+        ),
+        (
+            "maxFilesChanged is a string",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h24.json",
+                    with("h24", |v| {
+                        v["constraints"]["maxFilesChanged"] = json!("1");
+                    }),
+                )
+            }),
+        ),
+        (
+            "id is a number",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h25.json",
+                    with("h25", |v| {
+                        v["id"] = json!(25);
+                    }),
+                )
+            }),
+        ),
+        (
+            "id that cannot name a file",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h26.json",
+                    with("h26", |v| {
+                        v["id"] = json!("../../etc/passwd");
+                    }),
+                )
+            }),
+        ),
+        (
+            "unknown top-level field",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h27.json",
+                    with("h27", |v| {
+                        v["shell"] = json!("rm -rf /");
+                    }),
+                )
+            }),
+        ),
+        (
+            "missing nonce",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h28.json",
+                    with("h28", |v| {
+                        v.as_object_mut().expect("obj").remove("nonce");
+                    }),
+                )
+            }),
+        ),
+        (
+            "unknown action",
+            UnknownAction,
+            Box::new(|_| {
+                file(
+                    "h29.json",
+                    with("h29", |v| {
+                        v["action"] = json!("runShell");
+                    }),
+                )
+            }),
+        ),
+        (
+            "unknown patchType",
+            UnknownPatchType,
+            Box::new(|_| {
+                file(
+                    "h30.json",
+                    with("h30", |v| {
+                        v["patchType"] = json!("binary");
+                    }),
+                )
+            }),
+        ),
+        (
+            "unknown op",
+            UnknownOp,
+            Box::new(|_| {
+                file(
+                    "h31.json",
+                    op("h31", json!({"op": "exec", "cmd": "id"}), &["writeFile"]),
+                )
+            }),
+        ),
+        (
+            "op outside allowedActions",
+            OpNotAllowed,
+            Box::new(|_| {
+                file(
+                    "h32.json",
+                    op(
+                        "h32",
+                        json!({"op": "deleteFile", "path": "README.md"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "allowedActions empty",
+            OpNotAllowed,
+            Box::new(|_| file("h33.json", op("h33", json!({"op": "noop"}), &[]))),
+        ),
+        (
+            "allowedActions beyond the executor",
+            OpNotAllowed,
+            Box::new(|_| {
+                file(
+                    "h34.json",
+                    op("h34", json!({"op": "noop"}), &["writeFile", "runShell"]),
+                )
+            }),
+        ),
+        (
+            "path with ..",
+            PathEscape,
+            Box::new(|_| {
+                file(
+                    "h35.json",
+                    op(
+                        "h35",
+                        json!({"op": "writeFile", "path": "docs/../../x", "content": "x"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "absolute path",
+            PathEscape,
+            Box::new(|_| {
+                file(
+                    "h36.json",
+                    op(
+                        "h36",
+                        json!({"op": "writeFile", "path": "/tmp/x", "content": "x"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "backslash path",
+            PathEscape,
+            Box::new(|_| {
+                file(
+                    "h37.json",
+                    op(
+                        "h37",
+                        json!({"op": "writeFile", "path": "..\\x", "content": "x"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "symlink in the repo pointing out",
+            PathEscape,
+            Box::new(move |e| {
+                let out = outside(e);
+                std::fs::create_dir_all(&out).expect("mkdir");
+                std::fs::write(out.join("target.txt"), "outside\n").expect("write");
+                std::os::unix::fs::symlink(out.join("target.txt"), e.root.join("link.txt"))
+                    .expect("symlink");
+                file(
+                    "h38.json",
+                    op(
+                        "h38",
+                        json!({"op": "writeFile", "path": "link.txt", "content": "pwned"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "symlinked parent directory",
+            PathEscape,
+            Box::new(move |e| {
+                let out = outside(e);
+                std::fs::create_dir_all(&out).expect("mkdir");
+                std::os::unix::fs::symlink(&out, e.root.join("linkdir")).expect("symlink");
+                file(
+                    "h39.json",
+                    op(
+                        "h39",
+                        json!({"op": "writeFile", "path": "linkdir/new.txt", "content": "pwned"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "move out through ..",
+            PathEscape,
+            Box::new(|_| {
+                file(
+                    "h40.json",
+                    op(
+                        "h40",
+                        json!({"op": "moveFile", "from": "README.md", "to": "../README.md"}),
+                        &["moveFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "write into .git/",
+            ProtectedPath,
+            Box::new(|_| {
+                file(
+                    "h41.json",
+                    op(
+                        "h41",
+                        json!({"op": "writeFile", "path": ".git/hooks/post-checkout", "content": "#!/bin/sh\n"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "write into .GIT/ (case)",
+            ProtectedPath,
+            Box::new(|_| {
+                file(
+                    "h42.json",
+                    op(
+                        "h42",
+                        json!({"op": "writeFile", "path": ".GIT/config", "content": "x"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "write into commands/",
+            ProtectedPath,
+            Box::new(|_| {
+                file(
+                    "h43.json",
+                    op(
+                        "h43",
+                        json!({"op": "writeFile", "path": "commands/next.json", "content": "{}"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "write into Commands/ (case)",
+            ProtectedPath,
+            Box::new(|_| {
+                file(
+                    "h44.json",
+                    op(
+                        "h44",
+                        json!({"op": "writeFile", "path": "Commands/next.json", "content": "{}"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "write into meta/",
+            ProtectedPath,
+            Box::new(|_| {
+                file(
+                    "h45.json",
+                    op(
+                        "h45",
+                        json!({"op": "writeFile", "path": "meta/retries.json", "content": "{}"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "write into archive/",
+            ProtectedPath,
+            Box::new(|_| {
+                file(
+                    "h46.json",
+                    op(
+                        "h46",
+                        json!({"op": "writeFile", "path": "archive/h13.json", "content": "{}"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "write into a dot-directory",
+            ProtectedPath,
+            Box::new(|_| {
+                file(
+                    "h47.json",
+                    op(
+                        "h47",
+                        json!({"op": "writeFile", "path": ".github/workflows/x.yml", "content": "x"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "write into .warden/",
+            ProtectedPath,
+            Box::new(|_| {
+                file(
+                    "h48.json",
+                    op(
+                        "h48",
+                        json!({"op": "writeFile", "path": ".warden/policy.yaml", "content": "x"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "too many files",
+            ConstraintViolation,
+            Box::new(|_| {
+                let mut v = doc(
+                    "h49",
+                    json!([
+                        {"op": "writeFile", "path": "a.txt", "content": "a"},
+                        {"op": "writeFile", "path": "b.txt", "content": "b"}
+                    ]),
+                    &["writeFile"],
+                );
+                v["constraints"]["maxFilesChanged"] = json!(1);
+                file("h49.json", signed(&v))
+            }),
+        ),
+        (
+            "deletion the policy does not allow",
+            PolicyDenied,
+            Box::new(|_| {
+                file(
+                    "h50.json",
+                    op(
+                        "h50",
+                        json!({"op": "deleteFile", "path": "README.md"}),
+                        &["deleteFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "oversize file",
+            TooLarge,
+            Box::new(|_| {
+                let big = "x".repeat(600 * 1024);
+                file("h51.json", signed(&write("h51", "big.txt", &big)))
+            }),
+        ),
+        (
+            "command file is a symlink",
+            NotRegular,
+            Box::new(|e| {
+                std::os::unix::fs::symlink("/etc/hostname", e.layout().commands().join("h52.json"))
+                    .expect("symlink");
+                ("h52.json".to_string(), Vec::new())
+            }),
+        ),
+        (
+            "diff against other content",
+            PreconditionFailed,
+            Box::new(|_| {
+                let mut v = doc("h53", json!([]), &["writeFile"]);
+                v["patchType"] = json!("unified");
+                v["payload"]["inline"] = json!({"diff": "--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-goodbye\n+evil\n"});
+                file("h53.json", signed(&v))
+            }),
+        ),
+        (
+            "expected digest does not match",
+            PreconditionFailed,
+            Box::new(|_| {
+                file(
+                    "h54.json",
+                    op(
+                        "h54",
+                        json!({"op": "writeFile", "path": "README.md", "content": "x", "expect": {"sha256": "0".repeat(64)}}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "validationPlan steps",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h55.json",
+                    with("h55", |v| {
+                        v["validationPlan"] = json!([{"run": "make test"}]);
+                    }),
+                )
+            }),
+        ),
+        (
+            "unknown target",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h56.json",
+                    with("h56", |v| {
+                        v["target"] = json!("PROD");
+                    }),
+                )
+            }),
+        ),
+        (
+            "duplicate id in one batch",
+            DuplicateId,
+            Box::new(|e| {
+                e.drop_file("h57-a.json", &signed(&noop("h57")));
+                file("h57-b.json", signed(&noop("h57")))
+            }),
+        ),
+    ]
+}
+
+#[test]
+fn every_hostile_command_is_dead_lettered_with_its_reason_and_writes_nothing_else() {
+    let env = Env::new();
+    let layout = env.layout();
+    let cases = cases();
+    assert!(cases.len() >= 40, "the corpus has {} cases", cases.len());
+    let mut seen = std::collections::BTreeSet::new();
+    for (what, reason, make) in cases {
+        let (name, bytes) = make(&env);
+        if !bytes.is_empty() || !layout.commands().join(&name).exists() {
+            env.drop_file(&name, &bytes);
+        }
+        let before = env.snapshot();
+        let ledger_before = env.ledger_len();
+        let report = env.pass();
+        let dead: Vec<_> = report
+            .items
+            .iter()
+            .filter(|i| i.outcome == "dead_letter")
+            .collect();
+        assert_eq!(dead.len(), 1, "{what}: {report:?}");
+        let item = dead[0];
+        assert_eq!(item.reason, Some(reason), "{what}: {:?}", item.detail);
+        assert!(
+            seen.insert(item.id.clone()),
+            "{what}: dead-letter key reused"
+        );
+        // The dead letter names the reason, the layer and what is wrong.
+        let dl: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(layout.dead_letter(&item.id)).expect("dead letter"),
+        )
+        .expect("json");
+        assert_eq!(dl["reason"], json!(reason.as_str()), "{what}");
+        assert!(
+            !dl["detail"].as_str().unwrap_or("").is_empty(),
+            "{what}: no detail"
+        );
+        assert_eq!(dl["file"], json!(format!("commands/{name}")), "{what}");
+        // Nothing else was written: no outputs, no ledger entry, no target file.
+        let archived = report
+            .items
+            .iter()
+            .filter(|i| i.outcome == "archived")
+            .count();
+        if archived == 0 {
+            assert_eq!(
+                env.snapshot(),
+                before,
+                "{what}: something besides the dead letter changed"
+            );
+            assert_eq!(env.ledger_len(), ledger_before, "{what}: ledgered");
+        }
+        if let Some(id) = dl["id"].as_str().filter(|_| reason != Reason::DuplicateId) {
+            assert!(!layout.result(id).exists(), "{what}: a result was written");
+            assert!(!layout.archive(id).exists(), "{what}: archived");
+            assert!(!layout.diff(id).exists(), "{what}: a diff was written");
+        }
+        assert!(
+            !layout.commands().join(&name).exists(),
+            "{what}: the command stayed in commands/"
+        );
+    }
+    let outside = env.dir.path().join("outside");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("target.txt")).expect("read"),
+        "outside\n"
+    );
+    assert!(!outside.join("new.txt").exists());
+    assert!(!env.layout().commands().join(".retries.json").exists());
+    assert!(env.repo().ledger().verify().expect("verify").ok);
+    // One audit line per command, each with hmac_ok and a result.
+    let log = std::fs::read_to_string(env.layout().log()).expect("log");
+    assert!(log.lines().count() >= 40);
+    for l in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).expect("log line is JSON");
+        for k in [
+            "ts",
+            "id",
+            "action",
+            "result",
+            "exit",
+            "files_changed",
+            "hmac_ok",
+        ] {
+            assert!(v.get(k).is_some(), "log line without {k}: {l}");
+        }
+    }
+}
+
+/// A change that outruns `constraints.maxRuntimeMs` is undone and dead-lettered.
+#[test]
+fn runtime_exceeded_is_undone_and_dead_lettered() {
+    let env = Env::new();
+    let policy = env.root.join(".warden/policy.yaml");
+    let text = std::fs::read_to_string(&policy).expect("policy");
+    std::fs::write(
+        &policy,
+        format!("{text}\nvalidation:\n  command: [\"sleep\", \"0.3\"]\n"),
+    )
+    .expect("write");
+    let mut v = write("slow", "docs/slow.md", "slow\n");
+    v["constraints"]["maxRuntimeMs"] = json!(100);
+    let item = env.one("slow.json", &signed(&v));
+    assert_eq!(item.reason, Some(Reason::RuntimeExceeded), "{item:?}");
+    assert!(
+        !env.root.join("docs/slow.md").exists(),
+        "the change was not undone"
+    );
+    assert!(!env.layout().result("slow").exists());
+    let entries = env.repo().ledger().entries().expect("entries");
+    assert_eq!(entries.len(), 2, "apply and its undo are both ledgered");
+    assert_eq!(entries[1].undoes.as_deref(), Some(entries[0].run.as_str()));
+}
+
+/// Files still being written are left alone until they settle.
+#[test]
+fn unsettled_and_non_json_files_are_left_alone() {
+    let mut env = Env::new();
+    env.opts.settle_ms = 60_000;
+    env.drop_file("fresh.json", &signed(&noop("fresh")));
+    env.drop_file("notes.txt", b"not a command");
+    let r = env.pass();
+    assert!(r.items.is_empty());
+    assert_eq!(r.waiting, 1);
+    assert_eq!(r.ignored, vec!["notes.txt".to_string()]);
+    assert!(env.layout().commands().join("fresh.json").exists());
+    assert!(env.layout().commands().join("notes.txt").exists());
+}

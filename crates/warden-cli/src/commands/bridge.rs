@@ -1,0 +1,811 @@
+//! `warden bridge …`: the signed-command bridge (SPEC §10, seed 002). Argument
+//! parsing, environment (via `env.rs`), printing and exit codes live here; the
+//! pipeline itself is the `warden-bridge` crate.
+//!
+//! Exit codes: 0 ok; 1 a command was dead-lettered / a check failed; 2 usage or
+//! input error (no bridge root, no secret); 3 internal error (including a
+//! publish that failed and was recorded for retry); 4 another `bridge run`
+//! holds the root.
+
+use crate::cli::Format;
+use crate::env;
+use crate::output::{self, CliError};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+use warden_bridge::canon::{self, JVal};
+use warden_bridge::layout::{self, Layout};
+use warden_bridge::pipeline::{Bridge, Options, PassReport};
+use warden_bridge::publish::Backoff;
+use warden_bridge::service;
+use warden_bridge::sign::{KeySlot, Secrets};
+use warden_core::Repo;
+
+#[derive(Debug, Args)]
+pub struct BridgeArgs {
+    /// The bridge root (default: the CLOUD environment variable).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub root: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: BridgeCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BridgeCommand {
+    /// Create the bridge directories, meta/retries.json and the .gitignore entries (idempotent).
+    Init {
+        /// The target repository the commands change (default: the repository holding the root).
+        #[arg(long, value_name = "PATH")]
+        target: Option<String>,
+    },
+    /// Process commands/: verify, apply as warden runs, write outputs, publish.
+    Run {
+        /// One pass over the inbox, then publish and exit.
+        #[arg(long, required_unless_present = "watch", conflicts_with = "watch")]
+        once: bool,
+        /// Keep watching (single instance per root; stop with SIGTERM/SIGINT).
+        #[arg(long)]
+        watch: bool,
+        /// Do not commit or push the outputs.
+        #[arg(long)]
+        no_publish: bool,
+        /// Take a file only once it is this many milliseconds old.
+        #[arg(long, default_value_t = 500, value_name = "MS")]
+        settle_ms: u64,
+        /// How often --watch looks at commands/.
+        #[arg(long, default_value_t = 500, value_name = "MS")]
+        interval_ms: u64,
+        /// Most commands made durable together (group commit).
+        #[arg(long, default_value_t = 64, value_name = "N")]
+        batch: usize,
+        /// Make every output durable on its own (the seed executor's way; for benchmarks).
+        #[arg(long, hide = true)]
+        per_file_durability: bool,
+        /// Tries of pull --rebase + push per publish (exponential backoff with jitter between them).
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        push_attempts: u32,
+    },
+    /// Write a new signed command into commands/ (or to stdout).
+    #[command(subcommand)]
+    New(NewKind),
+    /// Sign a command file with GPT_BRIDGE_HMAC_SECRET (prints the signed JSON).
+    Sign {
+        file: PathBuf,
+        /// Sign with GPT_BRIDGE_HMAC_SECRET_NEXT (during a rotation).
+        #[arg(long)]
+        next: bool,
+        /// Rewrite FILE instead of printing.
+        #[arg(long)]
+        in_place: bool,
+    },
+    /// Explain, layer by layer, whether a command would be accepted (writes nothing).
+    Verify { file: PathBuf },
+    /// Seed §14/§16: drop a signed no-op and confirm archive, result, diff and one commit within the timeout.
+    Smoke {
+        #[arg(long, default_value_t = 10, value_name = "SECS")]
+        timeout_secs: u64,
+    },
+    /// Backlog, dead letters by reason, retries, last publish (never secrets).
+    Status,
+    /// Git hooks.
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write the seed §12 pre-commit guard into the root's git hooks.
+    Install {
+        /// Replace an existing, different pre-commit hook.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct NewCommon {
+    /// The command id (default: <kind>-<UTC timestamp>-<random>).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Seconds until expires_at.
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub ttl_secs: i64,
+    /// Print the command instead of writing it into commands/.
+    #[arg(long)]
+    pub stdout: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NewKind {
+    /// A signed no-op (what the smoke test sends).
+    Noop {
+        #[command(flatten)]
+        common: NewCommon,
+    },
+    /// A signed writeFile of one file in the target repository.
+    Write {
+        /// Repository-relative path.
+        #[arg(long)]
+        path: String,
+        /// The new content.
+        #[arg(long, conflicts_with = "content_file")]
+        content: Option<String>,
+        /// Read the new content from this file.
+        #[arg(long)]
+        content_file: Option<PathBuf>,
+        #[command(flatten)]
+        common: NewCommon,
+    },
+}
+
+fn bridge_root(root: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    root.or_else(env::bridge_root).ok_or_else(|| {
+        CliError::usage(
+            "no bridge root: pass --root PATH or set CLOUD",
+            Some("`warden bridge init --root PATH` creates one".to_string()),
+        )
+    })
+}
+
+fn secrets() -> Result<Secrets, CliError> {
+    let (current, next) = env::bridge_secrets().ok_or_else(|| {
+        CliError::usage(
+            format!("{} is not set", env::BRIDGE_SECRET),
+            Some(format!(
+                "export {} with the secret the signer uses (it is never written or printed)",
+                env::BRIDGE_SECRET
+            )),
+        )
+    })?;
+    Ok(Secrets::new(&current, next.as_deref()))
+}
+
+/// The target repository: `--repo`, then meta/bridge.json, then the
+/// repository holding the bridge root.
+fn target_repo(repo: Option<PathBuf>, layout: &Layout) -> Result<Repo, CliError> {
+    let start = repo
+        .or_else(|| layout::configured_target(layout))
+        .unwrap_or_else(|| layout.root.clone());
+    let root = warden_core::repo::discover(&start)?;
+    Ok(Repo::open(&root)?)
+}
+
+fn io_err(what: &str, e: impl std::fmt::Display) -> CliError {
+    CliError::Core(warden_core::Error::Internal(format!("{what}: {e}")))
+}
+
+fn require_layout(root: &Path) -> Result<Layout, CliError> {
+    let layout = Layout::new(root);
+    if !layout.commands().is_dir() {
+        return Err(CliError::usage(
+            format!(
+                "{} is not a bridge root (no commands/ directory)",
+                root.display()
+            ),
+            Some(format!(
+                "run `warden bridge init --root {}`",
+                root.display()
+            )),
+        ));
+    }
+    Ok(layout)
+}
+
+pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitCode, CliError> {
+    let root = bridge_root(args.root)?;
+    match args.command {
+        BridgeCommand::Init { target } => init(&root, target.as_deref(), fmt),
+        BridgeCommand::Run {
+            once: _,
+            watch,
+            no_publish,
+            settle_ms,
+            interval_ms,
+            batch,
+            per_file_durability,
+            push_attempts,
+        } => {
+            let opts = Options {
+                settle_ms,
+                batch_size: batch,
+                durability: if per_file_durability {
+                    warden_bridge::outputs::Durability::PerFile
+                } else {
+                    warden_bridge::outputs::Durability::Group
+                },
+                ..Options::default()
+            };
+            let backoff = Backoff {
+                attempts: push_attempts.max(1),
+                ..Backoff::default()
+            };
+            let how = How {
+                watch,
+                publish: !no_publish,
+                interval_ms,
+                backoff,
+            };
+            run_bridge(repo, &root, opts, &how, fmt)
+        }
+        BridgeCommand::New(kind) => new(&root, kind, fmt),
+        BridgeCommand::Sign {
+            file,
+            next,
+            in_place,
+        } => sign(&file, next, in_place),
+        BridgeCommand::Verify { file } => verify(repo, &root, &file, fmt),
+        BridgeCommand::Smoke { timeout_secs } => smoke(repo, &root, timeout_secs, fmt),
+        BridgeCommand::Status => status(&root, fmt),
+        BridgeCommand::Hook(HookCommand::Install { force }) => {
+            let path = warden_bridge::publish::install_hook(&root, force)
+                .map_err(|e| CliError::usage(e.to_string(), None))?;
+            println!("installed the pre-commit guard at {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn init(root: &Path, target: Option<&str>, fmt: Format) -> Result<ExitCode, CliError> {
+    let layout = Layout::new(root);
+    let report = layout::init(&layout, target).map_err(|e| io_err("bridge init", e))?;
+    if super::is_json(fmt) {
+        output::json(&report)?;
+    } else {
+        println!("bridge root {}", report.root);
+        for c in &report.created {
+            println!("  created   {c}");
+        }
+        for u in &report.unchanged {
+            println!("  unchanged {u}");
+        }
+        println!(
+            "next: export {} and run `warden bridge run --watch --root {}`",
+            env::BRIDGE_SECRET,
+            root.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Seed §8: the resolved paths and the retries index, once, on stderr.
+fn banner(layout: &Layout, target: &Path, secrets: &Secrets) {
+    let r = &layout.root;
+    eprintln!("warden bridge: CLOUD={}", r.display());
+    for (k, d) in [
+        ("CMDS", "commands"),
+        ("RES", "results"),
+        ("DIFF", "diffs"),
+        ("ARCH", "archive"),
+        ("DLQ", "dead_letter"),
+        ("META", "meta"),
+    ] {
+        eprintln!("warden bridge: {k}={}", layout.dir(d).display());
+    }
+    eprintln!("warden bridge: TARGET={}", target.display());
+    eprintln!(
+        "warden bridge: retries index -> {}",
+        layout.retries().display()
+    );
+    eprintln!(
+        "warden bridge: {} accepted secret(s) from {} (values never shown)",
+        secrets.count(),
+        env::BRIDGE_SECRET
+    );
+}
+
+fn print_pass(pass: &PassReport) {
+    for i in &pass.items {
+        match i.outcome {
+            "archived" => println!(
+                "archived     {}  {}  run {}{}",
+                i.id,
+                i.status.as_deref().unwrap_or(""),
+                i.run.as_deref().unwrap_or("-"),
+                if i.recovered { "  (recovered)" } else { "" }
+            ),
+            _ => println!(
+                "dead_letter  {}  {}: {}",
+                i.id,
+                i.reason.map(|r| r.as_str()).unwrap_or("?"),
+                i.detail.as_deref().unwrap_or("")
+            ),
+        }
+    }
+}
+
+/// How `bridge run` runs.
+struct How {
+    watch: bool,
+    publish: bool,
+    interval_ms: u64,
+    backoff: Backoff,
+}
+
+fn run_bridge(
+    repo: Option<PathBuf>,
+    root: &Path,
+    opts: Options,
+    how: &How,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let (watch, publish, interval_ms, backoff) =
+        (how.watch, how.publish, how.interval_ms, &how.backoff);
+    let layout = require_layout(root)?;
+    let secrets = secrets()?;
+    let ctx = env::context();
+    let _instance = service::instance_lock(&layout, &ctx.holder).map_err(|e| match e {
+        warden_core::Error::Busy { holder } => CliError::Core(warden_core::Error::Busy {
+            holder: format!(
+                "another `warden bridge run` for {} ({holder}); only one executor per root",
+                root.display()
+            ),
+        }),
+        e => e.into(),
+    })?;
+    let target = target_repo(repo, &layout)?;
+    banner(&layout, target.root(), &secrets);
+    let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets, opts)
+        .map_err(|e| io_err("bridge", e))?;
+    let mut first = true;
+    loop {
+        let now = ctx.clock.now();
+        let tick = service::tick(&mut bridge, publish, first, backoff, now)
+            .map_err(|e| io_err("bridge run", e))?;
+        if super::is_json(fmt) {
+            if !watch || !tick.pass.items.is_empty() || tick.publish_error.is_some() {
+                output::json(&tick)?;
+            }
+        } else {
+            print_pass(&tick.pass);
+            if let Some(p) = &tick.publish {
+                for c in &p.commits {
+                    println!("committed    {c}");
+                }
+                if p.pushed && !p.commits.is_empty() {
+                    println!(
+                        "pushed       after {} attempt(s){}",
+                        p.attempts,
+                        if p.rederived {
+                            ", re-derived on the new upstream"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                if let Some(n) = &p.note
+                    && !watch
+                {
+                    println!("publish      {n}");
+                }
+            }
+            if let Some(e) = &tick.publish_error {
+                eprintln!("warden bridge: publish failed (recorded in meta/retries.json): {e}");
+            }
+            if !watch {
+                let dead = tick
+                    .pass
+                    .items
+                    .iter()
+                    .filter(|i| i.outcome != "archived")
+                    .count();
+                println!(
+                    "processed {}: {} archived, {} dead-lettered; {} still settling",
+                    tick.pass.items.len(),
+                    tick.pass.items.len() - dead,
+                    dead,
+                    tick.pass.waiting
+                );
+            }
+        }
+        if !watch {
+            if tick.publish_error.is_some() {
+                return Ok(output::code(3));
+            }
+            let dead = tick.pass.items.iter().any(|i| i.outcome != "archived");
+            return Ok(if dead {
+                output::code(1)
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+        first = false;
+        std::thread::sleep(Duration::from_millis(interval_ms.max(10)));
+    }
+}
+
+fn random_suffix() -> String {
+    format!(
+        "{:04x}",
+        (warden_bridge::publish::jitter() * 40_000.0) as u64 % 0x10000
+    )
+}
+
+fn new(root: &Path, kind: NewKind, fmt: Format) -> Result<ExitCode, CliError> {
+    let secrets = secrets()?;
+    let (common, ops, allowed, kind_name) = match kind {
+        NewKind::Noop { common } => (
+            common,
+            serde_json::json!([{"op": "noop"}]),
+            vec!["writeFile", "moveFile"],
+            "noop",
+        ),
+        NewKind::Write {
+            path,
+            content,
+            content_file,
+            common,
+        } => {
+            let content = match (content, content_file) {
+                (Some(c), _) => c,
+                (None, Some(f)) => std::fs::read_to_string(&f).map_err(|e| {
+                    CliError::usage(format!("cannot read {}: {e}", f.display()), None)
+                })?,
+                (None, None) => {
+                    return Err(CliError::usage(
+                        "bridge new write needs --content or --content-file",
+                        None,
+                    ));
+                }
+            };
+            (
+                common,
+                serde_json::json!([{"op": "writeFile", "path": path, "content": content}]),
+                vec!["writeFile"],
+                "write",
+            )
+        }
+    };
+    let now = jiff::Timestamp::now();
+    let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let id = common
+        .id
+        .unwrap_or_else(|| format!("{kind_name}-{stamp}-{}", random_suffix()));
+    if !warden_bridge::command::valid_id(&id) {
+        return Err(CliError::usage(
+            format!("--id \"{id}\" cannot name files"),
+            Some("use 1–128 of A–Z a–z 0–9 . _ -, starting with a letter or digit".into()),
+        ));
+    }
+    let fmt_ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let doc = serde_json::json!({
+        "schemaVersion": "1.0",
+        "id": id,
+        "issued_at": fmt_ts(now),
+        "expires_at": fmt_ts(now + jiff::SignedDuration::from_secs(common.ttl_secs.max(1))),
+        "nonce": random_suffix(),
+        "target": "MAIN",
+        "action": "applyPatch",
+        "patchType": "hybrid",
+        "payload": {"inline": {"version": kind_name, "ops": ops}},
+        "validationPlan": [],
+        "allowedActions": allowed,
+        "constraints": {"maxRuntimeMs": 60000, "maxFilesChanged": 1},
+    });
+    let text = serde_json::to_vec(&doc).map_err(|e| io_err("new", e))?;
+    let mut parsed = canon::parse(&text).map_err(|e| io_err("new", e))?;
+    let mac = warden_bridge::sign::sign(&parsed, &secrets, KeySlot(0))
+        .ok_or_else(|| io_err("new", "cannot sign"))?;
+    canon::set_member(&mut parsed, "hmac", JVal::Str(mac));
+    let out = canon::pretty(&parsed);
+    if common.stdout {
+        print!("{out}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let layout = require_layout(root)?;
+    // Written beside, then renamed in: the executor never sees half a file.
+    std::fs::create_dir_all(layout.private()).map_err(|e| io_err("new", e))?;
+    let tmp = layout.private().join(format!("{id}.json.tmp"));
+    let dest = layout.commands().join(format!("{id}.json"));
+    std::fs::write(&tmp, out.as_bytes()).map_err(|e| io_err("new", e))?;
+    std::fs::rename(&tmp, &dest).map_err(|e| io_err("new", e))?;
+    if super::is_json(fmt) {
+        output::json(&serde_json::json!({"id": id, "file": dest.display().to_string()}))?;
+    } else {
+        println!("{}", dest.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign(file: &Path, next: bool, in_place: bool) -> Result<ExitCode, CliError> {
+    let secrets = secrets()?;
+    let bytes = std::fs::read(file)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display()), None))?;
+    let mut doc = canon::parse(&bytes).map_err(|e| {
+        CliError::usage(
+            format!("{}: not acceptable JSON: {e}", file.display()),
+            Some("fix the JSON; duplicate keys, NaN and lone surrogates are refused".into()),
+        )
+    })?;
+    if !matches!(doc, JVal::Obj(_)) {
+        return Err(CliError::usage(
+            format!("{}: the command must be a JSON object", file.display()),
+            None,
+        ));
+    }
+    let slot = KeySlot(usize::from(next));
+    let mac = warden_bridge::sign::sign(&doc, &secrets, slot).ok_or_else(|| {
+        CliError::usage(
+            format!("{} is not set", env::BRIDGE_SECRET_NEXT),
+            Some("set it to the next secret to sign with it".into()),
+        )
+    })?;
+    canon::set_member(&mut doc, "hmac", JVal::Str(mac));
+    let out = canon::pretty(&doc);
+    if in_place {
+        warden_core::fsutil::write_atomic(file, out.as_bytes(), 0o644)?;
+        eprintln!("signed {}", file.display());
+    } else {
+        print!("{out}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(
+    repo: Option<PathBuf>,
+    root: &Path,
+    file: &Path,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let secrets = secrets()?;
+    let layout = Layout::new(root);
+    let target = target_repo(repo, &layout)?;
+    let ctx = env::context();
+    let bytes = std::fs::read(file)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display()), None))?;
+    let bridge = Bridge::new(layout, &target, &ctx, &secrets, Options::default())
+        .map_err(|e| io_err("bridge", e))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let layers = bridge.explain(&name, &bytes);
+    let ok = layers.iter().all(|(_, r)| r.is_ok());
+    if super::is_json(fmt) {
+        let v: Vec<serde_json::Value> = layers
+            .iter()
+            .map(|(l, r)| match r {
+                Ok(note) => serde_json::json!({"layer": l, "ok": true, "note": note}),
+                Err(rej) => serde_json::json!({"layer": l, "ok": false, "rejection": rej}),
+            })
+            .collect();
+        output::json(
+            &serde_json::json!({"file": file.display().to_string(), "accepted": ok, "layers": v}),
+        )?;
+    } else {
+        for (l, r) in &layers {
+            match r {
+                Ok(note) => println!("{l:<8} ok    {note}"),
+                Err(rej) => {
+                    println!("{l:<8} FAIL  {}: {}", rej.reason, rej.detail);
+                    if let Some(f) = &rej.field {
+                        println!("{:<8}       field: {f}", "");
+                    }
+                    if let Some(h) = &rej.hint {
+                        println!("{:<8}       hint: {h}", "");
+                    }
+                }
+            }
+        }
+        if ok {
+            println!("accepted: {} would be applied", file.display());
+        } else {
+            println!("rejected: {} would land in dead_letter/", file.display());
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        output::code(1)
+    })
+}
+
+fn smoke(
+    repo: Option<PathBuf>,
+    root: &Path,
+    timeout_secs: u64,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let layout = require_layout(root)?;
+    let secrets_ = secrets()?;
+    let ctx = env::context();
+    let id = format!(
+        "noop-{}-{}",
+        jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ"),
+        random_suffix()
+    );
+    new(
+        root,
+        NewKind::Noop {
+            common: NewCommon {
+                id: Some(id.clone()),
+                ttl_secs: 300,
+                stdout: false,
+            },
+        },
+        Format::Human,
+    )?;
+    let started = std::time::Instant::now();
+    // No executor running: be one, for one pass.
+    if let Ok(lock) = service::instance_lock(&layout, &ctx.holder) {
+        let target = target_repo(repo, &layout)?;
+        let opts = Options {
+            settle_ms: 0,
+            ..Options::default()
+        };
+        let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets_, opts)
+            .map_err(|e| io_err("bridge", e))?;
+        let tick = service::tick(
+            &mut bridge,
+            true,
+            true,
+            &Backoff::default(),
+            ctx.clock.now(),
+        )
+        .map_err(|e| io_err("bridge run", e))?;
+        if let Some(e) = tick.publish_error {
+            eprintln!("warden bridge smoke: publish failed: {e}");
+        }
+        drop(lock);
+    } else {
+        eprintln!("warden bridge smoke: an executor is running; waiting for it");
+    }
+    let subject = format!("bridge: results {id} (exit=0)");
+    let mut checks: Vec<(String, bool)>;
+    loop {
+        let commits = std::process::Command::new("git")
+            .args(["log", "--format=%s", "-n", "200"])
+            .current_dir(root)
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| *l == subject)
+                    .count()
+            })
+            .unwrap_or(0);
+        checks = vec![
+            (format!("archive/{id}.json"), layout.archive(&id).is_file()),
+            (format!("results/{id}.json"), layout.result(&id).is_file()),
+            (format!("diffs/{id}.patch"), layout.diff(&id).is_file()),
+            (format!("one commit \"{subject}\""), commits == 1),
+            (
+                "no commands/.retries.json".to_string(),
+                !layout.commands().join(".retries.json").exists(),
+            ),
+        ];
+        if checks.iter().all(|(_, ok)| *ok) || started.elapsed() > Duration::from_secs(timeout_secs)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ok = checks.iter().all(|(_, ok)| *ok);
+    let secs = started.elapsed().as_secs_f64();
+    if super::is_json(fmt) {
+        output::json(&serde_json::json!({"id": id, "ok": ok, "seconds": secs,
+            "checks": checks.iter().map(|(c, ok)| serde_json::json!({"check": c, "ok": ok})).collect::<Vec<_>>()}))?;
+    } else {
+        for (c, ok) in &checks {
+            println!("{}  {c}", if *ok { "ok  " } else { "FAIL" });
+        }
+        println!(
+            "smoke {} in {secs:.1}s (limit {timeout_secs}s): {id}",
+            if ok { "passed" } else { "FAILED" }
+        );
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        output::code(1)
+    })
+}
+
+#[derive(serde::Serialize)]
+struct StatusReport {
+    root: String,
+    backlog: usize,
+    dead_letters: std::collections::BTreeMap<String, usize>,
+    archived: usize,
+    retries: warden_bridge::retries::Index,
+    retries_gave_up: bool,
+    last_publish: Option<service::LastPublish>,
+    executor: String,
+    secret_configured: bool,
+}
+
+fn count_json(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
+    let layout = require_layout(root)?;
+    let mut dead = std::collections::BTreeMap::new();
+    if let Ok(rd) = std::fs::read_dir(layout.dir("dead_letter")) {
+        for e in rd.flatten() {
+            if !e.file_name().to_string_lossy().ends_with(".json") {
+                continue;
+            }
+            let reason = std::fs::read(e.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["reason"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "unreadable".into());
+            *dead.entry(reason).or_insert(0) += 1;
+        }
+    }
+    let executor =
+        match warden_core::lock::acquire(&layout.run_lock(), "status probe", false, &mut |_| {}) {
+            Ok(_) => "not running".to_string(),
+            Err(warden_core::Error::Busy { holder }) => format!("running: {holder}"),
+            Err(e) => format!("unknown: {e}"),
+        };
+    let retries = warden_bridge::retries::load(&layout);
+    let report = StatusReport {
+        root: root.display().to_string(),
+        backlog: count_json(&layout.commands()),
+        dead_letters: dead,
+        archived: count_json(&layout.dir("archive")),
+        retries_gave_up: warden_bridge::retries::gave_up(&retries),
+        retries,
+        last_publish: service::last_publish(&layout),
+        executor,
+        secret_configured: env::bridge_secrets().is_some(),
+    };
+    if super::is_json(fmt) {
+        output::json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("bridge root   {}", report.root);
+    println!("executor      {}", report.executor);
+    println!("backlog       {} command(s) in commands/", report.backlog);
+    println!("archived      {}", report.archived);
+    let total: usize = report.dead_letters.values().sum();
+    println!("dead letters  {total}");
+    for (r, n) in &report.dead_letters {
+        println!("  {r:<22} {n}");
+    }
+    println!(
+        "retries       {} waiting{}",
+        report.retries.len(),
+        if report.retries_gave_up {
+            " (gave up; run `warden bridge run --once` to retry)"
+        } else {
+            ""
+        }
+    );
+    for (k, e) in &report.retries {
+        println!(
+            "  {k}: {} attempt(s), next {}, last error: {}",
+            e.attempts, e.next_attempt_at, e.last_error
+        );
+    }
+    match &report.last_publish {
+        Some(p) => println!(
+            "last publish  {} {} ({} commit(s)){}",
+            p.time,
+            if p.ok { "ok" } else { "FAILED" },
+            p.commits,
+            p.error
+                .as_ref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ),
+        None => println!("last publish  never"),
+    }
+    println!(
+        "secret        {}",
+        if report.secret_configured {
+            "configured (value not shown)"
+        } else {
+            "GPT_BRIDGE_HMAC_SECRET not set"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}

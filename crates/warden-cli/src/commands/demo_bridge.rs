@@ -1,0 +1,240 @@
+//! The signed-command bridge part of `warden demo`: a signed command arrives,
+//! is applied as a warden run, published to a local bare remote, found in the
+//! ledger and undone; then a tampered command lands in the dead-letter folder
+//! with its reason. Uses its own temp dirs and a demo secret (the real one
+//! comes from GPT_BRIDGE_HMAC_SECRET and is never needed here).
+
+use crate::output::CliError;
+use std::path::Path;
+use std::process::Command;
+use warden_bridge::canon::{self, JVal};
+use warden_bridge::layout::{self, Layout};
+use warden_bridge::pipeline::{Bridge, Options};
+use warden_bridge::publish::Backoff;
+use warden_bridge::service;
+use warden_bridge::sign::{KeySlot, Secrets};
+use warden_core::Repo;
+use warden_core::proposal::Source;
+
+fn step(n: u32, title: &str) {
+    println!("\n== {n}. {title}");
+}
+
+fn say(text: &str) {
+    for line in text.lines() {
+        println!("   {line}");
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> CliError {
+    CliError::usage(e.to_string(), None)
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<String, CliError> {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=warden demo",
+            "-c",
+            "user.email=demo@warden.invalid",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .map_err(|e| err(format!("cannot run git: {e}")))?;
+    if !out.status.success() {
+        return Err(err(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn signed_command(
+    id: &str,
+    path: &str,
+    content: &str,
+    secrets: &Secrets,
+) -> Result<JVal, CliError> {
+    let now = jiff::Timestamp::now();
+    let ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let doc = serde_json::json!({
+        "schemaVersion": "1.0", "id": id,
+        "issued_at": ts(now), "expires_at": ts(now + jiff::SignedDuration::from_secs(300)),
+        "nonce": "0", "target": "MAIN", "action": "applyPatch", "patchType": "hybrid",
+        "payload": {"inline": {"ops": [{"op": "writeFile", "path": path, "content": content, "expect": "absent"}]}},
+        "validationPlan": [], "allowedActions": ["writeFile"],
+        "constraints": {"maxRuntimeMs": 60000, "maxFilesChanged": 1}
+    });
+    let mut parsed = canon::parse(&serde_json::to_vec(&doc).map_err(err)?).map_err(err)?;
+    let mac = warden_bridge::sign::sign(&parsed, secrets, KeySlot(0))
+        .ok_or_else(|| err("cannot sign"))?;
+    canon::set_member(&mut parsed, "hmac", JVal::Str(mac));
+    Ok(parsed)
+}
+
+/// Run the bridge steps, numbered from `first`. Returns whether everything
+/// happened as described.
+pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
+    let tmp = tempfile::Builder::new()
+        .prefix("warden-demo-bridge-")
+        .tempdir()
+        .map_err(|e| err(format!("cannot create a temp dir: {e}")))?;
+    let base = tmp.path().canonicalize().map_err(err)?;
+    let remote = base.join("remote.git");
+    let root = base.join("cloud");
+    let ctx = crate::env::context();
+    let secrets = Secrets::new("demo-secret-not-for-production", None);
+
+    step(first, "A bridge root with a remote");
+    git(&base, &["init", "--quiet", "--bare", "remote.git"])?;
+    git(&base, &["clone", "--quiet", "remote.git", "cloud"])?;
+    warden_core::repo::init(&root, &ctx)?;
+    let layout = Layout::new(&root);
+    layout::init(&layout, None).map_err(err)?;
+    git(&root, &["add", "-A"])?;
+    git(&root, &["commit", "--quiet", "-m", "bridge root"])?;
+    git(&root, &["push", "--quiet", "-u", "origin", "HEAD:main"])?;
+    git(&root, &["branch", "--quiet", "-u", "origin/main"])?;
+    say(&format!(
+        "{} is a clone of a local bare remote, with warden and `warden bridge init`:\n\
+         commands/ results/ diffs/ archive/ dead_letter/ meta/ logs/ ... and meta/retries.json.",
+        root.display()
+    ));
+
+    step(first + 1, "A signed command arrives");
+    let cmd = signed_command(
+        "demo-hello-1",
+        "docs/hello.md",
+        "Hello from a signed command.\n",
+        &secrets,
+    )?;
+    std::fs::write(
+        layout.commands().join("demo-hello-1.json"),
+        canon::pretty(&cmd),
+    )
+    .map_err(err)?;
+    say(
+        "commands/demo-hello-1.json asks to write docs/hello.md. Its \"hmac\" is\n\
+         base64(HMAC-SHA256(secret, canonical JSON without \"hmac\")), the seed's Python form.",
+    );
+
+    step(first + 2, "The executor verifies, applies and publishes it");
+    let repo = Repo::open(&root)?;
+    let opts = Options {
+        settle_ms: 0,
+        ..Options::default()
+    };
+    let mut bridge = Bridge::new(layout.clone(), &repo, &ctx, &secrets, opts).map_err(err)?;
+    let tick = service::tick(
+        &mut bridge,
+        true,
+        true,
+        &Backoff::default(),
+        ctx.clock.now(),
+    )
+    .map_err(err)?;
+    let item = tick
+        .pass
+        .items
+        .first()
+        .ok_or_else(|| err("the command was not taken"))?;
+    let run = item.run.clone().unwrap_or_default();
+    say(&format!(
+        "{} {}: status {}, warden run {run}.\ndocs/hello.md now reads: {}",
+        item.outcome,
+        item.id,
+        item.status.as_deref().unwrap_or("-"),
+        std::fs::read_to_string(root.join("docs/hello.md"))
+            .unwrap_or_default()
+            .trim()
+    ));
+    let remote_log = git(&remote, &["log", "--format=%s", "-n", "3"])?;
+    say(&format!(
+        "Written: results/demo-hello-1.json, results/demo-hello-1.integrity.json, diffs/demo-hello-1.patch,\n\
+         archive/demo-hello-1.json and a line in logs/bridge.log. The bare remote's log now starts with:\n{}",
+        remote_log.trim()
+    ));
+    let published = remote_log.contains("bridge: results demo-hello-1 (exit=0)");
+
+    step(first + 3, "The run is in the ledger");
+    let entry = repo.ledger().find_run(&run)?;
+    if let Some(e) = &entry {
+        say(&format!(
+            "run {}: actor {}:{}, event {}, result {:?}, {} file(s) changed, policy {}.",
+            e.run, e.actor.kind, e.actor.id, e.event, e.result, e.counts.files, e.policy.version
+        ));
+    }
+
+    step(first + 4, "Undo it");
+    let mut session = repo.session(&ctx, true, &mut |_| {})?;
+    let plan = session.plan_undo(
+        &run,
+        false,
+        Source {
+            kind: "person".into(),
+            id: "demo".into(),
+        },
+    )?;
+    let undo = session.apply(&plan)?;
+    drop(session);
+    let undone = !root.join("docs/hello.md").exists();
+    say(&format!(
+        "`warden undo {run}` is run {}: docs/hello.md is gone again ({}).\n\
+         The published result stays: publishing is not undoable, the ledger says what happened.",
+        undo.entry.run,
+        if undone { "as expected" } else { "UNEXPECTED" }
+    ));
+
+    step(first + 5, "A tampered command");
+    let mut bad = signed_command("demo-evil-2", "docs/evil.md", "harmless\n", &secrets)?;
+    if let JVal::Obj(m) = &mut bad
+        && let Some((_, payload)) = m.iter_mut().find(|(k, _)| k == "payload")
+    {
+        *payload = canon::parse(br#"{"inline":{"ops":[{"op":"writeFile","path":"docs/evil.md","content":"rm -rf /\n"}]}}"#).map_err(err)?;
+    }
+    std::fs::write(
+        layout.commands().join("demo-evil-2.json"),
+        canon::pretty(&bad),
+    )
+    .map_err(err)?;
+    let tick = service::tick(
+        &mut bridge,
+        true,
+        false,
+        &Backoff::default(),
+        ctx.clock.now(),
+    )
+    .map_err(err)?;
+    let dl = tick
+        .pass
+        .items
+        .first()
+        .ok_or_else(|| err("the command was not taken"))?;
+    say(&format!(
+        "Someone changed the payload after signing. It lands in dead_letter/{}.json:\n\
+         reason {}: {}\nNo result is written for it and docs/evil.md does not exist ({}).",
+        dl.id,
+        dl.reason.map(|r| r.as_str()).unwrap_or("-"),
+        dl.detail.as_deref().unwrap_or(""),
+        !root.join("docs/evil.md").exists()
+    ));
+    let rejected = dl.reason.map(|r| r.as_str()) == Some("hmac_mismatch")
+        && !layout.result("demo-evil-2").exists();
+
+    println!(
+        "\nThat was the signed-command bridge: verified, applied as an undoable run, published."
+    );
+    if keep {
+        let path = tmp.keep();
+        println!("The bridge demo is kept at {}.", path.display());
+    }
+    Ok(published && entry.is_some() && undone && rejected)
+}

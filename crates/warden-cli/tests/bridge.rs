@@ -1,0 +1,652 @@
+//! End-to-end tests of `warden bridge`: the real binary, real git repositories
+//! with local bare remotes in temp dirs, `GIT_CONFIG_NOSYSTEM=1`, HOME in a
+//! temp dir, no network. Child processes are killed and reaped by each test.
+
+mod common;
+
+use common::{BIN, isolated};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "e2e-secret-c2VjcmV0";
+const SMOKE_PY: &str = include_str!("../../warden-bridge/tests/fixtures/smoke.py");
+
+struct Cloud {
+    home: tempfile::TempDir,
+    remote: PathBuf,
+    root: PathBuf,
+}
+
+fn git_in(dir: &Path, home: &Path, args: &[&str]) -> String {
+    let out = isolated("git", home)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Cloud {
+    /// A bare remote and a first clone with warden and a bridge root, pushed.
+    fn new() -> Cloud {
+        let home = tempfile::tempdir().expect("tempdir");
+        let base = home.path().canonicalize().expect("canon");
+        git_in(
+            &base,
+            &base,
+            &[
+                "init",
+                "-q",
+                "--bare",
+                "--initial-branch=main",
+                "remote.git",
+            ],
+        );
+        git_in(&base, &base, &["clone", "-q", "remote.git", "cloud"]);
+        let root = base.join("cloud");
+        git_in(&root, &base, &["checkout", "-q", "-b", "main"]);
+        let c = Cloud {
+            remote: base.join("remote.git"),
+            root,
+            home,
+        };
+        c.ok(&c.root, &["init"]);
+        c.ok(&c.root, &["bridge", "init"]);
+        std::fs::write(c.root.join("README.md"), "cloud\n").expect("write");
+        c.git(&c.root, &["add", "-A"]);
+        c.git(&c.root, &["commit", "-q", "-m", "cloud"]);
+        c.git(&c.root, &["push", "-q", "-u", "origin", "main"]);
+        c
+    }
+
+    fn base(&self) -> PathBuf {
+        self.home.path().canonicalize().expect("canon")
+    }
+
+    fn git(&self, dir: &Path, args: &[&str]) -> String {
+        git_in(dir, &self.base(), args)
+    }
+
+    /// Another clone of the remote, set up as a bridge root.
+    fn clone(&self, name: &str) -> PathBuf {
+        self.git(&self.base(), &["clone", "-q", "remote.git", name]);
+        let dir = self.base().join(name);
+        self.ok(&dir, &["init"]);
+        self.ok(&dir, &["bridge", "init"]);
+        dir
+    }
+
+    fn warden(&self, root: &Path, args: &[&str]) -> Command {
+        let mut c = isolated(BIN, &self.base());
+        c.env("CLOUD", root)
+            .env("GPT_BRIDGE_HMAC_SECRET", SECRET)
+            .args(args)
+            .current_dir(root);
+        c
+    }
+
+    fn run(&self, root: &Path, args: &[&str]) -> Output {
+        self.warden(root, args).output().expect("warden")
+    }
+
+    fn ok(&self, root: &Path, args: &[&str]) -> String {
+        let out = self.run(root, args);
+        assert!(
+            out.status.success(),
+            "warden {args:?} ({:?}):\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn remote_subjects(&self) -> Vec<String> {
+        self.git(&self.remote, &["log", "--format=%s", "main"])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn ledger(&self, root: &Path) -> Vec<Value> {
+        let out = self.ok(root, &["ledger", "log", "--format", "json"]);
+        serde_json::from_str::<Value>(&out)
+            .expect("json")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+fn once(c: &Cloud, root: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["bridge", "run", "--once", "--settle-ms", "0"];
+    args.extend_from_slice(extra);
+    c.run(root, &args)
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
+    let c = Cloud::new();
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(SMOKE_PY)
+        .env_clear()
+        .env("CLOUD", &c.root)
+        .env("GPT_BRIDGE_HMAC_SECRET", SECRET)
+        .output()
+        .expect("python3 is required: seed 002's signer is Python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let id = Path::new(&path)
+        .file_stem()
+        .expect("stem")
+        .to_string_lossy()
+        .into_owned();
+    let started = Instant::now();
+    let run = once(&c, &c.root, &[]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    for p in [
+        format!("archive/{id}.json"),
+        format!("results/{id}.json"),
+        format!("results/{id}.integrity.json"),
+        format!("diffs/{id}.patch"),
+    ] {
+        assert!(c.root.join(&p).is_file(), "{p} missing");
+    }
+    // The archive is the command byte for byte.
+    let subject = format!("bridge: results {id} (exit=0)");
+    let subjects = c.remote_subjects();
+    assert_eq!(
+        subjects.iter().filter(|s| **s == subject).count(),
+        1,
+        "{subjects:?}"
+    );
+    assert!(files(&c.root.join("commands")).is_empty());
+    assert!(!c.root.join("commands/.retries.json").exists());
+    let integrity: Value = serde_json::from_slice(
+        &std::fs::read(c.root.join(format!("results/{id}.integrity.json"))).expect("read"),
+    )
+    .expect("json");
+    for k in [
+        "id",
+        "input_sha256",
+        "result_sha256",
+        "diff_sha256",
+        "issued_at",
+        "executed_at",
+        "duration_ms",
+        "files_changed",
+        "constraints",
+        "limits_ok",
+        "hmac_ok",
+        "exit_code",
+    ] {
+        assert!(integrity.get(k).is_some(), "integrity lacks {k}");
+    }
+    assert_eq!(integrity["hmac_ok"], json!(true));
+    let result = std::fs::read(c.root.join(format!("results/{id}.json"))).expect("read");
+    assert_eq!(
+        integrity["result_sha256"],
+        json!(warden_core::Digest::of(&result).to_string())
+    );
+    // The staged set was only the safe directories: commands/ is not tracked.
+    let tracked = c.git(&c.remote, &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(
+        !tracked.lines().any(|l| l.starts_with("commands/")),
+        "{tracked}"
+    );
+    // Ledgered as a bridge run.
+    let ledger = c.ledger(&c.root);
+    assert!(
+        ledger
+            .iter()
+            .any(|e| e["actor"]["id"] == json!(id) && e["actor"]["kind"] == json!("bridge"))
+    );
+}
+
+#[test]
+fn commands_signed_by_warden_verify_with_pythons_canonicalisation() {
+    let c = Cloud::new();
+    let unsigned = c.base().join("doc.json");
+    std::fs::write(
+        &unsigned,
+        r#"{"z": {"b": [1.0, 1e30, 0.00001, 123456789012345678901234567890], "a": "caf\u00e9 😀"}, "A": -0, "é": {"nested": {"k": [true, null, ""]}}}"#,
+    )
+    .expect("write");
+    let signed = c.ok(
+        &c.root,
+        &["bridge", "sign", unsigned.to_str().expect("utf8")],
+    );
+    let new = c.ok(&c.root, &["bridge", "new", "noop", "--stdout"]);
+    let check = r#"
+import json, sys, hmac, hashlib, base64, os
+sec = os.environ["GPT_BRIDGE_HMAC_SECRET"]
+for text in sys.stdin.read().split("\n\x00\n"):
+    doc = json.loads(text)
+    payload = json.dumps({k: v for k, v in doc.items() if k != "hmac"}, separators=(",", ":"), sort_keys=True).encode()
+    want = base64.b64encode(hmac.new(sec.encode(), payload, hashlib.sha256).digest()).decode()
+    assert doc["hmac"] == want, (doc["hmac"], want)
+print("verified")
+"#;
+    use std::io::Write;
+    let mut py = Command::new("python3")
+        .arg("-c")
+        .arg(check)
+        .env_clear()
+        .env("GPT_BRIDGE_HMAC_SECRET", SECRET)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    py.stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{signed}\n\x00\n{new}").as_bytes())
+        .expect("write");
+    let out = py.wait_with_output().expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "verified");
+    // And warden accepts its own signed command.
+    let cmd = c.base().join("new.json");
+    std::fs::write(&cmd, &new).expect("write");
+    let v = c.ok(&c.root, &["bridge", "verify", cmd.to_str().expect("utf8")]);
+    assert!(v.contains("accepted"), "{v}");
+}
+
+#[test]
+fn verify_names_the_layer_that_rejects_and_status_never_shows_the_secret() {
+    let c = Cloud::new();
+    let good = c.ok(
+        &c.root,
+        &["bridge", "new", "noop", "--stdout", "--id", "v1"],
+    );
+    let bad = good.replace("\"nonce\": \"", "\"nonce\": \"x");
+    let f = c.base().join("bad.json");
+    std::fs::write(&f, &bad).expect("write");
+    let out = c.run(&c.root, &["bridge", "verify", f.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("hmac     FAIL  hmac_mismatch"), "{text}");
+    assert!(text.contains("json     ok"), "{text}");
+    std::fs::write(c.root.join("commands/bad.json"), &bad).expect("write");
+    assert_eq!(once(&c, &c.root, &[]).status.code(), Some(1));
+    let status = c.ok(&c.root, &["bridge", "status", "--format", "json"]);
+    let v: Value = serde_json::from_str(&status).expect("json");
+    assert_eq!(v["dead_letters"]["hmac_mismatch"], json!(1));
+    assert_eq!(v["backlog"], json!(0));
+    assert_eq!(v["secret_configured"], json!(true));
+    let human = c.ok(&c.root, &["bridge", "status"]);
+    for text in [&status, &human] {
+        assert!(!text.contains(SECRET), "status shows the secret");
+    }
+    // Without the secret the executor refuses to start (exit 2), naming the variable.
+    let out = c
+        .warden(&c.root, &["bridge", "run", "--once"])
+        .env_remove("GPT_BRIDGE_HMAC_SECRET")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GPT_BRIDGE_HMAC_SECRET is not set"));
+}
+
+#[test]
+fn smoke_passes_and_a_second_executor_is_refused_while_one_watches() {
+    let c = Cloud::new();
+    let smoke = c.ok(&c.root, &["bridge", "smoke"]);
+    assert!(smoke.contains("smoke passed"), "{smoke}");
+    let mut watch = c
+        .warden(
+            &c.root,
+            &[
+                "bridge",
+                "run",
+                "--watch",
+                "--settle-ms",
+                "0",
+                "--interval-ms",
+                "50",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut refused = None;
+    while Instant::now() < deadline {
+        let out = once(&c, &c.root, &[]);
+        if out.status.code() == Some(4) {
+            refused = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let refused = refused.expect("a second executor was not refused");
+    assert!(refused.contains("only one executor per root"), "{refused}");
+    // The watcher processes what arrives, and the smoke test works against it.
+    let smoke = c.ok(&c.root, &["bridge", "smoke"]);
+    assert!(smoke.contains("smoke passed"), "{smoke}");
+    watch.kill().expect("kill");
+    watch.wait().expect("wait");
+}
+
+/// Crash the executor (abort) at every step boundary of a batch, and the
+/// engine inside it; the next run finishes the batch with every command
+/// processed exactly once and nothing lost.
+#[test]
+fn a_crash_at_any_point_resumes_with_each_command_processed_once() {
+    let points = [
+        "bridge.after_marker",
+        "bridge.after_apply",
+        "bridge.after_outputs",
+        "bridge.after_sync",
+        "bridge.after_first_remove",
+        "bridge.after_removes",
+        "run.after_stage",
+        "run.after_ledger",
+    ];
+    for point in points {
+        let c = Cloud::new();
+        for id in ["n1", "n2"] {
+            c.ok(&c.root, &["bridge", "new", "noop", "--id", id]);
+        }
+        c.ok(
+            &c.root,
+            &[
+                "bridge",
+                "new",
+                "write",
+                "--id",
+                "w1",
+                "--path",
+                "docs/w1.md",
+                "--content",
+                "w1\n",
+            ],
+        );
+        std::fs::write(c.root.join("commands/bad.json"), b"{\"id\":\"bad\"}").expect("write");
+        let crashed = c
+            .warden(
+                &c.root,
+                &[
+                    "bridge",
+                    "run",
+                    "--once",
+                    "--settle-ms",
+                    "0",
+                    "--no-publish",
+                ],
+            )
+            .env("WARDEN_FAILPOINT", format!("{point}=abort"))
+            .output()
+            .expect("run");
+        assert_eq!(
+            crashed.status.code(),
+            None,
+            "{point}: did not abort: {}",
+            String::from_utf8_lossy(&crashed.stderr)
+        );
+        let again = once(&c, &c.root, &["--no-publish"]);
+        assert!(
+            matches!(again.status.code(), Some(0 | 1)),
+            "{point}: {}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert!(
+            files(&c.root.join("commands")).is_empty(),
+            "{point}: commands left"
+        );
+        for id in ["n1", "n2", "w1"] {
+            for p in [
+                format!("archive/{id}.json"),
+                format!("results/{id}.json"),
+                format!("results/{id}.integrity.json"),
+                format!("diffs/{id}.patch"),
+            ] {
+                assert!(c.root.join(&p).is_file(), "{point}: {p} missing");
+            }
+            let runs = c
+                .ledger(&c.root)
+                .iter()
+                .filter(|e| {
+                    e["actor"]["id"] == json!(id)
+                        && e["actor"]["kind"] == json!("bridge")
+                        && e["result"] != json!("rolled_back")
+                })
+                .count();
+            assert_eq!(runs, 1, "{point}: {id} applied {runs} times");
+        }
+        assert_eq!(
+            files(&c.root.join("dead_letter")),
+            vec!["bad.json".to_string()],
+            "{point}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(c.root.join("docs/w1.md")).expect("w1"),
+            "w1\n"
+        );
+        c.ok(&c.root, &["ledger", "verify"]);
+        // A third run finds nothing to do.
+        let third = once(&c, &c.root, &["--no-publish"]);
+        assert!(third.status.success());
+        assert!(
+            String::from_utf8_lossy(&third.stdout).contains("processed 0"),
+            "{point}"
+        );
+    }
+}
+
+#[test]
+fn four_bridges_on_four_clones_publish_fifty_commands_each_without_loss() {
+    let c = Cloud::new();
+    let clones: Vec<PathBuf> = (0..4).map(|k| c.clone(&format!("clone{k}"))).collect();
+    for (k, dir) in clones.iter().enumerate() {
+        for i in 0..50 {
+            c.ok(
+                dir,
+                &["bridge", "new", "noop", "--id", &format!("c{k}-{i:02}")],
+            );
+        }
+    }
+    let children: Vec<_> = clones
+        .iter()
+        .map(|dir| {
+            c.warden(
+                dir,
+                &[
+                    "bridge",
+                    "run",
+                    "--once",
+                    "--settle-ms",
+                    "0",
+                    "--push-attempts",
+                    "30",
+                ],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+        })
+        .collect();
+    for (k, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "bridge {k}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let subjects = c.remote_subjects();
+    let results: Vec<&String> = subjects
+        .iter()
+        .filter(|s| s.starts_with("bridge: results "))
+        .collect();
+    assert_eq!(results.len(), 200, "{subjects:?}");
+    let distinct: std::collections::BTreeSet<&String> = results.iter().copied().collect();
+    assert_eq!(distinct.len(), 200, "duplicate commits");
+    let tracked = c.git(&c.remote, &["ls-tree", "-r", "--name-only", "main"]);
+    assert_eq!(
+        tracked
+            .lines()
+            .filter(|l| l.starts_with("archive/"))
+            .count(),
+        200
+    );
+    assert_eq!(
+        tracked
+            .lines()
+            .filter(|l| l.starts_with("results/") && l.ends_with(".integrity.json"))
+            .count(),
+        200
+    );
+    let log = c.git(&c.remote, &["show", "main:logs/bridge.log"]);
+    assert_eq!(
+        log.lines().count(),
+        200,
+        "the union-merged log has every line once"
+    );
+    for dir in &clones {
+        c.ok(dir, &["ledger", "verify"]);
+        assert_eq!(
+            c.ledger(dir)
+                .iter()
+                .filter(|e| e["actor"]["kind"] == json!("bridge"))
+                .count(),
+            50
+        );
+    }
+}
+
+#[test]
+fn a_failed_publish_is_recorded_in_meta_retries_and_retried() {
+    let c = Cloud::new();
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "r1"]);
+    let moved = c.base().join("remote.moved");
+    std::fs::rename(&c.remote, &moved).expect("move the remote away");
+    let out = once(&c, &c.root, &["--push-attempts", "2"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let retries: Value =
+        serde_json::from_slice(&std::fs::read(c.root.join("meta/retries.json")).expect("read"))
+            .expect("json");
+    assert_eq!(retries["r1"]["attempts"], json!(1), "{retries}");
+    assert!(
+        !retries["r1"]["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty()
+    );
+    assert!(retries["r1"]["last_ts"].is_string());
+    assert!(!c.root.join("commands/.retries.json").exists());
+    assert!(files(&c.root.join("commands")).is_empty());
+    std::fs::rename(&moved, &c.remote).expect("restore the remote");
+    let out = once(&c, &c.root, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let retries: Value =
+        serde_json::from_slice(&std::fs::read(c.root.join("meta/retries.json")).expect("read"))
+            .expect("json");
+    assert_eq!(retries, json!({}));
+    let subjects = c.remote_subjects();
+    assert!(
+        subjects.contains(&"bridge: results r1 (exit=0)".to_string()),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.contains(&"bridge: retries index update".to_string()),
+        "{subjects:?}"
+    );
+    // Nothing new: no commit.
+    let before = c.remote_subjects().len();
+    assert!(once(&c, &c.root, &[]).status.success());
+    assert_eq!(c.remote_subjects().len(), before);
+}
+
+#[test]
+fn a_conflicting_rebase_re_derives_our_outputs_on_the_new_base() {
+    let c = Cloud::new();
+    let other = c.clone("other");
+    std::fs::write(other.join("meta/retries.json"), "{\"theirs\": 1}\n").expect("write");
+    c.git(&other, &["commit", "-q", "-am", "someone else edits meta"]);
+    c.git(&other, &["push", "-q"]);
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "ours-1"]);
+    std::fs::write(c.root.join("meta/retries.json"), "{\"ours\": 2}\n").expect("write");
+    let out = once(&c, &c.root, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("re-derived"), "{stdout}");
+    let subjects = c.remote_subjects();
+    assert!(subjects.contains(&"someone else edits meta".to_string()));
+    assert!(
+        subjects.contains(&"bridge: results ours-1 (exit=0)".to_string()),
+        "{subjects:?}"
+    );
+    let tracked = c.git(&c.remote, &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(tracked.contains("archive/ours-1.json"));
+}
+
+#[test]
+fn the_hook_blocks_inbound_commands_from_being_committed() {
+    let c = Cloud::new();
+    let out = c.ok(&c.root, &["bridge", "hook", "install"]);
+    assert!(out.contains("pre-commit"), "{out}");
+    std::fs::write(c.root.join("commands/.retries.json"), "{}").expect("write");
+    c.git(&c.root, &["add", "-f", "commands/.retries.json"]);
+    let commit = isolated("git", &c.base())
+        .args(["commit", "-q", "-m", "oops"])
+        .current_dir(&c.root)
+        .output()
+        .expect("git");
+    assert!(!commit.status.success());
+    assert!(String::from_utf8_lossy(&commit.stderr).contains("blocking commands/.retries.json"));
+    assert!(!c.root.join("commands/.retries.json").exists());
+    // Installing again is idempotent; a different hook is not overwritten.
+    c.ok(&c.root, &["bridge", "hook", "install"]);
+}
