@@ -246,7 +246,7 @@ pub enum SyncCommand {
         #[arg(long)]
         all_remotes: bool,
         /// Do not fetch: compare with the remote-tracking refs as they are.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["remote", "all_remotes"])]
         no_fetch: bool,
         /// Exit 4 instead of waiting when another writer holds the lock.
         #[arg(long)]

@@ -150,6 +150,9 @@ fn an_unknown_remote_is_a_usage_error_with_a_hint() {
     let err = w.a.fails(&["sync", "audit", "--remote", "orign"], 2);
     assert!(err.contains("--remote: no remote named \"orign\""), "{err}");
     assert!(err.contains("did you mean \"origin\""), "{err}");
+    let err =
+        w.a.fails(&["sync", "audit", "--remote", "origin", "--no-fetch"], 2);
+    assert!(err.contains("cannot be used with"), "{err}");
 }
 
 #[test]
@@ -177,6 +180,29 @@ fn a_fresh_clone_is_in_sync_and_exits_0() {
     assert_eq!(v["branches"][0]["upstream_state"], "tracking");
     let human = b.ok(&["sync", "audit", "--no-fetch"]);
     assert!(human.contains("IN SYNC"), "{human}");
+    assert!(human.contains("not fetched"), "{human}");
+    // --all-remotes fetches every remote, in name order.
+    w.a.git(&["tag", "v9"]);
+    w.a.git(&["push", "--quiet", "origin", "v9"]);
+    b.git(&["remote", "add", "mirror", &w.remote.display().to_string()]);
+    let all = json_of(&b, &["sync", "audit", "--all-remotes"], 0);
+    let fetched: Vec<&str> = all["fetch"]
+        .as_array()
+        .expect("fetch")
+        .iter()
+        .map(|f| f["remote"].as_str().expect("remote"))
+        .collect();
+    assert_eq!(fetched, vec!["mirror", "origin"]);
+    assert!(
+        b.git(&["for-each-ref", "refs/remotes/mirror"])
+            .contains("refs/remotes/mirror/main")
+    );
+    // Fetching never creates local tags; the remote's tags are mirrored apart.
+    assert!(b.git(&["tag", "--list"]).trim().is_empty());
+    assert!(
+        b.git(&["for-each-ref", "refs/warden/tags/origin"])
+            .contains("refs/warden/tags/origin/v9")
+    );
 }
 
 #[test]
@@ -473,6 +499,18 @@ fn reconcile_builds_the_sync_branch_and_touches_nothing_of_the_user() {
             .count(),
         1
     );
+    // The sync branch is warden's lane: listed by the audit, not a finding.
+    let audit = json_of(a, &["sync", "audit", "--no-fetch"], 1);
+    let lane = audit["branches"]
+        .as_array()
+        .expect("branches")
+        .iter()
+        .find(|b| b["name"] == branch)
+        .cloned()
+        .expect("the sync branch is listed");
+    assert_eq!(lane["warden_lane"], true);
+    let why = strings(&audit["summary"]["needs_attention"]);
+    assert!(why.iter().all(|w| !w.contains("sync/")), "{why:?}");
 }
 
 #[test]
@@ -771,9 +809,18 @@ fn fleet_audit_finds_repos_audits_them_in_parallel_and_exits_1_on_findings() {
             .unwrap_or("")
             .contains("git fetch origin failed")
     );
-    // One worker gives the same report as four.
+    // One worker gives the same report as four (curl's message has a timing in it).
     let one = run(&["fleet", "audit", &f, "--jobs", "1", "--format", "json"]);
-    assert_eq!(one.stdout, out.stdout);
+    let no_timing = |mut v: Value| {
+        for r in v["repos"].as_array_mut().expect("rows") {
+            r["fetch_error"] = Value::Bool(r["fetch_error"].is_string());
+        }
+        v
+    };
+    assert_eq!(
+        no_timing(serde_json::from_slice(&one.stdout).expect("json")),
+        no_timing(v.clone())
+    );
     let table = run(&["fleet", "audit", &f, "--no-fetch"]);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(

@@ -170,6 +170,9 @@ pub struct BranchReport {
     pub name: String,
     pub commit: String,
     pub current: bool,
+    /// A lane warden made (`sync/…`, `quarantine/sync-…`): listed, never a
+    /// reason for exit 1 on its own (its work is also on the branch it came from).
+    pub warden_lane: bool,
     /// Full ref name of the upstream, e.g. `refs/remotes/origin/main`.
     pub upstream: Option<String>,
     pub upstream_state: UpstreamState,
@@ -356,6 +359,7 @@ fn audit_with(
             name: name.clone(),
             commit: r.oid.clone(),
             current,
+            warden_lane: name.starts_with("sync/") || name.starts_with("quarantine/sync-"),
             upstream: r.upstream.clone(),
             upstream_state: state,
             ahead: 0,
@@ -718,7 +722,7 @@ fn summarise(r: &AuditReport) -> Summary {
             plural(r.head.unreferenced_commits as usize, "commit", "commits")
         ));
     }
-    for b in &r.branches {
+    for b in r.branches.iter().filter(|b| !b.warden_lane) {
         match b.upstream_state {
             UpstreamState::Tracking if b.diverged => why.push(format!(
                 "{} diverged: {} ahead, {} behind",

@@ -86,6 +86,9 @@ pub fn audit(r: &AuditReport) -> String {
                     (a, z) => format!("DIVERGED from {up}: {a} ahead, {z} behind"),
                 }
             }
+            UpstreamState::None if b.warden_lane => {
+                format!("warden's lane; {} commit(s) on no remote", b.ahead)
+            }
             UpstreamState::None => format!("no upstream; {} commit(s) on no remote", b.ahead),
             UpstreamState::Gone => format!(
                 "upstream {} is GONE; {} commit(s) on no remote",
@@ -224,7 +227,8 @@ pub fn reconcile(r: &ReconcileReport) -> String {
     let _ = writeln!(
         o,
         "from {} ({} commit(s)):",
-        r.upstream, r.from_remote_count
+        r.upstream.trim_start_matches("refs/remotes/"),
+        r.from_remote_count
     );
     for c in &r.from_remote {
         let _ = writeln!(o, "  - {} {}", short(&c.id), c.subject);

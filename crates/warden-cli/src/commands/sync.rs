@@ -33,10 +33,11 @@ pub fn run(repo: Option<PathBuf>, cmd: SyncCommand, fmt: Format) -> Result<ExitC
             no_fetch,
             no_wait,
         } => {
+            // clap refuses --no-fetch with --remote/--all-remotes.
             let fetch = match (remote, all_remotes, no_fetch) {
                 (_, _, true) => FetchMode::Skip,
-                (Some(r), _, _) => FetchMode::Remote(r),
-                (None, true, _) => FetchMode::All,
+                (Some(r), _, false) => FetchMode::Remote(r),
+                (None, true, false) => FetchMode::All,
                 (None, false, false) => FetchMode::Default,
             };
             audit_cmd(&git, &ctx, &start, fetch, no_wait, fmt)
