@@ -21,5 +21,6 @@ pub mod pipeline;
 pub mod publish;
 pub mod reason;
 pub mod retries;
+pub mod schema;
 pub mod service;
 pub mod sign;

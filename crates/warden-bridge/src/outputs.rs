@@ -21,7 +21,7 @@ pub enum Durability {
 }
 
 /// `results/<id>.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ResultDoc {
     pub schema: &'static str,
     pub id: String,
@@ -48,7 +48,7 @@ pub struct ResultDoc {
     pub recovered: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Timings {
     pub issued_at: String,
     pub received_at: String,
@@ -56,7 +56,7 @@ pub struct Timings {
     pub duration_ms: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Counters {
     pub files_changed: u64,
     pub added: u64,
@@ -81,7 +81,7 @@ impl From<&warden_core::ledger::Counts> for Counters {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ConstraintsOk {
     #[serde(rename = "maxFilesChanged")]
     pub max_files_changed: bool,
@@ -90,7 +90,7 @@ pub struct ConstraintsOk {
 }
 
 /// `results/<id>.integrity.json` (seed §18).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct IntegrityDoc {
     pub schema: &'static str,
     pub id: String,
@@ -109,7 +109,7 @@ pub struct IntegrityDoc {
 }
 
 /// `dead_letter/<key>.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DeadLetterDoc {
     pub schema: &'static str,
     /// The command id when the document had a valid one, else null.
@@ -141,7 +141,7 @@ pub struct DeadLetterDoc {
 }
 
 /// One line of `logs/bridge.log` (seed §8), in the seed's field order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LogLine {
     pub ts: String,
     pub id: String,

@@ -15,7 +15,7 @@ pub const BASE_SECS: u64 = 2;
 /// Longest delay between attempts, in seconds.
 pub const CAP_SECS: u64 = 600;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RetryEntry {
     pub attempts: u32,
     pub last_error: String,

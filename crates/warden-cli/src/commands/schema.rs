@@ -15,6 +15,11 @@ fn catalogue() -> Vec<(String, String)> {
             .map(|(n, w)| (n, w.to_string())),
     );
     list.extend(
+        warden_bridge::schema::catalogue()
+            .into_iter()
+            .map(|(n, w)| (n.to_string(), w.to_string())),
+    );
+    list.extend(
         warden_plugin::schemas::catalogue()
             .into_iter()
             .map(|(n, w)| (n.to_string(), w.to_string())),
@@ -25,6 +30,7 @@ fn catalogue() -> Vec<(String, String)> {
 fn get(name: &str) -> Option<serde_json::Value> {
     warden_core::schema::get(name)
         .or_else(|| warden_sync::schema::get(name))
+        .or_else(|| warden_bridge::schema::get(name))
         .or_else(|| warden_plugin::schemas::get(name))
 }
 
