@@ -212,6 +212,23 @@ fn other_languages_scaffold_and_validate() {
         r.ok(&["plugin", "validate", &key]);
     }
     assert!(r.root.join("plugins/p-rust/Cargo.toml").exists());
+    // The rust scaffold builds and answers in the sandbox (cargo writes only to
+    // the scratch dir; the toolchain comes from the real rustup home).
+    let home = std::env::var("HOME").unwrap_or_default();
+    let rustup = std::env::var("RUSTUP_HOME").unwrap_or(format!("{home}/.rustup"));
+    let cargo = std::env::var("CARGO_HOME").unwrap_or(format!("{home}/.cargo"));
+    let out = r
+        .cmd(&["plugin", "test", "p-rust"])
+        .env("RUSTUP_HOME", rustup)
+        .env("CARGO_HOME", cargo)
+        .output()
+        .expect("plugin test");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         r.read("plugins/p-pwsh/src/handler.ps1")
             .contains("function handle(")

@@ -317,6 +317,7 @@ pub fn generate(
     );
     if spec.lang == Lang::Rust {
         scaffold("Cargo.toml", lang::cargo_toml(spec));
+        scaffold("Cargo.lock", lang::cargo_lock(spec));
     }
 
     // The manifest: checksums of every other file as it will be.

@@ -150,7 +150,14 @@ impl Lang {
                 "-File",
                 "src/handler.ps1",
             ],
-            Lang::Rust => &["cargo", "run", "--quiet", "--offline", "--release"],
+            Lang::Rust => &[
+                "cargo",
+                "run",
+                "--quiet",
+                "--offline",
+                "--locked",
+                "--release",
+            ],
         };
         v.iter().map(|s| s.to_string()).collect()
     }
