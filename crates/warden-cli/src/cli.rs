@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0, for commands whose findings point at files (`plugin validate`, `ids check`).
+    Sarif,
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +68,55 @@ pub enum Command {
     Schema { name: Option<String> },
     /// List the lifecycle events and what the policy allows on each.
     Events,
+    /// Plugins: scaffold, regenerate, validate, enable, test (SPEC §5).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Dispatch a lifecycle event to the enabled plugins; their proposals go through the policy gate.
+    Run {
+        /// The event (`warden events` lists them).
+        event: String,
+        /// The event payload: one JSON object, an array of them (a batch), or `-` for stdin. Default: an empty batch.
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// Exit 4 instead of waiting when another writer holds the lock.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Re-run the plugins of a `warden run` on its recorded input; exit 1 when a proposal differs.
+    Replay {
+        /// The run id of a `warden run` (or a unique prefix).
+        run: String,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Identity: ID cards, the id log and the generated id registry (SPEC §5.6).
+    #[command(subcommand)]
+    Ids(IdsCommand),
+    /// The plugin sandbox helper (internal): restrict, report, exec.
+    #[command(name = "__sandbox", hide = true)]
+    Sandbox {
+        #[arg(long)]
+        scratch: PathBuf,
+        /// Refuse to start the plugin when the sandbox is not enforced.
+        #[arg(long)]
+        require: bool,
+        /// Only report the level.
+        #[arg(long)]
+        probe: bool,
+        #[arg(last = true)]
+        argv: Vec<String>,
+    },
+    /// The sync guardian: what differs from the remote, and a safe lane to reconcile.
+    ///
+    /// Exit codes: 0 in sync or done; 1 needs attention (audit), conflicts
+    /// quarantined (reconcile) or refused with nothing written (adopt, init);
+    /// 2 usage or input error (also: git missing or older than 2.38);
+    /// 3 internal error; 4 busy (another writer holds the lock).
+    #[command(subcommand)]
+    Sync(SyncCommand),
+    /// Many repositories at once.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// The signed-command bridge: verify, apply and publish signed commands (SPEC §10).
     Bridge(crate::commands::bridge::BridgeArgs),
     /// Walk through warden on a throwaway repository in a temp dir.
@@ -86,6 +137,87 @@ pub enum LedgerCommand {
     Show { run: String },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Scaffold plugins/KEY from a new spec: every derived file, a working handler, tests, an ID card.
+    New {
+        key: String,
+        /// The lifecycle event it handles (`warden events`).
+        #[arg(long)]
+        event: String,
+        /// Handler language: python, sh, pwsh or rust.
+        #[arg(long)]
+        lang: String,
+        /// Human-readable name (default: the key).
+        #[arg(long)]
+        name: Option<String>,
+        /// One-line description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Actions it may propose, comma-separated (default: what the policy allows plugins on the event).
+        #[arg(long, value_delimiter = ',')]
+        actions: Option<Vec<String>>,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Regenerate every derived file from the spec and the policy (byte-identical when nothing changed).
+    Gen {
+        key: Option<String>,
+        #[arg(long, conflicts_with = "key")]
+        all: bool,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Run the full checklist; exit 1 on any finding.
+    Validate {
+        key: Option<String>,
+        #[arg(long, conflicts_with = "key")]
+        all: bool,
+    },
+    /// Enable a plugin that validates (pins its manifest in plugins/registry.json).
+    Enable {
+        key: String,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Disable a plugin.
+    Disable {
+        key: String,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// List the plugins of this repository and their state.
+    List,
+    /// Run the health probes and every conformance example; exit 1 on any failure.
+    Test { key: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdsCommand {
+    /// Regenerate ids/registry.yaml from ids/cards/ (and record mints for cards added by hand).
+    Build {
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Check immutability, uniqueness and the one-artifact rule; exit 1 on any finding.
+    Check {
+        /// Compare against this git revision (cards unchanged, id log append-only).
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
+    },
+    /// Mint an ID card for an artifact.
+    Mint {
+        /// What the artifact is, e.g. plugin, module, document.
+        kind: String,
+        /// Its repository-relative path.
+        artifact: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct WriteArgs {
     /// Show the plan (diff and counts) and write nothing.
@@ -97,4 +229,78 @@ pub struct WriteArgs {
     /// Exit 4 instead of waiting when another writer holds the lock.
     #[arg(long)]
     pub no_wait: bool,
+}
+
+/// `warden sync …` (SPEC §6). Exit codes: 0 in sync / done, 1 needs attention
+/// or refused (nothing written), 2 usage, 3 internal, 4 busy.
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Fetch without merging, then report everything that differs from the
+    /// remote; exit 0 when in sync, 1 when anything needs attention.
+    Audit {
+        /// Fetch and compare tags with this remote (default: the current
+        /// branch's upstream remote, else origin, else the only remote).
+        #[arg(long, value_name = "NAME", conflicts_with = "all_remotes")]
+        remote: Option<String>,
+        /// Fetch every remote.
+        #[arg(long)]
+        all_remotes: bool,
+        /// Do not fetch: compare with the remote-tracking refs as they are.
+        #[arg(long, conflicts_with_all = ["remote", "all_remotes"])]
+        no_fetch: bool,
+        /// Exit 4 instead of waiting when another writer holds the lock.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Create the git repository if there is none and link the remote once (idempotent).
+    Init {
+        /// The remote's URL, linked as origin.
+        #[arg(long, value_name = "URL")]
+        remote: Option<String>,
+    },
+    /// Build sync/<YYYYMMDD>-<RUN> from the local branch, its uncommitted work and
+    /// the fetched upstream, without touching the working tree, index, stash or branch.
+    Reconcile {
+        /// Do not fetch first.
+        #[arg(long)]
+        no_fetch: bool,
+        /// Compute and report, create no branch, record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Adopt right away when .warden/sync.yaml sets `auto_adopt: true` and
+        /// nothing collided.
+        #[arg(long)]
+        adopt: bool,
+        /// Exit 4 instead of waiting when another writer holds the lock.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Fast-forward the working branch to a reconcile run's sync branch, when
+    /// nothing changed since that run.
+    Adopt {
+        /// The reconcile run id (or a unique prefix of at least 6 characters).
+        run: String,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Audit every repository under the given folders in parallel; exit 1 if any
+    /// needs attention.
+    Audit {
+        /// Folders to search for repositories.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Repositories audited at once.
+        #[arg(long, short = 'j', default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: u16,
+        /// Fetches at once against one host.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        per_host: u16,
+        /// Do not fetch.
+        #[arg(long)]
+        no_fetch: bool,
+    },
 }

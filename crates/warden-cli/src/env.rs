@@ -51,6 +51,51 @@ pub fn stdin_is_tty() -> bool {
     std::io::stdin().is_terminal()
 }
 
+/// How plugin processes start: this binary as the sandbox helper, and the
+/// environment they keep (everything else is cleared): PATH, the locale and
+/// the Rust toolchain homes (rust plugins are built with cargo).
+pub fn launcher() -> warden_plugin::runtime::Launcher {
+    let mut env = Vec::new();
+    for key in ["PATH", "LANG", "LC_ALL", "RUSTUP_TOOLCHAIN"] {
+        if let Ok(v) = std::env::var(key) {
+            env.push((key.to_string(), v));
+        }
+    }
+    let home = std::env::var("HOME").ok();
+    for (key, dir) in [("RUSTUP_HOME", ".rustup"), ("CARGO_HOME", ".cargo")] {
+        match (std::env::var(key), &home) {
+            (Ok(v), _) => env.push((key.to_string(), v)),
+            (Err(_), Some(h)) => env.push((key.to_string(), format!("{h}/{dir}"))),
+            _ => {}
+        }
+    }
+    // WARDEN_SANDBOX=off starts plugins without the Landlock helper (for
+    // debugging a plugin); the policy must then allow unsandboxed plugins.
+    let helper = match std::env::var("WARDEN_SANDBOX").as_deref() {
+        Ok("off") => None,
+        _ => std::env::current_exe().ok(),
+    };
+    warden_plugin::runtime::Launcher { helper, env }
+}
+
+/// Today's date (UTC), for dating policy snapshots and ID cards.
+pub fn today() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
+}
+
+/// The git backend of the sync guardian. When the user chose an ssh command
+/// through the environment, warden leaves ssh alone; otherwise it adds
+/// `BatchMode` so a fetch never prompts.
+pub fn git() -> warden_sync::GitCli {
+    let user_ssh =
+        std::env::var_os("GIT_SSH_COMMAND").is_some() || std::env::var_os("GIT_SSH").is_some();
+    warden_sync::GitCli::default().with_user_ssh_command(user_ssh)
+}
+
+pub fn stderr_is_tty() -> bool {
+    std::io::stderr().is_terminal()
+}
+
 /// The HMAC secret of the signed-command bridge (name kept from seed 002).
 pub const BRIDGE_SECRET: &str = "GPT_BRIDGE_HMAC_SECRET";
 /// During a rotation: the next secret, accepted alongside the current one.

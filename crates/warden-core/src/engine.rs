@@ -224,6 +224,91 @@ impl Session<'_> {
         self.ctx.ids.run_id().to_string()
     }
 
+    /// Put paths back to a known before-state after something outside the
+    /// engine changed them (a plugin that wrote the repository, G9). The
+    /// current version of each path is first kept in
+    /// `.quarantine/<run>/<label>/<path>` (G1); `None` means the path was
+    /// absent. Returns the quarantined copies, repository-relative.
+    pub fn restore_paths(
+        &mut self,
+        run: &str,
+        label: &str,
+        paths: &[(String, Option<FileContent>)],
+    ) -> Result<Vec<String>> {
+        let root = self.root().to_path_buf();
+        let mut kept = Vec::new();
+        for (rel, before) in paths {
+            if rel
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+            {
+                return Err(Error::Internal(format!("bad path to restore: {rel:?}")));
+            }
+            let path = root.join(rel);
+            if let Ok(meta) = std::fs::symlink_metadata(&path) {
+                if meta.is_file() {
+                    let current = std::fs::read(&path).io("read", &path)?;
+                    if before
+                        .as_ref()
+                        .is_some_and(|(b, m)| *b == current && *m == fsutil::mode_of(&meta))
+                    {
+                        continue;
+                    }
+                    let keep = format!("{QUARANTINE_DIR}/{run}/{label}/{rel}");
+                    let kp = root.join(&keep);
+                    if let Some(d) = kp.parent() {
+                        std::fs::create_dir_all(d).io("create", d)?;
+                    }
+                    fsutil::write_atomic(&kp, &current, fsutil::mode_of(&meta))?;
+                    kept.push(keep);
+                }
+                if meta.is_dir() {
+                    std::fs::remove_dir_all(&path).io("remove", &path)?;
+                } else {
+                    std::fs::remove_file(&path).io("remove", &path)?;
+                }
+            }
+            if let Some((content, mode)) = before {
+                if let Some(d) = path.parent() {
+                    std::fs::create_dir_all(d).io("create", d)?;
+                }
+                fsutil::write_atomic(&path, content, *mode)?;
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Re-render `.warden/OPERATING_CONTRACT.md` (after the enabled plugins
+    /// changed). Returns whether it changed.
+    pub fn refresh_contract(&mut self) -> Result<bool> {
+        let want = self.repo.rendered_contract()?;
+        let path = self.repo.layout.contract();
+        if std::fs::read_to_string(&path).is_ok_and(|c| c == want) {
+            return Ok(false);
+        }
+        fsutil::write_atomic(&path, want.as_bytes(), 0o644)?;
+        Ok(true)
+    }
+
+    /// Keep a rejected input (e.g. a plugin's proposal that failed the policy
+    /// gate) in the quarantine lane: `.quarantine/<run>/<name>`, written
+    /// durably. Returns the repository-relative path (G8).
+    pub fn quarantine_artifact(&mut self, run: &str, name: &str, bytes: &[u8]) -> Result<String> {
+        let plain = |s: &str| !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\']);
+        if !plain(run) || !plain(name) {
+            return Err(Error::Internal(format!(
+                "quarantine name {run:?}/{name:?} must be two plain file names"
+            )));
+        }
+        let rel = format!("{QUARANTINE_DIR}/{run}/{name}");
+        let path = self.root().join(&rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).io("create", dir)?;
+        }
+        fsutil::write_atomic(&path, bytes, 0o644)?;
+        Ok(rel)
+    }
+
     /// Ledger a run that changed no working-tree file (result `recorded`) and
     /// write its artifacts to `.runs/<RUN>/`. The ledger append is durable
     /// before this returns; artifacts are written after it, like a run's report.
@@ -729,6 +814,8 @@ fn write_artifacts(run_dir: &Path, plan: &Plan, entry: &Entry) {
     let _ = std::fs::write(run_dir.join("diff.patch"), plan.diff.as_bytes());
 }
 
+/// A file's bytes and mode bits.
+pub type FileContent = (Vec<u8>, u32);
 fn check_record(record: &Record) -> Result<()> {
     if record.run.is_empty() || record.command.is_empty() {
         return Err(Error::Internal(

@@ -715,3 +715,13 @@ fn render_diff(c: &Change, out: &mut String, counts: &mut Counts) {
         out.push('\n');
     }
 }
+
+/// A unified diff of two texts (3 lines of context), e.g. for reports that
+/// compare two versions of a document.
+pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_name, new_name)
+        .to_string()
+}

@@ -190,6 +190,13 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
         false,
         &mut report,
     )?;
+    ensure_file(
+        root,
+        ".ledger/.gitattributes",
+        b"# identity operations are append-only lines: clones merge by union\nids.jsonl merge=union\n",
+        false,
+        &mut report,
+    )?;
     let writer_path = layout.writer_file();
     if !writer_path.exists() {
         let id = ctx.ids.run_id().to_string().to_ascii_lowercase();
@@ -211,7 +218,8 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
     // Render the contract from the policy actually on disk (it may be the user's).
     let policy_text = std::fs::read_to_string(layout.policy()).io("read", layout.policy())?;
     let policy = Policy::parse(&policy_text, policy::POLICY_FILE)?;
-    let contract = crate::contract::render(&policy);
+    let plugins = crate::plugin_registry::PluginRegistry::read(root)?;
+    let contract = crate::contract::render(&policy, &plugins);
     ensure_file(
         root,
         ".warden/OPERATING_CONTRACT.md",
@@ -275,9 +283,16 @@ impl Repo {
         self.layout.ledger()
     }
 
-    /// Whether `.warden/OPERATING_CONTRACT.md` matches what the policy renders.
+    /// What `.warden/OPERATING_CONTRACT.md` should say now.
+    pub fn rendered_contract(&self) -> Result<String> {
+        let plugins = crate::plugin_registry::PluginRegistry::read(self.root())?;
+        Ok(crate::contract::render(&self.policy, &plugins))
+    }
+
+    /// Whether `.warden/OPERATING_CONTRACT.md` matches what the policy and the
+    /// enabled plugins render.
     pub fn contract_in_sync(&self) -> bool {
-        std::fs::read_to_string(self.layout.contract())
-            .is_ok_and(|c| c == crate::contract::render(&self.policy))
+        let want = self.rendered_contract();
+        std::fs::read_to_string(self.layout.contract()).is_ok_and(|c| want.is_ok_and(|w| c == w))
     }
 }

@@ -5,7 +5,8 @@
 use schemars::JsonSchema;
 use serde_json::Value;
 
-fn schema_for<T: JsonSchema>(id: &str) -> Value {
+/// The draft-07 schema of `T` with a stable `$id` (for other crates' formats too).
+pub fn schema_for<T: JsonSchema>(id: &str) -> Value {
     let mut schema = schemars::generate::SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<T>();

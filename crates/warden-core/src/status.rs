@@ -106,12 +106,12 @@ pub fn status(repo: &Repo) -> Result<Status> {
         last_failure: entries
             .iter()
             .rev()
-            .find(|e| e.result != RunResult::Applied)
+            .find(|e| e.result == RunResult::RolledBack)
             .map(brief),
         runs: entries.len() as u64,
         failures: entries
             .iter()
-            .filter(|e| e.result != RunResult::Applied)
+            .filter(|e| e.result == RunResult::RolledBack)
             .count() as u64,
         pending_recovery: engine::needs_recovery(repo)?,
         quarantine: count_files(&repo.layout.quarantine_dir())?,
@@ -121,7 +121,8 @@ pub fn status(repo: &Repo) -> Result<Status> {
             entries: verify.entries,
             problem: verify.problem,
         },
-        sandbox: "not applicable: this build has no plugin runtime yet".into(),
+        // The core cannot probe the kernel; the CLI fills this in.
+        sandbox: "unknown".into(),
         backlog: Backlog {
             pending_proposals: 0,
             bridge_inbox: None,

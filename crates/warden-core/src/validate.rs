@@ -60,7 +60,8 @@ fn kill_group(child: &mut std::process::Child) {
     {
         // No unsafe here: ask kill(1) to signal the whole group.
         let _ = Command::new("kill")
-            .arg("-KILL")
+            // `-s KILL -- -PGID`: procps-ng 4.0 ignores `-KILL -PGID`.
+            .args(["-s", "KILL", "--"])
             .arg(format!("-{}", child.id()))
             .status();
     }

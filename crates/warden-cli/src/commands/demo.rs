@@ -218,8 +218,13 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
         ledger.verify()?.ok
     ));
 
-    let bridge_ok = super::demo_bridge::run(11, keep)?;
-    println!("\nThat was warden's core: proposals, policy, atomic runs, the ledger and undo.");
+    let sync_ok = super::demo_sync::run(&root, 11, &ctx)?;
+    let plugins_ok = super::demo_plugins::run(&root, 17, step, say)?;
+    let bridge_ok = super::demo_bridge::run(21, keep)?;
+
+    println!(
+        "\nThat was warden: proposals, policy, atomic runs, the ledger and undo; the sync guardian;\nplugins that only propose; and signed remote commands."
+    );
     if keep {
         let path = tmp.keep();
         println!("The repository is kept at {}.", path.display());
@@ -228,7 +233,7 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
             "The temp repository is removed now; run `warden demo --keep` to look around in it."
         );
     }
-    let ok = restored && report.ok && !tampered.ok && bridge_ok;
+    let ok = restored && report.ok && !tampered.ok && sync_ok && plugins_ok && bridge_ok;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

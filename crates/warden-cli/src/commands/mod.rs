@@ -4,12 +4,21 @@ mod apply;
 pub mod bridge;
 mod demo;
 mod demo_bridge;
+mod demo_plugins;
+mod demo_sync;
 mod events;
+mod fleet;
+mod ids;
 mod init;
 mod ledger;
+mod plugin;
+mod replay;
+mod run;
 mod runs;
+mod sandbox;
 mod schema;
 mod status;
+mod sync;
 mod undo;
 
 use crate::cli::{Cli, Command, Format, WriteArgs};
@@ -22,6 +31,17 @@ use warden_core::{Context, Repo};
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     let fmt = cli.format;
+    let sarif_ok = matches!(
+        cli.command,
+        Command::Plugin(crate::cli::PluginCommand::Validate { .. })
+            | Command::Ids(crate::cli::IdsCommand::Check { .. })
+    );
+    if fmt == Format::Sarif && !sarif_ok {
+        return Err(CliError::usage(
+            "--format sarif is for commands whose findings point at files",
+            Some("use it with `warden plugin validate` or `warden ids check`".to_string()),
+        ));
+    }
     match cli.command {
         Command::Init { git_init } => init::run(cli.repo, git_init, fmt),
         Command::Apply { file, write } => apply::run(cli.repo, &file, &write, fmt),
@@ -31,7 +51,23 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Status => status::run(cli.repo, fmt),
         Command::Schema { name } => schema::run(name.as_deref(), fmt),
         Command::Events => events::run(cli.repo, fmt),
+        Command::Sync(cmd) => sync::run(cli.repo, cmd, fmt),
+        Command::Fleet(cmd) => fleet::run(cmd, fmt),
         Command::Demo { keep } => demo::run(keep),
+        Command::Plugin(cmd) => plugin::run(cli.repo, cmd, fmt),
+        Command::Run {
+            event,
+            input,
+            no_wait,
+        } => run::run(cli.repo, &event, input.as_deref(), no_wait, fmt),
+        Command::Replay { run, no_wait } => replay::run(cli.repo, &run, no_wait, fmt),
+        Command::Ids(cmd) => ids::run(cli.repo, cmd, fmt),
+        Command::Sandbox {
+            scratch,
+            require,
+            probe,
+            argv,
+        } => sandbox::run(&scratch, require, probe, &argv),
         Command::Bridge(args) => bridge::run(cli.repo, args, fmt),
     }
 }

@@ -36,6 +36,17 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
     recover_if_needed(&repo, &crate::env::context())?;
     let mut st = warden_core::status::status(&repo)?;
     st.dirty = dirty(repo.root());
+    let level = crate::env::launcher().probe();
+    st.sandbox = format!(
+        "{} ({})",
+        level.name(),
+        match (level.enforced(), repo.policy.file.plugins.run_unsandboxed) {
+            (true, _) => "Landlock: plugins cannot write the repository",
+            (false, true) => "no kernel sandbox; the policy lets plugins run unsandboxed",
+            (false, false) =>
+                "no kernel sandbox; plugins are refused (plugins.run_unsandboxed: false)",
+        }
+    );
     if fmt == Format::Json {
         output::json(&st)?;
         return Ok(ExitCode::SUCCESS);

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Plugin runtime benchmarks (release build, hyperfine):
+#  1. dispatch overhead: `warden run FileDetected` with one item to one python
+#     plugin, next to the same plugin spawned bare with the same request;
+#  2. a FileDetected batch of 10,000 files to one plugin: warden's overhead per
+#     file = (warden run - bare plugin run) / 10,000;
+#  3. `warden plugin validate --all` on 100 plugins.
+# The plugin proposes nothing for these inputs, so each run is a full dispatch
+# (pinned-manifest check, sandbox, snapshot, protocol, ledgered record) without
+# a file change. Run: bash bench/plugins.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v hyperfine >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null
+fi
+cargo build --release -q
+W="$PWD/target/release/warden"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+git init -q -b main repo && cd repo
+"$W" init >/dev/null
+"$W" plugin new bench --event FileDetected --lang python --yes >/dev/null
+"$W" plugin enable bench --yes >/dev/null
+
+python3 - "$tmp" <<'EOF'
+import hashlib, json, sys
+tmp = sys.argv[1]
+hello = json.dumps({"type": "hello", "protocol": {"major": 1, "features": ["batch"]}})
+def item(i):
+    return {"path": f"inbox/file{i:05}.md", "sha256": hashlib.sha256(str(i).encode()).hexdigest(), "size": 10}
+for name, n in [("one", 1), ("batch", 10000)]:
+    items = [item(i) for i in range(n)]
+    json.dump(items, open(f"{tmp}/{name}.json", "w"))
+    req = json.dumps({"type": "request", "op": "handle", "event": "FileDetected", "input": {"items": items}})
+    open(f"{tmp}/{name}.stdin", "w").write(hello + "\n" + req + "\n")
+EOF
+
+PLUGIN="plugins/bench"
+echo "## 1. dispatch overhead (one event, one item)"
+hyperfine -N --warmup 5 --runs 40 \
+  "sh -c 'cd $PLUGIN && python3 src/handler.py < $tmp/one.stdin'" \
+  "$W run FileDetected --input $tmp/one.json" \
+  --export-json "$tmp/one.bench.json" >/dev/null
+echo "## 2. FileDetected batch of 10,000 files"
+hyperfine -N --warmup 2 --runs 10 \
+  "sh -c 'cd $PLUGIN && python3 src/handler.py < $tmp/batch.stdin'" \
+  "$W run FileDetected --input $tmp/batch.json" \
+  --export-json "$tmp/batch.bench.json" >/dev/null
+
+for i in $(seq 1 99); do
+  "$W" plugin new "p$i" --event PreCommit --lang sh --yes >/dev/null
+done
+echo "## 3. plugin validate --all (100 plugins)"
+hyperfine -N --warmup 1 --runs 5 "$W plugin validate --all" --export-json "$tmp/validate.bench.json" >/dev/null
+
+python3 - "$tmp" <<'EOF'
+import json, sys
+tmp = sys.argv[1]
+def means(name):
+    r = json.load(open(f"{tmp}/{name}.bench.json"))["results"]
+    return [(x["mean"], x["stddev"]) for x in r]
+(bare, bs), (war, ws) = means("one")
+print("| measurement | bare plugin | warden run | ratio / overhead |")
+print("|---|---|---|---|")
+print(f"| 1 event, 1 item | {bare*1e3:.1f} ± {bs*1e3:.1f} ms | {war*1e3:.1f} ± {ws*1e3:.1f} ms | **{war/bare:.2f}×** (target ≤ 1.2×) |")
+(bare, bs), (war, ws) = means("batch")
+per = (war - bare) / 10000 * 1e6
+print(f"| 10,000-file batch | {bare*1e3:.1f} ± {bs*1e3:.1f} ms | {war*1e3:.1f} ± {ws*1e3:.1f} ms | **{per:.1f} µs/file** (target ≤ 50) |")
+[(v, vs)] = means("validate")
+print(f"| `plugin validate --all`, 100 plugins | | {v*1e3:.0f} ± {vs*1e3:.0f} ms | target < 1 s |")
+EOF

@@ -1,0 +1,208 @@
+//! The sync guardian's part of `warden demo`: two clones of one bare remote
+//! diverge, the audit shows it, reconcile builds the sync branch without
+//! touching the working tree, adopt fast-forwards, and after a push the audit
+//! says "in sync".
+
+use crate::output::CliError;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use warden_core::{Context, Digest, Repo};
+use warden_sync::audit::{self, AuditOptions, FetchMode, Ungated};
+use warden_sync::config::SyncConfig;
+use warden_sync::git::{GitBackend, Signature};
+use warden_sync::reconcile::{self, Outcome, ReconcileOptions};
+use warden_sync::{adopt, record, render};
+
+fn say(text: &str) {
+    for line in text.lines() {
+        println!("   {line}");
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> CliError {
+    CliError::usage(e.to_string(), None)
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<String, CliError> {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=warden demo",
+            "-c",
+            "user.email=demo@warden.invalid",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            CliError::usage(
+                format!("the demo needs git: {e}"),
+                Some("install git and try again".to_string()),
+            )
+        })?;
+    if !out.status.success() {
+        return Err(CliError::usage(
+            format!(
+                "git {} failed in the demo: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            None,
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn write(dir: &Path, rel: &str, text: &str) -> Result<(), CliError> {
+    std::fs::write(dir.join(rel), text).map_err(err)
+}
+
+/// Every file of the working tree (outside .git) with its digest.
+fn snapshot(dir: &Path) -> Vec<(String, Digest)> {
+    fn walk(root: &Path, d: &Path, out: &mut Vec<(String, Digest)>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if let Ok(b) = std::fs::read(&p) {
+                let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
+                out.push((rel, Digest::of(&b)));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Run the sync part of the demo in `base` (a temp dir); steps numbered from `first`.
+pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
+    let step = |n: u32, title: &str| println!("\n== {}. {title}", first + n);
+    let sync = base.join("sync-demo");
+    std::fs::create_dir_all(&sync).map_err(err)?;
+    let laptop = sync.join("laptop");
+    let desktop = sync.join("desktop");
+    let g = crate::env::git();
+    g.check_version()?;
+
+    step(0, "Sync guardian: one remote, two clones");
+    git(&sync, &["init", "--quiet", "--bare", "remote.git"])?;
+    git(&sync, &["clone", "--quiet", "remote.git", "laptop"])?;
+    write(&laptop, "README.md", "# notes app\n\nSyncs notes.\n")?;
+    write(&laptop, "notes.md", "- buy milk\n")?;
+    warden_core::repo::init(&laptop, ctx)?;
+    git(&laptop, &["add", "-A"])?;
+    git(&laptop, &["commit", "--quiet", "-m", "start"])?;
+    git(&laptop, &["push", "--quiet", "-u", "origin", "main"])?;
+    git(&sync, &["clone", "--quiet", "remote.git", "desktop"])?;
+    say(
+        "A bare remote (think: GitHub) and two clones, \"laptop\" and \"desktop\".\nwarden is set up on the laptop and committed.",
+    );
+
+    step(1, "They drift apart");
+    write(
+        &desktop,
+        "README.md",
+        "# notes app\n\nSyncs notes between machines.\n",
+    )?;
+    git(
+        &desktop,
+        &["commit", "--quiet", "-am", "README: say where notes go"],
+    )?;
+    git(&desktop, &["push", "--quiet"])?;
+    write(&laptop, "notes.md", "- buy milk\n- call Ana\n")?;
+    git(&laptop, &["commit", "--quiet", "-am", "notes: call Ana"])?;
+    write(&laptop, "todo.txt", "draft, never committed\n")?;
+    say(
+        "desktop pushed a README change. The laptop committed a note (not pushed)\nand has a new file todo.txt it never committed.",
+    );
+
+    step(2, "warden sync audit (on the laptop)");
+    let opts = AuditOptions {
+        fetch: FetchMode::Default,
+        ..AuditOptions::default()
+    };
+    let report = audit::audit(&g, &laptop, &opts, &Ungated)?;
+    say(&render::audit(&report));
+    say("It fetched without merging and lists both sides: the exit code would be 1.");
+
+    step(3, "warden sync reconcile");
+    let before = snapshot(&laptop);
+    let head_before = git(&laptop, &["rev-parse", "HEAD"])?;
+    let repo = Repo::open(&laptop)?;
+    let mut session = repo.session(ctx, true, &mut |_| {})?;
+    let run = session.new_run_id();
+    let now = ctx.clock.now();
+    let opts = ReconcileOptions {
+        fetch: FetchMode::Skip,
+        fetch_timeout: super::sync::FETCH_TIMEOUT,
+        run: run.clone(),
+        date: now.strftime("%Y%m%d").to_string(),
+        signature: Signature {
+            name: "warden".into(),
+            email: "warden@localhost".into(),
+            date: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        },
+        dry_run: false,
+    };
+    let rec = reconcile::reconcile(&g, &laptop, &SyncConfig::load(&laptop)?, &opts, &Ungated)?;
+    session.record(record::reconcile(&rec, record::cli_actor()))?;
+    say(&render::reconcile(&rec));
+    // warden's own bookkeeping (ledger, run reports, lock and journal) aside.
+    let own = |p: &str| {
+        [".ledger/", ".runs/", ".warden/state/"]
+            .iter()
+            .any(|o| p.starts_with(o))
+    };
+    let untouched = snapshot(&laptop)
+        .into_iter()
+        .filter(|(p, _)| !own(p))
+        .eq(before.into_iter().filter(|(p, _)| !own(p)))
+        && git(&laptop, &["rev-parse", "HEAD"])? == head_before;
+    say(&format!(
+        "The laptop's files and its branch are untouched: {}.\nThe ledger says what came from where (`warden ledger show {run}`).",
+        if untouched {
+            "yes"
+        } else {
+            "NO (this is a bug)"
+        }
+    ));
+
+    step(4, "warden sync adopt");
+    let ok_branch = rec.outcome == Outcome::SyncBranch;
+    let scratch = tempfile::tempdir().map_err(err)?;
+    let arun = session.new_run_id();
+    let a = adopt::check(&g, &laptop, &rec, &arun, scratch.path())?;
+    adopt::apply(&g, &laptop, &a)?;
+    session.record(record::adopt(&a, record::cli_actor()))?;
+    drop(session);
+    say(&render::adopt(&a));
+    say(&git(&laptop, &["log", "--oneline", "--graph", "-6"])?);
+    let readme = std::fs::read_to_string(laptop.join("README.md")).unwrap_or_default();
+    let merged = readme.contains("between machines") && laptop.join("todo.txt").is_file();
+    say(&format!(
+        "main now has the desktop's README, the laptop's note and todo.txt: {}.",
+        if merged { "yes" } else { "NO (this is a bug)" }
+    ));
+
+    step(5, "Push, and audit again");
+    git(&laptop, &["push", "--quiet"])?;
+    let again = audit::audit(&g, &laptop, &AuditOptions::default(), &Ungated)?;
+    say(&again.summary.needs_attention.first().map_or(
+        "IN SYNC: nothing needs attention (exit 0)".to_string(),
+        |w| format!("still needs attention: {w}"),
+    ));
+    Ok(untouched && ok_branch && merged && again.summary.in_sync)
+}

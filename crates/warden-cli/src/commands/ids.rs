@@ -1,0 +1,235 @@
+//! `warden ids build|check|mint` (SPEC §5.6).
+
+use super::plugin::{Applied, FileWrite, apply_writes};
+use super::{is_json, open, session};
+use crate::cli::{Format, IdsCommand, WriteArgs};
+use crate::output::{self, CliError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warden_core::Repo;
+use warden_plugin::ids::{self, CARD_SCHEMA_ID, IdCard, REGISTRY_YAML};
+use warden_plugin::validate::{Finding, Report, sarif};
+
+pub fn run(repo: Option<PathBuf>, cmd: IdsCommand, fmt: Format) -> Result<ExitCode, CliError> {
+    let repo = open(repo)?;
+    match cmd {
+        IdsCommand::Build { write } => build(&repo, &write, fmt),
+        IdsCommand::Check { base } => check(&repo, base.as_deref(), fmt),
+        IdsCommand::Mint {
+            kind,
+            artifact,
+            name,
+            write,
+        } => mint(&repo, &kind, &artifact, name, &write, fmt),
+    }
+}
+
+fn print_findings(findings: &[Finding]) {
+    for f in findings {
+        println!("{}: [{}] {}", f.file, f.rule, f.message);
+        println!("  fix: {}", f.fix);
+    }
+}
+
+fn build(repo: &Repo, write: &WriteArgs, fmt: Format) -> Result<ExitCode, CliError> {
+    let root = repo.root();
+    let text = match ids::registry_yaml(root) {
+        Ok(t) => t,
+        Err(findings) => {
+            print_findings(&findings);
+            return Ok(output::code(1));
+        }
+    };
+    let ctx = crate::env::context();
+    let mut s = session(repo, &ctx, write.no_wait)?;
+    // Cards added by hand get their mint recorded (the card as it is now).
+    let ops = warden_core::ids::read(root)?;
+    let mut missing = Vec::new();
+    for (rel, bytes) in ids::card_files(root) {
+        if let Ok(card) = ids::parse_card(&String::from_utf8_lossy(&bytes))
+            && !ops.iter().any(|o| o.op == "mint" && o.id == card.id)
+        {
+            if card.render().as_bytes() != bytes.as_slice() {
+                eprintln!(
+                    "warning: {rel} is not in warden's card layout; its mint records the card as warden would write it"
+                );
+            }
+            missing.push(card);
+        }
+    }
+    let current = std::fs::read(root.join(REGISTRY_YAML)).ok();
+    let mut run = None;
+    if current.as_deref() != Some(text.as_bytes()) {
+        let writes = [FileWrite {
+            path: REGISTRY_YAML.into(),
+            current,
+            content: text.into_bytes(),
+            executable: None,
+        }];
+        match apply_writes(
+            &mut s,
+            &writes,
+            "rebuild the id registry from ids/cards/",
+            write,
+            fmt,
+            "write ids/registry.yaml",
+        )? {
+            Applied::Done(code) => return Ok(code),
+            Applied::Run(e) => run = Some(*e),
+        }
+    }
+    let time = ctx.clock.now().to_string();
+    let tag = run
+        .as_ref()
+        .map(|e| e.run.clone())
+        .unwrap_or_else(|| s.new_run_id());
+    let mint_ops: Vec<_> = missing
+        .iter()
+        .map(|c| ids::mint_op(c, &time, &tag, &repo.writer))
+        .collect();
+    s.append_id_ops(&mint_ops)?;
+    if is_json(fmt) {
+        output::json(
+            &serde_json::json!({"schema": "warden.ids-build/v1", "run": run.map(|e| e.run), "minted": missing.iter().map(|c| c.id.clone()).collect::<Vec<_>>()}),
+        )?;
+    } else {
+        match &run {
+            Some(e) => println!("wrote {REGISTRY_YAML} in run {}", e.run),
+            None => println!("{REGISTRY_YAML} is up to date"),
+        }
+        for c in &missing {
+            println!("recorded the mint of {} ({})", c.id, c.artifact);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(repo: &Repo, base: Option<&str>, fmt: Format) -> Result<ExitCode, CliError> {
+    let root = repo.root();
+    let base = match base {
+        Some(rev) => Some(ids::read_base(root, rev).map_err(|e| {
+            CliError::usage(
+                format!("--base {rev}: {e}"),
+                Some("pass a commit, branch or tag of this repository".to_string()),
+            )
+        })?),
+        None => None,
+    };
+    let mut findings = ids::check(root, base.as_ref());
+    // The registry is generated: stale means someone forgot `warden ids build`.
+    if let Ok(text) = ids::registry_yaml(root)
+        && root.join(REGISTRY_YAML).exists()
+        && std::fs::read_to_string(root.join(REGISTRY_YAML))
+            .ok()
+            .as_deref()
+            != Some(text.as_str())
+    {
+        findings.push(Finding {
+            rule: "registry-stale".into(),
+            plugin: None,
+            file: REGISTRY_YAML.into(),
+            line: None,
+            message: "the id registry does not match ids/cards/".into(),
+            fix: "run `warden ids build`".into(),
+        });
+    }
+    let report = Report {
+        schema: "warden.ids-check/v1".into(),
+        plugins: Vec::new(),
+        findings,
+    };
+    match fmt {
+        Format::Json => output::json(&report)?,
+        Format::Sarif => output::json(&sarif(&report))?,
+        Format::Human => {
+            print_findings(&report.findings);
+            let n = ids::card_files(root).len();
+            if report.ok() {
+                println!(
+                    "{n} ID card(s): immutable, unique, one per artifact{}",
+                    base.map(|b| format!(" (checked against {})", b.rev))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        output::code(1)
+    })
+}
+
+fn mint(
+    repo: &Repo,
+    kind: &str,
+    artifact: &str,
+    name: Option<String>,
+    write: &WriteArgs,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let valid_kind = !kind.is_empty()
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_');
+    if !valid_kind {
+        return Err(CliError::usage(
+            format!("\"{kind}\" is not an artifact kind"),
+            Some("use lowercase letters, - and _, e.g. plugin or module".to_string()),
+        ));
+    }
+    let path = warden_core::paths::RepoPath::parse(
+        artifact.trim_end_matches('/'),
+        "(command line)",
+        "ARTIFACT",
+    )?;
+    let root = repo.root();
+    if let Some((rel, _)) = ids::card_files(root).into_iter().find(|(_, b)| {
+        ids::parse_card(&String::from_utf8_lossy(b)).is_ok_and(|c| c.artifact == path.as_str())
+    }) {
+        return Err(CliError::usage(
+            format!("{path} already has the ID card {rel}"),
+            Some("an artifact has exactly one card".to_string()),
+        ));
+    }
+    let ctx = crate::env::context();
+    let mut s = session(repo, &ctx, write.no_wait)?;
+    let card = IdCard {
+        schema: CARD_SCHEMA_ID.into(),
+        id: s.new_run_id(),
+        kind: kind.into(),
+        artifact: path.to_string(),
+        name: name.unwrap_or_else(|| path.file_name().to_string()),
+        created: crate::env::today(),
+    };
+    let writes = [FileWrite {
+        path: card.rel(),
+        current: None,
+        content: card.render().into_bytes(),
+        executable: None,
+    }];
+    match apply_writes(
+        &mut s,
+        &writes,
+        &format!("mint an ID card for {path}"),
+        write,
+        fmt,
+        "mint this card",
+    )? {
+        Applied::Done(code) => Ok(code),
+        Applied::Run(e) => {
+            s.append_id_ops(&[ids::mint_op(&card, &e.time, &e.run, &e.writer)])?;
+            if is_json(fmt) {
+                output::json(&card)?;
+            } else {
+                println!(
+                    "minted {} for {path} ({}) in run {}",
+                    card.id,
+                    card.rel(),
+                    e.run
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `warden replay RUN`: re-derive a dispatch's proposals and compare (G7).
+//! Exit 0 when every proposal is byte-identical, 1 (with a diff) when not.
+
+use super::{is_json, open, session};
+use crate::cli::Format;
+use crate::output::{self, CliError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warden_core::proposal::Source;
+use warden_plugin::runtime::{self, DispatchOptions};
+
+pub fn run(
+    repo: Option<PathBuf>,
+    run: &str,
+    no_wait: bool,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let repo = open(repo)?;
+    let ctx = crate::env::context();
+    let launcher = crate::env::launcher();
+    let mut s = session(&repo, &ctx, no_wait)?;
+    let opts = DispatchOptions {
+        launcher: &launcher,
+        actor: Source {
+            kind: "person".into(),
+            id: "cli".into(),
+        },
+    };
+    let report = runtime::replay(&mut s, run, &opts)?;
+    if is_json(fmt) {
+        output::json(&report)?;
+    } else {
+        println!(
+            "replay of run {} ({}), recorded as run {}",
+            report.run, report.event, report.replay_run
+        );
+        for p in &report.plugins {
+            println!(
+                "  {:<20} {}{}",
+                p.plugin,
+                if p.identical { "identical" } else { "DIFFERS" },
+                p.note
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            );
+            if let Some(d) = &p.diff {
+                for line in d.lines() {
+                    println!("    {line}");
+                }
+            }
+        }
+        if report.plugins.is_empty() {
+            println!("  (no plugin ran in that run)");
+        }
+        println!(
+            "{}",
+            if report.identical {
+                "every proposal is byte-identical"
+            } else {
+                "proposals differ"
+            }
+        );
+    }
+    Ok(if report.identical {
+        ExitCode::SUCCESS
+    } else {
+        output::code(1)
+    })
+}

@@ -1,0 +1,148 @@
+//! `warden run EVENT [--input FILE]`: dispatch an event to the enabled plugins.
+//! Exit 0 when every plugin ran cleanly, 1 when any was refused or isolated
+//! (its fault is ledgered and its output quarantined; the others still ran).
+
+use super::{is_json, open, session};
+use crate::cli::Format;
+use crate::output::{self, CliError};
+use serde_json::Value;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use warden_core::proposal::Source;
+use warden_plugin::runtime::{self, DispatchOptions, DispatchReport};
+
+/// The batch: a JSON object (one payload), an array, or `{"items": [...]}`.
+fn read_items(input: Option<&Path>) -> Result<(Vec<Value>, String), CliError> {
+    let Some(path) = input else {
+        return Ok((Vec::new(), "(no input)".into()));
+    };
+    let (text, label) = if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::usage(format!("cannot read stdin: {e}"), None))?;
+        (s, "(stdin)".to_string())
+    } else {
+        let label = path.display().to_string();
+        let s = std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(
+                format!("{label}: cannot read the input: {e}"),
+                Some("check the path".to_string()),
+            )
+        })?;
+        (s, label)
+    };
+    let v: Value = serde_json::from_str(&text).map_err(|e| {
+        CliError::Core(warden_core::Error::invalid(
+            &label,
+            format!("line {} column {}", e.line(), e.column()),
+            format!("not JSON: {e}"),
+            Some("the input is one event payload, an array of them, or {\"items\": [...]}".into()),
+        ))
+    })?;
+    let items = match v {
+        Value::Array(a) => a,
+        Value::Object(mut o) if o.contains_key("items") && o.len() <= 2 => {
+            match o.remove("items") {
+                Some(Value::Array(a)) => a,
+                _ => {
+                    return Err(CliError::Core(warden_core::Error::invalid(
+                        &label,
+                        "items",
+                        "not an array",
+                        Some("\"items\" holds the batch's payloads".into()),
+                    )));
+                }
+            }
+        }
+        Value::Object(o) => vec![Value::Object(o)],
+        _ => {
+            return Err(CliError::Core(warden_core::Error::invalid(
+                &label,
+                "(document)",
+                "not an object or array",
+                Some(
+                    "the input is one event payload, an array of them, or {\"items\": [...]}"
+                        .into(),
+                ),
+            )));
+        }
+    };
+    Ok((items, label))
+}
+
+pub fn print_report(r: &DispatchReport) {
+    if r.plugins.is_empty() {
+        println!(
+            "no enabled plugin handles {} (`warden plugin list`); run {} recorded",
+            r.event, r.run
+        );
+        return;
+    }
+    println!(
+        "run {}: {} with {} item(s) to {} plugin(s)",
+        r.run,
+        r.event,
+        r.items,
+        r.plugins.len()
+    );
+    for p in &r.plugins {
+        let extra = match (&p.fault, &p.applied_run) {
+            (Some(f), _) => format!(
+                " [{}] {}",
+                serde_json::to_value(f.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                f.message
+            ),
+            (None, Some(run)) => format!(" as run {run} (undo with `warden undo {run}`)"),
+            _ => String::new(),
+        };
+        println!(
+            "  {:<20} {:<11} sandbox={} {} ms{}",
+            p.plugin,
+            p.outcome,
+            p.sandbox.name(),
+            p.duration_ms,
+            extra
+        );
+        for q in &p.quarantined {
+            println!("    kept in quarantine: {q}");
+        }
+    }
+}
+
+pub fn run(
+    repo: Option<PathBuf>,
+    event: &str,
+    input: Option<&Path>,
+    no_wait: bool,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let (items, label) = read_items(input)?;
+    runtime::check_items(event, &items, &label)?;
+    let repo = open(repo)?;
+    let ctx = crate::env::context();
+    let launcher = crate::env::launcher();
+    let mut s = session(&repo, &ctx, no_wait)?;
+    let opts = DispatchOptions {
+        launcher: &launcher,
+        actor: Source {
+            kind: "person".into(),
+            id: "cli".into(),
+        },
+    };
+    let report = runtime::dispatch(&mut s, event, items, &opts)?;
+    if is_json(fmt) {
+        output::json(&report)?;
+    } else {
+        print_report(&report);
+    }
+    Ok(if report.faults() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        output::code(1)
+    })
+}

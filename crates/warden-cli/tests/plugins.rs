@@ -1,0 +1,730 @@
+//! Plugins end to end (issue: plugins): scaffold → test → validate → enable →
+//! run → replay, the validator's refusals, identity, and the fault matrix —
+//! real child processes in the real sandbox.
+
+mod common;
+
+use common::Repo;
+use serde_json::{Value, json};
+
+/// A repository with a scaffolded python plugin `key` on FileDetected.
+fn with_plugin(key: &str) -> Repo {
+    let r = Repo::new();
+    r.ok(&[
+        "plugin",
+        "new",
+        key,
+        "--event",
+        "FileDetected",
+        "--lang",
+        "python",
+        "--yes",
+    ]);
+    r
+}
+
+/// Replace the developer area of a python plugin's handler.
+fn set_handler(r: &Repo, key: &str, code: &str) {
+    let rel = format!("plugins/{key}/src/handler.py");
+    let text = r.read(&rel);
+    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
+    let start = start + text[start..].find('\n').expect("eol") + 1;
+    let end = text.find("# ---- END OF DEVELOPER AREA").expect("dev end");
+    r.write(
+        &rel,
+        &format!("{}{}\n{}", &text[..start], code, &text[end..]),
+    );
+}
+
+fn edit_spec(r: &Repo, key: &str, f: impl FnOnce(&mut Value)) {
+    let rel = format!("plugins/{key}/plugin.spec.json");
+    let mut v: Value = serde_json::from_str(&r.read(&rel)).expect("spec");
+    f(&mut v);
+    r.write(
+        &rel,
+        &(serde_json::to_string_pretty(&v).expect("json") + "\n"),
+    );
+}
+
+fn file_detected(r: &Repo, paths: &[&str]) -> String {
+    let items: Vec<Value> = paths
+        .iter()
+        .map(|p| json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()}))
+        .collect();
+    let p = r.home.path().join("input.json");
+    std::fs::write(&p, serde_json::to_string(&items).expect("json")).expect("write");
+    p.display().to_string()
+}
+
+#[test]
+fn scaffold_validate_enable_run_undo() {
+    let r = with_plugin("hello");
+    for f in [
+        "plugin.spec.json",
+        "manifest.json",
+        "ledger_contract.json",
+        "policy_snapshot.json",
+        "README_PLUGIN.md",
+        "healthcheck.md",
+        "src/handler.py",
+        "tests/test_handle.py",
+        "schemas/handle.in.schema.json",
+        "schemas/handle.out.schema.json",
+        "examples/handle_request.json",
+        "examples/handle_response.json",
+        "conformance/schemas/protocol.request.schema.json",
+        "conformance/perf/budget.json",
+    ] {
+        assert!(r.root.join("plugins/hello").join(f).exists(), "{f} missing");
+    }
+    let spec: Value =
+        serde_json::from_str(&r.read("plugins/hello/plugin.spec.json")).expect("spec");
+    let id = spec["id"].as_str().expect("id").to_string();
+    assert!(
+        r.read(&format!("ids/cards/{id}.yaml"))
+            .contains("artifact: plugins/hello")
+    );
+    assert!(r.read(".ledger/ids.jsonl").contains(&id));
+    // Works out of the box: probes pass, the scaffolded unit test passes.
+    let out = r.ok(&["plugin", "test", "hello"]);
+    assert!(
+        out.contains("pass handshake") && out.contains("pass example:handle"),
+        "{out}"
+    );
+    let unit = std::process::Command::new("python3")
+        .arg("tests/test_handle.py")
+        .current_dir(r.root.join("plugins/hello"))
+        .output()
+        .expect("python3");
+    assert!(
+        unit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unit.stderr)
+    );
+    // Regeneration is byte-identical.
+    let before = r.tree();
+    assert!(
+        r.ok(&["plugin", "gen", "hello", "--yes"])
+            .contains("up to date")
+    );
+    assert_eq!(r.tree(), before);
+    assert!(
+        r.ok(&["plugin", "validate", "hello"])
+            .contains("hello: valid")
+    );
+    // Not enabled yet: nothing runs.
+    r.write("junk.tmp", "x\n");
+    r.write("keep.md", "k\n");
+    let input = file_detected(&r, &["junk.tmp", "keep.md"]);
+    let report = r.json(&["run", "FileDetected", "--input", &input]);
+    assert_eq!(report["plugins"], json!([]));
+    r.ok(&["plugin", "enable", "hello", "--yes"]);
+    assert!(
+        r.read(".warden/OPERATING_CONTRACT.md")
+            .contains("| `hello` |")
+    );
+    let report = r.json(&["run", "FileDetected", "--input", &input]);
+    let p = &report["plugins"][0];
+    assert_eq!(p["outcome"], json!("applied"), "{report:#}");
+    assert_eq!(
+        p["sandbox"],
+        json!("full"),
+        "Landlock must be enforced on this machine: {report:#}"
+    );
+    assert!(!r.root.join("junk.tmp").exists());
+    assert!(r.root.join("keep.md").exists());
+    // The dispatch and the applied proposal are both ledgered.
+    let runs = r.json(&["runs"]);
+    let cmds: Vec<&str> = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter_map(|x| x["command"].as_str())
+        .collect();
+    assert!(cmds.contains(&"run"), "{cmds:?}");
+    r.ok(&["ledger", "verify"]);
+    // Replay: byte-identical.
+    let run = report["run"].as_str().expect("run");
+    assert!(r.ok(&["replay", run]).contains("byte-identical"));
+    // The applied proposal is undoable.
+    let applied = p["applied_run"].as_str().expect("applied run");
+    r.ok(&["undo", applied, "--yes"]);
+    assert_eq!(r.read("junk.tmp"), "x\n");
+    // Replay notices a changed plugin and shows the diff.
+    set_handler(
+        &r,
+        "hello",
+        "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": i[\"path\"], \"reason\": \"changed\"} for i in items if i[\"path\"].endswith(\".tmp\")], \"changed\"\n",
+    );
+    r.ok(&["plugin", "gen", "hello", "--yes"]);
+    let out = r.run(&["replay", run]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("DIFFERS") && text.contains("+      \"reason\": \"changed\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn sh_plugin_works_out_of_the_box() {
+    let r = Repo::new();
+    r.ok(&[
+        "plugin",
+        "new",
+        "shy",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "sh",
+        "--yes",
+    ]);
+    let out = r.ok(&["plugin", "test", "shy"]);
+    assert!(out.contains("pass example:handle"), "{out}");
+    r.ok(&["plugin", "validate", "shy"]);
+    let unit = std::process::Command::new("sh")
+        .arg("tests/test_handle.sh")
+        .current_dir(r.root.join("plugins/shy"))
+        .output()
+        .expect("sh");
+    assert!(
+        unit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unit.stderr)
+    );
+}
+
+#[test]
+fn other_languages_scaffold_and_validate() {
+    let r = Repo::new();
+    for lang in ["pwsh", "rust"] {
+        let key = format!("p-{lang}");
+        r.ok(&[
+            "plugin",
+            "new",
+            &key,
+            "--event",
+            "PreCommit",
+            "--lang",
+            lang,
+            "--yes",
+        ]);
+        r.ok(&["plugin", "validate", &key]);
+    }
+    assert!(r.root.join("plugins/p-rust/Cargo.toml").exists());
+    // The rust scaffold builds and answers in the sandbox (cargo writes only to
+    // the scratch dir; the toolchain comes from the real rustup home).
+    let home = std::env::var("HOME").unwrap_or_default();
+    let rustup = std::env::var("RUSTUP_HOME").unwrap_or(format!("{home}/.rustup"));
+    let cargo = std::env::var("CARGO_HOME").unwrap_or(format!("{home}/.cargo"));
+    let out = r
+        .cmd(&["plugin", "test", "p-rust"])
+        .env("RUSTUP_HOME", rustup)
+        .env("CARGO_HOME", cargo)
+        .output()
+        .expect("plugin test");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        r.read("plugins/p-pwsh/src/handler.ps1")
+            .contains("function handle(")
+    );
+}
+
+#[test]
+fn gen_keeps_developer_code_and_refuses_hand_edited_fences() {
+    let r = with_plugin("hello");
+    set_handler(
+        &r,
+        "hello",
+        "def handle(event, items):\n    # my own logic\n    return [], \"mine\"\n",
+    );
+    // Validation sees the change (manifest checksums), gen fixes the manifest only.
+    let out = r.run(&["plugin", "validate", "hello"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[derived-out-of-sync]"));
+    r.ok(&["plugin", "gen", "hello", "--yes"]);
+    assert!(
+        r.read("plugins/hello/src/handler.py")
+            .contains("# my own logic")
+    );
+    r.ok(&["plugin", "validate", "hello"]);
+    // A hand edit inside an AUTO fence is reported, never overwritten.
+    let rel = "plugins/hello/src/handler.py";
+    let edited = r
+        .read(rel)
+        .replace("PROTOCOL_MAJOR = 1", "PROTOCOL_MAJOR = 1  # tweak");
+    r.write(rel, &edited);
+    let err = r.fails(&["plugin", "gen", "hello", "--yes"], 1);
+    assert!(
+        err.contains("AUTO fence \"PLUGIN\"") && err.contains("edited by hand"),
+        "{err}"
+    );
+    assert_eq!(r.read(rel), edited);
+    let out = r.run(&["plugin", "validate", "hello"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[auto-fence-edited]"));
+}
+
+#[test]
+fn validator_findings_name_file_and_fix_and_block_enable() {
+    let r = with_plugin("hello");
+    edit_spec(&r, "hello", |v| {
+        v["actions"] = json!(["quarantine", "delete_file"]);
+        v["protocol"] = json!(2);
+    });
+    std::fs::remove_file(r.root.join("plugins/hello/tests/test_handle.py")).expect("rm");
+    r.write(
+        "plugins/hello/examples/handle_request.json",
+        "{\"event\": \"FileDetected\", \"items\": [{\"path\": 3}]}\n",
+    );
+    let out = r.run(&["plugin", "validate", "hello", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    for rule in [
+        "actions-beyond-policy",
+        "protocol-unsupported",
+        "file-missing",
+        "example-schema-mismatch",
+        "derived-out-of-sync",
+    ] {
+        assert!(rules.contains(&rule), "{rule} not in {rules:?}");
+    }
+    for f in report["findings"].as_array().expect("findings") {
+        assert!(
+            f["file"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("plugins/hello/")),
+            "{f}"
+        );
+        assert!(!f["fix"].as_str().unwrap_or_default().is_empty(), "{f}");
+    }
+    let beyond = report["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .find(|f| f["rule"] == "actions-beyond-policy")
+        .expect("beyond");
+    assert!(
+        beyond["fix"]
+            .as_str()
+            .expect("fix")
+            .contains("events.FileDetected.plugin")
+    );
+    // SARIF: one result per finding, each with a location.
+    let sarif: Value = serde_json::from_slice(
+        &r.run(&["plugin", "validate", "hello", "--format", "sarif"])
+            .stdout,
+    )
+    .expect("sarif");
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().map(Vec::len),
+        report["findings"].as_array().map(Vec::len)
+    );
+    // An invalid plugin cannot be enabled.
+    let out = r.run(&["plugin", "enable", "hello", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!r.root.join("plugins/registry.json").exists());
+    // Two plugins with one id: not unique.
+    let r2 = with_plugin("one");
+    let spec = r2.read("plugins/one/plugin.spec.json");
+    r2.write(
+        "plugins/two/plugin.spec.json",
+        &spec.replace("\"one\"", "\"two\""),
+    );
+    r2.ok(&["plugin", "gen", "two", "--yes"]);
+    let out = r2.run(&["plugin", "validate", "--all"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[id-not-unique]"));
+    // A bad spec names its field.
+    r2.write(
+        "plugins/two/plugin.spec.json",
+        &spec.replace("\"events\"", "\"event\""),
+    );
+    let out = r2.run(&["plugin", "validate", "two"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("plugins/two/plugin.spec.json"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn a_changed_plugin_is_refused_until_enabled_again_and_the_contract_tracks_it() {
+    let r = with_plugin("hello");
+    r.ok(&["plugin", "enable", "hello", "--yes"]);
+    r.ok(&["plugin", "validate", "--all"]);
+    set_handler(
+        &r,
+        "hello",
+        "def handle(event, items):\n    return [], \"sneaky\"\n",
+    );
+    r.write("junk.tmp", "x\n");
+    let input = file_detected(&r, &["junk.tmp"]);
+    let out = r.run(&["run", "FileDetected", "--input", &input, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        report["plugins"][0]["fault"]["kind"],
+        json!("not_validated")
+    );
+    assert!(
+        report["plugins"][0]["fault"]["message"]
+            .as_str()
+            .expect("msg")
+            .contains("src/handler.py changed")
+    );
+    assert!(r.root.join("junk.tmp").exists());
+    r.ok(&["plugin", "gen", "hello", "--yes"]);
+    r.ok(&["plugin", "enable", "hello", "--yes"]);
+    r.ok(&["run", "FileDetected", "--input", &input]);
+    r.ok(&["plugin", "disable", "hello", "--yes"]);
+    assert!(
+        !r.read(".warden/OPERATING_CONTRACT.md")
+            .contains("| `hello` |")
+    );
+    // A stale contract fails `validate --all`.
+    let c = r.read(".warden/OPERATING_CONTRACT.md");
+    r.write(".warden/OPERATING_CONTRACT.md", &(c + "edited\n"));
+    let out = r.run(&["plugin", "validate", "--all"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[contract-stale]"));
+}
+
+/// Scaffold `key` with a custom handler body (and spec tweaks), regenerate, enable.
+fn faulty(r: &Repo, key: &str, priority: i64, code: &str, spec: impl FnOnce(&mut Value)) {
+    r.ok(&[
+        "plugin",
+        "new",
+        key,
+        "--event",
+        "FileDetected",
+        "--lang",
+        "python",
+        "--yes",
+    ]);
+    set_handler(r, key, code);
+    edit_spec(r, key, |v| {
+        v["priority"] = json!(priority);
+        spec(v);
+    });
+    // Keep the examples consistent with a handler that answers differently.
+    r.ok(&["plugin", "gen", key, "--yes"]);
+    r.ok(&["plugin", "enable", key, "--yes"]);
+}
+
+#[test]
+fn fault_matrix_each_fault_is_isolated_and_recorded() {
+    let r = Repo::new();
+    let none = |_: &mut Value| {};
+    faulty(
+        &r,
+        "crash",
+        1,
+        "def handle(event, items):\n    raise SystemExit(3)\n",
+        none,
+    );
+    faulty(
+        &r,
+        "hang",
+        2,
+        "import time\ndef handle(event, items):\n    time.sleep(60)\n    return [], \"\"\n",
+        |v| v["limits"] = json!({"timeout_ms": 700}),
+    );
+    faulty(
+        &r,
+        "garbage",
+        3,
+        "def handle(event, items):\n    print(\"not json\")\n    raise SystemExit(0)\n",
+        none,
+    );
+    faulty(
+        &r,
+        "huge",
+        4,
+        "import sys\ndef handle(event, items):\n    sys.stdout.write(\"x\" * 5000000)\n    return [], \"\"\n",
+        |v| v["limits"] = json!({"max_output_bytes": 65536}),
+    );
+    faulty(
+        &r,
+        "writer",
+        5,
+        "import os\ndef handle(event, items):\n    open(os.path.join(os.environ[\"WARDEN_REPO\"], \"pwned.txt\"), \"w\").write(\"x\")\n    return [], \"\"\n",
+        none,
+    );
+    faulty(
+        &r,
+        "overreach",
+        6,
+        "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": \".git/config\", \"reason\": \"mine\"}], \"grab\"\n",
+        none,
+    );
+    faulty(
+        &r,
+        "selfedit",
+        7,
+        "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": \"plugins/registry.json\", \"reason\": \"mine\"}], \"grab\"\n",
+        none,
+    );
+    faulty(
+        &r,
+        "undeclared",
+        8,
+        "def handle(event, items):\n    return [{\"kind\": \"write_file\", \"path\": \"x.txt\", \"content\": \"x\", \"expect\": \"absent\"}], \"w\"\n",
+        none,
+    );
+    faulty(
+        &r,
+        "oldproto",
+        9,
+        "PROTOCOL_MAJOR = 2\ndef handle(event, items):\n    return [], \"\"\n",
+        none,
+    );
+    r.ok(&[
+        "plugin",
+        "new",
+        "good",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "python",
+        "--yes",
+    ]);
+    edit_spec(&r, "good", |v| v["priority"] = json!(10));
+    r.ok(&["plugin", "gen", "good", "--yes"]);
+    r.ok(&["plugin", "enable", "good", "--yes"]);
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-qm", "plugins"]);
+    r.write("junk.tmp", "x\n");
+    let input = file_detected(&r, &["junk.tmp"]);
+    let before = r.tree();
+    let out = r.run(&["run", "FileDetected", "--input", &input, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let by_key = |k: &str| {
+        report["plugins"]
+            .as_array()
+            .expect("plugins")
+            .iter()
+            .find(|p| p["plugin"] == k)
+            .cloned()
+            .expect(k)
+    };
+    let order: Vec<&str> = report["plugins"]
+        .as_array()
+        .expect("p")
+        .iter()
+        .filter_map(|p| p["plugin"].as_str())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "crash",
+            "hang",
+            "garbage",
+            "huge",
+            "writer",
+            "overreach",
+            "selfedit",
+            "undeclared",
+            "oldproto",
+            "good"
+        ]
+    );
+    for (key, kind) in [
+        ("crash", "crashed"),
+        ("hang", "timed_out"),
+        ("garbage", "garbage_output"),
+        ("huge", "output_too_large"),
+        ("writer", "crashed"),
+        ("overreach", "beyond_policy"),
+        ("selfedit", "beyond_policy"),
+        ("undeclared", "undeclared_action"),
+        ("oldproto", "protocol_mismatch"),
+    ] {
+        let p = by_key(key);
+        assert_eq!(p["fault"]["kind"], json!(kind), "{key}: {p:#}");
+        assert_eq!(p["outcome"], json!("isolated"), "{key}");
+    }
+    // The hanging plugin was killed at its limit, not waited for (it sleeps 60 s).
+    assert!(by_key("hang")["duration_ms"].as_u64().expect("ms") < 30_000);
+    // The sandbox stopped the write; the good plugin still ran.
+    assert!(!r.root.join("pwned.txt").exists());
+    assert!(
+        String::from_utf8_lossy(
+            &std::fs::read(r.root.join(format!(
+                ".runs/{}/writer.stderr.log",
+                report["run"].as_str().expect("run")
+            )))
+            .expect("stderr log")
+        )
+        .contains("PermissionError")
+    );
+    assert_eq!(by_key("good")["outcome"], json!("applied"));
+    assert!(!r.root.join("junk.tmp").exists());
+    // Rejected proposals are kept in quarantine.
+    assert!(
+        by_key("overreach")["quarantined"][0]
+            .as_str()
+            .expect("q")
+            .ends_with("overreach.proposal.json")
+    );
+    let mut after = r.tree();
+    after.retain(|k, _| !k.starts_with(".quarantine/"));
+    let mut expected = before.clone();
+    expected.remove("junk.tmp");
+    assert_eq!(
+        after, expected,
+        "only the good plugin's proposal changed the tree"
+    );
+    r.ok(&["ledger", "verify"]);
+    // The dispatch's ledger entry holds every plugin's record.
+    let entry = r.json(&["ledger", "show", report["run"].as_str().expect("run")]);
+    assert_eq!(
+        entry["details"]["plugins"].as_array().map(Vec::len),
+        Some(10)
+    );
+}
+
+#[test]
+fn without_the_kernel_sandbox_writes_are_rolled_back_and_policy_decides() {
+    let r = Repo::new();
+    faulty(
+        &r,
+        "writer",
+        1,
+        "import os\ndef handle(event, items):\n    p = os.path.join(os.environ[\"WARDEN_REPO\"], \"notes.md\")\n    open(p, \"w\").write(\"overwritten\\n\")\n    open(os.path.join(os.environ[\"WARDEN_REPO\"], \"new.txt\"), \"w\").write(\"n\")\n    return [], \"\"\n",
+        |_| {},
+    );
+    r.write("notes.md", "mine\n");
+    let before = r.tree();
+    // Policy says no: refused before it starts.
+    let out = r
+        .cmd(&["run", "FileDetected", "--format", "json"])
+        .env("WARDEN_SANDBOX", "off")
+        .output()
+        .expect("run");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        report["plugins"][0]["fault"]["kind"],
+        json!("sandbox_unavailable"),
+        "{report:#}"
+    );
+    // Policy allows unsandboxed plugins: the write happens, is detected, rolled back, kept.
+    let policy = r
+        .read(".warden/policy.yaml")
+        .replace("run_unsandboxed: false", "run_unsandboxed: true");
+    r.write(".warden/policy.yaml", &policy);
+    r.ok(&["plugin", "gen", "writer", "--yes"]);
+    r.ok(&["plugin", "enable", "writer", "--yes"]);
+    let before = {
+        let mut b = before;
+        b.extend(r.tree());
+        r.tree()
+    };
+    let out = r
+        .cmd(&["run", "FileDetected", "--format", "json"])
+        .env("WARDEN_SANDBOX", "off")
+        .output()
+        .expect("run");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let p = &report["plugins"][0];
+    assert_eq!(p["fault"]["kind"], json!("repo_modified"), "{report:#}");
+    assert_eq!(p["sandbox"], json!("none"));
+    let mut after = r.tree();
+    let kept: Vec<String> = after
+        .keys()
+        .filter(|k| k.starts_with(".quarantine/"))
+        .cloned()
+        .collect();
+    after.retain(|k, _| !k.starts_with(".quarantine/"));
+    assert_eq!(after, before, "the plugin's writes were not rolled back");
+    assert!(
+        kept.iter()
+            .any(|k| k.ends_with("writer-repo-writes/notes.md")),
+        "{kept:?}"
+    );
+    assert!(
+        kept.iter()
+            .any(|k| k.ends_with("writer-repo-writes/new.txt")),
+        "{kept:?}"
+    );
+}
+
+#[test]
+fn identity_cards_are_immutable_unique_and_the_log_append_only() {
+    let r = with_plugin("hello");
+    r.ok(&["ids", "check"]);
+    r.ok(&["ids", "build", "--yes"]);
+    assert!(
+        r.read("ids/registry.yaml")
+            .contains("artifact: plugins/hello")
+    );
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-qm", "base"]);
+    r.ok(&["ids", "check", "--base", "HEAD"]);
+    // One artifact, one card.
+    let err = r.fails(&["ids", "mint", "plugin", "plugins/hello", "--yes"], 2);
+    assert!(err.contains("already has the ID card"), "{err}");
+    r.ok(&["ids", "mint", "module", "docs", "--yes"]);
+    let out = r.run(&["ids", "check"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[registry-stale]"));
+    r.ok(&["ids", "build", "--yes"]);
+    r.ok(&["ids", "check", "--base", "HEAD"]);
+    // A modified card fails, locally and against the base.
+    let card = r
+        .git(&["ls-files", "ids/cards"])
+        .lines()
+        .next()
+        .expect("card")
+        .to_string();
+    let text = r.read(&card);
+    r.write(&card, &text.replace("name: ", "name: x"));
+    let out = r.run(&["ids", "check", "--base", "HEAD"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("[card-modified]") && stdout.contains("changed since HEAD"),
+        "{stdout}"
+    );
+    r.write(&card, &text);
+    // A rewritten id log fails against the base.
+    let log = r.read(".ledger/ids.jsonl");
+    let first = log.lines().next().expect("line").to_string();
+    r.write(
+        ".ledger/ids.jsonl",
+        &log.replacen(&first, &first.replace("mint", "mint "), 1),
+    );
+    let out = r.run(&["ids", "check", "--base", "HEAD", "--format", "json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(rules.contains(&"id-log-rewritten"), "{rules:?}");
+    r.write(".ledger/ids.jsonl", &log);
+    // A copied card (same id, another file) collides; the registry goes stale.
+    r.write("ids/cards/01ARZ3NDEKTSV4RRFFQ69G5FAV.yaml", &text);
+    let out = r.run(&["ids", "check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("[card-name]")
+            && stdout.contains("[id-collision]")
+            && stdout.contains("[one-artifact-rule]"),
+        "{stdout}"
+    );
+}

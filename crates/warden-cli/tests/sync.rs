@@ -1,0 +1,874 @@
+//! End-to-end tests of `warden sync …` and `warden fleet audit` on real git
+//! repositories with real bare remotes in temp dirs (issue 4, one group per
+//! numbered point). No network: remotes are local paths, and the one
+//! "unreachable" remote is a closed local port.
+
+mod common;
+
+use common::{Repo, isolated};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A bare remote with a first commit on `main`, and clone `a` tracking it.
+struct World {
+    home: tempfile::TempDir,
+    remote: PathBuf,
+    a: Repo,
+}
+
+fn git_in(dir: &Path, home: &Path, args: &[&str]) -> String {
+    let out = isolated("git", home)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl World {
+    fn new() -> World {
+        let home = tempfile::tempdir().expect("tempdir");
+        let remote = home.path().join("remote.git");
+        git_in(
+            home.path(),
+            home.path(),
+            &[
+                "init",
+                "--quiet",
+                "--bare",
+                "--initial-branch=main",
+                "remote.git",
+            ],
+        );
+        let a = Repo::clone_of(&remote, &home, "a");
+        a.write("README.md", "# project\n\nline two\n");
+        a.write("src/lib.txt", "alpha\nbeta\ngamma\n");
+        a.git(&["add", "-A"]);
+        a.git(&["commit", "--quiet", "-m", "first"]);
+        a.git(&["push", "--quiet", "-u", "origin", "main"]);
+        World { home, remote, a }
+    }
+
+    /// Another clone of the remote.
+    fn clone(&self, name: &str) -> Repo {
+        Repo::clone_of(&self.remote, &self.home, name)
+    }
+}
+
+fn commit_all(r: &Repo, msg: &str) {
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "--quiet", "-m", msg]);
+}
+
+fn code(r: &Repo, args: &[&str]) -> (i32, String, String) {
+    let out = r.run(args);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json_of(r: &Repo, args: &[&str], want: i32) -> Value {
+    let mut a = args.to_vec();
+    a.extend(["--format", "json"]);
+    let (c, out, err) = code(r, &a);
+    assert_eq!(c, want, "warden {args:?}\nstdout: {out}\nstderr: {err}");
+    serde_json::from_str(&out).expect("json output")
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_str().expect("string").to_string())
+        .collect()
+}
+
+fn paths(v: &Value) -> Vec<String> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x["path"].as_str().expect("path").to_string())
+        .collect()
+}
+
+/// What reconcile must never change: HEAD, the index bytes, stash, branch and
+/// tag refs, and the working tree.
+fn user_state(r: &Repo) -> (String, Vec<u8>, String, String, String) {
+    let refs = r.git(&[
+        "for-each-ref",
+        "--format=%(refname) %(objectname)",
+        "refs/heads",
+        "refs/tags",
+        "refs/stash",
+    ]);
+    let refs: String = refs
+        .lines()
+        .filter(|l| !l.starts_with("refs/heads/sync/") && !l.starts_with("refs/heads/quarantine/"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    (
+        r.git(&["symbolic-ref", "HEAD"]),
+        std::fs::read(r.root.join(".git/index")).unwrap_or_default(),
+        r.git(&["stash", "list"]),
+        refs,
+        format!("{:?}", common::tree(&r.root)),
+    )
+}
+
+// ---- 1. git backend -------------------------------------------------------
+
+#[test]
+fn a_fetch_that_fails_is_reported_never_prompted_for() {
+    let w = World::new();
+    // A closed local port: fails at once, no network, no prompt.
+    w.a.git(&["remote", "add", "dead", "https://127.0.0.1:9/x.git"]);
+    let v = json_of(&w.a, &["sync", "audit", "--remote", "dead"], 1);
+    assert_eq!(v["fetch"][0]["remote"], "dead");
+    assert_eq!(v["fetch"][0]["ok"], false);
+    assert!(
+        v["fetch"][0]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("git fetch dead failed"),
+        "{v:#}"
+    );
+    assert!(
+        strings(&v["summary"]["needs_attention"]).contains(&"fetch from dead failed".to_string())
+    );
+}
+
+#[test]
+fn an_unknown_remote_is_a_usage_error_with_a_hint() {
+    let w = World::new();
+    let err = w.a.fails(&["sync", "audit", "--remote", "orign"], 2);
+    assert!(err.contains("--remote: no remote named \"orign\""), "{err}");
+    assert!(err.contains("did you mean \"origin\""), "{err}");
+    let err =
+        w.a.fails(&["sync", "audit", "--remote", "origin", "--no-fetch"], 2);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+#[test]
+fn sync_commands_outside_a_repository_say_so() {
+    let w = World::new();
+    let out = isolated(common::BIN, w.home.path())
+        .args(["sync", "audit"])
+        .current_dir(w.home.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not inside a git repository"));
+}
+
+// ---- 2. sync audit -----------------------------------------------------------
+
+#[test]
+fn a_fresh_clone_is_in_sync_and_exits_0() {
+    let w = World::new();
+    let b = w.clone("b");
+    let v = json_of(&b, &["sync", "audit"], 0);
+    assert_eq!(v["schema"], "warden.sync.audit/v1");
+    assert_eq!(v["summary"]["in_sync"], true);
+    assert_eq!(v["branches"][0]["name"], "main");
+    assert_eq!(v["branches"][0]["upstream_state"], "tracking");
+    let human = b.ok(&["sync", "audit", "--no-fetch"]);
+    assert!(human.contains("IN SYNC"), "{human}");
+    assert!(human.contains("not fetched"), "{human}");
+    // --all-remotes fetches every remote, in name order.
+    w.a.git(&["tag", "v9"]);
+    w.a.git(&["push", "--quiet", "origin", "v9"]);
+    b.git(&["remote", "add", "mirror", &w.remote.display().to_string()]);
+    let all = json_of(&b, &["sync", "audit", "--all-remotes"], 0);
+    let fetched: Vec<&str> = all["fetch"]
+        .as_array()
+        .expect("fetch")
+        .iter()
+        .map(|f| f["remote"].as_str().expect("remote"))
+        .collect();
+    assert_eq!(fetched, vec!["mirror", "origin"]);
+    assert!(
+        b.git(&["for-each-ref", "refs/remotes/mirror"])
+            .contains("refs/remotes/mirror/main")
+    );
+    // Fetching never creates local tags; the remote's tags are mirrored apart.
+    assert!(b.git(&["tag", "--list"]).trim().is_empty());
+    assert!(
+        b.git(&["for-each-ref", "refs/warden/tags/origin"])
+            .contains("refs/warden/tags/origin/v9")
+    );
+}
+
+#[test]
+fn audit_reports_every_kind_of_difference() {
+    let w = World::new();
+    let b = w.clone("b");
+    // The remote moves on: README and src/lib.txt change there.
+    b.write("README.md", "# project\n\nline two, remote\n");
+    b.write("src/lib.txt", "ALPHA\nbeta\ngamma\n");
+    commit_all(&b, "remote edits");
+    b.git(&["push", "--quiet"]);
+    b.git(&["push", "--quiet", "origin", "main:gone-soon"]);
+
+    let a = &w.a;
+    // Local commits: README conflicts, src/lib.txt merges cleanly.
+    a.write("README.md", "# project\n\nline two, local\n");
+    a.write("src/lib.txt", "alpha\nbeta\nGAMMA\n");
+    commit_all(a, "local edits");
+    // A stash, staged/unstaged changes and untracked files in a new directory.
+    a.write("notes.txt", "stashed\n");
+    a.git(&["add", "notes.txt"]);
+    a.git(&["stash", "push", "--quiet", "-m", "parked"]);
+    a.write("staged.txt", "s\n");
+    a.git(&["add", "staged.txt"]);
+    a.write("src/lib.txt", "alpha\nbeta\nGAMMA\ndelta\n");
+    a.write("new dir/one.txt", "1\n");
+    a.write("new dir/deeper/two.txt", "2\n");
+    // A branch without upstream, one whose upstream is gone, an unpushed tag.
+    a.git(&["branch", "experiment"]);
+    a.git(&["fetch", "--quiet"]);
+    a.git(&["branch", "--track", "tracked-gone", "origin/gone-soon"]);
+    b.git(&["push", "--quiet", "origin", "--delete", "gone-soon"]);
+    a.git(&["tag", "v1-local"]);
+
+    let v = json_of(a, &["sync", "audit"], 1);
+    assert_eq!(
+        v["fetch"][0],
+        serde_json::json!({"remote": "origin", "ok": true, "error": null})
+    );
+    let wt = &v["working_tree"];
+    assert_eq!(paths(&wt["staged"]), vec!["staged.txt"]);
+    assert_eq!(paths(&wt["unstaged"]), vec!["src/lib.txt"]);
+    assert_eq!(
+        strings(&wt["untracked"]),
+        vec!["new dir/deeper/two.txt", "new dir/one.txt"],
+        "every untracked file, not the directory"
+    );
+    assert_eq!(v["stashes"][0]["name"], "stash@{0}");
+    assert!(
+        v["stashes"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("parked")
+    );
+
+    let branch = |name: &str| {
+        v["branches"]
+            .as_array()
+            .expect("branches")
+            .iter()
+            .find(|b| b["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} missing: {v:#}"))
+    };
+    let main = branch("main");
+    assert_eq!(
+        (main["ahead"].as_u64(), main["behind"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(main["diverged"], true);
+    assert_eq!(main["commits_ahead"][0]["subject"], "local edits");
+    assert_eq!(main["commits_behind"][0]["subject"], "remote edits");
+    let exp = branch("experiment");
+    assert_eq!(exp["upstream_state"], "none");
+    assert_eq!(exp["ahead"], 1, "one commit on no remote");
+    let gone = branch("tracked-gone");
+    assert_eq!(gone["upstream_state"], "gone");
+    assert_eq!(gone["ahead"], 0, "its commits are on origin/main still");
+    assert_eq!(v["tags"]["remote"], "origin");
+    assert_eq!(v["tags"]["unpushed"][0]["name"], "v1-local");
+
+    let collisions: Vec<(String, String, bool)> = v["collisions"]
+        .as_array()
+        .expect("collisions")
+        .iter()
+        .map(|c| {
+            (
+                c["path"].as_str().expect("p").to_string(),
+                c["local"].as_str().expect("l").to_string(),
+                c["mergeable"].as_bool().expect("m"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        collisions,
+        vec![
+            ("README.md".into(), "committed".into(), false),
+            ("src/lib.txt".into(), "committed".into(), true),
+            ("src/lib.txt".into(), "uncommitted".into(), true),
+        ],
+        "{v:#}"
+    );
+    let why = strings(&v["summary"]["needs_attention"]);
+    for w in [
+        "1 staged change",
+        "1 unstaged change",
+        "2 untracked files",
+        "1 stash",
+        "main diverged: 1 ahead, 1 behind",
+        "experiment: no upstream, 1 commit on no remote",
+        "1 unpushed tag",
+    ] {
+        assert!(why.iter().any(|x| x == w), "{w:?} missing from {why:?}");
+    }
+    assert!(
+        why.iter().any(|x| x.starts_with("tracked-gone: upstream")),
+        "{why:?}"
+    );
+
+    // Ground truth from git itself.
+    let counts = a.git(&["rev-list", "--left-right", "--count", "main...origin/main"]);
+    assert_eq!(
+        counts.split_whitespace().collect::<Vec<_>>(),
+        vec!["1", "1"]
+    );
+}
+
+#[test]
+fn audit_is_ledgered_with_its_report_and_is_deterministic() {
+    let w = World::new();
+    w.a.ok(&["init"]);
+    commit_all(&w.a, "warden init");
+    w.a.git(&["push", "--quiet"]);
+    let v1 = json_of(&w.a, &["sync", "audit", "--no-fetch"], 0);
+    let run = v1["run"].as_str().expect("recorded run").to_string();
+    let saved: Value =
+        serde_json::from_str(&w.a.read(&format!(".runs/{run}/audit.json"))).expect("audit.json");
+    assert_eq!(saved, v1);
+    assert!(
+        w.a.read(&format!(".runs/{run}/report.md"))
+            .contains("IN SYNC")
+    );
+    let entry = w.a.json(&["ledger", "show", &run]);
+    assert_eq!(entry["command"], "sync audit");
+    assert_eq!(entry["event"], "SyncAudited");
+    assert_eq!(entry["result"], "recorded");
+    assert_eq!(entry["details"]["in_sync"], true);
+    // The ledger append is bookkeeping, not a finding: still exit 0.
+    let mut v2 = json_of(&w.a, &["sync", "audit", "--no-fetch"], 0);
+    assert_eq!(
+        strings(&v2["working_tree"]["bookkeeping"]).len(),
+        1,
+        "{v2:#}"
+    );
+    // Same state, same report (apart from the run id and the ledger line).
+    v2["run"] = v1["run"].clone();
+    v2["working_tree"]["bookkeeping"] = v1["working_tree"]["bookkeeping"].clone();
+    assert_eq!(v1, v2);
+    w.a.ok(&["ledger", "verify"]);
+}
+
+// ---- 3. sync init ------------------------------------------------------------
+
+#[test]
+fn sync_init_creates_the_repo_links_once_and_refuses_a_second_url() {
+    let w = World::new();
+    let dir = w.home.path().join("fresh");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let run = |args: &[&str]| {
+        isolated(common::BIN, w.home.path())
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("run")
+    };
+    let url = w.remote.display().to_string();
+    let out = run(&["sync", "init", "--remote", &url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("created a git repository"), "{text}");
+    assert!(text.contains("linked remote origin"), "{text}");
+    assert!(dir.join(".git").is_dir() && dir.join(".warden/policy.yaml").is_file());
+    let again = run(&["sync", "init", "--remote", &url]);
+    assert!(again.status.success());
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        !text.contains("linked") && text.contains("nothing changed"),
+        "{text}"
+    );
+    let other = run(&["sync", "init", "--remote", "/elsewhere.git"]);
+    assert_eq!(other.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert!(err.contains("origin is already linked to"), "{err}");
+    assert!(err.contains("git remote set-url"), "{err}");
+}
+
+// ---- 4. sync reconcile -------------------------------------------------------
+
+/// `a` diverged from the remote (both touch README.md without overlapping
+/// lines... or overlapping when `conflict`), plus uncommitted work.
+fn diverged(conflict: bool) -> (World, Repo) {
+    let w = World::new();
+    w.a.ok(&["init"]);
+    commit_all(&w.a, "warden init");
+    w.a.git(&["push", "--quiet"]);
+    let b = w.clone("b");
+    b.write("src/lib.txt", "ALPHA\nbeta\ngamma\n");
+    b.write("remote-only.txt", "from b\n");
+    commit_all(&b, "b: edits");
+    b.git(&["push", "--quiet"]);
+    let a = &w.a;
+    a.write(
+        "src/lib.txt",
+        if conflict {
+            "alpha (a)\nbeta\ngamma\n"
+        } else {
+            "alpha\nbeta\nGAMMA\n"
+        },
+    );
+    commit_all(a, "a: edits");
+    a.write("README.md", "# project\n\nline two\nuncommitted line\n");
+    a.write("scratch/idea.txt", "untracked idea\n");
+    a.write("staged.txt", "staged\n");
+    a.git(&["add", "staged.txt"]);
+    (w, b)
+}
+
+#[test]
+fn reconcile_builds_the_sync_branch_and_touches_nothing_of_the_user() {
+    let (w, _b) = diverged(false);
+    let a = &w.a;
+    a.write("stash-me.txt", "s\n");
+    a.git(&["add", "stash-me.txt"]);
+    a.git(&["stash", "push", "--quiet", "--", "stash-me.txt"]);
+    let local_tip = a.git(&["rev-parse", "main"]).trim().to_string();
+    let before = user_state(a);
+    let v = json_of(a, &["sync", "reconcile"], 0);
+    assert_eq!(user_state(a), before, "reconcile changed the user's state");
+    assert_eq!(v["schema"], "warden.sync.reconcile/v1");
+    assert_eq!(v["outcome"], "sync_branch");
+    let branch = v["sync_branch"].as_str().expect("branch");
+    let run = v["run"].as_str().expect("run");
+    assert_eq!(branch, format!("sync/{}-{run}", &branch[5..13]));
+    assert!(branch[5..13].chars().all(|c| c.is_ascii_digit()));
+    let tip = a.git(&["rev-parse", branch]).trim().to_string();
+    assert_eq!(tip, v["sync_commit"]);
+    // The merged truth: local commit, remote commit, every uncommitted change.
+    a.git(&["merge-base", "--is-ancestor", &local_tip, &tip]);
+    a.git(&["merge-base", "--is-ancestor", "origin/main", &tip]);
+    let show = |p: &str| a.git(&["show", &format!("{tip}:{p}")]);
+    assert_eq!(show("src/lib.txt"), "ALPHA\nbeta\nGAMMA\n");
+    assert_eq!(show("remote-only.txt"), "from b\n");
+    assert_eq!(
+        show("README.md"),
+        "# project\n\nline two\nuncommitted line\n"
+    );
+    assert_eq!(show("scratch/idea.txt"), "untracked idea\n");
+    assert_eq!(show("staged.txt"), "staged\n");
+    let snap = &v["snapshot"];
+    assert_eq!(
+        strings(&snap["paths"])
+            .into_iter()
+            .filter(|p| !p.starts_with(".ledger/"))
+            .collect::<Vec<_>>(),
+        vec!["README.md", "scratch/idea.txt", "staged.txt"]
+    );
+    assert_eq!(
+        a.git(&[
+            "log",
+            "-1",
+            "--format=%s",
+            snap["commit"].as_str().expect("c")
+        ])
+        .trim(),
+        "warden sync: uncommitted work on main"
+    );
+    assert_eq!(v["from_local_count"], 1);
+    assert_eq!(v["from_remote"][0]["subject"], "b: edits");
+    assert_eq!(strings(&v["collisions"]), vec!["src/lib.txt"]);
+    // Ledgered with what came from where.
+    let entry = a.json(&["ledger", "show", run]);
+    assert_eq!(entry["command"], "sync reconcile");
+    assert_eq!(entry["details"]["sync_branch"], branch);
+    assert_eq!(entry["details"]["upstream"], "refs/remotes/origin/main");
+    assert!(a.root.join(format!(".runs/{run}/report.md")).is_file());
+    // The temporary worktree and index left nothing behind.
+    assert_eq!(
+        a.git(&["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        1
+    );
+    // The sync branch is warden's lane: listed by the audit, not a finding.
+    let audit = json_of(a, &["sync", "audit", "--no-fetch"], 1);
+    let lane = audit["branches"]
+        .as_array()
+        .expect("branches")
+        .iter()
+        .find(|b| b["name"] == branch)
+        .cloned()
+        .expect("the sync branch is listed");
+    assert_eq!(lane["warden_lane"], true);
+    let why = strings(&audit["summary"]["needs_attention"]);
+    assert!(why.iter().all(|w| !w.contains("sync/")), "{why:?}");
+}
+
+#[test]
+fn reconcile_dry_run_creates_nothing_and_records_nothing() {
+    let (w, _b) = diverged(false);
+    let before = w.a.ledger_len();
+    let v = json_of(&w.a, &["sync", "reconcile", "--dry-run"], 0);
+    assert_eq!(v["dry_run"], true);
+    let branch = v["sync_branch"].as_str().expect("branch");
+    let out = w.a.run(&["sync", "audit", "--no-fetch"]);
+    drop(out);
+    assert!(w.a.git(&["branch", "--list", branch]).trim().is_empty());
+    assert_eq!(w.a.ledger_len(), before + 1, "only the audit was recorded");
+}
+
+#[test]
+fn what_stays_conflicted_goes_to_a_quarantine_branch_not_the_sync_branch() {
+    let (w, _b) = diverged(true);
+    let a = &w.a;
+    let before = user_state(a);
+    let v = json_of(a, &["sync", "reconcile"], 1);
+    assert_eq!(user_state(a), before);
+    assert_eq!(v["outcome"], "quarantined");
+    assert_eq!(v["sync_branch"], Value::Null);
+    assert_eq!(v["conflicts"][0]["path"], "src/lib.txt");
+    assert_eq!(v["merge_conflict"]["paths"][0], "src/lib.txt");
+    let q = v["quarantine_branch"].as_str().expect("quarantine");
+    assert!(q.starts_with("quarantine/sync-"), "{q}");
+    assert!(a.git(&["branch", "--list", "sync/*"]).trim().is_empty());
+    // Nothing is lost: both sides and the uncommitted work are reachable from it.
+    a.git(&["merge-base", "--is-ancestor", "main", q]);
+    a.git(&["merge-base", "--is-ancestor", "origin/main", q]);
+    let body = a.git(&["show", &format!("{q}:src/lib.txt")]);
+    assert!(body.contains("<<<<<<<") && body.contains("alpha (a)") && body.contains("ALPHA"));
+    assert_eq!(
+        a.git(&["show", &format!("{q}:scratch/idea.txt")]),
+        "untracked idea\n"
+    );
+    let entry = a.json(&["ledger", "show", v["run"].as_str().expect("run")]);
+    assert_eq!(entry["event"], "MergeConflict");
+    // And adopt refuses it.
+    let err = a.fails(
+        &["sync", "adopt", v["run"].as_str().expect("run"), "--yes"],
+        1,
+    );
+    assert!(err.contains("there is no sync branch to adopt"), "{err}");
+}
+
+#[test]
+fn append_only_jsonl_conflicts_are_resolved_by_union() {
+    let w = World::new();
+    w.a.ok(&["init"]);
+    w.a.write(
+        ".warden/sync.yaml",
+        "schema: warden.sync-config/v1\nappend_only: [\"log/*.jsonl\"]\n",
+    );
+    w.a.write("log/events.jsonl", "{\"id\":\"e1\",\"v\":1}\n");
+    commit_all(&w.a, "log");
+    w.a.git(&["push", "--quiet"]);
+    let b = w.clone("b");
+    b.write(
+        "log/events.jsonl",
+        "{\"id\":\"e1\",\"v\":1}\n{\"id\":\"b1\",\"v\":2}\n",
+    );
+    commit_all(&b, "b logs");
+    b.git(&["push", "--quiet"]);
+    w.a.write(
+        "log/events.jsonl",
+        "{\"id\":\"e1\",\"v\":1}\n{\"id\":\"a1\",\"v\":3}\n",
+    );
+    commit_all(&w.a, "a logs");
+    let v = json_of(&w.a, &["sync", "reconcile"], 0);
+    assert_eq!(v["outcome"], "sync_branch", "{v:#}");
+    assert_eq!(v["resolutions"][0]["resolver"], "jsonl-union");
+    assert_eq!(v["merge_conflict"]["paths"][0], "log/events.jsonl");
+    let merged = w.a.git(&[
+        "show",
+        &format!("{}:log/events.jsonl", v["sync_branch"].as_str().expect("b")),
+    ]);
+    assert_eq!(
+        merged,
+        "{\"id\":\"e1\",\"v\":1}\n{\"id\":\"a1\",\"v\":3}\n{\"id\":\"b1\",\"v\":2}\n"
+    );
+}
+
+#[test]
+fn generated_files_are_regenerated_in_a_temporary_worktree() {
+    let w = World::new();
+    w.a.ok(&["init"]);
+    w.a.write(
+        ".warden/sync.yaml",
+        "schema: warden.sync-config/v1\ngenerated:\n  - paths: [\"combined.txt\"]\n    command: [\"sh\", \"-c\", \"cat parts/*.txt > combined.txt\"]\n",
+    );
+    w.a.write("parts/0.txt", "zero\n");
+    w.a.write("combined.txt", "zero\n");
+    commit_all(&w.a, "parts");
+    w.a.git(&["push", "--quiet"]);
+    let b = w.clone("b");
+    b.write("parts/2.txt", "two\n");
+    b.write("combined.txt", "zero\ntwo\n");
+    commit_all(&b, "b part");
+    b.git(&["push", "--quiet"]);
+    w.a.write("parts/1.txt", "one\n");
+    w.a.write("combined.txt", "zero\none\n");
+    commit_all(&w.a, "a part");
+    let v = json_of(&w.a, &["sync", "reconcile"], 0);
+    assert_eq!(v["outcome"], "sync_branch", "{v:#}");
+    assert_eq!(v["resolutions"][0]["resolver"], "generator");
+    let tip = v["sync_commit"].as_str().expect("tip");
+    assert_eq!(
+        w.a.git(&["show", &format!("{tip}:combined.txt")]),
+        "zero\none\ntwo\n"
+    );
+    assert_eq!(
+        w.a.git(&["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_bad_sync_config_names_the_field_and_the_fix() {
+    let w = World::new();
+    w.a.ok(&["init"]);
+    w.a.write(
+        ".warden/sync.yaml",
+        "schema: warden.sync-config/v1\nauto_adopts: true\n",
+    );
+    let err = w.a.fails(&["sync", "reconcile"], 2);
+    assert!(
+        err.contains(".warden/sync.yaml: auto_adopts: unknown field"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: see `warden schema sync-config`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reconcile_needs_a_branch_with_an_upstream() {
+    let w = World::new();
+    w.a.ok(&["init"]);
+    w.a.git(&["switch", "--quiet", "-c", "lonely"]);
+    let err = w.a.fails(&["sync", "reconcile"], 1);
+    assert!(err.contains("branch lonely has no upstream"), "{err}");
+    assert!(err.contains("--set-upstream-to"), "{err}");
+}
+
+// ---- 5. sync adopt -----------------------------------------------------------
+
+#[test]
+fn adopt_fast_forwards_when_nothing_changed_since() {
+    let (w, _b) = diverged(false);
+    let a = &w.a;
+    let v = json_of(a, &["sync", "reconcile"], 0);
+    let run = v["run"].as_str().expect("run");
+    // Without a terminal and without --yes: refused, nothing written.
+    let err = a.fails(&["sync", "adopt", run], 2);
+    assert!(err.contains("--yes"), "{err}");
+    let dry = a.ok(&["sync", "adopt", run, "--dry-run"]);
+    assert!(dry.contains("dry run: nothing was written"), "{dry}");
+    let out = a.ok(&["sync", "adopt", run, "--yes"]);
+    assert!(out.contains("fast-forward"), "{out}");
+    assert_eq!(a.git(&["rev-parse", "main"]).trim(), v["sync_commit"]);
+    assert_eq!(a.git(&["symbolic-ref", "--short", "HEAD"]).trim(), "main");
+    // The working tree holds everything and is clean apart from warden's ledger.
+    assert_eq!(a.read("src/lib.txt"), "ALPHA\nbeta\nGAMMA\n");
+    assert_eq!(a.read("remote-only.txt"), "from b\n");
+    assert_eq!(a.read("scratch/idea.txt"), "untracked idea\n");
+    let status = a.git(&["status", "--porcelain", "-uall"]);
+    assert!(
+        status.lines().all(|l| l.contains(".ledger/")),
+        "dirty after adopt: {status}"
+    );
+    let runs = a.json(&["runs"]);
+    let last = runs
+        .as_array()
+        .and_then(|r| r.last())
+        .cloned()
+        .expect("runs");
+    assert_eq!(last["command"], "sync adopt");
+    // The branch is now only ahead: push, audit → in sync.
+    a.git(&["push", "--quiet"]);
+    json_of(a, &["sync", "audit"], 0);
+}
+
+#[test]
+fn adopt_refuses_when_the_tree_or_the_branch_moved() {
+    let (w, _b) = diverged(false);
+    let a = &w.a;
+    let v = json_of(a, &["sync", "reconcile"], 0);
+    let run = v["run"].as_str().expect("run").to_string();
+    a.write("README.md", "edited after the reconcile\n");
+    let before = user_state(a);
+    let err = a.fails(&["sync", "adopt", &run, "--yes"], 1);
+    assert!(err.contains("the working tree changed since run"), "{err}");
+    assert!(err.contains("README.md"), "{err}");
+    assert_eq!(user_state(a), before);
+    a.write("README.md", "# project\n\nline two\nuncommitted line\n");
+    commit_all(a, "moved on");
+    let err = a.fails(&["sync", "adopt", &run, "--yes"], 1);
+    assert!(err.contains("main moved since run"), "{err}");
+    let err = a.fails(&["sync", "adopt", "NOSUCHRUN", "--yes"], 2);
+    assert!(err.contains("no run NOSUCHRUN"), "{err}");
+}
+
+#[test]
+fn auto_adopt_needs_the_policy_and_no_collisions() {
+    let w = World::new();
+    w.a.ok(&["init"]);
+    commit_all(&w.a, "warden init");
+    w.a.git(&["push", "--quiet"]);
+    let b = w.clone("b");
+    b.write("remote.txt", "r\n");
+    commit_all(&b, "b");
+    b.git(&["push", "--quiet"]);
+    w.a.write("local.txt", "l\n");
+    commit_all(&w.a, "a");
+    // Off by default.
+    let (c, _, err) = code(&w.a, &["sync", "reconcile", "--adopt"]);
+    assert_eq!(c, 0);
+    assert!(err.contains("automatic adopt is off"), "{err}");
+    let tip = w.a.git(&["rev-parse", "main"]);
+    w.a.write(
+        ".warden/sync.yaml",
+        "schema: warden.sync-config/v1\nauto_adopt: true\n",
+    );
+    commit_all(&w.a, "allow auto adopt");
+    let v = json_of(&w.a, &["sync", "reconcile", "--adopt"], 0);
+    assert_ne!(w.a.git(&["rev-parse", "main"]), tip);
+    assert_eq!(w.a.git(&["rev-parse", "main"]).trim(), v["sync_commit"]);
+    assert_eq!(w.a.read("remote.txt"), "r\n");
+}
+
+// ---- 6. fleet audit ----------------------------------------------------------
+
+#[test]
+fn fleet_audit_finds_repos_audits_them_in_parallel_and_exits_1_on_findings() {
+    let w = World::new();
+    let fleet = w.home.path().join("fleet");
+    std::fs::create_dir_all(fleet.join("group")).expect("mkdir");
+    let url = w.remote.display().to_string();
+    for (name, dirty) in [("clean", false), ("group/dirty", true)] {
+        git_in(&fleet, w.home.path(), &["clone", "--quiet", &url, name]);
+        if dirty {
+            std::fs::write(fleet.join(name).join("wip.txt"), "wip\n").expect("write");
+        }
+    }
+    git_in(
+        &fleet,
+        w.home.path(),
+        &["init", "--quiet", "--initial-branch=main", "broken"],
+    );
+    git_in(
+        &fleet.join("broken"),
+        w.home.path(),
+        &["remote", "add", "origin", "https://127.0.0.1:9/x.git"],
+    );
+    let run = |args: &[&str]| {
+        isolated(common::BIN, w.home.path())
+            .args(args)
+            .current_dir(w.home.path())
+            .output()
+            .expect("run")
+    };
+    let f = fleet.display().to_string();
+    let out = run(&["fleet", "audit", &f, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["schema"], "warden.fleet.audit/v1");
+    assert_eq!(v["total"], 3);
+    let rows = v["repos"].as_array().expect("rows");
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            Path::new(r["repo"].as_str().expect("repo"))
+                .strip_prefix(fleet.canonicalize().expect("canon"))
+                .expect("under fleet")
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, vec!["broken", "clean", "group/dirty"]);
+    assert_eq!(rows[1]["needs_attention"], false);
+    assert_eq!(rows[2]["untracked"], 1);
+    assert!(
+        rows[0]["fetch_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("git fetch origin failed")
+    );
+    // One worker gives the same report as four (curl's message has a timing in it).
+    let one = run(&["fleet", "audit", &f, "--jobs", "1", "--format", "json"]);
+    let no_timing = |mut v: Value| {
+        for r in v["repos"].as_array_mut().expect("rows") {
+            r["fetch_error"] = Value::Bool(r["fetch_error"].is_string());
+        }
+        v
+    };
+    assert_eq!(
+        no_timing(serde_json::from_slice(&one.stdout).expect("json")),
+        no_timing(v.clone())
+    );
+    let table = run(&["fleet", "audit", &f, "--no-fetch"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("ahead/behind") && text.contains("3 repositories, 1 need attention"),
+        "{text}"
+    );
+    let bad = run(&["fleet", "audit", "/no/such/dir"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a directory"));
+}
+
+// ---- 7. demo and schemas -----------------------------------------------------
+
+#[test]
+fn the_demo_walks_through_audit_reconcile_and_adopt() {
+    let r = Repo::git_only();
+    let out = r.ok(&["demo"]);
+    for s in [
+        "Sync guardian: one remote, two clones",
+        "DIVERGED from origin/main: 1 ahead, 1 behind",
+        "uncommitted work captured as commit",
+        "files and its branch are untouched: yes",
+        "fast-forward",
+        "todo.txt: yes",
+        "IN SYNC",
+    ] {
+        assert!(out.contains(s), "{s:?} missing from the demo:\n{out}");
+    }
+}
+
+#[test]
+fn sync_schemas_are_listed_and_printed() {
+    let r = Repo::git_only();
+    let list = r.json(&["schema"]);
+    for n in [
+        "sync-audit",
+        "sync-reconcile",
+        "sync-adopt",
+        "sync-config",
+        "fleet-audit",
+    ] {
+        assert!(list.as_array().expect("list").iter().any(|x| x == n), "{n}");
+        let s = r.json(&["schema", n]);
+        assert!(
+            s["$id"]
+                .as_str()
+                .expect("id")
+                .ends_with(&format!("{n}.schema.json"))
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! warden-plugin: plugins as a governed lifecycle (SPEC §5).
+//!
+//! - [`spec`]: `plugin.spec.json`, the one hand-written file of a plugin;
+//! - [`generate`]: every derived artifact from the spec + policy, byte-identical on
+//!   regeneration, AUTO fences kept honest;
+//! - [`validate`]: the checklist that gates enabling;
+//! - [`protocol`], [`runtime`], [`sandbox`], [`snapshot`]: sandboxed process
+//!   plugins on lifecycle events, whose results are proposals for the core;
+//! - [`ids`]: immutable ID cards and their checks.
+//!
+//! Like every subsystem it writes the repository only through the core's
+//! engine; it never prints.
+
+#![forbid(unsafe_code)]
+
+pub mod generate;
+pub mod ids;
+pub mod lang;
+pub mod probes;
+pub mod protocol;
+pub mod runtime;
+pub mod sandbox;
+pub mod schemas;
+pub mod snapshot;
+pub mod spec;
+pub mod validate;

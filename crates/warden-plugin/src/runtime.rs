@@ -1,0 +1,1095 @@
+//! `warden run EVENT`: dispatch an event to the enabled plugins (SPEC §5.3).
+//!
+//! For each enabled plugin handling the event, in order (priority, then key):
+//! 1. refuse it unless its files still match the manifest pinned at enable
+//!    time and the policy is the one it was validated against;
+//! 2. start one process for the whole batch (through the sandbox helper),
+//!    speak the protocol, enforce the wall-clock and output limits;
+//! 3. verify the repository is unchanged (G9) — roll back and quarantine any
+//!    change;
+//! 4. turn the response into a proposal (source `plugin:<key>`) and hand it
+//!    to the engine: policy gate, atomic apply, ledger — its own undoable run.
+//!
+//! A plugin that fails at any step is isolated: its fault is recorded, its
+//! output is kept in the quarantine lane, and the next plugin still runs
+//! (G8). The dispatch itself is ledgered as a recorded run holding, per
+//! plugin, the fields of its ledger contract, so `warden replay RUN` can
+//! re-derive every proposal from the stored input (G7).
+
+use crate::generate::{self, MANIFEST};
+use crate::protocol::{FromPlugin, Output, ProtocolVersion, RequestInput, ToPlugin};
+use crate::sandbox::{self, Level};
+use crate::snapshot::Snapshot;
+use crate::spec::{FEATURES, PROTOCOL_MAJOR, PluginSpec};
+use crate::validate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use warden_core::engine::{Record, Session};
+use warden_core::plugin_registry::{EnabledPlugin, PluginRegistry};
+use warden_core::policy::PolicyRef;
+use warden_core::proposal::{Proposal, Source};
+use warden_core::{Digest, Error, Result};
+
+pub const RUN_SCHEMA_ID: &str = "warden.plugin-run/v1";
+/// Areas no plugin proposal may touch, on top of the core's protected areas.
+pub const PLUGIN_DENIED: &[&str] = &["plugins/", "ids/"];
+
+/// How plugin processes are started.
+#[derive(Debug, Clone, Default)]
+pub struct Launcher {
+    /// The warden binary, used as the sandbox helper (`warden __sandbox`).
+    /// `None`: start plugins directly, unsandboxed.
+    pub helper: Option<PathBuf>,
+    /// Environment passed to plugins (the rest is cleared): PATH and toolchain homes.
+    pub env: Vec<(String, String)>,
+}
+
+impl Launcher {
+    /// The sandbox level a plugin would get now (runs the helper once).
+    pub fn probe(&self) -> Level {
+        let Some(helper) = &self.helper else {
+            return Level::None;
+        };
+        let Ok(scratch) = tempfile::Builder::new().prefix("warden-probe-").tempdir() else {
+            return Level::None;
+        };
+        let out = Command::new(helper)
+            .arg("__sandbox")
+            .arg("--probe")
+            .arg("--scratch")
+            .arg(scratch.path())
+            .stdin(Stdio::null())
+            .output();
+        out.ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .next()
+                    .and_then(|l| {
+                        l.strip_prefix(sandbox::STATUS_PREFIX)
+                            .and_then(Level::parse)
+                    })
+            })
+            .unwrap_or(Level::None)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The plugin's files no longer match the manifest pinned when it was enabled.
+    NotValidated,
+    /// The kernel sandbox is not enforced and the policy does not allow running unsandboxed.
+    SandboxUnavailable,
+    SpawnFailed,
+    /// Exited non-zero or was killed by a signal.
+    Crashed,
+    TimedOut,
+    OutputTooLarge,
+    /// stdout is not the protocol's JSON lines.
+    GarbageOutput,
+    /// The plugin speaks another protocol major.
+    ProtocolMismatch,
+    /// The plugin answered with an error message.
+    PluginError,
+    /// It proposed an action kind its spec does not declare.
+    UndeclaredAction,
+    /// The policy gate refused its proposal (an action, a path or a limit), or
+    /// a precondition does not hold.
+    BeyondPolicy,
+    /// Its proposal is malformed.
+    InvalidProposal,
+    /// It changed the repository (rolled back; its version is quarantined).
+    RepoModified,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub message: String,
+}
+
+fn fault(kind: FaultKind, message: impl Into<String>) -> Fault {
+    Fault {
+        kind,
+        message: message.into(),
+    }
+}
+
+/// One plugin process: what it said and how it ended.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub exit: Option<i32>,
+    pub duration_ms: u64,
+    pub sandbox: Level,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub outcome: std::result::Result<Output, Fault>,
+}
+
+fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    {
+        // No unsafe: ask kill(1) to signal the whole process group.
+        let _ = Command::new("kill")
+            // `-s KILL -- -PGID`: procps-ng 4.0 ignores `-KILL -PGID`.
+            .args(["-s", "KILL", "--"])
+            .arg(format!("-{pid}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+/// Read a pipe up to `limit` bytes; past it, set `over` and stop reading.
+fn capture(
+    mut r: impl Read + Send + 'static,
+    limit: u64,
+    over: Arc<AtomicBool>,
+    pid: u32,
+    kill_on_over: bool,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            match r.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let room = (limit as usize).saturating_sub(buf.len());
+                    buf.extend_from_slice(&chunk[..n.min(room)]);
+                    if n > room {
+                        over.store(true, Ordering::SeqCst);
+                        if kill_on_over {
+                            kill_group(pid);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        buf
+    })
+}
+
+/// Start the plugin, send hello + request, collect its answer within limits.
+pub fn invoke(
+    root: &Path,
+    spec: &PluginSpec,
+    op: &str,
+    event: &str,
+    items: &[Value],
+    launcher: &Launcher,
+    require_sandbox: bool,
+) -> Invocation {
+    let started = Instant::now();
+    let done = |exit, sandbox, stdout, stderr, outcome| Invocation {
+        exit,
+        duration_ms: started.elapsed().as_millis() as u64,
+        sandbox,
+        stdout,
+        stderr,
+        outcome,
+    };
+    if require_sandbox && launcher.helper.is_none() {
+        return done(
+            None,
+            Level::None,
+            Vec::new(),
+            Vec::new(),
+            Err(fault(
+                FaultKind::SandboxUnavailable,
+                "plugins run without the sandbox helper here (WARDEN_SANDBOX=off) and the policy does not allow unsandboxed plugins (plugins.run_unsandboxed)",
+            )),
+        );
+    }
+    let dir = generate::plugin_dir(root, &spec.key);
+    let scratch = match tempfile::Builder::new().prefix("warden-plugin-").tempdir() {
+        Ok(s) => s,
+        Err(e) => {
+            return done(
+                None,
+                Level::None,
+                Vec::new(),
+                Vec::new(),
+                Err(fault(
+                    FaultKind::SpawnFailed,
+                    format!("cannot create a scratch directory: {e}"),
+                )),
+            );
+        }
+    };
+    let entry = spec.entry();
+    let mut cmd = match &launcher.helper {
+        Some(helper) => {
+            let mut c = Command::new(helper);
+            c.arg("__sandbox").arg("--scratch").arg(scratch.path());
+            if require_sandbox {
+                c.arg("--require");
+            }
+            c.arg("--").args(&entry);
+            c
+        }
+        None => {
+            let mut c = Command::new(&entry[0]);
+            c.args(&entry[1..]);
+            c
+        }
+    };
+    cmd.current_dir(&dir)
+        .env_clear()
+        .envs(launcher.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("HOME", scratch.path())
+        .env("TMPDIR", scratch.path())
+        .env("CARGO_TARGET_DIR", scratch.path().join("target"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("WARDEN_REPO", root)
+        .env("WARDEN_SCRATCH", scratch.path())
+        .env("WARDEN_PLUGIN", &spec.key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return done(
+                None,
+                Level::None,
+                Vec::new(),
+                Vec::new(),
+                Err(fault(
+                    FaultKind::SpawnFailed,
+                    format!("cannot start `{}`: {e}", entry.join(" ")),
+                )),
+            );
+        }
+    };
+    let pid = child.id();
+    let limit = spec.limits.max_output_bytes;
+    let over = Arc::new(AtomicBool::new(false));
+    let out_h = child
+        .stdout
+        .take()
+        .map(|s| capture(s, limit, over.clone(), pid, true));
+    let err_h = child
+        .stderr
+        .take()
+        .map(|s| capture(s, limit, Arc::new(AtomicBool::new(false)), pid, false));
+    let mut input = Vec::new();
+    for msg in [
+        ToPlugin::Hello {
+            protocol: ProtocolVersion {
+                major: PROTOCOL_MAJOR,
+                features: FEATURES.iter().map(|s| s.to_string()).collect(),
+            },
+        },
+        ToPlugin::Request {
+            op: op.into(),
+            event: event.into(),
+            input: RequestInput {
+                items: items.to_vec(),
+            },
+        },
+    ] {
+        let _ = serde_json::to_writer(&mut input, &msg);
+        input.push(b'\n');
+    }
+    if let Some(mut stdin) = child.stdin.take() {
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let timeout = Duration::from_millis(spec.limits.timeout_ms);
+    let status = match rx.recv_timeout(timeout) {
+        Ok(s) => s.ok(),
+        Err(_) => {
+            kill_group(pid);
+            let _ = rx.recv();
+            let stderr = err_h
+                .map(|h| h.join().unwrap_or_default())
+                .unwrap_or_default();
+            let (level, stderr) = split_status(stderr, launcher);
+            let stdout = out_h
+                .map(|h| h.join().unwrap_or_default())
+                .unwrap_or_default();
+            return done(
+                None,
+                level,
+                stdout,
+                stderr,
+                Err(fault(
+                    FaultKind::TimedOut,
+                    format!(
+                        "ran longer than {} ms; its process group was killed",
+                        spec.limits.timeout_ms
+                    ),
+                )),
+            );
+        }
+    };
+    // Descendants that keep the pipes open are killed once the plugin exited.
+    let join = |h: Option<std::thread::JoinHandle<Vec<u8>>>| -> Vec<u8> {
+        let Some(h) = h else { return Vec::new() };
+        let deadline = Instant::now() + Duration::from_millis(200);
+        while !h.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if !h.is_finished() {
+            kill_group(pid);
+        }
+        h.join().unwrap_or_default()
+    };
+    let stdout = join(out_h);
+    let stderr = join(err_h);
+    let (level, stderr) = split_status(stderr, launcher);
+    let exit = status.and_then(|s| s.code());
+    if over.load(Ordering::SeqCst) {
+        return done(
+            exit,
+            level,
+            stdout,
+            stderr,
+            Err(fault(
+                FaultKind::OutputTooLarge,
+                format!(
+                    "wrote more than {limit} bytes to stdout (limits.max_output_bytes); it was killed"
+                ),
+            )),
+        );
+    }
+    if exit == Some(sandbox::EXIT_UNENFORCED) && launcher.helper.is_some() && level == Level::None {
+        return done(
+            exit,
+            level,
+            stdout,
+            stderr,
+            Err(fault(
+                FaultKind::SandboxUnavailable,
+                "the kernel sandbox (Landlock) is not available here and the policy does not allow unsandboxed plugins (plugins.run_unsandboxed)",
+            )),
+        );
+    }
+    let outcome = parse_output(&stdout, exit);
+    done(exit, level, stdout, stderr, outcome)
+}
+
+fn split_status(stderr: Vec<u8>, launcher: &Launcher) -> (Level, Vec<u8>) {
+    if launcher.helper.is_none() {
+        return (Level::None, stderr);
+    }
+    let text = String::from_utf8_lossy(&stderr);
+    if let Some(first) = text.lines().next()
+        && let Some(level) = first
+            .strip_prefix(sandbox::STATUS_PREFIX)
+            .and_then(Level::parse)
+    {
+        let rest = stderr
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(Vec::new(), |i| stderr[i + 1..].to_vec());
+        return (level, rest);
+    }
+    (Level::None, stderr)
+}
+
+fn parse_output(stdout: &[u8], exit: Option<i32>) -> std::result::Result<Output, Fault> {
+    let text = String::from_utf8_lossy(stdout);
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next();
+    let hello = first.map(serde_json::from_str::<FromPlugin>);
+    match hello {
+        Some(Ok(FromPlugin::Hello { protocol })) if protocol.major != PROTOCOL_MAJOR => {
+            return Err(fault(
+                FaultKind::ProtocolMismatch,
+                format!(
+                    "the plugin speaks protocol {}; this warden speaks {PROTOCOL_MAJOR}",
+                    protocol.major
+                ),
+            ));
+        }
+        Some(Ok(FromPlugin::Hello { .. })) => {}
+        _ if exit != Some(0) => {
+            return Err(fault(
+                FaultKind::Crashed,
+                format!(
+                    "exited with {}",
+                    exit.map_or("a signal".into(), |c| format!("code {c}"))
+                ),
+            ));
+        }
+        Some(_) => {
+            return Err(fault(
+                FaultKind::GarbageOutput,
+                format!(
+                    "expected a hello line, got {:?}",
+                    clip(first.unwrap_or_default())
+                ),
+            ));
+        }
+        None => return Err(fault(FaultKind::GarbageOutput, "no output on stdout")),
+    }
+    let second = lines.next();
+    let reply = match second.map(serde_json::from_str::<FromPlugin>) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) if exit == Some(0) => {
+            return Err(fault(
+                FaultKind::GarbageOutput,
+                format!(
+                    "the response is not protocol JSON ({e}): {:?}",
+                    clip(second.unwrap_or_default())
+                ),
+            ));
+        }
+        None if exit == Some(0) => {
+            return Err(fault(
+                FaultKind::GarbageOutput,
+                "no response line after hello",
+            ));
+        }
+        _ => {
+            return Err(fault(
+                FaultKind::Crashed,
+                format!(
+                    "exited with {}",
+                    exit.map_or("a signal".into(), |c| format!("code {c}"))
+                ),
+            ));
+        }
+    };
+    if exit != Some(0) {
+        return Err(fault(
+            FaultKind::Crashed,
+            format!(
+                "exited with {}",
+                exit.map_or("a signal".into(), |c| format!("code {c}"))
+            ),
+        ));
+    }
+    if lines.next().is_some() {
+        return Err(fault(
+            FaultKind::GarbageOutput,
+            "more than two lines on stdout (logs belong on stderr)",
+        ));
+    }
+    match reply {
+        FromPlugin::Response { output } => Ok(output),
+        FromPlugin::Error { message } => Err(fault(FaultKind::PluginError, message)),
+        FromPlugin::Hello { .. } => Err(fault(
+            FaultKind::GarbageOutput,
+            "a second hello instead of a response",
+        )),
+    }
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(200).collect()
+}
+
+/// The proposal a plugin's output stands for (canonical: keys sorted).
+pub fn proposal_value(spec: &PluginSpec, event: &str, output: &Output) -> Value {
+    json!({
+        "schema": "warden.proposal/v1",
+        "source": {"kind": "plugin", "id": spec.key},
+        "event": event,
+        "rationale": output.rationale,
+        "actions": output.actions,
+    })
+}
+
+/// Why an enabled plugin may not run now (its files changed since it was
+/// enabled, or the policy did), or None.
+pub fn pinned_mismatch(
+    root: &Path,
+    key: &str,
+    pinned: &EnabledPlugin,
+    policy_digest: Digest,
+) -> Option<String> {
+    let dir = generate::plugin_dir(root, key);
+    let fix = format!("run `warden plugin validate {key}`, then `warden plugin enable {key}`");
+    let Ok(bytes) = std::fs::read(dir.join(MANIFEST)) else {
+        return Some(format!("plugins/{key}/{MANIFEST} is missing; {fix}"));
+    };
+    if Digest::of(&bytes) != pinned.manifest_sha256 {
+        return Some(format!(
+            "plugins/{key}/{MANIFEST} changed since the plugin was enabled; {fix}"
+        ));
+    }
+    let manifest: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let Some(files) = manifest["files"].as_object() else {
+        return Some(format!("plugins/{key}/{MANIFEST} lists no files; {fix}"));
+    };
+    let on_disk = generate::list_files(&dir).unwrap_or_default();
+    for rel in &on_disk {
+        if rel != MANIFEST && !files.contains_key(rel) {
+            return Some(format!(
+                "plugins/{key}/{rel} was added since the plugin was enabled; {fix}"
+            ));
+        }
+    }
+    for (rel, sum) in files {
+        let now = std::fs::read(dir.join(rel)).map(|b| Digest::of(&b).to_string());
+        if now.as_deref().ok() != sum.as_str() {
+            return Some(format!(
+                "plugins/{key}/{rel} changed since the plugin was enabled; {fix}"
+            ));
+        }
+    }
+    if pinned.policy_sha256 != policy_digest {
+        return Some(format!(
+            "the policy changed since the plugin was enabled; run `warden plugin gen {key}`, then validate and enable it again"
+        ));
+    }
+    None
+}
+
+/// What warden records for one plugin of a dispatch (its ledger contract).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PluginRecord {
+    pub plugin: String,
+    pub plugin_version: String,
+    pub manifest_sha256: Digest,
+    pub event: String,
+    pub input_sha256: Digest,
+    pub policy: PolicyRef,
+    pub sandbox: Level,
+    pub exit: Option<i32>,
+    pub duration_ms: u64,
+    pub stderr_sha256: Digest,
+    /// sha256 of the canonical proposal; null when the plugin gave none.
+    pub proposal_sha256: Option<Digest>,
+    /// applied | no_change | rolled_back | isolated | refused
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+    /// The engine run that applied the proposal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_run: Option<String>,
+    /// What was kept in the quarantine lane.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantined: Vec<String>,
+}
+
+/// The report of `warden run`, also the `details` of its ledger entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "warden plugin run report")]
+pub struct DispatchReport {
+    pub schema: String,
+    pub run: String,
+    pub event: String,
+    pub input_sha256: Digest,
+    pub items: u64,
+    pub plugins: Vec<PluginRecord>,
+}
+
+impl DispatchReport {
+    pub fn faults(&self) -> usize {
+        self.plugins.iter().filter(|p| p.fault.is_some()).count()
+    }
+}
+
+/// The canonical stored input of a dispatch.
+pub fn input_bytes(event: &str, items: &[Value]) -> Vec<u8> {
+    serde_json::to_vec(&json!({"event": event, "items": items})).unwrap_or_default()
+}
+
+/// Check a batch against the event's input schema. `file` names the input.
+pub fn check_items(event: &str, items: &[Value], file: &str) -> Result<()> {
+    let spec = warden_core::events::find(event).ok_or_else(|| {
+        Error::invalid(
+            "(command line)",
+            "EVENT",
+            format!("unknown event \"{event}\""),
+            warden_core::error::did_you_mean(event, warden_core::events::event_names())
+                .or(Some("`warden events` lists them".into())),
+        )
+    })?;
+    let v =
+        jsonschema::draft7::new(&spec.input_schema).map_err(|e| Error::Internal(e.to_string()))?;
+    for (i, item) in items.iter().enumerate() {
+        if let Some(err) = v.iter_errors(item).next() {
+            let at = err.instance_path().to_string();
+            return Err(Error::invalid(
+                file,
+                format!("items[{i}]{at}"),
+                err.to_string(),
+                Some(format!(
+                    "`warden schema event/{event}` shows the payload of {event}"
+                )),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub struct DispatchOptions<'a> {
+    pub launcher: &'a Launcher,
+    /// Who ran `warden run`.
+    pub actor: Source,
+}
+
+/// Dispatch `event` with its batch to every enabled plugin. See the module docs.
+pub fn dispatch(
+    session: &mut Session,
+    event: &str,
+    items: Vec<Value>,
+    opts: &DispatchOptions,
+) -> Result<DispatchReport> {
+    let root = session.repo.root().to_path_buf();
+    let policy = session.repo.policy.clone();
+    let registry = PluginRegistry::read(&root)?;
+    let run = session.new_run_id();
+    let input = input_bytes(event, &items);
+    let input_sha256 = Digest::of(&input);
+    let require = !policy.file.plugins.run_unsandboxed;
+    let enabled: Vec<(String, EnabledPlugin)> = registry
+        .for_event(event)
+        .into_iter()
+        .map(|(k, p)| (k.clone(), p.clone()))
+        .collect();
+    // When the policy requires the sandbox the helper itself refuses to start
+    // an unsandboxed plugin, so no probe is needed; when it does not, the
+    // probe decides whether snapshots must keep content to roll writes back.
+    let level = if enabled.is_empty() {
+        Level::None
+    } else if require {
+        Level::Full
+    } else {
+        opts.launcher.probe()
+    };
+    let mut artifacts: Vec<(String, Vec<u8>)> = vec![("input.json".into(), input.clone())];
+    let mut records = Vec::new();
+    for (key, pinned) in enabled {
+        let mut rec = PluginRecord {
+            plugin: key.clone(),
+            plugin_version: pinned.version.clone(),
+            manifest_sha256: pinned.manifest_sha256,
+            event: event.into(),
+            input_sha256,
+            policy: policy.reference(),
+            // Set from the helper's report once the plugin runs.
+            sandbox: Level::None,
+            exit: None,
+            duration_ms: 0,
+            stderr_sha256: Digest::of(b""),
+            proposal_sha256: None,
+            outcome: "refused".into(),
+            fault: None,
+            applied_run: None,
+            quarantined: Vec::new(),
+        };
+        if let Some(why) = pinned_mismatch(&root, &key, &pinned, policy.digest) {
+            rec.fault = Some(fault(FaultKind::NotValidated, why));
+            records.push(rec);
+            continue;
+        }
+        let spec = match validate::load_spec(&root, &key) {
+            Ok(s) => s,
+            Err(f) => {
+                rec.fault = Some(fault(FaultKind::NotValidated, f.message));
+                records.push(rec);
+                continue;
+            }
+        };
+        let Some(op) = spec.operation_for(event) else {
+            rec.fault = Some(fault(
+                FaultKind::NotValidated,
+                format!("no operation of {key} handles {event}"),
+            ));
+            records.push(rec);
+            continue;
+        };
+        let before = Snapshot::take(&root, !level.enforced()).map_err(|e| Error::Io {
+            op: "scan",
+            path: root.clone(),
+            source: e,
+        })?;
+        let inv = invoke(
+            &root,
+            &spec,
+            &op.name,
+            event,
+            &items,
+            opts.launcher,
+            require,
+        );
+        rec.exit = inv.exit;
+        rec.duration_ms = inv.duration_ms;
+        rec.sandbox = inv.sandbox;
+        rec.stderr_sha256 = Digest::of(&inv.stderr);
+        if !inv.stderr.is_empty() {
+            artifacts.push((format!("{key}.stderr.log"), inv.stderr.clone()));
+        }
+        rec.outcome = "isolated".into();
+        let after = Snapshot::take(&root, false).map_err(|e| Error::Io {
+            op: "scan",
+            path: root.clone(),
+            source: e,
+        })?;
+        let changed = before.changed(&after);
+        if !changed.is_empty() {
+            let restore: Vec<(String, Option<warden_core::engine::FileContent>)> = changed
+                .iter()
+                .map(|p| (p.clone(), before.content.get(p).cloned()))
+                .collect();
+            // Without content (the kernel should have prevented the write) only
+            // additions can be undone exactly; other paths are kept as they are.
+            let restorable: Vec<_> = restore
+                .into_iter()
+                .filter(|(p, c)| c.is_some() || !before.files.contains_key(p))
+                .collect();
+            rec.quarantined =
+                session.restore_paths(&run, &format!("{key}-repo-writes"), &restorable)?;
+            rec.fault = Some(fault(
+                FaultKind::RepoModified,
+                format!(
+                    "the plugin changed the repository ({}); {} rolled back, its version kept in quarantine",
+                    changed.join(", "),
+                    if restorable.len() == changed.len() {
+                        "every change was"
+                    } else {
+                        "what could be was"
+                    }
+                ),
+            ));
+            keep_output(session, &run, &key, &inv.stdout, &mut rec)?;
+            records.push(rec);
+            continue;
+        }
+        let output = match inv.outcome {
+            Ok(o) => o,
+            Err(f) => {
+                rec.fault = Some(f);
+                keep_output(session, &run, &key, &inv.stdout, &mut rec)?;
+                records.push(rec);
+                continue;
+            }
+        };
+        let doc = proposal_value(&spec, event, &output);
+        let bytes = serde_json::to_vec(&doc).unwrap_or_default();
+        rec.proposal_sha256 = Some(Digest::of(&bytes));
+        artifacts.push((format!("{key}.proposal.json"), bytes.clone()));
+        if output.actions.is_empty() {
+            rec.outcome = "no_change".into();
+            records.push(rec);
+            continue;
+        }
+        if let Some(bad) = output
+            .actions
+            .iter()
+            .filter_map(|a| a["kind"].as_str())
+            .find(|k| !spec.actions.iter().any(|d| d == k))
+        {
+            rec.fault = Some(fault(
+                FaultKind::UndeclaredAction,
+                format!("proposed `{bad}`, which plugin.spec.json does not declare"),
+            ));
+            keep_proposal(session, &run, &key, &bytes, &mut rec)?;
+            records.push(rec);
+            continue;
+        }
+        let label = format!("plugin {key} (run {run})");
+        let planned = Proposal::from_value(&doc, &label).and_then(|(p, d)| {
+            // Plugins never touch plugins (their code, the registry) or identities.
+            if let Some(path) = p
+                .actions
+                .iter()
+                .flat_map(|a| a.paths())
+                .find(|path| PLUGIN_DENIED.iter().any(|d| path.as_str().starts_with(d)))
+            {
+                return Err(Error::rejected(
+                    &label,
+                    "actions",
+                    format!(
+                        "\"{path}\" is inside {}, which plugins may never change",
+                        PLUGIN_DENIED.join(" or ")
+                    ),
+                    Some("plugins propose changes to the repository's content only".into()),
+                ));
+            }
+            session.plan(&p, d, &label)
+        });
+        let plan = match planned {
+            Ok(p) => p,
+            Err(e) => {
+                let kind = if matches!(e, Error::Rejected { .. }) {
+                    FaultKind::BeyondPolicy
+                } else {
+                    FaultKind::InvalidProposal
+                };
+                rec.fault = Some(fault(
+                    kind,
+                    format!(
+                        "{e}{}",
+                        e.hint().map(|h| format!(" ({h})")).unwrap_or_default()
+                    ),
+                ));
+                keep_proposal(session, &run, &key, &bytes, &mut rec)?;
+                records.push(rec);
+                continue;
+            }
+        };
+        if plan.noop.is_some() || plan.changes.is_empty() {
+            rec.outcome = "no_change".into();
+            records.push(rec);
+            continue;
+        }
+        let outcome = session.apply(&plan)?;
+        rec.applied_run = Some(outcome.entry.run.clone());
+        rec.outcome = match outcome.entry.result {
+            warden_core::ledger::RunResult::Applied => "applied".into(),
+            _ => "rolled_back".into(),
+        };
+        records.push(rec);
+    }
+    let report = DispatchReport {
+        schema: RUN_SCHEMA_ID.into(),
+        run: run.clone(),
+        event: event.into(),
+        input_sha256,
+        items: items.len() as u64,
+        plugins: records,
+    };
+    session.record(Record {
+        run,
+        command: "run".into(),
+        actor: opts.actor.clone(),
+        event: event.into(),
+        input_digest: input_sha256,
+        rationale: None,
+        details: Some(serde_json::to_value(&report).map_err(|e| Error::Internal(e.to_string()))?),
+        artifacts,
+    })?;
+    Ok(report)
+}
+
+fn keep_output(
+    session: &mut Session,
+    run: &str,
+    key: &str,
+    stdout: &[u8],
+    rec: &mut PluginRecord,
+) -> Result<()> {
+    if !stdout.is_empty() {
+        rec.quarantined
+            .push(session.quarantine_artifact(run, &format!("{key}.stdout"), stdout)?);
+    }
+    Ok(())
+}
+
+fn keep_proposal(
+    session: &mut Session,
+    run: &str,
+    key: &str,
+    bytes: &[u8],
+    rec: &mut PluginRecord,
+) -> Result<()> {
+    rec.quarantined.push(session.quarantine_artifact(
+        run,
+        &format!("{key}.proposal.json"),
+        bytes,
+    )?);
+    Ok(())
+}
+
+/// One plugin's comparison in a replay.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ReplayItem {
+    pub plugin: String,
+    pub recorded: Option<Digest>,
+    pub replayed: Option<Digest>,
+    pub identical: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Unified diff of the recorded vs replayed proposal, when they differ and both exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "warden replay report")]
+pub struct ReplayReport {
+    pub schema: String,
+    pub run: String,
+    pub replay_run: String,
+    pub event: String,
+    pub identical: bool,
+    pub plugins: Vec<ReplayItem>,
+}
+
+/// Re-run the plugins of dispatch `run` on its recorded input and compare
+/// their proposals byte for byte (G7). Applies nothing; the replay itself is
+/// ledgered as a recorded run.
+pub fn replay(session: &mut Session, run: &str, opts: &DispatchOptions) -> Result<ReplayReport> {
+    let root = session.repo.root().to_path_buf();
+    let entry = session.repo.ledger().find_run(run)?.ok_or_else(|| {
+        Error::invalid(
+            "(command line)",
+            "RUN",
+            format!("no run \"{run}\" in the ledger"),
+            Some("`warden runs` lists the runs".into()),
+        )
+    })?;
+    if entry.command != "run" {
+        return Err(Error::rejected(
+            "(command line)",
+            "RUN",
+            format!(
+                "run {} is a `{}` run; only plugin dispatches (`warden run EVENT`) can be replayed",
+                entry.run, entry.command
+            ),
+            Some("`warden runs` shows each run's command".into()),
+        ));
+    }
+    let report: DispatchReport = entry
+        .details
+        .clone()
+        .and_then(|d| serde_json::from_value(d).ok())
+        .ok_or_else(|| Error::Corrupt {
+            path: root.join(".ledger"),
+            message: format!("run {} has no dispatch details", entry.run),
+        })?;
+    let input_path = session.repo.layout.run_dir(&entry.run).join("input.json");
+    let input = std::fs::read(&input_path).map_err(|e| Error::Io {
+        op: "read",
+        path: input_path.clone(),
+        source: e,
+    })?;
+    if Digest::of(&input) != report.input_sha256 {
+        return Err(Error::Corrupt {
+            path: input_path,
+            message: "the stored input does not match the digest in the ledger".into(),
+        });
+    }
+    let stored: Value =
+        serde_json::from_slice(&input).map_err(|e| Error::Internal(e.to_string()))?;
+    let items: Vec<Value> = stored["items"].as_array().cloned().unwrap_or_default();
+    let require = !session.repo.policy.file.plugins.run_unsandboxed;
+    let mut out = Vec::new();
+    for rec in &report.plugins {
+        let mut item = ReplayItem {
+            plugin: rec.plugin.clone(),
+            recorded: rec.proposal_sha256,
+            replayed: None,
+            identical: false,
+            note: None,
+            diff: None,
+        };
+        let pinned = EnabledPlugin {
+            id: String::new(),
+            version: rec.plugin_version.clone(),
+            events: Vec::new(),
+            priority: 0,
+            manifest_sha256: rec.manifest_sha256,
+            policy_sha256: rec.policy.digest,
+        };
+        let changed = pinned_mismatch(&root, &rec.plugin, &pinned, rec.policy.digest);
+        if let Some(why) = &changed {
+            item.note = Some(format!(
+                "the plugin is not the one that ran ({why}); replayed with the current version"
+            ));
+        }
+        let spec = match validate::load_spec(&root, &rec.plugin) {
+            Ok(s) => s,
+            Err(f) => {
+                item.note = Some(f.message);
+                out.push(item);
+                continue;
+            }
+        };
+        let Some(op) = spec.operation_for(&report.event) else {
+            item.note = Some(format!("no operation handles {} any more", report.event));
+            out.push(item);
+            continue;
+        };
+        let inv = invoke(
+            &root,
+            &spec,
+            &op.name,
+            &report.event,
+            &items,
+            opts.launcher,
+            require,
+        );
+        let replayed = inv.outcome.as_ref().ok().map(|o| {
+            serde_json::to_vec(&proposal_value(&spec, &report.event, o)).unwrap_or_default()
+        });
+        item.replayed = replayed.as_deref().map(Digest::of);
+        item.identical = item.replayed == item.recorded && changed.is_none();
+        if let (Err(f), None) = (&inv.outcome, &item.note) {
+            item.note = Some(format!("replay failed: {}", f.message));
+        }
+        if item.replayed != item.recorded
+            && let Some(new) = &replayed
+        {
+            let old = std::fs::read(
+                session
+                    .repo
+                    .layout
+                    .run_dir(&entry.run)
+                    .join(format!("{}.proposal.json", rec.plugin)),
+            )
+            .ok();
+            let new_pretty = pretty_json(new);
+            let old_pretty = old.as_deref().map(pretty_json).unwrap_or_else(|| {
+                format!(
+                    "(recorded proposal sha256 {})\n",
+                    rec.proposal_sha256
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "none".into())
+                )
+            });
+            item.diff = Some(warden_core::plan::unified_diff(
+                &old_pretty,
+                &new_pretty,
+                "recorded",
+                "replayed",
+            ));
+        }
+        out.push(item);
+    }
+    let identical = out.iter().all(|i| i.identical);
+    let replay_run = session.new_run_id();
+    let rep = ReplayReport {
+        schema: "warden.replay/v1".into(),
+        run: entry.run.clone(),
+        replay_run: replay_run.clone(),
+        event: report.event.clone(),
+        identical,
+        plugins: out,
+    };
+    session.record(Record {
+        run: replay_run,
+        command: "replay".into(),
+        actor: opts.actor.clone(),
+        event: report.event.clone(),
+        input_digest: report.input_sha256,
+        rationale: Some(format!("replay of run {}", entry.run)),
+        details: Some(serde_json::to_value(&rep).map_err(|e| Error::Internal(e.to_string()))?),
+        artifacts: Vec::new(),
+    })?;
+    Ok(rep)
+}
+
+fn pretty_json(bytes: &[u8]) -> String {
+    serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .map(|s| s + "\n")
+        .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned())
+}

@@ -1,0 +1,56 @@
+//! JSON Schemas of the plugin formats (draft-07), published with the core's
+//! under `schemas/` and printed by `warden schema NAME`.
+
+use schemars::JsonSchema;
+use serde_json::Value;
+
+pub fn draft07<T: JsonSchema>() -> Value {
+    schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value()
+}
+
+/// Names and what each describes.
+pub fn catalogue() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("plugin-spec", "plugins/<key>/plugin.spec.json"),
+        ("plugin-registry", "plugins/registry.json: enabled plugins"),
+        (
+            "plugin-protocol-request",
+            "plugin protocol v1: the lines warden writes to a plugin",
+        ),
+        (
+            "plugin-protocol-response",
+            "plugin protocol v1: the lines a plugin writes to warden",
+        ),
+        ("plugin-validate", "`warden plugin validate --format json`"),
+        (
+            "plugin-run",
+            "`warden run EVENT --format json`, and the details of its ledger entry",
+        ),
+        ("replay", "`warden replay RUN --format json`"),
+        ("id-card", "ids/cards/<ULID>.yaml"),
+        ("id-op", "one line of .ledger/ids.jsonl"),
+    ]
+}
+
+pub fn get(name: &str) -> Option<Value> {
+    use warden_core::schema::schema_for;
+    Some(match name {
+        "plugin-spec" => {
+            let mut v = schema_for::<crate::spec::PluginSpec>(name);
+            v["properties"]["schema"] = serde_json::json!({"const": crate::spec::SPEC_SCHEMA_ID});
+            v
+        }
+        "plugin-registry" => schema_for::<warden_core::plugin_registry::PluginRegistry>(name),
+        "plugin-protocol-request" => schema_for::<crate::protocol::ToPlugin>(name),
+        "plugin-protocol-response" => schema_for::<crate::protocol::FromPlugin>(name),
+        "plugin-validate" => schema_for::<crate::validate::Report>(name),
+        "plugin-run" => schema_for::<crate::runtime::DispatchReport>(name),
+        "replay" => schema_for::<crate::runtime::ReplayReport>(name),
+        "id-card" => schema_for::<crate::ids::IdCard>(name),
+        "id-op" => schema_for::<warden_core::ids::IdOp>(name),
+        _ => return None,
+    })
+}

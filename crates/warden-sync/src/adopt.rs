@@ -1,0 +1,225 @@
+//! `warden sync adopt RUN`: fast-forward the working branch to the sync branch
+//! of a reconcile run, only when nothing changed since that run.
+//!
+//! Preconditions (each refusal names what moved and exits 1, nothing written):
+//! the run built a sync branch; the same branch is checked out; it still
+//! points at the recorded local tip; the sync branch still points at the
+//! recorded commit; the working tree holds exactly the work the run captured
+//! (warden's own `.ledger/` appends aside) and no unmerged path.
+//!
+//! Steps: when the run captured uncommitted work, the branch first moves to
+//! that snapshot commit and the index is set to its tree (the working tree
+//! already holds it, so no file changes); then `git merge --ff-only` to the
+//! sync commit on a clean tree. If the second step fails, the branch sits on
+//! the snapshot, which holds all the work: nothing is lost.
+
+use crate::audit::BOOKKEEPING_PREFIX;
+use crate::git::GitBackend;
+use crate::reconcile::{Outcome, ReconcileReport};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use warden_core::{Error, Result};
+
+pub const ADOPT_SCHEMA_ID: &str = "warden.sync.adopt/v1";
+
+/// The adopt report (`warden.sync.adopt/v1`), also the ledger details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "warden sync adopt report",
+    description = "`warden sync adopt RUN --format json`; also the ledger entry's details"
+)]
+pub struct AdoptReport {
+    /// Always "warden.sync.adopt/v1".
+    pub schema: String,
+    /// This adopt's run id.
+    pub run: String,
+    /// The reconcile run adopted.
+    pub reconcile_run: String,
+    pub branch: String,
+    pub sync_branch: String,
+    /// The branch tip before.
+    pub from: String,
+    /// The branch tip after (the sync commit).
+    pub to: String,
+    /// The uncommitted work became this commit on the branch (null when there was none).
+    pub snapshot_commit: Option<String>,
+    pub dry_run: bool,
+}
+
+fn refuse(field: &str, message: String, hint: &str) -> Error {
+    Error::rejected("(repository)", field, message, Some(hint.to_string()))
+}
+
+const RERUN: &str =
+    "run `warden sync reconcile` again to build a fresh sync branch from the current state";
+
+/// Check every precondition; returns the report of what adopt would do.
+pub fn check(
+    git: &dyn GitBackend,
+    root: &Path,
+    rec: &ReconcileReport,
+    run: &str,
+    scratch: &Path,
+) -> Result<AdoptReport> {
+    let (Some(sync_branch), Some(sync_commit)) = (&rec.sync_branch, &rec.sync_commit) else {
+        return Err(match rec.outcome {
+            Outcome::Quarantined => refuse(
+                "RUN",
+                format!(
+                    "run {} left conflicts on {}; there is no sync branch to adopt",
+                    rec.run,
+                    rec.quarantine_branch
+                        .as_deref()
+                        .unwrap_or("the quarantine branch")
+                ),
+                "resolve the conflicts listed in its report, commit them, then reconcile again",
+            ),
+            _ => refuse(
+                "RUN",
+                format!(
+                    "run {} found {} up to date; there is nothing to adopt",
+                    rec.run, rec.branch
+                ),
+                "nothing to do",
+            ),
+        });
+    };
+    if rec.dry_run {
+        return Err(refuse(
+            "RUN",
+            format!("run {} was a dry run and created no branch", rec.run),
+            "run `warden sync reconcile` without --dry-run",
+        ));
+    }
+    let current = git
+        .run(root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    if current != rec.branch {
+        return Err(refuse(
+            "HEAD",
+            format!(
+                "run {} reconciled {}, but {} is checked out",
+                rec.run,
+                rec.branch,
+                if current.is_empty() {
+                    "a detached HEAD"
+                } else {
+                    current.as_str()
+                }
+            ),
+            &format!(
+                "switch back with `git switch {}`, or reconcile this branch",
+                rec.branch
+            ),
+        ));
+    }
+    let tip = git.resolve(root, &format!("refs/heads/{}", rec.branch))?;
+    if tip.as_deref() != Some(rec.local_tip.as_str()) {
+        return Err(refuse(
+            "branch",
+            format!(
+                "{} moved since run {} (was {}, now {})",
+                rec.branch,
+                rec.run,
+                short(&rec.local_tip),
+                tip.as_deref().map_or("gone", short)
+            ),
+            RERUN,
+        ));
+    }
+    let st = git.resolve(root, &format!("refs/heads/{sync_branch}"))?;
+    if st.as_deref() != Some(sync_commit.as_str()) {
+        return Err(refuse(
+            "sync_branch",
+            format!("{sync_branch} no longer points at {}", short(sync_commit)),
+            RERUN,
+        ));
+    }
+    let status = git.status(root)?;
+    if status
+        .entries
+        .iter()
+        .any(|e| matches!(e, crate::porcelain::Entry::Unmerged { .. }))
+    {
+        return Err(refuse(
+            "working_tree",
+            "the working tree has unmerged paths".into(),
+            "finish or abort the merge in progress first",
+        ));
+    }
+    let expected = match &rec.snapshot {
+        Some(s) => s.tree.clone(),
+        None => git.tree_of(root, &rec.local_tip)?,
+    };
+    let now = git.snapshot_tree(root, scratch)?;
+    let drift: Vec<String> = git
+        .changed_paths(root, &expected, &now)?
+        .into_iter()
+        .filter(|p| !p.starts_with(BOOKKEEPING_PREFIX))
+        .collect();
+    if !drift.is_empty() {
+        return Err(refuse(
+            "working_tree",
+            format!(
+                "the working tree changed since run {}: {}",
+                rec.run,
+                drift.join(", ")
+            ),
+            RERUN,
+        ));
+    }
+    Ok(AdoptReport {
+        schema: ADOPT_SCHEMA_ID.into(),
+        run: run.to_string(),
+        reconcile_run: rec.run.clone(),
+        branch: rec.branch.clone(),
+        sync_branch: sync_branch.clone(),
+        from: rec.local_tip.clone(),
+        to: sync_commit.clone(),
+        snapshot_commit: rec.snapshot.as_ref().map(|s| s.commit.clone()),
+        dry_run: false,
+    })
+}
+
+fn short(s: &str) -> &str {
+    s.get(..12).unwrap_or(s)
+}
+
+/// Carry out a checked adopt.
+pub fn apply(git: &dyn GitBackend, root: &Path, a: &AdoptReport) -> Result<()> {
+    let branch_ref = format!("refs/heads/{}", a.branch);
+    if let Some(snap) = &a.snapshot_commit {
+        // The working tree already holds the snapshot: make it the branch's
+        // commit without touching a single file.
+        git.run(root, &["read-tree", snap])?;
+        git.run(
+            root,
+            &[
+                "update-ref",
+                "-m",
+                "warden sync adopt: uncommitted work",
+                &branch_ref,
+                snap,
+                &a.from,
+            ],
+        )?;
+        let _ = git.run(root, &["update-index", "-q", "--refresh"]);
+    }
+    git.run(root, &["merge", "--ff-only", "--quiet", &a.to])
+        .map_err(|e| {
+            Error::rejected(
+                "(repository)",
+                "merge",
+                format!("the fast-forward to {} failed: {e}", a.sync_branch),
+                Some(format!(
+                    "{} now holds all your work{}; nothing was lost. Inspect `git status`, then run `git merge --ff-only {}` yourself",
+                    a.branch,
+                    if a.snapshot_commit.is_some() { " (uncommitted work committed)" } else { "" },
+                    a.sync_branch
+                )),
+            )
+        })?;
+    Ok(())
+}

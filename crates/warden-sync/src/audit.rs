@@ -1,0 +1,773 @@
+//! `warden sync audit`: fetch without merging, then a deterministic report of
+//! everything that differs between a checkout and its remotes (seed 000,
+//! steps 2–5). Every list is sorted; the report carries no time, so the same
+//! repository state gives the same bytes.
+//!
+//! Read-only toward the user's work: `status` runs with `--no-optional-locks`
+//! (the index is not even refreshed); fetch updates remote-tracking refs and
+//! warden's tag mirror `refs/warden/tags/<remote>/*` only. To say whether an
+//! *uncommitted* change collides cleanly with the remote, the audit hashes a
+//! snapshot into unreferenced objects (a temporary index), nothing more.
+
+use crate::git::{CommitInfo, GitBackend, RefInfo, Signature};
+use crate::porcelain::Entry;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+use warden_core::{Error, Result};
+
+pub const AUDIT_SCHEMA_ID: &str = "warden.sync.audit/v1";
+
+/// Paths under this prefix are warden's own append-only ledger: listed as
+/// bookkeeping, never a reason for exit 1 (every audit appends to it).
+pub const BOOKKEEPING_PREFIX: &str = ".ledger/";
+
+/// How many commit ids to list per branch and side (counts are always exact).
+pub const COMMIT_LIST_LIMIT: usize = 20;
+
+/// Which remotes to fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchMode {
+    /// `--no-fetch`: use the remote-tracking refs as they are.
+    Skip,
+    /// The current branch's upstream remote, else `origin`, else the only remote.
+    Default,
+    /// `--remote NAME`
+    Remote(String),
+    /// `--all-remotes`
+    All,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    pub fetch: FetchMode,
+    pub fetch_timeout: Duration,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        AuditOptions {
+            fetch: FetchMode::Default,
+            fetch_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Wraps every fetch, so a fleet can throttle fetches per host.
+pub trait FetchGate: Sync {
+    fn fetch(&self, url: &str, run: &mut dyn FnMut() -> Result<()>) -> Result<()>;
+}
+
+/// No throttling.
+#[derive(Debug, Default)]
+pub struct Ungated;
+
+impl FetchGate for Ungated {
+    fn fetch(&self, _url: &str, run: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        run()
+    }
+}
+
+/// The audit report (`warden.sync.audit/v1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "warden sync audit report",
+    description = "`warden sync audit --format json`; also .runs/<RUN>/audit.json"
+)]
+pub struct AuditReport {
+    /// Always "warden.sync.audit/v1".
+    pub schema: String,
+    /// The run that recorded this report in the ledger (null when not recorded,
+    /// e.g. warden is not initialised there, or in a fleet audit).
+    pub run: Option<String>,
+    /// The working tree's top directory.
+    pub root: String,
+    pub head: HeadInfo,
+    /// One entry per remote fetched in this run (empty with `--no-fetch`).
+    pub fetch: Vec<FetchResult>,
+    pub working_tree: WorkingTree,
+    pub stashes: Vec<StashEntry>,
+    /// Every local branch, by name.
+    pub branches: Vec<BranchReport>,
+    pub tags: TagReport,
+    /// Paths changed on both sides since the merge base, for every branch.
+    pub collisions: Vec<Collision>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HeadInfo {
+    /// The checked-out branch; null when HEAD is detached.
+    pub branch: Option<String>,
+    /// null before the first commit.
+    pub commit: Option<String>,
+    /// Commits reachable from a detached HEAD and from no branch, remote-tracking ref or tag.
+    pub unreferenced_commits: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FetchResult {
+    pub remote: String,
+    pub ok: bool,
+    /// git's message when the fetch failed (credentials are never prompted for).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PathChange {
+    pub path: String,
+    /// One letter as git reports it: M modified, A added, D deleted, R renamed,
+    /// C copied, T type changed.
+    pub change: String,
+    /// The original path of a rename or copy.
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WorkingTree {
+    /// Changes in the index (would be in the next commit).
+    pub staged: Vec<PathChange>,
+    /// Changes in the working tree not staged.
+    pub unstaged: Vec<PathChange>,
+    /// Paths with merge conflicts.
+    pub unmerged: Vec<String>,
+    /// Every untracked, not ignored file (never collapsed to its directory).
+    pub untracked: Vec<String>,
+    /// Uncommitted changes to warden's own ledger (`.ledger/`): reported, but
+    /// not a reason to exit 1, since every recorded run appends to it.
+    pub bookkeeping: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StashEntry {
+    /// `stash@{0}`, newest first.
+    pub name: String,
+    pub commit: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Commit {
+    pub id: String,
+    pub subject: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UpstreamState {
+    /// An upstream is configured and its ref exists.
+    Tracking,
+    /// No upstream configured.
+    None,
+    /// Configured, but the remote branch is gone.
+    Gone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BranchReport {
+    pub name: String,
+    pub commit: String,
+    pub current: bool,
+    /// A lane warden made (`sync/…`, `quarantine/sync-…`): listed, never a
+    /// reason for exit 1 on its own (its work is also on the branch it came from).
+    pub warden_lane: bool,
+    /// Full ref name of the upstream, e.g. `refs/remotes/origin/main`.
+    pub upstream: Option<String>,
+    pub upstream_state: UpstreamState,
+    /// Local commits not in the upstream. Without a (live) upstream: commits
+    /// on no remote-tracking ref at all.
+    pub ahead: u64,
+    /// Upstream commits not in the local branch.
+    pub behind: u64,
+    pub diverged: bool,
+    /// Up to 20 of the `ahead` commits, newest first.
+    pub commits_ahead: Vec<Commit>,
+    /// Up to 20 of the `behind` commits, newest first.
+    pub commits_behind: Vec<Commit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TagRef {
+    pub name: String,
+    pub target: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TagReport {
+    /// The remote the tags were compared with; null when no remote's tags are known
+    /// (never fetched by warden, or no remote).
+    pub remote: Option<String>,
+    /// Local tags missing on that remote or pointing elsewhere there.
+    pub unpushed: Vec<TagRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LocalSide {
+    /// Changed by local commits not in the upstream.
+    Committed,
+    /// Changed in the working tree (staged, unstaged or untracked).
+    Uncommitted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Collision {
+    pub branch: String,
+    pub path: String,
+    pub local: LocalSide,
+    /// Whether git merges this path without a conflict (`merge-tree --write-tree`).
+    pub mergeable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// True when nothing needs attention (exit 0).
+    pub in_sync: bool,
+    /// Why not, one short line each, in a fixed order (exit 1 when not empty).
+    pub needs_attention: Vec<String>,
+}
+
+/// Audit the repository containing `start`.
+pub fn audit(
+    git: &dyn GitBackend,
+    start: &Path,
+    opts: &AuditOptions,
+    gate: &dyn FetchGate,
+) -> Result<AuditReport> {
+    let root = git.toplevel(start)?;
+    // `git status` is the long pole on a big tree and depends on nothing else
+    // here (its ahead/behind line is not used): run it beside the fetch and
+    // the ref work.
+    std::thread::scope(|s| {
+        let status = s.spawn(|| git.status(&root));
+        let wait = move || {
+            status
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("git status panicked".into())))
+        };
+        audit_with(git, &root, opts, gate, wait)
+    })
+}
+
+fn audit_with(
+    git: &dyn GitBackend,
+    root: &Path,
+    opts: &AuditOptions,
+    gate: &dyn FetchGate,
+    status: impl FnOnce() -> Result<crate::porcelain::Porcelain>,
+) -> Result<AuditReport> {
+    let root = root.to_path_buf();
+    let wait_status = status;
+    let config = git.remote_config(&root)?;
+    let remotes = &config.remotes;
+    let remote_names: Vec<&str> = remotes.iter().map(|(n, _)| n.as_str()).collect();
+
+    // The default remote is the current branch's. Before a fetch HEAD is read
+    // on its own; without one, the ref listing below says which branch is HEAD.
+    let early_head = if opts.fetch == FetchMode::Skip {
+        None
+    } else {
+        git.run(&root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let default_remote_of = |head: Option<&str>| {
+        head.and_then(|h| config.branch_remotes.get(h).cloned())
+            .filter(|r| remote_names.contains(&r.as_str()))
+            .or_else(|| {
+                remote_names
+                    .contains(&"origin")
+                    .then(|| "origin".to_string())
+            })
+            .or_else(|| (remotes.len() == 1).then(|| remotes[0].0.clone()))
+    };
+    let default_remote = default_remote_of(early_head.as_deref());
+
+    let to_fetch: Vec<String> = match &opts.fetch {
+        FetchMode::Skip => Vec::new(),
+        FetchMode::Default => default_remote.iter().cloned().collect(),
+        FetchMode::All => remotes.iter().map(|(n, _)| n.clone()).collect(),
+        FetchMode::Remote(name) => {
+            if !remote_names.contains(&name.as_str()) {
+                return Err(Error::invalid(
+                    "(command line)",
+                    "--remote",
+                    format!("no remote named \"{name}\" in {}", root.display()),
+                    warden_core::error::did_you_mean(name, remote_names.iter().copied()).or_else(
+                        || {
+                            Some(if remote_names.is_empty() {
+                                "this repository has no remote; link one with `warden sync init --remote URL`".into()
+                            } else {
+                                format!("the remotes are: {}", remote_names.join(", "))
+                            })
+                        },
+                    ),
+                ));
+            }
+            vec![name.clone()]
+        }
+    };
+    let mut fetch = Vec::new();
+    for name in &to_fetch {
+        let url = remotes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, u)| u.as_str())
+            .unwrap_or("");
+        let r = gate.fetch(url, &mut || git.fetch(&root, name, opts.fetch_timeout));
+        fetch.push(FetchResult {
+            remote: name.clone(),
+            ok: r.is_ok(),
+            error: r.err().map(|e| e.to_string()),
+        });
+    }
+
+    let refs = git.refs(
+        &root,
+        &[
+            "refs/heads",
+            "refs/remotes",
+            "refs/tags",
+            "refs/warden/tags",
+        ],
+    )?;
+    let by_name: BTreeMap<&str, &RefInfo> = refs.iter().map(|r| (r.name.as_str(), r)).collect();
+    let head_ref = early_head.or_else(|| {
+        refs.iter()
+            .find(|r| r.is_head && r.name.starts_with("refs/heads/"))
+            .map(|r| r.name["refs/heads/".len()..].to_string())
+    });
+
+    let mut pending_uncommitted = None;
+    let mut branches = Vec::new();
+    let mut collisions = Vec::new();
+    for r in refs.iter().filter(|r| r.name.starts_with("refs/heads/")) {
+        let name = r.name["refs/heads/".len()..].to_string();
+        let current = head_ref.as_deref() == Some(name.as_str());
+        let live_upstream = r
+            .upstream
+            .as_deref()
+            .and_then(|u| by_name.get(u).map(|u| (u.name.clone(), u.oid.clone())));
+        let state = match (&r.upstream, &live_upstream, r.upstream_gone) {
+            (None, _, _) => UpstreamState::None,
+            (Some(_), Some(_), _) => UpstreamState::Tracking,
+            (Some(_), None, _) => UpstreamState::Gone,
+        };
+        let mut b = BranchReport {
+            name: name.clone(),
+            commit: r.oid.clone(),
+            current,
+            warden_lane: name.starts_with("sync/") || name.starts_with("quarantine/sync-"),
+            upstream: r.upstream.clone(),
+            upstream_state: state,
+            ahead: 0,
+            behind: 0,
+            diverged: false,
+            commits_ahead: Vec::new(),
+            commits_behind: Vec::new(),
+        };
+        match &live_upstream {
+            Some((up_name, up_oid)) => {
+                let (ahead, behind) = git.ahead_behind(&root, &r.name, up_name)?;
+                b.ahead = ahead;
+                b.behind = behind;
+                b.diverged = ahead > 0 && behind > 0;
+                if ahead + behind <= 2 * COMMIT_LIST_LIMIT as u64 {
+                    if ahead + behind > 0 {
+                        let (l, rt) = git.commits_left_right(&root, &r.name, up_name)?;
+                        b.commits_ahead = commits(l);
+                        b.commits_behind = commits(rt);
+                    }
+                } else {
+                    if ahead > 0 {
+                        b.commits_ahead = commits(git.commits_between(
+                            &root,
+                            &r.name,
+                            &[up_name],
+                            COMMIT_LIST_LIMIT,
+                        )?);
+                    }
+                    if behind > 0 {
+                        b.commits_behind = commits(git.commits_between(
+                            &root,
+                            up_name,
+                            &[&r.name],
+                            COMMIT_LIST_LIMIT,
+                        )?);
+                    }
+                }
+                b.commits_ahead.truncate(COMMIT_LIST_LIMIT);
+                b.commits_behind.truncate(COMMIT_LIST_LIMIT);
+                let mut theirs = None;
+                if b.diverged {
+                    let t = git.changed_since_base(&root, &r.oid, up_oid)?;
+                    let o = git.changed_since_base(&root, up_oid, &r.oid)?;
+                    if let (Some(t), Some(ours)) = (&t, o) {
+                        let both = intersect(&ours, t);
+                        if !both.is_empty() {
+                            let mt = git.merge_tree(&root, &r.oid, up_oid)?;
+                            let conflicted: BTreeSet<String> =
+                                mt.conflicted_paths().into_iter().collect();
+                            for path in both {
+                                collisions.push(Collision {
+                                    branch: name.clone(),
+                                    mergeable: !conflicted.contains(&path),
+                                    path,
+                                    local: LocalSide::Committed,
+                                });
+                            }
+                        }
+                    }
+                    // Unrelated histories: nothing changed "since the base".
+                    theirs = Some(t.unwrap_or_default());
+                }
+                if current && behind > 0 {
+                    // `theirs` is computed after status, and only when there is
+                    // uncommitted work, unless the divergence already needed it.
+                    pending_uncommitted =
+                        Some((name.clone(), r.oid.clone(), up_oid.clone(), theirs));
+                }
+            }
+            None => {
+                // Nothing upstream to compare with: what is on no remote at all?
+                b.ahead = git.count_not_in(&root, &r.oid, &["--remotes"])?;
+                if b.ahead > 0 {
+                    b.commits_ahead = commits(git.commits_between(
+                        &root,
+                        &r.oid,
+                        &["--remotes"],
+                        COMMIT_LIST_LIMIT,
+                    )?);
+                }
+            }
+        }
+        branches.push(b);
+    }
+    let status = wait_status()?;
+    let working_tree = working_tree(&status.entries);
+    let stashes = if status.stash > 0 {
+        git.stashes(&root)?
+            .into_iter()
+            .map(|s| StashEntry {
+                name: s.name,
+                commit: s.commit,
+                message: s.message,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if let Some((name, oid, up_oid, theirs)) = pending_uncommitted
+        && !uncommitted_paths(&working_tree).is_empty()
+    {
+        let theirs = match theirs {
+            Some(t) => t,
+            None => git
+                .changed_since_base(&root, &oid, &up_oid)?
+                .unwrap_or_default(),
+        };
+        collisions.extend(uncommitted_collisions(
+            git,
+            &root,
+            &name,
+            &oid,
+            &up_oid,
+            &working_tree,
+            &theirs,
+        )?);
+    }
+    collisions.sort_by(|a, b| {
+        (&a.branch, &a.path, a.local as u8).cmp(&(&b.branch, &b.path, b.local as u8))
+    });
+    collisions.dedup();
+
+    let unreferenced = match (&status.head, &status.oid) {
+        (None, Some(oid)) => {
+            git.count_not_in(&root, oid, &["--branches", "--remotes", "--tags"])?
+        }
+        _ => 0,
+    };
+
+    let tag_remote = match &opts.fetch {
+        FetchMode::Remote(n) => Some(n.clone()),
+        FetchMode::Skip => default_remote_of(head_ref.as_deref()),
+        _ => default_remote.clone(),
+    };
+    let tags = tag_report(&refs, tag_remote, &fetch);
+
+    let mut report = AuditReport {
+        schema: AUDIT_SCHEMA_ID.into(),
+        run: None,
+        root: root.display().to_string(),
+        head: HeadInfo {
+            branch: status.head.clone(),
+            commit: status.oid.clone(),
+            unreferenced_commits: unreferenced,
+        },
+        fetch,
+        working_tree,
+        stashes,
+        branches,
+        tags,
+        collisions,
+        summary: Summary {
+            in_sync: true,
+            needs_attention: Vec::new(),
+        },
+    };
+    report.summary = summarise(&report);
+    Ok(report)
+}
+
+fn commits(v: Vec<CommitInfo>) -> Vec<Commit> {
+    v.into_iter()
+        .map(|c| Commit {
+            id: c.id,
+            subject: c.subject,
+        })
+        .collect()
+}
+
+fn intersect(a: &[String], b: &[String]) -> Vec<String> {
+    let b: BTreeSet<&String> = b.iter().collect();
+    a.iter().filter(|p| b.contains(p)).cloned().collect()
+}
+
+/// Every path with an uncommitted change (any kind), sorted, unique.
+pub fn uncommitted_paths(w: &WorkingTree) -> Vec<String> {
+    let mut all = BTreeSet::new();
+    for c in w.staged.iter().chain(&w.unstaged) {
+        all.insert(c.path.clone());
+        if let Some(f) = &c.from {
+            all.insert(f.clone());
+        }
+    }
+    all.extend(w.unmerged.iter().cloned());
+    all.extend(w.untracked.iter().cloned());
+    all.extend(w.bookkeeping.iter().cloned());
+    all.into_iter().collect()
+}
+
+/// A commit signature for throwaway commits (deterministic, never referenced).
+pub fn probe_signature() -> Signature {
+    Signature {
+        name: "warden".into(),
+        email: "warden@localhost".into(),
+        date: "2000-01-01T00:00:00Z".into(),
+    }
+}
+
+fn uncommitted_collisions(
+    git: &dyn GitBackend,
+    root: &Path,
+    branch: &str,
+    local: &str,
+    upstream: &str,
+    w: &WorkingTree,
+    theirs: &[String],
+) -> Result<Vec<Collision>> {
+    let mine = uncommitted_paths(w);
+    let both = intersect(&mine, theirs);
+    if both.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("warden-sync-")
+        .tempdir()
+        .map_err(|e| Error::Internal(format!("cannot create a temp dir: {e}")))?;
+    let tree = git.snapshot_tree(root, scratch.path())?;
+    let probe = git.commit_tree(
+        root,
+        &tree,
+        &[local],
+        "warden sync audit probe",
+        &probe_signature(),
+    )?;
+    let mt = git.merge_tree(root, &probe, upstream)?;
+    let conflicted: BTreeSet<String> = mt.conflicted_paths().into_iter().collect();
+    Ok(both
+        .into_iter()
+        .map(|path| Collision {
+            branch: branch.to_string(),
+            mergeable: !conflicted.contains(&path),
+            path,
+            local: LocalSide::Uncommitted,
+        })
+        .collect())
+}
+
+fn working_tree(entries: &[Entry]) -> WorkingTree {
+    let mut w = WorkingTree::default();
+    let mut bookkeeping = BTreeSet::new();
+    let is_book = |p: &str| p.starts_with(BOOKKEEPING_PREFIX);
+    for e in entries {
+        match e {
+            Entry::Changed {
+                index,
+                worktree,
+                path,
+                orig,
+            } => {
+                if is_book(path) && orig.as_deref().is_none_or(is_book) {
+                    bookkeeping.insert(path.clone());
+                    continue;
+                }
+                if *index != '.' {
+                    w.staged.push(PathChange {
+                        path: path.clone(),
+                        change: index.to_string(),
+                        from: orig.clone(),
+                    });
+                }
+                if *worktree != '.' {
+                    w.unstaged.push(PathChange {
+                        path: path.clone(),
+                        change: worktree.to_string(),
+                        from: None,
+                    });
+                }
+            }
+            Entry::Unmerged { path } => w.unmerged.push(path.clone()),
+            Entry::Untracked { path } if is_book(path) => {
+                bookkeeping.insert(path.clone());
+            }
+            Entry::Untracked { path } => w.untracked.push(path.clone()),
+            Entry::Ignored { .. } => {}
+        }
+    }
+    w.staged.sort_by(|a, b| a.path.cmp(&b.path));
+    w.unstaged.sort_by(|a, b| a.path.cmp(&b.path));
+    w.unmerged.sort();
+    w.untracked.sort();
+    w.bookkeeping = bookkeeping.into_iter().collect();
+    w
+}
+
+fn tag_report(refs: &[RefInfo], remote: Option<String>, fetch: &[FetchResult]) -> TagReport {
+    let Some(remote) = remote else {
+        return TagReport {
+            remote: None,
+            unpushed: Vec::new(),
+        };
+    };
+    let prefix = format!("refs/warden/tags/{remote}/");
+    let mirror: BTreeMap<&str, &str> = refs
+        .iter()
+        .filter_map(|r| Some((r.name.strip_prefix(&prefix)?, r.oid.as_str())))
+        .collect();
+    let fetched = fetch.iter().any(|f| f.remote == remote && f.ok);
+    let local: Vec<(&str, &str)> = refs
+        .iter()
+        .filter_map(|r| Some((r.name.strip_prefix("refs/tags/")?, r.oid.as_str())))
+        .collect();
+    if !fetched && mirror.is_empty() {
+        // The remote's tags were never mirrored: we cannot tell.
+        return TagReport {
+            remote: None,
+            unpushed: Vec::new(),
+        };
+    }
+    let unpushed = local
+        .into_iter()
+        .filter(|(name, oid)| mirror.get(name) != Some(oid))
+        .map(|(name, oid)| TagRef {
+            name: name.to_string(),
+            target: oid.to_string(),
+        })
+        .collect();
+    TagReport {
+        remote: Some(remote),
+        unpushed,
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn summarise(r: &AuditReport) -> Summary {
+    let mut why = Vec::new();
+    for f in r.fetch.iter().filter(|f| !f.ok) {
+        why.push(format!("fetch from {} failed", f.remote));
+    }
+    let w = &r.working_tree;
+    if !w.staged.is_empty() {
+        why.push(plural(w.staged.len(), "staged change", "staged changes"));
+    }
+    if !w.unstaged.is_empty() {
+        why.push(plural(
+            w.unstaged.len(),
+            "unstaged change",
+            "unstaged changes",
+        ));
+    }
+    if !w.unmerged.is_empty() {
+        why.push(plural(w.unmerged.len(), "unmerged path", "unmerged paths"));
+    }
+    if !w.untracked.is_empty() {
+        why.push(plural(
+            w.untracked.len(),
+            "untracked file",
+            "untracked files",
+        ));
+    }
+    if !r.stashes.is_empty() {
+        why.push(plural(r.stashes.len(), "stash", "stashes"));
+    }
+    if r.head.unreferenced_commits > 0 {
+        why.push(format!(
+            "detached HEAD has {} on no branch",
+            plural(r.head.unreferenced_commits as usize, "commit", "commits")
+        ));
+    }
+    for b in r.branches.iter().filter(|b| !b.warden_lane) {
+        match b.upstream_state {
+            UpstreamState::Tracking if b.diverged => why.push(format!(
+                "{} diverged: {} ahead, {} behind",
+                b.name, b.ahead, b.behind
+            )),
+            UpstreamState::Tracking if b.ahead > 0 => why.push(format!(
+                "{}: {} not pushed",
+                b.name,
+                plural(b.ahead as usize, "commit", "commits")
+            )),
+            UpstreamState::Tracking if b.behind > 0 => why.push(format!(
+                "{}: {} not pulled",
+                b.name,
+                plural(b.behind as usize, "commit", "commits")
+            )),
+            UpstreamState::Gone => why.push(format!(
+                "{}: upstream {} is gone",
+                b.name,
+                b.upstream.as_deref().unwrap_or("?")
+            )),
+            UpstreamState::None if b.ahead > 0 => why.push(format!(
+                "{}: no upstream, {} on no remote",
+                b.name,
+                plural(b.ahead as usize, "commit", "commits")
+            )),
+            _ => {}
+        }
+    }
+    if !r.tags.unpushed.is_empty() {
+        why.push(plural(
+            r.tags.unpushed.len(),
+            "unpushed tag",
+            "unpushed tags",
+        ));
+    }
+    let conflicting = r.collisions.iter().filter(|c| !c.mergeable).count();
+    if !r.collisions.is_empty() {
+        why.push(format!(
+            "{} ({} would conflict)",
+            plural(r.collisions.len(), "collision", "collisions"),
+            conflicting
+        ));
+    }
+    Summary {
+        in_sync: why.is_empty(),
+        needs_attention: why,
+    }
+}

@@ -1,0 +1,222 @@
+//! `.warden/sync.yaml`: the sync guardian's part of the policy pack. Optional;
+//! absent means the defaults (no automatic adopt, the ledger is append-only,
+//! no generators). Unknown keys are errors that name the field.
+
+use globset::{GlobSet, GlobSetBuilder};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use warden_core::{Digest, Error, Result};
+
+pub const SYNC_CONFIG_SCHEMA_ID: &str = "warden.sync-config/v1";
+pub const SYNC_CONFIG_FILE: &str = ".warden/sync.yaml";
+
+/// Files that are append-only JSONL whatever the configuration says.
+pub const BUILTIN_APPEND_ONLY: &[&str] = &[".ledger/**/*.jsonl"];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "warden sync configuration",
+    description = "`.warden/sync.yaml`: the sync guardian's policy"
+)]
+pub struct SyncConfigFile {
+    /// Always "warden.sync-config/v1".
+    pub schema: String,
+    /// Let `warden sync reconcile --adopt` fast-forward the working branch right
+    /// away when the audit found no collisions and nothing conflicted. Default false.
+    #[serde(default)]
+    pub auto_adopt: bool,
+    /// Globs of append-only JSONL files, merged by the union of their entries
+    /// (by `id`, else `run`, else the whole line). `.ledger/**/*.jsonl` is always included.
+    #[serde(default)]
+    pub append_only: Vec<String>,
+    /// Files a generator can regenerate: on a conflict the generator runs in a
+    /// temporary worktree of the merge and its output is taken.
+    #[serde(default)]
+    pub generated: Vec<Generator>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Generator {
+    /// Globs of the generated files.
+    pub paths: Vec<String>,
+    /// The command (argv, no shell) that regenerates them, run at the top of the worktree.
+    pub command: Vec<String>,
+    /// Wall-clock limit in milliseconds (default 120000).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// A parsed, checked configuration.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    pub file: SyncConfigFile,
+    /// sha256 of the file's bytes (of "" when absent), recorded in the ledger.
+    pub digest: Digest,
+    pub append_only: GlobSet,
+    pub generators: Vec<(GlobSet, Generator)>,
+}
+
+fn glob_set(globs: &[String], file: &str, field: &str) -> Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for (i, g) in globs.iter().enumerate() {
+        let glob = globset::GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| {
+                Error::invalid(
+                    file,
+                    format!("{field}[{i}]"),
+                    format!("bad glob \"{g}\": {e}"),
+                    Some("use globs like `logs/**/*.jsonl`".into()),
+                )
+            })?;
+        b.add(glob);
+    }
+    b.build()
+        .map_err(|e| Error::invalid(file, field, e.to_string(), None))
+}
+
+impl SyncConfig {
+    pub fn defaults() -> SyncConfig {
+        SyncConfig::parse("schema: warden.sync-config/v1\n", SYNC_CONFIG_FILE).unwrap_or_else(
+            |_| SyncConfig {
+                file: SyncConfigFile::default(),
+                digest: Digest::of(b""),
+                append_only: GlobSet::empty(),
+                generators: Vec::new(),
+            },
+        )
+    }
+
+    /// Load `.warden/sync.yaml` under `root`, or the defaults when absent.
+    pub fn load(root: &Path) -> Result<SyncConfig> {
+        let path = root.join(SYNC_CONFIG_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => SyncConfig::parse(&text, SYNC_CONFIG_FILE),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut d = SyncConfig::defaults();
+                d.digest = Digest::of(b"");
+                Ok(d)
+            }
+            Err(e) => Err(Error::Io {
+                op: "read",
+                path,
+                source: e,
+            }),
+        }
+    }
+
+    pub fn parse(text: &str, file: &str) -> Result<SyncConfig> {
+        let value: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| {
+            Error::invalid(
+                file,
+                "(yaml)",
+                format!("not valid YAML: {e}"),
+                Some("fix the YAML syntax at the reported line".into()),
+            )
+        })?;
+        let f: SyncConfigFile = serde_path_to_error::deserialize(&value).map_err(|e| {
+            let field = e.path().to_string();
+            Error::invalid(
+                file,
+                field,
+                e.into_inner().to_string(),
+                Some("see `warden schema sync-config` for the expected shape".into()),
+            )
+        })?;
+        if f.schema != SYNC_CONFIG_SCHEMA_ID {
+            return Err(Error::invalid(
+                file,
+                "schema",
+                format!("unsupported schema \"{}\"", f.schema),
+                Some(format!("set `schema: {SYNC_CONFIG_SCHEMA_ID}`")),
+            ));
+        }
+        let mut append: Vec<String> = BUILTIN_APPEND_ONLY.iter().map(|s| s.to_string()).collect();
+        append.extend(f.append_only.iter().cloned());
+        let append_only = glob_set(&append, file, "append_only")?;
+        let mut generators = Vec::new();
+        for (i, g) in f.generated.iter().enumerate() {
+            if g.command.is_empty() || g.command[0].trim().is_empty() {
+                return Err(Error::invalid(
+                    file,
+                    format!("generated[{i}].command"),
+                    "the command is empty",
+                    Some("give the program and its arguments, e.g. [\"make\", \"schemas\"]".into()),
+                ));
+            }
+            if g.paths.is_empty() {
+                return Err(Error::invalid(
+                    file,
+                    format!("generated[{i}].paths"),
+                    "no paths given",
+                    Some("list the globs of the files this command writes".into()),
+                ));
+            }
+            generators.push((
+                glob_set(&g.paths, file, &format!("generated[{i}].paths"))?,
+                g.clone(),
+            ));
+        }
+        Ok(SyncConfig {
+            digest: Digest::of(text.as_bytes()),
+            file: f,
+            append_only,
+            generators,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_bad_globs_name_the_field() {
+        let e = SyncConfig::parse(
+            "schema: warden.sync-config/v1\nauto_adopts: true\n",
+            "sync.yaml",
+        )
+        .expect_err("unknown key");
+        assert!(
+            e.to_string()
+                .starts_with("sync.yaml: auto_adopts: unknown field"),
+            "{e}"
+        );
+        let e = SyncConfig::parse(
+            "schema: warden.sync-config/v1\nappend_only: [\"a/[\"]\n",
+            "sync.yaml",
+        )
+        .expect_err("bad glob");
+        assert!(
+            e.to_string()
+                .starts_with("sync.yaml: append_only[1]: bad glob"),
+            "{e}"
+        );
+        let e = SyncConfig::parse(
+            "schema: warden.sync-config/v1\ngenerated:\n  - paths: [x]\n    command: []\n",
+            "sync.yaml",
+        )
+        .expect_err("empty command");
+        assert!(e.to_string().contains("generated[0].command"), "{e}");
+        let e = SyncConfig::parse("schema: nope\n", "sync.yaml").expect_err("schema");
+        assert!(e.to_string().contains("schema: unsupported"), "{e}");
+    }
+
+    #[test]
+    fn the_ledger_is_always_append_only() {
+        let c = SyncConfig::defaults();
+        assert!(c.append_only.is_match(".ledger/runs/host-1.jsonl"));
+        assert!(!c.append_only.is_match("data/x.jsonl"));
+        let c = SyncConfig::parse(
+            "schema: warden.sync-config/v1\nappend_only: [\"data/*.jsonl\"]\nauto_adopt: true\n",
+            "s",
+        )
+        .expect("parse");
+        assert!(c.append_only.is_match("data/x.jsonl"));
+        assert!(c.file.auto_adopt);
+    }
+}

@@ -1,0 +1,71 @@
+//! `warden sync init [--remote URL]` (seed 000, step 1): make sure there is a
+//! git repository and that it is linked to its remote, once. Re-running it is
+//! a no-op; a different URL for an existing `origin` is refused, never replaced.
+
+use crate::git::GitBackend;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use warden_core::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SyncInitReport {
+    pub root: String,
+    /// `git init` ran.
+    pub initialised_git: bool,
+    /// The remote added in this run (name, url).
+    pub linked: Option<(String, String)>,
+    /// The remotes after the run (name, url), sorted.
+    pub remotes: Vec<(String, String)>,
+}
+
+/// Initialise `dir` when it is not inside a repository, then link `url` as
+/// `origin` when given and no remote has it yet.
+pub fn init(git: &dyn GitBackend, dir: &Path, url: Option<&str>) -> Result<SyncInitReport> {
+    let (root, initialised_git) = match git.toplevel(dir) {
+        Ok(r) => (r, false),
+        Err(Error::NotARepo { .. }) => {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+                op: "create",
+                path: dir.to_path_buf(),
+                source: e,
+            })?;
+            git.init(dir)?;
+            (git.toplevel(dir)?, true)
+        }
+        Err(e) => return Err(e),
+    };
+    let mut remotes = git.remotes(&root)?;
+    let mut linked = None;
+    if let Some(url) = url {
+        if url.trim().is_empty() {
+            return Err(Error::invalid(
+                "(command line)",
+                "--remote",
+                "the URL is empty",
+                Some("give the clone URL, e.g. git@github.com:me/repo.git".into()),
+            ));
+        }
+        if !remotes.iter().any(|(_, u)| u == url) {
+            if let Some((_, other)) = remotes.iter().find(|(n, _)| n == "origin") {
+                return Err(Error::rejected(
+                    "(repository)",
+                    "remote.origin.url",
+                    format!("origin is already linked to {other}, not {url}"),
+                    Some(format!(
+                        "warden links a remote once and never replaces it; change it yourself with `git remote set-url origin {url}`"
+                    )),
+                ));
+            }
+            git.add_remote(&root, "origin", url)?;
+            linked = Some(("origin".to_string(), url.to_string()));
+            remotes = git.remotes(&root)?;
+        }
+    }
+    Ok(SyncInitReport {
+        root: root.display().to_string(),
+        initialised_git,
+        linked,
+        remotes,
+    })
+}

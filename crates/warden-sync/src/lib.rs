@@ -1,0 +1,30 @@
+//! warden-sync: the sync guardian (SPEC §6, seed 000 "Problem 1").
+//!
+//! - [`git`]: the [`git::GitBackend`] seam and its git-CLI implementation;
+//! - [`audit`]: fetch without merging, then a deterministic report;
+//! - [`reconcile`]: the merged truth on `sync/<YYYYMMDD>-<RUN>`, built with
+//!   plumbing, never touching the user's working tree, index, stash or branch;
+//! - [`resolve`]: deterministic conflict resolvers; [`config`]: `.warden/sync.yaml`;
+//! - [`adopt`]: fast-forward the working branch when nothing changed since;
+//! - [`fleet`]: many repositories in parallel with per-host fetch throttling;
+//! - [`record`], [`render`], [`schema`]: ledger records, text, JSON Schemas.
+//!
+//! Like the core it does no terminal I/O and reads no environment variable;
+//! it depends on the core and the core never on it.
+
+#![forbid(unsafe_code)]
+
+pub mod adopt;
+pub mod audit;
+pub mod config;
+pub mod fleet;
+pub mod git;
+pub mod init;
+pub mod porcelain;
+pub mod reconcile;
+pub mod record;
+pub mod render;
+pub mod resolve;
+pub mod schema;
+
+pub use git::{GitBackend, GitCli};

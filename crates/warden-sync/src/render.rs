@@ -1,0 +1,330 @@
+//! Plain-text renderings of the reports, for people (`--format human`) and for
+//! `.runs/<RUN>/report.md`. No color; the same report gives the same text.
+
+use crate::adopt::AdoptReport;
+use crate::audit::{AuditReport, LocalSide, UpstreamState};
+use crate::fleet::FleetReport;
+use crate::reconcile::{Outcome, ReconcileReport};
+use std::fmt::Write;
+
+fn short(s: &str) -> &str {
+    s.get(..10).unwrap_or(s)
+}
+
+fn list(out: &mut String, title: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{title} ({}):", items.len());
+    for i in items {
+        let _ = writeln!(out, "  {i}");
+    }
+}
+
+pub fn audit(r: &AuditReport) -> String {
+    let mut o = String::new();
+    let head = match (&r.head.branch, &r.head.commit) {
+        (Some(b), Some(c)) => format!("on {b} at {}", short(c)),
+        (Some(b), None) => format!("on {b} (no commit yet)"),
+        (None, Some(c)) => format!("detached at {}", short(c)),
+        (None, None) => "no commit yet".into(),
+    };
+    let _ = writeln!(o, "sync audit of {} ({head})", r.root);
+    for f in &r.fetch {
+        match &f.error {
+            None => {
+                let _ = writeln!(o, "fetched {} (nothing merged)", f.remote);
+            }
+            Some(e) => {
+                let _ = writeln!(o, "FETCH FAILED for {}: {e}", f.remote);
+            }
+        }
+    }
+    if r.fetch.is_empty() {
+        let _ = writeln!(
+            o,
+            "not fetched: comparing with the remote-tracking refs as they are"
+        );
+    }
+    let w = &r.working_tree;
+    let changes = |v: &[crate::audit::PathChange]| -> Vec<String> {
+        v.iter()
+            .map(|c| match &c.from {
+                Some(f) => format!("{} {} (from {f})", c.change, c.path),
+                None => format!("{} {}", c.change, c.path),
+            })
+            .collect()
+    };
+    list(&mut o, "staged", &changes(&w.staged));
+    list(&mut o, "unstaged", &changes(&w.unstaged));
+    list(&mut o, "unmerged", &w.unmerged);
+    list(&mut o, "untracked", &w.untracked);
+    list(
+        &mut o,
+        "stashes",
+        &r.stashes
+            .iter()
+            .map(|s| format!("{} {}", s.name, s.message))
+            .collect::<Vec<_>>(),
+    );
+    if !r.branches.is_empty() {
+        let _ = writeln!(o, "branches:");
+    }
+    for b in &r.branches {
+        let mark = if b.current { "*" } else { " " };
+        let state = match b.upstream_state {
+            UpstreamState::Tracking => {
+                let up = b
+                    .upstream
+                    .as_deref()
+                    .map(|u| u.trim_start_matches("refs/remotes/"))
+                    .unwrap_or("?");
+                match (b.ahead, b.behind) {
+                    (0, 0) => format!("in sync with {up}"),
+                    (a, 0) => format!("{a} ahead of {up} (not pushed)"),
+                    (0, z) => format!("{z} behind {up} (not pulled)"),
+                    (a, z) => format!("DIVERGED from {up}: {a} ahead, {z} behind"),
+                }
+            }
+            UpstreamState::None if b.warden_lane => {
+                format!("warden's lane; {} commit(s) on no remote", b.ahead)
+            }
+            UpstreamState::None => format!("no upstream; {} commit(s) on no remote", b.ahead),
+            UpstreamState::Gone => format!(
+                "upstream {} is GONE; {} commit(s) on no remote",
+                b.upstream.as_deref().unwrap_or("?"),
+                b.ahead
+            ),
+        };
+        let _ = writeln!(o, " {mark} {:<24} {state}", b.name);
+        for c in &b.commits_ahead {
+            let _ = writeln!(o, "      + {} {}", short(&c.id), c.subject);
+        }
+        for c in &b.commits_behind {
+            let _ = writeln!(o, "      - {} {}", short(&c.id), c.subject);
+        }
+    }
+    if r.head.unreferenced_commits > 0 {
+        let _ = writeln!(
+            o,
+            "detached HEAD: {} commit(s) on no branch, remote or tag",
+            r.head.unreferenced_commits
+        );
+    }
+    if let Some(remote) = &r.tags.remote {
+        list(
+            &mut o,
+            &format!("tags not on {remote}"),
+            &r.tags
+                .unpushed
+                .iter()
+                .map(|t| format!("{} {}", t.name, short(&t.target)))
+                .collect::<Vec<_>>(),
+        );
+    }
+    list(
+        &mut o,
+        "collisions (changed on both sides)",
+        &r.collisions
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}: {} ({} locally; {})",
+                    c.branch,
+                    c.path,
+                    match c.local {
+                        LocalSide::Committed => "committed",
+                        LocalSide::Uncommitted => "uncommitted",
+                    },
+                    if c.mergeable {
+                        "git merges it cleanly"
+                    } else {
+                        "WOULD CONFLICT"
+                    }
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    list(&mut o, "warden bookkeeping (not a finding)", &w.bookkeeping);
+    if r.summary.in_sync {
+        let _ = writeln!(o, "\nIN SYNC: nothing needs attention (exit 0)");
+    } else {
+        let _ = writeln!(
+            o,
+            "\nNEEDS ATTENTION (exit 1): {}",
+            r.summary.needs_attention.join("; ")
+        );
+    }
+    o
+}
+
+pub fn reconcile_headline(r: &ReconcileReport) -> String {
+    match r.outcome {
+        Outcome::UpToDate => format!(
+            "{} already contains {} and has no uncommitted work: nothing to reconcile",
+            r.branch, r.upstream
+        ),
+        Outcome::SyncBranch => format!(
+            "{} holds {} + {}{}",
+            r.sync_branch.as_deref().unwrap_or("?"),
+            r.branch,
+            r.upstream.trim_start_matches("refs/remotes/"),
+            if r.snapshot.is_some() {
+                " + the uncommitted work"
+            } else {
+                ""
+            }
+        ),
+        Outcome::Quarantined => format!(
+            "{} path(s) stayed conflicted: the merge is on {}",
+            r.conflicts.len(),
+            r.quarantine_branch.as_deref().unwrap_or("?")
+        ),
+    }
+}
+
+pub fn reconcile(r: &ReconcileReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "sync reconcile run {}{}: {} ({}) with {} ({})",
+        r.run,
+        if r.dry_run {
+            " (dry run: no branch created)"
+        } else {
+            ""
+        },
+        r.branch,
+        short(&r.local_tip),
+        r.upstream.trim_start_matches("refs/remotes/"),
+        short(&r.upstream_tip)
+    );
+    for f in &r.fetch {
+        let _ = writeln!(o, "fetched {}", f.remote);
+    }
+    let _ = writeln!(
+        o,
+        "merge base {}",
+        r.merge_base
+            .as_deref()
+            .map_or("(none: unrelated histories)", short)
+    );
+    if let Some(s) = &r.snapshot {
+        let _ = writeln!(
+            o,
+            "uncommitted work captured as commit {} ({} path(s)); your working tree and index were not touched:",
+            short(&s.commit),
+            s.paths.len()
+        );
+        for p in &s.paths {
+            let _ = writeln!(o, "  {p}");
+        }
+    }
+    let _ = writeln!(o, "from local ({} commit(s)):", r.from_local_count);
+    for c in &r.from_local {
+        let _ = writeln!(o, "  + {} {}", short(&c.id), c.subject);
+    }
+    let _ = writeln!(
+        o,
+        "from {} ({} commit(s)):",
+        r.upstream.trim_start_matches("refs/remotes/"),
+        r.from_remote_count
+    );
+    for c in &r.from_remote {
+        let _ = writeln!(o, "  - {} {}", short(&c.id), c.subject);
+    }
+    list(&mut o, "collisions (changed on both sides)", &r.collisions);
+    list(
+        &mut o,
+        "resolved by warden",
+        &r.resolutions
+            .iter()
+            .map(|x| format!("{} [{}] {}", x.path, x.resolver, x.detail))
+            .collect::<Vec<_>>(),
+    );
+    list(
+        &mut o,
+        "STILL CONFLICTED",
+        &r.conflicts
+            .iter()
+            .map(|c| format!("{}: {}", c.path, c.reason))
+            .collect::<Vec<_>>(),
+    );
+    let _ = writeln!(o, "\n{}", reconcile_headline(r));
+    match r.outcome {
+        Outcome::SyncBranch if !r.dry_run => {
+            let _ = writeln!(
+                o,
+                "next: inspect it (`git log {}`), then `warden sync adopt {}` to fast-forward {}",
+                r.sync_branch.as_deref().unwrap_or("?"),
+                r.run,
+                r.branch
+            );
+        }
+        Outcome::Quarantined if !r.dry_run => {
+            let _ = writeln!(
+                o,
+                "next: resolve the files above on {} (or in your tree), commit, and reconcile again",
+                r.quarantine_branch.as_deref().unwrap_or("?")
+            );
+        }
+        _ => {}
+    }
+    o
+}
+
+pub fn adopt(a: &AdoptReport) -> String {
+    let mut o = String::new();
+    if let Some(s) = &a.snapshot_commit {
+        let _ = writeln!(
+            o,
+            "{}: the uncommitted work becomes commit {} (no file changes)",
+            a.branch,
+            short(s)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "{}: fast-forward {} -> {} ({})",
+        a.branch,
+        short(&a.from),
+        short(&a.to),
+        a.sync_branch
+    );
+    o
+}
+
+pub fn fleet(f: &FleetReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{:<40} {:<16} {:>11} {:>5} {:>9} {:>5} {:>10}  last fetch error",
+        "repo", "branch", "ahead/behind", "dirty", "untracked", "stash", "collisions"
+    );
+    for r in &f.repos {
+        let err = r
+            .error
+            .as_deref()
+            .map(|e| format!("AUDIT FAILED: {e}"))
+            .or_else(|| r.fetch_error.clone())
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            o,
+            "{:<40} {:<16} {:>11} {:>5} {:>9} {:>5} {:>10}  {}",
+            r.repo,
+            r.branch.as_deref().unwrap_or("(detached)"),
+            format!("+{}/-{}", r.ahead, r.behind),
+            r.dirty,
+            r.untracked,
+            r.stashes,
+            r.collisions,
+            err.lines().next().unwrap_or("")
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n{} repositories, {} need attention, {} could not be audited",
+        f.total, f.needing_attention, f.failed
+    );
+    o
+}

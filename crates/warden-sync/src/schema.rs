@@ -1,0 +1,54 @@
+//! JSON Schemas (draft-07) of the sync guardian's formats, published in
+//! `schemas/` beside the core's and printed by `warden schema NAME`. The core's
+//! catalogue cannot name them (the core depends on no subsystem), so the CLI
+//! asks both.
+
+use schemars::JsonSchema;
+use serde_json::Value;
+
+fn schema_for<T: JsonSchema>(id: &str, schema_id: &str) -> Value {
+    let mut schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    schema.insert(
+        "$id".into(),
+        Value::String(format!("https://warden.invalid/schemas/{id}.schema.json")),
+    );
+    let mut v = schema.to_value();
+    v["properties"]["schema"] = serde_json::json!({"const": schema_id});
+    v
+}
+
+/// Names accepted by `warden schema`, with what each describes.
+pub fn catalogue() -> Vec<(String, &'static str)> {
+    vec![
+        (
+            "sync-audit".into(),
+            "`warden sync audit --format json`; .runs/<RUN>/audit.json",
+        ),
+        (
+            "sync-reconcile".into(),
+            "`warden sync reconcile --format json`; .runs/<RUN>/reconcile.json",
+        ),
+        ("sync-adopt".into(), "`warden sync adopt RUN --format json`"),
+        ("sync-config".into(), ".warden/sync.yaml"),
+        (
+            "fleet-audit".into(),
+            "`warden fleet audit DIR... --format json`",
+        ),
+    ]
+}
+
+pub fn get(name: &str) -> Option<Value> {
+    use crate::*;
+    Some(match name {
+        "sync-audit" => schema_for::<audit::AuditReport>(name, audit::AUDIT_SCHEMA_ID),
+        "sync-reconcile" => {
+            schema_for::<reconcile::ReconcileReport>(name, reconcile::RECONCILE_SCHEMA_ID)
+        }
+        "sync-adopt" => schema_for::<adopt::AdoptReport>(name, adopt::ADOPT_SCHEMA_ID),
+        "sync-config" => schema_for::<config::SyncConfigFile>(name, config::SYNC_CONFIG_SCHEMA_ID),
+        "fleet-audit" => schema_for::<fleet::FleetReport>(name, fleet::FLEET_SCHEMA_ID),
+        _ => return None,
+    })
+}
