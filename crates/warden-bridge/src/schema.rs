@@ -4,17 +4,7 @@
 //! written by hand because the command is parsed by hand (`command.rs`).
 
 use serde_json::{Value, json};
-
-fn schema_for<T: schemars::JsonSchema>(id: &str) -> Value {
-    let mut schema = schemars::generate::SchemaSettings::draft07()
-        .into_generator()
-        .into_root_schema_for::<T>();
-    schema.insert(
-        "$id".into(),
-        Value::String(format!("https://warden.invalid/schemas/{id}.schema.json")),
-    );
-    schema.to_value()
-}
+use warden_core::schema::schema_for;
 
 /// Names accepted by `warden schema`, with what each describes.
 pub fn catalogue() -> Vec<(String, &'static str)> {

@@ -5,25 +5,26 @@
 
 use crate::output::CliError;
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use warden_core::proposal::{Proposal, Source};
 use warden_core::{Digest, Repo};
 
 const CONFIG_PY: &str = "\"\"\"Service settings.\"\"\"\n\n# BEGIN AUTO SECTION: LIMITS\nMAX_WORKERS = 2\n# END AUTO SECTION: LIMITS\n\ndef workers():\n    return MAX_WORKERS\n";
 const README: &str = "# demo service\n\nA tiny repository that warden looks after.\n";
 
-fn step(n: u32, title: &str) {
+pub(super) fn step(n: u32, title: &str) {
     println!("\n== {n}. {title}");
 }
 
-fn say(text: &str) {
+pub(super) fn say(text: &str) {
     for line in text.lines() {
         println!("   {line}");
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<(), CliError> {
-    let status = Command::new("git")
+/// Run git in the demo's repositories (pinned identity, no prompts); its stdout.
+pub(super) fn git_output(dir: &Path, args: &[&str]) -> Result<String, CliError> {
+    let out = Command::new("git")
         .args([
             "-c",
             "user.name=warden demo",
@@ -37,21 +38,30 @@ fn git(dir: &Path, args: &[&str]) -> Result<(), CliError> {
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdout(std::process::Stdio::null())
-        .status()
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .output()
         .map_err(|e| {
             CliError::usage(
                 format!("the demo needs git: {e}"),
                 Some("install git and try again".to_string()),
             )
         })?;
-    if !status.success() {
+    if !out.status.success() {
         return Err(CliError::usage(
-            format!("git {} failed in the demo repository", args.join(" ")),
+            format!(
+                "git {} failed in the demo: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
             None,
         ));
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<(), CliError> {
+    git_output(dir, args).map(|_| ())
 }
 
 fn sha(path: &Path) -> Result<Digest, CliError> {

@@ -4,9 +4,8 @@
 //! with its reason. Uses its own temp dirs and a demo secret (the real one
 //! comes from GPT_BRIDGE_HMAC_SECRET and is never needed here).
 
+use super::demo::{git_output, say, step};
 use crate::output::CliError;
-use std::path::Path;
-use std::process::Command;
 use warden_bridge::canon::{self, JVal};
 use warden_bridge::layout::{self, Layout};
 use warden_bridge::pipeline::{Bridge, Options};
@@ -16,45 +15,8 @@ use warden_bridge::sign::{KeySlot, Secrets};
 use warden_core::Repo;
 use warden_core::proposal::Source;
 
-fn step(n: u32, title: &str) {
-    println!("\n== {n}. {title}");
-}
-
-fn say(text: &str) {
-    for line in text.lines() {
-        println!("   {line}");
-    }
-}
-
 fn err(e: impl std::fmt::Display) -> CliError {
     CliError::usage(e.to_string(), None)
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<String, CliError> {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=warden demo",
-            "-c",
-            "user.email=demo@warden.invalid",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .map_err(|e| err(format!("cannot run git: {e}")))?;
-    if !out.status.success() {
-        return Err(err(format!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn signed_command(
@@ -94,15 +56,15 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
     let secrets = Secrets::new("demo-secret-not-for-production", None);
 
     step(first, "A bridge root with a remote");
-    git(&base, &["init", "--quiet", "--bare", "remote.git"])?;
-    git(&base, &["clone", "--quiet", "remote.git", "cloud"])?;
+    git_output(&base, &["init", "--quiet", "--bare", "remote.git"])?;
+    git_output(&base, &["clone", "--quiet", "remote.git", "cloud"])?;
     warden_core::repo::init(&root, &ctx)?;
     let layout = Layout::new(&root);
     layout::init(&layout, None).map_err(err)?;
-    git(&root, &["add", "-A"])?;
-    git(&root, &["commit", "--quiet", "-m", "bridge root"])?;
-    git(&root, &["push", "--quiet", "-u", "origin", "HEAD:main"])?;
-    git(&root, &["branch", "--quiet", "-u", "origin/main"])?;
+    git_output(&root, &["add", "-A"])?;
+    git_output(&root, &["commit", "--quiet", "-m", "bridge root"])?;
+    git_output(&root, &["push", "--quiet", "-u", "origin", "HEAD:main"])?;
+    git_output(&root, &["branch", "--quiet", "-u", "origin/main"])?;
     say(&format!(
         "{} is a clone of a local bare remote, with warden and `warden bridge init`:\n\
          commands/ results/ diffs/ archive/ dead_letter/ meta/ logs/ ... and meta/retries.json.",
@@ -156,7 +118,7 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
             .unwrap_or_default()
             .trim()
     ));
-    let remote_log = git(&remote, &["log", "--format=%s", "-n", "3"])?;
+    let remote_log = git_output(&remote, &["log", "--format=%s", "-n", "3"])?;
     say(&format!(
         "Written: results/demo-hello-1.json, results/demo-hello-1.integrity.json, diffs/demo-hello-1.patch,\n\
          archive/demo-hello-1.json and a line in logs/bridge.log. The bare remote's log now starts with:\n{}",

@@ -3,9 +3,9 @@
 //! touching the working tree, adopt fast-forwards, and after a push the audit
 //! says "in sync".
 
+use super::demo::{git_output, say};
 use crate::output::CliError;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use warden_core::{Context, Digest, Repo};
 use warden_sync::audit::{self, AuditOptions, FetchMode, Ungated};
 use warden_sync::config::SyncConfig;
@@ -13,51 +13,8 @@ use warden_sync::git::{GitBackend, Signature};
 use warden_sync::reconcile::{self, Outcome, ReconcileOptions};
 use warden_sync::{adopt, record, render};
 
-fn say(text: &str) {
-    for line in text.lines() {
-        println!("   {line}");
-    }
-}
-
 fn err(e: impl std::fmt::Display) -> CliError {
     CliError::usage(e.to_string(), None)
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<String, CliError> {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=warden demo",
-            "-c",
-            "user.email=demo@warden.invalid",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| {
-            CliError::usage(
-                format!("the demo needs git: {e}"),
-                Some("install git and try again".to_string()),
-            )
-        })?;
-    if !out.status.success() {
-        return Err(CliError::usage(
-            format!(
-                "git {} failed in the demo: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-            None,
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn write(dir: &Path, rel: &str, text: &str) -> Result<(), CliError> {
@@ -98,15 +55,15 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
     g.check_version()?;
 
     step(0, "Sync guardian: one remote, two clones");
-    git(&sync, &["init", "--quiet", "--bare", "remote.git"])?;
-    git(&sync, &["clone", "--quiet", "remote.git", "laptop"])?;
+    git_output(&sync, &["init", "--quiet", "--bare", "remote.git"])?;
+    git_output(&sync, &["clone", "--quiet", "remote.git", "laptop"])?;
     write(&laptop, "README.md", "# notes app\n\nSyncs notes.\n")?;
     write(&laptop, "notes.md", "- buy milk\n")?;
     warden_core::repo::init(&laptop, ctx)?;
-    git(&laptop, &["add", "-A"])?;
-    git(&laptop, &["commit", "--quiet", "-m", "start"])?;
-    git(&laptop, &["push", "--quiet", "-u", "origin", "main"])?;
-    git(&sync, &["clone", "--quiet", "remote.git", "desktop"])?;
+    git_output(&laptop, &["add", "-A"])?;
+    git_output(&laptop, &["commit", "--quiet", "-m", "start"])?;
+    git_output(&laptop, &["push", "--quiet", "-u", "origin", "main"])?;
+    git_output(&sync, &["clone", "--quiet", "remote.git", "desktop"])?;
     say(
         "A bare remote (think: GitHub) and two clones, \"laptop\" and \"desktop\".\nwarden is set up on the laptop and committed.",
     );
@@ -117,13 +74,13 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
         "README.md",
         "# notes app\n\nSyncs notes between machines.\n",
     )?;
-    git(
+    git_output(
         &desktop,
         &["commit", "--quiet", "-am", "README: say where notes go"],
     )?;
-    git(&desktop, &["push", "--quiet"])?;
+    git_output(&desktop, &["push", "--quiet"])?;
     write(&laptop, "notes.md", "- buy milk\n- call Ana\n")?;
-    git(&laptop, &["commit", "--quiet", "-am", "notes: call Ana"])?;
+    git_output(&laptop, &["commit", "--quiet", "-am", "notes: call Ana"])?;
     write(&laptop, "todo.txt", "draft, never committed\n")?;
     say(
         "desktop pushed a README change. The laptop committed a note (not pushed)\nand has a new file todo.txt it never committed.",
@@ -140,7 +97,7 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
 
     step(3, "warden sync reconcile");
     let before = snapshot(&laptop);
-    let head_before = git(&laptop, &["rev-parse", "HEAD"])?;
+    let head_before = git_output(&laptop, &["rev-parse", "HEAD"])?;
     let repo = Repo::open(&laptop)?;
     let mut session = repo.session(ctx, true, &mut |_| {})?;
     let run = session.new_run_id();
@@ -170,7 +127,7 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
         .into_iter()
         .filter(|(p, _)| !own(p))
         .eq(before.into_iter().filter(|(p, _)| !own(p)))
-        && git(&laptop, &["rev-parse", "HEAD"])? == head_before;
+        && git_output(&laptop, &["rev-parse", "HEAD"])? == head_before;
     say(&format!(
         "The laptop's files and its branch are untouched: {}.\nThe ledger says what came from where (`warden ledger show {run}`).",
         if untouched {
@@ -189,7 +146,10 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
     session.record(record::adopt(&a, record::cli_actor()))?;
     drop(session);
     say(&render::adopt(&a));
-    say(&git(&laptop, &["log", "--oneline", "--graph", "-6"])?);
+    say(&git_output(
+        &laptop,
+        &["log", "--oneline", "--graph", "-6"],
+    )?);
     let readme = std::fs::read_to_string(laptop.join("README.md")).unwrap_or_default();
     let merged = readme.contains("between machines") && laptop.join("todo.txt").is_file();
     say(&format!(
@@ -198,7 +158,7 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
     ));
 
     step(5, "Push, and audit again");
-    git(&laptop, &["push", "--quiet"])?;
+    git_output(&laptop, &["push", "--quiet"])?;
     let again = audit::audit(&g, &laptop, &AuditOptions::default(), &Ungated)?;
     say(&again.summary.needs_attention.first().map_or(
         "IN SYNC: nothing needs attention (exit 0)".to_string(),
