@@ -261,6 +261,14 @@ pub enum SyncCommand {
     /// Build sync/<YYYYMMDD>-<RUN> from the local branch, its uncommitted work and
     /// the fetched upstream, without touching the working tree, index, stash or branch.
     Reconcile {
+        /// Reconcile this local branch instead of the checked-out one (repeatable);
+        /// each gets its own run and sync branch.
+        #[arg(long, value_name = "NAME", conflicts_with = "all")]
+        branch: Vec<String>,
+        /// Reconcile every local branch with an upstream that has commits the
+        /// branch lacks (and the checked-out one when it has uncommitted work).
+        #[arg(long)]
+        all: bool,
         /// Do not fetch first.
         #[arg(long)]
         no_fetch: bool,

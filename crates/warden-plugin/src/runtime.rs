@@ -675,7 +675,10 @@ pub enum Taken {
     Refused(Error),
     NoChange,
     /// Applied by the engine as its own run (rolled back when its validation failed).
-    Applied { run: String, rolled_back: bool },
+    Applied {
+        run: String,
+        rolled_back: bool,
+    },
     /// Accepted by the caller, who applies it elsewhere (recorded as `accepted`).
     Accepted,
 }
@@ -845,7 +848,15 @@ pub fn dispatch_to(
                     }
                 ),
             ));
-            keep_output(session, &run, &key, &inv.stdout, &mut rec, lane, &mut artifacts)?;
+            keep_output(
+                session,
+                &run,
+                &key,
+                &inv.stdout,
+                &mut rec,
+                lane,
+                &mut artifacts,
+            )?;
             records.push(rec);
             continue;
         }
@@ -853,7 +864,15 @@ pub fn dispatch_to(
             Ok(o) => o,
             Err(f) => {
                 rec.fault = Some(f);
-                keep_output(session, &run, &key, &inv.stdout, &mut rec, lane, &mut artifacts)?;
+                keep_output(
+                    session,
+                    &run,
+                    &key,
+                    &inv.stdout,
+                    &mut rec,
+                    lane,
+                    &mut artifacts,
+                )?;
                 records.push(rec);
                 continue;
             }
