@@ -109,7 +109,8 @@ pub enum Command {
     /// The sync guardian: what differs from the remote, and a safe lane to reconcile.
     ///
     /// Exit codes: 0 in sync or done; 1 needs attention (audit), conflicts
-    /// quarantined (reconcile) or refused with nothing written (adopt, init);
+    /// quarantined (reconcile) or refused with nothing written (the policy does
+    /// not allow create_branch, adopt, init);
     /// 2 usage or input error (also: git missing or older than 2.38);
     /// 3 internal error; 4 busy (another writer holds the lock).
     #[command(subcommand)]
