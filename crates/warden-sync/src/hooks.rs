@@ -52,6 +52,23 @@ impl Pending {
     }
 }
 
+/// The MergeConflict event's input (`warden schema event/MergeConflict`):
+/// the merge's commits, the paths left to the plugins, and their sides.
+pub fn payload(
+    base: Option<&str>,
+    ours: &str,
+    theirs: &str,
+    pending: &[Pending],
+) -> serde_json::Value {
+    serde_json::json!({
+        "paths": pending.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(),
+        "base": base,
+        "ours": ours,
+        "theirs": theirs,
+        "files": pending.iter().map(Pending::payload).collect::<Vec<_>>(),
+    })
+}
+
 /// What a plugin decided for one path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -299,6 +316,25 @@ mod tests {
             let e = verdicts(&p, &proposal(actions)).expect_err(want);
             assert!(e.to_string().contains(want), "{e} / {want}");
         }
+    }
+
+    #[test]
+    fn the_payload_validates_against_the_event_schema() {
+        let spec = warden_core::events::find("MergeConflict").expect("event");
+        let v = jsonschema::draft7::new(&spec.input_schema).expect("schema");
+        let mut p = pending();
+        p.push(Pending {
+            path: "gone.txt".into(),
+            base: Some(b"b\n".to_vec()),
+            ours: None,
+            theirs: Some(b"t\n".to_vec()),
+            merged: None,
+        });
+        let item = payload(None, "a", "b", &p);
+        let errs: Vec<String> = v.iter_errors(&item).map(|e| e.to_string()).collect();
+        assert!(errs.is_empty(), "{errs:?}\n{item:#}");
+        assert_eq!(item["paths"], serde_json::json!(["a.txt", "gone.txt"]));
+        assert_eq!(item["files"][1]["merged_sha256"], serde_json::Value::Null);
     }
 
     #[test]

@@ -517,13 +517,12 @@ fn resolve_conflicts(
     report: &mut ReconcileReport,
 ) -> Result<Vec<TreeEdit>> {
     let paths = mt.conflicted_paths();
-    let event_base = serde_json::json!({
+    report.merge_conflict = Some(serde_json::json!({
         "paths": paths,
         "base": report.merge_base,
         "ours": ours,
         "theirs": upstream_tip,
-    });
-    report.merge_conflict = Some(event_base.clone());
+    }));
     let mut edits = Vec::new();
     let mut pending: Vec<(String, BTreeMap<u8, ConflictStage>)> = Vec::new();
     let mut by_path: BTreeMap<String, BTreeMap<u8, ConflictStage>> = BTreeMap::new();
@@ -645,9 +644,8 @@ fn resolve_conflicts(
                 merged,
             });
         }
-        let mut payload = event_base.clone();
-        payload["paths"] = serde_json::json!(pending.iter().map(|(p, _)| p).collect::<Vec<_>>());
-        payload["files"] = items.iter().map(Pending::payload).collect();
+        let payload =
+            crate::hooks::payload(report.merge_base.as_deref(), ours, upstream_tip, &items);
         let d = hooks.merge_conflict.dispatch(payload, &items)?;
         report.merge_conflict_run = d.run;
         report.plugin_faults = d.faults;
