@@ -109,7 +109,8 @@ pub enum Command {
     /// The sync guardian: what differs from the remote, and a safe lane to reconcile.
     ///
     /// Exit codes: 0 in sync or done; 1 needs attention (audit), conflicts
-    /// quarantined (reconcile) or refused with nothing written (adopt, init);
+    /// quarantined (reconcile) or refused with nothing written (the policy does
+    /// not allow create_branch, adopt, init);
     /// 2 usage or input error (also: git missing or older than 2.38);
     /// 3 internal error; 4 busy (another writer holds the lock).
     #[command(subcommand)]
@@ -261,6 +262,14 @@ pub enum SyncCommand {
     /// Build sync/<YYYYMMDD>-<RUN> from the local branch, its uncommitted work and
     /// the fetched upstream, without touching the working tree, index, stash or branch.
     Reconcile {
+        /// Reconcile this local branch instead of the checked-out one (repeatable);
+        /// each gets its own run and sync branch.
+        #[arg(long, value_name = "NAME", conflicts_with = "all")]
+        branch: Vec<String>,
+        /// Reconcile every local branch with an upstream that has commits the
+        /// branch lacks (and the checked-out one when it has uncommitted work).
+        #[arg(long)]
+        all: bool,
         /// Do not fetch first.
         #[arg(long)]
         no_fetch: bool,

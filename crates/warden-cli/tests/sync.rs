@@ -550,7 +550,16 @@ fn what_stays_conflicted_goes_to_a_quarantine_branch_not_the_sync_branch() {
         "untracked idea\n"
     );
     let entry = a.json(&["ledger", "show", v["run"].as_str().expect("run")]);
-    assert_eq!(entry["event"], "MergeConflict");
+    assert_eq!(entry["event"], "SyncAudited");
+    assert_eq!(
+        entry["details"]["created_refs"][0]["name"],
+        format!("refs/heads/{q}")
+    );
+    // MergeConflict was fired (no plugin is enabled: nobody answered).
+    let mc = v["merge_conflict_run"].as_str().expect("fired");
+    let fired = a.json(&["ledger", "show", mc]);
+    assert_eq!(fired["event"], "MergeConflict");
+    assert_eq!(fired["details"]["plugins"], serde_json::json!([]));
     // And adopt refuses it.
     let err = a.fails(
         &["sync", "adopt", v["run"].as_str().expect("run"), "--yes"],
@@ -858,8 +867,10 @@ fn sync_schemas_are_listed_and_printed() {
     for n in [
         "sync-audit",
         "sync-reconcile",
+        "sync-reconcile-batch",
         "sync-adopt",
         "sync-config",
+        "sync-init",
         "fleet-audit",
     ] {
         assert!(list.as_array().expect("list").iter().any(|x| x == n), "{n}");
@@ -871,4 +882,415 @@ fn sync_schemas_are_listed_and_printed() {
                 .ends_with(&format!("{n}.schema.json"))
         );
     }
+}
+
+// ---- MergeConflict plugins --------------------------------------------------
+
+/// Replace the developer area of a python plugin's handler.
+fn set_handler(r: &Repo, key: &str, code: &str) {
+    let rel = format!("plugins/{key}/src/handler.py");
+    let text = r.read(&rel);
+    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
+    let start = start + text[start..].find('\n').expect("eol") + 1;
+    let end = text.find("# ---- END OF DEVELOPER AREA").expect("dev end");
+    r.write(
+        &rel,
+        &format!("{}{}\n{}", &text[..start], code, &text[end..]),
+    );
+}
+
+/// Scaffold a python MergeConflict plugin with `code` as its handler, at
+/// `priority`; regenerate, validate, enable.
+fn merge_plugin(r: &Repo, key: &str, priority: i64, code: &str) {
+    r.ok(&[
+        "plugin",
+        "new",
+        key,
+        "--event",
+        "MergeConflict",
+        "--lang",
+        "python",
+        "--yes",
+    ]);
+    set_handler(r, key, code);
+    let rel = format!("plugins/{key}/plugin.spec.json");
+    let mut spec: Value = serde_json::from_str(&r.read(&rel)).expect("spec");
+    spec["priority"] = serde_json::json!(priority);
+    r.write(
+        &rel,
+        &(serde_json::to_string_pretty(&spec).expect("json") + "\n"),
+    );
+    r.ok(&["plugin", "gen", key, "--yes"]);
+    r.ok(&["plugin", "validate", key]);
+    r.ok(&["plugin", "enable", key, "--yes"]);
+}
+
+/// Keeps both sides' lines of src/lib.txt (ours, then theirs' new ones).
+const KEEP_BOTH: &str = r#"def handle(event, items):
+    actions = []
+    for item in items:
+        for f in item.get("files", []):
+            if f["path"] != "src/lib.txt" or f["ours"] is None or f["theirs"] is None:
+                continue
+            lines = f["ours"].splitlines(True)
+            for line in f["theirs"].splitlines(True):
+                if line not in lines:
+                    lines.append(line)
+            actions.append({"kind": "write_file", "path": f["path"],
+                            "content": "".join(lines),
+                            "expect": {"sha256": f["merged_sha256"]}})
+    return actions, "keep both sides' lines"
+"#;
+
+/// Misbehaves: answers notes.txt by rewriting README.md, which is not conflicted.
+const GRABBY: &str = r#"def handle(event, items):
+    if not any(f["path"] == "notes.txt" for i in items for f in i.get("files", [])):
+        return [], "nothing for me"
+    return [{"kind": "write_file", "path": "README.md", "content": "pwned\n", "expect": "any"}], "grab"
+"#;
+
+#[test]
+fn merge_conflict_plugins_resolve_on_the_sync_tree_and_a_misbehaving_one_leaves_quarantine() {
+    let w = World::new();
+    let a = &w.a;
+    a.ok(&["init"]);
+    a.write("notes.txt", "note\n");
+    merge_plugin(a, "keepboth", 1, KEEP_BOTH);
+    merge_plugin(a, "grabby", 2, GRABBY);
+    commit_all(a, "warden init, plugins");
+    a.git(&["push", "--quiet"]);
+    let b = w.clone("b");
+    b.write("src/lib.txt", "ALPHA\nbeta\ngamma\n");
+    b.write("notes.txt", "their note\n");
+    commit_all(&b, "b: edits");
+    b.git(&["push", "--quiet"]);
+    a.write("src/lib.txt", "alpha (a)\nbeta\ngamma\n");
+    a.write("notes.txt", "our note\n");
+    commit_all(a, "a: edits");
+    let before = user_state(a);
+    let v = json_of(a, &["sync", "reconcile"], 1);
+    assert_eq!(user_state(a), before, "reconcile changed the user's state");
+    assert_eq!(a.read("README.md"), "# project\n\nline two\n");
+    assert_eq!(v["outcome"], "quarantined", "{v:#}");
+    // keepboth resolved src/lib.txt; ledgered with its key and version.
+    let res = &v["resolutions"][0];
+    assert_eq!(res["path"], "src/lib.txt", "{v:#}");
+    assert_eq!(res["resolver"], "plugin");
+    assert_eq!(res["plugin"], "keepboth");
+    assert_eq!(res["plugin_version"], "0.1.0");
+    // grabby's proposal was refused: notes.txt stays conflicted.
+    assert_eq!(v["conflicts"][0]["path"], "notes.txt");
+    assert!(
+        v["conflicts"][0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("no plugin resolved it"),
+        "{v:#}"
+    );
+    let fault = &v["plugin_faults"][0];
+    assert_eq!(fault["plugin"], "grabby");
+    assert!(
+        fault["message"]
+            .as_str()
+            .expect("m")
+            .contains("\"README.md\" is not one of this merge's conflicted paths"),
+        "{fault:#}"
+    );
+    // The quarantine branch holds the plugin's resolution and the markers.
+    let q = v["quarantine_branch"].as_str().expect("q");
+    assert_eq!(
+        a.git(&["show", &format!("{q}:src/lib.txt")]),
+        "alpha (a)\nbeta\ngamma\nALPHA\n"
+    );
+    let notes = a.git(&["show", &format!("{q}:notes.txt")]);
+    assert!(
+        notes.contains("<<<<<<<") && notes.contains("our note") && notes.contains("their note")
+    );
+    assert_eq!(
+        a.git(&["show", &format!("{q}:README.md")]),
+        "# project\n\nline two\n"
+    );
+    a.git(&["merge-base", "--is-ancestor", "main", q]);
+    a.git(&["merge-base", "--is-ancestor", "origin/main", q]);
+    // The dispatch is its own ledgered MergeConflict run; faulty output is
+    // kept with it, not in the working tree's quarantine lane.
+    let mc = v["merge_conflict_run"].as_str().expect("fired");
+    let fired = a.json(&["ledger", "show", mc]);
+    assert_eq!(fired["event"], "MergeConflict");
+    let plugins = fired["details"]["plugins"].as_array().expect("plugins");
+    assert_eq!(plugins[0]["plugin"], "keepboth");
+    assert_eq!(plugins[0]["outcome"], "accepted");
+    assert_eq!(plugins[1]["plugin"], "grabby");
+    assert_eq!(plugins[1]["fault"]["kind"], "beyond_policy");
+    assert!(!a.root.join(".quarantine").exists());
+    assert!(
+        a.root
+            .join(format!(".runs/{mc}/grabby.proposal.json"))
+            .is_file()
+    );
+
+    // Once notes.txt is settled by hand, keepboth's resolution lands on the sync branch.
+    a.write("notes.txt", "their note\n");
+    commit_all(a, "a: take their note");
+    let v = json_of(a, &["sync", "reconcile"], 0);
+    assert_eq!(v["outcome"], "sync_branch", "{v:#}");
+    assert_eq!(v["resolutions"][0]["plugin"], "keepboth");
+    let tip = v["sync_commit"].as_str().expect("tip");
+    assert_eq!(
+        a.git(&["show", &format!("{tip}:src/lib.txt")]),
+        "alpha (a)\nbeta\ngamma\nALPHA\n"
+    );
+    assert_eq!(a.read("src/lib.txt"), "alpha (a)\nbeta\ngamma\n");
+}
+
+// ---- branch creation through the policy gate ---------------------------------
+
+#[test]
+fn branch_creation_needs_the_policy_and_an_old_policy_gets_the_fix() {
+    let (w, _b) = diverged(false);
+    let a = &w.a;
+    let policy = a.read(".warden/policy.yaml");
+    let allow = "  SyncAudited:\n    collector: [create_branch]\n";
+    assert!(
+        policy.contains(allow),
+        "the default policy allows it:\n{policy}"
+    );
+    // A policy written before the sync guardian created branches.
+    a.write(
+        ".warden/policy.yaml",
+        &policy.replace(allow, "  SyncAudited: {}\n"),
+    );
+    let before = a.ledger_len();
+    let err = a.fails(&["sync", "reconcile"], 1);
+    assert!(
+        err.contains(".warden/policy.yaml: events.SyncAudited.collector: policy")
+            && err.contains("does not allow source kind \"collector\" to \"create_branch\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("`SyncAudited: {collector: [create_branch]}`") && err.contains("bump"),
+        "{err}"
+    );
+    assert!(a.git(&["branch", "--list", "sync/*"]).trim().is_empty());
+    assert_eq!(a.ledger_len(), before, "a refusal records nothing");
+    // The fix from the hint works.
+    a.write(".warden/policy.yaml", &policy);
+    let v = json_of(a, &["sync", "reconcile"], 0);
+    let branch = v["sync_branch"].as_str().expect("branch");
+    let created = &v["created_refs"];
+    assert_eq!(created.as_array().map(Vec::len), Some(1));
+    assert_eq!(created[0]["name"], format!("refs/heads/{branch}"));
+    assert_eq!(created[0]["commit"], v["sync_commit"]);
+    let entry = a.json(&["ledger", "show", v["run"].as_str().expect("run")]);
+    assert_eq!(entry["details"]["created_refs"], *created);
+}
+
+// ---- reconcile --branch / --all ----------------------------------------------
+
+#[test]
+fn reconcile_all_builds_one_sync_branch_per_branch_that_needs_it() {
+    let w = World::new();
+    let a = &w.a;
+    a.ok(&["init"]);
+    commit_all(a, "warden init");
+    a.git(&["push", "--quiet"]);
+    for name in ["feature", "stale"] {
+        a.git(&["branch", name]);
+        a.git(&["push", "--quiet", "-u", "origin", name]);
+    }
+    a.git(&["branch", "lonely"]);
+    let b = w.clone("b");
+    b.git(&["switch", "--quiet", "feature"]);
+    b.write("feature.txt", "from b\n");
+    commit_all(&b, "b: feature work");
+    b.git(&["switch", "--quiet", "main"]);
+    b.write("main.txt", "from b\n");
+    commit_all(&b, "b: main work");
+    b.git(&["push", "--quiet", "origin", "main", "feature"]);
+    a.write("local.txt", "a's\n");
+    commit_all(a, "a: main work");
+    let before = user_state(a);
+    let v = json_of(a, &["sync", "reconcile", "--all"], 0);
+    assert_eq!(user_state(a), before, "reconcile changed the user's state");
+    assert_eq!(v["schema"], "warden.sync.reconcile-batch/v1");
+    let runs = v["runs"].as_array().expect("runs");
+    let by: std::collections::BTreeMap<String, &Value> = runs
+        .iter()
+        .map(|r| (r["branch"].as_str().expect("b").to_string(), r))
+        .collect();
+    assert_eq!(
+        by.keys().cloned().collect::<Vec<_>>(),
+        vec!["feature", "main"],
+        "{v:#}"
+    );
+    assert_ne!(
+        by["feature"]["run"], by["main"]["run"],
+        "one run per branch"
+    );
+    for (branch, file) in [("feature", "feature.txt"), ("main", "main.txt")] {
+        let r = by[branch];
+        assert_eq!(r["outcome"], "sync_branch");
+        let sync = r["sync_branch"].as_str().expect("sync");
+        assert!(sync.ends_with(r["run"].as_str().expect("run")));
+        a.git(&["merge-base", "--is-ancestor", branch, sync]);
+        a.git(&[
+            "merge-base",
+            "--is-ancestor",
+            &format!("origin/{branch}"),
+            sync,
+        ]);
+        assert_eq!(a.git(&["show", &format!("{sync}:{file}")]), "from b\n");
+        let entry = a.json(&["ledger", "show", r["run"].as_str().expect("run")]);
+        assert_eq!(entry["details"]["branch"], branch);
+    }
+    assert_eq!(by["main"]["from_local_count"], 1);
+    assert_eq!(by["feature"]["snapshot"], Value::Null);
+    let skipped: Vec<(String, String)> = v["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .map(|s| {
+            (
+                s["branch"].as_str().expect("b").to_string(),
+                s["reason"].as_str().expect("r").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        skipped.contains(&("lonely".into(), "no upstream".into())),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped
+            .iter()
+            .any(|(b, r)| b == "stale" && r.starts_with("up to date")),
+        "{skipped:?}"
+    );
+    // --branch picks one, even when it is not checked out; unknown names are refused.
+    let one = json_of(
+        a,
+        &["sync", "reconcile", "--no-fetch", "--branch", "feature"],
+        0,
+    );
+    assert_eq!(one["runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(one["runs"][0]["branch"], "feature");
+    let err = a.fails(&["sync", "reconcile", "--branch", "nope"], 2);
+    assert!(err.contains("there is no local branch nope"), "{err}");
+    let err = a.fails(&["sync", "reconcile", "--branch", "lonely"], 1);
+    assert!(err.contains("branch lonely has no upstream"), "{err}");
+    assert_eq!(user_state(a), before);
+}
+
+// ---- generators run sandboxed ----------------------------------------------
+
+#[test]
+fn a_generator_that_writes_outside_its_worktree_is_refused() {
+    let w = World::new();
+    let a = &w.a;
+    a.ok(&["init"]);
+    let escape = a.root.join("escaped.txt");
+    a.write(
+        ".warden/sync.yaml",
+        &format!(
+            "schema: warden.sync-config/v1\ngenerated:\n  - paths: [\"combined.txt\"]\n    command: [\"sh\", \"-c\", \"set -e; echo x > '{}'; cat parts/*.txt > combined.txt\"]\n",
+            escape.display()
+        ),
+    );
+    a.write("parts/0.txt", "zero\n");
+    a.write("combined.txt", "zero\n");
+    commit_all(a, "parts");
+    a.git(&["push", "--quiet"]);
+    let b = w.clone("b");
+    b.write("parts/2.txt", "two\n");
+    b.write("combined.txt", "zero\ntwo\n");
+    commit_all(&b, "b part");
+    b.git(&["push", "--quiet"]);
+    a.write("parts/1.txt", "one\n");
+    a.write("combined.txt", "zero\none\n");
+    commit_all(a, "a part");
+    let v = json_of(a, &["sync", "reconcile"], 1);
+    assert!(
+        !escape.exists(),
+        "the sandbox let the generator write the repository"
+    );
+    assert_eq!(v["outcome"], "quarantined", "{v:#}");
+    assert_eq!(v["conflicts"][0]["path"], "combined.txt");
+    assert!(
+        v["conflicts"][0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("failed"),
+        "{v:#}"
+    );
+    // Without the sandbox helper the policy refuses to run it at all.
+    let out = a
+        .cmd(&["sync", "reconcile", "--format", "json"])
+        .env("WARDEN_SANDBOX", "off")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let reason = v["conflicts"][0]["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("was not run: WARDEN_SANDBOX=off")
+            && reason.contains("plugins.run_unsandboxed"),
+        "{reason}"
+    );
+    assert!(!escape.exists());
+}
+
+// ---- every sync/fleet JSON output has a schema ------------------------------
+
+#[test]
+fn every_sync_and_fleet_json_output_validates_against_its_schema() {
+    let check = |r: &Repo, name: &str, v: &Value| {
+        let schema = r.json(&["schema", name]);
+        let val = jsonschema::draft7::new(&schema).expect("schema compiles");
+        let errs: Vec<String> = val.iter_errors(v).map(|e| e.to_string()).collect();
+        assert!(errs.is_empty(), "{name}: {errs:?}\n{v:#}");
+    };
+    let w = World::new();
+    let dir = w.home.path().join("fresh");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let out = isolated(common::BIN, w.home.path())
+        .args(["sync", "init", "--format", "json"])
+        .current_dir(&dir)
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let init: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let a = &w.a;
+    check(a, "sync-init", &init);
+    assert_eq!(init["schema"], "warden.sync.init/v1");
+    let (w, _b) = diverged(false);
+    let a = &w.a;
+    check(a, "sync-audit", &json_of(a, &["sync", "audit"], 1));
+    let rec = json_of(a, &["sync", "reconcile", "--dry-run"], 0);
+    check(a, "sync-reconcile", &rec);
+    check(
+        a,
+        "sync-reconcile-batch",
+        &json_of(a, &["sync", "reconcile", "--all", "--dry-run"], 0),
+    );
+    let rec = json_of(a, &["sync", "reconcile"], 0);
+    let run = rec["run"].as_str().expect("run");
+    check(
+        a,
+        "sync-adopt",
+        &json_of(a, &["sync", "adopt", run, "--dry-run"], 0),
+    );
+    check(
+        a,
+        "fleet-audit",
+        &json_of(
+            a,
+            &[
+                "fleet",
+                "audit",
+                "--no-fetch",
+                w.home.path().to_str().expect("utf8"),
+            ],
+            1,
+        ),
+    );
 }

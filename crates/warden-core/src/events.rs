@@ -51,7 +51,9 @@ impl ActionKind {
         Self::ALL.iter().map(|k| k.name())
     }
 
-    /// Whether the transaction engine of this build can apply it.
+    /// Whether the transaction engine of this build can apply it in a
+    /// proposal. `create_branch` is taken only by the sync guardian, which
+    /// asks the policy first ([`crate::policy::Policy::require`]).
     pub fn supported(self) -> bool {
         !matches!(self, ActionKind::CreateBranch | ActionKind::RegistryPatch)
     }
@@ -166,7 +168,28 @@ pub fn catalogue() -> Vec<EventSpec> {
             required_ledger_fields: LEDGER_FIELDS,
             rollback: "Resolutions are applied on a sync branch; unresolved paths go to quarantine.",
             input_schema: payload(
-                json!({"paths": {"type": "array", "items": path}, "base": {"type": "string"}, "ours": {"type": "string"}, "theirs": {"type": "string"}}),
+                json!({
+                    "paths": {"type": "array", "items": path},
+                    "base": {"type": ["string", "null"], "description": "merge base commit"},
+                    "ours": {"type": "string", "description": "our commit (local tip + uncommitted work)"},
+                    "theirs": {"type": "string", "description": "their commit (the upstream)"},
+                    "files": {
+                        "type": "array",
+                        "description": "per conflicted path: each side's text (null when absent or not UTF-8) and the merge with conflict markers",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "path": path,
+                                "base": {"type": ["string", "null"]},
+                                "ours": {"type": ["string", "null"]},
+                                "theirs": {"type": ["string", "null"]},
+                                "merged": {"type": ["string", "null"], "description": "git's merge with conflict markers"},
+                                "merged_sha256": {"type": ["string", "null"], "description": "sha256 of `merged`: the `expect` of a write_file that resolves the path"}
+                            },
+                            "required": ["path"]
+                        }
+                    }
+                }),
                 &["paths"],
             ),
         },
@@ -180,10 +203,10 @@ pub fn catalogue() -> Vec<EventSpec> {
         },
         EventSpec {
             name: "SyncAudited",
-            trigger: "`warden sync audit` produced a report.",
-            default_allow: &[],
+            trigger: "`warden sync audit` compared a checkout with its remote, or `warden sync reconcile` built the merged truth on a new branch.",
+            default_allow: &[("collector", &[CreateBranch])],
             required_ledger_fields: LEDGER_FIELDS,
-            rollback: "Read-only; nothing to roll back.",
+            rollback: "The audit is read-only. Reconcile only creates new branches (sync/…, quarantine/sync-…) and never moves an existing ref: delete the branch to drop it.",
             input_schema: payload(json!({"report": {"type": "object"}}), &["report"]),
         },
         EventSpec {

@@ -247,6 +247,29 @@ impl Policy {
             .unwrap_or_default()
     }
 
+    /// Refuse unless `source_kind` may take action `kind` on `event`. For the
+    /// subsystems that act without a proposal (the sync guardian creating its
+    /// branches); the error names the policy file, the field and the fix.
+    pub fn require(&self, event: &str, source_kind: &str, kind: ActionKind) -> Result<()> {
+        if self.allowed(event, source_kind).contains(&kind) {
+            return Ok(());
+        }
+        Err(Error::rejected(
+            POLICY_FILE,
+            format!("events.{event}.{source_kind}"),
+            format!(
+                "policy {} does not allow source kind \"{source_kind}\" to \"{}\" on event \"{event}\"",
+                self.file.version,
+                kind.name()
+            ),
+            Some(format!(
+                "add \"{}\" to events.{event}.{source_kind} in {POLICY_FILE} (e.g. `{event}: {{{source_kind}: [{}]}}`) and bump its version; policies written before this action existed lack it",
+                kind.name(),
+                kind.name()
+            )),
+        ))
+    }
+
     /// Why a path may not be written, or None when it may.
     pub fn path_refusal(&self, path: &RepoPath) -> Option<String> {
         if let Some(area) = path.protected_area() {
@@ -343,6 +366,28 @@ mod tests {
         assert!(
             !p.allowed("Manual", "person")
                 .contains(&ActionKind::DeleteFile)
+        );
+    }
+
+    #[test]
+    fn require_names_the_file_the_field_and_the_fix() {
+        let p = Policy::parse(&default_policy_text("1", "0.1.0"), "policy.yaml").expect("parse");
+        p.require("SyncAudited", "collector", ActionKind::CreateBranch)
+            .expect("the default policy lets the sync guardian create its branches");
+        let old = "schema: warden.policy/v1\nversion: \"7\"\nevents:\n  SyncAudited: {}\n";
+        let p = Policy::parse(old, "policy.yaml").expect("parse");
+        let e = p
+            .require("SyncAudited", "collector", ActionKind::CreateBranch)
+            .expect_err("an old policy lacks it");
+        assert_eq!(
+            e.to_string(),
+            ".warden/policy.yaml: events.SyncAudited.collector: policy 7 does not allow source kind \"collector\" to \"create_branch\" on event \"SyncAudited\""
+        );
+        assert!(
+            e.hint()
+                .is_some_and(|h| h.contains("`SyncAudited: {collector: [create_branch]}`")),
+            "{:?}",
+            e.hint()
         );
     }
 

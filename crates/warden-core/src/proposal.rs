@@ -479,10 +479,11 @@ impl Parser<'_> {
                     self.file,
                     format!("{prefix}kind"),
                     format!("action \"{kind_s}\" is not supported by this version of warden yet"),
-                    Some(
-                        "it arrives with its subsystem (sync guardian / registry maintainer)"
-                            .into(),
-                    ),
+                    Some(if kind == ActionKind::CreateBranch {
+                        "branches are created by `warden sync reconcile` only (allowed under events.SyncAudited.collector in .warden/policy.yaml)".into()
+                    } else {
+                        "it arrives with its subsystem (registry maintainer)".into()
+                    }),
                 ));
             }
         })

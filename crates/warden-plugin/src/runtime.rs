@@ -573,7 +573,8 @@ pub struct PluginRecord {
     pub stderr_sha256: Digest,
     /// sha256 of the canonical proposal; null when the plugin gave none.
     pub proposal_sha256: Option<Digest>,
-    /// applied | no_change | rolled_back | isolated | refused
+    /// applied | no_change | rolled_back | isolated | refused | accepted
+    /// (taken by the caller, e.g. the sync guardian on its sync branch)
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
@@ -643,13 +644,93 @@ pub struct DispatchOptions<'a> {
     pub actor: Source,
 }
 
-/// Dispatch `event` with its batch to every enabled plugin. See the module docs.
+/// What becomes of a plugin's proposal once it passed the runtime's own
+/// checks (declared action kinds; nothing under `plugins/` or `ids/`).
+pub trait ProposalSink {
+    /// Plan and apply the proposal, or accept it for the caller to apply
+    /// elsewhere. `Taken::Refused(e)` is recorded as the plugin's fault
+    /// (`beyond_policy` for a refusal, else `invalid_proposal`) and its
+    /// proposal is kept.
+    fn take(
+        &mut self,
+        session: &mut Session,
+        plugin: &PluginRecord,
+        proposal: &Proposal,
+        digest: Digest,
+        label: &str,
+    ) -> Result<Taken>;
+
+    /// Where a faulty plugin's output is kept: the working tree's quarantine
+    /// lane `.quarantine/<RUN>/` (true), or only the dispatch run's
+    /// artifacts `.runs/<RUN>/` (false, for callers that must leave the
+    /// working tree alone).
+    fn quarantine_lane(&self) -> bool {
+        true
+    }
+}
+
+/// What a [`ProposalSink`] did with a proposal.
+#[derive(Debug)]
+pub enum Taken {
+    Refused(Error),
+    NoChange,
+    /// Applied by the engine as its own run (rolled back when its validation failed).
+    Applied {
+        run: String,
+        rolled_back: bool,
+    },
+    /// Accepted by the caller, who applies it elsewhere (recorded as `accepted`).
+    Accepted,
+}
+
+/// The sink of `warden run`: the engine plans the proposal against the
+/// working tree (policy gate, preconditions) and applies it as its own run.
+pub struct WorkingTree;
+
+impl ProposalSink for WorkingTree {
+    fn take(
+        &mut self,
+        session: &mut Session,
+        _plugin: &PluginRecord,
+        proposal: &Proposal,
+        digest: Digest,
+        label: &str,
+    ) -> Result<Taken> {
+        let plan = match session.plan(proposal, digest, label) {
+            Ok(p) => p,
+            Err(e) => return Ok(Taken::Refused(e)),
+        };
+        if plan.noop.is_some() || plan.changes.is_empty() {
+            return Ok(Taken::NoChange);
+        }
+        let outcome = session.apply(&plan)?;
+        Ok(Taken::Applied {
+            run: outcome.entry.run.clone(),
+            rolled_back: outcome.entry.result != warden_core::ledger::RunResult::Applied,
+        })
+    }
+}
+
+/// Dispatch `event` with its batch to every enabled plugin and apply their
+/// proposals to the working tree. See the module docs.
 pub fn dispatch(
     session: &mut Session,
     event: &str,
     items: Vec<Value>,
     opts: &DispatchOptions,
 ) -> Result<DispatchReport> {
+    dispatch_to(session, event, items, opts, &mut WorkingTree)
+}
+
+/// [`dispatch`], with the proposals going to `sink` instead of the working tree.
+pub fn dispatch_to(
+    session: &mut Session,
+    event: &str,
+    items: Vec<Value>,
+    opts: &DispatchOptions,
+    sink: &mut dyn ProposalSink,
+) -> Result<DispatchReport> {
+    let lane = sink.quarantine_lane();
     let root = session.repo.root().to_path_buf();
     let policy = session.repo.policy.clone();
     let registry = PluginRegistry::read(&root)?;
@@ -767,7 +848,15 @@ pub fn dispatch(
                     }
                 ),
             ));
-            keep_output(session, &run, &key, &inv.stdout, &mut rec)?;
+            keep_output(
+                session,
+                &run,
+                &key,
+                &inv.stdout,
+                &mut rec,
+                lane,
+                &mut artifacts,
+            )?;
             records.push(rec);
             continue;
         }
@@ -775,7 +864,15 @@ pub fn dispatch(
             Ok(o) => o,
             Err(f) => {
                 rec.fault = Some(f);
-                keep_output(session, &run, &key, &inv.stdout, &mut rec)?;
+                keep_output(
+                    session,
+                    &run,
+                    &key,
+                    &inv.stdout,
+                    &mut rec,
+                    lane,
+                    &mut artifacts,
+                )?;
                 records.push(rec);
                 continue;
             }
@@ -799,7 +896,7 @@ pub fn dispatch(
                 FaultKind::UndeclaredAction,
                 format!("proposed `{bad}`, which plugin.spec.json does not declare"),
             ));
-            keep_proposal(session, &run, &key, &bytes, &mut rec)?;
+            keep_proposal(session, &run, &key, &bytes, &mut rec, lane)?;
             records.push(rec);
             continue;
         }
@@ -822,11 +919,14 @@ pub fn dispatch(
                     Some("plugins propose changes to the repository's content only".into()),
                 ));
             }
-            session.plan(&p, d, &label)
+            Ok((p, d))
         });
-        let plan = match planned {
-            Ok(p) => p,
-            Err(e) => {
+        let taken = match planned {
+            Ok((p, d)) => sink.take(session, &rec, &p, d, &label)?,
+            Err(e) => Taken::Refused(e),
+        };
+        match taken {
+            Taken::Refused(e) => {
                 let kind = if matches!(e, Error::Rejected { .. }) {
                     FaultKind::BeyondPolicy
                 } else {
@@ -839,22 +939,19 @@ pub fn dispatch(
                         e.hint().map(|h| format!(" ({h})")).unwrap_or_default()
                     ),
                 ));
-                keep_proposal(session, &run, &key, &bytes, &mut rec)?;
-                records.push(rec);
-                continue;
+                keep_proposal(session, &run, &key, &bytes, &mut rec, lane)?;
             }
-        };
-        if plan.noop.is_some() || plan.changes.is_empty() {
-            rec.outcome = "no_change".into();
-            records.push(rec);
-            continue;
+            Taken::NoChange => rec.outcome = "no_change".into(),
+            Taken::Applied { run, rolled_back } => {
+                rec.applied_run = Some(run);
+                rec.outcome = if rolled_back {
+                    "rolled_back".into()
+                } else {
+                    "applied".into()
+                };
+            }
+            Taken::Accepted => rec.outcome = "accepted".into(),
         }
-        let outcome = session.apply(&plan)?;
-        rec.applied_run = Some(outcome.entry.run.clone());
-        rec.outcome = match outcome.entry.result {
-            warden_core::ledger::RunResult::Applied => "applied".into(),
-            _ => "rolled_back".into(),
-        };
         records.push(rec);
     }
     let report = DispatchReport {
@@ -878,32 +975,46 @@ pub fn dispatch(
     Ok(report)
 }
 
+/// Keep a faulty plugin's stdout: in the quarantine lane, or (`lane` false)
+/// as an artifact of the dispatch run.
 fn keep_output(
     session: &mut Session,
     run: &str,
     key: &str,
     stdout: &[u8],
     rec: &mut PluginRecord,
+    lane: bool,
+    artifacts: &mut Vec<(String, Vec<u8>)>,
 ) -> Result<()> {
-    if !stdout.is_empty() {
+    if stdout.is_empty() {
+        return Ok(());
+    }
+    let name = format!("{key}.stdout");
+    if lane {
         rec.quarantined
-            .push(session.quarantine_artifact(run, &format!("{key}.stdout"), stdout)?);
+            .push(session.quarantine_artifact(run, &name, stdout)?);
+    } else {
+        rec.quarantined.push(format!(".runs/{run}/{name}"));
+        artifacts.push((name, stdout.to_vec()));
     }
     Ok(())
 }
 
+/// Keep a refused proposal (it is already among the run's artifacts).
 fn keep_proposal(
     session: &mut Session,
     run: &str,
     key: &str,
     bytes: &[u8],
     rec: &mut PluginRecord,
+    lane: bool,
 ) -> Result<()> {
-    rec.quarantined.push(session.quarantine_artifact(
-        run,
-        &format!("{key}.proposal.json"),
-        bytes,
-    )?);
+    let name = format!("{key}.proposal.json");
+    rec.quarantined.push(if lane {
+        session.quarantine_artifact(run, &name, bytes)?
+    } else {
+        format!(".runs/{run}/{name}")
+    });
     Ok(())
 }
 

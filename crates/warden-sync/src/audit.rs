@@ -237,6 +237,18 @@ pub fn audit(
     gate: &dyn FetchGate,
 ) -> Result<AuditReport> {
     let root = git.toplevel(start)?;
+    audit_root(git, &root, opts, gate)
+}
+
+/// Audit the work tree whose top level is `root` (e.g. found by the fleet's
+/// discovery, which saves asking git for it).
+pub fn audit_root(
+    git: &dyn GitBackend,
+    root: &Path,
+    opts: &AuditOptions,
+    gate: &dyn FetchGate,
+) -> Result<AuditReport> {
+    let root = root.to_path_buf();
     // `git status` is the long pole on a big tree and depends on nothing else
     // here (its ahead/behind line is not used): run it beside the fetch and
     // the ref work.
@@ -370,7 +382,11 @@ fn audit_with(
         };
         match &live_upstream {
             Some((up_name, up_oid)) => {
-                let (ahead, behind) = git.ahead_behind(&root, &r.name, up_name)?;
+                // git already counted them for `%(upstream:track)`.
+                let (ahead, behind) = match r.track {
+                    Some(t) => t,
+                    None => git.ahead_behind(&root, &r.name, up_name)?,
+                };
                 b.ahead = ahead;
                 b.behind = behind;
                 b.diverged = ahead > 0 && behind > 0;

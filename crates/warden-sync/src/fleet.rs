@@ -227,7 +227,8 @@ pub fn audit_fleet(
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(repo) = repos.get(i) else { break };
-                    let r = audit::audit(git, repo, &opts.audit, &gate);
+                    // Discovery found the top level (the folder holding .git).
+                    let r = audit::audit_root(git, repo, &opts.audit, &gate);
                     let r = row(repo, r);
                     *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;

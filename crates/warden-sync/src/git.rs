@@ -38,6 +38,28 @@ pub struct RefInfo {
     pub upstream_remote: Option<String>,
     /// HEAD points at this ref (`%(HEAD)`).
     pub is_head: bool,
+    /// (ahead, behind) against the upstream, as git counted it for
+    /// `%(upstream:track)`; None without a live upstream.
+    pub track: Option<(u64, u64)>,
+}
+
+/// Parse `%(upstream:track)`: "", "[ahead N]", "[behind M]",
+/// "[ahead N, behind M]" (or "[gone]", which is None).
+pub fn parse_track(s: &str) -> Option<(u64, u64)> {
+    let inner = s.trim();
+    if inner.is_empty() {
+        return Some((0, 0));
+    }
+    let inner = inner.strip_prefix('[')?.strip_suffix(']')?;
+    let (mut ahead, mut behind) = (0, 0);
+    for part in inner.split(", ") {
+        match part.split_once(' ') {
+            Some(("ahead", n)) => ahead = n.parse().ok()?,
+            Some(("behind", n)) => behind = n.parse().ok()?,
+            _ => return None,
+        }
+    }
+    Some((ahead, behind))
 }
 
 /// Remotes and branch → remote, as configured.
@@ -518,6 +540,11 @@ impl GitBackend for GitCli {
                 upstream,
                 upstream_remote: (!f[4].is_empty()).then(|| f[4].to_string()),
                 is_head: f[5] == "*",
+                track: if f[2].is_empty() {
+                    None
+                } else {
+                    parse_track(f[3])
+                },
             });
         }
         v.sort_by(|a, b| a.name.cmp(&b.name));
@@ -864,6 +891,16 @@ impl GitBackend for GitCli {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upstream_track_is_parsed_exactly() {
+        assert_eq!(parse_track(""), Some((0, 0)));
+        assert_eq!(parse_track("[ahead 3]"), Some((3, 0)));
+        assert_eq!(parse_track("[behind 12]"), Some((0, 12)));
+        assert_eq!(parse_track("[ahead 1, behind 2]"), Some((1, 2)));
+        assert_eq!(parse_track("[gone]"), None);
+        assert_eq!(parse_track("[ahead x]"), None);
+    }
 
     #[test]
     fn versions_parse_including_vendor_suffixes() {

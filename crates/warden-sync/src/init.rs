@@ -19,6 +19,22 @@ pub struct SyncInitReport {
     pub remotes: Vec<(String, String)>,
 }
 
+pub const SYNC_INIT_SCHEMA_ID: &str = "warden.sync.init/v1";
+
+/// `warden sync init --format json`: the git part and warden's own set-up.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(
+    title = "warden sync init report",
+    description = "`warden sync init [--remote URL] --format json`"
+)]
+pub struct SyncInitOutput {
+    /// Always "warden.sync.init/v1".
+    pub schema: String,
+    pub git: SyncInitReport,
+    /// What `warden init` did (as `warden init --format json`).
+    pub warden: warden_core::repo::InitReport,
+}
+
 /// Initialise `dir` when it is not inside a repository, then link `url` as
 /// `origin` when given and no remote has it yet.
 pub fn init(git: &dyn GitBackend, dir: &Path, url: Option<&str>) -> Result<SyncInitReport> {

@@ -5,6 +5,8 @@
 //! - [`reconcile`]: the merged truth on `sync/<YYYYMMDD>-<RUN>`, built with
 //!   plumbing, never touching the user's working tree, index, stash or branch;
 //! - [`resolve`]: deterministic conflict resolvers; [`config`]: `.warden/sync.yaml`;
+//! - [`hooks`]: the MergeConflict plugins and the generator sandbox, reached
+//!   through traits the CLI implements (this crate never depends on warden-plugin);
 //! - [`adopt`]: fast-forward the working branch when nothing changed since;
 //! - [`fleet`]: many repositories in parallel with per-host fetch throttling;
 //! - [`record`], [`render`], [`schema`]: ledger records, text, JSON Schemas.
@@ -19,6 +21,7 @@ pub mod audit;
 pub mod config;
 pub mod fleet;
 pub mod git;
+pub mod hooks;
 pub mod init;
 pub mod porcelain;
 pub mod reconcile;

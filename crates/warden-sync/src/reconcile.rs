@@ -8,24 +8,38 @@
 //!    from a copy of the real one (`add -A`, `write-tree`) and committed on top
 //!    of the local tip (`commit-tree`) — its own commit;
 //! 2. the snapshot and the upstream are merged with `merge-tree --write-tree`;
-//! 3. conflicted paths go to the resolvers (append-only JSONL union, then
-//!    generators, which run in a temporary worktree outside the repository);
+//! 3. conflicted paths go to the resolvers: the built-in ones first
+//!    (append-only JSONL union, then generators, which run sandboxed in a
+//!    temporary worktree outside the repository), then the MergeConflict
+//!    event is fired at the enabled plugins ([`crate::hooks`]); their
+//!    accepted resolutions are written into the merge's tree only;
 //! 4. if every conflict is settled the merge is committed and the sync branch
 //!    created (create-only: `update-ref NAME NEW ""`); otherwise the merge with
 //!    conflict markers goes to `quarantine/sync-<YYYYMMDD>-<RUN>` and no sync
 //!    branch is made.
+//!
+//! Creating either branch is an action (`create_branch`) of the sync guardian
+//! (source kind `collector`) on event `SyncAudited`: the policy must allow it,
+//! checked before anything else is done.
 
 use crate::audit::{Commit, FetchGate, FetchMode, FetchResult};
 use crate::config::{Generator, SyncConfig};
 use crate::git::{ConflictStage, GitBackend, Signature, TreeEdit};
+use crate::hooks::{GeneratorLauncher, MergeConflictHook, Pending, PluginFault, Verdict};
 use crate::resolve::{self, Sides};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use warden_core::events::ActionKind;
+use warden_core::policy::Policy;
 use warden_core::{Error, Result};
+
+/// The event and source kind under which the sync guardian creates branches.
+pub const BRANCH_EVENT: &str = "SyncAudited";
+pub const BRANCH_SOURCE: &str = "collector";
 
 pub const RECONCILE_SCHEMA_ID: &str = "warden.sync.reconcile/v1";
 /// Commits listed per side in the report (counts are exact).
@@ -41,8 +55,19 @@ pub struct ReconcileOptions {
     pub date: String,
     /// Author and committer of the commits warden makes.
     pub signature: Signature,
-    /// Compute everything, create no ref.
+    /// Compute everything, create no ref (and consult no plugin).
     pub dry_run: bool,
+    /// The local branch to reconcile; None: the checked-out one. Only the
+    /// checked-out branch has uncommitted work to capture.
+    pub branch: Option<String>,
+}
+
+/// What reconcile needs from outside the sync guardian.
+pub struct Hooks<'a> {
+    /// Must allow `create_branch` for source `collector` on `SyncAudited`.
+    pub policy: &'a Policy,
+    pub merge_conflict: &'a mut dyn MergeConflictHook,
+    pub generators: &'a dyn GeneratorLauncher,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -68,9 +93,23 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Resolution {
     pub path: String,
-    /// `jsonl-union` or `generator`.
+    /// `jsonl-union` or `generator` (built in), or `plugin`.
     pub resolver: String,
+    /// The plugin key, when a plugin resolved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// The plugin's version, when a plugin resolved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_version: Option<String>,
     pub detail: String,
+}
+
+/// A branch reconcile created (create-only: it never moves an existing ref).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CreatedRef {
+    /// e.g. `refs/heads/sync/20260101-01J…`
+    pub name: String,
+    pub commit: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -117,13 +156,25 @@ pub struct ReconcileReport {
     pub sync_commit: Option<String>,
     pub quarantine_branch: Option<String>,
     pub quarantine_commit: Option<String>,
-    /// The MergeConflict event's input (`warden schema event/MergeConflict`), when git conflicted.
+    /// The MergeConflict event's input (`warden schema event/MergeConflict`,
+    /// without the file contents), when git conflicted.
     pub merge_conflict: Option<serde_json::Value>,
+    /// The ledgered run that fired MergeConflict at the enabled plugins
+    /// (null when git did not conflict, built-in resolvers settled every
+    /// path, or in a dry run).
+    #[serde(default)]
+    pub merge_conflict_run: Option<String>,
+    /// Plugins that failed or whose proposals were refused.
+    #[serde(default)]
+    pub plugin_faults: Vec<PluginFault>,
     pub resolutions: Vec<Resolution>,
     /// What stays conflicted (on the quarantine branch only).
     pub conflicts: Vec<Conflict>,
     /// Digest of `.warden/sync.yaml` (sha256 of "" when absent).
     pub config_digest: String,
+    /// The branches this run created (none in a dry run).
+    #[serde(default)]
+    pub created_refs: Vec<CreatedRef>,
 }
 
 fn commits(v: Vec<crate::git::CommitInfo>) -> Vec<Commit> {
@@ -139,58 +190,38 @@ fn refuse(field: &str, message: String, hint: &str) -> Error {
     Error::rejected("(repository)", field, message, Some(hint.to_string()))
 }
 
-pub fn reconcile(
+/// The checked-out branch, or None when HEAD is detached.
+pub fn head_branch(git: &dyn GitBackend, root: &Path) -> Option<String> {
+    git.run(root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Fetch the remotes `mode` names (Default: `default_remotes`) before
+/// reconciling; the first failure refuses the whole reconcile.
+pub fn fetch(
     git: &dyn GitBackend,
     root: &Path,
-    config: &SyncConfig,
-    opts: &ReconcileOptions,
+    mode: &FetchMode,
+    timeout: Duration,
+    default_remotes: &[String],
     gate: &dyn FetchGate,
-) -> Result<ReconcileReport> {
-    let root = git.toplevel(root)?;
-    let branch = git
-        .run(&root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
-        .map(|s| s.trim().to_string())
-        .map_err(|_| {
-            refuse(
-                "HEAD",
-                "HEAD is detached: there is no working branch to reconcile".into(),
-                "check out the branch you work on (`git switch NAME`) and run it again",
-            )
-        })?;
-    let refs = git.refs(&root, &[&format!("refs/heads/{branch}")])?;
-    let me = refs.first().ok_or_else(|| {
-        refuse(
-            "HEAD",
-            format!("branch {branch} has no commit yet"),
-            "make a first commit, or push/pull once, then reconcile",
-        )
-    })?;
-    let upstream = me.upstream.clone().ok_or_else(|| {
-        refuse(
-            "upstream",
-            format!("branch {branch} has no upstream to reconcile with"),
-            &format!(
-                "set one with `git branch --set-upstream-to=origin/{branch}` (or push with -u)"
-            ),
-        )
-    })?;
-    let remote = me.upstream_remote.clone();
-
-    let mut fetch = Vec::new();
-    let to_fetch: Vec<String> = match &opts.fetch {
+) -> Result<Vec<FetchResult>> {
+    let to_fetch: Vec<String> = match mode {
         FetchMode::Skip => Vec::new(),
-        FetchMode::Default => remote.iter().cloned().collect(),
+        FetchMode::Default => default_remotes.to_vec(),
         FetchMode::Remote(r) => vec![r.clone()],
-        FetchMode::All => git.remotes(&root)?.into_iter().map(|(n, _)| n).collect(),
+        FetchMode::All => git.remotes(root)?.into_iter().map(|(n, _)| n).collect(),
     };
-    let urls = git.remotes(&root)?;
+    let urls = git.remotes(root)?;
+    let mut fetched = Vec::new();
     for r in &to_fetch {
         let url = urls
             .iter()
             .find(|(n, _)| n == r)
             .map(|(_, u)| u.as_str())
             .unwrap_or("");
-        let res = gate.fetch(url, &mut || git.fetch(&root, r, opts.fetch_timeout));
+        let res = gate.fetch(url, &mut || git.fetch(root, r, timeout));
         if let Err(e) = &res {
             return Err(refuse(
                 "fetch",
@@ -198,12 +229,72 @@ pub fn reconcile(
                 "fix the remote (network, credentials) or pass --no-fetch to reconcile with what was fetched last",
             ));
         }
-        fetch.push(FetchResult {
+        fetched.push(FetchResult {
             remote: r.clone(),
             ok: true,
             error: None,
         });
     }
+    Ok(fetched)
+}
+
+pub fn reconcile(
+    git: &dyn GitBackend,
+    root: &Path,
+    config: &SyncConfig,
+    opts: &ReconcileOptions,
+    gate: &dyn FetchGate,
+    hooks: &mut Hooks,
+) -> Result<ReconcileReport> {
+    let root = git.toplevel(root)?;
+    // The policy decides first, so a refusal costs nothing.
+    hooks
+        .policy
+        .require(BRANCH_EVENT, BRANCH_SOURCE, ActionKind::CreateBranch)?;
+    let head = head_branch(git, &root);
+    let branch = match (&opts.branch, &head) {
+        (Some(b), _) => b.clone(),
+        (None, Some(h)) => h.clone(),
+        (None, None) => {
+            return Err(refuse(
+                "HEAD",
+                "HEAD is detached: there is no working branch to reconcile".into(),
+                "check out the branch you work on (`git switch NAME`), or name one with --branch",
+            ));
+        }
+    };
+    let checked_out = head.as_deref() == Some(branch.as_str());
+    let full = format!("refs/heads/{branch}");
+    let refs = git.refs(&root, &[&full])?;
+    let me = match refs.into_iter().find(|r| r.name == full) {
+        Some(r) => r,
+        None if checked_out => {
+            return Err(refuse(
+                "HEAD",
+                format!("branch {branch} has no commit yet"),
+                "make a first commit, or push/pull once, then reconcile",
+            ));
+        }
+        None => {
+            return Err(Error::invalid(
+                "(command line)",
+                "--branch",
+                format!("there is no local branch {branch}"),
+                Some("`git branch --list` shows the local branches".into()),
+            ));
+        }
+    };
+    let upstream = me.upstream.clone().ok_or_else(|| {
+        refuse(
+            "upstream",
+            format!("branch {branch} has no upstream to reconcile with"),
+            &format!(
+                "set one with `git branch --set-upstream-to=origin/{branch} {branch}` (or push with -u)"
+            ),
+        )
+    })?;
+    let remotes: Vec<String> = me.upstream_remote.iter().cloned().collect();
+    let fetch = fetch(git, &root, &opts.fetch, opts.fetch_timeout, &remotes, gate)?;
 
     let local_tip = me.oid.clone();
     let upstream_tip = git.resolve(&root, &upstream)?.ok_or_else(|| {
@@ -219,9 +310,13 @@ pub fn reconcile(
         .tempdir()
         .map_err(|e| Error::Internal(format!("cannot create a temp dir: {e}")))?;
 
-    // 1. Snapshot the uncommitted work.
+    // 1. Snapshot the uncommitted work (only the checked-out branch has any).
     let local_tree = git.tree_of(&root, &local_tip)?;
-    let snap_tree = git.snapshot_tree(&root, scratch.path())?;
+    let snap_tree = if checked_out {
+        git.snapshot_tree(&root, scratch.path())?
+    } else {
+        local_tree.clone()
+    };
     let snapshot = if snap_tree != local_tree {
         let paths = git.changed_paths(&root, &local_tree, &snap_tree)?;
         let msg = format!(
@@ -278,9 +373,12 @@ pub fn reconcile(
         quarantine_branch: None,
         quarantine_commit: None,
         merge_conflict: None,
+        merge_conflict_run: None,
+        plugin_faults: Vec::new(),
         resolutions: Vec::new(),
         conflicts: Vec::new(),
         config_digest: config.digest.hex(),
+        created_refs: Vec::new(),
     };
 
     if let Some(base) = &report.merge_base {
@@ -319,134 +417,18 @@ pub fn reconcile(
             )?)
         } else {
             // 3. Resolve.
-            let paths = mt.conflicted_paths();
-            report.merge_conflict = Some(serde_json::json!({
-                "paths": paths,
-                "base": report.merge_base,
-                "ours": ours,
-                "theirs": upstream_tip,
-            }));
-            let mut edits = Vec::new();
-            let mut pending: Vec<(String, BTreeMap<u8, ConflictStage>)> = Vec::new();
-            let mut by_path: BTreeMap<String, BTreeMap<u8, ConflictStage>> = BTreeMap::new();
-            for s in &mt.stages {
-                by_path
-                    .entry(s.path.clone())
-                    .or_default()
-                    .insert(s.stage, s.clone());
-            }
-            for (path, stages) in by_path {
-                if config.append_only.is_match(&path) {
-                    let sides = Sides {
-                        base: blob(git, &root, stages.get(&1))?,
-                        ours: blob(git, &root, stages.get(&2))?,
-                        theirs: blob(git, &root, stages.get(&3))?,
-                    };
-                    match resolve::union_jsonl(&sides) {
-                        Ok(bytes) => {
-                            let oid = git.hash_blob(&root, &bytes)?;
-                            let mode = stages
-                                .get(&2)
-                                .or(stages.get(&3))
-                                .map_or("100644".to_string(), |s| s.mode.clone());
-                            edits.push(TreeEdit {
-                                path: path.clone(),
-                                blob: Some((mode, oid)),
-                            });
-                            report.resolutions.push(Resolution {
-                                path,
-                                resolver: "jsonl-union".into(),
-                                detail: "append-only JSONL: union of both sides' entries by id"
-                                    .into(),
-                            });
-                        }
-                        Err(why) => report.conflicts.push(Conflict { path, reason: why }),
-                    }
-                } else {
-                    pending.push((path, stages));
-                }
-            }
-            // Generators, each once over all of its conflicted paths.
-            for (globs, generator) in &config.generators {
-                let mine: Vec<(String, BTreeMap<u8, ConflictStage>)> = pending
-                    .iter()
-                    .filter(|(p, _)| globs.is_match(p))
-                    .cloned()
-                    .collect();
-                if mine.is_empty() {
-                    continue;
-                }
-                pending.retain(|(p, _)| !globs.is_match(p));
-                let candidate = git.edit_tree(&root, scratch.path(), &mt.tree, &edits)?;
-                let probe = git.commit_tree(
-                    &root,
-                    &candidate,
-                    &[&ours, &upstream_tip],
-                    "warden sync: generator input",
-                    &opts.signature,
-                )?;
-                match run_generator(git, &root, scratch.path(), &probe, generator) {
-                    Ok(dir) => {
-                        for (path, stages) in mine {
-                            let file = dir.join(&path);
-                            match std::fs::read(&file) {
-                                Ok(bytes) if !resolve::has_conflict_markers(&bytes) => {
-                                    let oid = git.hash_blob(&root, &bytes)?;
-                                    let mode = stages
-                                        .get(&2)
-                                        .or(stages.get(&3))
-                                        .map_or("100644".to_string(), |s| s.mode.clone());
-                                    edits.push(TreeEdit {
-                                        path: path.clone(),
-                                        blob: Some((mode, oid)),
-                                    });
-                                    report.resolutions.push(Resolution {
-                                        path,
-                                        resolver: "generator".into(),
-                                        detail: format!(
-                                            "regenerated by `{}`",
-                                            generator.command.join(" ")
-                                        ),
-                                    });
-                                }
-                                Ok(_) => report.conflicts.push(Conflict {
-                                    path,
-                                    reason: format!(
-                                        "`{}` left conflict markers in it",
-                                        generator.command.join(" ")
-                                    ),
-                                }),
-                                Err(_) => report.conflicts.push(Conflict {
-                                    path,
-                                    reason: format!(
-                                        "`{}` did not write it",
-                                        generator.command.join(" ")
-                                    ),
-                                }),
-                            }
-                        }
-                        remove_worktree(git, &root, &dir);
-                    }
-                    Err(why) => {
-                        for (path, _) in mine {
-                            report.conflicts.push(Conflict {
-                                path,
-                                reason: why.clone(),
-                            });
-                        }
-                    }
-                }
-            }
-            for (path, stages) in pending {
-                let reason = if stages.len() == 3 {
-                    "both sides changed the same lines; no resolver applies".to_string()
-                } else {
-                    "changed on one side and deleted (or added differently) on the other; no resolver applies".to_string()
-                };
-                report.conflicts.push(Conflict { path, reason });
-            }
-            report.conflicts.sort_by(|a, b| a.path.cmp(&b.path));
-            report.resolutions.sort_by(|a, b| a.path.cmp(&b.path));
+            let edits = resolve_conflicts(
+                git,
+                &root,
+                config,
+                opts,
+                scratch.path(),
+                &mt,
+                &ours,
+                &upstream_tip,
+                hooks,
+                &mut report,
+            )?;
             let tree = if edits.is_empty() {
                 mt.tree.clone()
             } else {
@@ -474,9 +456,7 @@ pub fn reconcile(
                 let q =
                     git.commit_tree(&root, &tree, &[&ours, &upstream_tip], &msg, &opts.signature)?;
                 let name = format!("quarantine/sync-{}-{}", opts.date, opts.run);
-                if !opts.dry_run {
-                    git.create_ref(&root, &format!("refs/heads/{name}"), &q)?;
-                }
+                create_branch(git, &root, opts, &name, &q, &mut report)?;
                 report.outcome = Outcome::Quarantined;
                 report.quarantine_branch = Some(name);
                 report.quarantine_commit = Some(q);
@@ -486,14 +466,354 @@ pub fn reconcile(
     };
     if let Some(m) = merged {
         let name = format!("sync/{}-{}", opts.date, opts.run);
-        if !opts.dry_run {
-            git.create_ref(&root, &format!("refs/heads/{name}"), &m)?;
-        }
+        create_branch(git, &root, opts, &name, &m, &mut report)?;
         report.outcome = Outcome::SyncBranch;
         report.sync_branch = Some(name);
         report.sync_commit = Some(m);
     }
     Ok(report)
+}
+
+fn create_branch(
+    git: &dyn GitBackend,
+    root: &Path,
+    opts: &ReconcileOptions,
+    name: &str,
+    commit: &str,
+    report: &mut ReconcileReport,
+) -> Result<()> {
+    if opts.dry_run {
+        return Ok(());
+    }
+    let full = format!("refs/heads/{name}");
+    git.create_ref(root, &full, commit)?;
+    report.created_refs.push(CreatedRef {
+        name: full,
+        commit: commit.to_string(),
+    });
+    Ok(())
+}
+
+fn mode_of(stages: &BTreeMap<u8, ConflictStage>) -> String {
+    stages
+        .get(&2)
+        .or(stages.get(&3))
+        .map_or("100644".to_string(), |s| s.mode.clone())
+}
+
+/// Step 3: built-in resolvers, then the plugins. Fills the report's
+/// resolutions and conflicts; returns the tree edits of what was resolved.
+#[allow(clippy::too_many_arguments)]
+fn resolve_conflicts(
+    git: &dyn GitBackend,
+    root: &Path,
+    config: &SyncConfig,
+    opts: &ReconcileOptions,
+    scratch: &Path,
+    mt: &crate::git::MergeTree,
+    ours: &str,
+    upstream_tip: &str,
+    hooks: &mut Hooks,
+    report: &mut ReconcileReport,
+) -> Result<Vec<TreeEdit>> {
+    let paths = mt.conflicted_paths();
+    report.merge_conflict = Some(serde_json::json!({
+        "paths": paths,
+        "base": report.merge_base,
+        "ours": ours,
+        "theirs": upstream_tip,
+    }));
+    let mut edits = Vec::new();
+    let mut pending: Vec<(String, BTreeMap<u8, ConflictStage>)> = Vec::new();
+    let mut by_path: BTreeMap<String, BTreeMap<u8, ConflictStage>> = BTreeMap::new();
+    for s in &mt.stages {
+        by_path
+            .entry(s.path.clone())
+            .or_default()
+            .insert(s.stage, s.clone());
+    }
+    for (path, stages) in by_path {
+        if config.append_only.is_match(&path) {
+            let sides = Sides {
+                base: blob(git, root, stages.get(&1))?,
+                ours: blob(git, root, stages.get(&2))?,
+                theirs: blob(git, root, stages.get(&3))?,
+            };
+            match resolve::union_jsonl(&sides) {
+                Ok(bytes) => {
+                    let oid = git.hash_blob(root, &bytes)?;
+                    edits.push(TreeEdit {
+                        path: path.clone(),
+                        blob: Some((mode_of(&stages), oid)),
+                    });
+                    report.resolutions.push(Resolution {
+                        path,
+                        resolver: "jsonl-union".into(),
+                        plugin: None,
+                        plugin_version: None,
+                        detail: "append-only JSONL: union of both sides' entries by id".into(),
+                    });
+                }
+                Err(why) => report.conflicts.push(Conflict { path, reason: why }),
+            }
+        } else {
+            pending.push((path, stages));
+        }
+    }
+    // Generators, each once over all of its conflicted paths.
+    for (globs, generator) in &config.generators {
+        let mine: Vec<(String, BTreeMap<u8, ConflictStage>)> = pending
+            .iter()
+            .filter(|(p, _)| globs.is_match(p))
+            .cloned()
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        pending.retain(|(p, _)| !globs.is_match(p));
+        let candidate = git.edit_tree(root, scratch, &mt.tree, &edits)?;
+        let probe = git.commit_tree(
+            root,
+            &candidate,
+            &[ours, upstream_tip],
+            "warden sync: generator input",
+            &opts.signature,
+        )?;
+        match run_generator(git, root, &probe, generator, hooks.generators) {
+            Ok(dir) => {
+                let wt = dir.path().join("worktree");
+                for (path, stages) in mine {
+                    let file = wt.join(&path);
+                    match std::fs::read(&file) {
+                        Ok(bytes) if !resolve::has_conflict_markers(&bytes) => {
+                            let oid = git.hash_blob(root, &bytes)?;
+                            edits.push(TreeEdit {
+                                path: path.clone(),
+                                blob: Some((mode_of(&stages), oid)),
+                            });
+                            report.resolutions.push(Resolution {
+                                path,
+                                resolver: "generator".into(),
+                                plugin: None,
+                                plugin_version: None,
+                                detail: format!("regenerated by `{}`", generator.command.join(" ")),
+                            });
+                        }
+                        Ok(_) => report.conflicts.push(Conflict {
+                            path,
+                            reason: format!(
+                                "`{}` left conflict markers in it",
+                                generator.command.join(" ")
+                            ),
+                        }),
+                        Err(_) => report.conflicts.push(Conflict {
+                            path,
+                            reason: format!("`{}` did not write it", generator.command.join(" ")),
+                        }),
+                    }
+                }
+                remove_worktree(git, root, &wt);
+            }
+            Err(why) => {
+                for (path, _) in mine {
+                    report.conflicts.push(Conflict {
+                        path,
+                        reason: why.clone(),
+                    });
+                }
+            }
+        }
+    }
+    // The plugins, for what the built-in resolvers left.
+    let mut answered: BTreeMap<String, String> = BTreeMap::new();
+    if !pending.is_empty() && !opts.dry_run {
+        let mut items = Vec::new();
+        for (path, stages) in &pending {
+            // The merge tree's version of the path (with conflict markers);
+            // absent when git left nothing there (e.g. modify/delete).
+            let spec = format!("{}:{path}", mt.tree);
+            let merged = match git.run(root, &["rev-parse", "--verify", "--quiet", &spec]) {
+                Ok(oid) => Some(git.cat_blob(root, oid.trim())?),
+                Err(_) => None,
+            };
+            items.push(Pending {
+                path: path.clone(),
+                base: blob(git, root, stages.get(&1))?,
+                ours: blob(git, root, stages.get(&2))?,
+                theirs: blob(git, root, stages.get(&3))?,
+                merged,
+            });
+        }
+        let payload =
+            crate::hooks::payload(report.merge_base.as_deref(), ours, upstream_tip, &items);
+        let d = hooks.merge_conflict.dispatch(payload, &items)?;
+        report.merge_conflict_run = d.run;
+        report.plugin_faults = d.faults;
+        for a in d.answers {
+            let Some((_, stages)) = pending.iter().find(|(p, _)| *p == a.path) else {
+                continue;
+            };
+            if answered.contains_key(&a.path) {
+                continue; // an earlier plugin (priority, then key) answered it
+            }
+            answered.insert(a.path.clone(), a.plugin.clone());
+            match a.verdict {
+                Verdict::Resolved {
+                    content,
+                    executable,
+                } => {
+                    let oid = git.hash_blob(root, &content)?;
+                    let mode = match executable {
+                        Some(true) => "100755".to_string(),
+                        Some(false) => "100644".to_string(),
+                        None => mode_of(stages),
+                    };
+                    edits.push(TreeEdit {
+                        path: a.path.clone(),
+                        blob: Some((mode, oid)),
+                    });
+                    report.resolutions.push(Resolution {
+                        path: a.path,
+                        resolver: "plugin".into(),
+                        detail: format!(
+                            "resolved by plugin {} {} (MergeConflict run {})",
+                            a.plugin,
+                            a.plugin_version,
+                            report.merge_conflict_run.as_deref().unwrap_or("-")
+                        ),
+                        plugin: Some(a.plugin),
+                        plugin_version: Some(a.plugin_version),
+                    });
+                }
+                Verdict::Quarantine { reason } => report.conflicts.push(Conflict {
+                    path: a.path,
+                    reason: format!(
+                        "plugin {} {} quarantined it: {reason}",
+                        a.plugin, a.plugin_version
+                    ),
+                }),
+            }
+        }
+    }
+    let consulted = if opts.dry_run {
+        "; plugins are not consulted in a dry run"
+    } else if report.merge_conflict_run.is_some() {
+        "; no plugin resolved it"
+    } else {
+        ""
+    };
+    for (path, stages) in pending {
+        if answered.contains_key(&path) {
+            continue;
+        }
+        let reason = if stages.len() == 3 {
+            format!("both sides changed the same lines; no resolver applies{consulted}")
+        } else {
+            format!(
+                "changed on one side and deleted (or added differently) on the other; no resolver applies{consulted}"
+            )
+        };
+        report.conflicts.push(Conflict { path, reason });
+    }
+    report.conflicts.sort_by(|a, b| a.path.cmp(&b.path));
+    report.resolutions.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(edits)
+}
+
+pub const RECONCILE_BATCH_SCHEMA_ID: &str = "warden.sync.reconcile-batch/v1";
+
+/// `warden sync reconcile --branch NAME… | --all`: one run per branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "warden sync reconcile batch",
+    description = "`warden sync reconcile --branch NAME… --format json` and `--all`: one reconcile report (and run) per branch"
+)]
+pub struct ReconcileBatch {
+    /// Always "warden.sync.reconcile-batch/v1".
+    pub schema: String,
+    pub runs: Vec<ReconcileReport>,
+    /// Branches `--all` did not reconcile, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A local branch `--all` left alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Skipped {
+    pub branch: String,
+    pub reason: String,
+}
+
+/// Whether a name is one of warden's own lanes (never reconciled itself).
+pub fn is_lane(branch: &str) -> bool {
+    branch.starts_with("sync/") || branch.starts_with("quarantine/sync-")
+}
+
+/// A local branch and the remote of its upstream.
+pub type Tracking = (String, Option<String>);
+
+/// The local branches with an upstream (warden's lanes aside), and those
+/// left out with the reason.
+pub fn branches_with_upstream(
+    git: &dyn GitBackend,
+    root: &Path,
+) -> Result<(Vec<Tracking>, Vec<Skipped>)> {
+    let mut with = Vec::new();
+    let mut skipped = Vec::new();
+    for r in git.refs(root, &["refs/heads/"])? {
+        let name = r.name.trim_start_matches("refs/heads/").to_string();
+        if is_lane(&name) {
+            continue;
+        }
+        match (&r.upstream, r.upstream_gone) {
+            (None, _) => skipped.push(Skipped {
+                branch: name,
+                reason: "no upstream".into(),
+            }),
+            (Some(u), true) => skipped.push(Skipped {
+                branch: name,
+                reason: format!("its upstream {u} is gone"),
+            }),
+            (Some(_), false) => with.push((name, r.upstream_remote.clone())),
+        }
+    }
+    Ok((with, skipped))
+}
+
+/// Whether `branch` needs reconciling: its upstream has commits it lacks,
+/// or (the checked-out branch) the working tree holds uncommitted work
+/// outside warden's own ledger.
+pub fn needs_reconcile(git: &dyn GitBackend, root: &Path, branch: &str) -> Result<bool> {
+    let full = format!("refs/heads/{branch}");
+    let Some(me) = git
+        .refs(root, &[&full])?
+        .into_iter()
+        .find(|r| r.name == full)
+    else {
+        return Ok(false);
+    };
+    let Some(up) = me
+        .upstream
+        .as_deref()
+        .and_then(|u| git.resolve(root, u).ok().flatten())
+    else {
+        return Ok(false);
+    };
+    let (_, behind) = git.ahead_behind(root, &me.oid, &up)?;
+    if behind > 0 {
+        return Ok(true);
+    }
+    if head_branch(git, root).as_deref() != Some(branch) {
+        return Ok(false);
+    }
+    let status = git.status(root)?;
+    Ok(status.entries.iter().any(|e| match e {
+        crate::porcelain::Entry::Changed { path, .. }
+        | crate::porcelain::Entry::Unmerged { path }
+        | crate::porcelain::Entry::Untracked { path } => {
+            !path.starts_with(crate::audit::BOOKKEEPING_PREFIX)
+        }
+        crate::porcelain::Entry::Ignored { .. } => false,
+    }))
 }
 
 fn blob(git: &dyn GitBackend, root: &Path, s: Option<&ConflictStage>) -> Result<Option<Vec<u8>>> {
@@ -504,15 +824,25 @@ fn blob(git: &dyn GitBackend, root: &Path, s: Option<&ConflictStage>) -> Result<
 }
 
 /// Check out `commit` in a temporary worktree outside the repository and run
-/// the generator there. Returns the worktree directory.
+/// the generator there, through `launcher` (the CLI sandboxes it: it may
+/// write only beneath the returned directory, which holds `worktree/` and
+/// `tmp/`). Returns that directory.
 fn run_generator(
     git: &dyn GitBackend,
     root: &Path,
-    scratch: &Path,
     commit: &str,
     g: &Generator,
-) -> std::result::Result<std::path::PathBuf, String> {
-    let dir = scratch.join("worktree");
+    launcher: &dyn GeneratorLauncher,
+) -> std::result::Result<tempfile::TempDir, String> {
+    let shown = g.command.join(" ");
+    let area = tempfile::Builder::new()
+        .prefix("warden-generator-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temp dir for generator `{shown}`: {e}"))?;
+    let dir = area.path().join("worktree");
+    let tmp = area.path().join("tmp");
+    std::fs::create_dir(&tmp)
+        .map_err(|e| format!("cannot create a temp dir for generator `{shown}`: {e}"))?;
     let d = dir.display().to_string();
     git.run(
         root,
@@ -528,42 +858,44 @@ fn run_generator(
         ],
     )
     .map_err(|e| format!("cannot check out the merge for the generator: {e}"))?;
-    let mut cmd = Command::new(&g.command[0]);
-    cmd.args(&g.command[1..])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
     let failed = |why: String| {
         remove_worktree(git, root, &dir);
         why
     };
+    let mut cmd = match launcher.command(&g.command, area.path()) {
+        Ok(c) => c,
+        Err(why) => return Err(failed(format!("generator `{shown}` was not run: {why}"))),
+    };
+    cmd.current_dir(&dir)
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            return Err(failed(format!(
-                "generator `{}` could not start: {e}",
-                g.command.join(" ")
-            )));
+            return Err(failed(format!("generator `{shown}` could not start: {e}")));
         }
     };
     let limit = Duration::from_millis(g.timeout_ms.unwrap_or(120_000));
     let start = Instant::now();
     loop {
         match child.try_wait() {
-            Ok(Some(s)) if s.success() => return Ok(dir),
+            Ok(Some(s)) if s.success() => return Ok(area),
             Ok(Some(s)) => {
-                return Err(failed(format!(
-                    "generator `{}` failed ({s})",
-                    g.command.join(" ")
-                )));
+                let why = s
+                    .code()
+                    .and_then(|c| launcher.explain(c))
+                    .map_or(format!("generator `{shown}` failed ({s})"), |w| {
+                        format!("generator `{shown}` was not run: {w}")
+                    });
+                return Err(failed(why));
             }
             Ok(None) if start.elapsed() > limit => {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(failed(format!(
-                    "generator `{}` timed out after {} ms",
-                    g.command.join(" "),
+                    "generator `{shown}` timed out after {} ms",
                     limit.as_millis()
                 )));
             }

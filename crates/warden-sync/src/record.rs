@@ -77,11 +77,10 @@ pub fn reconcile(report: &ReconcileReport, actor: Source) -> Record {
         run: report.run.clone(),
         command: "sync reconcile".into(),
         actor,
-        event: if report.merge_conflict.is_some() {
-            "MergeConflict".into()
-        } else {
-            "PostMerge".into()
-        },
+        // The event under which the policy let the sync guardian create its
+        // branches; a conflict's MergeConflict dispatch is its own run
+        // (`merge_conflict_run`).
+        event: crate::reconcile::BRANCH_EVENT.into(),
         input_digest: Digest::of(
             format!(
                 "sync reconcile {} {} {} {}",

@@ -242,6 +242,20 @@ pub fn reconcile(r: &ReconcileReport) -> String {
             .map(|x| format!("{} [{}] {}", x.path, x.resolver, x.detail))
             .collect::<Vec<_>>(),
     );
+    if let Some(run) = &r.merge_conflict_run {
+        let _ = writeln!(
+            o,
+            "MergeConflict fired at the enabled plugins as run {run} (`warden ledger show {run}`)"
+        );
+    }
+    list(
+        &mut o,
+        "plugins that failed (their paths stay conflicted)",
+        &r.plugin_faults
+            .iter()
+            .map(|f| format!("{} {}: {}", f.plugin, f.plugin_version, f.message))
+            .collect::<Vec<_>>(),
+    );
     list(
         &mut o,
         "STILL CONFLICTED",
@@ -251,6 +265,9 @@ pub fn reconcile(r: &ReconcileReport) -> String {
             .collect::<Vec<_>>(),
     );
     let _ = writeln!(o, "\n{}", reconcile_headline(r));
+    for c in &r.created_refs {
+        let _ = writeln!(o, "created {} at {}", c.name, short(&c.commit));
+    }
     match r.outcome {
         Outcome::SyncBranch if !r.dry_run => {
             let _ = writeln!(

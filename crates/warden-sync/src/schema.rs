@@ -30,8 +30,16 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "sync-reconcile".into(),
             "`warden sync reconcile --format json`; .runs/<RUN>/reconcile.json",
         ),
+        (
+            "sync-reconcile-batch".into(),
+            "`warden sync reconcile --branch NAME… | --all --format json`",
+        ),
         ("sync-adopt".into(), "`warden sync adopt RUN --format json`"),
         ("sync-config".into(), ".warden/sync.yaml"),
+        (
+            "sync-init".into(),
+            "`warden sync init [--remote URL] --format json`",
+        ),
         (
             "fleet-audit".into(),
             "`warden fleet audit DIR... --format json`",
@@ -46,8 +54,12 @@ pub fn get(name: &str) -> Option<Value> {
         "sync-reconcile" => {
             schema_for::<reconcile::ReconcileReport>(name, reconcile::RECONCILE_SCHEMA_ID)
         }
+        "sync-reconcile-batch" => {
+            schema_for::<reconcile::ReconcileBatch>(name, reconcile::RECONCILE_BATCH_SCHEMA_ID)
+        }
         "sync-adopt" => schema_for::<adopt::AdoptReport>(name, adopt::ADOPT_SCHEMA_ID),
         "sync-config" => schema_for::<config::SyncConfigFile>(name, config::SYNC_CONFIG_SCHEMA_ID),
+        "sync-init" => schema_for::<init::SyncInitOutput>(name, init::SYNC_INIT_SCHEMA_ID),
         "fleet-audit" => schema_for::<fleet::FleetReport>(name, fleet::FLEET_SCHEMA_ID),
         _ => return None,
     })

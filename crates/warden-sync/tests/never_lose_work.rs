@@ -356,11 +356,28 @@ fn run_case(ops: &[Op]) {
             date: "2026-01-02T00:00:00Z".into(),
         },
         dry_run: false,
+        branch: None,
     };
+    let policy = warden_core::policy::Policy::parse(
+        &warden_core::policy::default_policy_text("1", "test"),
+        "policy.yaml",
+    )
+    .expect("policy");
     let local_tip = env.git(&a, &["rev-parse", "main"]).trim().to_string();
     let visible = visible_files(&env, &a);
-    let r = reconcile::reconcile(&git, &a, &SyncConfig::defaults(), &opts, &Ungated)
-        .expect("reconcile");
+    let r = reconcile::reconcile(
+        &git,
+        &a,
+        &SyncConfig::defaults(),
+        &opts,
+        &Ungated,
+        &mut reconcile::Hooks {
+            policy: &policy,
+            merge_conflict: &mut warden_sync::hooks::NoPlugins,
+            generators: &warden_sync::hooks::Unsandboxed,
+        },
+    )
+    .expect("reconcile");
     assert_eq!(
         user_state(&env, &a),
         before,

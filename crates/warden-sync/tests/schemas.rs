@@ -107,8 +107,18 @@ fn written_reports_validate_against_their_schemas() {
                 date: "2026-01-01T00:00:00Z".into(),
             },
             dry_run: true,
+            branch: None,
         },
         &Ungated,
+        &mut reconcile::Hooks {
+            policy: &warden_core::policy::Policy::parse(
+                &warden_core::policy::default_policy_text("1", "test"),
+                "policy.yaml",
+            )
+            .expect("policy"),
+            merge_conflict: &mut warden_sync::hooks::NoPlugins,
+            generators: &warden_sync::hooks::Unsandboxed,
+        },
     )
     .expect("reconcile");
     validate("sync-reconcile", &serde_json::to_value(&rec).expect("json"));

@@ -113,8 +113,29 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
             date: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
         },
         dry_run: false,
+        branch: None,
     };
-    let rec = reconcile::reconcile(&g, &laptop, &SyncConfig::load(&laptop)?, &opts, &Ungated)?;
+    let launcher = crate::env::launcher();
+    let generators = super::sync::SandboxedGenerators::new(&launcher, &repo.policy);
+    let rec = {
+        let mut plugins = super::sync::PluginHook {
+            session: &mut session,
+            launcher: launcher.clone(),
+        };
+        let mut hooks = reconcile::Hooks {
+            policy: &repo.policy,
+            merge_conflict: &mut plugins,
+            generators: &generators,
+        };
+        reconcile::reconcile(
+            &g,
+            &laptop,
+            &SyncConfig::load(&laptop)?,
+            &opts,
+            &Ungated,
+            &mut hooks,
+        )?
+    };
     session.record(record::reconcile(&rec, record::cli_actor()))?;
     say(&render::reconcile(&rec));
     // warden's own bookkeeping (ledger, run reports, lock and journal) aside.

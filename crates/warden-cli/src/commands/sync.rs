@@ -7,10 +7,18 @@ use crate::output::{self, CliError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use warden_core::{Context, Error, Repo};
+use warden_core::engine::Session;
+use warden_core::events::ActionKind;
+use warden_core::proposal::{Proposal, Source};
+use warden_core::{Context, Error, Repo, Result};
+use warden_plugin::runtime::{self, DispatchOptions, Launcher, PluginRecord, ProposalSink, Taken};
+use warden_plugin::sandbox::{EXIT_EXEC_FAILED, EXIT_UNENFORCED};
 use warden_sync::audit::{self, AuditOptions, FetchMode, Ungated};
 use warden_sync::config::SyncConfig;
 use warden_sync::git::{GitBackend, Signature};
+use warden_sync::hooks::{
+    self, Answer, Dispatched, GeneratorLauncher, MergeConflictHook, Pending, PluginFault,
+};
 use warden_sync::reconcile::{self, Outcome, ReconcileOptions};
 use warden_sync::{adopt, record, render};
 
@@ -44,11 +52,23 @@ pub fn run(repo: Option<PathBuf>, cmd: SyncCommand, fmt: Format) -> Result<ExitC
         }
         SyncCommand::Init { remote } => init_cmd(&git, &ctx, &start, remote.as_deref(), fmt),
         SyncCommand::Reconcile {
+            branch,
+            all,
             no_fetch,
             dry_run,
             adopt,
             no_wait,
-        } => reconcile_cmd(&git, &ctx, &start, no_fetch, dry_run, adopt, no_wait, fmt),
+        } => {
+            let flags = ReconcileFlags {
+                branches: branch,
+                all,
+                no_fetch,
+                dry_run,
+                adopt,
+                no_wait,
+            };
+            reconcile_cmd(&git, &ctx, &start, &flags, fmt)
+        }
         SyncCommand::Adopt { run, write } => adopt_cmd(&git, &ctx, &start, &run, &write, fmt),
     }
 }
@@ -113,11 +133,11 @@ fn init_cmd(
     let report = warden_sync::init::init(git, start, url)?;
     let warden = warden_core::repo::init(Path::new(&report.root), ctx)?;
     if fmt == Format::Json {
-        output::json(&serde_json::json!({
-            "schema": "warden.sync.init/v1",
-            "git": report,
-            "warden": warden,
-        }))?;
+        output::json(&warden_sync::init::SyncInitOutput {
+            schema: warden_sync::init::SYNC_INIT_SCHEMA_ID.into(),
+            git: report,
+            warden,
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     if report.initialised_git {
@@ -164,15 +184,171 @@ fn signature(date: String) -> Signature {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+pub struct ReconcileFlags {
+    pub branches: Vec<String>,
+    pub all: bool,
+    pub no_fetch: bool,
+    pub dry_run: bool,
+    pub adopt: bool,
+    pub no_wait: bool,
+}
+
+/// MergeConflict, fired at the enabled plugins through the plugin runtime.
+/// Their proposals go to [`SyncSink`], never to the working tree.
+pub struct PluginHook<'s, 'r> {
+    pub session: &'s mut Session<'r>,
+    pub launcher: Launcher,
+}
+
+impl MergeConflictHook for PluginHook<'_, '_> {
+    fn dispatch(&mut self, payload: serde_json::Value, pending: &[Pending]) -> Result<Dispatched> {
+        // Fired (and ledgered) even when no plugin is enabled for it, so the
+        // ledger shows the event happened and nobody answered.
+        let mut sink = SyncSink {
+            pending,
+            answers: Vec::new(),
+        };
+        let opts = DispatchOptions {
+            launcher: &self.launcher,
+            actor: Source {
+                kind: reconcile::BRANCH_SOURCE.into(),
+                id: "sync-guardian".into(),
+            },
+        };
+        let report = runtime::dispatch_to(
+            self.session,
+            "MergeConflict",
+            vec![payload],
+            &opts,
+            &mut sink,
+        )?;
+        let faults = report
+            .plugins
+            .iter()
+            .filter_map(|p| {
+                p.fault.as_ref().map(|f| PluginFault {
+                    plugin: p.plugin.clone(),
+                    plugin_version: p.plugin_version.clone(),
+                    message: format!(
+                        "{}: {}",
+                        serde_json::to_value(f.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default(),
+                        f.message
+                    ),
+                })
+            })
+            .collect();
+        Ok(Dispatched {
+            run: Some(report.run),
+            answers: sink.answers,
+            faults,
+        })
+    }
+}
+
+/// Takes MergeConflict proposals for the sync branch: the core's policy gate
+/// first, then the sync guardian's own checks ([`hooks::verdicts`]).
+struct SyncSink<'p> {
+    pending: &'p [Pending],
+    answers: Vec<Answer>,
+}
+
+impl ProposalSink for SyncSink<'_> {
+    fn take(
+        &mut self,
+        session: &mut Session,
+        plugin: &PluginRecord,
+        proposal: &Proposal,
+        _digest: warden_core::Digest,
+        label: &str,
+    ) -> Result<Taken> {
+        if let Err(e) = warden_core::plan::gate(&session.repo.policy, proposal, label) {
+            return Ok(Taken::Refused(e));
+        }
+        match hooks::verdicts(self.pending, proposal) {
+            Err(e) => Ok(Taken::Refused(e)),
+            Ok(v) => {
+                self.answers
+                    .extend(v.into_iter().map(|(path, verdict)| Answer {
+                        path,
+                        plugin: plugin.plugin.clone(),
+                        plugin_version: plugin.plugin_version.clone(),
+                        verdict,
+                    }));
+                Ok(Taken::Accepted)
+            }
+        }
+    }
+
+    /// Reconcile leaves the working tree alone: faulty output is kept with
+    /// the dispatch run, under `.runs/`.
+    fn quarantine_lane(&self) -> bool {
+        false
+    }
+}
+
+/// Generator commands under the plugins' Landlock sandbox (`warden
+/// __sandbox`): they may write only beneath their temporary area.
+/// `WARDEN_SANDBOX=off` runs them directly, which the policy must allow
+/// (`plugins.run_unsandboxed`), as for plugins.
+pub struct SandboxedGenerators {
+    pub helper: Option<PathBuf>,
+    pub require: bool,
+}
+
+impl SandboxedGenerators {
+    pub fn new(launcher: &Launcher, policy: &warden_core::policy::Policy) -> Self {
+        SandboxedGenerators {
+            helper: launcher.helper.clone(),
+            require: !policy.file.plugins.run_unsandboxed,
+        }
+    }
+}
+
+const UNSANDBOXED_REFUSED: &str = "the policy does not allow running without the kernel sandbox (plugins.run_unsandboxed: false in .warden/policy.yaml)";
+
+impl GeneratorLauncher for SandboxedGenerators {
+    fn command(
+        &self,
+        argv: &[String],
+        writable: &Path,
+    ) -> std::result::Result<std::process::Command, String> {
+        match &self.helper {
+            Some(helper) => {
+                let mut c = std::process::Command::new(helper);
+                c.arg("__sandbox").arg("--scratch").arg(writable);
+                if self.require {
+                    c.arg("--require");
+                }
+                c.arg("--").args(argv);
+                Ok(c)
+            }
+            None if self.require => Err(format!(
+                "WARDEN_SANDBOX=off leaves no sandbox and {UNSANDBOXED_REFUSED}"
+            )),
+            None => hooks::Unsandboxed.command(argv, writable),
+        }
+    }
+
+    fn explain(&self, code: i32) -> Option<String> {
+        self.helper.as_ref()?;
+        match code {
+            EXIT_UNENFORCED => Some(format!(
+                "the kernel sandbox (Landlock) is not enforced here and {UNSANDBOXED_REFUSED}"
+            )),
+            EXIT_EXEC_FAILED => Some("the sandbox helper could not start it".into()),
+            _ => None,
+        }
+    }
+}
+
 fn reconcile_cmd(
     git: &dyn GitBackend,
     ctx: &Context,
     start: &Path,
-    no_fetch: bool,
-    dry_run: bool,
-    want_adopt: bool,
-    no_wait: bool,
+    flags: &ReconcileFlags,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
     let root = git.toplevel(start)?;
@@ -181,66 +357,177 @@ fn reconcile_cmd(
         Some(r) => r,
         None => return Err(Error::NotInitialised { root }.into()),
     };
-    let mut session = super::session(&repo, ctx, no_wait)?;
-    let run = session.new_run_id();
+    // The policy decides before any fetch.
+    repo.policy.require(
+        reconcile::BRANCH_EVENT,
+        reconcile::BRANCH_SOURCE,
+        ActionKind::CreateBranch,
+    )?;
+    let mut session = super::session(&repo, ctx, flags.no_wait)?;
+    let launcher = crate::env::launcher();
+    let generators = SandboxedGenerators::new(&launcher, &repo.policy);
     let (day, time) = dates(ctx);
-    let opts = ReconcileOptions {
-        fetch: if no_fetch {
-            FetchMode::Skip
-        } else {
-            FetchMode::Default
-        },
-        fetch_timeout: FETCH_TIMEOUT,
-        run,
-        date: day,
-        signature: signature(time),
-        dry_run,
+    let fetch_mode = if flags.no_fetch {
+        FetchMode::Skip
+    } else {
+        FetchMode::Default
     };
-    let report = reconcile::reconcile(git, &root, &config, &opts, &Ungated)?;
-    if !dry_run {
-        session.record(record::reconcile(&report, record::cli_actor()))?;
+    let many = flags.all || !flags.branches.is_empty();
+    let mut plan: Vec<Option<String>> = Vec::new();
+    let mut skipped = Vec::new();
+    let mut fetched = None;
+    if many {
+        let (with, without) = reconcile::branches_with_upstream(git, &root)?;
+        let chosen: Vec<(String, Option<String>)> = if flags.all {
+            skipped = without;
+            with
+        } else {
+            let mut v = Vec::new();
+            for b in &flags.branches {
+                if v.iter().any(|(x, _): &(String, Option<String>)| x == b) {
+                    continue;
+                }
+                // Unknown names and branches without upstream are refused
+                // by reconcile itself, with the fix.
+                let remote = with
+                    .iter()
+                    .find(|(n, _)| n == b)
+                    .and_then(|(_, r)| r.clone());
+                v.push((b.clone(), remote));
+            }
+            v
+        };
+        let mut remotes: Vec<String> = chosen.iter().filter_map(|(_, r)| r.clone()).collect();
+        remotes.sort();
+        remotes.dedup();
+        fetched = Some(reconcile::fetch(
+            git,
+            &root,
+            &fetch_mode,
+            FETCH_TIMEOUT,
+            &remotes,
+            &Ungated,
+        )?);
+        for (b, _) in chosen {
+            if flags.all && !reconcile::needs_reconcile(git, &root, &b)? {
+                skipped.push(reconcile::Skipped {
+                    branch: b,
+                    reason: "up to date: its upstream has nothing it lacks".into(),
+                });
+            } else {
+                plan.push(Some(b));
+            }
+        }
+    } else {
+        plan.push(None);
+    }
+    let mut reports = Vec::new();
+    for branch in plan {
+        let opts = ReconcileOptions {
+            fetch: if fetched.is_some() {
+                FetchMode::Skip
+            } else {
+                fetch_mode.clone()
+            },
+            fetch_timeout: FETCH_TIMEOUT,
+            run: session.new_run_id(),
+            date: day.clone(),
+            signature: signature(time.clone()),
+            dry_run: flags.dry_run,
+            branch,
+        };
+        let mut report = {
+            let mut plugins = PluginHook {
+                session: &mut session,
+                launcher: launcher.clone(),
+            };
+            let mut hooks = reconcile::Hooks {
+                policy: &repo.policy,
+                merge_conflict: &mut plugins,
+                generators: &generators,
+            };
+            reconcile::reconcile(git, &root, &config, &opts, &Ungated, &mut hooks)?
+        };
+        if let Some(f) = &fetched {
+            report.fetch = f.clone();
+        }
+        if !flags.dry_run {
+            session.record(record::reconcile(&report, record::cli_actor()))?;
+        }
+        reports.push(report);
     }
     let mut adopted = None;
-    if want_adopt && !dry_run {
-        let why_not = if !config.file.auto_adopt {
-            Some("automatic adopt is off (set `auto_adopt: true` in .warden/sync.yaml)".to_string())
-        } else if report.outcome != Outcome::SyncBranch {
-            Some("there is no sync branch to adopt".to_string())
-        } else if !report.collisions.is_empty() {
-            Some(format!(
-                "{} path(s) changed on both sides; adopt by hand after a look: `warden sync adopt {}`",
-                report.collisions.len(),
-                report.run
-            ))
-        } else {
-            None
-        };
-        match why_not {
-            Some(w) => eprintln!("warden: not adopting: {w}"),
-            None => {
-                let scratch = scratch()?;
-                let arun = session.new_run_id();
-                let a = adopt::check(git, &root, &report, &arun, scratch.path())?;
-                adopt::apply(git, &root, &a)?;
-                session.record(record::adopt(&a, record::cli_actor()))?;
-                adopted = Some(a);
-            }
+    if flags.adopt && !flags.dry_run {
+        let head = reconcile::head_branch(git, &root);
+        match reports.iter().find(|r| Some(&r.branch) == head.as_ref()) {
+            Some(report) => adopted = auto_adopt(git, &root, &config, &mut session, report)?,
+            None => eprintln!("warden: not adopting: the checked-out branch was not reconciled"),
         }
     }
     drop(session);
+    let quarantined = reports.iter().any(|r| r.outcome == Outcome::Quarantined);
     if fmt == Format::Json {
-        output::json(&report)?;
+        if many {
+            output::json(&reconcile::ReconcileBatch {
+                schema: reconcile::RECONCILE_BATCH_SCHEMA_ID.into(),
+                runs: reports,
+                skipped,
+            })?;
+        } else if let Some(r) = reports.first() {
+            output::json(r)?;
+        }
     } else {
-        print!("{}", render::reconcile(&report));
+        for r in &reports {
+            print!("{}", render::reconcile(r));
+        }
+        for s in &skipped {
+            println!("skipped {}: {}", s.branch, s.reason);
+        }
+        if many && reports.is_empty() {
+            println!("no branch needed reconciling");
+        }
         if let Some(a) = &adopted {
             print!("{}", render::adopt(a));
         }
     }
-    Ok(if report.outcome == Outcome::Quarantined {
+    Ok(if quarantined {
         output::code(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--adopt`: when the sync config allows it and nothing collided.
+fn auto_adopt(
+    git: &dyn GitBackend,
+    root: &Path,
+    config: &SyncConfig,
+    session: &mut Session,
+    report: &reconcile::ReconcileReport,
+) -> Result<Option<adopt::AdoptReport>, CliError> {
+    let why_not = if !config.file.auto_adopt {
+        Some("automatic adopt is off (set `auto_adopt: true` in .warden/sync.yaml)".to_string())
+    } else if report.outcome != Outcome::SyncBranch {
+        Some("there is no sync branch to adopt".to_string())
+    } else if !report.collisions.is_empty() {
+        Some(format!(
+            "{} path(s) changed on both sides; adopt by hand after a look: `warden sync adopt {}`",
+            report.collisions.len(),
+            report.run
+        ))
+    } else {
+        None
+    };
+    if let Some(w) = why_not {
+        eprintln!("warden: not adopting: {w}");
+        return Ok(None);
+    }
+    let scratch = scratch()?;
+    let arun = session.new_run_id();
+    let a = adopt::check(git, root, report, &arun, scratch.path())?;
+    adopt::apply(git, root, &a)?;
+    session.record(record::adopt(&a, record::cli_actor()))?;
+    Ok(Some(a))
 }
 
 fn scratch() -> Result<tempfile::TempDir, CliError> {
