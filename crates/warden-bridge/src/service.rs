@@ -141,3 +141,101 @@ pub fn tick(
     }
     Ok(t)
 }
+
+/// Wakes `run --watch` when something arrives in `commands/` (inotify,
+/// FSEvents, … through the `notify` crate), so a dropped command is taken at
+/// once; the caller's timeout is the slow poll that covers missed events,
+/// queue overflows and filesystems without change notification (NFS, some
+/// FUSE mounts). Watches the directory, never single files.
+pub struct InboxWatcher {
+    _watcher: Option<notify::RecommendedWatcher>,
+    rx: std::sync::mpsc::Receiver<()>,
+    /// Why events are unavailable (then only the poll runs).
+    pub unavailable: Option<String>,
+}
+
+impl std::fmt::Debug for InboxWatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboxWatcher")
+            .field("unavailable", &self.unavailable)
+            .finish()
+    }
+}
+
+impl InboxWatcher {
+    pub fn new(commands: &std::path::Path) -> InboxWatcher {
+        use notify::{EventKind, RecursiveMode, Watcher as _};
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handler = move |res: notify::Result<notify::Event>| {
+            let wake = match &res {
+                // Our own removals and reads are not news.
+                Ok(e) => !matches!(e.kind, EventKind::Remove(_) | EventKind::Access(_)),
+                // An error (e.g. the queue overflowed): rescan to be sure.
+                Err(_) => true,
+            };
+            if wake {
+                let _ = tx.send(());
+            }
+        };
+        let watcher = notify::recommended_watcher(handler).and_then(|mut w| {
+            w.watch(commands, RecursiveMode::NonRecursive)?;
+            Ok(w)
+        });
+        match watcher {
+            Ok(w) => InboxWatcher {
+                _watcher: Some(w),
+                rx,
+                unavailable: None,
+            },
+            Err(e) => InboxWatcher {
+                _watcher: None,
+                rx,
+                unavailable: Some(e.to_string()),
+            },
+        }
+    }
+
+    /// Block until an event (then `debounce` more, so a burst of drops is
+    /// taken in one pass) or until `timeout`. Returns whether an event woke it.
+    pub fn wait(&self, timeout: std::time::Duration, debounce: std::time::Duration) -> bool {
+        match self.rx.recv_timeout(timeout) {
+            Ok(()) => {
+                std::thread::sleep(debounce);
+                while self.rx.try_recv().is_ok() {}
+                true
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                // No watcher: only the poll is left.
+                std::thread::sleep(timeout);
+                false
+            }
+        }
+    }
+}
+
+/// How long `run --watch` may sleep before its next pass: the poll interval,
+/// shorter while files settle (`settle`) or a publish retry falls due.
+pub fn next_wake(
+    layout: &Layout,
+    pass: &PassReport,
+    poll: std::time::Duration,
+    settle: std::time::Duration,
+    now: jiff::Timestamp,
+) -> std::time::Duration {
+    let mut d = poll;
+    if pass.waiting > 0 {
+        d = d.min(settle + std::time::Duration::from_millis(10));
+    }
+    // A retry is due when every waiting entry is (`retries::due`).
+    let index = retries::load(layout);
+    let latest = index
+        .values()
+        .filter_map(|e| e.next_attempt_at.parse::<jiff::Timestamp>().ok())
+        .max();
+    if let Some(t) = latest.filter(|_| !retries::gave_up(&index)) {
+        let left = std::time::Duration::try_from(t.duration_since(now)).unwrap_or_default();
+        d = d.min(left.max(std::time::Duration::from_millis(10)));
+    }
+    d
+}

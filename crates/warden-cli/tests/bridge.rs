@@ -419,7 +419,7 @@ fn smoke_passes_and_a_second_executor_is_refused_while_one_watches() {
                 "--watch",
                 "--settle-ms",
                 "0",
-                "--interval-ms",
+                "--poll-ms",
                 "50",
             ],
         )
@@ -451,6 +451,69 @@ fn smoke_passes_and_a_second_executor_is_refused_while_one_watches() {
     // The watcher processes what arrives, and the smoke test works against it.
     let smoke = c.ok(&c.root, &["bridge", "smoke"]);
     assert!(smoke.contains("smoke passed"), "{smoke}");
+    watch.kill().expect("kill");
+    watch.wait().expect("wait");
+}
+
+/// `run --watch` is woken by file events: with a poll interval of ten
+/// minutes, commands dropped while it runs are still taken (after the default
+/// settle time), and nothing waits for the poll.
+#[test]
+fn commands_dropped_while_watching_are_taken_on_the_file_event() {
+    let c = Cloud::new();
+    let log = c.base().join("watch.err");
+    let mut watch = c
+        .warden(
+            &c.root,
+            &[
+                "bridge",
+                "run",
+                "--watch",
+                "--no-publish",
+                "--poll-ms",
+                "600000",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("spawn");
+    let wait_for = |what: &str, cond: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !cond() {
+            if Instant::now() > deadline {
+                let _ = std::process::Command::new("kill")
+                    .arg(watch.id().to_string())
+                    .status();
+                panic!(
+                    "{what}; watcher said: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for("the watcher did not start", &|| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("for changes")
+    });
+    for id in ["w1", "w2"] {
+        c.ok(&c.root, &["bridge", "new", "noop", "--id", id]);
+        let archive = c.root.join(format!("archive/{id}.json"));
+        wait_for(&format!("{id} was not taken"), &|| archive.exists());
+        assert!(!c.root.join(format!("commands/{id}.json")).exists());
+    }
+    // A burst is taken too (one or a few passes).
+    for n in 0..5 {
+        c.ok(
+            &c.root,
+            &["bridge", "new", "noop", "--id", &format!("b{n}")],
+        );
+    }
+    wait_for("the burst was not taken", &|| {
+        (0..5).all(|n| c.root.join(format!("archive/b{n}.json")).exists())
+    });
     watch.kill().expect("kill");
     watch.wait().expect("wait");
 }

@@ -53,9 +53,18 @@ pub enum BridgeCommand {
         /// Take a file only once it is this many milliseconds old.
         #[arg(long, default_value_t = 500, value_name = "MS")]
         settle_ms: u64,
-        /// How often --watch looks at commands/.
-        #[arg(long, default_value_t = 500, value_name = "MS")]
-        interval_ms: u64,
+        /// --watch is woken by file events on commands/ (inotify and the like);
+        /// it also looks this often, for missed events and filesystems without them.
+        #[arg(
+            long,
+            alias = "interval-ms",
+            default_value_t = 5_000,
+            value_name = "MS"
+        )]
+        poll_ms: u64,
+        /// After an event, wait this long for more before a pass (a burst is one batch).
+        #[arg(long, default_value_t = 50, value_name = "MS")]
+        debounce_ms: u64,
         /// Most commands made durable together (group commit).
         #[arg(long, default_value_t = 64, value_name = "N")]
         batch: usize,
@@ -201,7 +210,8 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
             watch,
             no_publish,
             settle_ms,
-            interval_ms,
+            poll_ms,
+            debounce_ms,
             batch,
             per_file_durability,
             push_attempts,
@@ -223,7 +233,8 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
             let how = How {
                 watch,
                 publish: !no_publish,
-                interval_ms,
+                poll_ms,
+                debounce_ms,
                 backoff,
             };
             run_bridge(repo, &root, opts, &how, fmt)
@@ -318,7 +329,8 @@ fn print_pass(pass: &PassReport) {
 struct How {
     watch: bool,
     publish: bool,
-    interval_ms: u64,
+    poll_ms: u64,
+    debounce_ms: u64,
     backoff: Backoff,
 }
 
@@ -329,8 +341,7 @@ fn run_bridge(
     how: &How,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
-    let (watch, publish, interval_ms, backoff) =
-        (how.watch, how.publish, how.interval_ms, &how.backoff);
+    let (watch, publish, backoff) = (how.watch, how.publish, &how.backoff);
     let layout = require_layout(root)?;
     let secrets = secrets()?;
     let ctx = env::context();
@@ -345,8 +356,26 @@ fn run_bridge(
     })?;
     let target = target_repo(repo, &layout)?;
     banner(&layout, target.root(), &secrets);
+    let settle = Duration::from_millis(opts.settle_ms);
     let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets, opts)
         .map_err(|e| io_err("bridge", e))?;
+    let poll = Duration::from_millis(how.poll_ms.max(10));
+    let watcher = watch.then(|| {
+        let w = service::InboxWatcher::new(&layout.commands());
+        match &w.unavailable {
+            None => eprintln!(
+                "warden bridge: watching {} for changes (and looking every {} ms)",
+                layout.commands().display(),
+                poll.as_millis()
+            ),
+            Some(why) => eprintln!(
+                "warden bridge: file events unavailable ({why}); looking at {} every {} ms",
+                layout.commands().display(),
+                poll.as_millis()
+            ),
+        }
+        w
+    });
     let mut first = true;
     loop {
         let now = ctx.clock.now();
@@ -410,7 +439,13 @@ fn run_bridge(
             });
         }
         first = false;
-        std::thread::sleep(Duration::from_millis(interval_ms.max(10)));
+        let wait = service::next_wake(&layout, &tick.pass, poll, settle, ctx.clock.now());
+        match &watcher {
+            Some(w) => {
+                w.wait(wait, Duration::from_millis(how.debounce_ms));
+            }
+            None => std::thread::sleep(wait),
+        }
     }
 }
 
