@@ -239,3 +239,53 @@ pub fn next_wake(
     }
     d
 }
+
+/// The backlog of a bridge root for `warden status` and `bridge status`:
+/// pending commands, dead letters by reason, retries, the last publish and
+/// whether an executor holds the root. Reads only; never a secret.
+pub fn backlog(layout: &Layout) -> warden_core::status::BridgeBacklog {
+    let count_json = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                    .count() as u64
+            })
+            .unwrap_or(0)
+    };
+    let mut dead = std::collections::BTreeMap::new();
+    if let Ok(rd) = std::fs::read_dir(layout.dir("dead_letter")) {
+        for e in rd.flatten() {
+            if !e.file_name().to_string_lossy().ends_with(".json") {
+                continue;
+            }
+            let reason = std::fs::read(e.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["reason"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "unreadable".into());
+            *dead.entry(reason).or_insert(0) += 1;
+        }
+    }
+    let executor = match warden_core::lock::holder(&layout.run_lock()) {
+        Ok(Some(h)) => format!("running: {h}"),
+        Ok(None) => "not running".to_string(),
+        Err(e) => format!("unknown: {e}"),
+    };
+    let index = retries::load(layout);
+    warden_core::status::BridgeBacklog {
+        root: layout.root.display().to_string(),
+        pending_commands: count_json(&layout.commands()),
+        dead_letters: dead,
+        archived: count_json(&layout.dir("archive")),
+        retries_pending: index.len() as u64,
+        retries_gave_up: retries::gave_up(&index),
+        last_publish: last_publish(layout).map(|p| warden_core::status::BridgePublish {
+            time: p.time,
+            ok: p.ok,
+            commits: p.commits as u64,
+            error: p.error,
+        }),
+        executor,
+    }
+}

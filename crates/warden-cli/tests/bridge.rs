@@ -313,6 +313,78 @@ fn commands_change_the_configured_target_repository() {
         serde_json::from_slice(&std::fs::read(c.root.join("dead_letter/t2.json")).expect("read"))
             .expect("json");
     assert_eq!(dl["reason"], json!("protected_path"));
+    // `warden status` in the target (CLOUD set) shows this bridge's backlog…
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "waiting"]);
+    let t = target.to_str().expect("utf8");
+    let st: Value =
+        serde_json::from_str(&c.ok(&c.root, &["--repo", t, "status", "--format", "json"]))
+            .expect("json");
+    let b = &st["backlog"]["bridge"];
+    assert_eq!(b["pending_commands"], json!(1), "{st}");
+    assert_eq!(st["backlog"]["bridge_inbox"], json!(1));
+    assert_eq!(b["dead_letters"]["protected_path"], json!(1));
+    assert_eq!(b["archived"], json!(1));
+    // …but not in a repository the bridge does not serve.
+    let other = c.base().join("other");
+    std::fs::create_dir(&other).expect("mkdir");
+    c.git(&other, &["init", "-q"]);
+    c.ok(&other, &["init"]);
+    let o = other.to_str().expect("utf8");
+    let st: Value =
+        serde_json::from_str(&c.ok(&c.root, &["--repo", o, "status", "--format", "json"]))
+            .expect("json");
+    assert_eq!(st["backlog"]["bridge"], Value::Null, "{st}");
+    assert_eq!(st["backlog"]["bridge_inbox"], Value::Null);
+}
+
+/// `warden status` (SPEC §3.6) shows the bridge's queue: pending commands,
+/// dead letters by reason, retries pending, the last publish — human and JSON,
+/// the JSON valid against the published schema, never the secret.
+#[test]
+fn warden_status_shows_the_bridge_backlog() {
+    let c = Cloud::new();
+    let human = c.ok(&c.root, &["status"]);
+    assert!(human.contains("bridge inbox: 0 command(s)"), "{human}");
+    assert!(human.contains("last publish  never"), "{human}");
+    let mut bad = serde_json::from_str::<Value>(&c.ok(
+        &c.root,
+        &["bridge", "new", "noop", "--id", "bad", "--stdout"],
+    ))
+    .expect("json");
+    bad["hmac"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    std::fs::write(
+        c.root.join("commands/bad.json"),
+        serde_json::to_vec(&bad).expect("json"),
+    )
+    .expect("write");
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "good"]);
+    assert_eq!(once(&c, &c.root, &[]).status.code(), Some(1));
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "later"]);
+    let text = c.ok(&c.root, &["status", "--format", "json"]);
+    assert!(!text.contains(SECRET));
+    let st: Value = serde_json::from_str(&text).expect("json");
+    let b = &st["backlog"]["bridge"];
+    assert_eq!(b["root"], json!(c.root.display().to_string()));
+    assert_eq!(b["pending_commands"], json!(1), "{st}");
+    assert_eq!(b["dead_letters"], json!({"hmac_mismatch": 1}));
+    assert_eq!(b["archived"], json!(1));
+    assert_eq!(b["retries_pending"], json!(0));
+    assert_eq!(b["last_publish"]["ok"], json!(true));
+    assert_eq!(b["executor"], json!("not running"));
+    let schema: Value = serde_json::from_str(&c.ok(&c.root, &["schema", "status"])).expect("json");
+    let validator = jsonschema::draft7::new(&schema).expect("schema");
+    let errors: Vec<String> = validator.iter_errors(&st).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let human = c.ok(&c.root, &["status"]);
+    for want in [
+        "bridge inbox: 1 command(s)",
+        "dead letters  1 (hmac_mismatch 1)",
+        "retries       0 pending",
+        "last publish  ",
+    ] {
+        assert!(human.contains(want), "{want}: {human}");
+    }
+    assert!(!human.contains(SECRET));
 }
 
 #[test]

@@ -749,48 +749,22 @@ struct StatusReport {
     secret_configured: bool,
 }
 
-fn count_json(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
     let layout = require_layout(root)?;
-    let mut dead = std::collections::BTreeMap::new();
-    if let Ok(rd) = std::fs::read_dir(layout.dir("dead_letter")) {
-        for e in rd.flatten() {
-            if !e.file_name().to_string_lossy().ends_with(".json") {
-                continue;
-            }
-            let reason = std::fs::read(e.path())
-                .ok()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .and_then(|v| v["reason"].as_str().map(str::to_string))
-                .unwrap_or_else(|| "unreadable".into());
-            *dead.entry(reason).or_insert(0) += 1;
-        }
-    }
-    let executor =
-        match warden_core::lock::acquire(&layout.run_lock(), "status probe", false, &mut |_| {}) {
-            Ok(_) => "not running".to_string(),
-            Err(warden_core::Error::Busy { holder }) => format!("running: {holder}"),
-            Err(e) => format!("unknown: {e}"),
-        };
-    let retries = warden_bridge::retries::load(&layout);
+    let b = service::backlog(&layout);
     let report = StatusReport {
         root: root.display().to_string(),
-        backlog: count_json(&layout.commands()),
-        dead_letters: dead,
-        archived: count_json(&layout.dir("archive")),
-        retries_gave_up: warden_bridge::retries::gave_up(&retries),
-        retries,
+        backlog: b.pending_commands as usize,
+        dead_letters: b
+            .dead_letters
+            .iter()
+            .map(|(k, v)| (k.clone(), *v as usize))
+            .collect(),
+        archived: b.archived as usize,
+        retries_gave_up: b.retries_gave_up,
+        retries: warden_bridge::retries::load(&layout),
         last_publish: service::last_publish(&layout),
-        executor,
+        executor: b.executor,
         secret_configured: env::bridge_secrets().is_some(),
     };
     if super::is_json(fmt) {
