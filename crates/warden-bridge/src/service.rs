@@ -101,7 +101,11 @@ fn record(
     report: Option<PublishReport>,
     error: String,
 ) -> (Option<PublishReport>, Option<String>) {
-    let keys = report.as_ref().map(|r| r.ids.clone()).unwrap_or_default();
+    // Without a report nothing was committed: what waits is what is pending.
+    let keys = report
+        .as_ref()
+        .map(|r| r.ids.clone())
+        .unwrap_or_else(|| publish::pending_ids(layout));
     let _ = retries::record_failure(layout, &keys, &error, now);
     let state = LastPublish {
         time: now.to_string(),

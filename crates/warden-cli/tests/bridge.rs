@@ -590,6 +590,63 @@ fn commands_dropped_while_watching_are_taken_on_the_file_event() {
     watch.wait().expect("wait");
 }
 
+/// A `.git/index.lock` left by a killed git would block every later publish:
+/// one that a live process holds, or that is young, is waited for (then the
+/// publish fails and is recorded for retry); an old one nobody holds is
+/// removed with a logged line and the publish goes through.
+#[test]
+fn a_stale_index_lock_is_removed_and_a_live_one_is_waited_for() {
+    let c = Cloud::new();
+    let lock = c.root.join(".git/index.lock");
+    let old = std::time::SystemTime::now() - Duration::from_secs(600);
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "l1"]);
+    // Held open by a live process (this test): left alone.
+    let held = std::fs::File::create(&lock).expect("lock");
+    held.set_modified(old).expect("mtime");
+    let out = once(&c, &c.root, &["--push-attempts", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(lock.exists(), "a lock in use was removed");
+    assert!(
+        err.contains("index.lock is in use") && err.contains("has it open"),
+        "{err}"
+    );
+    let retries = std::fs::read_to_string(c.root.join("meta/retries.json")).expect("retries");
+    assert!(retries.contains("\"l1\""), "{retries}");
+    drop(held);
+    // Nobody holds it, but it is fresh (a git may be between steps): left alone.
+    std::fs::File::create(&lock).expect("lock");
+    let out = once(&c, &c.root, &["--push-attempts", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(lock.exists());
+    assert!(err.contains("ms old"), "{err}");
+    // Old and unheld: a killed git's leftover. Removed, logged, published.
+    std::fs::File::options()
+        .write(true)
+        .open(&lock)
+        .expect("lock")
+        .set_modified(old)
+        .expect("mtime");
+    let out = once(&c, &c.root, &[]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("removed a stale") && err.contains("index.lock"),
+        "{err}"
+    );
+    assert!(!lock.exists());
+    let subjects = c.remote_subjects();
+    assert!(
+        subjects.iter().any(|s| s == "bridge: results l1 (exit=0)"),
+        "{subjects:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.root.join("meta/retries.json")).expect("retries"),
+        "{}\n"
+    );
+}
+
 /// Crash the executor (abort) at every step boundary of a batch, and the
 /// engine inside it; the next run finishes the batch with every command
 /// processed exactly once and nothing lost.

@@ -388,6 +388,9 @@ fn run_bridge(
         } else {
             print_pass(&tick.pass);
             if let Some(p) = &tick.publish {
+                if let Some(m) = &p.stale_lock_removed {
+                    eprintln!("warden bridge: {m}");
+                }
                 for c in &p.commits {
                     println!("committed    {c}");
                 }
