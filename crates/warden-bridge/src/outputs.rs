@@ -44,6 +44,10 @@ pub struct ResultDoc {
     pub secret: &'static str,
     pub input_sha256: String,
     pub diff: String,
+    /// The target-repository paths the run changed (relative to its root).
+    /// When the target is the bridge root's own repository, publish commits
+    /// them in this command's commit.
+    pub paths: Vec<String>,
     /// True when a restart re-derived these outputs from the ledger.
     pub recovered: bool,
 }

@@ -180,6 +180,8 @@ enum Applied {
         run: String,
         counts: warden_core::ledger::Counts,
         diff: String,
+        /// Target-repository paths the run changed.
+        paths: Vec<String>,
         recovered: bool,
     },
     Failed(Rejection),
@@ -1028,6 +1030,12 @@ impl<'a> Bridge<'a> {
                 run: plan.run.clone(),
                 counts: outcome.entry.counts.clone(),
                 diff: plan.diff.clone(),
+                paths: outcome
+                    .entry
+                    .changes
+                    .iter()
+                    .map(|c| c.path.clone())
+                    .collect(),
                 recovered: false,
             });
         }
@@ -1063,6 +1071,7 @@ impl<'a> Bridge<'a> {
                     run: e.run.clone(),
                     counts: e.counts.clone(),
                     diff: String::new(),
+                    paths: Vec::new(),
                     recovered: false,
                 });
             }
@@ -1105,6 +1114,7 @@ impl<'a> Bridge<'a> {
             run: e.run.clone(),
             counts: e.counts.clone(),
             diff,
+            paths: e.changes.iter().map(|c| c.path.clone()).collect(),
             recovered: true,
         }
     }
@@ -1126,6 +1136,7 @@ impl<'a> Bridge<'a> {
                     run,
                     counts,
                     diff,
+                    paths,
                     recovered,
                 }),
             ) => {
@@ -1167,6 +1178,7 @@ impl<'a> Bridge<'a> {
                     secret: if a.slot.0 == 0 { "current" } else { "next" },
                     input_sha256: item.sha256.clone().unwrap_or_default(),
                     diff: diff_rel,
+                    paths,
                     recovered,
                 };
                 let result_bytes = pretty(&result);

@@ -303,10 +303,17 @@ struct Group {
     subject: String,
     id: Option<String>,
     files: Vec<String>,
+    /// Target-repository files the command changed (paths from the top of
+    /// the work tree), staged with the outputs when the target is this work tree.
+    target_files: Vec<String>,
 }
 
 /// Changed or new files under the safe directories, grouped per command.
-fn pending_groups(git: &Git, layout: &Layout) -> Result<Vec<Group>, PublishError> {
+fn pending_groups(
+    git: &Git,
+    layout: &Layout,
+    target_prefix: Option<&str>,
+) -> Result<Vec<Group>, PublishError> {
     let mut args = vec!["status", "--porcelain=v1", "-z", "-uall", "--"];
     let dirs: Vec<String> = SAFE_DIRS.iter().map(|d| git.rel(d)).collect();
     args.extend(dirs.iter().map(String::as_str));
@@ -361,15 +368,28 @@ fn pending_groups(git: &Git, layout: &Layout) -> Result<Vec<Group>, PublishError
     }
     let mut groups = Vec::new();
     for (id, files) in by_id {
-        let exit = std::fs::read(layout.result(&id))
+        let result = std::fs::read(layout.result(&id))
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| v["exit_code"].as_i64())
-            .unwrap_or(0);
+            .unwrap_or_default();
+        let exit = result["exit_code"].as_i64().unwrap_or(0);
+        let target_files = match target_prefix {
+            Some(prefix) if result["status"] == "applied" => result["paths"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str())
+                        .map(|p| format!("{prefix}{p}"))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         groups.push(Group {
             subject: format!("bridge: results {id} (exit={exit})"),
             id: Some(id),
             files: files.into_iter().collect(),
+            target_files,
         });
     }
     for (path, reason) in dlq {
@@ -382,6 +402,7 @@ fn pending_groups(git: &Git, layout: &Layout) -> Result<Vec<Group>, PublishError
             subject: format!("bridge: DLQ {reason}"),
             id: key,
             files: vec![path],
+            target_files: Vec::new(),
         });
     }
     if !rest.is_empty() {
@@ -407,6 +428,7 @@ fn pending_groups(git: &Git, layout: &Layout) -> Result<Vec<Group>, PublishError
                 },
                 id: None,
                 files: rest.into_iter().collect(),
+                target_files: Vec::new(),
             });
         }
     }
@@ -422,6 +444,12 @@ fn commit_groups(
         let mut args = vec!["add", "--"];
         args.extend(g.files.iter().map(String::as_str));
         git.git(&args)?;
+        // The command's own change travels in the same commit. One at a
+        // time: a path the target ignores, or a deleted file git never
+        // tracked, is simply not staged.
+        for f in &g.target_files {
+            git.try_git(&["add", "--", f])?;
+        }
         let staged = git.try_git(&["diff", "--cached", "--quiet"])?;
         if staged.is_some() {
             continue; // nothing staged → no commit
@@ -435,23 +463,57 @@ fn commit_groups(
     Ok(())
 }
 
-/// Ids (and `dead_letter/<key>`s) whose outputs wait to be committed.
+/// Where the target repository's paths start in the bridge root's work tree:
+/// `Some("")` when the target is that work tree, `None` when it is another
+/// repository (its changes are not ours to commit).
+fn target_prefix(git: &Git, target: Option<&Path>) -> Option<String> {
+    let t = Git::open(target?).ok()?;
+    let same = |a: &Path, b: &Path| {
+        a.canonicalize()
+            .ok()
+            .zip(b.canonicalize().ok())
+            .is_some_and(|(a, b)| a == b)
+    };
+    same(&t.top, &git.top).then_some(t.prefix)
+}
+
+/// Ids (and `dead_letter/<key>`s) whose outputs wait to be committed or
+/// pushed.
 pub fn pending_ids(layout: &Layout) -> Vec<String> {
-    Git::open(&layout.root)
-        .and_then(|git| pending_groups(&git, layout))
+    let Ok(git) = Git::open(&layout.root) else {
+        return Vec::new();
+    };
+    let mut ids: Vec<String> = pending_groups(&git, layout, None)
         .map(|groups| groups.into_iter().filter_map(|g| g.id).collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    for subject in git.unpushed() {
+        if let Some(id) = subject
+            .strip_prefix("bridge: results ")
+            .and_then(|r| r.split(' ').next())
+            && !ids.iter().any(|i| i == id)
+        {
+            ids.push(id.to_string());
+        }
+    }
+    ids
 }
 
 /// Commit pending outputs and push them (when the branch has an upstream).
-pub fn publish(layout: &Layout, backoff: &Backoff) -> Result<PublishReport, PublishError> {
+/// `target`: the target repository's root; when it is the bridge root's own
+/// work tree, the files each command changed are committed with its outputs.
+pub fn publish(
+    layout: &Layout,
+    backoff: &Backoff,
+    target: Option<&Path>,
+) -> Result<PublishReport, PublishError> {
     let git = Git::open(&layout.root)?;
     let _lock = git.lock()?;
     let mut report = PublishReport {
         stale_lock_removed: clear_stale_index_lock(&git, backoff)?,
         ..PublishReport::default()
     };
-    let groups = pending_groups(&git, layout)?;
+    let prefix = target_prefix(&git, target);
+    let groups = pending_groups(&git, layout, prefix.as_deref())?;
     commit_groups(&git, &groups, &mut report)?;
     let Some((remote, rref)) = git.upstream() else {
         report.note = Some("the branch has no upstream; committed locally only".into());
@@ -542,6 +604,29 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
         .lines()
         .map(str::to_string)
         .collect();
+    // Our outputs are ours alone; a target file the upstream changed too is a
+    // real conflict: stop before touching anything and say so.
+    let safe: Vec<String> = SAFE_DIRS
+        .iter()
+        .map(|d| git.rel(&format!("{d}/")))
+        .collect();
+    let clash: Vec<&String> = contents
+        .keys()
+        .filter(|f| theirs.contains(*f) && !safe.iter().any(|d| f.starts_with(d.as_str())))
+        .collect();
+    if !clash.is_empty() {
+        return Err(PublishError::Git {
+            args: "pull --rebase".into(),
+            message: format!(
+                "{} changed both upstream and by a command not yet pushed; resolve by hand (git pull --rebase, fix, git rebase --continue), then `warden bridge run --once`",
+                clash
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
     git.git(&["reset", "-q", "--mixed", "@{u}"])?;
     // Bring the upstream's versions of files we did not touch into the work tree.
     for f in theirs.iter().filter(|f| !contents.contains_key(*f)) {

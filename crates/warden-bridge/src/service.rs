@@ -59,9 +59,10 @@ pub struct Tick {
 pub fn publish_now(
     layout: &Layout,
     backoff: &Backoff,
+    target: Option<&std::path::Path>,
     now: jiff::Timestamp,
 ) -> (Option<PublishReport>, Option<String>) {
-    let mut r = match publish::publish(layout, backoff) {
+    let mut r = match publish::publish(layout, backoff, target) {
         Ok(r) => r,
         Err(e) => return record(layout, now, None, e.to_string()),
     };
@@ -71,7 +72,7 @@ pub fn publish_now(
     // Everything is pushed (or committed, without an upstream): the retry
     // index empties, and that change is published too.
     if retries::clear(layout).unwrap_or(false) {
-        match publish::publish(layout, backoff) {
+        match publish::publish(layout, backoff, target) {
             Ok(again) => {
                 r.commits.extend(again.commits);
                 if let Some(e) = again.error {
@@ -138,7 +139,8 @@ pub fn tick(
         let index = retries::load(&bridge.layout);
         let new_work = !t.pass.items.is_empty();
         if force || new_work || (!index.is_empty() && retries::due(&index, now)) {
-            let (r, e) = publish_now(&bridge.layout, backoff, now);
+            let target = bridge.target.root.clone();
+            let (r, e) = publish_now(&bridge.layout, backoff, Some(&target), now);
             t.publish = r;
             t.publish_error = e;
         }

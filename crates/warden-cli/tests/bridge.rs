@@ -647,6 +647,102 @@ fn a_stale_index_lock_is_removed_and_a_live_one_is_waited_for() {
     );
 }
 
+/// Seed §16 "one commit with proper message" when a command changes the
+/// bridge root's own repository: the changed files travel in the command's
+/// one commit with its outputs, never commands/; a target file that the
+/// upstream changed too is a conflict that is reported, not overwritten.
+#[test]
+fn a_change_to_the_bridge_repository_is_published_in_the_commands_one_commit() {
+    let c = Cloud::new();
+    let before = c.remote_subjects().len();
+    c.ok(
+        &c.root,
+        &[
+            "bridge",
+            "new",
+            "write",
+            "--id",
+            "w1",
+            "--path",
+            "notes/w1.md",
+            "--content",
+            "w1\n",
+        ],
+    );
+    let out = once(&c, &c.root, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let subjects = c.remote_subjects();
+    assert_eq!(
+        subjects[..subjects.len() - before].to_vec(),
+        vec!["bridge: results w1 (exit=0)".to_string()]
+    );
+    let files = c.git(&c.remote, &["show", "--name-only", "--format=", "main"]);
+    let mut files: Vec<&str> = files.lines().filter(|l| !l.is_empty()).collect();
+    files.sort_unstable();
+    assert_eq!(
+        files,
+        vec![
+            "archive/w1.json",
+            "diffs/w1.patch",
+            "logs/bridge.log",
+            "notes/w1.md",
+            "results/w1.integrity.json",
+            "results/w1.json",
+        ]
+    );
+    assert_eq!(
+        c.git(
+            &c.root,
+            &["status", "--porcelain", "--", "notes", "commands"]
+        ),
+        ""
+    );
+    // Another clone changes the same file upstream; a second command changes
+    // it here: publishing stops with the conflict named, nothing overwritten.
+    let other = c.clone("other");
+    std::fs::write(other.join("notes/w1.md"), "theirs\n").expect("write");
+    c.git(&other, &["commit", "-q", "-am", "theirs"]);
+    c.git(&other, &["push", "-q"]);
+    c.ok(
+        &c.root,
+        &[
+            "bridge",
+            "new",
+            "write",
+            "--id",
+            "w2",
+            "--path",
+            "notes/w1.md",
+            "--content",
+            "ours\n",
+        ],
+    );
+    let out = once(&c, &c.root, &["--push-attempts", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("notes/w1.md changed both upstream and by a command"),
+        "{err}"
+    );
+    assert_eq!(
+        c.git(&c.remote, &["show", "main:notes/w1.md"]),
+        "theirs\n",
+        "the upstream change was overwritten"
+    );
+    // Ours is kept locally, committed with its outputs, waiting for a person.
+    assert_eq!(
+        c.git(&c.root, &["log", "-1", "--format=%s"]).trim(),
+        "bridge: results w2 (exit=0)"
+    );
+    assert_eq!(c.git(&c.root, &["show", "HEAD:notes/w1.md"]), "ours\n");
+    let retries = std::fs::read_to_string(c.root.join("meta/retries.json")).expect("retries");
+    assert!(retries.contains("\"w2\""), "{retries}");
+}
+
 /// Crash the executor (abort) at every step boundary of a batch, and the
 /// engine inside it; the next run finishes the batch with every command
 /// processed exactly once and nothing lost.
