@@ -1,10 +1,12 @@
 //! The documents the bridge writes per command (seed §6.5, §18) and how they
 //! are made durable.
 //!
-//! - `Group` (the default): a batch's files are written with temp + rename and
-//!   no fsync each; then one `syncfs(2)` on the bridge root's filesystem makes
-//!   them all durable at once (elsewhere: one fsync per file and directory).
-//!   Only after that are the batch's commands removed from `commands/`.
+//! - `Group` (the default): a batch's files are written in place (no temp +
+//!   rename: a crash before the batch is durable rewrites them all, whole)
+//!   and with no fsync each; then one `syncfs(2)` on the bridge root's
+//!   filesystem makes them all durable at once (elsewhere: one fsync per file
+//!   and directory). Only after that are the batch's commands removed from
+//!   `commands/`.
 //! - `PerFile`: every file is written, fsynced, renamed and its directory
 //!   fsynced on its own, as the seed's Python executor does. Kept as the
 //!   benchmark baseline.
@@ -197,7 +199,19 @@ impl Writer {
     /// at [`Writer::commit`] in `Group`).
     pub fn put(&mut self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        std::fs::create_dir_all(&dir)?;
+        if !self.dirs.contains(&dir) {
+            std::fs::create_dir_all(&dir)?;
+        }
+        if self.mode == Durability::Group {
+            // No temp + rename: until the batch's syncfs nothing counts. A
+            // crash before it leaves the commands in commands/ and the marker
+            // names the batch, so every output is written again, whole, under
+            // the same name; nothing reads them before the pass ends.
+            std::fs::write(path, bytes)?;
+            self.files.push(path.to_path_buf());
+            self.dirs.insert(dir);
+            return Ok(());
+        }
         let tmp = tmp_for(path);
         let _ = std::fs::remove_file(&tmp);
         let mut f = std::fs::OpenOptions::new()

@@ -1050,10 +1050,12 @@ impl<'a> Bridge<'a> {
                     session.record_many(recs).map_err(io)?
                 }
                 Durability::PerFile => {
+                    // One ledger append and fsync per command, as a
+                    // one-at-a-time executor would.
                     let mut v = Vec::new();
                     for r in recs {
                         w.flushes += 1;
-                        v.push(session.record(r).map_err(io)?);
+                        v.extend(session.record_many(vec![r]).map_err(io)?);
                     }
                     v
                 }

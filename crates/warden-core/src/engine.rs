@@ -390,6 +390,12 @@ impl Session<'_> {
     /// Ledger several runs that change no working-tree file, like
     /// [`Session::record`] each, with one ledger write and one fsync for all
     /// of them (group commit). Returns the entries in order.
+    ///
+    /// Unlike [`Session::record`], a record without artifacts gets no
+    /// `.runs/<RUN>/` directory: its `run.json` would only copy the ledger
+    /// line, and two inodes per run are what a batch of thousands of
+    /// recorded runs costs most on some filesystems. Records with artifacts
+    /// get their directory, with `run.json`, as usual.
     pub fn record_many(&mut self, records: Vec<Record>) -> Result<Vec<Entry>> {
         let mut entries = Vec::with_capacity(records.len());
         for record in &records {
@@ -398,7 +404,9 @@ impl Session<'_> {
         }
         let entries = self.repo.ledger().append_many(&self.repo.writer, entries)?;
         for (record, entry) in records.iter().zip(&entries) {
-            self.write_record_artifacts(record, entry);
+            if !record.artifacts.is_empty() {
+                self.write_record_artifacts(record, entry);
+            }
         }
         Ok(entries)
     }
