@@ -235,6 +235,48 @@ impl Writer {
         Ok(())
     }
 
+    /// `dst` becomes `bytes` (the archive of a command): in `Group` mode a
+    /// hard link to the command file `src` when that file holds exactly these
+    /// bytes under no other name — one inode fewer per command, and removing
+    /// the command later frees none (on some filesystems inode allocation
+    /// slows down behind recently freed inodes); otherwise a copy
+    /// ([`Writer::put`]). Never writes through an existing `dst`.
+    pub fn put_linked(&mut self, src: &Path, dst: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        #[cfg(unix)]
+        if self.mode == Durability::Group {
+            use std::os::unix::fs::MetadataExt;
+            let single = std::fs::symlink_metadata(src)
+                .is_ok_and(|m| m.file_type().is_file() && m.nlink() == 1 && m.mode() & 0o111 == 0);
+            let dir = dst.parent().unwrap_or(Path::new(".")).to_path_buf();
+            if single {
+                if !self.dirs.contains(&dir) {
+                    std::fs::create_dir_all(&dir)?;
+                }
+                match std::fs::remove_file(dst) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+                if std::fs::hard_link(src, dst).is_ok() {
+                    // The file may have changed since it was verified: the
+                    // archive must hold the verified bytes.
+                    if std::fs::read(dst).is_ok_and(|b| b == bytes) {
+                        self.files.push(dst.to_path_buf());
+                        self.dirs.insert(dir);
+                        return Ok(());
+                    }
+                    std::fs::remove_file(dst)?;
+                }
+            }
+        }
+        if dst.exists() {
+            // Never truncate a name that may share its inode with a command.
+            std::fs::remove_file(dst)?;
+        }
+        let _ = src;
+        self.put(dst, bytes)
+    }
+
     /// Append `bytes` to `path` (the audit log).
     pub fn append(&mut self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         if let Some(dir) = path.parent() {

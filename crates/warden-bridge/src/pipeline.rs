@@ -1204,7 +1204,8 @@ impl<'a> Bridge<'a> {
                 w.put(&self.layout.diff(&id), diff.as_bytes())?;
                 w.put(&self.layout.result(&id), &result_bytes)?;
                 w.put(&self.layout.integrity(&id), &pretty(&integrity))?;
-                w.put(
+                w.put_linked(
+                    &self.layout.commands().join(&item.file),
                     &self.layout.archive(&id),
                     item.bytes.as_deref().unwrap_or_default(),
                 )?;

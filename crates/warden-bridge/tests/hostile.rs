@@ -914,3 +914,31 @@ fn unsettled_and_non_json_files_are_left_alone() {
     assert!(env.layout().commands().join("fresh.json").exists());
     assert!(env.layout().commands().join("notes.txt").exists());
 }
+
+/// The archive is the verified command, byte for byte: linked to the command
+/// file when nothing else names it (so the inbox removal frees no inode), a
+/// copy when the file has another name a writer could still change.
+#[test]
+fn the_archive_holds_the_verified_bytes_whether_linked_or_copied() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    let bytes = signed(&noop("a1"));
+    let item = env.one("a1.json", &bytes);
+    assert_eq!(item.outcome, "archived");
+    let archive = env.layout().archive("a1");
+    assert_eq!(std::fs::read(&archive).expect("archive"), bytes);
+    assert_eq!(std::fs::metadata(&archive).expect("meta").nlink(), 1);
+    // A command that is also a file elsewhere: copied, so a later change
+    // there cannot reach the archive.
+    let outside = env.dir.path().join("a2-outside.json");
+    let bytes = signed(&noop("a2"));
+    std::fs::write(&outside, &bytes).expect("write");
+    std::fs::hard_link(&outside, env.layout().commands().join("a2.json")).expect("link");
+    let r = env.pass();
+    assert_eq!(r.items[0].outcome, "archived", "{r:?}");
+    std::fs::write(&outside, b"changed later").expect("write");
+    assert_eq!(
+        std::fs::read(env.layout().archive("a2")).expect("archive"),
+        bytes
+    );
+}
