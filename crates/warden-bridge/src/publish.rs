@@ -366,7 +366,7 @@ fn pending_groups(
             }
         }
     }
-    let mut groups = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for (id, files) in by_id {
         let result = std::fs::read(layout.result(&id))
             .ok()
@@ -404,6 +404,12 @@ fn pending_groups(
             files: vec![path],
             target_files: Vec::new(),
         });
+    }
+    // The target's ledger (one chain file per writer, so clones never
+    // conflict) travels with the last command's commit: the remote gets the
+    // record of the runs that changed it.
+    if let (Some(prefix), Some(last)) = (target_prefix, groups.last_mut()) {
+        last.target_files.push(format!("{prefix}.ledger/runs"));
     }
     if !rest.is_empty() {
         let only_retries = rest.iter().all(|p| *p == git.rel("meta/retries.json"));

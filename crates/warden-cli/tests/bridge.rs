@@ -683,8 +683,10 @@ fn a_change_to_the_bridge_repository_is_published_in_the_commands_one_commit() {
     let files = c.git(&c.remote, &["show", "--name-only", "--format=", "main"]);
     let mut files: Vec<&str> = files.lines().filter(|l| !l.is_empty()).collect();
     files.sort_unstable();
+    // The run's ledger entry travels with it (this clone's chain file).
+    assert!(files[0].starts_with(".ledger/runs/"), "{files:?}");
     assert_eq!(
-        files,
+        files[1..].to_vec(),
         vec![
             "archive/w1.json",
             "diffs/w1.patch",
@@ -741,6 +743,89 @@ fn a_change_to_the_bridge_repository_is_published_in_the_commands_one_commit() {
     assert_eq!(c.git(&c.root, &["show", "HEAD:notes/w1.md"]), "ours\n");
     let retries = std::fs::read_to_string(c.root.join("meta/retries.json")).expect("retries");
     assert!(retries.contains("\"w2\""), "{retries}");
+}
+
+/// Seed §9 rotation as the README walks it: accept current and next, switch
+/// the signer to next, then make next the only secret; the old one is refused.
+#[test]
+fn the_secret_rotates_through_a_window_of_two() {
+    let c = Cloud::new();
+    let old = SECRET;
+    let new = "the-next-secret";
+    let with = |cur: &str, next: Option<&str>, args: &[&str]| {
+        let mut cmd = c.warden(&c.root, args);
+        cmd.env("GPT_BRIDGE_HMAC_SECRET", cur);
+        match next {
+            Some(n) => cmd.env("GPT_BRIDGE_HMAC_SECRET_NEXT", n),
+            None => cmd.env_remove("GPT_BRIDGE_HMAC_SECRET_NEXT"),
+        };
+        cmd.output().expect("warden")
+    };
+    let secret_of = |id: &str| -> Value {
+        let r: Value = serde_json::from_slice(
+            &std::fs::read(c.root.join(format!("results/{id}.json"))).expect("result"),
+        )
+        .expect("json");
+        r["secret"].clone()
+    };
+    // 1) the window: both accepted; the signer still uses the current one.
+    assert!(
+        with(old, Some(new), &["bridge", "new", "noop", "--id", "r1"])
+            .status
+            .success()
+    );
+    let unsigned = c.base().join("r2.json");
+    let out = with(
+        old,
+        None,
+        &["bridge", "new", "noop", "--id", "r2", "--stdout"],
+    );
+    std::fs::write(&unsigned, &out.stdout).expect("write");
+    // 2) the signer switches to next.
+    let out = with(
+        old,
+        Some(new),
+        &["bridge", "sign", "--next", unsigned.to_str().expect("utf8")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(c.root.join("commands/r2.json"), &out.stdout).expect("write");
+    let run = with(
+        old,
+        Some(new),
+        &["bridge", "run", "--once", "--settle-ms", "0"],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(secret_of("r1"), json!("current"));
+    assert_eq!(secret_of("r2"), json!("next"));
+    // 3) next becomes the only secret: the old one is refused.
+    assert!(
+        with(old, None, &["bridge", "new", "noop", "--id", "r3"])
+            .status
+            .success()
+    );
+    assert!(
+        with(new, None, &["bridge", "new", "noop", "--id", "r4"])
+            .status
+            .success()
+    );
+    let run = with(new, None, &["bridge", "run", "--once", "--settle-ms", "0"]);
+    assert_eq!(run.status.code(), Some(1));
+    let dl: Value =
+        serde_json::from_slice(&std::fs::read(c.root.join("dead_letter/r3.json")).expect("dl"))
+            .expect("json");
+    assert_eq!(dl["reason"], json!("hmac_mismatch"));
+    assert_eq!(secret_of("r4"), json!("current"));
+    for dir in ["results", "dead_letter", "logs", "meta", "archive"] {
+        assert_no_secret(&c.root.join(dir));
+    }
 }
 
 /// Crash the executor (abort) at every step boundary of a batch, and the
