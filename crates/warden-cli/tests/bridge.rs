@@ -570,11 +570,38 @@ fn commands_dropped_while_watching_are_taken_on_the_file_event() {
             .unwrap_or_default()
             .contains("for changes")
     });
+    // Seed §8/§16: the banner shows the program, its directory and the
+    // resolved paths, the retries index once, and never the secret.
+    let banner = std::fs::read_to_string(&log).expect("log");
+    let root = c.root.display().to_string();
+    for want in [
+        format!("warden bridge: cwd={root}\n"),
+        format!("warden bridge: CLOUD={root}\n"),
+        format!("warden bridge: CMDS={root}/commands\n"),
+        format!("warden bridge: RES={root}/results\n"),
+        format!("warden bridge: DIFF={root}/diffs\n"),
+        format!("warden bridge: ARCH={root}/archive\n"),
+        format!("warden bridge: DLQ={root}/dead_letter\n"),
+        format!("warden bridge: META={root}/meta\n"),
+        "warden bridge: exe=".to_string(),
+    ] {
+        assert!(banner.contains(&want), "{want:?} missing: {banner}");
+    }
+    assert_eq!(
+        banner
+            .matches(&format!("retries index -> {root}/meta/retries.json"))
+            .count(),
+        1,
+        "{banner}"
+    );
+    assert!(!banner.contains(SECRET));
     for id in ["w1", "w2"] {
         c.ok(&c.root, &["bridge", "new", "noop", "--id", id]);
         let archive = c.root.join(format!("archive/{id}.json"));
-        wait_for(&format!("{id} was not taken"), &|| archive.exists());
-        assert!(!c.root.join(format!("commands/{id}.json")).exists());
+        let inbox = c.root.join(format!("commands/{id}.json"));
+        wait_for(&format!("{id} was not taken"), &|| {
+            archive.exists() && !inbox.exists()
+        });
     }
     // A burst is taken too (one or a few passes).
     for n in 0..5 {
@@ -1005,16 +1032,29 @@ fn four_bridges_on_four_clones_publish_fifty_commands_each_without_loss() {
         200,
         "the union-merged log has every line once"
     );
+    // Each clone's ledger chain travelled with its commits: every clone
+    // verifies, holds its own 50 runs, and after a pull all 200.
     for dir in &clones {
         c.ok(dir, &["ledger", "verify"]);
+        let writer = std::fs::read_to_string(dir.join(".warden/state/writer")).expect("writer");
         assert_eq!(
             c.ledger(dir)
                 .iter()
-                .filter(|e| e["actor"]["kind"] == json!("bridge"))
+                .filter(|e| e["actor"]["kind"] == json!("bridge")
+                    && e["writer"] == json!(writer.trim()))
                 .count(),
             50
         );
     }
+    c.git(&clones[0], &["pull", "-q", "--rebase"]);
+    c.ok(&clones[0], &["ledger", "verify"]);
+    assert_eq!(
+        c.ledger(&clones[0])
+            .iter()
+            .filter(|e| e["actor"]["kind"] == json!("bridge"))
+            .count(),
+        200
+    );
 }
 
 #[test]

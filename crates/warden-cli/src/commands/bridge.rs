@@ -282,6 +282,13 @@ fn init(root: &Path, target: Option<&str>, fmt: Format) -> Result<ExitCode, CliE
 /// Seed §8: the resolved paths and the retries index, once, on stderr.
 fn banner(layout: &Layout, target: &Path, secrets: &Secrets) {
     let r = &layout.root;
+    // What `pm2 describe` showed in the seed: the program and its directory.
+    if let Ok(exe) = std::env::current_exe() {
+        eprintln!("warden bridge: exe={}", exe.display());
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        eprintln!("warden bridge: cwd={}", cwd.display());
+    }
     eprintln!("warden bridge: CLOUD={}", r.display());
     for (k, d) in [
         ("CMDS", "commands"),
