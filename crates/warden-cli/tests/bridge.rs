@@ -772,6 +772,30 @@ fn a_change_to_the_bridge_repository_is_published_in_the_commands_one_commit() {
     assert!(retries.contains("\"w2\""), "{retries}");
 }
 
+/// A broken meta/bridge.json stops the executor (exit 2) naming the file and
+/// the field; it never falls back to another target.
+#[test]
+fn a_broken_bridge_config_stops_the_executor() {
+    let c = Cloud::new();
+    std::fs::write(
+        c.root.join("meta/bridge.json"),
+        r#"{"schema": "warden.bridge.config/v1", "taget": "../elsewhere"}"#,
+    )
+    .expect("write");
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "n1"]);
+    let out = once(&c, &c.root, &[]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("meta/bridge.json") && err.contains("taget"),
+        "{err}"
+    );
+    assert!(
+        c.root.join("commands/n1.json").exists(),
+        "the command was taken"
+    );
+}
+
 /// Seed §9 rotation as the README walks it: accept current and next, switch
 /// the signer to next, then make next the only secret; the old one is refused.
 #[test]

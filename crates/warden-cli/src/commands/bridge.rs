@@ -173,6 +173,13 @@ fn secrets() -> Result<Secrets, CliError> {
 /// The target repository: `--repo`, then meta/bridge.json, then the
 /// repository holding the bridge root.
 fn target_repo(repo: Option<PathBuf>, layout: &Layout) -> Result<Repo, CliError> {
+    // A broken config must stop the executor, never fall back to a default target.
+    layout::load_config(layout).map_err(|e| {
+        CliError::usage(
+            e,
+            Some("fix meta/bridge.json; `warden schema bridge-config` prints its format".into()),
+        )
+    })?;
     let start = repo
         .or_else(|| layout::configured_target(layout))
         .unwrap_or_else(|| layout.root.clone());
