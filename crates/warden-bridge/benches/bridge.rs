@@ -67,7 +67,12 @@ fn setup(parent: Option<&Path>, n: usize) -> tempfile::TempDir {
     dir
 }
 
-fn measure(parent: Option<&Path>, n: usize, durability: Durability) -> (f64, f64) {
+fn measure(
+    parent: Option<&Path>,
+    n: usize,
+    durability: Durability,
+    keep: &mut Vec<tempfile::TempDir>,
+) -> (f64, f64) {
     let dir = setup(parent, n);
     let ctx = Context::system("bench", "bench");
     let secrets = Secrets::new(SECRET, None);
@@ -91,6 +96,10 @@ fn measure(parent: Option<&Path>, n: usize, durability: Durability) -> (f64, f64
         n,
         "every command must be archived"
     );
+    // Removed only after the last round: on ext4 without a journal, inode
+    // allocation slows down behind recently freed inodes, so deleting one
+    // round's thousands of files would tax the next round's executor.
+    keep.push(dir);
     (n as f64 / secs, report.flushes as f64 / n as f64)
 }
 
@@ -104,9 +113,10 @@ fn main() {
     println!("signed no-op commands end to end, {n} per round, no publish");
     let mut group = Vec::new();
     let mut base = Vec::new();
+    let mut keep = Vec::new();
     for round in 1..=3 {
-        let g = measure(parent, n, Durability::Group);
-        let b = measure(parent, n, Durability::PerFile);
+        let g = measure(parent, n, Durability::Group, &mut keep);
+        let b = measure(parent, n, Durability::PerFile, &mut keep);
         println!(
             "round {round}: group commit {:>8.0} cmd/s ({:.3} flushes/cmd) | baseline {:>7.0} cmd/s ({:.2} flushes/cmd) | ratio {:.1}x",
             g.0,

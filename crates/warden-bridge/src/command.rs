@@ -143,6 +143,10 @@ pub struct Command {
     pub allowed_actions: Vec<String>,
     pub max_runtime_ms: u64,
     pub max_files_changed: u64,
+    /// `validationPlan`: names of checks the operator defined in
+    /// `meta/bridge.json` (`checks`), run in order after the change is applied
+    /// and before it commits.
+    pub validation_plan: Vec<String>,
 }
 
 impl Command {
@@ -344,7 +348,8 @@ pub fn parse_command(doc: &JVal) -> Result<Command, Rejection> {
                 "unknown target \"{target}\" (known: {})",
                 TARGETS.join(", ")
             ),
-        ));
+        )
+        .hint("\"MAIN\" is the one target repository of this bridge root (meta/bridge.json, `warden bridge init --target PATH`); to change another repository, give it a bridge root of its own"));
     }
     let action = req_str(doc, "action")?;
     if !ACTIONS.contains(&action) {
@@ -368,22 +373,7 @@ pub fn parse_command(doc: &JVal) -> Result<Command, Rejection> {
         )
         .field("patchType"));
     };
-    match req(doc, "validationPlan")? {
-        JVal::Arr(steps) if steps.is_empty() => {}
-        JVal::Arr(_) => {
-            return Err(schema(
-                "validationPlan",
-                "validation steps are not supported by this executor; the target repository's policy validation command runs on every change",
-            )
-            .hint("send an empty validationPlan, or configure validation.command in the target's .warden/policy.yaml"));
-        }
-        other => {
-            return Err(schema(
-                "validationPlan",
-                format!("must be an array, found {}", other.type_name()),
-            ));
-        }
-    }
+    let validation_plan = validation_plan(req(doc, "validationPlan")?)?;
     let allowed_actions = allowed_actions(req(doc, "allowedActions")?)?;
     let constraints = req(doc, "constraints")?;
     only_keys(
@@ -475,7 +465,65 @@ pub fn parse_command(doc: &JVal) -> Result<Command, Rejection> {
         allowed_actions,
         max_runtime_ms,
         max_files_changed,
+        validation_plan,
     })
+}
+
+/// Most steps of one `validationPlan`.
+pub const MAX_VALIDATION_STEPS: usize = 16;
+
+/// `validationPlan`: an array of check names (strings). What each name runs
+/// is the operator's (`meta/bridge.json`), never the command's: a signed
+/// command can ask for checks, not run programs of its own.
+fn validation_plan(v: &JVal) -> Result<Vec<String>, Rejection> {
+    let JVal::Arr(items) = v else {
+        return Err(schema(
+            "validationPlan",
+            format!("must be an array, found {}", v.type_name()),
+        ));
+    };
+    if items.len() > MAX_VALIDATION_STEPS {
+        return Err(schema(
+            "validationPlan",
+            format!(
+                "{} steps; at most {MAX_VALIDATION_STEPS} are allowed",
+                items.len()
+            ),
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("validationPlan[{i}]");
+        match item {
+            JVal::Str(name) if valid_check_name(name) => out.push(name.clone()),
+            JVal::Str(name) => {
+                return Err(schema(
+                    &field,
+                    format!("\"{name}\" is not a check name (1–64 of A–Z a–z 0–9 . _ -)"),
+                ));
+            }
+            other => {
+                return Err(schema(
+                    &field,
+                    format!(
+                        "must be the name of a check (a string), found {}",
+                        other.type_name()
+                    ),
+                )
+                .hint("a step names a check defined by the operator in meta/bridge.json (\"checks\"); commands cannot carry programs to run"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A check name: 1–64 of `[A-Za-z0-9._-]`.
+pub fn valid_check_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn allowed_actions(v: &JVal) -> Result<Vec<String>, Rejection> {

@@ -146,7 +146,12 @@ pub fn init(layout: &Layout, target: Option<&str>) -> std::io::Result<InitReport
         &mut report,
     )?;
     if let Some(t) = target {
-        let cfg = serde_json::json!({"schema": "warden.bridge.config/v1", "target": t});
+        // Keep the operator's checks when the target is set again.
+        let mut cfg = load_config(layout)
+            .map_err(std::io::Error::other)?
+            .unwrap_or_default();
+        cfg.schema = CONFIG_SCHEMA_ID.into();
+        cfg.target = Some(t.to_string());
         let text = serde_json::to_string_pretty(&cfg).unwrap_or_default() + "\n";
         warden_core::fsutil::write_atomic(&layout.config(), text.as_bytes(), 0o644)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -177,12 +182,71 @@ pub fn init(layout: &Layout, target: Option<&str>) -> std::io::Result<InitReport
     Ok(report)
 }
 
+/// `meta/bridge.json` (`warden.bridge.config/v1`): the operator's settings.
+/// Commands can never write it (`meta/` is protected).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "warden bridge config (meta/bridge.json)")]
+pub struct Config {
+    /// "warden.bridge.config/v1".
+    pub schema: String,
+    /// The target repository, relative to the bridge root or absolute
+    /// (default: the repository holding the root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Checks a command's `validationPlan` may name: check name → argv, run
+    /// in the target repository's root after the change is applied and before
+    /// it commits; failure or the command's deadline rolls the change back.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub checks: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+pub const CONFIG_SCHEMA_ID: &str = "warden.bridge.config/v1";
+
+/// Read `meta/bridge.json`: `Ok(None)` when there is none; an error names the
+/// file, the field and the fix.
+pub fn load_config(layout: &Layout) -> Result<Option<Config>, String> {
+    let path = layout.config();
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+    };
+    let cfg: Config = serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "{}: {e}; fields are schema, target and checks (`warden schema bridge-config`)",
+            path.display()
+        )
+    })?;
+    if cfg.schema != CONFIG_SCHEMA_ID {
+        return Err(format!(
+            "{}: field schema is \"{}\"; expected \"{CONFIG_SCHEMA_ID}\"",
+            path.display(),
+            cfg.schema
+        ));
+    }
+    for (name, argv) in &cfg.checks {
+        if !crate::command::valid_check_name(name) {
+            return Err(format!(
+                "{}: field checks.{name}: a check name is 1–64 of A–Z a–z 0–9 . _ -",
+                path.display()
+            ));
+        }
+        if argv.is_empty() || argv[0].is_empty() {
+            return Err(format!(
+                "{}: field checks.{name}: give the command as a non-empty argv array, e.g. [\"make\", \"test\"]",
+                path.display()
+            ));
+        }
+    }
+    Ok(Some(cfg))
+}
+
 /// The configured target (from `meta/bridge.json`), resolved against the root.
 pub fn configured_target(layout: &Layout) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(layout.config()).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let t = v.get("target")?.as_str()?;
-    let p = Path::new(t);
+    let cfg = load_config(layout).ok().flatten()?;
+    let t = cfg.target?;
+    let p = Path::new(&t);
     Some(if p.is_absolute() {
         p.to_path_buf()
     } else {

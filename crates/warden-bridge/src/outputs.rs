@@ -1,10 +1,12 @@
 //! The documents the bridge writes per command (seed §6.5, §18) and how they
 //! are made durable.
 //!
-//! - `Group` (the default): a batch's files are written with temp + rename and
-//!   no fsync each; then one `syncfs(2)` on the bridge root's filesystem makes
-//!   them all durable at once (elsewhere: one fsync per file and directory).
-//!   Only after that are the batch's commands removed from `commands/`.
+//! - `Group` (the default): a batch's files are written in place (no temp +
+//!   rename: a crash before the batch is durable rewrites them all, whole)
+//!   and with no fsync each; then one `syncfs(2)` on the bridge root's
+//!   filesystem makes them all durable at once (elsewhere: one fsync per file
+//!   and directory). Only after that are the batch's commands removed from
+//!   `commands/`.
 //! - `PerFile`: every file is written, fsynced, renamed and its directory
 //!   fsynced on its own, as the seed's Python executor does. Kept as the
 //!   benchmark baseline.
@@ -44,6 +46,10 @@ pub struct ResultDoc {
     pub secret: &'static str,
     pub input_sha256: String,
     pub diff: String,
+    /// The target-repository paths the run changed (relative to its root).
+    /// When the target is the bridge root's own repository, publish commits
+    /// them in this command's commit.
+    pub paths: Vec<String>,
     /// True when a restart re-derived these outputs from the ledger.
     pub recovered: bool,
 }
@@ -193,7 +199,19 @@ impl Writer {
     /// at [`Writer::commit`] in `Group`).
     pub fn put(&mut self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        std::fs::create_dir_all(&dir)?;
+        if !self.dirs.contains(&dir) {
+            std::fs::create_dir_all(&dir)?;
+        }
+        if self.mode == Durability::Group {
+            // No temp + rename: until the batch's syncfs nothing counts. A
+            // crash before it leaves the commands in commands/ and the marker
+            // names the batch, so every output is written again, whole, under
+            // the same name; nothing reads them before the pass ends.
+            std::fs::write(path, bytes)?;
+            self.files.push(path.to_path_buf());
+            self.dirs.insert(dir);
+            return Ok(());
+        }
         let tmp = tmp_for(path);
         let _ = std::fs::remove_file(&tmp);
         let mut f = std::fs::OpenOptions::new()
@@ -215,6 +233,48 @@ impl Writer {
             self.dirs.insert(dir);
         }
         Ok(())
+    }
+
+    /// `dst` becomes `bytes` (the archive of a command): in `Group` mode a
+    /// hard link to the command file `src` when that file holds exactly these
+    /// bytes under no other name — one inode fewer per command, and removing
+    /// the command later frees none (on some filesystems inode allocation
+    /// slows down behind recently freed inodes); otherwise a copy
+    /// ([`Writer::put`]). Never writes through an existing `dst`.
+    pub fn put_linked(&mut self, src: &Path, dst: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        #[cfg(unix)]
+        if self.mode == Durability::Group {
+            use std::os::unix::fs::MetadataExt;
+            let single = std::fs::symlink_metadata(src)
+                .is_ok_and(|m| m.file_type().is_file() && m.nlink() == 1 && m.mode() & 0o111 == 0);
+            let dir = dst.parent().unwrap_or(Path::new(".")).to_path_buf();
+            if single {
+                if !self.dirs.contains(&dir) {
+                    std::fs::create_dir_all(&dir)?;
+                }
+                match std::fs::remove_file(dst) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+                if std::fs::hard_link(src, dst).is_ok() {
+                    // The file may have changed since it was verified: the
+                    // archive must hold the verified bytes.
+                    if std::fs::read(dst).is_ok_and(|b| b == bytes) {
+                        self.files.push(dst.to_path_buf());
+                        self.dirs.insert(dir);
+                        return Ok(());
+                    }
+                    std::fs::remove_file(dst)?;
+                }
+            }
+        }
+        if dst.exists() {
+            // Never truncate a name that may share its inode with a command.
+            std::fs::remove_file(dst)?;
+        }
+        let _ = src;
+        self.put(dst, bytes)
     }
 
     /// Append `bytes` to `path` (the audit log).

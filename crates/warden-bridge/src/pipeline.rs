@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
-use warden_core::engine::Record;
+use warden_core::engine::{ApplyOptions, Record};
 use warden_core::ledger::{Entry, RunResult};
 use warden_core::proposal::{Proposal, Source};
 use warden_core::{Context, Digest, Repo};
@@ -141,6 +141,8 @@ pub struct Bridge<'a> {
     runs: BTreeMap<String, Entry>,
     /// Dead-letter keys on disk.
     dl_keys: BTreeSet<String>,
+    /// Checks a `validationPlan` may name (`meta/bridge.json`).
+    checks: BTreeMap<String, Vec<String>>,
 }
 
 /// A verified command waiting to be applied.
@@ -178,6 +180,8 @@ enum Applied {
         run: String,
         counts: warden_core::ledger::Counts,
         diff: String,
+        /// Target-repository paths the run changed.
+        paths: Vec<String>,
         recovered: bool,
     },
     Failed(Rejection),
@@ -194,7 +198,8 @@ fn exit_code_for(reason: Reason) -> i32 {
         | Reason::Schema
         | Reason::UnknownAction
         | Reason::UnknownPatchType
-        | Reason::UnknownOp => 2,
+        | Reason::UnknownOp
+        | Reason::UnknownCheck => 2,
         Reason::ApplyFailed => 3,
         _ => 1,
     }
@@ -261,6 +266,10 @@ impl<'a> Bridge<'a> {
         opts: Options,
     ) -> std::io::Result<Bridge<'a>> {
         let target = Target::new(target_repo.root(), &layout.root);
+        let checks = crate::layout::load_config(&layout)
+            .map_err(std::io::Error::other)?
+            .map(|c| c.checks)
+            .unwrap_or_default();
         let mut b = Bridge {
             layout,
             target,
@@ -271,6 +280,7 @@ impl<'a> Bridge<'a> {
             used: BTreeSet::new(),
             runs: BTreeMap::new(),
             dl_keys: BTreeSet::new(),
+            checks,
         };
         b.load_state()?;
         Ok(b)
@@ -310,8 +320,13 @@ impl<'a> Bridge<'a> {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         for e in entries {
             // A run that recovery rolled back never happened: the command is
-            // taken again, not counted as processed.
-            if e.actor.kind == "bridge" && e.result != RunResult::RolledBack {
+            // taken again, not counted as processed. A run rolled back by its
+            // validation or its deadline was the command's answer.
+            let interrupted = e.result == RunResult::RolledBack
+                && e.reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("interrupted"));
+            if e.actor.kind == "bridge" && !interrupted {
                 self.runs.insert(e.actor.id.clone(), e);
             }
         }
@@ -488,6 +503,9 @@ impl<'a> Bridge<'a> {
         if let Err(r) = command::check_allowed(&cmd) {
             return reject(r, id, true);
         }
+        if let Err(r) = self.check_plan(&cmd) {
+            return reject(r, id, true);
+        }
         let _ = name;
         Verdict::Accept(Box::new(Accepted { cmd, slot }))
     }
@@ -610,6 +628,19 @@ impl<'a> Bridge<'a> {
             "allowed",
             Ok(format!("ops within [{}]", cmd.allowed_actions.join(", "))),
         ));
+        if let Err(r) = self.check_plan(&cmd) {
+            out.push(("validationPlan", Err(r)));
+            return out;
+        }
+        if !cmd.validation_plan.is_empty() {
+            out.push((
+                "validationPlan",
+                Ok(format!(
+                    "checks [{}] are defined in meta/bridge.json",
+                    cmd.validation_plan.join(", ")
+                )),
+            ));
+        }
         let actions = match ops::actions(&cmd, &self.target) {
             Ok(a) => a,
             Err(r) => {
@@ -657,6 +688,25 @@ impl<'a> Bridge<'a> {
             )),
         }
         out
+    }
+
+    /// Every step of the command's `validationPlan` names a defined check.
+    fn check_plan(&self, cmd: &Command) -> Result<(), Rejection> {
+        for (i, name) in cmd.validation_plan.iter().enumerate() {
+            if !self.checks.contains_key(name) {
+                let known: Vec<&str> = self.checks.keys().map(String::as_str).collect();
+                return Err(Rejection::new(
+                    Reason::UnknownCheck,
+                    format!(
+                        "validationPlan names check \"{name}\", which meta/bridge.json does not define (defined: {})",
+                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    ),
+                )
+                .field(format!("validationPlan[{i}]"))
+                .hint("the operator defines checks in meta/bridge.json under \"checks\" (name → argv); see docs/bridge.md"));
+            }
+        }
+        Ok(())
     }
 
     fn dead_letter_key(&self, base: &str, taken: &BTreeSet<String>) -> String {
@@ -924,59 +974,55 @@ impl<'a> Bridge<'a> {
                 records.push((i, record("unchanged", session.new_run_id())));
                 continue;
             }
-            let over =
-                |started: Instant| started.elapsed().as_millis() > u128::from(cmd.max_runtime_ms);
-            if over(item.started) {
+            let deadline = item.started + std::time::Duration::from_millis(cmd.max_runtime_ms);
+            if Instant::now() >= deadline {
                 out[i] = Some(Applied::Failed(runtime(cmd, item.started, false)));
                 continue;
             }
-            let outcome = match session.apply(&plan) {
+            let opts = ApplyOptions {
+                deadline: Some(deadline),
+                extra_validation: cmd
+                    .validation_plan
+                    .iter()
+                    .filter_map(|n| self.checks.get(n).cloned())
+                    .collect(),
+            };
+            let outcome = match session.apply_with(&plan, &opts) {
                 Ok(o) => o,
+                Err(warden_core::Error::Rejected { field, .. }) if field == "deadline" => {
+                    out[i] = Some(Applied::Failed(runtime(cmd, item.started, false)));
+                    continue;
+                }
                 Err(e) => {
                     out[i] = Some(Applied::Failed(core_rejection(&e)));
                     continue;
                 }
             };
-            if let Some(v) = outcome.validation_failure {
-                out[i] = Some(Applied::Failed(Rejection::new(
-                    Reason::ApplyFailed,
-                    format!(
-                        "the target's validation command failed; run {} was rolled back: {}",
-                        plan.run,
-                        v.lines().last().unwrap_or("")
-                    ),
-                )));
+            // Rolled back or not, the run is this command's answer.
+            self.runs.insert(cmd.id.clone(), outcome.entry.clone());
+            if outcome.deadline_exceeded {
+                out[i] = Some(Applied::Failed(runtime(cmd, item.started, true)));
                 continue;
             }
-            self.runs.insert(cmd.id.clone(), outcome.entry.clone());
-            if over(item.started) {
-                // Too slow: take the change back (a new, ledgered undo run).
-                let undo = session
-                    .plan_undo(
-                        &plan.run,
-                        true,
-                        Source {
-                            kind: "bridge".into(),
-                            id: cmd.id.clone(),
-                        },
+            if let Some(v) = outcome.validation_failure {
+                out[i] = Some(Applied::Failed(
+                    Rejection::new(
+                        Reason::ValidationFailed,
+                        format!(
+                            "validation failed; run {} was rolled back before it committed: {}",
+                            plan.run,
+                            v.lines().last().unwrap_or("")
+                        ),
                     )
-                    .and_then(|p| session.apply(&p));
-                match undo {
-                    Ok(u) => {
-                        self.runs.insert(cmd.id.clone(), u.entry);
-                    }
-                    Err(e) => {
-                        out[i] = Some(Applied::Failed(Rejection::new(
-                            Reason::RuntimeExceeded,
-                            format!(
-                                "took longer than constraints.maxRuntimeMs ({} ms) and undoing run {} failed: {e}",
-                                cmd.max_runtime_ms, plan.run
-                            ),
-                        )));
-                        continue;
-                    }
-                }
-                out[i] = Some(Applied::Failed(runtime(cmd, item.started, true)));
+                    .hint(format!(
+                        "the validation output is in {}",
+                        self.repo
+                            .layout
+                            .run_dir(&plan.run)
+                            .join("validation.log")
+                            .display()
+                    )),
+                ));
                 continue;
             }
             out[i] = Some(Applied::Done {
@@ -984,6 +1030,12 @@ impl<'a> Bridge<'a> {
                 run: plan.run.clone(),
                 counts: outcome.entry.counts.clone(),
                 diff: plan.diff.clone(),
+                paths: outcome
+                    .entry
+                    .changes
+                    .iter()
+                    .map(|c| c.path.clone())
+                    .collect(),
                 recovered: false,
             });
         }
@@ -998,10 +1050,12 @@ impl<'a> Bridge<'a> {
                     session.record_many(recs).map_err(io)?
                 }
                 Durability::PerFile => {
+                    // One ledger append and fsync per command, as a
+                    // one-at-a-time executor would.
                     let mut v = Vec::new();
                     for r in recs {
                         w.flushes += 1;
-                        v.push(session.record(r).map_err(io)?);
+                        v.extend(session.record_many(vec![r]).map_err(io)?);
                     }
                     v
                 }
@@ -1019,6 +1073,7 @@ impl<'a> Bridge<'a> {
                     run: e.run.clone(),
                     counts: e.counts.clone(),
                     diff: String::new(),
+                    paths: Vec::new(),
                     recovered: false,
                 });
             }
@@ -1028,21 +1083,23 @@ impl<'a> Bridge<'a> {
 
     /// Outputs of a command whose run is already in the ledger.
     fn rederive(&self, e: &Entry) -> Applied {
-        if e.undoes.is_some() {
-            return Applied::Failed(Rejection::new(
-                Reason::RuntimeExceeded,
-                format!(
-                    "took longer than constraints.maxRuntimeMs; the change was undone by run {} (re-derived after a restart)",
-                    e.run
-                ),
-            ));
-        }
         let status = match e.result {
             RunResult::Applied => "applied".to_string(),
             RunResult::RolledBack => {
+                let why = e.reason.clone().unwrap_or_default();
+                let reason = if why.starts_with(warden_core::engine::DEADLINE_REASON) {
+                    Reason::RuntimeExceeded
+                } else if why.starts_with("validation failed") {
+                    Reason::ValidationFailed
+                } else {
+                    Reason::ApplyFailed
+                };
                 return Applied::Failed(Rejection::new(
-                    Reason::ApplyFailed,
-                    format!("run {} was rolled back (re-derived after a restart)", e.run),
+                    reason,
+                    format!(
+                        "run {} was rolled back before it committed: {why} (re-derived after a restart)",
+                        e.run
+                    ),
                 ));
             }
             RunResult::Recorded => e
@@ -1059,6 +1116,7 @@ impl<'a> Bridge<'a> {
             run: e.run.clone(),
             counts: e.counts.clone(),
             diff,
+            paths: e.changes.iter().map(|c| c.path.clone()).collect(),
             recovered: true,
         }
     }
@@ -1080,6 +1138,7 @@ impl<'a> Bridge<'a> {
                     run,
                     counts,
                     diff,
+                    paths,
                     recovered,
                 }),
             ) => {
@@ -1121,6 +1180,7 @@ impl<'a> Bridge<'a> {
                     secret: if a.slot.0 == 0 { "current" } else { "next" },
                     input_sha256: item.sha256.clone().unwrap_or_default(),
                     diff: diff_rel,
+                    paths,
                     recovered,
                 };
                 let result_bytes = pretty(&result);
@@ -1144,7 +1204,8 @@ impl<'a> Bridge<'a> {
                 w.put(&self.layout.diff(&id), diff.as_bytes())?;
                 w.put(&self.layout.result(&id), &result_bytes)?;
                 w.put(&self.layout.integrity(&id), &pretty(&integrity))?;
-                w.put(
+                w.put_linked(
+                    &self.layout.commands().join(&item.file),
                     &self.layout.archive(&id),
                     item.bytes.as_deref().unwrap_or_default(),
                 )?;
@@ -1258,7 +1319,7 @@ fn runtime(cmd: &Command, started: Instant, undone: bool) -> Rejection {
             started.elapsed().as_millis(),
             cmd.max_runtime_ms,
             if undone {
-                "; the applied change was undone (see the ledger)"
+                "; the change was rolled back before it committed (the ledger records the run as rolled_back)"
             } else {
                 "; nothing was applied"
             }

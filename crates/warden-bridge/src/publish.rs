@@ -84,6 +84,92 @@ pub struct PublishReport {
     /// The push kept failing (the commits stay local; retried later).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A stale `index.lock` left by a killed git was removed (what and why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_lock_removed: Option<String>,
+}
+
+/// An `index.lock` younger than this is never judged stale.
+pub const STALE_LOCK_SECS: u64 = 5;
+
+/// Who keeps `lock` alive: a process with it open, or a git process running
+/// in `top`. `Ok(None)`: nobody (as far as /proc shows); `Err`: cannot tell
+/// (no /proc).
+fn lock_users(lock: &Path, top: &Path) -> std::io::Result<Option<String>> {
+    let me = std::process::id().to_string();
+    for e in std::fs::read_dir("/proc")?.flatten() {
+        let pid = e.file_name().to_string_lossy().into_owned();
+        if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let proc = e.path();
+        if let Ok(fds) = std::fs::read_dir(proc.join("fd")) {
+            for fd in fds.flatten() {
+                if std::fs::read_link(fd.path()).is_ok_and(|t| t == lock) {
+                    return Ok(Some(format!("process {pid} has it open")));
+                }
+            }
+        }
+        let comm = std::fs::read_to_string(proc.join("comm")).unwrap_or_default();
+        if comm.trim() == "git"
+            && std::fs::read_link(proc.join("cwd")).is_ok_and(|c| c.starts_with(top))
+        {
+            return Ok(Some(format!(
+                "git (process {pid}) is running in {}",
+                top.display()
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Seed §17's "unwedge publish", done safely: under our publish lock, an
+/// `index.lock` that no live process holds and that is older than
+/// [`STALE_LOCK_SECS`] was left by a killed git and is removed; one in use is
+/// waited for with backoff. Returns what was removed.
+fn clear_stale_index_lock(git: &Git, backoff: &Backoff) -> Result<Option<String>, PublishError> {
+    let rel = git.git(&["rev-parse", "--git-path", "index.lock"])?;
+    let lock = git.top.join(rel.trim());
+    let mut why = String::new();
+    for attempt in 0..backoff.attempts.max(1) {
+        let meta = match std::fs::symlink_metadata(&lock) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| std::time::SystemTime::now().duration_since(m).ok())
+            .unwrap_or_default();
+        why = match lock_users(&lock, &git.top) {
+            Ok(Some(user)) => user,
+            Err(e) => format!("cannot tell whether a process uses it (/proc: {e})"),
+            Ok(None) if age.as_secs() < STALE_LOCK_SECS => {
+                format!("it is only {} ms old", age.as_millis())
+            }
+            Ok(None) => {
+                std::fs::remove_file(&lock)?;
+                return Ok(Some(format!(
+                    "removed a stale {} ({} s old, no process holds it open, no git running in {})",
+                    lock.display(),
+                    age.as_secs(),
+                    git.top.display()
+                )));
+            }
+        };
+        if attempt + 1 < backoff.attempts.max(1) {
+            std::thread::sleep(delay(attempt, backoff.base_ms, backoff.cap_ms));
+        }
+    }
+    Err(PublishError::Git {
+        args: "index.lock".into(),
+        message: format!(
+            "{} is in use ({why}); publishing waits for it (retried with backoff). If no git runs in {} any more, remove the file",
+            lock.display(),
+            git.top.display()
+        ),
+    })
 }
 
 /// The git work tree that holds the bridge root.
@@ -217,10 +303,17 @@ struct Group {
     subject: String,
     id: Option<String>,
     files: Vec<String>,
+    /// Target-repository files the command changed (paths from the top of
+    /// the work tree), staged with the outputs when the target is this work tree.
+    target_files: Vec<String>,
 }
 
 /// Changed or new files under the safe directories, grouped per command.
-fn pending_groups(git: &Git, layout: &Layout) -> Result<Vec<Group>, PublishError> {
+fn pending_groups(
+    git: &Git,
+    layout: &Layout,
+    target_prefix: Option<&str>,
+) -> Result<Vec<Group>, PublishError> {
     let mut args = vec!["status", "--porcelain=v1", "-z", "-uall", "--"];
     let dirs: Vec<String> = SAFE_DIRS.iter().map(|d| git.rel(d)).collect();
     args.extend(dirs.iter().map(String::as_str));
@@ -273,17 +366,30 @@ fn pending_groups(git: &Git, layout: &Layout) -> Result<Vec<Group>, PublishError
             }
         }
     }
-    let mut groups = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for (id, files) in by_id {
-        let exit = std::fs::read(layout.result(&id))
+        let result = std::fs::read(layout.result(&id))
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| v["exit_code"].as_i64())
-            .unwrap_or(0);
+            .unwrap_or_default();
+        let exit = result["exit_code"].as_i64().unwrap_or(0);
+        let target_files = match target_prefix {
+            Some(prefix) if result["status"] == "applied" => result["paths"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str())
+                        .map(|p| format!("{prefix}{p}"))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         groups.push(Group {
             subject: format!("bridge: results {id} (exit={exit})"),
             id: Some(id),
             files: files.into_iter().collect(),
+            target_files,
         });
     }
     for (path, reason) in dlq {
@@ -296,7 +402,14 @@ fn pending_groups(git: &Git, layout: &Layout) -> Result<Vec<Group>, PublishError
             subject: format!("bridge: DLQ {reason}"),
             id: key,
             files: vec![path],
+            target_files: Vec::new(),
         });
+    }
+    // The target's ledger (one chain file per writer, so clones never
+    // conflict) travels with the last command's commit: the remote gets the
+    // record of the runs that changed it.
+    if let (Some(prefix), Some(last)) = (target_prefix, groups.last_mut()) {
+        last.target_files.push(format!("{prefix}.ledger/runs"));
     }
     if !rest.is_empty() {
         let only_retries = rest.iter().all(|p| *p == git.rel("meta/retries.json"));
@@ -321,6 +434,7 @@ fn pending_groups(git: &Git, layout: &Layout) -> Result<Vec<Group>, PublishError
                 },
                 id: None,
                 files: rest.into_iter().collect(),
+                target_files: Vec::new(),
             });
         }
     }
@@ -336,6 +450,12 @@ fn commit_groups(
         let mut args = vec!["add", "--"];
         args.extend(g.files.iter().map(String::as_str));
         git.git(&args)?;
+        // The command's own change travels in the same commit. One at a
+        // time: a path the target ignores, or a deleted file git never
+        // tracked, is simply not staged.
+        for f in &g.target_files {
+            git.try_git(&["add", "--", f])?;
+        }
         let staged = git.try_git(&["diff", "--cached", "--quiet"])?;
         if staged.is_some() {
             continue; // nothing staged → no commit
@@ -349,12 +469,57 @@ fn commit_groups(
     Ok(())
 }
 
+/// Where the target repository's paths start in the bridge root's work tree:
+/// `Some("")` when the target is that work tree, `None` when it is another
+/// repository (its changes are not ours to commit).
+fn target_prefix(git: &Git, target: Option<&Path>) -> Option<String> {
+    let t = Git::open(target?).ok()?;
+    let same = |a: &Path, b: &Path| {
+        a.canonicalize()
+            .ok()
+            .zip(b.canonicalize().ok())
+            .is_some_and(|(a, b)| a == b)
+    };
+    same(&t.top, &git.top).then_some(t.prefix)
+}
+
+/// Ids (and `dead_letter/<key>`s) whose outputs wait to be committed or
+/// pushed.
+pub fn pending_ids(layout: &Layout) -> Vec<String> {
+    let Ok(git) = Git::open(&layout.root) else {
+        return Vec::new();
+    };
+    let mut ids: Vec<String> = pending_groups(&git, layout, None)
+        .map(|groups| groups.into_iter().filter_map(|g| g.id).collect())
+        .unwrap_or_default();
+    for subject in git.unpushed() {
+        if let Some(id) = subject
+            .strip_prefix("bridge: results ")
+            .and_then(|r| r.split(' ').next())
+            && !ids.iter().any(|i| i == id)
+        {
+            ids.push(id.to_string());
+        }
+    }
+    ids
+}
+
 /// Commit pending outputs and push them (when the branch has an upstream).
-pub fn publish(layout: &Layout, backoff: &Backoff) -> Result<PublishReport, PublishError> {
+/// `target`: the target repository's root; when it is the bridge root's own
+/// work tree, the files each command changed are committed with its outputs.
+pub fn publish(
+    layout: &Layout,
+    backoff: &Backoff,
+    target: Option<&Path>,
+) -> Result<PublishReport, PublishError> {
     let git = Git::open(&layout.root)?;
     let _lock = git.lock()?;
-    let mut report = PublishReport::default();
-    let groups = pending_groups(&git, layout)?;
+    let mut report = PublishReport {
+        stale_lock_removed: clear_stale_index_lock(&git, backoff)?,
+        ..PublishReport::default()
+    };
+    let prefix = target_prefix(&git, target);
+    let groups = pending_groups(&git, layout, prefix.as_deref())?;
     commit_groups(&git, &groups, &mut report)?;
     let Some((remote, rref)) = git.upstream() else {
         report.note = Some("the branch has no upstream; committed locally only".into());
@@ -445,6 +610,29 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
         .lines()
         .map(str::to_string)
         .collect();
+    // Our outputs are ours alone; a target file the upstream changed too is a
+    // real conflict: stop before touching anything and say so.
+    let safe: Vec<String> = SAFE_DIRS
+        .iter()
+        .map(|d| git.rel(&format!("{d}/")))
+        .collect();
+    let clash: Vec<&String> = contents
+        .keys()
+        .filter(|f| theirs.contains(*f) && !safe.iter().any(|d| f.starts_with(d.as_str())))
+        .collect();
+    if !clash.is_empty() {
+        return Err(PublishError::Git {
+            args: "pull --rebase".into(),
+            message: format!(
+                "{} changed both upstream and by a command not yet pushed; resolve by hand (git pull --rebase, fix, git rebase --continue), then `warden bridge run --once`",
+                clash
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
     git.git(&["reset", "-q", "--mixed", "@{u}"])?;
     // Bring the upstream's versions of files we did not touch into the work tree.
     for f in theirs.iter().filter(|f| !contents.contains_key(*f)) {

@@ -49,7 +49,9 @@ reasons! {
     ProtectedPath => "protected_path", "paths", "A path is in .git/, a dot-directory or a bridge directory (commands/, meta/, ...).";
     PolicyDenied => "policy_denied", "policy", "The target repository's policy refuses the change.";
     ConstraintViolation => "constraint_violation", "dry-run", "The dry-run diff changes more files than constraints.maxFilesChanged.";
-    RuntimeExceeded => "runtime_exceeded", "apply", "Processing took longer than constraints.maxRuntimeMs (an applied change was undone).";
+    RuntimeExceeded => "runtime_exceeded", "apply", "Processing took longer than constraints.maxRuntimeMs (nothing was committed; a change in progress was rolled back).";
+    ValidationFailed => "validation_failed", "validation", "A validation step (the target's policy validation or a validationPlan check) failed; the change was rolled back.";
+    UnknownCheck => "unknown_check", "schema", "validationPlan names a check the operator did not define in meta/bridge.json.";
     PreconditionFailed => "precondition_failed", "dry-run", "An op's precondition does not hold (expected digest, fence, diff context).";
     ApplyFailed => "apply_failed", "apply", "The transaction engine refused or failed to apply the change.";
     DuplicateId => "duplicate_id", "replay", "The id was already processed (archive or dead letter): a replay.";

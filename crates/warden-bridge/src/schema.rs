@@ -21,6 +21,10 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
         ("bridge-dead-letter".into(), "dead_letter/<key>.json"),
         ("bridge-log-line".into(), "one line of logs/bridge.log"),
         ("bridge-retries".into(), "meta/retries.json"),
+        (
+            "bridge-config".into(),
+            "meta/bridge.json: the target repository and the checks a validationPlan may name",
+        ),
     ]
 }
 
@@ -77,7 +81,9 @@ fn command() -> Value {
                 "required": ["inline"],
                 "additionalProperties": false
             },
-            "validationPlan": {"type": "array", "maxItems": 0},
+            "validationPlan": {"type": "array", "maxItems": crate::command::MAX_VALIDATION_STEPS,
+                "description": "names of checks defined by the operator in meta/bridge.json (checks), run in the target repository after the change and before it commits",
+                "items": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}},
             "allowedActions": {"type": "array", "minItems": 1, "items": {"enum": crate::command::CAPABILITIES}},
             "constraints": {
                 "type": "object",
@@ -104,6 +110,7 @@ pub fn get(name: &str) -> Option<Value> {
         "bridge-dead-letter" => schema_for::<crate::outputs::DeadLetterDoc>(name),
         "bridge-log-line" => schema_for::<crate::outputs::LogLine>(name),
         "bridge-retries" => schema_for::<crate::retries::Index>(name),
+        "bridge-config" => schema_for::<crate::layout::Config>(name),
         _ => return None,
     })
 }

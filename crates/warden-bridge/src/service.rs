@@ -59,9 +59,10 @@ pub struct Tick {
 pub fn publish_now(
     layout: &Layout,
     backoff: &Backoff,
+    target: Option<&std::path::Path>,
     now: jiff::Timestamp,
 ) -> (Option<PublishReport>, Option<String>) {
-    let mut r = match publish::publish(layout, backoff) {
+    let mut r = match publish::publish(layout, backoff, target) {
         Ok(r) => r,
         Err(e) => return record(layout, now, None, e.to_string()),
     };
@@ -71,7 +72,7 @@ pub fn publish_now(
     // Everything is pushed (or committed, without an upstream): the retry
     // index empties, and that change is published too.
     if retries::clear(layout).unwrap_or(false) {
-        match publish::publish(layout, backoff) {
+        match publish::publish(layout, backoff, target) {
             Ok(again) => {
                 r.commits.extend(again.commits);
                 if let Some(e) = again.error {
@@ -101,7 +102,11 @@ fn record(
     report: Option<PublishReport>,
     error: String,
 ) -> (Option<PublishReport>, Option<String>) {
-    let keys = report.as_ref().map(|r| r.ids.clone()).unwrap_or_default();
+    // Without a report nothing was committed: what waits is what is pending.
+    let keys = report
+        .as_ref()
+        .map(|r| r.ids.clone())
+        .unwrap_or_else(|| publish::pending_ids(layout));
     let _ = retries::record_failure(layout, &keys, &error, now);
     let state = LastPublish {
         time: now.to_string(),
@@ -134,10 +139,159 @@ pub fn tick(
         let index = retries::load(&bridge.layout);
         let new_work = !t.pass.items.is_empty();
         if force || new_work || (!index.is_empty() && retries::due(&index, now)) {
-            let (r, e) = publish_now(&bridge.layout, backoff, now);
+            let target = bridge.target.root.clone();
+            let (r, e) = publish_now(&bridge.layout, backoff, Some(&target), now);
             t.publish = r;
             t.publish_error = e;
         }
     }
     Ok(t)
+}
+
+/// Wakes `run --watch` when something arrives in `commands/` (inotify,
+/// FSEvents, … through the `notify` crate), so a dropped command is taken at
+/// once; the caller's timeout is the slow poll that covers missed events,
+/// queue overflows and filesystems without change notification (NFS, some
+/// FUSE mounts). Watches the directory, never single files.
+pub struct InboxWatcher {
+    _watcher: Option<notify::RecommendedWatcher>,
+    rx: std::sync::mpsc::Receiver<()>,
+    /// Why events are unavailable (then only the poll runs).
+    pub unavailable: Option<String>,
+}
+
+impl std::fmt::Debug for InboxWatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboxWatcher")
+            .field("unavailable", &self.unavailable)
+            .finish()
+    }
+}
+
+impl InboxWatcher {
+    pub fn new(commands: &std::path::Path) -> InboxWatcher {
+        use notify::{EventKind, RecursiveMode, Watcher as _};
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handler = move |res: notify::Result<notify::Event>| {
+            let wake = match &res {
+                // Our own removals and reads are not news.
+                Ok(e) => !matches!(e.kind, EventKind::Remove(_) | EventKind::Access(_)),
+                // An error (e.g. the queue overflowed): rescan to be sure.
+                Err(_) => true,
+            };
+            if wake {
+                let _ = tx.send(());
+            }
+        };
+        let watcher = notify::recommended_watcher(handler).and_then(|mut w| {
+            w.watch(commands, RecursiveMode::NonRecursive)?;
+            Ok(w)
+        });
+        match watcher {
+            Ok(w) => InboxWatcher {
+                _watcher: Some(w),
+                rx,
+                unavailable: None,
+            },
+            Err(e) => InboxWatcher {
+                _watcher: None,
+                rx,
+                unavailable: Some(e.to_string()),
+            },
+        }
+    }
+
+    /// Block until an event (then `debounce` more, so a burst of drops is
+    /// taken in one pass) or until `timeout`. Returns whether an event woke it.
+    pub fn wait(&self, timeout: std::time::Duration, debounce: std::time::Duration) -> bool {
+        match self.rx.recv_timeout(timeout) {
+            Ok(()) => {
+                std::thread::sleep(debounce);
+                while self.rx.try_recv().is_ok() {}
+                true
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                // No watcher: only the poll is left.
+                std::thread::sleep(timeout);
+                false
+            }
+        }
+    }
+}
+
+/// How long `run --watch` may sleep before its next pass: the poll interval,
+/// shorter while files settle (`settle`) or a publish retry falls due.
+pub fn next_wake(
+    layout: &Layout,
+    pass: &PassReport,
+    poll: std::time::Duration,
+    settle: std::time::Duration,
+    now: jiff::Timestamp,
+) -> std::time::Duration {
+    let mut d = poll;
+    if pass.waiting > 0 {
+        d = d.min(settle + std::time::Duration::from_millis(10));
+    }
+    // A retry is due when every waiting entry is (`retries::due`).
+    let index = retries::load(layout);
+    let latest = index
+        .values()
+        .filter_map(|e| e.next_attempt_at.parse::<jiff::Timestamp>().ok())
+        .max();
+    if let Some(t) = latest.filter(|_| !retries::gave_up(&index)) {
+        let left = std::time::Duration::try_from(t.duration_since(now)).unwrap_or_default();
+        d = d.min(left.max(std::time::Duration::from_millis(10)));
+    }
+    d
+}
+
+/// The backlog of a bridge root for `warden status` and `bridge status`:
+/// pending commands, dead letters by reason, retries, the last publish and
+/// whether an executor holds the root. Reads only; never a secret.
+pub fn backlog(layout: &Layout) -> warden_core::status::BridgeBacklog {
+    let count_json = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                    .count() as u64
+            })
+            .unwrap_or(0)
+    };
+    let mut dead = std::collections::BTreeMap::new();
+    if let Ok(rd) = std::fs::read_dir(layout.dir("dead_letter")) {
+        for e in rd.flatten() {
+            if !e.file_name().to_string_lossy().ends_with(".json") {
+                continue;
+            }
+            let reason = std::fs::read(e.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["reason"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "unreadable".into());
+            *dead.entry(reason).or_insert(0) += 1;
+        }
+    }
+    let executor = match warden_core::lock::holder(&layout.run_lock()) {
+        Ok(Some(h)) => format!("running: {h}"),
+        Ok(None) => "not running".to_string(),
+        Err(e) => format!("unknown: {e}"),
+    };
+    let index = retries::load(layout);
+    warden_core::status::BridgeBacklog {
+        root: layout.root.display().to_string(),
+        pending_commands: count_json(&layout.commands()),
+        dead_letters: dead,
+        archived: count_json(&layout.dir("archive")),
+        retries_pending: index.len() as u64,
+        retries_gave_up: retries::gave_up(&index),
+        last_publish: last_publish(layout).map(|p| warden_core::status::BridgePublish {
+            time: p.time,
+            ok: p.ok,
+            commits: p.commits as u64,
+            error: p.error,
+        }),
+        executor,
+    }
 }

@@ -634,6 +634,34 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
             }),
         ),
         (
+            "validationPlan names a check the operator did not define",
+            UnknownCheck,
+            Box::new(|_| {
+                let mut v = write("h58", "docs/h58.md", "x\n");
+                v["validationPlan"] = json!(["deploy"]);
+                file("h58.json", signed(&v))
+            }),
+        ),
+        (
+            "a validationPlan check fails",
+            ValidationFailed,
+            Box::new(|_| {
+                let mut v = write("h59", "docs/h59.md", "x\n");
+                v["validationPlan"] = json!(["tests", "fails"]);
+                file("h59.json", signed(&v))
+            }),
+        ),
+        (
+            "runtime exceeded (a check still running at maxRuntimeMs is killed)",
+            RuntimeExceeded,
+            Box::new(|_| {
+                let mut v = write("h60", "docs/h60.md", "x\n");
+                v["validationPlan"] = json!(["slow"]);
+                v["constraints"]["maxRuntimeMs"] = json!(300);
+                file("h60.json", signed(&v))
+            }),
+        ),
+        (
             "unknown target",
             Schema,
             Box::new(|_| {
@@ -660,6 +688,20 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
 fn every_hostile_command_is_dead_lettered_with_its_reason_and_writes_nothing_else() {
     let env = Env::new();
     let layout = env.layout();
+    // The operator's checks a validationPlan may name.
+    std::fs::write(
+        layout.config(),
+        serde_json::to_vec_pretty(&json!({
+            "schema": "warden.bridge.config/v1",
+            "checks": {
+                "tests": ["true"],
+                "fails": ["sh", "-c", "echo the check says no; exit 1"],
+                "slow": ["sleep", "30"]
+            }
+        }))
+        .expect("json"),
+    )
+    .expect("config");
     let cases = cases();
     assert!(cases.len() >= 40, "the corpus has {} cases", cases.len());
     let mut seen = std::collections::BTreeSet::new();
@@ -700,7 +742,30 @@ fn every_hostile_command_is_dead_lettered_with_its_reason_and_writes_nothing_els
             .iter()
             .filter(|i| i.outcome == "archived")
             .count();
-        if archived == 0 {
+        if archived == 0 && matches!(reason, Reason::RuntimeExceeded | Reason::ValidationFailed) {
+            // The change was applied, then rolled back before its commit
+            // point: the tree is byte for byte as before, and the ledger
+            // holds the attempt as rolled_back — never applied.
+            let run_state = |k: &String| {
+                [".ledger/", ".runs/", ".warden/state/"]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+            };
+            let mut now = env.snapshot();
+            now.retain(|k, _| !run_state(k));
+            let mut was = before.clone();
+            was.retain(|k, _| !run_state(k));
+            assert_eq!(now, was, "{what}: the target's files changed");
+            let entries = env.repo().ledger().entries().expect("entries");
+            let added = &entries[ledger_before..];
+            assert_eq!(added.len(), 1, "{what}: {added:?}");
+            assert_eq!(
+                added[0].result,
+                warden_core::ledger::RunResult::RolledBack,
+                "{what}"
+            );
+            assert_eq!(dl["id"].as_str(), Some(added[0].actor.id.as_str()));
+        } else if archived == 0 {
             assert_eq!(
                 env.snapshot(),
                 before,
@@ -745,29 +810,94 @@ fn every_hostile_command_is_dead_lettered_with_its_reason_and_writes_nothing_els
     }
 }
 
-/// A change that outruns `constraints.maxRuntimeMs` is undone and dead-lettered.
+/// A change that outruns `constraints.maxRuntimeMs` never commits: the
+/// target's own validation command, still running at the deadline, is killed,
+/// the files are restored before the commit point, and the only ledger entry
+/// is the rolled-back attempt.
 #[test]
-fn runtime_exceeded_is_undone_and_dead_lettered() {
+fn runtime_exceeded_never_commits() {
     let env = Env::new();
     let policy = env.root.join(".warden/policy.yaml");
     let text = std::fs::read_to_string(&policy).expect("policy");
     std::fs::write(
         &policy,
-        format!("{text}\nvalidation:\n  command: [\"sleep\", \"0.3\"]\n"),
+        format!("{text}\nvalidation:\n  command: [\"sleep\", \"30\"]\n"),
     )
     .expect("write");
     let mut v = write("slow", "docs/slow.md", "slow\n");
-    v["constraints"]["maxRuntimeMs"] = json!(100);
+    v["constraints"]["maxRuntimeMs"] = json!(200);
+    let started = std::time::Instant::now();
     let item = env.one("slow.json", &signed(&v));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the validation command was not killed at the deadline"
+    );
     assert_eq!(item.reason, Some(Reason::RuntimeExceeded), "{item:?}");
     assert!(
-        !env.root.join("docs/slow.md").exists(),
-        "the change was not undone"
+        item.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("rolled back before it committed")),
+        "{item:?}"
     );
+    assert!(!env.root.join("docs/slow.md").exists(), "the change stayed");
     assert!(!env.layout().result("slow").exists());
+    assert!(!env.layout().archive("slow").exists());
     let entries = env.repo().ledger().entries().expect("entries");
-    assert_eq!(entries.len(), 2, "apply and its undo are both ledgered");
-    assert_eq!(entries[1].undoes.as_deref(), Some(entries[0].run.as_str()));
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        entries[0].result,
+        warden_core::ledger::RunResult::RolledBack
+    );
+    assert!(entries[0].undoes.is_none());
+    // A replay of the same id is refused: the rolled-back run was its answer.
+    let again = env.one("slow-again.json", &signed(&v));
+    assert_eq!(again.reason, Some(Reason::DuplicateId), "{again:?}");
+}
+
+/// validationPlan checks run in the target after the change and before it
+/// commits: passing checks let it commit.
+#[test]
+fn passing_validation_plan_checks_commit() {
+    let env = Env::new();
+    std::fs::write(
+        env.layout().config(),
+        br#"{"schema": "warden.bridge.config/v1", "checks": {"has-file": ["test", "-f", "docs/ok.md"]}}"#,
+    )
+    .expect("config");
+    let mut v = write("ok", "docs/ok.md", "ok\n");
+    v["validationPlan"] = json!(["has-file"]);
+    let item = env.one("ok.json", &signed(&v));
+    assert_eq!(item.outcome, "archived", "{item:?}");
+    assert_eq!(
+        std::fs::read_to_string(env.root.join("docs/ok.md")).expect("read"),
+        "ok\n"
+    );
+}
+
+/// A broken meta/bridge.json stops the executor with the file and field named.
+#[test]
+fn a_broken_config_names_the_file_and_field() {
+    let env = Env::new();
+    std::fs::write(
+        env.layout().config(),
+        br#"{"schema": "warden.bridge.config/v1", "checks": {"t": []}}"#,
+    )
+    .expect("config");
+    let repo = env.repo();
+    let e = warden_bridge::pipeline::Bridge::new(
+        env.layout(),
+        &repo,
+        &env.ctx,
+        &env.secrets,
+        env.opts.clone(),
+    )
+    .err()
+    .expect("refused");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("meta/bridge.json") && msg.contains("checks.t"),
+        "{msg}"
+    );
 }
 
 /// Files still being written are left alone until they settle.
@@ -783,4 +913,32 @@ fn unsettled_and_non_json_files_are_left_alone() {
     assert_eq!(r.ignored, vec!["notes.txt".to_string()]);
     assert!(env.layout().commands().join("fresh.json").exists());
     assert!(env.layout().commands().join("notes.txt").exists());
+}
+
+/// The archive is the verified command, byte for byte: linked to the command
+/// file when nothing else names it (so the inbox removal frees no inode), a
+/// copy when the file has another name a writer could still change.
+#[test]
+fn the_archive_holds_the_verified_bytes_whether_linked_or_copied() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    let bytes = signed(&noop("a1"));
+    let item = env.one("a1.json", &bytes);
+    assert_eq!(item.outcome, "archived");
+    let archive = env.layout().archive("a1");
+    assert_eq!(std::fs::read(&archive).expect("archive"), bytes);
+    assert_eq!(std::fs::metadata(&archive).expect("meta").nlink(), 1);
+    // A command that is also a file elsewhere: copied, so a later change
+    // there cannot reach the archive.
+    let outside = env.dir.path().join("a2-outside.json");
+    let bytes = signed(&noop("a2"));
+    std::fs::write(&outside, &bytes).expect("write");
+    std::fs::hard_link(&outside, env.layout().commands().join("a2.json")).expect("link");
+    let r = env.pass();
+    assert_eq!(r.items[0].outcome, "archived", "{r:?}");
+    std::fs::write(&outside, b"changed later").expect("write");
+    assert_eq!(
+        std::fs::read(env.layout().archive("a2")).expect("archive"),
+        bytes
+    );
 }

@@ -313,6 +313,78 @@ fn commands_change_the_configured_target_repository() {
         serde_json::from_slice(&std::fs::read(c.root.join("dead_letter/t2.json")).expect("read"))
             .expect("json");
     assert_eq!(dl["reason"], json!("protected_path"));
+    // `warden status` in the target (CLOUD set) shows this bridge's backlog…
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "waiting"]);
+    let t = target.to_str().expect("utf8");
+    let st: Value =
+        serde_json::from_str(&c.ok(&c.root, &["--repo", t, "status", "--format", "json"]))
+            .expect("json");
+    let b = &st["backlog"]["bridge"];
+    assert_eq!(b["pending_commands"], json!(1), "{st}");
+    assert_eq!(st["backlog"]["bridge_inbox"], json!(1));
+    assert_eq!(b["dead_letters"]["protected_path"], json!(1));
+    assert_eq!(b["archived"], json!(1));
+    // …but not in a repository the bridge does not serve.
+    let other = c.base().join("other");
+    std::fs::create_dir(&other).expect("mkdir");
+    c.git(&other, &["init", "-q"]);
+    c.ok(&other, &["init"]);
+    let o = other.to_str().expect("utf8");
+    let st: Value =
+        serde_json::from_str(&c.ok(&c.root, &["--repo", o, "status", "--format", "json"]))
+            .expect("json");
+    assert_eq!(st["backlog"]["bridge"], Value::Null, "{st}");
+    assert_eq!(st["backlog"]["bridge_inbox"], Value::Null);
+}
+
+/// `warden status` (SPEC §3.6) shows the bridge's queue: pending commands,
+/// dead letters by reason, retries pending, the last publish — human and JSON,
+/// the JSON valid against the published schema, never the secret.
+#[test]
+fn warden_status_shows_the_bridge_backlog() {
+    let c = Cloud::new();
+    let human = c.ok(&c.root, &["status"]);
+    assert!(human.contains("bridge inbox: 0 command(s)"), "{human}");
+    assert!(human.contains("last publish  never"), "{human}");
+    let mut bad = serde_json::from_str::<Value>(&c.ok(
+        &c.root,
+        &["bridge", "new", "noop", "--id", "bad", "--stdout"],
+    ))
+    .expect("json");
+    bad["hmac"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    std::fs::write(
+        c.root.join("commands/bad.json"),
+        serde_json::to_vec(&bad).expect("json"),
+    )
+    .expect("write");
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "good"]);
+    assert_eq!(once(&c, &c.root, &[]).status.code(), Some(1));
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "later"]);
+    let text = c.ok(&c.root, &["status", "--format", "json"]);
+    assert!(!text.contains(SECRET));
+    let st: Value = serde_json::from_str(&text).expect("json");
+    let b = &st["backlog"]["bridge"];
+    assert_eq!(b["root"], json!(c.root.display().to_string()));
+    assert_eq!(b["pending_commands"], json!(1), "{st}");
+    assert_eq!(b["dead_letters"], json!({"hmac_mismatch": 1}));
+    assert_eq!(b["archived"], json!(1));
+    assert_eq!(b["retries_pending"], json!(0));
+    assert_eq!(b["last_publish"]["ok"], json!(true));
+    assert_eq!(b["executor"], json!("not running"));
+    let schema: Value = serde_json::from_str(&c.ok(&c.root, &["schema", "status"])).expect("json");
+    let validator = jsonschema::draft7::new(&schema).expect("schema");
+    let errors: Vec<String> = validator.iter_errors(&st).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let human = c.ok(&c.root, &["status"]);
+    for want in [
+        "bridge inbox: 1 command(s)",
+        "dead letters  1 (hmac_mismatch 1)",
+        "retries       0 pending",
+        "last publish  ",
+    ] {
+        assert!(human.contains(want), "{want}: {human}");
+    }
+    assert!(!human.contains(SECRET));
 }
 
 #[test]
@@ -419,7 +491,7 @@ fn smoke_passes_and_a_second_executor_is_refused_while_one_watches() {
                 "--watch",
                 "--settle-ms",
                 "0",
-                "--interval-ms",
+                "--poll-ms",
                 "50",
             ],
         )
@@ -453,6 +525,358 @@ fn smoke_passes_and_a_second_executor_is_refused_while_one_watches() {
     assert!(smoke.contains("smoke passed"), "{smoke}");
     watch.kill().expect("kill");
     watch.wait().expect("wait");
+}
+
+/// `run --watch` is woken by file events: with a poll interval of ten
+/// minutes, commands dropped while it runs are still taken (after the default
+/// settle time), and nothing waits for the poll.
+#[test]
+fn commands_dropped_while_watching_are_taken_on_the_file_event() {
+    let c = Cloud::new();
+    let log = c.base().join("watch.err");
+    let mut watch = c
+        .warden(
+            &c.root,
+            &[
+                "bridge",
+                "run",
+                "--watch",
+                "--no-publish",
+                "--poll-ms",
+                "600000",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("spawn");
+    let wait_for = |what: &str, cond: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !cond() {
+            if Instant::now() > deadline {
+                let _ = std::process::Command::new("kill")
+                    .arg(watch.id().to_string())
+                    .status();
+                panic!(
+                    "{what}; watcher said: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for("the watcher did not start", &|| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("for changes")
+    });
+    // Seed §8/§16: the banner shows the program, its directory and the
+    // resolved paths, the retries index once, and never the secret.
+    let banner = std::fs::read_to_string(&log).expect("log");
+    let root = c.root.display().to_string();
+    for want in [
+        format!("warden bridge: cwd={root}\n"),
+        format!("warden bridge: CLOUD={root}\n"),
+        format!("warden bridge: CMDS={root}/commands\n"),
+        format!("warden bridge: RES={root}/results\n"),
+        format!("warden bridge: DIFF={root}/diffs\n"),
+        format!("warden bridge: ARCH={root}/archive\n"),
+        format!("warden bridge: DLQ={root}/dead_letter\n"),
+        format!("warden bridge: META={root}/meta\n"),
+        "warden bridge: exe=".to_string(),
+    ] {
+        assert!(banner.contains(&want), "{want:?} missing: {banner}");
+    }
+    assert_eq!(
+        banner
+            .matches(&format!("retries index -> {root}/meta/retries.json"))
+            .count(),
+        1,
+        "{banner}"
+    );
+    assert!(!banner.contains(SECRET));
+    for id in ["w1", "w2"] {
+        c.ok(&c.root, &["bridge", "new", "noop", "--id", id]);
+        let archive = c.root.join(format!("archive/{id}.json"));
+        let inbox = c.root.join(format!("commands/{id}.json"));
+        wait_for(&format!("{id} was not taken"), &|| {
+            archive.exists() && !inbox.exists()
+        });
+    }
+    // A burst is taken too (one or a few passes).
+    for n in 0..5 {
+        c.ok(
+            &c.root,
+            &["bridge", "new", "noop", "--id", &format!("b{n}")],
+        );
+    }
+    wait_for("the burst was not taken", &|| {
+        (0..5).all(|n| c.root.join(format!("archive/b{n}.json")).exists())
+    });
+    watch.kill().expect("kill");
+    watch.wait().expect("wait");
+}
+
+/// A `.git/index.lock` left by a killed git would block every later publish:
+/// one that a live process holds, or that is young, is waited for (then the
+/// publish fails and is recorded for retry); an old one nobody holds is
+/// removed with a logged line and the publish goes through.
+#[test]
+fn a_stale_index_lock_is_removed_and_a_live_one_is_waited_for() {
+    let c = Cloud::new();
+    let lock = c.root.join(".git/index.lock");
+    let old = std::time::SystemTime::now() - Duration::from_secs(600);
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "l1"]);
+    // Held open by a live process (this test): left alone.
+    let held = std::fs::File::create(&lock).expect("lock");
+    held.set_modified(old).expect("mtime");
+    let out = once(&c, &c.root, &["--push-attempts", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(lock.exists(), "a lock in use was removed");
+    assert!(
+        err.contains("index.lock is in use") && err.contains("has it open"),
+        "{err}"
+    );
+    let retries = std::fs::read_to_string(c.root.join("meta/retries.json")).expect("retries");
+    assert!(retries.contains("\"l1\""), "{retries}");
+    drop(held);
+    // Nobody holds it, but it is fresh (a git may be between steps): left alone.
+    std::fs::File::create(&lock).expect("lock");
+    let out = once(&c, &c.root, &["--push-attempts", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(lock.exists());
+    assert!(err.contains("ms old"), "{err}");
+    // Old and unheld: a killed git's leftover. Removed, logged, published.
+    std::fs::File::options()
+        .write(true)
+        .open(&lock)
+        .expect("lock")
+        .set_modified(old)
+        .expect("mtime");
+    let out = once(&c, &c.root, &[]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("removed a stale") && err.contains("index.lock"),
+        "{err}"
+    );
+    assert!(!lock.exists());
+    let subjects = c.remote_subjects();
+    assert!(
+        subjects.iter().any(|s| s == "bridge: results l1 (exit=0)"),
+        "{subjects:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.root.join("meta/retries.json")).expect("retries"),
+        "{}\n"
+    );
+}
+
+/// Seed §16 "one commit with proper message" when a command changes the
+/// bridge root's own repository: the changed files travel in the command's
+/// one commit with its outputs, never commands/; a target file that the
+/// upstream changed too is a conflict that is reported, not overwritten.
+#[test]
+fn a_change_to_the_bridge_repository_is_published_in_the_commands_one_commit() {
+    let c = Cloud::new();
+    let before = c.remote_subjects().len();
+    c.ok(
+        &c.root,
+        &[
+            "bridge",
+            "new",
+            "write",
+            "--id",
+            "w1",
+            "--path",
+            "notes/w1.md",
+            "--content",
+            "w1\n",
+        ],
+    );
+    let out = once(&c, &c.root, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let subjects = c.remote_subjects();
+    assert_eq!(
+        subjects[..subjects.len() - before].to_vec(),
+        vec!["bridge: results w1 (exit=0)".to_string()]
+    );
+    let files = c.git(&c.remote, &["show", "--name-only", "--format=", "main"]);
+    let mut files: Vec<&str> = files.lines().filter(|l| !l.is_empty()).collect();
+    files.sort_unstable();
+    // The run's ledger entry travels with it (this clone's chain file).
+    assert!(files[0].starts_with(".ledger/runs/"), "{files:?}");
+    assert_eq!(
+        files[1..].to_vec(),
+        vec![
+            "archive/w1.json",
+            "diffs/w1.patch",
+            "logs/bridge.log",
+            "notes/w1.md",
+            "results/w1.integrity.json",
+            "results/w1.json",
+        ]
+    );
+    assert_eq!(
+        c.git(
+            &c.root,
+            &["status", "--porcelain", "--", "notes", "commands"]
+        ),
+        ""
+    );
+    // Another clone changes the same file upstream; a second command changes
+    // it here: publishing stops with the conflict named, nothing overwritten.
+    let other = c.clone("other");
+    std::fs::write(other.join("notes/w1.md"), "theirs\n").expect("write");
+    c.git(&other, &["commit", "-q", "-am", "theirs"]);
+    c.git(&other, &["push", "-q"]);
+    c.ok(
+        &c.root,
+        &[
+            "bridge",
+            "new",
+            "write",
+            "--id",
+            "w2",
+            "--path",
+            "notes/w1.md",
+            "--content",
+            "ours\n",
+        ],
+    );
+    let out = once(&c, &c.root, &["--push-attempts", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("notes/w1.md changed both upstream and by a command"),
+        "{err}"
+    );
+    assert_eq!(
+        c.git(&c.remote, &["show", "main:notes/w1.md"]),
+        "theirs\n",
+        "the upstream change was overwritten"
+    );
+    // Ours is kept locally, committed with its outputs, waiting for a person.
+    assert_eq!(
+        c.git(&c.root, &["log", "-1", "--format=%s"]).trim(),
+        "bridge: results w2 (exit=0)"
+    );
+    assert_eq!(c.git(&c.root, &["show", "HEAD:notes/w1.md"]), "ours\n");
+    let retries = std::fs::read_to_string(c.root.join("meta/retries.json")).expect("retries");
+    assert!(retries.contains("\"w2\""), "{retries}");
+}
+
+/// A broken meta/bridge.json stops the executor (exit 2) naming the file and
+/// the field; it never falls back to another target.
+#[test]
+fn a_broken_bridge_config_stops_the_executor() {
+    let c = Cloud::new();
+    std::fs::write(
+        c.root.join("meta/bridge.json"),
+        r#"{"schema": "warden.bridge.config/v1", "taget": "../elsewhere"}"#,
+    )
+    .expect("write");
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "n1"]);
+    let out = once(&c, &c.root, &[]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("meta/bridge.json") && err.contains("taget"),
+        "{err}"
+    );
+    assert!(
+        c.root.join("commands/n1.json").exists(),
+        "the command was taken"
+    );
+}
+
+/// Seed §9 rotation as the README walks it: accept current and next, switch
+/// the signer to next, then make next the only secret; the old one is refused.
+#[test]
+fn the_secret_rotates_through_a_window_of_two() {
+    let c = Cloud::new();
+    let old = SECRET;
+    let new = "the-next-secret";
+    let with = |cur: &str, next: Option<&str>, args: &[&str]| {
+        let mut cmd = c.warden(&c.root, args);
+        cmd.env("GPT_BRIDGE_HMAC_SECRET", cur);
+        match next {
+            Some(n) => cmd.env("GPT_BRIDGE_HMAC_SECRET_NEXT", n),
+            None => cmd.env_remove("GPT_BRIDGE_HMAC_SECRET_NEXT"),
+        };
+        cmd.output().expect("warden")
+    };
+    let secret_of = |id: &str| -> Value {
+        let r: Value = serde_json::from_slice(
+            &std::fs::read(c.root.join(format!("results/{id}.json"))).expect("result"),
+        )
+        .expect("json");
+        r["secret"].clone()
+    };
+    // 1) the window: both accepted; the signer still uses the current one.
+    assert!(
+        with(old, Some(new), &["bridge", "new", "noop", "--id", "r1"])
+            .status
+            .success()
+    );
+    let unsigned = c.base().join("r2.json");
+    let out = with(
+        old,
+        None,
+        &["bridge", "new", "noop", "--id", "r2", "--stdout"],
+    );
+    std::fs::write(&unsigned, &out.stdout).expect("write");
+    // 2) the signer switches to next.
+    let out = with(
+        old,
+        Some(new),
+        &["bridge", "sign", "--next", unsigned.to_str().expect("utf8")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(c.root.join("commands/r2.json"), &out.stdout).expect("write");
+    let run = with(
+        old,
+        Some(new),
+        &["bridge", "run", "--once", "--settle-ms", "0"],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(secret_of("r1"), json!("current"));
+    assert_eq!(secret_of("r2"), json!("next"));
+    // 3) next becomes the only secret: the old one is refused.
+    assert!(
+        with(old, None, &["bridge", "new", "noop", "--id", "r3"])
+            .status
+            .success()
+    );
+    assert!(
+        with(new, None, &["bridge", "new", "noop", "--id", "r4"])
+            .status
+            .success()
+    );
+    let run = with(new, None, &["bridge", "run", "--once", "--settle-ms", "0"]);
+    assert_eq!(run.status.code(), Some(1));
+    let dl: Value =
+        serde_json::from_slice(&std::fs::read(c.root.join("dead_letter/r3.json")).expect("dl"))
+            .expect("json");
+    assert_eq!(dl["reason"], json!("hmac_mismatch"));
+    assert_eq!(secret_of("r4"), json!("current"));
+    for dir in ["results", "dead_letter", "logs", "meta", "archive"] {
+        assert_no_secret(&c.root.join(dir));
+    }
 }
 
 /// Crash the executor (abort) at every step boundary of a batch, and the
@@ -632,16 +1056,29 @@ fn four_bridges_on_four_clones_publish_fifty_commands_each_without_loss() {
         200,
         "the union-merged log has every line once"
     );
+    // Each clone's ledger chain travelled with its commits: every clone
+    // verifies, holds its own 50 runs, and after a pull all 200.
     for dir in &clones {
         c.ok(dir, &["ledger", "verify"]);
+        let writer = std::fs::read_to_string(dir.join(".warden/state/writer")).expect("writer");
         assert_eq!(
             c.ledger(dir)
                 .iter()
-                .filter(|e| e["actor"]["kind"] == json!("bridge"))
+                .filter(|e| e["actor"]["kind"] == json!("bridge")
+                    && e["writer"] == json!(writer.trim()))
                 .count(),
             50
         );
     }
+    c.git(&clones[0], &["pull", "-q", "--rebase"]);
+    c.ok(&clones[0], &["ledger", "verify"]);
+    assert_eq!(
+        c.ledger(&clones[0])
+            .iter()
+            .filter(|e| e["actor"]["kind"] == json!("bridge"))
+            .count(),
+        200
+    );
 }
 
 #[test]

@@ -7,7 +7,11 @@
 //!    the journal and fsync it — (1) — this is also the rollback handle;
 //! 3. stage each new content in a temp file beside its target, fsync — (2);
 //! 4. rename temps over targets / unlink deleted paths, fsync each directory — (3);
-//! 5. run the policy's validation command; on failure restore the before-state;
+//! 5. run the policy's validation command (and any extra ones of
+//!    [`ApplyOptions`]); on failure restore the before-state;
+//!    with a deadline ([`ApplyOptions`]): a validation command still running
+//!    at the deadline is killed, and a run past its deadline here is restored
+//!    too — it is ledgered `rolled_back`, never `applied`;
 //! 6. append the ledger entry and fsync — (4): **the commit point**;
 //! 7. append a done frame (no fsync) and write the run's report.
 //!
@@ -50,7 +54,26 @@ pub struct Outcome {
     pub entry: Entry,
     /// Output of a failed validation command (the run was rolled back).
     pub validation_failure: Option<String>,
+    /// The deadline of [`ApplyOptions`] passed before the commit point: the
+    /// run was rolled back (ledgered `rolled_back`, never `applied`).
+    pub deadline_exceeded: bool,
 }
+
+/// Options of [`Session::apply_with`].
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// When this instant passes before the commit point (the ledger append),
+    /// the run is rolled back instead of committed; validation commands still
+    /// running then are killed.
+    pub deadline: Option<std::time::Instant>,
+    /// Validation commands run after the policy's own (argv each, in the
+    /// repository root, same log, same limit): the first that fails rolls the
+    /// run back, like the policy's.
+    pub extra_validation: Vec<Vec<String>>,
+}
+
+/// The reason prefix of a run rolled back because its deadline passed.
+pub const DEADLINE_REASON: &str = "deadline exceeded";
 
 /// A writer's session: holds the repository lock; recovery has run.
 pub struct Session<'a> {
@@ -367,6 +390,12 @@ impl Session<'_> {
     /// Ledger several runs that change no working-tree file, like
     /// [`Session::record`] each, with one ledger write and one fsync for all
     /// of them (group commit). Returns the entries in order.
+    ///
+    /// Unlike [`Session::record`], a record without artifacts gets no
+    /// `.runs/<RUN>/` directory: its `run.json` would only copy the ledger
+    /// line, and two inodes per run are what a batch of thousands of
+    /// recorded runs costs most on some filesystems. Records with artifacts
+    /// get their directory, with `run.json`, as usual.
     pub fn record_many(&mut self, records: Vec<Record>) -> Result<Vec<Entry>> {
         let mut entries = Vec::with_capacity(records.len());
         for record in &records {
@@ -375,7 +404,9 @@ impl Session<'_> {
         }
         let entries = self.repo.ledger().append_many(&self.repo.writer, entries)?;
         for (record, entry) in records.iter().zip(&entries) {
-            self.write_record_artifacts(record, entry);
+            if !record.artifacts.is_empty() {
+                self.write_record_artifacts(record, entry);
+            }
         }
         Ok(entries)
     }
@@ -390,9 +421,25 @@ impl Session<'_> {
 
     /// Apply a plan as one atomic run. See the module docs for the steps.
     pub fn apply(&mut self, plan: &Plan) -> Result<Outcome> {
+        self.apply_with(plan, &ApplyOptions::default())
+    }
+
+    /// [`Session::apply`] with a deadline and extra validation commands.
+    pub fn apply_with(&mut self, plan: &Plan, opts: &ApplyOptions) -> Result<Outcome> {
         if plan.noop.is_some() || plan.changes.is_empty() {
             return Err(Error::Internal(
                 "apply called on a plan with nothing to do".into(),
+            ));
+        }
+        if opts
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            return Err(Error::rejected(
+                "(run)",
+                "deadline",
+                "the deadline passed before the run started; nothing was changed",
+                None,
             ));
         }
         let root = self.root().to_path_buf();
@@ -494,14 +541,51 @@ impl Session<'_> {
         hit("run.after_dir_sync")?;
 
         let mut validation_failure = None;
+        let mut deadline_exceeded = false;
+        let past =
+            |d: &Option<std::time::Instant>| d.is_some_and(|d| std::time::Instant::now() >= d);
+        let mut steps: Vec<&Vec<String>> = Vec::new();
         if let Some(v) = &self.repo.policy.file.validation {
-            let log = run_dir.join("validation.log");
-            let limit =
-                std::time::Duration::from_millis(self.repo.policy.file.limits.max_runtime_ms);
-            if let Err(why) = crate::validate::run(&v.command, &root, &log, limit)? {
-                let frame = self.journal.read_frame(at)?;
-                self.roll_back(&frame, &intent)?;
-                entry.result = RunResult::RolledBack;
+            steps.push(&v.command);
+        }
+        steps.extend(opts.extra_validation.iter());
+        let log = run_dir.join("validation.log");
+        let limit = std::time::Duration::from_millis(self.repo.policy.file.limits.max_runtime_ms);
+        let mut failed: Option<String> = None;
+        for (n, argv) in steps.iter().enumerate() {
+            if past(&opts.deadline) {
+                break;
+            }
+            match crate::validate::run_until(argv, &root, &log, limit, opts.deadline, n > 0)? {
+                Ok(()) => {}
+                Err(f) if f.deadline => {
+                    deadline_exceeded = true;
+                    failed = Some(f.why);
+                    break;
+                }
+                Err(f) => {
+                    failed = Some(f.why);
+                    break;
+                }
+            }
+        }
+        // The last moment a too-slow run can still be taken back uncommitted.
+        if failed.is_none() && past(&opts.deadline) {
+            deadline_exceeded = true;
+        }
+        if failed.is_some() || deadline_exceeded {
+            let frame = self.journal.read_frame(at)?;
+            self.roll_back(&frame, &intent)?;
+            entry.result = RunResult::RolledBack;
+            if deadline_exceeded {
+                entry.reason = Some(format!(
+                    "{DEADLINE_REASON}: the run was rolled back before it committed{}",
+                    failed
+                        .as_ref()
+                        .map(|w| format!(" ({w})"))
+                        .unwrap_or_default()
+                ));
+            } else if let Some(why) = failed {
                 entry.reason = Some(format!("validation failed: {why}"));
                 validation_failure = Some(std::fs::read_to_string(&log).unwrap_or(why));
             }
@@ -520,6 +604,7 @@ impl Session<'_> {
         Ok(Outcome {
             entry,
             validation_failure,
+            deadline_exceeded,
         })
     }
 

@@ -33,6 +33,40 @@ pub struct Backlog {
     pub pending_proposals: u64,
     /// Commands waiting in the bridge inbox; null until the bridge is configured.
     pub bridge_inbox: Option<u64>,
+    /// The signed-command bridge serving this repository (found through the
+    /// `CLOUD` variable or a bridge root at the repository's root); null when
+    /// there is none. The core only carries it; the bridge fills it in.
+    #[serde(default)]
+    pub bridge: Option<BridgeBacklog>,
+}
+
+/// The bridge's backlog, as `warden status` shows it (never secrets).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BridgeBacklog {
+    /// The bridge root.
+    pub root: String,
+    /// `*.json` files waiting in `commands/`.
+    pub pending_commands: u64,
+    /// Dead letters by reason.
+    pub dead_letters: BTreeMap<String, u64>,
+    /// Commands archived (applied or recorded).
+    pub archived: u64,
+    /// Entries of `meta/retries.json` (outputs whose publish waits for a retry).
+    pub retries_pending: u64,
+    /// Some entry used up its automatic attempts.
+    pub retries_gave_up: bool,
+    pub last_publish: Option<BridgePublish>,
+    /// "not running", or "running: <holder>" (the single-instance lock).
+    pub executor: String,
+}
+
+/// The last publish attempt of the bridge.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BridgePublish {
+    pub time: String,
+    pub ok: bool,
+    pub commits: u64,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -126,6 +160,7 @@ pub fn status(repo: &Repo) -> Result<Status> {
         backlog: Backlog {
             pending_proposals: 0,
             bridge_inbox: None,
+            bridge: None,
         },
         dirty: None,
     })

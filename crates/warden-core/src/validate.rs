@@ -14,13 +14,41 @@ pub fn run(
     log: &Path,
     limit: Duration,
 ) -> Result<Result<(), String>> {
+    Ok(run_until(argv, root, log, limit, None, false)?.map_err(|f| f.why))
+}
+
+/// Why a validation command did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub why: String,
+    /// It was killed because the run's deadline passed (not its own limit).
+    pub deadline: bool,
+}
+
+/// Like [`run`], but also killed (its whole process group) when `deadline`
+/// passes, whichever comes first; `append` adds to the log instead of
+/// replacing it (several steps share one log).
+pub fn run_until(
+    argv: &[String],
+    root: &Path,
+    log: &Path,
+    limit: Duration,
+    deadline: Option<Instant>,
+    append: bool,
+) -> Result<Result<(), Failure>> {
     let Some((prog, args)) = argv.split_first() else {
         return Ok(Ok(()));
     };
     if let Some(d) = log.parent() {
         std::fs::create_dir_all(d).io("create", d)?;
     }
-    let out = std::fs::File::create(log).io("create", log)?;
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(log)
+        .io("create", log)?;
     let err = out.try_clone().io("dup", log)?;
     let mut cmd = Command::new(prog);
     cmd.args(args)
@@ -32,7 +60,12 @@ pub fn run(
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return Ok(Err(format!("cannot start `{prog}`: {e}"))),
+        Err(e) => {
+            return Ok(Err(Failure {
+                why: format!("cannot start `{prog}`: {e}"),
+                deadline: false,
+            }));
+        }
     };
     let start = Instant::now();
     loop {
@@ -40,16 +73,32 @@ pub fn run(
             return Ok(if status.success() {
                 Ok(())
             } else {
-                Err(format!("`{}` exited with {status}", argv.join(" ")))
+                Err(Failure {
+                    why: format!("`{}` exited with {status}", argv.join(" ")),
+                    deadline: false,
+                })
             });
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            kill_group(&mut child);
+            return Ok(Err(Failure {
+                why: format!(
+                    "`{}` was still running at the run's deadline and was killed",
+                    argv.join(" ")
+                ),
+                deadline: true,
+            }));
         }
         if start.elapsed() > limit {
             kill_group(&mut child);
-            return Ok(Err(format!(
-                "`{}` ran longer than limits.max_runtime_ms ({} ms) and was killed",
-                argv.join(" "),
-                limit.as_millis()
-            )));
+            return Ok(Err(Failure {
+                why: format!(
+                    "`{}` ran longer than limits.max_runtime_ms ({} ms) and was killed",
+                    argv.join(" "),
+                    limit.as_millis()
+                ),
+                deadline: false,
+            }));
         }
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -234,6 +234,10 @@ fn record_many_chains_a_batch_in_order() {
     drop(s);
     let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![3, 4, 5, 6, 7]);
+    // Artifact-less records get no run directory: the ledger line is the record.
+    for r in &records {
+        assert!(!repo.layout.run_dir(&r.run).exists(), "{}", r.run);
+    }
     for (r, e) in records.iter().zip(&entries) {
         assert_eq!(e.run, r.run);
         assert_eq!(e.actor.id, r.actor.id);

@@ -53,9 +53,18 @@ pub enum BridgeCommand {
         /// Take a file only once it is this many milliseconds old.
         #[arg(long, default_value_t = 500, value_name = "MS")]
         settle_ms: u64,
-        /// How often --watch looks at commands/.
-        #[arg(long, default_value_t = 500, value_name = "MS")]
-        interval_ms: u64,
+        /// --watch is woken by file events on commands/ (inotify and the like);
+        /// it also looks this often, for missed events and filesystems without them.
+        #[arg(
+            long,
+            alias = "interval-ms",
+            default_value_t = 5_000,
+            value_name = "MS"
+        )]
+        poll_ms: u64,
+        /// After an event, wait this long for more before a pass (a burst is one batch).
+        #[arg(long, default_value_t = 50, value_name = "MS")]
+        debounce_ms: u64,
         /// Most commands made durable together (group commit).
         #[arg(long, default_value_t = 64, value_name = "N")]
         batch: usize,
@@ -164,6 +173,13 @@ fn secrets() -> Result<Secrets, CliError> {
 /// The target repository: `--repo`, then meta/bridge.json, then the
 /// repository holding the bridge root.
 fn target_repo(repo: Option<PathBuf>, layout: &Layout) -> Result<Repo, CliError> {
+    // A broken config must stop the executor, never fall back to a default target.
+    layout::load_config(layout).map_err(|e| {
+        CliError::usage(
+            e,
+            Some("fix meta/bridge.json; `warden schema bridge-config` prints its format".into()),
+        )
+    })?;
     let start = repo
         .or_else(|| layout::configured_target(layout))
         .unwrap_or_else(|| layout.root.clone());
@@ -201,7 +217,8 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
             watch,
             no_publish,
             settle_ms,
-            interval_ms,
+            poll_ms,
+            debounce_ms,
             batch,
             per_file_durability,
             push_attempts,
@@ -223,7 +240,8 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
             let how = How {
                 watch,
                 publish: !no_publish,
-                interval_ms,
+                poll_ms,
+                debounce_ms,
                 backoff,
             };
             run_bridge(repo, &root, opts, &how, fmt)
@@ -271,6 +289,13 @@ fn init(root: &Path, target: Option<&str>, fmt: Format) -> Result<ExitCode, CliE
 /// Seed §8: the resolved paths and the retries index, once, on stderr.
 fn banner(layout: &Layout, target: &Path, secrets: &Secrets) {
     let r = &layout.root;
+    // What `pm2 describe` showed in the seed: the program and its directory.
+    if let Ok(exe) = std::env::current_exe() {
+        eprintln!("warden bridge: exe={}", exe.display());
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        eprintln!("warden bridge: cwd={}", cwd.display());
+    }
     eprintln!("warden bridge: CLOUD={}", r.display());
     for (k, d) in [
         ("CMDS", "commands"),
@@ -318,7 +343,8 @@ fn print_pass(pass: &PassReport) {
 struct How {
     watch: bool,
     publish: bool,
-    interval_ms: u64,
+    poll_ms: u64,
+    debounce_ms: u64,
     backoff: Backoff,
 }
 
@@ -329,8 +355,7 @@ fn run_bridge(
     how: &How,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
-    let (watch, publish, interval_ms, backoff) =
-        (how.watch, how.publish, how.interval_ms, &how.backoff);
+    let (watch, publish, backoff) = (how.watch, how.publish, &how.backoff);
     let layout = require_layout(root)?;
     let secrets = secrets()?;
     let ctx = env::context();
@@ -345,8 +370,26 @@ fn run_bridge(
     })?;
     let target = target_repo(repo, &layout)?;
     banner(&layout, target.root(), &secrets);
+    let settle = Duration::from_millis(opts.settle_ms);
     let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets, opts)
         .map_err(|e| io_err("bridge", e))?;
+    let poll = Duration::from_millis(how.poll_ms.max(10));
+    let watcher = watch.then(|| {
+        let w = service::InboxWatcher::new(&layout.commands());
+        match &w.unavailable {
+            None => eprintln!(
+                "warden bridge: watching {} for changes (and looking every {} ms)",
+                layout.commands().display(),
+                poll.as_millis()
+            ),
+            Some(why) => eprintln!(
+                "warden bridge: file events unavailable ({why}); looking at {} every {} ms",
+                layout.commands().display(),
+                poll.as_millis()
+            ),
+        }
+        w
+    });
     let mut first = true;
     loop {
         let now = ctx.clock.now();
@@ -359,6 +402,9 @@ fn run_bridge(
         } else {
             print_pass(&tick.pass);
             if let Some(p) = &tick.publish {
+                if let Some(m) = &p.stale_lock_removed {
+                    eprintln!("warden bridge: {m}");
+                }
                 for c in &p.commits {
                     println!("committed    {c}");
                 }
@@ -410,7 +456,13 @@ fn run_bridge(
             });
         }
         first = false;
-        std::thread::sleep(Duration::from_millis(interval_ms.max(10)));
+        let wait = service::next_wake(&layout, &tick.pass, poll, settle, ctx.clock.now());
+        match &watcher {
+            Some(w) => {
+                w.wait(wait, Duration::from_millis(how.debounce_ms));
+            }
+            None => std::thread::sleep(wait),
+        }
     }
 }
 
@@ -714,48 +766,22 @@ struct StatusReport {
     secret_configured: bool,
 }
 
-fn count_json(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
     let layout = require_layout(root)?;
-    let mut dead = std::collections::BTreeMap::new();
-    if let Ok(rd) = std::fs::read_dir(layout.dir("dead_letter")) {
-        for e in rd.flatten() {
-            if !e.file_name().to_string_lossy().ends_with(".json") {
-                continue;
-            }
-            let reason = std::fs::read(e.path())
-                .ok()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .and_then(|v| v["reason"].as_str().map(str::to_string))
-                .unwrap_or_else(|| "unreadable".into());
-            *dead.entry(reason).or_insert(0) += 1;
-        }
-    }
-    let executor =
-        match warden_core::lock::acquire(&layout.run_lock(), "status probe", false, &mut |_| {}) {
-            Ok(_) => "not running".to_string(),
-            Err(warden_core::Error::Busy { holder }) => format!("running: {holder}"),
-            Err(e) => format!("unknown: {e}"),
-        };
-    let retries = warden_bridge::retries::load(&layout);
+    let b = service::backlog(&layout);
     let report = StatusReport {
         root: root.display().to_string(),
-        backlog: count_json(&layout.commands()),
-        dead_letters: dead,
-        archived: count_json(&layout.dir("archive")),
-        retries_gave_up: warden_bridge::retries::gave_up(&retries),
-        retries,
+        backlog: b.pending_commands as usize,
+        dead_letters: b
+            .dead_letters
+            .iter()
+            .map(|(k, v)| (k.clone(), *v as usize))
+            .collect(),
+        archived: b.archived as usize,
+        retries_gave_up: b.retries_gave_up,
+        retries: warden_bridge::retries::load(&layout),
         last_publish: service::last_publish(&layout),
-        executor,
+        executor: b.executor,
         secret_configured: env::bridge_secrets().is_some(),
     };
     if super::is_json(fmt) {

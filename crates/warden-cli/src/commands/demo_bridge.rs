@@ -124,7 +124,15 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
          archive/demo-hello-1.json and a line in logs/bridge.log. The bare remote's log now starts with:\n{}",
         remote_log.trim()
     ));
-    let published = remote_log.contains("bridge: results demo-hello-1 (exit=0)");
+    let in_commit = git_output(&remote, &["show", "--name-only", "--format=", "HEAD"])?;
+    say(&format!(
+        "That one commit also carries the change itself (docs/hello.md: {}) and the run's\n\
+         ledger line (.ledger/runs/: {}); commands/ is never staged.",
+        in_commit.lines().any(|l| l == "docs/hello.md"),
+        in_commit.lines().any(|l| l.starts_with(".ledger/runs/"))
+    ));
+    let published = remote_log.contains("bridge: results demo-hello-1 (exit=0)")
+        && in_commit.lines().any(|l| l == "docs/hello.md");
 
     step(first + 3, "The run is in the ledger");
     let entry = repo.ledger().find_run(&run)?;

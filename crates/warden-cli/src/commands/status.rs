@@ -31,11 +31,41 @@ fn dirty(root: &Path) -> Option<Vec<String>> {
     Some(paths)
 }
 
+/// The bridge root serving `repo`: `CLOUD`, then the repository's own root,
+/// whichever is a bridge root (it has `commands/`) whose target repository
+/// (meta/bridge.json, else the repository holding the root) is `repo`.
+fn bridge_for(repo: &warden_core::Repo) -> Option<warden_bridge::layout::Layout> {
+    use warden_bridge::layout::{self, Layout};
+    let here = repo.root().canonicalize().ok()?;
+    let candidates = crate::env::bridge_root()
+        .into_iter()
+        .chain(std::iter::once(repo.root().to_path_buf()));
+    for root in candidates {
+        let l = Layout::new(&root);
+        if !l.commands().is_dir() {
+            continue;
+        }
+        let start = layout::configured_target(&l).unwrap_or_else(|| root.clone());
+        let target = warden_core::repo::discover(&start)
+            .ok()
+            .and_then(|t| t.canonicalize().ok());
+        if target.as_deref() == Some(here.as_path()) {
+            return Some(l);
+        }
+    }
+    None
+}
+
 pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
     let repo = open(repo)?;
     recover_if_needed(&repo, &crate::env::context())?;
     let mut st = warden_core::status::status(&repo)?;
     st.dirty = dirty(repo.root());
+    if let Some(l) = bridge_for(&repo) {
+        let b = warden_bridge::service::backlog(&l);
+        st.backlog.bridge_inbox = Some(b.pending_commands);
+        st.backlog.bridge = Some(b);
+    }
     let level = crate::env::launcher().probe();
     st.sandbox = format!(
         "{} ({})",
@@ -93,10 +123,55 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
         ),
     }
     println!("sandbox         {}", st.sandbox);
-    println!(
-        "backlog         {} pending proposal(s); bridge inbox: not configured",
-        st.backlog.pending_proposals
-    );
+    match &st.backlog.bridge {
+        None => println!(
+            "backlog         {} pending proposal(s); bridge inbox: not configured",
+            st.backlog.pending_proposals
+        ),
+        Some(b) => {
+            println!(
+                "backlog         {} pending proposal(s); bridge inbox: {} command(s)",
+                st.backlog.pending_proposals, b.pending_commands
+            );
+            println!("bridge          {} ({})", b.root, b.executor);
+            let total: u64 = b.dead_letters.values().sum();
+            let by: Vec<String> = b
+                .dead_letters
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect();
+            println!(
+                "  dead letters  {total}{}",
+                if by.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", by.join(", "))
+                }
+            );
+            println!(
+                "  retries       {} pending{}",
+                b.retries_pending,
+                if b.retries_gave_up {
+                    " (gave up; run `warden bridge run --once` to retry)"
+                } else {
+                    ""
+                }
+            );
+            match &b.last_publish {
+                None => println!("  last publish  never"),
+                Some(p) => println!(
+                    "  last publish  {} {} ({} commit(s)){}",
+                    p.time,
+                    if p.ok { "ok" } else { "FAILED" },
+                    p.commits,
+                    p.error
+                        .as_ref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                ),
+            }
+        }
+    }
     match &st.dirty {
         None => println!("working tree    unknown (git status failed)"),
         Some(d) if d.is_empty() => println!("working tree    clean"),
