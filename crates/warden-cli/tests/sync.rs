@@ -1179,6 +1179,39 @@ fn reconcile_all_builds_one_sync_branch_per_branch_that_needs_it() {
     let err = a.fails(&["sync", "reconcile", "--branch", "lonely"], 1);
     assert!(err.contains("branch lonely has no upstream"), "{err}");
     assert_eq!(user_state(a), before);
+
+    // A branch that is checked out nowhere is adopted by moving its ref only:
+    // the working tree, index and the checked-out branch stay as they are.
+    let feature_run = one["runs"][0]["run"].as_str().expect("run").to_string();
+    let feature_sync = one["runs"][0]["sync_branch"]
+        .as_str()
+        .expect("sync")
+        .to_string();
+    let head = a.git(&["rev-parse", "HEAD"]);
+    let status = a.git(&["status", "--porcelain=v1", "-uall"]);
+    let out = a.ok(&["sync", "adopt", &feature_run, "--yes"]);
+    assert!(out.contains("only the branch moves"), "{out}");
+    assert_eq!(
+        a.git(&["rev-parse", "feature"]),
+        a.git(&["rev-parse", &feature_sync])
+    );
+    assert_eq!(a.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(a.git(&["status", "--porcelain=v1", "-uall"]), status);
+    let entry = a.json(&["ledger", "show", &feature_run]);
+    assert_eq!(entry["details"]["branch"], "feature");
+    // Checked out in another worktree: refused, pointing there.
+    let main_run = by["main"]["run"].as_str().expect("run").to_string();
+    a.git(&["switch", "--quiet", "--detach"]);
+    let wt = a.root.parent().expect("parent").join("a-main-wt");
+    a.git(&[
+        "worktree",
+        "add",
+        "--quiet",
+        &wt.display().to_string(),
+        "main",
+    ]);
+    let err = a.fails(&["sync", "adopt", &main_run, "--yes"], 1);
+    assert!(err.contains("in ") && err.contains("a-main-wt"), "{err}");
 }
 
 // ---- generators run sandboxed ----------------------------------------------

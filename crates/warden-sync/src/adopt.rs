@@ -2,16 +2,20 @@
 //! of a reconcile run, only when nothing changed since that run.
 //!
 //! Preconditions (each refusal names what moved and exits 1, nothing written):
-//! the run built a sync branch; the same branch is checked out; it still
-//! points at the recorded local tip; the sync branch still points at the
-//! recorded commit; the working tree holds exactly the work the run captured
-//! (warden's own `.ledger/` appends aside) and no unmerged path.
+//! the run built a sync branch; the branch still points at the recorded local
+//! tip; the sync branch still points at the recorded commit. When the branch
+//! is checked out here, the working tree must hold exactly the work the run
+//! captured (warden's own `.ledger/` appends aside) and no unmerged path.
+//! When it is checked out nowhere (a `reconcile --branch`/`--all` run of
+//! another branch) and the run captured no uncommitted work, only its ref
+//! moves; a branch checked out in another worktree is refused.
 //!
 //! Steps: when the run captured uncommitted work, the branch first moves to
 //! that snapshot commit and the index is set to its tree (the working tree
 //! already holds it, so no file changes); then `git merge --ff-only` to the
 //! sync commit on a clean tree. If the second step fails, the branch sits on
-//! the snapshot, which holds all the work: nothing is lost.
+//! the snapshot, which holds all the work: nothing is lost. A branch that is
+//! not checked out moves with one compare-and-swap `update-ref`.
 
 use crate::audit::BOOKKEEPING_PREFIX;
 use crate::git::GitBackend;
@@ -44,6 +48,9 @@ pub struct AdoptReport {
     pub to: String,
     /// The uncommitted work became this commit on the branch (null when there was none).
     pub snapshot_commit: Option<String>,
+    /// The branch was not checked out: only its ref moved (no files, no index).
+    #[serde(default)]
+    pub ref_only: bool,
     pub dry_run: bool,
 }
 
@@ -96,24 +103,35 @@ pub fn check(
         .run(root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
-    if current != rec.branch {
-        return Err(refuse(
-            "HEAD",
-            format!(
-                "run {} reconciled {}, but {} is checked out",
-                rec.run,
-                rec.branch,
-                if current.is_empty() {
-                    "a detached HEAD"
-                } else {
-                    current.as_str()
-                }
-            ),
-            &format!(
-                "switch back with `git switch {}`, or reconcile this branch",
-                rec.branch
-            ),
-        ));
+    let ref_only = current != rec.branch;
+    if ref_only {
+        let elsewhere = checked_out_in(git, root, &rec.branch)?;
+        if rec.snapshot.is_some() || elsewhere.is_some() {
+            return Err(refuse(
+                "HEAD",
+                format!(
+                    "run {} reconciled {}, but {} is checked out{}",
+                    rec.run,
+                    rec.branch,
+                    if current.is_empty() {
+                        "a detached HEAD"
+                    } else {
+                        current.as_str()
+                    },
+                    match &elsewhere {
+                        Some(dir) => format!(" here and {} in {dir}", rec.branch),
+                        None => format!("; the run captured uncommitted work of {}", rec.branch),
+                    }
+                ),
+                &match elsewhere {
+                    Some(dir) => format!("run `warden sync adopt {}` in {dir}", rec.run),
+                    None => format!(
+                        "switch back with `git switch {}`, or reconcile this branch",
+                        rec.branch
+                    ),
+                },
+            ));
+        }
     }
     let tip = git.resolve(root, &format!("refs/heads/{}", rec.branch))?;
     if tip.as_deref() != Some(rec.local_tip.as_str()) {
@@ -137,6 +155,45 @@ pub fn check(
             RERUN,
         ));
     }
+    if !ref_only {
+        working_tree_unchanged(git, root, rec, scratch)?;
+    }
+    Ok(AdoptReport {
+        schema: ADOPT_SCHEMA_ID.into(),
+        run: run.to_string(),
+        reconcile_run: rec.run.clone(),
+        branch: rec.branch.clone(),
+        sync_branch: sync_branch.clone(),
+        from: rec.local_tip.clone(),
+        to: sync_commit.clone(),
+        snapshot_commit: rec.snapshot.as_ref().map(|s| s.commit.clone()),
+        ref_only,
+        dry_run: false,
+    })
+}
+
+/// The worktree (other than `root`) that has `branch` checked out, if any.
+fn checked_out_in(git: &dyn GitBackend, root: &Path, branch: &str) -> Result<Option<String>> {
+    let list = git.run(root, &["worktree", "list", "--porcelain"])?;
+    let want = format!("branch refs/heads/{branch}");
+    let mut dir = None;
+    for line in list.lines() {
+        if let Some(d) = line.strip_prefix("worktree ") {
+            dir = Some(d.to_string());
+        } else if line == want {
+            return Ok(dir);
+        }
+    }
+    Ok(None)
+}
+
+/// The checked-out branch's working tree holds exactly what the run captured.
+fn working_tree_unchanged(
+    git: &dyn GitBackend,
+    root: &Path,
+    rec: &ReconcileReport,
+    scratch: &Path,
+) -> Result<()> {
     let status = git.status(root)?;
     if status
         .entries
@@ -170,17 +227,7 @@ pub fn check(
             RERUN,
         ));
     }
-    Ok(AdoptReport {
-        schema: ADOPT_SCHEMA_ID.into(),
-        run: run.to_string(),
-        reconcile_run: rec.run.clone(),
-        branch: rec.branch.clone(),
-        sync_branch: sync_branch.clone(),
-        from: rec.local_tip.clone(),
-        to: sync_commit.clone(),
-        snapshot_commit: rec.snapshot.as_ref().map(|s| s.commit.clone()),
-        dry_run: false,
-    })
+    Ok(())
 }
 
 fn short(s: &str) -> &str {
@@ -190,6 +237,29 @@ fn short(s: &str) -> &str {
 /// Carry out a checked adopt.
 pub fn apply(git: &dyn GitBackend, root: &Path, a: &AdoptReport) -> Result<()> {
     let branch_ref = format!("refs/heads/{}", a.branch);
+    if a.ref_only {
+        // Not checked out anywhere: a fast-forward is a compare-and-swap of
+        // the ref (refused by git if the branch moved meanwhile).
+        if !git.is_ancestor(root, &a.from, &a.to)? {
+            return Err(refuse(
+                "sync_branch",
+                format!("{} is not a fast-forward of {}", a.sync_branch, a.branch),
+                RERUN,
+            ));
+        }
+        git.run(
+            root,
+            &[
+                "update-ref",
+                "-m",
+                "warden sync adopt",
+                &branch_ref,
+                &a.to,
+                &a.from,
+            ],
+        )?;
+        return Ok(());
+    }
     if let Some(snap) = &a.snapshot_commit {
         // The working tree already holds the snapshot: make it the branch's
         // commit without touching a single file.

@@ -302,11 +302,16 @@ pub fn adopt(a: &AdoptReport) -> String {
     }
     let _ = writeln!(
         o,
-        "{}: fast-forward {} -> {} ({})",
+        "{}: fast-forward {} -> {} ({}){}",
         a.branch,
         short(&a.from),
         short(&a.to),
-        a.sync_branch
+        a.sync_branch,
+        if a.ref_only {
+            "; not checked out, only the branch moves"
+        } else {
+            ""
+        }
     );
     o
 }
