@@ -132,6 +132,34 @@ fn once(c: &Cloud, root: &Path, extra: &[&str]) -> Output {
     c.run(root, &args)
 }
 
+/// `warden bridge run --once` in the bridge root, which must succeed.
+fn once_ok(c: &Cloud) {
+    let out = once(c, &c.root, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `warden bridge new write --id ID --path PATH --content CONTENT` in the bridge root.
+fn new_write(c: &Cloud, id: &str, path: &str, content: &str) {
+    c.ok(
+        &c.root,
+        &[
+            "bridge",
+            "new",
+            "write",
+            "--id",
+            id,
+            "--path",
+            path,
+            "--content",
+            content,
+        ],
+    );
+}
+
 fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
@@ -261,26 +289,8 @@ fn commands_change_the_configured_target_repository() {
     c.git(&target, &["init", "-q"]);
     c.ok(&target, &["init"]);
     c.ok(&c.root, &["bridge", "init", "--target", "../target"]);
-    c.ok(
-        &c.root,
-        &[
-            "bridge",
-            "new",
-            "write",
-            "--id",
-            "t1",
-            "--path",
-            "notes/t1.md",
-            "--content",
-            "t1\n",
-        ],
-    );
-    let out = once(&c, &c.root, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    new_write(&c, "t1", "notes/t1.md", "t1\n");
+    once_ok(&c);
     assert_eq!(
         std::fs::read_to_string(target.join("notes/t1.md")).expect("read"),
         "t1\n"
@@ -294,20 +304,7 @@ fn commands_change_the_configured_target_repository() {
     );
     // With another target, the bridge root's directories are ordinary paths
     // there, but dot-directories stay protected.
-    c.ok(
-        &c.root,
-        &[
-            "bridge",
-            "new",
-            "write",
-            "--id",
-            "t2",
-            "--path",
-            ".github/x.yml",
-            "--content",
-            "x",
-        ],
-    );
+    new_write(&c, "t2", ".github/x.yml", "x");
     assert_eq!(once(&c, &c.root, &[]).status.code(), Some(1));
     let dl: Value =
         serde_json::from_slice(&std::fs::read(c.root.join("dead_letter/t2.json")).expect("read"))
@@ -682,26 +679,8 @@ fn a_stale_index_lock_is_removed_and_a_live_one_is_waited_for() {
 fn a_change_to_the_bridge_repository_is_published_in_the_commands_one_commit() {
     let c = Cloud::new();
     let before = c.remote_subjects().len();
-    c.ok(
-        &c.root,
-        &[
-            "bridge",
-            "new",
-            "write",
-            "--id",
-            "w1",
-            "--path",
-            "notes/w1.md",
-            "--content",
-            "w1\n",
-        ],
-    );
-    let out = once(&c, &c.root, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    new_write(&c, "w1", "notes/w1.md", "w1\n");
+    once_ok(&c);
     let subjects = c.remote_subjects();
     assert_eq!(
         subjects[..subjects.len() - before].to_vec(),
@@ -736,20 +715,7 @@ fn a_change_to_the_bridge_repository_is_published_in_the_commands_one_commit() {
     std::fs::write(other.join("notes/w1.md"), "theirs\n").expect("write");
     c.git(&other, &["commit", "-q", "-am", "theirs"]);
     c.git(&other, &["push", "-q"]);
-    c.ok(
-        &c.root,
-        &[
-            "bridge",
-            "new",
-            "write",
-            "--id",
-            "w2",
-            "--path",
-            "notes/w1.md",
-            "--content",
-            "ours\n",
-        ],
-    );
+    new_write(&c, "w2", "notes/w1.md", "ours\n");
     let out = once(&c, &c.root, &["--push-attempts", "2"]);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(3), "{err}");
@@ -899,20 +865,7 @@ fn a_crash_at_any_point_resumes_with_each_command_processed_once() {
         for id in ["n1", "n2"] {
             c.ok(&c.root, &["bridge", "new", "noop", "--id", id]);
         }
-        c.ok(
-            &c.root,
-            &[
-                "bridge",
-                "new",
-                "write",
-                "--id",
-                "w1",
-                "--path",
-                "docs/w1.md",
-                "--content",
-                "w1\n",
-            ],
-        );
+        new_write(&c, "w1", "docs/w1.md", "w1\n");
         std::fs::write(c.root.join("commands/bad.json"), b"{\"id\":\"bad\"}").expect("write");
         let crashed = c
             .warden(
@@ -1108,12 +1061,7 @@ fn a_failed_publish_is_recorded_in_meta_retries_and_retried() {
     assert!(!c.root.join("commands/.retries.json").exists());
     assert!(files(&c.root.join("commands")).is_empty());
     std::fs::rename(&moved, &c.remote).expect("restore the remote");
-    let out = once(&c, &c.root, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    once_ok(&c);
     let retries: Value =
         serde_json::from_slice(&std::fs::read(c.root.join("meta/retries.json")).expect("read"))
             .expect("json");

@@ -766,6 +766,19 @@ struct StatusReport {
     secret_configured: bool,
 }
 
+/// "TIME ok (N commit(s))", "TIME FAILED (…): ERROR" or "never", for
+/// `bridge status` and the bridge part of `warden status`.
+pub(super) fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> String {
+    match p {
+        None => "never".into(),
+        Some((time, ok, commits, error)) => format!(
+            "{time} {} ({commits} commit(s)){}",
+            if ok { "ok" } else { "FAILED" },
+            error.map(|e| format!(": {e}")).unwrap_or_default()
+        ),
+    }
+}
+
 fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
     let layout = require_layout(root)?;
     let b = service::backlog(&layout);
@@ -812,19 +825,11 @@ fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
             e.attempts, e.next_attempt_at, e.last_error
         );
     }
-    match &report.last_publish {
-        Some(p) => println!(
-            "last publish  {} {} ({} commit(s)){}",
-            p.time,
-            if p.ok { "ok" } else { "FAILED" },
-            p.commits,
-            p.error
-                .as_ref()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default()
-        ),
-        None => println!("last publish  never"),
-    }
+    let p = report.last_publish.as_ref();
+    println!(
+        "last publish  {}",
+        publish_summary(p.map(|p| (p.time.as_str(), p.ok, p.commits as u64, p.error.as_deref())))
+    );
     println!(
         "secret        {}",
         if report.secret_configured {

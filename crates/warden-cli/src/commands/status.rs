@@ -157,19 +157,16 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
                     ""
                 }
             );
-            match &b.last_publish {
-                None => println!("  last publish  never"),
-                Some(p) => println!(
-                    "  last publish  {} {} ({} commit(s)){}",
-                    p.time,
-                    if p.ok { "ok" } else { "FAILED" },
+            let p = b.last_publish.as_ref();
+            println!(
+                "  last publish  {}",
+                super::bridge::publish_summary(p.map(|p| (
+                    p.time.as_str(),
+                    p.ok,
                     p.commits,
-                    p.error
-                        .as_ref()
-                        .map(|e| format!(": {e}"))
-                        .unwrap_or_default()
-                ),
-            }
+                    p.error.as_deref()
+                )))
+            );
         }
     }
     match &st.dirty {
