@@ -703,6 +703,9 @@ fn adopt_fast_forwards_when_nothing_changed_since() {
         .cloned()
         .expect("runs");
     assert_eq!(last["command"], "sync adopt");
+    // Adopting it again says so, rather than that the branch moved.
+    let err = a.fails(&["sync", "adopt", run, "--yes"], 1);
+    assert!(err.contains("is already adopted"), "{err}");
     // The branch is now only ahead: push, audit → in sync.
     a.git(&["push", "--quiet"]);
     json_of(a, &["sync", "audit"], 0);
@@ -833,7 +836,7 @@ fn fleet_audit_finds_repos_audits_them_in_parallel_and_exits_1_on_findings() {
     let table = run(&["fleet", "audit", &f, "--no-fetch"]);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(
-        text.contains("ahead/behind") && text.contains("3 repositories, 1 need attention"),
+        text.contains("ahead/behind") && text.contains("3 repositories, 1 needs attention"),
         "{text}"
     );
     let bad = run(&["fleet", "audit", "/no/such/dir"]);

@@ -55,7 +55,7 @@ pub struct AdoptReport {
 }
 
 fn refuse(field: &str, message: String, hint: &str) -> Error {
-    Error::rejected("(repository)", field, message, Some(hint.to_string()))
+    Error::rejected("sync adopt", field, message, Some(hint.to_string()))
 }
 
 const RERUN: &str =
@@ -134,6 +134,16 @@ pub fn check(
         }
     }
     let tip = git.resolve(root, &format!("refs/heads/{}", rec.branch))?;
+    if tip.as_deref() == Some(sync_commit.as_str()) {
+        return Err(refuse(
+            "RUN",
+            format!(
+                "run {} is already adopted: {} is at {sync_branch}",
+                rec.run, rec.branch
+            ),
+            "nothing to do",
+        ));
+    }
     if tip.as_deref() != Some(rec.local_tip.as_str()) {
         return Err(refuse(
             "branch",
@@ -280,7 +290,7 @@ pub fn apply(git: &dyn GitBackend, root: &Path, a: &AdoptReport) -> Result<()> {
     git.run(root, &["merge", "--ff-only", "--quiet", &a.to])
         .map_err(|e| {
             Error::rejected(
-                "(repository)",
+                "sync adopt",
                 "merge",
                 format!("the fast-forward to {} failed: {e}", a.sync_branch),
                 Some(format!(

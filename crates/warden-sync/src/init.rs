@@ -65,7 +65,7 @@ pub fn init(git: &dyn GitBackend, dir: &Path, url: Option<&str>) -> Result<SyncI
         if !remotes.iter().any(|(_, u)| u == url) {
             if let Some((_, other)) = remotes.iter().find(|(n, _)| n == "origin") {
                 return Err(Error::rejected(
-                    "(repository)",
+                    ".git/config",
                     "remote.origin.url",
                     format!("origin is already linked to {other}, not {url}"),
                     Some(format!(

@@ -187,7 +187,7 @@ fn commits(v: Vec<crate::git::CommitInfo>) -> Vec<Commit> {
 }
 
 fn refuse(field: &str, message: String, hint: &str) -> Error {
-    Error::rejected("(repository)", field, message, Some(hint.to_string()))
+    Error::rejected("sync reconcile", field, message, Some(hint.to_string()))
 }
 
 /// The checked-out branch, or None when HEAD is detached.

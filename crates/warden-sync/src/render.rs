@@ -345,8 +345,16 @@ pub fn fleet(f: &FleetReport) -> String {
     }
     let _ = writeln!(
         o,
-        "\n{} repositories, {} need attention, {} could not be audited",
-        f.total, f.needing_attention, f.failed
+        "\n{} {}, {} need{} attention, {} could not be audited",
+        f.total,
+        if f.total == 1 {
+            "repository"
+        } else {
+            "repositories"
+        },
+        f.needing_attention,
+        if f.needing_attention == 1 { "s" } else { "" },
+        f.failed
     );
     o
 }
