@@ -1,7 +1,9 @@
 //! Publishing outputs with git (seed §6.6, §11.1, §12).
 //!
-//! - Only the safe directories are ever staged (`git add -- results/<id>.json
-//!   …`, never `-A`, never `commands/`); nothing staged → no commit.
+//! - Only the safe directories' outputs (and the files a command changed, and
+//!   the ledger) are committed, never `-A`, never `commands/`; nothing changed
+//!   → no commit. Each commit is built in a private index seeded from HEAD, so
+//!   what the user staged is neither committed nor unstaged.
 //! - One commit per command: `bridge: results <id> (exit=<code>)` or
 //!   `bridge: DLQ <reason>`; `bridge: retries index update` for
 //!   `meta/retries.json` alone; anything else under the safe directories goes
@@ -229,6 +231,27 @@ impl Git {
         run(&self.top, &all)
     }
 
+    /// Run git on another index file (`GIT_INDEX_FILE`).
+    fn git_index(&self, index: &Path, args: &[&str]) -> Result<String, PublishError> {
+        let mut all: Vec<&str> = self.identity.iter().map(String::as_str).collect();
+        all.extend_from_slice(args);
+        let out = Command::new("git")
+            .args(&all)
+            .current_dir(&self.top)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_INDEX_FILE", index)
+            .stdin(Stdio::null())
+            .output()?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(PublishError::Git {
+                args: args.join(" "),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
+        }
+    }
+
     /// Run git; `Ok(None)` when it exits non-zero.
     fn try_git(&self, args: &[&str]) -> std::io::Result<Option<String>> {
         let out = self.raw(args)?;
@@ -447,24 +470,134 @@ fn commit_groups(
     report: &mut PublishReport,
 ) -> Result<(), PublishError> {
     for g in groups {
-        let mut args = vec!["add", "--"];
-        args.extend(g.files.iter().map(String::as_str));
-        git.git(&args)?;
         // The command's own change travels in the same commit. One at a
         // time: a path the target ignores, or a deleted file git never
-        // tracked, is simply not staged.
-        for f in &g.target_files {
-            git.try_git(&["add", "--", f])?;
+        // tracked, is simply not committed.
+        let paths = Paths {
+            files: &g.files,
+            optional: &g.target_files,
+            removed: &[],
+        };
+        if !commit_paths(git, &g.subject, &paths)? {
+            continue; // nothing changed → no commit
         }
-        let staged = git.try_git(&["diff", "--cached", "--quiet"])?;
-        if staged.is_some() {
-            continue; // nothing staged → no commit
-        }
-        git.git(&["commit", "-q", "-m", &g.subject])?;
         report.commits.push(g.subject.clone());
         if let Some(id) = &g.id {
             report.ids.push(id.clone());
         }
+    }
+    Ok(())
+}
+
+/// What one commit takes from the work tree (paths from the top).
+struct Paths<'a> {
+    /// Taken as they are in the work tree.
+    files: &'a [String],
+    /// Taken one at a time when git accepts them (not ignored, tracked or present).
+    optional: &'a [String],
+    /// Removed from the commit.
+    removed: &'a [String],
+}
+
+/// Commit exactly `paths` on top of HEAD and nothing else: the commit is
+/// built in a private index seeded from HEAD (`GIT_INDEX_FILE`), written with
+/// `commit-tree` and moved in with `update-ref` against the old HEAD, so what
+/// the user has staged is neither committed nor disturbed. Then the user's
+/// index is brought up to the new HEAD for these paths only. Returns whether
+/// a commit was made (no change → none; the index is still synced, which
+/// also repairs a crash between `update-ref` and that sync).
+fn commit_paths(git: &Git, subject: &str, paths: &Paths) -> Result<bool, PublishError> {
+    let index = git.top.join(
+        git.git(&["rev-parse", "--git-path", "warden-bridge-index"])?
+            .trim(),
+    );
+    let _ = std::fs::remove_file(&index);
+    let head = git
+        .try_git(&["rev-parse", "-q", "--verify", "HEAD^{commit}"])?
+        .map(|s| s.trim().to_string());
+    let made = (|| -> Result<bool, PublishError> {
+        match &head {
+            Some(h) => git.git_index(&index, &["read-tree", h])?,
+            None => git.git_index(&index, &["read-tree", "--empty"])?,
+        };
+        if !paths.files.is_empty() {
+            let mut args = vec!["add", "--"];
+            args.extend(paths.files.iter().map(String::as_str));
+            git.git_index(&index, &args)?;
+        }
+        for f in paths.optional {
+            let _ = git.git_index(&index, &["add", "--", f]);
+        }
+        if !paths.removed.is_empty() {
+            let mut args = vec!["rm", "-q", "--cached", "--ignore-unmatch", "--"];
+            args.extend(paths.removed.iter().map(String::as_str));
+            git.git_index(&index, &args)?;
+        }
+        let tree = git.git_index(&index, &["write-tree"])?.trim().to_string();
+        let parent_tree = match &head {
+            Some(h) => Some(git.git(&["rev-parse", &format!("{h}^{{tree}}")])?),
+            None => None,
+        };
+        if parent_tree.as_deref().map(str::trim) == Some(tree.as_str()) {
+            return Ok(false);
+        }
+        let mut args = vec!["commit-tree", tree.as_str(), "-m", subject];
+        if let Some(h) = &head {
+            args.extend(["-p", h.as_str()]);
+        }
+        let commit = git.git(&args)?.trim().to_string();
+        let old = head.clone().unwrap_or_default();
+        git.git(&[
+            "update-ref",
+            "-m",
+            &format!("commit: {subject}"),
+            "HEAD",
+            &commit,
+            &old,
+        ])?;
+        Ok(true)
+    })();
+    let _ = std::fs::remove_file(&index);
+    let made = made?;
+    // The user's index follows HEAD for our paths only.
+    let mut args = vec!["reset", "-q", "HEAD", "--"];
+    let all: Vec<&str> = paths
+        .files
+        .iter()
+        .chain(paths.optional)
+        .chain(paths.removed)
+        .map(String::as_str)
+        .collect();
+    if !all.is_empty() && head.is_some() {
+        args.extend(all);
+        git.git(&args)?;
+    }
+    Ok(made)
+}
+
+/// What the user has staged (the index as a tree, and the staged paths), to
+/// put back after `pull --rebase --autostash`, which re-applies its stash
+/// without `--index` and so would leave those changes unstaged.
+fn staged_state(git: &Git) -> Option<(String, Vec<String>)> {
+    let paths: Vec<String> = git
+        .try_git(&["diff", "--cached", "--name-only", "-z", "HEAD"])
+        .ok()??
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    if paths.is_empty() {
+        return None;
+    }
+    let tree = git.try_git(&["write-tree"]).ok()??.trim().to_string();
+    Some((tree, paths))
+}
+
+fn restore_staged(git: &Git, state: &Option<(String, Vec<String>)>) -> Result<(), PublishError> {
+    if let Some((tree, paths)) = state {
+        let mut args = vec!["reset", "-q", tree.as_str(), "--"];
+        args.extend(paths.iter().map(String::as_str));
+        git.git(&args)?;
     }
     Ok(())
 }
@@ -527,9 +660,11 @@ pub fn publish(
     };
     let target = format!("HEAD:{rref}");
     let mut last_err = String::new();
+    let staged = staged_state(&git);
     for attempt in 0..backoff.attempts.max(1) {
         report.attempts = attempt + 1;
         let pull = git.raw(&["pull", "--rebase", "--autostash", "-q"])?;
+        restore_staged(&git, &staged)?;
         if !pull.status.success() {
             last_err = String::from_utf8_lossy(&pull.stderr).trim().to_string();
             let rebasing = git
@@ -537,6 +672,7 @@ pub fn publish(
                 .is_some();
             if rebasing {
                 git.try_git(&["rebase", "--abort"])?;
+                restore_staged(&git, &staged)?;
                 rederive(&git)?;
                 report.rederived = true;
                 continue;
@@ -633,12 +769,14 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
             ),
         });
     }
-    git.git(&["reset", "-q", "--mixed", "@{u}"])?;
+    // HEAD only: the user's index (what they staged) stays as it is.
+    git.git(&["reset", "-q", "--soft", "@{u}"])?;
     // Bring the upstream's versions of files we did not touch into the work tree.
     for f in theirs.iter().filter(|f| !contents.contains_key(*f)) {
         let _ = git.try_git(&["checkout", "-q", "@{u}", "--", f])?;
     }
     for (subject, files) in &commits {
+        let (mut keep, mut gone) = (Vec::new(), Vec::new());
         for f in files {
             let path = git.top.join(f);
             let ours = contents.get(f).cloned().flatten();
@@ -669,16 +807,17 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
                         std::fs::create_dir_all(d)?;
                     }
                     std::fs::write(&path, bytes)?;
-                    git.git(&["add", "--", f])?;
+                    keep.push(f.clone());
                 }
-                None => {
-                    let _ = git.try_git(&["rm", "-q", "--cached", "--ignore-unmatch", "--", f])?;
-                }
+                None => gone.push(f.clone()),
             }
         }
-        if git.try_git(&["diff", "--cached", "--quiet"])?.is_none() {
-            git.git(&["commit", "-q", "-m", subject])?;
-        }
+        let paths = Paths {
+            files: &keep,
+            optional: &[],
+            removed: &gone,
+        };
+        commit_paths(git, subject, &paths)?;
     }
     Ok(())
 }

@@ -1126,3 +1126,65 @@ fn the_hook_blocks_inbound_commands_from_being_committed() {
     // Installing again is idempotent; a different hook is not overwritten.
     c.ok(&c.root, &["bridge", "hook", "install"]);
 }
+
+/// What the user staged in the bridge's repository is theirs: publish commits
+/// only the bridge's outputs (also when it re-derives on a new upstream), and
+/// the user's entries stay staged exactly as they were.
+#[test]
+fn publish_never_commits_or_unstages_what_the_user_staged() {
+    let c = Cloud::new();
+    std::fs::write(c.root.join("private.txt"), "x\n").expect("write");
+    std::fs::write(c.root.join("README.md"), "cloud, edited\n").expect("write");
+    c.git(&c.root, &["add", "private.txt", "README.md"]);
+    let staged_before = c.git(
+        &c.root,
+        &["status", "--porcelain", "--", "private.txt", "README.md"],
+    );
+    assert_eq!(staged_before, "M  README.md\nA  private.txt\n");
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "n1"]);
+    once_ok(&c);
+    // A second pass that must re-derive: someone else changed meta/ upstream.
+    let other = c.clone("other");
+    std::fs::write(other.join("meta/retries.json"), "{\"theirs\": 1}\n").expect("write");
+    c.git(&other, &["commit", "-q", "-am", "someone else edits meta"]);
+    c.git(&other, &["push", "-q"]);
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "n2"]);
+    std::fs::write(c.root.join("meta/retries.json"), "{\"ours\": 2}\n").expect("write");
+    let out = once(&c, &c.root, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("re-derived"), "{stdout}");
+    for id in ["n1", "n2"] {
+        let subject = format!("bridge: results {id} (exit=0)");
+        assert!(
+            c.remote_subjects().contains(&subject),
+            "{:?}",
+            c.remote_subjects()
+        );
+        let sha = c.git(
+            &c.root,
+            &["log", "--format=%H", "--grep", &subject, "-F", "main"],
+        );
+        let touched = c.git(&c.root, &["show", "--name-only", "--format=", sha.trim()]);
+        assert!(touched.contains(&format!("results/{id}.json")), "{touched}");
+        assert!(
+            !touched.contains("private.txt") && !touched.contains("README.md"),
+            "{touched}"
+        );
+    }
+    let remote_tree = c.git(&c.remote, &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(!remote_tree.contains("private.txt"), "{remote_tree}");
+    assert_eq!(c.git(&c.remote, &["show", "main:README.md"]), "cloud\n");
+    let staged_after = c.git(
+        &c.root,
+        &["status", "--porcelain", "--", "private.txt", "README.md"],
+    );
+    assert_eq!(staged_after, staged_before);
+    // Nothing of the bridge's is left staged or modified.
+    let rest = c.git(&c.root, &["status", "--porcelain"]);
+    assert_eq!(rest, staged_before, "{rest}");
+}
