@@ -1188,3 +1188,58 @@ fn publish_never_commits_or_unstages_what_the_user_staged() {
     let rest = c.git(&c.root, &["status", "--porcelain"]);
     assert_eq!(rest, staged_before, "{rest}");
 }
+
+/// `git add -A && git commit` (the quickstart) never stages inbound commands,
+/// and the hook blocks one forced in, with the bridge root at the top of the
+/// work tree and in a subfolder (the README's `~/gitSync/_GPTsync`).
+fn hook_and_ignore_guard(c: &Cloud, top: &Path, rel: &str) {
+    let root = top.join(rel.trim_end_matches('/'));
+    c.ok(&root, &["bridge", "init"]);
+    c.ok(&root, &["bridge", "hook", "install"]);
+    c.ok(&root, &["bridge", "new", "noop", "--id", "h1"]);
+    c.git(top, &["add", "-A"]);
+    c.git(top, &["commit", "-q", "--allow-empty", "-m", "quickstart"]);
+    let tracked = c.git(top, &["ls-files"]);
+    assert!(
+        tracked.contains(&format!("{rel}commands/.gitkeep")),
+        "{tracked}"
+    );
+    assert!(!tracked.contains("h1.json"), "{tracked}");
+    let try_commit = |what: &str| {
+        let commit = isolated("git", &c.base())
+            .args(["commit", "-q", "-m", "oops"])
+            .current_dir(top)
+            .output()
+            .expect("git");
+        assert!(!commit.status.success(), "{what} was committed");
+        String::from_utf8_lossy(&commit.stderr).into_owned()
+    };
+    c.git(top, &["add", "-f", &format!("{rel}commands/h1.json")]);
+    let err = try_commit("an inbound command");
+    assert!(
+        err.contains(&format!("blocking staged files under {rel}commands/")),
+        "{err}"
+    );
+    c.git(top, &["reset", "-q"]);
+    let retries = root.join("commands/.retries.json");
+    std::fs::write(&retries, "{}").expect("write");
+    c.git(top, &["add", "-f", &format!("{rel}commands/.retries.json")]);
+    let err = try_commit("commands/.retries.json");
+    assert!(
+        err.contains(&format!("blocking {rel}commands/.retries.json")),
+        "{err}"
+    );
+    assert!(!retries.exists());
+    // Installing again is idempotent.
+    c.ok(&root, &["bridge", "hook", "install"]);
+}
+
+#[test]
+fn inbound_commands_are_ignored_and_hooked_at_the_top_and_in_a_subfolder() {
+    let c = Cloud::new();
+    hook_and_ignore_guard(&c, &c.root, "");
+    let top = c.base().join("gitSync");
+    std::fs::create_dir_all(top.join("_GPTsync")).expect("mkdir");
+    c.git(&top, &["init", "-q", "--initial-branch=main"]);
+    hook_and_ignore_guard(&c, &top, "_GPTsync/");
+}
