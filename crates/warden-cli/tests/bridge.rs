@@ -1243,3 +1243,41 @@ fn inbound_commands_are_ignored_and_hooked_at_the_top_and_in_a_subfolder() {
     c.git(&top, &["init", "-q", "--initial-branch=main"]);
     hook_and_ignore_guard(&c, &top, "_GPTsync/");
 }
+
+/// `bridge new --ttl-secs -60` (with or without `=`) makes a command that
+/// really expired: the executor dead-letters it as `expired`.
+#[test]
+fn a_negative_ttl_makes_a_command_the_executor_rejects_as_expired() {
+    let c = Cloud::new();
+    c.ok(
+        &c.root,
+        &["bridge", "new", "noop", "--id", "old1", "--ttl-secs=-60"],
+    );
+    c.ok(
+        &c.root,
+        &[
+            "bridge",
+            "new",
+            "noop",
+            "--id",
+            "old2",
+            "--ttl-secs",
+            "-3600",
+        ],
+    );
+    let out = once(&c, &c.root, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for id in ["old1", "old2"] {
+        let dl: Value = serde_json::from_slice(
+            &std::fs::read(c.root.join(format!("dead_letter/{id}.json"))).expect("dead letter"),
+        )
+        .expect("json");
+        assert_eq!(dl["reason"], "expired", "{dl}");
+        assert!(!c.root.join(format!("archive/{id}.json")).exists());
+    }
+}

@@ -117,8 +117,15 @@ pub struct NewCommon {
     /// The command id (default: <kind>-<UTC timestamp>-<random>).
     #[arg(long)]
     pub id: Option<String>,
-    /// Seconds until expires_at.
-    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    /// Seconds until expires_at. A negative value makes a command that expired
+    /// that long ago (issued_at 5 minutes before that), to test rejection; the
+    /// executor allows 30 s of clock skew, so use -60 or less.
+    #[arg(
+        long,
+        default_value_t = 300,
+        value_name = "SECS",
+        allow_negative_numbers = true
+    )]
     pub ttl_secs: i64,
     /// Print the command instead of writing it into commands/.
     #[arg(long)]
@@ -520,11 +527,28 @@ fn new(root: &Path, kind: NewKind, fmt: Format) -> Result<ExitCode, CliError> {
         ));
     }
     let fmt_ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let expires = now + jiff::SignedDuration::from_secs(common.ttl_secs);
+    // expires_at must be after issued_at: an already-expired command was
+    // issued five minutes before it expired.
+    let issued = if common.ttl_secs > 0 {
+        now
+    } else {
+        expires - jiff::SignedDuration::from_secs(300)
+    };
+    let skew = warden_bridge::command::DEFAULT_SKEW_SECS;
+    if common.ttl_secs <= 0 && common.ttl_secs >= -skew {
+        eprintln!(
+            "warning: --ttl-secs={} is within the executor's {skew} s clock-skew allowance: the command is still accepted until {}; use --ttl-secs=-{} or less for one that is rejected as expired",
+            common.ttl_secs,
+            fmt_ts(expires + jiff::SignedDuration::from_secs(skew)),
+            skew + 1
+        );
+    }
     let doc = serde_json::json!({
         "schemaVersion": "1.0",
         "id": id,
-        "issued_at": fmt_ts(now),
-        "expires_at": fmt_ts(now + jiff::SignedDuration::from_secs(common.ttl_secs.max(1))),
+        "issued_at": fmt_ts(issued),
+        "expires_at": fmt_ts(expires),
         "nonce": random_suffix(),
         "target": "MAIN",
         "action": "applyPatch",
