@@ -1281,3 +1281,34 @@ fn a_negative_ttl_makes_a_command_the_executor_rejects_as_expired() {
         assert!(!c.root.join(format!("archive/{id}.json")).exists());
     }
 }
+
+/// `bridge sign x.json --in-place` with a bare file name signs it where it is.
+#[test]
+fn sign_in_place_takes_a_bare_file_name() {
+    let c = Cloud::new();
+    let doc = c.ok(
+        &c.root,
+        &["bridge", "new", "noop", "--id", "s1", "--stdout"],
+    );
+    let mut v: Value = serde_json::from_str(&doc).expect("json");
+    v.as_object_mut().expect("object").remove("hmac");
+    std::fs::write(c.root.join("x.json"), v.to_string()).expect("write");
+    let out = c.run(&c.root, &["bridge", "sign", "x.json", "--in-place"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signed: Value =
+        serde_json::from_slice(&std::fs::read(c.root.join("x.json")).expect("read")).expect("json");
+    assert_eq!(
+        signed["hmac"],
+        serde_json::from_str::<Value>(&doc).expect("json")["hmac"]
+    );
+    let verify = c.run(&c.root, &["bridge", "verify", "x.json"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}

@@ -609,7 +609,12 @@ fn sign(file: &Path, next: bool, in_place: bool) -> Result<ExitCode, CliError> {
     canon::set_member(&mut doc, "hmac", JVal::Str(mac));
     let out = canon::pretty(&doc);
     if in_place {
-        warden_core::fsutil::write_atomic(file, out.as_bytes(), 0o644)?;
+        // A bare name's parent is "": the temp file goes beside it in ".".
+        let file = match file.parent() {
+            Some(p) if p.as_os_str().is_empty() => Path::new(".").join(file),
+            _ => file.to_path_buf(),
+        };
+        warden_core::fsutil::write_atomic(&file, out.as_bytes(), 0o644)?;
         eprintln!("signed {}", file.display());
     } else {
         print!("{out}");
