@@ -517,6 +517,21 @@ fn smoke_passes_and_a_second_executor_is_refused_while_one_watches() {
     );
     let refused = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(refused.contains("only one executor per root"), "{refused}");
+    // It names the bridge root, the holder and how to stop it; not the
+    // repository lock's `--no-wait`, which `bridge run` does not have.
+    let pid = watch.id().to_string();
+    assert!(refused.contains(&c.root.display().to_string()), "{refused}");
+    assert!(
+        refused.contains(&format!("pid {pid} (warden bridge run --watch")),
+        "{refused}"
+    );
+    assert!(refused.contains(" on host "), "{refused}");
+    assert!(refused.contains(&format!("`kill {pid}`")), "{refused}");
+    assert!(
+        refused.contains("systemctl --user stop warden-bridge"),
+        "{refused}"
+    );
+    assert!(!refused.contains("--no-wait"), "{refused}");
     // The watcher processes what arrives, and the smoke test works against it.
     let smoke = c.ok(&c.root, &["bridge", "smoke"]);
     assert!(smoke.contains("smoke passed"), "{smoke}");

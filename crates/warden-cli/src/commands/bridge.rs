@@ -366,15 +366,12 @@ fn run_bridge(
     let layout = require_layout(root)?;
     let secrets = secrets()?;
     let ctx = env::context();
-    let _instance = service::instance_lock(&layout, &ctx.holder).map_err(|e| match e {
-        warden_core::Error::Busy { holder } => CliError::Core(warden_core::Error::Busy {
-            holder: format!(
-                "another `warden bridge run` for {} ({holder}); only one executor per root",
-                root.display()
-            ),
-        }),
-        e => e.into(),
-    })?;
+    let holder = format!("{} on host {}", ctx.holder, ctx.host);
+    let _instance = match service::instance_lock(&layout, &holder) {
+        Ok(lock) => lock,
+        Err(warden_core::Error::Busy { holder }) => return Ok(second_executor(root, &holder)),
+        Err(e) => return Err(e.into()),
+    };
     let target = target_repo(repo, &layout)?;
     banner(&layout, target.root(), &secrets);
     let settle = Duration::from_millis(opts.settle_ms);
@@ -471,6 +468,33 @@ fn run_bridge(
             None => std::thread::sleep(wait),
         }
     }
+}
+
+/// Exit 4: another executor serves this bridge root. Names the root, the
+/// holder (pid, command line, start, host) and how to stop it.
+fn second_executor(root: &Path, holder: &str) -> ExitCode {
+    eprintln!(
+        "error: the bridge root {} is already served by another executor: {holder}; only one executor per root",
+        root.display()
+    );
+    let pid = holder
+        .strip_prefix("pid ")
+        .and_then(|r| r.split(' ').next())
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let host = holder
+        .rsplit(" on host ")
+        .next()
+        .filter(|_| holder.contains(" on host "));
+    let kill = match (pid, host) {
+        (Some(pid), Some(host)) => format!("`kill {pid}` on {host}"),
+        (Some(pid), None) => format!("`kill {pid}`"),
+        _ => "stop that process".into(),
+    };
+    eprintln!(
+        "hint: leave it running (it processes commands/; `warden bridge status --root {}` shows it), or stop it first: `systemctl --user stop warden-bridge` when it runs as the service, else {kill}",
+        root.display()
+    );
+    output::code(4)
 }
 
 fn random_suffix() -> String {
@@ -708,7 +732,8 @@ fn smoke(
     )?;
     let started = std::time::Instant::now();
     // No executor running: be one, for one pass.
-    if let Ok(lock) = service::instance_lock(&layout, &ctx.holder) {
+    let holder = format!("{} on host {}", ctx.holder, ctx.host);
+    if let Ok(lock) = service::instance_lock(&layout, &holder) {
         let target = target_repo(repo, &layout)?;
         let opts = Options {
             settle_ms: 0,
