@@ -1327,3 +1327,19 @@ fn sign_in_place_takes_a_bare_file_name() {
         String::from_utf8_lossy(&verify.stdout)
     );
 }
+
+/// The first thing a new user does: drop a command and run `--once` at once,
+/// with the default settle time. The pass waits for the file to settle and
+/// processes it.
+#[test]
+fn run_once_right_after_a_drop_waits_for_the_file_to_settle() {
+    let c = Cloud::new();
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "fresh"]);
+    let out = c.ok(&c.root, &["bridge", "run", "--once"]);
+    assert!(out.contains("processed 1: 1 archived"), "{out}");
+    assert!(c.root.join("archive/fresh.json").is_file(), "{out}");
+    assert!(
+        c.remote_subjects()
+            .contains(&"bridge: results fresh (exit=0)".to_string())
+    );
+}
