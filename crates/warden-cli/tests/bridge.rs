@@ -1343,3 +1343,15 @@ fn run_once_right_after_a_drop_waits_for_the_file_to_settle() {
             .contains(&"bridge: results fresh (exit=0)".to_string())
     );
 }
+
+/// `bridge run` needs exactly one of `--once` and `--watch`, and says so.
+#[test]
+fn run_without_a_mode_names_both_modes() {
+    let c = Cloud::new();
+    let out = c.run(&c.root, &["bridge", "run"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--once") && err.contains("--watch"), "{err}");
+    let both = c.run(&c.root, &["bridge", "run", "--once", "--watch"]);
+    assert_eq!(both.status.code(), Some(2));
+}

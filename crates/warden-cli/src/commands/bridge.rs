@@ -40,9 +40,10 @@ pub enum BridgeCommand {
         target: Option<String>,
     },
     /// Process commands/: verify, apply as warden runs, write outputs, publish.
+    #[command(group(clap::ArgGroup::new("mode").required(true).args(["once", "watch"])))]
     Run {
-        /// One pass over the inbox, then publish and exit.
-        #[arg(long, required_unless_present = "watch", conflicts_with = "watch")]
+        /// One pass over the inbox (waiting for files still settling), then publish and exit.
+        #[arg(long)]
         once: bool,
         /// Keep watching (single instance per root; stop with SIGTERM/SIGINT).
         #[arg(long)]
