@@ -372,6 +372,17 @@ fn warden_status_shows_the_bridge_backlog() {
     let validator = jsonschema::draft7::new(&schema).expect("schema");
     let errors: Vec<String> = validator.iter_errors(&st).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:?}");
+    // `bridge status --format json` has its own schema and says which.
+    let text = c.ok(&c.root, &["bridge", "status", "--format", "json"]);
+    assert!(!text.contains(SECRET));
+    let bst: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(bst["schema"], json!("warden.bridge.status/v1"), "{bst}");
+    assert_eq!(bst["dead_letters"], json!({"hmac_mismatch": 1}));
+    let schema: Value =
+        serde_json::from_str(&c.ok(&c.root, &["schema", "bridge-status"])).expect("json");
+    let validator = jsonschema::draft7::new(&schema).expect("schema");
+    let errors: Vec<String> = validator.iter_errors(&bst).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
     let human = c.ok(&c.root, &["status"]);
     for want in [
         "bridge inbox: 1 command(s)",

@@ -839,19 +839,6 @@ fn smoke(
     })
 }
 
-#[derive(serde::Serialize)]
-struct StatusReport {
-    root: String,
-    backlog: usize,
-    dead_letters: std::collections::BTreeMap<String, usize>,
-    archived: usize,
-    retries: warden_bridge::retries::Index,
-    retries_gave_up: bool,
-    last_publish: Option<service::LastPublish>,
-    executor: String,
-    secret_configured: bool,
-}
-
 /// "TIME ok (N commit(s))", "TIME FAILED (…): ERROR" or "never", for
 /// `bridge status` and the bridge part of `warden status`.
 pub(super) fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> String {
@@ -868,7 +855,8 @@ pub(super) fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> Str
 fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
     let layout = require_layout(root)?;
     let b = service::backlog(&layout);
-    let report = StatusReport {
+    let report = service::StatusReport {
+        schema: service::STATUS_SCHEMA_ID.into(),
         root: root.display().to_string(),
         backlog: b.pending_commands as usize,
         dead_letters: b
