@@ -848,6 +848,14 @@ fn the_secret_rotates_through_a_window_of_two() {
     );
     assert_eq!(secret_of("r1"), json!("current"));
     assert_eq!(secret_of("r2"), json!("next"));
+    let banner = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        banner.contains(
+            "2 accepted secret(s) from GPT_BRIDGE_HMAC_SECRET and GPT_BRIDGE_HMAC_SECRET_NEXT"
+        ),
+        "{banner}"
+    );
+    assert!(!banner.contains(old) && !banner.contains(new), "{banner}");
     // 3) next becomes the only secret: the old one is refused.
     assert!(
         with(old, None, &["bridge", "new", "noop", "--id", "r3"])

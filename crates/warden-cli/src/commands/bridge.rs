@@ -320,10 +320,14 @@ fn banner(layout: &Layout, target: &Path, secrets: &Secrets) {
         "warden bridge: retries index -> {}",
         layout.retries().display()
     );
+    let from = if secrets.count() > 1 {
+        format!("{} and {}", env::BRIDGE_SECRET, env::BRIDGE_SECRET_NEXT)
+    } else {
+        env::BRIDGE_SECRET.to_string()
+    };
     eprintln!(
-        "warden bridge: {} accepted secret(s) from {} (values never shown)",
-        secrets.count(),
-        env::BRIDGE_SECRET
+        "warden bridge: {} accepted secret(s) from {from} (values never shown)",
+        secrets.count()
     );
 }
 
