@@ -464,8 +464,16 @@ fn verify_names_the_layer_that_rejects_and_status_never_shows_the_secret() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("hmac     FAIL  hmac_mismatch"), "{text}");
     assert!(text.contains("json     ok"), "{text}");
+    // The hint does not send the reader to the command they are running.
+    assert!(!text.contains("bridge verify"), "{text}");
+    assert!(text.contains("bridge sign FILE --in-place"), "{text}");
     std::fs::write(c.root.join("commands/bad.json"), &bad).expect("write");
     assert_eq!(once(&c, &c.root, &[]).status.code(), Some(1));
+    // The dead letter's hint does point to it.
+    let dead = files(&c.root.join("dead_letter"));
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let dl = std::fs::read_to_string(c.root.join("dead_letter").join(&dead[0])).expect("dl");
+    assert!(dl.contains("`warden bridge verify FILE` explains"), "{dl}");
     let status = c.ok(&c.root, &["bridge", "status", "--format", "json"]);
     let v: Value = serde_json::from_str(&status).expect("json");
     assert_eq!(v["dead_letters"]["hmac_mismatch"], json!(1));
