@@ -1381,4 +1381,9 @@ fn run_without_a_mode_names_both_modes() {
     assert!(err.contains("--once") && err.contains("--watch"), "{err}");
     let both = c.run(&c.root, &["bridge", "run", "--once", "--watch"]);
     assert_eq!(both.status.code(), Some(2));
+    // `bridge --help` lists the exit codes, as `sync --help` does.
+    let help = c.ok(&c.root, &["bridge", "--help"]);
+    for code in ["Exit codes:", "  1  a command was dead-lettered", "  4  another"] {
+        assert!(help.contains(code), "{code}: {help}");
+    }
 }

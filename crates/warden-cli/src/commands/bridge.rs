@@ -22,7 +22,17 @@ use warden_bridge::service;
 use warden_bridge::sign::{KeySlot, Secrets};
 use warden_core::Repo;
 
+/// What `warden bridge --help` ends with: the exit codes of every subcommand.
+const EXIT_CODES: &str = "Exit codes:
+  0  ok (run --once: every command archived; verify: accepted; smoke: passed)
+  1  a command was dead-lettered (run --once), verify rejects the file, smoke failed
+  2  usage or input error: no bridge root (--root or CLOUD), GPT_BRIDGE_HMAC_SECRET not set,
+     a broken meta/bridge.json, an unreadable file
+  3  internal error, including a publish that failed (recorded in meta/retries.json and retried)
+  4  another `warden bridge run` already serves this bridge root";
+
 #[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct BridgeArgs {
     /// The bridge root (default: the CLOUD environment variable).
     #[arg(long, global = true, value_name = "PATH")]
