@@ -231,6 +231,29 @@ impl Git {
         run(&self.top, &all)
     }
 
+    /// Store `content` as a blob; its id.
+    fn hash_object(&self, content: &[u8]) -> Result<String, PublishError> {
+        use std::io::Write;
+        let mut child = Command::new("git")
+            .args(["hash-object", "-w", "--stdin"])
+            .current_dir(&self.top)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(content)?;
+        }
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            return Err(PublishError::Git {
+                args: "hash-object -w --stdin".into(),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
     /// Run git on another index file (`GIT_INDEX_FILE`).
     fn git_index(&self, index: &Path, args: &[&str]) -> Result<String, PublishError> {
         let mut all: Vec<&str> = self.identity.iter().map(String::as_str).collect();
@@ -329,6 +352,11 @@ struct Group {
     /// Target-repository files the command changed (paths from the top of
     /// the work tree), staged with the outputs when the target is this work tree.
     target_files: Vec<String>,
+    /// Files committed with this content rather than the work tree's: the
+    /// log up to this command's own line.
+    blobs: Vec<(String, Vec<u8>)>,
+    /// The ids its log lines carry (the command id; a dead letter's key too).
+    log_ids: Vec<String>,
 }
 
 /// Changed or new files under the safe directories, grouped per command.
@@ -342,7 +370,7 @@ fn pending_groups(
     args.extend(dirs.iter().map(String::as_str));
     let out = git.git(&args)?;
     let mut by_id: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut dlq: BTreeMap<String, String> = BTreeMap::new();
+    let mut dlq: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
     let mut rest: BTreeSet<String> = BTreeSet::new();
     for rec in out.split('\0').filter(|r| r.len() > 3) {
         let path = rec[3..].to_string();
@@ -365,12 +393,13 @@ fn pending_groups(
                 .or_else(|| name.strip_suffix(".json")),
             "dead_letter" => {
                 if let Some(key) = name.strip_suffix(".json") {
-                    let reason = std::fs::read(layout.dead_letter(key))
+                    let doc = std::fs::read(layout.dead_letter(key))
                         .ok()
                         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                        .and_then(|v| v["reason"].as_str().map(str::to_string))
-                        .unwrap_or_else(|| "unknown".into());
-                    dlq.insert(path.clone(), reason);
+                        .unwrap_or_default();
+                    let reason = doc["reason"].as_str().unwrap_or("unknown").to_string();
+                    let doc_id = doc["id"].as_str().map(str::to_string);
+                    dlq.insert(path.clone(), (reason, doc_id));
                     continue;
                 }
                 None
@@ -410,23 +439,48 @@ fn pending_groups(
         };
         groups.push(Group {
             subject: format!("bridge: results {id} (exit={exit})"),
+            log_ids: vec![id.clone()],
             id: Some(id),
             files: files.into_iter().collect(),
             target_files,
+            blobs: Vec::new(),
         });
     }
-    for (path, reason) in dlq {
+    for (path, (reason, doc_id)) in dlq {
         let key = path
             .rsplit('/')
             .next()
             .and_then(|n| n.strip_suffix(".json"))
-            .map(|k| format!("dead_letter/{k}"));
+            .unwrap_or_default()
+            .to_string();
         groups.push(Group {
             subject: format!("bridge: DLQ {reason}"),
-            id: key,
+            id: Some(format!("dead_letter/{key}")),
             files: vec![path],
             target_files: Vec::new(),
+            blobs: Vec::new(),
+            log_ids: [Some(key), doc_id].into_iter().flatten().collect(),
         });
+    }
+    let only_retries = !rest.is_empty() && rest.iter().all(|p| *p == git.rel("meta/retries.json"));
+    let logs: Vec<String> = rest
+        .iter()
+        .filter(|p| p.starts_with(&git.rel("logs/")))
+        .cloned()
+        .collect();
+    if !groups.is_empty() && !logs.is_empty() {
+        let log = git.rel("logs/bridge.log");
+        if logs.contains(&log) {
+            split_log(git, &log, &mut groups);
+        }
+        let split = groups.iter().any(|g| !g.blobs.is_empty());
+        // Other audit files, and the log when it cannot be split, travel
+        // with the last command's commit.
+        if let Some(last) = groups.last_mut() {
+            last.files
+                .extend(logs.iter().filter(|p| !split || **p != log).cloned());
+        }
+        rest.retain(|p| !logs.contains(p));
     }
     // The target's ledger (one chain file per writer, so clones never
     // conflict) travels with the last command's commit: the remote gets the
@@ -435,33 +489,72 @@ fn pending_groups(
         last.target_files.push(format!("{prefix}.ledger/runs"));
     }
     if !rest.is_empty() {
-        let only_retries = rest.iter().all(|p| *p == git.rel("meta/retries.json"));
-        let logs: Vec<String> = rest
-            .iter()
-            .filter(|p| p.starts_with(&git.rel("logs/")))
-            .cloned()
-            .collect();
-        if !groups.is_empty() && !logs.is_empty() {
-            // The audit lines travel with the last command's commit.
-            if let Some(last) = groups.last_mut() {
-                last.files.extend(logs.iter().cloned());
-            }
-            rest.retain(|p| !logs.contains(p));
-        }
-        if !rest.is_empty() {
-            groups.push(Group {
-                subject: if only_retries {
-                    "bridge: retries index update".into()
-                } else {
-                    "bridge: outputs update".into()
-                },
-                id: None,
-                files: rest.into_iter().collect(),
-                target_files: Vec::new(),
-            });
-        }
+        groups.push(Group {
+            subject: if only_retries {
+                "bridge: retries index update".into()
+            } else {
+                "bridge: outputs update".into()
+            },
+            id: None,
+            files: rest.into_iter().collect(),
+            target_files: Vec::new(),
+            blobs: Vec::new(),
+            log_ids: Vec::new(),
+        });
     }
     Ok(groups)
+}
+
+/// One commit per command with its own log line: the lines the log gained
+/// since HEAD are given, in order, to the commands they name, and the
+/// commands are put in the order of their lines (the order they were
+/// processed). Each commit takes the log up to its command's last line; the
+/// last one takes the whole file, so the final tree is the work tree's. Left
+/// as it is (the whole log in the last commit) when the log was not only
+/// appended to.
+fn split_log(git: &Git, log: &str, groups: &mut Vec<Group>) {
+    let Ok(work) = std::fs::read(git.top.join(log)) else {
+        return;
+    };
+    let head = git
+        .raw(&["show", &format!("HEAD:{log}")])
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    let Some(added) = work.strip_prefix(head.as_slice()) else {
+        return;
+    };
+    // End offset (in `added`) of each group's last line.
+    let mut ends: Vec<Option<usize>> = vec![None; groups.len()];
+    let mut off = 0;
+    for line in added.split_inclusive(|b| *b == b'\n') {
+        off += line.len();
+        let id = serde_json::from_slice::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_string));
+        if let Some(id) = id
+            && let Some(i) = groups.iter().position(|g| g.log_ids.contains(&id))
+        {
+            ends[i] = Some(off);
+        }
+    }
+    if ends.iter().all(Option::is_none) {
+        return;
+    }
+    let mut order: Vec<(Option<usize>, Group)> = ends.into_iter().zip(groups.drain(..)).collect();
+    // Commands without a line first (as they were), then in log order.
+    order.sort_by_key(|(end, _)| end.map_or((0, 0), |e| (1, e)));
+    let last = order.iter().rposition(|(end, _)| end.is_some());
+    for (i, (end, mut g)) in order.into_iter().enumerate() {
+        if let Some(end) = end {
+            let upto = if Some(i) == last { added.len() } else { end };
+            let mut content = head.clone();
+            content.extend_from_slice(&added[..upto]);
+            g.blobs.push((log.to_string(), content));
+        }
+        groups.push(g);
+    }
 }
 
 fn commit_groups(
@@ -477,6 +570,7 @@ fn commit_groups(
             files: &g.files,
             optional: &g.target_files,
             removed: &[],
+            blobs: &g.blobs,
         };
         if !commit_paths(git, &g.subject, &paths)? {
             continue; // nothing changed → no commit
@@ -497,6 +591,8 @@ struct Paths<'a> {
     optional: &'a [String],
     /// Removed from the commit.
     removed: &'a [String],
+    /// Taken with this content (not the work tree's).
+    blobs: &'a [(String, Vec<u8>)],
 }
 
 /// Commit exactly `paths` on top of HEAD and nothing else: the commit is
@@ -527,6 +623,18 @@ fn commit_paths(git: &Git, subject: &str, paths: &Paths) -> Result<bool, Publish
         }
         for f in paths.optional {
             let _ = git.git_index(&index, &["add", "--", f]);
+        }
+        for (path, content) in paths.blobs {
+            let blob = git.hash_object(content)?;
+            git.git_index(
+                &index,
+                &[
+                    "update-index",
+                    "--add",
+                    "--cacheinfo",
+                    &format!("100644,{blob},{path}"),
+                ],
+            )?;
         }
         if !paths.removed.is_empty() {
             let mut args = vec!["rm", "-q", "--cached", "--ignore-unmatch", "--"];
@@ -566,6 +674,7 @@ fn commit_paths(git: &Git, subject: &str, paths: &Paths) -> Result<bool, Publish
         .iter()
         .chain(paths.optional)
         .chain(paths.removed)
+        .chain(paths.blobs.iter().map(|(p, _)| p))
         .map(String::as_str)
         .collect();
     if !all.is_empty() && head.is_some() {
@@ -722,24 +831,25 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
         "--format=%H%x00%s",
         &format!("{base}..HEAD"),
     ])?;
-    let mut commits: Vec<(String, Vec<String>)> = Vec::new();
-    let mut contents: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
+    // Each commit's files as that commit had them (a log line stays in its
+    // command's commit).
+    type Files = Vec<(String, Option<Vec<u8>>)>;
+    let mut commits: Vec<(String, Files)> = Vec::new();
+    let mut contents: BTreeSet<String> = BTreeSet::new();
     for line in log.lines() {
         let Some((sha, subject)) = line.split_once('\0') else {
             continue;
         };
-        let files: Vec<String> = git
+        let mut files = Files::new();
+        for f in git
             .git(&["diff-tree", "--no-commit-id", "--name-only", "-r", sha])?
             .lines()
-            .map(str::to_string)
-            .collect();
-        commits.push((subject.to_string(), files));
-    }
-    for (_, files) in &commits {
-        for f in files {
-            let out = git.raw(&["show", &format!("HEAD:{f}")])?;
-            contents.insert(f.clone(), out.status.success().then_some(out.stdout));
+        {
+            let out = git.raw(&["show", &format!("{sha}:{f}")])?;
+            files.push((f.to_string(), out.status.success().then_some(out.stdout)));
+            contents.insert(f.to_string());
         }
+        commits.push((subject.to_string(), files));
     }
     let theirs: BTreeSet<String> = git
         .git(&["diff", "--name-only", &base, "@{u}"])?
@@ -753,7 +863,7 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
         .map(|d| git.rel(&format!("{d}/")))
         .collect();
     let clash: Vec<&String> = contents
-        .keys()
+        .iter()
         .filter(|f| theirs.contains(*f) && !safe.iter().any(|d| f.starts_with(d.as_str())))
         .collect();
     if !clash.is_empty() {
@@ -772,15 +882,14 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
     // HEAD only: the user's index (what they staged) stays as it is.
     git.git(&["reset", "-q", "--soft", "@{u}"])?;
     // Bring the upstream's versions of files we did not touch into the work tree.
-    for f in theirs.iter().filter(|f| !contents.contains_key(*f)) {
+    for f in theirs.iter().filter(|f| !contents.contains(*f)) {
         let _ = git.try_git(&["checkout", "-q", "@{u}", "--", f])?;
     }
     for (subject, files) in &commits {
         let (mut keep, mut gone) = (Vec::new(), Vec::new());
-        for f in files {
+        for (f, ours) in files {
             let path = git.top.join(f);
-            let ours = contents.get(f).cloned().flatten();
-            let merged = match ours {
+            let merged = match ours.clone() {
                 Some(ours) if theirs.contains(f) && f.ends_with(".log") => {
                     let up = git.raw(&["show", &format!("@{{u}}:{f}")])?.stdout;
                     let mut text = String::from_utf8_lossy(&up).into_owned();
@@ -816,6 +925,7 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
             files: &keep,
             optional: &[],
             removed: &gone,
+            blobs: &[],
         };
         commit_paths(git, subject, &paths)?;
     }

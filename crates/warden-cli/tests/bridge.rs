@@ -160,6 +160,13 @@ fn new_write(c: &Cloud, id: &str, path: &str, content: &str) {
     );
 }
 
+/// The inbound commands left in ROOT/commands/ (its `.gitkeep` is no command).
+fn inbox(root: &Path) -> Vec<String> {
+    let mut v = files(&root.join("commands"));
+    v.retain(|f| f != ".gitkeep");
+    v
+}
+
 fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
@@ -218,7 +225,7 @@ fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
         1,
         "{subjects:?}"
     );
-    assert!(files(&c.root.join("commands")).is_empty());
+    assert!(inbox(&c.root).is_empty());
     assert!(!c.root.join("commands/.retries.json").exists());
     let integrity: Value = serde_json::from_slice(
         &std::fs::read(c.root.join(format!("results/{id}.integrity.json"))).expect("read"),
@@ -246,10 +253,13 @@ fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
         integrity["result_sha256"],
         json!(warden_core::Digest::of(&result).to_string())
     );
-    // The staged set was only the safe directories: commands/ is not tracked.
+    // The staged set was only the safe directories: of commands/, only its
+    // .gitkeep (committed by the operator) is tracked.
     let tracked = c.git(&c.remote, &["ls-tree", "-r", "--name-only", "main"]);
     assert!(
-        !tracked.lines().any(|l| l.starts_with("commands/")),
+        !tracked
+            .lines()
+            .any(|l| l.starts_with("commands/") && l != "commands/.gitkeep"),
         "{tracked}"
     );
     // The secret is nowhere on disk (bridge root, git objects, warden state).
@@ -937,7 +947,7 @@ fn a_crash_at_any_point_resumes_with_each_command_processed_once() {
             String::from_utf8_lossy(&again.stderr)
         );
         assert!(
-            files(&c.root.join("commands")).is_empty(),
+            inbox(&c.root).is_empty(),
             "{point}: commands left"
         );
         for id in ["n1", "n2", "w1"] {
@@ -1101,7 +1111,7 @@ fn a_failed_publish_is_recorded_in_meta_retries_and_retried() {
     );
     assert!(retries["r1"]["last_ts"].is_string());
     assert!(!c.root.join("commands/.retries.json").exists());
-    assert!(files(&c.root.join("commands")).is_empty());
+    assert!(inbox(&c.root).is_empty());
     std::fs::rename(&moved, &c.remote).expect("restore the remote");
     once_ok(&c);
     let retries: Value =
@@ -1383,7 +1393,60 @@ fn run_without_a_mode_names_both_modes() {
     assert_eq!(both.status.code(), Some(2));
     // `bridge --help` lists the exit codes, as `sync --help` does.
     let help = c.ok(&c.root, &["bridge", "--help"]);
-    for code in ["Exit codes:", "  1  a command was dead-lettered", "  4  another"] {
+    for code in [
+        "Exit codes:",
+        "  1  a command was dead-lettered",
+        "  4  another",
+    ] {
         assert!(help.contains(code), "{code}: {help}");
     }
+}
+
+/// In a pass over several commands, each command's commit carries its own
+/// line of logs/bridge.log (also a dead letter's), and nothing is left over.
+#[test]
+fn each_commit_carries_its_own_log_line() {
+    let c = Cloud::new();
+    for id in ["b-first", "a-second", "c-third"] {
+        c.ok(&c.root, &["bridge", "new", "noop", "--id", id]);
+        // Processed in name order; distinct mtimes do not matter.
+    }
+    std::fs::write(c.root.join("commands/zz-bad.json"), "{\"x\": 1}").expect("write");
+    assert_eq!(once(&c, &c.root, &[]).status.code(), Some(1));
+    let log = c.git(&c.root, &["log", "--format=%H %s", "main"]);
+    let mut seen = Vec::new();
+    for line in log.lines() {
+        let (sha, subject) = line.split_once(' ').expect("sha subject");
+        let want = if let Some(rest) = subject.strip_prefix("bridge: results ") {
+            rest.split(' ').next().expect("id").to_string()
+        } else if subject.starts_with("bridge: DLQ ") {
+            "zz-bad".to_string()
+        } else {
+            continue;
+        };
+        let diff = c.git(
+            &c.root,
+            &[
+                "show",
+                "--format=",
+                "--unified=0",
+                sha,
+                "--",
+                "logs/bridge.log",
+            ],
+        );
+        let added: Vec<Value> = diff
+            .lines()
+            .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+            .map(|l| serde_json::from_str(&l[1..]).expect("log line"))
+            .collect();
+        assert_eq!(added.len(), 1, "{subject}: {diff}");
+        assert_eq!(added[0]["id"], json!(want), "{subject}: {diff}");
+        seen.push(want);
+    }
+    seen.sort();
+    assert_eq!(seen, ["a-second", "b-first", "c-third", "zz-bad"]);
+    assert_eq!(c.git(&c.root, &["status", "--porcelain"]), "");
+    let remote_log = c.git(&c.remote, &["show", "main:logs/bridge.log"]);
+    assert_eq!(remote_log.lines().count(), 4, "{remote_log}");
 }
