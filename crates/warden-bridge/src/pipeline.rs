@@ -381,6 +381,9 @@ impl<'a> Bridge<'a> {
         for e in rd {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
+            if name == ".gitkeep" {
+                continue; // `bridge init` keeps the directory in git with it
+            }
             let meta = match std::fs::symlink_metadata(e.path()) {
                 Ok(m) => m,
                 // Removed between the listing and now: nothing to take.
