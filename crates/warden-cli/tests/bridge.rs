@@ -946,10 +946,7 @@ fn a_crash_at_any_point_resumes_with_each_command_processed_once() {
             "{point}: {}",
             String::from_utf8_lossy(&again.stderr)
         );
-        assert!(
-            inbox(&c.root).is_empty(),
-            "{point}: commands left"
-        );
+        assert!(inbox(&c.root).is_empty(), "{point}: commands left");
         for id in ["n1", "n2", "w1"] {
             for p in [
                 format!("archive/{id}.json"),
