@@ -40,7 +40,9 @@ pub const SAFE_DIRS: &[&str] = &[
 ];
 
 /// Lines `init` makes sure `.gitignore` at the bridge root has.
-pub const GITIGNORE_LINES: &[&str] = &["commands/.retries.json", ".bridge/"];
+/// `commands/.retries.json` is seed §12's; inbound commands (`commands/*.json`)
+/// are never committed either, so `git add -A` does not stage them.
+pub const GITIGNORE_LINES: &[&str] = &["commands/.retries.json", "commands/*.json", ".bridge/"];
 
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -138,6 +140,13 @@ pub fn init(layout: &Layout, target: Option<&str>) -> std::io::Result<InitReport
         }
     }
     ensure_file(&layout.retries(), "{}\n", "meta/retries.json", &mut report)?;
+    // commands/ itself travels with the repository (its *.json are ignored).
+    ensure_file(
+        &layout.commands().join(".gitkeep"),
+        "",
+        "commands/.gitkeep",
+        &mut report,
+    )?;
     // Parallel bridges append to the same log: git merges it as a union of lines.
     ensure_file(
         &layout.dir("logs").join(".gitattributes"),

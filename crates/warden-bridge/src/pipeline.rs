@@ -381,6 +381,9 @@ impl<'a> Bridge<'a> {
         for e in rd {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
+            if name == ".gitkeep" {
+                continue; // `bridge init` keeps the directory in git with it
+            }
             let meta = match std::fs::symlink_metadata(e.path()) {
                 Ok(m) => m,
                 // Removed between the listing and now: nothing to take.
@@ -512,8 +515,31 @@ impl<'a> Bridge<'a> {
 
     /// `bridge verify`: run every layer on `bytes` without writing anything,
     /// down to the dry-run plan. Each entry is (layer, Ok(note) | Err(why));
-    /// the first `Err` ends the list.
+    /// the first `Err` ends the list. Hints never send the reader to
+    /// `bridge verify`, which they are running.
     pub fn explain(
+        &self,
+        name: &str,
+        bytes: &[u8],
+    ) -> Vec<(&'static str, Result<String, Rejection>)> {
+        let mut out = self.explain_layers(name, bytes);
+        for (_, r) in &mut out {
+            if let Err(rej) = r {
+                rej.hint = rej.hint.take().map(|h| {
+                    match h.split_once("; `warden bridge verify FILE` explains") {
+                        Some((head, tail)) if rej.reason == Reason::HmacMismatch => format!(
+                            "{head}{tail}: check that GPT_BRIDGE_HMAC_SECRET (and GPT_BRIDGE_HMAC_SECRET_NEXT during a rotation) holds the signer's secret, or re-sign with `warden bridge sign FILE --in-place`"
+                        ),
+                        Some((head, tail)) => format!("{head}{tail}"),
+                        None => h,
+                    }
+                });
+            }
+        }
+        out
+    }
+
+    fn explain_layers(
         &self,
         name: &str,
         bytes: &[u8],

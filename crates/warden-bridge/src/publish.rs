@@ -1,7 +1,9 @@
 //! Publishing outputs with git (seed §6.6, §11.1, §12).
 //!
-//! - Only the safe directories are ever staged (`git add -- results/<id>.json
-//!   …`, never `-A`, never `commands/`); nothing staged → no commit.
+//! - Only the safe directories' outputs (and the files a command changed, and
+//!   the ledger) are committed, never `-A`, never `commands/`; nothing changed
+//!   → no commit. Each commit is built in a private index seeded from HEAD, so
+//!   what the user staged is neither committed nor unstaged.
 //! - One commit per command: `bridge: results <id> (exit=<code>)` or
 //!   `bridge: DLQ <reason>`; `bridge: retries index update` for
 //!   `meta/retries.json` alone; anything else under the safe directories goes
@@ -229,6 +231,50 @@ impl Git {
         run(&self.top, &all)
     }
 
+    /// Store `content` as a blob; its id.
+    fn hash_object(&self, content: &[u8]) -> Result<String, PublishError> {
+        use std::io::Write;
+        let mut child = Command::new("git")
+            .args(["hash-object", "-w", "--stdin"])
+            .current_dir(&self.top)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(content)?;
+        }
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            return Err(PublishError::Git {
+                args: "hash-object -w --stdin".into(),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Run git on another index file (`GIT_INDEX_FILE`).
+    fn git_index(&self, index: &Path, args: &[&str]) -> Result<String, PublishError> {
+        let mut all: Vec<&str> = self.identity.iter().map(String::as_str).collect();
+        all.extend_from_slice(args);
+        let out = Command::new("git")
+            .args(&all)
+            .current_dir(&self.top)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_INDEX_FILE", index)
+            .stdin(Stdio::null())
+            .output()?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(PublishError::Git {
+                args: args.join(" "),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
+        }
+    }
+
     /// Run git; `Ok(None)` when it exits non-zero.
     fn try_git(&self, args: &[&str]) -> std::io::Result<Option<String>> {
         let out = self.raw(args)?;
@@ -306,6 +352,11 @@ struct Group {
     /// Target-repository files the command changed (paths from the top of
     /// the work tree), staged with the outputs when the target is this work tree.
     target_files: Vec<String>,
+    /// Files committed with this content rather than the work tree's: the
+    /// log up to this command's own line.
+    blobs: Vec<(String, Vec<u8>)>,
+    /// The ids its log lines carry (the command id; a dead letter's key too).
+    log_ids: Vec<String>,
 }
 
 /// Changed or new files under the safe directories, grouped per command.
@@ -319,7 +370,7 @@ fn pending_groups(
     args.extend(dirs.iter().map(String::as_str));
     let out = git.git(&args)?;
     let mut by_id: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut dlq: BTreeMap<String, String> = BTreeMap::new();
+    let mut dlq: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
     let mut rest: BTreeSet<String> = BTreeSet::new();
     for rec in out.split('\0').filter(|r| r.len() > 3) {
         let path = rec[3..].to_string();
@@ -342,12 +393,13 @@ fn pending_groups(
                 .or_else(|| name.strip_suffix(".json")),
             "dead_letter" => {
                 if let Some(key) = name.strip_suffix(".json") {
-                    let reason = std::fs::read(layout.dead_letter(key))
+                    let doc = std::fs::read(layout.dead_letter(key))
                         .ok()
                         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                        .and_then(|v| v["reason"].as_str().map(str::to_string))
-                        .unwrap_or_else(|| "unknown".into());
-                    dlq.insert(path.clone(), reason);
+                        .unwrap_or_default();
+                    let reason = doc["reason"].as_str().unwrap_or("unknown").to_string();
+                    let doc_id = doc["id"].as_str().map(str::to_string);
+                    dlq.insert(path.clone(), (reason, doc_id));
                     continue;
                 }
                 None
@@ -387,23 +439,48 @@ fn pending_groups(
         };
         groups.push(Group {
             subject: format!("bridge: results {id} (exit={exit})"),
+            log_ids: vec![id.clone()],
             id: Some(id),
             files: files.into_iter().collect(),
             target_files,
+            blobs: Vec::new(),
         });
     }
-    for (path, reason) in dlq {
+    for (path, (reason, doc_id)) in dlq {
         let key = path
             .rsplit('/')
             .next()
             .and_then(|n| n.strip_suffix(".json"))
-            .map(|k| format!("dead_letter/{k}"));
+            .unwrap_or_default()
+            .to_string();
         groups.push(Group {
             subject: format!("bridge: DLQ {reason}"),
-            id: key,
+            id: Some(format!("dead_letter/{key}")),
             files: vec![path],
             target_files: Vec::new(),
+            blobs: Vec::new(),
+            log_ids: [Some(key), doc_id].into_iter().flatten().collect(),
         });
+    }
+    let only_retries = !rest.is_empty() && rest.iter().all(|p| *p == git.rel("meta/retries.json"));
+    let logs: Vec<String> = rest
+        .iter()
+        .filter(|p| p.starts_with(&git.rel("logs/")))
+        .cloned()
+        .collect();
+    if !groups.is_empty() && !logs.is_empty() {
+        let log = git.rel("logs/bridge.log");
+        if logs.contains(&log) {
+            split_log(git, &log, &mut groups);
+        }
+        let split = groups.iter().any(|g| !g.blobs.is_empty());
+        // Other audit files, and the log when it cannot be split, travel
+        // with the last command's commit.
+        if let Some(last) = groups.last_mut() {
+            last.files
+                .extend(logs.iter().filter(|p| !split || **p != log).cloned());
+        }
+        rest.retain(|p| !logs.contains(p));
     }
     // The target's ledger (one chain file per writer, so clones never
     // conflict) travels with the last command's commit: the remote gets the
@@ -412,33 +489,72 @@ fn pending_groups(
         last.target_files.push(format!("{prefix}.ledger/runs"));
     }
     if !rest.is_empty() {
-        let only_retries = rest.iter().all(|p| *p == git.rel("meta/retries.json"));
-        let logs: Vec<String> = rest
-            .iter()
-            .filter(|p| p.starts_with(&git.rel("logs/")))
-            .cloned()
-            .collect();
-        if !groups.is_empty() && !logs.is_empty() {
-            // The audit lines travel with the last command's commit.
-            if let Some(last) = groups.last_mut() {
-                last.files.extend(logs.iter().cloned());
-            }
-            rest.retain(|p| !logs.contains(p));
-        }
-        if !rest.is_empty() {
-            groups.push(Group {
-                subject: if only_retries {
-                    "bridge: retries index update".into()
-                } else {
-                    "bridge: outputs update".into()
-                },
-                id: None,
-                files: rest.into_iter().collect(),
-                target_files: Vec::new(),
-            });
-        }
+        groups.push(Group {
+            subject: if only_retries {
+                "bridge: retries index update".into()
+            } else {
+                "bridge: outputs update".into()
+            },
+            id: None,
+            files: rest.into_iter().collect(),
+            target_files: Vec::new(),
+            blobs: Vec::new(),
+            log_ids: Vec::new(),
+        });
     }
     Ok(groups)
+}
+
+/// One commit per command with its own log line: the lines the log gained
+/// since HEAD are given, in order, to the commands they name, and the
+/// commands are put in the order of their lines (the order they were
+/// processed). Each commit takes the log up to its command's last line; the
+/// last one takes the whole file, so the final tree is the work tree's. Left
+/// as it is (the whole log in the last commit) when the log was not only
+/// appended to.
+fn split_log(git: &Git, log: &str, groups: &mut Vec<Group>) {
+    let Ok(work) = std::fs::read(git.top.join(log)) else {
+        return;
+    };
+    let head = git
+        .raw(&["show", &format!("HEAD:{log}")])
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    let Some(added) = work.strip_prefix(head.as_slice()) else {
+        return;
+    };
+    // End offset (in `added`) of each group's last line.
+    let mut ends: Vec<Option<usize>> = vec![None; groups.len()];
+    let mut off = 0;
+    for line in added.split_inclusive(|b| *b == b'\n') {
+        off += line.len();
+        let id = serde_json::from_slice::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_string));
+        if let Some(id) = id
+            && let Some(i) = groups.iter().position(|g| g.log_ids.contains(&id))
+        {
+            ends[i] = Some(off);
+        }
+    }
+    if ends.iter().all(Option::is_none) {
+        return;
+    }
+    let mut order: Vec<(Option<usize>, Group)> = ends.into_iter().zip(groups.drain(..)).collect();
+    // Commands without a line first (as they were), then in log order.
+    order.sort_by_key(|(end, _)| end.map_or((0, 0), |e| (1, e)));
+    let last = order.iter().rposition(|(end, _)| end.is_some());
+    for (i, (end, mut g)) in order.into_iter().enumerate() {
+        if let Some(end) = end {
+            let upto = if Some(i) == last { added.len() } else { end };
+            let mut content = head.clone();
+            content.extend_from_slice(&added[..upto]);
+            g.blobs.push((log.to_string(), content));
+        }
+        groups.push(g);
+    }
 }
 
 fn commit_groups(
@@ -447,24 +563,150 @@ fn commit_groups(
     report: &mut PublishReport,
 ) -> Result<(), PublishError> {
     for g in groups {
-        let mut args = vec!["add", "--"];
-        args.extend(g.files.iter().map(String::as_str));
-        git.git(&args)?;
         // The command's own change travels in the same commit. One at a
         // time: a path the target ignores, or a deleted file git never
-        // tracked, is simply not staged.
-        for f in &g.target_files {
-            git.try_git(&["add", "--", f])?;
+        // tracked, is simply not committed.
+        let paths = Paths {
+            files: &g.files,
+            optional: &g.target_files,
+            removed: &[],
+            blobs: &g.blobs,
+        };
+        if !commit_paths(git, &g.subject, &paths)? {
+            continue; // nothing changed → no commit
         }
-        let staged = git.try_git(&["diff", "--cached", "--quiet"])?;
-        if staged.is_some() {
-            continue; // nothing staged → no commit
-        }
-        git.git(&["commit", "-q", "-m", &g.subject])?;
         report.commits.push(g.subject.clone());
         if let Some(id) = &g.id {
             report.ids.push(id.clone());
         }
+    }
+    Ok(())
+}
+
+/// What one commit takes from the work tree (paths from the top).
+struct Paths<'a> {
+    /// Taken as they are in the work tree.
+    files: &'a [String],
+    /// Taken one at a time when git accepts them (not ignored, tracked or present).
+    optional: &'a [String],
+    /// Removed from the commit.
+    removed: &'a [String],
+    /// Taken with this content (not the work tree's).
+    blobs: &'a [(String, Vec<u8>)],
+}
+
+/// Commit exactly `paths` on top of HEAD and nothing else: the commit is
+/// built in a private index seeded from HEAD (`GIT_INDEX_FILE`), written with
+/// `commit-tree` and moved in with `update-ref` against the old HEAD, so what
+/// the user has staged is neither committed nor disturbed. Then the user's
+/// index is brought up to the new HEAD for these paths only. Returns whether
+/// a commit was made (no change → none; the index is still synced, which
+/// also repairs a crash between `update-ref` and that sync).
+fn commit_paths(git: &Git, subject: &str, paths: &Paths) -> Result<bool, PublishError> {
+    let index = git.top.join(
+        git.git(&["rev-parse", "--git-path", "warden-bridge-index"])?
+            .trim(),
+    );
+    let _ = std::fs::remove_file(&index);
+    let head = git
+        .try_git(&["rev-parse", "-q", "--verify", "HEAD^{commit}"])?
+        .map(|s| s.trim().to_string());
+    let made = (|| -> Result<bool, PublishError> {
+        match &head {
+            Some(h) => git.git_index(&index, &["read-tree", h])?,
+            None => git.git_index(&index, &["read-tree", "--empty"])?,
+        };
+        if !paths.files.is_empty() {
+            let mut args = vec!["add", "--"];
+            args.extend(paths.files.iter().map(String::as_str));
+            git.git_index(&index, &args)?;
+        }
+        for f in paths.optional {
+            let _ = git.git_index(&index, &["add", "--", f]);
+        }
+        for (path, content) in paths.blobs {
+            let blob = git.hash_object(content)?;
+            git.git_index(
+                &index,
+                &[
+                    "update-index",
+                    "--add",
+                    "--cacheinfo",
+                    &format!("100644,{blob},{path}"),
+                ],
+            )?;
+        }
+        if !paths.removed.is_empty() {
+            let mut args = vec!["rm", "-q", "--cached", "--ignore-unmatch", "--"];
+            args.extend(paths.removed.iter().map(String::as_str));
+            git.git_index(&index, &args)?;
+        }
+        let tree = git.git_index(&index, &["write-tree"])?.trim().to_string();
+        let parent_tree = match &head {
+            Some(h) => Some(git.git(&["rev-parse", &format!("{h}^{{tree}}")])?),
+            None => None,
+        };
+        if parent_tree.as_deref().map(str::trim) == Some(tree.as_str()) {
+            return Ok(false);
+        }
+        let mut args = vec!["commit-tree", tree.as_str(), "-m", subject];
+        if let Some(h) = &head {
+            args.extend(["-p", h.as_str()]);
+        }
+        let commit = git.git(&args)?.trim().to_string();
+        let old = head.clone().unwrap_or_default();
+        git.git(&[
+            "update-ref",
+            "-m",
+            &format!("commit: {subject}"),
+            "HEAD",
+            &commit,
+            &old,
+        ])?;
+        Ok(true)
+    })();
+    let _ = std::fs::remove_file(&index);
+    let made = made?;
+    // The user's index follows HEAD for our paths only.
+    let mut args = vec!["reset", "-q", "HEAD", "--"];
+    let all: Vec<&str> = paths
+        .files
+        .iter()
+        .chain(paths.optional)
+        .chain(paths.removed)
+        .chain(paths.blobs.iter().map(|(p, _)| p))
+        .map(String::as_str)
+        .collect();
+    if !all.is_empty() && head.is_some() {
+        args.extend(all);
+        git.git(&args)?;
+    }
+    Ok(made)
+}
+
+/// What the user has staged (the index as a tree, and the staged paths), to
+/// put back after `pull --rebase --autostash`, which re-applies its stash
+/// without `--index` and so would leave those changes unstaged.
+fn staged_state(git: &Git) -> Option<(String, Vec<String>)> {
+    let paths: Vec<String> = git
+        .try_git(&["diff", "--cached", "--name-only", "-z", "HEAD"])
+        .ok()??
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    if paths.is_empty() {
+        return None;
+    }
+    let tree = git.try_git(&["write-tree"]).ok()??.trim().to_string();
+    Some((tree, paths))
+}
+
+fn restore_staged(git: &Git, state: &Option<(String, Vec<String>)>) -> Result<(), PublishError> {
+    if let Some((tree, paths)) = state {
+        let mut args = vec!["reset", "-q", tree.as_str(), "--"];
+        args.extend(paths.iter().map(String::as_str));
+        git.git(&args)?;
     }
     Ok(())
 }
@@ -527,9 +769,11 @@ pub fn publish(
     };
     let target = format!("HEAD:{rref}");
     let mut last_err = String::new();
+    let staged = staged_state(&git);
     for attempt in 0..backoff.attempts.max(1) {
         report.attempts = attempt + 1;
         let pull = git.raw(&["pull", "--rebase", "--autostash", "-q"])?;
+        restore_staged(&git, &staged)?;
         if !pull.status.success() {
             last_err = String::from_utf8_lossy(&pull.stderr).trim().to_string();
             let rebasing = git
@@ -537,6 +781,7 @@ pub fn publish(
                 .is_some();
             if rebasing {
                 git.try_git(&["rebase", "--abort"])?;
+                restore_staged(&git, &staged)?;
                 rederive(&git)?;
                 report.rederived = true;
                 continue;
@@ -586,24 +831,25 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
         "--format=%H%x00%s",
         &format!("{base}..HEAD"),
     ])?;
-    let mut commits: Vec<(String, Vec<String>)> = Vec::new();
-    let mut contents: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
+    // Each commit's files as that commit had them (a log line stays in its
+    // command's commit).
+    type Files = Vec<(String, Option<Vec<u8>>)>;
+    let mut commits: Vec<(String, Files)> = Vec::new();
+    let mut contents: BTreeSet<String> = BTreeSet::new();
     for line in log.lines() {
         let Some((sha, subject)) = line.split_once('\0') else {
             continue;
         };
-        let files: Vec<String> = git
+        let mut files = Files::new();
+        for f in git
             .git(&["diff-tree", "--no-commit-id", "--name-only", "-r", sha])?
             .lines()
-            .map(str::to_string)
-            .collect();
-        commits.push((subject.to_string(), files));
-    }
-    for (_, files) in &commits {
-        for f in files {
-            let out = git.raw(&["show", &format!("HEAD:{f}")])?;
-            contents.insert(f.clone(), out.status.success().then_some(out.stdout));
+        {
+            let out = git.raw(&["show", &format!("{sha}:{f}")])?;
+            files.push((f.to_string(), out.status.success().then_some(out.stdout)));
+            contents.insert(f.to_string());
         }
+        commits.push((subject.to_string(), files));
     }
     let theirs: BTreeSet<String> = git
         .git(&["diff", "--name-only", &base, "@{u}"])?
@@ -617,7 +863,7 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
         .map(|d| git.rel(&format!("{d}/")))
         .collect();
     let clash: Vec<&String> = contents
-        .keys()
+        .iter()
         .filter(|f| theirs.contains(*f) && !safe.iter().any(|d| f.starts_with(d.as_str())))
         .collect();
     if !clash.is_empty() {
@@ -633,16 +879,17 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
             ),
         });
     }
-    git.git(&["reset", "-q", "--mixed", "@{u}"])?;
+    // HEAD only: the user's index (what they staged) stays as it is.
+    git.git(&["reset", "-q", "--soft", "@{u}"])?;
     // Bring the upstream's versions of files we did not touch into the work tree.
-    for f in theirs.iter().filter(|f| !contents.contains_key(*f)) {
+    for f in theirs.iter().filter(|f| !contents.contains(*f)) {
         let _ = git.try_git(&["checkout", "-q", "@{u}", "--", f])?;
     }
     for (subject, files) in &commits {
-        for f in files {
+        let (mut keep, mut gone) = (Vec::new(), Vec::new());
+        for (f, ours) in files {
             let path = git.top.join(f);
-            let ours = contents.get(f).cloned().flatten();
-            let merged = match ours {
+            let merged = match ours.clone() {
                 Some(ours) if theirs.contains(f) && f.ends_with(".log") => {
                     let up = git.raw(&["show", &format!("@{{u}}:{f}")])?.stdout;
                     let mut text = String::from_utf8_lossy(&up).into_owned();
@@ -669,46 +916,67 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
                         std::fs::create_dir_all(d)?;
                     }
                     std::fs::write(&path, bytes)?;
-                    git.git(&["add", "--", f])?;
+                    keep.push(f.clone());
                 }
-                None => {
-                    let _ = git.try_git(&["rm", "-q", "--cached", "--ignore-unmatch", "--", f])?;
-                }
+                None => gone.push(f.clone()),
             }
         }
-        if git.try_git(&["diff", "--cached", "--quiet"])?.is_none() {
-            git.git(&["commit", "-q", "-m", subject])?;
-        }
+        let paths = Paths {
+            files: &keep,
+            optional: &[],
+            removed: &gone,
+            blobs: &[],
+        };
+        commit_paths(git, subject, &paths)?;
     }
     Ok(())
 }
 
-/// The seed §12 pre-commit guard, extended to every file under `commands/`.
-pub const PRE_COMMIT_HOOK: &str = r#"#!/bin/sh
-# warden bridge: never commit inbound commands or a retries file in commands/ (seed §12).
-if git diff --cached --name-only | grep -q '^commands/.retries\.json$'; then
-  echo "pre-commit: blocking commands/.retries.json" >&2
-  git reset -q HEAD -- commands/.retries.json || true
-  rm -f commands/.retries.json || true
+/// The first line after the shebang of every hook warden writes: an
+/// existing hook starting so is ours and is replaced without `--force`.
+const HOOK_MARK: &str = "# warden bridge:";
+
+/// The seed §12 pre-commit guard, extended to every file under `commands/`
+/// but its `.gitkeep`. `prefix` is the bridge root relative to the top of the
+/// work tree ("" or "sub/dir/"): git names staged files from the top.
+pub fn pre_commit_hook(prefix: &str) -> String {
+    let quoted = format!("'{}'", prefix.replace('\'', r"'\''"));
+    format!(
+        r#"#!/bin/sh
+{HOOK_MARK} never commit inbound commands or a retries file in commands/ (seed §12).
+# The bridge root, relative to the top of the work tree (where git runs this hook).
+P={quoted}
+if [ -n "$(git diff --cached --name-only -- ":(literal)${{P}}commands/.retries.json")" ]; then
+  echo "pre-commit: blocking ${{P}}commands/.retries.json" >&2
+  git reset -q HEAD -- ":(literal)${{P}}commands/.retries.json" || true
+  rm -f "${{P}}commands/.retries.json" || true
   exit 1
 fi
-if git diff --cached --name-only | grep -q '^commands/'; then
-  echo "pre-commit: blocking staged files under commands/ (inbound commands are never committed)" >&2
+staged=$(git diff --cached --name-only -- ":(literal)${{P}}commands/" ":(exclude,literal)${{P}}commands/.gitkeep")
+if [ -n "$staged" ]; then
+  echo "pre-commit: blocking staged files under ${{P}}commands/ (inbound commands are never committed):" >&2
+  echo "$staged" >&2
+  echo "unstage them with: git reset -q -- '${{P}}commands/'" >&2
   exit 1
 fi
 exit 0
-"#;
+"#
+    )
+}
 
 /// Write `.git/hooks/pre-commit` (the hooks directory git uses). Refuses to
-/// overwrite a different existing hook unless `force`.
+/// overwrite a different existing hook unless `force` (an earlier warden
+/// hook is replaced).
 pub fn install_hook(root: &Path, force: bool) -> Result<PathBuf, PublishError> {
     let git = Git::open(root)?;
     let dir = git.git(&["rev-parse", "--git-path", "hooks"])?;
     let dir = git.top.join(dir.trim());
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("pre-commit");
+    let hook = pre_commit_hook(&git.prefix);
     if let Ok(cur) = std::fs::read_to_string(&path)
-        && cur != PRE_COMMIT_HOOK
+        && cur != hook
+        && cur.lines().nth(1).is_none_or(|l| !l.starts_with(HOOK_MARK))
         && !force
     {
         return Err(PublishError::Io(std::io::Error::new(
@@ -719,7 +987,7 @@ pub fn install_hook(root: &Path, force: bool) -> Result<PathBuf, PublishError> {
             ),
         )));
     }
-    warden_core::fsutil::write_atomic(&path, PRE_COMMIT_HOOK.as_bytes(), 0o755)
+    warden_core::fsutil::write_atomic(&path, hook.as_bytes(), 0o755)
         .map_err(std::io::Error::other)?;
     Ok(path)
 }

@@ -21,6 +21,7 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
         ("bridge-dead-letter".into(), "dead_letter/<key>.json"),
         ("bridge-log-line".into(), "one line of logs/bridge.log"),
         ("bridge-retries".into(), "meta/retries.json"),
+        ("bridge-status".into(), "warden bridge status --format json"),
         (
             "bridge-config".into(),
             "meta/bridge.json: the target repository and the checks a validationPlan may name",
@@ -111,6 +112,7 @@ pub fn get(name: &str) -> Option<Value> {
         "bridge-log-line" => schema_for::<crate::outputs::LogLine>(name),
         "bridge-retries" => schema_for::<crate::retries::Index>(name),
         "bridge-config" => schema_for::<crate::layout::Config>(name),
+        "bridge-status" => schema_for::<crate::service::StatusReport>(name),
         _ => return None,
     })
 }

@@ -31,13 +31,43 @@ pub fn instance_lock(
 }
 
 /// What happened to the last publish (`.bridge/publish.json`, for `status`).
-#[derive(Debug, Clone, Serialize, serde::Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Default, schemars::JsonSchema)]
 pub struct LastPublish {
     pub time: String,
     pub ok: bool,
     pub commits: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The `schema` of `warden bridge status --format json`.
+pub const STATUS_SCHEMA_ID: &str = "warden.bridge.status/v1";
+
+/// `warden bridge status --format json` (`warden schema bridge-status`).
+/// Never holds a secret: only whether one is configured.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(title = "warden bridge status")]
+pub struct StatusReport {
+    /// Always "warden.bridge.status/v1".
+    pub schema: String,
+    /// The bridge root.
+    pub root: String,
+    /// Commands waiting in commands/.
+    pub backlog: usize,
+    /// Dead letters by reason.
+    pub dead_letters: std::collections::BTreeMap<String, usize>,
+    /// Commands archived (accepted and processed).
+    pub archived: usize,
+    /// meta/retries.json: publishes waiting to be retried.
+    pub retries: retries::Index,
+    /// The retries gave up (run `warden bridge run --once` to retry).
+    pub retries_gave_up: bool,
+    /// The last publish, when there was one.
+    pub last_publish: Option<LastPublish>,
+    /// "running: <holder>", "not running" or "unknown: <error>".
+    pub executor: String,
+    /// Whether GPT_BRIDGE_HMAC_SECRET is set (never its value).
+    pub secret_configured: bool,
 }
 
 pub fn last_publish(layout: &Layout) -> Option<LastPublish> {

@@ -160,6 +160,13 @@ fn new_write(c: &Cloud, id: &str, path: &str, content: &str) {
     );
 }
 
+/// The inbound commands left in ROOT/commands/ (its `.gitkeep` is no command).
+fn inbox(root: &Path) -> Vec<String> {
+    let mut v = files(&root.join("commands"));
+    v.retain(|f| f != ".gitkeep");
+    v
+}
+
 fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
@@ -218,7 +225,7 @@ fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
         1,
         "{subjects:?}"
     );
-    assert!(files(&c.root.join("commands")).is_empty());
+    assert!(inbox(&c.root).is_empty());
     assert!(!c.root.join("commands/.retries.json").exists());
     let integrity: Value = serde_json::from_slice(
         &std::fs::read(c.root.join(format!("results/{id}.integrity.json"))).expect("read"),
@@ -246,10 +253,13 @@ fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
         integrity["result_sha256"],
         json!(warden_core::Digest::of(&result).to_string())
     );
-    // The staged set was only the safe directories: commands/ is not tracked.
+    // The staged set was only the safe directories: of commands/, only its
+    // .gitkeep (committed by the operator) is tracked.
     let tracked = c.git(&c.remote, &["ls-tree", "-r", "--name-only", "main"]);
     assert!(
-        !tracked.lines().any(|l| l.starts_with("commands/")),
+        !tracked
+            .lines()
+            .any(|l| l.starts_with("commands/") && l != "commands/.gitkeep"),
         "{tracked}"
     );
     // The secret is nowhere on disk (bridge root, git objects, warden state).
@@ -372,6 +382,17 @@ fn warden_status_shows_the_bridge_backlog() {
     let validator = jsonschema::draft7::new(&schema).expect("schema");
     let errors: Vec<String> = validator.iter_errors(&st).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:?}");
+    // `bridge status --format json` has its own schema and says which.
+    let text = c.ok(&c.root, &["bridge", "status", "--format", "json"]);
+    assert!(!text.contains(SECRET));
+    let bst: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(bst["schema"], json!("warden.bridge.status/v1"), "{bst}");
+    assert_eq!(bst["dead_letters"], json!({"hmac_mismatch": 1}));
+    let schema: Value =
+        serde_json::from_str(&c.ok(&c.root, &["schema", "bridge-status"])).expect("json");
+    let validator = jsonschema::draft7::new(&schema).expect("schema");
+    let errors: Vec<String> = validator.iter_errors(&bst).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
     let human = c.ok(&c.root, &["status"]);
     for want in [
         "bridge inbox: 1 command(s)",
@@ -453,8 +474,16 @@ fn verify_names_the_layer_that_rejects_and_status_never_shows_the_secret() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("hmac     FAIL  hmac_mismatch"), "{text}");
     assert!(text.contains("json     ok"), "{text}");
+    // The hint does not send the reader to the command they are running.
+    assert!(!text.contains("bridge verify"), "{text}");
+    assert!(text.contains("bridge sign FILE --in-place"), "{text}");
     std::fs::write(c.root.join("commands/bad.json"), &bad).expect("write");
     assert_eq!(once(&c, &c.root, &[]).status.code(), Some(1));
+    // The dead letter's hint does point to it.
+    let dead = files(&c.root.join("dead_letter"));
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let dl = std::fs::read_to_string(c.root.join("dead_letter").join(&dead[0])).expect("dl");
+    assert!(dl.contains("`warden bridge verify FILE` explains"), "{dl}");
     let status = c.ok(&c.root, &["bridge", "status", "--format", "json"]);
     let v: Value = serde_json::from_str(&status).expect("json");
     assert_eq!(v["dead_letters"]["hmac_mismatch"], json!(1));
@@ -517,6 +546,21 @@ fn smoke_passes_and_a_second_executor_is_refused_while_one_watches() {
     );
     let refused = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(refused.contains("only one executor per root"), "{refused}");
+    // It names the bridge root, the holder and how to stop it; not the
+    // repository lock's `--no-wait`, which `bridge run` does not have.
+    let pid = watch.id().to_string();
+    assert!(refused.contains(&c.root.display().to_string()), "{refused}");
+    assert!(
+        refused.contains(&format!("pid {pid} (warden bridge run --watch")),
+        "{refused}"
+    );
+    assert!(refused.contains(" on host "), "{refused}");
+    assert!(refused.contains(&format!("`kill {pid}`")), "{refused}");
+    assert!(
+        refused.contains("systemctl --user stop warden-bridge"),
+        "{refused}"
+    );
+    assert!(!refused.contains("--no-wait"), "{refused}");
     // The watcher processes what arrives, and the smoke test works against it.
     let smoke = c.ok(&c.root, &["bridge", "smoke"]);
     assert!(smoke.contains("smoke passed"), "{smoke}");
@@ -822,6 +866,14 @@ fn the_secret_rotates_through_a_window_of_two() {
     );
     assert_eq!(secret_of("r1"), json!("current"));
     assert_eq!(secret_of("r2"), json!("next"));
+    let banner = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        banner.contains(
+            "2 accepted secret(s) from GPT_BRIDGE_HMAC_SECRET and GPT_BRIDGE_HMAC_SECRET_NEXT"
+        ),
+        "{banner}"
+    );
+    assert!(!banner.contains(old) && !banner.contains(new), "{banner}");
     // 3) next becomes the only secret: the old one is refused.
     assert!(
         with(old, None, &["bridge", "new", "noop", "--id", "r3"])
@@ -894,10 +946,7 @@ fn a_crash_at_any_point_resumes_with_each_command_processed_once() {
             "{point}: {}",
             String::from_utf8_lossy(&again.stderr)
         );
-        assert!(
-            files(&c.root.join("commands")).is_empty(),
-            "{point}: commands left"
-        );
+        assert!(inbox(&c.root).is_empty(), "{point}: commands left");
         for id in ["n1", "n2", "w1"] {
             for p in [
                 format!("archive/{id}.json"),
@@ -1059,7 +1108,7 @@ fn a_failed_publish_is_recorded_in_meta_retries_and_retried() {
     );
     assert!(retries["r1"]["last_ts"].is_string());
     assert!(!c.root.join("commands/.retries.json").exists());
-    assert!(files(&c.root.join("commands")).is_empty());
+    assert!(inbox(&c.root).is_empty());
     std::fs::rename(&moved, &c.remote).expect("restore the remote");
     once_ok(&c);
     let retries: Value =
@@ -1125,4 +1174,276 @@ fn the_hook_blocks_inbound_commands_from_being_committed() {
     assert!(!c.root.join("commands/.retries.json").exists());
     // Installing again is idempotent; a different hook is not overwritten.
     c.ok(&c.root, &["bridge", "hook", "install"]);
+}
+
+/// What the user staged in the bridge's repository is theirs: publish commits
+/// only the bridge's outputs (also when it re-derives on a new upstream), and
+/// the user's entries stay staged exactly as they were.
+#[test]
+fn publish_never_commits_or_unstages_what_the_user_staged() {
+    let c = Cloud::new();
+    std::fs::write(c.root.join("private.txt"), "x\n").expect("write");
+    std::fs::write(c.root.join("README.md"), "cloud, edited\n").expect("write");
+    c.git(&c.root, &["add", "private.txt", "README.md"]);
+    let staged_before = c.git(
+        &c.root,
+        &["status", "--porcelain", "--", "private.txt", "README.md"],
+    );
+    assert_eq!(staged_before, "M  README.md\nA  private.txt\n");
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "n1"]);
+    once_ok(&c);
+    // A second pass that must re-derive: someone else changed meta/ upstream.
+    let other = c.clone("other");
+    std::fs::write(other.join("meta/retries.json"), "{\"theirs\": 1}\n").expect("write");
+    c.git(&other, &["commit", "-q", "-am", "someone else edits meta"]);
+    c.git(&other, &["push", "-q"]);
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "n2"]);
+    std::fs::write(c.root.join("meta/retries.json"), "{\"ours\": 2}\n").expect("write");
+    let out = once(&c, &c.root, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("re-derived"), "{stdout}");
+    for id in ["n1", "n2"] {
+        let subject = format!("bridge: results {id} (exit=0)");
+        assert!(
+            c.remote_subjects().contains(&subject),
+            "{:?}",
+            c.remote_subjects()
+        );
+        let sha = c.git(
+            &c.root,
+            &["log", "--format=%H", "--grep", &subject, "-F", "main"],
+        );
+        let touched = c.git(&c.root, &["show", "--name-only", "--format=", sha.trim()]);
+        assert!(touched.contains(&format!("results/{id}.json")), "{touched}");
+        assert!(
+            !touched.contains("private.txt") && !touched.contains("README.md"),
+            "{touched}"
+        );
+    }
+    let remote_tree = c.git(&c.remote, &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(!remote_tree.contains("private.txt"), "{remote_tree}");
+    assert_eq!(c.git(&c.remote, &["show", "main:README.md"]), "cloud\n");
+    let staged_after = c.git(
+        &c.root,
+        &["status", "--porcelain", "--", "private.txt", "README.md"],
+    );
+    assert_eq!(staged_after, staged_before);
+    // Nothing of the bridge's is left staged or modified.
+    let rest = c.git(&c.root, &["status", "--porcelain"]);
+    assert_eq!(rest, staged_before, "{rest}");
+}
+
+/// `git add -A && git commit` (the quickstart) never stages inbound commands,
+/// and the hook blocks one forced in, with the bridge root at the top of the
+/// work tree and in a subfolder (the README's `~/gitSync/_GPTsync`).
+fn hook_and_ignore_guard(c: &Cloud, top: &Path, rel: &str) {
+    let root = top.join(rel.trim_end_matches('/'));
+    c.ok(&root, &["bridge", "init"]);
+    c.ok(&root, &["bridge", "hook", "install"]);
+    c.ok(&root, &["bridge", "new", "noop", "--id", "h1"]);
+    c.git(top, &["add", "-A"]);
+    c.git(top, &["commit", "-q", "--allow-empty", "-m", "quickstart"]);
+    let tracked = c.git(top, &["ls-files"]);
+    assert!(
+        tracked.contains(&format!("{rel}commands/.gitkeep")),
+        "{tracked}"
+    );
+    assert!(!tracked.contains("h1.json"), "{tracked}");
+    let try_commit = |what: &str| {
+        let commit = isolated("git", &c.base())
+            .args(["commit", "-q", "-m", "oops"])
+            .current_dir(top)
+            .output()
+            .expect("git");
+        assert!(!commit.status.success(), "{what} was committed");
+        String::from_utf8_lossy(&commit.stderr).into_owned()
+    };
+    c.git(top, &["add", "-f", &format!("{rel}commands/h1.json")]);
+    let err = try_commit("an inbound command");
+    assert!(
+        err.contains(&format!("blocking staged files under {rel}commands/")),
+        "{err}"
+    );
+    c.git(top, &["reset", "-q"]);
+    let retries = root.join("commands/.retries.json");
+    std::fs::write(&retries, "{}").expect("write");
+    c.git(top, &["add", "-f", &format!("{rel}commands/.retries.json")]);
+    let err = try_commit("commands/.retries.json");
+    assert!(
+        err.contains(&format!("blocking {rel}commands/.retries.json")),
+        "{err}"
+    );
+    assert!(!retries.exists());
+    // Installing again is idempotent.
+    c.ok(&root, &["bridge", "hook", "install"]);
+}
+
+#[test]
+fn inbound_commands_are_ignored_and_hooked_at_the_top_and_in_a_subfolder() {
+    let c = Cloud::new();
+    hook_and_ignore_guard(&c, &c.root, "");
+    let top = c.base().join("gitSync");
+    std::fs::create_dir_all(top.join("_GPTsync")).expect("mkdir");
+    c.git(&top, &["init", "-q", "--initial-branch=main"]);
+    hook_and_ignore_guard(&c, &top, "_GPTsync/");
+}
+
+/// `bridge new --ttl-secs -60` (with or without `=`) makes a command that
+/// really expired: the executor dead-letters it as `expired`.
+#[test]
+fn a_negative_ttl_makes_a_command_the_executor_rejects_as_expired() {
+    let c = Cloud::new();
+    c.ok(
+        &c.root,
+        &["bridge", "new", "noop", "--id", "old1", "--ttl-secs=-60"],
+    );
+    c.ok(
+        &c.root,
+        &[
+            "bridge",
+            "new",
+            "noop",
+            "--id",
+            "old2",
+            "--ttl-secs",
+            "-3600",
+        ],
+    );
+    let out = once(&c, &c.root, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for id in ["old1", "old2"] {
+        let dl: Value = serde_json::from_slice(
+            &std::fs::read(c.root.join(format!("dead_letter/{id}.json"))).expect("dead letter"),
+        )
+        .expect("json");
+        assert_eq!(dl["reason"], "expired", "{dl}");
+        assert!(!c.root.join(format!("archive/{id}.json")).exists());
+    }
+}
+
+/// `bridge sign x.json --in-place` with a bare file name signs it where it is.
+#[test]
+fn sign_in_place_takes_a_bare_file_name() {
+    let c = Cloud::new();
+    let doc = c.ok(
+        &c.root,
+        &["bridge", "new", "noop", "--id", "s1", "--stdout"],
+    );
+    let mut v: Value = serde_json::from_str(&doc).expect("json");
+    v.as_object_mut().expect("object").remove("hmac");
+    std::fs::write(c.root.join("x.json"), v.to_string()).expect("write");
+    let out = c.run(&c.root, &["bridge", "sign", "x.json", "--in-place"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signed: Value =
+        serde_json::from_slice(&std::fs::read(c.root.join("x.json")).expect("read")).expect("json");
+    assert_eq!(
+        signed["hmac"],
+        serde_json::from_str::<Value>(&doc).expect("json")["hmac"]
+    );
+    let verify = c.run(&c.root, &["bridge", "verify", "x.json"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+/// The first thing a new user does: drop a command and run `--once` at once,
+/// with the default settle time. The pass waits for the file to settle and
+/// processes it.
+#[test]
+fn run_once_right_after_a_drop_waits_for_the_file_to_settle() {
+    let c = Cloud::new();
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "fresh"]);
+    let out = c.ok(&c.root, &["bridge", "run", "--once"]);
+    assert!(out.contains("processed 1: 1 archived"), "{out}");
+    assert!(c.root.join("archive/fresh.json").is_file(), "{out}");
+    assert!(
+        c.remote_subjects()
+            .contains(&"bridge: results fresh (exit=0)".to_string())
+    );
+}
+
+/// `bridge run` needs exactly one of `--once` and `--watch`, and says so.
+#[test]
+fn run_without_a_mode_names_both_modes() {
+    let c = Cloud::new();
+    let out = c.run(&c.root, &["bridge", "run"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--once") && err.contains("--watch"), "{err}");
+    let both = c.run(&c.root, &["bridge", "run", "--once", "--watch"]);
+    assert_eq!(both.status.code(), Some(2));
+    // `bridge --help` lists the exit codes, as `sync --help` does.
+    let help = c.ok(&c.root, &["bridge", "--help"]);
+    for code in [
+        "Exit codes:",
+        "  1  a command was dead-lettered",
+        "  4  another",
+    ] {
+        assert!(help.contains(code), "{code}: {help}");
+    }
+}
+
+/// In a pass over several commands, each command's commit carries its own
+/// line of logs/bridge.log (also a dead letter's), and nothing is left over.
+#[test]
+fn each_commit_carries_its_own_log_line() {
+    let c = Cloud::new();
+    for id in ["b-first", "a-second", "c-third"] {
+        c.ok(&c.root, &["bridge", "new", "noop", "--id", id]);
+        // Processed in name order; distinct mtimes do not matter.
+    }
+    std::fs::write(c.root.join("commands/zz-bad.json"), "{\"x\": 1}").expect("write");
+    assert_eq!(once(&c, &c.root, &[]).status.code(), Some(1));
+    let log = c.git(&c.root, &["log", "--format=%H %s", "main"]);
+    let mut seen = Vec::new();
+    for line in log.lines() {
+        let (sha, subject) = line.split_once(' ').expect("sha subject");
+        let want = if let Some(rest) = subject.strip_prefix("bridge: results ") {
+            rest.split(' ').next().expect("id").to_string()
+        } else if subject.starts_with("bridge: DLQ ") {
+            "zz-bad".to_string()
+        } else {
+            continue;
+        };
+        let diff = c.git(
+            &c.root,
+            &[
+                "show",
+                "--format=",
+                "--unified=0",
+                sha,
+                "--",
+                "logs/bridge.log",
+            ],
+        );
+        let added: Vec<Value> = diff
+            .lines()
+            .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+            .map(|l| serde_json::from_str(&l[1..]).expect("log line"))
+            .collect();
+        assert_eq!(added.len(), 1, "{subject}: {diff}");
+        assert_eq!(added[0]["id"], json!(want), "{subject}: {diff}");
+        seen.push(want);
+    }
+    seen.sort();
+    assert_eq!(seen, ["a-second", "b-first", "c-third", "zz-bad"]);
+    assert_eq!(c.git(&c.root, &["status", "--porcelain"]), "");
+    let remote_log = c.git(&c.remote, &["show", "main:logs/bridge.log"]);
+    assert_eq!(remote_log.lines().count(), 4, "{remote_log}");
 }

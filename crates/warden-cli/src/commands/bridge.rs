@@ -22,7 +22,17 @@ use warden_bridge::service;
 use warden_bridge::sign::{KeySlot, Secrets};
 use warden_core::Repo;
 
+/// What `warden bridge --help` ends with: the exit codes of every subcommand.
+const EXIT_CODES: &str = "Exit codes:
+  0  ok (run --once: every command archived; verify: accepted; smoke: passed)
+  1  a command was dead-lettered (run --once), verify rejects the file, smoke failed
+  2  usage or input error: no bridge root (--root or CLOUD), GPT_BRIDGE_HMAC_SECRET not set,
+     a broken meta/bridge.json, an unreadable file
+  3  internal error, including a publish that failed (recorded in meta/retries.json and retried)
+  4  another `warden bridge run` already serves this bridge root";
+
 #[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct BridgeArgs {
     /// The bridge root (default: the CLOUD environment variable).
     #[arg(long, global = true, value_name = "PATH")]
@@ -40,9 +50,10 @@ pub enum BridgeCommand {
         target: Option<String>,
     },
     /// Process commands/: verify, apply as warden runs, write outputs, publish.
+    #[command(group(clap::ArgGroup::new("mode").required(true).args(["once", "watch"])))]
     Run {
-        /// One pass over the inbox, then publish and exit.
-        #[arg(long, required_unless_present = "watch", conflicts_with = "watch")]
+        /// One pass over the inbox (waiting for files still settling), then publish and exit.
+        #[arg(long)]
         once: bool,
         /// Keep watching (single instance per root; stop with SIGTERM/SIGINT).
         #[arg(long)]
@@ -117,8 +128,15 @@ pub struct NewCommon {
     /// The command id (default: <kind>-<UTC timestamp>-<random>).
     #[arg(long)]
     pub id: Option<String>,
-    /// Seconds until expires_at.
-    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    /// Seconds until expires_at. A negative value makes a command that expired
+    /// that long ago (issued_at 5 minutes before that), to test rejection; the
+    /// executor allows 30 s of clock skew, so use -60 or less.
+    #[arg(
+        long,
+        default_value_t = 300,
+        value_name = "SECS",
+        allow_negative_numbers = true
+    )]
     pub ttl_secs: i64,
     /// Print the command instead of writing it into commands/.
     #[arg(long)]
@@ -312,10 +330,14 @@ fn banner(layout: &Layout, target: &Path, secrets: &Secrets) {
         "warden bridge: retries index -> {}",
         layout.retries().display()
     );
+    let from = if secrets.count() > 1 {
+        format!("{} and {}", env::BRIDGE_SECRET, env::BRIDGE_SECRET_NEXT)
+    } else {
+        env::BRIDGE_SECRET.to_string()
+    };
     eprintln!(
-        "warden bridge: {} accepted secret(s) from {} (values never shown)",
-        secrets.count(),
-        env::BRIDGE_SECRET
+        "warden bridge: {} accepted secret(s) from {from} (values never shown)",
+        secrets.count()
     );
 }
 
@@ -359,15 +381,12 @@ fn run_bridge(
     let layout = require_layout(root)?;
     let secrets = secrets()?;
     let ctx = env::context();
-    let _instance = service::instance_lock(&layout, &ctx.holder).map_err(|e| match e {
-        warden_core::Error::Busy { holder } => CliError::Core(warden_core::Error::Busy {
-            holder: format!(
-                "another `warden bridge run` for {} ({holder}); only one executor per root",
-                root.display()
-            ),
-        }),
-        e => e.into(),
-    })?;
+    let holder = format!("{} on host {}", ctx.holder, ctx.host);
+    let _instance = match service::instance_lock(&layout, &holder) {
+        Ok(lock) => lock,
+        Err(warden_core::Error::Busy { holder }) => return Ok(second_executor(root, &holder)),
+        Err(e) => return Err(e.into()),
+    };
     let target = target_repo(repo, &layout)?;
     banner(&layout, target.root(), &secrets);
     let settle = Duration::from_millis(opts.settle_ms);
@@ -390,6 +409,11 @@ fn run_bridge(
         }
         w
     });
+    if !watch {
+        // One --once takes what is in the inbox: wait for files still
+        // settling rather than skip them.
+        settle_inbox(&layout, settle);
+    }
     let mut first = true;
     loop {
         let now = ctx.clock.now();
@@ -466,6 +490,59 @@ fn run_bridge(
     }
 }
 
+/// Wait until every `commands/*.json` is `settle` old (the settle time
+/// guards against half-written files), for at most `settle` + 1 s: a file
+/// still being rewritten after that is left for the next pass.
+fn settle_inbox(layout: &Layout, settle: Duration) {
+    let deadline = std::time::Instant::now() + settle + Duration::from_secs(1);
+    loop {
+        let now = std::time::SystemTime::now();
+        let youngest = std::fs::read_dir(layout.commands())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .filter_map(|e| e.metadata().ok()?.modified().ok())
+            .map(|m| now.duration_since(m).unwrap_or_default())
+            .min();
+        let Some(age) = youngest.filter(|a| *a < settle) else {
+            return;
+        };
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep((settle - age + Duration::from_millis(5)).min(left));
+    }
+}
+
+/// Exit 4: another executor serves this bridge root. Names the root, the
+/// holder (pid, command line, start, host) and how to stop it.
+fn second_executor(root: &Path, holder: &str) -> ExitCode {
+    eprintln!(
+        "error: the bridge root {} is already served by another executor: {holder}; only one executor per root",
+        root.display()
+    );
+    let pid = holder
+        .strip_prefix("pid ")
+        .and_then(|r| r.split(' ').next())
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let host = holder
+        .rsplit(" on host ")
+        .next()
+        .filter(|_| holder.contains(" on host "));
+    let kill = match (pid, host) {
+        (Some(pid), Some(host)) => format!("`kill {pid}` on {host}"),
+        (Some(pid), None) => format!("`kill {pid}`"),
+        _ => "stop that process".into(),
+    };
+    eprintln!(
+        "hint: leave it running (it processes commands/; `warden bridge status --root {}` shows it), or stop it first: `systemctl --user stop warden-bridge` when it runs as the service, else {kill}",
+        root.display()
+    );
+    output::code(4)
+}
+
 fn random_suffix() -> String {
     format!(
         "{:04x}",
@@ -520,11 +597,28 @@ fn new(root: &Path, kind: NewKind, fmt: Format) -> Result<ExitCode, CliError> {
         ));
     }
     let fmt_ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let expires = now + jiff::SignedDuration::from_secs(common.ttl_secs);
+    // expires_at must be after issued_at: an already-expired command was
+    // issued five minutes before it expired.
+    let issued = if common.ttl_secs > 0 {
+        now
+    } else {
+        expires - jiff::SignedDuration::from_secs(300)
+    };
+    let skew = warden_bridge::command::DEFAULT_SKEW_SECS;
+    if common.ttl_secs <= 0 && common.ttl_secs >= -skew {
+        eprintln!(
+            "warning: --ttl-secs={} is within the executor's {skew} s clock-skew allowance: the command is still accepted until {}; use --ttl-secs=-{} or less for one that is rejected as expired",
+            common.ttl_secs,
+            fmt_ts(expires + jiff::SignedDuration::from_secs(skew)),
+            skew + 1
+        );
+    }
     let doc = serde_json::json!({
         "schemaVersion": "1.0",
         "id": id,
-        "issued_at": fmt_ts(now),
-        "expires_at": fmt_ts(now + jiff::SignedDuration::from_secs(common.ttl_secs.max(1))),
+        "issued_at": fmt_ts(issued),
+        "expires_at": fmt_ts(expires),
         "nonce": random_suffix(),
         "target": "MAIN",
         "action": "applyPatch",
@@ -585,7 +679,12 @@ fn sign(file: &Path, next: bool, in_place: bool) -> Result<ExitCode, CliError> {
     canon::set_member(&mut doc, "hmac", JVal::Str(mac));
     let out = canon::pretty(&doc);
     if in_place {
-        warden_core::fsutil::write_atomic(file, out.as_bytes(), 0o644)?;
+        // A bare name's parent is "": the temp file goes beside it in ".".
+        let file = match file.parent() {
+            Some(p) if p.as_os_str().is_empty() => Path::new(".").join(file),
+            _ => file.to_path_buf(),
+        };
+        warden_core::fsutil::write_atomic(&file, out.as_bytes(), 0o644)?;
         eprintln!("signed {}", file.display());
     } else {
         print!("{out}");
@@ -679,7 +778,8 @@ fn smoke(
     )?;
     let started = std::time::Instant::now();
     // No executor running: be one, for one pass.
-    if let Ok(lock) = service::instance_lock(&layout, &ctx.holder) {
+    let holder = format!("{} on host {}", ctx.holder, ctx.host);
+    if let Ok(lock) = service::instance_lock(&layout, &holder) {
         let target = target_repo(repo, &layout)?;
         let opts = Options {
             settle_ms: 0,
@@ -753,19 +853,6 @@ fn smoke(
     })
 }
 
-#[derive(serde::Serialize)]
-struct StatusReport {
-    root: String,
-    backlog: usize,
-    dead_letters: std::collections::BTreeMap<String, usize>,
-    archived: usize,
-    retries: warden_bridge::retries::Index,
-    retries_gave_up: bool,
-    last_publish: Option<service::LastPublish>,
-    executor: String,
-    secret_configured: bool,
-}
-
 /// "TIME ok (N commit(s))", "TIME FAILED (…): ERROR" or "never", for
 /// `bridge status` and the bridge part of `warden status`.
 pub(super) fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> String {
@@ -782,7 +869,8 @@ pub(super) fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> Str
 fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
     let layout = require_layout(root)?;
     let b = service::backlog(&layout);
-    let report = StatusReport {
+    let report = service::StatusReport {
+        schema: service::STATUS_SCHEMA_ID.into(),
         root: root.display().to_string(),
         backlog: b.pending_commands as usize,
         dead_letters: b
