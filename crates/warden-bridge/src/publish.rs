@@ -879,10 +879,29 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
             ),
         });
     }
+    // The upstream's versions of files we did not touch replace them in the
+    // work tree below; a file the user has edited (staged or not) would lose
+    // that edit, so stop first and let them commit or stash it.
+    let bring: Vec<&String> = theirs.iter().filter(|f| !contents.contains(*f)).collect();
+    if !bring.is_empty() {
+        let mut args = vec!["status", "--porcelain=v1", "--untracked-files=no", "--"];
+        args.extend(bring.iter().map(|f| f.as_str()));
+        let edited = git.git(&args)?;
+        if !edited.trim().is_empty() {
+            let names: Vec<&str> = edited.lines().filter_map(|l| l.get(3..)).collect();
+            return Err(PublishError::Git {
+                args: "pull --rebase".into(),
+                message: format!(
+                    "{} changed upstream and has uncommitted local edits; commit or stash them, then `warden bridge run --once` publishes",
+                    names.join(", ")
+                ),
+            });
+        }
+    }
     // HEAD only: the user's index (what they staged) stays as it is.
     git.git(&["reset", "-q", "--soft", "@{u}"])?;
     // Bring the upstream's versions of files we did not touch into the work tree.
-    for f in theirs.iter().filter(|f| !contents.contains(*f)) {
+    for f in bring {
         let _ = git.try_git(&["checkout", "-q", "@{u}", "--", f])?;
     }
     for (subject, files) in &commits {

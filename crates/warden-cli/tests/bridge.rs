@@ -1238,6 +1238,42 @@ fn publish_never_commits_or_unstages_what_the_user_staged() {
     assert_eq!(rest, staged_before, "{rest}");
 }
 
+/// Re-deriving on a new upstream brings the upstream's versions of the files
+/// the bridge did not touch into the work tree; a file the user has edited
+/// there is not overwritten: publish stops, names it, and the edit survives.
+#[test]
+fn re_derivation_never_overwrites_a_users_uncommitted_edit() {
+    let c = Cloud::new();
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "n1"]);
+    once_ok(&c);
+    let other = c.clone("other");
+    std::fs::write(other.join("README.md"), "theirs\n").expect("write");
+    std::fs::write(other.join("meta/retries.json"), "{\"theirs\": 1}\n").expect("write");
+    c.git(
+        &other,
+        &["commit", "-q", "-am", "someone else edits README and meta"],
+    );
+    c.git(&other, &["push", "-q"]);
+    std::fs::write(c.root.join("README.md"), "mine, not committed\n").expect("write");
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "n2"]);
+    std::fs::write(c.root.join("meta/retries.json"), "{\"ours\": 2}\n").expect("write");
+    let out = once(&c, &c.root, &["--push-attempts", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("README.md changed upstream and has uncommitted local edits"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.root.join("README.md")).expect("read"),
+        "mine, not committed\n"
+    );
+    assert!(
+        !c.remote_subjects()
+            .contains(&"bridge: results n2 (exit=0)".to_string())
+    );
+}
+
 /// `git add -A && git commit` (the quickstart) never stages inbound commands,
 /// and the hook blocks one forced in, with the bridge root at the top of the
 /// work tree and in a subfolder (the README's `~/gitSync/_GPTsync`).
