@@ -183,6 +183,18 @@ pub struct Git {
     identity: Vec<String>,
 }
 
+/// A git command's stdout, or its stderr as the error.
+fn stdout_of(args: &[&str], out: Output) -> Result<String, PublishError> {
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(PublishError::Git {
+            args: args.join(" "),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
 fn run(dir: &Path, args: &[&str]) -> std::io::Result<Output> {
     Command::new("git")
         .args(args)
@@ -265,14 +277,7 @@ impl Git {
             .env("GIT_INDEX_FILE", index)
             .stdin(Stdio::null())
             .output()?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(PublishError::Git {
-                args: args.join(" "),
-                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            })
-        }
+        stdout_of(args, out)
     }
 
     /// Run git; `Ok(None)` when it exits non-zero.
@@ -285,15 +290,7 @@ impl Git {
     }
 
     fn git(&self, args: &[&str]) -> Result<String, PublishError> {
-        let out = self.raw(args)?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(PublishError::Git {
-                args: args.join(" "),
-                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            })
-        }
+        stdout_of(args, self.raw(args)?)
     }
 
     /// The kernel lock serialising publishers of this clone.

@@ -132,6 +132,16 @@ fn once(c: &Cloud, root: &Path, extra: &[&str]) -> Output {
     c.run(root, &args)
 }
 
+/// Another clone changes `files` (path, content) and pushes them as `subject`.
+fn someone_else_pushes(c: &Cloud, subject: &str, files: &[(&str, &str)]) {
+    let other = c.clone("other");
+    for (path, content) in files {
+        std::fs::write(other.join(path), content).expect("write");
+    }
+    c.git(&other, &["commit", "-q", "-am", subject]);
+    c.git(&other, &["push", "-q"]);
+}
+
 /// `warden bridge run --once` in the bridge root, which must succeed.
 fn once_ok(c: &Cloud) {
     let out = once(c, &c.root, &[]);
@@ -1133,10 +1143,11 @@ fn a_failed_publish_is_recorded_in_meta_retries_and_retried() {
 #[test]
 fn a_conflicting_rebase_re_derives_our_outputs_on_the_new_base() {
     let c = Cloud::new();
-    let other = c.clone("other");
-    std::fs::write(other.join("meta/retries.json"), "{\"theirs\": 1}\n").expect("write");
-    c.git(&other, &["commit", "-q", "-am", "someone else edits meta"]);
-    c.git(&other, &["push", "-q"]);
+    someone_else_pushes(
+        &c,
+        "someone else edits meta",
+        &[("meta/retries.json", "{\"theirs\": 1}\n")],
+    );
     c.ok(&c.root, &["bridge", "new", "noop", "--id", "ours-1"]);
     std::fs::write(c.root.join("meta/retries.json"), "{\"ours\": 2}\n").expect("write");
     let out = once(&c, &c.root, &[]);
@@ -1193,10 +1204,11 @@ fn publish_never_commits_or_unstages_what_the_user_staged() {
     c.ok(&c.root, &["bridge", "new", "noop", "--id", "n1"]);
     once_ok(&c);
     // A second pass that must re-derive: someone else changed meta/ upstream.
-    let other = c.clone("other");
-    std::fs::write(other.join("meta/retries.json"), "{\"theirs\": 1}\n").expect("write");
-    c.git(&other, &["commit", "-q", "-am", "someone else edits meta"]);
-    c.git(&other, &["push", "-q"]);
+    someone_else_pushes(
+        &c,
+        "someone else edits meta",
+        &[("meta/retries.json", "{\"theirs\": 1}\n")],
+    );
     c.ok(&c.root, &["bridge", "new", "noop", "--id", "n2"]);
     std::fs::write(c.root.join("meta/retries.json"), "{\"ours\": 2}\n").expect("write");
     let out = once(&c, &c.root, &[]);
@@ -1246,14 +1258,14 @@ fn re_derivation_never_overwrites_a_users_uncommitted_edit() {
     let c = Cloud::new();
     c.ok(&c.root, &["bridge", "new", "noop", "--id", "n1"]);
     once_ok(&c);
-    let other = c.clone("other");
-    std::fs::write(other.join("README.md"), "theirs\n").expect("write");
-    std::fs::write(other.join("meta/retries.json"), "{\"theirs\": 1}\n").expect("write");
-    c.git(
-        &other,
-        &["commit", "-q", "-am", "someone else edits README and meta"],
+    someone_else_pushes(
+        &c,
+        "someone else edits README and meta",
+        &[
+            ("README.md", "theirs\n"),
+            ("meta/retries.json", "{\"theirs\": 1}\n"),
+        ],
     );
-    c.git(&other, &["push", "-q"]);
     std::fs::write(c.root.join("README.md"), "mine, not committed\n").expect("write");
     c.ok(&c.root, &["bridge", "new", "noop", "--id", "n2"]);
     std::fs::write(c.root.join("meta/retries.json"), "{\"ours\": 2}\n").expect("write");
