@@ -287,7 +287,9 @@ impl Policy {
     }
 }
 
-fn globs(list: &[String], file: &str, field: &str) -> Result<GlobSet> {
+/// Compile `list` (field `field` of `file`) into one set; a bad glob is an
+/// error naming its index. Shared with the subsystems' own policy files.
+pub fn globs(list: &[String], file: &str, field: &str) -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for (i, g) in list.iter().enumerate() {
         let glob = globset::GlobBuilder::new(g)

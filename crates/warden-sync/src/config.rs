@@ -2,10 +2,11 @@
 //! absent means the defaults (no automatic adopt, the ledger is append-only,
 //! no generators). Unknown keys are errors that name the field.
 
-use globset::{GlobSet, GlobSetBuilder};
+use globset::GlobSet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use warden_core::policy::globs;
 use warden_core::{Digest, Error, Result};
 
 pub const SYNC_CONFIG_SCHEMA_ID: &str = "warden.sync-config/v1";
@@ -57,26 +58,6 @@ pub struct SyncConfig {
     pub digest: Digest,
     pub append_only: GlobSet,
     pub generators: Vec<(GlobSet, Generator)>,
-}
-
-fn glob_set(globs: &[String], file: &str, field: &str) -> Result<GlobSet> {
-    let mut b = GlobSetBuilder::new();
-    for (i, g) in globs.iter().enumerate() {
-        let glob = globset::GlobBuilder::new(g)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| {
-                Error::invalid(
-                    file,
-                    format!("{field}[{i}]"),
-                    format!("bad glob \"{g}\": {e}"),
-                    Some("use globs like `logs/**/*.jsonl`".into()),
-                )
-            })?;
-        b.add(glob);
-    }
-    b.build()
-        .map_err(|e| Error::invalid(file, field, e.to_string(), None))
 }
 
 impl SyncConfig {
@@ -137,7 +118,7 @@ impl SyncConfig {
         }
         let mut append: Vec<String> = BUILTIN_APPEND_ONLY.iter().map(|s| s.to_string()).collect();
         append.extend(f.append_only.iter().cloned());
-        let append_only = glob_set(&append, file, "append_only")?;
+        let append_only = globs(&append, file, "append_only")?;
         let mut generators = Vec::new();
         for (i, g) in f.generated.iter().enumerate() {
             if g.command.is_empty() || g.command[0].trim().is_empty() {
@@ -157,7 +138,7 @@ impl SyncConfig {
                 ));
             }
             generators.push((
-                glob_set(&g.paths, file, &format!("generated[{i}].paths"))?,
+                globs(&g.paths, file, &format!("generated[{i}].paths"))?,
                 g.clone(),
             ));
         }
