@@ -27,7 +27,8 @@ use crate::error::{Error, IoContext, Result};
 use crate::failpoint::hit;
 use crate::fsutil;
 use crate::journal::{
-    self, Frame, FrameHeader, FrameRef, Intent, Journal, StateRecord, Tail, TransitionRecord,
+    self, DirRecord, Frame, FrameHeader, FrameRef, Intent, Journal, StateRecord, Tail,
+    TransitionRecord,
 };
 use crate::ledger::{Entry, LEDGER_SCHEMA_ID, RollbackHandle, RunResult};
 use crate::lock::{self, RepoLock};
@@ -94,11 +95,120 @@ pub fn needs_recovery(repo: &Repo) -> Result<bool> {
     })
 }
 
-fn temp_for(path: &RepoPath, run: &str) -> RepoPath {
-    let name = format!(".{}.warden-{run}.tmp", path.file_name());
+/// The temp file beside `path` that transition `n` of run `run` stages its
+/// content in: `.warden-<RUN>-<n>.tmp`, at most 47 bytes, whatever the length of
+/// the file's own name (NAME_MAX is 255). `tag` tells the apply's temps
+/// (`""`) from a rollback's (`"r"`).
+fn temp_for(path: &RepoPath, run: &str, tag: &str, n: usize) -> RepoPath {
+    let name = format!(".warden-{run}-{tag}{n}.tmp");
     match path.parent() {
         Some(p) => RepoPath::from_trusted(format!("{p}/{name}")),
         None => RepoPath::from_trusted(name),
+    }
+}
+
+/// The rollback temp name of journals written before temp names were short
+/// (`.<name>.warden-<RUN>-restore.tmp`), when it can exist at all: a crash in
+/// such a rollback may have left one behind.
+fn old_restore_temp(path: &RepoPath, run: &str) -> Option<RepoPath> {
+    let name = format!(".{}.warden-{run}-restore.tmp", path.file_name());
+    (name.len() <= crate::paths::NAME_MAX).then(|| match path.parent() {
+        Some(p) => RepoPath::from_trusted(format!("{p}/{name}")),
+        None => RepoPath::from_trusted(name),
+    })
+}
+
+/// The before-state of every directory above the changed paths, outermost
+/// first (recorded in the intent, so rollback and undo restore directories).
+fn dir_records(root: &Path, changes: &[Change]) -> Result<Vec<DirRecord>> {
+    let mut all: BTreeSet<(usize, RepoPath)> = BTreeSet::new();
+    for c in changes {
+        for d in c.path.ancestors() {
+            all.insert((d.as_str().matches('/').count(), d));
+        }
+    }
+    let mut out = Vec::with_capacity(all.len());
+    for (_, d) in all {
+        let fs = d.to_fs(root);
+        let mode = match std::fs::symlink_metadata(&fs) {
+            Ok(m) if m.is_dir() => Some(fsutil::mode_of(&m)),
+            Ok(_) => {
+                return Err(Error::invalid(
+                    "(working tree)",
+                    d.as_str(),
+                    format!("\"{d}\" is not a directory"),
+                    None,
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).io("inspect", &fs),
+        };
+        out.push(DirRecord { path: d, mode });
+    }
+    Ok(out)
+}
+
+/// Put directories into the recorded states: those recorded absent are
+/// removed when empty (deepest first); those recorded with a mode are
+/// created if missing and given that mode (outermost first). Records every
+/// directory whose entry list changed in `synced`.
+fn settle_dirs(
+    root: &Path,
+    records: &[DirRecord],
+    synced: &mut BTreeSet<PathBuf>,
+) -> std::result::Result<(), (RepoPath, Error)> {
+    for r in records.iter().rev().filter(|r| r.mode.is_none()) {
+        let fs = r.path.to_fs(root);
+        if std::fs::symlink_metadata(&fs).is_ok_and(|m| m.is_dir())
+            && std::fs::remove_dir(&fs).is_ok()
+        {
+            synced.insert(parent_dir(root, &r.path));
+        }
+    }
+    for r in records {
+        let Some(mode) = r.mode else { continue };
+        let fs = r.path.to_fs(root);
+        let at = |e: Error| (r.path.clone(), e);
+        match std::fs::symlink_metadata(&fs) {
+            Ok(m) if m.is_dir() => {
+                if fsutil::mode_of(&m) != mode {
+                    fsutil::set_mode(&fs, mode).map_err(at)?;
+                }
+            }
+            Ok(_) => {
+                return Err(at(Error::invalid(
+                    "(working tree)",
+                    r.path.as_str(),
+                    format!(
+                        "\"{}\" must be a directory again, but a file is there",
+                        r.path
+                    ),
+                    None,
+                )));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fsutil::create_dir_with_mode(&fs, mode).map_err(at)?;
+                synced.insert(parent_dir(root, &r.path));
+            }
+            Err(e) => return Err(e).io("inspect", &fs).map_err(at),
+        }
+    }
+    Ok(())
+}
+
+/// The error that stops every writer while an interrupted run cannot be
+/// rolled back: what blocks it, where, and the command that resolves it.
+fn blocked(run: &str, path: &RepoPath, cause: Error) -> Error {
+    if matches!(cause, Error::RecoveryBlocked { .. } | Error::Injected(_)) {
+        return cause;
+    }
+    Error::RecoveryBlocked {
+        run: run.to_string(),
+        path: path.to_string(),
+        problem: cause.to_string(),
+        fix: format!(
+            "move \"{path}\" out of the way (e.g. `mv -- '{path}' '{path}.blocked'`) or fix the cause, then run `warden status`, which finishes the recovery"
+        ),
     }
 }
 
@@ -127,6 +237,54 @@ fn create_parents(root: &Path, path: &RepoPath, dirs: &mut BTreeSet<PathBuf>) ->
         }
     }
     Ok(())
+}
+
+/// Steps 3–5 of a run: stage each new content in its temp file, rename the
+/// temps over their targets and unlink deleted paths, put the plan's
+/// directories into their states, fsync every changed directory.
+fn switch(root: &Path, plan: &Plan, intent: &Intent) -> Result<()> {
+    let mut dirs = BTreeSet::new();
+    for (c, t) in plan.changes.iter().zip(&intent.transitions) {
+        if let (FileState::File { content, mode, .. }, Some(temp)) = (&c.after, &t.temp) {
+            create_parents(root, &c.path, &mut dirs)?;
+            let tp = temp.to_fs(root);
+            let _ = std::fs::remove_file(&tp);
+            fsutil::write_new_synced(&tp, content, *mode, true)?;
+        }
+    }
+    hit("run.after_stage")?;
+    for (i, t) in intent.transitions.iter().enumerate() {
+        let target = t.path.to_fs(root);
+        match &t.temp {
+            Some(temp) => std::fs::rename(temp.to_fs(root), &target).io("rename into", &target)?,
+            None => std::fs::remove_file(&target).io("remove", &target)?,
+        }
+        dirs.insert(parent_dir(root, &t.path));
+        if i == 0 {
+            hit("run.after_first_rename")?;
+        }
+    }
+    hit("run.after_renames")?;
+    for t in intent
+        .transitions
+        .iter()
+        .filter(|t| t.after == StateRecord::Absent)
+    {
+        let parent = parent_dir(root, &t.path);
+        fsutil::remove_empty_dirs(&parent, root);
+        if !parent.exists()
+            && let Some(up) = parent.parent()
+        {
+            dirs.insert(up.to_path_buf());
+        }
+    }
+    settle_dirs(root, &plan.dirs, &mut dirs).map_err(|(_, e)| e)?;
+    for d in &dirs {
+        if d.exists() {
+            fsutil::sync_dir(d)?;
+        }
+    }
+    hit("run.after_dir_sync")
 }
 
 impl Repo {
@@ -461,9 +619,10 @@ impl Session<'_> {
         hit("run.after_plan")?;
 
         // Intent: before-states with content, after digests.
+        let dirs = dir_records(&root, &plan.changes)?;
         let mut blobs = Vec::new();
         let mut transitions = Vec::with_capacity(plan.changes.len());
-        for c in &plan.changes {
+        for (n, c) in plan.changes.iter().enumerate() {
             let before = match &c.before {
                 FileState::Absent => StateRecord::Absent,
                 FileState::File {
@@ -480,8 +639,8 @@ impl Session<'_> {
                     }
                 }
             };
-            let temp =
-                matches!(c.after, FileState::File { .. }).then(|| temp_for(&c.path, &plan.run));
+            let temp = matches!(c.after, FileState::File { .. })
+                .then(|| temp_for(&c.path, &plan.run, "", n));
             transitions.push(TransitionRecord {
                 path: c.path.clone(),
                 before,
@@ -494,6 +653,7 @@ impl Session<'_> {
             run: plan.run.clone(),
             meta: serde_json::to_value(&entry).map_err(|e| Error::Internal(e.to_string()))?,
             transitions,
+            dirs,
         };
         let frame = journal::encode(&FrameHeader::Intent(intent.clone()), &blobs)?;
         let at = self.journal.append(&frame, true)?;
@@ -501,44 +661,30 @@ impl Session<'_> {
         entry.rollback = Some(self.handle(at));
         hit("run.after_intent")?;
 
-        // Stage.
-        let mut dirs = BTreeSet::new();
-        for (c, t) in plan.changes.iter().zip(&intent.transitions) {
-            if let (FileState::File { content, mode, .. }, Some(temp)) = (&c.after, &t.temp) {
-                create_parents(&root, &c.path, &mut dirs)?;
-                let tp = temp.to_fs(&root);
-                let _ = std::fs::remove_file(&tp);
-                fsutil::write_new_synced(&tp, content, *mode, true)?;
+        // From here on the tree changes. An injected failure acts as a crash
+        // (recovery finishes the job); any real failure is rolled back now and
+        // ledgered, so no change is ever left on disk without an entry.
+        match switch(&root, plan, &intent) {
+            Ok(()) => {}
+            Err(e @ Error::Injected(_)) => return Err(e),
+            Err(e) => {
+                let frame = self.journal.read_frame(at)?;
+                self.roll_back(&frame, &intent)?;
+                entry.result = RunResult::RolledBack;
+                entry.reason = Some(format!("the apply failed and was rolled back: {e}"));
+                let entry = self.repo.ledger().append(&self.repo.writer, entry)?;
+                let done = FrameHeader::Done {
+                    run: plan.run.clone(),
+                    result: result_name(entry.result).into(),
+                };
+                self.journal.append(&journal::encode(&done, &[])?, true)?;
+                write_artifacts(&run_dir, plan, &entry);
+                return Err(Error::ApplyFailed {
+                    run: plan.run.clone(),
+                    message: e.to_string(),
+                });
             }
         }
-        hit("run.after_stage")?;
-
-        // Switch.
-        for (i, t) in intent.transitions.iter().enumerate() {
-            let target = t.path.to_fs(&root);
-            match &t.temp {
-                Some(temp) => {
-                    std::fs::rename(temp.to_fs(&root), &target).io("rename into", &target)?
-                }
-                None => std::fs::remove_file(&target).io("remove", &target)?,
-            }
-            dirs.insert(parent_dir(&root, &t.path));
-            if i == 0 {
-                hit("run.after_first_rename")?;
-            }
-        }
-        hit("run.after_renames")?;
-        for d in &dirs {
-            fsutil::sync_dir(d)?;
-        }
-        for t in intent
-            .transitions
-            .iter()
-            .filter(|t| t.after == StateRecord::Absent)
-        {
-            fsutil::remove_empty_dirs(&parent_dir(&root, &t.path), &root);
-        }
-        hit("run.after_dir_sync")?;
 
         let mut validation_failure = None;
         let mut deadline_exceeded = false;
@@ -608,71 +754,124 @@ impl Session<'_> {
         })
     }
 
-    /// Restore every path of an intent to its before-state. Paths found in
-    /// neither state are preserved in the quarantine lane first (G1).
+    /// Restore every path of an intent to its before-state, and the
+    /// directories above them to theirs. Paths found in neither state are
+    /// preserved in the quarantine lane first (G1). An obstacle it cannot
+    /// remove safely (a directory or a special file where a file must go
+    /// back, an I/O error) is an [`Error::RecoveryBlocked`] naming the path.
     fn roll_back(&self, frame: &Frame, intent: &Intent) -> Result<Vec<String>> {
         let root = self.root().to_path_buf();
+        let run = intent.run.as_str();
         let mut dirs = BTreeSet::new();
         let mut preserved = Vec::new();
-        for t in &intent.transitions {
-            if let Some(temp) = &t.temp {
+        let created_dir =
+            |p: &RepoPath| intent.dirs.iter().any(|d| d.path == *p && d.mode.is_none());
+        // Deepest first, so a directory this run created is emptied before
+        // the path it stands on is restored.
+        let mut order: Vec<(usize, &TransitionRecord)> =
+            intent.transitions.iter().enumerate().collect();
+        order.sort_by_key(|(_, t)| std::cmp::Reverse(t.path.as_str().matches('/').count()));
+        for (n, t) in order {
+            let leftovers = [
+                t.temp.clone(),
+                Some(temp_for(&t.path, run, "r", n)),
+                old_restore_temp(&t.path, run),
+            ];
+            for temp in leftovers.iter().flatten() {
                 match std::fs::remove_file(temp.to_fs(&root)) {
                     Ok(()) => {
                         dirs.insert(parent_dir(&root, temp));
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e).io("remove", temp.to_fs(&root)),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                        ) => {}
+                    Err(source) => {
+                        let path = temp.to_fs(&root);
+                        let e = Error::Io {
+                            op: "remove",
+                            path,
+                            source,
+                        };
+                        return Err(blocked(run, temp, e));
+                    }
                 }
             }
-            t.path.check_on_disk(&root, "(journal)", t.path.as_str())?;
-            let cur = FileState::read(&root, &t.path)?;
-            if cur.matches(&t.before) {
-                continue;
+            let fs = t.path.to_fs(&root);
+            if created_dir(&t.path) && std::fs::symlink_metadata(&fs).is_ok_and(|m| m.is_dir()) {
+                let _ = std::fs::remove_dir(&fs);
             }
-            if !cur.matches(&t.after)
-                && let FileState::File { content, mode, .. } = &cur
-            {
-                let keep = RepoPath::from_trusted(format!(
-                    "{QUARANTINE_DIR}/{}-recovered/{}",
-                    intent.run, t.path
-                ));
-                create_parents(&root, &keep, &mut dirs)?;
-                fsutil::write_atomic(&keep.to_fs(&root), content, *mode)?;
-                preserved.push(keep.to_string());
-            }
-            match &t.before {
-                StateRecord::Absent => {
-                    std::fs::remove_file(t.path.to_fs(&root)).io("remove", t.path.to_fs(&root))?;
-                }
-                StateRecord::File { mode, blob, .. } => {
-                    let blob = blob.ok_or_else(|| Error::Corrupt {
-                        path: self.journal.path().to_path_buf(),
-                        message: format!("run {}: no content recorded for {}", intent.run, t.path),
-                    })?;
-                    create_parents(&root, &t.path, &mut dirs)?;
-                    let temp = temp_for(&t.path, &format!("{}-restore", intent.run));
-                    let tp = temp.to_fs(&root);
-                    let _ = std::fs::remove_file(&tp);
-                    fsutil::write_new_synced(&tp, frame.blob(blob)?, *mode, true)?;
-                    std::fs::rename(&tp, t.path.to_fs(&root))
-                        .io("rename into", t.path.to_fs(&root))?;
-                }
-            }
-            dirs.insert(parent_dir(&root, &t.path));
-        }
-        for d in &dirs {
-            if d.exists() {
-                fsutil::sync_dir(d)?;
-            }
+            self.restore_one(frame, intent, n, t, &mut dirs, &mut preserved)
+                .map_err(|e| blocked(run, &t.path, e))?;
         }
         for t in intent
             .transitions
             .iter()
             .filter(|t| t.before == StateRecord::Absent)
         {
-            fsutil::remove_empty_dirs(&parent_dir(&root, &t.path), &root);
+            let parent = parent_dir(&root, &t.path);
+            fsutil::remove_empty_dirs(&parent, &root);
+            if !parent.exists()
+                && let Some(up) = parent.parent()
+            {
+                dirs.insert(up.to_path_buf());
+            }
+        }
+        settle_dirs(&root, &intent.dirs, &mut dirs).map_err(|(at, e)| blocked(run, &at, e))?;
+        for d in &dirs {
+            if d.exists() {
+                fsutil::sync_dir(d)?;
+            }
         }
         Ok(preserved)
+    }
+
+    /// Put one path of a rolled-back run back into its before-state.
+    fn restore_one(
+        &self,
+        frame: &Frame,
+        intent: &Intent,
+        n: usize,
+        t: &TransitionRecord,
+        dirs: &mut BTreeSet<PathBuf>,
+        preserved: &mut Vec<String>,
+    ) -> Result<()> {
+        let root = self.root();
+        t.path.check_on_disk(root, "(journal)", t.path.as_str())?;
+        let cur = FileState::read(root, &t.path)?;
+        if cur.matches(&t.before) {
+            return Ok(());
+        }
+        if !cur.matches(&t.after)
+            && let FileState::File { content, mode, .. } = &cur
+        {
+            let keep = RepoPath::from_trusted(format!(
+                "{QUARANTINE_DIR}/{}-recovered/{}",
+                intent.run, t.path
+            ));
+            create_parents(root, &keep, dirs)?;
+            fsutil::write_atomic(&keep.to_fs(root), content, *mode)?;
+            preserved.push(keep.to_string());
+        }
+        match &t.before {
+            StateRecord::Absent => {
+                std::fs::remove_file(t.path.to_fs(root)).io("remove", t.path.to_fs(root))?;
+            }
+            StateRecord::File { mode, blob, .. } => {
+                let blob = blob.ok_or_else(|| Error::Corrupt {
+                    path: self.journal.path().to_path_buf(),
+                    message: format!("run {}: no content recorded for {}", intent.run, t.path),
+                })?;
+                create_parents(root, &t.path, dirs)?;
+                let tp = temp_for(&t.path, &intent.run, "r", n).to_fs(root);
+                let _ = std::fs::remove_file(&tp);
+                fsutil::write_new_synced(&tp, frame.blob(blob)?, *mode, true)?;
+                std::fs::rename(&tp, t.path.to_fs(root)).io("rename into", t.path.to_fs(root))?;
+            }
+        }
+        dirs.insert(parent_dir(root, &t.path));
+        Ok(())
     }
 
     /// Finish or undo an interrupted run (G5).
@@ -814,10 +1013,9 @@ impl Session<'_> {
                         .map_or("absent".into(), |d| format!("sha256 {}", d.short()))
                 ));
                 if force && let FileState::File { .. } = cur {
-                    let keep =
-                        RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{new_run}/{}", t.path));
+                    let keep = plan::lane_copy(&new_run, &t.path);
                     ov.set(&keep, "(undo)", cur.clone())?;
-                    quarantined.push(serde_json::json!({"path": t.path.as_str(), "reason": format!("changed after run {id}; set aside by `warden undo --force`"), "sha256": cur.digest()}));
+                    quarantined.push(serde_json::json!({"path": t.path.as_str(), "stored": keep.as_str(), "reason": format!("changed after run {id}; set aside by `warden undo --force`"), "sha256": cur.digest()}));
                     actions.push(crate::ledger::ActionSummary {
                         kind: "quarantine".into(),
                         path: t.path.to_string(),
@@ -853,14 +1051,12 @@ impl Session<'_> {
             ));
         }
         if !quarantined.is_empty() {
-            let index =
-                RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{new_run}/QUARANTINE.json"));
-            let mut body = serde_json::to_vec_pretty(
-                &serde_json::json!({"run": new_run, "files": quarantined}),
-            )
-            .map_err(|e| Error::Internal(e.to_string()))?;
-            body.push(b'\n');
-            ov.set(&index, "(undo)", FileState::file(body, 0o644))?;
+            let body = plan::lane_index_body(&new_run, quarantined)?;
+            ov.set(
+                &plan::lane_index(&new_run),
+                "(undo)",
+                FileState::file(body, 0o644),
+            )?;
         }
         let changes: Vec<Change> = ov.changes();
         let mut plan = plan::build(
@@ -874,6 +1070,9 @@ impl Session<'_> {
             Some(id.clone()),
         );
         plan.rationale = Some(format!("undo of run {id}"));
+        // Directories come back as they were before the undone run: those it
+        // found exist again with their modes, those it created go when empty.
+        plan.dirs = intent.dirs.clone();
         if plan.changes.is_empty() {
             plan.noop = Some(Noop::NothingToChange);
         }

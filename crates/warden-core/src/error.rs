@@ -60,6 +60,21 @@ pub enum Error {
     },
     #[error("{}: {message}", path.display())]
     Corrupt { path: PathBuf, message: String },
+    /// A run failed after it began changing files (an I/O error mid-apply);
+    /// it was rolled back and ledgered `rolled_back`: exit 1.
+    #[error(
+        "run {run} failed and was rolled back (ledgered as rolled_back; no change remains): {message}"
+    )]
+    ApplyFailed { run: String, message: String },
+    /// An interrupted run cannot be rolled back until something in the way is
+    /// removed: exit 1. Writers refuse with it; read-only commands report it.
+    #[error("interrupted run {run} cannot be rolled back: {path}: {problem}")]
+    RecoveryBlocked {
+        run: String,
+        path: String,
+        problem: String,
+        fix: String,
+    },
     #[error("injected failure at failpoint {0}")]
     Injected(&'static str),
     #[error("{0}")]
@@ -72,7 +87,9 @@ impl Error {
             Error::Invalid { .. } | Error::NotARepo { .. } | Error::NotInitialised { .. } => {
                 ExitClass::Input
             }
-            Error::Rejected { .. } => ExitClass::Rejected,
+            Error::Rejected { .. } | Error::ApplyFailed { .. } | Error::RecoveryBlocked { .. } => {
+                ExitClass::Rejected
+            }
             Error::Busy { .. } => ExitClass::Busy,
             Error::Io { .. } | Error::Corrupt { .. } | Error::Injected(_) | Error::Internal(_) => {
                 ExitClass::Internal
@@ -93,6 +110,10 @@ impl Error {
                 Some("wait for it to finish, or run without --no-wait to wait for the lock".into())
             }
             Error::Corrupt { .. } => Some("run `warden ledger verify` and `warden status`".into()),
+            Error::ApplyFailed { run, .. } => Some(format!(
+                "fix the cause and run the command again; `warden runs` shows run {run} as rolled back"
+            )),
+            Error::RecoveryBlocked { fix, .. } => Some(fix.clone()),
             _ => None,
         }
     }

@@ -28,6 +28,9 @@ pub enum Action {
     Abort,
     /// Sleep this many milliseconds, then continue.
     Sleep(u64),
+    /// Return an I/O error, as a full disk or a failing device would: unlike
+    /// `Error`, the engine handles it like any real failure.
+    IoError,
 }
 
 impl Action {
@@ -36,6 +39,7 @@ impl Action {
         match s {
             "error" => Some(Action::Error),
             "abort" => Some(Action::Abort),
+            "ioerror" => Some(Action::IoError),
             _ => s
                 .strip_prefix("sleep(")
                 .and_then(|r| r.strip_suffix(')'))
@@ -81,6 +85,11 @@ pub fn hit(name: &'static str) -> Result<()> {
         None => Ok(()),
         Some(Action::Error) => Err(crate::error::Error::Injected(name)),
         Some(Action::Abort) => std::process::abort(),
+        Some(Action::IoError) => Err(crate::error::Error::Io {
+            op: "write (injected)",
+            path: std::path::PathBuf::from(name),
+            source: std::io::Error::other("injected I/O failure"),
+        }),
         Some(Action::Sleep(ms)) => {
             std::thread::sleep(std::time::Duration::from_millis(ms));
             Ok(())

@@ -69,6 +69,16 @@ fn marker<'a>(line: &'a str, word: &str) -> Option<(&'a str, &'a str, &'a str, &
     None
 }
 
+/// The first line of `body` that the fence parser would read as a BEGIN or END
+/// marker (any spelling), as (1-based line number, the line). A body holding
+/// one would nest or close fences once written, so no patch may carry it.
+pub fn marker_line(body: &str) -> Option<(usize, &str)> {
+    body.split_inclusive('\n').enumerate().find_map(|(i, raw)| {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        (marker(line, "BEGIN").is_some() || marker(line, "END").is_some()).then_some((i + 1, line))
+    })
+}
+
 fn body_checksum(body: &str) -> String {
     Digest::of(body.as_bytes()).short()
 }
@@ -176,6 +186,14 @@ pub fn patch(text: &str, name: &str, body: &str) -> Result<Option<String>, Patch
         .iter()
         .find(|f| f.name == name)
         .ok_or_else(|| PatchError::Missing(name.to_string()))?;
+    if let Some((line, text)) = marker_line(body) {
+        return Err(PatchError::Malformed(FenceError {
+            line,
+            message: format!(
+                "line {line} of the new body of fence \"{name}\" is an AUTO fence marker ({text:?}); a body cannot contain fence markers"
+            ),
+        }));
+    }
     let mut body = body.to_string();
     if !body.is_empty() && !body.ends_with('\n') {
         body.push('\n');
@@ -285,6 +303,23 @@ mod tests {
             let e = parse(text).expect_err(text);
             assert!(e.message.contains(msg), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn fence_markers_in_a_new_body_are_refused() {
+        for body in [
+            "a\n# END AUTO SECTION: CONFIG\nb\n",
+            "# BEGIN AUTO SECTION: OTHER\n",
+            "x\n<!-- END AUTO-SECTION: CONFIG -->",
+        ] {
+            let e = patch(PY, "CONFIG", body).expect_err(body);
+            assert!(e.to_string().contains("fence marker"), "{body:?}: {e}");
+        }
+        assert_eq!(
+            marker_line("a\nb\n# END AUTO SECTION: X\n"),
+            Some((3, "# END AUTO SECTION: X"))
+        );
+        assert_eq!(marker_line("BEGIN AUTO is not a marker\n"), None);
     }
 
     #[test]

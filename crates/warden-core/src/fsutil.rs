@@ -64,18 +64,29 @@ pub fn write_new_synced(path: &Path, content: &[u8], mode: u32, sync: bool) -> R
     Ok(())
 }
 
+/// The temp name `write_atomic` stages `path` in: fixed length (at most 40 bytes),
+/// whatever the length of the file name, so a legal name (up to NAME_MAX)
+/// never yields an illegal temp name.
+pub fn short_temp_name(path: &Path) -> String {
+    let name = path.file_name().unwrap_or_default();
+    let digest = crate::digest::Digest::of(name.as_encoded_bytes());
+    format!(".warden-{}.tmp", digest.short())
+}
+
 /// Replace `path` durably with `content`: temp + fsync + rename + fsync dir.
 pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.warden.tmp"));
+    let tmp = dir.join(short_temp_name(path));
     let _ = std::fs::remove_file(&tmp);
     write_new_synced(&tmp, content, mode, true)?;
     std::fs::rename(&tmp, path).io("rename into", path)?;
     sync_dir(dir)
+}
+
+/// Create the directory `dir` (its parent exists) with the mode bits `mode`.
+pub fn create_dir_with_mode(dir: &Path, mode: u32) -> Result<()> {
+    std::fs::create_dir(dir).io("create dir", dir)?;
+    set_mode(dir, mode)
 }
 
 /// Remove `dir` and then its parents up to (not including) `stop` while empty.
@@ -88,5 +99,19 @@ pub fn remove_empty_dirs(mut dir: &Path, stop: &Path) {
             Some(p) => dir = p,
             None => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_works_for_a_255_byte_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("n".repeat(255));
+        write_atomic(&p, b"x", 0o644).expect("a legal name must be writable");
+        assert_eq!(std::fs::read(&p).expect("read"), b"x");
+        assert!(short_temp_name(&p).len() <= 40);
     }
 }

@@ -81,6 +81,16 @@ pub struct TransitionRecord {
     pub temp: Option<RepoPath>,
 }
 
+/// A directory's state before a run: every ancestor directory of a path the
+/// run changes is recorded, so rollback and undo can put directories back
+/// (existence and mode) as well as files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirRecord {
+    pub path: RepoPath,
+    /// Mode bits of the directory; `None` when it did not exist.
+    pub mode: Option<u32>,
+}
+
 /// Everything recovery needs to finish or undo a run and ledger it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Intent {
@@ -88,6 +98,10 @@ pub struct Intent {
     /// The ledger entry this run will append, minus chain fields and result.
     pub meta: serde_json::Value,
     pub transitions: Vec<TransitionRecord>,
+    /// Before-states of the directories above the changed paths, outermost
+    /// first. Absent in journals written before directories were recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dirs: Vec<DirRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

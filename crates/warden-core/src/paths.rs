@@ -15,6 +15,16 @@ use std::path::{Path, PathBuf};
 pub const PROTECTED: &[&str] = &[".git", ".ledger", ".warden", ".runs"];
 pub const QUARANTINE_DIR: &str = ".quarantine";
 
+/// The longest file name (one path component) the file systems warden runs
+/// on accept, in bytes.
+pub const NAME_MAX: usize = 255;
+/// The longest path the kernel accepts, in bytes, including the final NUL.
+pub const PATH_MAX: usize = 4096;
+/// Bytes warden may put in front of a user's path when it keeps a copy in the
+/// quarantine lane (`.quarantine/<RUN>-recovered/`, `.quarantine/<RUN>/files/`:
+/// at most 49), rounded up. A path is accepted only if it still fits then.
+pub const LANE_PREFIX_MAX: usize = 64;
+
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoPath(String);
 
@@ -91,6 +101,49 @@ impl RepoPath {
 
     pub fn file_name(&self) -> &str {
         self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+
+    /// Refuse a path the file system could not take: a component longer than
+    /// [`NAME_MAX`], or a path that, below `root` and with room for warden's
+    /// quarantine prefix, would reach [`PATH_MAX`]. Exit 2, naming the field.
+    pub fn check_lengths(&self, root: &Path, file: &str, field: &str) -> Result<()> {
+        if let Some(comp) = self.0.split('/').find(|c| c.len() > NAME_MAX) {
+            let shown: String = comp.chars().take(40).collect();
+            return Err(Error::invalid(
+                file,
+                field,
+                format!(
+                    "the name \"{shown}…\" in path \"{}…\" is {} bytes, more than NAME_MAX ({NAME_MAX})",
+                    self.0.chars().take(40).collect::<String>(),
+                    comp.len()
+                ),
+                Some(format!(
+                    "shorten the file or directory name to at most {NAME_MAX} bytes"
+                )),
+            ));
+        }
+        let full = root.as_os_str().len() + 1 + self.0.len() + LANE_PREFIX_MAX;
+        if full >= PATH_MAX {
+            let max = PATH_MAX.saturating_sub(root.as_os_str().len() + 2 + LANE_PREFIX_MAX);
+            return Err(Error::invalid(
+                file,
+                field,
+                format!(
+                    "path \"{}…\" is {} bytes; in this repository a path may have at most {max} bytes, so that it and its copy in the quarantine lane stay under PATH_MAX ({PATH_MAX})",
+                    self.0.chars().take(40).collect::<String>(),
+                    self.0.len()
+                ),
+                Some("use a shorter path".into()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every proper ancestor directory, outermost first (`a`, `a/b` for `a/b/c`).
+    pub fn ancestors(&self) -> impl Iterator<Item = RepoPath> + '_ {
+        self.0
+            .match_indices('/')
+            .map(|(i, _)| RepoPath(self.0[..i].to_string()))
     }
 
     /// The top-level protected area this path lies in, if any. Case-insensitive so a

@@ -12,7 +12,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::events::ActionKind;
 use crate::fence::{self, PatchError};
 use crate::fsutil;
-use crate::journal::StateRecord;
+use crate::journal::{DirRecord, StateRecord};
 use crate::ledger::{ActionSummary, ChangeSummary, Counts};
 use crate::paths::{QUARANTINE_DIR, RepoPath};
 use crate::policy::Policy;
@@ -139,6 +139,10 @@ pub struct Plan {
     pub counts: Counts,
     pub diff: String,
     pub noop: Option<Noop>,
+    /// Directories to leave in a given state (existing with a mode, or gone
+    /// when empty) once the files are in place. Only an undo sets them: the
+    /// undone run's directory before-states.
+    pub dirs: Vec<DirRecord>,
 }
 
 /// The plan as reported (`--format json`, the `plan` of `.runs/<RUN>/run.json`).
@@ -381,6 +385,78 @@ pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
     Ok(())
 }
 
+/// The quarantine lane of run `run`: `.quarantine/<RUN>/`.
+pub fn lane_dir(run: &str) -> String {
+    format!("{QUARANTINE_DIR}/{run}")
+}
+
+/// Where run `run` keeps its copy of `path`: `.quarantine/<RUN>/files/<path>`.
+/// User paths live below `files/`, and the index beside it, so no user path
+/// can ever collide with the index.
+pub fn lane_copy(run: &str, path: &RepoPath) -> RepoPath {
+    RepoPath::from_trusted(format!("{}/files/{path}", lane_dir(run)))
+}
+
+/// The index of run `run`'s quarantine lane: `.quarantine/<RUN>/index.json`.
+pub fn lane_index(run: &str) -> RepoPath {
+    RepoPath::from_trusted(format!("{}/index.json", lane_dir(run)))
+}
+
+/// The bytes of a lane index (`warden.quarantine/v1`).
+pub(crate) fn lane_index_body(run: &str, files: Vec<serde_json::Value>) -> Result<Vec<u8>> {
+    let mut body = serde_json::to_vec_pretty(&serde_json::json!({
+        "schema": "warden.quarantine/v1", "run": run, "files": files,
+    }))
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    body.push(b'\n');
+    Ok(body)
+}
+
+/// Refuse, before anything is read, what the apply step could not carry out:
+/// names over NAME_MAX or paths near PATH_MAX, one path used by two actions
+/// (naming both), and a path used as a file by one action and as a directory
+/// by another. Exit 2, naming the action and the path.
+pub fn check_shape(root: &Path, proposal: &Proposal, file: &str) -> Result<()> {
+    let mut used: BTreeMap<RepoPath, String> = BTreeMap::new();
+    for (i, action) in proposal.actions.iter().enumerate() {
+        let fields: &[&str] = if action.kind() == ActionKind::MoveFile {
+            &["from", "to"]
+        } else {
+            &["path"]
+        };
+        for (p, f) in action.paths().into_iter().zip(fields) {
+            let field = format!("actions[{i}].{f}");
+            p.check_lengths(root, file, &field)?;
+            if let Some(prev) = used.get(p) {
+                return Err(Error::invalid(
+                    file,
+                    &field,
+                    format!(
+                        "\"{p}\" is also used by {prev}; a proposal may use each path only once"
+                    ),
+                    Some("merge the two actions into one, or split them into two proposals".into()),
+                ));
+            }
+            used.insert(p.clone(), field);
+        }
+    }
+    for (p, field) in &used {
+        for dir in p.ancestors() {
+            if let Some(other) = used.get(&dir) {
+                return Err(Error::invalid(
+                    file,
+                    field,
+                    format!(
+                        "\"{p}\" needs \"{dir}\" to be a directory, but {other} uses \"{dir}\" as a file"
+                    ),
+                    Some("a path cannot be both a file and a directory: split this into two proposals".into()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Resolve a proposal into a plan for run `run`. `file` names the proposal in errors.
 pub fn resolve(
     root: &Path,
@@ -391,6 +467,7 @@ pub fn resolve(
     run: &str,
 ) -> Result<Plan> {
     gate(policy, proposal, file)?;
+    check_shape(root, proposal, file)?;
     let mut ov = Overlay::new(root, file);
     let mut quarantined = Vec::new();
     let mut summaries = Vec::new();
@@ -425,6 +502,16 @@ pub fn resolve(
                     None,
                     Some(format!("fence {name}")),
                 ));
+                if let Some((line, text)) = fence::marker_line(content) {
+                    return Err(Error::invalid(
+                        file,
+                        field("content"),
+                        format!(
+                            "line {line} of the content is an AUTO fence marker ({text:?}); written into fence \"{name}\" it would nest or close fences"
+                        ),
+                        Some("remove the BEGIN/END AUTO SECTION lines from the content".into()),
+                    ));
+                }
                 let cur = ov.get(path, &field("path"))?;
                 check_expect(&cur, expect, path, file, &field("expect"))?;
                 let FileState::File {
@@ -527,12 +614,12 @@ pub fn resolve(
                     ));
                 }
                 check_expect(&cur, expect, path, file, &field("expect"))?;
-                let dest = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{run}/{path}"));
+                let dest = lane_copy(run, path);
                 let dest_field = field("path");
                 ov.set(&dest, &dest_field, cur.clone())?;
                 ov.set(path, &field("path"), FileState::Absent)?;
                 quarantined.push(serde_json::json!({
-                    "path": path.as_str(), "reason": reason, "sha256": cur.digest(),
+                    "path": path.as_str(), "stored": dest.as_str(), "reason": reason, "sha256": cur.digest(),
                     "source": proposal.source, "event": proposal.event,
                 }));
                 if let Some(s) = summaries.last_mut() {
@@ -551,12 +638,12 @@ pub fn resolve(
         }
     }
     if !quarantined.is_empty() {
-        let index = RepoPath::from_trusted(format!("{QUARANTINE_DIR}/{run}/QUARANTINE.json"));
-        let mut body =
-            serde_json::to_vec_pretty(&serde_json::json!({"run": run, "files": quarantined}))
-                .map_err(|e| Error::Internal(e.to_string()))?;
-        body.push(b'\n');
-        ov.set(&index, "quarantine index", FileState::file(body, 0o644))?;
+        let body = lane_index_body(run, quarantined)?;
+        ov.set(
+            &lane_index(run),
+            "quarantine index",
+            FileState::file(body, 0o644),
+        )?;
     }
     let changes = ov.changes();
     let plan = build(
@@ -659,6 +746,7 @@ pub fn build(
         counts,
         diff,
         noop: None,
+        dirs: Vec::new(),
     }
 }
 

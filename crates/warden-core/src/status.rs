@@ -102,12 +102,16 @@ fn count_files(dir: &std::path::Path) -> Result<u64> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e).io("list", dir),
     };
+    // A run's lane holds `files/` and its `index.json` (older runs: the files
+    // beside a `QUARANTINE.json`); the indexes are not quarantined files.
+    let lane = dir.join("files").is_dir();
     for ent in rd {
         let ent = ent.io("list", dir)?;
         let ft = ent.file_type().io("inspect", ent.path())?;
+        let name = ent.file_name();
         if ft.is_dir() {
             n += count_files(&ent.path())?;
-        } else if ent.file_name() != "QUARANTINE.json" {
+        } else if name != "QUARANTINE.json" && !(lane && name == "index.json") {
             n += 1;
         }
     }

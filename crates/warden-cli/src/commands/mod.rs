@@ -94,6 +94,14 @@ pub fn recover_if_needed(repo: &Repo, ctx: &Context) -> Result<(), CliError> {
         match repo.session(ctx, false, &mut |_| {}) {
             Ok(s) => report_recovered(&s.recovered),
             Err(warden_core::Error::Busy { .. }) => {}
+            // Reading must keep working while recovery is blocked: say what
+            // blocks it and how to resolve it, then report as usual.
+            Err(e @ warden_core::Error::RecoveryBlocked { .. }) => {
+                eprintln!("warden: warning: {e}");
+                if let Some(fix) = e.hint() {
+                    eprintln!("  hint: {fix}");
+                }
+            }
             Err(e) => return Err(e.into()),
         }
     }
