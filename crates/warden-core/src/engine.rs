@@ -778,6 +778,11 @@ impl Session<'_> {
                 old_restore_temp(&t.path, run),
             ];
             for temp in leftovers.iter().flatten() {
+                // Only a file (or a link) under that name can be ours; a
+                // directory there is someone else's and stays.
+                if std::fs::symlink_metadata(temp.to_fs(&root)).is_ok_and(|m| m.is_dir()) {
+                    continue;
+                }
                 match std::fs::remove_file(temp.to_fs(&root)) {
                     Ok(()) => {
                         dirs.insert(parent_dir(&root, temp));

@@ -95,7 +95,8 @@ pub struct Status {
     pub dirty: Option<Vec<String>>,
 }
 
-fn count_files(dir: &std::path::Path) -> Result<u64> {
+/// Files below `dir`; `depth` 0 is `.quarantine/` itself, 1 a run's lane.
+fn count_files(dir: &std::path::Path, depth: usize) -> Result<u64> {
     let mut n = 0;
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
@@ -104,14 +105,15 @@ fn count_files(dir: &std::path::Path) -> Result<u64> {
     };
     // A run's lane holds `files/` and its `index.json` (older runs: the files
     // beside a `QUARANTINE.json`); the indexes are not quarantined files.
-    let lane = dir.join("files").is_dir();
+    let lane = depth == 1;
+    let new_layout = lane && dir.join("files").is_dir();
     for ent in rd {
         let ent = ent.io("list", dir)?;
         let ft = ent.file_type().io("inspect", ent.path())?;
         let name = ent.file_name();
         if ft.is_dir() {
-            n += count_files(&ent.path())?;
-        } else if name != "QUARANTINE.json" && !(lane && name == "index.json") {
+            n += count_files(&ent.path(), depth + 1)?;
+        } else if !(lane && name == "QUARANTINE.json" || new_layout && name == "index.json") {
             n += 1;
         }
     }
@@ -152,7 +154,7 @@ pub fn status(repo: &Repo) -> Result<Status> {
             .filter(|e| e.result == RunResult::RolledBack)
             .count() as u64,
         pending_recovery: engine::needs_recovery(repo)?,
-        quarantine: count_files(&repo.layout.quarantine_dir())?,
+        quarantine: count_files(&repo.layout.quarantine_dir(), 0)?,
         lock_holder: lock::holder(&repo.layout.lock())?,
         ledger: LedgerHealth {
             ok: verify.ok,

@@ -95,3 +95,97 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Every directory under `root` outside warden's and git's own areas, with its mode.
+#[cfg(unix)]
+pub fn dir_modes(root: &Path) -> BTreeMap<String, u32> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, u32>) {
+        for ent in std::fs::read_dir(dir).expect("read_dir") {
+            let ent = ent.expect("entry");
+            let p = ent.path();
+            let rel = p
+                .strip_prefix(root)
+                .expect("prefix")
+                .to_string_lossy()
+                .replace('\\', "/");
+            if [".git", ".warden", ".ledger", ".runs"]
+                .iter()
+                .any(|x| rel == *x)
+            {
+                continue;
+            }
+            if ent.file_type().expect("type").is_dir() {
+                out.insert(rel, mode_of(&p));
+                walk(root, &p, out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// Plan and apply a proposal given as JSON, in a fresh session.
+pub fn try_apply(
+    f: &Fixture,
+    v: serde_json::Value,
+) -> warden_core::Result<warden_core::engine::Outcome> {
+    let repo = f.repo();
+    let (prop, digest) = Proposal::from_value(&v, "p.json")?;
+    let mut s = repo.session(&f.ctx, false, &mut |_| {})?;
+    let plan = s.plan(&prop, digest, "p.json")?;
+    s.apply(&plan)
+}
+
+/// A proposal by a person on the Manual event.
+pub fn manual(actions: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "schema": "warden.proposal/v1",
+        "source": {"kind": "person", "id": "test"},
+        "event": "Manual",
+        "actions": actions,
+    })
+}
+
+/// Undo `run` in a fresh session.
+pub fn try_undo(
+    f: &Fixture,
+    run: &str,
+    force: bool,
+) -> warden_core::Result<warden_core::engine::Outcome> {
+    let repo = f.repo();
+    let mut s = repo.session(&f.ctx, false, &mut |_| {})?;
+    let actor = warden_core::proposal::Source {
+        kind: "person".into(),
+        id: "test".into(),
+    };
+    let plan = s.plan_undo(run, force, actor)?;
+    s.apply(&plan)
+}
+
+/// The repository is not wedged: the ledger verifies, recovery has nothing
+/// left to do, and an ordinary proposal still applies.
+pub fn still_works(f: &Fixture, tag: &str) {
+    let repo = f.repo();
+    let v = repo.ledger().verify().expect("verify");
+    assert!(v.ok, "{tag}: ledger does not verify: {:?}", v.problem);
+    assert!(
+        !warden_core::engine::needs_recovery(&repo).expect("needs_recovery"),
+        "{tag}: a run still waits for recovery"
+    );
+    warden_core::status::status(&repo).expect("status must work");
+    let probe = format!(
+        "probe-{}.txt",
+        repo.ledger().entries().expect("entries").len()
+    );
+    let out = try_apply(
+        f,
+        manual(serde_json::json!([{"kind": "write_file", "path": probe, "content": "ok\n", "expect": "absent"}])),
+    )
+    .unwrap_or_else(|e| panic!("{tag}: a normal proposal no longer applies: {e}"));
+    assert_eq!(
+        out.entry.result,
+        warden_core::ledger::RunResult::Applied,
+        "{tag}"
+    );
+}
