@@ -378,12 +378,12 @@ fn undo_restores_tracked_and_untracked_files_byte_exact_with_modes() {
         .to_string();
     let q = r.root.join(".quarantine").join(&run);
     assert_eq!(
-        mode(&q.join("stray.bin")),
+        mode(&q.join("files/stray.bin")),
         0o600,
         "quarantine keeps the mode"
     );
     assert!(
-        std::fs::read_to_string(q.join("QUARANTINE.json"))
+        std::fs::read_to_string(q.join("index.json"))
             .expect("index")
             .contains("unclassified")
     );
@@ -430,7 +430,8 @@ fn undo_refuses_newer_work_and_force_quarantines_it_first() {
         .expect("run")
         .to_string();
     assert_eq!(
-        std::fs::read_to_string(r.root.join(".quarantine").join(undo).join("a.txt")).expect("kept"),
+        std::fs::read_to_string(r.root.join(".quarantine").join(undo).join("files/a.txt"))
+            .expect("kept"),
         "v3 by hand\n"
     );
 }
