@@ -495,3 +495,35 @@ fn patch_content_with_fence_markers_is_refused_naming_the_line() {
     .expect("ordinary patch");
     still_works(&f, "fence");
 }
+
+#[test]
+fn a_validation_log_that_cannot_be_written_rolls_the_run_back_with_an_entry() {
+    let _serial = serial();
+    let f = Fixture::new();
+    f.write("a.txt", "a\n", 0o644);
+    set_validation(&f, "[\"true\"]");
+    // .runs/ is a file: the validation log cannot be created.
+    let runs = f.root().join(".runs");
+    std::fs::remove_dir_all(&runs).ok();
+    std::fs::write(&runs, "not a directory\n").expect("write");
+    let before = tree(f.root());
+    let out = try_apply(
+        &f,
+        manual(json!([{"kind": "write_file", "path": "a.txt", "content": "A\n", "expect": {"sha256": sha("a\n")}}])),
+    )
+    .expect("an outcome");
+    assert_eq!(out.entry.result, RunResult::RolledBack);
+    assert!(
+        out.entry
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("could not run")),
+        "{:?}",
+        out.entry.reason
+    );
+    assert_eq!(tree(f.root()), before);
+    assert_eq!(last_entry(&f).result, RunResult::RolledBack);
+    std::fs::remove_file(&runs).expect("rm");
+    std::fs::create_dir(&runs).expect("mkdir");
+    still_works(&f, "after the log failure");
+}
