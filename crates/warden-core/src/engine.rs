@@ -15,11 +15,19 @@
 //! 6. append the ledger entry and fsync — (4): **the commit point**;
 //! 7. append a done frame (no fsync) and write the run's report.
 //!
+//! Any real failure after the intent (steps 3–5, or a validation step that
+//! cannot run) is rolled back at once and ledgered `rolled_back`: a change is
+//! never left on disk without a ledger entry. Temp names are short
+//! (`.warden-<RUN>-<n>.tmp`) whatever the length of the file's name. The
+//! intent also records the directories above the changed paths, so rollback
+//! and undo put directories back with their modes.
+//!
 //! Recovery, at the start of every session: a last journal frame that is an
 //! intent means a run was interrupted. If its ledger entry exists the run had
 //! committed and is completed (forward); otherwise every path is restored to its
 //! before-state (back) — a path found in neither state is first preserved in the
-//! quarantine lane — and the rollback is ledgered.
+//! quarantine lane — and the rollback is ledgered. A rollback that cannot
+//! proceed is an [`Error::RecoveryBlocked`] naming the path and the fix.
 
 use crate::context::Context;
 use crate::digest::Digest;

@@ -2,8 +2,10 @@
 //! the tree into per-path changes, gate them by the policy, and render the plan
 //! (unified diff + counts). Nothing is written here.
 //!
-//! Actions are resolved in order over a virtual overlay of the tree, so later
-//! actions see earlier ones (write then move works). Each action's precondition
+//! Actions are resolved in order over a virtual overlay of the tree. Each path
+//! may be used by one action only, and never as a file by one action and as a
+//! directory by another ([`check_shape`]): whatever apply could not carry out
+//! is refused here, before anything is journaled. Each action's precondition
 //! is checked against the overlay; an action whose effect is already present is
 //! skipped, which makes re-applying idempotent (G6).
 
