@@ -164,7 +164,7 @@ fn settle_dirs(
     root: &Path,
     records: &[DirRecord],
     synced: &mut BTreeSet<PathBuf>,
-) -> std::result::Result<(), (RepoPath, Error)> {
+) -> std::result::Result<(), Box<(RepoPath, Error)>> {
     for r in records.iter().rev().filter(|r| r.mode.is_none()) {
         let fs = r.path.to_fs(root);
         if std::fs::symlink_metadata(&fs).is_ok_and(|m| m.is_dir())
@@ -176,7 +176,7 @@ fn settle_dirs(
     for r in records {
         let Some(mode) = r.mode else { continue };
         let fs = r.path.to_fs(root);
-        let at = |e: Error| (r.path.clone(), e);
+        let at = |e: Error| Box::new((r.path.clone(), e));
         match std::fs::symlink_metadata(&fs) {
             Ok(m) if m.is_dir() => {
                 if fsutil::mode_of(&m) != mode {
@@ -286,7 +286,7 @@ fn switch(root: &Path, plan: &Plan, intent: &Intent) -> Result<()> {
             dirs.insert(up.to_path_buf());
         }
     }
-    settle_dirs(root, &plan.dirs, &mut dirs).map_err(|(_, e)| e)?;
+    settle_dirs(root, &plan.dirs, &mut dirs).map_err(|b| b.1)?;
     for d in &dirs {
         if d.exists() {
             fsutil::sync_dir(d)?;
@@ -842,7 +842,7 @@ impl Session<'_> {
                 dirs.insert(up.to_path_buf());
             }
         }
-        settle_dirs(&root, &intent.dirs, &mut dirs).map_err(|(at, e)| blocked(run, &at, e))?;
+        settle_dirs(&root, &intent.dirs, &mut dirs).map_err(|b| blocked(run, &b.0, b.1))?;
         for d in &dirs {
             if d.exists() {
                 fsutil::sync_dir(d)?;

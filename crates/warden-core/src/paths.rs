@@ -21,9 +21,11 @@ pub const NAME_MAX: usize = 255;
 /// The longest path the kernel accepts, in bytes, including the final NUL.
 pub const PATH_MAX: usize = 4096;
 /// Bytes warden may put in front of a user's path when it keeps a copy in the
-/// quarantine lane (`.quarantine/<RUN>-recovered/`, `.quarantine/<RUN>/files/`:
-/// at most 49), rounded up. A path is accepted only if it still fits then.
-pub const LANE_PREFIX_MAX: usize = 64;
+/// quarantine lane: `.quarantine/<RUN>/files/` (45) or
+/// `.quarantine/<RUN>-recovered/` (49), and both at once when a lane copy is
+/// itself kept again (94), rounded up. A path is accepted only if it still
+/// fits then.
+pub const LANE_PREFIX_MAX: usize = 128;
 
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoPath(String);
