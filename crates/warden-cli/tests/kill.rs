@@ -167,3 +167,57 @@ fn abort_at_every_step_boundary() {
         }
     }
 }
+
+#[test]
+fn a_blocked_recovery_leaves_read_only_commands_working_and_writers_refusing() {
+    let r = Repo::new();
+    r.write("a.txt", "v1\n");
+    let p = r.proposal(json!([
+        {"kind": "write_file", "path": "a.txt", "content": "v2\n", "expect": {"sha256": sha("v1\n")}}
+    ]));
+    let out = r
+        .cmd(&["apply", &p, "--yes"])
+        .env("WARDEN_FAILPOINT", "run.after_renames=abort")
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "the process must have aborted");
+    // Someone puts a directory where a.txt must go back.
+    std::fs::remove_file(r.root.join("a.txt")).expect("rm");
+    std::fs::create_dir(r.root.join("a.txt")).expect("mkdir");
+    std::fs::write(r.root.join("a.txt/inner"), "mine\n").expect("write");
+    // Reading still works, and says what blocks recovery and how to clear it.
+    for args in [
+        &["status", "--format", "json"][..],
+        &["runs"][..],
+        &["ledger", "verify"][..],
+    ] {
+        let out = r.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?}\n{stderr}",
+            out.status.code()
+        );
+        assert!(
+            stderr.contains("cannot be rolled back") && stderr.contains("mv -- 'a.txt'"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let st = r.run(&["status", "--format", "json"]);
+    let st: serde_json::Value = serde_json::from_slice(&st.stdout).expect("status json");
+    assert_eq!(st["pending_recovery"], true);
+    // Writers refuse with the same message.
+    let q = r.proposal(json!([
+        {"kind": "write_file", "path": "other.txt", "content": "x\n", "expect": "absent"}
+    ]));
+    let err = r.fails(&["apply", &q, "--yes"], 1);
+    assert!(
+        err.contains("cannot be rolled back") && err.contains("mv -- 'a.txt'"),
+        "{err}"
+    );
+    // Doing what the message says resolves it.
+    std::fs::rename(r.root.join("a.txt"), r.root.join("a.txt.blocked")).expect("mv");
+    r.ok(&["status"]);
+    assert_eq!(r.read("a.txt"), "v1\n");
+    r.ok(&["apply", &q, "--yes"]);
+}
