@@ -207,7 +207,10 @@ fn settle_dirs(
 /// The error that stops every writer while an interrupted run cannot be
 /// rolled back: what blocks it, where, and the command that resolves it.
 fn blocked(run: &str, path: &RepoPath, cause: Error) -> Error {
-    if matches!(cause, Error::RecoveryBlocked { .. } | Error::Injected(_)) {
+    if matches!(
+        cause,
+        Error::RecoveryBlocked { .. } | Error::Injected(_) | Error::Corrupt { .. }
+    ) {
         return cause;
     }
     Error::RecoveryBlocked {
