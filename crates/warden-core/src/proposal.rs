@@ -42,8 +42,10 @@ pub struct Proposal {
     pub actions: Vec<Action>,
 }
 
+// Also read back from ledger entries, so serde stays lenient here (a newer
+// warden may add fields); proposals refuse unknown fields in the parser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(extend("additionalProperties" = false))]
 pub struct Source {
     /// person, plugin, bridge, collector, generator or llm.
     pub kind: String,

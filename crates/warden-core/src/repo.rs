@@ -68,7 +68,7 @@ impl Layout {
 
 /// Find the repository root: the nearest ancestor of `start` holding `.git`.
 pub fn discover(start: &Path) -> Result<PathBuf> {
-    let start = start.canonicalize().io("resolve", start)?;
+    let start = start.canonicalize().user_io("resolve", start)?;
     let mut cur = start.as_path();
     loop {
         if cur.join(".git").exists() {
