@@ -58,6 +58,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The OS refused a path the user named (a file argument, `--repo`): it
+    /// does not exist, is too long, goes through a file, loops, … Exit 2: the
+    /// input is wrong, not warden. Built by [`Error::user_path`].
+    #[error("{op} {}: {source}", path.display())]
+    UserPath {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{}: {message}", path.display())]
     Corrupt { path: PathBuf, message: String },
     /// A run failed after it began changing files (an I/O error mid-apply);
@@ -84,9 +94,10 @@ pub enum Error {
 impl Error {
     pub fn class(&self) -> ExitClass {
         match self {
-            Error::Invalid { .. } | Error::NotARepo { .. } | Error::NotInitialised { .. } => {
-                ExitClass::Input
-            }
+            Error::Invalid { .. }
+            | Error::UserPath { .. }
+            | Error::NotARepo { .. }
+            | Error::NotInitialised { .. } => ExitClass::Input,
             Error::Rejected { .. } | Error::ApplyFailed { .. } | Error::RecoveryBlocked { .. } => {
                 ExitClass::Rejected
             }
@@ -114,6 +125,7 @@ impl Error {
                 "fix the cause and run the command again; `warden runs` shows run {run} as rolled back"
             )),
             Error::RecoveryBlocked { fix, .. } => Some(fix.clone()),
+            Error::UserPath { source, .. } => Some(path_problem(source).unwrap_or("check the path").into()),
             _ => None,
         }
     }
@@ -149,9 +161,52 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// ELOOP: `std::io::ErrorKind::FilesystemLoop` is not stable yet.
+#[cfg(target_os = "linux")]
+const ELOOP: i32 = 40;
+#[cfg(not(target_os = "linux"))]
+const ELOOP: i32 = 62;
+
+/// When `e` is the OS refusing the path itself (rather than the disk or
+/// warden's own state failing), what the user should do about it.
+pub fn path_problem(e: &std::io::Error) -> Option<&'static str> {
+    use std::io::ErrorKind as K;
+    Some(match e.kind() {
+        K::NotFound => "no such file or directory; check the path",
+        K::NotADirectory => "a component of the path is a file, not a directory; check the path",
+        K::IsADirectory => "it is a directory; give the path of a file",
+        K::InvalidFilename => {
+            "a name in the path is longer than the file system allows (255 bytes per name, 4096 per path on Linux); shorten it"
+        }
+        K::InvalidInput => "the path is not usable (e.g. it contains a NUL byte); check it",
+        K::PermissionDenied => "permission denied; check the path and its permissions",
+        _ if e.raw_os_error() == Some(ELOOP) => {
+            "too many levels of symbolic links; check the path and the links on it"
+        }
+        _ => return None,
+    })
+}
+
+impl Error {
+    /// An I/O error on a path the user named: exit 2 ([`Error::UserPath`]) when
+    /// the OS refused the path itself (see [`path_problem`]), else an internal
+    /// I/O error (exit 3), e.g. a failing disk.
+    pub fn user_path(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        let path = path.into();
+        if path_problem(&source).is_some() {
+            Error::UserPath { op, path, source }
+        } else {
+            Error::Io { op, path, source }
+        }
+    }
+}
+
 /// Attach the path and the operation to an `io::Error`.
 pub(crate) trait IoContext<T> {
+    /// On warden's own files: always an internal error (exit 3).
     fn io(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T>;
+    /// On a path the user named: see [`Error::user_path`].
+    fn user_io(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T>;
 }
 
 impl<T> IoContext<T> for std::io::Result<T> {
@@ -161,6 +216,10 @@ impl<T> IoContext<T> for std::io::Result<T> {
             path: path.into(),
             source,
         })
+    }
+
+    fn user_io(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|source| Error::user_path(op, path, source))
     }
 }
 
@@ -172,4 +231,63 @@ pub fn did_you_mean<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -
         .filter(|(score, _)| *score > 0.75)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| format!("did you mean \"{k}\"?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_name_too_long_on_a_user_path_exits_2_not_3() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let long = dir.path().join("x".repeat(300));
+        let e = crate::repo::discover(&long).expect_err("too long");
+        assert_eq!(e.class(), ExitClass::Input, "{e}");
+        assert!(
+            e.to_string().contains(&"x".repeat(300)),
+            "names the path: {e}"
+        );
+        assert!(
+            e.hint().is_some_and(|h| h.contains("255 bytes")),
+            "{:?}",
+            e.hint()
+        );
+    }
+
+    #[test]
+    fn os_errors_about_a_user_path_are_input_errors_naming_the_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").expect("write");
+        let cases = [
+            (file.join("below"), "not a directory"),
+            (dir.path().join("missing"), "no such file"),
+        ];
+        for (path, hint) in cases {
+            let e = crate::repo::discover(&path).expect_err("refused");
+            assert_eq!(e.class(), ExitClass::Input, "{e}");
+            assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+            assert!(e.hint().is_some_and(|h| h.contains(hint)), "{:?}", e.hint());
+        }
+        #[cfg(unix)]
+        {
+            let a = dir.path().join("a");
+            let b = dir.path().join("b");
+            std::os::unix::fs::symlink(&b, &a).expect("symlink");
+            std::os::unix::fs::symlink(&a, &b).expect("symlink");
+            let e = crate::repo::discover(&a).expect_err("loop");
+            assert_eq!(e.class(), ExitClass::Input, "{e}");
+            assert!(
+                e.hint().is_some_and(|h| h.contains("symbolic links")),
+                "{:?}",
+                e.hint()
+            );
+        }
+    }
+
+    #[test]
+    fn other_io_errors_stay_internal() {
+        let e = Error::user_path("read", "/x", std::io::Error::other("disk on fire"));
+        assert_eq!(e.class(), ExitClass::Internal);
+    }
 }

@@ -129,13 +129,17 @@ pub struct Frame {
 
 impl Frame {
     pub fn blob(&self, (off, len): (u64, u64)) -> Result<&[u8]> {
-        let (s, e) = (off as usize, (off + len) as usize);
-        self.blobs.get(s..e).ok_or_else(|| {
-            Error::Internal(format!(
-                "journal frame at {} has a blob out of range",
-                self.at.offset
-            ))
-        })
+        let range = usize::try_from(off)
+            .ok()
+            .zip(off.checked_add(len).and_then(|e| usize::try_from(e).ok()));
+        range
+            .and_then(|(s, e)| self.blobs.get(s..e))
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "journal frame at {} has a blob out of range",
+                    self.at.offset
+                ))
+            })
     }
 }
 
@@ -169,11 +173,47 @@ pub fn encode(header: &FrameHeader, blobs: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn decode_body(body: &[u8], at: FrameRef, path: &Path) -> Result<Frame> {
+/// The body length a frame's 16-byte head announces, if it is a head.
+fn parse_head(head: &[u8]) -> Option<u64> {
+    if head.len() < HEAD_LEN as usize || &head[..8] != HEAD_MAGIC {
+        return None;
+    }
+    Some(u64::from_le_bytes(head[8..16].try_into().ok()?))
+}
+
+/// The body length and digest a frame's 48-byte trailer holds, if it is one.
+fn parse_trailer(tail: &[u8]) -> Option<(u64, Digest)> {
+    if tail.len() != TAIL_LEN as usize || &tail[40..] != TAIL_MAGIC {
+        return None;
+    }
+    let body_len = u64::from_le_bytes(tail[..8].try_into().ok()?);
+    Some((body_len, Digest(tail[8..40].try_into().ok()?)))
+}
+
+/// The whole length of a frame with this body length (None on overflow).
+fn frame_len(body_len: u64) -> Option<u64> {
+    body_len.checked_add(HEAD_LEN + TAIL_LEN)
+}
+
+/// Check and decode the bytes of one whole frame found at `at` (magic, both
+/// lengths, checksum, header JSON). Pure: the file reader and the fuzz target
+/// share it. `path` names the journal in errors.
+pub fn decode(buf: &[u8], at: FrameRef, path: &Path) -> Result<Frame> {
     let corrupt = |m: &str| Error::Corrupt {
         path: path.to_path_buf(),
         message: format!("frame at offset {}: {m}", at.offset),
     };
+    let body_len = (buf.len() as u64)
+        .checked_sub(HEAD_LEN + TAIL_LEN)
+        .ok_or_else(|| corrupt("shorter than a frame"))?;
+    if parse_head(buf) != Some(body_len) {
+        return Err(corrupt("bad frame header"));
+    }
+    let body = &buf[HEAD_LEN as usize..(HEAD_LEN + body_len) as usize];
+    let trailer = parse_trailer(&buf[buf.len() - TAIL_LEN as usize..]);
+    if trailer != Some((body_len, at.digest)) || Digest::of(body) != at.digest {
+        return Err(corrupt("checksum mismatch"));
+    }
     let json_len = u32::from_le_bytes(
         body.get(..4)
             .ok_or_else(|| corrupt("short body"))?
@@ -181,7 +221,8 @@ fn decode_body(body: &[u8], at: FrameRef, path: &Path) -> Result<Frame> {
             .map_err(|_| corrupt("short body"))?,
     ) as usize;
     let json = body
-        .get(4..4 + json_len)
+        .get(4..)
+        .and_then(|b| b.get(..json_len))
         .ok_or_else(|| corrupt("header out of range"))?;
     let header: FrameHeader =
         serde_json::from_slice(json).map_err(|e| corrupt(&format!("bad header: {e}")))?;
@@ -190,6 +231,60 @@ fn decode_body(body: &[u8], at: FrameRef, path: &Path) -> Result<Frame> {
         header,
         blobs: body[4 + json_len..].to_vec(),
     })
+}
+
+/// The frame that ends at `end` of `bytes`, if a valid one does (what
+/// [`Journal::tail`] reads from the file).
+pub fn frame_ending_at(bytes: &[u8], end: u64, path: &Path) -> Option<Frame> {
+    let end_us = usize::try_from(end).ok()?;
+    if end_us > bytes.len() || end < HEAD_LEN + TAIL_LEN + 4 {
+        return None;
+    }
+    let (body_len, digest) = parse_trailer(&bytes[end_us - TAIL_LEN as usize..end_us])?;
+    let start = end.checked_sub(frame_len(body_len)?)?;
+    let at = FrameRef {
+        offset: start,
+        len: end - start,
+        digest,
+    };
+    decode(&bytes[start as usize..end_us], at, path).ok()
+}
+
+/// A whole journal read from memory: the valid frames from the start, in
+/// order, and the length of that valid prefix. Whatever follows it is a torn
+/// tail (what [`Journal::cut_torn_tail`] removes). Never panics, whatever the
+/// bytes: this is the entry point of the journal fuzz target.
+pub fn scan(bytes: &[u8], path: &Path) -> (Vec<Frame>, u64) {
+    let mut frames = Vec::new();
+    let mut pos = 0u64;
+    while let Some(f) = next_frame(bytes.len() as u64, pos, |off, buf| {
+        let s = usize::try_from(off).ok()?;
+        buf.copy_from_slice(bytes.get(s..s.checked_add(buf.len())?)?);
+        Some(())
+    })
+    .and_then(|end| frame_ending_at(bytes, end, path))
+    .filter(|f| f.at.offset == pos)
+    {
+        pos += f.at.len;
+        frames.push(f);
+    }
+    (frames, pos)
+}
+
+/// Where the frame whose head is at `pos` ends, if its head is a head and the
+/// announced frame fits in `len` bytes. `read` fills a buffer from an offset.
+fn next_frame(
+    len: u64,
+    pos: u64,
+    mut read: impl FnMut(u64, &mut [u8]) -> Option<()>,
+) -> Option<u64> {
+    if pos.checked_add(HEAD_LEN)? > len {
+        return None;
+    }
+    let mut head = [0u8; HEAD_LEN as usize];
+    read(pos, &mut head)?;
+    let end = pos.checked_add(frame_len(parse_head(&head)?)?)?;
+    (end <= len).then_some(end)
 }
 
 impl Journal {
@@ -247,25 +342,16 @@ impl Journal {
         }
         let mut tail = [0u8; TAIL_LEN as usize];
         self.read_exact_at(end - TAIL_LEN, &mut tail)?;
-        if &tail[40..] != TAIL_MAGIC {
+        let Some((body_len, digest)) = parse_trailer(&tail) else {
             return Ok(None);
-        }
-        let body_len = u64::from_le_bytes(
-            tail[..8]
-                .try_into()
-                .map_err(|_| Error::Internal("trailer".into()))?,
-        );
-        let Some(start) = end.checked_sub(TAIL_LEN + body_len + HEAD_LEN) else {
+        };
+        let Some(start) = frame_len(body_len).and_then(|n| end.checked_sub(n)) else {
             return Ok(None);
         };
         self.read_frame(FrameRef {
             offset: start,
             len: end - start,
-            digest: Digest(
-                tail[8..40]
-                    .try_into()
-                    .map_err(|_| Error::Internal("trailer".into()))?,
-            ),
+            digest,
         })
         .map(Some)
         .or(Ok(None))
@@ -273,27 +359,20 @@ impl Journal {
 
     /// Read the frame at a rollback handle, checking magic, length and digest.
     pub fn read_frame(&self, at: FrameRef) -> Result<Frame> {
-        let corrupt = |m: &str| Error::Corrupt {
-            path: self.path.clone(),
-            message: format!("frame at offset {}: {m}", at.offset),
-        };
-        if at.len < HEAD_LEN + TAIL_LEN || at.offset + at.len > self.len()? {
-            return Err(corrupt(
-                "beyond the end of the journal (was it truncated or replaced?)",
-            ));
+        let file_len = self.len()?;
+        let fits = at.offset.checked_add(at.len).is_some_and(|e| e <= file_len);
+        if at.len < HEAD_LEN + TAIL_LEN || !fits {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                message: format!(
+                    "frame at offset {}: beyond the end of the journal (was it truncated or replaced?)",
+                    at.offset
+                ),
+            });
         }
         let mut buf = vec![0u8; at.len as usize];
         self.read_exact_at(at.offset, &mut buf)?;
-        let body_len = at.len - HEAD_LEN - TAIL_LEN;
-        if &buf[..8] != HEAD_MAGIC || buf[8..16] != body_len.to_le_bytes() {
-            return Err(corrupt("bad frame header"));
-        }
-        let body = &buf[HEAD_LEN as usize..(HEAD_LEN + body_len) as usize];
-        let digest = Digest::of(body);
-        if digest != at.digest || &buf[buf.len() - 8..] != TAIL_MAGIC {
-            return Err(corrupt("checksum mismatch"));
-        }
-        decode_body(body, at, &self.path)
+        decode(&buf, at, &self.path)
     }
 
     /// The last frame, read from the end of the file.
@@ -313,22 +392,20 @@ impl Journal {
     pub fn cut_torn_tail(&mut self) -> Result<u64> {
         let len = self.len()?;
         let mut pos = 0u64;
-        while pos + HEAD_LEN <= len {
-            let mut head = [0u8; HEAD_LEN as usize];
-            self.read_exact_at(pos, &mut head)?;
-            if &head[..8] != HEAD_MAGIC {
-                break;
+        loop {
+            let mut failed = None;
+            let end = next_frame(len, pos, |off, buf| {
+                self.read_exact_at(off, buf)
+                    .map_err(|e| failed = Some(e))
+                    .ok()
+            });
+            if let Some(e) = failed {
+                return Err(e);
             }
-            let body_len = u64::from_le_bytes(
-                head[8..]
-                    .try_into()
-                    .map_err(|_| Error::Internal("header".into()))?,
-            );
-            let end = pos + HEAD_LEN + body_len + TAIL_LEN;
-            if end > len
-                || self
-                    .frame_ending_at(end)?
-                    .is_none_or(|f| f.at.offset != pos)
+            let Some(end) = end else { break };
+            if self
+                .frame_ending_at(end)?
+                .is_none_or(|f| f.at.offset != pos)
             {
                 break;
             }
@@ -399,5 +476,78 @@ mod tests {
         std::fs::write(&p, bytes).expect("write");
         let j = Journal::open(&p).expect("open");
         assert!(j.read_frame(a).is_err());
+    }
+
+    #[test]
+    fn a_hostile_length_in_a_frame_head_or_trailer_does_not_overflow() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("journal");
+        let good = encode(&done("A"), b"x").expect("enc");
+        // A head announcing u64::MAX bytes after one good frame.
+        let mut bytes = good.clone();
+        bytes.extend_from_slice(HEAD_MAGIC);
+        bytes.extend_from_slice(&u64::MAX.to_le_bytes());
+        bytes.extend_from_slice(&[0u8; 60]);
+        // A trailer announcing u64::MAX - 10 bytes at the very end.
+        bytes.extend_from_slice(&(u64::MAX - 10).to_le_bytes());
+        bytes.extend_from_slice(&[0u8; 32]);
+        bytes.extend_from_slice(TAIL_MAGIC);
+        let (frames, valid) = scan(&bytes, &p);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(valid, good.len() as u64);
+        std::fs::write(&p, &bytes).expect("write");
+        let mut j = Journal::open(&p).expect("open");
+        assert!(matches!(j.tail().expect("tail"), Tail::Torn));
+        assert_eq!(
+            j.cut_torn_tail().expect("cut"),
+            (bytes.len() - good.len()) as u64
+        );
+        let far = FrameRef {
+            offset: u64::MAX - 4,
+            len: 100,
+            digest: Digest::of(b""),
+        };
+        assert!(
+            j.read_frame(far).is_err(),
+            "a handle past u64::MAX is refused"
+        );
+    }
+
+    #[test]
+    fn a_blob_range_past_usize_is_an_error_not_a_panic() {
+        let f = Frame {
+            at: FrameRef {
+                offset: 0,
+                len: 0,
+                digest: Digest::of(b""),
+            },
+            header: done("A"),
+            blobs: b"abc".to_vec(),
+        };
+        assert_eq!(f.blob((1, 2)).expect("in range"), b"bc");
+        assert!(f.blob((u64::MAX, 2)).is_err());
+        assert!(f.blob((2, u64::MAX)).is_err());
+    }
+
+    #[test]
+    fn scan_agrees_with_the_file_reader() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("journal");
+        let mut j = Journal::open(&p).expect("open");
+        let refs: Vec<FrameRef> = ["A", "B", "C"]
+            .iter()
+            .map(|r| {
+                j.append(&encode(&done(r), r.as_bytes()).expect("enc"), false)
+                    .expect("append")
+            })
+            .collect();
+        let bytes = std::fs::read(&p).expect("read");
+        let (frames, valid) = scan(&bytes, &p);
+        assert_eq!(valid, bytes.len() as u64);
+        assert_eq!(frames.iter().map(|f| f.at).collect::<Vec<_>>(), refs);
+        for r in refs {
+            let f = j.read_frame(r).expect("read");
+            assert_eq!(f.at, r);
+        }
     }
 }

@@ -31,6 +31,7 @@ pub mod proposal;
 pub mod repo;
 pub mod schema;
 pub mod status;
+pub mod strict;
 pub mod validate;
 
 pub use context::Context;

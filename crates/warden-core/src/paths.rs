@@ -186,7 +186,19 @@ impl RepoPath {
                         None,
                     ));
                 }
-                Err(e) => return Err(e).io("inspect", &cur),
+                Err(e) => match crate::error::path_problem(&e) {
+                    // The name itself is unusable here (too long, a loop, …):
+                    // the proposal is wrong, not the repository.
+                    Some(fix) => {
+                        return Err(Error::invalid(
+                            file,
+                            field,
+                            format!("path \"{self}\" cannot be used: {e}"),
+                            Some(fix.into()),
+                        ));
+                    }
+                    None => return Err(e).io("inspect", &cur),
+                },
             };
             let shown = comps[..=i].join("/");
             if meta.file_type().is_symlink() {
@@ -289,5 +301,21 @@ mod tests {
         assert!(err.to_string().contains("symlink"), "{err}");
         let ok = RepoPath::parse("real/x", "f", "p").expect("valid");
         ok.check_on_disk(dir.path(), "f", "p").expect("fine");
+    }
+
+    #[test]
+    fn a_name_too_long_for_the_file_system_is_an_input_error_naming_the_field() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let name = "y".repeat(300);
+        let p = RepoPath::parse(&name, "p.json", "actions[0].path").expect("lexically fine");
+        let e = p
+            .check_on_disk(dir.path(), "p.json", "actions[0].path")
+            .expect_err("too long");
+        assert_eq!(e.class(), crate::ExitClass::Input, "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("p.json: actions[0].path: path \"yyy"),
+            "{e}"
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
+use crate::strict;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -54,20 +55,28 @@ impl PluginRegistry {
     /// Read the registry; a missing file is an empty registry.
     pub fn read(root: &Path) -> Result<PluginRegistry> {
         let path = root.join(REGISTRY_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(e) => return Err(e).io("read", &path),
         };
-        let de = &mut serde_json::Deserializer::from_str(&text);
-        let reg: PluginRegistry = serde_path_to_error::deserialize(de).map_err(|e| {
-            Error::invalid(
-                REGISTRY_FILE,
-                e.path().to_string(),
-                e.inner().to_string(),
-                Some("restore it with `git checkout -- plugins/registry.json`, or re-enable plugins with `warden plugin enable KEY`".into()),
-            )
-        })?;
+        Self::parse(&bytes)
+    }
+
+    /// Parse the registry's bytes strictly ([`crate::strict`]).
+    pub fn parse(bytes: &[u8]) -> Result<PluginRegistry> {
+        let hint = "restore it with `git checkout -- plugins/registry.json`, or re-enable plugins with `warden plugin enable KEY`";
+        let with_hint = |e: Error| match e {
+            Error::Invalid {
+                file,
+                field,
+                message,
+                hint: None,
+            } => Error::invalid(file, field, message, Some(hint.into())),
+            other => other,
+        };
+        let value = strict::parse_json(bytes, REGISTRY_FILE).map_err(with_hint)?;
+        let reg: PluginRegistry = strict::deserialize(&value, REGISTRY_FILE, hint)?;
         if reg.schema != REGISTRY_SCHEMA_ID {
             return Err(Error::invalid(
                 REGISTRY_FILE,
@@ -95,5 +104,32 @@ impl PluginRegistry {
             .collect();
         v.sort_by(|a, b| a.1.priority.cmp(&b.1.priority).then(a.0.cmp(b.0)));
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_plugin_keys_in_the_registry_are_refused_not_last_wins() {
+        let text = br#"{"schema": "warden.plugin-registry/v1", "plugins": {"a": {}, "a": {}}}"#;
+        let e = PluginRegistry::parse(text).expect_err("duplicate");
+        assert!(
+            e.to_string()
+                .starts_with("plugins/registry.json: plugins.a: duplicate key \"a\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_registry_fields_are_named_with_a_did_you_mean() {
+        let text = br#"{"schema": "warden.plugin-registry/v1", "plugin": {}}"#;
+        let e = PluginRegistry::parse(text).expect_err("unknown");
+        assert_eq!(
+            e.to_string(),
+            "plugins/registry.json: plugin: unknown field"
+        );
+        assert_eq!(e.hint().as_deref(), Some("did you mean \"plugins\"?"));
     }
 }

@@ -10,6 +10,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result, did_you_mean};
 use crate::events::{self, ActionKind, SOURCE_KINDS};
 use crate::paths::RepoPath;
+use crate::strict;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -22,6 +23,7 @@ pub const PROPOSAL_SCHEMA_ID: &str = "warden.proposal/v1";
     title = "warden proposal",
     description = "A change the core may apply (SPEC §3.2)"
 )]
+#[serde(deny_unknown_fields)]
 pub struct Proposal {
     /// Always "warden.proposal/v1".
     pub schema: String,
@@ -40,7 +42,10 @@ pub struct Proposal {
     pub actions: Vec<Action>,
 }
 
+// Also read back from ledger entries, so serde stays lenient here (a newer
+// warden may add fields); proposals refuse unknown fields in the parser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
+#[schemars(extend("additionalProperties" = false))]
 pub struct Source {
     /// person, plugin, bridge, collector, generator or llm.
     pub kind: String,
@@ -91,7 +96,7 @@ impl JsonSchema for Expect {
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// Create or replace a whole file.
     WriteFile {
@@ -195,13 +200,27 @@ impl Action {
 impl Proposal {
     /// Parse a proposal from JSON text. `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<(Proposal, Digest)> {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            Error::invalid(
+        Self::parse_bytes(text.as_bytes(), file)
+    }
+
+    /// Parse a proposal from the bytes of a file, strictly ([`crate::strict`]):
+    /// no byte-order mark, valid UTF-8, no repeated key, no unknown field.
+    pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<(Proposal, Digest)> {
+        let value = strict::parse_json(bytes, file).map_err(|e| match e {
+            Error::Invalid {
                 file,
-                format!("line {} column {}", e.line(), e.column()),
-                format!("not valid JSON: {e}"),
-                Some("fix the JSON syntax; `warden schema proposal` shows the format".into()),
-            )
+                field,
+                message,
+                hint,
+            } if field.starts_with("line ") && message.starts_with("not valid JSON") => {
+                Error::Invalid {
+                    file,
+                    field,
+                    message,
+                    hint: hint.map(|h| format!("{h}; `warden schema proposal` shows the format")),
+                }
+            }
+            other => other,
         })?;
         Self::from_value(&value, file)
     }
@@ -211,6 +230,7 @@ impl Proposal {
     pub fn from_value(value: &Value, file: &str) -> Result<(Proposal, Digest)> {
         let p = Parser { file };
         let obj = p.object(value, "(top level)")?;
+        strict::known_fields(obj, TOP_FIELDS, file, "")?;
         let schema = p.string(obj, "schema", "")?;
         if schema != PROPOSAL_SCHEMA_ID {
             return Err(Error::invalid(
@@ -221,6 +241,7 @@ impl Proposal {
             ));
         }
         let src = p.object(p.field(obj, "source", "")?, "source")?;
+        strict::known_fields(src, &["kind", "id"], file, "source.")?;
         let source = Source {
             kind: p.string(src, "kind", "source.")?,
             id: p.string(src, "id", "source.")?,
@@ -316,6 +337,30 @@ impl Proposal {
     }
 }
 
+/// The fields of a proposal's top level. Fields may be added, never renamed.
+const TOP_FIELDS: &[&str] = &[
+    "schema",
+    "source",
+    "event",
+    "rationale",
+    "confidence",
+    "evidence",
+    "actions",
+];
+
+/// The fields each action kind takes (besides nothing else: an unknown field
+/// such as a misspelt `executable` is an error, never silently ignored).
+fn action_fields(kind: ActionKind) -> &'static [&'static str] {
+    match kind {
+        ActionKind::WriteFile => &["kind", "path", "content", "expect", "executable"],
+        ActionKind::PatchRegion => &["kind", "path", "fence", "content", "expect"],
+        ActionKind::MoveFile => &["kind", "from", "to", "expect"],
+        ActionKind::Quarantine => &["kind", "path", "reason", "expect"],
+        ActionKind::DeleteFile => &["kind", "path", "expect"],
+        ActionKind::CreateBranch | ActionKind::RegistryPatch => &["kind"],
+    }
+}
+
 struct Parser<'a> {
     file: &'a str,
 }
@@ -381,24 +426,21 @@ impl Parser<'_> {
             None | Some(Value::Null) => Ok(Expect::Any),
             Some(Value::String(s)) if s == "absent" => Ok(Expect::Absent),
             Some(Value::String(s)) if s == "any" => Ok(Expect::Any),
-            Some(Value::Object(m)) => match m.get("sha256").and_then(Value::as_str) {
-                Some(h) if m.len() == 1 => {
-                    Digest::parse_hex(h).map(Expect::Sha256).ok_or_else(|| {
-                        Error::invalid(
-                            self.file,
-                            format!("{field}.sha256"),
-                            "must be 64 hex characters",
-                            hint(),
-                        )
-                    })
-                }
-                _ => Err(Error::invalid(
-                    self.file,
-                    field,
-                    "unknown precondition",
-                    hint(),
-                )),
-            },
+            Some(Value::Object(m)) => {
+                strict::known_fields(m, &["sha256"], self.file, &format!("{field}."))?;
+                let digest = m
+                    .get("sha256")
+                    .and_then(Value::as_str)
+                    .and_then(Digest::parse_hex);
+                digest.map(Expect::Sha256).ok_or_else(|| {
+                    Error::invalid(
+                        self.file,
+                        format!("{field}.sha256"),
+                        "must be 64 hex characters",
+                        hint(),
+                    )
+                })
+            }
             Some(_) => Err(Error::invalid(
                 self.file,
                 field,
@@ -425,6 +467,9 @@ impl Parser<'_> {
                 }),
             ));
         };
+        if kind.supported() {
+            strict::known_fields(obj, action_fields(kind), self.file, &prefix)?;
+        }
         Ok(match kind {
             ActionKind::WriteFile => Action::WriteFile {
                 path: self.path(obj, "path", &prefix)?,
@@ -557,5 +602,92 @@ mod tests {
 
         let e = err("{\"schema\": ");
         assert!(e.to_string().starts_with("p.json: line 1 column"), "{e}");
+    }
+
+    fn one_action(action: &str) -> String {
+        format!(
+            r#"{{"schema":"warden.proposal/v1","source":{{"kind":"person","id":"x"}},"event":"Manual","actions":[{action}]}}"#
+        )
+    }
+
+    #[test]
+    fn misspelt_executable_is_an_unknown_field_not_a_silent_mode_644() {
+        let e = err(&one_action(
+            r##"{"kind":"write_file","path":"run.sh","content":"#!/bin/sh\n","expect":"absent","exectuable":true}"##,
+        ));
+        assert_eq!(
+            e.to_string(),
+            "p.json: actions[0].exectuable: unknown field"
+        );
+        assert_eq!(e.hint().as_deref(), Some("did you mean \"executable\"?"));
+        assert_eq!(e.class(), crate::ExitClass::Input);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_at_every_level_of_a_proposal() {
+        let cases = [
+            (
+                r#"{"schema":"warden.proposal/v1","source":{"kind":"person","id":"x"},"event":"Manual","rationale":"r","rationle":"r","actions":[]}"#.to_string(),
+                "rationle",
+                Some("did you mean \"rationale\"?"),
+            ),
+            (
+                r#"{"schema":"warden.proposal/v1","source":{"kind":"person","id":"x","ids":"y"},"event":"Manual","actions":[]}"#.to_string(),
+                "source.ids",
+                Some("did you mean \"id\"?"),
+            ),
+            (
+                one_action(r#"{"kind":"move_file","from":"a","to":"b","expect":"any","too":"c"}"#),
+                "actions[0].too",
+                Some("did you mean \"to\"?"),
+            ),
+            (
+                one_action(r#"{"kind":"delete_file","path":"a","expect":{"sha265":"00"}}"#),
+                "actions[0].expect.sha265",
+                Some("did you mean \"sha256\"?"),
+            ),
+            (
+                one_action(r#"{"kind":"quarantine","path":"a","reason":"r","zzzz":1}"#),
+                "actions[0].zzzz",
+                Some("known fields here: kind, path, reason, expect"),
+            ),
+        ];
+        for (text, field, hint) in cases {
+            let e = err(&text);
+            assert_eq!(
+                e.to_string(),
+                format!("p.json: {field}: unknown field"),
+                "{text}"
+            );
+            assert_eq!(e.hint().as_deref(), hint, "{text}");
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_in_a_proposal_are_refused_not_last_wins() {
+        let e = err(&one_action(
+            r#"{"kind":"write_file","path":"a.txt","path":"b.txt","content":"x","expect":"absent"}"#,
+        ));
+        assert!(
+            e.to_string()
+                .starts_with("p.json: actions[0].path: duplicate key \"path\" at line 1"),
+            "{e}"
+        );
+        assert_eq!(e.class(), crate::ExitClass::Input);
+    }
+
+    #[test]
+    fn a_bom_in_a_proposal_is_named_not_reported_as_expected_value() {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(
+            one_action(r#"{"kind":"delete_file","path":"a","expect":"any"}"#).as_bytes(),
+        );
+        let e = Proposal::parse_bytes(&bytes, "p.json").expect_err("bom");
+        assert_eq!(
+            e.to_string(),
+            "p.json: byte 0: file starts with a UTF-8 byte-order mark"
+        );
+        let e = Proposal::parse_bytes(b"{\"schema\": \"\xC3\"}", "p.json").expect_err("utf-8");
+        assert_eq!(e.to_string(), "p.json: byte 12: not valid UTF-8 (line 1)");
     }
 }

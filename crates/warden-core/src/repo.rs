@@ -68,7 +68,7 @@ impl Layout {
 
 /// Find the repository root: the nearest ancestor of `start` holding `.git`.
 pub fn discover(start: &Path) -> Result<PathBuf> {
-    let start = start.canonicalize().io("resolve", start)?;
+    let start = start.canonicalize().user_io("resolve", start)?;
     let mut cur = start.as_path();
     loop {
         if cur.join(".git").exists() {
@@ -216,8 +216,8 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
     fsutil::sync_dir(&layout.state_dir())?;
 
     // Render the contract from the policy actually on disk (it may be the user's).
-    let policy_text = std::fs::read_to_string(layout.policy()).io("read", layout.policy())?;
-    let policy = Policy::parse(&policy_text, policy::POLICY_FILE)?;
+    let policy_bytes = std::fs::read(layout.policy()).io("read", layout.policy())?;
+    let policy = Policy::parse_bytes(&policy_bytes, policy::POLICY_FILE)?;
     let plugins = crate::plugin_registry::PluginRegistry::read(root)?;
     let contract = crate::contract::render(&policy, &plugins);
     ensure_file(
@@ -252,8 +252,8 @@ impl Repo {
                 root: root.to_path_buf(),
             });
         }
-        let text = std::fs::read_to_string(layout.policy()).io("read", layout.policy())?;
-        let policy = Policy::parse(&text, policy::POLICY_FILE)?;
+        let bytes = std::fs::read(layout.policy()).io("read", layout.policy())?;
+        let policy = Policy::parse_bytes(&bytes, policy::POLICY_FILE)?;
         let writer = std::fs::read_to_string(&writer_path)
             .io("read", &writer_path)?
             .trim()

@@ -16,6 +16,7 @@ use std::path::Path;
 use std::process::Command;
 use warden_core::Digest;
 use warden_core::ids::{self as core_ids, IDS_LOG, IdOp};
+use warden_core::strict;
 
 pub const CARDS_DIR: &str = "ids/cards";
 pub const REGISTRY_YAML: &str = "ids/registry.yaml";
@@ -60,8 +61,24 @@ fn yaml_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
-pub fn parse_card(text: &str) -> Result<IdCard, String> {
-    let card: IdCard = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+/// Parse a card's bytes strictly (`warden_core::strict`): no byte-order mark,
+/// valid UTF-8, no repeated key, no unknown field. The error is
+/// "FIELD: MESSAGE (HINT)", for a finding that already names the file.
+pub fn parse_card(bytes: &[u8]) -> Result<IdCard, String> {
+    let describe = |e: warden_core::Error| match e {
+        warden_core::Error::Invalid {
+            field,
+            message,
+            hint: Some(hint),
+            ..
+        } => format!("{field}: {message} ({hint})"),
+        warden_core::Error::Invalid { field, message, .. } => format!("{field}: {message}"),
+        other => other.to_string(),
+    };
+    let value = strict::parse_yaml(bytes, "card").map_err(describe)?;
+    let card: IdCard =
+        strict::deserialize(&value, "card", "cards are written by `warden ids mint`")
+            .map_err(describe)?;
     if card.schema != CARD_SCHEMA_ID {
         return Err(format!(
             "schema is \"{}\", expected \"{CARD_SCHEMA_ID}\"",
@@ -76,9 +93,8 @@ pub fn parse_card(text: &str) -> Result<IdCard, String> {
 
 pub fn read_card(root: &Path, id: &str) -> Result<IdCard, String> {
     let rel = format!("{CARDS_DIR}/{id}.yaml");
-    let text =
-        std::fs::read_to_string(root.join(&rel)).map_err(|e| format!("cannot read {rel}: {e}"))?;
-    parse_card(&text)
+    let bytes = std::fs::read(root.join(&rel)).map_err(|e| format!("cannot read {rel}: {e}"))?;
+    parse_card(&bytes)
 }
 
 /// Every card file: (repository-relative path, bytes), sorted.
@@ -118,7 +134,7 @@ pub fn registry_yaml(root: &Path) -> Result<String, Vec<Finding>> {
     let mut problems = Vec::new();
     let mut cards = Vec::new();
     for (rel, bytes) in card_files(root) {
-        match parse_card(&String::from_utf8_lossy(&bytes)) {
+        match parse_card(&bytes) {
             Ok(c) => cards.push((c, Digest::of(&bytes))),
             Err(e) => problems.push(f(
                 "card-invalid",
@@ -217,7 +233,7 @@ pub fn check(root: &Path, base: Option<&Base>) -> Vec<Finding> {
     let mut by_artifact: BTreeMap<String, String> = BTreeMap::new();
     let mut cards = Vec::new();
     for (rel, bytes) in &files {
-        match parse_card(&String::from_utf8_lossy(bytes)) {
+        match parse_card(bytes) {
             Err(e) => out.push(f(
                 "card-invalid",
                 rel,
@@ -322,4 +338,35 @@ pub fn check(root: &Path, base: Option<&Base>) -> Vec<Finding> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CARD: &str = "schema: warden.id-card/v1\nid: 01ARZ3NDEKTSV4RRFFQ69G5FAV\nkind: plugin\nartifact: plugins/k\nname: \"k\"\ncreated: 2026-11-21T00:00:00Z\n";
+
+    #[test]
+    fn a_card_parses() {
+        let card = parse_card(CARD.as_bytes()).expect("parses");
+        assert_eq!(card.artifact, "plugins/k");
+    }
+
+    #[test]
+    fn duplicate_card_keys_are_refused_not_last_wins() {
+        // A second `artifact:` would silently re-point the identity.
+        let text = format!("{CARD}artifact: plugins/other\n");
+        let e = parse_card(text.as_bytes()).expect_err("duplicate");
+        assert!(
+            e.starts_with("line 7 column 1: duplicate key \"artifact\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_card_fields_are_named_with_a_did_you_mean() {
+        let text = CARD.replace("artifact:", "artefact:");
+        let e = parse_card(text.as_bytes()).expect_err("unknown");
+        assert_eq!(e, "artefact: unknown field (did you mean \"artifact\"?)");
+    }
 }

@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use warden_core::events::{self, ActionKind};
+use warden_core::strict;
 use warden_core::{Error, Result};
 
 pub const SPEC_SCHEMA_ID: &str = "warden.plugin-spec/v1";
@@ -200,21 +201,19 @@ fn valid_op(s: &str) -> bool {
 impl PluginSpec {
     /// Parse and check a spec. `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<PluginSpec> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let spec: PluginSpec = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." {
-                "(document)".to_string()
-            } else {
-                path
-            };
-            Error::invalid(
-                file,
-                field,
-                e.inner().to_string(),
-                Some("`warden schema plugin-spec` prints the format".into()),
-            )
-        })?;
+        Self::parse_bytes(text.as_bytes(), file)
+    }
+
+    /// Parse and check a spec file's bytes, strictly (`warden_core::strict`): no
+    /// byte-order mark, valid UTF-8, no repeated key, no unknown field (named
+    /// with a did-you-mean), then the rules of [`PluginSpec::check`].
+    pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<PluginSpec> {
+        let value = strict::parse_json(bytes, file)?;
+        let spec: PluginSpec = strict::deserialize(
+            &value,
+            file,
+            "`warden schema plugin-spec` prints the format",
+        )?;
         spec.check(file)?;
         Ok(spec)
     }
@@ -385,5 +384,67 @@ impl PluginSpec {
         let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
         s.push('\n');
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"{
+  "schema": "warden.plugin-spec/v1",
+  "key": "k",
+  "id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+  "name": "k",
+  "version": "0.1.0",
+  "description": "d",
+  "events": ["FileDetected"],
+  "lang": "python",
+  "protocol": 1,
+  "actions": ["quarantine"],
+  "operations": [{"name": "handle", "description": "h", "events": ["FileDetected"]}],
+  "limits": {"timeout_ms": 1000}
+}
+"#;
+
+    #[test]
+    fn a_valid_spec_parses() {
+        let spec = PluginSpec::parse(SPEC, "p.json").expect("parses");
+        assert_eq!(spec.limits.timeout_ms, 1000);
+    }
+
+    #[test]
+    fn unknown_spec_fields_are_named_with_a_did_you_mean() {
+        let text = SPEC.replace("\"timeout_ms\"", "\"timeout\"");
+        let e = PluginSpec::parse(&text, "p.json").expect_err("unknown");
+        assert_eq!(e.to_string(), "p.json: limits.timeout: unknown field");
+        assert_eq!(e.hint().as_deref(), Some("did you mean \"timeout_ms\"?"));
+        let text = SPEC.replace("\"h\",", "\"h\", \"event\": [],");
+        let e = PluginSpec::parse(&text, "p.json").expect_err("unknown");
+        assert_eq!(e.to_string(), "p.json: operations[0].event: unknown field");
+        assert_eq!(e.hint().as_deref(), Some("did you mean \"events\"?"));
+    }
+
+    #[test]
+    fn duplicate_spec_keys_are_refused_not_last_wins() {
+        let text = SPEC.replace(
+            "\"lang\": \"python\",",
+            "\"lang\": \"python\", \"lang\": \"sh\",",
+        );
+        let e = PluginSpec::parse(&text, "p.json").expect_err("duplicate");
+        assert!(
+            e.to_string()
+                .starts_with("p.json: lang: duplicate key \"lang\" at line 9"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bom_in_a_spec_is_named_as_such() {
+        let e = PluginSpec::parse(&format!("\u{feff}{SPEC}"), "p.json").expect_err("bom");
+        assert_eq!(
+            e.to_string(),
+            "p.json: byte 0: file starts with a UTF-8 byte-order mark"
+        );
     }
 }

@@ -88,7 +88,7 @@ pub fn plugin_keys(root: &Path) -> Vec<String> {
 /// Read and check `plugins/<key>/plugin.spec.json`.
 pub fn load_spec(root: &Path, key: &str) -> Result<PluginSpec, Box<Finding>> {
     let rel = format!("{PLUGINS_DIR}/{key}/{SPEC_FILE}");
-    let text = std::fs::read_to_string(root.join(&rel)).map_err(|e| {
+    let bytes = std::fs::read(root.join(&rel)).map_err(|e| {
         boxed(
             "spec-missing",
             key,
@@ -97,8 +97,20 @@ pub fn load_spec(root: &Path, key: &str) -> Result<PluginSpec, Box<Finding>> {
             format!("create it with `warden plugin new {key} --event EVENT --lang LANG`"),
         )
     })?;
-    // The published JSON Schema first (what editors check), then the rules it cannot say.
-    if let Ok(value) = serde_json::from_str::<Value>(&text)
+    // Strict parsing first (encoding, repeated keys, unknown fields with a
+    // did-you-mean, the rules the schema cannot say), then the published JSON
+    // Schema (what editors check).
+    let spec = PluginSpec::parse_bytes(&bytes, &rel).map_err(|e| {
+        boxed(
+            "spec-invalid",
+            key,
+            rel.clone(),
+            e.to_string(),
+            e.hint()
+                .unwrap_or_else(|| "`warden schema plugin-spec` prints the format".into()),
+        )
+    })?;
+    if let Ok(value) = serde_json::from_slice::<Value>(&bytes)
         && let Ok(v) =
             jsonschema::draft7::new(&crate::schemas::get("plugin-spec").unwrap_or(Value::Null))
         && let Some(err) = v.iter_errors(&value).next()
@@ -118,16 +130,6 @@ pub fn load_spec(root: &Path, key: &str) -> Result<PluginSpec, Box<Finding>> {
             "fix the field; `warden schema plugin-spec` prints the format".into(),
         ));
     }
-    let spec = PluginSpec::parse(&text, &rel).map_err(|e| {
-        boxed(
-            "spec-invalid",
-            key,
-            rel.clone(),
-            e.to_string(),
-            e.hint()
-                .unwrap_or_else(|| "`warden schema plugin-spec` prints the format".into()),
-        )
-    })?;
     if spec.key != key {
         return Err(boxed(
             "spec-key",

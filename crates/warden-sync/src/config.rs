@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use warden_core::policy::globs;
-use warden_core::{Digest, Error, Result};
+use warden_core::{Digest, Error, Result, strict};
 
 pub const SYNC_CONFIG_SCHEMA_ID: &str = "warden.sync-config/v1";
 pub const SYNC_CONFIG_FILE: &str = ".warden/sync.yaml";
@@ -75,8 +75,8 @@ impl SyncConfig {
     /// Load `.warden/sync.yaml` under `root`, or the defaults when absent.
     pub fn load(root: &Path) -> Result<SyncConfig> {
         let path = root.join(SYNC_CONFIG_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => SyncConfig::parse(&text, SYNC_CONFIG_FILE),
+        match std::fs::read(&path) {
+            Ok(bytes) => SyncConfig::parse_bytes(&bytes, SYNC_CONFIG_FILE),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut d = SyncConfig::defaults();
                 d.digest = Digest::of(b"");
@@ -91,23 +91,19 @@ impl SyncConfig {
     }
 
     pub fn parse(text: &str, file: &str) -> Result<SyncConfig> {
-        let value: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| {
-            Error::invalid(
-                file,
-                "(yaml)",
-                format!("not valid YAML: {e}"),
-                Some("fix the YAML syntax at the reported line".into()),
-            )
-        })?;
-        let f: SyncConfigFile = serde_path_to_error::deserialize(&value).map_err(|e| {
-            let field = e.path().to_string();
-            Error::invalid(
-                file,
-                field,
-                e.into_inner().to_string(),
-                Some("see `warden schema sync-config` for the expected shape".into()),
-            )
-        })?;
+        Self::parse_bytes(text.as_bytes(), file)
+    }
+
+    /// Parse the file's bytes strictly (`warden_core::strict`): no byte-order
+    /// mark, valid UTF-8, no repeated key, no unknown field (named with a
+    /// did-you-mean).
+    pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<SyncConfig> {
+        let value = strict::parse_yaml(bytes, file)?;
+        let f: SyncConfigFile = strict::deserialize(
+            &value,
+            file,
+            "see `warden schema sync-config` for the expected shape",
+        )?;
         if f.schema != SYNC_CONFIG_SCHEMA_ID {
             return Err(Error::invalid(
                 file,
@@ -143,7 +139,7 @@ impl SyncConfig {
             ));
         }
         Ok(SyncConfig {
-            digest: Digest::of(text.as_bytes()),
+            digest: Digest::of(bytes),
             file: f,
             append_only,
             generators,
@@ -162,11 +158,18 @@ mod tests {
             "sync.yaml",
         )
         .expect_err("unknown key");
-        assert!(
-            e.to_string()
-                .starts_with("sync.yaml: auto_adopts: unknown field"),
-            "{e}"
+        assert_eq!(e.to_string(), "sync.yaml: auto_adopts: unknown field");
+        assert_eq!(e.hint().as_deref(), Some("did you mean \"auto_adopt\"?"));
+        let e = SyncConfig::parse(
+            "schema: warden.sync-config/v1\ngenerated:\n  - paths: [x]\n    command: [make]\n    timeout: 5\n",
+            "sync.yaml",
+        )
+        .expect_err("unknown nested key");
+        assert_eq!(
+            e.to_string(),
+            "sync.yaml: generated[0].timeout: unknown field"
         );
+        assert_eq!(e.hint().as_deref(), Some("did you mean \"timeout_ms\"?"));
         let e = SyncConfig::parse(
             "schema: warden.sync-config/v1\nappend_only: [\"a/[\"]\n",
             "sync.yaml",
@@ -199,5 +202,19 @@ mod tests {
         .expect("parse");
         assert!(c.append_only.is_match("data/x.jsonl"));
         assert!(c.file.auto_adopt);
+    }
+
+    #[test]
+    fn duplicate_sync_config_keys_are_refused_not_last_wins() {
+        // A second `append_only:` would silently drop the first list's protection.
+        let e = SyncConfig::parse(
+            "schema: warden.sync-config/v1\nappend_only: [\"data/*.jsonl\"]\nauto_adopt: true\nappend_only: []\n",
+            "sync.yaml",
+        )
+        .expect_err("duplicate");
+        assert_eq!(
+            e.to_string(),
+            "sync.yaml: line 4 column 1: duplicate key \"append_only\""
+        );
     }
 }

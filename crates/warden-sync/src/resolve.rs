@@ -24,7 +24,8 @@ fn lines(b: &[u8]) -> Vec<&[u8]> {
 
 /// The identity of one entry: its `id`, else its `run`, else the whole line.
 fn entry_id(line: &[u8], side: &str, n: usize) -> Result<String, String> {
-    let v: Value = serde_json::from_slice(line)
+    // Strict: a line repeating its `id` key must not pick its own identity.
+    let v: Value = warden_core::strict::parse_json(line, side)
         .map_err(|e| format!("{side} line {}: not JSON ({e})", n + 1))?;
     let Value::Object(map) = &v else {
         return Err(format!("{side} line {}: not a JSON object", n + 1));
@@ -145,6 +146,12 @@ mod tests {
             union_jsonl(&junk)
                 .expect_err("junk")
                 .contains("ours line 1: not JSON")
+        );
+        let twice = sides("", "{\"id\":1,\"id\":2}\n", "{\"id\":2}\n");
+        assert!(
+            union_jsonl(&twice)
+                .expect_err("a repeated id key")
+                .contains("duplicate key \"id\""),
         );
         let deleted = Sides {
             base: Some(b"{}\n".to_vec()),

@@ -9,22 +9,18 @@ use std::process::ExitCode;
 use warden_core::ledger::RunResult;
 use warden_core::proposal::Proposal;
 
-fn read_input(file: &Path) -> Result<(String, String), CliError> {
+fn read_input(file: &Path) -> Result<(Vec<u8>, String), CliError> {
     if file == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+        let mut b = Vec::new();
+        std::io::stdin().read_to_end(&mut b).map_err(|e| {
             CliError::usage(format!("cannot read the proposal from stdin: {e}"), None)
         })?;
-        return Ok((s, "(stdin)".into()));
+        return Ok((b, "(stdin)".into()));
     }
     let label = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        CliError::usage(
-            format!("{label}: cannot read the proposal: {e}"),
-            Some("check the path".to_string()),
-        )
-    })?;
-    Ok((text, label))
+    let bytes = std::fs::read(file)
+        .map_err(|e| warden_core::Error::user_path("read the proposal", file, e))?;
+    Ok((bytes, label))
 }
 
 pub fn run(
@@ -33,9 +29,9 @@ pub fn run(
     write: &WriteArgs,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
-    let (text, label) = read_input(file)?;
+    let (bytes, label) = read_input(file)?;
     // Parse before touching the repository: bad input never takes the lock.
-    let (proposal, digest) = Proposal::parse(&text, &label)?;
+    let (proposal, digest) = Proposal::parse_bytes(&bytes, &label)?;
     let repo = open(repo)?;
     let ctx = crate::env::context();
     let mut s = session(&repo, &ctx, write.no_wait)?;

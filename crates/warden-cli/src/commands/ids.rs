@@ -46,7 +46,7 @@ fn build(repo: &Repo, write: &WriteArgs, fmt: Format) -> Result<ExitCode, CliErr
     let ops = warden_core::ids::read(root)?;
     let mut missing = Vec::new();
     for (rel, bytes) in ids::card_files(root) {
-        if let Ok(card) = ids::parse_card(&String::from_utf8_lossy(&bytes))
+        if let Ok(card) = ids::parse_card(&bytes)
             && !ops.iter().any(|o| o.op == "mint" && o.id == card.id)
         {
             if card.render().as_bytes() != bytes.as_slice() {
@@ -184,9 +184,10 @@ fn mint(
         "ARTIFACT",
     )?;
     let root = repo.root();
-    if let Some((rel, _)) = ids::card_files(root).into_iter().find(|(_, b)| {
-        ids::parse_card(&String::from_utf8_lossy(b)).is_ok_and(|c| c.artifact == path.as_str())
-    }) {
+    if let Some((rel, _)) = ids::card_files(root)
+        .into_iter()
+        .find(|(_, b)| ids::parse_card(b).is_ok_and(|c| c.artifact == path.as_str()))
+    {
         return Err(CliError::usage(
             format!("{path} already has the ID card {rel}"),
             Some("an artifact has exactly one card".to_string()),

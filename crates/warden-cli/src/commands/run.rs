@@ -17,29 +17,30 @@ fn read_items(input: Option<&Path>) -> Result<(Vec<Value>, String), CliError> {
     let Some(path) = input else {
         return Ok((Vec::new(), "(no input)".into()));
     };
-    let (text, label) = if path == Path::new("-") {
-        let mut s = String::new();
+    let (bytes, label) = if path == Path::new("-") {
+        let mut b = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut s)
+            .read_to_end(&mut b)
             .map_err(|e| CliError::usage(format!("cannot read stdin: {e}"), None))?;
-        (s, "(stdin)".to_string())
+        (b, "(stdin)".to_string())
     } else {
-        let label = path.display().to_string();
-        let s = std::fs::read_to_string(path).map_err(|e| {
-            CliError::usage(
-                format!("{label}: cannot read the input: {e}"),
-                Some("check the path".to_string()),
-            )
-        })?;
-        (s, label)
+        let b = std::fs::read(path)
+            .map_err(|e| warden_core::Error::user_path("read the input", path, e))?;
+        (b, path.display().to_string())
     };
-    let v: Value = serde_json::from_str(&text).map_err(|e| {
-        CliError::Core(warden_core::Error::invalid(
-            &label,
-            format!("line {} column {}", e.line(), e.column()),
-            format!("not JSON: {e}"),
+    let v: Value = warden_core::strict::parse_json(&bytes, &label).map_err(|e| match e {
+        warden_core::Error::Invalid {
+            file,
+            field,
+            message,
+            ..
+        } if message.starts_with("not valid JSON") => CliError::Core(warden_core::Error::invalid(
+            file,
+            field,
+            message,
             Some("the input is one event payload, an array of them, or {\"items\": [...]}".into()),
-        ))
+        )),
+        other => CliError::Core(other),
     })?;
     let items = match v {
         Value::Array(a) => a,
