@@ -68,7 +68,9 @@ pub fn parse(bytes: &[u8], rel: &str) -> Result<Heads> {
         Error::rejected(
             rel,
             "(file)",
-            format!("is not a readable heads file ({why}): a cut or edited ledger tip could not be detected"),
+            format!(
+                "is not a readable heads file ({why}): a cut or edited ledger tip could not be detected"
+            ),
             Some(accept_hint()),
         )
     };
@@ -142,8 +144,7 @@ pub fn write(path: &Path, heads: &Heads) {
 /// Replace the heads file durably (temp, fsync, rename): for `warden ledger
 /// accept`, which must not leave the old heads behind.
 pub fn write_replacing(path: &Path, heads: &Heads) -> Result<()> {
-    let mut text =
-        serde_json::to_vec_pretty(heads).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut text = serde_json::to_vec_pretty(heads).map_err(|e| Error::Internal(e.to_string()))?;
     text.push(b'\n');
     crate::fsutil::write_atomic(path, &text, 0o644)
 }
@@ -168,10 +169,16 @@ mod tests {
 
     #[test]
     fn a_corrupted_heads_file_is_an_error_naming_the_file_and_the_fix() {
-        let err = parse(b"{\"w1\": {\"seq\": 3, \"ha", ".warden/state/ledger-heads.json")
-            .expect_err("corrupt");
+        let err = parse(
+            b"{\"w1\": {\"seq\": 3, \"ha",
+            ".warden/state/ledger-heads.json",
+        )
+        .expect_err("corrupt");
         let text = err.to_string();
-        assert!(text.starts_with(".warden/state/ledger-heads.json"), "{text}");
+        assert!(
+            text.starts_with(".warden/state/ledger-heads.json"),
+            "{text}"
+        );
         assert!(err.hint().expect("hint").contains("warden ledger accept"));
         assert_eq!(err.class(), crate::error::ExitClass::Rejected);
     }

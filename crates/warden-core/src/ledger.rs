@@ -426,10 +426,12 @@ impl Ledger {
         };
         let len = f.metadata().map_err(io)?.len();
         let (start_seq, start_hash, start) = match head {
-            Some(h @ Head {
-                offset: Some(offset),
-                ..
-            }) => {
+            Some(
+                h @ Head {
+                    offset: Some(offset),
+                    ..
+                },
+            ) => {
                 if len < *offset {
                     return Err(problem(
                         h.seq,
@@ -461,12 +463,13 @@ impl Ledger {
         let mut n = start_seq;
         let mut tip = (start_seq > 0).then_some(start_hash);
         let old_head = head.filter(|h| h.offset.is_none());
-        walk_chain(writer, &rest, old_head, start_seq, start_hash, &mut n, &mut tip).map_err(
-            |mut p| {
-                p.file = self.rel(&path);
-                p
-            },
-        )?;
+        walk_chain(
+            writer, &rest, old_head, start_seq, start_hash, &mut n, &mut tip,
+        )
+        .map_err(|mut p| {
+            p.file = self.rel(&path);
+            p
+        })?;
         Ok(tip.map(|hash| Head {
             seq: n,
             hash,
@@ -475,7 +478,11 @@ impl Ledger {
     }
 
     fn refusal(&self, p: Problem) -> Error {
-        let run = p.run.as_ref().map(|r| format!(" (run {r})")).unwrap_or_default();
+        let run = p
+            .run
+            .as_ref()
+            .map(|r| format!(" (run {r})"))
+            .unwrap_or_default();
         Error::rejected(
             p.file.clone(),
             format!("entry {}{run}", p.line),
@@ -605,7 +612,10 @@ impl Ledger {
                     return Err(Error::rejected(
                         p.file.clone(),
                         format!("entry {}", p.line),
-                        format!("{} — the chain is broken inside, which accepting cannot mend", p.message),
+                        format!(
+                            "{} — the chain is broken inside, which accepting cannot mend",
+                            p.message
+                        ),
                         Some(format!(
                             "restore the chain from git (`git checkout HEAD -- {0}`; `git log -p -- {0}`) or from another clone, then run `warden ledger verify`",
                             p.file

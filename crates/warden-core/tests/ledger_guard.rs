@@ -114,7 +114,8 @@ fn a_corrupted_heads_file_is_an_error_not_ignored() {
     let err = apply_one(&f, &repo, "next.txt").expect_err("refused");
     assert_eq!(err.class(), ExitClass::Rejected);
     assert!(
-        err.to_string().starts_with(".warden/state/ledger-heads.json"),
+        err.to_string()
+            .starts_with(".warden/state/ledger-heads.json"),
         "{err}"
     );
     assert!(err.hint().expect("hint").contains("warden ledger accept"));
@@ -178,11 +179,15 @@ fn writers_refuse_while_a_full_verify_fails() {
 fn another_clones_chain_merged_in_is_verified_before_writing() {
     let (f, repo) = with_runs(1);
     let other = repo.ledger().chain_path("other-clone");
-    std::fs::write(&other, b"{\"schema\":\"warden.ledger/v1\",\"seq\":1,\"prev\":\"00\"}\n")
-        .expect("write");
+    std::fs::write(
+        &other,
+        b"{\"schema\":\"warden.ledger/v1\",\"seq\":1,\"prev\":\"00\"}\n",
+    )
+    .expect("write");
     let err = apply_one(&f, &repo, "next.txt").expect_err("refused");
     assert!(
-        err.to_string().starts_with(".ledger/runs/other-clone.jsonl"),
+        err.to_string()
+            .starts_with(".ledger/runs/other-clone.jsonl"),
         "{err}"
     );
 }
