@@ -136,6 +136,17 @@ pub enum LedgerCommand {
     Log,
     /// Print one run's entry.
     Show { run: String },
+    /// After writers refused a cut or edited tip, a deleted chain or a broken heads
+    /// file: re-record the heads from the chains as they are now, and ledger what was
+    /// accepted. A chain broken inside cannot be accepted: restore it from git.
+    Accept {
+        /// Why the loss is accepted; recorded in the ledger entry.
+        #[arg(long)]
+        reason: String,
+        /// Exit 4 instead of waiting when another writer holds the lock.
+        #[arg(long)]
+        no_wait: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

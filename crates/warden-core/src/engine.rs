@@ -307,17 +307,32 @@ impl Repo {
         wait: bool,
         on_wait: &mut dyn FnMut(&str),
     ) -> Result<Session<'a>> {
+        let mut s = self.repair_session(ctx, wait, on_wait)?;
+        // Before anything is appended (recovery may append): never chain onto
+        // a cut or edited ledger tip.
+        self.ledger().guard(&self.writer)?;
+        s.recovered = s.recover()?;
+        Ok(s)
+    }
+
+    /// The write lock only: no ledger guard and no recovery. For
+    /// `warden ledger accept`, which repairs what the guard refuses; every
+    /// other writer uses [`Repo::session`].
+    pub fn repair_session<'a>(
+        &'a self,
+        ctx: &'a Context,
+        wait: bool,
+        on_wait: &mut dyn FnMut(&str),
+    ) -> Result<Session<'a>> {
         let lock = lock::acquire(&self.layout.lock(), &ctx.holder, wait, on_wait)?;
         let journal = Journal::open(&self.layout.journal())?;
-        let mut s = Session {
+        Ok(Session {
             repo: self,
             ctx,
             journal,
             _lock: lock,
             recovered: Vec::new(),
-        };
-        s.recovered = s.recover()?;
-        Ok(s)
+        })
     }
 }
 

@@ -11,6 +11,7 @@
 
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
+use crate::heads::{self, Heads};
 use crate::journal::FrameRef;
 use crate::policy::PolicyRef;
 use crate::proposal::Source;
@@ -125,21 +126,17 @@ pub fn genesis(writer: &str) -> Digest {
     Digest::of(format!("{LEDGER_SCHEMA_ID} genesis {writer}").as_bytes())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Head {
-    pub seq: u64,
-    pub hash: Digest,
-}
+pub use crate::heads::Head;
 
 /// The first problem `verify` found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Problem {
     /// The chain file, repository-relative.
     pub file: String,
     pub writer: String,
     /// 1-based line (= expected seq) of the first bad entry.
     pub line: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
     pub message: String,
 }
@@ -271,46 +268,33 @@ impl Ledger {
 
     /// Append an entry to `writer`'s chain; `seq` and `prev` are filled in here.
     /// One write, one fsync. Returns the entry as written.
-    pub fn append(&self, writer: &str, mut entry: Entry) -> Result<Entry> {
-        let path = self.chain_path(writer);
-        let (seq, prev) = match self.tip(writer)? {
-            Some((e, h)) => (e.seq + 1, h),
-            None => (1, genesis(writer)),
-        };
-        entry.schema = LEDGER_SCHEMA_ID.into();
-        entry.seq = seq;
-        entry.prev = prev;
-        entry.writer = writer.into();
-        let mut line = serde_json::to_vec(&entry).map_err(|e| Error::Internal(e.to_string()))?;
-        let hash = Digest::of(&line);
-        line.push(b'\n');
-        std::fs::create_dir_all(&self.dir).io("create", &self.dir)?;
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .io("open", &path)?;
-        f.write_all(&line).io("append to", &path)?;
-        f.sync_data().io("fsync", &path)?;
-        // Not fsynced: a stale head is only behind, never wrong.
-        let mut heads = self.read_heads();
-        heads.insert(writer.to_string(), Head { seq, hash });
-        self.write_heads(&heads);
-        Ok(entry)
+    pub fn append(&self, writer: &str, entry: Entry) -> Result<Entry> {
+        let mut written = self.append_many(writer, vec![entry])?;
+        written
+            .pop()
+            .ok_or_else(|| Error::Internal("append wrote no entry".into()))
     }
 
     /// Append several entries to `writer`'s chain in one write and one fsync
     /// (group commit). They are chained in order, exactly as if appended one by
     /// one. A crash mid-write leaves a torn last line that recovery cuts, so a
     /// prefix of the batch may survive; each entry is complete or absent.
+    ///
+    /// The chain's tail is checked against this clone's head first
+    /// ([`Ledger::guard`]'s check, bounded by what was appended since): an
+    /// append never chains onto a cut or edited tip.
     pub fn append_many(&self, writer: &str, entries: Vec<Entry>) -> Result<Vec<Entry>> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
         let path = self.chain_path(writer);
-        let (mut seq, mut prev) = match self.tip(writer)? {
-            Some((e, h)) => (e.seq + 1, h),
-            None => (1, genesis(writer)),
+        let mut heads = self.heads_for_write(writer)?;
+        let tip = self
+            .check_from_head(writer, heads.chains.get(writer))
+            .map_err(|p| self.refusal(p))?;
+        let (mut seq, mut prev, offset) = match tip {
+            Some(h) => (h.seq + 1, h.hash, h.offset.unwrap_or(0)),
+            None => (1, genesis(writer), 0),
         };
         let mut buf = Vec::new();
         let mut written = Vec::with_capacity(entries.len());
@@ -334,59 +318,333 @@ impl Ledger {
             .io("open", &path)?;
         f.write_all(&buf).io("append to", &path)?;
         f.sync_data().io("fsync", &path)?;
-        let mut heads = self.read_heads();
-        heads.insert(
+        // Not fsynced: a head that lags behind its chain is tolerated.
+        heads.chains.insert(
             writer.to_string(),
             Head {
                 seq: seq - 1,
                 hash: prev,
+                offset: Some(offset + buf.len() as u64),
             },
         );
-        self.write_heads(&heads);
+        heads::write(&self.heads, &heads);
         Ok(written)
     }
 
     /// Cut a torn last line (crash mid-append) off `writer`'s chain. Returns
-    /// whether something was cut. Only recovery calls this, under the lock.
+    /// whether something was cut. Reads only the chain's end. Only recovery
+    /// and the guard call this, under the lock.
     pub fn cut_torn_tail(&self, writer: &str) -> Result<bool> {
         let path = self.chain_path(writer);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
+        let mut f = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(e).io("read", &path),
+            Err(e) => return Err(e).io("open", &path),
         };
-        if bytes.is_empty() || bytes.last() == Some(&b'\n') {
+        let len = f.metadata().io("stat", &path)?.len();
+        if len == 0 || read_at(&mut f, len - 1, 1, &path)? == b"\n" {
             return Ok(false);
         }
-        let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let f = OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .io("open", &path)?;
-        f.set_len(keep as u64).io("truncate", &path)?;
+        let keep = match last_newline_before(&mut f, len, &path)? {
+            Some(i) => i + 1,
+            None => 0,
+        };
+        f.set_len(keep).io("truncate", &path)?;
         f.sync_all().io("fsync", &path)?;
         Ok(true)
     }
 
-    fn read_heads(&self) -> BTreeMap<String, Head> {
-        std::fs::read(&self.heads)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+    fn rel_heads(&self) -> String {
+        self.rel(&self.heads)
     }
 
-    fn write_heads(&self, heads: &BTreeMap<String, Head>) {
-        if let Ok(bytes) = serde_json::to_vec_pretty(heads) {
-            // Best effort, written in place (no new inode per run): the heads
-            // file only strengthens truncation detection; a torn one is ignored.
-            let _ = std::fs::write(&self.heads, bytes);
+    /// The heads file, or empty heads when it does not exist.
+    fn read_heads(&self) -> Result<Heads> {
+        Ok(heads::read(&self.heads, &self.rel_heads())?.unwrap_or_else(Heads::new))
+    }
+
+    /// The heads, for a writer about to append to `writer`'s chain: a missing
+    /// heads file is refused once that chain has entries (the heads were
+    /// deleted, so a cut tip could no longer be seen).
+    fn heads_for_write(&self, writer: &str) -> Result<Heads> {
+        if let Some(h) = heads::read(&self.heads, &self.rel_heads())? {
+            return Ok(h);
+        }
+        let path = self.chain_path(writer);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.len() > 0 => Err(Error::rejected(
+                self.rel_heads(),
+                "(file)",
+                format!(
+                    "is missing, but this clone's chain {} has entries: without it a cut or edited tip cannot be detected",
+                    self.rel(&path)
+                ),
+                Some(format!(
+                    "if `warden ledger verify` passes, run {}",
+                    heads::accept_hint()
+                )),
+            )),
+            _ => Ok(Heads::new()),
         }
     }
 
+    /// Check `writer`'s chain from its recorded head to its end: the line the
+    /// head names must still be there, unchanged, and every line after it must
+    /// chain onto it. Without a head the whole chain is walked; with a head
+    /// from before v2 (no offset), too. Returns the chain's tip (with its byte
+    /// offset), or the first problem. Reads the head's line and what was
+    /// appended since, not the chain's history.
+    fn check_from_head(
+        &self,
+        writer: &str,
+        head: Option<&Head>,
+    ) -> std::result::Result<Option<Head>, Problem> {
+        let path = self.chain_path(writer);
+        let problem = |line: u64, message: String| Problem {
+            file: self.rel(&path),
+            writer: writer.to_string(),
+            line,
+            run: None,
+            message,
+        };
+        let io = |e: std::io::Error| problem(0, format!("cannot be read: {e}"));
+        let mut f = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return match head {
+                    Some(h) => Err(problem(
+                        1,
+                        format!(
+                            "the chain file is missing, but this clone has seen {} entries in it: the chain was deleted",
+                            h.seq
+                        ),
+                    )),
+                    None => Ok(None),
+                };
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let len = f.metadata().map_err(io)?.len();
+        let (start_seq, start_hash, start) = match head {
+            Some(
+                h @ Head {
+                    offset: Some(offset),
+                    ..
+                },
+            ) => {
+                if len < *offset {
+                    return Err(problem(
+                        h.seq,
+                        format!(
+                            "is missing: the chain is {len} bytes, but this clone's head (entry {}) ends at byte {offset}: the tip was cut",
+                            h.seq
+                        ),
+                    ));
+                }
+                let line = line_ending_at(&mut f, *offset, &path)
+                    .map_err(|e| problem(h.seq, e.to_string()))?;
+                let link = parse_link(&line);
+                if link.as_ref().map(|l| l.seq) != Some(h.seq) || Digest::of(&line) != h.hash {
+                    return Err(problem(
+                        h.seq,
+                        "was edited or the chain was rewritten: it differs from the entry this clone recorded".into(),
+                    ));
+                }
+                (h.seq, h.hash, *offset)
+            }
+            _ => (0, genesis(writer), 0),
+        };
+        let mut rest = Vec::with_capacity((len - start) as usize);
+        f.seek(SeekFrom::Start(start)).map_err(io)?;
+        Read::by_ref(&mut f)
+            .take(len - start)
+            .read_to_end(&mut rest)
+            .map_err(io)?;
+        let mut n = start_seq;
+        let mut tip = (start_seq > 0).then_some(start_hash);
+        let old_head = head.filter(|h| h.offset.is_none());
+        walk_chain(
+            writer, &rest, old_head, start_seq, start_hash, &mut n, &mut tip,
+        )
+        .map_err(|mut p| {
+            p.file = self.rel(&path);
+            p
+        })?;
+        Ok(tip.map(|hash| Head {
+            seq: n,
+            hash,
+            offset: Some(len),
+        }))
+    }
+
+    fn refusal(&self, p: Problem) -> Error {
+        let run = p
+            .run
+            .as_ref()
+            .map(|r| format!(" (run {r})"))
+            .unwrap_or_default();
+        Error::rejected(
+            p.file.clone(),
+            format!("entry {}{run}", p.line),
+            p.message.clone(),
+            Some(format!(
+                "restore the chain from git (`git checkout HEAD -- {0}`; `git log -p -- {0}` shows its history) or from another clone, then run `warden ledger verify`; to accept the loss and go on, run {1}",
+                p.file,
+                heads::accept_hint()
+            )),
+        )
+    }
+
+    /// The ledger guard, run before a writer session does anything: cut a torn
+    /// tail off `writer`'s chain (a crash mid-append), then check every chain
+    /// from this clone's head to its end ([`Ledger::check_from_head`]) and refuse
+    /// (exit 1, naming the chain, the entry and the recovery command) when a
+    /// tip was cut, edited or deleted, when the heads file is unreadable, or
+    /// while the last full verification found a problem. On success the heads
+    /// move to the chains' tips. Bounded by what was appended since the last
+    /// check, not by the ledger's length.
+    pub fn guard(&self, writer: &str) -> Result<()> {
+        self.cut_torn_tail(writer)?;
+        let mut heads = self.heads_for_write(writer)?;
+        if heads.problem.is_some() {
+            // The last full verification failed. Only then is the whole
+            // ledger read again here: the problem may be gone (a torn tail
+            // that was just cut, a chain restored from git).
+            if let Some(p) = self.verify()?.problem {
+                return Err(self.refusal(p));
+            }
+            heads = self.heads_for_write(writer)?;
+        }
+        let mut names: Vec<String> = self.writers()?;
+        names.extend(heads.chains.keys().cloned());
+        names.sort();
+        names.dedup();
+        let mut changed = false;
+        for name in &names {
+            let head = heads.chains.get(name).copied();
+            match self.check_from_head(name, head.as_ref()) {
+                Err(p) => return Err(self.refusal(p)),
+                Ok(Some(tip)) if Some(tip) != head => {
+                    heads.chains.insert(name.clone(), tip);
+                    changed = true;
+                }
+                Ok(_) => {}
+            }
+        }
+        if changed {
+            heads::write(&self.heads, &heads);
+        }
+        Ok(())
+    }
+
+    /// What the guard would refuse, without refusing: for read-only commands
+    /// that warn (`warden runs`). Writes nothing.
+    pub fn guard_problem(&self, writer: &str) -> Option<String> {
+        let heads = match heads::read(&self.heads, &self.rel_heads()) {
+            Ok(h) => h.unwrap_or_else(Heads::new),
+            Err(e) => return Some(e.to_string()),
+        };
+        if let Err(e) = self.heads_for_write(writer) {
+            return Some(e.to_string());
+        }
+        if let Some(p) = &heads.problem {
+            return Some(self.refusal(p.clone()).to_string());
+        }
+        let mut names = self.writers().unwrap_or_default();
+        names.extend(heads.chains.keys().cloned());
+        names.sort();
+        names.dedup();
+        names.iter().find_map(|name| {
+            self.check_from_head(name, heads.chains.get(name))
+                .err()
+                .map(|p| self.refusal(p).to_string())
+        })
+    }
+
+    /// `warden ledger accept`: re-record the heads from the chains as they are
+    /// now, after the guard refused. Only problems that the chains themselves
+    /// do not show are accepted — a cut or edited tip, a deleted chain, a
+    /// missing or unreadable heads file; a chain that is broken inside does not
+    /// verify on its own and must be restored (from git or another clone).
+    /// Returns what was accepted, one line each; the caller ledgers them.
+    pub fn accept(&self) -> Result<Vec<Problem>> {
+        let rel = self.rel_heads();
+        let mut accepted = Vec::new();
+        let old = match heads::read(&self.heads, &rel) {
+            Ok(Some(h)) => h,
+            Ok(None) => {
+                accepted.push(Problem {
+                    file: rel.clone(),
+                    writer: String::new(),
+                    line: 0,
+                    run: None,
+                    message: "the heads file was missing".into(),
+                });
+                Heads::new()
+            }
+            Err(e) => {
+                accepted.push(Problem {
+                    file: rel.clone(),
+                    writer: String::new(),
+                    line: 0,
+                    run: None,
+                    message: e.to_string(),
+                });
+                Heads::new()
+            }
+        };
+        let mut fresh = Heads::new();
+        let mut names = self.writers()?;
+        names.extend(old.chains.keys().cloned());
+        names.sort();
+        names.dedup();
+        for name in &names {
+            if let Err(p) = self.check_from_head(name, old.chains.get(name)) {
+                accepted.push(p);
+            }
+            // The chain on its own, from genesis: this must hold.
+            match self.check_from_head(name, None) {
+                Ok(Some(tip)) => {
+                    fresh.chains.insert(name.clone(), tip);
+                }
+                Ok(None) => {}
+                Err(p) => {
+                    return Err(Error::rejected(
+                        p.file.clone(),
+                        format!("entry {}", p.line),
+                        format!(
+                            "{} — the chain is broken inside, which accepting cannot mend",
+                            p.message
+                        ),
+                        Some(format!(
+                            "restore the chain from git (`git checkout HEAD -- {0}`; `git log -p -- {0}`) or from another clone, then run `warden ledger verify`",
+                            p.file
+                        )),
+                    ));
+                }
+            }
+        }
+        if let Some(p) = old.problem {
+            // A full verification failed earlier; the chains verify now.
+            accepted.push(p);
+        }
+        if accepted.is_empty() {
+            return Err(Error::invalid(
+                "(command line)",
+                "accept",
+                "the ledger's chains and heads agree: there is nothing to accept",
+                Some("`warden ledger verify` checks every chain".into()),
+            ));
+        }
+        heads::write_replacing(&self.heads, &fresh)?;
+        Ok(accepted)
+    }
+
     /// Verify every chain against itself and against the heads this clone has
-    /// seen. On success, remember the new tips.
+    /// seen. On success, remember the new tips; on failure, remember the
+    /// problem, so that writers refuse until the ledger verifies again.
     pub fn verify(&self) -> Result<VerifyReport> {
-        let heads = self.read_heads();
+        let mut heads = self.read_heads()?;
         let mut report = VerifyReport {
             schema: "warden.ledger-verify/v1".into(),
             ok: true,
@@ -401,10 +659,15 @@ impl Ledger {
             let path = self.chain_path(writer);
             let bytes = std::fs::read(&path).io("read", &path)?;
             report.bytes += bytes.len() as u64;
-            let (chain, problem) = verify_chain(writer, &bytes, heads.get(writer));
+            let (chain, problem) = verify_chain(writer, &bytes, heads.chains.get(writer));
             report.entries += chain.entries;
-            if let Some((seq, hash)) = chain.tip.map(|t| (chain.entries, t)) {
-                tips.insert(writer.clone(), Head { seq, hash });
+            if let Some(hash) = chain.tip {
+                let head = Head {
+                    seq: chain.entries,
+                    hash,
+                    offset: Some(bytes.len() as u64),
+                };
+                tips.insert(writer.clone(), head);
             }
             report.chains.push(chain);
             if let Some(mut p) = problem
@@ -414,7 +677,7 @@ impl Ledger {
                 report.problem = Some(p);
             }
         }
-        for (writer, head) in &heads {
+        for (writer, head) in &heads.chains {
             if !writers.contains(writer) && report.problem.is_none() {
                 report.problem = Some(Problem {
                     file: self.rel(&self.chain_path(writer)),
@@ -430,14 +693,16 @@ impl Ledger {
         }
         report.ok = report.problem.is_none();
         if report.ok {
-            let mut merged = heads;
             for (w, h) in tips {
-                if merged.get(&w).is_none_or(|old| old.seq <= h.seq) {
-                    merged.insert(w, h);
+                if heads.chains.get(&w).is_none_or(|old| old.seq <= h.seq) {
+                    heads.chains.insert(w, h);
                 }
             }
-            self.write_heads(&merged);
+            heads.problem = None;
+        } else {
+            heads.problem = report.problem.clone();
         }
+        heads::write(&self.heads, &heads);
         Ok(report)
     }
 
@@ -520,7 +785,7 @@ pub fn verify_chain(
 ) -> (ChainReport, Option<Problem>) {
     let mut n = 0u64;
     let mut tip = None;
-    let problem = walk_chain(writer, bytes, head, &mut n, &mut tip).err();
+    let problem = walk_chain(writer, bytes, head, 0, genesis(writer), &mut n, &mut tip).err();
     let report = ChainReport {
         writer: writer.into(),
         entries: n,
@@ -530,15 +795,19 @@ pub fn verify_chain(
 }
 
 /// Walk a chain's lines, counting good entries into `n` and their last hash
-/// into `tip`, until the first problem.
+/// into `tip`, until the first problem. `bytes` start after entry `start_seq`,
+/// whose hash is `start_hash` (0 and the genesis for a whole chain).
 fn walk_chain(
     writer: &str,
     bytes: &[u8],
     head: Option<&Head>,
+    start_seq: u64,
+    start_hash: Digest,
     n: &mut u64,
     tip: &mut Option<Digest>,
 ) -> Result<(), Problem> {
-    let mut expected_prev = genesis(writer);
+    *n = start_seq;
+    let mut expected_prev = start_hash;
     let mut prev_run: Option<String> = None;
     let problem = |line: u64, run: Option<String>, message: String| Problem {
         file: String::new(),
@@ -635,4 +904,48 @@ fn walk_chain(
         return Err(p);
     }
     Ok(())
+}
+
+/// The chain fields of one line.
+fn parse_link(line: &[u8]) -> Option<Link<'_>> {
+    fast_link(line).or_else(|| serde_json::from_slice(line).ok())
+}
+
+fn read_at(f: &mut std::fs::File, at: u64, len: u64, path: &Path) -> Result<Vec<u8>> {
+    f.seek(SeekFrom::Start(at)).io("seek", path)?;
+    let mut buf = Vec::with_capacity(len as usize);
+    Read::by_ref(f)
+        .take(len)
+        .read_to_end(&mut buf)
+        .io("read", path)?;
+    Ok(buf)
+}
+
+/// The offset of the last `\n` before byte `end`, reading backwards in chunks.
+fn last_newline_before(f: &mut std::fs::File, end: u64, path: &Path) -> Result<Option<u64>> {
+    let mut hi = end;
+    let mut chunk = 8192u64;
+    while hi > 0 {
+        let lo = hi.saturating_sub(chunk);
+        let buf = read_at(f, lo, hi - lo, path)?;
+        if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
+            return Ok(Some(lo + i as u64));
+        }
+        hi = lo;
+        chunk = chunk.saturating_mul(4);
+    }
+    Ok(None)
+}
+
+/// The line (without its newline) that ends exactly at byte `end`.
+fn line_ending_at(f: &mut std::fs::File, end: u64, path: &Path) -> Result<Vec<u8>> {
+    let not_a_line = || Error::Corrupt {
+        path: path.to_path_buf(),
+        message: format!("no entry ends at byte {end}"),
+    };
+    if end == 0 || read_at(f, end - 1, 1, path)? != b"\n" {
+        return Err(not_a_line());
+    }
+    let start = last_newline_before(f, end - 1, path)?.map_or(0, |i| i + 1);
+    read_at(f, start, end - 1 - start, path)
 }

@@ -19,6 +19,7 @@ pub mod events;
 pub mod failpoint;
 pub mod fence;
 pub mod fsutil;
+pub mod heads;
 pub mod ids;
 pub mod journal;
 pub mod ledger;

@@ -2,9 +2,9 @@
 //! prints. Each report is a versioned wire format with a JSON Schema.
 
 use crate::engine;
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::events;
-use crate::ledger::{Entry, Problem, RunResult};
+use crate::ledger::{Entry, Problem, RunResult, VerifyReport};
 use crate::lock;
 use crate::policy::{Policy, PolicyRef};
 use crate::proposal::Source;
@@ -93,6 +93,11 @@ pub struct Status {
     pub backlog: Backlog,
     /// Paths git reports as changed or untracked; null when git could not be asked.
     pub dirty: Option<Vec<String>>,
+    /// Why the repository is unhealthy (`warden status` then exits 1): the
+    /// ledger does not verify or writers are refused, an interrupted run could
+    /// not be recovered, the sandbox the policy requires is missing. Empty
+    /// when healthy.
+    pub unhealthy: Vec<String>,
 }
 
 /// Files below `dir`; `depth` 0 is `.quarantine/` itself, 1 a run's lane.
@@ -122,7 +127,50 @@ fn count_files(dir: &std::path::Path, depth: usize) -> Result<u64> {
 
 pub fn status(repo: &Repo) -> Result<Status> {
     let ledger = repo.ledger();
-    let verify = ledger.verify()?;
+    let mut verify = match ledger.verify() {
+        Ok(v) => v,
+        // An unreadable heads file: reported, not fatal, for a read-only command.
+        Err(Error::Rejected { file, message, .. }) => VerifyReport {
+            schema: "warden.ledger-verify/v1".into(),
+            ok: false,
+            entries: 0,
+            bytes: 0,
+            chains: Vec::new(),
+            problem: Some(Problem {
+                file,
+                writer: repo.writer.clone(),
+                line: 0,
+                run: None,
+                message,
+            }),
+        },
+        Err(e) => return Err(e),
+    };
+    if verify.ok
+        && let Some(why) = ledger.guard_problem(&repo.writer)
+    {
+        verify.ok = false;
+        verify.problem = Some(Problem {
+            file: ".warden/state/ledger-heads.json".into(),
+            writer: repo.writer.clone(),
+            line: 0,
+            run: None,
+            message: why,
+        });
+    }
+    let pending_recovery = engine::needs_recovery(repo)?;
+    let lock_holder = lock::holder(&repo.layout.lock())?;
+    let mut unhealthy = Vec::new();
+    if let Some(p) = &verify.problem {
+        unhealthy.push(format!("ledger: {}: {}", p.file, p.message));
+    }
+    // With the lock free, an intent without its done frame is a run that
+    // recovery could not finish (with the lock held, it is a run in progress).
+    if pending_recovery && lock_holder.is_none() {
+        unhealthy.push(
+            "journal: an interrupted run could not be recovered (see the warning above)".into(),
+        );
+    }
     let entries = if verify.ok {
         ledger.entries()?
     } else {
@@ -153,9 +201,9 @@ pub fn status(repo: &Repo) -> Result<Status> {
             .iter()
             .filter(|e| e.result == RunResult::RolledBack)
             .count() as u64,
-        pending_recovery: engine::needs_recovery(repo)?,
+        pending_recovery,
         quarantine: count_files(&repo.layout.quarantine_dir(), 0)?,
-        lock_holder: lock::holder(&repo.layout.lock())?,
+        lock_holder,
         ledger: LedgerHealth {
             ok: verify.ok,
             entries: verify.entries,
@@ -169,6 +217,7 @@ pub fn status(repo: &Repo) -> Result<Status> {
             bridge: None,
         },
         dirty: None,
+        unhealthy,
     })
 }
 

@@ -222,6 +222,11 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
             p.file, p.line, p.message
         ));
     }
+    if let Err(e) = repo.session(&ctx, false, &mut |_| {}) {
+        say(&format!(
+            "Until it verifies again, every writer refuses rather than seal it:\n{e}"
+        ));
+    }
     std::fs::write(&chain, original).map_err(|e| CliError::usage(e.to_string(), None))?;
     say(&format!(
         "Restored; verify ok again: {}.",

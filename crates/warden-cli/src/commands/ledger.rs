@@ -5,7 +5,10 @@ use crate::cli::{Format, LedgerCommand};
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use warden_core::Digest;
+use warden_core::engine::Record;
 use warden_core::ledger::RunResult;
+use warden_core::proposal::Source;
 
 pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let repo = open(repo)?;
@@ -24,7 +27,8 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
                     .unwrap_or_default();
                 eprintln!("error: {}: entry {}{} {}", p.file, p.line, run, p.message);
                 eprintln!(
-                    "hint: the ledger was changed outside warden; restore it from git (`git log -p -- .ledger/`)"
+                    "hint: the ledger was changed outside warden; restore it from git (`git checkout HEAD -- {0}`; `git log -p -- {0}`); writers refuse until it verifies (a lost tip can be accepted with `warden ledger accept --reason \"…\"`, which is ledgered)",
+                    p.file
                 );
             } else {
                 println!(
@@ -71,6 +75,7 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
             }
             Ok(ExitCode::SUCCESS)
         }
+        LedgerCommand::Accept { reason, no_wait } => accept(&repo, &reason, no_wait, fmt),
         LedgerCommand::Show { run } => {
             let e = ledger.find_run(&run)?.ok_or_else(|| {
                 CliError::usage(
@@ -132,4 +137,58 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `warden ledger accept --reason TEXT`: the explicit, ledgered way past a
+/// refused ledger tip (see `Ledger::accept`).
+fn accept(
+    repo: &warden_core::Repo,
+    reason: &str,
+    no_wait: bool,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    if reason.trim().is_empty() {
+        return Err(CliError::usage(
+            "--reason must say why the loss is accepted",
+            Some(
+                "e.g. --reason \"restored the disk from a backup that missed the last run\"".into(),
+            ),
+        ));
+    }
+    let ctx = crate::env::context();
+    let mut s = repo.repair_session(&ctx, !no_wait, &mut |holder| {
+        eprintln!("warden: waiting for the repository lock held by {holder}");
+    })?;
+    let accepted = repo.ledger().accept()?;
+    let run = s.new_run_id();
+    let entry = s.record(Record {
+        run,
+        command: "ledger accept".into(),
+        actor: Source {
+            kind: "person".into(),
+            id: "cli".into(),
+        },
+        event: "Manual".into(),
+        input_digest: Digest::of(reason.as_bytes()),
+        rationale: Some(reason.to_string()),
+        details: Some(serde_json::json!({ "accepted": accepted })),
+        artifacts: Vec::new(),
+    })?;
+    if fmt == Format::Json {
+        output::json(&entry)?;
+    } else {
+        for p in &accepted {
+            let at = if p.line > 0 {
+                format!(" entry {}", p.line)
+            } else {
+                String::new()
+            };
+            println!("accepted: {}{at}: {}", p.file, p.message);
+        }
+        println!(
+            "recorded as run {} ({} entry {}); writers may go on",
+            entry.run, entry.writer, entry.seq
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -94,18 +94,20 @@ pub fn recover_if_needed(repo: &Repo, ctx: &Context) -> Result<(), CliError> {
         match repo.session(ctx, false, &mut |_| {}) {
             Ok(s) => report_recovered(&s.recovered),
             Err(warden_core::Error::Busy { .. }) => {}
-            // Reading must keep working while recovery is blocked: say what
-            // blocks it and how to resolve it, then report as usual.
-            Err(e @ warden_core::Error::RecoveryBlocked { .. }) => {
-                eprintln!("warden: warning: {e}");
-                if let Some(fix) = e.hint() {
-                    eprintln!("  hint: {fix}");
-                }
-            }
-            Err(e) => return Err(e.into()),
+            // A read-only command still reports what it can; writers refuse
+            // with the same message.
+            Err(e) => warn_blocked(&e),
         }
     }
     Ok(())
+}
+
+/// Say on stderr why writers are refused, with the way out.
+pub fn warn_blocked(e: &warden_core::Error) {
+    eprintln!("warning: writers are refused: {e}");
+    if let Some(h) = e.hint() {
+        eprintln!("hint: {h}");
+    }
 }
 
 pub fn report_recovered(recovered: &[warden_core::engine::Recovered]) {

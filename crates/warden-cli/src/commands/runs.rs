@@ -10,6 +10,9 @@ use warden_core::ledger::RunResult;
 pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
     let repo = open(repo)?;
     recover_if_needed(&repo, &crate::env::context())?;
+    if let Some(problem) = repo.ledger().guard_problem(&repo.writer) {
+        eprintln!("warning: the ledger does not verify; writers are refused: {problem}");
+    }
     let rows = warden_core::status::runs(&repo.ledger().entries()?);
     if fmt == Format::Json {
         output::json(&rows)?;

@@ -77,9 +77,16 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
                 "no kernel sandbox; plugins are refused (plugins.run_unsandboxed: false)",
         }
     );
+    if !level.enforced() && !repo.policy.file.plugins.run_unsandboxed {
+        st.unhealthy.push(
+            "sandbox: the policy requires the kernel sandbox for plugins, and this kernel gives none"
+                .into(),
+        );
+    }
+    let code = output::code(if st.unhealthy.is_empty() { 0 } else { 1 });
     if fmt == Format::Json {
         output::json(&st)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
     let brief = |b: &Option<warden_core::status::RunBrief>| {
         b.as_ref()
@@ -174,5 +181,12 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
         Some(d) if d.is_empty() => println!("working tree    clean"),
         Some(d) => println!("working tree    {} changed or untracked path(s)", d.len()),
     }
-    Ok(ExitCode::SUCCESS)
+    if st.unhealthy.is_empty() {
+        println!("health          ok");
+    } else {
+        for why in &st.unhealthy {
+            println!("health          UNHEALTHY: {why}");
+        }
+    }
+    Ok(code)
 }
