@@ -132,6 +132,9 @@ pub enum FaultKind {
     InvalidProposal,
     /// It changed the repository (rolled back; its version is quarantined).
     RepoModified,
+    /// It changed only metadata in the repository: a mode (chmod, setuid),
+    /// an owner or an extended attribute, of a file or a directory (restored).
+    MetadataModified,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -871,29 +874,31 @@ pub fn dispatch_to(
             path: root.clone(),
             source: e,
         })?;
-        let changed = before.changed(&after);
-        if !changed.is_empty() {
-            let restore: Vec<(String, Option<warden_core::engine::FileContent>)> = changed
-                .iter()
-                .map(|p| (p.clone(), before.content.get(p).cloned()))
-                .collect();
-            // Without content (the kernel should have prevented the write) only
-            // additions can be undone exactly; other paths are kept as they are.
-            let restorable: Vec<_> = restore
-                .into_iter()
-                .filter(|(p, c)| c.is_some() || !before.files.contains_key(p))
-                .collect();
-            rec.quarantined =
-                session.restore_paths(&run, &format!("{key}-repo-writes"), &restorable)?;
+        let rb = crate::snapshot::roll_back(
+            session,
+            &run,
+            &format!("{key}-repo-writes"),
+            &before,
+            &after,
+        )?;
+        if !rb.changes.is_empty() {
+            rec.quarantined = rb.quarantined;
             rec.fault = Some(fault(
-                FaultKind::RepoModified,
+                if rb.content {
+                    FaultKind::RepoModified
+                } else {
+                    FaultKind::MetadataModified
+                },
                 format!(
-                    "the plugin changed the repository ({}); {} rolled back, its version kept in quarantine",
-                    changed.join(", "),
-                    if restorable.len() == changed.len() {
-                        "every change was"
+                    "the plugin changed the repository ({}); {}",
+                    rb.changes.join("; "),
+                    if rb.unrestored.is_empty() {
+                        "every change was rolled back, its versions kept in quarantine".to_string()
                     } else {
-                        "what could be was"
+                        format!(
+                            "rolled back what could be, its versions kept in quarantine; not restored: {}",
+                            rb.unrestored.join("; ")
+                        )
                     }
                 ),
             ));
