@@ -117,7 +117,10 @@ fn plugin_attack_matrix_is_prevented_or_restored_and_recorded() {
     let r = Repo::new();
     targets(&r);
     let iso = isolation(&r);
-    let (processes, signals) = (iso["processes"] == json!(true), iso["signals"] == json!(true));
+    let (processes, signals) = (
+        iso["processes"] == json!(true),
+        iso["signals"] == json!(true),
+    );
     // Killing what a plugin can see is only safe to try where it sees only itself.
     assert!(
         processes && signals,
@@ -259,7 +262,11 @@ def handle(event, items):
     );
 
     // Finding 4: signals to warden go nowhere; the deadline holds.
-    assert!(by_key("killer")["fault"].is_null(), "{:#}", by_key("killer"));
+    assert!(
+        by_key("killer")["fault"].is_null(),
+        "{:#}",
+        by_key("killer")
+    );
     let stopper = by_key("stopper");
     assert_eq!(stopper["fault"]["kind"], json!("timed_out"), "{stopper:#}");
     assert!(stopper["duration_ms"].as_u64().expect("ms") < 10_000);
@@ -269,7 +276,10 @@ def handle(event, items):
     let log = stderr_log(&r, &run, "chmoder");
     if chm["isolation"]["metadata"] == json!("enforced") {
         assert!(chm["fault"].is_null(), "{chm:#}");
-        assert!(!log.contains(": done"), "a metadata change got through:\n{log}");
+        assert!(
+            !log.contains(": done"),
+            "a metadata change got through:\n{log}"
+        );
     } else {
         assert_eq!(chm["fault"]["kind"], json!("metadata_modified"), "{chm:#}");
     }
@@ -292,7 +302,10 @@ def handle(event, items):
     after.retain(|k, _| !k.starts_with(".quarantine/"));
     let mut want = before;
     want.retain(|k, _| !k.starts_with(".quarantine/"));
-    assert_eq!(after.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
     r.ok(&["ledger", "verify"]);
     let entry = r.json(&["ledger", "show", &run]);
     assert_eq!(
@@ -343,8 +356,14 @@ fn metadata_changes_without_the_kernel_sandbox_are_restored_and_recorded() {
         assert!(msg.contains(want), "{want:?} not in {msg}");
     }
     if xattrs {
-        assert!(msg.contains("src: mode 0750 -> 0777, xattrs user.evil"), "{msg}");
-        assert!(msg.contains("README.md: mode 0644 -> 0777, xattrs user.evil"), "{msg}");
+        assert!(
+            msg.contains("src: mode 0750 -> 0777, xattrs user.evil"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("README.md: mode 0644 -> 0777, xattrs user.evil"),
+            "{msg}"
+        );
     }
     assert_eq!(mode(&r.root.join("README.md")), 0o644);
     assert_eq!(mode(&r.root.join("run.sh")), 0o755);
@@ -377,7 +396,10 @@ fn rustix_free_xattr_probe(p: &std::path::Path) -> bool {
 
 fn has_xattr(p: &std::path::Path, name: &str) -> bool {
     std::process::Command::new("python3")
-        .args(["-c", "import os,sys; sys.exit(0 if sys.argv[2] in os.listxattr(sys.argv[1]) else 1)"])
+        .args([
+            "-c",
+            "import os,sys; sys.exit(0 if sys.argv[2] in os.listxattr(sys.argv[1]) else 1)",
+        ])
         .arg(p)
         .arg(name)
         .status()

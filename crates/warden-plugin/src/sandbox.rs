@@ -189,9 +189,7 @@ impl Isolation {
             ..Isolation::NONE
         };
         for w in words {
-            let Some((k, v)) = w.split_once('=') else {
-                return None;
-            };
+            let (k, v) = w.split_once('=')?;
             let e = Enforcement::from_bool(v == "enforced");
             match k {
                 "processes" => iso.processes = e,
@@ -322,32 +320,43 @@ pub fn setup_namespace(_protect: &[&Path]) -> Stage2 {
 }
 
 /// Drop every capability (bounding set, ambient, effective, permitted,
-/// inheritable) and set `no_new_privs`. Returns whether all of it held.
+/// inheritable) and set `no_new_privs`. Returns whether the process now has
+/// no capability and cannot gain one: for uid 0 (also uid 0 of a user
+/// namespace) that needs an empty bounding set, since exec would otherwise
+/// grant root its full set again; for any other uid, `no_new_privs` and
+/// empty sets suffice (it may lack the right to shrink its bounding set).
 #[cfg(target_os = "linux")]
 pub fn drop_privileges() -> bool {
     use rustix::thread::{CapabilitySet, CapabilitySets};
-    let mut ok = true;
+    let mut bounding_empty = true;
     for bit in 0..64u32 {
         let cap = CapabilitySet::from_bits_retain(1u64 << bit);
         match rustix::thread::capability_is_in_bounding_set(cap) {
-            Ok(true) => ok &= rustix::thread::remove_capability_from_bounding_set(cap).is_ok(),
+            Ok(true) => {
+                bounding_empty &= rustix::thread::remove_capability_from_bounding_set(cap).is_ok()
+            }
             Ok(false) => {}
             // Past the kernel's last capability.
             Err(_) => break,
         }
     }
-    let _ = rustix::thread::clear_ambient_capability_set();
-    ok &= rustix::thread::set_capabilities(
+    let ambient = rustix::thread::clear_ambient_capability_set().is_ok();
+    let none = CapabilitySet::empty();
+    let sets = rustix::thread::set_capabilities(
         None,
         CapabilitySets {
-            effective: CapabilitySet::empty(),
-            permitted: CapabilitySet::empty(),
-            inheritable: CapabilitySet::empty(),
+            effective: none,
+            permitted: none,
+            inheritable: none,
         },
     )
     .is_ok();
-    ok &= rustix::thread::set_no_new_privs(true).is_ok();
-    ok && rustix::thread::capabilities(None).is_ok_and(|c| c.permitted.is_empty())
+    let nnp = rustix::thread::set_no_new_privs(true).is_ok();
+    let empty = rustix::thread::capabilities(None).is_ok_and(|c| {
+        c.effective.is_empty() && c.permitted.is_empty() && c.inheritable.is_empty()
+    });
+    let root = rustix::process::getuid().is_root() || rustix::process::geteuid().is_root();
+    ambient && sets && nnp && empty && (bounding_empty || !root)
 }
 
 #[cfg(not(target_os = "linux"))]
