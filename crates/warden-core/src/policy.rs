@@ -473,6 +473,35 @@ mod tests {
     }
 
     #[test]
+    fn require_isolation_defaults_to_the_filesystem_and_names_a_bad_layer() {
+        let base = "schema: warden.policy/v1\nversion: \"1\"\n";
+        let p = Policy::parse(base, "policy.yaml").expect("parse");
+        assert_eq!(
+            p.file.plugins.require_isolation,
+            vec![IsolationLayer::Filesystem]
+        );
+        let text =
+            format!("{base}plugins:\n  require_isolation: [filesystem, processes, metadata]\n");
+        let p = Policy::parse(&text, "policy.yaml").expect("parse");
+        assert_eq!(
+            p.file.plugins.require_isolation,
+            vec![
+                IsolationLayer::Filesystem,
+                IsolationLayer::Processes,
+                IsolationLayer::Metadata
+            ]
+        );
+        let text = format!("{base}plugins:\n  require_isolation: [filesystem, proceses]\n");
+        let e = Policy::parse(&text, "policy.yaml").expect_err("must fail");
+        assert!(
+            e.to_string().starts_with(
+                "policy.yaml: plugins.require_isolation[1]: unknown variant `proceses`"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn protected_and_denied_paths() {
         let text = "schema: warden.policy/v1\nversion: \"1\"\npaths:\n  allow: [\"docs/**\", \"*.md\"]\n  deny: [\"docs/secret/**\"]\n";
         let p = Policy::parse(text, "policy.yaml").expect("parse");
