@@ -411,3 +411,75 @@ fn has_xattr(p: &std::path::Path, name: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// The user-namespace path of the helper: an unprivileged user still gets
+/// its own PID namespace and /proc, a read-only repository and no
+/// privileges (where the kernel allows unprivileged user namespaces).
+#[test]
+fn an_unprivileged_user_gets_every_layer_through_a_user_namespace() {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    let setpriv = std::process::Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !is_root || !setpriv {
+        eprintln!("skipped: needs root and setpriv to become an unprivileged user");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let bin = dir.path().join("warden");
+    std::fs::copy(common::BIN, &bin).expect("copy warden");
+    let repo = dir.path().join("repo");
+    let scratch = dir.path().join("scratch");
+    for d in [&repo, &scratch] {
+        std::fs::create_dir(d).expect("mkdir");
+        chown(d, Some(65534), Some(65534)).expect("chown");
+    }
+    std::fs::write(repo.join("f"), "x\n").expect("write");
+    chown(repo.join("f"), Some(65534), Some(65534)).expect("chown");
+    chmod(&repo.join("f"), 0o644);
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["__sandbox", "--scratch"])
+        .arg(&scratch)
+        .arg("--protect")
+        .arg(&repo)
+        .args(["--", "sh", "-c"])
+        .arg("ls /proc | grep -c '^[0-9]'; chmod 777 f; touch g; touch \"$0/ok\"")
+        .arg(&scratch)
+        .current_dir(&repo)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("helper");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let status = stderr.lines().next().unwrap_or_default();
+    if status.contains("processes=not_enforced") {
+        eprintln!("skipped: this kernel refuses unprivileged user namespaces ({status})");
+        return;
+    }
+    assert_eq!(
+        status,
+        "warden-sandbox: full processes=enforced signals=enforced metadata=enforced privileges=enforced",
+        "{stderr}"
+    );
+    // Only the namespace's own processes: the helper, sh, ls, grep.
+    let visible: u32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("count");
+    assert!(visible <= 4, "{visible} processes visible");
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+    assert_eq!(mode(&repo.join("f")), 0o644);
+    assert!(!repo.join("g").exists());
+    assert!(
+        scratch.join("ok").exists(),
+        "the scratch directory stays writable"
+    );
+}

@@ -242,10 +242,11 @@ pub fn enter_namespaces() -> std::io::Result<bool> {
 
 /// Stage 2's namespace work, as PID 1 of the new PID namespace: die with
 /// stage 1, make every mount private, mount a fresh `/proc`, and bind each
-/// of `protect` read-only onto itself. The working directory is re-entered
-/// so that it resolves through the read-only mount.
+/// of `protect` read-only onto itself (a `writable` directory beneath one
+/// stays writable). The working directory is re-entered so that it resolves
+/// through the read-only mount.
 #[cfg(target_os = "linux")]
-pub fn setup_namespace(protect: &[&Path]) -> Stage2 {
+pub fn setup_namespace(protect: &[&Path], writable: &[&Path]) -> Stage2 {
     use rustix::mount::{MountFlags, MountPropagationFlags};
     let mut st = Stage2::default();
     if let Err(e) =
@@ -280,6 +281,18 @@ pub fn setup_namespace(protect: &[&Path]) -> Stage2 {
             all = false;
         }
     }
+    for &dir in writable
+        .iter()
+        .filter(|w| protect.iter().any(|p| w.starts_with(p)))
+    {
+        let rw = rustix::mount::mount_bind(dir, dir).and_then(|()| {
+            rustix::mount::mount_remount(dir, MountFlags::BIND | kept_flags(dir)?, "")
+        });
+        if let Err(e) = rw {
+            st.notes
+                .push(format!("writable bind of {}: {e}", dir.display()));
+        }
+    }
     if let Ok(cwd) = std::env::current_dir()
         && let Err(e) = std::env::set_current_dir(&cwd)
     {
@@ -292,12 +305,20 @@ pub fn setup_namespace(protect: &[&Path]) -> Stage2 {
 
 #[cfg(target_os = "linux")]
 fn bind_read_only(dir: &Path) -> std::io::Result<()> {
-    use rustix::fs::StatVfsMountFlags as V;
     use rustix::mount::MountFlags as M;
     rustix::mount::mount_bind_recursive(dir, dir)?;
-    // A remount must keep the flags the kernel locked (nosuid, nodev, …).
+    rustix::mount::mount_remount(dir, M::BIND | M::RDONLY | kept_flags(dir)?, "")?;
+    Ok(())
+}
+
+/// The flags of the mount at `dir` that a remount must keep: in a user
+/// namespace the kernel locks nosuid, nodev, noexec and the atime flags.
+#[cfg(target_os = "linux")]
+fn kept_flags(dir: &Path) -> rustix::io::Result<rustix::mount::MountFlags> {
+    use rustix::fs::StatVfsMountFlags as V;
+    use rustix::mount::MountFlags as M;
     let have = rustix::fs::statvfs(dir)?.f_flag;
-    let mut flags = M::BIND | M::RDONLY;
+    let mut flags = M::empty();
     for (v, m) in [
         (V::NOSUID, M::NOSUID),
         (V::NODEV, M::NODEV),
@@ -310,12 +331,11 @@ fn bind_read_only(dir: &Path) -> std::io::Result<()> {
             flags |= m;
         }
     }
-    rustix::mount::mount_remount(dir, flags, "")?;
-    Ok(())
+    Ok(flags)
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn setup_namespace(_protect: &[&Path]) -> Stage2 {
+pub fn setup_namespace(_protect: &[&Path], _writable: &[&Path]) -> Stage2 {
     Stage2::default()
 }
 

@@ -99,7 +99,7 @@ fn exit_byte(status: std::process::ExitStatus) -> u8 {
 
 fn stage2(args: &Args, required: &[IsolationLayer]) -> Result<ExitCode, CliError> {
     let protect: Vec<&Path> = args.protect.iter().map(PathBuf::as_path).collect();
-    let ns = sandbox::setup_namespace(&protect);
+    let ns = sandbox::setup_namespace(&protect, &[&args.scratch]);
     let privileges = sandbox::drop_privileges();
     let filesystem = sandbox::restrict_self(&[&args.scratch]);
     let scoped = sandbox::scope_signals();
