@@ -62,7 +62,11 @@ pub enum Command {
     /// Inspect and verify the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
-    /// Health: last success, failures, quarantine, lock holder, ledger integrity.
+    /// Health: last success, failures, quarantine, lock holder, ledger integrity,
+    /// and each plugin isolation layer on this kernel.
+    ///
+    /// Exits 1 when a layer the policy requires (plugins.require_isolation) is
+    /// not enforced here.
     Status,
     /// Print a published JSON Schema (no NAME: list them).
     Schema { name: Option<String> },

@@ -483,3 +483,54 @@ fn an_unprivileged_user_gets_every_layer_through_a_user_namespace() {
         "the scratch directory stays writable"
     );
 }
+
+/// `warden status` names every layer, which the policy requires, and fails
+/// (exit 1) when a required one is missing.
+#[test]
+fn status_names_every_layer_and_fails_when_a_required_one_is_missing() {
+    let r = Repo::new();
+    let policy = r.read(".warden/policy.yaml").replace(
+        "run_unsandboxed: false",
+        "run_unsandboxed: false\n  require_isolation: [filesystem, processes, metadata]",
+    );
+    r.write(".warden/policy.yaml", &policy);
+    let st = r.json(&["status"]);
+    let layers: Vec<(String, bool)> = st["isolation"]
+        .as_array()
+        .expect("isolation")
+        .iter()
+        .map(|l| {
+            (
+                l["layer"].as_str().expect("layer").to_string(),
+                l["required"].as_bool().expect("required"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        layers,
+        [
+            ("filesystem".to_string(), true),
+            ("processes".to_string(), true),
+            ("signals".to_string(), false),
+            ("metadata".to_string(), true),
+            ("privileges".to_string(), false),
+        ]
+    );
+    let text = r.ok(&["status"]);
+    assert!(
+        text.contains("  processes     enforced (required)"),
+        "{text}"
+    );
+    // Without the helper nothing is enforced: a required layer is missing.
+    let out = r
+        .cmd(&["status"])
+        .env("WARDEN_SANDBOX", "off")
+        .output()
+        .expect("status");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("  processes     not_enforced (required: plugins are refused)"),
+        "{text}"
+    );
+}

@@ -92,9 +92,15 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
                     || rules.require_isolation.contains(&layer)),
         })
         .collect();
+    // A layer the policy requires but this kernel lacks: plugins are refused.
+    let code = if st.isolation.iter().all(|l| l.enforced || !l.required) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
     if fmt == Format::Json {
         output::json(&st)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
     let brief = |b: &Option<warden_core::status::RunBrief>| {
         b.as_ref()
@@ -201,5 +207,5 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
         Some(d) if d.is_empty() => println!("working tree    clean"),
         Some(d) => println!("working tree    {} changed or untracked path(s)", d.len()),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
