@@ -534,3 +534,95 @@ fn status_names_every_layer_and_fails_when_a_required_one_is_missing() {
         "{text}"
     );
 }
+
+/// Finding 3 as the issue saw it: a non-root user without the kernel
+/// sandbox, whose plugin makes the journal, `.warden/state` and a source
+/// directory unreadable. Every later command used to fail; now the changes
+/// are restored at once, the run is recorded, and the next commands work.
+#[test]
+fn chmod_000_of_the_journal_as_non_root_no_longer_breaks_later_commands() {
+    use std::os::unix::fs::PermissionsExt;
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    let setpriv = std::process::Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !is_root || !setpriv {
+        eprintln!("skipped: needs root and setpriv to become an unprivileged user");
+        return;
+    }
+    let r = Repo::new();
+    targets(&r);
+    let policy = r
+        .read(".warden/policy.yaml")
+        .replace("run_unsandboxed: false", "run_unsandboxed: true");
+    r.write(".warden/policy.yaml", &policy);
+    hostile(
+        &r,
+        "locker",
+        1,
+        r#"import os
+def handle(event, items):
+    r = os.environ["WARDEN_REPO"]
+    os.chmod(os.path.join(r, ".warden/state/journal"), 0)
+    os.chmod(os.path.join(r, "src"), 0)
+    os.chmod(os.path.join(r, ".warden/state"), 0)
+    return [], ""
+"#,
+        |_| {},
+    );
+    let bin = r.home.path().join("warden-bin");
+    std::fs::copy(common::BIN, &bin).expect("copy warden");
+    std::fs::set_permissions(r.home.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod home");
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(r.home.path())
+        .status()
+        .expect("chown");
+    assert!(chown.success());
+    let as_nobody = |args: &[&str]| {
+        let mut c = common::isolated("setpriv", r.home.path());
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .args(args)
+            .current_dir(&r.root)
+            .env("WARDEN_SANDBOX", "off");
+        c.output().expect("warden as nobody")
+    };
+    let journal = r.root.join(".warden/state/journal");
+    let journal_mode = mode(&journal);
+    let out = as_nobody(&["run", "FileDetected", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("report");
+    let p = &report["plugins"][0];
+    assert_eq!(p["fault"]["kind"], json!("metadata_modified"), "{report:#}");
+    let msg = p["fault"]["message"].as_str().expect("message");
+    for want in [
+        ".warden/state: mode",
+        ".warden/state/journal: mode",
+        "src: mode 0750 -> 0000",
+        "every change was rolled back",
+    ] {
+        assert!(msg.contains(want), "{want:?} not in {msg}");
+    }
+    assert_eq!(mode(&journal), journal_mode);
+    assert_eq!(mode(&r.root.join("src")), 0o750);
+    for cmd in [&["status"][..], &["runs"], &["ledger", "verify"]] {
+        let out = as_nobody(cmd);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "warden {cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

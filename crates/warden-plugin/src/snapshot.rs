@@ -63,6 +63,9 @@ pub struct Snapshot {
     pub content: BTreeMap<String, (Vec<u8>, u32)>,
     /// Entries of the runtime's own areas, compared for metadata only.
     pub meta_only: BTreeMap<String, Meta>,
+    /// Directories that could not be listed (a plugin made them unreadable):
+    /// their entries are missing from this snapshot.
+    pub unreadable: Vec<String>,
 }
 
 /// Areas the runtime itself writes between snapshots (never plugins).
@@ -266,7 +269,17 @@ fn walk(
     meta_only: bool,
     snap: &mut Snapshot,
 ) -> std::io::Result<()> {
-    for ent in std::fs::read_dir(dir)? {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        // `chmod 000` on a directory must not stop the check: it is recorded
+        // (its mode differs) and `roll_back` lists it again once restored.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && !prefix.is_empty() => {
+            snap.unreadable.push(prefix.to_string());
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    for ent in entries {
         let ent = ent?;
         let name = ent.file_name().to_string_lossy().into_owned();
         let rel = if prefix.is_empty() {
@@ -317,7 +330,40 @@ pub fn roll_back(
     before: &Snapshot,
     after: &Snapshot,
 ) -> Result<RollBack> {
-    let changes = before.diff(after);
+    let root = session.repo.root().to_path_buf();
+    // Directories the plugin made unreadable hide their entries: give them
+    // their modes back first, then look again.
+    let seen = after;
+    let rescanned;
+    let after = if after.unreadable.is_empty() {
+        after
+    } else {
+        for rel in &after.unreadable {
+            if let Some(b) = before.files.get(rel).or_else(|| before.meta_only.get(rel)) {
+                let _ = restore_meta(&root.join(rel), b);
+            }
+        }
+        rescanned = Snapshot::take(&root, false).map_err(|e| warden_core::Error::Io {
+            op: "scan",
+            path: root.clone(),
+            source: e,
+        })?;
+        &rescanned
+    };
+    let mut changes = before.diff(after);
+    for rel in &seen.unreadable {
+        let was = before.files.get(rel).or_else(|| before.meta_only.get(rel));
+        let made = seen.files.get(rel).or_else(|| seen.meta_only.get(rel));
+        if !changes.iter().any(|c| &c.path == rel) && was.is_some() {
+            changes.push(Change {
+                path: rel.clone(),
+                before: was.cloned(),
+                after: made.cloned(),
+                content: false,
+            });
+        }
+    }
+    changes.sort_by(|x, y| x.path.cmp(&y.path));
     let mut rb = RollBack {
         changes: changes.iter().map(Change::describe).collect(),
         content: changes.iter().any(|c| c.content),
@@ -345,7 +391,6 @@ pub fn roll_back(
     if !restore.is_empty() {
         rb.quarantined = session.restore_paths(run, label, &restore)?;
     }
-    let root = session.repo.root().to_path_buf();
     for c in &changes {
         let Some(b) = &c.before else { continue };
         if let Err(e) = restore_meta(&root.join(&c.path), b) {
