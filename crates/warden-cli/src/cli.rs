@@ -62,7 +62,11 @@ pub enum Command {
     /// Inspect and verify the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
-    /// Health: last success, failures, quarantine, lock holder, ledger integrity.
+    /// Health: last success, failures, quarantine, lock holder, ledger integrity,
+    /// and each plugin isolation layer on this kernel.
+    ///
+    /// Exits 1 when a layer the policy requires (plugins.require_isolation) is
+    /// not enforced here.
     Status,
     /// Print a published JSON Schema (no NAME: list them).
     Schema { name: Option<String> },
@@ -100,9 +104,20 @@ pub enum Command {
         /// Refuse to start the plugin when the sandbox is not enforced.
         #[arg(long)]
         require: bool,
+        /// Also refuse unless this isolation layer is enforced (filesystem,
+        /// processes, signals, metadata, privileges); repeatable.
+        #[arg(long = "require-layer", value_name = "LAYER")]
+        require_layer: Vec<String>,
+        /// A directory the plugin must not change in any way (the repository):
+        /// mounted read-only in its namespace; repeatable.
+        #[arg(long, value_name = "DIR")]
+        protect: Vec<PathBuf>,
         /// Only report the level.
         #[arg(long)]
         probe: bool,
+        /// Internal: the second stage, PID 1 of the new namespaces.
+        #[arg(long, hide = true)]
+        stage2: bool,
         #[arg(last = true)]
         argv: Vec<String>,
     },

@@ -75,7 +75,11 @@ pub fn launcher() -> warden_plugin::runtime::Launcher {
         Ok("off") => None,
         _ => std::env::current_exe().ok(),
     };
-    warden_plugin::runtime::Launcher { helper, env }
+    warden_plugin::runtime::Launcher {
+        helper,
+        env,
+        ..Default::default()
+    }
 }
 
 /// Today's date (UTC), for dating policy snapshots and ID cards.

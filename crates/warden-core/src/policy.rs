@@ -106,12 +106,73 @@ pub struct Validation {
     pub command: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PluginRules {
-    /// Whether plugins may run when the kernel sandbox cannot be enforced.
+    /// Whether plugins may run when the kernel sandbox cannot be enforced
+    /// (then no isolation layer is required at all).
     #[serde(default)]
     pub run_unsandboxed: bool,
+    /// The isolation layers the kernel must enforce before a plugin starts
+    /// (unless `run_unsandboxed`); a plugin is refused (`sandbox_unavailable`)
+    /// when one is missing. The others are applied where the kernel can and
+    /// recorded either way.
+    #[serde(default = "default_require_isolation")]
+    pub require_isolation: Vec<IsolationLayer>,
+}
+
+impl Default for PluginRules {
+    fn default() -> Self {
+        PluginRules {
+            run_unsandboxed: false,
+            require_isolation: default_require_isolation(),
+        }
+    }
+}
+
+fn default_require_isolation() -> Vec<IsolationLayer> {
+    vec![IsolationLayer::Filesystem]
+}
+
+/// One layer of a plugin's isolation (see `docs/ARCHITECTURE.md`, G9).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum IsolationLayer {
+    /// Landlock: the repository and everything outside the scratch directory are read-only.
+    Filesystem,
+    /// A PID namespace with its own /proc: no other process is visible.
+    Processes,
+    /// No signal reaches a process outside the sandbox.
+    Signals,
+    /// The repository is mounted read-only: no mode, owner, xattr or time change.
+    Metadata,
+    /// No capabilities, no_new_privs.
+    Privileges,
+}
+
+impl IsolationLayer {
+    pub fn name(self) -> &'static str {
+        match self {
+            IsolationLayer::Filesystem => "filesystem",
+            IsolationLayer::Processes => "processes",
+            IsolationLayer::Signals => "signals",
+            IsolationLayer::Metadata => "metadata",
+            IsolationLayer::Privileges => "privileges",
+        }
+    }
+    pub fn parse(s: &str) -> Option<IsolationLayer> {
+        [
+            IsolationLayer::Filesystem,
+            IsolationLayer::Processes,
+            IsolationLayer::Signals,
+            IsolationLayer::Metadata,
+            IsolationLayer::Privileges,
+        ]
+        .into_iter()
+        .find(|l| l.name() == s)
+    }
 }
 
 /// A parsed, checked policy plus its identity.
@@ -435,6 +496,35 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "policy.yaml: byte 0: file starts with a UTF-8 byte-order mark"
+        );
+    }
+
+    #[test]
+    fn require_isolation_defaults_to_the_filesystem_and_names_a_bad_layer() {
+        let base = "schema: warden.policy/v1\nversion: \"1\"\n";
+        let p = Policy::parse(base, "policy.yaml").expect("parse");
+        assert_eq!(
+            p.file.plugins.require_isolation,
+            vec![IsolationLayer::Filesystem]
+        );
+        let text =
+            format!("{base}plugins:\n  require_isolation: [filesystem, processes, metadata]\n");
+        let p = Policy::parse(&text, "policy.yaml").expect("parse");
+        assert_eq!(
+            p.file.plugins.require_isolation,
+            vec![
+                IsolationLayer::Filesystem,
+                IsolationLayer::Processes,
+                IsolationLayer::Metadata
+            ]
+        );
+        let text = format!("{base}plugins:\n  require_isolation: [filesystem, proceses]\n");
+        let e = Policy::parse(&text, "policy.yaml").expect_err("must fail");
+        assert!(
+            e.to_string().starts_with(
+                "policy.yaml: plugins.require_isolation[1]: unknown variant `proceses`"
+            ),
+            "{e}"
         );
     }
 

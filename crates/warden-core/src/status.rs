@@ -60,6 +60,18 @@ pub struct BridgeBacklog {
     pub executor: String,
 }
 
+/// One isolation layer of the plugin sandbox on this kernel (`warden status`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LayerState {
+    pub layer: crate::policy::IsolationLayer,
+    /// "enforced" or "not_enforced"; for the file system layer the Landlock
+    /// level "full", "partial" or "none".
+    pub state: String,
+    pub enforced: bool,
+    /// Whether the policy requires it (`plugins.require_isolation`).
+    pub required: bool,
+}
+
 /// The last publish attempt of the bridge.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct BridgePublish {
@@ -90,6 +102,9 @@ pub struct Status {
     pub ledger: LedgerHealth,
     /// Plugin sandbox level: "full", "partial", "none", or why not applicable.
     pub sandbox: String,
+    /// Each isolation layer a plugin gets on this kernel (filled by the CLI).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub isolation: Vec<LayerState>,
     pub backlog: Backlog,
     /// Paths git reports as changed or untracked; null when git could not be asked.
     pub dirty: Option<Vec<String>>,
@@ -211,6 +226,7 @@ pub fn status(repo: &Repo) -> Result<Status> {
         },
         // The core cannot probe the kernel; the CLI fills this in.
         sandbox: "unknown".into(),
+        isolation: Vec::new(),
         backlog: Backlog {
             pending_proposals: 0,
             bridge_inbox: None,

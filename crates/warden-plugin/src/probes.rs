@@ -133,7 +133,7 @@ pub fn run(root: &Path, spec: &PluginSpec, launcher: &Launcher, require: bool) -
         )),
         Err(_) => Err(describe(&inv)),
     };
-    let level = inv.sandbox;
+    let level = inv.sandbox.filesystem;
     invs.push(inv);
     push("handshake".into(), r);
 

@@ -18,7 +18,7 @@
 
 use crate::generate::{self, MANIFEST};
 use crate::protocol::{FromPlugin, Output, ProtocolVersion, RequestInput, ToPlugin};
-use crate::sandbox::{self, Level};
+use crate::sandbox::{self, Isolation, IsolationLayer, Level};
 use crate::snapshot::Snapshot;
 use crate::spec::{FEATURES, PROTOCOL_MAJOR, PluginSpec};
 use crate::validate;
@@ -50,22 +50,37 @@ pub struct Launcher {
     pub helper: Option<PathBuf>,
     /// Environment passed to plugins (the rest is cleared): PATH and toolchain homes.
     pub env: Vec<(String, String)>,
+    /// Isolation layers the helper must enforce before it starts a plugin
+    /// (`plugins.require_isolation`; see [`Launcher::for_policy`]). Only
+    /// passed when the sandbox is required at all.
+    pub require_isolation: Vec<IsolationLayer>,
 }
 
 impl Launcher {
     /// The sandbox level a plugin would get now (runs the helper once).
     pub fn probe(&self) -> Level {
+        self.probe_isolation().filesystem
+    }
+
+    /// Every isolation layer a plugin would get now (runs the helper once,
+    /// with a protected directory, so the metadata layer is tried too).
+    pub fn probe_isolation(&self) -> Isolation {
         let Some(helper) = &self.helper else {
-            return Level::None;
+            return Isolation::NONE;
         };
         let Ok(scratch) = tempfile::Builder::new().prefix("warden-probe-").tempdir() else {
-            return Level::None;
+            return Isolation::NONE;
         };
+        let protect = scratch.path().join("protected");
+        let _ = std::fs::create_dir(&protect);
         let out = Command::new(helper)
             .arg("__sandbox")
             .arg("--probe")
             .arg("--scratch")
             .arg(scratch.path())
+            .arg("--protect")
+            .arg(&protect)
+            .env_clear()
             .stdin(Stdio::null())
             .output();
         out.ok()
@@ -73,12 +88,20 @@ impl Launcher {
                 String::from_utf8_lossy(&o.stderr)
                     .lines()
                     .next()
-                    .and_then(|l| {
-                        l.strip_prefix(sandbox::STATUS_PREFIX)
-                            .and_then(Level::parse)
-                    })
+                    .and_then(Isolation::parse)
             })
-            .unwrap_or(Level::None)
+            .unwrap_or(Isolation::NONE)
+    }
+
+    /// This launcher with the policy's required isolation layers.
+    pub fn for_policy(&self, policy: &warden_core::policy::Policy) -> Launcher {
+        let mut l = self.clone();
+        l.require_isolation = if policy.file.plugins.run_unsandboxed {
+            Vec::new()
+        } else {
+            policy.file.plugins.require_isolation.clone()
+        };
+        l
     }
 }
 
@@ -109,6 +132,9 @@ pub enum FaultKind {
     InvalidProposal,
     /// It changed the repository (rolled back; its version is quarantined).
     RepoModified,
+    /// It changed only metadata in the repository: a mode (chmod, setuid),
+    /// an owner or an extended attribute, of a file or a directory (restored).
+    MetadataModified,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -129,7 +155,8 @@ fn fault(kind: FaultKind, message: impl Into<String>) -> Fault {
 pub struct Invocation {
     pub exit: Option<i32>,
     pub duration_ms: u64,
-    pub sandbox: Level,
+    /// Every isolation layer, as the helper reported it.
+    pub sandbox: Isolation,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub outcome: std::result::Result<Output, Fault>,
@@ -204,7 +231,7 @@ pub fn invoke(
     if require_sandbox && launcher.helper.is_none() {
         return done(
             None,
-            Level::None,
+            Isolation::NONE,
             Vec::new(),
             Vec::new(),
             Err(fault(
@@ -219,7 +246,7 @@ pub fn invoke(
         Err(e) => {
             return done(
                 None,
-                Level::None,
+                Isolation::NONE,
                 Vec::new(),
                 Vec::new(),
                 Err(fault(
@@ -234,8 +261,12 @@ pub fn invoke(
         Some(helper) => {
             let mut c = Command::new(helper);
             c.arg("__sandbox").arg("--scratch").arg(scratch.path());
+            c.arg("--protect").arg(root);
             if require_sandbox {
                 c.arg("--require");
+                for l in &launcher.require_isolation {
+                    c.arg("--require-layer").arg(l.name());
+                }
             }
             c.arg("--").args(&entry);
             c
@@ -266,7 +297,7 @@ pub fn invoke(
         Err(e) => {
             return done(
                 None,
-                Level::None,
+                Isolation::NONE,
                 Vec::new(),
                 Vec::new(),
                 Err(fault(
@@ -373,39 +404,61 @@ pub fn invoke(
             )),
         );
     }
-    if exit == Some(sandbox::EXIT_UNENFORCED) && launcher.helper.is_some() && level == Level::None {
-        return done(
-            exit,
-            level,
-            stdout,
-            stderr,
-            Err(fault(
-                FaultKind::SandboxUnavailable,
-                "the kernel sandbox (Landlock) is not available here and the policy does not allow unsandboxed plugins (plugins.run_unsandboxed)",
-            )),
-        );
+    if let Some(f) = unavailable(exit, &level, launcher, require_sandbox) {
+        return done(exit, level, stdout, stderr, Err(f));
     }
     let outcome = parse_output(&stdout, exit);
     done(exit, level, stdout, stderr, outcome)
 }
 
-fn split_status(stderr: Vec<u8>, launcher: &Launcher) -> (Level, Vec<u8>) {
+/// Take the helper's status line off the plugin's stderr: the isolation it
+/// achieved, and the rest of stderr.
+pub fn split_status(stderr: Vec<u8>, launcher: &Launcher) -> (Isolation, Vec<u8>) {
     if launcher.helper.is_none() {
-        return (Level::None, stderr);
+        return (Isolation::NONE, stderr);
     }
     let text = String::from_utf8_lossy(&stderr);
     if let Some(first) = text.lines().next()
-        && let Some(level) = first
-            .strip_prefix(sandbox::STATUS_PREFIX)
-            .and_then(Level::parse)
+        && let Some(iso) = Isolation::parse(first)
     {
         let rest = stderr
             .iter()
             .position(|b| *b == b'\n')
             .map_or(Vec::new(), |i| stderr[i + 1..].to_vec());
-        return (level, rest);
+        return (iso, rest);
     }
-    (Level::None, stderr)
+    (Isolation::NONE, stderr)
+}
+
+/// The helper refused to start the plugin (exit 125) because a layer the
+/// policy requires is not enforced here: the `sandbox_unavailable` fault.
+fn unavailable(
+    exit: Option<i32>,
+    iso: &Isolation,
+    launcher: &Launcher,
+    require_sandbox: bool,
+) -> Option<Fault> {
+    if exit != Some(sandbox::EXIT_UNENFORCED) || launcher.helper.is_none() || !require_sandbox {
+        return None;
+    }
+    let mut required = vec![IsolationLayer::Filesystem];
+    for l in &launcher.require_isolation {
+        if !required.contains(l) {
+            required.push(*l);
+        }
+    }
+    let missing = iso.missing(&required);
+    if missing.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = missing.iter().map(|l| l.name()).collect();
+    Some(fault(
+        FaultKind::SandboxUnavailable,
+        format!(
+            "this kernel does not enforce the isolation layer(s) {} that the policy requires (plugins.require_isolation; plugins.run_unsandboxed: true lets plugins run without them)",
+            names.join(", ")
+        ),
+    ))
 }
 
 fn parse_output(stdout: &[u8], exit: Option<i32>) -> std::result::Result<Output, Fault> {
@@ -567,7 +620,12 @@ pub struct PluginRecord {
     pub event: String,
     pub input_sha256: Digest,
     pub policy: PolicyRef,
+    /// The file system layer (Landlock), as before `isolation` existed.
     pub sandbox: Level,
+    /// Every isolation layer the helper enforced for this plugin; absent in
+    /// records written before it existed, and when the plugin never started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<Isolation>,
     pub exit: Option<i32>,
     pub duration_ms: u64,
     pub stderr_sha256: Digest,
@@ -738,6 +796,7 @@ pub fn dispatch_to(
     let input = input_bytes(event, &items);
     let input_sha256 = Digest::of(&input);
     let require = !policy.file.plugins.run_unsandboxed;
+    let launcher = opts.launcher.for_policy(&policy);
     let enabled: Vec<(String, EnabledPlugin)> = registry
         .for_event(event)
         .into_iter()
@@ -751,7 +810,7 @@ pub fn dispatch_to(
     } else if require {
         Level::Full
     } else {
-        opts.launcher.probe()
+        launcher.probe()
     };
     let mut artifacts: Vec<(String, Vec<u8>)> = vec![("input.json".into(), input.clone())];
     let mut records = Vec::new();
@@ -765,6 +824,7 @@ pub fn dispatch_to(
             policy: policy.reference(),
             // Set from the helper's report once the plugin runs.
             sandbox: Level::None,
+            isolation: None,
             exit: None,
             duration_ms: 0,
             stderr_sha256: Digest::of(b""),
@@ -800,18 +860,13 @@ pub fn dispatch_to(
             path: root.clone(),
             source: e,
         })?;
-        let inv = invoke(
-            &root,
-            &spec,
-            &op.name,
-            event,
-            &items,
-            opts.launcher,
-            require,
-        );
+        let inv = invoke(&root, &spec, &op.name, event, &items, &launcher, require);
         rec.exit = inv.exit;
         rec.duration_ms = inv.duration_ms;
-        rec.sandbox = inv.sandbox;
+        rec.sandbox = inv.sandbox.filesystem;
+        if launcher.helper.is_some() {
+            rec.isolation = Some(inv.sandbox);
+        }
         rec.stderr_sha256 = Digest::of(&inv.stderr);
         if !inv.stderr.is_empty() {
             artifacts.push((format!("{key}.stderr.log"), inv.stderr.clone()));
@@ -822,29 +877,31 @@ pub fn dispatch_to(
             path: root.clone(),
             source: e,
         })?;
-        let changed = before.changed(&after);
-        if !changed.is_empty() {
-            let restore: Vec<(String, Option<warden_core::engine::FileContent>)> = changed
-                .iter()
-                .map(|p| (p.clone(), before.content.get(p).cloned()))
-                .collect();
-            // Without content (the kernel should have prevented the write) only
-            // additions can be undone exactly; other paths are kept as they are.
-            let restorable: Vec<_> = restore
-                .into_iter()
-                .filter(|(p, c)| c.is_some() || !before.files.contains_key(p))
-                .collect();
-            rec.quarantined =
-                session.restore_paths(&run, &format!("{key}-repo-writes"), &restorable)?;
+        let rb = crate::snapshot::roll_back(
+            session,
+            &run,
+            &format!("{key}-repo-writes"),
+            &before,
+            &after,
+        )?;
+        if !rb.changes.is_empty() {
+            rec.quarantined = rb.quarantined;
             rec.fault = Some(fault(
-                FaultKind::RepoModified,
+                if rb.content {
+                    FaultKind::RepoModified
+                } else {
+                    FaultKind::MetadataModified
+                },
                 format!(
-                    "the plugin changed the repository ({}); {} rolled back, its version kept in quarantine",
-                    changed.join(", "),
-                    if restorable.len() == changed.len() {
-                        "every change was"
+                    "the plugin changed the repository ({}); {}",
+                    rb.changes.join("; "),
+                    if rb.unrestored.is_empty() {
+                        "every change was rolled back, its versions kept in quarantine".to_string()
                     } else {
-                        "what could be was"
+                        format!(
+                            "rolled back what could be, its versions kept in quarantine; not restored: {}",
+                            rb.unrestored.join("; ")
+                        )
                     }
                 ),
             ));
@@ -1091,6 +1148,7 @@ pub fn replay(session: &mut Session, run: &str, opts: &DispatchOptions) -> Resul
         serde_json::from_slice(&input).map_err(|e| Error::Internal(e.to_string()))?;
     let items: Vec<Value> = stored["items"].as_array().cloned().unwrap_or_default();
     let require = !session.repo.policy.file.plugins.run_unsandboxed;
+    let launcher = opts.launcher.for_policy(&session.repo.policy);
     let mut out = Vec::new();
     for rec in &report.plugins {
         let mut item = ReplayItem {
@@ -1134,7 +1192,7 @@ pub fn replay(session: &mut Session, run: &str, opts: &DispatchOptions) -> Resul
             &op.name,
             &report.event,
             &items,
-            opts.launcher,
+            &launcher,
             require,
         );
         let replayed = inv.outcome.as_ref().ok().map(|o| {
@@ -1203,4 +1261,57 @@ fn pretty_json(bytes: &[u8]) -> String {
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .map(|s| s + "\n")
         .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::Enforcement;
+
+    #[test]
+    fn a_refusal_for_a_missing_required_layer_is_sandbox_unavailable_naming_it() {
+        let launcher = Launcher {
+            helper: Some(PathBuf::from("warden")),
+            env: Vec::new(),
+            require_isolation: vec![IsolationLayer::Processes, IsolationLayer::Filesystem],
+        };
+        let iso = Isolation {
+            filesystem: Level::Full,
+            privileges: Enforcement::Enforced,
+            ..Isolation::NONE
+        };
+        let f = unavailable(Some(sandbox::EXIT_UNENFORCED), &iso, &launcher, true)
+            .expect("a required layer is missing");
+        assert_eq!(f.kind, FaultKind::SandboxUnavailable);
+        assert!(
+            f.message
+                .starts_with("this kernel does not enforce the isolation layer(s) processes that"),
+            "{}",
+            f.message
+        );
+        // A plugin's own exit 125 with every required layer in place is its own crash.
+        let all = Isolation {
+            processes: Enforcement::Enforced,
+            ..iso
+        };
+        assert_eq!(
+            unavailable(Some(sandbox::EXIT_UNENFORCED), &all, &launcher, true),
+            None
+        );
+        assert_eq!(unavailable(Some(0), &iso, &launcher, true), None);
+    }
+
+    #[test]
+    fn split_status_strips_the_helper_line_and_reads_every_layer() {
+        let launcher = Launcher {
+            helper: Some(PathBuf::from("warden")),
+            ..Launcher::default()
+        };
+        let stderr = b"warden-sandbox: full processes=enforced signals=not_enforced metadata=enforced privileges=enforced\nplugin log\n".to_vec();
+        let (iso, rest) = split_status(stderr, &launcher);
+        assert_eq!(rest, b"plugin log\n");
+        assert_eq!(iso.filesystem, Level::Full);
+        assert!(iso.has(IsolationLayer::Metadata));
+        assert!(!iso.has(IsolationLayer::Signals));
+    }
 }

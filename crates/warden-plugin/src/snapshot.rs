@@ -1,18 +1,59 @@
 //! "The repo is verified unchanged after each plugin run" (G9), independently
-//! of the kernel: a fingerprint of every file (size, mtime, mode, inode) before
-//! and after. When the sandbox is not enforced the snapshot also keeps the
-//! content of every file, so a change can be rolled back exactly.
+//! of the kernel: a fingerprint of every file, directory and symlink before
+//! and after — its type, content fingerprint (size, mtime, inode), mode,
+//! owner and extended attributes. When the file system sandbox is not
+//! enforced the snapshot also keeps the content of every file, so a content
+//! change can be rolled back exactly. Metadata (modes, owners, xattrs,
+//! directories, symlinks) is always restorable from the snapshot itself.
+//!
+//! The areas the runtime writes itself (`.runs/`, `.warden/state/`) are
+//! watched for metadata only: a plugin that makes the journal unreadable
+//! (`chmod 000 .warden/state/journal`) is caught and undone too.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use warden_core::Result;
+use warden_core::engine::{FileContent, Session};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {
+    pub kind: Kind,
     pub len: u64,
     pub mtime_ns: i128,
+    /// Permission bits (`0o7777`: setuid, setgid and sticky included).
     pub mode: u32,
     pub ino: u64,
-    pub symlink: bool,
+    pub uid: u32,
+    pub gid: u32,
+    /// Every extended attribute (user, security, ACLs), by name.
+    pub xattrs: BTreeMap<String, Vec<u8>>,
+    /// A symlink's target.
+    pub target: Option<std::path::PathBuf>,
+}
+
+impl Meta {
+    fn same_content(&self, o: &Meta) -> bool {
+        self.kind == o.kind
+            && (self.kind == Kind::Dir
+                || (self.len == o.len
+                    && self.mtime_ns == o.mtime_ns
+                    && self.ino == o.ino
+                    && self.target == o.target))
+    }
+    fn same_metadata(&self, o: &Meta) -> bool {
+        (self.kind == Kind::Symlink || self.mode == o.mode)
+            && self.uid == o.uid
+            && self.gid == o.gid
+            && self.xattrs == o.xattrs
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -20,26 +61,97 @@ pub struct Snapshot {
     pub files: BTreeMap<String, Meta>,
     /// Content (and mode) of every regular file, when taken with content.
     pub content: BTreeMap<String, (Vec<u8>, u32)>,
+    /// Entries of the runtime's own areas, compared for metadata only.
+    pub meta_only: BTreeMap<String, Meta>,
+    /// Directories that could not be listed (a plugin made them unreadable):
+    /// their entries are missing from this snapshot.
+    pub unreadable: Vec<String>,
 }
 
 /// Areas the runtime itself writes between snapshots (never plugins).
 const SKIP: &[&str] = &[".runs", ".warden/state"];
 
-fn meta_of(m: &std::fs::Metadata) -> Meta {
+/// How one path differs between two snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub path: String,
+    pub before: Option<Meta>,
+    pub after: Option<Meta>,
+    /// Content, type or presence changed (not only metadata).
+    pub content: bool,
+}
+
+impl Change {
+    /// What changed, for the fault message: `mode 0644 -> 0777`, `added`, ….
+    pub fn describe(&self) -> String {
+        let (b, a) = match (&self.before, &self.after) {
+            (None, _) => return format!("{}: added", self.path),
+            (_, None) => return format!("{}: removed", self.path),
+            (Some(b), Some(a)) => (b, a),
+        };
+        let mut what = Vec::new();
+        if b.kind != a.kind {
+            what.push(format!("type {:?} -> {:?}", b.kind, a.kind));
+        } else if !b.same_content(a) {
+            what.push("content".to_string());
+        }
+        if b.kind != Kind::Symlink && b.mode != a.mode {
+            what.push(format!("mode {:04o} -> {:04o}", b.mode, a.mode));
+        }
+        if (b.uid, b.gid) != (a.uid, a.gid) {
+            what.push(format!("owner {}:{} -> {}:{}", b.uid, b.gid, a.uid, a.gid));
+        }
+        if b.xattrs != a.xattrs {
+            let names: Vec<&str> = b
+                .xattrs
+                .keys()
+                .chain(a.xattrs.keys())
+                .filter(|k| b.xattrs.get(*k) != a.xattrs.get(*k))
+                .map(String::as_str)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            what.push(format!("xattrs {}", names.join(",")));
+        }
+        format!("{}: {}", self.path, what.join(", "))
+    }
+}
+
+fn meta_of(path: &Path, m: &std::fs::Metadata) -> Meta {
+    let ft = m.file_type();
+    let kind = if ft.is_symlink() {
+        Kind::Symlink
+    } else if ft.is_dir() {
+        Kind::Dir
+    } else if ft.is_file() {
+        Kind::File
+    } else {
+        Kind::Other
+    };
+    let target = if kind == Kind::Symlink {
+        std::fs::read_link(path).ok()
+    } else {
+        None
+    };
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         Meta {
+            kind,
             len: m.len(),
             mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-            mode: m.mode(),
+            mode: m.mode() & 0o7777,
             ino: m.ino(),
-            symlink: m.file_type().is_symlink(),
+            uid: m.uid(),
+            gid: m.gid(),
+            xattrs: xattrs_of(path),
+            target,
         }
     }
     #[cfg(not(unix))]
     {
         Meta {
+            kind,
             len: m.len(),
             mtime_ns: m
                 .modified()
@@ -48,47 +160,126 @@ fn meta_of(m: &std::fs::Metadata) -> Meta {
                 .map_or(0, |d| d.as_nanos() as i128),
             mode: 0,
             ino: 0,
-            symlink: m.file_type().is_symlink(),
+            uid: 0,
+            gid: 0,
+            xattrs: BTreeMap::new(),
+            target,
         }
     }
+}
+
+/// Every extended attribute of `path` (not following a symlink). A file
+/// system without xattrs has none.
+#[cfg(target_os = "linux")]
+fn xattrs_of(path: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut names = Vec::new();
+    for _ in 0..4 {
+        let Ok(n) = rustix::fs::llistxattr_query(path) else {
+            return out;
+        };
+        names = vec![0u8; n];
+        match rustix::fs::llistxattr(path, &mut names) {
+            Ok(len) => {
+                names.truncate(len);
+                break;
+            }
+            // Grew in between: ask again.
+            Err(rustix::io::Errno::RANGE) => continue,
+            Err(_) => return out,
+        }
+    }
+    for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let Ok(n) = rustix::fs::lgetxattr_query(path, name) else {
+            continue;
+        };
+        let mut value = vec![0u8; n];
+        if let Ok(len) = rustix::fs::lgetxattr(path, name, &mut value) {
+            value.truncate(len);
+            out.insert(String::from_utf8_lossy(name).into_owned(), value);
+        }
+    }
+    out
+}
+
+#[cfg(not(target_os = "linux"))]
+fn xattrs_of(_path: &Path) -> BTreeMap<String, Vec<u8>> {
+    BTreeMap::new()
 }
 
 impl Snapshot {
     pub fn take(root: &Path, with_content: bool) -> std::io::Result<Snapshot> {
         let mut snap = Snapshot::default();
-        walk(root, root, "", with_content, &mut snap)?;
+        walk(root, "", with_content, false, &mut snap)?;
         Ok(snap)
+    }
+
+    /// Every path whose presence, type, content fingerprint, mode, owner or
+    /// xattrs differ, sorted; in the runtime's own areas only metadata of
+    /// paths present in both counts.
+    pub fn diff(&self, after: &Snapshot) -> Vec<Change> {
+        let mut out = Vec::new();
+        for (p, b) in &self.files {
+            match after.files.get(p) {
+                Some(a) if a == b || (b.same_content(a) && b.same_metadata(a)) => {}
+                a => out.push(Change {
+                    path: p.clone(),
+                    before: Some(b.clone()),
+                    after: a.cloned(),
+                    content: !a.is_some_and(|a| b.same_content(a)),
+                }),
+            }
+        }
+        for (p, a) in &after.files {
+            if !self.files.contains_key(p) {
+                out.push(Change {
+                    path: p.clone(),
+                    before: None,
+                    after: Some(a.clone()),
+                    content: true,
+                });
+            }
+        }
+        for (p, b) in &self.meta_only {
+            if let Some(a) = after.meta_only.get(p)
+                && (b.kind != a.kind || !b.same_metadata(a))
+            {
+                out.push(Change {
+                    path: p.clone(),
+                    before: Some(b.clone()),
+                    after: Some(a.clone()),
+                    content: false,
+                });
+            }
+        }
+        out.sort_by(|x, y| x.path.cmp(&y.path));
+        out
     }
 
     /// Paths whose presence or fingerprint differs, sorted.
     pub fn changed(&self, after: &Snapshot) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .files
-            .iter()
-            .filter(|(p, m)| after.files.get(*p) != Some(m))
-            .map(|(p, _)| p.clone())
-            .collect();
-        out.extend(
-            after
-                .files
-                .keys()
-                .filter(|p| !self.files.contains_key(*p))
-                .cloned(),
-        );
-        out.sort();
-        out.dedup();
-        out
+        self.diff(after).into_iter().map(|c| c.path).collect()
     }
 }
 
 fn walk(
-    root: &Path,
     dir: &Path,
     prefix: &str,
     with_content: bool,
+    meta_only: bool,
     snap: &mut Snapshot,
 ) -> std::io::Result<()> {
-    for ent in std::fs::read_dir(dir)? {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        // `chmod 000` on a directory must not stop the check: it is recorded
+        // (its mode differs) and `roll_back` lists it again once restored.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && !prefix.is_empty() => {
+            snap.unreadable.push(prefix.to_string());
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    for ent in entries {
         let ent = ent?;
         let name = ent.file_name().to_string_lossy().into_owned();
         let rel = if prefix.is_empty() {
@@ -96,21 +287,172 @@ fn walk(
         } else {
             format!("{prefix}/{name}")
         };
-        if SKIP.contains(&rel.as_str()) {
-            continue;
-        }
-        let meta = std::fs::symlink_metadata(ent.path())?;
+        let inner = meta_only || SKIP.contains(&rel.as_str());
+        let path = ent.path();
+        let meta = std::fs::symlink_metadata(&path)?;
+        let m = meta_of(&path, &meta);
         if meta.is_dir() {
-            walk(root, &ent.path(), &rel, with_content, snap)?;
-            continue;
+            walk(&path, &rel, with_content, inner, snap)?;
+        } else if with_content && !inner && meta.is_file() {
+            let bytes = std::fs::read(&path)?;
+            snap.content.insert(rel.clone(), (bytes, m.mode));
         }
-        let m = meta_of(&meta);
-        if with_content && meta.is_file() {
-            let bytes = std::fs::read(ent.path())?;
-            snap.content.insert(rel.clone(), (bytes, m.mode & 0o7777));
+        if inner {
+            snap.meta_only.insert(rel, m);
+        } else {
+            snap.files.insert(rel, m);
         }
-        snap.files.insert(rel, m);
     }
-    let _ = root;
+    Ok(())
+}
+
+/// What [`roll_back`] did.
+#[derive(Debug, Default)]
+pub struct RollBack {
+    /// Every change, described (`README.md: mode 0644 -> 0777`).
+    pub changes: Vec<String>,
+    /// Whether any content, type or presence changed (else metadata only).
+    pub content: bool,
+    /// Paths kept in the quarantine lane.
+    pub quarantined: Vec<String>,
+    /// What could not be put back, and why.
+    pub unrestored: Vec<String>,
+}
+
+/// Put back everything a plugin changed between `before` and `after`:
+/// content through the engine (`Session::restore_paths`, which keeps the
+/// plugin's version in `.quarantine/<run>/<label>/`), then directories,
+/// symlinks, modes, owners and xattrs from the snapshot itself.
+pub fn roll_back(
+    session: &mut Session,
+    run: &str,
+    label: &str,
+    before: &Snapshot,
+    after: &Snapshot,
+) -> Result<RollBack> {
+    let root = session.repo.root().to_path_buf();
+    // Directories the plugin made unreadable hide their entries: give them
+    // their modes back first, then look again.
+    let seen = after;
+    let rescanned;
+    let after = if after.unreadable.is_empty() {
+        after
+    } else {
+        for rel in &after.unreadable {
+            if let Some(b) = before.files.get(rel).or_else(|| before.meta_only.get(rel)) {
+                let _ = restore_meta(&root.join(rel), b);
+            }
+        }
+        rescanned = Snapshot::take(&root, false).map_err(|e| warden_core::Error::Io {
+            op: "scan",
+            path: root.clone(),
+            source: e,
+        })?;
+        &rescanned
+    };
+    let mut changes = before.diff(after);
+    for rel in &seen.unreadable {
+        let was = before.files.get(rel).or_else(|| before.meta_only.get(rel));
+        let made = seen.files.get(rel).or_else(|| seen.meta_only.get(rel));
+        if !changes.iter().any(|c| &c.path == rel) && was.is_some() {
+            changes.push(Change {
+                path: rel.clone(),
+                before: was.cloned(),
+                after: made.cloned(),
+                content: false,
+            });
+        }
+    }
+    changes.sort_by(|x, y| x.path.cmp(&y.path));
+    let mut rb = RollBack {
+        changes: changes.iter().map(Change::describe).collect(),
+        content: changes.iter().any(|c| c.content),
+        ..RollBack::default()
+    };
+    // Content first. Deepest paths first, so an added directory's files are
+    // quarantined before the directory goes.
+    let mut restore: Vec<(String, Option<FileContent>)> = Vec::new();
+    for c in changes.iter().rev().filter(|c| c.content) {
+        match (&c.before, &c.after) {
+            (None, _) => restore.push((c.path.clone(), None)),
+            (Some(b), _) if b.kind == Kind::File => match before.content.get(&c.path) {
+                Some(content) => restore.push((c.path.clone(), Some(content.clone()))),
+                None => rb.unrestored.push(format!(
+                    "{}: its content was not kept (the file system sandbox was enforced)",
+                    c.path
+                )),
+            },
+            // A directory or symlink that became something else: remove the
+            // intruder (kept in quarantine); the pass below recreates it.
+            (Some(_), Some(_)) => restore.push((c.path.clone(), None)),
+            (Some(_), None) => {}
+        }
+    }
+    if !restore.is_empty() {
+        rb.quarantined = session.restore_paths(run, label, &restore)?;
+    }
+    for c in &changes {
+        let Some(b) = &c.before else { continue };
+        if let Err(e) = restore_meta(&root.join(&c.path), b) {
+            rb.unrestored.push(format!("{}: {e}", c.path));
+        }
+    }
+    Ok(rb)
+}
+
+/// Make `path` what `want` describes again: recreate a missing directory or
+/// symlink, then mode, owner and xattrs.
+fn restore_meta(path: &Path, want: &Meta) -> std::io::Result<()> {
+    let now = std::fs::symlink_metadata(path).ok();
+    match (want.kind, &now) {
+        (Kind::Dir, None) => std::fs::create_dir(path)?,
+        #[cfg(unix)]
+        (Kind::Symlink, None) => {
+            if let Some(t) = &want.target {
+                std::os::unix::fs::symlink(t, path)?;
+            }
+        }
+        (_, None) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "missing and not restorable",
+            ));
+        }
+        _ => {}
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let now = std::fs::symlink_metadata(path)?;
+        if want.kind != Kind::Symlink && now.mode() & 0o7777 != want.mode {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(want.mode))?;
+        }
+        if (now.uid(), now.gid()) != (want.uid, want.gid) {
+            std::os::unix::fs::lchown(path, Some(want.uid), Some(want.gid))?;
+            // chown clears setuid/setgid: put the mode back once more.
+            if want.kind != Kind::Symlink {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(want.mode))?;
+            }
+        }
+    }
+    set_xattrs(path, &want.xattrs)
+}
+
+#[cfg(target_os = "linux")]
+fn set_xattrs(path: &Path, want: &BTreeMap<String, Vec<u8>>) -> std::io::Result<()> {
+    let now = xattrs_of(path);
+    for name in now.keys().filter(|k| !want.contains_key(*k)) {
+        rustix::fs::lremovexattr(path, name.as_str())?;
+    }
+    for (name, value) in want {
+        if now.get(name) != Some(value) {
+            rustix::fs::lsetxattr(path, name.as_str(), value, rustix::fs::XattrFlags::empty())?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_xattrs(_path: &Path, _want: &BTreeMap<String, Vec<u8>>) -> std::io::Result<()> {
     Ok(())
 }

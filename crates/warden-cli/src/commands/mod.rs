@@ -65,9 +65,20 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Sandbox {
             scratch,
             require,
+            require_layer,
+            protect,
             probe,
+            stage2,
             argv,
-        } => sandbox::run(&scratch, require, probe, &argv),
+        } => sandbox::run(&sandbox::Args {
+            scratch,
+            require,
+            require_layer,
+            protect,
+            probe,
+            stage2,
+            argv,
+        }),
         Command::Bridge(args) => bridge::run(cli.repo, args, fmt),
     }
 }

@@ -538,7 +538,7 @@ fn list(repo: &Repo, fmt: Format) -> Result<ExitCode, CliError> {
 fn test(repo: &Repo, key: &str, fmt: Format) -> Result<ExitCode, CliError> {
     keys_arg(repo, Some(key.to_string()), false)?;
     let spec = validate::load_spec(repo.root(), key).map_err(|f| finding_error(*f))?;
-    let launcher = crate::env::launcher();
+    let launcher = crate::env::launcher().for_policy(&repo.policy);
     let require = !repo.policy.file.plugins.run_unsandboxed;
     let report = warden_plugin::probes::run(repo.root(), &spec, &launcher, require);
     if is_json(fmt) {

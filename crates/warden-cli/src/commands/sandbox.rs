@@ -1,34 +1,158 @@
 //! `warden __sandbox`: the plugin sandbox helper (see warden_plugin::sandbox).
-//! Restricts itself with Landlock, reports the level on stderr's first line,
-//! then replaces itself with the plugin (exec keeps the restriction).
+//!
+//! Stage 1 enters new PID and mount namespaces and starts itself again as
+//! stage 2, PID 1 of the new PID namespace, which mounts its own /proc, makes
+//! the protected directories read-only, drops every privilege, applies
+//! Landlock, reports the layers on stderr's first line, and runs the plugin
+//! as its child, reaping every orphan. Without namespaces, one stage applies
+//! what it can and execs the plugin. Either way a required layer that is not
+//! enforced stops the plugin from starting (exit 125).
 
 use crate::output::{self, CliError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use warden_plugin::sandbox::{self, EXIT_EXEC_FAILED, EXIT_UNENFORCED, STATUS_PREFIX};
+use warden_plugin::sandbox::{
+    self, EXIT_EXEC_FAILED, EXIT_UNENFORCED, Enforcement, Isolation, IsolationLayer,
+};
 
-pub fn run(
-    scratch: &Path,
-    require: bool,
-    probe: bool,
-    argv: &[String],
-) -> Result<ExitCode, CliError> {
-    let level = sandbox::restrict_self(&[scratch]);
-    eprintln!("{STATUS_PREFIX}{}", level.name());
-    if probe {
-        return Ok(ExitCode::SUCCESS);
+pub struct Args {
+    pub scratch: PathBuf,
+    pub require: bool,
+    pub require_layer: Vec<String>,
+    pub protect: Vec<PathBuf>,
+    pub probe: bool,
+    pub stage2: bool,
+    pub argv: Vec<String>,
+}
+
+pub fn run(args: &Args) -> Result<ExitCode, CliError> {
+    let mut required = Vec::new();
+    if args.require {
+        required.push(IsolationLayer::Filesystem);
     }
-    if require && !level.enforced() {
-        eprintln!(
-            "warden: refusing to start the plugin: the kernel sandbox (Landlock) is not enforced and the policy requires it (plugins.run_unsandboxed: false)"
-        );
-        return Ok(output::code(EXIT_UNENFORCED as u8));
+    for name in &args.require_layer {
+        let layer = IsolationLayer::parse(name).ok_or_else(|| {
+            CliError::usage(
+                format!("--require-layer: unknown isolation layer \"{name}\""),
+                Some("one of: filesystem, processes, signals, metadata, privileges".into()),
+            )
+        })?;
+        if !required.contains(&layer) {
+            required.push(layer);
+        }
     }
-    let Some((prog, args)) = argv.split_first() else {
+    if !args.probe && args.argv.is_empty() {
+        return Err(CliError::usage("no plugin command after --", None));
+    }
+    if args.stage2 {
+        return stage2(args, &required);
+    }
+    // Stage 1: still single-threaded, the one moment a user namespace can be made.
+    match sandbox::enter_namespaces() {
+        Ok(_user) => stage1(args),
+        Err(e) => single_stage(args, &required, &e.to_string()),
+    }
+}
+
+/// Start stage 2 inside the new namespaces and exit as it does.
+fn stage1(args: &Args) -> Result<ExitCode, CliError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::usage(format!("cannot find warden's own executable: {e}"), None))?;
+    let mut c = std::process::Command::new(exe);
+    c.arg("__sandbox")
+        .arg("--stage2")
+        .arg("--scratch")
+        .arg(&args.scratch);
+    if args.require {
+        c.arg("--require");
+    }
+    for l in &args.require_layer {
+        c.arg("--require-layer").arg(l);
+    }
+    for p in &args.protect {
+        c.arg("--protect").arg(p);
+    }
+    if args.probe {
+        c.arg("--probe");
+    }
+    c.arg("--").args(&args.argv);
+    let status = match c.status() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("warden: the sandbox helper cannot start its second stage: {e}");
+            return Ok(output::code(EXIT_EXEC_FAILED as u8));
+        }
+    };
+    Ok(output::code(exit_byte(status)))
+}
+
+fn exit_byte(status: std::process::ExitStatus) -> u8 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return (128 + sig) as u8;
+        }
+    }
+    status.code().unwrap_or(EXIT_EXEC_FAILED) as u8
+}
+
+fn stage2(args: &Args, required: &[IsolationLayer]) -> Result<ExitCode, CliError> {
+    let protect: Vec<&Path> = args.protect.iter().map(PathBuf::as_path).collect();
+    let ns = sandbox::setup_namespace(&protect, &[&args.scratch]);
+    let privileges = sandbox::drop_privileges();
+    let filesystem = sandbox::restrict_self(&[&args.scratch]);
+    let scoped = sandbox::scope_signals();
+    let iso = Isolation {
+        filesystem,
+        processes: Enforcement::from_bool(ns.processes),
+        signals: Enforcement::from_bool(scoped || ns.processes),
+        // Read-only only holds if the plugin cannot remount: no capabilities,
+        // or Landlock (which forbids any mount change).
+        metadata: Enforcement::from_bool(ns.metadata && (privileges || filesystem.enforced())),
+        privileges: Enforcement::from_bool(privileges),
+    };
+    if let Some(code) = report(&iso, required, args.probe, &ns.notes) {
+        return Ok(code);
+    }
+    let Some((prog, rest)) = args.argv.split_first() else {
+        return Err(CliError::usage("no plugin command after --", None));
+    };
+    // The plugin is a child, not an exec: PID 1 gets no default signal
+    // handling, and it must reap the orphans a plugin leaves.
+    let child = match std::process::Command::new(prog).args(rest).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("warden: cannot start `{prog}`: {e}");
+            return Ok(output::code(EXIT_EXEC_FAILED as u8));
+        }
+    };
+    let code = sandbox::reap_until(child.id());
+    // Returning ends PID 1, and with it every process left in the namespace.
+    Ok(output::code(code as u8))
+}
+
+/// No namespaces here: apply what one process can, then exec the plugin.
+fn single_stage(args: &Args, required: &[IsolationLayer], why: &str) -> Result<ExitCode, CliError> {
+    let privileges = sandbox::drop_privileges();
+    let filesystem = sandbox::restrict_self(&[&args.scratch]);
+    let scoped = sandbox::scope_signals();
+    let iso = Isolation {
+        filesystem,
+        processes: Enforcement::NotEnforced,
+        signals: Enforcement::from_bool(scoped),
+        metadata: Enforcement::NotEnforced,
+        privileges: Enforcement::from_bool(privileges),
+    };
+    let notes = [format!("namespaces: {why}")];
+    if let Some(code) = report(&iso, required, args.probe, &notes) {
+        return Ok(code);
+    }
+    let Some((prog, rest)) = args.argv.split_first() else {
         return Err(CliError::usage("no plugin command after --", None));
     };
     let mut cmd = std::process::Command::new(prog);
-    cmd.args(args);
+    cmd.args(rest);
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -43,4 +167,33 @@ pub fn run(
             .map_err(|e| CliError::usage(format!("cannot start `{prog}`: {e}"), None))?;
         Ok(output::code(status.code().unwrap_or(EXIT_EXEC_FAILED) as u8))
     }
+}
+
+/// Print the status line; stop here for a probe, or when a required layer
+/// is missing (exit 125, naming each missing layer and why).
+fn report(
+    iso: &Isolation,
+    required: &[IsolationLayer],
+    probe: bool,
+    notes: &[String],
+) -> Option<ExitCode> {
+    eprintln!("{}", iso.status_line());
+    if probe {
+        return Some(ExitCode::SUCCESS);
+    }
+    let missing = iso.missing(required);
+    if missing.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = missing.iter().map(|l| l.name()).collect();
+    eprintln!(
+        "warden: refusing to start the plugin: the policy requires the isolation layer(s) {} and this kernel does not enforce them{} (plugins.require_isolation, or plugins.run_unsandboxed: true, in .warden/policy.yaml)",
+        names.join(", "),
+        if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        }
+    );
+    Some(output::code(EXIT_UNENFORCED as u8))
 }

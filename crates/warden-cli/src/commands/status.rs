@@ -5,6 +5,7 @@ use crate::cli::Format;
 use crate::output::{self, CliError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use warden_core::policy::IsolationLayer;
 
 /// Changed and untracked paths according to git, or None when git fails.
 fn dirty(root: &Path) -> Option<Vec<String>> {
@@ -66,7 +67,8 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
         st.backlog.bridge_inbox = Some(b.pending_commands);
         st.backlog.bridge = Some(b);
     }
-    let level = crate::env::launcher().probe();
+    let iso = crate::env::launcher().probe_isolation();
+    let level = iso.filesystem;
     st.sandbox = format!(
         "{} ({})",
         level.name(),
@@ -77,11 +79,25 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
                 "no kernel sandbox; plugins are refused (plugins.run_unsandboxed: false)",
         }
     );
-    if !level.enforced() && !repo.policy.file.plugins.run_unsandboxed {
-        st.unhealthy.push(
-            "sandbox: the policy requires the kernel sandbox for plugins, and this kernel gives none"
-                .into(),
-        );
+    let rules = &repo.policy.file.plugins;
+    st.isolation = iso
+        .layers()
+        .into_iter()
+        .map(|(layer, state)| warden_core::status::LayerState {
+            layer,
+            state: state.into(),
+            enforced: iso.has(layer),
+            required: !rules.run_unsandboxed
+                && (layer == IsolationLayer::Filesystem
+                    || rules.require_isolation.contains(&layer)),
+        })
+        .collect();
+    // A layer the policy requires but this kernel lacks: plugins are refused.
+    for l in st.isolation.iter().filter(|l| l.required && !l.enforced) {
+        st.unhealthy.push(format!(
+            "sandbox: the policy requires the {} layer for plugins, and this kernel does not enforce it",
+            l.layer.name()
+        ));
     }
     let code = output::code(if st.unhealthy.is_empty() { 0 } else { 1 });
     if fmt == Format::Json {
@@ -130,6 +146,18 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
         ),
     }
     println!("sandbox         {}", st.sandbox);
+    for l in &st.isolation {
+        println!(
+            "  {:<13} {}{}",
+            l.layer.name(),
+            l.state,
+            match (l.required, l.enforced) {
+                (true, true) => " (required)",
+                (true, false) => " (required: plugins are refused)",
+                _ => "",
+            }
+        );
+    }
     match &st.backlog.bridge {
         None => println!(
             "backlog         {} pending proposal(s); bridge inbox: not configured",

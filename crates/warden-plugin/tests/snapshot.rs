@@ -1,0 +1,252 @@
+//! The repo-unchanged check (G9) sees and undoes metadata changes of files
+//! and directories, not only content (issue 10, finding 3).
+#![cfg(target_os = "linux")]
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use warden_core::{Context, Repo};
+use warden_plugin::snapshot::{Snapshot, roll_back};
+
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join(".git")).expect(".git");
+    warden_core::repo::init(dir.path(), &Context::fixed(1_800_000_000)).expect("init");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("src/inner")).expect("mkdir");
+    std::fs::write(root.join("README.md"), "readme\n").expect("write");
+    std::fs::write(root.join("run.sh"), "#!/bin/sh\n").expect("write");
+    std::fs::write(root.join("src/main.rs"), "fn main() {}\n").expect("write");
+    chmod(&root.join("README.md"), 0o644);
+    chmod(&root.join("run.sh"), 0o755);
+    chmod(&root.join("src/main.rs"), 0o644);
+    chmod(&root.join("src"), 0o750);
+    dir
+}
+
+fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::symlink_metadata(p).expect("meta").mode() & 0o7777
+}
+
+fn xattr(p: &Path, name: &str) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 256];
+    let n: usize = rustix::fs::lgetxattr(p, name, &mut buf).ok()?;
+    buf.truncate(n);
+    Some(buf)
+}
+
+fn user_xattrs_supported(p: &Path) -> bool {
+    rustix::fs::lsetxattr(
+        p,
+        "user.warden-probe",
+        b"1",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .and_then(|()| rustix::fs::lremovexattr(p, "user.warden-probe"))
+    .is_ok()
+}
+
+/// Run `attack` between two snapshots, roll back, and return the changes seen.
+fn attack_and_roll_back(
+    root: &Path,
+    with_content: bool,
+    attack: impl FnOnce(&Path),
+) -> Vec<String> {
+    let before = Snapshot::take(root, with_content).expect("before");
+    attack(root);
+    let after = Snapshot::take(root, false).expect("after");
+    let repo = Repo::open(root).expect("open");
+    let ctx = Context::fixed(1_800_000_001);
+    let mut session = repo.session(&ctx, true, &mut |_| {}).expect("session");
+    let rb =
+        roll_back(&mut session, "01TESTRUN", "p-repo-writes", &before, &after).expect("roll back");
+    assert!(
+        rb.unrestored.is_empty(),
+        "not restored: {:?}",
+        rb.unrestored
+    );
+    drop(session);
+    let again = Snapshot::take(root, false).expect("again");
+    // Everything but content fingerprints (rewritten files get new inodes) is back.
+    let left: Vec<_> = before
+        .diff(&again)
+        .into_iter()
+        // The quarantine lane holds the plugin's versions by design.
+        .filter(|c| !c.path.starts_with(".quarantine"))
+        .filter(|c| !c.content || c.after.is_none() || c.before.is_none())
+        .filter(|c| {
+            c.after.as_ref().map(|m| (m.mode, &m.xattrs))
+                != c.before.as_ref().map(|m| (m.mode, &m.xattrs))
+        })
+        .map(|c| c.describe())
+        .collect();
+    assert!(left.is_empty(), "still changed after roll back: {left:?}");
+    rb.changes
+}
+
+#[test]
+fn chmod_of_files_is_detected_and_restored_even_when_the_sandbox_kept_no_content() {
+    let dir = repo();
+    let root = dir.path();
+    let changes = attack_and_roll_back(root, false, |r| {
+        chmod(&r.join("README.md"), 0o777);
+        chmod(&r.join("run.sh"), 0o6755);
+        chmod(&r.join("src/main.rs"), 0o000);
+    });
+    assert_eq!(
+        changes,
+        vec![
+            "README.md: mode 0644 -> 0777",
+            "run.sh: mode 0755 -> 6755",
+            "src/main.rs: mode 0644 -> 0000",
+        ]
+    );
+    assert_eq!(mode(&root.join("README.md")), 0o644);
+    assert_eq!(mode(&root.join("run.sh")), 0o755);
+    assert_eq!(mode(&root.join("src/main.rs")), 0o644);
+}
+
+#[test]
+fn directory_mode_changes_were_not_detected_and_now_are_restored() {
+    let dir = repo();
+    let root = dir.path();
+    let inner = mode(&root.join("src/inner"));
+    let changes = attack_and_roll_back(root, false, |r| {
+        chmod(&r.join("src"), 0o777);
+        chmod(&r.join("src/inner"), 0o700);
+    });
+    assert_eq!(
+        changes,
+        vec![
+            "src: mode 0750 -> 0777".to_string(),
+            format!("src/inner: mode {inner:04o} -> 0700")
+        ]
+    );
+    assert_eq!(mode(&root.join("src")), 0o750);
+    assert_eq!(mode(&root.join("src/inner")), inner);
+}
+
+#[test]
+fn xattrs_on_files_and_directories_were_not_detected_and_now_are_removed() {
+    let dir = repo();
+    let root = dir.path();
+    if !user_xattrs_supported(root) {
+        eprintln!("skipped: this file system has no user xattrs");
+        return;
+    }
+    rustix::fs::lsetxattr(
+        root.join("README.md"),
+        "user.keep",
+        b"old",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .expect("setxattr");
+    let changes = attack_and_roll_back(root, false, |r| {
+        rustix::fs::lsetxattr(
+            r.join("src"),
+            "user.evil",
+            b"1",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .expect("setxattr dir");
+        rustix::fs::lsetxattr(
+            r.join("README.md"),
+            "user.keep",
+            b"new",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .expect("setxattr file");
+    });
+    assert_eq!(
+        changes,
+        vec!["README.md: xattrs user.keep", "src: xattrs user.evil"]
+    );
+    assert_eq!(
+        xattr(&root.join("README.md"), "user.keep"),
+        Some(b"old".to_vec())
+    );
+    assert_eq!(xattr(&root.join("src"), "user.evil"), None);
+}
+
+#[test]
+fn chmod_000_of_the_journal_is_detected_and_restored() {
+    let dir = repo();
+    let root = dir.path();
+    let journal = root.join(".warden/state/journal");
+    if !journal.exists() {
+        std::fs::write(&journal, b"").expect("journal");
+    }
+    let was = mode(&journal);
+    let changes = attack_and_roll_back(root, false, |r| {
+        chmod(&r.join(".warden/state/journal"), 0o000);
+    });
+    assert_eq!(
+        changes,
+        vec![format!(".warden/state/journal: mode {was:04o} -> 0000")]
+    );
+    assert_eq!(mode(&journal), was);
+}
+
+#[test]
+fn added_and_removed_directories_are_put_back() {
+    let dir = repo();
+    let root = dir.path();
+    let changes = attack_and_roll_back(root, true, |r| {
+        std::fs::create_dir_all(r.join("new/deeper")).expect("mkdir");
+        std::fs::write(r.join("new/deeper/f"), "x").expect("write");
+        std::fs::remove_dir(r.join("src/inner")).expect("rmdir");
+    });
+    assert!(changes.contains(&"new: added".to_string()), "{changes:?}");
+    assert!(
+        changes.contains(&"src/inner: removed".to_string()),
+        "{changes:?}"
+    );
+    assert!(!root.join("new").exists());
+    assert!(root.join("src/inner").is_dir());
+    // The plugin's file is kept in the quarantine lane.
+    assert!(
+        root.join(".quarantine/01TESTRUN/p-repo-writes/new/deeper/f")
+            .is_file()
+    );
+}
+
+#[test]
+fn a_content_change_is_restored_with_its_mode_and_xattrs() {
+    let dir = repo();
+    let root = dir.path();
+    let xattrs = user_xattrs_supported(root);
+    if xattrs {
+        rustix::fs::lsetxattr(
+            root.join("run.sh"),
+            "user.tag",
+            b"t",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .expect("setxattr");
+    }
+    let changes = attack_and_roll_back(root, true, |r| {
+        std::fs::remove_file(r.join("run.sh")).expect("rm");
+        std::fs::write(r.join("run.sh"), "evil\n").expect("write");
+        chmod(&r.join("run.sh"), 0o4777);
+    });
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(
+        std::fs::read(root.join("run.sh")).expect("read"),
+        b"#!/bin/sh\n"
+    );
+    assert_eq!(mode(&root.join("run.sh")), 0o755);
+    if xattrs {
+        assert_eq!(xattr(&root.join("run.sh"), "user.tag"), Some(b"t".to_vec()));
+    }
+}
+
+#[test]
+fn an_unchanged_tree_has_no_diff() {
+    let dir = repo();
+    let a = Snapshot::take(dir.path(), true).expect("a");
+    let b = Snapshot::take(dir.path(), false).expect("b");
+    assert!(a.diff(&b).is_empty());
+}
