@@ -21,6 +21,7 @@
 
 use crate::canon::JVal;
 use crate::command::{self, Command, Op};
+use crate::inbox;
 use crate::layout::Layout;
 use crate::ops::{self, Target};
 use crate::outputs::{
@@ -162,7 +163,15 @@ enum Verdict {
 
 struct Item {
     file: String,
+    /// The verified bytes, read from `fd`; `None` when the file layer
+    /// refused it (its content was never read).
     bytes: Option<Vec<u8>>,
+    /// The descriptor the checks were made on and the bytes read from.
+    fd: Option<std::fs::File>,
+    /// (device, inode) of what the name held when it was taken: the name is
+    /// removed from commands/ only while it still names that.
+    identity: Option<(u64, u64)>,
+    kind: inbox::Kind,
     size: u64,
     sha256: Option<String>,
     received_at: String,
@@ -190,6 +199,9 @@ enum Applied {
 fn exit_code_for(reason: Reason) -> i32 {
     match reason {
         Reason::Hidden
+        | Reason::Symlink
+        | Reason::HardLink
+        | Reason::IdMismatch
         | Reason::NotRegular
         | Reason::Empty
         | Reason::TooLarge
@@ -481,6 +493,9 @@ impl<'a> Bridge<'a> {
             Err(r) => return reject(r, doc_id, true),
         };
         let id = Some(cmd.id.clone());
+        if let Err(r) = check_name(name, &cmd.id) {
+            return reject(r, id, true);
+        }
         let replay = (self.used.contains(&cmd.id)
             || self.runs.contains_key(&cmd.id)
             || self.layout.archive(&cmd.id).exists())
@@ -509,7 +524,6 @@ impl<'a> Bridge<'a> {
         if let Err(r) = self.check_plan(&cmd) {
             return reject(r, id, true);
         }
-        let _ = name;
         Verdict::Accept(Box::new(Accepted { cmd, slot }))
     }
 
@@ -621,6 +635,10 @@ impl<'a> Bridge<'a> {
                 if cmd.diff.is_some() { " + diff" } else { "" }
             )),
         ));
+        if let Err(r) = check_name(name, &cmd.id) {
+            out.push(("name", Err(r)));
+            return out;
+        }
         if let Err(r) = command::check_time(&cmd, self.ctx.clock.now(), self.opts.skew_secs) {
             out.push(("time", Err(r)));
             return out;
@@ -746,24 +764,24 @@ impl<'a> Bridge<'a> {
             .unwrap_or_else(|| base.to_string())
     }
 
-    /// Read and verify one file.
+    /// Open, check and read one file through one descriptor
+    /// ([`inbox::open_verified`]), then verify its content.
     fn take(
         &self,
         name: &str,
         leftovers: &BTreeMap<String, MarkerItem>,
         in_batch: &BTreeSet<String>,
     ) -> std::io::Result<Item> {
-        let path = self.layout.commands().join(name);
         let started = Instant::now();
-        let meta = std::fs::symlink_metadata(&path)?;
-        let received_at = meta.modified().map(ts_of).unwrap_or_default();
-        let size = meta.len();
         let mut item = Item {
             file: name.to_string(),
             bytes: None,
-            size,
+            fd: None,
+            identity: None,
+            kind: inbox::Kind::Regular,
+            size: 0,
             sha256: None,
-            received_at,
+            received_at: String::new(),
             started,
             verdict: Verdict::Reject {
                 rej: Rejection::new(Reason::Empty, ""),
@@ -778,62 +796,43 @@ impl<'a> Bridge<'a> {
             id: None,
             hmac_ok: false,
         };
-        if !meta.file_type().is_file() {
-            item.verdict = file_reject(
-                Rejection::new(Reason::NotRegular, format!("commands/{name} is not a regular file (a symlink or special file); it was not followed or read"))
-                    .hint("write the command as a plain file"),
-            );
-        } else if name.starts_with('.') {
-            item.verdict = file_reject(
-                Rejection::new(
-                    Reason::Hidden,
-                    format!("commands/{name} has a hidden name; hidden files are never commands"),
-                )
-                .hint(
-                    "name commands <id>.json; write to a temp name outside commands/ and rename in",
-                ),
-            );
-            item.bytes = self.read_limited(&path, size);
-        } else if size == 0 {
-            item.verdict = file_reject(Rejection::new(
-                Reason::Empty,
-                format!("commands/{name} is empty"),
-            ));
-        } else if size > self.opts.max_bytes {
-            item.verdict = file_reject(
-                Rejection::new(
-                    Reason::TooLarge,
-                    format!(
-                        "commands/{name} is {size} bytes; the limit is {}",
-                        self.opts.max_bytes
-                    ),
-                )
-                .hint("split the change into several commands"),
-            );
-        } else {
-            let bytes = std::fs::read(&path)?;
-            let leftover = leftovers
-                .get(name)
-                .is_some_and(|m| m.sha256 == Digest::of(&bytes).to_string());
-            item.leftover = leftover;
-            item.verdict = self.verify(name, &bytes, leftover, in_batch);
-            item.bytes = Some(bytes);
-        }
-        if let Some(b) = &item.bytes {
-            item.sha256 = Some(Digest::of(b).to_string());
-        } else if meta.file_type().is_file()
-            && size <= self.opts.max_bytes
-            && let Ok(b) = std::fs::read(&path)
-        {
-            item.sha256 = Some(Digest::of(&b).to_string());
+        match inbox::open_verified(&self.layout.commands(), name, self.opts.max_bytes) {
+            Err(Err(e)) => return Err(e),
+            Err(Ok(refused)) => {
+                // Refused at the file layer: nothing of it was read.
+                item.received_at = refused.modified.map(ts_of).unwrap_or_default();
+                item.size = refused.size;
+                item.kind = refused.kind;
+                item.identity = refused.identity;
+                item.verdict = file_reject(refused.rejection);
+            }
+            Ok(v) => {
+                item.received_at = v.modified.map(ts_of).unwrap_or_default();
+                item.size = v.bytes.len() as u64;
+                item.identity = Some(v.identity);
+                let digest = Digest::of(&v.bytes).to_string();
+                if name.starts_with('.') {
+                    item.verdict = file_reject(
+                        Rejection::new(
+                            Reason::Hidden,
+                            format!(
+                                "commands/{name} has a hidden name; hidden files are never commands"
+                            ),
+                        )
+                        .hint(
+                            "name commands <id>.json; write to a temp name outside commands/ and rename in",
+                        ),
+                    );
+                } else {
+                    item.leftover = leftovers.get(name).is_some_and(|m| m.sha256 == digest);
+                    item.verdict = self.verify(name, &v.bytes, item.leftover, in_batch);
+                }
+                item.sha256 = Some(digest);
+                item.bytes = Some(v.bytes);
+                item.fd = Some(v.file);
+            }
         }
         Ok(item)
-    }
-
-    fn read_limited(&self, path: &Path, size: u64) -> Option<Vec<u8>> {
-        (size <= self.opts.max_bytes)
-            .then(|| std::fs::read(path).ok())
-            .flatten()
     }
 
     /// Process one batch of files; returns the reports and the flush count.
@@ -907,7 +906,12 @@ impl<'a> Bridge<'a> {
         w.commit(&self.layout.root)?;
         fail("bridge.after_sync")?;
         for (n, item) in items.iter().enumerate() {
-            w.remove(&self.layout.commands().join(&item.file))?;
+            let path = self.layout.commands().join(&item.file);
+            // A name that now holds something else (swapped in after it was
+            // taken) is left for the next pass, never removed unread.
+            if item.identity.is_none_or(|id| inbox::still_names(&path, id)) {
+                w.remove(&path)?;
+            }
             if n == 0 {
                 fail("bridge.after_first_remove")?;
             }
@@ -1230,8 +1234,8 @@ impl<'a> Bridge<'a> {
                 w.put(&self.layout.diff(&id), diff.as_bytes())?;
                 w.put(&self.layout.result(&id), &result_bytes)?;
                 w.put(&self.layout.integrity(&id), &pretty(&integrity))?;
-                w.put_linked(
-                    &self.layout.commands().join(&item.file),
+                w.put_verified(
+                    item.fd.as_ref(),
                     &self.layout.archive(&id),
                     item.bytes.as_deref().unwrap_or_default(),
                 )?;
@@ -1297,6 +1301,7 @@ impl<'a> Bridge<'a> {
             received_at: item.received_at.clone(),
             rejected_at: now.clone(),
             size: item.size,
+            file_type: item.kind.as_str(),
             input_sha256: item.sha256.clone(),
             original_text: text,
             original_base64: b64,
@@ -1335,6 +1340,25 @@ impl<'a> Bridge<'a> {
             recovered: item.leftover,
         })
     }
+}
+
+/// A command travels as `<id>.json`: the name the sender chose must be the
+/// one its signature covers, so a file name can never pass one command off
+/// as another (outputs, dead letters and logs are keyed by the id).
+fn check_name(name: &str, id: &str) -> Result<(), Rejection> {
+    let base = Path::new(name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if base == format!("{id}.json") {
+        return Ok(());
+    }
+    Err(Rejection::new(
+        Reason::IdMismatch,
+        format!("the file is named {base}, but the command's id is \"{id}\""),
+    )
+    .field("id")
+    .hint(format!("name the file {id}.json (commands are <id>.json)")))
 }
 
 fn runtime(cmd: &Command, started: Instant, undone: bool) -> Rejection {
