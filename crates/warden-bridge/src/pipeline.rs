@@ -111,6 +111,13 @@ pub struct PassReport {
     pub ignored: Vec<String>,
     pub batches: usize,
     pub flushes: u64,
+    /// Verified commands left in commands/ because the target repository
+    /// could not be opened (its recovery cannot finish); taken again later.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<String>,
+    /// Why the target repository could not be opened, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -144,6 +151,10 @@ pub struct Bridge<'a> {
     dl_keys: BTreeSet<String>,
     /// Checks a `validationPlan` may name (`meta/bridge.json`).
     checks: BTreeMap<String, Vec<String>>,
+    /// Why the target repository could not be opened in this pass.
+    target_error: Option<String>,
+    /// Commands of this pass left in commands/ for that reason.
+    deferred: Vec<String>,
 }
 
 /// A verified command waiting to be applied.
@@ -194,6 +205,9 @@ enum Applied {
         recovered: bool,
     },
     Failed(Rejection),
+    /// Not applied because the target repository cannot be opened: the
+    /// command stays in commands/ for a later pass (no output is written).
+    Deferred,
 }
 
 fn exit_code_for(reason: Reason) -> i32 {
@@ -293,6 +307,8 @@ impl<'a> Bridge<'a> {
             runs: BTreeMap::new(),
             dl_keys: BTreeSet::new(),
             checks,
+            target_error: None,
+            deferred: Vec::new(),
         };
         b.load_state()?;
         Ok(b)
@@ -369,6 +385,8 @@ impl<'a> Bridge<'a> {
             // Every command of the crashed batch was already removed.
             self.clear_marker();
         }
+        report.deferred = std::mem::take(&mut self.deferred);
+        report.target_error = self.target_error.take();
         Ok(report)
     }
 
@@ -897,7 +915,12 @@ impl<'a> Bridge<'a> {
         fail("bridge.after_apply")?;
         let mut reports = Vec::new();
         let mut log = Vec::new();
+        let mut deferred = BTreeSet::new();
         for (item, applied) in items.iter().zip(applied) {
+            if matches!(applied, Some(Applied::Deferred)) {
+                deferred.insert(item.file.clone());
+                continue;
+            }
             let r = self.write_outputs(item, applied, &mut w, &mut log)?;
             reports.push(r);
         }
@@ -905,7 +928,7 @@ impl<'a> Bridge<'a> {
         fail("bridge.after_outputs")?;
         w.commit(&self.layout.root)?;
         fail("bridge.after_sync")?;
-        for (n, item) in items.iter().enumerate() {
+        for (n, item) in items.iter().filter(|i| !deferred.contains(&i.file)).enumerate() {
             let path = self.layout.commands().join(&item.file);
             // A name that now holds something else (swapped in after it was
             // taken) is left for the next pass, never removed unread.
@@ -920,6 +943,7 @@ impl<'a> Bridge<'a> {
         if w.mode == Durability::Group {
             self.clear_marker();
         }
+        self.deferred.extend(deferred);
         Ok((reports, w.flushes))
     }
 
@@ -937,7 +961,21 @@ impl<'a> Bridge<'a> {
             return Ok(out);
         }
         let io = |e: warden_core::Error| std::io::Error::other(e.to_string());
-        let mut session = self.repo.session(self.ctx, true, &mut |_| {}).map_err(io)?;
+        // The target cannot be opened (its recovery cannot finish): every
+        // accepted command waits in commands/ — none is lost, none is
+        // dead-lettered for a fault that is not its own.
+        let mut session = match self.repo.session(self.ctx, true, &mut |_| {}) {
+            Ok(s) => s,
+            Err(e) => {
+                self.target_error = Some(ops::core_message(&e));
+                for (i, item) in items.iter().enumerate() {
+                    if matches!(item.verdict, Verdict::Accept(_)) {
+                        out[i] = Some(Applied::Deferred);
+                    }
+                }
+                return Ok(out);
+            }
+        };
         let mut records: Vec<(usize, Record)> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let Verdict::Accept(a) = &item.verdict else {
@@ -1024,8 +1062,46 @@ impl<'a> Bridge<'a> {
                     continue;
                 }
                 Err(e) => {
-                    out[i] = Some(Applied::Failed(core_rejection(&e)));
-                    continue;
+                    // The engine failed this command's run part-way: it is
+                    // dead-lettered, and the session is opened again so the
+                    // engine's recovery settles that run (rolled back and
+                    // ledgered) before the next command is applied.
+                    let mut rej = core_rejection(&e);
+                    rej.reason = Reason::ApplyFailed;
+                    drop(session);
+                    match self.repo.session(self.ctx, true, &mut |_| {}) {
+                        Ok(s) => {
+                            session = s;
+                            for r in session.recovered.iter().filter(|r| r.run == plan.run) {
+                                rej.detail.push_str(&format!(
+                                    "; run {} was {} by the engine's recovery",
+                                    r.run,
+                                    r.outcome.replace('_', " ")
+                                ));
+                            }
+                            out[i] = Some(Applied::Failed(rej));
+                            continue;
+                        }
+                        Err(re) => {
+                            let why = ops::core_message(&re);
+                            rej.detail.push_str(&format!(
+                                "; the target's recovery of run {} could not finish: {why}",
+                                plan.run
+                            ));
+                            self.target_error = Some(why);
+                            out[i] = Some(Applied::Failed(rej));
+                            // The others (and the records gathered so far,
+                            // which cannot be written now) wait in commands/.
+                            for (j, item) in items.iter().enumerate() {
+                                if matches!(item.verdict, Verdict::Accept(_))
+                                    && (out[j].is_none() || records.iter().any(|(k, _)| *k == j))
+                                {
+                                    out[j] = Some(Applied::Deferred);
+                                }
+                            }
+                            return Ok(out);
+                        }
+                    }
                 }
             };
             // Rolled back or not, the run is this command's answer.
@@ -1266,7 +1342,7 @@ impl<'a> Bridge<'a> {
                 });
             }
             (Verdict::Accept(a), Some(Applied::Failed(rej))) => (rej, Some(a.cmd.id.clone()), true),
-            (Verdict::Accept(a), None) => (
+            (Verdict::Accept(a), None | Some(Applied::Deferred)) => (
                 Rejection::new(Reason::ApplyFailed, "internal: the command was not applied"),
                 Some(a.cmd.id.clone()),
                 true,

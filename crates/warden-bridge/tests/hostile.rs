@@ -1128,3 +1128,140 @@ fn mkfifo(path: &std::path::Path) {
         .expect("mkfifo");
     assert!(st.success());
 }
+
+/// A flood of refused commands published one commit each; now all the dead
+/// letters of a pass go in one commit (accepted commands keep theirs).
+#[test]
+fn many_dead_letters_publish_in_one_commit_per_pass() {
+    let env = Env::new();
+    common::git(&env.root, &["config", "user.name", "t"]);
+    common::git(&env.root, &["config", "user.email", "t@warden.invalid"]);
+    for n in 0..12 {
+        env.drop_file(&format!("bad{n:02}.json"), b"{\"not\": \"signed\"}");
+    }
+    env.drop_file("other.json", &signed(&noop("x9")));
+    env.drop_file("ok1.json", &signed(&noop("ok1")));
+    let r = env.pass();
+    assert_eq!(r.items.len(), 14, "{r:?}");
+    let before = common::git(&env.root, &["rev-list", "--count", "HEAD"]);
+    let report = warden_bridge::publish::publish(
+        &env.layout(),
+        &warden_bridge::publish::Backoff::default(),
+        Some(&env.root),
+    )
+    .expect("publish");
+    let subjects: Vec<&String> = report
+        .commits
+        .iter()
+        .filter(|s| s.starts_with("bridge: DLQ"))
+        .collect();
+    assert_eq!(
+        subjects,
+        ["bridge: DLQ 13 dead letters (hmac_missing x12, id_mismatch)"],
+        "{report:?}"
+    );
+    assert_eq!(report.ids.iter().filter(|i| i.starts_with("dead_letter/")).count(), 13);
+    assert!(report.commits.iter().any(|s| s == "bridge: results ok1 (exit=0)"));
+    let after = common::git(&env.root, &["rev-list", "--count", "HEAD"]);
+    let made = after.trim().parse::<u32>().expect("n") - before.trim().parse::<u32>().expect("n");
+    assert_eq!(made as usize, report.commits.len(), "{report:?}");
+    assert!(made <= 3, "{report:?}");
+    assert_eq!(
+        common::git(&env.root, &["status", "--porcelain", "dead_letter", "logs"]),
+        ""
+    );
+}
+
+/// Finding 6 (bridge part): one validly signed command the engine cannot
+/// apply wedged the executor, and valid commands piled up. `bad` is such a
+/// command between two good ones: it is dead-lettered, the good one before
+/// it is applied, and the one after it is never lost — applied (the engine
+/// refused `bad` at planning, or its recovery settled the failed run), or,
+/// only while the target's recovery cannot finish that run, left waiting in
+/// commands/ with the reason reported in the pass (`target_error`).
+fn bad_command_between_two_good_ones(bad: serde_json::Value) {
+    let env = Env::new();
+    env.drop_file("g1.json", &signed(&write("g1", "docs/g1.md", "one\n")));
+    env.drop_file("g2.json", &signed(&bad));
+    env.drop_file("g3.json", &signed(&write("g3", "docs/g3.md", "three\n")));
+    let r = env.pass();
+    let by_id: std::collections::BTreeMap<&str, &warden_bridge::pipeline::ItemReport> =
+        r.items.iter().map(|i| (i.id.as_str(), i)).collect();
+    assert_eq!(by_id["g1"].outcome, "archived", "{r:?}");
+    let g2 = by_id["g2"];
+    assert_eq!(g2.outcome, "dead_letter", "{r:?}");
+    assert!(env.layout().dead_letter("g2").exists());
+    match by_id.get("g3") {
+        Some(g3) => {
+            assert_eq!(g3.outcome, "archived", "{r:?}");
+            assert!(r.deferred.is_empty() && r.target_error.is_none(), "{r:?}");
+            assert_eq!(
+                std::fs::read_to_string(env.root.join("docs/g3.md")).expect("g3"),
+                "three\n"
+            );
+            // Later passes are served too.
+            let item = env.one("g4.json", &signed(&write("g4", "docs/g4.md", "four\n")));
+            assert_eq!(item.outcome, "archived", "{item:?}");
+        }
+        None => {
+            assert_eq!(r.deferred, ["g3.json"], "{r:?}");
+            let why = r.target_error.as_deref().expect("target_error");
+            assert!(
+                g2.detail.as_deref().is_some_and(|d| d.contains("could not finish") && d.contains(why)),
+                "{g2:?}"
+            );
+            assert!(env.layout().commands().join("g3.json").exists());
+            assert!(!env.layout().archive("g3").exists());
+            assert!(!env.layout().result("g3").exists());
+        }
+    }
+    let entries = env.repo().ledger().entries().expect("entries");
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.actor.id == "g2" && e.result == warden_core::ledger::RunResult::Applied),
+        "{entries:?}"
+    );
+}
+
+#[test]
+fn one_unappliable_command_never_wedges_the_executor_long_name() {
+    // 232 bytes: a legal name whose engine temp name exceeds NAME_MAX.
+    let long = format!("docs/{}.md", "n".repeat(229));
+    bad_command_between_two_good_ones(write("g2", &long, "long\n"));
+}
+
+#[test]
+fn one_unappliable_command_never_wedges_the_executor_file_and_child() {
+    bad_command_between_two_good_ones(doc(
+        "g2",
+        json!([
+            {"op": "writeFile", "path": "x", "content": "file\n"},
+            {"op": "writeFile", "path": "x/y", "content": "child\n"}
+        ]),
+        &["writeFile"],
+    ));
+}
+
+/// The target's recovery cannot finish (the state one failed run left): a
+/// pass still answers what it can — refused commands are dead-lettered — and
+/// verified commands wait in commands/, neither lost nor dead-lettered for a
+/// fault that is not theirs; the pass names the reason.
+#[test]
+fn unrecoverable_target_defers_verified_commands_and_still_dead_letters_bad_ones() {
+    let env = Env::new();
+    // A journal the engine cannot open (a directory where the file is).
+    let journal = env.root.join(".warden/state/journal");
+    let _ = std::fs::remove_file(&journal);
+    std::fs::create_dir_all(journal.join("x")).expect("dir");
+    assert!(env.repo().session(&env.ctx, true, &mut |_| {}).is_err());
+    env.drop_file("ok1.json", &signed(&write("ok1", "docs/ok1.md", "x\n")));
+    env.drop_file("bad.json", b"{\"not\": \"signed\"}");
+    let r = env.pass();
+    assert!(r.items.iter().any(|i| i.reason == Some(Reason::HmacMissing)), "{r:?}");
+    assert_eq!(r.items.len(), 1, "{r:?}");
+    assert_eq!(r.deferred, ["ok1.json"], "{r:?}");
+    assert!(r.target_error.is_some(), "{r:?}");
+    assert!(env.layout().commands().join("ok1.json").exists());
+    assert!(!env.layout().commands().join("bad.json").exists());
+}
