@@ -241,6 +241,13 @@ pub fn load_config(layout: &Layout) -> Result<Option<Config>, String> {
                 path.display()
             ));
         }
+        if argv.first().is_some_and(|a| a.contains('=')) {
+            return Err(format!(
+                "{}: field checks.{name}: the program \"{}\" contains '='; name the program first (e.g. [\"env\", \"K=V\", \"make\"] is not allowed: checks get an explicit environment)",
+                path.display(),
+                argv[0]
+            ));
+        }
         if argv.is_empty() || argv[0].is_empty() {
             return Err(format!(
                 "{}: field checks.{name}: give the command as a non-empty argv array, e.g. [\"make\", \"test\"]",

@@ -176,16 +176,34 @@ fn bridge_root(root: Option<PathBuf>) -> Result<PathBuf, CliError> {
 }
 
 fn secrets() -> Result<Secrets, CliError> {
-    let (current, next) = env::bridge_secrets().ok_or_else(|| {
+    Ok(secrets_with_sources()?.0)
+}
+
+/// The accepted secrets and where each came from (for the banner). Warnings
+/// (a world-readable secret file) go to stderr.
+fn secrets_with_sources() -> Result<(Secrets, Vec<String>), CliError> {
+    let read = env::bridge_secrets().map_err(|e| CliError::usage(e.message, Some(e.hint)))?;
+    let s = read.ok_or_else(|| {
         CliError::usage(
-            format!("{} is not set", env::BRIDGE_SECRET),
-            Some(format!(
-                "export {} with the secret the signer uses (it is never written or printed)",
+            format!(
+                "no bridge secret: set {} (a file holding the secret), load the systemd credential {}, or set {}",
+                env::BRIDGE_SECRET_FILE,
+                env::BRIDGE_CREDENTIAL,
                 env::BRIDGE_SECRET
+            ),
+            Some(format!(
+                "prefer the file: `install -m 600 /dev/null ~/.config/warden/bridge-secret`, write the signer's secret into it, export {}=<that path>; it is never written or printed",
+                env::BRIDGE_SECRET_FILE
             )),
         )
     })?;
-    Ok(Secrets::new(&current, next.as_deref()))
+    for w in &s.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok((
+        Secrets::from_bytes(&s.current, s.next.as_deref(), s.previous.as_deref()),
+        s.sources,
+    ))
 }
 
 /// The target repository: `--repo`, then meta/bridge.json, then the
@@ -244,6 +262,7 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
             let opts = Options {
                 settle_ms,
                 batch_size: batch,
+                check_env: env::check_env(),
                 durability: if per_file_durability {
                     warden_bridge::outputs::Durability::PerFile
                 } else {
@@ -305,7 +324,7 @@ fn init(root: &Path, target: Option<&str>, fmt: Format) -> Result<ExitCode, CliE
 }
 
 /// Seed §8: the resolved paths and the retries index, once, on stderr.
-fn banner(layout: &Layout, target: &Path, secrets: &Secrets) {
+fn banner(layout: &Layout, target: &Path, secrets: &Secrets, sources: &[String]) {
     let r = &layout.root;
     // What `pm2 describe` showed in the seed: the program and its directory.
     if let Ok(exe) = std::env::current_exe() {
@@ -330,14 +349,10 @@ fn banner(layout: &Layout, target: &Path, secrets: &Secrets) {
         "warden bridge: retries index -> {}",
         layout.retries().display()
     );
-    let from = if secrets.count() > 1 {
-        format!("{} and {}", env::BRIDGE_SECRET, env::BRIDGE_SECRET_NEXT)
-    } else {
-        env::BRIDGE_SECRET.to_string()
-    };
     eprintln!(
-        "warden bridge: {} accepted secret(s) from {from} (values never shown)",
-        secrets.count()
+        "warden bridge: {} accepted secret(s): {} (values never shown)",
+        secrets.count(),
+        sources.join("; ")
     );
 }
 
@@ -379,7 +394,7 @@ fn run_bridge(
 ) -> Result<ExitCode, CliError> {
     let (watch, publish, backoff) = (how.watch, how.publish, &how.backoff);
     let layout = require_layout(root)?;
-    let secrets = secrets()?;
+    let (secrets, sources) = secrets_with_sources()?;
     let ctx = env::context();
     let holder = format!("{} on host {}", ctx.holder, ctx.host);
     let _instance = match service::instance_lock(&layout, &holder) {
@@ -388,7 +403,7 @@ fn run_bridge(
         Err(e) => return Err(e.into()),
     };
     let target = target_repo(repo, &layout)?;
-    banner(&layout, target.root(), &secrets);
+    banner(&layout, target.root(), &secrets, &sources);
     let settle = Duration::from_millis(opts.settle_ms);
     let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets, opts)
         .map_err(|e| io_err("bridge", e))?;
@@ -452,6 +467,12 @@ fn run_bridge(
             if let Some(e) = &tick.publish_error {
                 eprintln!("warden bridge: publish failed (recorded in meta/retries.json): {e}");
             }
+            if let Some(e) = &tick.pass.target_error {
+                eprintln!(
+                    "warden bridge: the target repository cannot be opened: {e}; {} verified command(s) wait in commands/ (`warden status` in the target says what to do)",
+                    tick.pass.deferred.len()
+                );
+            }
             if !watch {
                 let dead = tick
                     .pass
@@ -469,7 +490,7 @@ fn run_bridge(
             }
         }
         if !watch {
-            if tick.publish_error.is_some() {
+            if tick.publish_error.is_some() || tick.pass.target_error.is_some() {
                 return Ok(output::code(3));
             }
             let dead = tick.pass.items.iter().any(|i| i.outcome != "archived");
@@ -669,13 +690,18 @@ fn sign(file: &Path, next: bool, in_place: bool) -> Result<ExitCode, CliError> {
             None,
         ));
     }
-    let slot = KeySlot(usize::from(next));
-    let mac = warden_bridge::sign::sign(&doc, &secrets, slot).ok_or_else(|| {
-        CliError::usage(
-            format!("{} is not set", env::BRIDGE_SECRET_NEXT),
-            Some("set it to the next secret to sign with it".into()),
-        )
-    })?;
+    let mac = secrets
+        .slot_of(if next { "next" } else { "current" })
+        .and_then(|slot| warden_bridge::sign::sign(&doc, &secrets, slot))
+        .ok_or_else(|| {
+            CliError::usage(
+                format!("{} is not set", env::BRIDGE_SECRET_NEXT),
+                Some(
+                    "set it (or GPT_BRIDGE_HMAC_SECRET_NEXT_FILE) to the next secret to sign with it"
+                        .into(),
+                ),
+            )
+        })?;
     canon::set_member(&mut doc, "hmac", JVal::Str(mac));
     let out = canon::pretty(&doc);
     if in_place {
@@ -783,6 +809,7 @@ fn smoke(
         let target = target_repo(repo, &layout)?;
         let opts = Options {
             settle_ms: 0,
+            check_env: env::check_env(),
             ..Options::default()
         };
         let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets_, opts)
@@ -883,7 +910,7 @@ fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
         retries: warden_bridge::retries::load(&layout),
         last_publish: service::last_publish(&layout),
         executor: b.executor,
-        secret_configured: env::bridge_secrets().is_some(),
+        secret_configured: matches!(env::bridge_secrets(), Ok(Some(_))),
     };
     if super::is_json(fmt) {
         output::json(&report)?;
