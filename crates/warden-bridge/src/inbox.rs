@@ -101,10 +101,14 @@ pub struct Refused {
 
 /// Open, check and read `commands/<name>`. `Err(Ok(refused))` is a file the
 /// bridge refuses; `Err(Err(io))` an I/O error (`NotFound` when it vanished).
+/// `own_link` is the one other name the file may have: the bridge's own
+/// archive of it (`archive/<id>.json`, linked to it before a crash that
+/// came before its removal from `commands/`).
 pub fn open_verified(
     dir: &Path,
     name: &str,
     max_bytes: u64,
+    own_link: Option<&Path>,
 ) -> Result<Verified, Result<Refused, std::io::Error>> {
     let path = dir.join(name);
     let at = format!("commands/{name}");
@@ -148,7 +152,11 @@ pub fn open_verified(
         r.identity = Some(identity);
         return Err(Ok(r));
     }
-    if links != 1 {
+    let archived_by_us = links == 2
+        && own_link.is_some_and(|p| {
+            std::fs::symlink_metadata(p).is_ok_and(|m| links_and_identity(&m).1 == identity)
+        });
+    if links != 1 && !archived_by_us {
         return Err(Ok(Refused {
             rejection: Rejection::new(
                 Reason::HardLink,

@@ -554,12 +554,14 @@ impl<'a> Bridge<'a> {
     /// down to the dry-run plan. Each entry is (layer, Ok(note) | Err(why));
     /// the first `Err` ends the list. Hints never send the reader to
     /// `bridge verify`, which they are running.
+    /// `in_inbox`: the file is in `commands/`, so its name must be `<id>.json`.
     pub fn explain(
         &self,
         name: &str,
         bytes: &[u8],
+        in_inbox: bool,
     ) -> Vec<(&'static str, Result<String, Rejection>)> {
-        let mut out = self.explain_layers(name, bytes);
+        let mut out = self.explain_layers(name, bytes, in_inbox);
         for (_, r) in &mut out {
             if let Err(rej) = r {
                 rej.hint = rej.hint.take().map(|h| {
@@ -580,6 +582,7 @@ impl<'a> Bridge<'a> {
         &self,
         name: &str,
         bytes: &[u8],
+        in_inbox: bool,
     ) -> Vec<(&'static str, Result<String, Rejection>)> {
         let mut out = Vec::new();
         if name.starts_with('.') {
@@ -658,9 +661,18 @@ impl<'a> Bridge<'a> {
                 if cmd.diff.is_some() { " + diff" } else { "" }
             )),
         ));
-        if let Err(r) = check_name(name, &cmd.id) {
-            out.push(("name", Err(r)));
-            return out;
+        match check_name(name, &cmd.id) {
+            Ok(()) => out.push(("name", Ok(format!("{name} matches the id")))),
+            // A draft outside the inbox may have any name; say what it
+            // must be called when it is dropped in.
+            Err(_) if !in_inbox => out.push((
+                "name",
+                Ok(format!("drop it into commands/ as {}.json", cmd.id)),
+            )),
+            Err(r) => {
+                out.push(("name", Err(r)));
+                return out;
+            }
         }
         if let Err(r) = command::check_time(&cmd, self.ctx.clock.now(), self.opts.skew_secs) {
             out.push(("time", Err(r)));
@@ -819,7 +831,16 @@ impl<'a> Bridge<'a> {
             id: None,
             hmac_ok: false,
         };
-        match inbox::open_verified(&self.layout.commands(), name, self.opts.max_bytes) {
+        let own_link = name
+            .strip_suffix(".json")
+            .filter(|id| command::valid_id(id))
+            .map(|id| self.layout.archive(id));
+        match inbox::open_verified(
+            &self.layout.commands(),
+            name,
+            self.opts.max_bytes,
+            own_link.as_deref(),
+        ) {
             Err(Err(e)) => return Err(e),
             Err(Ok(refused)) => {
                 // Refused at the file layer: nothing of it was read.
@@ -933,7 +954,11 @@ impl<'a> Bridge<'a> {
         fail("bridge.after_outputs")?;
         w.commit(&self.layout.root)?;
         fail("bridge.after_sync")?;
-        for (n, item) in items.iter().filter(|i| !deferred.contains(&i.file)).enumerate() {
+        for (n, item) in items
+            .iter()
+            .filter(|i| !deferred.contains(&i.file))
+            .enumerate()
+        {
             let path = self.layout.commands().join(&item.file);
             // A name that now holds something else (swapped in after it was
             // taken) is left for the next pass, never removed unread.

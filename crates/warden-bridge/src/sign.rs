@@ -37,11 +37,7 @@ impl Secrets {
     /// `current` signs and verifies; `next` (during a rotation) only verifies.
     /// Empty secrets are ignored.
     pub fn new(current: &str, next: Option<&str>) -> Secrets {
-        Secrets::from_bytes(
-            current.as_bytes(),
-            next.map(str::as_bytes),
-            None,
-        )
+        Secrets::from_bytes(current.as_bytes(), next.map(str::as_bytes), None)
     }
 
     /// The secrets as bytes (as read from a file): `current` signs and
@@ -53,7 +49,11 @@ impl Secrets {
             accepted: Vec::new(),
             names: Vec::new(),
         };
-        for (name, key) in [("current", Some(current)), ("next", next), ("previous", previous)] {
+        for (name, key) in [
+            ("current", Some(current)),
+            ("next", next),
+            ("previous", previous),
+        ] {
             if let Some(k) = key.filter(|k| !k.is_empty()) {
                 s.accepted.push(k.to_vec());
                 s.names.push(name);

@@ -1056,7 +1056,7 @@ fn symlink_swapped_in_during_the_check_is_never_read() {
     let (mut read, mut refused) = (0, 0);
     let until = std::time::Instant::now() + std::time::Duration::from_millis(1500);
     while std::time::Instant::now() < until {
-        match warden_bridge::inbox::open_verified(&commands, "c.json", 1024) {
+        match warden_bridge::inbox::open_verified(&commands, "c.json", 1024, None) {
             Ok(v) => {
                 assert_eq!(v.bytes, b"{\"plain\": true}", "read through a link");
                 read += 1;
@@ -1160,8 +1160,20 @@ fn many_dead_letters_publish_in_one_commit_per_pass() {
         ["bridge: DLQ 13 dead letters (hmac_missing x12, id_mismatch)"],
         "{report:?}"
     );
-    assert_eq!(report.ids.iter().filter(|i| i.starts_with("dead_letter/")).count(), 13);
-    assert!(report.commits.iter().any(|s| s == "bridge: results ok1 (exit=0)"));
+    assert_eq!(
+        report
+            .ids
+            .iter()
+            .filter(|i| i.starts_with("dead_letter/"))
+            .count(),
+        13
+    );
+    assert!(
+        report
+            .commits
+            .iter()
+            .any(|s| s == "bridge: results ok1 (exit=0)")
+    );
     let after = common::git(&env.root, &["rev-list", "--count", "HEAD"]);
     let made = after.trim().parse::<u32>().expect("n") - before.trim().parse::<u32>().expect("n");
     assert_eq!(made as usize, report.commits.len(), "{report:?}");
@@ -1207,7 +1219,9 @@ fn bad_command_between_two_good_ones(bad: serde_json::Value) {
             assert_eq!(r.deferred, ["g3.json"], "{r:?}");
             let why = r.target_error.as_deref().expect("target_error");
             assert!(
-                g2.detail.as_deref().is_some_and(|d| d.contains("could not finish") && d.contains(why)),
+                g2.detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("could not finish") && d.contains(why)),
                 "{g2:?}"
             );
             assert!(env.layout().commands().join("g3.json").exists());
@@ -1258,7 +1272,12 @@ fn unrecoverable_target_defers_verified_commands_and_still_dead_letters_bad_ones
     env.drop_file("ok1.json", &signed(&write("ok1", "docs/ok1.md", "x\n")));
     env.drop_file("bad.json", b"{\"not\": \"signed\"}");
     let r = env.pass();
-    assert!(r.items.iter().any(|i| i.reason == Some(Reason::HmacMissing)), "{r:?}");
+    assert!(
+        r.items
+            .iter()
+            .any(|i| i.reason == Some(Reason::HmacMissing)),
+        "{r:?}"
+    );
     assert_eq!(r.items.len(), 1, "{r:?}");
     assert_eq!(r.deferred, ["ok1.json"], "{r:?}");
     assert!(r.target_error.is_some(), "{r:?}");

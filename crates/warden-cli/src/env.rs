@@ -109,7 +109,6 @@ pub const BRIDGE_CREDENTIAL: &str = "gpt-bridge-hmac-secret";
 /// One accepted secret: its slot, the variable holding it, the variable
 /// naming a file that holds it, and its systemd credential name.
 struct SecretSlot {
-    slot: &'static str,
     var: &'static str,
     file_var: &'static str,
     credential: &'static str,
@@ -117,19 +116,16 @@ struct SecretSlot {
 
 const SECRET_SLOTS: &[SecretSlot] = &[
     SecretSlot {
-        slot: "current",
         var: BRIDGE_SECRET,
         file_var: BRIDGE_SECRET_FILE,
         credential: BRIDGE_CREDENTIAL,
     },
     SecretSlot {
-        slot: "next",
         var: BRIDGE_SECRET_NEXT,
         file_var: "GPT_BRIDGE_HMAC_SECRET_NEXT_FILE",
         credential: "gpt-bridge-hmac-secret-next",
     },
     SecretSlot {
-        slot: "previous",
         var: "GPT_BRIDGE_HMAC_SECRET_PREV",
         file_var: "GPT_BRIDGE_HMAC_SECRET_PREV_FILE",
         credential: "gpt-bridge-hmac-secret-prev",
@@ -151,7 +147,7 @@ pub struct BridgeSecrets {
     pub current: Vec<u8>,
     pub next: Option<Vec<u8>>,
     pub previous: Option<Vec<u8>>,
-    /// "current from GPT_BRIDGE_HMAC_SECRET_FILE (/run/…)", one per secret.
+    /// "GPT_BRIDGE_HMAC_SECRET_FILE (/run/…)", one per secret, in slot order.
     pub sources: Vec<String>,
     /// Things the operator should fix (a world-readable secret file).
     pub warnings: Vec<String>,
@@ -215,8 +211,12 @@ fn read_secret_file(
     }
     #[cfg(not(unix))]
     let _ = warnings;
-    let mut bytes = std::fs::read(path)
-        .map_err(|e| err(format!("{named_by}: cannot read {shown}: {e}"), "make the file readable by the user running warden"))?;
+    let mut bytes = std::fs::read(path).map_err(|e| {
+        err(
+            format!("{named_by}: cannot read {shown}: {e}"),
+            "make the file readable by the user running warden",
+        )
+    })?;
     // One trailing newline (what `echo` and editors add) is not part of it.
     if bytes.ends_with(b"\n") {
         bytes.pop();
@@ -257,7 +257,7 @@ pub fn bridge_secrets() -> Result<Option<BridgeSecrets>, SecretError> {
             }
             let path = std::path::PathBuf::from(file);
             let v = read_secret_file(&path, s.file_var, &mut warnings)?;
-            sources.push(format!("{} from {} ({})", s.slot, s.file_var, path.display()));
+            sources.push(format!("{} ({})", s.file_var, path.display()));
             Some(v)
         } else if let Some(path) = creds
             .as_ref()
@@ -266,10 +266,10 @@ pub fn bridge_secrets() -> Result<Option<BridgeSecrets>, SecretError> {
         {
             let named_by = format!("credential {}", s.credential);
             let v = read_secret_file(&path, &named_by, &mut warnings)?;
-            sources.push(format!("{} from the systemd {named_by}", s.slot));
+            sources.push(format!("the systemd {named_by}"));
             Some(v)
         } else if let Some(v) = from_var {
-            sources.push(format!("{} from {}", s.slot, s.var));
+            sources.push(s.var.to_string());
             Some(v.into_encoded_bytes())
         } else {
             None

@@ -186,10 +186,10 @@ fn secrets_with_sources() -> Result<(Secrets, Vec<String>), CliError> {
     let s = read.ok_or_else(|| {
         CliError::usage(
             format!(
-                "no bridge secret: set {} (a file holding the secret), load the systemd credential {}, or set {}",
+                "{} is not set (nor {}, a file holding the secret, nor the systemd credential {})",
+                env::BRIDGE_SECRET,
                 env::BRIDGE_SECRET_FILE,
-                env::BRIDGE_CREDENTIAL,
-                env::BRIDGE_SECRET
+                env::BRIDGE_CREDENTIAL
             ),
             Some(format!(
                 "prefer the file: `install -m 600 /dev/null ~/.config/warden/bridge-secret`, write the signer's secret into it, export {}=<that path>; it is never written or printed",
@@ -350,9 +350,9 @@ fn banner(layout: &Layout, target: &Path, secrets: &Secrets, sources: &[String])
         layout.retries().display()
     );
     eprintln!(
-        "warden bridge: {} accepted secret(s): {} (values never shown)",
+        "warden bridge: {} accepted secret(s) from {} (values never shown)",
         secrets.count(),
-        sources.join("; ")
+        sources.join(" and ")
     );
 }
 
@@ -730,13 +730,26 @@ fn verify(
     let ctx = env::context();
     let bytes = std::fs::read(file)
         .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display()), None))?;
+    let layout_commands = layout.commands();
     let bridge = Bridge::new(layout, &target, &ctx, &secrets, Options::default())
         .map_err(|e| io_err("bridge", e))?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let layers = bridge.explain(&name, &bytes);
+    let in_inbox = file
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
+        .and_then(|p| p.canonicalize().ok())
+        .zip(layout_commands.canonicalize().ok())
+        .is_some_and(|(a, b)| a == b);
+    let layers = bridge.explain(&name, &bytes, in_inbox);
     let ok = layers.iter().all(|(_, r)| r.is_ok());
     if super::is_json(fmt) {
         let v: Vec<serde_json::Value> = layers
