@@ -1284,3 +1284,77 @@ fn unrecoverable_target_defers_verified_commands_and_still_dead_letters_bad_ones
     assert!(env.layout().commands().join("ok1.json").exists());
     assert!(!env.layout().commands().join("bad.json").exists());
 }
+
+/// Finding 11 (bridge part): unknown fields are refused with a did-you-mean,
+/// a BOM is named as such, duplicate keys are refused.
+#[test]
+fn a_misspelt_field_in_a_command_is_refused_with_a_did_you_mean() {
+    let env = Env::new();
+    let mut v = noop("m1");
+    let allowed = v["allowedActions"].take();
+    v.as_object_mut().expect("object").remove("allowedActions");
+    v["allowedActons"] = allowed;
+    let item = env.one("m1.json", &signed(&v));
+    assert_eq!(item.reason, Some(Reason::Schema), "{item:?}");
+    let dl: Value = serde_json::from_slice(
+        &std::fs::read(env.layout().dead_letter("m1")).expect("dead letter"),
+    )
+    .expect("json");
+    assert_eq!(dl["field"], json!("allowedActons"));
+    assert!(
+        dl["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("did you mean \"allowedActions\"")),
+        "{dl}"
+    );
+    // A BOM is named.
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend(signed(&noop("m2")));
+    let item = env.one("m2.json", &bom);
+    assert_eq!(item.reason, Some(Reason::InvalidJson), "{item:?}");
+    assert!(
+        item.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("byte-order mark")),
+        "{item:?}"
+    );
+}
+
+/// meta/bridge.json is read strictly: an unknown field (did-you-mean), a
+/// duplicate key and a BOM each stop the executor naming the file and field.
+#[test]
+fn a_loose_bridge_config_is_refused_naming_the_file_and_field() {
+    let env = Env::new();
+    let refused = |text: &[u8]| -> String {
+        std::fs::write(env.layout().config(), text).expect("config");
+        let repo = env.repo();
+        warden_bridge::pipeline::Bridge::new(
+            env.layout(),
+            &repo,
+            &env.ctx,
+            &env.secrets,
+            env.opts.clone(),
+        )
+        .err()
+        .expect("refused")
+        .to_string()
+    };
+    let msg = refused(br#"{"schema": "warden.bridge.config/v1", "chekcs": {}}"#);
+    assert!(
+        msg.contains("meta/bridge.json")
+            && msg.contains("chekcs")
+            && msg.contains("did you mean \"checks\""),
+        "{msg}"
+    );
+    let msg = refused(
+        br#"{"schema": "warden.bridge.config/v1", "checks": {"t": ["true"], "t": ["false"]}}"#,
+    );
+    assert!(
+        msg.contains("meta/bridge.json") && msg.contains("\"t\" twice"),
+        "{msg}"
+    );
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend_from_slice(br#"{"schema": "warden.bridge.config/v1"}"#);
+    let msg = refused(&bom);
+    assert!(msg.contains("byte-order mark"), "{msg}");
+}
