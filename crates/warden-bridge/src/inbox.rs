@@ -99,12 +99,33 @@ pub struct Refused {
     pub identity: Option<(u64, u64)>,
 }
 
-/// Open, check and read `commands/<name>`. `Err(Ok(refused))` is a file the
-/// bridge refuses; `Err(Err(io))` an I/O error (`NotFound` when it vanished).
+/// What taking a name gave.
+#[derive(Debug)]
+pub enum Taken {
+    Verified(Verified),
+    Refused(Box<Refused>),
+}
+
+/// Open, check and read `commands/<name>`: a verified file, or one the
+/// bridge refuses; `Err` is an I/O error (`NotFound` when it vanished).
 /// `own_link` is the one other name the file may have: the bridge's own
 /// archive of it (`archive/<id>.json`, linked to it before a crash that
 /// came before its removal from `commands/`).
 pub fn open_verified(
+    dir: &Path,
+    name: &str,
+    max_bytes: u64,
+    own_link: Option<&Path>,
+) -> std::io::Result<Taken> {
+    match take(dir, name, max_bytes, own_link) {
+        Ok(v) => Ok(Taken::Verified(v)),
+        Err(Ok(r)) => Ok(Taken::Refused(Box::new(r))),
+        Err(Err(e)) => Err(e),
+    }
+}
+
+#[allow(clippy::result_large_err)] // private; the public face is `Taken`
+fn take(
     dir: &Path,
     name: &str,
     max_bytes: u64,

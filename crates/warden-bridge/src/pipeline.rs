@@ -567,7 +567,7 @@ impl<'a> Bridge<'a> {
                 rej.hint = rej.hint.take().map(|h| {
                     match h.split_once("; `warden bridge verify FILE` explains") {
                         Some((head, tail)) if rej.reason == Reason::HmacMismatch => format!(
-                            "{head}{tail}: check that GPT_BRIDGE_HMAC_SECRET (and GPT_BRIDGE_HMAC_SECRET_NEXT during a rotation) holds the signer's secret, or re-sign with `warden bridge sign FILE --in-place`"
+                            "{head}{tail}: check that the secret (GPT_BRIDGE_HMAC_SECRET_FILE or GPT_BRIDGE_HMAC_SECRET, and …_NEXT / …_PREV during a rotation) is the signer's, or re-sign with `warden bridge sign FILE --in-place`"
                         ),
                         Some((head, tail)) => format!("{head}{tail}"),
                         None => h,
@@ -841,8 +841,8 @@ impl<'a> Bridge<'a> {
             self.opts.max_bytes,
             own_link.as_deref(),
         ) {
-            Err(Err(e)) => return Err(e),
-            Err(Ok(refused)) => {
+            Err(e) => return Err(e),
+            Ok(inbox::Taken::Refused(refused)) => {
                 // Refused at the file layer: nothing of it was read.
                 item.received_at = refused.modified.map(ts_of).unwrap_or_default();
                 item.size = refused.size;
@@ -850,7 +850,7 @@ impl<'a> Bridge<'a> {
                 item.identity = refused.identity;
                 item.verdict = file_reject(refused.rejection);
             }
-            Ok(v) => {
+            Ok(inbox::Taken::Verified(v)) => {
                 item.received_at = v.modified.map(ts_of).unwrap_or_default();
                 item.size = v.bytes.len() as u64;
                 item.identity = Some(v.identity);

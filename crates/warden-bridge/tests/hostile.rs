@@ -1057,11 +1057,11 @@ fn symlink_swapped_in_during_the_check_is_never_read() {
     let until = std::time::Instant::now() + std::time::Duration::from_millis(1500);
     while std::time::Instant::now() < until {
         match warden_bridge::inbox::open_verified(&commands, "c.json", 1024, None) {
-            Ok(v) => {
+            Ok(warden_bridge::inbox::Taken::Verified(v)) => {
                 assert_eq!(v.bytes, b"{\"plain\": true}", "read through a link");
                 read += 1;
             }
-            Err(Ok(r)) => {
+            Ok(warden_bridge::inbox::Taken::Refused(r)) => {
                 assert!(
                     matches!(r.rejection.reason, Reason::Symlink),
                     "{:?}",
@@ -1069,8 +1069,8 @@ fn symlink_swapped_in_during_the_check_is_never_read() {
                 );
                 refused += 1;
             }
-            Err(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(Err(e)) => panic!("{e}"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => panic!("{e}"),
         }
     }
     stop.store(true, Ordering::Relaxed);

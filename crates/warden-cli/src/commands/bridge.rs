@@ -26,9 +26,11 @@ use warden_core::Repo;
 const EXIT_CODES: &str = "Exit codes:
   0  ok (run --once: every command archived; verify: accepted; smoke: passed)
   1  a command was dead-lettered (run --once), verify rejects the file, smoke failed
-  2  usage or input error: no bridge root (--root or CLOUD), GPT_BRIDGE_HMAC_SECRET not set,
-     a broken meta/bridge.json, an unreadable file
+  2  usage or input error: no bridge root (--root or CLOUD), no secret (GPT_BRIDGE_HMAC_SECRET_FILE,
+     the systemd credential gpt-bridge-hmac-secret, or GPT_BRIDGE_HMAC_SECRET), a missing, empty
+     or unreadable secret file, a broken meta/bridge.json, an unreadable file
   3  internal error, including a publish that failed (recorded in meta/retries.json and retried)
+     and a target repository that cannot be opened (verified commands wait in commands/)
   4  another `warden bridge run` already serves this bridge root";
 
 #[derive(Debug, Args)]
@@ -315,8 +317,8 @@ fn init(root: &Path, target: Option<&str>, fmt: Format) -> Result<ExitCode, CliE
             println!("  unchanged {u}");
         }
         println!(
-            "next: export {} and run `warden bridge run --watch --root {}`",
-            env::BRIDGE_SECRET,
+            "next: export {}=<a file holding the secret, mode 600> and run `warden bridge run --watch --root {}`",
+            env::BRIDGE_SECRET_FILE,
             root.display()
         );
     }
