@@ -151,6 +151,18 @@ fn take(
         Some(code) if code == rustix::io::Errno::NXIO.raw_os_error() => {
             Ok(refused(&at, Kind::Socket, 0, modified))
         }
+        // A file the executor may not read must not stop every later pass.
+        _ if e.kind() == std::io::ErrorKind::PermissionDenied => Ok(Refused {
+            rejection: Rejection::new(
+                Reason::Unreadable,
+                format!("{at} cannot be opened by the executor: {e}"),
+            )
+            .hint("write commands readable by the user running `warden bridge run`"),
+            kind: Kind::Regular,
+            size: meta.len(),
+            modified,
+            identity: Some(links_and_identity(&meta).1),
+        }),
         _ => Err(e),
     })?;
     // From here on only the descriptor counts: whatever the name now points

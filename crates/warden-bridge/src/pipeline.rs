@@ -220,6 +220,7 @@ fn exit_code_for(reason: Reason) -> i32 {
         Reason::Hidden
         | Reason::Symlink
         | Reason::HardLink
+        | Reason::Unreadable
         | Reason::IdMismatch
         | Reason::NotRegular
         | Reason::Empty

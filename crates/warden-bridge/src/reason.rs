@@ -31,6 +31,7 @@ reasons! {
     Hidden => "hidden", "file", "The file name starts with '.' (hidden files are never commands).";
     Symlink => "symlink", "file", "The command file is a symlink; it was neither followed nor read.";
     HardLink => "hard_link", "file", "The command file has more than one link (it is also a file elsewhere); it was not read.";
+    Unreadable => "unreadable", "file", "The executor may not open the command file (permissions); nothing of it was read.";
     NotRegular => "not_regular", "file", "The command is not a regular file (a FIFO, a socket, a device); it was not opened or read.";
     Empty => "empty", "file", "The file is zero bytes long.";
     TooLarge => "too_large", "file", "The file is larger than the size limit.";

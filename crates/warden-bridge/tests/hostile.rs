@@ -1358,3 +1358,35 @@ fn a_loose_bridge_config_is_refused_naming_the_file_and_field() {
     let msg = refused(&bom);
     assert!(msg.contains("byte-order mark"), "{msg}");
 }
+
+/// A command file the executor may not open used to fail the whole pass,
+/// every pass. Now it is dead-lettered `unreadable` and the others are served.
+#[test]
+fn an_unreadable_command_file_is_dead_lettered_not_a_wedge() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let locked = env.layout().commands().join("locked.json");
+    std::fs::write(&locked, signed(&noop("locked"))).expect("write");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    if std::fs::File::open(&locked).is_ok() {
+        // Running as root (or with CAP_DAC_OVERRIDE): mode 000 does not stop
+        // reading, so there is nothing to test here.
+        eprintln!("skipped: this user can read a mode-000 file");
+        return;
+    }
+    env.drop_file("fine.json", &signed(&noop("fine")));
+    let r = env.pass();
+    let reasons: Vec<_> = r
+        .items
+        .iter()
+        .map(|i| (i.file.as_str(), i.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("fine.json", None),
+            ("locked.json", Some(Reason::Unreadable))
+        ],
+        "{r:?}"
+    );
+}
