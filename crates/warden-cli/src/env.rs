@@ -305,3 +305,64 @@ pub fn bridge_root() -> Option<std::path::PathBuf> {
         .filter(|s| !s.is_empty())
         .map(std::path::PathBuf::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(dir: &std::path::Path, name: &str, bytes: &[u8], mode: u32) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        p
+    }
+
+    /// One trailing newline (LF or CRLF) is not part of the secret; anything
+    /// else is, byte for byte (a secret need not be UTF-8).
+    #[test]
+    fn a_secret_file_loses_only_its_trailing_newline() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = Vec::new();
+        for (bytes, want) in [
+            (&b"s3cret\n"[..], &b"s3cret"[..]),
+            (b"s3cret\r\n", b"s3cret"),
+            (b"s3cret", b"s3cret"),
+            (b" s3cret \n\n", b" s3cret \n"),
+            (b"\xff\x00k\n", b"\xff\x00k"),
+        ] {
+            let p = file(dir.path(), "s", bytes, 0o600);
+            assert_eq!(read_secret_file(&p, "X_FILE", &mut w).expect("read"), want);
+        }
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn a_bad_secret_file_is_named_with_the_fix() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = Vec::new();
+        let missing = dir.path().join("missing");
+        let e = read_secret_file(&missing, "X_FILE", &mut w)
+            .err()
+            .expect("missing");
+        assert!(
+            e.message.contains("X_FILE") && e.message.contains("does not exist"),
+            "{e:?}"
+        );
+        let empty = file(dir.path(), "empty", b"\n", 0o600);
+        let e = read_secret_file(&empty, "X_FILE", &mut w)
+            .err()
+            .expect("empty");
+        assert!(
+            e.message.contains("is empty") && e.message.contains("empty"),
+            "{e:?}"
+        );
+        let e = read_secret_file(dir.path(), "X_FILE", &mut w)
+            .err()
+            .expect("a directory");
+        assert!(e.message.contains("not a regular file"), "{e:?}");
+        let open = file(dir.path(), "open", b"k", 0o644);
+        read_secret_file(&open, "X_FILE", &mut w).expect("read");
+        assert!(w.len() == 1 && w[0].contains("chmod 600"), "{w:?}");
+    }
+}
