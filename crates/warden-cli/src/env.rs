@@ -342,24 +342,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut w = Vec::new();
         let missing = dir.path().join("missing");
-        let e = read_secret_file(&missing, "X_FILE", &mut w)
-            .err()
-            .expect("missing");
+        let e = read_secret_file(&missing, "X_FILE", &mut w).expect_err("missing");
         assert!(
             e.message.contains("X_FILE") && e.message.contains("does not exist"),
             "{e:?}"
         );
         let empty = file(dir.path(), "empty", b"\n", 0o600);
-        let e = read_secret_file(&empty, "X_FILE", &mut w)
-            .err()
-            .expect("empty");
+        let e = read_secret_file(&empty, "X_FILE", &mut w).expect_err("empty");
         assert!(
             e.message.contains("is empty") && e.message.contains("empty"),
             "{e:?}"
         );
-        let e = read_secret_file(dir.path(), "X_FILE", &mut w)
-            .err()
-            .expect("a directory");
+        let e = read_secret_file(dir.path(), "X_FILE", &mut w).expect_err("a directory");
         assert!(e.message.contains("not a regular file"), "{e:?}");
         let open = file(dir.path(), "open", b"k", 0o644);
         read_secret_file(&open, "X_FILE", &mut w).expect("read");
