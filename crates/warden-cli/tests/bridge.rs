@@ -1713,3 +1713,25 @@ fn secret_files_are_checked_and_named() {
     );
     assert!(c.root.join("archive/cred1.json").exists());
 }
+
+/// `bridge verify` on a file in commands/ reads it as the executor does: a
+/// hard link or a symlink to another file is refused at the file layer, and
+/// nothing of that file is printed.
+#[test]
+fn verify_refuses_a_linked_inbox_file_like_the_executor() {
+    let c = Cloud::new();
+    let secret = c.base().join("private.txt");
+    std::fs::write(&secret, "PRIVATE-CONTENT\n").expect("write");
+    std::fs::hard_link(&secret, c.root.join("commands/hl.json")).expect("link");
+    std::os::unix::fs::symlink(&secret, c.root.join("commands/sl.json")).expect("symlink");
+    for (file, reason) in [
+        ("commands/hl.json", "hard_link"),
+        ("commands/sl.json", "symlink"),
+    ] {
+        let out = c.run(&c.root, &["bridge", "verify", file]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{file}: {stdout}");
+        assert!(stdout.contains(reason), "{file}: {stdout}");
+        assert!(!stdout.contains("PRIVATE"), "{file}: {stdout}");
+    }
+}

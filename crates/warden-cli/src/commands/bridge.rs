@@ -730,11 +730,7 @@ fn verify(
     let layout = Layout::new(root);
     let target = target_repo(repo, &layout)?;
     let ctx = env::context();
-    let bytes = std::fs::read(file)
-        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display()), None))?;
     let layout_commands = layout.commands();
-    let bridge = Bridge::new(layout, &target, &ctx, &secrets, Options::default())
-        .map_err(|e| io_err("bridge", e))?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -751,7 +747,35 @@ fn verify(
         .and_then(|p| p.canonicalize().ok())
         .zip(layout_commands.canonicalize().ok())
         .is_some_and(|(a, b)| a == b);
-    let layers = bridge.explain(&name, &bytes, in_inbox);
+    // A file in commands/ is read exactly as the executor reads it: through
+    // the descriptor it was checked on, never through a link.
+    let bytes = if in_inbox {
+        let own_link = name.strip_suffix(".json").map(|id| layout.archive(id));
+        match warden_bridge::inbox::open_verified(
+            &layout_commands,
+            &name,
+            Options::default().max_bytes,
+            own_link.as_deref(),
+        ) {
+            Ok(warden_bridge::inbox::Taken::Verified(v)) => Ok(v.bytes),
+            Ok(warden_bridge::inbox::Taken::Refused(r)) => Err(r.rejection),
+            Err(e) => {
+                return Err(CliError::usage(
+                    format!("cannot read {}: {e}", file.display()),
+                    None,
+                ));
+            }
+        }
+    } else {
+        Ok(std::fs::read(file)
+            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display()), None))?)
+    };
+    let bridge = Bridge::new(layout, &target, &ctx, &secrets, Options::default())
+        .map_err(|e| io_err("bridge", e))?;
+    let layers = match bytes {
+        Ok(bytes) => bridge.explain(&name, &bytes, in_inbox),
+        Err(rej) => vec![("file", Err(rej))],
+    };
     let ok = layers.iter().all(|(_, r)| r.is_ok());
     if super::is_json(fmt) {
         let v: Vec<serde_json::Value> = layers
