@@ -189,6 +189,10 @@ pub fn parse_json(bytes: &[u8]) -> Result<JVal, Rejection> {
                 .field(key.clone())
                 .hint("remove the repeated key; JSON readers disagree on which copy wins")
         }
+        ParseError::Syntax { ref message, .. } if message.contains("byte-order mark") => {
+            Rejection::new(Reason::InvalidJson, e.to_string())
+                .hint("save the file as UTF-8 without a byte-order mark (BOM), then sign it again")
+        }
         ParseError::Syntax { .. } => Rejection::new(Reason::InvalidJson, e.to_string())
             .hint("write the whole file as one JSON object, then rename it into commands/"),
     })
@@ -301,10 +305,18 @@ fn only_keys(v: &JVal, field: &str, known: &[&str]) -> Result<(), Rejection> {
             } else {
                 format!("{field}.{k}")
             };
+            let hint = match warden_core::error::did_you_mean(k, known.iter().copied()) {
+                Some(dym) => format!("{dym} Unknown fields are refused, never ignored"),
+                None => format!(
+                    "remove it; the fields here are {} (docs/wire-format.md)",
+                    known.join(", ")
+                ),
+            };
             return Err(schema(
                 &at,
                 format!("unknown field \"{k}\" (known: {})", known.join(", ")),
-            ));
+            )
+            .hint(hint));
         }
     }
     Ok(())

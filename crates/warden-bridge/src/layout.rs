@@ -221,6 +221,36 @@ pub fn load_config(layout: &Layout) -> Result<Option<Config>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
     };
+    // Read strictly first: a BOM, a duplicate key (which copy would win?) or
+    // an unknown field is refused with the file and the field named.
+    let doc = crate::canon::parse(&bytes).map_err(|e| match e {
+        crate::canon::ParseError::Syntax { ref message, .. }
+            if message.contains("byte-order mark") =>
+        {
+            format!(
+                "{}: {e}; save it as UTF-8 without a byte-order mark (BOM)",
+                path.display()
+            )
+        }
+        crate::canon::ParseError::DuplicateKey { ref key, .. } => format!(
+            "{}: field {key}: {e}; keep one copy (JSON readers disagree on which wins)",
+            path.display()
+        ),
+        _ => format!("{}: not valid JSON: {e}", path.display()),
+    })?;
+    if let crate::canon::JVal::Obj(members) = &doc {
+        const KNOWN: &[&str] = &["schema", "target", "checks"];
+        for (k, _) in members {
+            if !KNOWN.contains(&k.as_str()) {
+                let fix = warden_core::error::did_you_mean(k, KNOWN.iter().copied())
+                    .unwrap_or_else(|| format!("the fields are {}", KNOWN.join(", ")));
+                return Err(format!(
+                    "{}: field {k}: unknown field; {fix} (unknown fields are refused, never ignored)",
+                    path.display()
+                ));
+            }
+        }
+    }
     let cfg: Config = serde_json::from_slice(&bytes).map_err(|e| {
         format!(
             "{}: {e}; fields are schema, target and checks (`warden schema bridge-config`)",
@@ -239,6 +269,13 @@ pub fn load_config(layout: &Layout) -> Result<Option<Config>, String> {
             return Err(format!(
                 "{}: field checks.{name}: a check name is 1–64 of A–Z a–z 0–9 . _ -",
                 path.display()
+            ));
+        }
+        if argv.first().is_some_and(|a| a.contains('=')) {
+            return Err(format!(
+                "{}: field checks.{name}: the program \"{}\" contains '='; name the program first (e.g. [\"env\", \"K=V\", \"make\"] is not allowed: checks get an explicit environment)",
+                path.display(),
+                argv[0]
             ));
         }
         if argv.is_empty() || argv[0].is_empty() {

@@ -14,6 +14,7 @@
 pub mod canon;
 pub mod command;
 pub mod diff;
+pub mod inbox;
 pub mod layout;
 pub mod ops;
 pub mod outputs;

@@ -135,8 +135,15 @@ pub struct DeadLetterDoc {
     pub received_at: String,
     pub rejected_at: String,
     pub size: u64,
+    /// What the name in commands/ was: "regular", "symlink", "fifo",
+    /// "socket", "block_device", "char_device", "directory".
+    pub file_type: &'static str,
+    /// The sha256 of the bytes read; null when the file layer refused the
+    /// file (then nothing of it was read).
     pub input_sha256: Option<String>,
     /// The original bytes, when they are UTF-8 and within the size limit.
+    /// Never present for a file the file layer refused (symlink, hard link,
+    /// not regular, too large): their content was not read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original_text: Option<String>,
     /// The original bytes (base64), when they are not UTF-8 and within the limit.
@@ -236,16 +243,26 @@ impl Writer {
     }
 
     /// `dst` becomes `bytes` (the archive of a command): in `Group` mode a
-    /// hard link to the command file `src` when that file holds exactly these
-    /// bytes under no other name — one inode fewer per command, and removing
-    /// the command later frees none (on some filesystems inode allocation
-    /// slows down behind recently freed inodes); otherwise a copy
-    /// ([`Writer::put`]). Never writes through an existing `dst`.
-    pub fn put_linked(&mut self, src: &Path, dst: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    /// hard link to the **verified descriptor** `file` (never to a name in
+    /// `commands/`, which may meanwhile name something else) when that file
+    /// still has no other name and holds exactly these bytes — one inode
+    /// fewer per command, and removing the command later frees none (on some
+    /// filesystems inode allocation slows down behind recently freed
+    /// inodes); otherwise a copy ([`Writer::put`]). Never writes through an
+    /// existing `dst`.
+    pub fn put_verified(
+        &mut self,
+        file: Option<&std::fs::File>,
+        dst: &Path,
+        bytes: &[u8],
+    ) -> std::io::Result<()> {
         #[cfg(unix)]
-        if self.mode == Durability::Group {
+        if self.mode == Durability::Group
+            && let Some(f) = file
+        {
             use std::os::unix::fs::MetadataExt;
-            let single = std::fs::symlink_metadata(src)
+            let single = f
+                .metadata()
                 .is_ok_and(|m| m.file_type().is_file() && m.nlink() == 1 && m.mode() & 0o111 == 0);
             let dir = dst.parent().unwrap_or(Path::new(".")).to_path_buf();
             if single {
@@ -257,10 +274,10 @@ impl Writer {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e),
                 }
-                if std::fs::hard_link(src, dst).is_ok() {
-                    // The file may have changed since it was verified: the
-                    // archive must hold the verified bytes.
-                    if std::fs::read(dst).is_ok_and(|b| b == bytes) {
+                if crate::inbox::link_verified(f, dst) {
+                    // The archive must hold the verified bytes: checked
+                    // through the descriptor, which is the archive's inode.
+                    if crate::inbox::holds(f, bytes) {
                         self.files.push(dst.to_path_buf());
                         self.dirs.insert(dir);
                         return Ok(());
@@ -273,7 +290,7 @@ impl Writer {
             // Never truncate a name that may share its inode with a command.
             std::fs::remove_file(dst)?;
         }
-        let _ = src;
+        let _ = file;
         self.put(dst, bytes)
     }
 

@@ -21,6 +21,7 @@
 
 use crate::canon::JVal;
 use crate::command::{self, Command, Op};
+use crate::inbox;
 use crate::layout::Layout;
 use crate::ops::{self, Target};
 use crate::outputs::{
@@ -66,6 +67,10 @@ pub struct Options {
     /// Most commands per batch.
     pub batch_size: usize,
     pub durability: Durability,
+    /// The whole environment of a `validationPlan` check (the caller's
+    /// allow-list, e.g. PATH and the locale). Nothing else is passed: the
+    /// executor's own environment may hold a secret.
+    pub check_env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -76,6 +81,7 @@ impl Default for Options {
             settle_ms: 500,
             batch_size: 64,
             durability: Durability::Group,
+            check_env: Vec::new(),
         }
     }
 }
@@ -110,6 +116,13 @@ pub struct PassReport {
     pub ignored: Vec<String>,
     pub batches: usize,
     pub flushes: u64,
+    /// Verified commands left in commands/ because the target repository
+    /// could not be opened (its recovery cannot finish); taken again later.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<String>,
+    /// Why the target repository could not be opened, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -143,6 +156,10 @@ pub struct Bridge<'a> {
     dl_keys: BTreeSet<String>,
     /// Checks a `validationPlan` may name (`meta/bridge.json`).
     checks: BTreeMap<String, Vec<String>>,
+    /// Why the target repository could not be opened in this pass.
+    target_error: Option<String>,
+    /// Commands of this pass left in commands/ for that reason.
+    deferred: Vec<String>,
 }
 
 /// A verified command waiting to be applied.
@@ -162,7 +179,15 @@ enum Verdict {
 
 struct Item {
     file: String,
+    /// The verified bytes, read from `fd`; `None` when the file layer
+    /// refused it (its content was never read).
     bytes: Option<Vec<u8>>,
+    /// The descriptor the checks were made on and the bytes read from.
+    fd: Option<std::fs::File>,
+    /// (device, inode) of what the name held when it was taken: the name is
+    /// removed from commands/ only while it still names that.
+    identity: Option<(u64, u64)>,
+    kind: inbox::Kind,
     size: u64,
     sha256: Option<String>,
     received_at: String,
@@ -185,11 +210,18 @@ enum Applied {
         recovered: bool,
     },
     Failed(Rejection),
+    /// Not applied because the target repository cannot be opened: the
+    /// command stays in commands/ for a later pass (no output is written).
+    Deferred,
 }
 
 fn exit_code_for(reason: Reason) -> i32 {
     match reason {
         Reason::Hidden
+        | Reason::Symlink
+        | Reason::HardLink
+        | Reason::Unreadable
+        | Reason::IdMismatch
         | Reason::NotRegular
         | Reason::Empty
         | Reason::TooLarge
@@ -281,6 +313,8 @@ impl<'a> Bridge<'a> {
             runs: BTreeMap::new(),
             dl_keys: BTreeSet::new(),
             checks,
+            target_error: None,
+            deferred: Vec::new(),
         };
         b.load_state()?;
         Ok(b)
@@ -357,6 +391,8 @@ impl<'a> Bridge<'a> {
             // Every command of the crashed batch was already removed.
             self.clear_marker();
         }
+        report.deferred = std::mem::take(&mut self.deferred);
+        report.target_error = self.target_error.take();
         Ok(report)
     }
 
@@ -481,6 +517,9 @@ impl<'a> Bridge<'a> {
             Err(r) => return reject(r, doc_id, true),
         };
         let id = Some(cmd.id.clone());
+        if let Err(r) = check_name(name, &cmd.id) {
+            return reject(r, id, true);
+        }
         let replay = (self.used.contains(&cmd.id)
             || self.runs.contains_key(&cmd.id)
             || self.layout.archive(&cmd.id).exists())
@@ -509,7 +548,6 @@ impl<'a> Bridge<'a> {
         if let Err(r) = self.check_plan(&cmd) {
             return reject(r, id, true);
         }
-        let _ = name;
         Verdict::Accept(Box::new(Accepted { cmd, slot }))
     }
 
@@ -517,18 +555,20 @@ impl<'a> Bridge<'a> {
     /// down to the dry-run plan. Each entry is (layer, Ok(note) | Err(why));
     /// the first `Err` ends the list. Hints never send the reader to
     /// `bridge verify`, which they are running.
+    /// `in_inbox`: the file is in `commands/`, so its name must be `<id>.json`.
     pub fn explain(
         &self,
         name: &str,
         bytes: &[u8],
+        in_inbox: bool,
     ) -> Vec<(&'static str, Result<String, Rejection>)> {
-        let mut out = self.explain_layers(name, bytes);
+        let mut out = self.explain_layers(name, bytes, in_inbox);
         for (_, r) in &mut out {
             if let Err(rej) = r {
                 rej.hint = rej.hint.take().map(|h| {
                     match h.split_once("; `warden bridge verify FILE` explains") {
                         Some((head, tail)) if rej.reason == Reason::HmacMismatch => format!(
-                            "{head}{tail}: check that GPT_BRIDGE_HMAC_SECRET (and GPT_BRIDGE_HMAC_SECRET_NEXT during a rotation) holds the signer's secret, or re-sign with `warden bridge sign FILE --in-place`"
+                            "{head}{tail}: check that the secret (GPT_BRIDGE_HMAC_SECRET_FILE or GPT_BRIDGE_HMAC_SECRET, and …_NEXT / …_PREV during a rotation) is the signer's, or re-sign with `warden bridge sign FILE --in-place`"
                         ),
                         Some((head, tail)) => format!("{head}{tail}"),
                         None => h,
@@ -543,6 +583,7 @@ impl<'a> Bridge<'a> {
         &self,
         name: &str,
         bytes: &[u8],
+        in_inbox: bool,
     ) -> Vec<(&'static str, Result<String, Rejection>)> {
         let mut out = Vec::new();
         if name.starts_with('.') {
@@ -597,7 +638,7 @@ impl<'a> Bridge<'a> {
                 "hmac",
                 Ok(format!(
                     "matches the {} secret",
-                    if slot.0 == 0 { "current" } else { "next" }
+                    self.secrets.slot_name(slot)
                 )),
             )),
             Err(r) => {
@@ -621,6 +662,19 @@ impl<'a> Bridge<'a> {
                 if cmd.diff.is_some() { " + diff" } else { "" }
             )),
         ));
+        match check_name(name, &cmd.id) {
+            Ok(()) => out.push(("name", Ok(format!("{name} matches the id")))),
+            // A draft outside the inbox may have any name; say what it
+            // must be called when it is dropped in.
+            Err(_) if !in_inbox => out.push((
+                "name",
+                Ok(format!("drop it into commands/ as {}.json", cmd.id)),
+            )),
+            Err(r) => {
+                out.push(("name", Err(r)));
+                return out;
+            }
+        }
         if let Err(r) = command::check_time(&cmd, self.ctx.clock.now(), self.opts.skew_secs) {
             out.push(("time", Err(r)));
             return out;
@@ -746,24 +800,24 @@ impl<'a> Bridge<'a> {
             .unwrap_or_else(|| base.to_string())
     }
 
-    /// Read and verify one file.
+    /// Open, check and read one file through one descriptor
+    /// ([`inbox::open_verified`]), then verify its content.
     fn take(
         &self,
         name: &str,
         leftovers: &BTreeMap<String, MarkerItem>,
         in_batch: &BTreeSet<String>,
     ) -> std::io::Result<Item> {
-        let path = self.layout.commands().join(name);
         let started = Instant::now();
-        let meta = std::fs::symlink_metadata(&path)?;
-        let received_at = meta.modified().map(ts_of).unwrap_or_default();
-        let size = meta.len();
         let mut item = Item {
             file: name.to_string(),
             bytes: None,
-            size,
+            fd: None,
+            identity: None,
+            kind: inbox::Kind::Regular,
+            size: 0,
             sha256: None,
-            received_at,
+            received_at: String::new(),
             started,
             verdict: Verdict::Reject {
                 rej: Rejection::new(Reason::Empty, ""),
@@ -778,62 +832,52 @@ impl<'a> Bridge<'a> {
             id: None,
             hmac_ok: false,
         };
-        if !meta.file_type().is_file() {
-            item.verdict = file_reject(
-                Rejection::new(Reason::NotRegular, format!("commands/{name} is not a regular file (a symlink or special file); it was not followed or read"))
-                    .hint("write the command as a plain file"),
-            );
-        } else if name.starts_with('.') {
-            item.verdict = file_reject(
-                Rejection::new(
-                    Reason::Hidden,
-                    format!("commands/{name} has a hidden name; hidden files are never commands"),
-                )
-                .hint(
-                    "name commands <id>.json; write to a temp name outside commands/ and rename in",
-                ),
-            );
-            item.bytes = self.read_limited(&path, size);
-        } else if size == 0 {
-            item.verdict = file_reject(Rejection::new(
-                Reason::Empty,
-                format!("commands/{name} is empty"),
-            ));
-        } else if size > self.opts.max_bytes {
-            item.verdict = file_reject(
-                Rejection::new(
-                    Reason::TooLarge,
-                    format!(
-                        "commands/{name} is {size} bytes; the limit is {}",
-                        self.opts.max_bytes
-                    ),
-                )
-                .hint("split the change into several commands"),
-            );
-        } else {
-            let bytes = std::fs::read(&path)?;
-            let leftover = leftovers
-                .get(name)
-                .is_some_and(|m| m.sha256 == Digest::of(&bytes).to_string());
-            item.leftover = leftover;
-            item.verdict = self.verify(name, &bytes, leftover, in_batch);
-            item.bytes = Some(bytes);
-        }
-        if let Some(b) = &item.bytes {
-            item.sha256 = Some(Digest::of(b).to_string());
-        } else if meta.file_type().is_file()
-            && size <= self.opts.max_bytes
-            && let Ok(b) = std::fs::read(&path)
-        {
-            item.sha256 = Some(Digest::of(&b).to_string());
+        let own_link = name
+            .strip_suffix(".json")
+            .filter(|id| command::valid_id(id))
+            .map(|id| self.layout.archive(id));
+        match inbox::open_verified(
+            &self.layout.commands(),
+            name,
+            self.opts.max_bytes,
+            own_link.as_deref(),
+        ) {
+            Err(e) => return Err(e),
+            Ok(inbox::Taken::Refused(refused)) => {
+                // Refused at the file layer: nothing of it was read.
+                item.received_at = refused.modified.map(ts_of).unwrap_or_default();
+                item.size = refused.size;
+                item.kind = refused.kind;
+                item.identity = refused.identity;
+                item.verdict = file_reject(refused.rejection);
+            }
+            Ok(inbox::Taken::Verified(v)) => {
+                item.received_at = v.modified.map(ts_of).unwrap_or_default();
+                item.size = v.bytes.len() as u64;
+                item.identity = Some(v.identity);
+                let digest = Digest::of(&v.bytes).to_string();
+                if name.starts_with('.') {
+                    item.verdict = file_reject(
+                        Rejection::new(
+                            Reason::Hidden,
+                            format!(
+                                "commands/{name} has a hidden name; hidden files are never commands"
+                            ),
+                        )
+                        .hint(
+                            "name commands <id>.json; write to a temp name outside commands/ and rename in",
+                        ),
+                    );
+                } else {
+                    item.leftover = leftovers.get(name).is_some_and(|m| m.sha256 == digest);
+                    item.verdict = self.verify(name, &v.bytes, item.leftover, in_batch);
+                }
+                item.sha256 = Some(digest);
+                item.bytes = Some(v.bytes);
+                item.fd = Some(v.file);
+            }
         }
         Ok(item)
-    }
-
-    fn read_limited(&self, path: &Path, size: u64) -> Option<Vec<u8>> {
-        (size <= self.opts.max_bytes)
-            .then(|| std::fs::read(path).ok())
-            .flatten()
     }
 
     /// Process one batch of files; returns the reports and the flush count.
@@ -898,7 +942,12 @@ impl<'a> Bridge<'a> {
         fail("bridge.after_apply")?;
         let mut reports = Vec::new();
         let mut log = Vec::new();
+        let mut deferred = BTreeSet::new();
         for (item, applied) in items.iter().zip(applied) {
+            if matches!(applied, Some(Applied::Deferred)) {
+                deferred.insert(item.file.clone());
+                continue;
+            }
             let r = self.write_outputs(item, applied, &mut w, &mut log)?;
             reports.push(r);
         }
@@ -906,8 +955,17 @@ impl<'a> Bridge<'a> {
         fail("bridge.after_outputs")?;
         w.commit(&self.layout.root)?;
         fail("bridge.after_sync")?;
-        for (n, item) in items.iter().enumerate() {
-            w.remove(&self.layout.commands().join(&item.file))?;
+        for (n, item) in items
+            .iter()
+            .filter(|i| !deferred.contains(&i.file))
+            .enumerate()
+        {
+            let path = self.layout.commands().join(&item.file);
+            // A name that now holds something else (swapped in after it was
+            // taken) is left for the next pass, never removed unread.
+            if item.identity.is_none_or(|id| inbox::still_names(&path, id)) {
+                w.remove(&path)?;
+            }
             if n == 0 {
                 fail("bridge.after_first_remove")?;
             }
@@ -916,6 +974,7 @@ impl<'a> Bridge<'a> {
         if w.mode == Durability::Group {
             self.clear_marker();
         }
+        self.deferred.extend(deferred);
         Ok((reports, w.flushes))
     }
 
@@ -933,7 +992,21 @@ impl<'a> Bridge<'a> {
             return Ok(out);
         }
         let io = |e: warden_core::Error| std::io::Error::other(e.to_string());
-        let mut session = self.repo.session(self.ctx, true, &mut |_| {}).map_err(io)?;
+        // The target cannot be opened (its recovery cannot finish): every
+        // accepted command waits in commands/ — none is lost, none is
+        // dead-lettered for a fault that is not its own.
+        let mut session = match self.repo.session(self.ctx, true, &mut |_| {}) {
+            Ok(s) => s,
+            Err(e) => {
+                self.target_error = Some(ops::core_message(&e));
+                for (i, item) in items.iter().enumerate() {
+                    if matches!(item.verdict, Verdict::Accept(_)) {
+                        out[i] = Some(Applied::Deferred);
+                    }
+                }
+                return Ok(out);
+            }
+        };
         let mut records: Vec<(usize, Record)> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let Verdict::Accept(a) = &item.verdict else {
@@ -1010,7 +1083,8 @@ impl<'a> Bridge<'a> {
                 extra_validation: cmd
                     .validation_plan
                     .iter()
-                    .filter_map(|n| self.checks.get(n).cloned())
+                    .filter_map(|n| self.checks.get(n))
+                    .map(|argv| with_env(&self.opts.check_env, argv))
                     .collect(),
             };
             let outcome = match session.apply_with(&plan, &opts) {
@@ -1020,8 +1094,46 @@ impl<'a> Bridge<'a> {
                     continue;
                 }
                 Err(e) => {
-                    out[i] = Some(Applied::Failed(core_rejection(&e)));
-                    continue;
+                    // The engine failed this command's run part-way: it is
+                    // dead-lettered, and the session is opened again so the
+                    // engine's recovery settles that run (rolled back and
+                    // ledgered) before the next command is applied.
+                    let mut rej = core_rejection(&e);
+                    rej.reason = Reason::ApplyFailed;
+                    drop(session);
+                    match self.repo.session(self.ctx, true, &mut |_| {}) {
+                        Ok(s) => {
+                            session = s;
+                            for r in session.recovered.iter().filter(|r| r.run == plan.run) {
+                                rej.detail.push_str(&format!(
+                                    "; run {} was {} by the engine's recovery",
+                                    r.run,
+                                    r.outcome.replace('_', " ")
+                                ));
+                            }
+                            out[i] = Some(Applied::Failed(rej));
+                            continue;
+                        }
+                        Err(re) => {
+                            let why = ops::core_message(&re);
+                            rej.detail.push_str(&format!(
+                                "; the target's recovery of run {} could not finish: {why}",
+                                plan.run
+                            ));
+                            self.target_error = Some(why);
+                            out[i] = Some(Applied::Failed(rej));
+                            // The others (and the records gathered so far,
+                            // which cannot be written now) wait in commands/.
+                            for (j, item) in items.iter().enumerate() {
+                                if matches!(item.verdict, Verdict::Accept(_))
+                                    && (out[j].is_none() || records.iter().any(|(k, _)| *k == j))
+                                {
+                                    out[j] = Some(Applied::Deferred);
+                                }
+                            }
+                            return Ok(out);
+                        }
+                    }
                 }
             };
             // Rolled back or not, the run is this command's answer.
@@ -1203,7 +1315,7 @@ impl<'a> Bridge<'a> {
                         max_runtime_ms: duration_ms <= cmd.max_runtime_ms || recovered,
                     },
                     hmac_ok: true,
-                    secret: if a.slot.0 == 0 { "current" } else { "next" },
+                    secret: self.secrets.slot_name(a.slot),
                     input_sha256: item.sha256.clone().unwrap_or_default(),
                     diff: diff_rel,
                     paths,
@@ -1230,8 +1342,8 @@ impl<'a> Bridge<'a> {
                 w.put(&self.layout.diff(&id), diff.as_bytes())?;
                 w.put(&self.layout.result(&id), &result_bytes)?;
                 w.put(&self.layout.integrity(&id), &pretty(&integrity))?;
-                w.put_linked(
-                    &self.layout.commands().join(&item.file),
+                w.put_verified(
+                    item.fd.as_ref(),
                     &self.layout.archive(&id),
                     item.bytes.as_deref().unwrap_or_default(),
                 )?;
@@ -1262,7 +1374,7 @@ impl<'a> Bridge<'a> {
                 });
             }
             (Verdict::Accept(a), Some(Applied::Failed(rej))) => (rej, Some(a.cmd.id.clone()), true),
-            (Verdict::Accept(a), None) => (
+            (Verdict::Accept(a), None | Some(Applied::Deferred)) => (
                 Rejection::new(Reason::ApplyFailed, "internal: the command was not applied"),
                 Some(a.cmd.id.clone()),
                 true,
@@ -1297,6 +1409,7 @@ impl<'a> Bridge<'a> {
             received_at: item.received_at.clone(),
             rejected_at: now.clone(),
             size: item.size,
+            file_type: item.kind.as_str(),
             input_sha256: item.sha256.clone(),
             original_text: text,
             original_base64: b64,
@@ -1335,6 +1448,38 @@ impl<'a> Bridge<'a> {
             recovered: item.leftover,
         })
     }
+}
+
+/// A check's argv run with exactly `env` and nothing inherited:
+/// `/usr/bin/env -i K=V… ARGV…` (`env` replaces itself with the check, so
+/// the deadline's process-group kill reaches it unchanged). The core's
+/// validation runner inherits the executor's environment; this keeps the
+/// bridge's secrets out of every check until that runner takes an explicit
+/// environment itself.
+fn with_env(env: &[(String, String)], argv: &[String]) -> Vec<String> {
+    let mut out = vec!["/usr/bin/env".to_string(), "-i".to_string()];
+    out.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+    out.extend(argv.iter().cloned());
+    out
+}
+
+/// A command travels as `<id>.json`: the name the sender chose must be the
+/// one its signature covers, so a file name can never pass one command off
+/// as another (outputs, dead letters and logs are keyed by the id).
+fn check_name(name: &str, id: &str) -> Result<(), Rejection> {
+    let base = Path::new(name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if base == format!("{id}.json") {
+        return Ok(());
+    }
+    Err(Rejection::new(
+        Reason::IdMismatch,
+        format!("the file is named {base}, but the command's id is \"{id}\""),
+    )
+    .field("id")
+    .hint(format!("name the file {id}.json (commands are <id>.json)")))
 }
 
 fn runtime(cmd: &Command, started: Instant, undone: bool) -> Rejection {

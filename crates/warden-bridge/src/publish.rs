@@ -4,8 +4,10 @@
 //!   the ledger) are committed, never `-A`, never `commands/`; nothing changed
 //!   → no commit. Each commit is built in a private index seeded from HEAD, so
 //!   what the user staged is neither committed nor unstaged.
-//! - One commit per command: `bridge: results <id> (exit=<code>)` or
-//!   `bridge: DLQ <reason>`; `bridge: retries index update` for
+//! - One commit per accepted command, `bridge: results <id> (exit=<code>)`;
+//!   one commit for all the dead letters of a pass, `bridge: DLQ <reason>`
+//!   (one) or `bridge: DLQ <n> dead letters (<reason> x<k>, …)`;
+//!   `bridge: retries index update` for
 //!   `meta/retries.json` alone; anything else under the safe directories goes
 //!   in `bridge: outputs update`.
 //! - `pull --rebase --autostash` + `push`, retried with exponential backoff
@@ -344,7 +346,8 @@ impl Git {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Group {
     subject: String,
-    id: Option<String>,
+    /// The command ids (or `dead_letter/<key>`s) the commit publishes.
+    ids: Vec<String>,
     files: Vec<String>,
     /// Target-repository files the command changed (paths from the top of
     /// the work tree), staged with the outputs when the target is this work tree.
@@ -437,26 +440,63 @@ fn pending_groups(
         groups.push(Group {
             subject: format!("bridge: results {id} (exit={exit})"),
             log_ids: vec![id.clone()],
-            id: Some(id),
+            ids: vec![id],
             files: files.into_iter().collect(),
             target_files,
             blobs: Vec::new(),
         });
     }
-    for (path, (reason, doc_id)) in dlq {
-        let key = path
-            .rsplit('/')
-            .next()
-            .and_then(|n| n.strip_suffix(".json"))
-            .unwrap_or_default()
-            .to_string();
+    // Every dead letter of the pass in one commit: a flood of refused
+    // commands costs one commit, not one each.
+    if !dlq.is_empty() {
+        let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+        for (reason, _) in dlq.values() {
+            *reasons.entry(reason.as_str()).or_default() += 1;
+        }
+        let subject = if dlq.len() == 1 {
+            format!(
+                "bridge: DLQ {}",
+                reasons.keys().next().copied().unwrap_or("unknown")
+            )
+        } else {
+            let list: Vec<String> = reasons
+                .iter()
+                .map(|(r, n)| {
+                    if *n == 1 {
+                        r.to_string()
+                    } else {
+                        format!("{r} x{n}")
+                    }
+                })
+                .collect();
+            format!(
+                "bridge: DLQ {} dead letters ({})",
+                dlq.len(),
+                list.join(", ")
+            )
+        };
+        let mut ids = Vec::new();
+        let mut log_ids = Vec::new();
+        let mut files = Vec::new();
+        for (path, (_, doc_id)) in &dlq {
+            let key = path
+                .rsplit('/')
+                .next()
+                .and_then(|n| n.strip_suffix(".json"))
+                .unwrap_or_default()
+                .to_string();
+            ids.push(format!("dead_letter/{key}"));
+            log_ids.push(key);
+            log_ids.extend(doc_id.clone());
+            files.push(path.clone());
+        }
         groups.push(Group {
-            subject: format!("bridge: DLQ {reason}"),
-            id: Some(format!("dead_letter/{key}")),
-            files: vec![path],
+            subject,
+            ids,
+            files,
             target_files: Vec::new(),
             blobs: Vec::new(),
-            log_ids: [Some(key), doc_id].into_iter().flatten().collect(),
+            log_ids,
         });
     }
     let only_retries = !rest.is_empty() && rest.iter().all(|p| *p == git.rel("meta/retries.json"));
@@ -492,7 +532,7 @@ fn pending_groups(
             } else {
                 "bridge: outputs update".into()
             },
-            id: None,
+            ids: Vec::new(),
             files: rest.into_iter().collect(),
             target_files: Vec::new(),
             blobs: Vec::new(),
@@ -573,9 +613,7 @@ fn commit_groups(
             continue; // nothing changed → no commit
         }
         report.commits.push(g.subject.clone());
-        if let Some(id) = &g.id {
-            report.ids.push(id.clone());
-        }
+        report.ids.extend(g.ids.iter().cloned());
     }
     Ok(())
 }
@@ -729,7 +767,7 @@ pub fn pending_ids(layout: &Layout) -> Vec<String> {
         return Vec::new();
     };
     let mut ids: Vec<String> = pending_groups(&git, layout, None)
-        .map(|groups| groups.into_iter().filter_map(|g| g.id).collect())
+        .map(|groups| groups.into_iter().flat_map(|g| g.ids).collect())
         .unwrap_or_default();
     for subject in git.unpushed() {
         if let Some(id) = subject

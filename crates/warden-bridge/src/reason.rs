@@ -29,7 +29,10 @@ macro_rules! reasons {
 
 reasons! {
     Hidden => "hidden", "file", "The file name starts with '.' (hidden files are never commands).";
-    NotRegular => "not_regular", "file", "The command is not a regular file (a symlink, a FIFO, ...).";
+    Symlink => "symlink", "file", "The command file is a symlink; it was neither followed nor read.";
+    HardLink => "hard_link", "file", "The command file has more than one link (it is also a file elsewhere); it was not read.";
+    Unreadable => "unreadable", "file", "The executor may not open the command file (permissions); nothing of it was read.";
+    NotRegular => "not_regular", "file", "The command is not a regular file (a FIFO, a socket, a device); it was not opened or read.";
     Empty => "empty", "file", "The file is zero bytes long.";
     TooLarge => "too_large", "file", "The file is larger than the size limit.";
     InvalidJson => "invalid_json", "file", "The file is not valid JSON (or JSON Python would read ambiguously).";
@@ -54,6 +57,7 @@ reasons! {
     UnknownCheck => "unknown_check", "schema", "validationPlan names a check the operator did not define in meta/bridge.json.";
     PreconditionFailed => "precondition_failed", "dry-run", "An op's precondition does not hold (expected digest, fence, diff context).";
     ApplyFailed => "apply_failed", "apply", "The transaction engine refused or failed to apply the change.";
+    IdMismatch => "id_mismatch", "schema", "The file name is not <id>.json for the command's own id.";
     DuplicateId => "duplicate_id", "replay", "The id was already processed (archive or dead letter): a replay.";
 }
 

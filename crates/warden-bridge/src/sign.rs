@@ -19,6 +19,8 @@ type HmacSha256 = Hmac<Sha256>;
 #[derive(Clone)]
 pub struct Secrets {
     accepted: Vec<Vec<u8>>,
+    /// The name of each accepted secret's slot ("current", "next", "previous").
+    names: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -27,7 +29,7 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
-/// Which accepted secret matched (0 = current, 1 = next).
+/// Which accepted secret matched (0 = current; see [`Secrets::slot_name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeySlot(pub usize);
 
@@ -35,12 +37,39 @@ impl Secrets {
     /// `current` signs and verifies; `next` (during a rotation) only verifies.
     /// Empty secrets are ignored.
     pub fn new(current: &str, next: Option<&str>) -> Secrets {
-        let accepted = std::iter::once(current)
-            .chain(next)
-            .filter(|s| !s.is_empty())
-            .map(|s| s.as_bytes().to_vec())
-            .collect();
-        Secrets { accepted }
+        Secrets::from_bytes(current.as_bytes(), next.map(str::as_bytes), None)
+    }
+
+    /// The secrets as bytes (as read from a file): `current` signs and
+    /// verifies; `next` (the signer's coming secret) and `previous` (the
+    /// signer's former one) only verify, for a rotation window in either
+    /// direction. Empty secrets are ignored.
+    pub fn from_bytes(current: &[u8], next: Option<&[u8]>, previous: Option<&[u8]>) -> Secrets {
+        let mut s = Secrets {
+            accepted: Vec::new(),
+            names: Vec::new(),
+        };
+        for (name, key) in [
+            ("current", Some(current)),
+            ("next", next),
+            ("previous", previous),
+        ] {
+            if let Some(k) = key.filter(|k| !k.is_empty()) {
+                s.accepted.push(k.to_vec());
+                s.names.push(name);
+            }
+        }
+        s
+    }
+
+    /// "current", "next" or "previous": which secret a slot holds.
+    pub fn slot_name(&self, slot: KeySlot) -> &'static str {
+        self.names.get(slot.0).copied().unwrap_or("unknown")
+    }
+
+    /// The slot of the secret named `name` ("current", "next", "previous").
+    pub fn slot_of(&self, name: &str) -> Option<KeySlot> {
+        self.names.iter().position(|n| *n == name).map(KeySlot)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -109,5 +138,9 @@ mod tests {
         assert!(s.verify_payload(b"x", "not base64!").is_err());
         assert!(s.verify_payload(b"x", "AAAA").is_err());
         assert_eq!(format!("{s:?}"), "Secrets(1 accepted, redacted)");
+        let three = Secrets::from_bytes(b"new", None, Some(b"k"));
+        let slot = three.verify_payload(br#"{"a":1}"#, &mac).expect("mac");
+        assert_eq!(slot.map(|s| three.slot_name(s)), Some("previous"));
+        assert_eq!(three.slot_of("next"), None);
     }
 }

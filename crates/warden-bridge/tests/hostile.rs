@@ -162,9 +162,9 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
             "replay of an archived id",
             DuplicateId,
             Box::new(|e| {
-                let first = e.one("h13-orig.json", &signed(&noop("h13")));
+                let first = e.one("h13.json", &signed(&noop("h13")));
                 assert_eq!(first.outcome, "archived");
-                file("h13-again.json", signed(&noop("h13")))
+                file("h13.json", signed(&noop("h13")))
             }),
         ),
         (
@@ -590,7 +590,7 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
         ),
         (
             "command file is a symlink",
-            NotRegular,
+            Symlink,
             Box::new(|e| {
                 std::os::unix::fs::symlink("/etc/hostname", e.layout().commands().join("h52.json"))
                     .expect("symlink");
@@ -674,11 +674,39 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
             }),
         ),
         (
-            "duplicate id in one batch",
+            "replay of an id dead-lettered after a valid HMAC",
             DuplicateId,
             Box::new(|e| {
-                e.drop_file("h57-a.json", &signed(&noop("h57")));
-                file("h57-b.json", signed(&noop("h57")))
+                let expired = with("h57", |v| {
+                    v["issued_at"] = json!("2020-01-01T00:00:00Z");
+                    v["expires_at"] = json!("2020-01-01T00:05:00Z");
+                });
+                let first = e.one("h57.json", &expired);
+                assert_eq!(first.reason, Some(Reason::Expired), "{first:?}");
+                file("h57.json", signed(&noop("h57")))
+            }),
+        ),
+        (
+            "file name differs from the id",
+            IdMismatch,
+            Box::new(|_| file("h61-other.json", signed(&noop("h61")))),
+        ),
+        (
+            "command file is a hard link to a file elsewhere",
+            HardLink,
+            Box::new(|e| {
+                let secret = e.dir.path().join("h62-secret.txt");
+                std::fs::write(&secret, "TOP-SECRET-h62\n").expect("write");
+                std::fs::hard_link(&secret, e.layout().commands().join("h62.json")).expect("link");
+                ("h62.json".to_string(), Vec::new())
+            }),
+        ),
+        (
+            "command file is a FIFO",
+            NotRegular,
+            Box::new(|e| {
+                mkfifo(&e.layout().commands().join("h63.json"));
+                ("h63.json".to_string(), Vec::new())
             }),
         ),
     ]
@@ -686,6 +714,7 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
 
 #[test]
 fn every_hostile_command_is_dead_lettered_with_its_reason_and_writes_nothing_else() {
+    use Reason::*;
     let env = Env::new();
     let layout = env.layout();
     // The operator's checks a validationPlan may name.
@@ -736,6 +765,15 @@ fn every_hostile_command_is_dead_lettered_with_its_reason_and_writes_nothing_els
             "{what}: no detail"
         );
         assert_eq!(dl["file"], json!(format!("commands/{name}")), "{what}");
+        if matches!(reason, Symlink | HardLink | NotRegular | TooLarge) {
+            // Refused at the file layer: its content was never read, so the
+            // (published) dead letter carries none of it.
+            for k in ["original_text", "original_base64"] {
+                assert!(dl.get(k).is_none(), "{what}: {k} in {dl}");
+            }
+            assert_eq!(dl["input_sha256"], Value::Null, "{what}");
+            assert!(dl["file_type"].is_string(), "{what}: {dl}");
+        }
         // Nothing else was written: no outputs, no ledger entry, no target file.
         let archived = report
             .items
@@ -850,7 +888,7 @@ fn runtime_exceeded_never_commits() {
     );
     assert!(entries[0].undoes.is_none());
     // A replay of the same id is refused: the rolled-back run was its answer.
-    let again = env.one("slow-again.json", &signed(&v));
+    let again = env.one("slow.json", &signed(&v));
     assert_eq!(again.reason, Some(Reason::DuplicateId), "{again:?}");
 }
 
@@ -915,30 +953,440 @@ fn unsettled_and_non_json_files_are_left_alone() {
     assert!(env.layout().commands().join("notes.txt").exists());
 }
 
-/// The archive is the verified command, byte for byte: linked to the command
-/// file when nothing else names it (so the inbox removal frees no inode), a
-/// copy when the file has another name a writer could still change.
+/// The archive is the verified command, byte for byte, linked to the
+/// descriptor it was verified through (so the inbox removal frees no inode).
 #[test]
-fn the_archive_holds_the_verified_bytes_whether_linked_or_copied() {
+fn the_archive_is_a_link_to_the_verified_file() {
     use std::os::unix::fs::MetadataExt;
     let env = Env::new();
     let bytes = signed(&noop("a1"));
-    let item = env.one("a1.json", &bytes);
-    assert_eq!(item.outcome, "archived");
-    let archive = env.layout().archive("a1");
-    assert_eq!(std::fs::read(&archive).expect("archive"), bytes);
-    assert_eq!(std::fs::metadata(&archive).expect("meta").nlink(), 1);
-    // A command that is also a file elsewhere: copied, so a later change
-    // there cannot reach the archive.
-    let outside = env.dir.path().join("a2-outside.json");
-    let bytes = signed(&noop("a2"));
-    std::fs::write(&outside, &bytes).expect("write");
-    std::fs::hard_link(&outside, env.layout().commands().join("a2.json")).expect("link");
+    std::fs::write(env.layout().commands().join("a1.json"), &bytes).expect("write");
+    let ino = std::fs::metadata(env.layout().commands().join("a1.json"))
+        .expect("meta")
+        .ino();
     let r = env.pass();
     assert_eq!(r.items[0].outcome, "archived", "{r:?}");
-    std::fs::write(&outside, b"changed later").expect("write");
+    let archive = env.layout().archive("a1");
+    assert_eq!(std::fs::read(&archive).expect("archive"), bytes);
+    let meta = std::fs::metadata(&archive).expect("meta");
+    assert_eq!(meta.nlink(), 1);
+    assert_eq!(meta.ino(), ino, "the archive is the verified inode");
+}
+
+/// Finding 1: a hard link in commands/ to any readable file put that file's
+/// content into dead_letter/<id>.json (`original_text`), which publish pushed.
+/// Now it is refused as `hard_link` and nothing of it is read or copied.
+#[test]
+fn hard_link_in_commands_is_dead_lettered_without_reading() {
+    let env = Env::new();
+    let secret = env.dir.path().join("secret.txt");
+    std::fs::write(&secret, "TOP-SECRET-VALUE\n").expect("write");
+    // Even a hard link to a *valid signed command* is refused: the bridge
+    // cannot tell whose file it is.
+    let cmd = env.dir.path().join("a2-outside.json");
+    std::fs::write(&cmd, signed(&noop("a2"))).expect("write");
+    std::fs::hard_link(&secret, env.layout().commands().join("leak.json")).expect("link");
+    std::fs::hard_link(&cmd, env.layout().commands().join("a2.json")).expect("link");
+    let r = env.pass();
+    assert_eq!(r.items.len(), 2, "{r:?}");
+    for item in &r.items {
+        assert_eq!(item.reason, Some(Reason::HardLink), "{item:?}");
+    }
+    assert_no_byte_of(&env, "TOP-SECRET-VALUE");
+    assert!(!env.layout().archive("a2").exists());
+    // The files elsewhere are untouched; only the names in commands/ went.
     assert_eq!(
-        std::fs::read(env.layout().archive("a2")).expect("archive"),
-        bytes
+        std::fs::read_to_string(&secret).expect("read"),
+        "TOP-SECRET-VALUE\n"
+    );
+    assert!(cmd.exists());
+    assert!(!env.layout().commands().join("leak.json").exists());
+}
+
+/// Finding 1 (the link variant): a symlink is neither followed nor read.
+#[test]
+fn symlink_in_commands_is_dead_lettered_without_reading() {
+    let env = Env::new();
+    let secret = env.dir.path().join("secret.txt");
+    std::fs::write(&secret, "TOP-SECRET-VALUE\n").expect("write");
+    std::os::unix::fs::symlink(&secret, env.layout().commands().join("leak.json"))
+        .expect("symlink");
+    let item = env.pass().items.remove(0);
+    assert_eq!(item.reason, Some(Reason::Symlink), "{item:?}");
+    let dl: Value = serde_json::from_slice(
+        &std::fs::read(env.layout().dead_letter(&item.id)).expect("dead letter"),
+    )
+    .expect("json");
+    assert_eq!(dl["file_type"], json!("symlink"));
+    assert_no_byte_of(&env, "TOP-SECRET-VALUE");
+    assert!(secret.exists());
+}
+
+/// Finding 1 (the race): a name swapped between a regular file and a symlink
+/// to a secret while the bridge looks at it is either refused or read as the
+/// regular file; the secret's bytes never come back from the file layer.
+#[test]
+fn symlink_swapped_in_during_the_check_is_never_read() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let commands = dir.path().join("commands");
+    std::fs::create_dir(&commands).expect("mkdir");
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "TOP-SECRET-VALUE\n").expect("write");
+    let plain = dir.path().join("plain.json");
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&secret, &link).expect("symlink");
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (stop, commands, plain, link) =
+            (stop.clone(), commands.clone(), plain.clone(), link.clone());
+        std::thread::spawn(move || {
+            let dst = commands.join("c.json");
+            let tmp_link = commands.join(".l");
+            while !stop.load(Ordering::Relaxed) {
+                std::fs::write(&plain, b"{\"plain\": true}").expect("write");
+                std::fs::rename(&plain, &dst).expect("rename");
+                let _ = std::fs::remove_file(&tmp_link);
+                std::os::unix::fs::symlink(std::fs::read_link(&link).expect("link"), &tmp_link)
+                    .expect("symlink");
+                std::fs::rename(&tmp_link, &dst).expect("rename");
+            }
+        })
+    };
+    let (mut read, mut refused) = (0, 0);
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(1500);
+    while std::time::Instant::now() < until {
+        match warden_bridge::inbox::open_verified(&commands, "c.json", 1024, None) {
+            Ok(warden_bridge::inbox::Taken::Verified(v)) => {
+                assert_eq!(v.bytes, b"{\"plain\": true}", "read through a link");
+                read += 1;
+            }
+            Ok(warden_bridge::inbox::Taken::Refused(r)) => {
+                assert!(
+                    matches!(r.rejection.reason, Reason::Symlink),
+                    "{:?}",
+                    r.rejection
+                );
+                refused += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    swapper.join().expect("swapper");
+    assert!(read > 0 && refused > 0, "read {read}, refused {refused}");
+}
+
+/// A FIFO is never opened for a blocking read: the pass ends and the FIFO is
+/// dead-lettered as `not_regular` with its type named.
+#[test]
+fn fifo_in_commands_is_dead_lettered_without_blocking() {
+    let env = Env::new();
+    mkfifo(&env.layout().commands().join("pipe.json"));
+    let item = env.pass().items.remove(0);
+    assert_eq!(item.reason, Some(Reason::NotRegular), "{item:?}");
+    let dl: Value = serde_json::from_slice(
+        &std::fs::read(env.layout().dead_letter(&item.id)).expect("dead letter"),
+    )
+    .expect("json");
+    assert_eq!(dl["file_type"], json!("fifo"));
+}
+
+/// Finding 11: a command whose file name differs from its id was accepted.
+#[test]
+fn command_named_other_than_its_id_is_dead_lettered_as_id_mismatch() {
+    let env = Env::new();
+    let item = env.one("innocent.json", &signed(&write("x1", "docs/x1.md", "x\n")));
+    assert_eq!(item.reason, Some(Reason::IdMismatch), "{item:?}");
+    assert!(!env.root.join("docs/x1.md").exists());
+    assert!(!env.layout().archive("x1").exists());
+    // The signed id is spent: sending it again under its own name is a replay.
+    let again = env.one("x1.json", &signed(&write("x1", "docs/x1.md", "x\n")));
+    assert_eq!(again.reason, Some(Reason::DuplicateId), "{again:?}");
+}
+
+/// No file under the bridge root's published directories holds `needle`.
+fn assert_no_byte_of(env: &Env, needle: &str) {
+    for dir in warden_bridge::layout::SAFE_DIRS {
+        let d = env.layout().dir(dir);
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let bytes = std::fs::read(e.path()).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(needle), "{} holds it", e.path().display());
+        }
+    }
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let st = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(st.success());
+}
+
+/// A flood of refused commands published one commit each; now all the dead
+/// letters of a pass go in one commit (accepted commands keep theirs).
+#[test]
+fn many_dead_letters_publish_in_one_commit_per_pass() {
+    let env = Env::new();
+    common::git(&env.root, &["config", "user.name", "t"]);
+    common::git(&env.root, &["config", "user.email", "t@warden.invalid"]);
+    for n in 0..12 {
+        env.drop_file(&format!("bad{n:02}.json"), b"{\"not\": \"signed\"}");
+    }
+    env.drop_file("other.json", &signed(&noop("x9")));
+    env.drop_file("ok1.json", &signed(&noop("ok1")));
+    let r = env.pass();
+    assert_eq!(r.items.len(), 14, "{r:?}");
+    let before = common::git(&env.root, &["rev-list", "--count", "HEAD"]);
+    let report = warden_bridge::publish::publish(
+        &env.layout(),
+        &warden_bridge::publish::Backoff::default(),
+        Some(&env.root),
+    )
+    .expect("publish");
+    let subjects: Vec<&String> = report
+        .commits
+        .iter()
+        .filter(|s| s.starts_with("bridge: DLQ"))
+        .collect();
+    assert_eq!(
+        subjects,
+        ["bridge: DLQ 13 dead letters (hmac_missing x12, id_mismatch)"],
+        "{report:?}"
+    );
+    assert_eq!(
+        report
+            .ids
+            .iter()
+            .filter(|i| i.starts_with("dead_letter/"))
+            .count(),
+        13
+    );
+    assert!(
+        report
+            .commits
+            .iter()
+            .any(|s| s == "bridge: results ok1 (exit=0)")
+    );
+    let after = common::git(&env.root, &["rev-list", "--count", "HEAD"]);
+    let made = after.trim().parse::<u32>().expect("n") - before.trim().parse::<u32>().expect("n");
+    assert_eq!(made as usize, report.commits.len(), "{report:?}");
+    assert!(made <= 3, "{report:?}");
+    assert_eq!(
+        common::git(&env.root, &["status", "--porcelain", "dead_letter", "logs"]),
+        ""
+    );
+}
+
+/// Finding 6 (bridge part): one validly signed command the engine cannot
+/// apply wedged the executor, and valid commands piled up. `bad` is such a
+/// command between two good ones: it is dead-lettered, the good one before
+/// it is applied, and the one after it is never lost — applied (the engine
+/// refused `bad` at planning, or its recovery settled the failed run), or,
+/// only while the target's recovery cannot finish that run, left waiting in
+/// commands/ with the reason reported in the pass (`target_error`).
+fn bad_command_between_two_good_ones(bad: serde_json::Value) {
+    let env = Env::new();
+    env.drop_file("g1.json", &signed(&write("g1", "docs/g1.md", "one\n")));
+    env.drop_file("g2.json", &signed(&bad));
+    env.drop_file("g3.json", &signed(&write("g3", "docs/g3.md", "three\n")));
+    let r = env.pass();
+    let by_id: std::collections::BTreeMap<&str, &warden_bridge::pipeline::ItemReport> =
+        r.items.iter().map(|i| (i.id.as_str(), i)).collect();
+    assert_eq!(by_id["g1"].outcome, "archived", "{r:?}");
+    let g2 = by_id["g2"];
+    assert_eq!(g2.outcome, "dead_letter", "{r:?}");
+    assert!(env.layout().dead_letter("g2").exists());
+    match by_id.get("g3") {
+        Some(g3) => {
+            assert_eq!(g3.outcome, "archived", "{r:?}");
+            assert!(r.deferred.is_empty() && r.target_error.is_none(), "{r:?}");
+            assert_eq!(
+                std::fs::read_to_string(env.root.join("docs/g3.md")).expect("g3"),
+                "three\n"
+            );
+            // Later passes are served too.
+            let item = env.one("g4.json", &signed(&write("g4", "docs/g4.md", "four\n")));
+            assert_eq!(item.outcome, "archived", "{item:?}");
+        }
+        None => {
+            assert_eq!(r.deferred, ["g3.json"], "{r:?}");
+            let why = r.target_error.as_deref().expect("target_error");
+            assert!(
+                g2.detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("could not finish") && d.contains(why)),
+                "{g2:?}"
+            );
+            assert!(env.layout().commands().join("g3.json").exists());
+            assert!(!env.layout().archive("g3").exists());
+            assert!(!env.layout().result("g3").exists());
+        }
+    }
+    let entries = env.repo().ledger().entries().expect("entries");
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.actor.id == "g2" && e.result == warden_core::ledger::RunResult::Applied),
+        "{entries:?}"
+    );
+}
+
+#[test]
+fn one_unappliable_command_never_wedges_the_executor_long_name() {
+    // 232 bytes: a legal name whose engine temp name exceeds NAME_MAX.
+    let long = format!("docs/{}.md", "n".repeat(229));
+    bad_command_between_two_good_ones(write("g2", &long, "long\n"));
+}
+
+#[test]
+fn one_unappliable_command_never_wedges_the_executor_file_and_child() {
+    bad_command_between_two_good_ones(doc(
+        "g2",
+        json!([
+            {"op": "writeFile", "path": "x", "content": "file\n"},
+            {"op": "writeFile", "path": "x/y", "content": "child\n"}
+        ]),
+        &["writeFile"],
+    ));
+}
+
+/// The target's recovery cannot finish (the state one failed run left): a
+/// pass still answers what it can — refused commands are dead-lettered — and
+/// verified commands wait in commands/, neither lost nor dead-lettered for a
+/// fault that is not theirs; the pass names the reason.
+#[test]
+fn unrecoverable_target_defers_verified_commands_and_still_dead_letters_bad_ones() {
+    let env = Env::new();
+    // A journal the engine cannot open (a directory where the file is).
+    let journal = env.root.join(".warden/state/journal");
+    let _ = std::fs::remove_file(&journal);
+    std::fs::create_dir_all(journal.join("x")).expect("dir");
+    assert!(env.repo().session(&env.ctx, true, &mut |_| {}).is_err());
+    env.drop_file("ok1.json", &signed(&write("ok1", "docs/ok1.md", "x\n")));
+    env.drop_file("bad.json", b"{\"not\": \"signed\"}");
+    let r = env.pass();
+    assert!(
+        r.items
+            .iter()
+            .any(|i| i.reason == Some(Reason::HmacMissing)),
+        "{r:?}"
+    );
+    assert_eq!(r.items.len(), 1, "{r:?}");
+    assert_eq!(r.deferred, ["ok1.json"], "{r:?}");
+    assert!(r.target_error.is_some(), "{r:?}");
+    assert!(env.layout().commands().join("ok1.json").exists());
+    assert!(!env.layout().commands().join("bad.json").exists());
+}
+
+/// Finding 11 (bridge part): unknown fields are refused with a did-you-mean,
+/// a BOM is named as such, duplicate keys are refused.
+#[test]
+fn a_misspelt_field_in_a_command_is_refused_with_a_did_you_mean() {
+    let env = Env::new();
+    let mut v = noop("m1");
+    let allowed = v["allowedActions"].take();
+    v.as_object_mut().expect("object").remove("allowedActions");
+    v["allowedActons"] = allowed;
+    let item = env.one("m1.json", &signed(&v));
+    assert_eq!(item.reason, Some(Reason::Schema), "{item:?}");
+    let dl: Value = serde_json::from_slice(
+        &std::fs::read(env.layout().dead_letter("m1")).expect("dead letter"),
+    )
+    .expect("json");
+    assert_eq!(dl["field"], json!("allowedActons"));
+    assert!(
+        dl["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("did you mean \"allowedActions\"")),
+        "{dl}"
+    );
+    // A BOM is named.
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend(signed(&noop("m2")));
+    let item = env.one("m2.json", &bom);
+    assert_eq!(item.reason, Some(Reason::InvalidJson), "{item:?}");
+    assert!(
+        item.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("byte-order mark")),
+        "{item:?}"
+    );
+}
+
+/// meta/bridge.json is read strictly: an unknown field (did-you-mean), a
+/// duplicate key and a BOM each stop the executor naming the file and field.
+#[test]
+fn a_loose_bridge_config_is_refused_naming_the_file_and_field() {
+    let env = Env::new();
+    let refused = |text: &[u8]| -> String {
+        std::fs::write(env.layout().config(), text).expect("config");
+        let repo = env.repo();
+        warden_bridge::pipeline::Bridge::new(
+            env.layout(),
+            &repo,
+            &env.ctx,
+            &env.secrets,
+            env.opts.clone(),
+        )
+        .err()
+        .expect("refused")
+        .to_string()
+    };
+    let msg = refused(br#"{"schema": "warden.bridge.config/v1", "chekcs": {}}"#);
+    assert!(
+        msg.contains("meta/bridge.json")
+            && msg.contains("chekcs")
+            && msg.contains("did you mean \"checks\""),
+        "{msg}"
+    );
+    let msg = refused(
+        br#"{"schema": "warden.bridge.config/v1", "checks": {"t": ["true"], "t": ["false"]}}"#,
+    );
+    assert!(
+        msg.contains("meta/bridge.json") && msg.contains("\"t\" twice"),
+        "{msg}"
+    );
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend_from_slice(br#"{"schema": "warden.bridge.config/v1"}"#);
+    let msg = refused(&bom);
+    assert!(msg.contains("byte-order mark"), "{msg}");
+}
+
+/// A command file the executor may not open used to fail the whole pass,
+/// every pass. Now it is dead-lettered `unreadable` and the others are served.
+#[test]
+fn an_unreadable_command_file_is_dead_lettered_not_a_wedge() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let locked = env.layout().commands().join("locked.json");
+    std::fs::write(&locked, signed(&noop("locked"))).expect("write");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    if std::fs::File::open(&locked).is_ok() {
+        // Running as root (or with CAP_DAC_OVERRIDE): mode 000 does not stop
+        // reading, so there is nothing to test here.
+        eprintln!("skipped: this user can read a mode-000 file");
+        return;
+    }
+    env.drop_file("fine.json", &signed(&noop("fine")));
+    let r = env.pass();
+    let reasons: Vec<_> = r
+        .items
+        .iter()
+        .map(|i| (i.file.as_str(), i.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("fine.json", None),
+            ("locked.json", Some(Reason::Unreadable))
+        ],
+        "{r:?}"
     );
 }

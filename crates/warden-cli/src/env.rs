@@ -104,17 +104,203 @@ pub fn stderr_is_tty() -> bool {
 pub const BRIDGE_SECRET: &str = "GPT_BRIDGE_HMAC_SECRET";
 /// During a rotation: the next secret, accepted alongside the current one.
 pub const BRIDGE_SECRET_NEXT: &str = "GPT_BRIDGE_HMAC_SECRET_NEXT";
+/// The current secret read from a file (keeps it out of every environment).
+pub const BRIDGE_SECRET_FILE: &str = "GPT_BRIDGE_HMAC_SECRET_FILE";
+/// The systemd credential names (`LoadCredential=NAME:PATH`), looked up in
+/// `$CREDENTIALS_DIRECTORY`.
+pub const BRIDGE_CREDENTIAL: &str = "gpt-bridge-hmac-secret";
 
-/// The bridge secrets: (current, next). `None` when the current one is unset
-/// or empty. The values are handed to the bridge crate and never printed.
-pub fn bridge_secrets() -> Option<(String, Option<String>)> {
-    let current = std::env::var(BRIDGE_SECRET)
-        .ok()
-        .filter(|s| !s.is_empty())?;
-    let next = std::env::var(BRIDGE_SECRET_NEXT)
-        .ok()
-        .filter(|s| !s.is_empty());
-    Some((current, next))
+/// One accepted secret: its slot, the variable holding it, the variable
+/// naming a file that holds it, and its systemd credential name.
+struct SecretSlot {
+    var: &'static str,
+    file_var: &'static str,
+    credential: &'static str,
+}
+
+const SECRET_SLOTS: &[SecretSlot] = &[
+    SecretSlot {
+        var: BRIDGE_SECRET,
+        file_var: BRIDGE_SECRET_FILE,
+        credential: BRIDGE_CREDENTIAL,
+    },
+    SecretSlot {
+        var: BRIDGE_SECRET_NEXT,
+        file_var: "GPT_BRIDGE_HMAC_SECRET_NEXT_FILE",
+        credential: "gpt-bridge-hmac-secret-next",
+    },
+    SecretSlot {
+        var: "GPT_BRIDGE_HMAC_SECRET_PREV",
+        file_var: "GPT_BRIDGE_HMAC_SECRET_PREV_FILE",
+        credential: "gpt-bridge-hmac-secret-prev",
+    },
+];
+
+/// Every environment variable that holds or names a bridge secret: none of
+/// them is ever passed to a child process.
+pub fn secret_variables() -> Vec<&'static str> {
+    SECRET_SLOTS
+        .iter()
+        .flat_map(|s| [s.var, s.file_var])
+        .chain(["CREDENTIALS_DIRECTORY"])
+        .collect()
+}
+
+/// The bridge secrets as read, with where each came from.
+pub struct BridgeSecrets {
+    pub current: Vec<u8>,
+    pub next: Option<Vec<u8>>,
+    pub previous: Option<Vec<u8>>,
+    /// "GPT_BRIDGE_HMAC_SECRET_FILE (/run/…)", one per secret, in slot order.
+    pub sources: Vec<String>,
+    /// Things the operator should fix (a world-readable secret file).
+    pub warnings: Vec<String>,
+}
+
+/// A secret that is configured but cannot be used: the message names the
+/// variable and the file; the hint says what to do.
+#[derive(Debug)]
+pub struct SecretError {
+    pub message: String,
+    pub hint: String,
+}
+
+/// Largest secret file read.
+const MAX_SECRET_FILE: u64 = 64 * 1024;
+
+fn read_secret_file(
+    path: &std::path::Path,
+    named_by: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<u8>, SecretError> {
+    let shown = path.display();
+    let err = |message: String, hint: &str| SecretError {
+        message,
+        hint: hint.to_string(),
+    };
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => err(
+            format!("{named_by} names {shown}, which does not exist"),
+            "write the secret into that file (mode 600), or point the variable at the right file",
+        ),
+        _ => err(
+            format!("{named_by}: cannot read {shown}: {e}"),
+            "make the file readable by the user running warden (and by no one else)",
+        ),
+    })?;
+    if !meta.is_file() {
+        return Err(err(
+            format!("{named_by}: {shown} is not a regular file"),
+            "point it at a file holding only the secret",
+        ));
+    }
+    if meta.len() > MAX_SECRET_FILE {
+        return Err(err(
+            format!(
+                "{named_by}: {shown} is {} bytes; a secret file holds only the secret (at most {MAX_SECRET_FILE} bytes)",
+                meta.len()
+            ),
+            "point it at a file holding only the secret",
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o007 != 0 {
+            warnings.push(format!(
+                "{shown} ({named_by}) is accessible to every user (mode {mode:o}); run `chmod 600 {shown}`"
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = warnings;
+    let mut bytes = std::fs::read(path).map_err(|e| {
+        err(
+            format!("{named_by}: cannot read {shown}: {e}"),
+            "make the file readable by the user running warden",
+        )
+    })?;
+    // One trailing newline (what `echo` and editors add) is not part of it.
+    if bytes.ends_with(b"\n") {
+        bytes.pop();
+        if bytes.ends_with(b"\r") {
+            bytes.pop();
+        }
+    }
+    if bytes.is_empty() {
+        return Err(err(
+            format!("{named_by}: {shown} is empty"),
+            "write the secret into it (one line)",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The bridge secrets: each from `<VAR>_FILE` (a file), else from the
+/// systemd credential in `$CREDENTIALS_DIRECTORY`, else from `<VAR>`.
+/// `Ok(None)` when no current secret is configured. The values are handed
+/// to the bridge crate and never printed.
+pub fn bridge_secrets() -> Result<Option<BridgeSecrets>, SecretError> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    let creds = var("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
+    let mut warnings = Vec::new();
+    let mut sources = Vec::new();
+    let mut values: Vec<Option<Vec<u8>>> = Vec::new();
+    for s in SECRET_SLOTS {
+        let from_var = var(s.var);
+        let value = if let Some(file) = var(s.file_var) {
+            if from_var.is_some() {
+                return Err(SecretError {
+                    message: format!("both {} and {} are set", s.var, s.file_var),
+                    hint: format!(
+                        "keep {} (the file) and unset {}: a secret in the environment is visible to other processes",
+                        s.file_var, s.var
+                    ),
+                });
+            }
+            let path = std::path::PathBuf::from(file);
+            let v = read_secret_file(&path, s.file_var, &mut warnings)?;
+            sources.push(format!("{} ({})", s.file_var, path.display()));
+            Some(v)
+        } else if let Some(path) = creds
+            .as_ref()
+            .map(|d| d.join(s.credential))
+            .filter(|p| p.exists())
+        {
+            let named_by = format!("credential {}", s.credential);
+            let v = read_secret_file(&path, &named_by, &mut warnings)?;
+            sources.push(format!("the systemd {named_by}"));
+            Some(v)
+        } else if let Some(v) = from_var {
+            sources.push(s.var.to_string());
+            Some(v.into_encoded_bytes())
+        } else {
+            None
+        };
+        values.push(value);
+    }
+    let mut it = values.into_iter();
+    let Some(current) = it.next().flatten() else {
+        return Ok(None);
+    };
+    Ok(Some(BridgeSecrets {
+        current,
+        next: it.next().flatten(),
+        previous: it.next().flatten(),
+        sources,
+        warnings,
+    }))
+}
+
+/// The environment of the bridge's validation checks: an explicit short
+/// list, never the executor's own environment (which may hold a secret).
+pub fn check_env() -> Vec<(String, String)> {
+    ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .filter(|(k, _)| !secret_variables().contains(&k.as_str()))
+        .collect()
 }
 
 /// The bridge root from `CLOUD` (seed 002's name for it).
@@ -122,4 +308,59 @@ pub fn bridge_root() -> Option<std::path::PathBuf> {
     std::env::var_os("CLOUD")
         .filter(|s| !s.is_empty())
         .map(std::path::PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(dir: &std::path::Path, name: &str, bytes: &[u8], mode: u32) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        p
+    }
+
+    /// One trailing newline (LF or CRLF) is not part of the secret; anything
+    /// else is, byte for byte (a secret need not be UTF-8).
+    #[test]
+    fn a_secret_file_loses_only_its_trailing_newline() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = Vec::new();
+        for (bytes, want) in [
+            (&b"s3cret\n"[..], &b"s3cret"[..]),
+            (b"s3cret\r\n", b"s3cret"),
+            (b"s3cret", b"s3cret"),
+            (b" s3cret \n\n", b" s3cret \n"),
+            (b"\xff\x00k\n", b"\xff\x00k"),
+        ] {
+            let p = file(dir.path(), "s", bytes, 0o600);
+            assert_eq!(read_secret_file(&p, "X_FILE", &mut w).expect("read"), want);
+        }
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn a_bad_secret_file_is_named_with_the_fix() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = Vec::new();
+        let missing = dir.path().join("missing");
+        let e = read_secret_file(&missing, "X_FILE", &mut w).expect_err("missing");
+        assert!(
+            e.message.contains("X_FILE") && e.message.contains("does not exist"),
+            "{e:?}"
+        );
+        let empty = file(dir.path(), "empty", b"\n", 0o600);
+        let e = read_secret_file(&empty, "X_FILE", &mut w).expect_err("empty");
+        assert!(
+            e.message.contains("is empty") && e.message.contains("empty"),
+            "{e:?}"
+        );
+        let e = read_secret_file(dir.path(), "X_FILE", &mut w).expect_err("a directory");
+        assert!(e.message.contains("not a regular file"), "{e:?}");
+        let open = file(dir.path(), "open", b"k", 0o644);
+        read_secret_file(&open, "X_FILE", &mut w).expect("read");
+        assert!(w.len() == 1 && w[0].contains("chmod 600"), "{w:?}");
+    }
 }

@@ -1495,3 +1495,243 @@ fn each_commit_carries_its_own_log_line() {
     let remote_log = c.git(&c.remote, &["show", "main:logs/bridge.log"]);
     assert_eq!(remote_log.lines().count(), 4, "{remote_log}");
 }
+
+const FILE_SECRET: &str = "file-secret-bm90LWluLWFueS1lbnY";
+
+/// `warden` with the secret supplied only by a file (or a credential): no
+/// secret variable at all in its environment.
+fn warden_file_secret(c: &Cloud, root: &Path, vars: &[(&str, &Path)], args: &[&str]) -> Output {
+    let mut cmd = isolated(BIN, &c.base());
+    cmd.env("CLOUD", root).args(args).current_dir(root);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("warden")
+}
+
+fn secret_file(dir: &Path, name: &str, content: &str, mode: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, content).expect("write");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    p
+}
+
+/// Build 3 (issue 10): with the secret supplied by a file, a validationPlan
+/// check scanning every /proc/*/environ it can read finds no trace of it,
+/// and its own environment holds none of the secret variables.
+#[test]
+fn a_validation_check_cannot_read_a_file_supplied_secret_from_any_process() {
+    let c = Cloud::new();
+    let base = c.base();
+    let secret = secret_file(&base, "bridge-secret", &format!("{FILE_SECRET}\n"), 0o600);
+    let dump = base.join("environs");
+    std::fs::write(
+        c.root.join("meta/bridge.json"),
+        serde_json::to_vec_pretty(&json!({
+            "schema": "warden.bridge.config/v1",
+            "checks": {"snoop": ["sh", "-c",
+                "for f in /proc/[0-9]*/environ; do cat \"$f\" 2>/dev/null; printf '\\n'; done > \"$0\"; env > \"$0.self\"",
+                dump.display().to_string()]}
+        }))
+        .expect("json"),
+    )
+    .expect("config");
+    let vars = [("GPT_BRIDGE_HMAC_SECRET_FILE", secret.as_path())];
+    // A command with the check, signed with the file's secret.
+    let out = warden_file_secret(
+        &c,
+        &c.root,
+        &vars,
+        &[
+            "bridge",
+            "new",
+            "write",
+            "--path",
+            "docs/snoop.md",
+            "--content",
+            "x",
+            "--id",
+            "snoop1",
+            "--stdout",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    v.as_object_mut().expect("object").remove("hmac");
+    v["validationPlan"] = json!(["snoop"]);
+    let draft = base.join("snoop1.json");
+    std::fs::write(&draft, serde_json::to_vec(&v).expect("json")).expect("write");
+    let out = warden_file_secret(
+        &c,
+        &c.root,
+        &vars,
+        &[
+            "bridge",
+            "sign",
+            draft.to_str().expect("utf-8"),
+            "--in-place",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::rename(&draft, c.root.join("commands/snoop1.json")).expect("rename");
+    let out = warden_file_secret(
+        &c,
+        &c.root,
+        &vars,
+        &[
+            "bridge",
+            "run",
+            "--once",
+            "--settle-ms",
+            "0",
+            "--no-publish",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stderr}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains("1 accepted secret(s) from GPT_BRIDGE_HMAC_SECRET_FILE ("),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(FILE_SECRET));
+    let environs = std::fs::read(&dump).expect("the check ran");
+    let text = String::from_utf8_lossy(&environs);
+    assert!(text.contains("PATH="), "the check read no environ at all");
+    assert!(
+        !text.contains(FILE_SECRET),
+        "the secret is in some process's environment"
+    );
+    let own = std::fs::read_to_string(base.join("environs.self")).expect("own env");
+    assert!(!own.contains("GPT_BRIDGE_HMAC"), "{own}");
+    assert!(
+        !own.contains("CLOUD="),
+        "the check inherited the executor's environment: {own}"
+    );
+    assert!(c.root.join("docs/snoop.md").exists());
+}
+
+/// The secret file is checked and named: missing, empty, both the variable
+/// and the file set (exit 2); world-readable (a warning); a systemd
+/// credential in $CREDENTIALS_DIRECTORY works like the file.
+#[test]
+fn secret_files_are_checked_and_named() {
+    let c = Cloud::new();
+    let base = c.base();
+    let status = |vars: &[(&str, &Path)]| {
+        let out = warden_file_secret(&c, &c.root, vars, &["bridge", "verify", "/dev/null"]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let missing = base.join("no-such-secret");
+    let (code, err) = status(&[("GPT_BRIDGE_HMAC_SECRET_FILE", &missing)]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("GPT_BRIDGE_HMAC_SECRET_FILE")
+            && err.contains("no-such-secret")
+            && err.contains("does not exist"),
+        "{err}"
+    );
+    let empty = secret_file(&base, "empty", "\n", 0o600);
+    let (code, err) = status(&[("GPT_BRIDGE_HMAC_SECRET_FILE", &empty)]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("is empty") && err.contains(&empty.display().to_string()),
+        "{err}"
+    );
+    let open = secret_file(&base, "open", FILE_SECRET, 0o644);
+    let (_, err) = status(&[("GPT_BRIDGE_HMAC_SECRET_FILE", &open)]);
+    assert!(
+        err.contains("warning:") && err.contains("chmod 600"),
+        "{err}"
+    );
+    // Both the variable and the file: refused, naming both.
+    let mut cmd = isolated(BIN, &base);
+    let ok = secret_file(&base, "ok", FILE_SECRET, 0o600);
+    let out = cmd
+        .env("CLOUD", &c.root)
+        .env("GPT_BRIDGE_HMAC_SECRET", "x")
+        .env("GPT_BRIDGE_HMAC_SECRET_FILE", &ok)
+        .args(["bridge", "verify", "/dev/null"])
+        .current_dir(&c.root)
+        .output()
+        .expect("warden");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("GPT_BRIDGE_HMAC_SECRET_FILE") && err.contains("both"),
+        "{err}"
+    );
+    // A systemd credential (LoadCredential=gpt-bridge-hmac-secret:…).
+    let creds = base.join("creds");
+    std::fs::create_dir(&creds).expect("mkdir");
+    secret_file(&creds, "gpt-bridge-hmac-secret", FILE_SECRET, 0o400);
+    let out = warden_file_secret(
+        &c,
+        &c.root,
+        &[("CREDENTIALS_DIRECTORY", &creds)],
+        &["bridge", "new", "noop", "--id", "cred1"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = warden_file_secret(
+        &c,
+        &c.root,
+        &[("CREDENTIALS_DIRECTORY", &creds)],
+        &[
+            "bridge",
+            "run",
+            "--once",
+            "--settle-ms",
+            "0",
+            "--no-publish",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("systemd credential gpt-bridge-hmac-secret"),
+        "{err}"
+    );
+    assert!(c.root.join("archive/cred1.json").exists());
+}
+
+/// `bridge verify` on a file in commands/ reads it as the executor does: a
+/// hard link or a symlink to another file is refused at the file layer, and
+/// nothing of that file is printed.
+#[test]
+fn verify_refuses_a_linked_inbox_file_like_the_executor() {
+    let c = Cloud::new();
+    let secret = c.base().join("private.txt");
+    std::fs::write(&secret, "PRIVATE-CONTENT\n").expect("write");
+    std::fs::hard_link(&secret, c.root.join("commands/hl.json")).expect("link");
+    std::os::unix::fs::symlink(&secret, c.root.join("commands/sl.json")).expect("symlink");
+    for (file, reason) in [
+        ("commands/hl.json", "hard_link"),
+        ("commands/sl.json", "symlink"),
+    ] {
+        let out = c.run(&c.root, &["bridge", "verify", file]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{file}: {stdout}");
+        assert!(stdout.contains(reason), "{file}: {stdout}");
+        assert!(!stdout.contains("PRIVATE"), "{file}: {stdout}");
+    }
+}

@@ -26,9 +26,11 @@ use warden_core::Repo;
 const EXIT_CODES: &str = "Exit codes:
   0  ok (run --once: every command archived; verify: accepted; smoke: passed)
   1  a command was dead-lettered (run --once), verify rejects the file, smoke failed
-  2  usage or input error: no bridge root (--root or CLOUD), GPT_BRIDGE_HMAC_SECRET not set,
-     a broken meta/bridge.json, an unreadable file
+  2  usage or input error: no bridge root (--root or CLOUD), no secret (GPT_BRIDGE_HMAC_SECRET_FILE,
+     the systemd credential gpt-bridge-hmac-secret, or GPT_BRIDGE_HMAC_SECRET), a missing, empty
+     or unreadable secret file, a broken meta/bridge.json, an unreadable file
   3  internal error, including a publish that failed (recorded in meta/retries.json and retried)
+     and a target repository that cannot be opened (verified commands wait in commands/)
   4  another `warden bridge run` already serves this bridge root";
 
 #[derive(Debug, Args)]
@@ -176,16 +178,34 @@ fn bridge_root(root: Option<PathBuf>) -> Result<PathBuf, CliError> {
 }
 
 fn secrets() -> Result<Secrets, CliError> {
-    let (current, next) = env::bridge_secrets().ok_or_else(|| {
+    Ok(secrets_with_sources()?.0)
+}
+
+/// The accepted secrets and where each came from (for the banner). Warnings
+/// (a world-readable secret file) go to stderr.
+fn secrets_with_sources() -> Result<(Secrets, Vec<String>), CliError> {
+    let read = env::bridge_secrets().map_err(|e| CliError::usage(e.message, Some(e.hint)))?;
+    let s = read.ok_or_else(|| {
         CliError::usage(
-            format!("{} is not set", env::BRIDGE_SECRET),
+            format!(
+                "{} is not set (nor {}, a file holding the secret, nor the systemd credential {})",
+                env::BRIDGE_SECRET,
+                env::BRIDGE_SECRET_FILE,
+                env::BRIDGE_CREDENTIAL
+            ),
             Some(format!(
-                "export {} with the secret the signer uses (it is never written or printed)",
-                env::BRIDGE_SECRET
+                "prefer the file: `install -m 600 /dev/null ~/.config/warden/bridge-secret`, write the signer's secret into it, export {}=<that path>; it is never written or printed",
+                env::BRIDGE_SECRET_FILE
             )),
         )
     })?;
-    Ok(Secrets::new(&current, next.as_deref()))
+    for w in &s.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok((
+        Secrets::from_bytes(&s.current, s.next.as_deref(), s.previous.as_deref()),
+        s.sources,
+    ))
 }
 
 /// The target repository: `--repo`, then meta/bridge.json, then the
@@ -244,6 +264,7 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
             let opts = Options {
                 settle_ms,
                 batch_size: batch,
+                check_env: env::check_env(),
                 durability: if per_file_durability {
                     warden_bridge::outputs::Durability::PerFile
                 } else {
@@ -296,8 +317,8 @@ fn init(root: &Path, target: Option<&str>, fmt: Format) -> Result<ExitCode, CliE
             println!("  unchanged {u}");
         }
         println!(
-            "next: export {} and run `warden bridge run --watch --root {}`",
-            env::BRIDGE_SECRET,
+            "next: export {}=<a file holding the secret, mode 600> and run `warden bridge run --watch --root {}`",
+            env::BRIDGE_SECRET_FILE,
             root.display()
         );
     }
@@ -305,7 +326,7 @@ fn init(root: &Path, target: Option<&str>, fmt: Format) -> Result<ExitCode, CliE
 }
 
 /// Seed §8: the resolved paths and the retries index, once, on stderr.
-fn banner(layout: &Layout, target: &Path, secrets: &Secrets) {
+fn banner(layout: &Layout, target: &Path, secrets: &Secrets, sources: &[String]) {
     let r = &layout.root;
     // What `pm2 describe` showed in the seed: the program and its directory.
     if let Ok(exe) = std::env::current_exe() {
@@ -330,14 +351,10 @@ fn banner(layout: &Layout, target: &Path, secrets: &Secrets) {
         "warden bridge: retries index -> {}",
         layout.retries().display()
     );
-    let from = if secrets.count() > 1 {
-        format!("{} and {}", env::BRIDGE_SECRET, env::BRIDGE_SECRET_NEXT)
-    } else {
-        env::BRIDGE_SECRET.to_string()
-    };
     eprintln!(
-        "warden bridge: {} accepted secret(s) from {from} (values never shown)",
-        secrets.count()
+        "warden bridge: {} accepted secret(s) from {} (values never shown)",
+        secrets.count(),
+        sources.join(" and ")
     );
 }
 
@@ -379,7 +396,7 @@ fn run_bridge(
 ) -> Result<ExitCode, CliError> {
     let (watch, publish, backoff) = (how.watch, how.publish, &how.backoff);
     let layout = require_layout(root)?;
-    let secrets = secrets()?;
+    let (secrets, sources) = secrets_with_sources()?;
     let ctx = env::context();
     let holder = format!("{} on host {}", ctx.holder, ctx.host);
     let _instance = match service::instance_lock(&layout, &holder) {
@@ -388,7 +405,7 @@ fn run_bridge(
         Err(e) => return Err(e.into()),
     };
     let target = target_repo(repo, &layout)?;
-    banner(&layout, target.root(), &secrets);
+    banner(&layout, target.root(), &secrets, &sources);
     let settle = Duration::from_millis(opts.settle_ms);
     let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets, opts)
         .map_err(|e| io_err("bridge", e))?;
@@ -452,6 +469,12 @@ fn run_bridge(
             if let Some(e) = &tick.publish_error {
                 eprintln!("warden bridge: publish failed (recorded in meta/retries.json): {e}");
             }
+            if let Some(e) = &tick.pass.target_error {
+                eprintln!(
+                    "warden bridge: the target repository cannot be opened: {e}; {} verified command(s) wait in commands/ (`warden status` in the target says what to do)",
+                    tick.pass.deferred.len()
+                );
+            }
             if !watch {
                 let dead = tick
                     .pass
@@ -469,7 +492,7 @@ fn run_bridge(
             }
         }
         if !watch {
-            if tick.publish_error.is_some() {
+            if tick.publish_error.is_some() || tick.pass.target_error.is_some() {
                 return Ok(output::code(3));
             }
             let dead = tick.pass.items.iter().any(|i| i.outcome != "archived");
@@ -669,13 +692,18 @@ fn sign(file: &Path, next: bool, in_place: bool) -> Result<ExitCode, CliError> {
             None,
         ));
     }
-    let slot = KeySlot(usize::from(next));
-    let mac = warden_bridge::sign::sign(&doc, &secrets, slot).ok_or_else(|| {
-        CliError::usage(
-            format!("{} is not set", env::BRIDGE_SECRET_NEXT),
-            Some("set it to the next secret to sign with it".into()),
-        )
-    })?;
+    let mac = secrets
+        .slot_of(if next { "next" } else { "current" })
+        .and_then(|slot| warden_bridge::sign::sign(&doc, &secrets, slot))
+        .ok_or_else(|| {
+            CliError::usage(
+                format!("{} is not set", env::BRIDGE_SECRET_NEXT),
+                Some(
+                    "set it (or GPT_BRIDGE_HMAC_SECRET_NEXT_FILE) to the next secret to sign with it"
+                        .into(),
+                ),
+            )
+        })?;
     canon::set_member(&mut doc, "hmac", JVal::Str(mac));
     let out = canon::pretty(&doc);
     if in_place {
@@ -702,15 +730,52 @@ fn verify(
     let layout = Layout::new(root);
     let target = target_repo(repo, &layout)?;
     let ctx = env::context();
-    let bytes = std::fs::read(file)
-        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display()), None))?;
-    let bridge = Bridge::new(layout, &target, &ctx, &secrets, Options::default())
-        .map_err(|e| io_err("bridge", e))?;
+    let layout_commands = layout.commands();
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let layers = bridge.explain(&name, &bytes);
+    let in_inbox = file
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
+        .and_then(|p| p.canonicalize().ok())
+        .zip(layout_commands.canonicalize().ok())
+        .is_some_and(|(a, b)| a == b);
+    // A file in commands/ is read exactly as the executor reads it: through
+    // the descriptor it was checked on, never through a link.
+    let bytes = if in_inbox {
+        let own_link = name.strip_suffix(".json").map(|id| layout.archive(id));
+        match warden_bridge::inbox::open_verified(
+            &layout_commands,
+            &name,
+            Options::default().max_bytes,
+            own_link.as_deref(),
+        ) {
+            Ok(warden_bridge::inbox::Taken::Verified(v)) => Ok(v.bytes),
+            Ok(warden_bridge::inbox::Taken::Refused(r)) => Err(r.rejection),
+            Err(e) => {
+                return Err(CliError::usage(
+                    format!("cannot read {}: {e}", file.display()),
+                    None,
+                ));
+            }
+        }
+    } else {
+        Ok(std::fs::read(file)
+            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display()), None))?)
+    };
+    let bridge = Bridge::new(layout, &target, &ctx, &secrets, Options::default())
+        .map_err(|e| io_err("bridge", e))?;
+    let layers = match bytes {
+        Ok(bytes) => bridge.explain(&name, &bytes, in_inbox),
+        Err(rej) => vec![("file", Err(rej))],
+    };
     let ok = layers.iter().all(|(_, r)| r.is_ok());
     if super::is_json(fmt) {
         let v: Vec<serde_json::Value> = layers
@@ -783,6 +848,7 @@ fn smoke(
         let target = target_repo(repo, &layout)?;
         let opts = Options {
             settle_ms: 0,
+            check_env: env::check_env(),
             ..Options::default()
         };
         let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets_, opts)
@@ -883,7 +949,7 @@ fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
         retries: warden_bridge::retries::load(&layout),
         last_publish: service::last_publish(&layout),
         executor: b.executor,
-        secret_configured: env::bridge_secrets().is_some(),
+        secret_configured: matches!(env::bridge_secrets(), Ok(Some(_))),
     };
     if super::is_json(fmt) {
         output::json(&report)?;
