@@ -556,7 +556,15 @@ impl Session<'_> {
             if past(&opts.deadline) {
                 break;
             }
-            match crate::validate::run_until(argv, &root, &log, limit, opts.deadline, n > 0)? {
+            match crate::validate::run_until(
+                argv,
+                &root,
+                &log,
+                limit,
+                opts.deadline,
+                n > 0,
+                &self.ctx.child_env,
+            )? {
                 Ok(()) => {}
                 Err(f) if f.deadline => {
                     deadline_exceeded = true;
