@@ -651,12 +651,8 @@ mod tracker {
                     continue;
                 };
                 let _ = kill_process(p, Signal::KILL);
-                loop {
-                    match waitpid(Some(p), WaitOptions::empty()) {
-                        Err(rustix::io::Errno::INTR) => continue,
-                        _ => break,
-                    }
-                }
+                // Reap exactly this pid (EINTR: try again).
+                while let Err(rustix::io::Errno::INTR) = waitpid(Some(p), WaitOptions::empty()) {}
             }
         }
     }
