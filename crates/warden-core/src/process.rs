@@ -431,7 +431,8 @@ fn stdio_of(sink: Sink) -> std::io::Result<(Stdio, Option<Capture>)> {
 
 struct Reader {
     buf: Arc<Mutex<(Vec<u8>, bool)>>,
-    handle: std::thread::JoinHandle<()>,
+    /// Disconnects when the reader thread ends (no polling, no sleep).
+    done: mpsc::Receiver<()>,
 }
 
 fn start_reader(
@@ -443,7 +444,9 @@ fn start_reader(
     let (mut pipe, cap) = (pipe?, cap?);
     let buf = Arc::new(Mutex::new((Vec::new(), false)));
     let (b, g, flag) = (buf.clone(), group.clone(), any_over.clone());
-    let handle = std::thread::spawn(move || {
+    let (tx, done) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let _done = tx;
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
             let n = match pipe.read(&mut chunk) {
@@ -472,7 +475,7 @@ fn start_reader(
             }
         }
     });
-    Some(Reader { buf, handle })
+    Some(Reader { buf, done })
 }
 
 /// How long to wait for the output pipes to close after the child ended.
@@ -484,13 +487,8 @@ fn finish_reader(r: Option<Reader>) -> (Vec<u8>, bool) {
     let Some(r) = r else {
         return (Vec::new(), false);
     };
-    let until = Instant::now() + PIPE_GRACE;
-    while !r.handle.is_finished() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    if r.handle.is_finished() {
-        let _ = r.handle.join();
-    }
+    // Returns at once when the thread ends (its sender is dropped).
+    let _ = r.done.recv_timeout(PIPE_GRACE);
     let mut guard = r.buf.lock().unwrap_or_else(|e| e.into_inner());
     let over = guard.1;
     (std::mem::take(&mut guard.0), over)
