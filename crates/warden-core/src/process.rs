@@ -31,11 +31,12 @@
 //! No `unsafe` and no `kill(1)`: signals and waits go through `rustix`.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{Read, Write};
+use std::io::Write;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// Parts of a variable name that mark it as a secret, never passed to a child
@@ -303,35 +304,35 @@ impl Cmd {
             tracker::track(child.id());
             child
         };
-        let guard = Arc::new(Group {
+        let group = Group {
             pid: child.id(),
             alive: Mutex::new(true),
-        });
-        let over = Arc::new(AtomicBool::new(false));
-        let out_r = start_reader(child.stdout.take(), out_cap, &guard, &over);
-        let err_r = start_reader(child.stderr.take(), err_cap, &guard, &over);
+        };
         if let (Input::Bytes(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
             // A thread: the child may write its output before reading all input.
             std::thread::spawn(move || {
                 let _ = pipe.write_all(&bytes);
             });
         }
+        let mut out = Stream::new(child.stdout.take(), out_cap);
+        let mut err = Stream::new(child.stderr.take(), err_cap);
 
-        let waited = wait_exit(&child, deadline, &guard);
+        let watched = watch(&child, deadline, &group, &mut out, &mut err);
         // The child has ended but is not reaped yet: its pid (= the group id)
         // cannot be reused, so killing the group hits only its own tree.
-        guard.kill_and_retire();
+        group.kill_and_retire();
         let status = child.wait();
-        tracker::untrack(guard.pid);
-        let timed_out = waited?;
+        tracker::untrack(group.pid);
+        let (timed_out, output_kill) = watched?;
         let status = status?;
+        // Whatever still holds the pipes was killed by now (group kill or
+        // sweep); take what is left, for a short while at most.
+        drain(&mut out, &mut err);
 
-        let (stdout, stdout_over) = finish_reader(out_r);
-        let (stderr, stderr_over) = finish_reader(err_r);
         let code = status.code();
         let end = if timed_out {
             End::TimedOut
-        } else if over.load(Ordering::SeqCst) {
+        } else if output_kill {
             End::OutputLimit
         } else {
             match code {
@@ -342,10 +343,10 @@ impl Cmd {
         Ok(Finished {
             end,
             code,
-            stdout,
-            stderr,
-            stdout_over,
-            stderr_over,
+            stdout: out.buf,
+            stderr: err.buf,
+            stdout_over: out.over,
+            stderr_over: err.over,
             duration: started.elapsed(),
         })
     }
@@ -429,99 +430,170 @@ fn stdio_of(sink: Sink) -> std::io::Result<(Stdio, Option<Capture>)> {
     })
 }
 
-struct Reader {
-    buf: Arc<Mutex<(Vec<u8>, bool)>>,
-    /// Disconnects when the reader thread ends (no polling, no sleep).
-    done: mpsc::Receiver<()>,
-}
-
-fn start_reader(
-    pipe: Option<impl Read + Send + 'static>,
-    cap: Option<Capture>,
-    group: &Arc<Group>,
-    any_over: &Arc<AtomicBool>,
-) -> Option<Reader> {
-    let (mut pipe, cap) = (pipe?, cap?);
-    let buf = Arc::new(Mutex::new((Vec::new(), false)));
-    let (b, g, flag) = (buf.clone(), group.clone(), any_over.clone());
-    let (tx, done) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        let _done = tx;
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            let n = match pipe.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            };
-            let mut guard = b.lock().unwrap_or_else(|e| e.into_inner());
-            let (data, over) = &mut *guard;
-            if *over {
-                continue; // Over::Discard: drain
-            }
-            let room = usize::try_from(cap.limit)
-                .unwrap_or(usize::MAX)
-                .saturating_sub(data.len());
-            data.extend_from_slice(&chunk[..n.min(room)]);
-            if n > room {
-                *over = true;
-                if cap.over == Over::Kill {
-                    flag.store(true, Ordering::SeqCst);
-                    drop(guard);
-                    g.kill();
-                    break;
-                }
-            }
-        }
-    });
-    Some(Reader { buf, done })
-}
-
-/// How long to wait for the output pipes to close after the child ended.
-/// A descendant that escaped every kill (possible only without the orphan
-/// sweep) may hold them open; its output is then cut here.
+/// How long to wait for the output pipes to close after the child was reaped.
 const PIPE_GRACE: Duration = Duration::from_millis(250);
 
-fn finish_reader(r: Option<Reader>) -> (Vec<u8>, bool) {
-    let Some(r) = r else {
-        return (Vec::new(), false);
-    };
-    // Returns at once when the thread ends (its sender is dropped).
-    let _ = r.done.recv_timeout(PIPE_GRACE);
-    let mut guard = r.buf.lock().unwrap_or_else(|e| e.into_inner());
-    let over = guard.1;
-    (std::mem::take(&mut guard.0), over)
+/// One captured output stream, read without blocking from the main thread.
+struct Stream {
+    /// `None` once closed (end of file, or dropped past a `Kill` limit).
+    fd: Option<OwnedFd>,
+    buf: Vec<u8>,
+    limit: usize,
+    mode: Over,
+    over: bool,
 }
 
-/// Wait until the child has exited (without reaping it), or kill its tree at
-/// the deadline. True when the deadline killed it.
-fn wait_exit(
-    child: &Child,
-    deadline: Option<Instant>,
-    group: &Arc<Group>,
-) -> std::io::Result<bool> {
-    let (tx, rx) = mpsc::channel();
-    let pid = child.id();
-    std::thread::spawn(move || {
-        let _ = tx.send(wait_no_reap(pid));
-    });
-    let first = match deadline {
-        None => rx.recv().map_err(|_| ()),
-        Some(d) => rx
-            .recv_timeout(d.saturating_duration_since(Instant::now()))
-            .map_err(|_| ()),
-    };
-    match first {
-        Ok(r) => r.map(|()| false),
-        Err(()) => {
-            group.kill();
-            // SIGKILL also ends a stopped child; the waiter returns now.
-            match rx.recv() {
-                Ok(r) => r.map(|()| true),
-                Err(_) => Ok(true),
+impl Stream {
+    fn new(pipe: Option<impl Into<OwnedFd>>, cap: Option<Capture>) -> Stream {
+        let (fd, limit, mode) = match (pipe, cap) {
+            (Some(p), Some(c)) => {
+                let fd: OwnedFd = p.into();
+                // Non-blocking: one thread serves both pipes and the deadline.
+                let fd = rustix::io::ioctl_fionbio(&fd, true).ok().map(|()| fd);
+                (fd, usize::try_from(c.limit).unwrap_or(usize::MAX), c.over)
+            }
+            _ => (None, 0, Over::Discard),
+        };
+        Stream {
+            fd,
+            buf: Vec::new(),
+            limit,
+            mode,
+            over: false,
+        }
+    }
+
+    /// Read all that is available now. True when a `Kill` limit was passed.
+    fn pump(&mut self, chunk: &mut [u8]) -> bool {
+        while let Some(fd) = &self.fd {
+            match rustix::io::read(fd, &mut *chunk) {
+                Ok(0) => self.fd = None,
+                Ok(n) => {
+                    if self.over {
+                        continue; // Over::Discard: drain
+                    }
+                    let room = self.limit.saturating_sub(self.buf.len());
+                    self.buf.extend_from_slice(&chunk[..n.min(room)]);
+                    if n > room {
+                        self.over = true;
+                        if self.mode == Over::Kill {
+                            self.fd = None;
+                            return true;
+                        }
+                    }
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => return false,
+                Err(_) => self.fd = None,
             }
         }
+        false
+    }
+}
+
+/// A descriptor that becomes readable when the child has exited, without
+/// reaping it: a pidfd (Linux 5.3+), else a pipe a waiter thread closes after
+/// `waitid(WEXITED | WNOWAIT)`.
+fn exit_fd(pid: u32) -> std::io::Result<OwnedFd> {
+    #[cfg(target_os = "linux")]
+    if let Some(p) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        && let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty())
+    {
+        return Ok(fd);
+    }
+    let (r, w) = std::io::pipe()?;
+    std::thread::spawn(move || {
+        let _ = wait_no_reap(pid);
+        drop(w);
+    });
+    Ok(r.into())
+}
+
+/// Poll the output pipes and the exit descriptor until the child has exited
+/// (not reaped), killing its tree at the deadline or past a `Kill` limit.
+/// Returns (timed out, killed for output).
+fn watch(
+    child: &Child,
+    deadline: Option<Instant>,
+    group: &Group,
+    out: &mut Stream,
+    err: &mut Stream,
+) -> std::io::Result<(bool, bool)> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let exited = exit_fd(child.id())?;
+    let (mut timed_out, mut output_kill) = (false, false);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let wait = match deadline {
+            Some(d) if !timed_out => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    group.kill();
+                    timed_out = true;
+                    continue;
+                }
+                Timespec::try_from(left).ok()
+            }
+            _ => None,
+        };
+        let (ready_out, ready_err, ready_exit) = {
+            let read = PollFlags::IN | PollFlags::HUP | PollFlags::ERR;
+            let mut fds = vec![PollFd::new(&exited, PollFlags::IN)];
+            let o = out.fd.as_ref().map(|fd| {
+                fds.push(PollFd::new(fd, PollFlags::IN));
+                fds.len() - 1
+            });
+            let e = err.fd.as_ref().map(|fd| {
+                fds.push(PollFd::new(fd, PollFlags::IN));
+                fds.len() - 1
+            });
+            match poll(&mut fds, wait.as_ref()) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let hit = |i: Option<usize>| i.is_some_and(|i| fds[i].revents().intersects(read));
+            (hit(o), hit(e), hit(Some(0)))
+        };
+        if ready_out && out.pump(&mut chunk) || ready_err && err.pump(&mut chunk) {
+            group.kill();
+            output_kill = true;
+        }
+        if ready_exit {
+            return Ok((timed_out, output_kill));
+        }
+    }
+}
+
+/// After the child was reaped: read what the pipes still hold, until they
+/// close or [`PIPE_GRACE`] passes (a descendant that escaped every kill —
+/// possible only without the orphan sweep — may hold them open).
+fn drain(out: &mut Stream, err: &mut Stream) {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let until = Instant::now() + PIPE_GRACE;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while out.fd.is_some() || err.fd.is_some() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        {
+            let mut fds: Vec<PollFd<'_>> = [&out.fd, &err.fd]
+                .into_iter()
+                .flatten()
+                .map(|fd| PollFd::new(fd, PollFlags::IN))
+                .collect();
+            match poll(&mut fds, Timespec::try_from(left).ok().as_ref()) {
+                Ok(0) => return,
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(_) => return,
+            }
+        }
+        // Past a limit here the tree is gone already; just stop reading.
+        out.pump(&mut chunk);
+        err.pump(&mut chunk);
     }
 }
 
