@@ -32,6 +32,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
+#[cfg(unix)]
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -304,52 +305,87 @@ impl Cmd {
             tracker::track(child.id());
             child
         };
-        let group = Group {
-            pid: child.id(),
-            alive: Mutex::new(true),
-        };
         if let (Input::Bytes(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
             // A thread: the child may write its output before reading all input.
             std::thread::spawn(move || {
                 let _ = pipe.write_all(&bytes);
             });
         }
+        #[cfg(not(unix))]
+        {
+            let _ = (out_cap, err_cap);
+            return run_plain(child, started, deadline);
+        }
+        #[cfg(unix)]
+        let group = Group {
+            pid: child.id(),
+            alive: Mutex::new(true),
+        };
+        #[cfg(unix)]
         let mut out = Stream::new(child.stdout.take(), out_cap);
+        #[cfg(unix)]
         let mut err = Stream::new(child.stderr.take(), err_cap);
 
+        #[cfg(unix)]
         let watched = watch(&child, deadline, &group, &mut out, &mut err);
-        // The child has ended but is not reaped yet: its pid (= the group id)
-        // cannot be reused, so killing the group hits only its own tree.
-        group.kill_and_retire();
-        let status = child.wait();
-        tracker::untrack(group.pid);
-        let (timed_out, output_kill) = watched?;
-        let status = status?;
-        // Whatever still holds the pipes was killed by now (group kill or
-        // sweep); take what is left, for a short while at most.
-        drain(&mut out, &mut err);
+        #[cfg(unix)]
+        {
+            // The child has ended but is not reaped yet: its pid (= the group id)
+            // cannot be reused, so killing the group hits only its own tree.
+            group.kill_and_retire();
+            let status = child.wait();
+            tracker::untrack(group.pid);
+            let (timed_out, output_kill) = watched?;
+            let status = status?;
+            // Whatever still holds the pipes was killed by now (group kill or
+            // sweep); take what is left, for a short while at most.
+            drain(&mut out, &mut err);
 
-        let code = status.code();
-        let end = if timed_out {
-            End::TimedOut
-        } else if output_kill {
-            End::OutputLimit
-        } else {
-            match code {
-                Some(c) => End::Exited(c),
-                None => End::Signalled(signal_of(&status)),
-            }
-        };
-        Ok(Finished {
-            end,
-            code,
-            stdout: out.buf,
-            stderr: err.buf,
-            stdout_over: out.over,
-            stderr_over: err.over,
-            duration: started.elapsed(),
-        })
+            let code = status.code();
+            let end = if timed_out {
+                End::TimedOut
+            } else if output_kill {
+                End::OutputLimit
+            } else {
+                match code {
+                    Some(c) => End::Exited(c),
+                    None => End::Signalled(signal_of(&status)),
+                }
+            };
+            Ok(Finished {
+                end,
+                code,
+                stdout: out.buf,
+                stderr: err.buf,
+                stdout_over: out.over,
+                stderr_over: err.over,
+                duration: started.elapsed(),
+            })
+        }
     }
+}
+
+/// Elsewhere than Unix: wait, capture, no deadline, no tree kill.
+#[cfg(not(unix))]
+fn run_plain(
+    child: Child,
+    started: Instant,
+    _deadline: Option<Instant>,
+) -> std::io::Result<Finished> {
+    let pid = child.id();
+    let out = child.wait_with_output();
+    tracker::untrack(pid);
+    let out = out?;
+    let code = out.status.code();
+    Ok(Finished {
+        end: code.map_or(End::Signalled(0), End::Exited),
+        code,
+        stdout: out.stdout,
+        stderr: out.stderr,
+        stdout_over: false,
+        stderr_over: false,
+        duration: started.elapsed(),
+    })
 }
 
 /// Replace this process with `argv` (`execvp`), keeping the environment it
@@ -373,12 +409,14 @@ fn signal_of(_: &std::process::ExitStatus) -> i32 {
     0
 }
 
+#[cfg(unix)]
 /// The child's process group, killable until the child is reaped.
 struct Group {
     pid: u32,
     alive: Mutex<bool>,
 }
 
+#[cfg(unix)]
 impl Group {
     fn kill(&self) {
         let alive = self.alive.lock().unwrap_or_else(|e| e.into_inner());
@@ -397,6 +435,7 @@ impl Group {
     }
 }
 
+#[cfg(unix)]
 impl Drop for Group {
     fn drop(&mut self) {
         *self.alive.lock().unwrap_or_else(|e| e.into_inner()) = false;
@@ -414,9 +453,6 @@ fn kill_tree_of(pid: u32) {
     }
 }
 
-#[cfg(not(unix))]
-fn kill_tree_of(_pid: u32) {}
-
 struct Capture {
     limit: u64,
     over: Over,
@@ -430,9 +466,11 @@ fn stdio_of(sink: Sink) -> std::io::Result<(Stdio, Option<Capture>)> {
     })
 }
 
+#[cfg(unix)]
 /// How long to wait for the output pipes to close after the child was reaped.
 const PIPE_GRACE: Duration = Duration::from_millis(250);
 
+#[cfg(unix)]
 /// One captured output stream, read without blocking from the main thread.
 struct Stream {
     /// `None` once closed (end of file, or dropped past a `Kill` limit).
@@ -443,6 +481,7 @@ struct Stream {
     over: bool,
 }
 
+#[cfg(unix)]
 impl Stream {
     fn new(pipe: Option<impl Into<OwnedFd>>, cap: Option<Capture>) -> Stream {
         let (fd, limit, mode) = match (pipe, cap) {
@@ -491,6 +530,7 @@ impl Stream {
     }
 }
 
+#[cfg(unix)]
 /// A descriptor that becomes readable when the child has exited, without
 /// reaping it: a pidfd (Linux 5.3+), else a pipe a waiter thread closes after
 /// `waitid(WEXITED | WNOWAIT)`.
@@ -511,6 +551,7 @@ fn exit_fd(pid: u32) -> std::io::Result<OwnedFd> {
     Ok(r.into())
 }
 
+#[cfg(unix)]
 /// Poll the output pipes and the exit descriptor until the child has exited
 /// (not reaped), killing its tree at the deadline or past a `Kill` limit.
 /// Returns (timed out, killed for output).
@@ -567,6 +608,7 @@ fn watch(
     }
 }
 
+#[cfg(unix)]
 /// After the child was reaped: read what the pipes still hold, until they
 /// close or [`PIPE_GRACE`] passes (a descendant that escaped every kill —
 /// possible only without the orphan sweep — may hold them open).
@@ -614,13 +656,6 @@ fn wait_no_reap(pid: u32) -> std::io::Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
-}
-
-#[cfg(not(unix))]
-fn wait_no_reap(_pid: u32) -> std::io::Result<()> {
-    Err(std::io::Error::other(
-        "process trees are supported on Unix only",
-    ))
 }
 
 /// Make this process a child subreaper (Linux), so orphans of any child come

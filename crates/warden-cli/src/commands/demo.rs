@@ -35,6 +35,8 @@ pub(super) fn git_output(dir: &Path, args: &[&str]) -> Result<String, CliError> 
             "init.defaultBranch=main",
             "-c",
             "commit.gpgsign=false",
+            "-c",
+            "gc.autoDetach=false",
         ])
         .args(args)
         .cwd(dir)
