@@ -6,6 +6,8 @@
 //! The tests run one at a time (`SERIAL`): the orphan sweep waits until no
 //! runner child is running, so a concurrent test would delay another's sweep.
 
+#![cfg(target_os = "linux")]
+
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use warden_core::process::{self, Cmd, End, Over, Sink};
