@@ -20,15 +20,17 @@
 //!   **orphan sweep**: after [`adopt_orphans`] (Linux), this process is a child
 //!   subreaper, so every orphan of any child is re-parented to it; when no
 //!   runner child is running any more, the runner `SIGKILL`s and reaps every
-//!   child of this process listed in `/proc/self/task/*/children` (they are
-//!   all orphans then), repeating until none is left. With several runner
+//!   child of this process listed in `/proc/self/task/<main>/children` (they
+//!   are all orphans then), repeating until none is left. With several runner
 //!   children running at once (threads), the sweep waits until the last one
 //!   ends: a sweep must never kill a child another thread still tracks.
 //!   A program that calls [`adopt_orphans`] must therefore start **every**
 //!   child through this runner. Elsewhere (macOS, BSD, or without
 //!   [`adopt_orphans`]) only the process-group kill applies.
 //!
-//! No `unsafe` and no `kill(1)`: signals and waits go through `rustix`.
+//! The calling thread alone watches a child: `poll` on its output pipes and
+//! on a pidfd, with the time left to the deadline (no thread per stream).
+//! No `unsafe` and no `kill(1)`: signals, waits and polls go through `rustix`.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
@@ -471,7 +473,7 @@ fn stdio_of(sink: Sink) -> std::io::Result<(Stdio, Option<Capture>)> {
 const PIPE_GRACE: Duration = Duration::from_millis(250);
 
 #[cfg(unix)]
-/// One captured output stream, read without blocking from the main thread.
+/// One captured output stream, read without blocking by the calling thread.
 struct Stream {
     /// `None` once closed (end of file, or dropped past a `Kill` limit).
     fd: Option<OwnedFd>,
