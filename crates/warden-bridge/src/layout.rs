@@ -47,11 +47,22 @@ pub const GITIGNORE_LINES: &[&str] = &["commands/.retries.json", "commands/*.jso
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub root: PathBuf,
+    /// The environment of the git processes publishing this root (the CLI's
+    /// allow-listed base; nothing is inherited, secrets never pass).
+    pub child_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 }
 
 impl Layout {
     pub fn new(root: impl Into<PathBuf>) -> Layout {
-        Layout { root: root.into() }
+        Layout {
+            root: root.into(),
+            child_env: Vec::new(),
+        }
+    }
+    /// The same layout whose git processes get `env`.
+    pub fn with_child_env(mut self, env: Vec<(std::ffi::OsString, std::ffi::OsString)>) -> Layout {
+        self.child_env = env;
+        self
     }
     pub fn dir(&self, name: &str) -> PathBuf {
         self.root.join(name)

@@ -21,9 +21,10 @@
 use crate::layout::{Layout, SAFE_DIRS};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
+use warden_core::process::{Cmd, End, Finished};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -183,39 +184,70 @@ pub struct Git {
     /// The bridge root relative to `top` ("" or "sub/dir/").
     pub prefix: String,
     identity: Vec<String>,
+    env: Vec<(OsString, OsString)>,
 }
 
+/// How long a local git command may run before its tree is killed.
+pub const GIT_LOCAL_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long a network git command (`pull`, `push`) may run.
+pub const GIT_NETWORK_TIMEOUT: Duration = Duration::from_secs(900);
+
 /// A git command's stdout, or its stderr as the error.
-fn stdout_of(args: &[&str], out: Output) -> Result<String, PublishError> {
-    if out.status.success() {
+fn stdout_of(args: &[&str], out: Finished) -> Result<String, PublishError> {
+    if out.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(PublishError::Git {
             args: args.join(" "),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            message: match out.end {
+                End::Exited(_) => out.stderr_text(),
+                _ => format!("{} ({})", out.describe(), out.stderr_text()),
+            },
         })
     }
 }
 
-fn run(dir: &Path, args: &[&str]) -> std::io::Result<Output> {
-    Command::new("git")
+/// git in `dir` through the process runner: only `env` (plus no prompts),
+/// no detached gc, killed with its tree past its timeout.
+fn git_cmd(dir: &Path, env: &[(OsString, OsString)], args: &[&str]) -> Cmd {
+    let network = args.iter().any(|a| matches!(*a, "pull" | "push" | "fetch"));
+    Cmd::new("git")
+        .args([
+            "-c",
+            "gc.autoDetach=false",
+            "-c",
+            "maintenance.autoDetach=false",
+        ])
         .args(args)
-        .current_dir(dir)
+        .cwd(dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env_remove("GIT_INDEX_FILE")
         .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(Stdio::null())
-        .output()
+        .timeout(if network {
+            GIT_NETWORK_TIMEOUT
+        } else {
+            GIT_LOCAL_TIMEOUT
+        })
+}
+
+fn run(dir: &Path, env: &[(OsString, OsString)], args: &[&str]) -> std::io::Result<Finished> {
+    git_cmd(dir, env, args).run()
 }
 
 impl Git {
-    pub fn open(root: &Path) -> Result<Git, PublishError> {
-        let out = run(root, &["rev-parse", "--show-toplevel", "--show-prefix"])?;
-        if !out.status.success() {
+    pub fn open(root: &Path, env: &[(OsString, OsString)]) -> Result<Git, PublishError> {
+        let out = run(
+            root,
+            env,
+            &["rev-parse", "--show-toplevel", "--show-prefix"],
+        )?;
+        if !out.success() {
             return Err(PublishError::Git {
                 args: "rev-parse".into(),
                 message: format!(
                     "{} is not inside a git work tree: {}",
                     root.display(),
-                    String::from_utf8_lossy(&out.stderr).trim()
+                    out.stderr_text()
                 ),
             });
         }
@@ -227,6 +259,7 @@ impl Git {
             top,
             prefix,
             identity: Vec::new(),
+            env: env.to_vec(),
         };
         if g.try_git(&["config", "user.email"])?.is_none() {
             g.identity = vec![
@@ -239,46 +272,28 @@ impl Git {
         Ok(g)
     }
 
-    fn raw(&self, args: &[&str]) -> std::io::Result<Output> {
+    fn raw(&self, args: &[&str]) -> std::io::Result<Finished> {
         let mut all: Vec<&str> = self.identity.iter().map(String::as_str).collect();
         all.extend_from_slice(args);
-        run(&self.top, &all)
+        run(&self.top, &self.env, &all)
     }
 
     /// Store `content` as a blob; its id.
     fn hash_object(&self, content: &[u8]) -> Result<String, PublishError> {
-        use std::io::Write;
-        let mut child = Command::new("git")
-            .args(["hash-object", "-w", "--stdin"])
-            .current_dir(&self.top)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(content)?;
-        }
-        let out = child.wait_with_output()?;
-        if !out.status.success() {
-            return Err(PublishError::Git {
-                args: "hash-object -w --stdin".into(),
-                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        let args = ["hash-object", "-w", "--stdin"];
+        let out = git_cmd(&self.top, &self.env, &args)
+            .stdin_bytes(content.to_vec())
+            .run()?;
+        Ok(stdout_of(&args, out)?.trim().to_string())
     }
 
     /// Run git on another index file (`GIT_INDEX_FILE`).
     fn git_index(&self, index: &Path, args: &[&str]) -> Result<String, PublishError> {
         let mut all: Vec<&str> = self.identity.iter().map(String::as_str).collect();
         all.extend_from_slice(args);
-        let out = Command::new("git")
-            .args(&all)
-            .current_dir(&self.top)
-            .env("GIT_TERMINAL_PROMPT", "0")
+        let out = git_cmd(&self.top, &self.env, &all)
             .env("GIT_INDEX_FILE", index)
-            .stdin(Stdio::null())
-            .output()?;
+            .run()?;
         stdout_of(args, out)
     }
 
@@ -286,7 +301,6 @@ impl Git {
     fn try_git(&self, args: &[&str]) -> std::io::Result<Option<String>> {
         let out = self.raw(args)?;
         Ok(out
-            .status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned()))
     }
@@ -556,7 +570,7 @@ fn split_log(git: &Git, log: &str, groups: &mut Vec<Group>) {
     let head = git
         .raw(&["show", &format!("HEAD:{log}")])
         .ok()
-        .filter(|o| o.status.success())
+        .filter(|o| o.success())
         .map(|o| o.stdout)
         .unwrap_or_default();
     let Some(added) = work.strip_prefix(head.as_slice()) else {
@@ -750,7 +764,7 @@ fn restore_staged(git: &Git, state: &Option<(String, Vec<String>)>) -> Result<()
 /// `Some("")` when the target is that work tree, `None` when it is another
 /// repository (its changes are not ours to commit).
 fn target_prefix(git: &Git, target: Option<&Path>) -> Option<String> {
-    let t = Git::open(target?).ok()?;
+    let t = Git::open(target?, &git.env).ok()?;
     let same = |a: &Path, b: &Path| {
         a.canonicalize()
             .ok()
@@ -763,7 +777,7 @@ fn target_prefix(git: &Git, target: Option<&Path>) -> Option<String> {
 /// Ids (and `dead_letter/<key>`s) whose outputs wait to be committed or
 /// pushed.
 pub fn pending_ids(layout: &Layout) -> Vec<String> {
-    let Ok(git) = Git::open(&layout.root) else {
+    let Ok(git) = Git::open(&layout.root, &layout.child_env) else {
         return Vec::new();
     };
     let mut ids: Vec<String> = pending_groups(&git, layout, None)
@@ -789,7 +803,7 @@ pub fn publish(
     backoff: &Backoff,
     target: Option<&Path>,
 ) -> Result<PublishReport, PublishError> {
-    let git = Git::open(&layout.root)?;
+    let git = Git::open(&layout.root, &layout.child_env)?;
     let _lock = git.lock()?;
     let mut report = PublishReport {
         stale_lock_removed: clear_stale_index_lock(&git, backoff)?,
@@ -809,7 +823,7 @@ pub fn publish(
         report.attempts = attempt + 1;
         let pull = git.raw(&["pull", "--rebase", "--autostash", "-q"])?;
         restore_staged(&git, &staged)?;
-        if !pull.status.success() {
+        if !pull.success() {
             last_err = String::from_utf8_lossy(&pull.stderr).trim().to_string();
             let rebasing = git
                 .try_git(&["rev-parse", "-q", "--verify", "REBASE_HEAD"])?
@@ -832,7 +846,7 @@ pub fn publish(
             return Ok(report);
         }
         let push = git.raw(&["push", "-q", &remote, &target])?;
-        if push.status.success() {
+        if push.success() {
             report.pushed = true;
             return Ok(report);
         }
@@ -881,7 +895,7 @@ fn rederive(git: &Git) -> Result<(), PublishError> {
             .lines()
         {
             let out = git.raw(&["show", &format!("{sha}:{f}")])?;
-            files.push((f.to_string(), out.status.success().then_some(out.stdout)));
+            files.push((f.to_string(), out.success().then_some(out.stdout)));
             contents.insert(f.to_string());
         }
         commits.push((subject.to_string(), files));
@@ -1021,8 +1035,12 @@ exit 0
 /// Write `.git/hooks/pre-commit` (the hooks directory git uses). Refuses to
 /// overwrite a different existing hook unless `force` (an earlier warden
 /// hook is replaced).
-pub fn install_hook(root: &Path, force: bool) -> Result<PathBuf, PublishError> {
-    let git = Git::open(root)?;
+pub fn install_hook(
+    root: &Path,
+    force: bool,
+    env: &[(OsString, OsString)],
+) -> Result<PathBuf, PublishError> {
+    let git = Git::open(root, env)?;
     let dir = git.git(&["rev-parse", "--git-path", "hooks"])?;
     let dir = git.top.join(dir.trim());
     std::fs::create_dir_all(&dir)?;

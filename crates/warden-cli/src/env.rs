@@ -25,7 +25,81 @@ pub fn context() -> Context {
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
     );
     arm_failpoints();
-    Context::system(host_name(), holder)
+    Context::system(host_name(), holder).with_child_env(child_env())
+}
+
+/// Variables every child may see (when set): the basics of a Unix session,
+/// the toolchain homes, and what git needs for its configuration, identity,
+/// transport and proxies. Everything else is dropped: children never inherit
+/// warden's environment, and the runner strips secrets (`*SECRET*`,
+/// `*TOKEN*`, …; `warden_core::process::is_secret`) whatever a list says.
+/// Not passed on purpose: `GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE` and the
+/// other repository-locating variables a hook sets for its own repository.
+pub const CHILD_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "XDG_CONFIG_HOME",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG_COUNT",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_AUTHOR_DATE",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "GIT_COMMITTER_DATE",
+    "GIT_EXEC_PATH",
+    "GIT_TEMPLATE_DIR",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_SSH_VARIANT",
+    "GIT_ASKPASS",
+    "SSH_ASKPASS",
+    "SSH_AUTH_SOCK",
+    "GIT_SSL_CAINFO",
+    "GIT_SSL_CAPATH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+];
+
+/// Prefixes of further allowed names: the locale categories and git's
+/// `GIT_CONFIG_KEY_<n>`/`GIT_CONFIG_VALUE_<n>` pairs.
+pub const CHILD_ENV_PREFIXES: &[&str] = &["LC_", "GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"];
+
+/// Whether `name` is on the children's allow-list (secrets never are).
+pub fn child_env_allows(name: &str) -> bool {
+    (CHILD_ENV.contains(&name) || CHILD_ENV_PREFIXES.iter().any(|p| name.starts_with(p)))
+        && !warden_core::process::is_secret(std::ffi::OsStr::new(name))
+}
+
+/// The base environment of every child warden starts (see [`CHILD_ENV`]),
+/// sorted by name.
+pub fn child_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let mut env: Vec<_> = std::env::vars_os()
+        .filter(|(k, _)| k.to_str().is_some_and(child_env_allows))
+        .collect();
+    env.sort();
+    env
 }
 
 /// `WARDEN_FAILPOINT=name=action[,name=action]`, read only when the core was
@@ -56,7 +130,7 @@ pub fn stdin_is_tty() -> bool {
 /// the Rust toolchain homes (rust plugins are built with cargo).
 pub fn launcher() -> warden_plugin::runtime::Launcher {
     let mut env = Vec::new();
-    for key in ["PATH", "LANG", "LC_ALL", "RUSTUP_TOOLCHAIN"] {
+    for key in ["PATH", "LANG", "LC_ALL", "TZ", "RUSTUP_TOOLCHAIN"] {
         if let Ok(v) = std::env::var(key) {
             env.push((key.to_string(), v));
         }
@@ -93,7 +167,9 @@ pub fn today() -> String {
 pub fn git() -> warden_sync::GitCli {
     let user_ssh =
         std::env::var_os("GIT_SSH_COMMAND").is_some() || std::env::var_os("GIT_SSH").is_some();
-    warden_sync::GitCli::default().with_user_ssh_command(user_ssh)
+    warden_sync::GitCli::default()
+        .with_base_env(child_env())
+        .with_user_ssh_command(user_ssh)
 }
 
 pub fn stderr_is_tty() -> bool {

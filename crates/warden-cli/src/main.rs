@@ -16,6 +16,13 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
     let args = cli::Cli::parse();
+    // Orphans of any child (a plugin's setsid'd or double-forked descendant)
+    // come back to warden, and the process runner sweeps them when its child
+    // ends. Every child warden starts goes through that runner. Not in the
+    // sandbox helper: it becomes the plugin by exec.
+    if !matches!(args.command, cli::Command::Sandbox { .. }) {
+        warden_core::process::adopt_orphans();
+    }
     match commands::dispatch(args) {
         Ok(code) => code,
         Err(err) => {

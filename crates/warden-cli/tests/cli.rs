@@ -513,6 +513,53 @@ fn a_failing_validation_command_rolls_the_run_back() {
 }
 
 #[test]
+fn validation_commands_setsid_child_does_not_survive_apply() {
+    let r = Repo::new();
+    r.write("a.txt", "v1\n");
+    let policy = r.read(".warden/policy.yaml");
+    // The validation command leaves a grandchild in a session of its own
+    // (marked by its unusual sleep time) and records what it sees.
+    r.write(
+        ".warden/policy.yaml",
+        &format!(
+            "{policy}\nvalidation:\n  command: [\"sh\", \"-c\", \"setsid sleep 4343.4343 </dev/null >/dev/null 2>&1 & sleep 0.3; env > \\\"$HOME/validation.env\\\"\"]\n"
+        ),
+    );
+    let p = r.proposal(json!([{"kind": "write_file", "path": "a.txt", "content": "v2\n", "expect": {"sha256": sha("v1\n")}}]));
+    let out = r
+        .cmd(&["apply", &p, "--yes"])
+        .env("GPT_BRIDGE_HMAC_SECRET", "hunter2")
+        .env("MY_API_TOKEN", "tok")
+        .env("UNLISTED_VARIABLE", "x")
+        .output()
+        .expect("warden apply");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(r.read("a.txt"), "v2\n");
+    let survivors = common::processes_with("4343.4343");
+    assert!(
+        survivors.is_empty(),
+        "validation's setsid'd child survived: {survivors:?}"
+    );
+    let seen = std::fs::read_to_string(r.home.path().join("validation.env")).expect("env");
+    assert!(seen.lines().any(|l| l.starts_with("PATH=")), "{seen}");
+    for hidden in [
+        "GPT_BRIDGE_HMAC_SECRET",
+        "MY_API_TOKEN",
+        "UNLISTED_VARIABLE",
+        "hunter2",
+    ] {
+        assert!(
+            !seen.contains(hidden),
+            "the validation command saw {hidden}: {seen}"
+        );
+    }
+}
+
+#[test]
 fn two_clones_append_and_merge_without_conflict() {
     let base = Repo::new();
     base.git(&["add", "-A"]);

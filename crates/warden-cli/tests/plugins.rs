@@ -421,6 +421,43 @@ fn faulty(r: &Repo, key: &str, priority: i64, code: &str, spec: impl FnOnce(&mut
 }
 
 #[test]
+fn plugins_setsid_child_does_not_survive_warden_run() {
+    let r = Repo::new();
+    r.write("a.txt", "a\n");
+    // The grandchild leaves the plugin's session and outlives the plugin;
+    // its unusual sleep time marks it in the process table.
+    faulty(
+        &r,
+        "escapee",
+        1,
+        "import os, sys, time\ndef handle(event, items):\n    pid = os.fork()\n    if pid == 0:\n        os.setsid()\n        os.execvp(\"sleep\", [\"sleep\", \"4242.4242\"])\n    time.sleep(0.3)\n    started = b\"4242.4242\" in open(f\"/proc/{pid}/cmdline\", \"rb\").read()\n    sys.stderr.write(f\"grandchild started: {started}\\n\")\n    return [], \"\"\n",
+        |_| {},
+    );
+    let input = file_detected(&r, &["a.txt"]);
+    let out = r
+        .cmd(&["run", "FileDetected", "--input", &input])
+        .output()
+        .expect("warden run");
+    let log = std::fs::read_dir(r.root.join(".runs"))
+        .expect(".runs")
+        .flatten()
+        .map(|e| e.path().join("escapee.stderr.log"))
+        .find(|p| p.is_file())
+        .map(|p| std::fs::read_to_string(p).expect("log"))
+        .unwrap_or_default();
+    assert!(
+        log.contains("grandchild started: True"),
+        "{log}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let survivors = common::processes_with("4242.4242");
+    assert!(
+        survivors.is_empty(),
+        "the plugin's setsid'd child survived: {survivors:?}"
+    );
+}
+
+#[test]
 fn fault_matrix_each_fault_is_isolated_and_recorded() {
     let r = Repo::new();
     let none = |_: &mut Value| {};

@@ -100,6 +100,10 @@ pub struct Context {
     pub host: String,
     /// Process id and command line, recorded as the lock holder.
     pub holder: String,
+    /// The environment of every child the core starts (the validation
+    /// command): the CLI's allow-listed base. Nothing else is inherited, and
+    /// secrets are stripped whatever this lists (`process::is_secret`).
+    pub child_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 }
 
 impl Context {
@@ -109,7 +113,18 @@ impl Context {
             ids: Box::new(UlidGen::default()),
             host: host.into(),
             holder: holder.into(),
+            child_env: Vec::new(),
         }
+    }
+
+    /// The same context whose children get `env` (see [`Context::child_env`]).
+    pub fn with_child_env<K, V>(mut self, env: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<std::ffi::OsString>,
+        V: Into<std::ffi::OsString>,
+    {
+        self.child_env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        self
     }
 
     pub fn fixed(start_unix_seconds: i64) -> Self {
@@ -118,6 +133,7 @@ impl Context {
             ids: Box::new(SeqIds::new()),
             host: "test".into(),
             holder: "test".into(),
+            child_env: Vec::new(),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod paths;
 pub mod plan;
 pub mod plugin_registry;
 pub mod policy;
+pub mod process;
 pub mod proposal;
 pub mod repo;
 pub mod schema;

@@ -1,10 +1,13 @@
 //! The policy's optional validation command (SPEC §3.4): run in the repository
 //! root after a run applied, output captured to the run's `validation.log`,
-//! killed (its whole process group) past `limits.max_runtime_ms`.
+//! killed (its whole process tree, see [`crate::process`]) past
+//! `limits.max_runtime_ms`. It sees only the environment the caller lists
+//! ([`crate::Context::child_env`]), never a secret.
 
 use crate::error::{IoContext, Result};
+use crate::process::{Cmd, End, Sink};
+use std::ffi::OsString;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Ok(Ok(())) when the command succeeded, Ok(Err(why)) when it failed or timed out.
@@ -13,8 +16,9 @@ pub fn run(
     root: &Path,
     log: &Path,
     limit: Duration,
+    env: &[(OsString, OsString)],
 ) -> Result<Result<(), String>> {
-    Ok(run_until(argv, root, log, limit, None, false)?.map_err(|f| f.why))
+    Ok(run_until(argv, root, log, limit, None, false, env)?.map_err(|f| f.why))
 }
 
 /// Why a validation command did not succeed.
@@ -25,7 +29,7 @@ pub struct Failure {
     pub deadline: bool,
 }
 
-/// Like [`run`], but also killed (its whole process group) when `deadline`
+/// Like [`run`], but also killed (its whole process tree) when `deadline`
 /// passes, whichever comes first; `append` adds to the log instead of
 /// replacing it (several steps share one log).
 pub fn run_until(
@@ -35,8 +39,9 @@ pub fn run_until(
     limit: Duration,
     deadline: Option<Instant>,
     append: bool,
+    env: &[(OsString, OsString)],
 ) -> Result<Result<(), Failure>> {
-    let Some((prog, args)) = argv.split_first() else {
+    let Some(prog) = argv.first() else {
         return Ok(Ok(()));
     };
     if let Some(d) = log.parent() {
@@ -50,16 +55,23 @@ pub fn run_until(
         .open(log)
         .io("create", log)?;
     let err = out.try_clone().io("dup", log)?;
-    let mut cmd = Command::new(prog);
-    cmd.args(args)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
+    let own_limit = Instant::now().checked_add(limit);
+    let cmd = Cmd::new(prog)
+        .args(&argv[1..])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .cwd(root)
+        .stdout(Sink::File(out))
+        .stderr(Sink::File(err));
+    let cmd = match own_limit {
+        Some(l) => cmd.deadline(l),
+        None => cmd,
+    };
+    let cmd = match deadline {
+        Some(d) => cmd.deadline(d),
+        None => cmd,
+    };
+    let done = match cmd.run() {
+        Ok(f) => f,
         Err(e) => {
             return Ok(Err(Failure {
                 why: format!("cannot start `{prog}`: {e}"),
@@ -67,53 +79,33 @@ pub fn run_until(
             }));
         }
     };
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().io("wait for", prog)? {
-            return Ok(if status.success() {
-                Ok(())
-            } else {
-                Err(Failure {
-                    why: format!("`{}` exited with {status}", argv.join(" ")),
-                    deadline: false,
-                })
-            });
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            kill_group(&mut child);
-            return Ok(Err(Failure {
-                why: format!(
-                    "`{}` was still running at the run's deadline and was killed",
-                    argv.join(" ")
-                ),
+    let line = argv.join(" ");
+    Ok(match done.end {
+        End::Exited(0) => Ok(()),
+        End::TimedOut if deadline.is_some_and(|d| own_limit.is_none_or(|l| d <= l)) => {
+            Err(Failure {
+                why: format!("`{line}` was still running at the run's deadline and was killed"),
                 deadline: true,
-            }));
+            })
         }
-        if start.elapsed() > limit {
-            kill_group(&mut child);
-            return Ok(Err(Failure {
-                why: format!(
-                    "`{}` ran longer than limits.max_runtime_ms ({} ms) and was killed",
-                    argv.join(" "),
-                    limit.as_millis()
-                ),
-                deadline: false,
-            }));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn kill_group(child: &mut std::process::Child) {
-    #[cfg(unix)]
-    {
-        // No unsafe here: ask kill(1) to signal the whole group.
-        let _ = Command::new("kill")
-            // `-s KILL -- -PGID`: procps-ng 4.0 ignores `-KILL -PGID`.
-            .args(["-s", "KILL", "--"])
-            .arg(format!("-{}", child.id()))
-            .status();
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+        End::TimedOut => Err(Failure {
+            why: format!(
+                "`{line}` ran longer than limits.max_runtime_ms ({} ms) and was killed",
+                limit.as_millis()
+            ),
+            deadline: false,
+        }),
+        End::Exited(c) => Err(Failure {
+            why: format!("`{line}` exited with exit status: {c}"),
+            deadline: false,
+        }),
+        End::Signalled(s) => Err(Failure {
+            why: format!("`{line}` exited with signal: {s}"),
+            deadline: false,
+        }),
+        End::OutputLimit => Err(Failure {
+            why: format!("`{line}` {}", done.describe()),
+            deadline: false,
+        }),
+    })
 }

@@ -13,7 +13,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
+use std::time::Duration;
+use warden_core::process::Cmd;
+
+/// How long one git call of `ids check --base` may take.
+const GIT_TIMEOUT: Duration = Duration::from_secs(600);
 use warden_core::Digest;
 use warden_core::ids::{self as core_ids, IDS_LOG, IdOp};
 use warden_core::strict;
@@ -186,19 +190,32 @@ pub struct Base {
     pub log: String,
 }
 
-/// Read the cards and the operation log at `rev` with git.
-pub fn read_base(root: &Path, rev: &str) -> Result<Base, String> {
+/// Read the cards and the operation log at `rev` with git, which sees only
+/// `env` (the CLI's allow-listed base; see `warden_core::process`).
+pub fn read_base(
+    root: &Path,
+    rev: &str,
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+) -> Result<Base, String> {
     let git = |args: &[&str]| -> Result<Vec<u8>, String> {
-        let out = Command::new("git")
+        let out = Cmd::new("git")
+            .args(["-c", "gc.autoDetach=false"])
             .args(args)
-            .current_dir(root)
+            .cwd(root)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("GIT_TERMINAL_PROMPT", "0")
-            .output()
+            .timeout(GIT_TIMEOUT)
+            .run()
             .map_err(|e| format!("cannot run git: {e}"))?;
-        if out.status.success() {
+        if out.success() {
             Ok(out.stdout)
         } else {
-            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+            Err(format!(
+                "git {} {}: {}",
+                args.join(" "),
+                out.describe(),
+                out.stderr_text()
+            ))
         }
     };
     git(&[

@@ -25,22 +25,21 @@ use crate::validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use warden_core::engine::{Record, Session};
 use warden_core::plugin_registry::{EnabledPlugin, PluginRegistry};
 use warden_core::policy::PolicyRef;
+use warden_core::process::{Cmd, End, Over, Sink};
 use warden_core::proposal::{Proposal, Source};
 use warden_core::{Digest, Error, Result};
 
 pub const RUN_SCHEMA_ID: &str = "warden.plugin-run/v1";
 /// Areas no plugin proposal may touch, on top of the core's protected areas.
 pub const PLUGIN_DENIED: &[&str] = &["plugins/", "ids/"];
+
+/// How long the sandbox probe (`warden __sandbox --probe`) may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How plugin processes are started.
 #[derive(Debug, Clone, Default)]
@@ -73,16 +72,16 @@ impl Launcher {
         };
         let protect = scratch.path().join("protected");
         let _ = std::fs::create_dir(&protect);
-        let out = Command::new(helper)
+        let out = Cmd::new(helper)
             .arg("__sandbox")
             .arg("--probe")
             .arg("--scratch")
             .arg(scratch.path())
             .arg("--protect")
             .arg(&protect)
-            .env_clear()
-            .stdin(Stdio::null())
-            .output();
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .timeout(PROBE_TIMEOUT)
+            .run();
         out.ok()
             .and_then(|o| {
                 String::from_utf8_lossy(&o.stderr)
@@ -162,54 +161,10 @@ pub struct Invocation {
     pub outcome: std::result::Result<Output, Fault>,
 }
 
-fn kill_group(pid: u32) {
-    #[cfg(unix)]
-    {
-        // No unsafe: ask kill(1) to signal the whole process group.
-        let _ = Command::new("kill")
-            // `-s KILL -- -PGID`: procps-ng 4.0 ignores `-KILL -PGID`.
-            .args(["-s", "KILL", "--"])
-            .arg(format!("-{pid}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-    #[cfg(not(unix))]
-    let _ = pid;
-}
-
-/// Read a pipe up to `limit` bytes; past it, set `over` and stop reading.
-fn capture(
-    mut r: impl Read + Send + 'static,
-    limit: u64,
-    over: Arc<AtomicBool>,
-    pid: u32,
-    kill_on_over: bool,
-) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 64 * 1024];
-        loop {
-            match r.read(&mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let room = (limit as usize).saturating_sub(buf.len());
-                    buf.extend_from_slice(&chunk[..n.min(room)]);
-                    if n > room {
-                        over.store(true, Ordering::SeqCst);
-                        if kill_on_over {
-                            kill_group(pid);
-                        }
-                        break;
-                    }
-                }
-            }
-        }
-        buf
-    })
-}
-
 /// Start the plugin, send hello + request, collect its answer within limits.
+/// The process runner (`warden_core::process`) owns the child: cleared
+/// environment plus the launcher's list, its own process group, the
+/// wall-clock limit, the stdout limit, and the kill of its whole tree.
 pub fn invoke(
     root: &Path,
     spec: &PluginSpec,
@@ -257,67 +212,24 @@ pub fn invoke(
         }
     };
     let entry = spec.entry();
-    let mut cmd = match &launcher.helper {
+    let cmd = match &launcher.helper {
         Some(helper) => {
-            let mut c = Command::new(helper);
-            c.arg("__sandbox").arg("--scratch").arg(scratch.path());
-            c.arg("--protect").arg(root);
+            let mut c = Cmd::new(helper)
+                .arg("__sandbox")
+                .arg("--scratch")
+                .arg(scratch.path())
+                .arg("--protect")
+                .arg(root);
             if require_sandbox {
-                c.arg("--require");
+                c = c.arg("--require");
                 for l in &launcher.require_isolation {
-                    c.arg("--require-layer").arg(l.name());
+                    c = c.arg("--require-layer").arg(l.name());
                 }
             }
-            c.arg("--").args(&entry);
-            c
+            c.arg("--").args(&entry)
         }
-        None => {
-            let mut c = Command::new(&entry[0]);
-            c.args(&entry[1..]);
-            c
-        }
+        None => Cmd::new(&entry[0]).args(&entry[1..]),
     };
-    cmd.current_dir(&dir)
-        .env_clear()
-        .envs(launcher.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("HOME", scratch.path())
-        .env("TMPDIR", scratch.path())
-        .env("CARGO_TARGET_DIR", scratch.path().join("target"))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("WARDEN_REPO", root)
-        .env("WARDEN_SCRATCH", scratch.path())
-        .env("WARDEN_PLUGIN", &spec.key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return done(
-                None,
-                Isolation::NONE,
-                Vec::new(),
-                Vec::new(),
-                Err(fault(
-                    FaultKind::SpawnFailed,
-                    format!("cannot start `{}`: {e}", entry.join(" ")),
-                )),
-            );
-        }
-    };
-    let pid = child.id();
-    let limit = spec.limits.max_output_bytes;
-    let over = Arc::new(AtomicBool::new(false));
-    let out_h = child
-        .stdout
-        .take()
-        .map(|s| capture(s, limit, over.clone(), pid, true));
-    let err_h = child
-        .stderr
-        .take()
-        .map(|s| capture(s, limit, Arc::new(AtomicBool::new(false)), pid, false));
     let mut input = Vec::new();
     for msg in [
         ToPlugin::Hello {
@@ -337,28 +249,45 @@ pub fn invoke(
         let _ = serde_json::to_writer(&mut input, &msg);
         input.push(b'\n');
     }
-    if let Some(mut stdin) = child.stdin.take() {
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-    }
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
-    let timeout = Duration::from_millis(spec.limits.timeout_ms);
-    let status = match rx.recv_timeout(timeout) {
-        Ok(s) => s.ok(),
-        Err(_) => {
-            kill_group(pid);
-            let _ = rx.recv();
-            let stderr = err_h
-                .map(|h| h.join().unwrap_or_default())
-                .unwrap_or_default();
-            let (level, stderr) = split_status(stderr, launcher);
-            let stdout = out_h
-                .map(|h| h.join().unwrap_or_default())
-                .unwrap_or_default();
+    let limit = spec.limits.max_output_bytes;
+    let run = cmd
+        .cwd(&dir)
+        .envs(launcher.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("HOME", scratch.path())
+        .env("TMPDIR", scratch.path())
+        .env("CARGO_TARGET_DIR", scratch.path().join("target"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("WARDEN_REPO", root)
+        .env("WARDEN_SCRATCH", scratch.path())
+        .env("WARDEN_PLUGIN", &spec.key)
+        .stdin_bytes(input)
+        .stdout(Sink::capture(limit))
+        .stderr(Sink::Capture {
+            limit,
+            over: Over::Discard,
+        })
+        .timeout(Duration::from_millis(spec.limits.timeout_ms))
+        .run();
+    let finished = match run {
+        Ok(f) => f,
+        Err(e) => {
+            return done(
+                None,
+                Isolation::NONE,
+                Vec::new(),
+                Vec::new(),
+                Err(fault(
+                    FaultKind::SpawnFailed,
+                    format!("cannot start `{}`: {e}", entry.join(" ")),
+                )),
+            );
+        }
+    };
+    let (level, stderr) = split_status(finished.stderr, launcher);
+    let stdout = finished.stdout;
+    let exit = finished.code;
+    match finished.end {
+        End::TimedOut => {
             return done(
                 None,
                 level,
@@ -367,42 +296,27 @@ pub fn invoke(
                 Err(fault(
                     FaultKind::TimedOut,
                     format!(
-                        "ran longer than {} ms; its process group was killed",
+                        "ran longer than {} ms; its process tree was killed",
                         spec.limits.timeout_ms
                     ),
                 )),
             );
         }
-    };
-    // Descendants that keep the pipes open are killed once the plugin exited.
-    let join = |h: Option<std::thread::JoinHandle<Vec<u8>>>| -> Vec<u8> {
-        let Some(h) = h else { return Vec::new() };
-        let deadline = Instant::now() + Duration::from_millis(200);
-        while !h.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
+        End::OutputLimit => {
+            return done(
+                exit,
+                level,
+                stdout,
+                stderr,
+                Err(fault(
+                    FaultKind::OutputTooLarge,
+                    format!(
+                        "wrote more than {limit} bytes to stdout (limits.max_output_bytes); it was killed"
+                    ),
+                )),
+            );
         }
-        if !h.is_finished() {
-            kill_group(pid);
-        }
-        h.join().unwrap_or_default()
-    };
-    let stdout = join(out_h);
-    let stderr = join(err_h);
-    let (level, stderr) = split_status(stderr, launcher);
-    let exit = status.and_then(|s| s.code());
-    if over.load(Ordering::SeqCst) {
-        return done(
-            exit,
-            level,
-            stdout,
-            stderr,
-            Err(fault(
-                FaultKind::OutputTooLarge,
-                format!(
-                    "wrote more than {limit} bytes to stdout (limits.max_output_bytes); it was killed"
-                ),
-            )),
-        );
+        End::Exited(_) | End::Signalled(_) => {}
     }
     if let Some(f) = unavailable(exit, &level, launcher, require_sandbox) {
         return done(exit, level, stdout, stderr, Err(f));

@@ -15,11 +15,14 @@
 
 use crate::porcelain::{self, Porcelain};
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use warden_core::process::{Cmd, End, Finished, Sink};
 use warden_core::{Error, Result};
+
+/// How long a local git operation may take before its tree is killed:
+/// generous (a status of a huge tree, a `merge-tree` of a big merge).
+pub const LOCAL_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// `merge-tree --write-tree` arrived in git 2.38.
 pub const MIN_GIT: (u32, u32) = (2, 38);
@@ -217,6 +220,9 @@ pub struct GitCli {
     /// Set when the user already chose an ssh command through the environment:
     /// then warden does not add `BatchMode` itself.
     user_ssh_command: bool,
+    /// The base environment of every git process (the CLI's allow-listed
+    /// one); nothing is inherited.
+    base: Vec<(OsString, OsString)>,
     /// Extra environment for every git process (tests pin HOME and config here).
     envs: Vec<(OsString, OsString)>,
 }
@@ -269,8 +275,16 @@ impl GitCli {
         GitCli {
             program: program.into(),
             user_ssh_command: false,
+            base: Vec::new(),
             envs: Vec::new(),
         }
+    }
+
+    /// The environment git starts from (PATH, HOME, git's own variables…);
+    /// without it git gets only what [`GitCli::with_env`] adds.
+    pub fn with_base_env(mut self, env: Vec<(OsString, OsString)>) -> Self {
+        self.base = env;
+        self
     }
 
     /// Set an environment variable for every git process this backend starts.
@@ -285,26 +299,45 @@ impl GitCli {
         self
     }
 
-    fn command(&self, dir: &Path) -> Command {
-        let mut c = Command::new(&self.program);
-        c.current_dir(dir)
+    fn command(&self, dir: &Path) -> Cmd {
+        Cmd::new(&self.program)
+            // Never leave a detached `gc --auto`/maintenance behind.
+            .args([
+                "-c",
+                "gc.autoDetach=false",
+                "-c",
+                "maintenance.autoDetach=false",
+            ])
+            .cwd(dir)
+            .envs(self.base.iter().map(|(k, v)| (k, v)))
+            .env_remove("GIT_INDEX_FILE")
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GCM_INTERACTIVE", "never")
-            .env_remove("GIT_INDEX_FILE")
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null());
-        c
+            .timeout(LOCAL_TIMEOUT)
     }
 
-    fn output(&self, mut c: Command, args: &[&str]) -> Result<std::process::Output> {
-        c.args(args);
-        c.output().map_err(|e| io_err(args, e))
+    /// Run; a kill (timeout, output limit) is an error, a non-zero exit is not.
+    fn output(&self, c: Cmd, args: &[&str]) -> Result<Finished> {
+        let out = c.args(args).run().map_err(|e| io_err(args, e))?;
+        match out.end {
+            End::TimedOut => Err(Error::Internal(format!(
+                "git {} did not finish within {} s and was killed",
+                args.join(" "),
+                LOCAL_TIMEOUT.as_secs()
+            ))),
+            End::OutputLimit => Err(Error::Internal(format!(
+                "git {} wrote more output than warden reads and was killed",
+                args.join(" ")
+            ))),
+            End::Exited(_) | End::Signalled(_) => Ok(out),
+        }
     }
 
     /// Run and require success; stdout as bytes.
     fn bytes(&self, dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
         let out = self.output(self.command(dir), args)?;
-        if !out.status.success() {
+        if !out.success() {
             return Err(failed(args, &out.stderr));
         }
         Ok(out.stdout)
@@ -315,10 +348,9 @@ impl GitCli {
     }
 
     fn with_index(&self, dir: &Path, index: &Path, args: &[&str]) -> Result<Vec<u8>> {
-        let mut c = self.command(dir);
-        c.env("GIT_INDEX_FILE", index);
+        let c = self.command(dir).env("GIT_INDEX_FILE", index);
         let out = self.output(c, args)?;
-        if !out.status.success() {
+        if !out.success() {
             return Err(failed(args, &out.stderr));
         }
         Ok(out.stdout)
@@ -376,7 +408,7 @@ impl GitBackend for GitCli {
 
     fn toplevel(&self, dir: &Path) -> Result<PathBuf> {
         let out = self.output(self.command(dir), &["rev-parse", "--show-toplevel"])?;
-        if !out.status.success() {
+        if !out.success() {
             return Err(Error::NotARepo {
                 path: dir.to_path_buf(),
             });
@@ -462,44 +494,25 @@ impl GitBackend for GitCli {
                 .line(root, &["config", "--get", "core.sshCommand"])
                 .unwrap_or_default();
             let base = if base.is_empty() { "ssh".into() } else { base };
-            c.env("GIT_SSH_COMMAND", format!("{base} -o BatchMode=yes"));
+            c = c.env("GIT_SSH_COMMAND", format!("{base} -o BatchMode=yes"));
         }
-        c.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = c.spawn().map_err(|e| io_err(&args, e))?;
-        let mut stderr = child.stderr.take();
-        let reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(s) = stderr.as_mut() {
-                let _ = s.read_to_end(&mut buf);
-            }
-            buf
-        });
-        let start = Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(s)) => break s,
-                Ok(None) if start.elapsed() >= timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let _ = reader.join();
-                    return Err(Error::Internal(format!(
-                        "git fetch {remote} timed out after {} s",
-                        timeout.as_secs()
-                    )));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => return Err(io_err(&args, e)),
-            }
-        };
-        let err = reader.join().unwrap_or_default();
-        if !status.success() {
-            let msg = String::from_utf8_lossy(&err);
-            return Err(Error::Internal(format!(
+        let out = c
+            .args(args)
+            .stdout(Sink::Null)
+            .timeout(timeout)
+            .run()
+            .map_err(|e| io_err(&args, e))?;
+        match out.end {
+            End::Exited(0) => Ok(()),
+            End::TimedOut => Err(Error::Internal(format!(
+                "git fetch {remote} timed out after {} s",
+                timeout.as_secs()
+            ))),
+            _ => Err(Error::Internal(format!(
                 "git fetch {remote} failed: {}",
-                msg.trim()
-            )));
+                out.stderr_text()
+            ))),
         }
-        Ok(())
     }
 
     fn status(&self, root: &Path) -> Result<Porcelain> {
@@ -673,7 +686,7 @@ impl GitBackend for GitCli {
             "--",
         ];
         let out = self.output(self.command(root), &args)?;
-        if !out.status.success() {
+        if !out.success() {
             if String::from_utf8_lossy(&out.stderr).contains("no merge base") {
                 return Ok(None);
             }
@@ -693,7 +706,7 @@ impl GitBackend for GitCli {
     fn merge_base(&self, root: &Path, a: &str, b: &str) -> Result<Option<String>> {
         let args = ["merge-base", a, b];
         let out = self.output(self.command(root), &args)?;
-        match out.status.code() {
+        match out.code {
             Some(0) => Ok(Some(text(out.stdout).trim().to_string())),
             Some(1) => Ok(None),
             _ => Err(failed(&args, &out.stderr)),
@@ -703,7 +716,7 @@ impl GitBackend for GitCli {
     fn is_ancestor(&self, root: &Path, a: &str, b: &str) -> Result<bool> {
         let args = ["merge-base", "--is-ancestor", a, b];
         let out = self.output(self.command(root), &args)?;
-        match out.status.code() {
+        match out.code {
             Some(0) => Ok(true),
             Some(1) => Ok(false),
             _ => Err(failed(&args, &out.stderr)),
@@ -745,7 +758,7 @@ impl GitBackend for GitCli {
             theirs,
         ];
         let out = self.output(self.command(root), &args)?;
-        let clean = match out.status.code() {
+        let clean = match out.code {
             Some(0) => true,
             Some(1) => false,
             _ => return Err(failed(&args, &out.stderr)),
@@ -779,10 +792,7 @@ impl GitBackend for GitCli {
         let spec = format!("{rev}^{{commit}}");
         let args = ["rev-parse", "--verify", "--quiet", &spec];
         let out = self.output(self.command(root), &args)?;
-        Ok(out
-            .status
-            .success()
-            .then(|| text(out.stdout).trim().to_string()))
+        Ok(out.success().then(|| text(out.stdout).trim().to_string()))
     }
 
     fn cat_blob(&self, root: &Path, oid: &str) -> Result<Vec<u8>> {
@@ -790,19 +800,9 @@ impl GitBackend for GitCli {
     }
 
     fn hash_blob(&self, root: &Path, bytes: &[u8]) -> Result<String> {
-        use std::io::Write;
         let args = ["hash-object", "-w", "--stdin"];
-        let mut c = self.command(root);
-        c.args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().map_err(|e| io_err(&args, e))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(bytes).map_err(|e| io_err(&args, e))?;
-        }
-        let out = child.wait_with_output().map_err(|e| io_err(&args, e))?;
-        if !out.status.success() {
+        let out = self.output(self.command(root).stdin_bytes(bytes.to_vec()), &args)?;
+        if !out.success() {
             return Err(failed(&args, &out.stderr));
         }
         Ok(text(out.stdout).trim().to_string())
@@ -859,8 +859,9 @@ impl GitBackend for GitCli {
         for p in parents {
             args.extend(["-p", p]);
         }
-        let mut c = self.command(root);
-        c.env("GIT_AUTHOR_NAME", &who.name)
+        let c = self
+            .command(root)
+            .env("GIT_AUTHOR_NAME", &who.name)
             .env("GIT_AUTHOR_EMAIL", &who.email)
             .env("GIT_AUTHOR_DATE", &who.date)
             .env("GIT_COMMITTER_NAME", &who.name)
@@ -871,7 +872,7 @@ impl GitBackend for GitCli {
         let mut full = vec!["-c", "commit.gpgsign=false"];
         full.extend(args);
         let out = self.output(c, &full)?;
-        if !out.status.success() {
+        if !out.success() {
             return Err(failed(&full, &out.stderr));
         }
         Ok(text(out.stdout).trim().to_string())

@@ -14,8 +14,8 @@
 
 use crate::resolve;
 use std::path::Path;
-use std::process::Command;
 use warden_core::Digest;
+use warden_core::process::Cmd;
 use warden_core::proposal::{Action, Expect, Proposal};
 use warden_core::{Error, Result};
 
@@ -130,9 +130,10 @@ impl MergeConflictHook for NoPlugins {
 /// Builds the process of a generator command from `.warden/sync.yaml`.
 pub trait GeneratorLauncher {
     /// The command running `argv` with write access only beneath `writable`
-    /// (which holds the temporary worktree). The caller sets the directory
-    /// and the stdio. Err: why the generator may not run here.
-    fn command(&self, argv: &[String], writable: &Path) -> std::result::Result<Command, String>;
+    /// (which holds the temporary worktree), with the environment it may see
+    /// (the runner passes nothing else). The caller sets the directory, the
+    /// stdio, `TMPDIR` and the time limit. Err: why the generator may not run here.
+    fn command(&self, argv: &[String], writable: &Path) -> std::result::Result<Cmd, String>;
 
     /// What a non-zero exit code means when it is the launcher's own (e.g.
     /// the sandbox could not be enforced), or None.
@@ -141,18 +142,18 @@ pub trait GeneratorLauncher {
     }
 }
 
-/// Generators run as plain child processes (library users and tests).
+/// Generators run as plain child processes (library users and tests), with
+/// an empty environment besides `TMPDIR` (a program without a `/` is looked
+/// up on the system's default path).
 #[derive(Debug, Default)]
 pub struct Unsandboxed;
 
 impl GeneratorLauncher for Unsandboxed {
-    fn command(&self, argv: &[String], _: &Path) -> std::result::Result<Command, String> {
+    fn command(&self, argv: &[String], _: &Path) -> std::result::Result<Cmd, String> {
         let (prog, args) = argv
             .split_first()
             .ok_or_else(|| "the generator command is empty".to_string())?;
-        let mut c = Command::new(prog);
-        c.args(args);
-        Ok(c)
+        Ok(Cmd::new(prog).args(args))
     }
 }
 

@@ -31,10 +31,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use warden_core::events::ActionKind;
 use warden_core::policy::Policy;
+use warden_core::process::{End, Sink};
 use warden_core::{Error, Result};
 
 /// The event and source kind under which the sync guardian creates branches.
@@ -882,45 +882,36 @@ fn run_generator(
         remove_worktree(git, root, &dir);
         why
     };
-    let mut cmd = match launcher.command(&g.command, area.path()) {
+    let cmd = match launcher.command(&g.command, area.path()) {
         Ok(c) => c,
         Err(why) => return Err(failed(format!("generator `{shown}` was not run: {why}"))),
     };
-    cmd.current_dir(&dir)
+    let limit = Duration::from_millis(g.timeout_ms.unwrap_or(120_000));
+    let done = cmd
+        .cwd(&dir)
         .env("TMPDIR", &tmp)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
+        .stdout(Sink::Null)
+        .stderr(Sink::Null)
+        .timeout(limit)
+        .run();
+    let done = match done {
+        Ok(d) => d,
         Err(e) => {
             return Err(failed(format!("generator `{shown}` could not start: {e}")));
         }
     };
-    let limit = Duration::from_millis(g.timeout_ms.unwrap_or(120_000));
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(s)) if s.success() => return Ok(area),
-            Ok(Some(s)) => {
-                let why = s
-                    .code()
-                    .and_then(|c| launcher.explain(c))
-                    .map_or(format!("generator `{shown}` failed ({s})"), |w| {
-                        format!("generator `{shown}` was not run: {w}")
-                    });
-                return Err(failed(why));
-            }
-            Ok(None) if start.elapsed() > limit => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(failed(format!(
-                    "generator `{shown}` timed out after {} ms",
-                    limit.as_millis()
-                )));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(failed(format!("generator wait failed: {e}"))),
+    match done.end {
+        End::Exited(0) => Ok(area),
+        End::TimedOut => Err(failed(format!(
+            "generator `{shown}` timed out after {} ms",
+            limit.as_millis()
+        ))),
+        _ => {
+            let why = done.code.and_then(|c| launcher.explain(c)).map_or(
+                format!("generator `{shown}` failed ({})", done.describe()),
+                |w| format!("generator `{shown}` was not run: {w}"),
+            );
+            Err(failed(why))
         }
     }
 }

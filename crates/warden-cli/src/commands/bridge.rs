@@ -230,7 +230,7 @@ fn io_err(what: &str, e: impl std::fmt::Display) -> CliError {
 }
 
 fn require_layout(root: &Path) -> Result<Layout, CliError> {
-    let layout = Layout::new(root);
+    let layout = Layout::new(root).with_child_env(env::child_env());
     if !layout.commands().is_dir() {
         return Err(CliError::usage(
             format!(
@@ -295,7 +295,7 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
         BridgeCommand::Smoke { timeout_secs } => smoke(repo, &root, timeout_secs, fmt),
         BridgeCommand::Status => status(&root, fmt),
         BridgeCommand::Hook(HookCommand::Install { force }) => {
-            let path = warden_bridge::publish::install_hook(&root, force)
+            let path = warden_bridge::publish::install_hook(&root, force, &env::child_env())
                 .map_err(|e| CliError::usage(e.to_string(), None))?;
             println!("installed the pre-commit guard at {}", path.display());
             Ok(ExitCode::SUCCESS)
@@ -304,7 +304,7 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
 }
 
 fn init(root: &Path, target: Option<&str>, fmt: Format) -> Result<ExitCode, CliError> {
-    let layout = Layout::new(root);
+    let layout = Layout::new(root).with_child_env(env::child_env());
     let report = layout::init(&layout, target).map_err(|e| io_err("bridge init", e))?;
     if super::is_json(fmt) {
         output::json(&report)?;
@@ -727,7 +727,7 @@ fn verify(
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
     let secrets = secrets()?;
-    let layout = Layout::new(root);
+    let layout = Layout::new(root).with_child_env(env::child_env());
     let target = target_repo(repo, &layout)?;
     let ctx = env::context();
     let layout_commands = layout.commands();
@@ -871,10 +871,12 @@ fn smoke(
     let subject = format!("bridge: results {id} (exit=0)");
     let mut checks: Vec<(String, bool)>;
     loop {
-        let commits = std::process::Command::new("git")
+        let commits = warden_core::process::Cmd::new("git")
             .args(["log", "--format=%s", "-n", "200"])
-            .current_dir(root)
-            .output()
+            .cwd(root)
+            .envs(env::child_env())
+            .timeout(std::time::Duration::from_secs(60))
+            .run()
             .map(|o| {
                 String::from_utf8_lossy(&o.stdout)
                     .lines()

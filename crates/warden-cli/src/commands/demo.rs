@@ -5,7 +5,8 @@
 
 use crate::output::CliError;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
+use warden_core::process::Cmd;
 use warden_core::proposal::{Proposal, Source};
 use warden_core::{Digest, Repo};
 
@@ -24,7 +25,7 @@ pub(super) fn say(text: &str) {
 
 /// Run git in the demo's repositories (pinned identity, no prompts); its stdout.
 pub(super) fn git_output(dir: &Path, args: &[&str]) -> Result<String, CliError> {
-    let out = Command::new("git")
+    let out = Cmd::new("git")
         .args([
             "-c",
             "user.name=warden demo",
@@ -34,25 +35,29 @@ pub(super) fn git_output(dir: &Path, args: &[&str]) -> Result<String, CliError> 
             "init.defaultBranch=main",
             "-c",
             "commit.gpgsign=false",
+            "-c",
+            "gc.autoDetach=false",
         ])
         .args(args)
-        .current_dir(dir)
+        .cwd(dir)
+        .envs(crate::env::child_env())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(Stdio::null())
-        .output()
+        .timeout(std::time::Duration::from_secs(120))
+        .run()
         .map_err(|e| {
             CliError::usage(
                 format!("the demo needs git: {e}"),
                 Some("install git and try again".to_string()),
             )
         })?;
-    if !out.status.success() {
+    if !out.success() {
         return Err(CliError::usage(
             format!(
-                "git {} failed in the demo: {}",
+                "git {} failed in the demo: {} {}",
                 args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
+                out.describe(),
+                out.stderr_text()
             ),
             None,
         ));

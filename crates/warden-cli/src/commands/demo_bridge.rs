@@ -59,7 +59,7 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
     git_output(&base, &["init", "--quiet", "--bare", "remote.git"])?;
     git_output(&base, &["clone", "--quiet", "remote.git", "cloud"])?;
     warden_core::repo::init(&root, &ctx)?;
-    let layout = Layout::new(&root);
+    let layout = Layout::new(&root).with_child_env(crate::env::child_env());
     layout::init(&layout, None).map_err(err)?;
     git_output(&root, &["add", "-A"])?;
     git_output(&root, &["commit", "--quiet", "-m", "bridge root"])?;

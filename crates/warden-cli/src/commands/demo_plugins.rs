@@ -4,7 +4,7 @@
 
 use crate::output::CliError;
 use std::path::Path;
-use std::process::Command;
+use warden_core::process::Cmd;
 
 fn io(e: std::io::Error) -> CliError {
     CliError::usage(e.to_string(), None)
@@ -13,15 +13,19 @@ fn io(e: std::io::Error) -> CliError {
 fn warden(root: &Path, args: &[&str]) -> Result<(i32, String), CliError> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::usage(format!("cannot find warden itself: {e}"), None))?;
-    let out = Command::new(exe)
+    // The demo's own warden sees the children's base environment and the
+    // sandbox switch, nothing else.
+    let out = Cmd::new(exe)
         .args(args)
-        .current_dir(root)
-        .stdin(std::process::Stdio::null())
-        .output()
+        .cwd(root)
+        .envs(crate::env::child_env())
+        .envs(std::env::var_os("WARDEN_SANDBOX").map(|v| ("WARDEN_SANDBOX", v)))
+        .timeout(std::time::Duration::from_secs(600))
+        .run()
         .map_err(|e| CliError::usage(format!("cannot run warden: {e}"), None))?;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
-    Ok((out.status.code().unwrap_or(-1), text))
+    Ok((out.code.unwrap_or(-1), text))
 }
 
 /// Print a command and (the last `max` lines of) what it said.

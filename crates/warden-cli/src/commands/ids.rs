@@ -107,12 +107,14 @@ fn build(repo: &Repo, write: &WriteArgs, fmt: Format) -> Result<ExitCode, CliErr
 fn check(repo: &Repo, base: Option<&str>, fmt: Format) -> Result<ExitCode, CliError> {
     let root = repo.root();
     let base = match base {
-        Some(rev) => Some(ids::read_base(root, rev).map_err(|e| {
-            CliError::usage(
-                format!("--base {rev}: {e}"),
-                Some("pass a commit, branch or tag of this repository".to_string()),
-            )
-        })?),
+        Some(rev) => Some(
+            ids::read_base(root, rev, &crate::env::child_env()).map_err(|e| {
+                CliError::usage(
+                    format!("--base {rev}: {e}"),
+                    Some("pass a commit, branch or tag of this repository".to_string()),
+                )
+            })?,
+        ),
         None => None,
     };
     let mut findings = ids::check(root, base.as_ref());

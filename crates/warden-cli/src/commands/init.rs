@@ -16,19 +16,27 @@ pub fn run(repo: Option<PathBuf>, git_init: bool, fmt: Format) -> Result<ExitCod
     let root = match warden_core::repo::discover(&start) {
         Ok(r) => r,
         Err(warden_core::Error::NotARepo { .. }) if git_init => {
-            let status = std::process::Command::new("git")
+            let done = warden_core::process::Cmd::new("git")
                 .args(["init", "--quiet"])
                 .arg(&start)
-                .status()
+                .envs(crate::env::child_env())
+                .stdout(warden_core::process::Sink::Null)
+                .timeout(std::time::Duration::from_secs(60))
+                .run()
                 .map_err(|e| {
                     CliError::usage(
                         format!("cannot run git: {e}"),
                         Some("install git".to_string()),
                     )
                 })?;
-            if !status.success() {
+            if !done.success() {
                 return Err(CliError::usage(
-                    format!("`git init {}` failed ({status})", start.display()),
+                    format!(
+                        "`git init {}` failed ({}): {}",
+                        start.display(),
+                        done.describe(),
+                        done.stderr_text()
+                    ),
                     None,
                 ));
             }

@@ -58,25 +58,27 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
 fn stage1(args: &Args) -> Result<ExitCode, CliError> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::usage(format!("cannot find warden's own executable: {e}"), None))?;
-    let mut c = std::process::Command::new(exe);
-    c.arg("__sandbox")
-        .arg("--stage2")
-        .arg("--scratch")
-        .arg(&args.scratch);
+    let mut argv: Vec<std::ffi::OsString> = vec![
+        "__sandbox".into(),
+        "--stage2".into(),
+        "--scratch".into(),
+        args.scratch.clone().into(),
+    ];
     if args.require {
-        c.arg("--require");
+        argv.push("--require".into());
     }
     for l in &args.require_layer {
-        c.arg("--require-layer").arg(l);
+        argv.extend(["--require-layer".into(), l.into()]);
     }
     for p in &args.protect {
-        c.arg("--protect").arg(p);
+        argv.extend(["--protect".into(), p.clone().into()]);
     }
     if args.probe {
-        c.arg("--probe");
+        argv.push("--probe".into());
     }
-    c.arg("--").args(&args.argv);
-    let status = match c.status() {
+    argv.push("--".into());
+    argv.extend(args.argv.iter().map(Into::into));
+    let status = match warden_core::process::spawn_inherit(exe, argv).and_then(|mut c| c.wait()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("warden: the sandbox helper cannot start its second stage: {e}");
@@ -120,7 +122,7 @@ fn stage2(args: &Args, required: &[IsolationLayer]) -> Result<ExitCode, CliError
     };
     // The plugin is a child, not an exec: PID 1 gets no default signal
     // handling, and it must reap the orphans a plugin leaves.
-    let child = match std::process::Command::new(prog).args(rest).spawn() {
+    let child = match warden_core::process::spawn_inherit(prog, rest) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("warden: cannot start `{prog}`: {e}");
@@ -148,22 +150,19 @@ fn single_stage(args: &Args, required: &[IsolationLayer], why: &str) -> Result<E
     if let Some(code) = report(&iso, required, args.probe, &notes) {
         return Ok(code);
     }
-    let Some((prog, rest)) = args.argv.split_first() else {
+    let Some((prog, _rest)) = args.argv.split_first() else {
         return Err(CliError::usage("no plugin command after --", None));
     };
-    let mut cmd = std::process::Command::new(prog);
-    cmd.args(rest);
     #[cfg(unix)]
     {
-        use std::os::unix::process::CommandExt;
-        let err = cmd.exec();
+        let err = warden_core::process::exec_replace(&args.argv);
         eprintln!("warden: cannot start `{prog}`: {err}");
         Ok(output::code(EXIT_EXEC_FAILED as u8))
     }
     #[cfg(not(unix))]
     {
-        let status = cmd
-            .status()
+        let status = warden_core::process::spawn_inherit(prog, _rest)
+            .and_then(|mut c| c.wait())
             .map_err(|e| CliError::usage(format!("cannot start `{prog}`: {e}"), None))?;
         Ok(output::code(status.code().unwrap_or(EXIT_EXEC_FAILED) as u8))
     }

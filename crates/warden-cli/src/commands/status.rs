@@ -9,13 +9,16 @@ use warden_core::policy::IsolationLayer;
 
 /// Changed and untracked paths according to git, or None when git fails.
 fn dirty(root: &Path) -> Option<Vec<String>> {
-    let out = std::process::Command::new("git")
+    let out = warden_core::process::Cmd::new("git")
         .args(["status", "--porcelain=v1", "-z", "--untracked-files=all"])
-        .current_dir(root)
+        .cwd(root)
+        .envs(crate::env::child_env())
         .env("GIT_OPTIONAL_LOCKS", "0")
-        .output()
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .timeout(std::time::Duration::from_secs(600))
+        .run()
         .ok()?;
-    if !out.status.success() {
+    if !out.success() {
         return None;
     }
     let mut paths = Vec::new();
@@ -42,7 +45,7 @@ fn bridge_for(repo: &warden_core::Repo) -> Option<warden_bridge::layout::Layout>
         .into_iter()
         .chain(std::iter::once(repo.root().to_path_buf()));
     for root in candidates {
-        let l = Layout::new(&root);
+        let l = Layout::new(&root).with_child_env(crate::env::child_env());
         if !l.commands().is_dir() {
             continue;
         }

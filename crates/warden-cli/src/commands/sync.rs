@@ -314,21 +314,22 @@ impl GeneratorLauncher for SandboxedGenerators {
         &self,
         argv: &[String],
         writable: &Path,
-    ) -> std::result::Result<std::process::Command, String> {
+    ) -> std::result::Result<warden_core::process::Cmd, String> {
         match &self.helper {
             Some(helper) => {
-                let mut c = std::process::Command::new(helper);
-                c.arg("__sandbox").arg("--scratch").arg(writable);
-                if self.require {
-                    c.arg("--require");
-                }
-                c.arg("--").args(argv);
-                Ok(c)
+                let c = warden_core::process::Cmd::new(helper)
+                    .arg("__sandbox")
+                    .arg("--scratch")
+                    .arg(writable);
+                let c = if self.require { c.arg("--require") } else { c };
+                Ok(c.arg("--").args(argv).envs(crate::env::child_env()))
             }
             None if self.require => Err(format!(
                 "WARDEN_SANDBOX=off leaves no sandbox and {UNSANDBOXED_REFUSED}"
             )),
-            None => hooks::Unsandboxed.command(argv, writable),
+            None => Ok(hooks::Unsandboxed
+                .command(argv, writable)?
+                .envs(crate::env::child_env())),
         }
     }
 
