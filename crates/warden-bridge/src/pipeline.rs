@@ -67,10 +67,6 @@ pub struct Options {
     /// Most commands per batch.
     pub batch_size: usize,
     pub durability: Durability,
-    /// The whole environment of a `validationPlan` check (the caller's
-    /// allow-list, e.g. PATH and the locale). Nothing else is passed: the
-    /// executor's own environment may hold a secret.
-    pub check_env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -81,7 +77,6 @@ impl Default for Options {
             settle_ms: 500,
             batch_size: 64,
             durability: Durability::Group,
-            check_env: Vec::new(),
         }
     }
 }
@@ -1083,8 +1078,7 @@ impl<'a> Bridge<'a> {
                 extra_validation: cmd
                     .validation_plan
                     .iter()
-                    .filter_map(|n| self.checks.get(n))
-                    .map(|argv| with_env(&self.opts.check_env, argv))
+                    .filter_map(|n| self.checks.get(n).cloned())
                     .collect(),
             };
             let outcome = match session.apply_with(&plan, &opts) {
@@ -1448,19 +1442,6 @@ impl<'a> Bridge<'a> {
             recovered: item.leftover,
         })
     }
-}
-
-/// A check's argv run with exactly `env` and nothing inherited:
-/// `/usr/bin/env -i K=V… ARGV…` (`env` replaces itself with the check, so
-/// the deadline's process-group kill reaches it unchanged). The core's
-/// validation runner inherits the executor's environment; this keeps the
-/// bridge's secrets out of every check until that runner takes an explicit
-/// environment itself.
-fn with_env(env: &[(String, String)], argv: &[String]) -> Vec<String> {
-    let mut out = vec!["/usr/bin/env".to_string(), "-i".to_string()];
-    out.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
-    out.extend(argv.iter().cloned());
-    out
 }
 
 /// A command travels as `<id>.json`: the name the sender chose must be the

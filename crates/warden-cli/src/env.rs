@@ -213,8 +213,10 @@ const SECRET_SLOTS: &[SecretSlot] = &[
 ];
 
 /// Every environment variable that holds or names a bridge secret: none of
-/// them is ever passed to a child process.
-pub fn secret_variables() -> Vec<&'static str> {
+/// them is ever passed to a child process (the runner's `is_secret` and the
+/// allow-list both refuse them; a test pins it).
+#[cfg(test)]
+fn secret_variables() -> Vec<&'static str> {
     SECRET_SLOTS
         .iter()
         .flat_map(|s| [s.var, s.file_var])
@@ -369,16 +371,6 @@ pub fn bridge_secrets() -> Result<Option<BridgeSecrets>, SecretError> {
     }))
 }
 
-/// The environment of the bridge's validation checks: an explicit short
-/// list, never the executor's own environment (which may hold a secret).
-pub fn check_env() -> Vec<(String, String)> {
-    ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-        .filter(|(k, _)| !secret_variables().contains(&k.as_str()))
-        .collect()
-}
-
 /// The bridge root from `CLOUD` (seed 002's name for it).
 pub fn bridge_root() -> Option<std::path::PathBuf> {
     std::env::var_os("CLOUD")
@@ -388,6 +380,14 @@ pub fn bridge_root() -> Option<std::path::PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn no_bridge_secret_variable_reaches_a_child() {
+        for name in super::secret_variables() {
+            assert!(!super::child_env_allows(name), "{name}");
+            assert!(warden_core::process::is_secret(std::ffi::OsStr::new(name)), "{name}");
+        }
+    }
+
     use super::*;
 
     fn file(dir: &std::path::Path, name: &str, bytes: &[u8], mode: u32) -> std::path::PathBuf {

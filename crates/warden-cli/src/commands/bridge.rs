@@ -264,7 +264,6 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
             let opts = Options {
                 settle_ms,
                 batch_size: batch,
-                check_env: env::check_env(),
                 durability: if per_file_durability {
                     warden_bridge::outputs::Durability::PerFile
                 } else {
@@ -848,7 +847,6 @@ fn smoke(
         let target = target_repo(repo, &layout)?;
         let opts = Options {
             settle_ms: 0,
-            check_env: env::check_env(),
             ..Options::default()
         };
         let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets_, opts)
