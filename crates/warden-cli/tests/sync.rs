@@ -654,10 +654,7 @@ fn a_bad_sync_config_names_the_field_and_the_fix() {
         err.contains(".warden/sync.yaml: auto_adopts: unknown field"),
         "{err}"
     );
-    assert!(
-        err.contains("hint: see `warden schema sync-config`"),
-        "{err}"
-    );
+    assert!(err.contains("hint: did you mean \"auto_adopt\"?"), "{err}");
 }
 
 #[test]
