@@ -11,6 +11,7 @@ use crate::digest::Digest;
 use crate::engine::Session;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
+use crate::strict;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -65,17 +66,24 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<IdOp>> {
         if line.trim().is_empty() {
             continue;
         }
-        let op: IdOp = serde_json::from_str(line).map_err(|e| {
-            Error::invalid(
-                file,
-                format!("line {}", i + 1),
-                format!("not an identity operation: {e}"),
-                Some(
-                    "this file is append-only; restore it with `git checkout -- .ledger/ids.jsonl`"
-                        .into(),
+        let hint = "this file is append-only; restore it with `git checkout -- .ledger/ids.jsonl`";
+        // Strict, like every input: a repeated or unknown key is named, with its line.
+        let op: IdOp = strict::parse_json(line.as_bytes(), file)
+            .and_then(|v| strict::deserialize(&v, file, hint))
+            .map_err(|e| match e {
+                Error::Invalid {
+                    file,
+                    field,
+                    message,
+                    hint: h,
+                } => Error::invalid(
+                    file,
+                    format!("line {}: {field}", i + 1),
+                    format!("not an identity operation: {message}"),
+                    Some(h.map_or(hint.to_string(), |h| format!("{h}; {hint}"))),
                 ),
-            )
-        })?;
+                other => other,
+            })?;
         ops.push(op);
     }
     Ok(ops)
@@ -117,5 +125,45 @@ impl Session<'_> {
             fsutil::sync_dir(dir)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OP: &str = r#"{"schema":"warden.id-op/v1","time":"2026-11-21T00:00:00Z","op":"mint","id":"01ARZ3NDEKTSV4RRFFQ69G5FAV","kind":"plugin","artifact":"plugins/k","card_sha256":"0000000000000000000000000000000000000000000000000000000000000000","run":"R","writer":"w"}"#;
+
+    #[test]
+    fn an_id_op_with_a_repeated_key_is_refused_naming_the_key_and_line() {
+        assert_eq!(parse(OP, IDS_LOG).expect("parses").len(), 1);
+        let twice = OP.replace(
+            r#""artifact":"plugins/k","#,
+            r#""artifact":"plugins/k","artifact":"plugins/other","#,
+        );
+        let e = parse(&format!("{OP}\n{twice}\n"), IDS_LOG).expect_err("duplicate");
+        assert!(
+            e.to_string().starts_with(
+                ".ledger/ids.jsonl: line 2: artifact: not an identity operation: duplicate key \"artifact\""
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_id_op_field_is_named_with_a_did_you_mean() {
+        let typo = OP.replace(r#""writer":"w""#, r#""writer":"w","wirter":"w""#);
+        let e = parse(&typo, IDS_LOG).expect_err("unknown");
+        assert_eq!(
+            e.to_string(),
+            ".ledger/ids.jsonl: line 1: wirter: not an identity operation: unknown field"
+        );
+        assert!(
+            e.hint().is_some_and(
+                |h| h.starts_with("did you mean \"writer\"?; this file is append-only")
+            ),
+            "{:?}",
+            e.hint()
+        );
     }
 }

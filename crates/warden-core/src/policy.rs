@@ -477,8 +477,9 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_in_the_policy_are_refused_not_last_wins() {
-        // A second `deny:` would silently replace the first, dropping a rule.
+    fn duplicate_keys_in_the_policy_are_refused_naming_the_key_and_line() {
+        // A second `deny:` must never replace the first and drop a rule
+        // (serde-saphyr refuses repeated keys by default; this pins it).
         let text = "schema: warden.policy/v1\nversion: \"1\"\npaths:\n  deny: [\"secret/**\"]\n  allow: [\"**\"]\n  deny: []\n";
         let e = Policy::parse(text, "policy.yaml").expect_err("must fail");
         assert_eq!(

@@ -348,8 +348,8 @@ const TOP_FIELDS: &[&str] = &[
     "actions",
 ];
 
-/// The fields each action kind takes (besides nothing else: an unknown field
-/// such as a misspelt `executable` is an error, never silently ignored).
+/// The fields each action kind takes. Any other field, such as a misspelt
+/// `executable`, is an error: never silently ignored.
 fn action_fields(kind: ActionKind) -> &'static [&'static str] {
     match kind {
         ActionKind::WriteFile => &["kind", "path", "content", "expect", "executable"],

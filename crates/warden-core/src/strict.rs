@@ -131,12 +131,15 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
             path
         };
         let message = e.inner().to_string();
-        match parse_unknown_field(&message) {
-            Some((name, known)) => {
-                unknown_field_error(file, &field, &name, known.iter().map(String::as_str))
-            }
-            None => Error::invalid(file, field, message, Some(hint.to_string())),
+        if let Some((name, known)) = parse_unknown(&message, "unknown field `") {
+            return unknown_field_error(file, &field, &name, known.iter().map(String::as_str));
         }
+        if let Some((name, known)) = parse_unknown(&message, "unknown variant `") {
+            let hint = did_you_mean(&name, known.iter().map(String::as_str))
+                .unwrap_or_else(|| format!("one of: {}", known.join(", ")));
+            return Error::invalid(file, field, format!("unknown value \"{name}\""), Some(hint));
+        }
+        Error::invalid(file, field, message, Some(hint.to_string()))
     })
 }
 
@@ -181,9 +184,10 @@ pub fn unknown_field_error<'a>(
 
 /// serde's wording, stable since serde 1.0: "unknown field `x`, expected one
 /// of `a`, `b`", "unknown field `x`, expected `a`" or "unknown field `x`,
-/// there are no fields". Returns the field and the known names.
-fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
-    let rest = message.strip_prefix("unknown field `")?;
+/// there are no fields" (and the same for "unknown variant"). Returns the
+/// name and the known names.
+fn parse_unknown(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix(prefix)?;
     let end = rest.find("`, ")?;
     let name = rest[..end].to_string();
     let tail = &rest[end + 3..];
@@ -368,6 +372,21 @@ mod tests {
         let e = deserialize::<Outer>(&v, "f.json", "see the schema").expect_err("unknown");
         assert_eq!(e.to_string(), "f.json: items[1].max_filez: unknown field");
         assert_eq!(e.hint().as_deref(), Some("did you mean \"max_files\"?"));
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(rename_all = "lowercase")]
+        enum Lang {
+            Python,
+            Sh,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct WithLang {
+            lang: Lang,
+        }
+        let e = deserialize::<WithLang>(&serde_json::json!({"lang": "pyhton"}), "f.json", "")
+            .expect_err("unknown value");
+        assert_eq!(e.to_string(), "f.json: lang: unknown value \"pyhton\"");
+        assert_eq!(e.hint().as_deref(), Some("did you mean \"python\"?"));
         let v = serde_json::json!({"items": [], "zzz": 1});
         let e = deserialize::<Outer>(&v, "f.json", "see the schema").expect_err("unknown");
         assert_eq!(e.to_string(), "f.json: zzz: unknown field");

@@ -370,8 +370,9 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_card_keys_are_refused_not_last_wins() {
-        // A second `artifact:` would silently re-point the identity.
+    fn duplicate_card_keys_are_refused_naming_the_key_and_line() {
+        // A second `artifact:` must never re-point the identity (serde-saphyr
+        // refuses repeated keys by default; this pins it).
         let text = format!("{CARD}artifact: plugins/other\n");
         let e = parse_card(text.as_bytes()).expect_err("duplicate");
         assert!(

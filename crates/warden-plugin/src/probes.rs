@@ -53,7 +53,11 @@ fn describe(inv: &Invocation) -> String {
 
 fn read_json(path: &Path) -> Result<Value, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not JSON: {e}", path.display()))
+    // Strict: an example repeating a key would test something other than it shows.
+    warden_core::strict::parse_json(&bytes, &path.display().to_string()).map_err(|e| {
+        let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
+        format!("{e}{hint}")
+    })
 }
 
 /// Run one example: request file → expected response file.

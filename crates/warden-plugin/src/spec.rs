@@ -426,7 +426,7 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_spec_keys_are_refused_not_last_wins() {
+    fn duplicate_spec_keys_are_refused_naming_the_key_and_line() {
         let text = SPEC.replace(
             "\"lang\": \"python\",",
             "\"lang\": \"python\", \"lang\": \"sh\",",

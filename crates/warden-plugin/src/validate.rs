@@ -535,3 +535,27 @@ pub fn sarif(report: &Report) -> Value {
         }],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_names_a_misspelt_spec_field_with_a_did_you_mean() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plugin = dir.path().join("plugins/k");
+        std::fs::create_dir_all(&plugin).expect("mkdir");
+        let spec = r#"{"schema": "warden.plugin-spec/v1", "key": "k", "id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "name": "k", "version": "0.1.0", "description": "d", "events": ["FileDetected"],
+            "lang": "python", "protocol": 1, "actions": ["quarantine"], "priorty": 5,
+            "operations": [{"name": "handle", "description": "h", "events": ["FileDetected"]}]}"#;
+        std::fs::write(plugin.join("plugin.spec.json"), spec).expect("write");
+        let f = load_spec(dir.path(), "k").expect_err("unknown field");
+        assert_eq!(f.rule, "spec-invalid");
+        assert_eq!(
+            f.message,
+            "plugins/k/plugin.spec.json: priorty: unknown field"
+        );
+        assert_eq!(f.fix, "did you mean \"priority\"?");
+    }
+}

@@ -205,8 +205,9 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_sync_config_keys_are_refused_not_last_wins() {
-        // A second `append_only:` would silently drop the first list's protection.
+    fn duplicate_sync_config_keys_are_refused_naming_the_key_and_line() {
+        // A second `append_only:` must never drop the first list (serde-saphyr
+        // refuses repeated keys by default; this pins it).
         let e = SyncConfig::parse(
             "schema: warden.sync-config/v1\nappend_only: [\"data/*.jsonl\"]\nauto_adopt: true\nappend_only: []\n",
             "sync.yaml",
