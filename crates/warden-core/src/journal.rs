@@ -129,13 +129,17 @@ pub struct Frame {
 
 impl Frame {
     pub fn blob(&self, (off, len): (u64, u64)) -> Result<&[u8]> {
-        let (s, e) = (off as usize, (off + len) as usize);
-        self.blobs.get(s..e).ok_or_else(|| {
-            Error::Internal(format!(
-                "journal frame at {} has a blob out of range",
-                self.at.offset
-            ))
-        })
+        let range = usize::try_from(off)
+            .ok()
+            .zip(off.checked_add(len).and_then(|e| usize::try_from(e).ok()));
+        range
+            .and_then(|(s, e)| self.blobs.get(s..e))
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "journal frame at {} has a blob out of range",
+                    self.at.offset
+                ))
+            })
     }
 }
 
@@ -255,7 +259,10 @@ impl Journal {
                 .try_into()
                 .map_err(|_| Error::Internal("trailer".into()))?,
         );
-        let Some(start) = end.checked_sub(TAIL_LEN + body_len + HEAD_LEN) else {
+        let Some(start) = body_len
+            .checked_add(TAIL_LEN + HEAD_LEN)
+            .and_then(|n| end.checked_sub(n))
+        else {
             return Ok(None);
         };
         self.read_frame(FrameRef {
@@ -277,7 +284,13 @@ impl Journal {
             path: self.path.clone(),
             message: format!("frame at offset {}: {m}", at.offset),
         };
-        if at.len < HEAD_LEN + TAIL_LEN || at.offset + at.len > self.len()? {
+        let file_len = self.len()?;
+        if at.len < HEAD_LEN + TAIL_LEN
+            || at
+                .offset
+                .checked_add(at.len)
+                .is_none_or(|end| end > file_len)
+        {
             return Err(corrupt(
                 "beyond the end of the journal (was it truncated or replaced?)",
             ));
@@ -324,7 +337,9 @@ impl Journal {
                     .try_into()
                     .map_err(|_| Error::Internal("header".into()))?,
             );
-            let end = pos + HEAD_LEN + body_len + TAIL_LEN;
+            let Some(end) = body_len.checked_add(pos + HEAD_LEN + TAIL_LEN) else {
+                break;
+            };
             if end > len
                 || self
                     .frame_ending_at(end)?
