@@ -558,3 +558,26 @@ fn an_older_versions_leftover_restore_temp_is_removed_by_recovery() {
     assert!(!old.exists(), "the old-style temp must be cleaned up");
     assert_eq!(tree(f.root()), before);
 }
+
+#[cfg(unix)]
+#[test]
+fn undo_keeps_a_directory_mode_changed_after_the_run() {
+    let _serial = serial();
+    let f = Fixture::new();
+    let d = f.root().join("shared");
+    std::fs::create_dir(&d).expect("mkdir");
+    set_mode(&d, 0o750);
+    let out = try_apply(
+        &f,
+        manual(json!([{"kind": "write_file", "path": "shared/f.txt", "content": "x\n", "expect": "absent"}])),
+    )
+    .expect("apply");
+    set_mode(&d, 0o700); // the user's own change, after the run
+    try_undo(&f, &out.entry.run, false).expect("undo");
+    assert!(d.is_dir());
+    assert_eq!(
+        mode(&d),
+        0o700,
+        "the run did not set this mode; undo leaves it"
+    );
+}
