@@ -158,11 +158,15 @@ fn dir_records(root: &Path, changes: &[Change]) -> Result<Vec<DirRecord>> {
 
 /// Put directories into the recorded states: those recorded absent are
 /// removed when empty (deepest first); those recorded with a mode are
-/// created if missing and given that mode (outermost first). Records every
-/// directory whose entry list changed in `synced`.
+/// created if missing and given that mode (outermost first). A directory that
+/// `existed` (the current run's own before-states) says was there before this
+/// run keeps its mode: a run never changes a directory's mode, so a different
+/// one was set by someone since. Records every directory whose entry list
+/// changed in `synced`.
 fn settle_dirs(
     root: &Path,
     records: &[DirRecord],
+    existed: &[DirRecord],
     synced: &mut BTreeSet<PathBuf>,
 ) -> std::result::Result<(), Box<(RepoPath, Error)>> {
     for r in records.iter().rev().filter(|r| r.mode.is_none()) {
@@ -177,9 +181,15 @@ fn settle_dirs(
         let Some(mode) = r.mode else { continue };
         let fs = r.path.to_fs(root);
         let at = |e: Error| Box::new((r.path.clone(), e));
+        // Its mode before this run, if it was there (this run may have
+        // removed it on the way, as it became empty).
+        let had = existed
+            .iter()
+            .find(|e| e.path == r.path)
+            .and_then(|e| e.mode);
         match std::fs::symlink_metadata(&fs) {
             Ok(m) if m.is_dir() => {
-                if fsutil::mode_of(&m) != mode {
+                if had.is_none() && fsutil::mode_of(&m) != mode {
                     fsutil::set_mode(&fs, mode).map_err(at)?;
                 }
             }
@@ -195,7 +205,7 @@ fn settle_dirs(
                 )));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                fsutil::create_dir_with_mode(&fs, mode).map_err(at)?;
+                fsutil::create_dir_with_mode(&fs, had.unwrap_or(mode)).map_err(at)?;
                 synced.insert(parent_dir(root, &r.path));
             }
             Err(e) => return Err(e).io("inspect", &fs).map_err(at),
@@ -289,7 +299,7 @@ fn switch(root: &Path, plan: &Plan, intent: &Intent) -> Result<()> {
             dirs.insert(up.to_path_buf());
         }
     }
-    settle_dirs(root, &plan.dirs, &mut dirs).map_err(|b| b.1)?;
+    settle_dirs(root, &plan.dirs, &intent.dirs, &mut dirs).map_err(|b| b.1)?;
     for d in &dirs {
         if d.exists() {
             fsutil::sync_dir(d)?;
@@ -868,7 +878,7 @@ impl Session<'_> {
                 dirs.insert(up.to_path_buf());
             }
         }
-        settle_dirs(&root, &intent.dirs, &mut dirs).map_err(|b| blocked(run, &b.0, b.1))?;
+        settle_dirs(&root, &intent.dirs, &[], &mut dirs).map_err(|b| blocked(run, &b.0, b.1))?;
         for d in &dirs {
             if d.exists() {
                 fsutil::sync_dir(d)?;

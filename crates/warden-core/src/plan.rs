@@ -236,8 +236,10 @@ impl<'a> Overlay<'a> {
         if let Some(s) = self.current.get(path) {
             return Ok(s.clone());
         }
-        path.check_on_disk(self.root, self.file, field)?;
-        let s = FileState::read(self.root, path)?;
+        path.check_on_disk(self.root, self.file, field)
+            .map_err(|e| user_path_error(e, path, self.file, field))?;
+        let s = FileState::read(self.root, path)
+            .map_err(|e| user_path_error(e, path, self.file, field))?;
         self.original.insert(path.clone(), s.clone());
         self.current.insert(path.clone(), s.clone());
         Ok(s)
@@ -262,6 +264,33 @@ impl<'a> Overlay<'a> {
                 })
             })
             .collect()
+    }
+}
+
+/// An OS error about a path the input named (not readable, name too long, a
+/// component that is not a directory, …) is bad input: exit 2, naming the field
+/// and the path. Other I/O errors stay internal.
+fn user_path_error(e: Error, path: &RepoPath, file: &str, field: &str) -> Error {
+    use std::io::ErrorKind as K;
+    match e {
+        Error::Io { op, source, .. }
+            if matches!(
+                source.kind(),
+                K::PermissionDenied
+                    | K::InvalidFilename
+                    | K::NotADirectory
+                    | K::IsADirectory
+                    | K::InvalidInput
+            ) =>
+        {
+            Error::invalid(
+                file,
+                field,
+                format!("cannot {op} \"{path}\": {source}"),
+                Some("check the path and its permissions".into()),
+            )
+        }
+        other => other,
     }
 }
 
@@ -814,4 +843,37 @@ pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> Str
         .context_radius(3)
         .header(old_name, new_name)
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_os_error_about_a_user_path_is_input_naming_the_path() {
+        let p = RepoPath::parse("docs/a.md", "f", "x").expect("path");
+        let io = |kind| Error::Io {
+            op: "read",
+            path: "/r/docs/a.md".into(),
+            source: std::io::Error::from(kind),
+        };
+        let e = user_path_error(
+            io(std::io::ErrorKind::PermissionDenied),
+            &p,
+            "p.json",
+            "actions[3].path",
+        );
+        assert_eq!(e.class(), crate::ExitClass::Input);
+        assert!(
+            e.to_string().contains("actions[3].path") && e.to_string().contains("docs/a.md"),
+            "{e}"
+        );
+        let e = user_path_error(
+            io(std::io::ErrorKind::OutOfMemory),
+            &p,
+            "p.json",
+            "actions[3].path",
+        );
+        assert_eq!(e.class(), crate::ExitClass::Internal);
+    }
 }

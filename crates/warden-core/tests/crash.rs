@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Fixture, proposal, sha, tree};
+use common::{Fixture, dir_modes, proposal, sha, tree};
 use serde_json::json;
 use warden_core::failpoint::{self, Action, RUN_POINTS};
 use warden_core::ledger::RunResult;
@@ -15,6 +15,7 @@ fn setup(f: &Fixture) -> serde_json::Value {
     f.write("a.txt", "alpha\n", 0o644);
     f.write("tool.sh", "#!/bin/sh\necho old\n", 0o755);
     f.write("old/name.txt", "moving\n", 0o600);
+    common::set_mode(&f.root().join("old"), 0o700);
     f.write("stray.tmp", "stray\n", 0o644);
     f.write(
         "cfg.py",
@@ -68,11 +69,18 @@ fn every_step_boundary_recovers_to_before_or_after() {
         }
     };
     normalise(&mut after_twin);
+    // Directories too (the lane's run directory is named after the run).
+    let no_lane = |mut d: std::collections::BTreeMap<String, u32>| {
+        d.retain(|k, _| !k.starts_with(".quarantine"));
+        d
+    };
+    let dirs_after_twin = no_lane(dir_modes(twin.root()));
 
     for (i, point) in RUN_POINTS.iter().enumerate() {
         let f = Fixture::new();
         let p = setup(&f);
         let before = tree(f.root());
+        let dirs_before = dir_modes(f.root());
         let repo = f.repo();
         let (prop, digest) = proposal(p);
         failpoint::clear();
@@ -115,8 +123,18 @@ fn every_step_boundary_recovers_to_before_or_after() {
         normalise(&mut now);
         if committed {
             assert_eq!(now, after_twin, "{point}: tree must equal the after-state");
+            assert_eq!(
+                no_lane(dir_modes(f.root())),
+                dirs_after_twin,
+                "{point}: directories must equal the after-state"
+            );
         } else {
             assert_eq!(now, before, "{point}: tree must equal the before-state");
+            assert_eq!(
+                dir_modes(f.root()),
+                dirs_before,
+                "{point}: directories (and their modes) must equal the before-state"
+            );
         }
         let verify = repo.ledger().verify().expect("verify");
         assert!(verify.ok, "{point}: {:?}", verify.problem);
@@ -216,4 +234,45 @@ fn a_file_changed_by_someone_else_mid_crash_is_preserved_in_quarantine() {
         std::fs::read_to_string(f.root().join("a.txt")).expect("a"),
         "alpha\n"
     );
+}
+
+#[test]
+fn every_step_boundary_of_an_undo_recovers_files_and_directories() {
+    let _serial = common::serial();
+    let actor = || warden_core::proposal::Source {
+        kind: "person".into(),
+        id: "test".into(),
+    };
+    for (i, point) in RUN_POINTS.iter().enumerate() {
+        let f = Fixture::new();
+        let p = setup(&f);
+        let (files_before, dirs_before) = (tree(f.root()), dir_modes(f.root()));
+        let repo = f.repo();
+        let (prop, digest) = proposal(p);
+        let run = {
+            let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+            let plan = s.plan(&prop, digest, "test.json").expect("plan");
+            s.apply(&plan).expect("apply").entry.run
+        };
+        let (files_after, dirs_after) = (tree(f.root()), dir_modes(f.root()));
+        failpoint::clear();
+        failpoint::arm(point, Action::Error);
+        {
+            let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+            let plan = s.plan_undo(&run, false, actor()).expect("plan undo");
+            s.apply(&plan)
+                .expect_err("failpoint must interrupt the undo");
+        }
+        failpoint::clear();
+        drop(repo.session(&f.ctx, false, &mut |_| {}).expect("recovers"));
+        let at = |name: &str| RUN_POINTS.iter().position(|p| *p == name).expect("point");
+        if i >= at("run.after_ledger") {
+            assert_eq!(tree(f.root()), files_before, "{point}: undone");
+            assert_eq!(dir_modes(f.root()), dirs_before, "{point}: undone dirs");
+        } else {
+            assert_eq!(tree(f.root()), files_after, "{point}: undo rolled back");
+            assert_eq!(dir_modes(f.root()), dirs_after, "{point}: dirs kept");
+        }
+        assert!(repo.ledger().verify().expect("verify").ok, "{point}");
+    }
 }

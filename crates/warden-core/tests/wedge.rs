@@ -527,3 +527,57 @@ fn a_validation_log_that_cannot_be_written_rolls_the_run_back_with_an_entry() {
     std::fs::create_dir(&runs).expect("mkdir");
     still_works(&f, "after the log failure");
 }
+
+#[test]
+fn an_older_versions_leftover_restore_temp_is_removed_by_recovery() {
+    let _serial = serial();
+    let f = Fixture::new();
+    f.write("dir/a.txt", "a\n", 0o644);
+    let before = tree(f.root());
+    let repo = f.repo();
+    let (prop, digest) = proposal(manual(json!([
+        {"kind": "write_file", "path": "dir/a.txt", "content": "A\n", "expect": {"sha256": sha("a\n")}}
+    ])));
+    failpoint::clear();
+    failpoint::arm("run.after_renames", Action::Error);
+    let run = {
+        let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+        let plan = s.plan(&prop, digest, "p.json").expect("plan");
+        s.apply(&plan).expect_err("crash");
+        plan.run
+    };
+    failpoint::clear();
+    // What a crash inside an older version's rollback left behind.
+    let old = f
+        .root()
+        .join(format!("dir/.a.txt.warden-{run}-restore.tmp"));
+    std::fs::write(&old, "half a restore").expect("write");
+    let s = repo.session(&f.ctx, false, &mut |_| {}).expect("recovers");
+    assert_eq!(s.recovered[0].outcome, "rolled_back");
+    drop(s);
+    assert!(!old.exists(), "the old-style temp must be cleaned up");
+    assert_eq!(tree(f.root()), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn undo_keeps_a_directory_mode_changed_after_the_run() {
+    let _serial = serial();
+    let f = Fixture::new();
+    let d = f.root().join("shared");
+    std::fs::create_dir(&d).expect("mkdir");
+    set_mode(&d, 0o750);
+    let out = try_apply(
+        &f,
+        manual(json!([{"kind": "write_file", "path": "shared/f.txt", "content": "x\n", "expect": "absent"}])),
+    )
+    .expect("apply");
+    set_mode(&d, 0o700); // the user's own change, after the run
+    try_undo(&f, &out.entry.run, false).expect("undo");
+    assert!(d.is_dir());
+    assert_eq!(
+        mode(&d),
+        0o700,
+        "the run did not set this mode; undo leaves it"
+    );
+}
