@@ -384,7 +384,10 @@ mod tests {
     fn no_bridge_secret_variable_reaches_a_child() {
         for name in super::secret_variables() {
             assert!(!super::child_env_allows(name), "{name}");
-            assert!(warden_core::process::is_secret(std::ffi::OsStr::new(name)), "{name}");
+            assert!(
+                warden_core::process::is_secret(std::ffi::OsStr::new(name)),
+                "{name}"
+            );
         }
     }
 

@@ -740,23 +740,22 @@ impl Session<'_> {
             }
             // A command that cannot even start fails the run like one that
             // fails: it is rolled back and ledgered, never left half-done.
-            let ran =
-                match crate::validate::run_until(
-                    argv,
-                    &root,
-                    &log,
-                    limit,
-                    opts.deadline,
-                    n > 0,
-                    &self.ctx.child_env,
-                ) {
-                    Ok(ran) => ran,
-                    Err(e @ Error::Injected(_)) => return Err(e),
-                    Err(e) => {
-                        failed = Some(format!("the validation command could not run: {e}"));
-                        break;
-                    }
-                };
+            let ran = match crate::validate::run_until(
+                argv,
+                &root,
+                &log,
+                limit,
+                opts.deadline,
+                n > 0,
+                &self.ctx.child_env,
+            ) {
+                Ok(ran) => ran,
+                Err(e @ Error::Injected(_)) => return Err(e),
+                Err(e) => {
+                    failed = Some(format!("the validation command could not run: {e}"));
+                    break;
+                }
+            };
             match ran {
                 Ok(()) => {}
                 Err(f) if f.deadline => {
