@@ -49,9 +49,10 @@ fn mode_of(p: &Path) -> u32 {
     std::fs::metadata(p).expect("meta").permissions().mode() & 0o7777
 }
 
-/// Every file under `root` outside warden's and git's own areas: path -> (bytes, mode).
-pub fn tree(root: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (Vec<u8>, u32)>) {
+/// Visit every entry under `root` outside warden's and git's own areas, with
+/// its repository-relative path and whether it is a directory.
+fn visit(root: &Path, f: &mut dyn FnMut(String, &Path, bool)) {
+    fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(String, &Path, bool)) {
         for ent in std::fs::read_dir(dir).expect("read_dir") {
             let ent = ent.expect("entry");
             let p = ent.path();
@@ -66,15 +67,24 @@ pub fn tree(root: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
             {
                 continue;
             }
-            if ent.file_type().expect("type").is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(rel, (std::fs::read(&p).expect("read"), mode_of(&p)));
+            let is_dir = ent.file_type().expect("type").is_dir();
+            f(rel, &p, is_dir);
+            if is_dir {
+                walk(root, &p, f);
             }
         }
     }
+    walk(root, root, f);
+}
+
+/// Every file under `root` outside warden's and git's own areas: path -> (bytes, mode).
+pub fn tree(root: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
     let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
+    visit(root, &mut |rel, p, is_dir| {
+        if !is_dir {
+            out.insert(rel, (std::fs::read(p).expect("read"), mode_of(p)));
+        }
+    });
     out
 }
 
@@ -99,29 +109,12 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
 /// Every directory under `root` outside warden's and git's own areas, with its mode.
 #[cfg(unix)]
 pub fn dir_modes(root: &Path) -> BTreeMap<String, u32> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, u32>) {
-        for ent in std::fs::read_dir(dir).expect("read_dir") {
-            let ent = ent.expect("entry");
-            let p = ent.path();
-            let rel = p
-                .strip_prefix(root)
-                .expect("prefix")
-                .to_string_lossy()
-                .replace('\\', "/");
-            if [".git", ".warden", ".ledger", ".runs"]
-                .iter()
-                .any(|x| rel == *x)
-            {
-                continue;
-            }
-            if ent.file_type().expect("type").is_dir() {
-                out.insert(rel, mode_of(&p));
-                walk(root, &p, out);
-            }
-        }
-    }
     let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
+    visit(root, &mut |rel, p, is_dir| {
+        if is_dir {
+            out.insert(rel, mode_of(p));
+        }
+    });
     out
 }
 
