@@ -6,6 +6,7 @@
 //! Invariants of [`GitCli`]:
 //! - it never prompts: `GIT_TERMINAL_PROMPT=0`, `GCM_INTERACTIVE=never`, ssh in
 //!   `BatchMode`, stdin closed;
+//! - it never refreshes the user's index opportunistically (`GIT_OPTIONAL_LOCKS=0`);
 //! - it parses machine formats only (`status --porcelain=v2 -z`, `for-each-ref`
 //!   with NUL separators, `rev-list --count`, `merge-tree --write-tree -z`);
 //! - the only commands that write are object writes (`hash-object -w`,
@@ -313,6 +314,9 @@ impl GitCli {
             .env_remove("GIT_INDEX_FILE")
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GCM_INTERACTIVE", "never")
+            // No opportunistic index refresh by any read (status, diff, …):
+            // an audit must leave the user's index byte for byte as it was.
+            .env("GIT_OPTIONAL_LOCKS", "0")
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .timeout(LOCAL_TIMEOUT)
     }
