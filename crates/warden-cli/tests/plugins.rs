@@ -195,6 +195,49 @@ fn sh_plugin_works_out_of_the_box() {
 }
 
 #[test]
+fn sh_plugin_accepts_a_hello_written_with_spaces() {
+    // Python's json.dumps writes `"major": 1`; the scaffolded sh handler used
+    // to string-match `"major":1` and refuse it as an unsupported protocol.
+    let r = Repo::new();
+    r.ok(&[
+        "plugin",
+        "new",
+        "shy",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "sh",
+        "--yes",
+    ]);
+    let hello = r#"{"type": "hello", "protocol": {"major": 1, "features": ["batch"]}}"#;
+    let request = r#"{"type": "request", "op": "handle", "event": "FileDetected", "input": {"items": [{"path": "inbox/a.md", "sha256": "00", "size": 1}]}}"#;
+    let mut child = std::process::Command::new("sh")
+        .arg("src/handler.sh")
+        .current_dir(r.root.join("plugins/shy"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sh");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{hello}\n{request}").expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let response: serde_json::Value = serde_json::from_str(lines[1]).expect("response json");
+    assert_eq!(response["type"], "response", "{stdout}");
+}
+
+#[test]
 fn other_languages_scaffold_and_validate() {
     let r = Repo::new();
     for lang in ["pwsh", "rust"] {

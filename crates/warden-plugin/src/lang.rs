@@ -162,17 +162,19 @@ if __name__ == "__main__":
             r#"IFS= read -r hello || exit 2
 IFS= read -r request || exit 2
 printf '{{"type":"hello","protocol":{{"major":%s,"features":{f}}}}}\n' "$PROTOCOL_MAJOR"
-case "$hello" in
+# JSON may put spaces after ':' and ',' (Python's default): compare without them.
+compact=$(printf '%s' "$hello" | tr -d ' \t\r')
+case "$compact" in
   *"\"major\":$PROTOCOL_MAJOR,"* | *"\"major\":$PROTOCOL_MAJOR}}"*) ;;
   *) echo "unsupported protocol: $hello" >&2; exit 3 ;;
 esac
-op=$(printf '%s\n' "$request" | sed -n 's/.*"op":"\([a-z0-9_]*\)".*/\1/p')
-event=$(printf '%s\n' "$request" | sed -n 's/.*"event":"\([A-Za-z]*\)".*/\1/p')
+op=$(printf '%s\n' "$request" | sed -n 's/.*"op"[[:space:]]*:[[:space:]]*"\([a-z0-9_]*\)".*/\1/p')
+event=$(printf '%s\n' "$request" | sed -n 's/.*"event"[[:space:]]*:[[:space:]]*"\([A-Za-z]*\)".*/\1/p')
 case " $OPERATIONS " in
   *" $op:$event "*) ;;
   *) printf '{{"type":"error","message":"operation %s does not handle %s"}}\n' "$op" "$event"; exit 2 ;;
 esac
-actions=$(printf '%s\n' "$request" | grep -o '"path":"[^"]*"' | sed 's/^"path":"//; s/"$//' | "$op" "$event" | paste -sd, -)
+actions=$(printf '%s\n' "$request" | grep -o '"path"[[:space:]]*:[[:space:]]*"[^"]*"' | sed 's/^"path"[[:space:]]*:[[:space:]]*"//; s/"$//' | "$op" "$event" | paste -sd, -)
 eval "rationale=\${{RATIONALE_$op:-}}"
 printf '{{"type":"response","output":{{"actions":[%s],"rationale":"%s"}}}}\n' "$actions" "$rationale"
 "#
