@@ -23,17 +23,27 @@ fn main() -> ExitCode {
     if !matches!(args.command, cli::Command::Sandbox { .. }) {
         warden_core::process::adopt_orphans();
     }
-    match commands::dispatch(args) {
-        Ok(code) => code,
-        Err(err) => {
+    // A closed stdout unwinds (see `quiet_on_broken_pipe`), so destructors
+    // run — the demo's temporary repositories are removed — before exit 0.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::dispatch(args)));
+    match run {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => {
             output::print_error(&err);
             ExitCode::from(err.exit_code())
         }
+        Err(_) if BROKEN_PIPE.load(std::sync::atomic::Ordering::SeqCst) => ExitCode::SUCCESS,
+        Err(panic) => std::panic::resume_unwind(panic),
     }
 }
 
+/// Set when a print found stdout closed by its reader.
+static BROKEN_PIPE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// `warden ledger log | head` closes stdout early; `println!` then panics.
-/// Treat that as the reader being done, like other Unix tools, not as a crash.
+/// Treat that as the reader being done, like other Unix tools, not as a crash:
+/// say nothing, let the panic unwind (so temporary directories are removed),
+/// and exit 0 in `main`.
 fn quiet_on_broken_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -44,7 +54,8 @@ fn quiet_on_broken_pipe() {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
         if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
-            std::process::exit(0);
+            BROKEN_PIPE.store(true, std::sync::atomic::Ordering::SeqCst);
+            return;
         }
         default(info);
     }));

@@ -678,3 +678,32 @@ fn demo_runs_end_to_end() {
         assert!(out.contains(step), "{step} missing from the demo:\n{out}");
     }
 }
+
+#[test]
+fn demo_into_a_closed_pipe_leaves_no_temp_dir_behind() {
+    // `warden demo | head -1` used to exit from the panic hook, skipping the
+    // destructors that remove the demo's temporary repositories.
+    use std::io::BufRead;
+    let home = tempfile::tempdir().expect("home");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut child = common::isolated(common::BIN, home.path())
+        .arg("demo")
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("demo");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("first line");
+    // The reader is gone (like `head -1`).
+    let status = child.wait().expect("wait");
+    assert!(!first.is_empty());
+    assert_eq!(status.code(), Some(0));
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("tmp")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
