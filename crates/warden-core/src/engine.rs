@@ -1007,13 +1007,32 @@ impl Session<'_> {
             )
         })?;
         let id = entry.run.clone();
-        if entry.result != RunResult::Applied {
-            return Err(Error::rejected(
-                "(command line)",
-                "RUN",
-                format!("run {id} did not apply (it was rolled back), so there is nothing to undo"),
-                None,
-            ));
+        match entry.result {
+            RunResult::Applied => {}
+            RunResult::RolledBack => {
+                return Err(Error::rejected(
+                    "(command line)",
+                    "RUN",
+                    format!(
+                        "run {id} did not apply (it was rolled back), so there is nothing to undo"
+                    ),
+                    None,
+                ));
+            }
+            RunResult::Recorded => {
+                return Err(Error::rejected(
+                    "(command line)",
+                    "RUN",
+                    format!(
+                        "run {id} ({}) is a recorded run: it changed no working-tree file, so there is nothing to undo",
+                        entry.command
+                    ),
+                    Some(
+                        "`warden ledger show RUN` says what it did; what it changed outside the working tree (git refs a sync run made) is undone with git"
+                            .into(),
+                    ),
+                ));
+            }
         }
         if let Some(by) = ledger
             .entries()?

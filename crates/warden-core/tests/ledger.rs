@@ -254,3 +254,34 @@ fn record_many_chains_a_batch_in_order() {
     }
     assert!(repo.ledger().verify().expect("verify").ok);
 }
+
+#[test]
+fn undo_of_a_recorded_run_says_it_was_recorded_not_rolled_back() {
+    use warden_core::engine::Record;
+    use warden_core::proposal::Source;
+    let (f, repo) = with_runs(0);
+    let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let run = s.new_run_id();
+    let actor = Source {
+        kind: "person".into(),
+        id: "t".into(),
+    };
+    s.record(Record {
+        run: run.clone(),
+        command: "sync reconcile".into(),
+        actor: actor.clone(),
+        event: "SyncAudited".into(),
+        input_digest: warden_core::Digest::of(b"reconcile"),
+        rationale: None,
+        details: None,
+        artifacts: Vec::new(),
+    })
+    .expect("record");
+    let err = s
+        .plan_undo(&run, false, actor)
+        .expect_err("nothing to undo");
+    let text = err.to_string();
+    assert!(text.contains("is a recorded run"), "{text}");
+    assert!(text.contains("sync reconcile"), "{text}");
+    assert!(!text.contains("rolled back"), "{text}");
+}
