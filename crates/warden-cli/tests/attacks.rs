@@ -6,23 +6,11 @@
 
 mod common;
 
-use common::{Repo, chmod, mode};
+use common::{Repo, chmod, edit_spec, mode, set_handler};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "hmac-secret-that-no-plugin-may-see-7f3a9c";
-
-fn set_handler(r: &Repo, key: &str, code: &str) {
-    let rel = format!("plugins/{key}/src/handler.py");
-    let text = r.read(&rel);
-    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
-    let start = start + text[start..].find('\n').expect("eol") + 1;
-    let end = text.find("# ---- END OF DEVELOPER AREA").expect("dev end");
-    r.write(
-        &rel,
-        &format!("{}{}\n{}", &text[..start], code, &text[end..]),
-    );
-}
 
 /// A python plugin on FileDetected whose handler is `code`.
 fn hostile(r: &Repo, key: &str, priority: i64, code: &str, spec: impl FnOnce(&mut Value)) {
@@ -37,14 +25,10 @@ fn hostile(r: &Repo, key: &str, priority: i64, code: &str, spec: impl FnOnce(&mu
         "--yes",
     ]);
     set_handler(r, key, code);
-    let rel = format!("plugins/{key}/plugin.spec.json");
-    let mut v: Value = serde_json::from_str(&r.read(&rel)).expect("spec");
-    v["priority"] = json!(priority);
-    spec(&mut v);
-    r.write(
-        &rel,
-        &(serde_json::to_string_pretty(&v).expect("json") + "\n"),
-    );
+    edit_spec(r, key, |v| {
+        v["priority"] = json!(priority);
+        spec(v);
+    });
     r.ok(&["plugin", "gen", key, "--yes"]);
     r.ok(&["plugin", "enable", key, "--yes"]);
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Repo;
+use common::{Repo, edit_spec, set_handler};
 use serde_json::{Value, json};
 
 /// A repository with a scaffolded python plugin `key` on FileDetected.
@@ -21,29 +21,6 @@ fn with_plugin(key: &str) -> Repo {
         "--yes",
     ]);
     r
-}
-
-/// Replace the developer area of a python plugin's handler.
-fn set_handler(r: &Repo, key: &str, code: &str) {
-    let rel = format!("plugins/{key}/src/handler.py");
-    let text = r.read(&rel);
-    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
-    let start = start + text[start..].find('\n').expect("eol") + 1;
-    let end = text.find("# ---- END OF DEVELOPER AREA").expect("dev end");
-    r.write(
-        &rel,
-        &format!("{}{}\n{}", &text[..start], code, &text[end..]),
-    );
-}
-
-fn edit_spec(r: &Repo, key: &str, f: impl FnOnce(&mut Value)) {
-    let rel = format!("plugins/{key}/plugin.spec.json");
-    let mut v: Value = serde_json::from_str(&r.read(&rel)).expect("spec");
-    f(&mut v);
-    r.write(
-        &rel,
-        &(serde_json::to_string_pretty(&v).expect("json") + "\n"),
-    );
 }
 
 fn file_detected(r: &Repo, paths: &[&str]) -> String {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Repo, isolated};
+use common::{Repo, isolated, set_handler};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -885,19 +885,6 @@ fn sync_schemas_are_listed_and_printed() {
 }
 
 // ---- MergeConflict plugins --------------------------------------------------
-
-/// Replace the developer area of a python plugin's handler.
-fn set_handler(r: &Repo, key: &str, code: &str) {
-    let rel = format!("plugins/{key}/src/handler.py");
-    let text = r.read(&rel);
-    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
-    let start = start + text[start..].find('\n').expect("eol") + 1;
-    let end = text.find("# ---- END OF DEVELOPER AREA").expect("dev end");
-    r.write(
-        &rel,
-        &format!("{}{}\n{}", &text[..start], code, &text[end..]),
-    );
-}
 
 /// Scaffold a python MergeConflict plugin with `code` as its handler, at
 /// `priority`; regenerate, validate, enable.

@@ -240,3 +240,27 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
     }
     out
 }
+
+/// Replace the developer area of a python plugin's handler.
+pub fn set_handler(r: &Repo, key: &str, code: &str) {
+    let rel = format!("plugins/{key}/src/handler.py");
+    let text = r.read(&rel);
+    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
+    let start = start + text[start..].find('\n').expect("eol") + 1;
+    let end = text.find("# ---- END OF DEVELOPER AREA").expect("dev end");
+    r.write(
+        &rel,
+        &format!("{}{}\n{}", &text[..start], code, &text[end..]),
+    );
+}
+
+/// Edit a plugin's `plugin.spec.json` in place.
+pub fn edit_spec(r: &Repo, key: &str, f: impl FnOnce(&mut serde_json::Value)) {
+    let rel = format!("plugins/{key}/plugin.spec.json");
+    let mut v: serde_json::Value = serde_json::from_str(&r.read(&rel)).expect("spec");
+    f(&mut v);
+    r.write(
+        &rel,
+        &(serde_json::to_string_pretty(&v).expect("json") + "\n"),
+    );
+}
