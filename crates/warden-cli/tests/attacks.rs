@@ -6,32 +6,11 @@
 
 mod common;
 
-use common::{Repo, chmod, edit_spec, mode, set_handler};
+use common::{Repo, chmod, mode, python_plugin};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "hmac-secret-that-no-plugin-may-see-7f3a9c";
-
-/// A python plugin on FileDetected whose handler is `code`.
-fn hostile(r: &Repo, key: &str, priority: i64, code: &str, spec: impl FnOnce(&mut Value)) {
-    r.ok(&[
-        "plugin",
-        "new",
-        key,
-        "--event",
-        "FileDetected",
-        "--lang",
-        "python",
-        "--yes",
-    ]);
-    set_handler(r, key, code);
-    edit_spec(r, key, |v| {
-        v["priority"] = json!(priority);
-        spec(v);
-    });
-    r.ok(&["plugin", "gen", key, "--yes"]);
-    r.ok(&["plugin", "enable", key, "--yes"]);
-}
 
 /// The files the metadata attacks aim at, with known modes.
 fn targets(r: &Repo) {
@@ -220,7 +199,7 @@ fn record<'a>(report: &'a Value, key: &str) -> &'a Value {
 #[test]
 fn plugins_cannot_read_the_bridge_secret_from_any_process_environment() {
     let r = isolated_repo();
-    hostile(&r, "environ", 1, ENVIRON, |_| {});
+    python_plugin(&r, "environ", 1, ENVIRON, |_| {});
     let report = dispatch(&r, 1);
     let log = stderr_log(&r, report["run"].as_str().expect("run"), "environ");
     assert!(log.contains("SCANNED"), "{log}");
@@ -234,7 +213,7 @@ fn plugins_cannot_read_the_bridge_secret_from_any_process_environment() {
 #[test]
 fn sigkill_and_sigstop_to_warden_neither_kill_it_nor_stretch_its_deadline() {
     let r = isolated_repo();
-    hostile(
+    python_plugin(
         &r,
         "killer",
         1,
@@ -243,7 +222,7 @@ fn sigkill_and_sigstop_to_warden_neither_kill_it_nor_stretch_its_deadline() {
         ),
         |_| {},
     );
-    hostile(
+    python_plugin(
         &r,
         "stopper",
         2,
@@ -264,7 +243,7 @@ fn sigkill_and_sigstop_to_warden_neither_kill_it_nor_stretch_its_deadline() {
 fn setsid_double_forked_children_die_with_the_run_and_make_no_delayed_change() {
     let r = isolated_repo();
     let marker = format!("warden-attack-escaper-{}", std::process::id());
-    hostile(&r, "escaper", 1, &escaper(&marker), |_| {});
+    python_plugin(&r, "escaper", 1, &escaper(&marker), |_| {});
     let report = dispatch(&r, 1);
     assert!(record(&report, "escaper")["fault"].is_null(), "{report:#}");
     assert_eq!(pgrep(&marker), "", "a plugin's child outlived the run");
@@ -277,7 +256,7 @@ fn setsid_double_forked_children_die_with_the_run_and_make_no_delayed_change() {
 #[test]
 fn chmod_setuid_and_xattrs_on_files_directories_and_the_journal_are_prevented_or_restored() {
     let r = isolated_repo();
-    hostile(&r, "chmoder", 1, CHMODER, |_| {});
+    python_plugin(&r, "chmoder", 1, CHMODER, |_| {});
     let journal = r.root.join(".warden/state/journal");
     let journal_mode = mode(&journal);
     let before = r.tree();
@@ -313,7 +292,7 @@ fn metadata_changes_without_the_kernel_sandbox_are_restored_and_recorded() {
         .read(".warden/policy.yaml")
         .replace("run_unsandboxed: false", "run_unsandboxed: true");
     r.write(".warden/policy.yaml", &policy);
-    hostile(&r, "chmoder", 1, CHMODER, |_| {});
+    python_plugin(&r, "chmoder", 1, CHMODER, |_| {});
     let journal = r.root.join(".warden/state/journal");
     let journal_mode = mode(&journal);
     let xattrs = rustix_free_xattr_probe(&r.root.join("README.md"));
@@ -544,7 +523,7 @@ fn chmod_000_of_the_journal_as_non_root_no_longer_breaks_later_commands() {
         .read(".warden/policy.yaml")
         .replace("run_unsandboxed: false", "run_unsandboxed: true");
     r.write(".warden/policy.yaml", &policy);
-    hostile(
+    python_plugin(
         &r,
         "locker",
         1,

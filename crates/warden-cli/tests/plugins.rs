@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Repo, edit_spec, set_handler};
+use common::{Repo, edit_spec, python_plugin, set_handler};
 use serde_json::{Value, json};
 
 /// A repository with a scaffolded python plugin `key` on FileDetected.
@@ -418,35 +418,13 @@ fn a_changed_plugin_is_refused_until_enabled_again_and_the_contract_tracks_it() 
     assert!(String::from_utf8_lossy(&out.stdout).contains("[contract-stale]"));
 }
 
-/// Scaffold `key` with a custom handler body (and spec tweaks), regenerate, enable.
-fn faulty(r: &Repo, key: &str, priority: i64, code: &str, spec: impl FnOnce(&mut Value)) {
-    r.ok(&[
-        "plugin",
-        "new",
-        key,
-        "--event",
-        "FileDetected",
-        "--lang",
-        "python",
-        "--yes",
-    ]);
-    set_handler(r, key, code);
-    edit_spec(r, key, |v| {
-        v["priority"] = json!(priority);
-        spec(v);
-    });
-    // Keep the examples consistent with a handler that answers differently.
-    r.ok(&["plugin", "gen", key, "--yes"]);
-    r.ok(&["plugin", "enable", key, "--yes"]);
-}
-
 #[test]
 fn plugins_setsid_child_does_not_survive_warden_run() {
     let r = Repo::new();
     r.write("a.txt", "a\n");
     // The grandchild leaves the plugin's session and outlives the plugin;
     // its unusual sleep time marks it in the process table.
-    faulty(
+    python_plugin(
         &r,
         "escapee",
         1,
@@ -481,63 +459,63 @@ fn plugins_setsid_child_does_not_survive_warden_run() {
 fn fault_matrix_each_fault_is_isolated_and_recorded() {
     let r = Repo::new();
     let none = |_: &mut Value| {};
-    faulty(
+    python_plugin(
         &r,
         "crash",
         1,
         "def handle(event, items):\n    raise SystemExit(3)\n",
         none,
     );
-    faulty(
+    python_plugin(
         &r,
         "hang",
         2,
         "import time\ndef handle(event, items):\n    time.sleep(60)\n    return [], \"\"\n",
         |v| v["limits"] = json!({"timeout_ms": 700}),
     );
-    faulty(
+    python_plugin(
         &r,
         "garbage",
         3,
         "def handle(event, items):\n    print(\"not json\")\n    raise SystemExit(0)\n",
         none,
     );
-    faulty(
+    python_plugin(
         &r,
         "huge",
         4,
         "import sys\ndef handle(event, items):\n    sys.stdout.write(\"x\" * 5000000)\n    return [], \"\"\n",
         |v| v["limits"] = json!({"max_output_bytes": 65536}),
     );
-    faulty(
+    python_plugin(
         &r,
         "writer",
         5,
         "import os\ndef handle(event, items):\n    open(os.path.join(os.environ[\"WARDEN_REPO\"], \"pwned.txt\"), \"w\").write(\"x\")\n    return [], \"\"\n",
         none,
     );
-    faulty(
+    python_plugin(
         &r,
         "overreach",
         6,
         "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": \".git/config\", \"reason\": \"mine\"}], \"grab\"\n",
         none,
     );
-    faulty(
+    python_plugin(
         &r,
         "selfedit",
         7,
         "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": \"plugins/registry.json\", \"reason\": \"mine\"}], \"grab\"\n",
         none,
     );
-    faulty(
+    python_plugin(
         &r,
         "undeclared",
         8,
         "def handle(event, items):\n    return [{\"kind\": \"write_file\", \"path\": \"x.txt\", \"content\": \"x\", \"expect\": \"absent\"}], \"w\"\n",
         none,
     );
-    faulty(
+    python_plugin(
         &r,
         "oldproto",
         9,
@@ -661,7 +639,7 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
 #[test]
 fn without_the_kernel_sandbox_writes_are_rolled_back_and_policy_decides() {
     let r = Repo::new();
-    faulty(
+    python_plugin(
         &r,
         "writer",
         1,

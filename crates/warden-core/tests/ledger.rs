@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Fixture, proposal};
+use common::{Fixture, chain_lines as lines, proposal, write_chain_lines as write_lines};
 use serde_json::json;
 use warden_core::Repo;
 
@@ -21,20 +21,6 @@ fn with_runs(n: usize) -> (Fixture, Repo) {
         s.apply(&plan).expect("apply");
     }
     (f, repo)
-}
-
-fn lines(repo: &Repo) -> Vec<String> {
-    std::fs::read_to_string(repo.ledger().chain_path(&repo.writer))
-        .expect("chain")
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-fn write_lines(repo: &Repo, lines: &[String]) {
-    let mut s = lines.join("\n");
-    s.push('\n');
-    std::fs::write(repo.ledger().chain_path(&repo.writer), s).expect("write");
 }
 
 /// Apply `tamper` to the chain lines and return (first bad line, message).

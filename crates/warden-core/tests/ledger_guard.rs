@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Fixture, proposal};
+use common::{Fixture, chain_lines as lines, proposal, write_chain_lines as write_lines};
 use serde_json::json;
 use warden_core::engine::Record;
 use warden_core::error::ExitClass;
@@ -34,20 +34,6 @@ fn with_runs(n: usize) -> (Fixture, Repo) {
 
 fn chain(repo: &Repo) -> std::path::PathBuf {
     repo.ledger().chain_path(&repo.writer)
-}
-
-fn lines(repo: &Repo) -> Vec<String> {
-    std::fs::read_to_string(chain(repo))
-        .expect("chain")
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-fn write_lines(repo: &Repo, lines: &[String]) {
-    let mut s = lines.join("\n");
-    s.push('\n');
-    std::fs::write(chain(repo), s).expect("write");
 }
 
 /// The refusal a writer gets: exit 1, naming the chain, the entry and the way out.

@@ -264,3 +264,32 @@ pub fn edit_spec(r: &Repo, key: &str, f: impl FnOnce(&mut serde_json::Value)) {
         &(serde_json::to_string_pretty(&v).expect("json") + "\n"),
     );
 }
+
+/// Scaffold a python plugin `key` on FileDetected whose handler's developer
+/// area is `code`, with `priority` and further spec edits; regenerate (the
+/// examples follow the handler) and enable it.
+pub fn python_plugin(
+    r: &Repo,
+    key: &str,
+    priority: i64,
+    code: &str,
+    spec: impl FnOnce(&mut serde_json::Value),
+) {
+    r.ok(&[
+        "plugin",
+        "new",
+        key,
+        "--event",
+        "FileDetected",
+        "--lang",
+        "python",
+        "--yes",
+    ]);
+    set_handler(r, key, code);
+    edit_spec(r, key, |v| {
+        v["priority"] = serde_json::json!(priority);
+        spec(v);
+    });
+    r.ok(&["plugin", "gen", key, "--yes"]);
+    r.ok(&["plugin", "enable", key, "--yes"]);
+}

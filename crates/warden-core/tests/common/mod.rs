@@ -182,3 +182,19 @@ pub fn still_works(f: &Fixture, tag: &str) {
         "{tag}"
     );
 }
+
+/// The lines of this clone's ledger chain.
+pub fn chain_lines(repo: &Repo) -> Vec<String> {
+    std::fs::read_to_string(repo.ledger().chain_path(&repo.writer))
+        .expect("chain")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Replace this clone's ledger chain with `lines` (tampering, in tests).
+pub fn write_chain_lines(repo: &Repo, lines: &[String]) {
+    let mut s = lines.join("\n");
+    s.push('\n');
+    std::fs::write(repo.ledger().chain_path(&repo.writer), s).expect("write");
+}
