@@ -24,6 +24,7 @@ pub mod ids;
 pub mod journal;
 pub mod ledger;
 pub mod lock;
+pub mod modules;
 pub mod paths;
 pub mod plan;
 pub mod plugin_registry;

@@ -42,6 +42,10 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
         ("runs".into(), "`warden runs --format json`"),
         ("events".into(), "`warden events --format json`"),
         ("init".into(), "`warden init --format json`"),
+        (
+            "modules".into(),
+            ".warden/modules.yaml: the module registry",
+        ),
     ];
     for e in crate::events::event_names() {
         out.push((format!("event/{e}"), "input payload of a lifecycle event"));
@@ -67,6 +71,12 @@ pub fn get(name: &str) -> Option<Value> {
         "runs" => schema_for::<Vec<crate::status::RunRow>>("runs"),
         "events" => schema_for::<Vec<crate::status::EventInfo>>("events"),
         "init" => schema_for::<crate::repo::InitReport>("init"),
+        "modules" => {
+            let mut v = schema_for::<crate::modules::ModulesFile>("modules");
+            v["properties"]["schema"] =
+                serde_json::json!({"const": crate::modules::MODULES_SCHEMA_ID});
+            v
+        }
         other => {
             let ev = other.strip_prefix("event/")?;
             crate::events::find(ev)?.input_schema

@@ -1,0 +1,464 @@
+//! The module registry `.warden/modules.yaml` (`warden.modules/v1`): the one
+//! list of the repository's modules. The classifier places files by it
+//! (where each module lives, the words that identify it, the file types it
+//! takes) and the module contracts check it against spec files and folders.
+//!
+//! This module parses and checks the file; it does not look at the disk
+//! beyond reading it (whether folders exist is a question for the callers).
+
+use crate::error::{Error, IoContext, Result};
+use crate::paths::RepoPath;
+use crate::strict;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+pub const MODULES_SCHEMA_ID: &str = "warden.modules/v1";
+pub const MODULES_FILE: &str = ".warden/modules.yaml";
+
+/// The file as written. Unknown keys are errors so a typo never silently
+/// drops a rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "warden module registry",
+    description = "`.warden/modules.yaml`: the repository's modules, for the classifier and the module contracts"
+)]
+pub struct ModulesFile {
+    /// Always "warden.modules/v1".
+    pub schema: String,
+    /// The drop folders the classifier watches and empties (repository-relative, e.g. "inbox/").
+    #[serde(default = "default_inbox")]
+    pub inbox: Vec<String>,
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    #[serde(default)]
+    pub modules: Vec<ModuleEntry>,
+}
+
+fn default_inbox() -> Vec<String> {
+    vec!["inbox/".to_string()]
+}
+
+/// When a classification is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// The lowest score a module needs to be the winner.
+    #[serde(default = "default_min_score")]
+    pub min_score: u32,
+    /// How far the best score must lead the second for a clear winner.
+    #[serde(default = "default_min_margin")]
+    pub min_margin: u32,
+}
+
+fn default_min_score() -> u32 {
+    3
+}
+fn default_min_margin() -> u32 {
+    2
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            min_score: default_min_score(),
+            min_margin: default_min_margin(),
+        }
+    }
+}
+
+/// One module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleEntry {
+    /// Unique name: letters, digits, '_', '-' and '.'.
+    pub name: String,
+    /// Where the module's files live (repository-relative folder, e.g. "modules/ledger/").
+    pub folder: String,
+    /// Words that identify the module's files, matched case-insensitively against name, path and content tokens.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// File types the module takes, with or without the dot ("py", ".md"); empty means any. A hard filter.
+    #[serde(default)]
+    pub allowed_extensions: Vec<String>,
+    /// Breaks a tie between equally scored modules: the higher priority wins.
+    #[serde(default)]
+    pub priority: i32,
+    /// The module's spec file (repository-relative), for the module contracts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<String>,
+    /// What the module is for, one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A checked registry: paths validated, names unique, keywords case-folded,
+/// extensions in one canonical form (lower case, no dot).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Modules {
+    /// Inbox roots as repository paths (without the trailing '/').
+    pub inbox: Vec<RepoPath>,
+    pub thresholds: Thresholds,
+    pub modules: Vec<Module>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Module {
+    pub name: String,
+    /// The folder as a repository path (without the trailing '/').
+    pub folder: RepoPath,
+    /// Lower-case, deduplicated, in file order.
+    pub keywords: Vec<String>,
+    /// Lower-case, without the dot; empty means any type.
+    pub allowed_extensions: BTreeSet<String>,
+    pub priority: i32,
+    pub spec: Option<RepoPath>,
+    pub description: Option<String>,
+}
+
+impl Module {
+    /// Whether a file with this extension (any case, with or without the dot;
+    /// "" for none) may be placed in the module.
+    pub fn takes_extension(&self, ext: &str) -> bool {
+        self.allowed_extensions.is_empty()
+            || self.allowed_extensions.contains(&canonical_extension(ext))
+    }
+}
+
+/// A warning `warden modules validate` prints without failing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Warning {
+    /// The field the warning is about, e.g. "modules[2].keywords".
+    pub field: String,
+    pub message: String,
+}
+
+/// "py", ".PY" and "Py" are one extension: "py".
+pub fn canonical_extension(ext: &str) -> String {
+    ext.strip_prefix('.').unwrap_or(ext).to_ascii_lowercase()
+}
+
+impl Modules {
+    /// Read and check `.warden/modules.yaml` under `root`. `Ok(None)` when the
+    /// file does not exist.
+    pub fn load(root: &Path) -> Result<Option<Modules>> {
+        let path = root.join(MODULES_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => Self::parse_bytes(&bytes, MODULES_FILE).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).io("read", path),
+        }
+    }
+
+    /// Parse and check the file's bytes strictly ([`crate::strict`]). `file`
+    /// names it in errors.
+    pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Modules> {
+        let value = strict::parse_yaml(bytes, file)?;
+        let raw: ModulesFile = strict::deserialize(
+            &value,
+            file,
+            "see `warden schema modules` for the expected shape",
+        )?;
+        Self::check(&raw, file)
+    }
+
+    /// Check a parsed file: the schema tag, every path, unique names and folders.
+    pub fn check(raw: &ModulesFile, file: &str) -> Result<Modules> {
+        if raw.schema != MODULES_SCHEMA_ID {
+            return Err(Error::invalid(
+                file,
+                "schema",
+                format!("unsupported module registry schema \"{}\"", raw.schema),
+                Some(format!("set `schema: {MODULES_SCHEMA_ID}`")),
+            ));
+        }
+        let mut inbox = Vec::new();
+        for (i, root) in raw.inbox.iter().enumerate() {
+            inbox.push(folder_path(root, file, &format!("inbox[{i}]"))?);
+        }
+        let mut names = BTreeMap::new();
+        let mut folders = BTreeMap::new();
+        let mut modules = Vec::new();
+        for (i, m) in raw.modules.iter().enumerate() {
+            let at = |f: &str| format!("modules[{i}].{f}");
+            if m.name.is_empty()
+                || !m
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            {
+                return Err(Error::invalid(
+                    file,
+                    at("name"),
+                    format!("module name \"{}\" is not usable", m.name),
+                    Some("use letters, digits, '_', '-' and '.' only".into()),
+                ));
+            }
+            if let Some(first) = names.insert(m.name.clone(), i) {
+                return Err(Error::invalid(
+                    file,
+                    at("name"),
+                    format!("module \"{}\" is declared twice", m.name),
+                    Some(format!(
+                        "modules[{first}] has the same name; merge or rename one"
+                    )),
+                ));
+            }
+            let folder = folder_path(&m.folder, file, &at("folder"))?;
+            if let Some(first) = folders.insert(folder.clone(), i) {
+                return Err(Error::invalid(
+                    file,
+                    at("folder"),
+                    format!("folder \"{}\" belongs to two modules", m.folder),
+                    Some(format!(
+                        "modules[{first}] has the same folder; give each module its own"
+                    )),
+                ));
+            }
+            let mut keywords = Vec::new();
+            for (k, word) in m.keywords.iter().enumerate() {
+                let w = word.trim().to_lowercase();
+                if w.is_empty() {
+                    return Err(Error::invalid(
+                        file,
+                        format!("{}[{k}]", at("keywords")),
+                        "empty keyword",
+                        Some("remove it".into()),
+                    ));
+                }
+                if !keywords.contains(&w) {
+                    keywords.push(w);
+                }
+            }
+            let mut allowed_extensions = BTreeSet::new();
+            for (k, ext) in m.allowed_extensions.iter().enumerate() {
+                let e = canonical_extension(ext.trim());
+                if e.is_empty() || e.contains('/') || e.contains('\0') {
+                    return Err(Error::invalid(
+                        file,
+                        format!("{}[{k}]", at("allowed_extensions")),
+                        format!("extension \"{ext}\" is not usable"),
+                        Some("write it as \"py\" or \".py\"".into()),
+                    ));
+                }
+                allowed_extensions.insert(e);
+            }
+            let spec = match &m.spec {
+                Some(s) => Some(RepoPath::parse(s, file, &at("spec"))?),
+                None => None,
+            };
+            modules.push(Module {
+                name: m.name.clone(),
+                folder,
+                keywords,
+                allowed_extensions,
+                priority: m.priority,
+                spec,
+                description: m.description.clone(),
+            });
+        }
+        Ok(Modules {
+            inbox,
+            thresholds: raw.thresholds,
+            modules,
+        })
+    }
+
+    /// The module named `name`.
+    pub fn get(&self, name: &str) -> Option<&Module> {
+        self.modules.iter().find(|m| m.name == name)
+    }
+
+    /// The module whose folder holds `path` (the deepest one when folders nest).
+    pub fn owner_of(&self, path: &RepoPath) -> Option<&Module> {
+        self.modules
+            .iter()
+            .filter(|m| is_within(path, &m.folder))
+            .max_by_key(|m| m.folder.as_str().len())
+    }
+
+    /// Whether `path` lies under one of the inbox roots.
+    pub fn in_inbox(&self, path: &RepoPath) -> bool {
+        self.inbox.iter().any(|root| is_within(path, root))
+    }
+
+    /// Problems that do not stop classification: a keyword two modules share
+    /// (it scores for both, so it never decides), an inbox inside a module
+    /// folder, a module without keywords (it can only win by folder words).
+    pub fn warnings(&self) -> Vec<Warning> {
+        let mut out = Vec::new();
+        let mut owners: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for m in &self.modules {
+            for k in &m.keywords {
+                owners.entry(k.as_str()).or_default().push(m.name.as_str());
+            }
+        }
+        for (i, m) in self.modules.iter().enumerate() {
+            if m.keywords.is_empty() {
+                out.push(Warning {
+                    field: format!("modules[{i}].keywords"),
+                    message: format!(
+                        "module \"{}\" has no keywords: only its folder's words can select it",
+                        m.name
+                    ),
+                });
+            }
+            for k in &m.keywords {
+                let shared: Vec<&str> = owners[k.as_str()]
+                    .iter()
+                    .copied()
+                    .filter(|n| *n != m.name)
+                    .collect();
+                // Report each shared keyword once, at its first owner.
+                if !shared.is_empty() && owners[k.as_str()][0] == m.name {
+                    out.push(Warning {
+                        field: format!("modules[{i}].keywords"),
+                        message: format!(
+                            "keyword \"{k}\" is shared with {}: it scores for all of them and never decides",
+                            shared.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        for (i, root) in self.inbox.iter().enumerate() {
+            if let Some(m) = self.owner_of(root) {
+                out.push(Warning {
+                    field: format!("inbox[{i}]"),
+                    message: format!(
+                        "inbox \"{}\" lies inside module \"{}\"'s folder",
+                        root.as_str(),
+                        m.name
+                    ),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// A folder as written ("inbox/", "modules/a") as a repository path, refusing
+/// the protected areas.
+fn folder_path(s: &str, file: &str, field: &str) -> Result<RepoPath> {
+    let trimmed = s.strip_suffix('/').unwrap_or(s);
+    let path = RepoPath::parse(trimmed, file, field)?;
+    if let Some(area) = path.protected_area() {
+        return Err(Error::invalid(
+            file,
+            field,
+            format!("folder \"{s}\" lies inside {area}/, which warden keeps to itself"),
+            Some("choose a folder outside .git/, .ledger/, .warden/ and .runs/".into()),
+        ));
+    }
+    if path.in_quarantine() {
+        return Err(Error::invalid(
+            file,
+            field,
+            format!("folder \"{s}\" lies inside the quarantine lane"),
+            Some("choose a folder outside .quarantine/".into()),
+        ));
+    }
+    Ok(path)
+}
+
+/// Whether `path` is `dir` or lies below it.
+fn is_within(path: &RepoPath, dir: &RepoPath) -> bool {
+    let (p, d) = (path.as_str(), dir.as_str());
+    p == d || (p.starts_with(d) && p.as_bytes().get(d.len()) == Some(&b'/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Modules> {
+        Modules::parse_bytes(text.as_bytes(), MODULES_FILE)
+    }
+
+    const GOOD: &str = "schema: warden.modules/v1
+modules:
+  - name: ledger
+    folder: modules/ledger/
+    keywords: [Ledger, ulid, ledger]
+    allowed_extensions: [.PY, jsonl]
+  - name: goals
+    folder: modules/goals
+    keywords: [goal, ulid]
+    priority: 2
+";
+
+    #[test]
+    fn defaults_and_canonical_forms() {
+        let m = parse(GOOD).unwrap();
+        assert_eq!(m.inbox[0].as_str(), "inbox");
+        assert_eq!(m.thresholds, Thresholds::default());
+        let ledger = m.get("ledger").unwrap();
+        assert_eq!(ledger.keywords, vec!["ledger", "ulid"]);
+        assert!(ledger.takes_extension(".py") && ledger.takes_extension("JSONL"));
+        assert!(!ledger.takes_extension("md"));
+        assert!(m.get("goals").unwrap().takes_extension(""));
+        assert_eq!(m.get("goals").unwrap().folder.as_str(), "modules/goals");
+    }
+
+    #[test]
+    fn owner_of_matches_whole_components_only() {
+        let m = parse(GOOD).unwrap();
+        let p = |s: &str| RepoPath::parse(s, "", "").unwrap();
+        assert_eq!(
+            m.owner_of(&p("modules/ledger/a.py")).unwrap().name,
+            "ledger"
+        );
+        assert!(m.owner_of(&p("modules/ledgerx/a.py")).is_none());
+        assert!(m.in_inbox(&p("inbox/x/y.txt")) && !m.in_inbox(&p("inboxes/y.txt")));
+    }
+
+    #[test]
+    fn shared_keyword_is_warned_once() {
+        let w = parse(GOOD).unwrap().warnings();
+        let shared: Vec<_> = w
+            .iter()
+            .filter(|w| w.message.contains("\"ulid\""))
+            .collect();
+        assert_eq!(shared.len(), 1, "{w:?}");
+        assert_eq!(shared[0].field, "modules[0].keywords");
+    }
+
+    #[test]
+    fn duplicate_module_name_names_both_entries() {
+        let e = parse(
+            "schema: warden.modules/v1\nmodules:\n  - {name: a, folder: x}\n  - {name: a, folder: z}\n",
+        )
+        .unwrap_err();
+        let s = format!("{e} {:?}", e.hint());
+        assert!(
+            s.contains("modules[1].name") && s.contains("modules[0]"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn folder_inside_protected_area_is_refused() {
+        for folder in [".warden/x", ".git", "../up", "/abs", ".quarantine/r"] {
+            let text = format!(
+                "schema: warden.modules/v1\nmodules:\n  - {{name: a, folder: \"{folder}\"}}\n"
+            );
+            let e = parse(&text).unwrap_err();
+            assert!(e.to_string().contains("modules[0].folder"), "{folder}: {e}");
+        }
+    }
+
+    #[test]
+    fn unknown_field_suggests_the_near_one() {
+        let e =
+            parse("schema: warden.modules/v1\nmodules:\n  - {name: a, folder: x, keyword: [b]}\n")
+                .unwrap_err();
+        assert!(format!("{:?}", e.hint()).contains("keywords"), "{e}");
+    }
+
+    #[test]
+    fn wrong_schema_tag_is_refused() {
+        assert!(parse("schema: warden.modules/v2\n").is_err());
+    }
+}
