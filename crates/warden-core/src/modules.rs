@@ -391,23 +391,26 @@ modules:
 
     #[test]
     fn defaults_and_canonical_forms() {
-        let m = parse(GOOD).unwrap();
+        let m = parse(GOOD).expect("good registry");
         assert_eq!(m.inbox[0].as_str(), "inbox");
         assert_eq!(m.thresholds, Thresholds::default());
-        let ledger = m.get("ledger").unwrap();
+        let ledger = m.get("ledger").expect("module");
         assert_eq!(ledger.keywords, vec!["ledger", "ulid"]);
         assert!(ledger.takes_extension(".py") && ledger.takes_extension("JSONL"));
         assert!(!ledger.takes_extension("md"));
-        assert!(m.get("goals").unwrap().takes_extension(""));
-        assert_eq!(m.get("goals").unwrap().folder.as_str(), "modules/goals");
+        assert!(m.get("goals").expect("module").takes_extension(""));
+        assert_eq!(
+            m.get("goals").expect("module").folder.as_str(),
+            "modules/goals"
+        );
     }
 
     #[test]
     fn owner_of_matches_whole_components_only() {
-        let m = parse(GOOD).unwrap();
-        let p = |s: &str| RepoPath::parse(s, "", "").unwrap();
+        let m = parse(GOOD).expect("good registry");
+        let p = |s: &str| RepoPath::parse(s, "", "").expect("path");
         assert_eq!(
-            m.owner_of(&p("modules/ledger/a.py")).unwrap().name,
+            m.owner_of(&p("modules/ledger/a.py")).expect("owner").name,
             "ledger"
         );
         assert!(m.owner_of(&p("modules/ledgerx/a.py")).is_none());
@@ -416,7 +419,7 @@ modules:
 
     #[test]
     fn shared_keyword_is_warned_once() {
-        let w = parse(GOOD).unwrap().warnings();
+        let w = parse(GOOD).expect("good registry").warnings();
         let shared: Vec<_> = w
             .iter()
             .filter(|w| w.message.contains("\"ulid\""))
@@ -430,7 +433,7 @@ modules:
         let e = parse(
             "schema: warden.modules/v1\nmodules:\n  - {name: a, folder: x}\n  - {name: a, folder: z}\n",
         )
-        .unwrap_err();
+        .expect_err("must be refused");
         let s = format!("{e} {:?}", e.hint());
         assert!(
             s.contains("modules[1].name") && s.contains("modules[0]"),
@@ -444,7 +447,7 @@ modules:
             let text = format!(
                 "schema: warden.modules/v1\nmodules:\n  - {{name: a, folder: \"{folder}\"}}\n"
             );
-            let e = parse(&text).unwrap_err();
+            let e = parse(&text).expect_err("must be refused");
             assert!(e.to_string().contains("modules[0].folder"), "{folder}: {e}");
         }
     }
@@ -453,7 +456,7 @@ modules:
     fn unknown_field_suggests_the_near_one() {
         let e =
             parse("schema: warden.modules/v1\nmodules:\n  - {name: a, folder: x, keyword: [b]}\n")
-                .unwrap_err();
+                .expect_err("must be refused");
         assert!(format!("{:?}", e.hint()).contains("keywords"), "{e}");
     }
 
