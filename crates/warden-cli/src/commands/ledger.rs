@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use warden_core::Digest;
 use warden_core::engine::Record;
 use warden_core::ledger::RunResult;
-use warden_core::proposal::Source;
 
 pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let repo = open(repo)?;
@@ -164,10 +163,7 @@ fn accept(
     let entry = s.record(Record {
         run,
         command: "ledger accept".into(),
-        actor: Source {
-            kind: "person".into(),
-            id: "cli".into(),
-        },
+        actor: super::actor(repo.root()),
         event: "Manual".into(),
         input_digest: Digest::of(reason.as_bytes()),
         rationale: Some(reason.to_string()),

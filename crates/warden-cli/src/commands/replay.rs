@@ -6,7 +6,6 @@ use crate::cli::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warden_core::proposal::Source;
 use warden_plugin::runtime::{self, DispatchOptions};
 
 pub fn run(
@@ -21,10 +20,7 @@ pub fn run(
     let mut s = session(&repo, &ctx, no_wait)?;
     let opts = DispatchOptions {
         launcher: &launcher,
-        actor: Source {
-            kind: "person".into(),
-            id: "cli".into(),
-        },
+        actor: super::actor(repo.root()),
     };
     let report = runtime::replay(&mut s, run, &opts)?;
     if is_json(fmt) {
