@@ -556,7 +556,7 @@ fn auto_adopt(
     let arun = session.new_run_id();
     let a = adopt::check(git, root, report, &arun, scratch.path())?;
     adopt::apply(git, root, &a)?;
-    session.record(record::adopt(&a, super::actor(&root)))?;
+    session.record(record::adopt(&a, super::actor(root)))?;
     Ok(Some(a))
 }
 
