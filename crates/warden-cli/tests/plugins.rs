@@ -120,9 +120,23 @@ fn scaffold_validate_enable_run_undo() {
         .collect();
     assert!(cmds.contains(&"run"), "{cmds:?}");
     r.ok(&["ledger", "verify"]);
-    // Replay: byte-identical.
+    // Replay: byte-identical. It is a read-only report: kept in the local
+    // history, not in the ledger.
     let run = report["run"].as_str().expect("run");
+    let ledger_before = r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len);
     assert!(r.ok(&["replay", run]).contains("byte-identical"));
+    assert_eq!(
+        r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len),
+        ledger_before
+    );
+    let history = r.json(&["history"]);
+    let last = history["runs"]
+        .as_array()
+        .and_then(|a| a.last())
+        .cloned()
+        .expect("a row");
+    assert_eq!(last["command"], "replay");
+    assert_eq!(last["origin"], "local");
     // The applied proposal is undoable.
     let applied = p["applied_run"].as_str().expect("applied run");
     r.ok(&["undo", applied, "--yes"]);

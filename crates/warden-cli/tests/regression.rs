@@ -229,3 +229,48 @@ fn status_does_not_probe_the_sandbox_again_within_a_boot() {
             .is_empty()
     );
 }
+
+/// Plugin scaffolding was ledgered as a person (`person:warden-plugin`). It
+/// is warden's tool acting at a person's request: `tool:warden-plugin`, and
+/// the policy decides what the tool may write.
+#[test]
+fn plugin_scaffolding_is_recorded_as_tool_warden_plugin_not_a_person() {
+    let r = Repo::new();
+    let entry = r.json(&[
+        "plugin",
+        "new",
+        "t",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "sh",
+        "--yes",
+    ]);
+    assert_eq!(entry["actor"]["kind"], "tool", "{entry}");
+    assert_eq!(entry["actor"]["id"], "warden-plugin");
+    // A policy written before the tool kind existed refuses it, naming the line to add.
+    let policy = r.read(".warden/policy.yaml");
+    assert!(policy.contains("    tool: [write_file]\n"), "{policy}");
+    r.write(
+        ".warden/policy.yaml",
+        &policy.replace("    tool: [write_file]\n", ""),
+    );
+    r.ok(&["init"]);
+    let err = r.fails(
+        &[
+            "plugin",
+            "new",
+            "u",
+            "--event",
+            "FileDetected",
+            "--lang",
+            "sh",
+            "--yes",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("\"tool\"") && err.contains("events.Manual.tool"),
+        "{err}"
+    );
+}

@@ -61,7 +61,9 @@ pub fn apply_writes(
     }
     let doc = json!({
         "schema": "warden.proposal/v1",
-        "source": {"kind": "person", "id": "warden-plugin"},
+        // Written by warden's plugin tooling, at a person's request: the
+        // ledger names the tool; the person confirmed (or passed --yes).
+        "source": {"kind": "tool", "id": "warden-plugin"},
         "event": "Manual",
         "rationale": rationale,
         "actions": actions,

@@ -1,5 +1,7 @@
 //! `warden replay RUN`: re-derive a dispatch's proposals and compare (G7).
 //! Exit 0 when every proposal is byte-identical, 1 (with a diff) when not.
+//! Read-only: the replay is kept in `.runs/` and the local history
+//! (`warden history`), never in the ledger.
 
 use super::{is_json, open, session};
 use crate::cli::Format;
@@ -22,12 +24,15 @@ pub fn run(
         launcher: &launcher,
         actor: super::actor(repo.root()),
     };
-    let report = runtime::replay(&mut s, run, &opts)?;
+    let (report, record) = runtime::replay(&mut s, run, &opts)?;
+    drop(s);
+    // Read-only: kept in .runs/ and the local history, not the ledger.
+    warden_core::history::keep(&repo, &ctx, record)?;
     if is_json(fmt) {
         output::json(&report)?;
     } else {
         println!(
-            "replay of run {} ({}), recorded as run {}",
+            "replay of run {} ({}), kept as report {} (`warden history`)",
             report.run, report.event, report.replay_run
         );
         for p in &report.plugins {
