@@ -274,3 +274,15 @@ fn plugin_scaffolding_is_recorded_as_tool_warden_plugin_not_a_person() {
         "{err}"
     );
 }
+
+/// `warden status --repo /nonexistent` exited 3 (internal) without a hint;
+/// a path the user named that does not exist is a usage error.
+#[test]
+fn status_of_a_repo_path_that_does_not_exist_is_a_usage_error_with_a_hint() {
+    let r = Repo::git_only();
+    let missing = r.home.path().join("no-such-repo");
+    let missing = missing.to_str().expect("utf-8");
+    let err = r.fails(&["status", "--repo", missing], 2);
+    assert!(err.contains("no-such-repo"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}
