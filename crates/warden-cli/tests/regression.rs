@@ -286,3 +286,22 @@ fn status_of_a_repo_path_that_does_not_exist_is_a_usage_error_with_a_hint() {
     assert!(err.contains("no-such-repo"), "{err}");
     assert!(err.contains("hint:"), "{err}");
 }
+
+/// `warden ledger log` printed every run that was not applied as
+/// `rolled_back`, recorded runs included.
+#[test]
+fn ledger_log_shows_a_recorded_run_as_recorded_not_rolled_back() {
+    let r = Repo::new();
+    r.ok(&["run", "Manual", "--yes"]);
+    let log = r.ok(&["ledger", "log"]);
+    let row = log
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some("run"))
+        .unwrap_or_else(|| panic!("a row for the dispatch:\n{log}"));
+    assert!(row.contains("recorded"), "{log}");
+    assert!(!row.contains("rolled"), "{log}");
+    assert!(
+        log.lines().next().is_some_and(|h| h.starts_with("ENTRY")),
+        "{log}"
+    );
+}
