@@ -81,7 +81,7 @@ pub enum Command {
     /// shortest unique prefix (every command accepts any unique prefix).
     Runs,
     /// The ledger's runs and this clone's local history of read-only reports
-    /// (audits), newest last. The local history is not tracked by git.
+    /// (audits, replays), oldest first. The local history is not tracked by git.
     History,
     /// Inspect and verify the ledger.
     #[command(subcommand)]
@@ -323,6 +323,9 @@ pub struct WriteArgs {
 pub enum SyncCommand {
     /// Fetch without merging, then report everything that differs from the
     /// remote; exit 0 when in sync, 1 when anything needs attention.
+    ///
+    /// Read-only: writes nothing git tracks. The report is kept in
+    /// .runs/<RUN>/ and the local history (`warden history`).
     Audit {
         /// Fetch and compare tags with this remote (default: the current
         /// branch's upstream remote, else origin, else the only remote).
@@ -334,8 +337,9 @@ pub enum SyncCommand {
         /// Do not fetch: compare with the remote-tracking refs as they are.
         #[arg(long, conflicts_with_all = ["remote", "all_remotes"])]
         no_fetch: bool,
-        /// Exit 4 instead of waiting when another writer holds the lock.
-        #[arg(long)]
+        /// No effect: an audit is read-only and takes no lock (kept so scripts
+        /// that pass it keep working).
+        #[arg(long, hide = true)]
         no_wait: bool,
     },
     /// Create the git repository if there is none and link the remote once (idempotent).
