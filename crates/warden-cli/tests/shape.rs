@@ -393,3 +393,35 @@ fn quiet_leaves_out_progress_and_notes_but_not_errors() {
     let err = r.fails(&["ledger", "show", "X", "-q"], 2);
     assert!(err.contains("error:"), "{err}");
 }
+
+/// Every hook in `.pre-commit-hooks.yaml` is a warden command that runs (and
+/// passes) in a freshly initialised repository.
+#[test]
+fn the_pre_commit_hooks_file_names_warden_commands_that_pass_on_a_fresh_repository() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.pre-commit-hooks.yaml");
+    let bytes = std::fs::read(&path).expect(".pre-commit-hooks.yaml");
+    let hooks = warden_core::strict::parse_yaml(&bytes, ".pre-commit-hooks.yaml").expect("yaml");
+    let hooks = hooks.as_array().expect("a list of hooks");
+    let ids: Vec<&str> = hooks.iter().filter_map(|h| h["id"].as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "warden-ledger-verify",
+            "warden-plugin-validate",
+            "warden-ids-check"
+        ]
+    );
+    let r = Repo::new();
+    for h in hooks {
+        assert_eq!(h["language"], "system", "{h}");
+        assert_eq!(h["pass_filenames"], false, "{h}");
+        let entry: Vec<&str> = h["entry"]
+            .as_str()
+            .expect("entry")
+            .split_whitespace()
+            .collect();
+        assert_eq!(entry[0], "warden", "{h}");
+        r.ok(&entry[1..]);
+    }
+}
