@@ -23,3 +23,11 @@ for i in $(seq 1 10); do
 done
 hyperfine -N --warmup 20 --runs 200 "$W --version" "$W status" "$W status --format json" --export-markdown "$tmp/startup.md" >/dev/null
 cat "$tmp/startup.md"
+# The sandbox probe is cached per boot (.warden/state/isolation-probe.json);
+# side by side in one hyperfine run: status with the cache, and with it
+# removed before every run (a probe process each time, as before the cache).
+hyperfine -N --warmup 5 --runs 100 \
+  --prepare "true" --prepare "rm -f .warden/state/isolation-probe.json" \
+  -n "status (probe cached)" "$W status" -n "status (probe every call)" "$W status" \
+  --export-markdown "$tmp/probe.md" >/dev/null
+cat "$tmp/probe.md"

@@ -25,3 +25,4 @@ pub mod retries;
 pub mod schema;
 pub mod service;
 pub mod sign;
+pub mod unit;

@@ -23,6 +23,10 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
         ("bridge-retries".into(), "meta/retries.json"),
         ("bridge-status".into(), "warden bridge status --format json"),
         (
+            "bridge-unit".into(),
+            "warden bridge unit --install --format json",
+        ),
+        (
             "bridge-config".into(),
             "meta/bridge.json: the target repository and the checks a validationPlan may name",
         ),
@@ -113,6 +117,7 @@ pub fn get(name: &str) -> Option<Value> {
         "bridge-retries" => schema_for::<crate::retries::Index>(name),
         "bridge-config" => schema_for::<crate::layout::Config>(name),
         "bridge-status" => schema_for::<crate::service::StatusReport>(name),
+        "bridge-unit" => schema_for::<crate::unit::UnitReport>(name),
         _ => return None,
     })
 }

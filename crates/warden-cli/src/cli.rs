@@ -20,6 +20,18 @@ pub struct Cli {
     /// Output format for reports.
     #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// When to colour diffs and headings: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+    /// Print long output directly instead of through the pager ($PAGER, else less).
+    #[arg(long, global = true)]
+    pub no_pager: bool,
+    /// Say less: no progress and no notes on stderr (errors and warnings stay).
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more: full run ids instead of their shortest unique prefix.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -30,6 +42,14 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for commands whose findings point at files (`plugin validate`, `ids check`).
     Sarif,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,7 +69,7 @@ pub enum Command {
     },
     /// Undo a run: restore its before-state byte for byte, as a new run.
     Undo {
-        /// Run id (or a unique prefix of at least 6 characters).
+        /// Run id, or any unique prefix of it (`warden runs` shows the shortest).
         run: String,
         /// When the files changed since, move the current versions to .quarantine/ first.
         #[arg(long)]
@@ -57,8 +77,12 @@ pub enum Command {
         #[command(flatten)]
         write: WriteArgs,
     },
-    /// List runs, oldest first.
+    /// List runs, oldest first, in an aligned table; run ids are shown as their
+    /// shortest unique prefix (every command accepts any unique prefix).
     Runs,
+    /// The ledger's runs and this clone's local history of read-only reports
+    /// (audits, replays), oldest first. The local history is not tracked by git.
+    History,
     /// Inspect and verify the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -72,19 +96,21 @@ pub enum Command {
     Schema { name: Option<String> },
     /// List the lifecycle events and what the policy allows on each.
     Events,
-    /// Plugins: scaffold, regenerate, validate, enable, test (SPEC §5).
+    /// Plugins: scaffold, regenerate, validate, enable, test.
     #[command(subcommand)]
     Plugin(PluginCommand),
     /// Dispatch a lifecycle event to the enabled plugins; their proposals go through the policy gate.
+    ///
+    /// `--dry-run` lists the plugins that would run, in order, and writes
+    /// nothing; on a terminal warden asks first, without one `--yes` is needed.
     Run {
         /// The event (`warden events` lists them).
         event: String,
         /// The event payload: one JSON object, an array of them (a batch), or `-` for stdin. Default: an empty batch.
         #[arg(long, value_name = "FILE")]
         input: Option<PathBuf>,
-        /// Exit 4 instead of waiting when another writer holds the lock.
-        #[arg(long)]
-        no_wait: bool,
+        #[command(flatten)]
+        write: WriteArgs,
     },
     /// Re-run the plugins of a `warden run` on its recorded input; exit 1 when a proposal differs.
     Replay {
@@ -93,7 +119,7 @@ pub enum Command {
         #[arg(long)]
         no_wait: bool,
     },
-    /// Identity: ID cards, the id log and the generated id registry (SPEC §5.6).
+    /// Identity: ID cards, the id log and the generated id registry.
     #[command(subcommand)]
     Ids(IdsCommand),
     /// The plugin sandbox helper (internal): restrict, report, exec.
@@ -133,14 +159,47 @@ pub enum Command {
     /// Many repositories at once.
     #[command(subcommand)]
     Fleet(FleetCommand),
-    /// The signed-command bridge: verify, apply and publish signed commands (SPEC §10).
+    /// The signed-command bridge: verify, apply and publish signed commands.
     Bridge(crate::commands::bridge::BridgeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    ///
+    /// For example `warden completions bash > ~/.local/share/bash-completion/completions/warden`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: warden's, or one subcommand's.
+    ///
+    /// For example `warden man | man -l -` or `warden man sync > warden-sync.1`.
+    Man {
+        /// A subcommand (`sync`, `plugin`, ...); nested ones separated by spaces, e.g. `sync audit`.
+        subcommand: Vec<String>,
+    },
+    /// Git hooks that dispatch lifecycle events.
+    #[command(subcommand)]
+    Hook(HookCommand),
     /// Walk through warden on a throwaway repository in a temp dir.
     Demo {
         /// Keep the temp repository and print its path.
         #[arg(long)]
         keep: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Install the git pre-commit hook that runs `warden run PreCommit --yes`.
+    ///
+    /// Refuses to replace a hook warden did not write (exit 1) unless `--force`
+    /// is given; then the old hook is kept beside it as `pre-commit.warden-backup`.
+    Install {
+        /// Replace a pre-commit hook that warden did not write.
+        #[arg(long)]
+        force: bool,
+    },
+    /// What the installed hook runs: dispatch PreCommit with the staged paths
+    /// (exit 1, stopping the commit, when a plugin faulted or changed files).
+    PreCommit,
 }
 
 #[derive(Debug, Subcommand)]
@@ -258,12 +317,15 @@ pub struct WriteArgs {
     pub no_wait: bool,
 }
 
-/// `warden sync …` (SPEC §6). Exit codes: 0 in sync / done, 1 needs attention
+/// `warden sync …`. Exit codes: 0 in sync / done, 1 needs attention
 /// or refused (nothing written), 2 usage, 3 internal, 4 busy.
 #[derive(Debug, Subcommand)]
 pub enum SyncCommand {
     /// Fetch without merging, then report everything that differs from the
     /// remote; exit 0 when in sync, 1 when anything needs attention.
+    ///
+    /// Read-only: writes nothing git tracks. The report is kept in
+    /// .runs/<RUN>/ and the local history (`warden history`).
     Audit {
         /// Fetch and compare tags with this remote (default: the current
         /// branch's upstream remote, else origin, else the only remote).
@@ -275,8 +337,9 @@ pub enum SyncCommand {
         /// Do not fetch: compare with the remote-tracking refs as they are.
         #[arg(long, conflicts_with_all = ["remote", "all_remotes"])]
         no_fetch: bool,
-        /// Exit 4 instead of waiting when another writer holds the lock.
-        #[arg(long)]
+        /// No effect: an audit is read-only and takes no lock (kept so scripts
+        /// that pass it keep working).
+        #[arg(long, hide = true)]
         no_wait: bool,
     },
     /// Create the git repository if there is none and link the remote once (idempotent).
@@ -313,7 +376,7 @@ pub enum SyncCommand {
     /// Fast-forward the working branch to a reconcile run's sync branch, when
     /// nothing changed since that run.
     Adopt {
-        /// The reconcile run id (or a unique prefix of at least 6 characters).
+        /// The reconcile run id, or any unique prefix of it.
         run: String,
         #[command(flatten)]
         write: WriteArgs,

@@ -176,6 +176,90 @@ pub fn stderr_is_tty() -> bool {
     std::io::stderr().is_terminal()
 }
 
+/// The OS user running warden (`USER`, else `LOGNAME`), for the ledger.
+pub fn os_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown-user".into())
+}
+
+/// The index git's hook runs against (`GIT_INDEX_FILE`), for the
+/// pre-commit hook only; never passed to other children.
+pub fn git_index_file() -> Option<std::ffi::OsString> {
+    std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty())
+}
+
+/// Where systemd looks for the user's units: `$XDG_CONFIG_HOME/systemd/user`,
+/// else `~/.config/systemd/user`.
+pub fn systemd_user_dir() -> Option<std::path::PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| std::path::PathBuf::from(h).join(".config"))
+        })?;
+    Some(config.join("systemd").join("user"))
+}
+
+pub fn stdout_is_tty() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// `NO_COLOR` set to anything but the empty string (no-color.org), or a
+/// terminal that says it cannot show colour (`TERM=dumb`).
+pub fn colour_unwanted() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("TERM").is_some_and(|t| t == "dumb")
+}
+
+/// The pager's argv: `WARDEN_PAGER`, else `PAGER`, else `less`, split on
+/// white space (no shell). `None` when paging is turned off by an empty
+/// value or `cat`.
+pub fn pager() -> Option<Vec<String>> {
+    let chosen = std::env::var("WARDEN_PAGER")
+        .or_else(|_| std::env::var("PAGER"))
+        .unwrap_or_else(|_| "less".into());
+    let argv: Vec<String> = chosen.split_whitespace().map(String::from).collect();
+    match argv.first().map(String::as_str) {
+        None | Some("cat") => None,
+        Some(_) => Some(argv),
+    }
+}
+
+/// The pager's environment: the children's base environment plus what a
+/// pager needs to draw (`TERM`, its size) and, as git does, `LESS=FRX` and
+/// `LV=-c` unless the user set them (quit when the text fits one screen,
+/// pass colours through, leave the screen as it was).
+pub fn pager_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let mut env = child_env();
+    for key in [
+        "TERM",
+        "TERMINFO",
+        "COLUMNS",
+        "LINES",
+        "LESSCHARSET",
+        "LESSOPEN",
+    ] {
+        if let Some(v) = std::env::var_os(key) {
+            env.push((key.into(), v));
+        }
+    }
+    for (key, default) in [("LESS", "FRX"), ("LV", "-c")] {
+        let v = std::env::var_os(key).unwrap_or_else(|| default.into());
+        env.push((key.into(), v));
+    }
+    env
+}
+
+/// The terminal's height in rows, when stdout is one.
+pub fn terminal_rows() -> Option<usize> {
+    terminal_size::terminal_size().map(|(_, h)| usize::from(h.0))
+}
+
 /// The HMAC secret of the signed-command bridge (name kept from seed 002).
 pub const BRIDGE_SECRET: &str = "GPT_BRIDGE_HMAC_SECRET";
 /// During a rotation: the next secret, accepted alongside the current one.

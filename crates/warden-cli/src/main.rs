@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod env;
 mod output;
+mod ui;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
     let args = cli::Cli::parse();
+    ui::init(&args);
     // Orphans of any child (a plugin's setsid'd or double-forked descendant)
     // come back to warden, and the process runner sweeps them when its child
     // ends. Every child warden starts goes through that runner. Not in the

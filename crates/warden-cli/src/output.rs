@@ -56,6 +56,20 @@ pub fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Bytes on stdout as they are (a completion script, a man page).
+pub fn raw(bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        // The reader is done (`warden man | head`): like other Unix tools.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::Core(Error::Internal(format!(
+            "cannot write to stdout: {e}"
+        )))),
+    }
+}
+
 pub fn code(c: u8) -> ExitCode {
     ExitCode::from(c)
 }

@@ -155,7 +155,7 @@ fn dispatch(r: &Repo, plugins: usize) -> Value {
     r.git(&["commit", "-qm", "attackers"]);
     let started = Instant::now();
     let out = r
-        .cmd(&["run", "FileDetected", "--format", "json"])
+        .cmd(&["run", "FileDetected", "--yes", "--format", "json"])
         .env("GPT_BRIDGE_HMAC_SECRET", SECRET)
         .env("GITHUB_TOKEN", SECRET)
         .output()
@@ -297,7 +297,7 @@ fn metadata_changes_without_the_kernel_sandbox_are_restored_and_recorded() {
     let journal_mode = mode(&journal);
     let xattrs = rustix_free_xattr_probe(&r.root.join("README.md"));
     let out = r
-        .cmd(&["run", "FileDetected", "--format", "json"])
+        .cmd(&["run", "FileDetected", "--yes", "--format", "json"])
         .env("WARDEN_SANDBOX", "off")
         .output()
         .expect("run");
@@ -558,7 +558,7 @@ def handle(event, items):
     };
     let journal = r.root.join(".warden/state/journal");
     let journal_mode = mode(&journal);
-    let out = as_nobody(&["run", "FileDetected", "--format", "json"]);
+    let out = as_nobody(&["run", "FileDetected", "--yes", "--format", "json"]);
     assert_eq!(
         out.status.code(),
         Some(1),

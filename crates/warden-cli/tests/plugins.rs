@@ -93,14 +93,14 @@ fn scaffold_validate_enable_run_undo() {
     r.write("junk.tmp", "x\n");
     r.write("keep.md", "k\n");
     let input = file_detected(&r, &["junk.tmp", "keep.md"]);
-    let report = r.json(&["run", "FileDetected", "--input", &input]);
+    let report = r.json(&["run", "FileDetected", "--yes", "--input", &input]);
     assert_eq!(report["plugins"], json!([]));
     r.ok(&["plugin", "enable", "hello", "--yes"]);
     assert!(
         r.read(".warden/OPERATING_CONTRACT.md")
             .contains("| `hello` |")
     );
-    let report = r.json(&["run", "FileDetected", "--input", &input]);
+    let report = r.json(&["run", "FileDetected", "--yes", "--input", &input]);
     let p = &report["plugins"][0];
     assert_eq!(p["outcome"], json!("applied"), "{report:#}");
     assert_eq!(
@@ -120,9 +120,23 @@ fn scaffold_validate_enable_run_undo() {
         .collect();
     assert!(cmds.contains(&"run"), "{cmds:?}");
     r.ok(&["ledger", "verify"]);
-    // Replay: byte-identical.
+    // Replay: byte-identical. It is a read-only report: kept in the local
+    // history, not in the ledger.
     let run = report["run"].as_str().expect("run");
+    let ledger_before = r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len);
     assert!(r.ok(&["replay", run]).contains("byte-identical"));
+    assert_eq!(
+        r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len),
+        ledger_before
+    );
+    let history = r.json(&["history"]);
+    let last = history["runs"]
+        .as_array()
+        .and_then(|a| a.last())
+        .cloned()
+        .expect("a row");
+    assert_eq!(last["command"], "replay");
+    assert_eq!(last["origin"], "local");
     // The applied proposal is undoable.
     let applied = p["applied_run"].as_str().expect("applied run");
     r.ok(&["undo", applied, "--yes"]);
@@ -389,7 +403,15 @@ fn a_changed_plugin_is_refused_until_enabled_again_and_the_contract_tracks_it() 
     );
     r.write("junk.tmp", "x\n");
     let input = file_detected(&r, &["junk.tmp"]);
-    let out = r.run(&["run", "FileDetected", "--input", &input, "--format", "json"]);
+    let out = r.run(&[
+        "run",
+        "FileDetected",
+        "--yes",
+        "--input",
+        &input,
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(
@@ -405,7 +427,7 @@ fn a_changed_plugin_is_refused_until_enabled_again_and_the_contract_tracks_it() 
     assert!(r.root.join("junk.tmp").exists());
     r.ok(&["plugin", "gen", "hello", "--yes"]);
     r.ok(&["plugin", "enable", "hello", "--yes"]);
-    r.ok(&["run", "FileDetected", "--input", &input]);
+    r.ok(&["run", "FileDetected", "--yes", "--input", &input]);
     r.ok(&["plugin", "disable", "hello", "--yes"]);
     assert!(
         !r.read(".warden/OPERATING_CONTRACT.md")
@@ -433,7 +455,7 @@ fn plugins_setsid_child_does_not_survive_warden_run() {
     );
     let input = file_detected(&r, &["a.txt"]);
     let out = r
-        .cmd(&["run", "FileDetected", "--input", &input])
+        .cmd(&["run", "FileDetected", "--yes", "--input", &input])
         .output()
         .expect("warden run");
     let log = std::fs::read_dir(r.root.join(".runs"))
@@ -540,7 +562,15 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
     r.write("junk.tmp", "x\n");
     let input = file_detected(&r, &["junk.tmp"]);
     let before = r.tree();
-    let out = r.run(&["run", "FileDetected", "--input", &input, "--format", "json"]);
+    let out = r.run(&[
+        "run",
+        "FileDetected",
+        "--yes",
+        "--input",
+        &input,
+        "--format",
+        "json",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -650,7 +680,7 @@ fn without_the_kernel_sandbox_writes_are_rolled_back_and_policy_decides() {
     let before = r.tree();
     // Policy says no: refused before it starts.
     let out = r
-        .cmd(&["run", "FileDetected", "--format", "json"])
+        .cmd(&["run", "FileDetected", "--yes", "--format", "json"])
         .env("WARDEN_SANDBOX", "off")
         .output()
         .expect("run");
@@ -673,7 +703,7 @@ fn without_the_kernel_sandbox_writes_are_rolled_back_and_policy_decides() {
         r.tree()
     };
     let out = r
-        .cmd(&["run", "FileDetected", "--format", "json"])
+        .cmd(&["run", "FileDetected", "--yes", "--format", "json"])
         .env("WARDEN_SANDBOX", "off")
         .output()
         .expect("run");

@@ -67,6 +67,7 @@ pub const SOURCE_KINDS: &[&str] = &[
     "collector",
     "generator",
     "llm",
+    "tool",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,7 +115,11 @@ pub fn catalogue() -> Vec<EventSpec> {
         EventSpec {
             name: "Manual",
             trigger: "A person or script submits a proposal with `warden apply FILE`.",
-            default_allow: &[("person", &[WriteFile, PatchRegion, MoveFile, Quarantine])],
+            default_allow: &[
+                ("person", &[WriteFile, PatchRegion, MoveFile, Quarantine]),
+                // warden's own tools: plugin scaffolding and regeneration, ID cards.
+                ("tool", &[WriteFile]),
+            ],
             required_ledger_fields: LEDGER_FIELDS,
             rollback: "Undoable by run id; `warden undo RUN` restores the before-state byte for byte.",
             input_schema: payload(

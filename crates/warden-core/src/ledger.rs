@@ -728,9 +728,13 @@ impl Ledger {
         Ok(all)
     }
 
-    /// The entry of a run. Accepts a unique prefix of the run id (at least 6 characters).
+    /// The entry of a run. Accepts any unique prefix of the run id (`warden runs`
+    /// shows each run's shortest one), in either case.
     pub fn find_run(&self, run: &str) -> Result<Option<Entry>> {
         let run = run.to_ascii_uppercase();
+        if run.is_empty() {
+            return Ok(None);
+        }
         let mut hits: Vec<Entry> = self
             .entries()?
             .into_iter()
@@ -743,9 +747,6 @@ impl Ledger {
                 format!("\"{run}\" matches {} runs", hits.len()),
                 Some("give more characters of the run id (see `warden runs`)".into()),
             ));
-        }
-        if run.len() < 6 && hits.first().is_some_and(|e| e.run != run) {
-            return Ok(None);
         }
         Ok(hits.pop())
     }

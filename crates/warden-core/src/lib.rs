@@ -20,6 +20,7 @@ pub mod failpoint;
 pub mod fence;
 pub mod fsutil;
 pub mod heads;
+pub mod history;
 pub mod ids;
 pub mod journal;
 pub mod ledger;

@@ -157,6 +157,8 @@ pub struct Cmd {
     stdout: Sink,
     stderr: Sink,
     deadline: Option<Instant>,
+    /// The child leads its own process group (so its tree can be killed).
+    own_group: bool,
 }
 
 impl Cmd {
@@ -172,6 +174,7 @@ impl Cmd {
             stdout: Sink::capture(DEFAULT_CAPTURE),
             stderr: Sink::capture(DEFAULT_CAPTURE),
             deadline: None,
+            own_group: true,
         }
     }
 
@@ -269,6 +272,15 @@ impl Cmd {
             .join(" ")
     }
 
+    /// Keep the child in warden's own process group, the terminal's foreground
+    /// group, so it may read the terminal: the pager. Its tree is then not
+    /// killed as a group when it ends (the child's own end is still awaited,
+    /// and orphans still come back to warden).
+    pub fn in_foreground(mut self) -> Cmd {
+        self.own_group = false;
+        self
+    }
+
     /// Start the child, feed stdin, collect its output within the limits,
     /// enforce the deadline, and kill whatever is left of its tree. `Err` only
     /// when it could not be started (or waited for).
@@ -282,6 +294,7 @@ impl Cmd {
             stdout,
             stderr,
             deadline,
+            own_group,
         } = self;
         let Some((prog, args)) = argv.split_first() else {
             return Err(std::io::Error::other("empty argv"));
@@ -299,7 +312,11 @@ impl Cmd {
         let (err_stdio, err_cap) = stdio_of(stderr)?;
         cmd.stdout(out_stdio).stderr(err_stdio);
         #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        if own_group {
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        }
+        #[cfg(not(unix))]
+        let _ = own_group;
 
         let mut child = {
             let _spawning = tracker::Spawning::begin();

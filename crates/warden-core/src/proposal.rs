@@ -47,7 +47,8 @@ pub struct Proposal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
 #[schemars(extend("additionalProperties" = false))]
 pub struct Source {
-    /// person, plugin, bridge, collector, generator or llm.
+    /// person, plugin, bridge, collector, generator, llm or tool (warden's own
+    /// tools, e.g. `tool:warden-plugin` for plugin scaffolding).
     pub kind: String,
     /// Who exactly: a plugin key, a command id, a user name.
     pub id: String,

@@ -40,6 +40,11 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "`warden ledger verify --format json`",
         ),
         ("runs".into(), "`warden runs --format json`"),
+        ("history".into(), "`warden history --format json`"),
+        (
+            "history-entry".into(),
+            "one line of .runs/history.jsonl: a read-only report kept locally",
+        ),
         ("events".into(), "`warden events --format json`"),
         ("init".into(), "`warden init --format json`"),
         (
@@ -69,6 +74,8 @@ pub fn get(name: &str) -> Option<Value> {
         "status" => schema_for::<crate::status::Status>("status"),
         "ledger-verify" => schema_for::<crate::ledger::VerifyReport>("ledger-verify"),
         "runs" => schema_for::<Vec<crate::status::RunRow>>("runs"),
+        "history" => schema_for::<crate::history::History>("history"),
+        "history-entry" => schema_for::<crate::history::HistoryEntry>("history-entry"),
         "events" => schema_for::<Vec<crate::status::EventInfo>>("events"),
         "init" => schema_for::<crate::repo::InitReport>("init"),
         "modules" => {

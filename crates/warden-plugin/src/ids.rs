@@ -135,9 +135,22 @@ pub fn mint_op(card: &IdCard, time: &str, run: &str, writer: &str) -> IdOp {
 
 /// `ids/registry.yaml`, generated from the cards (sorted by id).
 pub fn registry_yaml(root: &Path) -> Result<String, Vec<Finding>> {
+    registry_yaml_with(root, &[])
+}
+
+/// [`registry_yaml`] as it will be once `extra` cards (repository-relative
+/// path, bytes) are written too: a scaffold writes its card and the registry
+/// in the same run, so `ids check` passes right after it.
+pub fn registry_yaml_with(
+    root: &Path,
+    extra: &[(String, Vec<u8>)],
+) -> Result<String, Vec<Finding>> {
     let mut problems = Vec::new();
     let mut cards = Vec::new();
-    for (rel, bytes) in card_files(root) {
+    let mut files = card_files(root);
+    files.retain(|(rel, _)| !extra.iter().any(|(x, _)| x == rel));
+    files.extend(extra.iter().cloned());
+    for (rel, bytes) in files {
         match parse_card(&bytes) {
             Ok(c) => cards.push((c, Digest::of(&bytes))),
             Err(e) => problems.push(f(

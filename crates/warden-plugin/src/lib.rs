@@ -6,7 +6,9 @@
 //! - [`validate`]: the checklist that gates enabling;
 //! - [`protocol`], [`runtime`], [`sandbox`], [`snapshot`]: sandboxed process
 //!   plugins on lifecycle events, whose results are proposals for the core;
-//! - [`ids`]: immutable ID cards and their checks.
+//! - [`ids`]: immutable ID cards and their checks;
+//! - [`preview`]: what `warden run EVENT` would do (`--dry-run`);
+//! - [`hook`]: the git pre-commit hook that dispatches PreCommit.
 //!
 //! Like every subsystem it writes the repository only through the core's
 //! engine; it never prints.
@@ -14,8 +16,11 @@
 #![forbid(unsafe_code)]
 
 pub mod generate;
+pub mod hook;
 pub mod ids;
 pub mod lang;
+pub mod preview;
+pub mod probe_cache;
 pub mod probes;
 pub mod protocol;
 pub mod runtime;

@@ -1008,6 +1008,8 @@ pub struct ReplayItem {
 pub struct ReplayReport {
     pub schema: String,
     pub run: String,
+    /// The id this replay is kept under in the local history (`warden history`,
+    /// `.runs/<ID>/replay.json`); a replay is not ledgered.
     pub replay_run: String,
     pub event: String,
     pub identical: bool,
@@ -1015,9 +1017,14 @@ pub struct ReplayReport {
 }
 
 /// Re-run the plugins of dispatch `run` on its recorded input and compare
-/// their proposals byte for byte (G7). Applies nothing; the replay itself is
-/// ledgered as a recorded run.
-pub fn replay(session: &mut Session, run: &str, opts: &DispatchOptions) -> Result<ReplayReport> {
+/// their proposals byte for byte (G7). Applies nothing and records nothing:
+/// a replay is a read-only report, which the caller keeps in the local
+/// history (`warden_core::history::keep`) with the returned record.
+pub fn replay(
+    session: &mut Session,
+    run: &str,
+    opts: &DispatchOptions,
+) -> Result<(ReplayReport, Record)> {
     let root = session.repo.root().to_path_buf();
     let entry = session.repo.ledger().find_run(run)?.ok_or_else(|| {
         Error::invalid(
@@ -1156,17 +1163,28 @@ pub fn replay(session: &mut Session, run: &str, opts: &DispatchOptions) -> Resul
         identical,
         plugins: out,
     };
-    session.record(Record {
+    let record = Record {
         run: replay_run,
         command: "replay".into(),
         actor: opts.actor.clone(),
         event: report.event.clone(),
         input_digest: report.input_sha256,
-        rationale: Some(format!("replay of run {}", entry.run)),
+        rationale: Some(format!(
+            "replay of run {}: {}",
+            entry.run,
+            if rep.identical {
+                "byte-identical"
+            } else {
+                "proposals differ"
+            }
+        )),
         details: Some(serde_json::to_value(&rep).map_err(|e| Error::Internal(e.to_string()))?),
-        artifacts: Vec::new(),
-    })?;
-    Ok(rep)
+        artifacts: vec![(
+            "replay.json".into(),
+            serde_json::to_vec_pretty(&rep).map_err(|e| Error::Internal(e.to_string()))?,
+        )],
+    };
+    Ok((rep, record))
 }
 
 fn pretty_json(bytes: &[u8]) -> String {

@@ -150,6 +150,17 @@ pub trait GitBackend: Send + Sync {
     /// (`branch.<name>.remote`), from one read of the configuration.
     fn remote_config(&self, root: &Path) -> Result<RemoteConfig>;
     fn add_remote(&self, root: &Path, name: &str, url: &str) -> Result<()>;
+    /// The branch the remote's HEAD points at (`main`), asked over the
+    /// network within `timeout`; `None` for an empty remote.
+    fn remote_default_branch(
+        &self,
+        root: &Path,
+        remote: &str,
+        timeout: Duration,
+    ) -> Result<Option<String>>;
+    /// Point an unborn HEAD at `branch` and make it track `remote`'s branch
+    /// of the same name (`branch.<b>.remote`, `branch.<b>.merge`).
+    fn track_unborn(&self, root: &Path, branch: &str, remote: &str) -> Result<()>;
     /// Fetch one remote without merging; also mirrors its tags under
     /// `refs/warden/tags/<remote>/` (no local tags are created).
     fn fetch(&self, root: &Path, remote: &str, timeout: Duration) -> Result<()>;
@@ -212,6 +223,43 @@ pub trait GitBackend: Send + Sync {
     fn create_ref(&self, root: &Path, name: &str, oid: &str) -> Result<()>;
     /// Run an arbitrary git command in `dir` (adopt, temporary worktrees).
     fn run(&self, dir: &Path, args: &[&str]) -> Result<String>;
+    /// The user's git identity as a commit would get it (`GIT_AUTHOR_NAME`
+    /// and friends, else `user.name`/`user.email`); `None` when git does not
+    /// know who the user is.
+    fn identity(&self, root: &Path) -> Result<Option<Identity>>;
+}
+
+/// A person as git names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+/// `Name <email> 1700000000 +0000` (`git var GIT_AUTHOR_IDENT`).
+pub fn parse_ident(line: &str) -> Option<Identity> {
+    let (name, rest) = line.trim().split_once(" <")?;
+    let (email, _) = rest.split_once('>')?;
+    Some(Identity {
+        name: name.trim().to_string(),
+        email: email.to_string(),
+    })
+}
+
+/// `ref: refs/heads/main<TAB>HEAD` from `git ls-remote --symref R HEAD`.
+pub fn parse_symref_head(out: &str) -> Option<String> {
+    out.lines().find_map(|l| {
+        let (target, name) = l.strip_prefix("ref: ")?.split_once('\t')?;
+        (name == "HEAD")
+            .then(|| target.strip_prefix("refs/heads/").map(String::from))
+            .flatten()
+    })
+}
+
+/// The trailer naming warden and its run on every commit warden makes for
+/// the user: `Warden-Run: <RUN>`.
+pub fn run_trailer(run: &str) -> String {
+    format!("Warden-Run: {run}")
 }
 
 /// The git command line.
@@ -319,6 +367,21 @@ impl GitCli {
             .env("GIT_OPTIONAL_LOCKS", "0")
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .timeout(LOCAL_TIMEOUT)
+    }
+
+    /// A command that may reach the network: ssh never prompts.
+    fn network(&self, root: &Path) -> Cmd {
+        let mut c = self.command(root);
+        if !self.user_ssh_command {
+            // core.sshCommand (if any) still applies when GIT_SSH_COMMAND is unset;
+            // read it so BatchMode is added to the user's own command.
+            let base = self
+                .line(root, &["config", "--get", "core.sshCommand"])
+                .unwrap_or_default();
+            let base = if base.is_empty() { "ssh".into() } else { base };
+            c = c.env("GIT_SSH_COMMAND", format!("{base} -o BatchMode=yes"));
+        }
+        c
     }
 
     /// Run; a kill (timeout, output limit) is an error, a non-zero exit is not.
@@ -477,6 +540,48 @@ impl GitBackend for GitCli {
         self.bytes(root, &["remote", "add", name, url]).map(|_| ())
     }
 
+    fn remote_default_branch(
+        &self,
+        root: &Path,
+        remote: &str,
+        timeout: Duration,
+    ) -> Result<Option<String>> {
+        let args = ["ls-remote", "--symref", remote, "HEAD"];
+        let out = self
+            .network(root)
+            .args(args)
+            .timeout(timeout)
+            .run()
+            .map_err(|e| io_err(&args, e))?;
+        match out.end {
+            End::Exited(0) => {}
+            End::TimedOut => {
+                return Err(Error::Internal(format!(
+                    "git ls-remote {remote} timed out after {} s",
+                    timeout.as_secs()
+                )));
+            }
+            _ => {
+                return Err(Error::Internal(format!(
+                    "git ls-remote {remote} failed: {}",
+                    out.stderr_text()
+                )));
+            }
+        }
+        Ok(parse_symref_head(&text(out.stdout)))
+    }
+
+    fn track_unborn(&self, root: &Path, branch: &str, remote: &str) -> Result<()> {
+        let head = format!("refs/heads/{branch}");
+        self.bytes(root, &["symbolic-ref", "HEAD", &head])?;
+        self.bytes(
+            root,
+            &["config", &format!("branch.{branch}.remote"), remote],
+        )?;
+        self.bytes(root, &["config", &format!("branch.{branch}.merge"), &head])?;
+        Ok(())
+    }
+
     fn fetch(&self, root: &Path, remote: &str, timeout: Duration) -> Result<()> {
         let tags = format!("remote.{remote}.fetch=+refs/tags/*:refs/warden/tags/{remote}/*");
         let args = [
@@ -490,17 +595,8 @@ impl GitBackend for GitCli {
             "--no-recurse-submodules",
             remote,
         ];
-        let mut c = self.command(root);
-        if !self.user_ssh_command {
-            // core.sshCommand (if any) still applies when GIT_SSH_COMMAND is unset;
-            // read it so BatchMode is added to the user's own command.
-            let base = self
-                .line(root, &["config", "--get", "core.sshCommand"])
-                .unwrap_or_default();
-            let base = if base.is_empty() { "ssh".into() } else { base };
-            c = c.env("GIT_SSH_COMMAND", format!("{base} -o BatchMode=yes"));
-        }
-        let out = c
+        let out = self
+            .network(root)
             .args(args)
             .stdout(Sink::Null)
             .timeout(timeout)
@@ -890,6 +986,16 @@ impl GitBackend for GitCli {
 
     fn run(&self, dir: &Path, args: &[&str]) -> Result<String> {
         Ok(text(self.bytes(dir, args)?))
+    }
+
+    fn identity(&self, root: &Path) -> Result<Option<Identity>> {
+        let args = ["var", "GIT_AUTHOR_IDENT"];
+        let out = self.output(self.command(root), &args)?;
+        // git refuses (exit 128) when it cannot tell who the user is.
+        Ok(out
+            .success()
+            .then(|| parse_ident(&text(out.stdout)))
+            .flatten())
     }
 }
 

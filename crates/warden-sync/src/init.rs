@@ -17,6 +17,10 @@ pub struct SyncInitReport {
     pub linked: Option<(String, String)>,
     /// The remotes after the run (name, url), sorted.
     pub remotes: Vec<(String, String)>,
+    /// In a repository this run created: the remote's default branch that
+    /// the (still unborn) local branch now tracks, e.g. "main".
+    #[serde(default)]
+    pub tracking: Option<String>,
 }
 
 pub const SYNC_INIT_SCHEMA_ID: &str = "warden.sync.init/v1";
@@ -38,6 +42,16 @@ pub struct SyncInitOutput {
 /// Initialise `dir` when it is not inside a repository, then link `url` as
 /// `origin` when given and no remote has it yet.
 pub fn init(git: &dyn GitBackend, dir: &Path, url: Option<&str>) -> Result<SyncInitReport> {
+    init_with_timeout(git, dir, url, std::time::Duration::from_secs(60))
+}
+
+/// [`init`]; asking the remote for its default branch waits at most `timeout`.
+pub fn init_with_timeout(
+    git: &dyn GitBackend,
+    dir: &Path,
+    url: Option<&str>,
+    timeout: std::time::Duration,
+) -> Result<SyncInitReport> {
     let (root, initialised_git) = match git.toplevel(dir) {
         Ok(r) => (r, false),
         Err(Error::NotARepo { .. }) => {
@@ -78,10 +92,23 @@ pub fn init(git: &dyn GitBackend, dir: &Path, url: Option<&str>) -> Result<SyncI
             remotes = git.remotes(&root)?;
         }
     }
+    // A repository made here has an unborn branch named by git's default
+    // (`master` unless configured): name it after the remote's default
+    // branch and track it, so the first fetch and reconcile line up.
+    let mut tracking = None;
+    if initialised_git && linked.is_some() && git.resolve(&root, "HEAD")?.is_none() {
+        // Unreachable or empty: leave the branch as git made it; linking
+        // the remote is what was asked, and it is done.
+        if let Ok(Some(branch)) = git.remote_default_branch(&root, "origin", timeout) {
+            git.track_unborn(&root, &branch, "origin")?;
+            tracking = Some(branch);
+        }
+    }
     Ok(SyncInitReport {
         root: root.display().to_string(),
         initialised_git,
         linked,
         remotes,
+        tracking,
     })
 }

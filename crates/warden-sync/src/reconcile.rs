@@ -151,9 +151,12 @@ pub struct ReconcileReport {
     /// upstream) since the merge base, sorted.
     pub collisions: Vec<String>,
     pub outcome: Outcome,
-    /// `sync/<YYYYMMDD>-<RUN>` (null when up to date or quarantined).
+    /// `sync/<YYYYMMDD>-<RUN>` (null when up to date or quarantined). With
+    /// `dry_run`, the name it would get: no branch is created.
     pub sync_branch: Option<String>,
     pub sync_commit: Option<String>,
+    /// `quarantine/sync-<YYYYMMDD>-<RUN>` when conflicts remain. With
+    /// `dry_run`, the name it would get: no branch is created.
     pub quarantine_branch: Option<String>,
     pub quarantine_commit: Option<String>,
     /// The MergeConflict event's input (`warden schema event/MergeConflict`,
@@ -320,14 +323,15 @@ pub fn reconcile(
     let snapshot = if snap_tree != local_tree {
         let paths = git.changed_paths(&root, &local_tree, &snap_tree)?;
         let msg = format!(
-            "warden sync: uncommitted work on {branch}\n\nCaptured from the working tree by run {} ({} path(s)):\n{}\n",
+            "warden sync: uncommitted work on {branch}\n\nCaptured from the working tree by run {} ({} path(s)):\n{}\n\n{}\n",
             opts.run,
             paths.len(),
             paths
                 .iter()
                 .map(|p| format!("  {p}"))
                 .collect::<Vec<_>>()
-                .join("\n")
+                .join("\n"),
+            crate::git::run_trailer(&opts.run)
         );
         let commit = git.commit_tree(&root, &snap_tree, &[&local_tip], &msg, &opts.signature)?;
         Some(Snapshot {
@@ -403,8 +407,9 @@ pub fn reconcile(
             .map_or("none".to_string(), |s| s.commit.clone());
         let message = |what: &str| {
             format!(
-                "warden sync: {what} {upstream} into {branch}\n\nRun {}: local {local_tip} + uncommitted {snap_id} + {upstream} {upstream_tip}.\n",
+                "warden sync: {what} {upstream} into {branch}\n\nRun {}: local {local_tip} + uncommitted {snap_id} + {upstream} {upstream_tip}.\n\n{}\n",
                 opts.run,
+                crate::git::run_trailer(&opts.run),
             )
         };
         if mt.clean {
@@ -449,9 +454,10 @@ pub fn reconcile(
                     .map(|c| format!("  {}: {}", c.path, c.reason))
                     .collect();
                 let msg = format!(
-                    "{}\nStill conflicted (conflict markers in these files):\n{}\n",
-                    message("QUARANTINED merge of"),
-                    list.join("\n")
+                    "warden sync: QUARANTINED merge of {upstream} into {branch}\n\nRun {}: local {local_tip} + uncommitted {snap_id} + {upstream} {upstream_tip}.\nStill conflicted (conflict markers in these files):\n{}\n\n{}\n",
+                    opts.run,
+                    list.join("\n"),
+                    crate::git::run_trailer(&opts.run),
                 );
                 let q =
                     git.commit_tree(&root, &tree, &[&ours, &upstream_tip], &msg, &opts.signature)?;

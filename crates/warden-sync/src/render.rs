@@ -165,8 +165,9 @@ pub fn reconcile_headline(r: &ReconcileReport) -> String {
             r.branch, r.upstream
         ),
         Outcome::SyncBranch => format!(
-            "{} holds {} + {}{}",
+            "{} {} {} + {}{}",
             r.sync_branch.as_deref().unwrap_or("?"),
+            if r.dry_run { "would hold" } else { "holds" },
             r.branch,
             r.upstream.trim_start_matches("refs/remotes/"),
             if r.snapshot.is_some() {
@@ -174,6 +175,11 @@ pub fn reconcile_headline(r: &ReconcileReport) -> String {
             } else {
                 ""
             }
+        ),
+        Outcome::Quarantined if r.dry_run => format!(
+            "{} path(s) would stay conflicted: the merge would go to {} (dry run: not created)",
+            r.conflicts.len(),
+            r.quarantine_branch.as_deref().unwrap_or("?")
         ),
         Outcome::Quarantined => format!(
             "{} path(s) stayed conflicted: the merge is on {}",

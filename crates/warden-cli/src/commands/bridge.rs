@@ -81,7 +81,7 @@ pub enum BridgeCommand {
         /// Most commands made durable together (group commit).
         #[arg(long, default_value_t = 64, value_name = "N")]
         batch: usize,
-        /// Make every output durable on its own (the seed executor's way; for benchmarks).
+        /// Make every output durable on its own (the original executor's way; for benchmarks).
         #[arg(long, hide = true)]
         per_file_durability: bool,
         /// Tries of pull --rebase + push per publish (exponential backoff with jitter between them).
@@ -103,7 +103,7 @@ pub enum BridgeCommand {
     },
     /// Explain, layer by layer, whether a command would be accepted (writes nothing).
     Verify { file: PathBuf },
-    /// Seed §14/§16: drop a signed no-op and confirm archive, result, diff and one commit within the timeout.
+    /// Drop a signed no-op and confirm archive, result, diff and one commit within the timeout.
     Smoke {
         #[arg(long, default_value_t = 10, value_name = "SECS")]
         timeout_secs: u64,
@@ -113,11 +113,23 @@ pub enum BridgeCommand {
     /// Git hooks.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Print the systemd user unit that runs this warden binary (by its
+    /// absolute path) as `bridge run --watch`; `--install` writes it to
+    /// ~/.config/systemd/user/warden-bridge.service.
+    Unit {
+        /// Write the unit instead of printing it (an existing different unit
+        /// needs --force).
+        #[arg(long)]
+        install: bool,
+        /// Replace an existing, different unit file.
+        #[arg(long, requires = "install")]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
-    /// Write the seed §12 pre-commit guard into the root's git hooks.
+    /// Write the pre-commit guard (no command file is ever committed) into the root's git hooks.
     Install {
         /// Replace an existing, different pre-commit hook.
         #[arg(long)]
@@ -247,6 +259,9 @@ fn require_layout(root: &Path) -> Result<Layout, CliError> {
 }
 
 pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitCode, CliError> {
+    if let BridgeCommand::Unit { install, force } = args.command {
+        return super::bridge_unit::run(install, force, fmt);
+    }
     let root = bridge_root(args.root)?;
     match args.command {
         BridgeCommand::Init { target } => init(&root, target.as_deref(), fmt),
@@ -299,7 +314,15 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
             println!("installed the pre-commit guard at {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
+        BridgeCommand::Unit { .. } => unreachable_unit(),
     }
+}
+
+/// `bridge unit` is answered before a bridge root is resolved.
+fn unreachable_unit() -> Result<ExitCode, CliError> {
+    Err(CliError::Core(warden_core::Error::Internal(
+        "bridge unit is handled before the bridge root is resolved".into(),
+    )))
 }
 
 fn init(root: &Path, target: Option<&str>, fmt: Format) -> Result<ExitCode, CliError> {

@@ -85,7 +85,7 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
     .map_err(err)?;
     say(
         "commands/demo-hello-1.json asks to write docs/hello.md. Its \"hmac\" is\n\
-         base64(HMAC-SHA256(secret, canonical JSON without \"hmac\")), the seed's Python form.",
+         base64(HMAC-SHA256(secret, canonical JSON without \"hmac\")), the original Python signer's form.",
     );
 
     step(first + 2, "The executor verifies, applies and publishes it");

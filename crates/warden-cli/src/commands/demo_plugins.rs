@@ -98,7 +98,13 @@ pub fn run(root: &Path, first: u32, step: fn(u32, &str), say: fn(&str)) -> Resul
     .map_err(io)?;
     let (code, out) = warden(
         root,
-        &["run", "FileDetected", "--input", ".runs/demo-input.json"],
+        &[
+            "run",
+            "FileDetected",
+            "--yes",
+            "--input",
+            ".runs/demo-input.json",
+        ],
     )?;
     ok &= code == 0 && !root.join("scratch.tmp").exists();
     show("run FileDetected --input .runs/demo-input.json", &out, 4);
@@ -116,7 +122,7 @@ pub fn run(root: &Path, first: u32, step: fn(u32, &str), say: fn(&str)) -> Resul
     let (code, out) = warden(root, &["plugin", "validate", "tidy"])?;
     ok &= code == 1;
     show("plugin validate tidy", &out, 3);
-    let (code, out) = warden(root, &["run", "FileDetected"])?;
+    let (code, out) = warden(root, &["run", "FileDetected", "--yes"])?;
     ok &= code == 1;
     show("run FileDetected", &out, 2);
     say(

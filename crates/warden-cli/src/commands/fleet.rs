@@ -4,16 +4,11 @@
 
 use crate::cli::{FleetCommand, Format};
 use crate::output::{self, CliError};
-use std::io::Write;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 use warden_sync::audit::AuditOptions;
 use warden_sync::fleet::{self, FleetOptions};
 use warden_sync::git::GitBackend;
 use warden_sync::render;
-
-/// Progress appears only when the work lasts longer than this (jj does the same).
-const PROGRESS_DELAY: Duration = Duration::from_millis(300);
 
 pub fn run(cmd: FleetCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let FleetCommand::Audit {
@@ -45,20 +40,10 @@ pub fn run(cmd: FleetCommand, fmt: Format) -> Result<ExitCode, CliError> {
             fetch_timeout: super::sync::FETCH_TIMEOUT,
         },
     };
-    let tty = crate::env::stderr_is_tty();
-    let started = Instant::now();
-    let progress = |done: usize, total: usize| {
-        if tty && started.elapsed() >= PROGRESS_DELAY {
-            let mut e = std::io::stderr().lock();
-            let _ = write!(e, "\rfleet audit: {done}/{total} repositories");
-            let _ = e.flush();
-        }
-    };
+    let bar = crate::ui::Progress::steps("fleet audit", repos.len() as u64);
+    let progress = |done: usize, _total: usize| bar.set(done as u64);
     let report = fleet::audit_fleet(&git, &repos, &opts, &progress);
-    if tty && started.elapsed() >= PROGRESS_DELAY {
-        // Clear the progress line without escape codes.
-        eprint!("\r{:60}\r", "");
-    }
+    drop(bar);
     if fmt == Format::Json {
         output::json(&report)?;
     } else {

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use warden_core::Digest;
 use warden_core::engine::Record;
 use warden_core::ledger::RunResult;
-use warden_core::proposal::Source;
 
 pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let repo = open(repo)?;
@@ -46,29 +45,8 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
                 output::json(&entries)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            for e in &entries {
-                let result = if e.result == RunResult::Applied {
-                    "applied"
-                } else {
-                    "rolled_back"
-                };
-                println!(
-                    "{}#{:<4} run {}  {}  {} {} by {}:{}  {}  {} file(s)  policy {}",
-                    e.writer,
-                    e.seq,
-                    e.run,
-                    e.time,
-                    e.command,
-                    e.event,
-                    e.actor.kind,
-                    e.actor.id,
-                    result,
-                    e.counts.files,
-                    e.policy.version
-                );
-                if let Some(r) = &e.reason {
-                    println!("    reason: {r}");
-                }
+            if !entries.is_empty() {
+                crate::ui::page(&log_table(&entries));
             }
             if entries.is_empty() {
                 println!("the ledger is empty");
@@ -164,10 +142,7 @@ fn accept(
     let entry = s.record(Record {
         run,
         command: "ledger accept".into(),
-        actor: Source {
-            kind: "person".into(),
-            id: "cli".into(),
-        },
+        actor: super::actor(repo.root()),
         event: "Manual".into(),
         input_digest: Digest::of(reason.as_bytes()),
         rationale: Some(reason.to_string()),
@@ -191,4 +166,39 @@ fn accept(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ledger log` for a person: one aligned row per entry, oldest first; run
+/// ids as their shortest unique prefix.
+fn log_table(entries: &[warden_core::ledger::Entry]) -> String {
+    let ids: Vec<&str> = entries.iter().map(|e| e.run.as_str()).collect();
+    let short = crate::ui::short_ids(&ids);
+    let mut rows = vec![
+        [
+            "ENTRY", "RUN", "TIME", "COMMAND", "EVENT", "ACTOR", "RESULT", "FILES", "POLICY",
+            "REASON",
+        ]
+        .map(crate::ui::heading)
+        .to_vec(),
+    ];
+    for e in entries {
+        let result = match e.result {
+            RunResult::Applied => "applied",
+            RunResult::RolledBack => "rolled back",
+            RunResult::Recorded => "recorded",
+        };
+        rows.push(vec![
+            format!("{}#{}", e.writer, e.seq),
+            short.get(&e.run).cloned().unwrap_or_else(|| e.run.clone()),
+            crate::ui::time(&e.time),
+            e.command.clone(),
+            e.event.clone(),
+            format!("{}:{}", e.actor.kind, e.actor.id),
+            result.to_string(),
+            e.counts.files.to_string(),
+            e.policy.version.clone(),
+            e.reason.clone().unwrap_or_default(),
+        ]);
+    }
+    crate::ui::table(&rows)
 }

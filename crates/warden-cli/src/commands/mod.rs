@@ -2,15 +2,20 @@
 
 mod apply;
 pub mod bridge;
+mod bridge_unit;
+mod completions;
 mod demo;
 mod demo_bridge;
 mod demo_plugins;
 mod demo_sync;
 mod events;
 mod fleet;
+mod history;
+mod hook;
 mod ids;
 mod init;
 mod ledger;
+mod man;
 mod plugin;
 mod replay;
 mod run;
@@ -47,6 +52,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Apply { file, write } => apply::run(cli.repo, &file, &write, fmt),
         Command::Undo { run, force, write } => undo::run(cli.repo, &run, force, &write, fmt),
         Command::Runs => runs::run(cli.repo, fmt),
+        Command::History => history::run(cli.repo, fmt),
+        Command::Completions { shell } => completions::run(shell),
+        Command::Man { subcommand } => man::run(&subcommand),
+        Command::Hook(cmd) => hook::run(cli.repo, cmd, fmt),
         Command::Ledger(cmd) => ledger::run(cli.repo, cmd, fmt),
         Command::Status => status::run(cli.repo, fmt),
         Command::Schema { name } => schema::run(name.as_deref(), fmt),
@@ -58,8 +67,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Run {
             event,
             input,
-            no_wait,
-        } => run::run(cli.repo, &event, input.as_deref(), no_wait, fmt),
+            write,
+        } => run::run(cli.repo, &event, input.as_deref(), &write, fmt),
         Command::Replay { run, no_wait } => replay::run(cli.repo, &run, no_wait, fmt),
         Command::Ids(cmd) => ids::run(cli.repo, cmd, fmt),
         Command::Sandbox {
@@ -136,23 +145,27 @@ pub fn report_recovered(recovered: &[warden_core::engine::Recovered]) {
     }
 }
 
-/// Print a plan for a person.
+/// Print a plan for a person (through the pager when it is long).
 pub fn print_plan(plan: &Plan) {
+    crate::ui::page(&render_plan(plan));
+}
+
+/// A plan as a person reads it: heading, actions, then the coloured diff.
+pub fn render_plan(plan: &Plan) -> String {
+    use std::fmt::Write;
     let c = &plan.counts;
     match &plan.noop {
         Some(Noop::AlreadyApplied { run }) => {
-            println!(
-                "nothing to do: this proposal was already applied by run {run} and its result is in place"
+            return format!(
+                "nothing to do: this proposal was already applied by run {run} and its result is in place\n"
             );
-            return;
         }
         Some(Noop::NothingToChange) => {
-            println!("nothing to do: every action's effect is already present");
-            return;
+            return "nothing to do: every action's effect is already present\n".to_string();
         }
         None => {}
     }
-    println!(
+    let mut out = crate::ui::heading(&format!(
         "plan for run {} ({} {}): {} file(s): {} added, {} modified, {} deleted; +{} -{} lines",
         plan.run,
         plan.command,
@@ -163,7 +176,8 @@ pub fn print_plan(plan: &Plan) {
         c.deleted,
         c.lines_added,
         c.lines_removed
-    );
+    ));
+    out.push('\n');
     for a in &plan.actions {
         let to =
             a.to.as_ref()
@@ -174,10 +188,11 @@ pub fn print_plan(plan: &Plan) {
             .as_ref()
             .map(|r| format!(" ({r})"))
             .unwrap_or_default();
-        println!("  {} {}{}{}", a.kind, a.path, to, why);
+        let _ = writeln!(out, "  {} {}{}{}", a.kind, a.path, to, why);
     }
-    println!();
-    print!("{}", plan.diff);
+    out.push('\n');
+    out.push_str(&crate::ui::diff(&plan.diff));
+    out
 }
 
 /// Decide whether to write: `--yes`, or ask on a terminal; refuse otherwise.
@@ -237,10 +252,27 @@ pub fn session<'a>(
     no_wait: bool,
 ) -> Result<warden_core::engine::Session<'a>, CliError> {
     let s = repo.session(ctx, !no_wait, &mut |holder| {
-        eprintln!("warden: waiting for the repository lock held by {holder}");
+        crate::ui::note(&format!(
+            "warden: waiting for the repository lock held by {holder}"
+        ));
     })?;
     report_recovered(&s.recovered);
     Ok(s)
+}
+
+/// Who runs a command at this terminal, for the ledger: the OS user and,
+/// when git knows it, the git identity (`alice (git: Alice <a@example.com>)`).
+pub fn actor(root: &std::path::Path) -> warden_core::proposal::Source {
+    use warden_sync::git::GitBackend;
+    let user = env::os_user();
+    let id = match env::git().identity(root) {
+        Ok(Some(who)) => format!("{user} (git: {} <{}>)", who.name, who.email),
+        _ => user,
+    };
+    warden_core::proposal::Source {
+        kind: "person".into(),
+        id,
+    }
 }
 
 pub fn is_json(fmt: Format) -> bool {

@@ -61,7 +61,9 @@ pub fn apply_writes(
     }
     let doc = json!({
         "schema": "warden.proposal/v1",
-        "source": {"kind": "person", "id": "warden-plugin"},
+        // Written by warden's plugin tooling, at a person's request: the
+        // ledger names the tool; the person confirmed (or passed --yes).
+        "source": {"kind": "tool", "id": "warden-plugin"},
         "event": "Manual",
         "rationale": rationale,
         "actions": actions,
@@ -214,12 +216,37 @@ fn new(
         created: today,
     };
     let mut writes = generation_writes(&g, spec.lang);
+    let card_bytes = card.render().into_bytes();
+    // The generated id registry gains the new card in the same run.
+    let registry = ids::registry_yaml_with(repo.root(), &[(card.rel(), card_bytes.clone())])
+        .map_err(|findings| {
+            let first = findings.into_iter().next();
+            CliError::usage(
+                format!(
+                    "cannot regenerate {}: {}",
+                    ids::REGISTRY_YAML,
+                    first
+                        .as_ref()
+                        .map_or(String::new(), |f| format!("{}: {}", f.file, f.message))
+                ),
+                first.map(|f| f.fix),
+            )
+        })?;
     writes.push(FileWrite {
         path: card.rel(),
         current: None,
-        content: card.render().into_bytes(),
+        content: card_bytes,
         executable: None,
     });
+    let current_registry = std::fs::read(repo.root().join(ids::REGISTRY_YAML)).ok();
+    if current_registry.as_deref() != Some(registry.as_bytes()) {
+        writes.push(FileWrite {
+            path: ids::REGISTRY_YAML.into(),
+            current: current_registry,
+            content: registry.into_bytes(),
+            executable: None,
+        });
+    }
     let applied = apply_writes(
         &mut s,
         &writes,
@@ -368,13 +395,16 @@ fn validate_cmd(
 ) -> Result<ExitCode, CliError> {
     let keys = keys_arg(repo, key, all)?;
     let contract = all.then(|| repo.contract_in_sync());
-    let report = validate::validate(
-        repo.root(),
-        &repo.policy,
-        Some(&keys),
-        &crate::env::today(),
-        contract,
-    );
+    let report = {
+        let _progress = crate::ui::Progress::start(format!("validating {} plugin(s)", keys.len()));
+        validate::validate(
+            repo.root(),
+            &repo.policy,
+            Some(&keys),
+            &crate::env::today(),
+            contract,
+        )
+    };
     match fmt {
         Format::Json => output::json(&report)?,
         Format::Sarif => output::json(&validate::sarif(&report))?,
@@ -540,7 +570,10 @@ fn test(repo: &Repo, key: &str, fmt: Format) -> Result<ExitCode, CliError> {
     let spec = validate::load_spec(repo.root(), key).map_err(|f| finding_error(*f))?;
     let launcher = crate::env::launcher().for_policy(&repo.policy);
     let require = !repo.policy.file.plugins.run_unsandboxed;
-    let report = warden_plugin::probes::run(repo.root(), &spec, &launcher, require);
+    let report = {
+        let _progress = crate::ui::Progress::start(format!("testing plugin {key}"));
+        warden_plugin::probes::run(repo.root(), &spec, &launcher, require)
+    };
     if is_json(fmt) {
         output::json(&report)?;
     } else {

@@ -1,12 +1,13 @@
 //! `warden replay RUN`: re-derive a dispatch's proposals and compare (G7).
 //! Exit 0 when every proposal is byte-identical, 1 (with a diff) when not.
+//! Read-only: the replay is kept in `.runs/` and the local history
+//! (`warden history`), never in the ledger.
 
 use super::{is_json, open, session};
 use crate::cli::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warden_core::proposal::Source;
 use warden_plugin::runtime::{self, DispatchOptions};
 
 pub fn run(
@@ -21,17 +22,17 @@ pub fn run(
     let mut s = session(&repo, &ctx, no_wait)?;
     let opts = DispatchOptions {
         launcher: &launcher,
-        actor: Source {
-            kind: "person".into(),
-            id: "cli".into(),
-        },
+        actor: super::actor(repo.root()),
     };
-    let report = runtime::replay(&mut s, run, &opts)?;
+    let (report, record) = runtime::replay(&mut s, run, &opts)?;
+    drop(s);
+    // Read-only: kept in .runs/ and the local history, not the ledger.
+    warden_core::history::keep(&repo, &ctx, record)?;
     if is_json(fmt) {
         output::json(&report)?;
     } else {
         println!(
-            "replay of run {} ({}), recorded as run {}",
+            "replay of run {} ({}), kept as report {} (`warden history`)",
             report.run, report.event, report.replay_run
         );
         for p in &report.plugins {

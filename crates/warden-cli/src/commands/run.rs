@@ -1,15 +1,17 @@
 //! `warden run EVENT [--input FILE]`: dispatch an event to the enabled plugins.
 //! Exit 0 when every plugin ran cleanly, 1 when any was refused or isolated
 //! (its fault is ledgered and its output quarantined; the others still ran).
+//! It follows the mutation convention: `--dry-run` shows which plugins would
+//! run and writes nothing; a terminal is asked, without one `--yes` is needed.
 
 use super::{is_json, open, session};
-use crate::cli::Format;
+use crate::cli::{Format, WriteArgs};
 use crate::output::{self, CliError};
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use warden_core::proposal::Source;
+use warden_plugin::preview::{self, RunPlan};
 use warden_plugin::runtime::{self, DispatchOptions, DispatchReport};
 
 /// The batch: a JSON object (one payload), an array, or `{"items": [...]}`.
@@ -115,25 +117,87 @@ pub fn print_report(r: &DispatchReport) {
     }
 }
 
+/// The dispatch plan for a person.
+pub fn render_plan(p: &RunPlan) -> String {
+    let mut out = crate::ui::heading(&format!(
+        "{} with {} item(s) would go to {} plugin(s):",
+        p.event,
+        p.items,
+        p.plugins.len()
+    ));
+    out.push('\n');
+    if p.plugins.is_empty() {
+        out.push_str("  (no enabled plugin handles it; the run would only be recorded)\n");
+    }
+    let rows: Vec<Vec<String>> = p
+        .plugins
+        .iter()
+        .map(|pl| {
+            vec![
+                format!("  {}", pl.plugin),
+                pl.version.clone(),
+                format!("priority {}", pl.priority),
+                match &pl.problem {
+                    Some(why) => format!("refused: {why}"),
+                    None => format!(
+                        "{} (may propose {})",
+                        pl.operation.as_deref().unwrap_or("-"),
+                        pl.actions.join(", ")
+                    ),
+                },
+            ]
+        })
+        .collect();
+    out.push_str(&crate::ui::table(&rows));
+    out
+}
+
 pub fn run(
     repo: Option<PathBuf>,
     event: &str,
     input: Option<&Path>,
-    no_wait: bool,
+    write: &WriteArgs,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
+    Ok(dispatch(repo, event, input, write, fmt)?.0)
+}
+
+/// [`run`], also handing back the dispatch report when plugins ran.
+pub fn dispatch(
+    repo: Option<PathBuf>,
+    event: &str,
+    input: Option<&Path>,
+    write: &WriteArgs,
+    fmt: Format,
+) -> Result<(ExitCode, Option<DispatchReport>), CliError> {
     let (items, label) = read_items(input)?;
     runtime::check_items(event, &items, &label)?;
     let repo = open(repo)?;
     let ctx = crate::env::context();
     let launcher = crate::env::launcher();
-    let mut s = session(&repo, &ctx, no_wait)?;
+    if write.dry_run || !write.yes {
+        let plan = preview::plan(repo.root(), event, items.len(), repo.policy.digest)?;
+        if write.dry_run {
+            if is_json(fmt) {
+                output::json(&plan)?;
+            } else {
+                crate::ui::page(&render_plan(&plan));
+                println!("dry run: no plugin was started, nothing was written");
+            }
+            return Ok((ExitCode::SUCCESS, None));
+        }
+        if !is_json(fmt) && crate::env::stdin_is_tty() {
+            crate::ui::page(&render_plan(&plan));
+        }
+        if !super::confirm(write, &format!("dispatch {event}"))? {
+            eprintln!("declined: nothing was written");
+            return Ok((output::code(1), None));
+        }
+    }
+    let mut s = session(&repo, &ctx, write.no_wait)?;
     let opts = DispatchOptions {
         launcher: &launcher,
-        actor: Source {
-            kind: "person".into(),
-            id: "cli".into(),
-        },
+        actor: super::actor(repo.root()),
     };
     let report = runtime::dispatch(&mut s, event, items, &opts)?;
     if is_json(fmt) {
@@ -141,9 +205,10 @@ pub fn run(
     } else {
         print_report(&report);
     }
-    Ok(if report.faults() == 0 {
+    let code = if report.faults() == 0 {
         ExitCode::SUCCESS
     } else {
         output::code(1)
-    })
+    };
+    Ok((code, Some(report)))
 }

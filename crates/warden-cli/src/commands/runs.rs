@@ -20,24 +20,47 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
     }
     if rows.is_empty() {
         println!("no runs yet");
+        return Ok(ExitCode::SUCCESS);
     }
+    crate::ui::page(&table(&rows));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The runs as an aligned table; run ids as their shortest unique prefix.
+fn table(rows: &[warden_core::status::RunRow]) -> String {
+    let ids: Vec<&str> = rows.iter().map(|r| r.run.as_str()).collect();
+    let short = crate::ui::short_ids(&ids);
+    let run_id = |id: &str| short.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let mut cells = vec![
+        [
+            "RUN", "TIME", "COMMAND", "EVENT", "ACTOR", "RESULT", "FILES", "NOTE",
+        ]
+        .map(crate::ui::heading)
+        .to_vec(),
+    ];
     for r in rows {
         let result = match r.result {
             RunResult::Applied => "applied",
             RunResult::RolledBack => "rolled back",
             RunResult::Recorded => "recorded",
         };
-        let mut note = String::new();
+        let mut note = Vec::new();
         if let Some(u) = &r.undoes {
-            note.push_str(&format!(" undoes {u}"));
+            note.push(format!("undoes {}", run_id(u)));
         }
         if let Some(u) = &r.undone_by {
-            note.push_str(&format!(" undone by {u}"));
+            note.push(format!("undone by {}", run_id(u)));
         }
-        println!(
-            "{}  {}  {:<5} {:<18} {}:{}  {:<11} {} file(s){}",
-            r.run, r.time, r.command, r.event, r.actor.kind, r.actor.id, result, r.files, note
-        );
+        cells.push(vec![
+            run_id(&r.run),
+            crate::ui::time(&r.time),
+            r.command.clone(),
+            r.event.clone(),
+            format!("{}:{}", r.actor.kind, r.actor.id),
+            result.to_string(),
+            r.files.to_string(),
+            note.join(", "),
+        ]);
     }
-    Ok(ExitCode::SUCCESS)
+    crate::ui::table(&cells)
 }

@@ -70,7 +70,12 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
         st.backlog.bridge_inbox = Some(b.pending_commands);
         st.backlog.bridge = Some(b);
     }
-    let iso = crate::env::launcher().probe_isolation();
+    // The kernel's answer is cached for this boot (`.warden/state/`), so
+    // status does not start a probe process every time.
+    let iso = warden_plugin::probe_cache::probe_isolation_cached(
+        &crate::env::launcher(),
+        &repo.layout.state_dir().join("isolation-probe.json"),
+    );
     let level = iso.filesystem;
     st.sandbox = format!(
         "{} ({})",

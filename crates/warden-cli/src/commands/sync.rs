@@ -94,26 +94,35 @@ fn audit_cmd(
         fetch,
         fetch_timeout: FETCH_TIMEOUT,
     };
-    let mut report = audit::audit(git, start, &opts, &Ungated)?;
+    let mut report = {
+        let _progress = crate::ui::Progress::start(match &opts.fetch {
+            FetchMode::Skip => "auditing".to_string(),
+            _ => "fetching and auditing".to_string(),
+        });
+        audit::audit(git, start, &opts, &Ungated)?
+    };
     let root = PathBuf::from(&report.root);
+    // Read-only: the report is kept in .runs/ and this clone's local history
+    // (`warden history`), never in the tracked ledger, and takes no lock.
+    let _ = no_wait;
     match warden_repo(&root)? {
         Some(repo) => {
-            let mut session = super::session(&repo, ctx, no_wait)?;
-            let run = session.new_run_id();
+            let run = ctx.ids.run_id().to_string();
             report.run = Some(run.clone());
-            session.record(record::audit(&run, &report, record::cli_actor()))?;
+            let actor = super::actor(&root);
+            warden_core::history::keep(&repo, ctx, record::audit(&run, &report, actor))?;
         }
-        None => eprintln!(
-            "warden: not recorded: warden is not initialised in {} (run `warden init` to keep audits in the ledger)",
+        None => crate::ui::note(&format!(
+            "warden: not kept: warden is not initialised in {} (run `warden init` to keep audits in .runs/ and `warden history`)",
             root.display()
-        ),
+        )),
     }
     if fmt == Format::Json {
         output::json(&report)?;
     } else {
         print!("{}", render::audit(&report));
         if let Some(run) = &report.run {
-            println!("recorded as run {run} (.runs/{run}/audit.json, report.md)");
+            println!("kept as report {run} (.runs/{run}/audit.json, report.md; `warden history`)");
         }
     }
     Ok(if report.summary.in_sync {
@@ -130,7 +139,7 @@ fn init_cmd(
     url: Option<&str>,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
-    let report = warden_sync::init::init(git, start, url)?;
+    let report = warden_sync::init::init_with_timeout(git, start, url, FETCH_TIMEOUT)?;
     let warden = warden_core::repo::init(Path::new(&report.root), ctx)?;
     if fmt == Format::Json {
         output::json(&warden_sync::init::SyncInitOutput {
@@ -152,6 +161,11 @@ fn init_cmd(
     }
     for (name, url) in &report.remotes {
         println!("remote {name}: {url}");
+    }
+    if let Some(b) = &report.tracking {
+        println!(
+            "branch {b} tracks origin/{b} (the remote's default branch); `git pull` brings it in"
+        );
     }
     if warden.created.is_empty() && warden.updated.is_empty() {
         println!("warden is set up in {}; nothing changed", report.root);
@@ -176,11 +190,21 @@ fn dates(ctx: &Context) -> (String, String) {
     (day, t)
 }
 
-fn signature(date: String) -> Signature {
-    Signature {
-        name: "warden".into(),
-        email: "warden@localhost".into(),
-        date,
+/// The commits reconcile makes are the user's: authored with their git
+/// identity (warden is named in each commit's `Warden-Run:` trailer), or,
+/// when git does not know who the user is, as warden itself.
+fn signature(git: &dyn GitBackend, root: &Path, date: String) -> Signature {
+    match git.identity(root) {
+        Ok(Some(who)) => Signature {
+            name: who.name,
+            email: who.email,
+            date,
+        },
+        _ => Signature {
+            name: "warden".into(),
+            email: "warden@localhost".into(),
+            date,
+        },
     }
 }
 
@@ -401,6 +425,7 @@ fn reconcile_cmd(
         let mut remotes: Vec<String> = chosen.iter().filter_map(|(_, r)| r.clone()).collect();
         remotes.sort();
         remotes.dedup();
+        let _progress = crate::ui::Progress::start("fetching");
         fetched = Some(reconcile::fetch(
             git,
             &root,
@@ -433,7 +458,7 @@ fn reconcile_cmd(
             fetch_timeout: FETCH_TIMEOUT,
             run: session.new_run_id(),
             date: day.clone(),
-            signature: signature(time.clone()),
+            signature: signature(git, &root, time.clone()),
             dry_run: flags.dry_run,
             branch,
         };
@@ -447,13 +472,17 @@ fn reconcile_cmd(
                 merge_conflict: &mut plugins,
                 generators: &generators,
             };
+            let _progress = crate::ui::Progress::start(match &opts.branch {
+                Some(b) => format!("reconciling {b}"),
+                None => "reconciling".to_string(),
+            });
             reconcile::reconcile(git, &root, &config, &opts, &Ungated, &mut hooks)?
         };
         if let Some(f) = &fetched {
             report.fetch = f.clone();
         }
         if !flags.dry_run {
-            session.record(record::reconcile(&report, record::cli_actor()))?;
+            session.record(record::reconcile(&report, super::actor(&root)))?;
         }
         reports.push(report);
     }
@@ -527,7 +556,7 @@ fn auto_adopt(
     let arun = session.new_run_id();
     let a = adopt::check(git, root, report, &arun, scratch.path())?;
     adopt::apply(git, root, &a)?;
-    session.record(record::adopt(&a, record::cli_actor()))?;
+    session.record(record::adopt(&a, super::actor(root)))?;
     Ok(Some(a))
 }
 
@@ -604,7 +633,7 @@ fn adopt_cmd(
         return Ok(output::code(1));
     }
     adopt::apply(git, &root, &a)?;
-    session.record(record::adopt(&a, record::cli_actor()))?;
+    session.record(record::adopt(&a, super::actor(&root)))?;
     if fmt == Format::Json {
         output::json(&a)?;
     } else {

@@ -5,7 +5,6 @@ use crate::cli::{Format, WriteArgs};
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warden_core::proposal::Source;
 
 pub fn run(
     repo: Option<PathBuf>,
@@ -17,10 +16,7 @@ pub fn run(
     let repo = open(repo)?;
     let ctx = crate::env::context();
     let mut s = session(&repo, &ctx, write.no_wait)?;
-    let actor = Source {
-        kind: "person".into(),
-        id: "cli".into(),
-    };
+    let actor = super::actor(repo.root());
     let plan = s.plan_undo(run, force, actor)?;
     if let Some(code) = decide(&plan, write, fmt, "undo this run")? {
         return Ok(code);

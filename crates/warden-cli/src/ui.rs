@@ -1,0 +1,353 @@
+//! How human output looks on this terminal: colour (`--color`, `NO_COLOR`),
+//! the pager (`PAGER`, `--no-pager`), `-q`/`-v`, progress, and run ids shown
+//! as their shortest unique prefix. Decided once in `main` from the global
+//! flags and the environment; JSON output never goes through any of it.
+
+use crate::cli::{Cli, ColorWhen, Format};
+use anstyle::{AnsiColor, Style};
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The choices for this process.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ui {
+    /// Colour on stdout.
+    pub color: bool,
+    /// Long output may go through the pager.
+    pub pager: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+static UI: OnceLock<Ui> = OnceLock::new();
+
+/// Decide from the flags and the environment (once, in `main`).
+pub fn init(cli: &Cli) {
+    let human = cli.format == Format::Human;
+    let tty = crate::env::stdout_is_tty();
+    let color = human
+        && match cli.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => tty && !crate::env::colour_unwanted(),
+        };
+    let _ = UI.set(Ui {
+        color,
+        pager: human && tty && !cli.no_pager,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    });
+}
+
+/// The choices (plain, no pager, when `init` was not called).
+pub fn get() -> Ui {
+    UI.get().copied().unwrap_or_default()
+}
+
+const HEADING: Style = Style::new().bold();
+const ADDED: Style = AnsiColor::Green.on_default();
+const REMOVED: Style = AnsiColor::Red.on_default();
+const HUNK: Style = AnsiColor::Cyan.on_default();
+const FILE: Style = Style::new().bold();
+const UNIQUE: Style = AnsiColor::Magenta.on_default().bold();
+const REST: Style = Style::new().dimmed();
+
+fn paint(style: Style, text: &str, on: bool) -> String {
+    if on && !text.is_empty() {
+        format!("{}{text}{}", style.render(), style.render_reset())
+    } else {
+        text.to_string()
+    }
+}
+
+/// A heading line (bold when colour is on).
+pub fn heading(text: &str) -> String {
+    paint(HEADING, text, get().color)
+}
+
+/// A unified diff with its lines coloured: additions green, removals red,
+/// hunk headers cyan, file headers bold.
+pub fn diff(text: &str) -> String {
+    colour_diff(text, get().color)
+}
+
+fn colour_diff(text: &str, on: bool) -> String {
+    if !on {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        let style = if body.starts_with("+++") || body.starts_with("---") {
+            Some(FILE)
+        } else if body.starts_with("@@") {
+            Some(HUNK)
+        } else if body.starts_with('+') {
+            Some(ADDED)
+        } else if body.starts_with('-') {
+            Some(REMOVED)
+        } else {
+            None
+        };
+        match style {
+            Some(s) => out.push_str(&paint(s, body, true)),
+            None => out.push_str(body),
+        }
+        out.push_str(nl);
+    }
+    out
+}
+
+/// The shortest prefix of each id that no other id in `ids` shares, at
+/// least `min` characters long (jj's `shortest(min)`): `(unique, shown)`
+/// lengths per id, in the order given. Any unique prefix is accepted back
+/// on the command line.
+pub fn unique_prefixes(ids: &[&str], min: usize) -> Vec<(usize, usize)> {
+    let mut sorted: Vec<&str> = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let common = |a: &str, b: &str| a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    ids.iter()
+        .map(|id| {
+            let i = sorted.partition_point(|s| s < id);
+            let before = i.checked_sub(1).map_or(0, |j| common(sorted[j], id));
+            let after = sorted.get(i + 1).map_or(0, |s| common(s, id));
+            let unique = (before.max(after) + 1).min(id.len());
+            (unique, unique.max(min).min(id.len()))
+        })
+        .collect()
+}
+
+/// Shortest run ids shown in tables (ULIDs of runs made in the same second
+/// share their first 8 characters).
+pub const RUN_ID_MIN: usize = 8;
+
+/// Run ids as a person reads them: the shortest unique prefix among `all`
+/// (at least [`RUN_ID_MIN`] characters; the unique part highlighted when
+/// colour is on), or the full id with `-v`. Keyed by the full id.
+pub fn short_ids(all: &[&str]) -> std::collections::HashMap<String, String> {
+    let ui = get();
+    let lens = unique_prefixes(all, RUN_ID_MIN);
+    all.iter()
+        .zip(lens)
+        .map(|(id, (unique, shown))| {
+            let text = if ui.verbose > 0 {
+                paint(UNIQUE, &id[..unique], ui.color) + &paint(REST, &id[unique..], ui.color)
+            } else {
+                paint(UNIQUE, &id[..unique], ui.color) + &paint(REST, &id[unique..shown], ui.color)
+            };
+            (id.to_string(), text)
+        })
+        .collect()
+}
+
+/// A ledger time (RFC 3339, nanoseconds) as a table shows it:
+/// `2026-11-29 08:35:21` (UTC); anything else as it is.
+pub fn time(t: &str) -> String {
+    match t.parse::<jiff::Timestamp>() {
+        Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => t.to_string(),
+    }
+}
+
+/// The visible width of a string that may hold colour escapes.
+pub fn width(s: &str) -> usize {
+    let mut n = 0;
+    let mut in_escape = false;
+    for c in s.chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => n += 1,
+        }
+    }
+    n
+}
+
+/// Rows of cells as an aligned table: every column but the last padded to
+/// its widest cell, two spaces between columns.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| width(s))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[c] - width(cell) + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Print `text` on stdout: through the pager when stdout is a terminal, the
+/// pager is on and the text is taller than the terminal; directly otherwise
+/// (and when the pager cannot be started).
+pub fn page(text: &str) {
+    let ui = get();
+    let tall = crate::env::terminal_rows().is_some_and(|rows| text.lines().count() >= rows);
+    if ui.pager
+        && tall
+        && let Some(argv) = crate::env::pager()
+        && run_pager(&argv, text)
+    {
+        return;
+    }
+    print!("{text}");
+}
+
+/// Hand `text` to the pager on our own terminal; false when it could not start.
+fn run_pager(argv: &[String], text: &str) -> bool {
+    use std::os::fd::AsFd;
+    let Ok(out) = std::io::stdout().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    let Ok(err) = std::io::stderr().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    let _ = std::io::stdout().flush();
+    warden_core::process::Cmd::new(&argv[0])
+        .args(&argv[1..])
+        .envs(crate::env::pager_env())
+        .stdin_bytes(text.as_bytes().to_vec())
+        .stdout(warden_core::process::Sink::File(std::fs::File::from(out)))
+        .stderr(warden_core::process::Sink::File(std::fs::File::from(err)))
+        .in_foreground()
+        .run()
+        .is_ok()
+}
+
+/// A note on stderr for a person (not an error or warning): left out with `-q`.
+pub fn note(text: &str) {
+    if !get().quiet {
+        eprintln!("{text}");
+    }
+}
+
+/// Progress on stderr while something long runs: a spinner (or a bar with
+/// [`Progress::set`]) drawn only on a terminal, only after a short delay,
+/// never with `-q`; cleared when dropped.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+/// How long something runs before its progress is drawn (jj waits too).
+const PROGRESS_DELAY: Duration = Duration::from_millis(300);
+
+impl Progress {
+    pub fn start(message: impl Into<String>) -> Progress {
+        Progress::new(message.into(), None)
+    }
+
+    /// A bar of `total` steps.
+    pub fn steps(message: impl Into<String>, total: u64) -> Progress {
+        Progress::new(message.into(), Some(total))
+    }
+
+    fn new(message: String, total: Option<u64>) -> Progress {
+        if get().quiet || !crate::env::stderr_is_tty() {
+            return Progress { bar: None };
+        }
+        let bar = match total {
+            Some(n) => indicatif::ProgressBar::with_draw_target(
+                Some(n),
+                indicatif::ProgressDrawTarget::hidden(),
+            )
+            .with_style(
+                indicatif::ProgressStyle::with_template("{msg} {bar:30} {pos}/{len}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            ),
+            None => indicatif::ProgressBar::hidden().with_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            ),
+        };
+        bar.set_message(message);
+        let shown = bar.clone();
+        // Drawn only once it has run for a while: quick commands stay quiet.
+        std::thread::spawn(move || {
+            std::thread::sleep(PROGRESS_DELAY);
+            if !shown.is_finished() {
+                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                shown.enable_steady_tick(Duration::from_millis(120));
+            }
+        });
+        Progress { bar: Some(bar) }
+    }
+
+    /// Steps done so far (bars).
+    pub fn set(&self, done: u64) {
+        if let Some(b) = &self.bar {
+            b.set_position(done);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_prefixes_are_as_short_as_the_neighbours_allow() {
+        let ids = ["01KB0AAA", "01KB0AAB", "01KB1ZZZ", "02"];
+        let got = unique_prefixes(&ids, 1);
+        assert_eq!(got, vec![(8, 8), (8, 8), (5, 5), (2, 2)]);
+        // The minimum pads what is shown, never what is unique.
+        let got = unique_prefixes(&ids, 4);
+        assert_eq!(got[2], (5, 5));
+        assert_eq!(got[3], (2, 2));
+        assert_eq!(unique_prefixes(&["01KB1ZZZ"], 3), vec![(1, 3)]);
+    }
+
+    #[test]
+    fn a_table_pads_every_column_but_the_last() {
+        let rows = vec![
+            vec!["a".to_string(), "bbb".into(), "c".into()],
+            vec!["aaaa".to_string(), "b".into(), "cc".into()],
+        ];
+        assert_eq!(table(&rows), "a     bbb  c\naaaa  b    cc\n");
+    }
+
+    #[test]
+    fn width_skips_colour_escapes() {
+        let s = paint(UNIQUE, "01KB", true) + "X";
+        assert_eq!(width(&s), 5);
+    }
+
+    #[test]
+    fn diff_colour_marks_added_removed_and_hunks() {
+        let d = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n same\n";
+        let c = colour_diff(d, true);
+        assert!(c.contains("\u{1b}[32m+new\u{1b}[0m\n"), "{c:?}");
+        assert!(c.contains("\u{1b}[31m-old\u{1b}[0m\n"), "{c:?}");
+        assert!(c.ends_with(" same\n"), "{c:?}");
+        assert_eq!(colour_diff(d, false), d);
+    }
+}

@@ -1,0 +1,307 @@
+//! Regressions of the small defects found by the reviews, each named after
+//! what broke (ripgrep: `tests/regression.rs`).
+
+mod common;
+
+use common::{Repo, isolated};
+use serde_json::Value;
+
+fn commit_all(r: &Repo, msg: &str) {
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "--quiet", "-m", msg]);
+}
+
+/// `plugin new` minted an ID card but left `ids/registry.yaml` stale, so
+/// `ids check` failed right after every scaffold.
+#[test]
+fn plugin_new_leaves_the_id_registry_current_so_ids_check_passes() {
+    let r = Repo::new();
+    // A registry already exists (a first scaffold creates it).
+    r.ok(&[
+        "plugin",
+        "new",
+        "first",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "sh",
+        "--yes",
+    ]);
+    r.ok(&["ids", "check"]);
+    let before = r.read("ids/registry.yaml");
+    r.ok(&[
+        "plugin",
+        "new",
+        "second",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "sh",
+        "--yes",
+    ]);
+    r.ok(&["ids", "check"]);
+    let after = r.read("ids/registry.yaml");
+    assert_ne!(before, after);
+    assert!(
+        after.contains("artifact: plugins/first") && after.contains("artifact: plugins/second"),
+        "{after}"
+    );
+    // The registry is exactly what `ids build` would write.
+    r.ok(&["ids", "build", "--yes"]);
+    assert_eq!(r.read("ids/registry.yaml"), after);
+}
+
+/// `sync reconcile --dry-run` named a quarantine branch ("the merge is on
+/// quarantine/…") that it never created.
+#[test]
+fn reconcile_dry_run_does_not_claim_a_quarantine_branch_exists() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let remote = home.path().join("remote.git");
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let out = isolated("git", home.path())
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(
+        home.path(),
+        &[
+            "init",
+            "--quiet",
+            "--bare",
+            "--initial-branch=main",
+            remote.to_str().expect("utf-8"),
+        ],
+    );
+    let a = Repo::clone_of(&remote, &home, "a");
+    a.write("f.txt", "base\n");
+    commit_all(&a, "base");
+    a.git(&["push", "--quiet", "origin", "HEAD:main"]);
+    a.ok(&["init"]);
+    commit_all(&a, "warden init");
+    a.git(&["push", "--quiet", "origin", "HEAD:main"]);
+    let b = Repo::clone_of(&remote, &home, "b");
+    b.write("f.txt", "theirs\n");
+    commit_all(&b, "theirs");
+    b.git(&["push", "--quiet"]);
+    a.write("f.txt", "ours\n");
+    commit_all(&a, "ours");
+    let out = a.run(&["sync", "reconcile", "--dry-run"]);
+    let human = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(human.contains("would go to quarantine/sync-"), "{human}");
+    assert!(human.contains("not created"), "{human}");
+    assert!(!human.contains("the merge is on"), "{human}");
+    let v: Value = serde_json::from_slice(
+        &a.run(&["sync", "reconcile", "--dry-run", "--format", "json"])
+            .stdout,
+    )
+    .expect("json");
+    let name = v["quarantine_branch"]
+        .as_str()
+        .expect("the name it would get");
+    assert!(a.git(&["branch", "--list", name]).trim().is_empty());
+    assert_eq!(v["created_refs"], serde_json::json!([]));
+}
+
+/// `sync init --remote URL` in an empty folder left an unborn `master`
+/// instead of the remote's default branch.
+#[test]
+fn sync_init_in_an_empty_folder_tracks_the_remotes_default_branch() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let remote = home.path().join("remote.git");
+    let seed = home.path().join("seed");
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let out = isolated("git", home.path())
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The remote's default branch is `trunk`; git's own default is not.
+    git(
+        home.path(),
+        &[
+            "init",
+            "--quiet",
+            "--bare",
+            "--initial-branch=trunk",
+            remote.to_str().expect("utf-8"),
+        ],
+    );
+    std::fs::create_dir(&seed).expect("mkdir");
+    git(&seed, &["init", "--quiet", "--initial-branch=trunk"]);
+    std::fs::write(seed.join("a.txt"), "a\n").expect("write");
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "--quiet", "-m", "a"]);
+    git(
+        &seed,
+        &["push", "--quiet", remote.to_str().expect("utf-8"), "trunk"],
+    );
+    let fresh = home.path().join("fresh");
+    std::fs::create_dir(&fresh).expect("mkdir");
+    let out = isolated(common::BIN, home.path())
+        .args([
+            "sync",
+            "init",
+            "--remote",
+            remote.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ])
+        .current_dir(&fresh)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["git"]["tracking"], "trunk");
+    assert_eq!(
+        git(&fresh, &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/trunk"
+    );
+    assert_eq!(
+        git(&fresh, &["config", "branch.trunk.merge"]).trim(),
+        "refs/heads/trunk"
+    );
+    // The first pull brings the remote's history onto that branch.
+    git(&fresh, &["pull", "--quiet"]);
+    assert_eq!(
+        std::fs::read_to_string(fresh.join("a.txt")).expect("a.txt"),
+        "a\n"
+    );
+}
+
+/// `warden status` started a sandbox probe process on every call; the
+/// kernel's answer is kept for the boot in the clone's state directory.
+#[test]
+fn status_does_not_probe_the_sandbox_again_within_a_boot() {
+    if !std::path::Path::new("/proc/sys/kernel/random/boot_id").exists() {
+        eprintln!("skipped: no boot id on this system, so nothing is cached by design");
+        return;
+    }
+    let r = Repo::new();
+    let first = r.run(&["status", "--format", "json"]);
+    let cache = r.root.join(".warden/state/isolation-probe.json");
+    let cached: Value =
+        serde_json::from_slice(&std::fs::read(&cache).expect("the answer is cached"))
+            .expect("json");
+    // Plant a different answer under the same key: status reports it, so no
+    // probe ran.
+    let mut planted = cached.clone();
+    let now = planted["isolation"]["processes"].clone();
+    let other = if now == "enforced" {
+        "not_enforced"
+    } else {
+        "enforced"
+    };
+    planted["isolation"]["processes"] = Value::from(other);
+    std::fs::write(&cache, serde_json::to_vec(&planted).expect("json")).expect("write");
+    let second: Value =
+        serde_json::from_slice(&r.run(&["status", "--format", "json"]).stdout).expect("json");
+    let layer = second["isolation"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .find(|l| l["layer"] == "processes")
+        .cloned()
+        .expect("processes layer");
+    assert_eq!(layer["enforced"], other == "enforced", "{second:#}");
+    drop(first);
+    // .warden/state is ignored: the cache is never something git tracks.
+    assert!(
+        r.git(&["status", "--porcelain", "--", ".warden/state"])
+            .trim()
+            .is_empty()
+    );
+}
+
+/// Plugin scaffolding was ledgered as a person (`person:warden-plugin`). It
+/// is warden's tool acting at a person's request: `tool:warden-plugin`, and
+/// the policy decides what the tool may write.
+#[test]
+fn plugin_scaffolding_is_recorded_as_tool_warden_plugin_not_a_person() {
+    let r = Repo::new();
+    let entry = r.json(&[
+        "plugin",
+        "new",
+        "t",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "sh",
+        "--yes",
+    ]);
+    assert_eq!(entry["actor"]["kind"], "tool", "{entry}");
+    assert_eq!(entry["actor"]["id"], "warden-plugin");
+    // A policy written before the tool kind existed refuses it, naming the line to add.
+    let policy = r.read(".warden/policy.yaml");
+    assert!(policy.contains("    tool: [write_file]\n"), "{policy}");
+    r.write(
+        ".warden/policy.yaml",
+        &policy.replace("    tool: [write_file]\n", ""),
+    );
+    r.ok(&["init"]);
+    let err = r.fails(
+        &[
+            "plugin",
+            "new",
+            "u",
+            "--event",
+            "FileDetected",
+            "--lang",
+            "sh",
+            "--yes",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("\"tool\"") && err.contains("events.Manual.tool"),
+        "{err}"
+    );
+}
+
+/// `warden status --repo /nonexistent` exited 3 (internal) without a hint;
+/// a path the user named that does not exist is a usage error.
+#[test]
+fn status_of_a_repo_path_that_does_not_exist_is_a_usage_error_with_a_hint() {
+    let r = Repo::git_only();
+    let missing = r.home.path().join("no-such-repo");
+    let missing = missing.to_str().expect("utf-8");
+    let err = r.fails(&["status", "--repo", missing], 2);
+    assert!(err.contains("no-such-repo"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}
+
+/// `warden ledger log` printed every run that was not applied as
+/// `rolled_back`, recorded runs included.
+#[test]
+fn ledger_log_shows_a_recorded_run_as_recorded_not_rolled_back() {
+    let r = Repo::new();
+    r.ok(&["run", "Manual", "--yes"]);
+    let log = r.ok(&["ledger", "log"]);
+    let row = log
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some("run"))
+        .unwrap_or_else(|| panic!("a row for the dispatch:\n{log}"));
+    assert!(row.contains("recorded"), "{log}");
+    assert!(!row.contains("rolled"), "{log}");
+    assert!(
+        log.lines().next().is_some_and(|h| h.starts_with("ENTRY")),
+        "{log}"
+    );
+}
