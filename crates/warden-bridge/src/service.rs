@@ -41,14 +41,16 @@ pub struct LastPublish {
 }
 
 /// The `schema` of `warden bridge status --format json`.
-pub const STATUS_SCHEMA_ID: &str = "warden.bridge.status/v1";
+pub const TICK_SCHEMA_ID: &str = "warden.bridge-tick/v1";
+
+pub const STATUS_SCHEMA_ID: &str = "warden.bridge-status/v1";
 
 /// `warden bridge status --format json` (`warden schema bridge-status`).
 /// Never holds a secret: only whether one is configured.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[schemars(title = "warden bridge status")]
 pub struct StatusReport {
-    /// Always "warden.bridge.status/v1".
+    /// Always "warden.bridge-status/v1".
     pub schema: String,
     /// The bridge root.
     pub root: String,
@@ -76,8 +78,13 @@ pub fn last_publish(layout: &Layout) -> Option<LastPublish> {
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+/// One tick of `warden bridge run` (`warden.bridge-tick/v1`): a pass over the
+/// inbox and the publish that followed, if any.
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+#[schemars(title = "warden bridge tick")]
 pub struct Tick {
+    /// Always "warden.bridge-tick/v1".
+    pub schema: String,
     pub pass: PassReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish: Option<PublishReport>,
@@ -162,6 +169,7 @@ pub fn tick(
 ) -> std::io::Result<Tick> {
     let pass = bridge.run_once()?;
     let mut t = Tick {
+        schema: TICK_SCHEMA_ID.into(),
         pass,
         ..Default::default()
     };

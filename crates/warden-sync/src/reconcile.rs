@@ -41,7 +41,7 @@ use warden_core::{Error, Result};
 pub const BRANCH_EVENT: &str = "SyncAudited";
 pub const BRANCH_SOURCE: &str = "collector";
 
-pub const RECONCILE_SCHEMA_ID: &str = "warden.sync.reconcile/v1";
+pub const RECONCILE_SCHEMA_ID: &str = "warden.sync-reconcile/v1";
 /// Commits listed per side in the report (counts are exact).
 pub const LIST_LIMIT: usize = 1000;
 
@@ -119,14 +119,14 @@ pub struct Conflict {
     pub reason: String,
 }
 
-/// The reconcile report (`warden.sync.reconcile/v1`), also the ledger details.
+/// The reconcile report (`warden.sync-reconcile/v1`), also the ledger details.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(
     title = "warden sync reconcile report",
     description = "`warden sync reconcile --format json`; also .runs/<RUN>/reconcile.json and the ledger entry's details"
 )]
 pub struct ReconcileReport {
-    /// Always "warden.sync.reconcile/v1".
+    /// Always "warden.sync-reconcile/v1".
     pub schema: String,
     pub run: String,
     pub root: String,
@@ -740,7 +740,7 @@ fn resolve_conflicts(
     Ok(edits)
 }
 
-pub const RECONCILE_BATCH_SCHEMA_ID: &str = "warden.sync.reconcile-batch/v1";
+pub const RECONCILE_BATCH_SCHEMA_ID: &str = "warden.sync-reconcile-batch/v1";
 
 /// `warden sync reconcile --branch NAME… | --all`: one run per branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -749,7 +749,7 @@ pub const RECONCILE_BATCH_SCHEMA_ID: &str = "warden.sync.reconcile-batch/v1";
     description = "`warden sync reconcile --branch NAME… --format json` and `--all`: one reconcile report (and run) per branch"
 )]
 pub struct ReconcileBatch {
-    /// Always "warden.sync.reconcile-batch/v1".
+    /// Always "warden.sync-reconcile-batch/v1".
     pub schema: String,
     pub runs: Vec<ReconcileReport>,
     /// Branches `--all` did not reconcile, and why.

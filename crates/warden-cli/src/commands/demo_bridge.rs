@@ -25,7 +25,7 @@ fn signed_command(
     content: &str,
     secrets: &Secrets,
 ) -> Result<JVal, CliError> {
-    let now = jiff::Timestamp::now();
+    let now = crate::env::now();
     let ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let doc = serde_json::json!({
         "schemaVersion": "1.0", "id": id,
@@ -111,7 +111,10 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
     let run = item.run.clone().unwrap_or_default();
     say(&format!(
         "{} {}: status {}, warden run {run}.\ndocs/hello.md now reads: {}",
-        item.outcome,
+        match item.outcome {
+            warden_bridge::pipeline::ItemOutcome::Archived => "archived",
+            warden_bridge::pipeline::ItemOutcome::DeadLetter => "dead_letter",
+        },
         item.id,
         item.status.as_deref().unwrap_or("-"),
         std::fs::read_to_string(root.join("docs/hello.md"))

@@ -65,7 +65,7 @@ pub fn run(cmd: FleetCommand, fmt: Format) -> Result<ExitCode, CliError> {
         print!("{}", render::fleet(&report));
     }
     Ok(if report.needing_attention > 0 {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     } else {
         ExitCode::SUCCESS
     })

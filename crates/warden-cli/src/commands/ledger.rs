@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_core::Digest;
 use warden_core::engine::Record;
-use warden_core::ledger::RunResult;
 use warden_core::proposal::Source;
 
 pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<ExitCode, CliError> {
@@ -38,41 +37,10 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
                     report.bytes
                 );
             }
-            Ok(output::code(if report.ok { 0 } else { 1 }))
+            Ok(output::ExitStatus::findings_if(!report.ok).into())
         }
         LedgerCommand::Log => {
-            let entries = ledger.entries()?;
-            if fmt == Format::Json {
-                output::json(&entries)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            for e in &entries {
-                let result = if e.result == RunResult::Applied {
-                    "applied"
-                } else {
-                    "rolled_back"
-                };
-                println!(
-                    "{}#{:<4} run {}  {}  {} {} by {}:{}  {}  {} file(s)  policy {}",
-                    e.writer,
-                    e.seq,
-                    e.run,
-                    e.time,
-                    e.command,
-                    e.event,
-                    e.actor.kind,
-                    e.actor.id,
-                    result,
-                    e.counts.files,
-                    e.policy.version
-                );
-                if let Some(r) = &e.reason {
-                    println!("    reason: {r}");
-                }
-            }
-            if entries.is_empty() {
-                println!("the ledger is empty");
-            }
+            output::emit(&warden_core::status::LedgerLog::new(ledger.entries()?), fmt)?;
             Ok(ExitCode::SUCCESS)
         }
         LedgerCommand::Accept { reason, no_wait } => accept(&repo, &reason, no_wait, fmt),

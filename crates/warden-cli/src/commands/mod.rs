@@ -16,7 +16,7 @@ mod replay;
 mod run;
 mod runs;
 mod sandbox;
-mod schema;
+pub mod schema;
 mod status;
 mod sync;
 mod undo;
@@ -126,7 +126,7 @@ pub fn report_recovered(recovered: &[warden_core::engine::Recovered]) {
         eprintln!(
             "warden: recovered interrupted run {}: {}{}",
             r.run,
-            r.outcome.replace('_', " "),
+            r.outcome.describe(),
             if r.preserved.is_empty() {
                 String::new()
             } else {
@@ -225,7 +225,7 @@ pub fn decide(
     }
     if !confirm(write, question)? {
         eprintln!("declined: nothing was written");
-        return Ok(Some(crate::output::code(1)));
+        return Ok(Some(crate::output::ExitStatus::Findings.into()));
     }
     Ok(None)
 }

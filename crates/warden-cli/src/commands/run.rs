@@ -144,6 +144,6 @@ pub fn run(
     Ok(if report.faults() == 0 {
         ExitCode::SUCCESS
     } else {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     })
 }

@@ -119,7 +119,7 @@ fn audit_cmd(
     Ok(if report.summary.in_sync {
         ExitCode::SUCCESS
     } else {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     })
 }
 
@@ -492,7 +492,7 @@ fn reconcile_cmd(
         }
     }
     Ok(if quarantined {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     } else {
         ExitCode::SUCCESS
     })
@@ -601,7 +601,7 @@ fn adopt_cmd(
         &format!("fast-forward {} to {}", a.branch, a.sync_branch),
     )? {
         eprintln!("declined: nothing was written");
-        return Ok(output::code(1));
+        return Ok(output::ExitStatus::Findings.into());
     }
     adopt::apply(git, &root, &a)?;
     session.record(record::adopt(&a, record::cli_actor()))?;
