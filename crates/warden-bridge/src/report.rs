@@ -111,3 +111,33 @@ impl SmokeReport {
         }
     }
 }
+
+/// What `warden bridge smoke` checks once its no-op command `id` went
+/// through: archived, a result and a diff written, exactly one result commit,
+/// no retry pending. Each check with whether it holds now.
+pub fn smoke_checks(layout: &crate::layout::Layout, id: &str) -> Vec<(String, bool)> {
+    let subject = format!("bridge: results {id} (exit=0)");
+    let commits = warden_core::process::Cmd::new("git")
+        .args(["log", "--format=%s", "-n", "200"])
+        .cwd(&layout.root)
+        .envs(layout.child_env.iter().cloned())
+        .timeout(std::time::Duration::from_secs(60))
+        .run()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| *l == subject)
+                .count()
+        })
+        .unwrap_or(0);
+    vec![
+        (format!("archive/{id}.json"), layout.archive(id).is_file()),
+        (format!("results/{id}.json"), layout.result(id).is_file()),
+        (format!("diffs/{id}.patch"), layout.diff(id).is_file()),
+        (format!("one commit \"{subject}\""), commits == 1),
+        (
+            "no commands/.retries.json".to_string(),
+            !layout.commands().join(".retries.json").exists(),
+        ),
+    ]
+}

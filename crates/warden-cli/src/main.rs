@@ -30,7 +30,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
-    let args = match cli::Cli::try_parse() {
+    let args = match cli::Cli::try_parse().and_then(|a| a.check_format().map(|()| a)) {
         Ok(a) => a,
         Err(e) => return clap_error(e),
     };

@@ -197,6 +197,85 @@ pub fn head_branch(git: &dyn GitBackend, root: &Path) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
+/// Which branches one `warden sync reconcile` reconciles.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// The branches to reconcile, in order; `None` is the checked-out one.
+    pub plan: Vec<Option<String>>,
+    /// Branches left out, with why (`--all`: no upstream, or up to date).
+    pub skipped: Vec<Skipped>,
+    /// The fetch done once for all of them (`None` for the checked-out
+    /// branch alone, which fetches in `reconcile` itself).
+    pub fetched: Option<Vec<FetchResult>>,
+}
+
+/// Choose the branches of a reconcile: the checked-out one (no `branches`,
+/// not `all`), the named `branches` (each once; unknown names and branches
+/// without upstream are refused later by `reconcile`, with the fix), or with
+/// `all` every local branch whose upstream has commits it lacks. For more
+/// than the checked-out branch, the remotes involved are fetched once here.
+pub fn select_branches(
+    git: &dyn GitBackend,
+    root: &Path,
+    all: bool,
+    branches: &[String],
+    fetch_mode: &FetchMode,
+    timeout: Duration,
+) -> Result<Selection> {
+    if !all && branches.is_empty() {
+        return Ok(Selection {
+            plan: vec![None],
+            ..Selection::default()
+        });
+    }
+    let mut skipped = Vec::new();
+    let (with, without) = branches_with_upstream(git, root)?;
+    let chosen: Vec<(String, Option<String>)> = if all {
+        skipped = without;
+        with
+    } else {
+        let mut v: Vec<(String, Option<String>)> = Vec::new();
+        for b in branches {
+            if v.iter().any(|(x, _)| x == b) {
+                continue;
+            }
+            let remote = with
+                .iter()
+                .find(|(n, _)| n == b)
+                .and_then(|(_, r)| r.clone());
+            v.push((b.clone(), remote));
+        }
+        v
+    };
+    let mut remotes: Vec<String> = chosen.iter().filter_map(|(_, r)| r.clone()).collect();
+    remotes.sort();
+    remotes.dedup();
+    let fetched = fetch(
+        git,
+        root,
+        fetch_mode,
+        timeout,
+        &remotes,
+        &crate::audit::Ungated,
+    )?;
+    let mut plan = Vec::new();
+    for (b, _) in chosen {
+        if all && !needs_reconcile(git, root, &b)? {
+            skipped.push(Skipped {
+                branch: b,
+                reason: "up to date: its upstream has nothing it lacks".into(),
+            });
+        } else {
+            plan.push(Some(b));
+        }
+    }
+    Ok(Selection {
+        plan,
+        skipped,
+        fetched: Some(fetched),
+    })
+}
+
 /// Fetch the remotes `mode` names (Default: `default_remotes`) before
 /// reconciling; the first failure refuses the whole reconcile.
 pub fn fetch(

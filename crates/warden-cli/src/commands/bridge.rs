@@ -791,32 +791,9 @@ fn smoke(
     } else {
         eprintln!("warden bridge smoke: an executor is running; waiting for it");
     }
-    let subject = format!("bridge: results {id} (exit=0)");
     let mut checks: Vec<(String, bool)>;
     loop {
-        let commits = warden_core::process::Cmd::new("git")
-            .args(["log", "--format=%s", "-n", "200"])
-            .cwd(root)
-            .envs(env::child_env())
-            .timeout(std::time::Duration::from_secs(60))
-            .run()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .filter(|l| *l == subject)
-                    .count()
-            })
-            .unwrap_or(0);
-        checks = vec![
-            (format!("archive/{id}.json"), layout.archive(&id).is_file()),
-            (format!("results/{id}.json"), layout.result(&id).is_file()),
-            (format!("diffs/{id}.patch"), layout.diff(&id).is_file()),
-            (format!("one commit \"{subject}\""), commits == 1),
-            (
-                "no commands/.retries.json".to_string(),
-                !layout.commands().join(".retries.json").exists(),
-            ),
-        ];
+        checks = warden_bridge::report::smoke_checks(&layout, &id);
         if checks.iter().all(|(_, ok)| *ok) || started.elapsed() > Duration::from_secs(timeout_secs)
         {
             break;

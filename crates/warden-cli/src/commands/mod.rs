@@ -31,17 +31,6 @@ use warden_core::{Context, Repo};
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     let fmt = cli.format;
-    let sarif_ok = matches!(
-        cli.command,
-        Command::Plugin(crate::cli::PluginCommand::Validate { .. })
-            | Command::Ids(crate::cli::IdsCommand::Check { .. })
-    );
-    if fmt == Format::Sarif && !sarif_ok {
-        return Err(CliError::usage(
-            "--format sarif is for commands whose findings point at files",
-            Some("use it with `warden plugin validate` or `warden ids check`".to_string()),
-        ));
-    }
     match cli.command {
         Command::Init { git_init } => init::run(cli.repo, git_init, fmt),
         Command::Apply { file, write } => apply::run(cli.repo, &file, &write, fmt),

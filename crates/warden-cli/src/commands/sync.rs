@@ -374,54 +374,18 @@ fn reconcile_cmd(
         FetchMode::Default
     };
     let many = flags.all || !flags.branches.is_empty();
-    let mut plan: Vec<Option<String>> = Vec::new();
-    let mut skipped = Vec::new();
-    let mut fetched = None;
-    if many {
-        let (with, without) = reconcile::branches_with_upstream(git, &root)?;
-        let chosen: Vec<(String, Option<String>)> = if flags.all {
-            skipped = without;
-            with
-        } else {
-            let mut v = Vec::new();
-            for b in &flags.branches {
-                if v.iter().any(|(x, _): &(String, Option<String>)| x == b) {
-                    continue;
-                }
-                // Unknown names and branches without upstream are refused
-                // by reconcile itself, with the fix.
-                let remote = with
-                    .iter()
-                    .find(|(n, _)| n == b)
-                    .and_then(|(_, r)| r.clone());
-                v.push((b.clone(), remote));
-            }
-            v
-        };
-        let mut remotes: Vec<String> = chosen.iter().filter_map(|(_, r)| r.clone()).collect();
-        remotes.sort();
-        remotes.dedup();
-        fetched = Some(reconcile::fetch(
-            git,
-            &root,
-            &fetch_mode,
-            FETCH_TIMEOUT,
-            &remotes,
-            &Ungated,
-        )?);
-        for (b, _) in chosen {
-            if flags.all && !reconcile::needs_reconcile(git, &root, &b)? {
-                skipped.push(reconcile::Skipped {
-                    branch: b,
-                    reason: "up to date: its upstream has nothing it lacks".into(),
-                });
-            } else {
-                plan.push(Some(b));
-            }
-        }
-    } else {
-        plan.push(None);
-    }
+    let reconcile::Selection {
+        plan,
+        skipped,
+        fetched,
+    } = reconcile::select_branches(
+        git,
+        &root,
+        flags.all,
+        &flags.branches,
+        &fetch_mode,
+        FETCH_TIMEOUT,
+    )?;
     let mut reports = Vec::new();
     for branch in plan {
         let opts = ReconcileOptions {
