@@ -30,7 +30,8 @@ impl Cli {
     pub fn check_format(&self) -> Result<(), clap::Error> {
         let sarif_ok = matches!(
             self.command,
-            Command::Plugin(PluginCommand::Validate { .. }) | Command::Ids(IdsCommand::Check { .. })
+            Command::Plugin(PluginCommand::Validate { .. })
+                | Command::Ids(IdsCommand::Check { .. })
         );
         if self.format == Format::Sarif && !sarif_ok {
             use clap::CommandFactory;

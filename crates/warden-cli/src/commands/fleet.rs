@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use warden_sync::audit::AuditOptions;
 use warden_sync::fleet::{self, FleetOptions};
 use warden_sync::git::GitBackend;
-use warden_sync::render;
 
 /// Progress appears only when the work lasts longer than this (jj does the same).
 const PROGRESS_DELAY: Duration = Duration::from_millis(300);
@@ -59,11 +58,7 @@ pub fn run(cmd: FleetCommand, fmt: Format) -> Result<ExitCode, CliError> {
         // Clear the progress line without escape codes.
         eprint!("\r{:60}\r", "");
     }
-    if fmt == Format::Json {
-        output::json(&report)?;
-    } else {
-        print!("{}", render::fleet(&report));
-    }
+    output::emit(&report, fmt)?;
     Ok(if report.needing_attention > 0 {
         output::ExitStatus::Findings.into()
     } else {

@@ -108,14 +108,7 @@ fn audit_cmd(
             root.display()
         ),
     }
-    if fmt == Format::Json {
-        output::json(&report)?;
-    } else {
-        print!("{}", render::audit(&report));
-        if let Some(run) = &report.run {
-            println!("recorded as run {run} (.runs/{run}/audit.json, report.md)");
-        }
-    }
+    output::emit(&report, fmt)?;
     Ok(if report.summary.in_sync {
         ExitCode::SUCCESS
     } else {
