@@ -152,3 +152,41 @@ impl IdsBuildReport {
         }
     }
 }
+
+/// Findings as text: `FILE[:LINE]: [rule] message`, then the fix.
+pub fn findings_text(findings: &[validate::Finding]) -> String {
+    let mut s = String::new();
+    for f in findings {
+        let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
+        s.push_str(&format!("{}{line}: [{}] {}\n", f.file, f.rule, f.message));
+        s.push_str(&format!("  fix: {}\n", f.fix));
+    }
+    s
+}
+
+impl Report for validate::Report {
+    const SCHEMA: &'static str = "plugin-validate";
+
+    fn human(&self) -> String {
+        let mut s = findings_text(&self.findings);
+        for p in &self.plugins {
+            s.push_str(&format!(
+                "{}: {}\n",
+                p.key,
+                if p.ok { "valid" } else { "INVALID" }
+            ));
+        }
+        if self.plugins.is_empty() {
+            s.push_str(&format!(
+                "no plugins under {}/\n",
+                crate::generate::PLUGINS_DIR
+            ));
+        }
+        s
+    }
+
+    /// Findings point at files: SARIF 2.1.0.
+    fn sarif(&self) -> Option<serde_json::Value> {
+        Some(validate::sarif(self))
+    }
+}

@@ -250,11 +250,7 @@ fn finding_error(f: Finding) -> CliError {
 }
 
 fn print_findings(findings: &[Finding]) {
-    for f in findings {
-        let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
-        println!("{}{line}: [{}] {}", f.file, f.rule, f.message);
-        println!("  fix: {}", f.fix);
-    }
+    print!("{}", warden_plugin::report::findings_text(findings));
 }
 
 fn validate_cmd(
@@ -272,19 +268,7 @@ fn validate_cmd(
         &crate::env::today(),
         contract,
     );
-    match fmt {
-        Format::Json => output::json(&report)?,
-        Format::Sarif => output::write_json(&validate::sarif(&report))?,
-        Format::Human => {
-            print_findings(&report.findings);
-            for p in &report.plugins {
-                println!("{}: {}", p.key, if p.ok { "valid" } else { "INVALID" });
-            }
-            if report.plugins.is_empty() {
-                println!("no plugins under {PLUGINS_DIR}/");
-            }
-        }
-    }
+    output::emit(&report, fmt)?;
     Ok(if report.ok() {
         ExitCode::SUCCESS
     } else {
