@@ -824,17 +824,9 @@ fn smoke(
     })
 }
 
-/// "TIME ok (N commit(s))", "TIME FAILED (…): ERROR" or "never", for
-/// `bridge status` and the bridge part of `warden status`.
+/// See `warden_bridge::service::publish_summary` (also used by `warden status`).
 pub(super) fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> String {
-    match p {
-        None => "never".into(),
-        Some((time, ok, commits, error)) => format!(
-            "{time} {} ({commits} commit(s)){}",
-            if ok { "ok" } else { "FAILED" },
-            error.map(|e| format!(": {e}")).unwrap_or_default()
-        ),
-    }
+    service::publish_summary(p)
 }
 
 fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
@@ -856,46 +848,6 @@ fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
         executor: b.executor,
         secret_configured: matches!(env::bridge_secrets(), Ok(Some(_))),
     };
-    if super::is_json(fmt) {
-        output::json(&report)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("bridge root   {}", report.root);
-    println!("executor      {}", report.executor);
-    println!("backlog       {} command(s) in commands/", report.backlog);
-    println!("archived      {}", report.archived);
-    let total: usize = report.dead_letters.values().sum();
-    println!("dead letters  {total}");
-    for (r, n) in &report.dead_letters {
-        println!("  {r:<22} {n}");
-    }
-    println!(
-        "retries       {} waiting{}",
-        report.retries.len(),
-        if report.retries_gave_up {
-            " (gave up; run `warden bridge run --once` to retry)"
-        } else {
-            ""
-        }
-    );
-    for (k, e) in &report.retries {
-        println!(
-            "  {k}: {} attempt(s), next {}, last error: {}",
-            e.attempts, e.next_attempt_at, e.last_error
-        );
-    }
-    let p = report.last_publish.as_ref();
-    println!(
-        "last publish  {}",
-        publish_summary(p.map(|p| (p.time.as_str(), p.ok, p.commits as u64, p.error.as_deref())))
-    );
-    println!(
-        "secret        {}",
-        if report.secret_configured {
-            "configured (value not shown)"
-        } else {
-            "GPT_BRIDGE_HMAC_SECRET not set"
-        }
-    );
+    output::emit(&report, fmt)?;
     Ok(ExitCode::SUCCESS)
 }
