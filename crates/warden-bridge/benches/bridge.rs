@@ -13,6 +13,8 @@
 //!
 //! `cargo bench -p warden-bridge --bench bridge [-- COMMANDS [DIR]]`
 //! (defaults: 1000 commands, temp dirs under the system temp dir).
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 use std::path::Path;
 use std::time::Instant;
@@ -91,7 +93,7 @@ fn measure(
         report
             .items
             .iter()
-            .filter(|i| i.outcome == "archived")
+            .filter(|i| i.outcome == warden_bridge::pipeline::ItemOutcome::Archived)
             .count(),
         n,
         "every command must be archived"

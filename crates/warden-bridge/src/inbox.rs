@@ -356,3 +356,28 @@ pub fn holds(file: &File, bytes: &[u8]) -> bool {
         false
     }
 }
+
+/// Wait until every `commands/*.json` is `settle` old (the settle time
+/// guards against half-written files), for at most `settle` + 1 s: a file
+/// still being rewritten after that is left for the next pass.
+pub fn settle(layout: &crate::layout::Layout, settle: std::time::Duration) {
+    let deadline = std::time::Instant::now() + settle + std::time::Duration::from_secs(1);
+    loop {
+        let youngest = std::fs::read_dir(layout.commands())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .filter_map(|e| e.metadata().ok()?.modified().ok())
+            .map(warden_core::context::age_of)
+            .min();
+        let Some(age) = youngest.filter(|a| *a < settle) else {
+            return;
+        };
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep((settle - age + std::time::Duration::from_millis(5)).min(left));
+    }
+}

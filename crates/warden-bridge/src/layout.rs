@@ -108,9 +108,12 @@ impl Layout {
     }
 }
 
-/// What `init` did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+/// What `warden bridge init` did (`warden.bridge-init/v1`).
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
+#[schemars(title = "warden bridge init")]
 pub struct InitReport {
+    /// Always "warden.bridge-init/v1".
+    pub schema: String,
     pub root: String,
     pub created: Vec<String>,
     pub unchanged: Vec<String>,
@@ -137,6 +140,7 @@ fn ensure_file(
 /// root, or absolute) is stored in `meta/bridge.json` when given.
 pub fn init(layout: &Layout, target: Option<&str>) -> std::io::Result<InitReport> {
     let mut report = InitReport {
+        schema: "warden.bridge-init/v1".into(),
         root: layout.root.display().to_string(),
         ..Default::default()
     };
@@ -202,13 +206,13 @@ pub fn init(layout: &Layout, target: Option<&str>) -> std::io::Result<InitReport
     Ok(report)
 }
 
-/// `meta/bridge.json` (`warden.bridge.config/v1`): the operator's settings.
+/// `meta/bridge.json` (`warden.bridge-config/v1`): the operator's settings.
 /// Commands can never write it (`meta/` is protected).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "warden bridge config (meta/bridge.json)")]
 pub struct Config {
-    /// "warden.bridge.config/v1".
+    /// "warden.bridge-config/v1".
     pub schema: String,
     /// The target repository, relative to the bridge root or absolute
     /// (default: the repository holding the root).
@@ -221,7 +225,11 @@ pub struct Config {
     pub checks: std::collections::BTreeMap<String, Vec<String>>,
 }
 
-pub const CONFIG_SCHEMA_ID: &str = "warden.bridge.config/v1";
+pub const CONFIG_SCHEMA_ID: &str = "warden.bridge-config/v1";
+
+/// The spelling written before the tags followed `warden.<schema name>/v1`;
+/// still read, so existing `meta/bridge.json` files keep working.
+pub const CONFIG_SCHEMA_ID_OLD: &str = "warden.bridge.config/v1";
 
 /// Read `meta/bridge.json`: `Ok(None)` when there is none; an error names the
 /// file, the field and the fix.
@@ -268,7 +276,7 @@ pub fn load_config(layout: &Layout) -> Result<Option<Config>, String> {
             path.display()
         )
     })?;
-    if cfg.schema != CONFIG_SCHEMA_ID {
+    if cfg.schema != CONFIG_SCHEMA_ID && cfg.schema != CONFIG_SCHEMA_ID_OLD {
         return Err(format!(
             "{}: field schema is \"{}\"; expected \"{CONFIG_SCHEMA_ID}\"",
             path.display(),

@@ -81,14 +81,23 @@ impl Default for Options {
     }
 }
 
+/// Where a command ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemOutcome {
+    /// Applied or recorded, moved to `archive/`.
+    Archived,
+    /// Refused, moved to `dead_letter/`.
+    DeadLetter,
+}
+
 /// What happened to one command.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ItemReport {
     pub file: String,
     /// The command id, or for a dead letter its key.
     pub id: String,
-    /// "archived" or "dead_letter".
-    pub outcome: &'static str,
+    pub outcome: ItemOutcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,7 +111,7 @@ pub struct ItemReport {
 }
 
 /// What one pass over the inbox did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct PassReport {
     pub items: Vec<ItemReport>,
     /// Files still being written (younger than the settle time).
@@ -255,24 +264,31 @@ fn ts_of(t: std::time::SystemTime) -> String {
         .unwrap_or_default()
 }
 
-/// Map a core refusal to a dead-letter reason.
+/// Map a core refusal to a dead-letter reason, by its kind (never its text).
 fn core_rejection(e: &warden_core::Error) -> Rejection {
     use warden_core::Error as E;
+    use warden_core::error::Refusal;
     let msg = ops::core_message(e);
     let (reason, field, hint) = match e {
-        E::Rejected { field, hint, .. } if msg.starts_with("policy") => {
-            (Reason::PolicyDenied, Some(field.clone()), hint.clone())
+        E::Rejected {
+            field,
+            hint,
+            refusal,
+            ..
         }
-        E::Rejected { field, hint, .. } | E::Invalid { field, hint, .. } => {
-            if msg.contains("symlink") || msg.contains("escapes") || msg.contains("absolute") {
-                (Reason::PathEscape, Some(field.clone()), hint.clone())
-            } else {
-                (
-                    Reason::PreconditionFailed,
-                    Some(field.clone()),
-                    hint.clone(),
-                )
-            }
+        | E::Invalid {
+            field,
+            hint,
+            refusal,
+            ..
+        } => {
+            let reason = match refusal {
+                Refusal::Policy if matches!(e, E::Rejected { .. }) => Reason::PolicyDenied,
+                Refusal::UnsafePath => Reason::PathEscape,
+                Refusal::Protected => Reason::ProtectedPath,
+                _ => Reason::PreconditionFailed,
+            };
+            (reason, Some(field.clone()), hint.clone())
         }
         _ => (Reason::ApplyFailed, None, None),
     };
@@ -351,10 +367,8 @@ impl<'a> Bridge<'a> {
             // A run that recovery rolled back never happened: the command is
             // taken again, not counted as processed. A run rolled back by its
             // validation or its deadline was the command's answer.
-            let interrupted = e.result == RunResult::RolledBack
-                && e.reason
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("interrupted"));
+            let interrupted =
+                e.rollback_cause() == Some(warden_core::ledger::RollbackCause::Interrupted);
             if e.actor.kind == "bridge" && !interrupted {
                 self.runs.insert(e.actor.id.clone(), e);
             }
@@ -408,7 +422,6 @@ impl<'a> Bridge<'a> {
             }
             Err(e) => return Err(e),
         };
-        let now = std::time::SystemTime::now();
         for e in rd {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
@@ -430,7 +443,7 @@ impl<'a> Bridge<'a> {
             let age = meta
                 .modified()
                 .ok()
-                .and_then(|m| now.duration_since(m).ok())
+                .map(warden_core::context::age_of)
                 .unwrap_or_default();
             if !leftovers.contains_key(&name) && age.as_millis() < u128::from(self.opts.settle_ms) {
                 waiting += 1;
@@ -919,7 +932,7 @@ impl<'a> Bridge<'a> {
         }
         if w.mode == Durability::Group {
             let marker = Marker {
-                schema: "warden.bridge.batch/v1".into(),
+                schema: "warden.bridge-batch/v1".into(),
                 items: items
                     .iter()
                     .map(|i| MarkerItem {
@@ -1083,7 +1096,7 @@ impl<'a> Bridge<'a> {
             };
             let outcome = match session.apply_with(&plan, &opts) {
                 Ok(o) => o,
-                Err(warden_core::Error::Rejected { field, .. }) if field == "deadline" => {
+                Err(e) if e.refusal() == Some(warden_core::error::Refusal::Deadline) => {
                     out[i] = Some(Applied::Failed(runtime(cmd, item.started, false)));
                     continue;
                 }
@@ -1102,7 +1115,7 @@ impl<'a> Bridge<'a> {
                                 rej.detail.push_str(&format!(
                                     "; run {} was {} by the engine's recovery",
                                     r.run,
-                                    r.outcome.replace('_', " ")
+                                    r.outcome.describe()
                                 ));
                             }
                             out[i] = Some(Applied::Failed(rej));
@@ -1219,12 +1232,11 @@ impl<'a> Bridge<'a> {
             RunResult::Applied => "applied".to_string(),
             RunResult::RolledBack => {
                 let why = e.reason.clone().unwrap_or_default();
-                let reason = if why.starts_with(warden_core::engine::DEADLINE_REASON) {
-                    Reason::RuntimeExceeded
-                } else if why.starts_with("validation failed") {
-                    Reason::ValidationFailed
-                } else {
-                    Reason::ApplyFailed
+                use warden_core::ledger::RollbackCause as C;
+                let reason = match e.rollback_cause() {
+                    Some(C::Deadline) => Reason::RuntimeExceeded,
+                    Some(C::Validation) => Reason::ValidationFailed,
+                    Some(C::ApplyFailed | C::Interrupted) | None => Reason::ApplyFailed,
                 };
                 return Applied::Failed(Rejection::new(
                     reason,
@@ -1278,7 +1290,7 @@ impl<'a> Bridge<'a> {
                 let id = cmd.id.clone();
                 let diff_rel = format!("diffs/{id}.patch");
                 let result = ResultDoc {
-                    schema: "warden.bridge.result/v1",
+                    schema: "warden.bridge-result/v1",
                     id: id.clone(),
                     status: status.clone(),
                     exit_code: 0,
@@ -1317,7 +1329,7 @@ impl<'a> Bridge<'a> {
                 };
                 let result_bytes = pretty(&result);
                 let integrity = IntegrityDoc {
-                    schema: "warden.bridge.integrity/v1",
+                    schema: "warden.bridge-integrity/v1",
                     id: id.clone(),
                     input_sha256: result.input_sha256.clone(),
                     result_sha256: Digest::of(&result_bytes).to_string(),
@@ -1358,7 +1370,7 @@ impl<'a> Bridge<'a> {
                 return Ok(ItemReport {
                     file: item.file.clone(),
                     id,
-                    outcome: "archived",
+                    outcome: ItemOutcome::Archived,
                     status: Some(status),
                     reason: None,
                     detail: None,
@@ -1390,7 +1402,7 @@ impl<'a> Bridge<'a> {
         };
         let exit_code = exit_code_for(rej.reason);
         let doc = DeadLetterDoc {
-            schema: "warden.bridge.dead_letter/v1",
+            schema: "warden.bridge-dead-letter/v1",
             id: id.clone(),
             file: format!("commands/{}", item.file),
             reason: rej.reason,
@@ -1433,7 +1445,7 @@ impl<'a> Bridge<'a> {
         Ok(ItemReport {
             file: item.file.clone(),
             id: item.key.clone(),
-            outcome: "dead_letter",
+            outcome: ItemOutcome::DeadLetter,
             status: None,
             reason: Some(rej.reason),
             detail: Some(rej.detail),

@@ -53,17 +53,13 @@ impl Default for Backoff {
     }
 }
 
-/// A random factor in [0.5, 1.5) without a random-number dependency.
+/// A random factor in [0.5, 1.5), from the operating system's random source
+/// (1.0 in the unlikely case there is none).
 pub fn jitter() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    0.5 + (h.finish() % 10_000) as f64 / 10_000.0
+    match warden_core::context::random_u64() {
+        Ok(r) => 0.5 + (r >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 1.0,
+    }
 }
 
 /// `base * 2^attempt`, capped, times a jitter factor.
@@ -72,7 +68,7 @@ pub fn delay(attempt: u32, base_ms: u64, cap_ms: u64) -> Duration {
     Duration::from_millis((raw as f64 * jitter()) as u64)
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct PublishReport {
     /// Commit subjects made, oldest first.
     pub commits: Vec<String>,
@@ -145,7 +141,7 @@ fn clear_stale_index_lock(git: &Git, backoff: &Backoff) -> Result<Option<String>
         let age = meta
             .modified()
             .ok()
-            .and_then(|m| std::time::SystemTime::now().duration_since(m).ok())
+            .map(warden_core::context::age_of)
             .unwrap_or_default();
         why = match lock_users(&lock, &git.top) {
             Ok(Some(user)) => user,

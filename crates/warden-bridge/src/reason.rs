@@ -99,7 +99,7 @@ impl std::str::FromStr for Reason {
 }
 
 /// A refusal: the reason, the field, what is wrong and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Rejection {
     pub reason: Reason,
     #[serde(skip_serializing_if = "Option::is_none")]

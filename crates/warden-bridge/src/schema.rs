@@ -30,6 +30,17 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "bridge-config".into(),
             "meta/bridge.json: the target repository and the checks a validationPlan may name",
         ),
+        ("bridge-init".into(), "`warden bridge init --format json`"),
+        (
+            "bridge-tick".into(),
+            "`warden bridge run --once --format json` (with --watch: one per line)",
+        ),
+        ("bridge-new".into(), "`warden bridge new … --format json`"),
+        (
+            "bridge-verify".into(),
+            "`warden bridge verify FILE --format json`",
+        ),
+        ("bridge-smoke".into(), "`warden bridge smoke --format json`"),
     ]
 }
 
@@ -118,6 +129,11 @@ pub fn get(name: &str) -> Option<Value> {
         "bridge-config" => schema_for::<crate::layout::Config>(name),
         "bridge-status" => schema_for::<crate::service::StatusReport>(name),
         "bridge-unit" => schema_for::<crate::unit::UnitReport>(name),
+        "bridge-init" => schema_for::<crate::layout::InitReport>(name),
+        "bridge-tick" => schema_for::<crate::service::Tick>(name),
+        "bridge-new" => schema_for::<crate::report::NewReport>(name),
+        "bridge-verify" => schema_for::<crate::report::VerifyReport>(name),
+        "bridge-smoke" => schema_for::<crate::report::SmokeReport>(name),
         _ => return None,
     })
 }

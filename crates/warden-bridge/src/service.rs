@@ -41,14 +41,16 @@ pub struct LastPublish {
 }
 
 /// The `schema` of `warden bridge status --format json`.
-pub const STATUS_SCHEMA_ID: &str = "warden.bridge.status/v1";
+pub const TICK_SCHEMA_ID: &str = "warden.bridge-tick/v1";
+
+pub const STATUS_SCHEMA_ID: &str = "warden.bridge-status/v1";
 
 /// `warden bridge status --format json` (`warden schema bridge-status`).
 /// Never holds a secret: only whether one is configured.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[schemars(title = "warden bridge status")]
 pub struct StatusReport {
-    /// Always "warden.bridge.status/v1".
+    /// Always "warden.bridge-status/v1".
     pub schema: String,
     /// The bridge root.
     pub root: String,
@@ -76,8 +78,13 @@ pub fn last_publish(layout: &Layout) -> Option<LastPublish> {
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+/// One tick of `warden bridge run` (`warden.bridge-tick/v1`): a pass over the
+/// inbox and the publish that followed, if any.
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+#[schemars(title = "warden bridge tick")]
 pub struct Tick {
+    /// Always "warden.bridge-tick/v1".
+    pub schema: String,
     pub pass: PassReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish: Option<PublishReport>,
@@ -162,6 +169,7 @@ pub fn tick(
 ) -> std::io::Result<Tick> {
     let pass = bridge.run_once()?;
     let mut t = Tick {
+        schema: TICK_SCHEMA_ID.into(),
         pass,
         ..Default::default()
     };
@@ -323,5 +331,74 @@ pub fn backlog(layout: &Layout) -> warden_core::status::BridgeBacklog {
             error: p.error,
         }),
         executor,
+    }
+}
+
+/// "TIME ok (N commit(s))", "TIME FAILED (…): ERROR" or "never", for
+/// `bridge status` and the bridge part of `warden status`.
+pub fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> String {
+    match p {
+        None => "never".into(),
+        Some((time, ok, commits, error)) => format!(
+            "{time} {} ({commits} commit(s)){}",
+            if ok { "ok" } else { "FAILED" },
+            error.map(|e| format!(": {e}")).unwrap_or_default()
+        ),
+    }
+}
+
+impl warden_core::Report for StatusReport {
+    const SCHEMA: &'static str = "bridge-status";
+
+    fn human(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(s, "bridge root   {}", self.root);
+        let _ = writeln!(s, "executor      {}", self.executor);
+        let _ = writeln!(s, "backlog       {} command(s) in commands/", self.backlog);
+        let _ = writeln!(s, "archived      {}", self.archived);
+        let total: usize = self.dead_letters.values().sum();
+        let _ = writeln!(s, "dead letters  {total}");
+        for (r, n) in &self.dead_letters {
+            let _ = writeln!(s, "  {r:<22} {n}");
+        }
+        let _ = writeln!(
+            s,
+            "retries       {} waiting{}",
+            self.retries.len(),
+            if self.retries_gave_up {
+                " (gave up; run `warden bridge run --once` to retry)"
+            } else {
+                ""
+            }
+        );
+        for (k, e) in &self.retries {
+            let _ = writeln!(
+                s,
+                "  {k}: {} attempt(s), next {}, last error: {}",
+                e.attempts, e.next_attempt_at, e.last_error
+            );
+        }
+        let p = self.last_publish.as_ref();
+        let _ = writeln!(
+            s,
+            "last publish  {}",
+            publish_summary(p.map(|p| (
+                p.time.as_str(),
+                p.ok,
+                p.commits as u64,
+                p.error.as_deref()
+            )))
+        );
+        let _ = writeln!(
+            s,
+            "secret        {}",
+            if self.secret_configured {
+                "configured (value not shown)"
+            } else {
+                "GPT_BRIDGE_HMAC_SECRET not set"
+            }
+        );
+        s
     }
 }

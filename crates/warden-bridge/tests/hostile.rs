@@ -1,6 +1,8 @@
 //! The hostile corpus: every broken or malicious command lands in
 //! `dead_letter/` with its precise reason, writes nothing else (no result,
 //! archive, diff, ledger entry or target file), and leaves `commands/`.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
@@ -163,7 +165,10 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
             DuplicateId,
             Box::new(|e| {
                 let first = e.one("h13.json", &signed(&noop("h13")));
-                assert_eq!(first.outcome, "archived");
+                assert_eq!(
+                    first.outcome,
+                    warden_bridge::pipeline::ItemOutcome::Archived
+                );
                 file("h13.json", signed(&noop("h13")))
             }),
         ),
@@ -721,7 +726,7 @@ fn every_hostile_command_is_dead_lettered_with_its_reason_and_writes_nothing_els
     std::fs::write(
         layout.config(),
         serde_json::to_vec_pretty(&json!({
-            "schema": "warden.bridge.config/v1",
+            "schema": "warden.bridge-config/v1",
             "checks": {
                 "tests": ["true"],
                 "fails": ["sh", "-c", "echo the check says no; exit 1"],
@@ -745,7 +750,7 @@ fn every_hostile_command_is_dead_lettered_with_its_reason_and_writes_nothing_els
         let dead: Vec<_> = report
             .items
             .iter()
-            .filter(|i| i.outcome == "dead_letter")
+            .filter(|i| i.outcome == warden_bridge::pipeline::ItemOutcome::DeadLetter)
             .collect();
         assert_eq!(dead.len(), 1, "{what}: {report:?}");
         let item = dead[0];
@@ -778,7 +783,7 @@ fn every_hostile_command_is_dead_lettered_with_its_reason_and_writes_nothing_els
         let archived = report
             .items
             .iter()
-            .filter(|i| i.outcome == "archived")
+            .filter(|i| i.outcome == warden_bridge::pipeline::ItemOutcome::Archived)
             .count();
         if archived == 0 && matches!(reason, Reason::RuntimeExceeded | Reason::ValidationFailed) {
             // The change was applied, then rolled back before its commit
@@ -899,13 +904,18 @@ fn passing_validation_plan_checks_commit() {
     let env = Env::new();
     std::fs::write(
         env.layout().config(),
+        // The spelling of the tag before v1 tags followed the schema names: still read.
         br#"{"schema": "warden.bridge.config/v1", "checks": {"has-file": ["test", "-f", "docs/ok.md"]}}"#,
     )
     .expect("config");
     let mut v = write("ok", "docs/ok.md", "ok\n");
     v["validationPlan"] = json!(["has-file"]);
     let item = env.one("ok.json", &signed(&v));
-    assert_eq!(item.outcome, "archived", "{item:?}");
+    assert_eq!(
+        item.outcome,
+        warden_bridge::pipeline::ItemOutcome::Archived,
+        "{item:?}"
+    );
     assert_eq!(
         std::fs::read_to_string(env.root.join("docs/ok.md")).expect("read"),
         "ok\n"
@@ -918,7 +928,7 @@ fn a_broken_config_names_the_file_and_field() {
     let env = Env::new();
     std::fs::write(
         env.layout().config(),
-        br#"{"schema": "warden.bridge.config/v1", "checks": {"t": []}}"#,
+        br#"{"schema": "warden.bridge-config/v1", "checks": {"t": []}}"#,
     )
     .expect("config");
     let repo = env.repo();
@@ -965,7 +975,11 @@ fn the_archive_is_a_link_to_the_verified_file() {
         .expect("meta")
         .ino();
     let r = env.pass();
-    assert_eq!(r.items[0].outcome, "archived", "{r:?}");
+    assert_eq!(
+        r.items[0].outcome,
+        warden_bridge::pipeline::ItemOutcome::Archived,
+        "{r:?}"
+    );
     let archive = env.layout().archive("a1");
     assert_eq!(std::fs::read(&archive).expect("archive"), bytes);
     let meta = std::fs::metadata(&archive).expect("meta");
@@ -1196,16 +1210,28 @@ fn bad_command_between_two_good_ones(bad: serde_json::Value) {
     let r = env.pass();
     let by_id: std::collections::BTreeMap<&str, &warden_bridge::pipeline::ItemReport> =
         r.items.iter().map(|i| (i.id.as_str(), i)).collect();
-    assert_eq!(by_id["g1"].outcome, "archived", "{r:?}");
+    assert_eq!(
+        by_id["g1"].outcome,
+        warden_bridge::pipeline::ItemOutcome::Archived,
+        "{r:?}"
+    );
     let g2 = by_id["g2"];
-    assert_eq!(g2.outcome, "dead_letter", "{r:?}");
+    assert_eq!(
+        g2.outcome,
+        warden_bridge::pipeline::ItemOutcome::DeadLetter,
+        "{r:?}"
+    );
     assert!(env.layout().dead_letter("g2").exists());
     // The engine refuses what it cannot apply at planning, so the command
     // after the bad one is served in the same pass.
     let g3 = by_id
         .get("g3")
         .unwrap_or_else(|| panic!("g3 was not served: {r:?}"));
-    assert_eq!(g3.outcome, "archived", "{r:?}");
+    assert_eq!(
+        g3.outcome,
+        warden_bridge::pipeline::ItemOutcome::Archived,
+        "{r:?}"
+    );
     assert!(r.deferred.is_empty() && r.target_error.is_none(), "{r:?}");
     assert_eq!(
         std::fs::read_to_string(env.root.join("docs/g3.md")).expect("g3"),
@@ -1213,7 +1239,11 @@ fn bad_command_between_two_good_ones(bad: serde_json::Value) {
     );
     // Later passes are served too.
     let item = env.one("g4.json", &signed(&write("g4", "docs/g4.md", "four\n")));
-    assert_eq!(item.outcome, "archived", "{item:?}");
+    assert_eq!(
+        item.outcome,
+        warden_bridge::pipeline::ItemOutcome::Archived,
+        "{item:?}"
+    );
     let entries = env.repo().ledger().entries().expect("entries");
     assert!(
         !entries
@@ -1236,7 +1266,11 @@ fn a_232_byte_name_through_the_bridge_applies() {
     let env = Env::new();
     let long = format!("docs/{}.md", "n".repeat(229));
     let item = env.one("g1.json", &signed(&write("g1", &long, "long\n")));
-    assert_eq!(item.outcome, "archived", "{item:?}");
+    assert_eq!(
+        item.outcome,
+        warden_bridge::pipeline::ItemOutcome::Archived,
+        "{item:?}"
+    );
     assert_eq!(
         std::fs::read_to_string(env.root.join(&long)).expect("applied"),
         "long\n"
@@ -1337,7 +1371,7 @@ fn a_loose_bridge_config_is_refused_naming_the_file_and_field() {
         .expect("refused")
         .to_string()
     };
-    let msg = refused(br#"{"schema": "warden.bridge.config/v1", "chekcs": {}}"#);
+    let msg = refused(br#"{"schema": "warden.bridge-config/v1", "chekcs": {}}"#);
     assert!(
         msg.contains("meta/bridge.json")
             && msg.contains("chekcs")
@@ -1345,14 +1379,14 @@ fn a_loose_bridge_config_is_refused_naming_the_file_and_field() {
         "{msg}"
     );
     let msg = refused(
-        br#"{"schema": "warden.bridge.config/v1", "checks": {"t": ["true"], "t": ["false"]}}"#,
+        br#"{"schema": "warden.bridge-config/v1", "checks": {"t": ["true"], "t": ["false"]}}"#,
     );
     assert!(
         msg.contains("meta/bridge.json") && msg.contains("\"t\" twice"),
         "{msg}"
     );
     let mut bom = b"\xef\xbb\xbf".to_vec();
-    bom.extend_from_slice(br#"{"schema": "warden.bridge.config/v1"}"#);
+    bom.extend_from_slice(br#"{"schema": "warden.bridge-config/v1"}"#);
     let msg = refused(&bom);
     assert!(msg.contains("byte-order mark"), "{msg}");
 }

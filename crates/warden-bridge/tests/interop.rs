@@ -4,6 +4,8 @@
 //! astral characters, nested objects, floats, big integers, key orders — and
 //! the Rust side must produce the same bytes and MAC. The smoke fixture must be
 //! the seed's script, unchanged.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

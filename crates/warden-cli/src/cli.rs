@@ -36,6 +36,27 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// `--format sarif` is offered only by the commands whose findings point
+    /// at files; for any other, the error clap prints (exit 2).
+    pub fn check_format(&self) -> Result<(), clap::Error> {
+        let sarif_ok = matches!(
+            self.command,
+            Command::Plugin(PluginCommand::Validate { .. })
+                | Command::Ids(IdsCommand::Check { .. })
+        );
+        if self.format == Format::Sarif && !sarif_ok {
+            use clap::CommandFactory;
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::InvalidValue,
+                "invalid value 'sarif' for '--format <FORMAT>': SARIF is for findings that point at files; \
+                 only `warden plugin validate` and `warden ids check` take it (use human or json here)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,

@@ -1,6 +1,10 @@
 //! Everything the CLI takes from its environment: host name, lock-holder text,
 //! terminal detection and (in test builds) failpoints.
 
+// The environment seam: the one place that reads environment variables,
+// the raw arguments and (for the CLI) the wall clock.
+#![allow(clippy::disallowed_methods)]
+
 use std::io::IsTerminal;
 use warden_core::Context;
 
@@ -154,6 +158,17 @@ pub fn launcher() -> warden_plugin::runtime::Launcher {
         env,
         ..Default::default()
     }
+}
+
+/// The wall clock, for the CLI's own use (the libraries get it through
+/// `Context`).
+pub fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+/// `WARDEN_SANDBOX`, passed on to the demo's own warden.
+pub fn sandbox_switch() -> Option<std::ffi::OsString> {
+    std::env::var_os("WARDEN_SANDBOX")
 }
 
 /// Today's date (UTC), for dating policy snapshots and ID cards.
@@ -460,6 +475,12 @@ pub fn bridge_root() -> Option<std::path::PathBuf> {
     std::env::var_os("CLOUD")
         .filter(|s| !s.is_empty())
         .map(std::path::PathBuf::from)
+}
+
+/// The raw command-line arguments (after the program name), for when clap
+/// refused them.
+pub fn raw_args() -> Vec<std::ffi::OsString> {
+    std::env::args_os().skip(1).collect()
 }
 
 #[cfg(test)]

@@ -5,6 +5,20 @@
 
 #![forbid(unsafe_code)]
 
+// Every print of this crate goes through `output::out`, which turns a closed
+// stdout (`io::ErrorKind::BrokenPipe`) into a typed unwind instead of std's
+// panic. These shadow the prelude's `print!`/`println!` in every module below.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::output::out(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::output::out(format_args!("\n")) };
+    ($($arg:tt)*) => {{
+        $crate::output::out(format_args!($($arg)*));
+        $crate::output::out(format_args!("\n"));
+    }};
+}
+
 mod cli;
 mod commands;
 mod env;
@@ -12,12 +26,17 @@ mod output;
 mod ui;
 
 use clap::Parser;
+use output::{BrokenPipe, CliError, ExitStatus, StdoutFailed};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
-    let args = cli::Cli::parse();
+    let args = match cli::Cli::try_parse().and_then(|a| a.check_format().map(|()| a)) {
+        Ok(a) => a,
+        Err(e) => return clap_error(e),
+    };
     ui::init(&args);
+    let fmt = args.format;
     // Orphans of any child (a plugin's setsid'd or double-forked descendant)
     // come back to warden, and the process runner sweeps them when its child
     // ends. Every child warden starts goes through that runner. Not in the
@@ -25,38 +44,73 @@ fn main() -> ExitCode {
     if !matches!(args.command, cli::Command::Sandbox { .. }) {
         warden_core::process::adopt_orphans();
     }
-    // A closed stdout unwinds (see `quiet_on_broken_pipe`), so destructors
-    // run — the demo's temporary repositories are removed — before exit 0.
+    // A closed stdout unwinds (see `output::out`), so destructors run — the
+    // demo's temporary repositories are removed — before exit 0.
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::dispatch(args)));
     match run {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
-            output::print_error(&err);
-            ExitCode::from(err.exit_code())
+            output::print_error(&err, fmt);
+            err.status().into()
         }
-        Err(_) if BROKEN_PIPE.load(std::sync::atomic::Ordering::SeqCst) => ExitCode::SUCCESS,
-        Err(panic) => std::panic::resume_unwind(panic),
+        Err(panic) if panic.is::<BrokenPipe>() => ExitStatus::Ok.into(),
+        Err(panic) => match panic.downcast::<StdoutFailed>() {
+            Ok(failed) => {
+                eprintln!("error: cannot write to stdout: {}", failed.0);
+                ExitStatus::Internal.into()
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
     }
 }
 
-/// Set when a print found stdout closed by its reader.
-static BROKEN_PIPE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// A command line clap refuses: its own message (exit 2), plus the
+/// `warden.error/v1` object on stdout when `--format json` was asked for.
+/// `--help` and `--version` print as usual (exit 0).
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as K;
+    if matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitStatus::Usage.into()
+        } else {
+            ExitStatus::Ok.into()
+        };
+    }
+    let _ = e.print();
+    if wants_json(env::raw_args().into_iter()) {
+        let text = e.render().to_string();
+        let message = text
+            .lines()
+            .next()
+            .unwrap_or("invalid arguments")
+            .trim_start_matches("error: ")
+            .to_string();
+        let _ = output::write_json(
+            &CliError::usage(message, Some("see `warden --help`".to_string())).report(),
+        );
+    }
+    ExitStatus::Usage.into()
+}
 
-/// `warden ledger log | head` closes stdout early; `println!` then panics.
-/// Treat that as the reader being done, like other Unix tools, not as a crash:
-/// say nothing, let the panic unwind (so temporary directories are removed),
-/// and exit 0 in `main`.
+/// Whether the raw arguments ask for `--format json` (clap could not parse them).
+fn wants_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    args.iter().any(|a| a == "--format=json")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--format" && w[1] == "json")
+}
+
+/// Keep std's message off stderr for the typed unwinds of `output::out`; every
+/// other panic is reported as usual.
 fn quiet_on_broken_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
-            BROKEN_PIPE.store(true, std::sync::atomic::Ordering::SeqCst);
+        if info.payload().is::<BrokenPipe>() || info.payload().is::<StdoutFailed>() {
             return;
         }
         default(info);

@@ -3,6 +3,8 @@
 //! environments, signal warden, outlive their run, and change metadata in
 //! the repository. Each attack is prevented by the kernel, or detected,
 //! restored and recorded — and `warden run` always ends with its ledger entry.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

@@ -1,8 +1,12 @@
 //! End-to-end tests of `warden bridge`: the real binary, real git repositories
 //! with local bare remotes in temp dirs, `GIT_CONFIG_NOSYSTEM=1`, HOME in a
 //! temp dir, no network. Child processes are killed and reaped by each test.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
+
+use warden_testkit::git::git as git_in;
 
 use common::{BIN, isolated};
 use serde_json::{Value, json};
@@ -17,21 +21,6 @@ struct Cloud {
     home: tempfile::TempDir,
     remote: PathBuf,
     root: PathBuf,
-}
-
-fn git_in(dir: &Path, home: &Path, args: &[&str]) -> String {
-    let out = isolated("git", home)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?} in {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 impl Cloud {
@@ -118,8 +107,7 @@ impl Cloud {
 
     fn ledger(&self, root: &Path) -> Vec<Value> {
         let out = self.ok(root, &["ledger", "log", "--format", "json"]);
-        serde_json::from_str::<Value>(&out)
-            .expect("json")
+        serde_json::from_str::<Value>(&out).expect("json")["entries"]
             .as_array()
             .cloned()
             .unwrap_or_default()
@@ -396,7 +384,7 @@ fn warden_status_shows_the_bridge_backlog() {
     let text = c.ok(&c.root, &["bridge", "status", "--format", "json"]);
     assert!(!text.contains(SECRET));
     let bst: Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(bst["schema"], json!("warden.bridge.status/v1"), "{bst}");
+    assert_eq!(bst["schema"], json!("warden.bridge-status/v1"), "{bst}");
     assert_eq!(bst["dead_letters"], json!({"hmac_mismatch": 1}));
     let schema: Value =
         serde_json::from_str(&c.ok(&c.root, &["schema", "bridge-status"])).expect("json");
@@ -799,7 +787,7 @@ fn a_broken_bridge_config_stops_the_executor() {
     let c = Cloud::new();
     std::fs::write(
         c.root.join("meta/bridge.json"),
-        r#"{"schema": "warden.bridge.config/v1", "taget": "../elsewhere"}"#,
+        r#"{"schema": "warden.bridge-config/v1", "taget": "../elsewhere"}"#,
     )
     .expect("write");
     c.ok(&c.root, &["bridge", "new", "noop", "--id", "n1"]);
@@ -1529,7 +1517,7 @@ fn a_validation_check_cannot_read_a_file_supplied_secret_from_any_process() {
     std::fs::write(
         c.root.join("meta/bridge.json"),
         serde_json::to_vec_pretty(&json!({
-            "schema": "warden.bridge.config/v1",
+            "schema": "warden.bridge-config/v1",
             "checks": {"snoop": ["sh", "-c",
                 "for f in /proc/[0-9]*/environ; do cat \"$f\" 2>/dev/null; printf '\\n'; done > \"$0\"; env > \"$0.self\"",
                 dump.display().to_string()]}

@@ -1,4 +1,6 @@
 //! End-to-end tests of the `warden` binary on real git repositories.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
@@ -150,7 +152,7 @@ fn apply_plans_confirms_applies_and_is_idempotent() {
     assert_eq!(r.read("docs/new.md"), "text\n");
     assert_eq!(r.read("README.md"), "hello, world\n");
     assert_eq!(r.ledger_len(), 1);
-    let run = r.json(&["runs"])[0]["run"]
+    let run = r.json(&["runs"])["runs"][0]["run"]
         .as_str()
         .expect("run")
         .to_string();
@@ -372,7 +374,7 @@ fn undo_restores_tracked_and_untracked_files_byte_exact_with_modes() {
     r.ok(&["apply", &p, "--yes"]);
     assert_eq!(mode(&r.root.join("tracked.sh")), 0o644);
     assert!(!r.root.join("stray.bin").exists() && !r.root.join("dir").exists());
-    let run = r.json(&["runs"])[0]["run"]
+    let run = r.json(&["runs"])["runs"][0]["run"]
         .as_str()
         .expect("run")
         .to_string();
@@ -391,7 +393,7 @@ fn undo_restores_tracked_and_untracked_files_byte_exact_with_modes() {
     let out = r.ok(&["undo", &run, "--yes"]);
     assert!(out.contains(&format!("undid run {run}")), "{out}");
     assert_eq!(r.tree(), before, "byte-exact, modes included");
-    let runs = r.json(&["runs"]);
+    let runs = r.json(&["runs"])["runs"].clone();
     assert_eq!(runs[0]["undone_by"], runs[1]["run"]);
     assert_eq!(runs[1]["undoes"], json!(run));
     assert_eq!(runs[1]["event"], "RollbackTriggered");
@@ -410,7 +412,7 @@ fn undo_refuses_newer_work_and_force_quarantines_it_first() {
     r.write("a.txt", "v1\n");
     let p = r.proposal(json!([{"kind": "write_file", "path": "a.txt", "content": "v2\n", "expect": {"sha256": sha("v1\n")}}]));
     r.ok(&["apply", &p, "--yes"]);
-    let run = r.json(&["runs"])[0]["run"]
+    let run = r.json(&["runs"])["runs"][0]["run"]
         .as_str()
         .expect("run")
         .to_string();
@@ -425,7 +427,7 @@ fn undo_refuses_newer_work_and_force_quarantines_it_first() {
     assert_eq!(r.read("a.txt"), "v3 by hand\n");
     r.ok(&["undo", &run, "--yes", "--force"]);
     assert_eq!(r.read("a.txt"), "v1\n");
-    let undo = r.json(&["runs"])[1]["run"]
+    let undo = r.json(&["runs"])["runs"][1]["run"]
         .as_str()
         .expect("run")
         .to_string();
@@ -498,7 +500,7 @@ fn a_failing_validation_command_rolls_the_run_back() {
         "{err}"
     );
     assert_eq!(r.read("a.txt"), "v1\n");
-    let runs = r.json(&["runs"]);
+    let runs = r.json(&["runs"])["runs"].clone();
     assert_eq!(runs[0]["result"], "rolled_back");
     assert!(
         runs[0]["reason"]
@@ -595,7 +597,7 @@ fn two_clones_append_and_merge_without_conflict() {
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["entries"], 4);
     assert_eq!(v["chains"].as_array().expect("chains").len(), 2);
-    assert_eq!(b.json(&["runs"]).as_array().expect("runs").len(), 4);
+    assert_eq!(b.json(&["runs"])["runs"].as_array().expect("runs").len(), 4);
 }
 
 #[test]
@@ -610,7 +612,7 @@ fn rollback_handles_survive_git_gc() {
     r.git(&["commit", "--quiet", "--amend", "-m", "rewritten history"]);
     r.git(&["reflog", "expire", "--expire=now", "--all"]);
     r.git(&["gc", "--quiet", "--prune=now", "--aggressive"]);
-    let run = r.json(&["runs"])[0]["run"]
+    let run = r.json(&["runs"])["runs"][0]["run"]
         .as_str()
         .expect("run")
         .to_string();
@@ -641,7 +643,7 @@ fn reports_have_json_formats_with_schema_ids() {
         r.json(&["ledger", "verify"])["schema"],
         "warden.ledger-verify/v1"
     );
-    let log = r.json(&["ledger", "log"]);
+    let log = r.json(&["ledger", "log"])["entries"].clone();
     assert_eq!(log[0]["schema"], "warden.ledger/v1");
     let run = log[0]["run"].as_str().expect("run").to_string();
     assert_eq!(r.json(&["ledger", "show", &run])["run"], json!(run));
@@ -649,7 +651,7 @@ fn reports_have_json_formats_with_schema_ids() {
         r.ok(&["ledger", "show", &run])
             .contains("rollback   journal of")
     );
-    let events = r.json(&["events"]);
+    let events = r.json(&["events"])["events"].clone();
     assert_eq!(events.as_array().expect("events").len(), 10);
     assert_eq!(events[0]["name"], "Manual");
     assert_eq!(r.json(&["schema", "proposal"])["title"], "warden proposal");

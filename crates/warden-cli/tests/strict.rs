@@ -1,6 +1,8 @@
 //! Strict input end to end (issue 10, finding 11): loose proposals and paths
 //! the OS refuses are exit 2 naming the file, the field and the fix, and
 //! nothing is written.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

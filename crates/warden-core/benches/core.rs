@@ -4,6 +4,8 @@
 //! Run: `cargo bench -p warden-core --bench core` (results: docs/benchmarks.md).
 //! Optional argument: a directory for the temp repositories (default: the
 //! system temp dir; fsync cost depends on that filesystem).
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 use serde_json::json;
 use std::io::Write;
@@ -138,6 +140,7 @@ fn chain(writer: &str, n: usize) -> Vec<u8> {
         },
         result: ledger::RunResult::Applied,
         reason: None,
+        rolled_back_by: None,
         rationale: None,
         undoes: None,
         details: None,

@@ -1,6 +1,9 @@
 //! The seams through which the core sees time and fresh identifiers. The CLI
 //! injects the real ones; tests inject fixed ones so runs are reproducible.
 
+// The clock seam: the one place in the libraries that reads the wall clock.
+#![allow(clippy::disallowed_methods)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use ulid::Ulid;
 
@@ -141,5 +144,46 @@ impl Context {
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context").field("host", &self.host).finish()
+    }
+}
+
+/// How long ago `t` was (zero when it is in the future): the age of a file
+/// from its mtime, for settle times and stale locks.
+pub fn age_of(t: std::time::SystemTime) -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(t)
+        .unwrap_or_default()
+}
+
+/// A number from the operating system's random source.
+pub fn random_u64() -> crate::Result<u64> {
+    let mut buf = [0u8; 8];
+    getrandom::fill(&mut buf)
+        .map_err(|e| crate::Error::Internal(format!("no random source: {e}")))?;
+    Ok(u64::from_le_bytes(buf))
+}
+
+/// `bytes` bytes from the operating system's random source, as lowercase hex:
+/// for nonces and the random part of ids (never derived from the clock).
+pub fn random_hex(bytes: usize) -> crate::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf)
+        .map_err(|e| crate::Error::Internal(format!("no random source: {e}")))?;
+    Ok(hex::encode(buf))
+}
+
+#[cfg(test)]
+mod random_tests {
+    #[test]
+    fn random_hex_has_the_length_asked_for_and_differs_between_calls() {
+        let a = super::random_hex(16).expect("random");
+        let b = super::random_hex(16).expect("random");
+        assert_eq!(a.len(), 32);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        // 2^-128 chance of a false failure.
+        assert_ne!(a, b);
     }
 }

@@ -38,7 +38,7 @@ use crate::journal::{
     self, DirRecord, Frame, FrameHeader, FrameRef, Intent, Journal, StateRecord, Tail,
     TransitionRecord,
 };
-use crate::ledger::{Entry, LEDGER_SCHEMA_ID, RollbackHandle, RunResult};
+use crate::ledger::{Entry, LEDGER_SCHEMA_ID, RollbackCause, RollbackHandle, RunResult};
 use crate::lock::{self, RepoLock};
 use crate::paths::{QUARANTINE_DIR, RepoPath};
 use crate::plan::{self, Change, FileState, Noop, Plan};
@@ -51,10 +51,30 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Recovered {
     pub run: String,
-    /// "completed" (had committed) or "rolled_back".
-    pub outcome: &'static str,
+    pub outcome: RecoveryOutcome,
     /// Paths found in neither the before- nor the after-state, preserved in quarantine.
     pub preserved: Vec<String>,
+}
+
+/// What recovery did with an interrupted run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryOutcome {
+    /// It had committed; only its done frame was missing.
+    Completed,
+    /// It had not committed; its before-state was restored and it was ledgered
+    /// `rolled_back`.
+    RolledBack,
+}
+
+impl RecoveryOutcome {
+    /// "completed" or "rolled back", for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RecoveryOutcome::Completed => "completed",
+            RecoveryOutcome::RolledBack => "rolled back",
+        }
+    }
 }
 
 /// The result of applying a plan.
@@ -371,7 +391,7 @@ impl Session<'_> {
         if let Some(prev) = self.already_applied(digest)? {
             let mut plan = plan::build(
                 &run,
-                "apply",
+                plan::RunCommand::Apply,
                 proposal.source.clone(),
                 &proposal.event,
                 digest,
@@ -411,7 +431,7 @@ impl Session<'_> {
             writer: self.repo.writer.clone(),
             run: plan.run.clone(),
             time: self.now(),
-            command: plan.command.into(),
+            command: plan.command.as_str().into(),
             actor: plan.source.clone(),
             event: plan.event.clone(),
             policy: self.repo.policy.reference(),
@@ -423,6 +443,7 @@ impl Session<'_> {
             counts: plan.counts.clone(),
             result: RunResult::Applied,
             reason: None,
+            rolled_back_by: None,
             rationale: plan.rationale.clone(),
             undoes: plan.undoes.clone(),
             rollback: None,
@@ -557,6 +578,7 @@ impl Session<'_> {
             counts: Default::default(),
             result: RunResult::Recorded,
             reason: None,
+            rolled_back_by: None,
             rationale: record.rationale.clone(),
             undoes: None,
             rollback: None,
@@ -629,7 +651,8 @@ impl Session<'_> {
             .deadline
             .is_some_and(|d| std::time::Instant::now() >= d)
         {
-            return Err(Error::rejected(
+            return Err(Error::refused(
+                crate::error::Refusal::Deadline,
                 "(run)",
                 "deadline",
                 "the deadline passed before the run started; nothing was changed",
@@ -641,7 +664,8 @@ impl Session<'_> {
             c.path
                 .check_on_disk(&root, "(working tree)", c.path.as_str())?;
             if !FileState::read(&root, &c.path)?.same(&c.before) {
-                return Err(Error::rejected(
+                return Err(Error::refused(
+                    crate::error::Refusal::Precondition,
                     "(working tree)",
                     c.path.as_str(),
                     "changed since the plan was made",
@@ -708,6 +732,7 @@ impl Session<'_> {
                 self.roll_back(&frame, &intent)?;
                 entry.result = RunResult::RolledBack;
                 entry.reason = Some(format!("the apply failed and was rolled back: {e}"));
+                entry.rolled_back_by = Some(RollbackCause::ApplyFailed);
                 let entry = self.repo.ledger().append(&self.repo.writer, entry)?;
                 let done = FrameHeader::Done {
                     run: plan.run.clone(),
@@ -778,6 +803,7 @@ impl Session<'_> {
             self.roll_back(&frame, &intent)?;
             entry.result = RunResult::RolledBack;
             if deadline_exceeded {
+                entry.rolled_back_by = Some(RollbackCause::Deadline);
                 entry.reason = Some(format!(
                     "{DEADLINE_REASON}: the run was rolled back before it committed{}",
                     failed
@@ -786,6 +812,7 @@ impl Session<'_> {
                         .unwrap_or_default()
                 ));
             } else if let Some(why) = failed {
+                entry.rolled_back_by = Some(RollbackCause::Validation);
                 entry.reason = Some(format!("validation failed: {why}"));
                 validation_failure = Some(std::fs::read_to_string(&log).unwrap_or(why));
             }
@@ -959,7 +986,7 @@ impl Session<'_> {
         let (outcome, preserved, result) = if let Some(committed) = tip {
             // Committed (applied, or rolled back by its validation): only the
             // done frame is missing.
-            ("completed", Vec::new(), committed.result)
+            (RecoveryOutcome::Completed, Vec::new(), committed.result)
         } else {
             let preserved = self.roll_back(&frame, intent)?;
             let mut entry: Entry =
@@ -968,6 +995,7 @@ impl Session<'_> {
                     message: format!("run {}: unreadable intent: {e}", intent.run),
                 })?;
             entry.result = RunResult::RolledBack;
+            entry.rolled_back_by = Some(RollbackCause::Interrupted);
             entry.reason = Some(format!(
                 "interrupted before it committed; rolled back by recovery at {}{}",
                 self.now(),
@@ -979,7 +1007,11 @@ impl Session<'_> {
             ));
             entry.rollback = Some(self.handle(frame.at));
             ledger.append(&self.repo.writer, entry)?;
-            ("rolled_back", preserved, RunResult::RolledBack)
+            (
+                RecoveryOutcome::RolledBack,
+                preserved,
+                RunResult::RolledBack,
+            )
         };
         let done = FrameHeader::Done {
             run: intent.run.clone(),
@@ -1139,7 +1171,7 @@ impl Session<'_> {
         let changes: Vec<Change> = ov.changes();
         let mut plan = plan::build(
             &new_run,
-            "undo",
+            plan::RunCommand::Undo,
             actor,
             "RollbackTriggered",
             Digest::of(id.as_bytes()),

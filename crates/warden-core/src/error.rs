@@ -27,6 +27,31 @@ impl ExitClass {
     }
 }
 
+/// What kind of refusal an `Invalid` or `Rejected` error is, so callers (the
+/// bridge's dead-letter reasons) classify it without reading its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// Not one of the kinds below.
+    #[default]
+    Other,
+    /// The policy does not allow the action, or refuses the path.
+    Policy,
+    /// The path is in an area only warden writes (the quarantine lane).
+    Protected,
+    /// The path leaves the repository: absolute, `..`, or through a symlink.
+    UnsafePath,
+    /// A precondition does not hold: an expected digest, a fence, the file's
+    /// state since the plan was made.
+    Precondition,
+    /// Over a policy limit (`limits.max_files`, `limits.max_bytes`).
+    Limit,
+    /// The run's deadline passed before it started.
+    Deadline,
+    /// The ledger refuses writers (it does not verify).
+    Ledger,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Malformed or unknown input: exit 2.
@@ -36,6 +61,7 @@ pub enum Error {
         field: String,
         message: String,
         hint: Option<String>,
+        refusal: Refusal,
     },
     /// Input is well formed but the policy, a precondition or a check refuses it: exit 1.
     #[error("{file}: {field}: {message}")]
@@ -44,6 +70,7 @@ pub enum Error {
         field: String,
         message: String,
         hint: Option<String>,
+        refusal: Refusal,
     },
     #[error("{} is not inside a git repository", path.display())]
     NotARepo { path: PathBuf },
@@ -108,6 +135,25 @@ impl Error {
         }
     }
 
+    /// A stable name of the variant, for machine-readable errors
+    /// (`warden.error/v1`'s `kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Invalid { .. } => "invalid",
+            Error::Rejected { .. } => "rejected",
+            Error::NotARepo { .. } => "not_a_repo",
+            Error::NotInitialised { .. } => "not_initialised",
+            Error::Busy { .. } => "busy",
+            Error::Io { .. } => "io",
+            Error::UserPath { .. } => "user_path",
+            Error::Corrupt { .. } => "corrupt",
+            Error::ApplyFailed { .. } => "apply_failed",
+            Error::RecoveryBlocked { .. } => "recovery_blocked",
+            Error::Injected(_) => "injected",
+            Error::Internal(_) => "internal",
+        }
+    }
+
     /// What the user can do about it, when we know.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -141,6 +187,7 @@ impl Error {
             field: field.into(),
             message: message.into(),
             hint,
+            refusal: Refusal::Other,
         }
     }
 
@@ -155,6 +202,35 @@ impl Error {
             field: field.into(),
             message: message.into(),
             hint,
+            refusal: Refusal::Other,
+        }
+    }
+
+    /// A `Rejected` error of the given kind (exit 1).
+    pub fn refused(
+        kind: Refusal,
+        file: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> Self {
+        Error::rejected(file, field, message, hint).refusing(kind)
+    }
+
+    /// The same error, classified as `kind` (for `Invalid` and `Rejected`;
+    /// other variants are returned unchanged).
+    pub fn refusing(mut self, kind: Refusal) -> Self {
+        if let Error::Invalid { refusal, .. } | Error::Rejected { refusal, .. } = &mut self {
+            *refusal = kind;
+        }
+        self
+    }
+
+    /// The kind of refusal, for `Invalid` and `Rejected`.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            Error::Invalid { refusal, .. } | Error::Rejected { refusal, .. } => Some(*refusal),
+            _ => None,
         }
     }
 }

@@ -76,6 +76,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<IdOp>> {
                     field,
                     message,
                     hint: h,
+                    ..
                 } => Error::invalid(
                     file,
                     format!("line {}: {field}", i + 1),

@@ -38,6 +38,55 @@ pub enum RunResult {
     Recorded,
 }
 
+/// Why a run was rolled back before it committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackCause {
+    /// Writing the change failed (an I/O error, a full disk); undone at once.
+    ApplyFailed,
+    /// The validation command (or a bridge check) failed.
+    Validation,
+    /// The run's deadline passed before it committed.
+    Deadline,
+    /// The process died mid-run; recovery rolled it back.
+    Interrupted,
+}
+
+impl Entry {
+    /// Why this run was rolled back; `None` unless `result` is `rolled_back`.
+    /// Reads the typed field, or for entries written before it existed, the
+    /// start of `reason` (the wording those versions wrote).
+    pub fn rollback_cause(&self) -> Option<RollbackCause> {
+        if self.result != RunResult::RolledBack {
+            return None;
+        }
+        if let Some(c) = self.rolled_back_by {
+            return Some(c);
+        }
+        let r = self.reason.as_deref()?;
+        Some(if r.starts_with("interrupted") {
+            RollbackCause::Interrupted
+        } else if r.starts_with(crate::engine::DEADLINE_REASON) {
+            RollbackCause::Deadline
+        } else if r.starts_with("the apply failed") {
+            RollbackCause::ApplyFailed
+        } else {
+            RollbackCause::Validation
+        })
+    }
+}
+
+impl RunResult {
+    /// The serialized name: "applied", "rolled_back", "recorded".
+    pub fn name(self) -> &'static str {
+        match self {
+            RunResult::Applied => "applied",
+            RunResult::RolledBack => "rolled_back",
+            RunResult::Recorded => "recorded",
+        }
+    }
+}
+
 /// One action of the proposal, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ActionSummary {
@@ -110,6 +159,10 @@ pub struct Entry {
     pub result: RunResult,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why a `rolled_back` run was rolled back. Entries written before this
+    /// field existed lack it: [`Entry::rollback_cause`] reads their `reason`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_by: Option<RollbackCause>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
     /// For an undo: the run it undid.
@@ -493,6 +546,7 @@ impl Ledger {
                 heads::accept_hint()
             )),
         )
+        .refusing(crate::error::Refusal::Ledger)
     }
 
     /// The ledger guard, run before a writer session does anything: cut a torn

@@ -33,6 +33,7 @@ pub mod policy;
 pub mod process;
 pub mod proposal;
 pub mod repo;
+pub mod report;
 pub mod schema;
 pub mod status;
 pub mod strict;
@@ -42,6 +43,7 @@ pub use context::Context;
 pub use digest::Digest;
 pub use error::{Error, ExitClass, Result};
 pub use repo::Repo;
+pub use report::Report;
 
 /// The version of warden, stamped into generated files.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

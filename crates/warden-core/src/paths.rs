@@ -5,7 +5,7 @@
 //! any write: no component may be a symlink, so a write can never leave the tree
 //! through a link. The repository lock guarantees no other warden writer races us.
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, Refusal, Result};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -58,7 +58,8 @@ impl RepoPath {
             return bad(
                 "is absolute",
                 "paths are relative to the repository root, e.g. \"docs/a.md\"",
-            );
+            )
+            .map_err(|e| e.refusing(Refusal::UnsafePath));
         }
         for comp in s.split('/') {
             match comp {
@@ -73,7 +74,8 @@ impl RepoPath {
                     return bad(
                         "escapes the repository with '..'",
                         "paths must stay inside the repository",
-                    );
+                    )
+                    .map_err(|e| e.refusing(Refusal::UnsafePath));
                 }
                 _ => {}
             }
@@ -207,7 +209,8 @@ impl RepoPath {
                     field,
                     format!("path \"{self}\" goes through the symlink \"{shown}\""),
                     Some("warden never writes through symlinks; use the link's target path".into()),
-                ));
+                )
+                .refusing(Refusal::UnsafePath));
             }
             if last && !meta.is_file() {
                 return Err(Error::invalid(

@@ -10,7 +10,7 @@
 //! skipped, which makes re-applying idempotent (G6).
 
 use crate::digest::{Digest, Hasher};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, Refusal, Result};
 use crate::events::ActionKind;
 use crate::fence::{self, PatchError};
 use crate::fsutil;
@@ -126,11 +126,34 @@ pub enum Noop {
     NothingToChange,
 }
 
+/// What a plan does: apply a proposal, or undo a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunCommand {
+    Apply,
+    Undo,
+}
+
+impl RunCommand {
+    /// "apply" or "undo" (also the ledger entry's `command`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunCommand::Apply => "apply",
+            RunCommand::Undo => "undo",
+        }
+    }
+}
+
+impl std::fmt::Display for RunCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub run: String,
-    /// "apply" or "undo".
-    pub command: &'static str,
+    pub command: RunCommand,
     pub source: Source,
     pub event: String,
     pub rationale: Option<String>,
@@ -153,7 +176,7 @@ pub struct Plan {
 pub struct PlanReport {
     pub schema: String,
     pub run: String,
-    pub command: String,
+    pub command: RunCommand,
     pub source: Source,
     pub event: String,
     pub input_digest: Digest,
@@ -185,7 +208,7 @@ impl Plan {
         PlanReport {
             schema: "warden.plan/v1".into(),
             run: self.run.clone(),
-            command: self.command.into(),
+            command: self.command,
             source: self.source.clone(),
             event: self.event.clone(),
             input_digest: self.input_digest,
@@ -306,7 +329,8 @@ fn check_expect(
     ));
     match (expect, cur) {
         (Expect::Any, _) | (Expect::Absent, FileState::Absent) => Ok(()),
-        (Expect::Absent, FileState::File { digest, .. }) => Err(Error::rejected(
+        (Expect::Absent, FileState::File { digest, .. }) => Err(Error::refused(
+            Refusal::Precondition,
             file,
             field,
             format!(
@@ -317,7 +341,8 @@ fn check_expect(
                 "to replace it use \"expect\": {{\"sha256\": \"{digest}\"}}"
             )),
         )),
-        (Expect::Sha256(want), FileState::Absent) => Err(Error::rejected(
+        (Expect::Sha256(want), FileState::Absent) => Err(Error::refused(
+            Refusal::Precondition,
             file,
             field,
             format!(
@@ -327,7 +352,8 @@ fn check_expect(
             Some("use \"expect\": \"absent\" to create it".into()),
         )),
         (Expect::Sha256(want), FileState::File { digest, .. }) if want == digest => Ok(()),
-        (Expect::Sha256(want), FileState::File { digest, .. }) => Err(Error::rejected(
+        (Expect::Sha256(want), FileState::File { digest, .. }) => Err(Error::refused(
+            Refusal::Precondition,
             file,
             field,
             format!(
@@ -370,7 +396,8 @@ pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
                     proposal.source.kind
                 )
             };
-            return Err(Error::rejected(
+            return Err(Error::refused(
+                Refusal::Policy,
                 file,
                 format!("actions[{i}].kind"),
                 format!(
@@ -389,7 +416,8 @@ pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
         };
         for (p, f) in action.paths().into_iter().zip(fields) {
             if p.in_quarantine() {
-                return Err(Error::rejected(
+                return Err(Error::refused(
+                    Refusal::Protected,
                     file,
                     format!("actions[{i}].{f}"),
                     format!(
@@ -401,7 +429,8 @@ pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
                 ));
             }
             if let Some(why) = policy.path_refusal(p) {
-                return Err(Error::rejected(
+                return Err(Error::refused(
+                    Refusal::Policy,
                     file,
                     format!("actions[{i}].{f}"),
                     format!("policy {version} refuses this path: {why}"),
@@ -433,12 +462,34 @@ pub fn lane_index(run: &str) -> RepoPath {
     RepoPath::from_trusted(format!("{}/index.json", lane_dir(run)))
 }
 
+/// `.quarantine/<RUN>/index.json` (`warden.quarantine/v1`).
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[schemars(title = "warden quarantine lane index")]
+pub struct QuarantineIndex {
+    /// Always "warden.quarantine/v1".
+    pub schema: String,
+    /// The run that moved the files.
+    pub run: String,
+    /// One object per file: `path` (where it was), `stored` (where it is now,
+    /// below `.quarantine/<RUN>/files/`), `sha256`, and why (`reason`; a
+    /// quarantine action also names its `source` and `event`).
+    pub files: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
 /// The bytes of a lane index (`warden.quarantine/v1`).
 pub(crate) fn lane_index_body(run: &str, files: Vec<serde_json::Value>) -> Result<Vec<u8>> {
-    let mut body = serde_json::to_vec_pretty(&serde_json::json!({
-        "schema": "warden.quarantine/v1", "run": run, "files": files,
-    }))
-    .map_err(|e| Error::Internal(e.to_string()))?;
+    let index = QuarantineIndex {
+        schema: crate::report::tag("quarantine"),
+        run: run.to_string(),
+        files: files
+            .into_iter()
+            .map(|f| match f {
+                serde_json::Value::Object(m) => m,
+                other => serde_json::Map::from_iter([("value".to_string(), other)]),
+            })
+            .collect(),
+    };
+    let mut body = serde_json::to_vec_pretty(&index).map_err(|e| Error::Internal(e.to_string()))?;
     body.push(b'\n');
     Ok(body)
 }
@@ -551,7 +602,8 @@ pub fn resolve(
                     ..
                 } = &cur
                 else {
-                    return Err(Error::rejected(
+                    return Err(Error::refused(
+                        Refusal::Precondition,
                         file,
                         field("path"),
                         format!("\"{path}\" does not exist, so it has no fence \"{name}\""),
@@ -559,7 +611,8 @@ pub fn resolve(
                     ));
                 };
                 let text = std::str::from_utf8(bytes).map_err(|_| {
-                    Error::rejected(
+                    Error::refused(
+                        Refusal::Precondition,
                         file,
                         field("path"),
                         format!("\"{path}\" is not UTF-8 text; AUTO fences need text"),
@@ -567,19 +620,19 @@ pub fn resolve(
                     )
                 })?;
                 let patched = fence::patch(text, name, content).map_err(|e| match e {
-                    PatchError::Malformed(fe) => Error::rejected(
+                    PatchError::Malformed(fe) => Error::refused(Refusal::Precondition,
                         path.as_str(),
                         format!("line {}", fe.line),
                         format!("malformed AUTO fence: {}", fe.message),
                         Some("fix the BEGIN/END AUTO SECTION markers by hand".into()),
                     ),
-                    PatchError::Missing(n) => Error::rejected(
+                    PatchError::Missing(n) => Error::refused(Refusal::Precondition,
                         file,
                         field("fence"),
                         format!("\"{path}\" has no fence \"{n}\""),
                         Some(format!("add `BEGIN AUTO SECTION: {n}` / `END AUTO SECTION: {n}` comment lines to {path}")),
                     ),
-                    PatchError::HandEdited { name, line } => Error::rejected(
+                    PatchError::HandEdited { name, line } => Error::refused(Refusal::Precondition,
                         path.as_str(),
                         format!("line {line}"),
                         format!("the body of AUTO fence \"{name}\" was edited by hand since warden wrote it; refusing to overwrite it"),
@@ -679,7 +732,7 @@ pub fn resolve(
     let changes = ov.changes();
     let plan = build(
         run,
-        "apply",
+        RunCommand::Apply,
         proposal.source.clone(),
         &proposal.event,
         digest,
@@ -712,7 +765,8 @@ fn summary(
 fn check_limits(policy: &Policy, plan: &Plan, file: &str) -> Result<()> {
     let l = &policy.file.limits;
     if plan.changes.len() as u64 > l.max_files {
-        return Err(Error::rejected(
+        return Err(Error::refused(
+            Refusal::Limit,
             file,
             "actions",
             format!(
@@ -725,7 +779,8 @@ fn check_limits(policy: &Policy, plan: &Plan, file: &str) -> Result<()> {
         ));
     }
     if plan.counts.bytes_written > l.max_bytes {
-        return Err(Error::rejected(
+        return Err(Error::refused(
+            Refusal::Limit,
             file,
             "actions",
             format!(
@@ -742,7 +797,7 @@ fn check_limits(policy: &Policy, plan: &Plan, file: &str) -> Result<()> {
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     run: &str,
-    command: &'static str,
+    command: RunCommand,
     source: Source,
     event: &str,
     input_digest: Digest,

@@ -72,6 +72,7 @@ impl PluginRegistry {
                 field,
                 message,
                 hint: None,
+                ..
             } => Error::invalid(file, field, message, Some(hint.into())),
             other => other,
         };

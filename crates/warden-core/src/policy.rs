@@ -311,7 +311,8 @@ impl Policy {
         if self.allowed(event, source_kind).contains(&kind) {
             return Ok(());
         }
-        Err(Error::rejected(
+        Err(Error::refused(
+            crate::error::Refusal::Policy,
             POLICY_FILE,
             format!("events.{event}.{source_kind}"),
             format!(

@@ -32,6 +32,9 @@
 //! on a pidfd, with the time left to the deadline (no thread per stream).
 //! No `unsafe` and no `kill(1)`: signals, waits and polls go through `rustix`.
 
+// The process runner is the seam: the one place that starts children.
+#![allow(clippy::disallowed_methods)]
+
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 #[cfg(unix)]

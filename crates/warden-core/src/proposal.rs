@@ -213,12 +213,14 @@ impl Proposal {
                 field,
                 message,
                 hint,
+                refusal,
             } if field.starts_with("line ") && message.starts_with("not valid JSON") => {
                 Error::Invalid {
                     file,
                     field,
                     message,
                     hint: hint.map(|h| format!("{h}; `warden schema proposal` shows the format")),
+                    refusal,
                 }
             }
             other => other,

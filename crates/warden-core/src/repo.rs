@@ -84,6 +84,8 @@ pub fn discover(start: &Path) -> Result<PathBuf> {
 /// What `init` did, path by path.
 #[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct InitReport {
+    /// Always "warden.init/v1".
+    pub schema: String,
     pub root: String,
     pub created: Vec<String>,
     pub updated: Vec<String>,
@@ -144,6 +146,7 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
     }
     let layout = Layout::new(root);
     let mut report = InitReport {
+        schema: crate::report::tag("init"),
         root: root.display().to_string(),
         ..Default::default()
     };

@@ -26,9 +26,10 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
         ),
         ("policy".into(), ".warden/policy.yaml"),
         (
-            "ledger-entry".into(),
-            "one line of .ledger/runs/<writer>.jsonl",
+            "ledger".into(),
+            "one line of .ledger/runs/<writer>.jsonl; `warden apply|undo|ledger show --format json`",
         ),
+        ("ledger-log".into(), "`warden ledger log --format json`"),
         ("plan".into(), "`warden apply --dry-run --format json`"),
         (
             "run".into(),
@@ -51,6 +52,19 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "modules".into(),
             ".warden/modules.yaml: the module registry",
         ),
+        (
+            "record".into(),
+            ".runs/<RUN>/run.json of a recorded run (no working-tree change)",
+        ),
+        (
+            "quarantine".into(),
+            ".quarantine/<RUN>/index.json: what a run moved into the quarantine lane",
+        ),
+        (
+            "error".into(),
+            "any command's error with `--format json` (stdout; exit 1–4)",
+        ),
+        ("schema-list".into(), "`warden schema --format json`"),
     ];
     for e in crate::events::event_names() {
         out.push((format!("event/{e}"), "input payload of a lifecycle event"));
@@ -68,15 +82,26 @@ pub fn get(name: &str) -> Option<Value> {
             v
         }
         "policy" => schema_for::<crate::policy::PolicyFile>("policy"),
-        "ledger-entry" => schema_for::<crate::ledger::Entry>("ledger-entry"),
+        // "ledger-entry" is the name this schema had before names matched tags.
+        "ledger" | "ledger-entry" => {
+            let mut v = schema_for::<crate::ledger::Entry>("ledger");
+            v["properties"]["schema"] =
+                serde_json::json!({"const": crate::ledger::LEDGER_SCHEMA_ID});
+            v
+        }
+        "ledger-log" => schema_for::<crate::status::LedgerLog>("ledger-log"),
+        "record" => schema_for::<crate::engine::RecordArtifact>("record"),
+        "quarantine" => schema_for::<crate::plan::QuarantineIndex>("quarantine"),
+        "error" => schema_for::<crate::report::ErrorReport>("error"),
+        "schema-list" => schema_for::<crate::report::SchemaList>("schema-list"),
         "plan" => schema_for::<crate::plan::PlanReport>("plan"),
         "run" => schema_for::<crate::engine::RunArtifact>("run"),
         "status" => schema_for::<crate::status::Status>("status"),
         "ledger-verify" => schema_for::<crate::ledger::VerifyReport>("ledger-verify"),
-        "runs" => schema_for::<Vec<crate::status::RunRow>>("runs"),
         "history" => schema_for::<crate::history::History>("history"),
         "history-entry" => schema_for::<crate::history::HistoryEntry>("history-entry"),
-        "events" => schema_for::<Vec<crate::status::EventInfo>>("events"),
+        "runs" => schema_for::<crate::status::RunsReport>("runs"),
+        "events" => schema_for::<crate::status::EventsReport>("events"),
         "init" => schema_for::<crate::repo::InitReport>("init"),
         "modules" => {
             let mut v = schema_for::<crate::modules::ModulesFile>("modules");

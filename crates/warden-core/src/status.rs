@@ -339,3 +339,182 @@ pub fn event_infos(policy: Option<&Policy>) -> Vec<EventInfo> {
         })
         .collect()
 }
+
+/// `warden runs` (`warden.runs/v1`): the runs, oldest first.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "warden runs")]
+pub struct RunsReport {
+    /// Always "warden.runs/v1".
+    pub schema: String,
+    pub runs: Vec<RunRow>,
+}
+
+impl RunsReport {
+    pub fn new(runs: Vec<RunRow>) -> Self {
+        RunsReport {
+            schema: crate::report::tag(<Self as crate::report::Report>::SCHEMA),
+            runs,
+        }
+    }
+}
+
+impl crate::report::Report for RunsReport {
+    const SCHEMA: &'static str = "runs";
+
+    fn human(&self) -> String {
+        let mut s = String::new();
+        if self.runs.is_empty() {
+            s.push_str("no runs yet\n");
+        }
+        for r in &self.runs {
+            let result = match r.result {
+                RunResult::Applied => "applied",
+                RunResult::RolledBack => "rolled back",
+                RunResult::Recorded => "recorded",
+            };
+            let mut note = String::new();
+            if let Some(u) = &r.undoes {
+                note.push_str(&format!(" undoes {u}"));
+            }
+            if let Some(u) = &r.undone_by {
+                note.push_str(&format!(" undone by {u}"));
+            }
+            s.push_str(&format!(
+                "{}  {}  {:<5} {:<18} {}:{}  {:<11} {} file(s){}\n",
+                r.run, r.time, r.command, r.event, r.actor.kind, r.actor.id, result, r.files, note
+            ));
+        }
+        s
+    }
+}
+
+/// `warden events` (`warden.events/v1`): the lifecycle events and what the
+/// policy allows on each.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "warden events")]
+pub struct EventsReport {
+    /// Always "warden.events/v1".
+    pub schema: String,
+    /// Whether `allowed` comes from the repository's policy (false: warden's
+    /// defaults, outside an initialised repository).
+    pub from_policy: bool,
+    pub events: Vec<EventInfo>,
+}
+
+impl EventsReport {
+    pub fn new(policy: Option<&Policy>) -> Self {
+        EventsReport {
+            schema: crate::report::tag(<Self as crate::report::Report>::SCHEMA),
+            from_policy: policy.is_some(),
+            events: event_infos(policy),
+        }
+    }
+}
+
+impl crate::report::Report for EventsReport {
+    const SCHEMA: &'static str = "events";
+
+    fn human(&self) -> String {
+        let mut s = format!(
+            "allowed actions are {}\n\n",
+            if self.from_policy {
+                "from .warden/policy.yaml"
+            } else {
+                "warden's defaults (no initialised repository here)"
+            }
+        );
+        for e in &self.events {
+            s.push_str(&format!("{}\n", e.name));
+            s.push_str(&format!("  trigger   {}\n", e.trigger));
+            if e.allowed.is_empty() {
+                s.push_str("  allowed   nothing\n");
+            }
+            for (src, acts) in &e.allowed {
+                s.push_str(&format!("  allowed   {src}: {}\n", acts.join(", ")));
+            }
+            s.push_str(&format!("  rollback  {}\n", e.rollback));
+            s.push_str(&format!("  schema    `warden schema event/{}`\n", e.name));
+        }
+        s
+    }
+}
+
+/// `warden ledger log` (`warden.ledger-log/v1`): every entry, ordered by run id.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "warden ledger log")]
+pub struct LedgerLog {
+    /// Always "warden.ledger-log/v1".
+    pub schema: String,
+    /// Each is a ledger line (`warden.ledger/v1`).
+    pub entries: Vec<Entry>,
+}
+
+impl LedgerLog {
+    pub fn new(entries: Vec<Entry>) -> Self {
+        LedgerLog {
+            schema: crate::report::tag(<Self as crate::report::Report>::SCHEMA),
+            entries,
+        }
+    }
+}
+
+impl crate::report::Report for LedgerLog {
+    const SCHEMA: &'static str = "ledger-log";
+
+    fn human(&self) -> String {
+        let mut s = String::new();
+        for e in &self.entries {
+            s.push_str(&format!(
+                "{}#{:<4} run {}  {}  {} {} by {}:{}  {}  {} file(s)  policy {}\n",
+                e.writer,
+                e.seq,
+                e.run,
+                e.time,
+                e.command,
+                e.event,
+                e.actor.kind,
+                e.actor.id,
+                e.result.name(),
+                e.counts.files,
+                e.policy.version
+            ));
+            if let Some(r) = &e.reason {
+                s.push_str(&format!("    reason: {r}\n"));
+            }
+        }
+        if self.entries.is_empty() {
+            s.push_str("the ledger is empty\n");
+        }
+        s
+    }
+}
+
+impl crate::report::Report for crate::repo::InitReport {
+    const SCHEMA: &'static str = "init";
+
+    fn human(&self) -> String {
+        let mut s = if self.created.is_empty() && self.updated.is_empty() {
+            format!(
+                "warden is already initialised in {}; nothing changed\n",
+                self.root
+            )
+        } else {
+            format!(
+                "initialised warden in {} (this clone writes ledger chain {})\n",
+                self.root, self.writer
+            )
+        };
+        for p in &self.created {
+            s.push_str(&format!("  created   {p}\n"));
+        }
+        for p in &self.updated {
+            s.push_str(&format!("  updated   {p}\n"));
+        }
+        if !self.created.is_empty() {
+            s.push_str(
+                "\nnext: commit .warden/, .ledger/ and .runs/.gitignore; try `warden apply --help`\n",
+            );
+        }
+        s
+    }
+}

@@ -1,6 +1,8 @@
 //! G5: a run interrupted at any step boundary leaves, after the automatic
 //! recovery at the next start, the tree byte-for-byte in its before-state or its
 //! after-state, and a ledger that verifies.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
@@ -111,9 +113,9 @@ fn every_step_boundary_recovers_to_before_or_after() {
             assert_eq!(
                 s.recovered[0].outcome,
                 if committed {
-                    "completed"
+                    warden_core::engine::RecoveryOutcome::Completed
                 } else {
-                    "rolled_back"
+                    warden_core::engine::RecoveryOutcome::RolledBack
                 },
                 "{point}"
             );
@@ -226,7 +228,10 @@ fn a_file_changed_by_someone_else_mid_crash_is_preserved_in_quarantine() {
     f.write("a.txt", "someone else's work\n", 0o644);
     let s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
     let rec = &s.recovered[0];
-    assert_eq!(rec.outcome, "rolled_back");
+    assert_eq!(
+        rec.outcome,
+        warden_core::engine::RecoveryOutcome::RolledBack
+    );
     assert_eq!(rec.preserved.len(), 1, "{rec:?}");
     let kept = std::fs::read_to_string(f.root().join(&rec.preserved[0])).expect("preserved copy");
     assert_eq!(kept, "someone else's work\n");

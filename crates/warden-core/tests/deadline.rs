@@ -2,6 +2,8 @@
 //! are restored byte for byte and it is ledgered `rolled_back`, never
 //! `applied`; a validation command still running at the deadline is killed;
 //! extra validation commands roll the run back like the policy's.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

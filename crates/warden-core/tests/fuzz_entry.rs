@@ -2,6 +2,8 @@
 //! test` over arbitrary bytes and over mutations of the fuzz seeds, so every CI
 //! run exercises the proposal parser, the policy parser and the journal frame
 //! reader with hostile input even where cargo-fuzz is not installed.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod fuzz_checks;
 

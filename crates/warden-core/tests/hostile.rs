@@ -5,6 +5,8 @@
 //! (files, modes, directories). After every case the repository is not
 //! wedged: nothing waits for recovery, the ledger verifies, and an ordinary
 //! proposal still applies.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

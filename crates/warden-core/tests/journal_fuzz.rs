@@ -3,6 +3,8 @@
 //! shape, so reading it must never panic or allocate without bound, a torn
 //! tail must be cut back to the last valid frame, and valid frames before it
 //! must stay readable.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 use proptest::prelude::*;
 use warden_core::Digest;

@@ -2,6 +2,8 @@
 //! a cut or edited tip, a corrupted heads file is an error, writers refuse
 //! while the ledger does not verify, and `ledger accept` is the one explicit,
 //! ledgered way out.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

@@ -5,7 +5,8 @@
 //!
 //! The tests run one at a time (`SERIAL`): the orphan sweep waits until no
 //! runner child is running, so a concurrent test would delay another's sweep.
-
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 #![cfg(target_os = "linux")]
 
 use std::sync::Mutex;

@@ -3,6 +3,8 @@
 //! *with* a ledger entry; a recovery that cannot proceed names the obstacle
 //! and the fix while reading keeps working; the quarantine lane never loses a
 //! version; undo restores directories; fence markers never enter a fence.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
@@ -280,7 +282,10 @@ fn a_directory_blocking_recovery_is_named_with_its_fix_and_reading_still_works()
     // Doing what the fix says resolves it.
     std::fs::rename(f.root().join("a.txt"), f.root().join("a.txt.blocked")).expect("mv");
     let s = repo.session(&f.ctx, false, &mut |_| {}).expect("recovers");
-    assert_eq!(s.recovered[0].outcome, "rolled_back");
+    assert_eq!(
+        s.recovered[0].outcome,
+        warden_core::engine::RecoveryOutcome::RolledBack
+    );
     drop(s);
     std::fs::remove_dir_all(f.root().join("a.txt.blocked")).expect("rm");
     assert_eq!(tree(f.root()), before);
@@ -553,7 +558,10 @@ fn an_older_versions_leftover_restore_temp_is_removed_by_recovery() {
         .join(format!("dir/.a.txt.warden-{run}-restore.tmp"));
     std::fs::write(&old, "half a restore").expect("write");
     let s = repo.session(&f.ctx, false, &mut |_| {}).expect("recovers");
-    assert_eq!(s.recovered[0].outcome, "rolled_back");
+    assert_eq!(
+        s.recovered[0].outcome,
+        warden_core::engine::RecoveryOutcome::RolledBack
+    );
     drop(s);
     assert!(!old.exists(), "the old-style temp must be cleaned up");
     assert_eq!(tree(f.root()), before);

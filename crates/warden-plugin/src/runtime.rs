@@ -525,6 +525,45 @@ pub fn pinned_mismatch(
     None
 }
 
+/// What became of one plugin's turn in a dispatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginOutcome {
+    /// Its proposal was applied as a run.
+    Applied,
+    /// It proposed nothing, or nothing that changes a file.
+    NoChange,
+    /// Its proposal was applied, then rolled back (validation, deadline).
+    RolledBack,
+    /// It faulted or changed what it must not; its effects were undone.
+    Isolated,
+    /// It was not started, or its proposal was refused.
+    Refused,
+    /// Its proposal was taken by the caller (the sync guardian, on its sync
+    /// branch) rather than applied by the engine.
+    Accepted,
+}
+
+impl PluginOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginOutcome::Applied => "applied",
+            PluginOutcome::NoChange => "no_change",
+            PluginOutcome::RolledBack => "rolled_back",
+            PluginOutcome::Isolated => "isolated",
+            PluginOutcome::Refused => "refused",
+            PluginOutcome::Accepted => "accepted",
+        }
+    }
+}
+
+impl std::fmt::Display for PluginOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `{:<11}` in tables: pad like a string.
+        f.pad(self.as_str())
+    }
+}
+
 /// What warden records for one plugin of a dispatch (its ledger contract).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PluginRecord {
@@ -545,9 +584,7 @@ pub struct PluginRecord {
     pub stderr_sha256: Digest,
     /// sha256 of the canonical proposal; null when the plugin gave none.
     pub proposal_sha256: Option<Digest>,
-    /// applied | no_change | rolled_back | isolated | refused | accepted
-    /// (taken by the caller, e.g. the sync guardian on its sync branch)
-    pub outcome: String,
+    pub outcome: PluginOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
     /// The engine run that applied the proposal.
@@ -743,7 +780,7 @@ pub fn dispatch_to(
             duration_ms: 0,
             stderr_sha256: Digest::of(b""),
             proposal_sha256: None,
-            outcome: "refused".into(),
+            outcome: PluginOutcome::Refused,
             fault: None,
             applied_run: None,
             quarantined: Vec::new(),
@@ -785,7 +822,7 @@ pub fn dispatch_to(
         if !inv.stderr.is_empty() {
             artifacts.push((format!("{key}.stderr.log"), inv.stderr.clone()));
         }
-        rec.outcome = "isolated".into();
+        rec.outcome = PluginOutcome::Isolated;
         let after = Snapshot::take(&root, false).map_err(|e| Error::Io {
             op: "scan",
             path: root.clone(),
@@ -853,7 +890,7 @@ pub fn dispatch_to(
         rec.proposal_sha256 = Some(Digest::of(&bytes));
         artifacts.push((format!("{key}.proposal.json"), bytes.clone()));
         if output.actions.is_empty() {
-            rec.outcome = "no_change".into();
+            rec.outcome = PluginOutcome::NoChange;
             records.push(rec);
             continue;
         }
@@ -912,16 +949,16 @@ pub fn dispatch_to(
                 ));
                 keep_proposal(session, &run, &key, &bytes, &mut rec, lane)?;
             }
-            Taken::NoChange => rec.outcome = "no_change".into(),
+            Taken::NoChange => rec.outcome = PluginOutcome::NoChange,
             Taken::Applied { run, rolled_back } => {
                 rec.applied_run = Some(run);
                 rec.outcome = if rolled_back {
-                    "rolled_back".into()
+                    PluginOutcome::RolledBack
                 } else {
-                    "applied".into()
+                    PluginOutcome::Applied
                 };
             }
-            Taken::Accepted => rec.outcome = "accepted".into(),
+            Taken::Accepted => rec.outcome = PluginOutcome::Accepted,
         }
         records.push(rec);
     }

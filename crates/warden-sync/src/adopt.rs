@@ -25,16 +25,16 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use warden_core::{Error, Result};
 
-pub const ADOPT_SCHEMA_ID: &str = "warden.sync.adopt/v1";
+pub const ADOPT_SCHEMA_ID: &str = "warden.sync-adopt/v1";
 
-/// The adopt report (`warden.sync.adopt/v1`), also the ledger details.
+/// The adopt report (`warden.sync-adopt/v1`), also the ledger details.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(
     title = "warden sync adopt report",
     description = "`warden sync adopt RUN --format json`; also the ledger entry's details"
 )]
 pub struct AdoptReport {
-    /// Always "warden.sync.adopt/v1".
+    /// Always "warden.sync-adopt/v1".
     pub schema: String,
     /// This adopt's run id.
     pub run: String,

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 use warden_core::{Error, Result};
 
-pub const AUDIT_SCHEMA_ID: &str = "warden.sync.audit/v1";
+pub const AUDIT_SCHEMA_ID: &str = "warden.sync-audit/v1";
 
 /// Paths under this prefix are warden's own append-only ledger: listed as
 /// bookkeeping, never a reason for exit 1 (every audit appends to it).
@@ -70,14 +70,14 @@ impl FetchGate for Ungated {
     }
 }
 
-/// The audit report (`warden.sync.audit/v1`).
+/// The audit report (`warden.sync-audit/v1`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(
     title = "warden sync audit report",
     description = "`warden sync audit --format json`; also .runs/<RUN>/audit.json"
 )]
 pub struct AuditReport {
-    /// Always "warden.sync.audit/v1".
+    /// Always "warden.sync-audit/v1".
     pub schema: String,
     /// The run that recorded this report in the ledger (null when not recorded,
     /// e.g. warden is not initialised there, or in a fleet audit).

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use warden_core::{Error, Result};
 
-pub const FLEET_SCHEMA_ID: &str = "warden.fleet.audit/v1";
+pub const FLEET_SCHEMA_ID: &str = "warden.fleet-audit/v1";
 pub const DEFAULT_JOBS: usize = 4;
 pub const DEFAULT_PER_HOST: usize = 2;
 /// How deep discovery looks below each folder.
@@ -56,7 +56,7 @@ pub struct FleetRow {
     description = "`warden fleet audit DIR... --format json`"
 )]
 pub struct FleetReport {
-    /// Always "warden.fleet.audit/v1".
+    /// Always "warden.fleet-audit/v1".
     pub schema: String,
     /// Repositories sorted by path.
     pub repos: Vec<FleetRow>,

@@ -23,7 +23,7 @@ pub struct SyncInitReport {
     pub tracking: Option<String>,
 }
 
-pub const SYNC_INIT_SCHEMA_ID: &str = "warden.sync.init/v1";
+pub const SYNC_INIT_SCHEMA_ID: &str = "warden.sync-init/v1";
 
 /// `warden sync init --format json`: the git part and warden's own set-up.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -32,7 +32,7 @@ pub const SYNC_INIT_SCHEMA_ID: &str = "warden.sync.init/v1";
     description = "`warden sync init [--remote URL] --format json`"
 )]
 pub struct SyncInitOutput {
-    /// Always "warden.sync.init/v1".
+    /// Always "warden.sync-init/v1".
     pub schema: String,
     pub git: SyncInitReport,
     /// What `warden init` did (as `warden init --format json`).

@@ -24,6 +24,18 @@ pub enum Entry {
     Ignored { path: String },
 }
 
+impl Entry {
+    /// The path the entry is about (for a rename, the new one).
+    pub fn path(&self) -> &str {
+        match self {
+            Entry::Changed { path, .. }
+            | Entry::Unmerged { path }
+            | Entry::Untracked { path }
+            | Entry::Ignored { path } => path,
+        }
+    }
+}
+
 /// The parsed status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Porcelain {

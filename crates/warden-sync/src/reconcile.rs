@@ -41,7 +41,7 @@ use warden_core::{Error, Result};
 pub const BRANCH_EVENT: &str = "SyncAudited";
 pub const BRANCH_SOURCE: &str = "collector";
 
-pub const RECONCILE_SCHEMA_ID: &str = "warden.sync.reconcile/v1";
+pub const RECONCILE_SCHEMA_ID: &str = "warden.sync-reconcile/v1";
 /// Commits listed per side in the report (counts are exact).
 pub const LIST_LIMIT: usize = 1000;
 
@@ -119,14 +119,14 @@ pub struct Conflict {
     pub reason: String,
 }
 
-/// The reconcile report (`warden.sync.reconcile/v1`), also the ledger details.
+/// The reconcile report (`warden.sync-reconcile/v1`), also the ledger details.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(
     title = "warden sync reconcile report",
     description = "`warden sync reconcile --format json`; also .runs/<RUN>/reconcile.json and the ledger entry's details"
 )]
 pub struct ReconcileReport {
-    /// Always "warden.sync.reconcile/v1".
+    /// Always "warden.sync-reconcile/v1".
     pub schema: String,
     pub run: String,
     pub root: String,
@@ -198,6 +198,85 @@ pub fn head_branch(git: &dyn GitBackend, root: &Path) -> Option<String> {
     git.run(root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
         .ok()
         .map(|s| s.trim().to_string())
+}
+
+/// Which branches one `warden sync reconcile` reconciles.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// The branches to reconcile, in order; `None` is the checked-out one.
+    pub plan: Vec<Option<String>>,
+    /// Branches left out, with why (`--all`: no upstream, or up to date).
+    pub skipped: Vec<Skipped>,
+    /// The fetch done once for all of them (`None` for the checked-out
+    /// branch alone, which fetches in `reconcile` itself).
+    pub fetched: Option<Vec<FetchResult>>,
+}
+
+/// Choose the branches of a reconcile: the checked-out one (no `branches`,
+/// not `all`), the named `branches` (each once; unknown names and branches
+/// without upstream are refused later by `reconcile`, with the fix), or with
+/// `all` every local branch whose upstream has commits it lacks. For more
+/// than the checked-out branch, the remotes involved are fetched once here.
+pub fn select_branches(
+    git: &dyn GitBackend,
+    root: &Path,
+    all: bool,
+    branches: &[String],
+    fetch_mode: &FetchMode,
+    timeout: Duration,
+) -> Result<Selection> {
+    if !all && branches.is_empty() {
+        return Ok(Selection {
+            plan: vec![None],
+            ..Selection::default()
+        });
+    }
+    let mut skipped = Vec::new();
+    let (with, without) = branches_with_upstream(git, root)?;
+    let chosen: Vec<(String, Option<String>)> = if all {
+        skipped = without;
+        with
+    } else {
+        let mut v: Vec<(String, Option<String>)> = Vec::new();
+        for b in branches {
+            if v.iter().any(|(x, _)| x == b) {
+                continue;
+            }
+            let remote = with
+                .iter()
+                .find(|(n, _)| n == b)
+                .and_then(|(_, r)| r.clone());
+            v.push((b.clone(), remote));
+        }
+        v
+    };
+    let mut remotes: Vec<String> = chosen.iter().filter_map(|(_, r)| r.clone()).collect();
+    remotes.sort();
+    remotes.dedup();
+    let fetched = fetch(
+        git,
+        root,
+        fetch_mode,
+        timeout,
+        &remotes,
+        &crate::audit::Ungated,
+    )?;
+    let mut plan = Vec::new();
+    for (b, _) in chosen {
+        if all && !needs_reconcile(git, root, &b)? {
+            skipped.push(Skipped {
+                branch: b,
+                reason: "up to date: its upstream has nothing it lacks".into(),
+            });
+        } else {
+            plan.push(Some(b));
+        }
+    }
+    Ok(Selection {
+        plan,
+        skipped,
+        fetched: Some(fetched),
+    })
 }
 
 /// Fetch the remotes `mode` names (Default: `default_remotes`) before
@@ -746,7 +825,7 @@ fn resolve_conflicts(
     Ok(edits)
 }
 
-pub const RECONCILE_BATCH_SCHEMA_ID: &str = "warden.sync.reconcile-batch/v1";
+pub const RECONCILE_BATCH_SCHEMA_ID: &str = "warden.sync-reconcile-batch/v1";
 
 /// `warden sync reconcile --branch NAME… | --all`: one run per branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -755,7 +834,7 @@ pub const RECONCILE_BATCH_SCHEMA_ID: &str = "warden.sync.reconcile-batch/v1";
     description = "`warden sync reconcile --branch NAME… --format json` and `--all`: one reconcile report (and run) per branch"
 )]
 pub struct ReconcileBatch {
-    /// Always "warden.sync.reconcile-batch/v1".
+    /// Always "warden.sync-reconcile-batch/v1".
     pub schema: String,
     pub runs: Vec<ReconcileReport>,
     /// Branches `--all` did not reconcile, and why.

@@ -364,3 +364,97 @@ pub fn fleet(f: &FleetReport) -> String {
     );
     o
 }
+
+// The output contract (`warden_core::Report`): each report renders itself
+// with the functions above.
+
+impl warden_core::Report for AuditReport {
+    const SCHEMA: &'static str = "sync-audit";
+
+    fn human(&self) -> String {
+        let mut s = audit(self);
+        if let Some(run) = &self.run {
+            let _ = writeln!(
+                s,
+                "recorded as run {run} (.runs/{run}/audit.json, report.md)"
+            );
+        }
+        s
+    }
+}
+
+impl warden_core::Report for ReconcileReport {
+    const SCHEMA: &'static str = "sync-reconcile";
+
+    fn human(&self) -> String {
+        reconcile(self)
+    }
+}
+
+impl warden_core::Report for AdoptReport {
+    const SCHEMA: &'static str = "sync-adopt";
+
+    fn human(&self) -> String {
+        adopt(self)
+    }
+}
+
+impl warden_core::Report for FleetReport {
+    const SCHEMA: &'static str = "fleet-audit";
+
+    fn human(&self) -> String {
+        fleet(self)
+    }
+}
+
+impl warden_core::Report for crate::reconcile::ReconcileBatch {
+    const SCHEMA: &'static str = "sync-reconcile-batch";
+
+    fn human(&self) -> String {
+        let mut s = String::new();
+        for r in &self.runs {
+            s.push_str(&reconcile(r));
+        }
+        for k in &self.skipped {
+            let _ = writeln!(s, "skipped {}: {}", k.branch, k.reason);
+        }
+        if self.runs.is_empty() {
+            s.push_str("no branch needed reconciling\n");
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use warden_core::Report;
+
+    #[test]
+    fn the_report_names_match_the_tags_the_reports_carry() {
+        // The tag in each report's schema field is warden.<SCHEMA>/v1.
+        for (name, id) in [
+            (
+                <crate::audit::AuditReport as Report>::SCHEMA,
+                crate::audit::AUDIT_SCHEMA_ID,
+            ),
+            (
+                <crate::reconcile::ReconcileReport as Report>::SCHEMA,
+                crate::reconcile::RECONCILE_SCHEMA_ID,
+            ),
+            (
+                <crate::reconcile::ReconcileBatch as Report>::SCHEMA,
+                crate::reconcile::RECONCILE_BATCH_SCHEMA_ID,
+            ),
+            (
+                <crate::adopt::AdoptReport as Report>::SCHEMA,
+                crate::adopt::ADOPT_SCHEMA_ID,
+            ),
+            (
+                <crate::fleet::FleetReport as Report>::SCHEMA,
+                crate::fleet::FLEET_SCHEMA_ID,
+            ),
+        ] {
+            assert_eq!(warden_core::report::tag(name), id);
+        }
+    }
+}

@@ -8,25 +8,17 @@
 //!   the quarantine branch.
 //!
 //! Real git, real bare remote, temp dirs only, pinned environment.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use warden_sync::audit::{self, AuditOptions, FetchMode, Ungated};
 use warden_sync::config::SyncConfig;
 use warden_sync::git::{GitCli, Signature};
 use warden_sync::reconcile::{self, Outcome, ReconcileOptions};
-
-const ENV: &[(&str, &str)] = &[
-    ("GIT_CONFIG_NOSYSTEM", "1"),
-    ("GIT_AUTHOR_NAME", "test"),
-    ("GIT_AUTHOR_EMAIL", "test@warden.invalid"),
-    ("GIT_COMMITTER_NAME", "test"),
-    ("GIT_COMMITTER_EMAIL", "test@warden.invalid"),
-    ("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z"),
-    ("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z"),
-];
 
 struct Env {
     home: tempfile::TempDir,
@@ -34,21 +26,7 @@ struct Env {
 
 impl Env {
     fn cmd(&self, dir: &Path, args: &[&str]) -> Command {
-        let mut c = Command::new("git");
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .envs(ENV.iter().copied())
-            .args([
-                "-c",
-                "init.defaultBranch=main",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null());
-        c
+        warden_testkit::git::command(dir, self.home.path(), args)
     }
 
     fn git(&self, dir: &Path, args: &[&str]) -> String {
@@ -71,7 +49,7 @@ impl Env {
 
     fn backend(&self) -> GitCli {
         let mut g = GitCli::default().with_env("HOME", self.home.path());
-        for (k, v) in ENV {
+        for (k, v) in warden_testkit::git::ENV {
             g = g.with_env(k, v);
         }
         g
@@ -150,23 +128,7 @@ fn visible_files(env: &Env, dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn all_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(d).expect("read_dir").flatten() {
-            let p = e.path();
-            if p.file_name().is_some_and(|n| n == ".git") {
-                continue;
-            }
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                let rel = p.strip_prefix(root).expect("prefix").display().to_string();
-                out.insert(rel, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+    warden_testkit::tree::contents(dir, &[".git"])
 }
 
 fn user_state(env: &Env, a: &Path) -> (String, Vec<u8>, String, String, BTreeMap<String, Vec<u8>>) {

@@ -1,44 +1,14 @@
-//! The sync guardian's schemas in `schemas/` are exactly what the code
-//! generates, and the reports it writes validate against them.
-//! Regenerate with `WARDEN_BLESS=1 cargo test -p warden-sync --test schemas`.
+//! The documents this crate writes validate against their published schemas.
+//! (That `schemas/` matches the code is checked once for every crate, in
+//! `crates/warden-cli/tests/schemas.rs`.)
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use warden_sync::audit::{self, AuditOptions, FetchMode, Ungated};
 use warden_sync::config::SyncConfig;
 use warden_sync::git::{GitCli, Signature};
 use warden_sync::reconcile::{self, ReconcileOptions};
-
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
-}
-
-#[test]
-fn published_sync_schemas_match_the_code() {
-    let bless = std::env::var_os("WARDEN_BLESS").is_some();
-    let mut stale = Vec::new();
-    for (name, _) in warden_sync::schema::catalogue() {
-        let schema = warden_sync::schema::get(&name).expect("known schema");
-        let text = serde_json::to_string_pretty(&schema).expect("json") + "\n";
-        let path = dir().join(format!("{name}.schema.json"));
-        if bless {
-            std::fs::write(&path, &text).expect("write");
-        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            stale.push(path.display().to_string());
-        }
-    }
-    assert!(
-        stale.is_empty(),
-        "schemas out of date (run with WARDEN_BLESS=1): {stale:?}"
-    );
-    // No name clashes with the core's catalogue.
-    for (name, _) in warden_sync::schema::catalogue() {
-        assert!(
-            warden_core::schema::get(&name).is_none(),
-            "{name} is also a core schema"
-        );
-    }
-}
 
 fn validate(name: &str, doc: &serde_json::Value) {
     let schema = warden_sync::schema::get(name).expect("schema");
@@ -51,27 +21,7 @@ fn validate(name: &str, doc: &serde_json::Value) {
 }
 
 fn git(dir: &Path, home: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@warden.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@warden.invalid")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .args(["-c", "init.defaultBranch=main"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    warden_testkit::git::git(dir, home, args);
 }
 
 #[test]

@@ -6,7 +6,6 @@
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use warden_bridge::canon::{self, JVal};
 use warden_bridge::layout::{self, Layout};
 use warden_bridge::pipeline::{Bridge, ItemReport, Options, PassReport};
@@ -15,24 +14,9 @@ use warden_core::{Context, Repo};
 
 pub const SECRET: &str = "test-secret-Zm9vYmFy";
 
+/// Hermetic git in `dir`, with `dir` as its home.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@warden.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@warden.invalid")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    warden_testkit::git::git(dir, dir, args)
 }
 
 pub struct Env {

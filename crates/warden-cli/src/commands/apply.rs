@@ -59,7 +59,7 @@ pub fn run(
         );
         eprintln!("{}", out.trim_end());
         eprintln!("hint: the full output is in .runs/{}/validation.log", e.run);
-        return Ok(output::code(1));
+        return Ok(output::ExitStatus::Findings.into());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,10 +16,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 use warden_bridge::canon::{self, JVal};
 use warden_bridge::layout::{self, Layout};
-use warden_bridge::pipeline::{Bridge, Options, PassReport};
+use warden_bridge::new;
+use warden_bridge::pipeline::{Bridge, ItemOutcome, Options, PassReport};
 use warden_bridge::publish::Backoff;
 use warden_bridge::service;
-use warden_bridge::sign::{KeySlot, Secrets};
+use warden_bridge::sign::Secrets;
 use warden_core::Repo;
 
 /// What `warden bridge --help` ends with: the exit codes of every subcommand.
@@ -383,14 +384,14 @@ fn banner(layout: &Layout, target: &Path, secrets: &Secrets, sources: &[String])
 fn print_pass(pass: &PassReport) {
     for i in &pass.items {
         match i.outcome {
-            "archived" => println!(
+            ItemOutcome::Archived => println!(
                 "archived     {}  {}  run {}{}",
                 i.id,
                 i.status.as_deref().unwrap_or(""),
                 i.run.as_deref().unwrap_or("-"),
                 if i.recovered { "  (recovered)" } else { "" }
             ),
-            _ => println!(
+            ItemOutcome::DeadLetter => println!(
                 "dead_letter  {}  {}: {}",
                 i.id,
                 i.reason.map(|r| r.as_str()).unwrap_or("?"),
@@ -451,7 +452,7 @@ fn run_bridge(
     if !watch {
         // One --once takes what is in the inbox: wait for files still
         // settling rather than skip them.
-        settle_inbox(&layout, settle);
+        warden_bridge::inbox::settle(&layout, settle);
     }
     let mut first = true;
     loop {
@@ -459,8 +460,10 @@ fn run_bridge(
         let tick = service::tick(&mut bridge, publish, first, backoff, now)
             .map_err(|e| io_err("bridge run", e))?;
         if super::is_json(fmt) {
-            if !watch || !tick.pass.items.is_empty() || tick.publish_error.is_some() {
+            if !watch {
                 output::json(&tick)?;
+            } else if !tick.pass.items.is_empty() || tick.publish_error.is_some() {
+                output::json_line(&tick)?;
             }
         } else {
             print_pass(&tick.pass);
@@ -502,7 +505,7 @@ fn run_bridge(
                     .pass
                     .items
                     .iter()
-                    .filter(|i| i.outcome != "archived")
+                    .filter(|i| i.outcome != ItemOutcome::Archived)
                     .count();
                 println!(
                     "processed {}: {} archived, {} dead-lettered; {} still settling",
@@ -515,11 +518,15 @@ fn run_bridge(
         }
         if !watch {
             if tick.publish_error.is_some() || tick.pass.target_error.is_some() {
-                return Ok(output::code(3));
+                return Ok(output::ExitStatus::Internal.into());
             }
-            let dead = tick.pass.items.iter().any(|i| i.outcome != "archived");
+            let dead = tick
+                .pass
+                .items
+                .iter()
+                .any(|i| i.outcome != ItemOutcome::Archived);
             return Ok(if dead {
-                output::code(1)
+                output::ExitStatus::Findings.into()
             } else {
                 ExitCode::SUCCESS
             });
@@ -532,32 +539,6 @@ fn run_bridge(
             }
             None => std::thread::sleep(wait),
         }
-    }
-}
-
-/// Wait until every `commands/*.json` is `settle` old (the settle time
-/// guards against half-written files), for at most `settle` + 1 s: a file
-/// still being rewritten after that is left for the next pass.
-fn settle_inbox(layout: &Layout, settle: Duration) {
-    let deadline = std::time::Instant::now() + settle + Duration::from_secs(1);
-    loop {
-        let now = std::time::SystemTime::now();
-        let youngest = std::fs::read_dir(layout.commands())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-            .filter_map(|e| e.metadata().ok()?.modified().ok())
-            .map(|m| now.duration_since(m).unwrap_or_default())
-            .min();
-        let Some(age) = youngest.filter(|a| *a < settle) else {
-            return;
-        };
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return;
-        }
-        std::thread::sleep((settle - age + Duration::from_millis(5)).min(left));
     }
 }
 
@@ -585,25 +566,13 @@ fn second_executor(root: &Path, holder: &str) -> ExitCode {
         "hint: leave it running (it processes commands/; `warden bridge status --root {}` shows it), or stop it first: `systemctl --user stop warden-bridge` when it runs as the service, else {kill}",
         root.display()
     );
-    output::code(4)
-}
-
-fn random_suffix() -> String {
-    format!(
-        "{:04x}",
-        (warden_bridge::publish::jitter() * 40_000.0) as u64 % 0x10000
-    )
+    output::ExitStatus::Busy.into()
 }
 
 fn new(root: &Path, kind: NewKind, fmt: Format) -> Result<ExitCode, CliError> {
     let secrets = secrets()?;
-    let (common, ops, allowed, kind_name) = match kind {
-        NewKind::Noop { common } => (
-            common,
-            serde_json::json!([{"op": "noop"}]),
-            vec!["writeFile", "moveFile"],
-            "noop",
-        ),
+    let (common, ops) = match kind {
+        NewKind::Noop { common } => (common, new::Ops::Noop),
         NewKind::Write {
             path,
             content,
@@ -622,76 +591,40 @@ fn new(root: &Path, kind: NewKind, fmt: Format) -> Result<ExitCode, CliError> {
                     ));
                 }
             };
-            (
-                common,
-                serde_json::json!([{"op": "writeFile", "path": path, "content": content}]),
-                vec!["writeFile"],
-                "write",
-            )
+            (common, new::Ops::Write { path, content })
         }
     };
-    let now = jiff::Timestamp::now();
-    let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
-    let id = common
-        .id
-        .unwrap_or_else(|| format!("{kind_name}-{stamp}-{}", random_suffix()));
-    if !warden_bridge::command::valid_id(&id) {
-        return Err(CliError::usage(
-            format!("--id \"{id}\" cannot name files"),
-            Some("use 1–128 of A–Z a–z 0–9 . _ -, starting with a letter or digit".into()),
-        ));
-    }
-    let fmt_ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let expires = now + jiff::SignedDuration::from_secs(common.ttl_secs);
-    // expires_at must be after issued_at: an already-expired command was
-    // issued five minutes before it expired.
-    let issued = if common.ttl_secs > 0 {
-        now
-    } else {
-        expires - jiff::SignedDuration::from_secs(300)
-    };
     let skew = warden_bridge::command::DEFAULT_SKEW_SECS;
+    let built = new::build(
+        &new::NewCommand {
+            ops,
+            id: common.id,
+            ttl_secs: common.ttl_secs,
+        },
+        &secrets,
+        env::now(),
+    )
+    .map_err(|e| CliError::usage(e.to_string(), e.hint().map(str::to_string)))?;
     if common.ttl_secs <= 0 && common.ttl_secs >= -skew {
         eprintln!(
             "warning: --ttl-secs={} is within the executor's {skew} s clock-skew allowance: the command is still accepted until {}; use --ttl-secs=-{} or less for one that is rejected as expired",
             common.ttl_secs,
-            fmt_ts(expires + jiff::SignedDuration::from_secs(skew)),
+            (built.expires_at + jiff::SignedDuration::from_secs(skew))
+                .strftime("%Y-%m-%dT%H:%M:%SZ"),
             skew + 1
         );
     }
-    let doc = serde_json::json!({
-        "schemaVersion": "1.0",
-        "id": id,
-        "issued_at": fmt_ts(issued),
-        "expires_at": fmt_ts(expires),
-        "nonce": random_suffix(),
-        "target": "MAIN",
-        "action": "applyPatch",
-        "patchType": "hybrid",
-        "payload": {"inline": {"version": kind_name, "ops": ops}},
-        "validationPlan": [],
-        "allowedActions": allowed,
-        "constraints": {"maxRuntimeMs": 60000, "maxFilesChanged": 1},
-    });
-    let text = serde_json::to_vec(&doc).map_err(|e| io_err("new", e))?;
-    let mut parsed = canon::parse(&text).map_err(|e| io_err("new", e))?;
-    let mac = warden_bridge::sign::sign(&parsed, &secrets, KeySlot(0))
-        .ok_or_else(|| io_err("new", "cannot sign"))?;
-    canon::set_member(&mut parsed, "hmac", JVal::Str(mac));
-    let out = canon::pretty(&parsed);
     if common.stdout {
-        print!("{out}");
+        print!("{}", built.text);
         return Ok(ExitCode::SUCCESS);
     }
     let layout = require_layout(root)?;
-    // Written beside, then renamed in: the executor never sees half a file.
-    std::fs::create_dir_all(layout.private()).map_err(|e| io_err("new", e))?;
-    let tmp = layout.private().join(format!("{id}.json.tmp"));
-    let dest = layout.commands().join(format!("{id}.json"));
-    std::fs::write(&tmp, out.as_bytes()).map_err(|e| io_err("new", e))?;
-    std::fs::rename(&tmp, &dest).map_err(|e| io_err("new", e))?;
+    let dest = new::drop_into(&layout, &built).map_err(|e| io_err("new", e))?;
     if super::is_json(fmt) {
-        output::json(&serde_json::json!({"id": id, "file": dest.display().to_string()}))?;
+        output::json(&warden_bridge::report::NewReport::new(
+            built.id,
+            dest.display().to_string(),
+        ))?;
     } else {
         println!("{}", dest.display());
     }
@@ -800,16 +733,10 @@ fn verify(
     };
     let ok = layers.iter().all(|(_, r)| r.is_ok());
     if super::is_json(fmt) {
-        let v: Vec<serde_json::Value> = layers
-            .iter()
-            .map(|(l, r)| match r {
-                Ok(note) => serde_json::json!({"layer": l, "ok": true, "note": note}),
-                Err(rej) => serde_json::json!({"layer": l, "ok": false, "rejection": rej}),
-            })
-            .collect();
-        output::json(
-            &serde_json::json!({"file": file.display().to_string(), "accepted": ok, "layers": v}),
-        )?;
+        output::json(&warden_bridge::report::VerifyReport::new(
+            file.display().to_string(),
+            &layers,
+        ))?;
     } else {
         for (l, r) in &layers {
             match r {
@@ -834,7 +761,7 @@ fn verify(
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     })
 }
 
@@ -847,22 +774,20 @@ fn smoke(
     let layout = require_layout(root)?;
     let secrets_ = secrets()?;
     let ctx = env::context();
-    let id = format!(
-        "noop-{}-{}",
-        jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ"),
-        random_suffix()
-    );
-    new(
-        root,
-        NewKind::Noop {
-            common: NewCommon {
-                id: Some(id.clone()),
-                ttl_secs: 300,
-                stdout: false,
-            },
+    // Dropped without a line on stdout: with --format json the report below
+    // is the only thing printed.
+    let built = new::build(
+        &new::NewCommand {
+            ops: new::Ops::Noop,
+            id: None,
+            ttl_secs: 300,
         },
-        Format::Human,
-    )?;
+        &secrets_,
+        env::now(),
+    )
+    .map_err(|e| io_err("bridge smoke", e))?;
+    new::drop_into(&layout, &built).map_err(|e| io_err("bridge smoke", e))?;
+    let id = built.id;
     let started = std::time::Instant::now();
     // No executor running: be one, for one pass.
     let holder = format!("{} on host {}", ctx.holder, ctx.host);
@@ -889,32 +814,9 @@ fn smoke(
     } else {
         eprintln!("warden bridge smoke: an executor is running; waiting for it");
     }
-    let subject = format!("bridge: results {id} (exit=0)");
     let mut checks: Vec<(String, bool)>;
     loop {
-        let commits = warden_core::process::Cmd::new("git")
-            .args(["log", "--format=%s", "-n", "200"])
-            .cwd(root)
-            .envs(env::child_env())
-            .timeout(std::time::Duration::from_secs(60))
-            .run()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .filter(|l| *l == subject)
-                    .count()
-            })
-            .unwrap_or(0);
-        checks = vec![
-            (format!("archive/{id}.json"), layout.archive(&id).is_file()),
-            (format!("results/{id}.json"), layout.result(&id).is_file()),
-            (format!("diffs/{id}.patch"), layout.diff(&id).is_file()),
-            (format!("one commit \"{subject}\""), commits == 1),
-            (
-                "no commands/.retries.json".to_string(),
-                !layout.commands().join(".retries.json").exists(),
-            ),
-        ];
+        checks = warden_bridge::report::smoke_checks(&layout, &id);
         if checks.iter().all(|(_, ok)| *ok) || started.elapsed() > Duration::from_secs(timeout_secs)
         {
             break;
@@ -924,8 +826,11 @@ fn smoke(
     let ok = checks.iter().all(|(_, ok)| *ok);
     let secs = started.elapsed().as_secs_f64();
     if super::is_json(fmt) {
-        output::json(&serde_json::json!({"id": id, "ok": ok, "seconds": secs,
-            "checks": checks.iter().map(|(c, ok)| serde_json::json!({"check": c, "ok": ok})).collect::<Vec<_>>()}))?;
+        output::json(&warden_bridge::report::SmokeReport::new(
+            id.clone(),
+            secs,
+            &checks,
+        ))?;
     } else {
         for (c, ok) in &checks {
             println!("{}  {c}", if *ok { "ok  " } else { "FAIL" });
@@ -938,21 +843,13 @@ fn smoke(
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     })
 }
 
-/// "TIME ok (N commit(s))", "TIME FAILED (…): ERROR" or "never", for
-/// `bridge status` and the bridge part of `warden status`.
+/// See `warden_bridge::service::publish_summary` (also used by `warden status`).
 pub(super) fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> String {
-    match p {
-        None => "never".into(),
-        Some((time, ok, commits, error)) => format!(
-            "{time} {} ({commits} commit(s)){}",
-            if ok { "ok" } else { "FAILED" },
-            error.map(|e| format!(": {e}")).unwrap_or_default()
-        ),
-    }
+    service::publish_summary(p)
 }
 
 fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
@@ -974,46 +871,6 @@ fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
         executor: b.executor,
         secret_configured: matches!(env::bridge_secrets(), Ok(Some(_))),
     };
-    if super::is_json(fmt) {
-        output::json(&report)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("bridge root   {}", report.root);
-    println!("executor      {}", report.executor);
-    println!("backlog       {} command(s) in commands/", report.backlog);
-    println!("archived      {}", report.archived);
-    let total: usize = report.dead_letters.values().sum();
-    println!("dead letters  {total}");
-    for (r, n) in &report.dead_letters {
-        println!("  {r:<22} {n}");
-    }
-    println!(
-        "retries       {} waiting{}",
-        report.retries.len(),
-        if report.retries_gave_up {
-            " (gave up; run `warden bridge run --once` to retry)"
-        } else {
-            ""
-        }
-    );
-    for (k, e) in &report.retries {
-        println!(
-            "  {k}: {} attempt(s), next {}, last error: {}",
-            e.attempts, e.next_attempt_at, e.last_error
-        );
-    }
-    let p = report.last_publish.as_ref();
-    println!(
-        "last publish  {}",
-        publish_summary(p.map(|p| (p.time.as_str(), p.ok, p.commits as u64, p.error.as_deref())))
-    );
-    println!(
-        "secret        {}",
-        if report.secret_configured {
-            "configured (value not shown)"
-        } else {
-            "GPT_BRIDGE_HMAC_SECRET not set"
-        }
-    );
+    output::emit(&report, fmt)?;
     Ok(ExitCode::SUCCESS)
 }

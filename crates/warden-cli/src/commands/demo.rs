@@ -257,6 +257,6 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(3)
+        crate::output::ExitStatus::Internal.into()
     })
 }

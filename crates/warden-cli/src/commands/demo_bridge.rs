@@ -11,7 +11,7 @@ use warden_bridge::layout::{self, Layout};
 use warden_bridge::pipeline::{Bridge, Options};
 use warden_bridge::publish::Backoff;
 use warden_bridge::service;
-use warden_bridge::sign::{KeySlot, Secrets};
+use warden_bridge::sign::Secrets;
 use warden_core::Repo;
 use warden_core::proposal::Source;
 
@@ -19,27 +19,27 @@ fn err(e: impl std::fmt::Display) -> CliError {
     CliError::usage(e.to_string(), None)
 }
 
+/// A signed writeFile command, built by the same template as `warden bridge new`.
 fn signed_command(
     id: &str,
     path: &str,
     content: &str,
     secrets: &Secrets,
 ) -> Result<JVal, CliError> {
-    let now = jiff::Timestamp::now();
-    let ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let doc = serde_json::json!({
-        "schemaVersion": "1.0", "id": id,
-        "issued_at": ts(now), "expires_at": ts(now + jiff::SignedDuration::from_secs(300)),
-        "nonce": "0", "target": "MAIN", "action": "applyPatch", "patchType": "hybrid",
-        "payload": {"inline": {"ops": [{"op": "writeFile", "path": path, "content": content, "expect": "absent"}]}},
-        "validationPlan": [], "allowedActions": ["writeFile"],
-        "constraints": {"maxRuntimeMs": 60000, "maxFilesChanged": 1}
-    });
-    let mut parsed = canon::parse(&serde_json::to_vec(&doc).map_err(err)?).map_err(err)?;
-    let mac = warden_bridge::sign::sign(&parsed, secrets, KeySlot(0))
-        .ok_or_else(|| err("cannot sign"))?;
-    canon::set_member(&mut parsed, "hmac", JVal::Str(mac));
-    Ok(parsed)
+    let built = warden_bridge::new::build(
+        &warden_bridge::new::NewCommand {
+            ops: warden_bridge::new::Ops::Write {
+                path: path.into(),
+                content: content.into(),
+            },
+            id: Some(id.into()),
+            ttl_secs: 300,
+        },
+        secrets,
+        crate::env::now(),
+    )
+    .map_err(err)?;
+    canon::parse(built.text.as_bytes()).map_err(err)
 }
 
 /// Run the bridge steps, numbered from `first`. Returns whether everything
@@ -111,7 +111,10 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
     let run = item.run.clone().unwrap_or_default();
     say(&format!(
         "{} {}: status {}, warden run {run}.\ndocs/hello.md now reads: {}",
-        item.outcome,
+        match item.outcome {
+            warden_bridge::pipeline::ItemOutcome::Archived => "archived",
+            warden_bridge::pipeline::ItemOutcome::DeadLetter => "dead_letter",
+        },
         item.id,
         item.status.as_deref().unwrap_or("-"),
         std::fs::read_to_string(root.join("docs/hello.md"))

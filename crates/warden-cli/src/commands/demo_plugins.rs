@@ -19,7 +19,7 @@ fn warden(root: &Path, args: &[&str]) -> Result<(i32, String), CliError> {
         .args(args)
         .cwd(root)
         .envs(crate::env::child_env())
-        .envs(std::env::var_os("WARDEN_SANDBOX").map(|v| ("WARDEN_SANDBOX", v)))
+        .envs(crate::env::sandbox_switch().map(|v| ("WARDEN_SANDBOX", v)))
         .timeout(std::time::Duration::from_secs(600))
         .run()
         .map_err(|e| CliError::usage(format!("cannot run warden: {e}"), None))?;

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use warden_sync::audit::AuditOptions;
 use warden_sync::fleet::{self, FleetOptions};
 use warden_sync::git::GitBackend;
-use warden_sync::render;
 
 pub fn run(cmd: FleetCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let FleetCommand::Audit {
@@ -44,13 +43,9 @@ pub fn run(cmd: FleetCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let progress = |done: usize, _total: usize| bar.set(done as u64);
     let report = fleet::audit_fleet(&git, &repos, &opts, &progress);
     drop(bar);
-    if fmt == Format::Json {
-        output::json(&report)?;
-    } else {
-        print!("{}", render::fleet(&report));
-    }
+    output::emit(&report, fmt)?;
     Ok(if report.needing_attention > 0 {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     } else {
         ExitCode::SUCCESS
     })

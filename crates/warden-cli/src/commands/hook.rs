@@ -84,7 +84,7 @@ fn pre_commit(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> 
             "warden: PreCommit plugins changed files (run {}): look at them, `git add` what you keep, and commit again",
             r.run
         );
-        return Ok(output::code(1));
+        return Ok(output::ExitStatus::Findings.into());
     }
     Ok(code)
 }

@@ -37,7 +37,7 @@ fn build(repo: &Repo, write: &WriteArgs, fmt: Format) -> Result<ExitCode, CliErr
         Ok(t) => t,
         Err(findings) => {
             print_findings(&findings);
-            return Ok(output::code(1));
+            return Ok(output::ExitStatus::Findings.into());
         }
     };
     let ctx = crate::env::context();
@@ -89,9 +89,10 @@ fn build(repo: &Repo, write: &WriteArgs, fmt: Format) -> Result<ExitCode, CliErr
         .collect();
     s.append_id_ops(&mint_ops)?;
     if is_json(fmt) {
-        output::json(
-            &serde_json::json!({"schema": "warden.ids-build/v1", "run": run.map(|e| e.run), "minted": missing.iter().map(|c| c.id.clone()).collect::<Vec<_>>()}),
-        )?;
+        output::json(&warden_plugin::report::IdsBuildReport::new(
+            run.map(|e| e.run),
+            missing.iter().map(|c| c.id.clone()).collect(),
+        ))?;
     } else {
         match &run {
             Some(e) => println!("wrote {REGISTRY_YAML} in run {}", e.run),
@@ -142,7 +143,7 @@ fn check(repo: &Repo, base: Option<&str>, fmt: Format) -> Result<ExitCode, CliEr
     };
     match fmt {
         Format::Json => output::json(&report)?,
-        Format::Sarif => output::json(&sarif(&report))?,
+        Format::Sarif => output::write_json(&sarif(&report))?,
         Format::Human => {
             print_findings(&report.findings);
             let n = ids::card_files(root).len();
@@ -158,7 +159,7 @@ fn check(repo: &Repo, base: Option<&str>, fmt: Format) -> Result<ExitCode, CliEr
     Ok(if report.ok() {
         ExitCode::SUCCESS
     } else {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     })
 }
 

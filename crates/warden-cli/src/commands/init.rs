@@ -45,31 +45,6 @@ pub fn run(repo: Option<PathBuf>, git_init: bool, fmt: Format) -> Result<ExitCod
         Err(e) => return Err(e.into()),
     };
     let report = warden_core::repo::init(&root, &ctx)?;
-    if fmt == Format::Json {
-        output::json(&report)?;
-    } else {
-        if report.created.is_empty() && report.updated.is_empty() {
-            println!(
-                "warden is already initialised in {}; nothing changed",
-                report.root
-            );
-        } else {
-            println!(
-                "initialised warden in {} (this clone writes ledger chain {})",
-                report.root, report.writer
-            );
-        }
-        for p in &report.created {
-            println!("  created   {p}");
-        }
-        for p in &report.updated {
-            println!("  updated   {p}");
-        }
-        if !report.created.is_empty() {
-            println!(
-                "\nnext: commit .warden/, .ledger/ and .runs/.gitignore; try `warden apply --help`"
-            );
-        }
-    }
+    output::emit(&report, fmt)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -37,19 +37,18 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
                     report.bytes
                 );
             }
-            Ok(output::code(if report.ok { 0 } else { 1 }))
+            Ok(output::ExitStatus::findings_if(!report.ok).into())
         }
         LedgerCommand::Log => {
-            let entries = ledger.entries()?;
-            if fmt == Format::Json {
-                output::json(&entries)?;
+            let log = warden_core::status::LedgerLog::new(ledger.entries()?);
+            if fmt != Format::Human {
+                output::emit(&log, fmt)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            if !entries.is_empty() {
-                crate::ui::page(&log_table(&entries));
-            }
-            if entries.is_empty() {
+            if log.entries.is_empty() {
                 println!("the ledger is empty");
+            } else {
+                crate::ui::page(&log_table(&log.entries));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -21,7 +21,7 @@ mod replay;
 mod run;
 mod runs;
 mod sandbox;
-mod schema;
+pub mod schema;
 mod status;
 mod sync;
 mod undo;
@@ -36,17 +36,6 @@ use warden_core::{Context, Repo};
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     let fmt = cli.format;
-    let sarif_ok = matches!(
-        cli.command,
-        Command::Plugin(crate::cli::PluginCommand::Validate { .. })
-            | Command::Ids(crate::cli::IdsCommand::Check { .. })
-    );
-    if fmt == Format::Sarif && !sarif_ok {
-        return Err(CliError::usage(
-            "--format sarif is for commands whose findings point at files",
-            Some("use it with `warden plugin validate` or `warden ids check`".to_string()),
-        ));
-    }
     match cli.command {
         Command::Init { git_init } => init::run(cli.repo, git_init, fmt),
         Command::Apply { file, write } => apply::run(cli.repo, &file, &write, fmt),
@@ -135,7 +124,7 @@ pub fn report_recovered(recovered: &[warden_core::engine::Recovered]) {
         eprintln!(
             "warden: recovered interrupted run {}: {}{}",
             r.run,
-            r.outcome.replace('_', " "),
+            r.outcome.describe(),
             if r.preserved.is_empty() {
                 String::new()
             } else {
@@ -240,7 +229,7 @@ pub fn decide(
     }
     if !confirm(write, question)? {
         eprintln!("declined: nothing was written");
-        return Ok(Some(crate::output::code(1)));
+        return Ok(Some(crate::output::ExitStatus::Findings.into()));
     }
     Ok(None)
 }

@@ -4,29 +4,18 @@
 use super::{decide, is_json, open, session};
 use crate::cli::{Format, PluginCommand, WriteArgs};
 use crate::output::{self, CliError};
-use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use warden_core::Repo;
 use warden_core::engine::Session;
-use warden_core::events::{self, ActionKind};
 use warden_core::ledger::Entry;
-use warden_core::plugin_registry::{EnabledPlugin, PluginRegistry, REGISTRY_FILE};
-use warden_core::proposal::Proposal;
-use warden_core::{Digest, Repo};
+use warden_core::plugin_registry::{PluginRegistry, REGISTRY_FILE};
 use warden_plugin::generate::{self, PLUGINS_DIR};
-use warden_plugin::ids::{self, CARD_SCHEMA_ID, IdCard};
-use warden_plugin::spec::{
-    Lang, Operation, PROTOCOL_MAJOR, PluginLimits, PluginSpec, SPEC_SCHEMA_ID,
-};
+use warden_plugin::ids;
+use warden_plugin::scaffold;
 use warden_plugin::validate::{self, Finding};
 
-/// One file to write as part of a run.
-pub struct FileWrite {
-    pub path: String,
-    pub current: Option<Vec<u8>>,
-    pub content: Vec<u8>,
-    pub executable: Option<bool>,
-}
+pub use warden_plugin::scaffold::FileWrite;
 
 pub enum Applied {
     /// The command ends here (dry run, nothing to do, declined).
@@ -43,33 +32,8 @@ pub fn apply_writes(
     fmt: Format,
     question: &str,
 ) -> Result<Applied, CliError> {
-    let mut actions = Vec::new();
-    for w in writes {
-        let content = String::from_utf8(w.content.clone()).map_err(|_| {
-            CliError::usage(format!("{}: generated content is not UTF-8", w.path), None)
-        })?;
-        let expect = match &w.current {
-            None => json!("absent"),
-            Some(b) => json!({"sha256": Digest::of(b)}),
-        };
-        let mut a =
-            json!({"kind": "write_file", "path": w.path, "content": content, "expect": expect});
-        if let Some(x) = w.executable {
-            a["executable"] = json!(x);
-        }
-        actions.push(a);
-    }
-    let doc = json!({
-        "schema": "warden.proposal/v1",
-        // Written by warden's plugin tooling, at a person's request: the
-        // ledger names the tool; the person confirmed (or passed --yes).
-        "source": {"kind": "tool", "id": "warden-plugin"},
-        "event": "Manual",
-        "rationale": rationale,
-        "actions": actions,
-    });
+    let (proposal, digest) = warden_plugin::scaffold::proposal(writes, rationale)?;
     let label = "(generated)";
-    let (proposal, digest) = Proposal::from_value(&doc, label)?;
     let plan = s.plan(&proposal, digest, label)?;
     if let Some(code) = decide(&plan, write, fmt, question)? {
         return Ok(Applied::Done(code));
@@ -80,7 +44,7 @@ pub fn apply_writes(
             "error: the policy's validation command failed; run {} was rolled back",
             outcome.entry.run
         );
-        return Ok(Applied::Done(output::code(1)));
+        return Ok(Applied::Done(output::ExitStatus::Findings.into()));
     }
     Ok(Applied::Run(Box::new(outcome.entry)))
 }
@@ -147,76 +111,27 @@ fn new(
     write: &WriteArgs,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
-    let lang = Lang::parse(lang).ok_or_else(|| {
-        CliError::usage(
-            format!("unknown language \"{lang}\""),
-            Some(format!("one of: {}", Lang::ALL.join(", "))),
-        )
-    })?;
-    if events::find(event).is_none() {
-        let hint = warden_core::error::did_you_mean(event, events::event_names())
-            .unwrap_or_else(|| "`warden events` lists them".into());
-        return Err(CliError::usage(
-            format!("unknown event \"{event}\""),
-            Some(hint),
-        ));
-    }
-    let dir = generate::plugin_dir(repo.root(), key);
-    if dir.exists() {
-        return Err(CliError::usage(
-            format!("{PLUGINS_DIR}/{key} already exists"),
-            Some(format!(
-                "`warden plugin gen {key}` regenerates its derived files"
-            )),
-        ));
-    }
-    let actions = actions.unwrap_or_else(|| {
-        repo.policy
-            .allowed(event, "plugin")
-            .into_iter()
-            .filter(|a| a.supported())
-            .map(ActionKind::name)
-            .map(String::from)
-            .collect()
-    });
     let ctx = crate::env::context();
     let mut s = session(repo, &ctx, write.no_wait)?;
     let id = s.new_run_id();
-    let spec = PluginSpec {
-        schema: SPEC_SCHEMA_ID.into(),
-        key: key.into(),
-        id: id.clone(),
-        name: name.unwrap_or_else(|| key.to_string()),
-        version: "0.1.0".into(),
-        description: description.unwrap_or_else(|| format!("Handles {event}.")),
-        owner: String::new(),
-        events: vec![event.into()],
-        lang,
-        entry: None,
-        protocol: PROTOCOL_MAJOR,
-        priority: 100,
-        actions,
-        operations: vec![Operation {
-            name: "handle".into(),
-            description: format!("Handle a batch of {event}."),
-            events: vec![event.into()],
-        }],
-        limits: PluginLimits::default(),
-        ledger_fields: Vec::new(),
-    };
-    spec.check(&format!("{PLUGINS_DIR}/{key}/plugin.spec.json"))?;
+    let spec = scaffold::default_spec(
+        repo.root(),
+        &repo.policy,
+        &scaffold::NewPlugin {
+            key: key.into(),
+            event: event.into(),
+            lang: lang.into(),
+            name,
+            description,
+            actions,
+        },
+        &id,
+    )?;
     let today = crate::env::today();
     let g = generate::generate(repo.root(), &spec, &repo.policy, &today)?;
-    let card = IdCard {
-        schema: CARD_SCHEMA_ID.into(),
-        id,
-        kind: "plugin".into(),
-        artifact: format!("{PLUGINS_DIR}/{key}"),
-        name: spec.name.clone(),
-        created: today,
-    };
-    let mut writes = generation_writes(&g, spec.lang);
-    let card_bytes = card.render().into_bytes();
+    let (card, card_write) = scaffold::id_card(&spec, &today);
+    let mut writes = scaffold::generation_writes(&g, spec.lang);
+    let card_bytes = card_write.content.clone();
     // The generated id registry gains the new card in the same run.
     let registry = ids::registry_yaml_with(repo.root(), &[(card.rel(), card_bytes.clone())])
         .map_err(|findings| {
@@ -232,12 +147,7 @@ fn new(
                 first.map(|f| f.fix),
             )
         })?;
-    writes.push(FileWrite {
-        path: card.rel(),
-        current: None,
-        content: card_bytes,
-        executable: None,
-    });
+    writes.push(card_write);
     let current_registry = std::fs::read(repo.root().join(ids::REGISTRY_YAML)).ok();
     if current_registry.as_deref() != Some(registry.as_bytes()) {
         writes.push(FileWrite {
@@ -277,19 +187,6 @@ fn new(
     Ok(ExitCode::SUCCESS)
 }
 
-fn generation_writes(g: &generate::Generation, lang: Lang) -> Vec<FileWrite> {
-    let handler = lang.handler();
-    g.changed()
-        .map(|f| FileWrite {
-            path: format!("{}/{}", g.dir_rel(), f.rel),
-            current: f.current.clone(),
-            content: f.wanted.clone().unwrap_or_default(),
-            executable: (f.rel == handler && f.current.is_none() && lang != Lang::Rust)
-                .then_some(true),
-        })
-        .collect()
-}
-
 fn print_problems(g: &generate::Generation) {
     for p in g.problems() {
         eprintln!(
@@ -320,19 +217,17 @@ fn gen_cmd(
             problems = true;
             continue;
         }
-        writes.extend(generation_writes(&g, spec.lang));
+        writes.extend(scaffold::generation_writes(&g, spec.lang));
     }
     if problems {
         eprintln!(
             "nothing was written: fix the problems above first (hand edits inside AUTO fences are never overwritten)"
         );
-        return Ok(output::code(1));
+        return Ok(output::ExitStatus::Findings.into());
     }
     if writes.is_empty() {
         if is_json(fmt) {
-            output::json(
-                &json!({"schema": "warden.plugin-gen/v1", "changed": Vec::<String>::new()}),
-            )?;
+            output::json(&warden_plugin::report::GenReport::unchanged())?;
         } else {
             println!(
                 "up to date: regenerating {} plugin(s) changes nothing",
@@ -380,11 +275,7 @@ fn finding_error(f: Finding) -> CliError {
 }
 
 fn print_findings(findings: &[Finding]) {
-    for f in findings {
-        let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
-        println!("{}{line}: [{}] {}", f.file, f.rule, f.message);
-        println!("  fix: {}", f.fix);
-    }
+    print!("{}", warden_plugin::report::findings_text(findings));
 }
 
 fn validate_cmd(
@@ -405,23 +296,11 @@ fn validate_cmd(
             contract,
         )
     };
-    match fmt {
-        Format::Json => output::json(&report)?,
-        Format::Sarif => output::json(&validate::sarif(&report))?,
-        Format::Human => {
-            print_findings(&report.findings);
-            for p in &report.plugins {
-                println!("{}: {}", p.key, if p.ok { "valid" } else { "INVALID" });
-            }
-            if report.plugins.is_empty() {
-                println!("no plugins under {PLUGINS_DIR}/");
-            }
-        }
-    }
+    output::emit(&report, fmt)?;
     Ok(if report.ok() {
         ExitCode::SUCCESS
     } else {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     })
 }
 
@@ -448,19 +327,10 @@ fn set_enabled(
             print_findings(&report.findings);
             eprintln!("error: plugin {key} does not validate, so it cannot be enabled");
             eprintln!("hint: fix the findings above (most are fixed by `warden plugin gen {key}`)");
-            return Ok(output::code(1));
+            return Ok(output::ExitStatus::Findings.into());
         }
         let spec = validate::load_spec(root, key).map_err(|f| finding_error(*f))?;
-        let manifest = std::fs::read(generate::plugin_dir(root, key).join(generate::MANIFEST))
-            .map_err(|e| CliError::usage(format!("cannot read the manifest: {e}"), None))?;
-        let entry = EnabledPlugin {
-            id: spec.id.clone(),
-            version: spec.version.clone(),
-            events: spec.events.clone(),
-            priority: spec.priority,
-            manifest_sha256: Digest::of(&manifest),
-            policy_sha256: repo.policy.digest,
-        };
+        let entry = scaffold::pin(root, &spec, &repo.policy)?;
         if registry.plugins.get(key) == Some(&entry) {
             println!("plugin {key} is already enabled with this exact manifest");
             return Ok(ExitCode::SUCCESS);
@@ -506,62 +376,8 @@ fn set_enabled(
 fn list(repo: &Repo, fmt: Format) -> Result<ExitCode, CliError> {
     let root = repo.root();
     let registry = PluginRegistry::read(root)?;
-    let today = crate::env::today();
-    let mut rows = Vec::new();
-    for key in validate::plugin_keys(root) {
-        let (spec, _, findings) = validate::validate_plugin(root, &repo.policy, &key, &today);
-        let pinned = registry.plugins.get(&key);
-        let state = match pinned {
-            Some(p) => {
-                match warden_plugin::runtime::pinned_mismatch(root, &key, p, repo.policy.digest) {
-                    None => "enabled".to_string(),
-                    Some(_) => "enabled, but changed since (refused until re-enabled)".to_string(),
-                }
-            }
-            None => "disabled".to_string(),
-        };
-        rows.push(json!({
-            "key": key,
-            "version": spec.as_ref().map(|s| s.version.clone()),
-            "events": spec.as_ref().map(|s| s.events.clone()).unwrap_or_default(),
-            "lang": spec.as_ref().map(|s| s.lang.name()),
-            "priority": spec.as_ref().map(|s| s.priority),
-            "valid": findings.is_empty(),
-            "findings": findings.len(),
-            "state": state,
-        }));
-    }
-    if is_json(fmt) {
-        output::json(&json!({"schema": "warden.plugin-list/v1", "plugins": rows}))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if rows.is_empty() {
-        println!(
-            "no plugins under {PLUGINS_DIR}/ (`warden plugin new KEY --event EVENT --lang python` scaffolds one)"
-        );
-    }
-    for r in rows {
-        println!(
-            "{:<20} {:<8} {:<7} {:<28} {}  {}",
-            r["key"].as_str().unwrap_or_default(),
-            r["version"].as_str().unwrap_or("?"),
-            r["lang"].as_str().unwrap_or("?"),
-            r["events"]
-                .as_array()
-                .map(|a| a
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(","))
-                .unwrap_or_default(),
-            if r["valid"] == json!(true) {
-                "valid"
-            } else {
-                "invalid"
-            },
-            r["state"].as_str().unwrap_or_default()
-        );
-    }
+    let report = warden_plugin::report::list(root, &repo.policy, &registry, &crate::env::today());
+    output::emit(&report, fmt)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -592,6 +408,6 @@ fn test(repo: &Repo, key: &str, fmt: Format) -> Result<ExitCode, CliError> {
     Ok(if report.ok() {
         ExitCode::SUCCESS
     } else {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     })
 }

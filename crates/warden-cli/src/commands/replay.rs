@@ -66,6 +66,6 @@ pub fn run(
     Ok(if report.identical {
         ExitCode::SUCCESS
     } else {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     })
 }

@@ -191,7 +191,7 @@ pub fn dispatch(
         }
         if !super::confirm(write, &format!("dispatch {event}"))? {
             eprintln!("declined: nothing was written");
-            return Ok((output::code(1), None));
+            return Ok((output::ExitStatus::Findings.into(), None));
         }
     }
     let mut s = session(&repo, &ctx, write.no_wait)?;
@@ -208,7 +208,7 @@ pub fn dispatch(
     let code = if report.faults() == 0 {
         ExitCode::SUCCESS
     } else {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     };
     Ok((code, Some(report)))
 }

@@ -13,16 +13,17 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
     if let Some(problem) = repo.ledger().guard_problem(&repo.writer) {
         eprintln!("warning: the ledger does not verify; writers are refused: {problem}");
     }
-    let rows = warden_core::status::runs(&repo.ledger().entries()?);
-    if fmt == Format::Json {
-        output::json(&rows)?;
+    let report =
+        warden_core::status::RunsReport::new(warden_core::status::runs(&repo.ledger().entries()?));
+    if fmt != Format::Human {
+        output::emit(&report, fmt)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if rows.is_empty() {
+    if report.runs.is_empty() {
         println!("no runs yet");
         return Ok(ExitCode::SUCCESS);
     }
-    crate::ui::page(&table(&rows));
+    crate::ui::page(&table(&report.runs));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -82,10 +82,10 @@ fn stage1(args: &Args) -> Result<ExitCode, CliError> {
         Ok(s) => s,
         Err(e) => {
             eprintln!("warden: the sandbox helper cannot start its second stage: {e}");
-            return Ok(output::code(EXIT_EXEC_FAILED as u8));
+            return Ok(output::ExitStatus::Child(EXIT_EXEC_FAILED as u8).into());
         }
     };
-    Ok(output::code(exit_byte(status)))
+    Ok(output::ExitStatus::Child(exit_byte(status)).into())
 }
 
 fn exit_byte(status: std::process::ExitStatus) -> u8 {
@@ -126,12 +126,12 @@ fn stage2(args: &Args, required: &[IsolationLayer]) -> Result<ExitCode, CliError
         Ok(c) => c,
         Err(e) => {
             eprintln!("warden: cannot start `{prog}`: {e}");
-            return Ok(output::code(EXIT_EXEC_FAILED as u8));
+            return Ok(output::ExitStatus::Child(EXIT_EXEC_FAILED as u8).into());
         }
     };
     let code = sandbox::reap_until(child.id());
     // Returning ends PID 1, and with it every process left in the namespace.
-    Ok(output::code(code as u8))
+    Ok(output::ExitStatus::Child(code as u8).into())
 }
 
 /// No namespaces here: apply what one process can, then exec the plugin.
@@ -157,14 +157,14 @@ fn single_stage(args: &Args, required: &[IsolationLayer], why: &str) -> Result<E
     {
         let err = warden_core::process::exec_replace(&args.argv);
         eprintln!("warden: cannot start `{prog}`: {err}");
-        Ok(output::code(EXIT_EXEC_FAILED as u8))
+        Ok(output::ExitStatus::Child(EXIT_EXEC_FAILED as u8).into())
     }
     #[cfg(not(unix))]
     {
         let status = warden_core::process::spawn_inherit(prog, _rest)
             .and_then(|mut c| c.wait())
             .map_err(|e| CliError::usage(format!("cannot start `{prog}`: {e}"), None))?;
-        Ok(output::code(status.code().unwrap_or(EXIT_EXEC_FAILED) as u8))
+        Ok(output::ExitStatus::Child(status.code().unwrap_or(EXIT_EXEC_FAILED) as u8).into())
     }
 }
 
@@ -194,5 +194,5 @@ fn report(
             format!(" ({})", notes.join("; "))
         }
     );
-    Some(output::code(EXIT_UNENFORCED as u8))
+    Some(output::ExitStatus::Child(EXIT_UNENFORCED as u8).into())
 }

@@ -7,32 +7,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use warden_core::policy::IsolationLayer;
 
-/// Changed and untracked paths according to git, or None when git fails.
+/// Changed and untracked paths according to git, or None when git fails
+/// (the sync guardian's git layer and porcelain v2 parser).
 fn dirty(root: &Path) -> Option<Vec<String>> {
-    let out = warden_core::process::Cmd::new("git")
-        .args(["status", "--porcelain=v1", "-z", "--untracked-files=all"])
-        .cwd(root)
-        .envs(crate::env::child_env())
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .timeout(std::time::Duration::from_secs(600))
-        .run()
-        .ok()?;
-    if !out.success() {
-        return None;
-    }
-    let mut paths = Vec::new();
-    let mut items = out.stdout.split(|&b| b == 0).filter(|s| !s.is_empty());
-    while let Some(item) = items.next() {
-        let s = String::from_utf8_lossy(item);
-        if s.len() > 3 {
-            paths.push(s[3..].to_string());
-        }
-        if item.first() == Some(&b'R') || item.first() == Some(&b'C') {
-            items.next(); // rename source
-        }
-    }
-    Some(paths)
+    use warden_sync::git::GitBackend;
+    let status = crate::env::git().status(root).ok()?;
+    Some(
+        status
+            .entries
+            .iter()
+            .map(|e| e.path().to_string())
+            .collect(),
+    )
 }
 
 /// The bridge root serving `repo`: `CLOUD`, then the repository's own root,
@@ -107,7 +93,7 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
             l.layer.name()
         ));
     }
-    let code = output::code(if st.unhealthy.is_empty() { 0 } else { 1 });
+    let code = output::ExitStatus::findings_if(!st.unhealthy.is_empty()).into();
     if fmt == Format::Json {
         output::json(&st)?;
         return Ok(code);

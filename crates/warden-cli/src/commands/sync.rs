@@ -117,18 +117,16 @@ fn audit_cmd(
             root.display()
         )),
     }
-    if fmt == Format::Json {
-        output::json(&report)?;
-    } else {
-        print!("{}", render::audit(&report));
-        if let Some(run) = &report.run {
-            println!("kept as report {run} (.runs/{run}/audit.json, report.md; `warden history`)");
-        }
+    output::emit(&report, fmt)?;
+    if fmt == Format::Human
+        && let Some(run) = &report.run
+    {
+        println!("kept as report {run} (.runs/{run}/audit.json, report.md; `warden history`)");
     }
     Ok(if report.summary.in_sync {
         ExitCode::SUCCESS
     } else {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     })
 }
 
@@ -398,55 +396,21 @@ fn reconcile_cmd(
         FetchMode::Default
     };
     let many = flags.all || !flags.branches.is_empty();
-    let mut plan: Vec<Option<String>> = Vec::new();
-    let mut skipped = Vec::new();
-    let mut fetched = None;
-    if many {
-        let (with, without) = reconcile::branches_with_upstream(git, &root)?;
-        let chosen: Vec<(String, Option<String>)> = if flags.all {
-            skipped = without;
-            with
-        } else {
-            let mut v = Vec::new();
-            for b in &flags.branches {
-                if v.iter().any(|(x, _): &(String, Option<String>)| x == b) {
-                    continue;
-                }
-                // Unknown names and branches without upstream are refused
-                // by reconcile itself, with the fix.
-                let remote = with
-                    .iter()
-                    .find(|(n, _)| n == b)
-                    .and_then(|(_, r)| r.clone());
-                v.push((b.clone(), remote));
-            }
-            v
-        };
-        let mut remotes: Vec<String> = chosen.iter().filter_map(|(_, r)| r.clone()).collect();
-        remotes.sort();
-        remotes.dedup();
-        let _progress = crate::ui::Progress::start("fetching");
-        fetched = Some(reconcile::fetch(
+    let reconcile::Selection {
+        plan,
+        skipped,
+        fetched,
+    } = {
+        let _progress = many.then(|| crate::ui::Progress::start("fetching"));
+        reconcile::select_branches(
             git,
             &root,
+            flags.all,
+            &flags.branches,
             &fetch_mode,
             FETCH_TIMEOUT,
-            &remotes,
-            &Ungated,
-        )?);
-        for (b, _) in chosen {
-            if flags.all && !reconcile::needs_reconcile(git, &root, &b)? {
-                skipped.push(reconcile::Skipped {
-                    branch: b,
-                    reason: "up to date: its upstream has nothing it lacks".into(),
-                });
-            } else {
-                plan.push(Some(b));
-            }
-        }
-    } else {
-        plan.push(None);
-    }
+        )?
+    };
     let mut reports = Vec::new();
     for branch in plan {
         let opts = ReconcileOptions {
@@ -521,7 +485,7 @@ fn reconcile_cmd(
         }
     }
     Ok(if quarantined {
-        output::code(1)
+        output::ExitStatus::Findings.into()
     } else {
         ExitCode::SUCCESS
     })
@@ -630,7 +594,7 @@ fn adopt_cmd(
         &format!("fast-forward {} to {}", a.branch, a.sync_branch),
     )? {
         eprintln!("declined: nothing was written");
-        return Ok(output::code(1));
+        return Ok(output::ExitStatus::Findings.into());
     }
     adopt::apply(git, &root, &a)?;
     session.record(record::adopt(&a, super::actor(&root)))?;

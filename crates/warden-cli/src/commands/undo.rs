@@ -34,7 +34,7 @@ pub fn run(
     }
     if outcome.validation_failure.is_some() {
         eprintln!("error: the validation command failed; the undo was rolled back");
-        return Ok(output::code(1));
+        return Ok(output::ExitStatus::Findings.into());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,25 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_warden");
 
-/// A command with the environment pinned: no system/global git config, fixed author.
+/// A command with the environment pinned: no system/global git config, fixed
+/// author and dates, no prompts (`warden_testkit::git::hermetic`).
 pub fn isolated(program: &str, home: &Path) -> Command {
-    let mut c = Command::new(program);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "test")
-        .env("GIT_AUTHOR_EMAIL", "test@warden.invalid")
-        .env("GIT_COMMITTER_NAME", "test")
-        .env("GIT_COMMITTER_EMAIL", "test@warden.invalid")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .stdin(Stdio::null());
-    c
+    warden_testkit::git::hermetic(program, home)
 }
 
 pub struct Repo {
@@ -156,7 +145,7 @@ impl Repo {
     }
 
     pub fn ledger_len(&self) -> usize {
-        self.json(&["ledger", "log"])
+        self.json(&["ledger", "log"])["entries"]
             .as_array()
             .map_or(0, |a| a.len())
     }
@@ -190,29 +179,11 @@ pub fn chmod(p: &Path, m: u32) {
 
 /// Every file outside .git/.warden/.ledger/.runs: path -> (bytes, mode).
 pub fn tree(root: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (Vec<u8>, u32)>) {
-        for ent in std::fs::read_dir(dir).expect("read_dir") {
-            let ent = ent.expect("entry");
-            let p = ent.path();
-            let rel = p
-                .strip_prefix(root)
-                .expect("prefix")
-                .to_string_lossy()
-                .replace('\\', "/");
-            if [".git", ".warden", ".ledger", ".runs"].contains(&rel.as_str()) {
-                continue;
-            }
-            let ft = ent.file_type().expect("type");
-            if ft.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(rel, (std::fs::read(&p).unwrap_or_default(), mode(&p)));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
+    use warden_testkit::tree;
+    tree::files(root, tree::OWN_AREAS)
+        .into_iter()
+        .map(|(k, f)| (k, (f.bytes, f.mode)))
+        .collect()
 }
 
 /// Pids of live (non-zombie) processes whose command line contains `marker`.

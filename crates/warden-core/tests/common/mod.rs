@@ -79,13 +79,11 @@ fn visit(root: &Path, f: &mut dyn FnMut(String, &Path, bool)) {
 
 /// Every file under `root` outside warden's and git's own areas: path -> (bytes, mode).
 pub fn tree(root: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
-    let mut out = BTreeMap::new();
-    visit(root, &mut |rel, p, is_dir| {
-        if !is_dir {
-            out.insert(rel, (std::fs::read(p).expect("read"), mode_of(p)));
-        }
-    });
-    out
+    use warden_testkit::tree;
+    tree::files(root, tree::OWN_AREAS)
+        .into_iter()
+        .map(|(k, f)| (k, (f.bytes, f.mode)))
+        .collect()
 }
 
 pub fn sha(s: &str) -> String {

@@ -1,0 +1,189 @@
+//! Building, signing and dropping a command (`warden bridge new`, the smoke
+//! test, the demo, tests and benches all use this one template).
+
+use crate::canon::{self, JVal};
+use crate::layout::Layout;
+use crate::sign::{KeySlot, Secrets};
+use std::path::PathBuf;
+
+/// What the command does.
+#[derive(Debug, Clone)]
+pub enum Ops {
+    /// A signed no-op (what the smoke test sends).
+    Noop,
+    /// A signed writeFile of one file in the target repository.
+    Write { path: String, content: String },
+}
+
+impl Ops {
+    fn name(&self) -> &'static str {
+        match self {
+            Ops::Noop => "noop",
+            Ops::Write { .. } => "write",
+        }
+    }
+}
+
+/// A command to build.
+#[derive(Debug, Clone)]
+pub struct NewCommand {
+    pub ops: Ops,
+    /// The command id (default: `<kind>-<UTC timestamp>-<random>`).
+    pub id: Option<String>,
+    /// Seconds until expires_at; zero or negative makes an expired command
+    /// (issued five minutes before it expired).
+    pub ttl_secs: i64,
+}
+
+/// A built, signed command.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub id: String,
+    /// The pretty-printed signed document.
+    pub text: String,
+    pub expires_at: jiff::Timestamp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NewError {
+    #[error("--id \"{0}\" cannot name files")]
+    BadId(String),
+    #[error("cannot sign the command: {0}")]
+    Sign(String),
+    #[error("{0}")]
+    Random(String),
+}
+
+impl NewError {
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            NewError::BadId(_) => {
+                Some("use 1–128 of A–Z a–z 0–9 . _ -, starting with a letter or digit")
+            }
+            _ => None,
+        }
+    }
+}
+
+fn random(bytes: usize) -> Result<String, NewError> {
+    warden_core::context::random_hex(bytes).map_err(|e| NewError::Random(e.to_string()))
+}
+
+/// Build and sign `cmd` at time `now` with the first secret.
+pub fn build(cmd: &NewCommand, secrets: &Secrets, now: jiff::Timestamp) -> Result<Built, NewError> {
+    let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let id = match &cmd.id {
+        Some(id) => id.clone(),
+        None => format!("{}-{stamp}-{}", cmd.ops.name(), random(4)?),
+    };
+    if !crate::command::valid_id(&id) {
+        return Err(NewError::BadId(id));
+    }
+    let (ops, allowed) = match &cmd.ops {
+        Ops::Noop => (
+            serde_json::json!([{"op": "noop"}]),
+            vec!["writeFile", "moveFile"],
+        ),
+        Ops::Write { path, content } => (
+            serde_json::json!([{"op": "writeFile", "path": path, "content": content}]),
+            vec!["writeFile"],
+        ),
+    };
+    let fmt_ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let expires = now + jiff::SignedDuration::from_secs(cmd.ttl_secs);
+    // expires_at must be after issued_at: an already-expired command was
+    // issued five minutes before it expired.
+    let issued = if cmd.ttl_secs > 0 {
+        now
+    } else {
+        expires - jiff::SignedDuration::from_secs(300)
+    };
+    let doc = serde_json::json!({
+        "schemaVersion": "1.0",
+        "id": id,
+        "issued_at": fmt_ts(issued),
+        "expires_at": fmt_ts(expires),
+        "nonce": random(16)?,
+        "target": "MAIN",
+        "action": "applyPatch",
+        "patchType": "hybrid",
+        "payload": {"inline": {"version": cmd.ops.name(), "ops": ops}},
+        "validationPlan": [],
+        "allowedActions": allowed,
+        "constraints": {"maxRuntimeMs": 60000, "maxFilesChanged": 1},
+    });
+    let text = serde_json::to_vec(&doc).map_err(|e| NewError::Sign(e.to_string()))?;
+    let mut parsed = canon::parse(&text).map_err(|e| NewError::Sign(e.to_string()))?;
+    let mac = crate::sign::sign(&parsed, secrets, KeySlot(0))
+        .ok_or_else(|| NewError::Sign("no usable secret".into()))?;
+    canon::set_member(&mut parsed, "hmac", JVal::Str(mac));
+    Ok(Built {
+        id,
+        text: canon::pretty(&parsed),
+        expires_at: expires,
+    })
+}
+
+/// Drop a built command into `commands/`: written beside (in the private
+/// directory), then renamed in, so the executor never sees half a file.
+pub fn drop_into(layout: &Layout, built: &Built) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(layout.private())?;
+    let tmp = layout.private().join(format!("{}.json.tmp", built.id));
+    let dest = layout.commands().join(format!("{}.json", built.id));
+    std::fs::write(&tmp, built.text.as_bytes())?;
+    std::fs::rename(&tmp, &dest)?;
+    Ok(dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> Secrets {
+        Secrets::new("a test secret", None)
+    }
+
+    #[test]
+    fn built_commands_verify_and_get_random_ids_and_nonces() {
+        let s = secrets();
+        let now = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
+        let cmd = NewCommand {
+            ops: Ops::Write {
+                path: "a.txt".into(),
+                content: "x\n".into(),
+            },
+            id: None,
+            ttl_secs: 300,
+        };
+        let a = build(&cmd, &s, now).expect("build");
+        let b = build(&cmd, &s, now).expect("build");
+        assert_ne!(a.id, b.id, "the random part differs at the same second");
+        assert!(a.id.starts_with("write-20270115T080000Z-"), "{}", a.id);
+        let doc = canon::parse(a.text.as_bytes()).expect("parse");
+        let nonce = |t: &str| {
+            let v: serde_json::Value = serde_json::from_str(t).expect("json");
+            v["nonce"].as_str().expect("nonce").to_string()
+        };
+        assert_eq!(nonce(&a.text).len(), 32);
+        assert_ne!(nonce(&a.text), nonce(&b.text));
+        let v: serde_json::Value = serde_json::from_str(&a.text).expect("json");
+        let mac = v["hmac"].as_str().expect("hmac").to_string();
+        assert_eq!(
+            s.verify_payload(&canon::signing_payload(&doc), &mac),
+            Ok(Some(KeySlot(0))),
+            "signed with the secret"
+        );
+    }
+
+    #[test]
+    fn an_id_that_cannot_name_a_file_is_refused() {
+        let cmd = NewCommand {
+            ops: Ops::Noop,
+            id: Some("../x".into()),
+            ttl_secs: 300,
+        };
+        let e = build(&cmd, &secrets(), jiff::Timestamp::UNIX_EPOCH).expect_err("bad id");
+        assert!(matches!(e, NewError::BadId(_)));
+        assert!(e.hint().is_some());
+    }
+}

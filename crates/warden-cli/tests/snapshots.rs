@@ -1,0 +1,181 @@
+//! Snapshots of whole CLI outputs: stdout, stderr and the exit code of the
+//! main commands, human and json, where the whole text matters (not just a
+//! `contains`). Run ids, times, digests, the writer id and temp paths are
+//! filtered. Update with `INSTA_UPDATE=always cargo test -p warden-cli --test
+//! snapshots` and review the diff of `tests/snapshots/`.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::Repo;
+
+/// `$ warden ARGS`, the exit code, stdout and stderr, for a snapshot.
+fn transcript(r: &Repo, runs: &[&[&str]]) -> String {
+    let mut s = String::new();
+    for args in runs {
+        let out = r.run(args);
+        s.push_str(&format!("$ warden {}\n", args.join(" ")));
+        s.push_str(&format!("exit: {}\n", out.status.code().unwrap_or(-1)));
+        for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            if !bytes.is_empty() {
+                s.push_str(&format!("--- {name}\n{}", String::from_utf8_lossy(bytes)));
+                if !bytes.ends_with(b"\n") {
+                    s.push('\n');
+                }
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+/// Filters for what differs between runs and machines.
+fn settings(r: &Repo) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_prepend_module_to_snapshot(false);
+    let root = r.root.canonicalize().expect("canonical root");
+    let home = r.home.path().canonicalize().expect("canonical home");
+    for (path, name) in [(&root, "[ROOT]"), (&home, "[HOME]")] {
+        s.add_filter(&escape(&path.display().to_string()), name);
+    }
+    if let Ok(w) = std::fs::read_to_string(r.root.join(".warden/state/writer")) {
+        s.add_filter(&escape(w.trim()), "[WRITER]");
+    }
+    s.add_filter(r"\b[0-9A-HJKMNP-TV-Z]{26}\b", "[RUN]");
+    s.add_filter(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
+        "[TIME]",
+    );
+    s.add_filter(r"\b\d{4}-\d\d-\d\d\.1\b", "[DATE].1");
+    s.add_filter(r"\b[0-9a-f]{12,64}\b", "[SHA]");
+    s.add_filter(r"warden \d+\.\d+\.\d+", "warden [VERSION]");
+    // Sizes that follow the length of the times and digests above.
+    s.add_filter(r#""(len|bytes|offset)": \d+"#, r#""$1": [N]"#);
+    s.add_filter(r"\d+ bytes", "[N] bytes");
+    s
+}
+
+fn proposal(r: &Repo) -> String {
+    let p = r.home.path().join("p.json");
+    std::fs::write(
+        &p,
+        serde_json::to_string_pretty(&warden_testkit::build::manual(vec![
+            warden_testkit::build::write_file(
+                "docs/new.md",
+                "text\n",
+                warden_testkit::build::absent(),
+            ),
+        ]))
+        .expect("json"),
+    )
+    .expect("write");
+    p.display().to_string()
+}
+
+#[test]
+fn apply_undo_and_the_reports_for_a_person() {
+    let r = Repo::git_only();
+    let init = transcript(&r, &[&["init"]]);
+    let p = proposal(&r);
+    let flow = transcript(
+        &r,
+        &[
+            &["apply", &p, "--dry-run"],
+            &["apply", &p],
+            &["apply", &p, "--yes"],
+            &["apply", &p, "--yes"],
+            &["runs"],
+            &["ledger", "log"],
+            &["ledger", "verify"],
+            &["events"],
+        ],
+    );
+    let run = r.json(&["runs"])["runs"][0]["run"]
+        .as_str()
+        .expect("run")
+        .to_string();
+    let undo = transcript(
+        &r,
+        &[
+            &["undo", &run, "--dry-run"],
+            &["undo", &run, "--yes"],
+            &["runs"],
+        ],
+    );
+    settings(&r).bind(|| {
+        insta::assert_snapshot!("human_init", init);
+        insta::assert_snapshot!("human_apply_flow", flow);
+        insta::assert_snapshot!("human_undo", undo);
+    });
+}
+
+#[test]
+fn json_reports_and_errors() {
+    let r = Repo::git_only();
+    let init = transcript(&r, &[&["init", "--format", "json"]]);
+    let p = proposal(&r);
+    let flow = transcript(
+        &r,
+        &[
+            &["apply", &p, "--dry-run", "--format", "json"],
+            &["apply", &p, "--yes", "--format", "json"],
+            &["runs", "--format", "json"],
+            &["ledger", "verify", "--format", "json"],
+        ],
+    );
+    let errors = transcript(
+        &r,
+        &[
+            &["apply", "no-such-file.json", "--yes", "--format", "json"],
+            &["apply", &p, "--format", "json"],
+            &["undo", "nosuchrun", "--yes", "--format", "json"],
+            &["runs", "--format", "sarif"],
+            &["frobnicate", "--format", "json"],
+            &["schema", "sync.audit"],
+        ],
+    );
+    settings(&r).bind(|| {
+        insta::assert_snapshot!("json_init", init);
+        insta::assert_snapshot!("json_apply_flow", flow);
+        insta::assert_snapshot!("json_errors", errors);
+    });
+}
+
+#[test]
+fn the_schema_catalogue() {
+    let r = Repo::git_only();
+    let list = transcript(&r, &[&["schema"]]);
+    settings(&r).bind(|| insta::assert_snapshot!("schema_list", list));
+}
+
+#[test]
+fn a_repository_that_does_not_exist_is_a_usage_error() {
+    let r = Repo::git_only();
+    let out = transcript(
+        &r,
+        &[
+            &["status", "--repo", "/nonexistent/warden-test"],
+            &[
+                "runs",
+                "--repo",
+                "/nonexistent/warden-test",
+                "--format",
+                "json",
+            ],
+        ],
+    );
+    settings(&r).bind(|| insta::assert_snapshot!("missing_repo", out));
+}

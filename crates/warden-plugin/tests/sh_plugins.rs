@@ -1,0 +1,280 @@
+//! Library-level tests of the plugin subsystem with `sh` plugins: scaffold
+//! (the default spec and the one proposal that writes a generation), generate
+//! (byte-identical regeneration, hand edits refused), validate, enable (the
+//! pin) and the runtime (dispatch of a real `sh` process, a faulty plugin
+//! isolated), without the CLI.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
+
+use serde_json::{Value, json};
+use std::path::Path;
+use warden_core::plugin_registry::{PluginRegistry, REGISTRY_FILE};
+use warden_core::proposal::Source;
+use warden_core::{Context, Digest, Repo};
+use warden_plugin::generate;
+use warden_plugin::runtime::{self, DispatchOptions, Launcher, PluginOutcome};
+use warden_plugin::scaffold::{self, FileWrite, NewPlugin};
+use warden_plugin::spec::PluginSpec;
+use warden_plugin::validate;
+
+const TODAY: &str = "2026-01-01";
+
+struct World {
+    _sandbox: warden_testkit::Sandbox,
+    root: std::path::PathBuf,
+    ctx: Context,
+}
+
+impl World {
+    /// A repository with warden initialised, whose policy lets plugins run
+    /// without the kernel sandbox (these tests start `sh` directly).
+    fn new() -> World {
+        let sandbox = warden_testkit::Sandbox::new();
+        let root = sandbox.repo("repo", true);
+        let ctx = Context::fixed(1_800_000_000);
+        warden_core::repo::init(&root, &ctx).expect("init");
+        let policy = root.join(".warden/policy.yaml");
+        let text = std::fs::read_to_string(&policy).expect("policy");
+        assert!(text.contains("run_unsandboxed: false"), "{text}");
+        std::fs::write(
+            &policy,
+            text.replace("run_unsandboxed: false", "run_unsandboxed: true"),
+        )
+        .expect("write policy");
+        World {
+            _sandbox: sandbox,
+            root,
+            ctx,
+        }
+    }
+
+    fn repo(&self) -> Repo {
+        Repo::open(&self.root).expect("open")
+    }
+
+    /// Write files as one engine run, the way `warden plugin …` does.
+    fn apply(&self, writes: &[FileWrite], why: &str) -> warden_core::ledger::Entry {
+        let repo = self.repo();
+        let (p, d) = scaffold::proposal(writes, why).expect("proposal");
+        let mut s = repo
+            .session(&self.ctx, false, &mut |_| {})
+            .expect("session");
+        let plan = s.plan(&p, d, "(generated)").expect("plan");
+        let out = s.apply(&plan).expect("apply");
+        s.refresh_contract().expect("contract");
+        out.entry
+    }
+
+    /// `warden plugin new KEY --event FileDetected --lang sh`.
+    fn scaffold(&self, key: &str) -> PluginSpec {
+        let repo = self.repo();
+        let spec = scaffold::default_spec(
+            &self.root,
+            &repo.policy,
+            &NewPlugin {
+                key: key.into(),
+                event: "FileDetected".into(),
+                lang: "sh".into(),
+                name: None,
+                description: None,
+                actions: None,
+            },
+            "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        )
+        .expect("spec");
+        let g = generate::generate(&self.root, &spec, &repo.policy, TODAY).expect("generate");
+        let mut writes = scaffold::generation_writes(&g, spec.lang);
+        assert!(!writes.is_empty());
+        let (card, card_write) = scaffold::id_card(&spec, TODAY);
+        assert_eq!(card.artifact, format!("plugins/{key}"));
+        writes.push(card_write);
+        let handler = writes
+            .iter()
+            .find(|w| w.path.ends_with("src/handler.sh"))
+            .expect("handler");
+        assert_eq!(
+            handler.executable,
+            Some(true),
+            "a new handler is executable"
+        );
+        self.apply(&writes, &format!("scaffold plugin {key}"));
+        spec
+    }
+
+    /// `warden plugin enable KEY`: validate, pin, write the registry.
+    fn enable(&self, spec: &PluginSpec) {
+        let repo = self.repo();
+        let report = validate::validate(
+            &self.root,
+            &repo.policy,
+            Some(std::slice::from_ref(&spec.key)),
+            TODAY,
+            None,
+        );
+        assert!(report.ok(), "{:#?}", report.findings);
+        let mut registry = PluginRegistry::read(&self.root).expect("registry");
+        let current = std::fs::read(self.root.join(REGISTRY_FILE)).ok();
+        let pin = scaffold::pin(&self.root, spec, &repo.policy).expect("pin");
+        assert_eq!(
+            pin.manifest_sha256,
+            Digest::of(
+                &std::fs::read(
+                    generate::plugin_dir(&self.root, &spec.key).join(generate::MANIFEST)
+                )
+                .expect("manifest")
+            )
+        );
+        registry.plugins.insert(spec.key.clone(), pin);
+        self.apply(
+            &[FileWrite {
+                path: REGISTRY_FILE.into(),
+                current,
+                content: registry.render().into_bytes(),
+                executable: None,
+            }],
+            "enable",
+        );
+    }
+
+    fn dispatch(&self, items: Vec<Value>) -> runtime::DispatchReport {
+        let repo = self.repo();
+        let launcher = Launcher {
+            helper: None,
+            env: vec![(
+                "PATH".into(),
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+            )],
+            require_isolation: Vec::new(),
+        }
+        .for_policy(&repo.policy);
+        let mut s = repo
+            .session(&self.ctx, false, &mut |_| {})
+            .expect("session");
+        runtime::dispatch(
+            &mut s,
+            "FileDetected",
+            items,
+            &DispatchOptions {
+                launcher: &launcher,
+                actor: Source {
+                    kind: "person".into(),
+                    id: "test".into(),
+                },
+            },
+        )
+        .expect("dispatch")
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    fn item(&self, rel: &str) -> Value {
+        let bytes = std::fs::read(self.root.join(rel)).expect("read");
+        json!({"path": rel, "sha256": Digest::of(&bytes), "size": bytes.len()})
+    }
+}
+
+fn handler(root: &Path, key: &str) -> std::path::PathBuf {
+    generate::plugin_dir(root, key).join("src/handler.sh")
+}
+
+#[test]
+fn regeneration_is_byte_identical_and_a_hand_edit_inside_a_fence_is_refused() {
+    let w = World::new();
+    let spec = w.scaffold("tidy");
+    let repo = w.repo();
+    let again = generate::generate(&w.root, &spec, &repo.policy, TODAY).expect("generate");
+    assert_eq!(
+        again.changed().count(),
+        0,
+        "nothing changes when nothing changed"
+    );
+    assert!(again.problems().next().is_none());
+    // A hand edit inside an AUTO fence of the handler is a problem, not overwritten.
+    let h = handler(&w.root, "tidy");
+    let text = std::fs::read_to_string(&h).expect("handler");
+    let edited = text.replacen("PLUGIN_KEY='tidy'", "PLUGIN_KEY='other'", 1);
+    assert_ne!(edited, text, "the fence holds the key");
+    std::fs::write(&h, &edited).expect("edit");
+    let g = generate::generate(&w.root, &spec, &repo.policy, TODAY).expect("generate");
+    let problems: Vec<_> = g.problems().map(|p| p.rel.clone()).collect();
+    assert_eq!(problems, ["src/handler.sh"], "{problems:?}");
+    // The validator says the same, naming the file.
+    let report = validate::validate(&w.root, &repo.policy, Some(&["tidy".into()]), TODAY, None);
+    assert!(!report.ok());
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.file.ends_with("src/handler.sh")),
+        "{:#?}",
+        report.findings
+    );
+}
+
+#[test]
+fn a_scaffolded_sh_plugin_quarantines_temporary_files_through_the_engine() {
+    let w = World::new();
+    let spec = w.scaffold("tidy");
+    w.enable(&spec);
+    w.write("junk.tmp", "x\n");
+    w.write("keep.md", "k\n");
+    let report = w.dispatch(vec![w.item("junk.tmp"), w.item("keep.md")]);
+    assert_eq!(report.plugins.len(), 1, "{report:#?}");
+    let p = &report.plugins[0];
+    assert_eq!(p.outcome, PluginOutcome::Applied, "{report:#?}");
+    assert_eq!(p.exit, Some(0));
+    let run = p.applied_run.clone().expect("an engine run");
+    assert!(!w.root.join("junk.tmp").exists(), "quarantined");
+    assert!(
+        w.root
+            .join(format!(".quarantine/{run}/files/junk.tmp"))
+            .is_file()
+    );
+    assert!(w.root.join("keep.md").is_file(), "left alone");
+    // Only .md files this time: the plugin proposes nothing.
+    let report = w.dispatch(vec![w.item("keep.md")]);
+    assert_eq!(report.plugins[0].outcome, PluginOutcome::NoChange);
+}
+
+#[test]
+fn a_failing_sh_plugin_is_isolated_and_changes_nothing() {
+    let w = World::new();
+    let spec = w.scaffold("broken");
+    // Replace the developer area with code that makes the handler exit 7
+    // before it answers.
+    let h = handler(&w.root, "broken");
+    let text = std::fs::read_to_string(&h).expect("handler");
+    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
+    let start = start + text[start..].find('\n').expect("eol") + 1;
+    let end = text.find("# ---- END OF DEVELOPER AREA").expect("end");
+    std::fs::write(
+        &h,
+        format!(
+            "{}RATIONALE_handle='x'\nhandle() {{\n  cat >/dev/null\n}}\necho 'boom' >&2\nexit 7\n{}",
+            &text[..start],
+            &text[end..]
+        ),
+    )
+    .expect("write");
+    // Regenerate (the manifest pins the handler's digest), then enable.
+    let repo = w.repo();
+    let g = generate::generate(&w.root, &spec, &repo.policy, TODAY).expect("generate");
+    w.apply(&scaffold::generation_writes(&g, spec.lang), "regenerate");
+    w.enable(&spec);
+    w.write("junk.tmp", "x\n");
+    let before = warden_testkit::tree::contents(&w.root, &[".git", ".ledger", ".runs", ".warden"]);
+    let report = w.dispatch(vec![w.item("junk.tmp")]);
+    let p = &report.plugins[0];
+    assert_eq!(p.outcome, PluginOutcome::Isolated, "{report:#?}");
+    assert!(p.fault.is_some(), "{report:#?}");
+    assert_eq!(p.applied_run, None);
+    assert_eq!(
+        warden_testkit::tree::contents(&w.root, &[".git", ".ledger", ".runs", ".warden"]),
+        before,
+        "nothing in the working tree changed"
+    );
+}
