@@ -57,8 +57,15 @@ pub enum Command {
         #[command(flatten)]
         write: WriteArgs,
     },
-    /// List runs, oldest first.
-    Runs,
+    /// List runs, newest first: the last 20 unless --limit or --all.
+    Runs {
+        /// Show the newest N runs.
+        #[arg(long, default_value_t = 20, conflicts_with = "all")]
+        limit: usize,
+        /// Show every run (reads the whole ledger).
+        #[arg(long)]
+        all: bool,
+    },
     /// Inspect and verify the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -151,6 +158,9 @@ pub enum LedgerCommand {
     Log,
     /// Print one run's entry.
     Show { run: String },
+    /// Rebuild the derived ledger index (.warden/state/ledger-index.json) from
+    /// every chain; exit 1 naming the first bad entry.
+    Reindex,
     /// After writers refused a cut or edited tip, a deleted chain or a broken heads
     /// file: re-record the heads from the chains as they are now, and ledger what was
     /// accepted. A chain broken inside cannot be accepted: restore it from git.

@@ -23,6 +23,7 @@ pub mod heads;
 pub mod ids;
 pub mod journal;
 pub mod ledger;
+pub mod ledger_index;
 pub mod lock;
 pub mod paths;
 pub mod plan;

@@ -40,6 +40,10 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "`warden ledger verify --format json`",
         ),
         ("runs".into(), "`warden runs --format json`"),
+        (
+            "ledger-reindex".into(),
+            "`warden ledger reindex --format json`",
+        ),
         ("events".into(), "`warden events --format json`"),
         ("init".into(), "`warden init --format json`"),
     ];
@@ -65,6 +69,7 @@ pub fn get(name: &str) -> Option<Value> {
         "status" => schema_for::<crate::status::Status>("status"),
         "ledger-verify" => schema_for::<crate::ledger::VerifyReport>("ledger-verify"),
         "runs" => schema_for::<Vec<crate::status::RunRow>>("runs"),
+        "ledger-reindex" => schema_for::<crate::ledger_index::ReindexReport>("ledger-reindex"),
         "events" => schema_for::<Vec<crate::status::EventInfo>>("events"),
         "init" => schema_for::<crate::repo::InitReport>("init"),
         other => {

@@ -46,7 +46,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Init { git_init } => init::run(cli.repo, git_init, fmt),
         Command::Apply { file, write } => apply::run(cli.repo, &file, &write, fmt),
         Command::Undo { run, force, write } => undo::run(cli.repo, &run, force, &write, fmt),
-        Command::Runs => runs::run(cli.repo, fmt),
+        Command::Runs { limit, all } => runs::run(cli.repo, (!all).then_some(limit), fmt),
         Command::Ledger(cmd) => ledger::run(cli.repo, cmd, fmt),
         Command::Status => status::run(cli.repo, fmt),
         Command::Schema { name } => schema::run(name.as_deref(), fmt),
