@@ -155,7 +155,15 @@ pub struct Bridge<'a> {
     target_error: Option<String>,
     /// Commands of this pass left in commands/ for that reason.
     deferred: Vec<String>,
+    /// Young files seen so far: name → (size, mtime, when first seen so).
+    observed: BTreeMap<String, Observation>,
 }
+
+type Observation = (u64, Option<std::time::SystemTime>, std::time::Instant);
+
+/// A file younger than the settle time is taken once its size and mtime have
+/// been seen unchanged for this long (issue 11: no fixed settle sleep).
+pub const STABLE_MS: u64 = 50;
 
 /// A verified command waiting to be applied.
 struct Accepted {
@@ -310,6 +318,7 @@ impl<'a> Bridge<'a> {
             checks,
             target_error: None,
             deferred: Vec::new(),
+            observed: BTreeMap::new(),
         };
         b.load_state()?;
         Ok(b)
@@ -394,7 +403,7 @@ impl<'a> Bridge<'a> {
     /// Candidate files of `commands/`, oldest name first; how many are still
     /// settling; which entries are ignored.
     fn scan(
-        &self,
+        &mut self,
         leftovers: &BTreeMap<String, MarkerItem>,
     ) -> std::io::Result<(Vec<String>, usize, Vec<String>)> {
         let mut files = Vec::new();
@@ -432,14 +441,55 @@ impl<'a> Bridge<'a> {
                 .ok()
                 .and_then(|m| now.duration_since(m).ok())
                 .unwrap_or_default();
-            if !leftovers.contains_key(&name) && age.as_millis() < u128::from(self.opts.settle_ms) {
+            if !leftovers.contains_key(&name)
+                && age.as_millis() < u128::from(self.opts.settle_ms)
+                && !self.stable(&name, &meta)
+            {
                 waiting += 1;
                 continue;
             }
             files.push(name);
         }
+        // Forget files that are gone (taken, or removed by their writer).
+        self.observed.retain(|n, _| dir.join(n).exists());
         files.sort();
         Ok((files, waiting, ignored))
+    }
+
+    /// Whether a young file's size and mtime have been seen unchanged for
+    /// [`STABLE_MS`] (or the settle time, when shorter); records what is
+    /// seen now.
+    fn stable(&mut self, name: &str, meta: &std::fs::Metadata) -> bool {
+        let key = (meta.len(), meta.modified().ok());
+        let now = std::time::Instant::now();
+        let window = std::time::Duration::from_millis(STABLE_MS.min(self.opts.settle_ms));
+        match self.observed.get(name) {
+            Some((len, mtime, since)) if (*len, *mtime) == key => {
+                now.duration_since(*since) >= window
+            }
+            _ => {
+                self.observed.insert(name.to_string(), (key.0, key.1, now));
+                false
+            }
+        }
+    }
+
+    /// For `--once`: wait until every `*.json` in commands/ is settled — older
+    /// than the settle time, or with size and mtime seen unchanged for
+    /// [`STABLE_MS`] — for at most `max`. Files that settle are then taken by
+    /// the next [`Bridge::run_once`] without further waiting.
+    pub fn settle_inbox(&mut self, max: std::time::Duration) -> std::io::Result<()> {
+        let deadline = std::time::Instant::now() + max;
+        loop {
+            let (_, waiting, _) = self.scan(&BTreeMap::new())?;
+            if waiting == 0 || std::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            let step = std::time::Duration::from_millis(STABLE_MS.min(self.opts.settle_ms) / 5 + 1);
+            std::thread::sleep(
+                step.min(deadline.saturating_duration_since(std::time::Instant::now())),
+            );
+        }
     }
 
     fn read_marker(&self) -> Marker {

@@ -1426,6 +1426,21 @@ fn run_once_right_after_a_drop_waits_for_the_file_to_settle() {
     );
 }
 
+/// `--once` takes a fresh file as soon as its size and mtime are seen
+/// unchanged, not after the settle time: with a settle time of ten minutes
+/// the pass still processes the command dropped just before.
+#[test]
+fn run_once_takes_a_complete_file_once_it_is_seen_stable() {
+    let c = Cloud::new();
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "stable"]);
+    let out = c.ok(
+        &c.root,
+        &["bridge", "run", "--once", "--settle-ms", "600000"],
+    );
+    assert!(out.contains("processed 1: 1 archived"), "{out}");
+    assert!(c.root.join("archive/stable.json").is_file(), "{out}");
+}
+
 /// `bridge run` needs exactly one of `--once` and `--watch`, and says so.
 #[test]
 fn run_without_a_mode_names_both_modes() {

@@ -428,7 +428,9 @@ fn run_bridge(
     if !watch {
         // One --once takes what is in the inbox: wait for files still
         // settling rather than skip them.
-        settle_inbox(&layout, settle);
+        bridge
+            .settle_inbox(settle + Duration::from_secs(1))
+            .map_err(|e| io_err("bridge", e))?;
     }
     let mut first = true;
     loop {
@@ -509,32 +511,6 @@ fn run_bridge(
             }
             None => std::thread::sleep(wait),
         }
-    }
-}
-
-/// Wait until every `commands/*.json` is `settle` old (the settle time
-/// guards against half-written files), for at most `settle` + 1 s: a file
-/// still being rewritten after that is left for the next pass.
-fn settle_inbox(layout: &Layout, settle: Duration) {
-    let deadline = std::time::Instant::now() + settle + Duration::from_secs(1);
-    loop {
-        let now = std::time::SystemTime::now();
-        let youngest = std::fs::read_dir(layout.commands())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-            .filter_map(|e| e.metadata().ok()?.modified().ok())
-            .map(|m| now.duration_since(m).unwrap_or_default())
-            .min();
-        let Some(age) = youngest.filter(|a| *a < settle) else {
-            return;
-        };
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return;
-        }
-        std::thread::sleep((settle - age + Duration::from_millis(5)).min(left));
     }
 }
 
