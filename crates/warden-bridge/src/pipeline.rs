@@ -789,7 +789,8 @@ impl<'a> Bridge<'a> {
             return out;
         }
         let value = ops::proposal(&cmd, actions);
-        let plan = Proposal::from_value(&value, name).and_then(|(p, d)| {
+        let plan = Proposal::from_value_remote(&value, name).and_then(|(p, d)| {
+            p.refuse_content_file(name)?;
             warden_core::plan::resolve(self.repo.root(), &self.repo.policy, &p, d, name, "DRYRUN")
         });
         match plan {
@@ -1092,8 +1093,10 @@ impl<'a> Bridge<'a> {
             }
             let value = ops::proposal(cmd, actions);
             let file = format!("commands/{}", item.file);
-            let plan =
-                Proposal::from_value(&value, &file).and_then(|(p, d)| session.plan(&p, d, &file));
+            let plan = Proposal::from_value_remote(&value, &file).and_then(|(p, d)| {
+                p.refuse_content_file(&file)?;
+                session.plan(&p, d, &file)
+            });
             let plan = match plan {
                 Ok(p) => p,
                 Err(e) => {

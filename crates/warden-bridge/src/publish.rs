@@ -900,22 +900,20 @@ impl Git {
         if paths.is_empty() {
             return Ok(out_map);
         }
+        // Paths with a newline are left out (their output line could not be
+        // told apart): they are simply committed whenever present.
+        let asked: Vec<&String> = paths.iter().filter(|p| !p.contains('\n')).collect();
         let mut input = Vec::new();
-        for p in paths {
+        for p in &asked {
             input.extend_from_slice(format!("{commit}:{p}").as_bytes());
             input.push(0);
         }
-        let args = [
-            "cat-file",
-            "--batch-check=%(objectname) %(objecttype)",
-            "-Z",
-        ];
-        let out = git_cmd(&self.top, &self.env, &args)
-            .stdin_bytes(input)
-            .run()?;
+        // `-z`: NUL-separated input (git 2.39 has no `-Z` for the output).
+        let args = ["cat-file", "--batch-check=%(objectname) %(objecttype)", "-z"];
+        let out = git_cmd(&self.top, &self.env, &args).stdin_bytes(input).run()?;
         let text = stdout_of(&args, out)?;
         let mut found: Vec<&String> = Vec::new();
-        for (p, rec) in paths.iter().zip(text.split('\0')) {
+        for (p, rec) in asked.into_iter().zip(text.lines()) {
             if let Some(id) = rec.strip_suffix(" blob") {
                 out_map.insert(p.clone(), (0o100644, id.to_string()));
                 found.push(p);
