@@ -909,8 +909,14 @@ impl Git {
             input.push(0);
         }
         // `-z`: NUL-separated input (git 2.39 has no `-Z` for the output).
-        let args = ["cat-file", "--batch-check=%(objectname) %(objecttype)", "-z"];
-        let out = git_cmd(&self.top, &self.env, &args).stdin_bytes(input).run()?;
+        let args = [
+            "cat-file",
+            "--batch-check=%(objectname) %(objecttype)",
+            "-z",
+        ];
+        let out = git_cmd(&self.top, &self.env, &args)
+            .stdin_bytes(input)
+            .run()?;
         let text = stdout_of(&args, out)?;
         let mut found: Vec<&String> = Vec::new();
         for (p, rec) in asked.into_iter().zip(text.lines()) {

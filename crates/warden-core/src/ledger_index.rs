@@ -216,29 +216,51 @@ impl Ledger {
         if offset == len {
             return Ok((start, None));
         }
-        let mut rest = Vec::with_capacity((len - offset) as usize);
+        // Streamed in chunks of whole lines, so a rebuild over a long chain
+        // needs little memory.
         f.seek(SeekFrom::Start(offset)).io("seek", &path)?;
-        Read::by_ref(&mut f)
-            .take(len - offset)
-            .read_to_end(&mut rest)
-            .io("read", &path)?;
+        let mut reader = Read::by_ref(&mut f).take(len - offset);
         let mut sum = start.clone();
         let mut end = offset;
         let mut n = start.head.seq;
         let mut tip = Some(start.head.hash);
-        let walked = ledger::walk_chain(
-            writer,
-            &rest,
-            None,
-            start.head.seq,
-            start.head.hash,
-            &mut n,
-            &mut tip,
-            &mut |line| {
-                sum.fold(line);
-                end += line.len() as u64 + 1;
-            },
-        );
+        let mut carry: Vec<u8> = Vec::new();
+        let mut walked = Ok(());
+        loop {
+            let mut chunk = vec![0u8; FOLD_CHUNK];
+            let got = reader.read(&mut chunk).io("read", &path)?;
+            chunk.truncate(got);
+            carry.extend_from_slice(&chunk);
+            let whole = if got == 0 {
+                carry.len()
+            } else {
+                match carry.iter().rposition(|&b| b == b'\n') {
+                    Some(i) => i + 1,
+                    None => continue,
+                }
+            };
+            if whole == 0 {
+                break;
+            }
+            let (seq0, hash0) = (n, tip.unwrap_or(start.head.hash));
+            walked = ledger::walk_chain(
+                writer,
+                &carry[..whole],
+                None,
+                seq0,
+                hash0,
+                &mut n,
+                &mut tip,
+                &mut |line| {
+                    sum.fold(line);
+                    end += line.len() as u64 + 1;
+                },
+            );
+            carry.drain(..whole);
+            if walked.is_err() || got == 0 {
+                break;
+            }
+        }
         sum.head = Head {
             seq: n,
             hash: tip.unwrap_or(start.head.hash),
@@ -418,6 +440,9 @@ pub(crate) struct RevLines {
 }
 
 const CHUNK: u64 = 64 * 1024;
+
+/// How much of a chain a fold reads at a time.
+const FOLD_CHUNK: usize = 4 << 20;
 
 impl RevLines {
     pub(crate) fn open(path: &Path) -> Result<Option<Self>> {

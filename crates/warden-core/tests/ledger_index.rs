@@ -291,3 +291,95 @@ fn long_entries_are_read_back_whole_across_chunks() {
         Some(400)
     );
 }
+
+/// A chain of `n` valid synthetic entries (every 7th rolled back), written
+/// directly, with this clone's heads recorded.
+fn synthetic(repo: &Repo, n: u64) {
+    use warden_core::heads::{self, Head, Heads};
+    use warden_core::ledger::{self, ActionSummary, Counts};
+    let d = warden_core::Digest::of(b"x");
+    let mut e = Entry {
+        schema: ledger::LEDGER_SCHEMA_ID.into(),
+        seq: 0,
+        prev: d,
+        writer: repo.writer.clone(),
+        run: String::new(),
+        time: "2026-11-29T00:00:00Z".into(),
+        command: "apply".into(),
+        actor: warden_core::proposal::Source {
+            kind: "person".into(),
+            id: "t".into(),
+        },
+        event: "Manual".into(),
+        policy: warden_core::policy::PolicyRef {
+            version: "1".into(),
+            digest: d,
+        },
+        input_digest: d,
+        before_digest: d,
+        after_digest: d,
+        actions: vec![ActionSummary {
+            kind: "write_file".into(),
+            path: "x".repeat(600),
+            to: None,
+            reason: None,
+        }],
+        changes: vec![],
+        counts: Counts::default(),
+        result: RunResult::Applied,
+        reason: None,
+        rationale: None,
+        undoes: None,
+        rollback: None,
+        details: None,
+    };
+    let mut out = Vec::new();
+    let mut prev = ledger::genesis(&repo.writer);
+    for i in 0..n {
+        e.seq = i + 1;
+        e.prev = prev;
+        e.run = format!("01KB{i:022}");
+        e.result = if i % 7 == 3 {
+            RunResult::RolledBack
+        } else {
+            RunResult::Applied
+        };
+        let line = serde_json::to_vec(&e).expect("json");
+        prev = warden_core::Digest::of(&line);
+        out.extend_from_slice(&line);
+        out.push(b'\n');
+    }
+    let path = repo.ledger().chain_path(&repo.writer);
+    std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&path, &out).expect("chain");
+    let mut h = Heads::new();
+    h.chains.insert(
+        repo.writer.clone(),
+        Head {
+            seq: n,
+            hash: prev,
+            offset: Some(out.len() as u64),
+        },
+    );
+    heads::write_replacing(&repo.layout.heads(), &h).expect("heads");
+}
+
+#[test]
+fn a_long_chain_is_folded_in_chunks_and_a_bad_entry_past_the_first_chunk_is_named() {
+    let f = Fixture::new();
+    let repo = f.repo();
+    // ~12 MB: several of the fold's read chunks, lines crossing their edges.
+    synthetic(&repo, 15_000);
+    let s = repo.ledger().reindex().expect("reindex");
+    assert!(s.problem.is_none(), "{:?}", s.problem);
+    assert_eq!(s.entries, 15_000);
+    assert_eq!(repo.ledger().summary().expect("summary"), expected(&repo));
+    let mut lines = chain_lines(&repo);
+    lines[9_999] = lines[9_999].replace("\"Manual\"", "\"Manuel\"");
+    write_chain_lines(&repo, &lines);
+    let r = repo.ledger().reindex().expect("reindex");
+    let p = r.problem.expect("problem");
+    assert_eq!(p.line, 10_000, "{p:?}");
+    // An edit shows at the next entry's link: the walk stops there.
+    assert_eq!(r.entries, 10_000);
+}
