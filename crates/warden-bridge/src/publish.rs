@@ -690,9 +690,9 @@ fn commit_groups(
         Some(h) => git.tree_entries(h, &paths)?,
         None => BTreeMap::new(),
     };
-    let mut commits: Vec<(usize, Vec<(String, Option<(u32, Content)>)>)> = Vec::new();
+    let mut commits: Vec<(usize, Vec<Change>)> = Vec::new();
     for (i, (g, opt)) in groups.iter().zip(&optional).enumerate() {
-        let mut changes: Vec<(String, Option<(u32, Content)>)> = Vec::new();
+        let mut changes: Vec<Change> = Vec::new();
         let mut take = |path: &String| {
             let now = match g.blobs.iter().find(|(p, _)| p == path) {
                 Some((_, bytes)) => Some((0o100644, Content::Inline(bytes.clone()))),
@@ -790,6 +790,9 @@ fn commit_groups(
 
 /// The ref `git fast-import` writes a pass's commits to before HEAD is moved.
 const SCRATCH_REF: &str = "refs/warden/bridge-publish";
+
+/// One path's change in a commit: its new mode and content, or removed.
+type Change = (String, Option<(u32, Content)>);
 
 /// A file's new content: a stored blob's id, or bytes for fast-import.
 #[derive(Debug, Clone)]

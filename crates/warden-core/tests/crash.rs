@@ -175,9 +175,9 @@ fn every_step_boundary_recovers_to_before_or_after() {
             sum.last_success.map(|b| b.run),
             entries
                 .iter()
-                .filter(|e| e.result == RunResult::Applied)
-                .map(|e| e.run.clone())
-                .last(),
+                .rev()
+                .find(|e| e.result == RunResult::Applied)
+                .map(|e| e.run.clone()),
             "{point}: index last success"
         );
         // A second start finds nothing more to do.
