@@ -153,9 +153,14 @@ fn measure_publish(parent: Option<&Path>, n: usize, keep: &mut Vec<tempfile::Tem
     let started = Instant::now();
     let mut bridge = Bridge::new(layout.clone(), &repo, &ctx, &secrets, opts).expect("bridge");
     let report = bridge.run_once().expect("run");
+    let executed = started.elapsed().as_secs_f64();
     let published =
         warden_bridge::publish::publish(&layout, &Default::default(), Some(root)).expect("publish");
     let secs = started.elapsed().as_secs_f64();
+    println!(
+        "  n={n}: executor {executed:.2} s, publish {:.2} s",
+        secs - executed
+    );
     assert_eq!(report.items.len(), n);
     assert!(published.pushed, "{published:?}");
     assert_eq!(published.commits.len(), n, "one commit per command");
@@ -168,7 +173,11 @@ fn publish_main(parent: Option<&Path>) {
     println!("signed no-op commands: group commit WITH publish vs baseline WITHOUT publish");
     let mut keep = Vec::new();
     let mut per_cmd = Vec::new();
-    for n in [200usize, 2000] {
+    let sizes: Vec<usize> = std::env::var("WARDEN_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![200, 2000]);
+    for n in sizes {
         let mut ratios = Vec::new();
         let mut rates = Vec::new();
         for round in 1..=3 {
@@ -192,10 +201,12 @@ fn publish_main(parent: Option<&Path>) {
         );
         per_cmd.push(1000.0 / rates[1]);
     }
-    println!(
-        "per-command cost with publish, n=2000 / n=200: {:.2}x",
-        per_cmd[1] / per_cmd[0]
-    );
+    if let [a, .., b] = per_cmd.as_slice() {
+        println!(
+            "per-command cost with publish, largest n / smallest n: {:.2}x",
+            b / a
+        );
+    }
 }
 
 fn main() {
