@@ -437,6 +437,8 @@ pub(crate) struct RevLines {
     /// Unyielded bytes `[pos, pos + buf.len())`; when not empty, they end
     /// with the newline of the next line to yield.
     buf: Vec<u8>,
+    /// Bytes read at a time.
+    chunk: u64,
 }
 
 const CHUNK: u64 = 64 * 1024;
@@ -446,6 +448,10 @@ const FOLD_CHUNK: usize = 4 << 20;
 
 impl RevLines {
     pub(crate) fn open(path: &Path) -> Result<Option<Self>> {
+        Self::open_with(path, CHUNK)
+    }
+
+    fn open_with(path: &Path, chunk: u64) -> Result<Option<Self>> {
         let mut f = match std::fs::File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -458,7 +464,7 @@ impl RevLines {
             let mut hi = len;
             end = 0;
             while hi > 0 {
-                let lo = hi.saturating_sub(CHUNK);
+                let lo = hi.saturating_sub(chunk);
                 let b = ledger::read_at(&mut f, lo, hi - lo, path)?;
                 if let Some(i) = b.iter().rposition(|&c| c == b'\n') {
                     end = lo + i as u64 + 1;
@@ -472,6 +478,7 @@ impl RevLines {
             path: path.to_path_buf(),
             pos: end,
             buf: Vec::new(),
+            chunk: chunk.max(1),
         }))
     }
 
@@ -503,11 +510,73 @@ impl RevLines {
 
     /// Prepend the chunk before `pos`.
     fn fill(&mut self) -> Result<()> {
-        let lo = self.pos.saturating_sub(CHUNK);
+        let lo = self.pos.saturating_sub(self.chunk);
         let mut chunk = ledger::read_at(&mut self.f, lo, self.pos - lo, &self.path)?;
         chunk.extend_from_slice(&self.buf);
         self.buf = chunk;
         self.pos = lo;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn lines_of(bytes: &[u8]) -> Vec<Vec<u8>> {
+        lines_with(bytes, CHUNK)
+    }
+
+    fn lines_with(bytes: &[u8], chunk: u64) -> Vec<Vec<u8>> {
+        let mut f = tempfile::NamedTempFile::new().expect("temp");
+        std::io::Write::write_all(&mut f, bytes).expect("write");
+        let mut r = RevLines::open_with(f.path(), chunk)
+            .expect("open")
+            .expect("exists");
+        let mut out = Vec::new();
+        while let Some(l) = r.next_line().expect("line") {
+            out.push(l);
+        }
+        out
+    }
+
+    proptest! {
+        /// Read backwards, a file gives exactly its complete lines, last
+        /// first; a torn last line (no final newline) is not one.
+        #[test]
+        fn rev_lines_are_the_complete_lines_reversed(
+            lines in proptest::collection::vec(proptest::collection::vec(0u8..=255, 0..300), 0..40),
+            torn in proptest::collection::vec(0u8..=255, 0..50),
+            chunk in 1u64..200,
+        ) {
+            let lines: Vec<Vec<u8>> = lines
+                .into_iter()
+                .map(|l| l.into_iter().filter(|b| *b != b'\n').collect())
+                .collect();
+            let torn: Vec<u8> = torn.into_iter().filter(|b| *b != b'\n').collect();
+            let mut bytes = Vec::new();
+            for l in &lines {
+                bytes.extend_from_slice(l);
+                bytes.push(b'\n');
+            }
+            bytes.extend_from_slice(&torn);
+            let mut want = lines.clone();
+            want.reverse();
+            prop_assert_eq!(lines_with(&bytes, chunk), want.clone());
+            prop_assert_eq!(lines_of(&bytes), want);
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_a_chunk_is_read_whole() {
+        let long = vec![b'x'; CHUNK as usize * 3 + 17];
+        let mut bytes = b"first\n".to_vec();
+        bytes.extend_from_slice(&long);
+        bytes.extend_from_slice(b"\nlast\n");
+        assert_eq!(
+            lines_of(&bytes),
+            vec![b"last".to_vec(), long, b"first".to_vec()]
+        );
     }
 }

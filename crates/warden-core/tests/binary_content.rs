@@ -172,3 +172,23 @@ fn sources_that_must_not_name_local_paths_are_refused_a_content_file() {
     let (p, _) = Proposal::from_value_remote(&ok, "plugin p").expect("base64 is fine");
     p.refuse_content_file("plugin p").expect("base64 is fine");
 }
+
+proptest::proptest! {
+    /// Any bytes travel through `content_base64` unchanged, and a wrong
+    /// `content_sha256` is always refused.
+    #[test]
+    fn any_bytes_round_trip_through_content_base64(data in proptest::collection::vec(0u8..=255, 0..2000)) {
+        let doc = json!({"schema": "warden.proposal/v1", "source": {"kind": "plugin", "id": "p"}, "event": "Manual",
+            "actions": [{"kind": "write_file", "path": "a.bin", "content_base64": b64(&data), "content_sha256": Digest::of(&data).hex(), "expect": "any"}]});
+        let (p, _) = Proposal::from_value_remote(&doc, "p").expect("parses");
+        let warden_core::proposal::Action::WriteFile { content, .. } = &p.actions[0] else {
+            panic!("write_file");
+        };
+        proptest::prop_assert_eq!(content.as_bytes(), &data[..]);
+        let mut other = data.clone();
+        other.push(1);
+        let bad = json!({"schema": "warden.proposal/v1", "source": {"kind": "plugin", "id": "p"}, "event": "Manual",
+            "actions": [{"kind": "write_file", "path": "a.bin", "content_base64": b64(&data), "content_sha256": Digest::of(&other).hex(), "expect": "any"}]});
+        proptest::prop_assert!(Proposal::from_value_remote(&bad, "p").is_err());
+    }
+}
