@@ -146,7 +146,8 @@ pub struct Bridge<'a> {
     /// Ids already used: archived, or dead-lettered after a valid HMAC.
     used: BTreeSet<String>,
     /// Command id → the newest ledger entry the bridge made for it.
-    runs: BTreeMap<String, Entry>,
+    /// (Only the run id: the entry is read back when a crashed batch needs it.)
+    runs: BTreeMap<String, String>,
     /// Dead-letter keys on disk.
     dl_keys: BTreeSet<String>,
     /// Checks a `validationPlan` may name (`meta/bridge.json`).
@@ -351,22 +352,51 @@ impl<'a> Bridge<'a> {
                 }
             }
         }
-        let entries = self
-            .repo
-            .ledger()
-            .entries()
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        for e in entries {
-            // A run that recovery rolled back never happened: the command is
-            // taken again, not counted as processed. A run rolled back by its
-            // validation or its deadline was the command's answer.
-            let interrupted = e.result == RunResult::RolledBack
-                && e.reason
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("interrupted"));
-            if e.actor.kind == "bridge" && !interrupted {
-                self.runs.insert(e.actor.id.clone(), e);
-            }
+        // Every chain streamed backwards, only the lines of bridge runs
+        // parsed, and only the fields needed: memory is one id per command
+        // the bridge ever ran, not the ledger.
+        #[derive(serde::Deserialize)]
+        struct Light {
+            run: String,
+            actor: Source,
+            result: RunResult,
+            #[serde(default)]
+            reason: Option<String>,
+        }
+        let ledger = self.repo.ledger();
+        let io = |e: warden_core::Error| std::io::Error::other(e.to_string());
+        for writer in ledger.writers().map_err(io)? {
+            let path = ledger.chain_path(&writer);
+            let runs = &mut self.runs;
+            ledger
+                .scan_back(&writer, &mut |line| {
+                    const NEEDLE: &[u8] = br#""kind":"bridge","#;
+                    if !line.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
+                        return Ok(false);
+                    }
+                    let e: Light = serde_json::from_slice(line).map_err(|err| {
+                        warden_core::Error::Corrupt {
+                            path: path.clone(),
+                            message: format!("not a valid ledger entry: {err}"),
+                        }
+                    })?;
+                    // A run that recovery rolled back never happened: the
+                    // command is taken again, not counted as processed. A run
+                    // rolled back by its validation or its deadline was the
+                    // command's answer.
+                    let interrupted = e.result == RunResult::RolledBack
+                        && e.reason
+                            .as_deref()
+                            .is_some_and(|r| r.starts_with("interrupted"));
+                    if e.actor.kind == "bridge"
+                        && !interrupted
+                        && runs.get(&e.actor.id).is_none_or(|r| *r < e.run)
+                    {
+                        runs.insert(e.actor.id, e.run);
+                    }
+                    Ok(false)
+                })
+                .map_err(io)?;
         }
         Ok(())
     }
@@ -1060,8 +1090,19 @@ impl<'a> Bridge<'a> {
             };
             let cmd = &a.cmd;
             // Already ledgered by a crashed batch: re-derive, never re-apply.
-            if let Some(e) = self.runs.get(&cmd.id).filter(|_| item.leftover) {
-                out[i] = Some(self.rederive(e));
+            if let Some(run) = self.runs.get(&cmd.id).filter(|_| item.leftover) {
+                let e = self
+                    .repo
+                    .ledger()
+                    .find_run(run)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?
+                    .ok_or_else(|| {
+                        std::io::Error::other(format!(
+                            "run {run} of command {} is not in the ledger",
+                            cmd.id
+                        ))
+                    })?;
+                out[i] = Some(self.rederive(&e));
                 continue;
             }
             let actions = match ops::actions(cmd, &self.target) {
@@ -1184,7 +1225,7 @@ impl<'a> Bridge<'a> {
                 }
             };
             // Rolled back or not, the run is this command's answer.
-            self.runs.insert(cmd.id.clone(), outcome.entry.clone());
+            self.runs.insert(cmd.id.clone(), outcome.entry.run.clone());
             if outcome.deadline_exceeded {
                 out[i] = Some(Applied::Failed(runtime(cmd, item.started, true)));
                 continue;
@@ -1252,7 +1293,7 @@ impl<'a> Bridge<'a> {
                     .and_then(|d| d["bridge"]["status"].as_str())
                     .unwrap_or("recorded")
                     .to_string();
-                self.runs.insert(e.actor.id.clone(), e.clone());
+                self.runs.insert(e.actor.id.clone(), e.run.clone());
                 out[i] = Some(Applied::Done {
                     status,
                     run: e.run.clone(),

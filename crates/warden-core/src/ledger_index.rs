@@ -384,8 +384,9 @@ impl Ledger {
     }
 
     /// Walk `writer`'s chain backwards from its end, handing each line to
-    /// `visit` until it returns true. Returns whether it did.
-    pub(crate) fn scan_back(
+    /// `visit` until it returns true. Returns whether it did. Memory is
+    /// bounded by the longest line, whatever the chain's length.
+    pub fn scan_back(
         &self,
         writer: &str,
         visit: &mut dyn FnMut(&[u8]) -> Result<bool>,
