@@ -22,7 +22,12 @@ pub struct RunBrief {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LedgerHealth {
+    /// Every chain's tail since this clone's head checks out, the entries
+    /// folded into the index since it was last brought up to date chain
+    /// correctly, and the last full `warden ledger verify` did not fail. Not a
+    /// full verification: `warden ledger verify` is.
     pub ok: bool,
+    /// Entries in every chain (from the derived ledger index).
     pub entries: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<Problem>,
