@@ -13,6 +13,11 @@
 //!
 //! `cargo bench -p warden-bridge --bench bridge [-- COMMANDS [DIR]]`
 //! (defaults: 1000 commands, temp dirs under the system temp dir).
+//!
+//! `cargo bench -p warden-bridge --bench bridge -- publish [DIR]` (issue 11):
+//! group commit **with publish** (one commit per command, pushed to a local
+//! bare remote) against the baseline executor **without** publish, at 200 and
+//! 2,000 commands, side by side in each round.
 // Tests drive real processes, clocks and environments directly.
 #![allow(clippy::disallowed_methods)]
 
@@ -105,11 +110,115 @@ fn measure(
     (n as f64 / secs, report.flushes as f64 / n as f64)
 }
 
+fn git(dir: &Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .args(["-c", "user.name=b", "-c", "user.email=b@b"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .expect("git")
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+/// Commands per second of the group executor plus one publish of the pass
+/// (commit per command, push to a bare remote); and the commits made.
+fn measure_publish(parent: Option<&Path>, n: usize, keep: &mut Vec<tempfile::TempDir>) -> f64 {
+    let dir = setup(parent, n);
+    let root = dir.path();
+    let remote = root.join("..").join(format!(
+        "{}-remote.git",
+        root.file_name().and_then(|s| s.to_str()).unwrap_or("r")
+    ));
+    git(
+        root,
+        &["init", "-q", "--bare", remote.to_str().expect("utf-8")],
+    );
+    // The inbox is not committed (the bridge's .gitignore and hook say so).
+    git(root, &["add", "-A", "--", ".", ":(exclude)commands/*.json"]);
+    git(root, &["commit", "-qm", "init"]);
+    git(
+        root,
+        &["remote", "add", "origin", remote.to_str().expect("utf-8")],
+    );
+    git(root, &["push", "-q", "-u", "origin", "HEAD"]);
+    let ctx = Context::system("bench", "bench");
+    let secrets = Secrets::new(SECRET, None);
+    let repo = Repo::open(root).expect("open");
+    let opts = Options {
+        settle_ms: 0,
+        durability: Durability::Group,
+        ..Options::default()
+    };
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let layout = Layout::new(root).with_child_env(vec![("PATH".into(), path)]);
+    let started = Instant::now();
+    let mut bridge = Bridge::new(layout.clone(), &repo, &ctx, &secrets, opts).expect("bridge");
+    let report = bridge.run_once().expect("run");
+    let executed = started.elapsed().as_secs_f64();
+    let published =
+        warden_bridge::publish::publish(&layout, &Default::default(), Some(root)).expect("publish");
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "  n={n}: executor {executed:.2} s, publish {:.2} s",
+        secs - executed
+    );
+    assert_eq!(report.items.len(), n);
+    assert!(published.pushed, "{published:?}");
+    assert_eq!(published.commits.len(), n, "one commit per command");
+    let _ = std::fs::remove_dir_all(&remote);
+    keep.push(dir);
+    n as f64 / secs
+}
+
+fn publish_main(parent: Option<&Path>) {
+    println!("signed no-op commands: group commit WITH publish vs baseline WITHOUT publish");
+    let mut keep = Vec::new();
+    let mut per_cmd = Vec::new();
+    let sizes: Vec<usize> = std::env::var("WARDEN_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![200, 2000]);
+    for n in sizes {
+        let mut ratios = Vec::new();
+        let mut rates = Vec::new();
+        for round in 1..=3 {
+            let p = measure_publish(parent, n, &mut keep);
+            let b = measure(parent, n, Durability::PerFile, &mut keep);
+            println!(
+                "n={n} round {round}: with publish {p:>7.0} cmd/s | baseline without publish {:>7.0} cmd/s | ratio {:.2}x",
+                b.0,
+                p / b.0
+            );
+            ratios.push(p / b.0);
+            rates.push(p);
+        }
+        ratios.sort_by(f64::total_cmp);
+        rates.sort_by(f64::total_cmp);
+        println!(
+            "n={n} median: with publish {:.0} cmd/s ({:.3} ms/cmd), ratio {:.2}x",
+            rates[1],
+            1000.0 / rates[1],
+            ratios[1]
+        );
+        per_cmd.push(1000.0 / rates[1]);
+    }
+    if let [a, .., b] = per_cmd.as_slice() {
+        println!(
+            "per-command cost with publish, largest n / smallest n: {:.2}x",
+            b / a
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    if args.first().map(String::as_str) == Some("publish") {
+        return publish_main(args.get(1).map(Path::new));
+    }
     let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let parent = args.get(1).map(Path::new);
     println!("signed no-op commands end to end, {n} per round, no publish");

@@ -90,7 +90,10 @@ pub enum Op {
     Noop,
     WriteFile {
         path: String,
+        /// UTF-8 text (`content`), or base64 when `base64` (`content_base64`:
+        /// any bytes). A remote command never names a local file.
         content: String,
+        base64: bool,
         expect: Expect,
     },
     MoveFile {
@@ -612,10 +615,40 @@ fn parse_op(o: &JVal, field: &str) -> Result<Op, Rejection> {
             Op::Noop
         }
         "writeFile" => {
-            keys(&["op", "path", "content", "expect"])?;
+            keys(&["op", "path", "content", "content_base64", "expect"])?;
+            let base64 = match (
+                o.get("content").is_some(),
+                o.get("content_base64").is_some(),
+            ) {
+                (true, true) => {
+                    return Err(schema(
+                        &format!("{field}.content_base64"),
+                        "cannot be given together with \"content\": give exactly one",
+                    ));
+                }
+                (false, false) => {
+                    return Err(schema(
+                        &format!("{field}.content"),
+                        "\"content\" (text) or \"content_base64\" (any bytes) is missing",
+                    ));
+                }
+                (_, b) => b,
+            };
+            let content = s(if base64 { "content_base64" } else { "content" })?;
+            if base64 {
+                use base64::Engine;
+                if let Err(e) = base64::engine::general_purpose::STANDARD.decode(content.as_bytes())
+                {
+                    return Err(schema(
+                        &format!("{field}.content_base64"),
+                        format!("is not valid base64 ({e})"),
+                    ));
+                }
+            }
             Op::WriteFile {
                 path: s("path")?,
-                content: s("content")?,
+                content,
+                base64,
                 expect: parse_expect(o, &expect_field)?,
             }
         }

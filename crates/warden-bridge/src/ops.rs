@@ -139,10 +139,12 @@ pub fn actions(cmd: &Command, target: &Target) -> Result<Vec<Value>, Rejection> 
             Op::WriteFile {
                 path,
                 content,
+                base64,
                 expect,
             } => {
                 let p = target.check_path(path, &f("path"))?;
-                out.push(json!({"kind": "write_file", "path": p.as_str(), "content": content, "expect": expect.to_json()}));
+                let key = if *base64 { "content_base64" } else { "content" };
+                out.push(json!({"kind": "write_file", "path": p.as_str(), key: content, "expect": expect.to_json()}));
             }
             Op::MoveFile { from, to, expect } => {
                 let a = target.check_path(from, &f("from"))?;

@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 use warden_core::engine::{ApplyOptions, Record};
-use warden_core::ledger::{Entry, RunResult};
+use warden_core::ledger::{Entry, RollbackCause, RunResult};
 use warden_core::proposal::{Proposal, Source};
 use warden_core::{Context, Digest, Repo};
 
@@ -155,7 +155,8 @@ pub struct Bridge<'a> {
     /// Ids already used: archived, or dead-lettered after a valid HMAC.
     used: BTreeSet<String>,
     /// Command id → the newest ledger entry the bridge made for it.
-    runs: BTreeMap<String, Entry>,
+    /// (Only the run id: the entry is read back when a crashed batch needs it.)
+    runs: BTreeMap<String, String>,
     /// Dead-letter keys on disk.
     dl_keys: BTreeSet<String>,
     /// Checks a `validationPlan` may name (`meta/bridge.json`).
@@ -164,7 +165,15 @@ pub struct Bridge<'a> {
     target_error: Option<String>,
     /// Commands of this pass left in commands/ for that reason.
     deferred: Vec<String>,
+    /// Young files seen so far: name → (size, mtime, when first seen so).
+    observed: BTreeMap<String, Observation>,
 }
+
+type Observation = (u64, Option<std::time::SystemTime>, std::time::Instant);
+
+/// A file younger than the settle time is taken once its size and mtime have
+/// been seen unchanged for this long (issue 11: no fixed settle sleep).
+pub const STABLE_MS: u64 = 50;
 
 /// A verified command waiting to be applied.
 struct Accepted {
@@ -326,6 +335,7 @@ impl<'a> Bridge<'a> {
             checks,
             target_error: None,
             deferred: Vec::new(),
+            observed: BTreeMap::new(),
         };
         b.load_state()?;
         Ok(b)
@@ -358,20 +368,52 @@ impl<'a> Bridge<'a> {
                 }
             }
         }
-        let entries = self
-            .repo
-            .ledger()
-            .entries()
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        for e in entries {
-            // A run that recovery rolled back never happened: the command is
-            // taken again, not counted as processed. A run rolled back by its
-            // validation or its deadline was the command's answer.
-            let interrupted =
-                e.rollback_cause() == Some(warden_core::ledger::RollbackCause::Interrupted);
-            if e.actor.kind == "bridge" && !interrupted {
-                self.runs.insert(e.actor.id.clone(), e);
-            }
+        // Every chain streamed backwards, only the lines of bridge runs
+        // parsed, and only the fields needed: memory is one id per command
+        // the bridge ever ran, not the ledger.
+        #[derive(serde::Deserialize)]
+        struct Light {
+            run: String,
+            actor: Source,
+            result: RunResult,
+            #[serde(default)]
+            reason: Option<String>,
+            #[serde(default)]
+            rolled_back_by: Option<RollbackCause>,
+        }
+        let ledger = self.repo.ledger();
+        let io = |e: warden_core::Error| std::io::Error::other(e.to_string());
+        for writer in ledger.writers().map_err(io)? {
+            let path = ledger.chain_path(&writer);
+            let runs = &mut self.runs;
+            ledger
+                .scan_back(&writer, &mut |line| {
+                    const NEEDLE: &[u8] = br#""kind":"bridge","#;
+                    if !line.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
+                        return Ok(false);
+                    }
+                    let e: Light = serde_json::from_slice(line).map_err(|err| {
+                        warden_core::Error::Corrupt {
+                            path: path.clone(),
+                            message: format!("not a valid ledger entry: {err}"),
+                        }
+                    })?;
+                    // A run that recovery rolled back never happened: the
+                    // command is taken again, not counted as processed. A run
+                    // rolled back by its validation or its deadline was the
+                    // command's answer.
+                    let interrupted =
+                        RollbackCause::of(e.result, e.rolled_back_by, e.reason.as_deref())
+                            == Some(RollbackCause::Interrupted);
+                    if e.actor.kind == "bridge"
+                        && !interrupted
+                        && runs.get(&e.actor.id).is_none_or(|r| *r < e.run)
+                    {
+                        runs.insert(e.actor.id, e.run);
+                    }
+                    Ok(false)
+                })
+                .map_err(io)?;
         }
         Ok(())
     }
@@ -408,7 +450,7 @@ impl<'a> Bridge<'a> {
     /// Candidate files of `commands/`, oldest name first; how many are still
     /// settling; which entries are ignored.
     fn scan(
-        &self,
+        &mut self,
         leftovers: &BTreeMap<String, MarkerItem>,
     ) -> std::io::Result<(Vec<String>, usize, Vec<String>)> {
         let mut files = Vec::new();
@@ -445,14 +487,55 @@ impl<'a> Bridge<'a> {
                 .ok()
                 .map(warden_core::context::age_of)
                 .unwrap_or_default();
-            if !leftovers.contains_key(&name) && age.as_millis() < u128::from(self.opts.settle_ms) {
+            if !leftovers.contains_key(&name)
+                && age.as_millis() < u128::from(self.opts.settle_ms)
+                && !self.stable(&name, &meta)
+            {
                 waiting += 1;
                 continue;
             }
             files.push(name);
         }
+        // Forget files that are gone (taken, or removed by their writer).
+        self.observed.retain(|n, _| dir.join(n).exists());
         files.sort();
         Ok((files, waiting, ignored))
+    }
+
+    /// Whether a young file's size and mtime have been seen unchanged for
+    /// [`STABLE_MS`] (or the settle time, when shorter); records what is
+    /// seen now.
+    fn stable(&mut self, name: &str, meta: &std::fs::Metadata) -> bool {
+        let key = (meta.len(), meta.modified().ok());
+        let now = std::time::Instant::now();
+        let window = std::time::Duration::from_millis(STABLE_MS.min(self.opts.settle_ms));
+        match self.observed.get(name) {
+            Some((len, mtime, since)) if (*len, *mtime) == key => {
+                now.duration_since(*since) >= window
+            }
+            _ => {
+                self.observed.insert(name.to_string(), (key.0, key.1, now));
+                false
+            }
+        }
+    }
+
+    /// For `--once`: wait until every `*.json` in commands/ is settled — older
+    /// than the settle time, or with size and mtime seen unchanged for
+    /// [`STABLE_MS`] — for at most `max`. Files that settle are then taken by
+    /// the next [`Bridge::run_once`] without further waiting.
+    pub fn settle_inbox(&mut self, max: std::time::Duration) -> std::io::Result<()> {
+        let deadline = std::time::Instant::now() + max;
+        loop {
+            let (_, waiting, _) = self.scan(&BTreeMap::new())?;
+            if waiting == 0 || std::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            let step = std::time::Duration::from_millis(STABLE_MS.min(self.opts.settle_ms) / 5 + 1);
+            std::thread::sleep(
+                step.min(deadline.saturating_duration_since(std::time::Instant::now())),
+            );
+        }
     }
 
     fn read_marker(&self) -> Marker {
@@ -752,7 +835,8 @@ impl<'a> Bridge<'a> {
             return out;
         }
         let value = ops::proposal(&cmd, actions);
-        let plan = Proposal::from_value(&value, name).and_then(|(p, d)| {
+        let plan = Proposal::from_value_remote(&value, name).and_then(|(p, d)| {
+            p.refuse_content_file(name)?;
             warden_core::plan::resolve(self.repo.root(), &self.repo.policy, &p, d, name, "DRYRUN")
         });
         match plan {
@@ -1022,8 +1106,19 @@ impl<'a> Bridge<'a> {
             };
             let cmd = &a.cmd;
             // Already ledgered by a crashed batch: re-derive, never re-apply.
-            if let Some(e) = self.runs.get(&cmd.id).filter(|_| item.leftover) {
-                out[i] = Some(self.rederive(e));
+            if let Some(run) = self.runs.get(&cmd.id).filter(|_| item.leftover) {
+                let e = self
+                    .repo
+                    .ledger()
+                    .find_run(run)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?
+                    .ok_or_else(|| {
+                        std::io::Error::other(format!(
+                            "run {run} of command {} is not in the ledger",
+                            cmd.id
+                        ))
+                    })?;
+                out[i] = Some(self.rederive(&e));
                 continue;
             }
             let actions = match ops::actions(cmd, &self.target) {
@@ -1055,8 +1150,10 @@ impl<'a> Bridge<'a> {
             }
             let value = ops::proposal(cmd, actions);
             let file = format!("commands/{}", item.file);
-            let plan =
-                Proposal::from_value(&value, &file).and_then(|(p, d)| session.plan(&p, d, &file));
+            let plan = Proposal::from_value_remote(&value, &file).and_then(|(p, d)| {
+                p.refuse_content_file(&file)?;
+                session.plan(&p, d, &file)
+            });
             let plan = match plan {
                 Ok(p) => p,
                 Err(e) => {
@@ -1144,7 +1241,7 @@ impl<'a> Bridge<'a> {
                 }
             };
             // Rolled back or not, the run is this command's answer.
-            self.runs.insert(cmd.id.clone(), outcome.entry.clone());
+            self.runs.insert(cmd.id.clone(), outcome.entry.run.clone());
             if outcome.deadline_exceeded {
                 out[i] = Some(Applied::Failed(runtime(cmd, item.started, true)));
                 continue;
@@ -1212,7 +1309,7 @@ impl<'a> Bridge<'a> {
                     .and_then(|d| d["bridge"]["status"].as_str())
                     .unwrap_or("recorded")
                     .to_string();
-                self.runs.insert(e.actor.id.clone(), e.clone());
+                self.runs.insert(e.actor.id.clone(), e.run.clone());
                 out[i] = Some(Applied::Done {
                     status,
                     run: e.run.clone(),

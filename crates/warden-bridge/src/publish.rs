@@ -604,28 +604,421 @@ fn split_log(git: &Git, log: &str, groups: &mut Vec<Group>) {
     }
 }
 
+/// Make one commit per group, in order, on top of HEAD, with a constant
+/// number of git processes for the whole pass (issue 11): the work-tree files
+/// are stored by one `git hash-object -w --stdin-paths` (which applies the
+/// path's filters, as `git add` does), HEAD's versions are looked up by one
+/// `git cat-file --batch-check`, ignored optional paths are found by one
+/// `git check-ignore --stdin`, every commit is written by one
+/// `git fast-import` onto a scratch ref, HEAD is moved by one
+/// `git update-ref --stdin` against its old value, and the user's index is
+/// brought up to the new HEAD for these paths only by one `git reset`.
+/// A group that changes nothing is not committed, as before.
 fn commit_groups(
     git: &Git,
     groups: &[Group],
     report: &mut PublishReport,
 ) -> Result<(), PublishError> {
-    for g in groups {
-        // The command's own change travels in the same commit. One at a
-        // time: a path the target ignores, or a deleted file git never
-        // tracked, is simply not committed.
-        let paths = Paths {
-            files: &g.files,
-            optional: &g.target_files,
-            removed: &[],
-            blobs: &g.blobs,
-        };
-        if !commit_paths(git, &g.subject, &paths)? {
-            continue; // nothing changed → no commit
-        }
-        report.commits.push(g.subject.clone());
-        report.ids.extend(g.ids.iter().cloned());
+    if groups.is_empty() {
+        return Ok(());
     }
+    let head = git
+        .try_git(&["rev-parse", "-q", "--verify", "HEAD^{commit}"])?
+        .map(|s| s.trim().to_string());
+    // Optional paths: directories expanded to their files; ignored ones dropped.
+    let mut optional: Vec<Vec<String>> = Vec::with_capacity(groups.len());
+    let mut all_optional: BTreeSet<String> = BTreeSet::new();
+    for g in groups {
+        let mut list = Vec::new();
+        for f in &g.target_files {
+            expand(&git.top, f, &mut list);
+        }
+        all_optional.extend(list.iter().cloned());
+        optional.push(list);
+    }
+    let ignored = git.ignored(&all_optional)?;
+    // Every path of the pass, and what the work tree holds there.
+    let mut paths: BTreeSet<String> = BTreeSet::new();
+    for (g, opt) in groups.iter().zip(&optional) {
+        paths.extend(g.files.iter().cloned());
+        paths.extend(opt.iter().filter(|p| !ignored.contains(*p)).cloned());
+        paths.extend(g.blobs.iter().map(|(p, _)| p.clone()));
+    }
+    let mut work: BTreeMap<String, Option<(u32, Content)>> = BTreeMap::new();
+    let mut regular: Vec<String> = Vec::new();
+    for p in &paths {
+        let full = git.top.join(p);
+        let entry = match std::fs::symlink_metadata(&full) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&full)?;
+                Some((
+                    0o120000,
+                    Content::Inline(target.as_os_str().as_encoded_bytes().to_vec()),
+                ))
+            }
+            Ok(m) if m.is_file() => {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = if m.permissions().mode() & 0o111 != 0 {
+                    0o100755
+                } else {
+                    0o100644
+                };
+                if p.contains('\n') {
+                    Some((mode, Content::Inline(std::fs::read(&full)?)))
+                } else {
+                    regular.push(p.clone());
+                    Some((mode, Content::Blob(String::new())))
+                }
+            }
+            Ok(_) => None, // a directory where a file was: not ours to commit
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e.into()),
+        };
+        work.insert(p.clone(), entry);
+    }
+    for (p, sha) in regular.iter().zip(git.hash_paths(&regular)?) {
+        if let Some(Some((_, c))) = work.get_mut(p) {
+            *c = Content::Blob(sha);
+        }
+    }
+    // HEAD's versions: (mode, blob id).
+    let mut state: BTreeMap<String, (u32, String)> = match &head {
+        Some(h) => git.tree_entries(h, &paths)?,
+        None => BTreeMap::new(),
+    };
+    let mut commits: Vec<(usize, Vec<Change>)> = Vec::new();
+    for (i, (g, opt)) in groups.iter().zip(&optional).enumerate() {
+        let mut changes: Vec<Change> = Vec::new();
+        let mut take = |path: &String| {
+            let now = match g.blobs.iter().find(|(p, _)| p == path) {
+                Some((_, bytes)) => Some((0o100644, Content::Inline(bytes.clone()))),
+                None => work.get(path).cloned().flatten(),
+            };
+            match (&now, state.get(path)) {
+                (Some((mode, Content::Blob(sha))), Some((m, s))) if m == mode && s == sha => {}
+                (None, None) => {}
+                (None, Some(_)) => {
+                    state.remove(path);
+                    changes.push((path.clone(), None));
+                }
+                (Some((mode, c)), _) => {
+                    let id = match c {
+                        Content::Blob(sha) => sha.clone(),
+                        // Inline content never equals a stored id: always a change.
+                        Content::Inline(_) => String::new(),
+                    };
+                    state.insert(path.clone(), (*mode, id));
+                    changes.push((path.clone(), now.clone()));
+                }
+            }
+        };
+        for f in &g.files {
+            take(f);
+        }
+        for f in opt.iter().filter(|p| !ignored.contains(*p)) {
+            take(f);
+        }
+        for (f, _) in &g.blobs {
+            if !g.files.contains(f) {
+                take(f);
+            }
+        }
+        if !changes.is_empty() {
+            commits.push((i, changes));
+        }
+    }
+    let touched: Vec<&str> = paths.iter().map(String::as_str).collect();
+    if commits.is_empty() {
+        // Still sync the user's index (repairs a crash between moving HEAD
+        // and that sync).
+        if head.is_some() {
+            git.reset_paths(&touched)?;
+        }
+        return Ok(());
+    }
+    let author = git.git(&["var", "GIT_AUTHOR_IDENT"])?.trim().to_string();
+    let committer = git.git(&["var", "GIT_COMMITTER_IDENT"])?.trim().to_string();
+    let mut stream: Vec<u8> = Vec::new();
+    if head.is_none() {
+        // An unborn branch: the first commit has no parent (and not a stale
+        // scratch ref's tip).
+        stream.extend_from_slice(format!("reset {SCRATCH_REF}\n\n").as_bytes());
+    }
+    for (n, (i, changes)) in commits.iter().enumerate() {
+        let g = &groups[*i];
+        stream.extend_from_slice(format!("commit {SCRATCH_REF}\nmark :{}\n", n + 1).as_bytes());
+        stream.extend_from_slice(format!("author {author}\ncommitter {committer}\n").as_bytes());
+        let msg = format!("{}\n", g.subject);
+        stream.extend_from_slice(format!("data {}\n{msg}", msg.len()).as_bytes());
+        if let (0, Some(h)) = (n, &head) {
+            stream.extend_from_slice(format!("from {h}\n").as_bytes());
+        }
+        for (path, now) in changes {
+            let q = quote_path(path);
+            match now {
+                None => stream.extend_from_slice(format!("D {q}\n").as_bytes()),
+                Some((mode, Content::Blob(sha))) => {
+                    stream.extend_from_slice(format!("M {mode:o} {sha} {q}\n").as_bytes())
+                }
+                Some((mode, Content::Inline(bytes))) => {
+                    stream.extend_from_slice(
+                        format!("M {mode:o} inline {q}\ndata {}\n", bytes.len()).as_bytes(),
+                    );
+                    stream.extend_from_slice(bytes);
+                    stream.push(b'\n');
+                }
+            }
+        }
+        stream.push(b'\n');
+    }
+    stream.extend_from_slice(b"done\n");
+    let new = git.fast_import(stream, commits.len())?;
+    let old = head.clone().unwrap_or_else(|| "0".repeat(40));
+    let last = &groups[commits.last().map_or(0, |c| c.0)].subject;
+    git.update_head(&new, &old, &format!("commit: {last}"))?;
+    for (i, _) in &commits {
+        report.commits.push(groups[*i].subject.clone());
+        report.ids.extend(groups[*i].ids.iter().cloned());
+    }
+    git.reset_paths(&touched)?;
     Ok(())
+}
+
+/// The ref `git fast-import` writes a pass's commits to before HEAD is moved.
+const SCRATCH_REF: &str = "refs/warden/bridge-publish";
+
+/// One path's change in a commit: its new mode and content, or removed.
+type Change = (String, Option<(u32, Content)>);
+
+/// A file's new content: a stored blob's id, or bytes for fast-import.
+#[derive(Debug, Clone)]
+enum Content {
+    Blob(String),
+    Inline(Vec<u8>),
+}
+
+/// `rel` (from the top of the work tree) as files: a directory's files,
+/// recursively; a file or a missing path as itself.
+fn expand(top: &Path, rel: &str, out: &mut Vec<String>) {
+    let full = top.join(rel);
+    match std::fs::symlink_metadata(&full) {
+        Ok(m) if m.is_dir() => {
+            let Ok(rd) = std::fs::read_dir(&full) else {
+                return;
+            };
+            let mut names: Vec<String> = rd
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            for n in names {
+                expand(top, &format!("{}/{n}", rel.trim_end_matches('/')), out);
+            }
+        }
+        _ => out.push(rel.to_string()),
+    }
+}
+
+/// A path as fast-import reads it: C-style quoted when it must be.
+fn quote_path(p: &str) -> String {
+    if !p.starts_with('"') && !p.contains(['\n', '\\', '"']) {
+        return p.to_string();
+    }
+    let mut q = String::from("\"");
+    for c in p.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
+impl Git {
+    /// Which of `paths` git ignores (tracked files never are). One process.
+    fn ignored(&self, paths: &BTreeSet<String>) -> Result<BTreeSet<String>, PublishError> {
+        if paths.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let mut input = Vec::new();
+        for p in paths {
+            input.extend_from_slice(p.as_bytes());
+            input.push(0);
+        }
+        let args = ["check-ignore", "-z", "--stdin"];
+        let out = git_cmd(&self.top, &self.env, &args)
+            .stdin_bytes(input)
+            .run()?;
+        // Exit 1: none is ignored.
+        if !out.success() && out.end != End::Exited(1) {
+            return Err(PublishError::Git {
+                args: args.join(" "),
+                message: out.stderr_text(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .split('\0')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Store the work tree's files as blobs (with their path's filters, as
+    /// `git add` does); their ids, in order. One process.
+    fn hash_paths(&self, paths: &[String]) -> Result<Vec<String>, PublishError> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let input = paths.join("\n") + "\n";
+        let args = ["hash-object", "-w", "--stdin-paths"];
+        let out = git_cmd(&self.top, &self.env, &args)
+            .stdin_bytes(input)
+            .run()?;
+        let ids: Vec<String> = stdout_of(&args, out)?.lines().map(str::to_string).collect();
+        if ids.len() != paths.len() {
+            return Err(PublishError::Git {
+                args: args.join(" "),
+                message: format!("gave {} ids for {} files", ids.len(), paths.len()),
+            });
+        }
+        Ok(ids)
+    }
+
+    /// The (mode, blob id) of each of `paths` in `commit`, for those it has.
+    /// One `cat-file --batch-check` for the ids; modes other than 100644 are
+    /// read by one `ls-tree` of just the paths whose id is known.
+    fn tree_entries(
+        &self,
+        commit: &str,
+        paths: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, (u32, String)>, PublishError> {
+        let mut out_map = BTreeMap::new();
+        if paths.is_empty() {
+            return Ok(out_map);
+        }
+        // Paths with a newline are left out (their output line could not be
+        // told apart): they are simply committed whenever present.
+        let asked: Vec<&String> = paths.iter().filter(|p| !p.contains('\n')).collect();
+        let mut input = Vec::new();
+        for p in &asked {
+            input.extend_from_slice(format!("{commit}:{p}").as_bytes());
+            input.push(0);
+        }
+        // `-z`: NUL-separated input (git 2.39 has no `-Z` for the output).
+        let args = [
+            "cat-file",
+            "--batch-check=%(objectname) %(objecttype)",
+            "-z",
+        ];
+        let out = git_cmd(&self.top, &self.env, &args)
+            .stdin_bytes(input)
+            .run()?;
+        let text = stdout_of(&args, out)?;
+        let mut found: Vec<&String> = Vec::new();
+        for (p, rec) in asked.into_iter().zip(text.lines()) {
+            if let Some(id) = rec.strip_suffix(" blob") {
+                out_map.insert(p.clone(), (0o100644, id.to_string()));
+                found.push(p);
+            }
+        }
+        if found.is_empty() {
+            return Ok(out_map);
+        }
+        // Modes: ls-tree of the known paths (literal pathspecs, from stdin
+        // is not offered, so in batches of arguments).
+        for chunk in found.chunks(2000) {
+            let mut args = vec![
+                "--literal-pathspecs",
+                "ls-tree",
+                "-z",
+                "--full-tree",
+                commit,
+                "--",
+            ];
+            args.extend(chunk.iter().map(|p| p.as_str()));
+            for rec in self.git(&args)?.split('\0').filter(|r| !r.is_empty()) {
+                let Some((meta, path)) = rec.split_once('\t') else {
+                    continue;
+                };
+                let mode = meta
+                    .split(' ')
+                    .next()
+                    .and_then(|m| u32::from_str_radix(m, 8).ok());
+                if let (Some(mode), Some(e)) = (mode, out_map.get_mut(path)) {
+                    e.0 = mode;
+                }
+            }
+        }
+        Ok(out_map)
+    }
+
+    /// Write the pass's commits with one `git fast-import`; the id of the last.
+    fn fast_import(&self, stream: Vec<u8>, n: usize) -> Result<String, PublishError> {
+        let marks = self.top.join(
+            self.git(&["rev-parse", "--git-path", "warden-bridge-marks"])?
+                .trim(),
+        );
+        let export = format!("--export-marks={}", marks.display());
+        let args = [
+            "fast-import",
+            "--quiet",
+            "--force",
+            "--done",
+            export.as_str(),
+        ];
+        let out = git_cmd(&self.top, &self.env, &args)
+            .stdin_bytes(stream)
+            .run();
+        let text = std::fs::read_to_string(&marks).unwrap_or_default();
+        let _ = std::fs::remove_file(&marks);
+        stdout_of(&args, out?)?;
+        let want = format!(":{n} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&want))
+            .map(|s| s.trim().to_string())
+            .ok_or_else(|| PublishError::Git {
+                args: "fast-import".into(),
+                message: format!("no commit for mark :{n}"),
+            })
+    }
+
+    /// Move HEAD (its branch) from `old` to `new` and drop the scratch ref,
+    /// in one transaction.
+    fn update_head(&self, new: &str, old: &str, msg: &str) -> Result<(), PublishError> {
+        let input = format!("update HEAD {new} {old}\ndelete {SCRATCH_REF}\n");
+        let args = ["update-ref", "-m", msg, "--stdin"];
+        let out = git_cmd(&self.top, &self.env, &args)
+            .stdin_bytes(input)
+            .run()?;
+        stdout_of(&args, out).map(|_| ())
+    }
+
+    /// The user's index follows HEAD for `paths` only. One process.
+    fn reset_paths(&self, paths: &[&str]) -> Result<(), PublishError> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let mut input = Vec::new();
+        for p in paths {
+            input.extend_from_slice(p.as_bytes());
+            input.push(0);
+        }
+        let args = [
+            "--literal-pathspecs",
+            "reset",
+            "-q",
+            "HEAD",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
+        ];
+        let out = git_cmd(&self.top, &self.env, &args)
+            .stdin_bytes(input)
+            .run()?;
+        stdout_of(&args, out).map(|_| ())
+    }
 }
 
 /// What one commit takes from the work tree (paths from the top).

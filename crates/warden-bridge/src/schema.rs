@@ -87,6 +87,7 @@ fn command() -> Value {
                         "ops": {"type": "array", "minItems": 1, "items": {"oneOf": [
                             op("noop", json!({}), &[]),
                             op("writeFile", json!({"path": path, "content": {"type": "string"}, "expect": expect()}), &["path", "content"]),
+                            op("writeFile", json!({"path": path, "content_base64": {"type": "string", "description": "the new content as base64 (any bytes)"}, "expect": expect()}), &["path", "content_base64"]),
                             op("moveFile", json!({"from": path, "to": path, "expect": expect()}), &["from", "to"]),
                             op("deleteFile", json!({"path": path, "expect": expect()}), &["path"]),
                             op("replaceRegion", json!({"path": path, "fence": {"type": "string"}, "content": {"type": "string"}}), &["path", "fence", "content"])

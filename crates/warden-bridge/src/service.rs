@@ -269,7 +269,9 @@ pub fn next_wake(
 ) -> std::time::Duration {
     let mut d = poll;
     if pass.waiting > 0 {
-        d = d.min(settle + std::time::Duration::from_millis(10));
+        // A waiting file is taken once seen stable for STABLE_MS.
+        let stable = std::time::Duration::from_millis(crate::pipeline::STABLE_MS);
+        d = d.min(settle.min(stable) + std::time::Duration::from_millis(10));
     }
     // A retry is due when every waiting entry is (`retries::due`).
     let index = retries::load(layout);

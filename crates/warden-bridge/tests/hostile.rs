@@ -352,6 +352,62 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
             }),
         ),
         (
+            "writeFile with both content and content_base64",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h80.json",
+                    op(
+                        "h80",
+                        json!({"op": "writeFile", "path": "x.bin", "content": "x", "content_base64": "eA=="}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "writeFile with neither content nor content_base64",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h81.json",
+                    op(
+                        "h81",
+                        json!({"op": "writeFile", "path": "x.bin"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "writeFile naming a local content_file",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h82.json",
+                    op(
+                        "h82",
+                        json!({"op": "writeFile", "path": "x.bin", "content_file": "/etc/passwd", "content_sha256": "00"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
+            "writeFile with content_base64 that is not base64",
+            Schema,
+            Box::new(|_| {
+                file(
+                    "h83.json",
+                    op(
+                        "h83",
+                        json!({"op": "writeFile", "path": "x.bin", "content_base64": "*not base64*"}),
+                        &["writeFile"],
+                    ),
+                )
+            }),
+        ),
+        (
             "path with ..",
             PathEscape,
             Box::new(|_| {

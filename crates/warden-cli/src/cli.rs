@@ -98,9 +98,17 @@ pub enum Command {
         #[command(flatten)]
         write: WriteArgs,
     },
-    /// List runs, oldest first, in an aligned table; run ids are shown as their
-    /// shortest unique prefix (every command accepts any unique prefix).
-    Runs,
+    /// List runs, newest first, in an aligned table: the last 20 unless --limit
+    /// or --all. Run ids are shown as their shortest unique prefix (every
+    /// command accepts any unique prefix).
+    Runs {
+        /// Show the newest N runs.
+        #[arg(long, default_value_t = 20, conflicts_with = "all")]
+        limit: usize,
+        /// Show every run (reads the whole ledger).
+        #[arg(long)]
+        all: bool,
+    },
     /// The ledger's runs and this clone's local history of read-only reports
     /// (audits, replays), oldest first. The local history is not tracked by git.
     History,
@@ -231,6 +239,9 @@ pub enum LedgerCommand {
     Log,
     /// Print one run's entry.
     Show { run: String },
+    /// Rebuild the derived ledger index (.warden/state/ledger-index.json) from
+    /// every chain; exit 1 naming the first bad entry.
+    Reindex,
     /// After writers refused a cut or edited tip, a deleted chain or a broken heads
     /// file: re-record the heads from the chains as they are now, and ledger what was
     /// accepted. A chain broken inside cannot be accepted: restore it from git.

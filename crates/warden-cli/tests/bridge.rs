@@ -1414,6 +1414,101 @@ fn run_once_right_after_a_drop_waits_for_the_file_to_settle() {
     );
 }
 
+/// `--once` takes a fresh file as soon as its size and mtime are seen
+/// unchanged, not after the settle time: with a settle time of ten minutes
+/// the pass still processes the command dropped just before.
+#[test]
+fn run_once_takes_a_complete_file_once_it_is_seen_stable() {
+    let c = Cloud::new();
+    c.ok(&c.root, &["bridge", "new", "noop", "--id", "stable"]);
+    let out = c.ok(
+        &c.root,
+        &["bridge", "run", "--once", "--settle-ms", "600000"],
+    );
+    assert!(out.contains("processed 1: 1 archived"), "{out}");
+    assert!(c.root.join("archive/stable.json").is_file(), "{out}");
+}
+
+/// Issue 11: publishing a pass costs the same number of git processes
+/// whatever the number of commands in it (one fast-import for all of its
+/// commits), and each command still gets its own commit.
+#[test]
+fn publish_runs_as_many_git_processes_for_twelve_commands_as_for_three() {
+    use std::os::unix::fs::PermissionsExt;
+    let c = Cloud::new();
+    let real = String::from_utf8(
+        isolated("sh", &c.base())
+            .args(["-c", "command -v git"])
+            .output()
+            .expect("sh")
+            .stdout,
+    )
+    .expect("utf-8");
+    let bin = c.base().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    let log = c.base().join("git-calls.log");
+    let wrapper = bin.join("git");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real.trim()
+        ),
+    )
+    .expect("wrapper");
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut calls = Vec::new();
+    // A first pass puts the log and the ledger into HEAD; then 3, then 12.
+    for (round, n) in [(0, 1), (1, 3), (2, 12)] {
+        for i in 0..n {
+            c.ok(
+                &c.root,
+                &["bridge", "new", "noop", "--id", &format!("r{round}-{i:02}")],
+            );
+        }
+        let _ = std::fs::remove_file(&log);
+        let out = c
+            .warden(&c.root, &["bridge", "run", "--once", "--settle-ms", "0"])
+            .env("PATH", &path)
+            .output()
+            .expect("warden");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&log).expect("the wrapper was used");
+        calls.push(text.lines().map(str::to_string).collect::<Vec<_>>());
+        let subjects = c.remote_subjects();
+        for i in 0..n {
+            let want = format!("bridge: results r{round}-{i:02} (exit=0)");
+            assert!(subjects.contains(&want), "{want} in {subjects:?}");
+        }
+    }
+    assert_eq!(
+        calls[1].len(),
+        calls[2].len(),
+        "git processes for 3 commands: {:#?}\nfor 12: {:#?}",
+        calls[1],
+        calls[2]
+    );
+    assert_eq!(
+        calls[2]
+            .iter()
+            .filter(|l| l.contains("fast-import"))
+            .count(),
+        1,
+        "{:#?}",
+        calls[2]
+    );
+}
+
 /// `bridge run` needs exactly one of `--once` and `--watch`, and says so.
 #[test]
 fn run_without_a_mode_names_both_modes() {

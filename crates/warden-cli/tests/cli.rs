@@ -393,14 +393,15 @@ fn undo_restores_tracked_and_untracked_files_byte_exact_with_modes() {
     let out = r.ok(&["undo", &run, "--yes"]);
     assert!(out.contains(&format!("undid run {run}")), "{out}");
     assert_eq!(r.tree(), before, "byte-exact, modes included");
+    // Newest first: the undo, then the run it undid.
     let runs = r.json(&["runs"])["runs"].clone();
-    assert_eq!(runs[0]["undone_by"], runs[1]["run"]);
-    assert_eq!(runs[1]["undoes"], json!(run));
-    assert_eq!(runs[1]["event"], "RollbackTriggered");
+    assert_eq!(runs[1]["undone_by"], runs[0]["run"]);
+    assert_eq!(runs[0]["undoes"], json!(run));
+    assert_eq!(runs[0]["event"], "RollbackTriggered");
     let err = r.fails(&["undo", &run, "--yes"], 1);
     assert!(err.contains("already undone"), "{err}");
     // An undo is a run too: undoing it redoes the change.
-    let undo_run = runs[1]["run"].as_str().expect("run").to_string();
+    let undo_run = runs[0]["run"].as_str().expect("run").to_string();
     r.ok(&["undo", &undo_run[..10], "--yes"]);
     assert_eq!(r.read("tracked.sh"), "#!/bin/sh\necho v2\n");
     assert_eq!(r.json(&["ledger", "verify"])["ok"], true);
@@ -427,7 +428,7 @@ fn undo_refuses_newer_work_and_force_quarantines_it_first() {
     assert_eq!(r.read("a.txt"), "v3 by hand\n");
     r.ok(&["undo", &run, "--yes", "--force"]);
     assert_eq!(r.read("a.txt"), "v1\n");
-    let undo = r.json(&["runs"])["runs"][1]["run"]
+    let undo = r.json(&["runs"])["runs"][0]["run"]
         .as_str()
         .expect("run")
         .to_string();

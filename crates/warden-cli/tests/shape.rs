@@ -114,8 +114,7 @@ fn run_ids_are_shown_as_their_shortest_unique_prefix_and_accepted_as_such() {
     for n in 0..3 {
         r.ok(&["apply", &write_file(&r, n), "--yes"]);
     }
-    let full: Vec<String> = r
-        .json(&["runs"])
+    let full: Vec<String> = r.json(&["runs"])["runs"]
         .as_array()
         .expect("rows")
         .iter()
@@ -304,10 +303,10 @@ fn hook_install_writes_a_pre_commit_hook_that_dispatches_pre_commit() {
     r.write("b.txt", "b\n");
     r.git(&["add", "b.txt"]);
     r.git(&["commit", "--quiet", "-m", "second"]);
-    let runs = r.json(&["runs"]);
+    let runs = r.json(&["runs"])["runs"].clone();
     let last = runs
         .as_array()
-        .and_then(|a| a.last())
+        .and_then(|a| a.first())
         .cloned()
         .expect("a run");
     assert_eq!(last["command"], "run");

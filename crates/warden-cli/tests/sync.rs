@@ -739,7 +739,7 @@ fn adopt_fast_forwards_when_nothing_changed_since() {
     let runs = a.json(&["runs"])["runs"].clone();
     let last = runs
         .as_array()
-        .and_then(|r| r.last())
+        .and_then(|r| r.first())
         .cloned()
         .expect("runs");
     assert_eq!(last["command"], "sync adopt");

@@ -405,22 +405,44 @@ impl Session<'_> {
         resolved
     }
 
+    /// The newest applied `apply` of a proposal with this digest, when its
+    /// after-state is still on disk. Each chain is read backwards from its end
+    /// and only lines that name the digest are parsed, so a proposal applied
+    /// recently is found after reading the chains' tails.
     fn already_applied(&self, digest: Digest) -> Result<Option<String>> {
-        let entries = self.repo.ledger().entries()?;
-        for e in entries.iter().rev() {
-            if e.command != "apply" || e.input_digest != digest || e.result != RunResult::Applied {
-                continue;
-            }
-            let in_place = e.changes.iter().all(|c| {
-                let Ok(p) = RepoPath::parse(&c.path, "", "") else {
-                    return false;
-                };
-                FileState::read(self.root(), &p)
-                    .is_ok_and(|s| s.digest() == c.after && s.mode() == c.after_mode)
-            });
-            return Ok(in_place.then(|| e.run.clone()));
+        let ledger = self.repo.ledger();
+        let needle = digest.hex();
+        let mut newest: Option<Entry> = None;
+        for writer in ledger.writers()? {
+            let path = ledger.chain_path(&writer);
+            ledger.scan_back(&writer, &mut |line| {
+                if !contains(line, needle.as_bytes()) {
+                    return Ok(false);
+                }
+                let e = crate::ledger_index::parse_entry(&path, line)?;
+                if e.command != "apply"
+                    || e.input_digest != digest
+                    || e.result != RunResult::Applied
+                {
+                    return Ok(false);
+                }
+                if newest.as_ref().is_none_or(|n| n.run < e.run) {
+                    newest = Some(e);
+                }
+                Ok(true)
+            })?;
         }
-        Ok(None)
+        let Some(e) = newest else {
+            return Ok(None);
+        };
+        let in_place = e.changes.iter().all(|c| {
+            let Ok(p) = RepoPath::parse(&c.path, "", "") else {
+                return false;
+            };
+            FileState::read(self.root(), &p)
+                .is_ok_and(|s| s.digest() == c.after && s.mode() == c.after_mode)
+        });
+        Ok(in_place.then(|| e.run.clone()))
     }
 
     fn template(&self, plan: &Plan) -> Entry {
@@ -1025,6 +1047,31 @@ impl Session<'_> {
         }])
     }
 
+    /// The applied undo of `entry`'s run, if any. Only `entry`'s writer can
+    /// undo it (the rollback handle lives in that clone's journal), and only
+    /// after it: so only that chain's entries after it are read, backwards.
+    fn undone_by(&self, entry: &Entry) -> Result<Option<Entry>> {
+        let ledger = self.repo.ledger();
+        let path = ledger.chain_path(&entry.writer);
+        let needle = format!("\"undoes\":\"{}\"", entry.run);
+        let mut by = None;
+        ledger.scan_back(&entry.writer, &mut |line| {
+            if crate::ledger::parse_link(line).and_then(|l| l.run) == Some(entry.run.as_str()) {
+                return Ok(true);
+            }
+            if !contains(line, needle.as_bytes()) {
+                return Ok(false);
+            }
+            let e = crate::ledger_index::parse_entry(&path, line)?;
+            if e.undoes.as_deref() == Some(entry.run.as_str()) && e.result == RunResult::Applied {
+                by = Some(e);
+                return Ok(true);
+            }
+            Ok(false)
+        })?;
+        Ok(by)
+    }
+
     /// Plan the undo of `run`: restore its before-state, byte for byte and mode
     /// for mode. Refuses when its paths changed since, unless `force`, which
     /// first moves the current versions to the quarantine lane.
@@ -1066,11 +1113,7 @@ impl Session<'_> {
                 ));
             }
         }
-        if let Some(by) = ledger
-            .entries()?
-            .into_iter()
-            .find(|e| e.undoes.as_deref() == Some(&id) && e.result == RunResult::Applied)
-        {
+        if let Some(by) = self.undone_by(&entry)? {
             return Err(Error::rejected(
                 "(command line)",
                 "RUN",
@@ -1271,4 +1314,9 @@ fn result_name(r: RunResult) -> &'static str {
         RunResult::RolledBack => "rolled_back",
         RunResult::Recorded => "recorded",
     }
+}
+
+/// Whether `needle` occurs in `hay`.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }

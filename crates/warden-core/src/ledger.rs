@@ -57,13 +57,26 @@ impl Entry {
     /// Reads the typed field, or for entries written before it existed, the
     /// start of `reason` (the wording those versions wrote).
     pub fn rollback_cause(&self) -> Option<RollbackCause> {
-        if self.result != RunResult::RolledBack {
+        RollbackCause::of(self.result, self.rolled_back_by, self.reason.as_deref())
+    }
+}
+
+impl RollbackCause {
+    /// Why a run with this result, typed cause and reason was rolled back
+    /// (`None` unless it was): the typed field, or for entries written before
+    /// it existed, the start of `reason` (the wording those versions wrote).
+    pub fn of(
+        result: RunResult,
+        typed: Option<RollbackCause>,
+        reason: Option<&str>,
+    ) -> Option<RollbackCause> {
+        if result != RunResult::RolledBack {
             return None;
         }
-        if let Some(c) = self.rolled_back_by {
+        if let Some(c) = typed {
             return Some(c);
         }
-        let r = self.reason.as_deref()?;
+        let r = reason?;
         Some(if r.starts_with("interrupted") {
             RollbackCause::Interrupted
         } else if r.starts_with(crate::engine::DEADLINE_REASON) {
@@ -223,12 +236,12 @@ pub struct Ledger {
 /// The minimum of an entry that chain verification needs; parsed without
 /// allocating the rest.
 #[derive(Deserialize)]
-struct Link<'a> {
-    seq: u64,
+pub(crate) struct Link<'a> {
+    pub(crate) seq: u64,
     #[serde(borrow)]
     prev: &'a str,
     #[serde(borrow)]
-    run: Option<&'a str>,
+    pub(crate) run: Option<&'a str>,
 }
 
 impl Ledger {
@@ -239,6 +252,15 @@ impl Ledger {
             dir,
             heads,
         }
+    }
+
+    /// The derived index (`.warden/state/ledger-index.json`), beside the heads.
+    pub fn index_path(&self) -> PathBuf {
+        self.heads.with_file_name("ledger-index.json")
+    }
+
+    pub(crate) fn rel_path(&self, p: &Path) -> String {
+        self.rel(p)
     }
 
     pub fn chain_path(&self, writer: &str) -> PathBuf {
@@ -381,6 +403,7 @@ impl Ledger {
             },
         );
         heads::write(&self.heads, &heads);
+        self.index_appended(writer);
         Ok(written)
     }
 
@@ -517,7 +540,14 @@ impl Ledger {
         let mut tip = (start_seq > 0).then_some(start_hash);
         let old_head = head.filter(|h| h.offset.is_none());
         walk_chain(
-            writer, &rest, old_head, start_seq, start_hash, &mut n, &mut tip,
+            writer,
+            &rest,
+            old_head,
+            start_seq,
+            start_hash,
+            &mut n,
+            &mut tip,
+            &mut |_| {},
         )
         .map_err(|mut p| {
             p.file = self.rel(&path);
@@ -782,18 +812,35 @@ impl Ledger {
         Ok(all)
     }
 
-    /// The entry of a run. Accepts any unique prefix of the run id (`warden runs`
-    /// shows each run's shortest one), in either case.
+    /// The entry of a run. Accepts any unique prefix of the run id (`warden
+    /// runs` shows each run's shortest one), in either case. A full run id is looked up backwards from each chain's
+    /// end, so finding a recent run reads only the chains' tails; a prefix, or
+    /// an id that is not there, reads every chain (streamed, a line at a time).
     pub fn find_run(&self, run: &str) -> Result<Option<Entry>> {
         let run = run.to_ascii_uppercase();
         if run.is_empty() {
             return Ok(None);
         }
-        let mut hits: Vec<Entry> = self
-            .entries()?
-            .into_iter()
-            .filter(|e| e.run.starts_with(&run))
-            .collect();
+        let exact = run.len() == 26;
+        let mut hits: Vec<Entry> = Vec::new();
+        for writer in self.writers()? {
+            let path = self.chain_path(&writer);
+            let found = self.scan_back(&writer, &mut |line| {
+                let Some(id) = parse_link(line).and_then(|l| l.run) else {
+                    return Ok(false);
+                };
+                if !id.starts_with(&run) {
+                    return Ok(false);
+                }
+                hits.push(crate::ledger_index::parse_entry(&path, line)?);
+                Ok(exact)
+            })?;
+            if found {
+                break;
+            }
+        }
+        // Oldest first, as the whole-ledger order had it.
+        hits.sort_by(|a, b| a.run.cmp(&b.run).then(a.seq.cmp(&b.seq)));
         if hits.len() > 1 && hits.iter().any(|e| e.run != hits[0].run) {
             return Err(Error::invalid(
                 "(command line)",
@@ -840,7 +887,17 @@ pub fn verify_chain(
 ) -> (ChainReport, Option<Problem>) {
     let mut n = 0u64;
     let mut tip = None;
-    let problem = walk_chain(writer, bytes, head, 0, genesis(writer), &mut n, &mut tip).err();
+    let problem = walk_chain(
+        writer,
+        bytes,
+        head,
+        0,
+        genesis(writer),
+        &mut n,
+        &mut tip,
+        &mut |_| {},
+    )
+    .err();
     let report = ChainReport {
         writer: writer.into(),
         entries: n,
@@ -849,10 +906,11 @@ pub fn verify_chain(
     (report, problem)
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Walk a chain's lines, counting good entries into `n` and their last hash
 /// into `tip`, until the first problem. `bytes` start after entry `start_seq`,
 /// whose hash is `start_hash` (0 and the genesis for a whole chain).
-fn walk_chain(
+pub(crate) fn walk_chain(
     writer: &str,
     bytes: &[u8],
     head: Option<&Head>,
@@ -860,6 +918,7 @@ fn walk_chain(
     start_hash: Digest,
     n: &mut u64,
     tip: &mut Option<Digest>,
+    on_line: &mut dyn FnMut(&[u8]),
 ) -> Result<(), Problem> {
     *n = start_seq;
     let mut expected_prev = start_hash;
@@ -940,6 +999,7 @@ fn walk_chain(
             );
             return Err(p);
         }
+        on_line(line);
         expected_prev = hash;
         *tip = Some(hash);
         prev_run = link.run.map(str::to_string);
@@ -962,11 +1022,11 @@ fn walk_chain(
 }
 
 /// The chain fields of one line.
-fn parse_link(line: &[u8]) -> Option<Link<'_>> {
+pub(crate) fn parse_link(line: &[u8]) -> Option<Link<'_>> {
     fast_link(line).or_else(|| serde_json::from_slice(line).ok())
 }
 
-fn read_at(f: &mut std::fs::File, at: u64, len: u64, path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_at(f: &mut std::fs::File, at: u64, len: u64, path: &Path) -> Result<Vec<u8>> {
     f.seek(SeekFrom::Start(at)).io("seek", path)?;
     let mut buf = Vec::with_capacity(len as usize);
     Read::by_ref(f)
@@ -993,7 +1053,7 @@ fn last_newline_before(f: &mut std::fs::File, end: u64, path: &Path) -> Result<O
 }
 
 /// The line (without its newline) that ends exactly at byte `end`.
-fn line_ending_at(f: &mut std::fs::File, end: u64, path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn line_ending_at(f: &mut std::fs::File, end: u64, path: &Path) -> Result<Vec<u8>> {
     let not_a_line = || Error::Corrupt {
         path: path.to_path_buf(),
         message: format!("no entry ends at byte {end}"),

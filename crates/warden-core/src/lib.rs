@@ -24,6 +24,7 @@ pub mod history;
 pub mod ids;
 pub mod journal;
 pub mod ledger;
+pub mod ledger_index;
 pub mod lock;
 pub mod modules;
 pub mod paths;

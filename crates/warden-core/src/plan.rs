@@ -550,6 +550,7 @@ pub fn resolve(
 ) -> Result<Plan> {
     gate(policy, proposal, file)?;
     check_shape(root, proposal, file)?;
+    proposal.check_content_files(root, file)?;
     let mut ov = Overlay::new(root, file);
     let mut quarantined = Vec::new();
     let mut summaries = Vec::new();
@@ -561,6 +562,7 @@ pub fn resolve(
                 content,
                 expect,
                 executable,
+                ..
             } => {
                 summaries.push(summary("write_file", path, None, None));
                 let cur = ov.get(path, &field("path"))?;

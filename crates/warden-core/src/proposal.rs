@@ -99,11 +99,31 @@ impl JsonSchema for Expect {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
-    /// Create or replace a whole file.
+    /// Create or replace a whole file. The new content is given by exactly
+    /// one of `content` (UTF-8 text), `content_base64` (any bytes) and
+    /// `content_file` (a staged file outside the repository, with its
+    /// `content_sha256`).
     WriteFile {
         path: RepoPathSchema,
-        /// The complete new content (UTF-8 text).
-        content: String,
+        /// The complete new content as UTF-8 text.
+        #[serde(rename = "content", skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+        /// The complete new content as base64 (standard alphabet, padded): any bytes.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        content_base64: Option<String>,
+        /// An absolute path to a staged file outside the repository holding
+        /// the new content; read once, and checked against `content_sha256`
+        /// before anything is written. Not accepted from plugins or the bridge.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        content_file: Option<String>,
+        /// The sha256 of the new content: required with `content_file`,
+        /// checked when given with the others.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        content_sha256: Option<Digest>,
+        /// The bytes to write, whichever field carried them.
+        #[serde(skip)]
+        #[schemars(skip)]
+        content: Bytes,
         expect: Expect,
         /// Set (true) or clear (false) the executable bits; default: keep the current mode, 0644 for new files.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,6 +161,16 @@ pub enum Action {
 
 fn any() -> Expect {
     Expect::Any
+}
+
+/// The bytes a `write_file` writes (shared, cheap to clone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bytes(pub std::sync::Arc<Vec<u8>>);
+
+impl Bytes {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// A `RepoPath` for the schema: a repository-relative path with `/`.
@@ -199,6 +229,51 @@ impl Action {
 }
 
 impl Proposal {
+    /// For proposals from a remote or sandboxed source (plugins, the bridge):
+    /// refuse `content_file`, which names a local path.
+    pub fn refuse_content_file(&self, file: &str) -> Result<()> {
+        for (i, a) in self.actions.iter().enumerate() {
+            if let Action::WriteFile {
+                content_file: Some(_),
+                ..
+            } = a
+            {
+                return Err(Error::invalid(
+                    file,
+                    format!("actions[{i}].content_file"),
+                    "is not accepted from this source: it names a local path",
+                    Some("send the bytes as \"content_base64\"".into()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuse a `content_file` inside the repository at `root`: the staged
+    /// file must live outside it.
+    pub fn check_content_files(&self, root: &std::path::Path, file: &str) -> Result<()> {
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        for (i, a) in self.actions.iter().enumerate() {
+            if let Action::WriteFile {
+                content_file: Some(f),
+                ..
+            } = a
+            {
+                let p = std::path::Path::new(f);
+                let p = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+                if p.starts_with(&root) {
+                    return Err(Error::invalid(
+                        file,
+                        format!("actions[{i}].content_file"),
+                        format!("\"{f}\" is inside the repository"),
+                        Some("stage the content outside the repository (e.g. in /tmp)".into()),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Parse a proposal from JSON text. `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<(Proposal, Digest)> {
         Self::parse_bytes(text.as_bytes(), file)
@@ -231,7 +306,17 @@ impl Proposal {
     /// Parse a proposal from a JSON value. Returns it with its digest: the
     /// sha256 of its canonical JSON (sorted keys, no whitespace).
     pub fn from_value(value: &Value, file: &str) -> Result<(Proposal, Digest)> {
-        let p = Parser { file };
+        Self::from_value_with(value, file, true)
+    }
+
+    /// [`Proposal::from_value`] for a remote or sandboxed source (a plugin,
+    /// the bridge): a `content_file` is refused before anything reads it.
+    pub fn from_value_remote(value: &Value, file: &str) -> Result<(Proposal, Digest)> {
+        Self::from_value_with(value, file, false)
+    }
+
+    fn from_value_with(value: &Value, file: &str, local: bool) -> Result<(Proposal, Digest)> {
+        let p = Parser { file, local };
         let obj = p.object(value, "(top level)")?;
         strict::known_fields(obj, TOP_FIELDS, file, "")?;
         let schema = p.string(obj, "schema", "")?;
@@ -355,7 +440,16 @@ const TOP_FIELDS: &[&str] = &[
 /// `executable`, is an error: never silently ignored.
 fn action_fields(kind: ActionKind) -> &'static [&'static str] {
     match kind {
-        ActionKind::WriteFile => &["kind", "path", "content", "expect", "executable"],
+        ActionKind::WriteFile => &[
+            "kind",
+            "path",
+            "content",
+            "content_base64",
+            "content_file",
+            "content_sha256",
+            "expect",
+            "executable",
+        ],
         ActionKind::PatchRegion => &["kind", "path", "fence", "content", "expect"],
         ActionKind::MoveFile => &["kind", "from", "to", "expect"],
         ActionKind::Quarantine => &["kind", "path", "reason", "expect"],
@@ -366,6 +460,9 @@ fn action_fields(kind: ActionKind) -> &'static [&'static str] {
 
 struct Parser<'a> {
     file: &'a str,
+    /// Whether `content_file` (a local path) is accepted: not from plugins
+    /// or the bridge.
+    local: bool,
 }
 
 impl Parser<'_> {
@@ -453,6 +550,140 @@ impl Parser<'_> {
         }
     }
 
+    /// A `write_file`'s content: exactly one of `content`, `content_base64`
+    /// and `content_file`; `content_sha256` required with `content_file` and
+    /// checked whenever given. A `content_file` is read here, once, and its
+    /// digest checked before anything else happens.
+    #[allow(clippy::type_complexity)]
+    fn content(
+        &self,
+        obj: &Map<String, Value>,
+        prefix: &str,
+    ) -> Result<(
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<Digest>,
+        Bytes,
+    )> {
+        let given: Vec<&str> = ["content", "content_base64", "content_file"]
+            .into_iter()
+            .filter(|k| obj.get(*k).is_some_and(|v| !v.is_null()))
+            .collect();
+        let hint = || {
+            Some(
+                "give exactly one of \"content\" (UTF-8 text), \"content_base64\" (any bytes) or \"content_file\" (a staged file, with \"content_sha256\")"
+                    .to_string(),
+            )
+        };
+        let which = match given.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(Error::invalid(
+                    self.file,
+                    format!("{prefix}content"),
+                    "is missing",
+                    hint(),
+                ));
+            }
+            [a, b, ..] => {
+                return Err(Error::invalid(
+                    self.file,
+                    format!("{prefix}{b}"),
+                    format!("cannot be given together with \"{a}\""),
+                    hint(),
+                ));
+            }
+        };
+        let sha = match obj.get("content_sha256") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_str().and_then(Digest::parse_hex).ok_or_else(|| {
+                Error::invalid(
+                    self.file,
+                    format!("{prefix}content_sha256"),
+                    "must be 64 hex characters",
+                    Some("the sha256 of the new content (`sha256sum FILE`)".into()),
+                )
+            })?),
+        };
+        let (text, b64, file, bytes) = match which {
+            "content" => {
+                let t = self.string(obj, "content", prefix)?;
+                let b = t.clone().into_bytes();
+                (Some(t), None, None, b)
+            }
+            "content_base64" => {
+                use base64::Engine;
+                let t = self.string(obj, "content_base64", prefix)?;
+                let b = base64::engine::general_purpose::STANDARD
+                    .decode(t.as_bytes())
+                    .map_err(|e| {
+                        Error::invalid(
+                            self.file,
+                            format!("{prefix}content_base64"),
+                            format!("is not valid base64 ({e})"),
+                            Some(
+                                "use the standard alphabet with padding (`base64 -w0 FILE`)".into(),
+                            ),
+                        )
+                    })?;
+                (None, Some(t), None, b)
+            }
+            _ => {
+                let f = self.string(obj, "content_file", prefix)?;
+                if !self.local {
+                    return Err(Error::invalid(
+                        self.file,
+                        format!("{prefix}content_file"),
+                        "is not accepted from this source: it names a local path",
+                        Some("send the bytes as \"content_base64\"".into()),
+                    ));
+                }
+                if sha.is_none() {
+                    return Err(Error::invalid(
+                        self.file,
+                        format!("{prefix}content_sha256"),
+                        "is missing: a content_file needs the sha256 of its content",
+                        Some("add \"content_sha256\": the output of `sha256sum FILE`".into()),
+                    ));
+                }
+                let path = std::path::Path::new(&f);
+                if !path.is_absolute() {
+                    return Err(Error::invalid(
+                        self.file,
+                        format!("{prefix}content_file"),
+                        format!("\"{f}\" is not an absolute path"),
+                        Some("name the staged file by its absolute path".into()),
+                    ));
+                }
+                let b = std::fs::read(path).map_err(|e| {
+                    Error::invalid(
+                        self.file,
+                        format!("{prefix}content_file"),
+                        format!("\"{f}\" cannot be read ({e})"),
+                        Some("stage the content in a readable file outside the repository".into()),
+                    )
+                })?;
+                (None, None, Some(f), b)
+            }
+        };
+        if let Some(want) = sha {
+            let got = Digest::of(&bytes);
+            if got != want {
+                return Err(Error::invalid(
+                    self.file,
+                    format!("{prefix}content_sha256"),
+                    format!("does not match the {which}: its sha256 is {}", got.hex()),
+                    Some(
+                        "recompute it from the content (`sha256sum FILE`), or restage the file"
+                            .into(),
+                    ),
+                ));
+            }
+        }
+        Ok((text, b64, file, sha, Bytes(std::sync::Arc::new(bytes))))
+    }
+
     fn action(&self, v: &Value, i: usize) -> Result<Action> {
         let prefix = format!("actions[{i}].");
         let obj = self.object(v, &format!("actions[{i}]"))?;
@@ -474,23 +705,31 @@ impl Parser<'_> {
             strict::known_fields(obj, action_fields(kind), self.file, &prefix)?;
         }
         Ok(match kind {
-            ActionKind::WriteFile => Action::WriteFile {
-                path: self.path(obj, "path", &prefix)?,
-                content: self.string(obj, "content", &prefix)?,
-                expect: self.expect(obj, &prefix, true)?,
-                executable: match obj.get("executable") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::Bool(b)) => Some(*b),
-                    Some(_) => {
-                        return Err(Error::invalid(
-                            self.file,
-                            format!("{prefix}executable"),
-                            "must be true or false",
-                            None,
-                        ));
-                    }
-                },
-            },
+            ActionKind::WriteFile => {
+                let (text, content_base64, content_file, content_sha256, content) =
+                    self.content(obj, &prefix)?;
+                Action::WriteFile {
+                    path: self.path(obj, "path", &prefix)?,
+                    text,
+                    content_base64,
+                    content_file,
+                    content_sha256,
+                    content,
+                    expect: self.expect(obj, &prefix, true)?,
+                    executable: match obj.get("executable") {
+                        None | Some(Value::Null) => None,
+                        Some(Value::Bool(b)) => Some(*b),
+                        Some(_) => {
+                            return Err(Error::invalid(
+                                self.file,
+                                format!("{prefix}executable"),
+                                "must be true or false",
+                                None,
+                            ));
+                        }
+                    },
+                }
+            }
             ActionKind::PatchRegion => Action::PatchRegion {
                 path: self.path(obj, "path", &prefix)?,
                 fence: {

@@ -46,6 +46,10 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "history-entry".into(),
             "one line of .runs/history.jsonl: a read-only report kept locally",
         ),
+        (
+            "ledger-reindex".into(),
+            "`warden ledger reindex --format json`",
+        ),
         ("events".into(), "`warden events --format json`"),
         ("init".into(), "`warden init --format json`"),
         (
@@ -102,6 +106,7 @@ pub fn get(name: &str) -> Option<Value> {
         "history-entry" => schema_for::<crate::history::HistoryEntry>("history-entry"),
         "runs" => schema_for::<crate::status::RunsReport>("runs"),
         "events" => schema_for::<crate::status::EventsReport>("events"),
+        "ledger-reindex" => schema_for::<crate::ledger_index::ReindexReport>("ledger-reindex"),
         "init" => schema_for::<crate::repo::InitReport>("init"),
         "modules" => {
             let mut v = schema_for::<crate::modules::ModulesFile>("modules");

@@ -162,6 +162,26 @@ fn every_step_boundary_recovers_to_before_or_after() {
                 "{point}: a run that never started is not ledgered"
             );
         }
+        // The derived ledger index agrees with the chain after the crash.
+        let sum = repo.ledger().summary().expect("summary");
+        assert_eq!(sum.entries, entries.len() as u64, "{point}: index entries");
+        assert_eq!(
+            sum.failures,
+            entries
+                .iter()
+                .filter(|e| e.result == RunResult::RolledBack)
+                .count() as u64,
+            "{point}: index failures"
+        );
+        assert_eq!(
+            sum.last_success.map(|b| b.run),
+            entries
+                .iter()
+                .rev()
+                .find(|e| e.result == RunResult::Applied)
+                .map(|e| e.run.clone()),
+            "{point}: index last success"
+        );
         // A second start finds nothing more to do.
         let s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
         assert!(

@@ -909,7 +909,9 @@ pub fn dispatch_to(
             continue;
         }
         let label = format!("plugin {key} (run {run})");
-        let planned = Proposal::from_value(&doc, &label).and_then(|(p, d)| {
+        let planned = Proposal::from_value_remote(&doc, &label).and_then(|(p, d)| {
+            // A sandboxed plugin sends bytes, never a local path to read.
+            p.refuse_content_file(&label)?;
             // Plugins never touch plugins (their code, the registry) or identities.
             if let Some(path) = p
                 .actions

@@ -452,7 +452,9 @@ fn run_bridge(
     if !watch {
         // One --once takes what is in the inbox: wait for files still
         // settling rather than skip them.
-        warden_bridge::inbox::settle(&layout, settle);
+        bridge
+            .settle_inbox(settle + Duration::from_secs(1))
+            .map_err(|e| io_err("bridge", e))?;
     }
     let mut first = true;
     loop {

@@ -53,6 +53,26 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
             Ok(ExitCode::SUCCESS)
         }
         LedgerCommand::Accept { reason, no_wait } => accept(&repo, &reason, no_wait, fmt),
+        LedgerCommand::Reindex => {
+            let report = ledger.reindex()?;
+            if fmt == Format::Json {
+                output::json(&report)?;
+            } else if let Some(p) = &report.problem {
+                eprintln!(
+                    "error: {}: entry {} {}; the index covers the {} entries before it",
+                    p.file, p.line, p.message, report.entries
+                );
+                eprintln!("hint: `warden ledger verify` checks every chain");
+            } else {
+                println!(
+                    "ledger index rebuilt: {} entries in {} chain(s) ({})",
+                    report.entries,
+                    report.chains.len(),
+                    report.index
+                );
+            }
+            Ok(output::ExitStatus::findings_if(report.problem.is_some()).into())
+        }
         LedgerCommand::Show { run } => {
             let e = ledger.find_run(&run)?.ok_or_else(|| {
                 CliError::usage(

@@ -40,7 +40,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Init { git_init } => init::run(cli.repo, git_init, fmt),
         Command::Apply { file, write } => apply::run(cli.repo, &file, &write, fmt),
         Command::Undo { run, force, write } => undo::run(cli.repo, &run, force, &write, fmt),
-        Command::Runs => runs::run(cli.repo, fmt),
+        Command::Runs { limit, all } => runs::run(cli.repo, (!all).then_some(limit), fmt),
         Command::History => history::run(cli.repo, fmt),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { subcommand } => man::run(&subcommand),

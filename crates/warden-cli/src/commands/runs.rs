@@ -7,14 +7,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_core::ledger::RunResult;
 
-pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
+pub fn run(repo: Option<PathBuf>, limit: Option<usize>, fmt: Format) -> Result<ExitCode, CliError> {
     let repo = open(repo)?;
     recover_if_needed(&repo, &crate::env::context())?;
     if let Some(problem) = repo.ledger().guard_problem(&repo.writer) {
         eprintln!("warning: the ledger does not verify; writers are refused: {problem}");
     }
+    let ledger = repo.ledger();
+    // Newest first; a page reads only the chains' tails. Every run that could
+    // have undone a run on the page is newer than it, so on the page too.
     let report =
-        warden_core::status::RunsReport::new(warden_core::status::runs(&repo.ledger().entries()?));
+        warden_core::status::RunsReport::new(warden_core::status::runs(&ledger.recent(limit)?));
     if fmt != Format::Human {
         output::emit(&report, fmt)?;
         return Ok(ExitCode::SUCCESS);
@@ -23,7 +26,20 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
         println!("no runs yet");
         return Ok(ExitCode::SUCCESS);
     }
-    crate::ui::page(&table(&report.runs));
+    let mut text = table(&report.runs);
+    let shown = report.runs.len() as u64;
+    if let Some(l) = limit
+        && shown == l as u64
+    {
+        let total = ledger.summary()?.entries;
+        if total > shown {
+            text.push_str(&format!(
+                "({} older run(s) not shown; --limit N or --all shows more)\n",
+                total - shown
+            ));
+        }
+    }
+    crate::ui::page(&text);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,129 @@
+//! Benchmark helper for issue 11 ("scale"): give a warden repository a ledger
+//! of N valid entries, written directly (a chain of realistic entries with
+//! correct `seq`/`prev` links, plus this clone's heads), so the everyday
+//! commands can be timed on a long history. Not a user command.
+//!
+//! Run: `cargo bench -p warden-core --bench scale -- seed REPO N`
+//! (REPO must already be `warden init`ed with an empty ledger). `bench/scale.sh`
+//! uses it to compare `status`, `runs` and `apply` at 100 and 1,000,000 entries.
+// Benchmarks drive real clocks and read their own arguments directly.
+#![allow(clippy::disallowed_methods)]
+
+use std::io::Write;
+use std::path::Path;
+use warden_core::Repo;
+use warden_core::digest::Digest;
+use warden_core::heads::{self, Head, Heads};
+use warden_core::ledger::{self, Entry, RunResult};
+
+fn template(writer: &str) -> Entry {
+    let d = Digest::of(b"x");
+    Entry {
+        schema: ledger::LEDGER_SCHEMA_ID.into(),
+        seq: 0,
+        prev: d,
+        writer: writer.into(),
+        run: String::new(),
+        time: String::new(),
+        command: "apply".into(),
+        actor: warden_core::proposal::Source {
+            kind: "plugin".into(),
+            id: "classifier".into(),
+        },
+        event: "FileDetected".into(),
+        policy: warden_core::policy::PolicyRef {
+            version: "2026-11-21.1".into(),
+            digest: d,
+        },
+        input_digest: d,
+        before_digest: d,
+        after_digest: d,
+        actions: vec![ledger::ActionSummary {
+            kind: "move_file".into(),
+            path: "inbox/report.pdf".into(),
+            to: Some("docs/reports/report.pdf".into()),
+            reason: None,
+        }],
+        changes: vec![],
+        counts: ledger::Counts {
+            files: 2,
+            added: 1,
+            deleted: 1,
+            ..Default::default()
+        },
+        result: RunResult::Applied,
+        rolled_back_by: None,
+        reason: None,
+        rationale: None,
+        undoes: None,
+        details: None,
+        rollback: None,
+    }
+}
+
+fn seed(root: &Path, n: u64) {
+    let repo = Repo::open(root).expect("open the repository (run `warden init` first)");
+    let l = repo.ledger();
+    let path = l.chain_path(&repo.writer);
+    assert!(
+        std::fs::metadata(&path).map_or(true, |m| m.len() == 0),
+        "{} already has entries",
+        path.display()
+    );
+    std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+    let mut out = std::io::BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(&path).expect("create chain"),
+    );
+    let mut prev = ledger::genesis(&repo.writer);
+    let mut e = template(&repo.writer);
+    // Run ids are ULIDs one second apart, ending a day before now.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    let start = now - 86_400_000 - n * 1000;
+    let mut offset = 0u64;
+    for i in 0..n {
+        e.seq = i + 1;
+        e.prev = prev;
+        e.run = ulid::Ulid::from_parts(start + i * 1000, u128::from(i)).to_string();
+        e.time = jiff::Timestamp::from_millisecond((start + i * 1000) as i64)
+            .expect("time")
+            .to_string();
+        e.result = if i % 50 == 7 {
+            RunResult::RolledBack
+        } else {
+            RunResult::Applied
+        };
+        e.reason = (e.result == RunResult::RolledBack).then(|| "validation failed".to_string());
+        let line = serde_json::to_vec(&e).expect("json");
+        prev = Digest::of(&line);
+        out.write_all(&line).expect("write");
+        out.write_all(b"\n").expect("write");
+        offset += line.len() as u64 + 1;
+    }
+    out.flush().expect("flush");
+    let mut h = Heads::new();
+    h.chains.insert(
+        repo.writer.clone(),
+        Head {
+            seq: n,
+            hash: prev,
+            offset: Some(offset),
+        },
+    );
+    heads::write_replacing(&repo.layout.heads(), &h).expect("heads");
+    println!("{}: {n} entries, {offset} bytes", path.display());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    match args.as_slice() {
+        [cmd, root, n] if cmd == "seed" => seed(Path::new(root), n.parse().expect("N")),
+        _ => eprintln!("usage: cargo bench -p warden-core --bench scale -- seed REPO N"),
+    }
+}
