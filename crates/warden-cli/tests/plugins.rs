@@ -125,10 +125,14 @@ fn scaffold_validate_enable_run_undo() {
     // Replay: byte-identical. It is a read-only report: kept in the local
     // history, not in the ledger.
     let run = report["run"].as_str().expect("run");
-    let ledger_before = r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len);
+    let ledger_before = r.json(&["ledger", "log"])["entries"]
+        .as_array()
+        .map_or(0, Vec::len);
     assert!(r.ok(&["replay", run]).contains("byte-identical"));
     assert_eq!(
-        r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len),
+        r.json(&["ledger", "log"])["entries"]
+            .as_array()
+            .map_or(0, Vec::len),
         ledger_before
     );
     let history = r.json(&["history"]);

@@ -219,7 +219,9 @@ fn long_output_on_a_terminal_goes_through_the_pager_unless_no_pager() {
 #[test]
 fn warden_run_follows_the_mutation_convention() {
     let r = Repo::new();
-    let before = r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len);
+    let before = r.json(&["ledger", "log"])["entries"]
+        .as_array()
+        .map_or(0, Vec::len);
     // Without a terminal, --yes is needed; nothing is written.
     let err = r.fails(&["run", "Manual"], 2);
     assert!(err.contains("--yes") && err.contains("--dry-run"), "{err}");
@@ -234,7 +236,9 @@ fn warden_run_follows_the_mutation_convention() {
     assert_eq!(plan["schema"], "warden.run-plan/v1");
     assert_eq!(plan["plugins"], serde_json::json!([]));
     assert_eq!(
-        r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len),
+        r.json(&["ledger", "log"])["entries"]
+            .as_array()
+            .map_or(0, Vec::len),
         before
     );
     // On a terminal it asks; "n" declines (exit 1), "y" dispatches.
@@ -245,14 +249,18 @@ fn warden_run_follows_the_mutation_convention() {
         "{out}"
     );
     assert_eq!(
-        r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len),
+        r.json(&["ledger", "log"])["entries"]
+            .as_array()
+            .map_or(0, Vec::len),
         before
     );
     let (out, code) = on_tty(&r, &["run", "Manual"], &[], 50, "y\n");
     assert_eq!(code, 0, "{out}");
     r.ok(&["run", "Manual", "--yes"]);
     assert_eq!(
-        r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len),
+        r.json(&["ledger", "log"])["entries"]
+            .as_array()
+            .map_or(0, Vec::len),
         before + 2
     );
 }
@@ -277,12 +285,16 @@ fn hook_install_writes_a_pre_commit_hook_that_dispatches_pre_commit() {
     }
     assert_eq!(r.json(&["hook", "install"])["state"], "unchanged");
     // With no PreCommit plugin a commit dispatches nothing and records nothing.
-    let before = r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len);
+    let before = r.json(&["ledger", "log"])["entries"]
+        .as_array()
+        .map_or(0, Vec::len);
     r.write("a.txt", "a\n");
     r.git(&["add", "-A"]);
     r.git(&["commit", "--quiet", "-m", "first"]);
     assert_eq!(
-        r.json(&["ledger", "log"]).as_array().map_or(0, Vec::len),
+        r.json(&["ledger", "log"])["entries"]
+            .as_array()
+            .map_or(0, Vec::len),
         before
     );
     assert_eq!(r.git(&["status", "--porcelain"]).trim(), "");

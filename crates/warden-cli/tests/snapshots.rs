@@ -55,6 +55,9 @@ fn settings(r: &Repo) -> insta::Settings {
         s.add_filter(&escape(w.trim()), "[WRITER]");
     }
     s.add_filter(r"\b[0-9A-HJKMNP-TV-Z]{26}\b", "[RUN]");
+    // Tables show a run id's shortest unique prefix (at least 8 characters).
+    s.add_filter(r"\b0[0-9A-HJKMNP-TV-Z]{7,25}\b", "[RUN]");
+    s.add_filter(r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b", "[TIME]");
     s.add_filter(
         r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
         "[TIME]",
