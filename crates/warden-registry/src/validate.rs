@@ -101,7 +101,7 @@ impl Problem {
 }
 
 /// `warden registry validate --format json`.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[schemars(title = "warden registry validate report")]
 pub struct ValidateReport {
     /// Always "warden.registry-validate/v1".
