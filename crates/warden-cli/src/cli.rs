@@ -135,6 +135,8 @@ pub enum Command {
     Fleet(FleetCommand),
     /// The signed-command bridge: verify, apply and publish signed commands (SPEC §10).
     Bridge(crate::commands::bridge::BridgeArgs),
+    /// The capability registry: init, validate, stats, update, maintain (SPEC §9).
+    Registry(crate::commands::registry::RegistryArgs),
     /// Walk through warden on a throwaway repository in a temp dir.
     Demo {
         /// Keep the temp repository and print its path.

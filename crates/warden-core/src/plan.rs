@@ -391,7 +391,10 @@ pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
             return Err(Error::rejected(
                 file,
                 format!("actions[{i}].path"),
-                format!("registry_patch writes only the capability registry ({REGISTRY_DIR}…), not \"{}\"", path.as_str()),
+                format!(
+                    "registry_patch writes only the capability registry ({REGISTRY_DIR}…), not \"{}\"",
+                    path.as_str()
+                ),
                 Some("use write_file for other files".into()),
             ));
         }
@@ -541,7 +544,8 @@ pub fn resolve(
             } => {
                 summaries.push(summary("registry_patch", path, None, None));
                 let cur = ov.get(path, &field("path"))?;
-                let want = FileState::file(content.as_bytes().to_vec(), cur.mode().unwrap_or(0o644));
+                let want =
+                    FileState::file(content.as_bytes().to_vec(), cur.mode().unwrap_or(0o644));
                 if cur.same(&want) {
                     continue;
                 }

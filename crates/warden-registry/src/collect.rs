@@ -21,15 +21,42 @@ use warden_core::Result;
 
 /// Every collector: name and what it suggests.
 pub const COLLECTORS: &[(&str, &str)] = &[
-    ("index_row", "an entry without an index row -> index_row_add"),
-    ("vector_drift", "an index row whose vector differs from its entry's -> vector_sync"),
-    ("workflows", "a changed .github/workflows/* or .gitea/workflows/* file -> evidence_append evidence.tests"),
-    ("tests", "a changed test file (tests/**, test_*.py, *_test.*, *.test.*, *.spec.*) -> evidence_append evidence.tests"),
-    ("docs", "a changed docs/** file -> evidence_append evidence.documentation"),
-    ("entry_points", "a new pyproject.toml [project.scripts] / Cargo.toml [[bin]] / package.json bin -> artifact_append availability.current_artifacts"),
-    ("stale_updated", "the index's `updated` is older than the last commit touching registry/ -> a note (bumped on the next write)"),
-    ("missing_entry", "an index row whose entry file is missing -> a blocking note (registry validate fails)"),
-    ("unmapped", "a changed path no capability's `paths` matches -> a note"),
+    (
+        "index_row",
+        "an entry without an index row -> index_row_add",
+    ),
+    (
+        "vector_drift",
+        "an index row whose vector differs from its entry's -> vector_sync",
+    ),
+    (
+        "workflows",
+        "a changed .github/workflows/* or .gitea/workflows/* file -> evidence_append evidence.tests",
+    ),
+    (
+        "tests",
+        "a changed test file (tests/**, test_*.py, *_test.*, *.test.*, *.spec.*) -> evidence_append evidence.tests",
+    ),
+    (
+        "docs",
+        "a changed docs/** file -> evidence_append evidence.documentation",
+    ),
+    (
+        "entry_points",
+        "a new pyproject.toml [project.scripts] / Cargo.toml [[bin]] / package.json bin -> artifact_append availability.current_artifacts",
+    ),
+    (
+        "stale_updated",
+        "the index's `updated` is older than the last commit touching registry/ -> a note (bumped on the next write)",
+    ),
+    (
+        "missing_entry",
+        "an index row whose entry file is missing -> a blocking note (registry validate fails)",
+    ),
+    (
+        "unmapped",
+        "a changed path no capability's `paths` matches -> a note",
+    ),
 ];
 
 /// A report line that is not a patch.
@@ -177,7 +204,14 @@ pub fn collect(
         "**/*.spec.*",
     ]);
     let docs = set(&["docs/**"]);
-    let manifests = set(&["pyproject.toml", "**/pyproject.toml", "Cargo.toml", "**/Cargo.toml", "package.json", "**/package.json"]);
+    let manifests = set(&[
+        "pyproject.toml",
+        "**/pyproject.toml",
+        "Cargo.toml",
+        "**/Cargo.toml",
+        "package.json",
+        "**/package.json",
+    ]);
     let maps: Vec<(usize, GlobSet)> = reg
         .entries
         .iter()
@@ -249,14 +283,17 @@ pub fn collect(
             for art in new_points {
                 for &i in &owners {
                     let e = &reg.entries[i];
-                    if !in_scope(&e.meta.id) || e.meta.availability.current_artifacts.contains(&art) {
+                    if !in_scope(&e.meta.id) || e.meta.availability.current_artifacts.contains(&art)
+                    {
                         continue;
                     }
                     arts.push(RegistryPatch {
                         capability_id: e.meta.id.clone(),
                         kind: PatchKind::ArtifactAppend,
                         confidence: Confidence::High,
-                        rationale: format!("{path} declares the new entry point {art} since {since}"),
+                        rationale: format!(
+                            "{path} declares the new entry point {art} since {since}"
+                        ),
                         field_path: "availability.current_artifacts".into(),
                         value: None,
                         append: Some(Value::String(art.clone())),
@@ -268,7 +305,12 @@ pub fn collect(
     }
     // Collector order, then capability, then path: deterministic (G7).
     let order = |c: &str| COLLECTORS.iter().position(|(n, _)| *n == c).unwrap_or(99);
-    let item = |p: &RegistryPatch| p.append.as_ref().and_then(Value::as_str).map(str::to_string);
+    let item = |p: &RegistryPatch| {
+        p.append
+            .as_ref()
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     ev.sort_by_key(|(c, p)| (order(c), p.capability_id.clone(), item(p)));
     out.patches.extend(ev.into_iter().map(|(_, p)| p));
     arts.sort_by_key(|p| (p.capability_id.clone(), item(p)));

@@ -136,6 +136,10 @@ impl Git {
         let out = self.ok(&["rev-parse", "--git-path", "hooks"])?;
         let s = String::from_utf8_lossy(&out).trim().to_string();
         let p = PathBuf::from(s);
-        Ok(if p.is_absolute() { p } else { self.root.join(p) })
+        Ok(if p.is_absolute() {
+            p
+        } else {
+            self.root.join(p)
+        })
     }
 }

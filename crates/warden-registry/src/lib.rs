@@ -12,15 +12,15 @@
 
 pub mod collect;
 pub mod git;
-pub mod model;
-pub mod patch;
-pub mod registry;
-pub mod standard;
-pub mod stats;
-pub mod validate;
 pub mod init;
 pub mod llm;
 pub mod maintain;
+pub mod model;
+pub mod patch;
 pub mod publish;
+pub mod registry;
 pub mod review;
 pub mod schema;
+pub mod standard;
+pub mod stats;
+pub mod validate;

@@ -217,7 +217,12 @@ impl Backend for Http {
             },
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
-                match resp.body_mut().with_config().limit(16 << 20).read_to_string() {
+                match resp
+                    .body_mut()
+                    .with_config()
+                    .limit(16 << 20)
+                    .read_to_string()
+                {
                     Err(e) => Reply {
                         request,
                         status: Some(status),
@@ -266,7 +271,10 @@ impl Backend for Replay {
         };
         let raw = rec["response"].as_str().unwrap_or("").to_string();
         let status = rec["status"].as_u64().and_then(|s| u16::try_from(s).ok());
-        let api = if rec["backend"].as_str().is_some_and(|b| b.starts_with("openai")) {
+        let api = if rec["backend"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("openai"))
+        {
             Api::OpenAi
         } else {
             Api::LlmConnect
@@ -288,11 +296,14 @@ impl Backend for Replay {
 /// Validate one answer: JSON, the strict schema, the patch contract, and the
 /// capability asked about. Every error, for the feedback.
 pub fn validate_answer(text: &str, capability: &str) -> Result<Vec<RegistryPatch>, Vec<String>> {
-    let v: Value = serde_json::from_str(text.trim())
-        .map_err(|e| vec![format!("not valid JSON: {e}")])?;
+    let v: Value =
+        serde_json::from_str(text.trim()).map_err(|e| vec![format!("not valid JSON: {e}")])?;
     let schema = llm_response_schema();
-    let validator = jsonschema::draft7::new(&schema)
-        .map_err(|e| vec![format!("internal: the response schema does not compile: {e}")])?;
+    let validator = jsonschema::draft7::new(&schema).map_err(|e| {
+        vec![format!(
+            "internal: the response schema does not compile: {e}"
+        )]
+    })?;
     let errors: Vec<String> = validator
         .iter_errors(&v)
         .map(|e| format!("{}: {e}", e.instance_path()))
@@ -358,7 +369,10 @@ pub fn prompt(reg: &Registry, standard: &Standard, capability: &str, changed: &[
         if mine.is_empty() {
             "(none)".to_string()
         } else {
-            mine.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n")
+            mine.iter()
+                .map(|p| format!("- {p}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         }
     )
 }
@@ -428,7 +442,13 @@ impl<B: Backend> Planner for LlmPlanner<B> {
             let reply = self.backend.call(&messages, capability, attempt);
             let text = match &reply.content {
                 Err(f) => {
-                    records.push(record(&name, capability, attempt, &reply, Some(f.to_string())));
+                    records.push(record(
+                        &name,
+                        capability,
+                        attempt,
+                        &reply,
+                        Some(f.to_string()),
+                    ));
                     return (Err(f.to_string()), records);
                 }
                 Ok(t) => t.clone(),
@@ -440,7 +460,13 @@ impl<B: Backend> Planner for LlmPlanner<B> {
                 }
                 Err(errors) => {
                     last = errors.join("; ");
-                    records.push(record(&name, capability, attempt, &reply, Some(last.clone())));
+                    records.push(record(
+                        &name,
+                        capability,
+                        attempt,
+                        &reply,
+                        Some(last.clone()),
+                    ));
                     messages.push(Message {
                         role: "assistant",
                         content: text,

@@ -371,7 +371,10 @@ pub trait Planner {
         standard: &Standard,
         capability: &str,
         changed: &[String],
-    ) -> (std::result::Result<Vec<RegistryPatch>, String>, Vec<(String, Vec<u8>)>);
+    ) -> (
+        std::result::Result<Vec<RegistryPatch>, String>,
+        Vec<(String, Vec<u8>)>,
+    );
 }
 
 /// Collect every suggestion: deterministic first, then the LLM's (one call
@@ -394,7 +397,9 @@ pub fn prepare(
             "(command line)",
             "--capability",
             format!("no capability \"{id}\" in the registry"),
-            Some("`warden registry stats` lists the capabilities; ids are the entries' `id`".into()),
+            Some(
+                "`warden registry stats` lists the capabilities; ids are the entries' `id`".into(),
+            ),
         ));
     }
     let collected = collect::collect(&registry, git, opts.since.as_deref(), opts.scope.as_deref())?;
@@ -554,7 +559,10 @@ impl Checker<'_> {
                     format!("{d}{to} does not raise the current level {d}{from}"),
                 ));
             }
-            let so_far = raised.get(&(p.capability_id.clone(), d)).copied().unwrap_or(0);
+            let so_far = raised
+                .get(&(p.capability_id.clone(), d))
+                .copied()
+                .unwrap_or(0);
             let delta = so_far + (to - from);
             if delta > self.opts.max_delta {
                 return Err((
@@ -570,7 +578,11 @@ impl Checker<'_> {
     }
 
     /// The standard gate, on the registry after the patch.
-    pub fn standard_gate(&self, p: &RegistryPatch, after: &Registry) -> std::result::Result<(), (Gate, String)> {
+    pub fn standard_gate(
+        &self,
+        p: &RegistryPatch,
+        after: &Registry,
+    ) -> std::result::Result<(), (Gate, String)> {
         if p.kind != PatchKind::MaturityPromote {
             return Ok(());
         }
@@ -605,20 +617,27 @@ pub fn accept(
         origin,
         run: None,
     };
-    let result = |outcome, gate: Option<Gate>, reason: Option<String>, change: Option<FieldChange>| {
-        PatchResult {
-            id: s.id,
-            origin,
-            tier: s.tier,
-            outcome,
-            gate,
-            reason,
-            change: change.map(|c| format!("{}: {}: {} -> {}", c.file, c.field, c.before, c.after)),
-            patch: s.patch.clone(),
-        }
-    };
+    let result =
+        |outcome, gate: Option<Gate>, reason: Option<String>, change: Option<FieldChange>| {
+            PatchResult {
+                id: s.id,
+                origin,
+                tier: s.tier,
+                outcome,
+                gate,
+                reason,
+                change: change
+                    .map(|c| format!("{}: {}: {} -> {}", c.file, c.field, c.before, c.after)),
+                patch: s.patch.clone(),
+            }
+        };
     match patch::apply(&mut trial, &s.patch, &stamp) {
-        Err(e) => result(PatchOutcome::Rejected, Some(Gate::Schema), Some(e.to_string()), None),
+        Err(e) => result(
+            PatchOutcome::Rejected,
+            Some(Gate::Schema),
+            Some(e.to_string()),
+            None,
+        ),
         Ok(None) => result(
             PatchOutcome::Unchanged,
             None,
@@ -632,7 +651,9 @@ pub fn accept(
             if let Some((d, from, to)) = promo
                 && to > from
             {
-                *raised.entry((s.patch.capability_id.clone(), d)).or_default() += to - from;
+                *raised
+                    .entry((s.patch.capability_id.clone(), d))
+                    .or_default() += to - from;
             }
             *work = trial;
             // Applied in memory; becomes Applied once the run commits.
@@ -685,7 +706,9 @@ pub fn source_kind(results: &[PatchResult], person: bool) -> &'static str {
     if person {
         return "person";
     }
-    let written = results.iter().filter(|r| r.outcome == PatchOutcome::NotWritten);
+    let written = results
+        .iter()
+        .filter(|r| r.outcome == PatchOutcome::NotWritten);
     let mut kinds = written.map(|r| r.origin);
     if kinds.clone().any(|o| o == Origin::Person) {
         "person"
@@ -825,7 +848,8 @@ pub fn commit(
         for r in &mut decided.results {
             if r.outcome == PatchOutcome::NotWritten {
                 r.gate = Some(Gate::Validate);
-                r.reason = Some("the policy's validation command failed; the run was rolled back".into());
+                r.reason =
+                    Some("the policy's validation command failed; the run was rolled back".into());
             }
         }
         return Ok(Committed {
@@ -966,7 +990,10 @@ pub fn render(r: &MaintainReport) -> String {
             p.patch.kind.name(),
             p.patch.capability_id,
             p.tier.name(),
-            p.change.as_ref().map(|c| format!("\n      {c}")).unwrap_or_default(),
+            p.change
+                .as_ref()
+                .map(|c| format!("\n      {c}"))
+                .unwrap_or_default(),
             match (&p.gate, &p.reason) {
                 (Some(g), Some(why)) => format!("\n      {} gate: {why}", g.name()),
                 _ => String::new(),

@@ -156,7 +156,12 @@ pub struct Maturity {
 
 impl Maturity {
     pub fn vector(&self) -> Vector {
-        Vector([self.D.current, self.A.current, self.C.current, self.R.current])
+        Vector([
+            self.D.current,
+            self.A.current,
+            self.C.current,
+            self.R.current,
+        ])
     }
 
     pub fn level_mut(&mut self, dim: char) -> Option<&mut Level> {
@@ -195,7 +200,9 @@ impl Availability {
 }
 
 /// Who proposed a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     Deterministic,
@@ -465,7 +472,11 @@ mod tests {
         let again = Entry::parse(text.as_bytes(), "x.md").expect("reparse");
         assert_eq!(again.meta, e.meta);
         assert_eq!(again.body, e.body);
-        assert_eq!(again.render().expect("render"), text, "rendering is a fixed point");
+        assert_eq!(
+            again.render().expect("render"),
+            text,
+            "rendering is a fixed point"
+        );
     }
 
     #[test]
@@ -482,7 +493,10 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert_eq!(slug("capability.statehub.workstream-coordinate"), "workstream-coordinate");
+        assert_eq!(
+            slug("capability.statehub.workstream-coordinate"),
+            "workstream-coordinate"
+        );
         assert_eq!(slug("capability.x.Foo_Bar"), "foo-bar");
     }
 }

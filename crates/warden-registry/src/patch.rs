@@ -22,7 +22,9 @@ use serde_json::Value;
 
 pub const PATCH_SCHEMA_ID: &str = "warden.registry-patch/v1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PatchKind {
     VectorSync,
@@ -66,7 +68,9 @@ impl PatchKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     Low,
@@ -164,7 +168,9 @@ fn target(kind: PatchKind, path: &str) -> Result<Target, PatchError> {
             _ => {
                 return Err(err(
                     "field_path",
-                    format!("\"{path}\" is not evidence.<key> (key: lowercase letters, digits, _), e.g. evidence.tests"),
+                    format!(
+                        "\"{path}\" is not evidence.<key> (key: lowercase letters, digits, _), e.g. evidence.tests"
+                    ),
                 ));
             }
         },
@@ -240,7 +246,12 @@ pub fn check(p: &RegistryPatch) -> Result<(), PatchError> {
     }
     match p.kind {
         PatchKind::VectorSync => {
-            if p.value.as_ref().and_then(Value::as_str).and_then(Vector::parse).is_none() {
+            if p.value
+                .as_ref()
+                .and_then(Value::as_str)
+                .and_then(Vector::parse)
+                .is_none()
+            {
                 return Err(err("value", "must be a vector like \"D2/A1/C1/R0\""));
             }
         }
@@ -364,7 +375,10 @@ pub fn apply(
     if t == Target::IndexVector {
         let v = Vector::parse(&s(&p.value)).ok_or_else(|| err("value", "not a vector"))?;
         let Some(entry) = reg.entry(&p.capability_id) else {
-            return Err(err("capability_id", format!("no entry \"{}\"", p.capability_id)));
+            return Err(err(
+                "capability_id",
+                format!("no entry \"{}\"", p.capability_id),
+            ));
         };
         if entry.meta.maturity.vector() != v {
             return Err(err(
@@ -376,7 +390,11 @@ pub fn apply(
             ));
         }
         let index = reg.index_mut();
-        let Some(row) = index.capabilities.iter_mut().find(|r| r.id == p.capability_id) else {
+        let Some(row) = index
+            .capabilities
+            .iter_mut()
+            .find(|r| r.id == p.capability_id)
+        else {
             return Err(err(
                 "capability_id",
                 format!("the index has no row \"{}\"", p.capability_id),
@@ -395,7 +413,11 @@ pub fn apply(
             after: v.to_string(),
         }));
     }
-    let Some(i) = reg.entries.iter().position(|e| e.meta.id == p.capability_id) else {
+    let Some(i) = reg
+        .entries
+        .iter()
+        .position(|e| e.meta.id == p.capability_id)
+    else {
         return Err(err(
             "capability_id",
             format!("no capability \"{}\" in the registry", p.capability_id),
@@ -418,16 +440,18 @@ pub fn apply(
         })
     };
     let change = match &t {
-        Target::Evidence(k) => {
-            list_change(meta.evidence.entry(k.clone()).or_default(), format!("evidence.{k}"))
-        }
+        Target::Evidence(k) => list_change(
+            meta.evidence.entry(k.clone()).or_default(),
+            format!("evidence.{k}"),
+        ),
         Target::Artifacts => list_change(
             &mut meta.availability.current_artifacts,
             "availability.current_artifacts".into(),
         ),
-        Target::Relation(k) => {
-            list_change(meta.relations.entry(k.clone()).or_default(), format!("relations.{k}"))
-        }
+        Target::Relation(k) => list_change(
+            meta.relations.entry(k.clone()).or_default(),
+            format!("relations.{k}"),
+        ),
         Target::Feedback => {
             if meta.consumer_feedback.iter().any(|f| f.text == item) {
                 None
@@ -467,9 +491,11 @@ pub fn apply(
                 });
                 // The index mirrors the vector (vector sync on write).
                 let id = p.capability_id.clone();
-                if let Some(row) = reg.index.as_mut().and_then(|ix| {
-                    ix.capabilities.iter_mut().find(|r| r.id == id)
-                }) {
+                if let Some(row) = reg
+                    .index
+                    .as_mut()
+                    .and_then(|ix| ix.capabilities.iter_mut().find(|r| r.id == id))
+                {
                     row.vector = to_vec;
                     reg.index_dirty = true;
                 }
@@ -531,7 +557,9 @@ pub fn llm_response_document() -> Value {
         );
         m.insert(
             "$id".into(),
-            Value::String("https://warden.invalid/schemas/registry-llm-response.schema.json".into()),
+            Value::String(
+                "https://warden.invalid/schemas/registry-llm-response.schema.json".into(),
+            ),
         );
         m.insert(
             "title".into(),
@@ -565,7 +593,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn patch(kind: PatchKind, field: &str, value: Option<Value>, append: Option<Value>) -> RegistryPatch {
+    fn patch(
+        kind: PatchKind,
+        field: &str,
+        value: Option<Value>,
+        append: Option<Value>,
+    ) -> RegistryPatch {
         RegistryPatch {
             capability_id: "capability.x".into(),
             kind,
@@ -580,24 +613,68 @@ mod tests {
 
     #[test]
     fn exactly_one_of_value_and_append() {
-        let p = patch(PatchKind::EvidenceAppend, "evidence.tests", Some(json!("a")), None);
+        let p = patch(
+            PatchKind::EvidenceAppend,
+            "evidence.tests",
+            Some(json!("a")),
+            None,
+        );
         assert_eq!(check(&p).expect_err("value").field, "append");
-        let p = patch(PatchKind::EvidenceAppend, "evidence.tests", Some(json!("a")), Some(json!("b")));
-        assert_eq!(check(&p).expect_err("both").message, "give exactly one of value and append");
-        let p = patch(PatchKind::EvidenceAppend, "evidence.tests", None, Some(json!("tests/a.rs")));
+        let p = patch(
+            PatchKind::EvidenceAppend,
+            "evidence.tests",
+            Some(json!("a")),
+            Some(json!("b")),
+        );
+        assert_eq!(
+            check(&p).expect_err("both").message,
+            "give exactly one of value and append"
+        );
+        let p = patch(
+            PatchKind::EvidenceAppend,
+            "evidence.tests",
+            None,
+            Some(json!("tests/a.rs")),
+        );
         check(&p).expect("ok");
     }
 
     #[test]
     fn field_paths_fit_their_kind() {
-        let p = patch(PatchKind::ArtifactAppend, "evidence.tests", None, Some(json!("x")));
-        assert!(check(&p).expect_err("path").message.contains("availability.current_artifacts"));
-        let p = patch(PatchKind::MaturityPromote, "maturity.X.current", Some(json!(2)), None);
+        let p = patch(
+            PatchKind::ArtifactAppend,
+            "evidence.tests",
+            None,
+            Some(json!("x")),
+        );
+        assert!(
+            check(&p)
+                .expect_err("path")
+                .message
+                .contains("availability.current_artifacts")
+        );
+        let p = patch(
+            PatchKind::MaturityPromote,
+            "maturity.X.current",
+            Some(json!(2)),
+            None,
+        );
         assert_eq!(check(&p).expect_err("dim").field, "field_path");
-        let mut p = patch(PatchKind::MaturityPromote, "maturity.C.current", Some(json!(2)), None);
-        assert_eq!(check(&p).expect_err("citations").field, "evidence_citations");
+        let mut p = patch(
+            PatchKind::MaturityPromote,
+            "maturity.C.current",
+            Some(json!(2)),
+            None,
+        );
+        assert_eq!(
+            check(&p).expect_err("citations").field,
+            "evidence_citations"
+        );
         p.evidence_citations = vec!["../etc/passwd".into()];
-        assert_eq!(check(&p).expect_err("escape").field, "evidence_citations[0]");
+        assert_eq!(
+            check(&p).expect_err("escape").field,
+            "evidence_citations[0]"
+        );
         p.evidence_citations = vec!["tests/a.rs".into()];
         check(&p).expect("ok");
     }
@@ -609,7 +686,12 @@ mod tests {
         fn walk(v: &Value, at: &str) {
             if v.get("type") == Some(&json!("object")) {
                 let props = v["properties"].as_object().expect("properties");
-                let req: Vec<&str> = v["required"].as_array().expect("required").iter().filter_map(Value::as_str).collect();
+                let req: Vec<&str> = v["required"]
+                    .as_array()
+                    .expect("required")
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
                 for k in props.keys() {
                     assert!(req.contains(&k.as_str()), "{at}.{k} not required");
                 }

@@ -8,8 +8,8 @@ use crate::model::INDEX_PATH;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::time::Duration;
-use warden_core::digest::Digest;
 use warden_core::Result;
+use warden_core::digest::Digest;
 
 pub const PUBLISH_SCHEMA_ID: &str = "warden.registry-publish/v1";
 

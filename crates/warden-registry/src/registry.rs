@@ -69,7 +69,9 @@ impl Registry {
             )),
             Some(bytes) => match Index::parse(bytes, INDEX_PATH) {
                 Ok(ix) => reg.index = Some(ix),
-                Err(e) => reg.load_problems.push(Problem::from_error("index_invalid", &e)),
+                Err(e) => reg
+                    .load_problems
+                    .push(Problem::from_error("index_invalid", &e)),
             },
         }
         reg.originals.insert(INDEX_PATH.into(), raw);
@@ -105,7 +107,9 @@ impl Registry {
             if let Some(b) = &bytes {
                 match Entry::parse(b, &rel) {
                     Ok(e) => reg.entries.push(e),
-                    Err(e) => reg.load_problems.push(Problem::from_error("entry_invalid", &e)),
+                    Err(e) => reg
+                        .load_problems
+                        .push(Problem::from_error("entry_invalid", &e)),
                 }
             }
             reg.originals.insert(rel, bytes);
@@ -182,15 +186,20 @@ impl Registry {
             if w.path == INDEX_PATH {
                 match Index::parse(w.content.as_bytes(), &w.path) {
                     Ok(ix) => next.index = Some(ix),
-                    Err(e) => next.load_problems.push(Problem::from_error("index_invalid", &e)),
+                    Err(e) => next
+                        .load_problems
+                        .push(Problem::from_error("index_invalid", &e)),
                 }
             } else if let Some(slot) = next.entries.iter_mut().find(|e| e.path == w.path) {
                 match Entry::parse(w.content.as_bytes(), &w.path) {
                     Ok(e) => *slot = e,
-                    Err(e) => next.load_problems.push(Problem::from_error("entry_invalid", &e)),
+                    Err(e) => next
+                        .load_problems
+                        .push(Problem::from_error("entry_invalid", &e)),
                 }
             }
-            next.originals.insert(w.path.clone(), Some(w.content.into_bytes()));
+            next.originals
+                .insert(w.path.clone(), Some(w.content.into_bytes()));
         }
         next.dirty.clear();
         next.index_dirty = false;

@@ -84,7 +84,12 @@ fn show(
 }
 
 /// What the patch would change, as one line.
-fn preview(work: &crate::registry::Registry, p: &RegistryPatch, origin: Origin, date: &str) -> String {
+fn preview(
+    work: &crate::registry::Registry,
+    p: &RegistryPatch,
+    origin: Origin,
+    date: &str,
+) -> String {
     let mut trial = work.clone();
     let stamp = Stamp {
         date: date.into(),
@@ -144,7 +149,11 @@ fn skipped(s: &Suggestion, why: &str) -> PatchResult {
 }
 
 /// Review every suggestion with a person.
-pub fn review(prepared: &Prepared, checker: &Checker<'_>, t: &mut Terminal<'_>) -> io::Result<Decided> {
+pub fn review(
+    prepared: &Prepared,
+    checker: &Checker<'_>,
+    t: &mut Terminal<'_>,
+) -> io::Result<Decided> {
     let mut work = prepared.registry.clone();
     let mut raised: BTreeMap<(String, char), u8> = BTreeMap::new();
     let mut results: Vec<PatchResult> = Vec::new();
@@ -187,7 +196,13 @@ pub fn review(prepared: &Prepared, checker: &Checker<'_>, t: &mut Terminal<'_>) 
                 results.push(r);
                 break;
             }
-            show(t, &s, total, &preview(&work, &s.patch, origin, &date), warning.as_deref())?;
+            show(
+                t,
+                &s,
+                total,
+                &preview(&work, &s.patch, origin, &date),
+                warning.as_deref(),
+            )?;
             let Some(answer) = t.ask("Apply this patch [a,s,e,q,A,?]? ")? else {
                 // End of input: like Ctrl-C, nothing is written.
                 results.push(skipped(&s, "not reviewed (end of input)"));
@@ -208,7 +223,9 @@ pub fn review(prepared: &Prepared, checker: &Checker<'_>, t: &mut Terminal<'_>) 
                         continue;
                     }
                     let r = accept(checker, &s, origin, &mut work, &mut raised);
-                    if let (PatchOutcome::Rejected, Some(g), Some(why)) = (r.outcome, r.gate, &r.reason) {
+                    if let (PatchOutcome::Rejected, Some(g), Some(why)) =
+                        (r.outcome, r.gate, &r.reason)
+                    {
                         writeln!(t.output, "  refused by the {} gate: {why}", g.name())?;
                     }
                     results.push(r);
@@ -248,7 +265,8 @@ pub fn review(prepared: &Prepared, checker: &Checker<'_>, t: &mut Terminal<'_>) 
                         results.push(skipped(rest, "not reviewed (quit)"));
                     }
                     let n = accepted(&results);
-                    let write = n > 0 && t.yes(&format!("Write the {n} accepted patch(es) [y/N]? "))?;
+                    let write =
+                        n > 0 && t.yes(&format!("Write the {n} accepted patch(es) [y/N]? "))?;
                     return Ok(Decided {
                         staged: work,
                         results,
@@ -258,7 +276,10 @@ pub fn review(prepared: &Prepared, checker: &Checker<'_>, t: &mut Terminal<'_>) 
                 "A" => {
                     all_safe = true;
                     if s.origin != Origin::Deterministic || edited {
-                        writeln!(t.output, "  (A accepts deterministic patches only; decide this one)")?;
+                        writeln!(
+                            t.output,
+                            "  (A accepts deterministic patches only; decide this one)"
+                        )?;
                     }
                 }
                 "?" | "h" => write!(t.output, "{HELP}")?,

@@ -41,10 +41,7 @@ pub fn catalogue() -> Vec<(&'static str, &'static str)> {
             "`warden registry validate --format json`",
         ),
         ("registry-stats", "`warden registry stats --format json`"),
-        (
-            "registry-update",
-            "`warden registry update --format json`",
-        ),
+        ("registry-update", "`warden registry update --format json`"),
         (
             "registry-maintain",
             "`warden registry maintain --format json` (the summary)",
@@ -53,10 +50,7 @@ pub fn catalogue() -> Vec<(&'static str, &'static str)> {
             "registry-event",
             "one line of `warden registry maintain` without a terminal (JSON lines)",
         ),
-        (
-            "registry-init",
-            "`warden registry init --format json`",
-        ),
+        ("registry-init", "`warden registry init --format json`"),
         (
             "registry-publish",
             "the publish check of `warden registry maintain --publish --raw-url URL`",

@@ -90,7 +90,11 @@ impl Standard {
                         rule(3, "reference documented", vec![req(DOC, 3)]),
                         rule(4, "documented and tested examples", vec![req(TESTS, 1)]),
                         rule(5, "documented for consumers", vec![req(FB, 1)]),
-                        rule(6, "documentation kept current by consumers", vec![req(FB, 2)]),
+                        rule(
+                            6,
+                            "documentation kept current by consumers",
+                            vec![req(FB, 2)],
+                        ),
                     ],
                 },
                 Dimension {
@@ -249,7 +253,11 @@ fn count(meta: &EntryMeta, field: &str) -> usize {
 
 /// Every dimension letter, for messages.
 pub fn dimension_letters() -> String {
-    DIMENSIONS.iter().map(char::to_string).collect::<Vec<_>>().join(", ")
+    DIMENSIONS
+        .iter()
+        .map(char::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -260,7 +268,10 @@ mod tests {
     fn the_default_standard_round_trips_through_its_own_parser() {
         let s = Standard::default_standard();
         let text = crate::model::to_yaml(&s).expect("yaml");
-        assert_eq!(Standard::parse(text.as_bytes(), "s.yaml").expect("parse"), s);
+        assert_eq!(
+            Standard::parse(text.as_bytes(), "s.yaml").expect("parse"),
+            s
+        );
     }
 
     #[test]

@@ -97,7 +97,10 @@ pub fn render(s: &StatsReport) -> String {
         "{} capabilities ({} index rows)\n\nlevel  {}\n",
         s.entries,
         s.index_rows,
-        DIMENSIONS.iter().map(|d| format!("{d:>4}")).collect::<String>()
+        DIMENSIONS
+            .iter()
+            .map(|d| format!("{d:>4}"))
+            .collect::<String>()
     );
     let max = s
         .levels

@@ -290,7 +290,11 @@ pub fn render(r: &ValidateReport) -> String {
     }
     s.push_str(&format!(
         "{}: {} entries, {} index rows, {} error(s), {} warning(s)\n",
-        if r.ok { "registry valid" } else { "registry INVALID" },
+        if r.ok {
+            "registry valid"
+        } else {
+            "registry INVALID"
+        },
         r.entries,
         r.index_rows,
         r.errors,

@@ -12,6 +12,7 @@ mod ids;
 mod init;
 mod ledger;
 mod plugin;
+pub mod registry;
 mod replay;
 mod run;
 mod runs;
@@ -80,6 +81,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             argv,
         }),
         Command::Bridge(args) => bridge::run(cli.repo, args, fmt),
+        Command::Registry(args) => registry::run(cli.repo, args, fmt),
     }
 }
 
