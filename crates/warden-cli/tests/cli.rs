@@ -650,7 +650,7 @@ fn reports_have_json_formats_with_schema_ids() {
             .contains("rollback   journal of")
     );
     let events = r.json(&["events"]);
-    assert_eq!(events.as_array().expect("events").len(), 10);
+    assert_eq!(events.as_array().expect("events").len(), 11);
     assert_eq!(events[0]["name"], "Manual");
     assert_eq!(r.json(&["schema", "proposal"])["title"], "warden proposal");
     assert!(r.ok(&["schema"]).contains("event/FileDetected"));
