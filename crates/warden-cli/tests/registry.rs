@@ -37,7 +37,16 @@ fn setup() -> (Repo, String) {
 fn maintain_without_a_terminal_refuses_with_exit_2_and_writes_nothing() {
     let (r, base) = setup();
     let before = r.tree();
-    let err = r.fails(&["registry", "maintain", "--no-llm", "--from-git-since", &base], 2);
+    let err = r.fails(
+        &[
+            "registry",
+            "maintain",
+            "--no-llm",
+            "--from-git-since",
+            &base,
+        ],
+        2,
+    );
     assert!(err.contains("stdin is not a terminal"), "{err}");
     assert!(err.contains("--auto"), "names the way out: {err}");
     assert_eq!(r.tree(), before);
@@ -48,16 +57,39 @@ fn maintain_auto_streams_json_lines_and_undo_restores() {
     let (r, base) = setup();
     let alpha = r.read("registry/capabilities/alpha.md");
     let out = r.run(&["registry", "maintain", "--auto", "--from-git-since", &base]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("LLM step skipped: no LLM configured"), "a clear message: {err}");
+    assert!(
+        err.contains("LLM step skipped: no LLM configured"),
+        "a clear message: {err}"
+    );
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect();
-    assert!(lines.iter().all(|l| l["schema"] == "warden.registry-event/v1"));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["schema"] == "warden.registry-event/v1")
+    );
     let events: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
-    assert_eq!(events, ["suggestion", "suggestion", "suggestion", "applied", "applied", "applied", "summary"]);
+    assert_eq!(
+        events,
+        [
+            "suggestion",
+            "suggestion",
+            "suggestion",
+            "applied",
+            "applied",
+            "applied",
+            "summary"
+        ]
+    );
     let summary = &lines[6]["summary"];
     assert_eq!(summary["outcome"], "applied");
     let run = summary["run"].as_str().expect("run").to_string();
@@ -70,18 +102,36 @@ fn maintain_auto_streams_json_lines_and_undo_restores() {
 fn validate_defaults_to_the_current_directory_and_names_file_field_and_fix() {
     let (r, _) = setup();
     let sub = r.root.join("docs/alpha");
-    let out = r.cmd(&["registry", "validate"]).current_dir(&sub).output().expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = r
+        .cmd(&["registry", "validate"])
+        .current_dir(&sub)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("registry valid: 1 entries"));
     std::fs::remove_file(r.root.join("registry/capabilities/alpha.md")).expect("rm");
-    let out = r.cmd(&["registry", "validate"]).current_dir(&sub).output().expect("run");
+    let out = r
+        .cmd(&["registry", "validate"])
+        .current_dir(&sub)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("error[missing_entry]: registry/indexes/capabilities.yaml: capabilities[0].entry:"),
+        text.contains(
+            "error[missing_entry]: registry/indexes/capabilities.yaml: capabilities[0].entry:"
+        ),
         "{text}"
     );
-    assert!(text.contains("fix: restore the entry file, or remove the row"), "{text}");
+    assert!(
+        text.contains("fix: restore the entry file, or remove the row"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -89,13 +139,27 @@ fn init_scaffolds_and_never_overwrites_a_foreign_hook_without_force() {
     let r = Repo::new();
     r.write(".git/hooks/pre-commit", "#!/bin/sh\necho mine\n");
     let err = r.fails(&["registry", "init", "--scaffold", "--hook", "--yes"], 1);
-    assert!(err.contains("not overwritten") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("not overwritten") && err.contains("--force"),
+        "{err}"
+    );
     assert_eq!(r.read(".git/hooks/pre-commit"), "#!/bin/sh\necho mine\n");
-    assert!(r.root.join("registry/templates/git-hook.pre-commit.registry").is_file());
-    assert!(r.root.join("registry/templates/Makefile.registry.fragment").is_file());
+    assert!(
+        r.root
+            .join("registry/templates/git-hook.pre-commit.registry")
+            .is_file()
+    );
+    assert!(
+        r.root
+            .join("registry/templates/Makefile.registry.fragment")
+            .is_file()
+    );
     r.ok(&["registry", "validate"]);
     r.ok(&["registry", "init", "--hook", "--force", "--yes"]);
-    assert!(r.read(".git/hooks/pre-commit").contains("warden registry maintain --auto --no-llm"));
+    assert!(
+        r.read(".git/hooks/pre-commit")
+            .contains("warden registry maintain --auto --no-llm")
+    );
     let stats = r.json(&["registry", "stats"]);
     assert_eq!(stats["schema"], "warden.registry-stats/v1");
     assert_eq!(stats["entries"], 1);
@@ -154,20 +218,54 @@ fn pty(r: &Repo, args: &[&str], answers: &str) -> String {
 #[test]
 fn the_review_loop_runs_in_a_real_terminal() {
     let (r, base) = setup();
-    let t = pty(&r, &["registry", "maintain", "--no-llm", "--from-git-since", &base], "a,s,a");
-    assert!(t.contains("[1/3] evidence_append capability.demo.alpha"), "{t}");
-    assert!(t.contains("evidence.documentation: [] -> [docs/alpha/a.md]"), "{t}");
-    assert!(t.contains("partial: 3 suggested, 2 applied, 1 skipped"), "{t}");
+    let t = pty(
+        &r,
+        &[
+            "registry",
+            "maintain",
+            "--no-llm",
+            "--from-git-since",
+            &base,
+        ],
+        "a,s,a",
+    );
+    assert!(
+        t.contains("[1/3] evidence_append capability.demo.alpha"),
+        "{t}"
+    );
+    assert!(
+        t.contains("evidence.documentation: [] -> [docs/alpha/a.md]"),
+        "{t}"
+    );
+    assert!(
+        t.contains("partial: 3 suggested, 2 applied, 1 skipped"),
+        "{t}"
+    );
     assert!(t.contains("STATUS 5 0"), "exit 5 = partial: {t}");
     let alpha = r.read("registry/capabilities/alpha.md");
-    assert!(alpha.contains("docs/alpha/a.md") && !alpha.contains("docs/alpha/b.md") && alpha.contains("docs/alpha/c.md"), "{alpha}");
+    assert!(
+        alpha.contains("docs/alpha/a.md")
+            && !alpha.contains("docs/alpha/b.md")
+            && alpha.contains("docs/alpha/c.md"),
+        "{alpha}"
+    );
 }
 
 #[test]
 fn ctrl_c_in_the_review_loop_writes_nothing() {
     let (r, base) = setup();
     let before = r.tree();
-    let t = pty(&r, &["registry", "maintain", "--no-llm", "--from-git-since", &base], "a,^C");
+    let t = pty(
+        &r,
+        &[
+            "registry",
+            "maintain",
+            "--no-llm",
+            "--from-git-since",
+            &base,
+        ],
+        "a,^C",
+    );
     assert!(t.contains("[2/3]"), "{t}");
     assert!(t.contains("STATUS -1 2"), "ended by SIGINT: {t}");
     assert_eq!(r.tree(), before, "the accepted patch was not written");
@@ -176,7 +274,10 @@ fn ctrl_c_in_the_review_loop_writes_nothing() {
 /// Serve `body` with `status` to every request.
 fn serve(status: u16, body: Vec<u8>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/raw/main/registry/indexes/capabilities.yaml", listener.local_addr().expect("addr"));
+    let url = format!(
+        "http://{}/raw/main/registry/indexes/capabilities.yaml",
+        listener.local_addr().expect("addr")
+    );
     std::thread::spawn(move || {
         for s in listener.incoming() {
             let Ok(mut s) = s else { break };
@@ -187,7 +288,11 @@ fn serve(status: u16, body: Vec<u8>) -> String {
                     break;
                 }
             }
-            let _ = write!(s, "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
             let _ = s.write_all(&body);
         }
     });
@@ -199,8 +304,21 @@ fn publish_passes_only_when_the_url_serves_the_committed_index() {
     let (r, _) = setup();
     let index = r.read("registry/indexes/capabilities.yaml").into_bytes();
     let good = serve(200, index.clone());
-    let out = r.run(&["registry", "maintain", "--auto", "--no-llm", "--publish", "--raw-url", &good]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = r.run(&[
+        "registry",
+        "maintain",
+        "--auto",
+        "--no-llm",
+        "--publish",
+        "--raw-url",
+        &good,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let last: Value = String::from_utf8_lossy(&out.stdout)
         .lines()
         .last()
@@ -209,9 +327,28 @@ fn publish_passes_only_when_the_url_serves_the_committed_index() {
     assert_eq!(last["summary"]["publish"]["pass"], true, "{last:#}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("## Registry publish check: PASS"));
     let stale = serve(200, b"updated: \"2025-01-01\"\ncapabilities: []\n".to_vec());
-    let out = r.run(&["registry", "maintain", "--auto", "--no-llm", "--publish", "--raw-url", &stale]);
+    let out = r.run(&[
+        "registry",
+        "maintain",
+        "--auto",
+        "--no-llm",
+        "--publish",
+        "--raw-url",
+        &stale,
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("FAIL"));
     let missing = serve(404, b"not found".to_vec());
-    r.fails(&["registry", "maintain", "--auto", "--no-llm", "--publish", "--raw-url", &missing], 1);
+    r.fails(
+        &[
+            "registry",
+            "maintain",
+            "--auto",
+            "--no-llm",
+            "--publish",
+            "--raw-url",
+            &missing,
+        ],
+        1,
+    );
 }

@@ -42,14 +42,19 @@ fn maintain_auto_no_llm_applies_deterministic_patches_as_one_validated_run() {
     fx.write("docs/alpha/guide.md", "guide\n");
     fx.write(".github/workflows/alpha.yml", "on: push\n");
     fx.write("src/alpha/tests/t1.py", "t1\n");
-    fx.write("tools/alpha/pyproject.toml", "[project]\nname='a'\n[project.scripts]\nalpha = 'a:main'\n");
+    fx.write(
+        "tools/alpha/pyproject.toml",
+        "[project]\nname='a'\n[project.scripts]\nalpha = 'a:main'\n",
+    );
     fx.write("unrelated.txt", "x\n");
     // A new entry without an index row, and drift of alpha's vector.
     fx.write(
         "registry/capabilities/gamma.md",
         &entry("capability.demo.gamma", [0, 0, 0, 0], &["src/gamma/**"], ""),
     );
-    let alpha = fx.read("registry/capabilities/alpha.md").replace("D: {current: 1}", "D: {current: 2}");
+    let alpha = fx
+        .read("registry/capabilities/alpha.md")
+        .replace("D: {current: 1}", "D: {current: 2}");
     fx.write("registry/capabilities/alpha.md", &alpha);
     fx.commit("work");
     let before = ledger_len(&fx);
@@ -69,24 +74,54 @@ fn maintain_auto_no_llm_applies_deterministic_patches_as_one_validated_run() {
         ],
         "index collectors first (entries in path order: alpha, gamma), then workflows, tests, docs, entry points"
     );
-    assert!(r.patches.iter().all(|p| p.outcome == PatchOutcome::Applied && p.tier == Tier::Safe));
-    assert!(r.notes.iter().any(|n| n.collector == "unmapped" && n.path.as_deref() == Some("unrelated.txt")));
+    assert!(
+        r.patches
+            .iter()
+            .all(|p| p.outcome == PatchOutcome::Applied && p.tier == Tier::Safe)
+    );
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.collector == "unmapped" && n.path.as_deref() == Some("unrelated.txt"))
+    );
     assert_eq!(ledger_len(&fx), before + 1, "one run for the whole session");
     let run = r.run.clone().expect("run");
-    let e = Entry::parse(fx.read("registry/capabilities/alpha.md").as_bytes(), "alpha.md").expect("alpha");
+    let e = Entry::parse(
+        fx.read("registry/capabilities/alpha.md").as_bytes(),
+        "alpha.md",
+    )
+    .expect("alpha");
     assert_eq!(e.meta.evidence["tests"].len(), 3, "{:?}", e.meta.evidence);
     assert!(e.meta.evidence["tests"].contains(&"src/alpha/tests/t1.py".to_string()));
     assert!(e.meta.evidence["tests"].contains(&".github/workflows/alpha.yml".to_string()));
-    assert_eq!(e.meta.evidence["documentation"], vec!["docs/alpha/guide.md".to_string()]);
-    assert_eq!(e.meta.availability.current_artifacts, vec!["py-script:alpha".to_string()]);
-    assert_eq!(e.body, "# capability.demo.alpha\n\nFree text  \n\twith tabs.\n", "body byte for byte");
+    assert_eq!(
+        e.meta.evidence["documentation"],
+        vec!["docs/alpha/guide.md".to_string()]
+    );
+    assert_eq!(
+        e.meta.availability.current_artifacts,
+        vec!["py-script:alpha".to_string()]
+    );
+    assert_eq!(
+        e.body, "# capability.demo.alpha\n\nFree text  \n\twith tabs.\n",
+        "body byte for byte"
+    );
     let ix = Index::parse(fx.read(INDEX_PATH).as_bytes(), INDEX_PATH).expect("index");
     assert_eq!(ix.updated, common::DATE, "bumped on write");
-    assert_eq!(ix.row("capability.demo.alpha").expect("row").vector.to_string(), "D2/A0/C1/R0");
+    assert_eq!(
+        ix.row("capability.demo.alpha")
+            .expect("row")
+            .vector
+            .to_string(),
+        "D2/A0/C1/R0"
+    );
     assert!(ix.row("capability.demo.gamma").is_some());
     assert!(fx.validate_ok());
     let recorded = fx.root.join(format!(".runs/{run}/patches.json"));
-    assert!(recorded.is_file(), "the accepted patches are kept with the run");
+    assert!(
+        recorded.is_file(),
+        "the accepted patches are kept with the run"
+    );
 
     // A second session finds nothing left to do (idempotent).
     fx.commit("registry");
@@ -126,16 +161,30 @@ fn a_promotion_with_evidence_applies_and_syncs_the_index() {
         append: Some(json!("src/alpha/tests/t1.py")),
         evidence_citations: vec![],
     };
-    let p = promote("capability.demo.alpha", 'C', 2, &["src/alpha/tests/t0.py", "src/alpha/tests/t1.py"]);
+    let p = promote(
+        "capability.demo.alpha",
+        'C',
+        2,
+        &["src/alpha/tests/t0.py", "src/alpha/tests/t1.py"],
+    );
     let r = fx.auto(&fx.opts(None), None, vec![ev, p]);
     assert_eq!(r.outcome, SessionOutcome::Applied, "{r:#?}");
     let e = Entry::parse(fx.read("registry/capabilities/alpha.md").as_bytes(), "a").expect("parse");
     assert_eq!(e.meta.maturity.C.current, 2);
     let h = e.meta.promotion_history.last().expect("history");
-    assert_eq!((h.from.to_string(), h.to.to_string()), ("D1/A0/C1/R0".into(), "D1/A0/C2/R0".into()));
+    assert_eq!(
+        (h.from.to_string(), h.to.to_string()),
+        ("D1/A0/C1/R0".into(), "D1/A0/C2/R0".into())
+    );
     assert_eq!(h.source, warden_registry::model::Origin::Person);
     let ix = Index::parse(fx.read(INDEX_PATH).as_bytes(), INDEX_PATH).expect("index");
-    assert_eq!(ix.row("capability.demo.alpha").expect("row").vector.to_string(), "D1/A0/C2/R0");
+    assert_eq!(
+        ix.row("capability.demo.alpha")
+            .expect("row")
+            .vector
+            .to_string(),
+        "D1/A0/C2/R0"
+    );
     assert!(fx.validate_ok());
 }
 
@@ -149,31 +198,83 @@ fn a_promotion_citing_a_missing_file_is_refused_and_the_rest_applies() {
     let r = fx.auto(
         &fx.opts(Some(&base)),
         None,
-        vec![promote("capability.demo.beta", 'D', 1, &["docs/beta/missing.md"])],
+        vec![promote(
+            "capability.demo.beta",
+            'D',
+            1,
+            &["docs/beta/missing.md"],
+        )],
     );
     assert_eq!(r.outcome, SessionOutcome::Partial);
     assert_eq!(r.exit_code, 5);
-    let refused = r.patches.iter().find(|p| p.patch.kind == PatchKind::MaturityPromote).expect("promote");
+    let refused = r
+        .patches
+        .iter()
+        .find(|p| p.patch.kind == PatchKind::MaturityPromote)
+        .expect("promote");
     assert_eq!(refused.outcome, PatchOutcome::Rejected);
     assert_eq!(refused.gate, Some(Gate::Evidence));
-    assert!(refused.reason.as_deref().is_some_and(|r| r.contains("docs/beta/missing.md")), "{refused:?}");
-    assert_eq!(fx.read("registry/capabilities/beta.md"), beta, "nothing of beta changed");
+    assert!(
+        refused
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("docs/beta/missing.md")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        fx.read("registry/capabilities/beta.md"),
+        beta,
+        "nothing of beta changed"
+    );
     assert!(r.patches.iter().any(|p| p.outcome == PatchOutcome::Applied));
-    assert!(r.remaining_manual.iter().any(|m| m.contains("evidence gate")));
+    assert!(
+        r.remaining_manual
+            .iter()
+            .any(|m| m.contains("evidence gate"))
+    );
 }
 
 #[test]
 fn untracked_or_escaping_evidence_is_refused() {
     let fx = Fx::new();
     fx.write("docs/beta/scratch.md", "not added\n");
-    let r = fx.auto(&fx.opts(None), None, vec![promote("capability.demo.beta", 'D', 1, &["docs/beta/scratch.md"])]);
+    let r = fx.auto(
+        &fx.opts(None),
+        None,
+        vec![promote(
+            "capability.demo.beta",
+            'D',
+            1,
+            &["docs/beta/scratch.md"],
+        )],
+    );
     let p = &r.patches[0];
     assert_eq!(p.gate, Some(Gate::Evidence));
-    assert!(p.reason.as_deref().is_some_and(|r| r.contains("not tracked")), "{p:?}");
-    std::os::unix::fs::symlink("/etc/hostname", fx.root.join("docs/beta/link.md")).expect("symlink");
+    assert!(
+        p.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("not tracked")),
+        "{p:?}"
+    );
+    std::os::unix::fs::symlink("/etc/hostname", fx.root.join("docs/beta/link.md"))
+        .expect("symlink");
     fx.git(&["add", "docs/beta/link.md"]);
-    let r = fx.auto(&fx.opts(None), None, vec![promote("capability.demo.beta", 'D', 1, &["docs/beta/link.md"])]);
-    assert_eq!(r.patches[0].gate, Some(Gate::Evidence), "{:?}", r.patches[0]);
+    let r = fx.auto(
+        &fx.opts(None),
+        None,
+        vec![promote(
+            "capability.demo.beta",
+            'D',
+            1,
+            &["docs/beta/link.md"],
+        )],
+    );
+    assert_eq!(
+        r.patches[0].gate,
+        Some(Gate::Evidence),
+        "{:?}",
+        r.patches[0]
+    );
 }
 
 #[test]
@@ -208,13 +309,23 @@ fn the_level_gate_caps_promotions_per_dimension_per_session() {
             promote("capability.demo.alpha", 'D', 3, &["docs/alpha/b.md"]),
         ],
     );
-    let outcomes: Vec<(PatchOutcome, Option<Gate>)> = r.patches.iter().map(|p| (p.outcome, p.gate)).collect();
+    let outcomes: Vec<(PatchOutcome, Option<Gate>)> =
+        r.patches.iter().map(|p| (p.outcome, p.gate)).collect();
     assert_eq!(outcomes[3], (PatchOutcome::Applied, None), "{r:#?}");
     assert_eq!(outcomes[4], (PatchOutcome::Rejected, Some(Gate::Level)));
     // --auto-max-delta 0 disables promotions.
     let mut o = fx.opts(None);
     o.max_delta = 0;
-    let r = fx.auto(&o, None, vec![promote("capability.demo.beta", 'C', 1, &["src/alpha/tests/t0.py"])]);
+    let r = fx.auto(
+        &o,
+        None,
+        vec![promote(
+            "capability.demo.beta",
+            'C',
+            1,
+            &["src/alpha/tests/t0.py"],
+        )],
+    );
     assert_eq!(r.patches[0].gate, Some(Gate::Level));
 }
 
@@ -222,9 +333,28 @@ fn the_level_gate_caps_promotions_per_dimension_per_session() {
 fn the_standard_gate_wants_the_evidence_of_the_new_level() {
     let fx = Fx::new();
     // C2 needs two tests; alpha has one.
-    let r = fx.auto(&fx.opts(None), None, vec![promote("capability.demo.alpha", 'C', 2, &["src/alpha/tests/t0.py"])]);
-    assert_eq!(r.patches[0].gate, Some(Gate::Standard), "{:?}", r.patches[0]);
-    assert!(r.patches[0].reason.as_deref().is_some_and(|s| s.contains("evidence.tests")));
+    let r = fx.auto(
+        &fx.opts(None),
+        None,
+        vec![promote(
+            "capability.demo.alpha",
+            'C',
+            2,
+            &["src/alpha/tests/t0.py"],
+        )],
+    );
+    assert_eq!(
+        r.patches[0].gate,
+        Some(Gate::Standard),
+        "{:?}",
+        r.patches[0]
+    );
+    assert!(
+        r.patches[0]
+            .reason
+            .as_deref()
+            .is_some_and(|s| s.contains("evidence.tests"))
+    );
 }
 
 #[test]
@@ -267,10 +397,18 @@ fn a_missing_entry_blocks_the_write_and_nothing_changes() {
     assert_eq!(r.outcome, SessionOutcome::ValidationFailed);
     assert_eq!(r.exit_code, 1);
     let v = r.validation.as_ref().expect("problems");
-    let p = v.problems.iter().find(|p| p.code == "missing_entry").expect("missing_entry");
+    let p = v
+        .problems
+        .iter()
+        .find(|p| p.code == "missing_entry")
+        .expect("missing_entry");
     assert_eq!(p.file, INDEX_PATH);
     assert_eq!(p.field, "capabilities[2].entry");
-    assert!(r.notes.iter().any(|n| n.collector == "missing_entry" && n.blocking));
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.collector == "missing_entry" && n.blocking)
+    );
     assert_eq!(fx.read("registry/capabilities/alpha.md"), alpha);
     assert_eq!(fx.read(INDEX_PATH), index);
     assert_eq!(ledger_len(&fx), before, "nothing ledgered");
@@ -280,10 +418,16 @@ fn a_missing_entry_blocks_the_write_and_nothing_changes() {
 #[test]
 fn stale_updated_is_noted_and_only_new_entry_points_are_suggested() {
     let fx = Fx::new();
-    fx.write("tools/alpha/pyproject.toml", "[project]\nname='a'\n[project.scripts]\nold = 'a:main'\n");
+    fx.write(
+        "tools/alpha/pyproject.toml",
+        "[project]\nname='a'\n[project.scripts]\nold = 'a:main'\n",
+    );
     fx.commit("old script");
     let base = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
-    fx.write("tools/alpha/pyproject.toml", "[project]\nname='a'\n[project.scripts]\nold = 'a:main'\nnew = 'a:new'\n");
+    fx.write(
+        "tools/alpha/pyproject.toml",
+        "[project]\nname='a'\n[project.scripts]\nold = 'a:main'\nnew = 'a:new'\n",
+    );
     fx.commit("new script");
     let r = fx.auto(&fx.opts(Some(&base)), None, vec![]);
     let arts: Vec<&str> = r
@@ -293,14 +437,25 @@ fn stale_updated_is_noted_and_only_new_entry_points_are_suggested() {
         .filter_map(|p| p.patch.append.as_ref().and_then(|v| v.as_str()))
         .collect();
     assert_eq!(arts, vec!["py-script:new"]);
-    assert!(r.notes.iter().any(|n| n.collector == "stale_updated"), "{:?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.collector == "stale_updated"),
+        "{:?}",
+        r.notes
+    );
 }
 
 #[test]
 fn a_bad_since_revision_is_a_usage_error() {
     let fx = Fx::new();
-    let e = warden_registry::maintain::prepare(&fx.root, &fx.gitx(), &fx.opts(Some("no-such-ref")), None, None, vec![])
-        .expect_err("bad ref");
+    let e = warden_registry::maintain::prepare(
+        &fx.root,
+        &fx.gitx(),
+        &fx.opts(Some("no-such-ref")),
+        None,
+        None,
+        vec![],
+    )
+    .expect_err("bad ref");
     assert_eq!(e.class(), warden_core::ExitClass::Input);
     assert!(e.to_string().contains("--from-git-since"), "{e}");
 }

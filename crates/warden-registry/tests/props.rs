@@ -26,7 +26,9 @@ fn fixture() -> (tempfile::TempDir, Registry) {
         std::fs::write(root.join(&path), text).expect("write");
         if i < 2 {
             // The third entry starts without an index row.
-            index.push_str(&format!("- id: {id}\n  entry: {path}\n  vector: D1/A0/C0/R0\n"));
+            index.push_str(&format!(
+                "- id: {id}\n  entry: {path}\n  vector: D1/A0/C0/R0\n"
+            ));
         }
     }
     std::fs::create_dir_all(root.join("registry/indexes")).expect("mkdir");
@@ -43,13 +45,39 @@ fn arb_patch() -> impl Strategy<Value = RegistryPatch> {
     (id, kind, dim, 0u8..10, word, word).prop_map(|(id, kind, dim, level, w1, w2)| {
         let slug = id.rsplit('.').next().unwrap_or("x").to_string();
         let (field, value, append): (String, Option<Value>, Option<Value>) = match kind {
-            PatchKind::VectorSync => ("index.vector".into(), Some(json!(format!("D{level}/A0/C0/R0"))), None),
-            PatchKind::EvidenceAppend => (format!("evidence.{w1}"), None, Some(json!(format!("docs/{w2}.md")))),
-            PatchKind::ArtifactAppend => ("availability.current_artifacts".into(), None, Some(json!(format!("cargo-bin:{w1}")))),
-            PatchKind::MaturityPromote => (format!("maturity.{dim}.current"), Some(json!(level)), None),
-            PatchKind::ConsumerFeedback => ("consumer_feedback".into(), None, Some(json!(format!("{w1} {w2}")))),
-            PatchKind::RelationAdd => (format!("relations.{w1}"), None, Some(json!(IDS[level as usize % 3]))),
-            PatchKind::IndexRowAdd => ("index.capabilities".into(), Some(json!(format!("registry/capabilities/{slug}.md"))), None),
+            PatchKind::VectorSync => (
+                "index.vector".into(),
+                Some(json!(format!("D{level}/A0/C0/R0"))),
+                None,
+            ),
+            PatchKind::EvidenceAppend => (
+                format!("evidence.{w1}"),
+                None,
+                Some(json!(format!("docs/{w2}.md"))),
+            ),
+            PatchKind::ArtifactAppend => (
+                "availability.current_artifacts".into(),
+                None,
+                Some(json!(format!("cargo-bin:{w1}"))),
+            ),
+            PatchKind::MaturityPromote => {
+                (format!("maturity.{dim}.current"), Some(json!(level)), None)
+            }
+            PatchKind::ConsumerFeedback => (
+                "consumer_feedback".into(),
+                None,
+                Some(json!(format!("{w1} {w2}"))),
+            ),
+            PatchKind::RelationAdd => (
+                format!("relations.{w1}"),
+                None,
+                Some(json!(IDS[level as usize % 3])),
+            ),
+            PatchKind::IndexRowAdd => (
+                "index.capabilities".into(),
+                Some(json!(format!("registry/capabilities/{slug}.md"))),
+                None,
+            ),
         };
         RegistryPatch {
             capability_id: id.to_string(),

@@ -30,7 +30,13 @@ impl Editor for Scripted {
 
 /// A session with three deterministic suggestions (docs a, b, c for alpha)
 /// and, optionally, extra patches.
-fn setup(extra: Vec<RegistryPatch>) -> (Fx, warden_registry::maintain::Options, warden_registry::maintain::Prepared) {
+fn setup(
+    extra: Vec<RegistryPatch>,
+) -> (
+    Fx,
+    warden_registry::maintain::Options,
+    warden_registry::maintain::Prepared,
+) {
     let fx = Fx::new();
     let base = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
     for n in ["a", "b", "c"] {
@@ -70,7 +76,11 @@ fn run(
 
 fn docs(fx: &Fx) -> Vec<String> {
     let e = Entry::parse(fx.read("registry/capabilities/alpha.md").as_bytes(), "a").expect("parse");
-    e.meta.evidence.get("documentation").cloned().unwrap_or_default()
+    e.meta
+        .evidence
+        .get("documentation")
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn no_edits() -> Scripted {
@@ -85,8 +95,16 @@ fn apply_and_skip_write_only_the_accepted_patches_at_the_end() {
     let (fx, opts, prepared) = setup(vec![]);
     assert_eq!(prepared.suggestions.len(), 3);
     let (r, out) = run(&fx, &opts, &prepared, "a\ns\na\n", &mut no_edits());
-    assert!(out.contains("[1/3] evidence_append capability.demo.alpha  (safe, deterministic, confidence high)"), "{out}");
-    assert!(out.contains("evidence.documentation: [] -> [docs/alpha/a.md]"), "the field diff is shown: {out}");
+    assert!(
+        out.contains(
+            "[1/3] evidence_append capability.demo.alpha  (safe, deterministic, confidence high)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("evidence.documentation: [] -> [docs/alpha/a.md]"),
+        "the field diff is shown: {out}"
+    );
     assert_eq!(docs(&fx), vec!["docs/alpha/a.md", "docs/alpha/c.md"]);
     assert_eq!(r.outcome, SessionOutcome::Partial);
     assert_eq!(r.exit_code, 5);
@@ -107,10 +125,20 @@ fn a_bad_edit_is_shown_and_asked_again_then_the_good_edit_applies() {
     // e (bad) -> edit again? y -> good -> a ; then skip the other two.
     let (r, out) = run(&fx, &opts, &prepared, "e\ny\na\ns\ns\n", &mut ed);
     assert!(out.contains("the edited patch is not valid"), "{out}");
-    assert!(ed.shown[0].contains("append: docs/alpha/a.md"), "the editor got the patch as YAML");
-    assert!(ed.shown[1].contains("evidence_apend"), "asked again with the bad text");
+    assert!(
+        ed.shown[0].contains("append: docs/alpha/a.md"),
+        "the editor got the patch as YAML"
+    );
+    assert!(
+        ed.shown[1].contains("evidence_apend"),
+        "asked again with the bad text"
+    );
     assert_eq!(docs(&fx), vec!["docs/alpha/c.md"]);
-    assert_eq!(r.patches[0].origin, Origin::Person, "an edited patch is the person's");
+    assert_eq!(
+        r.patches[0].origin,
+        Origin::Person,
+        "an edited patch is the person's"
+    );
     assert_eq!(r.patches[0].patch.rationale, "edited");
 }
 
@@ -125,14 +153,20 @@ fn an_edit_citing_a_missing_file_is_refused_by_the_evidence_gate() {
     let (r, out) = run(&fx, &opts, &prepared, "e\ns\ns\n", &mut ed);
     assert!(out.contains("refused by the evidence gate"), "{out}");
     assert_eq!(r.patches[0].gate, Some(Gate::Evidence));
-    assert!(docs(&fx).is_empty(), "nothing written for refused/skipped patches");
+    assert!(
+        docs(&fx).is_empty(),
+        "nothing written for refused/skipped patches"
+    );
 }
 
 #[test]
 fn quit_asks_whether_to_write_what_was_accepted() {
     let (fx, opts, prepared) = setup(vec![]);
     let (r, out) = run(&fx, &opts, &prepared, "a\nq\nn\n", &mut no_edits());
-    assert!(out.contains("Write the 1 accepted patch(es) [y/N]?"), "{out}");
+    assert!(
+        out.contains("Write the 1 accepted patch(es) [y/N]?"),
+        "{out}"
+    );
     assert!(docs(&fx).is_empty());
     assert_eq!(r.outcome, SessionOutcome::Declined);
     assert!(r.run.is_none());
@@ -166,8 +200,14 @@ fn apply_all_safe_takes_the_deterministic_ones_and_still_asks_about_the_others()
     let (fx, opts, prepared) = setup(vec![rel]);
     assert_eq!(prepared.suggestions.len(), 4);
     let (r, out) = run(&fx, &opts, &prepared, "A\ns\n", &mut no_edits());
-    assert!(out.contains("[2/4] evidence_append capability.demo.alpha: accepted (A)"), "{out}");
-    assert!(out.contains("[4/4] relation_add"), "the person's patch is still asked: {out}");
+    assert!(
+        out.contains("[2/4] evidence_append capability.demo.alpha: accepted (A)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[4/4] relation_add"),
+        "the person's patch is still asked: {out}"
+    );
     assert_eq!(docs(&fx).len(), 3);
     assert_eq!(r.patches[3].outcome, PatchOutcome::Skipped);
 }
@@ -188,7 +228,13 @@ fn a_promotion_above_the_delta_needs_a_confirmation_in_the_loop() {
     };
     let prepared = fx.prepare(&opts, None, vec![promo]);
     // Accept the three docs, then: a -> not confirmed (asked again) -> a -> y.
-    let (r, out) = run(&fx, &opts, &prepared, "a\na\na\na\nn\na\ny\n", &mut no_edits());
+    let (r, out) = run(
+        &fx,
+        &opts,
+        &prepared,
+        "a\na\na\na\nn\na\ny\n",
+        &mut no_edits(),
+    );
     assert!(out.contains("Confirm this promotion [y/N]?"), "{out}");
     assert_eq!(r.patches[3].outcome, PatchOutcome::Applied, "{r:#?}");
     let e = Entry::parse(fx.read("registry/capabilities/alpha.md").as_bytes(), "a").expect("parse");

@@ -5,6 +5,7 @@ pub mod bridge;
 mod demo;
 mod demo_bridge;
 mod demo_plugins;
+mod demo_registry;
 mod demo_sync;
 mod events;
 mod fleet;

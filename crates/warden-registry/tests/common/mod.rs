@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use warden_core::{Context, Repo};
 use warden_registry::git::Git;
-use warden_registry::maintain::{self, Checker, Decided, MaintainReport, Options, Planner, Prepared};
+use warden_registry::maintain::{
+    self, Checker, Decided, MaintainReport, Options, Planner, Prepared,
+};
 use warden_registry::patch::RegistryPatch;
 
 pub const DATE: &str = "2026-11-29";
@@ -36,7 +38,17 @@ impl Fx {
         warden_core::repo::init(&fx.root, &Context::fixed(1_800_000_000)).expect("warden init");
         fx.write(
             "registry/capabilities/alpha.md",
-            &entry("capability.demo.alpha", [1, 0, 1, 0], &["src/alpha/**", "docs/alpha/**", ".github/workflows/alpha.yml", "tools/alpha/**"], "evidence:\n  tests: [src/alpha/tests/t0.py]\n"),
+            &entry(
+                "capability.demo.alpha",
+                [1, 0, 1, 0],
+                &[
+                    "src/alpha/**",
+                    "docs/alpha/**",
+                    ".github/workflows/alpha.yml",
+                    "tools/alpha/**",
+                ],
+                "evidence:\n  tests: [src/alpha/tests/t0.py]\n",
+            ),
         );
         fx.write(
             "registry/capabilities/beta.md",
