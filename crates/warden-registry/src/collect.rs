@@ -212,31 +212,29 @@ pub fn collect(
         "package.json",
         "**/package.json",
     ]);
-    let maps: Vec<(usize, GlobSet)> = reg
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let mut b = GlobSetBuilder::new();
-            for g in &e.meta.paths {
-                if let Some(g) = glob(g) {
-                    b.add(g);
-                }
+    // One set of every entry's globs; glob i belongs to entry owner[i].
+    let mut owner: Vec<usize> = Vec::new();
+    let mut all = GlobSetBuilder::new();
+    for (i, e) in reg.entries.iter().enumerate() {
+        for g in &e.meta.paths {
+            if let Some(g) = glob(g) {
+                all.add(g);
+                owner.push(i);
             }
-            (i, b.build().unwrap_or_else(|_| GlobSet::empty()))
-        })
-        .collect();
+        }
+    }
+    let all = all.build().unwrap_or_else(|_| GlobSet::empty());
+    let mut hits = Vec::new();
     let mut ev = Vec::new();
     let mut arts = Vec::new();
     for path in &changed {
         if path.starts_with("registry/") {
             continue;
         }
-        let owners: Vec<usize> = maps
-            .iter()
-            .filter(|(_, g)| g.is_match(path))
-            .map(|(i, _)| *i)
-            .collect();
+        all.matches_into(path.as_str(), &mut hits);
+        let mut owners: Vec<usize> = hits.iter().map(|g| owner[*g]).collect();
+        owners.sort_unstable();
+        owners.dedup();
         if owners.is_empty() {
             out.notes.push(note(
                 "unmapped",

@@ -16,6 +16,9 @@ const LIMIT: u64 = 256 << 20;
 pub struct Git {
     root: PathBuf,
     env: Vec<(OsString, OsString)>,
+    /// Paths already asked about: tracked or not (one `ls-files` for a whole
+    /// session's citations instead of one per patch).
+    known: std::cell::RefCell<std::collections::BTreeMap<String, bool>>,
 }
 
 impl Git {
@@ -24,6 +27,7 @@ impl Git {
         Git {
             root: root.to_path_buf(),
             env,
+            known: Default::default(),
         }
     }
 
@@ -109,18 +113,35 @@ impl Git {
         Ok(ok.then_some(out))
     }
 
-    /// Which of `paths` git tracks (in the index).
+    /// Which of `paths` git tracks (in the index). Answers are remembered.
     pub fn tracked(&self, paths: &[String]) -> Result<BTreeSet<String>> {
-        if paths.is_empty() {
-            return Ok(BTreeSet::new());
+        let unknown: Vec<&String> = {
+            let known = self.known.borrow();
+            paths.iter().filter(|p| !known.contains_key(*p)).collect()
+        };
+        if !unknown.is_empty() {
+            let mut found = BTreeSet::new();
+            // Bounded argument lists.
+            for chunk in unknown.chunks(2000) {
+                let mut args = vec!["ls-files", "-z", "--"];
+                args.extend(chunk.iter().map(|s| s.as_str()));
+                let out = self.ok(&args)?;
+                found.extend(
+                    out.split(|b| *b == 0)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| String::from_utf8_lossy(s).into_owned()),
+                );
+            }
+            let mut known = self.known.borrow_mut();
+            for p in unknown {
+                known.insert(p.clone(), found.contains(p));
+            }
         }
-        let mut args = vec!["ls-files", "-z", "--"];
-        args.extend(paths.iter().map(String::as_str));
-        let out = self.ok(&args)?;
-        Ok(out
-            .split(|b| *b == 0)
-            .filter(|s| !s.is_empty())
-            .map(|s| String::from_utf8_lossy(s).into_owned())
+        let known = self.known.borrow();
+        Ok(paths
+            .iter()
+            .filter(|p| known.get(*p).copied().unwrap_or(false))
+            .cloned()
             .collect())
     }
 

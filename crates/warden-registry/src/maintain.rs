@@ -481,6 +481,25 @@ pub struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// Ask git once about every path the suggestions cite.
+    pub fn prefetch(&self, suggestions: &[Suggestion]) {
+        let mut all: Vec<String> = suggestions
+            .iter()
+            .flat_map(|s| {
+                let mut v = s.patch.evidence_citations.clone();
+                if let Some(a) = s.patch.append.as_ref().and_then(serde_json::Value::as_str) {
+                    v.push(a.to_string());
+                }
+                v
+            })
+            .filter(|p| warden_core::paths::RepoPath::parse(p, "", "").is_ok())
+            .collect();
+        all.sort();
+        all.dedup();
+        // A failure here is reported by the gate itself, path by path.
+        let _ = self.git.tracked(&all);
+    }
+
     fn evidence(&self, p: &RegistryPatch) -> std::result::Result<(), String> {
         let mut cited: Vec<String> = p.evidence_citations.clone();
         if p.kind == PatchKind::EvidenceAppend
@@ -610,8 +629,15 @@ pub fn accept(
     work: &mut Registry,
     raised: &mut BTreeMap<(String, char), u8>,
 ) -> PatchResult {
-    let mut trial = work.clone();
+    // Only a promotion can be refused after it applied (the standard gate):
+    // keep what it may change, to put back (cloning the whole registry per
+    // patch would make a session quadratic).
     let promo = patch::promotion(&s.patch, work);
+    let saved = promo.map(|_| {
+        let entry = work.entry(&s.patch.capability_id).cloned();
+        let index = work.index.clone();
+        (entry, index, work.dirty.clone(), work.index_dirty)
+    });
     let stamp = Stamp {
         date: checker.opts.date.clone(),
         origin,
@@ -631,7 +657,7 @@ pub fn accept(
                 patch: s.patch.clone(),
             }
         };
-    match patch::apply(&mut trial, &s.patch, &stamp) {
+    match patch::apply(work, &s.patch, &stamp) {
         Err(e) => result(
             PatchOutcome::Rejected,
             Some(Gate::Schema),
@@ -645,7 +671,17 @@ pub fn accept(
             None,
         ),
         Ok(Some(change)) => {
-            if let Err((g, why)) = checker.standard_gate(&s.patch, &trial) {
+            if let Err((g, why)) = checker.standard_gate(&s.patch, work) {
+                if let Some((entry, index, dirty, index_dirty)) = saved {
+                    if let Some(e) = entry
+                        && let Some(slot) = work.entries.iter_mut().find(|x| x.path == e.path)
+                    {
+                        *slot = e;
+                    }
+                    work.index = index;
+                    work.dirty = dirty;
+                    work.index_dirty = index_dirty;
+                }
                 return result(PatchOutcome::Rejected, Some(g), Some(why), None);
             }
             if let Some((d, from, to)) = promo
@@ -655,7 +691,6 @@ pub fn accept(
                     .entry((s.patch.capability_id.clone(), d))
                     .or_default() += to - from;
             }
-            *work = trial;
             // Applied in memory; becomes Applied once the run commits.
             result(PatchOutcome::NotWritten, None, None, Some(change))
         }
@@ -674,6 +709,7 @@ pub fn decide_auto(
     for s in &prepared.suggestions {
         on_event(&Event::suggestion(s));
     }
+    checker.prefetch(&prepared.suggestions);
     for s in &prepared.suggestions {
         let r = match checker.gates(s, &work, &raised, false) {
             Err((g, why)) => PatchResult {

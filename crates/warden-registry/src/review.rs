@@ -166,6 +166,7 @@ pub fn review(
             .filter(|r| r.outcome == PatchOutcome::NotWritten)
             .count()
     };
+    checker.prefetch(&prepared.suggestions);
     let mut suggestions = prepared.suggestions.iter();
     while let Some(orig) = suggestions.next() {
         let mut s = orig.clone();

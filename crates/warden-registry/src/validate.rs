@@ -119,6 +119,8 @@ pub struct ValidateReport {
 /// Check a loaded registry. `root` is used only to see whether evidence paths exist.
 pub fn validate(reg: &Registry, root: &Path) -> ValidateReport {
     let mut out: Vec<Problem> = reg.load_problems.clone();
+    let all_ids: std::collections::HashSet<&str> =
+        reg.entries.iter().map(|e| e.meta.id.as_str()).collect();
     let mut ids: BTreeMap<&str, &str> = BTreeMap::new();
     for e in &reg.entries {
         if let Some(prev) = ids.insert(e.meta.id.as_str(), e.path.as_str()) {
@@ -164,7 +166,7 @@ pub fn validate(reg: &Registry, root: &Path) -> ValidateReport {
         }
         for (k, list) in &e.meta.relations {
             for (i, id) in list.iter().enumerate() {
-                if reg.entry(id).is_none() {
+                if !all_ids.contains(id.as_str()) {
                     out.push(Problem::new(
                         "relation_unknown",
                         Severity::Warning,
@@ -178,6 +180,8 @@ pub fn validate(reg: &Registry, root: &Path) -> ValidateReport {
         }
     }
     if let Some(ix) = &reg.index {
+        let by_path: std::collections::HashMap<&str, &crate::model::Entry> =
+            reg.entries.iter().map(|e| (e.path.as_str(), e)).collect();
         let mut rows: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, row) in ix.capabilities.iter().enumerate() {
             let field = format!("capabilities[{i}]");
@@ -202,7 +206,7 @@ pub fn validate(reg: &Registry, root: &Path) -> ValidateReport {
                 ));
                 continue;
             }
-            match reg.entries.iter().find(|e| e.path == row.entry) {
+            match by_path.get(row.entry.as_str()).copied() {
                 Some(e) if e.meta.id != row.id => out.push(Problem::new(
                     "id_mismatch",
                     Severity::Error,
@@ -247,7 +251,7 @@ pub fn validate(reg: &Registry, root: &Path) -> ValidateReport {
             }
         }
         for e in &reg.entries {
-            if ix.row(&e.meta.id).is_none() {
+            if !rows.contains_key(e.meta.id.as_str()) {
                 out.push(Problem::new(
                     "missing_index_row",
                     Severity::Warning,
