@@ -20,7 +20,7 @@ cargo build --release -q -p warden-registry --example parse_baseline
 W="$PWD/target/release/warden"
 P="$PWD/target/release/examples/parse_baseline"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+[ -n "${KEEP:-}" ] && echo "keeping $tmp" >&2 || trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/home"
 export HOME="$tmp/home" GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@warden.invalid

@@ -7,7 +7,8 @@ fn main() {
     let root = std::env::args().nth(1).unwrap_or_else(|| ".".into());
     let root = Path::new(&root);
     let mut n = 0usize;
-    let index = std::fs::read_to_string(root.join("registry/indexes/capabilities.yaml")).unwrap_or_default();
+    let index = std::fs::read_to_string(root.join("registry/indexes/capabilities.yaml"))
+        .unwrap_or_default();
     let v: serde_json::Value = serde_saphyr::from_str(&index).unwrap_or_default();
     n += usize::from(!v.is_null());
     let mut names: Vec<_> = std::fs::read_dir(root.join("registry/capabilities"))
@@ -15,9 +16,15 @@ fn main() {
         .unwrap_or_default();
     names.sort();
     for p in names {
-        let Ok(text) = std::fs::read_to_string(&p) else { continue };
-        let Some(rest) = text.strip_prefix("---\n") else { continue };
-        let Some(end) = rest.find("\n---\n") else { continue };
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        let Some(rest) = text.strip_prefix("---\n") else {
+            continue;
+        };
+        let Some(end) = rest.find("\n---\n") else {
+            continue;
+        };
         let v: serde_json::Value = serde_saphyr::from_str(&rest[..end + 1]).unwrap_or_default();
         n += usize::from(!v.is_null());
     }

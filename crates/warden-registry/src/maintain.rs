@@ -478,9 +478,33 @@ pub struct Checker<'a> {
     pub git: &'a Git,
     pub standard: &'a Standard,
     pub opts: &'a Options,
+    /// Directories already looked at by the evidence gate.
+    pub dirs: std::cell::RefCell<std::collections::HashMap<std::path::PathBuf, bool>>,
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(root: &'a Path, git: &'a Git, standard: &'a Standard, opts: &'a Options) -> Self {
+        Checker {
+            root,
+            git,
+            standard,
+            opts,
+            dirs: Default::default(),
+        }
+    }
 }
 
 impl Checker<'_> {
+    /// `dir` is a real directory, not a symlink (remembered per session).
+    fn real_dir(&self, dir: &Path) -> bool {
+        if let Some(v) = self.dirs.borrow().get(dir) {
+            return *v;
+        }
+        let v = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_dir());
+        self.dirs.borrow_mut().insert(dir.to_path_buf(), v);
+        v
+    }
+
     /// Ask git once about every path the suggestions cite.
     pub fn prefetch(&self, suggestions: &[Suggestion]) {
         let mut all: Vec<String> = suggestions
@@ -510,17 +534,25 @@ impl Checker<'_> {
         }
         cited.sort();
         cited.dedup();
-        let root = self
-            .root
-            .canonicalize()
-            .map_err(|e| format!("cannot resolve the repository root: {e}"))?;
         for c in &cited {
             let rp = warden_core::paths::RepoPath::parse(c, "", "")
                 .map_err(|_| format!("\"{c}\" is not a repository-relative path"))?;
-            let full = rp.to_fs(self.root);
-            match full.canonicalize() {
-                Ok(real) if real.starts_with(&root) && real.is_file() => {}
-                Ok(_) => return Err(format!("\"{c}\" is not a file inside the repository")),
+            // No component may be a symlink (an escape), and the path must be
+            // a regular file: lstat each directory once per session.
+            for dir in rp.ancestors() {
+                if !self.real_dir(&dir.to_fs(self.root)) {
+                    return Err(format!(
+                        "cited path \"{c}\": {dir} is not a directory inside the repository"
+                    ));
+                }
+            }
+            match std::fs::symlink_metadata(rp.to_fs(self.root)) {
+                Ok(m) if m.file_type().is_file() => {}
+                Ok(_) => {
+                    return Err(format!(
+                        "\"{c}\" is not a regular file inside the repository"
+                    ));
+                }
                 Err(_) => return Err(format!("cited path \"{c}\" does not exist")),
             }
         }
@@ -807,9 +839,9 @@ pub fn commit(
     llm_records: &[(String, Vec<u8>)],
     dry_run: bool,
 ) -> Result<Committed> {
-    let root = session.repo.root().to_path_buf();
-    let staged = decided.staged.staged(&opts.date)?;
-    let report = validate::validate(&staged, &root);
+    let writes = decided.staged.writes(&opts.date)?;
+    let staged = decided.staged.staged_with(&writes)?;
+    let report = validate::errors_only(&staged);
     if !report.ok {
         for r in &mut decided.results {
             if r.outcome == PatchOutcome::NotWritten {
@@ -824,7 +856,6 @@ pub fn commit(
             rolled_back: None,
         });
     }
-    let writes = decided.staged.writes(&opts.date)?;
     let accepted: Vec<&PatchResult> = decided
         .results
         .iter()

@@ -179,10 +179,15 @@ impl Registry {
     /// The registry as it will be after [`Registry::writes`]: what the batch
     /// validation checks.
     pub fn staged(&self, today: &str) -> Result<Registry> {
+        self.staged_with(&self.writes(today)?)
+    }
+
+    /// [`Registry::staged`] from writes already rendered.
+    pub fn staged_with(&self, writes: &[Write]) -> Result<Registry> {
         // Each written file is parsed back from its new text, so the batch
         // validation checks exactly what would land on disk.
         let mut next = self.clone();
-        for w in self.writes(today)? {
+        for w in writes.iter().cloned() {
             if w.path == INDEX_PATH {
                 match Index::parse(w.content.as_bytes(), &w.path) {
                     Ok(ix) => next.index = Some(ix),

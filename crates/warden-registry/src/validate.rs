@@ -118,6 +118,16 @@ pub struct ValidateReport {
 
 /// Check a loaded registry. `root` is used only to see whether evidence paths exist.
 pub fn validate(reg: &Registry, root: &Path) -> ValidateReport {
+    check(reg, Some(root))
+}
+
+/// The errors only (no look at the disk for the `evidence_missing`
+/// warnings): the batch gate of a maintain session.
+pub fn errors_only(reg: &Registry) -> ValidateReport {
+    check(reg, None)
+}
+
+fn check(reg: &Registry, root: Option<&Path>) -> ValidateReport {
     let mut out: Vec<Problem> = reg.load_problems.clone();
     let all_ids: std::collections::HashSet<&str> =
         reg.entries.iter().map(|e| e.meta.id.as_str()).collect();
@@ -145,7 +155,8 @@ pub fn validate(reg: &Registry, root: &Path) -> ValidateReport {
                 ));
             }
         }
-        for (k, list) in &e.meta.evidence {
+        for (k, list) in root.map(|_| &e.meta.evidence).into_iter().flatten() {
+            let Some(root) = root else { break };
             for (i, p) in list.iter().enumerate() {
                 if p.contains("://") {
                     continue;

@@ -123,3 +123,23 @@ proptest! {
         let _ = Vector::default();
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    /// The entry parser takes untrusted bytes: it never panics, and any body
+    /// under a valid front matter survives a rewrite byte for byte.
+    #[test]
+    fn entry_parsing_never_panics_and_keeps_any_body(bytes in prop::collection::vec(any::<u8>(), 0..400), body in "(?s).{0,300}") {
+        let _ = warden_registry::model::Entry::parse(&bytes, "e.md");
+        let mut with_fm = b"---\n".to_vec();
+        with_fm.extend_from_slice(&bytes);
+        let _ = warden_registry::model::Entry::parse(&with_fm, "e.md");
+        let text = format!("---\nid: capability.x\ntitle: x\nmaturity:\n  D: {{current: 1}}\n  A: {{current: 0}}\n  C: {{current: 0}}\n  R: {{current: 0}}\n---\n{body}");
+        let e = warden_registry::model::Entry::parse(text.as_bytes(), "e.md").expect("valid front matter");
+        prop_assert_eq!(&e.body, &body);
+        let again = warden_registry::model::Entry::parse(e.render().expect("render").as_bytes(), "e.md").expect("reparse");
+        prop_assert_eq!(again.body, body);
+        let _ = warden_registry::model::Index::parse(&bytes, "i.yaml");
+        let _ = warden_registry::standard::Standard::parse(&bytes, "s.yaml");
+    }
+}

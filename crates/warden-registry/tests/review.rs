@@ -56,12 +56,7 @@ fn run(
     editor: &mut Scripted,
 ) -> (warden_registry::maintain::MaintainReport, String) {
     let g = fx.gitx();
-    let checker = Checker {
-        root: &fx.root,
-        git: &g,
-        standard: &prepared.standard,
-        opts,
-    };
+    let checker = Checker::new(&fx.root, &g, &prepared.standard, opts);
     let mut input = Cursor::new(answers.as_bytes().to_vec());
     let mut out = Vec::new();
     let mut t = Terminal {

@@ -87,12 +87,7 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
         Some("--no-llm".into()),
         vec![promote],
     )?;
-    let checker = Checker {
-        root: &dir,
-        git: &g,
-        standard: &prepared.standard,
-        opts: &opts,
-    };
+    let checker = Checker::new(&dir, &g, &prepared.standard, &opts);
     let mut decided = maintain::decide_auto(&prepared, &checker, &mut |_| {});
     let repo = Repo::open(&dir)?;
     let before = std::fs::read(dir.join("registry/capabilities/sync.md")).map_err(err)?;

@@ -309,12 +309,7 @@ fn update(
     };
     let mut code = 0u8;
     if apply {
-        let checker = Checker {
-            root: &rootp,
-            git: &g,
-            standard: &prepared.standard,
-            opts: &opts,
-        };
+        let checker = Checker::new(&rootp, &g, &prepared.standard, &opts);
         let mut decided = maintain::decide_auto(&prepared, &checker, &mut |_| {});
         let ctx = env::context();
         let mut s = session(&repo, &ctx, no_wait)?;
@@ -486,12 +481,7 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
         eprintln!("warden: LLM step skipped: {why}");
     }
     let prepared = maintain::prepare(&rootp, &g, &opts, planner.as_deref(), llm_skipped, extra)?;
-    let checker = Checker {
-        root: &rootp,
-        git: &g,
-        standard: &prepared.standard,
-        opts: &opts,
-    };
+    let checker = Checker::new(&rootp, &g, &prepared.standard, &opts);
     let mut emit = |e: &Event| {
         if lines {
             let mut out = std::io::stdout().lock();

@@ -154,12 +154,7 @@ impl Fx {
     ) -> MaintainReport {
         let prepared = self.prepare(opts, planner, extra);
         let g = self.gitx();
-        let checker = Checker {
-            root: &self.root,
-            git: &g,
-            standard: &prepared.standard,
-            opts,
-        };
+        let checker = Checker::new(&self.root, &g, &prepared.standard, opts);
         let mut decided = maintain::decide_auto(&prepared, &checker, &mut |_| {});
         self.commit_session(&prepared, &mut decided, opts, false)
     }
