@@ -173,7 +173,7 @@ pub fn collect(
                 ));
             }
         }
-        if let Some(last) = git.last_touch(REGISTRY_DIR)?
+        if let Some(last) = git.last_touch(REGISTRY_DIR, &ix.updated)?
             && last > ix.updated
         {
             out.notes.push(note(

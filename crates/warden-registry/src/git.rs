@@ -145,9 +145,12 @@ impl Git {
             .collect())
     }
 
-    /// The committer date (YYYY-MM-DD) of the last commit touching `path`.
-    pub fn last_touch(&self, path: &str) -> Result<Option<String>> {
-        let (ok, out, _) = self.run(&["log", "-1", "--format=%cs", "--", path])?;
+    /// The committer date (YYYY-MM-DD) of the last commit after the day
+    /// `after` (YYYY-MM-DD) that touched `path`; None when there is none (the
+    /// walk stops at older commits, so a long history costs nothing).
+    pub fn last_touch(&self, path: &str, after: &str) -> Result<Option<String>> {
+        let since = format!("--since={after}T23:59:59Z");
+        let (ok, out, _) = self.run(&["log", "-1", "--format=%cs", &since, "--", path])?;
         let s = String::from_utf8_lossy(&out).trim().to_string();
         Ok((ok && !s.is_empty()).then_some(s))
     }
