@@ -14,24 +14,49 @@ fn main() {
     opts.since = Some(base);
     let t = Instant::now();
     let reg = warden_registry::registry::Registry::load(&root).expect("load");
-    println!("load              {:>6.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "load              {:>6.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let t = Instant::now();
-    let c = warden_registry::collect::collect(&reg, &g, opts.since.as_deref(), None).expect("collect");
-    println!("collect           {:>6.1} ms ({} patches)", t.elapsed().as_secs_f64() * 1e3, c.patches.len());
+    let c =
+        warden_registry::collect::collect(&reg, &g, opts.since.as_deref(), None).expect("collect");
+    println!(
+        "collect           {:>6.1} ms ({} patches)",
+        t.elapsed().as_secs_f64() * 1e3,
+        c.patches.len()
+    );
     let t = Instant::now();
     let prepared = maintain::prepare(&root, &g, &opts, None, None, vec![]).expect("prepare");
-    println!("prepare (both)    {:>6.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "prepare (both)    {:>6.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let checker = Checker::new(&root, &g, &prepared.standard, &opts);
     let t = Instant::now();
     let decided = maintain::decide_auto(&prepared, &checker, &mut |_| {});
-    println!("decide            {:>6.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "decide            {:>6.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let t = Instant::now();
     let writes = decided.staged.writes("2026-11-29").expect("writes");
-    println!("render            {:>6.1} ms ({} files)", t.elapsed().as_secs_f64() * 1e3, writes.len());
+    println!(
+        "render            {:>6.1} ms ({} files)",
+        t.elapsed().as_secs_f64() * 1e3,
+        writes.len()
+    );
     let t = Instant::now();
     let staged = decided.staged.staged_with(&writes).expect("staged");
-    println!("re-parse          {:>6.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "re-parse          {:>6.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let t = Instant::now();
     let v = warden_registry::validate::errors_only(&staged);
-    println!("validate          {:>6.1} ms ok={}", t.elapsed().as_secs_f64() * 1e3, v.ok);
+    println!(
+        "validate          {:>6.1} ms ok={}",
+        t.elapsed().as_secs_f64() * 1e3,
+        v.ok
+    );
 }

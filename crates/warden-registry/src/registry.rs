@@ -191,14 +191,12 @@ impl Registry {
         for w in writes {
             if w.path == INDEX_PATH
                 && let Some(ix) = &mut next.index
-                && let Some(updated) = w
-                    .content
-                    .lines()
-                    .find_map(|l| l.strip_prefix("updated: "))
+                && let Some(updated) = w.content.lines().find_map(|l| l.strip_prefix("updated: "))
             {
                 ix.updated = updated.trim_matches('"').to_string();
             }
-            next.originals.insert(w.path.clone(), Some(w.content.clone().into_bytes()));
+            next.originals
+                .insert(w.path.clone(), Some(w.content.clone().into_bytes()));
         }
         next.dirty.clear();
         next.index_dirty = false;

@@ -138,7 +138,7 @@ impl Fx {
     ) -> MaintainReport {
         let repo = Repo::open(&self.root).expect("open");
         let ctx = Context::fixed(1_800_000_100);
-        let mut s = repo.session(&ctx, false, &mut |_| {}).expect("session");
+        let mut s = repo.session(&ctx, true, &mut |_| {}).expect("session");
         let src = maintain::source_kind(&decided.results, person);
         let c = maintain::commit(&mut s, decided, opts, src, &prepared.llm_records, false)
             .expect("commit");
@@ -162,7 +162,9 @@ impl Fx {
     pub fn undo(&self, run: &str) {
         let repo = Repo::open(&self.root).expect("open");
         let ctx = Context::fixed(1_800_000_200);
-        let mut s = repo.session(&ctx, false, &mut |_| {}).expect("session");
+        let mut s = repo
+            .session(&ctx, true, &mut |_| {})
+            .unwrap_or_else(|e| panic!("session: {e} ({:?})", e.hint()));
         let plan = s
             .plan_undo(
                 run,
