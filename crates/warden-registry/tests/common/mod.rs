@@ -25,6 +25,8 @@ pub fn entry(id: &str, vector: [u8; 4], paths: &[&str], extra: &str) -> String {
 pub struct Fx {
     pub dir: tempfile::TempDir,
     pub root: PathBuf,
+    /// One context for every session of this repository, so run ids never repeat.
+    pub ctx: Context,
 }
 
 impl Fx {
@@ -33,9 +35,13 @@ impl Fx {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("repo");
         std::fs::create_dir_all(&root).expect("mkdir");
-        let fx = Fx { dir, root };
+        let fx = Fx {
+            dir,
+            root,
+            ctx: Context::fixed(1_800_000_000),
+        };
         fx.git(&["init", "-q", "-b", "main"]);
-        warden_core::repo::init(&fx.root, &Context::fixed(1_800_000_000)).expect("warden init");
+        warden_core::repo::init(&fx.root, &fx.ctx).expect("warden init");
         fx.write(
             "registry/capabilities/alpha.md",
             &entry(
@@ -137,8 +143,7 @@ impl Fx {
         person: bool,
     ) -> MaintainReport {
         let repo = Repo::open(&self.root).expect("open");
-        let ctx = Context::fixed(1_800_000_100);
-        let mut s = repo.session(&ctx, true, &mut |_| {}).expect("session");
+        let mut s = repo.session(&self.ctx, true, &mut |_| {}).expect("session");
         let src = maintain::source_kind(&decided.results, person);
         let c = maintain::commit(&mut s, decided, opts, src, &prepared.llm_records, false)
             .expect("commit");
@@ -161,9 +166,8 @@ impl Fx {
 
     pub fn undo(&self, run: &str) {
         let repo = Repo::open(&self.root).expect("open");
-        let ctx = Context::fixed(1_800_000_200);
         let mut s = repo
-            .session(&ctx, true, &mut |_| {})
+            .session(&self.ctx, true, &mut |_| {})
             .unwrap_or_else(|e| panic!("session: {e} ({:?})", e.hint()));
         let plan = s
             .plan_undo(
