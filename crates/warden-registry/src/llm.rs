@@ -19,7 +19,7 @@
 //!   "strict": true, "schema": ...}}`; `choices[0].message.content`,
 //!   `message.refusal` and `finish_reason: "length"` as above.
 
-use crate::maintain::{Planner, llm_record_name};
+use crate::maintain::{Planner, Proposed, llm_record_name};
 use crate::model::to_yaml;
 use crate::patch::{self, RegistryPatch, llm_response_schema};
 use crate::registry::Registry;
@@ -424,7 +424,7 @@ impl<B: Backend> Planner for LlmPlanner<B> {
         standard: &Standard,
         capability: &str,
         changed: &[String],
-    ) -> (Result<Vec<RegistryPatch>, String>, Vec<(String, Vec<u8>)>) {
+    ) -> Proposed {
         let mut messages = vec![
             Message {
                 role: "system",

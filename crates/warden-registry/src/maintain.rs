@@ -361,6 +361,13 @@ pub struct Prepared {
     pub llm_records: Vec<(String, Vec<u8>)>,
 }
 
+/// Patches (schema-valid) or why the LLM call failed, and the raw exchanges
+/// to record (file name, bytes).
+pub type Proposed = (
+    std::result::Result<Vec<RegistryPatch>, String>,
+    Vec<(String, Vec<u8>)>,
+);
+
 /// Asks an LLM for patches for one capability (see [`crate::llm`]).
 pub trait Planner {
     /// Patches (schema-valid) or why the call failed; plus the raw exchanges
@@ -371,10 +378,7 @@ pub trait Planner {
         standard: &Standard,
         capability: &str,
         changed: &[String],
-    ) -> (
-        std::result::Result<Vec<RegistryPatch>, String>,
-        Vec<(String, Vec<u8>)>,
-    );
+    ) -> Proposed;
 }
 
 /// Collect every suggestion: deterministic first, then the LLM's (one call

@@ -257,7 +257,7 @@ pub fn check(p: &RegistryPatch) -> Result<(), PatchError> {
         }
         PatchKind::MaturityPromote => {
             let level = p.value.as_ref().and_then(level_of);
-            if !level.is_some_and(|l| l <= crate::model::MAX_LEVEL) {
+            if level.is_none_or(|l| l > crate::model::MAX_LEVEL) {
                 return Err(err("value", "must be a level from 0 to 9"));
             }
             if p.evidence_citations.is_empty() {
@@ -273,11 +273,10 @@ pub fn check(p: &RegistryPatch) -> Result<(), PatchError> {
             }
         }
         _ => {
-            if !p
-                .append
+            if p.append
                 .as_ref()
                 .and_then(Value::as_str)
-                .is_some_and(|s| !s.trim().is_empty())
+                .is_none_or(|s| s.trim().is_empty())
             {
                 return Err(err("append", "must be a non-empty string"));
             }
