@@ -11,13 +11,10 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
     vec![
         (
             "bridge-command".into(),
-            "commands/<id>.json: a signed command (seed 002 §5)",
+            "commands/<id>.json: a signed command",
         ),
         ("bridge-result".into(), "results/<id>.json"),
-        (
-            "bridge-integrity".into(),
-            "results/<id>.integrity.json (seed 002 §18)",
-        ),
+        ("bridge-integrity".into(), "results/<id>.integrity.json"),
         ("bridge-dead-letter".into(), "dead_letter/<key>.json"),
         ("bridge-log-line".into(), "one line of logs/bridge.log"),
         ("bridge-retries".into(), "meta/retries.json"),
@@ -66,7 +63,7 @@ fn command() -> Value {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://warden.invalid/schemas/bridge-command.schema.json",
         "title": "warden bridge command",
-        "description": "A signed command (seed 002 §5). hmac = base64(HMAC-SHA256(secret, Python json.dumps(doc without hmac, sort_keys=True, separators=(',', ':'))))",
+        "description": "A signed command. hmac = base64(HMAC-SHA256(secret, Python json.dumps(doc without hmac, sort_keys=True, separators=(',', ':'))))",
         "type": "object",
         "properties": {
             "schemaVersion": {"const": "1.0"},

@@ -207,6 +207,8 @@ pub enum Command {
     /// Git hooks that dispatch lifecycle events.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// The capability registry: init, validate, stats, update, maintain.
+    Registry(crate::commands::registry::RegistryArgs),
     /// Walk through warden on a throwaway repository in a temp dir.
     Demo {
         /// Keep the temp repository and print its path.

@@ -483,6 +483,37 @@ pub fn raw_args() -> Vec<std::ffi::OsString> {
     std::env::args_os().skip(1).collect()
 }
 
+/// The user's editor for `registry maintain`'s `e`: `$VISUAL`, `$EDITOR`, or `vi`.
+pub fn editor() -> String {
+    std::env::var("VISUAL")
+        .ok()
+        .or_else(|| std::env::var("EDITOR").ok())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "vi".into())
+}
+
+/// The llm-connect server of `registry maintain` (seed 001's variable).
+pub fn llm_connect_url() -> Option<String> {
+    std::env::var("LLM_CONNECT_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A bearer token for the LLM server, sent only to it.
+pub fn llm_api_key() -> Option<String> {
+    std::env::var("WARDEN_LLM_API_KEY")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// The raw URL of the published index (`WARDEN_REGISTRY_RAW_URL`, or the seed's `REUSE_SURFACE_RAW_URL`).
+pub fn registry_raw_url() -> Option<String> {
+    std::env::var("WARDEN_REGISTRY_RAW_URL")
+        .ok()
+        .or_else(|| std::env::var("REUSE_SURFACE_RAW_URL").ok())
+        .filter(|s| !s.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -29,6 +29,9 @@ pub enum ExitStatus {
     Internal,
     /// 4: busy, another writer holds the lock.
     Busy,
+    /// 5: partial — `registry maintain` applied what passed its gates and
+    /// skipped or refused the rest.
+    Partial,
     /// The sandbox helper passes its child's status through unchanged.
     Child(u8),
 }
@@ -50,7 +53,21 @@ impl ExitStatus {
             ExitStatus::Usage => 2,
             ExitStatus::Internal => 3,
             ExitStatus::Busy => 4,
+            ExitStatus::Partial => 5,
             ExitStatus::Child(c) => c,
+        }
+    }
+
+    /// The status a subsystem's report chose by its documented code (0, 1, 2,
+    /// 4, 5); anything else is a bug, reported as internal.
+    pub fn of_report(code: u8) -> ExitStatus {
+        match code {
+            0 => ExitStatus::Ok,
+            1 => ExitStatus::Findings,
+            2 => ExitStatus::Usage,
+            4 => ExitStatus::Busy,
+            5 => ExitStatus::Partial,
+            _ => ExitStatus::Internal,
         }
     }
 

@@ -653,7 +653,7 @@ fn reports_have_json_formats_with_schema_ids() {
             .contains("rollback   journal of")
     );
     let events = r.json(&["events"])["events"].clone();
-    assert_eq!(events.as_array().expect("events").len(), 10);
+    assert_eq!(events.as_array().expect("events").len(), 11);
     assert_eq!(events[0]["name"], "Manual");
     assert_eq!(r.json(&["schema", "proposal"])["title"], "warden proposal");
     assert!(r.ok(&["schema"]).contains("event/FileDetected"));
@@ -677,6 +677,9 @@ fn demo_runs_end_to_end() {
         "byte-for-byte what it was: yes",
         "ok: true",
         "was edited",
+        "== 27. Registry maintainer",
+        "refused by the evidence gate",
+        "the entry is byte-for-byte what it was: yes",
     ] {
         assert!(out.contains(step), "{step} missing from the demo:\n{out}");
     }

@@ -55,7 +55,7 @@ impl ActionKind {
     /// proposal. `create_branch` is taken only by the sync guardian, which
     /// asks the policy first ([`crate::policy::Policy::require`]).
     pub fn supported(self) -> bool {
-        !matches!(self, ActionKind::CreateBranch | ActionKind::RegistryPatch)
+        !matches!(self, ActionKind::CreateBranch)
     }
 }
 
@@ -232,6 +232,21 @@ pub fn catalogue() -> Vec<EventSpec> {
             required_ledger_fields: LEDGER_FIELDS,
             rollback: "An undo is itself a run and can be undone.",
             input_schema: payload(json!({"run": {"type": "string"}}), &["run"]),
+        },
+        EventSpec {
+            name: "RegistryMaintain",
+            trigger: "`warden registry maintain` or `registry update --apply` writes the patches accepted in one session.",
+            default_allow: &[
+                ("collector", &[RegistryPatch]),
+                ("llm", &[RegistryPatch]),
+                ("person", &[RegistryPatch]),
+            ],
+            required_ledger_fields: LEDGER_FIELDS,
+            rollback: "One run per session, all of its index and entry files or none; undoable by run id.",
+            input_schema: payload(
+                json!({"patches": {"type": "array", "description": "registry patches: see `warden schema registry-patch`"}}),
+                &["patches"],
+            ),
         },
         EventSpec {
             name: "CommandReceived",

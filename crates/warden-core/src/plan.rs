@@ -375,6 +375,9 @@ fn new_mode(current: Option<u32>, executable: Option<bool>) -> u32 {
     }
 }
 
+/// The folder a `registry_patch` action may write (SPEC §9).
+pub const REGISTRY_DIR: &str = "registry/";
+
 /// Check every action's kind and paths against the policy (G4) and the
 /// protected areas (G9). Returns the first refusal.
 pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
@@ -407,6 +410,19 @@ pub fn gate(policy: &Policy, proposal: &Proposal, file: &str) -> Result<()> {
                     proposal.event
                 ),
                 Some(hint),
+            ));
+        }
+        if let Action::RegistryPatch { path, .. } = action
+            && !path.as_str().starts_with(REGISTRY_DIR)
+        {
+            return Err(Error::rejected(
+                file,
+                format!("actions[{i}].path"),
+                format!(
+                    "registry_patch writes only the capability registry ({REGISTRY_DIR}…), not \"{}\"",
+                    path.as_str()
+                ),
+                Some("use write_file for other files".into()),
             ));
         }
         let fields: &[&str] = if kind == ActionKind::MoveFile {
@@ -568,6 +584,21 @@ pub fn resolve(
                 let cur = ov.get(path, &field("path"))?;
                 let mode = new_mode(cur.mode(), *executable);
                 let want = FileState::file(content.as_bytes().to_vec(), mode);
+                if cur.same(&want) {
+                    continue;
+                }
+                check_expect(&cur, expect, path, file, &field("expect"))?;
+                ov.set(path, &field("path"), want)?;
+            }
+            Action::RegistryPatch {
+                path,
+                content,
+                expect,
+            } => {
+                summaries.push(summary("registry_patch", path, None, None));
+                let cur = ov.get(path, &field("path"))?;
+                let want =
+                    FileState::file(content.as_bytes().to_vec(), cur.mode().unwrap_or(0o644));
                 if cur.same(&want) {
                     continue;
                 }

@@ -19,10 +19,7 @@ pub const POLICY_FILE: &str = ".warden/policy.yaml";
 /// weaken a rule.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(
-    title = "warden policy pack",
-    description = "`.warden/policy.yaml` (SPEC §3.3)"
-)]
+#[schemars(title = "warden policy pack", description = "`.warden/policy.yaml`")]
 pub struct PolicyFile {
     /// Always "warden.policy/v1".
     pub schema: String,
@@ -371,7 +368,7 @@ pub fn globs(list: &[String], file: &str, field: &str) -> Result<GlobSet> {
 pub fn default_policy_text(version: &str, warden_version: &str) -> String {
     let mut s = String::new();
     s.push_str("# yaml-language-server: $schema=policy.schema.json\n");
-    s.push_str("# warden policy pack (SPEC §3.3). Every run records `version` and the sha256 of\n");
+    s.push_str("# warden policy pack. Every run records `version` and the sha256 of\n");
     s.push_str("# this file's bytes. Bump `version` whenever you change a rule.\n");
     s.push_str(&format!(
         "# Written by warden {warden_version}; `warden schema policy` prints its JSON Schema.\n"

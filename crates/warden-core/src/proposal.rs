@@ -1,4 +1,4 @@
-//! Proposals (SPEC §3.2): the public contract through which people, scripts,
+//! Proposals: the public contract through which people, scripts,
 //! plugins, LLMs and remote commands ask the core for a change (G3). Fields may
 //! be added to this format, never renamed.
 //!
@@ -19,10 +19,7 @@ pub const PROPOSAL_SCHEMA_ID: &str = "warden.proposal/v1";
 
 /// A proposal as submitted.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-#[schemars(
-    title = "warden proposal",
-    description = "A change the core may apply (SPEC §3.2)"
-)]
+#[schemars(title = "warden proposal", description = "A change the core may apply")]
 #[serde(deny_unknown_fields)]
 pub struct Proposal {
     /// Always "warden.proposal/v1".
@@ -157,6 +154,17 @@ pub enum Action {
         path: RepoPathSchema,
         expect: Expect,
     },
+    /// Write the new content of one capability registry file (the index or an
+    /// entry under `registry/`), computed by the registry maintainer from the
+    /// registry patches a session accepted (SPEC §9). Applied like
+    /// `write_file`; the policy grants it separately and it may only write
+    /// below `registry/`.
+    RegistryPatch {
+        path: RepoPathSchema,
+        /// The complete new content of the file.
+        content: String,
+        expect: Expect,
+    },
 }
 
 fn any() -> Expect {
@@ -213,6 +221,7 @@ impl Action {
             Action::MoveFile { .. } => ActionKind::MoveFile,
             Action::Quarantine { .. } => ActionKind::Quarantine,
             Action::DeleteFile { .. } => ActionKind::DeleteFile,
+            Action::RegistryPatch { .. } => ActionKind::RegistryPatch,
         }
     }
 
@@ -222,7 +231,8 @@ impl Action {
             Action::WriteFile { path, .. }
             | Action::PatchRegion { path, .. }
             | Action::Quarantine { path, .. }
-            | Action::DeleteFile { path, .. } => vec![&path.0],
+            | Action::DeleteFile { path, .. }
+            | Action::RegistryPatch { path, .. } => vec![&path.0],
             Action::MoveFile { from, to, .. } => vec![&from.0, &to.0],
         }
     }
@@ -454,7 +464,8 @@ fn action_fields(kind: ActionKind) -> &'static [&'static str] {
         ActionKind::MoveFile => &["kind", "from", "to", "expect"],
         ActionKind::Quarantine => &["kind", "path", "reason", "expect"],
         ActionKind::DeleteFile => &["kind", "path", "expect"],
-        ActionKind::CreateBranch | ActionKind::RegistryPatch => &["kind"],
+        ActionKind::RegistryPatch => &["kind", "path", "content", "expect"],
+        ActionKind::CreateBranch => &["kind"],
     }
 }
 
@@ -761,16 +772,17 @@ impl Parser<'_> {
                 path: self.path(obj, "path", &prefix)?,
                 expect: self.expect(obj, &prefix, true)?,
             },
-            ActionKind::CreateBranch | ActionKind::RegistryPatch => {
+            ActionKind::RegistryPatch => Action::RegistryPatch {
+                path: self.path(obj, "path", &prefix)?,
+                content: self.string(obj, "content", &prefix)?,
+                expect: self.expect(obj, &prefix, true)?,
+            },
+            ActionKind::CreateBranch => {
                 return Err(Error::invalid(
                     self.file,
                     format!("{prefix}kind"),
                     format!("action \"{kind_s}\" is not supported by this version of warden yet"),
-                    Some(if kind == ActionKind::CreateBranch {
-                        "branches are created by `warden sync reconcile` only (allowed under events.SyncAudited.collector in .warden/policy.yaml)".into()
-                    } else {
-                        "it arrives with its subsystem (registry maintainer)".into()
-                    }),
+                    Some("branches are created by `warden sync reconcile` only (allowed under events.SyncAudited.collector in .warden/policy.yaml)".into()),
                 ));
             }
         })

@@ -7,6 +7,7 @@ mod completions;
 mod demo;
 mod demo_bridge;
 mod demo_plugins;
+mod demo_registry;
 mod demo_sync;
 mod events;
 mod fleet;
@@ -17,6 +18,7 @@ mod init;
 mod ledger;
 mod man;
 mod plugin;
+pub mod registry;
 mod replay;
 mod run;
 mod runs;
@@ -78,6 +80,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             argv,
         }),
         Command::Bridge(args) => bridge::run(cli.repo, args, fmt),
+        Command::Registry(args) => registry::run(cli.repo, args, fmt),
     }
 }
 

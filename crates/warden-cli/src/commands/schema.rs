@@ -20,6 +20,7 @@ pub fn catalogue() -> Vec<SchemaInfo> {
     add(&mut out, warden_sync::schema::catalogue());
     add(&mut out, warden_bridge::schema::catalogue());
     add(&mut out, warden_plugin::schemas::catalogue());
+    add(&mut out, warden_registry::schema::catalogue());
     out
 }
 
@@ -29,6 +30,7 @@ pub fn get(name: &str) -> Option<serde_json::Value> {
         .or_else(|| warden_sync::schema::get(name))
         .or_else(|| warden_bridge::schema::get(name))
         .or_else(|| warden_plugin::schemas::get(name))
+        .or_else(|| warden_registry::schema::get(name))
 }
 
 /// Whether `warden schema NAME` prints a schema for `name`.

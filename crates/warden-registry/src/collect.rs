@@ -1,0 +1,405 @@
+//! The deterministic signal collectors (seed 001 T02; REQUIREMENTS §3.4). The
+//! list is explicit ([`COLLECTORS`]); each is a pure function of the registry
+//! and the files changed since `--from-git-since REF` (working tree against
+//! REF, deleted files left out).
+//!
+//! A changed path maps to every capability whose `paths` globs match it; a
+//! path that matches no capability is a report line (`unmapped`), never a
+//! patch. An item already listed is never suggested again, so a second run
+//! suggests nothing.
+
+use crate::git::Git;
+use crate::model::{INDEX_PATH, REGISTRY_DIR};
+use crate::patch::{Confidence, PatchKind, RegistryPatch};
+use crate::registry::Registry;
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use warden_core::Result;
+
+/// Every collector: name and what it suggests.
+pub const COLLECTORS: &[(&str, &str)] = &[
+    (
+        "index_row",
+        "an entry without an index row -> index_row_add",
+    ),
+    (
+        "vector_drift",
+        "an index row whose vector differs from its entry's -> vector_sync",
+    ),
+    (
+        "workflows",
+        "a changed .github/workflows/* or .gitea/workflows/* file -> evidence_append evidence.tests",
+    ),
+    (
+        "tests",
+        "a changed test file (tests/**, test_*.py, *_test.*, *.test.*, *.spec.*) -> evidence_append evidence.tests",
+    ),
+    (
+        "docs",
+        "a changed docs/** file -> evidence_append evidence.documentation",
+    ),
+    (
+        "entry_points",
+        "a new pyproject.toml [project.scripts] / Cargo.toml [[bin]] / package.json bin -> artifact_append availability.current_artifacts",
+    ),
+    (
+        "stale_updated",
+        "the index's `updated` is older than the last commit touching registry/ -> a note (bumped on the next write)",
+    ),
+    (
+        "missing_entry",
+        "an index row whose entry file is missing -> a blocking note (registry validate fails)",
+    ),
+    (
+        "unmapped",
+        "a changed path no capability's `paths` matches -> a note",
+    ),
+];
+
+/// A report line that is not a patch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Note {
+    pub collector: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub message: String,
+    /// Blocks writing until fixed (missing_entry).
+    pub blocking: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Collected {
+    pub patches: Vec<RegistryPatch>,
+    pub notes: Vec<Note>,
+    /// The changed paths of the window (empty without one).
+    pub changed: Vec<String>,
+}
+
+fn glob(g: &str) -> Option<globset::Glob> {
+    GlobBuilder::new(g).literal_separator(true).build().ok()
+}
+
+fn set(globs: &[&str]) -> GlobSet {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        if let Some(g) = glob(g) {
+            b.add(g);
+        }
+    }
+    b.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+fn note(collector: &str, path: Option<&str>, message: String, blocking: bool) -> Note {
+    Note {
+        collector: collector.into(),
+        path: path.map(str::to_string),
+        message,
+        blocking,
+    }
+}
+
+fn evidence(id: &str, key: &str, path: &str, why: String) -> RegistryPatch {
+    RegistryPatch {
+        capability_id: id.into(),
+        kind: PatchKind::EvidenceAppend,
+        confidence: Confidence::High,
+        rationale: why,
+        field_path: format!("evidence.{key}"),
+        value: None,
+        append: Some(Value::String(path.into())),
+        evidence_citations: vec![path.into()],
+    }
+}
+
+/// Run every collector. `scope`: only this capability's patches.
+pub fn collect(
+    reg: &Registry,
+    git: &Git,
+    since: Option<&str>,
+    scope: Option<&str>,
+) -> Result<Collected> {
+    let mut out = Collected::default();
+    let in_scope = |id: &str| scope.is_none_or(|s| s == id);
+    // index_row, vector_drift, missing_entry: the index against the entries.
+    if let Some(ix) = &reg.index {
+        for e in &reg.entries {
+            if !in_scope(&e.meta.id) {
+                continue;
+            }
+            match ix.row(&e.meta.id) {
+                None => out.patches.push(RegistryPatch {
+                    capability_id: e.meta.id.clone(),
+                    kind: PatchKind::IndexRowAdd,
+                    confidence: Confidence::High,
+                    rationale: format!("{} has no row in the index", e.path),
+                    field_path: "index.capabilities".into(),
+                    value: Some(Value::String(e.path.clone())),
+                    append: None,
+                    evidence_citations: vec![],
+                }),
+                Some(row) if row.entry == e.path && row.vector != e.meta.maturity.vector() => {
+                    out.patches.push(RegistryPatch {
+                        capability_id: e.meta.id.clone(),
+                        kind: PatchKind::VectorSync,
+                        confidence: Confidence::High,
+                        rationale: format!(
+                            "the index says {} but {} is at {}",
+                            row.vector,
+                            e.path,
+                            e.meta.maturity.vector()
+                        ),
+                        field_path: "index.vector".into(),
+                        value: Some(Value::String(e.meta.maturity.vector().to_string())),
+                        append: None,
+                        evidence_citations: vec![],
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        for row in &ix.capabilities {
+            if in_scope(&row.id) && reg.originals.get(&row.entry).is_none_or(Option::is_none) {
+                out.notes.push(note(
+                    "missing_entry",
+                    Some(&row.entry),
+                    format!(
+                        "capability \"{}\": its entry file {} is missing; restore it or remove the row",
+                        row.id, row.entry
+                    ),
+                    true,
+                ));
+            }
+        }
+        if let Some(last) = git.last_touch(REGISTRY_DIR, &ix.updated)?
+            && last > ix.updated
+        {
+            out.notes.push(note(
+                "stale_updated",
+                Some(INDEX_PATH),
+                format!(
+                    "`updated` is {} but registry/ last changed on {last}; the next write bumps it",
+                    ix.updated
+                ),
+                false,
+            ));
+        }
+    }
+    let Some(since) = since else {
+        return Ok(out);
+    };
+    git.check_rev(since)?;
+    let changed = git.changed_since(since)?;
+    let workflows = set(&[".github/workflows/*", ".gitea/workflows/*"]);
+    let tests = set(&[
+        "tests/**",
+        "**/tests/**",
+        "test/**",
+        "**/test/**",
+        "**/test_*.py",
+        "**/*_test.*",
+        "**/*.test.*",
+        "**/*.spec.*",
+    ]);
+    let docs = set(&["docs/**"]);
+    let manifests = set(&[
+        "pyproject.toml",
+        "**/pyproject.toml",
+        "Cargo.toml",
+        "**/Cargo.toml",
+        "package.json",
+        "**/package.json",
+    ]);
+    // One set of every entry's globs; glob i belongs to entry owner[i].
+    let mut owner: Vec<usize> = Vec::new();
+    let mut all = GlobSetBuilder::new();
+    for (i, e) in reg.entries.iter().enumerate() {
+        for g in &e.meta.paths {
+            if let Some(g) = glob(g) {
+                all.add(g);
+                owner.push(i);
+            }
+        }
+    }
+    let all = all.build().unwrap_or_else(|_| GlobSet::empty());
+    let mut hits = Vec::new();
+    let mut ev = Vec::new();
+    let mut arts = Vec::new();
+    for path in &changed {
+        if path.starts_with("registry/") {
+            continue;
+        }
+        all.matches_into(path.as_str(), &mut hits);
+        let mut owners: Vec<usize> = hits.iter().map(|g| owner[*g]).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        if owners.is_empty() {
+            out.notes.push(note(
+                "unmapped",
+                Some(path),
+                format!("{path} changed but no capability's `paths` matches it"),
+                false,
+            ));
+            continue;
+        }
+        let kind = if workflows.is_match(path) {
+            Some(("workflows", "tests", "a CI workflow"))
+        } else if tests.is_match(path) {
+            Some(("tests", "tests", "a test"))
+        } else if docs.is_match(path) {
+            Some(("docs", "documentation", "documentation"))
+        } else {
+            None
+        };
+        for &i in &owners {
+            let e = &reg.entries[i];
+            if !in_scope(&e.meta.id) {
+                continue;
+            }
+            if let Some((c, key, what)) = kind {
+                let listed = e.meta.evidence.get(key).is_some_and(|l| l.contains(path));
+                if !listed {
+                    ev.push((c, evidence(
+                        &e.meta.id,
+                        key,
+                        path,
+                        format!("{path} ({what}) changed since {since} and matches this capability's paths"),
+                    )));
+                }
+            }
+        }
+        if manifests.is_match(path) {
+            let now = std::fs::read(git_root_join(git, path)).ok();
+            let before = git.show(since, path)?;
+            let new_points: Vec<String> = {
+                let a = entry_points(path, now.as_deref());
+                let b = entry_points(path, before.as_deref());
+                a.difference(&b).cloned().collect()
+            };
+            for art in new_points {
+                for &i in &owners {
+                    let e = &reg.entries[i];
+                    if !in_scope(&e.meta.id) || e.meta.availability.current_artifacts.contains(&art)
+                    {
+                        continue;
+                    }
+                    arts.push(RegistryPatch {
+                        capability_id: e.meta.id.clone(),
+                        kind: PatchKind::ArtifactAppend,
+                        confidence: Confidence::High,
+                        rationale: format!(
+                            "{path} declares the new entry point {art} since {since}"
+                        ),
+                        field_path: "availability.current_artifacts".into(),
+                        value: None,
+                        append: Some(Value::String(art.clone())),
+                        evidence_citations: vec![path.clone()],
+                    });
+                }
+            }
+        }
+    }
+    // Collector order, then capability, then path: deterministic (G7).
+    let order = |c: &str| COLLECTORS.iter().position(|(n, _)| *n == c).unwrap_or(99);
+    let item = |p: &RegistryPatch| {
+        p.append
+            .as_ref()
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    ev.sort_by_key(|(c, p)| (order(c), p.capability_id.clone(), item(p)));
+    out.patches.extend(ev.into_iter().map(|(_, p)| p));
+    arts.sort_by_key(|p| (p.capability_id.clone(), item(p)));
+    out.patches.extend(arts);
+    out.changed = changed;
+    Ok(out)
+}
+
+fn git_root_join(git: &Git, path: &str) -> std::path::PathBuf {
+    git.root().join(path)
+}
+
+/// The entry points a manifest declares: `py-script:NAME`
+/// (`[project.scripts]`, `[tool.poetry.scripts]`), `cargo-bin:NAME`
+/// (`[[bin]]`), `npm-bin:NAME` (`bin`). Unparsable or absent: none.
+pub fn entry_points(path: &str, bytes: Option<&[u8]>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Some(text) = bytes.and_then(|b| std::str::from_utf8(b).ok()) else {
+        return out;
+    };
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name {
+        "pyproject.toml" => {
+            if let Ok(v) = toml::from_str::<toml::Table>(text) {
+                for t in [
+                    v.get("project").and_then(|p| p.get("scripts")),
+                    v.get("tool")
+                        .and_then(|t| t.get("poetry"))
+                        .and_then(|p| p.get("scripts")),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    if let Some(t) = t.as_table() {
+                        out.extend(t.keys().map(|k| format!("py-script:{k}")));
+                    }
+                }
+            }
+        }
+        "Cargo.toml" => {
+            if let Ok(v) = toml::from_str::<toml::Table>(text)
+                && let Some(bins) = v.get("bin").and_then(|b| b.as_array())
+            {
+                for b in bins {
+                    if let Some(n) = b.get("name").and_then(|n| n.as_str()) {
+                        out.insert(format!("cargo-bin:{n}"));
+                    }
+                }
+            }
+        }
+        "package.json" => {
+            if let Ok(v) = serde_json::from_str::<Value>(text) {
+                match v.get("bin") {
+                    Some(Value::String(_)) => {
+                        if let Some(n) = v.get("name").and_then(Value::as_str) {
+                            out.insert(format!("npm-bin:{n}"));
+                        }
+                    }
+                    Some(Value::Object(m)) => {
+                        out.extend(m.keys().map(|k| format!("npm-bin:{k}")));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_points_of_the_three_manifests() {
+        let py = b"[project]\nname='x'\n[project.scripts]\ntool = 'x:main'\n";
+        assert_eq!(
+            entry_points("a/pyproject.toml", Some(py)),
+            BTreeSet::from(["py-script:tool".to_string()])
+        );
+        let cargo = b"[package]\nname='w'\n[[bin]]\nname = \"warden\"\npath='src/main.rs'\n";
+        assert_eq!(
+            entry_points("Cargo.toml", Some(cargo)),
+            BTreeSet::from(["cargo-bin:warden".to_string()])
+        );
+        let npm = br#"{"name":"pkg","bin":{"a":"x.js","b":"y.js"}}"#;
+        assert_eq!(entry_points("package.json", Some(npm)).len(), 2);
+        let npm = br#"{"name":"pkg","bin":"x.js"}"#;
+        assert!(entry_points("package.json", Some(npm)).contains("npm-bin:pkg"));
+        assert!(entry_points("Cargo.toml", Some(b"not toml [")).is_empty());
+        assert!(entry_points("Cargo.toml", None).is_empty());
+    }
+}

@@ -1,0 +1,205 @@
+//! The registry as loaded: the index, every entry, and what could not be
+//! read. Patches change it in memory ([`crate::patch::apply`]); [`Registry::writes`]
+//! then lists the files whose content changed, each with the digest of what
+//! was read, for the engine's preconditions.
+
+use crate::model::{ENTRIES_DIR, Entry, INDEX_PATH, Index};
+use crate::validate::{Problem, Severity};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use warden_core::digest::Digest;
+use warden_core::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Registry {
+    /// None when the index file is missing or unreadable.
+    pub index: Option<Index>,
+    /// Entries that parsed, sorted by path.
+    pub entries: Vec<Entry>,
+    /// Files that could not be read or parsed.
+    pub load_problems: Vec<Problem>,
+    /// The bytes read, per repository-relative path (None: absent).
+    pub originals: BTreeMap<String, Option<Vec<u8>>>,
+    pub index_dirty: bool,
+    pub dirty: BTreeSet<String>,
+}
+
+/// One file to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub path: String,
+    pub content: String,
+    /// The digest of the content read (None: the file did not exist).
+    pub expect: Option<Digest>,
+}
+
+fn read(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
+    let p = root.join(rel);
+    match std::fs::read(&p) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::Io {
+            op: "read",
+            path: p,
+            source: e,
+        }),
+    }
+}
+
+impl Registry {
+    /// Read the index and every `registry/capabilities/*.md`.
+    pub fn load(root: &Path) -> Result<Registry> {
+        let mut reg = Registry {
+            index: None,
+            entries: Vec::new(),
+            load_problems: Vec::new(),
+            originals: BTreeMap::new(),
+            index_dirty: false,
+            dirty: BTreeSet::new(),
+        };
+        let raw = read(root, INDEX_PATH)?;
+        match &raw {
+            None => reg.load_problems.push(Problem::new(
+                "index_missing",
+                Severity::Error,
+                INDEX_PATH,
+                "(file)",
+                "the registry index does not exist",
+                "run `warden registry init`",
+            )),
+            Some(bytes) => match Index::parse(bytes, INDEX_PATH) {
+                Ok(ix) => reg.index = Some(ix),
+                Err(e) => reg
+                    .load_problems
+                    .push(Problem::from_error("index_invalid", &e)),
+            },
+        }
+        reg.originals.insert(INDEX_PATH.into(), raw);
+        let dir = root.join(ENTRIES_DIR);
+        let mut names = Vec::new();
+        match std::fs::read_dir(&dir) {
+            Ok(rd) => {
+                for d in rd {
+                    let d = d.map_err(|e| Error::Io {
+                        op: "read",
+                        path: dir.clone(),
+                        source: e,
+                    })?;
+                    let name = d.file_name().to_string_lossy().into_owned();
+                    if name.ends_with(".md") && d.file_type().is_ok_and(|t| t.is_file()) {
+                        names.push(name);
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::Io {
+                    op: "read",
+                    path: dir,
+                    source: e,
+                });
+            }
+        }
+        names.sort();
+        for name in names {
+            let rel = format!("{ENTRIES_DIR}/{name}");
+            let bytes = read(root, &rel)?;
+            if let Some(b) = &bytes {
+                match Entry::parse(b, &rel) {
+                    Ok(e) => reg.entries.push(e),
+                    Err(e) => reg
+                        .load_problems
+                        .push(Problem::from_error("entry_invalid", &e)),
+                }
+            }
+            reg.originals.insert(rel, bytes);
+        }
+        Ok(reg)
+    }
+
+    pub fn entry(&self, id: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.meta.id == id)
+    }
+
+    /// The index, created empty when it was missing.
+    pub fn index_mut(&mut self) -> &mut Index {
+        self.index.get_or_insert_with(|| Index {
+            updated: "1970-01-01".into(),
+            capabilities: Vec::new(),
+        })
+    }
+
+    pub fn touch_index(&mut self) {
+        self.index_dirty = true;
+    }
+
+    pub fn touch_entry(&mut self, path: &str) {
+        self.dirty.insert(path.to_string());
+        // Any write bumps the index's `updated` (seed L727-729).
+        self.index_dirty = true;
+    }
+
+    /// The files whose content changes, sorted by path; `today` stamps the
+    /// index's `updated` when anything is written.
+    pub fn writes(&self, today: &str) -> Result<Vec<Write>> {
+        let mut out = Vec::new();
+        for e in &self.entries {
+            if !self.dirty.contains(&e.path) {
+                continue;
+            }
+            let content = e.render()?;
+            let orig = self.originals.get(&e.path).cloned().flatten();
+            if orig.as_deref() != Some(content.as_bytes()) {
+                out.push(Write {
+                    path: e.path.clone(),
+                    content,
+                    expect: orig.as_deref().map(Digest::of),
+                });
+            }
+        }
+        if (self.index_dirty || !out.is_empty())
+            && let Some(ix) = &self.index
+        {
+            let mut ix = ix.clone();
+            ix.updated = today.to_string();
+            let content = ix.render()?;
+            let orig = self.originals.get(INDEX_PATH).cloned().flatten();
+            if orig.as_deref() != Some(content.as_bytes()) {
+                out.push(Write {
+                    path: INDEX_PATH.into(),
+                    content,
+                    expect: orig.as_deref().map(Digest::of),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// The registry as it will be after [`Registry::writes`]: what the batch
+    /// validation checks.
+    pub fn staged(&self, today: &str) -> Result<Registry> {
+        self.staged_with(&self.writes(today)?)
+    }
+
+    /// [`Registry::staged`] from writes already rendered. The staged
+    /// registry is the in-memory one the writes were rendered from: rendering
+    /// is a fixed point of parsing (unit and property tests), so validating it
+    /// validates what lands on disk without parsing every written file again.
+    pub fn staged_with(&self, writes: &[Write]) -> Result<Registry> {
+        let mut next = self.clone();
+        for w in writes {
+            if w.path == INDEX_PATH
+                && let Some(ix) = &mut next.index
+                && let Some(updated) = w.content.lines().find_map(|l| l.strip_prefix("updated: "))
+            {
+                ix.updated = updated.trim_matches('"').to_string();
+            }
+            next.originals
+                .insert(w.path.clone(), Some(w.content.clone().into_bytes()));
+        }
+        next.dirty.clear();
+        next.index_dirty = false;
+        Ok(next)
+    }
+}

@@ -1,0 +1,296 @@
+//! The interactive review loop, in the manner of `git add -p` and `cargo
+//! insta review`, over a reader and a writer so tests can drive it.
+//!
+//! For each suggestion (deterministic ones first) it shows the kind, the
+//! capability, the tier, the rationale, the evidence and the field diff, then
+//! asks: `a` apply, `s` skip, `e` edit in `$EDITOR` (the edit is parsed and
+//! re-validated; a bad edit is shown and offered again), `q` quit (asks
+//! whether to write what was accepted), `A` accept every remaining
+//! deterministic suggestion, `?` help. A promotion above `--auto-max-delta`
+//! needs a second confirmation. Nothing is written here: the caller writes
+//! the accepted batch at the end, so Ctrl-C or end of input writes nothing.
+
+use crate::maintain::{
+    Checker, Decided, Gate, PatchOutcome, PatchResult, Prepared, Suggestion, Tier, accept,
+};
+use crate::model::{Origin, to_yaml};
+use crate::patch::{self, RegistryPatch, Stamp};
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, Write};
+
+/// Edits text in the user's editor.
+pub trait Editor {
+    fn edit(&mut self, text: &str) -> io::Result<String>;
+}
+
+/// The loop's terminal: answers in, text out, an editor.
+pub struct Terminal<'a> {
+    pub input: &'a mut dyn BufRead,
+    pub output: &'a mut dyn Write,
+    pub editor: &'a mut dyn Editor,
+}
+
+impl Terminal<'_> {
+    /// One answer, trimmed; None at end of input.
+    fn ask(&mut self, question: &str) -> io::Result<Option<String>> {
+        write!(self.output, "{question}")?;
+        self.output.flush()?;
+        let mut line = String::new();
+        if self.input.read_line(&mut line)? == 0 {
+            writeln!(self.output)?;
+            return Ok(None);
+        }
+        Ok(Some(line.trim().to_string()))
+    }
+
+    fn yes(&mut self, question: &str) -> io::Result<bool> {
+        Ok(matches!(
+            self.ask(question)?.as_deref(),
+            Some("y" | "Y" | "yes")
+        ))
+    }
+}
+
+const HELP: &str = "a - apply this patch\ns - skip it\ne - edit it in $EDITOR, then decide\nq - quit: asks whether to write the patches accepted so far\nA - apply this and every remaining deterministic (safe) patch\n? - this help\n";
+
+fn show(
+    t: &mut Terminal<'_>,
+    s: &Suggestion,
+    total: usize,
+    preview: &str,
+    warning: Option<&str>,
+) -> io::Result<()> {
+    let p = &s.patch;
+    writeln!(
+        t.output,
+        "\n[{}/{}] {} {}  ({}, {}, confidence {})",
+        s.id,
+        total,
+        p.kind.name(),
+        p.capability_id,
+        s.tier.name(),
+        s.origin.name(),
+        p.confidence.name()
+    )?;
+    writeln!(t.output, "  why: {}", p.rationale)?;
+    if !p.evidence_citations.is_empty() {
+        writeln!(t.output, "  evidence: {}", p.evidence_citations.join(", "))?;
+    }
+    writeln!(t.output, "  {preview}")?;
+    if let Some(w) = warning {
+        writeln!(t.output, "  warning: {w}")?;
+    }
+    Ok(())
+}
+
+/// What the patch would change, as one line.
+fn preview(
+    work: &crate::registry::Registry,
+    p: &RegistryPatch,
+    origin: Origin,
+    date: &str,
+) -> String {
+    let mut trial = work.clone();
+    let stamp = Stamp {
+        date: date.into(),
+        origin,
+        run: None,
+    };
+    match patch::apply(&mut trial, p, &stamp) {
+        Ok(Some(c)) => format!("{}: {}: {} -> {}", c.file, c.field, c.before, c.after),
+        Ok(None) => "no change: already present".into(),
+        Err(e) => format!("cannot apply: {e}"),
+    }
+}
+
+/// Parse and check an edited patch.
+fn parse_edit(text: &str) -> Result<RegistryPatch, String> {
+    let v = warden_core::strict::parse_yaml(text.as_bytes(), "(edited patch)").map_err(|e| {
+        let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
+        format!("{e}{hint}")
+    })?;
+    let p: RegistryPatch = warden_core::strict::deserialize(
+        &v,
+        "(edited patch)",
+        "see `warden schema registry-patch`",
+    )
+    .map_err(|e| {
+        let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
+        format!("{e}{hint}")
+    })?;
+    patch::check(&p).map_err(|e| format!("(edited patch): {e}"))?;
+    Ok(p)
+}
+
+fn rejected(s: &Suggestion, origin: Origin, gate: Gate, why: String) -> PatchResult {
+    PatchResult {
+        id: s.id,
+        origin,
+        tier: s.tier,
+        outcome: PatchOutcome::Rejected,
+        gate: Some(gate),
+        reason: Some(why),
+        change: None,
+        patch: s.patch.clone(),
+    }
+}
+
+fn skipped(s: &Suggestion, why: &str) -> PatchResult {
+    PatchResult {
+        id: s.id,
+        origin: s.origin,
+        tier: s.tier,
+        outcome: PatchOutcome::Skipped,
+        gate: None,
+        reason: Some(why.into()),
+        change: None,
+        patch: s.patch.clone(),
+    }
+}
+
+/// Review every suggestion with a person.
+pub fn review(
+    prepared: &Prepared,
+    checker: &Checker<'_>,
+    t: &mut Terminal<'_>,
+) -> io::Result<Decided> {
+    let mut work = prepared.registry.clone();
+    let mut raised: BTreeMap<(String, char), u8> = BTreeMap::new();
+    let mut results: Vec<PatchResult> = Vec::new();
+    let total = prepared.suggestions.len();
+    let mut all_safe = false;
+    let date = checker.opts.date.clone();
+    let accepted = |results: &Vec<PatchResult>| {
+        results
+            .iter()
+            .filter(|r| r.outcome == PatchOutcome::NotWritten)
+            .count()
+    };
+    checker.prefetch(&prepared.suggestions);
+    let mut suggestions = prepared.suggestions.iter();
+    while let Some(orig) = suggestions.next() {
+        let mut s = orig.clone();
+        let mut edited = false;
+        loop {
+            let origin = if edited { Origin::Person } else { s.origin };
+            let mut warning = None;
+            match checker.gates(&s, &work, &raised, true) {
+                Ok(()) => {}
+                Err((Gate::Level, why)) => warning = Some(why),
+                Err((g, why)) => {
+                    show(t, &s, total, &preview(&work, &s.patch, origin, &date), None)?;
+                    writeln!(t.output, "  refused by the {} gate: {why}", g.name())?;
+                    results.push(rejected(&s, origin, g, why));
+                    break;
+                }
+            }
+            if all_safe && s.origin == Origin::Deterministic && !edited && warning.is_none() {
+                let r = accept(checker, &s, origin, &mut work, &mut raised);
+                writeln!(
+                    t.output,
+                    "[{}/{}] {} {}: accepted (A)",
+                    s.id,
+                    total,
+                    s.patch.kind.name(),
+                    s.patch.capability_id
+                )?;
+                results.push(r);
+                break;
+            }
+            show(
+                t,
+                &s,
+                total,
+                &preview(&work, &s.patch, origin, &date),
+                warning.as_deref(),
+            )?;
+            let Some(answer) = t.ask("Apply this patch [a,s,e,q,A,?]? ")? else {
+                // End of input: like Ctrl-C, nothing is written.
+                results.push(skipped(&s, "not reviewed (end of input)"));
+                for rest in suggestions.by_ref() {
+                    results.push(skipped(rest, "not reviewed (end of input)"));
+                }
+                return Ok(Decided {
+                    staged: work,
+                    results,
+                    declined: true,
+                });
+            };
+            match answer.as_str() {
+                "a" | "y" => {
+                    if let Some(w) = &warning
+                        && !t.yes(&format!("  {w}\n  Confirm this promotion [y/N]? "))?
+                    {
+                        continue;
+                    }
+                    let r = accept(checker, &s, origin, &mut work, &mut raised);
+                    if let (PatchOutcome::Rejected, Some(g), Some(why)) =
+                        (r.outcome, r.gate, &r.reason)
+                    {
+                        writeln!(t.output, "  refused by the {} gate: {why}", g.name())?;
+                    }
+                    results.push(r);
+                    break;
+                }
+                "s" | "n" => {
+                    results.push(skipped(&s, "skipped in review"));
+                    break;
+                }
+                "e" => {
+                    let mut text = format!(
+                        "# Edit the patch, save and close the editor. `warden schema registry-patch` shows the fields.\n{}",
+                        to_yaml(&s.patch).unwrap_or_default()
+                    );
+                    loop {
+                        let out = t.editor.edit(&text)?;
+                        match parse_edit(&out) {
+                            Ok(p) => {
+                                s.patch = p;
+                                s.tier = Tier::of(Origin::Person, s.patch.kind);
+                                edited = true;
+                                break;
+                            }
+                            Err(e) => {
+                                writeln!(t.output, "  the edited patch is not valid: {e}")?;
+                                if !t.yes("  Edit again [y/n]? ")? {
+                                    break;
+                                }
+                                text = out;
+                            }
+                        }
+                    }
+                }
+                "q" => {
+                    results.push(skipped(&s, "not reviewed (quit)"));
+                    for rest in suggestions.by_ref() {
+                        results.push(skipped(rest, "not reviewed (quit)"));
+                    }
+                    let n = accepted(&results);
+                    let write =
+                        n > 0 && t.yes(&format!("Write the {n} accepted patch(es) [y/N]? "))?;
+                    return Ok(Decided {
+                        staged: work,
+                        results,
+                        declined: n > 0 && !write,
+                    });
+                }
+                "A" => {
+                    all_safe = true;
+                    if s.origin != Origin::Deterministic || edited {
+                        writeln!(
+                            t.output,
+                            "  (A accepts deterministic patches only; decide this one)"
+                        )?;
+                    }
+                }
+                "?" | "h" => write!(t.output, "{HELP}")?,
+                other => writeln!(t.output, "  unknown answer \"{other}\"; ? shows the keys")?,
+            }
+        }
+    }
+    Ok(Decided {
+        staged: work,
+        results,
+        declined: false,
+    })
+}

@@ -1,0 +1,463 @@
+//! `maintain --auto` end to end on a real git repository: the collectors,
+//! the gates, the batch validation, one run through the engine, undo.
+//! Seed 001 acceptance items: "`maintain --auto --no-llm` applies
+//! deterministic patches and validates atomically"; "promote with/without
+//! evidence files; vector/index consistency after apply".
+// Tests, examples and benches drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::{Fx, entry};
+use serde_json::json;
+use warden_core::Repo;
+use warden_registry::maintain::{Gate, PatchOutcome, SessionOutcome, Tier};
+use warden_registry::model::{Entry, INDEX_PATH, Index};
+use warden_registry::patch::{Confidence, PatchKind, RegistryPatch};
+
+fn ledger_len(fx: &Fx) -> usize {
+    Repo::open(&fx.root)
+        .expect("open")
+        .ledger()
+        .entries()
+        .expect("entries")
+        .len()
+}
+
+fn promote(id: &str, dim: char, to: u8, cite: &[&str]) -> RegistryPatch {
+    RegistryPatch {
+        capability_id: id.into(),
+        kind: PatchKind::MaturityPromote,
+        confidence: Confidence::High,
+        rationale: "tests landed".into(),
+        field_path: format!("maturity.{dim}.current"),
+        value: Some(json!(to)),
+        append: None,
+        evidence_citations: cite.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[test]
+fn maintain_auto_no_llm_applies_deterministic_patches_as_one_validated_run() {
+    let fx = Fx::new();
+    let base = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
+    fx.write("docs/alpha/guide.md", "guide\n");
+    fx.write(".github/workflows/alpha.yml", "on: push\n");
+    fx.write("src/alpha/tests/t1.py", "t1\n");
+    fx.write(
+        "tools/alpha/pyproject.toml",
+        "[project]\nname='a'\n[project.scripts]\nalpha = 'a:main'\n",
+    );
+    fx.write("unrelated.txt", "x\n");
+    // A new entry without an index row, and drift of alpha's vector.
+    fx.write(
+        "registry/capabilities/gamma.md",
+        &entry("capability.demo.gamma", [0, 0, 0, 0], &["src/gamma/**"], ""),
+    );
+    let alpha = fx
+        .read("registry/capabilities/alpha.md")
+        .replace("D: {current: 1}", "D: {current: 2}");
+    fx.write("registry/capabilities/alpha.md", &alpha);
+    fx.commit("work");
+    let before = ledger_len(&fx);
+    let r = fx.auto(&fx.opts(Some(&base)), None, vec![]);
+    assert_eq!(r.outcome, SessionOutcome::Applied, "{r:#?}");
+    assert_eq!(r.exit_code, 0);
+    let kinds: Vec<PatchKind> = r.patches.iter().map(|p| p.patch.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            PatchKind::VectorSync,
+            PatchKind::IndexRowAdd,
+            PatchKind::EvidenceAppend,
+            PatchKind::EvidenceAppend,
+            PatchKind::EvidenceAppend,
+            PatchKind::ArtifactAppend
+        ],
+        "index collectors first (entries in path order: alpha, gamma), then workflows, tests, docs, entry points"
+    );
+    assert!(
+        r.patches
+            .iter()
+            .all(|p| p.outcome == PatchOutcome::Applied && p.tier == Tier::Safe)
+    );
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.collector == "unmapped" && n.path.as_deref() == Some("unrelated.txt"))
+    );
+    assert_eq!(ledger_len(&fx), before + 1, "one run for the whole session");
+    let run = r.run.clone().expect("run");
+    let e = Entry::parse(
+        fx.read("registry/capabilities/alpha.md").as_bytes(),
+        "alpha.md",
+    )
+    .expect("alpha");
+    assert_eq!(e.meta.evidence["tests"].len(), 3, "{:?}", e.meta.evidence);
+    assert!(e.meta.evidence["tests"].contains(&"src/alpha/tests/t1.py".to_string()));
+    assert!(e.meta.evidence["tests"].contains(&".github/workflows/alpha.yml".to_string()));
+    assert_eq!(
+        e.meta.evidence["documentation"],
+        vec!["docs/alpha/guide.md".to_string()]
+    );
+    assert_eq!(
+        e.meta.availability.current_artifacts,
+        vec!["py-script:alpha".to_string()]
+    );
+    assert_eq!(
+        e.body, "# capability.demo.alpha\n\nFree text  \n\twith tabs.\n",
+        "body byte for byte"
+    );
+    let ix = Index::parse(fx.read(INDEX_PATH).as_bytes(), INDEX_PATH).expect("index");
+    assert_eq!(ix.updated, common::DATE, "bumped on write");
+    assert_eq!(
+        ix.row("capability.demo.alpha")
+            .expect("row")
+            .vector
+            .to_string(),
+        "D2/A0/C1/R0"
+    );
+    assert!(ix.row("capability.demo.gamma").is_some());
+    assert!(fx.validate_ok());
+    let recorded = fx.root.join(format!(".runs/{run}/patches.json"));
+    assert!(
+        recorded.is_file(),
+        "the accepted patches are kept with the run"
+    );
+
+    // A second session finds nothing left to do (idempotent).
+    fx.commit("registry");
+    let again = fx.auto(&fx.opts(Some(&base)), None, vec![]);
+    assert_eq!(again.outcome, SessionOutcome::NothingToDo, "{again:#?}");
+    assert_eq!(again.exit_code, 0);
+}
+
+#[test]
+fn undo_restores_the_registry_byte_for_byte() {
+    let fx = Fx::new();
+    let base = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let alpha = fx.read("registry/capabilities/alpha.md");
+    let index = fx.read(INDEX_PATH);
+    fx.write("docs/alpha/guide.md", "guide\n");
+    fx.commit("docs");
+    let r = fx.auto(&fx.opts(Some(&base)), None, vec![]);
+    let run = r.run.expect("run");
+    assert_ne!(fx.read("registry/capabilities/alpha.md"), alpha);
+    fx.undo(&run);
+    assert_eq!(fx.read("registry/capabilities/alpha.md"), alpha);
+    assert_eq!(fx.read(INDEX_PATH), index);
+}
+
+#[test]
+fn a_promotion_with_evidence_applies_and_syncs_the_index() {
+    let fx = Fx::new();
+    fx.write("src/alpha/tests/t1.py", "t1\n");
+    fx.commit("tests");
+    let ev = RegistryPatch {
+        capability_id: "capability.demo.alpha".into(),
+        kind: PatchKind::EvidenceAppend,
+        confidence: Confidence::High,
+        rationale: "second test".into(),
+        field_path: "evidence.tests".into(),
+        value: None,
+        append: Some(json!("src/alpha/tests/t1.py")),
+        evidence_citations: vec![],
+    };
+    let p = promote(
+        "capability.demo.alpha",
+        'C',
+        2,
+        &["src/alpha/tests/t0.py", "src/alpha/tests/t1.py"],
+    );
+    let r = fx.auto(&fx.opts(None), None, vec![ev, p]);
+    assert_eq!(r.outcome, SessionOutcome::Applied, "{r:#?}");
+    let e = Entry::parse(fx.read("registry/capabilities/alpha.md").as_bytes(), "a").expect("parse");
+    assert_eq!(e.meta.maturity.C.current, 2);
+    let h = e.meta.promotion_history.last().expect("history");
+    assert_eq!(
+        (h.from.to_string(), h.to.to_string()),
+        ("D1/A0/C1/R0".into(), "D1/A0/C2/R0".into())
+    );
+    assert_eq!(h.source, warden_registry::model::Origin::Person);
+    let ix = Index::parse(fx.read(INDEX_PATH).as_bytes(), INDEX_PATH).expect("index");
+    assert_eq!(
+        ix.row("capability.demo.alpha")
+            .expect("row")
+            .vector
+            .to_string(),
+        "D1/A0/C2/R0"
+    );
+    assert!(fx.validate_ok());
+}
+
+#[test]
+fn a_promotion_citing_a_missing_file_is_refused_and_the_rest_applies() {
+    let fx = Fx::new();
+    let base = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
+    fx.write("docs/alpha/guide.md", "guide\n");
+    fx.commit("docs");
+    let beta = fx.read("registry/capabilities/beta.md");
+    let r = fx.auto(
+        &fx.opts(Some(&base)),
+        None,
+        vec![promote(
+            "capability.demo.beta",
+            'D',
+            1,
+            &["docs/beta/missing.md"],
+        )],
+    );
+    assert_eq!(r.outcome, SessionOutcome::Partial);
+    assert_eq!(r.exit_code, 5);
+    let refused = r
+        .patches
+        .iter()
+        .find(|p| p.patch.kind == PatchKind::MaturityPromote)
+        .expect("promote");
+    assert_eq!(refused.outcome, PatchOutcome::Rejected);
+    assert_eq!(refused.gate, Some(Gate::Evidence));
+    assert!(
+        refused
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("docs/beta/missing.md")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        fx.read("registry/capabilities/beta.md"),
+        beta,
+        "nothing of beta changed"
+    );
+    assert!(r.patches.iter().any(|p| p.outcome == PatchOutcome::Applied));
+    assert!(
+        r.remaining_manual
+            .iter()
+            .any(|m| m.contains("evidence gate"))
+    );
+}
+
+#[test]
+fn untracked_or_escaping_evidence_is_refused() {
+    let fx = Fx::new();
+    fx.write("docs/beta/scratch.md", "not added\n");
+    let r = fx.auto(
+        &fx.opts(None),
+        None,
+        vec![promote(
+            "capability.demo.beta",
+            'D',
+            1,
+            &["docs/beta/scratch.md"],
+        )],
+    );
+    let p = &r.patches[0];
+    assert_eq!(p.gate, Some(Gate::Evidence));
+    assert!(
+        p.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("not tracked")),
+        "{p:?}"
+    );
+    std::os::unix::fs::symlink("/etc/hostname", fx.root.join("docs/beta/link.md"))
+        .expect("symlink");
+    fx.git(&["add", "docs/beta/link.md"]);
+    let r = fx.auto(
+        &fx.opts(None),
+        None,
+        vec![promote(
+            "capability.demo.beta",
+            'D',
+            1,
+            &["docs/beta/link.md"],
+        )],
+    );
+    assert_eq!(
+        r.patches[0].gate,
+        Some(Gate::Evidence),
+        "{:?}",
+        r.patches[0]
+    );
+}
+
+#[test]
+fn the_level_gate_caps_promotions_per_dimension_per_session() {
+    let fx = Fx::new();
+    let two = promote("capability.demo.alpha", 'D', 3, &["src/alpha/tests/t0.py"]);
+    let r = fx.auto(&fx.opts(None), None, vec![two]);
+    assert_eq!(r.patches[0].gate, Some(Gate::Level), "{:?}", r.patches[0]);
+    // Two single steps in one session are two levels: the second is refused.
+    fx.write("docs/alpha/a.md", "a\n");
+    fx.write("docs/alpha/b.md", "b\n");
+    fx.write("docs/alpha/c.md", "c\n");
+    fx.commit("docs");
+    let doc = |p: &str| RegistryPatch {
+        capability_id: "capability.demo.alpha".into(),
+        kind: PatchKind::EvidenceAppend,
+        confidence: Confidence::High,
+        rationale: "docs".into(),
+        field_path: "evidence.documentation".into(),
+        value: None,
+        append: Some(json!(p)),
+        evidence_citations: vec![],
+    };
+    let r = fx.auto(
+        &fx.opts(None),
+        None,
+        vec![
+            doc("docs/alpha/a.md"),
+            doc("docs/alpha/b.md"),
+            doc("docs/alpha/c.md"),
+            promote("capability.demo.alpha", 'D', 2, &["docs/alpha/a.md"]),
+            promote("capability.demo.alpha", 'D', 3, &["docs/alpha/b.md"]),
+        ],
+    );
+    let outcomes: Vec<(PatchOutcome, Option<Gate>)> =
+        r.patches.iter().map(|p| (p.outcome, p.gate)).collect();
+    assert_eq!(outcomes[3], (PatchOutcome::Applied, None), "{r:#?}");
+    assert_eq!(outcomes[4], (PatchOutcome::Rejected, Some(Gate::Level)));
+    // --auto-max-delta 0 disables promotions.
+    let mut o = fx.opts(None);
+    o.max_delta = 0;
+    let r = fx.auto(
+        &o,
+        None,
+        vec![promote(
+            "capability.demo.beta",
+            'C',
+            1,
+            &["src/alpha/tests/t0.py"],
+        )],
+    );
+    assert_eq!(r.patches[0].gate, Some(Gate::Level));
+}
+
+#[test]
+fn the_standard_gate_wants_the_evidence_of_the_new_level() {
+    let fx = Fx::new();
+    // C2 needs two tests; alpha has one.
+    let r = fx.auto(
+        &fx.opts(None),
+        None,
+        vec![promote(
+            "capability.demo.alpha",
+            'C',
+            2,
+            &["src/alpha/tests/t0.py"],
+        )],
+    );
+    assert_eq!(
+        r.patches[0].gate,
+        Some(Gate::Standard),
+        "{:?}",
+        r.patches[0]
+    );
+    assert!(
+        r.patches[0]
+            .reason
+            .as_deref()
+            .is_some_and(|s| s.contains("evidence.tests"))
+    );
+}
+
+#[test]
+fn tier_and_confidence_gates() {
+    let fx = Fx::new();
+    let rel = RegistryPatch {
+        capability_id: "capability.demo.alpha".into(),
+        kind: PatchKind::RelationAdd,
+        confidence: Confidence::Medium,
+        rationale: "alpha calls beta".into(),
+        field_path: "relations.depends_on".into(),
+        value: None,
+        append: Some(json!("capability.demo.beta")),
+        evidence_citations: vec![],
+    };
+    let r = fx.auto(&fx.opts(None), None, vec![rel.clone()]);
+    assert_eq!(r.patches[0].gate, Some(Gate::Confidence));
+    let mut o = fx.opts(None);
+    o.min_confidence = Confidence::Medium;
+    o.tiers = [Tier::Safe].into_iter().collect();
+    let r = fx.auto(&o, None, vec![rel.clone()]);
+    assert_eq!(r.patches[0].gate, Some(Gate::Tier));
+    o.tiers = [Tier::LlmMetadata].into_iter().collect();
+    let r = fx.auto(&o, None, vec![rel]);
+    assert_eq!(r.patches[0].outcome, PatchOutcome::Applied, "{r:#?}");
+}
+
+#[test]
+fn a_missing_entry_blocks_the_write_and_nothing_changes() {
+    let fx = Fx::new();
+    let base = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let mut index = fx.read(INDEX_PATH);
+    index.push_str("- id: capability.demo.ghost\n  entry: registry/capabilities/ghost.md\n  vector: D0/A0/C0/R0\n");
+    fx.write(INDEX_PATH, &index);
+    fx.write("docs/alpha/guide.md", "guide\n");
+    fx.commit("ghost");
+    let alpha = fx.read("registry/capabilities/alpha.md");
+    let before = ledger_len(&fx);
+    let r = fx.auto(&fx.opts(Some(&base)), None, vec![]);
+    assert_eq!(r.outcome, SessionOutcome::ValidationFailed);
+    assert_eq!(r.exit_code, 1);
+    let v = r.validation.as_ref().expect("problems");
+    let p = v
+        .problems
+        .iter()
+        .find(|p| p.code == "missing_entry")
+        .expect("missing_entry");
+    assert_eq!(p.file, INDEX_PATH);
+    assert_eq!(p.field, "capabilities[2].entry");
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.collector == "missing_entry" && n.blocking)
+    );
+    assert_eq!(fx.read("registry/capabilities/alpha.md"), alpha);
+    assert_eq!(fx.read(INDEX_PATH), index);
+    assert_eq!(ledger_len(&fx), before, "nothing ledgered");
+    assert!(r.patches.iter().all(|p| p.gate == Some(Gate::Validate)));
+}
+
+#[test]
+fn stale_updated_is_noted_and_only_new_entry_points_are_suggested() {
+    let fx = Fx::new();
+    fx.write(
+        "tools/alpha/pyproject.toml",
+        "[project]\nname='a'\n[project.scripts]\nold = 'a:main'\n",
+    );
+    fx.commit("old script");
+    let base = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
+    fx.write(
+        "tools/alpha/pyproject.toml",
+        "[project]\nname='a'\n[project.scripts]\nold = 'a:main'\nnew = 'a:new'\n",
+    );
+    fx.commit("new script");
+    let r = fx.auto(&fx.opts(Some(&base)), None, vec![]);
+    let arts: Vec<&str> = r
+        .patches
+        .iter()
+        .filter(|p| p.patch.kind == PatchKind::ArtifactAppend)
+        .filter_map(|p| p.patch.append.as_ref().and_then(|v| v.as_str()))
+        .collect();
+    assert_eq!(arts, vec!["py-script:new"]);
+    assert!(
+        r.notes.iter().any(|n| n.collector == "stale_updated"),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn a_bad_since_revision_is_a_usage_error() {
+    let fx = Fx::new();
+    let e = warden_registry::maintain::prepare(
+        &fx.root,
+        &fx.gitx(),
+        &fx.opts(Some("no-such-ref")),
+        None,
+        None,
+        vec![],
+    )
+    .expect_err("bad ref");
+    assert_eq!(e.class(), warden_core::ExitClass::Input);
+    assert!(e.to_string().contains("--from-git-since"), "{e}");
+}
