@@ -60,6 +60,8 @@ pub struct CheckReport {
     pub summary: Summary,
     /// Sorted by id.
     pub gaps: Vec<Gap>,
+    /// `--run-tests`: the test command's result (null when not run).
+    pub tests: Option<crate::run_tests::TestRun>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
@@ -647,6 +649,7 @@ pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
         clean: summary.failing == 0,
         summary,
         gaps,
+        tests: None,
     })
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 pub const GEN_DOCS_SCHEMA_ID: &str = "warden.gen-docs/v1";
 pub const GEN_TESTS_SCHEMA_ID: &str = "warden.gen-tests/v1";
 pub const FIX_SCHEMA_ID: &str = "warden.fix/v1";
+pub const CONTRACTS_NEW_SCHEMA_ID: &str = "warden.contracts-new/v1";
 
 /// `warden gen docs|tests --format json`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -43,4 +44,17 @@ pub struct FixReport {
     pub dry_run: bool,
     pub run: Option<String>,
     pub diff: String,
+}
+
+/// `warden contracts new TYPE --format json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ContractsNewReport {
+    /// "warden.contracts-new/v1".
+    pub schema: String,
+    /// The meta file written (repository-relative).
+    pub path: String,
+    /// Its meta type.
+    pub meta_type: String,
+    /// The run that wrote it.
+    pub run: String,
 }

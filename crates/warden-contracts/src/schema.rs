@@ -36,6 +36,10 @@ pub fn catalogue() -> Vec<(String, String)> {
             "`warden gen tests --format json`".into(),
         ),
         ("fix".into(), "`warden fix --format json`".into()),
+        (
+            "contracts-new".into(),
+            "`warden contracts new TYPE --format json`".into(),
+        ),
     ];
     for t in MetaType::ALL {
         v.push((
@@ -68,6 +72,9 @@ pub fn get(name: &str) -> Option<Value> {
         "gen-docs" => schema_for::<report::GenReport>(name, Some(report::GEN_DOCS_SCHEMA_ID)),
         "gen-tests" => schema_for::<report::GenReport>(name, Some(report::GEN_TESTS_SCHEMA_ID)),
         "fix" => schema_for::<report::FixReport>(name, Some(report::FIX_SCHEMA_ID)),
+        "contracts-new" => {
+            schema_for::<report::ContractsNewReport>(name, Some(report::CONTRACTS_NEW_SCHEMA_ID))
+        }
         _ => return None,
     })
 }

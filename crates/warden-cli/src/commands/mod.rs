@@ -2,12 +2,16 @@
 
 mod apply;
 pub mod bridge;
+mod check;
+mod contracts;
 mod demo;
 mod demo_bridge;
 mod demo_plugins;
 mod demo_sync;
 mod events;
+mod fix;
 mod fleet;
+mod gen_cmd;
 mod ids;
 mod init;
 mod ledger;
@@ -35,11 +39,15 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         cli.command,
         Command::Plugin(crate::cli::PluginCommand::Validate { .. })
             | Command::Ids(crate::cli::IdsCommand::Check { .. })
+            | Command::Check { .. }
     );
     if fmt == Format::Sarif && !sarif_ok {
         return Err(CliError::usage(
             "--format sarif is for commands whose findings point at files",
-            Some("use it with `warden plugin validate` or `warden ids check`".to_string()),
+            Some(
+                "use it with `warden plugin validate`, `warden ids check` or `warden check`"
+                    .to_string(),
+            ),
         ));
     }
     match cli.command {
@@ -80,6 +88,24 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             argv,
         }),
         Command::Bridge(args) => bridge::run(cli.repo, args, fmt),
+        Command::Check {
+            baseline,
+            run_tests,
+            strict,
+            no_report,
+        } => check::run(
+            cli.repo,
+            &check::Args {
+                baseline,
+                run_tests,
+                strict,
+                no_report,
+            },
+            fmt,
+        ),
+        Command::Contracts(cmd) => contracts::run(cli.repo, cmd, fmt),
+        Command::Gen(cmd) => gen_cmd::run(cli.repo, cmd, fmt),
+        Command::Fix { write } => fix::run(cli.repo, &write, fmt),
     }
 }
 

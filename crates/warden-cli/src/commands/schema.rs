@@ -19,6 +19,7 @@ fn catalogue() -> Vec<(String, String)> {
             .into_iter()
             .map(|(n, w)| (n.to_string(), w.to_string())),
     );
+    list.extend(warden_contracts::schema::catalogue());
     list.extend(
         warden_plugin::schemas::catalogue()
             .into_iter()
@@ -32,6 +33,7 @@ fn get(name: &str) -> Option<serde_json::Value> {
         .or_else(|| warden_sync::schema::get(name))
         .or_else(|| warden_bridge::schema::get(name))
         .or_else(|| warden_plugin::schemas::get(name))
+        .or_else(|| warden_contracts::schema::get(name))
 }
 
 pub fn run(name: Option<&str>, fmt: Format) -> Result<ExitCode, CliError> {
