@@ -637,7 +637,7 @@ meta_struct!(
     module_id: String,
     #[serde(default)] spec_file: Option<String>,
     /// `{package_path, routes_module, adapter_module, service_module, client_module, schemas_module, config_module}`.
-    #[serde(default)] layout: BTreeMap<String, String>,
+    #[serde(default)] layout: BTreeMap<String, Value>,
     /// `{meta_file, required_docs[]}`.
     #[serde(default)] docs: Option<Value>,
     /// `{meta_file, unit_tests[{file, must_cover[]}], integration_tests[{file, must_cover[]}]}`.

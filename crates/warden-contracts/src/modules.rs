@@ -168,7 +168,8 @@ pub fn module_rules(module: &Value, contracts: Option<&Value>) -> Vec<(WiringRul
     rules
 }
 
-/// Whether `needle` occurs in a file under `dir` (the approval-adapter check).
+/// Whether `needle` occurs in a file under `dir` (the approval-adapter
+/// check); meta files do not count (they name the adapter).
 fn tree_contains(root: &Path, dir: &str, needle: &str) -> bool {
     let Ok(rel) = repo_rel(dir) else { return false };
     let walker = ignore::WalkBuilder::new(root.join(rel))
@@ -176,6 +177,7 @@ fn tree_contains(root: &Path, dir: &str, needle: &str) -> bool {
         .build();
     walker.flatten().any(|e| {
         e.file_type().is_some_and(|t| t.is_file())
+            && !crate::discover::is_meta_name(&e.file_name().to_string_lossy())
             && std::fs::read(e.path())
                 .map(|b| String::from_utf8_lossy(&b).contains(needle))
                 .unwrap_or(false)
