@@ -35,7 +35,9 @@ fn seed_gaps(root: &Path, cwd: &Path) -> (Vec<(String, String)>, i32) {
     let root_s = root.canonicalize().expect("canon").display().to_string();
     let mut gaps = Vec::new();
     for line in text.lines() {
-        let Some(rest) = line.strip_prefix("- ") else { continue };
+        let Some(rest) = line.strip_prefix("- ") else {
+            continue;
+        };
         let (kind, rest) = rest.split_once(": ").expect("kind");
         let target = rest
             .split(" target=")
@@ -47,7 +49,10 @@ fn seed_gaps(root: &Path, cwd: &Path) -> (Vec<(String, String)>, i32) {
             .and_then(|m| m.split(' ').next())
             .unwrap_or("");
         let t = if target == "None" { meta } else { target };
-        gaps.push((kind.to_string(), t.replace(&format!("{root_s}/"), "").replace(&root_s, "/")));
+        gaps.push((
+            kind.to_string(),
+            t.replace(&format!("{root_s}/"), "").replace(&root_s, "/"),
+        ));
     }
     gaps.sort();
     (gaps, out.status.code().unwrap_or(-1))
@@ -76,20 +81,33 @@ fn warden_reports_the_seed_checkers_true_gaps_and_none_of_its_false_positives() 
         v
     };
     if !python_with_yaml() {
-        eprintln!("skipped the seed side: python3 with PyYAML is not installed (warden's side is checked in check.rs)");
+        eprintln!(
+            "skipped the seed side: python3 with PyYAML is not installed (warden's side is checked in check.rs)"
+        );
         return;
     }
     let (seed, rc) = seed_gaps(&root, &elsewhere);
     assert_eq!(rc, 1);
-    let elsewhere_s = elsewhere.canonicalize().expect("canon").display().to_string();
+    let elsewhere_s = elsewhere
+        .canonicalize()
+        .expect("canon")
+        .display()
+        .to_string();
     // The seed's false positives, as REQUIREMENTS §8 recorded them.
     let false_positive = |(k, t): &(String, String)| {
         k == "missing_doc" && (t == "/" || t.contains("agents/l9/core/agents"))
     };
     let cwd_relative = |(_, t): &(String, String)| t.starts_with(&elsewhere_s);
     let fp: Vec<_> = seed.iter().filter(|g| false_positive(g)).collect();
-    assert_eq!(fp.len(), 2, "the seed still has its two README false positives: {seed:?}");
-    assert!(seed.iter().any(cwd_relative), "the seed resolves test paths against the CWD: {seed:?}");
+    assert_eq!(
+        fp.len(),
+        2,
+        "the seed still has its two README false positives: {seed:?}"
+    );
+    assert!(
+        seed.iter().any(cwd_relative),
+        "the seed resolves test paths against the CWD: {seed:?}"
+    );
     // Every true gap the seed finds (fixing its CWD-relative paths), warden finds.
     for (k, t) in seed.iter().filter(|g| !false_positive(g)) {
         let t = t.replace(&format!("{elsewhere_s}/"), "");
@@ -99,9 +117,13 @@ fn warden_reports_the_seed_checkers_true_gaps_and_none_of_its_false_positives() 
         );
     }
     // None of the false positives.
-    assert!(!warden.iter().any(|(k, t)| k == "missing_doc" && (t == "README.md" || t == "l9/core/agents/README.md" || t.contains("agents/l9"))));
+    assert!(!warden.iter().any(|(k, t)| k == "missing_doc"
+        && (t == "README.md" || t == "l9/core/agents/README.md" || t.contains("agents/l9"))));
     // And what the seed cannot see: tests/unit/meta.yaml is scanned.
-    assert!(warden.contains(&("missing_test_file".into(), "tests/unit/test_task_queue.py".into())));
+    assert!(warden.contains(&(
+        "missing_test_file".into(),
+        "tests/unit/test_task_queue.py".into()
+    )));
     assert!(!seed.iter().any(|(_, t)| t.contains("test_task_queue")));
 }
 
@@ -119,5 +141,8 @@ fn the_seed_crashes_on_an_empty_meta_file_and_warden_reports_it() {
     }
     let (_, rc) = seed_gaps(root, root);
     assert_eq!(rc, 1);
-    assert!(!root.join("meta-gaps.yaml").exists(), "the seed crashed before writing its report");
+    assert!(
+        !root.join("meta-gaps.yaml").exists(),
+        "the seed crashed before writing its report"
+    );
 }

@@ -50,7 +50,10 @@ fn a_check_report_and_its_sarif_validate() {
     assert_eq!(v["schema"], "warden.check/v1");
     let schema = warden_contracts::schema::get("check").expect("schema");
     let validator = jsonschema::draft7::new(&schema).expect("compiles");
-    let errors: Vec<String> = validator.iter_errors(&v).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&v)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
     let s = warden_contracts::sarif::sarif(d.path(), &r);
     assert_eq!(s["version"], "2.1.0");
@@ -67,7 +70,13 @@ fn a_check_report_and_its_sarif_validate() {
     // A missing target points at the declaring line of its meta file.
     let missing = results
         .iter()
-        .find(|r| r["ruleId"] == "missing_test_file" && r["message"]["text"].as_str().unwrap_or("").contains("task_queue"))
+        .find(|r| {
+            r["ruleId"] == "missing_test_file"
+                && r["message"]["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("task_queue")
+        })
         .expect("result");
     let loc = &missing["locations"][0]["physicalLocation"];
     assert_eq!(loc["artifactLocation"]["uri"], "tests/unit/meta.yaml");
