@@ -320,7 +320,7 @@ fn check_document(
         }
     }
     if let Some(t) = t.filter(|t| t.is_document() && l.meta_type == *t) {
-        match render::refresh(t, &l.value, &l.path, &l.bytes, &current) {
+        match render::refresh(t, &l.path, &l.bytes, &current) {
             Refresh::Unmanaged => {}
             Refresh::Managed { text, hand_edited } => {
                 if !hand_edited.is_empty() {

@@ -67,7 +67,7 @@ pub fn render_doc(l: &Loaded, current: Option<&[u8]>) -> DocRender {
             &l.path,
             &l.bytes,
         )),
-        Some(c) => match render::refresh(l.meta_type, &l.value, &l.path, &l.bytes, &c) {
+        Some(c) => match render::refresh(l.meta_type, &l.path, &l.bytes, &c) {
             Refresh::Unmanaged => DocRender::Unmanaged,
             Refresh::Broken(e) => DocRender::Broken(e),
             Refresh::Managed { hand_edited, .. } if !hand_edited.is_empty() => {

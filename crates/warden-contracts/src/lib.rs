@@ -21,6 +21,7 @@ pub mod gaps;
 pub mod generate;
 pub mod meta;
 pub mod modules;
+pub mod ordered;
 pub mod render;
 pub mod report;
 pub mod run_tests;

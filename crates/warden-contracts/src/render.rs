@@ -8,6 +8,7 @@
 //! rendering is a pure function of the meta (byte-identical when re-run).
 
 use crate::meta::MetaType;
+use crate::ordered::Node;
 use serde_json::Value;
 use warden_core::digest::Digest;
 use warden_core::fence;
@@ -58,14 +59,16 @@ pub fn title(t: MetaType, meta: &Value) -> String {
     })
 }
 
-/// The managed sections of a document of type `t`, in order.
-pub fn sections(t: MetaType, meta: &Value, meta_file: &str) -> Vec<Section> {
+/// The managed sections of a document of type `t`, in order. `meta_bytes`
+/// is the meta file as written (its key order is kept).
+pub fn sections(t: MetaType, meta_bytes: &[u8], meta_file: &str) -> Vec<Section> {
+    let node = Node::parse(&String::from_utf8_lossy(meta_bytes)).unwrap_or(Node::Null);
     t.gold_sections()
         .iter()
         .zip(t.section_keys())
         .map(|(heading, key)| {
-            let body = match meta.get(*key) {
-                Some(v) if !v.is_null() => render_value(v),
+            let body = match node.get(key) {
+                Some(v) if *v != Node::Null => render_value(v),
                 _ => format!("_Not described yet: add `{key}` to `{meta_file}`._\n"),
             };
             Section {
@@ -93,7 +96,7 @@ pub fn render_full(t: MetaType, meta: &Value, meta_file: &str, meta_bytes: &[u8]
     ));
     fills.push((STAMP_FENCE.into(), stamp_body(meta_file, meta_bytes)));
     text.push_str(&format!("# {}\n", title(t, meta)));
-    for s in sections(t, meta, meta_file) {
+    for s in sections(t, meta_bytes, meta_file) {
         text.push_str(&format!(
             "\n## {}\n\n<!-- BEGIN AUTO SECTION: {} -->\n<!-- END AUTO SECTION: {} -->\n",
             s.heading, s.fence, s.fence
@@ -132,7 +135,6 @@ pub enum Refresh {
 
 pub fn refresh(
     t: MetaType,
-    meta: &Value,
     meta_file: &str,
     meta_bytes: &[u8],
     current: &str,
@@ -147,7 +149,7 @@ pub fn refresh(
     let mut want: Vec<(String, String)> =
         vec![(STAMP_FENCE.into(), stamp_body(meta_file, meta_bytes))];
     want.extend(
-        sections(t, meta, meta_file)
+        sections(t, meta_bytes, meta_file)
             .into_iter()
             .map(|s| (s.fence, s.body)),
     );
@@ -194,42 +196,64 @@ fn humanize(key: &str) -> String {
     }
 }
 
-fn inline(v: &Value) -> String {
+fn inline(v: &Node) -> String {
     match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.trim().to_string(),
-        Value::Bool(_) | Value::Number(_) => v.to_string(),
-        Value::Array(a) => a.iter().map(inline).collect::<Vec<_>>().join(", "),
-        Value::Object(m) => {
-            // A path or a name leads, in code style.
-            let lead = ["path", "name", "id", "file", "entity"]
+        Node::Null => String::new(),
+        Node::Scalar(s) => s.trim().to_string(),
+        Node::Seq(a) => a.iter().map(inline).collect::<Vec<_>>().join(", "),
+        Node::Map(m) => {
+            // A name and a path lead, in code style; the rest follows.
+            let scalar = |keys: &[&str]| {
+                keys.iter().find_map(|k| {
+                    m.iter()
+                        .find(|(mk, v)| mk == k && matches!(v, Node::Scalar(_)))
+                        .map(|(mk, v)| (mk.clone(), inline(v)))
+                })
+            };
+            let name = scalar(&["name", "id", "entity", "module"]);
+            let path = scalar(&["path", "file"]);
+            let lead_keys: Vec<&str> = [&name, &path]
                 .iter()
-                .find_map(|k| m.get(*k).and_then(Value::as_str).map(|s| (*k, s)));
-            let rest: Vec<String> = m
-                .iter()
-                .filter(|(k, _)| lead.is_none_or(|(l, _)| l != k.as_str()))
-                .map(|(k, v)| format!("{}: {}", k.replace('_', " "), inline(v)))
+                .filter_map(|x| x.as_ref().map(|(k, _)| k.as_str()))
                 .collect();
-            match lead {
-                Some((_, s)) if rest.is_empty() => format!("`{s}`"),
-                Some((_, s)) => format!("`{s}`: {}", rest.join("; ")),
-                None => rest.join("; "),
+            let rest: Vec<(&str, String)> = m
+                .iter()
+                .filter(|(k, _)| !lead_keys.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), inline(v)))
+                .collect();
+            let body = match rest.as_slice() {
+                [(_, only)] if !lead_keys.is_empty() => only.clone(),
+                _ => rest
+                    .iter()
+                    .map(|(k, v)| format!("{}: {v}", k.replace('_', " ")))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            };
+            let lead = match (&name, &path) {
+                (Some((_, n)), Some((_, p))) => format!("`{n}` (`{p}`)"),
+                (Some((_, x)), None) | (None, Some((_, x))) => format!("`{x}`"),
+                (None, None) => String::new(),
+            };
+            match (lead.is_empty(), body.is_empty()) {
+                (true, _) => body,
+                (false, true) => lead,
+                (false, false) => format!("{lead}: {body}"),
             }
         }
     }
 }
 
 /// A meta value as Markdown: text as paragraphs, lists as bullets, mappings
-/// as bold labels. Deterministic (mapping keys in sorted order).
-pub fn render_value(v: &Value) -> String {
+/// as bold labels, in the meta file's order. Deterministic.
+pub fn render_value(v: &Node) -> String {
     let mut out = String::new();
     match v {
-        Value::Array(items) => {
+        Node::Seq(items) => {
             for i in items {
                 out.push_str(&format!("- {}\n", inline(i)));
             }
         }
-        Value::Object(m) => {
+        Node::Map(m) => {
             let mut first = true;
             for (k, v) in m {
                 if !first {
@@ -237,13 +261,13 @@ pub fn render_value(v: &Value) -> String {
                 }
                 first = false;
                 match v {
-                    Value::Array(items) => {
+                    Node::Seq(items) => {
                         out.push_str(&format!("**{}**:\n\n", humanize(k)));
                         for i in items {
                             out.push_str(&format!("- {}\n", inline(i)));
                         }
                     }
-                    Value::Object(sub) => {
+                    Node::Map(sub) => {
                         out.push_str(&format!("**{}**:\n\n", humanize(k)));
                         for (sk, sv) in sub {
                             out.push_str(&format!("- {}: {}\n", humanize(sk), inline(sv)));
@@ -306,33 +330,29 @@ pub fn normalise_heading(h: &str) -> String {
 mod tests {
     use super::*;
 
+    const M: &[u8] = b"type: subsystem_readme\nsubsystem: {name: Agents, purpose: Run agents.}\nresponsibilities: {handles: [tasks], avoids: [http]}\n";
+    const M2: &[u8] = b"type: subsystem_readme\nsubsystem: {name: Agents, purpose: Run agents well.}\nresponsibilities: {handles: [tasks], avoids: [http]}\n";
+
     fn meta() -> Value {
-        serde_json::json!({"type": "subsystem_readme", "subsystem": {"name": "Agents", "purpose": "Run agents."},
-            "responsibilities": {"handles": ["tasks"], "avoids": ["http"]}})
+        warden_core::strict::parse_yaml(M, "m").expect("yaml")
     }
 
     #[test]
     fn full_render_has_every_gold_heading_and_is_deterministic() {
         let m = meta();
-        let a = render_full(MetaType::SubsystemReadme, &m, "x/README.meta.yaml", b"m");
+        let a = render_full(MetaType::SubsystemReadme, &m, "x/README.meta.yaml", M);
         assert_eq!(
             a,
-            render_full(MetaType::SubsystemReadme, &m, "x/README.meta.yaml", b"m")
+            render_full(MetaType::SubsystemReadme, &m, "x/README.meta.yaml", M)
         );
         let hs = headings(&a);
         for h in MetaType::SubsystemReadme.gold_sections() {
             assert!(hs.contains(&normalise_heading(h)), "{h}");
         }
         assert!(a.starts_with("<!-- BEGIN AUTO SECTION: warden-stamp -->\n"));
-        assert!(a.contains("- tasks\n"));
+        assert!(a.contains("- tasks\n"), "{a}");
         // Fresh render is up to date.
-        match refresh(
-            MetaType::SubsystemReadme,
-            &m,
-            "x/README.meta.yaml",
-            b"m",
-            &a,
-        ) {
+        match refresh(MetaType::SubsystemReadme, "x/README.meta.yaml", M, &a) {
             Refresh::Managed { text, hand_edited } => {
                 assert_eq!(text, a);
                 assert!(hand_edited.is_empty());
@@ -344,12 +364,10 @@ mod tests {
     #[test]
     fn refresh_keeps_hand_text_and_refuses_hand_edits_and_broken_markers() {
         let m = meta();
-        let a = render_full(MetaType::SubsystemReadme, &m, "f", b"m");
+        let a = render_full(MetaType::SubsystemReadme, &m, "f", M);
         let with_notes = a.replace("## Key components\n", "## Key components\n\nHand notes.\n");
-        let mut m2 = m.clone();
-        m2["subsystem"]["purpose"] = "Run agents well.".into();
         let Refresh::Managed { text, hand_edited } =
-            refresh(MetaType::SubsystemReadme, &m2, "f", b"m2", &with_notes)
+            refresh(MetaType::SubsystemReadme, "f", M2, &with_notes)
         else {
             panic!("managed")
         };
@@ -358,7 +376,7 @@ mod tests {
         // Hand edit inside a fence: reported, left alone.
         let edited = a.replace("- tasks\n", "- tasks and more\n");
         let Refresh::Managed { text, hand_edited } =
-            refresh(MetaType::SubsystemReadme, &m2, "f", b"m2", &edited)
+            refresh(MetaType::SubsystemReadme, "f", M2, &edited)
         else {
             panic!("managed")
         };
@@ -375,11 +393,11 @@ mod tests {
         let end = end + a[end..].find('\n').expect("nl") + 1;
         let missing = format!("{}{}", &a[..start], &a[end..]);
         assert!(
-            matches!(refresh(MetaType::SubsystemReadme, &m, "f", b"m", &missing), Refresh::Broken(e) if e.contains("\"observability\" is missing"))
+            matches!(refresh(MetaType::SubsystemReadme, "f", M, &missing), Refresh::Broken(e) if e.contains("\"observability\" is missing"))
         );
         // Unmanaged documents are left to people.
         assert_eq!(
-            refresh(MetaType::SubsystemReadme, &m, "f", b"m", "# Hi\n"),
+            refresh(MetaType::SubsystemReadme, "f", M, "# Hi\n"),
             Refresh::Unmanaged
         );
     }
