@@ -654,3 +654,19 @@ fn fix_writes_only_each_gaps_target_and_gen_tests_only_adds_missing_skeletons() 
     );
     assert!(tp.writes[0].content.contains("pending: Tool failure."));
 }
+
+#[test]
+fn the_guide_documents_every_gap_kind_and_meta_type() {
+    let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/contracts.md")).expect("docs/contracts.md");
+    for k in GapKind::ALL {
+        assert!(guide.contains(&format!("| `{}` |", k.name())), "docs/contracts.md: gap kind {} has no row", k.name());
+    }
+    for t in MetaType::ALL {
+        assert!(guide.contains(&format!("| `{}`", t.name())), "docs/contracts.md: meta type {} has no row", t.name());
+        for h in t.gold_sections() {
+            assert!(guide.contains(h), "docs/contracts.md: heading {h} of {}", t.name());
+        }
+    }
+    let slug = warden_contracts::skeleton::slug("Enqueue works.");
+    assert!(guide.contains(&format!("def test_{slug}():")), "the guide's skeleton example uses the real slug {slug}");
+}
