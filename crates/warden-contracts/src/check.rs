@@ -73,11 +73,18 @@ pub struct Summary {
     pub suppressed: usize,
 }
 
-/// Read every meta file. Files that cannot be typed become gaps.
+/// Read every meta file (less the config's `exclude`). Files that cannot be
+/// typed become gaps.
 pub fn load_all(root: &Path, strict: bool) -> (Vec<Loaded>, Vec<Gap>) {
+    let excluded = ContractsConfig::load(root)
+        .map(|c| c.excluded())
+        .unwrap_or_else(|_| globset::GlobSet::empty());
     let mut loaded = Vec::new();
     let mut gaps = Vec::new();
     for path in crate::discover::meta_files(root) {
+        if excluded.is_match(&path) {
+            continue;
+        }
         match load_one(root, &path) {
             Ok(l) => loaded.push(l),
             Err(g) => gaps.push(g.finish(strict)),

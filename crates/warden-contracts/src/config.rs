@@ -25,6 +25,10 @@ pub struct ContractsConfig {
     /// Gaps accepted on purpose.
     #[serde(default)]
     pub suppress: Vec<Suppression>,
+    /// Globs (repository-relative) whose meta files are not contracts of this
+    /// repository, e.g. test fixtures: `["crates/*/tests/fixtures/**"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
     /// What `warden check --run-tests` runs after a clean pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<TestsConfig>,
@@ -144,6 +148,16 @@ impl ContractsConfig {
                 ));
             }
         }
+        for (i, g) in c.exclude.iter().enumerate() {
+            if let Err(e) = globset::Glob::new(g) {
+                return Err(Error::invalid(
+                    file,
+                    format!("exclude[{i}]"),
+                    format!("not a glob: {e}"),
+                    Some("e.g. \"crates/*/tests/fixtures/**\"".into()),
+                ));
+            }
+        }
         if let Some(t) = &c.tests
             && t.command.is_empty()
         {
@@ -186,5 +200,18 @@ impl Suppression {
             },
             _ => false,
         }
+    }
+}
+
+impl ContractsConfig {
+    /// The `exclude` globs as one set (checked in [`ContractsConfig::parse`]).
+    pub fn excluded(&self) -> globset::GlobSet {
+        let mut b = globset::GlobSetBuilder::new();
+        for g in &self.exclude {
+            if let Ok(g) = globset::Glob::new(g) {
+                b.add(g);
+            }
+        }
+        b.build().unwrap_or_else(|_| globset::GlobSet::empty())
     }
 }

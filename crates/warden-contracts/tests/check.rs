@@ -233,6 +233,8 @@ fn seed_defect_07_vendored_and_ignored_meta_files_are_skipped() {
     write(d.path(), ".venv/lib/y.meta.yaml", "type: root_readme\n");
     write(d.path(), "build/z.meta.yaml", "type: root_readme\n");
     write(d.path(), ".gitignore", "build/\n");
+    write(d.path(), "crates/x/tests/fixtures/a.meta.yaml", "");
+    write(d.path(), ".warden/contracts.yaml", "schema: warden.contracts/v1\nexclude: [\"crates/*/tests/fixtures/**\"]\n");
     let r = run(d.path());
     assert!(r.gaps.is_empty(), "{:#?}", r.gaps);
     assert_eq!(r.meta_files, 0);
