@@ -93,12 +93,19 @@ mod tests {
 
     #[test]
     fn parses_flow_and_block() {
-        let r = serde_saphyr::from_str::<Node>("type: subsystem_readme\nsubsystem: {name: Agents, purpose: Run agents.}\nresponsibilities: {handles: [tasks], avoids: [http]}\n");
+        let r = serde_saphyr::from_str::<Node>(
+            "type: subsystem_readme\nsubsystem: {name: Agents, purpose: Run agents.}\nresponsibilities: {handles: [tasks], avoids: [http]}\n",
+        );
         assert!(r.is_ok(), "{r:?}");
         let n = r.expect("ok");
         assert!(n.get("subsystem").is_some(), "{n:?}");
-        let p = Node::parse(&String::from_utf8_lossy(b"type: subsystem_readme\nsubsystem: {name: Agents}\n"));
-        assert!(p.as_ref().is_some_and(|p| p.get("subsystem").is_some()), "{p:?}");
+        let p = Node::parse(&String::from_utf8_lossy(
+            b"type: subsystem_readme\nsubsystem: {name: Agents}\n",
+        ));
+        assert!(
+            p.as_ref().is_some_and(|p| p.get("subsystem").is_some()),
+            "{p:?}"
+        );
     }
 
     #[test]

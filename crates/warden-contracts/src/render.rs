@@ -133,12 +133,7 @@ pub enum Refresh {
     Broken(String),
 }
 
-pub fn refresh(
-    t: MetaType,
-    meta_file: &str,
-    meta_bytes: &[u8],
-    current: &str,
-) -> Refresh {
+pub fn refresh(t: MetaType, meta_file: &str, meta_bytes: &[u8], current: &str) -> Refresh {
     let fences = match fence::parse(current) {
         Ok(f) => f,
         Err(e) => return Refresh::Broken(e.to_string()),

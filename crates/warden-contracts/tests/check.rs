@@ -234,7 +234,11 @@ fn seed_defect_07_vendored_and_ignored_meta_files_are_skipped() {
     write(d.path(), "build/z.meta.yaml", "type: root_readme\n");
     write(d.path(), ".gitignore", "build/\n");
     write(d.path(), "crates/x/tests/fixtures/a.meta.yaml", "");
-    write(d.path(), ".warden/contracts.yaml", "schema: warden.contracts/v1\nexclude: [\"crates/*/tests/fixtures/**\"]\n");
+    write(
+        d.path(),
+        ".warden/contracts.yaml",
+        "schema: warden.contracts/v1\nexclude: [\"crates/*/tests/fixtures/**\"]\n",
+    );
     let r = run(d.path());
     assert!(r.gaps.is_empty(), "{:#?}", r.gaps);
     assert_eq!(r.meta_files, 0);
@@ -659,16 +663,34 @@ fn fix_writes_only_each_gaps_target_and_gen_tests_only_adds_missing_skeletons() 
 
 #[test]
 fn the_guide_documents_every_gap_kind_and_meta_type() {
-    let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/contracts.md")).expect("docs/contracts.md");
+    let guide = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/contracts.md"),
+    )
+    .expect("docs/contracts.md");
     for k in GapKind::ALL {
-        assert!(guide.contains(&format!("| `{}` |", k.name())), "docs/contracts.md: gap kind {} has no row", k.name());
+        assert!(
+            guide.contains(&format!("| `{}` |", k.name())),
+            "docs/contracts.md: gap kind {} has no row",
+            k.name()
+        );
     }
     for t in MetaType::ALL {
-        assert!(guide.contains(&format!("| `{}`", t.name())), "docs/contracts.md: meta type {} has no row", t.name());
+        assert!(
+            guide.contains(&format!("| `{}`", t.name())),
+            "docs/contracts.md: meta type {} has no row",
+            t.name()
+        );
         for h in t.gold_sections() {
-            assert!(guide.contains(h), "docs/contracts.md: heading {h} of {}", t.name());
+            assert!(
+                guide.contains(h),
+                "docs/contracts.md: heading {h} of {}",
+                t.name()
+            );
         }
     }
     let slug = warden_contracts::skeleton::slug("Enqueue works.");
-    assert!(guide.contains(&format!("def test_{slug}():")), "the guide's skeleton example uses the real slug {slug}");
+    assert!(
+        guide.contains(&format!("def test_{slug}():")),
+        "the guide's skeleton example uses the real slug {slug}"
+    );
 }

@@ -6,6 +6,7 @@ mod check;
 mod contracts;
 mod demo;
 mod demo_bridge;
+mod demo_contracts;
 mod demo_plugins;
 mod demo_sync;
 mod events;
