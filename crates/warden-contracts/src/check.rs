@@ -10,10 +10,11 @@ use crate::gaps::{Gap, GapKind, NewGap, Severity, Status};
 use crate::meta::{self, MetaType};
 use crate::render::{self, Refresh};
 use crate::skeleton::{self, Lang};
+use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use warden_core::Result;
 
@@ -79,13 +80,17 @@ pub fn load_all(root: &Path, strict: bool) -> (Vec<Loaded>, Vec<Gap>) {
     let excluded = ContractsConfig::load(root)
         .map(|c| c.excluded())
         .unwrap_or_else(|_| globset::GlobSet::empty());
+    let paths: Vec<String> = crate::discover::meta_files(root)
+        .into_iter()
+        .filter(|p| !excluded.is_match(p))
+        .collect();
+    // Parsed in parallel; collected in path order.
+    let results: Vec<std::result::Result<Loaded, NewGap>> =
+        paths.par_iter().map(|p| load_one(root, p)).collect();
     let mut loaded = Vec::new();
     let mut gaps = Vec::new();
-    for path in crate::discover::meta_files(root) {
-        if excluded.is_match(&path) {
-            continue;
-        }
-        match load_one(root, &path) {
+    for r in results {
+        match r {
             Ok(l) => loaded.push(l),
             Err(g) => gaps.push(g.finish(strict)),
         }
@@ -217,13 +222,19 @@ fn dir_of(path: &str) -> &str {
 }
 
 /// Where a document type's meta renders: a README type's `location` is a
-/// directory (default: the meta file's) holding `README.md`; a doc type's is
-/// the file (default: the meta file's name with `.md`).
+/// repository-relative directory (default: the meta file's) holding
+/// `README.md`, or a bare file name in the meta file's folder; a doc type's
+/// is the file (default: the meta file's name with `.md`).
 pub fn doc_target(l: &Loaded) -> std::result::Result<String, String> {
     let loc = l.value.get("location").and_then(Value::as_str);
     if l.meta_type.is_readme() {
         let dir = match loc {
             None => dir_of(&l.path).to_string(),
+            // A bare file name ("README.md", the seed script's default) is
+            // the meta file's folder's.
+            Some(s) if !s.contains('/') && s.ends_with(".md") => {
+                return Ok(join(dir_of(&l.path), s));
+            }
             Some(s) => repo_rel(s)?,
         };
         if dir.ends_with(".md") {
@@ -436,7 +447,7 @@ fn schema_problem(
     c.gaps.push(g);
 }
 
-fn check_one(c: &mut Ctx, l: &Loaded, doc_types: &BTreeMap<String, MetaType>) {
+fn check_one(c: &mut Ctx, l: &Loaded) {
     let t = l.meta_type;
     if t.is_document() {
         match doc_target(l) {
@@ -488,11 +499,9 @@ fn check_one(c: &mut Ctx, l: &Loaded, doc_types: &BTreeMap<String, MetaType>) {
                 for d in &s.docs {
                     match repo_rel(&d.path) {
                         Ok(target) => {
-                            let typ = doc_types.get(&target).copied();
-                            // The document's own meta checks its gold sections;
-                            // here only the sections this spec adds.
+                            // The document's own meta (if any) checks its gold
+                            // sections; here only the sections this spec adds.
                             check_document(c, l, &target, None, &d.required_sections);
-                            let _ = typ;
                         }
                         Err(p) => {
                             schema_problem(c, l, &format!("docs:{}", d.path), None, p, &d.path)
@@ -595,18 +604,23 @@ pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     let config = ContractsConfig::load(root)?;
     let strict = opts.strict || config.strict;
     let (loaded, mut gaps) = load_all(root, strict);
+    // Each meta file is checked on its own (in parallel); the gaps are
+    // merged in meta file order, so the de-duplication below is deterministic.
+    let per_meta: Vec<Vec<NewGap>> = loaded
+        .par_iter()
+        .map(|l| {
+            let mut c = Ctx {
+                root,
+                gaps: Vec::new(),
+            };
+            check_one(&mut c, l);
+            c.gaps
+        })
+        .collect();
     let mut c = Ctx {
         root,
-        gaps: Vec::new(),
+        gaps: per_meta.into_iter().flatten().collect(),
     };
-    let doc_types: BTreeMap<String, MetaType> = loaded
-        .iter()
-        .filter(|l| l.meta_type.is_document())
-        .filter_map(|l| doc_target(l).ok().map(|t| (t, l.meta_type)))
-        .collect();
-    for l in &loaded {
-        check_one(&mut c, l, &doc_types);
-    }
     crate::modules::check(root, &loaded, &mut c.gaps)?;
     // One gap per (kind, target, key) for document gaps declared twice
     // (a README and a docs spec naming it): the first meta file in order keeps it.

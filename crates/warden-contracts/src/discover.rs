@@ -34,7 +34,7 @@ fn is_vendored_dir(name: &str) -> bool {
 
 /// Every meta file under `root`, as sorted repository-relative paths with '/'.
 pub fn meta_files(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
+    let out = std::sync::Mutex::new(Vec::new());
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .git_ignore(true)
@@ -47,18 +47,21 @@ pub fn meta_files(root: &Path) -> Vec<String> {
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
             !(is_dir && e.depth() > 0 && is_vendored_dir(&e.file_name().to_string_lossy()))
         })
-        .build();
-    for entry in walker.flatten() {
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        if !is_meta_name(&entry.file_name().to_string_lossy()) {
-            continue;
-        }
-        if let Ok(rel) = entry.path().strip_prefix(root) {
-            out.push(rel_string(rel));
-        }
-    }
+        .build_parallel();
+    walker.run(|| {
+        Box::new(|entry| {
+            if let Ok(entry) = entry
+                && entry.file_type().is_some_and(|t| t.is_file())
+                && is_meta_name(&entry.file_name().to_string_lossy())
+                && let Ok(rel) = entry.path().strip_prefix(root)
+                && let Ok(mut v) = out.lock()
+            {
+                v.push(rel_string(rel));
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut out = out.into_inner().unwrap_or_default();
     out.sort();
     out
 }

@@ -7,6 +7,7 @@ use crate::gaps::{GapKind, Status};
 use crate::meta::{self, MetaType};
 use crate::render::{self, Refresh};
 use crate::skeleton::{self, Lang};
+use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -83,16 +84,28 @@ pub fn render_doc(l: &Loaded, current: Option<&[u8]>) -> DocRender {
 pub fn plan_docs(root: &Path) -> DocsPlan {
     let (loaded, _) = check::load_all(root, false);
     let mut plan = DocsPlan::default();
-    for l in loaded.iter().filter(|l| l.meta_type.is_document()) {
-        let Ok(target) = doc_target(l) else {
+    // Rendered in parallel, collected in meta file order.
+    let rendered: Vec<(&Loaded, Option<(String, Option<Vec<u8>>, DocRender)>)> = loaded
+        .par_iter()
+        .filter(|l| l.meta_type.is_document())
+        .map(|l| {
+            let r = doc_target(l).ok().map(|target| {
+                let current = read(root, &target);
+                let r = render_doc(l, current.as_deref());
+                (target, current, r)
+            });
+            (l, r)
+        })
+        .collect();
+    for (l, r) in rendered {
+        let Some((target, current, r)) = r else {
             plan.problems.push(Problem {
                 file: l.path.clone(),
                 message: "location is not a repository path".into(),
             });
             continue;
         };
-        let current = read(root, &target);
-        match render_doc(l, current.as_deref()) {
+        match r {
             DocRender::Write(content) => plan.writes.push(FileWrite { path: target, current, content }),
             DocRender::UpToDate => plan.current.push(target),
             DocRender::Unmanaged => plan.unmanaged.push(target),

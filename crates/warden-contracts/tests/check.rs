@@ -694,3 +694,67 @@ fn the_guide_documents_every_gap_kind_and_meta_type() {
         "the guide's skeleton example uses the real slug {slug}"
     );
 }
+
+mod fuzzish {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Untrusted meta bytes never crash the check: every file is either
+        /// a contract or a gap.
+        #[test]
+        fn any_meta_bytes_become_a_contract_or_a_gap(bytes in proptest::collection::vec(any::<u8>(), 0..200),
+                                                     text in "(type: [a-z_]{1,20}\n)?([a-z_]{1,8}: [^\n]{0,20}\n){0,5}") {
+            let d = tempfile::tempdir().expect("tempdir");
+            write(d.path(), "a.meta.yaml", "");
+            std::fs::write(d.path().join("a.meta.yaml"), &bytes).expect("write");
+            write(d.path(), "b/README.meta.yaml", &text);
+            let r = run(d.path());
+            prop_assert!(r.meta_files <= 2);
+        }
+
+        /// Any document text: headings and the fence refresh never panic, and
+        /// a refreshed managed document keeps its text outside the fences.
+        #[test]
+        fn refresh_never_panics_and_keeps_outside_text(extra in "[^\u{0}]{0,80}") {
+            let m = b"type: subsystem_readme\nsubsystem: {name: A}\n";
+            let v = warden_core::strict::parse_yaml(m, "m").expect("yaml");
+            let doc = warden_contracts::render::render_full(MetaType::SubsystemReadme, &v, "m", m);
+            let with = doc.replace("## Configuration\n", &format!("## Configuration\n{extra}\n"));
+            let _ = warden_contracts::render::headings(&with);
+            if let warden_contracts::render::Refresh::Managed { text, .. } =
+                warden_contracts::render::refresh(MetaType::SubsystemReadme, "m", b"type: subsystem_readme\nsubsystem: {name: B}\n", &with)
+            {
+                let want = format!("## Configuration\n{}\n", extra);
+                prop_assert!(text.contains(&want));
+            }
+        }
+    }
+}
+
+#[test]
+fn seed_defect_11_a_readme_meta_without_location_is_its_folders_readme() {
+    // The seed script crashes (`Path(None)`) on a subsystem README meta without
+    // `location`; found by bench/contracts.sh. A bare "README.md" (the
+    // script's default) is the meta file's folder's too.
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "a/README.meta.yaml",
+        "type: subsystem_readme\nsubsystem: {name: A}\n",
+    );
+    write(
+        d.path(),
+        "b/README.meta.yaml",
+        "type: component_readme\nlocation: README.md\ncomponent: {name: B}\n",
+    );
+    let r = run(d.path());
+    let mut t: Vec<&str> = of_kind(&r, GapKind::MissingDoc)
+        .iter()
+        .filter_map(|g| g.target_file.as_deref())
+        .collect();
+    t.sort();
+    assert_eq!(t, vec!["a/README.md", "b/README.md"]);
+}
