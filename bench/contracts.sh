@@ -14,7 +14,8 @@
 #   3. `warden gen docs --check` over DOCS managed READMEs vs reading and
 #      hashing the same files (`sha256sum`).
 # Needs python3 with PyYAML, hyperfine, git; alint is skipped when absent.
-# Run: bash bench/contracts.sh     (META=… FILES=… DOCS=… RUNS=… to change sizes)
+# Run: bash bench/contracts.sh     (META=… FILES=… DOCS=… RUNS=… to change sizes;
+#      KEEP=1 keeps the trees, e.g. for perf; delete them afterwards)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 META=${META:-5000}
@@ -26,7 +27,7 @@ cargo build --release -q -p warden-cli
 W="$PWD/target/release/warden"
 SEED="$PWD/crates/warden-contracts/tests/fixtures/ci_meta_check_and_tests.py"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+if [ -n "${KEEP:-}" ]; then echo "trees kept in $tmp"; else trap 'rm -rf "$tmp"' EXIT; fi
 export HOME="$tmp" GIT_CONFIG_NOSYSTEM=1
 
 python3 - "$tmp/big" "$META" "$FILES" "$DOCS" "$tmp/docs" <<'PY'

@@ -134,6 +134,10 @@ pub enum Refresh {
 }
 
 pub fn refresh(t: MetaType, meta_file: &str, meta_bytes: &[u8], current: &str) -> Refresh {
+    // No stamp marker at all: a hand-written document, not parsed further.
+    if !current.contains(STAMP_FENCE) {
+        return Refresh::Unmanaged;
+    }
     let fences = match fence::parse(current) {
         Ok(f) => f,
         Err(e) => return Refresh::Broken(e.to_string()),
