@@ -85,8 +85,10 @@ pub fn load_all(root: &Path, strict: bool) -> (Vec<Loaded>, Vec<Gap>) {
         .filter(|p| !excluded.is_match(p))
         .collect();
     // Parsed in parallel; collected in path order.
-    let results: Vec<std::result::Result<Loaded, NewGap>> =
-        paths.par_iter().map(|p| load_one(root, p)).collect();
+    let results: Vec<std::result::Result<Loaded, Box<NewGap>>> = paths
+        .par_iter()
+        .map(|p| load_one(root, p).map_err(Box::new))
+        .collect();
     let mut loaded = Vec::new();
     let mut gaps = Vec::new();
     for r in results {
@@ -98,6 +100,8 @@ pub fn load_all(root: &Path, strict: bool) -> (Vec<Loaded>, Vec<Gap>) {
     (loaded, gaps)
 }
 
+// The error is the gap itself, built once per bad file; boxed by the caller.
+#[allow(clippy::result_large_err)]
 fn load_one(root: &Path, path: &str) -> std::result::Result<Loaded, NewGap> {
     let bytes = std::fs::read(root.join(path)).map_err(|e| {
         NewGap::new(GapKind::InvalidMeta, path, format!("cannot read: {e}"))

@@ -80,12 +80,15 @@ pub fn render_doc(l: &Loaded, current: Option<&[u8]>) -> DocRender {
     }
 }
 
+/// One document meta with its target, current bytes and rendering.
+type Rendered<'a> = (&'a Loaded, Option<(String, Option<Vec<u8>>, DocRender)>);
+
 /// `warden gen docs`: every document meta, plus the wiring graph.
 pub fn plan_docs(root: &Path) -> DocsPlan {
     let (loaded, _) = check::load_all(root, false);
     let mut plan = DocsPlan::default();
     // Rendered in parallel, collected in meta file order.
-    let rendered: Vec<(&Loaded, Option<(String, Option<Vec<u8>>, DocRender)>)> = loaded
+    let rendered: Vec<Rendered> = loaded
         .par_iter()
         .filter(|l| l.meta_type.is_document())
         .map(|l| {

@@ -210,7 +210,7 @@ mod tests {
         let bs = vec!["Enqueue works.".to_string()];
         let t = add_skeletons(Lang::Python, None, "q", "m", &bs).expect("new");
         let filled = t.replace(
-            &format!("@pytest.mark.skip(reason=\"pending: Enqueue works.\")\n"),
+            "@pytest.mark.skip(reason=\"pending: Enqueue works.\")\n",
             "",
         );
         assert!(pending(Lang::Python, &filled).is_empty());
