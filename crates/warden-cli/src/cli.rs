@@ -44,13 +44,14 @@ impl Cli {
             self.command,
             Command::Plugin(PluginCommand::Validate { .. })
                 | Command::Ids(IdsCommand::Check { .. })
+                | Command::Check { .. }
         );
         if self.format == Format::Sarif && !sarif_ok {
             use clap::CommandFactory;
             return Err(Cli::command().error(
                 clap::error::ErrorKind::InvalidValue,
                 "invalid value 'sarif' for '--format <FORMAT>': SARIF is for findings that point at files; \
-                 only `warden plugin validate` and `warden ids check` take it (use human or json here)",
+                 only `warden plugin validate`, `warden ids check` and `warden check` take it (use human or json here)",
             ));
         }
         Ok(())
@@ -61,7 +62,7 @@ impl Cli {
 pub enum Format {
     Human,
     Json,
-    /// SARIF 2.1.0, for commands whose findings point at files (`plugin validate`, `ids check`).
+    /// SARIF 2.1.0, for commands whose findings point at files (`plugin validate`, `ids check`, `check`).
     Sarif,
 }
 
@@ -214,6 +215,78 @@ pub enum Command {
         /// Keep the temp repository and print its path.
         #[arg(long)]
         keep: bool,
+    },
+    /// Check the meta contracts (SPEC §8): every README, document and test a
+    /// meta.yaml declares, against the repository.
+    ///
+    /// Writes meta-gaps.yaml at the root when there are gaps and removes it when
+    /// there are none. Formats: human, json (warden.check/v1), sarif.
+    /// Exit codes: 0 clean, 1 gaps (or --run-tests failed), 2 usage or config error.
+    Check {
+        /// A previous meta-gaps.yaml or `check --format json` report: its gaps are
+        /// reported as baselined and do not fail the check.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// After a clean pass, run `tests.command` from .warden/contracts.yaml.
+        #[arg(long)]
+        run_tests: bool,
+        /// Unknown meta types fail the check.
+        #[arg(long)]
+        strict: bool,
+        /// Do not write or remove meta-gaps.yaml.
+        #[arg(long)]
+        no_report: bool,
+    },
+    /// Meta contracts: annotated templates.
+    #[command(subcommand)]
+    Contracts(ContractsCommand),
+    /// Generators from the meta contracts: documents and test skeletons.
+    #[command(subcommand)]
+    Gen(GenCommand),
+    /// Apply the generators for every fixable gap of `warden check` as one
+    /// undoable run; each fix writes only its gap's target file.
+    Fix {
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContractsCommand {
+    /// Write an annotated meta template (every field explained).
+    New {
+        /// The meta type (see --list); the seed's l9_* names are accepted.
+        #[arg(value_name = "TYPE", required_unless_present = "list")]
+        meta_type: Option<String>,
+        /// Where to write it (default: the type's usual place); a folder gets the usual file name.
+        path: Option<PathBuf>,
+        /// List the meta types.
+        #[arg(long)]
+        list: bool,
+        /// Print the template instead of writing it.
+        #[arg(long)]
+        stdout: bool,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenCommand {
+    /// Render every document from its meta: a missing one whole, a managed one
+    /// only inside its AUTO fences. One undoable run.
+    Docs {
+        /// Write nothing: print the diff and exit 1 when anything would change.
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Write pending test skeletons for every must_cover behaviour that has
+    /// no test yet. One undoable run.
+    Tests {
+        #[command(flatten)]
+        write: WriteArgs,
     },
 }
 

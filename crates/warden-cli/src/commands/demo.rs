@@ -242,9 +242,10 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
     let plugins_ok = super::demo_plugins::run(&root, 17, step, say)?;
     let bridge_ok = super::demo_bridge::run(21, keep)?;
     let registry_ok = super::demo_registry::run(&root, 27, &ctx)?;
+    let contracts_ok = super::demo_contracts::run(&root, 31, step, say)?;
 
     println!(
-        "\nThat was warden: proposals, policy, atomic runs, the ledger and undo; the sync guardian;\nplugins that only propose; signed remote commands; and a registry kept current."
+        "\nThat was warden: proposals, policy, atomic runs, the ledger and undo; the sync guardian;\nplugins that only propose; signed remote commands; a registry kept current; and meta contracts."
     );
     if keep {
         let path = tmp.keep();
@@ -254,8 +255,14 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
             "The temp repository is removed now; run `warden demo --keep` to look around in it."
         );
     }
-    let ok =
-        restored && report.ok && !tampered.ok && sync_ok && plugins_ok && bridge_ok && registry_ok;
+    let ok = restored
+        && report.ok
+        && !tampered.ok
+        && sync_ok
+        && plugins_ok
+        && bridge_ok
+        && registry_ok
+        && contracts_ok;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

@@ -3,14 +3,19 @@
 mod apply;
 pub mod bridge;
 mod bridge_unit;
+mod check;
 mod completions;
+mod contracts;
 mod demo;
 mod demo_bridge;
+mod demo_contracts;
 mod demo_plugins;
 mod demo_registry;
 mod demo_sync;
 mod events;
+mod fix;
 mod fleet;
+mod gen_cmd;
 mod history;
 mod hook;
 mod ids;
@@ -81,6 +86,24 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         }),
         Command::Bridge(args) => bridge::run(cli.repo, args, fmt),
         Command::Registry(args) => registry::run(cli.repo, args, fmt),
+        Command::Check {
+            baseline,
+            run_tests,
+            strict,
+            no_report,
+        } => check::run(
+            cli.repo,
+            &check::Args {
+                baseline,
+                run_tests,
+                strict,
+                no_report,
+            },
+            fmt,
+        ),
+        Command::Contracts(cmd) => contracts::run(cli.repo, cmd, fmt),
+        Command::Gen(cmd) => gen_cmd::run(cli.repo, cmd, fmt),
+        Command::Fix { write } => fix::run(cli.repo, &write, fmt),
     }
 }
 

@@ -21,6 +21,7 @@ pub fn catalogue() -> Vec<SchemaInfo> {
     add(&mut out, warden_bridge::schema::catalogue());
     add(&mut out, warden_plugin::schemas::catalogue());
     add(&mut out, warden_registry::schema::catalogue());
+    add(&mut out, warden_contracts::schema::catalogue());
     out
 }
 
@@ -31,6 +32,7 @@ pub fn get(name: &str) -> Option<serde_json::Value> {
         .or_else(|| warden_bridge::schema::get(name))
         .or_else(|| warden_plugin::schemas::get(name))
         .or_else(|| warden_registry::schema::get(name))
+        .or_else(|| warden_contracts::schema::get(name))
 }
 
 /// Whether `warden schema NAME` prints a schema for `name`.

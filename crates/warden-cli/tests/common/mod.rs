@@ -113,6 +113,20 @@ impl Repo {
         serde_json::from_str(&self.ok(&a)).expect("json output")
     }
 
+    /// Run with `--format json`, require exit `code`, parse stdout as one JSON value.
+    pub fn json_any(&self, args: &[&str], code: i32) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.extend(["--format", "json"]);
+        let out = self.run(&a);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "warden {a:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("one JSON value")
+    }
+
     pub fn write(&self, rel: &str, content: &str) {
         let p = self.root.join(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");

@@ -1,0 +1,91 @@
+//! `warden check [--baseline FILE] [--run-tests] [--strict] [--no-report]`:
+//! the meta contracts' gap report (SPEC §8). Reads only; the one file it
+//! writes is `meta-gaps.yaml` (removed when clean).
+
+use super::root;
+use crate::cli::Format;
+use crate::output::{self, CliError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warden_contracts::{check, config::ContractsConfig, gaps, run_tests, sarif};
+
+pub struct Args {
+    pub baseline: Option<PathBuf>,
+    pub run_tests: bool,
+    pub strict: bool,
+    pub no_report: bool,
+}
+
+/// Today's date (UTC) for suppression expiry.
+pub fn today() -> String {
+    let ctx = crate::env::context();
+    ctx.clock.now().strftime("%Y-%m-%d").to_string()
+}
+
+pub fn run(repo: Option<PathBuf>, args: &Args, fmt: Format) -> Result<ExitCode, CliError> {
+    let baseline = match &args.baseline {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .map_err(|e| warden_core::Error::user_path("read the baseline", p, e))?;
+            Some(gaps::baseline_ids(&bytes, &p.display().to_string())?)
+        }
+        None => None,
+    };
+    let root = root(repo)?;
+    let mut report = check::check(
+        &root,
+        &check::CheckOptions {
+            strict: args.strict,
+            today: today(),
+            baseline,
+        },
+    )?;
+    let written = if args.no_report {
+        false
+    } else {
+        check::write_gap_file(&root, &report)?
+    };
+    let mut code = if report.clean { 0 } else { 1 };
+    if args.run_tests && report.clean {
+        let cfg = ContractsConfig::load(&root)?;
+        let Some(tests) = cfg.tests else {
+            return Err(CliError::usage(
+                "--run-tests: no `tests.command` in .warden/contracts.yaml",
+                Some(
+                    "add `tests: {command: [\"pytest\", \"-q\"]}` to .warden/contracts.yaml"
+                        .to_string(),
+                ),
+            ));
+        };
+        let ctx = crate::env::context();
+        let t = run_tests::run(&root, &tests, &ctx.child_env);
+        if !t.ok {
+            code = 1;
+        }
+        report.tests = Some(t);
+    }
+    match fmt {
+        Format::Json => output::json(&report)?,
+        Format::Sarif => output::json(&sarif::sarif(&root, &report))?,
+        Format::Human => {
+            print!("{}", check::human(&report));
+            if written {
+                println!("gap report written to {}", gaps::GAP_FILE);
+            }
+            if let Some(t) = &report.tests {
+                println!(
+                    "tests ({}): {}",
+                    t.command.join(" "),
+                    serde_json::to_value(t.outcome)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                );
+                if !t.ok && !t.output_tail.is_empty() {
+                    eprintln!("{}", t.output_tail);
+                }
+            }
+        }
+    }
+    Ok(output::ExitStatus::of_report(code).into())
+}

@@ -1,0 +1,98 @@
+//! `warden fix [--dry-run] [--yes]`: the generators for every fixable gap of
+//! `warden check`, as one undoable run. Each fix writes only its gap's target
+//! file (enforced in `warden_contracts::generate::plan_fix`); the report maps
+//! gap ids to actions.
+
+use super::{is_json, root};
+use crate::cli::{Format, WriteArgs};
+use crate::output::{self, CliError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warden_contracts::check;
+use warden_contracts::generate;
+use warden_contracts::report::{FIX_SCHEMA_ID, FixReport};
+
+pub fn run(repo: Option<PathBuf>, write: &WriteArgs, fmt: Format) -> Result<ExitCode, CliError> {
+    let root = root(repo.clone())?;
+    let report = check::check(
+        &root,
+        &check::CheckOptions {
+            strict: false,
+            today: super::check::today(),
+            baseline: None,
+        },
+    )?;
+    let plan = generate::plan_fix(&root, &report)?;
+    let mut out = FixReport {
+        schema: FIX_SCHEMA_ID.into(),
+        actions: plan.actions,
+        changed: plan.writes.iter().map(|w| w.path.clone()).collect(),
+        dry_run: write.dry_run,
+        run: None,
+        diff: generate::diff(&plan.writes),
+    };
+    let human = !is_json(fmt);
+    if human {
+        for a in &out.actions {
+            println!(
+                "{} {}: {} {}{}",
+                a.gap,
+                serde_json::to_value(a.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                a.action,
+                a.target_file.as_deref().unwrap_or(""),
+                a.note
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            );
+        }
+        print!("{}", out.diff);
+    }
+    if plan.writes.is_empty() || write.dry_run {
+        if human {
+            println!(
+                "{}",
+                if plan.writes.is_empty() {
+                    "nothing to fix by a generator".to_string()
+                } else {
+                    format!(
+                        "dry run: {} file(s) would change; nothing was written",
+                        plan.writes.len()
+                    )
+                }
+            );
+        } else {
+            output::json(&out)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rationale = format!(
+        "warden fix: {} gap(s): {}",
+        out.actions.iter().filter(|a| a.action != "skipped").count(),
+        out.actions
+            .iter()
+            .filter(|a| a.action != "skipped")
+            .map(|a| a.gap.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    match super::gen_cmd::apply_writes(repo, &plan.writes, &rationale, write, "apply these fixes")?
+    {
+        Err(code) => Ok(code),
+        Ok(run) => {
+            if human {
+                println!(
+                    "applied run {run} ({} file(s)); undo with `warden undo {run}`",
+                    plan.writes.len()
+                );
+            } else {
+                out.run = Some(run);
+                output::json(&out)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

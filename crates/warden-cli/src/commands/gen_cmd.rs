@@ -1,0 +1,160 @@
+//! `warden gen docs [--check] [--dry-run] [--yes]` and `warden gen tests
+//! [--dry-run] [--yes]`: the contracts' generators, applied as one undoable
+//! run through the engine.
+
+use super::{is_json, open, root, session};
+use crate::cli::{Format, GenCommand, WriteArgs};
+use crate::output::{self, CliError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warden_contracts::generate::{self, FileWrite};
+use warden_contracts::report::{GEN_DOCS_SCHEMA_ID, GEN_TESTS_SCHEMA_ID, GenReport};
+use warden_core::proposal::Proposal;
+
+/// Apply writes as one proposal. `Ok(Err(code))` when the command ends
+/// before applying (declined, nothing to do); `Ok(Ok(run))` after applying.
+pub fn apply_writes(
+    repo: Option<PathBuf>,
+    writes: &[FileWrite],
+    rationale: &str,
+    write: &WriteArgs,
+    question: &str,
+) -> Result<Result<String, ExitCode>, CliError> {
+    let repo = open(repo)?;
+    let ctx = crate::env::context();
+    let mut s = session(&repo, &ctx, write.no_wait)?;
+    let doc = generate::proposal(writes, rationale, "warden-contracts");
+    let label = "(generated)";
+    let (proposal, digest) = Proposal::from_value(&doc, label)?;
+    let plan = s.plan(&proposal, digest, label)?;
+    // The diff was shown already; the plan's own print would repeat it.
+    let quiet = WriteArgs {
+        dry_run: false,
+        yes: write.yes,
+        no_wait: write.no_wait,
+    };
+    if plan.noop.is_some() {
+        return Ok(Err(ExitCode::SUCCESS));
+    }
+    if !super::confirm(&quiet, question)? {
+        eprintln!("declined: nothing was written");
+        return Ok(Err(output::ExitStatus::Findings.into()));
+    }
+    let outcome = s.apply(&plan)?;
+    if outcome.validation_failure.is_some() {
+        eprintln!(
+            "error: the policy's validation command failed; run {} was rolled back",
+            outcome.entry.run
+        );
+        return Ok(Err(output::ExitStatus::Findings.into()));
+    }
+    Ok(Ok(outcome.entry.run.to_string()))
+}
+
+pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCode, CliError> {
+    let root = root(repo.clone())?;
+    let (mut report, writes, check, write) = match cmd {
+        GenCommand::Docs { check, write } => {
+            let plan = generate::plan_docs(&root);
+            (
+                GenReport {
+                    schema: GEN_DOCS_SCHEMA_ID.into(),
+                    changed: plan.writes.iter().map(|w| w.path.clone()).collect(),
+                    current: plan.current,
+                    unmanaged: plan.unmanaged,
+                    unsupported: Vec::new(),
+                    problems: plan.problems,
+                    dry_run: check || write.dry_run,
+                    run: None,
+                    diff: generate::diff(&plan.writes),
+                },
+                plan.writes,
+                check,
+                write,
+            )
+        }
+        GenCommand::Tests { write } => {
+            let plan = generate::plan_tests(&root);
+            (
+                GenReport {
+                    schema: GEN_TESTS_SCHEMA_ID.into(),
+                    changed: plan.writes.iter().map(|w| w.path.clone()).collect(),
+                    current: Vec::new(),
+                    unmanaged: Vec::new(),
+                    unsupported: plan.unsupported,
+                    problems: Vec::new(),
+                    dry_run: write.dry_run,
+                    run: None,
+                    diff: generate::diff(&plan.writes),
+                },
+                plan.writes,
+                false,
+                write,
+            )
+        }
+    };
+    let human = !is_json(fmt);
+    if human {
+        print!("{}", report.diff);
+        for p in &report.problems {
+            eprintln!("error: {}: {}", p.file, p.message);
+        }
+        for u in &report.unsupported {
+            eprintln!("warning: {u}: no skeleton generator for this language (python, rust, sh)");
+        }
+        for u in &report.unmanaged {
+            println!("{u}: hand-written (no stamp fence): headings checked only, not rewritten");
+        }
+    }
+    let failing = !report.problems.is_empty();
+    if check {
+        if human {
+            if writes.is_empty() && !failing {
+                println!("up to date: {} document(s)", report.current.len());
+            } else if !writes.is_empty() {
+                println!("drift: {} file(s) differ from their meta", writes.len());
+            }
+        } else {
+            output::json(&report)?;
+        }
+        return Ok(output::ExitStatus::findings_if(!writes.is_empty() || failing).into());
+    }
+    if writes.is_empty() || write.dry_run {
+        if human {
+            println!(
+                "{}",
+                if writes.is_empty() {
+                    "nothing to do".to_string()
+                } else {
+                    format!(
+                        "dry run: {} file(s) would change; nothing was written",
+                        writes.len()
+                    )
+                }
+            );
+        } else {
+            output::json(&report)?;
+        }
+        return Ok(output::ExitStatus::findings_if(failing).into());
+    }
+    let rationale = format!(
+        "{}: {} file(s) from their meta contracts",
+        report.schema,
+        writes.len()
+    );
+    match apply_writes(repo, &writes, &rationale, &write, "write these files")? {
+        Err(code) => Ok(code),
+        Ok(run) => {
+            if human {
+                println!(
+                    "applied run {run} ({} file(s)); undo with `warden undo {run}`",
+                    writes.len()
+                );
+            } else {
+                report.run = Some(run);
+                output::json(&report)?;
+            }
+            Ok(output::ExitStatus::findings_if(failing).into())
+        }
+    }
+}

@@ -1,0 +1,730 @@
+//! Phase 2: `warden check` — every meta file against the repository, as a list
+//! of gaps with stable ids (REQUIREMENTS §2.5, without the seed script's ten
+//! defects: locations are resolved against the repository root, a README's
+//! location is a directory, `meta.yaml` files are scanned, an empty file is a
+//! gap, vendored trees are skipped, and paths in the report are relative).
+//! Reading only: the one file it writes is the gap report ([`write_gap_file`]).
+
+use crate::config::ContractsConfig;
+use crate::gaps::{Gap, GapKind, NewGap, Severity, Status};
+use crate::meta::{self, MetaType};
+use crate::render::{self, Refresh};
+use crate::skeleton::{self, Lang};
+use rayon::prelude::*;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use warden_core::Result;
+
+pub const CHECK_SCHEMA_ID: &str = "warden.check/v1";
+
+/// One meta file, read and typed.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub text: String,
+    pub value: Value,
+    pub meta_type: MetaType,
+    /// The type as written (a seed alias stays an alias).
+    pub type_name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Unknown meta types are errors (overrides the config's `strict` when true).
+    pub strict: bool,
+    /// YYYY-MM-DD, for suppression expiry.
+    pub today: String,
+    /// Gap ids from a baseline file: reported, not failing.
+    pub baseline: Option<BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(
+    title = "warden check report",
+    description = "`warden check --format json`: every gap of the meta contracts"
+)]
+pub struct CheckReport {
+    /// Always "warden.check/v1".
+    pub schema: String,
+    /// The generator that checked.
+    pub generator: String,
+    /// How many meta files were found.
+    pub meta_files: usize,
+    /// The repository contract (`repo_contract`), when there is one.
+    pub repo_contract: Option<String>,
+    /// No gap fails the check (errors that are neither suppressed nor baselined).
+    pub clean: bool,
+    pub summary: Summary,
+    /// Sorted by id.
+    pub gaps: Vec<Gap>,
+    /// `--run-tests`: the test command's result (null when not run).
+    pub tests: Option<crate::run_tests::TestRun>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct Summary {
+    /// New errors: these fail the check.
+    pub failing: usize,
+    pub warnings: usize,
+    pub baselined: usize,
+    pub suppressed: usize,
+}
+
+/// Read every meta file (less the config's `exclude`). Files that cannot be
+/// typed become gaps.
+pub fn load_all(root: &Path, strict: bool) -> (Vec<Loaded>, Vec<Gap>) {
+    let excluded = ContractsConfig::load(root)
+        .map(|c| c.excluded())
+        .unwrap_or_else(|_| globset::GlobSet::empty());
+    let paths: Vec<String> = crate::discover::meta_files(root)
+        .into_iter()
+        .filter(|p| !excluded.is_match(p))
+        .collect();
+    // Parsed in parallel; collected in path order.
+    let results: Vec<std::result::Result<Loaded, Box<NewGap>>> = paths
+        .par_iter()
+        .map(|p| load_one(root, p).map_err(Box::new))
+        .collect();
+    let mut loaded = Vec::new();
+    let mut gaps = Vec::new();
+    for r in results {
+        match r {
+            Ok(l) => loaded.push(l),
+            Err(g) => gaps.push(g.finish(strict)),
+        }
+    }
+    (loaded, gaps)
+}
+
+// The error is the gap itself, built once per bad file; boxed by the caller.
+#[allow(clippy::result_large_err)]
+fn load_one(root: &Path, path: &str) -> std::result::Result<Loaded, NewGap> {
+    let bytes = std::fs::read(root.join(path)).map_err(|e| {
+        NewGap::new(GapKind::InvalidMeta, path, format!("cannot read: {e}"))
+            .ctx("problem", e.to_string())
+    })?;
+    let value = warden_core::strict::parse_yaml(&bytes, path).map_err(|e| {
+        let line = e
+            .to_string()
+            .split("line ")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        NewGap::new(GapKind::InvalidMeta, path, e.to_string())
+            .line(line)
+            .ctx("problem", e.to_string())
+    })?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let Some(obj) = value.as_object() else {
+        let what = if value.is_null() {
+            "empty"
+        } else {
+            "not a mapping"
+        };
+        return Err(NewGap::new(
+            GapKind::InvalidMeta,
+            path,
+            format!(
+                "{path}: the meta file is {what}; a meta contract is a YAML mapping with a `type`"
+            ),
+        )
+        .ctx("problem", format!("meta file is {what}")));
+    };
+    let Some(type_name) = obj.get("type").and_then(Value::as_str).map(str::to_string) else {
+        return Err(NewGap::new(
+            GapKind::InvalidMeta,
+            path,
+            format!("{path}: no `type` field"),
+        )
+        .ctx("problem", "no type field"));
+    };
+    let type_name = type_name.as_str();
+    let Some(meta_type) = MetaType::from_name(type_name) else {
+        return Err(NewGap::new(
+            GapKind::UnknownMetaType,
+            path,
+            format!("{path}: unknown meta type \"{type_name}\""),
+        )
+        .meta_type(Some(type_name))
+        .key(type_name)
+        .line(line_of(&text, "type:"))
+        .ctx("type", type_name));
+    };
+    if let Err(e) = meta::validate(meta_type, &value, path) {
+        let field = match &e {
+            warden_core::Error::Invalid { field, .. } => field.clone(),
+            _ => String::new(),
+        };
+        let needle = field
+            .trim_start_matches('.')
+            .split(['.', '['])
+            .next()
+            .unwrap_or("");
+        return Err(NewGap::new(GapKind::SchemaViolation, path, e.to_string())
+            .meta_type(Some(type_name))
+            .key(field.clone())
+            .line(if needle.is_empty() {
+                1
+            } else {
+                line_of(&text, needle)
+            })
+            .ctx("problem", e.to_string())
+            .ctx("field", field));
+    }
+    Ok(Loaded {
+        path: path.to_string(),
+        bytes,
+        text,
+        value,
+        meta_type,
+        type_name: type_name.to_string(),
+    })
+}
+
+/// The 1-based line of the first occurrence of `needle` (1 when absent).
+pub fn line_of(text: &str, needle: &str) -> usize {
+    if needle.is_empty() {
+        return 1;
+    }
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(1, |i| i + 1)
+}
+
+/// A path as written in a meta file, resolved against the repository root:
+/// a leading '/' means the root, "." components go, ".." is refused.
+pub fn repo_rel(s: &str) -> std::result::Result<String, String> {
+    let mut parts = Vec::new();
+    for c in s.trim().split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return Err(format!("\"{s}\" leaves the repository")),
+            c if c.contains('\\') || c.contains('\0') => {
+                return Err(format!("\"{s}\" is not a repository path"));
+            }
+            c => parts.push(c),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+fn dir_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// Where a document type's meta renders: a README type's `location` is a
+/// repository-relative directory (default: the meta file's) holding
+/// `README.md`, or a bare file name in the meta file's folder; a doc type's
+/// is the file (default: the meta file's name with `.md`).
+pub fn doc_target(l: &Loaded) -> std::result::Result<String, String> {
+    let loc = l.value.get("location").and_then(Value::as_str);
+    if l.meta_type.is_readme() {
+        let dir = match loc {
+            None => dir_of(&l.path).to_string(),
+            // A bare file name ("README.md", the seed script's default) is
+            // the meta file's folder's.
+            Some(s) if !s.contains('/') && s.ends_with(".md") => {
+                return Ok(join(dir_of(&l.path), s));
+            }
+            Some(s) => repo_rel(s)?,
+        };
+        if dir.ends_with(".md") {
+            return Ok(dir);
+        }
+        return Ok(join(&dir, "README.md"));
+    }
+    match loc {
+        Some(s) => repo_rel(s),
+        None => {
+            let base = l.path.strip_suffix(".meta.yaml").unwrap_or(l.path.as_str());
+            Ok(format!("{base}.md"))
+        }
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+struct Ctx<'a> {
+    root: &'a Path,
+    gaps: Vec<NewGap>,
+}
+
+impl Ctx<'_> {
+    fn file(&self, rel: &str) -> Option<String> {
+        let p = self.root.join(rel);
+        if p.is_file() {
+            Some(String::from_utf8_lossy(&std::fs::read(&p).ok()?).into_owned())
+        } else {
+            None
+        }
+    }
+}
+
+/// Check a document: exists, not empty, headings present, managed sections current.
+fn check_document(
+    c: &mut Ctx,
+    l: &Loaded,
+    target: &str,
+    t: Option<MetaType>,
+    extra_sections: &[String],
+) {
+    let mut required: Vec<String> = t
+        .map(|t| t.gold_sections().iter().map(|s| s.to_string()).collect())
+        .unwrap_or_default();
+    for s in extra_sections {
+        if !required
+            .iter()
+            .any(|r| render::normalise_heading(r) == render::normalise_heading(s))
+        {
+            required.push(s.clone());
+        }
+    }
+    let line = {
+        let by_target = line_of(&l.text, target);
+        if by_target > 1 {
+            by_target
+        } else {
+            line_of(&l.text, "location")
+        }
+    };
+    let base = |kind: GapKind, msg: String| {
+        NewGap::new(kind, &l.path, msg)
+            .meta_type(Some(&l.type_name))
+            .target(target)
+            .line(line)
+    };
+    let Some(current) = c.file(target) else {
+        c.gaps.push(
+            base(GapKind::MissingDoc, format!("{target} does not exist"))
+                .ctx("required_sections", required.clone()),
+        );
+        return;
+    };
+    if current.trim().is_empty() {
+        c.gaps.push(
+            base(GapKind::EmptyDoc, format!("{target} is empty"))
+                .ctx("required_sections", required.clone()),
+        );
+        return;
+    }
+    let have: BTreeSet<String> = render::headings(&current).into_iter().collect();
+    for h in &required {
+        if !have.contains(&render::normalise_heading(h)) {
+            c.gaps.push(
+                base(
+                    GapKind::MissingSection,
+                    format!("{target} has no \"{h}\" section"),
+                )
+                .key(render::normalise_heading(h))
+                .ctx("section", h.clone()),
+            );
+        }
+    }
+    if let Some(t) = t.filter(|t| t.is_document() && l.meta_type == *t) {
+        match render::refresh(t, &l.path, &l.bytes, &current) {
+            Refresh::Unmanaged => {}
+            Refresh::Managed { text, hand_edited } => {
+                if !hand_edited.is_empty() {
+                    c.gaps.push(
+                        base(
+                            GapKind::Drift,
+                            format!(
+                                "{target}: managed section(s) edited by hand: {}",
+                                hand_edited.join(", ")
+                            ),
+                        )
+                        .key("hand-edit")
+                        .ctx("problem", "hand edit inside a managed fence")
+                        .ctx("fences", hand_edited.clone()),
+                    );
+                } else if text != current {
+                    c.gaps.push(
+                        base(
+                            GapKind::Drift,
+                            format!("{target}: managed sections differ from {}", l.path),
+                        )
+                        .key("render")
+                        .ctx("problem", "managed sections out of date"),
+                    );
+                }
+            }
+            Refresh::Broken(e) => c.gaps.push(
+                base(GapKind::Drift, format!("{target}: {e}"))
+                    .key("markers")
+                    .ctx("problem", e),
+            ),
+        }
+    }
+}
+
+/// Check a declared test file.
+fn check_test_file(c: &mut Ctx, l: &Loaded, file: &str, subject: &str, must_cover: &[String]) {
+    let target = match repo_rel(file) {
+        Ok(t) => t,
+        Err(p) => {
+            c.gaps.push(
+                NewGap::new(GapKind::SchemaViolation, &l.path, p.clone())
+                    .meta_type(Some(&l.type_name))
+                    .key(format!("file:{file}"))
+                    .line(line_of(&l.text, file))
+                    .ctx("problem", p),
+            );
+            return;
+        }
+    };
+    let line = line_of(&l.text, file);
+    let base = |kind: GapKind, msg: String| {
+        NewGap::new(kind, &l.path, msg)
+            .meta_type(Some(&l.type_name))
+            .target(&target)
+            .line(line)
+            .ctx("module_path", subject)
+            .ctx("must_cover", must_cover.to_vec())
+    };
+    let Some(text) = c.file(&target) else {
+        c.gaps.push(base(
+            GapKind::MissingTestFile,
+            format!("{target} does not exist (tests for {subject})"),
+        ));
+        return;
+    };
+    let Some(lang) = Lang::of(&target) else {
+        return;
+    };
+    if !skeleton::has_tests(lang, &text) {
+        c.gaps
+            .push(base(GapKind::NoTests, format!("{target} defines no test")));
+        return;
+    }
+    for (tline, b) in skeleton::pending(lang, &text) {
+        let slug = skeleton::slug(&b);
+        let mut g = base(
+            GapKind::PendingTest,
+            format!("{target}:{tline}: test_{slug} is pending: {b}"),
+        )
+        .key(slug.clone())
+        .ctx("behaviour", b.clone())
+        .ctx("test", format!("test_{slug}"))
+        .ctx("target_line", tline as u64);
+        g.context.remove("must_cover");
+        c.gaps.push(g);
+    }
+}
+
+fn schema_problem(
+    c: &mut Ctx,
+    l: &Loaded,
+    key: &str,
+    target: Option<&str>,
+    problem: String,
+    needle: &str,
+) {
+    let mut g = NewGap::new(GapKind::SchemaViolation, &l.path, problem.clone())
+        .meta_type(Some(&l.type_name))
+        .key(key)
+        .line(line_of(&l.text, needle))
+        .ctx("problem", problem);
+    if let Some(t) = target {
+        g = g.target(t);
+    }
+    c.gaps.push(g);
+}
+
+fn check_one(c: &mut Ctx, l: &Loaded) {
+    let t = l.meta_type;
+    if t.is_document() {
+        match doc_target(l) {
+            Ok(target) => {
+                let extra = strings(l.value.get("required_sections"));
+                check_document(c, l, &target, Some(t), &extra);
+            }
+            Err(p) => schema_problem(c, l, "location", None, p, "location"),
+        }
+        return;
+    }
+    match t {
+        MetaType::TestUnitSpec => {
+            if let Some(s) = meta::typed::<meta::TestUnitSpec>(&l.value) {
+                for p in &s.module_policies {
+                    if let Some(f) = &p.file {
+                        check_test_file(c, l, f, &p.module, &p.must_cover);
+                    }
+                }
+            }
+        }
+        MetaType::SubsystemTestSpec => {
+            if let Some(s) = meta::typed::<meta::SubsystemTestSpec>(&l.value) {
+                for m in &s.unit_tests.modules {
+                    if let Some(f) = &m.file {
+                        check_test_file(c, l, f, &m.path, &m.must_cover);
+                    }
+                }
+                for r in s
+                    .integration_tests
+                    .flows
+                    .iter()
+                    .chain(&s.governance_tests.invariants)
+                {
+                    if let Some(f) = &r.file {
+                        let subject = r.id.clone().unwrap_or_else(|| f.clone());
+                        let cover = if r.must_cover.is_empty() {
+                            r.must_assert.clone()
+                        } else {
+                            r.must_cover.clone()
+                        };
+                        check_test_file(c, l, f, &subject, &cover);
+                    }
+                }
+            }
+        }
+        MetaType::SubsystemDocsSpec => {
+            if let Some(s) = meta::typed::<meta::SubsystemDocsSpec>(&l.value) {
+                for d in &s.docs {
+                    match repo_rel(&d.path) {
+                        Ok(target) => {
+                            // The document's own meta (if any) checks its gold
+                            // sections; here only the sections this spec adds.
+                            check_document(c, l, &target, None, &d.required_sections);
+                        }
+                        Err(p) => {
+                            schema_problem(c, l, &format!("docs:{}", d.path), None, p, &d.path)
+                        }
+                    }
+                }
+            }
+        }
+        MetaType::RepoContract => {
+            if let Some(s) = meta::typed::<meta::RepoContract>(&l.value) {
+                for (k, p) in &s.paths {
+                    match repo_rel(p) {
+                        Ok(rel) if c.root.join(&rel).is_dir() || rel.is_empty() => {}
+                        Ok(rel) => schema_problem(
+                            c,
+                            l,
+                            &format!("paths.{k}"),
+                            Some(&rel),
+                            format!("paths.{k}: the folder \"{p}\" does not exist"),
+                            p,
+                        ),
+                        Err(e) => schema_problem(c, l, &format!("paths.{k}"), None, e, p),
+                    }
+                }
+            }
+        }
+        MetaType::SchemaExtractionContract => {
+            if let Some(s) = meta::typed::<meta::SchemaExtractionContract>(&l.value) {
+                for tg in &s.targets {
+                    check_schema_instance(c, l, &tg.schema_file);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str) {
+    let key = format!("schema:{file}");
+    let rel = match repo_rel(file) {
+        Ok(r) => r,
+        Err(e) => return schema_problem(c, l, &key, None, e, file),
+    };
+    let Some(text) = c.file(&rel) else {
+        return schema_problem(
+            c,
+            l,
+            &key,
+            Some(&rel),
+            format!("schema file {rel} does not exist"),
+            file,
+        );
+    };
+    let v = match warden_core::strict::parse_yaml(text.as_bytes(), &rel) {
+        Ok(v) => v,
+        Err(e) => return schema_problem(c, l, &key, Some(&rel), e.to_string(), file),
+    };
+    let root_path = v.get("root_path").and_then(Value::as_str);
+    match root_path.map(repo_rel) {
+        Some(Ok(r)) if c.root.join(&r).is_dir() => {}
+        _ => {
+            let mut g = NewGap::new(
+                GapKind::SchemaViolation,
+                &l.path,
+                format!("{rel}: schema.root_path does not exist in repo"),
+            )
+            .meta_type(Some(&l.type_name))
+            .key(format!("{key}:root_path"))
+            .target(&rel)
+            .line(line_of(&l.text, file))
+            .ctx("problem", "schema.root_path does not exist in repo");
+            if let Some(r) = root_path {
+                g = g.ctx("expected_root_path", r);
+            }
+            c.gaps.push(g);
+        }
+    }
+    let files = v
+        .get("cursor_instructions")
+        .and_then(|ci| ci.get("generate_files"))
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if files == 0 {
+        let mut g = NewGap::new(
+            GapKind::SchemaViolation,
+            &l.path,
+            format!("{rel}: cursor_instructions.generate_files is empty"),
+        )
+        .meta_type(Some(&l.type_name))
+        .key(format!("{key}:generate_files"))
+        .line(line_of(&l.text, file))
+        .ctx("problem", "schema has no generate_files entry");
+        g = g.target(&rel);
+        c.gaps.push(g);
+    }
+}
+
+/// Run every check.
+pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
+    let config = ContractsConfig::load(root)?;
+    let strict = opts.strict || config.strict;
+    let (loaded, mut gaps) = load_all(root, strict);
+    // Each meta file is checked on its own (in parallel); the gaps are
+    // merged in meta file order, so the de-duplication below is deterministic.
+    let per_meta: Vec<Vec<NewGap>> = loaded
+        .par_iter()
+        .map(|l| {
+            let mut c = Ctx {
+                root,
+                gaps: Vec::new(),
+            };
+            check_one(&mut c, l);
+            c.gaps
+        })
+        .collect();
+    let mut c = Ctx {
+        root,
+        gaps: per_meta.into_iter().flatten().collect(),
+    };
+    crate::modules::check(root, &loaded, &mut c.gaps)?;
+    // One gap per (kind, target, key) for document gaps declared twice
+    // (a README and a docs spec naming it): the first meta file in order keeps it.
+    let mut seen = BTreeSet::new();
+    for g in c.gaps {
+        let doc = matches!(
+            g.kind,
+            GapKind::MissingDoc | GapKind::EmptyDoc | GapKind::MissingSection
+        );
+        if doc && !seen.insert((g.kind, g.target_file.clone(), g.key.clone())) {
+            continue;
+        }
+        gaps.push(g.finish(strict));
+    }
+    let mut summary = Summary::default();
+    for g in &mut gaps {
+        if let Some(s) = config.suppress.iter().find(|s| s.covers(g, &opts.today)) {
+            g.status = Status::Suppressed;
+            g.suppressed_because = Some(s.reason.clone());
+        } else if opts.baseline.as_ref().is_some_and(|b| b.contains(&g.id)) {
+            g.status = Status::Baselined;
+        }
+        match (g.status, g.severity) {
+            (Status::Suppressed, _) => summary.suppressed += 1,
+            (Status::Baselined, _) => summary.baselined += 1,
+            (Status::New, Severity::Warning) => summary.warnings += 1,
+            (Status::New, Severity::Error) => summary.failing += 1,
+        }
+    }
+    gaps.sort_by(|a, b| a.id.cmp(&b.id));
+    gaps.dedup_by(|a, b| a.id == b.id);
+    let repo_contract = loaded
+        .iter()
+        .find(|l| l.meta_type == MetaType::RepoContract)
+        .map(|l| l.path.clone());
+    Ok(CheckReport {
+        schema: CHECK_SCHEMA_ID.into(),
+        generator: render::GENERATOR.into(),
+        meta_files: loaded.len()
+            + gaps
+                .iter()
+                .filter(|g| matches!(g.kind, GapKind::InvalidMeta | GapKind::UnknownMetaType))
+                .map(|g| g.meta_file.as_str())
+                .collect::<BTreeSet<_>>()
+                .len(),
+        repo_contract,
+        clean: summary.failing == 0,
+        summary,
+        gaps,
+        tests: None,
+    })
+}
+
+/// Write `meta-gaps.yaml` at the root when there are gaps (not suppressed),
+/// remove it when there are none, so no stale report survives a clean run.
+/// Returns whether the file now exists.
+pub fn write_gap_file(root: &Path, report: &CheckReport) -> Result<bool> {
+    let path = root.join(crate::gaps::GAP_FILE);
+    let file = crate::gaps::gap_file(&report.gaps, report.repo_contract.clone());
+    if file.gaps.is_empty() {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(warden_core::Error::user_path("remove", &path, e)),
+        }
+        return Ok(false);
+    }
+    let text = crate::gaps::render_gap_file(&file);
+    warden_core::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    Ok(true)
+}
+
+/// The report for a person.
+pub fn human(report: &CheckReport) -> String {
+    let mut s = String::new();
+    for g in &report.gaps {
+        let status = match (g.status, g.severity) {
+            (Status::Suppressed, _) => "suppressed",
+            (Status::Baselined, _) => "baselined",
+            (Status::New, Severity::Warning) => "warning",
+            (Status::New, Severity::Error) => "error",
+        };
+        s.push_str(&format!(
+            "{status}: {} {} ({}:{}): {}\n",
+            g.id,
+            g.kind.name(),
+            g.meta_file,
+            g.line,
+            g.message
+        ));
+        if let Some(r) = &g.suppressed_because {
+            s.push_str(&format!("  suppressed because: {r}\n"));
+        } else if g.status == Status::New {
+            s.push_str(&format!("  fix: {}\n", g.fix));
+        }
+    }
+    let sm = &report.summary;
+    s.push_str(&format!(
+        "{} meta file(s); {} failing gap(s), {} warning(s), {} baselined, {} suppressed\n",
+        report.meta_files, sm.failing, sm.warnings, sm.baselined, sm.suppressed
+    ));
+    s
+}

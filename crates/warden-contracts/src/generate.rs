@@ -1,0 +1,464 @@
+//! The generators: `gen docs`, `gen tests` and `fix` compute file writes; the
+//! CLI hands them to the engine as ONE proposal (policy gate, atomic apply,
+//! ledger, undo). Nothing here writes.
+
+use crate::check::{self, CheckReport, Loaded, doc_target, repo_rel};
+use crate::gaps::{GapKind, Status};
+use crate::meta::{self, MetaType};
+use crate::render::{self, Refresh};
+use crate::skeleton::{self, Lang};
+use rayon::prelude::*;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+use warden_core::digest::Digest;
+
+/// One file to write: its path, the bytes it has now (None = absent), the new text.
+#[derive(Debug, Clone)]
+pub struct FileWrite {
+    pub path: String,
+    pub current: Option<Vec<u8>>,
+    pub content: String,
+}
+
+/// A problem a generator will not resolve by itself (reported, exit 1).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Problem {
+    pub file: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DocsPlan {
+    pub writes: Vec<FileWrite>,
+    pub problems: Vec<Problem>,
+    /// Documents without the stamp fence: hand-written, headings checked only.
+    pub unmanaged: Vec<String>,
+    /// Managed documents already up to date.
+    pub current: Vec<String>,
+}
+
+fn read(root: &Path, rel: &str) -> Option<Vec<u8>> {
+    std::fs::read(root.join(rel)).ok()
+}
+
+/// What one document meta renders to, given the document's current bytes.
+pub enum DocRender {
+    Write(String),
+    UpToDate,
+    Unmanaged,
+    HandEdited(Vec<String>),
+    Broken(String),
+}
+
+pub fn render_doc(l: &Loaded, current: Option<&[u8]>) -> DocRender {
+    let cur = current.map(|b| String::from_utf8_lossy(b).into_owned());
+    match cur {
+        None => DocRender::Write(render::render_full(
+            l.meta_type,
+            &l.value,
+            &l.path,
+            &l.bytes,
+        )),
+        Some(c) if c.trim().is_empty() => DocRender::Write(render::render_full(
+            l.meta_type,
+            &l.value,
+            &l.path,
+            &l.bytes,
+        )),
+        Some(c) => match render::refresh(l.meta_type, &l.path, &l.bytes, &c) {
+            Refresh::Unmanaged => DocRender::Unmanaged,
+            Refresh::Broken(e) => DocRender::Broken(e),
+            Refresh::Managed { hand_edited, .. } if !hand_edited.is_empty() => {
+                DocRender::HandEdited(hand_edited)
+            }
+            Refresh::Managed { text, .. } if text == c => DocRender::UpToDate,
+            Refresh::Managed { text, .. } => DocRender::Write(text),
+        },
+    }
+}
+
+/// One document meta with its target, current bytes and rendering.
+type Rendered<'a> = (&'a Loaded, Option<(String, Option<Vec<u8>>, DocRender)>);
+
+/// `warden gen docs`: every document meta, plus the wiring graph.
+pub fn plan_docs(root: &Path) -> DocsPlan {
+    let (loaded, _) = check::load_all(root, false);
+    let mut plan = DocsPlan::default();
+    // Rendered in parallel, collected in meta file order.
+    let rendered: Vec<Rendered> = loaded
+        .par_iter()
+        .filter(|l| l.meta_type.is_document())
+        .map(|l| {
+            let r = doc_target(l).ok().map(|target| {
+                let current = read(root, &target);
+                let r = render_doc(l, current.as_deref());
+                (target, current, r)
+            });
+            (l, r)
+        })
+        .collect();
+    for (l, r) in rendered {
+        let Some((target, current, r)) = r else {
+            plan.problems.push(Problem {
+                file: l.path.clone(),
+                message: "location is not a repository path".into(),
+            });
+            continue;
+        };
+        match r {
+            DocRender::Write(content) => plan.writes.push(FileWrite { path: target, current, content }),
+            DocRender::UpToDate => plan.current.push(target),
+            DocRender::Unmanaged => plan.unmanaged.push(target),
+            DocRender::HandEdited(f) => plan.problems.push(Problem {
+                file: target,
+                message: format!(
+                    "managed fence(s) {} edited by hand since warden wrote them; left alone (move the text to {} or outside the fence, then delete the fence body)",
+                    f.join(", "),
+                    l.path
+                ),
+            }),
+            DocRender::Broken(e) => plan.problems.push(Problem { file: target, message: e }),
+        }
+    }
+    if loaded
+        .iter()
+        .any(|l| l.meta_type == MetaType::WiringContracts)
+    {
+        let (path, text) = crate::modules::graph(&loaded);
+        let current = read(root, &path);
+        if current.as_deref() != Some(text.as_bytes()) {
+            plan.writes.push(FileWrite {
+                path,
+                current,
+                content: text,
+            });
+        } else {
+            plan.current.push(path);
+        }
+    }
+    plan.writes.sort_by(|a, b| a.path.cmp(&b.path));
+    plan
+}
+
+/// A declared test file and the behaviours it must cover.
+#[derive(Debug, Clone)]
+pub struct TestDecl {
+    pub meta_file: String,
+    pub file: String,
+    pub subject: String,
+    pub must_cover: Vec<String>,
+}
+
+pub fn test_decls(loaded: &[Loaded]) -> Vec<TestDecl> {
+    let mut out = Vec::new();
+    for l in loaded {
+        let mut push = |file: &str, subject: &str, cover: &[String]| {
+            if let Ok(file) = repo_rel(file) {
+                out.push(TestDecl {
+                    meta_file: l.path.clone(),
+                    file,
+                    subject: subject.to_string(),
+                    must_cover: cover.to_vec(),
+                });
+            }
+        };
+        match l.meta_type {
+            MetaType::TestUnitSpec => {
+                if let Some(s) = meta::typed::<meta::TestUnitSpec>(&l.value) {
+                    for p in &s.module_policies {
+                        if let Some(f) = &p.file {
+                            push(f, &p.module, &p.must_cover);
+                        }
+                    }
+                }
+            }
+            MetaType::SubsystemTestSpec => {
+                if let Some(s) = meta::typed::<meta::SubsystemTestSpec>(&l.value) {
+                    for m in &s.unit_tests.modules {
+                        if let Some(f) = &m.file {
+                            push(f, &m.path, &m.must_cover);
+                        }
+                    }
+                    for r in s
+                        .integration_tests
+                        .flows
+                        .iter()
+                        .chain(&s.governance_tests.invariants)
+                    {
+                        if let Some(f) = &r.file {
+                            let cover = if r.must_cover.is_empty() {
+                                &r.must_assert
+                            } else {
+                                &r.must_cover
+                            };
+                            push(f, r.id.as_deref().unwrap_or(f), cover);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TestsPlan {
+    pub writes: Vec<FileWrite>,
+    /// Test files in a language without a skeleton generator.
+    pub unsupported: Vec<String>,
+}
+
+/// The skeleton writes for the given declarations (several may name one file).
+fn skeleton_writes(root: &Path, decls: &[TestDecl]) -> TestsPlan {
+    let mut files: BTreeMap<String, (Option<Vec<u8>>, Option<String>)> = BTreeMap::new();
+    let mut plan = TestsPlan::default();
+    for d in decls {
+        let Some(lang) = Lang::of(&d.file) else {
+            if !plan.unsupported.contains(&d.file) {
+                plan.unsupported.push(d.file.clone());
+            }
+            continue;
+        };
+        let entry = files
+            .entry(d.file.clone())
+            .or_insert_with(|| (read(root, &d.file), None));
+        let base = entry.1.clone().or_else(|| {
+            entry
+                .0
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        });
+        if let Some(t) = skeleton::add_skeletons(
+            lang,
+            base.as_deref(),
+            &d.subject,
+            &d.meta_file,
+            &d.must_cover,
+        ) {
+            entry.1 = Some(t);
+        }
+    }
+    for (path, (current, content)) in files {
+        if let Some(content) = content {
+            plan.writes.push(FileWrite {
+                path,
+                current,
+                content,
+            });
+        }
+    }
+    plan
+}
+
+/// `warden gen tests`.
+pub fn plan_tests(root: &Path) -> TestsPlan {
+    let (loaded, _) = check::load_all(root, false);
+    skeleton_writes(root, &test_decls(&loaded))
+}
+
+/// What `warden fix` does for one gap.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FixAction {
+    pub gap: String,
+    pub kind: GapKind,
+    pub target_file: Option<String>,
+    /// rendered_document | refreshed_sections | wrote_skeletons | regenerated_graph | skipped
+    pub action: String,
+    /// Why a gap was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FixPlan {
+    pub writes: Vec<FileWrite>,
+    pub actions: Vec<FixAction>,
+}
+
+/// `warden fix`: a generator per fixable gap. Each fix may write only its
+/// gap's `target_file`; a write anywhere else is refused here (enforced, not
+/// trusted), before anything reaches the engine.
+pub fn plan_fix(root: &Path, report: &CheckReport) -> warden_core::Result<FixPlan> {
+    let (loaded, _) = check::load_all(root, false);
+    let by_path: BTreeMap<&str, &Loaded> = loaded.iter().map(|l| (l.path.as_str(), l)).collect();
+    let doc_meta_for = |target: &str| {
+        loaded
+            .iter()
+            .find(|l| l.meta_type.is_document() && doc_target(l).ok().as_deref() == Some(target))
+    };
+    let decls = test_decls(&loaded);
+    let mut plan = FixPlan::default();
+    let mut written: BTreeMap<String, usize> = BTreeMap::new();
+    for g in &report.gaps {
+        if g.status == Status::Suppressed || !g.kind.fixable() {
+            continue;
+        }
+        let Some(target) = g.target_file.clone() else {
+            continue;
+        };
+        let mut act = |action: &str, note: Option<String>| {
+            plan.actions.push(FixAction {
+                gap: g.id.clone(),
+                kind: g.kind,
+                target_file: Some(target.clone()),
+                action: action.into(),
+                note,
+            });
+        };
+        if written.contains_key(&target) {
+            act("covered", Some("another gap's fix writes this file".into()));
+            continue;
+        }
+        let write: Option<FileWrite> = match g.kind {
+            GapKind::MissingDoc | GapKind::EmptyDoc | GapKind::Drift => {
+                let meta = by_path.get(g.meta_file.as_str()).copied();
+                if g.kind == GapKind::Drift
+                    && meta.is_some_and(|m| m.meta_type == MetaType::WiringContracts)
+                {
+                    let (path, text) = crate::modules::graph(&loaded);
+                    act("regenerated_graph", None);
+                    Some(FileWrite {
+                        current: read(root, &path),
+                        path,
+                        content: text,
+                    })
+                } else {
+                    let doc = meta
+                        .filter(|m| m.meta_type.is_document())
+                        .or_else(|| doc_meta_for(&target));
+                    match doc {
+                        None => {
+                            act("skipped", Some("no document meta describes this file; write it by hand or add a README.meta.yaml".into()));
+                            None
+                        }
+                        Some(l) => {
+                            let current = read(root, &target);
+                            match render_doc(l, current.as_deref()) {
+                                DocRender::Write(content) => {
+                                    act(
+                                        if current.is_some() && g.kind == GapKind::Drift {
+                                            "refreshed_sections"
+                                        } else {
+                                            "rendered_document"
+                                        },
+                                        None,
+                                    );
+                                    Some(FileWrite {
+                                        path: target.clone(),
+                                        current,
+                                        content,
+                                    })
+                                }
+                                DocRender::UpToDate => {
+                                    act("skipped", Some("already up to date".into()));
+                                    None
+                                }
+                                DocRender::Unmanaged => {
+                                    act(
+                                        "skipped",
+                                        Some("hand-written document (no stamp fence)".into()),
+                                    );
+                                    None
+                                }
+                                DocRender::HandEdited(f) => {
+                                    act(
+                                        "skipped",
+                                        Some(format!("hand edit inside fence(s) {}", f.join(", "))),
+                                    );
+                                    None
+                                }
+                                DocRender::Broken(e) => {
+                                    act("skipped", Some(e));
+                                    None
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            GapKind::MissingTestFile => {
+                let mine: Vec<TestDecl> =
+                    decls.iter().filter(|d| d.file == target).cloned().collect();
+                let tp = skeleton_writes(root, &mine);
+                match tp.writes.into_iter().next() {
+                    Some(w) => {
+                        act("wrote_skeletons", None);
+                        Some(w)
+                    }
+                    None => {
+                        act(
+                            "skipped",
+                            Some("no skeleton generator for this language".into()),
+                        );
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        if let Some(w) = write {
+            if w.path != target {
+                return Err(warden_core::Error::Internal(format!(
+                    "fix for gap {} would write {} instead of its target {target}",
+                    g.id, w.path
+                )));
+            }
+            written.insert(target, plan.writes.len());
+            plan.writes.push(w);
+        }
+    }
+    Ok(plan)
+}
+
+/// The proposal for a set of writes (`warden.proposal/v1`): one `write_file`
+/// (source kind "person": a person ran the command, as for `plugin gen`)
+/// per file, each guarded by the content it replaces.
+pub fn proposal(writes: &[FileWrite], rationale: &str, id: &str) -> Value {
+    let actions: Vec<Value> = writes
+        .iter()
+        .map(|w| {
+            let expect = match &w.current {
+                None => json!("absent"),
+                Some(b) => json!({"sha256": Digest::of(b)}),
+            };
+            json!({"kind": "write_file", "path": w.path, "content": w.content, "expect": expect})
+        })
+        .collect();
+    json!({
+        "schema": "warden.proposal/v1",
+        "source": {"kind": "person", "id": id},
+        "event": "Manual",
+        "rationale": rationale,
+        "actions": actions,
+    })
+}
+
+/// The unified diff between what is on disk and what would be written.
+pub fn diff(writes: &[FileWrite]) -> String {
+    let mut out = String::new();
+    for w in writes {
+        let old = w
+            .current
+            .as_ref()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        let d = similar::TextDiff::from_lines(&old, &w.content);
+        out.push_str(
+            &d.unified_diff()
+                .header(
+                    &if w.current.is_some() {
+                        format!("a/{}", w.path)
+                    } else {
+                        "/dev/null".into()
+                    },
+                    &format!("b/{}", w.path),
+                )
+                .to_string(),
+        );
+    }
+    out
+}

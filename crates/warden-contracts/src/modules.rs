@@ -1,0 +1,559 @@
+//! Module and wiring contracts (REQUIREMENTS §2.8–2.9).
+//!
+//! Modules: the registry `.warden/modules.yaml` (shared with the classifier,
+//! SPEC §13.1) against spec files and module folders, with orphans both ways.
+//! Wiring: what a `module_meta` declares (tool registry entries, agent
+//! bindings, memory segments, approval adapters, router includes) becomes
+//! generic textual rules — `file_exists`, `file_contains`, `key_exists` —
+//! checked against the files they name, so nothing here knows Python or
+//! FastAPI. The module wiring graph is derived from the module metas,
+//! rendered deterministically and drift-checked.
+
+use crate::check::{Loaded, line_of, repo_rel};
+use crate::gaps::{GapKind, NewGap};
+use crate::meta::{self, MetaType, WiringRule};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use warden_core::modules::{MODULES_FILE, Modules};
+
+pub const DEFAULT_GRAPH: &str = "generated/module_wiring_graph.yaml";
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(*p)?;
+    }
+    Some(cur)
+}
+
+fn text_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    s(v, path).and_then(Value::as_str)
+}
+
+/// Evaluate one rule. `Err` says what is missing.
+pub fn eval(root: &Path, rule: &WiringRule) -> std::result::Result<(), String> {
+    let read = |f: &str| -> std::result::Result<String, String> {
+        let rel = repo_rel(f)?;
+        std::fs::read(root.join(&rel))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|_| format!("{rel} does not exist"))
+    };
+    match rule {
+        WiringRule::FileExists { file } => read(file).map(|_| ()),
+        WiringRule::FileContains { file, text } => {
+            if read(file)?.contains(text.as_str()) {
+                Ok(())
+            } else {
+                Err(format!("{file} does not contain \"{text}\""))
+            }
+        }
+        WiringRule::KeyExists { file, key } => {
+            let body = read(file)?;
+            let v = warden_core::strict::parse_yaml(body.as_bytes(), file)
+                .map_err(|e| e.to_string())?;
+            let parts: Vec<&str> = key.split('.').collect();
+            if s(&v, &parts).is_some() {
+                Ok(())
+            } else {
+                Err(format!("{file} has no key \"{key}\""))
+            }
+        }
+    }
+}
+
+fn rule_target(rule: &WiringRule) -> &str {
+    match rule {
+        WiringRule::FileExists { file }
+        | WiringRule::FileContains { file, .. }
+        | WiringRule::KeyExists { file, .. } => file,
+    }
+}
+
+fn rule_key(rule: &WiringRule) -> String {
+    match rule {
+        WiringRule::FileExists { file } => format!("file_exists:{file}"),
+        WiringRule::FileContains { file, text } => format!("file_contains:{file}:{text}"),
+        WiringRule::KeyExists { file, key } => format!("key_exists:{file}:{key}"),
+    }
+}
+
+/// The rules a module meta implies, with the meta text to point at.
+pub fn module_rules(module: &Value, contracts: Option<&Value>) -> Vec<(WiringRule, String)> {
+    let mut rules = Vec::new();
+    let inv = |p: &[&str]| {
+        contracts.and_then(|c| text_at(c, &[&["invariants"], p].concat()).map(str::to_string))
+    };
+    if s(module, &["wiring", "tools", "exposes_tool"]).and_then(Value::as_bool) == Some(true)
+        && let Some(tool) = text_at(module, &["wiring", "tools", "tool_name"])
+    {
+        let file = text_at(module, &["wiring", "tools", "tool_registry_file"])
+            .map(str::to_string)
+            .or_else(|| inv(&["tool_registry", "file"]));
+        if let Some(file) = file {
+            rules.push((
+                WiringRule::FileContains {
+                    file,
+                    text: tool.to_string(),
+                },
+                tool.to_string(),
+            ));
+        }
+    }
+    if let Some(file) = inv(&["agent_bindings", "agent_registry_file"]) {
+        let mut agents = BTreeSet::new();
+        for path in [
+            ["wiring", "tools", "agent_bindings"],
+            ["wiring", "agents", "collaborators"],
+        ] {
+            for b in s(module, &path)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(a) = b.get("agent_id").and_then(Value::as_str) {
+                    agents.insert(a.to_string());
+                }
+            }
+        }
+        for a in agents {
+            rules.push((
+                WiringRule::FileContains {
+                    file: file.clone(),
+                    text: a.clone(),
+                },
+                a,
+            ));
+        }
+    }
+    if let Some(file) = inv(&["memory", "segments_must_exist_in"]) {
+        let mut segs = BTreeSet::new();
+        for k in ["segments_read", "segments_written"] {
+            for x in s(module, &["wiring", "memory", k])
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(x) = x.as_str() {
+                    segs.insert(x.to_string());
+                }
+            }
+        }
+        for seg in segs {
+            rules.push((
+                WiringRule::FileContains {
+                    file: file.clone(),
+                    text: seg.clone(),
+                },
+                seg,
+            ));
+        }
+    }
+    if let (Some(file), Some(router)) = (
+        text_at(module, &["wiring", "http", "include_in_router", "file"]),
+        text_at(
+            module,
+            &["wiring", "http", "include_in_router", "router_name"],
+        ),
+    ) {
+        rules.push((
+            WiringRule::FileContains {
+                file: file.into(),
+                text: router.into(),
+            },
+            router.to_string(),
+        ));
+    }
+    rules
+}
+
+/// Whether `needle` occurs in a file under `dir` (the approval-adapter
+/// check); meta files do not count (they name the adapter).
+fn tree_contains(root: &Path, dir: &str, needle: &str) -> bool {
+    let Ok(rel) = repo_rel(dir) else { return false };
+    let walker = ignore::WalkBuilder::new(root.join(rel))
+        .hidden(false)
+        .build();
+    walker.flatten().any(|e| {
+        e.file_type().is_some_and(|t| t.is_file())
+            && !crate::discover::is_meta_name(&e.file_name().to_string_lossy())
+            && std::fs::read(e.path())
+                .map(|b| String::from_utf8_lossy(&b).contains(needle))
+                .unwrap_or(false)
+    })
+}
+
+/// Module and wiring checks; gaps are appended.
+pub fn check(root: &Path, loaded: &[Loaded], gaps: &mut Vec<NewGap>) -> warden_core::Result<()> {
+    let mc = loaded
+        .iter()
+        .find(|l| l.meta_type == MetaType::ModuleContracts);
+    let registry = match Modules::load(root) {
+        Ok(r) => r,
+        Err(e) => {
+            gaps.push(
+                NewGap::new(GapKind::SchemaViolation, MODULES_FILE, e.to_string())
+                    .key("registry")
+                    .ctx("problem", e.to_string()),
+            );
+            None
+        }
+    };
+    if let Some(mc) = mc {
+        check_registry(root, mc, registry.as_ref(), gaps);
+    }
+    // Wiring.
+    let wc = loaded
+        .iter()
+        .find(|l| l.meta_type == MetaType::WiringContracts);
+    let contracts = wc.map(|l| &l.value);
+    for l in loaded
+        .iter()
+        .filter(|l| l.meta_type == MetaType::ModuleMeta)
+    {
+        for (rule, needle) in module_rules(&l.value, contracts) {
+            if let Err(problem) = eval(root, &rule) {
+                gaps.push(wiring_gap(l, &rule, problem, &needle));
+            }
+        }
+        let gov = |k: &str| s(&l.value, &["wiring", "governance", k]);
+        if gov("requires_approval").and_then(Value::as_bool) == Some(true)
+            && let Some(adapter) = gov("approval_adapter").and_then(Value::as_str)
+        {
+            let pkg = text_at(&l.value, &["layout", "package_path"]).unwrap_or("");
+            if pkg.is_empty() || !tree_contains(root, pkg, adapter) {
+                let rule = WiringRule::FileContains {
+                    file: pkg.to_string(),
+                    text: adapter.to_string(),
+                };
+                gaps.push(wiring_gap(
+                    l,
+                    &rule,
+                    format!("requires_approval: no file under \"{pkg}\" calls \"{adapter}\""),
+                    adapter,
+                ));
+            }
+        }
+    }
+    if let Some(wc) = wc {
+        if let Some(w) = meta::typed::<meta::WiringContracts>(&wc.value) {
+            for rule in &w.rules {
+                if let Err(problem) = eval(root, rule) {
+                    gaps.push(wiring_gap(wc, rule, problem, rule_target(rule)));
+                }
+            }
+        }
+        let (path, text) = graph(loaded);
+        let current = std::fs::read(root.join(&path)).ok();
+        if current.as_deref() != Some(text.as_bytes()) {
+            let problem = if current.is_none() {
+                format!("{path} does not exist")
+            } else {
+                format!("{path} differs from the module metas")
+            };
+            gaps.push(
+                NewGap::new(GapKind::Drift, &wc.path, problem.clone())
+                    .meta_type(Some(&wc.type_name))
+                    .target(path)
+                    .key("graph")
+                    .line(line_of(&wc.text, "graph_file"))
+                    .ctx("problem", problem),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn wiring_gap(l: &Loaded, rule: &WiringRule, problem: String, needle: &str) -> NewGap {
+    NewGap::new(
+        GapKind::WiringViolation,
+        &l.path,
+        format!("{}: {problem}", l.path),
+    )
+    .meta_type(Some(&l.type_name))
+    .target(repo_rel(rule_target(rule)).unwrap_or_default())
+    .key(rule_key(rule))
+    .line(line_of(&l.text, needle))
+    .ctx("problem", problem)
+    .ctx("rule", serde_json::to_value(rule).unwrap_or(Value::Null))
+}
+
+fn check_registry(root: &Path, mc: &Loaded, registry: Option<&Modules>, gaps: &mut Vec<NewGap>) {
+    let base = |kind: GapKind, msg: String| {
+        NewGap::new(kind, &mc.path, msg).meta_type(Some(&mc.type_name))
+    };
+    let Some(reg) = registry else {
+        gaps.push(
+            base(
+                GapKind::SchemaViolation,
+                format!("{MODULES_FILE} does not exist"),
+            )
+            .target(MODULES_FILE)
+            .key("registry")
+            .ctx("problem", "no module registry"),
+        );
+        return;
+    };
+    let c = meta::typed::<meta::ModuleContracts>(&mc.value).unwrap_or_default();
+    let require_spec = c.ci.require_spec_for_every_registry_entry.unwrap_or(true);
+    let require_folder = c.ci.require_module_folder_for_every_spec.unwrap_or(true);
+    let require_meta = c.ci.require_docs_and_tests_meta.unwrap_or(false);
+    let mut specs = BTreeSet::new();
+    let mut folders = BTreeSet::new();
+    for m in &reg.modules {
+        let folder = m.folder.to_string();
+        folders.insert(folder.clone());
+        match &m.spec {
+            Some(spec) => {
+                specs.insert(spec.to_string());
+                if !root.join(spec.to_string()).is_file() {
+                    gaps.push(
+                        base(
+                            GapKind::MissingModuleSpec,
+                            format!("module \"{}\": spec {spec} does not exist", m.name),
+                        )
+                        .target(spec.to_string())
+                        .key(m.name.clone())
+                        .ctx("module", m.name.clone()),
+                    );
+                }
+            }
+            None if require_spec => gaps.push(
+                base(
+                    GapKind::MissingModuleSpec,
+                    format!("module \"{}\" names no spec file", m.name),
+                )
+                .key(m.name.clone())
+                .ctx("module", m.name.clone())
+                .ctx("problem", "no `spec:` in the registry"),
+            ),
+            None => {}
+        }
+        if require_folder && !root.join(&folder).is_dir() {
+            gaps.push(
+                base(
+                    GapKind::MissingModuleFolder,
+                    format!("module \"{}\": folder {folder}/ does not exist", m.name),
+                )
+                .target(folder.clone())
+                .key(m.name.clone())
+                .ctx("module", m.name.clone()),
+            );
+        } else if require_meta && !root.join(&folder).join("module.meta.yaml").is_file() {
+            gaps.push(
+                base(
+                    GapKind::MissingModuleSpec,
+                    format!(
+                        "module \"{}\": {folder}/module.meta.yaml does not exist",
+                        m.name
+                    ),
+                )
+                .target(format!("{folder}/module.meta.yaml"))
+                .key(format!("{}:module_meta", m.name))
+                .ctx("module", m.name.clone())
+                .ctx("problem", "no module.meta.yaml"),
+            );
+        }
+    }
+    if let Some(spec_root) = c.spec_root.as_deref().and_then(|r| repo_rel(r).ok()) {
+        let walker = ignore::WalkBuilder::new(root.join(&spec_root))
+            .hidden(false)
+            .build();
+        let mut found: Vec<String> = walker
+            .flatten()
+            .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+            .filter_map(|e| {
+                e.path()
+                    .strip_prefix(root)
+                    .ok()
+                    .map(crate::discover::rel_string)
+            })
+            .collect();
+        found.sort();
+        for f in found {
+            if !specs.contains(&f) {
+                gaps.push(
+                    base(
+                        GapKind::OrphanSpec,
+                        format!("{f} is named by no module in {MODULES_FILE}"),
+                    )
+                    .target(f.clone())
+                    .line(line_of(&mc.text, "spec_root")),
+                );
+            }
+        }
+    }
+    if let Some(module_root) = c.module_root.as_deref().and_then(|r| repo_rel(r).ok())
+        && let Ok(rd) = std::fs::read_dir(root.join(&module_root))
+    {
+        let mut dirs: Vec<String> = rd
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| format!("{module_root}/{}", e.file_name().to_string_lossy()))
+            .collect();
+        dirs.sort();
+        for d in dirs {
+            if !folders.contains(&d) {
+                gaps.push(
+                    base(
+                        GapKind::OrphanModule,
+                        format!("{d}/ is not a module in {MODULES_FILE}"),
+                    )
+                    .target(d.clone())
+                    .line(line_of(&mc.text, "module_root")),
+                );
+            }
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Graph {
+    version: u32,
+    nodes: Nodes,
+    edges: Vec<Edge>,
+}
+
+#[derive(Debug, Serialize)]
+struct Nodes {
+    modules: Vec<ModuleNode>,
+    agents: Vec<AgentNode>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+struct ModuleNode {
+    id: String,
+    tier: Option<String>,
+    risk_level: Option<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+struct AgentNode {
+    id: String,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+struct Edge {
+    #[serde(rename = "type")]
+    kind: String,
+    from: String,
+    to: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mode: Option<String>,
+}
+
+fn scalar(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// The wiring graph's path and its text: a pure function of the module metas
+/// (sorted nodes and edges, no time), so re-rendering is byte-identical.
+pub fn graph(loaded: &[Loaded]) -> (String, String) {
+    let path = loaded
+        .iter()
+        .find(|l| l.meta_type == MetaType::WiringContracts)
+        .and_then(|l| text_at(&l.value, &["graph_file"]))
+        .and_then(|p| repo_rel(p).ok())
+        .unwrap_or_else(|| DEFAULT_GRAPH.to_string());
+    let mut modules = Vec::new();
+    let mut agents = BTreeSet::new();
+    let mut edges = Vec::new();
+    for l in loaded
+        .iter()
+        .filter(|l| l.meta_type == MetaType::ModuleMeta)
+    {
+        let v = &l.value;
+        let Some(id) = text_at(v, &["module_id"]) else {
+            continue;
+        };
+        modules.push(ModuleNode {
+            id: id.into(),
+            tier: scalar(v.get("tier")),
+            risk_level: scalar(s(v, &["wiring", "governance", "risk_level"])),
+        });
+        for b in s(v, &["wiring", "tools", "agent_bindings"])
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(a) = b.get("agent_id").and_then(Value::as_str) {
+                agents.insert(a.to_string());
+                edges.push(Edge {
+                    kind: "tool_binding".into(),
+                    from: a.into(),
+                    to: id.into(),
+                    mode: scalar(b.get("mode")),
+                });
+            }
+        }
+        for b in s(v, &["wiring", "agents", "collaborators"])
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(a) = b.get("agent_id").and_then(Value::as_str) {
+                agents.insert(a.to_string());
+                edges.push(Edge {
+                    kind: "collaboration".into(),
+                    from: id.into(),
+                    to: a.into(),
+                    mode: scalar(b.get("interaction_protocol")),
+                });
+            }
+        }
+        for (k, dir) in [("segments_read", true), ("segments_written", false)] {
+            for seg in s(v, &["wiring", "memory", k])
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(seg) = seg.as_str() {
+                    let seg = format!("memory:{seg}");
+                    let (from, to) = if dir {
+                        (seg, id.to_string())
+                    } else {
+                        (id.to_string(), seg)
+                    };
+                    edges.push(Edge {
+                        kind: "memory_flow".into(),
+                        from,
+                        to,
+                        mode: None,
+                    });
+                }
+            }
+        }
+        if s(v, &["wiring", "governance", "requires_approval"]).and_then(Value::as_bool)
+            == Some(true)
+        {
+            let to = scalar(s(v, &["wiring", "governance", "approval_mechanism"]))
+                .unwrap_or_else(|| "approval".into());
+            edges.push(Edge {
+                kind: "governance".into(),
+                from: id.into(),
+                to: format!("approval:{to}"),
+                mode: None,
+            });
+        }
+    }
+    modules.sort();
+    edges.sort();
+    edges.dedup();
+    let g = Graph {
+        version: 1,
+        nodes: Nodes {
+            modules,
+            agents: agents.into_iter().map(|id| AgentNode { id }).collect(),
+        },
+        edges,
+    };
+    let mut text =
+        String::from("# Generated by `warden gen docs` from the module metas; do not edit.\n");
+    text.push_str(&serde_saphyr::to_string(&g).unwrap_or_default());
+    (path, text)
+}
