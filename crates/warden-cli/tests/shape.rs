@@ -420,7 +420,9 @@ fn the_pre_commit_hooks_file_names_warden_commands_that_pass_on_a_fresh_reposito
         [
             "warden-ledger-verify",
             "warden-plugin-validate",
-            "warden-ids-check"
+            "warden-ids-check",
+            "warden-check",
+            "warden-gen-docs-check"
         ]
     );
     let r = Repo::new();

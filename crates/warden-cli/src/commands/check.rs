@@ -66,7 +66,8 @@ pub fn run(repo: Option<PathBuf>, args: &Args, fmt: Format) -> Result<ExitCode, 
     }
     match fmt {
         Format::Json => output::json(&report)?,
-        Format::Sarif => output::json(&sarif::sarif(&root, &report))?,
+        // SARIF 2.1.0 carries its own `$schema` and `version`, not a warden tag.
+        Format::Sarif => output::write_json(&sarif::sarif(&root, &report))?,
         Format::Human => {
             print!("{}", check::human(&report));
             if written {
