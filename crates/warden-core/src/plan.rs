@@ -20,7 +20,7 @@ use crate::paths::{QUARANTINE_DIR, RepoPath};
 use crate::policy::Policy;
 use crate::proposal::{Action, Expect, Proposal, Source};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -145,6 +145,9 @@ pub struct Plan {
     /// when empty) once the files are in place. Only an undo sets them: the
     /// undone run's directory before-states.
     pub dirs: Vec<DirRecord>,
+    /// Facts a subsystem stores in the run's ledger entry (`details`), e.g.
+    /// the classifier's decisions; `None` for a plain apply or undo.
+    pub details: Option<serde_json::Value>,
 }
 
 /// The plan as reported (`--format json`, the `plan` of `.runs/<RUN>/run.json`).
@@ -449,6 +452,10 @@ pub(crate) fn lane_index_body(run: &str, files: Vec<serde_json::Value>) -> Resul
 /// by another. Exit 2, naming the action and the path.
 pub fn check_shape(root: &Path, proposal: &Proposal, file: &str) -> Result<()> {
     let mut used: BTreeMap<RepoPath, String> = BTreeMap::new();
+    // Paths an earlier quarantine action emptied: a later move_file may put a
+    // file there (the classifier's "newer file wins the name": the old one
+    // goes to the lane, the newcomer takes its place, in one run).
+    let mut freed: BTreeSet<RepoPath> = BTreeSet::new();
     for (i, action) in proposal.actions.iter().enumerate() {
         let fields: &[&str] = if action.kind() == ActionKind::MoveFile {
             &["from", "to"]
@@ -458,6 +465,13 @@ pub fn check_shape(root: &Path, proposal: &Proposal, file: &str) -> Result<()> {
         for (p, f) in action.paths().into_iter().zip(fields) {
             let field = format!("actions[{i}].{f}");
             p.check_lengths(root, file, &field)?;
+            if *f == "to" && freed.remove(p) {
+                used.insert(p.clone(), field);
+                continue;
+            }
+            if action.kind() == ActionKind::Quarantine && !used.contains_key(p) {
+                freed.insert(p.clone());
+            }
             if let Some(prev) = used.get(p) {
                 return Err(Error::invalid(
                     file,
@@ -778,6 +792,7 @@ pub fn build(
         diff,
         noop: None,
         dirs: Vec::new(),
+        details: None,
     }
 }
 
