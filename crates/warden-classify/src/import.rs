@@ -8,7 +8,9 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use warden_core::modules::{MODULES_FILE, MODULES_SCHEMA_ID, Modules};
-use warden_core::{Result, strict};
+use warden_core::engine::Record;
+use warden_core::proposal::Source;
+use warden_core::{Context, Digest, Error, Repo, Result, strict};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,6 +77,41 @@ pub fn import(bytes: &[u8], file: &str) -> Result<(String, Modules)> {
     }
     let checked = Modules::parse_bytes(s.as_bytes(), MODULES_FILE)?;
     Ok((s, checked))
+}
+
+/// Write the imported registry to `.warden/modules.yaml` under the
+/// repository lock (durably: temp, fsync, rename) and ledger it as a recorded
+/// run (`modules import`, with the file's sha256). `.warden/` is warden's own
+/// area, which proposals may not touch, like the policy `init` writes. An
+/// existing registry is replaced only with `force`. Returns the run id.
+pub fn write(repo: &Repo, ctx: &Context, text: &str, from: &str, force: bool) -> Result<String> {
+    let mut s = repo.session(ctx, true, &mut |_| {})?;
+    let path = repo.root().join(MODULES_FILE);
+    if path.exists() && !force {
+        return Err(Error::rejected(
+            MODULES_FILE,
+            "(file)",
+            "the module registry already exists; nothing was written",
+            Some("pass --force to replace it, or --dry-run to see the imported YAML".into()),
+        ));
+    }
+    warden_core::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    let run = s.new_run_id();
+    let digest = Digest::of(text.as_bytes());
+    s.record(Record {
+        run: run.clone(),
+        command: "modules import".into(),
+        actor: Source {
+            kind: "person".into(),
+            id: "cli".into(),
+        },
+        event: "Manual".into(),
+        input_digest: digest,
+        rationale: Some(format!("import the module registry from {from}")),
+        details: Some(serde_json::json!({"file": MODULES_FILE, "sha256": digest, "from": from})),
+        artifacts: Vec::new(),
+    })?;
+    Ok(run)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod apply;
 pub mod bridge;
+pub mod classify;
 mod demo;
 mod demo_bridge;
 mod demo_plugins;
@@ -20,6 +21,10 @@ mod schema;
 mod status;
 mod sync;
 mod undo;
+pub mod modules;
+pub mod quarantine;
+pub mod watch;
+pub mod where_;
 
 use crate::cli::{Cli, Command, Format, WriteArgs};
 use crate::env;
@@ -80,6 +85,11 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             argv,
         }),
         Command::Bridge(args) => bridge::run(cli.repo, args, fmt),
+        Command::Classify(args) => classify::run(cli.repo, &args, fmt),
+        Command::Where(args) => where_::run(cli.repo, &args, fmt),
+        Command::Quarantine(cmd) => quarantine::run(cli.repo, &cmd, fmt),
+        Command::Modules(cmd) => modules::run(cli.repo, &cmd, fmt),
+        Command::Watch(args) => watch::run(cli.repo, &args, fmt),
     }
 }
 

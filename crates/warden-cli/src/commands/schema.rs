@@ -24,6 +24,11 @@ fn catalogue() -> Vec<(String, String)> {
             .into_iter()
             .map(|(n, w)| (n.to_string(), w.to_string())),
     );
+    list.extend(
+        warden_classify::schema::catalogue()
+            .into_iter()
+            .map(|(n, w)| (n, w.to_string())),
+    );
     list
 }
 
@@ -32,6 +37,7 @@ fn get(name: &str) -> Option<serde_json::Value> {
         .or_else(|| warden_sync::schema::get(name))
         .or_else(|| warden_bridge::schema::get(name))
         .or_else(|| warden_plugin::schemas::get(name))
+        .or_else(|| warden_classify::schema::get(name))
 }
 
 pub fn run(name: Option<&str>, fmt: Format) -> Result<ExitCode, CliError> {
