@@ -137,12 +137,12 @@ fn scoring_dirs(reg: &Modules, path: &RepoPath) -> String {
     let inbox = reg
         .inbox
         .iter()
-        .filter(|r| {
-            parent == r.as_str() || parent.starts_with(&format!("{}/", r.as_str()))
-        })
+        .filter(|r| parent == r.as_str() || parent.starts_with(&format!("{}/", r.as_str())))
         .max_by_key(|r| r.as_str().len());
     match inbox {
-        Some(r) => parent[r.as_str().len()..].trim_start_matches('/').to_string(),
+        Some(r) => parent[r.as_str().len()..]
+            .trim_start_matches('/')
+            .to_string(),
         None => parent,
     }
 }
@@ -176,7 +176,11 @@ pub fn analyse_files(
     let mut wants: BTreeMap<RepoPath, Vec<usize>> = BTreeMap::new();
     let batch: BTreeSet<RepoPath> = infos.iter().map(|i| i.path.clone()).collect();
     for info in &infos {
-        let facts = Facts::new(info.path.file_name(), &scoring_dirs(reg, &info.path), &info.head);
+        let facts = Facts::new(
+            info.path.file_name(),
+            &scoring_dirs(reg, &info.path),
+            &info.head,
+        );
         let v = scorer.decide(&facts);
         let mut d = FileDecision::new(info, v.path, v.module.clone(), v.candidates, v.reason);
         let owner = reg.owner_of(&info.path).map(|m| m.name.clone());
@@ -214,6 +218,7 @@ pub fn analyse_files(
 
     // Name clashes: against the file in place and between newcomers.
     let mut taken: BTreeMap<RepoPath, Digest> = BTreeMap::new();
+    let mut timed: BTreeSet<usize> = BTreeSet::new();
     let mut extra: Vec<FileDecision> = Vec::new();
     for (target, group) in &wants {
         // The holder of the name: the file on disk (unless it is itself in
@@ -243,19 +248,35 @@ pub fn analyse_files(
         }
         for &i in group {
             let module = files[i].module.clone();
-            let (t, src) = times.mtime(root, &RepoPath::parse(&files[i].path, "(classifier)", "path")?, files[i].mtime);
-            files[i].mtime = t;
-            files[i].time_source = src;
-            let newcomer = version(&files[i]);
-            let held = match &holder {
-                Holder::Disk(d) => Some(version(d)),
-                Holder::New(j) => Some(version(&files[*j])),
-                Holder::Nobody => None,
-            };
-            let Some(held) = held else {
+            if matches!(holder, Holder::Nobody) {
                 files[i].place(target, module.as_deref());
                 holder = Holder::New(i);
                 continue;
+            }
+            // Only a clash needs the comparison time (git is asked then only).
+            for k in [
+                Some(i),
+                if let Holder::New(j) = holder {
+                    Some(j)
+                } else {
+                    None
+                },
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if timed.insert(k) {
+                    let p = RepoPath::parse(&files[k].path, "(classifier)", "path")?;
+                    let (t, src) = times.mtime(root, &p, files[k].mtime);
+                    files[k].mtime = t;
+                    files[k].time_source = src;
+                }
+            }
+            let newcomer = version(&files[i]);
+            let held = match &holder {
+                Holder::Disk(d) => version(d),
+                Holder::New(j) => version(&files[*j]),
+                Holder::Nobody => newcomer.clone(),
             };
             let holder_desc = match &holder {
                 Holder::Disk(d) => d.path.clone(),
@@ -323,7 +344,8 @@ pub fn analyse_files(
                     files[i].reason = why;
                     let on_disk = if batch.contains(&alt) {
                         None
-                    } else if std::fs::symlink_metadata(alt.to_fs(root)).is_ok_and(|m| m.is_file()) {
+                    } else if std::fs::symlink_metadata(alt.to_fs(root)).is_ok_and(|m| m.is_file())
+                    {
                         Some(scan::read(root, &alt)?.sha256)
                     } else {
                         None

@@ -16,8 +16,8 @@
 //! times have no finer unit).
 
 use crate::score::{DecisionPath, split_ext};
-use warden_core::{Digest, Result};
 use warden_core::paths::RepoPath;
+use warden_core::{Digest, Result};
 
 /// One version of a file competing for a name.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -91,7 +91,10 @@ pub struct WhereQuery {
 
 /// `warden where --format json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[schemars(title = "warden where report", description = "`warden where [FILE] [--outcome D] [--since T] --format json`")]
+#[schemars(
+    title = "warden where report",
+    description = "`warden where [FILE] [--outcome D] [--since T] --format json`"
+)]
 pub struct WhereReport {
     /// Always "warden.where/v1".
     pub schema: String,
@@ -145,11 +148,8 @@ pub fn query(all: &[Placement], q: &WhereQuery) -> WhereReport {
         .zip(keep)
         .filter(|(p, k)| {
             *k && q.outcome.is_none_or(|o| p.decision.decision_path == o)
-                && q.since.is_none_or(|s| {
-                    p.time
-                        .parse::<jiff::Timestamp>()
-                        .is_ok_and(|t| t >= s)
-                })
+                && q.since
+                    .is_none_or(|s| p.time.parse::<jiff::Timestamp>().is_ok_and(|t| t >= s))
         })
         .map(|(p, _)| p.clone())
         .collect();
@@ -170,7 +170,10 @@ pub fn parse_since(text: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp> 
             "(command line)",
             "--since",
             format!("\"{text}\" is not a time span or an instant"),
-            Some("write a span like 24h, 30m, 7d or 2w, or an instant like 2026-11-29T08:00:00Z".into()),
+            Some(
+                "write a span like 24h, 30m, 7d or 2w, or an instant like 2026-11-29T08:00:00Z"
+                    .into(),
+            ),
         )
     };
     if let Ok(t) = text.parse::<jiff::Timestamp>() {
@@ -204,7 +207,9 @@ mod tests {
             "2026-11-28T12:00:00Z"
         );
         assert_eq!(
-            parse_since("2026-11-01T00:00:00Z", now).expect("instant").to_string(),
+            parse_since("2026-11-01T00:00:00Z", now)
+                .expect("instant")
+                .to_string(),
             "2026-11-01T00:00:00Z"
         );
         assert!(parse_since("soon", now).is_err());

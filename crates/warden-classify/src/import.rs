@@ -7,8 +7,8 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use warden_core::modules::{MODULES_FILE, MODULES_SCHEMA_ID, Modules};
 use warden_core::engine::Record;
+use warden_core::modules::{MODULES_FILE, MODULES_SCHEMA_ID, Modules};
 use warden_core::proposal::Source;
 use warden_core::{Context, Digest, Error, Repo, Result, strict};
 
@@ -60,7 +60,10 @@ pub fn import(bytes: &[u8], file: &str) -> Result<(String, Modules)> {
         s.push_str(" []\n");
     }
     for (name, m) in &seed {
-        let folder = m.folder.clone().unwrap_or_else(|| format!("modules/{name}/"));
+        let folder = m
+            .folder
+            .clone()
+            .unwrap_or_else(|| format!("modules/{name}/"));
         s.push_str(&format!("  - name: {}\n", q(name)));
         s.push_str(&format!("    folder: {}\n", q(&folder)));
         s.push_str(&format!("    keywords: {}\n", list(&m.keywords)));

@@ -3,10 +3,10 @@
 //! seed's `QUARANTINE_UNCLASSIFIED/` folder is this view with
 //! `--reason unclassified` (SPEC §13.5).
 
+use crate::IoContext;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use crate::IoContext;
 use warden_core::{Error, Result};
 
 pub const QUARANTINE_LIST_SCHEMA_ID: &str = "warden.quarantine-list/v1";
@@ -30,7 +30,10 @@ pub struct Quarantined {
 
 /// `warden quarantine list --format json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[schemars(title = "warden quarantine list", description = "`warden quarantine list [--reason R] --format json`")]
+#[schemars(
+    title = "warden quarantine list",
+    description = "`warden quarantine list [--reason R] --format json`"
+)]
 pub struct QuarantineList {
     /// Always "warden.quarantine-list/v1".
     pub schema: String,

@@ -78,7 +78,9 @@ impl ClassifyReport {
     pub fn new(run: Option<String>, outcome: Outcome, files: Vec<FileDecision>) -> Self {
         let mut counts = BTreeMap::new();
         for f in &files {
-            *counts.entry(f.decision_path.name().to_string()).or_insert(0) += 1;
+            *counts
+                .entry(f.decision_path.name().to_string())
+                .or_insert(0) += 1;
         }
         ClassifyReport {
             schema: CLASSIFY_SCHEMA_ID.into(),

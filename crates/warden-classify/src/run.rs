@@ -100,6 +100,7 @@ pub fn commit(s: &mut Session, prepared: Prepared) -> Result<ClassifyReport> {
                 message: format!("the validation command failed: {}", out.trim_end()),
             });
         }
+        keep_inbox_roots(s.repo.root(), &analysis);
         return Ok(analysis.report(Some(outcome.entry.run), Outcome::Applied));
     }
     if new.is_empty() {
@@ -108,7 +109,8 @@ pub fn commit(s: &mut Session, prepared: Prepared) -> Result<ClassifyReport> {
     let run = s.new_run_id();
     let report = ClassifyReport::new(Some(run.clone()), Outcome::Recorded, new);
     let details = serde_json::to_value(&report).map_err(|e| Error::Internal(e.to_string()))?;
-    let canonical = serde_json::to_vec(&report.files).map_err(|e| Error::Internal(e.to_string()))?;
+    let canonical =
+        serde_json::to_vec(&report.files).map_err(|e| Error::Internal(e.to_string()))?;
     s.record(Record {
         run: run.clone(),
         command: "classify".into(),
@@ -126,4 +128,24 @@ pub fn commit(s: &mut Session, prepared: Prepared) -> Result<ClassifyReport> {
         artifacts: Vec::new(),
     })?;
     Ok(analysis.report(Some(run), Outcome::Recorded))
+}
+
+/// The engine removes folders a run leaves empty; an inbox root is where
+/// people drop files (and what the watcher watches), so the classifier puts
+/// back the inbox roots that this run emptied (an empty folder, nothing
+/// else; an undo puts the run's files back into it).
+fn keep_inbox_roots(root: &std::path::Path, analysis: &Analysis) {
+    let Ok(Some(reg)) = Modules::load(root) else {
+        return;
+    };
+    for r in &reg.inbox {
+        let used = analysis
+            .files
+            .iter()
+            .any(|f| f.path.starts_with(&format!("{}/", r.as_str())));
+        let fs = r.to_fs(root);
+        if used && !fs.exists() {
+            let _ = std::fs::create_dir_all(&fs);
+        }
+    }
 }

@@ -6,12 +6,12 @@
 //! `meta/bridge.json`) and symbolic links. Each file is read once, in
 //! parallel: its full sha256 and the first [`HEAD_BYTES`] bytes.
 
+use crate::IoContext;
 use crate::score::HEAD_BYTES;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use std::io::Read;
 use std::path::Path;
-use crate::IoContext;
 use warden_core::paths::RepoPath;
 use warden_core::{Digest, Error, Result};
 

@@ -34,7 +34,10 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "modules-validate".into(),
             "`warden modules validate --format json`",
         ),
-        ("watch".into(), "`warden watch --format json` (printed when it stops)"),
+        (
+            "watch".into(),
+            "`warden watch --format json` (printed when it stops)",
+        ),
     ]
 }
 
@@ -43,14 +46,12 @@ pub fn get(name: &str) -> Option<Value> {
     Some(match name {
         "classify" => schema_for::<report::ClassifyReport>(name, report::CLASSIFY_SCHEMA_ID),
         "where" => schema_for::<history::WhereReport>(name, history::WHERE_SCHEMA_ID),
-        "quarantine-list" => schema_for::<quarantine::QuarantineList>(
-            name,
-            quarantine::QUARANTINE_LIST_SCHEMA_ID,
-        ),
-        "modules-validate" => schema_for::<validate::ModulesValidation>(
-            name,
-            validate::MODULES_VALIDATE_SCHEMA_ID,
-        ),
+        "quarantine-list" => {
+            schema_for::<quarantine::QuarantineList>(name, quarantine::QUARANTINE_LIST_SCHEMA_ID)
+        }
+        "modules-validate" => {
+            schema_for::<validate::ModulesValidation>(name, validate::MODULES_VALIDATE_SCHEMA_ID)
+        }
         "watch" => schema_for::<watch::WatchSummary>(name, watch::WATCH_SCHEMA_ID),
         _ => return None,
     })

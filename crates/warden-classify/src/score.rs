@@ -36,7 +36,9 @@ pub const WEIGHT_CONTENT: u32 = 1;
 pub const HEAD_BYTES: usize = 4096;
 
 /// How a file's fate was decided: the closed set of SPEC §13.4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionPath {
     /// One module scored at least `min_score` and led by at least `min_margin`.
@@ -93,7 +95,9 @@ impl DecisionPath {
 }
 
 /// Where a term was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum HitSource {
     Name,
@@ -206,7 +210,11 @@ impl Scorer {
                 if contains_phrase(&facts.path, toks) {
                     hits.push(hit(term, HitSource::Path, WEIGHT_PATH));
                 }
-                if facts.content.as_ref().is_some_and(|c| contains_phrase(c, toks)) {
+                if facts
+                    .content
+                    .as_ref()
+                    .is_some_and(|c| contains_phrase(c, toks))
+                {
                     hits.push(hit(term, HitSource::Content, WEIGHT_CONTENT));
                 }
             }

@@ -50,7 +50,12 @@ pub struct GitTimes {
 impl GitTimes {
     fn git(&self, root: &Path, args: &[&str]) -> Option<String> {
         let out = Cmd::new("git")
-            .args(["-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false"])
+            .args([
+                "-c",
+                "gc.autoDetach=false",
+                "-c",
+                "maintenance.autoDetach=false",
+            ])
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("GIT_TERMINAL_PROMPT", "0")

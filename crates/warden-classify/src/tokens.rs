@@ -24,8 +24,7 @@ pub fn tokens(text: &str) -> Vec<String> {
         if c.is_uppercase() && !cur.is_empty() {
             let prev = chars[i - 1];
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower)
-            {
+            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
                 flush(&mut cur, &mut out);
             }
         }

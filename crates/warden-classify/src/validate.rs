@@ -22,7 +22,10 @@ pub struct Finding {
 
 /// `warden modules validate --format json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[schemars(title = "warden modules validate", description = "`warden modules validate --format json`")]
+#[schemars(
+    title = "warden modules validate",
+    description = "`warden modules validate --format json`"
+)]
 pub struct ModulesValidation {
     /// Always "warden.modules-validate/v1".
     pub schema: String,

@@ -21,6 +21,7 @@
 //! - One watcher per repository (`.warden/state/watch.lock`); the stop flag
 //!   is checked between batches, so a stop never leaves a batch half done.
 
+use crate::IoContext;
 use crate::classify::{self, Options, Scope};
 use crate::report::Outcome;
 use crate::scan;
@@ -33,7 +34,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
-use crate::IoContext;
 use warden_core::modules::Modules;
 use warden_core::paths::RepoPath;
 use warden_core::{Context, Error, Repo, Result};
@@ -69,12 +69,20 @@ impl Default for WatchOptions {
 /// What the watcher tells its caller, as it happens.
 #[derive(Debug, Clone)]
 pub enum WatchEvent {
-    Started { mode: String, roots: Vec<String> },
+    Started {
+        mode: String,
+        roots: Vec<String>,
+    },
     /// The event source asked for a full rescan (overflow) or failed.
-    Rescan { why: String },
+    Rescan {
+        why: String,
+    },
     Batch(BatchLog),
     /// A batch failed; its files are retried when they change.
-    Failed { files: usize, error: String },
+    Failed {
+        files: usize,
+        error: String,
+    },
 }
 
 /// One batch: one run.
@@ -92,7 +100,10 @@ pub struct BatchLog {
 
 /// `warden watch --format json`, printed when it stops.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[schemars(title = "warden watch summary", description = "`warden watch --format json`: printed once, when the watcher stops")]
+#[schemars(
+    title = "warden watch summary",
+    description = "`warden watch --format json`: printed once, when the watcher stops"
+)]
 pub struct WatchSummary {
     /// Always "warden.watch/v1".
     pub schema: String,
@@ -141,7 +152,11 @@ pub fn watch(
         Err(std::fs::TryLockError::Error(e)) => return Err(e).io("lock", &lock_path),
     }
     let reg = load_registry(root)?;
-    let mode = if opts.poll.is_some() { "poll" } else { "events" };
+    let mode = if opts.poll.is_some() {
+        "poll"
+    } else {
+        "events"
+    };
     let (tx, rx) = mpsc::channel();
     let mut debouncer = match opts.poll {
         Some(_) => None,
@@ -150,15 +165,27 @@ pub fn watch(
                 .map_err(|e| Error::Internal(format!("cannot start the file watcher: {e}")))?,
         ),
     };
-    let mut watched: Vec<RepoPath> = Vec::new();
-    let watch_roots = |d: &mut Option<_>, watched: &mut Vec<RepoPath>, reg: &Modules| {
+    // Each watched root with its inode: a root removed and made again (the
+    // engine removes folders a run empties; the classifier re-creates the
+    // inbox) is a new folder the kernel does not watch yet.
+    let mut watched: BTreeMap<RepoPath, u64> = BTreeMap::new();
+    let watch_roots = |d: &mut Option<_>, watched: &mut BTreeMap<RepoPath, u64>, reg: &Modules| {
+        use std::os::unix::fs::MetadataExt;
         if let Some(deb) = d {
             let deb: &mut notify_debouncer_full::Debouncer<_, _> = deb;
             for r in &reg.inbox {
-                if !watched.contains(r) && r.to_fs(root).is_dir() {
-                    if deb.watch(r.to_fs(root), RecursiveMode::Recursive).is_ok() {
-                        watched.push(r.clone());
-                    }
+                let fs = r.to_fs(root);
+                let Ok(meta) = std::fs::metadata(&fs) else {
+                    continue;
+                };
+                if !meta.is_dir() || watched.get(r) == Some(&meta.ino()) {
+                    continue;
+                }
+                if watched.remove(r).is_some() {
+                    let _ = deb.unwatch(&fs);
+                }
+                if deb.watch(&fs, RecursiveMode::Recursive).is_ok() {
+                    watched.insert(r.clone(), meta.ino());
                 }
             }
         }
@@ -286,6 +313,7 @@ pub fn watch(
             for (p, k) in settled {
                 done.insert(p, k);
             }
+            watch_roots(&mut debouncer, &mut watched, &reg);
         }
         let base = if more {
             Duration::ZERO
@@ -322,11 +350,7 @@ fn run_batch(
     // A file that changed between the scan and the read waits for the next scan.
     let infos: Vec<_> = infos
         .into_iter()
-        .filter(|i| {
-            settled
-                .iter()
-                .any(|(p, k)| *p == i.path && k.0 == i.size)
-        })
+        .filter(|i| settled.iter().any(|(p, k)| *p == i.path && k.0 == i.size))
         .collect();
     let opts = Options {
         scope: Scope::Paths(paths),

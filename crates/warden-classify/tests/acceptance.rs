@@ -156,7 +156,10 @@ fn dedupe_matrix_collapse_newer_larger_kept_both_and_a_second_run_proposes_nothi
     assert_eq!(f.read("modules/ledger/newer_ledger.py"), "new\n");
     let old = decision(&r, "modules/ledger/newer_ledger.py");
     assert_eq!(old.quarantine_reason.as_deref(), Some("superseded"));
-    assert_eq!(f.read(&lane("modules/ledger/newer_ledger.py")), "old content\n");
+    assert_eq!(
+        f.read(&lane("modules/ledger/newer_ledger.py")),
+        "old content\n"
+    );
 
     let d = decision(&r, "inbox/older_ledger.py");
     assert_eq!(d.decision_path, DecisionPath::DedupeNewer);
@@ -195,12 +198,16 @@ fn newcomers_competing_for_one_name_are_settled_in_one_run() {
     let r = f.classify();
     assert_eq!(f.read("modules/ledger/x_ledger.py"), "second, newer\n");
     assert_eq!(
-        decision(&r, "inbox/a/x_ledger.py").quarantine_reason.as_deref(),
+        decision(&r, "inbox/a/x_ledger.py")
+            .quarantine_reason
+            .as_deref(),
         Some("superseded")
     );
     // c is older than b, which holds the name by then.
     assert_eq!(
-        decision(&r, "inbox/c/x_ledger.py").quarantine_reason.as_deref(),
+        decision(&r, "inbox/c/x_ledger.py")
+            .quarantine_reason
+            .as_deref(),
         Some("superseded")
     );
     assert!(f.user_tree().keys().all(|k| !k.starts_with("inbox/")));
@@ -213,6 +220,10 @@ fn seeing_the_same_file_detected_twice_proposes_nothing_the_second_time() {
     f.write("inbox/goal_ledger.py", "x\n");
     let first = f.classify();
     assert_eq!(first.outcome, Outcome::Applied);
+    assert!(
+        f.root().join("inbox").is_dir(),
+        "the inbox root is kept when a run empties it"
+    );
     let entries = f.repo().ledger().entries().expect("entries").len();
     let second = f.classify();
     assert_eq!(second.outcome, Outcome::NothingToDo);
@@ -257,7 +268,10 @@ fn identical_inputs_give_byte_identical_proposals() {
 #[test]
 fn files_in_a_module_folder_are_reported_not_moved_unless_reclassify() {
     let f = Fixture::new(SEED);
-    f.write("modules/goals/ledger_ulid_notes.py", "ledger ulid append_only\n");
+    f.write(
+        "modules/goals/ledger_ulid_notes.py",
+        "ledger ulid append_only\n",
+    );
     let name = warden_core::paths::RepoPath::parse("modules/goals", "t", "t").expect("p");
     let repo = f.repo();
     let opts = |reclassify| warden_classify::classify::Options {
@@ -267,7 +281,11 @@ fn files_in_a_module_folder_are_reported_not_moved_unless_reclassify() {
     let times = warden_classify::times::FsTimes;
     let a = warden_classify::run::dry_run(&repo, &f.registry(), &opts(false), &times).expect("a");
     assert!(a.actions.is_empty());
-    assert!(a.files[0].reason.contains("--reclassify"), "{}", a.files[0].reason);
+    assert!(
+        a.files[0].reason.contains("--reclassify"),
+        "{}",
+        a.files[0].reason
+    );
     let b = warden_classify::run::dry_run(&repo, &f.registry(), &opts(true), &times).expect("b");
     assert_eq!(
         b.files[0].target.as_deref(),

@@ -64,7 +64,8 @@ fn file() -> impl Strategy<Value = File> {
 }
 
 fn registry(mods: &[Module], ambiguous_quarantine: bool) -> String {
-    let mut s = String::from("schema: warden.modules/v1\nthresholds:\n  min_score: 3\n  min_margin: 2\n");
+    let mut s =
+        String::from("schema: warden.modules/v1\nthresholds:\n  min_score: 3\n  min_margin: 2\n");
     if ambiguous_quarantine {
         s.push_str("ambiguous: quarantine\n");
     }

@@ -99,7 +99,9 @@ impl Fixture {
 
     pub fn undo(&self, run: &str) {
         let repo = self.repo();
-        let mut s = repo.session(&self.ctx, false, &mut |_| {}).expect("session");
+        let mut s = repo
+            .session(&self.ctx, false, &mut |_| {})
+            .expect("session");
         let actor = warden_core::proposal::Source {
             kind: "person".into(),
             id: "test".into(),

@@ -28,8 +28,7 @@ pub struct ClassifyArgs {
 
 /// A path named on the command line as a repository path.
 pub fn repo_path(root: &Path, p: &Path) -> Result<RepoPath, CliError> {
-    let abs = std::path::absolute(p)
-        .map_err(|e| warden_core::Error::user_path("resolve", p, e))?;
+    let abs = std::path::absolute(p).map_err(|e| warden_core::Error::user_path("resolve", p, e))?;
     let canon_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     // Resolve the folder (symlinks above the file), keep the file name itself.
     let resolved = match (abs.parent(), abs.file_name()) {
@@ -41,13 +40,17 @@ pub fn repo_path(root: &Path, p: &Path) -> Result<RepoPath, CliError> {
     };
     let rel = resolved.strip_prefix(&canon_root).map_err(|_| {
         CliError::usage(
-            format!("{} is outside the repository {}", p.display(), root.display()),
+            format!(
+                "{} is outside the repository {}",
+                p.display(),
+                root.display()
+            ),
             Some("name files inside the repository".to_string()),
         )
     })?;
-    let s = rel.to_str().ok_or_else(|| {
-        CliError::usage(format!("{} is not valid UTF-8", p.display()), None)
-    })?;
+    let s = rel
+        .to_str()
+        .ok_or_else(|| CliError::usage(format!("{} is not valid UTF-8", p.display()), None))?;
     if s.is_empty() {
         return Err(CliError::usage(
             "the repository root itself cannot be classified",
@@ -143,7 +146,9 @@ fn print(report: &ClassifyReport, fmt: Format, explain: bool) -> Result<(), CliE
     }
     match (report.outcome, &report.run) {
         (Outcome::Applied, Some(run)) => {
-            println!("applied run {run}; undo with `warden undo {run}`; `warden where FILE` explains each file")
+            println!(
+                "applied run {run}; undo with `warden undo {run}`; `warden where FILE` explains each file"
+            )
         }
         (Outcome::Recorded, Some(run)) => {
             println!("nothing to move; the decisions were recorded as run {run}")

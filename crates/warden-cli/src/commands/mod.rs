@@ -12,7 +12,9 @@ mod fleet;
 mod ids;
 mod init;
 mod ledger;
+pub mod modules;
 mod plugin;
+pub mod quarantine;
 mod replay;
 mod run;
 mod runs;
@@ -21,8 +23,6 @@ mod schema;
 mod status;
 mod sync;
 mod undo;
-pub mod modules;
-pub mod quarantine;
 pub mod watch;
 pub mod where_;
 

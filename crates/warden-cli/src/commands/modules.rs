@@ -33,7 +33,10 @@ pub fn run(repo: Option<PathBuf>, cmd: &ModulesCommand, fmt: Format) -> Result<E
                 output::json(&v)?;
             } else {
                 for f in &v.findings {
-                    println!("error: {MODULES_FILE}: {}: {}\n  fix: {}", f.field, f.message, f.fix);
+                    println!(
+                        "error: {MODULES_FILE}: {}: {}\n  fix: {}",
+                        f.field, f.message, f.fix
+                    );
                 }
                 for w in &v.warnings {
                     println!("warning: {MODULES_FILE}: {}: {}", w.field, w.message);
@@ -42,9 +45,17 @@ pub fn run(repo: Option<PathBuf>, cmd: &ModulesCommand, fmt: Format) -> Result<E
                     println!("{MODULES_FILE}: {} module(s), valid", v.modules);
                 }
             }
-            Ok(if v.ok { ExitCode::SUCCESS } else { output::code(1) })
+            Ok(if v.ok {
+                ExitCode::SUCCESS
+            } else {
+                output::code(1)
+            })
         }
-        ModulesCommand::Import { file, force, dry_run } => {
+        ModulesCommand::Import {
+            file,
+            force,
+            dry_run,
+        } => {
             let bytes = std::fs::read(file)
                 .map_err(|e| warden_core::Error::user_path("read the seed registry", file, e))?;
             let (text, reg) = warden_classify::import::import(&bytes, &file.display().to_string())?;
@@ -54,7 +65,13 @@ pub fn run(repo: Option<PathBuf>, cmd: &ModulesCommand, fmt: Format) -> Result<E
             }
             let repo = open(repo)?;
             let ctx = crate::env::context();
-            let run = warden_classify::import::write(&repo, &ctx, &text, &file.display().to_string(), *force)?;
+            let run = warden_classify::import::write(
+                &repo,
+                &ctx,
+                &text,
+                &file.display().to_string(),
+                *force,
+            )?;
             if is_json(fmt) {
                 output::json(&serde_json::json!({
                     "schema": "warden.modules-import/v1", "run": run, "file": MODULES_FILE,

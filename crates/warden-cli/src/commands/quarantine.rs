@@ -16,7 +16,11 @@ pub enum QuarantineCommand {
     },
 }
 
-pub fn run(repo: Option<PathBuf>, cmd: &QuarantineCommand, fmt: Format) -> Result<ExitCode, CliError> {
+pub fn run(
+    repo: Option<PathBuf>,
+    cmd: &QuarantineCommand,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
     let QuarantineCommand::List { reason } = cmd;
     let repo = open(repo)?;
     let list = warden_classify::quarantine::list(repo.root(), reason.as_deref())?;
@@ -25,7 +29,13 @@ pub fn run(repo: Option<PathBuf>, cmd: &QuarantineCommand, fmt: Format) -> Resul
         return Ok(ExitCode::SUCCESS);
     }
     if list.files.is_empty() {
-        println!("the quarantine lane holds no file{}", reason.as_ref().map(|r| format!(" with reason {r}")).unwrap_or_default());
+        println!(
+            "the quarantine lane holds no file{}",
+            reason
+                .as_ref()
+                .map(|r| format!(" with reason {r}"))
+                .unwrap_or_default()
+        );
     }
     for f in &list.files {
         println!(

@@ -51,7 +51,11 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
         WatchEvent::Started { mode, roots } => eprintln!(
             "warden watch: watching {} ({}); stop with Ctrl-C or SIGTERM",
             roots.join(", "),
-            if mode == "poll" { format!("polling every {} ms", args.poll.unwrap_or(0)) } else { "file events".to_string() }
+            if mode == "poll" {
+                format!("polling every {} ms", args.poll.unwrap_or(0))
+            } else {
+                "file events".to_string()
+            }
         ),
         WatchEvent::Rescan { why } => eprintln!("warden watch: full rescan: {why}"),
         WatchEvent::Batch(b) => {
@@ -65,7 +69,11 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
                     Some(r) => format!("run {r}"),
                     None => "nothing new to record".to_string(),
                 },
-                if b.pending > 0 { format!("; {} still settling", b.pending) } else { String::new() }
+                if b.pending > 0 {
+                    format!("; {} still settling", b.pending)
+                } else {
+                    String::new()
+                }
             );
         }
         WatchEvent::Failed { files, error } => eprintln!(
