@@ -224,7 +224,7 @@ pub fn analyse_files(
         // The holder of the name: the file on disk (unless it is itself in
         // this batch and moving away), else the first newcomer.
         enum Holder {
-            Disk(FileDecision),
+            Disk(Box<FileDecision>),
             New(usize),
             Nobody,
         }
@@ -243,7 +243,7 @@ pub fn analyse_files(
                 let (t, src) = times.mtime(root, target, info.fs_mtime);
                 d.mtime = t;
                 d.time_source = src;
-                holder = Holder::Disk(d);
+                holder = Holder::Disk(Box::new(d));
             }
         }
         for &i in group {
@@ -321,7 +321,7 @@ pub fn analyse_files(
                             d.module = module.clone();
                             d.reason = why.clone();
                             d.quarantine(REASON_SUPERSEDED);
-                            extra.push(d.clone());
+                            extra.push((**d).clone());
                         }
                         Holder::New(j) => {
                             let j = *j;

@@ -165,11 +165,14 @@ pub fn split_ext(file_name: &str) -> (&str, &str) {
     }
 }
 
+/// A term as written and its tokens.
+type Term = (String, Vec<String>);
+
 /// A module's terms, tokenised once.
 #[derive(Debug, Clone)]
 pub struct Scorer {
     thresholds: Thresholds,
-    modules: Vec<(Module, Vec<(String, Vec<String>)>)>,
+    modules: Vec<(Module, Vec<Term>)>,
 }
 
 impl Scorer {
@@ -178,7 +181,7 @@ impl Scorer {
             .modules
             .iter()
             .map(|m| {
-                let mut terms: Vec<(String, Vec<String>)> = Vec::new();
+                let mut terms: Vec<Term> = Vec::new();
                 let folder_word = m.folder.file_name().to_lowercase();
                 for word in m.keywords.iter().chain(std::iter::once(&folder_word)) {
                     let toks = tokens(word);
@@ -382,7 +385,7 @@ modules:
             (name[0].score, path[0].score, content[0].score),
             (WEIGHT_NAME, WEIGHT_PATH, WEIGHT_CONTENT)
         );
-        assert!(WEIGHT_NAME > WEIGHT_PATH && WEIGHT_PATH > WEIGHT_CONTENT);
+        const { assert!(WEIGHT_NAME > WEIGHT_PATH && WEIGHT_PATH > WEIGHT_CONTENT) };
     }
 
     #[test]
