@@ -59,6 +59,8 @@ impl GitTimes {
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("GIT_TERMINAL_PROMPT", "0")
+            // Reading must not take index.lock or refresh the index.
+            .env("GIT_OPTIONAL_LOCKS", "0")
             .cwd(root)
             .timeout(Duration::from_secs(60))
             .run()

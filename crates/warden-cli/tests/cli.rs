@@ -674,6 +674,9 @@ fn demo_runs_end_to_end() {
         "byte-for-byte what it was: yes",
         "ok: true",
         "was edited",
+        "== 27. Files land in an inbox",
+        "quarantined (unclassified): inbox/holiday.txt",
+        "the inbox is byte-for-byte what it was: yes",
     ] {
         assert!(out.contains(step), "{step} missing from the demo:\n{out}");
     }

@@ -241,9 +241,10 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
     let sync_ok = super::demo_sync::run(&root, 11, &ctx)?;
     let plugins_ok = super::demo_plugins::run(&root, 17, step, say)?;
     let bridge_ok = super::demo_bridge::run(21, keep)?;
+    let classify_ok = super::demo_classify::run(27)?;
 
     println!(
-        "\nThat was warden: proposals, policy, atomic runs, the ledger and undo; the sync guardian;\nplugins that only propose; and signed remote commands."
+        "\nThat was warden: proposals, policy, atomic runs, the ledger and undo; the sync guardian;\nplugins that only propose; signed remote commands; and the file classifier."
     );
     if keep {
         let path = tmp.keep();
@@ -253,7 +254,8 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
             "The temp repository is removed now; run `warden demo --keep` to look around in it."
         );
     }
-    let ok = restored && report.ok && !tampered.ok && sync_ok && plugins_ok && bridge_ok;
+    let ok =
+        restored && report.ok && !tampered.ok && sync_ok && plugins_ok && bridge_ok && classify_ok;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

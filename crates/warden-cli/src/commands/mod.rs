@@ -5,6 +5,7 @@ pub mod bridge;
 pub mod classify;
 mod demo;
 mod demo_bridge;
+mod demo_classify;
 mod demo_plugins;
 mod demo_sync;
 mod events;
