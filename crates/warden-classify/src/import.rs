@@ -135,6 +135,32 @@ mod tests {
         assert_eq!(import(seed, "seed.json").expect("again").0, text);
     }
 
+    proptest::proptest! {
+        // Untrusted input: any bytes give a registry that parses back, or an error.
+        #[test]
+        fn any_bytes_import_or_fail_cleanly(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            if let Ok((text, _)) = import(&bytes, "seed.json") {
+                proptest::prop_assert!(Modules::parse_bytes(text.as_bytes(), MODULES_FILE).is_ok());
+            }
+        }
+
+        #[test]
+        fn any_seed_shaped_object_imports_or_fails_cleanly(
+            names in proptest::collection::vec("[A-Za-z0-9_ ./-]{0,12}", 0..4),
+            words in proptest::collection::vec("\\PC{0,8}", 0..4),
+        ) {
+            let mut obj = serde_json::Map::new();
+            for n in &names {
+                obj.insert(n.clone(), serde_json::json!({"keywords": words, "allowed_extensions": words}));
+            }
+            let bytes = serde_json::to_vec(&obj).expect("json");
+            if let Ok((text, m)) = import(&bytes, "seed.json") {
+                proptest::prop_assert_eq!(m.modules.len(), obj.len());
+                proptest::prop_assert!(Modules::parse_bytes(text.as_bytes(), MODULES_FILE).is_ok());
+            }
+        }
+    }
+
     #[test]
     fn a_typo_names_the_field() {
         let e = import(br#"{"A": {"keywrods": []}}"#, "seed.json").expect_err("typo");
