@@ -346,3 +346,89 @@ fn watch_never_touches_gitignored_files() {
     w.stop();
     assert!(r.root.join("inbox/download_ledger.part").exists());
 }
+
+// ---- the classifier as a plugin on FileDetected ----
+
+/// The developer area of the `ModuleClassifier` sh plugin (docs/classify.md).
+const PLUGIN_HANDLE: &str =
+    "RATIONALE_handle='placed by the module registry (.warden/modules.yaml)'
+handle() {
+  \"${WARDEN_EXE:-warden}\" classify --plugin-actions
+}";
+
+#[test]
+fn the_module_classifier_plugin_validates_passes_its_probes_and_places_files() {
+    let r = repo();
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    r.write("inbox/holiday.txt", "sunny\n");
+    r.ok(&[
+        "plugin",
+        "new",
+        "module-classifier",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "sh",
+        "--name",
+        "ModuleClassifier",
+        "--description",
+        "Classifies new or changed files into the correct module or quarantine.",
+        "--actions",
+        "move_file,quarantine",
+        "--yes",
+    ]);
+    let rel = "plugins/module-classifier/src/handler.sh";
+    let text = r.read(rel);
+    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
+    let start = start + text[start..].find('\n').expect("eol") + 1;
+    let end = text.find("# ---- END OF DEVELOPER AREA").expect("dev end");
+    r.write(
+        rel,
+        &format!("{}{}\n{}", &text[..start], PLUGIN_HANDLE, &text[end..]),
+    );
+    let item = |p: &str| serde_json::json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()});
+    let items = vec![item("inbox/notes.py"), item("inbox/holiday.txt")];
+    r.write(
+        "plugins/module-classifier/examples/handle_request.json",
+        &serde_json::to_string_pretty(
+            &serde_json::json!({"event": "FileDetected", "items": items}),
+        )
+        .expect("json"),
+    );
+    r.write(
+        "plugins/module-classifier/examples/handle_response.json",
+        &serde_json::to_string_pretty(&serde_json::json!({
+            "actions": [
+                {"kind": "quarantine", "path": "inbox/holiday.txt", "reason": "unclassified",
+                 "expect": {"sha256": common::sha("sunny\n")}},
+                {"kind": "move_file", "from": "inbox/notes.py", "to": "modules/ledger/notes.py",
+                 "expect": {"sha256": common::sha("ledger ulid append_only\n")}},
+            ],
+            "rationale": "placed by the module registry (.warden/modules.yaml)",
+        }))
+        .expect("json"),
+    );
+    r.ok(&["plugin", "gen", "module-classifier", "--yes"]);
+    let v = r.ok(&["plugin", "validate", "module-classifier"]);
+    assert!(v.contains("module-classifier: valid"), "{v}");
+    let t = r.ok(&["plugin", "test", "module-classifier"]);
+    assert!(t.contains("pass example:handle"), "{t}");
+    r.ok(&["plugin", "enable", "module-classifier", "--yes"]);
+    let input = r.home.path().join("items.json");
+    std::fs::write(&input, serde_json::to_string(&items).expect("json")).expect("write");
+    let report = r.json(&[
+        "run",
+        "FileDetected",
+        "--input",
+        &input.display().to_string(),
+    ]);
+    let p = &report["plugins"][0];
+    assert_eq!(p["outcome"], "applied", "{report:#}");
+    assert_eq!(
+        r.read("modules/ledger/notes.py"),
+        "ledger ulid append_only\n"
+    );
+    assert!(!r.root.join("inbox/holiday.txt").exists());
+    let q = r.json(&["quarantine", "list", "--reason", "unclassified"]);
+    assert_eq!(q["files"][0]["source"], "plugin/module-classifier");
+}

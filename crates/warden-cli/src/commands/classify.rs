@@ -22,6 +22,11 @@ pub struct ClassifyArgs {
     /// Print every file's score table; propose and write nothing.
     #[arg(long)]
     pub explain: bool,
+    /// The built-in plugin's entry point: read repository paths, one per
+    /// line, on stdin; print the proposal's actions for them, one JSON object
+    /// per line; write nothing (it runs inside the plugin sandbox).
+    #[arg(long, hide = true)]
+    pub plugin_actions: bool,
     #[command(flatten)]
     pub write: WriteArgs,
 }
@@ -70,6 +75,9 @@ pub fn registry(root: &Path) -> Result<Modules, CliError> {
 }
 
 pub fn run(repo: Option<PathBuf>, args: &ClassifyArgs, fmt: Format) -> Result<ExitCode, CliError> {
+    if args.plugin_actions {
+        return plugin_actions(repo);
+    }
     let repo = open(repo)?;
     let root = repo.root().to_path_buf();
     let reg = registry(&root)?;
@@ -217,4 +225,41 @@ fn explain_file(f: &FileDecision) {
             hits.join(", ")
         );
     }
+}
+
+/// `warden classify --plugin-actions`: the handler of the `ModuleClassifier`
+/// plugin calls this (docs/classify.md). Read-only: no session, no lock, no
+/// ledger; the plugin runtime turns the printed actions into the proposal.
+fn plugin_actions(repo: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    use std::io::BufRead;
+    let root = super::root(repo)?;
+    let reg = registry(&root)?;
+    let mut paths = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|e| CliError::usage(format!("cannot read stdin: {e}"), None))?;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Ok(p) = RepoPath::parse(line, "(stdin)", "path")
+            && p.to_fs(&root).is_file()
+        {
+            paths.push(p);
+        }
+    }
+    if paths.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = Options {
+        scope: Scope::Paths(paths),
+        reclassify: false,
+    };
+    let times = GitTimes {
+        env: crate::env::child_env(),
+    };
+    let a = warden_classify::classify::analyse(&root, &reg, &opts, &times)?;
+    for action in &a.actions {
+        println!("{action}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
