@@ -53,10 +53,16 @@ cat "$WORK/hash.md"
 
 # organize (pip organize-tool), simulate mode, the same rules, on a subset.
 SUB=${ORGANIZE_FILES:-2000}
-python3 -m venv "$WORK/venv" >/dev/null && "$WORK/venv/bin/pip" -q install organize-tool >/dev/null
+ORGANIZE=${ORGANIZE:-}
+if [ -z "$ORGANIZE" ]; then
+  python3 -m venv "$WORK/venv" >/dev/null && "$WORK/venv/bin/pip" -q install organize-tool >/dev/null
+  ORGANIZE=$WORK/venv/bin/organize
+fi
+"$ORGANIZE" --version
 S=$WORK/sub && mkdir -p "$S" && git -C "$S" init -q && (cd "$S" && "$WARDEN" init >/dev/null)
 cp "$R/.warden/modules.yaml" "$S/.warden/" && mkdir -p "$S/inbox"
-find "$R/inbox" -type f | sort | head -n "$SUB" | while read -r f; do cp "$f" "$S/inbox/"; done
+find "$R/inbox" -type f | sort > "$WORK/all.txt"
+head -n "$SUB" "$WORK/all.txt" | while read -r f; do cp "$f" "$S/inbox/"; done
 python3 - "$S" > "$WORK/organize.yaml" <<'PY'
 import sys, re
 root = sys.argv[1]
@@ -72,5 +78,5 @@ PY
 cd "$S"
 hyperfine --warmup 1 --runs 3 --export-markdown "$WORK/organize.md" \
   -n "warden classify --dry-run ($SUB files)" "$WARDEN classify --dry-run --format json > /dev/null" \
-  -n "organize sim ($SUB files)" "$WORK/venv/bin/organize sim $WORK/organize.yaml > /dev/null"
+  -n "organize sim ($SUB files)" "$ORGANIZE sim $WORK/organize.yaml > /dev/null"
 cat "$WORK/organize.md"

@@ -13,8 +13,9 @@
 use crate::dedupe::{self, Keeps, Version};
 use crate::report::{ClassifyReport, FileDecision, Outcome};
 use crate::scan::{self, FileInfo};
-use crate::score::{DecisionPath, Facts, Scorer};
+use crate::score::{DecisionPath, Scorer, Verdict};
 use crate::times::{TimeSource, Times};
+use rayon::prelude::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -158,8 +159,39 @@ fn join(folder: &RepoPath, name: &str) -> Result<RepoPath> {
 /// Classify the files in scope.
 pub fn analyse(root: &Path, reg: &Modules, opts: &Options, times: &dyn Times) -> Result<Analysis> {
     let paths = files_in_scope(root, reg, &opts.scope)?;
-    let infos = scan::read_all(root, &paths)?;
-    analyse_files(root, reg, opts, times, infos)
+    let scorer = Scorer::new(reg);
+    // Read, hash and score in one parallel pass; a file's head is dropped as
+    // soon as it is scored.
+    let scored: Vec<Result<Option<(FileInfo, Verdict)>>> = paths
+        .par_iter()
+        .map(|p| match scan::read(root, p) {
+            Ok(info) => Ok(Some(score_one(&scorer, reg, info))),
+            Err(warden_core::Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        })
+        .collect();
+    let mut all = Vec::with_capacity(scored.len());
+    for s in scored {
+        if let Some(x) = s? {
+            all.push(x);
+        }
+    }
+    decide_all(root, reg, opts, times, all)
+}
+
+fn score_one(scorer: &Scorer, reg: &Modules, mut info: FileInfo) -> (FileInfo, Verdict) {
+    let facts = scorer.facts(
+        info.path.file_name(),
+        &scoring_dirs(reg, &info.path),
+        &info.head,
+    );
+    info.head = Vec::new();
+    let v = scorer.decide(&facts);
+    (info, v)
 }
 
 /// Classify files already read (the watcher reads them itself).
@@ -171,17 +203,26 @@ pub fn analyse_files(
     infos: Vec<FileInfo>,
 ) -> Result<Analysis> {
     let scorer = Scorer::new(reg);
-    let mut files: Vec<FileDecision> = Vec::with_capacity(infos.len());
+    let scored: Vec<(FileInfo, Verdict)> = infos
+        .into_par_iter()
+        .map(|info| score_one(&scorer, reg, info))
+        .collect();
+    decide_all(root, reg, opts, times, scored)
+}
+
+fn decide_all(
+    root: &Path,
+    reg: &Modules,
+    opts: &Options,
+    times: &dyn Times,
+    scored: Vec<(FileInfo, Verdict)>,
+) -> Result<Analysis> {
+    let mut files: Vec<FileDecision> = Vec::with_capacity(scored.len());
     // target → indexes of the files that want it, in path order
     let mut wants: BTreeMap<RepoPath, Vec<usize>> = BTreeMap::new();
-    let batch: BTreeSet<RepoPath> = infos.iter().map(|i| i.path.clone()).collect();
-    for info in &infos {
-        let facts = Facts::new(
-            info.path.file_name(),
-            &scoring_dirs(reg, &info.path),
-            &info.head,
-        );
-        let v = scorer.decide(&facts);
+    let batch: BTreeSet<RepoPath> = scored.iter().map(|(i, _)| i.path.clone()).collect();
+    for (info, v) in scored {
+        let info = &info;
         let mut d = FileDecision::new(info, v.path, v.module.clone(), v.candidates, v.reason);
         let owner = reg.owner_of(&info.path).map(|m| m.name.clone());
         if let Some(owner) = owner.filter(|_| !opts.reclassify) {

@@ -21,9 +21,10 @@
 //! trails by at least `min_margin`, that one wins by `priority_tiebreak`.
 //! Anything else is `ambiguous`.
 
-use crate::tokens::{contains_phrase, tokens};
+use crate::tokens::{contains_phrase, for_each_token, tokens};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use warden_core::modules::{Module, Modules, Thresholds};
 
 /// A keyword in the file name.
@@ -124,37 +125,23 @@ pub struct Candidate {
     pub hits: Vec<Hit>,
 }
 
-/// What the scorer needs to know about a file.
+/// What the scorer needs to know about a file: its words as ids in the
+/// scorer's vocabulary (every word no term uses is [`OTHER`]), so scoring
+/// allocates nothing per word.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
-    /// Tokens of the file name without its extension.
-    pub name: Vec<String>,
+    /// The file name's words, without its extension.
+    pub name: Vec<u32>,
     /// Extension, lower case without the dot ("" when none).
     pub ext: String,
-    /// Tokens of the folders that count (see the module docs).
-    pub path: Vec<String>,
-    /// Tokens of the content head; `None` for a binary file.
-    pub content: Option<Vec<String>>,
+    /// The words of the folders that count (see the module docs).
+    pub path: Vec<u32>,
+    /// The words of the content head; `None` for a binary file.
+    pub content: Option<Vec<u32>>,
 }
 
-impl Facts {
-    /// Facts from a file name, the folders that count (`dirs`, '/'-separated,
-    /// may be empty) and the first bytes of the content.
-    pub fn new(file_name: &str, dirs: &str, head: &[u8]) -> Facts {
-        let (stem, ext) = split_ext(file_name);
-        let content = if head.contains(&0) {
-            None
-        } else {
-            Some(tokens(&String::from_utf8_lossy(head)))
-        };
-        Facts {
-            name: tokens(stem),
-            ext: ext.to_ascii_lowercase(),
-            path: tokens(dirs),
-            content,
-        }
-    }
-}
+/// The id of a word that no module term uses.
+pub const OTHER: u32 = u32::MAX;
 
 /// `("report.final", "md")` for "report.final.md"; a leading dot is part of
 /// the stem (".env" has no extension).
@@ -165,36 +152,67 @@ pub fn split_ext(file_name: &str) -> (&str, &str) {
     }
 }
 
-/// A term as written and its tokens.
-type Term = (String, Vec<String>);
+/// A term as written and its words' ids.
+type Term = (String, Vec<u32>);
 
 /// A module's terms, tokenised once.
 #[derive(Debug, Clone)]
 pub struct Scorer {
     thresholds: Thresholds,
     modules: Vec<(Module, Vec<Term>)>,
+    vocab: HashMap<String, u32>,
 }
 
 impl Scorer {
     pub fn new(registry: &Modules) -> Scorer {
-        let modules = registry
-            .modules
-            .iter()
-            .map(|m| {
-                let mut terms: Vec<Term> = Vec::new();
-                let folder_word = m.folder.file_name().to_lowercase();
-                for word in m.keywords.iter().chain(std::iter::once(&folder_word)) {
-                    let toks = tokens(word);
-                    if !toks.is_empty() && !terms.iter().any(|(_, t)| *t == toks) {
-                        terms.push((word.clone(), toks));
-                    }
+        let mut vocab: HashMap<String, u32> = HashMap::new();
+        let mut modules = Vec::new();
+        for m in &registry.modules {
+            let mut terms: Vec<Term> = Vec::new();
+            let folder_word = m.folder.file_name().to_lowercase();
+            for word in m.keywords.iter().chain(std::iter::once(&folder_word)) {
+                let ids: Vec<u32> = tokens(word)
+                    .into_iter()
+                    .map(|t| {
+                        let next = vocab.len() as u32;
+                        *vocab.entry(t).or_insert(next)
+                    })
+                    .collect();
+                if !ids.is_empty() && !terms.iter().any(|(_, t)| *t == ids) {
+                    terms.push((word.clone(), ids));
                 }
-                (m.clone(), terms)
-            })
-            .collect();
+            }
+            modules.push((m.clone(), terms));
+        }
         Scorer {
             thresholds: registry.thresholds,
             modules,
+            vocab,
+        }
+    }
+
+    fn ids(&self, text: &str) -> Vec<u32> {
+        let mut out = Vec::new();
+        for_each_token(text, |t| {
+            out.push(self.vocab.get(t).copied().unwrap_or(OTHER))
+        });
+        out
+    }
+
+    /// The facts of a file from its name, the folders that count (`dirs`,
+    /// '/'-separated, may be empty) and the first bytes of its content.
+    pub fn facts(&self, file_name: &str, dirs: &str, head: &[u8]) -> Facts {
+        let (stem, ext) = split_ext(file_name);
+        let content = if head.contains(&0) {
+            None
+        } else {
+            Some(self.ids(&String::from_utf8_lossy(head)))
+        };
+        Facts {
+            name: self.ids(stem),
+            ext: ext.to_ascii_lowercase(),
+            path: self.ids(dirs),
+            content,
         }
     }
 
@@ -369,7 +387,7 @@ modules:
     #[test]
     fn content_keywords_pick_the_seed_ledger_module() {
         let s = Scorer::new(&registry(SEED));
-        let v = s.decide(&Facts::new("notes.py", "", b"ledger ulid append_only\n"));
+        let v = s.decide(&s.facts("notes.py", "", b"ledger ulid append_only\n"));
         assert_eq!(v.path, DecisionPath::ClearWinner, "{v:?}");
         assert_eq!(v.module.as_deref(), Some("Ledger_Records_MOD"));
         assert_eq!(v.candidates[0].score, 3);
@@ -378,9 +396,9 @@ modules:
     #[test]
     fn weights_name_over_path_over_content() {
         let s = Scorer::new(&registry(SEED));
-        let name = s.candidates(&Facts::new("ledger.py", "", b""));
-        let path = s.candidates(&Facts::new("x.py", "ledger", b""));
-        let content = s.candidates(&Facts::new("x.py", "", b"ledger"));
+        let name = s.candidates(&s.facts("ledger.py", "", b""));
+        let path = s.candidates(&s.facts("x.py", "ledger", b""));
+        let content = s.candidates(&s.facts("x.py", "", b"ledger"));
         assert_eq!(
             (name[0].score, path[0].score, content[0].score),
             (WEIGHT_NAME, WEIGHT_PATH, WEIGHT_CONTENT)
@@ -391,7 +409,7 @@ modules:
     #[test]
     fn extensions_are_a_hard_filter() {
         let s = Scorer::new(&registry(SEED));
-        let v = s.decide(&Facts::new("ledger_ulid.txt", "", b"ledger"));
+        let v = s.decide(&s.facts("ledger_ulid.txt", "", b"ledger"));
         assert_eq!(v.path, DecisionPath::Unclassified);
         assert!(v.candidates.is_empty());
     }
@@ -399,14 +417,14 @@ modules:
     #[test]
     fn binary_files_are_scored_by_name_only() {
         let s = Scorer::new(&registry(SEED));
-        let v = s.decide(&Facts::new("x.py", "", b"ledger ulid\0append_only"));
+        let v = s.decide(&s.facts("x.py", "", b"ledger ulid\0append_only"));
         assert_eq!(v.path, DecisionPath::Unclassified);
     }
 
     #[test]
     fn equal_scores_are_ambiguous_in_a_fixed_order() {
         let s = Scorer::new(&registry(SEED));
-        let v = s.decide(&Facts::new("goal_ledger.py", "", b""));
+        let v = s.decide(&s.facts("goal_ledger.py", "", b""));
         assert_eq!(v.path, DecisionPath::Ambiguous);
         let names: Vec<&str> = v.candidates.iter().map(|c| c.module.as_str()).collect();
         assert_eq!(names, ["Goal_Normalizer_MOD", "Ledger_Records_MOD"]);
@@ -419,7 +437,7 @@ modules:
             "    allowed_extensions: [.py, .ps1, .jsonl]\n    priority: 5\n",
         );
         let s = Scorer::new(&registry(&text));
-        let v = s.decide(&Facts::new("goal_ledger.py", "", b""));
+        let v = s.decide(&s.facts("goal_ledger.py", "", b""));
         assert_eq!(v.path, DecisionPath::PriorityTiebreak, "{v:?}");
         assert_eq!(v.module.as_deref(), Some("Ledger_Records_MOD"));
     }
@@ -427,7 +445,7 @@ modules:
     #[test]
     fn a_weak_single_match_is_ambiguous_not_placed() {
         let s = Scorer::new(&registry(SEED));
-        let v = s.decide(&Facts::new("x.py", "", b"provenance"));
+        let v = s.decide(&s.facts("x.py", "", b"provenance"));
         assert_eq!(v.path, DecisionPath::Ambiguous);
         assert!(v.reason.contains("below min_score"), "{}", v.reason);
     }
@@ -435,7 +453,7 @@ modules:
     #[test]
     fn folder_words_count_as_terms() {
         let s = Scorer::new(&registry(SEED));
-        let v = s.decide(&Facts::new("goals_overview.md", "", b""));
+        let v = s.decide(&s.facts("goals_overview.md", "", b""));
         assert_eq!(v.module.as_deref(), Some("Goal_Normalizer_MOD"), "{v:?}");
     }
 

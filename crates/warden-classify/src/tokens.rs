@@ -13,35 +13,50 @@
 
 /// The tokens of `text`, in order.
 pub fn tokens(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
-    let mut cur = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_alphanumeric() {
-            flush(&mut cur, &mut out);
-            continue;
-        }
-        if c.is_uppercase() && !cur.is_empty() {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
-                flush(&mut cur, &mut out);
-            }
-        }
-        cur.extend(c.to_lowercase());
-    }
-    flush(&mut cur, &mut out);
+    for_each_token(text, |t| out.push(t.to_string()));
     out
 }
 
-fn flush(cur: &mut String, out: &mut Vec<String>) {
+/// Call `f` with each token of `text`, in order, without allocating a
+/// string per token (the scorer looks each one up in its vocabulary).
+pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
+    let mut cur = String::new();
+    let mut prev: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                f(&cur);
+                cur.clear();
+            }
+            prev = None;
+            continue;
+        }
+        if c.is_uppercase()
+            && !cur.is_empty()
+            && let Some(p) = prev
+        {
+            let next_lower = chars.peek().is_some_and(|n| n.is_lowercase());
+            if p.is_lowercase() || p.is_ascii_digit() || (p.is_uppercase() && next_lower) {
+                f(&cur);
+                cur.clear();
+            }
+        }
+        if c.is_ascii() {
+            cur.push(c.to_ascii_lowercase());
+        } else {
+            cur.extend(c.to_lowercase());
+        }
+        prev = Some(c);
+    }
     if !cur.is_empty() {
-        out.push(std::mem::take(cur));
+        f(&cur);
     }
 }
 
 /// Whether the token sequence `phrase` occurs contiguously in `haystack`.
-pub fn contains_phrase(haystack: &[String], phrase: &[String]) -> bool {
+pub fn contains_phrase<T: PartialEq>(haystack: &[T], phrase: &[T]) -> bool {
     if phrase.is_empty() || phrase.len() > haystack.len() {
         return false;
     }
