@@ -57,10 +57,14 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
 
 /// Whether the token sequence `phrase` occurs contiguously in `haystack`.
 pub fn contains_phrase<T: PartialEq>(haystack: &[T], phrase: &[T]) -> bool {
-    if phrase.is_empty() || phrase.len() > haystack.len() {
-        return false;
+    match phrase {
+        [] => false,
+        // Most terms are one word: a plain scan, no slice comparison per window.
+        [one] => haystack.contains(one),
+        [first, rest @ ..] => haystack
+            .windows(phrase.len())
+            .any(|w| w[0] == *first && w[1..] == *rest),
     }
-    haystack.windows(phrase.len()).any(|w| w == phrase)
 }
 
 #[cfg(test)]
