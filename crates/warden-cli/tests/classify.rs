@@ -432,3 +432,25 @@ fn the_module_classifier_plugin_validates_passes_its_probes_and_places_files() {
     let q = r.json(&["quarantine", "list", "--reason", "unclassified"]);
     assert_eq!(q["files"][0]["source"], "plugin/module-classifier");
 }
+
+#[test]
+fn classify_refused_by_the_policy_writes_nothing_and_names_the_rule() {
+    let r = repo();
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    let policy = r.read(".warden/policy.yaml");
+    let narrowed = policy.replace(
+        "  FileDetected:\n    plugin: [move_file, quarantine]\n    collector: [move_file, quarantine]\n",
+        "  FileDetected:\n    plugin: [move_file, quarantine]\n",
+    );
+    assert_ne!(
+        narrowed, policy,
+        "the default policy lets collectors move files"
+    );
+    r.write(".warden/policy.yaml", &narrowed);
+    let before = r.tree();
+    let err = r.fails(&["classify", "--dry-run"], 1);
+    assert!(err.contains("collector"), "{err}");
+    let err = r.fails(&["classify", "--yes"], 1);
+    assert!(err.contains("FileDetected"), "{err}");
+    assert_eq!(r.tree(), before);
+}
