@@ -431,6 +431,13 @@ fn the_module_classifier_plugin_validates_passes_its_probes_and_places_files() {
     assert!(!r.root.join("inbox/holiday.txt").exists());
     let q = r.json(&["quarantine", "list", "--reason", "unclassified"]);
     assert_eq!(q["files"][0]["source"], "plugin/module-classifier");
+    // G7: the repository is part of the classifier's input. With the files
+    // back where they were, the dispatch replays byte for byte.
+    let applied = p["applied_run"].as_str().expect("applied run");
+    r.ok(&["undo", applied, "--yes"]);
+    let run = report["run"].as_str().expect("run");
+    let replay = r.ok(&["replay", run]);
+    assert!(replay.contains("byte-identical"), "{replay}");
 }
 
 #[test]
