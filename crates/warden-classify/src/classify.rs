@@ -327,7 +327,7 @@ fn decide_all(
             let (path, keeps) = dedupe::compare(&held, &newcomer);
             let why = match path {
                 DecisionPath::DedupeCollapsed => format!(
-                    "{target} already holds the same content (sha256 {})",
+                    "{target} is taken by {holder_desc} with the same content (sha256 {})",
                     held.sha256.short()
                 ),
                 DecisionPath::DedupeNewer => format!(

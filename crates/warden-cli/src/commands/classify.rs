@@ -161,6 +161,9 @@ fn print(report: &ClassifyReport, fmt: Format, explain: bool) -> Result<(), CliE
         (Outcome::Recorded, Some(run)) => {
             println!("nothing to move; the decisions were recorded as run {run}")
         }
+        (Outcome::NothingToDo, _) if report.files.is_empty() => {
+            println!("nothing to do: no file in scope (is the inbox empty?)")
+        }
         (Outcome::NothingToDo, _) => println!("nothing to do: every decision is already recorded"),
         _ => {}
     }
