@@ -40,6 +40,13 @@ pub fn placements(entries: &[Entry]) -> Vec<Placement> {
     }
     let mut out = Vec::new();
     for e in entries {
+        if let Some(mut from_plugin) = plugin_placements(e) {
+            for p in &mut from_plugin {
+                p.undone_by = undone.get(e.run.as_str()).map(|s| s.to_string());
+            }
+            out.extend(from_plugin);
+            continue;
+        }
         let Some(d) = &e.details else { continue };
         if d.get("schema").and_then(|s| s.as_str()) != Some(CLASSIFY_SCHEMA_ID) {
             continue;
@@ -65,6 +72,81 @@ pub fn placements(entries: &[Entry]) -> Vec<Placement> {
         }
     }
     out
+}
+
+/// The key of the built-in `ModuleClassifier` plugin (`warden modules
+/// install-plugin`).
+pub const PLUGIN_KEY: &str = "module-classifier";
+
+/// The decisions of an applied run of the `ModuleClassifier` plugin, read
+/// back from its ledger entry's actions and changes (a plugin's proposal
+/// carries no `details`). The entry keeps what moved where and why it was
+/// quarantined, not the scores: `move_file` reads as `clear_winner`,
+/// `quarantine` as the decision path of its reason (`superseded` as
+/// `dedupe_newer`); `candidates` is empty, `size` and `mtime` are 0, and the
+/// reason names the run whose record (`warden replay`) has the rest.
+fn plugin_placements(e: &Entry) -> Option<Vec<Placement>> {
+    if e.actor.kind != "plugin" || e.actor.id != PLUGIN_KEY || e.result != RunResult::Applied {
+        return None;
+    }
+    let before = |path: &str| {
+        e.changes
+            .iter()
+            .find(|c| c.path == path)
+            .and_then(|c| c.before)
+    };
+    let mut out = Vec::new();
+    for a in &e.actions {
+        let Some(sha256) = before(&a.path) else {
+            continue;
+        };
+        let (decision_path, target, module) = match (a.kind.as_str(), a.reason.as_deref()) {
+            ("move_file", _) => {
+                let Some(to) = a.to.clone() else { continue };
+                (DecisionPath::ClearWinner, Some(to), None)
+            }
+            ("quarantine", reason) => {
+                let d = match reason {
+                    Some("ambiguous") => DecisionPath::Ambiguous,
+                    Some("duplicate") => DecisionPath::DedupeCollapsed,
+                    Some("superseded") => DecisionPath::DedupeNewer,
+                    _ => DecisionPath::Unclassified,
+                };
+                let lane = e
+                    .changes
+                    .iter()
+                    .find(|c| c.path != a.path && c.before.is_none() && c.after == Some(sha256))
+                    .map(|c| c.path.clone());
+                (d, lane, None)
+            }
+            _ => continue,
+        };
+        out.push(Placement {
+            run: e.run.clone(),
+            time: e.time.clone(),
+            result: "applied".into(),
+            undone_by: None,
+            decision: FileDecision {
+                path: a.path.clone(),
+                sha256,
+                size: 0,
+                mtime: 0,
+                time_source: crate::times::TimeSource::Filesystem,
+                decision_path,
+                module,
+                target,
+                action: Some(a.kind.clone()),
+                quarantine_reason: a.reason.clone(),
+                winner_sha256: None,
+                candidates: Vec::new(),
+                reason: format!(
+                    "placed by the ModuleClassifier plugin (run {}); its dispatch record has the scores",
+                    e.run
+                ),
+            },
+        });
+    }
+    Some(out)
 }
 
 /// The latest decision still in force for each (path, sha256): a decision

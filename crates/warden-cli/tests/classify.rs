@@ -461,3 +461,52 @@ fn classify_refused_by_the_policy_writes_nothing_and_names_the_rule() {
     assert!(err.contains("FileDetected"), "{err}");
     assert_eq!(r.tree(), before);
 }
+
+#[test]
+fn install_plugin_sets_up_the_module_classifier_and_its_placements_show_in_where() {
+    let r = repo();
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    r.write("inbox/holiday.txt", "sunny\n");
+    let out = r.ok(&["modules", "install-plugin", "--yes"]);
+    assert!(out.contains("installed and enabled"), "{out}");
+    let v = r.ok(&["plugin", "validate", "module-classifier"]);
+    assert!(v.contains("module-classifier: valid"), "{v}");
+    let t = r.ok(&["plugin", "test", "module-classifier"]);
+    assert!(t.contains("pass example:handle"), "{t}");
+    // A second install refuses and names the fix.
+    let err = r.fails(&["modules", "install-plugin", "--yes"], 2);
+    assert!(err.contains("already exists"), "{err}");
+    let item = |p: &str| serde_json::json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()});
+    let items = vec![item("inbox/notes.py"), item("inbox/holiday.txt")];
+    let input = r.home.path().join("items.json");
+    std::fs::write(&input, serde_json::to_string(&items).expect("json")).expect("write");
+    let report = r.json(&[
+        "run",
+        "FileDetected",
+        "--input",
+        &input.display().to_string(),
+    ]);
+    let p = &report["plugins"][0];
+    assert_eq!(p["outcome"], "applied", "{report:#}");
+    assert_eq!(
+        r.read("modules/ledger/notes.py"),
+        "ledger ulid append_only\n"
+    );
+    let w = r.json(&["where", "modules/ledger/notes.py"]);
+    let pl = &w["placements"][0];
+    assert_eq!(pl["decision"]["path"], "inbox/notes.py", "{w:#}");
+    assert_eq!(pl["decision"]["target"], "modules/ledger/notes.py", "{w:#}");
+    assert_eq!(pl["decision"]["decision_path"], "clear_winner", "{w:#}");
+    assert_eq!(pl["run"], p["applied_run"], "{w:#}");
+    let u = r.json(&["where", "--outcome", "unclassified", "--since", "1h"]);
+    assert_eq!(
+        u["placements"][0]["decision"]["path"], "inbox/holiday.txt",
+        "{u:#}"
+    );
+    assert_eq!(u["placements"].as_array().map(Vec::len), Some(1), "{u:#}");
+    // Undone, the placement says so.
+    let applied = p["applied_run"].as_str().expect("applied run");
+    r.ok(&["undo", applied, "--yes"]);
+    let w = r.json(&["where", "inbox/notes.py"]);
+    assert!(w["placements"][0]["undone_by"].is_string(), "{w:#}");
+}
