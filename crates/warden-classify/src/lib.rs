@@ -17,6 +17,7 @@
 
 pub mod classify;
 pub mod dedupe;
+pub mod duplicates;
 pub mod history;
 pub mod import;
 pub mod quarantine;

@@ -58,8 +58,17 @@ pub fn walk(root: &Path, start: &RepoPath) -> Result<Vec<RepoPath>> {
     if !meta.is_dir() {
         return Ok(Vec::new());
     }
+    walk_fs(root, &fs)
+}
+
+/// Every file of the working tree, with the same exclusions as [`walk`].
+pub fn walk_tree(root: &Path) -> Result<Vec<RepoPath>> {
+    walk_fs(root, root)
+}
+
+fn walk_fs(root: &Path, fs: &Path) -> Result<Vec<RepoPath>> {
     let mut out = Vec::new();
-    let walker = ignore::WalkBuilder::new(&fs)
+    let walker = ignore::WalkBuilder::new(fs)
         .hidden(false)
         .ignore(false)
         .git_global(false)

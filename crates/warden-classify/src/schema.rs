@@ -35,6 +35,10 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "`warden modules validate --format json`",
         ),
         (
+            "classify-duplicates".into(),
+            "`warden classify --duplicates --format json`",
+        ),
+        (
             "watch".into(),
             "`warden watch --format json` (printed when it stops)",
         ),
@@ -51,6 +55,9 @@ pub fn get(name: &str) -> Option<Value> {
         }
         "modules-validate" => {
             schema_for::<validate::ModulesValidation>(name, validate::MODULES_VALIDATE_SCHEMA_ID)
+        }
+        "classify-duplicates" => {
+            schema_for::<duplicates::DuplicatesReport>(name, duplicates::DUPLICATES_SCHEMA_ID)
         }
         "watch" => schema_for::<watch::WatchSummary>(name, watch::WATCH_SCHEMA_ID),
         _ => return None,

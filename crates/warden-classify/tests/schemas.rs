@@ -62,4 +62,11 @@ fn written_reports_validate_against_their_schemas() {
     validate("quarantine-list", &serde_json::to_value(&q).expect("json"));
     let m = warden_classify::validate::validate(f.root()).expect("validate");
     validate("modules-validate", &serde_json::to_value(&m).expect("json"));
+    f.write("inbox/copy.py", "ledger ulid append_only\n");
+    let d = warden_classify::duplicates::find(f.root(), &[]).expect("duplicates");
+    assert_eq!(d.groups.len(), 1, "{d:#?}");
+    validate(
+        "classify-duplicates",
+        &serde_json::to_value(&d).expect("json"),
+    );
 }

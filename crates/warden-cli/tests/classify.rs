@@ -510,3 +510,27 @@ fn install_plugin_sets_up_the_module_classifier_and_its_placements_show_in_where
     let w = r.json(&["where", "inbox/notes.py"]);
     assert!(w["placements"][0]["undone_by"].is_string(), "{w:#}");
 }
+
+#[test]
+fn classify_duplicates_lists_identical_files_and_writes_nothing() {
+    let r = repo();
+    r.write("inbox/a.txt", "same bytes\n");
+    r.write("docs/b.txt", "same bytes\n");
+    r.write("docs/c.txt", "other bytes\n");
+    let before = r.tree();
+    let d = r.json(&["classify", "--duplicates"]);
+    assert_eq!(d["schema"], "warden.classify-duplicates/v1", "{d:#}");
+    assert_eq!(
+        d["groups"],
+        serde_json::json!([{"sha256": common::sha("same bytes\n"), "size": 11,
+                            "paths": ["docs/b.txt", "inbox/a.txt"]}]),
+        "{d:#}"
+    );
+    let scoped = r.json(&["classify", "--duplicates", "docs"]);
+    assert_eq!(scoped["groups"], serde_json::json!([]), "{scoped:#}");
+    let human = r.ok(&["classify", "--duplicates"]);
+    assert!(human.contains("  docs/b.txt\n  inbox/a.txt"), "{human}");
+    assert_eq!(r.tree(), before);
+    let err = r.fails(&["classify", "--duplicates", "nowhere"], 2);
+    assert!(err.contains("nowhere"), "{err}");
+}

@@ -27,6 +27,10 @@ pub struct ClassifyArgs {
     /// per line; write nothing (it runs inside the plugin sandbox).
     #[arg(long, hide = true)]
     pub plugin_actions: bool,
+    /// Report groups of identical files (equal full sha256) under PATHS (default: the whole
+    /// working tree); read-only.
+    #[arg(long, conflicts_with_all = ["reclassify", "explain", "plugin_actions"])]
+    pub duplicates: bool,
     #[command(flatten)]
     pub write: WriteArgs,
 }
@@ -77,6 +81,9 @@ pub fn registry(root: &Path) -> Result<Modules, CliError> {
 pub fn run(repo: Option<PathBuf>, args: &ClassifyArgs, fmt: Format) -> Result<ExitCode, CliError> {
     if args.plugin_actions {
         return plugin_actions(repo);
+    }
+    if args.duplicates {
+        return duplicates(repo, args, fmt);
     }
     let repo = open(repo)?;
     let root = repo.root().to_path_buf();
@@ -264,5 +271,52 @@ fn plugin_actions(repo: Option<PathBuf>) -> Result<ExitCode, CliError> {
     for action in &a.actions {
         println!("{action}");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `warden classify --duplicates [PATHS…]`: read-only; exit 0 with or
+/// without groups (a report, not a check).
+fn duplicates(
+    repo: Option<PathBuf>,
+    args: &ClassifyArgs,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let root = super::root(repo)?;
+    let mut starts = Vec::new();
+    for p in &args.paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            return Err(warden_core::Error::user_path(
+                "search for duplicates in",
+                p,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            )
+            .into());
+        }
+        starts.push(repo_path(&root, p)?);
+    }
+    let report = warden_classify::duplicates::find(&root, &starts)?;
+    if is_json(fmt) {
+        output::json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for g in &report.groups {
+        let hex = g.sha256.to_string();
+        println!(
+            "{} identical file(s), {} bytes each, sha256 {}",
+            g.paths.len(),
+            g.size,
+            hex.get(..16).unwrap_or(&hex)
+        );
+        for p in &g.paths {
+            println!("  {p}");
+        }
+    }
+    println!(
+        "{} file(s) looked at; {} group(s); {} duplicate file(s), {} byte(s) wasted",
+        report.files,
+        report.groups.len(),
+        report.duplicate_files,
+        report.wasted_bytes
+    );
     Ok(ExitCode::SUCCESS)
 }
