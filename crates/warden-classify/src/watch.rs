@@ -125,6 +125,9 @@ fn key_of(m: &std::fs::Metadata) -> (Key, Option<Duration>) {
     ((m.len(), nanos), age)
 }
 
+/// What the file watcher delivers: a debounced batch of events, or errors.
+pub type EventBatch = notify_debouncer_full::DebounceEventResult;
+
 /// Run until `stop` is set. `log` hears every batch.
 pub fn watch(
     root: &Path,
@@ -133,6 +136,48 @@ pub fn watch(
     opts: &WatchOptions,
     stop: &AtomicBool,
     log: &mut dyn FnMut(&WatchEvent),
+) -> Result<WatchSummary> {
+    run(root, ctx, times, opts, stop, log, None)
+}
+
+/// The test seam for what the kernel cannot be made to do on demand (an
+/// inotify queue overflow; `max_queued_events` is not settable
+/// unprivileged): no kernel watcher is started and the events come from
+/// `events` instead, through the same handling as the kernel's. With
+/// `rescan_every` long, nothing but an event (or the start-up scan) makes it
+/// look at the inbox.
+pub fn watch_events(
+    root: &Path,
+    ctx: &Context,
+    times: &dyn Times,
+    opts: &WatchOptions,
+    stop: &AtomicBool,
+    log: &mut dyn FnMut(&WatchEvent),
+    events: mpsc::Receiver<EventBatch>,
+) -> Result<WatchSummary> {
+    run(root, ctx, times, opts, stop, log, Some(events))
+}
+
+/// Whether a batch from the event source asks for a full rescan rather than
+/// just a look (an overflow, or an error), and why.
+pub fn rescan_reason(batch: &EventBatch) -> Option<String> {
+    match batch {
+        Ok(events) => events
+            .iter()
+            .any(|e| e.event.need_rescan())
+            .then(|| "the kernel dropped events (overflow)".to_string()),
+        Err(errors) => Some(format!("watcher error: {:?}", errors.first())),
+    }
+}
+
+fn run(
+    root: &Path,
+    ctx: &Context,
+    times: &dyn Times,
+    opts: &WatchOptions,
+    stop: &AtomicBool,
+    log: &mut dyn FnMut(&WatchEvent),
+    injected: Option<mpsc::Receiver<EventBatch>>,
 ) -> Result<WatchSummary> {
     let repo = Repo::open(root)?;
     let lock_path = repo.layout.state_dir().join("watch.lock");
@@ -157,10 +202,14 @@ pub fn watch(
     } else {
         "events"
     };
-    let (tx, rx) = mpsc::channel();
-    let mut debouncer = match opts.poll {
-        Some(_) => None,
-        None => Some(
+    let (tx, own_rx) = mpsc::channel();
+    let (rx, kernel) = match injected {
+        Some(rx) => (rx, false),
+        None => (own_rx, opts.poll.is_none()),
+    };
+    let mut debouncer = match kernel {
+        false => None,
+        true => Some(
             notify_debouncer_full::new_debouncer(opts.debounce, None, tx)
                 .map_err(|e| Error::Internal(format!("cannot start the file watcher: {e}")))?,
         ),
@@ -212,22 +261,14 @@ pub fn watch(
         if now < next_scan {
             let wait = (next_scan - now).min(slice);
             match rx.recv_timeout(wait) {
-                Ok(Ok(events)) => {
-                    let events: Vec<notify_debouncer_full::DebouncedEvent> = events;
-                    if events.iter().any(|e| e.event.need_rescan()) {
-                        log(&WatchEvent::Rescan {
-                            why: "the kernel dropped events (overflow)".into(),
-                        });
+                Ok(batch) => {
+                    if let Some(why) = rescan_reason(&batch) {
+                        log(&WatchEvent::Rescan { why });
                     }
                     next_scan = Instant::now();
                 }
-                Ok(Err(errors)) => {
-                    log(&WatchEvent::Rescan {
-                        why: format!("watcher error: {:?}", errors.first()),
-                    });
-                    next_scan = Instant::now();
-                }
-                Err(_) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(wait),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
             continue;
         }
