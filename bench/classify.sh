@@ -46,10 +46,13 @@ echo "warden: $WARDEN"
 # The policy's per-run limits do not matter for a dry run's decisions but the
 # dry run checks the proposal's shape and gate.
 cd "$R"
+# SKIP_HASH=1: only the organize comparison (e.g. `SKIP_HASH=1 bash bench/classify.sh 2000`).
+if [ -z "${SKIP_HASH:-}" ]; then
 hyperfine --warmup 1 --runs 5 --export-markdown "$WORK/hash.md" \
   -n "warden classify --dry-run" "$WARDEN classify --dry-run --format json > /dev/null" \
   -n "sha256sum, 2 workers" "find inbox -type f -print0 | xargs -0 -P2 -n 1000 sha256sum > /dev/null"
 cat "$WORK/hash.md"
+fi
 
 # organize (pip organize-tool), simulate mode, the same rules, on a subset.
 SUB=${ORGANIZE_FILES:-2000}
@@ -76,7 +79,7 @@ for name, folder, kws in mods:
           f"    actions:\n      - move: {root}/{folder}")
 PY
 cd "$S"
-hyperfine --warmup 1 --runs 3 --export-markdown "$WORK/organize.md" \
+hyperfine --warmup 1 --runs ${ORGANIZE_RUNS:-3} --export-markdown "$WORK/organize.md" \
   -n "warden classify --dry-run ($SUB files)" "$WARDEN classify --dry-run --format json > /dev/null" \
   -n "organize sim ($SUB files)" "$ORGANIZE sim $WORK/organize.yaml > /dev/null"
 cat "$WORK/organize.md"

@@ -164,15 +164,18 @@ pub fn analyse(root: &Path, reg: &Modules, opts: &Options, times: &dyn Times) ->
     // soon as it is scored.
     let scored: Vec<Result<Option<(FileInfo, Verdict)>>> = paths
         .par_iter()
-        .map(|p| match scan::read(root, p) {
-            Ok(info) => Ok(Some(score_one(&scorer, reg, info))),
-            Err(warden_core::Error::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        })
+        .map_init(
+            || vec![0u8; scan::READ_BUF],
+            |buf, p| match scan::read_with(root, p, buf) {
+                Ok(info) => Ok(Some(score_one(&scorer, reg, info))),
+                Err(warden_core::Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            },
+        )
         .collect();
     let mut all = Vec::with_capacity(scored.len());
     for s in scored {

@@ -160,12 +160,47 @@ type Term = (String, Vec<u32>);
 pub struct Scorer {
     thresholds: Thresholds,
     modules: Vec<(Module, Vec<Term>)>,
-    vocab: HashMap<String, u32>,
+    vocab: HashMap<String, u32, Fnv>,
+    /// First bytes and lengths (bit n: length n, 63 for longer) of the
+    /// vocabulary's words: most tokens of a file are not in it, and these
+    /// tell without hashing.
+    firsts: [bool; 256],
+    lengths: u64,
+}
+
+fn length_bit(len: usize) -> u64 {
+    1u64 << len.min(63)
+}
+
+/// FNV-1a for the vocabulary: its keys are short words from the registry and
+/// every token of every file is looked up (SipHash showed in the profile).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fnv;
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+pub struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 impl Scorer {
     pub fn new(registry: &Modules) -> Scorer {
-        let mut vocab: HashMap<String, u32> = HashMap::new();
+        let mut vocab: HashMap<String, u32, Fnv> = HashMap::with_hasher(Fnv);
         let mut modules = Vec::new();
         for m in &registry.modules {
             let mut terms: Vec<Term> = Vec::new();
@@ -184,17 +219,36 @@ impl Scorer {
             }
             modules.push((m.clone(), terms));
         }
+        let mut firsts = [false; 256];
+        let mut lengths = 0u64;
+        for w in vocab.keys() {
+            if let Some(b) = w.as_bytes().first() {
+                firsts[usize::from(*b)] = true;
+            }
+            lengths |= length_bit(w.len());
+        }
         Scorer {
             thresholds: registry.thresholds,
             modules,
             vocab,
+            firsts,
+            lengths,
         }
     }
 
     fn ids(&self, text: &str) -> Vec<u32> {
         let mut out = Vec::new();
         for_each_token(text, |t| {
-            out.push(self.vocab.get(t).copied().unwrap_or(OTHER))
+            let maybe = t
+                .as_bytes()
+                .first()
+                .is_some_and(|b| self.firsts[usize::from(*b)])
+                && self.lengths & length_bit(t.len()) != 0;
+            out.push(if maybe {
+                self.vocab.get(t).copied().unwrap_or(OTHER)
+            } else {
+                OTHER
+            })
         });
         out
     }

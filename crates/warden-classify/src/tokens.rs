@@ -21,6 +21,9 @@ pub fn tokens(text: &str) -> Vec<String> {
 /// Call `f` with each token of `text`, in order, without allocating a
 /// string per token (the scorer looks each one up in its vocabulary).
 pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
+    if text.is_ascii() {
+        return for_each_ascii_token(text.as_bytes(), f);
+    }
     let mut cur = String::new();
     let mut prev: Option<char> = None;
     let mut chars = text.chars().peekable();
@@ -53,6 +56,44 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
     if !cur.is_empty() {
         f(&cur);
     }
+}
+
+/// [`for_each_token`] for ASCII text (most names and content heads): the
+/// same rules on bytes, with no `char` decoding and one buffer.
+fn for_each_ascii_token(text: &[u8], mut f: impl FnMut(&str)) {
+    let mut cur: Vec<u8> = Vec::with_capacity(32);
+    let mut emit = |cur: &mut Vec<u8>| {
+        if !cur.is_empty() {
+            // Only ASCII alphanumerics are ever pushed.
+            if let Ok(t) = std::str::from_utf8(cur) {
+                f(t);
+            }
+            cur.clear();
+        }
+    };
+    let mut prev: Option<u8> = None;
+    for (i, &c) in text.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            emit(&mut cur);
+            prev = None;
+            continue;
+        }
+        if c.is_ascii_uppercase()
+            && !cur.is_empty()
+            && let Some(p) = prev
+        {
+            let next_lower = text.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if p.is_ascii_lowercase()
+                || p.is_ascii_digit()
+                || (p.is_ascii_uppercase() && next_lower)
+            {
+                emit(&mut cur);
+            }
+        }
+        cur.push(c.to_ascii_lowercase());
+        prev = Some(c);
+    }
+    emit(&mut cur);
 }
 
 /// Whether the token sequence `phrase` occurs contiguously in `haystack`.
@@ -95,7 +136,19 @@ mod tests {
         assert!(!contains_phrase(&h, &[]));
     }
 
+    /// The general path, for comparison with the ASCII one.
+    fn char_tokens(text: &str) -> Vec<String> {
+        // A non-ASCII separator at the end forces the general path and adds
+        // no token.
+        tokens(&format!("{text}\u{2003}"))
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_ascii_path_tokenises_like_the_general_one(s in "[a-zA-Z0-9_ ./:-]{0,60}") {
+            proptest::prop_assert_eq!(tokens(&s), char_tokens(&s));
+        }
+
         #[test]
         fn tokens_are_lower_case_alphanumeric_and_stable(s in "[a-zA-Z0-9_ ./ÄäÉé-]{0,40}") {
             let a = tokens(&s);
