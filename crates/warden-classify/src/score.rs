@@ -244,11 +244,17 @@ impl Scorer {
                 .first()
                 .is_some_and(|b| self.firsts[usize::from(*b)])
                 && self.lengths & length_bit(t.len()) != 0;
-            out.push(if maybe {
+            let id = if maybe {
                 self.vocab.get(t).copied().unwrap_or(OTHER)
             } else {
                 OTHER
-            })
+            };
+            // A run of words outside the vocabulary is one OTHER: terms are
+            // made of vocabulary words only, so no match changes, and the
+            // scan over a content head gets shorter.
+            if !(id == OTHER && out.last() == Some(&OTHER)) {
+                out.push(id);
+            }
         });
         out
     }
