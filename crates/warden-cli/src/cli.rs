@@ -210,6 +210,22 @@ pub enum Command {
     Hook(HookCommand),
     /// The capability registry: init, validate, stats, update, maintain.
     Registry(crate::commands::registry::RegistryArgs),
+    /// Place inbox files into their modules by .warden/modules.yaml, as one undoable run.
+    ///
+    /// Exit codes: 0 done (or nothing to do); 1 refused by the policy or
+    /// declined (nothing written); 2 usage or input error; 3 internal; 4 busy.
+    Classify(crate::commands::classify::ClassifyArgs),
+    /// Placement history: every decision about a file (following its moves and
+    /// digest), or every decision of an outcome since a time.
+    Where(crate::commands::where_::WhereArgs),
+    /// The quarantine lane.
+    #[command(subcommand)]
+    Quarantine(crate::commands::quarantine::QuarantineCommand),
+    /// The module registry .warden/modules.yaml.
+    #[command(subcommand)]
+    Modules(crate::commands::modules::ModulesCommand),
+    /// Watch the inbox and classify what settles there, unattended (one run per batch).
+    Watch(crate::commands::watch::WatchArgs),
     /// Walk through warden on a throwaway repository in a temp dir.
     Demo {
         /// Keep the temp repository and print its path.

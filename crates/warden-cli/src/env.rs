@@ -147,6 +147,11 @@ pub fn launcher() -> warden_plugin::runtime::Launcher {
             _ => {}
         }
     }
+    // The built-in classifier plugin's handler calls back into this warden
+    // (`$WARDEN_EXE classify --plugin-actions`; docs/classify.md).
+    if let Ok(exe) = std::env::current_exe() {
+        env.push(("WARDEN_EXE".to_string(), exe.display().to_string()));
+    }
     // WARDEN_SANDBOX=off starts plugins without the Landlock helper (for
     // debugging a plugin); the policy must then allow unsandboxed plugins.
     let helper = match std::env::var("WARDEN_SANDBOX").as_deref() {

@@ -677,9 +677,13 @@ fn demo_runs_end_to_end() {
         "byte-for-byte what it was: yes",
         "ok: true",
         "was edited",
-        "== 27. Registry maintainer",
+        "== 27. Files land in an inbox",
+        "quarantined (unclassified): inbox/holiday.txt",
+        "the inbox is byte-for-byte what it was: yes",
+        "== 31. Registry maintainer",
         "refused by the evidence gate",
         "the entry is byte-for-byte what it was: yes",
+        "== 35. Meta contracts on a repository that does not comply",
     ] {
         assert!(out.contains(step), "{step} missing from the demo:\n{out}");
     }

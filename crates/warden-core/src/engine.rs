@@ -469,7 +469,7 @@ impl Session<'_> {
             rationale: plan.rationale.clone(),
             undoes: plan.undoes.clone(),
             rollback: None,
-            details: None,
+            details: plan.details.clone(),
         }
     }
 

@@ -33,8 +33,30 @@ pub struct ModulesFile {
     pub inbox: Vec<String>,
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// What the classifier does with a file that has no clear winner:
+    /// `stay` (default: left in place, candidates listed) or `quarantine`
+    /// (moved to the quarantine lane with reason `ambiguous`).
+    #[serde(default, skip_serializing_if = "OnAmbiguous::is_stay")]
+    pub ambiguous: OnAmbiguous,
     #[serde(default)]
     pub modules: Vec<ModuleEntry>,
+}
+
+/// The `ambiguous:` setting of `.warden/modules.yaml`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnAmbiguous {
+    /// Leave the file where it is and list its candidates.
+    #[default]
+    Stay,
+    /// Move it to the quarantine lane with reason `ambiguous`.
+    Quarantine,
+}
+
+impl OnAmbiguous {
+    fn is_stay(&self) -> bool {
+        *self == OnAmbiguous::Stay
+    }
 }
 
 fn default_inbox() -> Vec<String> {
@@ -101,6 +123,7 @@ pub struct Modules {
     /// Inbox roots as repository paths (without the trailing '/').
     pub inbox: Vec<RepoPath>,
     pub thresholds: Thresholds,
+    pub ambiguous: OnAmbiguous,
     pub modules: Vec<Module>,
 }
 
@@ -262,6 +285,7 @@ impl Modules {
         Ok(Modules {
             inbox,
             thresholds: raw.thresholds,
+            ambiguous: raw.ambiguous,
             modules,
         })
     }

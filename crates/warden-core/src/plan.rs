@@ -20,7 +20,7 @@ use crate::paths::{QUARANTINE_DIR, RepoPath};
 use crate::policy::Policy;
 use crate::proposal::{Action, Expect, Proposal, Source};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -126,20 +126,23 @@ pub enum Noop {
     NothingToChange,
 }
 
-/// What a plan does: apply a proposal, or undo a run.
+/// What a plan does: apply a proposal, undo a run, or apply the classifier's
+/// placements (`warden classify`, `warden watch`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunCommand {
     Apply,
     Undo,
+    Classify,
 }
 
 impl RunCommand {
-    /// "apply" or "undo" (also the ledger entry's `command`).
+    /// "apply", "undo" or "classify" (also the ledger entry's `command`).
     pub fn as_str(self) -> &'static str {
         match self {
             RunCommand::Apply => "apply",
             RunCommand::Undo => "undo",
+            RunCommand::Classify => "classify",
         }
     }
 }
@@ -168,6 +171,9 @@ pub struct Plan {
     /// when empty) once the files are in place. Only an undo sets them: the
     /// undone run's directory before-states.
     pub dirs: Vec<DirRecord>,
+    /// Facts a subsystem stores in the run's ledger entry (`details`), e.g.
+    /// the classifier's decisions; `None` for a plain apply or undo.
+    pub details: Option<serde_json::Value>,
 }
 
 /// The plan as reported (`--format json`, the `plan` of `.runs/<RUN>/run.json`).
@@ -516,6 +522,10 @@ pub(crate) fn lane_index_body(run: &str, files: Vec<serde_json::Value>) -> Resul
 /// by another. Exit 2, naming the action and the path.
 pub fn check_shape(root: &Path, proposal: &Proposal, file: &str) -> Result<()> {
     let mut used: BTreeMap<RepoPath, String> = BTreeMap::new();
+    // Paths an earlier quarantine action emptied: a later move_file may put a
+    // file there (the classifier's "newer file wins the name": the old one
+    // goes to the lane, the newcomer takes its place, in one run).
+    let mut freed: BTreeSet<RepoPath> = BTreeSet::new();
     for (i, action) in proposal.actions.iter().enumerate() {
         let fields: &[&str] = if action.kind() == ActionKind::MoveFile {
             &["from", "to"]
@@ -525,6 +535,13 @@ pub fn check_shape(root: &Path, proposal: &Proposal, file: &str) -> Result<()> {
         for (p, f) in action.paths().into_iter().zip(fields) {
             let field = format!("actions[{i}].{f}");
             p.check_lengths(root, file, &field)?;
+            if *f == "to" && freed.remove(p) {
+                used.insert(p.clone(), field);
+                continue;
+            }
+            if action.kind() == ActionKind::Quarantine && !used.contains_key(p) {
+                freed.insert(p.clone());
+            }
             if let Some(prev) = used.get(p) {
                 return Err(Error::invalid(
                     file,
@@ -866,6 +883,7 @@ pub fn build(
         diff,
         noop: None,
         dirs: Vec::new(),
+        details: None,
     }
 }
 

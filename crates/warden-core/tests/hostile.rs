@@ -320,6 +320,16 @@ fn cases() -> Vec<Case> {
         refused("quarantine then write the same path", base, p(json!([
             {"kind": "quarantine", "path": "a.txt", "reason": "r"},
             {"kind": "write_file", "path": "a.txt", "content": "x", "expect": "absent"}])), "actions[1].path"),
+        applied("quarantine then move another file into the freed path", base, p(json!([
+            {"kind": "quarantine", "path": "a.txt", "reason": "superseded"},
+            {"kind": "move_file", "from": "dir/b.txt", "to": "a.txt", "expect": "any"}]))),
+        refused("move into a path before quarantining it", base, p(json!([
+            {"kind": "move_file", "from": "dir/b.txt", "to": "a.txt", "expect": "any"},
+            {"kind": "quarantine", "path": "a.txt", "reason": "superseded"}])), "actions[1].path"),
+        refused("quarantine then move into the freed path twice", base, p(json!([
+            {"kind": "quarantine", "path": "a.txt", "reason": "superseded"},
+            {"kind": "move_file", "from": "dir/b.txt", "to": "a.txt", "expect": "any"},
+            {"kind": "move_file", "from": "bin.dat", "to": "a.txt", "expect": "any"}])), "actions[2].to"),
         refused("expect mismatch on write", base, p(json!([{"kind": "write_file", "path": "a.txt", "content": "x", "expect": {"sha256": sha("not alpha\n")}}])), "actions[0].expect"),
         refused("expect absent on an existing file", base, p(json!([{"kind": "write_file", "path": "a.txt", "content": "x", "expect": "absent"}])), "actions[0].expect"),
         refused("expect sha256 on a missing file", base, p(json!([{"kind": "write_file", "path": "nope.txt", "content": "x", "expect": {"sha256": sha("x")}}])), "actions[0].expect"),

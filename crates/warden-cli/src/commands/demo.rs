@@ -241,11 +241,12 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
     let sync_ok = super::demo_sync::run(&root, 11, &ctx)?;
     let plugins_ok = super::demo_plugins::run(&root, 17, step, say)?;
     let bridge_ok = super::demo_bridge::run(21, keep)?;
-    let registry_ok = super::demo_registry::run(&root, 27, &ctx)?;
-    let contracts_ok = super::demo_contracts::run(&root, 31, step, say)?;
+    let classify_ok = super::demo_classify::run(27)?;
+    let registry_ok = super::demo_registry::run(&root, 31, &ctx)?;
+    let contracts_ok = super::demo_contracts::run(&root, 35, step, say)?;
 
     println!(
-        "\nThat was warden: proposals, policy, atomic runs, the ledger and undo; the sync guardian;\nplugins that only propose; signed remote commands; a registry kept current; and meta contracts."
+        "\nThat was warden: proposals, policy, atomic runs, the ledger and undo; the sync guardian;\nplugins that only propose; signed remote commands; the file classifier; a registry kept\ncurrent; and meta contracts."
     );
     if keep {
         let path = tmp.keep();
@@ -261,6 +262,7 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
         && sync_ok
         && plugins_ok
         && bridge_ok
+        && classify_ok
         && registry_ok
         && contracts_ok;
     Ok(if ok {

@@ -4,10 +4,12 @@ mod apply;
 pub mod bridge;
 mod bridge_unit;
 mod check;
+pub mod classify;
 mod completions;
 mod contracts;
 mod demo;
 mod demo_bridge;
+mod demo_classify;
 mod demo_contracts;
 mod demo_plugins;
 mod demo_registry;
@@ -22,7 +24,9 @@ mod ids;
 mod init;
 mod ledger;
 mod man;
+pub mod modules;
 mod plugin;
+pub mod quarantine;
 pub mod registry;
 mod replay;
 mod run;
@@ -32,6 +36,8 @@ pub mod schema;
 mod status;
 mod sync;
 mod undo;
+pub mod watch;
+pub mod where_;
 
 use crate::cli::{Cli, Command, Format, WriteArgs};
 use crate::env;
@@ -104,6 +110,11 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Contracts(cmd) => contracts::run(cli.repo, cmd, fmt),
         Command::Gen(cmd) => gen_cmd::run(cli.repo, cmd, fmt),
         Command::Fix { write } => fix::run(cli.repo, &write, fmt),
+        Command::Classify(args) => classify::run(cli.repo, &args, fmt),
+        Command::Where(args) => where_::run(cli.repo, &args, fmt),
+        Command::Quarantine(cmd) => quarantine::run(cli.repo, &cmd, fmt),
+        Command::Modules(cmd) => modules::run(cli.repo, &cmd, fmt),
+        Command::Watch(args) => watch::run(cli.repo, &args, fmt),
     }
 }
 

@@ -22,6 +22,7 @@ pub fn catalogue() -> Vec<SchemaInfo> {
     add(&mut out, warden_plugin::schemas::catalogue());
     add(&mut out, warden_registry::schema::catalogue());
     add(&mut out, warden_contracts::schema::catalogue());
+    add(&mut out, warden_classify::schema::catalogue());
     out
 }
 
@@ -33,6 +34,7 @@ pub fn get(name: &str) -> Option<serde_json::Value> {
         .or_else(|| warden_plugin::schemas::get(name))
         .or_else(|| warden_registry::schema::get(name))
         .or_else(|| warden_contracts::schema::get(name))
+        .or_else(|| warden_classify::schema::get(name))
 }
 
 /// Whether `warden schema NAME` prints a schema for `name`.

@@ -1,0 +1,492 @@
+//! One classification pass (SPEC §7, §13.2–4): pick the files in scope, read
+//! them, score each against the registry, settle name clashes by the dedupe
+//! rules, and turn the decisions into ONE proposal of `move_file` and
+//! `quarantine` actions (never `delete_file`) on the `FileDetected` event.
+//!
+//! Scope: every file under the inbox roots, or the paths named. A file
+//! inside a module's folder is reported, never moved, unless `reclassify`.
+//! A winner goes to `<module folder>/<file name>` (sub-folders of the inbox
+//! are not kept). Every action carries the file's sha256 as its
+//! precondition, so a file changed between plan and apply is refused, and
+//! re-seeing a file that was already placed proposes nothing (G6).
+
+use crate::dedupe::{self, Keeps, Version};
+use crate::report::{ClassifyReport, FileDecision, Outcome};
+use crate::scan::{self, FileInfo};
+use crate::score::{DecisionPath, Scorer, Verdict};
+use crate::times::{TimeSource, Times};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use warden_core::modules::{Modules, OnAmbiguous};
+use warden_core::paths::RepoPath;
+use warden_core::proposal::Proposal;
+use warden_core::{Digest, Result};
+
+/// The proposal's source: the classifier is a collector on `FileDetected`.
+pub const SOURCE_KIND: &str = "collector";
+pub const SOURCE_ID: &str = "warden-classify";
+pub const EVENT: &str = "FileDetected";
+
+/// Quarantine reasons the classifier uses.
+pub const REASON_UNCLASSIFIED: &str = "unclassified";
+pub const REASON_AMBIGUOUS: &str = "ambiguous";
+pub const REASON_DUPLICATE: &str = "duplicate";
+pub const REASON_SUPERSEDED: &str = "superseded";
+
+/// What to look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every file under the registry's inbox roots.
+    Inbox,
+    /// These repository paths (files, or folders walked recursively).
+    Paths(Vec<RepoPath>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub scope: Scope,
+    /// Also move files that already lie inside a module's folder.
+    pub reclassify: bool,
+}
+
+/// The decisions of one pass and the proposal they make.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub files: Vec<FileDecision>,
+    /// The proposal's actions, quarantines first (a quarantined holder frees
+    /// its name for the newcomer that wins it), then moves.
+    pub actions: Vec<Value>,
+}
+
+impl Analysis {
+    /// The proposal as JSON (`warden.proposal/v1`); `None` when there is no action.
+    pub fn proposal_value(&self) -> Option<Value> {
+        if self.actions.is_empty() {
+            return None;
+        }
+        let evidence: Vec<String> = self
+            .files
+            .iter()
+            .filter(|f| f.action.is_some())
+            .map(|f| {
+                format!(
+                    "{} {} {}{}",
+                    f.path,
+                    f.sha256.short(),
+                    f.decision_path.name(),
+                    f.module
+                        .as_ref()
+                        .map(|m| format!(" {m}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        Some(json!({
+            "schema": "warden.proposal/v1",
+            "source": {"kind": SOURCE_KIND, "id": SOURCE_ID},
+            "event": EVENT,
+            "rationale": format!("classify {} file(s) by .warden/modules.yaml", self.files.len()),
+            "evidence": evidence,
+            "actions": self.actions,
+        }))
+    }
+
+    /// The parsed proposal and its digest.
+    pub fn proposal(&self) -> Result<Option<(Proposal, Digest)>> {
+        match self.proposal_value() {
+            Some(v) => Proposal::from_value(&v, "(classifier proposal)").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The report of this pass.
+    pub fn report(&self, run: Option<String>, outcome: Outcome) -> ClassifyReport {
+        ClassifyReport::new(run, outcome, self.files.clone())
+    }
+
+    /// Fill in where quarantined files went, once the run id is known.
+    pub fn set_lane(&mut self, run: &str) {
+        for f in &mut self.files {
+            if f.action.as_deref() == Some("quarantine")
+                && let Ok(p) = RepoPath::parse(&f.path, "(classifier)", "path")
+            {
+                f.target = Some(warden_core::plan::lane_copy(run, &p).to_string());
+            }
+        }
+    }
+}
+
+/// The files in scope, sorted and without duplicates.
+pub fn files_in_scope(root: &Path, reg: &Modules, scope: &Scope) -> Result<Vec<RepoPath>> {
+    let starts: Vec<RepoPath> = match scope {
+        Scope::Inbox => reg.inbox.clone(),
+        Scope::Paths(p) => p.clone(),
+    };
+    let mut all = BTreeSet::new();
+    for s in &starts {
+        all.extend(scan::walk(root, s)?);
+    }
+    Ok(all.into_iter().collect())
+}
+
+/// The folders that count for a file's path score: those between its inbox
+/// root and the file, or all its folders outside an inbox.
+fn scoring_dirs(reg: &Modules, path: &RepoPath) -> String {
+    let parent = path.parent().map(|p| p.to_string()).unwrap_or_default();
+    let inbox = reg
+        .inbox
+        .iter()
+        .filter(|r| parent == r.as_str() || parent.starts_with(&format!("{}/", r.as_str())))
+        .max_by_key(|r| r.as_str().len());
+    match inbox {
+        Some(r) => parent[r.as_str().len()..]
+            .trim_start_matches('/')
+            .to_string(),
+        None => parent,
+    }
+}
+
+fn join(folder: &RepoPath, name: &str) -> Result<RepoPath> {
+    RepoPath::parse(
+        &format!("{}/{name}", folder.as_str()),
+        "(classifier)",
+        "target",
+    )
+}
+
+/// Classify the files in scope.
+pub fn analyse(root: &Path, reg: &Modules, opts: &Options, times: &dyn Times) -> Result<Analysis> {
+    let paths = files_in_scope(root, reg, &opts.scope)?;
+    let scorer = Scorer::new(reg);
+    // Read, hash and score in one parallel pass; a file's head is dropped as
+    // soon as it is scored.
+    let scored: Vec<Result<Option<(FileInfo, Verdict)>>> = paths
+        .par_iter()
+        .map_init(
+            || vec![0u8; scan::READ_BUF],
+            |buf, p| match scan::read_with(root, p, buf) {
+                Ok(info) => Ok(Some(score_one(&scorer, reg, info))),
+                Err(warden_core::Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            },
+        )
+        .collect();
+    let mut all = Vec::with_capacity(scored.len());
+    for s in scored {
+        if let Some(x) = s? {
+            all.push(x);
+        }
+    }
+    decide_all(root, reg, opts, times, all)
+}
+
+fn score_one(scorer: &Scorer, reg: &Modules, mut info: FileInfo) -> (FileInfo, Verdict) {
+    let facts = scorer.facts(
+        info.path.file_name(),
+        &scoring_dirs(reg, &info.path),
+        &info.head,
+    );
+    info.head = Vec::new();
+    let v = scorer.decide(&facts);
+    (info, v)
+}
+
+/// Classify files already read (the watcher reads them itself).
+pub fn analyse_files(
+    root: &Path,
+    reg: &Modules,
+    opts: &Options,
+    times: &dyn Times,
+    infos: Vec<FileInfo>,
+) -> Result<Analysis> {
+    let scorer = Scorer::new(reg);
+    let scored: Vec<(FileInfo, Verdict)> = infos
+        .into_par_iter()
+        .map(|info| score_one(&scorer, reg, info))
+        .collect();
+    decide_all(root, reg, opts, times, scored)
+}
+
+fn decide_all(
+    root: &Path,
+    reg: &Modules,
+    opts: &Options,
+    times: &dyn Times,
+    scored: Vec<(FileInfo, Verdict)>,
+) -> Result<Analysis> {
+    let mut files: Vec<FileDecision> = Vec::with_capacity(scored.len());
+    // target → indexes of the files that want it, in path order
+    let mut wants: BTreeMap<RepoPath, Vec<usize>> = BTreeMap::new();
+    let batch: BTreeSet<RepoPath> = scored.iter().map(|(i, _)| i.path.clone()).collect();
+    for (info, v) in scored {
+        let info = &info;
+        let mut d = FileDecision::new(info, v.path, v.module.clone(), v.candidates, v.reason);
+        let owner = reg.owner_of(&info.path).map(|m| m.name.clone());
+        if let Some(owner) = owner.filter(|_| !opts.reclassify) {
+            d.reason = format!(
+                "already in module {owner}'s folder: reported, not moved (pass --reclassify to move it); {}",
+                d.reason
+            );
+            files.push(d);
+            continue;
+        }
+        match (v.path, &v.module) {
+            (DecisionPath::ClearWinner | DecisionPath::PriorityTiebreak, Some(m)) => {
+                let Some(module) = reg.get(m) else {
+                    files.push(d);
+                    continue;
+                };
+                let target = join(&module.folder, info.path.file_name())?;
+                if target == info.path {
+                    d.reason = format!("already in place; {}", d.reason);
+                } else {
+                    wants.entry(target).or_default().push(files.len());
+                }
+            }
+            (DecisionPath::Unclassified, _) => {
+                d.quarantine(REASON_UNCLASSIFIED);
+            }
+            (DecisionPath::Ambiguous, _) if reg.ambiguous == OnAmbiguous::Quarantine => {
+                d.quarantine(REASON_AMBIGUOUS);
+            }
+            _ => {}
+        }
+        files.push(d);
+    }
+
+    // Name clashes: against the file in place and between newcomers.
+    let mut taken: BTreeMap<RepoPath, Digest> = BTreeMap::new();
+    let mut timed: BTreeSet<usize> = BTreeSet::new();
+    let mut extra: Vec<FileDecision> = Vec::new();
+    for (target, group) in &wants {
+        // The holder of the name: the file on disk (unless it is itself in
+        // this batch and moving away), else the first newcomer.
+        enum Holder {
+            Disk(Box<FileDecision>),
+            New(usize),
+            Nobody,
+        }
+        let mut holder = Holder::Nobody;
+        if !batch.contains(target) {
+            let fs = target.to_fs(root);
+            if std::fs::symlink_metadata(&fs).is_ok_and(|m| m.is_file()) {
+                let info = scan::read(root, target)?;
+                let mut d = FileDecision::new(
+                    &info,
+                    DecisionPath::ClearWinner,
+                    None,
+                    Vec::new(),
+                    String::new(),
+                );
+                let (t, src) = times.mtime(root, target, info.fs_mtime);
+                d.mtime = t;
+                d.time_source = src;
+                holder = Holder::Disk(Box::new(d));
+            }
+        }
+        for &i in group {
+            let module = files[i].module.clone();
+            if matches!(holder, Holder::Nobody) {
+                files[i].place(target, module.as_deref());
+                holder = Holder::New(i);
+                continue;
+            }
+            // Only a clash needs the comparison time (git is asked then only).
+            for k in [
+                Some(i),
+                if let Holder::New(j) = holder {
+                    Some(j)
+                } else {
+                    None
+                },
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if timed.insert(k) {
+                    let p = RepoPath::parse(&files[k].path, "(classifier)", "path")?;
+                    let (t, src) = times.mtime(root, &p, files[k].mtime);
+                    files[k].mtime = t;
+                    files[k].time_source = src;
+                }
+            }
+            let newcomer = version(&files[i]);
+            let held = match &holder {
+                Holder::Disk(d) => version(d),
+                Holder::New(j) => version(&files[*j]),
+                Holder::Nobody => newcomer.clone(),
+            };
+            let holder_desc = match &holder {
+                Holder::Disk(d) => d.path.clone(),
+                Holder::New(j) => files[*j].path.clone(),
+                Holder::Nobody => String::new(),
+            };
+            let (path, keeps) = dedupe::compare(&held, &newcomer);
+            let why = match path {
+                DecisionPath::DedupeCollapsed => format!(
+                    "{target} is taken by {holder_desc} with the same content (sha256 {})",
+                    held.sha256.short()
+                ),
+                DecisionPath::DedupeNewer => format!(
+                    "{target} is claimed by {holder_desc} (mtime {}) and {} (mtime {}): the newer keeps the name",
+                    held.mtime, files[i].path, newcomer.mtime
+                ),
+                DecisionPath::DedupeLarger => format!(
+                    "{target} is claimed by {holder_desc} ({} bytes) and {} ({} bytes), same mtime: the larger keeps the name",
+                    held.size, files[i].path, newcomer.size
+                ),
+                _ => format!(
+                    "{target} is claimed by {holder_desc} and {}: same mtime and size, different content: both kept",
+                    files[i].path
+                ),
+            };
+            match keeps {
+                Keeps::Holder => {
+                    files[i].decision_path = path;
+                    files[i].winner_sha256 = Some(held.sha256);
+                    files[i].reason = why;
+                    files[i].quarantine(if path == DecisionPath::DedupeCollapsed {
+                        REASON_DUPLICATE
+                    } else {
+                        REASON_SUPERSEDED
+                    });
+                }
+                Keeps::Newcomer => {
+                    match &mut holder {
+                        Holder::Disk(d) => {
+                            d.decision_path = path;
+                            d.winner_sha256 = Some(newcomer.sha256);
+                            d.module = module.clone();
+                            d.reason = why.clone();
+                            d.quarantine(REASON_SUPERSEDED);
+                            extra.push((**d).clone());
+                        }
+                        Holder::New(j) => {
+                            let j = *j;
+                            files[j].decision_path = path;
+                            files[j].winner_sha256 = Some(newcomer.sha256);
+                            files[j].reason = why.clone();
+                            files[j].target = None;
+                            files[j].quarantine(REASON_SUPERSEDED);
+                        }
+                        Holder::Nobody => {}
+                    }
+                    files[i].decision_path = path;
+                    files[i].reason = why;
+                    files[i].place(target, module.as_deref());
+                    holder = Holder::New(i);
+                }
+                Keeps::Both => {
+                    let alt = dedupe::kept_both_name(target, &newcomer.sha256)?;
+                    files[i].decision_path = path;
+                    files[i].reason = why;
+                    let on_disk = if batch.contains(&alt) {
+                        None
+                    } else if std::fs::symlink_metadata(alt.to_fs(root)).is_ok_and(|m| m.is_file())
+                    {
+                        Some(scan::read(root, &alt)?.sha256)
+                    } else {
+                        None
+                    };
+                    match taken.get(&alt).copied().or(on_disk) {
+                        Some(d) if d == newcomer.sha256 => {
+                            files[i].decision_path = DecisionPath::DedupeCollapsed;
+                            files[i].winner_sha256 = Some(d);
+                            files[i].reason = format!("{alt} already holds the same content");
+                            files[i].quarantine(REASON_DUPLICATE);
+                        }
+                        Some(_) => {
+                            // A different file under the content-derived
+                            // name: a prefix collision. Leave it, never guess.
+                            files[i].decision_path = DecisionPath::Ambiguous;
+                            files[i].reason = format!(
+                                "{alt} exists with other content (sha256 prefix collision): left in place"
+                            );
+                        }
+                        None => {
+                            taken.insert(alt.clone(), newcomer.sha256);
+                            files[i].place(&alt, module.as_deref());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    files.extend(extra);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let mut quarantines = Vec::new();
+    let mut moves = Vec::new();
+    for f in &files {
+        let expect = json!({"sha256": f.sha256});
+        match (f.action.as_deref(), &f.target) {
+            (Some("quarantine"), _) => quarantines.push(json!({
+                "kind": "quarantine", "path": f.path, "reason": f.quarantine_reason, "expect": expect,
+            })),
+            (Some("move_file"), Some(to)) => moves.push(json!({
+                "kind": "move_file", "from": f.path, "to": to, "expect": expect,
+            })),
+            _ => {}
+        }
+    }
+    quarantines.extend(moves);
+    Ok(Analysis {
+        files,
+        actions: quarantines,
+    })
+}
+
+fn version(d: &FileDecision) -> Version {
+    Version {
+        sha256: d.sha256,
+        size: d.size,
+        mtime: d.mtime,
+    }
+}
+
+impl FileDecision {
+    fn new(
+        info: &FileInfo,
+        path: DecisionPath,
+        module: Option<String>,
+        candidates: Vec<crate::score::Candidate>,
+        reason: String,
+    ) -> FileDecision {
+        FileDecision {
+            path: info.path.to_string(),
+            sha256: info.sha256,
+            size: info.size,
+            mtime: info.fs_mtime,
+            time_source: TimeSource::Filesystem,
+            decision_path: path,
+            module,
+            target: None,
+            action: None,
+            quarantine_reason: None,
+            winner_sha256: None,
+            candidates,
+            reason,
+        }
+    }
+
+    fn quarantine(&mut self, reason: &str) {
+        self.action = Some("quarantine".into());
+        self.quarantine_reason = Some(reason.into());
+        self.target = None;
+    }
+
+    fn place(&mut self, target: &RepoPath, module: Option<&str>) {
+        self.action = Some("move_file".into());
+        self.quarantine_reason = None;
+        self.target = Some(target.to_string());
+        if let Some(m) = module {
+            self.module = Some(m.to_string());
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Placement history (SPEC §7, §13.4; REQUIREMENTS C6, C7): every decision a
+//! classify run made is in its ledger entry's `details` (a
+//! `warden.classify/v1` report), so the history travels with the repository
+//! and verifies with the ledger. `warden where FILE` lists every decision
+//! about a file, following its moves and its digest; `--outcome` and
+//! `--since` answer "show me all unclassified files from the last 24h".
+
+use crate::report::{CLASSIFY_SCHEMA_ID, ClassifyReport, FileDecision};
+use crate::score::DecisionPath;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use warden_core::ledger::{Entry, RunResult};
+use warden_core::{Digest, Error, Result};
+
+pub const WHERE_SCHEMA_ID: &str = "warden.where/v1";
+
+/// One decision, with the run that made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Placement {
+    pub run: String,
+    /// When the run was ledgered (RFC 3339).
+    pub time: String,
+    /// `applied` (files moved) or `recorded` (decisions only).
+    pub result: String,
+    /// The run that undid this one, if any: the file is back where it was.
+    pub undone_by: Option<String>,
+    pub decision: FileDecision,
+}
+
+/// Every classifier decision in the ledger, oldest first.
+pub fn placements(entries: &[Entry]) -> Vec<Placement> {
+    let mut undone: BTreeMap<&str, &str> = BTreeMap::new();
+    for e in entries {
+        if let Some(u) = &e.undoes
+            && e.result == RunResult::Applied
+        {
+            undone.insert(u.as_str(), e.run.as_str());
+        }
+    }
+    let mut out = Vec::new();
+    for e in entries {
+        if let Some(mut from_plugin) = plugin_placements(e) {
+            for p in &mut from_plugin {
+                p.undone_by = undone.get(e.run.as_str()).map(|s| s.to_string());
+            }
+            out.extend(from_plugin);
+            continue;
+        }
+        let Some(d) = &e.details else { continue };
+        if d.get("schema").and_then(|s| s.as_str()) != Some(CLASSIFY_SCHEMA_ID) {
+            continue;
+        }
+        if e.result == RunResult::RolledBack {
+            continue;
+        }
+        let Ok(report) = serde_json::from_value::<ClassifyReport>(d.clone()) else {
+            continue;
+        };
+        let result = match e.result {
+            RunResult::Applied => "applied",
+            _ => "recorded",
+        };
+        for f in report.files {
+            out.push(Placement {
+                run: e.run.clone(),
+                time: e.time.clone(),
+                result: result.into(),
+                undone_by: undone.get(e.run.as_str()).map(|s| s.to_string()),
+                decision: f,
+            });
+        }
+    }
+    out
+}
+
+/// The key of the built-in `ModuleClassifier` plugin (`warden modules
+/// install-plugin`).
+pub const PLUGIN_KEY: &str = "module-classifier";
+
+/// The decisions of an applied run of the `ModuleClassifier` plugin, read
+/// back from its ledger entry's actions and changes (a plugin's proposal
+/// carries no `details`). The entry keeps what moved where and why it was
+/// quarantined, not the scores: `move_file` reads as `clear_winner`,
+/// `quarantine` as the decision path of its reason (`superseded` as
+/// `dedupe_newer`); `candidates` is empty, `size` and `mtime` are 0, and the
+/// reason names the run whose record (`warden replay`) has the rest.
+fn plugin_placements(e: &Entry) -> Option<Vec<Placement>> {
+    if e.actor.kind != "plugin" || e.actor.id != PLUGIN_KEY || e.result != RunResult::Applied {
+        return None;
+    }
+    let before = |path: &str| {
+        e.changes
+            .iter()
+            .find(|c| c.path == path)
+            .and_then(|c| c.before)
+    };
+    let mut out = Vec::new();
+    for a in &e.actions {
+        let Some(sha256) = before(&a.path) else {
+            continue;
+        };
+        let (decision_path, target, module) = match (a.kind.as_str(), a.reason.as_deref()) {
+            ("move_file", _) => {
+                let Some(to) = a.to.clone() else { continue };
+                (DecisionPath::ClearWinner, Some(to), None)
+            }
+            ("quarantine", reason) => {
+                let d = match reason {
+                    Some("ambiguous") => DecisionPath::Ambiguous,
+                    Some("duplicate") => DecisionPath::DedupeCollapsed,
+                    Some("superseded") => DecisionPath::DedupeNewer,
+                    _ => DecisionPath::Unclassified,
+                };
+                let lane = e
+                    .changes
+                    .iter()
+                    .find(|c| c.path != a.path && c.before.is_none() && c.after == Some(sha256))
+                    .map(|c| c.path.clone());
+                (d, lane, None)
+            }
+            _ => continue,
+        };
+        out.push(Placement {
+            run: e.run.clone(),
+            time: e.time.clone(),
+            result: "applied".into(),
+            undone_by: None,
+            decision: FileDecision {
+                path: a.path.clone(),
+                sha256,
+                size: 0,
+                mtime: 0,
+                time_source: crate::times::TimeSource::Filesystem,
+                decision_path,
+                module,
+                target,
+                action: Some(a.kind.clone()),
+                quarantine_reason: a.reason.clone(),
+                winner_sha256: None,
+                candidates: Vec::new(),
+                reason: format!(
+                    "placed by the ModuleClassifier plugin (run {}); its dispatch record has the scores",
+                    e.run
+                ),
+            },
+        });
+    }
+    Some(out)
+}
+
+/// The latest decision still in force for each (path, sha256): a decision
+/// that equals it need not be recorded again (REQUIREMENTS C14).
+pub fn latest(placements: &[Placement]) -> BTreeMap<(String, Digest), &FileDecision> {
+    let mut m = BTreeMap::new();
+    for p in placements.iter().filter(|p| p.undone_by.is_none()) {
+        m.insert((p.decision.path.clone(), p.decision.sha256), &p.decision);
+    }
+    m
+}
+
+/// What `warden where` asks.
+#[derive(Debug, Clone, Default)]
+pub struct WhereQuery {
+    /// A repository path: decisions about it, following moves and digests.
+    pub file: Option<String>,
+    /// The file's current digest, when it exists.
+    pub file_sha256: Option<Digest>,
+    pub outcome: Option<DecisionPath>,
+    /// Only decisions ledgered at or after this instant.
+    pub since: Option<jiff::Timestamp>,
+}
+
+/// `warden where --format json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "warden where report",
+    description = "`warden where [FILE] [--outcome D] [--since T] --format json`"
+)]
+pub struct WhereReport {
+    /// Always "warden.where/v1".
+    pub schema: String,
+    pub file: Option<String>,
+    pub outcome: Option<DecisionPath>,
+    /// The lower bound of `--since`, RFC 3339.
+    pub since: Option<String>,
+    /// The matching decisions, oldest first.
+    pub placements: Vec<Placement>,
+}
+
+/// Answer a query over the placements.
+pub fn query(all: &[Placement], q: &WhereQuery) -> WhereReport {
+    let mut keep: Vec<bool> = vec![true; all.len()];
+    if let Some(file) = &q.file {
+        // Follow moves and digests to a fixpoint: a decision is about the
+        // file when its path, its target or its content is one we know.
+        let mut paths: BTreeSet<String> = BTreeSet::from([file.clone()]);
+        let mut digests: BTreeSet<Digest> = q.file_sha256.into_iter().collect();
+        let mut related = vec![false; all.len()];
+        loop {
+            let mut grew = false;
+            for (i, p) in all.iter().enumerate() {
+                if related[i] {
+                    continue;
+                }
+                let d = &p.decision;
+                let hit = paths.contains(&d.path)
+                    || d.target.as_ref().is_some_and(|t| paths.contains(t))
+                    || digests.contains(&d.sha256);
+                if hit {
+                    related[i] = true;
+                    grew = true;
+                    paths.insert(d.path.clone());
+                    if let Some(t) = &d.target {
+                        paths.insert(t.clone());
+                    }
+                    digests.insert(d.sha256);
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
+        for (k, r) in keep.iter_mut().zip(related) {
+            *k &= r;
+        }
+    }
+    let placements = all
+        .iter()
+        .zip(keep)
+        .filter(|(p, k)| {
+            *k && q.outcome.is_none_or(|o| p.decision.decision_path == o)
+                && q.since
+                    .is_none_or(|s| p.time.parse::<jiff::Timestamp>().is_ok_and(|t| t >= s))
+        })
+        .map(|(p, _)| p.clone())
+        .collect();
+    WhereReport {
+        schema: WHERE_SCHEMA_ID.into(),
+        file: q.file.clone(),
+        outcome: q.outcome,
+        since: q.since.map(|s| s.to_string()),
+        placements,
+    }
+}
+
+/// `--since`: a span back from `now` ("90s", "30m", "24h", "7d", "2w") or an
+/// RFC 3339 instant.
+pub fn parse_since(text: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp> {
+    let bad = || {
+        Error::invalid(
+            "(command line)",
+            "--since",
+            format!("\"{text}\" is not a time span or an instant"),
+            Some(
+                "write a span like 24h, 30m, 7d or 2w, or an instant like 2026-11-29T08:00:00Z"
+                    .into(),
+            ),
+        )
+    };
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = t.split_at(split);
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(bad()),
+    };
+    let span = jiff::SignedDuration::from_secs(n.checked_mul(secs).ok_or_else(bad)?);
+    now.checked_sub(span).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_spans_and_instants() {
+        let now: jiff::Timestamp = "2026-11-29T12:00:00Z".parse().expect("ts");
+        assert_eq!(
+            parse_since("24h", now).expect("24h").to_string(),
+            "2026-11-28T12:00:00Z"
+        );
+        assert_eq!(
+            parse_since("2026-11-01T00:00:00Z", now)
+                .expect("instant")
+                .to_string(),
+            "2026-11-01T00:00:00Z"
+        );
+        assert!(parse_since("soon", now).is_err());
+        assert!(parse_since("5y", now).is_err());
+    }
+}

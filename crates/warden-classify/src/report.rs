@@ -1,0 +1,93 @@
+//! The classifier's report (`warden.classify/v1`): `warden classify --format
+//! json`, and the `details` of the run's ledger entry, which is the placement
+//! history `warden where` reads.
+
+use crate::score::{Candidate, DecisionPath};
+use crate::times::TimeSource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use warden_core::Digest;
+
+pub const CLASSIFY_SCHEMA_ID: &str = "warden.classify/v1";
+
+/// What the invocation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// `--dry-run`: decided and checked against the policy; nothing written.
+    Planned,
+    /// `--explain`: scores only; nothing proposed, nothing written.
+    Explained,
+    /// The moves and quarantines were applied as run `run` (undo with `warden undo RUN`).
+    Applied,
+    /// Nothing to move, but new decisions (e.g. ambiguous files) were ledgered as run `run`.
+    Recorded,
+    /// Nothing to move and nothing new to record.
+    NothingToDo,
+}
+
+/// One file's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FileDecision {
+    /// Where the file was when it was classified.
+    pub path: String,
+    pub sha256: Digest,
+    pub size: u64,
+    /// Unix seconds; see `time_source`.
+    pub mtime: i64,
+    /// Where `mtime` came from (dedupe compares it).
+    pub time_source: TimeSource,
+    pub decision_path: DecisionPath,
+    /// The module the file belongs to (winner), if any.
+    pub module: Option<String>,
+    /// Where it went or would go (a module folder or the quarantine lane); null when it stays.
+    pub target: Option<String>,
+    /// `move_file`, `quarantine`, or null (stays).
+    pub action: Option<String>,
+    /// `unclassified`, `ambiguous`, `duplicate` or `superseded` when quarantined.
+    pub quarantine_reason: Option<String>,
+    /// For a dedupe decision: the digest of the version that kept the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub winner_sha256: Option<Digest>,
+    /// Modules that scored, best first, with the score breakdown.
+    pub candidates: Vec<Candidate>,
+    /// Why, in one sentence.
+    pub reason: String,
+}
+
+/// `warden classify --format json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "warden classify report",
+    description = "`warden classify --format json`; also the details of a classify run's ledger entry (the placement history)"
+)]
+pub struct ClassifyReport {
+    /// Always "warden.classify/v1".
+    pub schema: String,
+    /// The run that applied or recorded the decisions; null for a dry run or an explanation.
+    pub run: Option<String>,
+    pub outcome: Outcome,
+    /// Files per decision path.
+    pub counts: BTreeMap<String, u64>,
+    /// Every file in scope, sorted by path.
+    pub files: Vec<FileDecision>,
+}
+
+impl ClassifyReport {
+    pub fn new(run: Option<String>, outcome: Outcome, files: Vec<FileDecision>) -> Self {
+        let mut counts = BTreeMap::new();
+        for f in &files {
+            *counts
+                .entry(f.decision_path.name().to_string())
+                .or_insert(0) += 1;
+        }
+        ClassifyReport {
+            schema: CLASSIFY_SCHEMA_ID.into(),
+            run,
+            outcome,
+            counts,
+            files,
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! JSON Schemas (draft-07) of the classifier's formats, published in
+//! `schemas/` and printed by `warden schema NAME` (the module registry
+//! itself, `modules`, is the core's).
+
+use schemars::JsonSchema;
+use serde_json::Value;
+
+fn schema_for<T: JsonSchema>(id: &str, schema_id: &str) -> Value {
+    let mut schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    schema.insert(
+        "$id".into(),
+        Value::String(format!("https://warden.invalid/schemas/{id}.schema.json")),
+    );
+    let mut v = schema.to_value();
+    v["properties"]["schema"] = serde_json::json!({"const": schema_id});
+    v
+}
+
+/// Names accepted by `warden schema`, with what each describes.
+pub fn catalogue() -> Vec<(String, &'static str)> {
+    vec![
+        (
+            "classify".into(),
+            "`warden classify --format json`; a classify run's ledger details",
+        ),
+        ("where".into(), "`warden where [FILE] --format json`"),
+        (
+            "quarantine-list".into(),
+            "`warden quarantine list --format json`",
+        ),
+        (
+            "modules-validate".into(),
+            "`warden modules validate --format json`",
+        ),
+        (
+            "classify-duplicates".into(),
+            "`warden classify --duplicates --format json`",
+        ),
+        (
+            "watch".into(),
+            "`warden watch --format json` (printed when it stops)",
+        ),
+    ]
+}
+
+pub fn get(name: &str) -> Option<Value> {
+    use crate::*;
+    Some(match name {
+        "classify" => schema_for::<report::ClassifyReport>(name, report::CLASSIFY_SCHEMA_ID),
+        "where" => schema_for::<history::WhereReport>(name, history::WHERE_SCHEMA_ID),
+        "quarantine-list" => {
+            schema_for::<quarantine::QuarantineList>(name, quarantine::QUARANTINE_LIST_SCHEMA_ID)
+        }
+        "modules-validate" => {
+            schema_for::<validate::ModulesValidation>(name, validate::MODULES_VALIDATE_SCHEMA_ID)
+        }
+        "classify-duplicates" => {
+            schema_for::<duplicates::DuplicatesReport>(name, duplicates::DUPLICATES_SCHEMA_ID)
+        }
+        "watch" => schema_for::<watch::WatchSummary>(name, watch::WATCH_SCHEMA_ID),
+        _ => return None,
+    })
+}

@@ -1,0 +1,86 @@
+//! `warden modules validate`: the registry parses and checks (schema, paths,
+//! unique names and folders — a failure there is bad input, exit 2), every
+//! module folder exists (a finding, exit 1), and the warnings that do not
+//! stop classification: shared keywords, modules without keywords, an inbox
+//! inside a module folder, a missing inbox.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use warden_core::modules::{MODULES_FILE, Modules};
+use warden_core::{Error, Result};
+
+pub const MODULES_VALIDATE_SCHEMA_ID: &str = "warden.modules-validate/v1";
+
+/// A problem with its field and fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Finding {
+    pub field: String,
+    pub message: String,
+    pub fix: String,
+}
+
+/// `warden modules validate --format json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "warden modules validate",
+    description = "`warden modules validate --format json`"
+)]
+pub struct ModulesValidation {
+    /// Always "warden.modules-validate/v1".
+    pub schema: String,
+    pub file: String,
+    pub modules: usize,
+    /// True when there is no finding (warnings allowed).
+    pub ok: bool,
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+}
+
+/// Validate the registry of the repository at `root`.
+pub fn validate(root: &Path) -> Result<ModulesValidation> {
+    let reg = Modules::load(root)?.ok_or_else(|| {
+        Error::invalid(
+            MODULES_FILE,
+            "(file)",
+            "there is no module registry",
+            Some("write one (`warden schema modules` shows the format) or import the seed's JSON with `warden modules import FILE`".into()),
+        )
+    })?;
+    let mut findings = Vec::new();
+    for (i, m) in reg.modules.iter().enumerate() {
+        if !m.folder.to_fs(root).is_dir() {
+            findings.push(Finding {
+                field: format!("modules[{i}].folder"),
+                message: format!("module {}'s folder \"{}\" does not exist", m.name, m.folder),
+                fix: format!("mkdir -p '{}', or correct the folder", m.folder),
+            });
+        }
+    }
+    let mut warnings: Vec<Finding> = reg
+        .warnings()
+        .into_iter()
+        .map(|w| Finding {
+            field: w.field,
+            message: w.message,
+            fix: "see docs/classify.md#the-module-registry".into(),
+        })
+        .collect();
+    for (i, r) in reg.inbox.iter().enumerate() {
+        if !r.to_fs(root).is_dir() {
+            warnings.push(Finding {
+                field: format!("inbox[{i}]"),
+                message: format!("inbox \"{r}\" does not exist yet"),
+                fix: format!("mkdir -p '{r}'"),
+            });
+        }
+    }
+    Ok(ModulesValidation {
+        schema: MODULES_VALIDATE_SCHEMA_ID.into(),
+        file: MODULES_FILE.into(),
+        modules: reg.modules.len(),
+        ok: findings.is_empty(),
+        findings,
+        warnings,
+    })
+}

@@ -1,0 +1,405 @@
+//! `warden watch`: the classifier, run unattended on what settles in the
+//! inbox (SPEC §7; REQUIREMENTS C8, C9, C15).
+//!
+//! - It watches the inbox roots (folders, recursively, never single files)
+//!   with `notify` through `notify-debouncer-full`, or, with `poll`, scans
+//!   them every interval (for NFS, WSL, 9p, where no events come).
+//! - Any event, error or rescan flag (inotify overflow) only marks the inbox
+//!   dirty: the next step is a full scan of the inbox roots, so a lost or
+//!   coalesced event costs nothing but latency. A full scan also runs every
+//!   `rescan_every`, and at start-up (files that arrived while it was
+//!   stopped).
+//! - The scan uses the classifier's walk: `.gitignore`d paths, warden's own
+//!   areas, engine temp files and bridge roots are never looked at.
+//! - A file is acted on once it has settled: its (size, mtime) is the same
+//!   as at the previous scan (or it is first seen already old) and its mtime
+//!   is at least `settle` in the past. A file still being written keeps a
+//!   fresh mtime and waits.
+//! - Settled files go in batches (at most `max_batch`, and at most what the
+//!   policy's `max_files` allows) through the same classification as
+//!   `warden classify`: one proposal, one run, per batch.
+//! - One watcher per repository (`.warden/state/watch.lock`); the stop flag
+//!   is checked between batches, so a stop never leaves a batch half done.
+
+use crate::IoContext;
+use crate::classify::{self, Options, Scope};
+use crate::report::Outcome;
+use crate::scan;
+use crate::times::Times;
+use notify_debouncer_full::notify::RecursiveMode;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+use warden_core::modules::Modules;
+use warden_core::paths::RepoPath;
+use warden_core::{Context, Error, Repo, Result};
+
+pub const WATCH_SCHEMA_ID: &str = "warden.watch/v1";
+
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// Scan every interval instead of waiting for events.
+    pub poll: Option<Duration>,
+    /// How long a file's mtime must lie in the past before it is acted on.
+    pub settle: Duration,
+    /// The debouncer's window.
+    pub debounce: Duration,
+    /// Most files per batch (one run each).
+    pub max_batch: usize,
+    /// A full scan at least this often, events or not.
+    pub rescan_every: Duration,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            poll: None,
+            settle: Duration::from_millis(500),
+            debounce: Duration::from_millis(100),
+            max_batch: 400,
+            rescan_every: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the watcher tells its caller, as it happens.
+#[derive(Debug, Clone)]
+pub enum WatchEvent {
+    Started {
+        mode: String,
+        roots: Vec<String>,
+    },
+    /// The event source asked for a full rescan (overflow) or failed.
+    Rescan {
+        why: String,
+    },
+    Batch(BatchLog),
+    /// A batch failed; its files are retried when they change.
+    Failed {
+        files: usize,
+        error: String,
+    },
+}
+
+/// One batch: one run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BatchLog {
+    pub batch: u64,
+    pub files: usize,
+    /// Files per decision path.
+    pub counts: BTreeMap<String, u64>,
+    pub run: Option<String>,
+    pub outcome: Outcome,
+    /// Files seen but not settled yet.
+    pub pending: usize,
+}
+
+/// `warden watch --format json`, printed when it stops.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "warden watch summary",
+    description = "`warden watch --format json`: printed once, when the watcher stops"
+)]
+pub struct WatchSummary {
+    /// Always "warden.watch/v1".
+    pub schema: String,
+    /// "events" or "poll".
+    pub mode: String,
+    pub batches: Vec<BatchLog>,
+    /// Batches that failed.
+    pub failed: u64,
+}
+
+type Key = (u64, i128);
+
+fn key_of(m: &std::fs::Metadata) -> (Key, Option<Duration>) {
+    let mtime = m.modified().ok();
+    let nanos = mtime
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128);
+    let age = mtime.map(warden_core::context::age_of);
+    ((m.len(), nanos), age)
+}
+
+/// What the file watcher delivers: a debounced batch of events, or errors.
+pub type EventBatch = notify_debouncer_full::DebounceEventResult;
+
+/// Run until `stop` is set. `log` hears every batch.
+pub fn watch(
+    root: &Path,
+    ctx: &Context,
+    times: &dyn Times,
+    opts: &WatchOptions,
+    stop: &AtomicBool,
+    log: &mut dyn FnMut(&WatchEvent),
+) -> Result<WatchSummary> {
+    run(root, ctx, times, opts, stop, log, None)
+}
+
+/// The test seam for what the kernel cannot be made to do on demand (an
+/// inotify queue overflow; `max_queued_events` is not settable
+/// unprivileged): no kernel watcher is started and the events come from
+/// `events` instead, through the same handling as the kernel's. With
+/// `rescan_every` long, nothing but an event (or the start-up scan) makes it
+/// look at the inbox.
+pub fn watch_events(
+    root: &Path,
+    ctx: &Context,
+    times: &dyn Times,
+    opts: &WatchOptions,
+    stop: &AtomicBool,
+    log: &mut dyn FnMut(&WatchEvent),
+    events: mpsc::Receiver<EventBatch>,
+) -> Result<WatchSummary> {
+    run(root, ctx, times, opts, stop, log, Some(events))
+}
+
+/// Whether a batch from the event source asks for a full rescan rather than
+/// just a look (an overflow, or an error), and why.
+pub fn rescan_reason(batch: &EventBatch) -> Option<String> {
+    match batch {
+        Ok(events) => events
+            .iter()
+            .any(|e| e.event.need_rescan())
+            .then(|| "the kernel dropped events (overflow)".to_string()),
+        Err(errors) => Some(format!("watcher error: {:?}", errors.first())),
+    }
+}
+
+fn run(
+    root: &Path,
+    ctx: &Context,
+    times: &dyn Times,
+    opts: &WatchOptions,
+    stop: &AtomicBool,
+    log: &mut dyn FnMut(&WatchEvent),
+    injected: Option<mpsc::Receiver<EventBatch>>,
+) -> Result<WatchSummary> {
+    let repo = Repo::open(root)?;
+    let lock_path = repo.layout.state_dir().join("watch.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .io("open", &lock_path)?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(Error::Busy {
+                holder: "another `warden watch` of this repository".into(),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(e).io("lock", &lock_path),
+    }
+    let reg = load_registry(root)?;
+    let mode = if opts.poll.is_some() {
+        "poll"
+    } else {
+        "events"
+    };
+    let (tx, own_rx) = mpsc::channel();
+    let (rx, kernel) = match injected {
+        Some(rx) => (rx, false),
+        None => (own_rx, opts.poll.is_none()),
+    };
+    let mut debouncer = match kernel {
+        false => None,
+        true => Some(
+            notify_debouncer_full::new_debouncer(opts.debounce, None, tx)
+                .map_err(|e| Error::Internal(format!("cannot start the file watcher: {e}")))?,
+        ),
+    };
+    // Each watched root with its inode: a root removed and made again (the
+    // engine removes folders a run empties; the classifier re-creates the
+    // inbox) is a new folder the kernel does not watch yet.
+    let mut watched: BTreeMap<RepoPath, u64> = BTreeMap::new();
+    let watch_roots = |d: &mut Option<_>, watched: &mut BTreeMap<RepoPath, u64>, reg: &Modules| {
+        use std::os::unix::fs::MetadataExt;
+        if let Some(deb) = d {
+            let deb: &mut notify_debouncer_full::Debouncer<_, _> = deb;
+            for r in &reg.inbox {
+                let fs = r.to_fs(root);
+                let Ok(meta) = std::fs::metadata(&fs) else {
+                    continue;
+                };
+                if !meta.is_dir() || watched.get(r) == Some(&meta.ino()) {
+                    continue;
+                }
+                if watched.remove(r).is_some() {
+                    let _ = deb.unwatch(&fs);
+                }
+                if deb.watch(&fs, RecursiveMode::Recursive).is_ok() {
+                    watched.insert(r.clone(), meta.ino());
+                }
+            }
+        }
+    };
+    watch_roots(&mut debouncer, &mut watched, &reg);
+    log(&WatchEvent::Started {
+        mode: mode.into(),
+        roots: reg.inbox.iter().map(|r| r.to_string()).collect(),
+    });
+
+    let mut seen: BTreeMap<RepoPath, Key> = BTreeMap::new();
+    let mut done: BTreeMap<RepoPath, Key> = BTreeMap::new();
+    let mut summary = WatchSummary {
+        schema: WATCH_SCHEMA_ID.into(),
+        mode: mode.into(),
+        batches: Vec::new(),
+        failed: 0,
+    };
+    let mut next_scan = Instant::now();
+    let mut last_full = Instant::now();
+    let slice = Duration::from_millis(100);
+    while !stop.load(Ordering::SeqCst) {
+        let now = Instant::now();
+        if now < next_scan {
+            let wait = (next_scan - now).min(slice);
+            match rx.recv_timeout(wait) {
+                Ok(batch) => {
+                    if let Some(why) = rescan_reason(&batch) {
+                        log(&WatchEvent::Rescan { why });
+                    }
+                    next_scan = Instant::now();
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(wait),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            continue;
+        }
+        // A full scan of the inbox roots.
+        last_full = Instant::now().max(last_full);
+        let reg = match load_registry(root) {
+            Ok(r) => r,
+            Err(e) => {
+                log(&WatchEvent::Failed {
+                    files: 0,
+                    error: e.to_string(),
+                });
+                next_scan = Instant::now() + opts.rescan_every.min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        watch_roots(&mut debouncer, &mut watched, &reg);
+        let mut present: Vec<RepoPath> = Vec::new();
+        for r in &reg.inbox {
+            present.extend(scan::walk(root, r)?);
+        }
+        let mut settled: Vec<(RepoPath, Key)> = Vec::new();
+        let mut wake: Option<Duration> = None;
+        let mut keep_seen = BTreeMap::new();
+        for p in present {
+            let Ok(meta) = std::fs::symlink_metadata(p.to_fs(root)) else {
+                continue;
+            };
+            let (key, age) = key_of(&meta);
+            if done.get(&p) == Some(&key) {
+                keep_seen.insert(p, key);
+                continue;
+            }
+            done.remove(&p);
+            let prev = seen.get(&p).copied();
+            let age = age.unwrap_or(Duration::ZERO);
+            let stable = prev.is_none_or(|k| k == key);
+            if stable && age >= opts.settle {
+                settled.push((p.clone(), key));
+            } else {
+                let until = if age >= opts.settle {
+                    opts.debounce
+                } else {
+                    opts.settle - age
+                };
+                wake = Some(wake.map_or(until, |w: Duration| w.min(until)));
+            }
+            keep_seen.insert(p, key);
+        }
+        done.retain(|p, _| keep_seen.contains_key(p));
+        seen = keep_seen;
+        let policy_cap = Repo::open(root)
+            .map(|r| (r.policy.file.limits.max_files / 2).saturating_sub(1) as usize)
+            .unwrap_or(1)
+            .max(1);
+        let cap = opts.max_batch.max(1).min(policy_cap);
+        let more = settled.len() > cap;
+        settled.truncate(cap);
+        if !settled.is_empty() {
+            let pending = seen.len() - settled.len();
+            let n = settled.len();
+            match run_batch(root, ctx, times, &reg, &settled) {
+                Ok(report) => {
+                    let b = BatchLog {
+                        batch: summary.batches.len() as u64 + 1,
+                        files: n,
+                        counts: report.counts.clone(),
+                        run: report.run.clone(),
+                        outcome: report.outcome,
+                        pending,
+                    };
+                    log(&WatchEvent::Batch(b.clone()));
+                    summary.batches.push(b);
+                }
+                Err(e) => {
+                    summary.failed += 1;
+                    log(&WatchEvent::Failed {
+                        files: n,
+                        error: e.to_string(),
+                    });
+                }
+            }
+            for (p, k) in settled {
+                done.insert(p, k);
+            }
+            watch_roots(&mut debouncer, &mut watched, &reg);
+        }
+        let base = if more {
+            Duration::ZERO
+        } else {
+            opts.poll.unwrap_or(opts.rescan_every)
+        };
+        let after = wake.map_or(base, |w| w.min(base) + Duration::from_millis(10));
+        next_scan = Instant::now() + after;
+    }
+    drop(debouncer);
+    Ok(summary)
+}
+
+fn load_registry(root: &Path) -> Result<Modules> {
+    Modules::load(root)?.ok_or_else(|| {
+        Error::invalid(
+            warden_core::modules::MODULES_FILE,
+            "(file)",
+            "there is no module registry, so there is nothing to watch",
+            Some("write .warden/modules.yaml (`warden schema modules`) or `warden modules import FILE`".into()),
+        )
+    })
+}
+
+fn run_batch(
+    root: &Path,
+    ctx: &Context,
+    times: &dyn Times,
+    reg: &Modules,
+    settled: &[(RepoPath, Key)],
+) -> Result<crate::report::ClassifyReport> {
+    let paths: Vec<RepoPath> = settled.iter().map(|(p, _)| p.clone()).collect();
+    let infos = scan::read_all(root, &paths)?;
+    // A file that changed between the scan and the read waits for the next scan.
+    let infos: Vec<_> = infos
+        .into_iter()
+        .filter(|i| settled.iter().any(|(p, k)| *p == i.path && k.0 == i.size))
+        .collect();
+    let opts = Options {
+        scope: Scope::Paths(paths),
+        reclassify: false,
+    };
+    let analysis = classify::analyse_files(root, reg, &opts, times, infos)?;
+    let repo = Repo::open(root)?;
+    let mut s = repo.session(ctx, true, &mut |_| {})?;
+    let prepared = crate::run::prepare_analysis(&s, analysis)?;
+    crate::run::commit(&mut s, prepared)
+}

@@ -1,0 +1,322 @@
+//! `warden classify [PATHS…] [--dry-run] [--yes] [--reclassify] [--explain]`:
+//! place inbox files into their modules as ONE undoable run (SPEC §7).
+
+use super::{confirm, is_json, open, session};
+use crate::cli::{Format, WriteArgs};
+use crate::output::{self, CliError};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use warden_classify::classify::{Options, Scope};
+use warden_classify::report::{ClassifyReport, FileDecision, Outcome};
+use warden_classify::times::GitTimes;
+use warden_core::modules::{MODULES_FILE, Modules};
+use warden_core::paths::RepoPath;
+
+#[derive(Debug, clap::Args)]
+pub struct ClassifyArgs {
+    /// Files or folders to classify (default: every file under the inbox roots of .warden/modules.yaml).
+    pub paths: Vec<PathBuf>,
+    /// Also move files that already lie inside a module's folder.
+    #[arg(long)]
+    pub reclassify: bool,
+    /// Print every file's score table; propose and write nothing.
+    #[arg(long)]
+    pub explain: bool,
+    /// The built-in plugin's entry point: read repository paths, one per
+    /// line, on stdin; print the proposal's actions for them, one JSON object
+    /// per line; write nothing (it runs inside the plugin sandbox).
+    #[arg(long, hide = true)]
+    pub plugin_actions: bool,
+    /// Report groups of identical files (equal full sha256) under PATHS (default: the whole
+    /// working tree); read-only.
+    #[arg(long, conflicts_with_all = ["reclassify", "explain", "plugin_actions"])]
+    pub duplicates: bool,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// A path named on the command line as a repository path.
+pub fn repo_path(root: &Path, p: &Path) -> Result<RepoPath, CliError> {
+    let abs = std::path::absolute(p).map_err(|e| warden_core::Error::user_path("resolve", p, e))?;
+    let canon_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    // Resolve the folder (symlinks above the file), keep the file name itself.
+    let resolved = match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => dir
+            .canonicalize()
+            .map(|d| d.join(name))
+            .map_err(|e| warden_core::Error::user_path("resolve", p, e))?,
+        _ => abs.clone(),
+    };
+    let rel = resolved.strip_prefix(&canon_root).map_err(|_| {
+        CliError::usage(
+            format!(
+                "{} is outside the repository {}",
+                p.display(),
+                root.display()
+            ),
+            Some("name files inside the repository".to_string()),
+        )
+    })?;
+    let s = rel
+        .to_str()
+        .ok_or_else(|| CliError::usage(format!("{} is not valid UTF-8", p.display()), None))?;
+    if s.is_empty() {
+        return Err(CliError::usage(
+            "the repository root itself cannot be classified",
+            Some("name the files or folders to classify, or none for the inbox".to_string()),
+        ));
+    }
+    Ok(RepoPath::parse(s, "(command line)", "PATHS")?)
+}
+
+pub fn registry(root: &Path) -> Result<Modules, CliError> {
+    Modules::load(root)?.ok_or_else(|| {
+        CliError::usage(
+            format!("{MODULES_FILE} does not exist, so there is nothing to classify by"),
+            Some("write it (`warden schema modules` shows the format) or `warden modules import SEED.json`".to_string()),
+        )
+    })
+}
+
+pub fn run(repo: Option<PathBuf>, args: &ClassifyArgs, fmt: Format) -> Result<ExitCode, CliError> {
+    if args.plugin_actions {
+        return plugin_actions(repo);
+    }
+    if args.duplicates {
+        return duplicates(repo, args, fmt);
+    }
+    let repo = open(repo)?;
+    let root = repo.root().to_path_buf();
+    let reg = registry(&root)?;
+    let mut paths = Vec::new();
+    for p in &args.paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            return Err(warden_core::Error::user_path(
+                "classify",
+                p,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            )
+            .into());
+        }
+        paths.push(repo_path(&root, p)?);
+    }
+    let opts = Options {
+        scope: if paths.is_empty() {
+            Scope::Inbox
+        } else {
+            Scope::Paths(paths)
+        },
+        reclassify: args.reclassify,
+    };
+    let times = GitTimes {
+        env: crate::env::child_env(),
+    };
+    if args.explain || args.write.dry_run {
+        let a = warden_classify::run::dry_run(&repo, &reg, &opts, &times)?;
+        let outcome = if args.explain {
+            Outcome::Explained
+        } else {
+            Outcome::Planned
+        };
+        let report = a.report(None, outcome);
+        print(&report, fmt, args.explain)?;
+        if !is_json(fmt) && !args.explain {
+            println!("dry run: nothing was written");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ctx = crate::env::context();
+    let mut s = session(&repo, &ctx, args.write.no_wait)?;
+    let prepared = warden_classify::run::prepare(&s, &reg, &opts, &times)?;
+    let moves = prepared.plan.as_ref().is_some_and(|p| p.noop.is_none());
+    if (moves || !prepared.new.is_empty()) && !confirm(&args.write, "apply these placements")? {
+        eprintln!("declined: nothing was written");
+        return Ok(output::ExitStatus::Findings.into());
+    }
+    let report = warden_classify::run::commit(&mut s, prepared)?;
+    print(&report, fmt, false)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(report: &ClassifyReport, fmt: Format, explain: bool) -> Result<(), CliError> {
+    if is_json(fmt) {
+        return output::json(report);
+    }
+    let counts: Vec<String> = report
+        .counts
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    println!(
+        "classify: {} file(s){}{}",
+        report.files.len(),
+        if counts.is_empty() { "" } else { ": " },
+        counts.join(", ")
+    );
+    for f in &report.files {
+        println!("  {}", line(f));
+        if explain {
+            explain_file(f);
+        }
+    }
+    match (report.outcome, &report.run) {
+        (Outcome::Applied, Some(run)) => {
+            println!(
+                "applied run {run}; undo with `warden undo {run}`; `warden where FILE` explains each file"
+            )
+        }
+        (Outcome::Recorded, Some(run)) => {
+            println!("nothing to move; the decisions were recorded as run {run}")
+        }
+        (Outcome::NothingToDo, _) if report.files.is_empty() => {
+            println!("nothing to do: no file in scope (is the inbox empty?)")
+        }
+        (Outcome::NothingToDo, _) => println!("nothing to do: every decision is already recorded"),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// One file, one line: where it goes and why.
+pub fn line(f: &FileDecision) -> String {
+    let what = match (f.action.as_deref(), &f.target) {
+        (Some("move_file"), Some(t)) => format!("-> {t}"),
+        (Some("quarantine"), Some(t)) => format!(
+            "-> quarantine ({}) {t}",
+            f.quarantine_reason.as_deref().unwrap_or("")
+        ),
+        (Some("quarantine"), None) => format!(
+            "-> quarantine ({})",
+            f.quarantine_reason.as_deref().unwrap_or("")
+        ),
+        _ => "stays".to_string(),
+    };
+    let cands: Vec<String> = f
+        .candidates
+        .iter()
+        .map(|c| format!("{} {}", c.module, c.score))
+        .collect();
+    format!(
+        "{} {}  [{}{}] {}",
+        f.path,
+        what,
+        f.decision_path.name(),
+        if cands.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", cands.join(", "))
+        },
+        f.reason
+    )
+}
+
+fn explain_file(f: &FileDecision) {
+    if f.candidates.is_empty() {
+        println!("      (no module scored)");
+    }
+    for c in &f.candidates {
+        let hits: Vec<String> = c
+            .hits
+            .iter()
+            .map(|h| {
+                let src = match h.source {
+                    warden_classify::score::HitSource::Name => "name",
+                    warden_classify::score::HitSource::Path => "path",
+                    warden_classify::score::HitSource::Content => "content",
+                };
+                format!("{} in {src} +{}", h.term, h.weight)
+            })
+            .collect();
+        println!(
+            "      {:<24} score {:>3}  priority {:>3}  {}",
+            c.module,
+            c.score,
+            c.priority,
+            hits.join(", ")
+        );
+    }
+}
+
+/// `warden classify --plugin-actions`: the handler of the `ModuleClassifier`
+/// plugin calls this (docs/classify.md). Read-only: no session, no lock, no
+/// ledger; the plugin runtime turns the printed actions into the proposal.
+fn plugin_actions(repo: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    use std::io::BufRead;
+    let root = super::root(repo)?;
+    let reg = registry(&root)?;
+    let mut paths = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|e| CliError::usage(format!("cannot read stdin: {e}"), None))?;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Ok(p) = RepoPath::parse(line, "(stdin)", "path")
+            && p.to_fs(&root).is_file()
+        {
+            paths.push(p);
+        }
+    }
+    if paths.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = Options {
+        scope: Scope::Paths(paths),
+        reclassify: false,
+    };
+    let times = GitTimes {
+        env: crate::env::child_env(),
+    };
+    let a = warden_classify::classify::analyse(&root, &reg, &opts, &times)?;
+    for action in &a.actions {
+        println!("{action}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `warden classify --duplicates [PATHS…]`: read-only; exit 0 with or
+/// without groups (a report, not a check).
+fn duplicates(
+    repo: Option<PathBuf>,
+    args: &ClassifyArgs,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let root = super::root(repo)?;
+    let mut starts = Vec::new();
+    for p in &args.paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            return Err(warden_core::Error::user_path(
+                "search for duplicates in",
+                p,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            )
+            .into());
+        }
+        starts.push(repo_path(&root, p)?);
+    }
+    let report = warden_classify::duplicates::find(&root, &starts)?;
+    if is_json(fmt) {
+        output::json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for g in &report.groups {
+        let hex = g.sha256.to_string();
+        println!(
+            "{} identical file(s), {} bytes each, sha256 {}",
+            g.paths.len(),
+            g.size,
+            hex.get(..16).unwrap_or(&hex)
+        );
+        for p in &g.paths {
+            println!("  {p}");
+        }
+    }
+    println!(
+        "{} file(s) looked at; {} group(s); {} duplicate file(s), {} byte(s) wasted",
+        report.files,
+        report.groups.len(),
+        report.duplicate_files,
+        report.wasted_bytes
+    );
+    Ok(ExitCode::SUCCESS)
+}

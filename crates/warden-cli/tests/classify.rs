@@ -1,0 +1,538 @@
+//! `warden classify`, `where`, `quarantine list`, `modules` and `watch`
+//! through the real binary. The watcher tests use bounded waits (they fail
+//! after a generous deadline, never on a measured duration) and stop the
+//! watcher with SIGTERM.
+// Tests, examples and benches drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::Repo;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const SEED: &str = "schema: warden.modules/v1
+modules:
+  - name: Goal_Normalizer_MOD
+    folder: modules/goals/
+    keywords: [normalize, goal, capability_tags, constraints]
+    allowed_extensions: [.py, .ps1, .md]
+  - name: Ledger_Records_MOD
+    folder: modules/ledger/
+    keywords: [ledger, ulid, append_only, provenance]
+    allowed_extensions: [.py, .ps1, .jsonl]
+";
+
+fn repo() -> Repo {
+    let r = Repo::new();
+    r.write(".warden/modules.yaml", SEED);
+    r
+}
+
+fn validate(r: &Repo, name: &str, doc: &serde_json::Value) {
+    let schema = r.json(&["schema", name]);
+    let v = jsonschema::draft7::new(&schema).expect("schema compiles");
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:?}\n{doc:#}");
+}
+
+#[test]
+fn classify_json_is_one_report_and_undo_puts_everything_back() {
+    let r = repo();
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    r.write("inbox/goal_ledger.py", "x\n");
+    r.write("inbox/holiday.txt", "sunny\n");
+    let before = r.tree();
+    let plan = r.json(&["classify", "--dry-run"]);
+    assert_eq!(plan["outcome"], "planned");
+    assert_eq!(r.tree(), before, "a dry run writes nothing");
+    let report = r.json(&["classify", "--yes"]);
+    validate(&r, "classify", &report);
+    assert_eq!(report["outcome"], "applied");
+    assert_eq!(report["counts"]["clear_winner"], 1);
+    assert_eq!(report["counts"]["ambiguous"], 1);
+    assert_eq!(report["counts"]["unclassified"], 1);
+    assert_eq!(
+        r.read("modules/ledger/notes.py"),
+        "ledger ulid append_only\n"
+    );
+    let run = report["run"].as_str().expect("run").to_string();
+    r.ok(&["undo", &run, "--yes"]);
+    assert_eq!(r.tree(), before);
+}
+
+#[test]
+fn classify_without_a_terminal_needs_yes_and_writes_nothing() {
+    let r = repo();
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    let before = r.tree();
+    let err = r.fails(&["classify"], 2);
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(r.tree(), before);
+}
+
+#[test]
+fn classify_without_a_registry_names_the_file_and_the_fix() {
+    let r = Repo::new();
+    let err = r.fails(&["classify", "--dry-run"], 2);
+    assert!(err.contains(".warden/modules.yaml"), "{err}");
+    assert!(err.contains("warden modules import"), "{err}");
+    r.write(
+        ".warden/modules.yaml",
+        "schema: warden.modules/v1\nmodulez: []\n",
+    );
+    let err = r.fails(&["classify", "--dry-run"], 2);
+    assert!(err.contains("modulez"), "{err}");
+}
+
+#[test]
+fn classify_explain_prints_the_score_table() {
+    let r = repo();
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    let out = r.ok(&["classify", "--explain"]);
+    assert!(out.contains("Ledger_Records_MOD"), "{out}");
+    assert!(out.contains("ledger in content +1"), "{out}");
+    assert!(r.root.join("inbox/notes.py").exists());
+}
+
+#[test]
+fn where_follows_a_file_through_its_move_and_lists_recent_unclassified_files() {
+    let r = repo();
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    r.write("inbox/holiday.txt", "sunny\n");
+    r.ok(&["classify", "--yes"]);
+    // By its new place (on disk) and by its old one (gone).
+    for name in ["modules/ledger/notes.py", "inbox/notes.py"] {
+        let w = r.json(&["where", name]);
+        validate(&r, "where", &w);
+        let p = w["placements"].as_array().expect("placements");
+        assert_eq!(p.len(), 1, "{name}: {w:#}");
+        assert_eq!(p[0]["decision"]["decision_path"], "clear_winner");
+        assert_eq!(p[0]["decision"]["target"], "modules/ledger/notes.py");
+    }
+    let w = r.json(&["where", "--outcome", "unclassified", "--since", "24h"]);
+    let p = w["placements"].as_array().expect("placements");
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0]["decision"]["path"], "inbox/holiday.txt");
+    let q = r.json(&["quarantine", "list", "--reason", "unclassified"]);
+    validate(&r, "quarantine-list", &q);
+    assert_eq!(q["files"][0]["path"], "inbox/holiday.txt");
+    let none = r.json(&["quarantine", "list", "--reason", "duplicate"]);
+    assert_eq!(none["files"].as_array().map(Vec::len), Some(0));
+    let err = r.fails(&["where", "--outcome", "lost"], 2);
+    assert!(err.contains("clear_winner"), "{err}");
+    let err = r.fails(&["where", "--since", "yesterday"], 2);
+    assert!(err.contains("24h"), "{err}");
+}
+
+#[test]
+fn modules_import_writes_the_seed_registry_and_validate_checks_folders() {
+    let r = Repo::new();
+    let seed = r.home.path().join("seed.json");
+    std::fs::write(
+        &seed,
+        r#"{"Ledger_Records_MOD": {"keywords": ["ledger", "ulid"], "allowed_extensions": [".py"]}}"#,
+    )
+    .expect("seed");
+    let seed = seed.display().to_string();
+    r.ok(&["modules", "import", &seed]);
+    assert!(
+        r.read(".warden/modules.yaml")
+            .contains("Ledger_Records_MOD")
+    );
+    // A second import refuses to overwrite.
+    r.fails(&["modules", "import", &seed], 1);
+    // The folder does not exist yet: a finding, exit 1.
+    let out = r.run(&["modules", "validate", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    validate(&r, "modules-validate", &v);
+    assert_eq!(v["findings"][0]["field"], "modules[0].folder");
+    std::fs::create_dir_all(r.root.join("modules/Ledger_Records_MOD")).expect("mkdir");
+    r.ok(&["modules", "validate"]);
+}
+
+// ---- the watcher ----
+
+struct Watcher {
+    child: Child,
+    err: std::path::PathBuf,
+}
+
+impl Watcher {
+    fn start(r: &Repo, extra: &[&str]) -> Watcher {
+        let n = std::fs::read_dir(r.home.path()).map_or(0, |d| d.count());
+        let err = r.home.path().join(format!("watch-{n}.err"));
+        let mut args = vec!["watch", "--settle", "300"];
+        args.extend(extra);
+        let child = r
+            .cmd(&args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err).expect("log"))
+            .spawn()
+            .expect("spawn watch");
+        let w = Watcher { child, err };
+        w.wait_log("watching");
+        w
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.err).unwrap_or_default()
+    }
+
+    fn wait_log(&self, what: &str) {
+        until(&format!("the watcher to log {what:?}"), || {
+            self.log().contains(what)
+        });
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        let st = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(st.success());
+        let status = self.child.wait().expect("wait");
+        let log = self.log();
+        assert!(status.success(), "watch exited {status:?}:\n{log}");
+        assert!(log.contains("stopped after"), "{log}");
+        log
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Wait for `cond`, checking every 50 ms; fail after ten minutes (a
+/// bound, not a measurement: each batch is one durable run, fsyncs included).
+fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.filter(|e| e.is_ok()).count())
+}
+
+#[test]
+fn watch_sees_an_editors_save_by_rename_once() {
+    let r = repo();
+    std::fs::create_dir_all(r.root.join("inbox")).expect("inbox");
+    let w = Watcher::start(&r, &[]);
+    // An editor writes a temp file and renames it over the real name.
+    r.write("inbox/.notes.py.swp", "ledger ulid append_only\n");
+    std::fs::rename(
+        r.root.join("inbox/.notes.py.swp"),
+        r.root.join("inbox/notes.py"),
+    )
+    .expect("rename");
+    until("notes.py to be placed", || {
+        r.root.join("modules/ledger/notes.py").exists()
+    });
+    w.stop();
+    let all = r.json(&["where"]);
+    let p = all["placements"].as_array().expect("placements");
+    assert_eq!(
+        p.len(),
+        1,
+        "one decision, for the renamed file only: {all:#}"
+    );
+    assert_eq!(p[0]["decision"]["path"], "inbox/notes.py");
+    let q = r.json(&["quarantine", "list"]);
+    assert_eq!(q["files"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn watch_handles_a_burst_of_ten_thousand_files_and_loses_none() {
+    let r = repo();
+    std::fs::create_dir_all(r.root.join("inbox")).expect("inbox");
+    let w = Watcher::start(&r, &["--max-batch", "1000"]);
+    for i in 0..10_000 {
+        std::fs::write(
+            r.root.join(format!("inbox/ledger_{i:05}.py")),
+            format!("{i}\n"),
+        )
+        .expect("write");
+    }
+    until("every file to be placed", || {
+        count_files(&r.root.join("modules/ledger")) == 10_000
+    });
+    let log = w.stop();
+    assert!(log.contains("batch 1:"), "{log}");
+    assert_eq!(count_files(&r.root.join("inbox")), 0);
+    for i in [0, 4_999, 9_999] {
+        assert_eq!(
+            r.read(&format!("modules/ledger/ledger_{i:05}.py")),
+            format!("{i}\n")
+        );
+    }
+}
+
+#[test]
+fn watch_waits_for_a_file_still_being_written() {
+    let r = repo();
+    std::fs::create_dir_all(r.root.join("inbox")).expect("inbox");
+    let w = Watcher::start(&r, &[]);
+    let path = r.root.join("inbox/big_ledger.py");
+    let mut expected = String::new();
+    // Appends every 50 ms, well inside the 300 ms settle time.
+    for i in 0..40 {
+        let chunk = format!("ledger chunk {i}\n");
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .expect("open");
+        f.write_all(chunk.as_bytes()).expect("append");
+        expected.push_str(&chunk);
+        drop(f);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    until("the finished file to be placed", || {
+        r.root.join("modules/ledger/big_ledger.py").exists()
+    });
+    w.stop();
+    assert_eq!(r.read("modules/ledger/big_ledger.py"), expected);
+    assert!(!path.exists(), "nothing was left behind in the inbox");
+}
+
+#[test]
+fn watch_picks_up_what_arrived_while_it_was_stopped_and_polls_without_events() {
+    let r = repo();
+    std::fs::create_dir_all(r.root.join("inbox")).expect("inbox");
+    let w = Watcher::start(&r, &[]);
+    r.write("inbox/first_ledger.py", "1\n");
+    until("the first file", || {
+        r.root.join("modules/ledger/first_ledger.py").exists()
+    });
+    w.stop();
+    r.write("inbox/second_ledger.py", "2\n");
+    r.write("inbox/holiday.txt", "sunny\n");
+    let w = Watcher::start(&r, &["--poll", "100"]);
+    until("the file that came while stopped", || {
+        r.root.join("modules/ledger/second_ledger.py").exists()
+            && !r.root.join("inbox/holiday.txt").exists()
+    });
+    // A second watcher of the same repository is refused (busy).
+    let err = r.fails(&["watch", "--poll", "100"], 4);
+    assert!(err.contains("warden watch"), "{err}");
+    w.stop();
+    let q = r.json(&["quarantine", "list", "--reason", "unclassified"]);
+    assert_eq!(q["files"][0]["path"], "inbox/holiday.txt");
+}
+
+#[test]
+fn watch_never_touches_gitignored_files() {
+    let r = repo();
+    r.write(".gitignore", "inbox/*.part\n");
+    r.write("inbox/download_ledger.part", "ledger\n");
+    let w = Watcher::start(&r, &[]);
+    r.write("inbox/notes_ledger.py", "x\n");
+    until("the visible file", || {
+        r.root.join("modules/ledger/notes_ledger.py").exists()
+    });
+    w.stop();
+    assert!(r.root.join("inbox/download_ledger.part").exists());
+}
+
+// ---- the classifier as a plugin on FileDetected ----
+
+/// The developer area of the `ModuleClassifier` sh plugin (docs/classify.md).
+const PLUGIN_HANDLE: &str =
+    "RATIONALE_handle='placed by the module registry (.warden/modules.yaml)'
+handle() {
+  \"${WARDEN_EXE:-warden}\" classify --plugin-actions
+}";
+
+#[test]
+fn the_module_classifier_plugin_validates_passes_its_probes_and_places_files() {
+    let r = repo();
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    r.write("inbox/holiday.txt", "sunny\n");
+    r.ok(&[
+        "plugin",
+        "new",
+        "module-classifier",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "sh",
+        "--name",
+        "ModuleClassifier",
+        "--description",
+        "Classifies new or changed files into the correct module or quarantine.",
+        "--actions",
+        "move_file,quarantine",
+        "--yes",
+    ]);
+    let rel = "plugins/module-classifier/src/handler.sh";
+    let text = r.read(rel);
+    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
+    let start = start + text[start..].find('\n').expect("eol") + 1;
+    let end = text.find("# ---- END OF DEVELOPER AREA").expect("dev end");
+    r.write(
+        rel,
+        &format!("{}{}\n{}", &text[..start], PLUGIN_HANDLE, &text[end..]),
+    );
+    let item = |p: &str| serde_json::json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()});
+    let items = vec![item("inbox/notes.py"), item("inbox/holiday.txt")];
+    r.write(
+        "plugins/module-classifier/examples/handle_request.json",
+        &serde_json::to_string_pretty(
+            &serde_json::json!({"event": "FileDetected", "items": items}),
+        )
+        .expect("json"),
+    );
+    r.write(
+        "plugins/module-classifier/examples/handle_response.json",
+        &serde_json::to_string_pretty(&serde_json::json!({
+            "actions": [
+                {"kind": "quarantine", "path": "inbox/holiday.txt", "reason": "unclassified",
+                 "expect": {"sha256": common::sha("sunny\n")}},
+                {"kind": "move_file", "from": "inbox/notes.py", "to": "modules/ledger/notes.py",
+                 "expect": {"sha256": common::sha("ledger ulid append_only\n")}},
+            ],
+            "rationale": "placed by the module registry (.warden/modules.yaml)",
+        }))
+        .expect("json"),
+    );
+    r.ok(&["plugin", "gen", "module-classifier", "--yes"]);
+    let v = r.ok(&["plugin", "validate", "module-classifier"]);
+    assert!(v.contains("module-classifier: valid"), "{v}");
+    let t = r.ok(&["plugin", "test", "module-classifier"]);
+    assert!(t.contains("pass example:handle"), "{t}");
+    r.ok(&["plugin", "enable", "module-classifier", "--yes"]);
+    let input = r.home.path().join("items.json");
+    std::fs::write(&input, serde_json::to_string(&items).expect("json")).expect("write");
+    let report = r.json(&[
+        "run",
+        "FileDetected",
+        "--input",
+        &input.display().to_string(),
+    ]);
+    let p = &report["plugins"][0];
+    assert_eq!(p["outcome"], "applied", "{report:#}");
+    assert_eq!(
+        r.read("modules/ledger/notes.py"),
+        "ledger ulid append_only\n"
+    );
+    assert!(!r.root.join("inbox/holiday.txt").exists());
+    let q = r.json(&["quarantine", "list", "--reason", "unclassified"]);
+    assert_eq!(q["files"][0]["source"], "plugin/module-classifier");
+    // G7: the repository is part of the classifier's input. With the files
+    // back where they were, the dispatch replays byte for byte.
+    let applied = p["applied_run"].as_str().expect("applied run");
+    r.ok(&["undo", applied, "--yes"]);
+    let run = report["run"].as_str().expect("run");
+    let replay = r.ok(&["replay", run]);
+    assert!(replay.contains("byte-identical"), "{replay}");
+}
+
+#[test]
+fn classify_refused_by_the_policy_writes_nothing_and_names_the_rule() {
+    let r = repo();
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    let policy = r.read(".warden/policy.yaml");
+    let narrowed = policy.replace(
+        "  FileDetected:\n    plugin: [move_file, quarantine]\n    collector: [move_file, quarantine]\n",
+        "  FileDetected:\n    plugin: [move_file, quarantine]\n",
+    );
+    assert_ne!(
+        narrowed, policy,
+        "the default policy lets collectors move files"
+    );
+    r.write(".warden/policy.yaml", &narrowed);
+    let before = r.tree();
+    let err = r.fails(&["classify", "--dry-run"], 1);
+    assert!(err.contains("collector"), "{err}");
+    let err = r.fails(&["classify", "--yes"], 1);
+    assert!(err.contains("FileDetected"), "{err}");
+    assert_eq!(r.tree(), before);
+}
+
+#[test]
+fn install_plugin_sets_up_the_module_classifier_and_its_placements_show_in_where() {
+    let r = repo();
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    r.write("inbox/holiday.txt", "sunny\n");
+    let out = r.ok(&["modules", "install-plugin", "--yes"]);
+    assert!(out.contains("installed and enabled"), "{out}");
+    let v = r.ok(&["plugin", "validate", "module-classifier"]);
+    assert!(v.contains("module-classifier: valid"), "{v}");
+    let t = r.ok(&["plugin", "test", "module-classifier"]);
+    assert!(t.contains("pass example:handle"), "{t}");
+    // A second install refuses and names the fix.
+    let err = r.fails(&["modules", "install-plugin", "--yes"], 2);
+    assert!(err.contains("already exists"), "{err}");
+    let item = |p: &str| serde_json::json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()});
+    let items = vec![item("inbox/notes.py"), item("inbox/holiday.txt")];
+    let input = r.home.path().join("items.json");
+    std::fs::write(&input, serde_json::to_string(&items).expect("json")).expect("write");
+    let report = r.json(&[
+        "run",
+        "FileDetected",
+        "--input",
+        &input.display().to_string(),
+    ]);
+    let p = &report["plugins"][0];
+    assert_eq!(p["outcome"], "applied", "{report:#}");
+    assert_eq!(
+        r.read("modules/ledger/notes.py"),
+        "ledger ulid append_only\n"
+    );
+    let w = r.json(&["where", "modules/ledger/notes.py"]);
+    let pl = &w["placements"][0];
+    assert_eq!(pl["decision"]["path"], "inbox/notes.py", "{w:#}");
+    assert_eq!(pl["decision"]["target"], "modules/ledger/notes.py", "{w:#}");
+    assert_eq!(pl["decision"]["decision_path"], "clear_winner", "{w:#}");
+    assert_eq!(pl["run"], p["applied_run"], "{w:#}");
+    let u = r.json(&["where", "--outcome", "unclassified", "--since", "1h"]);
+    assert_eq!(
+        u["placements"][0]["decision"]["path"], "inbox/holiday.txt",
+        "{u:#}"
+    );
+    assert_eq!(u["placements"].as_array().map(Vec::len), Some(1), "{u:#}");
+    // Undone, the placement says so.
+    let applied = p["applied_run"].as_str().expect("applied run");
+    r.ok(&["undo", applied, "--yes"]);
+    let w = r.json(&["where", "inbox/notes.py"]);
+    assert!(w["placements"][0]["undone_by"].is_string(), "{w:#}");
+}
+
+#[test]
+fn classify_duplicates_lists_identical_files_and_writes_nothing() {
+    let r = repo();
+    r.write("inbox/a.txt", "same bytes\n");
+    r.write("docs/b.txt", "same bytes\n");
+    r.write("docs/c.txt", "other bytes\n");
+    let before = r.tree();
+    let d = r.json(&["classify", "--duplicates"]);
+    assert_eq!(d["schema"], "warden.classify-duplicates/v1", "{d:#}");
+    assert_eq!(
+        d["groups"],
+        serde_json::json!([{"sha256": common::sha("same bytes\n"), "size": 11,
+                            "paths": ["docs/b.txt", "inbox/a.txt"]}]),
+        "{d:#}"
+    );
+    let scoped = r.json(&["classify", "--duplicates", "docs"]);
+    assert_eq!(scoped["groups"], serde_json::json!([]), "{scoped:#}");
+    let human = r.ok(&["classify", "--duplicates"]);
+    assert!(human.contains("  docs/b.txt\n  inbox/a.txt"), "{human}");
+    assert_eq!(r.tree(), before);
+    let err = r.fails(&["classify", "--duplicates", "nowhere"], 2);
+    assert!(err.contains("nowhere"), "{err}");
+}
