@@ -421,6 +421,7 @@ fn the_module_classifier_plugin_validates_passes_its_probes_and_places_files() {
     let report = r.json(&[
         "run",
         "FileDetected",
+        "--yes",
         "--input",
         &input.display().to_string(),
     ]);
@@ -485,6 +486,7 @@ fn install_plugin_sets_up_the_module_classifier_and_its_placements_show_in_where
     let report = r.json(&[
         "run",
         "FileDetected",
+        "--yes",
         "--input",
         &input.display().to_string(),
     ]);

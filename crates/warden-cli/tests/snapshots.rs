@@ -55,13 +55,16 @@ fn settings(r: &Repo) -> insta::Settings {
         s.add_filter(&escape(w.trim()), "[WRITER]");
     }
     s.add_filter(r"\b[0-9A-HJKMNP-TV-Z]{26}\b", "[RUN]");
-    // Tables show a run id's shortest unique prefix (at least 8 characters).
-    s.add_filter(r"\b0[0-9A-HJKMNP-TV-Z]{7,25}\b", "[RUN]");
-    s.add_filter(r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b", "[TIME]");
     s.add_filter(
         r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
         "[TIME]",
     );
+    // Tables show a run id's shortest unique prefix (at least 8 characters,
+    // more when ids share a prefix) and local times; their column widths
+    // follow, so runs of spaces inside a line are folded (indentation stays).
+    s.add_filter(r"\b0[0-9A-HJKMNP-TV-Z]{7,25}\b", "[RUN]");
+    s.add_filter(r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b", "[TIME]");
+    s.add_filter(r"(\S)  +", "$1  ");
     s.add_filter(r"\b\d{4}-\d\d-\d\d\.1\b", "[DATE].1");
     s.add_filter(r"\b[0-9a-f]{12,64}\b", "[SHA]");
     s.add_filter(r"warden \d+\.\d+\.\d+", "warden [VERSION]");
