@@ -100,6 +100,68 @@ fn maintain_auto_streams_json_lines_and_undo_restores() {
     assert_eq!(r.read("registry/capabilities/alpha.md"), alpha);
 }
 
+/// Every line of a real session — suggestions, a gate's refusal, the
+/// applied patches and the summary — validates against the published
+/// `registry-event` schema, and the summary's report against
+/// `registry-maintain`.
+#[test]
+fn maintain_json_lines_and_summary_validate_against_their_schemas() {
+    let (r, base) = setup();
+    r.write(
+        "patches.json",
+        r#"{"schema": "warden.registry-patch/v1", "patches": [{"capability_id": "capability.demo.alpha", "kind": "evidence_append", "confidence": "high", "rationale": "a person says so", "field_path": "evidence.tests", "append": "tests/missing.py", "evidence_citations": []}]}"#,
+    );
+    let out = r.run(&[
+        "registry",
+        "maintain",
+        "--auto",
+        "--no-llm",
+        "--format",
+        "json",
+        "--from-git-since",
+        &base,
+        "--patches",
+        "patches.json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "partial: the person's patch is refused: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let compile = |name: &str| {
+        let schema = warden_registry::schema::get(name).expect("schema");
+        jsonschema::draft7::new(&schema).expect("schema compiles")
+    };
+    let event = compile("registry-event");
+    let maintain = compile("registry-maintain");
+    let mut kinds = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: Value = serde_json::from_str(line).expect("one JSON object per line");
+        let errors: Vec<String> = event.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}\n{line}");
+        kinds.push(v["event"].as_str().expect("event").to_string());
+        if v["event"] == "summary" {
+            let errors: Vec<String> = maintain
+                .iter_errors(&v["summary"])
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{errors:?}\n{line}");
+            assert_eq!(v["summary"]["exit_code"], 5);
+        }
+        if v["event"] == "rejected" {
+            assert_eq!(v["gate"], "evidence", "{line}");
+        }
+    }
+    assert!(kinds.contains(&"rejected".to_string()), "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "applied").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.last().map(String::as_str), Some("summary"));
+}
+
 #[test]
 fn validate_defaults_to_the_current_directory_and_names_file_field_and_fix() {
     let (r, _) = setup();

@@ -125,11 +125,17 @@ pub fn collect(
     let in_scope = |id: &str| scope.is_none_or(|s| s == id);
     // index_row, vector_drift, missing_entry: the index against the entries.
     if let Some(ix) = &reg.index {
+        // The first row of each id, as `Index::row` finds it.
+        let mut rows: std::collections::HashMap<&str, &crate::model::IndexRow> =
+            std::collections::HashMap::with_capacity(ix.capabilities.len());
+        for r in &ix.capabilities {
+            rows.entry(r.id.as_str()).or_insert(r);
+        }
         for e in &reg.entries {
             if !in_scope(&e.meta.id) {
                 continue;
             }
-            match ix.row(&e.meta.id) {
+            match rows.get(e.meta.id.as_str()).copied() {
                 None => out.patches.push(RegistryPatch {
                     capability_id: e.meta.id.clone(),
                     kind: PatchKind::IndexRowAdd,

@@ -19,6 +19,7 @@ pub mod model;
 pub mod patch;
 pub mod publish;
 pub mod registry;
+pub mod report;
 pub mod review;
 pub mod schema;
 pub mod standard;

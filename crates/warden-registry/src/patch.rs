@@ -412,11 +412,7 @@ pub fn apply(
             after: v.to_string(),
         }));
     }
-    let Some(i) = reg
-        .entries
-        .iter()
-        .position(|e| e.meta.id == p.capability_id)
-    else {
+    let Some(i) = reg.position(&p.capability_id) else {
         return Err(err(
             "capability_id",
             format!("no capability \"{}\" in the registry", p.capability_id),

@@ -5,7 +5,8 @@
 
 use crate::model::{ENTRIES_DIR, Entry, INDEX_PATH, Index};
 use crate::validate::{Problem, Severity};
-use std::collections::{BTreeMap, BTreeSet};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use warden_core::digest::Digest;
 use warden_core::{Error, Result};
@@ -22,6 +23,9 @@ pub struct Registry {
     pub originals: BTreeMap<String, Option<Vec<u8>>>,
     pub index_dirty: bool,
     pub dirty: BTreeSet<String>,
+    /// The position in `entries` of each id's first entry (built at load;
+    /// patches never change an entry's id or the list of entries).
+    by_id: HashMap<String, usize>,
 }
 
 /// One file to write.
@@ -46,8 +50,54 @@ fn read(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
     }
 }
 
+/// One entry file as loaded: its path, its bytes (None: vanished between
+/// listing and reading) and its parse.
+type Loaded = (String, Option<Vec<u8>>, Option<Result<Entry>>);
+
+/// Every `registry/capabilities/*.md`, read and parsed in parallel, sorted
+/// by path.
+fn load_entries(root: &Path) -> Result<Vec<Loaded>> {
+    let dir = root.join(ENTRIES_DIR);
+    let mut names = Vec::new();
+    match std::fs::read_dir(&dir) {
+        Ok(rd) => {
+            for d in rd {
+                let d = d.map_err(|e| Error::Io {
+                    op: "read",
+                    path: dir.clone(),
+                    source: e,
+                })?;
+                let name = d.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".md") && d.file_type().is_ok_and(|t| t.is_file()) {
+                    names.push(name);
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(Error::Io {
+                op: "read",
+                path: dir,
+                source: e,
+            });
+        }
+    }
+    names.sort();
+    names
+        .into_par_iter()
+        .map(|name| {
+            let rel = format!("{ENTRIES_DIR}/{name}");
+            let bytes = read(root, &rel)?;
+            let parsed = bytes.as_deref().map(|b| Entry::parse(b, &rel));
+            Ok((rel, bytes, parsed))
+        })
+        .collect()
+}
+
 impl Registry {
-    /// Read the index and every `registry/capabilities/*.md`.
+    /// Read the index and every `registry/capabilities/*.md`. The index and
+    /// the entries are read and parsed in parallel (rayon), then merged in
+    /// path order, so the result does not depend on the schedule.
     pub fn load(root: &Path) -> Result<Registry> {
         let mut reg = Registry {
             index: None,
@@ -56,9 +106,18 @@ impl Registry {
             originals: BTreeMap::new(),
             index_dirty: false,
             dirty: BTreeSet::new(),
+            by_id: HashMap::new(),
         };
-        let raw = read(root, INDEX_PATH)?;
-        match &raw {
+        let (index, entries) = rayon::join(
+            || -> Result<_> {
+                let raw = read(root, INDEX_PATH)?;
+                let parsed = raw.as_deref().map(|b| Index::parse(b, INDEX_PATH));
+                Ok((raw, parsed))
+            },
+            || load_entries(root),
+        );
+        let (raw, parsed) = index?;
+        match parsed {
             None => reg.load_problems.push(Problem::new(
                 "index_missing",
                 Severity::Error,
@@ -67,58 +126,41 @@ impl Registry {
                 "the registry index does not exist",
                 "run `warden registry init`",
             )),
-            Some(bytes) => match Index::parse(bytes, INDEX_PATH) {
-                Ok(ix) => reg.index = Some(ix),
-                Err(e) => reg
-                    .load_problems
-                    .push(Problem::from_error("index_invalid", &e)),
-            },
+            Some(Ok(ix)) => reg.index = Some(ix),
+            Some(Err(e)) => reg
+                .load_problems
+                .push(Problem::from_error("index_invalid", &e)),
         }
         reg.originals.insert(INDEX_PATH.into(), raw);
-        let dir = root.join(ENTRIES_DIR);
-        let mut names = Vec::new();
-        match std::fs::read_dir(&dir) {
-            Ok(rd) => {
-                for d in rd {
-                    let d = d.map_err(|e| Error::Io {
-                        op: "read",
-                        path: dir.clone(),
-                        source: e,
-                    })?;
-                    let name = d.file_name().to_string_lossy().into_owned();
-                    if name.ends_with(".md") && d.file_type().is_ok_and(|t| t.is_file()) {
-                        names.push(name);
-                    }
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(Error::Io {
-                    op: "read",
-                    path: dir,
-                    source: e,
-                });
-            }
-        }
-        names.sort();
-        for name in names {
-            let rel = format!("{ENTRIES_DIR}/{name}");
-            let bytes = read(root, &rel)?;
-            if let Some(b) = &bytes {
-                match Entry::parse(b, &rel) {
-                    Ok(e) => reg.entries.push(e),
-                    Err(e) => reg
-                        .load_problems
-                        .push(Problem::from_error("entry_invalid", &e)),
-                }
+        let loaded = entries?;
+        reg.entries.reserve(loaded.len());
+        for (rel, bytes, parsed) in loaded {
+            match parsed {
+                Some(Ok(e)) => reg.entries.push(e),
+                Some(Err(e)) => reg
+                    .load_problems
+                    .push(Problem::from_error("entry_invalid", &e)),
+                None => {}
             }
             reg.originals.insert(rel, bytes);
+        }
+        for (i, e) in reg.entries.iter().enumerate() {
+            reg.by_id.entry(e.meta.id.clone()).or_insert(i);
         }
         Ok(reg)
     }
 
     pub fn entry(&self, id: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.meta.id == id)
+        self.position(id).map(|i| &self.entries[i])
+    }
+
+    /// The position in `entries` of the first entry with this id.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        match self.by_id.get(id) {
+            Some(&i) if self.entries.get(i).is_some_and(|e| e.meta.id == id) => Some(i),
+            // Not indexed (or the list changed since load): look it up.
+            _ => self.entries.iter().position(|e| e.meta.id == id),
+        }
     }
 
     /// The index, created empty when it was missing.
@@ -142,21 +184,22 @@ impl Registry {
     /// The files whose content changes, sorted by path; `today` stamps the
     /// index's `updated` when anything is written.
     pub fn writes(&self, today: &str) -> Result<Vec<Write>> {
-        let mut out = Vec::new();
-        for e in &self.entries {
-            if !self.dirty.contains(&e.path) {
-                continue;
-            }
-            let content = e.render()?;
-            let orig = self.originals.get(&e.path).cloned().flatten();
-            if orig.as_deref() != Some(content.as_bytes()) {
-                out.push(Write {
+        // Render the changed entries in parallel (each is independent).
+        let rendered: Vec<Option<Write>> = self
+            .entries
+            .par_iter()
+            .filter(|e| self.dirty.contains(&e.path))
+            .map(|e| -> Result<Option<Write>> {
+                let content = e.render()?;
+                let orig = self.originals.get(&e.path).and_then(Option::as_deref);
+                Ok((orig != Some(content.as_bytes())).then(|| Write {
                     path: e.path.clone(),
                     content,
-                    expect: orig.as_deref().map(Digest::of),
-                });
-            }
-        }
+                    expect: orig.map(Digest::of),
+                }))
+            })
+            .collect::<Result<_>>()?;
+        let mut out: Vec<Write> = rendered.into_iter().flatten().collect();
         if (self.index_dirty || !out.is_empty())
             && let Some(ix) = &self.index
         {

@@ -7,7 +7,6 @@ use crate::env;
 use crate::output::{self, CliError};
 use clap::{Args, Subcommand};
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -144,22 +143,13 @@ pub fn run(repo: Option<PathBuf>, args: RegistryArgs, fmt: Format) -> Result<Exi
             let root = root(repo)?;
             let reg = Registry::load(&root)?;
             let report = validate::validate(&reg, &root);
-            if is_json(fmt) {
-                output::json(&report)?;
-            } else {
-                print!("{}", validate::render(&report));
-            }
+            output::emit(&report, fmt)?;
             Ok(output::ExitStatus::findings_if(!report.ok).into())
         }
         RegistryCommand::Stats => {
             let root = root(repo)?;
             let reg = Registry::load(&root)?;
-            let s = stats::stats(&reg);
-            if is_json(fmt) {
-                output::json(&s)?;
-            } else {
-                print!("{}", stats::render(&s));
-            }
+            output::emit(&stats::stats(&reg), fmt)?;
             Ok(ExitCode::SUCCESS)
         }
         RegistryCommand::Update {
@@ -229,38 +219,7 @@ fn init_cmd(
         .hook
         .as_ref()
         .is_some_and(|h| h.outcome == init::HookOutcome::Refused);
-    if is_json(fmt) {
-        output::json(&report)?;
-    } else {
-        for p in &report.created {
-            println!(
-                "{} {p}",
-                if write.dry_run {
-                    "would create"
-                } else {
-                    "created"
-                }
-            );
-        }
-        for p in &report.existing {
-            println!("kept    {p} (exists)");
-        }
-        if let Some(h) = &report.hook {
-            match h.outcome {
-                init::HookOutcome::Written => println!("installed the pre-commit hook {}", h.path),
-                init::HookOutcome::Unchanged => {
-                    println!("the pre-commit hook {} is current", h.path)
-                }
-                init::HookOutcome::WouldWrite => {
-                    println!("would install the pre-commit hook {}", h.path)
-                }
-                init::HookOutcome::Refused => {}
-            }
-        }
-        if let Some(run) = &report.run {
-            println!("run {run} (undo with `warden undo {run}`)");
-        }
-    }
+    output::emit(&report, fmt)?;
     if refused {
         let path = report
             .hook
@@ -319,31 +278,7 @@ fn update(
         code = r.exit_code;
         report.applied = Some(r);
     }
-    if is_json(fmt) {
-        output::json(&report)?;
-    } else {
-        for s in &report.suggestions {
-            println!(
-                "#{} {} {} {}: {}",
-                s.id,
-                s.patch.kind.name(),
-                s.patch.capability_id,
-                s.patch.field_path,
-                s.patch.rationale
-            );
-        }
-        for n in &report.notes {
-            println!("note[{}]: {}", n.collector, n.message);
-        }
-        match &report.applied {
-            Some(r) => print!("{}", maintain::render(r)),
-            None if report.suggestions.is_empty() => println!("nothing to suggest"),
-            None => println!(
-                "{} suggestion(s); `warden registry update --apply` writes them, `warden registry maintain` reviews them",
-                report.suggestions.len()
-            ),
-        }
-    }
+    output::emit(&report, fmt)?;
     Ok(output::ExitStatus::of_report(code).into())
 }
 
@@ -482,11 +417,12 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
     }
     let prepared = maintain::prepare(&rootp, &g, &opts, planner.as_deref(), llm_skipped, extra)?;
     let checker = Checker::new(&rootp, &g, &prepared.standard, &opts);
+    // Each line passes the output contract's check (`output::json_line`);
+    // a line that cannot be written (a closed pipe) is not worth failing
+    // the session that already decided.
     let mut emit = |e: &Event| {
         if lines {
-            let mut out = std::io::stdout().lock();
-            let _ = serde_json::to_writer(&mut out, e);
-            let _ = writeln!(out);
+            let _ = output::json_line(e);
         }
     };
     for (id, why) in &prepared.llm_failures {
@@ -546,10 +482,7 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
     }
     emit(&Event::summary(&report));
     if human {
-        print!("{}", maintain::render(&report));
-        if let Some(p) = &report.publish {
-            print!("\n{}", publish::markdown(p));
-        }
+        output::emit(&report, Format::Human)?;
     } else if let Some(p) = &report.publish {
         eprint!("{}", publish::markdown(p));
     }
