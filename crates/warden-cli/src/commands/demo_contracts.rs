@@ -4,39 +4,12 @@
 //! pending test filled in, and the check green. Runs the real `warden`.
 
 use super::demo::git_output;
+use super::demo_plugins::{show, warden};
 use crate::output::CliError;
 use std::path::Path;
-use warden_core::process::Cmd;
 
 fn io(e: std::io::Error) -> CliError {
     CliError::usage(e.to_string(), None)
-}
-
-fn warden(root: &Path, args: &[&str]) -> Result<(i32, String), CliError> {
-    let exe = std::env::current_exe()
-        .map_err(|e| CliError::usage(format!("cannot find warden itself: {e}"), None))?;
-    let out = Cmd::new(exe)
-        .args(args)
-        .cwd(root)
-        .envs(crate::env::child_env())
-        .timeout(std::time::Duration::from_secs(600))
-        .run()
-        .map_err(|e| CliError::usage(format!("cannot run warden: {e}"), None))?;
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    Ok((out.code.unwrap_or(-1), text))
-}
-
-fn show(cmd: &str, out: &str, max: usize) {
-    println!("   $ warden {cmd}");
-    let lines: Vec<&str> = out.lines().collect();
-    let from = lines.len().saturating_sub(max);
-    if from > 0 {
-        println!("     … ({from} more lines)");
-    }
-    for l in &lines[from..] {
-        println!("     {l}");
-    }
 }
 
 fn write(root: &Path, rel: &str, text: &str) -> Result<(), CliError> {

@@ -10,7 +10,8 @@ fn io(e: std::io::Error) -> CliError {
     CliError::usage(e.to_string(), None)
 }
 
-fn warden(root: &Path, args: &[&str]) -> Result<(i32, String), CliError> {
+/// Run this warden binary in `root` (the demos of every subsystem use it).
+pub(super) fn warden(root: &Path, args: &[&str]) -> Result<(i32, String), CliError> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::usage(format!("cannot find warden itself: {e}"), None))?;
     // The demo's own warden sees the children's base environment and the
@@ -29,12 +30,12 @@ fn warden(root: &Path, args: &[&str]) -> Result<(i32, String), CliError> {
 }
 
 /// Print a command and (the last `max` lines of) what it said.
-fn show(cmd: &str, out: &str, max: usize) {
+pub(super) fn show(cmd: &str, out: &str, max: usize) {
     println!("   $ warden {cmd}");
     let lines: Vec<&str> = out.lines().collect();
     let from = lines.len().saturating_sub(max);
     if from > 0 {
-        println!("     … ({from} lines of plan and diff)");
+        println!("     … ({from} more lines)");
     }
     for l in &lines[from..] {
         println!("     {l}");
