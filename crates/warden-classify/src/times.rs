@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
+use warden_core::git::Git;
 use warden_core::paths::RepoPath;
-use warden_core::process::Cmd;
 
 /// Where an mtime came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -40,53 +40,30 @@ impl Times for FsTimes {
     }
 }
 
-/// Last commit time for clean tracked files, through `git` (run by
-/// [`warden_core::process`] with the given environment).
+/// Last commit time for clean tracked files, through the core's git layer
+/// ([`warden_core::git`]) with the given environment.
 #[derive(Debug, Clone, Default)]
 pub struct GitTimes {
     pub env: Vec<(OsString, OsString)>,
 }
 
 impl GitTimes {
-    fn git(&self, root: &Path, args: &[&str]) -> Option<String> {
-        let out = Cmd::new("git")
-            .args([
-                "-c",
-                "gc.autoDetach=false",
-                "-c",
-                "maintenance.autoDetach=false",
-            ])
-            .args(args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("GIT_TERMINAL_PROMPT", "0")
-            // Reading must not take index.lock or refresh the index.
-            .env("GIT_OPTIONAL_LOCKS", "0")
-            .cwd(root)
-            .timeout(Duration::from_secs(60))
-            .run()
-            .ok()?;
-        out.success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    fn git(&self, root: &Path) -> Git {
+        Git::new(root)
+            .with_base_env(self.env.clone())
+            .local_timeout(Duration::from_secs(60))
     }
 }
 
 impl Times for GitTimes {
     fn mtime(&self, root: &Path, path: &RepoPath, fs_mtime: i64) -> (i64, TimeSource) {
         let p = path.as_str();
-        // Tracked and unchanged: `status` prints nothing for it and
-        // `ls-files` names it.
-        let tracked = self
-            .git(root, &["ls-files", "--", p])
-            .is_some_and(|s| !s.is_empty());
-        let clean = tracked
-            && self
-                .git(root, &["status", "--porcelain", "--", p])
-                .is_some_and(|s| s.is_empty());
-        if clean
-            && let Some(t) = self
-                .git(root, &["log", "-1", "--format=%ct", "--", p])
-                .and_then(|s| s.parse::<i64>().ok())
-        {
+        let git = self.git(root);
+        // Tracked and unchanged: `ls-files` names it and `status` lists
+        // nothing for it. (Reads take no index lock.)
+        let tracked = git.tracked(&[p]).is_ok_and(|t| t.contains(p));
+        let clean = tracked && git.status(&[p]).is_ok_and(|s| s.entries.is_empty());
+        if clean && let Ok(Some((t, _))) = git.last_change(p, None) {
             return (t, TimeSource::GitCommit);
         }
         (fs_mtime, TimeSource::Filesystem)

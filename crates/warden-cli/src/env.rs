@@ -184,10 +184,11 @@ pub fn today() -> String {
 /// The git backend of the sync guardian. When the user chose an ssh command
 /// through the environment, warden leaves ssh alone; otherwise it adds
 /// `BatchMode` so a fetch never prompts.
-pub fn git() -> warden_sync::GitCli {
+pub fn git() -> warden_core::git::Git {
     let user_ssh =
         std::env::var_os("GIT_SSH_COMMAND").is_some() || std::env::var_os("GIT_SSH").is_some();
-    warden_sync::GitCli::default()
+    let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    warden_core::git::Git::new(dir)
         .with_base_env(child_env())
         .with_user_ssh_command(user_ssh)
 }

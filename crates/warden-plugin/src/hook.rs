@@ -10,7 +10,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use warden_core::process::Cmd;
+use warden_core::git::Git;
 use warden_core::{Error, Result};
 
 /// The line that marks a hook as warden's (and its format version).
@@ -73,34 +73,33 @@ pub enum Installed {
     Replaced { path: PathBuf, backup: PathBuf },
 }
 
-fn git(root: &Path, env: &[(OsString, OsString)], args: &[&str]) -> Result<Vec<u8>> {
-    let out = Cmd::new("git")
-        .args(args)
-        .cwd(root)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .timeout(GIT_TIMEOUT)
-        .run()
-        .map_err(|e| Error::Internal(format!("cannot run git: {e}")))?;
-    if !out.success() {
-        return Err(Error::invalid(
-            root.display().to_string(),
-            format!("git {}", args.join(" ")),
-            format!("{}: {}", out.describe(), out.stderr_text().trim()),
-            Some("run it inside a git repository with git on PATH".into()),
-        ));
+/// git in `root` with `env` as its base; a `GIT_INDEX_FILE` there (the
+/// index a `git commit -a` hook runs against) becomes the handle's index.
+fn git(root: &Path, env: &[(OsString, OsString)]) -> Git {
+    let g = Git::new(root)
+        .with_base_env(env.to_vec())
+        .local_timeout(GIT_TIMEOUT);
+    match env.iter().rev().find(|(k, _)| k == "GIT_INDEX_FILE") {
+        Some((_, index)) => g.with_index(index),
+        None => g,
     }
-    Ok(out.stdout)
+}
+
+/// A git failure as a usage error naming the repository.
+fn refused(root: &Path, e: warden_core::git::Error) -> Error {
+    Error::invalid(
+        root.display().to_string(),
+        e.op.clone(),
+        e.message.clone(),
+        Some("run it inside a git repository with git on PATH".into()),
+    )
 }
 
 /// The folder git runs hooks from.
 pub fn hooks_dir(root: &Path, env: &[(OsString, OsString)]) -> Result<PathBuf> {
-    let out = git(root, env, &["rev-parse", "--git-path", "hooks"])?;
-    let rel = String::from_utf8_lossy(&out)
-        .trim_end_matches('\n')
-        .to_string();
-    Ok(root.join(rel))
+    git(root, env)
+        .git_path("hooks")
+        .map_err(|e| refused(root, e))
 }
 
 /// Write the pre-commit hook for the binary `exe`.
@@ -154,24 +153,9 @@ pub fn install(
 /// The PreCommit payload: the staged paths that will be in the commit
 /// (added, copied, modified, renamed; not deleted), sorted.
 pub fn staged(root: &Path, env: &[(OsString, OsString)]) -> Result<serde_json::Value> {
-    let out = git(
-        root,
-        env,
-        &[
-            "diff",
-            "--cached",
-            "--name-only",
-            "-z",
-            "--no-renames",
-            "--diff-filter=ACMR",
-        ],
-    )?;
-    let mut paths: Vec<String> = out
-        .split(|b| *b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect();
-    paths.sort();
+    let paths = git(root, env)
+        .staged_paths(None, Some("ACMR"))
+        .map_err(|e| refused(root, e))?;
     Ok(serde_json::json!({ "staged": paths }))
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
-use warden_core::process::Cmd;
+use warden_core::git::Git;
 
 /// How long one git call of `ids check --base` may take.
 const GIT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -210,42 +210,27 @@ pub fn read_base(
     rev: &str,
     env: &[(std::ffi::OsString, std::ffi::OsString)],
 ) -> Result<Base, String> {
-    let git = |args: &[&str]| -> Result<Vec<u8>, String> {
-        let out = Cmd::new("git")
-            .args(["-c", "gc.autoDetach=false"])
-            .args(args)
-            .cwd(root)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .timeout(GIT_TIMEOUT)
-            .run()
-            .map_err(|e| format!("cannot run git: {e}"))?;
-        if out.success() {
-            Ok(out.stdout)
-        } else {
-            Err(format!(
-                "git {} {}: {}",
-                args.join(" "),
-                out.describe(),
-                out.stderr_text()
-            ))
-        }
+    let git = Git::new(root)
+        .with_base_env(env.to_vec())
+        .local_timeout(GIT_TIMEOUT);
+    let commit = match git.resolve(rev) {
+        Ok(Some(c)) => c,
+        _ => return Err(format!("\"{rev}\" is not a commit in this repository")),
     };
-    git(&[
-        "rev-parse",
-        "--verify",
-        "--quiet",
-        &format!("{rev}^{{commit}}"),
-    ])
-    .map_err(|_| format!("\"{rev}\" is not a commit in this repository"))?;
-    let list = git(&["ls-tree", "-r", "--name-only", rev, "--", CARDS_DIR])?;
+    let list = git
+        .ls_tree(&commit, &[CARDS_DIR])
+        .map_err(|e| e.to_string())?;
     let mut cards = BTreeMap::new();
-    for name in String::from_utf8_lossy(&list).lines() {
-        if name.ends_with(".yaml") {
-            cards.insert(name.to_string(), git(&["show", &format!("{rev}:{name}")])?);
+    for entry in list {
+        if entry.kind == "blob" && entry.path.ends_with(".yaml") {
+            let bytes = git.cat_blob(&entry.oid).map_err(|e| e.to_string())?;
+            cards.insert(entry.path, bytes);
         }
     }
-    let log = git(&["show", &format!("{rev}:{IDS_LOG}")])
+    let log = git
+        .show_file(&commit, IDS_LOG)
+        .ok()
+        .flatten()
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     Ok(Base {

@@ -3,7 +3,7 @@
 // Tests, examples and benches drive real processes, clocks and environments directly.
 #![allow(clippy::disallowed_methods)]
 use std::time::Instant;
-use warden_registry::git::Git;
+use warden_core::git::Git;
 use warden_registry::maintain::{self, Checker, Options};
 
 fn main() {
@@ -11,7 +11,7 @@ fn main() {
     let root = std::path::PathBuf::from(args.next().unwrap_or_else(|| ".".into()));
     let base = args.next().unwrap_or_else(|| "HEAD".into());
     let env: Vec<_> = std::env::vars_os().collect();
-    let g = Git::new(&root, env);
+    let g = Git::new(&root).with_base_env(env);
     let mut opts = Options::new("2026-11-29");
     opts.since = Some(base);
     let t = Instant::now();

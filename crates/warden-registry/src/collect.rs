@@ -8,7 +8,6 @@
 //! patch. An item already listed is never suggested again, so a second run
 //! suggests nothing.
 
-use crate::git::Git;
 use crate::model::{INDEX_PATH, REGISTRY_DIR};
 use crate::patch::{Confidence, PatchKind, RegistryPatch};
 use crate::registry::Registry;
@@ -17,7 +16,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use warden_core::Result;
+use warden_core::git::Git;
+use warden_core::{Error, Result};
 
 /// Every collector: name and what it suggests.
 pub const COLLECTORS: &[(&str, &str)] = &[
@@ -179,7 +179,7 @@ pub fn collect(
                 ));
             }
         }
-        if let Some(last) = git.last_touch(REGISTRY_DIR, &ix.updated)?
+        if let Some(last) = last_touch(git, REGISTRY_DIR, &ix.updated)?
             && last > ix.updated
         {
             out.notes.push(note(
@@ -196,8 +196,8 @@ pub fn collect(
     let Some(since) = since else {
         return Ok(out);
     };
-    git.check_rev(since)?;
-    let changed = git.changed_since(since)?;
+    check_rev(git, since)?;
+    let changed = git.changed_in_worktree(since, false)?;
     let workflows = set(&[".github/workflows/*", ".gitea/workflows/*"]);
     let tests = set(&[
         "tests/**",
@@ -278,7 +278,7 @@ pub fn collect(
         }
         if manifests.is_match(path) {
             let now = std::fs::read(git_root_join(git, path)).ok();
-            let before = git.show(since, path)?;
+            let before = git.show_file(since, path)?;
             let new_points: Vec<String> = {
                 let a = entry_points(path, now.as_deref());
                 let b = entry_points(path, before.as_deref());
@@ -324,7 +324,28 @@ pub fn collect(
 }
 
 fn git_root_join(git: &Git, path: &str) -> std::path::PathBuf {
-    git.root().join(path)
+    git.dir().join(path)
+}
+
+/// Refuse a revision that does not name a commit (exit 2, naming the flag).
+fn check_rev(git: &Git, rev: &str) -> Result<()> {
+    if git.resolve(rev)?.is_some() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "(command line)",
+        "--from-git-since",
+        format!("\"{rev}\" is not a commit in this repository"),
+        Some("give a branch, tag or commit, e.g. origin/main or HEAD~3".into()),
+    ))
+}
+
+/// The day (YYYY-MM-DD) of the last commit after the day `after`
+/// (YYYY-MM-DD) that touched `path`; None when there is none (the walk stops
+/// at older commits, so a long history costs nothing).
+fn last_touch(git: &Git, path: &str, after: &str) -> Result<Option<String>> {
+    let since = format!("{after}T23:59:59Z");
+    Ok(git.last_change(path, Some(&since))?.map(|(_, day)| day))
 }
 
 /// The entry points a manifest declares: `py-script:NAME`

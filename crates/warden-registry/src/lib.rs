@@ -11,7 +11,6 @@
 #![forbid(unsafe_code)]
 
 pub mod collect;
-pub mod git;
 pub mod init;
 pub mod llm;
 pub mod maintain;

@@ -24,7 +24,6 @@
 //!    validate` (else nothing is written, exit 1).
 
 use crate::collect::{self, Note};
-use crate::git::Git;
 use crate::model::{Origin, slug};
 use crate::patch::{self, Confidence, FieldChange, PatchKind, RegistryPatch, Stamp};
 use crate::registry::{Registry, Write};
@@ -35,6 +34,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use warden_core::engine::Session;
+use warden_core::git::Git;
 use warden_core::proposal::Proposal;
 use warden_core::{Error, Result};
 
@@ -484,6 +484,9 @@ pub struct Checker<'a> {
     pub opts: &'a Options,
     /// Directories already looked at by the evidence gate.
     pub dirs: std::cell::RefCell<std::collections::HashMap<std::path::PathBuf, bool>>,
+    /// Paths already asked about: tracked or not (one `ls-files` for a whole
+    /// session's citations instead of one per patch).
+    pub known: std::cell::RefCell<std::collections::BTreeMap<String, bool>>,
 }
 
 impl<'a> Checker<'a> {
@@ -494,11 +497,37 @@ impl<'a> Checker<'a> {
             standard,
             opts,
             dirs: Default::default(),
+            known: Default::default(),
         }
     }
 }
 
 impl Checker<'_> {
+    /// Which of `paths` git tracks. Answers are remembered.
+    fn tracked(&self, paths: &[String]) -> warden_core::Result<std::collections::BTreeSet<String>> {
+        let unknown: Vec<&str> = {
+            let known = self.known.borrow();
+            paths
+                .iter()
+                .filter(|p| !known.contains_key(*p))
+                .map(String::as_str)
+                .collect()
+        };
+        if !unknown.is_empty() {
+            let found = self.git.tracked(&unknown)?;
+            let mut known = self.known.borrow_mut();
+            for p in unknown {
+                known.insert(p.to_string(), found.contains(p));
+            }
+        }
+        let known = self.known.borrow();
+        Ok(paths
+            .iter()
+            .filter(|p| known.get(*p).copied().unwrap_or(false))
+            .cloned()
+            .collect())
+    }
+
     /// `dir` is a real directory, not a symlink (remembered per session).
     fn real_dir(&self, dir: &Path) -> bool {
         if let Some(v) = self.dirs.borrow().get(dir) {
@@ -525,7 +554,7 @@ impl Checker<'_> {
         all.sort();
         all.dedup();
         // A failure here is reported by the gate itself, path by path.
-        let _ = self.git.tracked(&all);
+        let _ = self.tracked(&all);
     }
 
     fn evidence(&self, p: &RegistryPatch) -> std::result::Result<(), String> {
@@ -560,7 +589,7 @@ impl Checker<'_> {
                 Err(_) => return Err(format!("cited path \"{c}\" does not exist")),
             }
         }
-        let tracked = self.git.tracked(&cited).map_err(|e| e.to_string())?;
+        let tracked = self.tracked(&cited).map_err(|e| e.to_string())?;
         if let Some(c) = cited.iter().find(|c| !tracked.contains(*c)) {
             return Err(format!(
                 "cited path \"{c}\" is not tracked by git (an untracked file is weak evidence; `git add` it)"

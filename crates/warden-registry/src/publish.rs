@@ -3,13 +3,13 @@
 //! its body's sha256 equals the index committed at HEAD (a 200 serving a
 //! stale index is not a pass). No credentials are sent.
 
-use crate::git::Git;
 use crate::model::INDEX_PATH;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::time::Duration;
 use warden_core::Result;
 use warden_core::digest::Digest;
+use warden_core::git::Git;
 
 pub const PUBLISH_SCHEMA_ID: &str = "warden.registry-publish/v1";
 
@@ -47,7 +47,9 @@ pub fn agent(url: &str, timeout: Duration) -> ureq::Agent {
 }
 
 pub fn check(git: &Git, url: &str, timeout: Duration) -> Result<PublishReport> {
-    let expected = git.show("HEAD", INDEX_PATH)?.map(|b| Digest::of(&b).hex());
+    let expected = git
+        .show_file("HEAD", INDEX_PATH)?
+        .map(|b| Digest::of(&b).hex());
     let mut report = PublishReport {
         schema: PUBLISH_SCHEMA_ID.into(),
         url: url.into(),

@@ -18,7 +18,7 @@
 //! not checked out moves with one compare-and-swap `update-ref`.
 
 use crate::audit::BOOKKEEPING_PREFIX;
-use crate::git::GitBackend;
+use crate::git::Git;
 use crate::reconcile::{Outcome, ReconcileReport};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,7 @@ const RERUN: &str =
 
 /// Check every precondition; returns the report of what adopt would do.
 pub fn check(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     rec: &ReconcileReport,
     run: &str,
@@ -100,8 +100,10 @@ pub fn check(
         ));
     }
     let current = git
-        .run(root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
-        .map(|s| s.trim().to_string())
+        .at(root)
+        .head_branch()
+        .ok()
+        .flatten()
         .unwrap_or_default();
     let ref_only = current != rec.branch;
     if ref_only {
@@ -133,7 +135,9 @@ pub fn check(
             ));
         }
     }
-    let tip = git.resolve(root, &format!("refs/heads/{}", rec.branch))?;
+    let tip = git
+        .at(root)
+        .resolve(&format!("refs/heads/{}", rec.branch))?;
     if tip.as_deref() == Some(sync_commit.as_str()) {
         return Err(refuse(
             "RUN",
@@ -157,7 +161,7 @@ pub fn check(
             RERUN,
         ));
     }
-    let st = git.resolve(root, &format!("refs/heads/{sync_branch}"))?;
+    let st = git.at(root).resolve(&format!("refs/heads/{sync_branch}"))?;
     if st.as_deref() != Some(sync_commit.as_str()) {
         return Err(refuse(
             "sync_branch",
@@ -183,32 +187,28 @@ pub fn check(
 }
 
 /// The worktree (other than `root`) that has `branch` checked out, if any.
-fn checked_out_in(git: &dyn GitBackend, root: &Path, branch: &str) -> Result<Option<String>> {
-    let list = git.run(root, &["worktree", "list", "--porcelain"])?;
-    let want = format!("branch refs/heads/{branch}");
-    let mut dir = None;
-    for line in list.lines() {
-        if let Some(d) = line.strip_prefix("worktree ") {
-            dir = Some(d.to_string());
-        } else if line == want {
-            return Ok(dir);
-        }
-    }
-    Ok(None)
+fn checked_out_in(git: &Git, root: &Path, branch: &str) -> Result<Option<String>> {
+    let want = format!("refs/heads/{branch}");
+    Ok(git
+        .at(root)
+        .worktrees()?
+        .into_iter()
+        .find(|w| w.branch.as_deref() == Some(want.as_str()))
+        .map(|w| w.path))
 }
 
 /// The checked-out branch's working tree holds exactly what the run captured.
 fn working_tree_unchanged(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     rec: &ReconcileReport,
     scratch: &Path,
 ) -> Result<()> {
-    let status = git.status(root)?;
+    let status = git.at(root).status(&[])?;
     if status
         .entries
         .iter()
-        .any(|e| matches!(e, crate::porcelain::Entry::Unmerged { .. }))
+        .any(|e| matches!(e, crate::git::Entry::Unmerged { .. }))
     {
         return Err(refuse(
             "working_tree",
@@ -218,11 +218,12 @@ fn working_tree_unchanged(
     }
     let expected = match &rec.snapshot {
         Some(s) => s.tree.clone(),
-        None => git.tree_of(root, &rec.local_tip)?,
+        None => git.at(root).tree_of(&rec.local_tip)?,
     };
-    let now = git.snapshot_tree(root, scratch)?;
+    let now = git.at(root).snapshot_tree(scratch)?;
     let drift: Vec<String> = git
-        .changed_paths(root, &expected, &now)?
+        .at(root)
+        .changed_paths(&expected, &now)?
         .into_iter()
         .filter(|p| !p.starts_with(BOOKKEEPING_PREFIX))
         .collect();
@@ -245,49 +246,37 @@ fn short(s: &str) -> &str {
 }
 
 /// Carry out a checked adopt.
-pub fn apply(git: &dyn GitBackend, root: &Path, a: &AdoptReport) -> Result<()> {
+pub fn apply(git: &Git, root: &Path, a: &AdoptReport) -> Result<()> {
     let branch_ref = format!("refs/heads/{}", a.branch);
     if a.ref_only {
         // Not checked out anywhere: a fast-forward is a compare-and-swap of
         // the ref (refused by git if the branch moved meanwhile).
-        if !git.is_ancestor(root, &a.from, &a.to)? {
+        if !git.at(root).is_ancestor(&a.from, &a.to)? {
             return Err(refuse(
                 "sync_branch",
                 format!("{} is not a fast-forward of {}", a.sync_branch, a.branch),
                 RERUN,
             ));
         }
-        git.run(
-            root,
-            &[
-                "update-ref",
-                "-m",
-                "warden sync adopt",
-                &branch_ref,
-                &a.to,
-                &a.from,
-            ],
-        )?;
+        git.at(root)
+            .update_ref(&branch_ref, &a.to, Some(&a.from), "warden sync adopt")?;
         return Ok(());
     }
     if let Some(snap) = &a.snapshot_commit {
         // The working tree already holds the snapshot: make it the branch's
         // commit without touching a single file.
-        git.run(root, &["read-tree", snap])?;
-        git.run(
-            root,
-            &[
-                "update-ref",
-                "-m",
-                "warden sync adopt: uncommitted work",
-                &branch_ref,
-                snap,
-                &a.from,
-            ],
+        let g = git.at(root);
+        g.read_tree(Some(snap))?;
+        g.update_ref(
+            &branch_ref,
+            snap,
+            Some(&a.from),
+            "warden sync adopt: uncommitted work",
         )?;
-        let _ = git.run(root, &["update-index", "-q", "--refresh"]);
+        let _ = g.refresh_index();
     }
-    git.run(root, &["merge", "--ff-only", "--quiet", &a.to])
+    git.at(root)
+        .merge_ff_only(&a.to)
         .map_err(|e| {
             Error::rejected(
                 "sync adopt",

@@ -9,8 +9,7 @@
 //! *uncommitted* change collides cleanly with the remote, the audit hashes a
 //! snapshot into unreferenced objects (a temporary index), nothing more.
 
-use crate::git::{CommitInfo, GitBackend, RefInfo, Signature};
-use crate::porcelain::Entry;
+use crate::git::{CommitInfo, Entry, Git, NewCommit, RefInfo, Signature};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -231,19 +230,19 @@ pub struct Summary {
 
 /// Audit the repository containing `start`.
 pub fn audit(
-    git: &dyn GitBackend,
+    git: &Git,
     start: &Path,
     opts: &AuditOptions,
     gate: &dyn FetchGate,
 ) -> Result<AuditReport> {
-    let root = git.toplevel(start)?;
+    let root = git.at(start).toplevel()?;
     audit_root(git, &root, opts, gate)
 }
 
 /// Audit the work tree whose top level is `root` (e.g. found by the fleet's
 /// discovery, which saves asking git for it).
 pub fn audit_root(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     opts: &AuditOptions,
     gate: &dyn FetchGate,
@@ -253,7 +252,7 @@ pub fn audit_root(
     // here (its ahead/behind line is not used): run it beside the fetch and
     // the ref work.
     std::thread::scope(|s| {
-        let status = s.spawn(|| git.status(&root));
+        let status = s.spawn(|| git.at(&root).status(&[]).map_err(Error::from));
         let wait = move || {
             status
                 .join()
@@ -264,15 +263,15 @@ pub fn audit_root(
 }
 
 fn audit_with(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     opts: &AuditOptions,
     gate: &dyn FetchGate,
-    status: impl FnOnce() -> Result<crate::porcelain::Porcelain>,
+    status: impl FnOnce() -> Result<crate::git::Porcelain>,
 ) -> Result<AuditReport> {
     let root = root.to_path_buf();
     let wait_status = status;
-    let config = git.remote_config(&root)?;
+    let config = git.at(&root).remote_config()?;
     let remotes = &config.remotes;
     let remote_names: Vec<&str> = remotes.iter().map(|(n, _)| n.as_str()).collect();
 
@@ -281,9 +280,7 @@ fn audit_with(
     let early_head = if opts.fetch == FetchMode::Skip {
         None
     } else {
-        git.run(&root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
-            .ok()
-            .map(|s| s.trim().to_string())
+        git.at(&root).head_branch().ok().flatten()
     };
     let default_remote_of = |head: Option<&str>| {
         head.and_then(|h| config.branch_remotes.get(h).cloned())
@@ -328,7 +325,9 @@ fn audit_with(
             .find(|(n, _)| n == name)
             .map(|(_, u)| u.as_str())
             .unwrap_or("");
-        let r = gate.fetch(url, &mut || git.fetch(&root, name, opts.fetch_timeout));
+        let r = gate.fetch(url, &mut || {
+            crate::git::fetch(&git.at(&root), name, opts.fetch_timeout)
+        });
         fetch.push(FetchResult {
             remote: name.clone(),
             ok: r.is_ok(),
@@ -336,15 +335,12 @@ fn audit_with(
         });
     }
 
-    let refs = git.refs(
-        &root,
-        &[
-            "refs/heads",
-            "refs/remotes",
-            "refs/tags",
-            "refs/warden/tags",
-        ],
-    )?;
+    let refs = git.at(&root).refs(&[
+        "refs/heads",
+        "refs/remotes",
+        "refs/tags",
+        "refs/warden/tags",
+    ])?;
     let by_name: BTreeMap<&str, &RefInfo> = refs.iter().map(|r| (r.name.as_str(), r)).collect();
     let head_ref = early_head.or_else(|| {
         refs.iter()
@@ -385,29 +381,27 @@ fn audit_with(
                 // git already counted them for `%(upstream:track)`.
                 let (ahead, behind) = match r.track {
                     Some(t) => t,
-                    None => git.ahead_behind(&root, &r.name, up_name)?,
+                    None => git.at(&root).ahead_behind(&r.name, up_name)?,
                 };
                 b.ahead = ahead;
                 b.behind = behind;
                 b.diverged = ahead > 0 && behind > 0;
                 if ahead + behind <= 2 * COMMIT_LIST_LIMIT as u64 {
                     if ahead + behind > 0 {
-                        let (l, rt) = git.commits_left_right(&root, &r.name, up_name)?;
+                        let (l, rt) = git.at(&root).commits_left_right(&r.name, up_name)?;
                         b.commits_ahead = commits(l);
                         b.commits_behind = commits(rt);
                     }
                 } else {
                     if ahead > 0 {
-                        b.commits_ahead = commits(git.commits_between(
-                            &root,
+                        b.commits_ahead = commits(git.at(&root).commits_between(
                             &r.name,
                             &[up_name],
                             COMMIT_LIST_LIMIT,
                         )?);
                     }
                     if behind > 0 {
-                        b.commits_behind = commits(git.commits_between(
-                            &root,
+                        b.commits_behind = commits(git.at(&root).commits_between(
                             up_name,
                             &[&r.name],
                             COMMIT_LIST_LIMIT,
@@ -418,12 +412,12 @@ fn audit_with(
                 b.commits_behind.truncate(COMMIT_LIST_LIMIT);
                 let mut theirs = None;
                 if b.diverged {
-                    let t = git.changed_since_base(&root, &r.oid, up_oid)?;
-                    let o = git.changed_since_base(&root, up_oid, &r.oid)?;
+                    let t = git.at(&root).changed_since_base(&r.oid, up_oid)?;
+                    let o = git.at(&root).changed_since_base(up_oid, &r.oid)?;
                     if let (Some(t), Some(ours)) = (&t, o) {
                         let both = intersect(&ours, t);
                         if !both.is_empty() {
-                            let mt = git.merge_tree(&root, &r.oid, up_oid)?;
+                            let mt = git.at(&root).merge_tree(&r.oid, up_oid)?;
                             let conflicted: BTreeSet<String> =
                                 mt.conflicted_paths().into_iter().collect();
                             for path in both {
@@ -448,10 +442,9 @@ fn audit_with(
             }
             None => {
                 // Nothing upstream to compare with: what is on no remote at all?
-                b.ahead = git.count_not_in(&root, &r.oid, &["--remotes"])?;
+                b.ahead = git.at(&root).count_not_in(&r.oid, &["--remotes"])?;
                 if b.ahead > 0 {
-                    b.commits_ahead = commits(git.commits_between(
-                        &root,
+                    b.commits_ahead = commits(git.at(&root).commits_between(
                         &r.oid,
                         &["--remotes"],
                         COMMIT_LIST_LIMIT,
@@ -464,7 +457,8 @@ fn audit_with(
     let status = wait_status()?;
     let working_tree = working_tree(&status.entries);
     let stashes = if status.stash > 0 {
-        git.stashes(&root)?
+        git.at(&root)
+            .stashes()?
             .into_iter()
             .map(|s| StashEntry {
                 name: s.name,
@@ -481,7 +475,8 @@ fn audit_with(
         let theirs = match theirs {
             Some(t) => t,
             None => git
-                .changed_since_base(&root, &oid, &up_oid)?
+                .at(&root)
+                .changed_since_base(&oid, &up_oid)?
                 .unwrap_or_default(),
         };
         collisions.extend(uncommitted_collisions(
@@ -500,9 +495,9 @@ fn audit_with(
     collisions.dedup();
 
     let unreferenced = match (&status.head, &status.oid) {
-        (None, Some(oid)) => {
-            git.count_not_in(&root, oid, &["--branches", "--remotes", "--tags"])?
-        }
+        (None, Some(oid)) => git
+            .at(&root)
+            .count_not_in(oid, &["--branches", "--remotes", "--tags"])?,
         _ => 0,
     };
 
@@ -576,7 +571,7 @@ pub fn probe_signature() -> Signature {
 }
 
 fn uncommitted_collisions(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     branch: &str,
     local: &str,
@@ -593,15 +588,15 @@ fn uncommitted_collisions(
         .prefix("warden-sync-")
         .tempdir()
         .map_err(|e| Error::Internal(format!("cannot create a temp dir: {e}")))?;
-    let tree = git.snapshot_tree(root, scratch.path())?;
-    let probe = git.commit_tree(
-        root,
-        &tree,
-        &[local],
-        "warden sync audit probe",
-        &probe_signature(),
-    )?;
-    let mt = git.merge_tree(root, &probe, upstream)?;
+    let tree = git.at(root).snapshot_tree(scratch.path())?;
+    let probe = git.at(root).commit_tree(&NewCommit {
+        tree: &tree,
+        parents: &[local],
+        message: "warden sync audit probe",
+        run: "audit-probe",
+        who: &probe_signature(),
+    })?;
+    let mt = git.at(root).merge_tree(&probe, upstream)?;
     let conflicted: BTreeSet<String> = mt.conflicted_paths().into_iter().collect();
     Ok(both
         .into_iter()

@@ -5,7 +5,7 @@
 //! The fleet audit only reads: it records nothing in the audited repositories.
 
 use crate::audit::{self, AuditOptions, FetchGate, FetchMode};
-use crate::git::GitBackend;
+use crate::git::Git;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -211,7 +211,7 @@ fn row(repo: &Path, r: Result<audit::AuditReport>) -> FleetRow {
 /// Audit every repository with `opts.jobs` workers. `progress(done, total)`
 /// is called after each one.
 pub fn audit_fleet(
-    git: &dyn GitBackend,
+    git: &Git,
     repos: &[PathBuf],
     opts: &FleetOptions,
     progress: &(dyn Fn(usize, usize) + Sync),

@@ -2,7 +2,7 @@
 //! git repository and that it is linked to its remote, once. Re-running it is
 //! a no-op; a different URL for an existing `origin` is refused, never replaced.
 
-use crate::git::GitBackend;
+use crate::git::Git;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -41,31 +41,31 @@ pub struct SyncInitOutput {
 
 /// Initialise `dir` when it is not inside a repository, then link `url` as
 /// `origin` when given and no remote has it yet.
-pub fn init(git: &dyn GitBackend, dir: &Path, url: Option<&str>) -> Result<SyncInitReport> {
+pub fn init(git: &Git, dir: &Path, url: Option<&str>) -> Result<SyncInitReport> {
     init_with_timeout(git, dir, url, std::time::Duration::from_secs(60))
 }
 
 /// [`init`]; asking the remote for its default branch waits at most `timeout`.
 pub fn init_with_timeout(
-    git: &dyn GitBackend,
+    git: &Git,
     dir: &Path,
     url: Option<&str>,
     timeout: std::time::Duration,
 ) -> Result<SyncInitReport> {
-    let (root, initialised_git) = match git.toplevel(dir) {
+    let (root, initialised_git) = match git.at(dir).toplevel() {
         Ok(r) => (r, false),
-        Err(Error::NotARepo { .. }) => {
+        Err(e) if e.kind == warden_core::git::ErrorKind::NotARepo => {
             std::fs::create_dir_all(dir).map_err(|e| Error::Io {
                 op: "create",
                 path: dir.to_path_buf(),
                 source: e,
             })?;
-            git.init(dir)?;
-            (git.toplevel(dir)?, true)
+            git.at(dir).init()?;
+            (git.at(dir).toplevel()?, true)
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
-    let mut remotes = git.remotes(&root)?;
+    let mut remotes = git.at(&root).remotes()?;
     let mut linked = None;
     if let Some(url) = url {
         if url.trim().is_empty() {
@@ -87,20 +87,24 @@ pub fn init_with_timeout(
                     )),
                 ));
             }
-            git.add_remote(&root, "origin", url)?;
+            git.at(&root).add_remote("origin", url)?;
             linked = Some(("origin".to_string(), url.to_string()));
-            remotes = git.remotes(&root)?;
+            remotes = git.at(&root).remotes()?;
         }
     }
     // A repository made here has an unborn branch named by git's default
     // (`master` unless configured): name it after the remote's default
     // branch and track it, so the first fetch and reconcile line up.
     let mut tracking = None;
-    if initialised_git && linked.is_some() && git.resolve(&root, "HEAD")?.is_none() {
+    if initialised_git && linked.is_some() && git.at(&root).resolve("HEAD")?.is_none() {
         // Unreachable or empty: leave the branch as git made it; linking
         // the remote is what was asked, and it is done.
-        if let Ok(Some(branch)) = git.remote_default_branch(&root, "origin", timeout) {
-            git.track_unborn(&root, &branch, "origin")?;
+        if let Ok(Some(branch)) = git
+            .at(&root)
+            .network_timeout(timeout)
+            .remote_default_branch("origin")
+        {
+            crate::git::track_unborn(&git.at(&root), &branch, "origin")?;
             tracking = Some(branch);
         }
     }

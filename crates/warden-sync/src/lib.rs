@@ -1,6 +1,7 @@
 //! warden-sync: the sync guardian (SPEC §6, seed 000 "Problem 1").
 //!
-//! - [`git`]: the [`git::GitBackend`] seam and its git-CLI implementation;
+//! - [`git`]: what the guardian asks of git beyond the core's git layer
+//!   ([`warden_core::git`]): the minimum version, the audit's fetch;
 //! - [`audit`]: fetch without merging, then a deterministic report;
 //! - [`reconcile`]: the merged truth on `sync/<YYYYMMDD>-<RUN>`, built with
 //!   plumbing, never touching the user's working tree, index, stash or branch;
@@ -23,11 +24,10 @@ pub mod fleet;
 pub mod git;
 pub mod hooks;
 pub mod init;
-pub mod porcelain;
 pub mod reconcile;
 pub mod record;
 pub mod render;
 pub mod resolve;
 pub mod schema;
 
-pub use git::{GitBackend, GitCli};
+pub use warden_core::git::Git;

@@ -24,7 +24,7 @@
 
 use crate::audit::{Commit, FetchGate, FetchMode, FetchResult};
 use crate::config::{Generator, SyncConfig};
-use crate::git::{ConflictStage, GitBackend, Signature, TreeEdit};
+use crate::git::{ConflictStage, Git, NewCommit, Signature, TreeEdit};
 use crate::hooks::{GeneratorLauncher, MergeConflictHook, Pending, PluginFault, Verdict};
 use crate::resolve::{self, Sides};
 use schemars::JsonSchema;
@@ -194,10 +194,8 @@ fn refuse(field: &str, message: String, hint: &str) -> Error {
 }
 
 /// The checked-out branch, or None when HEAD is detached.
-pub fn head_branch(git: &dyn GitBackend, root: &Path) -> Option<String> {
-    git.run(root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
-        .ok()
-        .map(|s| s.trim().to_string())
+pub fn head_branch(git: &Git, root: &Path) -> Option<String> {
+    git.at(root).head_branch().ok().flatten()
 }
 
 /// Which branches one `warden sync reconcile` reconciles.
@@ -218,7 +216,7 @@ pub struct Selection {
 /// `all` every local branch whose upstream has commits it lacks. For more
 /// than the checked-out branch, the remotes involved are fetched once here.
 pub fn select_branches(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     all: bool,
     branches: &[String],
@@ -282,7 +280,7 @@ pub fn select_branches(
 /// Fetch the remotes `mode` names (Default: `default_remotes`) before
 /// reconciling; the first failure refuses the whole reconcile.
 pub fn fetch(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     mode: &FetchMode,
     timeout: Duration,
@@ -293,9 +291,14 @@ pub fn fetch(
         FetchMode::Skip => Vec::new(),
         FetchMode::Default => default_remotes.to_vec(),
         FetchMode::Remote(r) => vec![r.clone()],
-        FetchMode::All => git.remotes(root)?.into_iter().map(|(n, _)| n).collect(),
+        FetchMode::All => git
+            .at(root)
+            .remotes()?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect(),
     };
-    let urls = git.remotes(root)?;
+    let urls = git.at(root).remotes()?;
     let mut fetched = Vec::new();
     for r in &to_fetch {
         let url = urls
@@ -303,7 +306,7 @@ pub fn fetch(
             .find(|(n, _)| n == r)
             .map(|(_, u)| u.as_str())
             .unwrap_or("");
-        let res = gate.fetch(url, &mut || git.fetch(root, r, timeout));
+        let res = gate.fetch(url, &mut || crate::git::fetch(&git.at(root), r, timeout));
         if let Err(e) = &res {
             return Err(refuse(
                 "fetch",
@@ -321,14 +324,14 @@ pub fn fetch(
 }
 
 pub fn reconcile(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     config: &SyncConfig,
     opts: &ReconcileOptions,
     gate: &dyn FetchGate,
     hooks: &mut Hooks,
 ) -> Result<ReconcileReport> {
-    let root = git.toplevel(root)?;
+    let root = git.at(root).toplevel()?;
     // The policy decides first, so a refusal costs nothing.
     hooks
         .policy
@@ -347,7 +350,7 @@ pub fn reconcile(
     };
     let checked_out = head.as_deref() == Some(branch.as_str());
     let full = format!("refs/heads/{branch}");
-    let refs = git.refs(&root, &[&full])?;
+    let refs = git.at(&root).refs(&[&full])?;
     let me = match refs.into_iter().find(|r| r.name == full) {
         Some(r) => r,
         None if checked_out => {
@@ -379,7 +382,7 @@ pub fn reconcile(
     let fetch = fetch(git, &root, &opts.fetch, opts.fetch_timeout, &remotes, gate)?;
 
     let local_tip = me.oid.clone();
-    let upstream_tip = git.resolve(&root, &upstream)?.ok_or_else(|| {
+    let upstream_tip = git.at(&root).resolve(&upstream)?.ok_or_else(|| {
         refuse(
             "upstream",
             format!("the upstream {upstream} of {branch} is gone"),
@@ -393,16 +396,16 @@ pub fn reconcile(
         .map_err(|e| Error::Internal(format!("cannot create a temp dir: {e}")))?;
 
     // 1. Snapshot the uncommitted work (only the checked-out branch has any).
-    let local_tree = git.tree_of(&root, &local_tip)?;
+    let local_tree = git.at(&root).tree_of(&local_tip)?;
     let snap_tree = if checked_out {
-        git.snapshot_tree(&root, scratch.path())?
+        git.at(&root).snapshot_tree(scratch.path())?
     } else {
         local_tree.clone()
     };
     let snapshot = if snap_tree != local_tree {
-        let paths = git.changed_paths(&root, &local_tree, &snap_tree)?;
+        let paths = git.at(&root).changed_paths(&local_tree, &snap_tree)?;
         let msg = format!(
-            "warden sync: uncommitted work on {branch}\n\nCaptured from the working tree by run {} ({} path(s)):\n{}\n\n{}\n",
+            "warden sync: uncommitted work on {branch}\n\nCaptured from the working tree by run {} ({} path(s)):\n{}",
             opts.run,
             paths.len(),
             paths
@@ -410,9 +413,14 @@ pub fn reconcile(
                 .map(|p| format!("  {p}"))
                 .collect::<Vec<_>>()
                 .join("\n"),
-            crate::git::run_trailer(&opts.run)
         );
-        let commit = git.commit_tree(&root, &snap_tree, &[&local_tip], &msg, &opts.signature)?;
+        let commit = git.at(&root).commit_tree(&NewCommit {
+            tree: &snap_tree,
+            parents: &[&local_tip],
+            message: &msg,
+            run: &opts.run,
+            who: &opts.signature,
+        })?;
         Some(Snapshot {
             commit,
             tree: snap_tree.clone(),
@@ -425,13 +433,19 @@ pub fn reconcile(
         .as_ref()
         .map_or(local_tip.clone(), |s| s.commit.clone());
 
-    let merge_base = git.merge_base(&root, &local_tip, &upstream_tip)?;
+    let merge_base = git.at(&root).merge_base(&local_tip, &upstream_tip)?;
     let (from_local_count, from_remote_count) =
-        git.ahead_behind(&root, &local_tip, &upstream_tip)?;
-    let from_local =
-        commits(git.commits_between(&root, &local_tip, &[&upstream_tip], LIST_LIMIT)?);
-    let from_remote =
-        commits(git.commits_between(&root, &upstream_tip, &[&local_tip], LIST_LIMIT)?);
+        git.at(&root).ahead_behind(&local_tip, &upstream_tip)?;
+    let from_local = commits(git.at(&root).commits_between(
+        &local_tip,
+        &[&upstream_tip],
+        LIST_LIMIT,
+    )?);
+    let from_remote = commits(git.at(&root).commits_between(
+        &upstream_tip,
+        &[&local_tip],
+        LIST_LIMIT,
+    )?);
 
     let mut report = ReconcileReport {
         schema: RECONCILE_SCHEMA_ID.into(),
@@ -465,40 +479,40 @@ pub fn reconcile(
     };
 
     if let Some(base) = &report.merge_base {
-        let mine = git.changed_paths(&root, base, &ours)?;
+        let mine = git.at(&root).changed_paths(base, &ours)?;
         let theirs: std::collections::BTreeSet<String> = git
-            .changed_paths(&root, base, &upstream_tip)?
+            .at(&root)
+            .changed_paths(base, &upstream_tip)?
             .into_iter()
             .collect();
         report.collisions = mine.into_iter().filter(|p| theirs.contains(p)).collect();
     }
 
     // 2. Merge.
-    let merged: Option<String> = if git.is_ancestor(&root, &upstream_tip, &ours)? {
+    let merged: Option<String> = if git.at(&root).is_ancestor(&upstream_tip, &ours)? {
         (ours != local_tip).then(|| ours.clone())
-    } else if git.is_ancestor(&root, &ours, &upstream_tip)? {
+    } else if git.at(&root).is_ancestor(&ours, &upstream_tip)? {
         Some(upstream_tip.clone())
     } else {
-        let mt = git.merge_tree(&root, &ours, &upstream_tip)?;
+        let mt = git.at(&root).merge_tree(&ours, &upstream_tip)?;
         let snap_id = report
             .snapshot
             .as_ref()
             .map_or("none".to_string(), |s| s.commit.clone());
         let message = |what: &str| {
             format!(
-                "warden sync: {what} {upstream} into {branch}\n\nRun {}: local {local_tip} + uncommitted {snap_id} + {upstream} {upstream_tip}.\n\n{}\n",
+                "warden sync: {what} {upstream} into {branch}\n\nRun {}: local {local_tip} + uncommitted {snap_id} + {upstream} {upstream_tip}.",
                 opts.run,
-                crate::git::run_trailer(&opts.run),
             )
         };
         if mt.clean {
-            Some(git.commit_tree(
-                &root,
-                &mt.tree,
-                &[&ours, &upstream_tip],
-                &message("merge"),
-                &opts.signature,
-            )?)
+            Some(git.at(&root).commit_tree(&NewCommit {
+                tree: &mt.tree,
+                parents: &[&ours, &upstream_tip],
+                message: &message("merge"),
+                run: &opts.run,
+                who: &opts.signature,
+            })?)
         } else {
             // 3. Resolve.
             let edits = resolve_conflicts(
@@ -516,16 +530,16 @@ pub fn reconcile(
             let tree = if edits.is_empty() {
                 mt.tree.clone()
             } else {
-                git.edit_tree(&root, scratch.path(), &mt.tree, &edits)?
+                git.at(&root).edit_tree(scratch.path(), &mt.tree, &edits)?
             };
             if report.conflicts.is_empty() {
-                Some(git.commit_tree(
-                    &root,
-                    &tree,
-                    &[&ours, &upstream_tip],
-                    &message("merge (conflicts resolved by warden)"),
-                    &opts.signature,
-                )?)
+                Some(git.at(&root).commit_tree(&NewCommit {
+                    tree: &tree,
+                    parents: &[&ours, &upstream_tip],
+                    message: &message("merge (conflicts resolved by warden)"),
+                    run: &opts.run,
+                    who: &opts.signature,
+                })?)
             } else {
                 let list: Vec<String> = report
                     .conflicts
@@ -533,13 +547,17 @@ pub fn reconcile(
                     .map(|c| format!("  {}: {}", c.path, c.reason))
                     .collect();
                 let msg = format!(
-                    "warden sync: QUARANTINED merge of {upstream} into {branch}\n\nRun {}: local {local_tip} + uncommitted {snap_id} + {upstream} {upstream_tip}.\nStill conflicted (conflict markers in these files):\n{}\n\n{}\n",
+                    "warden sync: QUARANTINED merge of {upstream} into {branch}\n\nRun {}: local {local_tip} + uncommitted {snap_id} + {upstream} {upstream_tip}.\nStill conflicted (conflict markers in these files):\n{}",
                     opts.run,
                     list.join("\n"),
-                    crate::git::run_trailer(&opts.run),
                 );
-                let q =
-                    git.commit_tree(&root, &tree, &[&ours, &upstream_tip], &msg, &opts.signature)?;
+                let q = git.at(&root).commit_tree(&NewCommit {
+                    tree: &tree,
+                    parents: &[&ours, &upstream_tip],
+                    message: &msg,
+                    run: &opts.run,
+                    who: &opts.signature,
+                })?;
                 let name = format!("quarantine/sync-{}-{}", opts.date, opts.run);
                 create_branch(git, &root, opts, &name, &q, &mut report)?;
                 report.outcome = Outcome::Quarantined;
@@ -560,7 +578,7 @@ pub fn reconcile(
 }
 
 fn create_branch(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     opts: &ReconcileOptions,
     name: &str,
@@ -571,7 +589,8 @@ fn create_branch(
         return Ok(());
     }
     let full = format!("refs/heads/{name}");
-    git.create_ref(root, &full, commit)?;
+    git.at(root)
+        .create_ref(&full, commit, "warden sync: create")?;
     report.created_refs.push(CreatedRef {
         name: full,
         commit: commit.to_string(),
@@ -613,7 +632,7 @@ fn mode_of(stages: &BTreeMap<u8, ConflictStage>) -> String {
 /// resolutions and conflicts; returns the tree edits of what was resolved.
 #[allow(clippy::too_many_arguments)]
 fn resolve_conflicts(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     config: &SyncConfig,
     opts: &ReconcileOptions,
@@ -649,7 +668,7 @@ fn resolve_conflicts(
             };
             match resolve::union_jsonl(&sides) {
                 Ok(bytes) => {
-                    let oid = git.hash_blob(root, &bytes)?;
+                    let oid = git.at(root).hash_blob(&bytes)?;
                     let detail = "append-only JSONL: union of both sides' entries by id";
                     built_in(
                         &mut edits,
@@ -677,14 +696,14 @@ fn resolve_conflicts(
             continue;
         }
         pending.retain(|(p, _)| !globs.is_match(p));
-        let candidate = git.edit_tree(root, scratch, &mt.tree, &edits)?;
-        let probe = git.commit_tree(
-            root,
-            &candidate,
-            &[ours, upstream_tip],
-            "warden sync: generator input",
-            &opts.signature,
-        )?;
+        let candidate = git.at(root).edit_tree(scratch, &mt.tree, &edits)?;
+        let probe = git.at(root).commit_tree(&NewCommit {
+            tree: &candidate,
+            parents: &[ours, upstream_tip],
+            message: "warden sync: generator input",
+            run: &opts.run,
+            who: &opts.signature,
+        })?;
         match run_generator(git, root, &probe, generator, hooks.generators) {
             Ok(dir) => {
                 let wt = dir.path().join("worktree");
@@ -692,7 +711,7 @@ fn resolve_conflicts(
                     let file = wt.join(&path);
                     match std::fs::read(&file) {
                         Ok(bytes) if !resolve::has_conflict_markers(&bytes) => {
-                            let oid = git.hash_blob(root, &bytes)?;
+                            let oid = git.at(root).hash_blob(&bytes)?;
                             let detail =
                                 format!("regenerated by `{}`", generator.command.join(" "));
                             built_in(
@@ -736,11 +755,7 @@ fn resolve_conflicts(
         for (path, stages) in &pending {
             // The merge tree's version of the path (with conflict markers);
             // absent when git left nothing there (e.g. modify/delete).
-            let spec = format!("{}:{path}", mt.tree);
-            let merged = match git.run(root, &["rev-parse", "--verify", "--quiet", &spec]) {
-                Ok(oid) => Some(git.cat_blob(root, oid.trim())?),
-                Err(_) => None,
-            };
+            let merged = git.at(root).show_file(&mt.tree, path)?;
             items.push(Pending {
                 path: path.clone(),
                 base: blob(git, root, stages.get(&1))?,
@@ -767,7 +782,7 @@ fn resolve_conflicts(
                     content,
                     executable,
                 } => {
-                    let oid = git.hash_blob(root, &content)?;
+                    let oid = git.at(root).hash_blob(&content)?;
                     let mode = match executable {
                         Some(true) => "100755".to_string(),
                         Some(false) => "100644".to_string(),
@@ -858,13 +873,10 @@ pub type Tracking = (String, Option<String>);
 
 /// The local branches with an upstream (warden's lanes aside), and those
 /// left out with the reason.
-pub fn branches_with_upstream(
-    git: &dyn GitBackend,
-    root: &Path,
-) -> Result<(Vec<Tracking>, Vec<Skipped>)> {
+pub fn branches_with_upstream(git: &Git, root: &Path) -> Result<(Vec<Tracking>, Vec<Skipped>)> {
     let mut with = Vec::new();
     let mut skipped = Vec::new();
-    for r in git.refs(root, &["refs/heads/"])? {
+    for r in git.at(root).refs(&["refs/heads/"])? {
         let name = r.name.trim_start_matches("refs/heads/").to_string();
         if is_lane(&name) {
             continue;
@@ -887,10 +899,11 @@ pub fn branches_with_upstream(
 /// Whether `branch` needs reconciling: its upstream has commits it lacks,
 /// or (the checked-out branch) the working tree holds uncommitted work
 /// outside warden's own ledger.
-pub fn needs_reconcile(git: &dyn GitBackend, root: &Path, branch: &str) -> Result<bool> {
+pub fn needs_reconcile(git: &Git, root: &Path, branch: &str) -> Result<bool> {
     let full = format!("refs/heads/{branch}");
     let Some(me) = git
-        .refs(root, &[&full])?
+        .at(root)
+        .refs(&[&full])?
         .into_iter()
         .find(|r| r.name == full)
     else {
@@ -899,31 +912,31 @@ pub fn needs_reconcile(git: &dyn GitBackend, root: &Path, branch: &str) -> Resul
     let Some(up) = me
         .upstream
         .as_deref()
-        .and_then(|u| git.resolve(root, u).ok().flatten())
+        .and_then(|u| git.at(root).resolve(u).ok().flatten())
     else {
         return Ok(false);
     };
-    let (_, behind) = git.ahead_behind(root, &me.oid, &up)?;
+    let (_, behind) = git.at(root).ahead_behind(&me.oid, &up)?;
     if behind > 0 {
         return Ok(true);
     }
     if head_branch(git, root).as_deref() != Some(branch) {
         return Ok(false);
     }
-    let status = git.status(root)?;
+    let status = git.at(root).status(&[])?;
     Ok(status.entries.iter().any(|e| match e {
-        crate::porcelain::Entry::Changed { path, .. }
-        | crate::porcelain::Entry::Unmerged { path }
-        | crate::porcelain::Entry::Untracked { path } => {
+        crate::git::Entry::Changed { path, .. }
+        | crate::git::Entry::Unmerged { path }
+        | crate::git::Entry::Untracked { path } => {
             !path.starts_with(crate::audit::BOOKKEEPING_PREFIX)
         }
-        crate::porcelain::Entry::Ignored { .. } => false,
+        crate::git::Entry::Ignored { .. } => false,
     }))
 }
 
-fn blob(git: &dyn GitBackend, root: &Path, s: Option<&ConflictStage>) -> Result<Option<Vec<u8>>> {
+fn blob(git: &Git, root: &Path, s: Option<&ConflictStage>) -> Result<Option<Vec<u8>>> {
     match s {
-        Some(s) => Ok(Some(git.cat_blob(root, &s.oid)?)),
+        Some(s) => Ok(Some(git.at(root).cat_blob(&s.oid)?)),
         None => Ok(None),
     }
 }
@@ -933,7 +946,7 @@ fn blob(git: &dyn GitBackend, root: &Path, s: Option<&ConflictStage>) -> Result<
 /// write only beneath the returned directory, which holds `worktree/` and
 /// `tmp/`). Returns that directory.
 fn run_generator(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     commit: &str,
     g: &Generator,
@@ -948,21 +961,9 @@ fn run_generator(
     let tmp = area.path().join("tmp");
     std::fs::create_dir(&tmp)
         .map_err(|e| format!("cannot create a temp dir for generator `{shown}`: {e}"))?;
-    let d = dir.display().to_string();
-    git.run(
-        root,
-        &[
-            "-c",
-            "core.hooksPath=/dev/null",
-            "worktree",
-            "add",
-            "--quiet",
-            "--detach",
-            &d,
-            commit,
-        ],
-    )
-    .map_err(|e| format!("cannot check out the merge for the generator: {e}"))?;
+    git.at(root)
+        .worktree_add_detached(&dir, commit)
+        .map_err(|e| format!("cannot check out the merge for the generator: {e}"))?;
     let failed = |why: String| {
         remove_worktree(git, root, &dir);
         why
@@ -1001,8 +1002,7 @@ fn run_generator(
     }
 }
 
-fn remove_worktree(git: &dyn GitBackend, root: &Path, dir: &Path) {
-    let d = dir.display().to_string();
+fn remove_worktree(git: &Git, root: &Path, dir: &Path) {
     // Only our own worktree: `worktree prune` would touch the user's others.
-    let _ = git.run(root, &["worktree", "remove", "--force", &d]);
+    let _ = git.at(root).worktree_remove(dir);
 }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use warden_sync::audit::{self, AuditOptions, FetchMode, Ungated};
 use warden_sync::config::SyncConfig;
-use warden_sync::git::{GitCli, Signature};
+use warden_sync::git::{Git, Signature};
 use warden_sync::reconcile::{self, Outcome, ReconcileOptions};
 
 struct Env {
@@ -47,8 +47,8 @@ impl Env {
             .unwrap_or(false)
     }
 
-    fn backend(&self) -> GitCli {
-        let mut g = GitCli::default().with_env("HOME", self.home.path());
+    fn backend(&self) -> Git {
+        let mut g = Git::new(".").with_env("HOME", self.home.path());
         for (k, v) in warden_testkit::git::ENV {
             g = g.with_env(k, v);
         }

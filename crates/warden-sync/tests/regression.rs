@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use warden_sync::git::{GitBackend, GitCli};
+use warden_sync::git::Git;
 
 fn git(dir: &Path, home: &Path, args: &[&str]) {
     warden_testkit::git::git(dir, home, args);
@@ -45,9 +45,9 @@ fn snapshot_sees_a_same_size_edit_made_in_the_same_second_as_the_index() {
     assert!(raced, "could not make the edit within the index's second");
     // Make sure the copy would be written in a later second.
     std::thread::sleep(Duration::from_millis(1100));
-    let g = GitCli::default().with_env("HOME", home.path());
+    let g = Git::new(".").with_env("HOME", home.path());
     let scratch = tempfile::tempdir().expect("scratch");
-    let snap = g.snapshot_tree(&dir, scratch.path()).expect("snapshot");
-    let head = g.tree_of(&dir, "HEAD").expect("tree");
+    let snap = g.at(&dir).snapshot_tree(scratch.path()).expect("snapshot");
+    let head = g.at(&dir).tree_of("HEAD").expect("tree");
     assert_ne!(snap, head, "the snapshot missed the edit");
 }

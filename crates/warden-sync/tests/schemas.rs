@@ -7,7 +7,7 @@
 use std::path::Path;
 use warden_sync::audit::{self, AuditOptions, FetchMode, Ungated};
 use warden_sync::config::SyncConfig;
-use warden_sync::git::{GitCli, Signature};
+use warden_sync::git::{Git, Signature};
 use warden_sync::reconcile::{self, ReconcileOptions};
 
 fn validate(name: &str, doc: &serde_json::Value) {
@@ -37,7 +37,7 @@ fn written_reports_validate_against_their_schemas() {
     git(&a, h, &["push", "--quiet", "-u", "origin", "main"]);
     std::fs::write(a.join("x.txt"), "y\n").expect("write");
     std::fs::write(a.join("new.txt"), "n\n").expect("write");
-    let g = GitCli::default()
+    let g = Git::new(".")
         .with_env("HOME", h)
         .with_env("GIT_CONFIG_NOSYSTEM", "1");
     let report = audit::audit(&g, &a, &AuditOptions::default(), &Ungated).expect("audit");

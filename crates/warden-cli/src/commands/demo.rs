@@ -6,7 +6,7 @@
 use crate::output::CliError;
 use std::path::Path;
 use std::process::ExitCode;
-use warden_core::process::Cmd;
+use warden_core::git::Git;
 use warden_core::proposal::{Proposal, Source};
 use warden_core::{Digest, Repo};
 
@@ -23,50 +23,49 @@ pub(super) fn say(text: &str) {
     }
 }
 
-/// Run git in the demo's repositories (pinned identity, no prompts); its stdout.
-pub(super) fn git_output(dir: &Path, args: &[&str]) -> Result<String, CliError> {
-    let out = Cmd::new("git")
-        .args([
-            "-c",
-            "user.name=warden demo",
-            "-c",
-            "user.email=demo@warden.invalid",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "gc.autoDetach=false",
-        ])
-        .args(args)
-        .cwd(dir)
-        .envs(crate::env::child_env())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .timeout(std::time::Duration::from_secs(120))
-        .run()
-        .map_err(|e| {
-            CliError::usage(
-                format!("the demo needs git: {e}"),
-                Some("install git and try again".to_string()),
-            )
-        })?;
-    if !out.success() {
-        return Err(CliError::usage(
-            format!(
-                "git {} failed in the demo: {} {}",
-                args.join(" "),
-                out.describe(),
-                out.stderr_text()
-            ),
-            None,
-        ));
+/// git in the demo's throwaway repositories, acting as the user at the
+/// keyboard: the core's git layer (no prompts, the allow-listed
+/// environment), no system configuration, a pinned identity, branch `main`,
+/// no signing (`GIT_CONFIG_*` variables rather than `-c` options).
+pub(super) fn demo_git(dir: &Path) -> Git {
+    let mut g = Git::new(dir)
+        .with_base_env(crate::env::child_env())
+        .network_timeout(std::time::Duration::from_secs(120))
+        .with_env("GIT_CONFIG_NOSYSTEM", "1");
+    for (k, v) in [
+        ("GIT_AUTHOR_NAME", "warden demo"),
+        ("GIT_AUTHOR_EMAIL", "demo@warden.invalid"),
+        ("GIT_COMMITTER_NAME", "warden demo"),
+        ("GIT_COMMITTER_EMAIL", "demo@warden.invalid"),
+        ("GIT_CONFIG_COUNT", "3"),
+        ("GIT_CONFIG_KEY_0", "init.defaultBranch"),
+        ("GIT_CONFIG_VALUE_0", "main"),
+        ("GIT_CONFIG_KEY_1", "commit.gpgsign"),
+        ("GIT_CONFIG_VALUE_1", "false"),
+        ("GIT_CONFIG_KEY_2", "gc.autoDetach"),
+        ("GIT_CONFIG_VALUE_2", "false"),
+    ] {
+        g = g.with_env(k, v);
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    g
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<(), CliError> {
-    git_output(dir, args).map(|_| ())
+/// A git failure in the demo: a usage error (git missing or broken).
+pub(super) fn git_ok<T>(r: warden_core::git::Result<T>) -> Result<T, CliError> {
+    r.map_err(|e| {
+        let missing = e.kind == warden_core::git::ErrorKind::Missing;
+        CliError::usage(
+            format!("the demo needs git: {e}"),
+            missing.then(|| "install git and try again".to_string()),
+        )
+    })
+}
+
+/// `git add -A` and a commit, as the demo's user.
+pub(super) fn commit_all(dir: &Path, message: &str) -> Result<String, CliError> {
+    let g = demo_git(dir);
+    git_ok(g.add_all())?;
+    git_ok(g.commit_index(message))
 }
 
 fn sha(path: &Path) -> Result<Digest, CliError> {
@@ -88,7 +87,7 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
     println!("warden demo: a throwaway repository at {}", root.display());
 
     step(1, "A repository with some files");
-    git(&root, &["init", "--quiet"])?;
+    git_ok(demo_git(&root).init())?;
     std::fs::create_dir_all(root.join("src")).map_err(|e| CliError::usage(e.to_string(), None))?;
     let write = |p: &str, c: &str| {
         std::fs::write(root.join(p), c).map_err(|e| CliError::usage(e.to_string(), None))
@@ -96,8 +95,7 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
     write("README.md", README)?;
     write("src/config.py", CONFIG_PY)?;
     write("notes.tmp", "scratch notes nobody can place\n")?;
-    git(&root, &["add", "-A"])?;
-    git(&root, &["commit", "--quiet", "-m", "initial"])?;
+    commit_all(&root, "initial")?;
     say(
         "README.md, src/config.py (with an AUTO fence named LIMITS) and a stray notes.tmp, committed.",
     );

@@ -4,7 +4,7 @@
 //! with its reason. Uses its own temp dirs and a demo secret (the real one
 //! comes from GPT_BRIDGE_HMAC_SECRET and is never needed here).
 
-use super::demo::{git_output, say, step};
+use super::demo::{commit_all, demo_git, git_ok, say, step};
 use crate::output::CliError;
 use warden_bridge::canon::{self, JVal};
 use warden_bridge::layout::{self, Layout};
@@ -56,15 +56,17 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
     let secrets = Secrets::new("demo-secret-not-for-production", None);
 
     step(first, "A bridge root with a remote");
-    git_output(&base, &["init", "--quiet", "--bare", "remote.git"])?;
-    git_output(&base, &["clone", "--quiet", "remote.git", "cloud"])?;
+    git_ok(demo_git(&remote).init_bare())?;
+    git_ok(demo_git(&base).clone_into(&remote.display().to_string(), &root))?;
     warden_core::repo::init(&root, &ctx)?;
     let layout = Layout::new(&root).with_child_env(crate::env::child_env());
     layout::init(&layout, None).map_err(err)?;
-    git_output(&root, &["add", "-A"])?;
-    git_output(&root, &["commit", "--quiet", "-m", "bridge root"])?;
-    git_output(&root, &["push", "--quiet", "-u", "origin", "HEAD:main"])?;
-    git_output(&root, &["branch", "--quiet", "-u", "origin/main"])?;
+    commit_all(&root, "bridge root")?;
+    let (pushed, why) = git_ok(demo_git(&root).push("origin", "HEAD:main"))?;
+    if !pushed {
+        return Err(err(format!("git push failed in the demo: {why}")));
+    }
+    git_ok(demo_git(&root).set_upstream("main", "origin/main"))?;
     say(&format!(
         "{} is a clone of a local bare remote, with warden and `warden bridge init`:\n\
          commands/ results/ diffs/ archive/ dead_letter/ meta/ logs/ ... and meta/retries.json.",
@@ -121,13 +123,17 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
             .unwrap_or_default()
             .trim()
     ));
-    let remote_log = git_output(&remote, &["log", "--format=%s", "-n", "3"])?;
+    let remote_log = git_ok(demo_git(&remote).commits_between("HEAD", &[], 3))?
+        .into_iter()
+        .map(|c| c.subject)
+        .collect::<Vec<_>>()
+        .join("\n");
     say(&format!(
         "Written: results/demo-hello-1.json, results/demo-hello-1.integrity.json, diffs/demo-hello-1.patch,\n\
          archive/demo-hello-1.json and a line in logs/bridge.log. The bare remote's log now starts with:\n{}",
         remote_log.trim()
     ));
-    let in_commit = git_output(&remote, &["show", "--name-only", "--format=", "HEAD"])?;
+    let in_commit = git_ok(demo_git(&remote).commit_paths("HEAD"))?.join("\n");
     say(&format!(
         "That one commit also carries the change itself (docs/hello.md: {}) and the run's\n\
          ledger line (.ledger/runs/: {}); commands/ is never staged.",

@@ -3,7 +3,7 @@
 //! unclassified, one duplicate — in one undoable run; `where` explains each
 //! decision; undo puts everything back. Uses its own temp repository.
 
-use super::demo::{git_output, say, step};
+use super::demo::{demo_git, git_ok, say, step};
 use crate::output::CliError;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -64,7 +64,7 @@ pub fn run(first: u32) -> Result<bool, CliError> {
         .map_err(err)?;
     let root = tmp.path().join("repo");
     std::fs::create_dir_all(&root).map_err(err)?;
-    git_output(&root, &["init", "--quiet"])?;
+    git_ok(demo_git(&root).init())?;
     let ctx = crate::env::context();
     warden_core::repo::init(&root, &ctx)?;
     write(&root, ".warden/modules.yaml", MODULES)?;

@@ -3,7 +3,7 @@
 //! generated from its meta, a hand edit preserved across regeneration, a
 //! pending test filled in, and the check green. Runs the real `warden`.
 
-use super::demo::git_output;
+use super::demo::{demo_git, git_ok};
 use super::demo_plugins::{show, warden};
 use crate::output::CliError;
 use std::path::Path;
@@ -28,7 +28,7 @@ pub fn run(base: &Path, first: u32, step: fn(u32, &str), say: fn(&str)) -> Resul
     let mut ok = true;
     let root = base.join("contracts-demo");
     std::fs::create_dir_all(&root).map_err(io)?;
-    git_output(&root, &["init", "--quiet"])?;
+    git_ok(demo_git(&root).init())?;
     warden(&root, &["init"])?;
     write(&root, "README.meta.yaml", README_META)?;
     write(&root, "tests/unit/meta.yaml", TESTS_META)?;

@@ -3,12 +3,12 @@
 //! run, a promotion that cites a missing file is refused by the evidence
 //! gate, and undo restores the registry byte for byte.
 
-use super::demo::{git_output, say};
+use super::demo::{commit_all, demo_git, git_ok, say};
 use crate::output::CliError;
 use std::path::Path;
+use warden_core::git::Git;
 use warden_core::proposal::Source;
 use warden_core::{Context, Repo};
-use warden_registry::git::Git;
 use warden_registry::maintain::{self, Checker, Options, PatchOutcome};
 use warden_registry::patch::{Confidence, PatchKind, RegistryPatch};
 
@@ -37,13 +37,11 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
         0,
         "Registry maintainer: the registry drifts behind the code",
     );
-    git_output(&dir, &["init", "--quiet"])?;
+    git_ok(demo_git(&dir).init())?;
     warden_core::repo::init(&dir, ctx)?;
     write(&dir, "registry/capabilities/sync.md", ENTRY)?;
     write(&dir, "registry/indexes/capabilities.yaml", INDEX)?;
-    git_output(&dir, &["add", "-A"])?;
-    git_output(&dir, &["commit", "--quiet", "-m", "registry"])?;
-    let base_rev = git_output(&dir, &["rev-parse", "HEAD"])?.trim().to_string();
+    let base_rev = commit_all(&dir, "registry")?;
     write(&dir, "docs/sync/guide.md", "# How sync works\n")?;
     write(
         &dir,
@@ -55,11 +53,7 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
         "src/sync/pyproject.toml",
         "[project]\nname = \"notes-sync\"\n[project.scripts]\nnotes-sync = \"sync:main\"\n",
     )?;
-    git_output(&dir, &["add", "-A"])?;
-    git_output(
-        &dir,
-        &["commit", "--quiet", "-m", "sync: docs, a test, a command"],
-    )?;
+    commit_all(&dir, "sync: docs, a test, a command")?;
     say(
         "One capability, \"capability.notes.sync\", at D0/A0/C0/R0. Since then the code got a guide,\na test and a command line tool, and nobody told the registry.",
     );
@@ -67,7 +61,7 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
     step(1, "maintain --auto --no-llm catches it up");
     let mut opts = Options::new(&crate::env::today());
     opts.since = Some(base_rev);
-    let g = Git::new(&dir, crate::env::child_env());
+    let g = Git::new(&dir).with_base_env(crate::env::child_env());
     // Someone also proposes a promotion that cites a file that does not exist.
     let promote = RegistryPatch {
         capability_id: "capability.notes.sync".into(),

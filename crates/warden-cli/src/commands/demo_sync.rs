@@ -3,13 +3,13 @@
 //! touching the working tree, adopt fast-forwards, and after a push the audit
 //! says "in sync".
 
-use super::demo::{git_output, say};
+use super::demo::{commit_all, demo_git, git_ok, say};
 use crate::output::CliError;
 use std::path::Path;
 use warden_core::{Context, Digest, Repo};
 use warden_sync::audit::{self, AuditOptions, FetchMode, Ungated};
 use warden_sync::config::SyncConfig;
-use warden_sync::git::{GitBackend, Signature};
+use warden_sync::git::Signature;
 use warden_sync::reconcile::{self, Outcome, ReconcileOptions};
 use warden_sync::{adopt, record, render};
 
@@ -52,18 +52,20 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
     let laptop = sync.join("laptop");
     let desktop = sync.join("desktop");
     let g = crate::env::git();
-    g.check_version()?;
+    warden_sync::git::check_version(&g)?;
 
     step(0, "Sync guardian: one remote, two clones");
-    git_output(&sync, &["init", "--quiet", "--bare", "remote.git"])?;
-    git_output(&sync, &["clone", "--quiet", "remote.git", "laptop"])?;
+    let remote = sync.join("remote.git");
+    let remote_url = remote.display().to_string();
+    git_ok(demo_git(&remote).init_bare())?;
+    git_ok(demo_git(&sync).clone_into(&remote_url, &laptop))?;
     write(&laptop, "README.md", "# notes app\n\nSyncs notes.\n")?;
     write(&laptop, "notes.md", "- buy milk\n")?;
     warden_core::repo::init(&laptop, ctx)?;
-    git_output(&laptop, &["add", "-A"])?;
-    git_output(&laptop, &["commit", "--quiet", "-m", "start"])?;
-    git_output(&laptop, &["push", "--quiet", "-u", "origin", "main"])?;
-    git_output(&sync, &["clone", "--quiet", "remote.git", "desktop"])?;
+    commit_all(&laptop, "start")?;
+    push(&laptop)?;
+    git_ok(demo_git(&laptop).set_upstream("main", "origin/main"))?;
+    git_ok(demo_git(&sync).clone_into(&remote_url, &desktop))?;
     say(
         "A bare remote (think: GitHub) and two clones, \"laptop\" and \"desktop\".\nwarden is set up on the laptop and committed.",
     );
@@ -74,13 +76,10 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
         "README.md",
         "# notes app\n\nSyncs notes between machines.\n",
     )?;
-    git_output(
-        &desktop,
-        &["commit", "--quiet", "-am", "README: say where notes go"],
-    )?;
-    git_output(&desktop, &["push", "--quiet"])?;
+    commit_tracked(&desktop, "README: say where notes go")?;
+    push(&desktop)?;
     write(&laptop, "notes.md", "- buy milk\n- call Ana\n")?;
-    git_output(&laptop, &["commit", "--quiet", "-am", "notes: call Ana"])?;
+    commit_tracked(&laptop, "notes: call Ana")?;
     write(&laptop, "todo.txt", "draft, never committed\n")?;
     say(
         "desktop pushed a README change. The laptop committed a note (not pushed)\nand has a new file todo.txt it never committed.",
@@ -97,7 +96,7 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
 
     step(3, "warden sync reconcile");
     let before = snapshot(&laptop);
-    let head_before = git_output(&laptop, &["rev-parse", "HEAD"])?;
+    let head_before = git_ok(demo_git(&laptop).resolve("HEAD"))?;
     let repo = Repo::open(&laptop)?;
     let mut session = repo.session(ctx, true, &mut |_| {})?;
     let run = session.new_run_id();
@@ -148,7 +147,7 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
         .into_iter()
         .filter(|(p, _)| !own(p))
         .eq(before.into_iter().filter(|(p, _)| !own(p)))
-        && git_output(&laptop, &["rev-parse", "HEAD"])? == head_before;
+        && git_ok(demo_git(&laptop).resolve("HEAD"))? == head_before;
     say(&format!(
         "The laptop's files and its branch are untouched: {}.\nThe ledger says what came from where (`warden ledger show {run}`).",
         if untouched {
@@ -167,10 +166,7 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
     session.record(record::adopt(&a, record::cli_actor()))?;
     drop(session);
     say(&render::adopt(&a));
-    say(&git_output(
-        &laptop,
-        &["log", "--oneline", "--graph", "-6"],
-    )?);
+    say(&git_ok(demo_git(&laptop).graph(6))?);
     let readme = std::fs::read_to_string(laptop.join("README.md")).unwrap_or_default();
     let merged = readme.contains("between machines") && laptop.join("todo.txt").is_file();
     say(&format!(
@@ -179,11 +175,31 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
     ));
 
     step(5, "Push, and audit again");
-    git_output(&laptop, &["push", "--quiet"])?;
+    push(&laptop)?;
     let again = audit::audit(&g, &laptop, &AuditOptions::default(), &Ungated)?;
     say(&again.summary.needs_attention.first().map_or(
         "IN SYNC: nothing needs attention (exit 0)".to_string(),
         |w| format!("still needs attention: {w}"),
     ));
     Ok(untouched && ok_branch && merged && again.summary.in_sync)
+}
+
+/// `git commit -a`: the changes of tracked files, as the demo's user.
+fn commit_tracked(dir: &Path, message: &str) -> Result<String, CliError> {
+    let g = demo_git(dir);
+    git_ok(g.add_tracked())?;
+    git_ok(g.commit_index(message))
+}
+
+/// Push the checked-out branch to origin's branch of the same name.
+fn push(dir: &Path) -> Result<(), CliError> {
+    let (ok, why) = git_ok(demo_git(dir).push("origin", "HEAD"))?;
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::usage(
+            format!("git push failed in the demo: {why}"),
+            None,
+        ))
+    }
 }

@@ -7,7 +7,6 @@ use crate::output::{self, CliError};
 use std::process::ExitCode;
 use warden_sync::audit::AuditOptions;
 use warden_sync::fleet::{self, FleetOptions};
-use warden_sync::git::GitBackend;
 
 pub fn run(cmd: FleetCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let FleetCommand::Audit {
@@ -17,7 +16,7 @@ pub fn run(cmd: FleetCommand, fmt: Format) -> Result<ExitCode, CliError> {
         no_fetch,
     } = cmd;
     let git = crate::env::git();
-    git.check_version()?;
+    warden_sync::git::check_version(&git)?;
     let repos = fleet::discover(&dirs)?;
     if repos.is_empty() {
         return Err(CliError::usage(

@@ -16,30 +16,15 @@ pub fn run(repo: Option<PathBuf>, git_init: bool, fmt: Format) -> Result<ExitCod
     let root = match warden_core::repo::discover(&start) {
         Ok(r) => r,
         Err(warden_core::Error::NotARepo { .. }) if git_init => {
-            let done = warden_core::process::Cmd::new("git")
-                .args(["init", "--quiet"])
-                .arg(&start)
-                .envs(crate::env::child_env())
-                .stdout(warden_core::process::Sink::Null)
-                .timeout(std::time::Duration::from_secs(60))
-                .run()
+            crate::env::git()
+                .at(&start)
+                .local_timeout(std::time::Duration::from_secs(60))
+                .init()
                 .map_err(|e| {
-                    CliError::usage(
-                        format!("cannot run git: {e}"),
-                        Some("install git".to_string()),
-                    )
+                    let hint = (e.kind == warden_core::git::ErrorKind::Missing)
+                        .then(|| "install git".to_string());
+                    CliError::usage(format!("`git init {}` failed: {e}", start.display()), hint)
                 })?;
-            if !done.success() {
-                return Err(CliError::usage(
-                    format!(
-                        "`git init {}` failed ({}): {}",
-                        start.display(),
-                        done.describe(),
-                        done.stderr_text()
-                    ),
-                    None,
-                ));
-            }
             warden_core::repo::discover(&start)?
         }
         Err(e) => return Err(e.into()),

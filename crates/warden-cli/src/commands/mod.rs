@@ -289,9 +289,8 @@ pub fn session<'a>(
 /// Who runs a command at this terminal, for the ledger: the OS user and,
 /// when git knows it, the git identity (`alice (git: Alice <a@example.com>)`).
 pub fn actor(root: &std::path::Path) -> warden_core::proposal::Source {
-    use warden_sync::git::GitBackend;
     let user = env::os_user();
-    let id = match env::git().identity(root) {
+    let id = match env::git().at(root).identity() {
         Ok(Some(who)) => format!("{user} (git: {} <{}>)", who.name, who.email),
         _ => user,
     };

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use warden_registry::git::Git;
+use warden_core::git::Git;
 use warden_registry::maintain::{self, Checker, Event, Options, Tier};
 use warden_registry::patch::{Confidence, PATCH_SCHEMA_ID, PatchFile};
 use warden_registry::registry::Registry;
@@ -164,7 +164,7 @@ pub fn run(repo: Option<PathBuf>, args: RegistryArgs, fmt: Format) -> Result<Exi
 }
 
 fn git(root: &Path) -> Git {
-    Git::new(root, env::child_env())
+    Git::new(root).with_base_env(env::child_env())
 }
 
 fn init_cmd(
@@ -212,7 +212,9 @@ fn init_cmd(
         }
     }
     if hook {
-        let dir = git(&rootp).hooks_dir()?;
+        let dir = git(&rootp)
+            .git_path("hooks")
+            .map_err(warden_core::Error::from)?;
         report.hook = Some(init::install_hook(&dir, force, write.dry_run)?);
     }
     let refused = report

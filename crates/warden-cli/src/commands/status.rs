@@ -8,10 +8,9 @@ use std::process::ExitCode;
 use warden_core::policy::IsolationLayer;
 
 /// Changed and untracked paths according to git, or None when git fails
-/// (the sync guardian's git layer and porcelain v2 parser).
+/// (the core's git layer and its porcelain v2 parser).
 fn dirty(root: &Path) -> Option<Vec<String>> {
-    use warden_sync::git::GitBackend;
-    let status = crate::env::git().status(root).ok()?;
+    let status = crate::env::git().at(root).status(&[]).ok()?;
     Some(
         status
             .entries

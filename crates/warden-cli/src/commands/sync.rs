@@ -15,7 +15,7 @@ use warden_plugin::runtime::{self, DispatchOptions, Launcher, PluginRecord, Prop
 use warden_plugin::sandbox::{EXIT_EXEC_FAILED, EXIT_UNENFORCED};
 use warden_sync::audit::{self, AuditOptions, FetchMode, Ungated};
 use warden_sync::config::SyncConfig;
-use warden_sync::git::{GitBackend, Signature};
+use warden_sync::git::{Git, Signature};
 use warden_sync::hooks::{
     self, Answer, Dispatched, GeneratorLauncher, MergeConflictHook, Pending, PluginFault,
 };
@@ -26,7 +26,7 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub fn run(repo: Option<PathBuf>, cmd: SyncCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let git = crate::env::git();
-    git.check_version()?;
+    warden_sync::git::check_version(&git)?;
     let start = match repo {
         Some(p) => p,
         None => std::env::current_dir().map_err(|e| {
@@ -83,7 +83,7 @@ fn warden_repo(root: &Path) -> Result<Option<Repo>, CliError> {
 }
 
 fn audit_cmd(
-    git: &dyn GitBackend,
+    git: &Git,
     ctx: &Context,
     start: &Path,
     fetch: FetchMode,
@@ -131,7 +131,7 @@ fn audit_cmd(
 }
 
 fn init_cmd(
-    git: &dyn GitBackend,
+    git: &Git,
     ctx: &Context,
     start: &Path,
     url: Option<&str>,
@@ -191,19 +191,8 @@ fn dates(ctx: &Context) -> (String, String) {
 /// The commits reconcile makes are the user's: authored with their git
 /// identity (warden is named in each commit's `Warden-Run:` trailer), or,
 /// when git does not know who the user is, as warden itself.
-fn signature(git: &dyn GitBackend, root: &Path, date: String) -> Signature {
-    match git.identity(root) {
-        Ok(Some(who)) => Signature {
-            name: who.name,
-            email: who.email,
-            date,
-        },
-        _ => Signature {
-            name: "warden".into(),
-            email: "warden@localhost".into(),
-            date,
-        },
-    }
+fn signature(git: &Git, root: &Path, date: String) -> Signature {
+    Signature::of(git.at(root).identity().ok().flatten(), date)
 }
 
 pub struct ReconcileFlags {
@@ -368,13 +357,13 @@ impl GeneratorLauncher for SandboxedGenerators {
 }
 
 fn reconcile_cmd(
-    git: &dyn GitBackend,
+    git: &Git,
     ctx: &Context,
     start: &Path,
     flags: &ReconcileFlags,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
-    let root = git.toplevel(start)?;
+    let root = git.at(start).toplevel().map_err(warden_core::Error::from)?;
     let config = SyncConfig::load(&root)?;
     let repo = match warden_repo(&root)? {
         Some(r) => r,
@@ -493,7 +482,7 @@ fn reconcile_cmd(
 
 /// `--adopt`: when the sync config allows it and nothing collided.
 fn auto_adopt(
-    git: &dyn GitBackend,
+    git: &Git,
     root: &Path,
     config: &SyncConfig,
     session: &mut Session,
@@ -532,14 +521,14 @@ fn scratch() -> Result<tempfile::TempDir, CliError> {
 }
 
 fn adopt_cmd(
-    git: &dyn GitBackend,
+    git: &Git,
     ctx: &Context,
     start: &Path,
     run: &str,
     write: &WriteArgs,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
-    let root = git.toplevel(start)?;
+    let root = git.at(start).toplevel().map_err(warden_core::Error::from)?;
     let repo = match warden_repo(&root)? {
         Some(r) => r,
         None => return Err(Error::NotInitialised { root }.into()),

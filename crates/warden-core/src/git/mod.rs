@@ -288,12 +288,22 @@ impl Call {
         self
     }
 
-    /// `git <args>` for messages.
+    /// `git fetch origin` for messages: the subcommand and its operands,
+    /// options left out, long lists cut short.
     fn shown(&self) -> String {
         let mut s = String::from("git");
-        for a in &self.args {
+        let operands = self
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .filter(|a| !a.starts_with('-'));
+        for (n, a) in operands.enumerate() {
+            if n == 6 {
+                s.push_str(" …");
+                break;
+            }
             s.push(' ');
-            s.push_str(&a.to_string_lossy());
+            s.push_str(&a);
         }
         s
     }

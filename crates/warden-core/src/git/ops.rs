@@ -112,6 +112,27 @@ impl Git {
             .map(|_| ())
     }
 
+    /// `git init --bare` of the handle's directory (created when missing):
+    /// a remote to push to and clone from.
+    pub fn init_bare(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                "git init --bare",
+                format!("cannot create {}: {e}", self.dir.display()),
+            )
+            .in_dir(&self.dir)
+        })?;
+        self.ok(Call::new(Mode::Write, ["init", "--quiet", "--bare"]))
+            .map(|_| ())
+    }
+
+    /// Clone `url` into `dest` (a new directory); a network operation.
+    pub fn clone_into(&self, url: &str, dest: &Path) -> Result<()> {
+        let call = Call::new(Mode::Network, ["clone", "--quiet", "--", url]).arg(dest);
+        self.ok(call).map(|_| ())
+    }
+
     /// The top of the working tree that contains the directory (kind
     /// [`ErrorKind::NotARepo`] outside one, or in a bare repository).
     pub fn toplevel(&self) -> Result<PathBuf> {
@@ -830,6 +851,62 @@ impl Git {
             .env("GIT_COMMITTER_EMAIL", &who.email)
             .env("GIT_COMMITTER_DATE", &who.date);
         self.line(call)
+    }
+
+    /// Commit the index on the current branch as git's own `commit` does
+    /// (the identity git knows, the user's hooks run, `message` as given);
+    /// the new commit's id. For code that acts as the user at a keyboard
+    /// (the demo); a commit warden makes *for* the user is a
+    /// [`Git::commit_tree`] with the `Warden-Run` trailer.
+    pub fn commit_index(&self, message: &str) -> Result<String> {
+        self.ok(Call::new(Mode::Write, ["commit", "--quiet", "-F", "-"])
+            .stdin(message.as_bytes().to_vec()))?;
+        self.resolve("HEAD")?.ok_or_else(|| {
+            Error::new(ErrorKind::Unexpected, "git commit", "HEAD names no commit")
+                .in_dir(&self.dir)
+        })
+    }
+
+    /// Stage the changes of tracked files (`add -u`; untracked files stay out).
+    pub fn add_tracked(&self) -> Result<()> {
+        self.ok(Call::new(Mode::Write, ["add", "-u", "--", "."]))
+            .map(|_| ())
+    }
+
+    /// Make `branch` track `upstream` (`origin/main`).
+    pub fn set_upstream(&self, branch: &str, upstream: &str) -> Result<()> {
+        let to = format!("--set-upstream-to={upstream}");
+        self.ok(Call::new(Mode::Write, ["branch", "--quiet", &to, branch]))
+            .map(|_| ())
+    }
+
+    /// The paths a commit changed against its first parent (all of its
+    /// files for a root commit), sorted.
+    pub fn commit_paths(&self, rev: &str) -> Result<Vec<String>> {
+        let out = self.ok(Call::new(
+            Mode::Read,
+            [
+                "diff-tree",
+                "--root",
+                "--no-commit-id",
+                "--name-only",
+                "-r",
+                "-z",
+                "--no-renames",
+                rev,
+            ],
+        ))?;
+        Ok(sorted(parse::nul_list(&out)))
+    }
+
+    /// The last `n` commits from HEAD as `git log --oneline --graph` draws
+    /// them (no colour): text for people, never parsed.
+    pub fn graph(&self, n: usize) -> Result<String> {
+        let max = format!("--max-count={n}");
+        Ok(text(self.ok(Call::new(
+            Mode::Read,
+            ["log", "--oneline", "--graph", "--no-color", &max],
+        ))?))
     }
 
     /// Import commits with one `fast-import` (`--force`, `--done`); the marks

@@ -5,8 +5,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use warden_core::git::Git;
 use warden_core::{Context, Repo};
-use warden_registry::git::Git;
 use warden_registry::maintain::{
     self, Checker, Decided, MaintainReport, Options, Planner, Prepared,
 };
@@ -116,7 +116,7 @@ impl Fx {
     }
 
     pub fn gitx(&self) -> Git {
-        Git::new(&self.root, self.env())
+        Git::new(&self.root).with_base_env(self.env())
     }
 
     pub fn opts(&self, since: Option<&str>) -> Options {
