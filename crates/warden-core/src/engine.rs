@@ -29,6 +29,7 @@
 //! quarantine lane — and the rollback is ledgered. A rollback that cannot
 //! proceed is an [`Error::RecoveryBlocked`] naming the path and the fix.
 
+use crate::content::Content;
 use crate::context::Context;
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
@@ -280,20 +281,31 @@ fn create_parents(root: &Path, path: &RepoPath, dirs: &mut BTreeSet<PathBuf>) ->
     Ok(())
 }
 
-/// Steps 3–5 of a run: stage each new content in its temp file, rename the
-/// temps over their targets and unlink deleted paths, put the plan's
-/// directories into their states, fsync every changed directory.
-fn switch(root: &Path, plan: &Plan, intent: &Intent) -> Result<()> {
+/// Steps 3–5 of a run: stage each new content in its temp file, keep the
+/// big before-states in the content store, rename the temps over their
+/// targets and unlink deleted paths, put the plan's directories into their
+/// states, fsync every changed directory.
+fn switch(root: &Path, store: &Path, plan: &Plan, intent: &Intent) -> Result<()> {
     let mut dirs = BTreeSet::new();
     for (c, t) in plan.changes.iter().zip(&intent.transitions) {
-        if let (FileState::File { content, mode, .. }, Some(temp)) = (&c.after, &t.temp) {
+        if let (
+            FileState::File {
+                content,
+                mode,
+                digest,
+            },
+            Some(temp),
+        ) = (&c.after, &t.temp)
+        {
             create_parents(root, &c.path, &mut dirs)?;
             let tp = temp.to_fs(root);
             let _ = std::fs::remove_file(&tp);
-            fsutil::write_new_synced(&tp, content, *mode, true)?;
+            stage(store, &tp, content, *digest, *mode)?;
         }
     }
     hit("run.after_stage")?;
+    keep_before_states(root, store, intent)?;
+    hit("run.after_keep")?;
     for (i, t) in intent.transitions.iter().enumerate() {
         let target = t.path.to_fs(root);
         match &t.temp {
@@ -326,6 +338,67 @@ fn switch(root: &Path, plan: &Plan, intent: &Intent) -> Result<()> {
         }
     }
     hit("run.after_dir_sync")
+}
+
+/// Write a new content into the fresh temp file `tp`: in-memory content is
+/// written, a file is streamed (and hashed on the way), and a content store
+/// entry (an undo putting a big file back) is linked, not copied.
+fn stage(store: &Path, tp: &Path, content: &Content, digest: Digest, mode: u32) -> Result<()> {
+    if let Content::File { path, len, .. } = content
+        && path.starts_with(store)
+    {
+        crate::content::link_or_copy(path, tp, digest, *len)?;
+        let meta = std::fs::symlink_metadata(tp).io("inspect", tp)?;
+        if fsutil::mode_of(&meta) != mode {
+            fsutil::set_mode(tp, mode)?;
+        }
+        return Ok(());
+    }
+    crate::content::write_new(tp, content, digest, mode, true)
+}
+
+/// Keep the before-state of every path whose intent names a content store
+/// entry: a second name (hard link) on the file about to be replaced or
+/// deleted, so its content survives the switch without being copied. Made
+/// durable before any rename, so a crash after a rename finds it.
+fn keep_before_states(root: &Path, store: &Path, intent: &Intent) -> Result<()> {
+    let mut made = false;
+    for t in &intent.transitions {
+        let StateRecord::File {
+            store: Some(name),
+            digest,
+            ..
+        } = &t.before
+        else {
+            continue;
+        };
+        let dest = store_entry(store, name)?;
+        if let Some(d) = dest.parent() {
+            std::fs::create_dir_all(d).io("create", d)?;
+        }
+        let _ = std::fs::remove_file(&dest);
+        let len = std::fs::symlink_metadata(t.path.to_fs(root))
+            .io("inspect", t.path.to_fs(root))?
+            .len();
+        crate::content::link_or_copy(&t.path.to_fs(root), &dest, *digest, len)?;
+        made = true;
+    }
+    if made {
+        fsutil::sync_dir(&store.join(&intent.run))?;
+        fsutil::sync_dir(store)?;
+    }
+    Ok(())
+}
+
+/// The path of content store entry `name`, refusing a name no run wrote.
+fn store_entry(store: &Path, name: &str) -> Result<PathBuf> {
+    if !crate::store::valid(name) {
+        return Err(Error::Corrupt {
+            path: store.to_path_buf(),
+            message: format!("the journal names a content store entry {name:?}"),
+        });
+    }
+    Ok(crate::store::path(store, name))
 }
 
 impl Repo {
@@ -649,6 +722,17 @@ impl Session<'_> {
         Ok(entries)
     }
 
+    /// Once an undo has committed, the run it undid can never be undone
+    /// again: its content store entries (linked back into the tree by the
+    /// undo) are removed.
+    fn release_undone(&self, entry: &Entry) {
+        if entry.result == RunResult::Applied
+            && let Some(undone) = &entry.undoes
+        {
+            crate::store::remove_run(&self.repo.layout.store_dir(), undone);
+        }
+    }
+
     fn handle(&self, at: FrameRef) -> RollbackHandle {
         RollbackHandle {
             store: "journal".into(),
@@ -685,7 +769,7 @@ impl Session<'_> {
         for c in &plan.changes {
             c.path
                 .check_on_disk(&root, "(working tree)", c.path.as_str())?;
-            if !FileState::read(&root, &c.path)?.same(&c.before) {
+            if !c.before.still_on_disk(&root, &c.path)? {
                 return Err(Error::refused(
                     crate::error::Refusal::Precondition,
                     "(working tree)",
@@ -711,13 +795,25 @@ impl Session<'_> {
                     content,
                     mode,
                     digest,
+                } if content.is_large() => StateRecord::File {
+                    digest: *digest,
+                    mode: *mode,
+                    blob: None,
+                    store: Some(crate::store::entry(&plan.run, n)),
+                },
+                FileState::File {
+                    content,
+                    mode,
+                    digest,
                 } => {
                     let off = blobs.len() as u64;
-                    blobs.extend_from_slice(content);
+                    let bytes = content.load()?;
+                    blobs.extend_from_slice(&bytes);
                     StateRecord::File {
                         digest: *digest,
                         mode: *mode,
-                        blob: Some((off, content.len() as u64)),
+                        blob: Some((off, bytes.len() as u64)),
+                        store: None,
                     }
                 }
             };
@@ -746,7 +842,8 @@ impl Session<'_> {
         // From here on the tree changes. An injected failure acts as a crash
         // (recovery finishes the job); any real failure is rolled back now and
         // ledgered, so no change is ever left on disk without an entry.
-        match switch(&root, plan, &intent) {
+        let store = self.repo.layout.store_dir();
+        match switch(&root, &store, plan, &intent) {
             Ok(()) => {}
             Err(e @ Error::Injected(_)) => return Err(e),
             Err(e) => {
@@ -843,6 +940,7 @@ impl Session<'_> {
 
         let entry = self.repo.ledger().append(&self.repo.writer, entry)?;
         hit("run.after_ledger")?;
+        self.release_undone(&entry);
         let done = FrameHeader::Done {
             run: plan.run.clone(),
             result: result_name(entry.result).into(),
@@ -932,6 +1030,9 @@ impl Session<'_> {
                 fsutil::sync_dir(d)?;
             }
         }
+        // Every path is back, durably: a rolled-back run is never undone, so
+        // its content store entries have served.
+        crate::store::remove_run(&self.repo.layout.store_dir(), run);
         Ok(preserved)
     }
 
@@ -951,30 +1052,58 @@ impl Session<'_> {
         if cur.matches(&t.before) {
             return Ok(());
         }
-        if !cur.matches(&t.after)
-            && let FileState::File { content, mode, .. } = &cur
-        {
+        let mut gone = cur == FileState::Absent;
+        if !cur.matches(&t.after) && !gone {
+            // Someone else's version: it moves (no copy, whatever its size)
+            // to the quarantine lane, durably, before anything replaces it.
             let keep = RepoPath::from_trusted(format!(
                 "{QUARANTINE_DIR}/{}-recovered/{}",
                 intent.run, t.path
             ));
             create_parents(root, &keep, dirs)?;
-            fsutil::write_atomic(&keep.to_fs(root), content, *mode)?;
+            let kp = keep.to_fs(root);
+            std::fs::rename(t.path.to_fs(root), &kp).io("rename into", &kp)?;
+            fsutil::sync_dir(&parent_dir(root, &keep))?;
             preserved.push(keep.to_string());
+            gone = true;
         }
         match &t.before {
             StateRecord::Absent => {
-                std::fs::remove_file(t.path.to_fs(root)).io("remove", t.path.to_fs(root))?;
+                if !gone {
+                    std::fs::remove_file(t.path.to_fs(root))
+                        .io("remove", t.path.to_fs(root))?;
+                }
             }
-            StateRecord::File { mode, blob, .. } => {
-                let blob = blob.ok_or_else(|| Error::Corrupt {
-                    path: self.journal.path().to_path_buf(),
-                    message: format!("run {}: no content recorded for {}", intent.run, t.path),
-                })?;
+            StateRecord::File {
+                mode,
+                blob,
+                store,
+                digest,
+            } => {
                 create_parents(root, &t.path, dirs)?;
                 let tp = temp_for(&t.path, &intent.run, "r", n).to_fs(root);
                 let _ = std::fs::remove_file(&tp);
-                fsutil::write_new_synced(&tp, frame.blob(blob)?, *mode, true)?;
+                match (store, blob) {
+                    (Some(name), _) => {
+                        // Linked back from the content store, not copied.
+                        let from = store_entry(&self.repo.layout.store_dir(), name)?;
+                        let len = std::fs::symlink_metadata(&from).io("inspect", &from)?.len();
+                        crate::content::link_or_copy(&from, &tp, *digest, len)?;
+                        fsutil::set_mode(&tp, *mode)?;
+                    }
+                    (None, Some(blob)) => {
+                        fsutil::write_new_synced(&tp, frame.blob(*blob)?, *mode, true)?;
+                    }
+                    (None, None) => {
+                        return Err(Error::Corrupt {
+                            path: self.journal.path().to_path_buf(),
+                            message: format!(
+                                "run {}: no content recorded for {}",
+                                intent.run, t.path
+                            ),
+                        });
+                    }
+                }
                 std::fs::rename(&tp, t.path.to_fs(root)).io("rename into", t.path.to_fs(root))?;
             }
         }
@@ -1008,6 +1137,7 @@ impl Session<'_> {
         let (outcome, preserved, result) = if let Some(committed) = tip {
             // Committed (applied, or rolled back by its validation): only the
             // done frame is missing.
+            self.release_undone(&committed);
             (RecoveryOutcome::Completed, Vec::new(), committed.result)
         } else {
             let preserved = self.roll_back(&frame, intent)?;
@@ -1179,6 +1309,33 @@ impl Session<'_> {
             }
             let before = match &t.before {
                 StateRecord::Absent => FileState::Absent,
+                StateRecord::File {
+                    mode,
+                    store: Some(name),
+                    digest,
+                    ..
+                } => {
+                    // Referenced in the content store, never read here.
+                    let path = store_entry(&self.repo.layout.store_dir(), name)?;
+                    let len = std::fs::symlink_metadata(&path)
+                        .map_err(|e| Error::Corrupt {
+                            path: path.clone(),
+                            message: format!(
+                                "run {id}: the kept content of {} is missing ({e})",
+                                t.path
+                            ),
+                        })?
+                        .len();
+                    FileState::with_content(
+                        Content::File {
+                            path,
+                            len,
+                            stamp: None,
+                        },
+                        *digest,
+                        *mode,
+                    )
+                }
                 StateRecord::File { mode, blob, .. } => {
                     let blob = blob.ok_or_else(|| Error::Corrupt {
                         path: self.journal.path().to_path_buf(),

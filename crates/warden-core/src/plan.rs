@@ -9,6 +9,7 @@
 //! is checked against the overlay; an action whose effect is already present is
 //! skipped, which makes re-applying idempotent (G6).
 
+use crate::content::Content;
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, IoContext, Refusal, Result};
 use crate::events::ActionKind;
@@ -24,12 +25,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
-/// A file's full state: absent, or content and mode.
+/// A file's full state: absent, or content and mode. Content over
+/// [`LARGE`](crate::content::LARGE) stays on disk ([`Content::File`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileState {
     Absent,
     File {
-        content: Arc<Vec<u8>>,
+        content: Content,
         mode: u32,
         digest: Digest,
     },
@@ -39,13 +41,24 @@ impl FileState {
     pub fn file(content: Vec<u8>, mode: u32) -> Self {
         let digest = Digest::of(&content);
         FileState::File {
-            content: Arc::new(content),
+            content: Content::Bytes(Arc::new(content)),
             mode,
             digest,
         }
     }
 
-    /// Read `path` from disk (the caller checked it is not reached through a symlink).
+    /// A file with content whose digest is already known.
+    pub fn with_content(content: Content, digest: Digest, mode: u32) -> Self {
+        FileState::File {
+            content,
+            mode,
+            digest,
+        }
+    }
+
+    /// Read `path` from disk (the caller checked it is not reached through a
+    /// symlink). A file over [`LARGE`](crate::content::LARGE) is hashed by
+    /// streaming it and referenced where it lies, never read whole.
     pub fn read(root: &Path, path: &RepoPath) -> Result<FileState> {
         let fs = path.to_fs(root);
         let meta = match std::fs::symlink_metadata(&fs) {
@@ -53,8 +66,42 @@ impl FileState {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::Absent),
             Err(e) => return Err(e).io("inspect", &fs),
         };
+        if meta.is_file() && meta.len() > crate::content::LARGE {
+            let (digest, len, stamp) = crate::content::hash_file(&fs)?;
+            return Ok(FileState::File {
+                content: Content::File {
+                    path: fs,
+                    len,
+                    stamp: Some(stamp),
+                },
+                mode: fsutil::mode_of(&meta),
+                digest,
+            });
+        }
         let content = std::fs::read(&fs).io("read", &fs)?;
         Ok(FileState::file(content, fsutil::mode_of(&meta)))
+    }
+
+    /// Whether `path` is still in this state. A big file that still has the
+    /// stamp it had when it was hashed is not hashed again.
+    pub fn still_on_disk(&self, root: &Path, path: &RepoPath) -> Result<bool> {
+        if let FileState::File {
+            content:
+                Content::File {
+                    path: at,
+                    stamp: Some(stamp),
+                    ..
+                },
+            mode,
+            ..
+        } = self
+            && *at == path.to_fs(root)
+            && stamp.holds(at)
+            && std::fs::symlink_metadata(at).is_ok_and(|m| fsutil::mode_of(&m) == *mode)
+        {
+            return Ok(true);
+        }
+        Ok(FileState::read(root, path)?.same(self))
     }
 
     pub fn digest(&self) -> Option<Digest> {
@@ -71,7 +118,7 @@ impl FileState {
         }
     }
 
-    pub fn content(&self) -> Option<&[u8]> {
+    pub fn content(&self) -> Option<&Content> {
         match self {
             FileState::Absent => None,
             FileState::File { content, .. } => Some(content),
@@ -104,6 +151,7 @@ impl FileState {
                 digest: *digest,
                 mode: *mode,
                 blob: None,
+                store: None,
             },
         }
     }
@@ -600,7 +648,7 @@ pub fn resolve(
                 summaries.push(summary("write_file", path, None, None));
                 let cur = ov.get(path, &field("path"))?;
                 let mode = new_mode(cur.mode(), *executable);
-                let want = FileState::file(content.as_bytes().to_vec(), mode);
+                let want = FileState::with_content(content.content.clone(), content.digest, mode);
                 if cur.same(&want) {
                     continue;
                 }
@@ -660,7 +708,8 @@ pub fn resolve(
                         None,
                     ));
                 };
-                let text = std::str::from_utf8(bytes).map_err(|_| {
+                let bytes = bytes.load()?;
+                let text = std::str::from_utf8(&bytes).map_err(|_| {
                     Error::refused(
                         Refusal::Precondition,
                         file,
@@ -866,7 +915,7 @@ pub fn build(
             (FileState::File { .. }, FileState::Absent) => counts.deleted += 1,
             _ => counts.modified += 1,
         }
-        counts.bytes_written += c.after.content().map_or(0, |b| b.len() as u64);
+        counts.bytes_written += c.after.content().map_or(0, Content::len);
         render_diff(c, &mut diff, &mut counts);
     }
     Plan {
@@ -914,9 +963,20 @@ fn render_diff(c: &Change, out: &mut String, counts: &mut Counts) {
     if c.before.digest() == c.after.digest() {
         return;
     }
+    fn inline(x: Option<&Content>) -> Option<&[u8]> {
+        match x {
+            None => Some(&[][..]),
+            Some(c) if c.is_large() => None,
+            Some(c) => c.bytes(),
+        }
+    }
+    let (Some(a), Some(b)) = (inline(a), inline(b)) else {
+        large_summary(c, out);
+        return;
+    };
     let (ta, tb) = (
-        std::str::from_utf8(a.unwrap_or_default()),
-        std::str::from_utf8(b.unwrap_or_default()),
+        std::str::from_utf8(a),
+        std::str::from_utf8(b),
     );
     let (Ok(ta), Ok(tb)) = (ta, tb) else {
         out.push_str(&format!("Binary files {old_name} and {new_name} differ\n"));
@@ -939,6 +999,23 @@ fn render_diff(c: &Change, out: &mut String, counts: &mut Counts) {
     if !out.ends_with('\n') {
         out.push('\n');
     }
+}
+
+/// The one line that stands for the diff of a file over
+/// [`LARGE`](crate::content::LARGE) (either side): digests and sizes, never
+/// the content.
+fn large_summary(c: &Change, out: &mut String) {
+    let side = |s: &FileState| match s {
+        FileState::Absent => "absent".to_string(),
+        FileState::File {
+            content, digest, ..
+        } => format!("sha256 {} ({} bytes)", digest.short(), content.len()),
+    };
+    out.push_str(&format!(
+        "Binary/large file changed: {} -> {}\n",
+        side(&c.before),
+        side(&c.after)
+    ));
 }
 
 /// A unified diff of two texts (3 lines of context), e.g. for reports that

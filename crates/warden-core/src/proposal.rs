@@ -7,7 +7,7 @@
 //! the published JSON Schema (`warden schema proposal`).
 
 use crate::digest::Digest;
-use crate::error::{Error, Result, did_you_mean};
+use crate::error::{Error, IoContext, Result, did_you_mean};
 use crate::events::{self, ActionKind, SOURCE_KINDS};
 use crate::paths::RepoPath;
 use crate::strict;
@@ -171,13 +171,51 @@ fn any() -> Expect {
     Expect::Any
 }
 
-/// The bytes a `write_file` writes (shared, cheap to clone).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Bytes(pub std::sync::Arc<Vec<u8>>);
+/// The content a `write_file` writes (cheap to clone) and its sha256. A
+/// `content_file` over [`LARGE`](crate::content::LARGE) stays on disk: the
+/// engine streams it; only [`Bytes::as_bytes`] reads it whole.
+#[derive(Debug, Clone)]
+pub struct Bytes {
+    pub content: crate::content::Content,
+    pub digest: Digest,
+    loaded: std::sync::OnceLock<Vec<u8>>,
+}
+
+impl PartialEq for Bytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && self.content.len() == other.content.len()
+    }
+}
+
+impl Eq for Bytes {}
+
+impl Default for Bytes {
+    fn default() -> Self {
+        Bytes::new(Vec::new())
+    }
+}
 
 impl Bytes {
+    /// In-memory content.
+    pub fn new(bytes: Vec<u8>) -> Bytes {
+        Bytes {
+            digest: Digest::of(&bytes),
+            content: crate::content::Content::Bytes(std::sync::Arc::new(bytes)),
+            loaded: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The whole content in memory. For content on disk (a big
+    /// `content_file`) this reads the file once, and an unreadable file reads
+    /// as empty: callers that only inspect content (conflict markers) may use
+    /// it; the engine never does.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.content {
+            crate::content::Content::Bytes(b) => b,
+            crate::content::Content::File { path, .. } => self
+                .loaded
+                .get_or_init(|| std::fs::read(path).unwrap_or_default()),
+        }
     }
 }
 
@@ -621,7 +659,7 @@ impl Parser<'_> {
             "content" => {
                 let t = self.string(obj, "content", prefix)?;
                 let b = t.clone().into_bytes();
-                (Some(t), None, None, b)
+                (Some(t), None, None, Staged::Inline(b))
             }
             "content_base64" => {
                 use base64::Engine;
@@ -638,7 +676,7 @@ impl Parser<'_> {
                             ),
                         )
                     })?;
-                (None, Some(t), None, b)
+                (None, Some(t), None, Staged::Inline(b))
             }
             _ => {
                 let f = self.string(obj, "content_file", prefix)?;
@@ -667,19 +705,48 @@ impl Parser<'_> {
                         Some("name the staged file by its absolute path".into()),
                     ));
                 }
-                let b = std::fs::read(path).map_err(|e| {
+                let unreadable = |e: Error| {
                     Error::invalid(
                         self.file,
                         format!("{prefix}content_file"),
                         format!("\"{f}\" cannot be read ({e})"),
                         Some("stage the content in a readable file outside the repository".into()),
                     )
-                })?;
-                (None, None, Some(f), b)
+                };
+                if !path.is_file() {
+                    return Err(unreadable(Error::Internal("not a regular file".into())));
+                }
+                // Hashed by streaming, and kept on disk when it is big: the
+                // engine copies it once, hashing it again on the way.
+                let (got, len, stamp) = crate::content::hash_file(path).map_err(unreadable)?;
+                let content = if len > crate::content::LARGE {
+                    crate::content::Content::File {
+                        path: path.to_path_buf(),
+                        len,
+                        stamp: Some(stamp),
+                    }
+                } else {
+                    let b = std::fs::read(path)
+                        .io("read", path)
+                        .map_err(unreadable)?;
+                    if Digest::of(&b) != got {
+                        return Err(unreadable(Error::Internal(
+                            "it changed while it was read".into(),
+                        )));
+                    }
+                    crate::content::Content::Bytes(std::sync::Arc::new(b))
+                };
+                (None, None, Some(f), Staged::Checked(content, got))
+            }
+        };
+        let (bytes, got) = match bytes {
+            Staged::Checked(c, d) => (c, d),
+            Staged::Inline(b) => {
+                let d = Digest::of(&b);
+                (crate::content::Content::Bytes(std::sync::Arc::new(b)), d)
             }
         };
         if let Some(want) = sha {
-            let got = Digest::of(&bytes);
             if got != want {
                 return Err(Error::invalid(
                     self.file,
@@ -692,7 +759,17 @@ impl Parser<'_> {
                 ));
             }
         }
-        Ok((text, b64, file, sha, Bytes(std::sync::Arc::new(bytes))))
+        Ok((
+            text,
+            b64,
+            file,
+            sha,
+            Bytes {
+                content: bytes,
+                digest: got,
+                loaded: std::sync::OnceLock::new(),
+            },
+        ))
     }
 
     fn action(&self, v: &Value, i: usize) -> Result<Action> {
@@ -944,4 +1021,11 @@ mod tests {
         let e = Proposal::parse_bytes(b"{\"schema\": \"\xC3\"}", "p.json").expect_err("utf-8");
         assert_eq!(e.to_string(), "p.json: byte 12: not valid UTF-8 (line 1)");
     }
+}
+
+/// A `write_file`'s content while it is parsed: bytes still to hash, or
+/// content already hashed (a staged `content_file`).
+enum Staged {
+    Inline(Vec<u8>),
+    Checked(crate::content::Content, Digest),
 }
