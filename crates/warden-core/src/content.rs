@@ -220,9 +220,7 @@ pub fn write_new(
 pub fn link_or_copy(src: &Path, dest: &Path, digest: Digest, len: u64) -> Result<bool> {
     match std::fs::hard_link(src, dest) {
         Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Err(e).io("link", dest)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e).io("link", dest),
         Err(_) => {
             let meta = std::fs::metadata(src).io("inspect", src)?;
             let content = Content::File {
@@ -263,7 +261,10 @@ mod tests {
         assert!(err.to_string().contains("changed since"), "{err}");
         assert!(!wrong.exists(), "a refused copy leaves nothing behind");
         std::fs::write(&src, b"replaced").expect("write");
-        assert!(!stamp.holds(&src), "a replaced file no longer has its stamp");
+        assert!(
+            !stamp.holds(&src),
+            "a replaced file no longer has its stamp"
+        );
     }
 
     #[test]

@@ -176,14 +176,14 @@ fn any() -> Expect {
 /// engine streams it; only [`Bytes::as_bytes`] reads it whole.
 #[derive(Debug, Clone)]
 pub struct Bytes {
-    pub content: crate::content::Content,
+    /// The content, and its bytes once [`Bytes::as_bytes`] read them.
+    inner: std::sync::Arc<(crate::content::Content, std::sync::OnceLock<Vec<u8>>)>,
     pub digest: Digest,
-    loaded: std::sync::OnceLock<Vec<u8>>,
 }
 
 impl PartialEq for Bytes {
     fn eq(&self, other: &Self) -> bool {
-        self.digest == other.digest && self.content.len() == other.content.len()
+        self.digest == other.digest && self.content().len() == other.content().len()
     }
 }
 
@@ -198,11 +198,23 @@ impl Default for Bytes {
 impl Bytes {
     /// In-memory content.
     pub fn new(bytes: Vec<u8>) -> Bytes {
+        let digest = Digest::of(&bytes);
+        Bytes::of(
+            crate::content::Content::Bytes(std::sync::Arc::new(bytes)),
+            digest,
+        )
+    }
+
+    fn of(content: crate::content::Content, digest: Digest) -> Bytes {
         Bytes {
-            digest: Digest::of(&bytes),
-            content: crate::content::Content::Bytes(std::sync::Arc::new(bytes)),
-            loaded: std::sync::OnceLock::new(),
+            inner: std::sync::Arc::new((content, std::sync::OnceLock::new())),
+            digest,
         }
+    }
+
+    /// The content: in memory, or (a big `content_file`) on disk.
+    pub fn content(&self) -> &crate::content::Content {
+        &self.inner.0
     }
 
     /// The whole content in memory. For content on disk (a big
@@ -210,10 +222,11 @@ impl Bytes {
     /// as empty: callers that only inspect content (conflict markers) may use
     /// it; the engine never does.
     pub fn as_bytes(&self) -> &[u8] {
-        match &self.content {
+        match &self.inner.0 {
             crate::content::Content::Bytes(b) => b,
             crate::content::Content::File { path, .. } => self
-                .loaded
+                .inner
+                .1
                 .get_or_init(|| std::fs::read(path).unwrap_or_default()),
         }
     }
@@ -726,9 +739,7 @@ impl Parser<'_> {
                         stamp: Some(stamp),
                     }
                 } else {
-                    let b = std::fs::read(path)
-                        .io("read", path)
-                        .map_err(unreadable)?;
+                    let b = std::fs::read(path).io("read", path).map_err(unreadable)?;
                     if Digest::of(&b) != got {
                         return Err(unreadable(Error::Internal(
                             "it changed while it was read".into(),
@@ -746,30 +757,19 @@ impl Parser<'_> {
                 (crate::content::Content::Bytes(std::sync::Arc::new(b)), d)
             }
         };
-        if let Some(want) = sha {
-            if got != want {
-                return Err(Error::invalid(
-                    self.file,
-                    format!("{prefix}content_sha256"),
-                    format!("does not match the {which}: its sha256 is {}", got.hex()),
-                    Some(
-                        "recompute it from the content (`sha256sum FILE`), or restage the file"
-                            .into(),
-                    ),
-                ));
-            }
+        if let Some(want) = sha
+            && got != want
+        {
+            return Err(Error::invalid(
+                self.file,
+                format!("{prefix}content_sha256"),
+                format!("does not match the {which}: its sha256 is {}", got.hex()),
+                Some(
+                    "recompute it from the content (`sha256sum FILE`), or restage the file".into(),
+                ),
+            ));
         }
-        Ok((
-            text,
-            b64,
-            file,
-            sha,
-            Bytes {
-                content: bytes,
-                digest: got,
-                loaded: std::sync::OnceLock::new(),
-            },
-        ))
+        Ok((text, b64, file, sha, Bytes::of(bytes, got)))
     }
 
     fn action(&self, v: &Value, i: usize) -> Result<Action> {
@@ -864,6 +864,13 @@ impl Parser<'_> {
             }
         })
     }
+}
+
+/// A `write_file`'s content while it is parsed: bytes still to hash, or
+/// content already hashed (a staged `content_file`).
+enum Staged {
+    Inline(Vec<u8>),
+    Checked(crate::content::Content, Digest),
 }
 
 #[cfg(test)]
@@ -1021,11 +1028,4 @@ mod tests {
         let e = Proposal::parse_bytes(b"{\"schema\": \"\xC3\"}", "p.json").expect_err("utf-8");
         assert_eq!(e.to_string(), "p.json: byte 12: not valid UTF-8 (line 1)");
     }
-}
-
-/// A `write_file`'s content while it is parsed: bytes still to hash, or
-/// content already hashed (a staged `content_file`).
-enum Staged {
-    Inline(Vec<u8>),
-    Checked(crate::content::Content, Digest),
 }

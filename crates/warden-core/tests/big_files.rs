@@ -90,7 +90,10 @@ fn big_files_apply_and_undo_through_the_store_not_the_journal() {
         diff.contains("Binary/large file changed: sha256 ") && diff.contains("bytes)"),
         "{diff}"
     );
-    assert!(diff.contains("-one\n+two\n"), "small files still diff: {diff}");
+    assert!(
+        diff.contains("-one\n+two\n"),
+        "small files still diff: {diff}"
+    );
     // The replaced and the moved-away before-states are in the store.
     assert_eq!(store_runs(&f), vec![run.clone()]);
     let after = tree(f.root());
