@@ -53,6 +53,7 @@ fn template(writer: &str) -> Entry {
             reason: None,
         }],
         changes: vec![],
+        changes_file: None,
         counts: ledger::Counts {
             files: 2,
             added: 1,

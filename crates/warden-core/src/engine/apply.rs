@@ -291,7 +291,7 @@ impl Session<'_> {
                 temp,
             });
         }
-        let mut entry = self.template(plan);
+        let mut entry = self.template(plan)?;
         let intent = Intent {
             run: plan.run.clone(),
             meta: serde_json::to_value(&entry).map_err(|e| Error::Internal(e.to_string()))?,

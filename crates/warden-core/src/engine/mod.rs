@@ -347,7 +347,10 @@ impl Session<'_> {
         let Some(e) = newest else {
             return Ok(None);
         };
-        let in_place = e.changes.iter().all(|c| {
+        let Ok(changes) = e.load_changes(self.root()) else {
+            return Ok(None);
+        };
+        let in_place = changes.iter().all(|c| {
             let Ok(p) = RepoPath::parse(&c.path, "", "") else {
                 return false;
             };
@@ -357,8 +360,18 @@ impl Session<'_> {
         Ok(in_place.then(|| e.run.clone()))
     }
 
-    fn template(&self, plan: &Plan) -> Entry {
-        Entry {
+    /// The entry `plan` will append. A run of more than
+    /// [`INLINE_CHANGES`](crate::ledger::INLINE_CHANGES) paths keeps its
+    /// per-file changes in `.runs/<RUN>/changes.json`, written durably here
+    /// (before the intent), and the entry references it by digest.
+    fn template(&self, plan: &Plan) -> Result<Entry> {
+        let mut changes = plan.change_summaries();
+        let mut changes_file = None;
+        if changes.len() > crate::ledger::INLINE_CHANGES {
+            changes_file = Some(self.keep_changes(&plan.run, &changes)?);
+            changes = Vec::new();
+        }
+        Ok(Entry {
             schema: LEDGER_SCHEMA_ID.into(),
             seq: 0,
             prev: Digest([0; 32]),
@@ -373,7 +386,8 @@ impl Session<'_> {
             before_digest: plan.state_digest(false),
             after_digest: plan.state_digest(true),
             actions: plan.actions.clone(),
-            changes: plan.change_summaries(),
+            changes,
+            changes_file,
             counts: plan.counts.clone(),
             result: RunResult::Applied,
             reason: None,
@@ -382,7 +396,27 @@ impl Session<'_> {
             undoes: plan.undoes.clone(),
             rollback: None,
             details: plan.details.clone(),
-        }
+        })
+    }
+
+    /// Write `.runs/<RUN>/changes.json` durably; returns its reference.
+    fn keep_changes(
+        &self,
+        run: &str,
+        changes: &[crate::ledger::ChangeSummary],
+    ) -> Result<crate::ledger::ChangesRef> {
+        let bytes = serde_json::to_vec(changes).map_err(|e| Error::Internal(e.to_string()))?;
+        let runs = self.repo.layout.runs_dir();
+        let dir = self.repo.layout.run_dir(run);
+        std::fs::create_dir_all(&dir).io("create", &dir)?;
+        fsutil::sync_dir(&runs)?;
+        fsutil::sync_dir(self.root())?;
+        fsutil::write_atomic(&dir.join("changes.json"), &bytes, 0o644)?;
+        Ok(crate::ledger::ChangesRef {
+            file: format!(".runs/{run}/changes.json"),
+            sha256: Digest::of(&bytes),
+            count: changes.len() as u64,
+        })
     }
 
     /// The context (clock, ids) this session runs with.

@@ -78,6 +78,7 @@ impl Session<'_> {
             after_digest: Digest::of(b""),
             actions: Vec::new(),
             changes: Vec::new(),
+            changes_file: None,
             counts: Default::default(),
             result: RunResult::Recorded,
             reason: None,
