@@ -10,9 +10,11 @@ cd "$(dirname "$0")/.."
 SIZE=${1:-2048}
 FILES=${2:-10000}
 BASE=${3:-$(mktemp -d)}
-cargo build --release -q -p warden-cli
-W="$PWD/target/release/warden"
-H=$(cargo bench --no-run -p warden-core --bench scale 2>&1 | sed -n 's/.*(\(.*scale-[0-9a-f]*\)).*/\1/p' | tail -1)
+# WARDEN_BIN / HELPER override the binaries (e.g. a debug build while a
+# release build is not possible).
+if [ -z "${WARDEN_BIN:-}" ]; then cargo build --release -q -p warden-cli; fi
+W=${WARDEN_BIN:-$PWD/target/release/warden}
+H=${HELPER:-$(cargo bench --no-run -p warden-core --bench scale 2>&1 | sed -n 's/.*(\(.*scale-[0-9a-f]*\)).*/\1/p' | tail -1)}
 trap 'rm -rf "$BASE"' EXIT
 mkrepo() {
   git init -q -b main "$1"
@@ -74,5 +76,5 @@ mkrepo "$BASE/o"
 mkdir -p "$BASE/bare"
 echo 0 > "$BASE/n"
 prep="n=\$((\$(cat $BASE/n)+1)); echo \$n > $BASE/n; printf '{\"schema\":\"warden.proposal/v1\",\"source\":{\"kind\":\"person\",\"id\":\"b\"},\"event\":\"Manual\",\"actions\":[{\"kind\":\"write_file\",\"path\":\"new/f%s.md\",\"content\":\"x\\\\n\",\"expect\":\"absent\"}]}' \$n > $BASE/p.json"
-hyperfine -N --warmup 5 --runs 100 --prepare "$prep" -n "warden apply (1 file)" "$W --repo $BASE/o apply $BASE/p.json --yes" -n "bare flushes (1 process)" "$H bare-once $BASE/bare" --export-markdown "$BASE/one.md" >/dev/null
+hyperfine --warmup 5 --runs 100 --prepare "$prep" -n "warden apply (1 file)" "$W --repo $BASE/o apply $BASE/p.json --yes" -n "bare flushes (1 process)" "$H bare-once $BASE/bare" --export-markdown "$BASE/one.md" >/dev/null
 cat "$BASE/one.md"

@@ -158,9 +158,12 @@ pub fn hash_file(path: &Path) -> Result<(Digest, u64, Stamp)> {
 }
 
 /// Write `content` to a fresh file at `dest` (which must not exist), set its
-/// mode, and fsync it when `sync`. Content on disk is streamed and hashed on
-/// the way; if it no longer has `digest` (the staged file was changed since
-/// it was checked), nothing is left behind and this is an error.
+/// mode, and fsync it when `sync`. Content on disk is streamed. If it no
+/// longer has `digest` (a staged file changed since it was checked), nothing
+/// is left behind and this is an error: a file that still has the stamp it
+/// had when it was hashed, before and after the copy, is taken to be
+/// unchanged (the test `git status` trusts); any other file is hashed on the
+/// way and its digest compared.
 pub fn write_new(
     dest: &Path,
     content: &Content,
@@ -168,10 +171,11 @@ pub fn write_new(
     mode: u32,
     sync: bool,
 ) -> Result<()> {
-    let (src, len) = match content {
+    let (src, len, stamp) = match content {
         Content::Bytes(b) => return crate::fsutil::write_new_synced(dest, b, mode, sync),
-        Content::File { path, len, .. } => (path, *len),
+        Content::File { path, len, stamp } => (path, *len, *stamp),
     };
+    let trusted = stamp.filter(|s| s.holds(src));
     let result = (|| {
         let mut from = std::fs::File::open(src).io("open", src)?;
         let mut to = std::fs::OpenOptions::new()
@@ -187,20 +191,30 @@ pub fn write_new(
             if n == 0 {
                 break;
             }
-            h.update(&buf[..n]);
+            if trusted.is_none() {
+                h.update(&buf[..n]);
+            }
             to.write_all(&buf[..n]).io("write", dest)?;
             n_total += n as u64;
         }
-        let got = Digest(h.finalize().into());
-        if got != digest || n_total != len {
-            return Err(Error::Corrupt {
-                path: src.clone(),
-                message: format!(
-                    "its content changed since it was checked (sha256 {} expected, {} found)",
-                    digest.short(),
-                    got.short()
-                ),
-            });
+        let changed = |found: String| Error::Corrupt {
+            path: src.clone(),
+            message: format!(
+                "its content changed since it was checked (sha256 {} expected; {found})",
+                digest.short()
+            ),
+        };
+        match trusted {
+            Some(s) if !s.holds(src) || n_total != len => {
+                return Err(changed("it changed while it was copied".into()));
+            }
+            Some(_) => {}
+            None => {
+                let got = Digest(h.finalize().into());
+                if got != digest || n_total != len {
+                    return Err(changed(format!("{} found", got.short())));
+                }
+            }
         }
         crate::fsutil::set_mode(dest, mode)?;
         if sync {
@@ -257,7 +271,14 @@ mod tests {
         write_new(&dest, &c, d, 0o640, true).expect("copy");
         assert_eq!(std::fs::read(&dest).expect("read"), data);
         let wrong = dir.path().join("wrong");
-        let err = write_new(&wrong, &c, Digest::of(b"other"), 0o644, true).expect_err("refused");
+        // Without a stamp to trust, the copy is hashed and compared.
+        let unstamped = Content::File {
+            path: src.clone(),
+            len,
+            stamp: None,
+        };
+        let err =
+            write_new(&wrong, &unstamped, Digest::of(b"other"), 0o644, true).expect_err("refused");
         assert!(err.to_string().contains("changed since"), "{err}");
         assert!(!wrong.exists(), "a refused copy leaves nothing behind");
         std::fs::write(&src, b"replaced").expect("write");
