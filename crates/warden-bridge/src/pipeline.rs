@@ -1272,12 +1272,7 @@ impl<'a> Bridge<'a> {
                 run: plan.run.clone(),
                 counts: outcome.entry.counts.clone(),
                 diff: plan.diff.clone(),
-                paths: outcome
-                    .entry
-                    .changes
-                    .iter()
-                    .map(|c| c.path.clone())
-                    .collect(),
+                paths: plan.changes.iter().map(|c| c.path.to_string()).collect(),
                 recovered: false,
             });
         }
@@ -1357,7 +1352,12 @@ impl<'a> Bridge<'a> {
             run: e.run.clone(),
             counts: e.counts.clone(),
             diff,
-            paths: e.changes.iter().map(|c| c.path.clone()).collect(),
+            paths: e
+                .load_changes(self.repo.root())
+                .unwrap_or_default()
+                .iter()
+                .map(|c| c.path.clone())
+                .collect(),
             recovered: true,
         }
     }

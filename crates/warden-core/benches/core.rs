@@ -132,6 +132,7 @@ fn chain(writer: &str, n: usize) -> Vec<u8> {
             reason: None,
         }],
         changes: vec![],
+        changes_file: None,
         counts: ledger::Counts {
             files: 2,
             added: 1,

@@ -6,6 +6,14 @@
 //! Run: `cargo bench -p warden-core --bench scale -- seed REPO N`
 //! (REPO must already be `warden init`ed with an empty ledger). `bench/scale.sh`
 //! uses it to compare `status`, `runs` and `apply` at 100 and 1,000,000 entries.
+//!
+//! The baselines of `bench/big-files.sh`, each one process doing what a
+//! careful tool does without warden:
+//! - `durable-copy SRC DEST`: stream SRC into a temp file beside DEST, fsync,
+//!   rename, fsync the directory;
+//! - `durable-tree DIR N`: N small files the same way, one directory fsync;
+//! - `bare-once DIR`: one 1-file run's flushes (journal append + fdatasync,
+//!   write + fsync + rename, directory fsync, ledger append + fdatasync).
 // Benchmarks drive real clocks and read their own arguments directly.
 #![allow(clippy::disallowed_methods)]
 
@@ -45,6 +53,7 @@ fn template(writer: &str) -> Entry {
             reason: None,
         }],
         changes: vec![],
+        changes_file: None,
         counts: ledger::Counts {
             files: 2,
             added: 1,
@@ -124,6 +133,66 @@ fn main() {
         .collect();
     match args.as_slice() {
         [cmd, root, n] if cmd == "seed" => seed(Path::new(root), n.parse().expect("N")),
-        _ => eprintln!("usage: cargo bench -p warden-core --bench scale -- seed REPO N"),
+        [cmd, src, dest] if cmd == "durable-copy" => durable_copy(Path::new(src), Path::new(dest)),
+        [cmd, dir, n] if cmd == "durable-tree" => {
+            durable_tree(Path::new(dir), n.parse().expect("N"))
+        }
+        [cmd, dir] if cmd == "bare-once" => bare_once(Path::new(dir)),
+        _ => eprintln!(
+            "usage: cargo bench -p warden-core --bench scale -- seed REPO N | durable-copy SRC DEST | durable-tree DIR N | bare-once DIR"
+        ),
     }
+}
+
+fn sync_dir(d: &Path) {
+    std::fs::File::open(d)
+        .expect("dir")
+        .sync_all()
+        .expect("fsync dir");
+}
+
+fn durable_copy(src: &Path, dest: &Path) {
+    let tmp = dest.with_extension("tmp");
+    let mut from = std::fs::File::open(src).expect("open");
+    let mut to = std::fs::File::create(&tmp).expect("create");
+    std::io::copy(&mut from, &mut to).expect("copy");
+    to.sync_all().expect("fsync");
+    std::fs::rename(&tmp, dest).expect("rename");
+    sync_dir(dest.parent().expect("parent"));
+}
+
+fn durable_tree(dir: &Path, n: usize) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    for i in 0..n {
+        let tmp = dir.join(format!(".f{i}.tmp"));
+        let mut f = std::fs::File::create(&tmp).expect("create");
+        f.write_all(format!("file {i}\n").as_bytes())
+            .expect("write");
+        f.sync_all().expect("fsync");
+        std::fs::rename(&tmp, dir.join(format!("f{i}.txt"))).expect("rename");
+    }
+    sync_dir(dir);
+}
+
+fn bare_once(dir: &Path) {
+    let append = |name: &str, line: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(name))
+            .expect("open");
+        f.write_all(line.as_bytes()).expect("write");
+        f.sync_data().expect("fdatasync");
+    };
+    let d = dir.join("d");
+    std::fs::create_dir_all(&d).expect("mkdir");
+    append("journal", "intent\n");
+    let n = std::fs::read_dir(&d).map(|r| r.count()).unwrap_or(0);
+    let tmp = d.join(".f.tmp");
+    let mut f = std::fs::File::create(&tmp).expect("create");
+    f.write_all(b"x\n").expect("write");
+    f.sync_all().expect("fsync");
+    std::fs::rename(&tmp, d.join(format!("f{n}.md"))).expect("rename");
+    sync_dir(&d);
+    append("ledger", "entry\n");
 }

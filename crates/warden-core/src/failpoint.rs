@@ -12,6 +12,7 @@ pub const RUN_POINTS: &[&str] = &[
     "run.after_plan",
     "run.after_intent",
     "run.after_stage",
+    "run.after_keep",
     "run.after_first_rename",
     "run.after_renames",
     "run.after_dir_sync",

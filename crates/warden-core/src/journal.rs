@@ -3,7 +3,9 @@
 //! rollback handles (G1).
 //!
 //! Before a run touches the tree it appends an *intent* frame holding, for every
-//! path, the before-state (with its full content) and the after-state digest, and
+//! path, the before-state (with its full content, or for a file bigger than
+//! [`crate::content::LARGE`] the name of its content store entry) and the
+//! after-state digest, and
 //! fsyncs it — one fsync, because the file already exists. When the run is
 //! ledgered a small *done* frame follows (not fsynced: the ledger entry is the
 //! commit point). At start, a last frame that is an intent means a run was
@@ -40,6 +42,12 @@ pub enum StateRecord {
         /// (offset, length) of the content in the frame's blob area; before-states only.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         blob: Option<(u64, u64)>,
+        /// The content store entry (`<RUN>/<n>`, see [`crate::store`]) that
+        /// holds the content instead of the blob area: before-states bigger
+        /// than [`crate::content::LARGE`]. Absent in journals written before
+        /// the store existed, whose content is always in the blob area.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        store: Option<String>,
     },
 }
 

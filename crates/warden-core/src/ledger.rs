@@ -111,6 +111,70 @@ pub struct ActionSummary {
     pub reason: Option<String>,
 }
 
+/// Runs that change more paths than this keep their per-file changes in
+/// `.runs/<RUN>/changes.json` instead of their ledger entry, so an entry stays
+/// bounded (a 10,000-file run wrote a 2 MB line before; 500 changes are
+/// about 100 KB).
+pub const INLINE_CHANGES: usize = 500;
+
+/// Where a run's per-file changes are kept instead of in its entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangesRef {
+    /// Repository-relative: `.runs/<RUN>/changes.json` (a JSON array of the
+    /// changes, in the writer's clone; `.runs/` is not tracked by git).
+    pub file: String,
+    /// sha256 of that file's bytes.
+    pub sha256: Digest,
+    /// How many changes it holds.
+    pub count: u64,
+}
+
+impl Entry {
+    /// The run's per-file changes: from the entry, or from the file its
+    /// `changes_file` names (checked against its sha256 and count). A
+    /// missing file is an error naming it (it lives in the writer's clone).
+    pub fn load_changes(&self, root: &Path) -> Result<Vec<ChangeSummary>> {
+        let Some(r) = &self.changes_file else {
+            return Ok(self.changes.clone());
+        };
+        let expected = format!(".runs/{}/changes.json", self.run);
+        let path = root.join(&expected);
+        let unreadable = |message: String| Error::Corrupt {
+            path: path.clone(),
+            message,
+        };
+        if r.file != expected {
+            return Err(unreadable(format!(
+                "run {}: its entry names the changes file {:?}, not {expected:?}",
+                self.run, r.file
+            )));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| {
+            unreadable(format!(
+                "run {}: its per-file changes cannot be read ({e}); they are kept in the clone of writer {}",
+                self.run, self.writer
+            ))
+        })?;
+        if Digest::of(&bytes) != r.sha256 {
+            return Err(unreadable(format!(
+                "run {}: the changes file does not match the sha256 its ledger entry records",
+                self.run
+            )));
+        }
+        let changes: Vec<ChangeSummary> = serde_json::from_slice(&bytes)
+            .map_err(|e| unreadable(format!("run {}: bad changes file: {e}", self.run)))?;
+        if changes.len() as u64 != r.count {
+            return Err(unreadable(format!(
+                "run {}: the changes file holds {} changes, its entry says {}",
+                self.run,
+                changes.len(),
+                r.count
+            )));
+        }
+        Ok(changes)
+    }
+}
+
 /// One path's change; `null` means absent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ChangeSummary {
@@ -167,7 +231,16 @@ pub struct Entry {
     /// Digest over (path, after) of every changed path.
     pub after_digest: Digest,
     pub actions: Vec<ActionSummary>,
+    /// The per-file changes; empty when they are kept in the run's
+    /// artifacts instead (`changes_file`): read them with
+    /// [`Entry::load_changes`].
     pub changes: Vec<ChangeSummary>,
+    /// For a run of more than [`INLINE_CHANGES`] paths: where its per-file
+    /// changes are kept (`.runs/<RUN>/changes.json` in the writer's clone),
+    /// with the sha256 of that file and the number of changes. Entries
+    /// written before it existed carry their changes inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes_file: Option<ChangesRef>,
     pub counts: Counts,
     pub result: RunResult,
     #[serde(default, skip_serializing_if = "Option::is_none")]

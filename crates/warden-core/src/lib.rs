@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod content;
 pub mod context;
 pub mod contract;
 pub mod digest;
@@ -38,6 +39,7 @@ pub mod repo;
 pub mod report;
 pub mod schema;
 pub mod status;
+pub mod store;
 pub mod strict;
 pub mod validate;
 

@@ -9,6 +9,7 @@
 //! is checked against the overlay; an action whose effect is already present is
 //! skipped, which makes re-applying idempotent (G6).
 
+use crate::content::Content;
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, IoContext, Refusal, Result};
 use crate::events::ActionKind;
@@ -18,18 +19,19 @@ use crate::journal::{DirRecord, StateRecord};
 use crate::ledger::{ActionSummary, ChangeSummary, Counts};
 use crate::paths::{QUARANTINE_DIR, RepoPath};
 use crate::policy::Policy;
-use crate::proposal::{Action, Expect, Proposal, Source};
+use crate::proposal::{Action, Bytes, Expect, Proposal, Source};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
-/// A file's full state: absent, or content and mode.
+/// A file's full state: absent, or content and mode. Content over
+/// [`LARGE`](crate::content::LARGE) stays on disk ([`Content::File`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileState {
     Absent,
     File {
-        content: Arc<Vec<u8>>,
+        content: Content,
         mode: u32,
         digest: Digest,
     },
@@ -39,13 +41,24 @@ impl FileState {
     pub fn file(content: Vec<u8>, mode: u32) -> Self {
         let digest = Digest::of(&content);
         FileState::File {
-            content: Arc::new(content),
+            content: Content::Bytes(Arc::new(content)),
             mode,
             digest,
         }
     }
 
-    /// Read `path` from disk (the caller checked it is not reached through a symlink).
+    /// A file with content whose digest is already known.
+    pub fn with_content(content: Content, digest: Digest, mode: u32) -> Self {
+        FileState::File {
+            content,
+            mode,
+            digest,
+        }
+    }
+
+    /// Read `path` from disk (the caller checked it is not reached through a
+    /// symlink). A file over [`LARGE`](crate::content::LARGE) is hashed by
+    /// streaming it and referenced where it lies, never read whole.
     pub fn read(root: &Path, path: &RepoPath) -> Result<FileState> {
         let fs = path.to_fs(root);
         let meta = match std::fs::symlink_metadata(&fs) {
@@ -53,8 +66,42 @@ impl FileState {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::Absent),
             Err(e) => return Err(e).io("inspect", &fs),
         };
+        if meta.is_file() && meta.len() > crate::content::LARGE {
+            let (digest, len, stamp) = crate::content::hash_file(&fs)?;
+            return Ok(FileState::File {
+                content: Content::File {
+                    path: fs,
+                    len,
+                    stamp: Some(stamp),
+                },
+                mode: fsutil::mode_of(&meta),
+                digest,
+            });
+        }
         let content = std::fs::read(&fs).io("read", &fs)?;
         Ok(FileState::file(content, fsutil::mode_of(&meta)))
+    }
+
+    /// Whether `path` is still in this state. A big file that still has the
+    /// stamp it had when it was hashed is not hashed again.
+    pub fn still_on_disk(&self, root: &Path, path: &RepoPath) -> Result<bool> {
+        if let FileState::File {
+            content:
+                Content::File {
+                    path: at,
+                    stamp: Some(stamp),
+                    ..
+                },
+            mode,
+            ..
+        } = self
+            && *at == path.to_fs(root)
+            && stamp.holds(at)
+            && std::fs::symlink_metadata(at).is_ok_and(|m| fsutil::mode_of(&m) == *mode)
+        {
+            return Ok(true);
+        }
+        Ok(FileState::read(root, path)?.same(self))
     }
 
     pub fn digest(&self) -> Option<Digest> {
@@ -71,7 +118,7 @@ impl FileState {
         }
     }
 
-    pub fn content(&self) -> Option<&[u8]> {
+    pub fn content(&self) -> Option<&Content> {
         match self {
             FileState::Absent => None,
             FileState::File { content, .. } => Some(content),
@@ -104,6 +151,7 @@ impl FileState {
                 digest: *digest,
                 mode: *mode,
                 blob: None,
+                store: None,
             },
         }
     }
@@ -584,193 +632,24 @@ pub fn resolve(
     gate(policy, proposal, file)?;
     check_shape(root, proposal, file)?;
     proposal.check_content_files(root, file)?;
-    let mut ov = Overlay::new(root, file);
-    let mut quarantined = Vec::new();
-    let mut summaries = Vec::new();
+    let mut r = Resolver {
+        ov: Overlay::new(root, file),
+        file,
+        run,
+        i: 0,
+        quarantined: Vec::new(),
+        summaries: Vec::new(),
+    };
     for (i, action) in proposal.actions.iter().enumerate() {
-        let field = |s: &str| format!("actions[{i}].{s}");
-        match action {
-            Action::WriteFile {
-                path,
-                content,
-                expect,
-                executable,
-                ..
-            } => {
-                summaries.push(summary("write_file", path, None, None));
-                let cur = ov.get(path, &field("path"))?;
-                let mode = new_mode(cur.mode(), *executable);
-                let want = FileState::file(content.as_bytes().to_vec(), mode);
-                if cur.same(&want) {
-                    continue;
-                }
-                check_expect(&cur, expect, path, file, &field("expect"))?;
-                ov.set(path, &field("path"), want)?;
-            }
-            Action::RegistryPatch {
-                path,
-                content,
-                expect,
-            } => {
-                summaries.push(summary("registry_patch", path, None, None));
-                let cur = ov.get(path, &field("path"))?;
-                let want =
-                    FileState::file(content.as_bytes().to_vec(), cur.mode().unwrap_or(0o644));
-                if cur.same(&want) {
-                    continue;
-                }
-                check_expect(&cur, expect, path, file, &field("expect"))?;
-                ov.set(path, &field("path"), want)?;
-            }
-            Action::PatchRegion {
-                path,
-                fence: name,
-                content,
-                expect,
-            } => {
-                summaries.push(summary(
-                    "patch_region",
-                    path,
-                    None,
-                    Some(format!("fence {name}")),
-                ));
-                if let Some((line, text)) = fence::marker_line(content) {
-                    return Err(Error::invalid(
-                        file,
-                        field("content"),
-                        format!(
-                            "line {line} of the content is an AUTO fence marker ({text:?}); written into fence \"{name}\" it would nest or close fences"
-                        ),
-                        Some("remove the BEGIN/END AUTO SECTION lines from the content".into()),
-                    ));
-                }
-                let cur = ov.get(path, &field("path"))?;
-                check_expect(&cur, expect, path, file, &field("expect"))?;
-                let FileState::File {
-                    content: bytes,
-                    mode,
-                    ..
-                } = &cur
-                else {
-                    return Err(Error::refused(
-                        Refusal::Precondition,
-                        file,
-                        field("path"),
-                        format!("\"{path}\" does not exist, so it has no fence \"{name}\""),
-                        None,
-                    ));
-                };
-                let text = std::str::from_utf8(bytes).map_err(|_| {
-                    Error::refused(
-                        Refusal::Precondition,
-                        file,
-                        field("path"),
-                        format!("\"{path}\" is not UTF-8 text; AUTO fences need text"),
-                        None,
-                    )
-                })?;
-                let patched = fence::patch(text, name, content).map_err(|e| match e {
-                    PatchError::Malformed(fe) => Error::refused(Refusal::Precondition,
-                        path.as_str(),
-                        format!("line {}", fe.line),
-                        format!("malformed AUTO fence: {}", fe.message),
-                        Some("fix the BEGIN/END AUTO SECTION markers by hand".into()),
-                    ),
-                    PatchError::Missing(n) => Error::refused(Refusal::Precondition,
-                        file,
-                        field("fence"),
-                        format!("\"{path}\" has no fence \"{n}\""),
-                        Some(format!("add `BEGIN AUTO SECTION: {n}` / `END AUTO SECTION: {n}` comment lines to {path}")),
-                    ),
-                    PatchError::HandEdited { name, line } => Error::refused(Refusal::Precondition,
-                        path.as_str(),
-                        format!("line {line}"),
-                        format!("the body of AUTO fence \"{name}\" was edited by hand since warden wrote it; refusing to overwrite it"),
-                        Some("move the hand-written text outside the fence, or delete the `checksum=` on its END line to accept the current body".into()),
-                    ),
-                })?;
-                if let Some(new_text) = patched {
-                    ov.set(
-                        path,
-                        &field("path"),
-                        FileState::file(new_text.into_bytes(), *mode),
-                    )?;
-                }
-            }
-            Action::MoveFile { from, to, expect } => {
-                summaries.push(summary("move_file", from, Some(to), None));
-                let src = ov.get(from, &field("from"))?;
-                let dst = ov.get(to, &field("to"))?;
-                if src == FileState::Absent
-                    && let Expect::Sha256(want) = expect
-                    && dst.digest() == Some(*want)
-                {
-                    continue; // already moved
-                }
-                if src == FileState::Absent {
-                    return Err(Error::rejected(
-                        file,
-                        field("from"),
-                        format!("\"{from}\" does not exist"),
-                        Some("check the path; `git status` shows what moved".into()),
-                    ));
-                }
-                check_expect(&src, expect, from, file, &field("expect"))?;
-                if dst != FileState::Absent {
-                    return Err(Error::rejected(
-                        file,
-                        field("to"),
-                        format!(
-                            "the destination \"{to}\" already exists; move_file never overwrites"
-                        ),
-                        Some(
-                            "quarantine or move the existing file first, in the same proposal"
-                                .into(),
-                        ),
-                    ));
-                }
-                ov.set(to, &field("to"), src)?;
-                ov.set(from, &field("from"), FileState::Absent)?;
-            }
-            Action::Quarantine {
-                path,
-                reason,
-                expect,
-            } => {
-                summaries.push(summary("quarantine", path, None, Some(reason.clone())));
-                let cur = ov.get(path, &field("path"))?;
-                if cur == FileState::Absent {
-                    return Err(Error::rejected(
-                        file,
-                        field("path"),
-                        format!("\"{path}\" does not exist, so there is nothing to quarantine"),
-                        None,
-                    ));
-                }
-                check_expect(&cur, expect, path, file, &field("expect"))?;
-                let dest = lane_copy(run, path);
-                let dest_field = field("path");
-                ov.set(&dest, &dest_field, cur.clone())?;
-                ov.set(path, &field("path"), FileState::Absent)?;
-                quarantined.push(serde_json::json!({
-                    "path": path.as_str(), "stored": dest.as_str(), "reason": reason, "sha256": cur.digest(),
-                    "source": proposal.source, "event": proposal.event,
-                }));
-                if let Some(s) = summaries.last_mut() {
-                    s.to = Some(dest.to_string());
-                }
-            }
-            Action::DeleteFile { path, expect } => {
-                summaries.push(summary("delete_file", path, None, None));
-                let cur = ov.get(path, &field("path"))?;
-                if cur == FileState::Absent && !matches!(expect, Expect::Absent) {
-                    continue; // already deleted
-                }
-                check_expect(&cur, expect, path, file, &field("expect"))?;
-                ov.set(path, &field("path"), FileState::Absent)?;
-            }
-        }
+        r.i = i;
+        r.action(action, proposal)?;
     }
+    let Resolver {
+        mut ov,
+        quarantined,
+        summaries,
+        ..
+    } = r;
     if !quarantined.is_empty() {
         let body = lane_index_body(run, quarantined)?;
         ov.set(
@@ -796,6 +675,248 @@ pub fn resolve(
         noop: plan.changes.is_empty().then_some(Noop::NothingToChange),
         ..plan
     })
+}
+
+/// The actions of one proposal, resolved in order over the overlay.
+struct Resolver<'a> {
+    ov: Overlay<'a>,
+    file: &'a str,
+    run: &'a str,
+    /// The index of the action being resolved.
+    i: usize,
+    quarantined: Vec<serde_json::Value>,
+    summaries: Vec<ActionSummary>,
+}
+
+impl Resolver<'_> {
+    fn field(&self, s: &str) -> String {
+        format!("actions[{}].{s}", self.i)
+    }
+
+    fn action(&mut self, action: &Action, proposal: &Proposal) -> Result<()> {
+        match action {
+            Action::WriteFile {
+                path,
+                content,
+                expect,
+                executable,
+                ..
+            } => self.write_file(path, content, expect, executable),
+            Action::RegistryPatch {
+                path,
+                content,
+                expect,
+            } => self.registry_patch(path, content, expect),
+            Action::PatchRegion {
+                path,
+                fence: name,
+                content,
+                expect,
+            } => self.patch_region(path, name, content, expect),
+            Action::MoveFile { from, to, expect } => self.move_file(from, to, expect),
+            Action::Quarantine {
+                path,
+                reason,
+                expect,
+            } => self.quarantine(path, reason, expect, proposal),
+            Action::DeleteFile { path, expect } => self.delete_file(path, expect),
+        }
+    }
+
+    /// `write_file`: the whole new content (a big one stays on disk).
+    fn write_file(
+        &mut self,
+        path: &RepoPath,
+        content: &Bytes,
+        expect: &Expect,
+        executable: &Option<bool>,
+    ) -> Result<()> {
+        self.summaries.push(summary("write_file", path, None, None));
+        let cur = self.ov.get(path, &self.field("path"))?;
+        let mode = new_mode(cur.mode(), *executable);
+        let want = FileState::with_content(content.content().clone(), content.digest, mode);
+        if cur.same(&want) {
+            return Ok(());
+        }
+        check_expect(&cur, expect, path, self.file, &self.field("expect"))?;
+        self.ov.set(path, &self.field("path"), want)?;
+        Ok(())
+    }
+
+    /// `registry_patch`: like `write_file`, below `registry/` only.
+    fn registry_patch(&mut self, path: &RepoPath, content: &str, expect: &Expect) -> Result<()> {
+        self.summaries
+            .push(summary("registry_patch", path, None, None));
+        let cur = self.ov.get(path, &self.field("path"))?;
+        let want = FileState::file(content.as_bytes().to_vec(), cur.mode().unwrap_or(0o644));
+        if cur.same(&want) {
+            return Ok(());
+        }
+        check_expect(&cur, expect, path, self.file, &self.field("expect"))?;
+        self.ov.set(path, &self.field("path"), want)?;
+        Ok(())
+    }
+
+    /// `patch_region`: the file with one AUTO fence's body replaced.
+    fn patch_region(
+        &mut self,
+        path: &RepoPath,
+        name: &str,
+        content: &str,
+        expect: &Expect,
+    ) -> Result<()> {
+        self.summaries.push(summary(
+            "patch_region",
+            path,
+            None,
+            Some(format!("fence {name}")),
+        ));
+        if let Some((line, text)) = fence::marker_line(content) {
+            return Err(Error::invalid(
+                self.file,
+                self.field("content"),
+                format!(
+                    "line {line} of the content is an AUTO fence marker ({text:?}); written into fence \"{name}\" it would nest or close fences"
+                ),
+                Some("remove the BEGIN/END AUTO SECTION lines from the content".into()),
+            ));
+        }
+        let cur = self.ov.get(path, &self.field("path"))?;
+        check_expect(&cur, expect, path, self.file, &self.field("expect"))?;
+        let FileState::File {
+            content: bytes,
+            mode,
+            ..
+        } = &cur
+        else {
+            return Err(Error::refused(
+                Refusal::Precondition,
+                self.file,
+                self.field("path"),
+                format!("\"{path}\" does not exist, so it has no fence \"{name}\""),
+                None,
+            ));
+        };
+        let bytes = bytes.load()?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            Error::refused(
+                Refusal::Precondition,
+                self.file,
+                self.field("path"),
+                format!("\"{path}\" is not UTF-8 text; AUTO fences need text"),
+                None,
+            )
+        })?;
+        let patched = fence::patch(text, name, content).map_err(|e| match e {
+                PatchError::Malformed(fe) => Error::refused(Refusal::Precondition,
+                    path.as_str(),
+                    format!("line {}", fe.line),
+                    format!("malformed AUTO fence: {}", fe.message),
+                    Some("fix the BEGIN/END AUTO SECTION markers by hand".into()),
+                ),
+                PatchError::Missing(n) => Error::refused(Refusal::Precondition,
+                    self.file,
+                    self.field("fence"),
+                    format!("\"{path}\" has no fence \"{n}\""),
+                    Some(format!("add `BEGIN AUTO SECTION: {n}` / `END AUTO SECTION: {n}` comment lines to {path}")),
+                ),
+                PatchError::HandEdited { name, line } => Error::refused(Refusal::Precondition,
+                    path.as_str(),
+                    format!("line {line}"),
+                    format!("the body of AUTO fence \"{name}\" was edited by hand since warden wrote it; refusing to overwrite it"),
+                    Some("move the hand-written text outside the fence, or delete the `checksum=` on its END line to accept the current body".into()),
+                ),
+            })?;
+        if let Some(new_text) = patched {
+            self.ov.set(
+                path,
+                &self.field("path"),
+                FileState::file(new_text.into_bytes(), *mode),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `move_file`: never over an existing file.
+    fn move_file(&mut self, from: &RepoPath, to: &RepoPath, expect: &Expect) -> Result<()> {
+        self.summaries
+            .push(summary("move_file", from, Some(to), None));
+        let src = self.ov.get(from, &self.field("from"))?;
+        let dst = self.ov.get(to, &self.field("to"))?;
+        if src == FileState::Absent
+            && let Expect::Sha256(want) = expect
+            && dst.digest() == Some(*want)
+        {
+            return Ok(()); // already moved
+        }
+        if src == FileState::Absent {
+            return Err(Error::rejected(
+                self.file,
+                self.field("from"),
+                format!("\"{from}\" does not exist"),
+                Some("check the path; `git status` shows what moved".into()),
+            ));
+        }
+        check_expect(&src, expect, from, self.file, &self.field("expect"))?;
+        if dst != FileState::Absent {
+            return Err(Error::rejected(
+                self.file,
+                self.field("to"),
+                format!("the destination \"{to}\" already exists; move_file never overwrites"),
+                Some("quarantine or move the existing file first, in the same proposal".into()),
+            ));
+        }
+        self.ov.set(to, &self.field("to"), src)?;
+        self.ov.set(from, &self.field("from"), FileState::Absent)?;
+        Ok(())
+    }
+
+    /// `quarantine`: the file moves to the lane, which gets an index entry.
+    fn quarantine(
+        &mut self,
+        path: &RepoPath,
+        reason: &String,
+        expect: &Expect,
+        proposal: &Proposal,
+    ) -> Result<()> {
+        self.summaries
+            .push(summary("quarantine", path, None, Some(reason.clone())));
+        let cur = self.ov.get(path, &self.field("path"))?;
+        if cur == FileState::Absent {
+            return Err(Error::rejected(
+                self.file,
+                self.field("path"),
+                format!("\"{path}\" does not exist, so there is nothing to quarantine"),
+                None,
+            ));
+        }
+        check_expect(&cur, expect, path, self.file, &self.field("expect"))?;
+        let dest = lane_copy(self.run, path);
+        let dest_field = self.field("path");
+        self.ov.set(&dest, &dest_field, cur.clone())?;
+        self.ov.set(path, &self.field("path"), FileState::Absent)?;
+        self.quarantined.push(serde_json::json!({
+                "path": path.as_str(), "stored": dest.as_str(), "reason": reason, "sha256": cur.digest(),
+                "source": proposal.source, "event": proposal.event,
+            }));
+        if let Some(s) = self.summaries.last_mut() {
+            s.to = Some(dest.to_string());
+        }
+        Ok(())
+    }
+
+    /// `delete_file`.
+    fn delete_file(&mut self, path: &RepoPath, expect: &Expect) -> Result<()> {
+        self.summaries
+            .push(summary("delete_file", path, None, None));
+        let cur = self.ov.get(path, &self.field("path"))?;
+        if cur == FileState::Absent && !matches!(expect, Expect::Absent) {
+            return Ok(()); // already deleted
+        }
+        check_expect(&cur, expect, path, self.file, &self.field("expect"))?;
+        self.ov.set(path, &self.field("path"), FileState::Absent)?;
+        Ok(())
+    }
 }
 
 fn summary(
@@ -866,7 +987,7 @@ pub fn build(
             (FileState::File { .. }, FileState::Absent) => counts.deleted += 1,
             _ => counts.modified += 1,
         }
-        counts.bytes_written += c.after.content().map_or(0, |b| b.len() as u64);
+        counts.bytes_written += c.after.content().map_or(0, Content::len);
         render_diff(c, &mut diff, &mut counts);
     }
     Plan {
@@ -914,10 +1035,18 @@ fn render_diff(c: &Change, out: &mut String, counts: &mut Counts) {
     if c.before.digest() == c.after.digest() {
         return;
     }
-    let (ta, tb) = (
-        std::str::from_utf8(a.unwrap_or_default()),
-        std::str::from_utf8(b.unwrap_or_default()),
-    );
+    fn inline(x: Option<&Content>) -> Option<&[u8]> {
+        match x {
+            None => Some(&[][..]),
+            Some(c) if c.is_large() => None,
+            Some(c) => c.bytes(),
+        }
+    }
+    let (Some(a), Some(b)) = (inline(a), inline(b)) else {
+        large_summary(c, out);
+        return;
+    };
+    let (ta, tb) = (std::str::from_utf8(a), std::str::from_utf8(b));
     let (Ok(ta), Ok(tb)) = (ta, tb) else {
         out.push_str(&format!("Binary files {old_name} and {new_name} differ\n"));
         return;
@@ -939,6 +1068,23 @@ fn render_diff(c: &Change, out: &mut String, counts: &mut Counts) {
     if !out.ends_with('\n') {
         out.push('\n');
     }
+}
+
+/// The one line that stands for the diff of a file over
+/// [`LARGE`](crate::content::LARGE) (either side): digests and sizes, never
+/// the content.
+fn large_summary(c: &Change, out: &mut String) {
+    let side = |s: &FileState| match s {
+        FileState::Absent => "absent".to_string(),
+        FileState::File {
+            content, digest, ..
+        } => format!("sha256 {} ({} bytes)", digest.short(), content.len()),
+    };
+    out.push_str(&format!(
+        "Binary/large file changed: {} -> {}\n",
+        side(&c.before),
+        side(&c.after)
+    ));
 }
 
 /// A unified diff of two texts (3 lines of context), e.g. for reports that

@@ -7,7 +7,7 @@
 //! the published JSON Schema (`warden schema proposal`).
 
 use crate::digest::Digest;
-use crate::error::{Error, Result, did_you_mean};
+use crate::error::{Error, IoContext, Result, did_you_mean};
 use crate::events::{self, ActionKind, SOURCE_KINDS};
 use crate::paths::RepoPath;
 use crate::strict;
@@ -171,13 +171,64 @@ fn any() -> Expect {
     Expect::Any
 }
 
-/// The bytes a `write_file` writes (shared, cheap to clone).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Bytes(pub std::sync::Arc<Vec<u8>>);
+/// The content a `write_file` writes (cheap to clone) and its sha256. A
+/// `content_file` over [`LARGE`](crate::content::LARGE) stays on disk: the
+/// engine streams it; only [`Bytes::as_bytes`] reads it whole.
+#[derive(Debug, Clone)]
+pub struct Bytes {
+    /// The content, and its bytes once [`Bytes::as_bytes`] read them.
+    inner: std::sync::Arc<(crate::content::Content, std::sync::OnceLock<Vec<u8>>)>,
+    pub digest: Digest,
+}
+
+impl PartialEq for Bytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && self.content().len() == other.content().len()
+    }
+}
+
+impl Eq for Bytes {}
+
+impl Default for Bytes {
+    fn default() -> Self {
+        Bytes::new(Vec::new())
+    }
+}
 
 impl Bytes {
+    /// In-memory content.
+    pub fn new(bytes: Vec<u8>) -> Bytes {
+        let digest = Digest::of(&bytes);
+        Bytes::of(
+            crate::content::Content::Bytes(std::sync::Arc::new(bytes)),
+            digest,
+        )
+    }
+
+    fn of(content: crate::content::Content, digest: Digest) -> Bytes {
+        Bytes {
+            inner: std::sync::Arc::new((content, std::sync::OnceLock::new())),
+            digest,
+        }
+    }
+
+    /// The content: in memory, or (a big `content_file`) on disk.
+    pub fn content(&self) -> &crate::content::Content {
+        &self.inner.0
+    }
+
+    /// The whole content in memory. For content on disk (a big
+    /// `content_file`) this reads the file once, and an unreadable file reads
+    /// as empty: callers that only inspect content (conflict markers) may use
+    /// it; the engine never does.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.inner.0 {
+            crate::content::Content::Bytes(b) => b,
+            crate::content::Content::File { path, .. } => self
+                .inner
+                .1
+                .get_or_init(|| std::fs::read(path).unwrap_or_default()),
+        }
     }
 }
 
@@ -621,7 +672,7 @@ impl Parser<'_> {
             "content" => {
                 let t = self.string(obj, "content", prefix)?;
                 let b = t.clone().into_bytes();
-                (Some(t), None, None, b)
+                (Some(t), None, None, Staged::Inline(b))
             }
             "content_base64" => {
                 use base64::Engine;
@@ -638,7 +689,7 @@ impl Parser<'_> {
                             ),
                         )
                     })?;
-                (None, Some(t), None, b)
+                (None, Some(t), None, Staged::Inline(b))
             }
             _ => {
                 let f = self.string(obj, "content_file", prefix)?;
@@ -667,32 +718,58 @@ impl Parser<'_> {
                         Some("name the staged file by its absolute path".into()),
                     ));
                 }
-                let b = std::fs::read(path).map_err(|e| {
+                let unreadable = |e: Error| {
                     Error::invalid(
                         self.file,
                         format!("{prefix}content_file"),
                         format!("\"{f}\" cannot be read ({e})"),
                         Some("stage the content in a readable file outside the repository".into()),
                     )
-                })?;
-                (None, None, Some(f), b)
+                };
+                if !path.is_file() {
+                    return Err(unreadable(Error::Internal("not a regular file".into())));
+                }
+                // Hashed by streaming, and kept on disk when it is big: the
+                // engine copies it once, hashing it again on the way.
+                let (got, len, stamp) = crate::content::hash_file(path).map_err(unreadable)?;
+                let content = if len > crate::content::LARGE {
+                    crate::content::Content::File {
+                        path: path.to_path_buf(),
+                        len,
+                        stamp: Some(stamp),
+                    }
+                } else {
+                    let b = std::fs::read(path).io("read", path).map_err(unreadable)?;
+                    if Digest::of(&b) != got {
+                        return Err(unreadable(Error::Internal(
+                            "it changed while it was read".into(),
+                        )));
+                    }
+                    crate::content::Content::Bytes(std::sync::Arc::new(b))
+                };
+                (None, None, Some(f), Staged::Checked(content, got))
             }
         };
-        if let Some(want) = sha {
-            let got = Digest::of(&bytes);
-            if got != want {
-                return Err(Error::invalid(
-                    self.file,
-                    format!("{prefix}content_sha256"),
-                    format!("does not match the {which}: its sha256 is {}", got.hex()),
-                    Some(
-                        "recompute it from the content (`sha256sum FILE`), or restage the file"
-                            .into(),
-                    ),
-                ));
+        let (bytes, got) = match bytes {
+            Staged::Checked(c, d) => (c, d),
+            Staged::Inline(b) => {
+                let d = Digest::of(&b);
+                (crate::content::Content::Bytes(std::sync::Arc::new(b)), d)
             }
+        };
+        if let Some(want) = sha
+            && got != want
+        {
+            return Err(Error::invalid(
+                self.file,
+                format!("{prefix}content_sha256"),
+                format!("does not match the {which}: its sha256 is {}", got.hex()),
+                Some(
+                    "recompute it from the content (`sha256sum FILE`), or restage the file".into(),
+                ),
+            ));
         }
-        Ok((text, b64, file, sha, Bytes(std::sync::Arc::new(bytes))))
+        Ok((text, b64, file, sha, Bytes::of(bytes, got)))
     }
 
     fn action(&self, v: &Value, i: usize) -> Result<Action> {
@@ -787,6 +864,13 @@ impl Parser<'_> {
             }
         })
     }
+}
+
+/// A `write_file`'s content while it is parsed: bytes still to hash, or
+/// content already hashed (a staged `content_file`).
+enum Staged {
+    Inline(Vec<u8>),
+    Checked(crate::content::Content, Digest),
 }
 
 #[cfg(test)]

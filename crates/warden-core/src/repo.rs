@@ -49,6 +49,10 @@ impl Layout {
     pub fn heads(&self) -> PathBuf {
         self.state_dir().join("ledger-heads.json")
     }
+    /// The content store ([`crate::store`]): before-states too big for the journal.
+    pub fn store_dir(&self) -> PathBuf {
+        self.state_dir().join("store")
+    }
     pub fn ledger_dir(&self) -> PathBuf {
         self.root.join(".ledger").join("runs")
     }

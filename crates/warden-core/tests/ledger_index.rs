@@ -270,26 +270,81 @@ fn find_run_finds_old_and_new_runs_and_refuses_ambiguous_prefixes() {
 fn long_entries_are_read_back_whole_across_chunks() {
     let f = Fixture::new();
     let repo = f.repo();
-    // One run of 400 files writes an entry longer than the reader's chunk.
+    // A run whose rationale makes its entry longer than the reader's chunk
+    // (64 KiB); its 400 changes are kept in the run's artifacts, so they do
+    // not lengthen the entry.
     let actions: Vec<_> = (0..400)
         .map(|i| json!({"kind": "write_file", "path": format!("d/file-with-a-long-name-{i:04}.txt"), "content": "x\n", "expect": "absent"}))
         .collect();
-    let big = try_apply(&f, manual(json!(actions)))
-        .expect("apply")
-        .entry
-        .run;
+    let mut p = manual(json!(actions));
+    p["rationale"] = json!("why ".repeat(40_000));
+    let big = try_apply(&f, p).expect("apply").entry.run;
     let small = write(&f, 0);
     let page = repo.ledger().recent(Some(2)).expect("recent");
     assert_eq!(page[0].run, small);
     assert_eq!(page[1].run, big);
-    assert_eq!(page[1].changes.len(), 400);
+    assert_eq!(page[1].rationale.as_ref().map(String::len), Some(160_000));
+    assert_eq!(page[1].load_changes(f.root()).expect("changes").len(), 400);
     assert_eq!(
         repo.ledger()
             .find_run(&big)
             .expect("find")
-            .map(|e| e.changes.len()),
+            .map(|e| e.load_changes(f.root()).expect("changes").len()),
         Some(400)
     );
+}
+
+#[test]
+fn a_big_run_keeps_its_changes_in_its_artifacts_not_its_entry() {
+    let f = Fixture::new();
+    let repo = f.repo();
+    let n = warden_core::ledger::INLINE_CHANGES + 1;
+    let actions: Vec<_> = (0..n)
+        .map(|i| json!({"kind": "write_file", "path": format!("d/f{i}.txt"), "content": "x\n", "expect": "absent"}))
+        .collect();
+    let run = try_apply(&f, manual(json!(actions)))
+        .expect("apply")
+        .entry
+        .run;
+    let line = common::chain_lines(&repo).pop().expect("a line");
+    // What is left is one short action summary per path (~44 bytes); the
+    // changes inline would add ~200 bytes per path.
+    assert!(line.len() < 48 * n, "the entry is {} bytes", line.len());
+    let e = repo.ledger().find_run(&run).expect("find").expect("entry");
+    assert!(e.changes.is_empty());
+    let r = e.changes_file.clone().expect("a reference");
+    assert_eq!(r.count, n as u64);
+    assert_eq!(r.file, format!(".runs/{run}/changes.json"));
+    let changes = e.load_changes(f.root()).expect("changes");
+    assert_eq!(changes.len(), n);
+    assert!(
+        changes
+            .iter()
+            .all(|c| c.before.is_none() && c.after.is_some())
+    );
+    // Undo and the already-applied check read them from there.
+    let undo = common::try_undo(&f, &run, false).expect("undo");
+    assert_eq!(
+        undo.entry
+            .load_changes(f.root())
+            .expect("undo changes")
+            .len(),
+        n
+    );
+    // A tampered file is refused, naming it.
+    let path = f.root().join(&r.file);
+    std::fs::write(&path, b"[]").expect("tamper");
+    let err = e.load_changes(f.root()).expect_err("tampered");
+    assert!(err.to_string().contains("changes.json"), "{err}");
+    // A small run keeps them inline.
+    let small = write(&f, 1);
+    let e = repo
+        .ledger()
+        .find_run(&small)
+        .expect("find")
+        .expect("entry");
+    assert!(e.changes_file.is_none());
+    assert_eq!(e.load_changes(f.root()).expect("inline").len(), 1);
 }
 
 /// A chain of `n` valid synthetic entries (every 7th rolled back), written
@@ -325,6 +380,7 @@ fn synthetic(repo: &Repo, n: u64) {
             reason: None,
         }],
         changes: vec![],
+        changes_file: None,
         counts: Counts::default(),
         result: RunResult::Applied,
         rolled_back_by: None,

@@ -124,7 +124,7 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
                     );
                 }
                 println!("  changes:");
-                for c in &e.changes {
+                for c in &e.load_changes(repo.root())? {
                     let s = |d: &Option<warden_core::Digest>| {
                         d.map_or("absent".to_string(), |d| d.short())
                     };

@@ -1,0 +1,301 @@
+//! File content that may be too big to hold in memory.
+//!
+//! Content up to [`LARGE`] bytes is held in memory ([`Content::Bytes`]), as
+//! it always was. A bigger file is referenced where it lies on disk
+//! ([`Content::File`]: the working tree, a staged `content_file`, the content
+//! store) together with the digest it had when it was hashed, and streamed
+//! whenever it is used: hashed while it is copied ([`write_new`]), never read
+//! whole. So apply, undo, plan, diff and the journal need memory independent
+//! of a file's size.
+
+use crate::digest::Digest;
+use crate::error::{Error, IoContext, Result};
+use sha2::Digest as _;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Files bigger than this (1 MiB) are streamed, kept in the content store
+/// instead of the journal, and their diffs are summarised instead of rendered.
+pub const LARGE: u64 = 1 << 20;
+
+/// The buffer of a streamed read.
+const CHUNK: usize = 1 << 20;
+
+/// What a file looked like when it was hashed: if it still looks the same,
+/// its content has not been replaced since (the same test `git status` uses
+/// for its index, with nanosecond times and the inode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl Stamp {
+    #[cfg(unix)]
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+        }
+    }
+
+    #[cfg(not(unix))]
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        Stamp {
+            dev: 0,
+            ino: 0,
+            len: meta.len(),
+            mtime_ns,
+            ctime_ns: 0,
+        }
+    }
+
+    /// Whether the file at `path` still has this stamp.
+    pub fn holds(&self, path: &Path) -> bool {
+        std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && Stamp::of(&m) == *self)
+    }
+}
+
+/// A file's content: in memory, or a file on disk whose content had the
+/// digest recorded beside it when it was hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Bytes(Arc<Vec<u8>>),
+    File {
+        path: PathBuf,
+        len: u64,
+        /// The file's stamp when it was hashed; `None` for files warden owns
+        /// (the content store).
+        stamp: Option<Stamp>,
+    },
+}
+
+impl Default for Content {
+    fn default() -> Self {
+        Content::Bytes(Arc::new(Vec::new()))
+    }
+}
+
+impl Content {
+    pub fn len(&self) -> u64 {
+        match self {
+            Content::Bytes(b) => b.len() as u64,
+            Content::File { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bigger than [`LARGE`]: streamed, stored, summarised.
+    pub fn is_large(&self) -> bool {
+        self.len() > LARGE
+    }
+
+    /// The bytes, when they are in memory.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Content::Bytes(b) => Some(b),
+            Content::File { .. } => None,
+        }
+    }
+
+    /// The whole content in memory (read from disk for a file). Only for
+    /// callers that need the text itself (an AUTO fence patch), never on the
+    /// paths that copy content.
+    pub fn load(&self) -> Result<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Content::Bytes(b) => Ok(std::borrow::Cow::Borrowed(b)),
+            Content::File { path, .. } => Ok(std::borrow::Cow::Owned(
+                std::fs::read(path).io("read", path)?,
+            )),
+        }
+    }
+}
+
+/// Hash the file at `path` by streaming it. Returns its digest, length and
+/// the stamp it had; a file that changes while it is read is read again.
+pub fn hash_file(path: &Path) -> Result<(Digest, u64, Stamp)> {
+    let mut buf = vec![0u8; CHUNK];
+    for _ in 0..3 {
+        let before = std::fs::symlink_metadata(path).io("inspect", path)?;
+        let mut f = std::fs::File::open(path).io("open", path)?;
+        let mut h = sha2::Sha256::new();
+        let mut len = 0u64;
+        loop {
+            let n = f.read(&mut buf).io("read", path)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            len += n as u64;
+        }
+        let stamp = Stamp::of(&before);
+        let after = std::fs::symlink_metadata(path).io("inspect", path)?;
+        if Stamp::of(&after) == stamp && len == stamp.len {
+            return Ok((Digest(h.finalize().into()), len, stamp));
+        }
+    }
+    Err(Error::Io {
+        op: "read",
+        path: path.to_path_buf(),
+        source: std::io::Error::other("the file kept changing while it was read"),
+    })
+}
+
+/// Write `content` to a fresh file at `dest` (which must not exist), set its
+/// mode, and fsync it when `sync`. Content on disk is streamed. If it no
+/// longer has `digest` (a staged file changed since it was checked), nothing
+/// is left behind and this is an error: a file that still has the stamp it
+/// had when it was hashed, before and after the copy, is taken to be
+/// unchanged (the test `git status` trusts); any other file is hashed on the
+/// way and its digest compared.
+pub fn write_new(
+    dest: &Path,
+    content: &Content,
+    digest: Digest,
+    mode: u32,
+    sync: bool,
+) -> Result<()> {
+    let (src, len, stamp) = match content {
+        Content::Bytes(b) => return crate::fsutil::write_new_synced(dest, b, mode, sync),
+        Content::File { path, len, stamp } => (path, *len, *stamp),
+    };
+    let trusted = stamp.filter(|s| s.holds(src));
+    let result = (|| {
+        let mut from = std::fs::File::open(src).io("open", src)?;
+        let mut to = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dest)
+            .io("create", dest)?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut h = sha2::Sha256::new();
+        let mut n_total = 0u64;
+        loop {
+            let n = from.read(&mut buf).io("read", src)?;
+            if n == 0 {
+                break;
+            }
+            if trusted.is_none() {
+                h.update(&buf[..n]);
+            }
+            to.write_all(&buf[..n]).io("write", dest)?;
+            n_total += n as u64;
+        }
+        let changed = |found: String| Error::Corrupt {
+            path: src.clone(),
+            message: format!(
+                "its content changed since it was checked (sha256 {} expected; {found})",
+                digest.short()
+            ),
+        };
+        match trusted {
+            Some(s) if !s.holds(src) || n_total != len => {
+                return Err(changed("it changed while it was copied".into()));
+            }
+            Some(_) => {}
+            None => {
+                let got = Digest(h.finalize().into());
+                if got != digest || n_total != len {
+                    return Err(changed(format!("{} found", got.short())));
+                }
+            }
+        }
+        crate::fsutil::set_mode(dest, mode)?;
+        if sync {
+            to.sync_all().io("fsync", dest)?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(dest);
+    }
+    result
+}
+
+/// Put a second name `dest` on the file `src` (a hard link), or, where the
+/// file system cannot (another device, no hard links), a durable streamed
+/// copy. Either way `dest` must not exist. Returns whether it linked.
+pub fn link_or_copy(src: &Path, dest: &Path, digest: Digest, len: u64) -> Result<bool> {
+    match std::fs::hard_link(src, dest) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e).io("link", dest),
+        Err(_) => {
+            let meta = std::fs::metadata(src).io("inspect", src)?;
+            let content = Content::File {
+                path: src.to_path_buf(),
+                len,
+                stamp: None,
+            };
+            write_new(dest, &content, digest, crate::fsutil::mode_of(&meta), true)?;
+            Ok(false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streamed_copy_checks_the_digest_and_leaves_nothing_on_a_mismatch() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = dir.path().join("src");
+        let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&src, &data).expect("write");
+        let (d, len, stamp) = hash_file(&src).expect("hash");
+        assert_eq!(d, Digest::of(&data));
+        assert_eq!(len, data.len() as u64);
+        assert!(stamp.holds(&src));
+        let c = Content::File {
+            path: src.clone(),
+            len,
+            stamp: Some(stamp),
+        };
+        let dest = dir.path().join("dest");
+        write_new(&dest, &c, d, 0o640, true).expect("copy");
+        assert_eq!(std::fs::read(&dest).expect("read"), data);
+        let wrong = dir.path().join("wrong");
+        // Without a stamp to trust, the copy is hashed and compared.
+        let unstamped = Content::File {
+            path: src.clone(),
+            len,
+            stamp: None,
+        };
+        let err =
+            write_new(&wrong, &unstamped, Digest::of(b"other"), 0o644, true).expect_err("refused");
+        assert!(err.to_string().contains("changed since"), "{err}");
+        assert!(!wrong.exists(), "a refused copy leaves nothing behind");
+        std::fs::write(&src, b"replaced").expect("write");
+        assert!(
+            !stamp.holds(&src),
+            "a replaced file no longer has its stamp"
+        );
+    }
+
+    #[test]
+    fn link_or_copy_links_on_the_same_file_system() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = dir.path().join("src");
+        std::fs::write(&src, b"kept").expect("write");
+        let dest = dir.path().join("dest");
+        assert!(link_or_copy(&src, &dest, Digest::of(b"kept"), 4).expect("link"));
+        assert_eq!(std::fs::read(&dest).expect("read"), b"kept");
+        assert!(link_or_copy(&src, &dest, Digest::of(b"kept"), 4).is_err());
+    }
+}

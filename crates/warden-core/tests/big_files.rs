@@ -1,0 +1,239 @@
+//! Big files stream: content over `content::LARGE` is never embedded in the
+//! journal or the run's artifacts, its before-state is kept in the content
+//! store, its diff is summarised, and a crash at any step boundary of an
+//! apply or an undo of big files recovers to the before- or the after-state
+//! with the store consistent.
+// Tests drive real files directly.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::{Fixture, dir_modes, manual, proposal, tree, try_apply, try_undo};
+use serde_json::json;
+use warden_core::Digest;
+use warden_core::content::LARGE;
+use warden_core::failpoint::{self, Action, RUN_POINTS};
+
+/// `len` bytes of a pattern that differs per `seed`.
+fn big(len: u64, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i % 251) as u8 ^ seed.wrapping_mul(31))
+        .collect()
+}
+
+fn write_bytes(f: &Fixture, rel: &str, bytes: &[u8]) {
+    let p = f.root().join(rel);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&p, bytes).expect("write");
+}
+
+/// A repository with two big files and a staged big content outside it;
+/// the proposal replaces one (from the staged file), moves the other, and
+/// writes a small text file.
+fn setup(f: &Fixture, staged: &std::path::Path) -> serde_json::Value {
+    let old = big(3 * LARGE, 1);
+    write_bytes(f, "data/big.bin", &old);
+    write_bytes(f, "old/movie.bin", &big(2 * LARGE + 5, 2));
+    f.write("notes.txt", "one\n", 0o644);
+    let new = big(3 * LARGE + 7, 3);
+    std::fs::write(staged, &new).expect("stage");
+    manual(json!([
+        {"kind": "write_file", "path": "data/big.bin", "content_file": staged.to_str().expect("utf-8"),
+         "content_sha256": Digest::of(&new).hex(), "expect": {"sha256": Digest::of(&old).hex()}},
+        {"kind": "move_file", "from": "old/movie.bin", "to": "new/movie.bin", "expect": "any"},
+        {"kind": "write_file", "path": "notes.txt", "content": "two\n", "expect": "any"}
+    ]))
+}
+
+fn size(p: &std::path::Path) -> u64 {
+    std::fs::metadata(p).map_or(0, |m| m.len())
+}
+
+fn store_runs(f: &Fixture) -> Vec<String> {
+    let dir = f.repo().layout.store_dir();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn big_files_apply_and_undo_through_the_store_not_the_journal() {
+    let _serial = common::serial();
+    failpoint::clear();
+    let f = Fixture::new();
+    let staging = tempfile::tempdir().expect("staging");
+    let staged = staging.path().join("new.bin");
+    let p = setup(&f, &staged);
+    let before = tree(f.root());
+    let out = try_apply(&f, p).expect("apply");
+    let run = out.entry.run.clone();
+    assert_eq!(
+        std::fs::read(f.root().join("data/big.bin")).expect("read"),
+        std::fs::read(&staged).expect("staged"),
+        "the staged content is in place"
+    );
+    let repo = f.repo();
+    // Neither the journal nor the run's artifacts carry the content.
+    let journal = size(&repo.layout.journal());
+    assert!(journal < 64 * 1024, "journal is {journal} bytes");
+    let run_dir = repo.layout.run_dir(&run);
+    assert!(size(&run_dir.join("run.json")) < 64 * 1024);
+    let diff = std::fs::read_to_string(run_dir.join("diff.patch")).expect("diff");
+    assert!(diff.len() < 64 * 1024, "diff is {} bytes", diff.len());
+    assert!(
+        diff.contains("Binary/large file changed: sha256 ") && diff.contains("bytes)"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("-one\n+two\n"),
+        "small files still diff: {diff}"
+    );
+    // The replaced and the moved-away before-states are in the store.
+    assert_eq!(store_runs(&f), vec![run.clone()]);
+    let after = tree(f.root());
+
+    // Undo puts them back from the store, byte for byte, and the store
+    // entries of the undone run are released.
+    let undo = try_undo(&f, &run, false).expect("undo");
+    assert_eq!(tree(f.root()), before, "undo restores every byte");
+    assert_eq!(store_runs(&f), vec![undo.entry.run.clone()]);
+    assert!(size(&repo.layout.journal()) < 128 * 1024);
+
+    // The undo is itself undoable: redo.
+    try_undo(&f, &undo.entry.run, false).expect("redo");
+    assert_eq!(tree(f.root()), after, "redo restores the after-state");
+    assert!(repo.ledger().verify().expect("verify").ok);
+}
+
+#[test]
+fn every_step_boundary_of_a_big_file_apply_and_undo_recovers() {
+    let _serial = common::serial();
+    let at = |name: &str| RUN_POINTS.iter().position(|p| *p == name).expect("point");
+    let actor = || warden_core::proposal::Source {
+        kind: "person".into(),
+        id: "test".into(),
+    };
+    for undo in [false, true] {
+        for (i, point) in RUN_POINTS.iter().enumerate() {
+            failpoint::clear();
+            let f = Fixture::new();
+            let staging = tempfile::tempdir().expect("staging");
+            let p = setup(&f, &staging.path().join("new.bin"));
+            let repo = f.repo();
+            let mut first = None;
+            if undo {
+                first = Some(try_apply(&f, p.clone()).expect("apply").entry.run);
+            }
+            let (files_before, dirs_before) = (tree(f.root()), dir_modes(f.root()));
+            failpoint::arm(point, Action::Error);
+            let run = {
+                let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+                let plan = match &first {
+                    Some(r) => s.plan_undo(r, false, actor()).expect("plan undo"),
+                    None => {
+                        let (prop, digest) = proposal(p.clone());
+                        s.plan(&prop, digest, "p.json").expect("plan")
+                    }
+                };
+                let err = s.apply(&plan).expect_err("interrupted");
+                assert!(err.to_string().contains(point), "{point}: {err}");
+                plan.run
+            };
+            failpoint::clear();
+            drop(repo.session(&f.ctx, false, &mut |_| {}).expect("recovers"));
+            let committed = i >= at("run.after_ledger");
+            let (files, dirs) = (tree(f.root()), dir_modes(f.root()));
+            if committed {
+                assert_ne!(files, files_before, "{point} (undo: {undo}): after-state");
+            } else {
+                assert_eq!(files, files_before, "{point} (undo: {undo}): before-state");
+                assert_eq!(dirs, dirs_before, "{point} (undo: {undo}): directories");
+                assert!(
+                    !store_runs(&f).contains(&run),
+                    "{point} (undo: {undo}): a rolled-back run's store entries are released"
+                );
+            }
+            if committed && undo {
+                let first = first.as_deref().expect("first");
+                assert!(
+                    !store_runs(&f).iter().any(|r| r == first),
+                    "{point}: the undone run's entries are released"
+                );
+            }
+            assert!(repo.ledger().verify().expect("verify").ok, "{point}");
+            // The result is consistent: whatever state recovery chose can
+            // still be undone or re-applied (its content is where the
+            // journal says).
+            let s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+            assert!(s.recovered.is_empty(), "{point}: recovery is idempotent");
+            drop(s);
+            if committed {
+                try_undo(&f, &run, false).expect("the recovered run undoes");
+                assert_eq!(tree(f.root()), files_before, "{point} (undo: {undo})");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_big_file_changed_by_someone_else_mid_crash_moves_to_quarantine() {
+    let _serial = common::serial();
+    failpoint::clear();
+    let f = Fixture::new();
+    let staging = tempfile::tempdir().expect("staging");
+    let p = setup(&f, &staging.path().join("new.bin"));
+    let old = std::fs::read(f.root().join("data/big.bin")).expect("read");
+    let repo = f.repo();
+    failpoint::arm("run.after_renames", Action::Error);
+    {
+        let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+        let (prop, digest) = proposal(p);
+        let plan = s.plan(&prop, digest, "p.json").expect("plan");
+        s.apply(&plan).expect_err("interrupted");
+    }
+    failpoint::clear();
+    let theirs = big(2 * LARGE, 9);
+    write_bytes(&f, "data/big.bin", &theirs);
+    let s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let rec = &s.recovered[0];
+    assert_eq!(rec.preserved.len(), 1, "{rec:?}");
+    assert_eq!(
+        std::fs::read(f.root().join(&rec.preserved[0])).expect("kept"),
+        theirs
+    );
+    assert_eq!(
+        std::fs::read(f.root().join("data/big.bin")).expect("read"),
+        old
+    );
+}
+
+#[test]
+fn a_staged_file_changed_after_the_plan_fails_the_run_and_rolls_it_back() {
+    let _serial = common::serial();
+    failpoint::clear();
+    let f = Fixture::new();
+    let staging = tempfile::tempdir().expect("staging");
+    let staged = staging.path().join("new.bin");
+    let p = setup(&f, &staged);
+    let before = tree(f.root());
+    let repo = f.repo();
+    let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let (prop, digest) = proposal(p);
+    let plan = s.plan(&prop, digest, "p.json").expect("plan");
+    std::fs::write(&staged, big(3 * LARGE + 7, 4)).expect("restage");
+    let err = s.apply(&plan).expect_err("refused");
+    assert!(err.to_string().contains("changed since"), "{err}");
+    drop(s);
+    assert_eq!(tree(f.root()), before, "nothing of the run is left");
+    let last = repo.ledger().entries().expect("entries");
+    assert_eq!(
+        last.last().map(|e| e.result),
+        Some(warden_core::ledger::RunResult::RolledBack)
+    );
+}
