@@ -28,3 +28,4 @@ pub mod schema;
 pub mod service;
 pub mod sign;
 pub mod unit;
+pub mod verify;
