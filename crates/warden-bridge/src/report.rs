@@ -117,18 +117,9 @@ impl SmokeReport {
 /// no retry pending. Each check with whether it holds now.
 pub fn smoke_checks(layout: &crate::layout::Layout, id: &str) -> Vec<(String, bool)> {
     let subject = format!("bridge: results {id} (exit=0)");
-    let commits = warden_core::process::Cmd::new("git")
-        .args(["log", "--format=%s", "-n", "200"])
-        .cwd(&layout.root)
-        .envs(layout.child_env.iter().cloned())
-        .timeout(std::time::Duration::from_secs(60))
-        .run()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|l| *l == subject)
-                .count()
-        })
+    let commits = crate::publish::Git::open(&layout.root, &layout.child_env)
+        .and_then(|g| g.subjects(200))
+        .map(|s| s.iter().filter(|l| **l == subject).count())
         .unwrap_or(0);
     vec![
         (format!("archive/{id}.json"), layout.archive(id).is_file()),

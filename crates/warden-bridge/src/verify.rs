@@ -191,7 +191,9 @@ impl Verifier<'_> {
                 Reason::Hidden,
                 format!("{at} has a hidden name; hidden files are never commands"),
             )
-            .hint("name commands <id>.json; write to a temp name outside commands/ and rename in"));
+            .hint(
+                "name commands <id>.json; write to a temp name outside commands/ and rename in",
+            ));
         }
         if bytes.is_empty() {
             return Err(Rejection::new(Reason::Empty, format!("{at} is empty")));

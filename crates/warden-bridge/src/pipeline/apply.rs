@@ -139,12 +139,17 @@ impl<'a> Bridge<'a> {
     ) -> std::io::Result<Step> {
         // Already ledgered by a crashed batch: re-derive, never re-apply.
         if let Some(run) = self.runs.get(&cmd.id).filter(|_| item.leftover) {
-            let e = self.repo.ledger().find_run(run).map_err(io)?.ok_or_else(|| {
-                std::io::Error::other(format!(
-                    "run {run} of command {} is not in the ledger",
-                    cmd.id
-                ))
-            })?;
+            let e = self
+                .repo
+                .ledger()
+                .find_run(run)
+                .map_err(io)?
+                .ok_or_else(|| {
+                    std::io::Error::other(format!(
+                        "run {run} of command {} is not in the ledger",
+                        cmd.id
+                    ))
+                })?;
             return Ok(Step::Answer(self.rederive(&e)));
         }
         let actions = match ops::actions(cmd, &self.target) {

@@ -23,7 +23,6 @@
 //! with `warden bridge verify`), `batch` (taking files, the marker, one
 //! batch), `apply` (the runs) and `outputs` (results, dead letters, log).
 
-
 mod apply;
 mod batch;
 mod marker;
@@ -133,7 +132,6 @@ pub struct PassReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_error: Option<String>,
 }
-
 
 /// The executor for one bridge root and its target repository.
 pub struct Bridge<'a> {
@@ -323,7 +321,6 @@ impl<'a> Bridge<'a> {
         }
         Ok(())
     }
-
 
     /// One pass: finish a crashed batch, then process every settled command.
     pub fn run_once(&mut self) -> std::io::Result<PassReport> {
