@@ -19,6 +19,7 @@ pub mod events;
 pub mod failpoint;
 pub mod fence;
 pub mod fsutil;
+pub mod git;
 pub mod heads;
 pub mod history;
 pub mod ids;

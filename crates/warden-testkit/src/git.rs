@@ -3,7 +3,7 @@
 //! (`GIT_TERMINAL_PROMPT=0`), a fixed author, committer and date, branch
 //! `main` by default, no signing.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -26,6 +26,24 @@ pub const ENV: &[(&str, &str)] = &[
     ("LC_ALL", "C"),
     ("TZ", "UTC"),
 ];
+
+/// The hermetic environment as a list: `PATH`, `home` as `HOME`, and
+/// [`ENV`]; for code that builds its own child (`warden_core::git::Git::
+/// with_base_env`, `warden_core::process::Cmd::envs`).
+pub fn env(home: &Path) -> Vec<(OsString, OsString)> {
+    let mut v = vec![
+        (
+            OsString::from("PATH"),
+            std::env::var_os("PATH").unwrap_or_default(),
+        ),
+        (OsString::from("HOME"), home.as_os_str().to_os_string()),
+    ];
+    v.extend(
+        ENV.iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
+    v
+}
 
 /// `program` with the hermetic environment and `home` as `HOME`, stdin
 /// closed. Also for running `warden` itself the way a test wants it.

@@ -45,6 +45,11 @@ impl Sandbox {
         self.home.path().canonicalize().expect("canonical home")
     }
 
+    /// The hermetic environment with this sandbox's home ([`git::env`]).
+    pub fn env(&self) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+        git::env(&self.home())
+    }
+
     /// Run git in `dir` and require success; returns stdout.
     pub fn git(&self, dir: &Path, args: &[&str]) -> String {
         git::git(dir, &self.home(), args)
