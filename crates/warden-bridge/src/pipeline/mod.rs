@@ -33,11 +33,13 @@ use crate::layout::Layout;
 use crate::ops::Target;
 use crate::outputs::Durability;
 use crate::reason::{Reason, Rejection};
+use crate::report::VerifyReport;
 use crate::sign::Secrets;
 use crate::verify::{self, Verdict, Verifier};
 use marker::MarkerItem;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::time::Instant;
 use warden_core::ledger::{RollbackCause, RunResult};
 use warden_core::proposal::Source;
@@ -322,6 +324,11 @@ impl<'a> Bridge<'a> {
         Ok(())
     }
 
+    /// The executor's clock.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.ctx.clock.now()
+    }
+
     /// One pass: finish a crashed batch, then process every settled command.
     pub fn run_once(&mut self) -> std::io::Result<PassReport> {
         let mut report = PassReport::default();
@@ -466,5 +473,41 @@ impl<'a> Bridge<'a> {
     /// `in_inbox`: the file is in `commands/`, so its name must be `<id>.json`.
     pub fn explain(&self, name: &str, bytes: &[u8], in_inbox: bool) -> Vec<verify::Layer> {
         self.with_verifier(|v| v.explain(name, bytes, in_inbox, &self.target, self.repo))
+    }
+
+    /// `warden bridge verify FILE`: read `file` as the executor would (one in
+    /// `commands/` through the descriptor it was checked on, never through a
+    /// link) and explain every layer. Writes nothing.
+    pub fn verify_file(&self, file: &Path) -> std::io::Result<VerifyReport> {
+        let commands = self.layout.commands();
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = match file.parent() {
+            Some(p) if p.as_os_str().is_empty() => Path::new("."),
+            Some(p) => p,
+            None => Path::new("."),
+        };
+        let in_inbox = dir
+            .canonicalize()
+            .ok()
+            .zip(commands.canonicalize().ok())
+            .is_some_and(|(a, b)| a == b);
+        let bytes = if in_inbox {
+            let own_link = name.strip_suffix(".json").map(|id| self.layout.archive(id));
+            match inbox::open_verified(&commands, &name, self.opts.max_bytes, own_link.as_deref())?
+            {
+                inbox::Taken::Verified(v) => Ok(v.bytes),
+                inbox::Taken::Refused(r) => Err(r.rejection),
+            }
+        } else {
+            Ok(std::fs::read(file)?)
+        };
+        let layers = match bytes {
+            Ok(bytes) => self.explain(&name, &bytes, in_inbox),
+            Err(rej) => vec![("file", Err(rej))],
+        };
+        Ok(VerifyReport::new(file.display().to_string(), &layers))
     }
 }
