@@ -10,10 +10,10 @@ use std::path::Path;
 
 /// Make one commit per group, in order, on top of HEAD, with a constant
 /// number of git processes for the whole pass (issue 11): the work-tree files
-/// are stored by one `git hash-object -w --stdin-paths` (which applies the
-/// path's filters, as `git add` does), HEAD's versions are looked up by one
-/// `git cat-file --batch-check`, ignored optional paths are found by one
-/// `git check-ignore --stdin`, every commit is written by one
+/// are stored by one `git add` into a private index seeded from HEAD (the
+/// path's filters apply), HEAD's versions are looked up by one
+/// `git ls-tree`, ignored optional paths are dropped (`git ls-files` and
+/// `git status` of them), every commit is written by one
 /// `git fast-import` onto a scratch ref, HEAD is moved by one
 /// `git update-ref --stdin` against its old value, and the user's index is
 /// brought up to the new HEAD for these paths only by one `git reset`.
@@ -26,10 +26,8 @@ pub(super) fn commit_groups(
     if groups.is_empty() {
         return Ok(());
     }
-    let head = git
-        .try_git(&["rev-parse", "-q", "--verify", "HEAD^{commit}"])?
-        .map(|s| s.trim().to_string());
-    let pass = Pass::read(git, groups)?;
+    let head = git.head()?;
+    let pass = Pass::read(git, groups, head.as_deref())?;
     // HEAD's versions: (mode, blob id).
     let state: BTreeMap<String, (u32, String)> = match &head {
         Some(h) => git.tree_entries(h, &pass.paths)?,
@@ -45,13 +43,11 @@ pub(super) fn commit_groups(
         }
         return Ok(());
     }
-    let author = git.git(&["var", "GIT_AUTHOR_IDENT"])?.trim().to_string();
-    let committer = git.git(&["var", "GIT_COMMITTER_IDENT"])?.trim().to_string();
+    let (author, committer) = git.idents()?;
     let stream = fast_import_stream(groups, &commits, head.as_deref(), &author, &committer);
     let new = git.fast_import(stream, commits.len())?;
-    let old = head.clone().unwrap_or_else(|| "0".repeat(40));
     let last = &groups[commits.last().map_or(0, |c| c.0)].subject;
-    git.update_head(&new, &old, &format!("commit: {last}"))?;
+    git.update_head(&new, head.as_deref(), &format!("commit: {last}"))?;
     for (i, _) in &commits {
         report.commits.push(groups[*i].subject.clone());
         report.ids.extend(groups[*i].ids.iter().cloned());
@@ -70,7 +66,7 @@ struct Pass {
 }
 
 impl Pass {
-    fn read(git: &Git, groups: &[Group]) -> Result<Pass, PublishError> {
+    fn read(git: &Git, groups: &[Group], head: Option<&str>) -> Result<Pass, PublishError> {
         // Optional paths: directories expanded to their files; ignored ones dropped.
         let mut optional: Vec<Vec<String>> = Vec::with_capacity(groups.len());
         let mut all_optional: BTreeSet<String> = BTreeSet::new();
@@ -82,9 +78,9 @@ impl Pass {
             all_optional.extend(list.iter().cloned());
             optional.push(list);
         }
-        let ignored = git.ignored(&all_optional)?;
+        let committable = git.committable(&all_optional)?;
         for list in &mut optional {
-            list.retain(|p| !ignored.contains(p));
+            list.retain(|p| committable.contains(p));
         }
         let mut paths: BTreeSet<String> = BTreeSet::new();
         for (g, opt) in groups.iter().zip(&optional) {
@@ -98,7 +94,7 @@ impl Pass {
             let entry = on_disk(&git.top.join(p), p, &mut regular)?;
             work.insert(p.clone(), entry);
         }
-        for (p, sha) in regular.iter().zip(git.hash_paths(&regular)?) {
+        for (p, sha) in regular.iter().zip(git.hash_paths(head, &regular)?) {
             if let Some(Some((_, c))) = work.get_mut(p) {
                 *c = Content::Blob(sha);
             }

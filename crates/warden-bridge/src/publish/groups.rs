@@ -28,7 +28,7 @@ pub(super) struct Group {
 }
 
 impl Group {
-    fn new(subject: String, trailer: String) -> Group {
+    pub fn new(subject: String, trailer: String) -> Group {
         Group {
             subject,
             trailers: vec![trailer],
@@ -57,7 +57,28 @@ impl Group {
 /// The trailer naming warden and the run on the commit of a command's
 /// outputs, as on every commit warden makes for the user (sync's too).
 pub fn run_trailer(run: &str) -> String {
-    format!("Warden-Run: {run}")
+    warden_core::git::run_trailer(run)
+}
+
+/// The trailer of a bridge commit, from its subject and, for a command's
+/// commit, the run its result names; None for a commit that is not ours.
+pub(super) fn trailer_for(subject: &str, result: Option<&serde_json::Value>) -> Option<String> {
+    if subject.starts_with("bridge: results ") {
+        return Some(match result.and_then(|r| r["run"].as_str()) {
+            Some(run) => run_trailer(run),
+            None => "Warden-Bridge: command".into(),
+        });
+    }
+    let what = if subject.starts_with("bridge: DLQ ") {
+        "dead letters"
+    } else if subject == "bridge: retries index update" {
+        "retries index"
+    } else if subject == "bridge: outputs update" {
+        "outputs"
+    } else {
+        return None;
+    };
+    Some(format!("Warden-Bridge: {what}"))
 }
 
 /// Changed files under the safe directories, sorted by what they belong to.
@@ -73,13 +94,9 @@ struct Pending {
 
 /// `git status` of the safe directories, sorted into [`Pending`].
 fn pending(git: &Git, layout: &Layout) -> Result<Pending, PublishError> {
-    let mut args = vec!["status", "--porcelain=v1", "-z", "-uall", "--"];
     let dirs: Vec<String> = SAFE_DIRS.iter().map(|d| git.rel(d)).collect();
-    args.extend(dirs.iter().map(String::as_str));
-    let out = git.git(&args)?;
     let mut p = Pending::default();
-    for rec in out.split('\0').filter(|r| r.len() > 3) {
-        let path = rec[3..].to_string();
+    for path in git.changed_under(&dirs)? {
         let Some(rel) = path.strip_prefix(&git.prefix) else {
             continue;
         };

@@ -47,8 +47,7 @@ pub fn install_hook(
     env: &[(OsString, OsString)],
 ) -> Result<PathBuf, PublishError> {
     let git = Git::open(root, env)?;
-    let dir = git.git(&["rev-parse", "--git-path", "hooks"])?;
-    let dir = git.top.join(dir.trim());
+    let dir = git.git_path("hooks")?;
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("pre-commit");
     let hook = pre_commit_hook(&git.prefix);

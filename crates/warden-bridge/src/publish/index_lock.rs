@@ -48,8 +48,7 @@ pub(super) fn clear_stale_index_lock(
     git: &Git,
     backoff: &Backoff,
 ) -> Result<Option<String>, PublishError> {
-    let rel = git.git(&["rev-parse", "--git-path", "index.lock"])?;
-    let lock = git.top.join(rel.trim());
+    let lock = git.git_path("index.lock")?;
     let mut why = String::new();
     for attempt in 0..backoff.attempts.max(1) {
         let meta = match std::fs::symlink_metadata(&lock) {

@@ -110,7 +110,7 @@ pub struct PublishReport {
 /// `Some("")` when the target is that work tree, `None` when it is another
 /// repository (its changes are not ours to commit).
 fn target_prefix(git: &Git, target: Option<&Path>) -> Option<String> {
-    let t = Git::open(target?, &git.env).ok()?;
+    let t = git.open_other(target?).ok()?;
     let same = |a: &Path, b: &Path| {
         a.canonicalize()
             .ok()
@@ -184,20 +184,15 @@ fn push(
     rref: &str,
     report: &mut PublishReport,
 ) -> Result<String, PublishError> {
-    let target = format!("HEAD:{rref}");
     let mut last_err = String::new();
     let staged = git.staged_state();
     for attempt in 0..backoff.attempts.max(1) {
         report.attempts = attempt + 1;
-        let pull = git.raw(&["pull", "--rebase", "--autostash", "-q"])?;
+        let (pulled, message) = git.pull_rebase()?;
         git.restore_staged(&staged)?;
-        if !pull.success() {
-            last_err = String::from_utf8_lossy(&pull.stderr).trim().to_string();
-            let rebasing = git
-                .try_git(&["rev-parse", "-q", "--verify", "REBASE_HEAD"])?
-                .is_some();
-            if rebasing {
-                git.try_git(&["rebase", "--abort"])?;
+        if !pulled {
+            last_err = message.trim().to_string();
+            if git.abort_rebase()? {
                 git.restore_staged(&staged)?;
                 rederive::rederive(git)?;
                 report.rederived = true;
@@ -213,12 +208,12 @@ fn push(
             }
             return Ok(last_err);
         }
-        let push = git.raw(&["push", "-q", remote, &target])?;
-        if push.success() {
+        let (pushed, message) = git.push(remote, rref)?;
+        if pushed {
             report.pushed = true;
             return Ok(last_err);
         }
-        last_err = String::from_utf8_lossy(&push.stderr).trim().to_string();
+        last_err = message.trim().to_string();
         std::thread::sleep(delay(attempt, backoff.base_ms, backoff.cap_ms));
     }
     Ok(last_err)

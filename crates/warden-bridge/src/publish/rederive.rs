@@ -3,78 +3,62 @@
 //! kept, the log is merged as a union of lines, the upstream's other files
 //! are taken as they are; a target file changed on both sides, or one the
 //! user has edited, stops it with the file named. Outputs are never dropped.
+//! The commits are written like a pass's (`commit::commit_groups`), each
+//! with its subject and its trailer.
 
-use super::PublishError;
+use super::commit;
 use super::git::Git;
+use super::groups::{self, Group};
+use super::{PublishError, PublishReport};
 use crate::layout::SAFE_DIRS;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// One of our commits: its message (subject and trailers) and its files as
-/// it had them (`None`: removed).
+/// One of our commits: its subject and its files as it had them (`None`:
+/// removed).
 struct Ours {
-    message: String,
+    subject: String,
     files: Vec<(String, Option<Vec<u8>>)>,
 }
 
 /// Re-create our unpushed commits on top of the upstream tip.
 pub(super) fn rederive(git: &Git) -> Result<(), PublishError> {
-    git.git(&["fetch", "-q"])?;
-    let base = git.git(&["merge-base", "HEAD", "@{u}"])?.trim().to_string();
+    git.fetch()?;
+    let base = git.merge_base("HEAD", "@{u}")?;
     let (commits, contents) = ours(git, &base)?;
-    let theirs: BTreeSet<String> = git
-        .git(&["diff", "--name-only", &base, "@{u}"])?
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let theirs: BTreeSet<String> = git.changed_between(&base, "@{u}")?.into_iter().collect();
     refuse_clashes(git, &contents, &theirs)?;
     // The upstream's versions of files we did not touch replace them in the
     // work tree below; a file the user has edited (staged or not) would lose
     // that edit, so stop first and let them commit or stash it.
-    let bring: Vec<&String> = theirs.iter().filter(|f| !contents.contains(*f)).collect();
+    let bring: Vec<&str> = theirs
+        .iter()
+        .filter(|f| !contents.contains(*f))
+        .map(String::as_str)
+        .collect();
     refuse_edited(git, &bring)?;
     // HEAD only: the user's index (what they staged) stays as it is.
-    git.git(&["reset", "-q", "--soft", "@{u}"])?;
+    git.reset_soft("@{u}")?;
     // Bring the upstream's versions of files we did not touch into the work tree.
     for f in bring {
-        let _ = git.try_git(&["checkout", "-q", "@{u}", "--", f])?;
+        let _ = git.checkout("@{u}", f);
     }
-    for c in &commits {
-        recommit(git, c, &theirs)?;
-    }
-    Ok(())
+    let groups = restore(git, &commits, &theirs)?;
+    commit::commit_groups(git, &groups, &mut PublishReport::default())
 }
 
 /// Our commits since `base`, oldest first, each with its files as that
 /// commit had them (a log line stays in its command's commit); and every
 /// path they touch.
 fn ours(git: &Git, base: &str) -> Result<(Vec<Ours>, BTreeSet<String>), PublishError> {
-    // NUL ends each record: a message spans lines.
-    let log = git.git(&[
-        "log",
-        "-z",
-        "--reverse",
-        "--format=%H%x01%B",
-        &format!("{base}..HEAD"),
-    ])?;
     let mut commits = Vec::new();
     let mut contents: BTreeSet<String> = BTreeSet::new();
-    for rec in log.split('\0') {
-        let Some((sha, message)) = rec.trim_start_matches('\n').split_once('\u{1}') else {
-            continue;
-        };
+    for (id, subject) in git.ours_since(base)? {
         let mut files = Vec::new();
-        for f in git
-            .git(&["diff-tree", "--no-commit-id", "--name-only", "-r", sha])?
-            .lines()
-        {
-            let out = git.raw(&["show", &format!("{sha}:{f}")])?;
-            files.push((f.to_string(), out.success().then_some(out.stdout)));
-            contents.insert(f.to_string());
+        for f in git.changed_between(&format!("{id}^"), &id)? {
+            files.push((f.clone(), git.file_at(&id, &f)?));
+            contents.insert(f);
         }
-        commits.push(Ours {
-            message: message.trim_end().to_string(),
-            files,
-        });
+        commits.push(Ours { subject, files });
     }
     Ok((commits, contents))
 }
@@ -108,52 +92,73 @@ fn refuse_clashes(
 }
 
 /// Files the upstream changed that the user has edited locally stop us.
-fn refuse_edited(git: &Git, bring: &[&String]) -> Result<(), PublishError> {
+fn refuse_edited(git: &Git, bring: &[&str]) -> Result<(), PublishError> {
     if bring.is_empty() {
         return Ok(());
     }
-    let mut args = vec!["status", "--porcelain=v1", "--untracked-files=no", "--"];
-    args.extend(bring.iter().map(|f| f.as_str()));
-    let edited = git.git(&args)?;
-    if edited.trim().is_empty() {
+    let edited = git.edited(bring)?;
+    if edited.is_empty() {
         return Ok(());
     }
-    let names: Vec<&str> = edited.lines().filter_map(|l| l.get(3..)).collect();
     Err(PublishError::Git {
         args: "pull --rebase".into(),
         message: format!(
             "{} changed upstream and has uncommitted local edits; commit or stash them, then `warden bridge run --once` publishes",
-            names.join(", ")
+            edited.join(", ")
         ),
     })
 }
 
-/// Write one of our commits again on HEAD: its files (a log changed on
-/// both sides merged as a union of lines), with its message.
-fn recommit(git: &Git, c: &Ours, theirs: &BTreeSet<String>) -> Result<(), PublishError> {
-    let (mut keep, mut gone) = (Vec::new(), Vec::new());
-    for (f, ours) in &c.files {
-        let path = git.top.join(f);
-        let merged = match ours.clone() {
-            Some(ours) if theirs.contains(f) && f.ends_with(".log") => {
-                let up = git.raw(&["show", &format!("@{{u}}:{f}")])?.stdout;
-                Some(union_of_lines(&up, &ours))
-            }
-            other => other,
-        };
-        match merged {
-            Some(bytes) => {
-                if let Some(d) = path.parent() {
-                    std::fs::create_dir_all(d)?;
+/// Our commits as groups to commit again: each file's last version is
+/// written to the work tree and taken from there (its mode kept); earlier
+/// versions (the log up to a command's own line) travel as content. A log
+/// the upstream changed too is merged as a union of lines.
+fn restore(
+    git: &Git,
+    commits: &[Ours],
+    theirs: &BTreeSet<String>,
+) -> Result<Vec<Group>, PublishError> {
+    let last: BTreeMap<&str, usize> = commits
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.files.iter().map(move |(f, _)| (f.as_str(), i)))
+        .collect();
+    let mut groups = Vec::new();
+    for (i, c) in commits.iter().enumerate() {
+        let result = c
+            .files
+            .iter()
+            .find(|(f, _)| f.contains("results/") && !f.ends_with(".integrity.json"))
+            .and_then(|(_, b)| b.as_deref())
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
+        let mut g = Group::new(c.subject.clone(), String::new());
+        g.trailers = groups::trailer_for(&c.subject, result.as_ref())
+            .into_iter()
+            .collect();
+        for (f, ours) in &c.files {
+            let merged = match ours {
+                Some(ours) if theirs.contains(f) && f.ends_with(".log") => {
+                    let up = git.file_at("@{u}", f)?.unwrap_or_default();
+                    Some(union_of_lines(&up, ours))
                 }
-                std::fs::write(&path, bytes)?;
-                keep.push(f.clone());
+                other => other.clone(),
+            };
+            match merged {
+                Some(bytes) if last.get(f.as_str()) == Some(&i) => {
+                    let path = git.top.join(f);
+                    if let Some(d) = path.parent() {
+                        std::fs::create_dir_all(d)?;
+                    }
+                    std::fs::write(&path, bytes)?;
+                    g.files.push(f.clone());
+                }
+                Some(bytes) => g.blobs.push((f.clone(), bytes)),
+                None => g.files.push(f.clone()),
             }
-            None => gone.push(f.clone()),
         }
+        groups.push(g);
     }
-    commit_paths(git, &c.message, &keep, &gone)?;
-    Ok(())
+    Ok(groups)
 }
 
 /// The upstream's lines, then ours that it lacks.
@@ -173,85 +178,4 @@ fn union_of_lines(up: &[u8], ours: &[u8]) -> Vec<u8> {
         text.push('\n');
     }
     text.into_bytes()
-}
-
-/// Commit exactly `files` (as in the work tree) and `removed` on top of HEAD
-/// and nothing else: the commit is built in a private index seeded from HEAD
-/// (`GIT_INDEX_FILE`), written with `commit-tree` and moved in with
-/// `update-ref` against the old HEAD, so what the user has staged is neither
-/// committed nor disturbed. Then the user's index is brought up to the new
-/// HEAD for these paths only. Returns whether a commit was made (no change →
-/// none; the index is still synced).
-fn commit_paths(
-    git: &Git,
-    message: &str,
-    files: &[String],
-    removed: &[String],
-) -> Result<bool, PublishError> {
-    let index = git.top.join(
-        git.git(&["rev-parse", "--git-path", "warden-bridge-index"])?
-            .trim(),
-    );
-    let _ = std::fs::remove_file(&index);
-    let head = git
-        .try_git(&["rev-parse", "-q", "--verify", "HEAD^{commit}"])?
-        .map(|s| s.trim().to_string());
-    let made = commit_in_index(git, &index, head.as_deref(), message, files, removed);
-    let _ = std::fs::remove_file(&index);
-    let made = made?;
-    // The user's index follows HEAD for our paths only.
-    let all: Vec<&str> = files.iter().chain(removed).map(String::as_str).collect();
-    if !all.is_empty() && head.is_some() {
-        let mut args = vec!["reset", "-q", "HEAD", "--"];
-        args.extend(all);
-        git.git(&args)?;
-    }
-    Ok(made)
-}
-
-fn commit_in_index(
-    git: &Git,
-    index: &std::path::Path,
-    head: Option<&str>,
-    message: &str,
-    files: &[String],
-    removed: &[String],
-) -> Result<bool, PublishError> {
-    match head {
-        Some(h) => git.git_index(index, &["read-tree", h])?,
-        None => git.git_index(index, &["read-tree", "--empty"])?,
-    };
-    if !files.is_empty() {
-        let mut args = vec!["add", "--"];
-        args.extend(files.iter().map(String::as_str));
-        git.git_index(index, &args)?;
-    }
-    if !removed.is_empty() {
-        let mut args = vec!["rm", "-q", "--cached", "--ignore-unmatch", "--"];
-        args.extend(removed.iter().map(String::as_str));
-        git.git_index(index, &args)?;
-    }
-    let tree = git.git_index(index, &["write-tree"])?.trim().to_string();
-    let parent_tree = match head {
-        Some(h) => Some(git.git(&["rev-parse", &format!("{h}^{{tree}}")])?),
-        None => None,
-    };
-    if parent_tree.as_deref().map(str::trim) == Some(tree.as_str()) {
-        return Ok(false);
-    }
-    let mut args = vec!["commit-tree", tree.as_str(), "-m", message];
-    if let Some(h) = head {
-        args.extend(["-p", h]);
-    }
-    let commit = git.git(&args)?.trim().to_string();
-    let subject = message.lines().next().unwrap_or_default();
-    git.git(&[
-        "update-ref",
-        "-m",
-        &format!("commit: {subject}"),
-        "HEAD",
-        &commit,
-        head.unwrap_or_default(),
-    ])?;
-    Ok(true)
 }
