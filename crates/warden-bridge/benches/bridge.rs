@@ -23,11 +23,11 @@
 
 use std::path::Path;
 use std::time::Instant;
-use warden_bridge::canon::{self, JVal};
 use warden_bridge::layout::{self, Layout};
+use warden_bridge::new;
 use warden_bridge::outputs::Durability;
 use warden_bridge::pipeline::{Bridge, Options};
-use warden_bridge::sign::{KeySlot, Secrets};
+use warden_bridge::sign::Secrets;
 use warden_core::{Context, Repo};
 
 const SECRET: &str = "bench-secret";
@@ -51,23 +51,15 @@ fn setup(parent: Option<&Path>, n: usize) -> tempfile::TempDir {
     layout::init(&Layout::new(root), None).expect("bridge init");
     let secrets = Secrets::new(SECRET, None);
     let now = jiff::Timestamp::now();
-    let ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     for i in 0..n {
-        let id = format!("noop-{i:06}");
-        let doc = serde_json::json!({
-            "schemaVersion": "1.0", "id": id, "issued_at": ts(now),
-            "expires_at": ts(now + jiff::SignedDuration::from_secs(3600)),
-            "nonce": "0", "target": "MAIN", "action": "applyPatch", "patchType": "hybrid",
-            "payload": {"inline": {"version": "noop", "ops": [{"op": "noop"}]}},
-            "validationPlan": [], "allowedActions": ["writeFile", "moveFile"],
-            "constraints": {"maxRuntimeMs": 60000, "maxFilesChanged": 1}
-        });
-        let mut v = canon::parse(&serde_json::to_vec(&doc).expect("json")).expect("parse");
-        let mac = warden_bridge::sign::sign(&v, &secrets, KeySlot(0)).expect("mac");
-        canon::set_member(&mut v, "hmac", JVal::Str(mac));
+        // The bridge's own builder (`warden bridge new noop`).
+        let cmd = new::NewCommand::new(new::Ops::Noop)
+            .id(format!("noop-{i:06}"))
+            .ttl_secs(3600);
+        let built = new::build(&cmd, &secrets, now).expect("build");
         std::fs::write(
-            root.join("commands").join(format!("{id}.json")),
-            canon::pretty(&v),
+            root.join("commands").join(format!("{}.json", built.id)),
+            built.text,
         )
         .expect("write");
     }

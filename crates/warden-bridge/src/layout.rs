@@ -119,6 +119,28 @@ pub struct InitReport {
     pub unchanged: Vec<String>,
 }
 
+impl warden_core::Report for InitReport {
+    const SCHEMA: &'static str = "bridge-init";
+
+    fn human(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(s, "bridge root {}", self.root);
+        for c in &self.created {
+            let _ = writeln!(s, "  created   {c}");
+        }
+        for u in &self.unchanged {
+            let _ = writeln!(s, "  unchanged {u}");
+        }
+        let _ = writeln!(
+            s,
+            "next: export GPT_BRIDGE_HMAC_SECRET_FILE=<a file holding the secret, mode 600> and run `warden bridge run --watch --root {}`",
+            self.root
+        );
+        s
+    }
+}
+
 fn ensure_file(
     path: &Path,
     content: &str,

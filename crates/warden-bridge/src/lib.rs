@@ -27,4 +27,6 @@ pub mod retries;
 pub mod schema;
 pub mod service;
 pub mod sign;
+pub mod smoke;
 pub mod unit;
+pub mod verify;

@@ -13,6 +13,11 @@ pub enum Ops {
     Noop,
     /// A signed writeFile of one file in the target repository.
     Write { path: String, content: String },
+    /// Any ops and allowedActions, as given (tests, benches, hand-made commands).
+    Custom {
+        ops: serde_json::Value,
+        allowed: Vec<String>,
+    },
 }
 
 impl Ops {
@@ -20,6 +25,22 @@ impl Ops {
         match self {
             Ops::Noop => "noop",
             Ops::Write { .. } => "write",
+            Ops::Custom { .. } => "cmd",
+        }
+    }
+
+    /// The `payload.inline.ops` and `allowedActions` of the command.
+    fn json(&self) -> (serde_json::Value, serde_json::Value) {
+        match self {
+            Ops::Noop => (
+                serde_json::json!([{"op": "noop"}]),
+                serde_json::json!(["writeFile", "moveFile"]),
+            ),
+            Ops::Write { path, content } => (
+                serde_json::json!([{"op": "writeFile", "path": path, "content": content}]),
+                serde_json::json!(["writeFile"]),
+            ),
+            Ops::Custom { ops, allowed } => (ops.clone(), serde_json::json!(allowed)),
         }
     }
 }
@@ -33,6 +54,36 @@ pub struct NewCommand {
     /// Seconds until expires_at; zero or negative makes an expired command
     /// (issued five minutes before it expired).
     pub ttl_secs: i64,
+    /// `constraints.maxFilesChanged`.
+    pub max_files_changed: u64,
+}
+
+impl NewCommand {
+    /// A command doing `ops`, with a generated id, valid for five minutes,
+    /// changing at most one file.
+    pub fn new(ops: Ops) -> NewCommand {
+        NewCommand {
+            ops,
+            id: None,
+            ttl_secs: 300,
+            max_files_changed: 1,
+        }
+    }
+
+    pub fn id(mut self, id: impl Into<String>) -> NewCommand {
+        self.id = Some(id.into());
+        self
+    }
+
+    pub fn ttl_secs(mut self, secs: i64) -> NewCommand {
+        self.ttl_secs = secs;
+        self
+    }
+
+    pub fn max_files_changed(mut self, n: u64) -> NewCommand {
+        self.max_files_changed = n;
+        self
+    }
 }
 
 /// A built, signed command.
@@ -69,6 +120,57 @@ fn random(bytes: usize) -> Result<String, NewError> {
     warden_core::context::random_hex(bytes).map_err(|e| NewError::Random(e.to_string()))
 }
 
+/// The unsigned document of `cmd` at time `now`, with its id and nonce.
+pub fn document(
+    cmd: &NewCommand,
+    id: &str,
+    nonce: &str,
+    now: jiff::Timestamp,
+) -> serde_json::Value {
+    let fmt_ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let expires = now + jiff::SignedDuration::from_secs(cmd.ttl_secs);
+    // expires_at must be after issued_at: an already-expired command was
+    // issued five minutes before it expired.
+    let issued = if cmd.ttl_secs > 0 {
+        now
+    } else {
+        expires - jiff::SignedDuration::from_secs(300)
+    };
+    let (ops, allowed) = cmd.ops.json();
+    serde_json::json!({
+        "schemaVersion": "1.0",
+        "id": id,
+        "issued_at": fmt_ts(issued),
+        "expires_at": fmt_ts(expires),
+        "nonce": nonce,
+        "target": "MAIN",
+        "action": "applyPatch",
+        "patchType": "hybrid",
+        "payload": {"inline": {"version": cmd.ops.name(), "ops": ops}},
+        "validationPlan": [],
+        "allowedActions": allowed,
+        "constraints": {"maxRuntimeMs": 60000, "maxFilesChanged": cmd.max_files_changed},
+    })
+}
+
+/// Sign a document (any JSON value; an `hmac` in it is replaced) with the
+/// secret in `slot`: its pretty-printed signed text.
+pub fn sign_document(
+    doc: &serde_json::Value,
+    secrets: &Secrets,
+    slot: KeySlot,
+) -> Result<String, NewError> {
+    let text = serde_json::to_vec(doc).map_err(|e| NewError::Sign(e.to_string()))?;
+    let mut parsed = canon::parse(&text).map_err(|e| NewError::Sign(e.to_string()))?;
+    if let JVal::Obj(m) = &mut parsed {
+        m.retain(|(k, _)| k != "hmac");
+    }
+    let mac = crate::sign::sign(&parsed, secrets, slot)
+        .ok_or_else(|| NewError::Sign("no usable secret".into()))?;
+    canon::set_member(&mut parsed, "hmac", JVal::Str(mac));
+    Ok(canon::pretty(&parsed))
+}
+
 /// Build and sign `cmd` at time `now` with the first secret.
 pub fn build(cmd: &NewCommand, secrets: &Secrets, now: jiff::Timestamp) -> Result<Built, NewError> {
     let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
@@ -79,48 +181,25 @@ pub fn build(cmd: &NewCommand, secrets: &Secrets, now: jiff::Timestamp) -> Resul
     if !crate::command::valid_id(&id) {
         return Err(NewError::BadId(id));
     }
-    let (ops, allowed) = match &cmd.ops {
-        Ops::Noop => (
-            serde_json::json!([{"op": "noop"}]),
-            vec!["writeFile", "moveFile"],
-        ),
-        Ops::Write { path, content } => (
-            serde_json::json!([{"op": "writeFile", "path": path, "content": content}]),
-            vec!["writeFile"],
-        ),
-    };
-    let fmt_ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let expires = now + jiff::SignedDuration::from_secs(cmd.ttl_secs);
-    // expires_at must be after issued_at: an already-expired command was
-    // issued five minutes before it expired.
-    let issued = if cmd.ttl_secs > 0 {
-        now
-    } else {
-        expires - jiff::SignedDuration::from_secs(300)
-    };
-    let doc = serde_json::json!({
-        "schemaVersion": "1.0",
-        "id": id,
-        "issued_at": fmt_ts(issued),
-        "expires_at": fmt_ts(expires),
-        "nonce": random(16)?,
-        "target": "MAIN",
-        "action": "applyPatch",
-        "patchType": "hybrid",
-        "payload": {"inline": {"version": cmd.ops.name(), "ops": ops}},
-        "validationPlan": [],
-        "allowedActions": allowed,
-        "constraints": {"maxRuntimeMs": 60000, "maxFilesChanged": 1},
-    });
-    let text = serde_json::to_vec(&doc).map_err(|e| NewError::Sign(e.to_string()))?;
-    let mut parsed = canon::parse(&text).map_err(|e| NewError::Sign(e.to_string()))?;
-    let mac = crate::sign::sign(&parsed, secrets, KeySlot(0))
-        .ok_or_else(|| NewError::Sign("no usable secret".into()))?;
-    canon::set_member(&mut parsed, "hmac", JVal::Str(mac));
+    let doc = document(cmd, &id, &random(16)?, now);
+    let expires_at = now + jiff::SignedDuration::from_secs(cmd.ttl_secs);
     Ok(Built {
         id,
-        text: canon::pretty(&parsed),
-        expires_at: expires,
+        text: sign_document(&doc, secrets, KeySlot(0))?,
+        expires_at,
+    })
+}
+
+/// A warning when `ttl_secs` makes a command meant to be expired that the
+/// executor still accepts (it allows `skew_secs` of clock skew).
+pub fn skew_warning(ttl_secs: i64, built: &Built, skew_secs: i64) -> Option<String> {
+    (ttl_secs <= 0 && ttl_secs >= -skew_secs).then(|| {
+        format!(
+            "--ttl-secs={ttl_secs} is within the executor's {skew_secs} s clock-skew allowance: the command is still accepted until {}; use --ttl-secs=-{} or less for one that is rejected as expired",
+            (built.expires_at + jiff::SignedDuration::from_secs(skew_secs))
+                .strftime("%Y-%m-%dT%H:%M:%SZ"),
+            skew_secs + 1
+        )
     })
 }
 
@@ -147,14 +226,10 @@ mod tests {
     fn built_commands_verify_and_get_random_ids_and_nonces() {
         let s = secrets();
         let now = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
-        let cmd = NewCommand {
-            ops: Ops::Write {
-                path: "a.txt".into(),
-                content: "x\n".into(),
-            },
-            id: None,
-            ttl_secs: 300,
-        };
+        let cmd = NewCommand::new(Ops::Write {
+            path: "a.txt".into(),
+            content: "x\n".into(),
+        });
         let a = build(&cmd, &s, now).expect("build");
         let b = build(&cmd, &s, now).expect("build");
         assert_ne!(a.id, b.id, "the random part differs at the same second");
@@ -177,11 +252,7 @@ mod tests {
 
     #[test]
     fn an_id_that_cannot_name_a_file_is_refused() {
-        let cmd = NewCommand {
-            ops: Ops::Noop,
-            id: Some("../x".into()),
-            ttl_secs: 300,
-        };
+        let cmd = NewCommand::new(Ops::Noop).id("../x");
         let e = build(&cmd, &secrets(), jiff::Timestamp::UNIX_EPOCH).expect_err("bad id");
         assert!(matches!(e, NewError::BadId(_)));
         assert!(e.hint().is_some());

@@ -114,6 +114,40 @@ pub fn core_message(e: &warden_core::Error) -> String {
     }
 }
 
+/// Map a core refusal to a dead-letter reason, by its kind (never its text).
+pub fn core_rejection(e: &warden_core::Error) -> Rejection {
+    use warden_core::Error as E;
+    use warden_core::error::Refusal;
+    let msg = core_message(e);
+    let (reason, field, hint) = match e {
+        E::Rejected {
+            field,
+            hint,
+            refusal,
+            ..
+        }
+        | E::Invalid {
+            field,
+            hint,
+            refusal,
+            ..
+        } => {
+            let reason = match refusal {
+                Refusal::Policy if matches!(e, E::Rejected { .. }) => Reason::PolicyDenied,
+                Refusal::UnsafePath => Reason::PathEscape,
+                Refusal::Protected => Reason::ProtectedPath,
+                _ => Reason::PreconditionFailed,
+            };
+            (reason, Some(field.clone()), hint.clone())
+        }
+        _ => (Reason::ApplyFailed, None, None),
+    };
+    let mut r = Rejection::new(reason, msg);
+    r.field = field.map(|f| format!("(proposal) {f}"));
+    r.hint = hint;
+    r
+}
+
 fn require(cmd: &Command, cap: &str, field: &str) -> Result<(), Rejection> {
     if cmd.allowed_actions.iter().any(|a| a == cap) {
         Ok(())

@@ -1,6 +1,7 @@
 //! The reports of the bridge commands that are not file formats of the bridge
 //! root (`bridge new`, `bridge verify`, `bridge smoke`); each is one JSON
-//! object with a `schema` tag (see `warden_core::report`).
+//! object with a `schema` tag and renders itself for a person
+//! (`warden_core::report::Report`).
 
 use crate::reason::Rejection;
 use schemars::JsonSchema;
@@ -91,6 +92,8 @@ pub struct SmokeReport {
     /// Whether every check passed.
     pub ok: bool,
     pub seconds: f64,
+    /// The timeout it was given, in seconds.
+    pub limit_secs: u64,
     pub checks: Vec<SmokeCheck>,
 }
 
@@ -101,6 +104,7 @@ impl SmokeReport {
             id: id.into(),
             ok: checks.iter().all(|(_, ok)| *ok),
             seconds,
+            limit_secs: 0,
             checks: checks
                 .iter()
                 .map(|(c, ok)| SmokeCheck {
@@ -112,32 +116,68 @@ impl SmokeReport {
     }
 }
 
-/// What `warden bridge smoke` checks once its no-op command `id` went
-/// through: archived, a result and a diff written, exactly one result commit,
-/// no retry pending. Each check with whether it holds now.
-pub fn smoke_checks(layout: &crate::layout::Layout, id: &str) -> Vec<(String, bool)> {
-    let subject = format!("bridge: results {id} (exit=0)");
-    let commits = warden_core::process::Cmd::new("git")
-        .args(["log", "--format=%s", "-n", "200"])
-        .cwd(&layout.root)
-        .envs(layout.child_env.iter().cloned())
-        .timeout(std::time::Duration::from_secs(60))
-        .run()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|l| *l == subject)
-                .count()
-        })
-        .unwrap_or(0);
-    vec![
-        (format!("archive/{id}.json"), layout.archive(id).is_file()),
-        (format!("results/{id}.json"), layout.result(id).is_file()),
-        (format!("diffs/{id}.patch"), layout.diff(id).is_file()),
-        (format!("one commit \"{subject}\""), commits == 1),
-        (
-            "no commands/.retries.json".to_string(),
-            !layout.commands().join(".retries.json").exists(),
-        ),
-    ]
+impl warden_core::Report for NewReport {
+    const SCHEMA: &'static str = "bridge-new";
+
+    /// The path of the dropped command, which scripts read.
+    fn human(&self) -> String {
+        format!("{}\n", self.file)
+    }
+}
+
+impl warden_core::Report for VerifyReport {
+    const SCHEMA: &'static str = "bridge-verify";
+
+    fn human(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        for l in &self.layers {
+            match &l.rejection {
+                None => {
+                    let _ = writeln!(
+                        s,
+                        "{:<8} ok    {}",
+                        l.layer,
+                        l.note.as_deref().unwrap_or("")
+                    );
+                }
+                Some(rej) => {
+                    let _ = writeln!(s, "{:<8} FAIL  {}: {}", l.layer, rej.reason, rej.detail);
+                    if let Some(f) = &rej.field {
+                        let _ = writeln!(s, "{:<8}       field: {f}", "");
+                    }
+                    if let Some(h) = &rej.hint {
+                        let _ = writeln!(s, "{:<8}       hint: {h}", "");
+                    }
+                }
+            }
+        }
+        let _ = if self.accepted {
+            writeln!(s, "accepted: {} would be applied", self.file)
+        } else {
+            writeln!(s, "rejected: {} would land in dead_letter/", self.file)
+        };
+        s
+    }
+}
+
+impl warden_core::Report for SmokeReport {
+    const SCHEMA: &'static str = "bridge-smoke";
+
+    fn human(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        for c in &self.checks {
+            let _ = writeln!(s, "{}  {}", if c.ok { "ok  " } else { "FAIL" }, c.check);
+        }
+        let _ = writeln!(
+            s,
+            "smoke {} in {:.1}s (limit {}s): {}",
+            if self.ok { "passed" } else { "FAILED" },
+            self.seconds,
+            self.limit_secs,
+            self.id
+        );
+        s
+    }
 }

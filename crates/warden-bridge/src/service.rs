@@ -2,30 +2,119 @@
 //! (process the inbox, then publish when something is new or a retry is due).
 
 use crate::layout::Layout;
-use crate::pipeline::{Bridge, PassReport};
+use crate::pipeline::{Bridge, ItemOutcome, PassReport};
 use crate::publish::{self, Backoff, PublishReport};
 use crate::retries;
 use serde::Serialize;
 
+/// Who serves a bridge root: written into `.bridge/run.lock` by the
+/// executor that holds it (as JSON), read back by a second one and by
+/// `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Holder {
+    pub pid: u32,
+    pub host: String,
+    /// Its command line, e.g. "warden bridge run --watch".
+    pub command: String,
+    /// When it started (RFC 3339).
+    pub since: String,
+}
+
+impl Holder {
+    /// The holder text of a lock: JSON. Another warden wrote plain text;
+    /// that is kept as the command, with pid 0 and no host.
+    pub fn parse(text: &str) -> Holder {
+        serde_json::from_str(text).unwrap_or_else(|_| Holder {
+            pid: 0,
+            host: String::new(),
+            command: text.to_string(),
+            since: String::new(),
+        })
+    }
+
+    /// "pid 1234 (warden bridge run --watch) since T on host H".
+    pub fn describe(&self) -> String {
+        if self.pid == 0 {
+            return self.command.clone();
+        }
+        let mut s = format!("pid {} ({})", self.pid, self.command);
+        if !self.since.is_empty() {
+            s.push_str(&format!(" since {}", self.since));
+        }
+        if !self.host.is_empty() {
+            s.push_str(&format!(" on host {}", self.host));
+        }
+        s
+    }
+
+    /// How to stop it: `kill PID` (on its host).
+    pub fn kill_hint(&self) -> String {
+        match (self.pid, self.host.as_str()) {
+            (0, _) => "stop that process".into(),
+            (pid, "") => format!("`kill {pid}`"),
+            (pid, host) => format!("`kill {pid}` on {host}"),
+        }
+    }
+
+    fn to_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Why the single-instance lock was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    /// Another executor serves this root.
+    #[error("the bridge root {} is already served by another executor: {}; only one executor per root", root.display(), holder.describe())]
+    Busy {
+        root: std::path::PathBuf,
+        holder: Holder,
+    },
+    #[error(transparent)]
+    Core(#[from] warden_core::Error),
+}
+
+impl InstanceError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            InstanceError::Busy { root, holder } => Some(format!(
+                "leave it running (it processes commands/; `warden bridge status --root {}` shows it), or stop it first: `systemctl --user stop warden-bridge` when it runs as the service, else {}",
+                root.display(),
+                holder.kill_hint()
+            )),
+            InstanceError::Core(e) => e.hint(),
+        }
+    }
+}
+
 /// Take the single-instance lock of a bridge root (kernel `flock` on
-/// `.bridge/run.lock`; released when the process exits, however it exits).
-/// Retries for about a second first, so a momentary holder (`bridge status`
-/// probing, a `smoke` pass) does not make a starting executor exit.
+/// `.bridge/run.lock`; released when the process exits, however it exits),
+/// recording `holder`. Retries for about a second first, so a momentary
+/// holder (`bridge status` probing, a `smoke` pass) does not make a
+/// starting executor exit.
 pub fn instance_lock(
     layout: &Layout,
-    holder: &str,
-) -> warden_core::Result<warden_core::lock::RepoLock> {
+    holder: &Holder,
+) -> Result<warden_core::lock::RepoLock, InstanceError> {
     std::fs::create_dir_all(layout.private()).map_err(|e| {
         warden_core::Error::Internal(format!("create {}: {e}", layout.private().display()))
     })?;
+    let text = holder.to_text();
     let mut tries = 0;
     loop {
-        match warden_core::lock::acquire(&layout.run_lock(), holder, false, &mut |_| {}) {
+        match warden_core::lock::acquire(&layout.run_lock(), &text, false, &mut |_| {}) {
             Err(warden_core::Error::Busy { .. }) if tries < 20 => {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
-            other => return other,
+            Err(warden_core::Error::Busy { holder }) => {
+                return Err(InstanceError::Busy {
+                    root: layout.root.clone(),
+                    holder: Holder::parse(&holder),
+                });
+            }
+            other => return Ok(other?),
         }
     }
 }
@@ -90,6 +179,120 @@ pub struct Tick {
     pub publish: Option<PublishReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_error: Option<String>,
+    /// Rendered for `--watch` (no summary line per tick); not serialized.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub watch: bool,
+}
+
+impl Tick {
+    /// What goes to stderr rather than into the report: a stale index lock
+    /// removed, a failed publish, a target that cannot be opened.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(m) = self
+            .publish
+            .as_ref()
+            .and_then(|p| p.stale_lock_removed.as_ref())
+        {
+            notes.push(m.clone());
+        }
+        if let Some(e) = &self.publish_error {
+            notes.push(format!(
+                "publish failed (recorded in meta/retries.json): {e}"
+            ));
+        }
+        if let Some(e) = &self.pass.target_error {
+            notes.push(format!(
+                "the target repository cannot be opened: {e}; {} verified command(s) wait in commands/ (`warden status` in the target says what to do)",
+                self.pass.deferred.len()
+            ));
+        }
+        notes
+    }
+
+    /// Commands dead-lettered in this tick.
+    pub fn dead_lettered(&self) -> usize {
+        self.pass
+            .items
+            .iter()
+            .filter(|i| i.outcome != ItemOutcome::Archived)
+            .count()
+    }
+
+    /// The exit code of `run --once`: 3 when publishing failed or the target
+    /// could not be opened, 1 when a command was dead-lettered, else 0.
+    pub fn code(&self) -> u8 {
+        if self.publish_error.is_some() || self.pass.target_error.is_some() {
+            3
+        } else if self.dead_lettered() > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+impl warden_core::Report for Tick {
+    const SCHEMA: &'static str = "bridge-tick";
+
+    fn human(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        for i in &self.pass.items {
+            let _ = match i.outcome {
+                ItemOutcome::Archived => writeln!(
+                    s,
+                    "archived     {}  {}  run {}{}",
+                    i.id,
+                    i.status.as_deref().unwrap_or(""),
+                    i.run.as_deref().unwrap_or("-"),
+                    if i.recovered { "  (recovered)" } else { "" }
+                ),
+                ItemOutcome::DeadLetter => writeln!(
+                    s,
+                    "dead_letter  {}  {}: {}",
+                    i.id,
+                    i.reason.map(|r| r.as_str()).unwrap_or("?"),
+                    i.detail.as_deref().unwrap_or("")
+                ),
+            };
+        }
+        if let Some(p) = &self.publish {
+            for c in &p.commits {
+                let _ = writeln!(s, "committed    {c}");
+            }
+            if p.pushed && !p.commits.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "pushed       after {} attempt(s){}",
+                    p.attempts,
+                    if p.rederived {
+                        ", re-derived on the new upstream"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            if let Some(n) = &p.note
+                && !self.watch
+            {
+                let _ = writeln!(s, "publish      {n}");
+            }
+        }
+        if !self.watch {
+            let dead = self.dead_lettered();
+            let _ = writeln!(
+                s,
+                "processed {}: {} archived, {} dead-lettered; {} still settling",
+                self.pass.items.len(),
+                self.pass.items.len() - dead,
+                dead,
+                self.pass.waiting
+            );
+        }
+        s
+    }
 }
 
 /// Publish now, update `meta/retries.json` and `.bridge/publish.json`.
@@ -314,7 +517,7 @@ pub fn backlog(layout: &Layout) -> warden_core::status::BridgeBacklog {
         }
     }
     let executor = match warden_core::lock::holder(&layout.run_lock()) {
-        Ok(Some(h)) => format!("running: {h}"),
+        Ok(Some(h)) => format!("running: {}", Holder::parse(&h).describe()),
         Ok(None) => "not running".to_string(),
         Err(e) => format!("unknown: {e}"),
     };
@@ -402,5 +605,132 @@ impl warden_core::Report for StatusReport {
             }
         );
         s
+    }
+}
+
+/// `warden bridge status`: the backlog, dead letters by reason, retries,
+/// the last publish and the executor. `secret_configured`: whether the
+/// caller has a secret (never its value).
+pub fn status_report(layout: &Layout, secret_configured: bool) -> StatusReport {
+    let b = backlog(layout);
+    StatusReport {
+        schema: STATUS_SCHEMA_ID.into(),
+        root: layout.root.display().to_string(),
+        backlog: b.pending_commands as usize,
+        dead_letters: b
+            .dead_letters
+            .iter()
+            .map(|(k, v)| (k.clone(), *v as usize))
+            .collect(),
+        archived: b.archived as usize,
+        retries_gave_up: b.retries_gave_up,
+        retries: retries::load(layout),
+        last_publish: last_publish(layout),
+        executor: b.executor,
+        secret_configured,
+    }
+}
+
+/// Why the target repository cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// `meta/bridge.json` is broken: the executor stops rather than fall
+    /// back to another target.
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Core(#[from] warden_core::Error),
+}
+
+/// The target repository: `repo` (the caller's `--repo`), then
+/// `meta/bridge.json`'s target, then the repository holding the bridge root.
+pub fn open_target(
+    layout: &Layout,
+    repo: Option<&std::path::Path>,
+) -> Result<warden_core::Repo, TargetError> {
+    crate::layout::load_config(layout).map_err(TargetError::Config)?;
+    let start = repo
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| crate::layout::configured_target(layout))
+        .unwrap_or_else(|| layout.root.clone());
+    let root = warden_core::repo::discover(&start)?;
+    Ok(warden_core::Repo::open(&root)?)
+}
+
+/// How `bridge run` runs.
+#[derive(Debug, Clone)]
+pub struct Serve {
+    /// Keep watching (else one pass, then publish and return).
+    pub watch: bool,
+    pub publish: bool,
+    /// --watch looks this often, for missed events.
+    pub poll: std::time::Duration,
+    /// After an event, wait this long for more before a pass.
+    pub debounce: std::time::Duration,
+    pub backoff: Backoff,
+}
+
+/// What `serve` has to say while it runs.
+#[derive(Debug)]
+pub enum Event<'t> {
+    /// `--watch` started: file events on `dir`, or only the poll (and why).
+    Watching {
+        dir: std::path::PathBuf,
+        poll: std::time::Duration,
+        unavailable: Option<String>,
+    },
+    /// A tick ran.
+    Tick(&'t Tick),
+}
+
+/// Why [`serve`] stopped: the executor failed, or the caller's callback did.
+#[derive(Debug)]
+pub enum ServeError<E> {
+    Io(std::io::Error),
+    Caller(E),
+}
+
+impl<E> From<std::io::Error> for ServeError<E> {
+    fn from(e: std::io::Error) -> Self {
+        ServeError::Io(e)
+    }
+}
+
+/// Run the executor: with `watch`, tick on every file event or poll until
+/// an error (a report callback's error stops it too); without, wait for
+/// the files in the inbox to settle, tick once and return that tick.
+pub fn serve<E>(
+    bridge: &mut Bridge<'_>,
+    how: &Serve,
+    on: &mut dyn FnMut(Event<'_>) -> Result<(), E>,
+) -> Result<Tick, ServeError<E>> {
+    let settle = std::time::Duration::from_millis(bridge.opts.settle_ms);
+    let poll = how.poll.max(std::time::Duration::from_millis(10));
+    let watcher = if how.watch {
+        let w = InboxWatcher::new(&bridge.layout.commands());
+        on(Event::Watching {
+            dir: bridge.layout.commands(),
+            poll,
+            unavailable: w.unavailable.clone(),
+        })
+        .map_err(ServeError::Caller)?;
+        Some(w)
+    } else {
+        // One --once takes what is in the inbox: wait for files still
+        // settling rather than skip them.
+        bridge.settle_inbox(settle + std::time::Duration::from_secs(1))?;
+        None
+    };
+    let mut first = true;
+    loop {
+        let mut t = tick(bridge, how.publish, first, &how.backoff, bridge.now())?;
+        t.watch = how.watch;
+        on(Event::Tick(&t)).map_err(ServeError::Caller)?;
+        let Some(w) = &watcher else {
+            return Ok(t);
+        };
+        first = false;
+        let wait = next_wake(&bridge.layout, &t.pass, poll, settle, bridge.now());
+        w.wait(wait, how.debounce);
     }
 }

@@ -6,8 +6,9 @@
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use warden_bridge::canon::{self, JVal};
+use warden_bridge::canon;
 use warden_bridge::layout::{self, Layout};
+use warden_bridge::new;
 use warden_bridge::pipeline::{Bridge, ItemReport, Options, PassReport};
 use warden_bridge::sign::{KeySlot, Secrets};
 use warden_core::{Context, Repo};
@@ -135,22 +136,16 @@ impl Env {
     }
 }
 
-fn ts(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// A valid command document (unsigned) with the given ops.
+/// A valid command document (unsigned) with the given ops, from the
+/// bridge's own builder (`warden_bridge::new`), issued five seconds ago.
 pub fn doc(id: &str, ops: Value, allowed: &[&str]) -> Value {
-    let now = jiff::Timestamp::now();
-    json!({
-        "schemaVersion": "1.0", "id": id,
-        "issued_at": ts(now - jiff::SignedDuration::from_secs(5)),
-        "expires_at": ts(now + jiff::SignedDuration::from_secs(300)),
-        "nonce": "0", "target": "MAIN", "action": "applyPatch", "patchType": "hybrid",
-        "payload": {"inline": {"version": "t", "ops": ops}},
-        "validationPlan": [], "allowedActions": allowed,
-        "constraints": {"maxRuntimeMs": 60000, "maxFilesChanged": 5}
+    let cmd = new::NewCommand::new(new::Ops::Custom {
+        ops,
+        allowed: allowed.iter().map(|a| a.to_string()).collect(),
     })
+    .max_files_changed(5);
+    let issued = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(5);
+    new::document(&cmd, id, "0", issued)
 }
 
 pub fn noop(id: &str) -> Value {
@@ -167,11 +162,9 @@ pub fn write(id: &str, path: &str, content: &str) -> Value {
 
 /// Sign a JSON value with `secret`; returns pretty bytes.
 pub fn sign_with(v: &Value, secret: &str) -> Vec<u8> {
-    let mut parsed = canon::parse(&serde_json::to_vec(v).expect("json")).expect("parse");
-    let s = Secrets::new(secret, None);
-    let mac = warden_bridge::sign::sign(&parsed, &s, KeySlot(0)).expect("mac");
-    canon::set_member(&mut parsed, "hmac", JVal::Str(mac));
-    canon::pretty(&parsed).into_bytes()
+    new::sign_document(v, &Secrets::new(secret, None), KeySlot(0))
+        .expect("sign")
+        .into_bytes()
 }
 
 pub fn signed(v: &Value) -> Vec<u8> {

@@ -1,6 +1,8 @@
-//! `warden bridge …`: the signed-command bridge (SPEC §10, seed 002). Argument
-//! parsing, environment (via `env.rs`), printing and exit codes live here; the
-//! pipeline itself is the `warden-bridge` crate.
+//! `warden bridge …`: the signed-command bridge. Argument parsing (the clap
+//! structs below), the environment (via `env.rs`: the root, the secrets, the
+//! clock), printing and exit codes live here; everything else — building
+//! commands, the executor and its loop, verify, smoke, status — is the
+//! `warden-bridge` crate, whose reports render themselves.
 //!
 //! Exit codes: 0 ok; 1 a command was dead-lettered / a check failed; 2 usage or
 //! input error (no bridge root, no secret); 3 internal error (including a
@@ -9,7 +11,7 @@
 
 use crate::cli::Format;
 use crate::env;
-use crate::output::{self, CliError};
+use crate::output::{self, CliError, ExitStatus};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,11 +19,12 @@ use std::time::Duration;
 use warden_bridge::canon::{self, JVal};
 use warden_bridge::layout::{self, Layout};
 use warden_bridge::new;
-use warden_bridge::pipeline::{Bridge, ItemOutcome, Options, PassReport};
+use warden_bridge::pipeline::{Bridge, Options};
 use warden_bridge::publish::Backoff;
-use warden_bridge::service;
+use warden_bridge::service::{self, Holder, InstanceError, TargetError};
 use warden_bridge::sign::Secrets;
-use warden_core::Repo;
+use warden_core::report::ErrorReport;
+use warden_core::{Repo, Report};
 
 /// What `warden bridge --help` ends with: the exit codes of every subcommand.
 const EXIT_CODES: &str = "Exit codes:
@@ -221,21 +224,20 @@ fn secrets_with_sources() -> Result<(Secrets, Vec<String>), CliError> {
     ))
 }
 
-/// The target repository: `--repo`, then meta/bridge.json, then the
-/// repository holding the bridge root.
-fn target_repo(repo: Option<PathBuf>, layout: &Layout) -> Result<Repo, CliError> {
-    // A broken config must stop the executor, never fall back to a default target.
-    layout::load_config(layout).map_err(|e| {
-        CliError::usage(
-            e,
+/// The target repository (`service::open_target`); a broken
+/// meta/bridge.json is a usage error naming the file.
+fn target_repo(repo: Option<&Path>, layout: &Layout) -> Result<Repo, CliError> {
+    service::open_target(layout, repo).map_err(target_err)
+}
+
+fn target_err(e: TargetError) -> CliError {
+    match e {
+        TargetError::Config(m) => CliError::usage(
+            m,
             Some("fix meta/bridge.json; `warden schema bridge-config` prints its format".into()),
-        )
-    })?;
-    let start = repo
-        .or_else(|| layout::configured_target(layout))
-        .unwrap_or_else(|| layout.root.clone());
-    let root = warden_core::repo::discover(&start)?;
-    Ok(Repo::open(&root)?)
+        ),
+        TargetError::Core(e) => e.into(),
+    }
 }
 
 fn io_err(what: &str, e: impl std::fmt::Display) -> CliError {
@@ -259,13 +261,36 @@ fn require_layout(root: &Path) -> Result<Layout, CliError> {
     Ok(layout)
 }
 
+/// This process as the holder of a bridge root.
+fn holder(ctx: &warden_core::Context) -> Holder {
+    let args: Vec<String> = env::raw_args()
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    Holder {
+        pid: std::process::id(),
+        host: ctx.host.clone(),
+        command: format!("warden {}", args.join(" ")),
+        since: env::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_string(),
+    }
+}
+
 pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitCode, CliError> {
     if let BridgeCommand::Unit { install, force } = args.command {
         return super::bridge_unit::run(install, force, fmt);
     }
     let root = bridge_root(args.root)?;
     match args.command {
-        BridgeCommand::Init { target } => init(&root, target.as_deref(), fmt),
+        BridgeCommand::Init { target } => {
+            let layout = Layout::new(&root).with_child_env(env::child_env());
+            let report =
+                layout::init(&layout, target.as_deref()).map_err(|e| io_err("bridge init", e))?;
+            output::emit(&report, fmt)?;
+            Ok(ExitCode::SUCCESS)
+        }
         BridgeCommand::Run {
             once: _,
             watch,
@@ -287,18 +312,17 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
                 },
                 ..Options::default()
             };
-            let backoff = Backoff {
-                attempts: push_attempts.max(1),
-                ..Backoff::default()
-            };
-            let how = How {
+            let how = service::Serve {
                 watch,
                 publish: !no_publish,
-                poll_ms,
-                debounce_ms,
-                backoff,
+                poll: Duration::from_millis(poll_ms),
+                debounce: Duration::from_millis(debounce_ms),
+                backoff: Backoff {
+                    attempts: push_attempts.max(1),
+                    ..Backoff::default()
+                },
             };
-            run_bridge(repo, &root, opts, &how, fmt)
+            run_bridge(repo.as_deref(), &root, opts, &how, fmt)
         }
         BridgeCommand::New(kind) => new(&root, kind, fmt),
         BridgeCommand::Sign {
@@ -306,9 +330,14 @@ pub fn run(repo: Option<PathBuf>, args: BridgeArgs, fmt: Format) -> Result<ExitC
             next,
             in_place,
         } => sign(&file, next, in_place),
-        BridgeCommand::Verify { file } => verify(repo, &root, &file, fmt),
-        BridgeCommand::Smoke { timeout_secs } => smoke(repo, &root, timeout_secs, fmt),
-        BridgeCommand::Status => status(&root, fmt),
+        BridgeCommand::Verify { file } => verify(repo.as_deref(), &root, &file, fmt),
+        BridgeCommand::Smoke { timeout_secs } => smoke(repo.as_deref(), &root, timeout_secs, fmt),
+        BridgeCommand::Status => {
+            let layout = require_layout(&root)?;
+            let secret = matches!(env::bridge_secrets(), Ok(Some(_)));
+            output::emit(&service::status_report(&layout, secret), fmt)?;
+            Ok(ExitCode::SUCCESS)
+        }
         BridgeCommand::Hook(HookCommand::Install { force }) => {
             let path = warden_bridge::publish::install_hook(&root, force, &env::child_env())
                 .map_err(|e| CliError::usage(e.to_string(), None))?;
@@ -324,28 +353,6 @@ fn unreachable_unit() -> Result<ExitCode, CliError> {
     Err(CliError::Core(warden_core::Error::Internal(
         "bridge unit is handled before the bridge root is resolved".into(),
     )))
-}
-
-fn init(root: &Path, target: Option<&str>, fmt: Format) -> Result<ExitCode, CliError> {
-    let layout = Layout::new(root).with_child_env(env::child_env());
-    let report = layout::init(&layout, target).map_err(|e| io_err("bridge init", e))?;
-    if super::is_json(fmt) {
-        output::json(&report)?;
-    } else {
-        println!("bridge root {}", report.root);
-        for c in &report.created {
-            println!("  created   {c}");
-        }
-        for u in &report.unchanged {
-            println!("  unchanged {u}");
-        }
-        println!(
-            "next: export {}=<a file holding the secret, mode 600> and run `warden bridge run --watch --root {}`",
-            env::BRIDGE_SECRET_FILE,
-            root.display()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Seed §8: the resolved paths and the retries index, once, on stderr.
@@ -381,194 +388,85 @@ fn banner(layout: &Layout, target: &Path, secrets: &Secrets, sources: &[String])
     );
 }
 
-fn print_pass(pass: &PassReport) {
-    for i in &pass.items {
-        match i.outcome {
-            ItemOutcome::Archived => println!(
-                "archived     {}  {}  run {}{}",
-                i.id,
-                i.status.as_deref().unwrap_or(""),
-                i.run.as_deref().unwrap_or("-"),
-                if i.recovered { "  (recovered)" } else { "" }
-            ),
-            ItemOutcome::DeadLetter => println!(
-                "dead_letter  {}  {}: {}",
-                i.id,
-                i.reason.map(|r| r.as_str()).unwrap_or("?"),
-                i.detail.as_deref().unwrap_or("")
-            ),
-        }
-    }
-}
-
-/// How `bridge run` runs.
-struct How {
-    watch: bool,
-    publish: bool,
-    poll_ms: u64,
-    debounce_ms: u64,
-    backoff: Backoff,
-}
-
 fn run_bridge(
-    repo: Option<PathBuf>,
+    repo: Option<&Path>,
     root: &Path,
     opts: Options,
-    how: &How,
+    how: &service::Serve,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
-    let (watch, publish, backoff) = (how.watch, how.publish, &how.backoff);
     let layout = require_layout(root)?;
     let (secrets, sources) = secrets_with_sources()?;
     let ctx = env::context();
-    let holder = format!("{} on host {}", ctx.holder, ctx.host);
-    let _instance = match service::instance_lock(&layout, &holder) {
+    let _instance = match service::instance_lock(&layout, &holder(&ctx)) {
         Ok(lock) => lock,
-        Err(warden_core::Error::Busy { holder }) => return Ok(second_executor(root, &holder)),
-        Err(e) => return Err(e.into()),
+        Err(e @ InstanceError::Busy { .. }) => return Ok(busy(&e, fmt)),
+        Err(InstanceError::Core(e)) => return Err(e.into()),
     };
     let target = target_repo(repo, &layout)?;
     banner(&layout, target.root(), &secrets, &sources);
-    let settle = Duration::from_millis(opts.settle_ms);
     let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets, opts)
         .map_err(|e| io_err("bridge", e))?;
-    let poll = Duration::from_millis(how.poll_ms.max(10));
-    let watcher = watch.then(|| {
-        let w = service::InboxWatcher::new(&layout.commands());
-        match &w.unavailable {
-            None => eprintln!(
-                "warden bridge: watching {} for changes (and looking every {} ms)",
-                layout.commands().display(),
-                poll.as_millis()
-            ),
-            Some(why) => eprintln!(
-                "warden bridge: file events unavailable ({why}); looking at {} every {} ms",
-                layout.commands().display(),
-                poll.as_millis()
-            ),
-        }
-        w
-    });
-    if !watch {
-        // One --once takes what is in the inbox: wait for files still
-        // settling rather than skip them.
-        bridge
-            .settle_inbox(settle + Duration::from_secs(1))
-            .map_err(|e| io_err("bridge", e))?;
-    }
-    let mut first = true;
-    loop {
-        let now = ctx.clock.now();
-        let tick = service::tick(&mut bridge, publish, first, backoff, now)
-            .map_err(|e| io_err("bridge run", e))?;
-        if super::is_json(fmt) {
-            if !watch {
-                output::json(&tick)?;
-            } else if !tick.pass.items.is_empty() || tick.publish_error.is_some() {
-                output::json_line(&tick)?;
-            }
-        } else {
-            print_pass(&tick.pass);
-            if let Some(p) = &tick.publish {
-                if let Some(m) = &p.stale_lock_removed {
-                    eprintln!("warden bridge: {m}");
-                }
-                for c in &p.commits {
-                    println!("committed    {c}");
-                }
-                if p.pushed && !p.commits.is_empty() {
-                    println!(
-                        "pushed       after {} attempt(s){}",
-                        p.attempts,
-                        if p.rederived {
-                            ", re-derived on the new upstream"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-                if let Some(n) = &p.note
-                    && !watch
-                {
-                    println!("publish      {n}");
+    let mut on = |event: service::Event<'_>| -> Result<(), CliError> {
+        match event {
+            service::Event::Watching {
+                dir,
+                poll,
+                unavailable,
+            } => match unavailable {
+                None => eprintln!(
+                    "warden bridge: watching {} for changes (and looking every {} ms)",
+                    dir.display(),
+                    poll.as_millis()
+                ),
+                Some(why) => eprintln!(
+                    "warden bridge: file events unavailable ({why}); looking at {} every {} ms",
+                    dir.display(),
+                    poll.as_millis()
+                ),
+            },
+            service::Event::Tick(tick) => {
+                if super::is_json(fmt) {
+                    if !tick.watch {
+                        output::json(tick)?;
+                    } else if !tick.pass.items.is_empty() || tick.publish_error.is_some() {
+                        output::json_line(tick)?;
+                    }
+                } else {
+                    print!("{}", tick.human());
+                    for n in tick.notes() {
+                        eprintln!("warden bridge: {n}");
+                    }
                 }
             }
-            if let Some(e) = &tick.publish_error {
-                eprintln!("warden bridge: publish failed (recorded in meta/retries.json): {e}");
-            }
-            if let Some(e) = &tick.pass.target_error {
-                eprintln!(
-                    "warden bridge: the target repository cannot be opened: {e}; {} verified command(s) wait in commands/ (`warden status` in the target says what to do)",
-                    tick.pass.deferred.len()
-                );
-            }
-            if !watch {
-                let dead = tick
-                    .pass
-                    .items
-                    .iter()
-                    .filter(|i| i.outcome != ItemOutcome::Archived)
-                    .count();
-                println!(
-                    "processed {}: {} archived, {} dead-lettered; {} still settling",
-                    tick.pass.items.len(),
-                    tick.pass.items.len() - dead,
-                    dead,
-                    tick.pass.waiting
-                );
-            }
         }
-        if !watch {
-            if tick.publish_error.is_some() || tick.pass.target_error.is_some() {
-                return Ok(output::ExitStatus::Internal.into());
-            }
-            let dead = tick
-                .pass
-                .items
-                .iter()
-                .any(|i| i.outcome != ItemOutcome::Archived);
-            return Ok(if dead {
-                output::ExitStatus::Findings.into()
-            } else {
-                ExitCode::SUCCESS
-            });
-        }
-        first = false;
-        let wait = service::next_wake(&layout, &tick.pass, poll, settle, ctx.clock.now());
-        match &watcher {
-            Some(w) => {
-                w.wait(wait, Duration::from_millis(how.debounce_ms));
-            }
-            None => std::thread::sleep(wait),
-        }
-    }
+        Ok(())
+    };
+    let tick = service::serve(&mut bridge, how, &mut on).map_err(|e| match e {
+        service::ServeError::Io(e) => io_err("bridge run", e),
+        service::ServeError::Caller(e) => e,
+    })?;
+    Ok(ExitStatus::of_report(tick.code()).into())
 }
 
 /// Exit 4: another executor serves this bridge root. Names the root, the
 /// holder (pid, command line, start, host) and how to stop it.
-fn second_executor(root: &Path, holder: &str) -> ExitCode {
-    eprintln!(
-        "error: the bridge root {} is already served by another executor: {holder}; only one executor per root",
-        root.display()
-    );
-    let pid = holder
-        .strip_prefix("pid ")
-        .and_then(|r| r.split(' ').next())
-        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    let host = holder
-        .rsplit(" on host ")
-        .next()
-        .filter(|_| holder.contains(" on host "));
-    let kill = match (pid, host) {
-        (Some(pid), Some(host)) => format!("`kill {pid}` on {host}"),
-        (Some(pid), None) => format!("`kill {pid}`"),
-        _ => "stop that process".into(),
+fn busy(e: &InstanceError, fmt: Format) -> ExitCode {
+    let report = ErrorReport {
+        schema: ErrorReport::SCHEMA_ID.into(),
+        code: ExitStatus::Busy.code(),
+        kind: "busy".into(),
+        message: e.to_string(),
+        refusal: None,
+        file: None,
+        field: None,
+        hint: e.hint(),
     };
-    eprintln!(
-        "hint: leave it running (it processes commands/; `warden bridge status --root {}` shows it), or stop it first: `systemctl --user stop warden-bridge` when it runs as the service, else {kill}",
-        root.display()
-    );
-    output::ExitStatus::Busy.into()
+    eprint!("{}", report.human());
+    if super::is_json(fmt) {
+        let _ = output::json(&report);
+    }
+    ExitStatus::Busy.into()
 }
 
 fn new(root: &Path, kind: NewKind, fmt: Format) -> Result<ExitCode, CliError> {
@@ -596,25 +494,13 @@ fn new(root: &Path, kind: NewKind, fmt: Format) -> Result<ExitCode, CliError> {
             (common, new::Ops::Write { path, content })
         }
     };
+    let mut cmd = new::NewCommand::new(ops).ttl_secs(common.ttl_secs);
+    cmd.id = common.id;
+    let built = new::build(&cmd, &secrets, env::now())
+        .map_err(|e| CliError::usage(e.to_string(), e.hint().map(str::to_string)))?;
     let skew = warden_bridge::command::DEFAULT_SKEW_SECS;
-    let built = new::build(
-        &new::NewCommand {
-            ops,
-            id: common.id,
-            ttl_secs: common.ttl_secs,
-        },
-        &secrets,
-        env::now(),
-    )
-    .map_err(|e| CliError::usage(e.to_string(), e.hint().map(str::to_string)))?;
-    if common.ttl_secs <= 0 && common.ttl_secs >= -skew {
-        eprintln!(
-            "warning: --ttl-secs={} is within the executor's {skew} s clock-skew allowance: the command is still accepted until {}; use --ttl-secs=-{} or less for one that is rejected as expired",
-            common.ttl_secs,
-            (built.expires_at + jiff::SignedDuration::from_secs(skew))
-                .strftime("%Y-%m-%dT%H:%M:%SZ"),
-            skew + 1
-        );
+    if let Some(w) = new::skew_warning(common.ttl_secs, &built, skew) {
+        eprintln!("warning: {w}");
     }
     if common.stdout {
         print!("{}", built.text);
@@ -622,17 +508,10 @@ fn new(root: &Path, kind: NewKind, fmt: Format) -> Result<ExitCode, CliError> {
     }
     let layout = require_layout(root)?;
     let dest = new::drop_into(&layout, &built).map_err(|e| io_err("new", e))?;
-    if super::is_json(fmt) {
-        output::json(&warden_bridge::report::NewReport::new(
-            built.id,
-            dest.display().to_string(),
-        ))?;
-    } else {
-        println!("{}", dest.display());
-    }
+    let report = warden_bridge::report::NewReport::new(built.id, dest.display().to_string());
+    output::emit(&report, fmt)?;
     Ok(ExitCode::SUCCESS)
 }
-
 fn sign(file: &Path, next: bool, in_place: bool) -> Result<ExitCode, CliError> {
     let secrets = secrets()?;
     let bytes = std::fs::read(file)
@@ -678,7 +557,7 @@ fn sign(file: &Path, next: bool, in_place: bool) -> Result<ExitCode, CliError> {
 }
 
 fn verify(
-    repo: Option<PathBuf>,
+    repo: Option<&Path>,
     root: &Path,
     file: &Path,
     fmt: Format,
@@ -687,192 +566,44 @@ fn verify(
     let layout = Layout::new(root).with_child_env(env::child_env());
     let target = target_repo(repo, &layout)?;
     let ctx = env::context();
-    let layout_commands = layout.commands();
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let in_inbox = file
-        .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        })
-        .and_then(|p| p.canonicalize().ok())
-        .zip(layout_commands.canonicalize().ok())
-        .is_some_and(|(a, b)| a == b);
-    // A file in commands/ is read exactly as the executor reads it: through
-    // the descriptor it was checked on, never through a link.
-    let bytes = if in_inbox {
-        let own_link = name.strip_suffix(".json").map(|id| layout.archive(id));
-        match warden_bridge::inbox::open_verified(
-            &layout_commands,
-            &name,
-            Options::default().max_bytes,
-            own_link.as_deref(),
-        ) {
-            Ok(warden_bridge::inbox::Taken::Verified(v)) => Ok(v.bytes),
-            Ok(warden_bridge::inbox::Taken::Refused(r)) => Err(r.rejection),
-            Err(e) => {
-                return Err(CliError::usage(
-                    format!("cannot read {}: {e}", file.display()),
-                    None,
-                ));
-            }
-        }
-    } else {
-        Ok(std::fs::read(file)
-            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display()), None))?)
-    };
     let bridge = Bridge::new(layout, &target, &ctx, &secrets, Options::default())
         .map_err(|e| io_err("bridge", e))?;
-    let layers = match bytes {
-        Ok(bytes) => bridge.explain(&name, &bytes, in_inbox),
-        Err(rej) => vec![("file", Err(rej))],
-    };
-    let ok = layers.iter().all(|(_, r)| r.is_ok());
-    if super::is_json(fmt) {
-        output::json(&warden_bridge::report::VerifyReport::new(
-            file.display().to_string(),
-            &layers,
-        ))?;
-    } else {
-        for (l, r) in &layers {
-            match r {
-                Ok(note) => println!("{l:<8} ok    {note}"),
-                Err(rej) => {
-                    println!("{l:<8} FAIL  {}: {}", rej.reason, rej.detail);
-                    if let Some(f) = &rej.field {
-                        println!("{:<8}       field: {f}", "");
-                    }
-                    if let Some(h) = &rej.hint {
-                        println!("{:<8}       hint: {h}", "");
-                    }
-                }
-            }
-        }
-        if ok {
-            println!("accepted: {} would be applied", file.display());
-        } else {
-            println!("rejected: {} would land in dead_letter/", file.display());
-        }
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        output::ExitStatus::Findings.into()
-    })
+    let report = bridge
+        .verify_file(file)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display()), None))?;
+    output::emit(&report, fmt)?;
+    Ok(ExitStatus::of_report(if report.accepted { 0 } else { 1 }).into())
 }
 
 fn smoke(
-    repo: Option<PathBuf>,
+    repo: Option<&Path>,
     root: &Path,
     timeout_secs: u64,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
     let layout = require_layout(root)?;
-    let secrets_ = secrets()?;
+    let secrets = secrets()?;
     let ctx = env::context();
-    // Dropped without a line on stdout: with --format json the report below
-    // is the only thing printed.
-    let built = new::build(
-        &new::NewCommand {
-            ops: new::Ops::Noop,
-            id: None,
-            ttl_secs: 300,
-        },
-        &secrets_,
-        env::now(),
+    let done = warden_bridge::smoke::smoke(
+        &layout,
+        repo,
+        &ctx,
+        &secrets,
+        &holder(&ctx),
+        Duration::from_secs(timeout_secs),
     )
-    .map_err(|e| io_err("bridge smoke", e))?;
-    new::drop_into(&layout, &built).map_err(|e| io_err("bridge smoke", e))?;
-    let id = built.id;
-    let started = std::time::Instant::now();
-    // No executor running: be one, for one pass.
-    let holder = format!("{} on host {}", ctx.holder, ctx.host);
-    if let Ok(lock) = service::instance_lock(&layout, &holder) {
-        let target = target_repo(repo, &layout)?;
-        let opts = Options {
-            settle_ms: 0,
-            ..Options::default()
-        };
-        let mut bridge = Bridge::new(layout.clone(), &target, &ctx, &secrets_, opts)
-            .map_err(|e| io_err("bridge", e))?;
-        let tick = service::tick(
-            &mut bridge,
-            true,
-            true,
-            &Backoff::default(),
-            ctx.clock.now(),
-        )
-        .map_err(|e| io_err("bridge run", e))?;
-        if let Some(e) = tick.publish_error {
-            eprintln!("warden bridge smoke: publish failed: {e}");
-        }
-        drop(lock);
-    } else {
-        eprintln!("warden bridge smoke: an executor is running; waiting for it");
+    .map_err(|e| match e {
+        warden_bridge::smoke::SmokeError::Target(t) => target_err(t),
+        other => io_err("bridge smoke", other),
+    })?;
+    for n in &done.notes {
+        eprintln!("warden bridge smoke: {n}");
     }
-    let mut checks: Vec<(String, bool)>;
-    loop {
-        checks = warden_bridge::report::smoke_checks(&layout, &id);
-        if checks.iter().all(|(_, ok)| *ok) || started.elapsed() > Duration::from_secs(timeout_secs)
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let ok = checks.iter().all(|(_, ok)| *ok);
-    let secs = started.elapsed().as_secs_f64();
-    if super::is_json(fmt) {
-        output::json(&warden_bridge::report::SmokeReport::new(
-            id.clone(),
-            secs,
-            &checks,
-        ))?;
-    } else {
-        for (c, ok) in &checks {
-            println!("{}  {c}", if *ok { "ok  " } else { "FAIL" });
-        }
-        println!(
-            "smoke {} in {secs:.1}s (limit {timeout_secs}s): {id}",
-            if ok { "passed" } else { "FAILED" }
-        );
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        output::ExitStatus::Findings.into()
-    })
+    output::emit(&done.report, fmt)?;
+    Ok(ExitStatus::of_report(if done.report.ok { 0 } else { 1 }).into())
 }
 
 /// See `warden_bridge::service::publish_summary` (also used by `warden status`).
 pub(super) fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> String {
     service::publish_summary(p)
-}
-
-fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
-    let layout = require_layout(root)?;
-    let b = service::backlog(&layout);
-    let report = service::StatusReport {
-        schema: service::STATUS_SCHEMA_ID.into(),
-        root: root.display().to_string(),
-        backlog: b.pending_commands as usize,
-        dead_letters: b
-            .dead_letters
-            .iter()
-            .map(|(k, v)| (k.clone(), *v as usize))
-            .collect(),
-        archived: b.archived as usize,
-        retries_gave_up: b.retries_gave_up,
-        retries: warden_bridge::retries::load(&layout),
-        last_publish: service::last_publish(&layout),
-        executor: b.executor,
-        secret_configured: matches!(env::bridge_secrets(), Ok(Some(_))),
-    };
-    output::emit(&report, fmt)?;
-    Ok(ExitCode::SUCCESS)
 }

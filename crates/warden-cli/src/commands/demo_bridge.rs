@@ -26,18 +26,12 @@ fn signed_command(
     content: &str,
     secrets: &Secrets,
 ) -> Result<JVal, CliError> {
-    let built = warden_bridge::new::build(
-        &warden_bridge::new::NewCommand {
-            ops: warden_bridge::new::Ops::Write {
-                path: path.into(),
-                content: content.into(),
-            },
-            id: Some(id.into()),
-            ttl_secs: 300,
-        },
-        secrets,
-        crate::env::now(),
-    )
+    let cmd = warden_bridge::new::NewCommand::new(warden_bridge::new::Ops::Write {
+        path: path.into(),
+        content: content.into(),
+    })
+    .id(id);
+    let built = warden_bridge::new::build(&cmd, secrets, crate::env::now())
     .map_err(err)?;
     canon::parse(built.text.as_bytes()).map_err(err)
 }

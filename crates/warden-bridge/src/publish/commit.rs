@@ -1,0 +1,286 @@
+//! A pass's commits, written with a constant number of git processes:
+//! every work-tree file stored at once, HEAD's versions looked up at once,
+//! every commit written by one `git fast-import`, HEAD moved once.
+
+use super::git::{Git, SCRATCH_REF};
+use super::groups::Group;
+use super::{PublishError, PublishReport};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Make one commit per group, in order, on top of HEAD, with a constant
+/// number of git processes for the whole pass (issue 11): the work-tree files
+/// are stored by one `git add` into a private index seeded from HEAD (the
+/// path's filters apply), HEAD's versions are looked up by one
+/// `git ls-tree`, ignored optional paths are dropped (`git ls-files` and
+/// `git status` of them), every commit is written by one
+/// `git fast-import` onto a scratch ref, HEAD is moved by one
+/// `git update-ref --stdin` against its old value, and the user's index is
+/// brought up to the new HEAD for these paths only by one `git reset`.
+/// A group that changes nothing is not committed, as before.
+pub(super) fn commit_groups(
+    git: &Git,
+    groups: &[Group],
+    report: &mut PublishReport,
+) -> Result<(), PublishError> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let head = git.head()?;
+    let pass = Pass::read(git, groups, head.as_deref())?;
+    // HEAD's versions: (mode, blob id).
+    let state: BTreeMap<String, (u32, String)> = match &head {
+        Some(h) => git.tree_entries(h, &pass.paths)?,
+        None => BTreeMap::new(),
+    };
+    let commits = pass.changes(groups, state);
+    let touched: Vec<&str> = pass.paths.iter().map(String::as_str).collect();
+    if commits.is_empty() {
+        // Still sync the user's index (repairs a crash between moving HEAD
+        // and that sync).
+        if head.is_some() {
+            git.reset_paths(&touched)?;
+        }
+        return Ok(());
+    }
+    let (author, committer) = git.idents()?;
+    let stream = fast_import_stream(groups, &commits, head.as_deref(), &author, &committer);
+    let new = git.fast_import(stream, commits.len())?;
+    let last = &groups[commits.last().map_or(0, |c| c.0)].subject;
+    git.update_head(&new, head.as_deref(), &format!("commit: {last}"))?;
+    for (i, _) in &commits {
+        report.commits.push(groups[*i].subject.clone());
+        report.ids.extend(groups[*i].ids.iter().cloned());
+    }
+    git.reset_paths(&touched)?;
+    Ok(())
+}
+
+/// Every path of a pass and what the work tree holds there.
+struct Pass {
+    paths: BTreeSet<String>,
+    /// Per group: its target files (directories expanded), ignored ones dropped.
+    optional: Vec<Vec<String>>,
+    /// Path → (mode, content) in the work tree; `None` when absent.
+    work: BTreeMap<String, Option<(u32, Content)>>,
+}
+
+impl Pass {
+    fn read(git: &Git, groups: &[Group], head: Option<&str>) -> Result<Pass, PublishError> {
+        // Optional paths: directories expanded to their files; ignored ones dropped.
+        let mut optional: Vec<Vec<String>> = Vec::with_capacity(groups.len());
+        let mut all_optional: BTreeSet<String> = BTreeSet::new();
+        for g in groups {
+            let mut list = Vec::new();
+            for f in &g.target_files {
+                expand(&git.top, f, &mut list);
+            }
+            all_optional.extend(list.iter().cloned());
+            optional.push(list);
+        }
+        let committable = git.committable(&all_optional)?;
+        for list in &mut optional {
+            list.retain(|p| committable.contains(p));
+        }
+        let mut paths: BTreeSet<String> = BTreeSet::new();
+        for (g, opt) in groups.iter().zip(&optional) {
+            paths.extend(g.files.iter().cloned());
+            paths.extend(opt.iter().cloned());
+            paths.extend(g.blobs.iter().map(|(p, _)| p.clone()));
+        }
+        let mut work: BTreeMap<String, Option<(u32, Content)>> = BTreeMap::new();
+        let mut regular: Vec<String> = Vec::new();
+        for p in &paths {
+            let entry = on_disk(&git.top.join(p), p, &mut regular)?;
+            work.insert(p.clone(), entry);
+        }
+        for (p, sha) in regular.iter().zip(git.hash_paths(head, &regular)?) {
+            if let Some(Some((_, c))) = work.get_mut(p) {
+                *c = Content::Blob(sha);
+            }
+        }
+        Ok(Pass {
+            paths,
+            optional,
+            work,
+        })
+    }
+
+    /// Each group's changes against the state before it (HEAD's, then each
+    /// earlier commit's); groups that change nothing are left out.
+    fn changes(
+        &self,
+        groups: &[Group],
+        mut state: BTreeMap<String, (u32, String)>,
+    ) -> Vec<(usize, Vec<Change>)> {
+        let mut commits: Vec<(usize, Vec<Change>)> = Vec::new();
+        for (i, (g, opt)) in groups.iter().zip(&self.optional).enumerate() {
+            let mut changes: Vec<Change> = Vec::new();
+            let mut take = |path: &String| {
+                let now = match g.blobs.iter().find(|(p, _)| p == path) {
+                    Some((_, bytes)) => Some((0o100644, Content::Inline(bytes.clone()))),
+                    None => self.work.get(path).cloned().flatten(),
+                };
+                match (&now, state.get(path)) {
+                    (Some((mode, Content::Blob(sha))), Some((m, s))) if m == mode && s == sha => {}
+                    (None, None) => {}
+                    (None, Some(_)) => {
+                        state.remove(path);
+                        changes.push((path.clone(), None));
+                    }
+                    (Some((mode, c)), _) => {
+                        let id = match c {
+                            Content::Blob(sha) => sha.clone(),
+                            // Inline content never equals a stored id: always a change.
+                            Content::Inline(_) => String::new(),
+                        };
+                        state.insert(path.clone(), (*mode, id));
+                        changes.push((path.clone(), now.clone()));
+                    }
+                }
+            };
+            for f in g.files.iter().chain(opt) {
+                take(f);
+            }
+            for (f, _) in &g.blobs {
+                if !g.files.contains(f) {
+                    take(f);
+                }
+            }
+            if !changes.is_empty() {
+                commits.push((i, changes));
+            }
+        }
+        commits
+    }
+}
+
+/// What the work tree holds at `full`: a symlink's target, a file (its
+/// content stored later with the others, listed in `regular`), or nothing.
+fn on_disk(
+    full: &Path,
+    rel: &str,
+    regular: &mut Vec<String>,
+) -> Result<Option<(u32, Content)>, PublishError> {
+    Ok(match std::fs::symlink_metadata(full) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let target = std::fs::read_link(full)?;
+            Some((
+                0o120000,
+                Content::Inline(target.as_os_str().as_encoded_bytes().to_vec()),
+            ))
+        }
+        Ok(m) if m.is_file() => {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = if m.permissions().mode() & 0o111 != 0 {
+                0o100755
+            } else {
+                0o100644
+            };
+            if rel.contains('\n') {
+                Some((mode, Content::Inline(std::fs::read(full)?)))
+            } else {
+                regular.push(rel.to_string());
+                Some((mode, Content::Blob(String::new())))
+            }
+        }
+        Ok(_) => None, // a directory where a file was: not ours to commit
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e.into()),
+    })
+}
+
+/// The `git fast-import` input for the pass's commits, on [`SCRATCH_REF`].
+fn fast_import_stream(
+    groups: &[Group],
+    commits: &[(usize, Vec<Change>)],
+    head: Option<&str>,
+    author: &str,
+    committer: &str,
+) -> Vec<u8> {
+    let mut stream: Vec<u8> = Vec::new();
+    if head.is_none() {
+        // An unborn branch: the first commit has no parent (and not a stale
+        // scratch ref's tip).
+        stream.extend_from_slice(format!("reset {SCRATCH_REF}\n\n").as_bytes());
+    }
+    for (n, (i, changes)) in commits.iter().enumerate() {
+        let g = &groups[*i];
+        stream.extend_from_slice(format!("commit {SCRATCH_REF}\nmark :{}\n", n + 1).as_bytes());
+        stream.extend_from_slice(format!("author {author}\ncommitter {committer}\n").as_bytes());
+        let msg = g.message();
+        stream.extend_from_slice(format!("data {}\n{msg}", msg.len()).as_bytes());
+        if let (0, Some(h)) = (n, head) {
+            stream.extend_from_slice(format!("from {h}\n").as_bytes());
+        }
+        for (path, now) in changes {
+            let q = quote_path(path);
+            match now {
+                None => stream.extend_from_slice(format!("D {q}\n").as_bytes()),
+                Some((mode, Content::Blob(sha))) => {
+                    stream.extend_from_slice(format!("M {mode:o} {sha} {q}\n").as_bytes())
+                }
+                Some((mode, Content::Inline(bytes))) => {
+                    stream.extend_from_slice(
+                        format!("M {mode:o} inline {q}\ndata {}\n", bytes.len()).as_bytes(),
+                    );
+                    stream.extend_from_slice(bytes);
+                    stream.push(b'\n');
+                }
+            }
+        }
+        stream.push(b'\n');
+    }
+    stream.extend_from_slice(b"done\n");
+    stream
+}
+
+/// One path's change in a commit: its new mode and content, or removed.
+type Change = (String, Option<(u32, Content)>);
+
+/// A file's new content: a stored blob's id, or bytes for fast-import.
+#[derive(Debug, Clone)]
+enum Content {
+    Blob(String),
+    Inline(Vec<u8>),
+}
+
+/// `rel` (from the top of the work tree) as files: a directory's files,
+/// recursively; a file or a missing path as itself.
+fn expand(top: &Path, rel: &str, out: &mut Vec<String>) {
+    let full = top.join(rel);
+    match std::fs::symlink_metadata(&full) {
+        Ok(m) if m.is_dir() => {
+            let Ok(rd) = std::fs::read_dir(&full) else {
+                return;
+            };
+            let mut names: Vec<String> = rd
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            for n in names {
+                expand(top, &format!("{}/{n}", rel.trim_end_matches('/')), out);
+            }
+        }
+        _ => out.push(rel.to_string()),
+    }
+}
+
+/// A path as fast-import reads it: C-style quoted when it must be.
+fn quote_path(p: &str) -> String {
+    if !p.starts_with('"') && !p.contains(['\n', '\\', '"']) {
+        return p.to_string();
+    }
+    let mut q = String::from("\"");
+    for c in p.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
