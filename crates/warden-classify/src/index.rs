@@ -284,8 +284,10 @@ impl PlacementIndex {
             body.chains.insert(w.clone(), cp);
         }
         if body != before || rebuilt {
-            body.rows
-                .sort_by(|a, b| (&a.run, a.seq, a.i).cmp(&(&b.run, b.seq, b.i)));
+            // The ledger's order (run, then seq, then chain and place).
+            body.rows.sort_by(|a, b| {
+                (&a.run, a.seq, &a.writer, a.at, a.i).cmp(&(&b.run, b.seq, &b.writer, b.at, b.i))
+            });
             write_index(&path, &body);
         }
         Ok(PlacementIndex { body, rebuilt })
