@@ -166,24 +166,38 @@ impl BatchHandler for BuiltIn<'_> {
 /// read in parallel; a file that vanished or changed size since it settled
 /// is left out (it is looked at again at the next scan).
 pub fn payloads(root: &Path, batch: &[Settled]) -> Result<Vec<serde_json::Value>> {
-    let paths: Vec<RepoPath> = batch.iter().map(|s| s.path.clone()).collect();
-    let infos = scan::read_all(root, &paths)?;
-    let sizes: BTreeMap<&RepoPath, u64> = batch.iter().map(|s| (&s.path, s.size)).collect();
-    Ok(infos
-        .into_iter()
-        .filter(|i| sizes.get(&i.path) == Some(&i.size))
-        .map(|i| {
-            let mtime = jiff::Timestamp::from_second(i.fs_mtime)
-                .map(|t| t.to_string())
-                .unwrap_or_default();
-            serde_json::json!({
-                "path": i.path.as_str(),
-                "sha256": i.sha256.to_string(),
-                "size": i.size,
-                "mtime": mtime,
-            })
-        })
-        .collect())
+    use rayon::prelude::*;
+    let read: Vec<Result<Option<serde_json::Value>>> = batch
+        .par_iter()
+        .map_init(
+            || vec![0u8; scan::READ_BUF],
+            |buf, s| match scan::read_with(root, &s.path, buf) {
+                Ok(i) if i.size == s.size => {
+                    let mtime = jiff::Timestamp::from_second(i.fs_mtime)
+                        .map(|t| t.to_string())
+                        .unwrap_or_default();
+                    Ok(Some(serde_json::json!({
+                        "path": i.path.as_str(),
+                        "sha256": i.sha256.to_string(),
+                        "size": i.size,
+                        "mtime": mtime,
+                    })))
+                }
+                Ok(_) => Ok(None),
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            },
+        )
+        .collect();
+    let mut out = Vec::with_capacity(read.len());
+    for r in read {
+        if let Some(v) = r? {
+            out.push(v);
+        }
+    }
+    Ok(out)
 }
 
 /// `warden watch --format json`, printed when it stops.
@@ -509,17 +523,13 @@ fn run_batch(
 ) -> Result<crate::report::ClassifyReport> {
     let paths: Vec<RepoPath> = settled.iter().map(|s| s.path.clone()).collect();
     let sizes: BTreeMap<&RepoPath, u64> = settled.iter().map(|s| (&s.path, s.size)).collect();
-    let infos = scan::read_all(root, &paths)?;
-    // A file that changed between the scan and the read waits for the next scan.
-    let infos: Vec<_> = infos
-        .into_iter()
-        .filter(|i| sizes.get(&i.path) == Some(&i.size))
-        .collect();
     let opts = Options {
-        scope: Scope::Paths(paths),
+        scope: Scope::Paths(paths.clone()),
         reclassify: false,
     };
-    let analysis = classify::analyse_files(root, reg, &opts, times, infos)?;
+    // A file that changed between the scan and the read waits for the next scan.
+    let keep = |i: &scan::FileInfo| sizes.get(&i.path) == Some(&i.size);
+    let analysis = classify::analyse_paths(root, reg, &opts, times, &paths, &keep)?;
     let repo = Repo::open(root)?;
     let mut s = repo.session(ctx, true, &mut |_| {})?;
     let prepared = crate::run::prepare_analysis(&s, analysis)?;
