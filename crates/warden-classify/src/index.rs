@@ -206,7 +206,9 @@ impl Body {
             let e: Entry = serde_json::from_slice(text).map_err(|e| {
                 corrupt(
                     chain,
-                    format!("byte {at}: not a valid ledger entry: {e} (fix: `warden ledger verify`)"),
+                    format!(
+                        "byte {at}: not a valid ledger entry: {e} (fix: `warden ledger verify`)"
+                    ),
                 )
             })?;
             if let Some((undone, by)) = history::undo_of(&e) {
@@ -307,7 +309,12 @@ impl PlacementIndex {
     /// fingerprint ([`history::latest`] without reading the ledger).
     pub fn latest(&self) -> BTreeMap<(String, Digest), Digest> {
         let mut m = BTreeMap::new();
-        for r in self.body.rows.iter().filter(|r| self.undone_by(&r.run).is_none()) {
+        for r in self
+            .body
+            .rows
+            .iter()
+            .filter(|r| self.undone_by(&r.run).is_none())
+        {
             m.insert((r.path.clone(), r.sha256), r.key);
         }
         m
@@ -338,11 +345,7 @@ impl PlacementIndex {
                 }
                 cache.insert(key.clone(), history::entry_placements(&e));
             }
-            let Some(mut p) = cache
-                .get(&key)
-                .and_then(|v| v.get(r.i as usize))
-                .cloned()
-            else {
+            let Some(mut p) = cache.get(&key).and_then(|v| v.get(r.i as usize)).cloned() else {
                 return Ok(None);
             };
             if p.decision.path != r.path || p.decision.sha256 != r.sha256 {

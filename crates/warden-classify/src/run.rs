@@ -10,11 +10,11 @@ use crate::classify::{self, Analysis, EVENT, Options, SOURCE_ID, SOURCE_KIND};
 use crate::history;
 use crate::report::{ClassifyReport, FileDecision, Outcome};
 use crate::times::Times;
+use std::collections::BTreeMap;
 use warden_core::engine::{Record, Session};
 use warden_core::modules::Modules;
 use warden_core::plan::Plan;
 use warden_core::proposal::Source;
-use std::collections::BTreeMap;
 use warden_core::{Digest, Error, Repo, Result};
 
 /// The decisions of a pass and, when something moves, its plan.
@@ -46,7 +46,7 @@ pub fn prepare(s: &Session, reg: &Modules, opts: &Options, times: &dyn Times) ->
 
 /// Plan an analysis made by the caller (the watcher).
 pub fn prepare_analysis(s: &Session, mut analysis: Analysis) -> Result<Prepared> {
-    let latest = crate::index::PlacementIndex::load(&s.repo)?.latest();
+    let latest = crate::index::PlacementIndex::load(s.repo)?.latest();
     let mut plan = None;
     if let Some((p, digest)) = analysis.proposal()? {
         let mut pl = s.plan(&p, digest, "(classifier proposal)")?;
@@ -187,7 +187,7 @@ pub fn plan_plugin_proposal(
         return Ok((plan, None));
     }
     analysis.set_lane(&plan.run);
-    let latest = crate::index::PlacementIndex::load(&s.repo)?.latest();
+    let latest = crate::index::PlacementIndex::load(s.repo)?.latest();
     let new = new_decisions(&analysis, &latest);
     let report = ClassifyReport::new(Some(plan.run.clone()), Outcome::Applied, new);
     plan.details = serde_json::to_value(&report).ok();

@@ -269,7 +269,14 @@ pub fn watch_events(
     log: &mut dyn FnMut(&WatchEvent),
     events: mpsc::Receiver<EventBatch>,
 ) -> Result<WatchSummary> {
-    run(root, opts, stop, log, Some(events), &mut BuiltIn { ctx, times })
+    run(
+        root,
+        opts,
+        stop,
+        log,
+        Some(events),
+        &mut BuiltIn { ctx, times },
+    )
 }
 
 /// Whether a batch from the event source asks for a full rescan rather than

@@ -80,7 +80,11 @@ fn the_placement_index_answers_what_the_whole_ledger_answers() {
         "the undone run shows: {:#?}",
         want[2]
     );
-    assert!(!want[4].placements.is_empty(), "a duplicate: {:#?}", want[4]);
+    assert!(
+        !want[4].placements.is_empty(),
+        "a duplicate: {:#?}",
+        want[4]
+    );
     assert_eq!(from_index(&f), want);
     // The latest decisions, which decide what a run records again.
     let entries = f.repo().ledger().entries().expect("entries");
@@ -111,7 +115,11 @@ fn a_missing_or_corrupt_index_is_rebuilt_with_the_same_answers() {
         .replacen("inbox/notes.py", "inbox/NOTES.py", 1)
         .into_bytes();
     assert_ne!(edited, good);
-    for bad in [b"not json".to_vec(), good[..good.len() / 2].to_vec(), edited] {
+    for bad in [
+        b"not json".to_vec(),
+        good[..good.len() / 2].to_vec(),
+        edited,
+    ] {
         std::fs::write(&path, &bad).expect("write");
         assert!(PlacementIndex::load(&f.repo()).expect("load").rebuilt);
         assert_eq!(from_index(&f), want);

@@ -143,12 +143,10 @@ impl BatchHandler for Dispatch<'_> {
             })
             .collect();
         let applied = report.plugins.iter().find(|p| {
-            p.plugin == warden_classify::history::PLUGIN_KEY
-                && p.outcome == PluginOutcome::Applied
+            p.plugin == warden_classify::history::PLUGIN_KEY && p.outcome == PluginOutcome::Applied
         });
         let unmoved = report.plugins.iter().any(|p| {
-            p.plugin == warden_classify::history::PLUGIN_KEY
-                && p.outcome == PluginOutcome::NoChange
+            p.plugin == warden_classify::history::PLUGIN_KEY && p.outcome == PluginOutcome::NoChange
         });
         let stays = match unmoved {
             true => warden_classify::run::record_stays(&mut s, reg, &sink.paths, self.times)?,
@@ -254,8 +252,7 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
         times: &times,
         launcher: crate::env::launcher(),
     };
-    let summary =
-        warden_classify::watch::watch_with(&root, &opts, &stop, &mut log, &mut handler)?;
+    let summary = warden_classify::watch::watch_with(&root, &opts, &stop, &mut log, &mut handler)?;
     eprintln!(
         "warden watch: stopped after {} batch(es)",
         summary.batches.len()
