@@ -159,15 +159,40 @@ fn join(folder: &RepoPath, name: &str) -> Result<RepoPath> {
 /// Classify the files in scope.
 pub fn analyse(root: &Path, reg: &Modules, opts: &Options, times: &dyn Times) -> Result<Analysis> {
     let paths = files_in_scope(root, reg, &opts.scope)?;
+    analyse_read(root, reg, opts, times, &paths, &|_| true)
+}
+
+/// Classify `paths` (files), leaving out those `keep` refuses once read (the
+/// watcher: a file whose size changed since it settled waits). Each file is
+/// read, hashed and scored in one parallel pass, and its head dropped as soon
+/// as it is scored, so a batch never holds its contents.
+pub fn analyse_paths(
+    root: &Path,
+    reg: &Modules,
+    opts: &Options,
+    times: &dyn Times,
+    paths: &[RepoPath],
+    keep: &(dyn Fn(&FileInfo) -> bool + Sync),
+) -> Result<Analysis> {
+    analyse_read(root, reg, opts, times, paths, keep)
+}
+
+fn analyse_read(
+    root: &Path,
+    reg: &Modules,
+    opts: &Options,
+    times: &dyn Times,
+    paths: &[RepoPath],
+    keep: &(dyn Fn(&FileInfo) -> bool + Sync),
+) -> Result<Analysis> {
     let scorer = Scorer::new(reg);
-    // Read, hash and score in one parallel pass; a file's head is dropped as
-    // soon as it is scored.
     let scored: Vec<Result<Option<(FileInfo, Verdict)>>> = paths
         .par_iter()
         .map_init(
             || vec![0u8; scan::READ_BUF],
             |buf, p| match scan::read_with(root, p, buf) {
-                Ok(info) => Ok(Some(score_one(&scorer, reg, info))),
+                Ok(info) if keep(&info) => Ok(Some(score_one(&scorer, reg, info))),
+                Ok(_) => Ok(None),
                 Err(warden_core::Error::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound =>
                 {

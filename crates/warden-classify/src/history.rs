@@ -30,48 +30,63 @@ pub struct Placement {
 
 /// Every classifier decision in the ledger, oldest first.
 pub fn placements(entries: &[Entry]) -> Vec<Placement> {
-    let mut undone: BTreeMap<&str, &str> = BTreeMap::new();
-    for e in entries {
-        if let Some(u) = &e.undoes
-            && e.result == RunResult::Applied
-        {
-            undone.insert(u.as_str(), e.run.as_str());
-        }
-    }
+    let undone = undone_runs(entries);
     let mut out = Vec::new();
     for e in entries {
-        if let Some(mut from_plugin) = plugin_placements(e) {
-            for p in &mut from_plugin {
-                p.undone_by = undone.get(e.run.as_str()).map(|s| s.to_string());
-            }
-            out.extend(from_plugin);
-            continue;
-        }
-        let Some(d) = &e.details else { continue };
-        if d.get("schema").and_then(|s| s.as_str()) != Some(CLASSIFY_SCHEMA_ID) {
-            continue;
-        }
-        if e.result == RunResult::RolledBack {
-            continue;
-        }
-        let Ok(report) = serde_json::from_value::<ClassifyReport>(d.clone()) else {
-            continue;
-        };
-        let result = match e.result {
-            RunResult::Applied => "applied",
-            _ => "recorded",
-        };
-        for f in report.files {
-            out.push(Placement {
-                run: e.run.clone(),
-                time: e.time.clone(),
-                result: result.into(),
-                undone_by: undone.get(e.run.as_str()).map(|s| s.to_string()),
-                decision: f,
-            });
+        for mut p in entry_placements(e) {
+            p.undone_by = undone.get(e.run.as_str()).cloned();
+            out.push(p);
         }
     }
     out
+}
+
+/// Which run undid which: undone run → the undo run (applied undos only).
+pub fn undone_runs(entries: &[Entry]) -> BTreeMap<String, String> {
+    entries.iter().filter_map(undo_of).collect()
+}
+
+/// `(undone run, this run)` when `e` is an applied undo.
+pub fn undo_of(e: &Entry) -> Option<(String, String)> {
+    match &e.undoes {
+        Some(u) if e.result == RunResult::Applied => Some((u.clone(), e.run.clone())),
+        _ => None,
+    }
+}
+
+/// The decisions one ledger entry records, in its order (`undone_by` is
+/// left empty: it depends on later entries). A run whose details are a
+/// `warden.classify/v1` report (a built-in run, or a plugin run the watcher
+/// dispatched) gives those; an applied run of the `ModuleClassifier` plugin
+/// without details (`warden run FileDetected` by hand) is read back from
+/// its actions; a rolled-back run gives nothing.
+pub fn entry_placements(e: &Entry) -> Vec<Placement> {
+    if e.result == RunResult::RolledBack {
+        return Vec::new();
+    }
+    let report = e
+        .details
+        .as_ref()
+        .filter(|d| d.get("schema").and_then(|s| s.as_str()) == Some(CLASSIFY_SCHEMA_ID))
+        .and_then(|d| serde_json::from_value::<ClassifyReport>(d.clone()).ok());
+    let Some(report) = report else {
+        return plugin_placements(e).unwrap_or_default();
+    };
+    let result = match e.result {
+        RunResult::Applied => "applied",
+        _ => "recorded",
+    };
+    report
+        .files
+        .into_iter()
+        .map(|f| Placement {
+            run: e.run.clone(),
+            time: e.time.clone(),
+            result: result.into(),
+            undone_by: None,
+            decision: f,
+        })
+        .collect()
 }
 
 /// The key of the built-in `ModuleClassifier` plugin (`warden modules
@@ -149,14 +164,25 @@ fn plugin_placements(e: &Entry) -> Option<Vec<Placement>> {
     Some(out)
 }
 
-/// The latest decision still in force for each (path, sha256): a decision
-/// that equals it need not be recorded again (REQUIREMENTS C14).
-pub fn latest(placements: &[Placement]) -> BTreeMap<(String, Digest), &FileDecision> {
+/// The latest decision still in force for each (path, sha256), as its
+/// [`fingerprint`]: a decision with the same fingerprint need not be
+/// recorded again (REQUIREMENTS C14).
+pub fn latest(placements: &[Placement]) -> BTreeMap<(String, Digest), Digest> {
     let mut m = BTreeMap::new();
     for p in placements.iter().filter(|p| p.undone_by.is_none()) {
-        m.insert((p.decision.path.clone(), p.decision.sha256), &p.decision);
+        m.insert(
+            (p.decision.path.clone(), p.decision.sha256),
+            fingerprint(&p.decision),
+        );
     }
     m
+}
+
+/// What makes two decisions about the same (path, sha256) the same: the
+/// decision path, module, action and candidates (with their scores).
+pub fn fingerprint(d: &FileDecision) -> Digest {
+    let v = (&d.decision_path, &d.module, &d.action, &d.candidates);
+    Digest::of(&serde_json::to_vec(&v).unwrap_or_default())
 }
 
 /// What `warden where` asks.
@@ -188,31 +214,53 @@ pub struct WhereReport {
     pub placements: Vec<Placement>,
 }
 
-/// Answer a query over the placements.
-pub fn query(all: &[Placement], q: &WhereQuery) -> WhereReport {
-    let mut keep: Vec<bool> = vec![true; all.len()];
+/// The fields of a decision a query looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    pub path: &'a str,
+    pub target: Option<&'a str>,
+    pub sha256: Digest,
+    pub decision_path: DecisionPath,
+    pub time: &'a str,
+}
+
+impl<'a> View<'a> {
+    pub fn of(p: &'a Placement) -> View<'a> {
+        View {
+            path: &p.decision.path,
+            target: p.decision.target.as_deref(),
+            sha256: p.decision.sha256,
+            decision_path: p.decision.decision_path,
+            time: &p.time,
+        }
+    }
+}
+
+/// The positions of the items a query selects, in order.
+pub fn select<T>(items: &[T], view: impl Fn(&T) -> View<'_>, q: &WhereQuery) -> Vec<usize> {
+    let mut keep: Vec<bool> = vec![true; items.len()];
     if let Some(file) = &q.file {
         // Follow moves and digests to a fixpoint: a decision is about the
         // file when its path, its target or its content is one we know.
         let mut paths: BTreeSet<String> = BTreeSet::from([file.clone()]);
         let mut digests: BTreeSet<Digest> = q.file_sha256.into_iter().collect();
-        let mut related = vec![false; all.len()];
+        let mut related = vec![false; items.len()];
         loop {
             let mut grew = false;
-            for (i, p) in all.iter().enumerate() {
+            for (i, it) in items.iter().enumerate() {
                 if related[i] {
                     continue;
                 }
-                let d = &p.decision;
-                let hit = paths.contains(&d.path)
-                    || d.target.as_ref().is_some_and(|t| paths.contains(t))
+                let d = view(it);
+                let hit = paths.contains(d.path)
+                    || d.target.is_some_and(|t| paths.contains(t))
                     || digests.contains(&d.sha256);
                 if hit {
                     related[i] = true;
                     grew = true;
-                    paths.insert(d.path.clone());
-                    if let Some(t) = &d.target {
-                        paths.insert(t.clone());
+                    paths.insert(d.path.to_string());
+                    if let Some(t) = d.target {
+                        paths.insert(t.to_string());
                     }
                     digests.insert(d.sha256);
                 }
@@ -225,23 +273,40 @@ pub fn query(all: &[Placement], q: &WhereQuery) -> WhereReport {
             *k &= r;
         }
     }
-    let placements = all
+    items
         .iter()
         .zip(keep)
-        .filter(|(p, k)| {
-            *k && q.outcome.is_none_or(|o| p.decision.decision_path == o)
+        .enumerate()
+        .filter(|(_, (it, k))| {
+            let d = view(it);
+            *k && q.outcome.is_none_or(|o| d.decision_path == o)
                 && q.since
-                    .is_none_or(|s| p.time.parse::<jiff::Timestamp>().is_ok_and(|t| t >= s))
+                    .is_none_or(|s| d.time.parse::<jiff::Timestamp>().is_ok_and(|t| t >= s))
         })
-        .map(|(p, _)| p.clone())
-        .collect();
-    WhereReport {
-        schema: WHERE_SCHEMA_ID.into(),
-        file: q.file.clone(),
-        outcome: q.outcome,
-        since: q.since.map(|s| s.to_string()),
-        placements,
+        .map(|(i, _)| i)
+        .collect()
+}
+
+impl WhereReport {
+    pub fn new(q: &WhereQuery, placements: Vec<Placement>) -> WhereReport {
+        WhereReport {
+            schema: WHERE_SCHEMA_ID.into(),
+            file: q.file.clone(),
+            outcome: q.outcome,
+            since: q.since.map(|s| s.to_string()),
+            placements,
+        }
     }
+}
+
+/// Answer a query over the placements (every placement in memory; `warden
+/// where` asks the placement index instead, [`crate::index`]).
+pub fn query(all: &[Placement], q: &WhereQuery) -> WhereReport {
+    let placements = select(all, |p| View::of(p), q)
+        .into_iter()
+        .map(|i| all[i].clone())
+        .collect();
+    WhereReport::new(q, placements)
 }
 
 /// `--since`: a span back from `now` ("90s", "30m", "24h", "7d", "2w") or an

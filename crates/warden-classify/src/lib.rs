@@ -20,6 +20,7 @@ pub mod dedupe;
 pub mod duplicates;
 pub mod history;
 pub mod import;
+pub mod index;
 pub mod quarantine;
 pub mod report;
 pub mod run;

@@ -10,6 +10,7 @@ use crate::classify::{self, Analysis, EVENT, Options, SOURCE_ID, SOURCE_KIND};
 use crate::history;
 use crate::report::{ClassifyReport, FileDecision, Outcome};
 use crate::times::Times;
+use std::collections::BTreeMap;
 use warden_core::engine::{Record, Session};
 use warden_core::modules::Modules;
 use warden_core::plan::Plan;
@@ -45,9 +46,7 @@ pub fn prepare(s: &Session, reg: &Modules, opts: &Options, times: &dyn Times) ->
 
 /// Plan an analysis made by the caller (the watcher).
 pub fn prepare_analysis(s: &Session, mut analysis: Analysis) -> Result<Prepared> {
-    let entries = s.repo.ledger().entries()?;
-    let all = history::placements(&entries);
-    let latest = history::latest(&all);
+    let latest = crate::index::PlacementIndex::load(s.repo)?.latest();
     let mut plan = None;
     if let Some((p, digest)) = analysis.proposal()? {
         let mut pl = s.plan(&p, digest, "(classifier proposal)")?;
@@ -55,17 +54,7 @@ pub fn prepare_analysis(s: &Session, mut analysis: Analysis) -> Result<Prepared>
         analysis.set_lane(&pl.run);
         plan = Some(pl);
     }
-    let new: Vec<FileDecision> = analysis
-        .files
-        .iter()
-        .filter(|f| {
-            f.action.is_some()
-                || latest
-                    .get(&(f.path.clone(), f.sha256))
-                    .is_none_or(|prev| !same_decision(prev, f))
-        })
-        .cloned()
-        .collect();
+    let new = new_decisions(&analysis, &latest);
     if let Some(pl) = &mut plan {
         let report = ClassifyReport::new(Some(pl.run.clone()), Outcome::Applied, new.clone());
         pl.details = serde_json::to_value(&report).ok();
@@ -77,11 +66,23 @@ pub fn prepare_analysis(s: &Session, mut analysis: Analysis) -> Result<Prepared>
     })
 }
 
-fn same_decision(a: &FileDecision, b: &FileDecision) -> bool {
-    a.decision_path == b.decision_path
-        && a.module == b.module
-        && a.action == b.action
-        && a.candidates == b.candidates
+/// The decisions worth recording: those with an action, and those that
+/// differ from the latest recorded for the same (path, sha256).
+pub fn new_decisions(
+    analysis: &Analysis,
+    latest: &BTreeMap<(String, Digest), Digest>,
+) -> Vec<FileDecision> {
+    analysis
+        .files
+        .iter()
+        .filter(|f| {
+            f.action.is_some()
+                || latest
+                    .get(&(f.path.clone(), f.sha256))
+                    .is_none_or(|prev| *prev != history::fingerprint(f))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Apply (or record) what [`prepare`] found. Returns the report; a failed
@@ -148,4 +149,70 @@ fn keep_inbox_roots(root: &std::path::Path, analysis: &Analysis) {
             let _ = std::fs::create_dir_all(&fs);
         }
     }
+}
+
+/// A `ModuleClassifier` plugin's proposal, planned in a writer session with
+/// the classifier's decisions as the plan's `details` (the placement
+/// history of a plugin-made run, the same `warden.classify/v1` report a
+/// built-in run carries).
+///
+/// The plugin classified `paths` inside its sandbox; the repository is part
+/// of its input and it cannot write to it, so classifying the same paths
+/// here gives the same decisions. They are attached only when they make
+/// exactly the plugin's actions; otherwise (or when the analysis fails) the
+/// plan has no details and `warden where` reads the run from its actions.
+/// A refusal by the policy gate or a precondition is the `Err`.
+pub fn plan_plugin_proposal(
+    s: &Session,
+    proposal: &warden_core::proposal::Proposal,
+    digest: Digest,
+    label: &str,
+    reg: &Modules,
+    paths: &[warden_core::paths::RepoPath],
+    times: &dyn Times,
+) -> Result<(Plan, Option<ClassifyReport>)> {
+    let mut plan = s.plan(proposal, digest, label)?;
+    let opts = Options {
+        scope: classify::Scope::Paths(paths.to_vec()),
+        reclassify: false,
+    };
+    let Ok(mut analysis) = classify::analyse(s.repo.root(), reg, &opts, times) else {
+        return Ok((plan, None));
+    };
+    let ours = match analysis.proposal() {
+        Ok(Some((p, _))) => serde_json::to_value(&p.actions).ok(),
+        _ => None,
+    };
+    if ours.is_none() || ours != serde_json::to_value(&proposal.actions).ok() {
+        return Ok((plan, None));
+    }
+    analysis.set_lane(&plan.run);
+    let latest = crate::index::PlacementIndex::load(s.repo)?.latest();
+    let new = new_decisions(&analysis, &latest);
+    let report = ClassifyReport::new(Some(plan.run.clone()), Outcome::Applied, new);
+    plan.details = serde_json::to_value(&report).ok();
+    Ok((plan, Some(report)))
+}
+
+/// After a FileDetected dispatch in which the `ModuleClassifier` plugin
+/// proposed nothing (every file stays: ambiguous, already placed): record
+/// the decisions that are new, as `warden classify` does, so `warden where`
+/// has them. Returns None, writing nothing, when the classifier would move
+/// something after all (the plugin's empty proposal stands).
+pub fn record_stays(
+    s: &mut Session,
+    reg: &Modules,
+    paths: &[warden_core::paths::RepoPath],
+    times: &dyn Times,
+) -> Result<Option<ClassifyReport>> {
+    let opts = Options {
+        scope: classify::Scope::Paths(paths.to_vec()),
+        reclassify: false,
+    };
+    let analysis = classify::analyse(s.repo.root(), reg, &opts, times)?;
+    if !analysis.actions.is_empty() {
+        return Ok(None);
+    }
+    let prepared = prepare_analysis(s, analysis)?;
+    commit(s, prepared).map(Some)
 }

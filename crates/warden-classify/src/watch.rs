@@ -23,7 +23,7 @@
 
 use crate::IoContext;
 use crate::classify::{self, Options, Scope};
-use crate::report::Outcome;
+use crate::report::{ClassifyReport, Outcome};
 use crate::scan;
 use crate::times::Times;
 use notify_debouncer_full::notify::RecursiveMode;
@@ -92,10 +92,112 @@ pub struct BatchLog {
     pub files: usize,
     /// Files per decision path.
     pub counts: BTreeMap<String, u64>,
+    /// The run that applied or recorded the decisions (`warden undo RUN`
+    /// takes it); null when nothing was new.
     pub run: Option<String>,
     pub outcome: Outcome,
     /// Files seen but not settled yet.
     pub pending: usize,
+    /// Who handled the batch: `built-in` (the classifier in-process, as a
+    /// collector) or `plugin` (a FileDetected dispatch to the enabled
+    /// plugins, the `ModuleClassifier` among them).
+    #[serde(default = "built_in")]
+    pub handler: String,
+    /// The FileDetected dispatch's own run (`warden replay RUN`), when
+    /// plugins handled the batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch: Option<String>,
+}
+
+fn built_in() -> String {
+    HANDLER_BUILT_IN.into()
+}
+
+pub const HANDLER_BUILT_IN: &str = "built-in";
+pub const HANDLER_PLUGIN: &str = "plugin";
+
+/// A settled file, handed to the batch's FileDetected handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    pub path: RepoPath,
+    /// Its size when it settled (a file that grew since waits for the next scan).
+    pub size: u64,
+}
+
+/// What became of one batch.
+#[derive(Debug, Clone)]
+pub struct Handled {
+    /// The decisions, and the run that applied or recorded them.
+    pub report: ClassifyReport,
+    /// [`HANDLER_BUILT_IN`] or [`HANDLER_PLUGIN`].
+    pub handler: String,
+    /// The FileDetected dispatch's run, when plugins handled the batch.
+    pub dispatch: Option<String>,
+    /// What went wrong with a plugin (its fault), one line each; the batch
+    /// is then logged as failed.
+    pub faults: Vec<String>,
+}
+
+/// The FileDetected handler of a batch: one dispatch per batch.
+pub trait BatchHandler {
+    fn handle(&mut self, root: &Path, reg: &Modules, batch: &[Settled]) -> Result<Handled>;
+}
+
+/// The built-in classifier as the FileDetected handler: one proposal (source
+/// `collector/warden-classify`), one run, per batch, with the decisions as
+/// the run's details.
+pub struct BuiltIn<'a> {
+    pub ctx: &'a Context,
+    pub times: &'a dyn Times,
+}
+
+impl BatchHandler for BuiltIn<'_> {
+    fn handle(&mut self, root: &Path, reg: &Modules, batch: &[Settled]) -> Result<Handled> {
+        Ok(Handled {
+            report: run_batch(root, self.ctx, self.times, reg, batch)?,
+            handler: HANDLER_BUILT_IN.into(),
+            dispatch: None,
+            faults: Vec::new(),
+        })
+    }
+}
+
+/// The FileDetected payloads of a batch (`path`, `sha256`, `size`, `mtime`),
+/// read in parallel; a file that vanished or changed size since it settled
+/// is left out (it is looked at again at the next scan).
+pub fn payloads(root: &Path, batch: &[Settled]) -> Result<Vec<serde_json::Value>> {
+    use rayon::prelude::*;
+    let read: Vec<Result<Option<serde_json::Value>>> = batch
+        .par_iter()
+        .map_init(
+            || vec![0u8; scan::READ_BUF],
+            |buf, s| match scan::read_with(root, &s.path, buf) {
+                Ok(i) if i.size == s.size => {
+                    let mtime = jiff::Timestamp::from_second(i.fs_mtime)
+                        .map(|t| t.to_string())
+                        .unwrap_or_default();
+                    Ok(Some(serde_json::json!({
+                        "path": i.path.as_str(),
+                        "sha256": i.sha256.to_string(),
+                        "size": i.size,
+                        "mtime": mtime,
+                    })))
+                }
+                Ok(_) => Ok(None),
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            },
+        )
+        .collect();
+    let mut out = Vec::with_capacity(read.len());
+    for r in read {
+        if let Some(v) = r? {
+            out.push(v);
+        }
+    }
+    Ok(out)
 }
 
 /// `warden watch --format json`, printed when it stops.
@@ -137,7 +239,19 @@ pub fn watch(
     stop: &AtomicBool,
     log: &mut dyn FnMut(&WatchEvent),
 ) -> Result<WatchSummary> {
-    run(root, ctx, times, opts, stop, log, None)
+    run(root, opts, stop, log, None, &mut BuiltIn { ctx, times })
+}
+
+/// [`watch`], each batch going to `handler` (the CLI's dispatch through the
+/// plugin runtime).
+pub fn watch_with(
+    root: &Path,
+    opts: &WatchOptions,
+    stop: &AtomicBool,
+    log: &mut dyn FnMut(&WatchEvent),
+    handler: &mut dyn BatchHandler,
+) -> Result<WatchSummary> {
+    run(root, opts, stop, log, None, handler)
 }
 
 /// The test seam for what the kernel cannot be made to do on demand (an
@@ -155,7 +269,14 @@ pub fn watch_events(
     log: &mut dyn FnMut(&WatchEvent),
     events: mpsc::Receiver<EventBatch>,
 ) -> Result<WatchSummary> {
-    run(root, ctx, times, opts, stop, log, Some(events))
+    run(
+        root,
+        opts,
+        stop,
+        log,
+        Some(events),
+        &mut BuiltIn { ctx, times },
+    )
 }
 
 /// Whether a batch from the event source asks for a full rescan rather than
@@ -172,12 +293,11 @@ pub fn rescan_reason(batch: &EventBatch) -> Option<String> {
 
 fn run(
     root: &Path,
-    ctx: &Context,
-    times: &dyn Times,
     opts: &WatchOptions,
     stop: &AtomicBool,
     log: &mut dyn FnMut(&WatchEvent),
     injected: Option<mpsc::Receiver<EventBatch>>,
+    handler: &mut dyn BatchHandler,
 ) -> Result<WatchSummary> {
     let repo = Repo::open(root)?;
     let lock_path = repo.layout.state_dir().join("watch.lock");
@@ -330,15 +450,37 @@ fn run(
         if !settled.is_empty() {
             let pending = seen.len() - settled.len();
             let n = settled.len();
-            match run_batch(root, ctx, times, &reg, &settled) {
-                Ok(report) => {
+            let batch: Vec<Settled> = settled
+                .iter()
+                .map(|(p, k)| Settled {
+                    path: p.clone(),
+                    size: k.0,
+                })
+                .collect();
+            match handler.handle(root, &reg, &batch) {
+                Ok(h) if !h.faults.is_empty() => {
+                    summary.failed += 1;
+                    log(&WatchEvent::Failed {
+                        files: n,
+                        error: format!(
+                            "{}{}",
+                            h.faults.join("; "),
+                            h.dispatch
+                                .map(|d| format!(" (dispatch run {d}; `warden replay {d}`)"))
+                                .unwrap_or_default()
+                        ),
+                    });
+                }
+                Ok(h) => {
                     let b = BatchLog {
                         batch: summary.batches.len() as u64 + 1,
                         files: n,
-                        counts: report.counts.clone(),
-                        run: report.run.clone(),
-                        outcome: report.outcome,
+                        counts: h.report.counts,
+                        run: h.report.run,
+                        outcome: h.report.outcome,
                         pending,
+                        handler: h.handler,
+                        dispatch: h.dispatch,
                     };
                     log(&WatchEvent::Batch(b.clone()));
                     summary.batches.push(b);
@@ -384,20 +526,17 @@ fn run_batch(
     ctx: &Context,
     times: &dyn Times,
     reg: &Modules,
-    settled: &[(RepoPath, Key)],
+    settled: &[Settled],
 ) -> Result<crate::report::ClassifyReport> {
-    let paths: Vec<RepoPath> = settled.iter().map(|(p, _)| p.clone()).collect();
-    let infos = scan::read_all(root, &paths)?;
-    // A file that changed between the scan and the read waits for the next scan.
-    let infos: Vec<_> = infos
-        .into_iter()
-        .filter(|i| settled.iter().any(|(p, k)| *p == i.path && k.0 == i.size))
-        .collect();
+    let paths: Vec<RepoPath> = settled.iter().map(|s| s.path.clone()).collect();
+    let sizes: BTreeMap<&RepoPath, u64> = settled.iter().map(|s| (&s.path, s.size)).collect();
     let opts = Options {
-        scope: Scope::Paths(paths),
+        scope: Scope::Paths(paths.clone()),
         reclassify: false,
     };
-    let analysis = classify::analyse_files(root, reg, &opts, times, infos)?;
+    // A file that changed between the scan and the read waits for the next scan.
+    let keep = |i: &scan::FileInfo| sizes.get(&i.path) == Some(&i.size);
+    let analysis = classify::analyse_paths(root, reg, &opts, times, &paths, &keep)?;
     let repo = Repo::open(root)?;
     let mut s = repo.session(ctx, true, &mut |_| {})?;
     let prepared = crate::run::prepare_analysis(&s, analysis)?;

@@ -538,3 +538,61 @@ fn classify_duplicates_lists_identical_files_and_writes_nothing() {
     let err = r.fails(&["classify", "--duplicates", "nowhere"], 2);
     assert!(err.contains("nowhere"), "{err}");
 }
+
+#[test]
+fn watch_dispatches_each_batch_to_the_module_classifier_plugin_and_where_shows_its_scores() {
+    let r = repo();
+    std::fs::create_dir_all(r.root.join("inbox")).expect("inbox");
+    let out = r.ok(&["modules", "install-plugin", "--yes"]);
+    assert!(out.contains("installed and enabled"), "{out}");
+    let w = Watcher::start(&r, &[]);
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    r.write("inbox/holiday.txt", "sunny\n");
+    until("both files to be handled", || {
+        r.root.join("modules/ledger/notes.py").exists()
+            && !r.root.join("inbox/holiday.txt").exists()
+    });
+    // An ambiguous file alone: the plugin proposes nothing, the decision is
+    // still recorded.
+    r.write("inbox/goal_ledger.py", "x\n");
+    until("the ambiguous file's decision", || {
+        r.json(&["where", "--outcome", "ambiguous"])["placements"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    });
+    let log = w.stop();
+    assert!(log.contains("FileDetected dispatch"), "{log}");
+    // The plugin's run carries the classifier's decisions: module, scores,
+    // decision path, lane target.
+    let v = r.json(&["where", "modules/ledger/notes.py"]);
+    let pl = &v["placements"][0];
+    assert_eq!(pl["decision"]["path"], "inbox/notes.py", "{v:#}");
+    assert_eq!(pl["decision"]["decision_path"], "clear_winner", "{v:#}");
+    assert_eq!(pl["decision"]["module"], "Ledger_Records_MOD", "{v:#}");
+    assert_eq!(
+        pl["decision"]["candidates"][0]["score"], 3,
+        "the scores are kept: {v:#}"
+    );
+    let run = pl["run"].as_str().expect("run").to_string();
+    let runs = r.json(&["runs", "--all"]);
+    let entry = runs["runs"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["run"] == run.as_str()))
+        .expect("the placing run is ledgered");
+    assert_eq!(entry["actor"]["kind"], "plugin", "{entry:#}");
+    assert_eq!(entry["actor"]["id"], "module-classifier", "{entry:#}");
+    let u = r.json(&["where", "--outcome", "unclassified"]);
+    assert_eq!(u["placements"][0]["decision"]["path"], "inbox/holiday.txt");
+    assert!(
+        u["placements"][0]["decision"]["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(".quarantine/")),
+        "{u:#}"
+    );
+    // One undo puts the batch back.
+    r.ok(&["undo", &run, "--yes"]);
+    assert_eq!(r.read("inbox/notes.py"), "ledger ulid append_only\n");
+    assert_eq!(r.read("inbox/holiday.txt"), "sunny\n");
+    let v = r.json(&["where", "inbox/notes.py"]);
+    assert!(v["placements"][0]["undone_by"].is_string(), "{v:#}");
+}

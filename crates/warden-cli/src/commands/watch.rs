@@ -1,5 +1,11 @@
 //! `warden watch [--poll MS] [--settle MS]`: classify what settles in the
 //! inbox, unattended, until SIGINT or SIGTERM (checked between batches).
+//!
+//! Each batch is one FileDetected dispatch: when the `ModuleClassifier`
+//! plugin is enabled (`warden modules install-plugin`), through the plugin
+//! runtime like `warden run FileDetected`, its proposal planned with the
+//! classifier's decisions as the run's details ([`ClassifierSink`]);
+//! otherwise the built-in classifier handles it in-process.
 
 use super::{is_json, root};
 use crate::cli::Format;
@@ -9,8 +15,165 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
-use warden_classify::times::GitTimes;
-use warden_classify::watch::{WatchEvent, WatchOptions};
+use warden_classify::report::ClassifyReport;
+use warden_classify::times::{GitTimes, Times};
+use warden_classify::watch::{
+    BatchHandler, BuiltIn, HANDLER_PLUGIN, Handled, Settled, WatchEvent, WatchOptions,
+};
+use warden_core::digest::Digest;
+use warden_core::engine::Session;
+use warden_core::modules::Modules;
+use warden_core::paths::RepoPath;
+use warden_core::proposal::Proposal;
+use warden_plugin::runtime::{
+    self, DispatchOptions, PluginOutcome, PluginRecord, ProposalSink, Taken, WorkingTree,
+};
+
+/// The sink of a FileDetected dispatch: the `ModuleClassifier`'s proposal is
+/// planned with the classifier's decisions as the run's `details` (so `warden
+/// where` shows its module, scores and decision path); any other plugin's
+/// goes to the working tree as in `warden run`.
+pub struct ClassifierSink<'a> {
+    pub reg: &'a Modules,
+    pub paths: Vec<RepoPath>,
+    pub times: &'a dyn Times,
+    /// The decisions of the classifier's applied run, once taken.
+    pub decisions: Option<ClassifyReport>,
+}
+
+impl ProposalSink for ClassifierSink<'_> {
+    fn take(
+        &mut self,
+        session: &mut Session,
+        plugin: &PluginRecord,
+        proposal: &Proposal,
+        digest: Digest,
+        label: &str,
+    ) -> warden_core::Result<Taken> {
+        if plugin.plugin != warden_classify::history::PLUGIN_KEY {
+            return WorkingTree.take(session, plugin, proposal, digest, label);
+        }
+        let (plan, report) = match warden_classify::run::plan_plugin_proposal(
+            session,
+            proposal,
+            digest,
+            label,
+            self.reg,
+            &self.paths,
+            self.times,
+        ) {
+            Ok(x) => x,
+            Err(e) => return Ok(Taken::Refused(e)),
+        };
+        if plan.noop.is_some() || plan.changes.is_empty() {
+            return Ok(Taken::NoChange);
+        }
+        let outcome = session.apply(&plan)?;
+        let run = outcome.entry.run.clone();
+        let rolled_back = outcome.entry.result != warden_core::ledger::RunResult::Applied;
+        if !rolled_back {
+            self.decisions = report;
+        }
+        Ok(Taken::Applied { run, rolled_back })
+    }
+}
+
+/// The watcher's FileDetected handler: the plugin runtime when the
+/// `ModuleClassifier` plugin is enabled, else the built-in classifier.
+struct Dispatch<'a> {
+    ctx: &'a warden_core::Context,
+    times: &'a dyn Times,
+    launcher: warden_plugin::runtime::Launcher,
+}
+
+impl BatchHandler for Dispatch<'_> {
+    fn handle(
+        &mut self,
+        root: &std::path::Path,
+        reg: &Modules,
+        batch: &[Settled],
+    ) -> warden_core::Result<Handled> {
+        let plugins = warden_core::plugin_registry::PluginRegistry::read(root)?;
+        let classifier = plugins
+            .for_event(warden_classify::classify::EVENT)
+            .iter()
+            .any(|(k, _)| k.as_str() == warden_classify::history::PLUGIN_KEY);
+        if !classifier {
+            return BuiltIn {
+                ctx: self.ctx,
+                times: self.times,
+            }
+            .handle(root, reg, batch);
+        }
+        let items = warden_classify::watch::payloads(root, batch)?;
+        let paths = items
+            .iter()
+            .filter_map(|i| i["path"].as_str())
+            .filter_map(|p| RepoPath::parse(p, "(watch)", "path").ok())
+            .collect();
+        let repo = warden_core::Repo::open(root)?;
+        let mut s = repo.session(self.ctx, true, &mut |_| {})?;
+        let opts = DispatchOptions {
+            launcher: &self.launcher,
+            actor: warden_core::proposal::Source {
+                kind: "collector".into(),
+                id: "warden-watch".into(),
+            },
+        };
+        let mut sink = ClassifierSink {
+            reg,
+            paths,
+            times: self.times,
+            decisions: None,
+        };
+        let report = runtime::dispatch_to(
+            &mut s,
+            warden_classify::classify::EVENT,
+            items,
+            &opts,
+            &mut sink,
+        )?;
+        let faults = report
+            .plugins
+            .iter()
+            .filter_map(|p| {
+                p.fault
+                    .as_ref()
+                    .map(|f| format!("plugin {}: {}", p.plugin, f.message))
+            })
+            .collect();
+        let applied = report.plugins.iter().find(|p| {
+            p.plugin == warden_classify::history::PLUGIN_KEY && p.outcome == PluginOutcome::Applied
+        });
+        let unmoved = report.plugins.iter().any(|p| {
+            p.plugin == warden_classify::history::PLUGIN_KEY && p.outcome == PluginOutcome::NoChange
+        });
+        let stays = match unmoved {
+            true => warden_classify::run::record_stays(&mut s, reg, &sink.paths, self.times)?,
+            false => None,
+        };
+        let decisions = match (sink.decisions, applied, stays) {
+            (Some(d), _, _) => d,
+            (None, None, Some(d)) => d,
+            (None, Some(p), _) => ClassifyReport::new(
+                p.applied_run.clone(),
+                warden_classify::report::Outcome::Applied,
+                Vec::new(),
+            ),
+            (None, None, None) => ClassifyReport::new(
+                None,
+                warden_classify::report::Outcome::NothingToDo,
+                Vec::new(),
+            ),
+        };
+        Ok(Handled {
+            report: decisions,
+            handler: HANDLER_PLUGIN.into(),
+            dispatch: Some(report.run),
+            faults,
+        })
+    }
+}
 
 #[derive(Debug, clap::Args)]
 pub struct WatchArgs {
@@ -61,13 +224,17 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
         WatchEvent::Batch(b) => {
             let counts: Vec<String> = b.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
             eprintln!(
-                "warden watch: batch {}: {} file(s): {}; {}{}",
+                "warden watch: batch {}: {} file(s): {}; {}{}{}",
                 b.batch,
                 b.files,
                 counts.join(", "),
                 match &b.run {
                     Some(r) => format!("run {r}"),
                     None => "nothing new to record".to_string(),
+                },
+                match &b.dispatch {
+                    Some(d) => format!(" (FileDetected dispatch {d} to the plugins)"),
+                    None => String::new(),
                 },
                 if b.pending > 0 {
                     format!("; {} still settling", b.pending)
@@ -80,7 +247,12 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
             "warden watch: a batch of {files} file(s) failed (retried when they change): {error}"
         ),
     };
-    let summary = warden_classify::watch::watch(&root, &ctx, &times, &opts, &stop, &mut log)?;
+    let mut handler = Dispatch {
+        ctx: &ctx,
+        times: &times,
+        launcher: crate::env::launcher(),
+    };
+    let summary = warden_classify::watch::watch_with(&root, &opts, &stop, &mut log, &mut handler)?;
     eprintln!(
         "warden watch: stopped after {} batch(es)",
         summary.batches.len()

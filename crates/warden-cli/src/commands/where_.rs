@@ -56,17 +56,15 @@ pub fn run(repo: Option<PathBuf>, args: &WhereArgs, fmt: Format) -> Result<ExitC
         }
         None => (None, None),
     };
-    let entries = repo.ledger().entries()?;
-    let all = history::placements(&entries);
-    let report = history::query(
-        &all,
+    let report = warden_classify::index::PlacementIndex::query(
+        &repo,
         &WhereQuery {
             file,
             file_sha256: sha,
             outcome,
             since,
         },
-    );
+    )?;
     if is_json(fmt) {
         output::json(&report)?;
     } else if report.placements.is_empty() {

@@ -1,0 +1,116 @@
+//! A `ModuleClassifier` plugin's proposal gets the classifier's decisions as
+//! its run's details only when they make exactly the plugin's actions; the
+//! plugin-made placement then reads in the history like a built-in one.
+// Tests, examples and benches drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::{Fixture, SEED};
+use serde_json::json;
+use warden_classify::classify::{Options, Scope};
+use warden_classify::history::{self, WhereQuery};
+use warden_classify::times::FsTimes;
+use warden_core::paths::RepoPath;
+use warden_core::proposal::Proposal;
+
+fn plugin_proposal(actions: &serde_json::Value) -> (Proposal, warden_core::Digest) {
+    let doc = json!({
+        "schema": "warden.proposal/v1",
+        "source": {"kind": "plugin", "id": "module-classifier"},
+        "event": "FileDetected",
+        "rationale": "placed by the module registry (.warden/modules.yaml)",
+        "actions": actions,
+    });
+    Proposal::from_value(&doc, "(plugin)").expect("proposal")
+}
+
+fn paths() -> Vec<RepoPath> {
+    ["inbox/notes.py", "inbox/holiday.txt"]
+        .iter()
+        .map(|p| RepoPath::parse(p, "(test)", "path").expect("path"))
+        .collect()
+}
+
+fn fixture() -> Fixture {
+    let f = Fixture::new(SEED);
+    f.write("inbox/notes.py", "ledger ulid append_only\n");
+    f.write("inbox/holiday.txt", "sunny\n");
+    f
+}
+
+#[test]
+fn the_plugins_run_carries_the_classifiers_decisions_when_they_match_its_actions() {
+    let f = fixture();
+    // What the plugin's handler prints: the classifier's own actions.
+    let opts = Options {
+        scope: Scope::Paths(paths()),
+        reclassify: false,
+    };
+    let a = warden_classify::classify::analyse(f.root(), &f.registry(), &opts, &FsTimes)
+        .expect("analyse");
+    let (p, d) = plugin_proposal(&json!(a.actions));
+    let repo = f.repo();
+    let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let (plan, report) = warden_classify::run::plan_plugin_proposal(
+        &s,
+        &p,
+        d,
+        "(plugin)",
+        &f.registry(),
+        &paths(),
+        &FsTimes,
+    )
+    .expect("plan");
+    let report = report.expect("the decisions match the actions");
+    assert_eq!(report.files.len(), 2, "{report:#?}");
+    assert!(plan.details.is_some());
+    let run = s.apply(&plan).expect("apply").entry.run;
+    drop(s);
+    let entries = f.repo().ledger().entries().expect("entries");
+    let all = history::placements(&entries);
+    let w = history::query(
+        &all,
+        &WhereQuery {
+            file: Some("modules/ledger/notes.py".into()),
+            ..WhereQuery::default()
+        },
+    );
+    let d = &w.placements[0].decision;
+    assert_eq!(w.placements[0].run, run);
+    assert_eq!(d.module.as_deref(), Some("Ledger_Records_MOD"));
+    assert_eq!(d.candidates[0].score, 3, "{d:#?}");
+    let lane = all
+        .iter()
+        .find(|p| p.decision.path == "inbox/holiday.txt")
+        .expect("holiday");
+    assert_eq!(
+        lane.decision.target.as_deref(),
+        Some(format!(".quarantine/{run}/files/inbox/holiday.txt").as_str())
+    );
+}
+
+#[test]
+fn a_plugin_proposal_that_differs_from_the_classifier_gets_no_details() {
+    let f = fixture();
+    // Only one of the two actions the classifier would propose.
+    let (p, d) = plugin_proposal(&json!([{
+        "kind": "move_file", "from": "inbox/notes.py", "to": "modules/ledger/notes.py",
+        "expect": {"sha256": warden_core::Digest::of(b"ledger ulid append_only\n").to_string()},
+    }]));
+    let repo = f.repo();
+    let s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let (plan, report) = warden_classify::run::plan_plugin_proposal(
+        &s,
+        &p,
+        d,
+        "(plugin)",
+        &f.registry(),
+        &paths(),
+        &FsTimes,
+    )
+    .expect("plan");
+    assert!(report.is_none());
+    assert!(plan.details.is_none());
+    assert_eq!(plan.changes.len(), 2, "the move is still planned");
+}
