@@ -3,11 +3,19 @@
 //! as their shortest unique prefix. Decided once in `main` from the global
 //! flags and the environment; JSON output never goes through any of it.
 
-use crate::cli::{Cli, ColorWhen, Format};
+use crate::output::Format;
 use anstyle::{AnsiColor, Style};
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
 
 /// The choices for this process.
 #[derive(Debug, Clone, Copy, Default)]
@@ -22,8 +30,17 @@ pub struct Ui {
 
 static UI: OnceLock<Ui> = OnceLock::new();
 
+/// The global flags that shape human output.
+pub struct Flags {
+    pub format: Format,
+    pub color: ColorWhen,
+    pub no_pager: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
 /// Decide from the flags and the environment (once, in `main`).
-pub fn init(cli: &Cli) {
+pub fn init(cli: &Flags) {
     let human = cli.format == Format::Human;
     let tty = crate::env::stdout_is_tty();
     let color = human

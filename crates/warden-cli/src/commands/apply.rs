@@ -1,13 +1,22 @@
 //! `warden apply FILE [--dry-run] [--yes] [--no-wait]`
 
+use super::WriteArgs;
 use super::{decide, is_json, open, session};
-use crate::cli::{Format, WriteArgs};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use warden_core::ledger::RunResult;
 use warden_core::proposal::Proposal;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The proposal file; `warden schema proposal` shows its format.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub write: super::WriteArgs,
+}
 
 fn read_input(file: &Path) -> Result<(Vec<u8>, String), CliError> {
     if file == Path::new("-") {

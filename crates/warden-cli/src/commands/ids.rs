@@ -1,14 +1,41 @@
 //! `warden ids build|check|mint` (SPEC §5.6).
 
+use super::WriteArgs;
 use super::plugin::{Applied, FileWrite, apply_writes};
 use super::{is_json, open, session};
-use crate::cli::{Format, IdsCommand, WriteArgs};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_core::Repo;
 use warden_plugin::ids::{self, CARD_SCHEMA_ID, IdCard, REGISTRY_YAML};
 use warden_plugin::validate::{Finding, Report, sarif};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum IdsCommand {
+    /// Regenerate ids/registry.yaml from ids/cards/ (and record mints for cards added by hand).
+    Build {
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Check immutability, uniqueness and the one-artifact rule; exit 1 on any finding.
+    Check {
+        /// Compare against this git revision (cards unchanged, id log append-only).
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
+    },
+    /// Mint an ID card for an artifact.
+    Mint {
+        /// What the artifact is, e.g. plugin, module, document.
+        kind: String,
+        /// Its repository-relative path.
+        artifact: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+}
 
 pub fn run(repo: Option<PathBuf>, cmd: IdsCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let repo = open(repo)?;

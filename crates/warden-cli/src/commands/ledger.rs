@@ -1,13 +1,37 @@
 //! `warden ledger verify|log|show RUN`
 
 use super::{open, recover_if_needed};
-use crate::cli::{Format, LedgerCommand};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_core::Digest;
 use warden_core::engine::Record;
 use warden_core::ledger::RunResult;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LedgerCommand {
+    /// Check every chain; exit 1 naming the first bad entry.
+    Verify,
+    /// Print every entry, oldest first.
+    Log,
+    /// Print one run's entry.
+    Show { run: String },
+    /// Rebuild the derived ledger index (.warden/state/ledger-index.json) from
+    /// every chain; exit 1 naming the first bad entry.
+    Reindex,
+    /// After writers refused a cut or edited tip, a deleted chain or a broken heads
+    /// file: re-record the heads from the chains as they are now, and ledger what was
+    /// accepted. A chain broken inside cannot be accepted: restore it from git.
+    Accept {
+        /// Why the loss is accepted; recorded in the ledger entry.
+        #[arg(long)]
+        reason: String,
+        /// Exit 4 instead of waiting when another writer holds the lock.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
 
 pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let repo = open(repo)?;

@@ -4,11 +4,19 @@
 //! (`warden history`), never in the ledger.
 
 use super::{is_json, open, session};
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_plugin::runtime::{self, DispatchOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The run id of a `warden run` (or a unique prefix).
+    pub run: String,
+    #[arg(long)]
+    pub no_wait: bool,
+}
 
 pub fn run(
     repo: Option<PathBuf>,

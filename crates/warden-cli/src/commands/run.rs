@@ -4,8 +4,9 @@
 //! It follows the mutation convention: `--dry-run` shows which plugins would
 //! run and writes nothing; a terminal is asked, without one `--yes` is needed.
 
+use super::WriteArgs;
 use super::{is_json, open, session};
-use crate::cli::{Format, WriteArgs};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use serde_json::Value;
 use std::io::Read;
@@ -13,6 +14,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use warden_plugin::preview::{self, RunPlan};
 use warden_plugin::runtime::{self, DispatchOptions, DispatchReport};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The event (`warden events` lists them).
+    pub event: String,
+    /// The event payload: one JSON object, an array of them (a batch), or `-` for stdin. Default: an empty batch.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub write: super::WriteArgs,
+}
 
 /// The batch: a JSON object (one payload), an array, or `{"items": [...]}`.
 fn read_items(input: Option<&Path>) -> Result<(Vec<Value>, String), CliError> {

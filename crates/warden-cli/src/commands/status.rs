@@ -1,7 +1,7 @@
 //! `warden status`
 
 use super::{open, recover_if_needed};
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

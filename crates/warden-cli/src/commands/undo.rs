@@ -1,10 +1,22 @@
 //! `warden undo RUN [--force] [--dry-run] [--yes] [--no-wait]`
 
+use super::WriteArgs;
 use super::{decide, is_json, open, session};
-use crate::cli::{Format, WriteArgs};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run id, or any unique prefix of it (`warden runs` shows the shortest).
+    pub run: String,
+    /// When the files changed since, move the current versions to .quarantine/ first.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub write: super::WriteArgs,
+}
 
 pub fn run(
     repo: Option<PathBuf>,

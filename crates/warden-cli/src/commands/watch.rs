@@ -2,7 +2,7 @@
 //! inbox, unattended, until SIGINT or SIGTERM (checked between batches).
 
 use super::{is_json, root};
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
