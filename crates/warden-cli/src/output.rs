@@ -172,7 +172,7 @@ pub fn print_error(err: &CliError, fmt: Format) {
 pub fn emit<R: Report>(report: &R, fmt: Format) -> Result<(), CliError> {
     match fmt {
         Format::Human => {
-            print!("{}", report.human());
+            print!("{}", crate::ui::human(report));
             Ok(())
         }
         Format::Json => json(report),

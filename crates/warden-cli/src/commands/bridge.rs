@@ -850,10 +850,6 @@ fn smoke(
 }
 
 /// See `warden_bridge::service::publish_summary` (also used by `warden status`).
-pub(super) fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> String {
-    service::publish_summary(p)
-}
-
 fn status(root: &Path, fmt: Format) -> Result<ExitCode, CliError> {
     let layout = require_layout(root)?;
     let b = service::backlog(&layout);

@@ -2,14 +2,15 @@
 
 use super::WriteArgs;
 use super::plugin::{Applied, FileWrite, apply_writes};
-use super::{is_json, open, session};
+use super::{open, session};
 use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_core::Repo;
 use warden_plugin::ids::{self, CARD_SCHEMA_ID, IdCard, REGISTRY_YAML};
-use warden_plugin::validate::{Finding, Report, sarif};
+use warden_plugin::report::{IdsBuildReport, IdsBuilt, IdsCheck, Minted};
+use warden_plugin::validate::{Finding, Report};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum IdsCommand {
@@ -115,20 +116,19 @@ fn build(repo: &Repo, write: &WriteArgs, fmt: Format) -> Result<ExitCode, CliErr
         .map(|c| ids::mint_op(c, &time, &tag, &repo.writer))
         .collect();
     s.append_id_ops(&mint_ops)?;
-    if is_json(fmt) {
-        output::json(&warden_plugin::report::IdsBuildReport::new(
-            run.map(|e| e.run),
-            missing.iter().map(|c| c.id.clone()).collect(),
-        ))?;
-    } else {
-        match &run {
-            Some(e) => println!("wrote {REGISTRY_YAML} in run {}", e.run),
-            None => println!("{REGISTRY_YAML} is up to date"),
-        }
-        for c in &missing {
-            println!("recorded the mint of {} ({})", c.id, c.artifact);
-        }
-    }
+    output::emit(
+        &IdsBuilt {
+            report: IdsBuildReport::new(
+                run.map(|e| e.run),
+                missing.iter().map(|c| c.id.clone()).collect(),
+            ),
+            minted: missing
+                .iter()
+                .map(|c| (c.id.clone(), c.artifact.clone()))
+                .collect(),
+        },
+        fmt,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -163,26 +163,16 @@ fn check(repo: &Repo, base: Option<&str>, fmt: Format) -> Result<ExitCode, CliEr
             fix: "run `warden ids build`".into(),
         });
     }
-    let report = Report {
-        schema: "warden.ids-check/v1".into(),
-        plugins: Vec::new(),
-        findings,
+    let report = IdsCheck {
+        report: Report {
+            schema: "warden.ids-check/v1".into(),
+            plugins: Vec::new(),
+            findings,
+        },
+        cards: ids::card_files(root).len(),
+        base: base.map(|b| b.rev),
     };
-    match fmt {
-        Format::Json => output::json(&report)?,
-        Format::Sarif => output::write_json(&sarif(&report))?,
-        Format::Human => {
-            print_findings(&report.findings);
-            let n = ids::card_files(root).len();
-            if report.ok() {
-                println!(
-                    "{n} ID card(s): immutable, unique, one per artifact{}",
-                    base.map(|b| format!(" (checked against {})", b.rev))
-                        .unwrap_or_default()
-                );
-            }
-        }
-    }
+    output::emit(&report, fmt)?;
     Ok(if report.ok() {
         ExitCode::SUCCESS
     } else {
@@ -250,16 +240,7 @@ fn mint(
         Applied::Done(code) => Ok(code),
         Applied::Run(e) => {
             s.append_id_ops(&[ids::mint_op(&card, &e.time, &e.run, &e.writer)])?;
-            if is_json(fmt) {
-                output::json(&card)?;
-            } else {
-                println!(
-                    "minted {} for {path} ({}) in run {}",
-                    card.id,
-                    card.rel(),
-                    e.run
-                );
-            }
+            output::emit(&Minted { card, run: e.run }, fmt)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -5,9 +5,9 @@ use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warden_core::Digest;
 use warden_core::engine::Record;
 use warden_core::ledger::RunResult;
+use warden_core::{Digest, Report};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum LedgerCommand {
@@ -40,26 +40,11 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
     match cmd {
         LedgerCommand::Verify => {
             let report = ledger.verify()?;
-            if fmt == Format::Json {
-                output::json(&report)?;
-            } else if let Some(p) = &report.problem {
-                let run = p
-                    .run
-                    .as_ref()
-                    .map(|r| format!(" (run {r})"))
-                    .unwrap_or_default();
-                eprintln!("error: {}: entry {}{} {}", p.file, p.line, run, p.message);
-                eprintln!(
-                    "hint: the ledger was changed outside warden; restore it from git (`git checkout HEAD -- {0}`; `git log -p -- {0}`); writers refuse until it verifies (a lost tip can be accepted with `warden ledger accept --reason \"…\"`, which is ledgered)",
-                    p.file
-                );
+            if fmt == Format::Human && report.problem.is_some() {
+                // The first bad entry is an error: stderr, exit 1.
+                eprint!("{}", report.human());
             } else {
-                println!(
-                    "ledger ok: {} entries in {} chain(s), {} bytes",
-                    report.entries,
-                    report.chains.len(),
-                    report.bytes
-                );
+                output::emit(&report, fmt)?;
             }
             Ok(output::ExitStatus::findings_if(!report.ok).into())
         }
@@ -104,57 +89,7 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
                     Some("`warden runs` lists the runs".to_string()),
                 )
             })?;
-            if fmt == Format::Json {
-                output::json(&e)?;
-            } else {
-                println!(
-                    "run {} — {} {} by {}:{}",
-                    e.run, e.command, e.event, e.actor.kind, e.actor.id
-                );
-                println!("  time       {}", e.time);
-                println!(
-                    "  result     {:?}{}",
-                    e.result,
-                    e.reason
-                        .as_ref()
-                        .map(|r| format!(" ({r})"))
-                        .unwrap_or_default()
-                );
-                println!(
-                    "  ledger     {} entry {} (prev {})",
-                    e.writer,
-                    e.seq,
-                    e.prev.short()
-                );
-                println!(
-                    "  policy     {} sha256 {}",
-                    e.policy.version,
-                    e.policy.digest.short()
-                );
-                println!("  input      sha256 {}", e.input_digest.short());
-                println!("  before     sha256 {}", e.before_digest.short());
-                println!("  after      sha256 {}", e.after_digest.short());
-                if let Some(r) = &e.rationale {
-                    println!("  rationale  {r}");
-                }
-                if let Some(h) = &e.rollback {
-                    println!(
-                        "  rollback   {} of {} at offset {} ({} bytes, sha256 {})",
-                        h.store,
-                        h.writer,
-                        h.frame.offset,
-                        h.frame.len,
-                        h.frame.digest.short()
-                    );
-                }
-                println!("  changes:");
-                for c in &e.changes {
-                    let s = |d: &Option<warden_core::Digest>| {
-                        d.map_or("absent".to_string(), |d| d.short())
-                    };
-                    println!("    {}  {} -> {}", c.path, s(&c.before), s(&c.after));
-                }
-            }
+            output::emit(&warden_core::render::ledger::EntryView(&e), fmt)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -44,7 +44,7 @@ use crate::output::CliError;
 use crate::output::Format;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warden_core::plan::{Noop, Plan};
+use warden_core::plan::Plan;
 use warden_core::{Context, Repo};
 
 #[derive(Debug, clap::Args)]
@@ -120,47 +120,7 @@ pub fn print_plan(plan: &Plan) {
 
 /// A plan as a person reads it: heading, actions, then the coloured diff.
 pub fn render_plan(plan: &Plan) -> String {
-    use std::fmt::Write;
-    let c = &plan.counts;
-    match &plan.noop {
-        Some(Noop::AlreadyApplied { run }) => {
-            return format!(
-                "nothing to do: this proposal was already applied by run {run} and its result is in place\n"
-            );
-        }
-        Some(Noop::NothingToChange) => {
-            return "nothing to do: every action's effect is already present\n".to_string();
-        }
-        None => {}
-    }
-    let mut out = crate::ui::heading(&format!(
-        "plan for run {} ({} {}): {} file(s): {} added, {} modified, {} deleted; +{} -{} lines",
-        plan.run,
-        plan.command,
-        plan.event,
-        c.files,
-        c.added,
-        c.modified,
-        c.deleted,
-        c.lines_added,
-        c.lines_removed
-    ));
-    out.push('\n');
-    for a in &plan.actions {
-        let to =
-            a.to.as_ref()
-                .map(|t| format!(" -> {t}"))
-                .unwrap_or_default();
-        let why = a
-            .reason
-            .as_ref()
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default();
-        let _ = writeln!(out, "  {} {}{}{}", a.kind, a.path, to, why);
-    }
-    out.push('\n');
-    out.push_str(&crate::ui::diff(&plan.diff));
-    out
+    crate::ui::human(&warden_core::render::plan::PlanView(plan))
 }
 
 /// Decide whether to write: `--yes`, or ask on a terminal; refuse otherwise.
@@ -194,7 +154,7 @@ pub fn decide(
     question: &str,
 ) -> Result<Option<ExitCode>, CliError> {
     if is_json(fmt) && (write.dry_run || plan.noop.is_some()) {
-        crate::output::json(&plan.report())?;
+        crate::output::json(&warden_core::render::plan::PlanView(plan))?;
         return Ok(Some(ExitCode::SUCCESS));
     }
     if !is_json(fmt) {

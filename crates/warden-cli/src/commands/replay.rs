@@ -3,7 +3,7 @@
 //! Read-only: the replay is kept in `.runs/` and the local history
 //! (`warden history`), never in the ledger.
 
-use super::{is_json, open, session};
+use super::{open, session};
 use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
@@ -36,41 +36,7 @@ pub fn run(
     drop(s);
     // Read-only: kept in .runs/ and the local history, not the ledger.
     warden_core::history::keep(&repo, &ctx, record)?;
-    if is_json(fmt) {
-        output::json(&report)?;
-    } else {
-        println!(
-            "replay of run {} ({}), kept as report {} (`warden history`)",
-            report.run, report.event, report.replay_run
-        );
-        for p in &report.plugins {
-            println!(
-                "  {:<20} {}{}",
-                p.plugin,
-                if p.identical { "identical" } else { "DIFFERS" },
-                p.note
-                    .as_ref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default()
-            );
-            if let Some(d) = &p.diff {
-                for line in d.lines() {
-                    println!("    {line}");
-                }
-            }
-        }
-        if report.plugins.is_empty() {
-            println!("  (no plugin ran in that run)");
-        }
-        println!(
-            "{}",
-            if report.identical {
-                "every proposal is byte-identical"
-            } else {
-                "proposals differ"
-            }
-        );
-    }
+    output::emit(&report, fmt)?;
     Ok(if report.identical {
         ExitCode::SUCCESS
     } else {
