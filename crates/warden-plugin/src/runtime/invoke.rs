@@ -356,3 +356,57 @@ pub fn proposal_value(spec: &PluginSpec, event: &str, output: &Output) -> Value 
         "actions": output.actions,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::{Enforcement, Level};
+    use std::path::PathBuf;
+
+    #[test]
+    fn a_refusal_for_a_missing_required_layer_is_sandbox_unavailable_naming_it() {
+        let launcher = Launcher {
+            helper: Some(PathBuf::from("warden")),
+            env: Vec::new(),
+            require_isolation: vec![IsolationLayer::Processes, IsolationLayer::Filesystem],
+        };
+        let iso = Isolation {
+            filesystem: Level::Full,
+            privileges: Enforcement::Enforced,
+            ..Isolation::NONE
+        };
+        let f = unavailable(Some(sandbox::EXIT_UNENFORCED), &iso, &launcher, true)
+            .expect("a required layer is missing");
+        assert_eq!(f.kind, FaultKind::SandboxUnavailable);
+        assert!(
+            f.message
+                .starts_with("this kernel does not enforce the isolation layer(s) processes that"),
+            "{}",
+            f.message
+        );
+        // A plugin's own exit 125 with every required layer in place is its own crash.
+        let all = Isolation {
+            processes: Enforcement::Enforced,
+            ..iso
+        };
+        assert_eq!(
+            unavailable(Some(sandbox::EXIT_UNENFORCED), &all, &launcher, true),
+            None
+        );
+        assert_eq!(unavailable(Some(0), &iso, &launcher, true), None);
+    }
+
+    #[test]
+    fn split_status_strips_the_helper_line_and_reads_every_layer() {
+        let launcher = Launcher {
+            helper: Some(PathBuf::from("warden")),
+            ..Launcher::default()
+        };
+        let stderr = b"warden-sandbox: full processes=enforced signals=not_enforced metadata=enforced privileges=enforced\nplugin log\n".to_vec();
+        let (iso, rest) = split_status(stderr, &launcher);
+        assert_eq!(rest, b"plugin log\n");
+        assert_eq!(iso.filesystem, Level::Full);
+        assert!(iso.has(IsolationLayer::Metadata));
+        assert!(!iso.has(IsolationLayer::Signals));
+    }
+}
