@@ -69,3 +69,17 @@ pub fn adopt_refusal(config: &SyncConfig, report: &ReconcileReport) -> Option<St
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc_days_and_whole_seconds() {
+        let t: jiff::Timestamp = "2026-11-29T23:59:59.7Z".parse().expect("time");
+        assert_eq!(
+            dates(t),
+            ("20261129".to_string(), "2026-11-30T00:00:00Z".to_string())
+        );
+    }
+}

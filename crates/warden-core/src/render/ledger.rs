@@ -104,3 +104,39 @@ impl Report for VerifyReport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{ChainReport, Problem};
+
+    #[test]
+    fn verify_says_ok_or_names_the_first_bad_entry_and_the_way_out() {
+        let mut r = VerifyReport {
+            schema: "warden.ledger-verify/v1".into(),
+            ok: true,
+            entries: 3,
+            bytes: 100,
+            chains: Vec::<ChainReport>::new(),
+            problem: None,
+        };
+        assert_eq!(r.human(), "ledger ok: 3 entries in 0 chain(s), 100 bytes\n");
+        r.ok = false;
+        r.problem = Some(Problem {
+            file: ".ledger/runs/w.jsonl".into(),
+            writer: "w".into(),
+            line: 2,
+            run: Some("R".into()),
+            message: "was edited".into(),
+        });
+        let text = r.human();
+        assert!(
+            text.starts_with("error: .ledger/runs/w.jsonl: entry 2 (run R) was edited\nhint: "),
+            "{text}"
+        );
+        assert!(
+            text.contains("`git checkout HEAD -- .ledger/runs/w.jsonl`"),
+            "{text}"
+        );
+    }
+}

@@ -501,7 +501,7 @@ impl Turn<'_> {
         if let Some(why) = pinned_mismatch(self.root, key, pinned, self.policy.digest) {
             return Err(fault(FaultKind::NotValidated, why));
         }
-        let spec = validate::load_spec(self.root, key)
+        let spec = validate::load_pinned_spec(self.root, key)
             .map_err(|f| fault(FaultKind::NotValidated, f.message))?;
         let Some(op) = spec.operation_for(self.event).map(|o| o.name.clone()) else {
             return Err(fault(
