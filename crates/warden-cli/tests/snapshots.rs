@@ -375,3 +375,24 @@ fn check_and_where_on_a_fresh_repository() {
     );
     settings(&r).bind(|| insta::assert_snapshot!("check_and_where", out));
 }
+
+#[test]
+fn ids_build_mint_and_check_for_a_person() {
+    let r = Repo::new();
+    r.write("docs/guide.md", "guide\n");
+    let out = transcript(
+        &r,
+        &[
+            &["ids", "build", "--yes"],
+            &["ids", "mint", "document", "docs/guide.md", "--dry-run"],
+            &["ids", "mint", "document", "docs/guide.md", "--yes"],
+            &["ids", "mint", "document", "docs/guide.md", "--yes"],
+            &["ids", "check"],
+            &["ids", "build", "--yes"],
+            &["ids", "check"],
+        ],
+    );
+    let mut s = settings(&r);
+    s.add_filter(r"created: \d{4}-\d\d-\d\d", "created: [DATE]");
+    s.bind(|| insta::assert_snapshot!("ids_build_mint_check", out));
+}

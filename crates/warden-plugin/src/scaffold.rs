@@ -253,40 +253,9 @@ pub fn new_plugin_writes(
     today: &str,
 ) -> Result<NewPluginWrites> {
     let g = generate::generate(root, spec, policy, today)?;
-    let (card, card_write) = id_card(spec, today);
+    let (card, _) = id_card(spec, today);
     let mut writes = generation_writes(&g, spec.lang);
-    let registry =
-        crate::ids::registry_yaml_with(root, &[(card.rel(), card_write.content.clone())]).map_err(
-            |findings| {
-                let (file, rule, message, fix) = findings.into_iter().next().map_or_else(
-                    || {
-                        (
-                            crate::ids::REGISTRY_YAML.to_string(),
-                            String::new(),
-                            String::new(),
-                            None,
-                        )
-                    },
-                    |f| (f.file, f.rule, f.message, Some(f.fix)),
-                );
-                Error::invalid(
-                    file,
-                    rule,
-                    format!("cannot regenerate {}: {message}", crate::ids::REGISTRY_YAML),
-                    fix,
-                )
-            },
-        )?;
-    writes.push(card_write);
-    let current = std::fs::read(root.join(crate::ids::REGISTRY_YAML)).ok();
-    if current.as_deref() != Some(registry.as_bytes()) {
-        writes.push(FileWrite {
-            path: crate::ids::REGISTRY_YAML.into(),
-            current,
-            content: registry.into_bytes(),
-            executable: None,
-        });
-    }
+    writes.extend(card_writes(root, &card)?);
     Ok(NewPluginWrites { card, writes })
 }
 
@@ -332,4 +301,49 @@ pub fn registry_change(
         content: registry.render().into_bytes(),
         executable: None,
     }))
+}
+
+/// The writes of a new ID card: the card and, when it changes, the generated
+/// id registry (`ids/registry.yaml`), so `warden ids check` passes right
+/// after the run. A registry that cannot be regenerated (a broken card
+/// elsewhere) is refused (exit 2) with the first finding's file and fix.
+pub fn card_writes(root: &Path, card: &crate::ids::IdCard) -> Result<Vec<FileWrite>> {
+    let content = card.render().into_bytes();
+    let registry = crate::ids::registry_yaml_with(root, &[(card.rel(), content.clone())]).map_err(
+        |findings| {
+            let (file, rule, message, fix) = findings.into_iter().next().map_or_else(
+                || {
+                    (
+                        crate::ids::REGISTRY_YAML.to_string(),
+                        String::new(),
+                        String::new(),
+                        None,
+                    )
+                },
+                |f| (f.file, f.rule, f.message, Some(f.fix)),
+            );
+            Error::invalid(
+                file,
+                rule,
+                format!("cannot regenerate {}: {message}", crate::ids::REGISTRY_YAML),
+                fix,
+            )
+        },
+    )?;
+    let mut writes = vec![FileWrite {
+        path: card.rel(),
+        current: None,
+        content,
+        executable: None,
+    }];
+    let current = std::fs::read(root.join(crate::ids::REGISTRY_YAML)).ok();
+    if current.as_deref() != Some(registry.as_bytes()) {
+        writes.push(FileWrite {
+            path: crate::ids::REGISTRY_YAML.into(),
+            current,
+            content: registry.into_bytes(),
+            executable: None,
+        });
+    }
+    Ok(writes)
 }

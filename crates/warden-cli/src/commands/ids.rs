@@ -223,12 +223,8 @@ fn mint(
         name: name.unwrap_or_else(|| path.file_name().to_string()),
         created: crate::env::today(),
     };
-    let writes = [FileWrite {
-        path: card.rel(),
-        current: None,
-        content: card.render().into_bytes(),
-        executable: None,
-    }];
+    // The card and the regenerated id registry, in one run.
+    let writes = warden_plugin::scaffold::card_writes(root, &card)?;
     match apply_writes(
         &mut s,
         &writes,
