@@ -4,7 +4,9 @@
 #     plugin, next to the same plugin spawned bare with the same request;
 #  2. a FileDetected batch of 10,000 files to one plugin: warden's overhead per
 #     file = (warden run - bare plugin run) / 10,000;
-#  3. `warden plugin validate --all` on 100 plugins.
+#  3. `warden plugin validate --all` on 100 plugins;
+#  4. dispatch overhead of the scaffolded `sh` plugin (one item), in a
+#     repository of its own, next to the same handler run bare.
 # The plugin proposes nothing for these inputs, so each run is a full dispatch
 # (pinned-manifest check, sandbox, snapshot, protocol, ledgered record) without
 # a file change. Run: bash bench/plugins.sh
@@ -40,12 +42,12 @@ PLUGIN="plugins/bench"
 echo "## 1. dispatch overhead (one event, one item)"
 hyperfine -N --warmup 5 --runs 40 \
   "sh -c 'cd $PLUGIN && python3 src/handler.py < $tmp/one.stdin'" \
-  "$W run FileDetected --input $tmp/one.json" \
+  "$W run FileDetected --input $tmp/one.json --yes" \
   --export-json "$tmp/one.bench.json" >/dev/null
 echo "## 2. FileDetected batch of 10,000 files"
 hyperfine -N --warmup 2 --runs 10 \
   "sh -c 'cd $PLUGIN && python3 src/handler.py < $tmp/batch.stdin'" \
-  "$W run FileDetected --input $tmp/batch.json" \
+  "$W run FileDetected --input $tmp/batch.json --yes" \
   --export-json "$tmp/batch.bench.json" >/dev/null
 
 for i in $(seq 1 99); do
@@ -53,6 +55,18 @@ for i in $(seq 1 99); do
 done
 echo "## 3. plugin validate --all (100 plugins)"
 hyperfine -N --warmup 1 --runs 5 "$W plugin validate --all" --export-json "$tmp/validate.bench.json" >/dev/null
+
+echo "## 4. dispatch overhead of the sh plugin (one event, one item)"
+(
+  cd "$tmp" && git init -q -b main shrepo && cd shrepo
+  "$W" init >/dev/null
+  "$W" plugin new shb --event FileDetected --lang sh --yes >/dev/null
+  "$W" plugin enable shb --yes >/dev/null
+  hyperfine -N --warmup 10 --runs 100 \
+    "sh -c 'cd plugins/shb && sh src/handler.sh < $tmp/one.stdin'" \
+    "$W run FileDetected --input $tmp/one.json --yes" \
+    --export-json "$tmp/sh.bench.json" >/dev/null
+)
 
 python3 - "$tmp" <<'EOF'
 import json, sys
@@ -67,6 +81,8 @@ print(f"| 1 event, 1 item | {bare*1e3:.1f} ± {bs*1e3:.1f} ms | {war*1e3:.1f} ±
 (bare, bs), (war, ws) = means("batch")
 per = (war - bare) / 10000 * 1e6
 print(f"| 10,000-file batch | {bare*1e3:.1f} ± {bs*1e3:.1f} ms | {war*1e3:.1f} ± {ws*1e3:.1f} ms | **{per:.1f} µs/file** (target ≤ 50) |")
+(bare, bs), (war, ws) = means("sh")
+print(f"| `sh` plugin, 1 event, 1 item | {bare*1e3:.2f} ± {bs*1e3:.2f} ms | {war*1e3:.2f} ± {ws*1e3:.2f} ms | **{war/bare:.2f}×** (target ≤ 1.3×) |")
 [(v, vs)] = means("validate")
 print(f"| `plugin validate --all`, 100 plugins | | {v*1e3:.0f} ± {vs*1e3:.0f} ms | target < 1 s |")
 EOF

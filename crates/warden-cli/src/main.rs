@@ -21,6 +21,7 @@ macro_rules! println {
 
 mod cli;
 mod commands;
+mod dispatch;
 mod env;
 mod output;
 mod ui;
@@ -35,18 +36,24 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => return clap_error(e),
     };
-    ui::init(&args);
+    ui::init(&ui::Flags {
+        format: args.format,
+        color: args.color,
+        no_pager: args.no_pager,
+        quiet: args.quiet,
+        verbose: args.verbose,
+    });
     let fmt = args.format;
     // Orphans of any child (a plugin's setsid'd or double-forked descendant)
     // come back to warden, and the process runner sweeps them when its child
     // ends. Every child warden starts goes through that runner. Not in the
     // sandbox helper: it becomes the plugin by exec.
-    if !matches!(args.command, cli::Command::Sandbox { .. }) {
+    if !matches!(args.command, cli::Command::Sandbox(_)) {
         warden_core::process::adopt_orphans();
     }
     // A closed stdout unwinds (see `output::out`), so destructors run — the
     // demo's temporary repositories are removed — before exit 0.
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::dispatch(args)));
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch::dispatch(args)));
     match run {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {

@@ -9,12 +9,19 @@
 //! refuses (exit 3) to print anything else. Errors under `--format json` are a
 //! `warden.error/v1` object on stdout, with the human text still on stderr.
 
-use crate::cli::Format;
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
 use warden_core::Error;
 use warden_core::report::{ErrorReport, Report};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    /// SARIF 2.1.0, for commands whose findings point at files (`plugin validate`, `ids check`, `check`).
+    Sarif,
+}
 
 /// The process exit codes (SPEC §4), the one place they are spelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,7 +172,7 @@ pub fn print_error(err: &CliError, fmt: Format) {
 pub fn emit<R: Report>(report: &R, fmt: Format) -> Result<(), CliError> {
     match fmt {
         Format::Human => {
-            print!("{}", report.human());
+            print!("{}", crate::ui::human(report));
             Ok(())
         }
         Format::Json => json(report),

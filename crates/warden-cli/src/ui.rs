@@ -3,11 +3,19 @@
 //! as their shortest unique prefix. Decided once in `main` from the global
 //! flags and the environment; JSON output never goes through any of it.
 
-use crate::cli::{Cli, ColorWhen, Format};
+use crate::output::Format;
 use anstyle::{AnsiColor, Style};
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
 
 /// The choices for this process.
 #[derive(Debug, Clone, Copy, Default)]
@@ -22,8 +30,17 @@ pub struct Ui {
 
 static UI: OnceLock<Ui> = OnceLock::new();
 
+/// The global flags that shape human output.
+pub struct Flags {
+    pub format: Format,
+    pub color: ColorWhen,
+    pub no_pager: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
 /// Decide from the flags and the environment (once, in `main`).
-pub fn init(cli: &Cli) {
+pub fn init(cli: &Flags) {
     let human = cli.format == Format::Human;
     let tty = crate::env::stdout_is_tty();
     let color = human
@@ -154,49 +171,30 @@ pub fn time(t: &str) -> String {
     }
 }
 
-/// The visible width of a string that may hold colour escapes.
-pub fn width(s: &str) -> usize {
-    let mut n = 0;
-    let mut in_escape = false;
-    for c in s.chars() {
-        match (in_escape, c) {
-            (false, '\u{1b}') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (true, _) => {}
-            (false, _) => n += 1,
-        }
-    }
-    n
-}
-
 /// Rows of cells as an aligned table: every column but the last padded to
 /// its widest cell, two spaces between columns.
 pub fn table(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| width(s))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for r in rows {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            if c + 1 == r.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(widths[c] - width(cell) + 2));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
+    warden_core::render::table(rows)
+}
+
+/// The style of this terminal for reports' human text: headings bold and
+/// diffs coloured when colour is on ([`heading`], [`diff`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Term;
+
+impl warden_core::report::Style for Term {
+    fn heading(&self, text: &str) -> String {
+        heading(text)
     }
-    out
+
+    fn diff(&self, text: &str) -> String {
+        diff(text)
+    }
+}
+
+/// A report's human text in this terminal's style.
+pub fn human<R: warden_core::Report>(report: &R) -> String {
+    report.human_styled(&Term)
 }
 
 /// Print `text` on stdout: through the pager when stdout is a terminal, the
@@ -338,7 +336,7 @@ mod tests {
     #[test]
     fn width_skips_colour_escapes() {
         let s = paint(UNIQUE, "01KB", true) + "X";
-        assert_eq!(width(&s), 5);
+        assert_eq!(warden_core::render::width(&s), 5);
     }
 
     #[test]

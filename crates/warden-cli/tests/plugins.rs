@@ -753,9 +753,15 @@ fn identity_cards_are_immutable_unique_and_the_log_append_only() {
     let err = r.fails(&["ids", "mint", "plugin", "plugins/hello", "--yes"], 2);
     assert!(err.contains("already has the ID card"), "{err}");
     r.ok(&["ids", "mint", "module", "docs", "--yes"]);
+    // The mint rewrote the generated registry in the same run.
+    r.ok(&["ids", "check"]);
+    // A registry edited by hand is stale.
+    let registry = r.read("ids/registry.yaml");
+    r.write("ids/registry.yaml", &format!("{registry}# edited\n"));
     let out = r.run(&["ids", "check"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("[registry-stale]"));
     r.ok(&["ids", "build", "--yes"]);
+    assert_eq!(r.read("ids/registry.yaml"), registry);
     r.ok(&["ids", "check", "--base", "HEAD"]);
     // A modified card fails, locally and against the base.
     let card = r

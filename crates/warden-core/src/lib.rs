@@ -35,6 +35,7 @@ pub mod plugin_registry;
 pub mod policy;
 pub mod process;
 pub mod proposal;
+pub mod render;
 pub mod repo;
 pub mod report;
 pub mod schema;

@@ -24,12 +24,42 @@ pub trait Report: Serialize {
     /// unless empty.
     fn human(&self) -> String;
 
+    /// [`Report::human`] with its headings and diffs styled by `style` (the
+    /// CLI's colours on a terminal). The default ignores the style; a report
+    /// with headings or a diff renders through it, and its `human()` is this
+    /// with [`Plain`].
+    fn human_styled(&self, style: &dyn Style) -> String {
+        let _ = style;
+        self.human()
+    }
+
     /// SARIF 2.1.0, for reports whose findings point at files; `None` (the
     /// default) when `--format sarif` makes no sense for this report.
     fn sarif(&self) -> Option<serde_json::Value> {
         None
     }
 }
+
+/// How the human text of a report may be styled. The core does no terminal
+/// I/O and decides nothing about colour: the CLI passes its style (colour on
+/// a terminal, `--color`, `NO_COLOR`); [`Plain`] leaves the text as it is.
+pub trait Style {
+    /// A heading line (without its newline).
+    fn heading(&self, text: &str) -> String {
+        text.to_string()
+    }
+
+    /// A unified diff, whole.
+    fn diff(&self, text: &str) -> String {
+        text.to_string()
+    }
+}
+
+/// No styling: the text as it is (pipes, files, `--color never`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Plain;
+
+impl Style for Plain {}
 
 /// The tag `warden.<name>/v1`.
 pub fn tag(name: &str) -> String {

@@ -190,3 +190,239 @@ impl Report for validate::Report {
         Some(validate::sarif(self))
     }
 }
+
+impl Report for crate::runtime::DispatchReport {
+    const SCHEMA: &'static str = "plugin-run";
+
+    /// One line for the run, then one per plugin: outcome, sandbox, time,
+    /// and the fault or the applied run.
+    fn human(&self) -> String {
+        if self.plugins.is_empty() {
+            return format!(
+                "no enabled plugin handles {} (`warden plugin list`); run {} recorded\n",
+                self.event, self.run
+            );
+        }
+        let mut s = format!(
+            "run {}: {} with {} item(s) to {} plugin(s)\n",
+            self.run,
+            self.event,
+            self.items,
+            self.plugins.len()
+        );
+        for p in &self.plugins {
+            let extra = match (&p.fault, &p.applied_run) {
+                (Some(f), _) => format!(
+                    " [{}] {}",
+                    serde_json::to_value(f.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    f.message
+                ),
+                (None, Some(run)) => format!(" as run {run} (undo with `warden undo {run}`)"),
+                _ => String::new(),
+            };
+            s.push_str(&format!(
+                "  {:<20} {:<11} sandbox={} {} ms{}\n",
+                p.plugin,
+                p.outcome,
+                p.sandbox.name(),
+                p.duration_ms,
+                extra
+            ));
+            for q in &p.quarantined {
+                s.push_str(&format!("    kept in quarantine: {q}\n"));
+            }
+        }
+        s
+    }
+}
+
+impl Report for crate::preview::RunPlan {
+    const SCHEMA: &'static str = "run-plan";
+
+    fn human(&self) -> String {
+        self.human_styled(&warden_core::report::Plain)
+    }
+
+    /// The plugins a dispatch would start, in order, with what each may
+    /// propose or why it would be refused.
+    fn human_styled(&self, style: &dyn warden_core::report::Style) -> String {
+        let mut out = style.heading(&format!(
+            "{} with {} item(s) would go to {} plugin(s):",
+            self.event,
+            self.items,
+            self.plugins.len()
+        ));
+        out.push('\n');
+        if self.plugins.is_empty() {
+            out.push_str("  (no enabled plugin handles it; the run would only be recorded)\n");
+        }
+        let rows: Vec<Vec<String>> = self
+            .plugins
+            .iter()
+            .map(|pl| {
+                vec![
+                    format!("  {}", pl.plugin),
+                    pl.version.clone(),
+                    format!("priority {}", pl.priority),
+                    match &pl.problem {
+                        Some(why) => format!("refused: {why}"),
+                        None => format!(
+                            "{} (may propose {})",
+                            pl.operation.as_deref().unwrap_or("-"),
+                            pl.actions.join(", ")
+                        ),
+                    },
+                ]
+            })
+            .collect();
+        out.push_str(&warden_core::render::table(&rows));
+        out
+    }
+}
+
+impl Report for crate::runtime::ReplayReport {
+    const SCHEMA: &'static str = "replay";
+
+    fn human(&self) -> String {
+        let mut s = format!(
+            "replay of run {} ({}), kept as report {} (`warden history`)\n",
+            self.run, self.event, self.replay_run
+        );
+        for p in &self.plugins {
+            s.push_str(&format!(
+                "  {:<20} {}{}\n",
+                p.plugin,
+                if p.identical { "identical" } else { "DIFFERS" },
+                p.note
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ));
+            if let Some(d) = &p.diff {
+                for line in d.lines() {
+                    s.push_str(&format!("    {line}\n"));
+                }
+            }
+        }
+        if self.plugins.is_empty() {
+            s.push_str("  (no plugin ran in that run)\n");
+        }
+        s.push_str(if self.identical {
+            "every proposal is byte-identical\n"
+        } else {
+            "proposals differ\n"
+        });
+        s
+    }
+}
+
+/// `warden ids build`: the human text also names the artifacts of the
+/// cards whose mint was recorded; the JSON is the [`IdsBuildReport`].
+#[derive(Debug, Clone)]
+pub struct IdsBuilt {
+    pub report: IdsBuildReport,
+    /// The cards whose mint was recorded now (id, artifact).
+    pub minted: Vec<(String, String)>,
+}
+
+impl Serialize for IdsBuilt {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.report.serialize(s)
+    }
+}
+
+impl Report for IdsBuilt {
+    const SCHEMA: &'static str = "ids-build";
+
+    fn human(&self) -> String {
+        let mut s = match &self.report.run {
+            Some(run) => format!("wrote {} in run {run}\n", crate::ids::REGISTRY_YAML),
+            None => format!("{} is up to date\n", crate::ids::REGISTRY_YAML),
+        };
+        for (id, artifact) in &self.minted {
+            s.push_str(&format!("recorded the mint of {id} ({artifact})\n"));
+        }
+        s
+    }
+}
+
+/// `warden ids check` (`warden.ids-check/v1`): the findings (SARIF too),
+/// and for a person the number of cards checked and the base revision.
+#[derive(Debug, Clone)]
+pub struct IdsCheck {
+    pub report: validate::Report,
+    /// ID cards in `ids/cards/`.
+    pub cards: usize,
+    /// The git revision the cards and the id log were compared with.
+    pub base: Option<String>,
+}
+
+impl IdsCheck {
+    pub fn ok(&self) -> bool {
+        self.report.ok()
+    }
+}
+
+impl Serialize for IdsCheck {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.report.serialize(s)
+    }
+}
+
+impl Report for IdsCheck {
+    const SCHEMA: &'static str = "ids-check";
+
+    fn human(&self) -> String {
+        let mut s = String::new();
+        for f in &self.report.findings {
+            s.push_str(&format!("{}: [{}] {}\n", f.file, f.rule, f.message));
+            s.push_str(&format!("  fix: {}\n", f.fix));
+        }
+        if self.report.ok() {
+            s.push_str(&format!(
+                "{} ID card(s): immutable, unique, one per artifact{}\n",
+                self.cards,
+                self.base
+                    .as_ref()
+                    .map(|b| format!(" (checked against {b})"))
+                    .unwrap_or_default()
+            ));
+        }
+        s
+    }
+
+    fn sarif(&self) -> Option<serde_json::Value> {
+        Some(validate::sarif(&self.report))
+    }
+}
+
+/// `warden ids mint`: the new card (its JSON is the card itself).
+#[derive(Debug, Clone)]
+pub struct Minted {
+    pub card: crate::ids::IdCard,
+    /// The run that wrote it.
+    pub run: String,
+}
+
+impl Serialize for Minted {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.card.serialize(s)
+    }
+}
+
+impl Report for Minted {
+    const SCHEMA: &'static str = "id-card";
+
+    fn human(&self) -> String {
+        format!(
+            "minted {} for {} ({}) in run {}\n",
+            self.card.id,
+            self.card.artifact,
+            self.card.rel(),
+            self.run
+        )
+    }
+}

@@ -8,7 +8,10 @@ use crate::generate::{self, Generation, PLUGINS_DIR};
 use crate::spec::{Lang, Operation, PROTOCOL_MAJOR, PluginLimits, PluginSpec, SPEC_SCHEMA_ID};
 use serde_json::json;
 use std::path::Path;
+use warden_core::engine::Session;
 use warden_core::events::{self, ActionKind};
+use warden_core::ledger::Entry;
+use warden_core::plan::Plan;
 use warden_core::plugin_registry::EnabledPlugin;
 use warden_core::policy::Policy;
 use warden_core::proposal::Proposal;
@@ -199,4 +202,148 @@ pub fn pin(root: &Path, spec: &PluginSpec, policy: &Policy) -> Result<EnabledPlu
         manifest_sha256: Digest::of(&manifest),
         policy_sha256: policy.digest,
     })
+}
+
+/// The label a generated proposal is planned under.
+pub const LABEL: &str = "(generated)";
+
+/// Plan `writes` as ONE run: the [`proposal`] through the core's policy gate
+/// and planner (G3). Writes nothing; the caller shows the plan, decides, and
+/// hands it to [`apply_planned`].
+pub fn plan_writes(s: &mut Session, writes: &[FileWrite], rationale: &str) -> Result<Plan> {
+    let (proposal, digest) = proposal(writes, rationale)?;
+    s.plan(&proposal, digest, LABEL)
+}
+
+/// What applying a planned run of file writes came to.
+#[derive(Debug)]
+pub enum Written {
+    /// Applied and ledgered.
+    Applied(Box<Entry>),
+    /// The policy's validation command failed: the run was rolled back.
+    RolledBack { run: String },
+}
+
+/// Apply a plan of [`plan_writes`] through the engine (atomic, ledgered, undoable).
+pub fn apply_planned(s: &mut Session, plan: &Plan) -> Result<Written> {
+    let outcome = s.apply(plan)?;
+    if outcome.validation_failure.is_some() {
+        return Ok(Written::RolledBack {
+            run: outcome.entry.run,
+        });
+    }
+    Ok(Written::Applied(Box::new(outcome.entry)))
+}
+
+/// Every file `warden plugin new` writes for `spec`, in one run: the
+/// generation, the ID card and, when it changes, the generated id registry
+/// (so `warden ids check` passes right after a scaffold).
+pub struct NewPluginWrites {
+    pub card: crate::ids::IdCard,
+    pub writes: Vec<FileWrite>,
+}
+
+/// The writes of a new plugin (see [`NewPluginWrites`]). A registry that
+/// cannot be regenerated (a broken card elsewhere) is refused (exit 2) with
+/// the first finding's file and fix.
+pub fn new_plugin_writes(
+    root: &Path,
+    spec: &PluginSpec,
+    policy: &Policy,
+    today: &str,
+) -> Result<NewPluginWrites> {
+    let g = generate::generate(root, spec, policy, today)?;
+    let (card, _) = id_card(spec, today);
+    let mut writes = generation_writes(&g, spec.lang);
+    writes.extend(card_writes(root, &card)?);
+    Ok(NewPluginWrites { card, writes })
+}
+
+/// What `warden plugin enable|disable KEY` changes in `plugins/registry.json`.
+#[derive(Debug)]
+pub enum RegistryChange {
+    /// The one write that enables or disables it.
+    Write(FileWrite),
+    /// Enabled already, with this exact manifest and policy.
+    AlreadyEnabled,
+    /// Not enabled, so nothing to disable.
+    NotEnabled,
+}
+
+/// Enable `spec` (pin its manifest and the policy, see [`pin`]) or, with
+/// `spec` `None`, disable `key`: the registry write, or why there is none.
+/// The caller validates the plugin before enabling it.
+pub fn registry_change(
+    root: &Path,
+    key: &str,
+    enable: Option<(&PluginSpec, &Policy)>,
+) -> Result<RegistryChange> {
+    use warden_core::plugin_registry::{PluginRegistry, REGISTRY_FILE};
+    let mut registry = PluginRegistry::read(root)?;
+    let current = std::fs::read(root.join(REGISTRY_FILE)).ok();
+    match enable {
+        Some((spec, policy)) => {
+            let entry = pin(root, spec, policy)?;
+            if registry.plugins.get(key) == Some(&entry) {
+                return Ok(RegistryChange::AlreadyEnabled);
+            }
+            registry.plugins.insert(key.to_string(), entry);
+        }
+        None => {
+            if registry.plugins.remove(key).is_none() {
+                return Ok(RegistryChange::NotEnabled);
+            }
+        }
+    }
+    Ok(RegistryChange::Write(FileWrite {
+        path: REGISTRY_FILE.into(),
+        current,
+        content: registry.render().into_bytes(),
+        executable: None,
+    }))
+}
+
+/// The writes of a new ID card: the card and, when it changes, the generated
+/// id registry (`ids/registry.yaml`), so `warden ids check` passes right
+/// after the run. A registry that cannot be regenerated (a broken card
+/// elsewhere) is refused (exit 2) with the first finding's file and fix.
+pub fn card_writes(root: &Path, card: &crate::ids::IdCard) -> Result<Vec<FileWrite>> {
+    let content = card.render().into_bytes();
+    let registry = crate::ids::registry_yaml_with(root, &[(card.rel(), content.clone())]).map_err(
+        |findings| {
+            let (file, rule, message, fix) = findings.into_iter().next().map_or_else(
+                || {
+                    (
+                        crate::ids::REGISTRY_YAML.to_string(),
+                        String::new(),
+                        String::new(),
+                        None,
+                    )
+                },
+                |f| (f.file, f.rule, f.message, Some(f.fix)),
+            );
+            Error::invalid(
+                file,
+                rule,
+                format!("cannot regenerate {}: {message}", crate::ids::REGISTRY_YAML),
+                fix,
+            )
+        },
+    )?;
+    let mut writes = vec![FileWrite {
+        path: card.rel(),
+        current: None,
+        content,
+        executable: None,
+    }];
+    let current = std::fs::read(root.join(crate::ids::REGISTRY_YAML)).ok();
+    if current.as_deref() != Some(registry.as_bytes()) {
+        writes.push(FileWrite {
+            path: crate::ids::REGISTRY_YAML.into(),
+            current,
+            content: registry.into_bytes(),
+            executable: None,
+        });
+    }
+    Ok(writes)
 }

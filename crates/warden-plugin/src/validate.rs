@@ -87,6 +87,18 @@ pub fn plugin_keys(root: &Path) -> Vec<String> {
 
 /// Read and check `plugins/<key>/plugin.spec.json`.
 pub fn load_spec(root: &Path, key: &str) -> Result<PluginSpec, Box<Finding>> {
+    load(root, key, true)
+}
+
+/// [`load_spec`] for a plugin whose files still match the manifest pinned
+/// when it was enabled (`runtime::pinned_mismatch` found nothing): the spec
+/// is byte for byte the one that passed the JSON Schema then, so only the
+/// strict parse runs (a dispatch does not compile the spec's schema again).
+pub fn load_pinned_spec(root: &Path, key: &str) -> Result<PluginSpec, Box<Finding>> {
+    load(root, key, false)
+}
+
+fn load(root: &Path, key: &str, schema: bool) -> Result<PluginSpec, Box<Finding>> {
     let rel = format!("{PLUGINS_DIR}/{key}/{SPEC_FILE}");
     let bytes = std::fs::read(root.join(&rel)).map_err(|e| {
         boxed(
@@ -110,7 +122,8 @@ pub fn load_spec(root: &Path, key: &str) -> Result<PluginSpec, Box<Finding>> {
                 .unwrap_or_else(|| "`warden schema plugin-spec` prints the format".into()),
         )
     })?;
-    if let Ok(value) = serde_json::from_slice::<Value>(&bytes)
+    if schema
+        && let Ok(value) = serde_json::from_slice::<Value>(&bytes)
         && let Ok(v) =
             jsonschema::draft7::new(&crate::schemas::get("plugin-spec").unwrap_or(Value::Null))
         && let Some(err) = v.iter_errors(&value).next()

@@ -278,3 +278,75 @@ fn a_failing_sh_plugin_is_isolated_and_changes_nothing() {
         "nothing in the working tree changed"
     );
 }
+
+#[test]
+fn a_new_plugin_writes_its_card_and_the_id_registry_in_one_run_and_enables_through_the_registry_change()
+ {
+    let w = World::new();
+    let repo = w.repo();
+    let spec = scaffold::default_spec(
+        &w.root,
+        &repo.policy,
+        &NewPlugin {
+            key: "tidy".into(),
+            event: "FileDetected".into(),
+            lang: "sh".into(),
+            name: None,
+            description: None,
+            actions: None,
+        },
+        "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    )
+    .expect("spec");
+    let new = scaffold::new_plugin_writes(&w.root, &spec, &repo.policy, TODAY).expect("writes");
+    let paths: Vec<&str> = new.writes.iter().map(|x| x.path.as_str()).collect();
+    assert!(paths.contains(&new.card.rel().as_str()), "{paths:?}");
+    assert!(
+        paths.contains(&warden_plugin::ids::REGISTRY_YAML),
+        "the id registry follows the card in the same run: {paths:?}"
+    );
+    // Planned through the core's gate, applied by the engine: one ledgered run.
+    let mut s = repo.session(&w.ctx, false, &mut |_| {}).expect("session");
+    let plan = scaffold::plan_writes(&mut s, &new.writes, "scaffold").expect("plan");
+    assert_eq!(plan.changes.len(), new.writes.len());
+    let entry = match scaffold::apply_planned(&mut s, &plan).expect("apply") {
+        scaffold::Written::Applied(e) => e,
+        other => panic!("not applied: {other:?}"),
+    };
+    assert_eq!(entry.actor.kind, "tool");
+    s.append_id_ops(&[warden_plugin::ids::mint_op(
+        &new.card,
+        &entry.time,
+        &entry.run,
+        &entry.writer,
+    )])
+    .expect("id log");
+    drop(s);
+    let findings = warden_plugin::ids::check(&w.root, None);
+    assert!(
+        findings.is_empty(),
+        "ids check passes right after a scaffold: {findings:#?}"
+    );
+    // Disabling what is not enabled writes nothing; enabling pins; again is a no-op.
+    assert!(matches!(
+        scaffold::registry_change(&w.root, "tidy", None).expect("disable"),
+        scaffold::RegistryChange::NotEnabled
+    ));
+    let repo = w.repo();
+    let write = match scaffold::registry_change(&w.root, "tidy", Some((&spec, &repo.policy)))
+        .expect("enable")
+    {
+        scaffold::RegistryChange::Write(x) => x,
+        other => panic!("no write: {other:?}"),
+    };
+    assert_eq!(write.path, REGISTRY_FILE);
+    w.apply(&[write], "enable");
+    assert!(matches!(
+        scaffold::registry_change(&w.root, "tidy", Some((&spec, &repo.policy))).expect("again"),
+        scaffold::RegistryChange::AlreadyEnabled
+    ));
+    assert!(matches!(
+        scaffold::registry_change(&w.root, "tidy", None).expect("disable"),
+        scaffold::RegistryChange::Write(_)
+    ));
+}

@@ -29,5 +29,6 @@ pub mod record;
 pub mod render;
 pub mod resolve;
 pub mod schema;
+pub mod select;
 
 pub use warden_core::git::Git;

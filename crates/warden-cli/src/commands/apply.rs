@@ -1,13 +1,21 @@
 //! `warden apply FILE [--dry-run] [--yes] [--no-wait]`
 
-use super::{decide, is_json, open, session};
-use crate::cli::{Format, WriteArgs};
+use super::WriteArgs;
+use super::{decide, open, session};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use warden_core::ledger::RunResult;
 use warden_core::proposal::Proposal;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The proposal file; `warden schema proposal` shows its format.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub write: super::WriteArgs,
+}
 
 fn read_input(file: &Path) -> Result<(Vec<u8>, String), CliError> {
     if file == Path::new("-") {
@@ -41,17 +49,7 @@ pub fn run(
     }
     let outcome = s.apply(&plan)?;
     let e = &outcome.entry;
-    if is_json(fmt) {
-        output::json(e)?;
-    } else {
-        match e.result {
-            RunResult::Applied => println!(
-                "applied run {} ({} file(s)); ledger entry {} of chain {}; undo with `warden undo {}`",
-                e.run, e.counts.files, e.seq, e.writer, e.run
-            ),
-            RunResult::RolledBack | RunResult::Recorded => {}
-        }
-    }
+    output::emit(&warden_core::render::run::Applied(e), fmt)?;
     if let Some(out) = &outcome.validation_failure {
         eprintln!(
             "error: the validation command failed; run {} was rolled back and nothing changed",

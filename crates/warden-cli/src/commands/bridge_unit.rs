@@ -1,7 +1,7 @@
 //! `warden bridge unit [--install]`: the systemd user unit of the bridge
 //! executor, naming this binary by its absolute path.
 
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::process::ExitCode;
 use warden_bridge::unit;

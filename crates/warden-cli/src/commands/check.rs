@@ -3,16 +3,26 @@
 //! writes is `meta-gaps.yaml` (removed when clean).
 
 use super::root;
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_contracts::{check, config::ContractsConfig, gaps, run_tests, sarif};
 
+#[derive(Debug, clap::Args)]
 pub struct Args {
+    /// A previous meta-gaps.yaml or `check --format json` report: its gaps are
+    /// reported as baselined and do not fail the check.
+    #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// After a clean pass, run `tests.command` from .warden/contracts.yaml.
+    #[arg(long)]
     pub run_tests: bool,
+    /// Unknown meta types fail the check.
+    #[arg(long)]
     pub strict: bool,
+    /// Do not write or remove meta-gaps.yaml.
+    #[arg(long)]
     pub no_report: bool,
 }
 

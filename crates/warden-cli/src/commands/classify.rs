@@ -1,8 +1,9 @@
 //! `warden classify [PATHS…] [--dry-run] [--yes] [--reclassify] [--explain]`:
 //! place inbox files into their modules as ONE undoable run (SPEC §7).
 
+use super::WriteArgs;
 use super::{confirm, is_json, open, session};
-use crate::cli::{Format, WriteArgs};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

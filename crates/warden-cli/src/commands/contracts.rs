@@ -1,14 +1,34 @@
 //! `warden contracts new TYPE [PATH] [--list] [--stdout]`: an annotated meta
 //! template (every field explained), written as one undoable run.
 
-use super::{is_json, root};
-use crate::cli::{ContractsCommand, Format};
+use super::{WriteArgs, is_json, root};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_contracts::generate::FileWrite;
 use warden_contracts::meta::MetaType;
 use warden_contracts::templates;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ContractsCommand {
+    /// Write an annotated meta template (every field explained).
+    New {
+        /// The meta type (see --list); the seed's l9_* names are accepted.
+        #[arg(value_name = "TYPE", required_unless_present = "list")]
+        meta_type: Option<String>,
+        /// Where to write it (default: the type's usual place); a folder gets the usual file name.
+        path: Option<PathBuf>,
+        /// List the meta types.
+        #[arg(long)]
+        list: bool,
+        /// Print the template instead of writing it.
+        #[arg(long)]
+        stdout: bool,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+}
 
 pub fn run(
     repo: Option<PathBuf>,

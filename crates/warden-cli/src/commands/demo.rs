@@ -10,6 +10,13 @@ use warden_core::git::Git;
 use warden_core::proposal::{Proposal, Source};
 use warden_core::{Digest, Repo};
 
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Keep the temp repository and print its path.
+    #[arg(long)]
+    pub keep: bool,
+}
+
 const CONFIG_PY: &str = "\"\"\"Service settings.\"\"\"\n\n# BEGIN AUTO SECTION: LIMITS\nMAX_WORKERS = 2\n# END AUTO SECTION: LIMITS\n\ndef workers():\n    return MAX_WORKERS\n";
 const README: &str = "# demo service\n\nA tiny repository that warden looks after.\n";
 

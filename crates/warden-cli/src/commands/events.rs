@@ -1,6 +1,6 @@
 //! `warden events`
 
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;

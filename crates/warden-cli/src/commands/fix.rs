@@ -3,14 +3,21 @@
 //! file (enforced in `warden_contracts::generate::plan_fix`); the report maps
 //! gap ids to actions.
 
+use super::WriteArgs;
 use super::{is_json, root};
-use crate::cli::{Format, WriteArgs};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_contracts::check;
 use warden_contracts::generate;
 use warden_contracts::report::{FIX_SCHEMA_ID, FixReport};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub write: super::WriteArgs,
+}
 
 pub fn run(repo: Option<PathBuf>, write: &WriteArgs, fmt: Format) -> Result<ExitCode, CliError> {
     let root = root(repo.clone())?;

@@ -2,11 +2,32 @@
 //! one table (or `--format json`); progress on a terminal; exit 1 if any
 //! repository needs attention.
 
-use crate::cli::{FleetCommand, Format};
+use crate::output::Format;
 use crate::output::{self, CliError};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_sync::audit::AuditOptions;
 use warden_sync::fleet::{self, FleetOptions};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum FleetCommand {
+    /// Audit every repository under the given folders in parallel; exit 1 if any
+    /// needs attention.
+    Audit {
+        /// Folders to search for repositories.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Repositories audited at once.
+        #[arg(long, short = 'j', default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: u16,
+        /// Fetches at once against one host.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        per_host: u16,
+        /// Do not fetch.
+        #[arg(long)]
+        no_fetch: bool,
+    },
+}
 
 pub fn run(cmd: FleetCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let FleetCommand::Audit {

@@ -2,14 +2,34 @@
 //! [--dry-run] [--yes]`: the contracts' generators, applied as one undoable
 //! run through the engine.
 
+use super::WriteArgs;
 use super::{is_json, open, root, session};
-use crate::cli::{Format, GenCommand, WriteArgs};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_contracts::generate::{self, FileWrite};
 use warden_contracts::report::{GEN_DOCS_SCHEMA_ID, GEN_TESTS_SCHEMA_ID, GenReport};
 use warden_core::proposal::Proposal;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum GenCommand {
+    /// Render every document from its meta: a missing one whole, a managed one
+    /// only inside its AUTO fences. One undoable run.
+    Docs {
+        /// Write nothing: print the diff and exit 1 when anything would change.
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Write pending test skeletons for every must_cover behaviour that has
+    /// no test yet. One undoable run.
+    Tests {
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+}
 
 /// Apply writes as one proposal. `Ok(Err(code))` when the command ends
 /// before applying (declined, nothing to do); `Ok(Ok(run))` after applying.

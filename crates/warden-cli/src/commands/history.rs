@@ -2,7 +2,7 @@
 //! read-only reports (`.runs/history.jsonl`), in one table, oldest first.
 
 use super::{open, recover_if_needed};
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;

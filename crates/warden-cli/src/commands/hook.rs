@@ -1,12 +1,29 @@
 //! `warden hook install` and `warden hook pre-commit` (what the installed
 //! hook runs): the PreCommit event for the staged files.
 
+use super::WriteArgs;
 use super::{is_json, root};
-use crate::cli::{Format, HookCommand, WriteArgs};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_plugin::hook;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum HookCommand {
+    /// Install the git pre-commit hook that runs `warden run PreCommit --yes`.
+    ///
+    /// Refuses to replace a hook warden did not write (exit 1) unless `--force`
+    /// is given; then the old hook is kept beside it as `pre-commit.warden-backup`.
+    Install {
+        /// Replace a pre-commit hook that warden did not write.
+        #[arg(long)]
+        force: bool,
+    },
+    /// What the installed hook runs: dispatch PreCommit with the staged paths
+    /// (exit 1, stopping the commit, when a plugin faulted or changed files).
+    PreCommit,
+}
 
 pub fn run(repo: Option<PathBuf>, cmd: HookCommand, fmt: Format) -> Result<ExitCode, CliError> {
     match cmd {

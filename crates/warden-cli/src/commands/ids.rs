@@ -1,14 +1,42 @@
 //! `warden ids build|check|mint` (SPEC §5.6).
 
+use super::WriteArgs;
 use super::plugin::{Applied, FileWrite, apply_writes};
-use super::{is_json, open, session};
-use crate::cli::{Format, IdsCommand, WriteArgs};
+use super::{open, session};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_core::Repo;
 use warden_plugin::ids::{self, CARD_SCHEMA_ID, IdCard, REGISTRY_YAML};
-use warden_plugin::validate::{Finding, Report, sarif};
+use warden_plugin::report::{IdsBuildReport, IdsBuilt, IdsCheck, Minted};
+use warden_plugin::validate::{Finding, Report};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum IdsCommand {
+    /// Regenerate ids/registry.yaml from ids/cards/ (and record mints for cards added by hand).
+    Build {
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Check immutability, uniqueness and the one-artifact rule; exit 1 on any finding.
+    Check {
+        /// Compare against this git revision (cards unchanged, id log append-only).
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
+    },
+    /// Mint an ID card for an artifact.
+    Mint {
+        /// What the artifact is, e.g. plugin, module, document.
+        kind: String,
+        /// Its repository-relative path.
+        artifact: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+}
 
 pub fn run(repo: Option<PathBuf>, cmd: IdsCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let repo = open(repo)?;
@@ -88,20 +116,19 @@ fn build(repo: &Repo, write: &WriteArgs, fmt: Format) -> Result<ExitCode, CliErr
         .map(|c| ids::mint_op(c, &time, &tag, &repo.writer))
         .collect();
     s.append_id_ops(&mint_ops)?;
-    if is_json(fmt) {
-        output::json(&warden_plugin::report::IdsBuildReport::new(
-            run.map(|e| e.run),
-            missing.iter().map(|c| c.id.clone()).collect(),
-        ))?;
-    } else {
-        match &run {
-            Some(e) => println!("wrote {REGISTRY_YAML} in run {}", e.run),
-            None => println!("{REGISTRY_YAML} is up to date"),
-        }
-        for c in &missing {
-            println!("recorded the mint of {} ({})", c.id, c.artifact);
-        }
-    }
+    output::emit(
+        &IdsBuilt {
+            report: IdsBuildReport::new(
+                run.map(|e| e.run),
+                missing.iter().map(|c| c.id.clone()).collect(),
+            ),
+            minted: missing
+                .iter()
+                .map(|c| (c.id.clone(), c.artifact.clone()))
+                .collect(),
+        },
+        fmt,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -136,26 +163,16 @@ fn check(repo: &Repo, base: Option<&str>, fmt: Format) -> Result<ExitCode, CliEr
             fix: "run `warden ids build`".into(),
         });
     }
-    let report = Report {
-        schema: "warden.ids-check/v1".into(),
-        plugins: Vec::new(),
-        findings,
+    let report = IdsCheck {
+        report: Report {
+            schema: "warden.ids-check/v1".into(),
+            plugins: Vec::new(),
+            findings,
+        },
+        cards: ids::card_files(root).len(),
+        base: base.map(|b| b.rev),
     };
-    match fmt {
-        Format::Json => output::json(&report)?,
-        Format::Sarif => output::write_json(&sarif(&report))?,
-        Format::Human => {
-            print_findings(&report.findings);
-            let n = ids::card_files(root).len();
-            if report.ok() {
-                println!(
-                    "{n} ID card(s): immutable, unique, one per artifact{}",
-                    base.map(|b| format!(" (checked against {})", b.rev))
-                        .unwrap_or_default()
-                );
-            }
-        }
-    }
+    output::emit(&report, fmt)?;
     Ok(if report.ok() {
         ExitCode::SUCCESS
     } else {
@@ -206,12 +223,8 @@ fn mint(
         name: name.unwrap_or_else(|| path.file_name().to_string()),
         created: crate::env::today(),
     };
-    let writes = [FileWrite {
-        path: card.rel(),
-        current: None,
-        content: card.render().into_bytes(),
-        executable: None,
-    }];
+    // The card and the regenerated id registry, in one run.
+    let writes = warden_plugin::scaffold::card_writes(root, &card)?;
     match apply_writes(
         &mut s,
         &writes,
@@ -223,16 +236,7 @@ fn mint(
         Applied::Done(code) => Ok(code),
         Applied::Run(e) => {
             s.append_id_ops(&[ids::mint_op(&card, &e.time, &e.run, &e.writer)])?;
-            if is_json(fmt) {
-                output::json(&card)?;
-            } else {
-                println!(
-                    "minted {} for {path} ({}) in run {}",
-                    card.id,
-                    card.rel(),
-                    e.run
-                );
-            }
+            output::emit(&Minted { card, run: e.run }, fmt)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,9 +1,16 @@
 //! `warden init [--git-init]`
 
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Create the git repository first when there is none.
+    #[arg(long)]
+    pub git_init: bool,
+}
 
 pub fn run(repo: Option<PathBuf>, git_init: bool, fmt: Format) -> Result<ExitCode, CliError> {
     let ctx = crate::env::context();

@@ -1,13 +1,37 @@
 //! `warden ledger verify|log|show RUN`
 
 use super::{open, recover_if_needed};
-use crate::cli::{Format, LedgerCommand};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warden_core::Digest;
 use warden_core::engine::Record;
 use warden_core::ledger::RunResult;
+use warden_core::{Digest, Report};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LedgerCommand {
+    /// Check every chain; exit 1 naming the first bad entry.
+    Verify,
+    /// Print every entry, oldest first.
+    Log,
+    /// Print one run's entry.
+    Show { run: String },
+    /// Rebuild the derived ledger index (.warden/state/ledger-index.json) from
+    /// every chain; exit 1 naming the first bad entry.
+    Reindex,
+    /// After writers refused a cut or edited tip, a deleted chain or a broken heads
+    /// file: re-record the heads from the chains as they are now, and ledger what was
+    /// accepted. A chain broken inside cannot be accepted: restore it from git.
+    Accept {
+        /// Why the loss is accepted; recorded in the ledger entry.
+        #[arg(long)]
+        reason: String,
+        /// Exit 4 instead of waiting when another writer holds the lock.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
 
 pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let repo = open(repo)?;
@@ -16,26 +40,11 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
     match cmd {
         LedgerCommand::Verify => {
             let report = ledger.verify()?;
-            if fmt == Format::Json {
-                output::json(&report)?;
-            } else if let Some(p) = &report.problem {
-                let run = p
-                    .run
-                    .as_ref()
-                    .map(|r| format!(" (run {r})"))
-                    .unwrap_or_default();
-                eprintln!("error: {}: entry {}{} {}", p.file, p.line, run, p.message);
-                eprintln!(
-                    "hint: the ledger was changed outside warden; restore it from git (`git checkout HEAD -- {0}`; `git log -p -- {0}`); writers refuse until it verifies (a lost tip can be accepted with `warden ledger accept --reason \"…\"`, which is ledgered)",
-                    p.file
-                );
+            if fmt == Format::Human && report.problem.is_some() {
+                // The first bad entry is an error: stderr, exit 1.
+                eprint!("{}", report.human());
             } else {
-                println!(
-                    "ledger ok: {} entries in {} chain(s), {} bytes",
-                    report.entries,
-                    report.chains.len(),
-                    report.bytes
-                );
+                output::emit(&report, fmt)?;
             }
             Ok(output::ExitStatus::findings_if(!report.ok).into())
         }
@@ -80,57 +89,7 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
                     Some("`warden runs` lists the runs".to_string()),
                 )
             })?;
-            if fmt == Format::Json {
-                output::json(&e)?;
-            } else {
-                println!(
-                    "run {} — {} {} by {}:{}",
-                    e.run, e.command, e.event, e.actor.kind, e.actor.id
-                );
-                println!("  time       {}", e.time);
-                println!(
-                    "  result     {:?}{}",
-                    e.result,
-                    e.reason
-                        .as_ref()
-                        .map(|r| format!(" ({r})"))
-                        .unwrap_or_default()
-                );
-                println!(
-                    "  ledger     {} entry {} (prev {})",
-                    e.writer,
-                    e.seq,
-                    e.prev.short()
-                );
-                println!(
-                    "  policy     {} sha256 {}",
-                    e.policy.version,
-                    e.policy.digest.short()
-                );
-                println!("  input      sha256 {}", e.input_digest.short());
-                println!("  before     sha256 {}", e.before_digest.short());
-                println!("  after      sha256 {}", e.after_digest.short());
-                if let Some(r) = &e.rationale {
-                    println!("  rationale  {r}");
-                }
-                if let Some(h) = &e.rollback {
-                    println!(
-                        "  rollback   {} of {} at offset {} ({} bytes, sha256 {})",
-                        h.store,
-                        h.writer,
-                        h.frame.offset,
-                        h.frame.len,
-                        h.frame.digest.short()
-                    );
-                }
-                println!("  changes:");
-                for c in &e.load_changes(repo.root())? {
-                    let s = |d: &Option<warden_core::Digest>| {
-                        d.map_or("absent".to_string(), |d| d.short())
-                    };
-                    println!("    {}  {} -> {}", c.path, s(&c.before), s(&c.after));
-                }
-            }
+            output::emit(&warden_core::render::ledger::EntryView(&e), fmt)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -5,8 +5,14 @@
 use crate::output::CliError;
 use std::process::ExitCode;
 
-pub fn run(path: &[String]) -> Result<ExitCode, CliError> {
-    let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A subcommand (`sync`, `plugin`, ...); nested ones separated by spaces, e.g. `sync audit`.
+    pub subcommand: Vec<String>,
+}
+
+/// `cmd` is warden's whole command line (`Cli::command()`).
+pub fn run(mut cmd: clap::Command, path: &[String]) -> Result<ExitCode, CliError> {
     // Propagates the global flags to every subcommand, so each page lists them.
     cmd.build();
     let mut name = String::from("warden");

@@ -1,121 +1,63 @@
 //! One file per command (jj: `cli/src/commands/`).
 
-mod apply;
+pub mod apply;
 pub mod bridge;
 mod bridge_unit;
-mod check;
+pub mod check;
 pub mod classify;
-mod completions;
-mod contracts;
-mod demo;
+pub mod completions;
+pub mod contracts;
+pub mod demo;
 mod demo_bridge;
 mod demo_classify;
 mod demo_contracts;
 mod demo_plugins;
 mod demo_registry;
 mod demo_sync;
-mod events;
-mod fix;
-mod fleet;
-mod gen_cmd;
-mod history;
-mod hook;
-mod ids;
-mod init;
-mod ledger;
-mod man;
+pub mod events;
+pub mod fix;
+pub mod fleet;
+pub mod gen_cmd;
+pub mod history;
+pub mod hook;
+pub mod ids;
+pub mod init;
+pub mod ledger;
+pub mod man;
 pub mod modules;
-mod plugin;
+pub mod plugin;
 pub mod quarantine;
 pub mod registry;
-mod replay;
-mod run;
-mod runs;
-mod sandbox;
+pub mod replay;
+pub mod run;
+pub mod runs;
+pub mod sandbox;
 pub mod schema;
-mod status;
-mod sync;
-mod undo;
+pub mod status;
+pub mod sync;
+pub mod undo;
 pub mod watch;
 pub mod where_;
 
-use crate::cli::{Cli, Command, Format, WriteArgs};
 use crate::env;
 use crate::output::CliError;
+use crate::output::Format;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warden_core::plan::{Noop, Plan};
+use warden_core::plan::Plan;
 use warden_core::{Context, Repo};
 
-pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
-    let fmt = cli.format;
-    match cli.command {
-        Command::Init { git_init } => init::run(cli.repo, git_init, fmt),
-        Command::Apply { file, write } => apply::run(cli.repo, &file, &write, fmt),
-        Command::Undo { run, force, write } => undo::run(cli.repo, &run, force, &write, fmt),
-        Command::Runs { limit, all } => runs::run(cli.repo, (!all).then_some(limit), fmt),
-        Command::History => history::run(cli.repo, fmt),
-        Command::Completions { shell } => completions::run(shell),
-        Command::Man { subcommand } => man::run(&subcommand),
-        Command::Hook(cmd) => hook::run(cli.repo, cmd, fmt),
-        Command::Ledger(cmd) => ledger::run(cli.repo, cmd, fmt),
-        Command::Status => status::run(cli.repo, fmt),
-        Command::Schema { name } => schema::run(name.as_deref(), fmt),
-        Command::Events => events::run(cli.repo, fmt),
-        Command::Sync(cmd) => sync::run(cli.repo, cmd, fmt),
-        Command::Fleet(cmd) => fleet::run(cmd, fmt),
-        Command::Demo { keep } => demo::run(keep),
-        Command::Plugin(cmd) => plugin::run(cli.repo, cmd, fmt),
-        Command::Run {
-            event,
-            input,
-            write,
-        } => run::run(cli.repo, &event, input.as_deref(), &write, fmt),
-        Command::Replay { run, no_wait } => replay::run(cli.repo, &run, no_wait, fmt),
-        Command::Ids(cmd) => ids::run(cli.repo, cmd, fmt),
-        Command::Sandbox {
-            scratch,
-            require,
-            require_layer,
-            protect,
-            probe,
-            stage2,
-            argv,
-        } => sandbox::run(&sandbox::Args {
-            scratch,
-            require,
-            require_layer,
-            protect,
-            probe,
-            stage2,
-            argv,
-        }),
-        Command::Bridge(args) => bridge::run(cli.repo, args, fmt),
-        Command::Registry(args) => registry::run(cli.repo, args, fmt),
-        Command::Check {
-            baseline,
-            run_tests,
-            strict,
-            no_report,
-        } => check::run(
-            cli.repo,
-            &check::Args {
-                baseline,
-                run_tests,
-                strict,
-                no_report,
-            },
-            fmt,
-        ),
-        Command::Contracts(cmd) => contracts::run(cli.repo, cmd, fmt),
-        Command::Gen(cmd) => gen_cmd::run(cli.repo, cmd, fmt),
-        Command::Fix { write } => fix::run(cli.repo, &write, fmt),
-        Command::Classify(args) => classify::run(cli.repo, &args, fmt),
-        Command::Where(args) => where_::run(cli.repo, &args, fmt),
-        Command::Quarantine(cmd) => quarantine::run(cli.repo, &cmd, fmt),
-        Command::Modules(cmd) => modules::run(cli.repo, &cmd, fmt),
-        Command::Watch(args) => watch::run(cli.repo, &args, fmt),
-    }
+#[derive(Debug, clap::Args)]
+pub struct WriteArgs {
+    /// Show the plan (diff and counts) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply without asking (required when stdin is not a terminal).
+    #[arg(long, short = 'y', alias = "auto")]
+    pub yes: bool,
+    /// Exit 4 instead of waiting when another writer holds the lock.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 /// The repository root: `--repo` or discovered from the current directory.
@@ -178,47 +120,7 @@ pub fn print_plan(plan: &Plan) {
 
 /// A plan as a person reads it: heading, actions, then the coloured diff.
 pub fn render_plan(plan: &Plan) -> String {
-    use std::fmt::Write;
-    let c = &plan.counts;
-    match &plan.noop {
-        Some(Noop::AlreadyApplied { run }) => {
-            return format!(
-                "nothing to do: this proposal was already applied by run {run} and its result is in place\n"
-            );
-        }
-        Some(Noop::NothingToChange) => {
-            return "nothing to do: every action's effect is already present\n".to_string();
-        }
-        None => {}
-    }
-    let mut out = crate::ui::heading(&format!(
-        "plan for run {} ({} {}): {} file(s): {} added, {} modified, {} deleted; +{} -{} lines",
-        plan.run,
-        plan.command,
-        plan.event,
-        c.files,
-        c.added,
-        c.modified,
-        c.deleted,
-        c.lines_added,
-        c.lines_removed
-    ));
-    out.push('\n');
-    for a in &plan.actions {
-        let to =
-            a.to.as_ref()
-                .map(|t| format!(" -> {t}"))
-                .unwrap_or_default();
-        let why = a
-            .reason
-            .as_ref()
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default();
-        let _ = writeln!(out, "  {} {}{}{}", a.kind, a.path, to, why);
-    }
-    out.push('\n');
-    out.push_str(&crate::ui::diff(&plan.diff));
-    out
+    crate::ui::human(&warden_core::render::plan::PlanView(plan))
 }
 
 /// Decide whether to write: `--yes`, or ask on a terminal; refuse otherwise.
@@ -252,7 +154,7 @@ pub fn decide(
     question: &str,
 ) -> Result<Option<ExitCode>, CliError> {
     if is_json(fmt) && (write.dry_run || plan.noop.is_some()) {
-        crate::output::json(&plan.report())?;
+        crate::output::json(&warden_core::render::plan::PlanView(plan))?;
         return Ok(Some(ExitCode::SUCCESS));
     }
     if !is_json(fmt) {

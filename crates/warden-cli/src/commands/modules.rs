@@ -1,7 +1,7 @@
 //! `warden modules validate | import FILE`: the module registry.
 
 use super::{is_json, open};
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,7 +25,7 @@ pub enum ModulesCommand {
     /// Install the built-in ModuleClassifier plugin (plugins/module-classifier, on FileDetected) and enable it.
     InstallPlugin {
         #[command(flatten)]
-        write: crate::cli::WriteArgs,
+        write: super::WriteArgs,
     },
 }
 
@@ -105,8 +105,8 @@ handle() {
   \"${WARDEN_EXE:-warden}\" classify --plugin-actions
 }";
 
-fn write_args(w: &crate::cli::WriteArgs) -> crate::cli::WriteArgs {
-    crate::cli::WriteArgs {
+fn write_args(w: &super::WriteArgs) -> super::WriteArgs {
+    super::WriteArgs {
         dry_run: w.dry_run,
         yes: w.yes,
         no_wait: w.no_wait,
@@ -123,11 +123,11 @@ fn step(code: ExitCode) -> Option<ExitCode> {
 /// each step its own undoable run through the policy gate.
 fn install_plugin(
     repo: Option<PathBuf>,
-    write: &crate::cli::WriteArgs,
+    write: &super::WriteArgs,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
+    use super::plugin::PluginCommand;
     use super::plugin::{Applied, FileWrite, apply_writes};
-    use crate::cli::PluginCommand;
     if is_json(fmt) {
         return Err(CliError::usage(
             "`warden modules install-plugin` runs several steps and prints human text only",

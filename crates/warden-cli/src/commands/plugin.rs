@@ -1,21 +1,77 @@
 //! `warden plugin new|gen|validate|enable|disable|list|test` (SPEC §5.2).
 //! Every file warden writes for a plugin goes through the engine as one run.
 
+use super::WriteArgs;
 use super::{decide, is_json, open, session};
-use crate::cli::{Format, PluginCommand, WriteArgs};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_core::Repo;
 use warden_core::engine::Session;
 use warden_core::ledger::Entry;
-use warden_core::plugin_registry::{PluginRegistry, REGISTRY_FILE};
+use warden_core::plugin_registry::PluginRegistry;
 use warden_plugin::generate::{self, PLUGINS_DIR};
 use warden_plugin::ids;
-use warden_plugin::scaffold;
+use warden_plugin::scaffold::{self, RegistryChange, Written};
 use warden_plugin::validate::{self, Finding};
 
 pub use warden_plugin::scaffold::FileWrite;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PluginCommand {
+    /// Scaffold plugins/KEY from a new spec: every derived file, a working handler, tests, an ID card.
+    New {
+        key: String,
+        /// The lifecycle event it handles (`warden events`).
+        #[arg(long)]
+        event: String,
+        /// Handler language: python, sh, pwsh or rust.
+        #[arg(long)]
+        lang: String,
+        /// Human-readable name (default: the key).
+        #[arg(long)]
+        name: Option<String>,
+        /// One-line description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Actions it may propose, comma-separated (default: what the policy allows plugins on the event).
+        #[arg(long, value_delimiter = ',')]
+        actions: Option<Vec<String>>,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Regenerate every derived file from the spec and the policy (byte-identical when nothing changed).
+    Gen {
+        key: Option<String>,
+        #[arg(long, conflicts_with = "key")]
+        all: bool,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Run the full checklist; exit 1 on any finding.
+    Validate {
+        key: Option<String>,
+        #[arg(long, conflicts_with = "key")]
+        all: bool,
+    },
+    /// Enable a plugin that validates (pins its manifest in plugins/registry.json).
+    Enable {
+        key: String,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Disable a plugin.
+    Disable {
+        key: String,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// List the plugins of this repository and their state.
+    List,
+    /// Run the health probes and every conformance example; exit 1 on any failure.
+    Test { key: String },
+}
 
 pub enum Applied {
     /// The command ends here (dry run, nothing to do, declined).
@@ -23,7 +79,9 @@ pub enum Applied {
     Run(Box<Entry>),
 }
 
-/// Apply file writes as one run (plan → confirm → engine).
+/// Apply file writes as one run: the plugin crate plans them through the
+/// policy gate (`scaffold::plan_writes`), this shows the plan and asks, and
+/// the plugin crate applies them through the engine.
 pub fn apply_writes(
     s: &mut Session,
     writes: &[FileWrite],
@@ -32,21 +90,17 @@ pub fn apply_writes(
     fmt: Format,
     question: &str,
 ) -> Result<Applied, CliError> {
-    let (proposal, digest) = warden_plugin::scaffold::proposal(writes, rationale)?;
-    let label = "(generated)";
-    let plan = s.plan(&proposal, digest, label)?;
+    let plan = scaffold::plan_writes(s, writes, rationale)?;
     if let Some(code) = decide(&plan, write, fmt, question)? {
         return Ok(Applied::Done(code));
     }
-    let outcome = s.apply(&plan)?;
-    if outcome.validation_failure.is_some() {
-        eprintln!(
-            "error: the policy's validation command failed; run {} was rolled back",
-            outcome.entry.run
-        );
-        return Ok(Applied::Done(output::ExitStatus::Findings.into()));
+    match scaffold::apply_planned(s, &plan)? {
+        Written::Applied(entry) => Ok(Applied::Run(entry)),
+        Written::RolledBack { run } => {
+            eprintln!("error: the policy's validation command failed; run {run} was rolled back");
+            Ok(Applied::Done(output::ExitStatus::Findings.into()))
+        }
     }
-    Ok(Applied::Run(Box::new(outcome.entry)))
 }
 
 pub fn run(repo: Option<PathBuf>, cmd: PluginCommand, fmt: Format) -> Result<ExitCode, CliError> {
@@ -128,35 +182,8 @@ fn new(
         &id,
     )?;
     let today = crate::env::today();
-    let g = generate::generate(repo.root(), &spec, &repo.policy, &today)?;
-    let (card, card_write) = scaffold::id_card(&spec, &today);
-    let mut writes = scaffold::generation_writes(&g, spec.lang);
-    let card_bytes = card_write.content.clone();
-    // The generated id registry gains the new card in the same run.
-    let registry = ids::registry_yaml_with(repo.root(), &[(card.rel(), card_bytes.clone())])
-        .map_err(|findings| {
-            let first = findings.into_iter().next();
-            CliError::usage(
-                format!(
-                    "cannot regenerate {}: {}",
-                    ids::REGISTRY_YAML,
-                    first
-                        .as_ref()
-                        .map_or(String::new(), |f| format!("{}: {}", f.file, f.message))
-                ),
-                first.map(|f| f.fix),
-            )
-        })?;
-    writes.push(card_write);
-    let current_registry = std::fs::read(repo.root().join(ids::REGISTRY_YAML)).ok();
-    if current_registry.as_deref() != Some(registry.as_bytes()) {
-        writes.push(FileWrite {
-            path: ids::REGISTRY_YAML.into(),
-            current: current_registry,
-            content: registry.into_bytes(),
-            executable: None,
-        });
-    }
+    let scaffold::NewPluginWrites { card, writes } =
+        scaffold::new_plugin_writes(repo.root(), &spec, &repo.policy, &today)?;
     let applied = apply_writes(
         &mut s,
         &writes,
@@ -312,9 +339,7 @@ fn set_enabled(
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
     let root = repo.root();
-    let mut registry = PluginRegistry::read(root)?;
-    let current = std::fs::read(root.join(REGISTRY_FILE)).ok();
-    if enable {
+    let spec = if enable {
         keys_arg(repo, Some(key.to_string()), false)?;
         let report = validate::validate(
             root,
@@ -329,25 +354,24 @@ fn set_enabled(
             eprintln!("hint: fix the findings above (most are fixed by `warden plugin gen {key}`)");
             return Ok(output::ExitStatus::Findings.into());
         }
-        let spec = validate::load_spec(root, key).map_err(|f| finding_error(*f))?;
-        let entry = scaffold::pin(root, &spec, &repo.policy)?;
-        if registry.plugins.get(key) == Some(&entry) {
+        Some(validate::load_spec(root, key).map_err(|f| finding_error(*f))?)
+    } else {
+        None
+    };
+    let change = scaffold::registry_change(root, key, spec.as_ref().map(|s| (s, &repo.policy)))?;
+    let writes = match change {
+        RegistryChange::Write(w) => [w],
+        RegistryChange::AlreadyEnabled => {
             println!("plugin {key} is already enabled with this exact manifest");
             return Ok(ExitCode::SUCCESS);
         }
-        registry.plugins.insert(key.to_string(), entry);
-    } else if registry.plugins.remove(key).is_none() {
-        println!("plugin {key} is not enabled");
-        return Ok(ExitCode::SUCCESS);
-    }
+        RegistryChange::NotEnabled => {
+            println!("plugin {key} is not enabled");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let ctx = crate::env::context();
     let mut s = session(repo, &ctx, write.no_wait)?;
-    let writes = [FileWrite {
-        path: REGISTRY_FILE.into(),
-        current,
-        content: registry.render().into_bytes(),
-        executable: None,
-    }];
     let verb = if enable { "enable" } else { "disable" };
     match apply_writes(
         &mut s,

@@ -1,7 +1,7 @@
 //! `warden quarantine list [--reason R]`: the quarantine lane as one list.
 
 use super::{is_json, open};
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;

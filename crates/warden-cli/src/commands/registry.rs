@@ -1,9 +1,10 @@
 //! `warden registry init|validate|stats|update|maintain` (SPEC §9): parsing,
 //! printing and exit codes only; the logic is in `warden-registry`.
 
+use super::WriteArgs;
 use super::{is_json, open, root, session};
-use crate::cli::{Format, WriteArgs};
 use crate::env;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use clap::{Args, Subcommand};
 use std::collections::BTreeSet;

@@ -3,12 +3,20 @@
 //! Read-only: the replay is kept in `.runs/` and the local history
 //! (`warden history`), never in the ledger.
 
-use super::{is_json, open, session};
-use crate::cli::Format;
+use super::{open, session};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_plugin::runtime::{self, DispatchOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The run id of a `warden run` (or a unique prefix).
+    pub run: String,
+    #[arg(long)]
+    pub no_wait: bool,
+}
 
 pub fn run(
     repo: Option<PathBuf>,
@@ -28,41 +36,7 @@ pub fn run(
     drop(s);
     // Read-only: kept in .runs/ and the local history, not the ledger.
     warden_core::history::keep(&repo, &ctx, record)?;
-    if is_json(fmt) {
-        output::json(&report)?;
-    } else {
-        println!(
-            "replay of run {} ({}), kept as report {} (`warden history`)",
-            report.run, report.event, report.replay_run
-        );
-        for p in &report.plugins {
-            println!(
-                "  {:<20} {}{}",
-                p.plugin,
-                if p.identical { "identical" } else { "DIFFERS" },
-                p.note
-                    .as_ref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default()
-            );
-            if let Some(d) = &p.diff {
-                for line in d.lines() {
-                    println!("    {line}");
-                }
-            }
-        }
-        if report.plugins.is_empty() {
-            println!("  (no plugin ran in that run)");
-        }
-        println!(
-            "{}",
-            if report.identical {
-                "every proposal is byte-identical"
-            } else {
-                "proposals differ"
-            }
-        );
-    }
+    output::emit(&report, fmt)?;
     Ok(if report.identical {
         ExitCode::SUCCESS
     } else {

@@ -4,15 +4,27 @@
 //! It follows the mutation convention: `--dry-run` shows which plugins would
 //! run and writes nothing; a terminal is asked, without one `--yes` is needed.
 
+use super::WriteArgs;
 use super::{is_json, open, session};
-use crate::cli::{Format, WriteArgs};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use warden_plugin::preview::{self, RunPlan};
+use warden_plugin::preview;
 use warden_plugin::runtime::{self, DispatchOptions, DispatchReport};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The event (`warden events` lists them).
+    pub event: String,
+    /// The event payload: one JSON object, an array of them (a batch), or `-` for stdin. Default: an empty batch.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub write: super::WriteArgs,
+}
 
 /// The batch: a JSON object (one payload), an array, or `{"items": [...]}`.
 fn read_items(input: Option<&Path>) -> Result<(Vec<Value>, String), CliError> {
@@ -75,83 +87,6 @@ fn read_items(input: Option<&Path>) -> Result<(Vec<Value>, String), CliError> {
     Ok((items, label))
 }
 
-pub fn print_report(r: &DispatchReport) {
-    if r.plugins.is_empty() {
-        println!(
-            "no enabled plugin handles {} (`warden plugin list`); run {} recorded",
-            r.event, r.run
-        );
-        return;
-    }
-    println!(
-        "run {}: {} with {} item(s) to {} plugin(s)",
-        r.run,
-        r.event,
-        r.items,
-        r.plugins.len()
-    );
-    for p in &r.plugins {
-        let extra = match (&p.fault, &p.applied_run) {
-            (Some(f), _) => format!(
-                " [{}] {}",
-                serde_json::to_value(f.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
-                f.message
-            ),
-            (None, Some(run)) => format!(" as run {run} (undo with `warden undo {run}`)"),
-            _ => String::new(),
-        };
-        println!(
-            "  {:<20} {:<11} sandbox={} {} ms{}",
-            p.plugin,
-            p.outcome,
-            p.sandbox.name(),
-            p.duration_ms,
-            extra
-        );
-        for q in &p.quarantined {
-            println!("    kept in quarantine: {q}");
-        }
-    }
-}
-
-/// The dispatch plan for a person.
-pub fn render_plan(p: &RunPlan) -> String {
-    let mut out = crate::ui::heading(&format!(
-        "{} with {} item(s) would go to {} plugin(s):",
-        p.event,
-        p.items,
-        p.plugins.len()
-    ));
-    out.push('\n');
-    if p.plugins.is_empty() {
-        out.push_str("  (no enabled plugin handles it; the run would only be recorded)\n");
-    }
-    let rows: Vec<Vec<String>> = p
-        .plugins
-        .iter()
-        .map(|pl| {
-            vec![
-                format!("  {}", pl.plugin),
-                pl.version.clone(),
-                format!("priority {}", pl.priority),
-                match &pl.problem {
-                    Some(why) => format!("refused: {why}"),
-                    None => format!(
-                        "{} (may propose {})",
-                        pl.operation.as_deref().unwrap_or("-"),
-                        pl.actions.join(", ")
-                    ),
-                },
-            ]
-        })
-        .collect();
-    out.push_str(&crate::ui::table(&rows));
-    out
-}
-
 pub fn run(
     repo: Option<PathBuf>,
     event: &str,
@@ -181,13 +116,13 @@ pub fn dispatch(
             if is_json(fmt) {
                 output::json(&plan)?;
             } else {
-                crate::ui::page(&render_plan(&plan));
+                crate::ui::page(&crate::ui::human(&plan));
                 println!("dry run: no plugin was started, nothing was written");
             }
             return Ok((ExitCode::SUCCESS, None));
         }
         if !is_json(fmt) && crate::env::stdin_is_tty() {
-            crate::ui::page(&render_plan(&plan));
+            crate::ui::page(&crate::ui::human(&plan));
         }
         if !super::confirm(write, &format!("dispatch {event}"))? {
             eprintln!("declined: nothing was written");
@@ -200,11 +135,7 @@ pub fn dispatch(
         actor: super::actor(repo.root()),
     };
     let report = runtime::dispatch(&mut s, event, items, &opts)?;
-    if is_json(fmt) {
-        output::json(&report)?;
-    } else {
-        print_report(&report);
-    }
+    output::emit(&report, fmt)?;
     let code = if report.faults() == 0 {
         ExitCode::SUCCESS
     } else {

@@ -1,11 +1,21 @@
 //! `warden runs`
 
 use super::{open, recover_if_needed};
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_core::ledger::RunResult;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Show the newest N runs.
+    #[arg(long, default_value_t = 20, conflicts_with = "all")]
+    pub limit: usize,
+    /// Show every run (reads the whole ledger).
+    #[arg(long)]
+    pub all: bool,
+}
 
 pub fn run(repo: Option<PathBuf>, limit: Option<usize>, fmt: Format) -> Result<ExitCode, CliError> {
     let repo = open(repo)?;

@@ -15,13 +15,28 @@ use warden_plugin::sandbox::{
     self, EXIT_EXEC_FAILED, EXIT_UNENFORCED, Enforcement, Isolation, IsolationLayer,
 };
 
+#[derive(Debug, clap::Args)]
 pub struct Args {
+    #[arg(long)]
     pub scratch: PathBuf,
+    /// Refuse to start the plugin when the sandbox is not enforced.
+    #[arg(long)]
     pub require: bool,
+    /// Also refuse unless this isolation layer is enforced (filesystem,
+    /// processes, signals, metadata, privileges); repeatable.
+    #[arg(long = "require-layer", value_name = "LAYER")]
     pub require_layer: Vec<String>,
+    /// A directory the plugin must not change in any way (the repository):
+    /// mounted read-only in its namespace; repeatable.
+    #[arg(long, value_name = "DIR")]
     pub protect: Vec<PathBuf>,
+    /// Only report the level.
+    #[arg(long)]
     pub probe: bool,
-    pub stage2: bool,
+    /// Internal: the second stage, PID 1 of the new namespaces.
+    #[arg(long, hide = true)]
+    stage2: bool,
+    #[arg(last = true)]
     pub argv: Vec<String>,
 }
 

@@ -2,10 +2,15 @@
 //! core's and every subsystem's. A new crate adds one line to `catalogue` and
 //! one to `get`; `tests/schemas.rs` checks `schemas/` against all of them.
 
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::process::ExitCode;
 use warden_core::report::{SchemaInfo, SchemaList};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub name: Option<String>,
+}
 
 /// Every schema name with what it describes, core first.
 pub fn catalogue() -> Vec<SchemaInfo> {

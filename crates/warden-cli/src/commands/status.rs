@@ -1,7 +1,7 @@
 //! `warden status`
 
 use super::{open, recover_if_needed};
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -93,121 +93,6 @@ pub fn run(repo: Option<PathBuf>, fmt: Format) -> Result<ExitCode, CliError> {
         ));
     }
     let code = output::ExitStatus::findings_if(!st.unhealthy.is_empty()).into();
-    if fmt == Format::Json {
-        output::json(&st)?;
-        return Ok(code);
-    }
-    let brief = |b: &Option<warden_core::status::RunBrief>| {
-        b.as_ref()
-            .map_or("none".to_string(), |b| format!("{} at {}", b.run, b.time))
-    };
-    println!("repository      {}", st.root);
-    println!(
-        "policy          {} (sha256 {})",
-        st.policy.version,
-        st.policy.digest.short()
-    );
-    println!(
-        "contract        {}",
-        if st.contract_in_sync {
-            "in sync"
-        } else {
-            "out of date: run `warden init` to re-render"
-        }
-    );
-    println!("last success    {}", brief(&st.last_success));
-    println!("last failure    {}", brief(&st.last_failure));
-    println!("runs            {} ({} rolled back)", st.runs, st.failures);
-    println!(
-        "recovery        {}",
-        if st.pending_recovery {
-            "an interrupted run waits (the next writer recovers it)"
-        } else {
-            "nothing pending"
-        }
-    );
-    println!("quarantine      {} file(s)", st.quarantine);
-    println!(
-        "lock            {}",
-        st.lock_holder.as_deref().unwrap_or("free")
-    );
-    match &st.ledger.problem {
-        None => println!("ledger          ok ({} entries)", st.ledger.entries),
-        Some(p) => println!(
-            "ledger          BROKEN: {} entry {}: {}",
-            p.file, p.line, p.message
-        ),
-    }
-    println!("sandbox         {}", st.sandbox);
-    for l in &st.isolation {
-        println!(
-            "  {:<13} {}{}",
-            l.layer.name(),
-            l.state,
-            match (l.required, l.enforced) {
-                (true, true) => " (required)",
-                (true, false) => " (required: plugins are refused)",
-                _ => "",
-            }
-        );
-    }
-    match &st.backlog.bridge {
-        None => println!(
-            "backlog         {} pending proposal(s); bridge inbox: not configured",
-            st.backlog.pending_proposals
-        ),
-        Some(b) => {
-            println!(
-                "backlog         {} pending proposal(s); bridge inbox: {} command(s)",
-                st.backlog.pending_proposals, b.pending_commands
-            );
-            println!("bridge          {} ({})", b.root, b.executor);
-            let total: u64 = b.dead_letters.values().sum();
-            let by: Vec<String> = b
-                .dead_letters
-                .iter()
-                .map(|(r, n)| format!("{r} {n}"))
-                .collect();
-            println!(
-                "  dead letters  {total}{}",
-                if by.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", by.join(", "))
-                }
-            );
-            println!(
-                "  retries       {} pending{}",
-                b.retries_pending,
-                if b.retries_gave_up {
-                    " (gave up; run `warden bridge run --once` to retry)"
-                } else {
-                    ""
-                }
-            );
-            let p = b.last_publish.as_ref();
-            println!(
-                "  last publish  {}",
-                super::bridge::publish_summary(p.map(|p| (
-                    p.time.as_str(),
-                    p.ok,
-                    p.commits,
-                    p.error.as_deref()
-                )))
-            );
-        }
-    }
-    match &st.dirty {
-        None => println!("working tree    unknown (git status failed)"),
-        Some(d) if d.is_empty() => println!("working tree    clean"),
-        Some(d) => println!("working tree    {} changed or untracked path(s)", d.len()),
-    }
-    if st.unhealthy.is_empty() {
-        println!("health          ok");
-    } else {
-        for why in &st.unhealthy {
-            println!("health          UNHEALTHY: {why}");
-        }
-    }
+    output::emit(&st, fmt)?;
     Ok(code)
 }

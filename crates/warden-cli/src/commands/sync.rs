@@ -2,7 +2,8 @@
 //! `warden-sync`; this file parses nothing, only wires the backend, the
 //! session and the ledger together and prints.
 
-use crate::cli::{Format, SyncCommand, WriteArgs};
+use super::WriteArgs;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,7 +21,73 @@ use warden_sync::hooks::{
     self, Answer, Dispatched, GeneratorLauncher, MergeConflictHook, Pending, PluginFault,
 };
 use warden_sync::reconcile::{self, Outcome, ReconcileOptions};
-use warden_sync::{adopt, record, render};
+use warden_sync::{adopt, record, render, select};
+
+/// `warden sync …`. Exit codes: 0 in sync / done, 1 needs attention
+/// or refused (nothing written), 2 usage, 3 internal, 4 busy.
+#[derive(Debug, clap::Subcommand)]
+pub enum SyncCommand {
+    /// Fetch without merging, then report everything that differs from the
+    /// remote; exit 0 when in sync, 1 when anything needs attention.
+    ///
+    /// Read-only: writes nothing git tracks. The report is kept in
+    /// .runs/<RUN>/ and the local history (`warden history`).
+    Audit {
+        /// Fetch and compare tags with this remote (default: the current
+        /// branch's upstream remote, else origin, else the only remote).
+        #[arg(long, value_name = "NAME", conflicts_with = "all_remotes")]
+        remote: Option<String>,
+        /// Fetch every remote.
+        #[arg(long)]
+        all_remotes: bool,
+        /// Do not fetch: compare with the remote-tracking refs as they are.
+        #[arg(long, conflicts_with_all = ["remote", "all_remotes"])]
+        no_fetch: bool,
+        /// No effect: an audit is read-only and takes no lock (kept so scripts
+        /// that pass it keep working).
+        #[arg(long, hide = true)]
+        no_wait: bool,
+    },
+    /// Create the git repository if there is none and link the remote once (idempotent).
+    Init {
+        /// The remote's URL, linked as origin.
+        #[arg(long, value_name = "URL")]
+        remote: Option<String>,
+    },
+    /// Build sync/<YYYYMMDD>-<RUN> from the local branch, its uncommitted work and
+    /// the fetched upstream, without touching the working tree, index, stash or branch.
+    Reconcile {
+        /// Reconcile this local branch instead of the checked-out one (repeatable);
+        /// each gets its own run and sync branch.
+        #[arg(long, value_name = "NAME", conflicts_with = "all")]
+        branch: Vec<String>,
+        /// Reconcile every local branch with an upstream that has commits the
+        /// branch lacks (and the checked-out one when it has uncommitted work).
+        #[arg(long)]
+        all: bool,
+        /// Do not fetch first.
+        #[arg(long)]
+        no_fetch: bool,
+        /// Compute and report, create no branch, record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Adopt right away when .warden/sync.yaml sets `auto_adopt: true` and
+        /// nothing collided.
+        #[arg(long)]
+        adopt: bool,
+        /// Exit 4 instead of waiting when another writer holds the lock.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Fast-forward the working branch to a reconcile run's sync branch, when
+    /// nothing changed since that run.
+    Adopt {
+        /// The reconcile run id, or any unique prefix of it.
+        run: String,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+}
 
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -174,25 +241,6 @@ fn init_cmd(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `YYYYMMDD` in UTC, and the RFC 3339 time for commits.
-fn dates(ctx: &Context) -> (String, String) {
-    let now = ctx.clock.now();
-    let day = now.strftime("%Y%m%d").to_string();
-    let t = now
-        .round(jiff::Unit::Second)
-        .unwrap_or(now)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    (day, t)
-}
-
-/// The commits reconcile makes are the user's: authored with their git
-/// identity (warden is named in each commit's `Warden-Run:` trailer), or,
-/// when git does not know who the user is, as warden itself.
-fn signature(git: &Git, root: &Path, date: String) -> Signature {
-    Signature::of(git.at(root).identity().ok().flatten(), date)
 }
 
 pub struct ReconcileFlags {
@@ -378,7 +426,7 @@ fn reconcile_cmd(
     let mut session = super::session(&repo, ctx, flags.no_wait)?;
     let launcher = crate::env::launcher();
     let generators = SandboxedGenerators::new(&launcher, &repo.policy);
-    let (day, time) = dates(ctx);
+    let (day, time) = select::dates(ctx.clock.now());
     let fetch_mode = if flags.no_fetch {
         FetchMode::Skip
     } else {
@@ -411,7 +459,7 @@ fn reconcile_cmd(
             fetch_timeout: FETCH_TIMEOUT,
             run: session.new_run_id(),
             date: day.clone(),
-            signature: signature(git, &root, time.clone()),
+            signature: select::signature(git, &root, time.clone()),
             dry_run: flags.dry_run,
             branch,
         };
@@ -441,10 +489,9 @@ fn reconcile_cmd(
     }
     let mut adopted = None;
     if flags.adopt && !flags.dry_run {
-        let head = reconcile::head_branch(git, &root);
-        match reports.iter().find(|r| Some(&r.branch) == head.as_ref()) {
-            Some(report) => adopted = auto_adopt(git, &root, &config, &mut session, report)?,
-            None => eprintln!("warden: not adopting: the checked-out branch was not reconciled"),
+        match select::adopt_candidate(git, &root, &reports) {
+            Ok(report) => adopted = auto_adopt(git, &root, &config, &mut session, report)?,
+            Err(why) => eprintln!("warden: not adopting: {why}"),
         }
     }
     drop(session);
@@ -488,19 +535,7 @@ fn auto_adopt(
     session: &mut Session,
     report: &reconcile::ReconcileReport,
 ) -> Result<Option<adopt::AdoptReport>, CliError> {
-    let why_not = if !config.file.auto_adopt {
-        Some("automatic adopt is off (set `auto_adopt: true` in .warden/sync.yaml)".to_string())
-    } else if report.outcome != Outcome::SyncBranch {
-        Some("there is no sync branch to adopt".to_string())
-    } else if !report.collisions.is_empty() {
-        Some(format!(
-            "{} path(s) changed on both sides; adopt by hand after a look: `warden sync adopt {}`",
-            report.collisions.len(),
-            report.run
-        ))
-    } else {
-        None
-    };
+    let why_not = select::adopt_refusal(config, report);
     if let Some(w) = why_not {
         eprintln!("warden: not adopting: {w}");
         return Ok(None);

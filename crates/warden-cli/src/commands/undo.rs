@@ -1,10 +1,22 @@
 //! `warden undo RUN [--force] [--dry-run] [--yes] [--no-wait]`
 
-use super::{decide, is_json, open, session};
-use crate::cli::{Format, WriteArgs};
+use super::WriteArgs;
+use super::{decide, open, session};
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run id, or any unique prefix of it (`warden runs` shows the shortest).
+    pub run: String,
+    /// When the files changed since, move the current versions to .quarantine/ first.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub write: super::WriteArgs,
+}
 
 pub fn run(
     repo: Option<PathBuf>,
@@ -22,16 +34,13 @@ pub fn run(
         return Ok(code);
     }
     let outcome = s.apply(&plan)?;
-    if is_json(fmt) {
-        output::json(&outcome.entry)?;
-    } else {
-        println!(
-            "undid run {} as run {}; `warden undo {}` would redo it",
-            plan.undoes.as_deref().unwrap_or("?"),
-            outcome.entry.run,
-            outcome.entry.run
-        );
-    }
+    output::emit(
+        &warden_core::render::run::Undone {
+            undid: plan.undoes.as_deref(),
+            entry: &outcome.entry,
+        },
+        fmt,
+    )?;
     if outcome.validation_failure.is_some() {
         eprintln!("error: the validation command failed; the undo was rolled back");
         return Ok(output::ExitStatus::Findings.into());

@@ -8,7 +8,7 @@
 //! otherwise the built-in classifier handles it in-process.
 
 use super::{is_json, root};
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;

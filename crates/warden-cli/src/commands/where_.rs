@@ -1,7 +1,7 @@
 //! `warden where [FILE] [--outcome D] [--since T]`: the placement history.
 
 use super::{is_json, open};
-use crate::cli::Format;
+use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;

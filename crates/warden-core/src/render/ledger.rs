@@ -1,0 +1,142 @@
+//! `warden ledger show RUN` and `warden ledger verify` for a person.
+
+use crate::ledger::{Entry, VerifyReport};
+use crate::report::Report;
+use serde::Serialize;
+use std::fmt::Write;
+
+/// One run's ledger entry, field by field (`ledger show`); the JSON is the
+/// entry itself.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryView<'a>(pub &'a Entry);
+
+impl Serialize for EntryView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl Report for EntryView<'_> {
+    const SCHEMA: &'static str = "ledger";
+
+    fn human(&self) -> String {
+        let e = self.0;
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "run {} — {} {} by {}:{}",
+            e.run, e.command, e.event, e.actor.kind, e.actor.id
+        );
+        let _ = writeln!(o, "  time       {}", e.time);
+        let _ = writeln!(
+            o,
+            "  result     {:?}{}",
+            e.result,
+            e.reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(
+            o,
+            "  ledger     {} entry {} (prev {})",
+            e.writer,
+            e.seq,
+            e.prev.short()
+        );
+        let _ = writeln!(
+            o,
+            "  policy     {} sha256 {}",
+            e.policy.version,
+            e.policy.digest.short()
+        );
+        let _ = writeln!(o, "  input      sha256 {}", e.input_digest.short());
+        let _ = writeln!(o, "  before     sha256 {}", e.before_digest.short());
+        let _ = writeln!(o, "  after      sha256 {}", e.after_digest.short());
+        if let Some(r) = &e.rationale {
+            let _ = writeln!(o, "  rationale  {r}");
+        }
+        if let Some(h) = &e.rollback {
+            let _ = writeln!(
+                o,
+                "  rollback   {} of {} at offset {} ({} bytes, sha256 {})",
+                h.store,
+                h.writer,
+                h.frame.offset,
+                h.frame.len,
+                h.frame.digest.short()
+            );
+        }
+        let _ = writeln!(o, "  changes:");
+        for c in &e.changes {
+            let s = |d: &Option<crate::Digest>| d.map_or("absent".to_string(), |d| d.short());
+            let _ = writeln!(o, "    {}  {} -> {}", c.path, s(&c.before), s(&c.after));
+        }
+        o
+    }
+}
+
+impl Report for VerifyReport {
+    const SCHEMA: &'static str = "ledger-verify";
+
+    /// "ledger ok: …" when every chain verifies; otherwise the first bad
+    /// entry and the way out, as an error (the CLI prints it on stderr and
+    /// exits 1).
+    fn human(&self) -> String {
+        match &self.problem {
+            None => format!(
+                "ledger ok: {} entries in {} chain(s), {} bytes\n",
+                self.entries,
+                self.chains.len(),
+                self.bytes
+            ),
+            Some(p) => {
+                let run = p
+                    .run
+                    .as_ref()
+                    .map(|r| format!(" (run {r})"))
+                    .unwrap_or_default();
+                format!(
+                    "error: {}: entry {}{} {}\nhint: the ledger was changed outside warden; restore it from git (`git checkout HEAD -- {0}`; `git log -p -- {0}`); writers refuse until it verifies (a lost tip can be accepted with `warden ledger accept --reason \"…\"`, which is ledgered)\n",
+                    p.file, p.line, run, p.message
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{ChainReport, Problem};
+
+    #[test]
+    fn verify_says_ok_or_names_the_first_bad_entry_and_the_way_out() {
+        let mut r = VerifyReport {
+            schema: "warden.ledger-verify/v1".into(),
+            ok: true,
+            entries: 3,
+            bytes: 100,
+            chains: Vec::<ChainReport>::new(),
+            problem: None,
+        };
+        assert_eq!(r.human(), "ledger ok: 3 entries in 0 chain(s), 100 bytes\n");
+        r.ok = false;
+        r.problem = Some(Problem {
+            file: ".ledger/runs/w.jsonl".into(),
+            writer: "w".into(),
+            line: 2,
+            run: Some("R".into()),
+            message: "was edited".into(),
+        });
+        let text = r.human();
+        assert!(
+            text.starts_with("error: .ledger/runs/w.jsonl: entry 2 (run R) was edited\nhint: "),
+            "{text}"
+        );
+        assert!(
+            text.contains("`git checkout HEAD -- .ledger/runs/w.jsonl`"),
+            "{text}"
+        );
+    }
+}
