@@ -31,7 +31,7 @@ use crate::registry::{Registry, Write};
 use crate::standard::Standard;
 use crate::validate::{self, ValidateReport};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use warden_core::engine::Session;
@@ -45,7 +45,9 @@ pub const UPDATE_SCHEMA_ID: &str = "warden.registry-update/v1";
 /// The event the registry's runs are ledgered under.
 pub const EVENT: &str = "RegistryMaintain";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tier {
     Safe,
@@ -107,7 +109,7 @@ impl Gate {
 }
 
 /// One suggested patch, numbered in the order it is reviewed.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Suggestion {
     pub id: usize,
     pub origin: Origin,
@@ -427,27 +429,19 @@ pub fn prepare(
     let mut llm_records = Vec::new();
     if let Some(planner) = planner {
         llm.used = true;
-        let ids: Vec<String> = registry
-            .entries
-            .iter()
-            .map(|e| e.meta.id.clone())
-            .filter(|id| opts.scope.as_ref().is_none_or(|s| s == id))
-            .collect();
-        for id in ids {
-            llm.calls += 1;
-            let (answer, records) = planner.propose(&registry, &standard, &id, &collected.changed);
-            llm_records.extend(records);
-            match answer {
-                Ok(patches) => {
-                    for p in patches {
-                        push(Origin::Llm, p, &mut suggestions);
-                    }
-                }
-                Err(why) => {
-                    llm.failures += 1;
-                    llm_failures.push((id, why));
-                }
-            }
+        let asked = ask_llm(
+            planner,
+            &registry,
+            &standard,
+            opts.scope.as_deref(),
+            &collected.changed,
+        );
+        llm.calls = asked.calls;
+        llm.failures = asked.failures.len();
+        llm_failures = asked.failures;
+        llm_records = asked.records;
+        for p in asked.patches {
+            push(Origin::Llm, p, &mut suggestions);
         }
     }
     for p in extra {
@@ -463,6 +457,45 @@ pub fn prepare(
         llm_failures,
         llm_records,
     })
+}
+
+/// What the LLM step of a session gave.
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    pub calls: usize,
+    /// Schema-valid patches, in capability order.
+    pub patches: Vec<RegistryPatch>,
+    /// Capabilities whose call failed, with why.
+    pub failures: Vec<(String, String)>,
+    /// Raw exchanges to record (file name, bytes).
+    pub records: Vec<(String, Vec<u8>)>,
+}
+
+/// The LLM step: one call per capability in scope, in entry order.
+pub fn ask_llm(
+    planner: &dyn Planner,
+    registry: &Registry,
+    standard: &Standard,
+    scope: Option<&str>,
+    changed: &[String],
+) -> Asked {
+    let mut out = Asked::default();
+    let ids: Vec<String> = registry
+        .entries
+        .iter()
+        .map(|e| e.meta.id.clone())
+        .filter(|id| scope.is_none_or(|s| s == id))
+        .collect();
+    for id in ids {
+        out.calls += 1;
+        let (answer, records) = planner.propose(registry, standard, &id, changed);
+        out.records.extend(records);
+        match answer {
+            Ok(patches) => out.patches.extend(patches),
+            Err(why) => out.failures.push((id, why)),
+        }
+    }
+    out
 }
 
 /// Where a session's decisions stand: the registry with every accepted patch

@@ -37,7 +37,14 @@ pub struct Write {
     pub expect: Option<Digest>,
 }
 
-fn read(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
+/// Contents that stand in for files on disk (path -> bytes, None: absent):
+/// the registry as it was before a run, for `warden replay`.
+pub type Overrides = BTreeMap<String, Option<Vec<u8>>>;
+
+fn read(root: &Path, rel: &str, over: &Overrides) -> Result<Option<Vec<u8>>> {
+    if let Some(b) = over.get(rel) {
+        return Ok(b.clone());
+    }
     let p = root.join(rel);
     match std::fs::read(&p) {
         Ok(b) => Ok(Some(b)),
@@ -56,7 +63,7 @@ type Loaded = (String, Option<Vec<u8>>, Option<Result<Entry>>);
 
 /// Every `registry/capabilities/*.md`, read and parsed in parallel, sorted
 /// by path.
-fn load_entries(root: &Path) -> Result<Vec<Loaded>> {
+fn load_entries(root: &Path, over: &Overrides) -> Result<Vec<Loaded>> {
     let dir = root.join(ENTRIES_DIR);
     let mut names = Vec::new();
     match std::fs::read_dir(&dir) {
@@ -87,7 +94,7 @@ fn load_entries(root: &Path) -> Result<Vec<Loaded>> {
         .into_par_iter()
         .map(|name| {
             let rel = format!("{ENTRIES_DIR}/{name}");
-            let bytes = read(root, &rel)?;
+            let bytes = read(root, &rel, over)?;
             let parsed = bytes.as_deref().map(|b| Entry::parse(b, &rel));
             Ok((rel, bytes, parsed))
         })
@@ -99,6 +106,11 @@ impl Registry {
     /// the entries are read and parsed in parallel (rayon), then merged in
     /// path order, so the result does not depend on the schedule.
     pub fn load(root: &Path) -> Result<Registry> {
+        Self::load_with(root, &Overrides::new())
+    }
+
+    /// [`Registry::load`] with some files' contents given instead of read.
+    pub fn load_with(root: &Path, over: &Overrides) -> Result<Registry> {
         let mut reg = Registry {
             index: None,
             entries: Vec::new(),
@@ -110,11 +122,11 @@ impl Registry {
         };
         let (index, entries) = rayon::join(
             || -> Result<_> {
-                let raw = read(root, INDEX_PATH)?;
+                let raw = read(root, INDEX_PATH, over)?;
                 let parsed = raw.as_deref().map(|b| Index::parse(b, INDEX_PATH));
                 Ok((raw, parsed))
             },
-            || load_entries(root),
+            || load_entries(root, over),
         );
         let (raw, parsed) = index?;
         match parsed {
