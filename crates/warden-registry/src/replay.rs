@@ -277,7 +277,7 @@ pub fn replay(session: &mut Session<'_>, git: &Git, run: &str) -> Result<ReplayR
     let llm_identical = asked.patches == record.llm_patches;
     if !llm_identical {
         differences.push(format!(
-            "the recorded LLM answers give {} patch(es); the run had {}",
+            "the recorded LLM answers, validated again, give other patches than the run had ({} now, {} then)",
             asked.patches.len(),
             record.llm_patches.len()
         ));
