@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod collect;
+pub mod frontmatter;
 pub mod git;
 pub mod init;
 pub mod llm;

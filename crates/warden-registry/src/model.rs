@@ -351,6 +351,28 @@ impl Entry {
         let yaml = to_yaml(&self.meta)?;
         Ok(format!("---\n{yaml}---\n{}", self.body))
     }
+
+    /// The file's text after a patch, given the file as it was read: the
+    /// front matter edited in place (comments, key order and untouched
+    /// fields kept, see [`crate::frontmatter`]), then the body unchanged.
+    /// Without a readable original, the canonical form.
+    pub fn render_over(&self, original: Option<&[u8]>) -> Result<String> {
+        let old = original
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|t| split_front_matter(t, &self.path).ok())
+            .and_then(|(yaml, _)| {
+                typed_yaml::<EntryMeta>(yaml, &self.path, "")
+                    .ok()
+                    .map(|m| (yaml, m))
+            });
+        match old {
+            Some((yaml, meta)) => {
+                let yaml = crate::frontmatter::rewrite(yaml, &meta, &self.meta)?;
+                Ok(format!("---\n{yaml}---\n{}", self.body))
+            }
+            None => self.render(),
+        }
+    }
 }
 
 fn check_meta(meta: &EntryMeta, file: &str) -> Result<()> {

@@ -202,8 +202,8 @@ impl Registry {
             .par_iter()
             .filter(|e| self.dirty.contains(&e.path))
             .map(|e| -> Result<Option<Write>> {
-                let content = e.render()?;
                 let orig = self.originals.get(&e.path).and_then(Option::as_deref);
+                let content = e.render_over(orig)?;
                 Ok((orig != Some(content.as_bytes())).then(|| Write {
                     path: e.path.clone(),
                     content,
