@@ -876,6 +876,24 @@ pub fn commit(
     llm_records: &[(String, Vec<u8>)],
     dry_run: bool,
 ) -> Result<Committed> {
+    commit_to(Some(session), decided, opts, source, llm_records, dry_run)
+}
+
+/// `--dry-run`: render and validate the batch as [`commit`] would, without
+/// a session (no lock, no recovery: a dry run writes nothing, like every
+/// read-only command).
+pub fn dry_run(decided: &mut Decided, opts: &Options) -> Result<Committed> {
+    commit_to(None, decided, opts, "person", &[], true)
+}
+
+fn commit_to(
+    session: Option<&mut Session<'_>>,
+    decided: &mut Decided,
+    opts: &Options,
+    source: &str,
+    llm_records: &[(String, Vec<u8>)],
+    dry_run: bool,
+) -> Result<Committed> {
     let writes = decided.staged.writes(&opts.date)?;
     let staged = decided.staged.staged_with(&writes)?;
     let report = validate::errors_only(&staged);
@@ -898,14 +916,17 @@ pub fn commit(
         .iter()
         .filter(|r| r.outcome == PatchOutcome::NotWritten)
         .collect();
-    if writes.is_empty() || dry_run || decided.declined {
-        return Ok(Committed {
-            run: None,
-            files: writes.iter().map(|w| w.path.clone()).collect(),
-            validation: None,
-            rolled_back: None,
-        });
-    }
+    let session = match session {
+        Some(s) if !(writes.is_empty() || dry_run || decided.declined) => s,
+        _ => {
+            return Ok(Committed {
+                run: None,
+                files: writes.iter().map(|w| w.path.clone()).collect(),
+                validation: None,
+                rolled_back: None,
+            });
+        }
+    };
     let mut citations: Vec<String> = accepted
         .iter()
         .flat_map(|r| r.patch.evidence_citations.iter().cloned())

@@ -454,17 +454,21 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
         maintain::decide_auto(&prepared, &checker, &mut emit)
     };
     let ctx = env::context();
-    let mut s = session(&repo, &ctx, a.no_wait)?;
-    let src = maintain::source_kind(&decided.results, interactive);
-    let committed = maintain::commit(
-        &mut s,
-        &mut decided,
-        &opts,
-        src,
-        &prepared.llm_records,
-        a.dry_run,
-    )?;
-    drop(s);
+    let committed = if a.dry_run {
+        // Writes nothing: no session (lock, recovery), like a read-only command.
+        maintain::dry_run(&mut decided, &opts)?
+    } else {
+        let mut s = session(&repo, &ctx, a.no_wait)?;
+        let src = maintain::source_kind(&decided.results, interactive);
+        maintain::commit(
+            &mut s,
+            &mut decided,
+            &opts,
+            src,
+            &prepared.llm_records,
+            false,
+        )?
+    };
     if let Some(run) = &committed.run {
         // What `warden replay RUN` re-runs the session from.
         let record =
