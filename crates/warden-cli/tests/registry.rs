@@ -621,3 +621,45 @@ fn validate_as_sarif_locates_each_problem_at_its_field() {
     );
     assert_eq!(res["partialFingerprints"]["wardenRegistryProblem/v1"], fp);
 }
+
+/// `maintain --dry-run` decides and validates the batch, reports it, and
+/// writes nothing (no run, no ledger entry).
+#[test]
+fn maintain_dry_run_reports_the_batch_and_writes_nothing() {
+    let (r, base) = setup();
+    let before = r.tree();
+    let ledger = r.ledger_len();
+    let out = r.run(&[
+        "registry",
+        "maintain",
+        "--auto",
+        "--no-llm",
+        "--from-git-since",
+        &base,
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .expect("summary");
+    assert_eq!(last["summary"]["outcome"], "dry_run", "{last:#}");
+    assert_eq!(
+        last["summary"]["files_changed"],
+        serde_json::json!([
+            "registry/capabilities/alpha.md",
+            "registry/indexes/capabilities.yaml"
+        ])
+    );
+    assert!(last["summary"]["run"].is_null());
+    assert_eq!(r.tree(), before);
+    assert_eq!(r.ledger_len(), ledger);
+}
