@@ -501,7 +501,6 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
         }
     }
     emit(&Event::summary(&report));
-    drop(emit);
     {
         use std::io::Write as _;
         let _ = sink.flush();
