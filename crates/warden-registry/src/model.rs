@@ -357,13 +357,25 @@ impl Entry {
     /// fields kept, see [`crate::frontmatter`]), then the body unchanged.
     /// Without a readable original, the canonical form.
     pub fn render_over(&self, original: Option<&[u8]>) -> Result<String> {
+        self.render_from(original, None)
+    }
+
+    /// [`Entry::render_over`] given what `original`'s front matter parses to
+    /// when the caller has it (the registry keeps it), so it is not parsed
+    /// again.
+    pub fn render_from(
+        &self,
+        original: Option<&[u8]>,
+        parsed: Option<&EntryMeta>,
+    ) -> Result<String> {
         let old = original
             .and_then(|b| std::str::from_utf8(b).ok())
             .and_then(|t| split_front_matter(t, &self.path).ok())
-            .and_then(|(yaml, _)| {
-                typed_yaml::<EntryMeta>(yaml, &self.path, "")
+            .and_then(|(yaml, _)| match parsed {
+                Some(m) => Some((yaml, m.clone())),
+                None => typed_yaml::<EntryMeta>(yaml, &self.path, "")
                     .ok()
-                    .map(|m| (yaml, m))
+                    .map(|m| (yaml, m)),
             });
         match old {
             Some((yaml, meta)) => {

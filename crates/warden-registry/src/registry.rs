@@ -26,6 +26,10 @@ pub struct Registry {
     /// The position in `entries` of each id's first entry (built at load;
     /// patches never change an entry's id or the list of entries).
     by_id: HashMap<String, usize>,
+    /// The front matter of each entry a patch touched, as loaded (kept on
+    /// the first touch), so the in-place rewrite need not parse the file's
+    /// old text again.
+    as_loaded: HashMap<String, crate::model::EntryMeta>,
 }
 
 /// One file to write.
@@ -119,6 +123,7 @@ impl Registry {
             index_dirty: false,
             dirty: BTreeSet::new(),
             by_id: HashMap::new(),
+            as_loaded: HashMap::new(),
         };
         let (index, entries) = rayon::join(
             || -> Result<_> {
@@ -162,6 +167,16 @@ impl Registry {
         Ok(reg)
     }
 
+    /// Keep entry `i`'s front matter as it is now, unless already kept: a
+    /// patch calls this before it changes the entry.
+    pub fn keep_as_loaded(&mut self, i: usize) {
+        if let Some(e) = self.entries.get(i)
+            && !self.as_loaded.contains_key(&e.path)
+        {
+            self.as_loaded.insert(e.path.clone(), e.meta.clone());
+        }
+    }
+
     pub fn entry(&self, id: &str) -> Option<&Entry> {
         self.position(id).map(|i| &self.entries[i])
     }
@@ -203,7 +218,7 @@ impl Registry {
             .filter(|e| self.dirty.contains(&e.path))
             .map(|e| -> Result<Option<Write>> {
                 let orig = self.originals.get(&e.path).and_then(Option::as_deref);
-                let content = e.render_over(orig)?;
+                let content = e.render_from(orig, self.as_loaded.get(&e.path))?;
                 Ok((orig != Some(content.as_bytes())).then(|| Write {
                     path: e.path.clone(),
                     content,
