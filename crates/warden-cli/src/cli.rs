@@ -54,13 +54,14 @@ impl Cli {
             Command::Plugin(PluginCommand::Validate { .. })
                 | Command::Ids(IdsCommand::Check { .. })
                 | Command::Check(_)
-        );
+        ) || matches!(&self.command, Command::Registry(r)
+            if matches!(r.command, crate::commands::registry::RegistryCommand::Validate));
         if self.format == Format::Sarif && !sarif_ok {
             use clap::CommandFactory;
             return Err(Cli::command().error(
                 clap::error::ErrorKind::InvalidValue,
                 "invalid value 'sarif' for '--format <FORMAT>': SARIF is for findings that point at files; \
-                 only `warden plugin validate`, `warden ids check` and `warden check` take it (use human or json here)",
+                 only `warden plugin validate`, `warden ids check`, `warden check` and `warden registry validate` take it (use human or json here)",
             ));
         }
         Ok(())

@@ -19,7 +19,7 @@ use warden_core::report::{ErrorReport, Report};
 pub enum Format {
     Human,
     Json,
-    /// SARIF 2.1.0, for commands whose findings point at files (`plugin validate`, `ids check`, `check`).
+    /// SARIF 2.1.0, for commands whose findings point at files (`plugin validate`, `ids check`, `check`, `registry validate`).
     Sarif,
 }
 

@@ -416,3 +416,250 @@ fn publish_passes_only_when_the_url_serves_the_committed_index() {
         1,
     );
 }
+
+/// An LLM server on 127.0.0.1: answers every request with `body` and counts
+/// the requests.
+fn llm_server(body: Value) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    let body = body.to_string().into_bytes();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { break };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut reader = BufReader::new(s.try_clone().expect("clone"));
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() || line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut req = vec![0u8; len];
+            let _ = std::io::Read::read_exact(&mut reader, &mut req);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(&body);
+        }
+    });
+    (url, hits)
+}
+
+/// `warden replay RUN` of a maintain run that asked an LLM re-runs the
+/// session from the recorded inputs and raw answers: byte-identical, and the
+/// LLM server it is pointed at is never called. A changed recorded answer
+/// makes the replay differ (exit 1).
+#[test]
+fn replay_of_a_maintain_run_uses_the_recorded_llm_answers_and_no_network() {
+    let (r, base) = setup();
+    let answer = serde_json::json!({"patches": [{
+        "capability_id": "capability.demo.alpha", "kind": "consumer_feedback",
+        "confidence": "high", "rationale": "the team said so", "field_path": "consumer_feedback",
+        "value": null, "append": "team X uses it daily", "evidence_citations": []}]});
+    let (url, hits) = llm_server(answer);
+    let out = r.run(&[
+        "registry",
+        "maintain",
+        "--auto",
+        "--from-git-since",
+        &base,
+        "--llm-url",
+        &url,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let summary: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .expect("summary");
+    let run = summary["summary"]["run"].as_str().expect("run").to_string();
+    assert!(
+        r.read("registry/capabilities/alpha.md")
+            .contains("team X uses it daily")
+    );
+    // A server that must not be called: the replay has the records.
+    let (trap, trapped) = llm_server(serde_json::json!({"refusal": "must not be called"}));
+    let before = r.tree();
+    let out = r
+        .cmd(&["replay", &run, "--format", "json"])
+        .env("LLM_CONNECT_URL", &trap)
+        .output()
+        .expect("replay");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["schema"], "warden.registry-replay/v1");
+    assert_eq!(v["identical"], true, "{v:#}");
+    assert_eq!(v["llm_calls"], 1);
+    assert_eq!(v["llm_identical"], true);
+    assert_eq!(v["files"].as_array().map(Vec::len), Some(2), "{v:#}");
+    assert_eq!(
+        trapped.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no network"
+    );
+    assert_eq!(r.tree(), before, "a replay writes nothing git tracks");
+    // Another recorded answer: the replay follows the records, so it differs.
+    let rec = r.root.join(format!(".runs/{run}/llm/alpha-0.json"));
+    let text = std::fs::read_to_string(&rec).expect("recorded answer");
+    std::fs::write(
+        &rec,
+        text.replace("team X uses it daily", "team Y uses it weekly"),
+    )
+    .expect("write");
+    let out = r.run(&["replay", &run]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("DIFFERS") && l.ends_with("registry/capabilities/alpha.md")),
+        "{text}"
+    );
+    assert_eq!(
+        trapped.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no network"
+    );
+}
+
+/// `registry validate --format sarif`: one rule per problem code, every
+/// result at its file and the field's line, fingerprints without lines.
+#[test]
+fn validate_as_sarif_locates_each_problem_at_its_field() {
+    let (r, _) = setup();
+    r.write(
+        "registry/capabilities/alpha.md",
+        &ALPHA.replace(
+            "paths:\n- docs/alpha/**\n",
+            "paths:\n- docs/alpha/**\nrelations:\n  depends_on:\n  - capability.nowhere\n",
+        ),
+    );
+    r.write(
+        "registry/indexes/capabilities.yaml",
+        "updated: \"2026-01-01\"\ncapabilities:\n- id: capability.demo.alpha\n  entry: registry/capabilities/alpha.md\n  vector: D0/A0/C0/R0\n- id: capability.demo.ghost\n  entry: registry/capabilities/ghost.md\n  vector: D0/A0/C0/R0\n",
+    );
+    let out = r.run(&["registry", "validate", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1), "missing_entry is an error");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    assert_eq!(v["version"], "2.1.0");
+    let results = v["runs"][0]["results"].as_array().expect("results");
+    let at = |rule: &str| {
+        let res = results
+            .iter()
+            .find(|x| x["ruleId"] == rule)
+            .unwrap_or_else(|| panic!("{rule} in {v:#}"));
+        let loc = &res["locations"][0]["physicalLocation"];
+        (
+            loc["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+            loc["region"]["startLine"].as_u64().unwrap_or(0),
+            res["partialFingerprints"]["wardenRegistryProblem/v1"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    let (file, line, fp) = at("missing_entry");
+    assert_eq!(
+        (file.as_str(), line),
+        ("registry/indexes/capabilities.yaml", 7)
+    );
+    assert_eq!(fp.len(), 64);
+    let (file, line, _) = at("relation_unknown");
+    assert_eq!(
+        (file.as_str(), line),
+        ("registry/capabilities/alpha.md", 13)
+    );
+    let rules: Vec<&str> = v["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|x| x["id"].as_str())
+        .collect();
+    assert!(rules.contains(&"missing_entry") && rules.contains(&"relation_unknown"));
+    // A line inserted above moves the line, not the fingerprint.
+    r.write(
+        "registry/indexes/capabilities.yaml",
+        &format!(
+            "# a comment\n{}",
+            r.read("registry/indexes/capabilities.yaml")
+        ),
+    );
+    let out = r.run(&["registry", "validate", "--format", "sarif"]);
+    let v2: Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    let res = v2["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|x| x["ruleId"] == "missing_entry")
+        .expect("missing_entry")
+        .clone();
+    assert_eq!(
+        res["locations"][0]["physicalLocation"]["region"]["startLine"],
+        8
+    );
+    assert_eq!(res["partialFingerprints"]["wardenRegistryProblem/v1"], fp);
+}
+
+/// `maintain --dry-run` decides and validates the batch, reports it, and
+/// writes nothing (no run, no ledger entry).
+#[test]
+fn maintain_dry_run_reports_the_batch_and_writes_nothing() {
+    let (r, base) = setup();
+    let before = r.tree();
+    let ledger = r.ledger_len();
+    let out = r.run(&[
+        "registry",
+        "maintain",
+        "--auto",
+        "--no-llm",
+        "--from-git-since",
+        &base,
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .expect("summary");
+    assert_eq!(last["summary"]["outcome"], "dry_run", "{last:#}");
+    assert_eq!(
+        last["summary"]["files_changed"],
+        serde_json::json!([
+            "registry/capabilities/alpha.md",
+            "registry/indexes/capabilities.yaml"
+        ])
+    );
+    assert!(last["summary"]["run"].is_null());
+    assert_eq!(r.tree(), before);
+    assert_eq!(r.ledger_len(), ledger);
+}

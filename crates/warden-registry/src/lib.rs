@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod collect;
+pub mod frontmatter;
 pub mod init;
 pub mod llm;
 pub mod maintain;
@@ -18,8 +19,10 @@ pub mod model;
 pub mod patch;
 pub mod publish;
 pub mod registry;
+pub mod replay;
 pub mod report;
 pub mod review;
+pub mod sarif;
 pub mod schema;
 pub mod standard;
 pub mod stats;

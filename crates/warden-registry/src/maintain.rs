@@ -30,7 +30,7 @@ use crate::registry::{Registry, Write};
 use crate::standard::Standard;
 use crate::validate::{self, ValidateReport};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use warden_core::engine::Session;
@@ -45,7 +45,9 @@ pub const UPDATE_SCHEMA_ID: &str = "warden.registry-update/v1";
 /// The event the registry's runs are ledgered under.
 pub const EVENT: &str = "RegistryMaintain";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tier {
     Safe,
@@ -107,7 +109,7 @@ impl Gate {
 }
 
 /// One suggested patch, numbered in the order it is reviewed.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Suggestion {
     pub id: usize,
     pub origin: Origin,
@@ -427,27 +429,19 @@ pub fn prepare(
     let mut llm_records = Vec::new();
     if let Some(planner) = planner {
         llm.used = true;
-        let ids: Vec<String> = registry
-            .entries
-            .iter()
-            .map(|e| e.meta.id.clone())
-            .filter(|id| opts.scope.as_ref().is_none_or(|s| s == id))
-            .collect();
-        for id in ids {
-            llm.calls += 1;
-            let (answer, records) = planner.propose(&registry, &standard, &id, &collected.changed);
-            llm_records.extend(records);
-            match answer {
-                Ok(patches) => {
-                    for p in patches {
-                        push(Origin::Llm, p, &mut suggestions);
-                    }
-                }
-                Err(why) => {
-                    llm.failures += 1;
-                    llm_failures.push((id, why));
-                }
-            }
+        let asked = ask_llm(
+            planner,
+            &registry,
+            &standard,
+            opts.scope.as_deref(),
+            &collected.changed,
+        );
+        llm.calls = asked.calls;
+        llm.failures = asked.failures.len();
+        llm_failures = asked.failures;
+        llm_records = asked.records;
+        for p in asked.patches {
+            push(Origin::Llm, p, &mut suggestions);
         }
     }
     for p in extra {
@@ -463,6 +457,45 @@ pub fn prepare(
         llm_failures,
         llm_records,
     })
+}
+
+/// What the LLM step of a session gave.
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    pub calls: usize,
+    /// Schema-valid patches, in capability order.
+    pub patches: Vec<RegistryPatch>,
+    /// Capabilities whose call failed, with why.
+    pub failures: Vec<(String, String)>,
+    /// Raw exchanges to record (file name, bytes).
+    pub records: Vec<(String, Vec<u8>)>,
+}
+
+/// The LLM step: one call per capability in scope, in entry order.
+pub fn ask_llm(
+    planner: &dyn Planner,
+    registry: &Registry,
+    standard: &Standard,
+    scope: Option<&str>,
+    changed: &[String],
+) -> Asked {
+    let mut out = Asked::default();
+    let ids: Vec<String> = registry
+        .entries
+        .iter()
+        .map(|e| e.meta.id.clone())
+        .filter(|id| scope.is_none_or(|s| s == id))
+        .collect();
+    for id in ids {
+        out.calls += 1;
+        let (answer, records) = planner.propose(registry, standard, &id, changed);
+        out.records.extend(records);
+        match answer {
+            Ok(patches) => out.patches.extend(patches),
+            Err(why) => out.failures.push((id, why)),
+        }
+    }
+    out
 }
 
 /// Where a session's decisions stand: the registry with every accepted patch
@@ -872,6 +905,24 @@ pub fn commit(
     llm_records: &[(String, Vec<u8>)],
     dry_run: bool,
 ) -> Result<Committed> {
+    commit_to(Some(session), decided, opts, source, llm_records, dry_run)
+}
+
+/// `--dry-run`: render and validate the batch as [`commit`] would, without
+/// a session (no lock, no recovery: a dry run writes nothing, like every
+/// read-only command).
+pub fn dry_run(decided: &mut Decided, opts: &Options) -> Result<Committed> {
+    commit_to(None, decided, opts, "person", &[], true)
+}
+
+fn commit_to(
+    session: Option<&mut Session<'_>>,
+    decided: &mut Decided,
+    opts: &Options,
+    source: &str,
+    llm_records: &[(String, Vec<u8>)],
+    dry_run: bool,
+) -> Result<Committed> {
     let writes = decided.staged.writes(&opts.date)?;
     let staged = decided.staged.staged_with(&writes)?;
     let report = validate::errors_only(&staged);
@@ -894,14 +945,17 @@ pub fn commit(
         .iter()
         .filter(|r| r.outcome == PatchOutcome::NotWritten)
         .collect();
-    if writes.is_empty() || dry_run || decided.declined {
-        return Ok(Committed {
-            run: None,
-            files: writes.iter().map(|w| w.path.clone()).collect(),
-            validation: None,
-            rolled_back: None,
-        });
-    }
+    let session = match session {
+        Some(s) if !(writes.is_empty() || dry_run || decided.declined) => s,
+        _ => {
+            return Ok(Committed {
+                run: None,
+                files: writes.iter().map(|w| w.path.clone()).collect(),
+                validation: None,
+                rolled_back: None,
+            });
+        }
+    };
     let mut citations: Vec<String> = accepted
         .iter()
         .flat_map(|r| r.patch.evidence_citations.iter().cloned())

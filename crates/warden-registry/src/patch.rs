@@ -419,6 +419,7 @@ pub fn apply(
         ));
     };
     let file = reg.entries[i].path.clone();
+    reg.keep_as_loaded(i);
     let meta = &mut reg.entries[i].meta;
     let item = s(&p.append);
     let list_change = |list: &mut Vec<String>, field: String| {

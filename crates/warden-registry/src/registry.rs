@@ -26,6 +26,10 @@ pub struct Registry {
     /// The position in `entries` of each id's first entry (built at load;
     /// patches never change an entry's id or the list of entries).
     by_id: HashMap<String, usize>,
+    /// The front matter of each entry a patch touched, as loaded (kept on
+    /// the first touch), so the in-place rewrite need not parse the file's
+    /// old text again.
+    as_loaded: HashMap<String, crate::model::EntryMeta>,
 }
 
 /// One file to write.
@@ -37,7 +41,14 @@ pub struct Write {
     pub expect: Option<Digest>,
 }
 
-fn read(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
+/// Contents that stand in for files on disk (path -> bytes, None: absent):
+/// the registry as it was before a run, for `warden replay`.
+pub type Overrides = BTreeMap<String, Option<Vec<u8>>>;
+
+fn read(root: &Path, rel: &str, over: &Overrides) -> Result<Option<Vec<u8>>> {
+    if let Some(b) = over.get(rel) {
+        return Ok(b.clone());
+    }
     let p = root.join(rel);
     match std::fs::read(&p) {
         Ok(b) => Ok(Some(b)),
@@ -56,7 +67,7 @@ type Loaded = (String, Option<Vec<u8>>, Option<Result<Entry>>);
 
 /// Every `registry/capabilities/*.md`, read and parsed in parallel, sorted
 /// by path.
-fn load_entries(root: &Path) -> Result<Vec<Loaded>> {
+fn load_entries(root: &Path, over: &Overrides) -> Result<Vec<Loaded>> {
     let dir = root.join(ENTRIES_DIR);
     let mut names = Vec::new();
     match std::fs::read_dir(&dir) {
@@ -87,7 +98,7 @@ fn load_entries(root: &Path) -> Result<Vec<Loaded>> {
         .into_par_iter()
         .map(|name| {
             let rel = format!("{ENTRIES_DIR}/{name}");
-            let bytes = read(root, &rel)?;
+            let bytes = read(root, &rel, over)?;
             let parsed = bytes.as_deref().map(|b| Entry::parse(b, &rel));
             Ok((rel, bytes, parsed))
         })
@@ -99,6 +110,11 @@ impl Registry {
     /// the entries are read and parsed in parallel (rayon), then merged in
     /// path order, so the result does not depend on the schedule.
     pub fn load(root: &Path) -> Result<Registry> {
+        Self::load_with(root, &Overrides::new())
+    }
+
+    /// [`Registry::load`] with some files' contents given instead of read.
+    pub fn load_with(root: &Path, over: &Overrides) -> Result<Registry> {
         let mut reg = Registry {
             index: None,
             entries: Vec::new(),
@@ -107,14 +123,15 @@ impl Registry {
             index_dirty: false,
             dirty: BTreeSet::new(),
             by_id: HashMap::new(),
+            as_loaded: HashMap::new(),
         };
         let (index, entries) = rayon::join(
             || -> Result<_> {
-                let raw = read(root, INDEX_PATH)?;
+                let raw = read(root, INDEX_PATH, over)?;
                 let parsed = raw.as_deref().map(|b| Index::parse(b, INDEX_PATH));
                 Ok((raw, parsed))
             },
-            || load_entries(root),
+            || load_entries(root, over),
         );
         let (raw, parsed) = index?;
         match parsed {
@@ -148,6 +165,16 @@ impl Registry {
             reg.by_id.entry(e.meta.id.clone()).or_insert(i);
         }
         Ok(reg)
+    }
+
+    /// Keep entry `i`'s front matter as it is now, unless already kept: a
+    /// patch calls this before it changes the entry.
+    pub fn keep_as_loaded(&mut self, i: usize) {
+        if let Some(e) = self.entries.get(i)
+            && !self.as_loaded.contains_key(&e.path)
+        {
+            self.as_loaded.insert(e.path.clone(), e.meta.clone());
+        }
     }
 
     pub fn entry(&self, id: &str) -> Option<&Entry> {
@@ -190,8 +217,8 @@ impl Registry {
             .par_iter()
             .filter(|e| self.dirty.contains(&e.path))
             .map(|e| -> Result<Option<Write>> {
-                let content = e.render()?;
                 let orig = self.originals.get(&e.path).and_then(Option::as_deref);
+                let content = e.render_from(orig, self.as_loaded.get(&e.path))?;
                 Ok((orig != Some(content.as_bytes())).then(|| Write {
                     path: e.path.clone(),
                     content,

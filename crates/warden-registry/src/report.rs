@@ -16,12 +16,22 @@ impl Report for ValidateReport {
     fn human(&self) -> String {
         validate::render(self)
     }
+    fn sarif(&self) -> Option<serde_json::Value> {
+        Some(crate::sarif::sarif(self))
+    }
 }
 
 impl Report for StatsReport {
     const SCHEMA: &'static str = "registry-stats";
     fn human(&self) -> String {
         stats::render(self)
+    }
+}
+
+impl Report for crate::replay::ReplayReport {
+    const SCHEMA: &'static str = "registry-replay";
+    fn human(&self) -> String {
+        crate::replay::render(self)
     }
 }
 

@@ -55,6 +55,10 @@ pub fn catalogue() -> Vec<(&'static str, &'static str)> {
             "registry-publish",
             "the publish check of `warden registry maintain --publish --raw-url URL`",
         ),
+        (
+            "registry-replay",
+            "`warden replay RUN --format json` of a registry maintain run",
+        ),
     ]
 }
 
@@ -82,6 +86,9 @@ pub fn get(name: &str) -> Option<Value> {
         "registry-init" => schema_for::<init::InitReport>(name, Some(init::INIT_SCHEMA_ID)),
         "registry-publish" => {
             schema_for::<publish::PublishReport>(name, Some(publish::PUBLISH_SCHEMA_ID))
+        }
+        "registry-replay" => {
+            schema_for::<replay::ReplayReport>(name, Some(replay::REPLAY_SCHEMA_ID))
         }
         _ => return None,
     })

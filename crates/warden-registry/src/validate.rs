@@ -45,6 +45,10 @@ pub struct Problem {
     pub message: String,
     /// How to fix it.
     pub fix: String,
+    /// The 1-based line of the field in the file, when it can be found
+    /// (for SARIF and editors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 impl Problem {
@@ -63,6 +67,7 @@ impl Problem {
             field: field.into(),
             message: message.into(),
             fix: fix.into(),
+            line: None,
         }
     }
 
@@ -280,6 +285,13 @@ fn check(reg: &Registry, root: Option<&Path>) -> ValidateReport {
         (a.severity, &a.file, &a.field, &a.code).cmp(&(b.severity, &b.file, &b.field, &b.code))
     });
     out.dedup();
+    for p in &mut out {
+        if let Some(Some(bytes)) = reg.originals.get(&p.file)
+            && let Ok(text) = std::str::from_utf8(bytes)
+        {
+            p.line = crate::sarif::field_line(&p.file, text, &p.field);
+        }
+    }
     let errors = out.iter().filter(|p| p.severity == Severity::Error).count();
     ValidateReport {
         schema: VALIDATE_SCHEMA_ID.into(),

@@ -188,7 +188,7 @@ fn a_recorded_session_replays_without_the_network() {
 #[test]
 fn invalid_json_is_retried_with_the_parse_error_and_bounded() {
     let fx = Fx::new();
-    let before = fx.read("registry/capabilities/alpha.md");
+    let before = fx.tree();
     let s = serve(vec![ok(json!({"text": "{not json"}))]);
     let r = session(
         &fx,
@@ -205,11 +205,7 @@ fn invalid_json_is_retried_with_the_parse_error_and_bounded() {
     );
     assert_eq!(r.llm.failures, 1);
     assert_eq!(r.exit_code, 5, "an LLM failure is a partial session");
-    assert_eq!(
-        fx.read("registry/capabilities/alpha.md"),
-        before,
-        "nothing unvalidated is written"
-    );
+    assert_eq!(fx.tree(), before, "nothing unvalidated is written");
 }
 
 #[test]
@@ -291,7 +287,7 @@ fn refusal_truncation_http_500_and_timeouts_are_failures_without_retries() {
     ];
     for (name, answer, why) in cases {
         let fx = Fx::new();
-        let before = fx.read("registry/capabilities/alpha.md");
+        let before = fx.tree();
         let s = serve(vec![answer]);
         let r = session(
             &fx,
@@ -304,11 +300,7 @@ fn refusal_truncation_http_500_and_timeouts_are_failures_without_retries() {
             "{name}: {:?}",
             r.remaining_manual
         );
-        assert_eq!(
-            fx.read("registry/capabilities/alpha.md"),
-            before,
-            "{name}: nothing written"
-        );
+        assert_eq!(fx.tree(), before, "{name}: nothing written");
     }
 }
 

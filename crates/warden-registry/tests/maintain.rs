@@ -136,16 +136,18 @@ fn maintain_auto_no_llm_applies_deterministic_patches_as_one_validated_run() {
 fn undo_restores_the_registry_byte_for_byte() {
     let fx = Fx::new();
     let base = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
-    let alpha = fx.read("registry/capabilities/alpha.md");
-    let index = fx.read(INDEX_PATH);
     fx.write("docs/alpha/guide.md", "guide\n");
     fx.commit("docs");
+    let tree = fx.tree();
     let r = fx.auto(&fx.opts(Some(&base)), None, vec![]);
     let run = r.run.expect("run");
-    assert_ne!(fx.read("registry/capabilities/alpha.md"), alpha);
+    assert_ne!(fx.tree(), tree);
     fx.undo(&run);
-    assert_eq!(fx.read("registry/capabilities/alpha.md"), alpha);
-    assert_eq!(fx.read(INDEX_PATH), index);
+    assert_eq!(
+        fx.tree(),
+        tree,
+        "the whole working tree is back, byte for byte"
+    );
 }
 
 #[test]
@@ -393,7 +395,7 @@ fn a_missing_entry_blocks_the_write_and_nothing_changes() {
     fx.write(INDEX_PATH, &index);
     fx.write("docs/alpha/guide.md", "guide\n");
     fx.commit("ghost");
-    let alpha = fx.read("registry/capabilities/alpha.md");
+    let tree = fx.tree();
     let before = ledger_len(&fx);
     let r = fx.auto(&fx.opts(Some(&base)), None, vec![]);
     assert_eq!(r.outcome, SessionOutcome::ValidationFailed);
@@ -411,8 +413,7 @@ fn a_missing_entry_blocks_the_write_and_nothing_changes() {
             .iter()
             .any(|n| n.collector == "missing_entry" && n.blocking)
     );
-    assert_eq!(fx.read("registry/capabilities/alpha.md"), alpha);
-    assert_eq!(fx.read(INDEX_PATH), index);
+    assert_eq!(fx.tree(), tree, "nothing written");
     assert_eq!(ledger_len(&fx), before, "nothing ledgered");
     assert!(r.patches.iter().all(|p| p.gate == Some(Gate::Validate)));
 }
@@ -420,6 +421,9 @@ fn a_missing_entry_blocks_the_write_and_nothing_changes() {
 #[test]
 fn stale_updated_is_noted_and_only_new_entry_points_are_suggested() {
     let fx = Fx::new();
+    // The index says it was updated before the registry's last commit.
+    let ix = fx.read(INDEX_PATH).replace("2026-01-01", "2025-12-01");
+    fx.write(INDEX_PATH, &ix);
     fx.write(
         "tools/alpha/pyproject.toml",
         "[project]\nname='a'\n[project.scripts]\nold = 'a:main'\n",
@@ -460,4 +464,53 @@ fn a_bad_since_revision_is_a_usage_error() {
     .expect_err("bad ref");
     assert_eq!(e.class(), warden_core::ExitClass::Input);
     assert!(e.to_string().contains("--from-git-since"), "{e}");
+}
+
+#[test]
+fn replay_rederives_an_automatic_run_byte_for_byte_and_needs_the_state_it_left() {
+    let fx = Fx::new();
+    let base = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
+    fx.write("docs/alpha/guide.md", "guide\n");
+    fx.write("src/alpha/tests/t1.py", "t1\n");
+    fx.commit("docs and a test");
+    let r = fx.auto(&fx.opts(Some(&base)), None, vec![]);
+    let run = r.run.expect("run");
+    let tree = fx.tree();
+    let replay = |fx: &Fx| {
+        let repo = Repo::open(&fx.root).expect("open");
+        let mut s = repo.session(&fx.ctx, true, &mut |_| {}).expect("session");
+        warden_registry::replay::replay(&mut s, &fx.gitx(), &run)
+    };
+    let rep = replay(&fx).expect("replay");
+    assert!(rep.identical, "{rep:#?}");
+    assert_eq!(rep.suggested, r.suggested);
+    assert_eq!(
+        rep.files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>(),
+        vec!["registry/capabilities/alpha.md", INDEX_PATH]
+    );
+    assert_eq!(fx.tree(), tree, "a replay writes nothing");
+    // A recorded suggestion that differs from what the run applied: the
+    // replay says so.
+    let rec = fx.root.join(format!(".runs/{run}/session.json"));
+    let text = std::fs::read_to_string(&rec).expect("session.json");
+    std::fs::write(
+        &rec,
+        text.replace("src/alpha/tests/t1.py", "src/alpha/tests/t0.py"),
+    )
+    .expect("write");
+    let rep = replay(&fx).expect("replay");
+    assert!(!rep.identical);
+    assert!(
+        rep.files
+            .iter()
+            .any(|f| f.path == "registry/capabilities/alpha.md" && !f.identical),
+        "{rep:#?}"
+    );
+    // A file no longer as the run left it: refused, naming the run.
+    fx.write("registry/capabilities/alpha.md", "changed\n");
+    let e = replay(&fx).expect_err("drifted");
+    assert!(e.to_string().contains("cannot be replayed"), "{e}");
 }

@@ -420,12 +420,22 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
     }
     let prepared = maintain::prepare(&rootp, &g, &opts, planner.as_deref(), llm_skipped, extra)?;
     let checker = Checker::new(&rootp, &g, &prepared.standard, &opts);
-    // Each line passes the output contract's check (`output::json_line`);
-    // a line that cannot be written (a closed pipe) is not worth failing
-    // the session that already decided.
+    // Every line is an `Event`, whose tag is always `warden.registry-event/v1`:
+    // the output contract's check runs once, and the lines are serialized
+    // straight into one buffered stdout (not a write per line). A line that
+    // cannot be written (a closed pipe) is not worth failing the session
+    // that already decided.
+    if lines {
+        output::check_contract(&serde_json::json!({ "schema": maintain::EVENT_SCHEMA_ID }))
+            .map_err(|m| CliError::Core(warden_core::Error::Internal(m)))?;
+    }
+    let mut sink = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let mut emit = |e: &Event| {
         if lines {
-            let _ = output::json_line(e);
+            use std::io::Write as _;
+            if serde_json::to_writer(&mut sink, e).is_ok() {
+                let _ = sink.write_all(b"\n");
+            }
         }
     };
     for (id, why) in &prepared.llm_failures {
@@ -447,17 +457,27 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
         maintain::decide_auto(&prepared, &checker, &mut emit)
     };
     let ctx = env::context();
-    let mut s = session(&repo, &ctx, a.no_wait)?;
-    let src = maintain::source_kind(&decided.results, interactive);
-    let committed = maintain::commit(
-        &mut s,
-        &mut decided,
-        &opts,
-        src,
-        &prepared.llm_records,
-        a.dry_run,
-    )?;
-    drop(s);
+    let committed = if a.dry_run {
+        // Writes nothing: no session (lock, recovery), like a read-only command.
+        maintain::dry_run(&mut decided, &opts)?
+    } else {
+        let mut s = session(&repo, &ctx, a.no_wait)?;
+        let src = maintain::source_kind(&decided.results, interactive);
+        maintain::commit(
+            &mut s,
+            &mut decided,
+            &opts,
+            src,
+            &prepared.llm_records,
+            false,
+        )?
+    };
+    if let Some(run) = &committed.run {
+        // What `warden replay RUN` re-runs the session from.
+        let record =
+            warden_registry::replay::SessionRecord::of(&prepared, &decided, &opts, interactive);
+        warden_registry::replay::record_session(&repo.layout.run_dir(run), &record);
+    }
     if committed.run.is_none() && !prepared.llm_records.is_empty() {
         // Nothing written: keep the raw answers under a session id anyway.
         let dir = repo.layout.run_dir(&ctx.ids.run_id().to_string());
@@ -484,12 +504,28 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
         }
     }
     emit(&Event::summary(&report));
+    {
+        use std::io::Write as _;
+        let _ = sink.flush();
+    }
     if human {
         output::emit(&report, Format::Human)?;
     } else if let Some(p) = &report.publish {
         eprint!("{}", publish::markdown(p));
     }
     Ok(output::ExitStatus::of_report(report.exit_code).into())
+}
+
+/// `warden replay RUN` of a registry maintain run (read-only; no network).
+pub fn replay(
+    repo: &warden_core::Repo,
+    s: &mut warden_core::engine::Session<'_>,
+    run: &str,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let report = warden_registry::replay::replay(s, &git(repo.root()), run)?;
+    output::emit(&report, fmt)?;
+    Ok(output::ExitStatus::findings_if(!report.identical).into())
 }
 
 fn read_patches(path: &Path) -> Result<Vec<warden_registry::patch::RegistryPatch>, CliError> {

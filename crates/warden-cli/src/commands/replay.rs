@@ -28,6 +28,9 @@ pub fn run(
     let ctx = crate::env::context();
     let launcher = crate::env::launcher();
     let mut s = session(&repo, &ctx, no_wait)?;
+    if warden_registry::replay::is_registry_run(&s, run)? {
+        return super::registry::replay(&repo, &mut s, run, fmt);
+    }
     let opts = DispatchOptions {
         launcher: &launcher,
         actor: super::actor(repo.root()),

@@ -1,16 +1,17 @@
 //! A throwaway governed repository with a small capability registry, real
-//! git, and the registry maintainer driven as the CLI drives it.
+//! hermetic git (the shared test kit's `Sandbox`), and the registry
+//! maintainer driven as the CLI drives it.
 #![allow(dead_code)]
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use warden_core::git::Git;
 use warden_core::{Context, Repo};
 use warden_registry::maintain::{
     self, Checker, Decided, MaintainReport, Options, Planner, Prepared,
 };
 use warden_registry::patch::RegistryPatch;
+use warden_testkit::Sandbox;
 
 pub const DATE: &str = "2026-11-29";
 
@@ -23,7 +24,8 @@ pub fn entry(id: &str, vector: [u8; 4], paths: &[&str], extra: &str) -> String {
 }
 
 pub struct Fx {
-    pub dir: tempfile::TempDir,
+    /// The temporary home: hermetic git, removed on drop.
+    pub sandbox: Sandbox,
     pub root: PathBuf,
     /// One context for every session of this repository, so run ids never repeat.
     pub ctx: Context,
@@ -32,15 +34,13 @@ pub struct Fx {
 impl Fx {
     /// A repository with two capabilities (alpha, beta), indexed and committed.
     pub fn new() -> Fx {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().join("repo");
-        std::fs::create_dir_all(&root).expect("mkdir");
+        let sandbox = Sandbox::new();
+        let root = sandbox.repo("repo", false);
         let fx = Fx {
-            dir,
+            sandbox,
             root,
             ctx: Context::fixed(1_800_000_000),
         };
-        fx.git(&["init", "-q", "-b", "main"]);
         warden_core::repo::init(&fx.root, &fx.ctx).expect("warden init");
         fx.write(
             "registry/capabilities/alpha.md",
@@ -70,34 +70,22 @@ impl Fx {
     }
 
     pub fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .env_clear()
-            .envs(self.env())
-            .args(args)
-            .current_dir(&self.root)
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.sandbox.git(&self.root, args)
     }
 
+    /// The test kit's hermetic git environment, for the maintainer's own git
+    /// calls (`warden_registry::git::Git`), as the CLI's child environment.
     pub fn env(&self) -> Vec<(OsString, OsString)> {
-        let home = self.dir.path().to_path_buf();
-        vec![
+        let mut env: Vec<(OsString, OsString)> = vec![
             ("PATH".into(), std::env::var_os("PATH").unwrap_or_default()),
-            ("HOME".into(), home.into()),
-            ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
-            ("GIT_AUTHOR_NAME".into(), "t".into()),
-            ("GIT_AUTHOR_EMAIL".into(), "t@warden.invalid".into()),
-            ("GIT_COMMITTER_NAME".into(), "t".into()),
-            ("GIT_COMMITTER_EMAIL".into(), "t@warden.invalid".into()),
-            ("GIT_AUTHOR_DATE".into(), "2026-11-01T00:00:00Z".into()),
-            ("GIT_COMMITTER_DATE".into(), "2026-11-01T00:00:00Z".into()),
-        ]
+            ("HOME".into(), self.sandbox.home().into()),
+        ];
+        env.extend(
+            warden_testkit::git::ENV
+                .iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+        );
+        env
     }
 
     pub fn write(&self, rel: &str, text: &str) {
@@ -111,8 +99,13 @@ impl Fx {
     }
 
     pub fn commit(&self, msg: &str) {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "--allow-empty", "-m", msg]);
+        self.sandbox.commit_all(&self.root, msg);
+    }
+
+    /// Every file of the working tree but `.git` and warden's state, for
+    /// before/after comparisons (the test kit's tree snapshot).
+    pub fn tree(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        warden_testkit::tree::contents(&self.root, warden_testkit::tree::OWN_AREAS)
     }
 
     pub fn gitx(&self) -> Git {
@@ -147,6 +140,11 @@ impl Fx {
         let src = maintain::source_kind(&decided.results, person);
         let c = maintain::commit(&mut s, decided, opts, src, &prepared.llm_records, false)
             .expect("commit");
+        if let Some(run) = &c.run {
+            let record =
+                warden_registry::replay::SessionRecord::of(prepared, decided, opts, person);
+            warden_registry::replay::record_session(&s.repo.layout.run_dir(run), &record);
+        }
         maintain::report(prepared, decided, &c, opts, false)
     }
 
