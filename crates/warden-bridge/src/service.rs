@@ -539,19 +539,6 @@ pub fn backlog(layout: &Layout) -> warden_core::status::BridgeBacklog {
     }
 }
 
-/// "TIME ok (N commit(s))", "TIME FAILED (…): ERROR" or "never", for
-/// `bridge status` and the bridge part of `warden status`.
-pub fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> String {
-    match p {
-        None => "never".into(),
-        Some((time, ok, commits, error)) => format!(
-            "{time} {} ({commits} commit(s)){}",
-            if ok { "ok" } else { "FAILED" },
-            error.map(|e| format!(": {e}")).unwrap_or_default()
-        ),
-    }
-}
-
 impl warden_core::Report for StatusReport {
     const SCHEMA: &'static str = "bridge-status";
 
@@ -588,12 +575,15 @@ impl warden_core::Report for StatusReport {
         let _ = writeln!(
             s,
             "last publish  {}",
-            publish_summary(p.map(|p| (
-                p.time.as_str(),
-                p.ok,
-                p.commits as u64,
-                p.error.as_deref()
-            )))
+            warden_core::render::status::publish_summary(
+                p.map(|p| warden_core::status::BridgePublish {
+                    time: p.time.clone(),
+                    ok: p.ok,
+                    commits: p.commits as u64,
+                    error: p.error.clone(),
+                })
+                .as_ref()
+            )
         );
         let _ = writeln!(
             s,

@@ -186,7 +186,7 @@ pub struct ReplayReport {
 fn content(s: &FileState) -> Option<Vec<u8>> {
     match s {
         FileState::Absent => None,
-        FileState::File { content, .. } => Some(content.as_ref().clone()),
+        FileState::File { content, .. } => content.load().ok().map(|c| c.into_owned()),
     }
 }
 

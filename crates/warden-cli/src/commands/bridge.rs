@@ -603,7 +603,3 @@ fn smoke(
     Ok(ExitStatus::of_report(if done.report.ok { 0 } else { 1 }).into())
 }
 
-/// See `warden_bridge::service::publish_summary` (also used by `warden status`).
-pub(super) fn publish_summary(p: Option<(&str, bool, u64, Option<&str>)>) -> String {
-    service::publish_summary(p)
-}

@@ -16,7 +16,7 @@ use warden_plugin::runtime::{self, DispatchOptions, Launcher, PluginRecord, Prop
 use warden_plugin::sandbox::{EXIT_EXEC_FAILED, EXIT_UNENFORCED};
 use warden_sync::audit::{self, AuditOptions, FetchMode, Ungated};
 use warden_sync::config::SyncConfig;
-use warden_sync::git::{Git, Signature};
+use warden_sync::git::Git;
 use warden_sync::hooks::{
     self, Answer, Dispatched, GeneratorLauncher, MergeConflictHook, Pending, PluginFault,
 };
