@@ -17,7 +17,6 @@
 //! decisions for a reviewed one — renders the batch, and compares. It writes
 //! nothing.
 
-use warden_core::git::Git;
 use crate::llm::{LlmPlanner, Replay};
 use crate::maintain::{
     self, Checker, Decided, EVENT, LlmSummary, Options, PatchOutcome, Prepared, Suggestion, Tier,
@@ -31,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use warden_core::engine::Session;
+use warden_core::git::Git;
 use warden_core::plan::FileState;
 use warden_core::{Error, Result};
 

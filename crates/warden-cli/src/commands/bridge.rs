@@ -602,4 +602,3 @@ fn smoke(
     output::emit(&done.report, fmt)?;
     Ok(ExitStatus::of_report(if done.report.ok { 0 } else { 1 }).into())
 }
-

@@ -31,8 +31,7 @@ fn signed_command(
         content: content.into(),
     })
     .id(id);
-    let built = warden_bridge::new::build(&cmd, secrets, crate::env::now())
-    .map_err(err)?;
+    let built = warden_bridge::new::build(&cmd, secrets, crate::env::now()).map_err(err)?;
     canon::parse(built.text.as_bytes()).map_err(err)
 }
 
