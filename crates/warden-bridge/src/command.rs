@@ -390,7 +390,27 @@ pub fn parse_command(doc: &JVal) -> Result<Command, Rejection> {
     };
     let validation_plan = validation_plan(req(doc, "validationPlan")?)?;
     let allowed_actions = allowed_actions(req(doc, "allowedActions")?)?;
-    let constraints = req(doc, "constraints")?;
+    let (max_runtime_ms, max_files_changed) = constraints(req(doc, "constraints")?)?;
+    let (ops, diff) = payload(req(doc, "payload")?, patch_type)?;
+    Ok(Command {
+        id: id.to_string(),
+        issued_at,
+        expires_at,
+        issued_at_text,
+        expires_at_text,
+        action: action.to_string(),
+        patch_type,
+        ops,
+        diff,
+        allowed_actions,
+        max_runtime_ms,
+        max_files_changed,
+        validation_plan,
+    })
+}
+
+/// `constraints`: (maxRuntimeMs, maxFilesChanged).
+fn constraints(constraints: &JVal) -> Result<(u64, u64), Rejection> {
     only_keys(
         constraints,
         "constraints",
@@ -409,7 +429,11 @@ pub fn parse_command(doc: &JVal) -> Result<Command, Rejection> {
             .map_err(|_| schema("constraints.maxFilesChanged", "is missing"))?,
         "constraints.maxFilesChanged",
     )?;
-    let payload = req(doc, "payload")?;
+    Ok((max_runtime_ms, max_files_changed))
+}
+
+/// `payload.inline`: the ops and the diff, as `patch_type` allows them.
+fn payload(payload: &JVal, patch_type: PatchType) -> Result<(Vec<Op>, Option<String>), Rejection> {
     only_keys(payload, "payload", &["inline"])?;
     let inline = payload
         .get("inline")
@@ -467,21 +491,7 @@ pub fn parse_command(doc: &JVal) -> Result<Command, Rejection> {
             "is empty; a no-op command sends [{\"op\": \"noop\"}]",
         ));
     }
-    Ok(Command {
-        id: id.to_string(),
-        issued_at,
-        expires_at,
-        issued_at_text,
-        expires_at_text,
-        action: action.to_string(),
-        patch_type,
-        ops,
-        diff,
-        allowed_actions,
-        max_runtime_ms,
-        max_files_changed,
-        validation_plan,
-    })
+    Ok((ops, diff))
 }
 
 /// Most steps of one `validationPlan`.

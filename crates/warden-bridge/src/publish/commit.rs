@@ -10,10 +10,10 @@ use std::path::Path;
 
 /// Make one commit per group, in order, on top of HEAD, with a constant
 /// number of git processes for the whole pass (issue 11): the work-tree files
-/// are stored by one `git add` into a private index seeded from HEAD (the
-/// path's filters apply), HEAD's versions are looked up by one
-/// `git ls-tree`, ignored optional paths are dropped (`git ls-files` and
-/// `git status` of them), every commit is written by one
+/// are stored by one `git hash-object -w --stdin-paths` (which applies the
+/// path's filters, as `git add` does), HEAD's versions are looked up by one
+/// `git ls-tree`, ignored optional paths are found by one
+/// `git check-ignore --stdin`, every commit is written by one
 /// `git fast-import` onto a scratch ref, HEAD is moved by one
 /// `git update-ref --stdin` against its old value, and the user's index is
 /// brought up to the new HEAD for these paths only by one `git reset`.
@@ -27,7 +27,7 @@ pub(super) fn commit_groups(
         return Ok(());
     }
     let head = git.head()?;
-    let pass = Pass::read(git, groups, head.as_deref())?;
+    let pass = Pass::read(git, groups)?;
     // HEAD's versions: (mode, blob id).
     let state: BTreeMap<String, (u32, String)> = match &head {
         Some(h) => git.tree_entries(h, &pass.paths)?,
@@ -66,7 +66,7 @@ struct Pass {
 }
 
 impl Pass {
-    fn read(git: &Git, groups: &[Group], head: Option<&str>) -> Result<Pass, PublishError> {
+    fn read(git: &Git, groups: &[Group]) -> Result<Pass, PublishError> {
         // Optional paths: directories expanded to their files; ignored ones dropped.
         let mut optional: Vec<Vec<String>> = Vec::with_capacity(groups.len());
         let mut all_optional: BTreeSet<String> = BTreeSet::new();
@@ -78,9 +78,9 @@ impl Pass {
             all_optional.extend(list.iter().cloned());
             optional.push(list);
         }
-        let committable = git.committable(&all_optional)?;
+        let ignored = git.ignored(&all_optional)?;
         for list in &mut optional {
-            list.retain(|p| committable.contains(p));
+            list.retain(|p| !ignored.contains(p));
         }
         let mut paths: BTreeSet<String> = BTreeSet::new();
         for (g, opt) in groups.iter().zip(&optional) {
@@ -94,7 +94,7 @@ impl Pass {
             let entry = on_disk(&git.top.join(p), p, &mut regular)?;
             work.insert(p.clone(), entry);
         }
-        for (p, sha) in regular.iter().zip(git.hash_paths(head, &regular)?) {
+        for (p, sha) in regular.iter().zip(git.hash_paths(&regular)?) {
             if let Some(Some((_, c))) = work.get_mut(p) {
                 *c = Content::Blob(sha);
             }

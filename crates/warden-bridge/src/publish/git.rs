@@ -161,86 +161,57 @@ impl Git {
             .unwrap_or_default()
     }
 
-    /// Which of `paths` git would commit: tracked ones, and untracked ones
-    /// it does not ignore. Two processes.
-    pub(super) fn committable(
+    /// Which of `paths` git ignores (tracked files never are). One process.
+    pub(super) fn ignored(
         &self,
         paths: &BTreeSet<String>,
     ) -> Result<BTreeSet<String>, PublishError> {
-        if paths.is_empty() {
-            return Ok(BTreeSet::new());
-        }
         let list: Vec<&str> = paths.iter().map(String::as_str).collect();
-        let mut ok = self.git.tracked(&list)?;
-        for chunk in list.chunks(2000) {
-            ok.extend(
-                self.git
-                    .status(chunk)?
-                    .entries
-                    .into_iter()
-                    .filter_map(|e| match e {
-                        warden_core::git::Entry::Untracked { path } => Some(path),
-                        _ => None,
-                    }),
-            );
-        }
-        ok.retain(|p| paths.contains(p));
-        Ok(ok)
+        Ok(self.git.ignored(&list)?)
     }
 
     /// Store the work tree's files as blobs (with their path's filters, as
-    /// `git add` does); their ids, in order. A private index seeded from
-    /// `head` (so a tracked file that matches an ignore pattern is still
-    /// taken): read-tree, add, write-tree, ls-tree — four processes.
-    pub(super) fn hash_paths(
-        &self,
-        head: Option<&str>,
-        paths: &[String],
-    ) -> Result<Vec<String>, PublishError> {
-        if paths.is_empty() {
-            return Ok(Vec::new());
-        }
-        let index = self.git.git_path("warden-bridge-hash-index")?;
-        let _ = std::fs::remove_file(&index);
-        let result = (|| {
-            let g = self.git.with_index(&index);
-            g.read_tree(head)?;
-            let list: Vec<&str> = paths.iter().map(String::as_str).collect();
-            g.add(&list)?;
-            let tree = g.write_tree()?;
-            g.ls_tree(&tree, &list)
-        })();
-        let _ = std::fs::remove_file(&index);
-        let by_path: BTreeMap<String, String> =
-            result?.into_iter().map(|e| (e.path, e.oid)).collect();
-        paths
-            .iter()
-            .map(|p| {
-                by_path.get(p).cloned().ok_or_else(|| PublishError::Git {
-                    args: "add".into(),
-                    message: format!("{p} was not stored"),
-                })
-            })
-            .collect()
+    /// `git add` does); their ids, in order. One process.
+    pub(super) fn hash_paths(&self, paths: &[String]) -> Result<Vec<String>, PublishError> {
+        let list: Vec<&str> = paths.iter().map(String::as_str).collect();
+        Ok(self.git.hash_files(&list)?)
     }
 
     /// The (mode, blob id) of each of `paths` in `commit`, for those it has.
+    /// One `cat-file --batch-check` for the ids; the modes of the paths found
+    /// from one `ls-tree` of just those (pathspecs cost git a match per
+    /// entry and path, so only the few that exist are named).
     pub(super) fn tree_entries(
         &self,
         commit: &str,
         paths: &BTreeSet<String>,
     ) -> Result<BTreeMap<String, (u32, String)>, PublishError> {
-        if paths.is_empty() {
+        // Paths with a newline cannot be asked (one name per line): they are
+        // simply committed whenever present.
+        let asked: Vec<&String> = paths.iter().filter(|p| !p.contains('\n')).collect();
+        if asked.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let list: Vec<&str> = paths.iter().map(String::as_str).collect();
-        Ok(self
-            .git
-            .ls_tree(commit, &list)?
-            .into_iter()
-            .filter(|e| e.kind == "blob" && paths.contains(&e.path))
-            .map(|e| (e.path, (e.mode, e.oid)))
-            .collect())
+        let names: Vec<String> = asked.iter().map(|p| format!("{commit}:{p}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut found: BTreeMap<String, (u32, String)> = BTreeMap::new();
+        for (p, info) in asked.iter().zip(self.git.objects(&names)?) {
+            if let warden_core::git::ObjectInfo::Found { oid, kind, .. } = info
+                && kind == "blob"
+            {
+                found.insert((*p).clone(), (0o100644, oid));
+            }
+        }
+        if found.is_empty() {
+            return Ok(found);
+        }
+        let list: Vec<&str> = found.keys().map(String::as_str).collect();
+        for e in self.git.ls_tree(commit, &list)? {
+            if let Some(v) = found.get_mut(&e.path) {
+                v.0 = e.mode;
+            }
+        }
+        Ok(found)
     }
 
     /// `Name <email> <time> <tz>` of the author and the committer of a

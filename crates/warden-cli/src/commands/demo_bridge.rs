@@ -43,28 +43,13 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
         .tempdir()
         .map_err(|e| err(format!("cannot create a temp dir: {e}")))?;
     let base = tmp.path().canonicalize().map_err(err)?;
-    let remote = base.join("remote.git");
-    let root = base.join("cloud");
     let ctx = crate::env::context();
     let secrets = Secrets::new("demo-secret-not-for-production", None);
 
     step(first, "A bridge root with a remote");
-    git_ok(demo_git(&remote).init_bare())?;
-    git_ok(demo_git(&base).clone_into(&remote.display().to_string(), &root))?;
-    warden_core::repo::init(&root, &ctx)?;
-    let layout = Layout::new(&root).with_child_env(crate::env::child_env());
-    layout::init(&layout, None).map_err(err)?;
-    commit_all(&root, "bridge root")?;
-    let (pushed, why) = git_ok(demo_git(&root).push("origin", "HEAD:main"))?;
-    if !pushed {
-        return Err(err(format!("git push failed in the demo: {why}")));
-    }
-    git_ok(demo_git(&root).set_upstream("main", "origin/main"))?;
-    say(&format!(
-        "{} is a clone of a local bare remote, with warden and `warden bridge init`:\n\
-         commands/ results/ diffs/ archive/ dead_letter/ meta/ logs/ ... and meta/retries.json.",
-        root.display()
-    ));
+    let layout = bridge_root(&base, &ctx)?;
+    let root = layout.root.clone();
+    let remote = base.join("remote.git");
 
     step(first + 1, "A signed command arrives");
     let cmd = signed_command(
@@ -90,14 +75,67 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
         ..Options::default()
     };
     let mut bridge = Bridge::new(layout.clone(), &repo, &ctx, &secrets, opts).map_err(err)?;
-    let tick = service::tick(
-        &mut bridge,
-        true,
-        true,
-        &Backoff::default(),
-        ctx.clock.now(),
-    )
-    .map_err(err)?;
+    let (run, published) = execute(&mut bridge, &base.join("remote.git"), &ctx)?;
+
+    step(first + 3, "The run is in the ledger");
+    let entry = repo.ledger().find_run(&run)?;
+    if let Some(e) = &entry {
+        say(&format!(
+            "run {}: actor {}:{}, event {}, result {:?}, {} file(s) changed, policy {}.",
+            e.run, e.actor.kind, e.actor.id, e.event, e.result, e.counts.files, e.policy.version
+        ));
+    }
+
+    step(first + 4, "Undo it");
+    let undone = undo(&repo, &ctx, &run)?;
+
+    step(first + 5, "A tampered command");
+    let rejected = tampered(&mut bridge, &secrets, &ctx)?;
+
+    println!(
+        "\nThat was the signed-command bridge: verified, applied as an undoable run, published."
+    );
+    if keep {
+        let path = tmp.keep();
+        println!("The bridge demo is kept at {}.", path.display());
+    }
+    Ok(published && entry.is_some() && undone && rejected)
+}
+
+/// A clone of a local bare remote in `base`, with warden and a bridge root,
+/// committed and pushed.
+fn bridge_root(base: &std::path::Path, ctx: &warden_core::Context) -> Result<Layout, CliError> {
+    let root = base.join("cloud");
+    let remote = base.join("remote.git");
+    git_ok(demo_git(&remote).init_bare())?;
+    git_ok(demo_git(base).clone_into(&remote.display().to_string(), &root))?;
+    warden_core::repo::init(&root, ctx)?;
+    let layout = Layout::new(&root).with_child_env(crate::env::child_env());
+    layout::init(&layout, None).map_err(err)?;
+    commit_all(&root, "bridge root")?;
+    let (pushed, why) = git_ok(demo_git(&root).push("origin", "HEAD:main"))?;
+    if !pushed {
+        return Err(err(format!("git push failed in the demo: {why}")));
+    }
+    git_ok(demo_git(&root).set_upstream("main", "origin/main"))?;
+    say(&format!(
+        "{} is a clone of a local bare remote, with warden and `warden bridge init`:\n\
+         commands/ results/ diffs/ archive/ dead_letter/ meta/ logs/ ... and meta/retries.json.",
+        root.display()
+    ));
+    Ok(layout)
+}
+
+/// One tick of the executor with publish: the command's run, and whether
+/// its one commit reached the remote with the change in it.
+fn execute(
+    bridge: &mut Bridge<'_>,
+    remote: &std::path::Path,
+    ctx: &warden_core::Context,
+) -> Result<(String, bool), CliError> {
+    let root = bridge.layout.root.clone();
+    let tick =
+        service::tick(bridge, true, true, &Backoff::default(), ctx.clock.now()).map_err(err)?;
     let item = tick
         .pass
         .items
@@ -135,20 +173,14 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
     ));
     let published = remote_log.contains("bridge: results demo-hello-1 (exit=0)")
         && in_commit.lines().any(|l| l == "docs/hello.md");
+    Ok((run, published))
+}
 
-    step(first + 3, "The run is in the ledger");
-    let entry = repo.ledger().find_run(&run)?;
-    if let Some(e) = &entry {
-        say(&format!(
-            "run {}: actor {}:{}, event {}, result {:?}, {} file(s) changed, policy {}.",
-            e.run, e.actor.kind, e.actor.id, e.event, e.result, e.counts.files, e.policy.version
-        ));
-    }
-
-    step(first + 4, "Undo it");
-    let mut session = repo.session(&ctx, true, &mut |_| {})?;
+/// `warden undo RUN`, as the library does it; whether the file is gone.
+fn undo(repo: &Repo, ctx: &warden_core::Context, run: &str) -> Result<bool, CliError> {
+    let mut session = repo.session(ctx, true, &mut |_| {})?;
     let plan = session.plan_undo(
-        &run,
+        run,
         false,
         Source {
             kind: "person".into(),
@@ -157,16 +189,25 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
     )?;
     let undo = session.apply(&plan)?;
     drop(session);
-    let undone = !root.join("docs/hello.md").exists();
+    let undone = !repo.root().join("docs/hello.md").exists();
     say(&format!(
         "`warden undo {run}` is run {}: docs/hello.md is gone again ({}).\n\
          The published result stays: publishing is not undoable, the ledger says what happened.",
         undo.entry.run,
         if undone { "as expected" } else { "UNEXPECTED" }
     ));
+    Ok(undone)
+}
 
-    step(first + 5, "A tampered command");
-    let mut bad = signed_command("demo-evil-2", "docs/evil.md", "harmless\n", &secrets)?;
+/// A command whose payload was changed after signing lands in
+/// `dead_letter/` as `hmac_mismatch`; whether it did, with no result.
+fn tampered(
+    bridge: &mut Bridge<'_>,
+    secrets: &Secrets,
+    ctx: &warden_core::Context,
+) -> Result<bool, CliError> {
+    let layout = bridge.layout.clone();
+    let mut bad = signed_command("demo-evil-2", "docs/evil.md", "harmless\n", secrets)?;
     if let JVal::Obj(m) = &mut bad
         && let Some((_, payload)) = m.iter_mut().find(|(k, _)| k == "payload")
     {
@@ -177,14 +218,8 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
         canon::pretty(&bad),
     )
     .map_err(err)?;
-    let tick = service::tick(
-        &mut bridge,
-        true,
-        false,
-        &Backoff::default(),
-        ctx.clock.now(),
-    )
-    .map_err(err)?;
+    let tick =
+        service::tick(bridge, true, false, &Backoff::default(), ctx.clock.now()).map_err(err)?;
     let dl = tick
         .pass
         .items
@@ -196,17 +231,8 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
         dl.id,
         dl.reason.map(|r| r.as_str()).unwrap_or("-"),
         dl.detail.as_deref().unwrap_or(""),
-        !root.join("docs/evil.md").exists()
+        !layout.root.join("docs/evil.md").exists()
     ));
-    let rejected = dl.reason.map(|r| r.as_str()) == Some("hmac_mismatch")
-        && !layout.result("demo-evil-2").exists();
-
-    println!(
-        "\nThat was the signed-command bridge: verified, applied as an undoable run, published."
-    );
-    if keep {
-        let path = tmp.keep();
-        println!("The bridge demo is kept at {}.", path.display());
-    }
-    Ok(published && entry.is_some() && undone && rejected)
+    Ok(dl.reason.map(|r| r.as_str()) == Some("hmac_mismatch")
+        && !layout.result("demo-evil-2").exists())
 }

@@ -29,6 +29,7 @@
 
 pub mod parse;
 
+mod batch;
 mod ops;
 
 pub use ops::{Fetch, RefUpdate, Role};

@@ -1,0 +1,70 @@
+//! Batch operations over many work-tree paths in one process each, for
+//! callers that must stay linear in the number of paths (bridge publish):
+//! pathspec arguments make git match every file against every path.
+
+use super::{Call, Error, ErrorKind, Git, Mode, Result};
+use crate::process::End;
+use std::collections::BTreeSet;
+
+impl Git {
+    /// Store the working tree's files at `paths` (from the top) as blobs,
+    /// with their path's filters as `git add` applies them; their ids, in
+    /// order. One `hash-object -w --stdin-paths`. Paths must not hold a
+    /// newline (the input is one path per line).
+    pub fn hash_files(&self, paths: &[&str]) -> Result<Vec<String>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(p) = paths.iter().find(|p| p.contains('\n')) {
+            return Err(Error::new(
+                ErrorKind::Unexpected,
+                "git hash-object --stdin-paths",
+                format!("a path with a newline cannot be given: {p:?}"),
+            )
+            .in_dir(&self.dir));
+        }
+        let input = paths.join("\n") + "\n";
+        let out = self.ok(
+            Call::new(Mode::Write, ["hash-object", "-w", "--stdin-paths"])
+                .stdin(input.into_bytes()),
+        )?;
+        let ids: Vec<String> = String::from_utf8_lossy(&out)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        if ids.len() != paths.len() {
+            return Err(Error::new(
+                ErrorKind::Unexpected,
+                "git hash-object --stdin-paths",
+                format!("gave {} ids for {} files", ids.len(), paths.len()),
+            )
+            .in_dir(&self.dir));
+        }
+        Ok(ids)
+    }
+
+    /// Which of `paths` git ignores (tracked files never are). One
+    /// `check-ignore -z --stdin`.
+    pub fn ignored(&self, paths: &[&str]) -> Result<BTreeSet<String>> {
+        if paths.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let mut input = Vec::new();
+        for p in paths {
+            input.extend_from_slice(p.as_bytes());
+            input.push(0);
+        }
+        // check-ignore takes path names, never patterns, and refuses the
+        // `literal` pathspec magic the layer sets for every other command.
+        let call = Call::new(Mode::Read, ["check-ignore", "-z", "--stdin"])
+            .stdin(input)
+            .env("GIT_LITERAL_PATHSPECS", "0");
+        let op = call.shown();
+        let out = self.exec(call)?;
+        // Exit 1: none is ignored.
+        if !out.success() && out.end != End::Exited(1) {
+            return Err(self.failed(&op, &out));
+        }
+        Ok(super::parse::nul_list(&out.stdout).into_iter().collect())
+    }
+}
