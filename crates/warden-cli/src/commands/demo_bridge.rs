@@ -49,7 +49,6 @@ pub fn run(first: u32, keep: bool) -> Result<bool, CliError> {
     step(first, "A bridge root with a remote");
     let layout = bridge_root(&base, &ctx)?;
     let root = layout.root.clone();
-    let remote = base.join("remote.git");
 
     step(first + 1, "A signed command arrives");
     let cmd = signed_command(
@@ -154,7 +153,7 @@ fn execute(
             .unwrap_or_default()
             .trim()
     ));
-    let remote_log = git_ok(demo_git(&remote).commits_between("HEAD", &[], 3))?
+    let remote_log = git_ok(demo_git(remote).commits_between("HEAD", &[], 3))?
         .into_iter()
         .map(|c| c.subject)
         .collect::<Vec<_>>()
@@ -164,7 +163,7 @@ fn execute(
          archive/demo-hello-1.json and a line in logs/bridge.log. The bare remote's log now starts with:\n{}",
         remote_log.trim()
     ));
-    let in_commit = git_ok(demo_git(&remote).commit_paths("HEAD"))?.join("\n");
+    let in_commit = git_ok(demo_git(remote).commit_paths("HEAD"))?.join("\n");
     say(&format!(
         "That one commit also carries the change itself (docs/hello.md: {}) and the run's\n\
          ledger line (.ledger/runs/: {}); commands/ is never staged.",
