@@ -119,15 +119,22 @@ pub fn read(path: &Path, rel: &str) -> Result<Option<Heads>> {
 /// Write the heads file in place, without truncating it first: the new text is
 /// padded with spaces to the old length, so a crash mid-write leaves either
 /// text whole in the usual case, and no new inode is made per run.
-/// Best effort: a head that was not written only lags behind its chain, which
-/// the guard tolerates.
+/// The first write goes through a temp file and a rename instead. Best effort:
+/// a head that was not written only lags behind its chain, which the guard
+/// tolerates.
 pub fn write(path: &Path, heads: &Heads) {
     let Ok(mut text) = serde_json::to_vec_pretty(heads) else {
         return;
     };
     text.push(b'\n');
+    if std::fs::symlink_metadata(path).is_err() {
+        // The first write makes the file whole or not at all: created in
+        // place, a kill between its creation and its first write would leave
+        // an empty heads file, which reads as corrupt.
+        let _ = crate::fsutil::write_atomic(path, &text, 0o644);
+        return;
+    }
     let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
         .write(true)
         .truncate(false)
         .open(path)
