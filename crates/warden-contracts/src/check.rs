@@ -74,16 +74,21 @@ pub struct Summary {
     pub suppressed: usize,
 }
 
-/// Read every meta file (less the config's `exclude`). Files that cannot be
-/// typed become gaps.
-pub fn load_all(root: &Path, strict: bool) -> (Vec<Loaded>, Vec<Gap>) {
+/// Every meta file's path (less the config's `exclude`), sorted.
+pub fn meta_paths(root: &Path) -> Vec<String> {
     let excluded = ContractsConfig::load(root)
         .map(|c| c.excluded())
         .unwrap_or_else(|_| globset::GlobSet::empty());
-    let paths: Vec<String> = crate::discover::meta_files(root)
+    crate::discover::meta_files(root)
         .into_iter()
         .filter(|p| !excluded.is_match(p))
-        .collect();
+        .collect()
+}
+
+/// Read every meta file (less the config's `exclude`). Files that cannot be
+/// typed become gaps.
+pub fn load_all(root: &Path, strict: bool) -> (Vec<Loaded>, Vec<Gap>) {
+    let paths = meta_paths(root);
     // Parsed in parallel; collected in path order.
     let results: Vec<std::result::Result<Loaded, Box<NewGap>>> = paths
         .par_iter()
@@ -107,6 +112,12 @@ fn load_one(root: &Path, path: &str) -> std::result::Result<Loaded, NewGap> {
         NewGap::new(GapKind::InvalidMeta, path, format!("cannot read: {e}"))
             .ctx("problem", e.to_string())
     })?;
+    load_bytes(path, bytes)
+}
+
+/// Type one meta file from its bytes; a file that cannot be typed is a gap.
+#[allow(clippy::result_large_err)]
+pub fn load_bytes(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, NewGap> {
     let value = warden_core::strict::parse_yaml(&bytes, path).map_err(|e| {
         let line = e
             .to_string()
@@ -230,14 +241,27 @@ fn dir_of(path: &str) -> &str {
 /// `README.md`, or a bare file name in the meta file's folder; a doc type's
 /// is the file (default: the meta file's name with `.md`).
 pub fn doc_target(l: &Loaded) -> std::result::Result<String, String> {
-    let loc = l.value.get("location").and_then(Value::as_str);
-    if l.meta_type.is_readme() {
+    target_for(
+        &l.path,
+        l.meta_type,
+        l.value.get("location").and_then(Value::as_str),
+    )
+}
+
+/// [`doc_target`] from its parts: the meta file's path, its type and its
+/// `location` as written.
+pub fn target_for(
+    meta_file: &str,
+    t: MetaType,
+    loc: Option<&str>,
+) -> std::result::Result<String, String> {
+    if t.is_readme() {
         let dir = match loc {
-            None => dir_of(&l.path).to_string(),
+            None => dir_of(meta_file).to_string(),
             // A bare file name ("README.md", the seed script's default) is
             // the meta file's folder's.
             Some(s) if !s.contains('/') && s.ends_with(".md") => {
-                return Ok(join(dir_of(&l.path), s));
+                return Ok(join(dir_of(meta_file), s));
             }
             Some(s) => repo_rel(s)?,
         };
@@ -249,9 +273,20 @@ pub fn doc_target(l: &Loaded) -> std::result::Result<String, String> {
     match loc {
         Some(s) => repo_rel(s),
         None => {
-            let base = l.path.strip_suffix(".meta.yaml").unwrap_or(l.path.as_str());
+            let base = meta_file.strip_suffix(".meta.yaml").unwrap_or(meta_file);
             Ok(format!("{base}.md"))
         }
+    }
+}
+
+/// The inputs of rendering a document meta to `target`.
+pub fn doc_inputs<'a>(l: &'a Loaded, target: &'a str, generator: &'a str) -> render::DocInputs<'a> {
+    render::DocInputs {
+        generator,
+        meta_type: l.meta_type,
+        meta_file: &l.path,
+        target,
+        meta_bytes: &l.bytes,
     }
 }
 
@@ -341,8 +376,9 @@ fn check_document(
             );
         }
     }
-    if let Some(t) = t.filter(|t| t.is_document() && l.meta_type == *t) {
-        match render::refresh(t, &l.path, &l.bytes, &current) {
+    if t.is_some_and(|t| t.is_document() && l.meta_type == t) {
+        let generator = render::generator_id();
+        match render::refresh(&doc_inputs(l, target, &generator), &current) {
             Refresh::Unmanaged => {}
             Refresh::Managed { text, hand_edited } => {
                 if !hand_edited.is_empty() {

@@ -26,6 +26,7 @@ pub mod render;
 pub mod report;
 pub mod run_tests;
 pub mod sarif;
+pub mod scan;
 pub mod schema;
 pub mod skeleton;
 pub mod templates;

@@ -9,8 +9,7 @@
 
 use crate::meta::MetaType;
 use crate::ordered::Node;
-use serde_json::Value;
-use warden_core::digest::Digest;
+use warden_core::digest::{Digest, Hasher};
 use warden_core::fence;
 
 pub const STAMP_FENCE: &str = "warden-stamp";
@@ -38,12 +37,10 @@ pub fn fence_name(heading: &str) -> String {
 }
 
 /// The document's title: the project, subsystem or component name.
-pub fn title(t: MetaType, meta: &Value) -> String {
-    let name = |k: &str| {
-        meta.get(k)
-            .and_then(|v| v.get("name"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
+pub fn title(t: MetaType, meta: &Node) -> String {
+    let name = |k: &str| match meta.get(k).and_then(|v| v.get("name")) {
+        Some(Node::Scalar(s)) => Some(s.clone()),
+        _ => None,
     };
     match t {
         MetaType::RootReadme => name("project"),
@@ -59,10 +56,29 @@ pub fn title(t: MetaType, meta: &Value) -> String {
     })
 }
 
-/// The managed sections of a document of type `t`, in order. `meta_bytes`
-/// is the meta file as written (its key order is kept).
+/// A body that holds a fence marker cannot be written; it is shown as text.
+fn defuse(body: String) -> String {
+    let mut body = if fence::marker_line(&body).is_some() {
+        body.replace("AUTO SECTION", "AUTO&#32;SECTION")
+            .replace("AUTO-SECTION", "AUTO&#45;SECTION")
+    } else {
+        body
+    };
+    // As `fence::patch` writes it.
+    if !body.is_empty() && !body.ends_with('\n') {
+        body.push('\n');
+    }
+    body
+}
+
+/// The managed sections of a document of type `t`, in order, from the
+/// meta file as written (`meta_bytes`; its key order is kept).
 pub fn sections(t: MetaType, meta_bytes: &[u8], meta_file: &str) -> Vec<Section> {
     let node = Node::parse(&String::from_utf8_lossy(meta_bytes)).unwrap_or(Node::Null);
+    sections_of(t, &node, meta_file)
+}
+
+fn sections_of(t: MetaType, node: &Node, meta_file: &str) -> Vec<Section> {
     t.gold_sections()
         .iter()
         .zip(t.section_keys())
@@ -74,48 +90,158 @@ pub fn sections(t: MetaType, meta_bytes: &[u8], meta_file: &str) -> Vec<Section>
             Section {
                 heading: (*heading).to_string(),
                 fence: fence_name(heading),
-                body,
+                body: defuse(body),
             }
         })
         .collect()
 }
 
-fn stamp_body(meta_file: &str, meta_bytes: &[u8]) -> String {
+/// Everything one rendering reads. The stamp covers all of it, so a
+/// document whose stamp and fence checksums match was rendered from exactly
+/// these inputs and is in step without parsing the meta ([`in_step`]).
+///
+/// There is no other input: the title and every section body come from the
+/// meta's bytes; the headings and keys of each type, the Markdown layout and
+/// the fence syntax are the generator's (named by `generator`); the target
+/// path is part of it because the meta's `location` decides it.
+#[derive(Debug, Clone, Copy)]
+pub struct DocInputs<'a> {
+    /// The generator and template version ([`generator_id`]).
+    pub generator: &'a str,
+    pub meta_type: MetaType,
+    pub meta_file: &'a str,
+    /// The document's repository-relative path.
+    pub target: &'a str,
+    pub meta_bytes: &'a [u8],
+}
+
+/// The renderer's identity in stamps: the crate version and the template
+/// version. Bump [`TEMPLATE_VERSION`] with every change to what a render
+/// produces (the test `the_template_version_changes_with_the_rendering`
+/// fails until it is bumped).
+pub const TEMPLATE_VERSION: u32 = 2;
+
+pub fn generator_id() -> String {
+    format!("{GENERATOR} template {TEMPLATE_VERSION}")
+}
+
+impl<'a> DocInputs<'a> {
+    /// The sha256 (16 hex digits) of every input of the render.
+    pub fn digest(&self) -> String {
+        inputs_digest(self.generator, self.meta_file, self.target, self.meta_bytes)
+    }
+}
+
+fn inputs_digest(generator: &str, meta_file: &str, target: &str, meta_bytes: &[u8]) -> String {
+    let mut h = Hasher::new();
+    h.part(b"warden.doc-stamp/v1")
+        .part(generator.as_bytes())
+        .part(meta_file.as_bytes())
+        .part(target.as_bytes())
+        .part(meta_bytes);
+    h.finish().short()
+}
+
+/// The digest of the managed fences in order: each fence's name and the
+/// checksum of its body.
+fn sections_digest<'s>(fences: impl Iterator<Item = (&'s str, &'s str)>) -> String {
+    let mut h = Hasher::new();
+    h.part(b"warden.doc-sections/v1");
+    for (name, sum) in fences {
+        h.part(name.as_bytes()).part(sum.as_bytes());
+    }
+    h.finish().short()
+}
+
+fn body_sum(body: &str) -> String {
+    Digest::of(body.as_bytes()).short()
+}
+
+fn stamp_body(inp: &DocInputs, sections: &[Section]) -> String {
+    let sums: Vec<(String, String)> = sections
+        .iter()
+        .map(|s| (s.fence.clone(), body_sum(&s.body)))
+        .collect();
+    let sec = sections_digest(sums.iter().map(|(n, s)| (n.as_str(), s.as_str())));
     format!(
-        "<!-- Generated by {GENERATOR} from {meta_file} (meta sha256 {}). Edit the meta or the text outside the fences; `warden gen docs` keeps both. -->\n",
-        Digest::of(meta_bytes).short()
+        "<!-- Generated by {} from {} (meta sha256 {}; inputs {}; sections {}). Edit the meta or the text outside the fences; `warden gen docs` keeps both. -->\n",
+        inp.generator,
+        inp.meta_file,
+        Digest::of(inp.meta_bytes).short(),
+        inp.digest(),
+        sec
     )
 }
 
-/// The whole document, every fence stamped.
-pub fn render_full(t: MetaType, meta: &Value, meta_file: &str, meta_bytes: &[u8]) -> String {
-    let mut text = String::new();
-    let mut fills: Vec<(String, String)> = Vec::new();
-    text.push_str(&format!(
-        "<!-- BEGIN AUTO SECTION: {STAMP_FENCE} -->\n<!-- END AUTO SECTION: {STAMP_FENCE} -->\n"
-    ));
-    fills.push((STAMP_FENCE.into(), stamp_body(meta_file, meta_bytes)));
-    text.push_str(&format!("# {}\n", title(t, meta)));
-    for s in sections(t, meta_bytes, meta_file) {
-        text.push_str(&format!(
-            "\n## {}\n\n<!-- BEGIN AUTO SECTION: {} -->\n<!-- END AUTO SECTION: {} -->\n",
-            s.heading, s.fence, s.fence
-        ));
-        fills.push((s.fence, s.body));
+/// The stamp's recorded input and section digests.
+fn stamp_digests(body: &str) -> Option<(&str, &str)> {
+    let after = |key: &str| {
+        let i = body.rfind(key)? + key.len();
+        let r = &body[i..];
+        let n = r.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(r.len());
+        (n == 16).then(|| &r[..n])
+    };
+    Some((after("; inputs ")?, after("; sections ")?))
+}
+
+/// Whether a managed document is in step with its meta, decided from the
+/// stamp alone: the stamp's input digest equals the digest of the inputs
+/// now, every fence body matches the checksum on its END marker, and the
+/// fences (names and checksums, in order) are the ones the stamp recorded.
+/// No YAML is parsed and nothing is rendered. `false` means "not proven"
+/// (the caller renders and compares bytes), never "drift".
+pub fn in_step(generator: &str, meta_file: &str, target: &str, meta_bytes: &[u8], doc: &str) -> bool {
+    if !doc.contains(STAMP_FENCE) {
+        return false;
     }
-    for (name, body) in fills {
-        // A body that holds a fence marker cannot be written; show it as text.
-        let body = if fence::marker_line(&body).is_some() {
-            body.replace("AUTO SECTION", "AUTO&#32;SECTION")
-                .replace("AUTO-SECTION", "AUTO&#45;SECTION")
+    let Ok(fences) = fence::parse(doc) else {
+        return false;
+    };
+    let mut stamp = None;
+    let mut sums = Vec::with_capacity(fences.len());
+    for f in &fences {
+        let body = &doc[f.body.clone()];
+        let sum = body_sum(body);
+        if f.checksum.as_deref() != Some(sum.as_str()) {
+            return false;
+        }
+        if f.name == STAMP_FENCE {
+            if stamp.is_some() {
+                return false;
+            }
+            stamp = Some(body);
         } else {
-            body
-        };
-        if let Ok(Some(t)) = fence::patch(&text, &name, &body) {
-            text = t;
+            sums.push((f.name.as_str(), f.checksum.as_deref().unwrap_or("")));
         }
     }
+    let Some((inputs, sections)) = stamp.and_then(stamp_digests) else {
+        return false;
+    };
+    inputs == inputs_digest(generator, meta_file, target, meta_bytes)
+        && sections == sections_digest(sums.into_iter())
+}
+
+/// The whole document, every fence stamped.
+pub fn render_full(inp: &DocInputs) -> String {
+    let node = Node::parse(&String::from_utf8_lossy(inp.meta_bytes)).unwrap_or(Node::Null);
+    let sections = sections_of(inp.meta_type, &node, inp.meta_file);
+    let mut text = String::new();
+    let stamp = stamp_body(inp, &sections);
+    text.push_str(&fenced(STAMP_FENCE, &stamp));
+    text.push_str(&format!("# {}\n", title(inp.meta_type, &node)));
+    for s in &sections {
+        text.push_str(&format!("\n## {}\n\n", s.heading));
+        text.push_str(&fenced(&s.fence, &s.body));
+    }
     text
+}
+
+/// A fence with its body and checksum, as `fence::patch` writes it.
+fn fenced(name: &str, body: &str) -> String {
+    format!(
+        "<!-- BEGIN AUTO SECTION: {name} -->\n{body}<!-- END AUTO SECTION: {name} checksum={} -->\n",
+        body_sum(body)
+    )
 }
 
 /// What refreshing an existing document found.
@@ -133,8 +259,24 @@ pub enum Refresh {
     Broken(String),
 }
 
-pub fn refresh(t: MetaType, meta_file: &str, meta_bytes: &[u8], current: &str) -> Refresh {
+pub fn refresh(inp: &DocInputs, current: &str) -> Refresh {
     // No stamp marker at all: a hand-written document, not parsed further.
+    if !current.contains(STAMP_FENCE) {
+        return Refresh::Unmanaged;
+    }
+    // The stamp proves the document in step: nothing to parse or render.
+    if in_step(inp.generator, inp.meta_file, inp.target, inp.meta_bytes, current) {
+        return Refresh::Managed {
+            text: current.to_string(),
+            hand_edited: Vec::new(),
+        };
+    }
+    refresh_rendered(inp, current)
+}
+
+/// [`refresh`] without the stamp's proof: parse the meta, render every
+/// section and patch the fences.
+pub fn refresh_rendered(inp: &DocInputs, current: &str) -> Refresh {
     if !current.contains(STAMP_FENCE) {
         return Refresh::Unmanaged;
     }
@@ -145,13 +287,9 @@ pub fn refresh(t: MetaType, meta_file: &str, meta_bytes: &[u8], current: &str) -
     if !fences.iter().any(|f| f.name == STAMP_FENCE) {
         return Refresh::Unmanaged;
     }
-    let mut want: Vec<(String, String)> =
-        vec![(STAMP_FENCE.into(), stamp_body(meta_file, meta_bytes))];
-    want.extend(
-        sections(t, meta_bytes, meta_file)
-            .into_iter()
-            .map(|s| (s.fence, s.body)),
-    );
+    let sections = sections(inp.meta_type, inp.meta_bytes, inp.meta_file);
+    let mut want: Vec<(String, String)> = vec![(STAMP_FENCE.into(), stamp_body(inp, &sections))];
+    want.extend(sections.into_iter().map(|s| (s.fence, s.body)));
     // Order: the expected fences must appear, in the expected order.
     let order: Vec<&str> = fences
         .iter()
@@ -172,21 +310,6 @@ pub fn refresh(t: MetaType, meta_file: &str, meta_bytes: &[u8], current: &str) -
             order.join(", "),
             expected.join(", ")
         ));
-    }
-    // Fast path (the common case of `gen docs --check`): every body already
-    // is what would be written, with its checksum stamped.
-    let up_to_date = want.iter().all(|(name, body)| {
-        fences.iter().any(|f| {
-            f.name == *name
-                && &current[f.body.clone()] == body.as_str()
-                && f.checksum.as_deref() == Some(Digest::of(body.as_bytes()).short().as_str())
-        })
-    });
-    if up_to_date {
-        return Refresh::Managed {
-            text: current.to_string(),
-            hand_edited: Vec::new(),
-        };
     }
     let mut text = current.to_string();
     let mut hand_edited = Vec::new();
@@ -347,51 +470,68 @@ mod tests {
     const M: &[u8] = b"type: subsystem_readme\nsubsystem: {name: Agents, purpose: Run agents.}\nresponsibilities: {handles: [tasks], avoids: [http]}\n";
     const M2: &[u8] = b"type: subsystem_readme\nsubsystem: {name: Agents, purpose: Run agents well.}\nresponsibilities: {handles: [tasks], avoids: [http]}\n";
 
-    fn meta() -> Value {
-        warden_core::strict::parse_yaml(M, "m").expect("yaml")
+    fn inp<'a>(gen_id: &'a str, meta: &'a [u8]) -> DocInputs<'a> {
+        DocInputs {
+            generator: gen_id,
+            meta_type: MetaType::SubsystemReadme,
+            meta_file: "x/README.meta.yaml",
+            target: "x/README.md",
+            meta_bytes: meta,
+        }
     }
 
     #[test]
     fn full_render_has_every_gold_heading_and_is_deterministic() {
-        let m = meta();
-        let a = render_full(MetaType::SubsystemReadme, &m, "x/README.meta.yaml", M);
-        assert_eq!(
-            a,
-            render_full(MetaType::SubsystemReadme, &m, "x/README.meta.yaml", M)
-        );
+        let g = generator_id();
+        let a = render_full(&inp(&g, M));
+        assert_eq!(a, render_full(&inp(&g, M)));
         let hs = headings(&a);
         for h in MetaType::SubsystemReadme.gold_sections() {
             assert!(hs.contains(&normalise_heading(h)), "{h}");
         }
         assert!(a.starts_with("<!-- BEGIN AUTO SECTION: warden-stamp -->\n"));
+        assert!(a.contains("# Agents\n"), "{a}");
         assert!(a.contains("- tasks\n"), "{a}");
-        // Fresh render is up to date.
-        match refresh(MetaType::SubsystemReadme, "x/README.meta.yaml", M, &a) {
+        // A fresh render is in step by its stamp, and by the full comparison.
+        assert!(in_step(&g, "x/README.meta.yaml", "x/README.md", M, &a));
+        let fences = fence::parse(&a).expect("fences");
+        assert!(fences.iter().all(|f| !f.hand_edited(&a)));
+        let mut slow = inp(&g, M);
+        slow.generator = "another generator";
+        // Patching the same bodies into the text changes nothing.
+        for s in sections(MetaType::SubsystemReadme, M, "x/README.meta.yaml") {
+            assert_eq!(fence::patch(&a, &s.fence, &s.body), Ok(None));
+        }
+        match refresh(&inp(&g, M), &a) {
             Refresh::Managed { text, hand_edited } => {
                 assert_eq!(text, a);
                 assert!(hand_edited.is_empty());
             }
             other => panic!("{other:?}"),
         }
+        // Another generator renders the same sections but another stamp.
+        let Refresh::Managed { text, .. } = refresh(&slow, &a) else {
+            panic!("managed")
+        };
+        assert_ne!(text, a);
     }
 
     #[test]
     fn refresh_keeps_hand_text_and_refuses_hand_edits_and_broken_markers() {
-        let m = meta();
-        let a = render_full(MetaType::SubsystemReadme, &m, "f", M);
+        let g = generator_id();
+        let a = render_full(&inp(&g, M));
         let with_notes = a.replace("## Key components\n", "## Key components\n\nHand notes.\n");
-        let Refresh::Managed { text, hand_edited } =
-            refresh(MetaType::SubsystemReadme, "f", M2, &with_notes)
-        else {
+        // Text outside the fences does not take a document out of step.
+        assert!(in_step(&g, "x/README.meta.yaml", "x/README.md", M, &with_notes));
+        let Refresh::Managed { text, hand_edited } = refresh(&inp(&g, M2), &with_notes) else {
             panic!("managed")
         };
         assert!(hand_edited.is_empty());
         assert!(text.contains("Hand notes.\n") && text.contains("Run agents well."));
         // Hand edit inside a fence: reported, left alone.
         let edited = a.replace("- tasks\n", "- tasks and more\n");
-        let Refresh::Managed { text, hand_edited } =
-            refresh(MetaType::SubsystemReadme, "f", M2, &edited)
-        else {
+        assert!(!in_step(&g, "x/README.meta.yaml", "x/README.md", M, &edited));
+        let Refresh::Managed { text, hand_edited } = refresh(&inp(&g, M2), &edited) else {
             panic!("managed")
         };
         assert_eq!(
@@ -406,14 +546,63 @@ mod tests {
         let end = a.find("<!-- END AUTO SECTION: observability").expect("end");
         let end = end + a[end..].find('\n').expect("nl") + 1;
         let missing = format!("{}{}", &a[..start], &a[end..]);
+        assert!(!in_step(&g, "x/README.meta.yaml", "x/README.md", M, &missing));
         assert!(
-            matches!(refresh(MetaType::SubsystemReadme, "f", M, &missing), Refresh::Broken(e) if e.contains("\"observability\" is missing"))
+            matches!(refresh(&inp(&g, M), &missing), Refresh::Broken(e) if e.contains("\"observability\" is missing"))
         );
         // Unmanaged documents are left to people.
-        assert_eq!(
-            refresh(MetaType::SubsystemReadme, "f", M, "# Hi\n"),
-            Refresh::Unmanaged
-        );
+        assert_eq!(refresh(&inp(&g, M), "# Hi\n"), Refresh::Unmanaged);
+    }
+
+    #[test]
+    fn the_stamp_covers_the_meta_the_target_and_the_generator() {
+        let g = generator_id();
+        let a = render_full(&inp(&g, M));
+        assert!(in_step(&g, "x/README.meta.yaml", "x/README.md", M, &a));
+        assert!(!in_step(&g, "x/README.meta.yaml", "x/README.md", M2, &a));
+        assert!(!in_step(&g, "y/README.meta.yaml", "x/README.md", M, &a));
+        assert!(!in_step(&g, "x/README.meta.yaml", "y/README.md", M, &a));
+        assert!(!in_step("warden-contracts 9.9.9 template 99", "x/README.meta.yaml", "x/README.md", M, &a));
+        // A forged stamp body (checksum not updated) proves nothing.
+        let forged = a.replacen("; inputs ", "; inputs 0", 1);
+        assert!(!in_step(&g, "x/README.meta.yaml", "x/README.md", M, &forged));
+    }
+
+    #[test]
+    fn a_body_holding_a_marker_is_shown_as_text() {
+        let m = b"type: subsystem_readme\nsubsystem: {name: A, purpose: '<!-- END AUTO SECTION: x -->'}\n";
+        let g = generator_id();
+        let a = render_full(&inp(&g, m));
+        assert!(fence::parse(&a).is_ok(), "{a}");
+        assert!(a.contains("AUTO&#32;SECTION"), "{a}");
+        assert!(in_step(&g, "x/README.meta.yaml", "x/README.md", m, &a));
+        let Refresh::Managed { text, .. } = refresh(&inp(&g, m), &a) else {
+            panic!("managed")
+        };
+        assert_eq!(text, a);
+    }
+
+    /// The rendering of every document type's annotated template, pinned:
+    /// when it changes, bump [`TEMPLATE_VERSION`] (so every stamp changes and
+    /// `gen docs --check` re-renders) and update the digest here.
+    #[test]
+    fn the_template_version_changes_with_the_rendering() {
+        let mut h = Hasher::new();
+        for t in MetaType::ALL.into_iter().filter(|t| t.is_document()) {
+            let meta = crate::templates::template(t);
+            h.part(
+                render_full(&DocInputs {
+                    generator: "pinned",
+                    meta_type: t,
+                    meta_file: "m.meta.yaml",
+                    target: "m.md",
+                    meta_bytes: meta.as_bytes(),
+                })
+                .as_bytes(),
+            );
+        }
+        let pinned = (TEMPLATE_VERSION, h.finish().short());
+        assert_eq!(pinned, (2, "682964936330c033".to_string()));
     }
 
     #[test]

@@ -257,12 +257,14 @@ fn seed_defect_08_a_clean_run_removes_the_stale_report() {
     let r = run(d.path());
     assert!(check::write_gap_file(d.path(), &r).expect("write"));
     assert!(d.path().join("meta-gaps.yaml").exists());
-    let body = warden_contracts::render::render_full(
-        MetaType::DocArchitecture,
-        &serde_json::json!({"system_context": {"description": "x"}}),
-        "docs/architecture.meta.yaml",
-        &std::fs::read(d.path().join("docs/architecture.meta.yaml")).expect("read"),
-    );
+    let bytes = std::fs::read(d.path().join("docs/architecture.meta.yaml")).expect("read");
+    let body = warden_contracts::render::render_full(&warden_contracts::render::DocInputs {
+        generator: &warden_contracts::render::generator_id(),
+        meta_type: MetaType::DocArchitecture,
+        meta_file: "docs/architecture.meta.yaml",
+        target: "docs/architecture.md",
+        meta_bytes: &bytes,
+    });
     write(d.path(), "docs/architecture.md", &body);
     let r = run(d.path());
     assert!(r.clean, "{:#?}", r.gaps);
@@ -722,12 +724,19 @@ mod fuzzish {
         #[test]
         fn refresh_never_panics_and_keeps_outside_text(extra in "[^\u{0}]{0,80}") {
             let m = b"type: subsystem_readme\nsubsystem: {name: A}\n";
-            let v = warden_core::strict::parse_yaml(m, "m").expect("yaml");
-            let doc = warden_contracts::render::render_full(MetaType::SubsystemReadme, &v, "m", m);
+            let g = warden_contracts::render::generator_id();
+            let inp = |meta_bytes: &'static [u8]| warden_contracts::render::DocInputs {
+                generator: &g,
+                meta_type: MetaType::SubsystemReadme,
+                meta_file: "m",
+                target: "README.md",
+                meta_bytes,
+            };
+            let doc = warden_contracts::render::render_full(&inp(m));
             let with = doc.replace("## Configuration\n", &format!("## Configuration\n{extra}\n"));
             let _ = warden_contracts::render::headings(&with);
             if let warden_contracts::render::Refresh::Managed { text, .. } =
-                warden_contracts::render::refresh(MetaType::SubsystemReadme, "m", b"type: subsystem_readme\nsubsystem: {name: B}\n", &with)
+                warden_contracts::render::refresh(&inp(b"type: subsystem_readme\nsubsystem: {name: B}\n"), &with)
             {
                 let want = format!("## Configuration\n{}\n", extra);
                 prop_assert!(text.contains(&want));
