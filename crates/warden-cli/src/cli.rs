@@ -252,6 +252,11 @@ pub enum Command {
         /// Do not write or remove meta-gaps.yaml.
         #[arg(long)]
         no_report: bool,
+        /// A coverage report (Cobertura XML, coverage.py JSON or lcov) to check
+        /// the declared thresholds against; KIND is unit (default),
+        /// integration or e2e. Repeatable. warden does not run the tests.
+        #[arg(long, value_name = "[KIND=]FILE")]
+        coverage: Vec<String>,
     },
     /// Meta contracts: annotated templates.
     #[command(subcommand)]

@@ -40,6 +40,9 @@ pub struct CheckOptions {
     pub today: String,
     /// Gap ids from a baseline file: reported, not failing.
     pub baseline: Option<BTreeSet<String>>,
+    /// Coverage reports (`--coverage`): the declared thresholds of their
+    /// kinds are checked; without one, thresholds are not.
+    pub coverage: Vec<crate::coverage::Report>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -639,6 +642,112 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str) {
     }
 }
 
+/// The coverage thresholds the metas declare, against the reports given.
+fn check_coverage(loaded: &[Loaded], reports: &[crate::coverage::Report], gaps: &mut Vec<NewGap>) {
+    use crate::coverage::{self, Lines};
+    if reports.is_empty() {
+        return;
+    }
+    for l in loaded {
+        // (field, coverage kind, threshold value, files the threshold is about)
+        let mut declared: Vec<(String, &str, &Value, Vec<String>)> = Vec::new();
+        let kind = match l.meta_type {
+            MetaType::TestUnitSpec => Some("unit"),
+            MetaType::TestIntegrationSpec => Some("integration"),
+            MetaType::TestE2eSpec => Some("e2e"),
+            _ => None,
+        };
+        if let (Some(kind), Some(v)) = (
+            kind,
+            l.value
+                .get("expectations")
+                .and_then(|e| e.get("coverage_target")),
+        ) {
+            let modules = strings(l.value.get("scope").and_then(|s| s.get("target_modules")));
+            declared.push(("expectations.coverage_target".into(), kind, v, modules));
+        }
+        if l.meta_type == MetaType::RepoContract {
+            for kind in coverage::KINDS {
+                let field = format!("min_{kind}_coverage");
+                if let Some(v) = l.value.get("ci_contracts").and_then(|c| c.get(&field)) {
+                    declared.push((format!("ci_contracts.{field}"), kind, v, Vec::new()));
+                }
+            }
+        }
+        for (field, kind, v, modules) in declared {
+            let needle = field.rsplit('.').next().unwrap_or(&field).to_string();
+            let line = line_of(&l.text, &needle);
+            let Some(target) = coverage::threshold(v) else {
+                let problem = format!("{field}: {v} is not a ratio (0.85) or a percentage (85)");
+                gaps.push(
+                    NewGap::new(GapKind::SchemaViolation, &l.path, problem.clone())
+                        .meta_type(Some(&l.type_name))
+                        .key(field.clone())
+                        .line(line)
+                        .ctx("problem", problem)
+                        .ctx("field", field),
+                );
+                continue;
+            };
+            let mine: Vec<&coverage::Report> = reports.iter().filter(|r| r.kind == kind).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let mut lines = Lines::default();
+            let mut files = 0;
+            for r in &mine {
+                let (l, n) = coverage::measured(r, &modules);
+                lines.covered += l.covered;
+                lines.valid += l.valid;
+                files += n;
+            }
+            let report_names: Vec<String> = mine.iter().map(|r| r.file.clone()).collect();
+            let measured = lines.ratio();
+            if measured.is_some_and(|m| m + 1e-9 >= target) {
+                continue;
+            }
+            let pct = |x: f64| format!("{:.1}%", x * 100.0);
+            let message = match measured {
+                Some(m) => format!(
+                    "{kind} line coverage {} ({} of {} lines{}) is below {field} {}",
+                    pct(m),
+                    lines.covered,
+                    lines.valid,
+                    if modules.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in {}", modules.join(", "))
+                    },
+                    pct(target)
+                ),
+                None => format!(
+                    "the {kind} coverage report has no covered lines{} to compare with {field} {}",
+                    if modules.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" under {}", modules.join(", "))
+                    },
+                    pct(target)
+                ),
+            };
+            gaps.push(
+                NewGap::new(GapKind::CoverageBelowTarget, &l.path, message)
+                    .meta_type(Some(&l.type_name))
+                    .key(field.clone())
+                    .line(line)
+                    .ctx("coverage_kind", kind)
+                    .ctx("target", target)
+                    .ctx("measured", measured.map(|m| (m * 10000.0).round() / 10000.0))
+                    .ctx("covered_lines", lines.covered)
+                    .ctx("lines", lines.valid)
+                    .ctx("files", files as u64)
+                    .ctx("reports", report_names)
+                    .ctx("target_modules", modules),
+            );
+        }
+    }
+}
+
 /// Run every check.
 pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     let config = ContractsConfig::load(root)?;
@@ -662,6 +771,7 @@ pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
         gaps: per_meta.into_iter().flatten().collect(),
     };
     crate::modules::check(root, &loaded, &mut c.gaps)?;
+    check_coverage(&loaded, &opts.coverage, &mut c.gaps);
     // One gap per (kind, target, key) for document gaps declared twice
     // (a README and a docs spec naming it): the first meta file in order keeps it.
     let mut seen = BTreeSet::new();

@@ -16,6 +16,7 @@
 
 pub mod check;
 pub mod config;
+pub mod coverage;
 pub mod discover;
 pub mod gaps;
 pub mod generate;

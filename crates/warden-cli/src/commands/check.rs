@@ -14,6 +14,8 @@ pub struct Args {
     pub run_tests: bool,
     pub strict: bool,
     pub no_report: bool,
+    /// `--coverage [KIND=]FILE`, as given.
+    pub coverage: Vec<String>,
 }
 
 /// Today's date (UTC) for suppression expiry.
@@ -32,12 +34,22 @@ pub fn run(repo: Option<PathBuf>, args: &Args, fmt: Format) -> Result<ExitCode, 
         None => None,
     };
     let root = root(repo)?;
+    let mut coverage = Vec::new();
+    for arg in &args.coverage {
+        let (kind, file) = warden_contracts::coverage::parse_arg(arg).map_err(|e| {
+            CliError::usage(e, Some("--coverage [unit|integration|e2e=]FILE".to_string()))
+        })?;
+        let bytes = std::fs::read(&file)
+            .map_err(|e| warden_core::Error::user_path("read the coverage report", &file, e))?;
+        coverage.push(warden_contracts::coverage::parse(&bytes, &file, &kind, &root)?);
+    }
     let mut report = check::check(
         &root,
         &check::CheckOptions {
             strict: args.strict,
             today: today(),
             baseline,
+            coverage,
         },
     )?;
     let written = if args.no_report {

@@ -97,6 +97,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             run_tests,
             strict,
             no_report,
+            coverage,
         } => check::run(
             cli.repo,
             &check::Args {
@@ -104,6 +105,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 run_tests,
                 strict,
                 no_report,
+                coverage,
             },
             fmt,
         ),
