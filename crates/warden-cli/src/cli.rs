@@ -300,6 +300,11 @@ pub enum GenCommand {
         /// Write nothing: print the diff and exit 1 when anything would change.
         #[arg(long)]
         check: bool,
+        /// Convert this hand-written document into a managed one instead:
+        /// fences for the sections its meta manages, every hand-written byte
+        /// kept outside them. One undoable run.
+        #[arg(long, value_name = "PATH", conflicts_with = "check")]
+        adopt: Option<PathBuf>,
         #[command(flatten)]
         write: WriteArgs,
     },

@@ -303,3 +303,36 @@ fn check_coverage_compares_declared_thresholds_with_a_given_report() {
     assert!(err.contains("unknown kind"), "{err}");
     r.fails(&["check", "--coverage", "cov/missing.json"], 2);
 }
+
+#[test]
+fn gen_docs_adopt_is_one_undoable_run_that_keeps_the_hand_text() {
+    let r = Repo::new();
+    r.ok(&["init"]);
+    r.write(
+        "docs/architecture.meta.yaml",
+        "type: doc_architecture\nsystem_context: {description: One service.}\n",
+    );
+    let hand = "# Architecture\n\nOur own intro.\n\n## System context\n\nWritten by hand.\n";
+    r.write("docs/architecture.md", hand);
+    // Hand-written: not rewritten by gen docs, headings checked by check.
+    r.ok(&["gen", "docs", "--check"]);
+    // Dry run: the diff, nothing written.
+    let out = r.ok(&["gen", "docs", "--adopt", "docs/architecture.md", "--dry-run"]);
+    assert!(out.contains("+<!-- BEGIN AUTO SECTION: system-context -->"), "{out}");
+    assert_eq!(r.read("docs/architecture.md"), hand);
+    // Without a terminal --yes is required.
+    r.fails(&["gen", "docs", "--adopt", "docs/architecture.md"], 2);
+    let v = r.json(&["gen", "docs", "--adopt", "docs/architecture.md", "--yes"]);
+    let run = v["run"].as_str().expect("run id").to_string();
+    let adopted = r.read("docs/architecture.md");
+    assert!(adopted.contains("warden-stamp") && adopted.contains("Our own intro.\n"));
+    assert!(adopted.contains(" -->\n\nWritten by hand.\n"), "{adopted}");
+    // Now managed and in step: check is clean, gen docs --check has nothing to do.
+    r.ok(&["gen", "docs", "--check"]);
+    r.ok(&["check", "--no-report"]);
+    // Twice: refused, exit 2, naming why.
+    let err = r.fails(&["gen", "docs", "--adopt", "docs/architecture.md", "--yes"], 2);
+    assert!(err.contains("already managed"), "{err}");
+    r.ok(&["undo", &run, "--yes"]);
+    assert_eq!(r.read("docs/architecture.md"), hand);
+}

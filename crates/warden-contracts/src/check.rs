@@ -309,13 +309,14 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A regular file's text; `None` when it is absent or not a file (one
+    /// open, no separate stat: a directory fails to read).
     fn file(&self, rel: &str) -> Option<String> {
-        let p = self.root.join(rel);
-        if p.is_file() {
-            Some(String::from_utf8_lossy(&std::fs::read(&p).ok()?).into_owned())
-        } else {
-            None
-        }
+        let bytes = std::fs::read(self.root.join(rel)).ok()?;
+        Some(match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
     }
 }
 

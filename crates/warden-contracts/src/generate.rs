@@ -210,6 +210,39 @@ pub fn plan_docs_with(root: &Path, generator: &str) -> DocsPlan {
     plan
 }
 
+/// `warden gen docs --adopt PATH`: the write that turns the hand-written
+/// document `target` (repository-relative) into a managed one
+/// ([`render::adopt`]). `Err` says why not, with the fix.
+pub fn plan_adopt(root: &Path, target: &str) -> Result<FileWrite, String> {
+    let (loaded, _) = check::load_all(root, false);
+    let Some(l) = loaded
+        .iter()
+        .find(|l| l.meta_type.is_document() && doc_target(l).ok().as_deref() == Some(target))
+    else {
+        return Err(format!(
+            "no document meta renders {target}; write one first (`warden contracts new subsystem_readme {}`)",
+            target.rsplit_once('/').map_or("", |(d, _)| d)
+        ));
+    };
+    let current = match read(root, target) {
+        Some(b) if !String::from_utf8_lossy(&b).trim().is_empty() => b,
+        _ => {
+            return Err(format!(
+                "{target} does not exist or is empty: `warden gen docs` renders it whole"
+            ));
+        }
+    };
+    let text = std::str::from_utf8(&current)
+        .map_err(|e| format!("{target} is not UTF-8 (byte {})", e.valid_up_to()))?;
+    let generator = render::generator_id();
+    let content = render::adopt(&check::doc_inputs(l, target, &generator), text)?;
+    Ok(FileWrite {
+        path: target.to_string(),
+        current: Some(current),
+        content,
+    })
+}
+
 /// A declared test file and the behaviours it must cover.
 #[derive(Debug, Clone)]
 pub struct TestDecl {

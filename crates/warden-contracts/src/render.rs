@@ -324,6 +324,136 @@ pub fn refresh_rendered(inp: &DocInputs, current: &str) -> Refresh {
     Refresh::Managed { text, hand_edited }
 }
 
+/// The ATX heading lines of a Markdown text outside code blocks: the
+/// normalised heading, the byte offset of the line's start and of the byte
+/// after its line ending.
+fn heading_lines(text: &str) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let mut in_code: Option<&str> = None;
+    let mut offset = 0;
+    for raw in text.split_inclusive('\n') {
+        let start = offset;
+        offset += raw.len();
+        let t = raw.trim_end_matches(['\n', '\r']).trim_start();
+        for fence in ["```", "~~~"] {
+            if t.starts_with(fence) {
+                in_code = match in_code {
+                    Some(f) if f == fence => None,
+                    None => Some(fence),
+                    other => other,
+                };
+            }
+        }
+        if in_code.is_some() || !t.starts_with('#') {
+            continue;
+        }
+        let hashes = t.chars().take_while(|c| *c == '#').count();
+        let rest = &t[hashes..];
+        if hashes > 6 || !(rest.is_empty() || rest.starts_with(' ')) {
+            continue;
+        }
+        out.push((
+            normalise_heading(rest.trim().trim_end_matches('#')),
+            start,
+            offset,
+        ));
+    }
+    out
+}
+
+/// `gen docs --adopt`: a hand-written document becomes a managed one. The
+/// stamp fence goes first; each section the meta manages gets its fence
+/// right after its heading (the hand-written text under the heading follows
+/// the fence, untouched); a section the document lacks is inserted, heading
+/// and fence, before the next managed heading (or at the end). Only
+/// insertions: every hand-written byte stays, outside the fences. A
+/// document that is already managed, carries fences of its own, or has the
+/// managed headings out of order is refused with the reason.
+pub fn adopt(inp: &DocInputs, current: &str) -> Result<String, String> {
+    if current.contains(STAMP_FENCE) {
+        return Err(format!(
+            "{} is already managed (it has the {STAMP_FENCE} fence); `warden gen docs` refreshes it",
+            inp.target
+        ));
+    }
+    match fence::parse(current) {
+        Ok(f) if f.is_empty() => {}
+        Ok(f) => {
+            return Err(format!(
+                "{} has AUTO fences of its own ({}); adopt converts documents without fences",
+                inp.target,
+                f.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        Err(e) => return Err(format!("{}: {e}", inp.target)),
+    }
+    let node = Node::parse(&String::from_utf8_lossy(inp.meta_bytes)).unwrap_or(Node::Null);
+    let sections = sections_of(inp.meta_type, &node, inp.meta_file);
+    let found = heading_lines(current);
+    // Where each managed section's heading is (in order), or None.
+    let mut at: Vec<Option<(usize, usize)>> = Vec::new();
+    let mut after = 0;
+    for s in &sections {
+        let want = normalise_heading(&s.heading);
+        let mut hits = found.iter().filter(|(h, _, _)| *h == want);
+        if let Some((_, start, end)) = hits.clone().find(|(_, start, _)| *start >= after) {
+            after = *end;
+            at.push(Some((*start, *end)));
+        } else if hits.next().is_some() {
+            return Err(format!(
+                "{}: the heading \"{}\" comes before a section that precedes it in the {} layout; put the managed headings in this order first: {}",
+                inp.target,
+                s.heading,
+                inp.meta_type.name(),
+                sections
+                    .iter()
+                    .map(|s| s.heading.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            ));
+        } else {
+            at.push(None);
+        }
+    }
+    // Insertions (offset, text) in document order; applied from the end,
+    // so several at one offset keep their order.
+    let mut inserts: Vec<(usize, String)> = Vec::new();
+    for (i, s) in sections.iter().enumerate() {
+        let block = match at[i] {
+            Some((_, line_end)) => (line_end, format!("\n{}", fenced(&s.fence, &s.body))),
+            None => {
+                let next = at[i + 1..].iter().flatten().next().map(|(start, _)| *start);
+                let block = format!("## {}\n\n{}", s.heading, fenced(&s.fence, &s.body));
+                match next {
+                    Some(start) => (start, format!("{block}\n")),
+                    None => (current.len(), format!("\n{block}")),
+                }
+            }
+        };
+        inserts.push(block);
+    }
+    inserts.sort_by_key(|(o, _)| *o);
+    let mut text = current.to_string();
+    // The last line has no line ending: what follows it starts a new line.
+    if !current.is_empty() && !current.ends_with('\n') {
+        if let Some((_, first)) = inserts.iter_mut().find(|(o, _)| *o == current.len()) {
+            first.insert(0, '\n');
+        }
+    }
+    for (o, block) in inserts.into_iter().rev() {
+        text.insert_str(o, &block);
+    }
+    text.insert_str(0, &fenced(STAMP_FENCE, &stamp_body(inp, &sections)));
+    // The result must be what `gen docs` keeps as it is.
+    match refresh_rendered(inp, &text) {
+        Refresh::Managed { text: t, hand_edited } if t == text && hand_edited.is_empty() => Ok(text),
+        other => Err(format!(
+            "{}: the adopted document would not be in step ({other:?}); please report this",
+            inp.target
+        )),
+    }
+}
+
 fn humanize(key: &str) -> String {
     let s = key.replace('_', " ");
     let mut c = s.chars();

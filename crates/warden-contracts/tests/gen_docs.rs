@@ -256,3 +256,53 @@ proptest! {
         prop_assert!(render::in_step("g", "a/README.meta.yaml", "a/README.md", meta.as_bytes(), &doc));
     }
 }
+
+#[test]
+fn adopt_fences_a_hand_written_document_keeping_every_byte_outside_the_fences() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(d.path(), METAS[2].0, METAS[2].2);
+    // Hand-written: a title, an intro, two of the six sections (one with a
+    // numbered heading), a code block with a heading-like line, no final newline.
+    let hand = "# Our architecture\n\nIntro by hand.\n\n## 1. System context\n\nWe wrote this.\n\n```\n## Data view\n```\n\n## Deployment view\n\nk8s, by hand.";
+    write(d.path(), "docs/architecture.md", hand);
+    let w = generate::plan_adopt(d.path(), "docs/architecture.md").expect("adopt");
+    assert_eq!(w.current.as_deref(), Some(hand.as_bytes()));
+    // Removing the fences (markers and bodies) and the inserted headings
+    // gives back the hand-written bytes.
+    let fences = warden_core::fence::parse(&w.content).expect("fences");
+    let mut outside = String::new();
+    let mut last = 0;
+    for f in &fences {
+        let begin = w.content[..f.body.start].rfind("<!-- BEGIN").expect("begin");
+        outside.push_str(&w.content[last..begin]);
+        last = f.body.end + w.content[f.body.end..].find('\n').expect("end line") + 1;
+    }
+    outside.push_str(&w.content[last..]);
+    let mut back = outside.clone();
+    for h in ["Logical architecture", "Process and runtime view", "Data view", "Cross-cutting concerns"] {
+        back = back.replacen(&format!("## {h}\n\n\n"), "", 1).replacen(&format!("\n\n## {h}\n\n"), "", 1);
+    }
+    assert_eq!(back.replace("\n\n\n", "\n\n"), hand.replace("\n\n\n", "\n\n"), "{}", w.content);
+    // Every hand-written line is still there, in order, and the result is in step.
+    let mut pos = 0;
+    for line in hand.lines().filter(|l| !l.is_empty()) {
+        let i = w.content[pos..].find(line).unwrap_or_else(|| panic!("{line:?} kept in order"));
+        pos += i + line.len();
+    }
+    write(d.path(), "docs/architecture.md", &w.content);
+    assert!(proven(d.path(), "docs/architecture.meta.yaml").is_some(), "{}", w.content);
+    let plan = generate::plan_docs(d.path());
+    assert!(plan.writes.is_empty() && plan.problems.is_empty(), "{:?}", plan.problems);
+    assert!(check::check(d.path(), &Default::default()).expect("check").clean);
+    // The hand text sits right after its section's fence.
+    assert!(w.content.contains("checksum=") && w.content.contains(" -->\n\nWe wrote this.\n"), "{}", w.content);
+    // Once managed, adopt refuses; so it does for a document without a meta
+    // and for managed headings out of order.
+    let again = generate::plan_adopt(d.path(), "docs/architecture.md").expect_err("managed");
+    assert!(again.contains("already managed"), "{again}");
+    let none = generate::plan_adopt(d.path(), "docs/other.md").expect_err("no meta");
+    assert!(none.contains("no document meta"), "{none}");
+    write(d.path(), "docs/architecture.md", "## Data view\n\nx\n\n## System context\n\ny\n");
+    let order = generate::plan_adopt(d.path(), "docs/architecture.md").expect_err("order");
+    assert!(order.contains("\"Data view\""), "{order}");
+}
