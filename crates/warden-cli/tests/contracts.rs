@@ -294,11 +294,19 @@ fn check_coverage_compares_declared_thresholds_with_a_given_report() {
     assert_eq!(gaps[0]["context"]["measured"], 0.75);
     assert_eq!(gaps[0]["context"]["reports"][0], "cov/coverage.json");
     // An integration report does not answer a unit threshold.
-    r.ok(&["check", "--no-report", "--coverage", "integration=cov/coverage.json"]);
+    r.ok(&[
+        "check",
+        "--no-report",
+        "--coverage",
+        "integration=cov/coverage.json",
+    ]);
     // Unreadable reports and unknown kinds are input errors.
     r.write("cov/bad.xml", "<coverage><class name='x'></coverage>");
     let err = r.fails(&["check", "--coverage", "cov/bad.xml"], 2);
-    assert!(err.contains("cov/bad.xml") && err.contains("filename"), "{err}");
+    assert!(
+        err.contains("cov/bad.xml") && err.contains("filename"),
+        "{err}"
+    );
     let err = r.fails(&["check", "--coverage", "smoke=cov/coverage.json"], 2);
     assert!(err.contains("unknown kind"), "{err}");
     r.fails(&["check", "--coverage", "cov/missing.json"], 2);
@@ -317,8 +325,17 @@ fn gen_docs_adopt_is_one_undoable_run_that_keeps_the_hand_text() {
     // Hand-written: not rewritten by gen docs, headings checked by check.
     r.ok(&["gen", "docs", "--check"]);
     // Dry run: the diff, nothing written.
-    let out = r.ok(&["gen", "docs", "--adopt", "docs/architecture.md", "--dry-run"]);
-    assert!(out.contains("+<!-- BEGIN AUTO SECTION: system-context -->"), "{out}");
+    let out = r.ok(&[
+        "gen",
+        "docs",
+        "--adopt",
+        "docs/architecture.md",
+        "--dry-run",
+    ]);
+    assert!(
+        out.contains("+<!-- BEGIN AUTO SECTION: system-context -->"),
+        "{out}"
+    );
     assert_eq!(r.read("docs/architecture.md"), hand);
     // Without a terminal --yes is required.
     r.fails(&["gen", "docs", "--adopt", "docs/architecture.md"], 2);
@@ -331,7 +348,10 @@ fn gen_docs_adopt_is_one_undoable_run_that_keeps_the_hand_text() {
     r.ok(&["gen", "docs", "--check"]);
     r.ok(&["check", "--no-report"]);
     // Twice: refused, exit 2, naming why.
-    let err = r.fails(&["gen", "docs", "--adopt", "docs/architecture.md", "--yes"], 2);
+    let err = r.fails(
+        &["gen", "docs", "--adopt", "docs/architecture.md", "--yes"],
+        2,
+    );
     assert!(err.contains("already managed"), "{err}");
     r.ok(&["undo", &run, "--yes"]);
     assert_eq!(r.read("docs/architecture.md"), hand);

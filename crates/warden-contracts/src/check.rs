@@ -738,7 +738,10 @@ fn check_coverage(loaded: &[Loaded], reports: &[crate::coverage::Report], gaps: 
                     .line(line)
                     .ctx("coverage_kind", kind)
                     .ctx("target", target)
-                    .ctx("measured", measured.map(|m| (m * 10000.0).round() / 10000.0))
+                    .ctx(
+                        "measured",
+                        measured.map(|m| (m * 10000.0).round() / 10000.0),
+                    )
                     .ctx("covered_lines", lines.covered)
                     .ctx("lines", lines.valid)
                     .ctx("files", files as u64)

@@ -112,7 +112,13 @@ fn coverage_py(bytes: &[u8], file: &str) -> Result<Report> {
     let files = v
         .get("files")
         .and_then(serde_json::Value::as_object)
-        .ok_or_else(|| bad(file, "files", "a coverage.py JSON report has a `files` object"))?;
+        .ok_or_else(|| {
+            bad(
+                file,
+                "files",
+                "a coverage.py JSON report has a `files` object",
+            )
+        })?;
     let mut r = Report {
         format: "coverage.py",
         ..Report::default()
@@ -161,9 +167,10 @@ fn lcov(text: &str, file: &str) -> Result<Report> {
         } else if let Some((_, lf, _)) = cur.as_mut().filter(|_| line.starts_with("LH:")) {
             lf.covered = count(&line[3..])?;
         } else if let Some((_, _, da)) = cur.as_mut().filter(|_| line.starts_with("DA:")) {
-            let hits = line[3..].split(',').nth(1).ok_or_else(|| {
-                bad(file, &field(), format!("\"{line}\" is not DA:LINE,HITS"))
-            })?;
+            let hits = line[3..]
+                .split(',')
+                .nth(1)
+                .ok_or_else(|| bad(file, &field(), format!("\"{line}\" is not DA:LINE,HITS")))?;
             da.valid += 1;
             if count(hits)? > 0 {
                 da.covered += 1;
@@ -189,7 +196,11 @@ fn attrs(tag: &str) -> BTreeMap<&str, String> {
     let mut out = BTreeMap::new();
     let mut rest = tag;
     while let Some(eq) = rest.find('=') {
-        let name = rest[..eq].trim().rsplit(char::is_whitespace).next().unwrap_or("");
+        let name = rest[..eq]
+            .trim()
+            .rsplit(char::is_whitespace)
+            .next()
+            .unwrap_or("");
         let after = rest[eq + 1..].trim_start();
         let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
             break;
@@ -224,7 +235,9 @@ fn cobertura(text: &str, file: &str) -> Result<Report> {
     while let Some(lt) = rest.find('<') {
         let after = &rest[lt + 1..];
         if let Some(c) = after.strip_prefix("!--") {
-            let end = c.find("-->").ok_or_else(|| bad(file, "(xml)", "unclosed comment"))?;
+            let end = c
+                .find("-->")
+                .ok_or_else(|| bad(file, "(xml)", "unclosed comment"))?;
             rest = &c[end + 3..];
             continue;
         }
@@ -357,19 +370,49 @@ mod tests {
 </coverage>"#;
         let r = parse(xml.as_bytes(), "coverage.xml", "unit", root).expect("xml");
         assert_eq!(r.format, "cobertura");
-        assert_eq!(r.files["l9/core/q.py"], Lines { covered: 1, valid: 2 });
+        assert_eq!(
+            r.files["l9/core/q.py"],
+            Lines {
+                covered: 1,
+                valid: 2
+            }
+        );
         assert_eq!(r.total.ratio(), Some(0.5));
         let json = r#"{"meta": {}, "files": {"l9/core/q.py": {"summary": {"covered_lines": 9, "num_statements": 10}}},
             "totals": {"covered_lines": 9, "num_statements": 10}}"#;
         let r = parse(json.as_bytes(), "coverage.json", "unit", root).expect("json");
-        assert_eq!(r.total, Lines { covered: 9, valid: 10 });
+        assert_eq!(
+            r.total,
+            Lines {
+                covered: 9,
+                valid: 10
+            }
+        );
         let lcov = "TN:\nSF:/repo/src/a.rs\nDA:1,1\nDA:2,0\nend_of_record\nSF:src/b.rs\nLF:4\nLH:4\nend_of_record\n";
         let r = parse(lcov.as_bytes(), "lcov.info", "integration", root).expect("lcov");
-        assert_eq!(r.files["src/a.rs"], Lines { covered: 1, valid: 2 });
-        assert_eq!(r.total, Lines { covered: 5, valid: 6 });
+        assert_eq!(
+            r.files["src/a.rs"],
+            Lines {
+                covered: 1,
+                valid: 2
+            }
+        );
+        assert_eq!(
+            r.total,
+            Lines {
+                covered: 5,
+                valid: 6
+            }
+        );
         assert_eq!(
             measured(&r, &["src/a.rs".into()]),
-            (Lines { covered: 1, valid: 2 }, 1)
+            (
+                Lines {
+                    covered: 1,
+                    valid: 2
+                },
+                1
+            )
         );
         assert_eq!(measured(&r, &["src/".into()]).1, 2);
         assert_eq!(measured(&r, &["sr".into()]).1, 0);

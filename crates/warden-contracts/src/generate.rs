@@ -57,12 +57,7 @@ pub fn render_doc(l: &Loaded, target: &str, current: Option<&[u8]>) -> DocRender
     render_doc_with(l, target, current, &render::generator_id())
 }
 
-fn render_doc_with(
-    l: &Loaded,
-    target: &str,
-    current: Option<&[u8]>,
-    generator: &str,
-) -> DocRender {
+fn render_doc_with(l: &Loaded, target: &str, current: Option<&[u8]>, generator: &str) -> DocRender {
     let inp = check::doc_inputs(l, target, generator);
     let cur = current.map(String::from_utf8_lossy);
     match cur {
@@ -85,7 +80,12 @@ fn render_doc_with(
 /// document's bytes alone (no YAML parsed, nothing rendered). The target
 /// comes from a line scan of the meta ([`crate::scan`]); the stamp covers
 /// the target, so a wrong scan only means "not proven". Returns the target.
-pub fn stamped_in_step(root: &Path, meta_file: &str, meta_bytes: &[u8], generator: &str) -> Option<String> {
+pub fn stamped_in_step(
+    root: &Path,
+    meta_file: &str,
+    meta_bytes: &[u8],
+    generator: &str,
+) -> Option<String> {
     let text = std::str::from_utf8(meta_bytes).ok()?;
     let hint = crate::scan::hint(text)?;
     let t = MetaType::from_name(hint.type_name).filter(|t| t.is_document())?;

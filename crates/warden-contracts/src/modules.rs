@@ -469,16 +469,20 @@ pub fn spec_rules(mc: &Loaded, module: &str, spec: &str, bytes: &[u8], gaps: &mu
     let text = String::from_utf8_lossy(bytes);
     let gap = |rule: &str, field: &str, problem: String| {
         let leaf = field.rsplit('.').next().unwrap_or(field);
-        NewGap::new(GapKind::ModuleSpecViolation, &mc.path, format!("{spec}: {problem}"))
-            .meta_type(Some(&mc.type_name))
-            .target(spec)
-            .key(format!("{module}:{rule}"))
-            .line(line_of(&mc.text, "spec_root"))
-            .ctx("module", module)
-            .ctx("rule", rule)
-            .ctx("field", field)
-            .ctx("problem", problem)
-            .ctx("target_line", line_of(&text, leaf) as u64)
+        NewGap::new(
+            GapKind::ModuleSpecViolation,
+            &mc.path,
+            format!("{spec}: {problem}"),
+        )
+        .meta_type(Some(&mc.type_name))
+        .target(spec)
+        .key(format!("{module}:{rule}"))
+        .line(line_of(&mc.text, "spec_root"))
+        .ctx("module", module)
+        .ctx("rule", rule)
+        .ctx("field", field)
+        .ctx("problem", problem)
+        .ctx("target_line", line_of(&text, leaf) as u64)
     };
     let v = match warden_core::strict::parse_yaml(bytes, spec) {
         Ok(v) if v.is_object() => v,

@@ -190,7 +190,13 @@ fn stamp_digests(body: &str) -> Option<(&str, &str)> {
 /// fences (names and checksums, in order) are the ones the stamp recorded.
 /// No YAML is parsed and nothing is rendered. `false` means "not proven"
 /// (the caller renders and compares bytes), never "drift".
-pub fn in_step(generator: &str, meta_file: &str, target: &str, meta_bytes: &[u8], doc: &str) -> bool {
+pub fn in_step(
+    generator: &str,
+    meta_file: &str,
+    target: &str,
+    meta_bytes: &[u8],
+    doc: &str,
+) -> bool {
     if !doc.contains(STAMP_FENCE) {
         return false;
     }
@@ -265,7 +271,13 @@ pub fn refresh(inp: &DocInputs, current: &str) -> Refresh {
         return Refresh::Unmanaged;
     }
     // The stamp proves the document in step: nothing to parse or render.
-    if in_step(inp.generator, inp.meta_file, inp.target, inp.meta_bytes, current) {
+    if in_step(
+        inp.generator,
+        inp.meta_file,
+        inp.target,
+        inp.meta_bytes,
+        current,
+    ) {
         return Refresh::Managed {
             text: current.to_string(),
             hand_edited: Vec::new(),
@@ -382,7 +394,10 @@ pub fn adopt(inp: &DocInputs, current: &str) -> Result<String, String> {
             return Err(format!(
                 "{} has AUTO fences of its own ({}); adopt converts documents without fences",
                 inp.target,
-                f.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                f.iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         Err(e) => return Err(format!("{}: {e}", inp.target)),
@@ -435,10 +450,11 @@ pub fn adopt(inp: &DocInputs, current: &str) -> Result<String, String> {
     inserts.sort_by_key(|(o, _)| *o);
     let mut text = current.to_string();
     // The last line has no line ending: what follows it starts a new line.
-    if !current.is_empty() && !current.ends_with('\n') {
-        if let Some((_, first)) = inserts.iter_mut().find(|(o, _)| *o == current.len()) {
-            first.insert(0, '\n');
-        }
+    if !current.is_empty()
+        && !current.ends_with('\n')
+        && let Some((_, first)) = inserts.iter_mut().find(|(o, _)| *o == current.len())
+    {
+        first.insert(0, '\n');
     }
     for (o, block) in inserts.into_iter().rev() {
         text.insert_str(o, &block);
@@ -446,7 +462,10 @@ pub fn adopt(inp: &DocInputs, current: &str) -> Result<String, String> {
     text.insert_str(0, &fenced(STAMP_FENCE, &stamp_body(inp, &sections)));
     // The result must be what `gen docs` keeps as it is.
     match refresh_rendered(inp, &text) {
-        Refresh::Managed { text: t, hand_edited } if t == text && hand_edited.is_empty() => Ok(text),
+        Refresh::Managed {
+            text: t,
+            hand_edited,
+        } if t == text && hand_edited.is_empty() => Ok(text),
         other => Err(format!(
             "{}: the adopted document would not be in step ({other:?}); please report this",
             inp.target
@@ -652,7 +671,13 @@ mod tests {
         let a = render_full(&inp(&g, M));
         let with_notes = a.replace("## Key components\n", "## Key components\n\nHand notes.\n");
         // Text outside the fences does not take a document out of step.
-        assert!(in_step(&g, "x/README.meta.yaml", "x/README.md", M, &with_notes));
+        assert!(in_step(
+            &g,
+            "x/README.meta.yaml",
+            "x/README.md",
+            M,
+            &with_notes
+        ));
         let Refresh::Managed { text, hand_edited } = refresh(&inp(&g, M2), &with_notes) else {
             panic!("managed")
         };
@@ -660,7 +685,13 @@ mod tests {
         assert!(text.contains("Hand notes.\n") && text.contains("Run agents well."));
         // Hand edit inside a fence: reported, left alone.
         let edited = a.replace("- tasks\n", "- tasks and more\n");
-        assert!(!in_step(&g, "x/README.meta.yaml", "x/README.md", M, &edited));
+        assert!(!in_step(
+            &g,
+            "x/README.meta.yaml",
+            "x/README.md",
+            M,
+            &edited
+        ));
         let Refresh::Managed { text, hand_edited } = refresh(&inp(&g, M2), &edited) else {
             panic!("managed")
         };
@@ -676,7 +707,13 @@ mod tests {
         let end = a.find("<!-- END AUTO SECTION: observability").expect("end");
         let end = end + a[end..].find('\n').expect("nl") + 1;
         let missing = format!("{}{}", &a[..start], &a[end..]);
-        assert!(!in_step(&g, "x/README.meta.yaml", "x/README.md", M, &missing));
+        assert!(!in_step(
+            &g,
+            "x/README.meta.yaml",
+            "x/README.md",
+            M,
+            &missing
+        ));
         assert!(
             matches!(refresh(&inp(&g, M), &missing), Refresh::Broken(e) if e.contains("\"observability\" is missing"))
         );
@@ -692,10 +729,22 @@ mod tests {
         assert!(!in_step(&g, "x/README.meta.yaml", "x/README.md", M2, &a));
         assert!(!in_step(&g, "y/README.meta.yaml", "x/README.md", M, &a));
         assert!(!in_step(&g, "x/README.meta.yaml", "y/README.md", M, &a));
-        assert!(!in_step("warden-contracts 9.9.9 template 99", "x/README.meta.yaml", "x/README.md", M, &a));
+        assert!(!in_step(
+            "warden-contracts 9.9.9 template 99",
+            "x/README.meta.yaml",
+            "x/README.md",
+            M,
+            &a
+        ));
         // A forged stamp body (checksum not updated) proves nothing.
         let forged = a.replacen("; inputs ", "; inputs 0", 1);
-        assert!(!in_step(&g, "x/README.meta.yaml", "x/README.md", M, &forged));
+        assert!(!in_step(
+            &g,
+            "x/README.meta.yaml",
+            "x/README.md",
+            M,
+            &forged
+        ));
     }
 
     #[test]

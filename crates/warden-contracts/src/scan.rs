@@ -89,8 +89,10 @@ mod tests {
 
     #[test]
     fn reads_plain_quoted_and_commented_values() {
-        let h = hint("location: \"/\"  # where\n\ntype: root_readme\nproject:\n  name: X\n  type: nested\n")
-            .expect("hint");
+        let h = hint(
+            "location: \"/\"  # where\n\ntype: root_readme\nproject:\n  name: X\n  type: nested\n",
+        )
+        .expect("hint");
         assert_eq!(h.type_name, "root_readme");
         assert_eq!(h.location, Some("/"));
         let h = hint("type: 'subsystem_readme' # c\nlocation:\n").expect("hint");

@@ -807,19 +807,33 @@ fn coverage_thresholds_are_gaps_only_when_a_report_of_their_kind_is_given() {
     assert_eq!(gaps[0].key, "expectations.coverage_target");
     assert_eq!(gaps[0].line, 6);
     assert_eq!(gaps[0].context["measured"], serde_json::json!(0.8));
-    assert!(gaps[0].message.contains("80.0% (8 of 10 lines in l9/core/)"), "{}", gaps[0].message);
+    assert!(
+        gaps[0]
+            .message
+            .contains("80.0% (8 of 10 lines in l9/core/)"),
+        "{}",
+        gaps[0].message
+    );
     // An integration report below the repository contract's minimum.
-    let integ = report("integration", "SF:a.py\nDA:1,1\nDA:2,0\nDA:3,0\nend_of_record\n");
+    let integ = report(
+        "integration",
+        "SF:a.py\nDA:1,1\nDA:2,0\nDA:3,0\nend_of_record\n",
+    );
     let r = check::check(d.path(), &opts(vec![unit, integ])).expect("check");
     let keys: Vec<&str> = of_kind(&r, GapKind::CoverageBelowTarget)
         .iter()
         .map(|g| g.key.as_str())
         .collect();
     assert_eq!(
-        keys.iter().copied().collect::<std::collections::BTreeSet<_>>(),
-        ["ci_contracts.min_integration_coverage", "expectations.coverage_target"]
-            .into_iter()
-            .collect()
+        keys.iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>(),
+        [
+            "ci_contracts.min_integration_coverage",
+            "expectations.coverage_target"
+        ]
+        .into_iter()
+        .collect()
     );
     // A threshold that is not a number is a schema violation naming the field.
     write(
@@ -855,9 +869,15 @@ fn module_spec_tier_expectations_and_schema_version_are_checked() {
     write(
         r0,
         "specs/good.yaml",
-        &format!("schema_version: \"2.6\"\nruntime_wiring: {{service: api}}\npacket_contract: {{emits: [task.done]}}\nnegative_tests: [rejects bad input]\n{expect}"),
+        &format!(
+            "schema_version: \"2.6\"\nruntime_wiring: {{service: api}}\npacket_contract: {{emits: [task.done]}}\nnegative_tests: [rejects bad input]\n{expect}"
+        ),
     );
-    write(r0, "specs/bare.yaml", &format!("schema_version: \"2.6\"\nruntime_wiring: {{service: ''}}\n{expect}"));
+    write(
+        r0,
+        "specs/bare.yaml",
+        &format!("schema_version: \"2.6\"\nruntime_wiring: {{service: ''}}\n{expect}"),
+    );
     write(r0, "specs/old.yaml", "schema_version: \"1.0\"\n");
     write(
         r0,
@@ -867,7 +887,12 @@ fn module_spec_tier_expectations_and_schema_version_are_checked() {
     let r = run(r0);
     let mut got: Vec<(String, String)> = of_kind(&r, GapKind::ModuleSpecViolation)
         .iter()
-        .map(|g| (g.target_file.clone().unwrap_or_default(), g.context["rule"].as_str().unwrap_or("").to_string()))
+        .map(|g| {
+            (
+                g.target_file.clone().unwrap_or_default(),
+                g.context["rule"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     got.sort();
     let want: Vec<(String, String)> = [

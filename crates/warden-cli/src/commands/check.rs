@@ -37,11 +37,16 @@ pub fn run(repo: Option<PathBuf>, args: &Args, fmt: Format) -> Result<ExitCode, 
     let mut coverage = Vec::new();
     for arg in &args.coverage {
         let (kind, file) = warden_contracts::coverage::parse_arg(arg).map_err(|e| {
-            CliError::usage(e, Some("--coverage [unit|integration|e2e=]FILE".to_string()))
+            CliError::usage(
+                e,
+                Some("--coverage [unit|integration|e2e=]FILE".to_string()),
+            )
         })?;
         let bytes = std::fs::read(&file)
             .map_err(|e| warden_core::Error::user_path("read the coverage report", &file, e))?;
-        coverage.push(warden_contracts::coverage::parse(&bytes, &file, &kind, &root)?);
+        coverage.push(warden_contracts::coverage::parse(
+            &bytes, &file, &kind, &root,
+        )?);
     }
     let mut report = check::check(
         &root,

@@ -26,7 +26,13 @@ pub fn meta(data: &[u8]) {
         meta_bytes: &l.bytes,
     };
     let doc = render::render_full(&inp);
-    assert!(render::in_step("fuzz", &l.path, "a/README.md", &l.bytes, &doc));
+    assert!(render::in_step(
+        "fuzz",
+        &l.path,
+        "a/README.md",
+        &l.bytes,
+        &doc
+    ));
     match render::refresh_rendered(&inp, &doc) {
         Refresh::Managed { text, hand_edited } => {
             assert!(hand_edited.is_empty());
@@ -36,7 +42,13 @@ pub fn meta(data: &[u8]) {
     }
     let hand = String::from_utf8_lossy(data);
     if let Ok(adopted) = render::adopt(&inp, &hand) {
-        assert!(render::in_step("fuzz", &l.path, "a/README.md", &l.bytes, &adopted));
+        assert!(render::in_step(
+            "fuzz",
+            &l.path,
+            "a/README.md",
+            &l.bytes,
+            &adopted
+        ));
     }
 }
 
