@@ -111,7 +111,7 @@ pub fn load_all(root: &Path, strict: bool) -> (Vec<Loaded>, Vec<Gap>) {
 // The error is the gap itself, built once per bad file; boxed by the caller.
 #[allow(clippy::result_large_err)]
 fn load_one(root: &Path, path: &str) -> std::result::Result<Loaded, NewGap> {
-    let bytes = std::fs::read(root.join(path)).map_err(|e| {
+    let bytes = crate::discover::read(&root.join(path)).map_err(|e| {
         NewGap::new(GapKind::InvalidMeta, path, format!("cannot read: {e}"))
             .ctx("problem", e.to_string())
     })?;
@@ -312,7 +312,7 @@ impl Ctx<'_> {
     /// A regular file's text; `None` when it is absent or not a file (one
     /// open, no separate stat: a directory fails to read).
     fn file(&self, rel: &str) -> Option<String> {
-        let bytes = std::fs::read(self.root.join(rel)).ok()?;
+        let bytes = crate::discover::read(&self.root.join(rel)).ok()?;
         Some(match String::from_utf8(bytes) {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

@@ -41,7 +41,7 @@ pub struct DocsPlan {
 }
 
 fn read(root: &Path, rel: &str) -> Option<Vec<u8>> {
-    std::fs::read(root.join(rel)).ok()
+    crate::discover::read(&root.join(rel)).ok()
 }
 
 /// What one document meta renders to, given the document's current bytes.
@@ -90,7 +90,7 @@ pub fn stamped_in_step(
     let hint = crate::scan::hint(text)?;
     let t = MetaType::from_name(hint.type_name).filter(|t| t.is_document())?;
     let target = check::target_for(meta_file, t, hint.location).ok()?;
-    let doc = std::fs::read(root.join(&target)).ok()?;
+    let doc = crate::discover::read(&root.join(&target)).ok()?;
     let doc = std::str::from_utf8(&doc).ok()?;
     render::in_step(generator, meta_file, &target, meta_bytes, doc).then_some(target)
 }
@@ -122,7 +122,7 @@ pub fn plan_docs_with(root: &Path, generator: &str) -> DocsPlan {
     let seen: Vec<Seen> = paths
         .par_iter()
         .map(|p| {
-            let Ok(bytes) = std::fs::read(root.join(p)) else {
+            let Ok(bytes) = crate::discover::read(&root.join(p)) else {
                 return Seen::Bad;
             };
             if let Some(target) = stamped_in_step(root, p, &bytes, generator) {

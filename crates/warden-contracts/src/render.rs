@@ -200,24 +200,22 @@ pub fn in_step(
     if !doc.contains(STAMP_FENCE) {
         return false;
     }
-    let Ok(fences) = fence::parse(doc) else {
+    let Some(fences) = canonical_fences(doc) else {
         return false;
     };
     let mut stamp = None;
     let mut sums = Vec::with_capacity(fences.len());
-    for f in &fences {
-        let body = &doc[f.body.clone()];
-        let sum = body_sum(body);
-        if f.checksum.as_deref() != Some(sum.as_str()) {
+    for (name, body, checksum) in fences {
+        if checksum != body_sum(body) {
             return false;
         }
-        if f.name == STAMP_FENCE {
+        if name == STAMP_FENCE {
             if stamp.is_some() {
                 return false;
             }
             stamp = Some(body);
         } else {
-            sums.push((f.name.as_str(), f.checksum.as_deref().unwrap_or("")));
+            sums.push((name, checksum));
         }
     }
     let Some((inputs, sections)) = stamp.and_then(stamp_digests) else {
@@ -225,6 +223,59 @@ pub fn in_step(
     };
     inputs == inputs_digest(generator, meta_file, target, meta_bytes)
         && sections == sections_digest(sums.into_iter())
+}
+
+/// The fences of a document exactly as warden writes them: every line that
+/// mentions an AUTO fence (either spelling) is a canonical
+/// `<!-- BEGIN AUTO SECTION: name -->` or
+/// `<!-- END AUTO SECTION: name checksum=<16 hex> -->`, BEGIN and END
+/// alternate with the same name, no name repeats. Returns (name, body,
+/// checksum) in order, or `None` for anything else. Where it answers, the
+/// core's `fence::parse` reads the same fences (it treats only lines holding
+/// those spellings as markers); it is cheaper because it looks only at the
+/// lines that hold "AUTO" and allocates nothing per line. `None` only means
+/// "not proven here".
+fn canonical_fences(doc: &str) -> Option<Vec<(&str, &str, &str)>> {
+    let mut out: Vec<(&str, &str, &str)> = Vec::new();
+    let mut open: Option<(&str, usize)> = None;
+    let mut line_done = 0;
+    for (at, _) in doc.match_indices("AUTO") {
+        if at < line_done {
+            continue; // a second "AUTO" on a line already looked at
+        }
+        let start = doc[..at].rfind('\n').map_or(0, |n| n + 1);
+        let end = doc[at..].find('\n').map_or(doc.len(), |n| at + n);
+        line_done = end;
+        let line = &doc[start..end];
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if !(line.contains("AUTO SECTION") || line.contains("AUTO-SECTION")) {
+            continue;
+        }
+        if let Some(name) = line
+            .strip_prefix("<!-- BEGIN AUTO SECTION: ")
+            .and_then(|r| r.strip_suffix(" -->"))
+        {
+            if open.is_some() || !fence::valid_name(name) || out.iter().any(|(n, _, _)| *n == name)
+            {
+                return None;
+            }
+            open = Some((name, (end + 1).min(doc.len())));
+        } else {
+            let rest = line
+                .strip_prefix("<!-- END AUTO SECTION: ")
+                .and_then(|r| r.strip_suffix(" -->"))?;
+            let (name, sum) = rest.split_once(" checksum=")?;
+            let (open_name, body_start) = open.take()?;
+            if name != open_name || sum.len() != 16 || !sum.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push((name, &doc[body_start..start], sum));
+        }
+    }
+    if open.is_some() {
+        return None;
+    }
+    Some(out)
 }
 
 /// The whole document, every fence stamped.

@@ -251,7 +251,7 @@ proptest! {
         other in "[a-z ]{0,12}",
         at in 0usize..4000,
         len in 0usize..40,
-        insert in "[-a-z#<>!: \n]{0,20}",
+        insert in "([-a-z#<>!: \n]|AUTO SECTION: |AUTO-SECTION: |BEGIN |END |checksum=|-->|subsystem-overview){0,8}",
     ) {
         let meta = format!("type: subsystem_readme\nsubsystem: {{name: A, purpose: '{purpose}'}}\n");
         let doc = render::render_full(&inputs(meta.as_bytes()));
