@@ -273,3 +273,86 @@ fn contracts_new_writes_an_annotated_template() {
     let schema = r.ok(&["schema", "meta.subsystem_readme"]);
     assert!(schema.contains("\"subsystem\""));
 }
+
+#[test]
+fn check_coverage_compares_declared_thresholds_with_a_given_report() {
+    let r = Repo::new();
+    r.write(
+        "tests/unit/meta.yaml",
+        "type: test_unit_spec\nscope: {description: all}\nexpectations: {coverage_target: 0.9}\n",
+    );
+    r.write(
+        "cov/coverage.json",
+        r#"{"files": {"a.py": {"summary": {"covered_lines": 3, "num_statements": 4}}}, "totals": {"covered_lines": 3, "num_statements": 4}}"#,
+    );
+    // Without a report the threshold is declared only.
+    r.ok(&["check"]);
+    let v = r.json_any(&["check", "--coverage", "cov/coverage.json"], 1);
+    let gaps = v["gaps"].as_array().expect("gaps");
+    assert_eq!(gaps.len(), 1, "{v}");
+    assert_eq!(gaps[0]["kind"], "coverage_below_target");
+    assert_eq!(gaps[0]["context"]["measured"], 0.75);
+    assert_eq!(gaps[0]["context"]["reports"][0], "cov/coverage.json");
+    // An integration report does not answer a unit threshold.
+    r.ok(&[
+        "check",
+        "--no-report",
+        "--coverage",
+        "integration=cov/coverage.json",
+    ]);
+    // Unreadable reports and unknown kinds are input errors.
+    r.write("cov/bad.xml", "<coverage><class name='x'></coverage>");
+    let err = r.fails(&["check", "--coverage", "cov/bad.xml"], 2);
+    assert!(
+        err.contains("cov/bad.xml") && err.contains("filename"),
+        "{err}"
+    );
+    let err = r.fails(&["check", "--coverage", "smoke=cov/coverage.json"], 2);
+    assert!(err.contains("unknown kind"), "{err}");
+    r.fails(&["check", "--coverage", "cov/missing.json"], 2);
+}
+
+#[test]
+fn gen_docs_adopt_is_one_undoable_run_that_keeps_the_hand_text() {
+    let r = Repo::new();
+    r.ok(&["init"]);
+    r.write(
+        "docs/architecture.meta.yaml",
+        "type: doc_architecture\nsystem_context: {description: One service.}\n",
+    );
+    let hand = "# Architecture\n\nOur own intro.\n\n## System context\n\nWritten by hand.\n";
+    r.write("docs/architecture.md", hand);
+    // Hand-written: not rewritten by gen docs, headings checked by check.
+    r.ok(&["gen", "docs", "--check"]);
+    // Dry run: the diff, nothing written.
+    let out = r.ok(&[
+        "gen",
+        "docs",
+        "--adopt",
+        "docs/architecture.md",
+        "--dry-run",
+    ]);
+    assert!(
+        out.contains("+<!-- BEGIN AUTO SECTION: system-context -->"),
+        "{out}"
+    );
+    assert_eq!(r.read("docs/architecture.md"), hand);
+    // Without a terminal --yes is required.
+    r.fails(&["gen", "docs", "--adopt", "docs/architecture.md"], 2);
+    let v = r.json(&["gen", "docs", "--adopt", "docs/architecture.md", "--yes"]);
+    let run = v["run"].as_str().expect("run id").to_string();
+    let adopted = r.read("docs/architecture.md");
+    assert!(adopted.contains("warden-stamp") && adopted.contains("Our own intro.\n"));
+    assert!(adopted.contains(" -->\n\nWritten by hand.\n"), "{adopted}");
+    // Now managed and in step: check is clean, gen docs --check has nothing to do.
+    r.ok(&["gen", "docs", "--check"]);
+    r.ok(&["check", "--no-report"]);
+    // Twice: refused, exit 2, naming why.
+    let err = r.fails(
+        &["gen", "docs", "--adopt", "docs/architecture.md", "--yes"],
+        2,
+    );
+    assert!(err.contains("already managed"), "{err}");
+    r.ok(&["undo", &run, "--yes"]);
+    assert_eq!(r.read("docs/architecture.md"), hand);
+}

@@ -40,6 +40,9 @@ pub struct CheckOptions {
     pub today: String,
     /// Gap ids from a baseline file: reported, not failing.
     pub baseline: Option<BTreeSet<String>>,
+    /// Coverage reports (`--coverage`): the declared thresholds of their
+    /// kinds are checked; without one, thresholds are not.
+    pub coverage: Vec<crate::coverage::Report>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -74,16 +77,21 @@ pub struct Summary {
     pub suppressed: usize,
 }
 
-/// Read every meta file (less the config's `exclude`). Files that cannot be
-/// typed become gaps.
-pub fn load_all(root: &Path, strict: bool) -> (Vec<Loaded>, Vec<Gap>) {
+/// Every meta file's path (less the config's `exclude`), sorted.
+pub fn meta_paths(root: &Path) -> Vec<String> {
     let excluded = ContractsConfig::load(root)
         .map(|c| c.excluded())
         .unwrap_or_else(|_| globset::GlobSet::empty());
-    let paths: Vec<String> = crate::discover::meta_files(root)
+    crate::discover::meta_files(root)
         .into_iter()
         .filter(|p| !excluded.is_match(p))
-        .collect();
+        .collect()
+}
+
+/// Read every meta file (less the config's `exclude`). Files that cannot be
+/// typed become gaps.
+pub fn load_all(root: &Path, strict: bool) -> (Vec<Loaded>, Vec<Gap>) {
+    let paths = meta_paths(root);
     // Parsed in parallel; collected in path order.
     let results: Vec<std::result::Result<Loaded, Box<NewGap>>> = paths
         .par_iter()
@@ -103,10 +111,16 @@ pub fn load_all(root: &Path, strict: bool) -> (Vec<Loaded>, Vec<Gap>) {
 // The error is the gap itself, built once per bad file; boxed by the caller.
 #[allow(clippy::result_large_err)]
 fn load_one(root: &Path, path: &str) -> std::result::Result<Loaded, NewGap> {
-    let bytes = std::fs::read(root.join(path)).map_err(|e| {
+    let bytes = crate::discover::read(&root.join(path)).map_err(|e| {
         NewGap::new(GapKind::InvalidMeta, path, format!("cannot read: {e}"))
             .ctx("problem", e.to_string())
     })?;
+    load_bytes(path, bytes)
+}
+
+/// Type one meta file from its bytes; a file that cannot be typed is a gap.
+#[allow(clippy::result_large_err)]
+pub fn load_bytes(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, NewGap> {
     let value = warden_core::strict::parse_yaml(&bytes, path).map_err(|e| {
         let line = e
             .to_string()
@@ -230,14 +244,27 @@ fn dir_of(path: &str) -> &str {
 /// `README.md`, or a bare file name in the meta file's folder; a doc type's
 /// is the file (default: the meta file's name with `.md`).
 pub fn doc_target(l: &Loaded) -> std::result::Result<String, String> {
-    let loc = l.value.get("location").and_then(Value::as_str);
-    if l.meta_type.is_readme() {
+    target_for(
+        &l.path,
+        l.meta_type,
+        l.value.get("location").and_then(Value::as_str),
+    )
+}
+
+/// [`doc_target`] from its parts: the meta file's path, its type and its
+/// `location` as written.
+pub fn target_for(
+    meta_file: &str,
+    t: MetaType,
+    loc: Option<&str>,
+) -> std::result::Result<String, String> {
+    if t.is_readme() {
         let dir = match loc {
-            None => dir_of(&l.path).to_string(),
+            None => dir_of(meta_file).to_string(),
             // A bare file name ("README.md", the seed script's default) is
             // the meta file's folder's.
             Some(s) if !s.contains('/') && s.ends_with(".md") => {
-                return Ok(join(dir_of(&l.path), s));
+                return Ok(join(dir_of(meta_file), s));
             }
             Some(s) => repo_rel(s)?,
         };
@@ -249,9 +276,20 @@ pub fn doc_target(l: &Loaded) -> std::result::Result<String, String> {
     match loc {
         Some(s) => repo_rel(s),
         None => {
-            let base = l.path.strip_suffix(".meta.yaml").unwrap_or(l.path.as_str());
+            let base = meta_file.strip_suffix(".meta.yaml").unwrap_or(meta_file);
             Ok(format!("{base}.md"))
         }
+    }
+}
+
+/// The inputs of rendering a document meta to `target`.
+pub fn doc_inputs<'a>(l: &'a Loaded, target: &'a str, generator: &'a str) -> render::DocInputs<'a> {
+    render::DocInputs {
+        generator,
+        meta_type: l.meta_type,
+        meta_file: &l.path,
+        target,
+        meta_bytes: &l.bytes,
     }
 }
 
@@ -271,13 +309,14 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A regular file's text; `None` when it is absent or not a file (one
+    /// open, no separate stat: a directory fails to read).
     fn file(&self, rel: &str) -> Option<String> {
-        let p = self.root.join(rel);
-        if p.is_file() {
-            Some(String::from_utf8_lossy(&std::fs::read(&p).ok()?).into_owned())
-        } else {
-            None
-        }
+        let bytes = crate::discover::read(&self.root.join(rel)).ok()?;
+        Some(match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
     }
 }
 
@@ -341,8 +380,9 @@ fn check_document(
             );
         }
     }
-    if let Some(t) = t.filter(|t| t.is_document() && l.meta_type == *t) {
-        match render::refresh(t, &l.path, &l.bytes, &current) {
+    if t.is_some_and(|t| t.is_document() && l.meta_type == t) {
+        let generator = render::generator_id();
+        match render::refresh(&doc_inputs(l, target, &generator), &current) {
             Refresh::Unmanaged => {}
             Refresh::Managed { text, hand_edited } => {
                 if !hand_edited.is_empty() {
@@ -603,6 +643,115 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str) {
     }
 }
 
+/// The coverage thresholds the metas declare, against the reports given.
+fn check_coverage(loaded: &[Loaded], reports: &[crate::coverage::Report], gaps: &mut Vec<NewGap>) {
+    use crate::coverage::{self, Lines};
+    if reports.is_empty() {
+        return;
+    }
+    for l in loaded {
+        // (field, coverage kind, threshold value, files the threshold is about)
+        let mut declared: Vec<(String, &str, &Value, Vec<String>)> = Vec::new();
+        let kind = match l.meta_type {
+            MetaType::TestUnitSpec => Some("unit"),
+            MetaType::TestIntegrationSpec => Some("integration"),
+            MetaType::TestE2eSpec => Some("e2e"),
+            _ => None,
+        };
+        if let (Some(kind), Some(v)) = (
+            kind,
+            l.value
+                .get("expectations")
+                .and_then(|e| e.get("coverage_target")),
+        ) {
+            let modules = strings(l.value.get("scope").and_then(|s| s.get("target_modules")));
+            declared.push(("expectations.coverage_target".into(), kind, v, modules));
+        }
+        if l.meta_type == MetaType::RepoContract {
+            for kind in coverage::KINDS {
+                let field = format!("min_{kind}_coverage");
+                if let Some(v) = l.value.get("ci_contracts").and_then(|c| c.get(&field)) {
+                    declared.push((format!("ci_contracts.{field}"), kind, v, Vec::new()));
+                }
+            }
+        }
+        for (field, kind, v, modules) in declared {
+            let needle = field.rsplit('.').next().unwrap_or(&field).to_string();
+            let line = line_of(&l.text, &needle);
+            let Some(target) = coverage::threshold(v) else {
+                let problem = format!("{field}: {v} is not a ratio (0.85) or a percentage (85)");
+                gaps.push(
+                    NewGap::new(GapKind::SchemaViolation, &l.path, problem.clone())
+                        .meta_type(Some(&l.type_name))
+                        .key(field.clone())
+                        .line(line)
+                        .ctx("problem", problem)
+                        .ctx("field", field),
+                );
+                continue;
+            };
+            let mine: Vec<&coverage::Report> = reports.iter().filter(|r| r.kind == kind).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let mut lines = Lines::default();
+            let mut files = 0;
+            for r in &mine {
+                let (l, n) = coverage::measured(r, &modules);
+                lines.covered += l.covered;
+                lines.valid += l.valid;
+                files += n;
+            }
+            let report_names: Vec<String> = mine.iter().map(|r| r.file.clone()).collect();
+            let measured = lines.ratio();
+            if measured.is_some_and(|m| m + 1e-9 >= target) {
+                continue;
+            }
+            let pct = |x: f64| format!("{:.1}%", x * 100.0);
+            let message = match measured {
+                Some(m) => format!(
+                    "{kind} line coverage {} ({} of {} lines{}) is below {field} {}",
+                    pct(m),
+                    lines.covered,
+                    lines.valid,
+                    if modules.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in {}", modules.join(", "))
+                    },
+                    pct(target)
+                ),
+                None => format!(
+                    "the {kind} coverage report has no covered lines{} to compare with {field} {}",
+                    if modules.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" under {}", modules.join(", "))
+                    },
+                    pct(target)
+                ),
+            };
+            gaps.push(
+                NewGap::new(GapKind::CoverageBelowTarget, &l.path, message)
+                    .meta_type(Some(&l.type_name))
+                    .key(field.clone())
+                    .line(line)
+                    .ctx("coverage_kind", kind)
+                    .ctx("target", target)
+                    .ctx(
+                        "measured",
+                        measured.map(|m| (m * 10000.0).round() / 10000.0),
+                    )
+                    .ctx("covered_lines", lines.covered)
+                    .ctx("lines", lines.valid)
+                    .ctx("files", files as u64)
+                    .ctx("reports", report_names)
+                    .ctx("target_modules", modules),
+            );
+        }
+    }
+}
+
 /// Run every check.
 pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     let config = ContractsConfig::load(root)?;
@@ -626,6 +775,7 @@ pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
         gaps: per_meta.into_iter().flatten().collect(),
     };
     crate::modules::check(root, &loaded, &mut c.gaps)?;
+    check_coverage(&loaded, &opts.coverage, &mut c.gaps);
     // One gap per (kind, target, key) for document gaps declared twice
     // (a README and a docs spec naming it): the first meta file in order keeps it.
     let mut seen = BTreeSet::new();

@@ -33,10 +33,12 @@ pub enum GapKind {
     WiringViolation,
     Drift,
     UnknownMetaType,
+    CoverageBelowTarget,
+    ModuleSpecViolation,
 }
 
 impl GapKind {
-    pub const ALL: [GapKind; 15] = [
+    pub const ALL: [GapKind; 17] = [
         GapKind::InvalidMeta,
         GapKind::SchemaViolation,
         GapKind::MissingDoc,
@@ -52,6 +54,8 @@ impl GapKind {
         GapKind::WiringViolation,
         GapKind::Drift,
         GapKind::UnknownMetaType,
+        GapKind::CoverageBelowTarget,
+        GapKind::ModuleSpecViolation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +75,8 @@ impl GapKind {
             GapKind::WiringViolation => "wiring_violation",
             GapKind::Drift => "drift",
             GapKind::UnknownMetaType => "unknown_meta_type",
+            GapKind::CoverageBelowTarget => "coverage_below_target",
+            GapKind::ModuleSpecViolation => "module_spec_violation",
         }
     }
 
@@ -105,6 +111,12 @@ impl GapKind {
             }
             GapKind::UnknownMetaType => {
                 "A meta file's `type` is not one warden knows (a warning unless --strict)."
+            }
+            GapKind::CoverageBelowTarget => {
+                "A coverage report given with --coverage is below a threshold a meta file declares."
+            }
+            GapKind::ModuleSpecViolation => {
+                "A module spec does not declare what its tier expectations require, or names an unknown schema_version."
             }
         }
     }
@@ -152,6 +164,12 @@ impl GapKind {
             }
             GapKind::UnknownMetaType => {
                 "use a known type (`warden contracts new --list`), or suppress it in `.warden/contracts.yaml`"
+            }
+            GapKind::CoverageBelowTarget => {
+                "add tests for the uncovered lines, or lower the declared threshold in the meta file (context names both numbers)"
+            }
+            GapKind::ModuleSpecViolation => {
+                "declare the section the rule names in the module spec (context.rule), or relax its tier_expectations"
             }
         }
     }

@@ -41,7 +41,7 @@ pub struct DocsPlan {
 }
 
 fn read(root: &Path, rel: &str) -> Option<Vec<u8>> {
-    std::fs::read(root.join(rel)).ok()
+    crate::discover::read(&root.join(rel)).ok()
 }
 
 /// What one document meta renders to, given the document's current bytes.
@@ -53,22 +53,17 @@ pub enum DocRender {
     Broken(String),
 }
 
-pub fn render_doc(l: &Loaded, current: Option<&[u8]>) -> DocRender {
-    let cur = current.map(|b| String::from_utf8_lossy(b).into_owned());
+pub fn render_doc(l: &Loaded, target: &str, current: Option<&[u8]>) -> DocRender {
+    render_doc_with(l, target, current, &render::generator_id())
+}
+
+fn render_doc_with(l: &Loaded, target: &str, current: Option<&[u8]>, generator: &str) -> DocRender {
+    let inp = check::doc_inputs(l, target, generator);
+    let cur = current.map(String::from_utf8_lossy);
     match cur {
-        None => DocRender::Write(render::render_full(
-            l.meta_type,
-            &l.value,
-            &l.path,
-            &l.bytes,
-        )),
-        Some(c) if c.trim().is_empty() => DocRender::Write(render::render_full(
-            l.meta_type,
-            &l.value,
-            &l.path,
-            &l.bytes,
-        )),
-        Some(c) => match render::refresh(l.meta_type, &l.path, &l.bytes, &c) {
+        None => DocRender::Write(render::render_full(&inp)),
+        Some(c) if c.trim().is_empty() => DocRender::Write(render::render_full(&inp)),
+        Some(c) => match render::refresh(&inp, &c) {
             Refresh::Unmanaged => DocRender::Unmanaged,
             Refresh::Broken(e) => DocRender::Broken(e),
             Refresh::Managed { hand_edited, .. } if !hand_edited.is_empty() => {
@@ -80,47 +75,119 @@ pub fn render_doc(l: &Loaded, current: Option<&[u8]>) -> DocRender {
     }
 }
 
-/// One document meta with its target, current bytes and rendering.
-type Rendered<'a> = (&'a Loaded, Option<(String, Option<Vec<u8>>, DocRender)>);
+/// The fast path of `gen docs --check`: a document meta whose document's
+/// stamp proves it in step, decided from the meta's bytes and the
+/// document's bytes alone (no YAML parsed, nothing rendered). The target
+/// comes from a line scan of the meta ([`crate::scan`]); the stamp covers
+/// the target, so a wrong scan only means "not proven". Returns the target.
+pub fn stamped_in_step(
+    root: &Path,
+    meta_file: &str,
+    meta_bytes: &[u8],
+    generator: &str,
+) -> Option<String> {
+    let text = std::str::from_utf8(meta_bytes).ok()?;
+    let hint = crate::scan::hint(text)?;
+    let t = MetaType::from_name(hint.type_name).filter(|t| t.is_document())?;
+    let target = check::target_for(meta_file, t, hint.location).ok()?;
+    let doc = crate::discover::read(&root.join(&target)).ok()?;
+    let doc = std::str::from_utf8(&doc).ok()?;
+    render::in_step(generator, meta_file, &target, meta_bytes, doc).then_some(target)
+}
 
-/// `warden gen docs`: every document meta, plus the wiring graph.
+/// A document meta's target, current bytes and rendering (`Err`: its
+/// location is not a repository path).
+type DocOutcome = Result<(String, Option<Vec<u8>>, DocRender), ()>;
+
+/// One meta file as `gen docs` sees it.
+enum Seen {
+    /// Proven in step by its document's stamp (the target).
+    InStep(String),
+    /// Typed (the fast path could not decide).
+    Loaded(Box<Loaded>),
+    /// Not a usable meta file: `check` reports it; `gen docs` skips it.
+    Bad,
+}
+
+/// `warden gen docs`: every document meta, plus the wiring graph. A document
+/// whose stamp proves it in step is not rendered; every other one is
+/// rendered and compared byte for byte.
 pub fn plan_docs(root: &Path) -> DocsPlan {
-    let (loaded, _) = check::load_all(root, false);
-    let mut plan = DocsPlan::default();
-    // Rendered in parallel, collected in meta file order.
-    let rendered: Vec<Rendered> = loaded
+    plan_docs_with(root, &render::generator_id())
+}
+
+/// [`plan_docs`] as a given generator (its identity is in every stamp).
+pub fn plan_docs_with(root: &Path, generator: &str) -> DocsPlan {
+    let paths = check::meta_paths(root);
+    let seen: Vec<Seen> = paths
         .par_iter()
-        .filter(|l| l.meta_type.is_document())
-        .map(|l| {
-            let r = doc_target(l).ok().map(|target| {
-                let current = read(root, &target);
-                let r = render_doc(l, current.as_deref());
-                (target, current, r)
-            });
-            (l, r)
+        .map(|p| {
+            let Ok(bytes) = crate::discover::read(&root.join(p)) else {
+                return Seen::Bad;
+            };
+            if let Some(target) = stamped_in_step(root, p, &bytes, generator) {
+                return Seen::InStep(target);
+            }
+            match check::load_bytes(p, bytes) {
+                Ok(l) => Seen::Loaded(Box::new(l)),
+                Err(_) => Seen::Bad,
+            }
         })
         .collect();
-    for (l, r) in rendered {
-        let Some((target, current, r)) = r else {
-            plan.problems.push(Problem {
-                file: l.path.clone(),
-                message: "location is not a repository path".into(),
-            });
-            continue;
+    // Rendered in parallel, collected in meta file order.
+    let rendered: Vec<(Option<Loaded>, Option<DocOutcome>)> = seen
+        .into_par_iter()
+        .map(|s| match s {
+            Seen::InStep(target) => (None, Some(Ok((target, None, DocRender::UpToDate)))),
+            Seen::Bad => (None, None),
+            Seen::Loaded(l) => {
+                let out = l.meta_type.is_document().then(|| match doc_target(&l) {
+                    Ok(target) => {
+                        let current = read(root, &target);
+                        let r = render_doc_with(&l, &target, current.as_deref(), generator);
+                        Ok((target, current, r))
+                    }
+                    Err(_) => Err(()),
+                });
+                (Some(*l), out)
+            }
+        })
+        .collect();
+    let mut plan = DocsPlan::default();
+    let mut loaded: Vec<Loaded> = Vec::new();
+    for (l, out) in rendered {
+        let meta = l.as_ref().map(|l| l.path.clone()).unwrap_or_default();
+        loaded.extend(l);
+        let (target, current, r) = match out {
+            None => continue,
+            Some(Err(())) => {
+                plan.problems.push(Problem {
+                    file: meta,
+                    message: "location is not a repository path".into(),
+                });
+                continue;
+            }
+            Some(Ok(x)) => x,
         };
         match r {
-            DocRender::Write(content) => plan.writes.push(FileWrite { path: target, current, content }),
+            DocRender::Write(content) => plan.writes.push(FileWrite {
+                path: target,
+                current,
+                content,
+            }),
             DocRender::UpToDate => plan.current.push(target),
             DocRender::Unmanaged => plan.unmanaged.push(target),
             DocRender::HandEdited(f) => plan.problems.push(Problem {
                 file: target,
                 message: format!(
-                    "managed fence(s) {} edited by hand since warden wrote them; left alone (move the text to {} or outside the fence, then delete the fence body)",
+                    "managed fence(s) {} edited by hand since warden wrote them; left alone (move the text to {meta} or outside the fence, then delete the fence body)",
                     f.join(", "),
-                    l.path
                 ),
             }),
-            DocRender::Broken(e) => plan.problems.push(Problem { file: target, message: e }),
+            DocRender::Broken(e) => plan.problems.push(Problem {
+                file: target,
+                message: e,
+            }),
         }
     }
     if loaded
@@ -141,6 +208,39 @@ pub fn plan_docs(root: &Path) -> DocsPlan {
     }
     plan.writes.sort_by(|a, b| a.path.cmp(&b.path));
     plan
+}
+
+/// `warden gen docs --adopt PATH`: the write that turns the hand-written
+/// document `target` (repository-relative) into a managed one
+/// ([`render::adopt`]). `Err` says why not, with the fix.
+pub fn plan_adopt(root: &Path, target: &str) -> Result<FileWrite, String> {
+    let (loaded, _) = check::load_all(root, false);
+    let Some(l) = loaded
+        .iter()
+        .find(|l| l.meta_type.is_document() && doc_target(l).ok().as_deref() == Some(target))
+    else {
+        return Err(format!(
+            "no document meta renders {target}; write one first (`warden contracts new subsystem_readme {}`)",
+            target.rsplit_once('/').map_or("", |(d, _)| d)
+        ));
+    };
+    let current = match read(root, target) {
+        Some(b) if !String::from_utf8_lossy(&b).trim().is_empty() => b,
+        _ => {
+            return Err(format!(
+                "{target} does not exist or is empty: `warden gen docs` renders it whole"
+            ));
+        }
+    };
+    let text = std::str::from_utf8(&current)
+        .map_err(|e| format!("{target} is not UTF-8 (byte {})", e.valid_up_to()))?;
+    let generator = render::generator_id();
+    let content = render::adopt(&check::doc_inputs(l, target, &generator), text)?;
+    Ok(FileWrite {
+        path: target.to_string(),
+        current: Some(current),
+        content,
+    })
 }
 
 /// A declared test file and the behaviours it must cover.
@@ -337,7 +437,7 @@ pub fn plan_fix(root: &Path, report: &CheckReport) -> warden_core::Result<FixPla
                         }
                         Some(l) => {
                             let current = read(root, &target);
-                            match render_doc(l, current.as_deref()) {
+                            match render_doc(l, &target, current.as_deref()) {
                                 DocRender::Write(content) => {
                                     act(
                                         if current.is_some() && g.kind == GapKind::Drift {

@@ -16,6 +16,7 @@
 
 pub mod check;
 pub mod config;
+pub mod coverage;
 pub mod discover;
 pub mod gaps;
 pub mod generate;
@@ -26,6 +27,7 @@ pub mod render;
 pub mod report;
 pub mod run_tests;
 pub mod sarif;
+pub mod scan;
 pub mod schema;
 pub mod skeleton;
 pub mod templates;

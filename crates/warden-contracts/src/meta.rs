@@ -698,6 +698,11 @@ pub struct Typed<T> {
 pub fn validate(t: MetaType, value: &Value, file: &str) -> warden_core::Result<()> {
     let hint = format!("`warden schema {}` prints the format", t.schema_name());
     fn go<T: serde::de::DeserializeOwned>(v: &Value, f: &str, h: &str) -> warden_core::Result<()> {
+        // The common case, a valid meta, without the field-path bookkeeping;
+        // the strict path words the error.
+        if T::deserialize(v).is_ok() {
+            return Ok(());
+        }
         warden_core::strict::deserialize::<T>(v, f, h).map(|_| ())
     }
     match t {
@@ -763,5 +768,5 @@ pub fn schema_of(t: MetaType) -> Value {
 
 /// Deserialize a checked meta value (after [`validate`]).
 pub fn typed<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
-    serde_json::from_value(value.clone()).ok()
+    T::deserialize(value).ok()
 }

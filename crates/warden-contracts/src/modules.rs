@@ -307,7 +307,9 @@ fn check_registry(root: &Path, mc: &Loaded, registry: Option<&Modules>, gaps: &m
         match &m.spec {
             Some(spec) => {
                 specs.insert(spec.to_string());
-                if !root.join(spec.to_string()).is_file() {
+                if let Ok(text) = std::fs::read(root.join(spec.to_string())) {
+                    spec_rules(mc, &m.name, &spec.to_string(), &text, gaps);
+                } else {
                     gaps.push(
                         base(
                             GapKind::MissingModuleSpec,
@@ -448,6 +450,114 @@ fn scalar(v: Option<&Value>) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Null => None,
         other => Some(other.to_string()),
+    }
+}
+
+/// The Module-Spec versions whose content rules this build knows.
+pub const SPEC_VERSIONS: &[&str] = &["2.5", "2.6"];
+
+/// The content rules of one module spec (REQUIREMENTS §2.8): its
+/// `schema_version` is known, and each `tier_expectations` flag that is true
+/// has what it requires declared in the spec:
+///
+/// | flag | requires |
+/// |---|---|
+/// | `requires_runtime_wiring` | `runtime_wiring.service` |
+/// | `requires_packet_contract` | a non-empty `packet_contract.emits` |
+/// | `requires_negative_tests` | a non-empty `negative_tests` list |
+pub fn spec_rules(mc: &Loaded, module: &str, spec: &str, bytes: &[u8], gaps: &mut Vec<NewGap>) {
+    let text = String::from_utf8_lossy(bytes);
+    let gap = |rule: &str, field: &str, problem: String| {
+        let leaf = field.rsplit('.').next().unwrap_or(field);
+        NewGap::new(
+            GapKind::ModuleSpecViolation,
+            &mc.path,
+            format!("{spec}: {problem}"),
+        )
+        .meta_type(Some(&mc.type_name))
+        .target(spec)
+        .key(format!("{module}:{rule}"))
+        .line(line_of(&mc.text, "spec_root"))
+        .ctx("module", module)
+        .ctx("rule", rule)
+        .ctx("field", field)
+        .ctx("problem", problem)
+        .ctx("target_line", line_of(&text, leaf) as u64)
+    };
+    let v = match warden_core::strict::parse_yaml(bytes, spec) {
+        Ok(v) if v.is_object() => v,
+        Ok(_) => {
+            gaps.push(gap(
+                "mapping",
+                "(document)",
+                "a module spec is a YAML mapping".into(),
+            ));
+            return;
+        }
+        Err(e) => {
+            gaps.push(gap("yaml", "(document)", e.to_string()));
+            return;
+        }
+    };
+    match v.get("schema_version") {
+        Some(Value::String(x)) if SPEC_VERSIONS.contains(&x.as_str()) => {}
+        Some(Value::Number(n)) if SPEC_VERSIONS.contains(&n.to_string().as_str()) => {}
+        Some(other) => gaps.push(gap(
+            "schema_version",
+            "schema_version",
+            format!(
+                "schema_version {other} is not one this version knows ({})",
+                SPEC_VERSIONS.join(", ")
+            ),
+        )),
+        None => gaps.push(gap(
+            "schema_version",
+            "schema_version",
+            format!("no schema_version (one of {})", SPEC_VERSIONS.join(", ")),
+        )),
+    }
+    let nonempty = |path: &[&str]| match s(&v, path) {
+        Some(Value::String(x)) => !x.trim().is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+        Some(Value::Null) | None => false,
+        Some(_) => true,
+    };
+    for (flag, field, what) in [
+        (
+            "requires_runtime_wiring",
+            "runtime_wiring.service",
+            "a runtime_wiring.service",
+        ),
+        (
+            "requires_packet_contract",
+            "packet_contract.emits",
+            "packet_contract.emits entries",
+        ),
+        (
+            "requires_negative_tests",
+            "negative_tests",
+            "negative_tests entries",
+        ),
+    ] {
+        match s(&v, &["tier_expectations", flag]) {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+            Some(Value::Bool(true)) => {
+                let path: Vec<&str> = field.split('.').collect();
+                if !nonempty(&path) {
+                    gaps.push(gap(
+                        flag,
+                        field,
+                        format!("tier_expectations.{flag} is true but the spec declares no {what}"),
+                    ));
+                }
+            }
+            Some(other) => gaps.push(gap(
+                flag,
+                &format!("tier_expectations.{flag}"),
+                format!("tier_expectations.{flag} is {other}, not true or false"),
+            )),
+        }
     }
 }
 

@@ -9,8 +9,7 @@
 
 use crate::meta::MetaType;
 use crate::ordered::Node;
-use serde_json::Value;
-use warden_core::digest::Digest;
+use warden_core::digest::{Digest, Hasher};
 use warden_core::fence;
 
 pub const STAMP_FENCE: &str = "warden-stamp";
@@ -38,12 +37,10 @@ pub fn fence_name(heading: &str) -> String {
 }
 
 /// The document's title: the project, subsystem or component name.
-pub fn title(t: MetaType, meta: &Value) -> String {
-    let name = |k: &str| {
-        meta.get(k)
-            .and_then(|v| v.get("name"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
+pub fn title(t: MetaType, meta: &Node) -> String {
+    let name = |k: &str| match meta.get(k).and_then(|v| v.get("name")) {
+        Some(Node::Scalar(s)) => Some(s.clone()),
+        _ => None,
     };
     match t {
         MetaType::RootReadme => name("project"),
@@ -59,10 +56,29 @@ pub fn title(t: MetaType, meta: &Value) -> String {
     })
 }
 
-/// The managed sections of a document of type `t`, in order. `meta_bytes`
-/// is the meta file as written (its key order is kept).
+/// A body that holds a fence marker cannot be written; it is shown as text.
+fn defuse(body: String) -> String {
+    let mut body = if fence::marker_line(&body).is_some() {
+        body.replace("AUTO SECTION", "AUTO&#32;SECTION")
+            .replace("AUTO-SECTION", "AUTO&#45;SECTION")
+    } else {
+        body
+    };
+    // As `fence::patch` writes it.
+    if !body.is_empty() && !body.ends_with('\n') {
+        body.push('\n');
+    }
+    body
+}
+
+/// The managed sections of a document of type `t`, in order, from the
+/// meta file as written (`meta_bytes`; its key order is kept).
 pub fn sections(t: MetaType, meta_bytes: &[u8], meta_file: &str) -> Vec<Section> {
     let node = Node::parse(&String::from_utf8_lossy(meta_bytes)).unwrap_or(Node::Null);
+    sections_of(t, &node, meta_file)
+}
+
+fn sections_of(t: MetaType, node: &Node, meta_file: &str) -> Vec<Section> {
     t.gold_sections()
         .iter()
         .zip(t.section_keys())
@@ -74,48 +90,215 @@ pub fn sections(t: MetaType, meta_bytes: &[u8], meta_file: &str) -> Vec<Section>
             Section {
                 heading: (*heading).to_string(),
                 fence: fence_name(heading),
-                body,
+                body: defuse(body),
             }
         })
         .collect()
 }
 
-fn stamp_body(meta_file: &str, meta_bytes: &[u8]) -> String {
+/// Everything one rendering reads. The stamp covers all of it, so a
+/// document whose stamp and fence checksums match was rendered from exactly
+/// these inputs and is in step without parsing the meta ([`in_step`]).
+///
+/// There is no other input: the title and every section body come from the
+/// meta's bytes; the headings and keys of each type, the Markdown layout and
+/// the fence syntax are the generator's (named by `generator`); the target
+/// path is part of it because the meta's `location` decides it.
+#[derive(Debug, Clone, Copy)]
+pub struct DocInputs<'a> {
+    /// The generator and template version ([`generator_id`]).
+    pub generator: &'a str,
+    pub meta_type: MetaType,
+    pub meta_file: &'a str,
+    /// The document's repository-relative path.
+    pub target: &'a str,
+    pub meta_bytes: &'a [u8],
+}
+
+/// The renderer's identity in stamps: the crate version and the template
+/// version. Bump [`TEMPLATE_VERSION`] with every change to what a render
+/// produces (the test `the_template_version_changes_with_the_rendering`
+/// fails until it is bumped).
+pub const TEMPLATE_VERSION: u32 = 2;
+
+pub fn generator_id() -> String {
+    format!("{GENERATOR} template {TEMPLATE_VERSION}")
+}
+
+impl<'a> DocInputs<'a> {
+    /// The sha256 (16 hex digits) of every input of the render.
+    pub fn digest(&self) -> String {
+        inputs_digest(self.generator, self.meta_file, self.target, self.meta_bytes)
+    }
+}
+
+fn inputs_digest(generator: &str, meta_file: &str, target: &str, meta_bytes: &[u8]) -> String {
+    let mut h = Hasher::new();
+    h.part(b"warden.doc-stamp/v1")
+        .part(generator.as_bytes())
+        .part(meta_file.as_bytes())
+        .part(target.as_bytes())
+        .part(meta_bytes);
+    h.finish().short()
+}
+
+/// The digest of the managed fences in order: each fence's name and the
+/// checksum of its body.
+fn sections_digest<'s>(fences: impl Iterator<Item = (&'s str, &'s str)>) -> String {
+    let mut h = Hasher::new();
+    h.part(b"warden.doc-sections/v1");
+    for (name, sum) in fences {
+        h.part(name.as_bytes()).part(sum.as_bytes());
+    }
+    h.finish().short()
+}
+
+fn body_sum(body: &str) -> String {
+    Digest::of(body.as_bytes()).short()
+}
+
+fn stamp_body(inp: &DocInputs, sections: &[Section]) -> String {
+    let sums: Vec<(String, String)> = sections
+        .iter()
+        .map(|s| (s.fence.clone(), body_sum(&s.body)))
+        .collect();
+    let sec = sections_digest(sums.iter().map(|(n, s)| (n.as_str(), s.as_str())));
     format!(
-        "<!-- Generated by {GENERATOR} from {meta_file} (meta sha256 {}). Edit the meta or the text outside the fences; `warden gen docs` keeps both. -->\n",
-        Digest::of(meta_bytes).short()
+        "<!-- Generated by {} from {} (meta sha256 {}; inputs {}; sections {}). Edit the meta or the text outside the fences; `warden gen docs` keeps both. -->\n",
+        inp.generator,
+        inp.meta_file,
+        Digest::of(inp.meta_bytes).short(),
+        inp.digest(),
+        sec
     )
 }
 
-/// The whole document, every fence stamped.
-pub fn render_full(t: MetaType, meta: &Value, meta_file: &str, meta_bytes: &[u8]) -> String {
-    let mut text = String::new();
-    let mut fills: Vec<(String, String)> = Vec::new();
-    text.push_str(&format!(
-        "<!-- BEGIN AUTO SECTION: {STAMP_FENCE} -->\n<!-- END AUTO SECTION: {STAMP_FENCE} -->\n"
-    ));
-    fills.push((STAMP_FENCE.into(), stamp_body(meta_file, meta_bytes)));
-    text.push_str(&format!("# {}\n", title(t, meta)));
-    for s in sections(t, meta_bytes, meta_file) {
-        text.push_str(&format!(
-            "\n## {}\n\n<!-- BEGIN AUTO SECTION: {} -->\n<!-- END AUTO SECTION: {} -->\n",
-            s.heading, s.fence, s.fence
-        ));
-        fills.push((s.fence, s.body));
+/// The stamp's recorded input and section digests.
+fn stamp_digests(body: &str) -> Option<(&str, &str)> {
+    let after = |key: &str| {
+        let i = body.rfind(key)? + key.len();
+        let r = &body[i..];
+        let n = r.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(r.len());
+        (n == 16).then(|| &r[..n])
+    };
+    Some((after("; inputs ")?, after("; sections ")?))
+}
+
+/// Whether a managed document is in step with its meta, decided from the
+/// stamp alone: the stamp's input digest equals the digest of the inputs
+/// now, every fence body matches the checksum on its END marker, and the
+/// fences (names and checksums, in order) are the ones the stamp recorded.
+/// No YAML is parsed and nothing is rendered. `false` means "not proven"
+/// (the caller renders and compares bytes), never "drift".
+pub fn in_step(
+    generator: &str,
+    meta_file: &str,
+    target: &str,
+    meta_bytes: &[u8],
+    doc: &str,
+) -> bool {
+    if !doc.contains(STAMP_FENCE) {
+        return false;
     }
-    for (name, body) in fills {
-        // A body that holds a fence marker cannot be written; show it as text.
-        let body = if fence::marker_line(&body).is_some() {
-            body.replace("AUTO SECTION", "AUTO&#32;SECTION")
-                .replace("AUTO-SECTION", "AUTO&#45;SECTION")
+    let Some(fences) = canonical_fences(doc) else {
+        return false;
+    };
+    let mut stamp = None;
+    let mut sums = Vec::with_capacity(fences.len());
+    for (name, body, checksum) in fences {
+        if checksum != body_sum(body) {
+            return false;
+        }
+        if name == STAMP_FENCE {
+            if stamp.is_some() {
+                return false;
+            }
+            stamp = Some(body);
         } else {
-            body
-        };
-        if let Ok(Some(t)) = fence::patch(&text, &name, &body) {
-            text = t;
+            sums.push((name, checksum));
         }
     }
+    let Some((inputs, sections)) = stamp.and_then(stamp_digests) else {
+        return false;
+    };
+    inputs == inputs_digest(generator, meta_file, target, meta_bytes)
+        && sections == sections_digest(sums.into_iter())
+}
+
+/// The fences of a document exactly as warden writes them: every line that
+/// mentions an AUTO fence (either spelling) is a canonical
+/// `<!-- BEGIN AUTO SECTION: name -->` or
+/// `<!-- END AUTO SECTION: name checksum=<16 hex> -->`, BEGIN and END
+/// alternate with the same name, no name repeats. Returns (name, body,
+/// checksum) in order, or `None` for anything else. Where it answers, the
+/// core's `fence::parse` reads the same fences (it treats only lines holding
+/// those spellings as markers); it is cheaper because it looks only at the
+/// lines that hold "AUTO" and allocates nothing per line. `None` only means
+/// "not proven here".
+fn canonical_fences(doc: &str) -> Option<Vec<(&str, &str, &str)>> {
+    let mut out: Vec<(&str, &str, &str)> = Vec::new();
+    let mut open: Option<(&str, usize)> = None;
+    let mut line_done = 0;
+    for (at, _) in doc.match_indices("AUTO") {
+        if at < line_done {
+            continue; // a second "AUTO" on a line already looked at
+        }
+        let start = doc[..at].rfind('\n').map_or(0, |n| n + 1);
+        let end = doc[at..].find('\n').map_or(doc.len(), |n| at + n);
+        line_done = end;
+        let line = &doc[start..end];
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if !(line.contains("AUTO SECTION") || line.contains("AUTO-SECTION")) {
+            continue;
+        }
+        if let Some(name) = line
+            .strip_prefix("<!-- BEGIN AUTO SECTION: ")
+            .and_then(|r| r.strip_suffix(" -->"))
+        {
+            if open.is_some() || !fence::valid_name(name) || out.iter().any(|(n, _, _)| *n == name)
+            {
+                return None;
+            }
+            open = Some((name, (end + 1).min(doc.len())));
+        } else {
+            let rest = line
+                .strip_prefix("<!-- END AUTO SECTION: ")
+                .and_then(|r| r.strip_suffix(" -->"))?;
+            let (name, sum) = rest.split_once(" checksum=")?;
+            let (open_name, body_start) = open.take()?;
+            if name != open_name || sum.len() != 16 || !sum.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push((name, &doc[body_start..start], sum));
+        }
+    }
+    if open.is_some() {
+        return None;
+    }
+    Some(out)
+}
+
+/// The whole document, every fence stamped.
+pub fn render_full(inp: &DocInputs) -> String {
+    let node = Node::parse(&String::from_utf8_lossy(inp.meta_bytes)).unwrap_or(Node::Null);
+    let sections = sections_of(inp.meta_type, &node, inp.meta_file);
+    let mut text = String::new();
+    let stamp = stamp_body(inp, &sections);
+    text.push_str(&fenced(STAMP_FENCE, &stamp));
+    text.push_str(&format!("# {}\n", title(inp.meta_type, &node)));
+    for s in &sections {
+        text.push_str(&format!("\n## {}\n\n", s.heading));
+        text.push_str(&fenced(&s.fence, &s.body));
+    }
     text
+}
+
+/// A fence with its body and checksum, as `fence::patch` writes it.
+fn fenced(name: &str, body: &str) -> String {
+    format!(
+        "<!-- BEGIN AUTO SECTION: {name} -->\n{body}<!-- END AUTO SECTION: {name} checksum={} -->\n",
+        body_sum(body)
+    )
 }
 
 /// What refreshing an existing document found.
@@ -133,8 +316,30 @@ pub enum Refresh {
     Broken(String),
 }
 
-pub fn refresh(t: MetaType, meta_file: &str, meta_bytes: &[u8], current: &str) -> Refresh {
+pub fn refresh(inp: &DocInputs, current: &str) -> Refresh {
     // No stamp marker at all: a hand-written document, not parsed further.
+    if !current.contains(STAMP_FENCE) {
+        return Refresh::Unmanaged;
+    }
+    // The stamp proves the document in step: nothing to parse or render.
+    if in_step(
+        inp.generator,
+        inp.meta_file,
+        inp.target,
+        inp.meta_bytes,
+        current,
+    ) {
+        return Refresh::Managed {
+            text: current.to_string(),
+            hand_edited: Vec::new(),
+        };
+    }
+    refresh_rendered(inp, current)
+}
+
+/// [`refresh`] without the stamp's proof: parse the meta, render every
+/// section and patch the fences.
+pub fn refresh_rendered(inp: &DocInputs, current: &str) -> Refresh {
     if !current.contains(STAMP_FENCE) {
         return Refresh::Unmanaged;
     }
@@ -145,13 +350,9 @@ pub fn refresh(t: MetaType, meta_file: &str, meta_bytes: &[u8], current: &str) -
     if !fences.iter().any(|f| f.name == STAMP_FENCE) {
         return Refresh::Unmanaged;
     }
-    let mut want: Vec<(String, String)> =
-        vec![(STAMP_FENCE.into(), stamp_body(meta_file, meta_bytes))];
-    want.extend(
-        sections(t, meta_bytes, meta_file)
-            .into_iter()
-            .map(|s| (s.fence, s.body)),
-    );
+    let sections = sections(inp.meta_type, inp.meta_bytes, inp.meta_file);
+    let mut want: Vec<(String, String)> = vec![(STAMP_FENCE.into(), stamp_body(inp, &sections))];
+    want.extend(sections.into_iter().map(|s| (s.fence, s.body)));
     // Order: the expected fences must appear, in the expected order.
     let order: Vec<&str> = fences
         .iter()
@@ -173,21 +374,6 @@ pub fn refresh(t: MetaType, meta_file: &str, meta_bytes: &[u8], current: &str) -
             expected.join(", ")
         ));
     }
-    // Fast path (the common case of `gen docs --check`): every body already
-    // is what would be written, with its checksum stamped.
-    let up_to_date = want.iter().all(|(name, body)| {
-        fences.iter().any(|f| {
-            f.name == *name
-                && &current[f.body.clone()] == body.as_str()
-                && f.checksum.as_deref() == Some(Digest::of(body.as_bytes()).short().as_str())
-        })
-    });
-    if up_to_date {
-        return Refresh::Managed {
-            text: current.to_string(),
-            hand_edited: Vec::new(),
-        };
-    }
     let mut text = current.to_string();
     let mut hand_edited = Vec::new();
     for (name, body) in want {
@@ -199,6 +385,143 @@ pub fn refresh(t: MetaType, meta_file: &str, meta_bytes: &[u8], current: &str) -
         }
     }
     Refresh::Managed { text, hand_edited }
+}
+
+/// The ATX heading lines of a Markdown text outside code blocks: the
+/// normalised heading, the byte offset of the line's start and of the byte
+/// after its line ending.
+fn heading_lines(text: &str) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let mut in_code: Option<&str> = None;
+    let mut offset = 0;
+    for raw in text.split_inclusive('\n') {
+        let start = offset;
+        offset += raw.len();
+        let t = raw.trim_end_matches(['\n', '\r']).trim_start();
+        for fence in ["```", "~~~"] {
+            if t.starts_with(fence) {
+                in_code = match in_code {
+                    Some(f) if f == fence => None,
+                    None => Some(fence),
+                    other => other,
+                };
+            }
+        }
+        if in_code.is_some() || !t.starts_with('#') {
+            continue;
+        }
+        let hashes = t.chars().take_while(|c| *c == '#').count();
+        let rest = &t[hashes..];
+        if hashes > 6 || !(rest.is_empty() || rest.starts_with(' ')) {
+            continue;
+        }
+        out.push((
+            normalise_heading(rest.trim().trim_end_matches('#')),
+            start,
+            offset,
+        ));
+    }
+    out
+}
+
+/// `gen docs --adopt`: a hand-written document becomes a managed one. The
+/// stamp fence goes first; each section the meta manages gets its fence
+/// right after its heading (the hand-written text under the heading follows
+/// the fence, untouched); a section the document lacks is inserted, heading
+/// and fence, before the next managed heading (or at the end). Only
+/// insertions: every hand-written byte stays, outside the fences. A
+/// document that is already managed, carries fences of its own, or has the
+/// managed headings out of order is refused with the reason.
+pub fn adopt(inp: &DocInputs, current: &str) -> Result<String, String> {
+    if current.contains(STAMP_FENCE) {
+        return Err(format!(
+            "{} is already managed (it has the {STAMP_FENCE} fence); `warden gen docs` refreshes it",
+            inp.target
+        ));
+    }
+    match fence::parse(current) {
+        Ok(f) if f.is_empty() => {}
+        Ok(f) => {
+            return Err(format!(
+                "{} has AUTO fences of its own ({}); adopt converts documents without fences",
+                inp.target,
+                f.iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Err(e) => return Err(format!("{}: {e}", inp.target)),
+    }
+    let node = Node::parse(&String::from_utf8_lossy(inp.meta_bytes)).unwrap_or(Node::Null);
+    let sections = sections_of(inp.meta_type, &node, inp.meta_file);
+    let found = heading_lines(current);
+    // Where each managed section's heading is (in order), or None.
+    let mut at: Vec<Option<(usize, usize)>> = Vec::new();
+    let mut after = 0;
+    for s in &sections {
+        let want = normalise_heading(&s.heading);
+        let mut hits = found.iter().filter(|(h, _, _)| *h == want);
+        if let Some((_, start, end)) = hits.clone().find(|(_, start, _)| *start >= after) {
+            after = *end;
+            at.push(Some((*start, *end)));
+        } else if hits.next().is_some() {
+            return Err(format!(
+                "{}: the heading \"{}\" comes before a section that precedes it in the {} layout; put the managed headings in this order first: {}",
+                inp.target,
+                s.heading,
+                inp.meta_type.name(),
+                sections
+                    .iter()
+                    .map(|s| s.heading.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            ));
+        } else {
+            at.push(None);
+        }
+    }
+    // Insertions (offset, text) in document order; applied from the end,
+    // so several at one offset keep their order.
+    let mut inserts: Vec<(usize, String)> = Vec::new();
+    for (i, s) in sections.iter().enumerate() {
+        let block = match at[i] {
+            Some((_, line_end)) => (line_end, format!("\n{}", fenced(&s.fence, &s.body))),
+            None => {
+                let next = at[i + 1..].iter().flatten().next().map(|(start, _)| *start);
+                let block = format!("## {}\n\n{}", s.heading, fenced(&s.fence, &s.body));
+                match next {
+                    Some(start) => (start, format!("{block}\n")),
+                    None => (current.len(), format!("\n{block}")),
+                }
+            }
+        };
+        inserts.push(block);
+    }
+    inserts.sort_by_key(|(o, _)| *o);
+    let mut text = current.to_string();
+    // The last line has no line ending: what follows it starts a new line.
+    if !current.is_empty()
+        && !current.ends_with('\n')
+        && let Some((_, first)) = inserts.iter_mut().find(|(o, _)| *o == current.len())
+    {
+        first.insert(0, '\n');
+    }
+    for (o, block) in inserts.into_iter().rev() {
+        text.insert_str(o, &block);
+    }
+    text.insert_str(0, &fenced(STAMP_FENCE, &stamp_body(inp, &sections)));
+    // The result must be what `gen docs` keeps as it is.
+    match refresh_rendered(inp, &text) {
+        Refresh::Managed {
+            text: t,
+            hand_edited,
+        } if t == text && hand_edited.is_empty() => Ok(text),
+        other => Err(format!(
+            "{}: the adopted document would not be in step ({other:?}); please report this",
+            inp.target
+        )),
+    }
 }
 
 fn humanize(key: &str) -> String {
@@ -347,51 +670,80 @@ mod tests {
     const M: &[u8] = b"type: subsystem_readme\nsubsystem: {name: Agents, purpose: Run agents.}\nresponsibilities: {handles: [tasks], avoids: [http]}\n";
     const M2: &[u8] = b"type: subsystem_readme\nsubsystem: {name: Agents, purpose: Run agents well.}\nresponsibilities: {handles: [tasks], avoids: [http]}\n";
 
-    fn meta() -> Value {
-        warden_core::strict::parse_yaml(M, "m").expect("yaml")
+    fn inp<'a>(gen_id: &'a str, meta: &'a [u8]) -> DocInputs<'a> {
+        DocInputs {
+            generator: gen_id,
+            meta_type: MetaType::SubsystemReadme,
+            meta_file: "x/README.meta.yaml",
+            target: "x/README.md",
+            meta_bytes: meta,
+        }
     }
 
     #[test]
     fn full_render_has_every_gold_heading_and_is_deterministic() {
-        let m = meta();
-        let a = render_full(MetaType::SubsystemReadme, &m, "x/README.meta.yaml", M);
-        assert_eq!(
-            a,
-            render_full(MetaType::SubsystemReadme, &m, "x/README.meta.yaml", M)
-        );
+        let g = generator_id();
+        let a = render_full(&inp(&g, M));
+        assert_eq!(a, render_full(&inp(&g, M)));
         let hs = headings(&a);
         for h in MetaType::SubsystemReadme.gold_sections() {
             assert!(hs.contains(&normalise_heading(h)), "{h}");
         }
         assert!(a.starts_with("<!-- BEGIN AUTO SECTION: warden-stamp -->\n"));
+        assert!(a.contains("# Agents\n"), "{a}");
         assert!(a.contains("- tasks\n"), "{a}");
-        // Fresh render is up to date.
-        match refresh(MetaType::SubsystemReadme, "x/README.meta.yaml", M, &a) {
+        // A fresh render is in step by its stamp, and by the full comparison.
+        assert!(in_step(&g, "x/README.meta.yaml", "x/README.md", M, &a));
+        let fences = fence::parse(&a).expect("fences");
+        assert!(fences.iter().all(|f| !f.hand_edited(&a)));
+        let mut slow = inp(&g, M);
+        slow.generator = "another generator";
+        // Patching the same bodies into the text changes nothing.
+        for s in sections(MetaType::SubsystemReadme, M, "x/README.meta.yaml") {
+            assert_eq!(fence::patch(&a, &s.fence, &s.body), Ok(None));
+        }
+        match refresh(&inp(&g, M), &a) {
             Refresh::Managed { text, hand_edited } => {
                 assert_eq!(text, a);
                 assert!(hand_edited.is_empty());
             }
             other => panic!("{other:?}"),
         }
+        // Another generator renders the same sections but another stamp.
+        let Refresh::Managed { text, .. } = refresh(&slow, &a) else {
+            panic!("managed")
+        };
+        assert_ne!(text, a);
     }
 
     #[test]
     fn refresh_keeps_hand_text_and_refuses_hand_edits_and_broken_markers() {
-        let m = meta();
-        let a = render_full(MetaType::SubsystemReadme, &m, "f", M);
+        let g = generator_id();
+        let a = render_full(&inp(&g, M));
         let with_notes = a.replace("## Key components\n", "## Key components\n\nHand notes.\n");
-        let Refresh::Managed { text, hand_edited } =
-            refresh(MetaType::SubsystemReadme, "f", M2, &with_notes)
-        else {
+        // Text outside the fences does not take a document out of step.
+        assert!(in_step(
+            &g,
+            "x/README.meta.yaml",
+            "x/README.md",
+            M,
+            &with_notes
+        ));
+        let Refresh::Managed { text, hand_edited } = refresh(&inp(&g, M2), &with_notes) else {
             panic!("managed")
         };
         assert!(hand_edited.is_empty());
         assert!(text.contains("Hand notes.\n") && text.contains("Run agents well."));
         // Hand edit inside a fence: reported, left alone.
         let edited = a.replace("- tasks\n", "- tasks and more\n");
-        let Refresh::Managed { text, hand_edited } =
-            refresh(MetaType::SubsystemReadme, "f", M2, &edited)
-        else {
+        assert!(!in_step(
+            &g,
+            "x/README.meta.yaml",
+            "x/README.md",
+            M,
+            &edited
+        ));
+        let Refresh::Managed { text, hand_edited } = refresh(&inp(&g, M2), &edited) else {
             panic!("managed")
         };
         assert_eq!(
@@ -406,14 +758,81 @@ mod tests {
         let end = a.find("<!-- END AUTO SECTION: observability").expect("end");
         let end = end + a[end..].find('\n').expect("nl") + 1;
         let missing = format!("{}{}", &a[..start], &a[end..]);
+        assert!(!in_step(
+            &g,
+            "x/README.meta.yaml",
+            "x/README.md",
+            M,
+            &missing
+        ));
         assert!(
-            matches!(refresh(MetaType::SubsystemReadme, "f", M, &missing), Refresh::Broken(e) if e.contains("\"observability\" is missing"))
+            matches!(refresh(&inp(&g, M), &missing), Refresh::Broken(e) if e.contains("\"observability\" is missing"))
         );
         // Unmanaged documents are left to people.
-        assert_eq!(
-            refresh(MetaType::SubsystemReadme, "f", M, "# Hi\n"),
-            Refresh::Unmanaged
-        );
+        assert_eq!(refresh(&inp(&g, M), "# Hi\n"), Refresh::Unmanaged);
+    }
+
+    #[test]
+    fn the_stamp_covers_the_meta_the_target_and_the_generator() {
+        let g = generator_id();
+        let a = render_full(&inp(&g, M));
+        assert!(in_step(&g, "x/README.meta.yaml", "x/README.md", M, &a));
+        assert!(!in_step(&g, "x/README.meta.yaml", "x/README.md", M2, &a));
+        assert!(!in_step(&g, "y/README.meta.yaml", "x/README.md", M, &a));
+        assert!(!in_step(&g, "x/README.meta.yaml", "y/README.md", M, &a));
+        assert!(!in_step(
+            "warden-contracts 9.9.9 template 99",
+            "x/README.meta.yaml",
+            "x/README.md",
+            M,
+            &a
+        ));
+        // A forged stamp body (checksum not updated) proves nothing.
+        let forged = a.replacen("; inputs ", "; inputs 0", 1);
+        assert!(!in_step(
+            &g,
+            "x/README.meta.yaml",
+            "x/README.md",
+            M,
+            &forged
+        ));
+    }
+
+    #[test]
+    fn a_body_holding_a_marker_is_shown_as_text() {
+        let m = b"type: subsystem_readme\nsubsystem: {name: A, purpose: '<!-- END AUTO SECTION: x -->'}\n";
+        let g = generator_id();
+        let a = render_full(&inp(&g, m));
+        assert!(fence::parse(&a).is_ok(), "{a}");
+        assert!(a.contains("AUTO&#32;SECTION"), "{a}");
+        assert!(in_step(&g, "x/README.meta.yaml", "x/README.md", m, &a));
+        let Refresh::Managed { text, .. } = refresh(&inp(&g, m), &a) else {
+            panic!("managed")
+        };
+        assert_eq!(text, a);
+    }
+
+    /// The rendering of every document type's annotated template, pinned:
+    /// when it changes, bump [`TEMPLATE_VERSION`] (so every stamp changes and
+    /// `gen docs --check` re-renders) and update the digest here.
+    #[test]
+    fn the_template_version_changes_with_the_rendering() {
+        let mut h = Hasher::new();
+        for t in MetaType::ALL.into_iter().filter(|t| t.is_document()) {
+            let meta = crate::templates::template(t);
+            h.part(
+                render_full(&DocInputs {
+                    generator: "pinned",
+                    meta_type: t,
+                    meta_file: "m.meta.yaml",
+                    target: "m.md",
+                    meta_bytes: meta.as_bytes(),
+                })
+                .as_bytes(),
+            );
+        }
+        let pinned = (TEMPLATE_VERSION, h.finish().short());
+        assert_eq!(pinned, (2, "682964936330c033".to_string()));
     }
 
     #[test]

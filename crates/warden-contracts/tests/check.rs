@@ -257,12 +257,14 @@ fn seed_defect_08_a_clean_run_removes_the_stale_report() {
     let r = run(d.path());
     assert!(check::write_gap_file(d.path(), &r).expect("write"));
     assert!(d.path().join("meta-gaps.yaml").exists());
-    let body = warden_contracts::render::render_full(
-        MetaType::DocArchitecture,
-        &serde_json::json!({"system_context": {"description": "x"}}),
-        "docs/architecture.meta.yaml",
-        &std::fs::read(d.path().join("docs/architecture.meta.yaml")).expect("read"),
-    );
+    let bytes = std::fs::read(d.path().join("docs/architecture.meta.yaml")).expect("read");
+    let body = warden_contracts::render::render_full(&warden_contracts::render::DocInputs {
+        generator: &warden_contracts::render::generator_id(),
+        meta_type: MetaType::DocArchitecture,
+        meta_file: "docs/architecture.meta.yaml",
+        target: "docs/architecture.md",
+        meta_bytes: &bytes,
+    });
     write(d.path(), "docs/architecture.md", &body);
     let r = run(d.path());
     assert!(r.clean, "{:#?}", r.gaps);
@@ -722,12 +724,19 @@ mod fuzzish {
         #[test]
         fn refresh_never_panics_and_keeps_outside_text(extra in "[^\u{0}]{0,80}") {
             let m = b"type: subsystem_readme\nsubsystem: {name: A}\n";
-            let v = warden_core::strict::parse_yaml(m, "m").expect("yaml");
-            let doc = warden_contracts::render::render_full(MetaType::SubsystemReadme, &v, "m", m);
+            let g = warden_contracts::render::generator_id();
+            let inp = |meta_bytes: &'static [u8]| warden_contracts::render::DocInputs {
+                generator: &g,
+                meta_type: MetaType::SubsystemReadme,
+                meta_file: "m",
+                target: "README.md",
+                meta_bytes,
+            };
+            let doc = warden_contracts::render::render_full(&inp(m));
             let with = doc.replace("## Configuration\n", &format!("## Configuration\n{extra}\n"));
             let _ = warden_contracts::render::headings(&with);
             if let warden_contracts::render::Refresh::Managed { text, .. } =
-                warden_contracts::render::refresh(MetaType::SubsystemReadme, "m", b"type: subsystem_readme\nsubsystem: {name: B}\n", &with)
+                warden_contracts::render::refresh(&inp(b"type: subsystem_readme\nsubsystem: {name: B}\n"), &with)
             {
                 let want = format!("## Configuration\n{}\n", extra);
                 prop_assert!(text.contains(&want));
@@ -759,4 +768,149 @@ fn seed_defect_11_a_readme_meta_without_location_is_its_folders_readme() {
         .collect();
     t.sort();
     assert_eq!(t, vec!["a/README.md", "b/README.md"]);
+}
+
+#[test]
+fn coverage_thresholds_are_gaps_only_when_a_report_of_their_kind_is_given() {
+    use warden_contracts::coverage;
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "tests/unit/meta.yaml",
+        "type: test_unit_spec\nscope:\n  description: core\n  target_modules: [l9/core/]\nexpectations:\n  coverage_target: 0.85\n",
+    );
+    write(
+        d.path(),
+        ".l9_repo.meta.yaml",
+        "type: l9_repo_contract\nci_contracts:\n  min_unit_coverage: 80\n  min_integration_coverage: 0.5\n",
+    );
+    let opts = |reports: Vec<coverage::Report>| CheckOptions {
+        today: "2026-06-01".into(),
+        coverage: reports,
+        ..CheckOptions::default()
+    };
+    let report = |kind: &str, text: &str| {
+        coverage::parse(text.as_bytes(), &format!("{kind}.info"), kind, d.path()).expect("report")
+    };
+    // Declared only: nothing to compare with, no gap.
+    let r = check::check(d.path(), &opts(vec![])).expect("check");
+    assert!(r.clean, "{:#?}", r.gaps);
+    // l9/core at 80 % (< 85 %), the whole unit report at 90 % (>= 80 %).
+    let unit = report(
+        "unit",
+        "SF:l9/core/q.py\nLF:10\nLH:8\nend_of_record\nSF:other/x.py\nLF:10\nLH:10\nend_of_record\n",
+    );
+    let r = check::check(d.path(), &opts(vec![unit.clone()])).expect("check");
+    let gaps = of_kind(&r, GapKind::CoverageBelowTarget);
+    assert_eq!(gaps.len(), 1, "{:#?}", r.gaps);
+    assert_eq!(gaps[0].meta_file, "tests/unit/meta.yaml");
+    assert_eq!(gaps[0].key, "expectations.coverage_target");
+    assert_eq!(gaps[0].line, 6);
+    assert_eq!(gaps[0].context["measured"], serde_json::json!(0.8));
+    assert!(
+        gaps[0]
+            .message
+            .contains("80.0% (8 of 10 lines in l9/core/)"),
+        "{}",
+        gaps[0].message
+    );
+    // An integration report below the repository contract's minimum.
+    let integ = report(
+        "integration",
+        "SF:a.py\nDA:1,1\nDA:2,0\nDA:3,0\nend_of_record\n",
+    );
+    let r = check::check(d.path(), &opts(vec![unit, integ])).expect("check");
+    let keys: Vec<&str> = of_kind(&r, GapKind::CoverageBelowTarget)
+        .iter()
+        .map(|g| g.key.as_str())
+        .collect();
+    assert_eq!(
+        keys.iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>(),
+        [
+            "ci_contracts.min_integration_coverage",
+            "expectations.coverage_target"
+        ]
+        .into_iter()
+        .collect()
+    );
+    // A threshold that is not a number is a schema violation naming the field.
+    write(
+        d.path(),
+        "tests/unit/meta.yaml",
+        "type: test_unit_spec\nscope: {description: core}\nexpectations: {coverage_target: high}\n",
+    );
+    let unit = report("unit", "SF:a.py\nLF:1\nLH:1\nend_of_record\n");
+    let r = check::check(d.path(), &opts(vec![unit])).expect("check");
+    let v = of_kind(&r, GapKind::SchemaViolation);
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].context["field"], "expectations.coverage_target");
+}
+
+#[test]
+fn module_spec_tier_expectations_and_schema_version_are_checked() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let r0 = d.path();
+    let mut reg = String::from("schema: warden.modules/v1\nmodules:\n");
+    for m in ["good", "bare", "old", "flags"] {
+        reg.push_str(&format!(
+            "  - name: {m}\n    folder: modules/{m}/\n    spec: specs/{m}.yaml\n"
+        ));
+        write(r0, &format!("modules/{m}/a.py"), "");
+    }
+    write(r0, ".warden/modules.yaml", &reg);
+    write(
+        r0,
+        ".l9_modules.meta.yaml",
+        "type: l9_module_contracts\nspec_root: specs\nmodule_root: modules\n",
+    );
+    let expect = "tier_expectations:\n  requires_runtime_wiring: true\n  requires_packet_contract: true\n  requires_negative_tests: true\n";
+    write(
+        r0,
+        "specs/good.yaml",
+        &format!(
+            "schema_version: \"2.6\"\nruntime_wiring: {{service: api}}\npacket_contract: {{emits: [task.done]}}\nnegative_tests: [rejects bad input]\n{expect}"
+        ),
+    );
+    write(
+        r0,
+        "specs/bare.yaml",
+        &format!("schema_version: \"2.6\"\nruntime_wiring: {{service: ''}}\n{expect}"),
+    );
+    write(r0, "specs/old.yaml", "schema_version: \"1.0\"\n");
+    write(
+        r0,
+        "specs/flags.yaml",
+        "schema_version: 2.5\ntier_expectations: {requires_negative_tests: yes please}\n",
+    );
+    let r = run(r0);
+    let mut got: Vec<(String, String)> = of_kind(&r, GapKind::ModuleSpecViolation)
+        .iter()
+        .map(|g| {
+            (
+                g.target_file.clone().unwrap_or_default(),
+                g.context["rule"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, String)> = [
+        ("specs/bare.yaml", "requires_negative_tests"),
+        ("specs/bare.yaml", "requires_packet_contract"),
+        ("specs/bare.yaml", "requires_runtime_wiring"),
+        ("specs/flags.yaml", "requires_negative_tests"),
+        ("specs/old.yaml", "schema_version"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, want, "{:#?}", r.gaps);
+    assert_eq!(r.gaps.len(), 5, "{:#?}", r.gaps);
+    let bare = of_kind(&r, GapKind::ModuleSpecViolation)
+        .into_iter()
+        .find(|g| g.context["rule"] == "requires_runtime_wiring")
+        .expect("gap");
+    assert_eq!(bare.context["field"], "runtime_wiring.service");
+    assert_eq!(bare.context["target_line"], 2);
 }

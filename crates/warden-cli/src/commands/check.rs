@@ -24,6 +24,11 @@ pub struct Args {
     /// Do not write or remove meta-gaps.yaml.
     #[arg(long)]
     pub no_report: bool,
+    /// A coverage report (Cobertura XML, coverage.py JSON or lcov) to check
+    /// the declared thresholds against; KIND is unit (default),
+    /// integration or e2e. Repeatable. warden does not run the tests.
+    #[arg(long, value_name = "[KIND=]FILE")]
+    pub coverage: Vec<String>,
 }
 
 /// Today's date (UTC) for suppression expiry.
@@ -42,12 +47,27 @@ pub fn run(repo: Option<PathBuf>, args: &Args, fmt: Format) -> Result<ExitCode, 
         None => None,
     };
     let root = root(repo)?;
+    let mut coverage = Vec::new();
+    for arg in &args.coverage {
+        let (kind, file) = warden_contracts::coverage::parse_arg(arg).map_err(|e| {
+            CliError::usage(
+                e,
+                Some("--coverage [unit|integration|e2e=]FILE".to_string()),
+            )
+        })?;
+        let bytes = std::fs::read(&file)
+            .map_err(|e| warden_core::Error::user_path("read the coverage report", &file, e))?;
+        coverage.push(warden_contracts::coverage::parse(
+            &bytes, &file, &kind, &root,
+        )?);
+    }
     let mut report = check::check(
         &root,
         &check::CheckOptions {
             strict: args.strict,
             today: today(),
             baseline,
+            coverage,
         },
     )?;
     let written = if args.no_report {

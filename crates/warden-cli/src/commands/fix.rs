@@ -27,6 +27,7 @@ pub fn run(repo: Option<PathBuf>, write: &WriteArgs, fmt: Format) -> Result<Exit
             strict: false,
             today: super::check::today(),
             baseline: None,
+            coverage: Vec::new(),
         },
     )?;
     let plan = generate::plan_fix(&root, &report)?;

@@ -20,6 +20,11 @@ pub enum GenCommand {
         /// Write nothing: print the diff and exit 1 when anything would change.
         #[arg(long)]
         check: bool,
+        /// Convert this hand-written document into a managed one instead:
+        /// fences for the sections its meta manages, every hand-written byte
+        /// kept outside them. One undoable run.
+        #[arg(long, value_name = "PATH", conflicts_with = "check")]
+        adopt: Option<PathBuf>,
         #[command(flatten)]
         write: WriteArgs,
     },
@@ -71,10 +76,59 @@ pub fn apply_writes(
     Ok(Ok(outcome.entry.run.to_string()))
 }
 
+/// A path as given on the command line, repository-relative: an absolute or
+/// CWD-relative path inside the repository is made relative to its root;
+/// anything else is taken as repository-relative.
+fn repo_relative(root: &std::path::Path, p: &std::path::Path) -> String {
+    let abs = std::path::absolute(p).ok();
+    let canon_root = root.canonicalize().ok();
+    if let (Some(abs), Some(r)) = (abs, canon_root) {
+        let abs = abs
+            .parent()
+            .and_then(|d| d.canonicalize().ok())
+            .and_then(|d| abs.file_name().map(|n| d.join(n)))
+            .unwrap_or(abs);
+        if let Ok(rel) = abs.strip_prefix(&r) {
+            return warden_contracts::discover::rel_string(rel);
+        }
+    }
+    warden_contracts::discover::rel_string(p)
+}
+
 pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let root = root(repo.clone())?;
     let (mut report, writes, check, write) = match cmd {
-        GenCommand::Docs { check, write } => {
+        GenCommand::Docs {
+            adopt: Some(path),
+            write,
+            ..
+        } => {
+            let target = repo_relative(&root, &path);
+            let w = generate::plan_adopt(&root, &target).map_err(|e| {
+                CliError::usage(
+                    format!("gen docs --adopt {}: {e}", path.display()),
+                    None::<String>,
+                )
+            })?;
+            let writes = vec![w];
+            (
+                GenReport {
+                    schema: GEN_DOCS_SCHEMA_ID.into(),
+                    changed: vec![target],
+                    current: Vec::new(),
+                    unmanaged: Vec::new(),
+                    unsupported: Vec::new(),
+                    problems: Vec::new(),
+                    dry_run: write.dry_run,
+                    run: None,
+                    diff: generate::diff(&writes),
+                },
+                writes,
+                false,
+                write,
+            )
+        }
+        GenCommand::Docs { check, write, .. } => {
             let plan = generate::plan_docs(&root);
             (
                 GenReport {

@@ -18,6 +18,7 @@ pub fn run(root: &Path) -> CheckReport {
             strict: false,
             today: "2026-06-01".into(),
             baseline: None,
+            coverage: Vec::new(),
         },
     )
     .expect("check")

@@ -1,0 +1,369 @@
+//! `gen docs --check`: a managed document is proven in step by its stamp
+//! (every input of the render and the checksum of every fence) without
+//! parsing the meta or rendering; everything else is rendered and compared
+//! byte for byte, so a hand edit, a changed meta, a changed generator, a
+//! moved target and a broken stamp all still show as drift.
+
+mod common;
+
+use common::write;
+use proptest::prelude::*;
+use std::path::Path;
+use warden_contracts::check;
+use warden_contracts::gaps::GapKind;
+use warden_contracts::generate::{self, DocsPlan};
+use warden_contracts::meta::MetaType;
+use warden_contracts::render::{self, DocInputs, Refresh};
+
+const METAS: &[(&str, &str, &str)] = &[
+    (
+        "a/README.meta.yaml",
+        "a/README.md",
+        "type: subsystem_readme\nsubsystem:\n  name: Agents\n  purpose: Run agents.\nresponsibilities:\n  handles: [tasks]\n",
+    ),
+    (
+        "b/README.meta.yaml",
+        "c/README.md",
+        "location: \"c/\"  # rendered elsewhere\ntype: component_readme\ncomponent: {name: Queue}\n",
+    ),
+    (
+        "docs/architecture.meta.yaml",
+        "docs/architecture.md",
+        "type: doc_architecture\nsystem_context:\n  description: The system.\n",
+    ),
+    (
+        "tests/strategy.meta.yaml",
+        "tests/strategy.md",
+        "type: test_strategy\nlocation: tests/strategy.md\nphilosophy: {goals: [fast]}\n",
+    ),
+];
+
+fn apply(root: &Path, plan: &DocsPlan) {
+    for w in &plan.writes {
+        write(root, &w.path, &w.content);
+    }
+}
+
+fn read(root: &Path, rel: &str) -> String {
+    std::fs::read_to_string(root.join(rel)).expect("read")
+}
+
+/// A repository whose documents were all rendered by `gen docs`.
+fn managed() -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    for (meta, _, text) in METAS {
+        write(d.path(), meta, text);
+    }
+    let plan = generate::plan_docs(d.path());
+    assert_eq!(plan.writes.len(), METAS.len(), "{:?}", plan.problems);
+    apply(d.path(), &plan);
+    d
+}
+
+fn proven(root: &Path, meta: &str) -> Option<String> {
+    let bytes = std::fs::read(root.join(meta)).expect("meta");
+    generate::stamped_in_step(root, meta, &bytes, &render::generator_id())
+}
+
+#[test]
+fn untouched_documents_are_proven_in_step_by_their_stamps() {
+    let d = managed();
+    for (meta, target, _) in METAS {
+        assert_eq!(proven(d.path(), meta).as_deref(), Some(*target), "{meta}");
+    }
+    let plan = generate::plan_docs(d.path());
+    assert!(plan.writes.is_empty() && plan.problems.is_empty());
+    assert_eq!(plan.current.len(), METAS.len());
+    // Hand-written text outside the fences keeps the proof.
+    let doc = read(d.path(), "a/README.md").replace(
+        "## Key components\n",
+        "## Key components\n\nNotes by hand.\n",
+    );
+    write(d.path(), "a/README.md", &doc);
+    assert!(proven(d.path(), "a/README.meta.yaml").is_some());
+    assert!(
+        check::check(d.path(), &Default::default())
+            .expect("check")
+            .clean
+    );
+}
+
+#[test]
+fn a_hand_edit_inside_a_fence_shows_as_drift() {
+    let d = managed();
+    let doc = read(d.path(), "a/README.md").replace("- tasks\n", "- tasks, edited\n");
+    write(d.path(), "a/README.md", &doc);
+    assert_eq!(proven(d.path(), "a/README.meta.yaml"), None);
+    let plan = generate::plan_docs(d.path());
+    assert!(plan.writes.is_empty());
+    assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
+    assert!(
+        plan.problems[0]
+            .message
+            .contains("responsibilities-and-boundaries")
+    );
+    let r = check::check(d.path(), &Default::default()).expect("check");
+    let drift: Vec<_> = r.gaps.iter().filter(|g| g.kind == GapKind::Drift).collect();
+    assert_eq!(drift.len(), 1);
+    assert_eq!(drift[0].key, "hand-edit");
+}
+
+#[test]
+fn a_changed_meta_shows_as_drift_with_a_diff() {
+    let d = managed();
+    write(
+        d.path(),
+        "a/README.meta.yaml",
+        &METAS[0].2.replace("Run agents.", "Run agents well."),
+    );
+    assert_eq!(proven(d.path(), "a/README.meta.yaml"), None);
+    let plan = generate::plan_docs(d.path());
+    assert_eq!(plan.writes.len(), 1);
+    assert_eq!(plan.writes[0].path, "a/README.md");
+    let diff = generate::diff(&plan.writes);
+    assert!(diff.contains("-**Purpose**: Run agents.\n"), "{diff}");
+    assert!(diff.contains("+**Purpose**: Run agents well.\n"), "{diff}");
+    let r = check::check(d.path(), &Default::default()).expect("check");
+    assert!(
+        r.gaps
+            .iter()
+            .any(|g| g.kind == GapKind::Drift && g.key == "render")
+    );
+}
+
+#[test]
+fn a_changed_generator_shows_as_drift_with_a_diff() {
+    let d = tempfile::tempdir().expect("tempdir");
+    for (meta, _, text) in METAS {
+        write(d.path(), meta, text);
+    }
+    let old = "warden-contracts 0.0.1 template 1";
+    let plan = generate::plan_docs_with(d.path(), old);
+    apply(d.path(), &plan);
+    assert!(generate::plan_docs_with(d.path(), old).writes.is_empty());
+    // The current generator proves none of them and re-renders every one.
+    for (meta, _, _) in METAS {
+        assert_eq!(proven(d.path(), meta), None);
+    }
+    let plan = generate::plan_docs(d.path());
+    assert_eq!(plan.writes.len(), METAS.len());
+    let diff = generate::diff(&plan.writes);
+    assert!(
+        diff.contains(&format!("-<!-- Generated by {old} from")),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(&format!(
+            "+<!-- Generated by {} from",
+            render::generator_id()
+        )),
+        "{diff}"
+    );
+}
+
+#[test]
+fn a_document_copied_to_a_new_location_is_not_proven_by_its_old_stamp() {
+    let d = managed();
+    // The meta now renders to d/README.md; a copy of the old document there
+    // carries a stamp for c/README.md.
+    write(
+        d.path(),
+        "b/README.meta.yaml",
+        &METAS[1].2.replace("\"c/\"", "\"d/\""),
+    );
+    write(d.path(), "d/README.md", &read(d.path(), "c/README.md"));
+    assert_eq!(proven(d.path(), "b/README.meta.yaml"), None);
+    let plan = generate::plan_docs(d.path());
+    assert_eq!(
+        plan.writes
+            .iter()
+            .map(|w| w.path.as_str())
+            .collect::<Vec<_>>(),
+        vec!["d/README.md"]
+    );
+}
+
+#[test]
+fn a_stamp_or_fence_changed_by_hand_is_not_trusted() {
+    let d = managed();
+    let doc = read(d.path(), "docs/architecture.md");
+    // The stamp's input digest changed (its checksum no longer matches).
+    let i = doc.find("; inputs ").expect("stamp") + "; inputs ".len();
+    let forged = format!("{}0{}", &doc[..i], &doc[i + 1..]);
+    write(d.path(), "docs/architecture.md", &forged);
+    assert_eq!(proven(d.path(), "docs/architecture.meta.yaml"), None);
+    assert_eq!(generate::plan_docs(d.path()).problems.len(), 1);
+    // A whole fence removed (its markers too): every other checksum still
+    // matches, the stamp's section digest does not.
+    let start = doc
+        .find("<!-- BEGIN AUTO SECTION: data-view -->")
+        .expect("fence");
+    let end = doc.find("<!-- END AUTO SECTION: data-view").expect("end");
+    let end = end + doc[end..].find('\n').expect("nl") + 1;
+    write(
+        d.path(),
+        "docs/architecture.md",
+        &format!("{}{}", &doc[..start], &doc[end..]),
+    );
+    assert_eq!(proven(d.path(), "docs/architecture.meta.yaml"), None);
+    let plan = generate::plan_docs(d.path());
+    assert!(
+        plan.problems[0]
+            .message
+            .contains("\"data-view\" is missing")
+    );
+}
+
+#[test]
+fn a_meta_the_line_scanner_cannot_read_falls_back_to_the_full_render() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "a/README.meta.yaml",
+        "{type: subsystem_readme, subsystem: {name: Flow}}\n",
+    );
+    apply(d.path(), &generate::plan_docs(d.path()));
+    assert_eq!(proven(d.path(), "a/README.meta.yaml"), None);
+    let plan = generate::plan_docs(d.path());
+    assert!(plan.writes.is_empty() && plan.problems.is_empty());
+    assert_eq!(plan.current, vec!["a/README.md"]);
+}
+
+fn inputs(meta: &[u8]) -> DocInputs<'_> {
+    DocInputs {
+        generator: "g",
+        meta_type: MetaType::SubsystemReadme,
+        meta_file: "a/README.meta.yaml",
+        target: "a/README.md",
+        meta_bytes: meta,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever is done to a managed document, the stamp's proof never
+    /// disagrees with the full render: proven in step ⇒ rendering and
+    /// patching every fence changes no byte and finds no hand edit.
+    #[test]
+    fn the_stamps_proof_never_disagrees_with_the_full_render(
+        purpose in "[a-z ]{0,12}",
+        other in "[a-z ]{0,12}",
+        at in 0usize..4000,
+        len in 0usize..40,
+        insert in "([-a-z#<>!: \n]|AUTO SECTION: |AUTO-SECTION: |BEGIN |END |checksum=|-->|subsystem-overview){0,8}",
+    ) {
+        let meta = format!("type: subsystem_readme\nsubsystem: {{name: A, purpose: '{purpose}'}}\n");
+        let doc = render::render_full(&inputs(meta.as_bytes()));
+        let at = at.min(doc.len());
+        let mut end = (at + len).min(doc.len());
+        let mut start = at;
+        while !doc.is_char_boundary(start) { start -= 1; }
+        while !doc.is_char_boundary(end) { end -= 1; }
+        let edited = format!("{}{}{}", &doc[..start], insert, &doc[end..]);
+        let now = format!("type: subsystem_readme\nsubsystem: {{name: A, purpose: '{other}'}}\n");
+        for m in [meta.as_bytes(), now.as_bytes()] {
+            for d in [&doc, &edited] {
+                if render::in_step("g", "a/README.meta.yaml", "a/README.md", m, d) {
+                    match render::refresh_rendered(&inputs(m), d) {
+                        Refresh::Managed { text, hand_edited } => {
+                            prop_assert!(hand_edited.is_empty());
+                            prop_assert_eq!(&text, d);
+                        }
+                        other => prop_assert!(false, "proven but {:?}", other),
+                    }
+                }
+            }
+        }
+        // The untouched render is always proven.
+        prop_assert!(render::in_step("g", "a/README.meta.yaml", "a/README.md", meta.as_bytes(), &doc));
+    }
+}
+
+#[test]
+fn adopt_fences_a_hand_written_document_keeping_every_byte_outside_the_fences() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(d.path(), METAS[2].0, METAS[2].2);
+    // Hand-written: a title, an intro, two of the six sections (one with a
+    // numbered heading), a code block with a heading-like line, no final newline.
+    let hand = "# Our architecture\n\nIntro by hand.\n\n## 1. System context\n\nWe wrote this.\n\n```\n## Data view\n```\n\n## Deployment view\n\nk8s, by hand.";
+    write(d.path(), "docs/architecture.md", hand);
+    let w = generate::plan_adopt(d.path(), "docs/architecture.md").expect("adopt");
+    assert_eq!(w.current.as_deref(), Some(hand.as_bytes()));
+    // Removing the fences (markers and bodies) and the inserted headings
+    // gives back the hand-written bytes.
+    let fences = warden_core::fence::parse(&w.content).expect("fences");
+    let mut outside = String::new();
+    let mut last = 0;
+    for f in &fences {
+        let begin = w.content[..f.body.start]
+            .rfind("<!-- BEGIN")
+            .expect("begin");
+        outside.push_str(&w.content[last..begin]);
+        last = f.body.end + w.content[f.body.end..].find('\n').expect("end line") + 1;
+    }
+    outside.push_str(&w.content[last..]);
+    let mut back = outside.clone();
+    for h in [
+        "Logical architecture",
+        "Process and runtime view",
+        "Data view",
+        "Cross-cutting concerns",
+    ] {
+        back = back.replacen(&format!("## {h}\n\n\n"), "", 1).replacen(
+            &format!("\n\n## {h}\n\n"),
+            "",
+            1,
+        );
+    }
+    assert_eq!(
+        back.replace("\n\n\n", "\n\n"),
+        hand.replace("\n\n\n", "\n\n"),
+        "{}",
+        w.content
+    );
+    // Every hand-written line is still there, in order, and the result is in step.
+    let mut pos = 0;
+    for line in hand.lines().filter(|l| !l.is_empty()) {
+        let i = w.content[pos..]
+            .find(line)
+            .unwrap_or_else(|| panic!("{line:?} kept in order"));
+        pos += i + line.len();
+    }
+    write(d.path(), "docs/architecture.md", &w.content);
+    assert!(
+        proven(d.path(), "docs/architecture.meta.yaml").is_some(),
+        "{}",
+        w.content
+    );
+    let plan = generate::plan_docs(d.path());
+    assert!(
+        plan.writes.is_empty() && plan.problems.is_empty(),
+        "{:?}",
+        plan.problems
+    );
+    assert!(
+        check::check(d.path(), &Default::default())
+            .expect("check")
+            .clean
+    );
+    // The hand text sits right after its section's fence.
+    assert!(
+        w.content.contains("checksum=") && w.content.contains(" -->\n\nWe wrote this.\n"),
+        "{}",
+        w.content
+    );
+    // Once managed, adopt refuses; so it does for a document without a meta
+    // and for managed headings out of order.
+    let again = generate::plan_adopt(d.path(), "docs/architecture.md").expect_err("managed");
+    assert!(again.contains("already managed"), "{again}");
+    let none = generate::plan_adopt(d.path(), "docs/other.md").expect_err("no meta");
+    assert!(none.contains("no document meta"), "{none}");
+    write(
+        d.path(),
+        "docs/architecture.md",
+        "## Data view\n\nx\n\n## System context\n\ny\n",
+    );
+    let order = generate::plan_adopt(d.path(), "docs/architecture.md").expect_err("order");
+    assert!(order.contains("\"Data view\""), "{order}");
+}
