@@ -7,7 +7,7 @@
 //! - **group commit** (the default): a batch's outputs written without
 //!   per-file fsyncs, one ledger fsync for the batch (`record_many`), one
 //!   `syncfs`, then the commands are removed; plus the fsynced batch marker.
-//! - **baseline** (seed 002's executor): every output written, fsynced and
+//! - **baseline** (the original executor): every output written, fsynced and
 //!   renamed on its own with its directory fsynced, one ledger fsync per
 //!   command, the audit line fsynced, the command's removal fsynced.
 //!

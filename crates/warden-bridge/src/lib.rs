@@ -1,4 +1,4 @@
-//! warden-bridge: the signed-command bridge (SPEC §10, seed 002).
+//! warden-bridge: the signed-command bridge.
 //!
 //! Signed JSON commands arrive in `commands/`; each is checked layer by layer
 //! (file → JSON → HMAC → schema → time → allowedActions → paths → dry-run

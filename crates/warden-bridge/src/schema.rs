@@ -1,4 +1,4 @@
-//! Draft-07 JSON Schemas of the bridge's file formats (SPEC §4), published in
+//! Draft-07 JSON Schemas of the bridge's file formats, published in
 //! `schemas/bridge-*.schema.json` and printed by `warden schema NAME`. The
 //! output documents' schemas are generated from their types; the command's is
 //! written by hand because the command is parsed by hand (`command.rs`).

@@ -119,7 +119,7 @@ json.dump(out, sys.stdout)
     }
 }
 
-/// The fixture is seed 002 §14's script, byte for byte (checked when the
+/// The fixture is the original executor script, byte for byte (checked when the
 /// shared seeds are beside the repository, as in CI).
 #[test]
 fn smoke_fixture_is_the_seed_script_unchanged() {
@@ -135,7 +135,7 @@ fn smoke_fixture_is_the_seed_script_unchanged() {
         .find(|e| e.file_name().to_string_lossy().starts_with("002_"))
         .map(|e| std::fs::read_to_string(e.path()).expect("seed"));
     let Some(seed) = seed else {
-        eprintln!("skipped: seed 002 not found");
+        eprintln!("skipped: the original executor script is not beside the repository");
         return;
     };
     let start = seed.find("python3 - <<'PY'\n").expect("heredoc") + "python3 - <<'PY'\n".len();

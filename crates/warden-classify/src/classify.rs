@@ -1,4 +1,4 @@
-//! One classification pass (SPEC §7, §13.2–4): pick the files in scope, read
+//! One classification pass: pick the files in scope, read
 //! them, score each against the registry, settle name clashes by the dedupe
 //! rules, and turn the decisions into ONE proposal of `move_file` and
 //! `quarantine` actions (never `delete_file`) on the `FileDetected` event.

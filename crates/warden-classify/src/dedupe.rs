@@ -1,5 +1,5 @@
-//! Deduplication when a file's target name is taken (SPEC §13.3, REQUIREMENTS
-//! C5). The order is fixed and only a full sha256 decides equality:
+//! Deduplication when a file's target name is taken
+//! (docs/classify.md). The order is fixed and only a full sha256 decides equality:
 //!
 //! 1. equal sha256 → `dedupe_collapsed`: the file in place stays, the
 //!    newcomer goes to quarantine as `duplicate`;

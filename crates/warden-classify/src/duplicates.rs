@@ -1,5 +1,5 @@
 //! `warden classify --duplicates [PATHS…]`: groups of identical files, read
-//! only (REQUIREMENTS §7.1: what users of jdupes and fclones rely on).
+//! only.
 //!
 //! The files are those a classify run would look at (the same walk: no
 //! `.gitignore`d paths, none of warden's own areas, no bridge roots, no
@@ -8,7 +8,7 @@
 //! Three passes, each in parallel (rayon), each only over what the previous
 //! one left in play: the size (files of a unique size cannot have a twin),
 //! the sha256 of the first [`PREFIX_BYTES`] bytes, and the full sha256. Only
-//! the full digest decides (SPEC §13.3); the first two passes only skip
+//! the full digest decides; the first two passes only skip
 //! reading files that cannot match.
 
 use crate::IoContext;

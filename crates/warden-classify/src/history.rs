@@ -1,4 +1,4 @@
-//! Placement history (SPEC §7, §13.4; REQUIREMENTS C6, C7): every decision a
+//! Placement history: every decision a
 //! classify run made is in its ledger entry's `details` (a
 //! `warden.classify/v1` report), so the history travels with the repository
 //! and verifies with the ledger. `warden where FILE` lists every decision
@@ -166,7 +166,7 @@ fn plugin_placements(e: &Entry) -> Option<Vec<Placement>> {
 
 /// The latest decision still in force for each (path, sha256), as its
 /// [`fingerprint`]: a decision with the same fingerprint need not be
-/// recorded again (REQUIREMENTS C14).
+/// recorded again.
 pub fn latest(placements: &[Placement]) -> BTreeMap<(String, Digest), Digest> {
     let mut m = BTreeMap::new();
     for p in placements.iter().filter(|p| p.undone_by.is_none()) {

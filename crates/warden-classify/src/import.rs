@@ -1,5 +1,5 @@
 //! `warden modules import FILE`: the seed's module registry (JSON keyed by
-//! module name, REQUIREMENTS C2) as `.warden/modules.yaml`. Each module may
+//! module name) as `.warden/modules.yaml`. Each module may
 //! carry `keywords`, `allowed_extensions` and, beyond the seed, `folder`
 //! (default `modules/<name>/`), `priority` and `description`. The YAML is
 //! written in a fixed layout, so importing the same file twice gives the

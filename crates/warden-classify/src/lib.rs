@@ -1,4 +1,4 @@
-//! warden-classify: the file classifier and watcher (SPEC §7, §13.1–5).
+//! warden-classify: the file classifier and watcher.
 //!
 //! Files dropped into an inbox are scored against the module registry
 //! `.warden/modules.yaml` ([`score`], tokenised by [`tokens`]), name clashes

@@ -1,7 +1,7 @@
 //! `warden quarantine list [--reason R]`: the core's quarantine lane
 //! (`.quarantine/<RUN>/index.json`, `warden.quarantine/v1`) as one list. The
 //! seed's `QUARANTINE_UNCLASSIFIED/` folder is this view with
-//! `--reason unclassified` (SPEC §13.5).
+//! `--reason unclassified`.
 
 use crate::IoContext;
 use schemars::JsonSchema;

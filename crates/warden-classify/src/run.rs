@@ -4,7 +4,7 @@
 //! decisions (the placement history). A pass with nothing to move but new
 //! decisions (ambiguous files) is ledgered as a recorded run; a pass that
 //! repeats decisions already recorded for the same (path, sha256) writes
-//! nothing (G6, REQUIREMENTS C14).
+//! nothing (G6).
 
 use crate::classify::{self, Analysis, EVENT, Options, SOURCE_ID, SOURCE_KIND};
 use crate::history;

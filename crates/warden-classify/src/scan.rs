@@ -1,5 +1,5 @@
-//! Which files a run looks at, and what it reads of each (REQUIREMENTS C1,
-//! C9, C15): the files under the inbox roots (or under the paths named on
+//! Which files a run looks at, and what it reads of each: the
+//! files under the inbox roots (or under the paths named on
 //! the command line), skipping `.gitignore`d paths, warden's own areas
 //! (`.git/`, `.warden/`, `.ledger/`, `.runs/`, `.quarantine/`), the engine's
 //! temp files, any bridge root (a folder with `.bridge/` or

@@ -1,5 +1,5 @@
-//! Scoring a file against the module registry, and the decision (SPEC §7,
-//! §13.4; REQUIREMENTS C3, C4). Pure: the same facts and registry give the
+//! Scoring a file against the module registry, and the decision
+//! (docs/classify.md). Pure: the same facts and registry give the
 //! same verdict, byte for byte.
 //!
 //! **Score.** For each module that takes the file's extension
@@ -36,7 +36,7 @@ pub const WEIGHT_CONTENT: u32 = 1;
 /// How much of a file's content is read for keywords.
 pub const HEAD_BYTES: usize = 4096;
 
-/// How a file's fate was decided: the closed set of SPEC §13.4.
+/// How a file's fate was decided: a closed set (docs/classify.md lists each).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]

@@ -1,4 +1,4 @@
-//! Which modification time a dedupe comparison uses (SPEC §13.3): inside a
+//! Which modification time a dedupe comparison uses: inside a
 //! git checkout a file's mtime is when it was checked out, not when it was
 //! written, so for a file git tracks with no uncommitted change the last
 //! commit time that touched it counts; otherwise the file system's mtime.

@@ -1,5 +1,5 @@
 //! `warden watch`: the classifier, run unattended on what settles in the
-//! inbox (SPEC §7; REQUIREMENTS C8, C9, C15).
+//! inbox.
 //!
 //! - It watches the inbox roots (folders, recursively, never single files)
 //!   with `notify` through `notify-debouncer-full`, or, with `poll`, scans

@@ -1,4 +1,4 @@
-//! The acceptance tests of REQUIREMENTS §1.3 (classifier), at library level,
+//! The classifier's acceptance tests, at library level,
 //! each named after what it proves. The watcher's are in
 //! `crates/warden-cli/tests/classify.rs` (real binary).
 // Tests, examples and benches drive real processes, clocks and environments directly.

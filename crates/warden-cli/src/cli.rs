@@ -157,7 +157,7 @@ pub enum Command {
     Watch(crate::commands::watch::WatchArgs),
     /// Walk through warden on a throwaway repository in a temp dir.
     Demo(crate::commands::demo::Args),
-    /// Check the meta contracts (SPEC §8): every README, document and test a
+    /// Check the meta contracts: every README, document and test a
     /// meta.yaml declares, against the repository.
     ///
     /// Writes meta-gaps.yaml at the root when there are gaps and removes it when

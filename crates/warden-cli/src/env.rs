@@ -281,7 +281,7 @@ pub fn terminal_rows() -> Option<usize> {
     terminal_size::terminal_size().map(|(_, h)| usize::from(h.0))
 }
 
-/// The HMAC secret of the signed-command bridge (name kept from seed 002).
+/// The HMAC secret of the signed-command bridge (name kept from).
 pub const BRIDGE_SECRET: &str = "GPT_BRIDGE_HMAC_SECRET";
 /// During a rotation: the next secret, accepted alongside the current one.
 pub const BRIDGE_SECRET_NEXT: &str = "GPT_BRIDGE_HMAC_SECRET_NEXT";
@@ -476,7 +476,7 @@ pub fn bridge_secrets() -> Result<Option<BridgeSecrets>, SecretError> {
     }))
 }
 
-/// The bridge root from `CLOUD` (seed 002's name for it).
+/// The bridge root from `CLOUD` (name for it).
 pub fn bridge_root() -> Option<std::path::PathBuf> {
     std::env::var_os("CLOUD")
         .filter(|s| !s.is_empty())
@@ -498,7 +498,7 @@ pub fn editor() -> String {
         .unwrap_or_else(|| "vi".into())
 }
 
-/// The llm-connect server of `registry maintain` (seed 001's variable).
+/// The llm-connect server of `registry maintain` (variable).
 pub fn llm_connect_url() -> Option<String> {
     std::env::var("LLM_CONNECT_URL")
         .ok()

@@ -1,5 +1,5 @@
 //! The `warden` command line. This crate alone parses arguments, reads the
-//! environment, prints, and maps errors to the exit codes of SPEC §4:
+//! environment, prints, and maps errors to the stable exit codes:
 //! 0 ok, 1 findings/refused (nothing written), 2 usage or input error,
 //! 3 internal error, 4 busy (lock held).
 

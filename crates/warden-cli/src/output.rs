@@ -23,7 +23,7 @@ pub enum Format {
     Sarif,
 }
 
-/// The process exit codes (SPEC §4), the one place they are spelled.
+/// The process exit codes, the one place they are spelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     /// 0: done, in sync, nothing to report.

@@ -187,7 +187,7 @@ fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
         .env("CLOUD", &c.root)
         .env("GPT_BRIDGE_HMAC_SECRET", SECRET)
         .output()
-        .expect("python3 is required: seed 002's signer is Python");
+        .expect("python3 is required: the original signer is Python");
     assert!(
         out.status.success(),
         "{}",
@@ -342,7 +342,7 @@ fn commands_change_the_configured_target_repository() {
     assert_eq!(st["backlog"]["bridge_inbox"], Value::Null);
 }
 
-/// `warden status` (SPEC §3.6) shows the bridge's queue: pending commands,
+/// `warden status` shows the bridge's queue: pending commands,
 /// dead letters by reason, retries pending, the last publish — human and JSON,
 /// the JSON valid against the published schema, never the secret.
 #[test]

@@ -1,5 +1,5 @@
 //! Phase 2: `warden check` — every meta file against the repository, as a list
-//! of gaps with stable ids (REQUIREMENTS §2.5, without the seed script's ten
+//! of gaps with stable ids (without the seed script's ten
 //! defects: locations are resolved against the repository root, a README's
 //! location is a directory, `meta.yaml` files are scanned, an empty file is a
 //! gap, vendored trees are skipped, and paths in the report are relative).

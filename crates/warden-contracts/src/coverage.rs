@@ -1,4 +1,4 @@
-//! Coverage thresholds (REQUIREMENTS §2.10). Meta files *declare* them —
+//! Coverage thresholds. Meta files *declare* them —
 //! `expectations.coverage_target` in a test spec, `ci_contracts.min_<kind>_coverage`
 //! in the repository contract — and `warden check --coverage [KIND=]FILE`
 //! compares them with a coverage report someone else produced: warden does

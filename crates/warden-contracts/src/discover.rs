@@ -1,4 +1,4 @@
-//! Phase 1: find the meta files (REQUIREMENTS §2.4). A meta file is any
+//! Phase 1: find the meta files. A meta file is any
 //! `*.meta.yaml` (the dot-prefixed repository contracts included) or a file
 //! named `meta.yaml` (the test folders' specs, which the seed's own glob
 //! missed). `.gitignore` is honoured; `.git/`, `.warden/state`, vendored

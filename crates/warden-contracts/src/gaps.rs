@@ -1,9 +1,9 @@
 //! Gaps: the closed set of kinds, each with its fix; stable ids; the
-//! `meta-gaps.yaml` v1 report (seed 004 L2243-2333).
+//! `meta-gaps.yaml` v1 report (L2243-2333).
 //!
 //! A gap id is `gap-` and the first 12 hex digits of sha256(kind, meta file,
 //! target file, structural key), so a gap keeps its id when others appear or
-//! go (SPEC §13.6). The seed's prose numbers gaps per run (`gap-0001`); its own
+//! go. The seed's prose numbers gaps per run (`gap-0001`); its own
 //! comment calls the id "stable", and only a content-derived id is.
 
 use schemars::JsonSchema;

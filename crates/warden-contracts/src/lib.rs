@@ -1,4 +1,4 @@
-//! warden's contracts (SPEC §8; seed 004): meta.yaml contracts next to the
+//! warden's contracts: meta.yaml contracts next to the
 //! code say which READMEs, docs and tests must exist and what they must hold.
 //!
 //! - [`discover`] finds meta files, [`meta`] types them (one serde shape and

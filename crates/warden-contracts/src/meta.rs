@@ -1,10 +1,10 @@
 //! Meta contracts: the `type:` of every meta file, the serde shape of each
-//! type (REQUIREMENTS §2.3), and parsing with the gap a bad file becomes.
+//! type, and parsing with the gap a bad file becomes.
 //!
 //! Each type's struct lists the fields the seed documents. Unknown keys are
 //! allowed at every level (the seed's examples carry project-specific keys),
 //! the keys a check needs are required. The seed's `l9_*` names are aliases of
-//! the generic names (SPEC §13.9).
+//! the generic names.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -143,7 +143,7 @@ impl MetaType {
     }
 
     /// The gold-standard section headings a rendered document of this type
-    /// must carry (REQUIREMENTS §2.2, verbatim from seed 004).
+    /// must carry (the user's gold-standard lists, verbatim).
     pub fn gold_sections(self) -> &'static [&'static str] {
         match self {
             MetaType::RootReadme => &[
@@ -620,7 +620,7 @@ meta_struct!(ModuleCi {
 
 meta_struct!(
     /// `type: module_contracts` (seed: `l9_module_contracts`) — `.l9_modules.meta.yaml`.
-    /// The registry is `.warden/modules.yaml` (SPEC §13.1); `machine_registry_file` is read only when that is absent.
+    /// The registry is `.warden/modules.yaml`; `machine_registry_file` is read only when that is absent.
     ModuleContracts {
     #[serde(default)] registry_file: Option<String>,
     #[serde(default)] machine_registry_file: Option<String>,
@@ -658,7 +658,7 @@ meta_struct!(
     #[serde(default)] deployment: Option<Value>,
 });
 
-/// One generic wiring rule (REQUIREMENTS §2.9).
+/// One generic wiring rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum WiringRule {

@@ -1,7 +1,7 @@
-//! Module and wiring contracts (REQUIREMENTS §2.8–2.9).
+//! Module and wiring contracts.
 //!
-//! Modules: the registry `.warden/modules.yaml` (shared with the classifier,
-//! SPEC §13.1) against spec files and module folders, with orphans both ways.
+//! Modules: the registry `.warden/modules.yaml` (shared with the
+//! classifier) against spec files and module folders, with orphans both ways.
 //! Wiring: what a `module_meta` declares (tool registry entries, agent
 //! bindings, memory segments, approval adapters, router includes) becomes
 //! generic textual rules — `file_exists`, `file_contains`, `key_exists` —
@@ -456,7 +456,7 @@ fn scalar(v: Option<&Value>) -> Option<String> {
 /// The Module-Spec versions whose content rules this build knows.
 pub const SPEC_VERSIONS: &[&str] = &["2.5", "2.6"];
 
-/// The content rules of one module spec (REQUIREMENTS §2.8): its
+/// The content rules of one module spec: its
 /// `schema_version` is known, and each `tier_expectations` flag that is true
 /// has what it requires declared in the spec:
 ///

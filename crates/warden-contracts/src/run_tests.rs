@@ -1,5 +1,5 @@
 //! `warden check --run-tests`: after a clean contract pass, run the
-//! `tests.command` of `.warden/contracts.yaml` (SPEC §13.8) through the one
+//! `tests.command` of `.warden/contracts.yaml` through the one
 //! process runner. A missing program and "no tests collected" are named
 //! outcomes, not crashes (the seed script's defect 9).
 

@@ -1,4 +1,4 @@
-//! Phase 4: honest pending test skeletons (SPEC §13.7). One skeleton per
+//! Phase 4: honest pending test skeletons. One skeleton per
 //! `must_cover` behaviour, named `test_<slug>` where the slug is a readable
 //! stem plus 6 hex digits of the behaviour's sha256 (stable, unique), skipped
 //! or ignored with the behaviour named. An existing file only gains the

@@ -1,5 +1,5 @@
 //! Annotated meta templates (`warden contracts new TYPE [PATH]`): every field
-//! with a `#` explanation, as seed 004 asks (L536). Each template parses and
+//! with a `#` explanation, as the user asked. Each template parses and
 //! validates against its type's schema (tested).
 
 use crate::meta::MetaType;

@@ -1,5 +1,5 @@
 //! `warden check` at library level: the seed's examples, each of the ten
-//! defects of the seed's `ci_meta_check_and_tests.py` (REQUIREMENTS §2.5) as a
+//! defects of the seed's `ci_meta_check_and_tests.py` as a
 //! regression test, stable ids, suppressions, baselines, module and wiring
 //! contracts, and the generators' guarantees.
 // Tests, examples and benches drive real processes, clocks and environments directly.

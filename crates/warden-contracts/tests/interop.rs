@@ -1,7 +1,7 @@
-//! Interop with the seed's checker: `ci_meta_check_and_tests.py` (seed 004
-//! L1610-1776, verbatim in tests/fixtures) runs under python3 on the seed's
-//! documented layout, from another working directory, as REQUIREMENTS §8
-//! did. warden must report every true gap it reports, and none of its false
+//! Interop with the seed's checker: `ci_meta_check_and_tests.py` (verbatim
+//! in tests/fixtures) runs under python3 on the seed's
+//! documented layout, from another working directory, as its
+//! users run it. warden must report every true gap it reports, and none of its false
 //! positives. Needs python3 with PyYAML; without them the test says so and
 //! checks warden's side alone.
 // Tests, examples and benches drive real processes, clocks and environments directly.
@@ -95,7 +95,7 @@ fn warden_reports_the_seed_checkers_true_gaps_and_none_of_its_false_positives() 
         .expect("canon")
         .display()
         .to_string();
-    // The seed's false positives, as REQUIREMENTS §8 recorded them.
+    // The seed's false positives, found by running it.
     let false_positive = |(k, t): &(String, String)| {
         k == "missing_doc" && (t == "/" || t.contains("agents/l9/core/agents"))
     };

@@ -1,4 +1,4 @@
-//! `.warden/OPERATING_CONTRACT.md` (SPEC §5.5): rendered deterministically from the
+//! `.warden/OPERATING_CONTRACT.md`: rendered deterministically from the
 //! event catalogue and the policy pack, checked for drift like any derived file.
 
 use crate::events::{self, SOURCE_KINDS};

@@ -1,9 +1,9 @@
-//! Typed errors of the core. Every variant knows its exit class (SPEC §4) and
+//! Typed errors of the core. Every variant knows its exit class and
 //! carries the file, the field and a hint so the CLI can print one clear message.
 
 use std::path::PathBuf;
 
-/// The stable exit classes of SPEC §4. The CLI maps them to process exit codes.
+/// The stable exit classes (docs/cli.md). The CLI maps them to process exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitClass {
     /// 1: findings, validation or policy said no; nothing was written.

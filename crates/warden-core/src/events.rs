@@ -1,11 +1,11 @@
-//! The lifecycle event catalogue (SPEC §3.1) as data: trigger, input schema,
+//! The lifecycle event catalogue as data: trigger, input schema,
 //! default allowed actions per source kind, required ledger fields and rollback
 //! expectations. `warden events` prints it; the policy and the operating contract
 //! are derived from it.
 
 use serde::Serialize;
 
-/// The closed set of action kinds (SPEC §3.2). Some are reserved for later
+/// The closed set of action kinds. Some are reserved for later
 /// subsystems: the catalogue and the policy know them, the engine refuses them
 /// with a clear message until their subsystem lands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

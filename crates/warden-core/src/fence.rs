@@ -1,4 +1,4 @@
-//! AUTO fences (SafePatch, SPEC §5.4).
+//! AUTO fences (SafePatch).
 //!
 //! ```text
 //! # BEGIN AUTO SECTION: NAME

@@ -1,4 +1,4 @@
-//! The identity operation log `.ledger/ids.jsonl` (SPEC §5.6, seed 003 §4).
+//! The identity operation log `.ledger/ids.jsonl`.
 //!
 //! One JSON line per identity operation (an id card minted or retired), append
 //! only. It is a single file shared by every clone, so `.ledger/.gitattributes`

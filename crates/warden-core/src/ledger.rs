@@ -1,4 +1,4 @@
-//! The ledger (SPEC §3.5, G2): append-only JSONL under `.ledger/runs/`, one
+//! The ledger (G2): append-only JSONL under `.ledger/runs/`, one
 //! hash-chained file per writer (clone), so two clones that append and merge get
 //! no textual conflict and each chain still verifies.
 //!

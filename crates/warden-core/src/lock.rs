@@ -1,4 +1,4 @@
-//! One writer per repository (SPEC §3.4): a kernel lock (`flock`) on
+//! One writer per repository: a kernel lock (`flock`) on
 //! `.warden/state/lock`. The kernel drops it when the process exits, however it
 //! exits, so there is never a stale lock to delete by hand. The file's content
 //! names the holder for the message a waiting writer prints; it is informative only.

@@ -1,4 +1,4 @@
-//! Planning (SPEC §3.4, first two steps): resolve a proposal's actions against
+//! Planning (first two steps): resolve a proposal's actions against
 //! the tree into per-path changes, gate them by the policy, and render the plan
 //! (unified diff + counts). Nothing is written here.
 //!
@@ -429,7 +429,7 @@ fn new_mode(current: Option<u32>, executable: Option<bool>) -> u32 {
     }
 }
 
-/// The folder a `registry_patch` action may write (SPEC §9).
+/// The folder a `registry_patch` action may write.
 pub const REGISTRY_DIR: &str = "registry/";
 
 /// Check every action's kind and paths against the policy (G4) and the

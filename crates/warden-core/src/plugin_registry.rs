@@ -1,5 +1,5 @@
 //! `plugins/registry.json`: which plugins are enabled, pinned to the exact
-//! manifest (and policy) they were validated against (SPEC §5.2). It is an
+//! manifest (and policy) they were validated against. It is an
 //! ordinary repository file, written only through the engine (so enabling and
 //! disabling are ledgered, undoable runs); the runtime refuses any plugin whose
 //! files no longer match the pinned manifest. The core reads it to render the

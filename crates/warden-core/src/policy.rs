@@ -1,4 +1,4 @@
-//! The policy pack (SPEC §3.3, G4): `.warden/policy.yaml`. Which actions each
+//! The policy pack (G4): `.warden/policy.yaml`. Which actions each
 //! source kind may propose per event, which paths are writable, and the limits.
 //! Every run records the policy's version and the digest of its exact bytes.
 

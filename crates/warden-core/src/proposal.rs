@@ -126,7 +126,7 @@ pub enum Action {
         #[serde(skip_serializing_if = "Option::is_none")]
         executable: Option<bool>,
     },
-    /// Replace the body of one AUTO fence (SPEC §5.4).
+    /// Replace the body of one AUTO fence.
     PatchRegion {
         path: RepoPathSchema,
         /// The fence name in `BEGIN AUTO SECTION: NAME`.
@@ -156,7 +156,7 @@ pub enum Action {
     },
     /// Write the new content of one capability registry file (the index or an
     /// entry under `registry/`), computed by the registry maintainer from the
-    /// registry patches a session accepted (SPEC §9). Applied like
+    /// registry patches a session accepted. Applied like
     /// `write_file`; the policy grants it separately and it may only write
     /// below `registry/`.
     RegistryPatch {

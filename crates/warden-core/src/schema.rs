@@ -1,4 +1,4 @@
-//! Published JSON Schemas (draft-07, SPEC §4) of every format warden reads or
+//! Published JSON Schemas (draft-07) of every format warden reads or
 //! writes. `warden schema NAME` prints them; `schemas/` holds the same files,
 //! checked for drift by a test.
 

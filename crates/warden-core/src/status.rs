@@ -1,4 +1,4 @@
-//! Health and self-description (SPEC §3.6), and the other reports the CLI
+//! Health and self-description, and the other reports the CLI
 //! prints. Each report is a versioned wire format with a JSON Schema.
 
 use crate::engine;

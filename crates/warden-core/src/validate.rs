@@ -1,4 +1,4 @@
-//! The policy's optional validation command (SPEC §3.4): run in the repository
+//! The policy's optional validation command: run in the repository
 //! root after a run applied, output captured to the run's `validation.log`,
 //! killed (its whole process tree, see [`crate::process`]) past
 //! `limits.max_runtime_ms`. It sees only the environment the caller lists

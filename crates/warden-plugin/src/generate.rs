@@ -1,4 +1,4 @@
-//! One spec → every derived artifact (SPEC §5.1–§5.2, seed 003 §2–§3).
+//! One spec → every derived artifact (–§5.2–§3).
 //!
 //! Each file of a plugin folder has one owner:
 //! - **derived**: rewritten whole from the spec + policy (`manifest.json`,

@@ -1,4 +1,4 @@
-//! Identity (SPEC §5.6, seed 003 §4): immutable ID cards `ids/cards/<ULID>.yaml`,
+//! Identity: immutable ID cards `ids/cards/<ULID>.yaml`,
 //! the append-only operation log `.ledger/ids.jsonl` (in the core), and the
 //! generated index `ids/registry.yaml`.
 //!

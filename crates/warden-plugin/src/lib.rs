@@ -1,4 +1,4 @@
-//! warden-plugin: plugins as a governed lifecycle (SPEC §5).
+//! warden-plugin: plugins as a governed lifecycle.
 //!
 //! - [`spec`]: `plugin.spec.json`, the one hand-written file of a plugin;
 //! - [`generate`]: every derived artifact from the spec + policy, byte-identical on

@@ -1,4 +1,4 @@
-//! The plugin protocol, version 1 (SPEC §5.3; docs/wire-format.md).
+//! The plugin protocol, version 1 (docs/wire-format.md).
 //!
 //! One process per event batch. warden writes two JSON lines to the plugin's
 //! stdin and closes it; the plugin writes two JSON lines to stdout:

@@ -1,5 +1,5 @@
 //! `plugins/<key>/plugin.spec.json`: the one hand-written file of a plugin
-//! (SPEC §5.1, seed 003 §2.1). Every other file of the plugin is derived from
+//!. Every other file of the plugin is derived from
 //! it (and the repository's policy pack) or scaffolded once from it.
 
 use schemars::JsonSchema;

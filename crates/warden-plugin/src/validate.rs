@@ -1,5 +1,4 @@
-//! `warden plugin validate`: the full checklist of seed 003 §8 and seed 000's
-//! validator (SPEC §5.2). Each finding names the file, the rule and the fix.
+//! `warden plugin validate`: the full checklist (docs/plugins.md). Each finding names the file, the rule and the fix.
 //! Only a plugin without findings can be enabled.
 
 use crate::generate::{self, Generation, Ownership, PLUGINS_DIR};

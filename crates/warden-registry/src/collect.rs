@@ -1,4 +1,4 @@
-//! The deterministic signal collectors (seed 001 T02; REQUIREMENTS §3.4). The
+//! The deterministic signal collectors (T02). The
 //! list is explicit ([`COLLECTORS`]); each is a pure function of the registry
 //! and the files changed since `--from-git-since REF` (working tree against
 //! REF, deleted files left out).

@@ -1,4 +1,4 @@
-//! The registry maintainer (SPEC §9, seed 001): a capability registry —
+//! The registry maintainer: a capability registry —
 //! `registry/indexes/capabilities.yaml` and `registry/capabilities/*.md` —
 //! kept current by deterministic collectors, a review loop, and an optional
 //! LLM whose answers are validated locally and gated on evidence. Every write

@@ -1,4 +1,4 @@
-//! The optional LLM (SPEC §13.11): one adapter ([`Backend`]), two HTTP
+//! The optional LLM: one adapter ([`Backend`]), two HTTP
 //! backends, and [`LlmPlanner`], which asks once per capability, validates
 //! every answer locally (never trusting a 200), retries at most twice with
 //! the parse or validation errors fed back, and treats refusals, truncated
@@ -31,7 +31,7 @@ use warden_core::digest::Digest;
 
 pub const EXCHANGE_SCHEMA_ID: &str = "warden.registry-llm-exchange/v1";
 pub const SCHEMA_NAME: &str = "registry_patches";
-/// Retries after the first attempt (SPEC §13.11).
+/// Retries after the first attempt.
 pub const MAX_RETRIES: usize = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! loop), validate the whole batch as it would land, and write it as ONE
 //! `registry_patch` run through the core's policy gate and engine.
 //!
-//! Tiers (REQUIREMENTS §3.6): `safe` = every deterministic patch;
+//! Tiers: `safe` = every deterministic patch;
 //! `llm-metadata` = a non-deterministic patch that is not a promotion;
 //! `llm-promote` = a non-deterministic `maturity_promote`.
 //!
@@ -189,7 +189,7 @@ pub struct MaintainReport {
     pub schema: String,
     pub outcome: SessionOutcome,
     /// 0 all applied or nothing to do, 1 validation failed (nothing
-    /// written), 5 partial (SPEC §13.10).
+    /// written), 5 partial.
     pub exit_code: u8,
     /// The run that wrote the batch (`warden undo RUN` reverts it).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,4 +1,4 @@
-//! The registry's files (SPEC §9, REQUIREMENTS §3.2): the index
+//! The registry's files: the index
 //! `registry/indexes/capabilities.yaml` and the entries
 //! `registry/capabilities/<slug>.md` (YAML front matter, then free Markdown
 //! kept byte for byte).

@@ -1,4 +1,4 @@
-//! The registry-patch contract (seed 001 T01; REQUIREMENTS §3.5): seven kinds,
+//! The registry-patch contract (T01): seven kinds,
 //! each with one field path shape and exactly one of `value` / `append`.
 //! Patches come from the deterministic collectors, an LLM, a person (the
 //! review loop's editor) or a file (`maintain --patches FILE`); all go through

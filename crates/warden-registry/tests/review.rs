@@ -1,5 +1,5 @@
-//! The review loop driven through a reader (seed 001 T03: "Tests drive
-//! stdin"): apply, skip, edit with re-validation, quit, apply-all-safe, the
+//! The review loop driven through a reader (tests drive
+//! stdin): apply, skip, edit with re-validation, quit, apply-all-safe, the
 //! level confirmation, and end of input writing nothing.
 // Tests, examples and benches drive real processes, clocks and environments directly.
 #![allow(clippy::disallowed_methods)]

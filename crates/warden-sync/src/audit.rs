@@ -1,6 +1,6 @@
 //! `warden sync audit`: fetch without merging, then a deterministic report of
-//! everything that differs between a checkout and its remotes (seed 000,
-//! steps 2–5). Every list is sorted; the report carries no time, so the same
+//! everything that differs between a checkout and its remotes.
+//! Every list is sorted; the report carries no time, so the same
 //! repository state gives the same bytes.
 //!
 //! Read-only toward the user's work: `status` runs with `--no-optional-locks`

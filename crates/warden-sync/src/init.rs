@@ -1,4 +1,4 @@
-//! `warden sync init [--remote URL]` (seed 000, step 1): make sure there is a
+//! `warden sync init [--remote URL]` (step 1): make sure there is a
 //! git repository and that it is linked to its remote, once. Re-running it is
 //! a no-op; a different URL for an existing `origin` is refused, never replaced.
 

@@ -1,4 +1,4 @@
-//! warden-sync: the sync guardian (SPEC §6, seed 000 "Problem 1").
+//! warden-sync: the sync guardian ("Problem 1").
 //!
 //! - [`git`]: what the guardian asks of git beyond the core's git layer
 //!   ([`warden_core::git`]): the minimum version, the audit's fetch;

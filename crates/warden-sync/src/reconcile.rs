@@ -1,6 +1,6 @@
 //! `warden sync reconcile`: build the merged truth of the working branch, its
 //! uncommitted work and its fetched upstream on a new branch
-//! `sync/<YYYYMMDD>-<RUN>` (seed 000, step 6).
+//! `sync/<YYYYMMDD>-<RUN>` (step 6).
 //!
 //! Invariant: the user's working tree, index, stashes, HEAD and existing refs
 //! are never written. Everything is built with plumbing:

@@ -1,5 +1,5 @@
-//! What the sync guardian writes to the ledger and to `.runs/<RUN>/` (seed 000,
-//! step 7: "the ledger line says exactly what was brought in from where").
+//! What the sync guardian writes to the ledger and to `.runs/<RUN>/` ("the
+//! ledger line says exactly what was brought in from where").
 
 use crate::adopt::AdoptReport;
 use crate::audit::AuditReport;

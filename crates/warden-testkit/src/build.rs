@@ -42,7 +42,7 @@ pub fn move_file(from: &str, to: &str, expect: Value) -> Value {
     json!({"kind": "move_file", "from": from, "to": to, "expect": expect})
 }
 
-/// A bridge command (seed 002 §5) without its `hmac`: sign it with the
+/// A bridge command without its `hmac`: sign it with the
 /// bridge's signer. `issued_at`/`expires_at` are RFC 3339 with an offset.
 pub fn bridge_command(
     id: &str,

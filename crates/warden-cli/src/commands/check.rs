@@ -1,5 +1,5 @@
 //! `warden check [--baseline FILE] [--run-tests] [--strict] [--no-report]`:
-//! the meta contracts' gap report (SPEC §8). Reads only; the one file it
+//! the meta contracts' gap report. Reads only; the one file it
 //! writes is `meta-gaps.yaml` (removed when clean).
 
 use super::root;

@@ -1,5 +1,5 @@
 //! `warden classify [PATHS…] [--dry-run] [--yes] [--reclassify] [--explain]`:
-//! place inbox files into their modules as ONE undoable run (SPEC §7).
+//! place inbox files into their modules as ONE undoable run.
 
 use super::WriteArgs;
 use super::{confirm, is_json, open, session};

@@ -1,4 +1,4 @@
-//! `warden ids build|check|mint` (SPEC §5.6).
+//! `warden ids build|check|mint`.
 
 use super::WriteArgs;
 use super::plugin::{Applied, FileWrite, apply_writes};

@@ -95,7 +95,7 @@ pub fn run(repo: Option<PathBuf>, cmd: &ModulesCommand, fmt: Format) -> Result<E
 }
 
 /// The key, name and handler of the built-in `ModuleClassifier` plugin
-/// (REQUIREMENTS C11): a sh plugin whose handler calls back into the warden
+///: a sh plugin whose handler calls back into the warden
 /// that started it (`$WARDEN_EXE classify --plugin-actions`, read-only).
 pub const PLUGIN_KEY: &str = "module-classifier";
 const PLUGIN_RATIONALE: &str = "placed by the module registry (.warden/modules.yaml)";

@@ -1,4 +1,4 @@
-//! `warden plugin new|gen|validate|enable|disable|list|test` (SPEC §5.2).
+//! `warden plugin new|gen|validate|enable|disable|list|test`.
 //! Every file warden writes for a plugin goes through the engine as one run.
 
 use super::WriteArgs;

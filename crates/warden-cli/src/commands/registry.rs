@@ -1,4 +1,4 @@
-//! `warden registry init|validate|stats|update|maintain` (SPEC §9): parsing,
+//! `warden registry init|validate|stats|update|maintain`: parsing,
 //! printing and exit codes only; the logic is in `warden-registry`.
 
 use super::WriteArgs;

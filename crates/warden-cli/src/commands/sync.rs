@@ -1,4 +1,4 @@
-//! `warden sync audit|init|reconcile|adopt` (SPEC §6). The logic lives in
+//! `warden sync audit|init|reconcile|adopt`. The logic lives in
 //! `warden-sync`; this file parses nothing, only wires the backend, the
 //! session and the ledger together and prints.
 

@@ -1,4 +1,4 @@
-//! Fixtures: repositories laid out as seed 004 documents them.
+//! Fixtures: repositories laid out as the user's contracts documents them (the seed layout).
 #![allow(dead_code)]
 
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! The transaction engine (SPEC §3.4; G1, G5, G6): apply a plan as one atomic,
+//! The transaction engine (G1, G5, G6): apply a plan as one atomic,
 //! journaled, ledgered run; recover interrupted runs; undo runs.
 //!
 //! A run, and the fsyncs of a one-file run:

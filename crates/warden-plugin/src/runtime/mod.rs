@@ -1,4 +1,4 @@
-//! `warden run EVENT`: dispatch an event to the enabled plugins (SPEC §5.3).
+//! `warden run EVENT`: dispatch an event to the enabled plugins.
 //!
 //! For each enabled plugin handling the event, in order (priority, then key):
 //! 1. refuse it unless its files still match the manifest pinned at enable
