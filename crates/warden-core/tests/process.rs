@@ -200,17 +200,30 @@ fn exit_codes_signals_stdin_and_discarded_output_are_reported() {
 #[test]
 fn orphans_are_swept_only_after_the_last_concurrent_child_ends() {
     let _g = serial();
-    let slow = std::thread::spawn(|| {
+    // The slow child runs until the test says so (not for a fixed time: on a
+    // loaded machine the second child may take longer than any fixed sleep).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let go = dir.path().join("go");
+    let started = dir.path().join("started");
+    let script = format!(
+        "touch '{}'; while [ ! -e '{}' ]; do sleep 0.02; done",
+        started.display(),
+        go.display()
+    );
+    let slow = std::thread::spawn(move || {
         Cmd::new("/bin/sh")
-            .args(["-c", "sleep 1"])
+            .args(["-c", &script])
             .run()
             .expect("run")
     });
-    std::thread::sleep(Duration::from_millis(200));
+    while !started.exists() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let done = python(SETSID).run().expect("run");
     let pid = first_pid(&done.stdout);
     // The other child still runs: its siblings' orphans wait for the sweep.
     let deferred = alive(pid);
+    std::fs::write(&go, b"").expect("go");
     assert!(slow.join().expect("thread").success());
     assert!(!alive(pid), "orphan {pid} survived the deferred sweep");
     assert!(
