@@ -53,18 +53,5 @@ pub fn sarif(root: &Path, report: &CheckReport) -> Value {
             r
         })
         .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "warden",
-                "informationUri": "https://example.invalid/warden",
-                "version": warden_core::VERSION,
-                "rules": rules,
-            }},
-            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the repository root"}}},
-            "results": results,
-        }],
-    })
+    warden_core::report::sarif_log(rules, results)
 }

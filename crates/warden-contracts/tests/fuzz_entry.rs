@@ -11,48 +11,15 @@ use proptest::prelude::*;
 use std::path::Path;
 
 fn seeds(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/seeds")
-        .join(target);
-    let mut out: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .expect("seed directory")
-        .map(|e| std::fs::read(e.expect("entry").path()).expect("seed"))
-        .collect();
-    out.sort();
-    assert!(!out.is_empty(), "no seeds in {}", dir.display());
-    out
+    warden_testkit::fuzz::seeds(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/seeds")
+            .join(target),
+    )
 }
 
-/// A seed with a few random edits: byte flips, insertions, deletions and
-/// duplicated slices.
-fn mutated(target: &'static str) -> impl Strategy<Value = Vec<u8>> {
-    let all = seeds(target);
-    (
-        0..all.len(),
-        prop::collection::vec((0u8..4, any::<prop::sample::Index>(), any::<u8>()), 0..6),
-    )
-        .prop_map(move |(i, edits)| {
-            let mut b = all[i].clone();
-            for (op, at, byte) in edits {
-                if b.is_empty() {
-                    b.push(byte);
-                    continue;
-                }
-                let i = at.index(b.len());
-                match op {
-                    0 => b[i] = byte,
-                    1 => b.insert(i, byte),
-                    2 => {
-                        b.remove(i);
-                    }
-                    _ => {
-                        let s = b[i..].iter().take(40).copied().collect::<Vec<_>>();
-                        b.splice(i..i, s);
-                    }
-                }
-            }
-            b
-        })
+fn mutated(target: &str) -> impl Strategy<Value = Vec<u8>> {
+    warden_testkit::fuzz::mutated(seeds(target))
 }
 
 #[test]

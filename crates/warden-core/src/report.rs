@@ -40,6 +40,28 @@ pub trait Report: Serialize {
     }
 }
 
+/// A SARIF 2.1.0 log of one warden run: `rules` (reporting descriptors) and
+/// `results`, with result locations relative to `%SRCROOT%`, the repository
+/// root. Every `--format sarif` goes through this one envelope.
+pub fn sarif_log(
+    rules: Vec<serde_json::Value>,
+    results: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "warden",
+                "version": crate::VERSION,
+                "rules": rules,
+            }},
+            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the repository root"}}},
+            "results": results,
+        }],
+    })
+}
+
 /// How the human text of a report may be styled. The core does no terminal
 /// I/O and decides nothing about colour: the CLI passes its style (colour on
 /// a terminal, `--color`, `NO_COLOR`); [`Plain`] leaves the text as it is.

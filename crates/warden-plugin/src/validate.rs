@@ -534,18 +534,10 @@ pub fn sarif(report: &Report) -> Value {
             })
         })
         .collect();
-    serde_json::json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "warden",
-                "version": warden_core::VERSION,
-                "rules": rules.iter().map(|r| serde_json::json!({"id": r})).collect::<Vec<_>>(),
-            }},
-            "results": results,
-        }],
-    })
+    warden_core::report::sarif_log(
+        rules.iter().map(|r| serde_json::json!({"id": r})).collect(),
+        results,
+    )
 }
 
 #[cfg(test)]

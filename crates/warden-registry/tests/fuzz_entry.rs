@@ -12,48 +12,15 @@ use proptest::prelude::*;
 use std::path::Path;
 
 fn seeds(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/seeds")
-        .join(target);
-    let mut out: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .expect("seed directory")
-        .map(|e| std::fs::read(e.expect("entry").path()).expect("seed"))
-        .collect();
-    out.sort();
-    assert!(!out.is_empty(), "no seeds in {}", dir.display());
-    out
+    warden_testkit::fuzz::seeds(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/seeds")
+            .join(target),
+    )
 }
 
-/// A seed with a few random edits: byte flips, insertions, deletions and
-/// duplicated slices (repeated keys, truncations, broken indentation).
-fn mutated(target: &'static str) -> impl Strategy<Value = Vec<u8>> {
-    let all = seeds(target);
-    (
-        0..all.len(),
-        prop::collection::vec((0usize..4, any::<usize>(), any::<u8>(), 0usize..24), 0..5),
-    )
-        .prop_map(move |(i, edits)| {
-            let mut b = all[i].clone();
-            for (op, at, byte, len) in edits {
-                let n = b.len();
-                let at = if n == 0 { 0 } else { at % n };
-                match op {
-                    0 if n > 0 => b[at] = byte,
-                    1 => b.insert(at.min(n), byte),
-                    2 if n > 0 => {
-                        let end = (at + len).min(n);
-                        b.drain(at..end);
-                    }
-                    _ if n > 0 => {
-                        let end = (at + len).min(n);
-                        let slice = b[at..end].to_vec();
-                        b.splice(at..at, slice);
-                    }
-                    _ => {}
-                }
-            }
-            b
-        })
+fn mutated(target: &str) -> impl Strategy<Value = Vec<u8>> {
+    warden_testkit::fuzz::mutated(seeds(target))
 }
 
 #[test]

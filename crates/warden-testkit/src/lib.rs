@@ -14,6 +14,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod build;
+pub mod fuzz;
 pub mod git;
 pub mod tree;
 
