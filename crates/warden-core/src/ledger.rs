@@ -885,6 +885,20 @@ impl Ledger {
         Ok(all)
     }
 
+    /// The entry of `run` as a user named it on the command line (see
+    /// [`Ledger::find_run`]); a run that is not there is a usage error that
+    /// says where the runs are listed.
+    pub fn require_run(&self, run: &str) -> Result<Entry> {
+        self.find_run(run)?.ok_or_else(|| {
+            Error::invalid(
+                "(command line)",
+                "RUN",
+                format!("no run \"{run}\" in the ledger"),
+                Some("`warden runs` lists the runs".into()),
+            )
+        })
+    }
+
     /// The entry of a run. Accepts any unique prefix of the run id (`warden
     /// runs` shows each run's shortest one), in either case. A full run id is looked up backwards from each chain's
     /// end, so finding a recent run reads only the chains' tails; a prefix, or

@@ -202,14 +202,7 @@ pub fn is_registry_run(session: &Session<'_>, run: &str) -> Result<bool> {
 /// Replay a registry maintain run. Writes nothing.
 pub fn replay(session: &mut Session<'_>, git: &Git, run: &str) -> Result<ReplayReport> {
     let root = session.repo.root().to_path_buf();
-    let entry = session.repo.ledger().find_run(run)?.ok_or_else(|| {
-        Error::invalid(
-            "(command line)",
-            "RUN",
-            format!("no run \"{run}\" in the ledger"),
-            Some("`warden runs` lists the runs".into()),
-        )
-    })?;
+    let entry = session.repo.ledger().require_run(run)?;
     let run = entry.run.clone();
     let path = session.repo.layout.run_dir(&run).join(SESSION_FILE);
     let label = path.display().to_string();

@@ -83,12 +83,7 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
             Ok(output::ExitStatus::findings_if(report.problem.is_some()).into())
         }
         LedgerCommand::Show { run } => {
-            let e = ledger.find_run(&run)?.ok_or_else(|| {
-                CliError::usage(
-                    format!("no run \"{run}\" in the ledger"),
-                    Some("`warden runs` lists the runs".to_string()),
-                )
-            })?;
+            let e = ledger.require_run(&run)?;
             output::emit(&warden_core::render::ledger::EntryView(&e), fmt)?;
             Ok(ExitCode::SUCCESS)
         }

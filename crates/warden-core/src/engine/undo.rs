@@ -34,14 +34,7 @@ impl Session<'_> {
     /// first moves the current versions to the quarantine lane.
     pub fn plan_undo(&self, run: &str, force: bool, actor: Source) -> Result<Plan> {
         let ledger = self.repo.ledger();
-        let entry = ledger.find_run(run)?.ok_or_else(|| {
-            Error::invalid(
-                "(command line)",
-                "RUN",
-                format!("no run \"{run}\" in the ledger"),
-                Some("`warden runs` lists the runs".into()),
-            )
-        })?;
+        let entry = ledger.require_run(run)?;
         let id = entry.run.clone();
         match entry.result {
             RunResult::Applied => {}

@@ -47,14 +47,7 @@ pub fn replay(
     opts: &DispatchOptions,
 ) -> Result<(ReplayReport, Record)> {
     let root = session.repo.root().to_path_buf();
-    let entry = session.repo.ledger().find_run(run)?.ok_or_else(|| {
-        Error::invalid(
-            "(command line)",
-            "RUN",
-            format!("no run \"{run}\" in the ledger"),
-            Some("`warden runs` lists the runs".into()),
-        )
-    })?;
+    let entry = session.repo.ledger().require_run(run)?;
     if entry.command != "run" {
         return Err(Error::rejected(
             "(command line)",
