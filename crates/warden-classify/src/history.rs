@@ -10,6 +10,7 @@ use crate::score::DecisionPath;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use warden_core::ledger::{Entry, RunResult};
 use warden_core::{Digest, Error, Result};
 
@@ -28,12 +29,13 @@ pub struct Placement {
     pub decision: FileDecision,
 }
 
-/// Every classifier decision in the ledger, oldest first.
-pub fn placements(entries: &[Entry]) -> Vec<Placement> {
+/// Every classifier decision in the ledger of the repository at `root`,
+/// oldest first.
+pub fn placements(entries: &[Entry], root: &Path) -> Vec<Placement> {
     let undone = undone_runs(entries);
     let mut out = Vec::new();
     for e in entries {
-        for mut p in entry_placements(e) {
+        for mut p in entry_placements(e, root) {
             p.undone_by = undone.get(e.run.as_str()).cloned();
             out.push(p);
         }
@@ -60,7 +62,7 @@ pub fn undo_of(e: &Entry) -> Option<(String, String)> {
 /// dispatched) gives those; an applied run of the `ModuleClassifier` plugin
 /// without details (`warden run FileDetected` by hand) is read back from
 /// its actions; a rolled-back run gives nothing.
-pub fn entry_placements(e: &Entry) -> Vec<Placement> {
+pub fn entry_placements(e: &Entry, root: &Path) -> Vec<Placement> {
     if e.result == RunResult::RolledBack {
         return Vec::new();
     }
@@ -70,7 +72,7 @@ pub fn entry_placements(e: &Entry) -> Vec<Placement> {
         .filter(|d| d.get("schema").and_then(|s| s.as_str()) == Some(CLASSIFY_SCHEMA_ID))
         .and_then(|d| serde_json::from_value::<ClassifyReport>(d.clone()).ok());
     let Some(report) = report else {
-        return plugin_placements(e).unwrap_or_default();
+        return plugin_placements(e, root).unwrap_or_default();
     };
     let result = match e.result {
         RunResult::Applied => "applied",
@@ -100,12 +102,14 @@ pub const PLUGIN_KEY: &str = "module-classifier";
 /// `quarantine` as the decision path of its reason (`superseded` as
 /// `dedupe_newer`); `candidates` is empty, `size` and `mtime` are 0, and the
 /// reason names the run whose record (`warden replay`) has the rest.
-fn plugin_placements(e: &Entry) -> Option<Vec<Placement>> {
+fn plugin_placements(e: &Entry, root: &Path) -> Option<Vec<Placement>> {
     if e.actor.kind != "plugin" || e.actor.id != PLUGIN_KEY || e.result != RunResult::Applied {
         return None;
     }
+    // A big run keeps its changes in `.runs/<RUN>/changes.json`.
+    let changes = e.load_changes(root).ok()?;
     let before = |path: &str| {
-        e.changes
+        changes
             .iter()
             .find(|c| c.path == path)
             .and_then(|c| c.before)
@@ -127,8 +131,7 @@ fn plugin_placements(e: &Entry) -> Option<Vec<Placement>> {
                     Some("superseded") => DecisionPath::DedupeNewer,
                     _ => DecisionPath::Unclassified,
                 };
-                let lane = e
-                    .changes
+                let lane = changes
                     .iter()
                     .find(|c| c.path != a.path && c.before.is_none() && c.after == Some(sha256))
                     .map(|c| c.path.clone());

@@ -184,7 +184,13 @@ fn corrupt(path: &Path, message: String) -> Error {
 impl Body {
     /// Fold the complete lines of `writer`'s chain after `from` into the
     /// body; returns the new checkpoint.
-    fn fold_chain(&mut self, chain: &Path, writer: &str, from: Checkpoint) -> Result<Checkpoint> {
+    fn fold_chain(
+        &mut self,
+        root: &Path,
+        chain: &Path,
+        writer: &str,
+        from: Checkpoint,
+    ) -> Result<Checkpoint> {
         let mut f = std::fs::File::open(chain).io("open", chain)?;
         f.seek(SeekFrom::Start(from.offset)).io("seek", chain)?;
         let mut r = std::io::BufReader::with_capacity(256 * 1024, f);
@@ -214,7 +220,7 @@ impl Body {
             if let Some((undone, by)) = history::undo_of(&e) {
                 self.undone.insert(undone, by);
             }
-            for (i, p) in history::entry_placements(&e).into_iter().enumerate() {
+            for (i, p) in history::entry_placements(&e, root).into_iter().enumerate() {
                 self.rows.push(Row {
                     run: p.run,
                     seq: e.seq,
@@ -282,7 +288,7 @@ impl PlacementIndex {
                 hash: warden_core::ledger::genesis(w),
                 offset: 0,
             });
-            let cp = body.fold_chain(&ledger.chain_path(w), w, from)?;
+            let cp = body.fold_chain(repo.root(), &ledger.chain_path(w), w, from)?;
             body.chains.insert(w.clone(), cp);
         }
         if body != before || rebuilt {
@@ -343,7 +349,7 @@ impl PlacementIndex {
                 if e.run != r.run {
                     return Ok(None);
                 }
-                cache.insert(key.clone(), history::entry_placements(&e));
+                cache.insert(key.clone(), history::entry_placements(&e, repo.root()));
             }
             let Some(mut p) = cache.get(&key).and_then(|v| v.get(r.i as usize)).cloned() else {
                 return Ok(None);

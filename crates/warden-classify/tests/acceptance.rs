@@ -89,7 +89,7 @@ fn no_match_goes_to_quarantine_unclassified_and_where_shows_the_reason_path() {
     assert_eq!(list.files.len(), 1);
     assert_eq!(list.files[0].path, "inbox/holiday.txt");
     let entries = f.repo().ledger().entries().expect("entries");
-    let all = history::placements(&entries);
+    let all = history::placements(&entries, f.root());
     let w = history::query(
         &all,
         &WhereQuery {

@@ -58,7 +58,7 @@ fn queries() -> Vec<WhereQuery> {
 /// The answers from the whole ledger, as before the index.
 fn from_ledger(f: &Fixture) -> Vec<WhereReport> {
     let entries = f.repo().ledger().entries().expect("entries");
-    let all = history::placements(&entries);
+    let all = history::placements(&entries, f.root());
     queries().iter().map(|q| history::query(&all, q)).collect()
 }
 
@@ -88,7 +88,7 @@ fn the_placement_index_answers_what_the_whole_ledger_answers() {
     assert_eq!(from_index(&f), want);
     // The latest decisions, which decide what a run records again.
     let entries = f.repo().ledger().entries().expect("entries");
-    let all = history::placements(&entries);
+    let all = history::placements(&entries, f.root());
     let idx = PlacementIndex::load(&f.repo()).expect("load");
     assert!(!idx.rebuilt, "brought up to date, not rebuilt");
     assert_eq!(idx.latest(), history::latest(&all));

@@ -68,7 +68,7 @@ fn the_plugins_run_carries_the_classifiers_decisions_when_they_match_its_actions
     let run = s.apply(&plan).expect("apply").entry.run;
     drop(s);
     let entries = f.repo().ledger().entries().expect("entries");
-    let all = history::placements(&entries);
+    let all = history::placements(&entries, f.root());
     let w = history::query(
         &all,
         &WhereQuery {
@@ -113,4 +113,46 @@ fn a_plugin_proposal_that_differs_from_the_classifier_gets_no_details() {
     assert!(report.is_none());
     assert!(plan.details.is_none());
     assert_eq!(plan.changes.len(), 2, "the move is still planned");
+}
+
+#[test]
+fn a_big_plugin_run_without_details_is_read_back_from_its_changes_file() {
+    // Over 500 paths, a run's changes live in `.runs/<RUN>/changes.json`,
+    // not in its ledger entry: the placements must still be found.
+    let f = Fixture::new(SEED);
+    let n = 260;
+    let mut actions = Vec::new();
+    for i in 0..n {
+        let body = format!("ledger ulid append_only {i}\n");
+        f.write(&format!("inbox/n{i}.py"), &body);
+        actions.push(json!({
+            "kind": "move_file", "from": format!("inbox/n{i}.py"), "to": format!("modules/ledger/n{i}.py"),
+            "expect": {"sha256": warden_core::Digest::of(body.as_bytes()).to_string()},
+        }));
+    }
+    let (p, d) = plugin_proposal(&json!(actions));
+    let repo = f.repo();
+    let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let (plan, report) = warden_classify::run::plan_plugin_proposal(
+        &s,
+        &p,
+        d,
+        "(plugin)",
+        &f.registry(),
+        &[],
+        &FsTimes,
+    )
+    .expect("plan");
+    assert!(report.is_none() && plan.details.is_none());
+    let entry = s.apply(&plan).expect("apply").entry;
+    drop(s);
+    assert!(
+        entry.changes.is_empty() && entry.changes_file.is_some(),
+        "a run of {} paths keeps its changes beside the ledger",
+        plan.changes.len()
+    );
+    let entries = f.repo().ledger().entries().expect("entries");
+    let all = history::placements(&entries, f.root());
+    assert_eq!(all.len(), n, "every move is a placement");
+    assert!(all.iter().all(|p| p.run == entry.run));
 }

@@ -26,7 +26,7 @@ fn written_reports_validate_against_their_schemas() {
     let r = f.classify();
     validate("classify", &serde_json::to_value(&r).expect("json"));
     let entries = f.repo().ledger().entries().expect("entries");
-    let all = warden_classify::history::placements(&entries);
+    let all = warden_classify::history::placements(&entries, f.root());
     let w = warden_classify::history::query(&all, &Default::default());
     assert_eq!(w.placements.len(), 3);
     validate("where", &serde_json::to_value(&w).expect("json"));

@@ -116,7 +116,7 @@ pub fn run(first: u32) -> Result<bool, CliError> {
 
     step(first + 2, "Where is it, and why?");
     let entries = repo.ledger().entries()?;
-    let all = history::placements(&entries);
+    let all = history::placements(&entries, repo.root());
     for file in ["modules/ledger/notes.py", "inbox/holiday.txt"] {
         let w = history::query(
             &all,
