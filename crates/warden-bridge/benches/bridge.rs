@@ -53,7 +53,7 @@ fn setup(parent: Option<&Path>, n: usize) -> tempfile::TempDir {
     let now = jiff::Timestamp::now();
     for i in 0..n {
         // The bridge's own builder (`warden bridge new noop`).
-        let cmd = new::NewCommand::new(new::Ops::Noop)
+        let cmd = new::Draft::new(new::Ops::Noop)
             .id(format!("noop-{i:06}"))
             .ttl_secs(3600);
         let built = new::build(&cmd, &secrets, now).expect("build");

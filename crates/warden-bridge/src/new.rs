@@ -45,9 +45,9 @@ impl Ops {
     }
 }
 
-/// A command to build.
+/// A bridge command to build and sign: its operations and envelope fields.
 #[derive(Debug, Clone)]
-pub struct NewCommand {
+pub struct Draft {
     pub ops: Ops,
     /// The command id (default: `<kind>-<UTC timestamp>-<random>`).
     pub id: Option<String>,
@@ -58,11 +58,11 @@ pub struct NewCommand {
     pub max_files_changed: u64,
 }
 
-impl NewCommand {
+impl Draft {
     /// A command doing `ops`, with a generated id, valid for five minutes,
     /// changing at most one file.
-    pub fn new(ops: Ops) -> NewCommand {
-        NewCommand {
+    pub fn new(ops: Ops) -> Draft {
+        Draft {
             ops,
             id: None,
             ttl_secs: 300,
@@ -70,17 +70,17 @@ impl NewCommand {
         }
     }
 
-    pub fn id(mut self, id: impl Into<String>) -> NewCommand {
+    pub fn id(mut self, id: impl Into<String>) -> Draft {
         self.id = Some(id.into());
         self
     }
 
-    pub fn ttl_secs(mut self, secs: i64) -> NewCommand {
+    pub fn ttl_secs(mut self, secs: i64) -> Draft {
         self.ttl_secs = secs;
         self
     }
 
-    pub fn max_files_changed(mut self, n: u64) -> NewCommand {
+    pub fn max_files_changed(mut self, n: u64) -> Draft {
         self.max_files_changed = n;
         self
     }
@@ -121,12 +121,7 @@ fn random(bytes: usize) -> Result<String, NewError> {
 }
 
 /// The unsigned document of `cmd` at time `now`, with its id and nonce.
-pub fn document(
-    cmd: &NewCommand,
-    id: &str,
-    nonce: &str,
-    now: jiff::Timestamp,
-) -> serde_json::Value {
+pub fn document(cmd: &Draft, id: &str, nonce: &str, now: jiff::Timestamp) -> serde_json::Value {
     let fmt_ts = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let expires = now + jiff::SignedDuration::from_secs(cmd.ttl_secs);
     // expires_at must be after issued_at: an already-expired command was
@@ -172,7 +167,7 @@ pub fn sign_document(
 }
 
 /// Build and sign `cmd` at time `now` with the first secret.
-pub fn build(cmd: &NewCommand, secrets: &Secrets, now: jiff::Timestamp) -> Result<Built, NewError> {
+pub fn build(cmd: &Draft, secrets: &Secrets, now: jiff::Timestamp) -> Result<Built, NewError> {
     let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
     let id = match &cmd.id {
         Some(id) => id.clone(),
@@ -226,7 +221,7 @@ mod tests {
     fn built_commands_verify_and_get_random_ids_and_nonces() {
         let s = secrets();
         let now = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
-        let cmd = NewCommand::new(Ops::Write {
+        let cmd = Draft::new(Ops::Write {
             path: "a.txt".into(),
             content: "x\n".into(),
         });
@@ -252,7 +247,7 @@ mod tests {
 
     #[test]
     fn an_id_that_cannot_name_a_file_is_refused() {
-        let cmd = NewCommand::new(Ops::Noop).id("../x");
+        let cmd = Draft::new(Ops::Noop).id("../x");
         let e = build(&cmd, &secrets(), jiff::Timestamp::UNIX_EPOCH).expect_err("bad id");
         assert!(matches!(e, NewError::BadId(_)));
         assert!(e.hint().is_some());

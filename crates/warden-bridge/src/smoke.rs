@@ -44,11 +44,7 @@ pub fn smoke(
     timeout: Duration,
 ) -> Result<Smoke, SmokeError> {
     let mut notes = Vec::new();
-    let built = new::build(
-        &new::NewCommand::new(new::Ops::Noop),
-        secrets,
-        ctx.clock.now(),
-    )?;
+    let built = new::build(&new::Draft::new(new::Ops::Noop), secrets, ctx.clock.now())?;
     new::drop_into(layout, &built)?;
     let id = built.id;
     let started = Instant::now();

@@ -139,7 +139,7 @@ impl Env {
 /// A valid command document (unsigned) with the given ops, from the
 /// bridge's own builder (`warden_bridge::new`), issued five seconds ago.
 pub fn doc(id: &str, ops: Value, allowed: &[&str]) -> Value {
-    let cmd = new::NewCommand::new(new::Ops::Custom {
+    let cmd = new::Draft::new(new::Ops::Custom {
         ops,
         allowed: allowed.iter().map(|a| a.to_string()).collect(),
     })

@@ -494,7 +494,7 @@ fn new(root: &Path, kind: NewKind, fmt: Format) -> Result<ExitCode, CliError> {
             (common, new::Ops::Write { path, content })
         }
     };
-    let mut cmd = new::NewCommand::new(ops).ttl_secs(common.ttl_secs);
+    let mut cmd = new::Draft::new(ops).ttl_secs(common.ttl_secs);
     cmd.id = common.id;
     let built = new::build(&cmd, &secrets, env::now())
         .map_err(|e| CliError::usage(e.to_string(), e.hint().map(str::to_string)))?;

@@ -26,7 +26,7 @@ fn signed_command(
     content: &str,
     secrets: &Secrets,
 ) -> Result<JVal, CliError> {
-    let cmd = warden_bridge::new::NewCommand::new(warden_bridge::new::Ops::Write {
+    let cmd = warden_bridge::new::Draft::new(warden_bridge::new::Ops::Write {
         path: path.into(),
         content: content.into(),
     })
