@@ -12,9 +12,11 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use warden_core::digest::Digest;
-use warden_core::ledger::{self, Entry};
+use warden_core::ledger;
 use warden_core::proposal::Proposal;
 use warden_core::{Context, Repo};
+
+mod common;
 
 fn tempdir(base: &Option<String>) -> tempfile::TempDir {
     match base {
@@ -104,49 +106,10 @@ fn bare_loop(base: &Option<String>, files: usize, runs: usize) -> f64 {
 
 /// A chain of `n` realistic entries, as the bytes of a chain file.
 fn chain(writer: &str, n: usize) -> Vec<u8> {
-    let d = Digest::of(b"x");
-    let template = Entry {
-        schema: ledger::LEDGER_SCHEMA_ID.into(),
-        seq: 0,
-        prev: d,
-        writer: writer.into(),
-        run: "01KB000000000000000000000".into(),
-        time: "2026-11-21T12:00:00Z".into(),
-        command: "apply".into(),
-        actor: warden_core::proposal::Source {
-            kind: "plugin".into(),
-            id: "classifier".into(),
-        },
-        event: "FileDetected".into(),
-        policy: warden_core::policy::PolicyRef {
-            version: "2026-11-21.1".into(),
-            digest: d,
-        },
-        input_digest: d,
-        before_digest: d,
-        after_digest: d,
-        actions: vec![ledger::ActionSummary {
-            kind: "move_file".into(),
-            path: "inbox/report.pdf".into(),
-            to: Some("docs/reports/report.pdf".into()),
-            reason: None,
-        }],
-        changes: vec![],
-        changes_file: None,
-        counts: ledger::Counts {
-            files: 2,
-            added: 1,
-            deleted: 1,
-            ..Default::default()
-        },
-        result: ledger::RunResult::Applied,
-        reason: None,
-        rolled_back_by: None,
-        rationale: None,
-        undoes: None,
-        details: None,
-        rollback: None,
-    };
+    let mut template = common::template(writer);
+    template.run = "01KB000000000000000000000".into();
+    template.time = "2026-11-21T12:00:00Z".into();
+
     let mut out = Vec::with_capacity(n * 700);
     let mut prev = ledger::genesis(writer);
     for i in 0..n {
