@@ -1,4 +1,4 @@
-//! warden-core: the small trusted core of warden (–§3).
+//! warden-core: the small trusted core of warden.
 //!
 //! It owns every write to a governed repository: proposals are parsed
 //! ([`proposal`]), checked against the policy pack ([`policy`]), planned

@@ -1,4 +1,4 @@
-//! One spec → every derived artifact (–§5.2–§3).
+//! One spec → every derived artifact.
 //!
 //! Each file of a plugin folder has one owner:
 //! - **derived**: rewritten whole from the spec + policy (`manifest.json`,
