@@ -337,15 +337,7 @@ pub fn parse_command(doc: &JVal) -> Result<Command, Rejection> {
             ),
         ));
     }
-    let id = req_str(doc, "id")?;
-    if !valid_id(id) {
-        return Err(schema(
-            "id",
-            format!(
-                "\"{id}\" cannot name files: use 1–128 of A–Z a–z 0–9 . _ -, starting with a letter or digit"
-            ),
-        ));
-    }
+    let id = command_id(doc)?;
     let (issued_at, issued_at_text) = timestamp(doc, "issued_at")?;
     let (expires_at, expires_at_text) = timestamp(doc, "expires_at")?;
     if expires_at <= issued_at {
@@ -355,6 +347,45 @@ pub fn parse_command(doc: &JVal) -> Result<Command, Rejection> {
         ));
     }
     req_str(doc, "nonce")?;
+    check_target(doc)?;
+    let (action, patch_type) = action_and_patch_type(doc)?;
+    let validation_plan = validation_plan(req(doc, "validationPlan")?)?;
+    let allowed_actions = allowed_actions(req(doc, "allowedActions")?)?;
+    let (max_runtime_ms, max_files_changed) = constraints(req(doc, "constraints")?)?;
+    let (ops, diff) = payload(req(doc, "payload")?, patch_type)?;
+    Ok(Command {
+        id: id.to_string(),
+        issued_at,
+        expires_at,
+        issued_at_text,
+        expires_at_text,
+        action: action.to_string(),
+        patch_type,
+        ops,
+        diff,
+        allowed_actions,
+        max_runtime_ms,
+        max_files_changed,
+        validation_plan,
+    })
+}
+
+/// `id`: it names files, so only a safe alphabet.
+fn command_id(doc: &JVal) -> Result<&str, Rejection> {
+    let id = req_str(doc, "id")?;
+    if !valid_id(id) {
+        return Err(schema(
+            "id",
+            format!(
+                "\"{id}\" cannot name files: use 1–128 of A–Z a–z 0–9 . _ -, starting with a letter or digit"
+            ),
+        ));
+    }
+    Ok(id)
+}
+
+/// `target`: one of [`TARGETS`].
+fn check_target(doc: &JVal) -> Result<(), Rejection> {
     let target = req_str(doc, "target")?;
     if !TARGETS.contains(&target) {
         return Err(schema(
@@ -366,6 +397,11 @@ pub fn parse_command(doc: &JVal) -> Result<Command, Rejection> {
         )
         .hint("\"MAIN\" is the one target repository of this bridge root (meta/bridge.json, `warden bridge init --target PATH`); to change another repository, give it a bridge root of its own"));
     }
+    Ok(())
+}
+
+/// `action` (one of [`ACTIONS`]) and `patchType`.
+fn action_and_patch_type(doc: &JVal) -> Result<(&str, PatchType), Rejection> {
     let action = req_str(doc, "action")?;
     if !ACTIONS.contains(&action) {
         return Err(Rejection::new(
@@ -388,25 +424,7 @@ pub fn parse_command(doc: &JVal) -> Result<Command, Rejection> {
         )
         .field("patchType"));
     };
-    let validation_plan = validation_plan(req(doc, "validationPlan")?)?;
-    let allowed_actions = allowed_actions(req(doc, "allowedActions")?)?;
-    let (max_runtime_ms, max_files_changed) = constraints(req(doc, "constraints")?)?;
-    let (ops, diff) = payload(req(doc, "payload")?, patch_type)?;
-    Ok(Command {
-        id: id.to_string(),
-        issued_at,
-        expires_at,
-        issued_at_text,
-        expires_at_text,
-        action: action.to_string(),
-        patch_type,
-        ops,
-        diff,
-        allowed_actions,
-        max_runtime_ms,
-        max_files_changed,
-        validation_plan,
-    })
+    Ok((action, patch_type))
 }
 
 /// `constraints`: (maxRuntimeMs, maxFilesChanged).
@@ -610,79 +628,43 @@ fn parse_op(o: &JVal, field: &str) -> Result<Op, Rejection> {
         .get("op")
         .ok_or_else(|| schema(&format!("{field}.op"), "is missing"))?;
     let name = string(name, &format!("{field}.op"))?;
-    let s = |k: &str| -> Result<String, Rejection> {
-        let f = format!("{field}.{k}");
-        let v = o
-            .get(k)
-            .ok_or_else(|| schema(&f, format!("\"{k}\" is missing")))?;
-        Ok(string(v, &f)?.to_string())
-    };
-    let keys = |known: &[&str]| only_keys(o, field, known);
-    let expect_field = format!("{field}.expect");
+    let f = OpFields { o, field };
     Ok(match name {
         "noop" => {
-            keys(&["op"])?;
+            f.only(&["op"])?;
             Op::Noop
         }
         "writeFile" => {
-            keys(&["op", "path", "content", "content_base64", "expect"])?;
-            let base64 = match (
-                o.get("content").is_some(),
-                o.get("content_base64").is_some(),
-            ) {
-                (true, true) => {
-                    return Err(schema(
-                        &format!("{field}.content_base64"),
-                        "cannot be given together with \"content\": give exactly one",
-                    ));
-                }
-                (false, false) => {
-                    return Err(schema(
-                        &format!("{field}.content"),
-                        "\"content\" (text) or \"content_base64\" (any bytes) is missing",
-                    ));
-                }
-                (_, b) => b,
-            };
-            let content = s(if base64 { "content_base64" } else { "content" })?;
-            if base64 {
-                use base64::Engine;
-                if let Err(e) = base64::engine::general_purpose::STANDARD.decode(content.as_bytes())
-                {
-                    return Err(schema(
-                        &format!("{field}.content_base64"),
-                        format!("is not valid base64 ({e})"),
-                    ));
-                }
-            }
+            f.only(&["op", "path", "content", "content_base64", "expect"])?;
+            let (content, base64) = f.content()?;
             Op::WriteFile {
-                path: s("path")?,
+                path: f.string("path")?,
                 content,
                 base64,
-                expect: parse_expect(o, &expect_field)?,
+                expect: f.expect()?,
             }
         }
         "moveFile" => {
-            keys(&["op", "from", "to", "expect"])?;
+            f.only(&["op", "from", "to", "expect"])?;
             Op::MoveFile {
-                from: s("from")?,
-                to: s("to")?,
-                expect: parse_expect(o, &expect_field)?,
+                from: f.string("from")?,
+                to: f.string("to")?,
+                expect: f.expect()?,
             }
         }
         "deleteFile" => {
-            keys(&["op", "path", "expect"])?;
+            f.only(&["op", "path", "expect"])?;
             Op::DeleteFile {
-                path: s("path")?,
-                expect: parse_expect(o, &expect_field)?,
+                path: f.string("path")?,
+                expect: f.expect()?,
             }
         }
         "replaceRegion" => {
-            keys(&["op", "path", "fence", "content"])?;
+            f.only(&["op", "path", "fence", "content"])?;
             Op::ReplaceRegion {
-                path: s("path")?,
-                fence: s("fence")?,
-                content: s("content")?,
+                path: f.string("path")?,
+                fence: f.string("fence")?,
+                content: f.string("content")?,
             }
         }
         other => {
@@ -693,6 +675,69 @@ fn parse_op(o: &JVal, field: &str) -> Result<Op, Rejection> {
             .field(format!("{field}.op")));
         }
     })
+}
+
+/// One op object (`payload.inline.ops[i]`), read field by field; every
+/// rejection names the field.
+struct OpFields<'a> {
+    o: &'a JVal,
+    field: &'a str,
+}
+
+impl OpFields<'_> {
+    /// Refuse any key but `known`.
+    fn only(&self, known: &[&str]) -> Result<(), Rejection> {
+        only_keys(self.o, self.field, known)
+    }
+
+    /// A required string.
+    fn string(&self, k: &str) -> Result<String, Rejection> {
+        let f = format!("{}.{k}", self.field);
+        let v = self
+            .o
+            .get(k)
+            .ok_or_else(|| schema(&f, format!("\"{k}\" is missing")))?;
+        Ok(string(v, &f)?.to_string())
+    }
+
+    fn expect(&self) -> Result<Expect, Rejection> {
+        parse_expect(self.o, &format!("{}.expect", self.field))
+    }
+
+    /// `writeFile`'s content: exactly one of `content` (text) and
+    /// `content_base64` (checked to decode). Returns it and whether it is base64.
+    fn content(&self) -> Result<(String, bool), Rejection> {
+        let field = self.field;
+        let base64 = match (
+            self.o.get("content").is_some(),
+            self.o.get("content_base64").is_some(),
+        ) {
+            (true, true) => {
+                return Err(schema(
+                    &format!("{field}.content_base64"),
+                    "cannot be given together with \"content\": give exactly one",
+                ));
+            }
+            (false, false) => {
+                return Err(schema(
+                    &format!("{field}.content"),
+                    "\"content\" (text) or \"content_base64\" (any bytes) is missing",
+                ));
+            }
+            (_, b) => b,
+        };
+        let content = self.string(if base64 { "content_base64" } else { "content" })?;
+        if base64 {
+            use base64::Engine;
+            if let Err(e) = base64::engine::general_purpose::STANDARD.decode(content.as_bytes()) {
+                return Err(schema(
+                    &format!("{field}.content_base64"),
+                    format!("is not valid base64 ({e})"),
+                ));
+            }
+        }
+        Ok((content, base64))
+    }
 }
 
 /// Layer 4: `issued_at - skew <= now <= expires_at + skew`.

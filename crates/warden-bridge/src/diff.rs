@@ -50,91 +50,118 @@ pub fn parse(text: &str) -> Result<Vec<FileDiff>, String> {
     let mut i = 0;
     while i < lines.len() {
         let l = lines[i];
-        if l.starts_with("GIT binary patch") || l.starts_with("Binary files ") {
-            return Err("binary patches are not supported".into());
-        }
-        if l.starts_with("rename from ") || l.starts_with("old mode ") {
-            return Err("renames and mode changes are not supported; use moveFile".into());
-        }
+        refuse_unsupported(l)?;
         if let Some(old) = l.strip_prefix("--- ") {
-            let new = lines
-                .get(i + 1)
-                .and_then(|n| n.strip_prefix("+++ "))
-                .ok_or("a \"--- \" line must be followed by \"+++ \"")?;
-            let (old, new) = (
-                name(old.trim_end_matches('\n')),
-                name(new.trim_end_matches('\n')),
-            );
-            if old.is_none() && new.is_none() {
-                return Err("both sides are /dev/null".into());
-            }
-            if let (Some(a), Some(b)) = (&old, &new)
-                && a != b
-            {
-                return Err(format!(
-                    "renames are not supported ({a} -> {b}); use moveFile"
-                ));
-            }
-            files.push(FileDiff {
-                old,
-                new,
-                hunks: Vec::new(),
-            });
+            files.push(file_header(old, lines.get(i + 1).copied())?);
             i += 2;
-            continue;
-        }
-        if let Some(rest) = l.strip_prefix("@@ -") {
+        } else if let Some(rest) = l.strip_prefix("@@ -") {
             let file = files
                 .last_mut()
                 .ok_or("a hunk before any \"--- \"/\"+++ \" header")?;
-            let (ranges, _) = rest.split_once(" @@").ok_or("bad hunk header")?;
-            let (o, n) = ranges.split_once(" +").ok_or("bad hunk header")?;
-            let (old_start, old_len) = range(o)?;
-            let (_, new_len) = range(n)?;
-            let mut hunk = Hunk {
-                old_start,
-                old_len,
-                new_len,
-                lines: Vec::new(),
-            };
-            i += 1;
-            let (mut seen_old, mut seen_new) = (0, 0);
-            while i < lines.len() && (seen_old < old_len || seen_new < new_len) {
-                let l = lines[i];
-                let (tag, body) = match l.chars().next() {
-                    Some(c @ (' ' | '-' | '+')) => (c, &l[1..]),
-                    // Some tools drop the space of an empty context line.
-                    Some('\n') => (' ', "\n"),
-                    _ => return Err(format!("unexpected line in hunk: {:?}", l.trim_end())),
-                };
-                if matches!(tag, ' ' | '-') {
-                    seen_old += 1;
-                }
-                if matches!(tag, ' ' | '+') {
-                    seen_new += 1;
-                }
-                hunk.lines.push((tag, body.to_string()));
-                i += 1;
-                if lines.get(i).is_some_and(|n| n.starts_with("\\ ")) {
-                    if let Some(last) = hunk.lines.last_mut()
-                        && last.1.ends_with('\n')
-                    {
-                        last.1.pop();
-                    }
-                    i += 1;
-                }
-            }
-            if seen_old != old_len || seen_new != new_len {
-                return Err("a hunk is shorter than its header says".into());
-            }
-            while lines.get(i).is_some_and(|n| n.starts_with("\\ ")) {
-                i += 1;
-            }
+            let (hunk, next) = hunk(rest, &lines, i + 1)?;
             file.hunks.push(hunk);
-            continue;
+            i = next;
+        } else {
+            i += 1;
         }
+    }
+    check_files(&files)?;
+    Ok(files)
+}
+
+/// Binary patches, renames and mode changes are refused wherever they appear.
+fn refuse_unsupported(l: &str) -> Result<(), String> {
+    if l.starts_with("GIT binary patch") || l.starts_with("Binary files ") {
+        return Err("binary patches are not supported".into());
+    }
+    if l.starts_with("rename from ") || l.starts_with("old mode ") {
+        return Err("renames and mode changes are not supported; use moveFile".into());
+    }
+    Ok(())
+}
+
+/// A file's `--- OLD` / `+++ NEW` header (`old` is what follows `--- `,
+/// `next` the line after it).
+fn file_header(old: &str, next: Option<&str>) -> Result<FileDiff, String> {
+    let new = next
+        .and_then(|n| n.strip_prefix("+++ "))
+        .ok_or("a \"--- \" line must be followed by \"+++ \"")?;
+    let (old, new) = (
+        name(old.trim_end_matches('\n')),
+        name(new.trim_end_matches('\n')),
+    );
+    if old.is_none() && new.is_none() {
+        return Err("both sides are /dev/null".into());
+    }
+    if let (Some(a), Some(b)) = (&old, &new)
+        && a != b
+    {
+        return Err(format!(
+            "renames are not supported ({a} -> {b}); use moveFile"
+        ));
+    }
+    Ok(FileDiff {
+        old,
+        new,
+        hunks: Vec::new(),
+    })
+}
+
+/// One hunk: `rest` is its header after `@@ -`, its lines start at
+/// `lines[i]`. Returns the hunk and the index of the line after it.
+fn hunk(rest: &str, lines: &[&str], mut i: usize) -> Result<(Hunk, usize), String> {
+    let (ranges, _) = rest.split_once(" @@").ok_or("bad hunk header")?;
+    let (o, n) = ranges.split_once(" +").ok_or("bad hunk header")?;
+    let (old_start, old_len) = range(o)?;
+    let (_, new_len) = range(n)?;
+    let mut hunk = Hunk {
+        old_start,
+        old_len,
+        new_len,
+        lines: Vec::new(),
+    };
+    let no_newline = |i: usize| lines.get(i).is_some_and(|n| n.starts_with("\\ "));
+    let (mut seen_old, mut seen_new) = (0, 0);
+    while i < lines.len() && (seen_old < old_len || seen_new < new_len) {
+        let (tag, body) = hunk_line(lines[i])?;
+        if matches!(tag, ' ' | '-') {
+            seen_old += 1;
+        }
+        if matches!(tag, ' ' | '+') {
+            seen_new += 1;
+        }
+        hunk.lines.push((tag, body.to_string()));
+        i += 1;
+        if no_newline(i) {
+            if let Some(last) = hunk.lines.last_mut()
+                && last.1.ends_with('\n')
+            {
+                last.1.pop();
+            }
+            i += 1;
+        }
+    }
+    if seen_old != old_len || seen_new != new_len {
+        return Err("a hunk is shorter than its header says".into());
+    }
+    while no_newline(i) {
         i += 1;
     }
+    Ok((hunk, i))
+}
+
+/// A hunk line's tag (' ', '-' or '+') and text.
+fn hunk_line(l: &str) -> Result<(char, &str), String> {
+    match l.chars().next() {
+        Some(c @ (' ' | '-' | '+')) => Ok((c, &l[1..])),
+        // Some tools drop the space of an empty context line.
+        Some('\n') => Ok((' ', "\n")),
+        _ => Err(format!("unexpected line in hunk: {:?}", l.trim_end())),
+    }
+}
+
+/// At least one file, each with hunks, none twice.
+fn check_files(files: &[FileDiff]) -> Result<(), String> {
     if files.is_empty() {
         return Err("no file headers (\"--- a/PATH\" / \"+++ b/PATH\") found".into());
     }
@@ -142,12 +169,12 @@ pub fn parse(text: &str) -> Result<Vec<FileDiff>, String> {
         return Err(format!("{} has no hunks", f.path()));
     }
     let mut seen = std::collections::BTreeSet::new();
-    for f in &files {
+    for f in files {
         if !seen.insert(f.path().to_string()) {
             return Err(format!("{} appears twice", f.path()));
         }
     }
-    Ok(files)
+    Ok(())
 }
 
 impl FileDiff {

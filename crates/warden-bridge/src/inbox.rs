@@ -124,13 +124,12 @@ pub fn open_verified(
     }
 }
 
+/// The answer of each step of taking a file: go on, or stop with a refusal
+/// (`Ok`) or an I/O error (`Err`).
+type Taking<T> = Result<T, Result<Refused, std::io::Error>>;
+
 #[allow(clippy::result_large_err)] // private; the public face is `Taken`
-fn take(
-    dir: &Path,
-    name: &str,
-    max_bytes: u64,
-    own_link: Option<&Path>,
-) -> Result<Verified, Result<Refused, std::io::Error>> {
+fn take(dir: &Path, name: &str, max_bytes: u64, own_link: Option<&Path>) -> Taking<Verified> {
     let path = dir.join(name);
     let at = format!("commands/{name}");
     // A first look that opens nothing: a FIFO, a socket or a device is never
@@ -143,13 +142,35 @@ fn take(
         r.identity = Some(links_and_identity(&meta).1);
         return Err(Ok(r));
     }
-    let file = open_nofollow(&path).map_err(|e| match e.raw_os_error() {
+    let file = open_nofollow(&path).map_err(|e| open_failed(&at, e, &meta))?;
+    // From here on only the descriptor counts: whatever the name now points
+    // to, this is the file that is checked and read.
+    let opened = Opened::of(&at, &file.metadata().map_err(Err)?);
+    opened.check(max_bytes, own_link)?;
+    let bytes = opened.read(&file, max_bytes)?;
+    Ok(Verified {
+        file,
+        bytes,
+        modified: opened.modified,
+        identity: opened.identity,
+    })
+}
+
+/// Why opening a regular file failed: swapped for a symlink or a socket
+/// since the look, or unreadable (refused); else an I/O error.
+fn open_failed(
+    at: &str,
+    e: std::io::Error,
+    meta: &std::fs::Metadata,
+) -> Result<Refused, std::io::Error> {
+    let modified = meta.modified().ok();
+    match e.raw_os_error() {
         // Swapped for a symlink (ELOOP) or a socket (ENXIO) since the look.
         Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() => {
-            Ok(refused(&at, Kind::Symlink, 0, modified))
+            Ok(refused(at, Kind::Symlink, 0, modified))
         }
         Some(code) if code == rustix::io::Errno::NXIO.raw_os_error() => {
-            Ok(refused(&at, Kind::Socket, 0, modified))
+            Ok(refused(at, Kind::Socket, 0, modified))
         }
         // A file the executor may not read must not stop every later pass.
         _ if e.kind() == std::io::ErrorKind::PermissionDenied => Ok(Refused {
@@ -161,81 +182,108 @@ fn take(
             kind: Kind::Regular,
             size: meta.len(),
             modified,
-            identity: Some(links_and_identity(&meta).1),
+            identity: Some(links_and_identity(meta).1),
         }),
         _ => Err(e),
-    })?;
-    // From here on only the descriptor counts: whatever the name now points
-    // to, this is the file that is checked and read.
-    let meta = file.metadata().map_err(Err)?;
-    let kind = Kind::of(meta.file_type());
-    let modified = meta.modified().ok();
-    let size = meta.len();
-    let (links, identity) = links_and_identity(&meta);
-    if links == 0 {
-        // Replaced or removed since it was opened: what the name holds now is
-        // another file, taken (and checked) at the next pass.
-        return Err(Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!("{at} was replaced while it was being taken"),
-        )));
     }
-    if kind != Kind::Regular {
-        let mut r = refused(&at, kind, size, modified);
-        r.identity = Some(identity);
-        return Err(Ok(r));
+}
+
+/// What the opened descriptor says about the file being taken.
+struct Opened<'a> {
+    at: &'a str,
+    kind: Kind,
+    size: u64,
+    modified: Option<std::time::SystemTime>,
+    links: u64,
+    identity: (u64, u64),
+}
+
+impl<'a> Opened<'a> {
+    fn of(at: &'a str, meta: &std::fs::Metadata) -> Opened<'a> {
+        let (links, identity) = links_and_identity(meta);
+        Opened {
+            at,
+            kind: Kind::of(meta.file_type()),
+            size: meta.len(),
+            modified: meta.modified().ok(),
+            links,
+            identity,
+        }
     }
-    let archived_by_us = links == 2
-        && own_link.is_some_and(|p| {
-            std::fs::symlink_metadata(p).is_ok_and(|m| links_and_identity(&m).1 == identity)
-        });
-    if links != 1 && !archived_by_us {
-        return Err(Ok(Refused {
-            rejection: Rejection::new(
+
+    /// The checks on the descriptor: still linked, a regular file, no other
+    /// name than the bridge's own archive, not empty, within the limit.
+    #[allow(clippy::result_large_err)] // private; the public face is `Taken`
+    fn check(&self, max_bytes: u64, own_link: Option<&Path>) -> Taking<()> {
+        let at = self.at;
+        if self.links == 0 {
+            // Replaced or removed since it was opened: what the name holds now is
+            // another file, taken (and checked) at the next pass.
+            return Err(Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{at} was replaced while it was being taken"),
+            )));
+        }
+        if self.kind != Kind::Regular {
+            let r = refused(at, self.kind, self.size, self.modified);
+            return Err(Ok(self.identified(r)));
+        }
+        let archived_by_us = self.links == 2
+            && own_link.is_some_and(|p| {
+                std::fs::symlink_metadata(p)
+                    .is_ok_and(|m| links_and_identity(&m).1 == self.identity)
+            });
+        if self.links != 1 && !archived_by_us {
+            return Err(Ok(self.refuse(Rejection::new(
                 Reason::HardLink,
                 format!(
-                    "{at} has {links} links: it is also a file elsewhere, so its content is not the sender's to give; it was not read"
+                    "{at} has {} links: it is also a file elsewhere, so its content is not the sender's to give; it was not read",
+                    self.links
                 ),
             )
-            .hint("write the command as a new file of its own (write to a temp name, then rename it into commands/)"),
-            kind,
-            size,
-            modified,
-            identity: Some(identity),
-        }));
+            .hint("write the command as a new file of its own (write to a temp name, then rename it into commands/)"))));
+        }
+        if self.size == 0 {
+            return Err(Ok(
+                self.refuse(Rejection::new(Reason::Empty, format!("{at} is empty")))
+            ));
+        }
+        if self.size > max_bytes {
+            let r = too_large(at, self.size, max_bytes, self.modified);
+            return Err(Ok(self.identified(r)));
+        }
+        Ok(())
     }
-    if size == 0 {
-        return Err(Ok(Refused {
-            rejection: Rejection::new(Reason::Empty, format!("{at} is empty")),
-            kind,
-            size,
-            modified,
-            identity: Some(identity),
-        }));
+
+    /// Read the content through the descriptor, bounded: a file that grows
+    /// while it is read is cut at the limit + 1 and refused, never read whole.
+    #[allow(clippy::result_large_err)] // private; the public face is `Taken`
+    fn read(&self, file: &File, max_bytes: u64) -> Taking<Vec<u8>> {
+        let mut bytes = Vec::with_capacity(usize::try_from(self.size).unwrap_or(0));
+        file.take(max_bytes + 1)
+            .read_to_end(&mut bytes)
+            .map_err(Err)?;
+        if bytes.len() as u64 > max_bytes {
+            let r = too_large(self.at, bytes.len() as u64, max_bytes, self.modified);
+            return Err(Ok(self.identified(r)));
+        }
+        Ok(bytes)
     }
-    if size > max_bytes {
-        let mut r = too_large(&at, size, max_bytes, modified);
-        r.identity = Some(identity);
-        return Err(Ok(r));
+
+    fn refuse(&self, rejection: Rejection) -> Refused {
+        Refused {
+            rejection,
+            kind: self.kind,
+            size: self.size,
+            modified: self.modified,
+            identity: Some(self.identity),
+        }
     }
-    // Bounded: a file that grows while it is read is cut at the limit + 1
-    // and refused, never read whole.
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    (&file)
-        .take(max_bytes + 1)
-        .read_to_end(&mut bytes)
-        .map_err(Err)?;
-    if bytes.len() as u64 > max_bytes {
-        let mut r = too_large(&at, bytes.len() as u64, max_bytes, modified);
-        r.identity = Some(identity);
-        return Err(Ok(r));
+
+    fn identified(&self, mut r: Refused) -> Refused {
+        r.identity = Some(self.identity);
+        r
     }
-    Ok(Verified {
-        file,
-        bytes,
-        modified,
-        identity,
-    })
 }
 
 fn refused(at: &str, kind: Kind, size: u64, modified: Option<std::time::SystemTime>) -> Refused {

@@ -11,6 +11,7 @@
 //! under its lock, so these checks narrow, never widen, what can happen.
 
 use crate::command::{Command, Expect, Op};
+use crate::diff::FileDiff;
 use crate::layout::BRIDGE_DIRS;
 use crate::reason::{Reason, Rejection};
 use serde_json::{Value, json};
@@ -167,39 +168,7 @@ fn require(cmd: &Command, cap: &str, field: &str) -> Result<(), Rejection> {
 pub fn actions(cmd: &Command, target: &Target) -> Result<Vec<Value>, Rejection> {
     let mut out = Vec::new();
     for (i, op) in cmd.ops.iter().enumerate() {
-        let f = |k: &str| format!("payload.inline.ops[{i}].{k}");
-        match op {
-            Op::Noop => {}
-            Op::WriteFile {
-                path,
-                content,
-                base64,
-                expect,
-            } => {
-                let p = target.check_path(path, &f("path"))?;
-                let key = if *base64 { "content_base64" } else { "content" };
-                out.push(json!({"kind": "write_file", "path": p.as_str(), key: content, "expect": expect.to_json()}));
-            }
-            Op::MoveFile { from, to, expect } => {
-                let a = target.check_path(from, &f("from"))?;
-                let b = target.check_path(to, &f("to"))?;
-                out.push(json!({"kind": "move_file", "from": a.as_str(), "to": b.as_str(), "expect": expect.to_json()}));
-            }
-            Op::DeleteFile { path, expect } => {
-                let p = target.check_path(path, &f("path"))?;
-                out.push(
-                    json!({"kind": "delete_file", "path": p.as_str(), "expect": expect.to_json()}),
-                );
-            }
-            Op::ReplaceRegion {
-                path,
-                fence,
-                content,
-            } => {
-                let p = target.check_path(path, &f("path"))?;
-                out.push(json!({"kind": "patch_region", "path": p.as_str(), "fence": fence, "content": content}));
-            }
-        }
+        out.extend(op_action(op, i, target)?);
     }
     if let Some(diff) = &cmd.diff {
         for file in crate::diff::parse(diff).map_err(|e| {
@@ -207,43 +176,83 @@ pub fn actions(cmd: &Command, target: &Target) -> Result<Vec<Value>, Rejection> 
                 .field("payload.inline.diff")
                 .hint("send a unified diff as `git diff` or `diff -u` writes it")
         })? {
-            let field = "payload.inline.diff";
-            let path = file.path().to_string();
-            let p = target.check_path(&path, field)?;
-            let fs_path = p.to_fs(&target.root);
-            let current = match std::fs::read(&fs_path) {
-                Ok(b) => Some(b),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => {
-                    return Err(Rejection::new(
-                        Reason::ApplyFailed,
-                        format!("cannot read {path}: {e}"),
-                    )
-                    .field(field));
-                }
-            };
-            let applied = file.apply(current.as_deref()).map_err(|e| {
-                Rejection::new(Reason::PreconditionFailed, format!("{path}: {e}"))
-                    .field(field)
-                    .hint("the diff was made against other content; regenerate it from the current file")
-            })?;
-            let expect = match &current {
-                None => Expect::Absent,
-                Some(b) => Expect::Sha256(warden_core::Digest::of(b).to_string()),
-            };
-            match applied {
-                None => {
-                    require(cmd, "deleteFile", field)?;
-                    out.push(json!({"kind": "delete_file", "path": p.as_str(), "expect": expect.to_json()}));
-                }
-                Some(content) => {
-                    require(cmd, "writeFile", field)?;
-                    out.push(json!({"kind": "write_file", "path": p.as_str(), "content": content, "expect": expect.to_json()}));
-                }
-            }
+            out.push(diff_action(cmd, &file, target)?);
         }
     }
     Ok(out)
+}
+
+/// The action of `payload.inline.ops[i]` (none for `noop`), its paths checked.
+fn op_action(op: &Op, i: usize, target: &Target) -> Result<Option<Value>, Rejection> {
+    let f = |k: &str| format!("payload.inline.ops[{i}].{k}");
+    Ok(Some(match op {
+        Op::Noop => return Ok(None),
+        Op::WriteFile {
+            path,
+            content,
+            base64,
+            expect,
+        } => {
+            let p = target.check_path(path, &f("path"))?;
+            let key = if *base64 { "content_base64" } else { "content" };
+            json!({"kind": "write_file", "path": p.as_str(), key: content, "expect": expect.to_json()})
+        }
+        Op::MoveFile { from, to, expect } => {
+            let a = target.check_path(from, &f("from"))?;
+            let b = target.check_path(to, &f("to"))?;
+            json!({"kind": "move_file", "from": a.as_str(), "to": b.as_str(), "expect": expect.to_json()})
+        }
+        Op::DeleteFile { path, expect } => {
+            let p = target.check_path(path, &f("path"))?;
+            json!({"kind": "delete_file", "path": p.as_str(), "expect": expect.to_json()})
+        }
+        Op::ReplaceRegion {
+            path,
+            fence,
+            content,
+        } => {
+            let p = target.check_path(path, &f("path"))?;
+            json!({"kind": "patch_region", "path": p.as_str(), "fence": fence, "content": content})
+        }
+    }))
+}
+
+/// One file of the diff, applied to the target's current content: a
+/// `write_file` or `delete_file` expecting exactly that content (the
+/// capability it needs must be in allowedActions).
+fn diff_action(cmd: &Command, file: &FileDiff, target: &Target) -> Result<Value, Rejection> {
+    let field = "payload.inline.diff";
+    let path = file.path().to_string();
+    let p = target.check_path(&path, field)?;
+    let current = match std::fs::read(p.to_fs(&target.root)) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(
+                Rejection::new(Reason::ApplyFailed, format!("cannot read {path}: {e}"))
+                    .field(field),
+            );
+        }
+    };
+    let applied = file.apply(current.as_deref()).map_err(|e| {
+        Rejection::new(Reason::PreconditionFailed, format!("{path}: {e}"))
+            .field(field)
+            .hint("the diff was made against other content; regenerate it from the current file")
+    })?;
+    let expect = match &current {
+        None => Expect::Absent,
+        Some(b) => Expect::Sha256(warden_core::Digest::of(b).to_string()),
+    };
+    Ok(match applied {
+        None => {
+            require(cmd, "deleteFile", field)?;
+            json!({"kind": "delete_file", "path": p.as_str(), "expect": expect.to_json()})
+        }
+        Some(content) => {
+            require(cmd, "writeFile", field)?;
+            json!({"kind": "write_file", "path": p.as_str(), "content": content, "expect": expect.to_json()})
+        }
+    })
 }
 
 /// The whole proposal document for the core.

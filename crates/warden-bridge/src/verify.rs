@@ -83,6 +83,18 @@ impl Trace {
             t.push((layer, Err(rej.clone())));
         }
     }
+
+    /// `layer` refused: traced, and the verdict.
+    fn reject(
+        &mut self,
+        layer: &'static str,
+        rej: Rejection,
+        id: Option<String>,
+        hmac_ok: bool,
+    ) -> Verdict {
+        self.refuse(layer, &rej);
+        Verdict::Reject { rej, id, hmac_ok }
+    }
 }
 
 impl Verifier<'_> {
@@ -92,20 +104,33 @@ impl Verifier<'_> {
     }
 
     fn layers(&self, name: &str, bytes: &[u8], at: Context<'_>, t: &mut Trace) -> Verdict {
-        let reject = |t: &mut Trace, layer, rej: Rejection, id: Option<String>, hmac_ok| {
-            t.refuse(layer, &rej);
-            Verdict::Reject { rej, id, hmac_ok }
+        let (cmd, slot) = match self.authentic(name, bytes, at, t) {
+            Ok(found) => found,
+            Err(verdict) => return verdict,
         };
+        match self.admissible(name, &cmd, at, t) {
+            Ok(()) => Verdict::Accept(Box::new(Accepted { cmd, slot })),
+            Err((layer, rej)) => t.reject(layer, rej, Some(cmd.id), true),
+        }
+    }
+
+    /// The layers up to an authenticated, well-formed command: file, json,
+    /// hmac, schema.
+    #[allow(clippy::result_large_err)] // private; the verdict is the answer either way
+    fn authentic(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        at: Context<'_>,
+        t: &mut Trace,
+    ) -> Result<(Command, KeySlot), Verdict> {
         if let Err(r) = self.check_file(name, bytes, at.in_inbox) {
-            return reject(t, "file", r, None, false);
+            return Err(t.reject("file", r, None, false));
         }
         t.ok("file", || {
             format!("{} bytes, sha256 {}", bytes.len(), Digest::of(bytes))
         });
-        let doc = match command::parse_json(bytes) {
-            Ok(d) => d,
-            Err(r) => return reject(t, "json", r, None, false),
-        };
+        let doc = command::parse_json(bytes).map_err(|r| t.reject("json", r, None, false))?;
         t.ok("json", || "parsed; no duplicate keys".into());
         let doc_id = doc
             .get("id")
@@ -114,15 +139,12 @@ impl Verifier<'_> {
             .map(str::to_string);
         let slot = match command::authenticate(&doc, self.secrets) {
             Ok(s) => s,
-            Err(r) => return reject(t, "hmac", r, doc_id, false),
+            Err(r) => return Err(t.reject("hmac", r, doc_id, false)),
         };
         t.ok("hmac", || {
             format!("matches the {} secret", self.secrets.slot_name(slot))
         });
-        let cmd = match command::parse_command(&doc) {
-            Ok(c) => c,
-            Err(r) => return reject(t, "schema", r, doc_id, true),
-        };
+        let cmd = command::parse_command(&doc).map_err(|r| t.reject("schema", r, doc_id, true))?;
         t.ok("schema", || {
             format!(
                 "id {}, {} op(s){}",
@@ -131,7 +153,19 @@ impl Verifier<'_> {
                 if cmd.diff.is_some() { " + diff" } else { "" }
             )
         });
-        let id = Some(cmd.id.clone());
+        Ok((cmd, slot))
+    }
+
+    /// The layers of an authentic command: name, replay, time, allowed,
+    /// validationPlan. Err: the layer that refused, and why.
+    fn admissible(
+        &self,
+        name: &str,
+        cmd: &Command,
+        at: Context<'_>,
+        t: &mut Trace,
+    ) -> Result<(), (&'static str, Rejection)> {
+        let refused = |layer: &'static str| move |r: Rejection| (layer, r);
         match check_name(name, &cmd.id) {
             Ok(()) => t.ok("name", || format!("{name} matches the id")),
             // A draft outside the inbox may have any name; say what it
@@ -139,17 +173,13 @@ impl Verifier<'_> {
             Err(_) if !at.in_inbox => t.ok("name", || {
                 format!("drop it into commands/ as {}.json", cmd.id)
             }),
-            Err(r) => return reject(t, "name", r, id, true),
+            Err(r) => return Err(("name", r)),
         }
-        if let Err(r) = self.check_replay(&cmd, at) {
-            return reject(t, "replay", r, id, true);
-        }
+        self.check_replay(cmd, at).map_err(refused("replay"))?;
         t.ok("replay", || "id not seen before".into());
         // A crashed batch's command is finished even if it expired meanwhile.
-        if !(at.leftover && (self.ledgered)(&cmd.id))
-            && let Err(r) = command::check_time(&cmd, self.now, self.skew_secs)
-        {
-            return reject(t, "time", r, id, true);
+        if !(at.leftover && (self.ledgered)(&cmd.id)) {
+            command::check_time(cmd, self.now, self.skew_secs).map_err(refused("time"))?;
         }
         t.ok("time", || {
             format!(
@@ -157,15 +187,11 @@ impl Verifier<'_> {
                 cmd.issued_at_text, cmd.expires_at_text, self.skew_secs
             )
         });
-        if let Err(r) = command::check_allowed(&cmd) {
-            return reject(t, "allowed", r, id, true);
-        }
+        command::check_allowed(cmd).map_err(refused("allowed"))?;
         t.ok("allowed", || {
             format!("ops within [{}]", cmd.allowed_actions.join(", "))
         });
-        if let Err(r) = check_plan(self.checks, &cmd) {
-            return reject(t, "validationPlan", r, id, true);
-        }
+        check_plan(self.checks, cmd).map_err(refused("validationPlan"))?;
         if !cmd.validation_plan.is_empty() {
             t.ok("validationPlan", || {
                 format!(
@@ -174,7 +200,7 @@ impl Verifier<'_> {
                 )
             });
         }
-        Verdict::Accept(Box::new(Accepted { cmd, slot }))
+        Ok(())
     }
 
     /// The file layer on content already read: a hidden name, an empty file

@@ -269,242 +269,47 @@ fn audit_with(
     gate: &dyn FetchGate,
     status: impl FnOnce() -> Result<crate::git::Porcelain>,
 ) -> Result<AuditReport> {
-    let root = root.to_path_buf();
-    let wait_status = status;
-    let config = git.at(&root).remote_config()?;
-    let remotes = &config.remotes;
-    let remote_names: Vec<&str> = remotes.iter().map(|(n, _)| n.as_str()).collect();
-
+    let repo = git.at(root);
+    let remotes = Remotes(repo.remote_config()?);
     // The default remote is the current branch's. Before a fetch HEAD is read
     // on its own; without one, the ref listing below says which branch is HEAD.
     let early_head = if opts.fetch == FetchMode::Skip {
         None
     } else {
-        git.at(&root).head_branch().ok().flatten()
+        repo.head_branch().ok().flatten()
     };
-    let default_remote_of = |head: Option<&str>| {
-        head.and_then(|h| config.branch_remotes.get(h).cloned())
-            .filter(|r| remote_names.contains(&r.as_str()))
-            .or_else(|| {
-                remote_names
-                    .contains(&"origin")
-                    .then(|| "origin".to_string())
-            })
-            .or_else(|| (remotes.len() == 1).then(|| remotes[0].0.clone()))
-    };
-    let default_remote = default_remote_of(early_head.as_deref());
+    let default_remote = remotes.default_for(early_head.as_deref());
+    let to_fetch = remotes.to_fetch(&opts.fetch, default_remote.as_ref(), root)?;
+    let fetch = remotes.fetch(&repo, &to_fetch, opts.fetch_timeout, gate);
 
-    let to_fetch: Vec<String> = match &opts.fetch {
-        FetchMode::Skip => Vec::new(),
-        FetchMode::Default => default_remote.iter().cloned().collect(),
-        FetchMode::All => remotes.iter().map(|(n, _)| n.clone()).collect(),
-        FetchMode::Remote(name) => {
-            if !remote_names.contains(&name.as_str()) {
-                return Err(Error::invalid(
-                    "(command line)",
-                    "--remote",
-                    format!("no remote named \"{name}\" in {}", root.display()),
-                    warden_core::error::did_you_mean(name, remote_names.iter().copied()).or_else(
-                        || {
-                            Some(if remote_names.is_empty() {
-                                "this repository has no remote; link one with `warden sync init --remote URL`".into()
-                            } else {
-                                format!("the remotes are: {}", remote_names.join(", "))
-                            })
-                        },
-                    ),
-                ));
-            }
-            vec![name.clone()]
-        }
-    };
-    let mut fetch = Vec::new();
-    for name in &to_fetch {
-        let url = remotes
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, u)| u.as_str())
-            .unwrap_or("");
-        let r = gate.fetch(url, &mut || {
-            crate::git::fetch(&git.at(&root), name, opts.fetch_timeout)
-        });
-        fetch.push(FetchResult {
-            remote: name.clone(),
-            ok: r.is_ok(),
-            error: r.err().map(|e| e.to_string()),
-        });
-    }
-
-    let refs = git.at(&root).refs(&[
+    let refs = repo.refs(&[
         "refs/heads",
         "refs/remotes",
         "refs/tags",
         "refs/warden/tags",
     ])?;
-    let by_name: BTreeMap<&str, &RefInfo> = refs.iter().map(|r| (r.name.as_str(), r)).collect();
-    let head_ref = early_head.or_else(|| {
-        refs.iter()
-            .find(|r| r.is_head && r.name.starts_with("refs/heads/"))
-            .map(|r| r.name["refs/heads/".len()..].to_string())
-    });
+    let head_ref = early_head.or_else(|| checked_out_branch(&refs));
+    let BranchAudit {
+        branches,
+        mut collisions,
+        pending,
+    } = audit_branches(&repo, &refs, head_ref.as_deref())?;
 
-    let mut pending_uncommitted = None;
-    let mut branches = Vec::new();
-    let mut collisions = Vec::new();
-    for r in refs.iter().filter(|r| r.name.starts_with("refs/heads/")) {
-        let name = r.name["refs/heads/".len()..].to_string();
-        let current = head_ref.as_deref() == Some(name.as_str());
-        let live_upstream = r
-            .upstream
-            .as_deref()
-            .and_then(|u| by_name.get(u).map(|u| (u.name.clone(), u.oid.clone())));
-        let state = match (&r.upstream, &live_upstream, r.upstream_gone) {
-            (None, _, _) => UpstreamState::None,
-            (Some(_), Some(_), _) => UpstreamState::Tracking,
-            (Some(_), None, _) => UpstreamState::Gone,
-        };
-        let mut b = BranchReport {
-            name: name.clone(),
-            commit: r.oid.clone(),
-            current,
-            warden_lane: name.starts_with("sync/") || name.starts_with("quarantine/sync-"),
-            upstream: r.upstream.clone(),
-            upstream_state: state,
-            ahead: 0,
-            behind: 0,
-            diverged: false,
-            commits_ahead: Vec::new(),
-            commits_behind: Vec::new(),
-        };
-        match &live_upstream {
-            Some((up_name, up_oid)) => {
-                // git already counted them for `%(upstream:track)`.
-                let (ahead, behind) = match r.track {
-                    Some(t) => t,
-                    None => git.at(&root).ahead_behind(&r.name, up_name)?,
-                };
-                b.ahead = ahead;
-                b.behind = behind;
-                b.diverged = ahead > 0 && behind > 0;
-                if ahead + behind <= 2 * COMMIT_LIST_LIMIT as u64 {
-                    if ahead + behind > 0 {
-                        let (l, rt) = git.at(&root).commits_left_right(&r.name, up_name)?;
-                        b.commits_ahead = commits(l);
-                        b.commits_behind = commits(rt);
-                    }
-                } else {
-                    if ahead > 0 {
-                        b.commits_ahead = commits(git.at(&root).commits_between(
-                            &r.name,
-                            &[up_name],
-                            COMMIT_LIST_LIMIT,
-                        )?);
-                    }
-                    if behind > 0 {
-                        b.commits_behind = commits(git.at(&root).commits_between(
-                            up_name,
-                            &[&r.name],
-                            COMMIT_LIST_LIMIT,
-                        )?);
-                    }
-                }
-                b.commits_ahead.truncate(COMMIT_LIST_LIMIT);
-                b.commits_behind.truncate(COMMIT_LIST_LIMIT);
-                let mut theirs = None;
-                if b.diverged {
-                    let t = git.at(&root).changed_since_base(&r.oid, up_oid)?;
-                    let o = git.at(&root).changed_since_base(up_oid, &r.oid)?;
-                    if let (Some(t), Some(ours)) = (&t, o) {
-                        let both = intersect(&ours, t);
-                        if !both.is_empty() {
-                            let mt = git.at(&root).merge_tree(&r.oid, up_oid)?;
-                            let conflicted: BTreeSet<String> =
-                                mt.conflicted_paths().into_iter().collect();
-                            for path in both {
-                                collisions.push(Collision {
-                                    branch: name.clone(),
-                                    mergeable: !conflicted.contains(&path),
-                                    path,
-                                    local: LocalSide::Committed,
-                                });
-                            }
-                        }
-                    }
-                    // Unrelated histories: nothing changed "since the base".
-                    theirs = Some(t.unwrap_or_default());
-                }
-                if current && behind > 0 {
-                    // `theirs` is computed after status, and only when there is
-                    // uncommitted work, unless the divergence already needed it.
-                    pending_uncommitted =
-                        Some((name.clone(), r.oid.clone(), up_oid.clone(), theirs));
-                }
-            }
-            None => {
-                // Nothing upstream to compare with: what is on no remote at all?
-                b.ahead = git.at(&root).count_not_in(&r.oid, &["--remotes"])?;
-                if b.ahead > 0 {
-                    b.commits_ahead = commits(git.at(&root).commits_between(
-                        &r.oid,
-                        &["--remotes"],
-                        COMMIT_LIST_LIMIT,
-                    )?);
-                }
-            }
-        }
-        branches.push(b);
-    }
-    let status = wait_status()?;
+    let status = status()?;
     let working_tree = working_tree(&status.entries);
-    let stashes = if status.stash > 0 {
-        git.at(&root)
-            .stashes()?
-            .into_iter()
-            .map(|s| StashEntry {
-                name: s.name,
-                commit: s.commit,
-                message: s.message,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    if let Some((name, oid, up_oid, theirs)) = pending_uncommitted
-        && !uncommitted_paths(&working_tree).is_empty()
-    {
-        let theirs = match theirs {
-            Some(t) => t,
-            None => git
-                .at(&root)
-                .changed_since_base(&oid, &up_oid)?
-                .unwrap_or_default(),
-        };
-        collisions.extend(uncommitted_collisions(
-            git,
-            &root,
-            &name,
-            &oid,
-            &up_oid,
-            &working_tree,
-            &theirs,
-        )?);
+    let stashes = stashes(&repo, &status)?;
+    if let Some(pending) = pending {
+        collisions.extend(pending.collisions(&repo, &working_tree)?);
     }
     collisions.sort_by(|a, b| {
         (&a.branch, &a.path, a.local as u8).cmp(&(&b.branch, &b.path, b.local as u8))
     });
     collisions.dedup();
 
-    let unreferenced = match (&status.head, &status.oid) {
-        (None, Some(oid)) => git
-            .at(&root)
-            .count_not_in(oid, &["--branches", "--remotes", "--tags"])?,
-        _ => 0,
-    };
-
     let tag_remote = match &opts.fetch {
         FetchMode::Remote(n) => Some(n.clone()),
-        FetchMode::Skip => default_remote_of(head_ref.as_deref()),
-        _ => default_remote.clone(),
+        FetchMode::Skip => remotes.default_for(head_ref.as_deref()),
+        _ => default_remote,
     };
     let tags = tag_report(&refs, tag_remote, &fetch);
 
@@ -515,7 +320,7 @@ fn audit_with(
         head: HeadInfo {
             branch: status.head.clone(),
             commit: status.oid.clone(),
-            unreferenced_commits: unreferenced,
+            unreferenced_commits: unreferenced_commits(&repo, &status)?,
         },
         fetch,
         working_tree,
@@ -530,6 +335,284 @@ fn audit_with(
     };
     report.summary = summarise(&report);
     Ok(report)
+}
+
+/// A repository's remotes, and which of them an audit fetches.
+struct Remotes(crate::git::RemoteConfig);
+
+impl Remotes {
+    fn names(&self) -> Vec<&str> {
+        self.0.remotes.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// The remote an audit means by default: the checked-out branch's (when
+    /// that remote exists), else `origin`, else the only remote.
+    fn default_for(&self, head: Option<&str>) -> Option<String> {
+        let names = self.names();
+        head.and_then(|h| self.0.branch_remotes.get(h).cloned())
+            .filter(|r| names.contains(&r.as_str()))
+            .or_else(|| names.contains(&"origin").then(|| "origin".to_string()))
+            .or_else(|| (self.0.remotes.len() == 1).then(|| self.0.remotes[0].0.clone()))
+    }
+
+    /// The remotes `mode` fetches; a `--remote` naming none is a usage error
+    /// with the names there are.
+    fn to_fetch(
+        &self,
+        mode: &FetchMode,
+        default: Option<&String>,
+        root: &Path,
+    ) -> Result<Vec<String>> {
+        let names = self.names();
+        Ok(match mode {
+            FetchMode::Skip => Vec::new(),
+            FetchMode::Default => default.into_iter().cloned().collect(),
+            FetchMode::All => names.iter().map(|n| n.to_string()).collect(),
+            FetchMode::Remote(name) if names.contains(&name.as_str()) => vec![name.clone()],
+            FetchMode::Remote(name) => {
+                let hint = warden_core::error::did_you_mean(name, names.iter().copied())
+                    .unwrap_or_else(|| {
+                        if names.is_empty() {
+                            "this repository has no remote; link one with `warden sync init --remote URL`".into()
+                        } else {
+                            format!("the remotes are: {}", names.join(", "))
+                        }
+                    });
+                return Err(Error::invalid(
+                    "(command line)",
+                    "--remote",
+                    format!("no remote named \"{name}\" in {}", root.display()),
+                    Some(hint),
+                ));
+            }
+        })
+    }
+
+    /// Fetch each remote through `gate`; a failure is reported, not fatal.
+    fn fetch(
+        &self,
+        repo: &Git,
+        names: &[String],
+        timeout: Duration,
+        gate: &dyn FetchGate,
+    ) -> Vec<FetchResult> {
+        let mut results = Vec::new();
+        for name in names {
+            let url = self
+                .0
+                .remotes
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, u)| u.as_str())
+                .unwrap_or("");
+            let r = gate.fetch(url, &mut || crate::git::fetch(repo, name, timeout));
+            results.push(FetchResult {
+                remote: name.clone(),
+                ok: r.is_ok(),
+                error: r.err().map(|e| e.to_string()),
+            });
+        }
+        results
+    }
+}
+
+/// The branch HEAD points at, as the ref listing says.
+fn checked_out_branch(refs: &[RefInfo]) -> Option<String> {
+    refs.iter()
+        .find(|r| r.is_head && r.name.starts_with("refs/heads/"))
+        .map(|r| r.name["refs/heads/".len()..].to_string())
+}
+
+/// What the audit learns from the refs alone: one report per local branch,
+/// the collisions of diverged branches, and the check of the checked-out
+/// branch's uncommitted work that waits for `git status`.
+#[derive(Default)]
+struct BranchAudit {
+    branches: Vec<BranchReport>,
+    collisions: Vec<Collision>,
+    pending: Option<PendingUncommitted>,
+}
+
+fn audit_branches(repo: &Git, refs: &[RefInfo], head: Option<&str>) -> Result<BranchAudit> {
+    let by_name: BTreeMap<&str, &RefInfo> = refs.iter().map(|r| (r.name.as_str(), r)).collect();
+    let mut audit = BranchAudit::default();
+    for r in refs.iter().filter(|r| r.name.starts_with("refs/heads/")) {
+        let name = r.name["refs/heads/".len()..].to_string();
+        let live_upstream = r.upstream.as_deref().and_then(|u| by_name.get(u).copied());
+        let mut b = BranchReport {
+            current: head == Some(name.as_str()),
+            warden_lane: name.starts_with("sync/") || name.starts_with("quarantine/sync-"),
+            name,
+            commit: r.oid.clone(),
+            upstream: r.upstream.clone(),
+            upstream_state: match (&r.upstream, live_upstream) {
+                (None, _) => UpstreamState::None,
+                (Some(_), Some(_)) => UpstreamState::Tracking,
+                (Some(_), None) => UpstreamState::Gone,
+            },
+            ahead: 0,
+            behind: 0,
+            diverged: false,
+            commits_ahead: Vec::new(),
+            commits_behind: Vec::new(),
+        };
+        match live_upstream {
+            Some(up) => audit.compare_with_upstream(repo, r, up, &mut b)?,
+            None => count_on_no_remote(repo, r, &mut b)?,
+        }
+        audit.branches.push(b);
+    }
+    Ok(audit)
+}
+
+impl BranchAudit {
+    /// Ahead/behind, the commits of each side, and for a diverged branch the
+    /// paths both sides changed.
+    fn compare_with_upstream(
+        &mut self,
+        repo: &Git,
+        r: &RefInfo,
+        up: &RefInfo,
+        b: &mut BranchReport,
+    ) -> Result<()> {
+        // git already counted them for `%(upstream:track)`.
+        let (ahead, behind) = match r.track {
+            Some(t) => t,
+            None => repo.ahead_behind(&r.name, &up.name)?,
+        };
+        b.ahead = ahead;
+        b.behind = behind;
+        b.diverged = ahead > 0 && behind > 0;
+        (b.commits_ahead, b.commits_behind) =
+            commits_apart(repo, &r.name, &up.name, ahead, behind)?;
+        let mut theirs = None;
+        if b.diverged {
+            let (found, changed) = committed_collisions(repo, &b.name, &r.oid, &up.oid)?;
+            self.collisions.extend(found);
+            theirs = Some(changed);
+        }
+        if b.current && behind > 0 {
+            // `theirs` is computed after status, and only when there is
+            // uncommitted work, unless the divergence already needed it.
+            self.pending = Some(PendingUncommitted {
+                branch: b.name.clone(),
+                local: r.oid.clone(),
+                upstream: up.oid.clone(),
+                theirs,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Up to [`COMMIT_LIST_LIMIT`] commits of each side, newest first: one
+/// left-right walk when both sides together are short, else a bounded walk
+/// per side.
+fn commits_apart(
+    repo: &Git,
+    local: &str,
+    upstream: &str,
+    ahead: u64,
+    behind: u64,
+) -> Result<(Vec<Commit>, Vec<Commit>)> {
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    if ahead + behind <= 2 * COMMIT_LIST_LIMIT as u64 {
+        if ahead + behind > 0 {
+            let (l, r) = repo.commits_left_right(local, upstream)?;
+            (mine, theirs) = (commits(l), commits(r));
+        }
+    } else {
+        if ahead > 0 {
+            mine = commits(repo.commits_between(local, &[upstream], COMMIT_LIST_LIMIT)?);
+        }
+        if behind > 0 {
+            theirs = commits(repo.commits_between(upstream, &[local], COMMIT_LIST_LIMIT)?);
+        }
+    }
+    mine.truncate(COMMIT_LIST_LIMIT);
+    theirs.truncate(COMMIT_LIST_LIMIT);
+    Ok((mine, theirs))
+}
+
+/// The paths both sides of a diverged branch changed since the merge base,
+/// each with whether git merges it cleanly; and the paths the upstream
+/// changed (empty for unrelated histories: nothing changed "since the base").
+fn committed_collisions(
+    repo: &Git,
+    branch: &str,
+    local: &str,
+    upstream: &str,
+) -> Result<(Vec<Collision>, Vec<String>)> {
+    let theirs = repo.changed_since_base(local, upstream)?;
+    let ours = repo.changed_since_base(upstream, local)?;
+    let mut found = Vec::new();
+    if let (Some(theirs), Some(ours)) = (&theirs, ours) {
+        let both = intersect(&ours, theirs);
+        if !both.is_empty() {
+            found = collisions(repo, branch, local, upstream, both, LocalSide::Committed)?;
+        }
+    }
+    Ok((found, theirs.unwrap_or_default()))
+}
+
+/// `paths` as collisions of `branch`, each mergeable unless merging `local`
+/// and `upstream` conflicts there.
+fn collisions(
+    repo: &Git,
+    branch: &str,
+    local: &str,
+    upstream: &str,
+    paths: Vec<String>,
+    side: LocalSide,
+) -> Result<Vec<Collision>> {
+    let conflicted: BTreeSet<String> = repo
+        .merge_tree(local, upstream)?
+        .conflicted_paths()
+        .into_iter()
+        .collect();
+    Ok(paths
+        .into_iter()
+        .map(|path| Collision {
+            branch: branch.to_string(),
+            mergeable: !conflicted.contains(&path),
+            path,
+            local: side,
+        })
+        .collect())
+}
+
+/// Nothing upstream to compare with: what is on no remote at all?
+fn count_on_no_remote(repo: &Git, r: &RefInfo, b: &mut BranchReport) -> Result<()> {
+    b.ahead = repo.count_not_in(&r.oid, &["--remotes"])?;
+    if b.ahead > 0 {
+        b.commits_ahead =
+            commits(repo.commits_between(&r.oid, &["--remotes"], COMMIT_LIST_LIMIT)?);
+    }
+    Ok(())
+}
+
+fn stashes(repo: &Git, status: &crate::git::Porcelain) -> Result<Vec<StashEntry>> {
+    if status.stash == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(repo
+        .stashes()?
+        .into_iter()
+        .map(|s| StashEntry {
+            name: s.name,
+            commit: s.commit,
+            message: s.message,
+        })
+        .collect())
+}
+
+/// Commits reachable from a detached HEAD and from no branch, remote-tracking
+/// ref or tag (0 on a branch).
+fn unreferenced_commits(repo: &Git, status: &crate::git::Porcelain) -> Result<u64> {
+    match (&status.head, &status.oid) {
+        (None, Some(oid)) => Ok(repo.count_not_in(oid, &["--branches", "--remotes", "--tags"])?),
+        _ => Ok(0),
+    }
 }
 
 fn commits(v: Vec<CommitInfo>) -> Vec<Commit> {
@@ -570,43 +653,56 @@ pub fn probe_signature() -> Signature {
     }
 }
 
-fn uncommitted_collisions(
-    git: &Git,
-    root: &Path,
-    branch: &str,
-    local: &str,
-    upstream: &str,
-    w: &WorkingTree,
-    theirs: &[String],
-) -> Result<Vec<Collision>> {
-    let mine = uncommitted_paths(w);
-    let both = intersect(&mine, theirs);
-    if both.is_empty() {
-        return Ok(Vec::new());
+/// The checked-out branch is behind its upstream: whether its uncommitted
+/// work collides with the upstream is known only after `git status`.
+struct PendingUncommitted {
+    branch: String,
+    local: String,
+    upstream: String,
+    /// The paths the upstream changed since the merge base, when the
+    /// divergence already needed them.
+    theirs: Option<Vec<String>>,
+}
+
+impl PendingUncommitted {
+    /// The uncommitted paths the upstream also changed, each with whether a
+    /// snapshot of the work (an unreferenced probe commit) merges there.
+    fn collisions(self, repo: &Git, w: &WorkingTree) -> Result<Vec<Collision>> {
+        let mine = uncommitted_paths(w);
+        if mine.is_empty() {
+            return Ok(Vec::new());
+        }
+        let theirs = match self.theirs {
+            Some(t) => t,
+            None => repo
+                .changed_since_base(&self.local, &self.upstream)?
+                .unwrap_or_default(),
+        };
+        let both = intersect(&mine, &theirs);
+        if both.is_empty() {
+            return Ok(Vec::new());
+        }
+        let scratch = tempfile::Builder::new()
+            .prefix("warden-sync-")
+            .tempdir()
+            .map_err(|e| Error::Internal(format!("cannot create a temp dir: {e}")))?;
+        let tree = repo.snapshot_tree(scratch.path())?;
+        let probe = repo.commit_tree(&NewCommit {
+            tree: &tree,
+            parents: &[&self.local],
+            message: "warden sync audit probe",
+            run: "audit-probe",
+            who: &probe_signature(),
+        })?;
+        collisions(
+            repo,
+            &self.branch,
+            &probe,
+            &self.upstream,
+            both,
+            LocalSide::Uncommitted,
+        )
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("warden-sync-")
-        .tempdir()
-        .map_err(|e| Error::Internal(format!("cannot create a temp dir: {e}")))?;
-    let tree = git.at(root).snapshot_tree(scratch.path())?;
-    let probe = git.at(root).commit_tree(&NewCommit {
-        tree: &tree,
-        parents: &[local],
-        message: "warden sync audit probe",
-        run: "audit-probe",
-        who: &probe_signature(),
-    })?;
-    let mt = git.at(root).merge_tree(&probe, upstream)?;
-    let conflicted: BTreeSet<String> = mt.conflicted_paths().into_iter().collect();
-    Ok(both
-        .into_iter()
-        .map(|path| Collision {
-            branch: branch.to_string(),
-            mergeable: !conflicted.contains(&path),
-            path,
-            local: LocalSide::Uncommitted,
-        })
-        .collect())
 }
 
 fn working_tree(entries: &[Entry]) -> WorkingTree {
@@ -733,35 +829,12 @@ fn summarise(r: &AuditReport) -> Summary {
             plural(r.head.unreferenced_commits as usize, "commit", "commits")
         ));
     }
-    for b in r.branches.iter().filter(|b| !b.warden_lane) {
-        match b.upstream_state {
-            UpstreamState::Tracking if b.diverged => why.push(format!(
-                "{} diverged: {} ahead, {} behind",
-                b.name, b.ahead, b.behind
-            )),
-            UpstreamState::Tracking if b.ahead > 0 => why.push(format!(
-                "{}: {} not pushed",
-                b.name,
-                plural(b.ahead as usize, "commit", "commits")
-            )),
-            UpstreamState::Tracking if b.behind > 0 => why.push(format!(
-                "{}: {} not pulled",
-                b.name,
-                plural(b.behind as usize, "commit", "commits")
-            )),
-            UpstreamState::Gone => why.push(format!(
-                "{}: upstream {} is gone",
-                b.name,
-                b.upstream.as_deref().unwrap_or("?")
-            )),
-            UpstreamState::None if b.ahead > 0 => why.push(format!(
-                "{}: no upstream, {} on no remote",
-                b.name,
-                plural(b.ahead as usize, "commit", "commits")
-            )),
-            _ => {}
-        }
-    }
+    why.extend(
+        r.branches
+            .iter()
+            .filter(|b| !b.warden_lane)
+            .filter_map(branch_attention),
+    );
     if !r.tags.unpushed.is_empty() {
         why.push(plural(
             r.tags.unpushed.len(),
@@ -780,5 +853,36 @@ fn summarise(r: &AuditReport) -> Summary {
     Summary {
         in_sync: why.is_empty(),
         needs_attention: why,
+    }
+}
+
+/// Why a branch needs attention, if it does.
+fn branch_attention(b: &BranchReport) -> Option<String> {
+    match b.upstream_state {
+        UpstreamState::Tracking if b.diverged => Some(format!(
+            "{} diverged: {} ahead, {} behind",
+            b.name, b.ahead, b.behind
+        )),
+        UpstreamState::Tracking if b.ahead > 0 => Some(format!(
+            "{}: {} not pushed",
+            b.name,
+            plural(b.ahead as usize, "commit", "commits")
+        )),
+        UpstreamState::Tracking if b.behind > 0 => Some(format!(
+            "{}: {} not pulled",
+            b.name,
+            plural(b.behind as usize, "commit", "commits")
+        )),
+        UpstreamState::Gone => Some(format!(
+            "{}: upstream {} is gone",
+            b.name,
+            b.upstream.as_deref().unwrap_or("?")
+        )),
+        UpstreamState::None if b.ahead > 0 => Some(format!(
+            "{}: no upstream, {} on no remote",
+            b.name,
+            plural(b.ahead as usize, "commit", "commits")
+        )),
+        _ => None,
     }
 }

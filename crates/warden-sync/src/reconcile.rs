@@ -23,19 +23,18 @@
 //! checked before anything else is done.
 
 use crate::audit::{Commit, FetchGate, FetchMode, FetchResult};
-use crate::config::{Generator, SyncConfig};
-use crate::git::{ConflictStage, Git, NewCommit, Signature, TreeEdit};
-use crate::hooks::{GeneratorLauncher, MergeConflictHook, Pending, PluginFault, Verdict};
-use crate::resolve::{self, Sides};
+use crate::config::SyncConfig;
+use crate::git::{Git, NewCommit, Signature};
+use crate::hooks::{GeneratorLauncher, MergeConflictHook, PluginFault};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 use warden_core::events::ActionKind;
 use warden_core::policy::Policy;
-use warden_core::process::{End, Sink};
 use warden_core::{Error, Result};
+
+mod conflicts;
 
 /// The event and source kind under which the sync guardian creates branches.
 pub const BRANCH_EVENT: &str = "SyncAudited";
@@ -336,77 +335,153 @@ pub fn reconcile(
     hooks
         .policy
         .require(BRANCH_EVENT, BRANCH_SOURCE, ActionKind::CreateBranch)?;
-    let head = head_branch(git, &root);
-    let branch = match (&opts.branch, &head) {
-        (Some(b), _) => b.clone(),
-        (None, Some(h)) => h.clone(),
-        (None, None) => {
-            return Err(refuse(
-                "HEAD",
-                "HEAD is detached: there is no working branch to reconcile".into(),
-                "check out the branch you work on (`git switch NAME`), or name one with --branch",
-            ));
-        }
-    };
-    let checked_out = head.as_deref() == Some(branch.as_str());
-    let full = format!("refs/heads/{branch}");
-    let refs = git.at(&root).refs(&[&full])?;
-    let me = match refs.into_iter().find(|r| r.name == full) {
-        Some(r) => r,
-        None if checked_out => {
-            return Err(refuse(
-                "HEAD",
-                format!("branch {branch} has no commit yet"),
-                "make a first commit, or push/pull once, then reconcile",
-            ));
-        }
-        None => {
-            return Err(Error::invalid(
-                "(command line)",
-                "--branch",
-                format!("there is no local branch {branch}"),
-                Some("`git branch --list` shows the local branches".into()),
-            ));
-        }
-    };
-    let upstream = me.upstream.clone().ok_or_else(|| {
-        refuse(
-            "upstream",
-            format!("branch {branch} has no upstream to reconcile with"),
-            &format!(
-                "set one with `git branch --set-upstream-to=origin/{branch} {branch}` (or push with -u)"
-            ),
-        )
-    })?;
-    let remotes: Vec<String> = me.upstream_remote.iter().cloned().collect();
+    let branch = WorkingBranch::find(git, &root, opts)?;
+    let remotes: Vec<String> = branch.remote.iter().cloned().collect();
     let fetch = fetch(git, &root, &opts.fetch, opts.fetch_timeout, &remotes, gate)?;
-
-    let local_tip = me.oid.clone();
-    let upstream_tip = git.at(&root).resolve(&upstream)?.ok_or_else(|| {
-        refuse(
-            "upstream",
-            format!("the upstream {upstream} of {branch} is gone"),
-            "push the branch again (`git push -u`) or set another upstream",
-        )
-    })?;
-
+    let upstream_tip = branch.upstream_tip(git, &root)?;
     let scratch = tempfile::Builder::new()
         .prefix("warden-sync-")
         .tempdir()
         .map_err(|e| Error::Internal(format!("cannot create a temp dir: {e}")))?;
+    let run = Run {
+        repo: git.at(&root),
+        opts,
+        scratch: scratch.path(),
+        branch,
+        upstream_tip,
+    };
 
     // 1. Snapshot the uncommitted work (only the checked-out branch has any).
-    let local_tree = git.at(&root).tree_of(&local_tip)?;
-    let snap_tree = if checked_out {
-        git.at(&root).snapshot_tree(scratch.path())?
-    } else {
-        local_tree.clone()
-    };
-    let snapshot = if snap_tree != local_tree {
-        let paths = git.at(&root).changed_paths(&local_tree, &snap_tree)?;
+    let snapshot = run.capture_uncommitted()?;
+    let ours = snapshot
+        .as_ref()
+        .map_or(run.branch.tip.clone(), |s| s.commit.clone());
+    let mut report = run.report(&root, config, fetch, snapshot)?;
+    report.collisions = run.collisions(report.merge_base.as_deref(), &ours)?;
+
+    // 2. Merge (3. resolve, or quarantine what stays conflicted).
+    if let Some(merged) = run.merge(&ours, config, hooks, &mut report)? {
+        let name = format!("sync/{}-{}", opts.date, opts.run);
+        run.create_branch(&name, &merged, &mut report)?;
+        report.outcome = Outcome::SyncBranch;
+        report.sync_branch = Some(name);
+        report.sync_commit = Some(merged);
+    }
+    Ok(report)
+}
+
+/// The branch being reconciled, as found before anything is fetched or built.
+struct WorkingBranch {
+    name: String,
+    /// It is checked out, so it may hold uncommitted work.
+    checked_out: bool,
+    tip: String,
+    /// Full name of its upstream, e.g. `refs/remotes/origin/main`.
+    upstream: String,
+    /// The upstream's remote: what a default fetch fetches.
+    remote: Option<String>,
+}
+
+impl WorkingBranch {
+    /// `--branch`, else the checked-out branch; refused (with the fix) when
+    /// HEAD is detached, the branch has no commit or does not exist, or it
+    /// has no upstream.
+    fn find(git: &Git, root: &Path, opts: &ReconcileOptions) -> Result<WorkingBranch> {
+        let head = head_branch(git, root);
+        let name = match (&opts.branch, &head) {
+            (Some(b), _) => b.clone(),
+            (None, Some(h)) => h.clone(),
+            (None, None) => {
+                return Err(refuse(
+                    "HEAD",
+                    "HEAD is detached: there is no working branch to reconcile".into(),
+                    "check out the branch you work on (`git switch NAME`), or name one with --branch",
+                ));
+            }
+        };
+        let checked_out = head.as_deref() == Some(name.as_str());
+        let full = format!("refs/heads/{name}");
+        let me = match git
+            .at(root)
+            .refs(&[&full])?
+            .into_iter()
+            .find(|r| r.name == full)
+        {
+            Some(r) => r,
+            None if checked_out => {
+                return Err(refuse(
+                    "HEAD",
+                    format!("branch {name} has no commit yet"),
+                    "make a first commit, or push/pull once, then reconcile",
+                ));
+            }
+            None => {
+                return Err(Error::invalid(
+                    "(command line)",
+                    "--branch",
+                    format!("there is no local branch {name}"),
+                    Some("`git branch --list` shows the local branches".into()),
+                ));
+            }
+        };
+        let upstream = me.upstream.clone().ok_or_else(|| {
+            refuse(
+                "upstream",
+                format!("branch {name} has no upstream to reconcile with"),
+                &format!(
+                    "set one with `git branch --set-upstream-to=origin/{name} {name}` (or push with -u)"
+                ),
+            )
+        })?;
+        Ok(WorkingBranch {
+            name,
+            checked_out,
+            tip: me.oid,
+            upstream,
+            remote: me.upstream_remote,
+        })
+    }
+
+    /// The upstream's commit (after the fetch); refused when its ref is gone.
+    fn upstream_tip(&self, git: &Git, root: &Path) -> Result<String> {
+        git.at(root).resolve(&self.upstream)?.ok_or_else(|| {
+            refuse(
+                "upstream",
+                format!("the upstream {} of {} is gone", self.upstream, self.name),
+                "push the branch again (`git push -u`) or set another upstream",
+            )
+        })
+    }
+}
+
+/// One reconcile's fixed inputs, shared by its steps.
+struct Run<'a> {
+    /// Git at the work tree's top level.
+    repo: Git,
+    opts: &'a ReconcileOptions,
+    /// A temporary directory for index copies and tree edits.
+    scratch: &'a Path,
+    branch: WorkingBranch,
+    upstream_tip: String,
+}
+
+impl Run<'_> {
+    /// Step 1: the uncommitted work as its own commit on the local tip
+    /// (None when there is none, or the branch is not checked out).
+    fn capture_uncommitted(&self) -> Result<Option<Snapshot>> {
+        let (branch, tip) = (&self.branch.name, &self.branch.tip);
+        if !self.branch.checked_out {
+            return Ok(None);
+        }
+        let local_tree = self.repo.tree_of(tip)?;
+        let snap_tree = self.repo.snapshot_tree(self.scratch)?;
+        if snap_tree == local_tree {
+            return Ok(None);
+        }
+        let paths = self.repo.changed_paths(&local_tree, &snap_tree)?;
         let msg = format!(
             "warden sync: uncommitted work on {branch}\n\nCaptured from the working tree by run {} ({} path(s)):\n{}",
-            opts.run,
+            self.opts.run,
             paths.len(),
             paths
                 .iter()
@@ -414,430 +489,176 @@ pub fn reconcile(
                 .collect::<Vec<_>>()
                 .join("\n"),
         );
-        let commit = git.at(&root).commit_tree(&NewCommit {
-            tree: &snap_tree,
-            parents: &[&local_tip],
-            message: &msg,
-            run: &opts.run,
-            who: &opts.signature,
-        })?;
-        Some(Snapshot {
+        let commit = self.commit(&snap_tree, &[tip], &msg)?;
+        Ok(Some(Snapshot {
             commit,
-            tree: snap_tree.clone(),
+            tree: snap_tree,
             paths,
-        })
-    } else {
-        None
-    };
-    let ours = snapshot
-        .as_ref()
-        .map_or(local_tip.clone(), |s| s.commit.clone());
-
-    let merge_base = git.at(&root).merge_base(&local_tip, &upstream_tip)?;
-    let (from_local_count, from_remote_count) =
-        git.at(&root).ahead_behind(&local_tip, &upstream_tip)?;
-    let from_local = commits(git.at(&root).commits_between(
-        &local_tip,
-        &[&upstream_tip],
-        LIST_LIMIT,
-    )?);
-    let from_remote = commits(git.at(&root).commits_between(
-        &upstream_tip,
-        &[&local_tip],
-        LIST_LIMIT,
-    )?);
-
-    let mut report = ReconcileReport {
-        schema: RECONCILE_SCHEMA_ID.into(),
-        run: opts.run.clone(),
-        root: root.display().to_string(),
-        dry_run: opts.dry_run,
-        branch: branch.clone(),
-        upstream: upstream.clone(),
-        fetch,
-        local_tip: local_tip.clone(),
-        upstream_tip: upstream_tip.clone(),
-        merge_base,
-        snapshot,
-        from_local,
-        from_local_count,
-        from_remote,
-        from_remote_count,
-        collisions: Vec::new(),
-        outcome: Outcome::UpToDate,
-        sync_branch: None,
-        sync_commit: None,
-        quarantine_branch: None,
-        quarantine_commit: None,
-        merge_conflict: None,
-        merge_conflict_run: None,
-        plugin_faults: Vec::new(),
-        resolutions: Vec::new(),
-        conflicts: Vec::new(),
-        config_digest: config.digest.hex(),
-        created_refs: Vec::new(),
-    };
-
-    if let Some(base) = &report.merge_base {
-        let mine = git.at(&root).changed_paths(base, &ours)?;
-        let theirs: std::collections::BTreeSet<String> = git
-            .at(&root)
-            .changed_paths(base, &upstream_tip)?
-            .into_iter()
-            .collect();
-        report.collisions = mine.into_iter().filter(|p| theirs.contains(p)).collect();
+        }))
     }
 
-    // 2. Merge.
-    let merged: Option<String> = if git.at(&root).is_ancestor(&upstream_tip, &ours)? {
-        (ours != local_tip).then(|| ours.clone())
-    } else if git.at(&root).is_ancestor(&ours, &upstream_tip)? {
-        Some(upstream_tip.clone())
-    } else {
-        let mt = git.at(&root).merge_tree(&ours, &upstream_tip)?;
+    /// The report before the merge: both tips, their merge base and the
+    /// commits each side brings in.
+    fn report(
+        &self,
+        root: &Path,
+        config: &SyncConfig,
+        fetch: Vec<FetchResult>,
+        snapshot: Option<Snapshot>,
+    ) -> Result<ReconcileReport> {
+        let (local_tip, upstream_tip) = (&self.branch.tip, &self.upstream_tip);
+        let (from_local_count, from_remote_count) =
+            self.repo.ahead_behind(local_tip, upstream_tip)?;
+        let from_local = self
+            .repo
+            .commits_between(local_tip, &[upstream_tip], LIST_LIMIT)?;
+        let from_remote = self
+            .repo
+            .commits_between(upstream_tip, &[local_tip], LIST_LIMIT)?;
+        Ok(ReconcileReport {
+            schema: RECONCILE_SCHEMA_ID.into(),
+            run: self.opts.run.clone(),
+            root: root.display().to_string(),
+            dry_run: self.opts.dry_run,
+            branch: self.branch.name.clone(),
+            upstream: self.branch.upstream.clone(),
+            fetch,
+            local_tip: local_tip.clone(),
+            upstream_tip: upstream_tip.clone(),
+            merge_base: self.repo.merge_base(local_tip, upstream_tip)?,
+            snapshot,
+            from_local: commits(from_local),
+            from_local_count,
+            from_remote: commits(from_remote),
+            from_remote_count,
+            collisions: Vec::new(),
+            outcome: Outcome::UpToDate,
+            sync_branch: None,
+            sync_commit: None,
+            quarantine_branch: None,
+            quarantine_commit: None,
+            merge_conflict: None,
+            merge_conflict_run: None,
+            plugin_faults: Vec::new(),
+            resolutions: Vec::new(),
+            conflicts: Vec::new(),
+            config_digest: config.digest.hex(),
+            created_refs: Vec::new(),
+        })
+    }
+
+    /// The paths `ours` (local commits + uncommitted work) and the upstream
+    /// both changed since the merge base, sorted.
+    fn collisions(&self, base: Option<&str>, ours: &str) -> Result<Vec<String>> {
+        let Some(base) = base else {
+            return Ok(Vec::new());
+        };
+        let mine = self.repo.changed_paths(base, ours)?;
+        let theirs: std::collections::BTreeSet<String> = self
+            .repo
+            .changed_paths(base, &self.upstream_tip)?
+            .into_iter()
+            .collect();
+        Ok(mine.into_iter().filter(|p| theirs.contains(p)).collect())
+    }
+
+    /// Step 2: the merged commit for the sync branch; None when up to date,
+    /// or when conflicts stayed and the merge went to quarantine.
+    fn merge(
+        &self,
+        ours: &str,
+        config: &SyncConfig,
+        hooks: &mut Hooks,
+        report: &mut ReconcileReport,
+    ) -> Result<Option<String>> {
+        let upstream_tip = self.upstream_tip.as_str();
+        if self.repo.is_ancestor(upstream_tip, ours)? {
+            return Ok((ours != self.branch.tip).then(|| ours.to_string()));
+        }
+        if self.repo.is_ancestor(ours, upstream_tip)? {
+            return Ok(Some(upstream_tip.to_string()));
+        }
+        let mt = self.repo.merge_tree(ours, upstream_tip)?;
+        if mt.clean {
+            return Ok(Some(self.commit(
+                &mt.tree,
+                &[ours, upstream_tip],
+                &self.merge_message("merge", report),
+            )?));
+        }
+        // 3. Resolve.
+        let edits = self.resolve_conflicts(config, &mt, ours, hooks, report)?;
+        let tree = if edits.is_empty() {
+            mt.tree.clone()
+        } else {
+            self.repo.edit_tree(self.scratch, &mt.tree, &edits)?
+        };
+        if report.conflicts.is_empty() {
+            let message = self.merge_message("merge (conflicts resolved by warden)", report);
+            return Ok(Some(self.commit(&tree, &[ours, upstream_tip], &message)?));
+        }
+        self.quarantine(&tree, ours, report)?;
+        Ok(None)
+    }
+
+    /// What stays conflicted: the merge, conflict markers and all, on
+    /// `quarantine/sync-<YYYYMMDD>-<RUN>`.
+    fn quarantine(&self, tree: &str, ours: &str, report: &mut ReconcileReport) -> Result<()> {
+        let list: Vec<String> = report
+            .conflicts
+            .iter()
+            .map(|c| format!("  {}: {}", c.path, c.reason))
+            .collect();
+        let msg = format!(
+            "{}\nStill conflicted (conflict markers in these files):\n{}",
+            self.merge_message("QUARANTINED merge of", report),
+            list.join("\n"),
+        );
+        let q = self.commit(tree, &[ours, &self.upstream_tip], &msg)?;
+        let name = format!("quarantine/sync-{}-{}", self.opts.date, self.opts.run);
+        self.create_branch(&name, &q, report)?;
+        report.outcome = Outcome::Quarantined;
+        report.quarantine_branch = Some(name);
+        report.quarantine_commit = Some(q);
+        Ok(())
+    }
+
+    fn merge_message(&self, what: &str, report: &ReconcileReport) -> String {
+        let (upstream, branch) = (&self.branch.upstream, &self.branch.name);
         let snap_id = report
             .snapshot
             .as_ref()
             .map_or("none".to_string(), |s| s.commit.clone());
-        let message = |what: &str| {
-            format!(
-                "warden sync: {what} {upstream} into {branch}\n\nRun {}: local {local_tip} + uncommitted {snap_id} + {upstream} {upstream_tip}.",
-                opts.run,
-            )
-        };
-        if mt.clean {
-            Some(git.at(&root).commit_tree(&NewCommit {
-                tree: &mt.tree,
-                parents: &[&ours, &upstream_tip],
-                message: &message("merge"),
-                run: &opts.run,
-                who: &opts.signature,
-            })?)
-        } else {
-            // 3. Resolve.
-            let edits = resolve_conflicts(
-                git,
-                &root,
-                config,
-                opts,
-                scratch.path(),
-                &mt,
-                &ours,
-                &upstream_tip,
-                hooks,
-                &mut report,
-            )?;
-            let tree = if edits.is_empty() {
-                mt.tree.clone()
-            } else {
-                git.at(&root).edit_tree(scratch.path(), &mt.tree, &edits)?
-            };
-            if report.conflicts.is_empty() {
-                Some(git.at(&root).commit_tree(&NewCommit {
-                    tree: &tree,
-                    parents: &[&ours, &upstream_tip],
-                    message: &message("merge (conflicts resolved by warden)"),
-                    run: &opts.run,
-                    who: &opts.signature,
-                })?)
-            } else {
-                let list: Vec<String> = report
-                    .conflicts
-                    .iter()
-                    .map(|c| format!("  {}: {}", c.path, c.reason))
-                    .collect();
-                let msg = format!(
-                    "warden sync: QUARANTINED merge of {upstream} into {branch}\n\nRun {}: local {local_tip} + uncommitted {snap_id} + {upstream} {upstream_tip}.\nStill conflicted (conflict markers in these files):\n{}",
-                    opts.run,
-                    list.join("\n"),
-                );
-                let q = git.at(&root).commit_tree(&NewCommit {
-                    tree: &tree,
-                    parents: &[&ours, &upstream_tip],
-                    message: &msg,
-                    run: &opts.run,
-                    who: &opts.signature,
-                })?;
-                let name = format!("quarantine/sync-{}-{}", opts.date, opts.run);
-                create_branch(git, &root, opts, &name, &q, &mut report)?;
-                report.outcome = Outcome::Quarantined;
-                report.quarantine_branch = Some(name);
-                report.quarantine_commit = Some(q);
-                None
-            }
-        }
-    };
-    if let Some(m) = merged {
-        let name = format!("sync/{}-{}", opts.date, opts.run);
-        create_branch(git, &root, opts, &name, &m, &mut report)?;
-        report.outcome = Outcome::SyncBranch;
-        report.sync_branch = Some(name);
-        report.sync_commit = Some(m);
+        format!(
+            "warden sync: {what} {upstream} into {branch}\n\nRun {}: local {} + uncommitted {snap_id} + {upstream} {}.",
+            self.opts.run, self.branch.tip, self.upstream_tip,
+        )
     }
-    Ok(report)
-}
 
-fn create_branch(
-    git: &Git,
-    root: &Path,
-    opts: &ReconcileOptions,
-    name: &str,
-    commit: &str,
-    report: &mut ReconcileReport,
-) -> Result<()> {
-    if opts.dry_run {
-        return Ok(());
+    /// A commit warden makes, signed and trailed with this run.
+    fn commit(&self, tree: &str, parents: &[&str], message: &str) -> Result<String> {
+        Ok(self.repo.commit_tree(&NewCommit {
+            tree,
+            parents,
+            message,
+            run: &self.opts.run,
+            who: &self.opts.signature,
+        })?)
     }
-    let full = format!("refs/heads/{name}");
-    git.at(root)
-        .create_ref(&full, commit, "warden sync: create")?;
-    report.created_refs.push(CreatedRef {
-        name: full,
-        commit: commit.to_string(),
-    });
-    Ok(())
-}
 
-/// A path a built-in resolver settled: its new blob joins the tree edits and
-/// the resolution the report.
-fn built_in(
-    edits: &mut Vec<TreeEdit>,
-    report: &mut ReconcileReport,
-    path: String,
-    blob: (String, String),
-    resolver: &str,
-    detail: String,
-) {
-    edits.push(TreeEdit {
-        path: path.clone(),
-        blob: Some(blob),
-    });
-    report.resolutions.push(Resolution {
-        path,
-        resolver: resolver.into(),
-        plugin: None,
-        plugin_version: None,
-        detail,
-    });
-}
-
-fn mode_of(stages: &BTreeMap<u8, ConflictStage>) -> String {
-    stages
-        .get(&2)
-        .or(stages.get(&3))
-        .map_or("100644".to_string(), |s| s.mode.clone())
-}
-
-/// Step 3: built-in resolvers, then the plugins. Fills the report's
-/// resolutions and conflicts; returns the tree edits of what was resolved.
-#[allow(clippy::too_many_arguments)]
-fn resolve_conflicts(
-    git: &Git,
-    root: &Path,
-    config: &SyncConfig,
-    opts: &ReconcileOptions,
-    scratch: &Path,
-    mt: &crate::git::MergeTree,
-    ours: &str,
-    upstream_tip: &str,
-    hooks: &mut Hooks,
-    report: &mut ReconcileReport,
-) -> Result<Vec<TreeEdit>> {
-    let paths = mt.conflicted_paths();
-    report.merge_conflict = Some(serde_json::json!({
-        "paths": paths,
-        "base": report.merge_base,
-        "ours": ours,
-        "theirs": upstream_tip,
-    }));
-    let mut edits = Vec::new();
-    let mut pending: Vec<(String, BTreeMap<u8, ConflictStage>)> = Vec::new();
-    let mut by_path: BTreeMap<String, BTreeMap<u8, ConflictStage>> = BTreeMap::new();
-    for s in &mt.stages {
-        by_path
-            .entry(s.path.clone())
-            .or_default()
-            .insert(s.stage, s.clone());
+    /// Create `refs/heads/<name>` (create-only); nothing in a dry run.
+    fn create_branch(&self, name: &str, commit: &str, report: &mut ReconcileReport) -> Result<()> {
+        if self.opts.dry_run {
+            return Ok(());
+        }
+        let full = format!("refs/heads/{name}");
+        self.repo.create_ref(&full, commit, "warden sync: create")?;
+        report.created_refs.push(CreatedRef {
+            name: full,
+            commit: commit.to_string(),
+        });
+        Ok(())
     }
-    for (path, stages) in by_path {
-        if config.append_only.is_match(&path) {
-            let sides = Sides {
-                base: blob(git, root, stages.get(&1))?,
-                ours: blob(git, root, stages.get(&2))?,
-                theirs: blob(git, root, stages.get(&3))?,
-            };
-            match resolve::union_jsonl(&sides) {
-                Ok(bytes) => {
-                    let oid = git.at(root).hash_blob(&bytes)?;
-                    let detail = "append-only JSONL: union of both sides' entries by id";
-                    built_in(
-                        &mut edits,
-                        report,
-                        path,
-                        (mode_of(&stages), oid),
-                        "jsonl-union",
-                        detail.into(),
-                    );
-                }
-                Err(why) => report.conflicts.push(Conflict { path, reason: why }),
-            }
-        } else {
-            pending.push((path, stages));
-        }
-    }
-    // Generators, each once over all of its conflicted paths.
-    for (globs, generator) in &config.generators {
-        let mine: Vec<(String, BTreeMap<u8, ConflictStage>)> = pending
-            .iter()
-            .filter(|(p, _)| globs.is_match(p))
-            .cloned()
-            .collect();
-        if mine.is_empty() {
-            continue;
-        }
-        pending.retain(|(p, _)| !globs.is_match(p));
-        let candidate = git.at(root).edit_tree(scratch, &mt.tree, &edits)?;
-        let probe = git.at(root).commit_tree(&NewCommit {
-            tree: &candidate,
-            parents: &[ours, upstream_tip],
-            message: "warden sync: generator input",
-            run: &opts.run,
-            who: &opts.signature,
-        })?;
-        match run_generator(git, root, &probe, generator, hooks.generators) {
-            Ok(dir) => {
-                let wt = dir.path().join("worktree");
-                for (path, stages) in mine {
-                    let file = wt.join(&path);
-                    match std::fs::read(&file) {
-                        Ok(bytes) if !resolve::has_conflict_markers(&bytes) => {
-                            let oid = git.at(root).hash_blob(&bytes)?;
-                            let detail =
-                                format!("regenerated by `{}`", generator.command.join(" "));
-                            built_in(
-                                &mut edits,
-                                report,
-                                path,
-                                (mode_of(&stages), oid),
-                                "generator",
-                                detail,
-                            );
-                        }
-                        Ok(_) => report.conflicts.push(Conflict {
-                            path,
-                            reason: format!(
-                                "`{}` left conflict markers in it",
-                                generator.command.join(" ")
-                            ),
-                        }),
-                        Err(_) => report.conflicts.push(Conflict {
-                            path,
-                            reason: format!("`{}` did not write it", generator.command.join(" ")),
-                        }),
-                    }
-                }
-                remove_worktree(git, root, &wt);
-            }
-            Err(why) => {
-                for (path, _) in mine {
-                    report.conflicts.push(Conflict {
-                        path,
-                        reason: why.clone(),
-                    });
-                }
-            }
-        }
-    }
-    // The plugins, for what the built-in resolvers left.
-    let mut answered: BTreeMap<String, String> = BTreeMap::new();
-    if !pending.is_empty() && !opts.dry_run {
-        let mut items = Vec::new();
-        for (path, stages) in &pending {
-            // The merge tree's version of the path (with conflict markers);
-            // absent when git left nothing there (e.g. modify/delete).
-            let merged = git.at(root).show_file(&mt.tree, path)?;
-            items.push(Pending {
-                path: path.clone(),
-                base: blob(git, root, stages.get(&1))?,
-                ours: blob(git, root, stages.get(&2))?,
-                theirs: blob(git, root, stages.get(&3))?,
-                merged,
-            });
-        }
-        let payload =
-            crate::hooks::payload(report.merge_base.as_deref(), ours, upstream_tip, &items);
-        let d = hooks.merge_conflict.dispatch(payload, &items)?;
-        report.merge_conflict_run = d.run;
-        report.plugin_faults = d.faults;
-        for a in d.answers {
-            let Some((_, stages)) = pending.iter().find(|(p, _)| *p == a.path) else {
-                continue;
-            };
-            if answered.contains_key(&a.path) {
-                continue; // an earlier plugin (priority, then key) answered it
-            }
-            answered.insert(a.path.clone(), a.plugin.clone());
-            match a.verdict {
-                Verdict::Resolved {
-                    content,
-                    executable,
-                } => {
-                    let oid = git.at(root).hash_blob(&content)?;
-                    let mode = match executable {
-                        Some(true) => "100755".to_string(),
-                        Some(false) => "100644".to_string(),
-                        None => mode_of(stages),
-                    };
-                    edits.push(TreeEdit {
-                        path: a.path.clone(),
-                        blob: Some((mode, oid)),
-                    });
-                    report.resolutions.push(Resolution {
-                        path: a.path,
-                        resolver: "plugin".into(),
-                        detail: format!(
-                            "resolved by plugin {} {} (MergeConflict run {})",
-                            a.plugin,
-                            a.plugin_version,
-                            report.merge_conflict_run.as_deref().unwrap_or("-")
-                        ),
-                        plugin: Some(a.plugin),
-                        plugin_version: Some(a.plugin_version),
-                    });
-                }
-                Verdict::Quarantine { reason } => report.conflicts.push(Conflict {
-                    path: a.path,
-                    reason: format!(
-                        "plugin {} {} quarantined it: {reason}",
-                        a.plugin, a.plugin_version
-                    ),
-                }),
-            }
-        }
-    }
-    let consulted = if opts.dry_run {
-        "; plugins are not consulted in a dry run"
-    } else if report.merge_conflict_run.is_some() {
-        "; no plugin resolved it"
-    } else {
-        ""
-    };
-    for (path, stages) in pending {
-        if answered.contains_key(&path) {
-            continue;
-        }
-        let reason = if stages.len() == 3 {
-            format!("both sides changed the same lines; no resolver applies{consulted}")
-        } else {
-            format!(
-                "changed on one side and deleted (or added differently) on the other; no resolver applies{consulted}"
-            )
-        };
-        report.conflicts.push(Conflict { path, reason });
-    }
-    report.conflicts.sort_by(|a, b| a.path.cmp(&b.path));
-    report.resolutions.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(edits)
 }
 
 pub const RECONCILE_BATCH_SCHEMA_ID: &str = "warden.sync-reconcile-batch/v1";
@@ -932,77 +753,4 @@ pub fn needs_reconcile(git: &Git, root: &Path, branch: &str) -> Result<bool> {
         }
         crate::git::Entry::Ignored { .. } => false,
     }))
-}
-
-fn blob(git: &Git, root: &Path, s: Option<&ConflictStage>) -> Result<Option<Vec<u8>>> {
-    match s {
-        Some(s) => Ok(Some(git.at(root).cat_blob(&s.oid)?)),
-        None => Ok(None),
-    }
-}
-
-/// Check out `commit` in a temporary worktree outside the repository and run
-/// the generator there, through `launcher` (the CLI sandboxes it: it may
-/// write only beneath the returned directory, which holds `worktree/` and
-/// `tmp/`). Returns that directory.
-fn run_generator(
-    git: &Git,
-    root: &Path,
-    commit: &str,
-    g: &Generator,
-    launcher: &dyn GeneratorLauncher,
-) -> std::result::Result<tempfile::TempDir, String> {
-    let shown = g.command.join(" ");
-    let area = tempfile::Builder::new()
-        .prefix("warden-generator-")
-        .tempdir()
-        .map_err(|e| format!("cannot create a temp dir for generator `{shown}`: {e}"))?;
-    let dir = area.path().join("worktree");
-    let tmp = area.path().join("tmp");
-    std::fs::create_dir(&tmp)
-        .map_err(|e| format!("cannot create a temp dir for generator `{shown}`: {e}"))?;
-    git.at(root)
-        .worktree_add_detached(&dir, commit)
-        .map_err(|e| format!("cannot check out the merge for the generator: {e}"))?;
-    let failed = |why: String| {
-        remove_worktree(git, root, &dir);
-        why
-    };
-    let cmd = match launcher.command(&g.command, area.path()) {
-        Ok(c) => c,
-        Err(why) => return Err(failed(format!("generator `{shown}` was not run: {why}"))),
-    };
-    let limit = Duration::from_millis(g.timeout_ms.unwrap_or(120_000));
-    let done = cmd
-        .cwd(&dir)
-        .env("TMPDIR", &tmp)
-        .stdout(Sink::Null)
-        .stderr(Sink::Null)
-        .timeout(limit)
-        .run();
-    let done = match done {
-        Ok(d) => d,
-        Err(e) => {
-            return Err(failed(format!("generator `{shown}` could not start: {e}")));
-        }
-    };
-    match done.end {
-        End::Exited(0) => Ok(area),
-        End::TimedOut => Err(failed(format!(
-            "generator `{shown}` timed out after {} ms",
-            limit.as_millis()
-        ))),
-        _ => {
-            let why = done.code.and_then(|c| launcher.explain(c)).map_or(
-                format!("generator `{shown}` failed ({})", done.describe()),
-                |w| format!("generator `{shown}` was not run: {w}"),
-            );
-            Err(failed(why))
-        }
-    }
-}
-
-fn remove_worktree(git: &Git, root: &Path, dir: &Path) {
-    // Only our own worktree: `worktree prune` would touch the user's others.
-    let _ = git.at(root).worktree_remove(dir);
 }

@@ -139,49 +139,16 @@ impl<'a> Bridge<'a> {
     ) -> std::io::Result<Step> {
         // Already ledgered by a crashed batch: re-derive, never re-apply.
         if let Some(run) = self.runs.get(&cmd.id).filter(|_| item.leftover) {
-            let e = self
-                .repo
-                .ledger()
-                .find_run(run)
-                .map_err(io)?
-                .ok_or_else(|| {
-                    std::io::Error::other(format!(
-                        "run {run} of command {} is not in the ledger",
-                        cmd.id
-                    ))
-                })?;
-            return Ok(Step::Answer(self.rederive(&e)));
+            return Ok(Step::Answer(self.rederive_run(run, cmd)?));
         }
-        let actions = match ops::actions(cmd, &self.target) {
-            Ok(a) => a,
-            Err(r) => return Ok(Step::Answer(Applied::Failed(r))),
+        let plan = match self.plan(session, item, cmd) {
+            Ok(plan) => plan,
+            Err(step) => return Ok(step),
         };
-        if actions.is_empty() {
-            return Ok(Step::Record("recorded"));
-        }
-        let value = ops::proposal(cmd, actions);
-        let file = format!("commands/{}", item.file);
-        let plan = Proposal::from_value_remote(&value, &file).and_then(|(p, d)| {
-            p.refuse_content_file(&file)?;
-            session.plan(&p, d, &file)
-        });
-        let plan = match plan {
-            Ok(p) => p,
-            Err(e) => return Ok(Step::Answer(Applied::Failed(ops::core_rejection(&e)))),
-        };
-        if let Err(r) = verify::check_files_changed(cmd, plan.counts.files) {
-            return Ok(Step::Answer(Applied::Failed(r)));
-        }
-        if plan.noop.is_some() {
-            return Ok(Step::Record("unchanged"));
-        }
         let deadline = item.started + std::time::Duration::from_millis(cmd.max_runtime_ms);
         if Instant::now() >= deadline {
-            return Ok(Step::Answer(Applied::Failed(runtime(
-                cmd,
-                item.started,
-                false,
-            ))));
+            let rej = runtime(cmd, item.started, false);
+            return Ok(Step::Answer(Applied::Failed(rej)));
         }
         let opts = ApplyOptions {
             deadline: Some(deadline),
@@ -193,25 +160,54 @@ impl<'a> Bridge<'a> {
         };
         let outcome = match session.apply_with(&plan, &opts) {
             Ok(o) => o,
-            Err(e) if e.refusal() == Some(warden_core::error::Refusal::Deadline) => {
-                return Ok(Step::Answer(Applied::Failed(runtime(
-                    cmd,
-                    item.started,
-                    false,
-                ))));
-            }
-            Err(e) => {
-                let mut rej = ops::core_rejection(&e);
-                rej.reason = Reason::ApplyFailed;
-                return Ok(Step::EngineFailed {
-                    rej,
-                    run: plan.run.clone(),
-                });
-            }
+            Err(e) => return Ok(apply_failed(&e, cmd, item, &plan)),
         };
         // Rolled back or not, the run is this command's answer.
         self.runs.insert(cmd.id.clone(), outcome.entry.run.clone());
         Ok(Step::Answer(self.answer(cmd, item, &plan, outcome)))
+    }
+
+    /// The answer of a command whose run `run` a crashed batch ledgered.
+    fn rederive_run(&self, run: &str, cmd: &Command) -> std::io::Result<Applied> {
+        let e = self
+            .repo
+            .ledger()
+            .find_run(run)
+            .map_err(io)?
+            .ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "run {run} of command {} is not in the ledger",
+                    cmd.id
+                ))
+            })?;
+        Ok(self.rederive(&e))
+    }
+
+    /// The command's plan in the core, or the step it ends with here:
+    /// refused (its paths, its proposal, maxFilesChanged), or nothing to
+    /// apply (no actions: recorded; a no-op plan: unchanged).
+    #[allow(clippy::result_large_err)] // private; either way it is the next step
+    fn plan(&self, session: &mut Session<'_>, item: &Item, cmd: &Command) -> Result<Plan, Step> {
+        let actions =
+            ops::actions(cmd, &self.target).map_err(|r| Step::Answer(Applied::Failed(r)))?;
+        if actions.is_empty() {
+            return Err(Step::Record("recorded"));
+        }
+        let value = ops::proposal(cmd, actions);
+        let file = format!("commands/{}", item.file);
+        let plan = Proposal::from_value_remote(&value, &file)
+            .and_then(|(p, d)| {
+                p.refuse_content_file(&file)?;
+                session.plan(&p, d, &file)
+            })
+            .map_err(|e| Step::Answer(Applied::Failed(ops::core_rejection(&e))))?;
+        if let Err(r) = verify::check_files_changed(cmd, plan.counts.files) {
+            return Err(Step::Answer(Applied::Failed(r)));
+        }
+        if plan.noop.is_some() {
+            return Err(Step::Record("unchanged"));
+        }
+        Ok(plan)
     }
 
     /// A finished run as the command's answer: applied, or rolled back by
@@ -375,4 +371,19 @@ fn runtime(cmd: &Command, started: Instant, undone: bool) -> Rejection {
         ),
     )
     .field("constraints.maxRuntimeMs")
+}
+
+/// What an engine error while applying comes to: the command's deadline
+/// (nothing was applied), or a run that failed part-way, which the engine's
+/// recovery must settle.
+fn apply_failed(e: &warden_core::Error, cmd: &Command, item: &Item, plan: &Plan) -> Step {
+    if e.refusal() == Some(warden_core::error::Refusal::Deadline) {
+        return Step::Answer(Applied::Failed(runtime(cmd, item.started, false)));
+    }
+    let mut rej = ops::core_rejection(e);
+    rej.reason = Reason::ApplyFailed;
+    Step::EngineFailed {
+        rej,
+        run: plan.run.clone(),
+    }
 }
