@@ -186,6 +186,19 @@ pub fn emit<R: Report>(report: &R, fmt: Format) -> Result<(), CliError> {
     }
 }
 
+/// [`emit`], with the human text through the pager when it is taller than
+/// the terminal (tables that grow with the repository: `runs`, `ledger log`,
+/// `history`).
+pub fn emit_paged<R: Report>(report: &R, fmt: Format) -> Result<(), CliError> {
+    match fmt {
+        Format::Human => {
+            crate::ui::page(&crate::ui::human(report));
+            Ok(())
+        }
+        _ => emit(report, fmt),
+    }
+}
+
 /// Print one report as JSON. Refuses (exit 3: a bug in warden) a document that
 /// is not an object whose `schema` tag names a schema `warden schema` prints.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {

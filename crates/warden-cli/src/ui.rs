@@ -119,64 +119,6 @@ fn colour_diff(text: &str, on: bool) -> String {
     out
 }
 
-/// The shortest prefix of each id that no other id in `ids` shares, at
-/// least `min` characters long (jj's `shortest(min)`): `(unique, shown)`
-/// lengths per id, in the order given. Any unique prefix is accepted back
-/// on the command line.
-pub fn unique_prefixes(ids: &[&str], min: usize) -> Vec<(usize, usize)> {
-    let mut sorted: Vec<&str> = ids.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let common = |a: &str, b: &str| a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-    ids.iter()
-        .map(|id| {
-            let i = sorted.partition_point(|s| s < id);
-            let before = i.checked_sub(1).map_or(0, |j| common(sorted[j], id));
-            let after = sorted.get(i + 1).map_or(0, |s| common(s, id));
-            let unique = (before.max(after) + 1).min(id.len());
-            (unique, unique.max(min).min(id.len()))
-        })
-        .collect()
-}
-
-/// Shortest run ids shown in tables (ULIDs of runs made in the same second
-/// share their first 8 characters).
-pub const RUN_ID_MIN: usize = 8;
-
-/// Run ids as a person reads them: the shortest unique prefix among `all`
-/// (at least [`RUN_ID_MIN`] characters; the unique part highlighted when
-/// colour is on), or the full id with `-v`. Keyed by the full id.
-pub fn short_ids(all: &[&str]) -> std::collections::HashMap<String, String> {
-    let ui = get();
-    let lens = unique_prefixes(all, RUN_ID_MIN);
-    all.iter()
-        .zip(lens)
-        .map(|(id, (unique, shown))| {
-            let text = if ui.verbose > 0 {
-                paint(UNIQUE, &id[..unique], ui.color) + &paint(REST, &id[unique..], ui.color)
-            } else {
-                paint(UNIQUE, &id[..unique], ui.color) + &paint(REST, &id[unique..shown], ui.color)
-            };
-            (id.to_string(), text)
-        })
-        .collect()
-}
-
-/// A ledger time (RFC 3339, nanoseconds) as a table shows it:
-/// `2026-11-29 08:35:21` (UTC); anything else as it is.
-pub fn time(t: &str) -> String {
-    match t.parse::<jiff::Timestamp>() {
-        Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S").to_string(),
-        Err(_) => t.to_string(),
-    }
-}
-
-/// Rows of cells as an aligned table: every column but the last padded to
-/// its widest cell, two spaces between columns.
-pub fn table(rows: &[Vec<String>]) -> String {
-    warden_core::render::table(rows)
-}
-
 /// The style of this terminal for reports' human text: headings bold and
 /// diffs coloured when colour is on ([`heading`], [`diff`]).
 #[derive(Debug, Clone, Copy, Default)]
@@ -189,6 +131,15 @@ impl warden_core::report::Style for Term {
 
     fn diff(&self, text: &str) -> String {
         diff(text)
+    }
+
+    fn run_id(&self, unique: &str, rest: &str) -> String {
+        let on = get().color;
+        paint(UNIQUE, unique, on) + &paint(REST, rest, on)
+    }
+
+    fn whole_run_ids(&self) -> bool {
+        get().verbose > 0
     }
 }
 
@@ -313,24 +264,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unique_prefixes_are_as_short_as_the_neighbours_allow() {
-        let ids = ["01KB0AAA", "01KB0AAB", "01KB1ZZZ", "02"];
-        let got = unique_prefixes(&ids, 1);
-        assert_eq!(got, vec![(8, 8), (8, 8), (5, 5), (2, 2)]);
-        // The minimum pads what is shown, never what is unique.
-        let got = unique_prefixes(&ids, 4);
-        assert_eq!(got[2], (5, 5));
-        assert_eq!(got[3], (2, 2));
-        assert_eq!(unique_prefixes(&["01KB1ZZZ"], 3), vec![(1, 3)]);
-    }
-
-    #[test]
     fn a_table_pads_every_column_but_the_last() {
         let rows = vec![
             vec!["a".to_string(), "bbb".into(), "c".into()],
             vec!["aaaa".to_string(), "b".into(), "cc".into()],
         ];
-        assert_eq!(table(&rows), "a     bbb  c\naaaa  b    cc\n");
+        assert_eq!(
+            warden_core::render::table(&rows),
+            "a     bbb  c\naaaa  b    cc\n"
+        );
     }
 
     #[test]

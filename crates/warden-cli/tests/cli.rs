@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::snap::{settings, settings_at, transcript, transcript_at};
 use common::{Repo, chmod, mode, sha};
 use serde_json::json;
 
@@ -81,17 +82,7 @@ fn init_outside_git_explains_and_git_init_creates_one() {
     let home = tempfile::tempdir().expect("tempdir");
     let dir = home.path().join("plain");
     std::fs::create_dir(&dir).expect("mkdir");
-    let out = common::isolated(common::BIN, home.path())
-        .arg("init")
-        .current_dir(&dir)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("is not inside a git repository") && err.contains("--git-init"),
-        "{err}"
-    );
+    let refused = transcript_at(&dir, home.path(), &[&["init"]]);
     assert!(!dir.join(".warden").exists());
     let out = common::isolated(common::BIN, home.path())
         .args(["init", "--git-init"])
@@ -104,16 +95,14 @@ fn init_outside_git_explains_and_git_init_creates_one() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(dir.join(".git").exists() && dir.join(".warden/policy.yaml").exists());
+    settings_at(&dir, home.path()).bind(|| insta::assert_snapshot!("init_outside_git", refused));
 }
 
 #[test]
 fn commands_other_than_init_need_an_initialised_repo() {
     let r = Repo::git_only();
-    let err = r.fails(&["status"], 2);
-    assert!(
-        err.contains("warden is not initialised") && err.contains("warden init"),
-        "{err}"
-    );
+    let out = transcript(&r, &[&["status"], &["runs"]]);
+    settings(&r).bind(|| insta::assert_snapshot!("not_initialised", out));
 }
 
 #[test]
@@ -126,29 +115,16 @@ fn apply_plans_confirms_applies_and_is_idempotent() {
     ]));
     let before = r.tree();
 
-    let plan = r.ok(&["apply", &p, "--dry-run"]);
-    assert!(
-        plan.contains("2 file(s): 1 added, 1 modified, 0 deleted; +2 -1 lines"),
-        "{plan}"
-    );
-    assert!(plan.contains("-hello\n+hello, world\n"), "{plan}");
-    assert!(plan.contains("dry run: nothing was written"), "{plan}");
+    // The plan (counts, diff), then without a terminal and without --yes:
+    // refused, nothing written.
+    let mut flow = transcript(&r, &[&["apply", &p, "--dry-run"], &["apply", &p]]);
     assert_eq!(r.tree(), before);
     let json_plan = r.json(&["apply", &p, "--dry-run"]);
     assert_eq!(json_plan["schema"], "warden.plan/v1");
     assert_eq!(json_plan["counts"]["files"], 2);
-
-    // Without a terminal and without --yes: refuse, write nothing.
-    let err = r.fails(&["apply", &p], 2);
-    assert!(
-        err.contains("refusing to apply this plan without confirmation") && err.contains("--yes"),
-        "{err}"
-    );
-    assert_eq!(r.tree(), before);
     assert_eq!(r.ledger_len(), 0);
 
-    let out = r.ok(&["apply", &p, "--yes"]);
-    assert!(out.contains("applied run"), "{out}");
+    flow.push_str(&transcript(&r, &[&["apply", &p, "--yes"]]));
     assert_eq!(r.read("docs/new.md"), "text\n");
     assert_eq!(r.read("README.md"), "hello, world\n");
     assert_eq!(r.ledger_len(), 1);
@@ -164,12 +140,9 @@ fn apply_plans_confirms_applies_and_is_idempotent() {
     assert!(r.root.join(".runs").join(&run).join("run.json").is_file());
 
     // Re-applying the applied proposal is a no-op: nothing written, nothing ledgered.
-    let again = r.ok(&["apply", &p, "--yes"]);
-    assert!(
-        again.contains(&format!("already applied by run {run}")),
-        "{again}"
-    );
+    flow.push_str(&transcript(&r, &[&["apply", &p, "--yes"]]));
     assert_eq!(r.ledger_len(), 1);
+    settings(&r).bind(|| insta::assert_snapshot!("apply_plan_confirm_idempotent", flow));
     // The recorded diff applies cleanly with git: it is a real patch.
     r.git(&[
         "apply",
@@ -418,14 +391,9 @@ fn undo_refuses_newer_work_and_force_quarantines_it_first() {
         .expect("run")
         .to_string();
     r.write("a.txt", "v3 by hand\n");
-    let err = r.fails(&["undo", &run, "--yes"], 1);
-    assert!(
-        err.contains("1 path(s) changed since run")
-            && err.contains("a.txt")
-            && err.contains("--force"),
-        "{err}"
-    );
+    let refused = transcript(&r, &[&["undo", &run, "--yes"]]);
     assert_eq!(r.read("a.txt"), "v3 by hand\n");
+    settings(&r).bind(|| insta::assert_snapshot!("undo_refuses_newer_work", refused));
     r.ok(&["undo", &run, "--yes", "--force"]);
     assert_eq!(r.read("a.txt"), "v1\n");
     let undo = r.json(&["runs"])["runs"][0]["run"]
@@ -442,11 +410,8 @@ fn undo_refuses_newer_work_and_force_quarantines_it_first() {
 #[test]
 fn unknown_run_is_a_usage_error() {
     let r = Repo::new();
-    let err = r.fails(&["undo", "01NOSUCHRUN", "--yes"], 2);
-    assert!(
-        err.contains("no run \"01NOSUCHRUN\"") && err.contains("warden runs"),
-        "{err}"
-    );
+    let out = transcript(&r, &[&["undo", "01NOSUCHRUN", "--yes"]]);
+    settings(&r).bind(|| insta::assert_snapshot!("undo_unknown_run", out));
 }
 
 #[test]
@@ -495,12 +460,9 @@ fn a_failing_validation_command_rolls_the_run_back() {
     let policy = r.read(".warden/policy.yaml");
     r.write(".warden/policy.yaml", &format!("{policy}\nvalidation:\n  command: [\"sh\", \"-c\", \"grep -q ok a.txt || {{ echo a.txt is not ok >&2; exit 3; }}\"]\n"));
     let bad = r.proposal(json!([{"kind": "write_file", "path": "a.txt", "content": "bad\n", "expect": {"sha256": sha("v1\n")}}]));
-    let err = r.fails(&["apply", &bad, "--yes"], 1);
-    assert!(
-        err.contains("validation command failed") && err.contains("a.txt is not ok"),
-        "{err}"
-    );
+    let failed = transcript(&r, &[&["apply", &bad, "--yes"]]);
     assert_eq!(r.read("a.txt"), "v1\n");
+    settings(&r).bind(|| insta::assert_snapshot!("validation_failed_rolled_back", failed));
     let runs = r.json(&["runs"])["runs"].clone();
     assert_eq!(runs[0]["result"], "rolled_back");
     assert!(

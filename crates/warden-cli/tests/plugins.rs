@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::snap::{plugin_settings, transcript};
 use common::{Repo, edit_spec, python_plugin, set_handler};
 use serde_json::{Value, json};
 
@@ -65,11 +66,7 @@ fn scaffold_validate_enable_run_undo() {
     );
     assert!(r.read(".ledger/ids.jsonl").contains(&id));
     // Works out of the box: probes pass, the scaffolded unit test passes.
-    let out = r.ok(&["plugin", "test", "hello"]);
-    assert!(
-        out.contains("pass handshake") && out.contains("pass example:handle"),
-        "{out}"
-    );
+    let probes = transcript(&r, &[&["plugin", "test", "hello"]]);
     let unit = std::process::Command::new("python3")
         .arg("tests/test_handle.py")
         .current_dir(r.root.join("plugins/hello"))
@@ -82,15 +79,18 @@ fn scaffold_validate_enable_run_undo() {
     );
     // Regeneration is byte-identical.
     let before = r.tree();
-    assert!(
-        r.ok(&["plugin", "gen", "hello", "--yes"])
-            .contains("up to date")
+    let gen_validate = transcript(
+        &r,
+        &[
+            &["plugin", "gen", "hello", "--yes"],
+            &["plugin", "validate", "hello"],
+        ],
     );
     assert_eq!(r.tree(), before);
-    assert!(
-        r.ok(&["plugin", "validate", "hello"])
-            .contains("hello: valid")
-    );
+    plugin_settings(&r).bind(|| {
+        insta::assert_snapshot!("python_plugin_test", probes);
+        insta::assert_snapshot!("python_plugin_gen_validate", gen_validate);
+    });
     // Not enabled yet: nothing runs.
     r.write("junk.tmp", "x\n");
     r.write("keep.md", "k\n");
@@ -299,14 +299,15 @@ fn gen_keeps_developer_code_and_refuses_hand_edited_fences() {
         .read(rel)
         .replace("PROTOCOL_MAJOR = 1", "PROTOCOL_MAJOR = 1  # tweak");
     r.write(rel, &edited);
-    let err = r.fails(&["plugin", "gen", "hello", "--yes"], 1);
-    assert!(
-        err.contains("AUTO fence \"PLUGIN\"") && err.contains("edited by hand"),
-        "{err}"
+    let out = transcript(
+        &r,
+        &[
+            &["plugin", "gen", "hello", "--yes"],
+            &["plugin", "validate", "hello"],
+        ],
     );
     assert_eq!(r.read(rel), edited);
-    let out = r.run(&["plugin", "validate", "hello"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("[auto-fence-edited]"));
+    plugin_settings(&r).bind(|| insta::assert_snapshot!("auto_fence_edited_by_hand", out));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::snap::{settings, transcript};
 use common::{BIN, Repo, isolated};
 use std::io::Write;
 use std::process::{Output, Stdio};
@@ -222,16 +223,10 @@ fn warden_run_follows_the_mutation_convention() {
     let before = r.json(&["ledger", "log"])["entries"]
         .as_array()
         .map_or(0, Vec::len);
-    // Without a terminal, --yes is needed; nothing is written.
-    let err = r.fails(&["run", "Manual"], 2);
-    assert!(err.contains("--yes") && err.contains("--dry-run"), "{err}");
-    // --dry-run shows the dispatch plan and writes nothing.
-    let out = r.ok(&["run", "Manual", "--dry-run"]);
-    assert!(
-        out.contains("Manual with 0 item(s) would go to 0 plugin(s)"),
-        "{out}"
-    );
-    assert!(out.contains("dry run"), "{out}");
+    // Without a terminal, --yes is needed; --dry-run shows the dispatch plan;
+    // neither writes anything.
+    let out = transcript(&r, &[&["run", "Manual"], &["run", "Manual", "--dry-run"]]);
+    settings(&r).bind(|| insta::assert_snapshot!("run_without_a_terminal", out));
     let plan = r.json(&["run", "Manual", "--dry-run"]);
     assert_eq!(plan["schema"], "warden.run-plan/v1");
     assert_eq!(plan["plugins"], serde_json::json!([]));

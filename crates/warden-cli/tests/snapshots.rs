@@ -9,70 +9,8 @@
 mod common;
 
 use common::Repo;
-
-/// `$ warden ARGS`, the exit code, stdout and stderr, for a snapshot.
-fn transcript(r: &Repo, runs: &[&[&str]]) -> String {
-    let mut s = String::new();
-    for args in runs {
-        let out = r.run(args);
-        s.push_str(&format!("$ warden {}\n", args.join(" ")));
-        s.push_str(&format!("exit: {}\n", out.status.code().unwrap_or(-1)));
-        for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
-            if !bytes.is_empty() {
-                s.push_str(&format!("--- {name}\n{}", String::from_utf8_lossy(bytes)));
-                if !bytes.ends_with(b"\n") {
-                    s.push('\n');
-                }
-            }
-        }
-        s.push('\n');
-    }
-    s
-}
-
-fn escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-            special
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
-        })
-        .collect()
-}
-
-/// Filters for what differs between runs and machines.
-fn settings(r: &Repo) -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.set_prepend_module_to_snapshot(false);
-    let root = r.root.canonicalize().expect("canonical root");
-    let home = r.home.path().canonicalize().expect("canonical home");
-    for (path, name) in [(&root, "[ROOT]"), (&home, "[HOME]")] {
-        s.add_filter(&escape(&path.display().to_string()), name);
-    }
-    if let Ok(w) = std::fs::read_to_string(r.root.join(".warden/state/writer")) {
-        s.add_filter(&escape(w.trim()), "[WRITER]");
-    }
-    s.add_filter(r"\b[0-9A-HJKMNP-TV-Z]{26}\b", "[RUN]");
-    s.add_filter(
-        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
-        "[TIME]",
-    );
-    // Tables show a run id's shortest unique prefix (at least 8 characters,
-    // more when ids share a prefix) and local times; their column widths
-    // follow, so runs of spaces inside a line are folded (indentation stays).
-    s.add_filter(r"\b0[0-9A-HJKMNP-TV-Z]{7,25}\b", "[RUN]");
-    s.add_filter(r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b", "[TIME]");
-    s.add_filter(r"(\S)  +", "$1  ");
-    s.add_filter(r"\b\d{4}-\d\d-\d\d\.1\b", "[DATE].1");
-    s.add_filter(r"\b[0-9a-f]{12,64}\b", "[SHA]");
-    s.add_filter(r"warden \d+\.\d+\.\d+", "warden [VERSION]");
-    // Sizes that follow the length of the times and digests above.
-    s.add_filter(r#""(len|bytes|offset)": \d+"#, r#""$1": [N]"#);
-    s.add_filter(r"\d+ bytes", "[N] bytes");
-    s
-}
+use common::snap::{plugin_settings, settings, settings_at, transcript, transcript_at};
+use std::path::Path;
 
 fn proposal(r: &Repo) -> String {
     let p = r.home.path().join("p.json");
@@ -184,23 +122,6 @@ fn a_repository_that_does_not_exist_is_a_usage_error() {
         ],
     );
     settings(&r).bind(|| insta::assert_snapshot!("missing_repo", out));
-}
-
-/// [`settings`] plus what a plugin run adds: durations, and the sandbox
-/// level and isolation layers of this kernel.
-fn plugin_settings(r: &Repo) -> insta::Settings {
-    let mut s = settings(r);
-    s.add_filter(r"\b\d+ ms\b", "[N] ms");
-    // Commits carry the date of the policy's version: short ids vary by day.
-    s.add_filter(r" at [0-9a-f]{7,11}\)", " at [COMMIT])");
-    s.add_filter(r"sandbox=[a-z_]+", "sandbox=[LEVEL]");
-    s.add_filter(r"(?m)^sandbox: [a-z_]+$", "sandbox: [LEVEL]");
-    s.add_filter(r"(?m)^sandbox +.*$", "sandbox  [KERNEL]");
-    s.add_filter(
-        r"(?m)^  (filesystem|processes|signals|metadata|privileges) .*\n",
-        "",
-    );
-    s
 }
 
 fn write_items(r: &Repo, items: serde_json::Value) -> String {
@@ -395,4 +316,227 @@ fn ids_build_mint_and_check_for_a_person() {
     let mut s = settings(&r);
     s.add_filter(r"created: \d{4}-\d\d-\d\d", "created: [DATE]");
     s.bind(|| insta::assert_snapshot!("ids_build_mint_check", out));
+}
+
+/// A transcript whose first command prints a plan before its report: the
+/// plan (every generated file's diff, covered by the generator's own tests)
+/// is replaced by one line; the report from `report_starts` on stays whole.
+fn without_plan(t: String, report_starts: &str) -> String {
+    let (head, rest) = t.split_once("--- stdout\n").expect("stdout");
+    let at = rest.find(report_starts).expect("the report after the plan");
+    format!("{head}--- stdout\n[the plan]\n{}", &rest[at..])
+}
+
+#[test]
+fn plugin_new_gen_test_enable_and_disable_print_their_reports() {
+    let r = Repo::new();
+    let new_json = transcript(
+        &r,
+        &[&[
+            "plugin",
+            "new",
+            "hello",
+            "--event",
+            "FileDetected",
+            "--lang",
+            "sh",
+            "--yes",
+            "--format",
+            "json",
+        ]],
+    );
+    let new_human = without_plan(
+        transcript(
+            &r,
+            &[&[
+                "plugin",
+                "new",
+                "second",
+                "--event",
+                "FileDetected",
+                "--lang",
+                "sh",
+                "--yes",
+            ]],
+        ),
+        "scaffolded ",
+    );
+    common::edit_spec(&r, "hello", |v| {
+        v["description"] = serde_json::json!("Says hello, differently.");
+    });
+    // Out of date: enable refuses (its findings are the one JSON object),
+    // then gen brings it up to date.
+    let gen_json = transcript(
+        &r,
+        &[
+            &["plugin", "enable", "hello", "--yes", "--format", "json"],
+            &["plugin", "gen", "hello", "--yes", "--format", "json"],
+            &["plugin", "gen", "hello", "--yes"],
+            &["plugin", "gen", "--all", "--yes", "--format", "json"],
+        ],
+    );
+    common::edit_spec(&r, "hello", |v| {
+        v["description"] = serde_json::json!("Says hello once more.");
+    });
+    let gen_human = without_plan(
+        transcript(&r, &[&["plugin", "gen", "hello", "--yes"]]),
+        "regenerated ",
+    );
+    let rest = transcript(
+        &r,
+        &[
+            &["plugin", "test", "hello"],
+            &["plugin", "test", "hello", "--format", "json"],
+            &["plugin", "enable", "hello", "--yes", "--format", "json"],
+            &["plugin", "enable", "hello", "--yes"],
+            &["plugin", "enable", "hello", "--yes", "--format", "json"],
+            &["plugin", "disable", "hello", "--yes"],
+            &["plugin", "disable", "hello", "--yes", "--format", "json"],
+        ],
+    );
+    plugin_settings(&r).bind(|| {
+        insta::assert_snapshot!("plugin_new", format!("{new_json}{new_human}"));
+        insta::assert_snapshot!("plugin_gen", format!("{gen_json}{gen_human}"));
+        insta::assert_snapshot!("plugin_test_enable_disable", rest);
+    });
+}
+
+#[test]
+fn ledger_log_reindex_and_accept_print_their_reports() {
+    let r = Repo::new();
+    let p = proposal(&r);
+    r.ok(&["apply", &p, "--yes"]);
+    let second = r.proposal(serde_json::json!([
+        {"kind": "write_file", "path": "b.txt", "content": "b\n", "expect": "absent"}
+    ]));
+    r.ok(&["apply", &second, "--yes"]);
+    let fine = transcript(
+        &r,
+        &[
+            &["ledger", "log"],
+            &["ledger", "log", "--format", "json"],
+            &["ledger", "reindex"],
+            &["ledger", "reindex", "--format", "json"],
+        ],
+    );
+    // Cut the chain's tip: writers refuse until the loss is accepted.
+    let chain = std::fs::read_dir(r.root.join(".ledger/runs"))
+        .expect("chains")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("a chain");
+    let text = std::fs::read_to_string(&chain).expect("chain");
+    let first = text.lines().next().expect("an entry");
+    std::fs::write(&chain, format!("{first}\n")).expect("cut");
+    let cut = transcript(
+        &r,
+        &[
+            &[
+                "ledger",
+                "accept",
+                "--reason",
+                "restored from a backup",
+                "--format",
+                "json",
+            ],
+            &["ledger", "log"],
+            &["ledger", "accept", "--reason", "again"],
+        ],
+    );
+    settings(&r).bind(|| {
+        insta::assert_snapshot!("ledger_log_reindex", fine);
+        insta::assert_snapshot!("ledger_accept", cut);
+    });
+}
+
+/// [`settings_at`] plus what git adds for a sync run: short commit ids and
+/// the day in a sync branch's name.
+fn sync_settings(root: &Path, home: &Path) -> insta::Settings {
+    let mut s = settings_at(root, home);
+    s.add_filter(r"\b[0-9a-f]{10}\b", "[COMMIT]");
+    s.add_filter(r"(sync|quarantine/sync)[/-]\d{8}-", "$1/[DATE]-");
+    s
+}
+
+/// The run ids of the ledger's runs of `command`, oldest first.
+fn runs_of(dir: &Path, home: &Path, command: &str) -> Vec<String> {
+    let out = common::isolated(common::BIN, home)
+        .args(["ledger", "log", "--format", "json"])
+        .current_dir(dir)
+        .output()
+        .expect("run warden");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["command"] == command)
+        .map(|e| e["run"].as_str().expect("run").to_string())
+        .collect()
+}
+
+/// `sync init` in an empty folder, `sync reconcile` of a clone whose remote
+/// moved on, `sync adopt`, and `warden undo` of both runs. Regression: undo
+/// of a reconcile or adopt run said "it was rolled back"; they are recorded
+/// runs, whose git refs are undone with git.
+#[test]
+fn sync_init_reconcile_adopt_and_the_undo_of_a_recorded_sync_run() {
+    let s = warden_testkit::Sandbox::new();
+    let home = s.home();
+    let remote = s.bare_remote("remote.git");
+    let url = remote.display().to_string();
+    let seed = s.repo("seed", true);
+    s.git(&seed, &["push", "--quiet", &url, "main"]);
+    let a = home.join("a");
+    std::fs::create_dir(&a).expect("mkdir");
+    let init = transcript_at(
+        &a,
+        &home,
+        &[
+            &["sync", "init", "--remote", &url],
+            &["sync", "init", "--format", "json"],
+        ],
+    );
+    s.git(&a, &["pull", "--quiet"]);
+    s.commit_all(&a, "warden init");
+    s.git(&a, &["push", "--quiet"]);
+    // Another clone moves the remote on; `a` commits and keeps working.
+    let b = s.clone(&remote, "b");
+    std::fs::write(b.join("remote-only.txt"), "from b\n").expect("write");
+    s.commit_all(&b, "b: a file");
+    s.git(&b, &["push", "--quiet"]);
+    std::fs::write(a.join("local.txt"), "from a\n").expect("write");
+    s.commit_all(&a, "a: a file");
+    std::fs::write(a.join("README.md"), "hello\nuncommitted line\n").expect("write");
+    let reconcile = transcript_at(
+        &a,
+        &home,
+        &[&["sync", "reconcile", "--dry-run"], &["sync", "reconcile"]],
+    );
+    let rec = runs_of(&a, &home, "sync reconcile");
+    let rec = rec.last().expect("the reconcile run");
+    let adopt = transcript_at(
+        &a,
+        &home,
+        &[
+            &["sync", "adopt", rec, "--dry-run"],
+            &["sync", "adopt", rec, "--dry-run", "--format", "json"],
+            &["sync", "adopt", rec, "--yes"],
+            &["sync", "reconcile", "--no-fetch", "--format", "json"],
+        ],
+    );
+    let adopted = runs_of(&a, &home, "sync adopt");
+    let adopted = adopted.last().expect("the adopt run");
+    let undo = transcript_at(
+        &a,
+        &home,
+        &[&["undo", rec, "--yes"], &["undo", adopted, "--yes"]],
+    );
+    sync_settings(&a, &home).bind(|| {
+        insta::assert_snapshot!("sync_init", init);
+        insta::assert_snapshot!("sync_reconcile", reconcile);
+        insta::assert_snapshot!("sync_adopt", adopt);
+        insta::assert_snapshot!("sync_undo_of_recorded_runs", undo);
+    });
 }

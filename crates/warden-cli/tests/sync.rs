@@ -9,6 +9,7 @@ mod common;
 
 use warden_testkit::git::git as git_in;
 
+use common::snap::{settings, settings_at, transcript, transcript_at};
 use common::{Repo, isolated, set_handler};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -380,36 +381,18 @@ fn sync_init_creates_the_repo_links_once_and_refuses_a_second_url() {
     let w = World::new();
     let dir = w.home.path().join("fresh");
     std::fs::create_dir(&dir).expect("mkdir");
-    let run = |args: &[&str]| {
-        isolated(common::BIN, w.home.path())
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .expect("run")
-    };
     let url = w.remote.display().to_string();
-    let out = run(&["sync", "init", "--remote", &url]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = transcript_at(
+        &dir,
+        w.home.path(),
+        &[
+            &["sync", "init", "--remote", &url],
+            &["sync", "init", "--remote", &url],
+            &["sync", "init", "--remote", "/elsewhere.git"],
+        ],
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("created a git repository"), "{text}");
-    assert!(text.contains("linked remote origin"), "{text}");
     assert!(dir.join(".git").is_dir() && dir.join(".warden/policy.yaml").is_file());
-    let again = run(&["sync", "init", "--remote", &url]);
-    assert!(again.status.success());
-    let text = String::from_utf8_lossy(&again.stdout);
-    assert!(
-        !text.contains("linked") && text.contains("nothing changed"),
-        "{text}"
-    );
-    let other = run(&["sync", "init", "--remote", "/elsewhere.git"]);
-    assert_eq!(other.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&other.stderr);
-    assert!(err.contains("origin is already linked to"), "{err}");
-    assert!(err.contains("git remote set-url"), "{err}");
+    settings_at(&dir, w.home.path()).bind(|| insta::assert_snapshot!("sync_init_links_once", out));
 }
 
 // ---- 4. sync reconcile -------------------------------------------------------
@@ -719,12 +702,14 @@ fn adopt_fast_forwards_when_nothing_changed_since() {
     let v = json_of(a, &["sync", "reconcile"], 0);
     let run = v["run"].as_str().expect("run");
     // Without a terminal and without --yes: refused, nothing written.
-    let err = a.fails(&["sync", "adopt", run], 2);
-    assert!(err.contains("--yes"), "{err}");
-    let dry = a.ok(&["sync", "adopt", run, "--dry-run"]);
-    assert!(dry.contains("dry run: nothing was written"), "{dry}");
-    let out = a.ok(&["sync", "adopt", run, "--yes"]);
-    assert!(out.contains("fast-forward"), "{out}");
+    let out = transcript(
+        a,
+        &[
+            &["sync", "adopt", run],
+            &["sync", "adopt", run, "--dry-run"],
+            &["sync", "adopt", run, "--yes"],
+        ],
+    );
     assert_eq!(a.git(&["rev-parse", "main"]).trim(), v["sync_commit"]);
     assert_eq!(a.git(&["symbolic-ref", "--short", "HEAD"]).trim(), "main");
     // The working tree holds everything and is clean apart from warden's ledger.
@@ -744,11 +729,22 @@ fn adopt_fast_forwards_when_nothing_changed_since() {
         .expect("runs");
     assert_eq!(last["command"], "sync adopt");
     // Adopting it again says so, rather than that the branch moved.
-    let err = a.fails(&["sync", "adopt", run, "--yes"], 1);
-    assert!(err.contains("is already adopted"), "{err}");
+    let again = transcript(a, &[&["sync", "adopt", run, "--yes"]]);
     // The branch is now only ahead: push, audit → in sync.
     a.git(&["push", "--quiet"]);
     json_of(a, &["sync", "audit"], 0);
+    git_settings(a).bind(|| {
+        insta::assert_snapshot!("adopt_fast_forward", out);
+        insta::assert_snapshot!("adopt_again", again);
+    });
+}
+
+/// [`settings`] plus short commit ids and the day in sync branch names.
+fn git_settings(r: &Repo) -> insta::Settings {
+    let mut s = settings(r);
+    s.add_filter(r"\b[0-9a-f]{10}\b", "[COMMIT]");
+    s.add_filter(r"(sync|quarantine/sync)[/-]\d{8}-", "$1/[DATE]-");
+    s
 }
 
 #[test]
@@ -759,16 +755,21 @@ fn adopt_refuses_when_the_tree_or_the_branch_moved() {
     let run = v["run"].as_str().expect("run").to_string();
     a.write("README.md", "edited after the reconcile\n");
     let before = user_state(a);
-    let err = a.fails(&["sync", "adopt", &run, "--yes"], 1);
-    assert!(err.contains("the working tree changed since run"), "{err}");
-    assert!(err.contains("README.md"), "{err}");
+    let tree_moved = transcript(a, &[&["sync", "adopt", &run, "--yes"]]);
     assert_eq!(user_state(a), before);
     a.write("README.md", "# project\n\nline two\nuncommitted line\n");
     commit_all(a, "moved on");
-    let err = a.fails(&["sync", "adopt", &run, "--yes"], 1);
-    assert!(err.contains("main moved since run"), "{err}");
-    let err = a.fails(&["sync", "adopt", "NOSUCHRUN", "--yes"], 2);
-    assert!(err.contains("no run NOSUCHRUN"), "{err}");
+    let refused = transcript(
+        a,
+        &[
+            &["sync", "adopt", &run, "--yes"],
+            &["sync", "adopt", "NOSUCHRUN", "--yes"],
+        ],
+    );
+    git_settings(a).bind(|| {
+        insta::assert_snapshot!("adopt_refused_tree_moved", tree_moved);
+        insta::assert_snapshot!("adopt_refused_branch_moved", refused);
+    });
 }
 
 #[test]

@@ -75,6 +75,19 @@ pub trait Style {
     fn diff(&self, text: &str) -> String {
         text.to_string()
     }
+
+    /// A run id shown as `unique` (the shortest prefix no other shown id
+    /// shares) followed by `rest` (the characters shown beyond it); the CLI
+    /// highlights the unique part on a terminal.
+    fn run_id(&self, unique: &str, rest: &str) -> String {
+        format!("{unique}{rest}")
+    }
+
+    /// Whether tables show whole run ids (`-v`) instead of their shortest
+    /// unique prefix.
+    fn whole_run_ids(&self) -> bool {
+        false
+    }
 }
 
 /// No styling: the text as it is (pipes, files, `--color never`).

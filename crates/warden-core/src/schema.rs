@@ -50,6 +50,10 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "ledger-reindex".into(),
             "`warden ledger reindex --format json`",
         ),
+        (
+            "ledger-accept".into(),
+            "`warden ledger accept --reason TEXT --format json`",
+        ),
         ("events".into(), "`warden events --format json`"),
         ("init".into(), "`warden init --format json`"),
         (
@@ -107,6 +111,7 @@ pub fn get(name: &str) -> Option<Value> {
         "runs" => schema_for::<crate::status::RunsReport>("runs"),
         "events" => schema_for::<crate::status::EventsReport>("events"),
         "ledger-reindex" => schema_for::<crate::ledger_index::ReindexReport>("ledger-reindex"),
+        "ledger-accept" => schema_for::<crate::render::ledger::Accepted>("ledger-accept"),
         "init" => schema_for::<crate::repo::InitReport>("init"),
         "modules" => {
             let mut v = schema_for::<crate::modules::ModulesFile>("modules");

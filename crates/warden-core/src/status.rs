@@ -346,6 +346,13 @@ pub struct RunsReport {
     /// Always "warden.runs/v1".
     pub schema: String,
     pub runs: Vec<RunRow>,
+    /// Older runs this page leaves out (`--limit N`); absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_shown: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl RunsReport {
@@ -353,6 +360,7 @@ impl RunsReport {
         RunsReport {
             schema: crate::report::tag(<Self as crate::report::Report>::SCHEMA),
             runs,
+            not_shown: 0,
         }
     }
 }
@@ -361,29 +369,11 @@ impl crate::report::Report for RunsReport {
     const SCHEMA: &'static str = "runs";
 
     fn human(&self) -> String {
-        let mut s = String::new();
-        if self.runs.is_empty() {
-            s.push_str("no runs yet\n");
-        }
-        for r in &self.runs {
-            let result = match r.result {
-                RunResult::Applied => "applied",
-                RunResult::RolledBack => "rolled back",
-                RunResult::Recorded => "recorded",
-            };
-            let mut note = String::new();
-            if let Some(u) = &r.undoes {
-                note.push_str(&format!(" undoes {u}"));
-            }
-            if let Some(u) = &r.undone_by {
-                note.push_str(&format!(" undone by {u}"));
-            }
-            s.push_str(&format!(
-                "{}  {}  {:<5} {:<18} {}:{}  {:<11} {} file(s){}\n",
-                r.run, r.time, r.command, r.event, r.actor.kind, r.actor.id, result, r.files, note
-            ));
-        }
-        s
+        self.human_styled(&crate::report::Plain)
+    }
+
+    fn human_styled(&self, style: &dyn crate::report::Style) -> String {
+        crate::render::runs::runs(self, style)
     }
 }
 
@@ -461,30 +451,11 @@ impl crate::report::Report for LedgerLog {
     const SCHEMA: &'static str = "ledger-log";
 
     fn human(&self) -> String {
-        let mut s = String::new();
-        for e in &self.entries {
-            s.push_str(&format!(
-                "{}#{:<4} run {}  {}  {} {} by {}:{}  {}  {} file(s)  policy {}\n",
-                e.writer,
-                e.seq,
-                e.run,
-                e.time,
-                e.command,
-                e.event,
-                e.actor.kind,
-                e.actor.id,
-                e.result.name(),
-                e.counts.files,
-                e.policy.version
-            ));
-            if let Some(r) = &e.reason {
-                s.push_str(&format!("    reason: {r}\n"));
-            }
-        }
-        if self.entries.is_empty() {
-            s.push_str("the ledger is empty\n");
-        }
-        s
+        self.human_styled(&crate::report::Plain)
+    }
+
+    fn human_styled(&self, style: &dyn crate::report::Style) -> String {
+        crate::render::runs::ledger_log(self, style)
     }
 }
 

@@ -111,23 +111,176 @@ impl Report for PluginList {
     }
 }
 
-/// `warden plugin gen --format json` when no file changes
-/// (`warden.plugin-gen/v1`).
+/// `warden plugin gen --format json` (`warden.plugin-gen/v1`): the files
+/// regenerated and the run that wrote them, or nothing when every derived
+/// file was up to date.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-#[schemars(title = "warden plugin gen (nothing to do)")]
+#[schemars(title = "warden plugin gen")]
 pub struct GenReport {
     /// Always "warden.plugin-gen/v1".
     pub schema: String,
-    /// Files that would change (empty: every derived file is up to date).
+    /// The plugins regenerated.
+    #[serde(default)]
+    pub plugins: Vec<String>,
+    /// Files rewritten, repository-relative (empty: every derived file is up
+    /// to date).
     pub changed: Vec<String>,
+    /// The run that wrote them; absent when nothing changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 impl GenReport {
-    pub fn unchanged() -> Self {
+    /// Nothing to write: regenerating `plugins` changes no file.
+    pub fn unchanged(plugins: Vec<String>) -> Self {
         GenReport {
-            schema: tag("plugin-gen"),
+            schema: tag(Self::SCHEMA),
+            plugins,
             changed: Vec::new(),
+            run: None,
         }
+    }
+
+    /// `changed` written by `run`.
+    pub fn written(plugins: Vec<String>, mut changed: Vec<String>, run: &str) -> Self {
+        changed.sort();
+        GenReport {
+            schema: tag(Self::SCHEMA),
+            plugins,
+            changed,
+            run: Some(run.to_string()),
+        }
+    }
+}
+
+impl Report for GenReport {
+    const SCHEMA: &'static str = "plugin-gen";
+
+    fn human(&self) -> String {
+        match &self.run {
+            None => format!(
+                "up to date: regenerating {} plugin(s) changes nothing\n",
+                self.plugins.len()
+            ),
+            Some(run) => format!(
+                "regenerated {} file(s) in run {run}; undo with `warden undo {run}`\n",
+                self.changed.len()
+            ),
+        }
+    }
+}
+
+/// `warden plugin new KEY --format json` (`warden.plugin-new/v1`): the
+/// scaffolded plugin, its files, its ID card and the run that wrote them.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "warden plugin new")]
+pub struct NewReport {
+    /// Always "warden.plugin-new/v1".
+    pub schema: String,
+    pub plugin: String,
+    /// The run that wrote the files (undo with `warden undo RUN`).
+    pub run: String,
+    /// Every file written, repository-relative.
+    pub files: Vec<String>,
+    /// The plugin's ID card, repository-relative.
+    pub id_card: String,
+}
+
+impl NewReport {
+    pub fn new(plugin: &str, run: &str, mut files: Vec<String>, id_card: String) -> Self {
+        files.sort();
+        NewReport {
+            schema: tag(Self::SCHEMA),
+            plugin: plugin.to_string(),
+            run: run.to_string(),
+            files,
+            id_card,
+        }
+    }
+}
+
+impl Report for NewReport {
+    const SCHEMA: &'static str = "plugin-new";
+
+    fn human(&self) -> String {
+        format!(
+            "scaffolded {}/{} ({} files) in run {}; ID card {}\nnext: `warden plugin test {key}`, then `warden plugin validate {key}` and `warden plugin enable {key}`\n",
+            crate::generate::PLUGINS_DIR,
+            self.plugin,
+            self.files.len(),
+            self.run,
+            self.id_card,
+            key = self.plugin
+        )
+    }
+}
+
+/// `warden plugin enable|disable KEY --format json`
+/// (`warden.plugin-enable/v1`): the plugin's state afterwards, and the run
+/// that changed `plugins/registry.json` (absent when nothing changed).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "warden plugin enable or disable")]
+pub struct EnableReport {
+    /// Always "warden.plugin-enable/v1".
+    pub schema: String,
+    pub plugin: String,
+    /// Enabled afterwards (`plugin enable`), or disabled (`plugin disable`).
+    pub enabled: bool,
+    /// The run that changed the registry; absent when the plugin already was
+    /// in that state (enabled with this exact manifest, or not enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+}
+
+impl EnableReport {
+    pub fn new(plugin: &str, enabled: bool, run: Option<String>) -> Self {
+        EnableReport {
+            schema: tag(Self::SCHEMA),
+            plugin: plugin.to_string(),
+            enabled,
+            run,
+        }
+    }
+}
+
+impl Report for EnableReport {
+    const SCHEMA: &'static str = "plugin-enable";
+
+    fn human(&self) -> String {
+        let key = &self.plugin;
+        match (&self.run, self.enabled) {
+            (None, true) => {
+                format!("plugin {key} is already enabled with this exact manifest\n")
+            }
+            (None, false) => format!("plugin {key} is not enabled\n"),
+            (Some(run), enabled) => format!(
+                "{}d plugin {key} in run {run} (the operating contract lists the enabled plugins); undo with `warden undo {run}`\n",
+                if enabled { "enable" } else { "disable" }
+            ),
+        }
+    }
+}
+
+impl Report for crate::probes::ProbeReport {
+    const SCHEMA: &'static str = "plugin-test";
+
+    fn human(&self) -> String {
+        let mut s = String::new();
+        for p in &self.probes {
+            s.push_str(&format!(
+                "{} {:<28} {}\n",
+                if p.ok { "pass" } else { "FAIL" },
+                p.probe,
+                p.detail
+            ));
+        }
+        s.push_str(&format!("sandbox: {}\n", self.sandbox.name()));
+        let failed = self.probes.iter().filter(|p| !p.ok).count();
+        s.push_str(&format!(
+            "{} probe(s), {failed} failed\n",
+            self.probes.len()
+        ));
+        s
     }
 }
 
@@ -424,5 +577,20 @@ impl Report for Minted {
             self.card.rel(),
             self.run
         )
+    }
+}
+
+impl Report for crate::hook::InstallReport {
+    const SCHEMA: &'static str = "hook-install";
+
+    fn human(&self) -> String {
+        let mut s = format!("pre-commit hook {}: {}\n", self.state, self.hook);
+        if let Some(b) = &self.backup {
+            s.push_str(&format!("your previous hook is kept as {b}\n"));
+        }
+        s.push_str(
+            "each commit now dispatches PreCommit to the enabled plugins (`warden plugin list`)\n",
+        );
+        s
     }
 }

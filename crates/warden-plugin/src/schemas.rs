@@ -34,9 +34,11 @@ pub fn catalogue() -> Vec<(&'static str, &'static str)> {
         ("replay", "`warden replay RUN --format json`"),
         ("plugin-list", "`warden plugin list --format json`"),
         ("plugin-test", "`warden plugin test KEY --format json`"),
+        ("plugin-gen", "`warden plugin gen --format json`"),
+        ("plugin-new", "`warden plugin new KEY --format json`"),
         (
-            "plugin-gen",
-            "`warden plugin gen --format json` when every derived file is up to date",
+            "plugin-enable",
+            "`warden plugin enable|disable KEY --format json`",
         ),
         (
             "ids-check",
@@ -67,6 +69,8 @@ pub fn get(name: &str) -> Option<Value> {
         "plugin-list" => schema_for::<crate::report::PluginList>(name),
         "plugin-test" => schema_for::<crate::probes::ProbeReport>(name),
         "plugin-gen" => schema_for::<crate::report::GenReport>(name),
+        "plugin-new" => schema_for::<crate::report::NewReport>(name),
+        "plugin-enable" => schema_for::<crate::report::EnableReport>(name),
         "ids-check" => schema_for::<crate::validate::Report>(name),
         "ids-build" => schema_for::<crate::report::IdsBuildReport>(name),
         "id-card" => schema_for::<crate::ids::IdCard>(name),

@@ -374,9 +374,10 @@ impl warden_core::Report for AuditReport {
     fn human(&self) -> String {
         let mut s = audit(self);
         if let Some(run) = &self.run {
+            // Read-only: kept in .runs/ and the local history, not the ledger.
             let _ = writeln!(
                 s,
-                "recorded as run {run} (.runs/{run}/audit.json, report.md)"
+                "kept as report {run} (.runs/{run}/audit.json, report.md; `warden history`)"
             );
         }
         s
@@ -394,8 +395,22 @@ impl warden_core::Report for ReconcileReport {
 impl warden_core::Report for AdoptReport {
     const SCHEMA: &'static str = "sync-adopt";
 
+    /// What adopt does ([`adopt`]), then that it was done (or, for a dry
+    /// run, that nothing was written).
     fn human(&self) -> String {
-        adopt(self)
+        let mut s = adopt(self);
+        if self.dry_run {
+            s.push_str("dry run: nothing was written (the checks above all passed)\n");
+        } else {
+            let _ = writeln!(
+                s,
+                "done: {} is now at {} (run {})",
+                self.branch,
+                short(&self.to),
+                self.run
+            );
+        }
+        s
     }
 }
 
@@ -422,6 +437,54 @@ impl warden_core::Report for crate::reconcile::ReconcileBatch {
             s.push_str("no branch needed reconciling\n");
         }
         s
+    }
+}
+
+/// `warden sync init`: the git repository and remote, then warden's set-up.
+pub fn init(o: &crate::init::SyncInitOutput) -> String {
+    let (g, w) = (&o.git, &o.warden);
+    let mut s = String::new();
+    if g.initialised_git {
+        let _ = writeln!(s, "created a git repository in {}", g.root);
+    }
+    match &g.linked {
+        Some((name, url)) => {
+            let _ = writeln!(s, "linked remote {name} -> {url}");
+        }
+        None if g.remotes.is_empty() => {
+            let _ = writeln!(
+                s,
+                "no remote linked yet: run `warden sync init --remote URL` once to link one"
+            );
+        }
+        None => {}
+    }
+    for (name, url) in &g.remotes {
+        let _ = writeln!(s, "remote {name}: {url}");
+    }
+    if let Some(b) = &g.tracking {
+        let _ = writeln!(
+            s,
+            "branch {b} tracks origin/{b} (the remote's default branch); `git pull` brings it in"
+        );
+    }
+    if w.created.is_empty() && w.updated.is_empty() {
+        let _ = writeln!(s, "warden is set up in {}; nothing changed", g.root);
+    } else {
+        let _ = writeln!(
+            s,
+            "initialised warden in {} (ledger chain {})",
+            g.root, w.writer
+        );
+    }
+    s
+}
+
+impl warden_core::Report for crate::init::SyncInitOutput {
+    const SCHEMA: &'static str = "sync-init";
+
+    fn human(&self) -> String {
+        init(self)
     }
 }
 
@@ -452,6 +515,10 @@ mod report_tests {
             (
                 <crate::fleet::FleetReport as Report>::SCHEMA,
                 crate::fleet::FLEET_SCHEMA_ID,
+            ),
+            (
+                <crate::init::SyncInitOutput as Report>::SCHEMA,
+                crate::init::SYNC_INIT_SCHEMA_ID,
             ),
         ] {
             assert_eq!(warden_core::report::tag(name), id);

@@ -2,7 +2,7 @@
 //! hook runs): the PreCommit event for the staged files.
 
 use super::WriteArgs;
-use super::{is_json, root};
+use super::root;
 use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
@@ -41,17 +41,7 @@ fn install(repo: Option<PathBuf>, force: bool, fmt: Format) -> Result<ExitCode, 
     })?;
     let done = hook::install(&root, &exe, force, &crate::env::child_env())?;
     let report = hook::InstallReport::new(&done, &exe);
-    if is_json(fmt) {
-        output::json(&report)?;
-    } else {
-        println!("pre-commit hook {}: {}", report.state, report.hook);
-        if let Some(b) = &report.backup {
-            println!("your previous hook is kept as {b}");
-        }
-        println!(
-            "each commit now dispatches PreCommit to the enabled plugins (`warden plugin list`)"
-        );
-    }
+    output::emit(&report, fmt)?;
     Ok(ExitCode::SUCCESS)
 }
 

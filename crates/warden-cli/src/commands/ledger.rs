@@ -6,7 +6,7 @@ use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_core::engine::Record;
-use warden_core::ledger::RunResult;
+use warden_core::render::ledger::Accepted;
 use warden_core::{Digest, Report};
 
 #[derive(Debug, clap::Subcommand)]
@@ -50,35 +50,17 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
         }
         LedgerCommand::Log => {
             let log = warden_core::status::LedgerLog::new(ledger.entries()?);
-            if fmt != Format::Human {
-                output::emit(&log, fmt)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            if log.entries.is_empty() {
-                println!("the ledger is empty");
-            } else {
-                crate::ui::page(&log_table(&log.entries));
-            }
+            output::emit_paged(&log, fmt)?;
             Ok(ExitCode::SUCCESS)
         }
         LedgerCommand::Accept { reason, no_wait } => accept(&repo, &reason, no_wait, fmt),
         LedgerCommand::Reindex => {
             let report = ledger.reindex()?;
-            if fmt == Format::Json {
-                output::json(&report)?;
-            } else if let Some(p) = &report.problem {
-                eprintln!(
-                    "error: {}: entry {} {}; the index covers the {} entries before it",
-                    p.file, p.line, p.message, report.entries
-                );
-                eprintln!("hint: `warden ledger verify` checks every chain");
+            if fmt == Format::Human && report.problem.is_some() {
+                // A chain problem is an error: stderr, exit 1.
+                eprint!("{}", report.human());
             } else {
-                println!(
-                    "ledger index rebuilt: {} entries in {} chain(s) ({})",
-                    report.entries,
-                    report.chains.len(),
-                    report.index
-                );
+                output::emit(&report, fmt)?;
             }
             Ok(output::ExitStatus::findings_if(report.problem.is_some()).into())
         }
@@ -122,56 +104,6 @@ fn accept(
         details: Some(serde_json::json!({ "accepted": accepted })),
         artifacts: Vec::new(),
     })?;
-    if fmt == Format::Json {
-        output::json(&entry)?;
-    } else {
-        for p in &accepted {
-            let at = if p.line > 0 {
-                format!(" entry {}", p.line)
-            } else {
-                String::new()
-            };
-            println!("accepted: {}{at}: {}", p.file, p.message);
-        }
-        println!(
-            "recorded as run {} ({} entry {}); writers may go on",
-            entry.run, entry.writer, entry.seq
-        );
-    }
+    output::emit(&Accepted::new(accepted, &entry), fmt)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `ledger log` for a person: one aligned row per entry, oldest first; run
-/// ids as their shortest unique prefix.
-fn log_table(entries: &[warden_core::ledger::Entry]) -> String {
-    let ids: Vec<&str> = entries.iter().map(|e| e.run.as_str()).collect();
-    let short = crate::ui::short_ids(&ids);
-    let mut rows = vec![
-        [
-            "ENTRY", "RUN", "TIME", "COMMAND", "EVENT", "ACTOR", "RESULT", "FILES", "POLICY",
-            "REASON",
-        ]
-        .map(crate::ui::heading)
-        .to_vec(),
-    ];
-    for e in entries {
-        let result = match e.result {
-            RunResult::Applied => "applied",
-            RunResult::RolledBack => "rolled back",
-            RunResult::Recorded => "recorded",
-        };
-        rows.push(vec![
-            format!("{}#{}", e.writer, e.seq),
-            short.get(&e.run).cloned().unwrap_or_else(|| e.run.clone()),
-            crate::ui::time(&e.time),
-            e.command.clone(),
-            e.event.clone(),
-            format!("{}:{}", e.actor.kind, e.actor.id),
-            result.to_string(),
-            e.counts.files.to_string(),
-            e.policy.version.clone(),
-            e.reason.clone().unwrap_or_default(),
-        ]);
-    }
-    crate::ui::table(&rows)
 }

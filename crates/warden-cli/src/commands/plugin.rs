@@ -2,7 +2,7 @@
 //! Every file warden writes for a plugin goes through the engine as one run.
 
 use super::WriteArgs;
-use super::{decide, is_json, open, session};
+use super::{decide, open, session};
 use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ use warden_core::ledger::Entry;
 use warden_core::plugin_registry::PluginRegistry;
 use warden_plugin::generate::{self, PLUGINS_DIR};
 use warden_plugin::ids;
+use warden_plugin::report::{EnableReport, GenReport, NewReport};
 use warden_plugin::scaffold::{self, RegistryChange, Written};
 use warden_plugin::validate::{self, Finding};
 
@@ -198,19 +199,8 @@ fn new(
     };
     let op = ids::mint_op(&card, &entry.time, &entry.run, &entry.writer);
     s.append_id_ops(&[op])?;
-    if is_json(fmt) {
-        output::json(&*entry)?;
-    } else {
-        println!(
-            "scaffolded {PLUGINS_DIR}/{key} ({} files) in run {}; ID card {}",
-            writes.len(),
-            entry.run,
-            card.rel()
-        );
-        println!(
-            "next: `warden plugin test {key}`, then `warden plugin validate {key}` and `warden plugin enable {key}`"
-        );
-    }
+    let files = writes.iter().map(|w| w.path.clone()).collect();
+    output::emit(&NewReport::new(key, &entry.run, files, card.rel()), fmt)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -253,14 +243,7 @@ fn gen_cmd(
         return Ok(output::ExitStatus::Findings.into());
     }
     if writes.is_empty() {
-        if is_json(fmt) {
-            output::json(&warden_plugin::report::GenReport::unchanged())?;
-        } else {
-            println!(
-                "up to date: regenerating {} plugin(s) changes nothing",
-                keys.len()
-            );
-        }
+        output::emit(&GenReport::unchanged(keys), fmt)?;
         return Ok(ExitCode::SUCCESS);
     }
     let ctx = crate::env::context();
@@ -275,16 +258,8 @@ fn gen_cmd(
     )? {
         Applied::Done(code) => Ok(code),
         Applied::Run(e) => {
-            if is_json(fmt) {
-                output::json(&*e)?;
-            } else {
-                println!(
-                    "regenerated {} file(s) in run {}; undo with `warden undo {}`",
-                    writes.len(),
-                    e.run,
-                    e.run
-                );
-            }
+            let changed = writes.iter().map(|w| w.path.clone()).collect();
+            output::emit(&GenReport::written(keys, changed, &e.run), fmt)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -349,7 +324,13 @@ fn set_enabled(
             None,
         );
         if !report.ok() {
-            print_findings(&report.findings);
+            // The findings are the data (stdout: text, or the one validate
+            // report with --format json); why it stops is the error.
+            if fmt == Format::Json {
+                output::json(&report)?;
+            } else {
+                print_findings(&report.findings);
+            }
             eprintln!("error: plugin {key} does not validate, so it cannot be enabled");
             eprintln!("hint: fix the findings above (most are fixed by `warden plugin gen {key}`)");
             return Ok(output::ExitStatus::Findings.into());
@@ -361,12 +342,8 @@ fn set_enabled(
     let change = scaffold::registry_change(root, key, spec.as_ref().map(|s| (s, &repo.policy)))?;
     let writes = match change {
         RegistryChange::Write(w) => [w],
-        RegistryChange::AlreadyEnabled => {
-            println!("plugin {key} is already enabled with this exact manifest");
-            return Ok(ExitCode::SUCCESS);
-        }
-        RegistryChange::NotEnabled => {
-            println!("plugin {key} is not enabled");
+        RegistryChange::AlreadyEnabled | RegistryChange::NotEnabled => {
+            output::emit(&EnableReport::new(key, enable, None), fmt)?;
             return Ok(ExitCode::SUCCESS);
         }
     };
@@ -384,14 +361,7 @@ fn set_enabled(
         Applied::Done(code) => Ok(code),
         Applied::Run(e) => {
             s.refresh_contract()?;
-            if is_json(fmt) {
-                output::json(&*e)?;
-            } else {
-                println!(
-                    "{verb}d plugin {key} in run {} (the operating contract lists the enabled plugins); undo with `warden undo {}`",
-                    e.run, e.run
-                );
-            }
+            output::emit(&EnableReport::new(key, enable, Some(e.run.clone())), fmt)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -414,21 +384,7 @@ fn test(repo: &Repo, key: &str, fmt: Format) -> Result<ExitCode, CliError> {
         let _progress = crate::ui::Progress::start(format!("testing plugin {key}"));
         warden_plugin::probes::run(repo.root(), &spec, &launcher, require)
     };
-    if is_json(fmt) {
-        output::json(&report)?;
-    } else {
-        for p in &report.probes {
-            println!(
-                "{} {:<28} {}",
-                if p.ok { "pass" } else { "FAIL" },
-                p.probe,
-                p.detail
-            );
-        }
-        println!("sandbox: {}", report.sandbox.name());
-        let failed = report.probes.iter().filter(|p| !p.ok).count();
-        println!("{} probe(s), {failed} failed", report.probes.len());
-    }
+    output::emit(&report, fmt)?;
     Ok(if report.ok() {
         ExitCode::SUCCESS
     } else {

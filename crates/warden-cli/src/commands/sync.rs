@@ -185,11 +185,6 @@ fn audit_cmd(
         )),
     }
     output::emit(&report, fmt)?;
-    if fmt == Format::Human
-        && let Some(run) = &report.run
-    {
-        println!("kept as report {run} (.runs/{run}/audit.json, report.md; `warden history`)");
-    }
     Ok(if report.summary.in_sync {
         ExitCode::SUCCESS
     } else {
@@ -206,40 +201,14 @@ fn init_cmd(
 ) -> Result<ExitCode, CliError> {
     let report = warden_sync::init::init_with_timeout(git, start, url, FETCH_TIMEOUT)?;
     let warden = warden_core::repo::init(Path::new(&report.root), ctx)?;
-    if fmt == Format::Json {
-        output::json(&warden_sync::init::SyncInitOutput {
+    output::emit(
+        &warden_sync::init::SyncInitOutput {
             schema: warden_sync::init::SYNC_INIT_SCHEMA_ID.into(),
             git: report,
             warden,
-        })?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if report.initialised_git {
-        println!("created a git repository in {}", report.root);
-    }
-    match &report.linked {
-        Some((name, url)) => println!("linked remote {name} -> {url}"),
-        None if report.remotes.is_empty() => {
-            println!("no remote linked yet: run `warden sync init --remote URL` once to link one")
-        }
-        None => {}
-    }
-    for (name, url) in &report.remotes {
-        println!("remote {name}: {url}");
-    }
-    if let Some(b) = &report.tracking {
-        println!(
-            "branch {b} tracks origin/{b} (the remote's default branch); `git pull` brings it in"
-        );
-    }
-    if warden.created.is_empty() && warden.updated.is_empty() {
-        println!("warden is set up in {}; nothing changed", report.root);
-    } else {
-        println!(
-            "initialised warden in {} (ledger chain {})",
-            report.root, warden.writer
-        );
-    }
+        },
+        fmt,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -496,29 +465,23 @@ fn reconcile_cmd(
     }
     drop(session);
     let quarantined = reports.iter().any(|r| r.outcome == Outcome::Quarantined);
-    if fmt == Format::Json {
-        if many {
-            output::json(&reconcile::ReconcileBatch {
+    match reports.first() {
+        Some(r) if !many => output::emit(r, fmt)?,
+        _ => output::emit(
+            &reconcile::ReconcileBatch {
                 schema: reconcile::RECONCILE_BATCH_SCHEMA_ID.into(),
                 runs: reports,
                 skipped,
-            })?;
-        } else if let Some(r) = reports.first() {
-            output::json(r)?;
-        }
-    } else {
-        for r in &reports {
-            print!("{}", render::reconcile(r));
-        }
-        for s in &skipped {
-            println!("skipped {}: {}", s.branch, s.reason);
-        }
-        if many && reports.is_empty() {
-            println!("no branch needed reconciling");
-        }
-        if let Some(a) = &adopted {
-            print!("{}", render::adopt(a));
-        }
+            },
+            fmt,
+        )?,
+    }
+    // `--adopt` adds its own report for a person; the JSON stays the one
+    // reconcile object (the adopt run is in the ledger and `warden runs`).
+    if fmt == Format::Human
+        && let Some(a) = &adopted
+    {
+        output::emit(a, fmt)?;
     }
     Ok(if quarantined {
         output::ExitStatus::Findings.into()
@@ -602,15 +565,12 @@ fn adopt_cmd(
     let mut a = adopt::check(git, &root, &rec, &arun, scratch.path())?;
     if write.dry_run {
         a.dry_run = true;
-        if fmt == Format::Json {
-            output::json(&a)?;
-        } else {
-            print!("{}", render::adopt(&a));
-            println!("dry run: nothing was written (the checks above all passed)");
-        }
+        output::emit(&a, fmt)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if fmt == Format::Human {
+    // Asking: show what would happen first (the report after says it again
+    // with the outcome).
+    if fmt == Format::Human && !write.yes {
         print!("{}", render::adopt(&a));
     }
     if !super::confirm(
@@ -622,10 +582,6 @@ fn adopt_cmd(
     }
     adopt::apply(git, &root, &a)?;
     session.record(record::adopt(&a, super::actor(&root)))?;
-    if fmt == Format::Json {
-        output::json(&a)?;
-    } else {
-        println!("done: {} is now at {} (run {arun})", a.branch, a.to);
-    }
+    output::emit(&a, fmt)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,8 @@
 //! (built with failpoints), run with a pinned, isolated environment.
 #![allow(dead_code)]
 
+pub mod snap;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

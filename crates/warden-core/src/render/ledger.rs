@@ -1,7 +1,9 @@
-//! `warden ledger show RUN` and `warden ledger verify` for a person.
+//! `warden ledger show RUN`, `verify`, `reindex` and `accept` for a person.
 
-use crate::ledger::{Entry, VerifyReport};
-use crate::report::Report;
+use crate::ledger::{Entry, Problem, VerifyReport};
+use crate::ledger_index::ReindexReport;
+use crate::report::{Report, tag};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -102,6 +104,78 @@ impl Report for VerifyReport {
                 )
             }
         }
+    }
+}
+
+impl Report for ReindexReport {
+    const SCHEMA: &'static str = "ledger-reindex";
+
+    /// What was indexed; with a chain problem, the entry and what the index
+    /// covers, as an error (the CLI prints it on stderr and exits 1).
+    fn human(&self) -> String {
+        match &self.problem {
+            None => format!(
+                "ledger index rebuilt: {} entries in {} chain(s) ({})\n",
+                self.entries,
+                self.chains.len(),
+                self.index
+            ),
+            Some(p) => format!(
+                "error: {}: entry {} {}; the index covers the {} entries before it\nhint: `warden ledger verify` checks every chain\n",
+                p.file, p.line, p.message, self.entries
+            ),
+        }
+    }
+}
+
+/// `warden ledger accept --reason TEXT` (`warden.ledger-accept/v1`): what was
+/// accepted, and the recorded run that says so.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "warden ledger accept")]
+pub struct Accepted {
+    /// Always "warden.ledger-accept/v1".
+    pub schema: String,
+    /// The problems writers refused on, now accepted (empty: nothing was
+    /// refused, the heads were only re-recorded).
+    pub accepted: Vec<Problem>,
+    /// The recorded run of the acceptance.
+    pub run: String,
+    /// The chain and entry it was recorded as.
+    pub writer: String,
+    pub seq: u64,
+}
+
+impl Accepted {
+    pub fn new(accepted: Vec<Problem>, entry: &Entry) -> Self {
+        Accepted {
+            schema: tag(Self::SCHEMA),
+            accepted,
+            run: entry.run.clone(),
+            writer: entry.writer.clone(),
+            seq: entry.seq,
+        }
+    }
+}
+
+impl Report for Accepted {
+    const SCHEMA: &'static str = "ledger-accept";
+
+    fn human(&self) -> String {
+        let mut o = String::new();
+        for p in &self.accepted {
+            let at = if p.line > 0 {
+                format!(" entry {}", p.line)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(o, "accepted: {}{at}: {}", p.file, p.message);
+        }
+        let _ = writeln!(
+            o,
+            "recorded as run {} ({} entry {}); writers may go on",
+            self.run, self.writer, self.seq
+        );
+        o
     }
 }
 

@@ -1,0 +1,102 @@
+//! `warden runs` and `warden ledger log` for a person: aligned tables, run
+//! ids as their shortest unique prefix, times in UTC without fractions.
+
+use super::{short_ids, table, time};
+use crate::ledger::{Entry, RunResult};
+use crate::report::Style;
+use crate::status::{LedgerLog, RunRow, RunsReport};
+
+fn result(r: RunResult) -> &'static str {
+    match r {
+        RunResult::Applied => "applied",
+        RunResult::RolledBack => "rolled back",
+        RunResult::Recorded => "recorded",
+    }
+}
+
+fn headings(style: &dyn Style, names: &[&str]) -> Vec<String> {
+    names.iter().map(|h| style.heading(h)).collect()
+}
+
+/// `warden runs`: one row per run, newest first, with what undid what, and
+/// how many older runs the page leaves out.
+pub fn runs(report: &RunsReport, style: &dyn Style) -> String {
+    if report.runs.is_empty() {
+        return "no runs yet\n".to_string();
+    }
+    let mut text = runs_table(&report.runs, style);
+    if report.not_shown > 0 {
+        text.push_str(&format!(
+            "({} older run(s) not shown; --limit N or --all shows more)\n",
+            report.not_shown
+        ));
+    }
+    text
+}
+
+fn runs_table(rows: &[RunRow], style: &dyn Style) -> String {
+    let ids: Vec<&str> = rows.iter().map(|r| r.run.as_str()).collect();
+    let short = short_ids(&ids, style);
+    let run_id = |id: &str| short.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let mut cells = vec![headings(
+        style,
+        &[
+            "RUN", "TIME", "COMMAND", "EVENT", "ACTOR", "RESULT", "FILES", "NOTE",
+        ],
+    )];
+    for r in rows {
+        let mut note = Vec::new();
+        if let Some(u) = &r.undoes {
+            note.push(format!("undoes {}", run_id(u)));
+        }
+        if let Some(u) = &r.undone_by {
+            note.push(format!("undone by {}", run_id(u)));
+        }
+        cells.push(vec![
+            run_id(&r.run),
+            time(&r.time),
+            r.command.clone(),
+            r.event.clone(),
+            format!("{}:{}", r.actor.kind, r.actor.id),
+            result(r.result).to_string(),
+            r.files.to_string(),
+            note.join(", "),
+        ]);
+    }
+    table(&cells)
+}
+
+/// `warden ledger log`: one row per entry, oldest first.
+pub fn ledger_log(log: &LedgerLog, style: &dyn Style) -> String {
+    if log.entries.is_empty() {
+        return "the ledger is empty\n".to_string();
+    }
+    ledger_table(&log.entries, style)
+}
+
+fn ledger_table(entries: &[Entry], style: &dyn Style) -> String {
+    let ids: Vec<&str> = entries.iter().map(|e| e.run.as_str()).collect();
+    let short = short_ids(&ids, style);
+    let mut rows = vec![headings(
+        style,
+        &[
+            "ENTRY", "RUN", "TIME", "COMMAND", "EVENT", "ACTOR", "RESULT", "FILES", "POLICY",
+            "REASON",
+        ],
+    )];
+    for e in entries {
+        rows.push(vec![
+            format!("{}#{}", e.writer, e.seq),
+            short.get(&e.run).cloned().unwrap_or_else(|| e.run.clone()),
+            time(&e.time),
+            e.command.clone(),
+            e.event.clone(),
+            format!("{}:{}", e.actor.kind, e.actor.id),
+            result(e.result).to_string(),
+            e.counts.files.to_string(),
+            e.policy.version.clone(),
+            e.reason.clone().unwrap_or_default(),
+        ]);
+    }
+    table(&rows)
+}
