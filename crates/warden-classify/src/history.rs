@@ -66,11 +66,13 @@ pub fn entry_placements(e: &Entry, root: &Path) -> Vec<Placement> {
     if e.result == RunResult::RolledBack {
         return Vec::new();
     }
+    // A big run keeps its details in `.runs/<RUN>/details.json`.
     let report = e
-        .details
-        .as_ref()
+        .load_details(root)
+        .ok()
+        .flatten()
         .filter(|d| d.get("schema").and_then(|s| s.as_str()) == Some(CLASSIFY_SCHEMA_ID))
-        .and_then(|d| serde_json::from_value::<ClassifyReport>(d.clone()).ok());
+        .and_then(|d| serde_json::from_value::<ClassifyReport>(d).ok());
     let Some(report) = report else {
         return plugin_placements(e, root).unwrap_or_default();
     };

@@ -129,7 +129,70 @@ pub struct ChangesRef {
     pub count: u64,
 }
 
+/// Runs whose `details` serialize to more than this many bytes keep them in
+/// `.runs/<RUN>/details.json` instead of their ledger entry (a `classify` of
+/// thousands of files stored every file's candidates in its entry). Small
+/// details (a sync's, a plugin dispatch's) stay inline.
+pub const INLINE_DETAILS_BYTES: usize = 64 * 1024;
+
+/// Where a run's details are kept instead of in its entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DetailsRef {
+    /// Repository-relative: `.runs/<RUN>/details.json` (the details as JSON,
+    /// in the writer's clone; `.runs/` is not tracked by git).
+    pub file: String,
+    /// sha256 of that file's bytes.
+    pub sha256: Digest,
+}
+
 impl Entry {
+    /// The run's details: from the entry, or from the file its
+    /// `details_file` names (checked against its sha256). A missing file is
+    /// an error naming it (it lives in the writer's clone).
+    pub fn load_details(&self, root: &Path) -> Result<Option<serde_json::Value>> {
+        let Some(r) = &self.details_file else {
+            return Ok(self.details.clone());
+        };
+        let bytes = self.run_file(root, "details", &r.file, r.sha256)?;
+        let path = root.join(&r.file);
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Corrupt {
+                path,
+                message: format!("run {}: bad details file: {e}", self.run),
+            })
+    }
+
+    /// The bytes of `.runs/<RUN>/<what>.json`, which the entry names as
+    /// `file` with `sha256`.
+    fn run_file(&self, root: &Path, what: &str, file: &str, sha256: Digest) -> Result<Vec<u8>> {
+        let expected = format!(".runs/{}/{what}.json", self.run);
+        let path = root.join(&expected);
+        let unreadable = |message: String| Error::Corrupt {
+            path: path.clone(),
+            message,
+        };
+        if file != expected {
+            return Err(unreadable(format!(
+                "run {}: its entry names the {what} file {file:?}, not {expected:?}",
+                self.run
+            )));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| {
+            unreadable(format!(
+                "run {}: its {what} file cannot be read ({e}); it is kept in the clone of writer {}",
+                self.run, self.writer
+            ))
+        })?;
+        if Digest::of(&bytes) != sha256 {
+            return Err(unreadable(format!(
+                "run {}: the {what} file does not match the sha256 its ledger entry records",
+                self.run
+            )));
+        }
+        Ok(bytes)
+    }
+
     /// The run's per-file changes: from the entry, or from the file its
     /// `changes_file` names (checked against its sha256 and count). A
     /// missing file is an error naming it (it lives in the writer's clone).
@@ -256,9 +319,17 @@ pub struct Entry {
     pub undoes: Option<String>,
     pub rollback: Option<RollbackHandle>,
     /// Command-specific facts of a recorded run (e.g. what a sync brought in
-    /// from where). Absent for apply and undo.
+    /// from where). Absent for apply and undo, and when they are kept in the
+    /// run's artifacts instead (`details_file`): read them with
+    /// [`Entry::load_details`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
+    /// For details over [`INLINE_DETAILS_BYTES`]: where they are kept
+    /// (`.runs/<RUN>/details.json` in the writer's clone), with the sha256
+    /// of that file. Entries written before it existed carry their details
+    /// inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_file: Option<DetailsRef>,
 }
 
 pub fn genesis(writer: &str) -> Digest {
@@ -297,6 +368,71 @@ pub struct VerifyReport {
     pub chains: Vec<ChainReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<Problem>,
+    /// The run files entries reference by digest (`changes_file`,
+    /// `details_file`); absent when no entry references one.
+    #[serde(default, skip_serializing_if = "RunFiles::is_empty")]
+    pub run_files: RunFiles,
+}
+
+/// What `ledger verify` found of the files in `.runs/` that entries
+/// reference by digest. They exist only in the writer's clone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct RunFiles {
+    /// Files that exist and match their digest.
+    pub checked: u64,
+    /// Referenced files that are not in this clone (written by another
+    /// clone, or removed), repository-relative.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<String>,
+    /// Files that exist but do not match the digest their entry records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mismatched: Vec<String>,
+}
+
+impl RunFiles {
+    pub fn is_empty(&self) -> bool {
+        self.checked == 0 && self.absent.is_empty() && self.mismatched.is_empty()
+    }
+
+    /// Check the run files that the entries of one chain reference: only
+    /// lines that name one are parsed.
+    fn check_chain(&mut self, root: &Path, bytes: &[u8]) {
+        let mut lines = std::collections::BTreeSet::new();
+        for needle in [&b"\"changes_file\":"[..], &b"\"details_file\":"[..]] {
+            for at in memchr::memmem::find_iter(bytes, needle) {
+                let start = bytes[..at]
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |i| i + 1);
+                lines.insert(start);
+            }
+        }
+        for start in lines {
+            let end = bytes[start..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(bytes.len(), |i| start + i);
+            let Ok(e) = serde_json::from_slice::<Entry>(&bytes[start..end]) else {
+                continue;
+            };
+            let refs = e
+                .changes_file
+                .iter()
+                .map(|r| ("changes", &r.file, r.sha256))
+                .chain(
+                    e.details_file
+                        .iter()
+                        .map(|r| ("details", &r.file, r.sha256)),
+                );
+            for (what, file, sha) in refs {
+                match e.run_file(root, what, file, sha) {
+                    Ok(_) => self.checked += 1,
+                    Err(_) if !root.join(file).exists() => self.absent.push(file.clone()),
+                    Err(_) => self.mismatched.push(file.clone()),
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -809,6 +945,7 @@ impl Ledger {
             bytes: 0,
             chains: Vec::new(),
             problem: None,
+            run_files: RunFiles::default(),
         };
         let mut tips = BTreeMap::new();
         let writers = self.writers()?;
@@ -817,6 +954,7 @@ impl Ledger {
             let bytes = std::fs::read(&path).io("read", &path)?;
             report.bytes += bytes.len() as u64;
             let (chain, problem) = verify_chain(writer, &bytes, heads.chains.get(writer));
+            report.run_files.check_chain(&self.root, &bytes);
             report.entries += chain.entries;
             if let Some(hash) = chain.tip {
                 let head = Head {
@@ -850,6 +988,9 @@ impl Ledger {
         }
         report.ok = report.problem.is_none();
         if report.ok {
+            // A run file that does not match its entry fails the verify, but
+            // the chain itself is sound: writers are not stopped by it.
+            report.ok = report.run_files.mismatched.is_empty();
             for (w, h) in tips {
                 if heads.chains.get(&w).is_none_or(|old| old.seq <= h.seq) {
                     heads.chains.insert(w, h);

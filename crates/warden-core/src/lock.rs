@@ -14,6 +14,15 @@ pub struct RepoLock {
     _file: File,
 }
 
+impl Drop for RepoLock {
+    /// Unlock explicitly: closing the file alone keeps the lock while any
+    /// copy of its descriptor lives, and a child that another thread has
+    /// forked but not yet exec'd holds one for a moment.
+    fn drop(&mut self) {
+        let _ = self._file.unlock();
+    }
+}
+
 fn open(path: &Path) -> Result<File> {
     OpenOptions::new()
         .read(true)
@@ -71,7 +80,10 @@ pub fn holder(path: &Path) -> Result<Option<String>> {
     }
     let file = open(path)?;
     match file.try_lock() {
-        Ok(()) => Ok(None),
+        Ok(()) => {
+            let _ = file.unlock();
+            Ok(None)
+        }
         Err(TryLockError::WouldBlock) => Ok(Some(read_holder(&file))),
         Err(TryLockError::Error(e)) => Err(e).io("lock", path),
     }
@@ -97,5 +109,17 @@ mod tests {
         drop(held);
         assert_eq!(holder(&p).expect("holder"), None);
         acquire(&p, "pid 2", false, &mut |_| {}).expect("free again");
+    }
+
+    #[test]
+    fn a_dropped_lock_was_still_held_by_a_forked_copy_of_its_descriptor() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("lock");
+        let held = acquire(&p, "pid 1", false, &mut |_| {}).expect("first");
+        // What a child forked by another thread holds until it execs.
+        let copy = held._file.try_clone().expect("dup");
+        drop(held);
+        acquire(&p, "pid 2", false, &mut |_| {}).expect("free at once");
+        drop(copy);
     }
 }

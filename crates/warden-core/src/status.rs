@@ -168,6 +168,7 @@ pub fn status(repo: &Repo) -> Result<Status> {
         bytes: 0,
         chains: Vec::new(),
         problem: None,
+        run_files: Default::default(),
     };
     if let Some(why) = ledger.guard_problem(&repo.writer) {
         verify.ok = false;

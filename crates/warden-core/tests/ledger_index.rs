@@ -317,6 +317,7 @@ fn a_big_run_keeps_its_changes_in_its_artifacts_not_its_entry() {
     assert_eq!(r.file, format!(".runs/{run}/changes.json"));
     let changes = e.load_changes(f.root()).expect("changes");
     assert_eq!(changes.len(), n);
+    assert_eq!(repo.ledger().verify().expect("verify").run_files.checked, 1);
     assert!(
         changes
             .iter()
@@ -381,6 +382,7 @@ fn synthetic(repo: &Repo, n: u64) {
         }],
         changes: vec![],
         changes_file: None,
+        details_file: None,
         counts: Counts::default(),
         result: RunResult::Applied,
         rolled_back_by: None,
@@ -439,4 +441,72 @@ fn a_long_chain_is_folded_in_chunks_and_a_bad_entry_past_the_first_chunk_is_name
     assert_eq!(p.line, 10_000, "{p:?}");
     // An edit shows at the next entry's link: the walk stops there.
     assert_eq!(r.entries, 10_000);
+}
+
+/// Record a run with `details`, as a subsystem does.
+fn record_details(f: &Fixture, details: serde_json::Value) -> Entry {
+    let repo = f.repo();
+    let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let run = s.new_run_id();
+    s.record(warden_core::engine::Record {
+        run,
+        command: "classify".into(),
+        actor: warden_core::proposal::Source {
+            kind: "person".into(),
+            id: "test".into(),
+        },
+        event: "Manual".into(),
+        input_digest: warden_core::Digest::of(b"input"),
+        rationale: None,
+        details: Some(details),
+        artifacts: Vec::new(),
+    })
+    .expect("record")
+}
+
+#[test]
+fn big_details_live_in_the_run_artifacts_and_ledger_verify_checks_their_digest() {
+    let f = Fixture::new();
+    let repo = f.repo();
+    // A classify report of 2,000 files is about 200 KB.
+    let files: Vec<_> = (0..2000)
+        .map(|i| json!({"path": format!("inbox/f{i:05}.md"), "candidates": ["docs", "notes"]}))
+        .collect();
+    let big = json!({"schema": "warden.classify/v1", "files": files});
+    let e = record_details(&f, big.clone());
+    let line = common::chain_lines(&repo).pop().expect("a line");
+    assert!(line.len() < 4096, "the entry is {} bytes", line.len());
+    assert_eq!(e.details, None);
+    let r = e.details_file.clone().expect("a reference");
+    assert_eq!(r.file, format!(".runs/{}/details.json", e.run));
+    let stored = repo.ledger().find_run(&e.run).expect("find").expect("entry");
+    assert_eq!(stored.load_details(f.root()).expect("details"), Some(big));
+    // Small details stay inline, and read the same way.
+    let small = record_details(&f, json!({"schema": "warden.sync/v1", "from": "origin"}));
+    assert!(small.details_file.is_none());
+    assert_eq!(
+        small.load_details(f.root()).expect("inline"),
+        Some(json!({"schema": "warden.sync/v1", "from": "origin"}))
+    );
+    let v = repo.ledger().verify().expect("verify");
+    assert!(v.ok);
+    assert_eq!(v.run_files.checked, 1);
+    // Tampered: load_details refuses, verify fails naming the file.
+    let path = f.root().join(&r.file);
+    let good = std::fs::read(&path).expect("read");
+    std::fs::write(&path, b"{}").expect("tamper");
+    let err = stored.load_details(f.root()).expect_err("tampered");
+    assert!(err.to_string().contains("details.json"), "{err}");
+    let v = repo.ledger().verify().expect("verify");
+    assert!(!v.ok);
+    assert_eq!(v.problem, None, "the chain itself is sound");
+    assert_eq!(v.run_files.mismatched, [r.file.clone()]);
+    // Absent (another clone's run): said, not a failure.
+    std::fs::remove_file(&path).expect("rm");
+    let v = repo.ledger().verify().expect("verify");
+    assert!(v.ok);
+    assert_eq!(v.run_files.absent, [r.file.clone()]);
+    assert_eq!(v.run_files.checked, 0);
+    std::fs::write(&path, good).expect("restore");
+    assert!(repo.ledger().verify().expect("verify").ok);
 }

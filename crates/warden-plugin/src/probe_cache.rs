@@ -14,6 +14,9 @@ use crate::sandbox::Isolation;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The cache's file name in the clone's state directory.
+pub const FILE: &str = "isolation-probe.json";
+
 /// Where the Linux kernel names the current boot.
 const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
 

@@ -9,6 +9,16 @@
 //! The areas the runtime writes itself (`.runs/`, `.warden/state/`) are
 //! watched for metadata only: a plugin that makes the journal unreadable
 //! (`chmod 000 .warden/state/journal`) is caught and undone too.
+//!
+//! **Bounded snapshots.** `.runs/` gains a directory with every run, so a
+//! full walk around every plugin costs more with every past run. When the
+//! sandbox helper enforces both the file system rules (Landlock) and the
+//! read-only mount of the repository, a plugin cannot write, chmod, chown or
+//! set an xattr anywhere in the repository, `.runs/` included; the runtime
+//! then takes a *bounded* snapshot ([`Snapshot::take_bounded`]): `.runs/`
+//! itself with its metadata, and only the names of its top-level entries
+//! (a removed run directory still shows), without the content or metadata of
+//! past run directories. Without those layers the full walk stays.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -66,10 +76,18 @@ pub struct Snapshot {
     /// Directories that could not be listed (a plugin made them unreadable):
     /// their entries are missing from this snapshot.
     pub unreadable: Vec<String>,
+    /// Taken bounded: `.runs/` only to the names of its top-level entries.
+    pub bounded: bool,
+    /// In a bounded snapshot, the names of the top-level entries of `.runs/`.
+    pub runs_listed: std::collections::BTreeSet<String>,
+    /// How many entries had their metadata read (the walk's cost).
+    pub visited: u64,
 }
 
 /// Areas the runtime itself writes between snapshots (never plugins).
 const SKIP: &[&str] = &[".runs", ".warden/state"];
+/// The run history, listed only to its top level by a bounded snapshot.
+const RUNS: &str = ".runs";
 
 /// How one path differs between two snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,7 +227,21 @@ fn xattrs_of(_path: &Path) -> BTreeMap<String, Vec<u8>> {
 
 impl Snapshot {
     pub fn take(root: &Path, with_content: bool) -> std::io::Result<Snapshot> {
-        let mut snap = Snapshot::default();
+        Snapshot::take_bounded(root, with_content, false)
+    }
+
+    /// [`Snapshot::take`]; with `bounded`, `.runs/` is listed only to the
+    /// names of its top-level entries (see the module docs: only for plugins
+    /// run with the file system and metadata layers enforced).
+    pub fn take_bounded(
+        root: &Path,
+        with_content: bool,
+        bounded: bool,
+    ) -> std::io::Result<Snapshot> {
+        let mut snap = Snapshot {
+            bounded,
+            ..Snapshot::default()
+        };
         walk(root, "", with_content, false, &mut snap)?;
         Ok(snap)
     }
@@ -252,6 +284,29 @@ impl Snapshot {
                 });
             }
         }
+        // A bounded snapshot knows only the names of past runs: a removed
+        // one shows (it cannot be put back from here). New names do not:
+        // read-only commands add run directories without the lock.
+        for name in self.runs_listed.difference(&after.runs_listed) {
+            if after.bounded {
+                out.push(Change {
+                    path: format!("{RUNS}/{name}"),
+                    before: Some(Meta {
+                        kind: Kind::Other,
+                        len: 0,
+                        mtime_ns: 0,
+                        mode: 0,
+                        ino: 0,
+                        uid: 0,
+                        gid: 0,
+                        xattrs: BTreeMap::new(),
+                        target: None,
+                    }),
+                    after: None,
+                    content: true,
+                });
+            }
+        }
         out.sort_by(|x, y| x.path.cmp(&y.path));
         out
     }
@@ -291,7 +346,10 @@ fn walk(
         let path = ent.path();
         let meta = std::fs::symlink_metadata(&path)?;
         let m = meta_of(&path, &meta);
-        if meta.is_dir() {
+        snap.visited += 1;
+        if snap.bounded && rel == RUNS && meta.is_dir() {
+            list_names(&path, snap)?;
+        } else if meta.is_dir() {
             walk(&path, &rel, with_content, inner, snap)?;
         } else if with_content && !inner && meta.is_file() {
             let bytes = std::fs::read(&path)?;
@@ -302,6 +360,23 @@ fn walk(
         } else {
             snap.files.insert(rel, m);
         }
+    }
+    Ok(())
+}
+
+/// The names of the top-level entries of `.runs/`, without their metadata.
+fn list_names(dir: &Path, snap: &mut Snapshot) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            snap.unreadable.push(RUNS.to_string());
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    for ent in entries {
+        snap.runs_listed
+            .insert(ent?.file_name().to_string_lossy().into_owned());
     }
     Ok(())
 }
@@ -343,7 +418,7 @@ pub fn roll_back(
                 let _ = restore_meta(&root.join(rel), b);
             }
         }
-        rescanned = Snapshot::take(&root, false).map_err(|e| warden_core::Error::Io {
+        rescanned = Snapshot::take_bounded(&root, false, after.bounded).map_err(|e| warden_core::Error::Io {
             op: "scan",
             path: root.clone(),
             source: e,

@@ -350,3 +350,57 @@ fn a_new_plugin_writes_its_card_and_the_id_registry_in_one_run_and_enables_throu
         scaffold::RegistryChange::Write(_)
     ));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_plugin_without_the_sandbox_that_chmods_an_old_run_artifact_is_still_caught() {
+    let w = World::new();
+    let spec = w.scaffold("snoop");
+    let h = handler(&w.root, "snoop");
+    let text = std::fs::read_to_string(&h).expect("handler");
+    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
+    let start = start + text[start..].find('\n').expect("eol") + 1;
+    let end = text.find("# ---- END OF DEVELOPER AREA").expect("end");
+    // Runs before the protocol: it changes the mode of every past run's
+    // record, then answers nothing.
+    std::fs::write(
+        &h,
+        format!(
+            "{}RATIONALE_handle='x'\nhandle() {{\n  cat >/dev/null\n}}\nchmod 600 \"$WARDEN_REPO\"/.runs/*/run.json\nexit 3\n{}",
+            &text[..start],
+            &text[end..]
+        ),
+    )
+    .expect("write");
+    let repo = w.repo();
+    let g = generate::generate(&w.root, &spec, &repo.policy, TODAY).expect("generate");
+    w.apply(&scaffold::generation_writes(&g, spec.lang), "regenerate");
+    w.enable(&spec);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o7777;
+    let old: Vec<(std::path::PathBuf, u32)> = std::fs::read_dir(w.root.join(".runs"))
+        .expect("runs")
+        .filter_map(|e| e.ok().map(|e| e.path().join("run.json")))
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let m = mode(&p);
+            (p, m)
+        })
+        .collect();
+    assert!(old.iter().all(|(_, m)| *m != 0o600), "{old:?}");
+    assert!(old.len() >= 3, "the scaffold, regeneration and enable runs");
+    w.write("junk.tmp", "x\n");
+    let report = w.dispatch(vec![w.item("junk.tmp")]);
+    let p = &report.plugins[0];
+    assert!(!p.bounded_snapshot, "no helper: the full walk");
+    let fault = p.fault.as_ref().expect("caught");
+    assert_eq!(fault.kind, runtime::FaultKind::MetadataModified, "{fault:?}");
+    assert!(
+        fault.message.contains("/run.json: mode 0") && fault.message.contains(" -> 0600"),
+        "{}",
+        fault.message
+    );
+    for (path, was) in old {
+        assert_eq!(mode(&path), was, "{} put back", path.display());
+    }
+}

@@ -252,3 +252,99 @@ fn an_unchanged_tree_has_no_diff() {
     let b = Snapshot::take(dir.path(), false).expect("b");
     assert!(a.diff(&b).is_empty());
 }
+
+/// A repository with `n` past runs in `.runs/`, three files each.
+fn with_past_runs(n: usize) -> tempfile::TempDir {
+    let dir = repo();
+    for i in 0..n {
+        let run = dir.path().join(format!(".runs/01PAST{i:020}"));
+        std::fs::create_dir_all(&run).expect("mkdir");
+        for f in ["run.json", "diff.patch", "input.json"] {
+            std::fs::write(run.join(f), "{}\n").expect("write");
+        }
+    }
+    dir
+}
+
+#[test]
+fn a_bounded_snapshot_visits_the_same_entries_whatever_the_number_of_past_runs() {
+    let few = with_past_runs(2);
+    let many = with_past_runs(60);
+    let bounded = |d: &tempfile::TempDir| {
+        Snapshot::take_bounded(d.path(), false, true)
+            .expect("snapshot")
+            .visited
+    };
+    let full = |d: &tempfile::TempDir| Snapshot::take(d.path(), false).expect("snapshot").visited;
+    assert_eq!(bounded(&few), bounded(&many));
+    // The full walk reads the metadata of every past run's directory and files.
+    assert_eq!(full(&many) - full(&few), 58 * 4);
+    let snap = Snapshot::take_bounded(many.path(), false, true).expect("snapshot");
+    let names = std::fs::read_dir(many.path().join(".runs"))
+        .expect("runs")
+        .count();
+    assert_eq!(snap.runs_listed.len(), names, "the top level is still listed");
+    assert!(names >= 60);
+}
+
+#[test]
+fn a_chmod_of_an_old_run_artifact_is_seen_by_the_full_walk_only() {
+    let dir = with_past_runs(3);
+    let root = dir.path();
+    let artifact = root.join(format!(".runs/01PAST{:020}/run.json", 1));
+    let full = Snapshot::take(root, false).expect("before");
+    let bounded = Snapshot::take_bounded(root, false, true).expect("before");
+    chmod(&artifact, 0o600);
+    let seen = full.diff(&Snapshot::take(root, false).expect("after"));
+    assert_eq!(
+        seen.iter().map(|c| c.describe()).collect::<Vec<_>>(),
+        [format!(
+            ".runs/01PAST{:020}/run.json: mode {:04o} -> 0600",
+            1,
+            full.meta_only[&format!(".runs/01PAST{:020}/run.json", 1)].mode
+        )]
+    );
+    // Bounded: only allowed where the kernel refuses such a chmod anyway.
+    let after = Snapshot::take_bounded(root, false, true).expect("after");
+    assert!(bounded.diff(&after).is_empty());
+}
+
+#[test]
+fn a_removed_past_run_directory_shows_in_a_bounded_snapshot_and_a_new_one_does_not() {
+    let dir = with_past_runs(3);
+    let root = dir.path();
+    let before = Snapshot::take_bounded(root, false, true).expect("before");
+    std::fs::remove_dir_all(root.join(format!(".runs/01PAST{:020}", 0))).expect("rm");
+    // What a read-only command writes without the lock meanwhile.
+    std::fs::create_dir(root.join(".runs/01NEWRUN")).expect("mkdir");
+    let after = Snapshot::take_bounded(root, false, true).expect("after");
+    let changes: Vec<String> = before.diff(&after).iter().map(|c| c.describe()).collect();
+    assert_eq!(changes, [format!(".runs/01PAST{:020}: removed", 0)]);
+}
+
+#[test]
+fn only_the_file_system_rules_with_the_read_only_mount_allow_a_bounded_snapshot() {
+    use warden_plugin::runtime::allows_bounded_snapshot;
+    use warden_plugin::sandbox::{Enforcement, Isolation, Level};
+    let all = Isolation {
+        filesystem: Level::Full,
+        processes: Enforcement::Enforced,
+        signals: Enforcement::Enforced,
+        metadata: Enforcement::Enforced,
+        privileges: Enforcement::Enforced,
+    };
+    assert!(allows_bounded_snapshot(&all));
+    assert!(allows_bounded_snapshot(&Isolation {
+        filesystem: Level::Partial,
+        ..all
+    }));
+    assert!(!allows_bounded_snapshot(&Isolation {
+        metadata: Enforcement::NotEnforced,
+        ..all
+    }));
+    assert!(!allows_bounded_snapshot(&Isolation {
+        filesystem: Level::None,
+        ..all
+    }));
+    assert!(!allows_bounded_snapshot(&Isolation::NONE));
+}

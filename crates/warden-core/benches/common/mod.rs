@@ -35,6 +35,7 @@ pub fn template(writer: &str) -> Entry {
         }],
         changes: vec![],
         changes_file: None,
+        details_file: None,
         counts: ledger::Counts {
             files: 2,
             added: 1,

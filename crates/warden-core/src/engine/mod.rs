@@ -371,6 +371,7 @@ impl Session<'_> {
             changes_file = Some(self.keep_changes(&plan.run, &changes)?);
             changes = Vec::new();
         }
+        let (details, details_file) = self.keep_details(&plan.run, plan.details.as_ref())?;
         Ok(Entry {
             schema: LEDGER_SCHEMA_ID.into(),
             seq: 0,
@@ -395,8 +396,47 @@ impl Session<'_> {
             rationale: plan.rationale.clone(),
             undoes: plan.undoes.clone(),
             rollback: None,
-            details: plan.details.clone(),
+            details,
+            details_file,
         })
+    }
+
+    /// A run's details for its entry: inline, or, over
+    /// [`INLINE_DETAILS_BYTES`](crate::ledger::INLINE_DETAILS_BYTES), written
+    /// durably to `.runs/<RUN>/details.json` (before the entry that
+    /// references it) and referenced by digest.
+    pub(crate) fn keep_details(
+        &self,
+        run: &str,
+        details: Option<&serde_json::Value>,
+    ) -> Result<(Option<serde_json::Value>, Option<crate::ledger::DetailsRef>)> {
+        let Some(d) = details else {
+            return Ok((None, None));
+        };
+        let bytes = serde_json::to_vec(d).map_err(|e| Error::Internal(e.to_string()))?;
+        if bytes.len() <= crate::ledger::INLINE_DETAILS_BYTES {
+            return Ok((Some(d.clone()), None));
+        }
+        let file = self.keep_run_file(run, "details.json", &bytes)?;
+        Ok((
+            None,
+            Some(crate::ledger::DetailsRef {
+                file,
+                sha256: Digest::of(&bytes),
+            }),
+        ))
+    }
+
+    /// Write `.runs/<RUN>/<name>` durably (its directories too); returns its
+    /// repository-relative path.
+    fn keep_run_file(&self, run: &str, name: &str, bytes: &[u8]) -> Result<String> {
+        let runs = self.repo.layout.runs_dir();
+        let dir = self.repo.layout.run_dir(run);
+        std::fs::create_dir_all(&dir).io("create", &dir)?;
+        fsutil::sync_dir(&runs)?;
+        fsutil::sync_dir(self.root())?;
+        fsutil::write_atomic(&dir.join(name), bytes, 0o644)?;
+        Ok(format!(".runs/{run}/{name}"))
     }
 
     /// Write `.runs/<RUN>/changes.json` durably; returns its reference.
@@ -406,14 +446,9 @@ impl Session<'_> {
         changes: &[crate::ledger::ChangeSummary],
     ) -> Result<crate::ledger::ChangesRef> {
         let bytes = serde_json::to_vec(changes).map_err(|e| Error::Internal(e.to_string()))?;
-        let runs = self.repo.layout.runs_dir();
-        let dir = self.repo.layout.run_dir(run);
-        std::fs::create_dir_all(&dir).io("create", &dir)?;
-        fsutil::sync_dir(&runs)?;
-        fsutil::sync_dir(self.root())?;
-        fsutil::write_atomic(&dir.join("changes.json"), &bytes, 0o644)?;
+        let file = self.keep_run_file(run, "changes.json", &bytes)?;
         Ok(crate::ledger::ChangesRef {
-            file: format!(".runs/{run}/changes.json"),
+            file,
             sha256: Digest::of(&bytes),
             count: changes.len() as u64,
         })

@@ -55,14 +55,15 @@ impl Session<'_> {
     /// before this returns; artifacts are written after it, like a run's report.
     pub fn record(&mut self, record: Record) -> Result<Entry> {
         check_record(&record)?;
-        let entry = self.record_entry(&record);
+        let entry = self.record_entry(&record)?;
         let entry = self.repo.ledger().append(&self.repo.writer, entry)?;
         self.write_record_artifacts(&record, &entry);
         Ok(entry)
     }
 
-    fn record_entry(&self, record: &Record) -> Entry {
-        Entry {
+    fn record_entry(&self, record: &Record) -> Result<Entry> {
+        let (details, details_file) = self.keep_details(&record.run, record.details.as_ref())?;
+        Ok(Entry {
             schema: LEDGER_SCHEMA_ID.into(),
             seq: 0,
             prev: Digest([0; 32]),
@@ -86,8 +87,9 @@ impl Session<'_> {
             rationale: record.rationale.clone(),
             undoes: None,
             rollback: None,
-            details: record.details.clone(),
-        }
+            details,
+            details_file,
+        })
     }
 
     /// Best effort, after the ledger append, like a run's report.
@@ -120,7 +122,7 @@ impl Session<'_> {
         let mut entries = Vec::with_capacity(records.len());
         for record in &records {
             check_record(record)?;
-            entries.push(self.record_entry(record));
+            entries.push(self.record_entry(record)?);
         }
         let entries = self.repo.ledger().append_many(&self.repo.writer, entries)?;
         for (record, entry) in records.iter().zip(&entries) {

@@ -86,12 +86,36 @@ impl Report for VerifyReport {
     /// exits 1).
     fn human(&self) -> String {
         match &self.problem {
-            None => format!(
-                "ledger ok: {} entries in {} chain(s), {} bytes\n",
-                self.entries,
-                self.chains.len(),
-                self.bytes
+            None if !self.run_files.mismatched.is_empty() => format!(
+                "error: {} do{} not match the sha256 {} ledger entr{} record{}\nhint: a run file in .runs/ was changed outside warden; the ledger itself verifies ({} entries)\n",
+                self.run_files.mismatched.join(", "),
+                if self.run_files.mismatched.len() == 1 { "es" } else { "" },
+                if self.run_files.mismatched.len() == 1 { "its" } else { "their" },
+                if self.run_files.mismatched.len() == 1 { "y" } else { "ies" },
+                if self.run_files.mismatched.len() == 1 { "s" } else { "" },
+                self.entries
             ),
+            None => {
+                let mut out = format!(
+                    "ledger ok: {} entries in {} chain(s), {} bytes\n",
+                    self.entries,
+                    self.chains.len(),
+                    self.bytes
+                );
+                if self.run_files.checked > 0 {
+                    out.push_str(&format!(
+                        "run files: {} match their digests\n",
+                        self.run_files.checked
+                    ));
+                }
+                if !self.run_files.absent.is_empty() {
+                    out.push_str(&format!(
+                        "run files not in this clone (kept in their writer's clone, not checked): {}\n",
+                        self.run_files.absent.join(", ")
+                    ));
+                }
+                out
+            }
             Some(p) => {
                 let run = p
                     .run
@@ -193,6 +217,7 @@ mod tests {
             bytes: 100,
             chains: Vec::<ChainReport>::new(),
             problem: None,
+            run_files: Default::default(),
         };
         assert_eq!(r.human(), "ledger ok: 3 entries in 0 chain(s), 100 bytes\n");
         r.ok = false;

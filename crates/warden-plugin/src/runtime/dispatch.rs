@@ -4,9 +4,9 @@
 //! ledgered as one recorded run.
 
 use super::{Fault, PLUGIN_DENIED};
-use super::{FaultKind, Launcher, RUN_SCHEMA_ID, fault, invoke, proposal_value};
+use super::{FaultKind, Invocation, Launcher, RUN_SCHEMA_ID, fault, invoke, proposal_value};
 use crate::generate::{self, MANIFEST};
-use crate::sandbox::{Isolation, Level};
+use crate::sandbox::{Isolation, IsolationLayer, Level};
 use crate::snapshot::Snapshot;
 use crate::spec::PluginSpec;
 use crate::validate;
@@ -134,6 +134,12 @@ pub struct PluginRecord {
     /// What was kept in the quarantine lane.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quarantined: Vec<String>,
+    /// The repository snapshots around this plugin were bounded: `.runs/`
+    /// listed only to its top level, because the helper enforced the file
+    /// system rules and the read-only mount (so the plugin could not write
+    /// there). Absent when the full walk was used.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bounded_snapshot: bool,
 }
 
 /// The report of `warden run`, also the `details` of its ledger entry.
@@ -294,15 +300,22 @@ pub fn dispatch_to(
         .map(|(k, p)| (k.clone(), p.clone()))
         .collect();
     // When the policy requires the sandbox the helper itself refuses to start
-    // an unsandboxed plugin, so no probe is needed; when it does not, the
-    // probe decides whether snapshots must keep content to roll writes back.
+    // an unsandboxed plugin; when it does not, the probe decides whether
+    // snapshots must keep content to roll writes back. The probe (cached for
+    // the boot) also says whether the snapshots may be bounded.
+    let probed = if enabled.is_empty() || launcher.helper.is_none() {
+        Isolation::NONE
+    } else {
+        crate::probe_cache::probe_isolation_cached(&launcher, &probe_cache_path(session))
+    };
     let level = if enabled.is_empty() {
         Level::None
     } else if require {
         Level::Full
     } else {
-        launcher.probe()
+        probed.filesystem
     };
+    let bounded = bounding_launcher(&launcher, &probed);
     let turn = Turn {
         root: &root,
         run: &run,
@@ -311,9 +324,11 @@ pub fn dispatch_to(
         input_sha256,
         policy: policy.reference(),
         launcher: &launcher,
+        bounded: bounded.as_ref(),
         require,
         level,
         lane: sink.quarantine_lane(),
+        cache: probe_cache_path(session),
     };
     let mut artifacts: Vec<(String, Vec<u8>)> = vec![("input.json".into(), input.clone())];
     let mut records = Vec::new();
@@ -341,6 +356,38 @@ pub fn dispatch_to(
     Ok(report)
 }
 
+/// Where the kernel's answer to the isolation probe is kept for the boot.
+fn probe_cache_path(session: &Session) -> std::path::PathBuf {
+    session
+        .repo
+        .layout
+        .state_dir()
+        .join(crate::probe_cache::FILE)
+}
+
+/// Whether a plugin may run between bounded snapshots (see
+/// [`crate::snapshot`]): only when the file system rules and the read-only
+/// mount are enforced, so it cannot write into `.runs/` at all.
+pub fn allows_bounded_snapshot(iso: &Isolation) -> bool {
+    iso.filesystem.enforced() && iso.metadata.on()
+}
+
+/// When the probe says the helper enforces what a bounded snapshot relies on:
+/// the launcher that makes the helper refuse to start the plugin without it
+/// (so a stale probe can never let a plugin run unseen). Else `None`.
+fn bounding_launcher(launcher: &Launcher, probed: &Isolation) -> Option<Launcher> {
+    if launcher.helper.is_none() || !allows_bounded_snapshot(probed) {
+        return None;
+    }
+    let mut l = launcher.clone();
+    for layer in [IsolationLayer::Filesystem, IsolationLayer::Metadata] {
+        if !l.require_isolation.contains(&layer) {
+            l.require_isolation.push(layer);
+        }
+    }
+    Some(l)
+}
+
 /// What every plugin's turn in one dispatch shares.
 struct Turn<'a> {
     root: &'a Path,
@@ -350,11 +397,16 @@ struct Turn<'a> {
     input_sha256: Digest,
     policy: PolicyRef,
     launcher: &'a Launcher,
+    /// The launcher that requires the layers of a bounded snapshot, when
+    /// the probe says the helper has them.
+    bounded: Option<&'a Launcher>,
     require: bool,
     /// The sandbox level: when not enforced, snapshots keep content.
     level: Level,
     /// Keep faulty output in the quarantine lane (else under `.runs/`).
     lane: bool,
+    /// The probe cache, dropped when the helper no longer gives what it said.
+    cache: std::path::PathBuf,
 }
 
 impl Turn<'_> {
@@ -377,16 +429,8 @@ impl Turn<'_> {
                 return Ok(rec);
             }
         };
-        let before = self.snapshot(!self.level.enforced())?;
-        let inv = invoke(
-            self.root,
-            &spec,
-            &op,
-            self.event,
-            self.items,
-            self.launcher,
-            self.require,
-        );
+        let (before, inv) = self.run_plugin(&spec, &op)?;
+        rec.bounded_snapshot = before.bounded;
         rec.exit = inv.exit;
         rec.duration_ms = inv.duration_ms;
         rec.sandbox = inv.sandbox.filesystem;
@@ -398,7 +442,7 @@ impl Turn<'_> {
             artifacts.push((format!("{key}.stderr.log"), inv.stderr.clone()));
         }
         rec.outcome = PluginOutcome::Isolated;
-        let after = self.snapshot(false)?;
+        let after = self.snapshot(false, before.bounded)?;
         let rb = crate::snapshot::roll_back(
             session,
             self.run,
@@ -488,7 +532,43 @@ impl Turn<'_> {
             fault: None,
             applied_run: None,
             quarantined: Vec::new(),
+            bounded_snapshot: false,
         }
+    }
+
+    /// The snapshot before the plugin, and its invocation: bounded when the
+    /// helper enforces the layers that allow it (it refuses to start the
+    /// plugin otherwise, and then the plugin runs again after a full walk).
+    fn run_plugin(&self, spec: &PluginSpec, op: &str) -> Result<(Snapshot, Invocation)> {
+        if let Some(strict) = self.bounded {
+            let before = self.snapshot(false, true)?;
+            let inv = invoke(
+                self.root,
+                spec,
+                op,
+                self.event,
+                self.items,
+                strict,
+                self.require,
+            );
+            let refused = matches!(&inv.outcome, Err(f) if f.kind == FaultKind::SandboxUnavailable);
+            if !refused {
+                return Ok((before, inv));
+            }
+            // The cached probe no longer holds: ask the kernel again next time.
+            let _ = std::fs::remove_file(&self.cache);
+        }
+        let before = self.snapshot(!self.level.enforced(), false)?;
+        let inv = invoke(
+            self.root,
+            spec,
+            op,
+            self.event,
+            self.items,
+            self.launcher,
+            self.require,
+        );
+        Ok((before, inv))
     }
 
     /// The plugin's spec and the operation that handles the event, when its
@@ -512,8 +592,8 @@ impl Turn<'_> {
         Ok((spec, op))
     }
 
-    fn snapshot(&self, with_content: bool) -> Result<Snapshot> {
-        Snapshot::take(self.root, with_content).map_err(|e| Error::Io {
+    fn snapshot(&self, with_content: bool, bounded: bool) -> Result<Snapshot> {
+        Snapshot::take_bounded(self.root, with_content, bounded).map_err(|e| Error::Io {
             op: "scan",
             path: self.root.to_path_buf(),
             source: e,

@@ -146,9 +146,11 @@ fn command(
                 .arg(root);
             if require_sandbox {
                 c = c.arg("--require");
-                for l in &launcher.require_isolation {
-                    c = c.arg("--require-layer").arg(l.name());
-                }
+            }
+            // Empty unless the policy requires the sandbox, or the runtime
+            // relies on these layers (a bounded snapshot).
+            for l in &launcher.require_isolation {
+                c = c.arg("--require-layer").arg(l.name());
             }
             c.arg("--").args(entry)
         }
@@ -230,10 +232,18 @@ fn unavailable(
     launcher: &Launcher,
     require_sandbox: bool,
 ) -> Option<Fault> {
-    if exit != Some(sandbox::EXIT_UNENFORCED) || launcher.helper.is_none() || !require_sandbox {
+    let layers = !launcher.require_isolation.is_empty();
+    if exit != Some(sandbox::EXIT_UNENFORCED)
+        || launcher.helper.is_none()
+        || !(require_sandbox || layers)
+    {
         return None;
     }
-    let mut required = vec![IsolationLayer::Filesystem];
+    let mut required = if require_sandbox {
+        vec![IsolationLayer::Filesystem]
+    } else {
+        Vec::new()
+    };
     for l in &launcher.require_isolation {
         if !required.contains(l) {
             required.push(*l);

@@ -51,8 +51,9 @@ pub struct Launcher {
     /// Environment passed to plugins (the rest is cleared): PATH and toolchain homes.
     pub env: Vec<(String, String)>,
     /// Isolation layers the helper must enforce before it starts a plugin
-    /// (`plugins.require_isolation`; see [`Launcher::for_policy`]). Only
-    /// passed when the sandbox is required at all.
+    /// (`plugins.require_isolation`; see [`Launcher::for_policy`]). Empty
+    /// unless the sandbox is required at all, or the runtime relies on the
+    /// file system and metadata layers for a bounded snapshot.
     pub require_isolation: Vec<IsolationLayer>,
 }
 

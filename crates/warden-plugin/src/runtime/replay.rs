@@ -60,8 +60,7 @@ pub fn replay(
         ));
     }
     let report: DispatchReport = entry
-        .details
-        .clone()
+        .load_details(&root)?
         .and_then(|d| serde_json::from_value(d).ok())
         .ok_or_else(|| Error::Corrupt {
             path: root.join(".ledger"),
