@@ -164,82 +164,85 @@ pub fn verdicts(pending: &[Pending], proposal: &Proposal) -> Result<Vec<(String,
     let label = format!("plugin {}", proposal.source.id);
     let mut out: Vec<(String, Verdict)> = Vec::new();
     for (i, action) in proposal.actions.iter().enumerate() {
-        let field = |f: &str| format!("actions[{i}].{f}");
+        let refuse = |f: &str, message: String, hint: &str| {
+            Error::rejected(
+                &label,
+                format!("actions[{i}].{f}"),
+                message,
+                Some(hint.into()),
+            )
+        };
         let path = action.paths()[0].as_str().to_string();
         let Some(p) = pending.iter().find(|p| p.path == path) else {
-            return Err(Error::rejected(
-                &label,
-                field("path"),
+            return Err(refuse(
+                "path",
                 format!("\"{path}\" is not one of this merge's conflicted paths"),
-                Some(
-                    "a MergeConflict proposal may only resolve or quarantine the paths it was given"
-                        .into(),
-                ),
+                "a MergeConflict proposal may only resolve or quarantine the paths it was given",
             ));
         };
         if out.iter().any(|(q, _)| *q == path) {
-            return Err(Error::rejected(
-                &label,
-                field("path"),
+            return Err(refuse(
+                "path",
                 format!("\"{path}\" is answered twice"),
-                Some("propose one action per conflicted path".into()),
+                "propose one action per conflicted path",
             ));
         }
-        let expect = match action {
-            Action::WriteFile { expect, .. } | Action::Quarantine { expect, .. } => *expect,
-            _ => {
-                return Err(Error::rejected(
-                    &label,
-                    field("kind"),
-                    format!("\"{}\" cannot settle a conflict", action.kind().name()),
-                    Some("answer with write_file (the merged content) or quarantine".into()),
-                ));
-            }
-        };
-        let current = p.merged.as_deref().map(Digest::of);
-        let holds = match expect {
-            Expect::Any => true,
-            Expect::Absent => current.is_none(),
-            Expect::Sha256(d) => current == Some(d),
-        };
-        if !holds {
-            return Err(Error::rejected(
-                &label,
-                field("expect"),
-                format!("precondition failed: \"{path}\" is not in the state the proposal expects"),
-                Some(
-                    "expect {\"sha256\": merged_sha256} from the event's files[], or \"any\""
-                        .into(),
-                ),
-            ));
-        }
-        let verdict = match action {
+        let (expect, verdict) = match action {
             Action::WriteFile {
+                expect,
                 content,
                 executable,
                 ..
-            } => {
-                if resolve::has_conflict_markers(content.as_bytes()) {
-                    return Err(Error::rejected(
-                        &label,
-                        field("content"),
-                        format!("the content proposed for \"{path}\" still holds conflict markers"),
-                        Some("propose the fully merged file, or quarantine it".into()),
-                    ));
-                }
+            } => (
+                *expect,
                 Verdict::Resolved {
                     content: content.as_bytes().to_vec(),
                     executable: *executable,
-                }
+                },
+            ),
+            Action::Quarantine { expect, reason, .. } => (
+                *expect,
+                Verdict::Quarantine {
+                    reason: reason.clone(),
+                },
+            ),
+            _ => {
+                return Err(refuse(
+                    "kind",
+                    format!("\"{}\" cannot settle a conflict", action.kind().name()),
+                    "answer with write_file (the merged content) or quarantine",
+                ));
             }
-            Action::Quarantine { reason, .. } => Verdict::Quarantine {
-                reason: reason.clone(),
-            },
-            _ => unreachable!("refused above"),
         };
+        if !holds(expect, p) {
+            return Err(refuse(
+                "expect",
+                format!("precondition failed: \"{path}\" is not in the state the proposal expects"),
+                "expect {\"sha256\": merged_sha256} from the event's files[], or \"any\"",
+            ));
+        }
+        if let Verdict::Resolved { content, .. } = &verdict
+            && resolve::has_conflict_markers(content)
+        {
+            return Err(refuse(
+                "content",
+                format!("the content proposed for \"{path}\" still holds conflict markers"),
+                "propose the fully merged file, or quarantine it",
+            ));
+        }
         out.push((path, verdict));
     }
     Ok(out)
+}
+
+/// Whether the merge tree's version of the path is what `expect` says.
+fn holds(expect: Expect, p: &Pending) -> bool {
+    let current = p.merged.as_deref().map(Digest::of);
+    match expect {
+        Expect::Any => true,
+        Expect::Absent => current.is_none(),
+        Expect::Sha256(d) => current == Some(d),
+    }
 }
 
 #[cfg(test)]
