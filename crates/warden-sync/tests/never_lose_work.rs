@@ -228,6 +228,14 @@ fn run_case(ops: &[Op]) {
     let git = env.backend();
     let before = user_state(&env, &a);
     let report = audit::audit(&git, &a, &AuditOptions::default(), &Ungated).expect("audit");
+    // Compared before the ground-truth looks below: `git diff` refreshes a
+    // stale index and rewrites it (even with GIT_OPTIONAL_LOCKS=0), which
+    // made this fail now and then with the test, not the audit, as the writer.
+    assert_eq!(
+        user_state(&env, &a),
+        before,
+        "audit changed the user's state"
+    );
 
     // --- the audit matches git's ground truth ---
     let w = &report.working_tree;
@@ -300,11 +308,6 @@ fn run_case(ops: &[Op]) {
         report.summary.in_sync,
         report.summary.needs_attention.is_empty()
     );
-    assert_eq!(
-        user_state(&env, &a),
-        before,
-        "audit changed the user's state"
-    );
 
     // --- reconcile touches nothing of the user's ---
     let opts = ReconcileOptions {
@@ -327,6 +330,7 @@ fn run_case(ops: &[Op]) {
     .expect("policy");
     let local_tip = env.git(&a, &["rev-parse", "main"]).trim().to_string();
     let visible = visible_files(&env, &a);
+    let before = user_state(&env, &a);
     let r = reconcile::reconcile(
         &git,
         &a,
