@@ -3,11 +3,12 @@
 // Tests drive real processes, clocks and environments directly.
 #![allow(clippy::disallowed_methods)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use warden_sync::audit::{self, AuditOptions, FetchMode, Ungated};
-use warden_sync::config::SyncConfig;
-use warden_sync::git::{Git, Signature};
-use warden_sync::reconcile::{self, ReconcileOptions};
+use warden_sync::git::Git;
+use warden_sync::reconcile;
 use warden_testkit::Sandbox;
 
 fn git_of(s: &Sandbox) -> Git {
@@ -79,36 +80,7 @@ fn an_unknown_remote_names_the_remotes_there_are_or_how_to_link_one() {
 }
 
 fn reconcile_in(s: &Sandbox, dir: &Path) -> warden_core::Result<reconcile::ReconcileReport> {
-    let policy = warden_core::policy::Policy::parse(
-        &warden_core::policy::default_policy_text("1", "test"),
-        "policy.yaml",
-    )
-    .expect("policy");
-    let opts = ReconcileOptions {
-        fetch: FetchMode::Skip,
-        fetch_timeout: std::time::Duration::from_secs(60),
-        run: "01KTESTRUN000000000000000".into(),
-        date: "20260101".into(),
-        signature: Signature {
-            name: "warden".into(),
-            email: "warden@localhost".into(),
-            date: "2026-01-02T00:00:00Z".into(),
-        },
-        dry_run: true,
-        branch: None,
-    };
-    reconcile::reconcile(
-        &git_of(s),
-        dir,
-        &SyncConfig::defaults(),
-        &opts,
-        &Ungated,
-        &mut reconcile::Hooks {
-            policy: &policy,
-            merge_conflict: &mut warden_sync::hooks::NoPlugins,
-            generators: &warden_sync::hooks::Unsandboxed,
-        },
-    )
+    common::reconcile(&git_of(s), dir, &common::reconcile_options(true))
 }
 
 /// Each way of having no working branch to reconcile is refused with its fix.
