@@ -17,6 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 use warden_core::{Error, Result};
 
+/// The schema tag of [`AuditReport`] (`warden schema sync-audit`).
 pub const AUDIT_SCHEMA_ID: &str = "warden.sync-audit/v1";
 
 /// Paths under this prefix are warden's own append-only ledger: listed as
@@ -39,6 +40,7 @@ pub enum FetchMode {
     All,
 }
 
+/// How [`audit`] fetches: which remotes, and the deadline of each fetch.
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
     pub fetch: FetchMode,
@@ -56,6 +58,7 @@ impl Default for AuditOptions {
 
 /// Wraps every fetch, so a fleet can throttle fetches per host.
 pub trait FetchGate: Sync {
+    /// Run `run` (one fetch from `url`) when the gate allows it; its result is the fetch's.
     fn fetch(&self, url: &str, run: &mut dyn FnMut() -> Result<()>) -> Result<()>;
 }
 
@@ -96,6 +99,7 @@ pub struct AuditReport {
     pub summary: Summary,
 }
 
+/// Where HEAD is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HeadInfo {
     /// The checked-out branch; null when HEAD is detached.
@@ -106,6 +110,7 @@ pub struct HeadInfo {
     pub unreferenced_commits: u64,
 }
 
+/// One remote fetched by the audit, and whether the fetch worked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FetchResult {
     pub remote: String,
@@ -114,6 +119,7 @@ pub struct FetchResult {
     pub error: Option<String>,
 }
 
+/// One changed path of the working tree or the index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PathChange {
     pub path: String,
@@ -124,6 +130,7 @@ pub struct PathChange {
     pub from: Option<String>,
 }
 
+/// The uncommitted state: the index, the working tree, conflicts, untracked files.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkingTree {
     /// Changes in the index (would be in the next commit).
@@ -139,6 +146,7 @@ pub struct WorkingTree {
     pub bookkeeping: Vec<String>,
 }
 
+/// One stash entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StashEntry {
     /// `stash@{0}`, newest first.
@@ -147,12 +155,14 @@ pub struct StashEntry {
     pub message: String,
 }
 
+/// A commit, as listed in a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Commit {
     pub id: String,
     pub subject: String,
 }
 
+/// Whether a branch has an upstream, and whether it still exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UpstreamState {
@@ -164,6 +174,7 @@ pub enum UpstreamState {
     Gone,
 }
 
+/// One local branch against its upstream (or against every remote, without one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BranchReport {
     pub name: String,
@@ -187,12 +198,14 @@ pub struct BranchReport {
     pub commits_behind: Vec<Commit>,
 }
 
+/// A tag and the commit it points at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TagRef {
     pub name: String,
     pub target: String,
 }
 
+/// The local tags the remote lacks (or has elsewhere).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TagReport {
     /// The remote the tags were compared with; null when no remote's tags are known
@@ -202,6 +215,7 @@ pub struct TagReport {
     pub unpushed: Vec<TagRef>,
 }
 
+/// Where a collision's local change is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LocalSide {
@@ -211,6 +225,7 @@ pub enum LocalSide {
     Uncommitted,
 }
 
+/// A path changed on both sides since the merge base of a branch and its upstream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Collision {
     pub branch: String,
@@ -220,6 +235,7 @@ pub struct Collision {
     pub mergeable: bool,
 }
 
+/// The verdict: in sync, or what needs attention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// True when nothing needs attention (exit 0).

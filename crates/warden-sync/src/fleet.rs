@@ -14,12 +14,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use warden_core::{Error, Result};
 
+/// The schema tag of [`FleetReport`] (`warden schema fleet-audit`).
 pub const FLEET_SCHEMA_ID: &str = "warden.fleet-audit/v1";
+/// Repositories audited at once, by default.
 pub const DEFAULT_JOBS: usize = 4;
+/// Fetches from one host at once, by default.
 pub const DEFAULT_PER_HOST: usize = 2;
 /// How deep discovery looks below each folder.
 pub const MAX_DEPTH: usize = 8;
 
+/// Which repositories a fleet audit finds and how it runs them.
 #[derive(Debug, Clone)]
 pub struct FleetOptions {
     pub jobs: usize,
@@ -50,6 +54,7 @@ pub struct FleetRow {
     pub error: Option<String>,
 }
 
+/// The fleet audit report: one audit per repository found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(
     title = "warden fleet audit report",
@@ -141,6 +146,7 @@ pub struct HostGate {
 }
 
 impl HostGate {
+    /// A gate letting at most `limit` fetches run at once against each host.
     pub fn new(limit: usize) -> Self {
         HostGate {
             limit: limit.max(1),

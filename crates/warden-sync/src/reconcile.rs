@@ -38,12 +38,15 @@ mod conflicts;
 
 /// The event and source kind under which the sync guardian creates branches.
 pub const BRANCH_EVENT: &str = "SyncAudited";
+/// The source kind under which the sync guardian creates branches.
 pub const BRANCH_SOURCE: &str = "collector";
 
+/// The schema tag of [`ReconcileReport`] (`warden schema sync-reconcile`).
 pub const RECONCILE_SCHEMA_ID: &str = "warden.sync-reconcile/v1";
 /// Commits listed per side in the report (counts are exact).
 pub const LIST_LIMIT: usize = 1000;
 
+/// What one reconcile does: fetch, run id and date (the branch names), signature, dry run, branch.
 #[derive(Debug, Clone)]
 pub struct ReconcileOptions {
     pub fetch: FetchMode,
@@ -69,6 +72,7 @@ pub struct Hooks<'a> {
     pub generators: &'a dyn GeneratorLauncher,
 }
 
+/// What a reconcile came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -80,6 +84,7 @@ pub enum Outcome {
     Quarantined,
 }
 
+/// The uncommitted work, captured as a commit on the local tip.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Snapshot {
     /// The commit holding the uncommitted work, parent = the local tip.
@@ -89,6 +94,7 @@ pub struct Snapshot {
     pub paths: Vec<String>,
 }
 
+/// A conflicted path a resolver settled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Resolution {
     pub path: String,
@@ -111,6 +117,7 @@ pub struct CreatedRef {
     pub commit: String,
 }
 
+/// A conflicted path no resolver settled (it goes to the quarantine branch).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Conflict {
     pub path: String,
@@ -322,6 +329,9 @@ pub fn fetch(
     Ok(fetched)
 }
 
+/// Reconcile one branch with its upstream on a new sync branch (or quarantine
+/// branch), never touching the user's working tree, index, stashes, HEAD or
+/// existing branches; the steps are in this module's documentation.
 pub fn reconcile(
     git: &Git,
     root: &Path,
@@ -661,6 +671,7 @@ impl Run<'_> {
     }
 }
 
+/// The schema tag of [`ReconcileBatch`] (`warden schema sync-reconcile-batch`).
 pub const RECONCILE_BATCH_SCHEMA_ID: &str = "warden.sync-reconcile-batch/v1";
 
 /// `warden sync reconcile --branch NAME… | --all`: one run per branch.

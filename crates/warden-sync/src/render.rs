@@ -21,6 +21,7 @@ fn list(out: &mut String, title: &str, items: &[String]) {
     }
 }
 
+/// The audit report as text.
 pub fn audit(r: &AuditReport) -> String {
     let mut o = String::new();
     audit_fetch(&mut o, r);
@@ -171,6 +172,7 @@ fn collision(c: &Collision) -> String {
     )
 }
 
+/// One line saying what the reconcile did (or would do, in a dry run).
 pub fn reconcile_headline(r: &ReconcileReport) -> String {
     match r.outcome {
         Outcome::UpToDate => format!(
@@ -202,6 +204,7 @@ pub fn reconcile_headline(r: &ReconcileReport) -> String {
     }
 }
 
+/// The reconcile report as text: its inputs, resolutions, conflicts and the next step.
 pub fn reconcile(r: &ReconcileReport) -> String {
     let mut o = String::new();
     reconcile_inputs(&mut o, r);
@@ -342,6 +345,7 @@ pub fn adopt(a: &AdoptReport) -> String {
     o
 }
 
+/// The fleet audit report as text.
 pub fn fleet(f: &FleetReport) -> String {
     let mut o = String::new();
     let _ = writeln!(
