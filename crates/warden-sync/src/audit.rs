@@ -43,7 +43,9 @@ pub enum FetchMode {
 /// How [`audit`] fetches: which remotes, and the deadline of each fetch.
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
+    /// Which remotes to fetch.
     pub fetch: FetchMode,
+    /// The deadline of each fetch.
     pub fetch_timeout: Duration,
 }
 
@@ -86,16 +88,21 @@ pub struct AuditReport {
     pub run: Option<String>,
     /// The working tree's top directory.
     pub root: String,
+    /// Where HEAD is.
     pub head: HeadInfo,
     /// One entry per remote fetched in this run (empty with `--no-fetch`).
     pub fetch: Vec<FetchResult>,
+    /// The uncommitted state.
     pub working_tree: WorkingTree,
+    /// Every stash entry, newest first.
     pub stashes: Vec<StashEntry>,
     /// Every local branch, by name.
     pub branches: Vec<BranchReport>,
+    /// Local tags missing on the remote.
     pub tags: TagReport,
     /// Paths changed on both sides since the merge base, for every branch.
     pub collisions: Vec<Collision>,
+    /// In sync, or what needs attention.
     pub summary: Summary,
 }
 
@@ -113,7 +120,9 @@ pub struct HeadInfo {
 /// One remote fetched by the audit, and whether the fetch worked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FetchResult {
+    /// The remote's name.
     pub remote: String,
+    /// Whether the fetch worked.
     pub ok: bool,
     /// git's message when the fetch failed (credentials are never prompted for).
     pub error: Option<String>,
@@ -122,6 +131,7 @@ pub struct FetchResult {
 /// One changed path of the working tree or the index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PathChange {
+    /// The path (its new name, for a rename or copy).
     pub path: String,
     /// One letter as git reports it: M modified, A added, D deleted, R renamed,
     /// C copied, T type changed.
@@ -151,14 +161,18 @@ pub struct WorkingTree {
 pub struct StashEntry {
     /// `stash@{0}`, newest first.
     pub name: String,
+    /// The stash commit.
     pub commit: String,
+    /// The stash message.
     pub message: String,
 }
 
 /// A commit, as listed in a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Commit {
+    /// The full commit id.
     pub id: String,
+    /// The first line of its message.
     pub subject: String,
 }
 
@@ -177,20 +191,25 @@ pub enum UpstreamState {
 /// One local branch against its upstream (or against every remote, without one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BranchReport {
+    /// The branch name, without `refs/heads/`.
     pub name: String,
+    /// Its tip commit.
     pub commit: String,
+    /// It is checked out (HEAD).
     pub current: bool,
     /// A lane warden made (`sync/…`, `quarantine/sync-…`): listed, never a
     /// reason for exit 1 on its own (its work is also on the branch it came from).
     pub warden_lane: bool,
     /// Full ref name of the upstream, e.g. `refs/remotes/origin/main`.
     pub upstream: Option<String>,
+    /// Whether the upstream is configured and still there.
     pub upstream_state: UpstreamState,
     /// Local commits not in the upstream. Without a (live) upstream: commits
     /// on no remote-tracking ref at all.
     pub ahead: u64,
     /// Upstream commits not in the local branch.
     pub behind: u64,
+    /// Both ahead and behind: a merge (or reconcile) is needed.
     pub diverged: bool,
     /// Up to 20 of the `ahead` commits, newest first.
     pub commits_ahead: Vec<Commit>,
@@ -201,7 +220,9 @@ pub struct BranchReport {
 /// A tag and the commit it points at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TagRef {
+    /// The tag name, without `refs/tags/`.
     pub name: String,
+    /// The object the local tag points at.
     pub target: String,
 }
 
@@ -228,8 +249,11 @@ pub enum LocalSide {
 /// A path changed on both sides since the merge base of a branch and its upstream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Collision {
+    /// The branch whose two sides changed the path.
     pub branch: String,
+    /// The path.
     pub path: String,
+    /// Whether the local change is committed or only in the working tree.
     pub local: LocalSide,
     /// Whether git merges this path without a conflict (`merge-tree --write-tree`).
     pub mergeable: bool,

@@ -57,10 +57,13 @@ pub struct Generator {
 /// A parsed, checked configuration.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
+    /// The file as written (the defaults when there is none).
     pub file: SyncConfigFile,
     /// sha256 of the file's bytes (of "" when absent), recorded in the ledger.
     pub digest: Digest,
+    /// The append-only JSONL globs, compiled.
     pub append_only: GlobSet,
+    /// Each generator with its compiled globs, in file order.
     pub generators: Vec<(GlobSet, Generator)>,
 }
 

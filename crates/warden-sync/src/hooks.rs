@@ -22,9 +22,13 @@ use warden_core::{Error, Result};
 /// One conflicted path that no built-in resolver settled.
 #[derive(Debug, Clone)]
 pub struct Pending {
+    /// The conflicted path.
     pub path: String,
+    /// The merge base's version (None when the path did not exist there).
     pub base: Option<Vec<u8>>,
+    /// The local side's version (None when deleted there).
     pub ours: Option<Vec<u8>>,
+    /// The upstream's version (None when deleted there).
     pub theirs: Option<Vec<u8>>,
     /// git's merge of the path with conflict markers, as it stands in the
     /// merge tree (None when the merge tree lacks the path).
@@ -74,19 +78,28 @@ pub fn payload(
 pub enum Verdict {
     /// The resolved content (`write_file`).
     Resolved {
+        /// The merged file.
         content: Vec<u8>,
+        /// Whether it is executable (None: as the merge had it).
         executable: Option<bool>,
     },
     /// Leave it to the quarantine branch, with the plugin's reason.
-    Quarantine { reason: String },
+    Quarantine {
+        /// The plugin's reason, shown with the conflict.
+        reason: String,
+    },
 }
 
 /// One accepted answer of one plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
+    /// The path answered.
     pub path: String,
+    /// The plugin's key.
     pub plugin: String,
+    /// The plugin's version.
     pub plugin_version: String,
+    /// What the plugin decided.
     pub verdict: Verdict,
 }
 
@@ -95,8 +108,11 @@ pub struct Answer {
     Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 pub struct PluginFault {
+    /// The plugin's key.
     pub plugin: String,
+    /// The plugin's version.
     pub plugin_version: String,
+    /// What went wrong.
     pub message: String,
 }
 
@@ -107,6 +123,7 @@ pub struct Dispatched {
     pub run: Option<String>,
     /// Accepted answers, in dispatch order (priority, then key).
     pub answers: Vec<Answer>,
+    /// Plugins that failed or whose proposals were refused.
     pub faults: Vec<PluginFault>,
 }
 
