@@ -271,4 +271,62 @@ mod tests {
         assert!(parse("hello\n").is_err());
         assert!(parse("--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n-a\n+b\n").is_err());
     }
+
+    /// Each refusal of the parser, by the step that makes it: the line
+    /// checks, the file header, the hunk, the hunk line, the whole diff.
+    #[test]
+    fn every_malformed_diff_is_refused_with_its_reason() {
+        let cases = [
+            ("GIT binary patch\n", "binary patches are not supported"),
+            (
+                "Binary files a/x and b/x differ\n",
+                "binary patches are not supported",
+            ),
+            (
+                "rename from a\nrename to b\n",
+                "renames and mode changes are not supported",
+            ),
+            (
+                "old mode 100644\nnew mode 100755\n",
+                "renames and mode changes are not supported",
+            ),
+            ("--- a/x\n", "must be followed by \"+++ \""),
+            ("--- /dev/null\n+++ /dev/null\n", "both sides are /dev/null"),
+            ("--- a/x\n+++ b/y\n", "renames are not supported (x -> y)"),
+            ("@@ -1 +1 @@\n-a\n+b\n", "a hunk before any"),
+            ("--- a/x\n+++ b/x\n@@ -1 +1\n", "bad hunk header"),
+            ("--- a/x\n+++ b/x\n@@ -1 @@\n", "bad hunk header"),
+            ("--- a/x\n+++ b/x\n@@ -a +1 @@\n", "bad hunk range \"a\""),
+            (
+                "--- a/x\n+++ b/x\n@@ -1 +1 @@\n*a\n",
+                "unexpected line in hunk: \"*a\"",
+            ),
+            (
+                "--- a/x\n+++ b/x\n@@ -1,2 +1 @@\n-a\n",
+                "a hunk is shorter than its header says",
+            ),
+            ("hello\n", "no file headers"),
+            ("--- a/x\n+++ b/x\n", "x has no hunks"),
+            (
+                "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-b\n+c\n",
+                "x appears twice",
+            ),
+        ];
+        for (diff, want) in cases {
+            let e = parse(diff).expect_err(want);
+            assert!(e.contains(want), "{diff:?}: {e} (wanted {want})");
+        }
+    }
+
+    /// A context line whose space was dropped, and "\ No newline" after the
+    /// last line of each side.
+    #[test]
+    fn an_empty_context_line_and_no_newline_markers_are_read() {
+        let d = "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n\n-a\n\\ No newline at end of file\n+b\n\\ No newline at end of file\n";
+        let files = parse(d).expect("parse");
+        assert_eq!(
+            files[0].apply(Some(b"\na")).expect("apply"),
+            Some("\nb".into())
+        );
+    }
 }

@@ -269,3 +269,80 @@ pub fn proposal(cmd: &Command, actions: Vec<Value>) -> Value {
         "actions": actions,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::PatchType;
+
+    fn command(ops: Vec<Op>, diff: Option<&str>, allowed: &[&str]) -> Command {
+        Command {
+            id: "c1".into(),
+            issued_at: jiff::Timestamp::UNIX_EPOCH,
+            expires_at: jiff::Timestamp::UNIX_EPOCH,
+            issued_at_text: String::new(),
+            expires_at_text: String::new(),
+            action: "apply".into(),
+            patch_type: PatchType::Hybrid,
+            ops,
+            diff: diff.map(str::to_string),
+            allowed_actions: allowed.iter().map(|a| a.to_string()).collect(),
+            max_runtime_ms: 1000,
+            max_files_changed: 10,
+            validation_plan: Vec::new(),
+        }
+    }
+
+    const DELETE: &str = "--- a/gone.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\n";
+
+    /// The ops' actions come first, in order (a noop has none), then one per
+    /// diff file, expecting the content the diff was applied to.
+    #[test]
+    fn ops_then_diff_files_become_actions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("gone.txt"), "bye\n").expect("write");
+        let target = Target::new(dir.path(), &dir.path().join("bridge"));
+        let ops = vec![
+            Op::Noop,
+            Op::DeleteFile {
+                path: "a.txt".into(),
+                expect: Expect::Any,
+            },
+        ];
+        let cmd = command(ops, Some(DELETE), &["deleteFile"]);
+        let actions = actions(&cmd, &target).expect("actions");
+        assert_eq!(
+            actions,
+            vec![
+                json!({"kind": "delete_file", "path": "a.txt", "expect": "any"}),
+                json!({"kind": "delete_file", "path": "gone.txt",
+                       "expect": {"sha256": warden_core::Digest::of(b"bye\n").to_string()}}),
+            ]
+        );
+    }
+
+    /// A diff that deletes a file needs deleteFile in allowedActions, like
+    /// the op would; a diff that does not parse is a schema refusal.
+    #[test]
+    fn a_diff_needs_the_capability_of_what_it_does() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("gone.txt"), "bye\n").expect("write");
+        let target = Target::new(dir.path(), &dir.path().join("bridge"));
+        let e = actions(&command(Vec::new(), Some(DELETE), &["writeFile"]), &target)
+            .expect_err("deleteFile not allowed");
+        assert_eq!(e.reason, Reason::OpNotAllowed);
+        assert_eq!(e.field.as_deref(), Some("payload.inline.diff"));
+        assert!(
+            e.detail.contains("the diff needs \"deleteFile\""),
+            "{}",
+            e.detail
+        );
+        let e = actions(
+            &command(Vec::new(), Some("hello\n"), &["writeFile"]),
+            &target,
+        )
+        .expect_err("not a diff");
+        assert_eq!(e.reason, Reason::Schema);
+        assert_eq!(e.field.as_deref(), Some("payload.inline.diff"));
+    }
+}

@@ -70,27 +70,7 @@ pub fn check(
     scratch: &Path,
 ) -> Result<AdoptReport> {
     let (Some(sync_branch), Some(sync_commit)) = (&rec.sync_branch, &rec.sync_commit) else {
-        return Err(match rec.outcome {
-            Outcome::Quarantined => refuse(
-                "RUN",
-                format!(
-                    "run {} left conflicts on {}; there is no sync branch to adopt",
-                    rec.run,
-                    rec.quarantine_branch
-                        .as_deref()
-                        .unwrap_or("the quarantine branch")
-                ),
-                "resolve the conflicts listed in its report, commit them, then reconcile again",
-            ),
-            _ => refuse(
-                "RUN",
-                format!(
-                    "run {} found {} up to date; there is nothing to adopt",
-                    rec.run, rec.branch
-                ),
-                "nothing to do",
-            ),
-        });
+        return Err(no_sync_branch(rec));
     };
     if rec.dry_run {
         return Err(refuse(
@@ -107,38 +87,98 @@ pub fn check(
         .unwrap_or_default();
     let ref_only = current != rec.branch;
     if ref_only {
-        let elsewhere = checked_out_in(git, root, &rec.branch)?;
-        if rec.snapshot.is_some() || elsewhere.is_some() {
-            return Err(refuse(
-                "HEAD",
-                format!(
-                    "run {} reconciled {}, but {} is checked out{}",
-                    rec.run,
-                    rec.branch,
-                    if current.is_empty() {
-                        "a detached HEAD"
-                    } else {
-                        current.as_str()
-                    },
-                    match &elsewhere {
-                        Some(dir) => format!(" here and {} in {dir}", rec.branch),
-                        None => format!("; the run captured uncommitted work of {}", rec.branch),
-                    }
-                ),
-                &match elsewhere {
-                    Some(dir) => format!("run `warden sync adopt {}` in {dir}", rec.run),
-                    None => format!(
-                        "switch back with `git switch {}`, or reconcile this branch",
-                        rec.branch
-                    ),
-                },
-            ));
-        }
+        ref_alone_may_move(git, root, rec, &current)?;
     }
+    refs_unmoved(git, root, rec, sync_branch, sync_commit)?;
+    if !ref_only {
+        working_tree_unchanged(git, root, rec, scratch)?;
+    }
+    Ok(AdoptReport {
+        schema: ADOPT_SCHEMA_ID.into(),
+        run: run.to_string(),
+        reconcile_run: rec.run.clone(),
+        branch: rec.branch.clone(),
+        sync_branch: sync_branch.clone(),
+        from: rec.local_tip.clone(),
+        to: sync_commit.clone(),
+        snapshot_commit: rec.snapshot.as_ref().map(|s| s.commit.clone()),
+        ref_only,
+        dry_run: false,
+    })
+}
+
+/// Why a run without a sync branch cannot be adopted.
+fn no_sync_branch(rec: &ReconcileReport) -> Error {
+    match rec.outcome {
+        Outcome::Quarantined => refuse(
+            "RUN",
+            format!(
+                "run {} left conflicts on {}; there is no sync branch to adopt",
+                rec.run,
+                rec.quarantine_branch
+                    .as_deref()
+                    .unwrap_or("the quarantine branch")
+            ),
+            "resolve the conflicts listed in its report, commit them, then reconcile again",
+        ),
+        _ => refuse(
+            "RUN",
+            format!(
+                "run {} found {} up to date; there is nothing to adopt",
+                rec.run, rec.branch
+            ),
+            "nothing to do",
+        ),
+    }
+}
+
+/// The reconciled branch is not checked out here (`current` is): only its
+/// ref may move, so the run must have captured no uncommitted work and no
+/// other worktree may have the branch checked out.
+fn ref_alone_may_move(git: &Git, root: &Path, rec: &ReconcileReport, current: &str) -> Result<()> {
+    let elsewhere = checked_out_in(git, root, &rec.branch)?;
+    if rec.snapshot.is_none() && elsewhere.is_none() {
+        return Ok(());
+    }
+    Err(refuse(
+        "HEAD",
+        format!(
+            "run {} reconciled {}, but {} is checked out{}",
+            rec.run,
+            rec.branch,
+            if current.is_empty() {
+                "a detached HEAD"
+            } else {
+                current
+            },
+            match &elsewhere {
+                Some(dir) => format!(" here and {} in {dir}", rec.branch),
+                None => format!("; the run captured uncommitted work of {}", rec.branch),
+            }
+        ),
+        &match elsewhere {
+            Some(dir) => format!("run `warden sync adopt {}` in {dir}", rec.run),
+            None => format!(
+                "switch back with `git switch {}`, or reconcile this branch",
+                rec.branch
+            ),
+        },
+    ))
+}
+
+/// The branch is still at the run's local tip (not yet adopted) and the sync
+/// branch still at the run's sync commit.
+fn refs_unmoved(
+    git: &Git,
+    root: &Path,
+    rec: &ReconcileReport,
+    sync_branch: &str,
+    sync_commit: &str,
+) -> Result<()> {
     let tip = git
         .at(root)
         .resolve(&format!("refs/heads/{}", rec.branch))?;
-    if tip.as_deref() == Some(sync_commit.as_str()) {
+    if tip.as_deref() == Some(sync_commit) {
         return Err(refuse(
             "RUN",
             format!(
@@ -162,28 +202,14 @@ pub fn check(
         ));
     }
     let st = git.at(root).resolve(&format!("refs/heads/{sync_branch}"))?;
-    if st.as_deref() != Some(sync_commit.as_str()) {
+    if st.as_deref() != Some(sync_commit) {
         return Err(refuse(
             "sync_branch",
             format!("{sync_branch} no longer points at {}", short(sync_commit)),
             RERUN,
         ));
     }
-    if !ref_only {
-        working_tree_unchanged(git, root, rec, scratch)?;
-    }
-    Ok(AdoptReport {
-        schema: ADOPT_SCHEMA_ID.into(),
-        run: run.to_string(),
-        reconcile_run: rec.run.clone(),
-        branch: rec.branch.clone(),
-        sync_branch: sync_branch.clone(),
-        from: rec.local_tip.clone(),
-        to: sync_commit.clone(),
-        snapshot_commit: rec.snapshot.as_ref().map(|s| s.commit.clone()),
-        ref_only,
-        dry_run: false,
-    })
+    Ok(())
 }
 
 /// The worktree (other than `root`) that has `branch` checked out, if any.

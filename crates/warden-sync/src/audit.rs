@@ -17,6 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 use warden_core::{Error, Result};
 
+/// The schema tag of [`AuditReport`] (`warden schema sync-audit`).
 pub const AUDIT_SCHEMA_ID: &str = "warden.sync-audit/v1";
 
 /// Paths under this prefix are warden's own append-only ledger: listed as
@@ -39,9 +40,12 @@ pub enum FetchMode {
     All,
 }
 
+/// How [`audit`] fetches: which remotes, and the deadline of each fetch.
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
+    /// Which remotes to fetch.
     pub fetch: FetchMode,
+    /// The deadline of each fetch.
     pub fetch_timeout: Duration,
 }
 
@@ -56,6 +60,7 @@ impl Default for AuditOptions {
 
 /// Wraps every fetch, so a fleet can throttle fetches per host.
 pub trait FetchGate: Sync {
+    /// Run `run` (one fetch from `url`) when the gate allows it; its result is the fetch's.
     fn fetch(&self, url: &str, run: &mut dyn FnMut() -> Result<()>) -> Result<()>;
 }
 
@@ -83,19 +88,25 @@ pub struct AuditReport {
     pub run: Option<String>,
     /// The working tree's top directory.
     pub root: String,
+    /// Where HEAD is.
     pub head: HeadInfo,
     /// One entry per remote fetched in this run (empty with `--no-fetch`).
     pub fetch: Vec<FetchResult>,
+    /// The uncommitted state.
     pub working_tree: WorkingTree,
+    /// Every stash entry, newest first.
     pub stashes: Vec<StashEntry>,
     /// Every local branch, by name.
     pub branches: Vec<BranchReport>,
+    /// Local tags missing on the remote.
     pub tags: TagReport,
     /// Paths changed on both sides since the merge base, for every branch.
     pub collisions: Vec<Collision>,
+    /// In sync, or what needs attention.
     pub summary: Summary,
 }
 
+/// Where HEAD is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HeadInfo {
     /// The checked-out branch; null when HEAD is detached.
@@ -106,16 +117,21 @@ pub struct HeadInfo {
     pub unreferenced_commits: u64,
 }
 
+/// One remote fetched by the audit, and whether the fetch worked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FetchResult {
+    /// The remote's name.
     pub remote: String,
+    /// Whether the fetch worked.
     pub ok: bool,
     /// git's message when the fetch failed (credentials are never prompted for).
     pub error: Option<String>,
 }
 
+/// One changed path of the working tree or the index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PathChange {
+    /// The path (its new name, for a rename or copy).
     pub path: String,
     /// One letter as git reports it: M modified, A added, D deleted, R renamed,
     /// C copied, T type changed.
@@ -124,6 +140,7 @@ pub struct PathChange {
     pub from: Option<String>,
 }
 
+/// The uncommitted state: the index, the working tree, conflicts, untracked files.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkingTree {
     /// Changes in the index (would be in the next commit).
@@ -139,20 +156,27 @@ pub struct WorkingTree {
     pub bookkeeping: Vec<String>,
 }
 
+/// One stash entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StashEntry {
     /// `stash@{0}`, newest first.
     pub name: String,
+    /// The stash commit.
     pub commit: String,
+    /// The stash message.
     pub message: String,
 }
 
+/// A commit, as listed in a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Commit {
+    /// The full commit id.
     pub id: String,
+    /// The first line of its message.
     pub subject: String,
 }
 
+/// Whether a branch has an upstream, and whether it still exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UpstreamState {
@@ -164,22 +188,28 @@ pub enum UpstreamState {
     Gone,
 }
 
+/// One local branch against its upstream (or against every remote, without one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BranchReport {
+    /// The branch name, without `refs/heads/`.
     pub name: String,
+    /// Its tip commit.
     pub commit: String,
+    /// It is checked out (HEAD).
     pub current: bool,
     /// A lane warden made (`sync/…`, `quarantine/sync-…`): listed, never a
     /// reason for exit 1 on its own (its work is also on the branch it came from).
     pub warden_lane: bool,
     /// Full ref name of the upstream, e.g. `refs/remotes/origin/main`.
     pub upstream: Option<String>,
+    /// Whether the upstream is configured and still there.
     pub upstream_state: UpstreamState,
     /// Local commits not in the upstream. Without a (live) upstream: commits
     /// on no remote-tracking ref at all.
     pub ahead: u64,
     /// Upstream commits not in the local branch.
     pub behind: u64,
+    /// Both ahead and behind: a merge (or reconcile) is needed.
     pub diverged: bool,
     /// Up to 20 of the `ahead` commits, newest first.
     pub commits_ahead: Vec<Commit>,
@@ -187,12 +217,16 @@ pub struct BranchReport {
     pub commits_behind: Vec<Commit>,
 }
 
+/// A tag and the commit it points at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TagRef {
+    /// The tag name, without `refs/tags/`.
     pub name: String,
+    /// The object the local tag points at.
     pub target: String,
 }
 
+/// The local tags the remote lacks (or has elsewhere).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TagReport {
     /// The remote the tags were compared with; null when no remote's tags are known
@@ -202,6 +236,7 @@ pub struct TagReport {
     pub unpushed: Vec<TagRef>,
 }
 
+/// Where a collision's local change is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LocalSide {
@@ -211,15 +246,20 @@ pub enum LocalSide {
     Uncommitted,
 }
 
+/// A path changed on both sides since the merge base of a branch and its upstream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Collision {
+    /// The branch whose two sides changed the path.
     pub branch: String,
+    /// The path.
     pub path: String,
+    /// Whether the local change is committed or only in the working tree.
     pub local: LocalSide,
     /// Whether git merges this path without a conflict (`merge-tree --write-tree`).
     pub mergeable: bool,
 }
 
+/// The verdict: in sync, or what needs attention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// True when nothing needs attention (exit 0).

@@ -9,12 +9,15 @@ use std::path::Path;
 use warden_core::policy::globs;
 use warden_core::{Digest, Error, Result, strict};
 
+/// The schema tag of `.warden/sync.yaml` (`warden schema sync-config`).
 pub const SYNC_CONFIG_SCHEMA_ID: &str = "warden.sync-config/v1";
+/// Where the sync configuration lives, relative to the repository root.
 pub const SYNC_CONFIG_FILE: &str = ".warden/sync.yaml";
 
 /// Files that are append-only JSONL whatever the configuration says.
 pub const BUILTIN_APPEND_ONLY: &[&str] = &[".ledger/**/*.jsonl"];
 
+/// `.warden/sync.yaml` as written (see [`SyncConfig`] for the compiled form).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(
@@ -38,6 +41,7 @@ pub struct SyncConfigFile {
     pub generated: Vec<Generator>,
 }
 
+/// A command that regenerates files whose conflicts it can settle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Generator {
@@ -53,14 +57,18 @@ pub struct Generator {
 /// A parsed, checked configuration.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
+    /// The file as written (the defaults when there is none).
     pub file: SyncConfigFile,
     /// sha256 of the file's bytes (of "" when absent), recorded in the ledger.
     pub digest: Digest,
+    /// The append-only JSONL globs, compiled.
     pub append_only: GlobSet,
+    /// Each generator with its compiled globs, in file order.
     pub generators: Vec<(GlobSet, Generator)>,
 }
 
 impl SyncConfig {
+    /// The configuration without a `.warden/sync.yaml`: no append-only files, no generators.
     pub fn defaults() -> SyncConfig {
         SyncConfig::parse("schema: warden.sync-config/v1\n", SYNC_CONFIG_FILE).unwrap_or_else(
             |_| SyncConfig {
@@ -90,6 +98,7 @@ impl SyncConfig {
         }
     }
 
+    /// Parse and compile the text of `.warden/sync.yaml` (`file` names it in errors).
     pub fn parse(text: &str, file: &str) -> Result<SyncConfig> {
         Self::parse_bytes(text.as_bytes(), file)
     }

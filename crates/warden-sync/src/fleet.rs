@@ -14,33 +14,46 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use warden_core::{Error, Result};
 
+/// The schema tag of [`FleetReport`] (`warden schema fleet-audit`).
 pub const FLEET_SCHEMA_ID: &str = "warden.fleet-audit/v1";
+/// Repositories audited at once, by default.
 pub const DEFAULT_JOBS: usize = 4;
+/// Fetches from one host at once, by default.
 pub const DEFAULT_PER_HOST: usize = 2;
 /// How deep discovery looks below each folder.
 pub const MAX_DEPTH: usize = 8;
 
+/// Which repositories a fleet audit finds and how it runs them.
 #[derive(Debug, Clone)]
 pub struct FleetOptions {
+    /// Repositories audited at once.
     pub jobs: usize,
+    /// Fetches from one host at once.
     pub per_host: usize,
+    /// How each repository is audited.
     pub audit: AuditOptions,
 }
 
 /// One repository's row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FleetRow {
+    /// The repository's top directory.
     pub repo: String,
     /// The checked-out branch (null when detached or when the audit failed).
     pub branch: Option<String>,
     /// The current branch against its upstream (without one: commits on no remote).
     pub ahead: u64,
+    /// Upstream commits the current branch lacks.
     pub behind: u64,
     /// Staged + unstaged + unmerged paths.
     pub dirty: u64,
+    /// Untracked files.
     pub untracked: u64,
+    /// Stash entries.
     pub stashes: u64,
+    /// Paths changed on both sides.
     pub collisions: u64,
+    /// The repository's audit did not say "in sync".
     pub needs_attention: bool,
     /// The audit's reasons, as in `summary.needs_attention`.
     pub reasons: Vec<String>,
@@ -50,6 +63,7 @@ pub struct FleetRow {
     pub error: Option<String>,
 }
 
+/// The fleet audit report: one audit per repository found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(
     title = "warden fleet audit report",
@@ -60,8 +74,11 @@ pub struct FleetReport {
     pub schema: String,
     /// Repositories sorted by path.
     pub repos: Vec<FleetRow>,
+    /// Repositories found.
     pub total: u64,
+    /// Repositories whose audit needs attention.
     pub needing_attention: u64,
+    /// Repositories whose audit failed.
     pub failed: u64,
 }
 
@@ -141,6 +158,7 @@ pub struct HostGate {
 }
 
 impl HostGate {
+    /// A gate letting at most `limit` fetches run at once against each host.
     pub fn new(limit: usize) -> Self {
         HostGate {
             limit: limit.max(1),

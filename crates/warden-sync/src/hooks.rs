@@ -22,9 +22,13 @@ use warden_core::{Error, Result};
 /// One conflicted path that no built-in resolver settled.
 #[derive(Debug, Clone)]
 pub struct Pending {
+    /// The conflicted path.
     pub path: String,
+    /// The merge base's version (None when the path did not exist there).
     pub base: Option<Vec<u8>>,
+    /// The local side's version (None when deleted there).
     pub ours: Option<Vec<u8>>,
+    /// The upstream's version (None when deleted there).
     pub theirs: Option<Vec<u8>>,
     /// git's merge of the path with conflict markers, as it stands in the
     /// merge tree (None when the merge tree lacks the path).
@@ -74,19 +78,28 @@ pub fn payload(
 pub enum Verdict {
     /// The resolved content (`write_file`).
     Resolved {
+        /// The merged file.
         content: Vec<u8>,
+        /// Whether it is executable (None: as the merge had it).
         executable: Option<bool>,
     },
     /// Leave it to the quarantine branch, with the plugin's reason.
-    Quarantine { reason: String },
+    Quarantine {
+        /// The plugin's reason, shown with the conflict.
+        reason: String,
+    },
 }
 
 /// One accepted answer of one plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
+    /// The path answered.
     pub path: String,
+    /// The plugin's key.
     pub plugin: String,
+    /// The plugin's version.
     pub plugin_version: String,
+    /// What the plugin decided.
     pub verdict: Verdict,
 }
 
@@ -95,8 +108,11 @@ pub struct Answer {
     Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 pub struct PluginFault {
+    /// The plugin's key.
     pub plugin: String,
+    /// The plugin's version.
     pub plugin_version: String,
+    /// What went wrong.
     pub message: String,
 }
 
@@ -107,6 +123,7 @@ pub struct Dispatched {
     pub run: Option<String>,
     /// Accepted answers, in dispatch order (priority, then key).
     pub answers: Vec<Answer>,
+    /// Plugins that failed or whose proposals were refused.
     pub faults: Vec<PluginFault>,
 }
 
@@ -164,82 +181,85 @@ pub fn verdicts(pending: &[Pending], proposal: &Proposal) -> Result<Vec<(String,
     let label = format!("plugin {}", proposal.source.id);
     let mut out: Vec<(String, Verdict)> = Vec::new();
     for (i, action) in proposal.actions.iter().enumerate() {
-        let field = |f: &str| format!("actions[{i}].{f}");
+        let refuse = |f: &str, message: String, hint: &str| {
+            Error::rejected(
+                &label,
+                format!("actions[{i}].{f}"),
+                message,
+                Some(hint.into()),
+            )
+        };
         let path = action.paths()[0].as_str().to_string();
         let Some(p) = pending.iter().find(|p| p.path == path) else {
-            return Err(Error::rejected(
-                &label,
-                field("path"),
+            return Err(refuse(
+                "path",
                 format!("\"{path}\" is not one of this merge's conflicted paths"),
-                Some(
-                    "a MergeConflict proposal may only resolve or quarantine the paths it was given"
-                        .into(),
-                ),
+                "a MergeConflict proposal may only resolve or quarantine the paths it was given",
             ));
         };
         if out.iter().any(|(q, _)| *q == path) {
-            return Err(Error::rejected(
-                &label,
-                field("path"),
+            return Err(refuse(
+                "path",
                 format!("\"{path}\" is answered twice"),
-                Some("propose one action per conflicted path".into()),
+                "propose one action per conflicted path",
             ));
         }
-        let expect = match action {
-            Action::WriteFile { expect, .. } | Action::Quarantine { expect, .. } => *expect,
-            _ => {
-                return Err(Error::rejected(
-                    &label,
-                    field("kind"),
-                    format!("\"{}\" cannot settle a conflict", action.kind().name()),
-                    Some("answer with write_file (the merged content) or quarantine".into()),
-                ));
-            }
-        };
-        let current = p.merged.as_deref().map(Digest::of);
-        let holds = match expect {
-            Expect::Any => true,
-            Expect::Absent => current.is_none(),
-            Expect::Sha256(d) => current == Some(d),
-        };
-        if !holds {
-            return Err(Error::rejected(
-                &label,
-                field("expect"),
-                format!("precondition failed: \"{path}\" is not in the state the proposal expects"),
-                Some(
-                    "expect {\"sha256\": merged_sha256} from the event's files[], or \"any\""
-                        .into(),
-                ),
-            ));
-        }
-        let verdict = match action {
+        let (expect, verdict) = match action {
             Action::WriteFile {
+                expect,
                 content,
                 executable,
                 ..
-            } => {
-                if resolve::has_conflict_markers(content.as_bytes()) {
-                    return Err(Error::rejected(
-                        &label,
-                        field("content"),
-                        format!("the content proposed for \"{path}\" still holds conflict markers"),
-                        Some("propose the fully merged file, or quarantine it".into()),
-                    ));
-                }
+            } => (
+                *expect,
                 Verdict::Resolved {
                     content: content.as_bytes().to_vec(),
                     executable: *executable,
-                }
+                },
+            ),
+            Action::Quarantine { expect, reason, .. } => (
+                *expect,
+                Verdict::Quarantine {
+                    reason: reason.clone(),
+                },
+            ),
+            _ => {
+                return Err(refuse(
+                    "kind",
+                    format!("\"{}\" cannot settle a conflict", action.kind().name()),
+                    "answer with write_file (the merged content) or quarantine",
+                ));
             }
-            Action::Quarantine { reason, .. } => Verdict::Quarantine {
-                reason: reason.clone(),
-            },
-            _ => unreachable!("refused above"),
         };
+        if !holds(expect, p) {
+            return Err(refuse(
+                "expect",
+                format!("precondition failed: \"{path}\" is not in the state the proposal expects"),
+                "expect {\"sha256\": merged_sha256} from the event's files[], or \"any\"",
+            ));
+        }
+        if let Verdict::Resolved { content, .. } = &verdict
+            && resolve::has_conflict_markers(content)
+        {
+            return Err(refuse(
+                "content",
+                format!("the content proposed for \"{path}\" still holds conflict markers"),
+                "propose the fully merged file, or quarantine it",
+            ));
+        }
         out.push((path, verdict));
     }
     Ok(out)
+}
+
+/// Whether the merge tree's version of the path is what `expect` says.
+fn holds(expect: Expect, p: &Pending) -> bool {
+    let current = p.merged.as_deref().map(Digest::of);
+    match expect {
+        Expect::Any => true,
+        Expect::Absent => current.is_none(),
+        Expect::Sha256(d) => current == Some(d),
+    }
 }
 
 #[cfg(test)]

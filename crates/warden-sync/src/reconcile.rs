@@ -38,15 +38,20 @@ mod conflicts;
 
 /// The event and source kind under which the sync guardian creates branches.
 pub const BRANCH_EVENT: &str = "SyncAudited";
+/// The source kind under which the sync guardian creates branches.
 pub const BRANCH_SOURCE: &str = "collector";
 
+/// The schema tag of [`ReconcileReport`] (`warden schema sync-reconcile`).
 pub const RECONCILE_SCHEMA_ID: &str = "warden.sync-reconcile/v1";
 /// Commits listed per side in the report (counts are exact).
 pub const LIST_LIMIT: usize = 1000;
 
+/// What one reconcile does: fetch, run id and date (the branch names), signature, dry run, branch.
 #[derive(Debug, Clone)]
 pub struct ReconcileOptions {
+    /// Which remotes to fetch first.
     pub fetch: FetchMode,
+    /// The deadline of each fetch.
     pub fetch_timeout: Duration,
     /// The run id (a ULID): names the branches.
     pub run: String,
@@ -65,10 +70,13 @@ pub struct ReconcileOptions {
 pub struct Hooks<'a> {
     /// Must allow `create_branch` for source `collector` on `SyncAudited`.
     pub policy: &'a Policy,
+    /// Fires MergeConflict at the enabled plugins.
     pub merge_conflict: &'a mut dyn MergeConflictHook,
+    /// Starts the generators of `.warden/sync.yaml` (sandboxed by the CLI).
     pub generators: &'a dyn GeneratorLauncher,
 }
 
+/// What a reconcile came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -80,17 +88,21 @@ pub enum Outcome {
     Quarantined,
 }
 
+/// The uncommitted work, captured as a commit on the local tip.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Snapshot {
     /// The commit holding the uncommitted work, parent = the local tip.
     pub commit: String,
+    /// The snapshot commit's tree.
     pub tree: String,
     /// Paths it changes relative to the local tip.
     pub paths: Vec<String>,
 }
 
+/// A conflicted path a resolver settled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Resolution {
+    /// The path settled.
     pub path: String,
     /// `jsonl-union` or `generator` (built in), or `plugin`.
     pub resolver: String,
@@ -100,6 +112,7 @@ pub struct Resolution {
     /// The plugin's version, when a plugin resolved it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_version: Option<String>,
+    /// How it was settled, in a sentence.
     pub detail: String,
 }
 
@@ -108,11 +121,14 @@ pub struct Resolution {
 pub struct CreatedRef {
     /// e.g. `refs/heads/sync/20260101-01J…`
     pub name: String,
+    /// The commit the branch points at.
     pub commit: String,
 }
 
+/// A conflicted path no resolver settled (it goes to the quarantine branch).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Conflict {
+    /// The path left conflicted.
     pub path: String,
     /// Why no resolver settled it.
     pub reason: String,
@@ -127,36 +143,48 @@ pub struct Conflict {
 pub struct ReconcileReport {
     /// Always "warden.sync-reconcile/v1".
     pub schema: String,
+    /// This reconcile's run id.
     pub run: String,
+    /// The working tree's top directory.
     pub root: String,
+    /// Nothing was created: the report says what would be.
     pub dry_run: bool,
     /// The working branch (checked out).
     pub branch: String,
     /// Its upstream, e.g. `refs/remotes/origin/main`.
     pub upstream: String,
+    /// The remotes fetched first (empty with `--no-fetch`).
     pub fetch: Vec<FetchResult>,
+    /// The working branch's commit.
     pub local_tip: String,
+    /// The upstream's commit (after the fetch).
     pub upstream_tip: String,
+    /// Their merge base (null for unrelated histories).
     pub merge_base: Option<String>,
     /// The uncommitted work, captured as its own commit (null when clean).
     pub snapshot: Option<Snapshot>,
     /// Local commits brought in (not in the upstream), newest first, at most 1000.
     pub from_local: Vec<Commit>,
+    /// How many local commits the upstream lacks.
     pub from_local_count: u64,
     /// Upstream commits brought in (not in the local branch), newest first, at most 1000.
     pub from_remote: Vec<Commit>,
+    /// How many upstream commits the local branch lacks.
     pub from_remote_count: u64,
     /// Paths changed on both sides (local commits + uncommitted work, and the
     /// upstream) since the merge base, sorted.
     pub collisions: Vec<String>,
+    /// What the reconcile came to.
     pub outcome: Outcome,
     /// `sync/<YYYYMMDD>-<RUN>` (null when up to date or quarantined). With
     /// `dry_run`, the name it would get: no branch is created.
     pub sync_branch: Option<String>,
+    /// The commit of the sync branch.
     pub sync_commit: Option<String>,
     /// `quarantine/sync-<YYYYMMDD>-<RUN>` when conflicts remain. With
     /// `dry_run`, the name it would get: no branch is created.
     pub quarantine_branch: Option<String>,
+    /// The commit of the quarantine branch.
     pub quarantine_commit: Option<String>,
     /// The MergeConflict event's input (`warden schema event/MergeConflict`,
     /// without the file contents), when git conflicted.
@@ -169,6 +197,7 @@ pub struct ReconcileReport {
     /// Plugins that failed or whose proposals were refused.
     #[serde(default)]
     pub plugin_faults: Vec<PluginFault>,
+    /// The conflicted paths a resolver settled.
     pub resolutions: Vec<Resolution>,
     /// What stays conflicted (on the quarantine branch only).
     pub conflicts: Vec<Conflict>,
@@ -322,6 +351,9 @@ pub fn fetch(
     Ok(fetched)
 }
 
+/// Reconcile one branch with its upstream on a new sync branch (or quarantine
+/// branch), never touching the user's working tree, index, stashes, HEAD or
+/// existing branches; the steps are in this module's documentation.
 pub fn reconcile(
     git: &Git,
     root: &Path,
@@ -661,6 +693,7 @@ impl Run<'_> {
     }
 }
 
+/// The schema tag of [`ReconcileBatch`] (`warden schema sync-reconcile-batch`).
 pub const RECONCILE_BATCH_SCHEMA_ID: &str = "warden.sync-reconcile-batch/v1";
 
 /// `warden sync reconcile --branch NAME… | --all`: one run per branch.
@@ -672,6 +705,7 @@ pub const RECONCILE_BATCH_SCHEMA_ID: &str = "warden.sync-reconcile-batch/v1";
 pub struct ReconcileBatch {
     /// Always "warden.sync-reconcile-batch/v1".
     pub schema: String,
+    /// One report per branch reconciled, in order.
     pub runs: Vec<ReconcileReport>,
     /// Branches `--all` did not reconcile, and why.
     pub skipped: Vec<Skipped>,
@@ -680,7 +714,9 @@ pub struct ReconcileBatch {
 /// A local branch `--all` left alone, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Skipped {
+    /// The branch left alone.
     pub branch: String,
+    /// Why.
     pub reason: String,
 }
 

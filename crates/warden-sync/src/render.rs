@@ -2,7 +2,7 @@
 //! `.runs/<RUN>/report.md`. No color; the same report gives the same text.
 
 use crate::adopt::AdoptReport;
-use crate::audit::{AuditReport, LocalSide, UpstreamState};
+use crate::audit::{AuditReport, BranchReport, Collision, LocalSide, PathChange, UpstreamState};
 use crate::fleet::FleetReport;
 use crate::reconcile::{Outcome, ReconcileReport};
 use std::fmt::Write;
@@ -21,8 +21,67 @@ fn list(out: &mut String, title: &str, items: &[String]) {
     }
 }
 
+/// The audit report as text.
 pub fn audit(r: &AuditReport) -> String {
     let mut o = String::new();
+    audit_fetch(&mut o, r);
+    let w = &r.working_tree;
+    list(&mut o, "staged", &changes(&w.staged));
+    list(&mut o, "unstaged", &changes(&w.unstaged));
+    list(&mut o, "unmerged", &w.unmerged);
+    list(&mut o, "untracked", &w.untracked);
+    list(
+        &mut o,
+        "stashes",
+        &r.stashes
+            .iter()
+            .map(|s| format!("{} {}", s.name, s.message))
+            .collect::<Vec<_>>(),
+    );
+    if !r.branches.is_empty() {
+        let _ = writeln!(o, "branches:");
+    }
+    for b in &r.branches {
+        branch(&mut o, b);
+    }
+    if r.head.unreferenced_commits > 0 {
+        let _ = writeln!(
+            o,
+            "detached HEAD: {} commit(s) on no branch, remote or tag",
+            r.head.unreferenced_commits
+        );
+    }
+    if let Some(remote) = &r.tags.remote {
+        list(
+            &mut o,
+            &format!("tags not on {remote}"),
+            &r.tags
+                .unpushed
+                .iter()
+                .map(|t| format!("{} {}", t.name, short(&t.target)))
+                .collect::<Vec<_>>(),
+        );
+    }
+    list(
+        &mut o,
+        "collisions (changed on both sides)",
+        &r.collisions.iter().map(collision).collect::<Vec<_>>(),
+    );
+    list(&mut o, "warden bookkeeping (not a finding)", &w.bookkeeping);
+    if r.summary.in_sync {
+        let _ = writeln!(o, "\nIN SYNC: nothing needs attention (exit 0)");
+    } else {
+        let _ = writeln!(
+            o,
+            "\nNEEDS ATTENTION (exit 1): {}",
+            r.summary.needs_attention.join("; ")
+        );
+    }
+    o
+}
+
+/// The audit's first lines: where HEAD is, and what was fetched.
+fn audit_fetch(o: &mut String, r: &AuditReport) {
     let head = match (&r.head.branch, &r.head.commit) {
         (Some(b), Some(c)) => format!("on {b} at {}", short(c)),
         (Some(b), None) => format!("on {b} (no commit yet)"),
@@ -46,118 +105,74 @@ pub fn audit(r: &AuditReport) -> String {
             "not fetched: comparing with the remote-tracking refs as they are"
         );
     }
-    let w = &r.working_tree;
-    let changes = |v: &[crate::audit::PathChange]| -> Vec<String> {
-        v.iter()
-            .map(|c| match &c.from {
-                Some(f) => format!("{} {} (from {f})", c.change, c.path),
-                None => format!("{} {}", c.change, c.path),
-            })
-            .collect()
-    };
-    list(&mut o, "staged", &changes(&w.staged));
-    list(&mut o, "unstaged", &changes(&w.unstaged));
-    list(&mut o, "unmerged", &w.unmerged);
-    list(&mut o, "untracked", &w.untracked);
-    list(
-        &mut o,
-        "stashes",
-        &r.stashes
-            .iter()
-            .map(|s| format!("{} {}", s.name, s.message))
-            .collect::<Vec<_>>(),
-    );
-    if !r.branches.is_empty() {
-        let _ = writeln!(o, "branches:");
-    }
-    for b in &r.branches {
-        let mark = if b.current { "*" } else { " " };
-        let state = match b.upstream_state {
-            UpstreamState::Tracking => {
-                let up = b
-                    .upstream
-                    .as_deref()
-                    .map(|u| u.trim_start_matches("refs/remotes/"))
-                    .unwrap_or("?");
-                match (b.ahead, b.behind) {
-                    (0, 0) => format!("in sync with {up}"),
-                    (a, 0) => format!("{a} ahead of {up} (not pushed)"),
-                    (0, z) => format!("{z} behind {up} (not pulled)"),
-                    (a, z) => format!("DIVERGED from {up}: {a} ahead, {z} behind"),
-                }
-            }
-            UpstreamState::None if b.warden_lane => {
-                format!("warden's lane; {} commit(s) on no remote", b.ahead)
-            }
-            UpstreamState::None => format!("no upstream; {} commit(s) on no remote", b.ahead),
-            UpstreamState::Gone => format!(
-                "upstream {} is GONE; {} commit(s) on no remote",
-                b.upstream.as_deref().unwrap_or("?"),
-                b.ahead
-            ),
-        };
-        let _ = writeln!(o, " {mark} {:<24} {state}", b.name);
-        for c in &b.commits_ahead {
-            let _ = writeln!(o, "      + {} {}", short(&c.id), c.subject);
-        }
-        for c in &b.commits_behind {
-            let _ = writeln!(o, "      - {} {}", short(&c.id), c.subject);
-        }
-    }
-    if r.head.unreferenced_commits > 0 {
-        let _ = writeln!(
-            o,
-            "detached HEAD: {} commit(s) on no branch, remote or tag",
-            r.head.unreferenced_commits
-        );
-    }
-    if let Some(remote) = &r.tags.remote {
-        list(
-            &mut o,
-            &format!("tags not on {remote}"),
-            &r.tags
-                .unpushed
-                .iter()
-                .map(|t| format!("{} {}", t.name, short(&t.target)))
-                .collect::<Vec<_>>(),
-        );
-    }
-    list(
-        &mut o,
-        "collisions (changed on both sides)",
-        &r.collisions
-            .iter()
-            .map(|c| {
-                format!(
-                    "{}: {} ({} locally; {})",
-                    c.branch,
-                    c.path,
-                    match c.local {
-                        LocalSide::Committed => "committed",
-                        LocalSide::Uncommitted => "uncommitted",
-                    },
-                    if c.mergeable {
-                        "git merges it cleanly"
-                    } else {
-                        "WOULD CONFLICT"
-                    }
-                )
-            })
-            .collect::<Vec<_>>(),
-    );
-    list(&mut o, "warden bookkeeping (not a finding)", &w.bookkeeping);
-    if r.summary.in_sync {
-        let _ = writeln!(o, "\nIN SYNC: nothing needs attention (exit 0)");
-    } else {
-        let _ = writeln!(
-            o,
-            "\nNEEDS ATTENTION (exit 1): {}",
-            r.summary.needs_attention.join("; ")
-        );
-    }
-    o
 }
 
+fn changes(v: &[PathChange]) -> Vec<String> {
+    v.iter()
+        .map(|c| match &c.from {
+            Some(f) => format!("{} {} (from {f})", c.change, c.path),
+            None => format!("{} {}", c.change, c.path),
+        })
+        .collect()
+}
+
+/// One branch: its state against its upstream, then its commits on each side.
+fn branch(o: &mut String, b: &BranchReport) {
+    let mark = if b.current { "*" } else { " " };
+    let _ = writeln!(o, " {mark} {:<24} {}", b.name, branch_state(b));
+    for c in &b.commits_ahead {
+        let _ = writeln!(o, "      + {} {}", short(&c.id), c.subject);
+    }
+    for c in &b.commits_behind {
+        let _ = writeln!(o, "      - {} {}", short(&c.id), c.subject);
+    }
+}
+
+fn branch_state(b: &BranchReport) -> String {
+    match b.upstream_state {
+        UpstreamState::Tracking => {
+            let up = b
+                .upstream
+                .as_deref()
+                .map(|u| u.trim_start_matches("refs/remotes/"))
+                .unwrap_or("?");
+            match (b.ahead, b.behind) {
+                (0, 0) => format!("in sync with {up}"),
+                (a, 0) => format!("{a} ahead of {up} (not pushed)"),
+                (0, z) => format!("{z} behind {up} (not pulled)"),
+                (a, z) => format!("DIVERGED from {up}: {a} ahead, {z} behind"),
+            }
+        }
+        UpstreamState::None if b.warden_lane => {
+            format!("warden's lane; {} commit(s) on no remote", b.ahead)
+        }
+        UpstreamState::None => format!("no upstream; {} commit(s) on no remote", b.ahead),
+        UpstreamState::Gone => format!(
+            "upstream {} is GONE; {} commit(s) on no remote",
+            b.upstream.as_deref().unwrap_or("?"),
+            b.ahead
+        ),
+    }
+}
+
+fn collision(c: &Collision) -> String {
+    format!(
+        "{}: {} ({} locally; {})",
+        c.branch,
+        c.path,
+        match c.local {
+            LocalSide::Committed => "committed",
+            LocalSide::Uncommitted => "uncommitted",
+        },
+        if c.mergeable {
+            "git merges it cleanly"
+        } else {
+            "WOULD CONFLICT"
+        }
+    )
+}
+
+/// One line saying what the reconcile did (or would do, in a dry run).
 pub fn reconcile_headline(r: &ReconcileReport) -> String {
     match r.outcome {
         Outcome::UpToDate => format!(
@@ -189,56 +204,10 @@ pub fn reconcile_headline(r: &ReconcileReport) -> String {
     }
 }
 
+/// The reconcile report as text: its inputs, resolutions, conflicts and the next step.
 pub fn reconcile(r: &ReconcileReport) -> String {
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "sync reconcile run {}{}: {} ({}) with {} ({})",
-        r.run,
-        if r.dry_run {
-            " (dry run: no branch created)"
-        } else {
-            ""
-        },
-        r.branch,
-        short(&r.local_tip),
-        r.upstream.trim_start_matches("refs/remotes/"),
-        short(&r.upstream_tip)
-    );
-    for f in &r.fetch {
-        let _ = writeln!(o, "fetched {}", f.remote);
-    }
-    let _ = writeln!(
-        o,
-        "merge base {}",
-        r.merge_base
-            .as_deref()
-            .map_or("(none: unrelated histories)", short)
-    );
-    if let Some(s) = &r.snapshot {
-        let _ = writeln!(
-            o,
-            "uncommitted work captured as commit {} ({} path(s)); your working tree and index were not touched:",
-            short(&s.commit),
-            s.paths.len()
-        );
-        for p in &s.paths {
-            let _ = writeln!(o, "  {p}");
-        }
-    }
-    let _ = writeln!(o, "from local ({} commit(s)):", r.from_local_count);
-    for c in &r.from_local {
-        let _ = writeln!(o, "  + {} {}", short(&c.id), c.subject);
-    }
-    let _ = writeln!(
-        o,
-        "from {} ({} commit(s)):",
-        r.upstream.trim_start_matches("refs/remotes/"),
-        r.from_remote_count
-    );
-    for c in &r.from_remote {
-        let _ = writeln!(o, "  - {} {}", short(&c.id), c.subject);
-    }
+    reconcile_inputs(&mut o, r);
     list(&mut o, "collisions (changed on both sides)", &r.collisions);
     list(
         &mut o,
@@ -274,6 +243,61 @@ pub fn reconcile(r: &ReconcileReport) -> String {
     for c in &r.created_refs {
         let _ = writeln!(o, "created {} at {}", c.name, short(&c.commit));
     }
+    reconcile_next(&mut o, r);
+    o
+}
+
+/// What went into the merge: both tips, the merge base, the captured
+/// uncommitted work and the commits of each side.
+fn reconcile_inputs(o: &mut String, r: &ReconcileReport) {
+    let upstream = r.upstream.trim_start_matches("refs/remotes/");
+    let _ = writeln!(
+        o,
+        "sync reconcile run {}{}: {} ({}) with {} ({})",
+        r.run,
+        if r.dry_run {
+            " (dry run: no branch created)"
+        } else {
+            ""
+        },
+        r.branch,
+        short(&r.local_tip),
+        upstream,
+        short(&r.upstream_tip)
+    );
+    for f in &r.fetch {
+        let _ = writeln!(o, "fetched {}", f.remote);
+    }
+    let _ = writeln!(
+        o,
+        "merge base {}",
+        r.merge_base
+            .as_deref()
+            .map_or("(none: unrelated histories)", short)
+    );
+    if let Some(s) = &r.snapshot {
+        let _ = writeln!(
+            o,
+            "uncommitted work captured as commit {} ({} path(s)); your working tree and index were not touched:",
+            short(&s.commit),
+            s.paths.len()
+        );
+        for p in &s.paths {
+            let _ = writeln!(o, "  {p}");
+        }
+    }
+    let _ = writeln!(o, "from local ({} commit(s)):", r.from_local_count);
+    for c in &r.from_local {
+        let _ = writeln!(o, "  + {} {}", short(&c.id), c.subject);
+    }
+    let _ = writeln!(o, "from {upstream} ({} commit(s)):", r.from_remote_count);
+    for c in &r.from_remote {
+        let _ = writeln!(o, "  - {} {}", short(&c.id), c.subject);
+    }
+}
+
+/// The next step after a run that created a branch.
+fn reconcile_next(o: &mut String, r: &ReconcileReport) {
     match r.outcome {
         Outcome::SyncBranch if !r.dry_run => {
             let _ = writeln!(
@@ -293,7 +317,6 @@ pub fn reconcile(r: &ReconcileReport) -> String {
         }
         _ => {}
     }
-    o
 }
 
 pub fn adopt(a: &AdoptReport) -> String {
@@ -322,6 +345,7 @@ pub fn adopt(a: &AdoptReport) -> String {
     o
 }
 
+/// The fleet audit report as text.
 pub fn fleet(f: &FleetReport) -> String {
     let mut o = String::new();
     let _ = writeln!(

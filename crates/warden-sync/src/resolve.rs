@@ -9,8 +9,11 @@ use std::collections::BTreeMap;
 /// The three sides of a conflicted path (`None` = absent on that side).
 #[derive(Debug, Clone, Default)]
 pub struct Sides {
+    /// The merge base's version (None when absent there).
     pub base: Option<Vec<u8>>,
+    /// The local side's version (None when absent).
     pub ours: Option<Vec<u8>>,
+    /// The upstream's version (None when absent).
     pub theirs: Option<Vec<u8>>,
 }
 

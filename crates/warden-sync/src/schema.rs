@@ -47,6 +47,7 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
     ]
 }
 
+/// The JSON Schema `warden schema NAME` prints for `name`, if it is one of this crate's.
 pub fn get(name: &str) -> Option<Value> {
     use crate::*;
     Some(match name {
