@@ -138,24 +138,22 @@ fn a_fetch_that_fails_is_reported_never_prompted_for() {
 #[test]
 fn an_unknown_remote_is_a_usage_error_with_a_hint() {
     let w = World::new();
-    let err = w.a.fails(&["sync", "audit", "--remote", "orign"], 2);
-    assert!(err.contains("--remote: no remote named \"orign\""), "{err}");
-    assert!(err.contains("did you mean \"origin\""), "{err}");
-    let err =
-        w.a.fails(&["sync", "audit", "--remote", "origin", "--no-fetch"], 2);
-    assert!(err.contains("cannot be used with"), "{err}");
+    let out = transcript(
+        &w.a,
+        &[
+            &["sync", "audit", "--remote", "orign"],
+            &["sync", "audit", "--remote", "origin", "--no-fetch"],
+        ],
+    );
+    settings(&w.a).bind(|| insta::assert_snapshot!("sync_audit_unknown_remote", out));
 }
 
 #[test]
 fn sync_commands_outside_a_repository_say_so() {
     let w = World::new();
-    let out = isolated(common::BIN, w.home.path())
-        .args(["sync", "audit"])
-        .current_dir(w.home.path())
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not inside a git repository"));
+    let out = transcript_at(w.home.path(), w.home.path(), &[&["sync", "audit"]]);
+    settings_at(w.home.path(), w.home.path())
+        .bind(|| insta::assert_snapshot!("sync_outside_a_repository", out));
 }
 
 // ---- 2. sync audit -----------------------------------------------------------
@@ -675,12 +673,8 @@ fn a_bad_sync_config_names_the_field_and_the_fix() {
         ".warden/sync.yaml",
         "schema: warden.sync-config/v1\nauto_adopts: true\n",
     );
-    let err = w.a.fails(&["sync", "reconcile"], 2);
-    assert!(
-        err.contains(".warden/sync.yaml: auto_adopts: unknown field"),
-        "{err}"
-    );
-    assert!(err.contains("hint: did you mean \"auto_adopt\"?"), "{err}");
+    let out = transcript(&w.a, &[&["sync", "reconcile"]]);
+    settings(&w.a).bind(|| insta::assert_snapshot!("sync_config_unknown_field", out));
 }
 
 #[test]
@@ -688,9 +682,8 @@ fn reconcile_needs_a_branch_with_an_upstream() {
     let w = World::new();
     w.a.ok(&["init"]);
     w.a.git(&["switch", "--quiet", "-c", "lonely"]);
-    let err = w.a.fails(&["sync", "reconcile"], 1);
-    assert!(err.contains("branch lonely has no upstream"), "{err}");
-    assert!(err.contains("--set-upstream-to"), "{err}");
+    let out = transcript(&w.a, &[&["sync", "reconcile"]]);
+    settings(&w.a).bind(|| insta::assert_snapshot!("reconcile_without_upstream", out));
 }
 
 // ---- 5. sync adopt -----------------------------------------------------------
