@@ -13,6 +13,10 @@
 //! flags that cannot do the former and is used only from the single-threaded
 //! helper. It is the one place in warden with `unsafe`; the rest of the
 //! workspace forbids it.
+//!
+//! [`fork`] then makes that next child without a second exec of warden: the
+//! forked child is PID 1 of the new namespace and carries on as the helper's
+//! second stage, while the parent only waits for it ([`wait_exit_byte`]).
 
 #[cfg(target_os = "linux")]
 mod linux {
@@ -52,6 +56,63 @@ mod linux {
     }
 }
 
+#[cfg(target_os = "linux")]
+mod fork_linux {
+    use std::io;
+
+    /// Which side of a [`fork`] this process is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Forked {
+        /// The new process (after [`super::unshare`]: PID 1 of the new PID
+        /// namespace).
+        Child,
+        /// The caller, with the child's process id.
+        Parent(u32),
+    }
+
+    /// fork(2). Call it only while the process has a single thread (the
+    /// helper, right after [`super::unshare`]).
+    pub fn fork() -> io::Result<Forked> {
+        #[allow(unsafe_code)]
+        // SAFETY: the only caller is the sandbox helper's first stage, which
+        // is single-threaded here (the kernel has just accepted a user
+        // namespace, which it refuses to a multi-threaded caller). With one
+        // thread no lock can be held by a thread that does not exist in the
+        // child, and the C library's fork runs its own atfork handlers. The
+        // child goes on with ordinary Rust code and ends through `exit`.
+        let pid = unsafe { libc::fork() };
+        match pid {
+            -1 => Err(io::Error::last_os_error()),
+            0 => Ok(Forked::Child),
+            p => Ok(Forked::Parent(p as u32)),
+        }
+    }
+
+    /// Wait for the child `pid` to end: its exit code, or 128 + the signal
+    /// that killed it (as a shell reports it).
+    pub fn wait_exit_byte(pid: u32) -> io::Result<u8> {
+        let pid = rustix::process::Pid::from_raw(pid as i32)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "pid 0"))?;
+        loop {
+            match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+                Ok(Some((_, status))) => {
+                    if let Some(code) = status.exit_status() {
+                        return Ok(code as u8);
+                    }
+                    if let Some(sig) = status.terminating_signal() {
+                        return Ok((128 + sig) as u8);
+                    }
+                }
+                Ok(None) => {}
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+pub use fork_linux::{Forked, fork, wait_exit_byte};
 #[cfg(target_os = "linux")]
 pub use linux::{map_ids, unshare};
 

@@ -33,6 +33,9 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 pub use warden_core::policy::IsolationLayer;
+/// Stage 2 as a forked child of stage 1 (no second exec of warden).
+#[cfg(target_os = "linux")]
+pub use warden_isolate::{Forked, fork, wait_exit_byte};
 
 /// The first stderr line of the sandbox helper: `warden-sandbox: <level> …`.
 pub const STATUS_PREFIX: &str = "warden-sandbox: ";

@@ -1,7 +1,8 @@
 //! `warden __sandbox`: the plugin sandbox helper (see warden_plugin::sandbox).
 //!
-//! Stage 1 enters new PID and mount namespaces and starts itself again as
-//! stage 2, PID 1 of the new PID namespace, which mounts its own /proc, makes
+//! Stage 1 enters new PID and mount namespaces and forks stage 2 (or, where
+//! fork fails, starts itself again as stage 2), PID 1 of the new PID
+//! namespace, which mounts its own /proc, makes
 //! the protected directories read-only, drops every privilege, applies
 //! Landlock, reports the layers on stderr's first line, and runs the plugin
 //! as its child, reaping every orphan. Without namespaces, one stage applies
@@ -64,9 +65,32 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     }
     // Stage 1: still single-threaded, the one moment a user namespace can be made.
     match sandbox::enter_namespaces() {
-        Ok(_user) => stage1(args),
+        Ok(_user) => forked(args, &required),
         Err(e) => single_stage(args, &required, &e.to_string()),
     }
+}
+
+/// Stage 2 in a forked child, PID 1 of the new namespaces, without a second
+/// exec of warden; stage 1 waits for it and exits as it does. Where fork
+/// fails, stage 1 starts itself again as stage 2 instead.
+#[cfg(target_os = "linux")]
+fn forked(args: &Args, required: &[IsolationLayer]) -> Result<ExitCode, CliError> {
+    match sandbox::fork() {
+        Ok(sandbox::Forked::Child) => stage2(args, required),
+        Ok(sandbox::Forked::Parent(pid)) => match sandbox::wait_exit_byte(pid) {
+            Ok(code) => Ok(output::ExitStatus::Child(code).into()),
+            Err(e) => {
+                eprintln!("warden: the sandbox helper lost its second stage: {e}");
+                Ok(output::ExitStatus::Child(EXIT_EXEC_FAILED as u8).into())
+            }
+        },
+        Err(_) => stage1(args),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn forked(args: &Args, _required: &[IsolationLayer]) -> Result<ExitCode, CliError> {
+    stage1(args)
 }
 
 /// Start stage 2 inside the new namespaces and exit as it does.
