@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit_log;
 pub mod canon;
 pub mod command;
 pub mod diff;

@@ -313,6 +313,28 @@ impl Writer {
         Ok(())
     }
 
+    /// Rename `from` to `to` (a sealed log segment): durable now in
+    /// `PerFile` (both directories fsynced), at [`Writer::commit`] in `Group`.
+    pub fn rename(&mut self, from: &Path, to: &Path) -> std::io::Result<()> {
+        std::fs::rename(from, to)?;
+        let dirs = [from.parent(), to.parent()];
+        if self.mode == Durability::PerFile {
+            let mut done: Vec<&Path> = Vec::new();
+            for d in dirs.into_iter().flatten() {
+                if !done.contains(&d) {
+                    warden_core::fsutil::sync_dir(d).map_err(std::io::Error::other)?;
+                    self.flushes += 1;
+                    done.push(d);
+                }
+            }
+        } else {
+            self.files.push(to.to_path_buf());
+            self.dirs
+                .extend(dirs.into_iter().flatten().map(Path::to_path_buf));
+        }
+        Ok(())
+    }
+
     /// Remove `path` (a processed command), durably in `PerFile`.
     pub fn remove(&mut self, path: &Path) -> std::io::Result<()> {
         match std::fs::remove_file(path) {

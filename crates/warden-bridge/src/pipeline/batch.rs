@@ -179,7 +179,7 @@ impl Bridge<'_> {
             let r = self.write_outputs(item, applied, &mut w, &mut log)?;
             reports.push(r);
         }
-        w.append(&self.layout.log(), &log)?;
+        crate::audit_log::append(&mut w, &self.layout, &log)?;
         fail("bridge.after_outputs")?;
         w.commit(&self.layout.root)?;
         fail("bridge.after_sync")?;

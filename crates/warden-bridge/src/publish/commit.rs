@@ -207,9 +207,12 @@ fn fast_import_stream(
     for (n, (i, changes)) in commits.iter().enumerate() {
         let g = &groups[*i];
         stream.extend_from_slice(format!("commit {SCRATCH_REF}\nmark :{}\n", n + 1).as_bytes());
+        // A re-derived commit keeps its author and author date.
+        let author = g.original.as_ref().map_or(author, |(a, _)| a.as_str());
         stream.extend_from_slice(format!("author {author}\ncommitter {committer}\n").as_bytes());
-        let msg = g.message();
-        stream.extend_from_slice(format!("data {}\n{msg}", msg.len()).as_bytes());
+        let msg = g.message_bytes();
+        stream.extend_from_slice(format!("data {}\n", msg.len()).as_bytes());
+        stream.extend_from_slice(&msg);
         if let (0, Some(h)) = (n, head) {
             stream.extend_from_slice(format!("from {h}\n").as_bytes());
         }

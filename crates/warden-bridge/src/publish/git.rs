@@ -161,6 +161,17 @@ impl Git {
             .unwrap_or_default()
     }
 
+    /// Whether HEAD has any of `paths` (none on an unborn branch). One process.
+    pub(super) fn any_in_head(&self, paths: &[String]) -> Result<bool, PublishError> {
+        let names: Vec<String> = paths.iter().map(|p| format!("HEAD:{p}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        Ok(self
+            .git
+            .objects(&names)?
+            .iter()
+            .any(|o| matches!(o, warden_core::git::ObjectInfo::Found { .. })))
+    }
+
     /// Which of `paths` git ignores (tracked files never are). One process.
     pub(super) fn ignored(
         &self,
@@ -333,6 +344,14 @@ impl Git {
             .collect();
         v.reverse();
         Ok(v)
+    }
+
+    /// A commit's author header and whole message, to make it again.
+    pub(super) fn commit_meta(
+        &self,
+        rev: &str,
+    ) -> Result<warden_core::git::CommitMeta, PublishError> {
+        Ok(self.git.commit_meta(rev)?)
     }
 
     /// Paths that differ between two commits.

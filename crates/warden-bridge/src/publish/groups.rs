@@ -4,6 +4,7 @@
 
 use super::PublishError;
 use super::git::Git;
+use crate::audit_log::{SEGMENT_DIR, segment_seq};
 use crate::layout::{Layout, SAFE_DIRS};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +26,9 @@ pub(super) struct Group {
     pub blobs: Vec<(String, Vec<u8>)>,
     /// The ids its log lines carry (the command id; a dead letter's key too).
     pub log_ids: Vec<String>,
+    /// A commit made again (re-derivation): its original author header
+    /// (`Name <email> <time> <tz>`) and whole message, kept as they were.
+    pub original: Option<(String, Vec<u8>)>,
 }
 
 impl Group {
@@ -37,10 +41,20 @@ impl Group {
             target_files: Vec::new(),
             blobs: Vec::new(),
             log_ids: Vec::new(),
+            original: None,
         }
     }
 
-    /// The commit message: the subject, a blank line, the trailers.
+    /// The commit message: the subject, a blank line, the trailers (a
+    /// re-derived commit's own message as it was).
+    pub fn message_bytes(&self) -> Vec<u8> {
+        match &self.original {
+            Some((_, m)) => m.clone(),
+            None => self.message().into_bytes(),
+        }
+    }
+
+    /// The subject, a blank line, the trailers.
     pub fn message(&self) -> String {
         let mut m = format!("{}\n", self.subject);
         if !self.trailers.is_empty() {
@@ -58,27 +72,6 @@ impl Group {
 /// outputs, as on every commit warden makes for the user (sync's too).
 pub fn run_trailer(run: &str) -> String {
     warden_core::git::run_trailer(run)
-}
-
-/// The trailer of a bridge commit, from its subject and, for a command's
-/// commit, the run its result names; None for a commit that is not ours.
-pub(super) fn trailer_for(subject: &str, result: Option<&serde_json::Value>) -> Option<String> {
-    if subject.starts_with("bridge: results ") {
-        return Some(match result.and_then(|r| r["run"].as_str()) {
-            Some(run) => run_trailer(run),
-            None => "Warden-Bridge: command".into(),
-        });
-    }
-    let what = if subject.starts_with("bridge: DLQ ") {
-        "dead letters"
-    } else if subject == "bridge: retries index update" {
-        "retries index"
-    } else if subject == "bridge: outputs update" {
-        "outputs"
-    } else {
-        return None;
-    };
-    Some(format!("Warden-Bridge: {what}"))
 }
 
 /// Changed files under the safe directories, sorted by what they belong to.
@@ -170,15 +163,25 @@ pub(super) fn pending_groups(
         .collect();
     if !groups.is_empty() && !logs.is_empty() {
         let log = git.rel("logs/bridge.log");
-        if logs.contains(&log) {
-            split_log(git, &log, &mut groups);
-        }
-        let split = groups.iter().any(|g| !g.blobs.is_empty());
+        let seg_dir = git.rel(&format!("{SEGMENT_DIR}/"));
+        let segments: Vec<String> = logs
+            .iter()
+            .filter(|p| {
+                p.strip_prefix(&seg_dir)
+                    .is_some_and(|n| !n.contains('/') && segment_seq(n).is_some())
+            })
+            .cloned()
+            .collect();
+        let placed = if logs.contains(&log) || !segments.is_empty() {
+            split_log(git, &log, &segments, &mut groups)?
+        } else {
+            BTreeSet::new()
+        };
         // Other audit files, and the log when it cannot be split, travel
         // with the last command's commit.
         if let Some(last) = groups.last_mut() {
             last.files
-                .extend(logs.iter().filter(|p| !split || **p != log).cloned());
+                .extend(logs.iter().filter(|p| !placed.contains(*p)).cloned());
         }
         rest.retain(|p| !logs.contains(p));
     }
@@ -281,20 +284,55 @@ fn dlq_group(dlq: &BTreeMap<String, (String, Option<String>)>) -> Group {
 }
 
 /// One commit per command with its own log line: the lines the log gained
-/// since HEAD are given, in order, to the commands they name, and the
-/// commands are put in the order of their lines (the order they were
-/// processed). Each commit takes the log up to its command's last line; the
-/// last one takes the whole file, so the final tree is the work tree's. Left
-/// as it is (the whole log in the last commit) when the log was not only
-/// appended to.
-fn split_log(git: &Git, log: &str, groups: &mut Vec<Group>) {
-    let Ok(work) = std::fs::read(git.top.join(log)) else {
-        return;
-    };
+/// since HEAD (in the segments sealed since, then in `logs/bridge.log`) are
+/// given, in order, to the commands they name, and the commands are put in
+/// the order of their lines (the order they were processed). Each commit
+/// takes the log as it was right after its command's last line: the
+/// segments sealed before that line (each added, whole, by the first commit
+/// that has it) and `logs/bridge.log` up to the line. The last one takes the
+/// whole log, so the final tree is the work tree's. So a commit writes at
+/// most one bounded log blob (plus a segment git already has, when a segment
+/// ends with the previous command's line). Left as it is (everything in the
+/// last commit) when the log was not only appended to: a segment HEAD
+/// already has changed, or the first new one (or, with none, the log) does
+/// not start with HEAD's log. Returns the log paths it placed.
+fn split_log(
+    git: &Git,
+    log: &str,
+    segments: &[String],
+    groups: &mut Vec<Group>,
+) -> Result<BTreeSet<String>, PublishError> {
+    let none = BTreeSet::new();
     let head = git.head_blob(log);
-    let Some(added) = work.strip_prefix(head.as_slice()) else {
-        return;
-    };
+    if !segments.is_empty() && git.any_in_head(segments)? {
+        return Ok(none);
+    }
+    // The pieces of the stream of added lines: (path, range in `added`);
+    // the first piece's file starts with HEAD's log.
+    let mut added: Vec<u8> = Vec::new();
+    let mut pieces: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+    let files = segments
+        .iter()
+        .cloned()
+        .chain(std::iter::once(log.to_string()));
+    for (i, path) in files.enumerate() {
+        let bytes = match std::fs::read(git.top.join(&path)) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path == log => Vec::new(),
+            Err(_) => return Ok(none),
+        };
+        let new = if i == 0 {
+            match bytes.strip_prefix(head.as_slice()) {
+                Some(rest) => rest,
+                None => return Ok(none),
+            }
+        } else {
+            bytes.as_slice()
+        };
+        let start = added.len();
+        added.extend_from_slice(new);
+        pieces.push((path, start..added.len()));
+    }
     // End offset (in `added`) of each group's last line.
     let mut ends: Vec<Option<usize>> = vec![None; groups.len()];
     let mut off = 0;
@@ -310,19 +348,37 @@ fn split_log(git: &Git, log: &str, groups: &mut Vec<Group>) {
         }
     }
     if ends.iter().all(Option::is_none) {
-        return;
+        return Ok(none);
     }
     let mut order: Vec<(Option<usize>, Group)> = ends.into_iter().zip(groups.drain(..)).collect();
     // Commands without a line first (as they were), then in log order.
     order.sort_by_key(|(end, _)| end.map_or((0, 0), |e| (1, e)));
     let last = order.iter().rposition(|(end, _)| end.is_some());
+    let live = pieces.len() - 1;
+    let mut sealed = 0; // segments already in an earlier commit
     for (i, (end, mut g)) in order.into_iter().enumerate() {
         if let Some(end) = end {
             let upto = if Some(i) == last { added.len() } else { end };
-            let mut content = head.clone();
-            content.extend_from_slice(&added[..upto]);
+            // The piece holding the line (the last commit: the live log);
+            // the segments before it are sealed.
+            let at = if Some(i) == last {
+                live
+            } else {
+                pieces
+                    .iter()
+                    .position(|(_, r)| r.start < upto && upto <= r.end)
+                    .unwrap_or(live)
+            };
+            for (path, _) in &pieces[sealed..at] {
+                g.files.push(path.clone());
+            }
+            sealed = sealed.max(at);
+            let r = &pieces[at].1;
+            let mut content = if at == 0 { head.clone() } else { Vec::new() };
+            content.extend_from_slice(&added[r.start..upto]);
             g.blobs.push((log.to_string(), content));
         }
         groups.push(g);
     }
+    Ok(pieces.into_iter().map(|(p, _)| p).collect())
 }

@@ -4,12 +4,15 @@
 //! are taken as they are; a target file changed on both sides, or one the
 //! user has edited, stops it with the file named. Outputs are never dropped.
 //! The commits are written like a pass's (`commit::commit_groups`), each
-//! with its subject and its trailer.
+//! with its own whole message (subject and trailers) and its original author
+//! and author date (the committer and commit date are now's, as with
+//! `git rebase`).
 
 use super::commit;
 use super::git::Git;
-use super::groups::{self, Group};
+use super::groups::Group;
 use super::{PublishError, PublishReport};
+use crate::audit_log::{SEGMENT_DIR, segment_seq};
 use crate::layout::SAFE_DIRS;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// removed).
 struct Ours {
     subject: String,
+    /// Its author header and whole message, kept when it is made again.
+    meta: warden_core::git::CommitMeta,
     files: Vec<(String, Option<Vec<u8>>)>,
 }
 
@@ -58,7 +63,12 @@ fn ours(git: &Git, base: &str) -> Result<(Vec<Ours>, BTreeSet<String>), PublishE
             files.push((f.clone(), git.file_at(&id, &f)?));
             contents.insert(f);
         }
-        commits.push(Ours { subject, files });
+        let meta = git.commit_meta(&id)?;
+        commits.push(Ours {
+            subject,
+            meta,
+            files,
+        });
     }
     Ok((commits, contents))
 }
@@ -111,8 +121,12 @@ fn refuse_edited(git: &Git, bring: &[&str]) -> Result<(), PublishError> {
 
 /// Our commits as groups to commit again: each file's last version is
 /// written to the work tree and taken from there (its mode kept); earlier
-/// versions (the log up to a command's own line) travel as content. A log
-/// the upstream changed too is merged as a union of lines.
+/// versions (the log up to a command's own line) travel as content. A
+/// `logs/bridge.log` the upstream changed too is merged as a union of lines,
+/// less the lines sealed into a segment (the upstream's, and ours up to that
+/// commit), so no line is in two files. Sealed segments are never merged: one
+/// of ours whose name the upstream also sealed, with other lines, is
+/// committed under a free name next to it.
 fn restore(
     git: &Git,
     commits: &[Ours],
@@ -123,28 +137,47 @@ fn restore(
         .enumerate()
         .flat_map(|(i, c)| c.files.iter().map(move |(f, _)| (f.as_str(), i)))
         .collect();
+    let log = git.rel("logs/bridge.log");
+    let seg_dir = git.rel(&format!("{SEGMENT_DIR}/"));
+    let is_segment = |f: &str| {
+        f.strip_prefix(&seg_dir)
+            .is_some_and(|n| !n.contains('/') && segment_seq(n).is_some())
+    };
+    let mut sealed: BTreeSet<Vec<u8>> = BTreeSet::new();
+    for f in theirs.iter().filter(|f| is_segment(f)) {
+        if let Some(b) = git.file_at("@{u}", f)? {
+            sealed.extend(lines_of(&b));
+        }
+    }
+    let mut renamed: BTreeMap<String, String> = BTreeMap::new();
     let mut groups = Vec::new();
     for (i, c) in commits.iter().enumerate() {
-        let result = c
-            .files
-            .iter()
-            .find(|(f, _)| f.contains("results/") && !f.ends_with(".integrity.json"))
-            .and_then(|(_, b)| b.as_deref())
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
+        for (f, ours) in &c.files {
+            if let Some(ours) = ours.as_deref().filter(|_| is_segment(f)) {
+                sealed.extend(lines_of(ours));
+                if theirs.contains(f) && git.file_at("@{u}", f)?.as_deref() != Some(ours) {
+                    renamed.insert(f.clone(), free_segment_name(git, f, theirs));
+                    // Their segment stays as they sealed it.
+                    git.checkout("@{u}", f)?;
+                }
+            }
+        }
+        // The same subject, trailers, author and author date as before.
         let mut g = Group::new(c.subject.clone(), String::new());
-        g.trailers = groups::trailer_for(&c.subject, result.as_ref())
-            .into_iter()
-            .collect();
+        g.trailers.clear();
+        g.original = Some((c.meta.author.clone(), c.meta.message.clone()));
         for (f, ours) in &c.files {
             let merged = match ours {
-                Some(ours) if theirs.contains(f) && f.ends_with(".log") => {
+                Some(ours) if theirs.contains(f) && *f == log => {
                     let up = git.file_at("@{u}", f)?.unwrap_or_default();
-                    Some(union_of_lines(&up, ours))
+                    Some(without(&union_of_lines(&up, ours), &sealed))
                 }
                 other => other.clone(),
             };
+            let is_last = last.get(f.as_str()) == Some(&i);
+            let f = renamed.get(f).unwrap_or(f);
             match merged {
-                Some(bytes) if last.get(f.as_str()) == Some(&i) => {
+                Some(bytes) if is_last => {
                     let path = git.top.join(f);
                     if let Some(d) = path.parent() {
                         std::fs::create_dir_all(d)?;
@@ -159,6 +192,35 @@ fn restore(
         groups.push(g);
     }
     Ok(groups)
+}
+
+/// The lines of `bytes`, each without its newline.
+fn lines_of(bytes: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+}
+
+/// `text` without the lines in `drop`.
+fn without(text: &[u8], drop: &BTreeSet<Vec<u8>>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for line in text.split_inclusive(|b| *b == b'\n') {
+        let bare = line.strip_suffix(b"\n").unwrap_or(line);
+        if !drop.contains(bare) {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}
+
+/// A name next to segment `f` that neither side has: `<stem>.2.log`, ….
+fn free_segment_name(git: &Git, f: &str, theirs: &BTreeSet<String>) -> String {
+    let stem = f.trim_end_matches(".log");
+    (2..)
+        .map(|n| format!("{stem}.{n}.log"))
+        .find(|c| !theirs.contains(c) && !git.top.join(c).exists())
+        .unwrap_or_else(|| format!("{stem}.x.log"))
 }
 
 /// The upstream's lines, then ours that it lacks.

@@ -30,8 +30,10 @@
 pub mod parse;
 
 mod batch;
+mod commit_meta;
 mod ops;
 
+pub use commit_meta::{CommitMeta, parse_commit_object};
 pub use ops::{Fetch, RefUpdate, Role};
 pub use parse::{
     CommitInfo, ConflictStage, Entry, Identity, MergeTree, ObjectInfo, Porcelain, RefInfo,
