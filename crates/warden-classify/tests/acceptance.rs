@@ -259,12 +259,36 @@ fn identical_inputs_give_byte_identical_proposals() {
         f
     };
     let (a, b) = (make(), make());
-    let pa = serde_json::to_vec(&a.dry_run().proposal_value()).expect("json");
-    let pb = serde_json::to_vec(&b.dry_run().proposal_value()).expect("json");
+    let pa = serde_json::to_vec(&a.dry_run().proposal_value().expect("value")).expect("json");
+    let pb = serde_json::to_vec(&b.dry_run().proposal_value().expect("value")).expect("json");
     assert_eq!(pa, pb);
     let (_, da) = a.dry_run().proposal().expect("parse").expect("some");
     let (_, db) = b.dry_run().proposal().expect("parse").expect("some");
     assert_eq!(da, db);
+}
+
+#[test]
+fn the_typed_proposal_has_the_digest_and_the_fields_of_its_parsed_json() {
+    let f = Fixture::new(SEED);
+    f.write("inbox/notes.py", "ledger ulid append_only\n");
+    f.write("inbox/goal.md", "normalize the goal constraints\n");
+    f.write("inbox/junk.bin", "\0\u{1}");
+    f.write("inbox/holiday.txt", "sunny\n");
+    let a = f.dry_run();
+    let (typed, digest) = a.proposal().expect("proposal").expect("some");
+    let value = a.proposal_value().expect("value").expect("some");
+    let (parsed, parsed_digest) =
+        warden_core::proposal::Proposal::from_value(&value, "(test)").expect("the core parses it");
+    assert_eq!(digest, parsed_digest, "the digest of the canonical JSON");
+    assert_eq!(
+        serde_json::to_value(&typed).expect("typed"),
+        serde_json::to_value(&parsed).expect("parsed")
+    );
+    let kinds: Vec<&str> = typed.actions.iter().map(|x| x.kind().name()).collect();
+    assert_eq!(
+        kinds,
+        ["quarantine", "quarantine", "move_file", "move_file"]
+    );
 }
 
 #[test]
