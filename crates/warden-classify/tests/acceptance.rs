@@ -231,20 +231,7 @@ fn seeing_the_same_file_detected_twice_proposes_nothing_the_second_time() {
     assert_eq!(second.outcome, Outcome::NothingToDo);
     assert_eq!(f.repo().ledger().entries().expect("entries").len(), entries);
     // Naming the placed file explicitly proposes nothing either.
-    let repo = f.repo();
-    let a = warden_classify::run::dry_run(
-        &repo,
-        &f.registry(),
-        &warden_classify::classify::Options {
-            scope: warden_classify::classify::Scope::Paths(vec![
-                warden_core::paths::RepoPath::parse("modules/ledger/notes.py", "t", "t")
-                    .expect("path"),
-            ]),
-            reclassify: true,
-        },
-        &warden_classify::times::FsTimes,
-    )
-    .expect("dry run");
+    let a = f.dry_run_paths(&["modules/ledger/notes.py"], true);
     assert!(a.actions.is_empty(), "{:?}", a.actions);
 }
 
@@ -252,10 +239,7 @@ fn seeing_the_same_file_detected_twice_proposes_nothing_the_second_time() {
 fn identical_inputs_give_byte_identical_proposals() {
     let make = || {
         let f = Fixture::new(SEED);
-        f.write("inbox/notes.py", "ledger ulid append_only\n");
-        f.write("inbox/goal.md", "normalize the goal constraints\n");
-        f.write("inbox/junk.bin", "\0\u{1}");
-        f.write("inbox/goal_ledger.py", "x\n");
+        f.mixed_inbox();
         f
     };
     let (a, b) = (make(), make());
@@ -270,9 +254,7 @@ fn identical_inputs_give_byte_identical_proposals() {
 #[test]
 fn the_typed_proposal_has_the_digest_and_the_fields_of_its_parsed_json() {
     let f = Fixture::new(SEED);
-    f.write("inbox/notes.py", "ledger ulid append_only\n");
-    f.write("inbox/goal.md", "normalize the goal constraints\n");
-    f.write("inbox/junk.bin", "\0\u{1}");
+    f.mixed_inbox();
     f.write("inbox/holiday.txt", "sunny\n");
     let a = f.dry_run();
     let (typed, digest) = a.proposal().expect("proposal").expect("some");
@@ -298,21 +280,14 @@ fn files_in_a_module_folder_are_reported_not_moved_unless_reclassify() {
         "modules/goals/ledger_ulid_notes.py",
         "ledger ulid append_only\n",
     );
-    let name = warden_core::paths::RepoPath::parse("modules/goals", "t", "t").expect("p");
-    let repo = f.repo();
-    let opts = |reclassify| warden_classify::classify::Options {
-        scope: warden_classify::classify::Scope::Paths(vec![name.clone()]),
-        reclassify,
-    };
-    let times = warden_classify::times::FsTimes;
-    let a = warden_classify::run::dry_run(&repo, &f.registry(), &opts(false), &times).expect("a");
+    let a = f.dry_run_paths(&["modules/goals"], false);
     assert!(a.actions.is_empty());
     assert!(
         a.files[0].reason.contains("--reclassify"),
         "{}",
         a.files[0].reason
     );
-    let b = warden_classify::run::dry_run(&repo, &f.registry(), &opts(true), &times).expect("b");
+    let b = f.dry_run_paths(&["modules/goals"], true);
     assert_eq!(
         b.files[0].target.as_deref(),
         Some("modules/ledger/ledger_ulid_notes.py")
