@@ -16,12 +16,12 @@ use crate::scan::{self, FileInfo};
 use crate::score::{DecisionPath, Scorer, Verdict};
 use crate::times::{TimeSource, Times};
 use rayon::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use warden_core::modules::{Modules, OnAmbiguous};
 use warden_core::paths::RepoPath;
-use warden_core::proposal::Proposal;
+use warden_core::proposal::{Action, Expect, Proposal, RepoPathSchema, Source};
 use warden_core::{Digest, Result};
 
 /// The proposal's source: the classifier is a collector on `FileDetected`.
@@ -56,15 +56,19 @@ pub struct Options {
 pub struct Analysis {
     pub files: Vec<FileDecision>,
     /// The proposal's actions, quarantines first (a quarantined holder frees
-    /// its name for the newcomer that wins it), then moves.
-    pub actions: Vec<Value>,
+    /// its name for the newcomer that wins it), then moves. Built as the
+    /// core's typed actions: a big inbox never goes through a JSON value.
+    pub actions: Vec<Action>,
 }
 
 impl Analysis {
-    /// The proposal as JSON (`warden.proposal/v1`); `None` when there is no action.
-    pub fn proposal_value(&self) -> Option<Value> {
+    /// The proposal (`warden.proposal/v1`) and its digest; `None` when there
+    /// is no action. The digest is the one [`Proposal::from_value`] gives the
+    /// same proposal as JSON (sha256 of its canonical JSON, keys sorted),
+    /// computed by writing that form once into the hasher.
+    pub fn proposal(&self) -> Result<Option<(Proposal, Digest)>> {
         if self.actions.is_empty() {
-            return None;
+            return Ok(None);
         }
         let evidence: Vec<String> = self
             .files
@@ -83,27 +87,43 @@ impl Analysis {
                 )
             })
             .collect();
-        Some(json!({
-            "schema": "warden.proposal/v1",
-            "source": {"kind": SOURCE_KIND, "id": SOURCE_ID},
-            "event": EVENT,
-            "rationale": format!("classify {} file(s) by .warden/modules.yaml", self.files.len()),
-            "evidence": evidence,
-            "actions": self.actions,
-        }))
+        let p = Proposal {
+            schema: warden_core::proposal::PROPOSAL_SCHEMA_ID.into(),
+            source: Source {
+                kind: SOURCE_KIND.into(),
+                id: SOURCE_ID.into(),
+            },
+            event: EVENT.into(),
+            rationale: format!(
+                "classify {} file(s) by .warden/modules.yaml",
+                self.files.len()
+            ),
+            confidence: None,
+            evidence,
+            actions: self.actions.clone(),
+        };
+        let digest = canonical_digest(&p)?;
+        Ok(Some((p, digest)))
     }
 
-    /// The parsed proposal and its digest.
-    pub fn proposal(&self) -> Result<Option<(Proposal, Digest)>> {
-        match self.proposal_value() {
-            Some(v) => Proposal::from_value(&v, "(classifier proposal)").map(Some),
+    /// The proposal as JSON (`warden.proposal/v1`); `None` when there is no action.
+    pub fn proposal_value(&self) -> Result<Option<Value>> {
+        match self.proposal()? {
+            Some((p, _)) => serde_json::to_value(&p)
+                .map(Some)
+                .map_err(|e| warden_core::Error::Internal(e.to_string())),
             None => Ok(None),
         }
     }
 
-    /// The report of this pass.
+    /// The report of this pass (a copy; see [`Analysis::into_report`]).
     pub fn report(&self, run: Option<String>, outcome: Outcome) -> ClassifyReport {
         ClassifyReport::new(run, outcome, self.files.clone())
+    }
+
+    /// The report of this pass, without copying the decisions.
+    pub fn into_report(self, run: Option<String>, outcome: Outcome) -> ClassifyReport {
+        ClassifyReport::new(run, outcome, self.files)
     }
 
     /// Fill in where quarantined files went, once the run id is known.
@@ -116,6 +136,113 @@ impl Analysis {
             }
         }
     }
+}
+
+/// The sha256 of a classifier proposal's canonical JSON: the bytes
+/// `serde_json` writes for the same proposal as a JSON value (object keys
+/// sorted, no whitespace), streamed into the hasher. The structs below
+/// declare their fields in sorted order so that serde writes them so.
+fn canonical_digest(p: &Proposal) -> Result<Digest> {
+    use sha2::Digest as _;
+    #[derive(serde::Serialize)]
+    struct Src<'a> {
+        id: &'a str,
+        kind: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Sha<'a> {
+        sha256: &'a Digest,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(untagged)]
+    enum Exp<'a> {
+        Word(&'static str),
+        Sha(Sha<'a>),
+    }
+    #[derive(serde::Serialize)]
+    #[serde(untagged)]
+    enum Act<'a> {
+        Move {
+            expect: Exp<'a>,
+            from: &'a str,
+            kind: &'static str,
+            to: &'a str,
+        },
+        Quarantine {
+            expect: Exp<'a>,
+            kind: &'static str,
+            path: &'a str,
+            reason: &'a str,
+        },
+    }
+    #[derive(serde::Serialize)]
+    struct Canon<'a> {
+        actions: Vec<Act<'a>>,
+        event: &'a str,
+        evidence: &'a [String],
+        rationale: &'a str,
+        schema: &'a str,
+        source: Src<'a>,
+    }
+    fn exp(e: &Expect) -> Exp<'_> {
+        match e {
+            Expect::Absent => Exp::Word("absent"),
+            Expect::Any => Exp::Word("any"),
+            Expect::Sha256(d) => Exp::Sha(Sha { sha256: d }),
+        }
+    }
+    let mut actions = Vec::with_capacity(p.actions.len());
+    for a in &p.actions {
+        actions.push(match a {
+            Action::MoveFile { from, to, expect } => Act::Move {
+                expect: exp(expect),
+                from: from.0.as_str(),
+                kind: "move_file",
+                to: to.0.as_str(),
+            },
+            Action::Quarantine {
+                path,
+                reason,
+                expect,
+            } => Act::Quarantine {
+                expect: exp(expect),
+                kind: "quarantine",
+                path: path.0.as_str(),
+                reason,
+            },
+            other => {
+                return Err(warden_core::Error::Internal(format!(
+                    "the classifier proposes only move_file and quarantine, not {}",
+                    other.kind().name()
+                )));
+            }
+        });
+    }
+    let canon = Canon {
+        actions,
+        event: &p.event,
+        evidence: &p.evidence,
+        rationale: &p.rationale,
+        schema: &p.schema,
+        source: Src {
+            id: &p.source.id,
+            kind: &p.source.kind,
+        },
+    };
+    struct HashWriter(sha2::Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = HashWriter(sha2::Sha256::new());
+    serde_json::to_writer(&mut w, &canon)
+        .map_err(|e| warden_core::Error::Internal(e.to_string()))?;
+    Ok(Digest(w.0.finalize().into()))
 }
 
 /// The files in scope, sorted and without duplicates.
@@ -449,14 +576,18 @@ fn decide_all(
     let mut quarantines = Vec::new();
     let mut moves = Vec::new();
     for f in &files {
-        let expect = json!({"sha256": f.sha256});
+        let expect = Expect::Sha256(f.sha256);
         match (f.action.as_deref(), &f.target) {
-            (Some("quarantine"), _) => quarantines.push(json!({
-                "kind": "quarantine", "path": f.path, "reason": f.quarantine_reason, "expect": expect,
-            })),
-            (Some("move_file"), Some(to)) => moves.push(json!({
-                "kind": "move_file", "from": f.path, "to": to, "expect": expect,
-            })),
+            (Some("quarantine"), _) => quarantines.push(Action::Quarantine {
+                path: RepoPathSchema(RepoPath::parse(&f.path, "(classifier)", "path")?),
+                reason: f.quarantine_reason.clone().unwrap_or_default(),
+                expect,
+            }),
+            (Some("move_file"), Some(to)) => moves.push(Action::MoveFile {
+                from: RepoPathSchema(RepoPath::parse(&f.path, "(classifier)", "path")?),
+                to: RepoPathSchema(RepoPath::parse(to, "(classifier)", "target")?),
+                expect,
+            }),
             _ => {}
         }
     }

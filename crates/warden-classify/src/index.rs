@@ -84,6 +84,16 @@ struct IndexFile {
     body: Body,
 }
 
+/// Where [`PlacementIndex::load_with`] starts from.
+enum Start {
+    /// Nothing: every chain from its start.
+    Fresh,
+    /// The index file.
+    File,
+    /// An index held in memory.
+    Memory(Body),
+}
+
 /// The placement index, brought up to the ledger's end.
 #[derive(Debug, Clone)]
 pub struct PlacementIndex {
@@ -97,8 +107,22 @@ pub fn index_path(repo: &Repo) -> PathBuf {
     repo.layout.state_dir().join(INDEX_FILE)
 }
 
+/// The bytes of a body's JSON, streamed into sha256 (never held whole).
 fn body_digest(body: &Body) -> Option<Digest> {
-    serde_json::to_vec(body).ok().map(|b| Digest::of(&b))
+    use sha2::Digest as _;
+    struct HashWriter(sha2::Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = HashWriter(sha2::Sha256::new());
+    serde_json::to_writer(&mut w, body).ok()?;
+    Some(Digest(w.0.finalize().into()))
 }
 
 fn read_index(path: &Path) -> Option<Body> {
@@ -108,21 +132,30 @@ fn read_index(path: &Path) -> Option<Body> {
         .then_some(file.body)
 }
 
-/// Best effort: a temp file beside it, then a rename.
+/// Best effort: a temp file beside it, then a rename. Streamed from the
+/// body (no copy of it, no buffer of the whole file).
 fn write_index(path: &Path, body: &Body) {
+    use std::io::Write;
+    #[derive(Serialize)]
+    struct IndexRef<'a> {
+        schema: &'a str,
+        digest: Digest,
+        body: &'a Body,
+    }
     let Some(digest) = body_digest(body) else {
         return;
     };
-    let file = IndexFile {
-        schema: INDEX_SCHEMA.into(),
+    let file = IndexRef {
+        schema: INDEX_SCHEMA,
         digest,
-        body: body.clone(),
-    };
-    let Ok(text) = serde_json::to_vec(&file) else {
-        return;
+        body,
     };
     let tmp = path.with_file_name(format!("{INDEX_FILE}.{}.tmp", std::process::id()));
-    if std::fs::write(&tmp, &text).is_ok() && std::fs::rename(&tmp, path).is_err() {
+    let written = std::fs::File::create(&tmp).is_ok_and(|f| {
+        let mut w = std::io::BufWriter::with_capacity(64 * 1024, f);
+        serde_json::to_writer(&mut w, &file).is_ok() && w.flush().is_ok()
+    });
+    if !written || std::fs::rename(&tmp, path).is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
 }
@@ -250,19 +283,31 @@ impl PlacementIndex {
     /// The index, checked against every chain and brought up to date (or
     /// rebuilt); rewritten when it changed.
     pub fn load(repo: &Repo) -> Result<PlacementIndex> {
-        Self::load_with(repo, false)
+        Self::load_with(repo, Start::File)
     }
 
     /// Throw the index away and rebuild it from every chain.
     pub fn rebuild(repo: &Repo) -> Result<PlacementIndex> {
-        Self::load_with(repo, true)
+        Self::load_with(repo, Start::Fresh)
     }
 
-    fn load_with(repo: &Repo, fresh: bool) -> Result<PlacementIndex> {
+    /// This index, kept in memory by a long-running caller (the watcher),
+    /// checked against every chain like [`PlacementIndex::load`] and brought
+    /// up to date by folding in only what was appended since: the file is
+    /// not read and parsed again for every batch.
+    pub fn refresh(self, repo: &Repo) -> Result<PlacementIndex> {
+        Self::load_with(repo, Start::Memory(self.body))
+    }
+
+    fn load_with(repo: &Repo, start: Start) -> Result<PlacementIndex> {
         let path = index_path(repo);
         let ledger = repo.ledger();
         let writers = ledger.writers()?;
-        let old = if fresh { None } else { read_index(&path) };
+        let old = match start {
+            Start::Fresh => None,
+            Start::File => read_index(&path),
+            Start::Memory(b) => Some(b),
+        };
         // Usable only when every chain it knows still holds its checkpoint.
         let mut usable = match &old {
             Some(b) => b.chains.keys().all(|w| writers.contains(w)),
@@ -281,17 +326,19 @@ impl PlacementIndex {
             Some(b) if usable => b,
             _ => Body::default(),
         };
-        let before = body.clone();
+        let mut changed = false;
         for w in &writers {
-            let from = body.chains.get(w).copied().unwrap_or(Checkpoint {
+            let known = body.chains.get(w).copied();
+            let from = known.unwrap_or(Checkpoint {
                 seq: 0,
                 hash: warden_core::ledger::genesis(w),
                 offset: 0,
             });
             let cp = body.fold_chain(repo.root(), &ledger.chain_path(w), w, from)?;
+            changed |= known != Some(cp);
             body.chains.insert(w.clone(), cp);
         }
-        if body != before || rebuilt {
+        if changed || rebuilt {
             // The ledger's order (run, then seq, then chain and place).
             body.rows.sort_by(|a, b| {
                 (&a.run, a.seq, &a.writer, a.at, a.i).cmp(&(&b.run, b.seq, &b.writer, b.at, b.i))
@@ -322,6 +369,21 @@ impl PlacementIndex {
             .filter(|r| self.undone_by(&r.run).is_none())
         {
             m.insert((r.path.clone(), r.sha256), r.key);
+        }
+        m
+    }
+
+    /// [`PlacementIndex::latest`] for the given (path, sha256) pairs only
+    /// (a batch's files): no map of the whole history is built.
+    pub fn latest_of(
+        &self,
+        wanted: &std::collections::BTreeSet<(&str, Digest)>,
+    ) -> BTreeMap<(String, Digest), Digest> {
+        let mut m = BTreeMap::new();
+        for r in &self.body.rows {
+            if wanted.contains(&(r.path.as_str(), r.sha256)) && self.undone_by(&r.run).is_none() {
+                m.insert((r.path.clone(), r.sha256), r.key);
+            }
         }
         m
     }

@@ -8,9 +8,10 @@
 
 use crate::classify::{self, Analysis, EVENT, Options, SOURCE_ID, SOURCE_KIND};
 use crate::history;
+use crate::index::PlacementIndex;
 use crate::report::{ClassifyReport, FileDecision, Outcome};
 use crate::times::Times;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use warden_core::engine::{Record, Session};
 use warden_core::modules::Modules;
 use warden_core::plan::Plan;
@@ -44,9 +45,20 @@ pub fn prepare(s: &Session, reg: &Modules, opts: &Options, times: &dyn Times) ->
     prepare_analysis(s, analysis)
 }
 
-/// Plan an analysis made by the caller (the watcher).
-pub fn prepare_analysis(s: &Session, mut analysis: Analysis) -> Result<Prepared> {
-    let latest = crate::index::PlacementIndex::load(s.repo)?.latest();
+/// Plan an analysis made by the caller.
+pub fn prepare_analysis(s: &Session, analysis: Analysis) -> Result<Prepared> {
+    let index = PlacementIndex::load(s.repo)?;
+    prepare_analysis_with(s, analysis, &index)
+}
+
+/// [`prepare_analysis`] with a placement index the caller keeps (the
+/// watcher: brought up to date with [`PlacementIndex::refresh`]).
+pub fn prepare_analysis_with(
+    s: &Session,
+    mut analysis: Analysis,
+    index: &PlacementIndex,
+) -> Result<Prepared> {
+    let latest = latest_for(index, &analysis);
     let mut plan = None;
     if let Some((p, digest)) = analysis.proposal()? {
         let mut pl = s.plan(&p, digest, "(classifier proposal)")?;
@@ -64,6 +76,16 @@ pub fn prepare_analysis(s: &Session, mut analysis: Analysis) -> Result<Prepared>
         plan,
         new,
     })
+}
+
+/// The latest recorded decision of each (path, sha256) of the analysis.
+fn latest_for(index: &PlacementIndex, analysis: &Analysis) -> BTreeMap<(String, Digest), Digest> {
+    let wanted: BTreeSet<(&str, Digest)> = analysis
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.sha256))
+        .collect();
+    index.latest_of(&wanted)
 }
 
 /// The decisions worth recording: those with an action, and those that
@@ -102,10 +124,10 @@ pub fn commit(s: &mut Session, prepared: Prepared) -> Result<ClassifyReport> {
             });
         }
         keep_inbox_roots(s.repo.root(), &analysis);
-        return Ok(analysis.report(Some(outcome.entry.run), Outcome::Applied));
+        return Ok(analysis.into_report(Some(outcome.entry.run), Outcome::Applied));
     }
     if new.is_empty() {
-        return Ok(analysis.report(None, Outcome::NothingToDo));
+        return Ok(analysis.into_report(None, Outcome::NothingToDo));
     }
     let run = s.new_run_id();
     let report = ClassifyReport::new(Some(run.clone()), Outcome::Recorded, new);
@@ -128,7 +150,7 @@ pub fn commit(s: &mut Session, prepared: Prepared) -> Result<ClassifyReport> {
         details: Some(details),
         artifacts: Vec::new(),
     })?;
-    Ok(analysis.report(Some(run), Outcome::Recorded))
+    Ok(analysis.into_report(Some(run), Outcome::Recorded))
 }
 
 /// The engine removes folders a run leaves empty; an inbox root is where
@@ -187,7 +209,7 @@ pub fn plan_plugin_proposal(
         return Ok((plan, None));
     }
     analysis.set_lane(&plan.run);
-    let latest = crate::index::PlacementIndex::load(s.repo)?.latest();
+    let latest = latest_for(&PlacementIndex::load(s.repo)?, &analysis);
     let new = new_decisions(&analysis, &latest);
     let report = ClassifyReport::new(Some(plan.run.clone()), Outcome::Applied, new);
     plan.details = serde_json::to_value(&report).ok();

@@ -23,6 +23,7 @@
 
 use crate::IoContext;
 use crate::classify::{self, Options, Scope};
+use crate::index::PlacementIndex;
 use crate::report::{ClassifyReport, Outcome};
 use crate::scan;
 use crate::times::Times;
@@ -146,15 +147,31 @@ pub trait BatchHandler {
 /// The built-in classifier as the FileDetected handler: one proposal (source
 /// `collector/warden-classify`), one run, per batch, with the decisions as
 /// the run's details.
+///
+/// It keeps the placement index in memory between batches and brings it up
+/// to date with [`PlacementIndex::refresh`] (only what the ledger gained
+/// since is read), so a long burst does not parse the growing index file
+/// once per batch.
 pub struct BuiltIn<'a> {
     pub ctx: &'a Context,
     pub times: &'a dyn Times,
+    index: Option<PlacementIndex>,
+}
+
+impl<'a> BuiltIn<'a> {
+    pub fn new(ctx: &'a Context, times: &'a dyn Times) -> Self {
+        BuiltIn {
+            ctx,
+            times,
+            index: None,
+        }
+    }
 }
 
 impl BatchHandler for BuiltIn<'_> {
     fn handle(&mut self, root: &Path, reg: &Modules, batch: &[Settled]) -> Result<Handled> {
         Ok(Handled {
-            report: run_batch(root, self.ctx, self.times, reg, batch)?,
+            report: run_batch(root, self.ctx, self.times, reg, batch, &mut self.index)?,
             handler: HANDLER_BUILT_IN.into(),
             dispatch: None,
             faults: Vec::new(),
@@ -239,7 +256,7 @@ pub fn watch(
     stop: &AtomicBool,
     log: &mut dyn FnMut(&WatchEvent),
 ) -> Result<WatchSummary> {
-    run(root, opts, stop, log, None, &mut BuiltIn { ctx, times })
+    run(root, opts, stop, log, None, &mut BuiltIn::new(ctx, times))
 }
 
 /// [`watch`], each batch going to `handler` (the CLI's dispatch through the
@@ -275,7 +292,7 @@ pub fn watch_events(
         stop,
         log,
         Some(events),
-        &mut BuiltIn { ctx, times },
+        &mut BuiltIn::new(ctx, times),
     )
 }
 
@@ -527,6 +544,7 @@ fn run_batch(
     times: &dyn Times,
     reg: &Modules,
     settled: &[Settled],
+    index: &mut Option<PlacementIndex>,
 ) -> Result<crate::report::ClassifyReport> {
     let paths: Vec<RepoPath> = settled.iter().map(|s| s.path.clone()).collect();
     let sizes: BTreeMap<&RepoPath, u64> = settled.iter().map(|s| (&s.path, s.size)).collect();
@@ -539,6 +557,13 @@ fn run_batch(
     let analysis = classify::analyse_paths(root, reg, &opts, times, &paths, &keep)?;
     let repo = Repo::open(root)?;
     let mut s = repo.session(ctx, true, &mut |_| {})?;
-    let prepared = crate::run::prepare_analysis(&s, analysis)?;
-    crate::run::commit(&mut s, prepared)
+    // Taken out while the batch runs: a failed batch loads it afresh next time.
+    let idx = match index.take() {
+        Some(i) => i.refresh(&repo)?,
+        None => PlacementIndex::load(&repo)?,
+    };
+    let prepared = crate::run::prepare_analysis_with(&s, analysis, &idx)?;
+    let report = crate::run::commit(&mut s, prepared)?;
+    *index = Some(idx);
+    Ok(report)
 }

@@ -231,20 +231,7 @@ fn seeing_the_same_file_detected_twice_proposes_nothing_the_second_time() {
     assert_eq!(second.outcome, Outcome::NothingToDo);
     assert_eq!(f.repo().ledger().entries().expect("entries").len(), entries);
     // Naming the placed file explicitly proposes nothing either.
-    let repo = f.repo();
-    let a = warden_classify::run::dry_run(
-        &repo,
-        &f.registry(),
-        &warden_classify::classify::Options {
-            scope: warden_classify::classify::Scope::Paths(vec![
-                warden_core::paths::RepoPath::parse("modules/ledger/notes.py", "t", "t")
-                    .expect("path"),
-            ]),
-            reclassify: true,
-        },
-        &warden_classify::times::FsTimes,
-    )
-    .expect("dry run");
+    let a = f.dry_run_paths(&["modules/ledger/notes.py"], true);
     assert!(a.actions.is_empty(), "{:?}", a.actions);
 }
 
@@ -252,19 +239,38 @@ fn seeing_the_same_file_detected_twice_proposes_nothing_the_second_time() {
 fn identical_inputs_give_byte_identical_proposals() {
     let make = || {
         let f = Fixture::new(SEED);
-        f.write("inbox/notes.py", "ledger ulid append_only\n");
-        f.write("inbox/goal.md", "normalize the goal constraints\n");
-        f.write("inbox/junk.bin", "\0\u{1}");
-        f.write("inbox/goal_ledger.py", "x\n");
+        f.mixed_inbox();
         f
     };
     let (a, b) = (make(), make());
-    let pa = serde_json::to_vec(&a.dry_run().proposal_value()).expect("json");
-    let pb = serde_json::to_vec(&b.dry_run().proposal_value()).expect("json");
+    let pa = serde_json::to_vec(&a.dry_run().proposal_value().expect("value")).expect("json");
+    let pb = serde_json::to_vec(&b.dry_run().proposal_value().expect("value")).expect("json");
     assert_eq!(pa, pb);
     let (_, da) = a.dry_run().proposal().expect("parse").expect("some");
     let (_, db) = b.dry_run().proposal().expect("parse").expect("some");
     assert_eq!(da, db);
+}
+
+#[test]
+fn the_typed_proposal_has_the_digest_and_the_fields_of_its_parsed_json() {
+    let f = Fixture::new(SEED);
+    f.mixed_inbox();
+    f.write("inbox/holiday.txt", "sunny\n");
+    let a = f.dry_run();
+    let (typed, digest) = a.proposal().expect("proposal").expect("some");
+    let value = a.proposal_value().expect("value").expect("some");
+    let (parsed, parsed_digest) =
+        warden_core::proposal::Proposal::from_value(&value, "(test)").expect("the core parses it");
+    assert_eq!(digest, parsed_digest, "the digest of the canonical JSON");
+    assert_eq!(
+        serde_json::to_value(&typed).expect("typed"),
+        serde_json::to_value(&parsed).expect("parsed")
+    );
+    let kinds: Vec<&str> = typed.actions.iter().map(|x| x.kind().name()).collect();
+    assert_eq!(
+        kinds,
+        ["quarantine", "quarantine", "move_file", "move_file"]
+    );
 }
 
 #[test]
@@ -274,21 +280,14 @@ fn files_in_a_module_folder_are_reported_not_moved_unless_reclassify() {
         "modules/goals/ledger_ulid_notes.py",
         "ledger ulid append_only\n",
     );
-    let name = warden_core::paths::RepoPath::parse("modules/goals", "t", "t").expect("p");
-    let repo = f.repo();
-    let opts = |reclassify| warden_classify::classify::Options {
-        scope: warden_classify::classify::Scope::Paths(vec![name.clone()]),
-        reclassify,
-    };
-    let times = warden_classify::times::FsTimes;
-    let a = warden_classify::run::dry_run(&repo, &f.registry(), &opts(false), &times).expect("a");
+    let a = f.dry_run_paths(&["modules/goals"], false);
     assert!(a.actions.is_empty());
     assert!(
         a.files[0].reason.contains("--reclassify"),
         "{}",
         a.files[0].reason
     );
-    let b = warden_classify::run::dry_run(&repo, &f.registry(), &opts(true), &times).expect("b");
+    let b = f.dry_run_paths(&["modules/goals"], true);
     assert_eq!(
         b.files[0].target.as_deref(),
         Some("modules/ledger/ledger_ulid_notes.py")

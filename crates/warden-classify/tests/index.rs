@@ -157,3 +157,34 @@ fn a_stale_index_is_rebuilt_when_its_chain_changed_under_it() {
     assert!(PlacementIndex::load(&f.repo()).expect("load").rebuilt);
     assert_eq!(from_index(&f), from_ledger(&f));
 }
+
+#[test]
+fn an_index_kept_in_memory_and_refreshed_after_more_runs_matches_a_fresh_load() {
+    let f = history_fixture();
+    let kept = PlacementIndex::load(&f.repo()).expect("load");
+    f.write("inbox/more_ledger.py", "ulid\n");
+    f.write("inbox/rain.txt", "cloudy\n");
+    f.classify();
+    let refreshed = kept.refresh(&f.repo()).expect("refresh");
+    assert!(!refreshed.rebuilt, "only the new part was folded in");
+    let fresh = PlacementIndex::rebuild(&f.repo()).expect("rebuild");
+    assert_eq!(refreshed.rows(), fresh.rows());
+    assert_eq!(refreshed.latest(), fresh.latest());
+    // A chain rewritten under a kept index: the refresh rebuilds.
+    let chain = f
+        .repo()
+        .ledger()
+        .chain_path(&f.repo().ledger().writers().expect("w")[0]);
+    let text = std::fs::read_to_string(&chain).expect("chain");
+    let first = text.lines().next().expect("a line").len() + 1;
+    std::fs::write(&chain, &text[..first]).expect("cut");
+    let after_cut = refreshed.refresh(&f.repo()).expect("refresh");
+    assert!(
+        after_cut.rebuilt,
+        "a cut chain makes the kept index rebuild"
+    );
+    assert_eq!(
+        after_cut.rows(),
+        PlacementIndex::rebuild(&f.repo()).expect("rebuild").rows()
+    );
+}

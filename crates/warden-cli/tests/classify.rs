@@ -516,6 +516,57 @@ fn install_plugin_sets_up_the_module_classifier_and_its_placements_show_in_where
 }
 
 #[test]
+fn a_hand_run_file_detected_dispatch_to_the_module_classifier_keeps_its_scores_for_where() {
+    let r = repo();
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    r.ok(&["modules", "install-plugin", "--yes"]);
+    let item = |p: &str| serde_json::json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()});
+    let input = r.home.path().join("items.json");
+    std::fs::write(
+        &input,
+        serde_json::to_string(&[item("inbox/notes.py")]).expect("json"),
+    )
+    .expect("write");
+    let report = r.json(&[
+        "run",
+        "FileDetected",
+        "--yes",
+        "--input",
+        &input.display().to_string(),
+    ]);
+    let p = &report["plugins"][0];
+    assert_eq!(p["outcome"], "applied", "{report:#}");
+    let w = r.json(&["where", "modules/ledger/notes.py"]);
+    let pl = &w["placements"][0];
+    assert_eq!(pl["run"], p["applied_run"], "{w:#}");
+    let d = &pl["decision"];
+    assert_eq!(
+        (
+            &d["path"],
+            &d["target"],
+            &d["decision_path"],
+            &d["module"],
+            &d["candidates"][0]["module"],
+            &d["candidates"][0]["score"],
+        ),
+        (
+            &serde_json::json!("inbox/notes.py"),
+            &serde_json::json!("modules/ledger/notes.py"),
+            &serde_json::json!("clear_winner"),
+            &serde_json::json!("Ledger_Records_MOD"),
+            &serde_json::json!("Ledger_Records_MOD"),
+            &serde_json::json!(3),
+        ),
+        "a hand-run dispatch's placement carries the classifier's scores: {w:#}"
+    );
+    assert_eq!(
+        d["candidates"][0]["hits"].as_array().map(Vec::len),
+        Some(3),
+        "ledger, ulid, append_only in the content: {w:#}"
+    );
+}
+
+#[test]
 fn classify_duplicates_lists_identical_files_and_writes_nothing() {
     let r = repo();
     r.write("inbox/a.txt", "same bytes\n");

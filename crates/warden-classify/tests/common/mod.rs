@@ -112,45 +112,42 @@ impl Fixture {
 
     /// Every file outside warden's own areas, with its content.
     pub fn user_tree(&self) -> BTreeMap<String, Vec<u8>> {
-        let mut out = BTreeMap::new();
-        walk(self.root(), self.root(), &mut out, false);
-        out
+        let mut skip = warden_testkit::tree::OWN_AREAS.to_vec();
+        skip.push(".quarantine");
+        warden_testkit::tree::contents(self.root(), &skip)
     }
 
     /// Every file, the quarantine lane included (but not `.git`, `.warden`,
     /// `.ledger`, `.runs`), with its content.
     pub fn tree_with_lane(&self) -> BTreeMap<String, Vec<u8>> {
-        let mut out = BTreeMap::new();
-        walk(self.root(), self.root(), &mut out, true);
-        out
+        warden_testkit::tree::contents(self.root(), warden_testkit::tree::OWN_AREAS)
     }
-}
 
-fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>, lane: bool) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry"))
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let p = e.path();
-        let rel = p
-            .strip_prefix(root)
-            .expect("prefix")
-            .to_string_lossy()
-            .into_owned();
-        let top = rel.split('/').next().unwrap_or_default();
-        if matches!(top, ".git" | ".warden" | ".ledger" | ".runs") {
-            continue;
-        }
-        if top == ".quarantine" && !lane {
-            continue;
-        }
-        if e.file_type().expect("type").is_dir() {
-            walk(root, &p, out, lane);
-        } else {
-            out.insert(rel, std::fs::read(&p).expect("read"));
-        }
+    /// A mixed inbox: a clear winner for each module, a binary file with no
+    /// match (unclassified) and a tie (ambiguous).
+    pub fn mixed_inbox(&self) {
+        self.write("inbox/notes.py", "ledger ulid append_only\n");
+        self.write("inbox/goal.md", "normalize the goal constraints\n");
+        self.write("inbox/junk.bin", "\0\u{1}");
+        self.write("inbox/goal_ledger.py", "x\n");
+    }
+
+    /// `warden classify --dry-run PATHS… [--reclassify]` at library level.
+    pub fn dry_run_paths(
+        &self,
+        paths: &[&str],
+        reclassify: bool,
+    ) -> warden_classify::classify::Analysis {
+        let paths = paths
+            .iter()
+            .map(|p| warden_core::paths::RepoPath::parse(p, "(test)", "path").expect("path"))
+            .collect();
+        let opts = Options {
+            scope: Scope::Paths(paths),
+            reclassify,
+        };
+        warden_classify::run::dry_run(&self.repo(), &self.registry(), &opts, &FsTimes)
+            .expect("dry run")
     }
 }
 

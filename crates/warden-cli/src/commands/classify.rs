@@ -119,7 +119,7 @@ pub fn run(repo: Option<PathBuf>, args: &ClassifyArgs, fmt: Format) -> Result<Ex
         } else {
             Outcome::Planned
         };
-        let report = a.report(None, outcome);
+        let report = a.into_report(None, outcome);
         print(&report, fmt, args.explain)?;
         if !is_json(fmt) && !args.explain {
             println!("dry run: nothing was written");
@@ -141,7 +141,7 @@ pub fn run(repo: Option<PathBuf>, args: &ClassifyArgs, fmt: Format) -> Result<Ex
 
 fn print(report: &ClassifyReport, fmt: Format, explain: bool) -> Result<(), CliError> {
     if is_json(fmt) {
-        return output::json(report);
+        return json(report);
     }
     let counts: Vec<String> = report
         .counts
@@ -176,6 +176,25 @@ fn print(report: &ClassifyReport, fmt: Format, explain: bool) -> Result<(), CliE
         _ => {}
     }
     Ok(())
+}
+
+/// `--format json`: the output contract's check on the report's tag, then the
+/// report written once, streamed to stdout (a 50,000-file report is not
+/// built as a JSON value first, nor as one string).
+fn json(report: &ClassifyReport) -> Result<(), CliError> {
+    use std::io::Write;
+    let internal = |e: String| CliError::Core(warden_core::Error::Internal(e));
+    output::check_contract(&serde_json::json!({ "schema": report.schema })).map_err(internal)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let done = serde_json::to_writer_pretty(&mut out, report)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match done {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(internal(format!("cannot write to stdout: {e}"))),
+    }
 }
 
 /// One file, one line: where it goes and why.
@@ -242,7 +261,7 @@ fn explain_file(f: &FileDecision) {
 /// plugin calls this (docs/classify.md). Read-only: no session, no lock, no
 /// ledger; the plugin runtime turns the printed actions into the proposal.
 fn plugin_actions(repo: Option<PathBuf>) -> Result<ExitCode, CliError> {
-    use std::io::BufRead;
+    use std::io::{BufRead, Write};
     let root = super::root(repo)?;
     let reg = registry(&root)?;
     let mut paths = Vec::new();
@@ -269,9 +288,15 @@ fn plugin_actions(repo: Option<PathBuf>) -> Result<ExitCode, CliError> {
         env: crate::env::child_env(),
     };
     let a = warden_classify::classify::analyse(&root, &reg, &opts, &times)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for action in &a.actions {
-        println!("{action}");
+        serde_json::to_writer(&mut out, action)
+            .map_err(|e| CliError::Core(warden_core::Error::Internal(e.to_string())))?;
+        out.write_all(b"\n")
+            .map_err(|e| CliError::Core(warden_core::Error::Internal(e.to_string())))?;
     }
+    out.flush()
+        .map_err(|e| CliError::Core(warden_core::Error::Internal(e.to_string())))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -134,7 +134,7 @@ pub fn dispatch(
         launcher: &launcher,
         actor: super::actor(repo.root()),
     };
-    let report = runtime::dispatch(&mut s, event, items, &opts)?;
+    let report = super::watch::dispatch_hand_run(&mut s, event, items, &opts)?;
     output::emit(&report, fmt)?;
     let code = if report.faults() == 0 {
         ExitCode::SUCCESS

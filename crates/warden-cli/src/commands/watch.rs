@@ -78,12 +78,56 @@ impl ProposalSink for ClassifierSink<'_> {
     }
 }
 
+/// `warden run EVENT` by hand: a FileDetected dispatch that reaches the
+/// enabled `ModuleClassifier` plugin goes to the [`ClassifierSink`] like the
+/// watcher's, so the placements of a hand-run dispatch carry the
+/// classifier's decisions (module, scores, decision path) and `warden where`
+/// shows them. Any other event, or no enabled classifier, or no
+/// `.warden/modules.yaml`: the plain dispatch to the working tree.
+pub fn dispatch_hand_run(
+    s: &mut Session,
+    event: &str,
+    items: Vec<serde_json::Value>,
+    opts: &DispatchOptions,
+) -> warden_core::Result<runtime::DispatchReport> {
+    let root = s.repo.root().to_path_buf();
+    let classifier = event == warden_classify::classify::EVENT
+        && warden_core::plugin_registry::PluginRegistry::read(&root)?
+            .for_event(event)
+            .iter()
+            .any(|(k, _)| k.as_str() == warden_classify::history::PLUGIN_KEY);
+    let reg = match classifier {
+        true => Modules::load(&root)?,
+        false => None,
+    };
+    let Some(reg) = reg else {
+        return runtime::dispatch(s, event, items, opts);
+    };
+    let paths = items
+        .iter()
+        .filter_map(|i| i.get("path").and_then(|p| p.as_str()))
+        .filter_map(|p| RepoPath::parse(p, "(run input)", "path").ok())
+        .collect();
+    let times = GitTimes {
+        env: crate::env::child_env(),
+    };
+    let mut sink = ClassifierSink {
+        reg: &reg,
+        paths,
+        times: &times,
+        decisions: None,
+    };
+    runtime::dispatch_to(s, event, items, opts, &mut sink)
+}
+
 /// The watcher's FileDetected handler: the plugin runtime when the
 /// `ModuleClassifier` plugin is enabled, else the built-in classifier.
 struct Dispatch<'a> {
     ctx: &'a warden_core::Context,
     times: &'a dyn Times,
     launcher: warden_plugin::runtime::Launcher,
+    /// The built-in handler, kept across batches (it keeps the placement index).
+    built_in: BuiltIn<'a>,
 }
 
 impl BatchHandler for Dispatch<'_> {
@@ -99,11 +143,7 @@ impl BatchHandler for Dispatch<'_> {
             .iter()
             .any(|(k, _)| k.as_str() == warden_classify::history::PLUGIN_KEY);
         if !classifier {
-            return BuiltIn {
-                ctx: self.ctx,
-                times: self.times,
-            }
-            .handle(root, reg, batch);
+            return self.built_in.handle(root, reg, batch);
         }
         let items = warden_classify::watch::payloads(root, batch)?;
         let paths = items
@@ -251,6 +291,7 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
         ctx: &ctx,
         times: &times,
         launcher: crate::env::launcher(),
+        built_in: BuiltIn::new(&ctx, &times),
     };
     let summary = warden_classify::watch::watch_with(&root, &opts, &stop, &mut log, &mut handler)?;
     eprintln!(
