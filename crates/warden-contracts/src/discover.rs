@@ -37,10 +37,9 @@ fn is_vendored_dir(name: &str) -> bool {
 
 /// Every meta file under `root`, as sorted repository-relative paths with '/'.
 ///
-/// One `openat` and its `getdents64` per folder and nothing else: a
-/// folder's own listing says whether it has a `.gitignore` (read only then),
-/// entry types come from the listing (no `stat`), and the repository's
-/// `.git/info/exclude` is read once. Ignore rules as git applies them: the
+/// One `read_dir` per folder: its listing says whether it has a
+/// `.gitignore` (read only then), entry types come from the listing (no
+/// `stat` per entry), and the repository's `.git/info/exclude` is read once. Ignore rules as git applies them: the
 /// deepest `.gitignore` that matches decides (a `!` pattern re-includes),
 /// then `info/exclude`; an ignored folder is not entered.
 pub fn meta_files(root: &Path) -> Vec<String> {
