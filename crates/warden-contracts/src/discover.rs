@@ -4,6 +4,9 @@
 //! missed). `.gitignore` is honoured; `.git/`, `.warden/state`, vendored
 //! trees and virtual environments are never entered.
 
+use ignore::Match;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use rayon::prelude::*;
 use std::path::Path;
 
 /// Folders never scanned, at any depth: they hold other people's files.
@@ -33,37 +36,125 @@ fn is_vendored_dir(name: &str) -> bool {
 }
 
 /// Every meta file under `root`, as sorted repository-relative paths with '/'.
+///
+/// One `read_dir` per folder: its listing says whether it has a
+/// `.gitignore` (read only then), entry types come from the listing (no
+/// `stat` per entry), and the repository's `.git/info/exclude` is read once. Ignore rules as git applies them: the
+/// deepest `.gitignore` that matches decides (a `!` pattern re-includes),
+/// then `info/exclude`; an ignored folder is not entered.
 pub fn meta_files(root: &Path) -> Vec<String> {
     let out = std::sync::Mutex::new(Vec::new());
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .git_ignore(true)
-        .git_global(false)
-        .git_exclude(true)
-        .ignore(false)
-        .parents(false)
-        .require_git(false)
-        .filter_entry(|e| {
-            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            !(is_dir && e.depth() > 0 && is_vendored_dir(&e.file_name().to_string_lossy()))
-        })
-        .build_parallel();
-    walker.run(|| {
-        Box::new(|entry| {
-            if let Ok(entry) = entry
-                && entry.file_type().is_some_and(|t| t.is_file())
-                && is_meta_name(&entry.file_name().to_string_lossy())
-                && let Ok(rel) = entry.path().strip_prefix(root)
-                && let Ok(mut v) = out.lock()
-            {
-                v.push(rel_string(rel));
-            }
-            ignore::WalkState::Continue
-        })
-    });
+    let exclude = info_exclude(root);
+    walk(root, "", None, &exclude, &out);
     let mut out = out.into_inner().unwrap_or_default();
     out.sort();
     out
+}
+
+/// One folder's ignore rules and its parent's.
+struct Rules<'a> {
+    parent: Option<&'a Rules<'a>>,
+    gitignore: Option<Gitignore>,
+}
+
+impl Rules<'_> {
+    fn ignored(&self, exclude: &Gitignore, path: &Path, is_dir: bool) -> bool {
+        let mut at = Some(self);
+        while let Some(r) = at {
+            if let Some(gi) = &r.gitignore {
+                match gi.matched(path, is_dir) {
+                    Match::Ignore(_) => return true,
+                    Match::Whitelist(_) => return false,
+                    Match::None => {}
+                }
+            }
+            at = r.parent;
+        }
+        exclude.matched(path, is_dir).is_ignore()
+    }
+}
+
+fn walk(
+    dir: &Path,
+    rel: &str,
+    parent: Option<&Rules>,
+    exclude: &Gitignore,
+    out: &std::sync::Mutex<Vec<String>>,
+) {
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut dirs = Vec::new();
+    let mut metas = Vec::new();
+    let mut has_gitignore = false;
+    for e in listing.flatten() {
+        let Ok(t) = e.file_type() else { continue };
+        let name = e.file_name().to_string_lossy().into_owned();
+        if t.is_dir() {
+            if !is_vendored_dir(&name) {
+                dirs.push(name);
+            }
+        } else {
+            has_gitignore |= name == ".gitignore";
+            if t.is_file() && is_meta_name(&name) {
+                metas.push(name);
+            }
+        }
+    }
+    let rules = Rules {
+        parent,
+        gitignore: has_gitignore.then(|| {
+            let mut b = GitignoreBuilder::new(dir);
+            b.add(dir.join(".gitignore"));
+            b.build().unwrap_or_else(|_| Gitignore::empty())
+        }),
+    };
+    let child = |name: &str| {
+        if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{rel}/{name}")
+        }
+    };
+    let found: Vec<String> = metas
+        .iter()
+        .filter(|m| !rules.ignored(exclude, &dir.join(m), false))
+        .map(|m| child(m))
+        .collect();
+    if !found.is_empty()
+        && let Ok(mut v) = out.lock()
+    {
+        v.extend(found);
+    }
+    dirs.par_iter().for_each(|d| {
+        let path = dir.join(d);
+        if !rules.ignored(exclude, &path, true) {
+            walk(&path, &child(d), Some(&rules), exclude, out);
+        }
+    });
+}
+
+/// The repository's `info/exclude` (through a worktree's `.git` file and
+/// its `commondir` too); empty when there is none.
+fn info_exclude(root: &Path) -> Gitignore {
+    let dot_git = root.join(".git");
+    let git_dir = match std::fs::read_to_string(&dot_git) {
+        // A worktree or submodule: `.git` is a file naming the git folder.
+        Ok(text) => {
+            let Some(gd) = text.lines().next().and_then(|l| l.strip_prefix("gitdir: ")) else {
+                return Gitignore::empty();
+            };
+            let gd = root.join(gd.trim());
+            match std::fs::read_to_string(gd.join("commondir")) {
+                Ok(common) => gd.join(common.trim()),
+                Err(_) => gd,
+            }
+        }
+        Err(_) => dot_git,
+    };
+    let mut b = GitignoreBuilder::new(root);
+    b.add(git_dir.join("info").join("exclude"));
+    b.build().unwrap_or_else(|_| Gitignore::empty())
 }
 
 /// A file's bytes, like `std::fs::read` but without its `statx` for a size
@@ -132,5 +223,55 @@ mod tests {
                 "tests/unit/meta.yaml"
             ]
         );
+    }
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().expect("tempdir");
+        for (f, text) in files {
+            let p = d.path().join(f);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, text).expect("write");
+        }
+        d
+    }
+
+    #[test]
+    fn the_deepest_gitignore_decides_and_a_bang_pattern_re_includes() {
+        let d = tree(&[
+            (".gitignore", "*.meta.yaml\n!keep/*.meta.yaml\n"),
+            ("a.meta.yaml", "type: x\n"),
+            ("keep/b.meta.yaml", "type: x\n"),
+            ("sub/.gitignore", "!c.meta.yaml\nhidden/\n"),
+            ("sub/c.meta.yaml", "type: x\n"),
+            ("sub/d.meta.yaml", "type: x\n"),
+            ("sub/hidden/e.meta.yaml", "type: x\n"),
+            ("sub/meta.yaml", "type: x\n"),
+        ]);
+        assert_eq!(
+            meta_files(d.path()),
+            vec!["keep/b.meta.yaml", "sub/c.meta.yaml", "sub/meta.yaml"]
+        );
+    }
+
+    #[test]
+    fn info_exclude_is_honoured_in_a_repository_and_through_a_worktree_file() {
+        let d = tree(&[
+            (".git/info/exclude", "skipped/\n"),
+            ("skipped/a.meta.yaml", "type: x\n"),
+            ("kept/b.meta.yaml", "type: x\n"),
+        ]);
+        assert_eq!(meta_files(d.path()), vec!["kept/b.meta.yaml"]);
+        // A linked worktree: `.git` names the worktree's git folder, whose
+        // `commondir` leads to the repository's (where info/exclude is).
+        let w = tree(&[
+            ("skipped/a.meta.yaml", "type: x\n"),
+            ("kept/b.meta.yaml", "type: x\n"),
+        ]);
+        let gd = d.path().join(".git/worktrees/w");
+        std::fs::create_dir_all(&gd).expect("mkdir");
+        std::fs::write(gd.join("commondir"), "../..\n").expect("write");
+        std::fs::write(w.path().join(".git"), format!("gitdir: {}\n", gd.display()))
+            .expect("write");
+        assert_eq!(meta_files(w.path()), vec!["kept/b.meta.yaml"]);
     }
 }

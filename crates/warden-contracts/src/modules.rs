@@ -32,6 +32,36 @@ fn text_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     s(v, path).and_then(Value::as_str)
 }
 
+/// A kind of link between a module and an agent that a module meta
+/// declares: a list of entries with an `agent_id` each.
+struct AgentLink {
+    /// Where the list is in the module meta.
+    path: [&'static str; 3],
+    /// The edge's type in the wiring graph.
+    edge: &'static str,
+    /// The edge runs from the agent to the module (else the other way).
+    agent_calls_module: bool,
+    /// The entry's field that becomes the edge's `mode`.
+    mode: &'static str,
+}
+
+/// Every module–agent link kind; both the agent-registry rule and the
+/// wiring graph read them from here.
+const AGENT_LINKS: [AgentLink; 2] = [
+    AgentLink {
+        path: ["wiring", "tools", "agent_bindings"],
+        edge: "tool_binding",
+        agent_calls_module: true,
+        mode: "mode",
+    },
+    AgentLink {
+        path: ["wiring", "agents", "collaborators"],
+        edge: "collaboration",
+        agent_calls_module: false,
+        mode: "interaction_protocol",
+    },
+];
+
 /// Evaluate one rule. `Err` says what is missing.
 pub fn eval(root: &Path, rule: &WiringRule) -> std::result::Result<(), String> {
     let read = |f: &str| -> std::result::Result<String, String> {
@@ -103,11 +133,8 @@ pub fn module_rules(module: &Value, contracts: Option<&Value>) -> Vec<(WiringRul
     }
     if let Some(file) = inv(&["agent_bindings", "agent_registry_file"]) {
         let mut agents = BTreeSet::new();
-        for path in [
-            ["wiring", "tools", "agent_bindings"],
-            ["wiring", "agents", "collaborators"],
-        ] {
-            for b in s(module, &path)
+        for link in AGENT_LINKS {
+            for b in s(module, &link.path)
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -586,34 +613,26 @@ pub fn graph(loaded: &[Loaded]) -> (String, String) {
             tier: scalar(v.get("tier")),
             risk_level: scalar(s(v, &["wiring", "governance", "risk_level"])),
         });
-        for b in s(v, &["wiring", "tools", "agent_bindings"])
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(a) = b.get("agent_id").and_then(Value::as_str) {
-                agents.insert(a.to_string());
-                edges.push(Edge {
-                    kind: "tool_binding".into(),
-                    from: a.into(),
-                    to: id.into(),
-                    mode: scalar(b.get("mode")),
-                });
-            }
-        }
-        for b in s(v, &["wiring", "agents", "collaborators"])
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(a) = b.get("agent_id").and_then(Value::as_str) {
-                agents.insert(a.to_string());
-                edges.push(Edge {
-                    kind: "collaboration".into(),
-                    from: id.into(),
-                    to: a.into(),
-                    mode: scalar(b.get("interaction_protocol")),
-                });
+        for link in AGENT_LINKS {
+            for b in s(v, &link.path)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(a) = b.get("agent_id").and_then(Value::as_str) {
+                    agents.insert(a.to_string());
+                    let (from, to) = if link.agent_calls_module {
+                        (a, id)
+                    } else {
+                        (id, a)
+                    };
+                    edges.push(Edge {
+                        kind: link.edge.into(),
+                        from: from.into(),
+                        to: to.into(),
+                        mode: scalar(b.get(link.mode)),
+                    });
+                }
             }
         }
         for (k, dir) in [("segments_read", true), ("segments_written", false)] {

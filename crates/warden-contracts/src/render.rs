@@ -387,41 +387,48 @@ pub fn refresh_rendered(inp: &DocInputs, current: &str) -> Refresh {
     Refresh::Managed { text, hand_edited }
 }
 
+/// The lines of a Markdown text outside fenced code blocks (```` ``` ```` and
+/// `~~~`): each line without its line ending, with the byte offsets of its
+/// start and of the byte after its line ending. The fence lines themselves
+/// are code, not prose, and are left out.
+fn prose_lines(text: &str) -> impl Iterator<Item = (&str, usize, usize)> {
+    let mut in_code: Option<&str> = None;
+    let mut offset = 0;
+    text.split_inclusive('\n').filter_map(move |raw| {
+        let start = offset;
+        offset += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let t = line.trim_start();
+        if let Some(fence) = ["```", "~~~"].into_iter().find(|f| t.starts_with(f)) {
+            in_code = match in_code {
+                Some(f) if f == fence => None,
+                None => Some(fence),
+                other => other,
+            };
+            return None;
+        }
+        in_code.is_none().then_some((line, start, offset))
+    })
+}
+
+/// A line's ATX heading, normalised ([`normalise_heading`]), if it is one.
+fn atx_heading(line: &str) -> Option<String> {
+    let t = line.trim_start();
+    let hashes = t.bytes().take_while(|c| *c == b'#').count();
+    let rest = &t[hashes..];
+    if hashes == 0 || hashes > 6 || !(rest.is_empty() || rest.starts_with(' ')) {
+        return None;
+    }
+    Some(normalise_heading(rest.trim().trim_end_matches('#')))
+}
+
 /// The ATX heading lines of a Markdown text outside code blocks: the
 /// normalised heading, the byte offset of the line's start and of the byte
 /// after its line ending.
 fn heading_lines(text: &str) -> Vec<(String, usize, usize)> {
-    let mut out = Vec::new();
-    let mut in_code: Option<&str> = None;
-    let mut offset = 0;
-    for raw in text.split_inclusive('\n') {
-        let start = offset;
-        offset += raw.len();
-        let t = raw.trim_end_matches(['\n', '\r']).trim_start();
-        for fence in ["```", "~~~"] {
-            if t.starts_with(fence) {
-                in_code = match in_code {
-                    Some(f) if f == fence => None,
-                    None => Some(fence),
-                    other => other,
-                };
-            }
-        }
-        if in_code.is_some() || !t.starts_with('#') {
-            continue;
-        }
-        let hashes = t.chars().take_while(|c| *c == '#').count();
-        let rest = &t[hashes..];
-        if hashes > 6 || !(rest.is_empty() || rest.starts_with(' ')) {
-            continue;
-        }
-        out.push((
-            normalise_heading(rest.trim().trim_end_matches('#')),
-            start,
-            offset,
-        ));
-    }
-    out
+    prose_lines(text)
+        .filter_map(|(line, start, end)| Some((atx_heading(line)?, start, end)))
+        .collect()
 }
 
 /// `gen docs --adopt`: a hand-written document becomes a managed one. The
@@ -628,30 +635,9 @@ pub fn render_value(v: &Node) -> String {
 /// The ATX headings of a Markdown text (outside code blocks), normalised:
 /// trimmed, lower case, single spaces, a leading "1." numbering removed.
 pub fn headings(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut in_code: Option<&str> = None;
-    for line in text.lines() {
-        let t = line.trim_start();
-        for fence in ["```", "~~~"] {
-            if t.starts_with(fence) {
-                in_code = match in_code {
-                    Some(f) if f == fence => None,
-                    None => Some(fence),
-                    other => other,
-                };
-            }
-        }
-        if in_code.is_some() || !t.starts_with('#') {
-            continue;
-        }
-        let hashes = t.chars().take_while(|c| *c == '#').count();
-        let rest = &t[hashes..];
-        if hashes > 6 || !(rest.is_empty() || rest.starts_with(' ')) {
-            continue;
-        }
-        out.push(normalise_heading(rest.trim().trim_end_matches('#')));
-    }
-    out
+    prose_lines(text)
+        .filter_map(|(line, _, _)| atx_heading(line))
+        .collect()
 }
 
 pub fn normalise_heading(h: &str) -> String {

@@ -88,6 +88,34 @@ fn untouched_documents_are_proven_in_step_by_their_stamps() {
     );
 }
 
+/// Discovery reads the working tree, not git's index: a meta nobody has
+/// added yet is rendered like a committed one; a git-ignored one is not.
+#[test]
+fn an_untracked_new_meta_is_still_found() {
+    let sb = warden_testkit::Sandbox::new();
+    let root = sb.repo("r", false);
+    for (meta, _, text) in METAS {
+        write(&root, meta, text);
+    }
+    apply(&root, &generate::plan_docs(&root));
+    write(&root, ".gitignore", "ignored/\n");
+    sb.commit_all(&root, "managed documents");
+    write(
+        &root,
+        "new/README.meta.yaml",
+        "type: subsystem_readme\nsubsystem: {name: New}\n",
+    );
+    write(
+        &root,
+        "ignored/README.meta.yaml",
+        "type: subsystem_readme\nsubsystem: {name: Ignored}\n",
+    );
+    let plan = generate::plan_docs(&root);
+    let changed: Vec<&str> = plan.writes.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(changed, vec!["new/README.md"]);
+    assert_eq!(plan.current.len(), METAS.len());
+}
+
 #[test]
 fn a_hand_edit_inside_a_fence_shows_as_drift() {
     let d = managed();
