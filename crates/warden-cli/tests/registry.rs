@@ -35,6 +35,27 @@ fn setup() -> (Repo, String) {
     (r, base)
 }
 
+/// The summary event: the last JSON line a maintain printed.
+fn summary(out: &std::process::Output) -> Value {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .expect("summary")
+}
+
+/// `warden ARGS`, which must exit 0 (else its stderr is shown); the summary.
+fn summary_ok(r: &Repo, args: &[&str]) -> Value {
+    let out = r.run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    summary(&out)
+}
+
 #[test]
 fn maintain_without_a_terminal_refuses_with_exit_2_and_writes_nothing() {
     let (r, base) = setup();
@@ -166,36 +187,48 @@ fn maintain_json_lines_and_summary_validate_against_their_schemas() {
 fn validate_defaults_to_the_current_directory_and_names_file_field_and_fix() {
     let (r, _) = setup();
     let sub = r.root.join("docs/alpha");
-    let out = r
-        .cmd(&["registry", "validate"])
-        .current_dir(&sub)
-        .output()
-        .expect("run");
+    let validate = |r: &Repo| {
+        r.cmd(&["registry", "validate"])
+            .current_dir(&sub)
+            .output()
+            .expect("run")
+    };
+    let out = validate(&r);
     assert_eq!(
         out.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("registry valid: 1 entries"));
-    std::fs::remove_file(r.root.join("registry/capabilities/alpha.md")).expect("rm");
-    let out = r
-        .cmd(&["registry", "validate"])
-        .current_dir(&sub)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains(
-            "error[missing_entry]: registry/indexes/capabilities.yaml: capabilities[0].entry:"
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "registry valid: 1 entries, 1 index rows, 0 error(s), 0 warning(s)\n"
+    );
+    // Problems of every place: each line starts with file:line (or just
+    // the file when the field has no line), then the field and the fix.
+    r.write(
+        "registry/capabilities/alpha.md",
+        &ALPHA.replace(
+            "paths:\n- docs/alpha/**\n",
+            "paths:\n- docs/alpha/**\n- docs/[alpha\nrelations:\n  depends_on:\n  - capability.nowhere\n",
         ),
-        "{text}"
     );
-    assert!(
-        text.contains("fix: restore the entry file, or remove the row"),
-        "{text}"
+    r.write(
+        "registry/capabilities/broken.md",
+        "---\nid: capability.demo.broken\ntitel: Broken\n---\n",
     );
+    r.write(
+        "registry/indexes/capabilities.yaml",
+        "updated: \"2026-01-01\"\ncapabilities:\n- id: capability.demo.alpha\n  entry: registry/capabilities/alpha.md\n  vector: D1/A0/C0/R0\n- id: capability.demo.ghost\n  entry: registry/capabilities/ghost.md\n  vector: D0/A0/C0/R0\n",
+    );
+    let out = validate(&r);
+    assert_eq!(out.status.code(), Some(1));
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(
+            "registry_validate_human",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    });
 }
 
 #[test]
@@ -383,11 +416,7 @@ fn publish_passes_only_when_the_url_serves_the_committed_index() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let last: Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .expect("summary");
+    let last = summary(&out);
     assert_eq!(last["summary"]["publish"]["pass"], true, "{last:#}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("## Registry publish check: PASS"));
     let stale = serve(200, b"updated: \"2025-01-01\"\ncapabilities: []\n".to_vec());
@@ -481,12 +510,10 @@ fn replay_of_a_maintain_run_uses_the_recorded_llm_answers_and_no_network() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
-    let summary: Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .expect("summary");
-    let run = summary["summary"]["run"].as_str().expect("run").to_string();
+    let run = summary(&out)["summary"]["run"]
+        .as_str()
+        .expect("run")
+        .to_string();
     assert!(
         r.read("registry/capabilities/alpha.md")
             .contains("team X uses it daily")
@@ -629,28 +656,20 @@ fn maintain_dry_run_reports_the_batch_and_writes_nothing() {
     let (r, base) = setup();
     let before = r.tree();
     let ledger = r.ledger_len();
-    let out = r.run(&[
-        "registry",
-        "maintain",
-        "--auto",
-        "--no-llm",
-        "--from-git-since",
-        &base,
-        "--dry-run",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let last = summary_ok(
+        &r,
+        &[
+            "registry",
+            "maintain",
+            "--auto",
+            "--no-llm",
+            "--from-git-since",
+            &base,
+            "--dry-run",
+            "--format",
+            "json",
+        ],
     );
-    let last: Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .expect("summary");
     assert_eq!(last["summary"]["outcome"], "dry_run", "{last:#}");
     assert_eq!(
         last["summary"]["files_changed"],
@@ -662,4 +681,40 @@ fn maintain_dry_run_reports_the_batch_and_writes_nothing() {
     assert!(last["summary"]["run"].is_null());
     assert_eq!(r.tree(), before);
     assert_eq!(r.ledger_len(), ledger);
+}
+
+/// `registry update --apply` records its session like `maintain`, so
+/// `warden replay RUN` re-derives it byte for byte; a run without a recorded
+/// session (made before warden recorded them, or with `.runs/` cleaned) is
+/// refused, saying why and what still works.
+#[test]
+fn replay_of_an_update_apply_run_and_of_a_run_without_a_session() {
+    let (r, base) = setup();
+    let v = r.json(&["registry", "update", "--from-git-since", &base, "--apply"]);
+    let run = v["applied"]["run"].as_str().expect("run").to_string();
+    assert_eq!(v["applied"]["applied"], 3, "{v:#}");
+    assert!(r.root.join(format!(".runs/{run}/session.json")).is_file());
+    let before = r.tree();
+    let rep = r.json(&["replay", &run]);
+    assert_eq!(rep["schema"], "warden.registry-replay/v1");
+    assert_eq!(rep["identical"], true, "{rep:#}");
+    assert_eq!(rep["suggested"], 3);
+    assert_eq!(r.tree(), before, "a replay writes nothing");
+    std::fs::remove_file(r.root.join(format!(".runs/{run}/session.json"))).expect("rm");
+    let err = r.fails(&["replay", &run], 1);
+    assert!(
+        err.contains(&format!(
+            "run {run} cannot be replayed: it has no recorded session"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("runs made before warden recorded sessions"),
+        "why: {err}"
+    );
+    assert!(
+        err.contains("`warden undo RUN` still reverts it"),
+        "what to do: {err}"
+    );
+    r.ok(&["undo", &run, "--yes"]);
 }

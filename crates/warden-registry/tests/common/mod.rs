@@ -162,6 +162,13 @@ impl Fx {
         self.commit_session(&prepared, &mut decided, opts, false)
     }
 
+    /// One patch decided by the gates alone (and written when it passes):
+    /// what became of it.
+    pub fn one(&self, opts: &Options, p: RegistryPatch) -> maintain::PatchResult {
+        let r = self.auto(opts, None, vec![p]);
+        r.patches.into_iter().next().expect("one result")
+    }
+
     pub fn undo(&self, run: &str) {
         let repo = Repo::open(&self.root).expect("open");
         let mut s = repo
