@@ -13,16 +13,37 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 
-const ALPHA: &str = "---\nid: capability.demo.alpha\ntitle: Alpha\nmaturity:\n  D: {current: 0}\n  A: {current: 0}\n  C: {current: 0}\n  R: {current: 0}\npaths:\n- docs/alpha/**\n---\n# Alpha\n\nbody  \n";
+/// The one capability of [`setup`]: alpha, D0/A0/C0/R0, covering docs/alpha/.
+fn alpha() -> String {
+    warden_testkit::registry::entry(
+        "capability.demo.alpha",
+        "Alpha",
+        [0, 0, 0, 0],
+        &["docs/alpha/**"],
+        "",
+        "# Alpha\n\nbody  \n",
+    )
+}
+
+const ALPHA_ROW: (&str, &str, &str) = (
+    "capability.demo.alpha",
+    "registry/capabilities/alpha.md",
+    "D0/A0/C0/R0",
+);
+const GHOST_ROW: (&str, &str, &str) = (
+    "capability.demo.ghost",
+    "registry/capabilities/ghost.md",
+    "D0/A0/C0/R0",
+);
 
 /// A governed repository with one capability and three new docs for it; the
 /// base commit.
 fn setup() -> (Repo, String) {
     let r = Repo::new();
-    r.write("registry/capabilities/alpha.md", ALPHA);
+    r.write("registry/capabilities/alpha.md", &alpha());
     r.write(
         "registry/indexes/capabilities.yaml",
-        "updated: \"2026-01-01\"\ncapabilities:\n- id: capability.demo.alpha\n  entry: registry/capabilities/alpha.md\n  vector: D0/A0/C0/R0\n",
+        &warden_testkit::registry::index("2026-01-01", &[ALPHA_ROW]),
     );
     r.git(&["add", "-A"]);
     r.git(&["commit", "-q", "-m", "start"]);
@@ -208,7 +229,7 @@ fn validate_defaults_to_the_current_directory_and_names_file_field_and_fix() {
     // the file when the field has no line), then the field and the fix.
     r.write(
         "registry/capabilities/alpha.md",
-        &ALPHA.replace(
+        &alpha().replace(
             "paths:\n- docs/alpha/**\n",
             "paths:\n- docs/alpha/**\n- docs/[alpha\nrelations:\n  depends_on:\n  - capability.nowhere\n",
         ),
@@ -219,7 +240,13 @@ fn validate_defaults_to_the_current_directory_and_names_file_field_and_fix() {
     );
     r.write(
         "registry/indexes/capabilities.yaml",
-        "updated: \"2026-01-01\"\ncapabilities:\n- id: capability.demo.alpha\n  entry: registry/capabilities/alpha.md\n  vector: D1/A0/C0/R0\n- id: capability.demo.ghost\n  entry: registry/capabilities/ghost.md\n  vector: D0/A0/C0/R0\n",
+        &warden_testkit::registry::index(
+            "2026-01-01",
+            &[
+                ("capability.demo.alpha", ALPHA_ROW.1, "D1/A0/C0/R0"),
+                GHOST_ROW,
+            ],
+        ),
     );
     let out = validate(&r);
     assert_eq!(out.status.code(), Some(1));
@@ -312,20 +339,20 @@ fn pty(r: &Repo, args: &[&str], answers: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The review loop of `maintain --no-llm --from-git-since BASE` in a real
+/// pseudo-terminal, answered in turn; the transcript.
+fn review(r: &Repo, base: &str, answers: &str) -> String {
+    pty(
+        r,
+        &["registry", "maintain", "--no-llm", "--from-git-since", base],
+        answers,
+    )
+}
+
 #[test]
 fn the_review_loop_runs_in_a_real_terminal() {
     let (r, base) = setup();
-    let t = pty(
-        &r,
-        &[
-            "registry",
-            "maintain",
-            "--no-llm",
-            "--from-git-since",
-            &base,
-        ],
-        "a,s,a",
-    );
+    let t = review(&r, &base, "a,s,a");
     assert!(
         t.contains("[1/3] evidence_append capability.demo.alpha"),
         "{t}"
@@ -352,17 +379,7 @@ fn the_review_loop_runs_in_a_real_terminal() {
 fn ctrl_c_in_the_review_loop_writes_nothing() {
     let (r, base) = setup();
     let before = r.tree();
-    let t = pty(
-        &r,
-        &[
-            "registry",
-            "maintain",
-            "--no-llm",
-            "--from-git-since",
-            &base,
-        ],
-        "a,^C",
-    );
+    let t = review(&r, &base, "a,^C");
     assert!(t.contains("[2/3]"), "{t}");
     assert!(t.contains("STATUS -1 2"), "ended by SIGINT: {t}");
     assert_eq!(r.tree(), before, "the accepted patch was not written");
@@ -575,14 +592,14 @@ fn validate_as_sarif_locates_each_problem_at_its_field() {
     let (r, _) = setup();
     r.write(
         "registry/capabilities/alpha.md",
-        &ALPHA.replace(
+        &alpha().replace(
             "paths:\n- docs/alpha/**\n",
             "paths:\n- docs/alpha/**\nrelations:\n  depends_on:\n  - capability.nowhere\n",
         ),
     );
     r.write(
         "registry/indexes/capabilities.yaml",
-        "updated: \"2026-01-01\"\ncapabilities:\n- id: capability.demo.alpha\n  entry: registry/capabilities/alpha.md\n  vector: D0/A0/C0/R0\n- id: capability.demo.ghost\n  entry: registry/capabilities/ghost.md\n  vector: D0/A0/C0/R0\n",
+        &warden_testkit::registry::index("2026-01-01", &[ALPHA_ROW, GHOST_ROW]),
     );
     let out = r.run(&["registry", "validate", "--format", "sarif"]);
     assert_eq!(out.status.code(), Some(1), "missing_entry is an error");
