@@ -9,6 +9,9 @@
 #   2. `warden registry maintain --auto --no-llm --from-git-since BASE --dry-run`
 #      (collect, gates, batch validation; the write is measured once below) vs
 #      `git diff --name-only BASE` + the same read-and-parse.
+# Both twice: with warden's parse cache warm (.warden/state/registry-cache.json,
+# as after any earlier warden command on this clone), and cold (the cache
+# deleted before every run, so every entry is parsed).
 # Run: bash bench/registry.sh   (ENTRIES=… COMMITS=… RUNS=… to change sizes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +70,7 @@ git -C "$R" reset -q --hard main
 git -C "$R" status --porcelain >/dev/null
 echo "changed since BASE: $(git -C "$R" diff --name-only "$BASE" | wc -l) files" >&2
 cd "$R"
+CACHE="$R/.warden/state/registry-cache.json"
 hyperfine -N --warmup 3 --runs "$RUNS" \
   -n "warden registry validate" "$W registry validate --format json" \
   -n "read + YAML-parse" "$P $R" \
@@ -75,7 +79,15 @@ hyperfine --warmup 2 --runs "$RUNS" \
   -n "warden registry maintain --auto --no-llm --dry-run" "$W registry maintain --auto --no-llm --from-git-since $BASE --dry-run --format json >/dev/null" \
   -n "git diff --name-only + read + YAML-parse" "git diff --name-only $BASE >/dev/null && $P $R >/dev/null" \
   --export-json "$tmp/maintain.json" >&2
-for f in validate maintain; do
+hyperfine --warmup 2 --runs "$RUNS" --prepare "rm -f $CACHE" \
+  -n "warden registry validate (cold cache)" "$W registry validate --format json >/dev/null" \
+  -n "read + YAML-parse" "$P $R >/dev/null" \
+  --export-json "$tmp/validate-cold.json" >&2
+hyperfine --warmup 2 --runs "$RUNS" --prepare "rm -f $CACHE" \
+  -n "warden registry maintain --auto --no-llm --dry-run (cold cache)" "$W registry maintain --auto --no-llm --from-git-since $BASE --dry-run --format json >/dev/null" \
+  -n "git diff --name-only + read + YAML-parse" "git diff --name-only $BASE >/dev/null && $P $R >/dev/null" \
+  --export-json "$tmp/maintain-cold.json" >&2
+for f in validate maintain validate-cold maintain-cold; do
   python3 - "$tmp/$f.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]

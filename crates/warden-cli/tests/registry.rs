@@ -13,16 +13,37 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 
-const ALPHA: &str = "---\nid: capability.demo.alpha\ntitle: Alpha\nmaturity:\n  D: {current: 0}\n  A: {current: 0}\n  C: {current: 0}\n  R: {current: 0}\npaths:\n- docs/alpha/**\n---\n# Alpha\n\nbody  \n";
+/// The one capability of [`setup`]: alpha, D0/A0/C0/R0, covering docs/alpha/.
+fn alpha() -> String {
+    warden_testkit::registry::entry(
+        "capability.demo.alpha",
+        "Alpha",
+        [0, 0, 0, 0],
+        &["docs/alpha/**"],
+        "",
+        "# Alpha\n\nbody  \n",
+    )
+}
+
+const ALPHA_ROW: (&str, &str, &str) = (
+    "capability.demo.alpha",
+    "registry/capabilities/alpha.md",
+    "D0/A0/C0/R0",
+);
+const GHOST_ROW: (&str, &str, &str) = (
+    "capability.demo.ghost",
+    "registry/capabilities/ghost.md",
+    "D0/A0/C0/R0",
+);
 
 /// A governed repository with one capability and three new docs for it; the
 /// base commit.
 fn setup() -> (Repo, String) {
     let r = Repo::new();
-    r.write("registry/capabilities/alpha.md", ALPHA);
+    r.write("registry/capabilities/alpha.md", &alpha());
     r.write(
         "registry/indexes/capabilities.yaml",
-        "updated: \"2026-01-01\"\ncapabilities:\n- id: capability.demo.alpha\n  entry: registry/capabilities/alpha.md\n  vector: D0/A0/C0/R0\n",
+        &warden_testkit::registry::index("2026-01-01", &[ALPHA_ROW]),
     );
     r.git(&["add", "-A"]);
     r.git(&["commit", "-q", "-m", "start"]);
@@ -33,6 +54,27 @@ fn setup() -> (Repo, String) {
     r.git(&["add", "-A"]);
     r.git(&["commit", "-q", "-m", "docs"]);
     (r, base)
+}
+
+/// The summary event: the last JSON line a maintain printed.
+fn summary(out: &std::process::Output) -> Value {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .expect("summary")
+}
+
+/// `warden ARGS`, which must exit 0 (else its stderr is shown); the summary.
+fn summary_ok(r: &Repo, args: &[&str]) -> Value {
+    let out = r.run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    summary(&out)
 }
 
 #[test]
@@ -166,36 +208,54 @@ fn maintain_json_lines_and_summary_validate_against_their_schemas() {
 fn validate_defaults_to_the_current_directory_and_names_file_field_and_fix() {
     let (r, _) = setup();
     let sub = r.root.join("docs/alpha");
-    let out = r
-        .cmd(&["registry", "validate"])
-        .current_dir(&sub)
-        .output()
-        .expect("run");
+    let validate = |r: &Repo| {
+        r.cmd(&["registry", "validate"])
+            .current_dir(&sub)
+            .output()
+            .expect("run")
+    };
+    let out = validate(&r);
     assert_eq!(
         out.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("registry valid: 1 entries"));
-    std::fs::remove_file(r.root.join("registry/capabilities/alpha.md")).expect("rm");
-    let out = r
-        .cmd(&["registry", "validate"])
-        .current_dir(&sub)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains(
-            "error[missing_entry]: registry/indexes/capabilities.yaml: capabilities[0].entry:"
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "registry valid: 1 entries, 1 index rows, 0 error(s), 0 warning(s)\n"
+    );
+    // Problems of every place: each line starts with file:line (or just
+    // the file when the field has no line), then the field and the fix.
+    r.write(
+        "registry/capabilities/alpha.md",
+        &alpha().replace(
+            "paths:\n- docs/alpha/**\n",
+            "paths:\n- docs/alpha/**\n- docs/[alpha\nrelations:\n  depends_on:\n  - capability.nowhere\n",
         ),
-        "{text}"
     );
-    assert!(
-        text.contains("fix: restore the entry file, or remove the row"),
-        "{text}"
+    r.write(
+        "registry/capabilities/broken.md",
+        "---\nid: capability.demo.broken\ntitel: Broken\n---\n",
     );
+    r.write(
+        "registry/indexes/capabilities.yaml",
+        &warden_testkit::registry::index(
+            "2026-01-01",
+            &[
+                ("capability.demo.alpha", ALPHA_ROW.1, "D1/A0/C0/R0"),
+                GHOST_ROW,
+            ],
+        ),
+    );
+    let out = validate(&r);
+    assert_eq!(out.status.code(), Some(1));
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(
+            "registry_validate_human",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    });
 }
 
 #[test]
@@ -279,20 +339,20 @@ fn pty(r: &Repo, args: &[&str], answers: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The review loop of `maintain --no-llm --from-git-since BASE` in a real
+/// pseudo-terminal, answered in turn; the transcript.
+fn review(r: &Repo, base: &str, answers: &str) -> String {
+    pty(
+        r,
+        &["registry", "maintain", "--no-llm", "--from-git-since", base],
+        answers,
+    )
+}
+
 #[test]
 fn the_review_loop_runs_in_a_real_terminal() {
     let (r, base) = setup();
-    let t = pty(
-        &r,
-        &[
-            "registry",
-            "maintain",
-            "--no-llm",
-            "--from-git-since",
-            &base,
-        ],
-        "a,s,a",
-    );
+    let t = review(&r, &base, "a,s,a");
     assert!(
         t.contains("[1/3] evidence_append capability.demo.alpha"),
         "{t}"
@@ -319,17 +379,7 @@ fn the_review_loop_runs_in_a_real_terminal() {
 fn ctrl_c_in_the_review_loop_writes_nothing() {
     let (r, base) = setup();
     let before = r.tree();
-    let t = pty(
-        &r,
-        &[
-            "registry",
-            "maintain",
-            "--no-llm",
-            "--from-git-since",
-            &base,
-        ],
-        "a,^C",
-    );
+    let t = review(&r, &base, "a,^C");
     assert!(t.contains("[2/3]"), "{t}");
     assert!(t.contains("STATUS -1 2"), "ended by SIGINT: {t}");
     assert_eq!(r.tree(), before, "the accepted patch was not written");
@@ -383,11 +433,7 @@ fn publish_passes_only_when_the_url_serves_the_committed_index() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let last: Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .expect("summary");
+    let last = summary(&out);
     assert_eq!(last["summary"]["publish"]["pass"], true, "{last:#}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("## Registry publish check: PASS"));
     let stale = serve(200, b"updated: \"2025-01-01\"\ncapabilities: []\n".to_vec());
@@ -481,12 +527,10 @@ fn replay_of_a_maintain_run_uses_the_recorded_llm_answers_and_no_network() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
-    let summary: Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .expect("summary");
-    let run = summary["summary"]["run"].as_str().expect("run").to_string();
+    let run = summary(&out)["summary"]["run"]
+        .as_str()
+        .expect("run")
+        .to_string();
     assert!(
         r.read("registry/capabilities/alpha.md")
             .contains("team X uses it daily")
@@ -548,14 +592,14 @@ fn validate_as_sarif_locates_each_problem_at_its_field() {
     let (r, _) = setup();
     r.write(
         "registry/capabilities/alpha.md",
-        &ALPHA.replace(
+        &alpha().replace(
             "paths:\n- docs/alpha/**\n",
             "paths:\n- docs/alpha/**\nrelations:\n  depends_on:\n  - capability.nowhere\n",
         ),
     );
     r.write(
         "registry/indexes/capabilities.yaml",
-        "updated: \"2026-01-01\"\ncapabilities:\n- id: capability.demo.alpha\n  entry: registry/capabilities/alpha.md\n  vector: D0/A0/C0/R0\n- id: capability.demo.ghost\n  entry: registry/capabilities/ghost.md\n  vector: D0/A0/C0/R0\n",
+        &warden_testkit::registry::index("2026-01-01", &[ALPHA_ROW, GHOST_ROW]),
     );
     let out = r.run(&["registry", "validate", "--format", "sarif"]);
     assert_eq!(out.status.code(), Some(1), "missing_entry is an error");
@@ -629,28 +673,20 @@ fn maintain_dry_run_reports_the_batch_and_writes_nothing() {
     let (r, base) = setup();
     let before = r.tree();
     let ledger = r.ledger_len();
-    let out = r.run(&[
-        "registry",
-        "maintain",
-        "--auto",
-        "--no-llm",
-        "--from-git-since",
-        &base,
-        "--dry-run",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let last = summary_ok(
+        &r,
+        &[
+            "registry",
+            "maintain",
+            "--auto",
+            "--no-llm",
+            "--from-git-since",
+            &base,
+            "--dry-run",
+            "--format",
+            "json",
+        ],
     );
-    let last: Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .expect("summary");
     assert_eq!(last["summary"]["outcome"], "dry_run", "{last:#}");
     assert_eq!(
         last["summary"]["files_changed"],
@@ -662,4 +698,40 @@ fn maintain_dry_run_reports_the_batch_and_writes_nothing() {
     assert!(last["summary"]["run"].is_null());
     assert_eq!(r.tree(), before);
     assert_eq!(r.ledger_len(), ledger);
+}
+
+/// `registry update --apply` records its session like `maintain`, so
+/// `warden replay RUN` re-derives it byte for byte; a run without a recorded
+/// session (made before warden recorded them, or with `.runs/` cleaned) is
+/// refused, saying why and what still works.
+#[test]
+fn replay_of_an_update_apply_run_and_of_a_run_without_a_session() {
+    let (r, base) = setup();
+    let v = r.json(&["registry", "update", "--from-git-since", &base, "--apply"]);
+    let run = v["applied"]["run"].as_str().expect("run").to_string();
+    assert_eq!(v["applied"]["applied"], 3, "{v:#}");
+    assert!(r.root.join(format!(".runs/{run}/session.json")).is_file());
+    let before = r.tree();
+    let rep = r.json(&["replay", &run]);
+    assert_eq!(rep["schema"], "warden.registry-replay/v1");
+    assert_eq!(rep["identical"], true, "{rep:#}");
+    assert_eq!(rep["suggested"], 3);
+    assert_eq!(r.tree(), before, "a replay writes nothing");
+    std::fs::remove_file(r.root.join(format!(".runs/{run}/session.json"))).expect("rm");
+    let err = r.fails(&["replay", &run], 1);
+    assert!(
+        err.contains(&format!(
+            "run {run} cannot be replayed: it has no recorded session"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("runs made before warden recorded sessions"),
+        "why: {err}"
+    );
+    assert!(
+        err.contains("`warden undo RUN` still reverts it"),
+        "what to do: {err}"
+    );
+    r.ok(&["undo", &run, "--yes"]);
 }

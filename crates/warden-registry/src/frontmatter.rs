@@ -101,6 +101,7 @@ fn obj(v: &Value) -> serde_json::Map<String, Value> {
 /// same in `old` and `new`, take `canon_text`'s block where it changed, drop
 /// the removed keys, and insert the new ones after their canonical
 /// predecessor. Mappings changed on both sides are merged one level deeper.
+#[allow(clippy::too_many_arguments)]
 fn merge(
     old_text: &str,
     canon_text: &str,
@@ -108,6 +109,8 @@ fn merge(
     new: &serde_json::Map<String, Value>,
     col: usize,
     depth: usize,
+    at: &str,
+    lost: &mut Vec<String>,
 ) -> Option<String> {
     let olds = blocks(old_text, col)?;
     let canon_col = canon_text
@@ -142,6 +145,20 @@ fn merge(
             continue;
         };
         let (o, n) = (old.get(k), new.get(k));
+        let path = if at.is_empty() {
+            k.clone()
+        } else {
+            format!("{at}.{k}")
+        };
+        let first = b.body.split_inclusive('\n').next().unwrap_or("");
+        let rest = &b.body[first.len()..];
+        // The column of the value's first line below the key, when the
+        // value is written in block style (`key:` then deeper lines).
+        let child_col = rest
+            .lines()
+            .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(indent)
+            .filter(|_| opens_block(first));
         let body = match (o, n) {
             (Some(o), Some(n)) if o == n => b.body.clone(),
             (_, None) => {
@@ -149,27 +166,33 @@ fn merge(
                 continue;
             }
             (Some(Value::Object(om)), Some(Value::Object(nm))) if depth == 0 => {
-                let first = b.body.split_inclusive('\n').next().unwrap_or("");
-                let rest = &b.body[first.len()..];
-                let child_col = rest
-                    .lines()
-                    .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-                    .map(indent);
                 let canon_block = canon_of(k)?;
                 let cfirst = canon_block.split_inclusive('\n').next().unwrap_or("");
                 let crest = &canon_block[cfirst.len()..];
                 match child_col {
                     // Block style on both sides: merge the keys inside.
-                    Some(cc)
-                        if cc > col && first.trim_end().ends_with(':') && !crest.is_empty() =>
-                    {
-                        let inner = merge(rest, crest, om, nm, cc, depth + 1)?;
+                    Some(cc) if cc > col && !crest.is_empty() => {
+                        let inner = merge(rest, crest, om, nm, cc, depth + 1, &path, lost)?;
                         format!("{first}{inner}")
                     }
-                    _ => canon_block,
+                    _ => replaced(&b.body, canon_block, &path, lost),
                 }
             }
-            _ => canon_of(k)?,
+            // Items appended to a block-style list: the old lines stay as
+            // they are (with the comments between them), the new items
+            // follow in canonical form.
+            (Some(Value::Array(oa)), Some(Value::Array(na)))
+                if na.len() > oa.len() && na[..oa.len()] == oa[..] =>
+            {
+                let canon_block = canon_of(k)?;
+                match child_col.and_then(|ic| {
+                    appended(rest, ic, &canon_block, col, na.len(), na.len() - oa.len())
+                }) {
+                    Some(more) => format!("{}{more}", b.body),
+                    None => replaced(&b.body, canon_block, &path, lost),
+                }
+            }
+            _ => replaced(&b.body, canon_of(k)?, &path, lost),
         };
         out.push((Some(k.clone()), format!("{}{body}", b.lead)));
     }
@@ -197,28 +220,220 @@ fn merge(
     Some(out.into_iter().map(|(_, t)| t).collect())
 }
 
+/// Whether a key's line opens a block-style value (`key:`, maybe followed by
+/// a comment), rather than holding the value itself.
+fn opens_block(line: &str) -> bool {
+    let t = line.trim_end();
+    let t = match t.find(" #") {
+        Some(i) => t[..i].trim_end(),
+        None => t,
+    };
+    t.ends_with(':')
+}
+
+/// Whether `text` holds a comment: a `#` at the start of a line or after a
+/// blank, outside quotes.
+fn has_comment(text: &str) -> bool {
+    text.lines().any(|line| {
+        let (mut single, mut double, mut prev) = (false, false, ' ');
+        for c in line.chars() {
+            match c {
+                '\'' if !double => single = !single,
+                '"' if !single => double = !double,
+                '#' if !single && !double && prev.is_whitespace() => return true,
+                _ => {}
+            }
+            prev = c;
+        }
+        false
+    })
+}
+
+/// `canon` in place of the old block `old`; a comment inside the old block
+/// is lost, and `path` is noted in `lost`.
+fn replaced(old: &str, canon: String, path: &str, lost: &mut Vec<String>) -> String {
+    let first = old.split_inclusive('\n').next().unwrap_or("");
+    if has_comment(&old[first.len()..]) || has_comment(first.split_once(':').map_or("", |x| x.1)) {
+        lost.push(path.to_string());
+    }
+    canon
+}
+
+/// The last `more` of the `total` items of the canonical list block `canon`
+/// (its key at column `col`), re-indented so its items stand at column `ic`
+/// like the old list's. None when the canonical block is not a block-style
+/// list of `total` items.
+fn appended(
+    old_rest: &str,
+    ic: usize,
+    canon: &str,
+    col: usize,
+    total: usize,
+    more: usize,
+) -> Option<String> {
+    if !old_rest
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .is_some_and(|l| l.trim_start().starts_with('-'))
+        || ic < col
+    {
+        return None;
+    }
+    let first = canon.split_inclusive('\n').next()?;
+    if !opens_block(first) {
+        return None;
+    }
+    let crest = &canon[first.len()..];
+    let cic = crest.lines().find(|l| !l.trim().is_empty()).map(indent)?;
+    let mut items: Vec<String> = Vec::new();
+    for line in crest.split_inclusive('\n') {
+        let i = indent(line);
+        let shifted = if line.trim().is_empty() {
+            line.to_string()
+        } else {
+            format!("{}{}", " ".repeat(i + ic - cic.min(i)), &line[i..])
+        };
+        if i == cic && line[i..].starts_with('-') {
+            items.push(shifted);
+        } else if let Some(last) = items.last_mut() {
+            if i <= cic {
+                return None;
+            }
+            last.push_str(&shifted);
+        } else {
+            return None;
+        }
+    }
+    (items.len() == total).then(|| items[total - more..].concat())
+}
+
 /// The new front matter text: `old_yaml` (as the file had it) edited to say
 /// `new`, or the canonical rendering when that is not possible. `old` is what
 /// `old_yaml` parses to.
 pub fn rewrite(old_yaml: &str, old: &EntryMeta, new: &EntryMeta) -> warden_core::Result<String> {
-    let canon = to_yaml(new)?;
+    Ok(rewrite_noting(old_yaml, old, new)?.0)
+}
+
+/// [`rewrite`], and the fields (`evidence.tests`, `notes`, …; `(front
+/// matter)` when the whole of it had to be rendered again) inside whose old
+/// value a comment could not be kept: a changed value is rendered in
+/// canonical form unless items were appended to a block-style list, and a
+/// flow-style value (`[a, b]  # …`) or a changed scalar loses the comments
+/// inside it.
+pub fn rewrite_noting(
+    old_yaml: &str,
+    old: &EntryMeta,
+    new: &EntryMeta,
+) -> warden_core::Result<(String, Vec<String>)> {
     if old == new {
-        return Ok(old_yaml.to_string());
+        return Ok((old_yaml.to_string(), Vec::new()));
     }
-    let (Ok(ov), Ok(nv)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
-        return Ok(canon);
+    let canon = to_yaml(new)?;
+    let all_lost = || {
+        if has_comment(old_yaml) {
+            vec!["(front matter)".to_string()]
+        } else {
+            Vec::new()
+        }
     };
-    let Some(mut text) = merge(old_yaml, &canon, &obj(&ov), &obj(&nv), 0, 0) else {
-        return Ok(canon);
+    let (Ok(ov), Ok(nv)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
+        return Ok((canon, all_lost()));
+    };
+    let (ov, nv) = (obj(&ov), obj(&nv));
+    let mut lost = Vec::new();
+    let Some(mut text) = merge(old_yaml, &canon, &ov, &nv, 0, 0, "", &mut lost) else {
+        return Ok((canon, all_lost()));
     };
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
-    // Checked: it must say exactly `new`.
-    match typed_yaml::<EntryMeta>(&text, "(rewrite)", "") {
-        Ok(back) if &back == new => Ok(text),
-        _ => Ok(canon),
+    // Checked: it must say exactly `new`. Block by block when the text
+    // allows it (only the changed fields are parsed), else the whole of it.
+    if said_by_blocks(old_yaml, &ov, &text, &nv) {
+        return Ok((text, lost));
     }
+    match typed_yaml::<EntryMeta>(&text, "(rewrite)", "") {
+        Ok(back) if &back == new => Ok((text, lost)),
+        _ => Ok((canon, all_lost())),
+    }
+}
+
+/// Whether `text` holds something that ties one key's value to text outside
+/// its block: an anchor or alias (`&a`, `*a`), or a block scalar that keeps
+/// its trailing blank lines (`|+`, `>+`), whose value depends on the blank
+/// lines that follow it. Conservative: an `&` or `*` starting a word inside
+/// a quoted string counts too (it only costs the whole-text check).
+fn entangled(text: &str) -> bool {
+    text.lines().any(|line| {
+        let t = line.trim_start();
+        if t.starts_with('#') {
+            return false;
+        }
+        let b = t.as_bytes();
+        b.iter().enumerate().any(|(i, &c)| {
+            let starts = i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'{' | b',');
+            match c {
+                b'&' | b'*' => starts,
+                b'|' | b'>' if starts => t[i + 1..]
+                    .split(|ch: char| ch.is_whitespace() || ch == '#')
+                    .next()
+                    .is_some_and(|header| header.contains('+')),
+                _ => false,
+            }
+        })
+    })
+}
+
+/// The top-level blocks of `text` by key; None when a key repeats or the
+/// text does not split into blocks.
+fn keyed(text: &str) -> Option<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for b in blocks(text, 0)? {
+        if let Some(k) = b.key
+            && out.insert(k, b.body).is_some()
+        {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The rewrite's check without parsing what it kept: `text` says exactly
+/// `new` when its top-level blocks are one per field of `new`, every block
+/// kept byte for byte from `old_yaml` holds a field that did not change, and
+/// every other block, parsed alone, says that field's new value. That reading
+/// holds only when each block's value depends on its own lines alone (no
+/// anchors, aliases or keep-chomping block scalars: [`entangled`]) and the
+/// old text's blocks are exactly the fields it parsed to; otherwise this
+/// answers false and the caller parses the whole text back.
+fn said_by_blocks(
+    old_yaml: &str,
+    old: &serde_json::Map<String, Value>,
+    text: &str,
+    new: &serde_json::Map<String, Value>,
+) -> bool {
+    if entangled(old_yaml) || entangled(text) {
+        return false;
+    }
+    let (Some(olds), Some(news)) = (keyed(old_yaml), keyed(text)) else {
+        return false;
+    };
+    let same_keys = |blocks: &std::collections::BTreeMap<String, String>,
+                     fields: &serde_json::Map<String, Value>| {
+        blocks.len() == fields.len() && blocks.keys().all(|k| fields.contains_key(k))
+    };
+    if !same_keys(&olds, old) || !same_keys(&news, new) {
+        return false;
+    }
+    news.iter().all(|(k, body)| {
+        if olds.get(k) == Some(body) && old.get(k) == new.get(k) {
+            return true;
+        }
+        match serde_saphyr::from_str::<Value>(body) {
+            Ok(Value::Object(m)) => m.len() == 1 && m.get(k) == new.get(k),
+            _ => false,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -247,10 +462,100 @@ mod tests {
             out,
             yaml.replace(
                 "  tests:\n  - tests/x.rs   # unit\n",
-                "  tests:\n  - tests/x.rs\n  - tests/y.rs\n"
+                "  tests:\n  - tests/x.rs   # unit\n  - tests/y.rs\n"
             ),
-            "only the changed list is rendered again"
+            "only the new item is written; every other line stays"
         );
+    }
+
+    /// Regression: appending to a list lost the comments between its
+    /// earlier items (the whole list was rendered again).
+    #[test]
+    fn comments_between_list_items_survive_an_appended_item() {
+        let text = "---\nid: capability.demo.x\ntitle: X\nmaturity:\n  D: {current: 1}\n  A: {current: 0}\n  C: {current: 0}\n  R: {current: 0}\nevidence:\n  tests:\n    # the fast ones\n    - tests/a.rs   # unit\n\n    # the slow ones\n    - tests/b.rs\n---\nbody\n";
+        let (yaml, e) = parts(text);
+        let mut new = e.meta.clone();
+        new.evidence
+            .get_mut("tests")
+            .expect("tests")
+            .push("tests/c.rs".into());
+        new.promotion_history.push(crate::model::Promotion {
+            from: crate::model::Vector([1, 0, 0, 0]),
+            to: crate::model::Vector([1, 0, 1, 0]),
+            date: "2026-11-29".into(),
+            evidence_citations: vec!["tests/a.rs".into()],
+            source: crate::model::Origin::Person,
+            run: None,
+        });
+        let (out, lost) = rewrite_noting(&yaml, &e.meta, &new).expect("rewrite");
+        assert_eq!(
+            out,
+            yaml.replace(
+                "    - tests/b.rs\n",
+                "    - tests/b.rs\n    - tests/c.rs\npromotion_history:\n- from: D1/A0/C0/R0\n  to: D1/A0/C1/R0\n  date: \"2026-11-29\"\n  evidence_citations:\n  - tests/a.rs\n  source: person\n"
+            )
+        );
+        assert!(lost.is_empty(), "{lost:?}");
+        // Appended again, to a list at the key's own column.
+        let mut again = new.clone();
+        again
+            .promotion_history
+            .push(new.promotion_history[0].clone());
+        let (out2, lost) = rewrite_noting(&out, &new, &again).expect("rewrite");
+        assert!(out2.starts_with(&out), "the old lines stay: {out2}");
+        assert!(lost.is_empty());
+        let back: EntryMeta = typed_yaml(&out2, "x", "").expect("reparse");
+        assert_eq!(back, again);
+    }
+
+    /// Where a comment cannot be kept (a flow-style list, a changed
+    /// scalar), the rewrite says which field lost it.
+    #[test]
+    fn a_comment_that_cannot_be_kept_is_named() {
+        let (yaml, e) = parts(COMMENTED);
+        let mut new = e.meta.clone();
+        new.paths.push("src/y/**".into());
+        new.maturity.D.current = 3;
+        let (out, lost) = rewrite_noting(&yaml, &e.meta, &new).expect("rewrite");
+        assert_eq!(lost, vec!["maturity.D".to_string(), "paths".to_string()]);
+        assert!(!out.contains("# the code") && !out.contains("# aiming for 3"));
+        assert!(out.contains("# stable id") && out.contains("# unit"));
+        let (_, lost) = rewrite_noting(&yaml, &e.meta, &e.meta).expect("same");
+        assert!(lost.is_empty());
+    }
+
+    #[test]
+    fn anchors_aliases_and_kept_blank_lines_tie_blocks_together() {
+        for tied in [
+            "a: &x 1\nb: *x\n",
+            "paths: [&p src/**]\n",
+            "notes: |+\n  text\n\n",
+            "notes: >2+\n  text\n",
+        ] {
+            assert!(entangled(tied), "{tied}");
+        }
+        for free in [
+            "paths:\n- src/**\n- 'docs/**'\n",
+            "notes: |\n  a&b, 2*3\n",
+            "title: X # not an alias\n",
+        ] {
+            assert!(!entangled(free), "{free}");
+        }
+    }
+
+    /// The block-by-block check never accepts what the whole-text parse
+    /// would refuse: with an anchor in the old text, an edit that would
+    /// break its alias is caught (the whole-text parse decides).
+    #[test]
+    fn an_edit_that_breaks_an_alias_falls_back_to_the_canonical_form() {
+        let yaml = "id: capability.x\ntitle: &t X\nnotes: *t\nmaturity:\n  D: {current: 1}\n  A: {current: 0}\n  C: {current: 0}\n  R: {current: 0}\n";
+        let old: EntryMeta = typed_yaml(yaml, "x", "").expect("parse");
+        assert_eq!(old.notes.as_deref(), Some("X"));
+        let mut new = old.clone();
+        new.title = "Y".into();
+        let out = rewrite(yaml, &old, &new).expect("rewrite");
+        let back: EntryMeta = typed_yaml(&out, "x", "").expect("reparse");
+        assert_eq!(back, new);
     }
 
     #[test]

@@ -139,6 +139,7 @@ pub fn plan(root: &Path, scaffold: bool, date: &str) -> Result<(Vec<Write>, Vec<
                 path,
                 content,
                 expect: None,
+                comments_lost: Vec::new(),
             });
         }
     }

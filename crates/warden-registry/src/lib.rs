@@ -10,6 +10,7 @@
 //! terminal (a reader and a writer) in.
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod collect;
 pub mod frontmatter;
 pub mod init;

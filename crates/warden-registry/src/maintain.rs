@@ -150,6 +150,22 @@ pub struct PatchResult {
     pub patch: RegistryPatch,
 }
 
+impl PatchResult {
+    /// `s`, refused by `gate` for `why`.
+    pub fn rejected(s: &Suggestion, gate: Gate, why: String) -> PatchResult {
+        PatchResult {
+            id: s.id,
+            origin: s.origin,
+            tier: s.tier,
+            outcome: PatchOutcome::Rejected,
+            gate: Some(gate),
+            reason: Some(why),
+            change: None,
+            patch: s.patch.clone(),
+        }
+    }
+}
+
 /// What the LLM step did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 pub struct LlmSummary {
@@ -271,15 +287,20 @@ impl Event {
         }
     }
 
-    pub fn suggestion(s: &Suggestion) -> Event {
+    /// An event about suggestion `id` and its patch.
+    fn about(event: EventKind, id: usize, origin: Origin, tier: Tier, p: &RegistryPatch) -> Event {
         Event {
-            suggestion: Some(s.id),
-            capability_id: Some(s.patch.capability_id.clone()),
-            origin: Some(s.origin),
-            tier: Some(s.tier),
-            patch: Some(s.patch.clone()),
-            ..Event::new(EventKind::Suggestion)
+            suggestion: Some(id),
+            capability_id: Some(p.capability_id.clone()),
+            origin: Some(origin),
+            tier: Some(tier),
+            patch: Some(p.clone()),
+            ..Event::new(event)
         }
+    }
+
+    pub fn suggestion(s: &Suggestion) -> Event {
+        Event::about(EventKind::Suggestion, s.id, s.origin, s.tier, &s.patch)
     }
 
     pub fn result(r: &PatchResult, run: Option<&str>) -> Event {
@@ -289,16 +310,11 @@ impl Event {
             PatchOutcome::Rejected => EventKind::Rejected,
         };
         Event {
-            suggestion: Some(r.id),
-            capability_id: Some(r.patch.capability_id.clone()),
-            origin: Some(r.origin),
-            tier: Some(r.tier),
-            patch: Some(r.patch.clone()),
             gate: r.gate,
             reason: r.reason.clone(),
             change: r.change.clone(),
             run: run.map(str::to_string),
-            ..Event::new(kind)
+            ..Event::about(kind, r.id, r.origin, r.tier, &r.patch)
         }
     }
 
@@ -810,16 +826,7 @@ pub fn decide_auto(
     checker.prefetch(&prepared.suggestions);
     for s in &prepared.suggestions {
         let r = match checker.gates(s, &work, &raised, false) {
-            Err((g, why)) => PatchResult {
-                id: s.id,
-                origin: s.origin,
-                tier: s.tier,
-                outcome: PatchOutcome::Rejected,
-                gate: Some(g),
-                reason: Some(why),
-                change: None,
-                patch: s.patch.clone(),
-            },
+            Err((g, why)) => PatchResult::rejected(s, g, why),
             Ok(()) => accept(checker, s, s.origin, &mut work, &mut raised),
         };
         if r.outcome == PatchOutcome::Rejected {
@@ -893,6 +900,8 @@ pub struct Committed {
     pub validation: Option<ValidateReport>,
     /// The engine's validation command failed: rolled back.
     pub rolled_back: Option<String>,
+    /// Fields whose comments the rewrite could not keep (collector `rewrite`).
+    pub notes: Vec<Note>,
 }
 
 /// Validate the batch as it would land, then write it as one run. Nothing is
@@ -924,6 +933,7 @@ fn commit_to(
     dry_run: bool,
 ) -> Result<Committed> {
     let writes = decided.staged.writes(&opts.date)?;
+    let notes = rewrite_notes(&writes);
     let staged = decided.staged.staged_with(&writes)?;
     let report = validate::errors_only(&staged);
     if !report.ok {
@@ -938,6 +948,7 @@ fn commit_to(
             files: Vec::new(),
             validation: Some(report),
             rolled_back: None,
+            notes: notes.clone(),
         });
     }
     let accepted: Vec<&PatchResult> = decided
@@ -953,6 +964,7 @@ fn commit_to(
                 files: writes.iter().map(|w| w.path.clone()).collect(),
                 validation: None,
                 rolled_back: None,
+                notes: notes.clone(),
             });
         }
     };
@@ -985,6 +997,7 @@ fn commit_to(
             files: Vec::new(),
             validation: None,
             rolled_back: None,
+            notes: notes.clone(),
         });
     }
     let outcome = session.apply(&plan)?;
@@ -1011,6 +1024,7 @@ fn commit_to(
             files: Vec::new(),
             validation: None,
             rolled_back: Some(out),
+            notes: notes.clone(),
         });
     }
     for r in &mut decided.results {
@@ -1023,7 +1037,26 @@ fn commit_to(
         files: writes.iter().map(|w| w.path.clone()).collect(),
         validation: None,
         rolled_back: None,
+        notes: notes.clone(),
     })
+}
+
+/// One `rewrite` note per field whose comments could not be kept.
+fn rewrite_notes(writes: &[Write]) -> Vec<Note> {
+    writes
+        .iter()
+        .flat_map(|w| {
+            w.comments_lost.iter().map(|f| Note {
+                collector: "rewrite".into(),
+                path: Some(w.path.clone()),
+                message: format!(
+                    "{}: {f}: a comment inside the old value could not be kept (the changed value is written in canonical form; only items appended to a block-style list keep the lines around them)",
+                    w.path
+                ),
+                blocking: false,
+            })
+        })
+        .collect()
 }
 
 /// Keep raw LLM exchanges in `<run_dir>/llm/` (best effort, untracked).
@@ -1113,7 +1146,12 @@ pub fn report(
         skipped,
         rejected,
         patches: decided.results.clone(),
-        notes: prepared.notes.clone(),
+        notes: prepared
+            .notes
+            .iter()
+            .chain(&committed.notes)
+            .cloned()
+            .collect(),
         files_changed: committed.files.clone(),
         remaining_manual: remaining,
         validation: committed.validation.clone(),

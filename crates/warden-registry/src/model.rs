@@ -346,6 +346,20 @@ impl Entry {
         })
     }
 
+    /// [`Entry::parse`] given what the front matter of these very bytes
+    /// parsed to before (the parse cache): the text is still checked (UTF-8,
+    /// no BOM, the `---` lines) and the body taken from it, but the YAML is
+    /// not parsed again.
+    pub fn from_parsed(bytes: &[u8], path: &str, meta: EntryMeta) -> Result<Entry> {
+        let text = strict::text(bytes, path)?;
+        let (_, body) = split_front_matter(text, path)?;
+        Ok(Entry {
+            path: path.to_string(),
+            meta,
+            body: body.to_string(),
+        })
+    }
+
     /// The file's text: canonical front matter, then the body unchanged.
     pub fn render(&self) -> Result<String> {
         let yaml = to_yaml(&self.meta)?;
@@ -368,6 +382,16 @@ impl Entry {
         original: Option<&[u8]>,
         parsed: Option<&EntryMeta>,
     ) -> Result<String> {
+        Ok(self.render_noting(original, parsed)?.0)
+    }
+
+    /// [`Entry::render_from`], and the fields whose comments could not be
+    /// kept (see [`crate::frontmatter::rewrite_noting`]).
+    pub fn render_noting(
+        &self,
+        original: Option<&[u8]>,
+        parsed: Option<&EntryMeta>,
+    ) -> Result<(String, Vec<String>)> {
         let old = original
             .and_then(|b| std::str::from_utf8(b).ok())
             .and_then(|t| split_front_matter(t, &self.path).ok())
@@ -379,10 +403,10 @@ impl Entry {
             });
         match old {
             Some((yaml, meta)) => {
-                let yaml = crate::frontmatter::rewrite(yaml, &meta, &self.meta)?;
-                Ok(format!("---\n{yaml}---\n{}", self.body))
+                let (yaml, lost) = crate::frontmatter::rewrite_noting(yaml, &meta, &self.meta)?;
+                Ok((format!("---\n{yaml}---\n{}", self.body), lost))
             }
-            None => self.render(),
+            None => Ok((self.render()?, Vec::new())),
         }
     }
 }

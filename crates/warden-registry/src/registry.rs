@@ -3,6 +3,7 @@
 //! then lists the files whose content changed, each with the digest of what
 //! was read, for the engine's preconditions.
 
+use crate::cache::ParseCache;
 use crate::model::{ENTRIES_DIR, Entry, INDEX_PATH, Index};
 use crate::validate::{Problem, Severity};
 use rayon::prelude::*;
@@ -39,6 +40,9 @@ pub struct Write {
     pub content: String,
     /// The digest of the content read (None: the file did not exist).
     pub expect: Option<Digest>,
+    /// Fields of an entry inside whose old value a comment could not be
+    /// kept (see [`crate::frontmatter::rewrite_noting`]).
+    pub comments_lost: Vec<String>,
 }
 
 /// Contents that stand in for files on disk (path -> bytes, None: absent):
@@ -62,12 +66,19 @@ fn read(root: &Path, rel: &str, over: &Overrides) -> Result<Option<Vec<u8>>> {
 }
 
 /// One entry file as loaded: its path, its bytes (None: vanished between
-/// listing and reading) and its parse.
-type Loaded = (String, Option<Vec<u8>>, Option<Result<Entry>>);
+/// listing and reading), its parse, the hex digest of the bytes, and whether
+/// the parse came from the cache.
+type Loaded = (
+    String,
+    Option<Vec<u8>>,
+    Option<Result<Entry>>,
+    Option<String>,
+    bool,
+);
 
-/// Every `registry/capabilities/*.md`, read and parsed in parallel, sorted
-/// by path.
-fn load_entries(root: &Path, over: &Overrides) -> Result<Vec<Loaded>> {
+/// Every `registry/capabilities/*.md`, read and parsed in parallel (or taken
+/// from `cache` by the digest of its bytes), sorted by path.
+fn load_entries(root: &Path, over: &Overrides, cache: &ParseCache) -> Result<Vec<Loaded>> {
     let dir = root.join(ENTRIES_DIR);
     let mut names = Vec::new();
     match std::fs::read_dir(&dir) {
@@ -99,8 +110,15 @@ fn load_entries(root: &Path, over: &Overrides) -> Result<Vec<Loaded>> {
         .map(|name| {
             let rel = format!("{ENTRIES_DIR}/{name}");
             let bytes = read(root, &rel, over)?;
-            let parsed = bytes.as_deref().map(|b| Entry::parse(b, &rel));
-            Ok((rel, bytes, parsed))
+            let Some(b) = bytes.as_deref() else {
+                return Ok((rel, bytes, None, None, false));
+            };
+            let key = Digest::of(b).hex();
+            let (parsed, hit) = match cache.entries.get(&key) {
+                Some(meta) => (Entry::from_parsed(b, &rel, meta.clone()), true),
+                None => (Entry::parse(b, &rel), false),
+            };
+            Ok((rel, bytes, Some(parsed), Some(key), hit))
         })
         .collect()
 }
@@ -125,15 +143,33 @@ impl Registry {
             by_id: HashMap::new(),
             as_loaded: HashMap::new(),
         };
+        let cache = ParseCache::read(root);
         let (index, entries) = rayon::join(
             || -> Result<_> {
                 let raw = read(root, INDEX_PATH, over)?;
-                let parsed = raw.as_deref().map(|b| Index::parse(b, INDEX_PATH));
+                let parsed = raw.as_deref().map(|b| {
+                    let key = Digest::of(b).hex();
+                    match &cache.index {
+                        Some((k, ix)) if *k == key => (Ok(ix.clone()), key, true),
+                        _ => (Index::parse(b, INDEX_PATH), key, false),
+                    }
+                });
                 Ok((raw, parsed))
             },
-            || load_entries(root, over),
+            || load_entries(root, over, &cache),
         );
         let (raw, parsed) = index?;
+        // Whether the cache no longer says exactly what this load saw.
+        let mut changed = false;
+        let mut index_key = None;
+        let parsed = parsed.map(|(ix, key, hit)| {
+            changed |= !hit && ix.is_ok();
+            if ix.is_ok() {
+                index_key = Some(key);
+            }
+            ix
+        });
+        changed |= cache.index.is_some() && index_key.is_none();
         match parsed {
             None => reg.load_problems.push(Problem::new(
                 "index_missing",
@@ -151,9 +187,14 @@ impl Registry {
         reg.originals.insert(INDEX_PATH.into(), raw);
         let loaded = entries?;
         reg.entries.reserve(loaded.len());
-        for (rel, bytes, parsed) in loaded {
+        let mut keys: Vec<String> = Vec::with_capacity(loaded.len());
+        for (rel, bytes, parsed, key, hit) in loaded {
             match parsed {
-                Some(Ok(e)) => reg.entries.push(e),
+                Some(Ok(e)) => {
+                    changed |= !hit;
+                    keys.push(key.unwrap_or_default());
+                    reg.entries.push(e)
+                }
                 Some(Err(e)) => reg
                     .load_problems
                     .push(Problem::from_error("entry_invalid", &e)),
@@ -163,6 +204,18 @@ impl Registry {
         }
         for (i, e) in reg.entries.iter().enumerate() {
             reg.by_id.entry(e.meta.id.clone()).or_insert(i);
+        }
+        let seen: std::collections::HashSet<&String> = keys.iter().collect();
+        if changed || seen.len() != cache.entries.len() {
+            // The next cache: what this load saw, and nothing else.
+            let mut next = ParseCache::new();
+            next.entries = keys
+                .iter()
+                .zip(&reg.entries)
+                .map(|(k, e)| (k.clone(), e.meta.clone()))
+                .collect();
+            next.index = index_key.zip(reg.index.clone());
+            next.write(root);
         }
         Ok(reg)
     }
@@ -218,11 +271,13 @@ impl Registry {
             .filter(|e| self.dirty.contains(&e.path))
             .map(|e| -> Result<Option<Write>> {
                 let orig = self.originals.get(&e.path).and_then(Option::as_deref);
-                let content = e.render_from(orig, self.as_loaded.get(&e.path))?;
+                let (content, comments_lost) =
+                    e.render_noting(orig, self.as_loaded.get(&e.path))?;
                 Ok((orig != Some(content.as_bytes())).then(|| Write {
                     path: e.path.clone(),
                     content,
                     expect: orig.map(Digest::of),
+                    comments_lost,
                 }))
             })
             .collect::<Result<_>>()?;
@@ -239,6 +294,7 @@ impl Registry {
                     path: INDEX_PATH.into(),
                     content,
                     expect: orig.as_deref().map(Digest::of),
+                    comments_lost: Vec::new(),
                 });
             }
         }

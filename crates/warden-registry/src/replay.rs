@@ -210,9 +210,11 @@ pub fn replay(session: &mut Session<'_>, git: &Git, run: &str) -> Result<ReplayR
         Error::rejected(
             "(command line)",
             "RUN",
-            format!("run {run} has no recorded session ({label})"),
+            format!(
+                "run {run} cannot be replayed: it has no recorded session ({label}); runs made before warden recorded sessions (and runs whose .runs/ was cleaned) have none"
+            ),
             Some(
-                "only maintain runs made by this warden or later record their session; `warden ledger show RUN` shows what the run did"
+                "`warden ledger show RUN` shows what the run wrote, and `warden undo RUN` still reverts it; to get a replayable run, undo it and run the same `warden registry maintain` or `update --apply` again"
                     .into(),
             ),
         )

@@ -124,14 +124,8 @@ fn parse_edit(text: &str) -> Result<RegistryPatch, String> {
 
 fn rejected(s: &Suggestion, origin: Origin, gate: Gate, why: String) -> PatchResult {
     PatchResult {
-        id: s.id,
         origin,
-        tier: s.tier,
-        outcome: PatchOutcome::Rejected,
-        gate: Some(gate),
-        reason: Some(why),
-        change: None,
-        patch: s.patch.clone(),
+        ..PatchResult::rejected(s, gate, why)
     }
 }
 

@@ -304,7 +304,10 @@ fn check(reg: &Registry, root: Option<&Path>) -> ValidateReport {
     }
 }
 
-/// Human text of a report.
+/// Human text of a report: one line per problem, `file:line: severity[code]:
+/// field: message (fix: …)`, the place first as compilers write it, so
+/// editors and terminals jump to it (`file:` alone when the field has no
+/// line, e.g. a missing file).
 pub fn render(r: &ValidateReport) -> String {
     let mut s = String::new();
     for p in &r.problems {
@@ -312,9 +315,13 @@ pub fn render(r: &ValidateReport) -> String {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
+        let at = match p.line {
+            Some(n) => format!("{}:{n}", p.file),
+            None => p.file.clone(),
+        };
         s.push_str(&format!(
-            "{sev}[{}]: {}: {}: {}\n  fix: {}\n",
-            p.code, p.file, p.field, p.message, p.fix
+            "{at}: {sev}[{}]: {}: {} (fix: {})\n",
+            p.code, p.field, p.message, p.fix
         ));
     }
     s.push_str(&format!(

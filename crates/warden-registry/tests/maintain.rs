@@ -242,17 +242,10 @@ fn a_promotion_citing_a_missing_file_is_refused_and_the_rest_applies() {
 fn untracked_or_escaping_evidence_is_refused() {
     let fx = Fx::new();
     fx.write("docs/beta/scratch.md", "not added\n");
-    let r = fx.auto(
+    let p = fx.one(
         &fx.opts(None),
-        None,
-        vec![promote(
-            "capability.demo.beta",
-            'D',
-            1,
-            &["docs/beta/scratch.md"],
-        )],
+        promote("capability.demo.beta", 'D', 1, &["docs/beta/scratch.md"]),
     );
-    let p = &r.patches[0];
     assert_eq!(p.gate, Some(Gate::Evidence));
     assert!(
         p.reason
@@ -263,30 +256,19 @@ fn untracked_or_escaping_evidence_is_refused() {
     std::os::unix::fs::symlink("/etc/hostname", fx.root.join("docs/beta/link.md"))
         .expect("symlink");
     fx.git(&["add", "docs/beta/link.md"]);
-    let r = fx.auto(
+    let p = fx.one(
         &fx.opts(None),
-        None,
-        vec![promote(
-            "capability.demo.beta",
-            'D',
-            1,
-            &["docs/beta/link.md"],
-        )],
+        promote("capability.demo.beta", 'D', 1, &["docs/beta/link.md"]),
     );
-    assert_eq!(
-        r.patches[0].gate,
-        Some(Gate::Evidence),
-        "{:?}",
-        r.patches[0]
-    );
+    assert_eq!(p.gate, Some(Gate::Evidence), "{p:?}");
 }
 
 #[test]
 fn the_level_gate_caps_promotions_per_dimension_per_session() {
     let fx = Fx::new();
     let two = promote("capability.demo.alpha", 'D', 3, &["src/alpha/tests/t0.py"]);
-    let r = fx.auto(&fx.opts(None), None, vec![two]);
-    assert_eq!(r.patches[0].gate, Some(Gate::Level), "{:?}", r.patches[0]);
+    let p = fx.one(&fx.opts(None), two);
+    assert_eq!(p.gate, Some(Gate::Level), "{p:?}");
     // Two single steps in one session are two levels: the second is refused.
     fx.write("docs/alpha/a.md", "a\n");
     fx.write("docs/alpha/b.md", "b\n");
@@ -320,42 +302,24 @@ fn the_level_gate_caps_promotions_per_dimension_per_session() {
     // --auto-max-delta 0 disables promotions.
     let mut o = fx.opts(None);
     o.max_delta = 0;
-    let r = fx.auto(
+    let p = fx.one(
         &o,
-        None,
-        vec![promote(
-            "capability.demo.beta",
-            'C',
-            1,
-            &["src/alpha/tests/t0.py"],
-        )],
+        promote("capability.demo.beta", 'C', 1, &["src/alpha/tests/t0.py"]),
     );
-    assert_eq!(r.patches[0].gate, Some(Gate::Level));
+    assert_eq!(p.gate, Some(Gate::Level));
 }
 
 #[test]
 fn the_standard_gate_wants_the_evidence_of_the_new_level() {
     let fx = Fx::new();
     // C2 needs two tests; alpha has one.
-    let r = fx.auto(
+    let p = fx.one(
         &fx.opts(None),
-        None,
-        vec![promote(
-            "capability.demo.alpha",
-            'C',
-            2,
-            &["src/alpha/tests/t0.py"],
-        )],
+        promote("capability.demo.alpha", 'C', 2, &["src/alpha/tests/t0.py"]),
     );
-    assert_eq!(
-        r.patches[0].gate,
-        Some(Gate::Standard),
-        "{:?}",
-        r.patches[0]
-    );
+    assert_eq!(p.gate, Some(Gate::Standard), "{p:?}");
     assert!(
-        r.patches[0]
-            .reason
+        p.reason
             .as_deref()
             .is_some_and(|s| s.contains("evidence.tests"))
     );
@@ -374,16 +338,17 @@ fn tier_and_confidence_gates() {
         append: Some(json!("capability.demo.beta")),
         evidence_citations: vec![],
     };
-    let r = fx.auto(&fx.opts(None), None, vec![rel.clone()]);
-    assert_eq!(r.patches[0].gate, Some(Gate::Confidence));
+    assert_eq!(
+        fx.one(&fx.opts(None), rel.clone()).gate,
+        Some(Gate::Confidence)
+    );
     let mut o = fx.opts(None);
     o.min_confidence = Confidence::Medium;
     o.tiers = [Tier::Safe].into_iter().collect();
-    let r = fx.auto(&o, None, vec![rel.clone()]);
-    assert_eq!(r.patches[0].gate, Some(Gate::Tier));
+    assert_eq!(fx.one(&o, rel.clone()).gate, Some(Gate::Tier));
     o.tiers = [Tier::LlmMetadata].into_iter().collect();
-    let r = fx.auto(&o, None, vec![rel]);
-    assert_eq!(r.patches[0].outcome, PatchOutcome::Applied, "{r:#?}");
+    let p = fx.one(&o, rel);
+    assert_eq!(p.outcome, PatchOutcome::Applied, "{p:#?}");
 }
 
 #[test]
@@ -513,4 +478,61 @@ fn replay_rederives_an_automatic_run_byte_for_byte_and_needs_the_state_it_left()
     fx.write("registry/capabilities/alpha.md", "changed\n");
     let e = replay(&fx).expect_err("drifted");
     assert!(e.to_string().contains("cannot be replayed"), "{e}");
+}
+
+/// Regression: a comment inside a changed field's value was lost without a
+/// word. Appending to a block-style list keeps it; where it cannot be kept
+/// (a flow-style list), the report names the field.
+#[test]
+fn a_comment_inside_a_changed_value_is_kept_or_the_report_says_it_was_lost() {
+    let fx = Fx::new();
+    let alpha = fx.read("registry/capabilities/alpha.md").replace(
+        "- src/alpha/**\n",
+        "# the code\n- src/alpha/**   # all of it\n",
+    );
+    let alpha = alpha.replace(
+        "evidence:\n  tests: [src/alpha/tests/t0.py]\n",
+        "evidence:\n  tests: [src/alpha/tests/t0.py]   # the first test\n",
+    );
+    fx.write("registry/capabilities/alpha.md", &alpha);
+    fx.write(
+        "registry/capabilities/beta.md",
+        &fx.read("registry/capabilities/beta.md").replace(
+            "paths:\n- src/beta/**\n",
+            "paths:\n- src/beta/**\nevidence:\n  tests:\n  # the unit tests\n  - src/alpha/tests/t0.py   # shared\n",
+        ),
+    );
+    let base = {
+        fx.commit("comments");
+        fx.git(&["rev-parse", "HEAD"]).trim().to_string()
+    };
+    fx.write("src/alpha/tests/t1.py", "t1\n");
+    fx.write("src/beta/tests/t2.py", "t2\n");
+    fx.commit("tests");
+    let r = fx.auto(&fx.opts(Some(&base)), None, vec![]);
+    assert_eq!(r.outcome, SessionOutcome::Applied, "{r:#?}");
+    let beta = fx.read("registry/capabilities/beta.md");
+    assert!(
+        beta.contains(
+            "  tests:\n  # the unit tests\n  - src/alpha/tests/t0.py   # shared\n  - src/beta/tests/t2.py\n"
+        ),
+        "{beta}"
+    );
+    let alpha = fx.read("registry/capabilities/alpha.md");
+    assert!(alpha.contains("# the code\n- src/alpha/**   # all of it\n"));
+    assert!(!alpha.contains("# the first test"), "{alpha}");
+    let lost: Vec<(&str, &str)> = r
+        .notes
+        .iter()
+        .filter(|n| n.collector == "rewrite")
+        .map(|n| (n.path.as_deref().unwrap_or(""), n.message.as_str()))
+        .collect();
+    assert_eq!(
+        lost,
+        vec![(
+            "registry/capabilities/alpha.md",
+            "registry/capabilities/alpha.md: evidence.tests: a comment inside the old value could not be kept (the changed value is written in canonical form; only items appended to a block-style list keep the lines around them)"
+        )]
+    );
+    assert!(fx.validate_ok());
 }

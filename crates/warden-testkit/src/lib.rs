@@ -5,7 +5,8 @@
 //! - [`Sandbox`]: a temporary home with repositories, bare remotes and clones;
 //! - [`tree`]: snapshots of a working tree (contents, modes) to compare before
 //!   and after;
-//! - [`build`]: proposal and bridge-command documents.
+//! - [`build`]: proposal and bridge-command documents;
+//! - [`registry`]: the text of capability-registry entries and indexes.
 //!
 //! It depends on no warden crate, so each crate's own tests can use it without
 //! building that crate twice.
@@ -16,6 +17,7 @@
 pub mod build;
 pub mod fuzz;
 pub mod git;
+pub mod registry;
 pub mod tree;
 
 use std::path::{Path, PathBuf};

@@ -277,6 +277,12 @@ fn update(
         let mut s = session(&repo, &ctx, no_wait)?;
         let src = maintain::source_kind(&decided.results, false);
         let committed = maintain::commit(&mut s, &mut decided, &opts, src, &[], false)?;
+        if let Some(run) = &committed.run {
+            // Like maintain's: what `warden replay RUN` re-runs it from.
+            let record =
+                warden_registry::replay::SessionRecord::of(&prepared, &decided, &opts, false);
+            warden_registry::replay::record_session(&repo.layout.run_dir(run), &record);
+        }
         let r = maintain::report(&prepared, &decided, &committed, &opts, false);
         code = r.exit_code;
         report.applied = Some(r);

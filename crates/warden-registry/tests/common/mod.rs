@@ -16,10 +16,13 @@ use warden_testkit::Sandbox;
 pub const DATE: &str = "2026-11-29";
 
 pub fn entry(id: &str, vector: [u8; 4], paths: &[&str], extra: &str) -> String {
-    let paths: String = paths.iter().map(|p| format!("- {p}\n")).collect();
-    format!(
-        "---\nid: {id}\ntitle: {id}\nmaturity:\n  D: {{current: {}}}\n  A: {{current: {}}}\n  C: {{current: {}}}\n  R: {{current: {}}}\npaths:\n{paths}{extra}---\n# {id}\n\nFree text  \n\twith tabs.\n",
-        vector[0], vector[1], vector[2], vector[3]
+    warden_testkit::registry::entry(
+        id,
+        id,
+        vector,
+        paths,
+        extra,
+        &format!("# {id}\n\nFree text  \n\twith tabs.\n"),
     )
 }
 
@@ -63,7 +66,21 @@ impl Fx {
         fx.write("src/alpha/tests/t0.py", "t0\n");
         fx.write(
             "registry/indexes/capabilities.yaml",
-            "updated: \"2026-01-01\"\ncapabilities:\n- id: capability.demo.alpha\n  entry: registry/capabilities/alpha.md\n  vector: D1/A0/C1/R0\n- id: capability.demo.beta\n  entry: registry/capabilities/beta.md\n  vector: D0/A0/C0/R0\n",
+            &warden_testkit::registry::index(
+                "2026-01-01",
+                &[
+                    (
+                        "capability.demo.alpha",
+                        "registry/capabilities/alpha.md",
+                        "D1/A0/C1/R0",
+                    ),
+                    (
+                        "capability.demo.beta",
+                        "registry/capabilities/beta.md",
+                        "D0/A0/C0/R0",
+                    ),
+                ],
+            ),
         );
         fx.commit("start");
         fx
@@ -160,6 +177,13 @@ impl Fx {
         let checker = Checker::new(&self.root, &g, &prepared.standard, opts);
         let mut decided = maintain::decide_auto(&prepared, &checker, &mut |_| {});
         self.commit_session(&prepared, &mut decided, opts, false)
+    }
+
+    /// One patch decided by the gates alone (and written when it passes):
+    /// what became of it.
+    pub fn one(&self, opts: &Options, p: RegistryPatch) -> maintain::PatchResult {
+        let r = self.auto(opts, None, vec![p]);
+        r.patches.into_iter().next().expect("one result")
     }
 
     pub fn undo(&self, run: &str) {
