@@ -540,3 +540,18 @@ fn sync_init_reconcile_adopt_and_the_undo_of_a_recorded_sync_run() {
         insta::assert_snapshot!("sync_undo_of_recorded_runs", undo);
     });
 }
+
+#[test]
+fn bridge_unit_install_prints_its_report() {
+    let r = Repo::git_only();
+    let out = transcript(
+        &r,
+        &[
+            &["bridge", "unit", "--install"],
+            &["bridge", "unit", "--install", "--format", "json"],
+        ],
+    );
+    let mut s = settings(&r);
+    s.add_filter(&common::snap::escape(common::BIN), "[BIN]");
+    s.bind(|| insta::assert_snapshot!("bridge_unit_install", out));
+}
