@@ -82,6 +82,17 @@ pub struct UnitReport {
     pub binary: String,
 }
 
+impl warden_core::Report for UnitReport {
+    const SCHEMA: &'static str = "bridge-unit";
+
+    fn human(&self) -> String {
+        format!(
+            "{} {}; it runs {}\nnext: set CLOUD= (systemctl --user edit --full warden-bridge), put the secret in ~/.config/warden/bridge-secret, then `systemctl --user daemon-reload && systemctl --user enable --now warden-bridge`\n",
+            self.unit, self.state, self.binary
+        )
+    }
+}
+
 /// The binary `cargo install` installs, as a systemd specifier path.
 pub const CARGO_INSTALL_EXE: &str = "%h/.cargo/bin/warden";
 /// The unit's file name.

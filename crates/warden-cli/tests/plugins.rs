@@ -751,16 +751,14 @@ fn identity_cards_are_immutable_unique_and_the_log_append_only() {
     r.git(&["commit", "-qm", "base"]);
     r.ok(&["ids", "check", "--base", "HEAD"]);
     // One artifact, one card.
-    let err = r.fails(&["ids", "mint", "plugin", "plugins/hello", "--yes"], 2);
-    assert!(err.contains("already has the ID card"), "{err}");
+    let mut t = transcript(&r, &[&["ids", "mint", "plugin", "plugins/hello", "--yes"]]);
     r.ok(&["ids", "mint", "module", "docs", "--yes"]);
     // The mint rewrote the generated registry in the same run.
     r.ok(&["ids", "check"]);
     // A registry edited by hand is stale.
     let registry = r.read("ids/registry.yaml");
     r.write("ids/registry.yaml", &format!("{registry}# edited\n"));
-    let out = r.run(&["ids", "check"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("[registry-stale]"));
+    t.push_str(&transcript(&r, &[&["ids", "check"]]));
     r.ok(&["ids", "build", "--yes"]);
     assert_eq!(r.read("ids/registry.yaml"), registry);
     r.ok(&["ids", "check", "--base", "HEAD"]);
@@ -773,13 +771,7 @@ fn identity_cards_are_immutable_unique_and_the_log_append_only() {
         .to_string();
     let text = r.read(&card);
     r.write(&card, &text.replace("name: ", "name: x"));
-    let out = r.run(&["ids", "check", "--base", "HEAD"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("[card-modified]") && stdout.contains("changed since HEAD"),
-        "{stdout}"
-    );
+    t.push_str(&transcript(&r, &[&["ids", "check", "--base", "HEAD"]]));
     r.write(&card, &text);
     // A rewritten id log fails against the base.
     let log = r.read(".ledger/ids.jsonl");
@@ -800,12 +792,8 @@ fn identity_cards_are_immutable_unique_and_the_log_append_only() {
     r.write(".ledger/ids.jsonl", &log);
     // A copied card (same id, another file) collides; the registry goes stale.
     r.write("ids/cards/01ARZ3NDEKTSV4RRFFQ69G5FAV.yaml", &text);
-    let out = r.run(&["ids", "check"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("[card-name]")
-            && stdout.contains("[id-collision]")
-            && stdout.contains("[one-artifact-rule]"),
-        "{stdout}"
-    );
+    t.push_str(&transcript(&r, &[&["ids", "check"]]));
+    let mut settings = plugin_settings(&r);
+    settings.add_filter(r"created: \d{4}-\d\d-\d\d", "created: [DATE]");
+    settings.bind(|| insta::assert_snapshot!("ids_one_card_stale_modified_copied", t));
 }

@@ -313,9 +313,22 @@ fn ids_build_mint_and_check_for_a_person() {
             &["ids", "check"],
         ],
     );
+    // A card that does not parse: build refuses, naming it (with --format
+    // json as the one `ids check` report).
+    r.write("ids/cards/01ARZ3NDEKTSV4RRFFQ69G5FAV.yaml", "not: a card\n");
+    let refused = transcript(
+        &r,
+        &[
+            &["ids", "build", "--yes"],
+            &["ids", "build", "--yes", "--format", "json"],
+        ],
+    );
     let mut s = settings(&r);
     s.add_filter(r"created: \d{4}-\d\d-\d\d", "created: [DATE]");
-    s.bind(|| insta::assert_snapshot!("ids_build_mint_check", out));
+    s.bind(|| {
+        insta::assert_snapshot!("ids_build_mint_check", out);
+        insta::assert_snapshot!("ids_build_refused", refused);
+    });
 }
 
 /// A transcript whose first command prints a plan before its report: the
@@ -539,4 +552,19 @@ fn sync_init_reconcile_adopt_and_the_undo_of_a_recorded_sync_run() {
         insta::assert_snapshot!("sync_adopt", adopt);
         insta::assert_snapshot!("sync_undo_of_recorded_runs", undo);
     });
+}
+
+#[test]
+fn bridge_unit_install_prints_its_report() {
+    let r = Repo::git_only();
+    let out = transcript(
+        &r,
+        &[
+            &["bridge", "unit", "--install"],
+            &["bridge", "unit", "--install", "--format", "json"],
+        ],
+    );
+    let mut s = settings(&r);
+    s.add_filter(&common::snap::escape(common::BIN), "[BIN]");
+    s.bind(|| insta::assert_snapshot!("bridge_unit_install", out));
 }

@@ -1092,16 +1092,8 @@ fn branch_creation_needs_the_policy_and_an_old_policy_gets_the_fix() {
         &policy.replace(allow, "  SyncAudited: {}\n"),
     );
     let before = a.ledger_len();
-    let err = a.fails(&["sync", "reconcile"], 1);
-    assert!(
-        err.contains(".warden/policy.yaml: events.SyncAudited.collector: policy")
-            && err.contains("does not allow source kind \"collector\" to \"create_branch\""),
-        "{err}"
-    );
-    assert!(
-        err.contains("`SyncAudited: {collector: [create_branch]}`") && err.contains("bump"),
-        "{err}"
-    );
+    let refused = transcript(a, &[&["sync", "reconcile"]]);
+    git_settings(a).bind(|| insta::assert_snapshot!("reconcile_refused_by_an_old_policy", refused));
     assert!(a.git(&["branch", "--list", "sync/*"]).trim().is_empty());
     assert_eq!(a.ledger_len(), before, "a refusal records nothing");
     // The fix from the hint works.
@@ -1205,10 +1197,13 @@ fn reconcile_all_builds_one_sync_branch_per_branch_that_needs_it() {
     );
     assert_eq!(one["runs"].as_array().map(Vec::len), Some(1));
     assert_eq!(one["runs"][0]["branch"], "feature");
-    let err = a.fails(&["sync", "reconcile", "--branch", "nope"], 2);
-    assert!(err.contains("there is no local branch nope"), "{err}");
-    let err = a.fails(&["sync", "reconcile", "--branch", "lonely"], 1);
-    assert!(err.contains("branch lonely has no upstream"), "{err}");
+    let mut t = transcript(
+        a,
+        &[
+            &["sync", "reconcile", "--branch", "nope"],
+            &["sync", "reconcile", "--branch", "lonely"],
+        ],
+    );
     assert_eq!(user_state(a), before);
 
     // A branch that is checked out nowhere is adopted by moving its ref only:
@@ -1220,8 +1215,7 @@ fn reconcile_all_builds_one_sync_branch_per_branch_that_needs_it() {
         .to_string();
     let head = a.git(&["rev-parse", "HEAD"]);
     let status = a.git(&["status", "--porcelain=v1", "-uall"]);
-    let out = a.ok(&["sync", "adopt", &feature_run, "--yes"]);
-    assert!(out.contains("only the branch moves"), "{out}");
+    t.push_str(&transcript(a, &[&["sync", "adopt", &feature_run, "--yes"]]));
     assert_eq!(
         a.git(&["rev-parse", "feature"]),
         a.git(&["rev-parse", &feature_sync])
@@ -1241,8 +1235,8 @@ fn reconcile_all_builds_one_sync_branch_per_branch_that_needs_it() {
         &wt.display().to_string(),
         "main",
     ]);
-    let err = a.fails(&["sync", "adopt", &main_run, "--yes"], 1);
-    assert!(err.contains("in ") && err.contains("a-main-wt"), "{err}");
+    t.push_str(&transcript(a, &[&["sync", "adopt", &main_run, "--yes"]]));
+    git_settings(a).bind(|| insta::assert_snapshot!("reconcile_branch_and_adopt_ref_only", t));
 }
 
 // ---- generators run sandboxed ----------------------------------------------

@@ -44,18 +44,14 @@ pub fn run(install: bool, force: bool, fmt: Format) -> Result<ExitCode, CliError
             "written"
         }
     };
-    if fmt == Format::Json {
-        output::json(&unit::UnitReport {
+    output::emit(
+        &unit::UnitReport {
             schema: unit::UNIT_SCHEMA_ID.into(),
             unit: path.display().to_string(),
             state: state.into(),
             binary: exe.display().to_string(),
-        })?;
-    } else {
-        println!("{} {state}; it runs {}", path.display(), exe.display());
-        println!(
-            "next: set CLOUD= (systemctl --user edit --full warden-bridge), put the secret in ~/.config/warden/bridge-secret, then `systemctl --user daemon-reload && systemctl --user enable --now warden-bridge`"
-        );
-    }
+        },
+        fmt,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
