@@ -1,6 +1,7 @@
-//! `warden modules import FILE`: the seed's module registry (JSON keyed by
-//! module name) as `.warden/modules.yaml`. Each module may
-//! carry `keywords`, `allowed_extensions` and, beyond the seed, `folder`
+//! `warden modules import FILE`: a module registry in JSON (an object keyed by
+//! module name, as earlier classifier scripts kept it) as
+//! `.warden/modules.yaml`. Each module may carry `keywords`,
+//! `allowed_extensions` and, beyond those scripts' fields, `folder`
 //! (default `modules/<name>/`), `priority` and `description`. The YAML is
 //! written in a fixed layout, so importing the same file twice gives the
 //! same bytes, and it is checked by the same parser that reads it.
@@ -37,14 +38,14 @@ fn list(items: &[String]) -> String {
     format!("[{}]", v.join(", "))
 }
 
-/// The registry text for the seed JSON `bytes` (`file` names it in errors).
+/// The registry text for the JSON `bytes` (`file` names it in errors).
 /// Returns the text and the checked registry.
 pub fn import(bytes: &[u8], file: &str) -> Result<(String, Modules)> {
     let value = strict::parse_json(bytes, file)?;
     let seed: BTreeMap<String, SeedModule> = strict::deserialize(
         &value,
         file,
-        "the seed format is an object keyed by module name, each with keywords and allowed_extensions",
+        "the import format is an object keyed by module name, each with keywords and allowed_extensions",
     )?;
     let mut s = String::new();
     s.push_str("# yaml-language-server: $schema=../schemas/modules.schema.json\n");
@@ -88,6 +89,18 @@ pub fn import(bytes: &[u8], file: &str) -> Result<(String, Modules)> {
 /// area, which proposals may not touch, like the policy `init` writes. An
 /// existing registry is replaced only with `force`. Returns the run id.
 pub fn write(repo: &Repo, ctx: &Context, text: &str, from: &str, force: bool) -> Result<String> {
+    write_as(repo, ctx, "modules import", text, from, force)
+}
+
+/// [`write`] recorded as `command` (`modules import`, `modules init`).
+pub fn write_as(
+    repo: &Repo,
+    ctx: &Context,
+    command: &str,
+    text: &str,
+    from: &str,
+    force: bool,
+) -> Result<String> {
     let mut s = repo.session(ctx, true, &mut |_| {})?;
     let path = repo.root().join(MODULES_FILE);
     if path.exists() && !force {
@@ -95,7 +108,7 @@ pub fn write(repo: &Repo, ctx: &Context, text: &str, from: &str, force: bool) ->
             MODULES_FILE,
             "(file)",
             "the module registry already exists; nothing was written",
-            Some("pass --force to replace it, or --dry-run to see the imported YAML".into()),
+            Some("pass --force to replace it, or --dry-run to see the YAML it would write".into()),
         ));
     }
     warden_core::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
@@ -103,14 +116,14 @@ pub fn write(repo: &Repo, ctx: &Context, text: &str, from: &str, force: bool) ->
     let digest = Digest::of(text.as_bytes());
     s.record(Record {
         run: run.clone(),
-        command: "modules import".into(),
+        command: command.into(),
         actor: Source {
             kind: "person".into(),
             id: "cli".into(),
         },
         event: "Manual".into(),
         input_digest: digest,
-        rationale: Some(format!("import the module registry from {from}")),
+        rationale: Some(format!("write the module registry from {from}")),
         details: Some(serde_json::json!({"file": MODULES_FILE, "sha256": digest, "from": from})),
         artifacts: Vec::new(),
     })?;

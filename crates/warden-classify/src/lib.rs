@@ -27,6 +27,7 @@ pub mod run;
 pub mod scan;
 pub mod schema;
 pub mod score;
+pub mod template;
 pub mod times;
 pub mod tokens;
 pub mod validate;

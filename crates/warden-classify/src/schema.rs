@@ -34,6 +34,11 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
             "modules-validate".into(),
             "`warden modules validate --format json`",
         ),
+        ("modules-init".into(), "`warden modules init --format json`"),
+        (
+            "modules-import".into(),
+            "`warden modules import FILE --format json`",
+        ),
         (
             "classify-duplicates".into(),
             "`warden classify --duplicates --format json`",
@@ -55,6 +60,12 @@ pub fn get(name: &str) -> Option<Value> {
         }
         "modules-validate" => {
             schema_for::<validate::ModulesValidation>(name, validate::MODULES_VALIDATE_SCHEMA_ID)
+        }
+        "modules-init" => {
+            schema_for::<template::ModulesWritten>(name, template::MODULES_INIT_SCHEMA_ID)
+        }
+        "modules-import" => {
+            schema_for::<template::ModulesWritten>(name, template::MODULES_IMPORT_SCHEMA_ID)
         }
         "classify-duplicates" => {
             schema_for::<duplicates::DuplicatesReport>(name, duplicates::DUPLICATES_SCHEMA_ID)

@@ -44,7 +44,7 @@ pub fn validate(root: &Path) -> Result<ModulesValidation> {
             MODULES_FILE,
             "(file)",
             "there is no module registry",
-            Some("write one (`warden schema modules` shows the format) or import the seed's JSON with `warden modules import FILE`".into()),
+            Some("`warden modules init` writes a first one from the top-level folders; `warden modules import FILE` converts a JSON registry".into()),
         )
     })?;
     let mut findings = Vec::new();
@@ -83,4 +83,31 @@ pub fn validate(root: &Path) -> Result<ModulesValidation> {
         findings,
         warnings,
     })
+}
+
+impl warden_core::report::Report for ModulesValidation {
+    const SCHEMA: &'static str = "modules-validate";
+
+    fn human(&self) -> String {
+        let mut out = String::new();
+        for f in &self.findings {
+            out.push_str(&format!(
+                "error: {}: {}: {}\n  fix: {}\n",
+                self.file, f.field, f.message, f.fix
+            ));
+        }
+        for w in &self.warnings {
+            out.push_str(&format!(
+                "warning: {}: {}: {}\n",
+                self.file, w.field, w.message
+            ));
+        }
+        if self.ok {
+            out.push_str(&format!(
+                "{}: {} module(s), valid\n",
+                self.file, self.modules
+            ));
+        }
+        out
+    }
 }

@@ -1,19 +1,29 @@
-//! `warden modules validate | import FILE`: the module registry.
+//! `warden modules init | validate | import FILE | install-plugin`: the module registry.
 
 use super::{is_json, open};
 use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use warden_classify::template::{MODULES_IMPORT_SCHEMA_ID, MODULES_INIT_SCHEMA_ID, ModulesWritten};
 use warden_core::modules::MODULES_FILE;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ModulesCommand {
+    /// Write a first .warden/modules.yaml, every field explained, with one module per top-level folder.
+    Init {
+        /// Replace an existing .warden/modules.yaml.
+        #[arg(long)]
+        force: bool,
+        /// Print the YAML; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check .warden/modules.yaml: schema, folders exist (exit 1 when not), shared keywords warned.
     Validate,
-    /// Write .warden/modules.yaml from the seed's JSON (an object keyed by module name).
+    /// Write .warden/modules.yaml from a JSON registry (an object keyed by module name).
     Import {
-        /// The seed registry (JSON).
+        /// The JSON registry: `{"NAME": {"keywords": [...], "allowed_extensions": [...]}, ...}`.
         file: PathBuf,
         /// Replace an existing .warden/modules.yaml.
         #[arg(long)]
@@ -35,63 +45,84 @@ pub fn run(repo: Option<PathBuf>, cmd: &ModulesCommand, fmt: Format) -> Result<E
         ModulesCommand::Validate => {
             let repo = open(repo)?;
             let v = warden_classify::validate::validate(repo.root())?;
-            if is_json(fmt) {
-                output::json(&v)?;
-            } else {
-                for f in &v.findings {
-                    println!(
-                        "error: {MODULES_FILE}: {}: {}\n  fix: {}",
-                        f.field, f.message, f.fix
-                    );
-                }
-                for w in &v.warnings {
-                    println!("warning: {MODULES_FILE}: {}: {}", w.field, w.message);
-                }
-                if v.ok {
-                    println!("{MODULES_FILE}: {} module(s), valid", v.modules);
-                }
-            }
+            output::emit(&v, fmt)?;
             Ok(if v.ok {
                 ExitCode::SUCCESS
             } else {
                 output::ExitStatus::Findings.into()
             })
         }
+        ModulesCommand::Init { force, dry_run } => {
+            let root = open(repo.clone())?.root().to_path_buf();
+            let (text, reg) = warden_classify::template::init_text(&root)?;
+            let write = RegistryWrite {
+                schema: MODULES_INIT_SCHEMA_ID,
+                command: "modules init",
+                from: "top-level folders".into(),
+                text,
+                modules: reg.modules.len(),
+            };
+            write_registry(repo, write, *force, *dry_run, fmt)
+        }
         ModulesCommand::Import {
             file,
             force,
             dry_run,
         } => {
-            let bytes = std::fs::read(file)
-                .map_err(|e| warden_core::Error::user_path("read the seed registry", file, e))?;
-            let (text, reg) = warden_classify::import::import(&bytes, &file.display().to_string())?;
-            if *dry_run {
-                print!("{text}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            let repo = open(repo)?;
-            let ctx = crate::env::context();
-            let run = warden_classify::import::write(
-                &repo,
-                &ctx,
-                &text,
-                &file.display().to_string(),
-                *force,
-            )?;
-            if is_json(fmt) {
-                output::json(&serde_json::json!({
-                    "schema": "warden.modules-import/v1", "run": run, "file": MODULES_FILE,
-                    "modules": reg.modules.len(),
-                }))?;
-            } else {
-                println!(
-                    "wrote {MODULES_FILE} ({} module(s)); recorded as run {run}; check it with `warden modules validate`",
-                    reg.modules.len()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+            let bytes = std::fs::read(file).map_err(|e| {
+                warden_core::Error::user_path("read the JSON module registry", file, e)
+            })?;
+            let from = file.display().to_string();
+            let (text, reg) = warden_classify::import::import(&bytes, &from)?;
+            let write = RegistryWrite {
+                schema: MODULES_IMPORT_SCHEMA_ID,
+                command: "modules import",
+                from,
+                text,
+                modules: reg.modules.len(),
+            };
+            write_registry(repo, write, *force, *dry_run, fmt)
         }
     }
+}
+
+/// A registry text to write, and where it came from.
+struct RegistryWrite {
+    schema: &'static str,
+    command: &'static str,
+    from: String,
+    text: String,
+    modules: usize,
+}
+
+/// Write (or with `dry_run` only show) the registry as one recorded run, and
+/// report it.
+fn write_registry(
+    repo: Option<PathBuf>,
+    w: RegistryWrite,
+    force: bool,
+    dry_run: bool,
+    fmt: Format,
+) -> Result<ExitCode, CliError> {
+    let run = if dry_run {
+        None
+    } else {
+        let repo = open(repo)?;
+        let ctx = crate::env::context();
+        Some(warden_classify::import::write_as(
+            &repo, &ctx, w.command, &w.text, &w.from, force,
+        )?)
+    };
+    let report = ModulesWritten {
+        schema: w.schema.into(),
+        file: MODULES_FILE.into(),
+        from: w.from,
+        modules: w.modules,
+        yaml: dry_run.then_some(w.text),
+        run,
+    };
+    output::emit(&report, fmt)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The key, name and handler of the built-in `ModuleClassifier` plugin
