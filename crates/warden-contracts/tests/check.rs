@@ -771,6 +771,66 @@ fn seed_defect_11_a_readme_meta_without_location_is_its_folders_readme() {
 }
 
 #[test]
+fn branch_thresholds_compare_branch_counts_and_say_when_a_report_has_none() {
+    use warden_contracts::coverage;
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "tests/unit/meta.yaml",
+        "type: test_unit_spec\nscope:\n  description: core\nexpectations:\n  coverage_target: 0.5\n  branch_coverage_target: 0.75\n",
+    );
+    write(
+        d.path(),
+        ".l9_repo.meta.yaml",
+        "type: l9_repo_contract\nci_contracts:\n  min_unit_branch_coverage: 50\n",
+    );
+    let run = |text: &str| {
+        let rep = coverage::parse(text.as_bytes(), "lcov.info", "unit", d.path()).expect("report");
+        let r = check::check(
+            d.path(),
+            &CheckOptions {
+                today: "2026-06-01".into(),
+                coverage: vec![rep],
+                ..CheckOptions::default()
+            },
+        )
+        .expect("check");
+        let mut gaps = of_kind(&r, GapKind::CoverageBelowTarget)
+            .iter()
+            .map(|g| (g.key.clone(), g.message.clone()))
+            .collect::<Vec<_>>();
+        gaps.sort();
+        gaps
+    };
+    // Lines at 100 %, branches at 60 %: only the 75 % branch target fails.
+    assert_eq!(
+        run("SF:a.py\nLF:2\nLH:2\nBRF:5\nBRH:3\nend_of_record\n"),
+        vec![(
+            "expectations.branch_coverage_target".to_string(),
+            "unit branch coverage 60.0% (3 of 5 branches) is below expectations.branch_coverage_target 75.0%".to_string()
+        )]
+    );
+    // Branches at 80 %: both branch targets met.
+    assert_eq!(
+        run("SF:a.py\nLF:2\nLH:2\nBRF:5\nBRH:4\nend_of_record\n"),
+        vec![]
+    );
+    // A report without branch data cannot meet a branch target: both say so.
+    let gaps = run("SF:a.py\nLF:2\nLH:2\nend_of_record\n");
+    assert_eq!(
+        gaps.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        vec![
+            "ci_contracts.min_unit_branch_coverage",
+            "expectations.branch_coverage_target"
+        ]
+    );
+    assert!(
+        gaps.iter().all(|(_, m)| m.contains("has no branch data")),
+        "{gaps:?}"
+    );
+}
+
+#[test]
 fn coverage_thresholds_are_gaps_only_when_a_report_of_their_kind_is_given() {
     use warden_contracts::coverage;
     let d = tempfile::tempdir().expect("tempdir");
