@@ -606,7 +606,7 @@ mod tests {
         /// Any bytes: a report or an error naming the file, never a panic.
         #[test]
         fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..300),
-                                           text in "[<>a-z =\"'/!:,SFDALH0-9\n{}-]{0,200}") {
+                                           text in "[<>a-z =\"'/!:,SFDALHBR0-9\n{}-]{0,200}") {
             for b in [bytes.as_slice(), text.as_bytes()] {
                 if let Err(e) = parse(b, "cov", "unit", Path::new("/r")) {
                     prop_assert!(e.to_string().contains("cov"));
