@@ -166,7 +166,7 @@ impl GapKind {
                 "use a known type (`warden contracts new --list`), or suppress it in `.warden/contracts.yaml`"
             }
             GapKind::CoverageBelowTarget => {
-                "add tests for the uncovered lines, or lower the declared threshold in the meta file (context names both numbers)"
+                "add tests for the uncovered lines or branches, or lower the declared threshold in the meta file (context names both numbers)"
             }
             GapKind::ModuleSpecViolation => {
                 "declare the section the rule names in the module spec (context.rule), or relax its tier_expectations"
