@@ -974,3 +974,74 @@ fn module_spec_tier_expectations_and_schema_version_are_checked() {
     assert_eq!(bare.context["field"], "runtime_wiring.service");
     assert_eq!(bare.context["target_line"], 2);
 }
+
+#[test]
+fn deprecated_specs_and_sections_are_warnings_naming_what_supersedes_them() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let r0 = d.path();
+    let mut reg = String::from("schema: warden.modules/v1\nmodules:\n");
+    for m in ["whole", "part", "kept"] {
+        reg.push_str(&format!(
+            "  - name: {m}\n    folder: modules/{m}/\n    spec: specs/{m}.yaml\n"
+        ));
+        write(r0, &format!("modules/{m}/a.py"), "");
+    }
+    write(r0, ".warden/modules.yaml", &reg);
+    write(
+        r0,
+        ".l9_modules.meta.yaml",
+        "type: l9_module_contracts\nspec_root: specs\nmodule_root: modules\n",
+    );
+    write(
+        r0,
+        "specs/whole.yaml",
+        "schema_version: \"2.6\"\ndeprecated: replaced by part\n",
+    );
+    write(
+        r0,
+        "specs/part.yaml",
+        "schema_version: \"2.6\"\nruntime_wiring: {service: api}\npacket_contract:\n  deprecated: {superseded_by: event_contract, since: 2.6}\n  emits: [task.done]\n",
+    );
+    write(
+        r0,
+        "specs/kept.yaml",
+        "schema_version: \"2.6\"\ndeprecated: false\nruntime_wiring: {deprecated: null, service: api}\n",
+    );
+    let r = run(r0);
+    assert!(r.clean, "warnings only: {:#?}", r.gaps);
+    let mut got: Vec<(String, String, String)> = of_kind(&r, GapKind::ModuleSpecDeprecated)
+        .iter()
+        .map(|g| {
+            assert_eq!(g.severity, warden_contracts::gaps::Severity::Warning);
+            (
+                g.target_file.clone().unwrap_or_default(),
+                g.context["section"].as_str().unwrap_or("").to_string(),
+                g.message.clone(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "specs/part.yaml".to_string(),
+                "packet_contract".to_string(),
+                "specs/part.yaml: module \"part\": section `packet_contract` is deprecated; superseded by event_contract".to_string()
+            ),
+            (
+                "specs/whole.yaml".to_string(),
+                "(spec)".to_string(),
+                "specs/whole.yaml: module \"whole\" uses a deprecated spec (replaced by part)".to_string()
+            ),
+        ]
+    );
+    assert_eq!(r.gaps.len(), 2, "{:#?}", r.gaps);
+    assert_eq!(r.summary.warnings, 2);
+    let part = of_kind(&r, GapKind::ModuleSpecDeprecated)
+        .into_iter()
+        .find(|g| g.context["section"] == "packet_contract")
+        .expect("gap");
+    assert_eq!(part.context["since"], "2.6");
+    assert_eq!(part.context["target_line"], 3);
+}
