@@ -300,6 +300,25 @@ fn check_coverage_compares_declared_thresholds_with_a_given_report() {
         "--coverage",
         "integration=cov/coverage.json",
     ]);
+    // A branch target is compared with the report's branch counts.
+    r.write(
+        "tests/unit/meta.yaml",
+        "type: test_unit_spec\nscope: {description: all}\nexpectations: {coverage_target: 0.5, branch_coverage_target: 0.9}\n",
+    );
+    r.write(
+        "cov/branches.json",
+        r#"{"files": {"a.py": {"summary": {"covered_lines": 3, "num_statements": 4, "covered_branches": 1, "num_branches": 2}}}}"#,
+    );
+    let v = r.json_any(
+        &["check", "--no-report", "--coverage", "cov/branches.json"],
+        1,
+    );
+    let gaps = v["gaps"].as_array().expect("gaps");
+    assert_eq!(gaps.len(), 1, "{v}");
+    assert_eq!(gaps[0]["key"], "expectations.branch_coverage_target");
+    assert_eq!(gaps[0]["context"]["measure"], "branches");
+    assert_eq!(gaps[0]["context"]["measured"], 0.5);
+    assert_eq!(gaps[0]["context"]["covered_branches"], 1);
     // Unreadable reports and unknown kinds are input errors.
     r.write("cov/bad.xml", "<coverage><class name='x'></coverage>");
     let err = r.fails(&["check", "--coverage", "cov/bad.xml"], 2);

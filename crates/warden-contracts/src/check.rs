@@ -645,37 +645,46 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str) {
 
 /// The coverage thresholds the metas declare, against the reports given.
 fn check_coverage(loaded: &[Loaded], reports: &[crate::coverage::Report], gaps: &mut Vec<NewGap>) {
-    use crate::coverage::{self, Lines};
+    use crate::coverage::{self, Lines, Measure};
     if reports.is_empty() {
         return;
     }
     for l in loaded {
-        // (field, coverage kind, threshold value, files the threshold is about)
-        let mut declared: Vec<(String, &str, &Value, Vec<String>)> = Vec::new();
+        // (field, coverage kind, lines or branches, threshold value, files
+        // the threshold is about)
+        let mut declared: Vec<(String, &str, Measure, &Value, Vec<String>)> = Vec::new();
         let kind = match l.meta_type {
             MetaType::TestUnitSpec => Some("unit"),
             MetaType::TestIntegrationSpec => Some("integration"),
             MetaType::TestE2eSpec => Some("e2e"),
             _ => None,
         };
-        if let (Some(kind), Some(v)) = (
-            kind,
-            l.value
-                .get("expectations")
-                .and_then(|e| e.get("coverage_target")),
-        ) {
-            let modules = strings(l.value.get("scope").and_then(|s| s.get("target_modules")));
-            declared.push(("expectations.coverage_target".into(), kind, v, modules));
-        }
-        if l.meta_type == MetaType::RepoContract {
-            for kind in coverage::KINDS {
-                let field = format!("min_{kind}_coverage");
-                if let Some(v) = l.value.get("ci_contracts").and_then(|c| c.get(&field)) {
-                    declared.push((format!("ci_contracts.{field}"), kind, v, Vec::new()));
+        let targets = [
+            ("coverage_target", Measure::Lines),
+            ("branch_coverage_target", Measure::Branches),
+        ];
+        if let Some(kind) = kind {
+            for (key, what) in targets {
+                if let Some(v) = l.value.get("expectations").and_then(|e| e.get(key)) {
+                    let modules =
+                        strings(l.value.get("scope").and_then(|s| s.get("target_modules")));
+                    declared.push((format!("expectations.{key}"), kind, what, v, modules));
                 }
             }
         }
-        for (field, kind, v, modules) in declared {
+        if l.meta_type == MetaType::RepoContract {
+            for kind in coverage::KINDS {
+                for (field, what) in [
+                    (format!("min_{kind}_coverage"), Measure::Lines),
+                    (format!("min_{kind}_branch_coverage"), Measure::Branches),
+                ] {
+                    if let Some(v) = l.value.get("ci_contracts").and_then(|c| c.get(&field)) {
+                        declared.push((format!("ci_contracts.{field}"), kind, what, v, Vec::new()));
+                    }
+                }
+            }
+        }
+        for (field, kind, what, v, modules) in declared {
             let needle = field.rsplit('.').next().unwrap_or(&field).to_string();
             let line = line_of(&l.text, &needle);
             let Some(target) = coverage::threshold(v) else {
@@ -696,12 +705,18 @@ fn check_coverage(loaded: &[Loaded], reports: &[crate::coverage::Report], gaps: 
             }
             let mut lines = Lines::default();
             let mut files = 0;
-            for r in &mine {
-                let (l, n) = coverage::measured(r, &modules);
+            for (l, n) in mine
+                .iter()
+                .filter_map(|r| coverage::measured_as(r, what, &modules))
+            {
                 lines.covered += l.covered;
                 lines.valid += l.valid;
                 files += n;
             }
+            let unit = match what {
+                Measure::Lines => "line",
+                Measure::Branches => "branch",
+            };
             let report_names: Vec<String> = mine.iter().map(|r| r.file.clone()).collect();
             let measured = lines.ratio();
             if measured.is_some_and(|m| m + 1e-9 >= target) {
@@ -710,10 +725,11 @@ fn check_coverage(loaded: &[Loaded], reports: &[crate::coverage::Report], gaps: 
             let pct = |x: f64| format!("{:.1}%", x * 100.0);
             let message = match measured {
                 Some(m) => format!(
-                    "{kind} line coverage {} ({} of {} lines{}) is below {field} {}",
+                    "{kind} {unit} coverage {} ({} of {} {}{}) is below {field} {}",
                     pct(m),
                     lines.covered,
                     lines.valid,
+                    what.name(),
                     if modules.is_empty() {
                         String::new()
                     } else {
@@ -721,8 +737,18 @@ fn check_coverage(loaded: &[Loaded], reports: &[crate::coverage::Report], gaps: 
                     },
                     pct(target)
                 ),
+                None if what == Measure::Branches && files == 0 => format!(
+                    "the {kind} coverage report has no branch data{} to compare with {field} {} (measure branches: `coverage run --branch`, lcov `--rc branch_coverage=1`)",
+                    if modules.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" under {}", modules.join(", "))
+                    },
+                    pct(target)
+                ),
                 None => format!(
-                    "the {kind} coverage report has no covered lines{} to compare with {field} {}",
+                    "the {kind} coverage report has no covered {}{} to compare with {field} {}",
+                    what.name(),
                     if modules.is_empty() {
                         String::new()
                     } else {
@@ -742,8 +768,9 @@ fn check_coverage(loaded: &[Loaded], reports: &[crate::coverage::Report], gaps: 
                         "measured",
                         measured.map(|m| (m * 10000.0).round() / 10000.0),
                     )
-                    .ctx("covered_lines", lines.covered)
-                    .ctx("lines", lines.valid)
+                    .ctx("measure", what.name())
+                    .ctx(&format!("covered_{}", what.name()), lines.covered)
+                    .ctx(what.name(), lines.valid)
                     .ctx("files", files as u64)
                     .ctx("reports", report_names)
                     .ctx("target_modules", modules),

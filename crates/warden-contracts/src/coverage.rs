@@ -4,7 +4,10 @@
 //! compares them with a coverage report someone else produced: warden does
 //! not run tests. Without a report for a kind, its thresholds are not
 //! checked. Reports: Cobertura XML, coverage.py JSON and lcov, told apart by
-//! their content. Line coverage only.
+//! their content. Line coverage always; branch coverage where the format
+//! carries it (Cobertura `branches-covered`/`branches-valid` and each
+//! line's `condition-coverage`, lcov `BRF`/`BRH`/`BRDA`, coverage.py
+//! `covered_branches`/`num_branches`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,6 +29,28 @@ pub struct Report {
     pub files: BTreeMap<String, Lines>,
     /// The report's own total (Cobertura's root counts), else the sum of files.
     pub total: Lines,
+    /// Per file, covered and coverable branches, for the files the report
+    /// has branch data for (empty when it measured none).
+    pub branch_files: BTreeMap<String, Lines>,
+    /// The report's own branch total, else the sum of `branch_files`;
+    /// `None` when the report has no branch data.
+    pub branch_total: Option<Lines>,
+}
+
+/// What a threshold is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Lines,
+    Branches,
+}
+
+impl Measure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Lines => "lines",
+            Measure::Branches => "branches",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -90,6 +115,17 @@ pub fn parse(bytes: &[u8], file: &str, kind: &str, root: &Path) -> Result<Report
         .into_iter()
         .map(|(p, l)| (relative(&p, &root_s), l))
         .collect();
+    r.branch_files = std::mem::take(&mut r.branch_files)
+        .into_iter()
+        .map(|(p, l)| (relative(&p, &root_s), l))
+        .collect();
+    if r.branch_total.is_none() && !r.branch_files.is_empty() {
+        let mut t = Lines::default();
+        for l in r.branch_files.values() {
+            t.add(*l);
+        }
+        r.branch_total = Some(t);
+    }
     Ok(r)
 }
 
@@ -134,12 +170,26 @@ fn coverage_py(bytes: &[u8], file: &str) -> Result<Report> {
         };
         r.files.insert(path.clone(), l);
         r.total.add(l);
+        // Present only when coverage.py measured branches (`--branch`).
+        if s.get("num_branches").is_some() {
+            let b = Lines {
+                covered: num(s, &at, "covered_branches")?,
+                valid: num(s, &at, "num_branches")?,
+            };
+            r.branch_files.insert(path.clone(), b);
+        }
     }
     if let Some(t) = v.get("totals") {
         r.total = Lines {
             covered: num(t, "totals", "covered_lines")?,
             valid: num(t, "totals", "num_statements")?,
         };
+        if t.get("num_branches").is_some() {
+            r.branch_total = Some(Lines {
+                covered: num(t, "totals", "covered_branches")?,
+                valid: num(t, "totals", "num_branches")?,
+            });
+        }
     }
     Ok(r)
 }
@@ -151,6 +201,8 @@ fn lcov(text: &str, file: &str) -> Result<Report> {
     };
     let mut cur: Option<(String, Lines, Lines)> = None; // file, LF/LH, counted DA
     let mut has_lf = false;
+    // Branches of the current record: BRF/BRH, and counted BRDA.
+    let (mut brf, mut brda) = (None::<Lines>, None::<Lines>);
     for (i, line) in text.lines().enumerate() {
         let field = || format!("line {}", i + 1);
         let count = |s: &str| -> Result<u64> {
@@ -161,6 +213,25 @@ fn lcov(text: &str, file: &str) -> Result<Report> {
         if let Some(p) = line.strip_prefix("SF:") {
             cur = Some((p.trim().to_string(), Lines::default(), Lines::default()));
             has_lf = false;
+            (brf, brda) = (None, None);
+        } else if cur.is_some() && line.starts_with("BRF:") {
+            brf.get_or_insert_default().valid = count(&line[4..])?;
+        } else if cur.is_some() && line.starts_with("BRH:") {
+            brf.get_or_insert_default().covered = count(&line[4..])?;
+        } else if let Some(b) = line.strip_prefix("BRDA:").filter(|_| cur.is_some()) {
+            // BRDA:LINE,BLOCK,BRANCH,TAKEN ("-": never evaluated).
+            let taken = b.split(',').nth(3).ok_or_else(|| {
+                bad(
+                    file,
+                    &field(),
+                    format!("\"{line}\" is not BRDA:LINE,BLOCK,BRANCH,TAKEN"),
+                )
+            })?;
+            let d = brda.get_or_insert_default();
+            d.valid += 1;
+            if taken.trim() != "-" && count(taken)? > 0 {
+                d.covered += 1;
+            }
         } else if let Some((_, lf, _)) = cur.as_mut().filter(|_| line.starts_with("LF:")) {
             lf.valid = count(&line[3..])?;
             has_lf = true;
@@ -180,6 +251,9 @@ fn lcov(text: &str, file: &str) -> Result<Report> {
                 return Err(bad(file, &field(), "end_of_record without SF:"));
             };
             let l = if has_lf { lf } else { da };
+            if let Some(b) = brf.or(brda) {
+                r.branch_files.entry(p.clone()).or_default().add(b);
+            }
             r.files.entry(p).or_default().add(l);
             r.total.add(l);
         }
@@ -229,6 +303,7 @@ fn cobertura(text: &str, file: &str) -> Result<Report> {
     };
     let mut sources: Vec<String> = Vec::new();
     let mut root_total: Option<Lines> = None;
+    let mut root_branches: Option<Lines> = None;
     let mut class: Option<String> = None;
     let mut seen_root = false;
     let mut rest = text;
@@ -259,6 +334,10 @@ fn cobertura(text: &str, file: &str) -> Result<Report> {
                     (Some(covered), Some(valid)) => Some(Lines { covered, valid }),
                     _ => None,
                 };
+                root_branches = match (n("branches-covered"), n("branches-valid")) {
+                    (Some(covered), Some(valid)) => Some(Lines { covered, valid }),
+                    _ => None,
+                };
             }
             "source" => {
                 if let Some(end) = rest.find("</source>") {
@@ -286,6 +365,21 @@ fn cobertura(text: &str, file: &str) -> Result<Report> {
                     if hits > 0 {
                         l.covered += 1;
                     }
+                    // A branch line: condition-coverage="50% (1/2)".
+                    if a.get("branch").map(String::as_str) == Some("true")
+                        && let Some((cov, all)) = a
+                            .get("condition-coverage")
+                            .and_then(|c| c.split_once('(')?.1.strip_suffix(')')?.split_once('/'))
+                            .and_then(|(x, y)| {
+                                Some((x.trim().parse::<u64>().ok()?, y.trim().parse::<u64>().ok()?))
+                            })
+                    {
+                        let b = r.branch_files.entry(c.clone()).or_default();
+                        b.add(Lines {
+                            covered: cov.min(all),
+                            valid: all,
+                        });
+                    }
                 }
             }
             _ => {}
@@ -296,17 +390,21 @@ fn cobertura(text: &str, file: &str) -> Result<Report> {
     }
     // Class file names are relative to a <source>.
     if let Some(src) = sources.first().filter(|s| !s.is_empty()) {
-        r.files = std::mem::take(&mut r.files)
-            .into_iter()
-            .map(|(p, l)| {
-                if p.starts_with('/') {
-                    (p, l)
-                } else {
-                    (format!("{}/{p}", src.trim_end_matches('/')), l)
-                }
-            })
-            .collect();
+        let under = |m: BTreeMap<String, Lines>| {
+            m.into_iter()
+                .map(|(p, l)| {
+                    if p.starts_with('/') {
+                        (p, l)
+                    } else {
+                        (format!("{}/{p}", src.trim_end_matches('/')), l)
+                    }
+                })
+                .collect()
+        };
+        r.files = under(std::mem::take(&mut r.files));
+        r.branch_files = under(std::mem::take(&mut r.branch_files));
     }
+    r.branch_total = root_branches;
     r.total = match root_total {
         Some(t) => t,
         None => {
@@ -332,12 +430,31 @@ pub fn threshold(v: &serde_json::Value) -> Option<f64> {
 /// The lines of the files under any of `prefixes` (a file or a folder,
 /// repository-relative), or the report's total when there are none.
 pub fn measured(r: &Report, prefixes: &[String]) -> (Lines, usize) {
+    measured_in(&r.files, r.total, prefixes)
+}
+
+/// [`measured`] for `what`: `None` for branches when the report has no
+/// branch data.
+pub fn measured_as(r: &Report, what: Measure, prefixes: &[String]) -> Option<(Lines, usize)> {
+    match what {
+        Measure::Lines => Some(measured(r, prefixes)),
+        Measure::Branches => r
+            .branch_total
+            .map(|t| measured_in(&r.branch_files, t, prefixes)),
+    }
+}
+
+fn measured_in(
+    files: &BTreeMap<String, Lines>,
+    total: Lines,
+    prefixes: &[String],
+) -> (Lines, usize) {
     if prefixes.is_empty() {
-        return (r.total, r.files.len());
+        return (total, files.len());
     }
     let mut t = Lines::default();
     let mut n = 0;
-    for (p, l) in &r.files {
+    for (p, l) in files {
         let under = prefixes.iter().any(|pre| {
             let pre = pre.trim_start_matches('/').trim_end_matches('/');
             p == pre || p.starts_with(&format!("{pre}/"))
@@ -419,6 +536,49 @@ mod tests {
     }
 
     #[test]
+    fn branch_counts_are_read_where_the_format_has_them() {
+        let root = Path::new("/repo");
+        let b = |covered, valid| Lines { covered, valid };
+        // Cobertura: the root's counts, and each branch line's condition-coverage.
+        let xml = r#"<coverage lines-covered="2" lines-valid="2" branches-covered="3" branches-valid="8" branch-rate="0.375">
+  <sources><source>/repo</source></sources>
+  <class name="q" filename="l9/q.py"><lines>
+    <line number="1" hits="1" branch="true" condition-coverage="50% (1/2)"/>
+    <line number="2" hits="1" branch="false"/>
+  </lines></class>
+  <class name="r" filename="l9/r.py"><lines>
+    <line number="1" hits="1" branch="true" condition-coverage="33% (2/6)"/>
+  </lines></class>
+</coverage>"#;
+        let r = parse(xml.as_bytes(), "coverage.xml", "unit", root).expect("xml");
+        assert_eq!(r.branch_total, Some(b(3, 8)));
+        assert_eq!(r.branch_files["l9/q.py"], b(1, 2));
+        assert_eq!(
+            measured_as(&r, Measure::Branches, &["l9/r.py".into()]),
+            Some((b(2, 6), 1))
+        );
+        // lcov: BRF/BRH when given, else the BRDA lines ("-" = not taken).
+        let lcov = "SF:a.rs\nDA:1,1\nBRDA:1,0,0,1\nBRDA:1,0,1,-\nBRDA:1,0,2,0\nend_of_record\nSF:b.rs\nDA:1,1\nBRF:4\nBRH:4\nend_of_record\nSF:c.rs\nDA:1,1\nend_of_record\n";
+        let r = parse(lcov.as_bytes(), "lcov.info", "unit", root).expect("lcov");
+        assert_eq!(r.branch_files["a.rs"], b(1, 3));
+        assert_eq!(r.branch_files["b.rs"], b(4, 4));
+        assert!(!r.branch_files.contains_key("c.rs"));
+        assert_eq!(r.branch_total, Some(b(5, 7)));
+        // coverage.py: only when measured with --branch.
+        let json = r#"{"files": {"a.py": {"summary": {"covered_lines": 1, "num_statements": 1, "covered_branches": 1, "num_branches": 4}}},
+            "totals": {"covered_lines": 1, "num_statements": 1, "covered_branches": 1, "num_branches": 4}}"#;
+        let r = parse(json.as_bytes(), "coverage.json", "unit", root).expect("json");
+        assert_eq!(r.branch_total, Some(b(1, 4)));
+        assert_eq!(r.branch_files["a.py"], b(1, 4));
+        let lines_only =
+            r#"{"files": {"a.py": {"summary": {"covered_lines": 1, "num_statements": 1}}}}"#;
+        let r = parse(lines_only.as_bytes(), "coverage.json", "unit", root).expect("json");
+        assert_eq!(r.branch_total, None);
+        assert_eq!(measured_as(&r, Measure::Branches, &[]), None);
+        assert_eq!(measured_as(&r, Measure::Lines, &[]), Some((b(1, 1), 1)));
+    }
+
+    #[test]
     fn bad_reports_and_arguments_name_the_problem() {
         let root = Path::new("/repo");
         for (text, what) in [
@@ -446,7 +606,7 @@ mod tests {
         /// Any bytes: a report or an error naming the file, never a panic.
         #[test]
         fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..300),
-                                           text in "[<>a-z =\"'/!:,SFDALH0-9\n{}-]{0,200}") {
+                                           text in "[<>a-z =\"'/!:,SFDALHBR0-9\n{}-]{0,200}") {
             for b in [bytes.as_slice(), text.as_bytes()] {
                 if let Err(e) = parse(b, "cov", "unit", Path::new("/r")) {
                     prop_assert!(e.to_string().contains("cov"));

@@ -35,10 +35,11 @@ pub enum GapKind {
     UnknownMetaType,
     CoverageBelowTarget,
     ModuleSpecViolation,
+    ModuleSpecDeprecated,
 }
 
 impl GapKind {
-    pub const ALL: [GapKind; 17] = [
+    pub const ALL: [GapKind; 18] = [
         GapKind::InvalidMeta,
         GapKind::SchemaViolation,
         GapKind::MissingDoc,
@@ -56,6 +57,7 @@ impl GapKind {
         GapKind::UnknownMetaType,
         GapKind::CoverageBelowTarget,
         GapKind::ModuleSpecViolation,
+        GapKind::ModuleSpecDeprecated,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +79,7 @@ impl GapKind {
             GapKind::UnknownMetaType => "unknown_meta_type",
             GapKind::CoverageBelowTarget => "coverage_below_target",
             GapKind::ModuleSpecViolation => "module_spec_violation",
+            GapKind::ModuleSpecDeprecated => "module_spec_deprecated",
         }
     }
 
@@ -117,6 +120,9 @@ impl GapKind {
             }
             GapKind::ModuleSpecViolation => {
                 "A module spec does not declare what its tier expectations require, or names an unknown schema_version."
+            }
+            GapKind::ModuleSpecDeprecated => {
+                "A module in the registry uses a spec, or a spec section, marked `deprecated` (always a warning)."
             }
         }
     }
@@ -166,10 +172,13 @@ impl GapKind {
                 "use a known type (`warden contracts new --list`), or suppress it in `.warden/contracts.yaml`"
             }
             GapKind::CoverageBelowTarget => {
-                "add tests for the uncovered lines, or lower the declared threshold in the meta file (context names both numbers)"
+                "add tests for the uncovered lines or branches, or lower the declared threshold in the meta file (context names both numbers)"
             }
             GapKind::ModuleSpecViolation => {
                 "declare the section the rule names in the module spec (context.rule), or relax its tier_expectations"
+            }
+            GapKind::ModuleSpecDeprecated => {
+                "move to what `superseded_by` names (context) and remove the deprecated section, or the spec and its registry entry; suppress it with a reason in `.warden/contracts.yaml` until then"
             }
         }
     }
@@ -292,10 +301,10 @@ impl NewGap {
     }
 
     pub fn finish(self, strict: bool) -> Gap {
-        let severity = if self.kind == GapKind::UnknownMetaType && !strict {
-            Severity::Warning
-        } else {
-            Severity::Error
+        let severity = match self.kind {
+            GapKind::UnknownMetaType if !strict => Severity::Warning,
+            GapKind::ModuleSpecDeprecated => Severity::Warning,
+            _ => Severity::Error,
         };
         Gap {
             id: gap_id(

@@ -482,7 +482,7 @@ meta_struct!(
     #[serde(default)] location: Option<String>,
     /// `{description, target_modules[]}`.
     scope: Value,
-    /// `{coverage_target, properties[]}`.
+    /// `{coverage_target, branch_coverage_target, properties[]}` (ratios or percentages).
     #[serde(default)] expectations: Option<Value>,
     #[serde(default)] module_policies: Vec<ModulePolicy>,
     /// `{allowed_to_generate[], review_required[], invariants[]}`.
@@ -587,7 +587,7 @@ meta_struct!(
     #[serde(default)] paths: BTreeMap<String, String>,
     /// `{test_module_pattern, package_init_required}`.
     #[serde(default)] naming: Option<Value>,
-    /// `{require_meta_docs, require_meta_tests, min_unit_coverage, min_integration_coverage}`.
+    /// `{require_meta_docs, require_meta_tests, min_unit_coverage, min_integration_coverage, min_e2e_coverage, min_<kind>_branch_coverage}`.
     #[serde(default)] ci_contracts: Option<Value>,
 });
 

@@ -19,7 +19,7 @@ pub fn sarif(root: &Path, report: &CheckReport) -> Value {
                 "name": k.name(),
                 "shortDescription": {"text": k.summary()},
                 "help": {"text": format!("Fix: {}", k.fix())},
-                "defaultConfiguration": {"level": if *k == GapKind::UnknownMetaType { "warning" } else { "error" }},
+                "defaultConfiguration": {"level": if matches!(k, GapKind::UnknownMetaType | GapKind::ModuleSpecDeprecated) { "warning" } else { "error" }},
             })
         })
         .collect();

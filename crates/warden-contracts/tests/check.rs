@@ -771,6 +771,66 @@ fn seed_defect_11_a_readme_meta_without_location_is_its_folders_readme() {
 }
 
 #[test]
+fn branch_thresholds_compare_branch_counts_and_say_when_a_report_has_none() {
+    use warden_contracts::coverage;
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "tests/unit/meta.yaml",
+        "type: test_unit_spec\nscope:\n  description: core\nexpectations:\n  coverage_target: 0.5\n  branch_coverage_target: 0.75\n",
+    );
+    write(
+        d.path(),
+        ".l9_repo.meta.yaml",
+        "type: l9_repo_contract\nci_contracts:\n  min_unit_branch_coverage: 50\n",
+    );
+    let run = |text: &str| {
+        let rep = coverage::parse(text.as_bytes(), "lcov.info", "unit", d.path()).expect("report");
+        let r = check::check(
+            d.path(),
+            &CheckOptions {
+                today: "2026-06-01".into(),
+                coverage: vec![rep],
+                ..CheckOptions::default()
+            },
+        )
+        .expect("check");
+        let mut gaps = of_kind(&r, GapKind::CoverageBelowTarget)
+            .iter()
+            .map(|g| (g.key.clone(), g.message.clone()))
+            .collect::<Vec<_>>();
+        gaps.sort();
+        gaps
+    };
+    // Lines at 100 %, branches at 60 %: only the 75 % branch target fails.
+    assert_eq!(
+        run("SF:a.py\nLF:2\nLH:2\nBRF:5\nBRH:3\nend_of_record\n"),
+        vec![(
+            "expectations.branch_coverage_target".to_string(),
+            "unit branch coverage 60.0% (3 of 5 branches) is below expectations.branch_coverage_target 75.0%".to_string()
+        )]
+    );
+    // Branches at 80 %: both branch targets met.
+    assert_eq!(
+        run("SF:a.py\nLF:2\nLH:2\nBRF:5\nBRH:4\nend_of_record\n"),
+        vec![]
+    );
+    // A report without branch data cannot meet a branch target: both say so.
+    let gaps = run("SF:a.py\nLF:2\nLH:2\nend_of_record\n");
+    assert_eq!(
+        gaps.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        vec![
+            "ci_contracts.min_unit_branch_coverage",
+            "expectations.branch_coverage_target"
+        ]
+    );
+    assert!(
+        gaps.iter().all(|(_, m)| m.contains("has no branch data")),
+        "{gaps:?}"
+    );
+}
+
+#[test]
 fn coverage_thresholds_are_gaps_only_when_a_report_of_their_kind_is_given() {
     use warden_contracts::coverage;
     let d = tempfile::tempdir().expect("tempdir");
@@ -913,4 +973,75 @@ fn module_spec_tier_expectations_and_schema_version_are_checked() {
         .expect("gap");
     assert_eq!(bare.context["field"], "runtime_wiring.service");
     assert_eq!(bare.context["target_line"], 2);
+}
+
+#[test]
+fn deprecated_specs_and_sections_are_warnings_naming_what_supersedes_them() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let r0 = d.path();
+    let mut reg = String::from("schema: warden.modules/v1\nmodules:\n");
+    for m in ["whole", "part", "kept"] {
+        reg.push_str(&format!(
+            "  - name: {m}\n    folder: modules/{m}/\n    spec: specs/{m}.yaml\n"
+        ));
+        write(r0, &format!("modules/{m}/a.py"), "");
+    }
+    write(r0, ".warden/modules.yaml", &reg);
+    write(
+        r0,
+        ".l9_modules.meta.yaml",
+        "type: l9_module_contracts\nspec_root: specs\nmodule_root: modules\n",
+    );
+    write(
+        r0,
+        "specs/whole.yaml",
+        "schema_version: \"2.6\"\ndeprecated: replaced by part\n",
+    );
+    write(
+        r0,
+        "specs/part.yaml",
+        "schema_version: \"2.6\"\nruntime_wiring: {service: api}\npacket_contract:\n  deprecated: {superseded_by: event_contract, since: 2.6}\n  emits: [task.done]\n",
+    );
+    write(
+        r0,
+        "specs/kept.yaml",
+        "schema_version: \"2.6\"\ndeprecated: false\nruntime_wiring: {deprecated: null, service: api}\n",
+    );
+    let r = run(r0);
+    assert!(r.clean, "warnings only: {:#?}", r.gaps);
+    let mut got: Vec<(String, String, String)> = of_kind(&r, GapKind::ModuleSpecDeprecated)
+        .iter()
+        .map(|g| {
+            assert_eq!(g.severity, warden_contracts::gaps::Severity::Warning);
+            (
+                g.target_file.clone().unwrap_or_default(),
+                g.context["section"].as_str().unwrap_or("").to_string(),
+                g.message.clone(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "specs/part.yaml".to_string(),
+                "packet_contract".to_string(),
+                "specs/part.yaml: module \"part\": section `packet_contract` is deprecated; superseded by event_contract".to_string()
+            ),
+            (
+                "specs/whole.yaml".to_string(),
+                "(spec)".to_string(),
+                "specs/whole.yaml: module \"whole\" uses a deprecated spec (replaced by part)".to_string()
+            ),
+        ]
+    );
+    assert_eq!(r.gaps.len(), 2, "{:#?}", r.gaps);
+    assert_eq!(r.summary.warnings, 2);
+    let part = of_kind(&r, GapKind::ModuleSpecDeprecated)
+        .into_iter()
+        .find(|g| g.context["section"] == "packet_contract")
+        .expect("gap");
+    assert_eq!(part.context["since"], "2.6");
+    assert_eq!(part.context["target_line"], 3);
 }

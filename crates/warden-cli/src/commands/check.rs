@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long)]
     pub no_report: bool,
     /// A coverage report (Cobertura XML, coverage.py JSON or lcov) to check
-    /// the declared thresholds against; KIND is unit (default),
+    /// the declared line and branch thresholds against; KIND is unit (default),
     /// integration or e2e. Repeatable. warden does not run the tests.
     #[arg(long, value_name = "[KIND=]FILE")]
     pub coverage: Vec<String>,
