@@ -30,7 +30,10 @@ fn a_big_classify_runs_placements_are_read_back_from_its_details_file() {
     assert_eq!(placed.len(), report.files.len());
     assert!(report.files.len() >= 400);
     assert_eq!(
-        placed.iter().map(|p| p.decision.clone()).collect::<Vec<_>>(),
+        placed
+            .iter()
+            .map(|p| p.decision.clone())
+            .collect::<Vec<_>>(),
         report.files
     );
 }

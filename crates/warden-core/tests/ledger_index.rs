@@ -479,7 +479,11 @@ fn big_details_live_in_the_run_artifacts_and_ledger_verify_checks_their_digest()
     assert_eq!(e.details, None);
     let r = e.details_file.clone().expect("a reference");
     assert_eq!(r.file, format!(".runs/{}/details.json", e.run));
-    let stored = repo.ledger().find_run(&e.run).expect("find").expect("entry");
+    let stored = repo
+        .ledger()
+        .find_run(&e.run)
+        .expect("find")
+        .expect("entry");
     assert_eq!(stored.load_details(f.root()).expect("details"), Some(big));
     // Small details stay inline, and read the same way.
     let small = record_details(&f, json!({"schema": "warden.sync/v1", "from": "origin"}));

@@ -418,10 +418,12 @@ pub fn roll_back(
                 let _ = restore_meta(&root.join(rel), b);
             }
         }
-        rescanned = Snapshot::take_bounded(&root, false, after.bounded).map_err(|e| warden_core::Error::Io {
-            op: "scan",
-            path: root.clone(),
-            source: e,
+        rescanned = Snapshot::take_bounded(&root, false, after.bounded).map_err(|e| {
+            warden_core::Error::Io {
+                op: "scan",
+                path: root.clone(),
+                source: e,
+            }
         })?;
         &rescanned
     };

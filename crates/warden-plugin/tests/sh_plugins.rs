@@ -394,7 +394,11 @@ fn a_plugin_without_the_sandbox_that_chmods_an_old_run_artifact_is_still_caught(
     let p = &report.plugins[0];
     assert!(!p.bounded_snapshot, "no helper: the full walk");
     let fault = p.fault.as_ref().expect("caught");
-    assert_eq!(fault.kind, runtime::FaultKind::MetadataModified, "{fault:?}");
+    assert_eq!(
+        fault.kind,
+        runtime::FaultKind::MetadataModified,
+        "{fault:?}"
+    );
     assert!(
         fault.message.contains("/run.json: mode 0") && fault.message.contains(" -> 0600"),
         "{}",

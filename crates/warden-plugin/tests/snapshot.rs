@@ -283,7 +283,11 @@ fn a_bounded_snapshot_visits_the_same_entries_whatever_the_number_of_past_runs()
     let names = std::fs::read_dir(many.path().join(".runs"))
         .expect("runs")
         .count();
-    assert_eq!(snap.runs_listed.len(), names, "the top level is still listed");
+    assert_eq!(
+        snap.runs_listed.len(),
+        names,
+        "the top level is still listed"
+    );
     assert!(names >= 60);
 }
 

@@ -87,10 +87,26 @@ impl Report for VerifyReport {
             None if !self.run_files.mismatched.is_empty() => format!(
                 "error: {} do{} not match the sha256 {} ledger entr{} record{}\nhint: a run file in .runs/ was changed outside warden; the ledger itself verifies ({} entries)\n",
                 self.run_files.mismatched.join(", "),
-                if self.run_files.mismatched.len() == 1 { "es" } else { "" },
-                if self.run_files.mismatched.len() == 1 { "its" } else { "their" },
-                if self.run_files.mismatched.len() == 1 { "y" } else { "ies" },
-                if self.run_files.mismatched.len() == 1 { "s" } else { "" },
+                if self.run_files.mismatched.len() == 1 {
+                    "es"
+                } else {
+                    ""
+                },
+                if self.run_files.mismatched.len() == 1 {
+                    "its"
+                } else {
+                    "their"
+                },
+                if self.run_files.mismatched.len() == 1 {
+                    "y"
+                } else {
+                    "ies"
+                },
+                if self.run_files.mismatched.len() == 1 {
+                    "s"
+                } else {
+                    ""
+                },
                 self.entries
             ),
             None => {
