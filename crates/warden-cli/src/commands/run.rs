@@ -110,6 +110,9 @@ pub fn dispatch(
     let repo = open(repo)?;
     let ctx = crate::env::context();
     let launcher = crate::env::launcher();
+    // `git var` for the actor's identity runs while the session opens.
+    let root = repo.root().to_path_buf();
+    let actor = (!write.dry_run).then(|| std::thread::spawn(move || super::actor(&root)));
     if write.dry_run || !write.yes {
         let plan = preview::plan(repo.root(), event, items.len(), repo.policy.digest)?;
         if write.dry_run {
@@ -130,9 +133,13 @@ pub fn dispatch(
         }
     }
     let mut s = session(&repo, &ctx, write.no_wait)?;
+    let actor = match actor.map(std::thread::JoinHandle::join) {
+        Some(Ok(who)) => who,
+        _ => super::actor(repo.root()),
+    };
     let opts = DispatchOptions {
         launcher: &launcher,
-        actor: super::actor(repo.root()),
+        actor,
     };
     let report = super::watch::dispatch_hand_run(&mut s, event, items, &opts)?;
     output::emit(&report, fmt)?;
