@@ -157,3 +157,38 @@ fn publish_on_an_unborn_branch_leaves_the_first_commands_outputs_tracked_and_cle
     );
     assert_eq!(status, "");
 }
+
+/// A file whose bytes git's filters change (here `eol=lf` on a CRLF file) is
+/// committed as `git add` would store it, not as its raw bytes: publish
+/// hands files to fast-import inline only when the filtered and the raw
+/// blob ids agree.
+#[test]
+fn a_file_a_filter_changes_is_committed_as_git_add_stores_it() {
+    let s = Sandbox::new();
+    let root = s.repo("cloud", true);
+    s.git(&root, &["config", "user.name", "Alice Example"]);
+    s.git(&root, &["config", "user.email", "alice@example.com"]);
+    std::fs::write(root.join(".gitattributes"), "*.md text eol=lf\n").expect("attributes");
+    let layout = setup(&root, child_env(&s.home(), &[]));
+    s.commit_all(&root, "bridge root");
+    process(
+        &layout,
+        "c1",
+        common::write("c1", "notes/a.md", "one\r\ntwo\r\n"),
+    );
+    process(&layout, "c2", common::write("c2", "notes/b.md", "plain\n"));
+    publish::publish(&layout, &Backoff::default(), Some(&root)).expect("publish");
+    assert_eq!(
+        s.git(&root, &["cat-file", "blob", "HEAD:notes/a.md"]),
+        "one\ntwo\n",
+        "stored through the filter"
+    );
+    assert_eq!(
+        s.git(&root, &["cat-file", "blob", "HEAD:notes/b.md"]),
+        "plain\n"
+    );
+    assert_eq!(
+        s.git(&root, &["status", "--porcelain", "--", "notes", "results"]),
+        ""
+    );
+}

@@ -1,23 +1,29 @@
 //! A pass's commits, written with a constant number of git processes:
-//! every work-tree file stored at once, HEAD's versions looked up at once,
-//! every commit written by one `git fast-import`, HEAD moved once.
+//! every work-tree file hashed at once, HEAD's versions looked up at once,
+//! every commit (and the new files' content) written by one
+//! `git fast-import`, HEAD moved once.
 
 use super::git::{Git, SCRATCH_REF};
 use super::groups::Group;
 use super::{PublishError, PublishReport};
+use crate::layout::SAFE_DIRS;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Make one commit per group, in order, on top of HEAD, with a constant
 /// number of git processes for the whole pass (issue 11): the work-tree files
-/// are stored by one `git hash-object -w --stdin-paths` (which applies the
-/// path's filters, as `git add` does), HEAD's versions are looked up by one
-/// `git ls-tree`, ignored optional paths are found by one
-/// `git check-ignore --stdin`, every commit is written by one
-/// `git fast-import` onto a scratch ref, HEAD is moved by one
-/// `git update-ref --stdin` against its old value, and the user's index is
-/// brought up to the new HEAD for these paths only by one `git reset`.
-/// A group that changes nothing is not committed, as before.
+/// are hashed, storing nothing, by two `git hash-object --stdin-paths` (with
+/// the path's filters, as `git add` applies them, and without): a file whose
+/// ids agree goes to fast-import inline, the few a filter changes are stored
+/// by a third (`-w`); HEAD's versions are looked up by one `git cat-file
+/// --batch-check` (and one `ls-tree` of the paths found); ignored optional
+/// paths are found by one `git check-ignore --stdin`; every commit is written
+/// by one `git fast-import` onto a scratch ref (into one pack: no loose
+/// object per file, and the push reuses it); HEAD is moved by one
+/// `git update-ref --stdin` against its old value; and the user's index is
+/// brought up to the new HEAD by one `git reset` of the safe directories
+/// touched and the other paths. A group that changes nothing is not
+/// committed, as before.
 pub(super) fn commit_groups(
     git: &Git,
     groups: &[Group],
@@ -34,7 +40,8 @@ pub(super) fn commit_groups(
         None => BTreeMap::new(),
     };
     let commits = pass.changes(groups, state);
-    let touched: Vec<&str> = pass.paths.iter().map(String::as_str).collect();
+    let touched = pathspecs(git, &pass.paths);
+    let touched: Vec<&str> = touched.iter().map(String::as_str).collect();
     if commits.is_empty() {
         // Still sync the user's index (repairs a crash between moving HEAD
         // and that sync).
@@ -44,7 +51,14 @@ pub(super) fn commit_groups(
         return Ok(());
     }
     let (author, committer) = git.idents()?;
-    let stream = fast_import_stream(groups, &commits, head.as_deref(), &author, &committer);
+    let stream = fast_import_stream(
+        &git.top,
+        groups,
+        &commits,
+        head.as_deref(),
+        &author,
+        &committer,
+    )?;
     let new = git.fast_import(stream, commits.len())?;
     let last = &groups[commits.last().map_or(0, |c| c.0)].subject;
     git.update_head(&new, head.as_deref(), &format!("commit: {last}"))?;
@@ -54,6 +68,26 @@ pub(super) fn commit_groups(
     }
     git.reset_paths(&touched)?;
     Ok(())
+}
+
+/// What the user's index is brought up to HEAD for after a pass: each safe
+/// directory the pass touched, whole, and each other path itself. Everything
+/// changed under the safe directories is in the pass (and git ignores what
+/// it ignores), so this is the same as naming every path, without git
+/// matching every index entry against thousands of pathspecs.
+fn pathspecs(git: &Git, paths: &BTreeSet<String>) -> Vec<String> {
+    let dirs: Vec<(String, String)> = SAFE_DIRS
+        .iter()
+        .map(|d| (git.rel(d), git.rel(&format!("{d}/"))))
+        .collect();
+    let mut specs: BTreeSet<String> = BTreeSet::new();
+    for p in paths {
+        match dirs.iter().find(|(_, slash)| p.starts_with(slash.as_str())) {
+            Some((dir, _)) => specs.insert(dir.clone()),
+            None => specs.insert(p.clone()),
+        };
+    }
+    specs.into_iter().collect()
 }
 
 /// Every path of a pass and what the work tree holds there.
@@ -94,7 +128,23 @@ impl Pass {
             let entry = on_disk(&git.top.join(p), p, &mut regular)?;
             work.insert(p.clone(), entry);
         }
-        for (p, sha) in regular.iter().zip(git.hash_paths(&regular)?) {
+        // The files' ids with and without their filters, storing nothing:
+        // where they agree the bytes on disk are the blob and go to
+        // fast-import inline (no loose object per file, and the push reuses
+        // fast-import's pack); where a filter changes them, git stores them.
+        let filtered = git.blob_ids(&regular, true)?;
+        let raw = git.blob_ids(&regular, false)?;
+        let mut stored: Vec<String> = Vec::new();
+        for ((p, f), r) in regular.iter().zip(filtered).zip(raw) {
+            if let Some(Some((_, c))) = work.get_mut(p) {
+                if f == r {
+                    *c = Content::Disk(f);
+                } else {
+                    stored.push(p.clone());
+                }
+            }
+        }
+        for (p, sha) in stored.iter().zip(git.hash_paths(&stored)?) {
             if let Some(Some((_, c))) = work.get_mut(p) {
                 *c = Content::Blob(sha);
             }
@@ -122,18 +172,15 @@ impl Pass {
                     None => self.work.get(path).cloned().flatten(),
                 };
                 match (&now, state.get(path)) {
-                    (Some((mode, Content::Blob(sha))), Some((m, s))) if m == mode && s == sha => {}
+                    (Some((mode, c)), Some((m, s))) if m == mode && c.id() == Some(s.as_str()) => {}
                     (None, None) => {}
                     (None, Some(_)) => {
                         state.remove(path);
                         changes.push((path.clone(), None));
                     }
                     (Some((mode, c)), _) => {
-                        let id = match c {
-                            Content::Blob(sha) => sha.clone(),
-                            // Inline content never equals a stored id: always a change.
-                            Content::Inline(_) => String::new(),
-                        };
+                        // Inline content never equals a stored id: always a change.
+                        let id = c.id().unwrap_or_default().to_string();
                         state.insert(path.clone(), (*mode, id));
                         changes.push((path.clone(), now.clone()));
                     }
@@ -192,12 +239,13 @@ fn on_disk(
 
 /// The `git fast-import` input for the pass's commits, on [`SCRATCH_REF`].
 fn fast_import_stream(
+    top: &Path,
     groups: &[Group],
     commits: &[(usize, Vec<Change>)],
     head: Option<&str>,
     author: &str,
     committer: &str,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, PublishError> {
     let mut stream: Vec<u8> = Vec::new();
     if head.is_none() {
         // An unborn branch: the first commit has no parent (and not a stale
@@ -223,29 +271,48 @@ fn fast_import_stream(
                 Some((mode, Content::Blob(sha))) => {
                     stream.extend_from_slice(format!("M {mode:o} {sha} {q}\n").as_bytes())
                 }
-                Some((mode, Content::Inline(bytes))) => {
-                    stream.extend_from_slice(
-                        format!("M {mode:o} inline {q}\ndata {}\n", bytes.len()).as_bytes(),
-                    );
-                    stream.extend_from_slice(bytes);
-                    stream.push(b'\n');
+                Some((mode, Content::Inline(bytes))) => inline(&mut stream, *mode, &q, bytes),
+                Some((mode, Content::Disk(_))) => {
+                    let bytes = std::fs::read(top.join(path))?;
+                    inline(&mut stream, *mode, &q, &bytes);
                 }
             }
         }
         stream.push(b'\n');
     }
     stream.extend_from_slice(b"done\n");
-    stream
+    Ok(stream)
+}
+
+/// `M <mode> inline <path>` and its data.
+fn inline(stream: &mut Vec<u8>, mode: u32, quoted: &str, bytes: &[u8]) {
+    stream.extend_from_slice(
+        format!("M {mode:o} inline {quoted}\ndata {}\n", bytes.len()).as_bytes(),
+    );
+    stream.extend_from_slice(bytes);
+    stream.push(b'\n');
 }
 
 /// One path's change in a commit: its new mode and content, or removed.
 type Change = (String, Option<(u32, Content)>);
 
-/// A file's new content: a stored blob's id, or bytes for fast-import.
+/// A file's new content: a stored blob's id, the work-tree file that is
+/// that blob (handed to fast-import inline), or bytes for fast-import.
 #[derive(Debug, Clone)]
 enum Content {
     Blob(String),
+    Disk(String),
     Inline(Vec<u8>),
+}
+
+impl Content {
+    /// The blob id, when known.
+    fn id(&self) -> Option<&str> {
+        match self {
+            Content::Blob(sha) | Content::Disk(sha) => Some(sha),
+            Content::Inline(_) => None,
+        }
+    }
 }
 
 /// `rel` (from the top of the work tree) as files: a directory's files,

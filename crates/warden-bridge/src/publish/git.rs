@@ -188,6 +188,17 @@ impl Git {
         Ok(self.git.hash_files(&list)?)
     }
 
+    /// The blob ids of the work tree's files, storing nothing: with their
+    /// filters (`filters`) or of their bytes as they are. One process.
+    pub(super) fn blob_ids(
+        &self,
+        paths: &[String],
+        filters: bool,
+    ) -> Result<Vec<String>, PublishError> {
+        let list: Vec<&str> = paths.iter().map(String::as_str).collect();
+        Ok(self.git.blob_ids(&list, filters)?)
+    }
+
     /// The (mode, blob id) of each of `paths` in `commit`, for those it has.
     /// One `cat-file --batch-check` for the ids; the modes of the paths found
     /// from one `ls-tree` of just those (pathspecs cost git a match per

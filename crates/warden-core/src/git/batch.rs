@@ -12,6 +12,20 @@ impl Git {
     /// order. One `hash-object -w --stdin-paths`. Paths must not hold a
     /// newline (the input is one path per line).
     pub fn hash_files(&self, paths: &[&str]) -> Result<Vec<String>> {
+        self.hash_stdin_paths(paths, &["-w"])
+    }
+
+    /// The blob ids the working tree's files at `paths` would get, storing
+    /// nothing: with their path's filters (as [`Git::hash_files`]) when
+    /// `filters`, else of their bytes as they are. One `hash-object
+    /// --stdin-paths`. Where the two differ a filter applies; where they
+    /// agree the bytes on disk are the blob (so they can be handed to
+    /// `fast-import` inline instead of being written as loose objects).
+    pub fn blob_ids(&self, paths: &[&str], filters: bool) -> Result<Vec<String>> {
+        self.hash_stdin_paths(paths, if filters { &[] } else { &["--no-filters"] })
+    }
+
+    fn hash_stdin_paths(&self, paths: &[&str], extra: &[&str]) -> Result<Vec<String>> {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
@@ -24,10 +38,15 @@ impl Git {
             .in_dir(&self.dir));
         }
         let input = paths.join("\n") + "\n";
-        let out = self.ok(
-            Call::new(Mode::Write, ["hash-object", "-w", "--stdin-paths"])
-                .stdin(input.into_bytes()),
-        )?;
+        let mode = if extra.contains(&"-w") {
+            Mode::Write
+        } else {
+            Mode::Read
+        };
+        let out = self.ok(Call::new(mode, ["hash-object"])
+            .args(extra.iter().copied())
+            .arg("--stdin-paths")
+            .stdin(input.into_bytes()))?;
         let ids: Vec<String> = String::from_utf8_lossy(&out)
             .lines()
             .map(str::to_string)
