@@ -1,4 +1,4 @@
-//! The command contract (seed §5) and its validation layers (seed §6.1–§6.3):
+//! The command contract and its validation layers (docs/bridge.md):
 //! file → JSON → HMAC → schema → time window. Each layer returns a
 //! [`Rejection`] naming the reason, the field and the fix.
 
@@ -13,7 +13,7 @@ pub const SCHEMA_VERSION: &str = "1.0";
 pub const ACTIONS: &[&str] = &["applyPatch"];
 /// `target` names the configured target repository; only one is supported.
 pub const TARGETS: &[&str] = &["MAIN"];
-/// Default size limit of one command file (seed §6.1: 512 KB).
+/// Default size limit of one command file (512 KB).
 pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024;
 /// Clock skew tolerated in both directions of the time window.
 pub const DEFAULT_SKEW_SECS: i64 = 30;

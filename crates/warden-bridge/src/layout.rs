@@ -1,4 +1,4 @@
-//! The bridge root (seed §2): its directories, its private state, `init`.
+//! The bridge root (docs/bridge.md): its directories, its private state, `init`.
 //!
 //! ```text
 //! <root>/commands/      inbound signed commands (*.json); never staged
@@ -27,7 +27,7 @@ pub const BRIDGE_DIRS: &[&str] = &[
     "context",
 ];
 
-/// The directories publish stages (seed §6.6): everything but `commands/`.
+/// The directories publish stages: everything but `commands/`.
 pub const SAFE_DIRS: &[&str] = &[
     "context",
     "results",
@@ -40,8 +40,8 @@ pub const SAFE_DIRS: &[&str] = &[
 ];
 
 /// Lines `init` makes sure `.gitignore` at the bridge root has.
-/// `commands/.retries.json` is seed §12's; inbound commands (`commands/*.json`)
-/// are never committed either, so `git add -A` does not stage them.
+/// Neither `commands/.retries.json` nor inbound commands (`commands/*.json`)
+/// are ever committed, so `git add -A` does not stage them.
 pub const GITIGNORE_LINES: &[&str] = &["commands/.retries.json", "commands/*.json", ".bridge/"];
 
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
 //! Turning a verified command into a warden proposal (G3: the bridge proposes,
-//! the core disposes), with the bridge's own path rules (seed §6.4) checked
+//! the core disposes), with the bridge's own path rules (docs/bridge.md) checked
 //! first so every refusal has a precise reason:
 //!
 //! - lexical escapes (`..`, absolute, `\`) and symlinks on the way → `path_escape`;
@@ -47,7 +47,7 @@ impl Target {
         }
     }
 
-    /// Check one path from a command (seed §6.4).
+    /// Check one path from a command against the bridge's path rules.
     pub fn check_path(&self, raw: &str, field: &str) -> Result<RepoPath, Rejection> {
         let p = RepoPath::parse(raw, "command", field).map_err(|e| {
             let reason = if raw.is_empty() {

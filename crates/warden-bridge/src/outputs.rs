@@ -1,4 +1,4 @@
-//! The documents the bridge writes per command (seed §6.5, §18) and how they
+//! The documents the bridge writes per command (docs/bridge.md) and how they
 //! are made durable.
 //!
 //! - `Group` (the default): a batch's files are written in place (no temp +
@@ -95,7 +95,7 @@ pub struct ConstraintsOk {
     pub max_runtime_ms: bool,
 }
 
-/// `results/<id>.integrity.json` (seed §18).
+/// `results/<id>.integrity.json`: the digests, timing and limits of one processed command.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct IntegrityDoc {
     pub schema: &'static str,
@@ -153,7 +153,7 @@ pub struct DeadLetterDoc {
     pub recovered: bool,
 }
 
-/// One line of `logs/bridge.log` (seed §8), in the seed's field order.
+/// One line of `logs/bridge.log`, its fields in a fixed order.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LogLine {
     pub ts: String,

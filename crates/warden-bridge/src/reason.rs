@@ -15,7 +15,7 @@ macro_rules! reasons {
             pub fn as_str(self) -> &'static str {
                 match self { $(Reason::$variant => $name,)* }
             }
-            /// The validation layer that rejects it (seed §21: file → HMAC →
+            /// The validation layer that rejects it (docs/bridge.md: file → HMAC →
             /// schema → constraints → dry-run → apply).
             pub fn layer(self) -> &'static str {
                 match self { $(Reason::$variant => $layer,)* }

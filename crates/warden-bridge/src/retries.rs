@@ -1,4 +1,4 @@
-//! `meta/retries.json` (seed §7): command id → {attempts, last_error, last_ts,
+//! `meta/retries.json`: command id → {attempts, last_error, last_ts,
 //! next_attempt_at} for outputs whose publish failed. Exponential backoff,
 //! base 2 seconds, with jitter, capped at [`MAX_ATTEMPTS`]; after that the
 //! watcher stops retrying on its own and `bridge status` says so. Written

@@ -1,4 +1,4 @@
-//! HMAC-SHA256 over the canonical payload (seed §5, §6.2, §14): the MAC is
+//! HMAC-SHA256 over the canonical payload (docs/bridge.md): the MAC is
 //! `base64(hmac_sha256(secret.encode(), canonical_json_without_hmac))`, compared
 //! in constant time (`Mac::verify_slice`, which uses `subtle`).
 //!

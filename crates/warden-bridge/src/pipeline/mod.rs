@@ -1,4 +1,4 @@
-//! The executor (seed §6–§8): take commands from `commands/`, run each through
+//! The executor (docs/bridge.md): take commands from `commands/`, run each through
 //! the validation layers, apply the accepted ones as warden runs, write their
 //! outputs, and remove them from the inbox — in crash-safe batches.
 //!
