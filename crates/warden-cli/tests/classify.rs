@@ -156,6 +156,34 @@ fn modules_import_writes_the_seed_registry_and_validate_checks_folders() {
     r.ok(&["modules", "validate"]);
 }
 
+#[test]
+fn modules_init_writes_an_annotated_registry_from_the_top_level_folders() {
+    let r = Repo::new();
+    for d in ["billing", "invoiceParser", "inbox", "node_modules"] {
+        std::fs::create_dir_all(r.root.join(d)).expect("mkdir");
+    }
+    let t = common::snap::transcript(
+        &r,
+        &[
+            &["modules", "init", "--dry-run"],
+            &["modules", "init"],
+            &["modules", "init"],
+            &["modules", "validate"],
+        ],
+    );
+    common::snap::settings(&r).bind(|| insta::assert_snapshot!("modules_init", t));
+    // The written registry is the dry run's text, and it validates.
+    let out = r.run(&["modules", "init", "--dry-run", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    validate(&r, "modules-init", &v);
+    assert_eq!(v["yaml"].as_str(), Some(r.read(".warden/modules.yaml").as_str()));
+    // `--force` replaces it, recorded as a second run.
+    r.ok(&["modules", "init", "--force"]);
+    let runs = r.json(&["runs"]);
+    assert_eq!(runs["runs"][0]["command"], "modules init");
+    assert_eq!(runs["runs"][1]["command"], "modules init");
+}
+
 // ---- the watcher ----
 
 struct Watcher {
