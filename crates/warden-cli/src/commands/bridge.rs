@@ -355,7 +355,7 @@ fn unreachable_unit() -> Result<ExitCode, CliError> {
     )))
 }
 
-/// Seed §8: the resolved paths and the retries index, once, on stderr.
+/// At start: the resolved paths and the retries index, once, on stderr.
 fn banner(layout: &Layout, target: &Path, secrets: &Secrets, sources: &[String]) {
     let r = &layout.root;
     // What `pm2 describe` showed in the seed: the program and its directory.
