@@ -504,12 +504,12 @@ fn big_details_live_in_the_run_artifacts_and_ledger_verify_checks_their_digest()
     let v = repo.ledger().verify().expect("verify");
     assert!(!v.ok);
     assert_eq!(v.problem, None, "the chain itself is sound");
-    assert_eq!(v.run_files.mismatched, [r.file.clone()]);
+    assert_eq!(v.run_files.mismatched, std::slice::from_ref(&r.file));
     // Absent (another clone's run): said, not a failure.
     std::fs::remove_file(&path).expect("rm");
     let v = repo.ledger().verify().expect("verify");
     assert!(v.ok);
-    assert_eq!(v.run_files.absent, [r.file.clone()]);
+    assert_eq!(v.run_files.absent, std::slice::from_ref(&r.file));
     assert_eq!(v.run_files.checked, 0);
     std::fs::write(&path, good).expect("restore");
     assert!(repo.ledger().verify().expect("verify").ok);
