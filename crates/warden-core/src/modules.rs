@@ -201,86 +201,11 @@ impl Modules {
         for (i, root) in raw.inbox.iter().enumerate() {
             inbox.push(folder_path(root, file, &format!("inbox[{i}]"))?);
         }
-        let mut names = BTreeMap::new();
-        let mut folders = BTreeMap::new();
+        let mut claims = Claims::default();
         let mut modules = Vec::new();
-        for (i, m) in raw.modules.iter().enumerate() {
-            let at = |f: &str| format!("modules[{i}].{f}");
-            if m.name.is_empty()
-                || !m
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-            {
-                return Err(Error::invalid(
-                    file,
-                    at("name"),
-                    format!("module name \"{}\" is not usable", m.name),
-                    Some("use letters, digits, '_', '-' and '.' only".into()),
-                ));
-            }
-            if let Some(first) = names.insert(m.name.clone(), i) {
-                return Err(Error::invalid(
-                    file,
-                    at("name"),
-                    format!("module \"{}\" is declared twice", m.name),
-                    Some(format!(
-                        "modules[{first}] has the same name; merge or rename one"
-                    )),
-                ));
-            }
-            let folder = folder_path(&m.folder, file, &at("folder"))?;
-            if let Some(first) = folders.insert(folder.clone(), i) {
-                return Err(Error::invalid(
-                    file,
-                    at("folder"),
-                    format!("folder \"{}\" belongs to two modules", m.folder),
-                    Some(format!(
-                        "modules[{first}] has the same folder; give each module its own"
-                    )),
-                ));
-            }
-            let mut keywords = Vec::new();
-            for (k, word) in m.keywords.iter().enumerate() {
-                let w = word.trim().to_lowercase();
-                if w.is_empty() {
-                    return Err(Error::invalid(
-                        file,
-                        format!("{}[{k}]", at("keywords")),
-                        "empty keyword",
-                        Some("remove it".into()),
-                    ));
-                }
-                if !keywords.contains(&w) {
-                    keywords.push(w);
-                }
-            }
-            let mut allowed_extensions = BTreeSet::new();
-            for (k, ext) in m.allowed_extensions.iter().enumerate() {
-                let e = canonical_extension(ext.trim());
-                if e.is_empty() || e.contains('/') || e.contains('\0') {
-                    return Err(Error::invalid(
-                        file,
-                        format!("{}[{k}]", at("allowed_extensions")),
-                        format!("extension \"{ext}\" is not usable"),
-                        Some("write it as \"py\" or \".py\"".into()),
-                    ));
-                }
-                allowed_extensions.insert(e);
-            }
-            let spec = match &m.spec {
-                Some(s) => Some(RepoPath::parse(s, file, &at("spec"))?),
-                None => None,
-            };
-            modules.push(Module {
-                name: m.name.clone(),
-                folder,
-                keywords,
-                allowed_extensions,
-                priority: m.priority,
-                spec,
-                description: m.description.clone(),
-            });
+        for (index, entry) in raw.modules.iter().enumerate() {
+            let at = EntryAt { file, index };
+            modules.push(check_entry(entry, at, &mut claims)?);
         }
         Ok(Modules {
             inbox,
@@ -365,6 +290,140 @@ impl Modules {
 
 /// A folder as written ("inbox/", "modules/a") as a repository path, refusing
 /// the protected areas.
+/// Where an entry's fields are, for errors: "modules[2].name" in `file`.
+#[derive(Clone, Copy)]
+struct EntryAt<'a> {
+    file: &'a str,
+    index: usize,
+}
+
+impl EntryAt<'_> {
+    fn field(&self, f: &str) -> String {
+        format!("modules[{}].{f}", self.index)
+    }
+
+    fn item(&self, f: &str, k: usize) -> String {
+        format!("{}[{k}]", self.field(f))
+    }
+}
+
+/// The names and folders the entries checked so far took, each with the
+/// index of the entry that took it: a second claim is an error naming both.
+#[derive(Default)]
+struct Claims {
+    names: BTreeMap<String, usize>,
+    folders: BTreeMap<RepoPath, usize>,
+}
+
+impl Claims {
+    fn name(&mut self, entry: &ModuleEntry, at: EntryAt) -> Result<()> {
+        match self.names.insert(entry.name.clone(), at.index) {
+            Some(first) => Err(Error::invalid(
+                at.file,
+                at.field("name"),
+                format!("module \"{}\" is declared twice", entry.name),
+                Some(format!(
+                    "modules[{first}] has the same name; merge or rename one"
+                )),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn folder(&mut self, entry: &ModuleEntry, folder: &RepoPath, at: EntryAt) -> Result<()> {
+        match self.folders.insert(folder.clone(), at.index) {
+            Some(first) => Err(Error::invalid(
+                at.file,
+                at.field("folder"),
+                format!("folder \"{}\" belongs to two modules", entry.folder),
+                Some(format!(
+                    "modules[{first}] has the same folder; give each module its own"
+                )),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Check one entry in the order a reader fixes it: its name (usable, then
+/// unique), its folder (a path, then unique), keywords, extensions, spec.
+fn check_entry(m: &ModuleEntry, at: EntryAt, claims: &mut Claims) -> Result<Module> {
+    if !usable_name(&m.name) {
+        return Err(Error::invalid(
+            at.file,
+            at.field("name"),
+            format!("module name \"{}\" is not usable", m.name),
+            Some("use letters, digits, '_', '-' and '.' only".into()),
+        ));
+    }
+    claims.name(m, at)?;
+    let folder = folder_path(&m.folder, at.file, &at.field("folder"))?;
+    claims.folder(m, &folder, at)?;
+    let keywords = folded_keywords(&m.keywords, at)?;
+    let allowed_extensions = canonical_extensions(&m.allowed_extensions, at)?;
+    let spec = match &m.spec {
+        Some(s) => Some(RepoPath::parse(s, at.file, &at.field("spec"))?),
+        None => None,
+    };
+    Ok(Module {
+        name: m.name.clone(),
+        folder,
+        keywords,
+        allowed_extensions,
+        priority: m.priority,
+        spec,
+        description: m.description.clone(),
+    })
+}
+
+/// Letters, digits, '_', '-' and '.', at least one.
+fn usable_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Keywords trimmed, lower-cased and deduplicated in file order; an empty
+/// one is an error.
+fn folded_keywords(words: &[String], at: EntryAt) -> Result<Vec<String>> {
+    let mut keywords = Vec::new();
+    for (k, word) in words.iter().enumerate() {
+        let w = word.trim().to_lowercase();
+        if w.is_empty() {
+            return Err(Error::invalid(
+                at.file,
+                at.item("keywords", k),
+                "empty keyword",
+                Some("remove it".into()),
+            ));
+        }
+        if !keywords.contains(&w) {
+            keywords.push(w);
+        }
+    }
+    Ok(keywords)
+}
+
+/// Extensions in their [`canonical_extension`] form; one that is empty or
+/// holds a '/' or NUL is an error.
+fn canonical_extensions(exts: &[String], at: EntryAt) -> Result<BTreeSet<String>> {
+    let mut allowed = BTreeSet::new();
+    for (k, ext) in exts.iter().enumerate() {
+        let e = canonical_extension(ext.trim());
+        if e.is_empty() || e.contains('/') || e.contains('\0') {
+            return Err(Error::invalid(
+                at.file,
+                at.item("allowed_extensions", k),
+                format!("extension \"{ext}\" is not usable"),
+                Some("write it as \"py\" or \".py\"".into()),
+            ));
+        }
+        allowed.insert(e);
+    }
+    Ok(allowed)
+}
+
 fn folder_path(s: &str, file: &str, field: &str) -> Result<RepoPath> {
     let trimmed = s.strip_suffix('/').unwrap_or(s);
     let path = RepoPath::parse(trimmed, file, field)?;
@@ -482,6 +541,68 @@ modules:
             parse("schema: warden.modules/v1\nmodules:\n  - {name: a, folder: x, keyword: [b]}\n")
                 .expect_err("must be refused");
         assert!(format!("{:?}", e.hint()).contains("keywords"), "{e}");
+    }
+
+    /// The error for a registry of the given module entries (YAML flow maps).
+    fn refusal(entries: &[&str]) -> String {
+        let mut text = String::from("schema: warden.modules/v1\nmodules:\n");
+        for e in entries {
+            text.push_str(&format!("  - {e}\n"));
+        }
+        let e = parse(&text).expect_err("must be refused");
+        format!("{e} hint: {:?}", e.hint())
+    }
+
+    #[test]
+    fn unusable_module_name_is_refused() {
+        for name in ["\"\"", "\"a b\"", "\"a/b\""] {
+            let s = refusal(&[&format!("{{name: {name}, folder: x}}")]);
+            assert!(
+                s.contains("modules[0].name") && s.contains("not usable"),
+                "{name}: {s}"
+            );
+        }
+    }
+
+    #[test]
+    fn folder_claimed_twice_names_both_entries() {
+        let s = refusal(&[
+            "{name: a, folder: p/}",
+            "{name: b, folder: q}",
+            "{name: c, folder: p}",
+        ]);
+        assert!(
+            s.contains("modules[2].folder") && s.contains("modules[0] has the same folder"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn empty_keyword_is_refused_at_its_index() {
+        let s = refusal(&["{name: a, folder: x, keywords: [b, \"  \"]}"]);
+        assert!(
+            s.contains("modules[0].keywords[1]") && s.contains("empty keyword"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn unusable_extension_is_refused_at_its_index() {
+        for ext in ["\".\"", "\"a/b\"", "\" \""] {
+            let s = refusal(&[&format!(
+                "{{name: a, folder: x, allowed_extensions: [py, {ext}]}}"
+            )]);
+            assert!(
+                s.contains("modules[0].allowed_extensions[1]") && s.contains("not usable"),
+                "{ext}: {s}"
+            );
+        }
+    }
+
+    #[test]
+    fn spec_outside_the_repository_is_refused() {
+        let s = refusal(&["{name: a, folder: x, spec: ../spec.md}"]);
+        assert!(s.contains("modules[0].spec"), "{s}");
     }
 
     #[test]

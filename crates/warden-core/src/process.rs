@@ -289,6 +289,16 @@ impl Cmd {
     /// when it could not be started (or waited for).
     pub fn run(self) -> std::io::Result<Finished> {
         let started = Instant::now();
+        let (mut command, stdin, watch) = self.prepare()?;
+        let mut child = spawn_tracked(&mut command)?;
+        feed_stdin(&mut child, stdin);
+        finish(child, watch, started)
+    }
+
+    /// The `std` command (argv, cleared environment plus the listed
+    /// variables, cwd, stdio, own process group), the input still to feed,
+    /// and what watching the child needs.
+    fn prepare(self) -> std::io::Result<(std::process::Command, Input, Watch)> {
         let Cmd {
             argv,
             env,
@@ -320,71 +330,94 @@ impl Cmd {
         }
         #[cfg(not(unix))]
         let _ = own_group;
-
-        let mut child = {
-            let _spawning = tracker::Spawning::begin();
-            let child = cmd.spawn()?;
-            tracker::track(child.id());
-            child
+        let watch = Watch {
+            out_cap,
+            err_cap,
+            deadline,
         };
-        if let (Input::Bytes(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            // A thread: the child may write its output before reading all input.
-            std::thread::spawn(move || {
-                let _ = pipe.write_all(&bytes);
-            });
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = (out_cap, err_cap);
-            return run_plain(child, started, deadline);
-        }
-        #[cfg(unix)]
-        let group = Group {
-            pid: child.id(),
-            alive: Mutex::new(true),
-        };
-        #[cfg(unix)]
-        let mut out = Stream::new(child.stdout.take(), out_cap);
-        #[cfg(unix)]
-        let mut err = Stream::new(child.stderr.take(), err_cap);
+        Ok((cmd, stdin, watch))
+    }
+}
 
-        #[cfg(unix)]
-        let watched = watch(&child, deadline, &group, &mut out, &mut err);
-        #[cfg(unix)]
-        {
-            // The child has ended but is not reaped yet: its pid (= the group id)
-            // cannot be reused, so killing the group hits only its own tree.
-            group.kill_and_retire();
-            let status = child.wait();
-            tracker::untrack(group.pid);
-            let (timed_out, output_kill) = watched?;
-            let status = status?;
-            // Whatever still holds the pipes was killed by now (group kill or
-            // sweep); take what is left, for a short while at most.
-            drain(&mut out, &mut err);
+/// What watching a started child needs: the capture limits of its output
+/// streams and the deadline.
+struct Watch {
+    out_cap: Option<Capture>,
+    err_cap: Option<Capture>,
+    deadline: Option<Instant>,
+}
 
-            let code = status.code();
-            let end = if timed_out {
-                End::TimedOut
-            } else if output_kill {
-                End::OutputLimit
-            } else {
-                match code {
-                    Some(c) => End::Exited(c),
-                    None => End::Signalled(signal_of(&status)),
-                }
-            };
-            Ok(Finished {
-                end,
-                code,
-                stdout: out.buf,
-                stderr: err.buf,
-                stdout_over: out.over,
-                stderr_over: err.over,
-                duration: started.elapsed(),
-            })
+/// Spawn and register the child with the orphan sweep's tracker, so no sweep
+/// can kill it between the two.
+fn spawn_tracked(cmd: &mut std::process::Command) -> std::io::Result<Child> {
+    let _spawning = tracker::Spawning::begin();
+    let child = cmd.spawn()?;
+    tracker::track(child.id());
+    Ok(child)
+}
+
+/// Write the given input to the child's stdin.
+fn feed_stdin(child: &mut Child, stdin: Input) {
+    if let (Input::Bytes(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A thread: the child may write its output before reading all input.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        });
+    }
+}
+
+/// Watch the child to its end (output, deadline), kill what is left of its
+/// tree, reap it, and say how it ended.
+#[cfg(unix)]
+fn finish(mut child: Child, limits: Watch, started: Instant) -> std::io::Result<Finished> {
+    let group = Group {
+        pid: child.id(),
+        alive: Mutex::new(true),
+    };
+    let mut out = Stream::new(child.stdout.take(), limits.out_cap);
+    let mut err = Stream::new(child.stderr.take(), limits.err_cap);
+    let watched = watch(&child, limits.deadline, &group, &mut out, &mut err);
+    // The child has ended but is not reaped yet: its pid (= the group id)
+    // cannot be reused, so killing the group hits only its own tree.
+    group.kill_and_retire();
+    let status = child.wait();
+    tracker::untrack(group.pid);
+    let (timed_out, output_kill) = watched?;
+    let status = status?;
+    // Whatever still holds the pipes was killed by now (group kill or
+    // sweep); take what is left, for a short while at most.
+    drain(&mut out, &mut err);
+    Ok(Finished {
+        end: end_of(timed_out, output_kill, &status),
+        code: status.code(),
+        stdout: out.buf,
+        stderr: err.buf,
+        stdout_over: out.over,
+        stderr_over: err.over,
+        duration: started.elapsed(),
+    })
+}
+
+/// How the child ended: a kill warden made (deadline first, then output
+/// limit) wins over the exit status that kill produced.
+#[cfg(unix)]
+fn end_of(timed_out: bool, output_kill: bool, status: &std::process::ExitStatus) -> End {
+    if timed_out {
+        End::TimedOut
+    } else if output_kill {
+        End::OutputLimit
+    } else {
+        match status.code() {
+            Some(c) => End::Exited(c),
+            None => End::Signalled(signal_of(status)),
         }
     }
+}
+
+#[cfg(not(unix))]
+fn finish(child: Child, limits: Watch, started: Instant) -> std::io::Result<Finished> {
+    let _ = (limits.out_cap, limits.err_cap);
+    run_plain(child, started, limits.deadline)
 }
 
 /// Elsewhere than Unix: wait, capture, no deadline, no tree kill.
@@ -845,5 +878,18 @@ mod tests {
             c.env,
             vec![(OsString::from("PATH"), OsString::from("/bin"))]
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_kill_warden_made_wins_over_the_status_it_produced() {
+        use std::os::unix::process::ExitStatusExt;
+        let exited = |code: i32| std::process::ExitStatus::from_raw(code << 8);
+        let killed = std::process::ExitStatus::from_raw(9);
+        assert_eq!(end_of(true, true, &killed), End::TimedOut);
+        assert_eq!(end_of(true, false, &exited(0)), End::TimedOut);
+        assert_eq!(end_of(false, true, &killed), End::OutputLimit);
+        assert_eq!(end_of(false, false, &exited(3)), End::Exited(3));
+        assert_eq!(end_of(false, false, &killed), End::Signalled(9));
     }
 }
