@@ -176,7 +176,10 @@ fn modules_init_writes_an_annotated_registry_from_the_top_level_folders() {
     let out = r.run(&["modules", "init", "--dry-run", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     validate(&r, "modules-init", &v);
-    assert_eq!(v["yaml"].as_str(), Some(r.read(".warden/modules.yaml").as_str()));
+    assert_eq!(
+        v["yaml"].as_str(),
+        Some(r.read(".warden/modules.yaml").as_str())
+    );
     // `--force` replaces it, recorded as a second run.
     r.ok(&["modules", "init", "--force"]);
     let runs = r.json(&["runs"]);
