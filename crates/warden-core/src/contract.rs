@@ -204,7 +204,7 @@ mod tests {
 
     fn default_policy() -> Policy {
         let text = crate::policy::default_policy_text("1", "0.0.0");
-        Policy::parse(&text, ".warden/policy.yaml").unwrap()
+        Policy::parse(&text, ".warden/policy.yaml").expect("the default policy parses")
     }
 
     #[test]
