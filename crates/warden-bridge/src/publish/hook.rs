@@ -1,4 +1,4 @@
-//! The seed §12 pre-commit guard: no inbound command, nor a retries file in
+//! The pre-commit guard: no inbound command, nor a retries file in
 //! `commands/`, is ever committed.
 
 use super::PublishError;
@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 /// existing hook starting so is ours and is replaced without `--force`.
 const HOOK_MARK: &str = "# warden bridge:";
 
-/// The seed §12 pre-commit guard, extended to every file under `commands/`
+/// The pre-commit guard, extended to every file under `commands/`
 /// but its `.gitkeep`. `prefix` is the bridge root relative to the top of the
 /// work tree ("" or "sub/dir/"): git names staged files from the top.
 pub fn pre_commit_hook(prefix: &str) -> String {
     let quoted = format!("'{}'", prefix.replace('\'', r"'\''"));
     format!(
         r#"#!/bin/sh
-{HOOK_MARK} never commit inbound commands or a retries file in commands/ (seed §12).
+{HOOK_MARK} never commit inbound commands or a retries file in commands/.
 # The bridge root, relative to the top of the work tree (where git runs this hook).
 P={quoted}
 if [ -n "$(git diff --cached --name-only -- ":(literal)${{P}}commands/.retries.json")" ]; then

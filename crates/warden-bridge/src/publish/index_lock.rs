@@ -1,4 +1,4 @@
-//! Seed §17's "unwedge publish", done safely: a `.git/index.lock` left by a
+//! The runbook's "unwedge publish", done safely: a `.git/index.lock` left by a
 //! killed git is removed; one a live process holds, or a young one, is
 //! waited for.
 
@@ -40,7 +40,7 @@ fn lock_users(lock: &Path, top: &Path) -> std::io::Result<Option<String>> {
     Ok(None)
 }
 
-/// Seed §17's "unwedge publish", done safely: under our publish lock, an
+/// The runbook's "unwedge publish", done safely: under our publish lock, an
 /// `index.lock` that no live process holds and that is older than
 /// [`STALE_LOCK_SECS`] was left by a killed git and is removed; one in use is
 /// waited for with backoff. Returns what was removed.

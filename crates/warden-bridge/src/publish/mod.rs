@@ -1,4 +1,4 @@
-//! Publishing outputs with git (seed §6.6, §11.1, §12).
+//! Publishing outputs with git.
 //!
 //! - Only the safe directories' outputs (and the files a command changed, and
 //!   the ledger) are committed, never `-A`, never `commands/`; nothing changed
