@@ -75,7 +75,8 @@ mod fork_linux {
     pub fn fork() -> io::Result<Forked> {
         #[allow(unsafe_code)]
         // SAFETY: the only caller is the sandbox helper's first stage, which
-        // is single-threaded here (the kernel has just accepted a user
+        // is single-threaded here: a fresh exec of warden that has started no
+        // thread (and, when it is not root, the kernel has just accepted a user
         // namespace, which it refuses to a multi-threaded caller). With one
         // thread no lock can be held by a thread that does not exist in the
         // child, and the C library's fork runs its own atfork handlers. The
