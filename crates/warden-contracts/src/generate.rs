@@ -4,7 +4,7 @@
 
 use crate::check::{self, CheckReport, Loaded, doc_target, repo_rel};
 use crate::gaps::{Gap, GapKind, Status};
-use crate::meta::{self, MetaType};
+use crate::meta::MetaType;
 use crate::render::{self, Refresh};
 use crate::skeleton::{self, Lang};
 use rayon::prelude::*;
@@ -269,57 +269,22 @@ pub struct TestDecl {
     pub must_cover: Vec<String>,
 }
 
+/// Every declared test file whose path is a repository path (`check`
+/// reports the others).
 pub fn test_decls(loaded: &[Loaded]) -> Vec<TestDecl> {
-    let mut out = Vec::new();
-    for l in loaded {
-        let mut push = |file: &str, subject: &str, cover: &[String]| {
-            if let Ok(file) = repo_rel(file) {
-                out.push(TestDecl {
+    loaded
+        .iter()
+        .flat_map(|l| {
+            check::declared_tests(l).into_iter().filter_map(|d| {
+                Some(TestDecl {
                     meta_file: l.path.clone(),
-                    file,
-                    subject: subject.to_string(),
-                    must_cover: cover.to_vec(),
-                });
-            }
-        };
-        match l.meta_type {
-            MetaType::TestUnitSpec => {
-                if let Some(s) = meta::typed::<meta::TestUnitSpec>(&l.value) {
-                    for p in &s.module_policies {
-                        if let Some(f) = &p.file {
-                            push(f, &p.module, &p.must_cover);
-                        }
-                    }
-                }
-            }
-            MetaType::SubsystemTestSpec => {
-                if let Some(s) = meta::typed::<meta::SubsystemTestSpec>(&l.value) {
-                    for m in &s.unit_tests.modules {
-                        if let Some(f) = &m.file {
-                            push(f, &m.path, &m.must_cover);
-                        }
-                    }
-                    for r in s
-                        .integration_tests
-                        .flows
-                        .iter()
-                        .chain(&s.governance_tests.invariants)
-                    {
-                        if let Some(f) = &r.file {
-                            let cover = if r.must_cover.is_empty() {
-                                &r.must_assert
-                            } else {
-                                &r.must_cover
-                            };
-                            push(f, r.id.as_deref().unwrap_or(f), cover);
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
+                    file: repo_rel(&d.file).ok()?,
+                    subject: d.subject,
+                    must_cover: d.must_cover,
+                })
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Default)]
