@@ -660,6 +660,42 @@ mod tests {
         assert_eq!(threshold(&serde_json::json!(-1)), None);
     }
 
+    #[test]
+    fn cobertura_names_an_unclosed_comment_or_tag_and_a_missing_root_or_hits_count() {
+        let root = Path::new("/repo");
+        for (text, what) in [
+            ("<coverage><!-- never closed", "unclosed comment"),
+            ("<coverage lines-valid=\"2\"", "a tag is not closed"),
+            ("<report/>", "no <coverage> element"),
+            (
+                "<coverage><class filename='a.py'><line number='1'/></class></coverage>",
+                "without a hits count",
+            ),
+        ] {
+            let e = parse(text.as_bytes(), "cov.xml", "unit", root).expect_err(text);
+            assert!(e.to_string().contains(what), "{text}: {e}");
+        }
+        // A comment hides the tags inside it; a line outside a class counts for nothing.
+        let r = parse(
+            b"<coverage><!-- <class filename='x.py'> --><line hits='1'/></coverage>",
+            "cov.xml",
+            "unit",
+            root,
+        )
+        .expect("xml");
+        assert!(r.files.is_empty(), "{:?}", r.files);
+        assert_eq!(r.total, Lines::default());
+    }
+
+    #[test]
+    fn condition_coverage_reads_the_counts_in_parentheses_only() {
+        assert_eq!(condition_coverage("50% (1/2)"), Some((1, 2)));
+        assert_eq!(condition_coverage("100% ( 4 / 4 )"), Some((4, 4)));
+        for bad in ["50%", "50% (1/2", "(1-2)", "(x/2)", "(1/)"] {
+            assert_eq!(condition_coverage(bad), None, "{bad}");
+        }
+    }
+
     proptest! {
         /// Any bytes: a report or an error naming the file, never a panic.
         #[test]
