@@ -328,6 +328,43 @@ fn check_document(
     t: Option<MetaType>,
     extra_sections: &[String],
 ) {
+    let required = required_sections(t, extra_sections);
+    let doc = DocGaps::new(l, target);
+    let Some(current) = c.file(target) else {
+        c.gaps.push(
+            doc.gap(GapKind::MissingDoc, format!("{target} does not exist"))
+                .ctx("required_sections", required),
+        );
+        return;
+    };
+    if current.trim().is_empty() {
+        c.gaps.push(
+            doc.gap(GapKind::EmptyDoc, format!("{target} is empty"))
+                .ctx("required_sections", required),
+        );
+        return;
+    }
+    let have: BTreeSet<String> = render::headings(&current).into_iter().collect();
+    for h in &required {
+        if !have.contains(&render::normalise_heading(h)) {
+            c.gaps.push(
+                doc.gap(
+                    GapKind::MissingSection,
+                    format!("{target} has no \"{h}\" section"),
+                )
+                .key(render::normalise_heading(h))
+                .ctx("section", h.clone()),
+            );
+        }
+    }
+    if t.is_some_and(|t| t.is_document() && l.meta_type == t) {
+        c.gaps.extend(doc.managed_drift(&current));
+    }
+}
+
+/// The meta type's gold sections plus the extra ones declared, each heading
+/// once (compared as normalised).
+fn required_sections(t: Option<MetaType>, extra_sections: &[String]) -> Vec<String> {
     let mut required: Vec<String> = t
         .map(|t| t.gold_sections().iter().map(|s| s.to_string()).collect())
         .unwrap_or_default();
@@ -339,78 +376,65 @@ fn check_document(
             required.push(s.clone());
         }
     }
-    let line = {
+    required
+}
+
+/// The gaps of one document a meta describes, all pointing at the meta's
+/// line naming the document (or its `location`).
+struct DocGaps<'a> {
+    l: &'a Loaded,
+    target: &'a str,
+    line: usize,
+}
+
+impl<'a> DocGaps<'a> {
+    fn new(l: &'a Loaded, target: &'a str) -> Self {
         let by_target = line_of(&l.text, target);
-        if by_target > 1 {
+        let line = if by_target > 1 {
             by_target
         } else {
             line_of(&l.text, "location")
-        }
-    };
-    let base = |kind: GapKind, msg: String| {
-        NewGap::new(kind, &l.path, msg)
-            .meta_type(Some(&l.type_name))
-            .target(target)
-            .line(line)
-    };
-    let Some(current) = c.file(target) else {
-        c.gaps.push(
-            base(GapKind::MissingDoc, format!("{target} does not exist"))
-                .ctx("required_sections", required.clone()),
-        );
-        return;
-    };
-    if current.trim().is_empty() {
-        c.gaps.push(
-            base(GapKind::EmptyDoc, format!("{target} is empty"))
-                .ctx("required_sections", required.clone()),
-        );
-        return;
+        };
+        DocGaps { l, target, line }
     }
-    let have: BTreeSet<String> = render::headings(&current).into_iter().collect();
-    for h in &required {
-        if !have.contains(&render::normalise_heading(h)) {
-            c.gaps.push(
-                base(
-                    GapKind::MissingSection,
-                    format!("{target} has no \"{h}\" section"),
-                )
-                .key(render::normalise_heading(h))
-                .ctx("section", h.clone()),
-            );
-        }
+
+    fn gap(&self, kind: GapKind, msg: String) -> NewGap {
+        NewGap::new(kind, &self.l.path, msg)
+            .meta_type(Some(&self.l.type_name))
+            .target(self.target)
+            .line(self.line)
     }
-    if t.is_some_and(|t| t.is_document() && l.meta_type == t) {
+
+    /// A managed document whose fences were edited by hand, are out of date
+    /// or are broken (none for a hand-written document).
+    fn managed_drift(&self, current: &str) -> Option<NewGap> {
+        let (l, target) = (self.l, self.target);
         let generator = render::generator_id();
-        match render::refresh(&doc_inputs(l, target, &generator), &current) {
-            Refresh::Unmanaged => {}
-            Refresh::Managed { text, hand_edited } => {
-                if !hand_edited.is_empty() {
-                    c.gaps.push(
-                        base(
-                            GapKind::Drift,
-                            format!(
-                                "{target}: managed section(s) edited by hand: {}",
-                                hand_edited.join(", ")
-                            ),
-                        )
-                        .key("hand-edit")
-                        .ctx("problem", "hand edit inside a managed fence")
-                        .ctx("fences", hand_edited.clone()),
-                    );
-                } else if text != current {
-                    c.gaps.push(
-                        base(
-                            GapKind::Drift,
-                            format!("{target}: managed sections differ from {}", l.path),
-                        )
-                        .key("render")
-                        .ctx("problem", "managed sections out of date"),
-                    );
-                }
-            }
-            Refresh::Broken(e) => c.gaps.push(
-                base(GapKind::Drift, format!("{target}: {e}"))
+        match render::refresh(&doc_inputs(l, target, &generator), current) {
+            Refresh::Unmanaged => None,
+            Refresh::Managed { hand_edited, .. } if !hand_edited.is_empty() => Some(
+                self.gap(
+                    GapKind::Drift,
+                    format!(
+                        "{target}: managed section(s) edited by hand: {}",
+                        hand_edited.join(", ")
+                    ),
+                )
+                .key("hand-edit")
+                .ctx("problem", "hand edit inside a managed fence")
+                .ctx("fences", hand_edited),
+            ),
+            Refresh::Managed { text, .. } if text != current => Some(
+                self.gap(
+                    GapKind::Drift,
+                    format!("{target}: managed sections differ from {}", l.path),
+                )
+                .key("render")
+                .ctx("problem", "managed sections out of date"),
+            ),
+            Refresh::Managed { .. } => None,
+            Refresh::Broken(e) => Some(
+                self.gap(GapKind::Drift, format!("{target}: {e}"))
                     .key("markers")
                     .ctx("problem", e),
             ),
@@ -491,6 +515,61 @@ fn schema_problem(
     c.gaps.push(g);
 }
 
+/// A test file a meta declares, as written there, with the behaviours it
+/// must cover.
+pub(crate) struct DeclaredTest {
+    pub file: String,
+    pub subject: String,
+    pub must_cover: Vec<String>,
+}
+
+/// The test files a unit test spec or a subsystem test spec declares (none
+/// for other meta types). A flow or invariant without `must_cover` must
+/// cover what it `must_assert`s.
+pub(crate) fn declared_tests(l: &Loaded) -> Vec<DeclaredTest> {
+    let mut out = Vec::new();
+    let mut push = |file: &Option<String>, subject: Option<&str>, cover: &[String]| {
+        if let Some(f) = file {
+            out.push(DeclaredTest {
+                file: f.clone(),
+                subject: subject.unwrap_or(f).to_string(),
+                must_cover: cover.to_vec(),
+            });
+        }
+    };
+    match l.meta_type {
+        MetaType::TestUnitSpec => {
+            if let Some(s) = meta::typed::<meta::TestUnitSpec>(&l.value) {
+                for p in &s.module_policies {
+                    push(&p.file, Some(&p.module), &p.must_cover);
+                }
+            }
+        }
+        MetaType::SubsystemTestSpec => {
+            if let Some(s) = meta::typed::<meta::SubsystemTestSpec>(&l.value) {
+                for m in &s.unit_tests.modules {
+                    push(&m.file, Some(&m.path), &m.must_cover);
+                }
+                for r in s
+                    .integration_tests
+                    .flows
+                    .iter()
+                    .chain(&s.governance_tests.invariants)
+                {
+                    let cover = if r.must_cover.is_empty() {
+                        &r.must_assert
+                    } else {
+                        &r.must_cover
+                    };
+                    push(&r.file, r.id.as_deref(), cover);
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
 fn check_one(c: &mut Ctx, l: &Loaded) {
     let t = l.meta_type;
     if t.is_document() {
@@ -503,75 +582,12 @@ fn check_one(c: &mut Ctx, l: &Loaded) {
         }
         return;
     }
+    for d in declared_tests(l) {
+        check_test_file(c, l, &d.file, &d.subject, &d.must_cover);
+    }
     match t {
-        MetaType::TestUnitSpec => {
-            if let Some(s) = meta::typed::<meta::TestUnitSpec>(&l.value) {
-                for p in &s.module_policies {
-                    if let Some(f) = &p.file {
-                        check_test_file(c, l, f, &p.module, &p.must_cover);
-                    }
-                }
-            }
-        }
-        MetaType::SubsystemTestSpec => {
-            if let Some(s) = meta::typed::<meta::SubsystemTestSpec>(&l.value) {
-                for m in &s.unit_tests.modules {
-                    if let Some(f) = &m.file {
-                        check_test_file(c, l, f, &m.path, &m.must_cover);
-                    }
-                }
-                for r in s
-                    .integration_tests
-                    .flows
-                    .iter()
-                    .chain(&s.governance_tests.invariants)
-                {
-                    if let Some(f) = &r.file {
-                        let subject = r.id.clone().unwrap_or_else(|| f.clone());
-                        let cover = if r.must_cover.is_empty() {
-                            r.must_assert.clone()
-                        } else {
-                            r.must_cover.clone()
-                        };
-                        check_test_file(c, l, f, &subject, &cover);
-                    }
-                }
-            }
-        }
-        MetaType::SubsystemDocsSpec => {
-            if let Some(s) = meta::typed::<meta::SubsystemDocsSpec>(&l.value) {
-                for d in &s.docs {
-                    match repo_rel(&d.path) {
-                        Ok(target) => {
-                            // The document's own meta (if any) checks its gold
-                            // sections; here only the sections this spec adds.
-                            check_document(c, l, &target, None, &d.required_sections);
-                        }
-                        Err(p) => {
-                            schema_problem(c, l, &format!("docs:{}", d.path), None, p, &d.path)
-                        }
-                    }
-                }
-            }
-        }
-        MetaType::RepoContract => {
-            if let Some(s) = meta::typed::<meta::RepoContract>(&l.value) {
-                for (k, p) in &s.paths {
-                    match repo_rel(p) {
-                        Ok(rel) if c.root.join(&rel).is_dir() || rel.is_empty() => {}
-                        Ok(rel) => schema_problem(
-                            c,
-                            l,
-                            &format!("paths.{k}"),
-                            Some(&rel),
-                            format!("paths.{k}: the folder \"{p}\" does not exist"),
-                            p,
-                        ),
-                        Err(e) => schema_problem(c, l, &format!("paths.{k}"), None, e, p),
-                    }
-                }
-            }
-        }
+        MetaType::SubsystemDocsSpec => check_docs_spec(c, l),
+        MetaType::RepoContract => check_repo_paths(c, l),
         MetaType::SchemaExtractionContract => {
             if let Some(s) = meta::typed::<meta::SchemaExtractionContract>(&l.value) {
                 for tg in &s.targets {
@@ -580,6 +596,41 @@ fn check_one(c: &mut Ctx, l: &Loaded) {
             }
         }
         _ => {}
+    }
+}
+
+/// The documents a docs spec names: only the sections the spec adds (the
+/// document's own meta, if any, checks its gold sections).
+fn check_docs_spec(c: &mut Ctx, l: &Loaded) {
+    let Some(s) = meta::typed::<meta::SubsystemDocsSpec>(&l.value) else {
+        return;
+    };
+    for d in &s.docs {
+        match repo_rel(&d.path) {
+            Ok(target) => check_document(c, l, &target, None, &d.required_sections),
+            Err(p) => schema_problem(c, l, &format!("docs:{}", d.path), None, p, &d.path),
+        }
+    }
+}
+
+/// The repository contract's `paths`: each an existing folder.
+fn check_repo_paths(c: &mut Ctx, l: &Loaded) {
+    let Some(s) = meta::typed::<meta::RepoContract>(&l.value) else {
+        return;
+    };
+    for (k, p) in &s.paths {
+        match repo_rel(p) {
+            Ok(rel) if c.root.join(&rel).is_dir() || rel.is_empty() => {}
+            Ok(rel) => schema_problem(
+                c,
+                l,
+                &format!("paths.{k}"),
+                Some(&rel),
+                format!("paths.{k}: the folder \"{p}\" does not exist"),
+                p,
+            ),
+            Err(e) => schema_problem(c, l, &format!("paths.{k}"), None, e, p),
+        }
     }
 }
 
@@ -645,136 +696,185 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str) {
 
 /// The coverage thresholds the metas declare, against the reports given.
 fn check_coverage(loaded: &[Loaded], reports: &[crate::coverage::Report], gaps: &mut Vec<NewGap>) {
-    use crate::coverage::{self, Lines, Measure};
     if reports.is_empty() {
         return;
     }
     for l in loaded {
-        // (field, coverage kind, lines or branches, threshold value, files
-        // the threshold is about)
-        let mut declared: Vec<(String, &str, Measure, &Value, Vec<String>)> = Vec::new();
-        let kind = match l.meta_type {
-            MetaType::TestUnitSpec => Some("unit"),
-            MetaType::TestIntegrationSpec => Some("integration"),
-            MetaType::TestE2eSpec => Some("e2e"),
-            _ => None,
-        };
-        let targets = [
+        for t in declared_thresholds(l) {
+            gaps.extend(t.gap(l, reports));
+        }
+    }
+}
+
+/// One coverage threshold a meta declares.
+struct Threshold<'a> {
+    /// The field, e.g. `expectations.coverage_target`.
+    field: String,
+    /// The coverage kind (unit, integration, e2e).
+    kind: &'static str,
+    measure: crate::coverage::Measure,
+    value: &'a Value,
+    /// The modules the threshold is about (empty: all files).
+    modules: Vec<String>,
+}
+
+/// A test spec's `expectations` targets (about its `scope.target_modules`)
+/// and a repository contract's `ci_contracts.min_*_coverage` per kind.
+fn declared_thresholds(l: &Loaded) -> Vec<Threshold<'_>> {
+    use crate::coverage::{self, Measure};
+    let mut declared = Vec::new();
+    let kind = match l.meta_type {
+        MetaType::TestUnitSpec => Some("unit"),
+        MetaType::TestIntegrationSpec => Some("integration"),
+        MetaType::TestE2eSpec => Some("e2e"),
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        for (key, measure) in [
             ("coverage_target", Measure::Lines),
             ("branch_coverage_target", Measure::Branches),
-        ];
-        if let Some(kind) = kind {
-            for (key, what) in targets {
-                if let Some(v) = l.value.get("expectations").and_then(|e| e.get(key)) {
-                    let modules =
-                        strings(l.value.get("scope").and_then(|s| s.get("target_modules")));
-                    declared.push((format!("expectations.{key}"), kind, what, v, modules));
+        ] {
+            if let Some(value) = l.value.get("expectations").and_then(|e| e.get(key)) {
+                declared.push(Threshold {
+                    field: format!("expectations.{key}"),
+                    kind,
+                    measure,
+                    value,
+                    modules: strings(l.value.get("scope").and_then(|s| s.get("target_modules"))),
+                });
+            }
+        }
+    }
+    if l.meta_type == MetaType::RepoContract {
+        for &kind in coverage::KINDS {
+            for (field, measure) in [
+                (format!("min_{kind}_coverage"), Measure::Lines),
+                (format!("min_{kind}_branch_coverage"), Measure::Branches),
+            ] {
+                if let Some(value) = l.value.get("ci_contracts").and_then(|c| c.get(&field)) {
+                    declared.push(Threshold {
+                        field: format!("ci_contracts.{field}"),
+                        kind,
+                        measure,
+                        value,
+                        modules: Vec::new(),
+                    });
                 }
             }
         }
-        if l.meta_type == MetaType::RepoContract {
-            for kind in coverage::KINDS {
-                for (field, what) in [
-                    (format!("min_{kind}_coverage"), Measure::Lines),
-                    (format!("min_{kind}_branch_coverage"), Measure::Branches),
-                ] {
-                    if let Some(v) = l.value.get("ci_contracts").and_then(|c| c.get(&field)) {
-                        declared.push((format!("ci_contracts.{field}"), kind, what, v, Vec::new()));
-                    }
-                }
-            }
-        }
-        for (field, kind, what, v, modules) in declared {
-            let needle = field.rsplit('.').next().unwrap_or(&field).to_string();
-            let line = line_of(&l.text, &needle);
-            let Some(target) = coverage::threshold(v) else {
-                let problem = format!("{field}: {v} is not a ratio (0.85) or a percentage (85)");
-                gaps.push(
-                    NewGap::new(GapKind::SchemaViolation, &l.path, problem.clone())
-                        .meta_type(Some(&l.type_name))
-                        .key(field.clone())
-                        .line(line)
-                        .ctx("problem", problem)
-                        .ctx("field", field),
-                );
-                continue;
-            };
-            let mine: Vec<&coverage::Report> = reports.iter().filter(|r| r.kind == kind).collect();
-            if mine.is_empty() {
-                continue;
-            }
-            let mut lines = Lines::default();
-            let mut files = 0;
-            for (l, n) in mine
-                .iter()
-                .filter_map(|r| coverage::measured_as(r, what, &modules))
-            {
-                lines.covered += l.covered;
-                lines.valid += l.valid;
-                files += n;
-            }
-            let unit = match what {
-                Measure::Lines => "line",
-                Measure::Branches => "branch",
-            };
-            let report_names: Vec<String> = mine.iter().map(|r| r.file.clone()).collect();
-            let measured = lines.ratio();
-            if measured.is_some_and(|m| m + 1e-9 >= target) {
-                continue;
-            }
-            let pct = |x: f64| format!("{:.1}%", x * 100.0);
-            let message = match measured {
-                Some(m) => format!(
-                    "{kind} {unit} coverage {} ({} of {} {}{}) is below {field} {}",
-                    pct(m),
-                    lines.covered,
-                    lines.valid,
-                    what.name(),
-                    if modules.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" in {}", modules.join(", "))
-                    },
-                    pct(target)
-                ),
-                None if what == Measure::Branches && files == 0 => format!(
-                    "the {kind} coverage report has no branch data{} to compare with {field} {} (measure branches: `coverage run --branch`, lcov `--rc branch_coverage=1`)",
-                    if modules.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" under {}", modules.join(", "))
-                    },
-                    pct(target)
-                ),
-                None => format!(
-                    "the {kind} coverage report has no covered {}{} to compare with {field} {}",
-                    what.name(),
-                    if modules.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" under {}", modules.join(", "))
-                    },
-                    pct(target)
-                ),
-            };
-            gaps.push(
-                NewGap::new(GapKind::CoverageBelowTarget, &l.path, message)
-                    .meta_type(Some(&l.type_name))
-                    .key(field.clone())
-                    .line(line)
-                    .ctx("coverage_kind", kind)
-                    .ctx("target", target)
-                    .ctx(
-                        "measured",
-                        measured.map(|m| (m * 10000.0).round() / 10000.0),
-                    )
-                    .ctx("measure", what.name())
-                    .ctx(&format!("covered_{}", what.name()), lines.covered)
-                    .ctx(what.name(), lines.valid)
-                    .ctx("files", files as u64)
-                    .ctx("reports", report_names)
-                    .ctx("target_modules", modules),
+    }
+    declared
+}
+
+impl Threshold<'_> {
+    /// The gap, if any: a value that is no threshold, or coverage below it
+    /// in the reports of the threshold's kind (none given: no gap).
+    fn gap(self, l: &Loaded, reports: &[crate::coverage::Report]) -> Option<NewGap> {
+        use crate::coverage::{self, Lines};
+        let needle = self.field.rsplit('.').next().unwrap_or(&self.field);
+        let line = line_of(&l.text, needle);
+        let Some(target) = coverage::threshold(self.value) else {
+            let problem = format!(
+                "{}: {} is not a ratio (0.85) or a percentage (85)",
+                self.field, self.value
             );
+            return Some(
+                NewGap::new(GapKind::SchemaViolation, &l.path, problem.clone())
+                    .meta_type(Some(&l.type_name))
+                    .key(self.field.clone())
+                    .line(line)
+                    .ctx("problem", problem)
+                    .ctx("field", self.field),
+            );
+        };
+        let mine: Vec<&coverage::Report> = reports.iter().filter(|r| r.kind == self.kind).collect();
+        if mine.is_empty() {
+            return None;
+        }
+        let mut lines = Lines::default();
+        let mut files = 0;
+        for (l, n) in mine
+            .iter()
+            .filter_map(|r| coverage::measured_as(r, self.measure, &self.modules))
+        {
+            lines.covered += l.covered;
+            lines.valid += l.valid;
+            files += n;
+        }
+        let measured = lines.ratio();
+        if measured.is_some_and(|m| m + 1e-9 >= target) {
+            return None;
+        }
+        let name = self.measure.name();
+        let report_names: Vec<String> = mine.iter().map(|r| r.file.clone()).collect();
+        Some(
+            NewGap::new(
+                GapKind::CoverageBelowTarget,
+                &l.path,
+                self.message(target, measured, lines, files),
+            )
+            .meta_type(Some(&l.type_name))
+            .key(self.field)
+            .line(line)
+            .ctx("coverage_kind", self.kind)
+            .ctx("target", target)
+            .ctx(
+                "measured",
+                measured.map(|m| (m * 10000.0).round() / 10000.0),
+            )
+            .ctx("measure", name)
+            .ctx(&format!("covered_{name}"), lines.covered)
+            .ctx(name, lines.valid)
+            .ctx("files", files as u64)
+            .ctx("reports", report_names)
+            .ctx("target_modules", self.modules),
+        )
+    }
+
+    /// Why the measured coverage misses the target: below it, or nothing
+    /// to compare (no branch data at all, or nothing covered in scope).
+    fn message(
+        &self,
+        target: f64,
+        measured: Option<f64>,
+        lines: crate::coverage::Lines,
+        files: usize,
+    ) -> String {
+        use crate::coverage::Measure;
+        let (field, kind, what) = (&self.field, self.kind, self.measure);
+        let pct = |x: f64| format!("{:.1}%", x * 100.0);
+        let scope = |word: &str| {
+            if self.modules.is_empty() {
+                String::new()
+            } else {
+                format!(" {word} {}", self.modules.join(", "))
+            }
+        };
+        match measured {
+            Some(m) => format!(
+                "{kind} {} coverage {} ({} of {} {}{}) is below {field} {}",
+                match what {
+                    Measure::Lines => "line",
+                    Measure::Branches => "branch",
+                },
+                pct(m),
+                lines.covered,
+                lines.valid,
+                what.name(),
+                scope("in"),
+                pct(target)
+            ),
+            None if what == Measure::Branches && files == 0 => format!(
+                "the {kind} coverage report has no branch data{} to compare with {field} {} (measure branches: `coverage run --branch`, lcov `--rc branch_coverage=1`)",
+                scope("under"),
+                pct(target)
+            ),
+            None => format!(
+                "the {kind} coverage report has no covered {}{} to compare with {field} {}",
+                what.name(),
+                scope("under"),
+                pct(target)
+            ),
         }
     }
 }

@@ -297,125 +297,183 @@ fn attrs(tag: &str) -> BTreeMap<&str, String> {
 /// Cobertura XML: `<coverage lines-covered lines-valid>` (or `line-rate`),
 /// `<source>` folders, and per `<class filename>` its `<line hits>`.
 fn cobertura(text: &str, file: &str) -> Result<Report> {
-    let mut r = Report {
-        format: "cobertura",
-        ..Report::default()
+    let mut c = Cobertura {
+        file,
+        r: Report {
+            format: "cobertura",
+            ..Report::default()
+        },
+        sources: Vec::new(),
+        root_total: None,
+        root_branches: None,
+        class: None,
+        seen_root: false,
     };
-    let mut sources: Vec<String> = Vec::new();
-    let mut root_total: Option<Lines> = None;
-    let mut root_branches: Option<Lines> = None;
-    let mut class: Option<String> = None;
-    let mut seen_root = false;
-    let mut rest = text;
-    while let Some(lt) = rest.find('<') {
-        let after = &rest[lt + 1..];
-        if let Some(c) = after.strip_prefix("!--") {
-            let end = c
-                .find("-->")
-                .ok_or_else(|| bad(file, "(xml)", "unclosed comment"))?;
-            rest = &c[end + 3..];
-            continue;
+    for tag in (XmlTags { rest: text, file }) {
+        let (name, tag, rest) = tag?;
+        c.element(name, tag, rest)?;
+    }
+    c.finish()
+}
+
+/// The tags of an XML text, comments skipped: each tag's name, the text
+/// inside its angle brackets and the text after it. An unclosed tag or
+/// comment is an error (and the last item).
+struct XmlTags<'a> {
+    rest: &'a str,
+    file: &'a str,
+}
+
+impl<'a> Iterator for XmlTags<'a> {
+    type Item = Result<(&'a str, &'a str, &'a str)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let lt = self.rest.find('<')?;
+            let after = &self.rest[lt + 1..];
+            if let Some(c) = after.strip_prefix("!--") {
+                let Some(end) = c.find("-->") else {
+                    self.rest = "";
+                    return Some(Err(bad(self.file, "(xml)", "unclosed comment")));
+                };
+                self.rest = &c[end + 3..];
+                continue;
+            }
+            let Some(gt) = after.find('>') else {
+                self.rest = "";
+                return Some(Err(bad(self.file, "(xml)", "a tag is not closed")));
+            };
+            let tag = &after[..gt];
+            self.rest = &after[gt + 1..];
+            let name_end = tag
+                .find(|c: char| c.is_whitespace() || c == '/')
+                .unwrap_or(tag.len());
+            return Some(Ok((&tag[..name_end], tag, self.rest)));
         }
-        let gt = after
-            .find('>')
-            .ok_or_else(|| bad(file, "(xml)", "a tag is not closed"))?;
-        let tag = &after[..gt];
-        rest = &after[gt + 1..];
-        let name_end = tag
-            .find(|c: char| c.is_whitespace() || c == '/')
-            .unwrap_or(tag.len());
-        let name = &tag[..name_end];
+    }
+}
+
+/// A Cobertura report as its elements are read.
+struct Cobertura<'a> {
+    file: &'a str,
+    r: Report,
+    sources: Vec<String>,
+    /// The root's own totals, when it has them.
+    root_total: Option<Lines>,
+    root_branches: Option<Lines>,
+    /// The file of the `<class>` being read.
+    class: Option<String>,
+    seen_root: bool,
+}
+
+impl Cobertura<'_> {
+    fn element(&mut self, name: &str, tag: &str, rest: &str) -> Result<()> {
         match name {
             "coverage" => {
-                seen_root = true;
+                self.seen_root = true;
                 let a = attrs(tag);
-                let n = |k: &str| a.get(k).and_then(|v| v.parse::<u64>().ok());
-                root_total = match (n("lines-covered"), n("lines-valid")) {
-                    (Some(covered), Some(valid)) => Some(Lines { covered, valid }),
-                    _ => None,
+                let pair = |covered: &str, valid: &str| {
+                    let n = |k: &str| a.get(k).and_then(|v| v.parse::<u64>().ok());
+                    Some(Lines {
+                        covered: n(covered)?,
+                        valid: n(valid)?,
+                    })
                 };
-                root_branches = match (n("branches-covered"), n("branches-valid")) {
-                    (Some(covered), Some(valid)) => Some(Lines { covered, valid }),
-                    _ => None,
-                };
+                self.root_total = pair("lines-covered", "lines-valid");
+                self.root_branches = pair("branches-covered", "branches-valid");
             }
             "source" => {
                 if let Some(end) = rest.find("</source>") {
-                    sources.push(rest[..end].trim().to_string());
+                    self.sources.push(rest[..end].trim().to_string());
                 }
             }
             "class" => {
                 let a = attrs(tag);
-                let f = a
-                    .get("filename")
-                    .ok_or_else(|| bad(file, "class.filename", "a <class> without filename"))?;
-                r.files.entry(f.clone()).or_default();
-                class = Some(f.clone());
+                let f = a.get("filename").ok_or_else(|| {
+                    bad(self.file, "class.filename", "a <class> without filename")
+                })?;
+                self.r.files.entry(f.clone()).or_default();
+                self.class = Some(f.clone());
             }
-            "/class" => class = None,
-            "line" => {
-                if let Some(c) = &class {
-                    let a = attrs(tag);
-                    let hits: u64 = a
-                        .get("hits")
-                        .and_then(|h| h.parse().ok())
-                        .ok_or_else(|| bad(file, "line.hits", "a <line> without a hits count"))?;
-                    let l = r.files.entry(c.clone()).or_default();
-                    l.valid += 1;
-                    if hits > 0 {
-                        l.covered += 1;
-                    }
-                    // A branch line: condition-coverage="50% (1/2)".
-                    if a.get("branch").map(String::as_str) == Some("true")
-                        && let Some((cov, all)) = a
-                            .get("condition-coverage")
-                            .and_then(|c| c.split_once('(')?.1.strip_suffix(')')?.split_once('/'))
-                            .and_then(|(x, y)| {
-                                Some((x.trim().parse::<u64>().ok()?, y.trim().parse::<u64>().ok()?))
-                            })
-                    {
-                        let b = r.branch_files.entry(c.clone()).or_default();
-                        b.add(Lines {
-                            covered: cov.min(all),
-                            valid: all,
-                        });
-                    }
-                }
-            }
+            "/class" => self.class = None,
+            "line" => self.line(tag)?,
             _ => {}
         }
+        Ok(())
     }
-    if !seen_root {
-        return Err(bad(file, "coverage", "no <coverage> element"));
-    }
-    // Class file names are relative to a <source>.
-    if let Some(src) = sources.first().filter(|s| !s.is_empty()) {
-        let under = |m: BTreeMap<String, Lines>| {
-            m.into_iter()
-                .map(|(p, l)| {
-                    if p.starts_with('/') {
-                        (p, l)
-                    } else {
-                        (format!("{}/{p}", src.trim_end_matches('/')), l)
-                    }
-                })
-                .collect()
+
+    /// A `<line hits>` inside a class: a valid line, covered when hit, and
+    /// for a branch line its `condition-coverage="50% (1/2)"`.
+    fn line(&mut self, tag: &str) -> Result<()> {
+        let Some(c) = &self.class else {
+            return Ok(());
         };
-        r.files = under(std::mem::take(&mut r.files));
-        r.branch_files = under(std::mem::take(&mut r.branch_files));
-    }
-    r.branch_total = root_branches;
-    r.total = match root_total {
-        Some(t) => t,
-        None => {
-            let mut t = Lines::default();
-            for l in r.files.values() {
-                t.add(*l);
-            }
-            t
+        let a = attrs(tag);
+        let hits: u64 = a
+            .get("hits")
+            .and_then(|h| h.parse().ok())
+            .ok_or_else(|| bad(self.file, "line.hits", "a <line> without a hits count"))?;
+        let l = self.r.files.entry(c.clone()).or_default();
+        l.valid += 1;
+        if hits > 0 {
+            l.covered += 1;
         }
-    };
-    Ok(r)
+        if a.get("branch").map(String::as_str) == Some("true")
+            && let Some((cov, all)) = a
+                .get("condition-coverage")
+                .and_then(|cc| condition_coverage(cc))
+        {
+            let b = self.r.branch_files.entry(c.clone()).or_default();
+            b.add(Lines {
+                covered: cov.min(all),
+                valid: all,
+            });
+        }
+        Ok(())
+    }
+
+    /// The report: class files under the first `<source>`, the totals the
+    /// root states (else the sum of the files).
+    fn finish(self) -> Result<Report> {
+        let mut r = self.r;
+        if !self.seen_root {
+            return Err(bad(self.file, "coverage", "no <coverage> element"));
+        }
+        // Class file names are relative to a <source>.
+        if let Some(src) = self.sources.first().filter(|s| !s.is_empty()) {
+            let under = |m: BTreeMap<String, Lines>| {
+                m.into_iter()
+                    .map(|(p, l)| {
+                        if p.starts_with('/') {
+                            (p, l)
+                        } else {
+                            (format!("{}/{p}", src.trim_end_matches('/')), l)
+                        }
+                    })
+                    .collect()
+            };
+            r.files = under(std::mem::take(&mut r.files));
+            r.branch_files = under(std::mem::take(&mut r.branch_files));
+        }
+        r.branch_total = self.root_branches;
+        r.total = match self.root_total {
+            Some(t) => t,
+            None => {
+                let mut t = Lines::default();
+                for l in r.files.values() {
+                    t.add(*l);
+                }
+                t
+            }
+        };
+        Ok(r)
+    }
+}
+
+/// `"50% (1/2)"` → (1, 2).
+fn condition_coverage(text: &str) -> Option<(u64, u64)> {
+    let (x, y) = text.split_once('(')?.1.strip_suffix(')')?.split_once('/')?;
+    Some((x.trim().parse().ok()?, y.trim().parse().ok()?))
 }
 
 /// A threshold value as written: a ratio (0.85) or a percentage (85).
@@ -600,6 +658,42 @@ mod tests {
         assert_eq!(threshold(&serde_json::json!(85)), Some(0.85));
         assert_eq!(threshold(&serde_json::json!(0.8)), Some(0.8));
         assert_eq!(threshold(&serde_json::json!(-1)), None);
+    }
+
+    #[test]
+    fn cobertura_names_an_unclosed_comment_or_tag_and_a_missing_root_or_hits_count() {
+        let root = Path::new("/repo");
+        for (text, what) in [
+            ("<coverage><!-- never closed", "unclosed comment"),
+            ("<coverage lines-valid=\"2\"", "a tag is not closed"),
+            ("<report/>", "no <coverage> element"),
+            (
+                "<coverage><class filename='a.py'><line number='1'/></class></coverage>",
+                "without a hits count",
+            ),
+        ] {
+            let e = parse(text.as_bytes(), "cov.xml", "unit", root).expect_err(text);
+            assert!(e.to_string().contains(what), "{text}: {e}");
+        }
+        // A comment hides the tags inside it; a line outside a class counts for nothing.
+        let r = parse(
+            b"<coverage><!-- <class filename='x.py'> --><line hits='1'/></coverage>",
+            "cov.xml",
+            "unit",
+            root,
+        )
+        .expect("xml");
+        assert!(r.files.is_empty(), "{:?}", r.files);
+        assert_eq!(r.total, Lines::default());
+    }
+
+    #[test]
+    fn condition_coverage_reads_the_counts_in_parentheses_only() {
+        assert_eq!(condition_coverage("50% (1/2)"), Some((1, 2)));
+        assert_eq!(condition_coverage("100% ( 4 / 4 )"), Some((4, 4)));
+        for bad in ["50%", "50% (1/2", "(1-2)", "(x/2)", "(1/)"] {
+            assert_eq!(condition_coverage(bad), None, "{bad}");
+        }
     }
 
     proptest! {

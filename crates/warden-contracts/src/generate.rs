@@ -3,8 +3,8 @@
 //! ledger, undo). Nothing here writes.
 
 use crate::check::{self, CheckReport, Loaded, doc_target, repo_rel};
-use crate::gaps::{GapKind, Status};
-use crate::meta::{self, MetaType};
+use crate::gaps::{Gap, GapKind, Status};
+use crate::meta::MetaType;
 use crate::render::{self, Refresh};
 use crate::skeleton::{self, Lang};
 use rayon::prelude::*;
@@ -119,95 +119,112 @@ pub fn plan_docs(root: &Path) -> DocsPlan {
 /// [`plan_docs`] as a given generator (its identity is in every stamp).
 pub fn plan_docs_with(root: &Path, generator: &str) -> DocsPlan {
     let paths = check::meta_paths(root);
-    let seen: Vec<Seen> = paths
-        .par_iter()
-        .map(|p| {
-            let Ok(bytes) = crate::discover::read(&root.join(p)) else {
-                return Seen::Bad;
-            };
-            if let Some(target) = stamped_in_step(root, p, &bytes, generator) {
-                return Seen::InStep(target);
-            }
-            match check::load_bytes(p, bytes) {
-                Ok(l) => Seen::Loaded(Box::new(l)),
-                Err(_) => Seen::Bad,
-            }
-        })
-        .collect();
+    let seen: Vec<Seen> = paths.par_iter().map(|p| see(root, p, generator)).collect();
     // Rendered in parallel, collected in meta file order.
     let rendered: Vec<(Option<Loaded>, Option<DocOutcome>)> = seen
         .into_par_iter()
-        .map(|s| match s {
-            Seen::InStep(target) => (None, Some(Ok((target, None, DocRender::UpToDate)))),
-            Seen::Bad => (None, None),
-            Seen::Loaded(l) => {
-                let out = l.meta_type.is_document().then(|| match doc_target(&l) {
-                    Ok(target) => {
-                        let current = read(root, &target);
-                        let r = render_doc_with(&l, &target, current.as_deref(), generator);
-                        Ok((target, current, r))
-                    }
-                    Err(_) => Err(()),
-                });
-                (Some(*l), out)
-            }
-        })
+        .map(|s| render_seen(root, s, generator))
         .collect();
     let mut plan = DocsPlan::default();
     let mut loaded: Vec<Loaded> = Vec::new();
     for (l, out) in rendered {
         let meta = l.as_ref().map(|l| l.path.clone()).unwrap_or_default();
         loaded.extend(l);
-        let (target, current, r) = match out {
-            None => continue,
-            Some(Err(())) => {
-                plan.problems.push(Problem {
-                    file: meta,
-                    message: "location is not a repository path".into(),
-                });
-                continue;
-            }
-            Some(Ok(x)) => x,
-        };
-        match r {
-            DocRender::Write(content) => plan.writes.push(FileWrite {
-                path: target,
-                current,
-                content,
-            }),
-            DocRender::UpToDate => plan.current.push(target),
-            DocRender::Unmanaged => plan.unmanaged.push(target),
-            DocRender::HandEdited(f) => plan.problems.push(Problem {
-                file: target,
-                message: format!(
-                    "managed fence(s) {} edited by hand since warden wrote them; left alone (move the text to {meta} or outside the fence, then delete the fence body)",
-                    f.join(", "),
-                ),
-            }),
-            DocRender::Broken(e) => plan.problems.push(Problem {
-                file: target,
-                message: e,
-            }),
+        if let Some(out) = out {
+            plan.record(meta, out);
         }
     }
     if loaded
         .iter()
         .any(|l| l.meta_type == MetaType::WiringContracts)
     {
-        let (path, text) = crate::modules::graph(&loaded);
+        plan.record_graph(root, &loaded);
+    }
+    plan.writes.sort_by(|a, b| a.path.cmp(&b.path));
+    plan
+}
+
+/// One meta file: proven in step by its document's stamp, or typed.
+fn see(root: &Path, meta_file: &str, generator: &str) -> Seen {
+    let Ok(bytes) = crate::discover::read(&root.join(meta_file)) else {
+        return Seen::Bad;
+    };
+    if let Some(target) = stamped_in_step(root, meta_file, &bytes, generator) {
+        return Seen::InStep(target);
+    }
+    match check::load_bytes(meta_file, bytes) {
+        Ok(l) => Seen::Loaded(Box::new(l)),
+        Err(_) => Seen::Bad,
+    }
+}
+
+/// The typed meta (kept for the wiring graph) and, for a document meta,
+/// what its document renders to.
+fn render_seen(root: &Path, s: Seen, generator: &str) -> (Option<Loaded>, Option<DocOutcome>) {
+    match s {
+        Seen::InStep(target) => (None, Some(Ok((target, None, DocRender::UpToDate)))),
+        Seen::Bad => (None, None),
+        Seen::Loaded(l) => {
+            let out = l.meta_type.is_document().then(|| match doc_target(&l) {
+                Ok(target) => {
+                    let current = read(root, &target);
+                    let r = render_doc_with(&l, &target, current.as_deref(), generator);
+                    Ok((target, current, r))
+                }
+                Err(_) => Err(()),
+            });
+            (Some(*l), out)
+        }
+    }
+}
+
+impl DocsPlan {
+    /// Files one document meta's outcome under its write, its problem, or
+    /// the documents that are unmanaged or current.
+    fn record(&mut self, meta: String, out: DocOutcome) {
+        let Ok((target, current, r)) = out else {
+            self.problems.push(Problem {
+                file: meta,
+                message: "location is not a repository path".into(),
+            });
+            return;
+        };
+        match r {
+            DocRender::Write(content) => self.writes.push(FileWrite {
+                path: target,
+                current,
+                content,
+            }),
+            DocRender::UpToDate => self.current.push(target),
+            DocRender::Unmanaged => self.unmanaged.push(target),
+            DocRender::HandEdited(f) => self.problems.push(Problem {
+                file: target,
+                message: format!(
+                    "managed fence(s) {} edited by hand since warden wrote them; left alone (move the text to {meta} or outside the fence, then delete the fence body)",
+                    f.join(", "),
+                ),
+            }),
+            DocRender::Broken(e) => self.problems.push(Problem {
+                file: target,
+                message: e,
+            }),
+        }
+    }
+
+    /// The wiring graph: written when its bytes differ, else current.
+    fn record_graph(&mut self, root: &Path, loaded: &[Loaded]) {
+        let (path, text) = crate::modules::graph(loaded);
         let current = read(root, &path);
         if current.as_deref() != Some(text.as_bytes()) {
-            plan.writes.push(FileWrite {
+            self.writes.push(FileWrite {
                 path,
                 current,
                 content: text,
             });
         } else {
-            plan.current.push(path);
+            self.current.push(path);
         }
     }
-    plan.writes.sort_by(|a, b| a.path.cmp(&b.path));
-    plan
 }
 
 /// `warden gen docs --adopt PATH`: the write that turns the hand-written
@@ -252,57 +269,22 @@ pub struct TestDecl {
     pub must_cover: Vec<String>,
 }
 
+/// Every declared test file whose path is a repository path (`check`
+/// reports the others).
 pub fn test_decls(loaded: &[Loaded]) -> Vec<TestDecl> {
-    let mut out = Vec::new();
-    for l in loaded {
-        let mut push = |file: &str, subject: &str, cover: &[String]| {
-            if let Ok(file) = repo_rel(file) {
-                out.push(TestDecl {
+    loaded
+        .iter()
+        .flat_map(|l| {
+            check::declared_tests(l).into_iter().filter_map(|d| {
+                Some(TestDecl {
                     meta_file: l.path.clone(),
-                    file,
-                    subject: subject.to_string(),
-                    must_cover: cover.to_vec(),
-                });
-            }
-        };
-        match l.meta_type {
-            MetaType::TestUnitSpec => {
-                if let Some(s) = meta::typed::<meta::TestUnitSpec>(&l.value) {
-                    for p in &s.module_policies {
-                        if let Some(f) = &p.file {
-                            push(f, &p.module, &p.must_cover);
-                        }
-                    }
-                }
-            }
-            MetaType::SubsystemTestSpec => {
-                if let Some(s) = meta::typed::<meta::SubsystemTestSpec>(&l.value) {
-                    for m in &s.unit_tests.modules {
-                        if let Some(f) = &m.file {
-                            push(f, &m.path, &m.must_cover);
-                        }
-                    }
-                    for r in s
-                        .integration_tests
-                        .flows
-                        .iter()
-                        .chain(&s.governance_tests.invariants)
-                    {
-                        if let Some(f) = &r.file {
-                            let cover = if r.must_cover.is_empty() {
-                                &r.must_assert
-                            } else {
-                                &r.must_cover
-                            };
-                            push(f, r.id.as_deref().unwrap_or(f), cover);
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
+                    file: repo_rel(&d.file).ok()?,
+                    subject: d.subject,
+                    must_cover: d.must_cover,
+                })
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Default)]
@@ -384,13 +366,7 @@ pub struct FixPlan {
 /// trusted), before anything reaches the engine.
 pub fn plan_fix(root: &Path, report: &CheckReport) -> warden_core::Result<FixPlan> {
     let (loaded, _) = check::load_all(root, false);
-    let by_path: BTreeMap<&str, &Loaded> = loaded.iter().map(|l| (l.path.as_str(), l)).collect();
-    let doc_meta_for = |target: &str| {
-        loaded
-            .iter()
-            .find(|l| l.meta_type.is_document() && doc_target(l).ok().as_deref() == Some(target))
-    };
-    let decls = test_decls(&loaded);
+    let fixer = Fixer::new(root, &loaded);
     let mut plan = FixPlan::default();
     let mut written: BTreeMap<String, usize> = BTreeMap::new();
     for g in &report.gaps {
@@ -400,107 +376,22 @@ pub fn plan_fix(root: &Path, report: &CheckReport) -> warden_core::Result<FixPla
         let Some(target) = g.target_file.clone() else {
             continue;
         };
-        let mut act = |action: &str, note: Option<String>| {
-            plan.actions.push(FixAction {
-                gap: g.id.clone(),
-                kind: g.kind,
-                target_file: Some(target.clone()),
-                action: action.into(),
-                note,
-            });
-        };
-        if written.contains_key(&target) {
-            act("covered", Some("another gap's fix writes this file".into()));
-            continue;
-        }
-        let write: Option<FileWrite> = match g.kind {
-            GapKind::MissingDoc | GapKind::EmptyDoc | GapKind::Drift => {
-                let meta = by_path.get(g.meta_file.as_str()).copied();
-                if g.kind == GapKind::Drift
-                    && meta.is_some_and(|m| m.meta_type == MetaType::WiringContracts)
-                {
-                    let (path, text) = crate::modules::graph(&loaded);
-                    act("regenerated_graph", None);
-                    Some(FileWrite {
-                        current: read(root, &path),
-                        path,
-                        content: text,
-                    })
-                } else {
-                    let doc = meta
-                        .filter(|m| m.meta_type.is_document())
-                        .or_else(|| doc_meta_for(&target));
-                    match doc {
-                        None => {
-                            act("skipped", Some("no document meta describes this file; write it by hand or add a README.meta.yaml".into()));
-                            None
-                        }
-                        Some(l) => {
-                            let current = read(root, &target);
-                            match render_doc(l, &target, current.as_deref()) {
-                                DocRender::Write(content) => {
-                                    act(
-                                        if current.is_some() && g.kind == GapKind::Drift {
-                                            "refreshed_sections"
-                                        } else {
-                                            "rendered_document"
-                                        },
-                                        None,
-                                    );
-                                    Some(FileWrite {
-                                        path: target.clone(),
-                                        current,
-                                        content,
-                                    })
-                                }
-                                DocRender::UpToDate => {
-                                    act("skipped", Some("already up to date".into()));
-                                    None
-                                }
-                                DocRender::Unmanaged => {
-                                    act(
-                                        "skipped",
-                                        Some("hand-written document (no stamp fence)".into()),
-                                    );
-                                    None
-                                }
-                                DocRender::HandEdited(f) => {
-                                    act(
-                                        "skipped",
-                                        Some(format!("hand edit inside fence(s) {}", f.join(", "))),
-                                    );
-                                    None
-                                }
-                                DocRender::Broken(e) => {
-                                    act("skipped", Some(e));
-                                    None
-                                }
-                            }
-                        }
-                    }
-                }
+        let fix = if written.contains_key(&target) {
+            Fix::skip("covered", "another gap's fix writes this file")
+        } else {
+            match fixer.fix(g, &target) {
+                Some(fix) => fix,
+                None => continue,
             }
-            GapKind::MissingTestFile => {
-                let mine: Vec<TestDecl> =
-                    decls.iter().filter(|d| d.file == target).cloned().collect();
-                let tp = skeleton_writes(root, &mine);
-                match tp.writes.into_iter().next() {
-                    Some(w) => {
-                        act("wrote_skeletons", None);
-                        Some(w)
-                    }
-                    None => {
-                        act(
-                            "skipped",
-                            Some("no skeleton generator for this language".into()),
-                        );
-                        None
-                    }
-                }
-            }
-            _ => None,
         };
-        if let Some(w) = write {
+        plan.actions.push(FixAction {
+            gap: g.id.clone(),
+            kind: g.kind,
+            target_file: Some(target.clone()),
+            action: fix.action.into(),
+            note: fix.note,
+        });
+        if let Some(w) = fix.write {
             if w.path != target {
                 return Err(warden_core::Error::Internal(format!(
                     "fix for gap {} would write {} instead of its target {target}",
@@ -512,6 +403,139 @@ pub fn plan_fix(root: &Path, report: &CheckReport) -> warden_core::Result<FixPla
         }
     }
     Ok(plan)
+}
+
+/// What one gap's fix does: the action recorded for it and the write (if any).
+struct Fix {
+    action: &'static str,
+    note: Option<String>,
+    write: Option<FileWrite>,
+}
+
+impl Fix {
+    fn write(action: &'static str, write: FileWrite) -> Self {
+        Fix {
+            action,
+            note: None,
+            write: Some(write),
+        }
+    }
+
+    fn skip(action: &'static str, note: impl Into<String>) -> Self {
+        Fix {
+            action,
+            note: Some(note.into()),
+            write: None,
+        }
+    }
+}
+
+/// The metas `warden fix` generates from, shared by every gap's fix.
+struct Fixer<'a> {
+    root: &'a Path,
+    loaded: &'a [Loaded],
+    by_path: BTreeMap<&'a str, &'a Loaded>,
+    decls: Vec<TestDecl>,
+}
+
+impl<'a> Fixer<'a> {
+    fn new(root: &'a Path, loaded: &'a [Loaded]) -> Self {
+        Fixer {
+            root,
+            loaded,
+            by_path: loaded.iter().map(|l| (l.path.as_str(), l)).collect(),
+            decls: test_decls(loaded),
+        }
+    }
+
+    /// The fix for one gap; `None` for a kind no generator handles.
+    fn fix(&self, g: &Gap, target: &str) -> Option<Fix> {
+        match g.kind {
+            GapKind::MissingDoc | GapKind::EmptyDoc | GapKind::Drift => {
+                Some(self.fix_document(g, target))
+            }
+            GapKind::MissingTestFile => Some(self.fix_test_file(target)),
+            _ => None,
+        }
+    }
+
+    /// A missing, empty or drifted document: the wiring graph is regenerated,
+    /// any other document re-rendered from the meta that describes it.
+    fn fix_document(&self, g: &Gap, target: &str) -> Fix {
+        let meta = self.by_path.get(g.meta_file.as_str()).copied();
+        if g.kind == GapKind::Drift
+            && meta.is_some_and(|m| m.meta_type == MetaType::WiringContracts)
+        {
+            let (path, text) = crate::modules::graph(self.loaded);
+            return Fix::write(
+                "regenerated_graph",
+                FileWrite {
+                    current: read(self.root, &path),
+                    path,
+                    content: text,
+                },
+            );
+        }
+        let doc = meta
+            .filter(|m| m.meta_type.is_document())
+            .or_else(|| self.doc_meta_for(target));
+        match doc {
+            None => Fix::skip(
+                "skipped",
+                "no document meta describes this file; write it by hand or add a README.meta.yaml",
+            ),
+            Some(l) => self.render_document(l, g.kind, target),
+        }
+    }
+
+    fn doc_meta_for(&self, target: &str) -> Option<&'a Loaded> {
+        self.loaded
+            .iter()
+            .find(|l| l.meta_type.is_document() && doc_target(l).ok().as_deref() == Some(target))
+    }
+
+    /// The document `l` renders at `target`, or why it is left alone.
+    fn render_document(&self, l: &Loaded, kind: GapKind, target: &str) -> Fix {
+        let current = read(self.root, target);
+        match render_doc(l, target, current.as_deref()) {
+            DocRender::Write(content) => {
+                let action = if current.is_some() && kind == GapKind::Drift {
+                    "refreshed_sections"
+                } else {
+                    "rendered_document"
+                };
+                Fix::write(
+                    action,
+                    FileWrite {
+                        path: target.to_string(),
+                        current,
+                        content,
+                    },
+                )
+            }
+            DocRender::UpToDate => Fix::skip("skipped", "already up to date"),
+            DocRender::Unmanaged => Fix::skip("skipped", "hand-written document (no stamp fence)"),
+            DocRender::HandEdited(f) => Fix::skip(
+                "skipped",
+                format!("hand edit inside fence(s) {}", f.join(", ")),
+            ),
+            DocRender::Broken(e) => Fix::skip("skipped", e),
+        }
+    }
+
+    /// A missing test file: the skeletons of every declaration naming it.
+    fn fix_test_file(&self, target: &str) -> Fix {
+        let mine: Vec<TestDecl> = self
+            .decls
+            .iter()
+            .filter(|d| d.file == target)
+            .cloned()
+            .collect();
+        match skeleton_writes(self.root, &mine).writes.into_iter().next() {
+            Some(w) => Fix::write("wrote_skeletons", w),
+            None => Fix::skip("skipped", "no skeleton generator for this language"),
+        }
+    }
 }
 
 /// The proposal for a set of writes (`warden.proposal/v1`): one `write_file`

@@ -109,73 +109,58 @@ fn rule_key(rule: &WiringRule) -> String {
     }
 }
 
+/// The strings of a list at `path` (other entries skipped).
+fn strings_at<'a>(v: &'a Value, path: &[&str]) -> impl Iterator<Item = &'a str> + use<'a> {
+    s(v, path)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// The entries of one module–agent link list with their `agent_id`.
+fn linked_agents<'a>(
+    module: &'a Value,
+    link: &AgentLink,
+) -> impl Iterator<Item = (&'a Value, &'a str)> + use<'a> {
+    s(module, &link.path)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|b| Some((b, b.get("agent_id").and_then(Value::as_str)?)))
+}
+
+/// A rule that `file` mentions `text`, pointing at `text` in the meta.
+fn mentions(file: impl Into<String>, text: impl Into<String>) -> (WiringRule, String) {
+    let text = text.into();
+    (
+        WiringRule::FileContains {
+            file: file.into(),
+            text: text.clone(),
+        },
+        text,
+    )
+}
+
 /// The rules a module meta implies, with the meta text to point at.
 pub fn module_rules(module: &Value, contracts: Option<&Value>) -> Vec<(WiringRule, String)> {
-    let mut rules = Vec::new();
     let inv = |p: &[&str]| {
         contracts.and_then(|c| text_at(c, &[&["invariants"], p].concat()).map(str::to_string))
     };
-    if s(module, &["wiring", "tools", "exposes_tool"]).and_then(Value::as_bool) == Some(true)
-        && let Some(tool) = text_at(module, &["wiring", "tools", "tool_name"])
-    {
-        let file = text_at(module, &["wiring", "tools", "tool_registry_file"])
-            .map(str::to_string)
-            .or_else(|| inv(&["tool_registry", "file"]));
-        if let Some(file) = file {
-            rules.push((
-                WiringRule::FileContains {
-                    file,
-                    text: tool.to_string(),
-                },
-                tool.to_string(),
-            ));
-        }
-    }
+    let mut rules: Vec<(WiringRule, String)> = tool_rule(module, &inv).into_iter().collect();
     if let Some(file) = inv(&["agent_bindings", "agent_registry_file"]) {
-        let mut agents = BTreeSet::new();
-        for link in AGENT_LINKS {
-            for b in s(module, &link.path)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(a) = b.get("agent_id").and_then(Value::as_str) {
-                    agents.insert(a.to_string());
-                }
-            }
-        }
-        for a in agents {
-            rules.push((
-                WiringRule::FileContains {
-                    file: file.clone(),
-                    text: a.clone(),
-                },
-                a,
-            ));
-        }
+        let agents: BTreeSet<&str> = AGENT_LINKS
+            .iter()
+            .flat_map(|link| linked_agents(module, link).map(|(_, a)| a))
+            .collect();
+        rules.extend(agents.into_iter().map(|a| mentions(&file, a)));
     }
     if let Some(file) = inv(&["memory", "segments_must_exist_in"]) {
-        let mut segs = BTreeSet::new();
-        for k in ["segments_read", "segments_written"] {
-            for x in s(module, &["wiring", "memory", k])
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(x) = x.as_str() {
-                    segs.insert(x.to_string());
-                }
-            }
-        }
-        for seg in segs {
-            rules.push((
-                WiringRule::FileContains {
-                    file: file.clone(),
-                    text: seg.clone(),
-                },
-                seg,
-            ));
-        }
+        let segs: BTreeSet<&str> = ["segments_read", "segments_written"]
+            .into_iter()
+            .flat_map(|k| strings_at(module, &["wiring", "memory", k]))
+            .collect();
+        rules.extend(segs.into_iter().map(|seg| mentions(&file, seg)));
     }
     if let (Some(file), Some(router)) = (
         text_at(module, &["wiring", "http", "include_in_router", "file"]),
@@ -184,15 +169,25 @@ pub fn module_rules(module: &Value, contracts: Option<&Value>) -> Vec<(WiringRul
             &["wiring", "http", "include_in_router", "router_name"],
         ),
     ) {
-        rules.push((
-            WiringRule::FileContains {
-                file: file.into(),
-                text: router.into(),
-            },
-            router.to_string(),
-        ));
+        rules.push(mentions(file, router));
     }
     rules
+}
+
+/// A module exposing a tool: its tool registry (the module's own, else the
+/// contracts' invariant) names the tool.
+fn tool_rule(
+    module: &Value,
+    inv: &dyn Fn(&[&str]) -> Option<String>,
+) -> Option<(WiringRule, String)> {
+    if s(module, &["wiring", "tools", "exposes_tool"]).and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    let tool = text_at(module, &["wiring", "tools", "tool_name"])?;
+    let file = text_at(module, &["wiring", "tools", "tool_registry_file"])
+        .map(str::to_string)
+        .or_else(|| inv(&["tool_registry", "file"]))?;
+    Some(mentions(file, tool))
 }
 
 /// Whether `needle` occurs in a file under `dir` (the approval-adapter
@@ -307,86 +302,121 @@ fn wiring_gap(l: &Loaded, rule: &WiringRule, problem: String, needle: &str) -> N
 }
 
 fn check_registry(root: &Path, mc: &Loaded, registry: Option<&Modules>, gaps: &mut Vec<NewGap>) {
-    let base = |kind: GapKind, msg: String| {
-        NewGap::new(kind, &mc.path, msg).meta_type(Some(&mc.type_name))
-    };
+    let mut r = RegistryCheck { root, mc, gaps };
     let Some(reg) = registry else {
-        gaps.push(
-            base(
+        let g = r
+            .gap(
                 GapKind::SchemaViolation,
                 format!("{MODULES_FILE} does not exist"),
             )
             .target(MODULES_FILE)
             .key("registry")
-            .ctx("problem", "no module registry"),
-        );
+            .ctx("problem", "no module registry");
+        r.gaps.push(g);
         return;
     };
     let c = meta::typed::<meta::ModuleContracts>(&mc.value).unwrap_or_default();
-    let require_spec = c.ci.require_spec_for_every_registry_entry.unwrap_or(true);
-    let require_folder = c.ci.require_module_folder_for_every_spec.unwrap_or(true);
-    let require_meta = c.ci.require_docs_and_tests_meta.unwrap_or(false);
     let mut specs = BTreeSet::new();
     let mut folders = BTreeSet::new();
     for m in &reg.modules {
-        let folder = m.folder.to_string();
-        folders.insert(folder.clone());
-        match &m.spec {
-            Some(spec) => {
-                specs.insert(spec.to_string());
-                if let Ok(text) = std::fs::read(root.join(spec.to_string())) {
-                    spec_rules(mc, &m.name, &spec.to_string(), &text, gaps);
-                } else {
-                    gaps.push(
-                        base(
-                            GapKind::MissingModuleSpec,
-                            format!("module \"{}\": spec {spec} does not exist", m.name),
-                        )
-                        .target(spec.to_string())
-                        .key(m.name.clone())
-                        .ctx("module", m.name.clone()),
-                    );
-                }
-            }
-            None if require_spec => gaps.push(
-                base(
-                    GapKind::MissingModuleSpec,
-                    format!("module \"{}\" names no spec file", m.name),
-                )
-                .key(m.name.clone())
-                .ctx("module", m.name.clone())
-                .ctx("problem", "no `spec:` in the registry"),
-            ),
-            None => {}
+        if let Some(spec) = &m.spec {
+            specs.insert(spec.to_string());
         }
-        if require_folder && !root.join(&folder).is_dir() {
-            gaps.push(
-                base(
-                    GapKind::MissingModuleFolder,
-                    format!("module \"{}\": folder {folder}/ does not exist", m.name),
-                )
-                .target(folder.clone())
-                .key(m.name.clone())
-                .ctx("module", m.name.clone()),
-            );
-        } else if require_meta && !root.join(&folder).join("module.meta.yaml").is_file() {
-            gaps.push(
-                base(
-                    GapKind::MissingModuleSpec,
-                    format!(
-                        "module \"{}\": {folder}/module.meta.yaml does not exist",
-                        m.name
-                    ),
-                )
-                .target(format!("{folder}/module.meta.yaml"))
-                .key(format!("{}:module_meta", m.name))
-                .ctx("module", m.name.clone())
-                .ctx("problem", "no module.meta.yaml"),
-            );
-        }
+        folders.insert(m.folder.to_string());
+        r.check_spec(
+            m,
+            c.ci.require_spec_for_every_registry_entry.unwrap_or(true),
+        );
+        r.check_folder(m, &c.ci);
     }
     if let Some(spec_root) = c.spec_root.as_deref().and_then(|r| repo_rel(r).ok()) {
-        let walker = ignore::WalkBuilder::new(root.join(&spec_root))
+        r.orphan_specs(&spec_root, &specs);
+    }
+    if let Some(module_root) = c.module_root.as_deref().and_then(|r| repo_rel(r).ok()) {
+        r.orphan_modules(&module_root, &folders);
+    }
+}
+
+/// The module contracts' meta against the registry and the tree; gaps are
+/// appended.
+struct RegistryCheck<'a> {
+    root: &'a Path,
+    mc: &'a Loaded,
+    gaps: &'a mut Vec<NewGap>,
+}
+
+impl RegistryCheck<'_> {
+    fn gap(&self, kind: GapKind, msg: String) -> NewGap {
+        NewGap::new(kind, &self.mc.path, msg).meta_type(Some(&self.mc.type_name))
+    }
+
+    /// A module's spec: named (when required), present, and within the
+    /// content rules ([`spec_rules`]).
+    fn check_spec(&mut self, m: &warden_core::modules::Module, require_spec: bool) {
+        let Some(spec) = &m.spec else {
+            if require_spec {
+                let g = self
+                    .gap(
+                        GapKind::MissingModuleSpec,
+                        format!("module \"{}\" names no spec file", m.name),
+                    )
+                    .key(m.name.clone())
+                    .ctx("module", m.name.clone())
+                    .ctx("problem", "no `spec:` in the registry");
+                self.gaps.push(g);
+            }
+            return;
+        };
+        if let Ok(text) = std::fs::read(self.root.join(spec.to_string())) {
+            spec_rules(self.mc, &m.name, &spec.to_string(), &text, self.gaps);
+        } else {
+            let g = self
+                .gap(
+                    GapKind::MissingModuleSpec,
+                    format!("module \"{}\": spec {spec} does not exist", m.name),
+                )
+                .target(spec.to_string())
+                .key(m.name.clone())
+                .ctx("module", m.name.clone());
+            self.gaps.push(g);
+        }
+    }
+
+    /// A module's folder exists (when required), else (when required) its
+    /// `module.meta.yaml` does.
+    fn check_folder(&mut self, m: &warden_core::modules::Module, ci: &meta::ModuleCi) {
+        let folder = m.folder.to_string();
+        let require_folder = ci.require_module_folder_for_every_spec.unwrap_or(true);
+        let require_meta = ci.require_docs_and_tests_meta.unwrap_or(false);
+        let g = if require_folder && !self.root.join(&folder).is_dir() {
+            self.gap(
+                GapKind::MissingModuleFolder,
+                format!("module \"{}\": folder {folder}/ does not exist", m.name),
+            )
+            .target(folder.clone())
+            .key(m.name.clone())
+            .ctx("module", m.name.clone())
+        } else if require_meta && !self.root.join(&folder).join("module.meta.yaml").is_file() {
+            self.gap(
+                GapKind::MissingModuleSpec,
+                format!(
+                    "module \"{}\": {folder}/module.meta.yaml does not exist",
+                    m.name
+                ),
+            )
+            .target(format!("{folder}/module.meta.yaml"))
+            .key(format!("{}:module_meta", m.name))
+            .ctx("module", m.name.clone())
+            .ctx("problem", "no module.meta.yaml")
+        } else {
+            return;
+        };
+        self.gaps.push(g);
+    }
+
+    /// Files under the spec root that no module names.
+    fn orphan_specs(&mut self, spec_root: &str, specs: &BTreeSet<String>) {
+        let walker = ignore::WalkBuilder::new(self.root.join(spec_root))
             .hidden(false)
             .build();
         let mut found: Vec<String> = walker
@@ -394,45 +424,44 @@ fn check_registry(root: &Path, mc: &Loaded, registry: Option<&Modules>, gaps: &m
             .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
             .filter_map(|e| {
                 e.path()
-                    .strip_prefix(root)
+                    .strip_prefix(self.root)
                     .ok()
                     .map(crate::discover::rel_string)
             })
             .collect();
         found.sort();
-        for f in found {
-            if !specs.contains(&f) {
-                gaps.push(
-                    base(
-                        GapKind::OrphanSpec,
-                        format!("{f} is named by no module in {MODULES_FILE}"),
-                    )
-                    .target(f.clone())
-                    .line(line_of(&mc.text, "spec_root")),
-                );
-            }
+        for f in found.into_iter().filter(|f| !specs.contains(f)) {
+            let g = self
+                .gap(
+                    GapKind::OrphanSpec,
+                    format!("{f} is named by no module in {MODULES_FILE}"),
+                )
+                .target(f)
+                .line(line_of(&self.mc.text, "spec_root"));
+            self.gaps.push(g);
         }
     }
-    if let Some(module_root) = c.module_root.as_deref().and_then(|r| repo_rel(r).ok())
-        && let Ok(rd) = std::fs::read_dir(root.join(&module_root))
-    {
+
+    /// Folders under the module root that are no module.
+    fn orphan_modules(&mut self, module_root: &str, folders: &BTreeSet<String>) {
+        let Ok(rd) = std::fs::read_dir(self.root.join(module_root)) else {
+            return;
+        };
         let mut dirs: Vec<String> = rd
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .map(|e| format!("{module_root}/{}", e.file_name().to_string_lossy()))
             .collect();
         dirs.sort();
-        for d in dirs {
-            if !folders.contains(&d) {
-                gaps.push(
-                    base(
-                        GapKind::OrphanModule,
-                        format!("{d}/ is not a module in {MODULES_FILE}"),
-                    )
-                    .target(d.clone())
-                    .line(line_of(&mc.text, "module_root")),
-                );
-            }
+        for d in dirs.into_iter().filter(|d| !folders.contains(d)) {
+            let g = self
+                .gap(
+                    GapKind::OrphanModule,
+                    format!("{d}/ is not a module in {MODULES_FILE}"),
+                )
+                .target(d)
+                .line(line_of(&self.mc.text, "module_root"));
+            self.gaps.push(g);
         }
     }
 }
@@ -494,27 +523,16 @@ pub const SPEC_VERSIONS: &[&str] = &["2.5", "2.6"];
 /// | `requires_negative_tests` | a non-empty `negative_tests` list |
 pub fn spec_rules(mc: &Loaded, module: &str, spec: &str, bytes: &[u8], gaps: &mut Vec<NewGap>) {
     let text = String::from_utf8_lossy(bytes);
-    let gap = |rule: &str, field: &str, problem: String| {
-        let leaf = field.rsplit('.').next().unwrap_or(field);
-        NewGap::new(
-            GapKind::ModuleSpecViolation,
-            &mc.path,
-            format!("{spec}: {problem}"),
-        )
-        .meta_type(Some(&mc.type_name))
-        .target(spec)
-        .key(format!("{module}:{rule}"))
-        .line(line_of(&mc.text, "spec_root"))
-        .ctx("module", module)
-        .ctx("rule", rule)
-        .ctx("field", field)
-        .ctx("problem", problem)
-        .ctx("target_line", line_of(&text, leaf) as u64)
+    let sg = SpecGaps {
+        mc,
+        module,
+        spec,
+        text: &text,
     };
     let v = match warden_core::strict::parse_yaml(bytes, spec) {
         Ok(v) if v.is_object() => v,
         Ok(_) => {
-            gaps.push(gap(
+            gaps.push(sg.gap(
                 "mapping",
                 "(document)",
                 "a module spec is a YAML mapping".into(),
@@ -522,70 +540,118 @@ pub fn spec_rules(mc: &Loaded, module: &str, spec: &str, bytes: &[u8], gaps: &mu
             return;
         }
         Err(e) => {
-            gaps.push(gap("yaml", "(document)", e.to_string()));
+            gaps.push(sg.gap("yaml", "(document)", e.to_string()));
             return;
         }
     };
-    match v.get("schema_version") {
-        Some(Value::String(x)) if SPEC_VERSIONS.contains(&x.as_str()) => {}
-        Some(Value::Number(n)) if SPEC_VERSIONS.contains(&n.to_string().as_str()) => {}
-        Some(other) => gaps.push(gap(
-            "schema_version",
-            "schema_version",
-            format!(
+    gaps.extend(sg.schema_version(&v));
+    deprecations(mc, module, spec, &text, &v, gaps);
+    gaps.extend(sg.tier_expectations(&v));
+}
+
+/// The `tier_expectations` flags: (flag, the field it requires, what that
+/// field declares).
+const TIER_FLAGS: [(&str, &str, &str); 3] = [
+    (
+        "requires_runtime_wiring",
+        "runtime_wiring.service",
+        "a runtime_wiring.service",
+    ),
+    (
+        "requires_packet_contract",
+        "packet_contract.emits",
+        "packet_contract.emits entries",
+    ),
+    (
+        "requires_negative_tests",
+        "negative_tests",
+        "negative_tests entries",
+    ),
+];
+
+/// The content-rule gaps of one module spec.
+struct SpecGaps<'a> {
+    mc: &'a Loaded,
+    module: &'a str,
+    spec: &'a str,
+    /// The spec's text (gaps point at the line of their field in it).
+    text: &'a str,
+}
+
+impl SpecGaps<'_> {
+    fn gap(&self, rule: &str, field: &str, problem: String) -> NewGap {
+        let leaf = field.rsplit('.').next().unwrap_or(field);
+        NewGap::new(
+            GapKind::ModuleSpecViolation,
+            &self.mc.path,
+            format!("{}: {problem}", self.spec),
+        )
+        .meta_type(Some(&self.mc.type_name))
+        .target(self.spec)
+        .key(format!("{}:{rule}", self.module))
+        .line(line_of(&self.mc.text, "spec_root"))
+        .ctx("module", self.module)
+        .ctx("rule", rule)
+        .ctx("field", field)
+        .ctx("problem", problem)
+        .ctx("target_line", line_of(self.text, leaf) as u64)
+    }
+
+    /// `schema_version` is one of [`SPEC_VERSIONS`] (text or number).
+    fn schema_version(&self, v: &Value) -> Option<NewGap> {
+        let problem = match v.get("schema_version") {
+            Some(Value::String(x)) if SPEC_VERSIONS.contains(&x.as_str()) => return None,
+            Some(Value::Number(n)) if SPEC_VERSIONS.contains(&n.to_string().as_str()) => {
+                return None;
+            }
+            Some(other) => format!(
                 "schema_version {other} is not one this version knows ({})",
                 SPEC_VERSIONS.join(", ")
             ),
-        )),
-        None => gaps.push(gap(
-            "schema_version",
-            "schema_version",
-            format!("no schema_version (one of {})", SPEC_VERSIONS.join(", ")),
-        )),
+            None => format!("no schema_version (one of {})", SPEC_VERSIONS.join(", ")),
+        };
+        Some(self.gap("schema_version", "schema_version", problem))
     }
-    deprecations(mc, module, spec, &text, &v, gaps);
-    let nonempty = |path: &[&str]| match s(&v, path) {
+
+    /// Each flag that is true has its field declared; a flag that is not a
+    /// boolean is a gap of its own.
+    fn tier_expectations(&self, v: &Value) -> Vec<NewGap> {
+        let mut gaps = Vec::new();
+        for (flag, field, what) in TIER_FLAGS {
+            match s(v, &["tier_expectations", flag]) {
+                None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+                Some(Value::Bool(true)) => {
+                    let path: Vec<&str> = field.split('.').collect();
+                    if !declared(v, &path) {
+                        gaps.push(self.gap(
+                            flag,
+                            field,
+                            format!(
+                                "tier_expectations.{flag} is true but the spec declares no {what}"
+                            ),
+                        ));
+                    }
+                }
+                Some(other) => gaps.push(self.gap(
+                    flag,
+                    &format!("tier_expectations.{flag}"),
+                    format!("tier_expectations.{flag} is {other}, not true or false"),
+                )),
+            }
+        }
+        gaps
+    }
+}
+
+/// Whether `path` holds something: not blank text, not an empty list or
+/// mapping, not null.
+fn declared(v: &Value, path: &[&str]) -> bool {
+    match s(v, path) {
         Some(Value::String(x)) => !x.trim().is_empty(),
         Some(Value::Array(a)) => !a.is_empty(),
         Some(Value::Object(o)) => !o.is_empty(),
         Some(Value::Null) | None => false,
         Some(_) => true,
-    };
-    for (flag, field, what) in [
-        (
-            "requires_runtime_wiring",
-            "runtime_wiring.service",
-            "a runtime_wiring.service",
-        ),
-        (
-            "requires_packet_contract",
-            "packet_contract.emits",
-            "packet_contract.emits entries",
-        ),
-        (
-            "requires_negative_tests",
-            "negative_tests",
-            "negative_tests entries",
-        ),
-    ] {
-        match s(&v, &["tier_expectations", flag]) {
-            None | Some(Value::Null) | Some(Value::Bool(false)) => {}
-            Some(Value::Bool(true)) => {
-                let path: Vec<&str> = field.split('.').collect();
-                if !nonempty(&path) {
-                    gaps.push(gap(
-                        flag,
-                        field,
-                        format!("tier_expectations.{flag} is true but the spec declares no {what}"),
-                    ));
-                }
-            }
-            Some(other) => gaps.push(gap(
-                flag,
-                &format!("tier_expectations.{flag}"),
-                format!("tier_expectations.{flag} is {other}, not true or false"),
-            )),
-        }
     }
 }
 
@@ -614,62 +680,14 @@ pub fn graph(loaded: &[Loaded]) -> (String, String) {
             tier: scalar(v.get("tier")),
             risk_level: scalar(s(v, &["wiring", "governance", "risk_level"])),
         });
-        for link in AGENT_LINKS {
-            for b in s(v, &link.path)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(a) = b.get("agent_id").and_then(Value::as_str) {
-                    agents.insert(a.to_string());
-                    let (from, to) = if link.agent_calls_module {
-                        (a, id)
-                    } else {
-                        (id, a)
-                    };
-                    edges.push(Edge {
-                        kind: link.edge.into(),
-                        from: from.into(),
-                        to: to.into(),
-                        mode: scalar(b.get(link.mode)),
-                    });
-                }
+        for link in &AGENT_LINKS {
+            for (b, a) in linked_agents(v, link) {
+                agents.insert(a.to_string());
+                edges.push(agent_edge(link, b, a, id));
             }
         }
-        for (k, dir) in [("segments_read", true), ("segments_written", false)] {
-            for seg in s(v, &["wiring", "memory", k])
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(seg) = seg.as_str() {
-                    let seg = format!("memory:{seg}");
-                    let (from, to) = if dir {
-                        (seg, id.to_string())
-                    } else {
-                        (id.to_string(), seg)
-                    };
-                    edges.push(Edge {
-                        kind: "memory_flow".into(),
-                        from,
-                        to,
-                        mode: None,
-                    });
-                }
-            }
-        }
-        if s(v, &["wiring", "governance", "requires_approval"]).and_then(Value::as_bool)
-            == Some(true)
-        {
-            let to = scalar(s(v, &["wiring", "governance", "approval_mechanism"]))
-                .unwrap_or_else(|| "approval".into());
-            edges.push(Edge {
-                kind: "governance".into(),
-                from: id.into(),
-                to: format!("approval:{to}"),
-                mode: None,
-            });
-        }
+        edges.extend(memory_edges(v, id));
+        edges.extend(governance_edge(v, id));
     }
     modules.sort();
     edges.sort();
@@ -686,6 +704,59 @@ pub fn graph(loaded: &[Loaded]) -> (String, String) {
         String::from("# Generated by `warden gen docs` from the module metas; do not edit.\n");
     text.push_str(&serde_saphyr::to_string(&g).unwrap_or_default());
     (path, text)
+}
+
+/// The edge of one link entry between module `id` and agent `agent`.
+fn agent_edge(link: &AgentLink, entry: &Value, agent: &str, id: &str) -> Edge {
+    let (from, to) = if link.agent_calls_module {
+        (agent, id)
+    } else {
+        (id, agent)
+    };
+    Edge {
+        kind: link.edge.into(),
+        from: from.into(),
+        to: to.into(),
+        mode: scalar(entry.get(link.mode)),
+    }
+}
+
+/// Memory segments flow into the module it reads them and out of the
+/// module writing them.
+fn memory_edges<'a>(v: &'a Value, id: &'a str) -> impl Iterator<Item = Edge> + 'a {
+    [("segments_read", true), ("segments_written", false)]
+        .into_iter()
+        .flat_map(move |(k, read)| {
+            strings_at(v, &["wiring", "memory", k]).map(move |seg| {
+                let seg = format!("memory:{seg}");
+                let (from, to) = if read {
+                    (seg, id.to_string())
+                } else {
+                    (id.to_string(), seg)
+                };
+                Edge {
+                    kind: "memory_flow".into(),
+                    from,
+                    to,
+                    mode: None,
+                }
+            })
+        })
+}
+
+/// A module that requires approval points at its approval mechanism.
+fn governance_edge(v: &Value, id: &str) -> Option<Edge> {
+    if s(v, &["wiring", "governance", "requires_approval"]).and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    let to = scalar(s(v, &["wiring", "governance", "approval_mechanism"]))
+        .unwrap_or_else(|| "approval".into());
+    Some(Edge {
+        kind: "governance".into(),
+        from: id.into(),
+        to: format!("approval:{to}"),
+        mode: None,
+    })
 }
 
 /// Deprecation markers in a module spec: `deprecated:` at the top marks the

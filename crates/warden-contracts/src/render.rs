@@ -440,6 +440,31 @@ fn heading_lines(text: &str) -> Vec<(String, usize, usize)> {
 /// document that is already managed, carries fences of its own, or has the
 /// managed headings out of order is refused with the reason.
 pub fn adopt(inp: &DocInputs, current: &str) -> Result<String, String> {
+    refuse_fenced(inp, current)?;
+    let node = Node::parse(&String::from_utf8_lossy(inp.meta_bytes)).unwrap_or(Node::Null);
+    let sections = sections_of(inp.meta_type, &node, inp.meta_file);
+    let at = managed_headings(inp, &sections, current)?;
+    let mut text = current.to_string();
+    for (o, block) in adopt_inserts(&sections, &at, current).into_iter().rev() {
+        text.insert_str(o, &block);
+    }
+    text.insert_str(0, &fenced(STAMP_FENCE, &stamp_body(inp, &sections)));
+    // The result must be what `gen docs` keeps as it is.
+    match refresh_rendered(inp, &text) {
+        Refresh::Managed {
+            text: t,
+            hand_edited,
+        } if t == text && hand_edited.is_empty() => Ok(text),
+        other => Err(format!(
+            "{}: the adopted document would not be in step ({other:?}); please report this",
+            inp.target
+        )),
+    }
+}
+
+/// Adopt converts only documents without fences: neither the stamp fence
+/// (already managed) nor AUTO fences of their own.
+fn refuse_fenced(inp: &DocInputs, current: &str) -> Result<(), String> {
     if current.contains(STAMP_FENCE) {
         return Err(format!(
             "{} is already managed (it has the {STAMP_FENCE} fence); `warden gen docs` refreshes it",
@@ -447,26 +472,31 @@ pub fn adopt(inp: &DocInputs, current: &str) -> Result<String, String> {
         ));
     }
     match fence::parse(current) {
-        Ok(f) if f.is_empty() => {}
-        Ok(f) => {
-            return Err(format!(
-                "{} has AUTO fences of its own ({}); adopt converts documents without fences",
-                inp.target,
-                f.iter()
-                    .map(|f| f.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        Err(e) => return Err(format!("{}: {e}", inp.target)),
+        Ok(f) if f.is_empty() => Ok(()),
+        Ok(f) => Err(format!(
+            "{} has AUTO fences of its own ({}); adopt converts documents without fences",
+            inp.target,
+            f.iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Err(e) => Err(format!("{}: {e}", inp.target)),
     }
-    let node = Node::parse(&String::from_utf8_lossy(inp.meta_bytes)).unwrap_or(Node::Null);
-    let sections = sections_of(inp.meta_type, &node, inp.meta_file);
+}
+
+/// Where each managed section's heading line is (start, end), in layout
+/// order, or None when the document lacks it; a heading found only before
+/// the previous managed one is out of order (refused, with the order).
+fn managed_headings(
+    inp: &DocInputs,
+    sections: &[Section],
+    current: &str,
+) -> Result<Vec<Option<(usize, usize)>>, String> {
     let found = heading_lines(current);
-    // Where each managed section's heading is (in order), or None.
-    let mut at: Vec<Option<(usize, usize)>> = Vec::new();
+    let mut at = Vec::new();
     let mut after = 0;
-    for s in &sections {
+    for s in sections {
         let want = normalise_heading(&s.heading);
         let mut hits = found.iter().filter(|(h, _, _)| *h == want);
         if let Some((_, start, end)) = hits.clone().find(|(_, start, _)| *start >= after) {
@@ -488,8 +518,18 @@ pub fn adopt(inp: &DocInputs, current: &str) -> Result<String, String> {
             at.push(None);
         }
     }
-    // Insertions (offset, text) in document order; applied from the end,
-    // so several at one offset keep their order.
+    Ok(at)
+}
+
+/// The insertions (offset, text) in document order, to be applied from the
+/// end so several at one offset keep their order: a fence after each
+/// present heading; heading and fence for a missing section before the
+/// next present managed heading (or at the end).
+fn adopt_inserts(
+    sections: &[Section],
+    at: &[Option<(usize, usize)>],
+    current: &str,
+) -> Vec<(usize, String)> {
     let mut inserts: Vec<(usize, String)> = Vec::new();
     for (i, s) in sections.iter().enumerate() {
         let block = match at[i] {
@@ -506,7 +546,6 @@ pub fn adopt(inp: &DocInputs, current: &str) -> Result<String, String> {
         inserts.push(block);
     }
     inserts.sort_by_key(|(o, _)| *o);
-    let mut text = current.to_string();
     // The last line has no line ending: what follows it starts a new line.
     if !current.is_empty()
         && !current.ends_with('\n')
@@ -514,21 +553,7 @@ pub fn adopt(inp: &DocInputs, current: &str) -> Result<String, String> {
     {
         first.insert(0, '\n');
     }
-    for (o, block) in inserts.into_iter().rev() {
-        text.insert_str(o, &block);
-    }
-    text.insert_str(0, &fenced(STAMP_FENCE, &stamp_body(inp, &sections)));
-    // The result must be what `gen docs` keeps as it is.
-    match refresh_rendered(inp, &text) {
-        Refresh::Managed {
-            text: t,
-            hand_edited,
-        } if t == text && hand_edited.is_empty() => Ok(text),
-        other => Err(format!(
-            "{}: the adopted document would not be in step ({other:?}); please report this",
-            inp.target
-        )),
-    }
+    inserts
 }
 
 fn humanize(key: &str) -> String {

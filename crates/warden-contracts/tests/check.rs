@@ -1045,3 +1045,83 @@ fn deprecated_specs_and_sections_are_warnings_naming_what_supersedes_them() {
     assert_eq!(part.context["since"], "2.6");
     assert_eq!(part.context["target_line"], 3);
 }
+
+#[test]
+fn fix_skips_a_missing_test_file_in_a_language_without_a_skeleton_generator() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "tests/unit/meta.yaml",
+        "location: \"tests/unit/meta.yaml\"\ntype: test_unit_spec\nscope:\n  description: \"unit\"\nmodule_policies:\n  - module: \"lib/queue.ex\"\n    file: \"tests/unit/queue_test.exs\"\n    must_cover:\n      - \"Enqueue.\"\n",
+    );
+    let r = run(d.path());
+    assert_eq!(
+        of_kind(&r, GapKind::MissingTestFile).len(),
+        1,
+        "{:#?}",
+        r.gaps
+    );
+    let plan = generate::plan_fix(d.path(), &r).expect("plan");
+    assert!(plan.writes.is_empty(), "{:?}", plan.writes);
+    let acts: Vec<(&str, Option<&str>, Option<&str>)> = plan
+        .actions
+        .iter()
+        .map(|a| {
+            (
+                a.action.as_str(),
+                a.target_file.as_deref(),
+                a.note.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        acts,
+        [(
+            "skipped",
+            Some("tests/unit/queue_test.exs"),
+            Some("no skeleton generator for this language")
+        )]
+    );
+}
+
+#[test]
+fn a_module_spec_that_is_not_a_yaml_mapping_is_one_gap_naming_why() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let r0 = d.path();
+    let mut reg = String::from("schema: warden.modules/v1\nmodules:\n");
+    for m in ["list", "broken"] {
+        reg.push_str(&format!(
+            "  - name: {m}\n    folder: modules/{m}/\n    spec: specs/{m}.yaml\n"
+        ));
+        write(r0, &format!("modules/{m}/a.py"), "");
+    }
+    write(r0, ".warden/modules.yaml", &reg);
+    write(
+        r0,
+        ".l9_modules.meta.yaml",
+        "type: l9_module_contracts\nspec_root: specs\nmodule_root: modules\n",
+    );
+    write(r0, "specs/list.yaml", "- schema_version: \"2.6\"\n");
+    write(r0, "specs/broken.yaml", "schema_version: [\"2.6\"\n");
+    let r = run(r0);
+    let mut got: Vec<(String, String, String)> = of_kind(&r, GapKind::ModuleSpecViolation)
+        .iter()
+        .map(|g| {
+            (
+                g.target_file.clone().unwrap_or_default(),
+                g.context["rule"].as_str().unwrap_or("").to_string(),
+                g.context["field"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, String, String)> = [
+        ("specs/broken.yaml", "yaml", "(document)"),
+        ("specs/list.yaml", "mapping", "(document)"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(got, want, "{:#?}", r.gaps);
+    assert_eq!(r.gaps.len(), 2, "{:#?}", r.gaps);
+}
