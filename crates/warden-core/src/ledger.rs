@@ -685,7 +685,9 @@ impl Ledger {
         head: Option<&Head>,
     ) -> std::result::Result<Option<Head>, Problem> {
         let path = self.chain_path(writer);
-        let io = |e: std::io::Error| self.chain_problem(&path, writer, 0, format!("cannot be read: {e}"));
+        let io = |e: std::io::Error| {
+            self.chain_problem(&path, writer, 0, format!("cannot be read: {e}"))
+        };
         let Some(mut f) = self.open_chain(&path, writer, head)? else {
             return Ok(None);
         };
@@ -1239,7 +1241,11 @@ impl Walk<'_> {
         let link: Link = match fast_link(line).map_or_else(|| serde_json::from_slice(line), Ok) {
             Ok(l) => l,
             Err(e) => {
-                return Err(self.problem(expect_seq, None, format!("not a valid ledger entry ({e})")));
+                return Err(self.problem(
+                    expect_seq,
+                    None,
+                    format!("not a valid ledger entry ({e})"),
+                ));
             }
         };
         let run = link.run.map(str::to_string);

@@ -552,7 +552,12 @@ impl Parser<'_> {
                 .enumerate()
                 .map(|(i, v)| {
                     v.as_str().map(str::to_string).ok_or_else(|| {
-                        Error::invalid(self.file, format!("evidence[{i}]"), "must be a string", None)
+                        Error::invalid(
+                            self.file,
+                            format!("evidence[{i}]"),
+                            "must be a string",
+                            None,
+                        )
                     })
                 })
                 .collect(),
@@ -579,7 +584,12 @@ impl Parser<'_> {
                 "is empty",
                 Some("a proposal needs at least one action".into()),
             )),
-            _ => Err(Error::invalid(self.file, "actions", "must be an array", None)),
+            _ => Err(Error::invalid(
+                self.file,
+                "actions",
+                "must be an array",
+                None,
+            )),
         }
     }
 
@@ -1071,14 +1081,21 @@ mod tests {
         )
     }
 
-    /// Each decision of the parser (schema, source, event, confidence,
-    /// evidence, actions, a write's content, fence, executable, kind) refuses
-    /// with the field it names.
+    /// Each `(proposal, error)` is refused as an input error reading
+    /// exactly `p.json: <error>`.
+    fn assert_refusals(cases: &[(String, String)]) {
+        for (text, want) in cases {
+            let e = err(text);
+            assert_eq!(e.to_string(), format!("p.json: {want}"), "{text}");
+            assert_eq!(e.class(), crate::ExitClass::Input, "{text}");
+        }
+    }
+
+    /// Each decision of the parser on the top level (schema, source, event,
+    /// confidence, evidence, actions) refuses with the field it names.
     #[test]
-    fn every_refusal_of_the_parser_names_its_field() {
-        let action = |a: &str| top(&format!(r#""actions":[{a}]"#));
-        let x_sha = Digest::of(b"x").hex();
-        let cases = [
+    fn every_top_level_refusal_names_its_field() {
+        assert_refusals(&[
             (
                 r#"{"schema":"warden.proposal/v2","source":{"kind":"person","id":"x"},"event":"Manual","actions":[]}"#.to_string(),
                 "schema: unsupported proposal schema \"warden.proposal/v2\"".to_string(),
@@ -1105,6 +1122,16 @@ mod tests {
             ),
             (top(r#""actions":[]"#), "actions: is empty".into()),
             (top(r#""actions":{}"#), "actions: must be an array".into()),
+        ]);
+    }
+
+    /// Each decision of the parser on an action (a write's content in its
+    /// three forms, fence, executable, kind) refuses with the field it names.
+    #[test]
+    fn every_action_refusal_names_its_field() {
+        let action = |a: &str| top(&format!(r#""actions":[{a}]"#));
+        let x_sha = Digest::of(b"x").hex();
+        assert_refusals(&[
             (
                 action(r#"{"kind":"write_file","path":"a","expect":"absent"}"#),
                 "actions[0].content: is missing".into(),
@@ -1135,6 +1162,12 @@ mod tests {
                 "actions[0].content_file: \"rel.txt\" is not an absolute path".into(),
             ),
             (
+                action(&format!(
+                    r#"{{"kind":"write_file","path":"a","content_file":"/","content_sha256":"{x_sha}","expect":"absent"}}"#
+                )),
+                "actions[0].content_file: \"/\" cannot be read (not a regular file)".into(),
+            ),
+            (
                 action(r#"{"kind":"patch_region","path":"a","fence":"bad name!","content":"x"}"#),
                 "actions[0].fence: invalid fence name \"bad name!\"".into(),
             ),
@@ -1146,12 +1179,7 @@ mod tests {
                 action(r#"{"kind":"create_branch"}"#),
                 "actions[0].kind: action \"create_branch\" is not supported by this version of warden yet".into(),
             ),
-        ];
-        for (text, want) in cases {
-            let e = err(&text);
-            assert_eq!(e.to_string(), format!("p.json: {want}"), "{text}");
-            assert_eq!(e.class(), crate::ExitClass::Input, "{text}");
-        }
+        ]);
     }
 
     #[test]

@@ -221,7 +221,9 @@ impl Restore<'_> {
                 .digest()
                 .map_or("absent".into(), |d| format!("sha256 {}", d.short()))
         ));
-        if self.force && let FileState::File { .. } = cur {
+        if self.force
+            && let FileState::File { .. } = cur
+        {
             let id = self.undone;
             let keep = plan::lane_copy(&self.new_run, &t.path);
             self.overlay.set(&keep, "(undo)", cur.clone())?;
