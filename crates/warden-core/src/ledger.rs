@@ -685,29 +685,11 @@ impl Ledger {
         head: Option<&Head>,
     ) -> std::result::Result<Option<Head>, Problem> {
         let path = self.chain_path(writer);
-        let problem = |line: u64, message: String| Problem {
-            file: self.rel(&path),
-            writer: writer.to_string(),
-            line,
-            run: None,
-            message,
+        let io = |e: std::io::Error| {
+            self.chain_problem(&path, writer, 0, format!("cannot be read: {e}"))
         };
-        let io = |e: std::io::Error| problem(0, format!("cannot be read: {e}"));
-        let mut f = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return match head {
-                    Some(h) => Err(problem(
-                        1,
-                        format!(
-                            "the chain file is missing, but this clone has seen {} entries in it: the chain was deleted",
-                            h.seq
-                        ),
-                    )),
-                    None => Ok(None),
-                };
-            }
-            Err(e) => return Err(io(e)),
+        let Some(mut f) = self.open_chain(&path, writer, head)? else {
+            return Ok(None);
         };
         let len = f.metadata().map_err(io)?.len();
         let (start_seq, start_hash, start) = match head {
@@ -717,24 +699,7 @@ impl Ledger {
                     ..
                 },
             ) => {
-                if len < *offset {
-                    return Err(problem(
-                        h.seq,
-                        format!(
-                            "is missing: the chain is {len} bytes, but this clone's head (entry {}) ends at byte {offset}: the tip was cut",
-                            h.seq
-                        ),
-                    ));
-                }
-                let line = line_ending_at(&mut f, *offset, &path)
-                    .map_err(|e| problem(h.seq, e.to_string()))?;
-                let link = parse_link(&line);
-                if link.as_ref().map(|l| l.seq) != Some(h.seq) || Digest::of(&line) != h.hash {
-                    return Err(problem(
-                        h.seq,
-                        "was edited or the chain was rewritten: it differs from the entry this clone recorded".into(),
-                    ));
-                }
+                self.check_head_line(&mut f, &path, writer, h, *offset, len)?;
                 (h.seq, h.hash, *offset)
             }
             _ => (0, genesis(writer), 0),
@@ -767,6 +732,79 @@ impl Ledger {
             hash,
             offset: Some(len),
         }))
+    }
+
+    /// A problem at `line` of `writer`'s chain at `path`.
+    fn chain_problem(&self, path: &Path, writer: &str, line: u64, message: String) -> Problem {
+        Problem {
+            file: self.rel(path),
+            writer: writer.to_string(),
+            line,
+            run: None,
+            message,
+        }
+    }
+
+    /// Open `writer`'s chain file. A missing one is an empty chain, unless
+    /// this clone has seen entries in it (`head`): then it was deleted.
+    fn open_chain(
+        &self,
+        path: &Path,
+        writer: &str,
+        head: Option<&Head>,
+    ) -> std::result::Result<Option<std::fs::File>, Problem> {
+        match std::fs::File::open(path) {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match head {
+                Some(h) => Err(self.chain_problem(
+                    path,
+                    writer,
+                    1,
+                    format!(
+                        "the chain file is missing, but this clone has seen {} entries in it: the chain was deleted",
+                        h.seq
+                    ),
+                )),
+                None => Ok(None),
+            },
+            Err(e) => Err(self.chain_problem(path, writer, 0, format!("cannot be read: {e}"))),
+        }
+    }
+
+    /// The line this clone's head `h` names, ending at byte `offset` of a
+    /// chain of `len` bytes, must still be there and unchanged.
+    fn check_head_line(
+        &self,
+        f: &mut std::fs::File,
+        path: &Path,
+        writer: &str,
+        h: &Head,
+        offset: u64,
+        len: u64,
+    ) -> std::result::Result<(), Problem> {
+        if len < offset {
+            return Err(self.chain_problem(
+                path,
+                writer,
+                h.seq,
+                format!(
+                    "is missing: the chain is {len} bytes, but this clone's head (entry {}) ends at byte {offset}: the tip was cut",
+                    h.seq
+                ),
+            ));
+        }
+        let line = line_ending_at(f, offset, path)
+            .map_err(|e| self.chain_problem(path, writer, h.seq, e.to_string()))?;
+        let link = parse_link(&line);
+        if link.as_ref().map(|l| l.seq) != Some(h.seq) || Digest::of(&line) != h.hash {
+            return Err(self.chain_problem(
+                path,
+                writer,
+                h.seq,
+                "was edited or the chain was rewritten: it differs from the entry this clone recorded".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn refusal(&self, p: Problem) -> Error {
@@ -1149,104 +1187,129 @@ pub(crate) fn walk_chain(
     on_line: &mut dyn FnMut(&[u8]),
 ) -> Result<(), Problem> {
     *n = start_seq;
-    let mut expected_prev = start_hash;
-    let mut prev_run: Option<String> = None;
-    let problem = |line: u64, run: Option<String>, message: String| Problem {
-        file: String::new(),
-        writer: writer.to_string(),
-        line,
-        run,
-        message,
+    let mut walk = Walk {
+        writer,
+        head,
+        expected_prev: start_hash,
+        prev_run: None,
     };
     let mut rest = bytes;
     while !rest.is_empty() {
-        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => {
-                let p = problem(
-                    *n + 1,
-                    None,
-                    "the last entry is incomplete (no final newline): truncated or torn".into(),
-                );
-                return Err(p);
-            }
+        let Some(i) = rest.iter().position(|&b| b == b'\n') else {
+            return Err(walk.problem(
+                *n + 1,
+                None,
+                "the last entry is incomplete (no final newline): truncated or torn".into(),
+            ));
         };
-        rest = next;
-        let expect_seq = *n + 1;
+        let line = &rest[..i];
+        rest = &rest[i + 1..];
+        let hash = walk.check_line(line, *n)?;
+        on_line(line);
+        *tip = Some(hash);
+        *n += 1;
+    }
+    walk.check_not_truncated(*n)
+}
+
+/// What [`walk_chain`] carries from one line to the next.
+struct Walk<'a> {
+    writer: &'a str,
+    /// This clone's head of the chain: the line it names must be unchanged.
+    head: Option<&'a Head>,
+    /// The hash the next line's `prev` must name.
+    expected_prev: Digest,
+    /// The run of the last good line, to name when the next one breaks it.
+    prev_run: Option<String>,
+}
+
+impl Walk<'_> {
+    fn problem(&self, line: u64, run: Option<String>, message: String) -> Problem {
+        Problem {
+            file: String::new(),
+            writer: self.writer.to_string(),
+            line,
+            run,
+            message,
+        }
+    }
+
+    /// Check the line after entry `n`: it parses, has the next seq, links to
+    /// the line before and matches this clone's head. Returns its hash.
+    fn check_line(&mut self, line: &[u8], n: u64) -> Result<Digest, Problem> {
+        let expect_seq = n + 1;
         let link: Link = match fast_link(line).map_or_else(|| serde_json::from_slice(line), Ok) {
             Ok(l) => l,
             Err(e) => {
-                let p = problem(expect_seq, None, format!("not a valid ledger entry ({e})"));
-                return Err(p);
+                return Err(self.problem(
+                    expect_seq,
+                    None,
+                    format!("not a valid ledger entry ({e})"),
+                ));
             }
         };
+        let run = link.run.map(str::to_string);
         if link.seq != expect_seq {
-            let msg = if link.seq > expect_seq {
-                format!(
-                    "has seq {} where {expect_seq} was expected: {} entr{} before it were deleted",
-                    link.seq,
-                    link.seq - expect_seq,
-                    if link.seq - expect_seq == 1 {
-                        "y"
-                    } else {
-                        "ies"
-                    }
-                )
-            } else {
-                format!(
-                    "has seq {} where {expect_seq} was expected: an entry was inserted or the entries were reordered",
-                    link.seq
-                )
-            };
-            let p = problem(expect_seq, link.run.map(str::to_string), msg);
-            return Err(p);
+            return Err(self.problem(expect_seq, run, seq_gap(link.seq, expect_seq)));
         }
-        if Digest::parse_hex(link.prev) != Some(expected_prev) {
+        if Digest::parse_hex(link.prev) != Some(self.expected_prev) {
             // The link of this entry does not match the previous line: the
             // previous entry was edited, or this one was forged.
-            let p = if *n == 0 {
-                problem(1, link.run.map(str::to_string), "does not start from the chain's genesis: it was edited or the chain was replaced".into())
+            return Err(if n == 0 {
+                self.problem(1, run, "does not start from the chain's genesis: it was edited or the chain was replaced".into())
             } else {
-                problem(
-                    *n,
-                    prev_run.clone(),
+                self.problem(
+                    n,
+                    self.prev_run.clone(),
                     format!("was edited: entry {expect_seq}'s link to it no longer matches"),
                 )
-            };
-            return Err(p);
+            });
         }
         let hash = Digest::of(line);
-        if let Some(h) = head
+        if let Some(h) = self.head
             && h.seq == expect_seq
             && h.hash != hash
         {
-            let p = problem(
+            return Err(self.problem(
                 expect_seq,
-                link.run.map(str::to_string),
+                run,
                 "was edited: it differs from the entry this clone recorded".into(),
-            );
-            return Err(p);
+            ));
         }
-        on_line(line);
-        expected_prev = hash;
-        *tip = Some(hash);
-        prev_run = link.run.map(str::to_string);
-        *n = expect_seq;
+        self.expected_prev = hash;
+        self.prev_run = run;
+        Ok(hash)
     }
-    if let Some(h) = head
-        && h.seq > *n
-    {
-        let p = problem(
-            *n + 1,
-            None,
-            format!(
-                "is missing: the chain ends at entry {n} but this clone has seen {} entries: it was truncated",
-                h.seq
-            ),
-        );
-        return Err(p);
+
+    /// A chain that ends at entry `n` must reach this clone's head.
+    fn check_not_truncated(&self, n: u64) -> Result<(), Problem> {
+        match self.head {
+            Some(h) if h.seq > n => Err(self.problem(
+                n + 1,
+                None,
+                format!(
+                    "is missing: the chain ends at entry {n} but this clone has seen {} entries: it was truncated",
+                    h.seq
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
-    Ok(())
+}
+
+/// What a line with seq `seq` where `expected` was due says happened.
+fn seq_gap(seq: u64, expected: u64) -> String {
+    if seq > expected {
+        format!(
+            "has seq {seq} where {expected} was expected: {} entr{} before it were deleted",
+            seq - expected,
+            if seq - expected == 1 { "y" } else { "ies" }
+        )
+    } else {
+        format!(
+            "has seq {seq} where {expected} was expected: an entry was inserted or the entries were reordered"
+        )
+    }
 }
 
 /// The chain fields of one line.

@@ -380,109 +380,21 @@ impl Proposal {
         let p = Parser { file, local };
         let obj = p.object(value, "(top level)")?;
         strict::known_fields(obj, TOP_FIELDS, file, "")?;
-        let schema = p.string(obj, "schema", "")?;
-        if schema != PROPOSAL_SCHEMA_ID {
-            return Err(Error::invalid(
-                file,
-                "schema",
-                format!("unsupported proposal schema \"{schema}\""),
-                Some(format!("set \"schema\": \"{PROPOSAL_SCHEMA_ID}\"")),
-            ));
-        }
-        let src = p.object(p.field(obj, "source", "")?, "source")?;
-        strict::known_fields(src, &["kind", "id"], file, "source.")?;
-        let source = Source {
-            kind: p.string(src, "kind", "source.")?,
-            id: p.string(src, "id", "source.")?,
-        };
-        if !SOURCE_KINDS.contains(&source.kind.as_str()) {
-            return Err(Error::invalid(
-                file,
-                "source.kind",
-                format!("unknown source kind \"{}\"", source.kind),
-                did_you_mean(&source.kind, SOURCE_KINDS.iter().copied())
-                    .or_else(|| Some(format!("known: {}", SOURCE_KINDS.join(", ")))),
-            ));
-        }
-        let event = p.string(obj, "event", "")?;
-        let names = events::event_names();
-        if !names.contains(&event.as_str()) {
-            return Err(Error::invalid(
-                file,
-                "event",
-                format!("unknown event \"{event}\""),
-                did_you_mean(&event, names.iter().copied())
-                    .or_else(|| Some(format!("known events: {}", names.join(", ")))),
-            ));
-        }
-        let rationale = match obj.get("rationale") {
-            None | Some(Value::Null) => String::new(),
-            Some(_) => p.string(obj, "rationale", "")?,
-        };
-        let confidence = match obj.get("confidence") {
-            None | Some(Value::Null) => None,
-            Some(v) => match v.as_f64() {
-                Some(c) if (0.0..=1.0).contains(&c) => Some(c),
-                _ => {
-                    return Err(Error::invalid(
-                        file,
-                        "confidence",
-                        "must be a number from 0.0 to 1.0",
-                        None,
-                    ));
-                }
+        let proposal = Proposal {
+            schema: p.schema(obj)?,
+            source: p.source(obj)?,
+            event: p.event(obj)?,
+            rationale: match obj.get("rationale") {
+                None | Some(Value::Null) => String::new(),
+                Some(_) => p.string(obj, "rationale", "")?,
             },
-        };
-        let evidence = match obj.get("evidence") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    v.as_str().map(str::to_string).ok_or_else(|| {
-                        Error::invalid(file, format!("evidence[{i}]"), "must be a string", None)
-                    })
-                })
-                .collect::<Result<_>>()?,
-            Some(_) => {
-                return Err(Error::invalid(
-                    file,
-                    "evidence",
-                    "must be an array of strings",
-                    None,
-                ));
-            }
-        };
-        let actions = match p.field(obj, "actions", "")? {
-            Value::Array(items) if !items.is_empty() => items
-                .iter()
-                .enumerate()
-                .map(|(i, a)| p.action(a, i))
-                .collect::<Result<Vec<_>>>()?,
-            Value::Array(_) => {
-                return Err(Error::invalid(
-                    file,
-                    "actions",
-                    "is empty",
-                    Some("a proposal needs at least one action".into()),
-                ));
-            }
-            _ => return Err(Error::invalid(file, "actions", "must be an array", None)),
+            confidence: p.confidence(obj)?,
+            evidence: p.evidence(obj)?,
+            actions: p.actions(obj)?,
         };
         let digest =
             Digest::of(&serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?);
-        Ok((
-            Proposal {
-                schema,
-                source,
-                event,
-                rationale,
-                confidence,
-                evidence,
-                actions,
-            },
-            digest,
-        ))
+        Ok((proposal, digest))
     }
 }
 
@@ -565,6 +477,122 @@ impl Parser<'_> {
             })
     }
 
+    /// `schema`: the one proposal schema this version reads.
+    fn schema(&self, obj: &Map<String, Value>) -> Result<String> {
+        let schema = self.string(obj, "schema", "")?;
+        if schema != PROPOSAL_SCHEMA_ID {
+            return Err(Error::invalid(
+                self.file,
+                "schema",
+                format!("unsupported proposal schema \"{schema}\""),
+                Some(format!("set \"schema\": \"{PROPOSAL_SCHEMA_ID}\"")),
+            ));
+        }
+        Ok(schema)
+    }
+
+    /// `source`: a known kind and an id.
+    fn source(&self, obj: &Map<String, Value>) -> Result<Source> {
+        let src = self.object(self.field(obj, "source", "")?, "source")?;
+        strict::known_fields(src, &["kind", "id"], self.file, "source.")?;
+        let source = Source {
+            kind: self.string(src, "kind", "source.")?,
+            id: self.string(src, "id", "source.")?,
+        };
+        if !SOURCE_KINDS.contains(&source.kind.as_str()) {
+            return Err(Error::invalid(
+                self.file,
+                "source.kind",
+                format!("unknown source kind \"{}\"", source.kind),
+                did_you_mean(&source.kind, SOURCE_KINDS.iter().copied())
+                    .or_else(|| Some(format!("known: {}", SOURCE_KINDS.join(", ")))),
+            ));
+        }
+        Ok(source)
+    }
+
+    /// `event`: one of the events warden knows.
+    fn event(&self, obj: &Map<String, Value>) -> Result<String> {
+        let event = self.string(obj, "event", "")?;
+        let names = events::event_names();
+        if !names.contains(&event.as_str()) {
+            return Err(Error::invalid(
+                self.file,
+                "event",
+                format!("unknown event \"{event}\""),
+                did_you_mean(&event, names.iter().copied())
+                    .or_else(|| Some(format!("known events: {}", names.join(", ")))),
+            ));
+        }
+        Ok(event)
+    }
+
+    /// The optional `confidence`: a number from 0.0 to 1.0.
+    fn confidence(&self, obj: &Map<String, Value>) -> Result<Option<f64>> {
+        match obj.get("confidence") {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(c) if (0.0..=1.0).contains(&c) => Ok(Some(c)),
+                _ => Err(Error::invalid(
+                    self.file,
+                    "confidence",
+                    "must be a number from 0.0 to 1.0",
+                    None,
+                )),
+            },
+        }
+    }
+
+    /// The optional `evidence`: an array of strings.
+    fn evidence(&self, obj: &Map<String, Value>) -> Result<Vec<String>> {
+        match obj.get("evidence") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    v.as_str().map(str::to_string).ok_or_else(|| {
+                        Error::invalid(
+                            self.file,
+                            format!("evidence[{i}]"),
+                            "must be a string",
+                            None,
+                        )
+                    })
+                })
+                .collect(),
+            Some(_) => Err(Error::invalid(
+                self.file,
+                "evidence",
+                "must be an array of strings",
+                None,
+            )),
+        }
+    }
+
+    /// `actions`: a non-empty array of actions.
+    fn actions(&self, obj: &Map<String, Value>) -> Result<Vec<Action>> {
+        match self.field(obj, "actions", "")? {
+            Value::Array(items) if !items.is_empty() => items
+                .iter()
+                .enumerate()
+                .map(|(i, a)| self.action(a, i))
+                .collect(),
+            Value::Array(_) => Err(Error::invalid(
+                self.file,
+                "actions",
+                "is empty",
+                Some("a proposal needs at least one action".into()),
+            )),
+            _ => Err(Error::invalid(
+                self.file,
+                "actions",
+                "must be an array",
+                None,
+            )),
+        }
+    }
+
     fn path(&self, obj: &Map<String, Value>, name: &str, prefix: &str) -> Result<RepoPathSchema> {
         let s = self.string(obj, name, prefix)?;
         RepoPath::parse(&s, self.file, &format!("{prefix}{name}")).map(RepoPathSchema)
@@ -616,141 +644,29 @@ impl Parser<'_> {
     /// and `content_file`; `content_sha256` required with `content_file` and
     /// checked whenever given. A `content_file` is read here, once, and its
     /// digest checked before anything else happens.
-    #[allow(clippy::type_complexity)]
-    fn content(
-        &self,
-        obj: &Map<String, Value>,
-        prefix: &str,
-    ) -> Result<(
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<Digest>,
-        Bytes,
-    )> {
-        let given: Vec<&str> = ["content", "content_base64", "content_file"]
-            .into_iter()
-            .filter(|k| obj.get(*k).is_some_and(|v| !v.is_null()))
-            .collect();
-        let hint = || {
-            Some(
-                "give exactly one of \"content\" (UTF-8 text), \"content_base64\" (any bytes) or \"content_file\" (a staged file, with \"content_sha256\")"
-                    .to_string(),
-            )
-        };
-        let which = match given.as_slice() {
-            [one] => *one,
-            [] => {
-                return Err(Error::invalid(
-                    self.file,
-                    format!("{prefix}content"),
-                    "is missing",
-                    hint(),
-                ));
-            }
-            [a, b, ..] => {
-                return Err(Error::invalid(
-                    self.file,
-                    format!("{prefix}{b}"),
-                    format!("cannot be given together with \"{a}\""),
-                    hint(),
-                ));
-            }
-        };
-        let sha = match obj.get("content_sha256") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v.as_str().and_then(Digest::parse_hex).ok_or_else(|| {
-                Error::invalid(
-                    self.file,
-                    format!("{prefix}content_sha256"),
-                    "must be 64 hex characters",
-                    Some("the sha256 of the new content (`sha256sum FILE`)".into()),
-                )
-            })?),
-        };
-        let (text, b64, file, bytes) = match which {
+    fn content(&self, obj: &Map<String, Value>, prefix: &str) -> Result<WriteContent> {
+        let which = self.content_source(obj, prefix)?;
+        let sha = self.content_sha256(obj, prefix)?;
+        let (mut text, mut base64, mut file) = (None, None, None);
+        let staged = match which {
             "content" => {
                 let t = self.string(obj, "content", prefix)?;
                 let b = t.clone().into_bytes();
-                (Some(t), None, None, Staged::Inline(b))
+                text = Some(t);
+                Staged::Inline(b)
             }
             "content_base64" => {
-                use base64::Engine;
-                let t = self.string(obj, "content_base64", prefix)?;
-                let b = base64::engine::general_purpose::STANDARD
-                    .decode(t.as_bytes())
-                    .map_err(|e| {
-                        Error::invalid(
-                            self.file,
-                            format!("{prefix}content_base64"),
-                            format!("is not valid base64 ({e})"),
-                            Some(
-                                "use the standard alphabet with padding (`base64 -w0 FILE`)".into(),
-                            ),
-                        )
-                    })?;
-                (None, Some(t), None, Staged::Inline(b))
+                let (t, b) = self.content_base64(obj, prefix)?;
+                base64 = Some(t);
+                Staged::Inline(b)
             }
             _ => {
-                let f = self.string(obj, "content_file", prefix)?;
-                if !self.local {
-                    return Err(Error::invalid(
-                        self.file,
-                        format!("{prefix}content_file"),
-                        "is not accepted from this source: it names a local path",
-                        Some("send the bytes as \"content_base64\"".into()),
-                    ));
-                }
-                if sha.is_none() {
-                    return Err(Error::invalid(
-                        self.file,
-                        format!("{prefix}content_sha256"),
-                        "is missing: a content_file needs the sha256 of its content",
-                        Some("add \"content_sha256\": the output of `sha256sum FILE`".into()),
-                    ));
-                }
-                let path = std::path::Path::new(&f);
-                if !path.is_absolute() {
-                    return Err(Error::invalid(
-                        self.file,
-                        format!("{prefix}content_file"),
-                        format!("\"{f}\" is not an absolute path"),
-                        Some("name the staged file by its absolute path".into()),
-                    ));
-                }
-                let unreadable = |e: Error| {
-                    Error::invalid(
-                        self.file,
-                        format!("{prefix}content_file"),
-                        format!("\"{f}\" cannot be read ({e})"),
-                        Some("stage the content in a readable file outside the repository".into()),
-                    )
-                };
-                if !path.is_file() {
-                    return Err(unreadable(Error::Internal("not a regular file".into())));
-                }
-                // Hashed by streaming, and kept on disk when it is big: the
-                // engine copies it once, hashing it again on the way.
-                let (got, len, stamp) = crate::content::hash_file(path).map_err(unreadable)?;
-                let content = if len > crate::content::LARGE {
-                    crate::content::Content::File {
-                        path: path.to_path_buf(),
-                        len,
-                        stamp: Some(stamp),
-                    }
-                } else {
-                    let b = std::fs::read(path).io("read", path).map_err(unreadable)?;
-                    if Digest::of(&b) != got {
-                        return Err(unreadable(Error::Internal(
-                            "it changed while it was read".into(),
-                        )));
-                    }
-                    crate::content::Content::Bytes(std::sync::Arc::new(b))
-                };
-                (None, None, Some(f), Staged::Checked(content, got))
+                let (f, content, got) = self.content_file(obj, prefix, sha.is_some())?;
+                file = Some(f);
+                Staged::Checked(content, got)
             }
         };
-        let (bytes, got) = match bytes {
+        let (bytes, got) = match staged {
             Staged::Checked(c, d) => (c, d),
             Staged::Inline(b) => {
                 let d = Digest::of(&b);
@@ -769,69 +685,159 @@ impl Parser<'_> {
                 ),
             ));
         }
-        Ok((text, b64, file, sha, Bytes::of(bytes, got)))
+        Ok(WriteContent {
+            text,
+            base64,
+            file,
+            sha256: sha,
+            bytes: Bytes::of(bytes, got),
+        })
+    }
+
+    /// Which one of the three content fields is given: exactly one must be.
+    fn content_source(&self, obj: &Map<String, Value>, prefix: &str) -> Result<&'static str> {
+        let given: Vec<&'static str> = ["content", "content_base64", "content_file"]
+            .into_iter()
+            .filter(|k| obj.get(*k).is_some_and(|v| !v.is_null()))
+            .collect();
+        let hint = || {
+            Some(
+                "give exactly one of \"content\" (UTF-8 text), \"content_base64\" (any bytes) or \"content_file\" (a staged file, with \"content_sha256\")"
+                    .to_string(),
+            )
+        };
+        match given.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(Error::invalid(
+                self.file,
+                format!("{prefix}content"),
+                "is missing",
+                hint(),
+            )),
+            [a, b, ..] => Err(Error::invalid(
+                self.file,
+                format!("{prefix}{b}"),
+                format!("cannot be given together with \"{a}\""),
+                hint(),
+            )),
+        }
+    }
+
+    /// The optional `content_sha256`: 64 hex characters when given.
+    fn content_sha256(&self, obj: &Map<String, Value>, prefix: &str) -> Result<Option<Digest>> {
+        match obj.get("content_sha256") {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_str()
+                .and_then(Digest::parse_hex)
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        self.file,
+                        format!("{prefix}content_sha256"),
+                        "must be 64 hex characters",
+                        Some("the sha256 of the new content (`sha256sum FILE`)".into()),
+                    )
+                }),
+        }
+    }
+
+    /// `content_base64` as given and decoded.
+    fn content_base64(&self, obj: &Map<String, Value>, prefix: &str) -> Result<(String, Vec<u8>)> {
+        use base64::Engine;
+        let t = self.string(obj, "content_base64", prefix)?;
+        let b = base64::engine::general_purpose::STANDARD
+            .decode(t.as_bytes())
+            .map_err(|e| {
+                Error::invalid(
+                    self.file,
+                    format!("{prefix}content_base64"),
+                    format!("is not valid base64 ({e})"),
+                    Some("use the standard alphabet with padding (`base64 -w0 FILE`)".into()),
+                )
+            })?;
+        Ok((t, b))
+    }
+
+    /// `content_file`: accepted only from a local source, with its sha256
+    /// (`has_sha`), by absolute path; read and hashed here, and kept on disk
+    /// when it is big. Returns the name as given, the content and its digest.
+    fn content_file(
+        &self,
+        obj: &Map<String, Value>,
+        prefix: &str,
+        has_sha: bool,
+    ) -> Result<(String, crate::content::Content, Digest)> {
+        let f = self.string(obj, "content_file", prefix)?;
+        if !self.local {
+            return Err(Error::invalid(
+                self.file,
+                format!("{prefix}content_file"),
+                "is not accepted from this source: it names a local path",
+                Some("send the bytes as \"content_base64\"".into()),
+            ));
+        }
+        if !has_sha {
+            return Err(Error::invalid(
+                self.file,
+                format!("{prefix}content_sha256"),
+                "is missing: a content_file needs the sha256 of its content",
+                Some("add \"content_sha256\": the output of `sha256sum FILE`".into()),
+            ));
+        }
+        let path = std::path::Path::new(&f);
+        if !path.is_absolute() {
+            return Err(Error::invalid(
+                self.file,
+                format!("{prefix}content_file"),
+                format!("\"{f}\" is not an absolute path"),
+                Some("name the staged file by its absolute path".into()),
+            ));
+        }
+        let unreadable = |e: Error| {
+            Error::invalid(
+                self.file,
+                format!("{prefix}content_file"),
+                format!("\"{f}\" cannot be read ({e})"),
+                Some("stage the content in a readable file outside the repository".into()),
+            )
+        };
+        if !path.is_file() {
+            return Err(unreadable(Error::Internal("not a regular file".into())));
+        }
+        // Hashed by streaming, and kept on disk when it is big: the
+        // engine copies it once, hashing it again on the way.
+        let (got, len, stamp) = crate::content::hash_file(path).map_err(unreadable)?;
+        let content = if len > crate::content::LARGE {
+            crate::content::Content::File {
+                path: path.to_path_buf(),
+                len,
+                stamp: Some(stamp),
+            }
+        } else {
+            let b = std::fs::read(path).io("read", path).map_err(unreadable)?;
+            if Digest::of(&b) != got {
+                return Err(unreadable(Error::Internal(
+                    "it changed while it was read".into(),
+                )));
+            }
+            crate::content::Content::Bytes(std::sync::Arc::new(b))
+        };
+        Ok((f, content, got))
     }
 
     fn action(&self, v: &Value, i: usize) -> Result<Action> {
         let prefix = format!("actions[{i}].");
         let obj = self.object(v, &format!("actions[{i}]"))?;
-        let kind_s = self.string(obj, "kind", &prefix)?;
-        let Some(kind) = ActionKind::parse(&kind_s) else {
-            return Err(Error::invalid(
-                self.file,
-                format!("{prefix}kind"),
-                format!("unknown action \"{kind_s}\""),
-                did_you_mean(&kind_s, ActionKind::names()).or_else(|| {
-                    Some(format!(
-                        "known actions: {}",
-                        ActionKind::names().collect::<Vec<_>>().join(", ")
-                    ))
-                }),
-            ));
-        };
+        let (kind, kind_s) = self.action_kind(obj, &prefix)?;
         if kind.supported() {
             strict::known_fields(obj, action_fields(kind), self.file, &prefix)?;
         }
         Ok(match kind {
-            ActionKind::WriteFile => {
-                let (text, content_base64, content_file, content_sha256, content) =
-                    self.content(obj, &prefix)?;
-                Action::WriteFile {
-                    path: self.path(obj, "path", &prefix)?,
-                    text,
-                    content_base64,
-                    content_file,
-                    content_sha256,
-                    content,
-                    expect: self.expect(obj, &prefix, true)?,
-                    executable: match obj.get("executable") {
-                        None | Some(Value::Null) => None,
-                        Some(Value::Bool(b)) => Some(*b),
-                        Some(_) => {
-                            return Err(Error::invalid(
-                                self.file,
-                                format!("{prefix}executable"),
-                                "must be true or false",
-                                None,
-                            ));
-                        }
-                    },
-                }
-            }
+            ActionKind::WriteFile => self.write_file(obj, &prefix)?,
             ActionKind::PatchRegion => Action::PatchRegion {
                 path: self.path(obj, "path", &prefix)?,
-                fence: {
-                    let f = self.string(obj, "fence", &prefix)?;
-                    if !crate::fence::valid_name(&f) {
-                        return Err(Error::invalid(
-                            self.file,
-                            format!("{prefix}fence"),
-                            format!("invalid fence name \"{f}\""),
-                            Some("fence names use letters, digits, '_', '-' and '.'".into()),
-                        ));
-                    }
-                    f
-                },
+                fence: self.fence(obj, &prefix)?,
                 content: self.string(obj, "content", &prefix)?,
                 expect: self.expect(obj, &prefix, false)?,
             },
@@ -864,6 +870,74 @@ impl Parser<'_> {
             }
         })
     }
+
+    /// An action's `kind`, known or refused with the nearest known name.
+    fn action_kind(&self, obj: &Map<String, Value>, prefix: &str) -> Result<(ActionKind, String)> {
+        let kind_s = self.string(obj, "kind", prefix)?;
+        let Some(kind) = ActionKind::parse(&kind_s) else {
+            return Err(Error::invalid(
+                self.file,
+                format!("{prefix}kind"),
+                format!("unknown action \"{kind_s}\""),
+                did_you_mean(&kind_s, ActionKind::names()).or_else(|| {
+                    Some(format!(
+                        "known actions: {}",
+                        ActionKind::names().collect::<Vec<_>>().join(", ")
+                    ))
+                }),
+            ));
+        };
+        Ok((kind, kind_s))
+    }
+
+    fn write_file(&self, obj: &Map<String, Value>, prefix: &str) -> Result<Action> {
+        let c = self.content(obj, prefix)?;
+        Ok(Action::WriteFile {
+            path: self.path(obj, "path", prefix)?,
+            text: c.text,
+            content_base64: c.base64,
+            content_file: c.file,
+            content_sha256: c.sha256,
+            content: c.bytes,
+            expect: self.expect(obj, prefix, true)?,
+            executable: match obj.get("executable") {
+                None | Some(Value::Null) => None,
+                Some(Value::Bool(b)) => Some(*b),
+                Some(_) => {
+                    return Err(Error::invalid(
+                        self.file,
+                        format!("{prefix}executable"),
+                        "must be true or false",
+                        None,
+                    ));
+                }
+            },
+        })
+    }
+
+    /// A `patch_region`'s fence name.
+    fn fence(&self, obj: &Map<String, Value>, prefix: &str) -> Result<String> {
+        let f = self.string(obj, "fence", prefix)?;
+        if !crate::fence::valid_name(&f) {
+            return Err(Error::invalid(
+                self.file,
+                format!("{prefix}fence"),
+                format!("invalid fence name \"{f}\""),
+                Some("fence names use letters, digits, '_', '-' and '.'".into()),
+            ));
+        }
+        Ok(f)
+    }
+}
+
+/// A `write_file`'s content fields as parsed: which form it came in, the
+/// digest it was given, and the content with its checked digest.
+struct WriteContent {
+    text: Option<String>,
+    base64: Option<String>,
+    file: Option<String>,
+    sha256: Option<Digest>,
+    bytes: Bytes,
 }
 
 /// A `write_file`'s content while it is parsed: bytes still to hash, or
@@ -999,6 +1073,127 @@ mod tests {
             );
             assert_eq!(e.hint().as_deref(), hint, "{text}");
         }
+    }
+
+    fn top(fields: &str) -> String {
+        format!(
+            r#"{{"schema":"warden.proposal/v1","source":{{"kind":"person","id":"x"}},"event":"Manual",{fields}}}"#
+        )
+    }
+
+    /// Each `(proposal, error)` is refused as an input error reading
+    /// exactly `p.json: <error>`.
+    fn assert_refusals(cases: &[(String, String)]) {
+        for (text, want) in cases {
+            let e = err(text);
+            assert_eq!(e.to_string(), format!("p.json: {want}"), "{text}");
+            assert_eq!(e.class(), crate::ExitClass::Input, "{text}");
+        }
+    }
+
+    /// Each decision of the parser on the top level (schema, source, event,
+    /// confidence, evidence, actions) refuses with the field it names.
+    #[test]
+    fn every_top_level_refusal_names_its_field() {
+        assert_refusals(&[
+            (
+                r#"{"schema":"warden.proposal/v2","source":{"kind":"person","id":"x"},"event":"Manual","actions":[]}"#.to_string(),
+                "schema: unsupported proposal schema \"warden.proposal/v2\"".to_string(),
+            ),
+            (
+                r#"{"schema":"warden.proposal/v1","source":{"kind":"robot","id":"x"},"event":"Manual","actions":[]}"#.to_string(),
+                "source.kind: unknown source kind \"robot\"".into(),
+            ),
+            (
+                r#"{"schema":"warden.proposal/v1","source":{"kind":"person","id":"x"},"event":"Manuall","actions":[]}"#.to_string(),
+                "event: unknown event \"Manuall\"".into(),
+            ),
+            (
+                top(r#""confidence":1.5,"actions":[]"#),
+                "confidence: must be a number from 0.0 to 1.0".into(),
+            ),
+            (
+                top(r#""evidence":"x","actions":[]"#),
+                "evidence: must be an array of strings".into(),
+            ),
+            (
+                top(r#""evidence":["a",1],"actions":[]"#),
+                "evidence[1]: must be a string".into(),
+            ),
+            (top(r#""actions":[]"#), "actions: is empty".into()),
+            (top(r#""actions":{}"#), "actions: must be an array".into()),
+        ]);
+    }
+
+    /// Each decision of the parser on an action (a write's content in its
+    /// three forms, fence, executable, kind) refuses with the field it names.
+    #[test]
+    fn every_action_refusal_names_its_field() {
+        let action = |a: &str| top(&format!(r#""actions":[{a}]"#));
+        let x_sha = Digest::of(b"x").hex();
+        assert_refusals(&[
+            (
+                action(r#"{"kind":"write_file","path":"a","expect":"absent"}"#),
+                "actions[0].content: is missing".into(),
+            ),
+            (
+                action(r#"{"kind":"write_file","path":"a","content":"x","content_base64":"eA==","expect":"absent"}"#),
+                "actions[0].content_base64: cannot be given together with \"content\"".into(),
+            ),
+            (
+                action(r#"{"kind":"write_file","path":"a","content":"x","content_sha256":"zz","expect":"absent"}"#),
+                "actions[0].content_sha256: must be 64 hex characters".into(),
+            ),
+            (
+                action(&format!(
+                    r#"{{"kind":"write_file","path":"a","content_base64":"eA==","content_sha256":"{}","expect":"absent"}}"#,
+                    "0".repeat(64)
+                )),
+                format!("actions[0].content_sha256: does not match the content_base64: its sha256 is {x_sha}"),
+            ),
+            (
+                action(r#"{"kind":"write_file","path":"a","content_file":"/tmp/x","expect":"absent"}"#),
+                "actions[0].content_sha256: is missing: a content_file needs the sha256 of its content".into(),
+            ),
+            (
+                action(&format!(
+                    r#"{{"kind":"write_file","path":"a","content_file":"rel.txt","content_sha256":"{x_sha}","expect":"absent"}}"#
+                )),
+                "actions[0].content_file: \"rel.txt\" is not an absolute path".into(),
+            ),
+            (
+                action(&format!(
+                    r#"{{"kind":"write_file","path":"a","content_file":"/","content_sha256":"{x_sha}","expect":"absent"}}"#
+                )),
+                "actions[0].content_file: \"/\" cannot be read (not a regular file)".into(),
+            ),
+            (
+                action(r#"{"kind":"patch_region","path":"a","fence":"bad name!","content":"x"}"#),
+                "actions[0].fence: invalid fence name \"bad name!\"".into(),
+            ),
+            (
+                action(r#"{"kind":"write_file","path":"a","content":"x","expect":"absent","executable":"yes"}"#),
+                "actions[0].executable: must be true or false".into(),
+            ),
+            (
+                action(r#"{"kind":"create_branch"}"#),
+                "actions[0].kind: action \"create_branch\" is not supported by this version of warden yet".into(),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn a_content_file_from_a_remote_source_is_refused_before_it_is_read() {
+        let text = top(&format!(
+            r#""actions":[{{"kind":"write_file","path":"a","content_file":"/nonexistent/x","content_sha256":"{}","expect":"absent"}}]"#,
+            Digest::of(b"x").hex()
+        ));
+        let value: Value = serde_json::from_str(&text).expect("json");
+        let e = Proposal::from_value_remote(&value, "p.json").expect_err("remote");
+        assert_eq!(
+            e.to_string(),
+            "p.json: actions[0].content_file: is not accepted from this source: it names a local path"
+        );
     }
 
     #[test]

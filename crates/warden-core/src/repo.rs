@@ -156,7 +156,21 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
     };
     std::fs::create_dir_all(layout.state_dir()).io("create", layout.state_dir())?;
     std::fs::create_dir_all(layout.ledger_dir()).io("create", layout.ledger_dir())?;
+    ensure_tracked_files(root, ctx, &mut report)?;
+    ensure_clone_state(&layout, ctx, &mut report)?;
+    ensure_contract(root, &layout, &mut report)?;
+    let writer_path = layout.writer_file();
+    report.writer = std::fs::read_to_string(&writer_path)
+        .io("read", &writer_path)?
+        .trim()
+        .to_string();
+    Ok(report)
+}
 
+/// The files warden keeps in the repository: the policy (dated today, kept
+/// when present) and its schema, the ignore files of the clone's state and
+/// the run artifacts, and the ledger's README and merge attributes.
+fn ensure_tracked_files(root: &Path, ctx: &Context, report: &mut InitReport) -> Result<()> {
     let today = ctx.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let policy_text = policy::default_policy_text(&format!("{today}.1"), env!("CARGO_PKG_VERSION"));
     ensure_file(
@@ -164,7 +178,7 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
         policy::POLICY_FILE,
         policy_text.as_bytes(),
         true,
-        &mut report,
+        report,
     )?;
     let schema = crate::schema::get("policy")
         .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default() + "\n")
@@ -174,36 +188,40 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
         ".warden/policy.schema.json",
         schema.as_bytes(),
         false,
-        &mut report,
+        report,
     )?;
     ensure_file(
         root,
         ".warden/.gitignore",
         b"# this clone's journal, lock and writer id\n/state/\n",
         false,
-        &mut report,
+        report,
     )?;
     ensure_file(
         root,
         ".runs/.gitignore",
         b"# run artifacts (plan, diff, report) stay local\n*\n!.gitignore\n",
         false,
-        &mut report,
+        report,
     )?;
     ensure_file(
         root,
         ".ledger/README.md",
         b"# warden ledger\n\nAppend-only, hash-chained run records: one `runs/<writer>.jsonl` per clone.\nNever edit by hand; `warden ledger verify` detects any change.\n",
         false,
-        &mut report,
+        report,
     )?;
     ensure_file(
         root,
         ".ledger/.gitattributes",
         b"# identity operations are append-only lines: clones merge by union\nids.jsonl merge=union\n",
         false,
-        &mut report,
-    )?;
+        report,
+    )
+}
+
+/// This clone's own state: its writer id (minted once), journal and lock.
+fn ensure_clone_state(layout: &Layout, ctx: &Context, report: &mut InitReport) -> Result<()> {
     let writer_path = layout.writer_file();
     if !writer_path.exists() {
         let id = ctx.ids.run_id().to_string().to_ascii_lowercase();
@@ -220,9 +238,12 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
             report.created.push(what.into());
         }
     }
-    fsutil::sync_dir(&layout.state_dir())?;
+    fsutil::sync_dir(&layout.state_dir())
+}
 
-    // Render the contract from the policy actually on disk (it may be the user's).
+/// The operating contract, rendered from the policy actually on disk (it
+/// may be the user's) and the plugins registered.
+fn ensure_contract(root: &Path, layout: &Layout, report: &mut InitReport) -> Result<()> {
     let policy_bytes = std::fs::read(layout.policy()).io("read", layout.policy())?;
     let policy = Policy::parse_bytes(&policy_bytes, policy::POLICY_FILE)?;
     let plugins = crate::plugin_registry::PluginRegistry::read(root)?;
@@ -232,13 +253,8 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
         ".warden/OPERATING_CONTRACT.md",
         contract.as_bytes(),
         false,
-        &mut report,
-    )?;
-    report.writer = std::fs::read_to_string(&writer_path)
-        .io("read", &writer_path)?
-        .trim()
-        .to_string();
-    Ok(report)
+        report,
+    )
 }
 
 /// An initialised repository.

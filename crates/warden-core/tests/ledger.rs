@@ -273,3 +273,80 @@ fn undo_of_a_recorded_run_says_it_was_recorded_not_rolled_back() {
     assert!(text.contains("sync reconcile"), "{text}");
     assert!(!text.contains("rolled back"), "{text}");
 }
+
+fn person() -> warden_core::proposal::Source {
+    warden_core::proposal::Source {
+        kind: "person".into(),
+        id: "t".into(),
+    }
+}
+
+#[test]
+fn undo_of_a_rolled_back_run_says_it_did_not_apply() {
+    use warden_core::engine::ApplyOptions;
+    use warden_core::ledger::RunResult;
+    let f = Fixture::new();
+    let repo = f.repo();
+    let (p, d) = proposal(json!({
+        "schema": "warden.proposal/v1", "source": {"kind": "person", "id": "t"}, "event": "Manual",
+        "actions": [{"kind": "write_file", "path": "a.txt", "content": "a\n", "expect": "absent"}]
+    }));
+    let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let plan = s.plan(&p, d, "t.json").expect("plan");
+    let opts = ApplyOptions {
+        deadline: None,
+        extra_validation: vec![vec!["false".to_string()]],
+    };
+    let out = s.apply_with(&plan, &opts).expect("apply");
+    assert_eq!(out.entry.result, RunResult::RolledBack);
+    let err = s
+        .plan_undo(&out.entry.run, false, person())
+        .expect_err("nothing to undo");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "(command line): RUN: run {} did not apply (it was rolled back), so there is nothing to undo",
+            out.entry.run
+        )
+    );
+}
+
+#[test]
+fn a_second_undo_of_a_run_names_the_undo_that_restored_it() {
+    let (f, repo) = with_runs(1);
+    let run = repo.ledger().entries().expect("entries")[0].run.clone();
+    let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let plan = s.plan_undo(&run, false, person()).expect("undo plan");
+    let undo = s.apply(&plan).expect("undo").entry.run;
+    let err = s
+        .plan_undo(&run, false, person())
+        .expect_err("already undone");
+    assert_eq!(
+        err.to_string(),
+        format!("(command line): RUN: run {run} was already undone by run {undo}")
+    );
+    assert_eq!(
+        err.hint().as_deref(),
+        Some(format!("`warden undo {undo}` restores what {run} did").as_str())
+    );
+}
+
+#[test]
+fn undo_in_another_clone_than_the_runs_names_the_writer_that_keeps_it() {
+    let (f, repo) = with_runs(1);
+    let run = repo.ledger().entries().expect("entries")[0].run.clone();
+    let writer = repo.writer.clone();
+    std::fs::write(f.root().join(".warden/state/writer"), "other-clone-1").expect("writer");
+    let other = f.repo();
+    assert_eq!(other.writer, "other-clone-1");
+    let s = other.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let err = s
+        .plan_undo(&run, false, person())
+        .expect_err("kept in the other clone");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "(command line): RUN: run {run} was made in another clone (writer {writer}); its before-state is kept there"
+        )
+    );
+}

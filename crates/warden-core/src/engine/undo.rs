@@ -33,9 +33,55 @@ impl Session<'_> {
     /// for mode. Refuses when its paths changed since, unless `force`, which
     /// first moves the current versions to the quarantine lane.
     pub fn plan_undo(&self, run: &str, force: bool, actor: Source) -> Result<Plan> {
-        let ledger = self.repo.ledger();
-        let entry = ledger.require_run(run)?;
-        let id = entry.run.clone();
+        let entry = self.repo.ledger().require_run(run)?;
+        self.refuse_unless_undoable(&entry)?;
+        let frame = self.rollback_frame(&entry)?;
+        let id = entry.run;
+        let FrameHeader::Intent(intent) = &frame.header else {
+            return Err(Error::Corrupt {
+                path: self.journal.path().to_path_buf(),
+                message: format!("run {id}: rollback handle is not an intent"),
+            });
+        };
+        let mut restore = Restore {
+            overlay: plan::Overlay::new(self.root(), "(undo)"),
+            new_run: self.ctx.ids.run_id().to_string(),
+            undone: &id,
+            force,
+            drifted: Vec::new(),
+            actions: Vec::new(),
+            quarantined: Vec::new(),
+        };
+        for t in &intent.transitions {
+            restore.set_aside_if_drifted(t)?;
+            let before = self.before_state(&frame, &id, t)?;
+            restore.put_back(t, before)?;
+        }
+        restore.refuse_drift()?;
+        let (new_run, actions, changes) = restore.finish()?;
+        let mut plan = plan::build(
+            &new_run,
+            plan::RunCommand::Undo,
+            actor,
+            "RollbackTriggered",
+            Digest::of(id.as_bytes()),
+            actions,
+            changes,
+            Some(id.clone()),
+        );
+        plan.rationale = Some(format!("undo of run {id}"));
+        // Directories come back as they were before the undone run: those it
+        // found exist again with their modes, those it created go when empty.
+        plan.dirs = intent.dirs.clone();
+        if plan.changes.is_empty() {
+            plan.noop = Some(Noop::NothingToChange);
+        }
+        Ok(plan)
+    }
+
+    /// Only an applied run that no later run undid can be undone.
+    fn refuse_unless_undoable(&self, entry: &Entry) -> Result<()> {
+        let id = &entry.run;
         match entry.result {
             RunResult::Applied => {}
             RunResult::RolledBack => {
@@ -63,7 +109,7 @@ impl Session<'_> {
                 ));
             }
         }
-        if let Some(by) = self.undone_by(&entry)? {
+        if let Some(by) = self.undone_by(entry)? {
             return Err(Error::rejected(
                 "(command line)",
                 "RUN",
@@ -71,6 +117,13 @@ impl Session<'_> {
                 Some(format!("`warden undo {}` restores what {id} did", by.run)),
             ));
         }
+        Ok(())
+    }
+
+    /// The journal frame `entry`'s rollback handle points at; it lives in the
+    /// journal of the clone that made the run, so only that clone can read it.
+    fn rollback_frame(&self, entry: &Entry) -> Result<Frame> {
+        let id = &entry.run;
         let handle = entry.rollback.clone().ok_or_else(|| {
             Error::rejected(
                 "(command line)",
@@ -90,122 +143,142 @@ impl Session<'_> {
                 Some(format!("run `warden undo {id}` in that clone")),
             ));
         }
-        let frame = self.journal.read_frame(handle.frame)?;
-        let FrameHeader::Intent(intent) = &frame.header else {
-            return Err(Error::Corrupt {
-                path: self.journal.path().to_path_buf(),
-                message: format!("run {id}: rollback handle is not an intent"),
-            });
-        };
-        let new_run = self.ctx.ids.run_id().to_string();
-        let root = self.root();
-        let mut ov = plan::Overlay::new(root, "(undo)");
-        let mut drifted = Vec::new();
-        let mut actions = Vec::new();
-        let mut quarantined = Vec::new();
-        for t in &intent.transitions {
-            let cur = ov.get(&t.path, t.path.as_str())?;
-            if !cur.matches(&t.after) {
-                drifted.push(format!(
-                    "{} (now {}, run left {})",
-                    t.path,
-                    cur.digest()
-                        .map_or("absent".into(), |d| format!("sha256 {}", d.short())),
-                    t.after
-                        .digest()
-                        .map_or("absent".into(), |d| format!("sha256 {}", d.short()))
-                ));
-                if force && let FileState::File { .. } = cur {
-                    let keep = plan::lane_copy(&new_run, &t.path);
-                    ov.set(&keep, "(undo)", cur.clone())?;
-                    quarantined.push(serde_json::json!({"path": t.path.as_str(), "stored": keep.as_str(), "reason": format!("changed after run {id}; set aside by `warden undo --force`"), "sha256": cur.digest()}));
-                    actions.push(crate::ledger::ActionSummary {
-                        kind: "quarantine".into(),
-                        path: t.path.to_string(),
-                        to: Some(keep.to_string()),
-                        reason: Some("changed since the undone run".into()),
-                    });
-                }
+        self.journal.read_frame(handle.frame)
+    }
+
+    /// The before-state of one transition of run `id`: its content is in the
+    /// content store (big files, referenced, never read here) or in `frame`'s
+    /// blob area.
+    fn before_state(&self, frame: &Frame, id: &str, t: &TransitionRecord) -> Result<FileState> {
+        Ok(match &t.before {
+            StateRecord::Absent => FileState::Absent,
+            StateRecord::File {
+                mode,
+                store: Some(name),
+                digest,
+                ..
+            } => {
+                // Referenced in the content store, never read here.
+                let path = store_entry(&self.repo.layout.store_dir(), name)?;
+                let len = std::fs::symlink_metadata(&path)
+                    .map_err(|e| Error::Corrupt {
+                        path: path.clone(),
+                        message: format!(
+                            "run {id}: the kept content of {} is missing ({e})",
+                            t.path
+                        ),
+                    })?
+                    .len();
+                FileState::with_content(
+                    Content::File {
+                        path,
+                        len,
+                        stamp: None,
+                    },
+                    *digest,
+                    *mode,
+                )
             }
-            let before = match &t.before {
-                StateRecord::Absent => FileState::Absent,
-                StateRecord::File {
-                    mode,
-                    store: Some(name),
-                    digest,
-                    ..
-                } => {
-                    // Referenced in the content store, never read here.
-                    let path = store_entry(&self.repo.layout.store_dir(), name)?;
-                    let len = std::fs::symlink_metadata(&path)
-                        .map_err(|e| Error::Corrupt {
-                            path: path.clone(),
-                            message: format!(
-                                "run {id}: the kept content of {} is missing ({e})",
-                                t.path
-                            ),
-                        })?
-                        .len();
-                    FileState::with_content(
-                        Content::File {
-                            path,
-                            len,
-                            stamp: None,
-                        },
-                        *digest,
-                        *mode,
-                    )
-                }
-                StateRecord::File { mode, blob, .. } => {
-                    let blob = blob.ok_or_else(|| Error::Corrupt {
-                        path: self.journal.path().to_path_buf(),
-                        message: format!("run {id}: no content for {}", t.path),
-                    })?;
-                    FileState::file(frame.blob(blob)?.to_vec(), *mode)
-                }
-            };
-            actions.push(crate::ledger::ActionSummary {
-                kind: "restore".into(),
+            StateRecord::File { mode, blob, .. } => {
+                let blob = blob.ok_or_else(|| Error::Corrupt {
+                    path: self.journal.path().to_path_buf(),
+                    message: format!("run {id}: no content for {}", t.path),
+                })?;
+                FileState::file(frame.blob(blob)?.to_vec(), *mode)
+            }
+        })
+    }
+}
+
+/// The undo being planned: the overlay of the working tree it rewrites, and
+/// what it found changed since the undone run and what it set aside.
+struct Restore<'a> {
+    overlay: plan::Overlay<'a>,
+    /// The undo's own run id (names its quarantine lane).
+    new_run: String,
+    /// The run being undone.
+    undone: &'a str,
+    force: bool,
+    drifted: Vec<String>,
+    actions: Vec<crate::ledger::ActionSummary>,
+    quarantined: Vec<serde_json::Value>,
+}
+
+impl Restore<'_> {
+    /// Notes a path changed since the undone run left it; with `force`, a file
+    /// there is first copied to the undo's quarantine lane.
+    fn set_aside_if_drifted(&mut self, t: &TransitionRecord) -> Result<()> {
+        let cur = self.overlay.get(&t.path, t.path.as_str())?;
+        if cur.matches(&t.after) {
+            return Ok(());
+        }
+        self.drifted.push(format!(
+            "{} (now {}, run left {})",
+            t.path,
+            cur.digest()
+                .map_or("absent".into(), |d| format!("sha256 {}", d.short())),
+            t.after
+                .digest()
+                .map_or("absent".into(), |d| format!("sha256 {}", d.short()))
+        ));
+        if self.force
+            && let FileState::File { .. } = cur
+        {
+            let id = self.undone;
+            let keep = plan::lane_copy(&self.new_run, &t.path);
+            self.overlay.set(&keep, "(undo)", cur.clone())?;
+            self.quarantined.push(serde_json::json!({"path": t.path.as_str(), "stored": keep.as_str(), "reason": format!("changed after run {id}; set aside by `warden undo --force`"), "sha256": cur.digest()}));
+            self.actions.push(crate::ledger::ActionSummary {
+                kind: "quarantine".into(),
                 path: t.path.to_string(),
-                to: None,
-                reason: None,
+                to: Some(keep.to_string()),
+                reason: Some("changed since the undone run".into()),
             });
-            ov.set(&t.path, t.path.as_str(), before)?;
         }
-        if !drifted.is_empty() && !force {
-            return Err(Error::rejected(
-                "(working tree)",
-                "RUN",
-                format!("{} path(s) changed since run {id}: {}", drifted.len(), drifted.join("; ")),
-                Some("undo refuses to overwrite newer work; `warden undo --force` moves the current versions to .quarantine/ first".into()),
-            ));
+        Ok(())
+    }
+
+    /// Puts `before` back at the transition's path.
+    fn put_back(&mut self, t: &TransitionRecord, before: FileState) -> Result<()> {
+        self.actions.push(crate::ledger::ActionSummary {
+            kind: "restore".into(),
+            path: t.path.to_string(),
+            to: None,
+            reason: None,
+        });
+        self.overlay.set(&t.path, t.path.as_str(), before)
+    }
+
+    /// Without `force`, undo refuses to overwrite anything changed since.
+    fn refuse_drift(&self) -> Result<()> {
+        if self.drifted.is_empty() || self.force {
+            return Ok(());
         }
-        if !quarantined.is_empty() {
-            let body = plan::lane_index_body(&new_run, quarantined)?;
-            ov.set(
-                &plan::lane_index(&new_run),
+        Err(Error::rejected(
+            "(working tree)",
+            "RUN",
+            format!(
+                "{} path(s) changed since run {}: {}",
+                self.drifted.len(),
+                self.undone,
+                self.drifted.join("; ")
+            ),
+            Some("undo refuses to overwrite newer work; `warden undo --force` moves the current versions to .quarantine/ first".into()),
+        ))
+    }
+
+    /// Writes the lane's index when anything was set aside; the undo's run
+    /// id, actions and changes.
+    fn finish(mut self) -> Result<(String, Vec<crate::ledger::ActionSummary>, Vec<Change>)> {
+        if !self.quarantined.is_empty() {
+            let body = plan::lane_index_body(&self.new_run, self.quarantined)?;
+            self.overlay.set(
+                &plan::lane_index(&self.new_run),
                 "(undo)",
                 FileState::file(body, 0o644),
             )?;
         }
-        let changes: Vec<Change> = ov.changes();
-        let mut plan = plan::build(
-            &new_run,
-            plan::RunCommand::Undo,
-            actor,
-            "RollbackTriggered",
-            Digest::of(id.as_bytes()),
-            actions,
-            changes,
-            Some(id.clone()),
-        );
-        plan.rationale = Some(format!("undo of run {id}"));
-        // Directories come back as they were before the undone run: those it
-        // found exist again with their modes, those it created go when empty.
-        plan.dirs = intent.dirs.clone();
-        if plan.changes.is_empty() {
-            plan.noop = Some(Noop::NothingToChange);
-        }
-        Ok(plan)
+        let changes = self.overlay.changes();
+        Ok((self.new_run, self.actions, changes))
     }
 }
