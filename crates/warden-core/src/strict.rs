@@ -170,11 +170,8 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
             return Error::invalid(
                 file,
                 field,
-                format!("{found} is not a boolean"),
-                Some(
-                    "write true or false (warden reads YAML 1.2: yes, no, on, off, y and n are text)"
-                        .into(),
-                ),
+                format!("{found} is not a boolean; write true or false"),
+                Some(YAML12_BOOLEANS.into()),
             );
         }
         if let Some(found) = invalid_type(&message, "boolean `", "a string") {
@@ -182,8 +179,8 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
             return Error::invalid(
                 file,
                 field,
-                format!("expected text, found the boolean {found}"),
-                Some(format!("quote it (\"{found}\") to mean the text")),
+                format!("{found} is a boolean here, not text; write \"{found}\" in quotes"),
+                Some(YAML12_BOOLEANS.into()),
             );
         }
         Error::invalid(file, field, message, Some(hint.to_string()))
@@ -246,6 +243,9 @@ fn parse_unknown(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
         .collect();
     Some((name, known))
 }
+
+/// The hint of both boolean mix-ups [`deserialize`] words itself.
+const YAML12_BOOLEANS: &str = "warden reads YAML 1.2: only true and false (unquoted) are booleans; yes, no, on, off, y and n are text";
 
 /// serde's wording for a value of the wrong type: "invalid type: string
 /// \"yes\", expected a boolean". Returns what follows `kind` (here

@@ -30,7 +30,7 @@ const YAML12_BOOLEANS: &[(&str, bool)] = &[
     ("FALSE", false),
 ];
 
-const FIX: &str = "write true or false (warden reads YAML 1.2: yes, no, on, off, y and n are text)";
+const HINT: &str = "warden reads YAML 1.2: only true and false (unquoted) are booleans; yes, no, on, off, y and n are text";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,17 +64,14 @@ fn a_module_named_off_and_a_folder_y_are_read_as_strings() {
 }
 
 #[test]
-fn a_module_named_true_is_refused_with_quote_it() {
+fn a_module_named_true_is_refused_with_write_it_in_quotes() {
     let text = "schema: warden.modules/v1\nmodules:\n  - name: true\n    folder: t/\n";
     let e = Modules::parse_bytes(text.as_bytes(), ".warden/modules.yaml").expect_err("a boolean");
     assert_eq!(
         e.to_string(),
-        ".warden/modules.yaml: modules[0].name: expected text, found the boolean true"
+        ".warden/modules.yaml: modules[0].name: true is a boolean here, not text; write \"true\" in quotes"
     );
-    assert_eq!(
-        e.hint().as_deref(),
-        Some("quote it (\"true\") to mean the text")
-    );
+    assert_eq!(e.hint().as_deref(), Some(HINT));
     let quoted = "schema: warden.modules/v1\nmodules:\n  - name: \"true\"\n    folder: t/\n";
     let m = Modules::parse_bytes(quoted.as_bytes(), ".warden/modules.yaml").expect("quoted");
     assert_eq!(m.modules[0].name, "true");
@@ -89,9 +86,11 @@ fn a_policy_bool_given_yes_is_refused_naming_the_field_and_the_fix() {
         let e = Policy::parse(&text, "policy.yaml").expect_err(word);
         assert_eq!(
             e.to_string(),
-            format!("policy.yaml: plugins.run_unsandboxed: \"{word}\" is not a boolean")
+            format!(
+                "policy.yaml: plugins.run_unsandboxed: \"{word}\" is not a boolean; write true or false"
+            )
         );
-        assert_eq!(e.hint().as_deref(), Some(FIX), "{word}");
+        assert_eq!(e.hint().as_deref(), Some(HINT), "{word}");
         assert_eq!(e.class(), warden_core::ExitClass::Input, "{word}");
     }
     for (word, want) in YAML12_BOOLEANS {
@@ -151,7 +150,10 @@ proptest! {
         prop_assert_eq!(v, json!({"k": word.clone()}));
         let v = strict::parse_yaml(format!("flag: {word}\n").as_bytes(), "f.yaml").expect("parses");
         let e = strict::deserialize::<Flag>(&v, "f.yaml", "see the schema").expect_err("not a bool");
-        prop_assert_eq!(e.to_string(), format!("f.yaml: flag: \"{word}\" is not a boolean"));
-        prop_assert_eq!(e.hint(), Some(FIX.to_string()));
+        prop_assert_eq!(
+            e.to_string(),
+            format!("f.yaml: flag: \"{word}\" is not a boolean; write true or false")
+        );
+        prop_assert_eq!(e.hint(), Some(HINT.to_string()));
     }
 }
