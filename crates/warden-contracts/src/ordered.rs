@@ -22,7 +22,7 @@ impl Node {
     }
 
     pub fn parse(text: &str) -> Option<Node> {
-        serde_saphyr::from_str::<Node>(text).ok()
+        warden_core::strict::from_yaml_str::<Node>(text).ok()
     }
 }
 
@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn parses_flow_and_block() {
-        let r = serde_saphyr::from_str::<Node>(
+        let r = warden_core::strict::from_yaml_str::<Node>(
             "type: subsystem_readme\nsubsystem: {name: Agents, purpose: Run agents.}\nresponsibilities: {handles: [tasks], avoids: [http]}\n",
         );
         assert!(r.is_ok(), "{r:?}");

@@ -9,6 +9,10 @@
 //! - a key repeated in one JSON object or YAML mapping is refused, naming the
 //!   key, its field path and its line (serde_json's `Value` would silently keep
 //!   the last one; serde-saphyr refuses them by default);
+//! - YAML is read as YAML 1.2 ([`yaml_options`]): only `true` and `false` are
+//!   booleans, so `yes`, `no`, `on`, `off`, `y` and `n` are text (a module
+//!   named `off` stays "off"); a field that wants a boolean and gets one of
+//!   those words is refused with "write true or false";
 //! - a field the format does not define is refused with its full path and a
 //!   did-you-mean ([`known_fields`] for hand-written parsers, [`deserialize`]
 //!   for serde types marked `deny_unknown_fields`).
@@ -16,7 +20,9 @@
 //! Every error is [`Error::Invalid`] (exit 2) naming the file, the field and the fix.
 
 use crate::error::{Error, Result, did_you_mean};
-use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::fmt;
@@ -89,11 +95,32 @@ pub fn parse_json(bytes: &[u8], file: &str) -> Result<Value> {
     })
 }
 
-/// Parse YAML strictly: [`text`]'s checks, then serde-saphyr, whose default
-/// policy refuses duplicate mapping keys and bounds alias expansion.
+/// How warden reads YAML, decided in this one place: YAML 1.2 booleans (only
+/// `true` and `false`, in the spellings `true`/`True`/`TRUE`; the YAML 1.1
+/// words `yes`, `no`, `on`, `off`, `y` and `n` stay text), and serde-saphyr's
+/// defaults otherwise (a repeated mapping key is refused, alias expansion is
+/// bounded). Every YAML read in the workspace uses these options, through
+/// [`parse_yaml`] or [`from_yaml_str`].
+pub fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! { strict_booleans: true }
+}
+
+/// Read YAML text with [`yaml_options`] straight into `T`, with
+/// serde-saphyr's own error. For fast paths that fall back to [`parse_yaml`]
+/// and [`deserialize`] to word an error, and for reading back what warden
+/// wrote itself; input from people goes through those two.
+pub fn from_yaml_str<'de, T: Deserialize<'de>>(
+    text: &'de str,
+) -> std::result::Result<T, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options(text, yaml_options())
+}
+
+/// Parse YAML strictly: [`text`]'s checks, then serde-saphyr with
+/// [`yaml_options`] (YAML 1.2 booleans, duplicate mapping keys refused, alias
+/// expansion bounded).
 pub fn parse_yaml(bytes: &[u8], file: &str) -> Result<Value> {
     let text = text(bytes, file)?;
-    serde_saphyr::from_str::<Value>(text).map_err(|e| {
+    from_yaml_str::<Value>(text).map_err(|e| {
         let field = match e.location() {
             Some(l) => format!("line {} column {}", l.line(), l.column()),
             None => "(yaml)".to_string(),
@@ -138,6 +165,23 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
             let hint = did_you_mean(&name, known.iter().map(String::as_str))
                 .unwrap_or_else(|| format!("one of: {}", known.join(", ")));
             return Error::invalid(file, field, format!("unknown value \"{name}\""), Some(hint));
+        }
+        if let Some(found) = invalid_type(&message, "string ", "a boolean") {
+            return Error::invalid(
+                file,
+                field,
+                format!("{found} is not a boolean; write true or false"),
+                Some(YAML12_BOOLEANS.into()),
+            );
+        }
+        if let Some(found) = invalid_type(&message, "boolean `", "a string") {
+            let found = found.trim_end_matches('`');
+            return Error::invalid(
+                file,
+                field,
+                format!("{found} is a boolean here, not text; write \"{found}\" in quotes"),
+                Some(YAML12_BOOLEANS.into()),
+            );
         }
         Error::invalid(file, field, message, Some(hint.to_string()))
     })
@@ -198,6 +242,21 @@ fn parse_unknown(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
         .map(str::to_string)
         .collect();
     Some((name, known))
+}
+
+/// The hint of both boolean mix-ups [`deserialize`] words itself.
+const YAML12_BOOLEANS: &str = "warden reads YAML 1.2: only true and false (unquoted) are booleans; yes, no, on, off, y and n are text";
+
+/// serde's wording for a value of the wrong type: "invalid type: string
+/// \"yes\", expected a boolean". Returns what follows `kind` (here
+/// `"yes"`, quoted as serde quotes it) when the message is about `kind`
+/// given where `expected` was wanted.
+fn invalid_type<'m>(message: &'m str, kind: &str, expected: &str) -> Option<&'m str> {
+    message
+        .strip_prefix("invalid type: ")?
+        .strip_prefix(kind)?
+        .strip_suffix(expected)?
+        .strip_suffix(", expected ")
 }
 
 struct Duplicate {
@@ -351,6 +410,19 @@ mod tests {
         );
         let e = parse_yaml(b"a: 1\na: 1\n", "s.yaml").expect_err("duplicate");
         assert!(e.to_string().contains("duplicate key \"a\""), "{e}");
+    }
+
+    #[test]
+    fn invalid_type_reads_serdes_wording() {
+        let m = "invalid type: string \"yes\", expected a boolean";
+        assert_eq!(invalid_type(m, "string ", "a boolean"), Some("\"yes\""));
+        assert_eq!(invalid_type(m, "string ", "a string"), None);
+        let m = "invalid type: boolean `false`, expected a string";
+        assert_eq!(invalid_type(m, "boolean `", "a string"), Some("false`"));
+        assert_eq!(
+            invalid_type("unknown field `x`", "string ", "a boolean"),
+            None
+        );
     }
 
     #[test]

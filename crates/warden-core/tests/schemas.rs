@@ -67,7 +67,7 @@ fn written_documents_validate_against_their_schemas() {
     );
     // The policy written by init validates against the policy schema.
     let text = std::fs::read_to_string(repo.layout.policy()).expect("policy");
-    let value: serde_json::Value = serde_saphyr::from_str(&text).expect("yaml");
+    let value: serde_json::Value = warden_core::strict::from_yaml_str(&text).expect("yaml");
     validate("policy", &value);
 }
 

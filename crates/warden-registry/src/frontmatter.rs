@@ -429,7 +429,7 @@ fn said_by_blocks(
         if olds.get(k) == Some(body) && old.get(k) == new.get(k) {
             return true;
         }
-        match serde_saphyr::from_str::<Value>(body) {
+        match warden_core::strict::from_yaml_str::<Value>(body) {
             Ok(Value::Object(m)) => m.len() == 1 && m.get(k) == new.get(k),
             _ => false,
         }

@@ -485,7 +485,7 @@ impl Index {
 /// JSON value step is most of the cost of loading 2,000 entries. A
 /// property test checks both paths agree on what they accept.
 pub fn typed_yaml<T: serde::de::DeserializeOwned>(yaml: &str, file: &str, hint: &str) -> Result<T> {
-    match serde_saphyr::from_str::<T>(yaml) {
+    match strict::from_yaml_str::<T>(yaml) {
         Ok(v) => Ok(v),
         // The strict path decides (and words the error): the same answer as
         // before this fast path, for every input the direct read refuses.
