@@ -324,23 +324,7 @@ fn run(
     } else {
         "events"
     };
-    let (tx, own_rx) = mpsc::channel();
-    let (rx, kernel) = match injected {
-        Some(rx) => (rx, false),
-        None => (own_rx, opts.poll.is_none()),
-    };
-    let debouncer = match kernel {
-        false => None,
-        true => Some(
-            notify_debouncer_full::new_debouncer(opts.debounce, None, tx)
-                .map_err(|e| Error::Internal(format!("cannot start the file watcher: {e}")))?,
-        ),
-    };
-    let mut roots = WatchedRoots {
-        root,
-        debouncer,
-        watched: BTreeMap::new(),
-    };
+    let (rx, mut roots) = WatchedRoots::start(root, opts, injected)?;
     roots.watch(&reg);
     log(&WatchEvent::Started {
         mode: mode.into(),
@@ -470,7 +454,34 @@ struct WatchedRoots<'a> {
     watched: BTreeMap<RepoPath, u64>,
 }
 
-impl WatchedRoots<'_> {
+impl<'a> WatchedRoots<'a> {
+    /// The kernel watcher (none when polling or when events are injected)
+    /// and where its batches arrive.
+    fn start(
+        root: &'a Path,
+        opts: &WatchOptions,
+        injected: Option<mpsc::Receiver<EventBatch>>,
+    ) -> Result<(mpsc::Receiver<EventBatch>, Self)> {
+        let (tx, own_rx) = mpsc::channel();
+        let (rx, kernel) = match injected {
+            Some(rx) => (rx, false),
+            None => (own_rx, opts.poll.is_none()),
+        };
+        let debouncer = match kernel {
+            false => None,
+            true => Some(
+                notify_debouncer_full::new_debouncer(opts.debounce, None, tx)
+                    .map_err(|e| Error::Internal(format!("cannot start the file watcher: {e}")))?,
+            ),
+        };
+        let roots = Self {
+            root,
+            debouncer,
+            watched: BTreeMap::new(),
+        };
+        Ok((rx, roots))
+    }
+
     fn watch(&mut self, reg: &Modules) {
         use std::os::unix::fs::MetadataExt;
         let Some(deb) = &mut self.debouncer else {

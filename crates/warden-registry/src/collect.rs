@@ -366,7 +366,11 @@ impl Window<'_> {
             if !in_scope(self.scope, &e.meta.id) {
                 continue;
             }
-            let listed = e.meta.evidence.get(key).is_some_and(|l| l.iter().any(|x| x == path));
+            let listed = e
+                .meta
+                .evidence
+                .get(key)
+                .is_some_and(|l| l.iter().any(|x| x == path));
             if !listed {
                 self.evidence.push((c, evidence(
                     &e.meta.id,
