@@ -140,28 +140,61 @@ impl Analysis {
 
 /// The sha256 of a classifier proposal's canonical JSON: the bytes
 /// `serde_json` writes for the same proposal as a JSON value (object keys
-/// sorted, no whitespace), streamed into the hasher. The structs below
-/// declare their fields in sorted order so that serde writes them so.
+/// sorted, no whitespace), streamed into the hasher. The structs of
+/// [`canonical`] declare their fields in sorted order so that serde writes
+/// them so.
 fn canonical_digest(p: &Proposal) -> Result<Digest> {
+    use canonical::{Canon, HashWriter, Src};
     use sha2::Digest as _;
+    let actions = p
+        .actions
+        .iter()
+        .map(canonical::action)
+        .collect::<Result<Vec<_>>>()?;
+    let canon = Canon {
+        actions,
+        event: &p.event,
+        evidence: &p.evidence,
+        rationale: &p.rationale,
+        schema: &p.schema,
+        source: Src {
+            id: &p.source.id,
+            kind: &p.source.kind,
+        },
+    };
+    let mut w = HashWriter(sha2::Sha256::new());
+    serde_json::to_writer(&mut w, &canon)
+        .map_err(|e| warden_core::Error::Internal(e.to_string()))?;
+    Ok(Digest(w.0.finalize().into()))
+}
+
+/// A classifier proposal as its canonical JSON value: fields in sorted order.
+mod canonical {
+    use sha2::Digest as _;
+    use warden_core::proposal::{Action, Expect};
+    use warden_core::{Digest, Result};
+
     #[derive(serde::Serialize)]
-    struct Src<'a> {
-        id: &'a str,
-        kind: &'a str,
+    pub(super) struct Src<'a> {
+        pub(super) id: &'a str,
+        pub(super) kind: &'a str,
     }
+
     #[derive(serde::Serialize)]
-    struct Sha<'a> {
+    pub(super) struct Sha<'a> {
         sha256: &'a Digest,
     }
+
     #[derive(serde::Serialize)]
     #[serde(untagged)]
-    enum Exp<'a> {
+    pub(super) enum Exp<'a> {
         Word(&'static str),
         Sha(Sha<'a>),
     }
+
     #[derive(serde::Serialize)]
     #[serde(untagged)]
-    enum Act<'a> {
+    pub(super) enum Act<'a> {
         Move {
             expect: Exp<'a>,
             from: &'a str,
@@ -175,15 +208,17 @@ fn canonical_digest(p: &Proposal) -> Result<Digest> {
             reason: &'a str,
         },
     }
+
     #[derive(serde::Serialize)]
-    struct Canon<'a> {
-        actions: Vec<Act<'a>>,
-        event: &'a str,
-        evidence: &'a [String],
-        rationale: &'a str,
-        schema: &'a str,
-        source: Src<'a>,
+    pub(super) struct Canon<'a> {
+        pub(super) actions: Vec<Act<'a>>,
+        pub(super) event: &'a str,
+        pub(super) evidence: &'a [String],
+        pub(super) rationale: &'a str,
+        pub(super) schema: &'a str,
+        pub(super) source: Src<'a>,
     }
+
     fn exp(e: &Expect) -> Exp<'_> {
         match e {
             Expect::Absent => Exp::Word("absent"),
@@ -191,9 +226,10 @@ fn canonical_digest(p: &Proposal) -> Result<Digest> {
             Expect::Sha256(d) => Exp::Sha(Sha { sha256: d }),
         }
     }
-    let mut actions = Vec::with_capacity(p.actions.len());
-    for a in &p.actions {
-        actions.push(match a {
+
+    /// One action; the classifier proposes only moves and quarantines.
+    pub(super) fn action(a: &Action) -> Result<Act<'_>> {
+        Ok(match a {
             Action::MoveFile { from, to, expect } => Act::Move {
                 expect: exp(expect),
                 from: from.0.as_str(),
@@ -216,20 +252,12 @@ fn canonical_digest(p: &Proposal) -> Result<Digest> {
                     other.kind().name()
                 )));
             }
-        });
+        })
     }
-    let canon = Canon {
-        actions,
-        event: &p.event,
-        evidence: &p.evidence,
-        rationale: &p.rationale,
-        schema: &p.schema,
-        source: Src {
-            id: &p.source.id,
-            kind: &p.source.kind,
-        },
-    };
-    struct HashWriter(sha2::Sha256);
+
+    /// Streams what serde writes into the hasher.
+    pub(super) struct HashWriter(pub(super) sha2::Sha256);
+
     impl std::io::Write for HashWriter {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             self.0.update(buf);
@@ -239,10 +267,6 @@ fn canonical_digest(p: &Proposal) -> Result<Digest> {
             Ok(())
         }
     }
-    let mut w = HashWriter(sha2::Sha256::new());
-    serde_json::to_writer(&mut w, &canon)
-        .map_err(|e| warden_core::Error::Internal(e.to_string()))?;
-    Ok(Digest(w.0.finalize().into()))
 }
 
 /// The files in scope, sorted and without duplicates.
