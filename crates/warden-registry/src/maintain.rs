@@ -1100,33 +1100,7 @@ pub fn report(
         SessionOutcome::NothingToDo | SessionOutcome::Applied | SessionOutcome::DryRun => 0,
         SessionOutcome::Partial | SessionOutcome::Declined => 5,
     };
-    let mut remaining: Vec<String> = Vec::new();
-    for r in &decided.results {
-        match r.outcome {
-            PatchOutcome::Rejected => remaining.push(format!(
-                "#{} {} {}: refused by the {} gate: {}",
-                r.id,
-                r.patch.kind.name(),
-                r.patch.capability_id,
-                r.gate.map_or("?", Gate::name),
-                r.reason.clone().unwrap_or_default()
-            )),
-            PatchOutcome::Skipped => remaining.push(format!(
-                "#{} {} {}: skipped; review it with `warden registry maintain --capability {}`",
-                r.id,
-                r.patch.kind.name(),
-                r.patch.capability_id,
-                r.patch.capability_id
-            )),
-            _ => {}
-        }
-    }
-    for (id, why) in &prepared.llm_failures {
-        remaining.push(format!("{id}: the LLM gave no usable answer: {why}"));
-    }
-    for n in prepared.notes.iter().filter(|n| n.blocking) {
-        remaining.push(n.message.clone());
-    }
+    let remaining = remaining_manual(prepared, decided);
     let mut llm = prepared.llm.clone();
     if let Some(run) = &committed.run
         && !prepared.llm_records.is_empty()
@@ -1163,32 +1137,70 @@ pub fn report(
     }
 }
 
+/// What a person still has to do: the refused and skipped patches, the
+/// LLM's failures and the blocking notes.
+fn remaining_manual(prepared: &Prepared, decided: &Decided) -> Vec<String> {
+    let mut remaining: Vec<String> = Vec::new();
+    for r in &decided.results {
+        match r.outcome {
+            PatchOutcome::Rejected => remaining.push(format!(
+                "#{} {} {}: refused by the {} gate: {}",
+                r.id,
+                r.patch.kind.name(),
+                r.patch.capability_id,
+                r.gate.map_or("?", Gate::name),
+                r.reason.clone().unwrap_or_default()
+            )),
+            PatchOutcome::Skipped => remaining.push(format!(
+                "#{} {} {}: skipped; review it with `warden registry maintain --capability {}`",
+                r.id,
+                r.patch.kind.name(),
+                r.patch.capability_id,
+                r.patch.capability_id
+            )),
+            _ => {}
+        }
+    }
+    for (id, why) in &prepared.llm_failures {
+        remaining.push(format!("{id}: the LLM gave no usable answer: {why}"));
+    }
+    for n in prepared.notes.iter().filter(|n| n.blocking) {
+        remaining.push(n.message.clone());
+    }
+    remaining
+}
+
+/// One patch's lines in the human text.
+fn render_patch(p: &PatchResult) -> String {
+    let what = match p.outcome {
+        PatchOutcome::Applied => "applied",
+        PatchOutcome::Unchanged => "unchanged",
+        PatchOutcome::Skipped => "skipped",
+        PatchOutcome::Rejected => "REJECTED",
+        PatchOutcome::NotWritten => "not written",
+    };
+    format!(
+        "#{} {what:<11} {} {} [{}]{}{}\n",
+        p.id,
+        p.patch.kind.name(),
+        p.patch.capability_id,
+        p.tier.name(),
+        p.change
+            .as_ref()
+            .map(|c| format!("\n      {c}"))
+            .unwrap_or_default(),
+        match (&p.gate, &p.reason) {
+            (Some(g), Some(why)) => format!("\n      {} gate: {why}", g.name()),
+            _ => String::new(),
+        }
+    )
+}
+
 /// Human text of a report.
 pub fn render(r: &MaintainReport) -> String {
     let mut s = String::new();
     for p in &r.patches {
-        let what = match p.outcome {
-            PatchOutcome::Applied => "applied",
-            PatchOutcome::Unchanged => "unchanged",
-            PatchOutcome::Skipped => "skipped",
-            PatchOutcome::Rejected => "REJECTED",
-            PatchOutcome::NotWritten => "not written",
-        };
-        s.push_str(&format!(
-            "#{} {what:<11} {} {} [{}]{}{}\n",
-            p.id,
-            p.patch.kind.name(),
-            p.patch.capability_id,
-            p.tier.name(),
-            p.change
-                .as_ref()
-                .map(|c| format!("\n      {c}"))
-                .unwrap_or_default(),
-            match (&p.gate, &p.reason) {
-                (Some(g), Some(why)) => format!("\n      {} gate: {why}", g.name()),
-                _ => String::new(),
-            }
-        ));
+        s.push_str(&render_patch(p));
     }
     for n in &r.notes {
         s.push_str(&format!(
