@@ -505,6 +505,9 @@ impl<'a> WatchedRoots<'a> {
     }
 }
 
+/// The files settled in one look, and when an unsettled one may be.
+type Look = (Vec<(RepoPath, Key)>, Option<Duration>);
+
 /// What the scans remember between rounds.
 #[derive(Default)]
 struct Sweep {
@@ -517,12 +520,7 @@ struct Sweep {
 impl Sweep {
     /// Scan the inbox roots: the files settled (unchanged and older than
     /// `settle`, not handled as they are), and when an unsettled one may be.
-    fn look(
-        &mut self,
-        root: &Path,
-        reg: &Modules,
-        opts: &WatchOptions,
-    ) -> Result<(Vec<(RepoPath, Key)>, Option<Duration>)> {
+    fn look(&mut self, root: &Path, reg: &Modules, opts: &WatchOptions) -> Result<Look> {
         let mut present: Vec<RepoPath> = Vec::new();
         for r in &reg.inbox {
             present.extend(scan::walk(root, r)?);

@@ -288,13 +288,13 @@ fn read_record(session: &Session<'_>, run: &str) -> Result<SessionRecord> {
     )
 }
 
+/// What the run wrote: each path's content after it (None: removed).
+type Written = BTreeMap<String, Option<Vec<u8>>>;
+
 /// The run's before-states (as overrides to load the registry from) and
 /// what it wrote, from the engine's rollback record (refused when a file is
 /// no longer as the run left it).
-fn before_state(
-    session: &mut Session<'_>,
-    run: &str,
-) -> Result<(Overrides, BTreeMap<String, Option<Vec<u8>>>)> {
+fn before_state(session: &mut Session<'_>, run: &str) -> Result<(Overrides, Written)> {
     let undo = session
         .plan_undo(
             run,
@@ -313,7 +313,7 @@ fn before_state(
             )
         })?;
     let mut before = Overrides::new();
-    let mut written: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
+    let mut written = Written::new();
     for c in &undo.changes {
         // The undo plan goes from the run's after-state to its before-state.
         before.insert(c.path.to_string(), content(&c.after));
@@ -375,7 +375,7 @@ fn decide_again(record: &SessionRecord, prepared: &Prepared, checker: &Checker<'
 /// Each path the run or the replay writes, and whether both write the same;
 /// a sentence in `differences` for each that differs.
 fn compare_writes(
-    written: &BTreeMap<String, Option<Vec<u8>>>,
+    written: &Written,
     replayed: &BTreeMap<String, Vec<u8>>,
     differences: &mut Vec<String>,
 ) -> Vec<ReplayFile> {
