@@ -420,16 +420,18 @@ fn decide_all(
     Ok(Analysis { files, actions })
 }
 
+/// Target → indexes of the files that want it, in path order.
+type Wants = BTreeMap<RepoPath, Vec<usize>>;
+
 /// Each file's decision on its own (before any name clash), and the targets
-/// wanted: target → indexes of the files that want it, in path order.
-#[allow(clippy::type_complexity)]
+/// wanted.
 fn own_decisions(
     reg: &Modules,
     opts: &Options,
     scored: Vec<(FileInfo, Verdict)>,
-) -> Result<(Vec<FileDecision>, BTreeMap<RepoPath, Vec<usize>>)> {
+) -> Result<(Vec<FileDecision>, Wants)> {
     let mut files: Vec<FileDecision> = Vec::with_capacity(scored.len());
-    let mut wants: BTreeMap<RepoPath, Vec<usize>> = BTreeMap::new();
+    let mut wants = Wants::new();
     for (info, v) in scored {
         let info = &info;
         let mut d = FileDecision::new(info, v.path, v.module.clone(), v.candidates, v.reason);

@@ -78,14 +78,12 @@ type Loaded = (
 
 /// Every `registry/capabilities/*.md`, read and parsed in parallel (or taken
 /// from `cache` by the digest of its bytes), sorted by path.
-/// The index file's bytes and, when it exists, its parse (from the cache
-/// when the digest matches), its cache key, and whether the cache had it.
-#[allow(clippy::type_complexity)]
-fn load_index(
-    root: &Path,
-    over: &Overrides,
-    cache: &ParseCache,
-) -> Result<(Option<Vec<u8>>, Option<(Result<Index>, String, bool)>)> {
+/// The index file's bytes and, when it exists, its parse, its cache key,
+/// and whether the cache had it.
+type IndexLoad = (Option<Vec<u8>>, Option<(Result<Index>, String, bool)>);
+
+/// The index as [`IndexLoad`], parsed from the cache when the digest matches.
+fn load_index(root: &Path, over: &Overrides, cache: &ParseCache) -> Result<IndexLoad> {
     let raw = read(root, INDEX_PATH, over)?;
     let parsed = raw.as_deref().map(|b| {
         let key = Digest::of(b).hex();
