@@ -140,28 +140,61 @@ impl Analysis {
 
 /// The sha256 of a classifier proposal's canonical JSON: the bytes
 /// `serde_json` writes for the same proposal as a JSON value (object keys
-/// sorted, no whitespace), streamed into the hasher. The structs below
-/// declare their fields in sorted order so that serde writes them so.
+/// sorted, no whitespace), streamed into the hasher. The structs of
+/// [`canonical`] declare their fields in sorted order so that serde writes
+/// them so.
 fn canonical_digest(p: &Proposal) -> Result<Digest> {
+    use canonical::{Canon, HashWriter, Src};
     use sha2::Digest as _;
+    let actions = p
+        .actions
+        .iter()
+        .map(canonical::action)
+        .collect::<Result<Vec<_>>>()?;
+    let canon = Canon {
+        actions,
+        event: &p.event,
+        evidence: &p.evidence,
+        rationale: &p.rationale,
+        schema: &p.schema,
+        source: Src {
+            id: &p.source.id,
+            kind: &p.source.kind,
+        },
+    };
+    let mut w = HashWriter(sha2::Sha256::new());
+    serde_json::to_writer(&mut w, &canon)
+        .map_err(|e| warden_core::Error::Internal(e.to_string()))?;
+    Ok(Digest(w.0.finalize().into()))
+}
+
+/// A classifier proposal as its canonical JSON value: fields in sorted order.
+mod canonical {
+    use sha2::Digest as _;
+    use warden_core::proposal::{Action, Expect};
+    use warden_core::{Digest, Result};
+
     #[derive(serde::Serialize)]
-    struct Src<'a> {
-        id: &'a str,
-        kind: &'a str,
+    pub(super) struct Src<'a> {
+        pub(super) id: &'a str,
+        pub(super) kind: &'a str,
     }
+
     #[derive(serde::Serialize)]
-    struct Sha<'a> {
+    pub(super) struct Sha<'a> {
         sha256: &'a Digest,
     }
+
     #[derive(serde::Serialize)]
     #[serde(untagged)]
-    enum Exp<'a> {
+    pub(super) enum Exp<'a> {
         Word(&'static str),
         Sha(Sha<'a>),
     }
+
     #[derive(serde::Serialize)]
     #[serde(untagged)]
-    enum Act<'a> {
+    pub(super) enum Act<'a> {
         Move {
             expect: Exp<'a>,
             from: &'a str,
@@ -175,15 +208,17 @@ fn canonical_digest(p: &Proposal) -> Result<Digest> {
             reason: &'a str,
         },
     }
+
     #[derive(serde::Serialize)]
-    struct Canon<'a> {
-        actions: Vec<Act<'a>>,
-        event: &'a str,
-        evidence: &'a [String],
-        rationale: &'a str,
-        schema: &'a str,
-        source: Src<'a>,
+    pub(super) struct Canon<'a> {
+        pub(super) actions: Vec<Act<'a>>,
+        pub(super) event: &'a str,
+        pub(super) evidence: &'a [String],
+        pub(super) rationale: &'a str,
+        pub(super) schema: &'a str,
+        pub(super) source: Src<'a>,
     }
+
     fn exp(e: &Expect) -> Exp<'_> {
         match e {
             Expect::Absent => Exp::Word("absent"),
@@ -191,9 +226,10 @@ fn canonical_digest(p: &Proposal) -> Result<Digest> {
             Expect::Sha256(d) => Exp::Sha(Sha { sha256: d }),
         }
     }
-    let mut actions = Vec::with_capacity(p.actions.len());
-    for a in &p.actions {
-        actions.push(match a {
+
+    /// One action; the classifier proposes only moves and quarantines.
+    pub(super) fn action(a: &Action) -> Result<Act<'_>> {
+        Ok(match a {
             Action::MoveFile { from, to, expect } => Act::Move {
                 expect: exp(expect),
                 from: from.0.as_str(),
@@ -216,20 +252,12 @@ fn canonical_digest(p: &Proposal) -> Result<Digest> {
                     other.kind().name()
                 )));
             }
-        });
+        })
     }
-    let canon = Canon {
-        actions,
-        event: &p.event,
-        evidence: &p.evidence,
-        rationale: &p.rationale,
-        schema: &p.schema,
-        source: Src {
-            id: &p.source.id,
-            kind: &p.source.kind,
-        },
-    };
-    struct HashWriter(sha2::Sha256);
+
+    /// Streams what serde writes into the hasher.
+    pub(super) struct HashWriter(pub(super) sha2::Sha256);
+
     impl std::io::Write for HashWriter {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             self.0.update(buf);
@@ -239,10 +267,6 @@ fn canonical_digest(p: &Proposal) -> Result<Digest> {
             Ok(())
         }
     }
-    let mut w = HashWriter(sha2::Sha256::new());
-    serde_json::to_writer(&mut w, &canon)
-        .map_err(|e| warden_core::Error::Internal(e.to_string()))?;
-    Ok(Digest(w.0.finalize().into()))
 }
 
 /// The files in scope, sorted and without duplicates.
@@ -372,10 +396,42 @@ fn decide_all(
     times: &dyn Times,
     scored: Vec<(FileInfo, Verdict)>,
 ) -> Result<Analysis> {
-    let mut files: Vec<FileDecision> = Vec::with_capacity(scored.len());
-    // target → indexes of the files that want it, in path order
-    let mut wants: BTreeMap<RepoPath, Vec<usize>> = BTreeMap::new();
     let batch: BTreeSet<RepoPath> = scored.iter().map(|(i, _)| i.path.clone()).collect();
+    let (files, wants) = own_decisions(reg, opts, scored)?;
+    // Name clashes: against the file in place and between newcomers.
+    let mut clashes = Clashes {
+        root,
+        times,
+        batch: &batch,
+        files,
+        taken: BTreeMap::new(),
+        timed: BTreeSet::new(),
+        extra: Vec::new(),
+    };
+    for (target, group) in &wants {
+        clashes.settle(target, group)?;
+    }
+    let Clashes {
+        mut files, extra, ..
+    } = clashes;
+    files.extend(extra);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let actions = actions_of(&files)?;
+    Ok(Analysis { files, actions })
+}
+
+/// Target → indexes of the files that want it, in path order.
+type Wants = BTreeMap<RepoPath, Vec<usize>>;
+
+/// Each file's decision on its own (before any name clash), and the targets
+/// wanted.
+fn own_decisions(
+    reg: &Modules,
+    opts: &Options,
+    scored: Vec<(FileInfo, Verdict)>,
+) -> Result<(Vec<FileDecision>, Wants)> {
+    let mut files: Vec<FileDecision> = Vec::with_capacity(scored.len());
+    let mut wants = Wants::new();
     for (info, v) in scored {
         let info = &info;
         let mut d = FileDecision::new(info, v.path, v.module.clone(), v.candidates, v.reason);
@@ -411,171 +467,238 @@ fn decide_all(
         }
         files.push(d);
     }
+    Ok((files, wants))
+}
 
-    // Name clashes: against the file in place and between newcomers.
-    let mut taken: BTreeMap<RepoPath, Digest> = BTreeMap::new();
-    let mut timed: BTreeSet<usize> = BTreeSet::new();
-    let mut extra: Vec<FileDecision> = Vec::new();
-    for (target, group) in &wants {
-        // The holder of the name: the file on disk (unless it is itself in
-        // this batch and moving away), else the first newcomer.
-        enum Holder {
-            Disk(Box<FileDecision>),
-            New(usize),
-            Nobody,
-        }
-        let mut holder = Holder::Nobody;
-        if !batch.contains(target) {
-            let fs = target.to_fs(root);
-            if std::fs::symlink_metadata(&fs).is_ok_and(|m| m.is_file()) {
-                let info = scan::read(root, target)?;
-                let mut d = FileDecision::new(
-                    &info,
-                    DecisionPath::ClearWinner,
-                    None,
-                    Vec::new(),
-                    String::new(),
-                );
-                let (t, src) = times.mtime(root, target, info.fs_mtime);
-                d.mtime = t;
-                d.time_source = src;
-                holder = Holder::Disk(Box::new(d));
-            }
-        }
+/// The holder of a wanted name: the file on disk (unless it is itself in
+/// this batch and moving away), else the first newcomer.
+enum Holder {
+    Disk(Box<FileDecision>),
+    New(usize),
+    Nobody,
+}
+
+/// What settling name clashes shares across targets.
+struct Clashes<'a> {
+    root: &'a Path,
+    times: &'a dyn Times,
+    batch: &'a BTreeSet<RepoPath>,
+    files: Vec<FileDecision>,
+    /// Content-derived names already handed out in this batch.
+    taken: BTreeMap<RepoPath, Digest>,
+    /// Files whose comparison time was already asked for.
+    timed: BTreeSet<usize>,
+    /// Files on disk that lose their name to a newcomer.
+    extra: Vec<FileDecision>,
+}
+
+impl Clashes<'_> {
+    /// Settle who gets `target` among the file on disk and the newcomers in `group`.
+    fn settle(&mut self, target: &RepoPath, group: &[usize]) -> Result<()> {
+        let mut holder = self.disk_holder(target)?;
         for &i in group {
-            let module = files[i].module.clone();
             if matches!(holder, Holder::Nobody) {
-                files[i].place(target, module.as_deref());
+                let module = self.files[i].module.clone();
+                self.files[i].place(target, module.as_deref());
                 holder = Holder::New(i);
                 continue;
             }
-            // Only a clash needs the comparison time (git is asked then only).
-            for k in [
-                Some(i),
-                if let Holder::New(j) = holder {
-                    Some(j)
+            holder = self.contest(target, holder, i)?;
+        }
+        Ok(())
+    }
+
+    fn disk_holder(&self, target: &RepoPath) -> Result<Holder> {
+        if self.batch.contains(target) || !is_file(&target.to_fs(self.root)) {
+            return Ok(Holder::Nobody);
+        }
+        let info = scan::read(self.root, target)?;
+        let mut d = FileDecision::new(
+            &info,
+            DecisionPath::ClearWinner,
+            None,
+            Vec::new(),
+            String::new(),
+        );
+        let (t, src) = self.times.mtime(self.root, target, info.fs_mtime);
+        d.mtime = t;
+        d.time_source = src;
+        Ok(Holder::Disk(Box::new(d)))
+    }
+
+    /// Only a clash needs the comparison time (git is asked then only).
+    fn ask_time(&mut self, k: usize) -> Result<()> {
+        if self.timed.insert(k) {
+            let f = &mut self.files[k];
+            let p = RepoPath::parse(&f.path, "(classifier)", "path")?;
+            let (t, src) = self.times.mtime(self.root, &p, f.mtime);
+            f.mtime = t;
+            f.time_source = src;
+        }
+        Ok(())
+    }
+
+    /// Newcomer `i` against the current holder of `target`; returns the holder after.
+    fn contest(&mut self, target: &RepoPath, holder: Holder, i: usize) -> Result<Holder> {
+        let module = self.files[i].module.clone();
+        self.ask_time(i)?;
+        if let Holder::New(j) = holder {
+            self.ask_time(j)?;
+        }
+        let newcomer = version(&self.files[i]);
+        let (held, holder_desc) = match &holder {
+            Holder::Disk(d) => (version(d), d.path.clone()),
+            Holder::New(j) => (version(&self.files[*j]), self.files[*j].path.clone()),
+            Holder::Nobody => (newcomer.clone(), String::new()),
+        };
+        let (path, keeps) = dedupe::compare(&held, &newcomer);
+        let why = clash_reason(
+            target,
+            &holder_desc,
+            &self.files[i].path,
+            path,
+            &held,
+            &newcomer,
+        );
+        match keeps {
+            Keeps::Holder => {
+                let f = &mut self.files[i];
+                f.decision_path = path;
+                f.winner_sha256 = Some(held.sha256);
+                f.reason = why;
+                f.quarantine(if path == DecisionPath::DedupeCollapsed {
+                    REASON_DUPLICATE
                 } else {
-                    None
-                },
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if timed.insert(k) {
-                    let p = RepoPath::parse(&files[k].path, "(classifier)", "path")?;
-                    let (t, src) = times.mtime(root, &p, files[k].mtime);
-                    files[k].mtime = t;
-                    files[k].time_source = src;
-                }
+                    REASON_SUPERSEDED
+                });
+                Ok(holder)
             }
-            let newcomer = version(&files[i]);
-            let held = match &holder {
-                Holder::Disk(d) => version(d),
-                Holder::New(j) => version(&files[*j]),
-                Holder::Nobody => newcomer.clone(),
-            };
-            let holder_desc = match &holder {
-                Holder::Disk(d) => d.path.clone(),
-                Holder::New(j) => files[*j].path.clone(),
-                Holder::Nobody => String::new(),
-            };
-            let (path, keeps) = dedupe::compare(&held, &newcomer);
-            let why = match path {
-                DecisionPath::DedupeCollapsed => format!(
-                    "{target} is taken by {holder_desc} with the same content (sha256 {})",
-                    held.sha256.short()
-                ),
-                DecisionPath::DedupeNewer => format!(
-                    "{target} is claimed by {holder_desc} (mtime {}) and {} (mtime {}): the newer keeps the name",
-                    held.mtime, files[i].path, newcomer.mtime
-                ),
-                DecisionPath::DedupeLarger => format!(
-                    "{target} is claimed by {holder_desc} ({} bytes) and {} ({} bytes), same mtime: the larger keeps the name",
-                    held.size, files[i].path, newcomer.size
-                ),
-                _ => format!(
-                    "{target} is claimed by {holder_desc} and {}: same mtime and size, different content: both kept",
-                    files[i].path
-                ),
-            };
-            match keeps {
-                Keeps::Holder => {
-                    files[i].decision_path = path;
-                    files[i].winner_sha256 = Some(held.sha256);
-                    files[i].reason = why;
-                    files[i].quarantine(if path == DecisionPath::DedupeCollapsed {
-                        REASON_DUPLICATE
-                    } else {
-                        REASON_SUPERSEDED
-                    });
-                }
-                Keeps::Newcomer => {
-                    match &mut holder {
-                        Holder::Disk(d) => {
-                            d.decision_path = path;
-                            d.winner_sha256 = Some(newcomer.sha256);
-                            d.module = module.clone();
-                            d.reason = why.clone();
-                            d.quarantine(REASON_SUPERSEDED);
-                            extra.push((**d).clone());
-                        }
-                        Holder::New(j) => {
-                            let j = *j;
-                            files[j].decision_path = path;
-                            files[j].winner_sha256 = Some(newcomer.sha256);
-                            files[j].reason = why.clone();
-                            files[j].target = None;
-                            files[j].quarantine(REASON_SUPERSEDED);
-                        }
-                        Holder::Nobody => {}
-                    }
-                    files[i].decision_path = path;
-                    files[i].reason = why;
-                    files[i].place(target, module.as_deref());
-                    holder = Holder::New(i);
-                }
-                Keeps::Both => {
-                    let alt = dedupe::kept_both_name(target, &newcomer.sha256)?;
-                    files[i].decision_path = path;
-                    files[i].reason = why;
-                    let on_disk = if batch.contains(&alt) {
-                        None
-                    } else if std::fs::symlink_metadata(alt.to_fs(root)).is_ok_and(|m| m.is_file())
-                    {
-                        Some(scan::read(root, &alt)?.sha256)
-                    } else {
-                        None
-                    };
-                    match taken.get(&alt).copied().or(on_disk) {
-                        Some(d) if d == newcomer.sha256 => {
-                            files[i].decision_path = DecisionPath::DedupeCollapsed;
-                            files[i].winner_sha256 = Some(d);
-                            files[i].reason = format!("{alt} already holds the same content");
-                            files[i].quarantine(REASON_DUPLICATE);
-                        }
-                        Some(_) => {
-                            // A different file under the content-derived
-                            // name: a prefix collision. Leave it, never guess.
-                            files[i].decision_path = DecisionPath::Ambiguous;
-                            files[i].reason = format!(
-                                "{alt} exists with other content (sha256 prefix collision): left in place"
-                            );
-                        }
-                        None => {
-                            taken.insert(alt.clone(), newcomer.sha256);
-                            files[i].place(&alt, module.as_deref());
-                        }
-                    }
-                }
+            Keeps::Newcomer => {
+                self.supersede(holder, path, newcomer.sha256, &module, &why);
+                let f = &mut self.files[i];
+                f.decision_path = path;
+                f.reason = why;
+                f.place(target, module.as_deref());
+                Ok(Holder::New(i))
+            }
+            Keeps::Both => {
+                self.keep_both(target, i, path, newcomer.sha256, module.as_deref(), why)?;
+                Ok(holder)
             }
         }
     }
-    files.extend(extra);
-    files.sort_by(|a, b| a.path.cmp(&b.path));
 
+    /// The holder loses the name to a newcomer with content `winner`.
+    fn supersede(
+        &mut self,
+        holder: Holder,
+        path: DecisionPath,
+        winner: Digest,
+        module: &Option<String>,
+        why: &str,
+    ) {
+        match holder {
+            Holder::Disk(mut d) => {
+                d.decision_path = path;
+                d.winner_sha256 = Some(winner);
+                d.module = module.clone();
+                d.reason = why.to_string();
+                d.quarantine(REASON_SUPERSEDED);
+                self.extra.push(*d);
+            }
+            Holder::New(j) => {
+                let f = &mut self.files[j];
+                f.decision_path = path;
+                f.winner_sha256 = Some(winner);
+                f.reason = why.to_string();
+                f.target = None;
+                f.quarantine(REASON_SUPERSEDED);
+            }
+            Holder::Nobody => {}
+        }
+    }
+
+    /// Both versions stay: newcomer `i` goes under its content-derived name.
+    fn keep_both(
+        &mut self,
+        target: &RepoPath,
+        i: usize,
+        path: DecisionPath,
+        sha256: Digest,
+        module: Option<&str>,
+        why: String,
+    ) -> Result<()> {
+        let alt = dedupe::kept_both_name(target, &sha256)?;
+        let f = &mut self.files[i];
+        f.decision_path = path;
+        f.reason = why;
+        let on_disk = if self.batch.contains(&alt) || !is_file(&alt.to_fs(self.root)) {
+            None
+        } else {
+            Some(scan::read(self.root, &alt)?.sha256)
+        };
+        let f = &mut self.files[i];
+        match self.taken.get(&alt).copied().or(on_disk) {
+            Some(d) if d == sha256 => {
+                f.decision_path = DecisionPath::DedupeCollapsed;
+                f.winner_sha256 = Some(d);
+                f.reason = format!("{alt} already holds the same content");
+                f.quarantine(REASON_DUPLICATE);
+            }
+            Some(_) => {
+                // A different file under the content-derived
+                // name: a prefix collision. Leave it, never guess.
+                f.decision_path = DecisionPath::Ambiguous;
+                f.reason = format!(
+                    "{alt} exists with other content (sha256 prefix collision): left in place"
+                );
+            }
+            None => {
+                self.taken.insert(alt.clone(), sha256);
+                f.place(&alt, module);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_file(fs: &Path) -> bool {
+    std::fs::symlink_metadata(fs).is_ok_and(|m| m.is_file())
+}
+
+/// The sentence that explains how a clash over `target` was settled.
+fn clash_reason(
+    target: &RepoPath,
+    holder: &str,
+    newcomer_path: &str,
+    path: DecisionPath,
+    held: &Version,
+    newcomer: &Version,
+) -> String {
+    match path {
+        DecisionPath::DedupeCollapsed => format!(
+            "{target} is taken by {holder} with the same content (sha256 {})",
+            held.sha256.short()
+        ),
+        DecisionPath::DedupeNewer => format!(
+            "{target} is claimed by {holder} (mtime {}) and {newcomer_path} (mtime {}): the newer keeps the name",
+            held.mtime, newcomer.mtime
+        ),
+        DecisionPath::DedupeLarger => format!(
+            "{target} is claimed by {holder} ({} bytes) and {newcomer_path} ({} bytes), same mtime: the larger keeps the name",
+            held.size, newcomer.size
+        ),
+        _ => format!(
+            "{target} is claimed by {holder} and {newcomer_path}: same mtime and size, different content: both kept"
+        ),
+    }
+}
+
+/// The proposal's actions: quarantines first, then moves.
+fn actions_of(files: &[FileDecision]) -> Result<Vec<Action>> {
     let mut quarantines = Vec::new();
     let mut moves = Vec::new();
-    for f in &files {
+    for f in files {
         let expect = Expect::Sha256(f.sha256);
         match (f.action.as_deref(), &f.target) {
             (Some("quarantine"), _) => quarantines.push(Action::Quarantine {
@@ -592,10 +715,7 @@ fn decide_all(
         }
     }
     quarantines.extend(moves);
-    Ok(Analysis {
-        files,
-        actions: quarantines,
-    })
+    Ok(quarantines)
 }
 
 fn version(d: &FileDecision) -> Version {

@@ -101,45 +101,15 @@ fn skip_vanished<T>(r: Result<T>) -> Result<Option<T>> {
 
 /// Find the groups of identical files under `starts` (none: the whole tree).
 pub fn find(root: &Path, starts: &[RepoPath]) -> Result<DuplicatesReport> {
-    let mut paths = Vec::new();
-    if starts.is_empty() {
-        paths = scan::walk_tree(root)?;
-    } else {
-        for s in starts {
-            paths.extend(scan::walk(root, s)?);
-        }
-        paths.sort();
-        paths.dedup();
-    }
+    let paths = paths_under(root, starts)?;
     // Pass 1: sizes.
-    let sized: Vec<Option<(u64, RepoPath)>> = paths
-        .into_par_iter()
-        .map(|p| {
-            let fs = p.to_fs(root);
-            let m = skip_vanished(std::fs::symlink_metadata(&fs).io("inspect", &fs))?;
-            Ok(m.filter(|m| m.is_file() && m.len() > 0)
-                .map(|m| (m.len(), p)))
-        })
-        .collect::<Result<_>>()?;
-    let sized: Vec<(u64, RepoPath)> = sized.into_iter().flatten().collect();
+    let sized = sized(root, paths)?;
     let files = sized.len() as u64;
     let by_size = groups(sized);
     let same_size: u64 = by_size.iter().map(|(_, g)| g.len() as u64).sum();
     // Pass 2: the first PREFIX_BYTES (for small files, the whole content).
     let candidates: Vec<RepoPath> = by_size.into_iter().flat_map(|(_, g)| g).collect();
-    let prefixed: Vec<Option<((u64, Digest), RepoPath)>> = candidates
-        .into_par_iter()
-        .map(|p| {
-            let fs = p.to_fs(root);
-            let Some(size) =
-                skip_vanished(std::fs::metadata(&fs).io("inspect", &fs))?.map(|m| m.len())
-            else {
-                return Ok(None);
-            };
-            Ok(skip_vanished(hash_file(&fs, Some(PREFIX_BYTES)))?.map(|d| ((size, d), p)))
-        })
-        .collect::<Result<_>>()?;
-    let by_prefix = groups(prefixed.into_iter().flatten().collect());
+    let by_prefix = groups(digested(root, candidates, Some(PREFIX_BYTES))?);
     // Pass 3: the full digest, for files longer than the prefix (for the
     // others the prefix digest is the full one).
     let mut full: Vec<((u64, Digest), RepoPath)> = Vec::new();
@@ -154,7 +124,56 @@ pub fn find(root: &Path, starts: &[RepoPath]) -> Result<DuplicatesReport> {
         }
     }
     let hashed = to_hash.len() as u64;
-    let digested: Vec<Option<((u64, Digest), RepoPath)>> = to_hash
+    full.extend(digested(root, to_hash, None)?);
+    let out = duplicate_groups(full);
+    Ok(DuplicatesReport {
+        schema: DUPLICATES_SCHEMA_ID.into(),
+        scope: starts.iter().map(|s| s.as_str().to_string()).collect(),
+        files,
+        same_size,
+        hashed,
+        duplicate_files: out.iter().map(|g| g.paths.len() as u64 - 1).sum(),
+        wasted_bytes: out.iter().map(waste).sum(),
+        groups: out,
+    })
+}
+
+/// The files under `starts` (none: the whole tree), sorted, each once.
+fn paths_under(root: &Path, starts: &[RepoPath]) -> Result<Vec<RepoPath>> {
+    if starts.is_empty() {
+        return scan::walk_tree(root);
+    }
+    let mut paths = Vec::new();
+    for s in starts {
+        paths.extend(scan::walk(root, s)?);
+    }
+    paths.sort();
+    paths.dedup();
+    Ok(paths)
+}
+
+/// The regular, non-empty files with their sizes (vanished ones skipped).
+fn sized(root: &Path, paths: Vec<RepoPath>) -> Result<Vec<(u64, RepoPath)>> {
+    let sized: Vec<Option<(u64, RepoPath)>> = paths
+        .into_par_iter()
+        .map(|p| {
+            let fs = p.to_fs(root);
+            let m = skip_vanished(std::fs::symlink_metadata(&fs).io("inspect", &fs))?;
+            Ok(m.filter(|m| m.is_file() && m.len() > 0)
+                .map(|m| (m.len(), p)))
+        })
+        .collect::<Result<_>>()?;
+    Ok(sized.into_iter().flatten().collect())
+}
+
+/// Each file's size and digest of its first `limit` bytes (all: None),
+/// vanished ones skipped.
+fn digested(
+    root: &Path,
+    paths: Vec<RepoPath>,
+    limit: Option<usize>,
+) -> Result<Vec<((u64, Digest), RepoPath)>> {
+    let digested: Vec<Option<((u64, Digest), RepoPath)>> = paths
         .into_par_iter()
         .map(|p| {
             let fs = p.to_fs(root);
@@ -163,10 +182,20 @@ pub fn find(root: &Path, starts: &[RepoPath]) -> Result<DuplicatesReport> {
             else {
                 return Ok(None);
             };
-            Ok(skip_vanished(hash_file(&fs, None))?.map(|d| ((size, d), p)))
+            Ok(skip_vanished(hash_file(&fs, limit))?.map(|d| ((size, d), p)))
         })
         .collect::<Result<_>>()?;
-    full.extend(digested.into_iter().flatten());
+    Ok(digested.into_iter().flatten().collect())
+}
+
+/// The bytes a group wastes: every copy but one.
+fn waste(g: &DuplicateGroup) -> u64 {
+    g.size * (g.paths.len() as u64 - 1)
+}
+
+/// The groups of two or more files with the same size and digest, most
+/// waste first.
+fn duplicate_groups(full: Vec<((u64, Digest), RepoPath)>) -> Vec<DuplicateGroup> {
     let mut out: Vec<DuplicateGroup> = Vec::new();
     let mut m: BTreeMap<(u64, Digest), Vec<String>> = BTreeMap::new();
     for ((size, d), p) in full {
@@ -182,16 +211,6 @@ pub fn find(root: &Path, starts: &[RepoPath]) -> Result<DuplicatesReport> {
             });
         }
     }
-    let waste = |g: &DuplicateGroup| g.size * (g.paths.len() as u64 - 1);
     out.sort_by(|a, b| waste(b).cmp(&waste(a)).then(a.sha256.cmp(&b.sha256)));
-    Ok(DuplicatesReport {
-        schema: DUPLICATES_SCHEMA_ID.into(),
-        scope: starts.iter().map(|s| s.as_str().to_string()).collect(),
-        files,
-        same_size,
-        hashed,
-        duplicate_files: out.iter().map(|g| g.paths.len() as u64 - 1).sum(),
-        wasted_bytes: out.iter().map(waste).sum(),
-        groups: out,
-    })
+    out
 }

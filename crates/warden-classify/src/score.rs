@@ -322,86 +322,103 @@ impl Scorer {
     pub fn decide(&self, facts: &Facts) -> Verdict {
         let candidates = self.candidates(facts);
         let t = self.thresholds;
-        let Some(best) = candidates.first() else {
-            return Verdict {
-                path: DecisionPath::Unclassified,
-                module: None,
-                reason: if facts.content.is_none() {
-                    "no module's keywords occur in its name or path (binary: content not read), or no module takes its extension".into()
-                } else {
-                    "no module's keywords occur in its name, path or content, or no module takes its extension".into()
-                },
-                candidates,
-            };
-        };
-        if best.score < t.min_score {
-            let reason = format!(
-                "the best score {} ({}) is below min_score {}",
-                best.score, best.module, t.min_score
-            );
-            return Verdict {
-                path: DecisionPath::Ambiguous,
-                module: None,
-                reason,
-                candidates,
-            };
-        }
-        let second = candidates.get(1).map_or(0, |c| c.score);
-        if best.score - second >= t.min_margin {
-            return Verdict {
-                path: DecisionPath::ClearWinner,
-                module: Some(best.module.clone()),
-                reason: format!(
-                    "{} scored {} (min_score {}), {} ahead of the next (min_margin {})",
-                    best.module,
-                    best.score,
-                    t.min_score,
-                    best.score - second,
-                    t.min_margin
+        let (path, module, reason) = match candidates.first() {
+            None => (DecisionPath::Unclassified, None, unclassified_reason(facts)),
+            Some(best) if best.score < t.min_score => (
+                DecisionPath::Ambiguous,
+                None,
+                format!(
+                    "the best score {} ({}) is below min_score {}",
+                    best.score, best.module, t.min_score
                 ),
-                candidates,
-            };
-        }
-        let tied: Vec<&Candidate> = candidates
-            .iter()
-            .filter(|c| c.score == best.score)
-            .collect();
-        let rest = candidates
-            .iter()
-            .find(|c| c.score < best.score)
-            .map_or(0, |c| c.score);
-        let top_priority = tied.iter().map(|c| c.priority).max().unwrap_or(0);
-        let at_top = tied.iter().filter(|c| c.priority == top_priority).count();
-        if tied.len() > 1 && at_top == 1 && best.score - rest >= t.min_margin {
-            return Verdict {
-                path: DecisionPath::PriorityTiebreak,
-                module: Some(best.module.clone()),
-                reason: format!(
-                    "{} modules tied at score {}; {} has the highest priority ({})",
-                    tied.len(),
-                    best.score,
-                    best.module,
-                    best.priority
-                ),
-                candidates,
-            };
-        }
-        let names: Vec<String> = candidates
-            .iter()
-            .take_while(|c| best.score - c.score < t.min_margin)
-            .map(|c| format!("{} ({})", c.module, c.score))
-            .collect();
-        Verdict {
-            path: DecisionPath::Ambiguous,
-            module: None,
-            reason: format!(
-                "no clear winner: {} within min_margin {} of each other",
-                names.join(", "),
-                t.min_margin
             ),
+            Some(best) => clear_winner(best, &candidates, t)
+                .or_else(|| priority_tiebreak(best, &candidates, t))
+                .unwrap_or_else(|| no_clear_winner(best, &candidates, t)),
+        };
+        Verdict {
+            path,
+            module,
+            reason,
             candidates,
         }
     }
+}
+
+/// How a verdict was reached, the module chosen, and why.
+type Call = (DecisionPath, Option<String>, String);
+
+fn unclassified_reason(facts: &Facts) -> String {
+    if facts.content.is_none() {
+        "no module's keywords occur in its name or path (binary: content not read), or no module takes its extension".into()
+    } else {
+        "no module's keywords occur in its name, path or content, or no module takes its extension"
+            .into()
+    }
+}
+
+/// The best is at least `min_margin` ahead of the next.
+fn clear_winner(best: &Candidate, candidates: &[Candidate], t: Thresholds) -> Option<Call> {
+    let second = candidates.get(1).map_or(0, |c| c.score);
+    (best.score - second >= t.min_margin).then(|| {
+        (
+            DecisionPath::ClearWinner,
+            Some(best.module.clone()),
+            format!(
+                "{} scored {} (min_score {}), {} ahead of the next (min_margin {})",
+                best.module,
+                best.score,
+                t.min_score,
+                best.score - second,
+                t.min_margin
+            ),
+        )
+    })
+}
+
+/// Several tie at the top, one of them has the highest priority, and the
+/// tie is `min_margin` ahead of the rest.
+fn priority_tiebreak(best: &Candidate, candidates: &[Candidate], t: Thresholds) -> Option<Call> {
+    let tied: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.score == best.score)
+        .collect();
+    let rest = candidates
+        .iter()
+        .find(|c| c.score < best.score)
+        .map_or(0, |c| c.score);
+    let top_priority = tied.iter().map(|c| c.priority).max().unwrap_or(0);
+    let at_top = tied.iter().filter(|c| c.priority == top_priority).count();
+    (tied.len() > 1 && at_top == 1 && best.score - rest >= t.min_margin).then(|| {
+        (
+            DecisionPath::PriorityTiebreak,
+            Some(best.module.clone()),
+            format!(
+                "{} modules tied at score {}; {} has the highest priority ({})",
+                tied.len(),
+                best.score,
+                best.module,
+                best.priority
+            ),
+        )
+    })
+}
+
+fn no_clear_winner(best: &Candidate, candidates: &[Candidate], t: Thresholds) -> Call {
+    let names: Vec<String> = candidates
+        .iter()
+        .take_while(|c| best.score - c.score < t.min_margin)
+        .map(|c| format!("{} ({})", c.module, c.score))
+        .collect();
+    (
+        DecisionPath::Ambiguous,
+        None,
+        format!(
+            "no clear winner: {} within min_margin {} of each other",
+            names.join(", "),
+            t.min_margin
+        ),
+    )
 }
 
 fn hit(term: &str, source: HitSource, weight: u32) -> Hit {

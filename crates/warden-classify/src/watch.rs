@@ -317,73 +317,21 @@ fn run(
     handler: &mut dyn BatchHandler,
 ) -> Result<WatchSummary> {
     let repo = Repo::open(root)?;
-    let lock_path = repo.layout.state_dir().join("watch.lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .io("open", &lock_path)?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(Error::Busy {
-                holder: "another `warden watch` of this repository".into(),
-            });
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(e).io("lock", &lock_path),
-    }
+    let _lock = lock_watch(&repo)?;
     let reg = load_registry(root)?;
     let mode = if opts.poll.is_some() {
         "poll"
     } else {
         "events"
     };
-    let (tx, own_rx) = mpsc::channel();
-    let (rx, kernel) = match injected {
-        Some(rx) => (rx, false),
-        None => (own_rx, opts.poll.is_none()),
-    };
-    let mut debouncer = match kernel {
-        false => None,
-        true => Some(
-            notify_debouncer_full::new_debouncer(opts.debounce, None, tx)
-                .map_err(|e| Error::Internal(format!("cannot start the file watcher: {e}")))?,
-        ),
-    };
-    // Each watched root with its inode: a root removed and made again (the
-    // engine removes folders a run empties; the classifier re-creates the
-    // inbox) is a new folder the kernel does not watch yet.
-    let mut watched: BTreeMap<RepoPath, u64> = BTreeMap::new();
-    let watch_roots = |d: &mut Option<_>, watched: &mut BTreeMap<RepoPath, u64>, reg: &Modules| {
-        use std::os::unix::fs::MetadataExt;
-        if let Some(deb) = d {
-            let deb: &mut notify_debouncer_full::Debouncer<_, _> = deb;
-            for r in &reg.inbox {
-                let fs = r.to_fs(root);
-                let Ok(meta) = std::fs::metadata(&fs) else {
-                    continue;
-                };
-                if !meta.is_dir() || watched.get(r) == Some(&meta.ino()) {
-                    continue;
-                }
-                if watched.remove(r).is_some() {
-                    let _ = deb.unwatch(&fs);
-                }
-                if deb.watch(&fs, RecursiveMode::Recursive).is_ok() {
-                    watched.insert(r.clone(), meta.ino());
-                }
-            }
-        }
-    };
-    watch_roots(&mut debouncer, &mut watched, &reg);
+    let (rx, mut roots) = WatchedRoots::start(root, opts, injected)?;
+    roots.watch(&reg);
     log(&WatchEvent::Started {
         mode: mode.into(),
         roots: reg.inbox.iter().map(|r| r.to_string()).collect(),
     });
 
-    let mut seen: BTreeMap<RepoPath, Key> = BTreeMap::new();
-    let mut done: BTreeMap<RepoPath, Key> = BTreeMap::new();
+    let mut sweep = Sweep::default();
     let mut summary = WatchSummary {
         schema: WATCH_SCHEMA_ID.into(),
         mode: mode.into(),
@@ -391,26 +339,15 @@ fn run(
         failed: 0,
     };
     let mut next_scan = Instant::now();
-    let mut last_full = Instant::now();
-    let slice = Duration::from_millis(100);
     while !stop.load(Ordering::SeqCst) {
         let now = Instant::now();
         if now < next_scan {
-            let wait = (next_scan - now).min(slice);
-            match rx.recv_timeout(wait) {
-                Ok(batch) => {
-                    if let Some(why) = rescan_reason(&batch) {
-                        log(&WatchEvent::Rescan { why });
-                    }
-                    next_scan = Instant::now();
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(wait),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            if wait_for_events(&rx, now, next_scan, log) {
+                next_scan = Instant::now();
             }
             continue;
         }
         // A full scan of the inbox roots.
-        last_full = Instant::now().max(last_full);
         let reg = match load_registry(root) {
             Ok(r) => r,
             Err(e) => {
@@ -422,7 +359,168 @@ fn run(
                 continue;
             }
         };
-        watch_roots(&mut debouncer, &mut watched, &reg);
+        roots.watch(&reg);
+        let (mut settled, wake) = sweep.look(root, &reg, opts)?;
+        let cap = batch_cap(root, opts);
+        let more = settled.len() > cap;
+        settled.truncate(cap);
+        if !settled.is_empty() {
+            let pending = sweep.seen.len() - settled.len();
+            let mut batch = Batch {
+                root,
+                reg: &reg,
+                summary: &mut summary,
+                log,
+            };
+            batch.handle(handler, &settled, pending);
+            sweep.done.extend(settled);
+            roots.watch(&reg);
+        }
+        let base = if more {
+            Duration::ZERO
+        } else {
+            opts.poll.unwrap_or(opts.rescan_every)
+        };
+        let after = wake.map_or(base, |w| w.min(base) + Duration::from_millis(10));
+        next_scan = Instant::now() + after;
+    }
+    drop(roots);
+    Ok(summary)
+}
+
+/// One watcher per repository: hold the lock file for as long as the watch runs.
+fn lock_watch(repo: &Repo) -> Result<std::fs::File> {
+    let lock_path = repo.layout.state_dir().join("watch.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .io("open", &lock_path)?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
+            holder: "another `warden watch` of this repository".into(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).io("lock", &lock_path),
+    }
+}
+
+/// Wait (at most a slice) for the kernel's next batch; whether one came.
+fn wait_for_events(
+    rx: &mpsc::Receiver<EventBatch>,
+    now: Instant,
+    next_scan: Instant,
+    log: &mut dyn FnMut(&WatchEvent),
+) -> bool {
+    let wait = (next_scan - now).min(Duration::from_millis(100));
+    match rx.recv_timeout(wait) {
+        Ok(batch) => {
+            if let Some(why) = rescan_reason(&batch) {
+                log(&WatchEvent::Rescan { why });
+            }
+            true
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            std::thread::sleep(wait);
+            false
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => false,
+    }
+}
+
+/// The largest batch: the option, within half the policy's file limit (a
+/// move touches two paths).
+fn batch_cap(root: &Path, opts: &WatchOptions) -> usize {
+    let policy_cap = Repo::open(root)
+        .map(|r| (r.policy.file.limits.max_files / 2).saturating_sub(1) as usize)
+        .unwrap_or(1)
+        .max(1);
+    opts.max_batch.max(1).min(policy_cap)
+}
+
+type KernelWatcher = notify_debouncer_full::Debouncer<
+    notify_debouncer_full::notify::RecommendedWatcher,
+    notify_debouncer_full::RecommendedCache,
+>;
+
+/// Each watched root with its inode: a root removed and made again (the
+/// engine removes folders a run empties; the classifier re-creates the
+/// inbox) is a new folder the kernel does not watch yet.
+struct WatchedRoots<'a> {
+    root: &'a Path,
+    /// None when polling (or when events are injected).
+    debouncer: Option<KernelWatcher>,
+    watched: BTreeMap<RepoPath, u64>,
+}
+
+impl<'a> WatchedRoots<'a> {
+    /// The kernel watcher (none when polling or when events are injected)
+    /// and where its batches arrive.
+    fn start(
+        root: &'a Path,
+        opts: &WatchOptions,
+        injected: Option<mpsc::Receiver<EventBatch>>,
+    ) -> Result<(mpsc::Receiver<EventBatch>, Self)> {
+        let (tx, own_rx) = mpsc::channel();
+        let (rx, kernel) = match injected {
+            Some(rx) => (rx, false),
+            None => (own_rx, opts.poll.is_none()),
+        };
+        let debouncer = match kernel {
+            false => None,
+            true => Some(
+                notify_debouncer_full::new_debouncer(opts.debounce, None, tx)
+                    .map_err(|e| Error::Internal(format!("cannot start the file watcher: {e}")))?,
+            ),
+        };
+        let roots = Self {
+            root,
+            debouncer,
+            watched: BTreeMap::new(),
+        };
+        Ok((rx, roots))
+    }
+
+    fn watch(&mut self, reg: &Modules) {
+        use std::os::unix::fs::MetadataExt;
+        let Some(deb) = &mut self.debouncer else {
+            return;
+        };
+        for r in &reg.inbox {
+            let fs = r.to_fs(self.root);
+            let Ok(meta) = std::fs::metadata(&fs) else {
+                continue;
+            };
+            if !meta.is_dir() || self.watched.get(r) == Some(&meta.ino()) {
+                continue;
+            }
+            if self.watched.remove(r).is_some() {
+                let _ = deb.unwatch(&fs);
+            }
+            if deb.watch(&fs, RecursiveMode::Recursive).is_ok() {
+                self.watched.insert(r.clone(), meta.ino());
+            }
+        }
+    }
+}
+
+/// The files settled in one look, and when an unsettled one may be.
+type Look = (Vec<(RepoPath, Key)>, Option<Duration>);
+
+/// What the scans remember between rounds.
+#[derive(Default)]
+struct Sweep {
+    /// Each present file as last seen.
+    seen: BTreeMap<RepoPath, Key>,
+    /// Files handled, as they were then (changed again: handled again).
+    done: BTreeMap<RepoPath, Key>,
+}
+
+impl Sweep {
+    /// Scan the inbox roots: the files settled (unchanged and older than
+    /// `settle`, not handled as they are), and when an unsettled one may be.
+    fn look(&mut self, root: &Path, reg: &Modules, opts: &WatchOptions) -> Result<Look> {
         let mut present: Vec<RepoPath> = Vec::new();
         for r in &reg.inbox {
             present.extend(scan::walk(root, r)?);
@@ -435,12 +533,12 @@ fn run(
                 continue;
             };
             let (key, age) = key_of(&meta);
-            if done.get(&p) == Some(&key) {
+            if self.done.get(&p) == Some(&key) {
                 keep_seen.insert(p, key);
                 continue;
             }
-            done.remove(&p);
-            let prev = seen.get(&p).copied();
+            self.done.remove(&p);
+            let prev = self.seen.get(&p).copied();
             let age = age.unwrap_or(Duration::ZERO);
             let stable = prev.is_none_or(|k| k == key);
             if stable && age >= opts.settle {
@@ -455,76 +553,72 @@ fn run(
             }
             keep_seen.insert(p, key);
         }
-        done.retain(|p, _| keep_seen.contains_key(p));
-        seen = keep_seen;
-        let policy_cap = Repo::open(root)
-            .map(|r| (r.policy.file.limits.max_files / 2).saturating_sub(1) as usize)
-            .unwrap_or(1)
-            .max(1);
-        let cap = opts.max_batch.max(1).min(policy_cap);
-        let more = settled.len() > cap;
-        settled.truncate(cap);
-        if !settled.is_empty() {
-            let pending = seen.len() - settled.len();
-            let n = settled.len();
-            let batch: Vec<Settled> = settled
-                .iter()
-                .map(|(p, k)| Settled {
-                    path: p.clone(),
-                    size: k.0,
-                })
-                .collect();
-            match handler.handle(root, &reg, &batch) {
-                Ok(h) if !h.faults.is_empty() => {
-                    summary.failed += 1;
-                    log(&WatchEvent::Failed {
-                        files: n,
-                        error: format!(
-                            "{}{}",
-                            h.faults.join("; "),
-                            h.dispatch
-                                .map(|d| format!(" (dispatch run {d}; `warden replay {d}`)"))
-                                .unwrap_or_default()
-                        ),
-                    });
-                }
-                Ok(h) => {
-                    let b = BatchLog {
-                        batch: summary.batches.len() as u64 + 1,
-                        files: n,
-                        counts: h.report.counts,
-                        run: h.report.run,
-                        outcome: h.report.outcome,
-                        pending,
-                        handler: h.handler,
-                        dispatch: h.dispatch,
-                    };
-                    log(&WatchEvent::Batch(b.clone()));
-                    summary.batches.push(b);
-                }
-                Err(e) => {
-                    summary.failed += 1;
-                    log(&WatchEvent::Failed {
-                        files: n,
-                        error: e.to_string(),
-                    });
-                }
-            }
-            for (p, k) in settled {
-                done.insert(p, k);
-            }
-            watch_roots(&mut debouncer, &mut watched, &reg);
-        }
-        let base = if more {
-            Duration::ZERO
-        } else {
-            opts.poll.unwrap_or(opts.rescan_every)
-        };
-        let after = wake.map_or(base, |w| w.min(base) + Duration::from_millis(10));
-        next_scan = Instant::now() + after;
+        self.done.retain(|p, _| keep_seen.contains_key(p));
+        self.seen = keep_seen;
+        Ok((settled, wake))
     }
-    drop(debouncer);
-    Ok(summary)
+}
+
+/// Handing one settled batch to the handler and logging the result.
+struct Batch<'a, 'l> {
+    root: &'a Path,
+    reg: &'a Modules,
+    summary: &'a mut WatchSummary,
+    log: &'a mut (dyn FnMut(&WatchEvent) + 'l),
+}
+
+impl Batch<'_, '_> {
+    fn handle(
+        &mut self,
+        handler: &mut dyn BatchHandler,
+        settled: &[(RepoPath, Key)],
+        pending: usize,
+    ) {
+        let n = settled.len();
+        let batch: Vec<Settled> = settled
+            .iter()
+            .map(|(p, k)| Settled {
+                path: p.clone(),
+                size: k.0,
+            })
+            .collect();
+        match handler.handle(self.root, self.reg, &batch) {
+            Ok(h) if !h.faults.is_empty() => {
+                self.summary.failed += 1;
+                (self.log)(&WatchEvent::Failed {
+                    files: n,
+                    error: format!(
+                        "{}{}",
+                        h.faults.join("; "),
+                        h.dispatch
+                            .map(|d| format!(" (dispatch run {d}; `warden replay {d}`)"))
+                            .unwrap_or_default()
+                    ),
+                });
+            }
+            Ok(h) => {
+                let b = BatchLog {
+                    batch: self.summary.batches.len() as u64 + 1,
+                    files: n,
+                    counts: h.report.counts,
+                    run: h.report.run,
+                    outcome: h.report.outcome,
+                    pending,
+                    handler: h.handler,
+                    dispatch: h.dispatch,
+                };
+                (self.log)(&WatchEvent::Batch(b.clone()));
+                self.summary.batches.push(b);
+            }
+            Err(e) => {
+                self.summary.failed += 1;
+                (self.log)(&WatchEvent::Failed {
+                    files: n,
+                    error: e.to_string(),
+                });
+            }
+        }
+    }
 }
 
 fn load_registry(root: &Path) -> Result<Modules> {

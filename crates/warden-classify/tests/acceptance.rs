@@ -321,3 +321,55 @@ fn undo_restores_the_inbox_byte_for_byte() {
     f.undo(&r.run.expect("run"));
     assert_eq!(f.user_tree(), before);
 }
+
+#[test]
+fn a_kept_both_name_already_taken_collapses_the_same_content_and_leaves_other_content_alone() {
+    let f = Fixture::new(SEED);
+    let short = |text: &str| warden_core::Digest::of(text.as_bytes()).hex()[..8].to_string();
+    // Same mtime, same size, different content: the newcomer would be kept
+    // under its content-derived name, which already holds the same content.
+    f.write("modules/ledger/dup_ledger.py", "aaaa\n");
+    f.touch("modules/ledger/dup_ledger.py", 100);
+    f.write("inbox/dup_ledger.py", "bbbb\n");
+    f.touch("inbox/dup_ledger.py", 100);
+    let alt_same = format!("modules/ledger/dup_ledger.{}.py", short("bbbb\n"));
+    f.write(&alt_same, "bbbb\n");
+    // ... and here it holds other content (a prefix collision).
+    f.write("modules/ledger/coll_ledger.py", "cccc\n");
+    f.touch("modules/ledger/coll_ledger.py", 100);
+    f.write("inbox/coll_ledger.py", "dddd\n");
+    f.touch("inbox/coll_ledger.py", 100);
+    let alt_other = format!("modules/ledger/coll_ledger.{}.py", short("dddd\n"));
+    f.write(&alt_other, "zzzz\n");
+    let a = f.dry_run();
+    let find = |p: &str| {
+        a.files
+            .iter()
+            .find(|d| d.path == p)
+            .unwrap_or_else(|| panic!("no decision for {p}: {:#?}", a.files))
+    };
+
+    let d = find("inbox/dup_ledger.py");
+    assert_eq!(d.decision_path, DecisionPath::DedupeCollapsed);
+    assert_eq!(d.quarantine_reason.as_deref(), Some("duplicate"));
+    assert_eq!(
+        d.reason,
+        format!("{alt_same} already holds the same content")
+    );
+    assert_eq!(d.winner_sha256, Some(d.sha256));
+
+    let d = find("inbox/coll_ledger.py");
+    assert_eq!(d.decision_path, DecisionPath::Ambiguous);
+    assert_eq!((d.action.as_deref(), d.target.as_deref()), (None, None));
+    assert_eq!(
+        d.reason,
+        format!("{alt_other} exists with other content (sha256 prefix collision): left in place")
+    );
+    let moved: Vec<String> = a
+        .actions
+        .iter()
+        .map(|x| format!("{x:?}"))
+        .filter(|x| x.contains("coll_ledger"))
+        .collect();
+    assert!(moved.is_empty(), "nothing proposed for it: {moved:?}");
+}

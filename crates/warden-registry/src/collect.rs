@@ -8,7 +8,7 @@
 //! patch. An item already listed is never suggested again, so a second run
 //! suggests nothing.
 
-use crate::model::{INDEX_PATH, REGISTRY_DIR};
+use crate::model::{INDEX_PATH, Index, REGISTRY_DIR};
 use crate::patch::{Confidence, PatchKind, RegistryPatch};
 use crate::registry::Registry;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -122,127 +122,36 @@ pub fn collect(
     scope: Option<&str>,
 ) -> Result<Collected> {
     let mut out = Collected::default();
-    let in_scope = |id: &str| scope.is_none_or(|s| s == id);
     // index_row, vector_drift, missing_entry: the index against the entries.
     if let Some(ix) = &reg.index {
-        // The first row of each id, as `Index::row` finds it.
-        let mut rows: std::collections::HashMap<&str, &crate::model::IndexRow> =
-            std::collections::HashMap::with_capacity(ix.capabilities.len());
-        for r in &ix.capabilities {
-            rows.entry(r.id.as_str()).or_insert(r);
-        }
-        for e in &reg.entries {
-            if !in_scope(&e.meta.id) {
-                continue;
-            }
-            match rows.get(e.meta.id.as_str()).copied() {
-                None => out.patches.push(RegistryPatch {
-                    capability_id: e.meta.id.clone(),
-                    kind: PatchKind::IndexRowAdd,
-                    confidence: Confidence::High,
-                    rationale: format!("{} has no row in the index", e.path),
-                    field_path: "index.capabilities".into(),
-                    value: Some(Value::String(e.path.clone())),
-                    append: None,
-                    evidence_citations: vec![],
-                }),
-                Some(row) if row.entry == e.path && row.vector != e.meta.maturity.vector() => {
-                    out.patches.push(RegistryPatch {
-                        capability_id: e.meta.id.clone(),
-                        kind: PatchKind::VectorSync,
-                        confidence: Confidence::High,
-                        rationale: format!(
-                            "the index says {} but {} is at {}",
-                            row.vector,
-                            e.path,
-                            e.meta.maturity.vector()
-                        ),
-                        field_path: "index.vector".into(),
-                        value: Some(Value::String(e.meta.maturity.vector().to_string())),
-                        append: None,
-                        evidence_citations: vec![],
-                    })
-                }
-                Some(_) => {}
-            }
-        }
-        for row in &ix.capabilities {
-            if in_scope(&row.id) && reg.originals.get(&row.entry).is_none_or(Option::is_none) {
-                out.notes.push(note(
-                    "missing_entry",
-                    Some(&row.entry),
-                    format!(
-                        "capability \"{}\": its entry file {} is missing; restore it or remove the row",
-                        row.id, row.entry
-                    ),
-                    true,
-                ));
-            }
-        }
-        if let Some(last) = last_touch(git, REGISTRY_DIR, &ix.updated)?
-            && last > ix.updated
-        {
-            out.notes.push(note(
-                "stale_updated",
-                Some(INDEX_PATH),
-                format!(
-                    "`updated` is {} but registry/ last changed on {last}; the next write bumps it",
-                    ix.updated
-                ),
-                false,
-            ));
-        }
+        out.patches = index_patches(reg, ix, scope);
+        out.notes = missing_entries(reg, ix, scope);
+        out.notes.extend(stale_updated(git, ix)?);
     }
     let Some(since) = since else {
         return Ok(out);
     };
     check_rev(git, since)?;
     let changed = git.changed_in_worktree(since, false)?;
-    let workflows = set(&[".github/workflows/*", ".gitea/workflows/*"]);
-    let tests = set(&[
-        "tests/**",
-        "**/tests/**",
-        "test/**",
-        "**/test/**",
-        "**/test_*.py",
-        "**/*_test.*",
-        "**/*.test.*",
-        "**/*.spec.*",
-    ]);
-    let docs = set(&["docs/**"]);
-    let manifests = set(&[
-        "pyproject.toml",
-        "**/pyproject.toml",
-        "Cargo.toml",
-        "**/Cargo.toml",
-        "package.json",
-        "**/package.json",
-    ]);
-    // One set of every entry's globs; glob i belongs to entry owner[i].
-    let mut owner: Vec<usize> = Vec::new();
-    let mut all = GlobSetBuilder::new();
-    for (i, e) in reg.entries.iter().enumerate() {
-        for g in &e.meta.paths {
-            if let Some(g) = glob(g) {
-                all.add(g);
-                owner.push(i);
-            }
-        }
-    }
-    let all = all.build().unwrap_or_else(|_| GlobSet::empty());
+    let mut window = Window {
+        reg,
+        git,
+        since,
+        scope,
+        notes: Vec::new(),
+        evidence: Vec::new(),
+        artifacts: Vec::new(),
+    };
+    let kinds = Kinds::new();
+    let globs = EntryGlobs::new(reg);
     let mut hits = Vec::new();
-    let mut ev = Vec::new();
-    let mut arts = Vec::new();
     for path in &changed {
         if path.starts_with("registry/") {
             continue;
         }
-        all.matches_into(path.as_str(), &mut hits);
-        let mut owners: Vec<usize> = hits.iter().map(|g| owner[*g]).collect();
-        owners.sort_unstable();
-        owners.dedup();
+        let owners = globs.owners(path, &mut hits);
         if owners.is_empty() {
-            out.notes.push(note(
+            window.notes.push(note(
                 "unmapped",
                 Some(path),
                 format!("{path} changed but no capability's `paths` matches it"),
@@ -250,77 +159,277 @@ pub fn collect(
             ));
             continue;
         }
-        let kind = if workflows.is_match(path) {
+        if let Some(kind) = kinds.evidence_kind(path) {
+            window.evidence_for(path, &owners, kind);
+        }
+        if kinds.manifests.is_match(path) {
+            window.artifacts_for(path, &owners)?;
+        }
+    }
+    out.notes.append(&mut window.notes);
+    out.patches.extend(window.sorted_patches());
+    out.changed = changed;
+    Ok(out)
+}
+
+fn in_scope(scope: Option<&str>, id: &str) -> bool {
+    scope.is_none_or(|s| s == id)
+}
+
+/// index_row and vector_drift: a patch for each entry the index lacks or
+/// places at another maturity.
+fn index_patches(reg: &Registry, ix: &Index, scope: Option<&str>) -> Vec<RegistryPatch> {
+    // The first row of each id, as `Index::row` finds it.
+    let mut rows: std::collections::HashMap<&str, &crate::model::IndexRow> =
+        std::collections::HashMap::with_capacity(ix.capabilities.len());
+    for r in &ix.capabilities {
+        rows.entry(r.id.as_str()).or_insert(r);
+    }
+    let mut patches = Vec::new();
+    for e in &reg.entries {
+        if !in_scope(scope, &e.meta.id) {
+            continue;
+        }
+        match rows.get(e.meta.id.as_str()).copied() {
+            None => patches.push(RegistryPatch {
+                capability_id: e.meta.id.clone(),
+                kind: PatchKind::IndexRowAdd,
+                confidence: Confidence::High,
+                rationale: format!("{} has no row in the index", e.path),
+                field_path: "index.capabilities".into(),
+                value: Some(Value::String(e.path.clone())),
+                append: None,
+                evidence_citations: vec![],
+            }),
+            Some(row) if row.entry == e.path && row.vector != e.meta.maturity.vector() => patches
+                .push(RegistryPatch {
+                    capability_id: e.meta.id.clone(),
+                    kind: PatchKind::VectorSync,
+                    confidence: Confidence::High,
+                    rationale: format!(
+                        "the index says {} but {} is at {}",
+                        row.vector,
+                        e.path,
+                        e.meta.maturity.vector()
+                    ),
+                    field_path: "index.vector".into(),
+                    value: Some(Value::String(e.meta.maturity.vector().to_string())),
+                    append: None,
+                    evidence_citations: vec![],
+                }),
+            Some(_) => {}
+        }
+    }
+    patches
+}
+
+/// missing_entry: an index row whose entry file is gone (blocks writing).
+fn missing_entries(reg: &Registry, ix: &Index, scope: Option<&str>) -> Vec<Note> {
+    ix.capabilities
+        .iter()
+        .filter(|row| {
+            in_scope(scope, &row.id) && reg.originals.get(&row.entry).is_none_or(Option::is_none)
+        })
+        .map(|row| {
+            note(
+                "missing_entry",
+                Some(&row.entry),
+                format!(
+                    "capability \"{}\": its entry file {} is missing; restore it or remove the row",
+                    row.id, row.entry
+                ),
+                true,
+            )
+        })
+        .collect()
+}
+
+/// stale_updated: registry/ changed after the index's `updated` date.
+fn stale_updated(git: &Git, ix: &Index) -> Result<Option<Note>> {
+    let Some(last) = last_touch(git, REGISTRY_DIR, &ix.updated)? else {
+        return Ok(None);
+    };
+    if last <= ix.updated {
+        return Ok(None);
+    }
+    Ok(Some(note(
+        "stale_updated",
+        Some(INDEX_PATH),
+        format!(
+            "`updated` is {} but registry/ last changed on {last}; the next write bumps it",
+            ix.updated
+        ),
+        false,
+    )))
+}
+
+/// The kinds of changed file that count as evidence, and the manifests.
+struct Kinds {
+    workflows: GlobSet,
+    tests: GlobSet,
+    docs: GlobSet,
+    manifests: GlobSet,
+}
+
+/// (collector, evidence key, what the file is).
+type EvidenceKind = (&'static str, &'static str, &'static str);
+
+impl Kinds {
+    fn new() -> Self {
+        Self {
+            workflows: set(&[".github/workflows/*", ".gitea/workflows/*"]),
+            tests: set(&[
+                "tests/**",
+                "**/tests/**",
+                "test/**",
+                "**/test/**",
+                "**/test_*.py",
+                "**/*_test.*",
+                "**/*.test.*",
+                "**/*.spec.*",
+            ]),
+            docs: set(&["docs/**"]),
+            manifests: set(&[
+                "pyproject.toml",
+                "**/pyproject.toml",
+                "Cargo.toml",
+                "**/Cargo.toml",
+                "package.json",
+                "**/package.json",
+            ]),
+        }
+    }
+
+    fn evidence_kind(&self, path: &str) -> Option<EvidenceKind> {
+        if self.workflows.is_match(path) {
             Some(("workflows", "tests", "a CI workflow"))
-        } else if tests.is_match(path) {
+        } else if self.tests.is_match(path) {
             Some(("tests", "tests", "a test"))
-        } else if docs.is_match(path) {
+        } else if self.docs.is_match(path) {
             Some(("docs", "documentation", "documentation"))
         } else {
             None
-        };
-        for &i in &owners {
-            let e = &reg.entries[i];
-            if !in_scope(&e.meta.id) {
-                continue;
-            }
-            if let Some((c, key, what)) = kind {
-                let listed = e.meta.evidence.get(key).is_some_and(|l| l.contains(path));
-                if !listed {
-                    ev.push((c, evidence(
-                        &e.meta.id,
-                        key,
-                        path,
-                        format!("{path} ({what}) changed since {since} and matches this capability's paths"),
-                    )));
+        }
+    }
+}
+
+/// One set of every entry's globs; glob i belongs to entry `owner[i]`.
+struct EntryGlobs {
+    all: GlobSet,
+    owner: Vec<usize>,
+}
+
+impl EntryGlobs {
+    fn new(reg: &Registry) -> Self {
+        let mut owner: Vec<usize> = Vec::new();
+        let mut all = GlobSetBuilder::new();
+        for (i, e) in reg.entries.iter().enumerate() {
+            for g in &e.meta.paths {
+                if let Some(g) = glob(g) {
+                    all.add(g);
+                    owner.push(i);
                 }
             }
         }
-        if manifests.is_match(path) {
-            let now = std::fs::read(git_root_join(git, path)).ok();
-            let before = git.show_file(since, path)?;
-            let new_points: Vec<String> = {
-                let a = entry_points(path, now.as_deref());
-                let b = entry_points(path, before.as_deref());
-                a.difference(&b).cloned().collect()
-            };
-            for art in new_points {
-                for &i in &owners {
-                    let e = &reg.entries[i];
-                    if !in_scope(&e.meta.id) || e.meta.availability.current_artifacts.contains(&art)
-                    {
-                        continue;
-                    }
-                    arts.push(RegistryPatch {
-                        capability_id: e.meta.id.clone(),
-                        kind: PatchKind::ArtifactAppend,
-                        confidence: Confidence::High,
-                        rationale: format!(
-                            "{path} declares the new entry point {art} since {since}"
-                        ),
-                        field_path: "availability.current_artifacts".into(),
-                        value: None,
-                        append: Some(Value::String(art.clone())),
-                        evidence_citations: vec![path.clone()],
-                    });
-                }
+        let all = all.build().unwrap_or_else(|_| GlobSet::empty());
+        Self { all, owner }
+    }
+
+    /// The entries whose `paths` match `path`, in entry order.
+    fn owners(&self, path: &str, hits: &mut Vec<usize>) -> Vec<usize> {
+        self.all.matches_into(path, hits);
+        let mut owners: Vec<usize> = hits.iter().map(|g| self.owner[*g]).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        owners
+    }
+}
+
+/// The change window's collectors and what they found.
+struct Window<'a> {
+    reg: &'a Registry,
+    git: &'a Git,
+    since: &'a str,
+    scope: Option<&'a str>,
+    notes: Vec<Note>,
+    evidence: Vec<(&'static str, RegistryPatch)>,
+    artifacts: Vec<RegistryPatch>,
+}
+
+impl Window<'_> {
+    /// workflows, tests, docs: cite `path` in each owner that does not list it.
+    fn evidence_for(&mut self, path: &str, owners: &[usize], kind: EvidenceKind) {
+        let (c, key, what) = kind;
+        let since = self.since;
+        for &i in owners {
+            let e = &self.reg.entries[i];
+            if !in_scope(self.scope, &e.meta.id) {
+                continue;
+            }
+            let listed = e
+                .meta
+                .evidence
+                .get(key)
+                .is_some_and(|l| l.iter().any(|x| x == path));
+            if !listed {
+                self.evidence.push((c, evidence(
+                    &e.meta.id,
+                    key,
+                    path,
+                    format!("{path} ({what}) changed since {since} and matches this capability's paths"),
+                )));
             }
         }
     }
-    // Collector order, then capability, then path: deterministic (G7).
-    let order = |c: &str| COLLECTORS.iter().position(|(n, _)| *n == c).unwrap_or(99);
-    let item = |p: &RegistryPatch| {
-        p.append
-            .as_ref()
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    ev.sort_by_key(|(c, p)| (order(c), p.capability_id.clone(), item(p)));
-    out.patches.extend(ev.into_iter().map(|(_, p)| p));
-    arts.sort_by_key(|p| (p.capability_id.clone(), item(p)));
-    out.patches.extend(arts);
-    out.changed = changed;
-    Ok(out)
+
+    /// artifacts: entry points a manifest declares now but did not at `since`.
+    fn artifacts_for(&mut self, path: &str, owners: &[usize]) -> Result<()> {
+        let since = self.since;
+        let now = std::fs::read(git_root_join(self.git, path)).ok();
+        let before = self.git.show_file(since, path)?;
+        let new_points: Vec<String> = {
+            let a = entry_points(path, now.as_deref());
+            let b = entry_points(path, before.as_deref());
+            a.difference(&b).cloned().collect()
+        };
+        for art in new_points {
+            for &i in owners {
+                let e = &self.reg.entries[i];
+                if !in_scope(self.scope, &e.meta.id)
+                    || e.meta.availability.current_artifacts.contains(&art)
+                {
+                    continue;
+                }
+                self.artifacts.push(RegistryPatch {
+                    capability_id: e.meta.id.clone(),
+                    kind: PatchKind::ArtifactAppend,
+                    confidence: Confidence::High,
+                    rationale: format!("{path} declares the new entry point {art} since {since}"),
+                    field_path: "availability.current_artifacts".into(),
+                    value: None,
+                    append: Some(Value::String(art.clone())),
+                    evidence_citations: vec![path.to_string()],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Collector order, then capability, then path: deterministic (G7).
+    fn sorted_patches(&mut self) -> Vec<RegistryPatch> {
+        let order = |c: &str| COLLECTORS.iter().position(|(n, _)| *n == c).unwrap_or(99);
+        let item = |p: &RegistryPatch| {
+            p.append
+                .as_ref()
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let mut ev = std::mem::take(&mut self.evidence);
+        ev.sort_by_key(|(c, p)| (order(c), p.capability_id.clone(), item(p)));
+        let mut arts = std::mem::take(&mut self.artifacts);
+        arts.sort_by_key(|p| (p.capability_id.clone(), item(p)));
+        ev.into_iter().map(|(_, p)| p).chain(arts).collect()
+    }
 }
 
 fn git_root_join(git: &Git, path: &str) -> std::path::PathBuf {

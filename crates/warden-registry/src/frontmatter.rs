@@ -97,46 +97,28 @@ fn obj(v: &Value) -> serde_json::Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
-/// Merge at column `col`: keep the blocks of `old_text` whose value is the
+/// One mapping being merged: its value before and after, the column of its
+/// keys, how deep it is, and its dotted path (empty at the top).
+struct Mapping<'a> {
+    old: &'a serde_json::Map<String, Value>,
+    new: &'a serde_json::Map<String, Value>,
+    col: usize,
+    depth: usize,
+    at: &'a str,
+}
+
+/// Merge at column `m.col`: keep the blocks of `old_text` whose value is the
 /// same in `old` and `new`, take `canon_text`'s block where it changed, drop
 /// the removed keys, and insert the new ones after their canonical
 /// predecessor. Mappings changed on both sides are merged one level deeper.
-#[allow(clippy::too_many_arguments)]
 fn merge(
     old_text: &str,
     canon_text: &str,
-    old: &serde_json::Map<String, Value>,
-    new: &serde_json::Map<String, Value>,
-    col: usize,
-    depth: usize,
-    at: &str,
+    m: &Mapping<'_>,
     lost: &mut Vec<String>,
 ) -> Option<String> {
-    let olds = blocks(old_text, col)?;
-    let canon_col = canon_text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .map_or(col, indent);
-    let canons = blocks(canon_text, canon_col)?;
-    let reindent = |s: &str| -> String {
-        s.split_inclusive('\n')
-            .map(|l| {
-                if l.trim().is_empty() {
-                    l.to_string()
-                } else {
-                    let i = indent(l);
-                    let deeper = i.saturating_sub(canon_col);
-                    format!("{}{}", " ".repeat(col + deeper), &l[i..])
-                }
-            })
-            .collect()
-    };
-    let canon_of = |k: &str| {
-        canons
-            .iter()
-            .find(|b| b.key.as_deref() == Some(k))
-            .map(|b| reindent(&b.body))
-    };
+    let olds = blocks(old_text, m.col)?;
+    let canon = Canon::new(canon_text, m.col)?;
     // Each old block, kept, replaced or dropped; then the new keys.
     let mut out: Vec<(Option<String>, String)> = Vec::new();
     for b in &olds {
@@ -144,65 +126,136 @@ fn merge(
             out.push((None, b.lead.clone()));
             continue;
         };
-        let (o, n) = (old.get(k), new.get(k));
-        let path = if at.is_empty() {
-            k.clone()
-        } else {
-            format!("{at}.{k}")
-        };
-        let first = b.body.split_inclusive('\n').next().unwrap_or("");
-        let rest = &b.body[first.len()..];
-        // The column of the value's first line below the key, when the
-        // value is written in block style (`key:` then deeper lines).
-        let child_col = rest
-            .lines()
-            .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .map(indent)
-            .filter(|_| opens_block(first));
-        let body = match (o, n) {
-            (Some(o), Some(n)) if o == n => b.body.clone(),
-            (_, None) => {
-                // Removed: its comments go too, unless they lead the file.
-                continue;
-            }
-            (Some(Value::Object(om)), Some(Value::Object(nm))) if depth == 0 => {
-                let canon_block = canon_of(k)?;
-                let cfirst = canon_block.split_inclusive('\n').next().unwrap_or("");
-                let crest = &canon_block[cfirst.len()..];
-                match child_col {
-                    // Block style on both sides: merge the keys inside.
-                    Some(cc) if cc > col && !crest.is_empty() => {
-                        let inner = merge(rest, crest, om, nm, cc, depth + 1, &path, lost)?;
-                        format!("{first}{inner}")
-                    }
-                    _ => replaced(&b.body, canon_block, &path, lost),
-                }
-            }
-            // Items appended to a block-style list: the old lines stay as
-            // they are (with the comments between them), the new items
-            // follow in canonical form.
-            (Some(Value::Array(oa)), Some(Value::Array(na)))
-                if na.len() > oa.len() && na[..oa.len()] == oa[..] =>
-            {
-                let canon_block = canon_of(k)?;
-                match child_col.and_then(|ic| {
-                    appended(rest, ic, &canon_block, col, na.len(), na.len() - oa.len())
-                }) {
-                    Some(more) => format!("{}{more}", b.body),
-                    None => replaced(&b.body, canon_block, &path, lost),
-                }
-            }
-            _ => replaced(&b.body, canon_of(k)?, &path, lost),
-        };
-        out.push((Some(k.clone()), format!("{}{body}", b.lead)));
+        if let Some(body) = merge_block(b, k, m, &canon, lost)? {
+            out.push((Some(k.clone()), format!("{}{body}", b.lead)));
+        }
     }
-    // New keys, in canonical order, after the nearest preceding key present.
-    let order: Vec<String> = canons.iter().filter_map(|b| b.key.clone()).collect();
+    insert_new_keys(&mut out, &olds, m.new, &canon)?;
+    Some(out.into_iter().map(|(_, t)| t).collect())
+}
+
+/// The canonical text's blocks, re-indented from their column to the
+/// merged mapping's.
+struct Canon {
+    blocks: Vec<Block>,
+    from: usize,
+    to: usize,
+}
+
+impl Canon {
+    fn new(canon_text: &str, col: usize) -> Option<Self> {
+        let from = canon_text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .map_or(col, indent);
+        Some(Self {
+            blocks: blocks(canon_text, from)?,
+            from,
+            to: col,
+        })
+    }
+
+    fn reindent(&self, s: &str) -> String {
+        s.split_inclusive('\n')
+            .map(|l| {
+                if l.trim().is_empty() {
+                    l.to_string()
+                } else {
+                    let i = indent(l);
+                    let deeper = i.saturating_sub(self.from);
+                    format!("{}{}", " ".repeat(self.to + deeper), &l[i..])
+                }
+            })
+            .collect()
+    }
+
+    /// Key `k`'s canonical block, re-indented.
+    fn of(&self, k: &str) -> Option<String> {
+        self.blocks
+            .iter()
+            .find(|b| b.key.as_deref() == Some(k))
+            .map(|b| self.reindent(&b.body))
+    }
+}
+
+/// Old block `b` (key `k`) merged: Some(None) when the key was removed (its
+/// comments go too, unless they lead the file); None when the merge cannot
+/// be done this way.
+fn merge_block(
+    b: &Block,
+    k: &str,
+    m: &Mapping<'_>,
+    canon: &Canon,
+    lost: &mut Vec<String>,
+) -> Option<Option<String>> {
+    let path = if m.at.is_empty() {
+        k.to_string()
+    } else {
+        format!("{}.{k}", m.at)
+    };
+    let first = b.body.split_inclusive('\n').next().unwrap_or("");
+    let rest = &b.body[first.len()..];
+    // The column of the value's first line below the key, when the
+    // value is written in block style (`key:` then deeper lines).
+    let child_col = rest
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(indent)
+        .filter(|_| opens_block(first));
+    let body = match (m.old.get(k), m.new.get(k)) {
+        (Some(o), Some(n)) if o == n => b.body.clone(),
+        (_, None) => return Some(None),
+        (Some(Value::Object(om)), Some(Value::Object(nm))) if m.depth == 0 => {
+            let canon_block = canon.of(k)?;
+            let cfirst = canon_block.split_inclusive('\n').next().unwrap_or("");
+            let crest = &canon_block[cfirst.len()..];
+            match child_col {
+                // Block style on both sides: merge the keys inside.
+                Some(cc) if cc > m.col && !crest.is_empty() => {
+                    let inner = Mapping {
+                        old: om,
+                        new: nm,
+                        col: cc,
+                        depth: m.depth + 1,
+                        at: &path,
+                    };
+                    format!("{first}{}", merge(rest, crest, &inner, lost)?)
+                }
+                _ => replaced(&b.body, canon_block, &path, lost),
+            }
+        }
+        // Items appended to a block-style list: the old lines stay as
+        // they are (with the comments between them), the new items
+        // follow in canonical form.
+        (Some(Value::Array(oa)), Some(Value::Array(na)))
+            if na.len() > oa.len() && na[..oa.len()] == oa[..] =>
+        {
+            let canon_block = canon.of(k)?;
+            match child_col.and_then(|ic| {
+                appended(rest, ic, &canon_block, m.col, na.len(), na.len() - oa.len())
+            }) {
+                Some(more) => format!("{}{more}", b.body),
+                None => replaced(&b.body, canon_block, &path, lost),
+            }
+        }
+        _ => replaced(&b.body, canon.of(k)?, &path, lost),
+    };
+    Some(Some(body))
+}
+
+/// New keys, in canonical order, after the nearest preceding key present.
+fn insert_new_keys(
+    out: &mut Vec<(Option<String>, String)>,
+    olds: &[Block],
+    new: &serde_json::Map<String, Value>,
+    canon: &Canon,
+) -> Option<()> {
+    let order: Vec<String> = canon.blocks.iter().filter_map(|b| b.key.clone()).collect();
     for (i, k) in order.iter().enumerate() {
         if olds.iter().any(|b| b.key.as_deref() == Some(k)) || !new.contains_key(k) {
             continue;
         }
-        let text = canon_of(k)?;
+        let text = canon.of(k)?;
         let after = order[..i].iter().rev().find_map(|p| {
             out.iter()
                 .rposition(|(ok, _)| ok.as_deref() == Some(p.as_str()))
@@ -217,7 +270,7 @@ fn merge(
         };
         out.insert(at, (Some(k.clone()), text));
     }
-    Some(out.into_iter().map(|(_, t)| t).collect())
+    Some(())
 }
 
 /// Whether a key's line opens a block-style value (`key:`, maybe followed by
@@ -341,7 +394,18 @@ pub fn rewrite_noting(
     };
     let (ov, nv) = (obj(&ov), obj(&nv));
     let mut lost = Vec::new();
-    let Some(mut text) = merge(old_yaml, &canon, &ov, &nv, 0, 0, "", &mut lost) else {
+    let Some(mut text) = merge(
+        old_yaml,
+        &canon,
+        &Mapping {
+            old: &ov,
+            new: &nv,
+            col: 0,
+            depth: 0,
+            at: "",
+        },
+        &mut lost,
+    ) else {
         return Ok((canon, all_lost()));
     };
     if !text.is_empty() && !text.ends_with('\n') {

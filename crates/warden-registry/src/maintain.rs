@@ -933,41 +933,82 @@ fn commit_to(
     dry_run: bool,
 ) -> Result<Committed> {
     let writes = decided.staged.writes(&opts.date)?;
-    let notes = rewrite_notes(&writes);
+    let nothing = Committed {
+        run: None,
+        files: Vec::new(),
+        validation: None,
+        rolled_back: None,
+        notes: rewrite_notes(&writes),
+    };
     let staged = decided.staged.staged_with(&writes)?;
     let report = validate::errors_only(&staged);
     if !report.ok {
-        for r in &mut decided.results {
-            if r.outcome == PatchOutcome::NotWritten {
-                r.gate = Some(Gate::Validate);
-                r.reason = Some("the batch failed validation; nothing was written".into());
-            }
-        }
+        for_accepted(&mut decided.results, |r| {
+            r.gate = Some(Gate::Validate);
+            r.reason = Some("the batch failed validation; nothing was written".into());
+        });
         return Ok(Committed {
-            run: None,
-            files: Vec::new(),
             validation: Some(report),
-            rolled_back: None,
-            notes: notes.clone(),
+            ..nothing
         });
     }
+    let session = match session {
+        Some(s) if !(writes.is_empty() || dry_run || decided.declined) => s,
+        _ => {
+            return Ok(Committed {
+                files: writes.iter().map(|w| w.path.clone()).collect(),
+                ..nothing
+            });
+        }
+    };
     let accepted: Vec<&PatchResult> = decided
         .results
         .iter()
         .filter(|r| r.outcome == PatchOutcome::NotWritten)
         .collect();
-    let session = match session {
-        Some(s) if !(writes.is_empty() || dry_run || decided.declined) => s,
-        _ => {
-            return Ok(Committed {
-                run: None,
-                files: writes.iter().map(|w| w.path.clone()).collect(),
-                validation: None,
-                rolled_back: None,
-                notes: notes.clone(),
-            });
-        }
-    };
+    let (rationale, citations) = rationale_of(&accepted, opts);
+    let (proposal, digest) = proposal(&writes, source, &rationale, &citations)?;
+    let plan = session.plan(&proposal, digest, "(registry maintain)")?;
+    if plan.noop.is_some() {
+        for_accepted(&mut decided.results, |r| {
+            r.outcome = PatchOutcome::Unchanged
+        });
+        return Ok(nothing);
+    }
+    let outcome = session.apply(&plan)?;
+    let run = outcome.entry.run.clone();
+    record_patches(&session.repo.layout.run_dir(&run), &accepted, llm_records);
+    if let Some(out) = outcome.validation_failure {
+        for_accepted(&mut decided.results, |r| {
+            r.gate = Some(Gate::Validate);
+            r.reason =
+                Some("the policy's validation command failed; the run was rolled back".into());
+        });
+        return Ok(Committed {
+            run: Some(run),
+            rolled_back: Some(out),
+            ..nothing
+        });
+    }
+    for_accepted(&mut decided.results, |r| r.outcome = PatchOutcome::Applied);
+    Ok(Committed {
+        run: Some(run),
+        files: writes.iter().map(|w| w.path.clone()).collect(),
+        ..nothing
+    })
+}
+
+/// Settle every accepted (not yet written) patch's result.
+fn for_accepted(results: &mut [PatchResult], settle: impl Fn(&mut PatchResult)) {
+    results
+        .iter_mut()
+        .filter(|r| r.outcome == PatchOutcome::NotWritten)
+        .for_each(settle);
+}
+
+/// The run's rationale and its evidence (the accepted patches' citations,
+/// sorted, each once).
+fn rationale_of(accepted: &[&PatchResult], opts: &Options) -> (String, Vec<String>) {
     let mut citations: Vec<String> = accepted
         .iter()
         .flat_map(|r| r.patch.evidence_citations.iter().cloned())
@@ -984,61 +1025,18 @@ fn commit_to(
             .map(|s| format!(" since {s}"))
             .unwrap_or_default()
     );
-    let (proposal, digest) = proposal(&writes, source, &rationale, &citations)?;
-    let plan = session.plan(&proposal, digest, "(registry maintain)")?;
-    if plan.noop.is_some() {
-        for r in &mut decided.results {
-            if r.outcome == PatchOutcome::NotWritten {
-                r.outcome = PatchOutcome::Unchanged;
-            }
-        }
-        return Ok(Committed {
-            run: None,
-            files: Vec::new(),
-            validation: None,
-            rolled_back: None,
-            notes: notes.clone(),
-        });
-    }
-    let outcome = session.apply(&plan)?;
-    let run = outcome.entry.run.clone();
-    // Artifacts of the run (untracked): the patches and the raw LLM answers.
-    let run_dir = session.repo.layout.run_dir(&run);
+    (rationale, citations)
+}
+
+/// Artifacts of the run (untracked): the patches and the raw LLM answers.
+fn record_patches(run_dir: &Path, accepted: &[&PatchResult], llm_records: &[(String, Vec<u8>)]) {
     let patches: Vec<&RegistryPatch> = accepted.iter().map(|r| &r.patch).collect();
     let doc = serde_json::json!({"schema": patch::PATCH_SCHEMA_ID, "patches": patches});
-    let _ = std::fs::create_dir_all(&run_dir);
+    let _ = std::fs::create_dir_all(run_dir);
     if let Ok(b) = serde_json::to_vec_pretty(&doc) {
         let _ = std::fs::write(run_dir.join("patches.json"), b);
     }
-    record_llm(&run_dir, llm_records);
-    if let Some(out) = outcome.validation_failure {
-        for r in &mut decided.results {
-            if r.outcome == PatchOutcome::NotWritten {
-                r.gate = Some(Gate::Validate);
-                r.reason =
-                    Some("the policy's validation command failed; the run was rolled back".into());
-            }
-        }
-        return Ok(Committed {
-            run: Some(run),
-            files: Vec::new(),
-            validation: None,
-            rolled_back: Some(out),
-            notes: notes.clone(),
-        });
-    }
-    for r in &mut decided.results {
-        if r.outcome == PatchOutcome::NotWritten {
-            r.outcome = PatchOutcome::Applied;
-        }
-    }
-    Ok(Committed {
-        run: Some(run),
-        files: writes.iter().map(|w| w.path.clone()).collect(),
-        validation: None,
-        rolled_back: None,
-        notes: notes.clone(),
-    })
+    record_llm(run_dir, llm_records);
 }
 
 /// One `rewrite` note per field whose comments could not be kept.
@@ -1102,33 +1100,7 @@ pub fn report(
         SessionOutcome::NothingToDo | SessionOutcome::Applied | SessionOutcome::DryRun => 0,
         SessionOutcome::Partial | SessionOutcome::Declined => 5,
     };
-    let mut remaining: Vec<String> = Vec::new();
-    for r in &decided.results {
-        match r.outcome {
-            PatchOutcome::Rejected => remaining.push(format!(
-                "#{} {} {}: refused by the {} gate: {}",
-                r.id,
-                r.patch.kind.name(),
-                r.patch.capability_id,
-                r.gate.map_or("?", Gate::name),
-                r.reason.clone().unwrap_or_default()
-            )),
-            PatchOutcome::Skipped => remaining.push(format!(
-                "#{} {} {}: skipped; review it with `warden registry maintain --capability {}`",
-                r.id,
-                r.patch.kind.name(),
-                r.patch.capability_id,
-                r.patch.capability_id
-            )),
-            _ => {}
-        }
-    }
-    for (id, why) in &prepared.llm_failures {
-        remaining.push(format!("{id}: the LLM gave no usable answer: {why}"));
-    }
-    for n in prepared.notes.iter().filter(|n| n.blocking) {
-        remaining.push(n.message.clone());
-    }
+    let remaining = remaining_manual(prepared, decided);
     let mut llm = prepared.llm.clone();
     if let Some(run) = &committed.run
         && !prepared.llm_records.is_empty()
@@ -1165,32 +1137,70 @@ pub fn report(
     }
 }
 
+/// What a person still has to do: the refused and skipped patches, the
+/// LLM's failures and the blocking notes.
+fn remaining_manual(prepared: &Prepared, decided: &Decided) -> Vec<String> {
+    let mut remaining: Vec<String> = Vec::new();
+    for r in &decided.results {
+        match r.outcome {
+            PatchOutcome::Rejected => remaining.push(format!(
+                "#{} {} {}: refused by the {} gate: {}",
+                r.id,
+                r.patch.kind.name(),
+                r.patch.capability_id,
+                r.gate.map_or("?", Gate::name),
+                r.reason.clone().unwrap_or_default()
+            )),
+            PatchOutcome::Skipped => remaining.push(format!(
+                "#{} {} {}: skipped; review it with `warden registry maintain --capability {}`",
+                r.id,
+                r.patch.kind.name(),
+                r.patch.capability_id,
+                r.patch.capability_id
+            )),
+            _ => {}
+        }
+    }
+    for (id, why) in &prepared.llm_failures {
+        remaining.push(format!("{id}: the LLM gave no usable answer: {why}"));
+    }
+    for n in prepared.notes.iter().filter(|n| n.blocking) {
+        remaining.push(n.message.clone());
+    }
+    remaining
+}
+
+/// One patch's lines in the human text.
+fn render_patch(p: &PatchResult) -> String {
+    let what = match p.outcome {
+        PatchOutcome::Applied => "applied",
+        PatchOutcome::Unchanged => "unchanged",
+        PatchOutcome::Skipped => "skipped",
+        PatchOutcome::Rejected => "REJECTED",
+        PatchOutcome::NotWritten => "not written",
+    };
+    format!(
+        "#{} {what:<11} {} {} [{}]{}{}\n",
+        p.id,
+        p.patch.kind.name(),
+        p.patch.capability_id,
+        p.tier.name(),
+        p.change
+            .as_ref()
+            .map(|c| format!("\n      {c}"))
+            .unwrap_or_default(),
+        match (&p.gate, &p.reason) {
+            (Some(g), Some(why)) => format!("\n      {} gate: {why}", g.name()),
+            _ => String::new(),
+        }
+    )
+}
+
 /// Human text of a report.
 pub fn render(r: &MaintainReport) -> String {
     let mut s = String::new();
     for p in &r.patches {
-        let what = match p.outcome {
-            PatchOutcome::Applied => "applied",
-            PatchOutcome::Unchanged => "unchanged",
-            PatchOutcome::Skipped => "skipped",
-            PatchOutcome::Rejected => "REJECTED",
-            PatchOutcome::NotWritten => "not written",
-        };
-        s.push_str(&format!(
-            "#{} {what:<11} {} {} [{}]{}{}\n",
-            p.id,
-            p.patch.kind.name(),
-            p.patch.capability_id,
-            p.tier.name(),
-            p.change
-                .as_ref()
-                .map(|c| format!("\n      {c}"))
-                .unwrap_or_default(),
-            match (&p.gate, &p.reason) {
-                (Some(g), Some(why)) => format!("\n      {} gate: {why}", g.name()),
-                _ => String::new(),
-            }
-        ));
+        s.push_str(&render_patch(p));
     }
     for n in &r.notes {
         s.push_str(&format!(

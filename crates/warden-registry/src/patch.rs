@@ -339,79 +339,103 @@ pub fn apply(
     stamp: &Stamp,
 ) -> Result<Option<FieldChange>, PatchError> {
     check(p)?;
-    let t = target(p.kind, &p.field_path)?;
-    let s = |v: &Option<Value>| v.as_ref().and_then(Value::as_str).unwrap_or("").to_string();
-    if t == Target::IndexRows {
-        let path = s(&p.value);
-        let Some(entry) = reg.entries.iter().find(|e| e.path == path) else {
-            return Err(err("value", format!("no entry file \"{path}\"")));
-        };
-        if entry.meta.id != p.capability_id {
-            return Err(err(
-                "capability_id",
-                format!("\"{path}\" holds capability \"{}\"", entry.meta.id),
-            ));
-        }
-        let vector = entry.meta.maturity.vector();
-        let index = reg.index_mut();
-        if index.capabilities.iter().any(|r| r.id == p.capability_id) {
-            return Ok(None);
-        }
-        index.capabilities.push(IndexRow {
-            id: p.capability_id.clone(),
-            entry: path.clone(),
-            vector,
-        });
-        index.capabilities.sort_by(|a, b| a.id.cmp(&b.id));
-        reg.touch_index();
-        return Ok(Some(FieldChange {
-            file: crate::model::INDEX_PATH.into(),
-            field: "capabilities".into(),
-            before: "(no row)".into(),
-            after: format!("{} -> {path} ({vector})", p.capability_id),
-        }));
+    match target(p.kind, &p.field_path)? {
+        Target::IndexRows => add_index_row(reg, p),
+        Target::IndexVector => sync_index_vector(reg, p),
+        t => apply_to_entry(reg, p, &t, stamp),
     }
-    if t == Target::IndexVector {
-        let v = Vector::parse(&s(&p.value)).ok_or_else(|| err("value", "not a vector"))?;
-        let Some(entry) = reg.entry(&p.capability_id) else {
-            return Err(err(
-                "capability_id",
-                format!("no entry \"{}\"", p.capability_id),
-            ));
-        };
-        if entry.meta.maturity.vector() != v {
-            return Err(err(
-                "value",
-                format!(
-                    "the entry's vector is {}, the index must mirror it",
-                    entry.meta.maturity.vector()
-                ),
-            ));
-        }
-        let index = reg.index_mut();
-        let Some(row) = index
-            .capabilities
-            .iter_mut()
-            .find(|r| r.id == p.capability_id)
-        else {
-            return Err(err(
-                "capability_id",
-                format!("the index has no row \"{}\"", p.capability_id),
-            ));
-        };
-        if row.vector == v {
-            return Ok(None);
-        }
-        let before = row.vector.to_string();
-        row.vector = v;
-        reg.touch_index();
-        return Ok(Some(FieldChange {
-            file: crate::model::INDEX_PATH.into(),
-            field: format!("capabilities[{}].vector", p.capability_id),
-            before,
-            after: v.to_string(),
-        }));
+}
+
+/// A string value (`value` or `append`), empty when absent.
+fn text_of(v: &Option<Value>) -> String {
+    v.as_ref().and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+/// index_row: a row for an entry file the index lacks.
+fn add_index_row(reg: &mut Registry, p: &RegistryPatch) -> Result<Option<FieldChange>, PatchError> {
+    let path = text_of(&p.value);
+    let Some(entry) = reg.entries.iter().find(|e| e.path == path) else {
+        return Err(err("value", format!("no entry file \"{path}\"")));
+    };
+    if entry.meta.id != p.capability_id {
+        return Err(err(
+            "capability_id",
+            format!("\"{path}\" holds capability \"{}\"", entry.meta.id),
+        ));
     }
+    let vector = entry.meta.maturity.vector();
+    let index = reg.index_mut();
+    if index.capabilities.iter().any(|r| r.id == p.capability_id) {
+        return Ok(None);
+    }
+    index.capabilities.push(IndexRow {
+        id: p.capability_id.clone(),
+        entry: path.clone(),
+        vector,
+    });
+    index.capabilities.sort_by(|a, b| a.id.cmp(&b.id));
+    reg.touch_index();
+    Ok(Some(FieldChange {
+        file: crate::model::INDEX_PATH.into(),
+        field: "capabilities".into(),
+        before: "(no row)".into(),
+        after: format!("{} -> {path} ({vector})", p.capability_id),
+    }))
+}
+
+/// vector_sync: the index row mirrors the entry's vector.
+fn sync_index_vector(
+    reg: &mut Registry,
+    p: &RegistryPatch,
+) -> Result<Option<FieldChange>, PatchError> {
+    let v = Vector::parse(&text_of(&p.value)).ok_or_else(|| err("value", "not a vector"))?;
+    let Some(entry) = reg.entry(&p.capability_id) else {
+        return Err(err(
+            "capability_id",
+            format!("no entry \"{}\"", p.capability_id),
+        ));
+    };
+    if entry.meta.maturity.vector() != v {
+        return Err(err(
+            "value",
+            format!(
+                "the entry's vector is {}, the index must mirror it",
+                entry.meta.maturity.vector()
+            ),
+        ));
+    }
+    let index = reg.index_mut();
+    let Some(row) = index
+        .capabilities
+        .iter_mut()
+        .find(|r| r.id == p.capability_id)
+    else {
+        return Err(err(
+            "capability_id",
+            format!("the index has no row \"{}\"", p.capability_id),
+        ));
+    };
+    if row.vector == v {
+        return Ok(None);
+    }
+    let before = row.vector.to_string();
+    row.vector = v;
+    reg.touch_index();
+    Ok(Some(FieldChange {
+        file: crate::model::INDEX_PATH.into(),
+        field: format!("capabilities[{}].vector", p.capability_id),
+        before,
+        after: v.to_string(),
+    }))
+}
+
+/// A patch to one capability's entry file.
+fn apply_to_entry(
+    reg: &mut Registry,
+    p: &RegistryPatch,
+    t: &Target,
+    stamp: &Stamp,
+) -> Result<Option<FieldChange>, PatchError> {
     let Some(i) = reg.position(&p.capability_id) else {
         return Err(err(
             "capability_id",
@@ -421,94 +445,124 @@ pub fn apply(
     let file = reg.entries[i].path.clone();
     reg.keep_as_loaded(i);
     let meta = &mut reg.entries[i].meta;
-    let item = s(&p.append);
-    let list_change = |list: &mut Vec<String>, field: String| {
-        if list.contains(&item) {
-            return None;
-        }
-        let before = format!("[{}]", list.join(", "));
-        list.push(item.clone());
-        Some(FieldChange {
-            file: file.clone(),
-            field,
-            before,
-            after: format!("[{}]", list.join(", ")),
-        })
-    };
-    let change = match &t {
-        Target::Evidence(k) => list_change(
+    let item = text_of(&p.append);
+    let change = match t {
+        Target::Evidence(k) => list_append(
             meta.evidence.entry(k.clone()).or_default(),
+            &item,
+            &file,
             format!("evidence.{k}"),
         ),
-        Target::Artifacts => list_change(
+        Target::Artifacts => list_append(
             &mut meta.availability.current_artifacts,
+            &item,
+            &file,
             "availability.current_artifacts".into(),
         ),
-        Target::Relation(k) => list_change(
+        Target::Relation(k) => list_append(
             meta.relations.entry(k.clone()).or_default(),
+            &item,
+            &file,
             format!("relations.{k}"),
         ),
-        Target::Feedback => {
-            if meta.consumer_feedback.iter().any(|f| f.text == item) {
-                None
-            } else {
-                meta.consumer_feedback.push(Feedback {
-                    date: stamp.date.clone(),
-                    source: stamp.origin,
-                    text: item.clone(),
-                });
-                Some(FieldChange {
-                    file: file.clone(),
-                    field: "consumer_feedback".into(),
-                    before: format!("{} item(s)", meta.consumer_feedback.len() - 1),
-                    after: format!("+ \"{item}\""),
-                })
-            }
-        }
-        Target::Level(d) => {
-            let to = p.value.as_ref().and_then(level_of).unwrap_or(0);
-            let from_vec = meta.maturity.vector();
-            let Some(level) = meta.maturity.level_mut(*d) else {
-                return Err(err("field_path", "unknown dimension"));
-            };
-            if level.current == to {
-                None
-            } else {
-                let from = level.current;
-                level.current = to;
-                let to_vec = meta.maturity.vector();
-                meta.promotion_history.push(Promotion {
-                    from: from_vec,
-                    to: to_vec,
-                    date: stamp.date.clone(),
-                    evidence_citations: p.evidence_citations.clone(),
-                    source: stamp.origin,
-                    run: stamp.run.clone(),
-                });
-                // The index mirrors the vector (vector sync on write).
-                let id = p.capability_id.clone();
-                if let Some(row) = reg
-                    .index
-                    .as_mut()
-                    .and_then(|ix| ix.capabilities.iter_mut().find(|r| r.id == id))
-                {
-                    row.vector = to_vec;
-                    reg.index_dirty = true;
-                }
-                Some(FieldChange {
-                    file: file.clone(),
-                    field: format!("maturity.{d}.current"),
-                    before: format!("{d}{from}"),
-                    after: format!("{d}{to}"),
-                })
-            }
-        }
+        Target::Feedback => add_feedback(&mut meta.consumer_feedback, &item, &file, stamp),
+        Target::Level(d) => set_level(reg, i, p, *d, &file, stamp)?,
         Target::IndexVector | Target::IndexRows => None,
     };
     if change.is_some() {
         reg.touch_entry(&file);
     }
     Ok(change)
+}
+
+/// Append `item` to a list field unless it is already listed.
+fn list_append(
+    list: &mut Vec<String>,
+    item: &str,
+    file: &str,
+    field: String,
+) -> Option<FieldChange> {
+    if list.iter().any(|x| x == item) {
+        return None;
+    }
+    let before = format!("[{}]", list.join(", "));
+    list.push(item.to_string());
+    Some(FieldChange {
+        file: file.to_string(),
+        field,
+        before,
+        after: format!("[{}]", list.join(", ")),
+    })
+}
+
+/// Add a consumer feedback item unless the same text is already there.
+fn add_feedback(
+    feedback: &mut Vec<Feedback>,
+    item: &str,
+    file: &str,
+    stamp: &Stamp,
+) -> Option<FieldChange> {
+    if feedback.iter().any(|f| f.text == item) {
+        return None;
+    }
+    feedback.push(Feedback {
+        date: stamp.date.clone(),
+        source: stamp.origin,
+        text: item.to_string(),
+    });
+    Some(FieldChange {
+        file: file.to_string(),
+        field: "consumer_feedback".into(),
+        before: format!("{} item(s)", feedback.len() - 1),
+        after: format!("+ \"{item}\""),
+    })
+}
+
+/// Set entry `i`'s level in dimension `d`, record the promotion, and keep
+/// the index row's vector in step (vector sync on write).
+fn set_level(
+    reg: &mut Registry,
+    i: usize,
+    p: &RegistryPatch,
+    d: char,
+    file: &str,
+    stamp: &Stamp,
+) -> Result<Option<FieldChange>, PatchError> {
+    let meta = &mut reg.entries[i].meta;
+    let to = p.value.as_ref().and_then(level_of).unwrap_or(0);
+    let from_vec = meta.maturity.vector();
+    let Some(level) = meta.maturity.level_mut(d) else {
+        return Err(err("field_path", "unknown dimension"));
+    };
+    if level.current == to {
+        return Ok(None);
+    }
+    let from = level.current;
+    level.current = to;
+    let to_vec = meta.maturity.vector();
+    meta.promotion_history.push(Promotion {
+        from: from_vec,
+        to: to_vec,
+        date: stamp.date.clone(),
+        evidence_citations: p.evidence_citations.clone(),
+        source: stamp.origin,
+        run: stamp.run.clone(),
+    });
+    let id = &p.capability_id;
+    if let Some(row) = reg
+        .index
+        .as_mut()
+        .and_then(|ix| ix.capabilities.iter_mut().find(|r| &r.id == id))
+    {
+        row.vector = to_vec;
+        reg.index_dirty = true;
+    }
+    Ok(Some(FieldChange {
+        file: file.to_string(),
+        field: format!("maturity.{d}.current"),
+        before: format!("{d}{from}"),
+        after: format!("{d}{to}"),
+    }))
 }
 
 /// The strict-mode LLM response schema (OpenAI `strict: true` rules: an object

@@ -78,6 +78,23 @@ type Loaded = (
 
 /// Every `registry/capabilities/*.md`, read and parsed in parallel (or taken
 /// from `cache` by the digest of its bytes), sorted by path.
+/// The index file's bytes and, when it exists, its parse, its cache key,
+/// and whether the cache had it.
+type IndexLoad = (Option<Vec<u8>>, Option<(Result<Index>, String, bool)>);
+
+/// The index as [`IndexLoad`], parsed from the cache when the digest matches.
+fn load_index(root: &Path, over: &Overrides, cache: &ParseCache) -> Result<IndexLoad> {
+    let raw = read(root, INDEX_PATH, over)?;
+    let parsed = raw.as_deref().map(|b| {
+        let key = Digest::of(b).hex();
+        match &cache.index {
+            Some((k, ix)) if *k == key => (Ok(ix.clone()), key, true),
+            _ => (Index::parse(b, INDEX_PATH), key, false),
+        }
+    });
+    Ok((raw, parsed))
+}
+
 fn load_entries(root: &Path, over: &Overrides, cache: &ParseCache) -> Result<Vec<Loaded>> {
     let dir = root.join(ENTRIES_DIR);
     let mut names = Vec::new();
@@ -145,17 +162,7 @@ impl Registry {
         };
         let cache = ParseCache::read(root);
         let (index, entries) = rayon::join(
-            || -> Result<_> {
-                let raw = read(root, INDEX_PATH, over)?;
-                let parsed = raw.as_deref().map(|b| {
-                    let key = Digest::of(b).hex();
-                    match &cache.index {
-                        Some((k, ix)) if *k == key => (Ok(ix.clone()), key, true),
-                        _ => (Index::parse(b, INDEX_PATH), key, false),
-                    }
-                });
-                Ok((raw, parsed))
-            },
+            || load_index(root, over, &cache),
             || load_entries(root, over, &cache),
         );
         let (raw, parsed) = index?;
@@ -170,8 +177,24 @@ impl Registry {
             ix
         });
         changed |= cache.index.is_some() && index_key.is_none();
+        reg.take_index(parsed);
+        reg.originals.insert(INDEX_PATH.into(), raw);
+        let (entries_changed, keys) = reg.take_entries(entries?);
+        changed |= entries_changed;
+        for (i, e) in reg.entries.iter().enumerate() {
+            reg.by_id.entry(e.meta.id.clone()).or_insert(i);
+        }
+        let seen: std::collections::HashSet<&String> = keys.iter().collect();
+        if changed || seen.len() != cache.entries.len() {
+            reg.write_cache(root, &keys, index_key);
+        }
+        Ok(reg)
+    }
+
+    /// The parsed index, or the load problem that it is missing or invalid.
+    fn take_index(&mut self, parsed: Option<Result<Index>>) {
         match parsed {
-            None => reg.load_problems.push(Problem::new(
+            None => self.load_problems.push(Problem::new(
                 "index_missing",
                 Severity::Error,
                 INDEX_PATH,
@@ -179,45 +202,47 @@ impl Registry {
                 "the registry index does not exist",
                 "run `warden registry init`",
             )),
-            Some(Ok(ix)) => reg.index = Some(ix),
-            Some(Err(e)) => reg
+            Some(Ok(ix)) => self.index = Some(ix),
+            Some(Err(e)) => self
                 .load_problems
                 .push(Problem::from_error("index_invalid", &e)),
         }
-        reg.originals.insert(INDEX_PATH.into(), raw);
-        let loaded = entries?;
-        reg.entries.reserve(loaded.len());
+    }
+
+    /// The entries parsed (in path order) and the problems of those that
+    /// are not; whether one was parsed anew (not from the cache), and the
+    /// cache keys of the entries kept.
+    fn take_entries(&mut self, loaded: Vec<Loaded>) -> (bool, Vec<String>) {
+        let mut changed = false;
+        self.entries.reserve(loaded.len());
         let mut keys: Vec<String> = Vec::with_capacity(loaded.len());
         for (rel, bytes, parsed, key, hit) in loaded {
             match parsed {
                 Some(Ok(e)) => {
                     changed |= !hit;
                     keys.push(key.unwrap_or_default());
-                    reg.entries.push(e)
+                    self.entries.push(e)
                 }
-                Some(Err(e)) => reg
+                Some(Err(e)) => self
                     .load_problems
                     .push(Problem::from_error("entry_invalid", &e)),
                 None => {}
             }
-            reg.originals.insert(rel, bytes);
+            self.originals.insert(rel, bytes);
         }
-        for (i, e) in reg.entries.iter().enumerate() {
-            reg.by_id.entry(e.meta.id.clone()).or_insert(i);
-        }
-        let seen: std::collections::HashSet<&String> = keys.iter().collect();
-        if changed || seen.len() != cache.entries.len() {
-            // The next cache: what this load saw, and nothing else.
-            let mut next = ParseCache::new();
-            next.entries = keys
-                .iter()
-                .zip(&reg.entries)
-                .map(|(k, e)| (k.clone(), e.meta.clone()))
-                .collect();
-            next.index = index_key.zip(reg.index.clone());
-            next.write(root);
-        }
-        Ok(reg)
+        (changed, keys)
+    }
+
+    /// The next cache: what this load saw, and nothing else.
+    fn write_cache(&self, root: &Path, keys: &[String], index_key: Option<String>) {
+        let mut next = ParseCache::new();
+        next.entries = keys
+            .iter()
+            .zip(&self.entries)
+            .map(|(k, e)| (k.clone(), e.meta.clone()))
+            .collect();
+        next.index = index_key.zip(self.index.clone());
+        next.write(root);
     }
 
     /// Keep entry `i`'s front matter as it is now, unless already kept: a

@@ -204,53 +204,8 @@ pub fn replay(session: &mut Session<'_>, git: &Git, run: &str) -> Result<ReplayR
     let root = session.repo.root().to_path_buf();
     let entry = session.repo.ledger().require_run(run)?;
     let run = entry.run.clone();
-    let path = session.repo.layout.run_dir(&run).join(SESSION_FILE);
-    let label = path.display().to_string();
-    let bytes = std::fs::read(&path).map_err(|_| {
-        Error::rejected(
-            "(command line)",
-            "RUN",
-            format!(
-                "run {run} cannot be replayed: it has no recorded session ({label}); runs made before warden recorded sessions (and runs whose .runs/ was cleaned) have none"
-            ),
-            Some(
-                "`warden ledger show RUN` shows what the run wrote, and `warden undo RUN` still reverts it; to get a replayable run, undo it and run the same `warden registry maintain` or `update --apply` again"
-                    .into(),
-            ),
-        )
-    })?;
-    let value = warden_core::strict::parse_json(&bytes, &label)?;
-    let record: SessionRecord = warden_core::strict::deserialize(
-        &value,
-        &label,
-        "the session record of a registry maintain run",
-    )?;
-    // The run's before-states, from the engine's rollback record (refused
-    // when a file is no longer as the run left it).
-    let undo = session
-        .plan_undo(
-            &run,
-            false,
-            warden_core::proposal::Source {
-                kind: "person".into(),
-                id: "registry-replay".into(),
-            },
-        )
-        .map_err(|e| {
-            Error::rejected(
-                "(command line)",
-                "RUN",
-                format!("run {run} cannot be replayed: {e}"),
-                Some("a replay starts from the run's before-state, which needs the files as the run left them".into()),
-            )
-        })?;
-    let mut before = Overrides::new();
-    let mut written: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
-    for c in &undo.changes {
-        // The undo plan goes from the run's after-state to its before-state.
-        before.insert(c.path.to_string(), content(&c.after));
-        written.insert(c.path.to_string(), content(&c.before));
-    }
+    let record = read_record(session, &run)?;
+    let (before, written) = before_state(session, &run)?;
     let registry = Registry::load_with(&root, &before)?;
     let standard = Standard::load(&root)?;
     let opts = record.options();
@@ -277,37 +232,10 @@ pub fn replay(session: &mut Session<'_>, git: &Git, run: &str) -> Result<ReplayR
             record.llm_patches.len()
         ));
     }
-    // The suggestions in the session's order: deterministic, LLM, person.
-    let mut suggestions: Vec<Suggestion> = Vec::new();
-    let mut push = |origin: Origin, patch: RegistryPatch| {
-        suggestions.push(Suggestion {
-            id: suggestions.len() + 1,
-            origin,
-            tier: Tier::of(origin, patch.kind),
-            patch,
-        });
-    };
-    for s in record
-        .suggestions
-        .iter()
-        .filter(|s| s.origin == Origin::Deterministic)
-    {
-        push(s.origin, s.patch.clone());
-    }
-    for p in asked.patches {
-        push(Origin::Llm, p);
-    }
-    for s in record
-        .suggestions
-        .iter()
-        .filter(|s| s.origin == Origin::Person)
-    {
-        push(s.origin, s.patch.clone());
-    }
     let prepared = Prepared {
         registry,
         standard,
-        suggestions,
+        suggestions: suggestions_in_order(&record, asked.patches),
         notes: Vec::new(),
         changed: record.changed.clone(),
         llm: LlmSummary::default(),
@@ -315,38 +243,145 @@ pub fn replay(session: &mut Session<'_>, git: &Git, run: &str) -> Result<ReplayR
         llm_records: Vec::new(),
     };
     let checker = Checker::new(&root, git, &prepared.standard, &opts);
-    let decided = if record.reviewed {
-        let mut work = prepared.registry.clone();
-        let mut raised = BTreeMap::new();
-        let results = record
-            .accepted
-            .iter()
-            .map(|a| {
-                let s = Suggestion {
-                    id: a.id,
-                    origin: a.origin,
-                    tier: a.tier,
-                    patch: a.patch.clone(),
-                };
-                maintain::accept(&checker, &s, a.origin, &mut work, &mut raised)
-            })
-            .collect();
-        Decided {
-            staged: work,
-            results,
-            declined: false,
-        }
-    } else {
-        maintain::decide_auto(&prepared, &checker, &mut |_| {})
-    };
+    let decided = decide_again(&record, &prepared, &checker);
     let writes = decided.staged.writes(&opts.date)?;
-    let mut files = Vec::new();
     let mut replayed: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for w in writes {
         replayed.insert(w.path, w.content.into_bytes());
     }
+    let files = compare_writes(&written, &replayed, &mut differences);
+    Ok(ReplayReport {
+        schema: REPLAY_SCHEMA_ID.into(),
+        run,
+        identical: differences.is_empty(),
+        reviewed: record.reviewed,
+        suggested: prepared.suggestions.len(),
+        llm_calls: asked.calls,
+        llm_identical,
+        files,
+        differences,
+    })
+}
+
+/// The session the run recorded in `.runs/RUN/` (refused when it has none).
+fn read_record(session: &Session<'_>, run: &str) -> Result<SessionRecord> {
+    let path = session.repo.layout.run_dir(run).join(SESSION_FILE);
+    let label = path.display().to_string();
+    let bytes = std::fs::read(&path).map_err(|_| {
+        Error::rejected(
+            "(command line)",
+            "RUN",
+            format!(
+                "run {run} cannot be replayed: it has no recorded session ({label}); runs made before warden recorded sessions (and runs whose .runs/ was cleaned) have none"
+            ),
+            Some(
+                "`warden ledger show RUN` shows what the run wrote, and `warden undo RUN` still reverts it; to get a replayable run, undo it and run the same `warden registry maintain` or `update --apply` again"
+                    .into(),
+            ),
+        )
+    })?;
+    let value = warden_core::strict::parse_json(&bytes, &label)?;
+    warden_core::strict::deserialize(
+        &value,
+        &label,
+        "the session record of a registry maintain run",
+    )
+}
+
+/// What the run wrote: each path's content after it (None: removed).
+type Written = BTreeMap<String, Option<Vec<u8>>>;
+
+/// The run's before-states (as overrides to load the registry from) and
+/// what it wrote, from the engine's rollback record (refused when a file is
+/// no longer as the run left it).
+fn before_state(session: &mut Session<'_>, run: &str) -> Result<(Overrides, Written)> {
+    let undo = session
+        .plan_undo(
+            run,
+            false,
+            warden_core::proposal::Source {
+                kind: "person".into(),
+                id: "registry-replay".into(),
+            },
+        )
+        .map_err(|e| {
+            Error::rejected(
+                "(command line)",
+                "RUN",
+                format!("run {run} cannot be replayed: {e}"),
+                Some("a replay starts from the run's before-state, which needs the files as the run left them".into()),
+            )
+        })?;
+    let mut before = Overrides::new();
+    let mut written = Written::new();
+    for c in &undo.changes {
+        // The undo plan goes from the run's after-state to its before-state.
+        before.insert(c.path.to_string(), content(&c.after));
+        written.insert(c.path.to_string(), content(&c.before));
+    }
+    Ok((before, written))
+}
+
+/// The suggestions in the session's order: deterministic, LLM, person.
+fn suggestions_in_order(record: &SessionRecord, llm: Vec<RegistryPatch>) -> Vec<Suggestion> {
+    let recorded = |origin: Origin| {
+        record
+            .suggestions
+            .iter()
+            .filter(move |s| s.origin == origin)
+            .map(|s| (s.origin, s.patch.clone()))
+    };
+    recorded(Origin::Deterministic)
+        .chain(llm.into_iter().map(|p| (Origin::Llm, p)))
+        .chain(recorded(Origin::Person))
+        .enumerate()
+        .map(|(i, (origin, patch))| Suggestion {
+            id: i + 1,
+            origin,
+            tier: Tier::of(origin, patch.kind),
+            patch,
+        })
+        .collect()
+}
+
+/// Decide again as the run did: the person's recorded choices when it was
+/// reviewed, else the automatic tiers.
+fn decide_again(record: &SessionRecord, prepared: &Prepared, checker: &Checker<'_>) -> Decided {
+    if !record.reviewed {
+        return maintain::decide_auto(prepared, checker, &mut |_| {});
+    }
+    let mut work = prepared.registry.clone();
+    let mut raised = BTreeMap::new();
+    let results = record
+        .accepted
+        .iter()
+        .map(|a| {
+            let s = Suggestion {
+                id: a.id,
+                origin: a.origin,
+                tier: a.tier,
+                patch: a.patch.clone(),
+            };
+            maintain::accept(checker, &s, a.origin, &mut work, &mut raised)
+        })
+        .collect();
+    Decided {
+        staged: work,
+        results,
+        declined: false,
+    }
+}
+
+/// Each path the run or the replay writes, and whether both write the same;
+/// a sentence in `differences` for each that differs.
+fn compare_writes(
+    written: &Written,
+    replayed: &BTreeMap<String, Vec<u8>>,
+    differences: &mut Vec<String>,
+) -> Vec<ReplayFile> {
     let paths: std::collections::BTreeSet<&String> =
         written.keys().chain(replayed.keys()).collect();
+    let mut files = Vec::new();
     for p in paths {
         let ran = written.get(p).cloned().flatten();
         let again = replayed.get(p).cloned();
@@ -363,17 +398,7 @@ pub fn replay(session: &mut Session<'_>, git: &Git, run: &str) -> Result<ReplayR
             identical,
         });
     }
-    Ok(ReplayReport {
-        schema: REPLAY_SCHEMA_ID.into(),
-        run,
-        identical: differences.is_empty(),
-        reviewed: record.reviewed,
-        suggested: prepared.suggestions.len(),
-        llm_calls: asked.calls,
-        llm_identical,
-        files,
-        differences,
-    })
+    files
 }
 
 /// Human text of a replay.

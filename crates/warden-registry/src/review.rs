@@ -148,143 +148,201 @@ pub fn review(
     checker: &Checker<'_>,
     t: &mut Terminal<'_>,
 ) -> io::Result<Decided> {
-    let mut work = prepared.registry.clone();
-    let mut raised: BTreeMap<(String, char), u8> = BTreeMap::new();
-    let mut results: Vec<PatchResult> = Vec::new();
-    let total = prepared.suggestions.len();
-    let mut all_safe = false;
-    let date = checker.opts.date.clone();
-    let accepted = |results: &Vec<PatchResult>| {
-        results
-            .iter()
-            .filter(|r| r.outcome == PatchOutcome::NotWritten)
-            .count()
+    let mut r = Review {
+        checker,
+        t,
+        work: prepared.registry.clone(),
+        raised: BTreeMap::new(),
+        results: Vec::new(),
+        total: prepared.suggestions.len(),
+        all_safe: false,
+        date: checker.opts.date.clone(),
     };
     checker.prefetch(&prepared.suggestions);
     let mut suggestions = prepared.suggestions.iter();
     while let Some(orig) = suggestions.next() {
+        let why = match r.decide(orig)? {
+            Step::Next => continue,
+            Step::EndOfInput => "not reviewed (end of input)",
+            Step::Quit => "not reviewed (quit)",
+        };
+        for rest in suggestions.by_ref() {
+            r.results.push(skipped(rest, why));
+        }
+        if why == "not reviewed (end of input)" {
+            // End of input: like Ctrl-C, nothing is written.
+            return Ok(r.finish(true));
+        }
+        let n = r
+            .results
+            .iter()
+            .filter(|r| r.outcome == PatchOutcome::NotWritten)
+            .count();
+        let write = n > 0
+            && r.t
+                .yes(&format!("Write the {n} accepted patch(es) [y/N]? "))?;
+        return Ok(r.finish(n > 0 && !write));
+    }
+    Ok(r.finish(false))
+}
+
+/// After one suggestion: on to the next, or stop reviewing.
+enum Step {
+    Next,
+    EndOfInput,
+    Quit,
+}
+
+/// One review session's state.
+struct Review<'a, 't> {
+    checker: &'a Checker<'a>,
+    t: &'a mut Terminal<'t>,
+    /// The registry with the patches accepted so far.
+    work: crate::registry::Registry,
+    raised: BTreeMap<(String, char), u8>,
+    results: Vec<PatchResult>,
+    total: usize,
+    /// `A` was answered: accept safe patches without asking.
+    all_safe: bool,
+    date: String,
+}
+
+impl Review<'_, '_> {
+    fn finish(self, declined: bool) -> Decided {
+        Decided {
+            staged: self.work,
+            results: self.results,
+            declined,
+        }
+    }
+
+    /// Ask about one suggestion until it is decided (edits loop back).
+    fn decide(&mut self, orig: &Suggestion) -> io::Result<Step> {
         let mut s = orig.clone();
         let mut edited = false;
         loop {
             let origin = if edited { Origin::Person } else { s.origin };
-            let mut warning = None;
-            match checker.gates(&s, &work, &raised, true) {
-                Ok(()) => {}
-                Err((Gate::Level, why)) => warning = Some(why),
+            let warning = match self.checker.gates(&s, &self.work, &self.raised, true) {
+                Ok(()) => None,
+                Err((Gate::Level, why)) => Some(why),
                 Err((g, why)) => {
-                    show(t, &s, total, &preview(&work, &s.patch, origin, &date), None)?;
-                    writeln!(t.output, "  refused by the {} gate: {why}", g.name())?;
-                    results.push(rejected(&s, origin, g, why));
-                    break;
+                    self.show(&s, origin, None)?;
+                    writeln!(self.t.output, "  refused by the {} gate: {why}", g.name())?;
+                    self.results.push(rejected(&s, origin, g, why));
+                    return Ok(Step::Next);
                 }
+            };
+            if self.all_safe && s.origin == Origin::Deterministic && !edited && warning.is_none() {
+                self.accept_safe(&s, origin)?;
+                return Ok(Step::Next);
             }
-            if all_safe && s.origin == Origin::Deterministic && !edited && warning.is_none() {
-                let r = accept(checker, &s, origin, &mut work, &mut raised);
-                writeln!(
-                    t.output,
-                    "[{}/{}] {} {}: accepted (A)",
-                    s.id,
-                    total,
-                    s.patch.kind.name(),
-                    s.patch.capability_id
-                )?;
-                results.push(r);
-                break;
-            }
-            show(
-                t,
-                &s,
-                total,
-                &preview(&work, &s.patch, origin, &date),
-                warning.as_deref(),
-            )?;
-            let Some(answer) = t.ask("Apply this patch [a,s,e,q,A,?]? ")? else {
-                // End of input: like Ctrl-C, nothing is written.
-                results.push(skipped(&s, "not reviewed (end of input)"));
-                for rest in suggestions.by_ref() {
-                    results.push(skipped(rest, "not reviewed (end of input)"));
-                }
-                return Ok(Decided {
-                    staged: work,
-                    results,
-                    declined: true,
-                });
+            self.show(&s, origin, warning.as_deref())?;
+            let Some(answer) = self.t.ask("Apply this patch [a,s,e,q,A,?]? ")? else {
+                self.results
+                    .push(skipped(&s, "not reviewed (end of input)"));
+                return Ok(Step::EndOfInput);
             };
             match answer.as_str() {
                 "a" | "y" => {
-                    if let Some(w) = &warning
-                        && !t.yes(&format!("  {w}\n  Confirm this promotion [y/N]? "))?
-                    {
-                        continue;
+                    if self.accept_answered(&s, origin, warning.as_deref())? {
+                        return Ok(Step::Next);
                     }
-                    let r = accept(checker, &s, origin, &mut work, &mut raised);
-                    if let (PatchOutcome::Rejected, Some(g), Some(why)) =
-                        (r.outcome, r.gate, &r.reason)
-                    {
-                        writeln!(t.output, "  refused by the {} gate: {why}", g.name())?;
-                    }
-                    results.push(r);
-                    break;
                 }
                 "s" | "n" => {
-                    results.push(skipped(&s, "skipped in review"));
-                    break;
+                    self.results.push(skipped(&s, "skipped in review"));
+                    return Ok(Step::Next);
                 }
                 "e" => {
-                    let mut text = format!(
-                        "# Edit the patch, save and close the editor. `warden schema registry-patch` shows the fields.\n{}",
-                        to_yaml(&s.patch).unwrap_or_default()
-                    );
-                    loop {
-                        let out = t.editor.edit(&text)?;
-                        match parse_edit(&out) {
-                            Ok(p) => {
-                                s.patch = p;
-                                s.tier = Tier::of(Origin::Person, s.patch.kind);
-                                edited = true;
-                                break;
-                            }
-                            Err(e) => {
-                                writeln!(t.output, "  the edited patch is not valid: {e}")?;
-                                if !t.yes("  Edit again [y/n]? ")? {
-                                    break;
-                                }
-                                text = out;
-                            }
-                        }
+                    if let Some(p) = self.edit(&s.patch)? {
+                        s.patch = p;
+                        s.tier = Tier::of(Origin::Person, s.patch.kind);
+                        edited = true;
                     }
                 }
                 "q" => {
-                    results.push(skipped(&s, "not reviewed (quit)"));
-                    for rest in suggestions.by_ref() {
-                        results.push(skipped(rest, "not reviewed (quit)"));
-                    }
-                    let n = accepted(&results);
-                    let write =
-                        n > 0 && t.yes(&format!("Write the {n} accepted patch(es) [y/N]? "))?;
-                    return Ok(Decided {
-                        staged: work,
-                        results,
-                        declined: n > 0 && !write,
-                    });
+                    self.results.push(skipped(&s, "not reviewed (quit)"));
+                    return Ok(Step::Quit);
                 }
                 "A" => {
-                    all_safe = true;
+                    self.all_safe = true;
                     if s.origin != Origin::Deterministic || edited {
                         writeln!(
-                            t.output,
+                            self.t.output,
                             "  (A accepts deterministic patches only; decide this one)"
                         )?;
                     }
                 }
-                "?" | "h" => write!(t.output, "{HELP}")?,
-                other => writeln!(t.output, "  unknown answer \"{other}\"; ? shows the keys")?,
+                "?" | "h" => write!(self.t.output, "{HELP}")?,
+                other => writeln!(
+                    self.t.output,
+                    "  unknown answer \"{other}\"; ? shows the keys"
+                )?,
             }
         }
     }
-    Ok(Decided {
-        staged: work,
-        results,
-        declined: false,
-    })
+
+    fn show(&mut self, s: &Suggestion, origin: Origin, warning: Option<&str>) -> io::Result<()> {
+        let preview = preview(&self.work, &s.patch, origin, &self.date);
+        show(self.t, s, self.total, &preview, warning)
+    }
+
+    /// After `A`: a safe patch is accepted without asking.
+    fn accept_safe(&mut self, s: &Suggestion, origin: Origin) -> io::Result<()> {
+        let r = accept(self.checker, s, origin, &mut self.work, &mut self.raised);
+        writeln!(
+            self.t.output,
+            "[{}/{}] {} {}: accepted (A)",
+            s.id,
+            self.total,
+            s.patch.kind.name(),
+            s.patch.capability_id
+        )?;
+        self.results.push(r);
+        Ok(())
+    }
+
+    /// `a`: accept (a promotion the level gate warns about is confirmed
+    /// first); false when the person did not confirm and is asked again.
+    fn accept_answered(
+        &mut self,
+        s: &Suggestion,
+        origin: Origin,
+        warning: Option<&str>,
+    ) -> io::Result<bool> {
+        if let Some(w) = warning
+            && !self
+                .t
+                .yes(&format!("  {w}\n  Confirm this promotion [y/N]? "))?
+        {
+            return Ok(false);
+        }
+        let r = accept(self.checker, s, origin, &mut self.work, &mut self.raised);
+        if let (PatchOutcome::Rejected, Some(g), Some(why)) = (r.outcome, r.gate, &r.reason) {
+            writeln!(self.t.output, "  refused by the {} gate: {why}", g.name())?;
+        }
+        self.results.push(r);
+        Ok(true)
+    }
+
+    /// `e`: the patch as the person edited it; None when they gave up on an
+    /// invalid edit.
+    fn edit(&mut self, patch: &RegistryPatch) -> io::Result<Option<RegistryPatch>> {
+        let mut text = format!(
+            "# Edit the patch, save and close the editor. `warden schema registry-patch` shows the fields.\n{}",
+            to_yaml(patch).unwrap_or_default()
+        );
+        loop {
+            let out = self.t.editor.edit(&text)?;
+            match parse_edit(&out) {
+                Ok(p) => return Ok(Some(p)),
+                Err(e) => {
+                    writeln!(self.t.output, "  the edited patch is not valid: {e}")?;
+                    if !self.t.yes("  Edit again [y/n]? ")? {
+                        return Ok(None);
+                    }
+                    text = out;
+                }
+            }
+        }
+    }
 }

@@ -17,7 +17,7 @@
 //! | `evidence_missing` | warning | an evidence path does not exist in the repository |
 //! | `relation_unknown` | warning | a relation names a capability that is not in the registry |
 
-use crate::model::{ENTRIES_DIR, INDEX_PATH};
+use crate::model::{ENTRIES_DIR, Entry, INDEX_PATH, Index, IndexRow};
 use crate::registry::Registry;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -150,137 +150,169 @@ fn check(reg: &Registry, root: Option<&Path>) -> ValidateReport {
                 "give each capability its own id, or merge the two entries",
             ));
         }
-        for (i, g) in e.meta.paths.iter().enumerate() {
-            if let Err(err) = globset::GlobBuilder::new(g).literal_separator(true).build() {
-                out.push(Problem::new(
-                    "bad_glob",
-                    Severity::Error,
-                    &e.path,
-                    &format!("paths[{i}]"),
-                    format!("bad glob \"{g}\": {err}"),
-                    "use globs such as \"src/x/**\" or \"docs/x.md\"",
-                ));
-            }
+        bad_globs(e, &mut out);
+        if let Some(root) = root {
+            missing_evidence(e, root, &mut out);
         }
-        for (k, list) in root.map(|_| &e.meta.evidence).into_iter().flatten() {
-            let Some(root) = root else { break };
-            for (i, p) in list.iter().enumerate() {
-                if p.contains("://") {
-                    continue;
-                }
-                let exists = warden_core::paths::RepoPath::parse(p, "", "")
-                    .is_ok_and(|rp| rp.to_fs(root).exists());
-                if !exists {
-                    out.push(Problem::new(
-                        "evidence_missing",
-                        Severity::Warning,
-                        &e.path,
-                        &format!("evidence.{k}[{i}]"),
-                        format!("\"{p}\" does not exist in the repository"),
-                        "restore the file, or remove the citation",
-                    ));
-                }
-            }
-        }
-        for (k, list) in &e.meta.relations {
-            for (i, id) in list.iter().enumerate() {
-                if !all_ids.contains(id.as_str()) {
-                    out.push(Problem::new(
-                        "relation_unknown",
-                        Severity::Warning,
-                        &e.path,
-                        &format!("relations.{k}[{i}]"),
-                        format!("no capability \"{id}\" in the registry"),
-                        "add its entry, or correct the id",
-                    ));
-                }
-            }
-        }
+        unknown_relations(e, &all_ids, &mut out);
     }
     if let Some(ix) = &reg.index {
-        let by_path: std::collections::HashMap<&str, &crate::model::Entry> =
-            reg.entries.iter().map(|e| (e.path.as_str(), e)).collect();
-        let mut rows: BTreeMap<&str, usize> = BTreeMap::new();
-        for (i, row) in ix.capabilities.iter().enumerate() {
-            let field = format!("capabilities[{i}]");
-            if rows.insert(row.id.as_str(), i).is_some() {
-                out.push(Problem::new(
-                    "duplicate_id",
-                    Severity::Error,
-                    INDEX_PATH,
-                    &format!("{field}.id"),
-                    format!("capability \"{}\" has two rows", row.id),
-                    "remove one of the rows",
-                ));
-            }
-            if !row.entry.starts_with(&format!("{ENTRIES_DIR}/")) || row.entry.contains("..") {
-                out.push(Problem::new(
-                    "entry_outside",
-                    Severity::Error,
-                    INDEX_PATH,
-                    &format!("{field}.entry"),
-                    format!("\"{}\" is not under {ENTRIES_DIR}/", row.entry),
-                    format!("move the entry to {ENTRIES_DIR}/<slug>.md and point the row at it"),
-                ));
+        index_problems(reg, ix, &mut out);
+    }
+    report(reg, out)
+}
+
+/// bad_glob: a `paths` glob that does not parse.
+fn bad_globs(e: &Entry, out: &mut Vec<Problem>) {
+    for (i, g) in e.meta.paths.iter().enumerate() {
+        if let Err(err) = globset::GlobBuilder::new(g).literal_separator(true).build() {
+            out.push(Problem::new(
+                "bad_glob",
+                Severity::Error,
+                &e.path,
+                &format!("paths[{i}]"),
+                format!("bad glob \"{g}\": {err}"),
+                "use globs such as \"src/x/**\" or \"docs/x.md\"",
+            ));
+        }
+    }
+}
+
+/// evidence_missing: a cited repository path (not a URL) that does not exist.
+fn missing_evidence(e: &Entry, root: &Path, out: &mut Vec<Problem>) {
+    for (k, list) in &e.meta.evidence {
+        for (i, p) in list.iter().enumerate() {
+            if p.contains("://") {
                 continue;
             }
-            match by_path.get(row.entry.as_str()).copied() {
-                Some(e) if e.meta.id != row.id => out.push(Problem::new(
-                    "id_mismatch",
-                    Severity::Error,
-                    INDEX_PATH,
-                    &format!("{field}.id"),
-                    format!(
-                        "the row says \"{}\" but {} defines \"{}\"",
-                        row.id, row.entry, e.meta.id
-                    ),
-                    "make the row's id equal the entry's id",
-                )),
-                Some(e) if e.meta.maturity.vector() != row.vector => out.push(Problem::new(
-                    "vector_drift",
-                    Severity::Warning,
-                    INDEX_PATH,
-                    &format!("{field}.vector"),
-                    format!(
-                        "the row says {} but {} is at {}",
-                        row.vector,
-                        row.entry,
-                        e.meta.maturity.vector()
-                    ),
-                    "run `warden registry maintain` (vector_sync), or copy the entry's vector",
-                )),
-                Some(_) => {}
-                None => {
-                    let on_disk = reg.originals.get(&row.entry).is_some_and(Option::is_some);
-                    if !on_disk {
-                        out.push(Problem::new(
-                            "missing_entry",
-                            Severity::Error,
-                            INDEX_PATH,
-                            &format!("{field}.entry"),
-                            format!(
-                                "capability \"{}\": the entry file {} does not exist",
-                                row.id, row.entry
-                            ),
-                            "restore the entry file, or remove the row",
-                        ));
-                    }
-                }
-            }
-        }
-        for e in &reg.entries {
-            if !rows.contains_key(e.meta.id.as_str()) {
+            let exists = warden_core::paths::RepoPath::parse(p, "", "")
+                .is_ok_and(|rp| rp.to_fs(root).exists());
+            if !exists {
                 out.push(Problem::new(
-                    "missing_index_row",
+                    "evidence_missing",
                     Severity::Warning,
                     &e.path,
-                    "id",
-                    format!("capability \"{}\" has no row in the index", e.meta.id),
-                    "run `warden registry maintain` (index_row_add)",
+                    &format!("evidence.{k}[{i}]"),
+                    format!("\"{p}\" does not exist in the repository"),
+                    "restore the file, or remove the citation",
                 ));
             }
         }
     }
+}
+
+/// relation_unknown: a relation to an id no entry defines.
+fn unknown_relations(e: &Entry, all_ids: &std::collections::HashSet<&str>, out: &mut Vec<Problem>) {
+    for (k, list) in &e.meta.relations {
+        for (i, id) in list.iter().enumerate() {
+            if !all_ids.contains(id.as_str()) {
+                out.push(Problem::new(
+                    "relation_unknown",
+                    Severity::Warning,
+                    &e.path,
+                    &format!("relations.{k}[{i}]"),
+                    format!("no capability \"{id}\" in the registry"),
+                    "add its entry, or correct the id",
+                ));
+            }
+        }
+    }
+}
+
+/// The index against the entries: each row, then the entries without one.
+fn index_problems(reg: &Registry, ix: &Index, out: &mut Vec<Problem>) {
+    let by_path: std::collections::HashMap<&str, &Entry> =
+        reg.entries.iter().map(|e| (e.path.as_str(), e)).collect();
+    let mut rows: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, row) in ix.capabilities.iter().enumerate() {
+        let field = format!("capabilities[{i}]");
+        if rows.insert(row.id.as_str(), i).is_some() {
+            out.push(Problem::new(
+                "duplicate_id",
+                Severity::Error,
+                INDEX_PATH,
+                &format!("{field}.id"),
+                format!("capability \"{}\" has two rows", row.id),
+                "remove one of the rows",
+            ));
+        }
+        out.extend(row_problem(reg, &by_path, row, &field));
+    }
+    for e in &reg.entries {
+        if !rows.contains_key(e.meta.id.as_str()) {
+            out.push(Problem::new(
+                "missing_index_row",
+                Severity::Warning,
+                &e.path,
+                "id",
+                format!("capability \"{}\" has no row in the index", e.meta.id),
+                "run `warden registry maintain` (index_row_add)",
+            ));
+        }
+    }
+}
+
+/// What is wrong with one index row's entry: outside the entries folder,
+/// another id, another vector, or missing.
+fn row_problem(
+    reg: &Registry,
+    by_path: &std::collections::HashMap<&str, &Entry>,
+    row: &IndexRow,
+    field: &str,
+) -> Option<Problem> {
+    if !row.entry.starts_with(&format!("{ENTRIES_DIR}/")) || row.entry.contains("..") {
+        return Some(Problem::new(
+            "entry_outside",
+            Severity::Error,
+            INDEX_PATH,
+            &format!("{field}.entry"),
+            format!("\"{}\" is not under {ENTRIES_DIR}/", row.entry),
+            format!("move the entry to {ENTRIES_DIR}/<slug>.md and point the row at it"),
+        ));
+    }
+    match by_path.get(row.entry.as_str()).copied() {
+        Some(e) if e.meta.id != row.id => Some(Problem::new(
+            "id_mismatch",
+            Severity::Error,
+            INDEX_PATH,
+            &format!("{field}.id"),
+            format!(
+                "the row says \"{}\" but {} defines \"{}\"",
+                row.id, row.entry, e.meta.id
+            ),
+            "make the row's id equal the entry's id",
+        )),
+        Some(e) if e.meta.maturity.vector() != row.vector => Some(Problem::new(
+            "vector_drift",
+            Severity::Warning,
+            INDEX_PATH,
+            &format!("{field}.vector"),
+            format!(
+                "the row says {} but {} is at {}",
+                row.vector,
+                row.entry,
+                e.meta.maturity.vector()
+            ),
+            "run `warden registry maintain` (vector_sync), or copy the entry's vector",
+        )),
+        Some(_) => None,
+        None if reg.originals.get(&row.entry).is_some_and(Option::is_some) => None,
+        None => Some(Problem::new(
+            "missing_entry",
+            Severity::Error,
+            INDEX_PATH,
+            &format!("{field}.entry"),
+            format!(
+                "capability \"{}\": the entry file {} does not exist",
+                row.id, row.entry
+            ),
+            "restore the entry file, or remove the row",
+        )),
+    }
+}
+
+/// The report: problems sorted (errors first), each once, with its line.
+fn report(reg: &Registry, mut out: Vec<Problem>) -> ValidateReport {
     out.sort_by(|a, b| {
         (a.severity, &a.file, &a.field, &a.code).cmp(&(b.severity, &b.file, &b.field, &b.code))
     });

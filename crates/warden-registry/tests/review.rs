@@ -237,3 +237,26 @@ fn a_promotion_above_the_delta_needs_a_confirmation_in_the_loop() {
     let e = Entry::parse(fx.read("registry/capabilities/alpha.md").as_bytes(), "a").expect("parse");
     assert_eq!(e.meta.maturity.D.current, 2);
 }
+
+#[test]
+fn giving_up_on_a_bad_edit_keeps_the_suggested_patch() {
+    let (fx, opts, prepared) = setup(vec![]);
+    let mut ed = Scripted {
+        outputs: vec!["capability_id: capability.demo.alpha\nkind: evidence_apend\n".into()],
+        shown: vec![],
+    };
+    // e (bad) -> edit again? n -> an unknown key -> a ; then skip the other two.
+    let (r, out) = run(&fx, &opts, &prepared, "e\nn\nx\na\ns\ns\n", &mut ed);
+    assert!(out.contains("the edited patch is not valid"), "{out}");
+    assert!(
+        out.contains("unknown answer \"x\"; ? shows the keys"),
+        "{out}"
+    );
+    assert_eq!(ed.shown.len(), 1, "not asked to edit again");
+    assert_eq!(docs(&fx), vec!["docs/alpha/a.md"]);
+    assert_eq!(
+        r.patches[0].origin,
+        Origin::Deterministic,
+        "the patch as suggested, not the person's"
+    );
+}
