@@ -144,8 +144,7 @@ impl Analysis {
 /// [`canonical`] declare their fields in sorted order so that serde writes
 /// them so.
 fn canonical_digest(p: &Proposal) -> Result<Digest> {
-    use canonical::{Canon, HashWriter, Src};
-    use sha2::Digest as _;
+    use canonical::{Canon, Src};
     let actions = p
         .actions
         .iter()
@@ -162,15 +161,11 @@ fn canonical_digest(p: &Proposal) -> Result<Digest> {
             kind: &p.source.kind,
         },
     };
-    let mut w = HashWriter(sha2::Sha256::new());
-    serde_json::to_writer(&mut w, &canon)
-        .map_err(|e| warden_core::Error::Internal(e.to_string()))?;
-    Ok(Digest(w.0.finalize().into()))
+    crate::json_digest(&canon).map_err(|e| warden_core::Error::Internal(e.to_string()))
 }
 
 /// A classifier proposal as its canonical JSON value: fields in sorted order.
 mod canonical {
-    use sha2::Digest as _;
     use warden_core::proposal::{Action, Expect};
     use warden_core::{Digest, Result};
 
@@ -253,19 +248,6 @@ mod canonical {
                 )));
             }
         })
-    }
-
-    /// Streams what serde writes into the hasher.
-    pub(super) struct HashWriter(pub(super) sha2::Sha256);
-
-    impl std::io::Write for HashWriter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.update(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
     }
 }
 

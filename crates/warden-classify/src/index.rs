@@ -109,20 +109,7 @@ pub fn index_path(repo: &Repo) -> PathBuf {
 
 /// The bytes of a body's JSON, streamed into sha256 (never held whole).
 fn body_digest(body: &Body) -> Option<Digest> {
-    use sha2::Digest as _;
-    struct HashWriter(sha2::Sha256);
-    impl std::io::Write for HashWriter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.update(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut w = HashWriter(sha2::Sha256::new());
-    serde_json::to_writer(&mut w, body).ok()?;
-    Some(Digest(w.0.finalize().into()))
+    crate::json_digest(body).ok()
 }
 
 fn read_index(path: &Path) -> Option<Body> {

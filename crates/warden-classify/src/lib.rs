@@ -47,3 +47,24 @@ impl<T> IoContext<T> for std::io::Result<T> {
         })
     }
 }
+
+/// The sha256 of `value`'s JSON as `serde_json` writes it, streamed into the
+/// hasher (the text is never held whole).
+pub(crate) fn json_digest<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> serde_json::Result<warden_core::Digest> {
+    use sha2::Digest as _;
+    struct HashWriter(sha2::Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = HashWriter(sha2::Sha256::new());
+    serde_json::to_writer(&mut w, value)?;
+    Ok(warden_core::Digest(w.0.finalize().into()))
+}

@@ -65,6 +65,23 @@ impl World {
         out.entry
     }
 
+    /// A scaffolded `sh` plugin whose developer area is `code`, regenerated
+    /// (the manifest pins the handler's digest) and enabled.
+    fn scaffold_with(&self, key: &str, code: &str) -> PluginSpec {
+        let spec = self.scaffold(key);
+        let h = handler(&self.root, key);
+        let text = std::fs::read_to_string(&h).expect("handler");
+        let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
+        let start = start + text[start..].find('\n').expect("eol") + 1;
+        let end = text.find("# ---- END OF DEVELOPER AREA").expect("end");
+        std::fs::write(&h, format!("{}{code}{}", &text[..start], &text[end..])).expect("write");
+        let repo = self.repo();
+        let g = generate::generate(&self.root, &spec, &repo.policy, TODAY).expect("generate");
+        self.apply(&scaffold::generation_writes(&g, spec.lang), "regenerate");
+        self.enable(&spec);
+        spec
+    }
+
     /// `warden plugin new KEY --event FileDetected --lang sh`.
     fn scaffold(&self, key: &str) -> PluginSpec {
         let repo = self.repo();
@@ -243,28 +260,11 @@ fn a_scaffolded_sh_plugin_quarantines_temporary_files_through_the_engine() {
 #[test]
 fn a_failing_sh_plugin_is_isolated_and_changes_nothing() {
     let w = World::new();
-    let spec = w.scaffold("broken");
-    // Replace the developer area with code that makes the handler exit 7
-    // before it answers.
-    let h = handler(&w.root, "broken");
-    let text = std::fs::read_to_string(&h).expect("handler");
-    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
-    let start = start + text[start..].find('\n').expect("eol") + 1;
-    let end = text.find("# ---- END OF DEVELOPER AREA").expect("end");
-    std::fs::write(
-        &h,
-        format!(
-            "{}RATIONALE_handle='x'\nhandle() {{\n  cat >/dev/null\n}}\necho 'boom' >&2\nexit 7\n{}",
-            &text[..start],
-            &text[end..]
-        ),
-    )
-    .expect("write");
-    // Regenerate (the manifest pins the handler's digest), then enable.
-    let repo = w.repo();
-    let g = generate::generate(&w.root, &spec, &repo.policy, TODAY).expect("generate");
-    w.apply(&scaffold::generation_writes(&g, spec.lang), "regenerate");
-    w.enable(&spec);
+    // The developer area makes the handler exit 7 before it answers.
+    w.scaffold_with(
+        "broken",
+        "RATIONALE_handle='x'\nhandle() {\n  cat >/dev/null\n}\necho 'boom' >&2\nexit 7\n",
+    );
     w.write("junk.tmp", "x\n");
     let before = warden_testkit::tree::contents(&w.root, &[".git", ".ledger", ".runs", ".warden"]);
     let report = w.dispatch(vec![w.item("junk.tmp")]);
@@ -355,27 +355,12 @@ fn a_new_plugin_writes_its_card_and_the_id_registry_in_one_run_and_enables_throu
 #[test]
 fn a_plugin_without_the_sandbox_that_chmods_an_old_run_artifact_is_still_caught() {
     let w = World::new();
-    let spec = w.scaffold("snoop");
-    let h = handler(&w.root, "snoop");
-    let text = std::fs::read_to_string(&h).expect("handler");
-    let start = text.find("# ---- DEVELOPER AREA").expect("dev area");
-    let start = start + text[start..].find('\n').expect("eol") + 1;
-    let end = text.find("# ---- END OF DEVELOPER AREA").expect("end");
     // Runs before the protocol: it changes the mode of every past run's
     // record, then answers nothing.
-    std::fs::write(
-        &h,
-        format!(
-            "{}RATIONALE_handle='x'\nhandle() {{\n  cat >/dev/null\n}}\nchmod 600 \"$WARDEN_REPO\"/.runs/*/run.json\nexit 3\n{}",
-            &text[..start],
-            &text[end..]
-        ),
-    )
-    .expect("write");
-    let repo = w.repo();
-    let g = generate::generate(&w.root, &spec, &repo.policy, TODAY).expect("generate");
-    w.apply(&scaffold::generation_writes(&g, spec.lang), "regenerate");
-    w.enable(&spec);
+    w.scaffold_with(
+        "snoop",
+        "RATIONALE_handle='x'\nhandle() {\n  cat >/dev/null\n}\nchmod 600 \"$WARDEN_REPO\"/.runs/*/run.json\nexit 3\n",
+    );
     use std::os::unix::fs::PermissionsExt;
     let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o7777;
     let old: Vec<(std::path::PathBuf, u32)> = std::fs::read_dir(w.root.join(".runs"))
