@@ -540,17 +540,20 @@ impl Turn<'_> {
     /// helper enforces the layers that allow it (it refuses to start the
     /// plugin otherwise, and then the plugin runs again after a full walk).
     fn run_plugin(&self, spec: &PluginSpec, op: &str) -> Result<(Snapshot, Invocation)> {
-        if let Some(strict) = self.bounded {
-            let before = self.snapshot(false, true)?;
-            let inv = invoke(
+        let call = |launcher| {
+            invoke(
                 self.root,
                 spec,
                 op,
                 self.event,
                 self.items,
-                strict,
+                launcher,
                 self.require,
-            );
+            )
+        };
+        if let Some(strict) = self.bounded {
+            let before = self.snapshot(false, true)?;
+            let inv = call(strict);
             let refused = matches!(&inv.outcome, Err(f) if f.kind == FaultKind::SandboxUnavailable);
             if !refused {
                 return Ok((before, inv));
@@ -559,16 +562,7 @@ impl Turn<'_> {
             let _ = std::fs::remove_file(&self.cache);
         }
         let before = self.snapshot(!self.level.enforced(), false)?;
-        let inv = invoke(
-            self.root,
-            spec,
-            op,
-            self.event,
-            self.items,
-            self.launcher,
-            self.require,
-        );
-        Ok((before, inv))
+        Ok((before, call(self.launcher)))
     }
 
     /// The plugin's spec and the operation that handles the event, when its
