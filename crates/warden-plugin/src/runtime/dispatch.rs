@@ -451,34 +451,25 @@ impl Turn<'_> {
             &after,
         )?;
         let output = match (rb.changes.is_empty(), inv.outcome) {
-            (false, _) => {
-                rec.quarantined = rb.quarantined.clone();
-                rec.fault = Some(repo_fault(&rb));
-                keep_output(
-                    session,
-                    self.run,
-                    key,
-                    &inv.stdout,
-                    &mut rec,
-                    self.lane,
-                    artifacts,
-                )?;
-                return Ok(rec);
-            }
-            (true, Err(f)) => {
-                rec.fault = Some(f);
-                keep_output(
-                    session,
-                    self.run,
-                    key,
-                    &inv.stdout,
-                    &mut rec,
-                    self.lane,
-                    artifacts,
-                )?;
-                return Ok(rec);
-            }
             (true, Ok(o)) => o,
+            (clean, outcome) => {
+                if !clean {
+                    rec.quarantined = rb.quarantined.clone();
+                    rec.fault = Some(repo_fault(&rb));
+                } else if let Err(f) = outcome {
+                    rec.fault = Some(f);
+                }
+                keep_output(
+                    session,
+                    self.run,
+                    key,
+                    &inv.stdout,
+                    &mut rec,
+                    self.lane,
+                    artifacts,
+                )?;
+                return Ok(rec);
+            }
         };
         let doc = proposal_value(&spec, self.event, &output);
         let bytes = serde_json::to_vec(&doc).unwrap_or_default();

@@ -45,31 +45,29 @@ pub fn invoke(
         stderr,
         outcome,
     };
-    if require_sandbox && launcher.helper.is_none() {
-        return done(
+    // The plugin never started: nothing ran, nothing was printed.
+    let not_started = |kind, message: String| {
+        done(
             None,
             Isolation::NONE,
             Vec::new(),
             Vec::new(),
-            Err(fault(
-                FaultKind::SandboxUnavailable,
-                "plugins run without the sandbox helper here (WARDEN_SANDBOX=off) and the policy does not allow unsandboxed plugins (plugins.run_unsandboxed)",
-            )),
+            Err(fault(kind, message)),
+        )
+    };
+    if require_sandbox && launcher.helper.is_none() {
+        return not_started(
+            FaultKind::SandboxUnavailable,
+            "plugins run without the sandbox helper here (WARDEN_SANDBOX=off) and the policy does not allow unsandboxed plugins (plugins.run_unsandboxed)".into(),
         );
     }
     let dir = generate::plugin_dir(root, &spec.key);
     let scratch = match tempfile::Builder::new().prefix("warden-plugin-").tempdir() {
         Ok(s) => s,
         Err(e) => {
-            return done(
-                None,
-                Isolation::NONE,
-                Vec::new(),
-                Vec::new(),
-                Err(fault(
-                    FaultKind::SpawnFailed,
-                    format!("cannot create a scratch directory: {e}"),
-                )),
+            return not_started(
+                FaultKind::SpawnFailed,
+                format!("cannot create a scratch directory: {e}"),
             );
         }
     };
@@ -95,15 +93,9 @@ pub fn invoke(
     let finished = match run {
         Ok(f) => f,
         Err(e) => {
-            return done(
-                None,
-                Isolation::NONE,
-                Vec::new(),
-                Vec::new(),
-                Err(fault(
-                    FaultKind::SpawnFailed,
-                    format!("cannot start `{}`: {e}", entry.join(" ")),
-                )),
+            return not_started(
+                FaultKind::SpawnFailed,
+                format!("cannot start `{}`: {e}", entry.join(" ")),
             );
         }
     };
