@@ -713,16 +713,13 @@ impl Ledger {
         let mut n = start_seq;
         let mut tip = (start_seq > 0).then_some(start_hash);
         let old_head = head.filter(|h| h.offset.is_none());
-        walk_chain(
+        let from = ChainStart {
             writer,
-            &rest,
-            old_head,
-            start_seq,
-            start_hash,
-            &mut n,
-            &mut tip,
-            &mut |_| {},
-        )
+            head: old_head,
+            seq: start_seq,
+            hash: start_hash,
+        };
+        walk_chain(from, &rest, &mut n, &mut tip, &mut |_| {})
         .map_err(|mut p| {
             p.file = self.rel(&path);
             p
@@ -1153,17 +1150,8 @@ pub fn verify_chain(
 ) -> (ChainReport, Option<Problem>) {
     let mut n = 0u64;
     let mut tip = None;
-    let problem = walk_chain(
-        writer,
-        bytes,
-        head,
-        0,
-        genesis(writer),
-        &mut n,
-        &mut tip,
-        &mut |_| {},
-    )
-    .err();
+    let from = ChainStart::genesis(writer, head);
+    let problem = walk_chain(from, bytes, &mut n, &mut tip, &mut |_| {}).err();
     let report = ChainReport {
         writer: writer.into(),
         entries: n,
@@ -1172,25 +1160,45 @@ pub fn verify_chain(
     (report, problem)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where a [`walk_chain`] starts: whose chain, this clone's head of it, and
+/// the entry the walked bytes follow (0 and the genesis for a whole chain).
+pub(crate) struct ChainStart<'a> {
+    pub writer: &'a str,
+    /// This clone's head of the chain: the line it names must be unchanged.
+    pub head: Option<&'a Head>,
+    /// The seq of the entry the bytes start after.
+    pub seq: u64,
+    /// That entry's hash.
+    pub hash: Digest,
+}
+
+impl<'a> ChainStart<'a> {
+    /// A whole chain of `writer`, from its genesis.
+    pub fn genesis(writer: &'a str, head: Option<&'a Head>) -> Self {
+        ChainStart {
+            writer,
+            head,
+            seq: 0,
+            hash: genesis(writer),
+        }
+    }
+}
+
 /// Walk a chain's lines, counting good entries into `n` and their last hash
-/// into `tip`, until the first problem. `bytes` start after entry `start_seq`,
-/// whose hash is `start_hash` (0 and the genesis for a whole chain).
+/// into `tip`, until the first problem. `bytes` start after entry
+/// `from.seq`, whose hash is `from.hash`.
 pub(crate) fn walk_chain(
-    writer: &str,
+    from: ChainStart<'_>,
     bytes: &[u8],
-    head: Option<&Head>,
-    start_seq: u64,
-    start_hash: Digest,
     n: &mut u64,
     tip: &mut Option<Digest>,
     on_line: &mut dyn FnMut(&[u8]),
 ) -> Result<(), Problem> {
-    *n = start_seq;
+    *n = from.seq;
     let mut walk = Walk {
-        writer,
-        head,
-        expected_prev: start_hash,
+        writer: from.writer,
+        head: from.head,
+        expected_prev: from.hash,
         prev_run: None,
     };
     let mut rest = bytes;

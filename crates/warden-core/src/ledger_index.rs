@@ -243,12 +243,15 @@ impl Ledger {
                 break;
             }
             let (seq0, hash0) = (n, tip.unwrap_or(start.head.hash));
-            walked = ledger::walk_chain(
+            let from = ledger::ChainStart {
                 writer,
+                head: None,
+                seq: seq0,
+                hash: hash0,
+            };
+            walked = ledger::walk_chain(
+                from,
                 &carry[..whole],
-                None,
-                seq0,
-                hash0,
                 &mut n,
                 &mut tip,
                 &mut |line| {

@@ -659,16 +659,15 @@ pub fn resolve(
         )?;
     }
     let changes = ov.changes();
-    let plan = build(
+    let header = PlanHeader {
         run,
-        RunCommand::Apply,
-        proposal.source.clone(),
-        &proposal.event,
-        digest,
-        summaries,
-        changes,
-        None,
-    );
+        command: RunCommand::Apply,
+        source: proposal.source.clone(),
+        event: &proposal.event,
+        input_digest: digest,
+        undoes: None,
+    };
+    let plan = build(header, summaries, changes);
     check_limits(policy, &plan, file)?;
     Ok(Plan {
         rationale: (!proposal.rationale.is_empty()).then(|| proposal.rationale.clone()),
@@ -964,18 +963,27 @@ fn check_limits(policy: &Policy, plan: &Plan, file: &str) -> Result<()> {
     Ok(())
 }
 
+/// What a plan is of: its run, command, source, event, input and (for an
+/// undo) the run it undoes. [`build`] adds the actions and changes.
+pub struct PlanHeader<'a> {
+    pub run: &'a str,
+    pub command: RunCommand,
+    pub source: Source,
+    pub event: &'a str,
+    pub input_digest: Digest,
+    pub undoes: Option<String>,
+}
+
 /// Assemble a plan from changes: counts and unified diff.
-#[allow(clippy::too_many_arguments)]
-pub fn build(
-    run: &str,
-    command: RunCommand,
-    source: Source,
-    event: &str,
-    input_digest: Digest,
-    actions: Vec<ActionSummary>,
-    changes: Vec<Change>,
-    undoes: Option<String>,
-) -> Plan {
+pub fn build(header: PlanHeader<'_>, actions: Vec<ActionSummary>, changes: Vec<Change>) -> Plan {
+    let PlanHeader {
+        run,
+        command,
+        source,
+        event,
+        input_digest,
+        undoes,
+    } = header;
     let mut counts = Counts {
         files: changes.len() as u64,
         ..Default::default()

@@ -60,161 +60,207 @@ fn read_json(path: &Path) -> Result<Value, String> {
     })
 }
 
-/// Run one example: request file → expected response file.
-#[allow(clippy::too_many_arguments)] // one probe's whole context; a struct would only rename it
-fn example(
-    root: &Path,
-    spec: &PluginSpec,
-    dir: &Path,
-    request: &str,
-    response: &str,
-    out_schema: Option<&str>,
-    launcher: &Launcher,
+/// One `plugin test` in progress: what every probe runs against, the
+/// invocations so far (the limits probe looks at them all) and the verdicts.
+struct Prober<'a> {
+    root: &'a Path,
+    spec: &'a PluginSpec,
+    /// The plugin's folder, where its examples live.
+    dir: std::path::PathBuf,
+    launcher: &'a Launcher,
     require: bool,
-    invs: &mut Vec<Invocation>,
-) -> Result<String, String> {
-    let req: ExampleRequest = serde_json::from_value(read_json(&dir.join(request))?)
-        .map_err(|e| format!("{request}: {e}"))?;
-    let expected: Output = serde_json::from_value(read_json(&dir.join(response))?)
-        .map_err(|e| format!("{response}: {e}"))?;
-    let op = spec
-        .operation_for(&req.event)
-        .ok_or_else(|| format!("{request}: no operation handles {}", req.event))?;
-    let inv = invoke(
-        root, spec, &op.name, &req.event, &req.items, launcher, require,
-    );
-    let detail = describe(&inv);
-    let got = inv.outcome.clone();
-    invs.push(inv);
-    let got = got.map_err(|_| detail.clone())?;
-    if got != expected {
-        return Err(format!(
-            "response differs from {response}: got {}",
-            serde_json::to_string(&got).unwrap_or_default()
-        ));
+    invs: Vec<Invocation>,
+    probes: Vec<Probe>,
+}
+
+/// The files of one example: request, expected response and, for an
+/// operation's own example, the schema the response must match.
+struct ExampleFiles<'f> {
+    request: &'f str,
+    response: &'f str,
+    out_schema: Option<&'f str>,
+}
+
+impl Prober<'_> {
+    fn push(&mut self, probe: String, r: Result<String, String>) {
+        let (ok, detail) = match r {
+            Ok(detail) => (true, detail),
+            Err(detail) => (false, detail),
+        };
+        self.probes.push(Probe { probe, ok, detail });
     }
-    if let Some(schema) = out_schema {
-        let schema = read_json(&dir.join(schema))?;
-        let v = jsonschema::draft7::new(&schema).map_err(|e| format!("bad output schema: {e}"))?;
-        let got = serde_json::to_value(&got).unwrap_or(Value::Null);
-        if let Some(err) = v.iter_errors(&got).next() {
-            return Err(format!(
-                "the response does not match the output schema: {err}"
-            ));
+
+    /// The plugin says hello and answers an empty batch of its first
+    /// operation. Returns the sandbox level the plugin ran at.
+    fn handshake(&mut self) -> Level {
+        let op = &self.spec.operations[0];
+        let event = op.events.first().cloned().unwrap_or_default();
+        let inv = invoke(
+            self.root,
+            self.spec,
+            &op.name,
+            &event,
+            &[],
+            self.launcher,
+            self.require,
+        );
+        let r = match &inv.outcome {
+            Ok(_) => Ok(format!(
+                "protocol {} hello and a response to an empty batch ({})",
+                self.spec.protocol,
+                describe(&inv)
+            )),
+            Err(_) => Err(describe(&inv)),
+        };
+        let level = inv.sandbox.filesystem;
+        self.invs.push(inv);
+        self.push("handshake".into(), r);
+        level
+    }
+
+    /// Each operation's own example, with its output schema.
+    fn operation_examples(&mut self) {
+        for op in &self.spec.operations {
+            let f = op_files(self.spec.lang, &op.name);
+            let files = ExampleFiles {
+                request: &f.request,
+                response: &f.response,
+                out_schema: Some(&f.out_schema),
+            };
+            let r = self.example(&files);
+            self.push(format!("example:{}", op.name), r);
         }
     }
-    Ok(detail)
+
+    /// Every `conformance/examples/NAME_request.json`, by name.
+    fn conformance_examples(&mut self) {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.join("conformance/examples"))
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter_map(|n| n.strip_suffix("_request.json").map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        for name in names {
+            let request = format!("conformance/examples/{name}_request.json");
+            let response = format!("conformance/examples/{name}_response.json");
+            let files = ExampleFiles {
+                request: &request,
+                response: &response,
+                out_schema: None,
+            };
+            let r = self.example(&files);
+            self.push(format!("conformance:{name}"), r);
+        }
+    }
+
+    /// Run one example: request file → expected response file.
+    fn example(&mut self, files: &ExampleFiles<'_>) -> Result<String, String> {
+        let (request, response) = (files.request, files.response);
+        let req: ExampleRequest = serde_json::from_value(read_json(&self.dir.join(request))?)
+            .map_err(|e| format!("{request}: {e}"))?;
+        let expected: Output = serde_json::from_value(read_json(&self.dir.join(response))?)
+            .map_err(|e| format!("{response}: {e}"))?;
+        let op = self
+            .spec
+            .operation_for(&req.event)
+            .ok_or_else(|| format!("{request}: no operation handles {}", req.event))?;
+        let inv = invoke(
+            self.root,
+            self.spec,
+            &op.name,
+            &req.event,
+            &req.items,
+            self.launcher,
+            self.require,
+        );
+        let detail = describe(&inv);
+        let got = inv.outcome.clone();
+        self.invs.push(inv);
+        let got = got.map_err(|_| detail.clone())?;
+        if got != expected {
+            return Err(format!(
+                "response differs from {response}: got {}",
+                serde_json::to_string(&got).unwrap_or_default()
+            ));
+        }
+        if let Some(schema) = files.out_schema {
+            let schema = read_json(&self.dir.join(schema))?;
+            let v =
+                jsonschema::draft7::new(&schema).map_err(|e| format!("bad output schema: {e}"))?;
+            let got = serde_json::to_value(&got).unwrap_or(Value::Null);
+            if let Some(err) = v.iter_errors(&got).next() {
+                return Err(format!(
+                    "the response does not match the output schema: {err}"
+                ));
+            }
+        }
+        Ok(detail)
+    }
+
+    /// The repository is the same after every probe as before the first.
+    fn read_only(&mut self, before: Option<&Snapshot>) {
+        let after = Snapshot::take(self.root, false).ok();
+        let changed = match (before, &after) {
+            (Some(b), Some(a)) => b.changed(a),
+            _ => vec!["(the repository could not be scanned)".into()],
+        };
+        self.push(
+            "read-only".into(),
+            if changed.is_empty() {
+                Ok("the repository is unchanged after every probe".into())
+            } else {
+                Err(format!("the plugin changed: {}", changed.join(", ")))
+            },
+        );
+    }
+
+    /// No probe timed out or wrote more output than the limits allow.
+    fn limits(&mut self) {
+        let over: Vec<String> = self
+            .invs
+            .iter()
+            .filter_map(|i| i.outcome.as_ref().err())
+            .filter(|f| matches!(f.kind, FaultKind::TimedOut | FaultKind::OutputTooLarge))
+            .map(|f| f.message.clone())
+            .collect();
+        let slowest = self.invs.iter().map(|i| i.duration_ms).max().unwrap_or(0);
+        self.push(
+            "limits".into(),
+            if over.is_empty() {
+                Ok(format!(
+                    "slowest probe {slowest} ms (limit {} ms)",
+                    self.spec.limits.timeout_ms
+                ))
+            } else {
+                Err(over.join("; "))
+            },
+        );
+    }
 }
 
 pub fn run(root: &Path, spec: &PluginSpec, launcher: &Launcher, require: bool) -> ProbeReport {
-    let dir = generate::plugin_dir(root, &spec.key);
-    let mut probes = Vec::new();
-    let mut invs: Vec<Invocation> = Vec::new();
+    let mut prober = Prober {
+        root,
+        spec,
+        dir: generate::plugin_dir(root, &spec.key),
+        launcher,
+        require,
+        invs: Vec::new(),
+        probes: Vec::new(),
+    };
     let before = Snapshot::take(root, false).ok();
-    let mut push = |probe: String, r: Result<String, String>| {
-        probes.push(match r {
-            Ok(detail) => Probe {
-                probe,
-                ok: true,
-                detail,
-            },
-            Err(detail) => Probe {
-                probe,
-                ok: false,
-                detail,
-            },
-        })
-    };
-
-    let op = &spec.operations[0];
-    let event = op.events.first().cloned().unwrap_or_default();
-    let inv = invoke(root, spec, &op.name, &event, &[], launcher, require);
-    let r = match &inv.outcome {
-        Ok(_) => Ok(format!(
-            "protocol {} hello and a response to an empty batch ({})",
-            spec.protocol,
-            describe(&inv)
-        )),
-        Err(_) => Err(describe(&inv)),
-    };
-    let level = inv.sandbox.filesystem;
-    invs.push(inv);
-    push("handshake".into(), r);
-
-    for op in &spec.operations {
-        let f = op_files(spec.lang, &op.name);
-        let r = example(
-            root,
-            spec,
-            &dir,
-            &f.request,
-            &f.response,
-            Some(&f.out_schema),
-            launcher,
-            require,
-            &mut invs,
-        );
-        push(format!("example:{}", op.name), r);
-    }
-    let mut conformance: Vec<String> = std::fs::read_dir(dir.join("conformance/examples"))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter_map(|n| n.strip_suffix("_request.json").map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    conformance.sort();
-    for name in conformance {
-        let r = example(
-            root,
-            spec,
-            &dir,
-            &format!("conformance/examples/{name}_request.json"),
-            &format!("conformance/examples/{name}_response.json"),
-            None,
-            launcher,
-            require,
-            &mut invs,
-        );
-        push(format!("conformance:{name}"), r);
-    }
-
-    let after = Snapshot::take(root, false).ok();
-    let changed = match (&before, &after) {
-        (Some(b), Some(a)) => b.changed(a),
-        _ => vec!["(the repository could not be scanned)".into()],
-    };
-    push(
-        "read-only".into(),
-        if changed.is_empty() {
-            Ok("the repository is unchanged after every probe".into())
-        } else {
-            Err(format!("the plugin changed: {}", changed.join(", ")))
-        },
-    );
-    let over: Vec<String> = invs
-        .iter()
-        .filter_map(|i| i.outcome.as_ref().err())
-        .filter(|f| matches!(f.kind, FaultKind::TimedOut | FaultKind::OutputTooLarge))
-        .map(|f| f.message.clone())
-        .collect();
-    let slowest = invs.iter().map(|i| i.duration_ms).max().unwrap_or(0);
-    push(
-        "limits".into(),
-        if over.is_empty() {
-            Ok(format!(
-                "slowest probe {slowest} ms (limit {} ms)",
-                spec.limits.timeout_ms
-            ))
-        } else {
-            Err(over.join("; "))
-        },
-    );
+    let level = prober.handshake();
+    prober.operation_examples();
+    prober.conformance_examples();
+    prober.read_only(before.as_ref());
+    prober.limits();
     ProbeReport {
         schema: "warden.plugin-test/v1".into(),
         plugin: spec.key.clone(),
         sandbox: level,
-        probes,
+        probes: prober.probes,
     }
 }

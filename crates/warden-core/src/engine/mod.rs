@@ -301,16 +301,15 @@ impl Session<'_> {
         }
         plan::gate(&self.repo.policy, proposal, file)?;
         if let Some(prev) = self.already_applied(digest)? {
-            let mut plan = plan::build(
-                &run,
-                plan::RunCommand::Apply,
-                proposal.source.clone(),
-                &proposal.event,
-                digest,
-                Vec::new(),
-                Vec::new(),
-                None,
-            );
+            let header = plan::PlanHeader {
+                run: &run,
+                command: plan::RunCommand::Apply,
+                source: proposal.source.clone(),
+                event: &proposal.event,
+                input_digest: digest,
+                undoes: None,
+            };
+            let mut plan = plan::build(header, Vec::new(), Vec::new());
             plan.noop = Some(Noop::AlreadyApplied { run: prev });
             return Ok(plan);
         }

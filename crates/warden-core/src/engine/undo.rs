@@ -59,16 +59,15 @@ impl Session<'_> {
         }
         restore.refuse_drift()?;
         let (new_run, actions, changes) = restore.finish()?;
-        let mut plan = plan::build(
-            &new_run,
-            plan::RunCommand::Undo,
-            actor,
-            "RollbackTriggered",
-            Digest::of(id.as_bytes()),
-            actions,
-            changes,
-            Some(id.clone()),
-        );
+        let header = plan::PlanHeader {
+            run: &new_run,
+            command: plan::RunCommand::Undo,
+            source: actor,
+            event: "RollbackTriggered",
+            input_digest: Digest::of(id.as_bytes()),
+            undoes: Some(id.clone()),
+        };
+        let mut plan = plan::build(header, actions, changes);
         plan.rationale = Some(format!("undo of run {id}"));
         // Directories come back as they were before the undone run: those it
         // found exist again with their modes, those it created go when empty.
