@@ -164,7 +164,6 @@ pub fn validate_plugin(
     key: &str,
     today: &str,
 ) -> (Option<PluginSpec>, Option<Generation>, Vec<Finding>) {
-    let mut out = Vec::new();
     let spec = match load_spec(root, key) {
         Ok(s) => s,
         Err(f) => return (None, None, vec![*f]),
@@ -173,163 +172,199 @@ pub fn validate_plugin(
     let g = match generate::generate(root, &spec, policy, today) {
         Ok(g) => g,
         Err(e) => {
-            out.push(finding(
+            let f = finding(
                 "generate",
                 key,
                 dir_rel,
                 e.to_string(),
                 "fix the error and run `warden plugin validate` again".into(),
-            ));
-            return (Some(spec), None, out);
+            );
+            return (Some(spec), None, vec![f]);
         }
     };
-    let gen_fix = format!("run `warden plugin gen {key}`");
+    let mut c = Checker {
+        root,
+        key,
+        spec: &spec,
+        gen_fix: format!("run `warden plugin gen {key}`"),
+        dir_rel,
+        out: Vec::new(),
+    };
+    c.protocol();
+    c.generated_files(&g);
+    c.handler_defines_every_operation();
+    c.actions_within_policy(policy);
+    c.operation_artifacts(&g);
+    c.id_card();
+    let out = c.out;
+    (Some(spec), Some(g), out)
+}
 
-    if spec.protocol != PROTOCOL_MAJOR {
-        out.push(finding(
-            "protocol-unsupported",
-            key,
-            format!("{dir_rel}/{SPEC_FILE}"),
-            format!("protocol major {} is not supported (this warden speaks {PROTOCOL_MAJOR})", spec.protocol),
-            format!("set \"protocol\": {PROTOCOL_MAJOR} and port the handler, or use a warden that speaks {}", spec.protocol),
-        ));
+/// The checks of one plugin whose spec loads and generates, each adding its
+/// findings to `out`.
+struct Checker<'a> {
+    root: &'a Path,
+    key: &'a str,
+    spec: &'a PluginSpec,
+    /// `plugins/KEY`.
+    dir_rel: String,
+    /// The fix of everything `warden plugin gen` rewrites.
+    gen_fix: String,
+    out: Vec<Finding>,
+}
+
+impl Checker<'_> {
+    fn push(&mut self, kind: &str, file: String, message: String, fix: String) {
+        self.out.push(finding(kind, self.key, file, message, fix));
     }
 
-    for f in &g.files {
-        let file = format!("{dir_rel}/{}", f.rel);
-        if let Some(p) = &f.problem {
-            out.push(finding(
-                "auto-fence-edited",
-                key,
-                file,
-                p.clone(),
-                "see the message".into(),
-            ));
-            continue;
-        }
-        match (f.ownership, &f.current, f.changes()) {
-            (Ownership::Spec, _, _) => {}
-            (_, None, _) => out.push(finding(
-                "file-missing",
-                key,
-                file,
-                format!("{} file is missing", ownership_name(f.ownership)),
-                gen_fix.clone(),
-            )),
-            (Ownership::Derived, Some(_), true) => out.push(finding(
-                "derived-out-of-sync",
-                key,
-                file,
-                "derived file is out of sync with plugin.spec.json, the policy or the plugin's files (checksums differ)".into(),
-                gen_fix.clone(),
-            )),
-            (Ownership::Fenced, Some(_), true) => out.push(finding(
-                "auto-fence-out-of-sync",
-                key,
-                file,
-                "an AUTO fence is out of sync with plugin.spec.json".into(),
-                gen_fix.clone(),
-            )),
-            _ => {}
-        }
-    }
-
-    // Handler: present, defines every operation.
-    let handler_rel = format!("{dir_rel}/{}", spec.lang.handler());
-    match std::fs::read_to_string(root.join(&handler_rel)) {
-        Ok(text) => {
-            for op in &spec.operations {
-                if !lang::defines_op(spec.lang, &text, &op.name) {
-                    out.push(finding(
-                        "handler-op-missing",
-                        key,
-                        handler_rel.clone(),
-                        format!("the handler does not define operation `{}`", op.name),
-                        format!(
-                            "define `{}` in the developer area (see a freshly scaffolded plugin)",
-                            op.name
-                        ),
-                    ));
-                }
-            }
-        }
-        Err(_) => {
-            // Reported as file-missing above.
-        }
-    }
-
-    // Requested actions within the policy for each event.
-    for ev in &spec.events {
-        let allowed = policy.allowed(ev, "plugin");
-        for a in &spec.actions {
-            if !allowed.iter().any(|k| k.name() == a) {
-                out.push(finding(
-                    "actions-beyond-policy",
-                    key,
-                    format!("{dir_rel}/{SPEC_FILE}"),
-                    format!("the plugin asks for `{a}` on {ev}, which the policy does not allow plugins"),
-                    format!("remove \"{a}\" from \"actions\", or allow it in .warden/policy.yaml under events.{ev}.plugin"),
-                ));
-            }
-        }
-    }
-
-    // Every operation: schemas, examples, test; examples validate.
-    for op in &spec.operations {
-        let f = generate::op_files(spec.lang, &op.name);
-        for rel in [
-            &f.in_schema,
-            &f.out_schema,
-            &f.request,
-            &f.response,
-            &f.test,
-        ] {
-            if !root.join(&dir_rel).join(rel).exists()
-                && !g.files.iter().any(|p| &p.rel == rel && p.current.is_none())
-            {
-                out.push(finding(
-                    "file-missing",
-                    key,
-                    format!("{dir_rel}/{rel}"),
-                    "operation artifact is missing".into(),
-                    gen_fix.clone(),
-                ));
-            }
-        }
-        check_example(root, key, &dir_rel, &f.in_schema, &f.request, &mut out);
-        check_example(root, key, &dir_rel, &f.out_schema, &f.response, &mut out);
-        if let Some(resp) = read_json(root, &format!("{dir_rel}/{}", f.response)) {
-            check_response_actions(
-                &spec,
-                op.events.first().map(String::as_str).unwrap_or("Manual"),
-                &resp,
-                key,
-                &format!("{dir_rel}/{}", f.response),
-                &mut out,
+    /// The spec's protocol major is the one this warden speaks.
+    fn protocol(&mut self) {
+        let p = self.spec.protocol;
+        if p != PROTOCOL_MAJOR {
+            self.push(
+                "protocol-unsupported",
+                format!("{}/{SPEC_FILE}", self.dir_rel),
+                format!("protocol major {p} is not supported (this warden speaks {PROTOCOL_MAJOR})"),
+                format!("set \"protocol\": {PROTOCOL_MAJOR} and port the handler, or use a warden that speaks {p}"),
             );
         }
     }
 
-    // Identity: the spec's id has a card naming this plugin.
-    let card_rel = format!("{}/{}.yaml", ids::CARDS_DIR, spec.id);
-    match ids::read_card(root, &spec.id) {
-        Ok(card) if card.artifact == dir_rel => {}
-        Ok(card) => out.push(finding(
-            "id-card-mismatch",
-            key,
-            card_rel,
-            format!("the ID card names artifact \"{}\", not \"{dir_rel}\"", card.artifact),
-            "ID cards are immutable: give the plugin its own id (`warden ids mint plugin plugins/KEY`)".into(),
-        )),
-        Err(e) => out.push(finding(
-            "id-card-missing",
-            key,
-            card_rel,
-            e,
-            format!("mint one with `warden ids mint plugin {dir_rel}` and put its id in plugin.spec.json"),
-        )),
+    /// Every generated file is present, untouched where it is fenced and in
+    /// step with the spec.
+    fn generated_files(&mut self, g: &Generation) {
+        for f in &g.files {
+            let file = format!("{}/{}", self.dir_rel, f.rel);
+            if let Some(p) = &f.problem {
+                self.push("auto-fence-edited", file, p.clone(), "see the message".into());
+                continue;
+            }
+            let fix = self.gen_fix.clone();
+            match (f.ownership, &f.current, f.changes()) {
+                (Ownership::Spec, _, _) => {}
+                (_, None, _) => self.push(
+                    "file-missing",
+                    file,
+                    format!("{} file is missing", ownership_name(f.ownership)),
+                    fix,
+                ),
+                (Ownership::Derived, Some(_), true) => self.push(
+                    "derived-out-of-sync",
+                    file,
+                    "derived file is out of sync with plugin.spec.json, the policy or the plugin's files (checksums differ)".into(),
+                    fix,
+                ),
+                (Ownership::Fenced, Some(_), true) => self.push(
+                    "auto-fence-out-of-sync",
+                    file,
+                    "an AUTO fence is out of sync with plugin.spec.json".into(),
+                    fix,
+                ),
+                _ => {}
+            }
+        }
     }
-    (Some(spec), Some(g), out)
+
+    /// The handler defines every operation. A missing handler is reported
+    /// as file-missing by [`Checker::generated_files`].
+    fn handler_defines_every_operation(&mut self) {
+        let handler_rel = format!("{}/{}", self.dir_rel, self.spec.lang.handler());
+        let Ok(text) = std::fs::read_to_string(self.root.join(&handler_rel)) else {
+            return;
+        };
+        for op in &self.spec.operations {
+            if !lang::defines_op(self.spec.lang, &text, &op.name) {
+                self.push(
+                    "handler-op-missing",
+                    handler_rel.clone(),
+                    format!("the handler does not define operation `{}`", op.name),
+                    format!(
+                        "define `{}` in the developer area (see a freshly scaffolded plugin)",
+                        op.name
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Every action the plugin asks for is one the policy allows plugins on
+    /// each of its events.
+    fn actions_within_policy(&mut self, policy: &Policy) {
+        for ev in &self.spec.events {
+            let allowed = policy.allowed(ev, "plugin");
+            for a in &self.spec.actions {
+                if !allowed.iter().any(|k| k.name() == a) {
+                    self.push(
+                        "actions-beyond-policy",
+                        format!("{}/{SPEC_FILE}", self.dir_rel),
+                        format!("the plugin asks for `{a}` on {ev}, which the policy does not allow plugins"),
+                        format!("remove \"{a}\" from \"actions\", or allow it in .warden/policy.yaml under events.{ev}.plugin"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every operation has its schemas, examples and test, and its examples
+    /// validate against its schemas and the declared actions.
+    fn operation_artifacts(&mut self, g: &Generation) {
+        let (root, key, dir_rel) = (self.root, self.key, self.dir_rel.clone());
+        for op in &self.spec.operations {
+            let f = generate::op_files(self.spec.lang, &op.name);
+            for rel in [
+                &f.in_schema,
+                &f.out_schema,
+                &f.request,
+                &f.response,
+                &f.test,
+            ] {
+                if !root.join(&dir_rel).join(rel).exists()
+                    && !g.files.iter().any(|p| &p.rel == rel && p.current.is_none())
+                {
+                    self.push(
+                        "file-missing",
+                        format!("{dir_rel}/{rel}"),
+                        "operation artifact is missing".into(),
+                        self.gen_fix.clone(),
+                    );
+                }
+            }
+            check_example(root, key, &dir_rel, &f.in_schema, &f.request, &mut self.out);
+            check_example(root, key, &dir_rel, &f.out_schema, &f.response, &mut self.out);
+            if let Some(resp) = read_json(root, &format!("{dir_rel}/{}", f.response)) {
+                check_response_actions(
+                    self.spec,
+                    op.events.first().map(String::as_str).unwrap_or("Manual"),
+                    &resp,
+                    key,
+                    &format!("{dir_rel}/{}", f.response),
+                    &mut self.out,
+                );
+            }
+        }
+    }
+
+    /// The spec's id has a card naming this plugin.
+    fn id_card(&mut self) {
+        let dir_rel = self.dir_rel.clone();
+        let card_rel = format!("{}/{}.yaml", ids::CARDS_DIR, self.spec.id);
+        match ids::read_card(self.root, &self.spec.id) {
+            Ok(card) if card.artifact == dir_rel => {}
+            Ok(card) => self.push(
+                "id-card-mismatch",
+                card_rel,
+                format!("the ID card names artifact \"{}\", not \"{dir_rel}\"", card.artifact),
+                "ID cards are immutable: give the plugin its own id (`warden ids mint plugin plugins/KEY`)".into(),
+            ),
+            Err(e) => self.push(
+                "id-card-missing",
+                card_rel,
+                e,
+                format!("mint one with `warden ids mint plugin {dir_rel}` and put its id in plugin.spec.json"),
+            ),
+        }
+    }
 }
 
 fn ownership_name(o: Ownership) -> &'static str {

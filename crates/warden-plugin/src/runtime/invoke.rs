@@ -255,78 +255,15 @@ fn unavailable(
     ))
 }
 
+/// Read a plugin's stdout: a hello of this protocol major, then exactly one
+/// response line, from a process that exited 0.
 fn parse_output(stdout: &[u8], exit: Option<i32>) -> std::result::Result<Output, Fault> {
     let text = String::from_utf8_lossy(stdout);
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let first = lines.next();
-    let hello = first.map(serde_json::from_str::<FromPlugin>);
-    match hello {
-        Some(Ok(FromPlugin::Hello { protocol })) if protocol.major != PROTOCOL_MAJOR => {
-            return Err(fault(
-                FaultKind::ProtocolMismatch,
-                format!(
-                    "the plugin speaks protocol {}; this warden speaks {PROTOCOL_MAJOR}",
-                    protocol.major
-                ),
-            ));
-        }
-        Some(Ok(FromPlugin::Hello { .. })) => {}
-        _ if exit != Some(0) => {
-            return Err(fault(
-                FaultKind::Crashed,
-                format!(
-                    "exited with {}",
-                    exit.map_or("a signal".into(), |c| format!("code {c}"))
-                ),
-            ));
-        }
-        Some(_) => {
-            return Err(fault(
-                FaultKind::GarbageOutput,
-                format!(
-                    "expected a hello line, got {:?}",
-                    clip(first.unwrap_or_default())
-                ),
-            ));
-        }
-        None => return Err(fault(FaultKind::GarbageOutput, "no output on stdout")),
-    }
-    let second = lines.next();
-    let reply = match second.map(serde_json::from_str::<FromPlugin>) {
-        Some(Ok(r)) => r,
-        Some(Err(e)) if exit == Some(0) => {
-            return Err(fault(
-                FaultKind::GarbageOutput,
-                format!(
-                    "the response is not protocol JSON ({e}): {:?}",
-                    clip(second.unwrap_or_default())
-                ),
-            ));
-        }
-        None if exit == Some(0) => {
-            return Err(fault(
-                FaultKind::GarbageOutput,
-                "no response line after hello",
-            ));
-        }
-        _ => {
-            return Err(fault(
-                FaultKind::Crashed,
-                format!(
-                    "exited with {}",
-                    exit.map_or("a signal".into(), |c| format!("code {c}"))
-                ),
-            ));
-        }
-    };
+    check_hello(lines.next(), exit)?;
+    let reply = read_reply(lines.next(), exit)?;
     if exit != Some(0) {
-        return Err(fault(
-            FaultKind::Crashed,
-            format!(
-                "exited with {}",
-                exit.map_or("a signal".into(), |c| format!("code {c}"))
-            ),
-        ));
+        return Err(crashed(exit));
     }
     if lines.next().is_some() {
         return Err(fault(
@@ -342,6 +279,61 @@ fn parse_output(stdout: &[u8], exit: Option<i32>) -> std::result::Result<Output,
             "a second hello instead of a response",
         )),
     }
+}
+
+/// The first line must be a hello of this protocol major. Without one, a
+/// process that did not exit 0 crashed; one that did spoke garbage.
+fn check_hello(first: Option<&str>, exit: Option<i32>) -> std::result::Result<(), Fault> {
+    match first.map(serde_json::from_str::<FromPlugin>) {
+        Some(Ok(FromPlugin::Hello { protocol })) if protocol.major != PROTOCOL_MAJOR => Err(fault(
+            FaultKind::ProtocolMismatch,
+            format!(
+                "the plugin speaks protocol {}; this warden speaks {PROTOCOL_MAJOR}",
+                protocol.major
+            ),
+        )),
+        Some(Ok(FromPlugin::Hello { .. })) => Ok(()),
+        _ if exit != Some(0) => Err(crashed(exit)),
+        Some(_) => Err(fault(
+            FaultKind::GarbageOutput,
+            format!(
+                "expected a hello line, got {:?}",
+                clip(first.unwrap_or_default())
+            ),
+        )),
+        None => Err(fault(FaultKind::GarbageOutput, "no output on stdout")),
+    }
+}
+
+/// The line after the hello, parsed. A missing or unreadable one is garbage
+/// from a process that exited 0 and a crash from one that did not.
+fn read_reply(second: Option<&str>, exit: Option<i32>) -> std::result::Result<FromPlugin, Fault> {
+    match second.map(serde_json::from_str::<FromPlugin>) {
+        Some(Ok(r)) => Ok(r),
+        Some(Err(e)) if exit == Some(0) => Err(fault(
+            FaultKind::GarbageOutput,
+            format!(
+                "the response is not protocol JSON ({e}): {:?}",
+                clip(second.unwrap_or_default())
+            ),
+        )),
+        None if exit == Some(0) => Err(fault(
+            FaultKind::GarbageOutput,
+            "no response line after hello",
+        )),
+        _ => Err(crashed(exit)),
+    }
+}
+
+/// A process that exited non-zero (`exit`) or was killed by a signal (`None`).
+fn crashed(exit: Option<i32>) -> Fault {
+    fault(
+        FaultKind::Crashed,
+        format!(
+            "exited with {}",
+            exit.map_or("a signal".into(), |c| format!("code {c}"))
+        ),
+    )
 }
 
 fn clip(s: &str) -> String {

@@ -6,7 +6,9 @@ use crate::validate;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
+use std::path::Path;
 use warden_core::engine::{Record, Session};
+use warden_core::ledger::Entry;
 use warden_core::plugin_registry::EnabledPlugin;
 use warden_core::{Digest, Error, Result};
 
@@ -48,6 +50,33 @@ pub fn replay(
 ) -> Result<(ReplayReport, Record)> {
     let root = session.repo.root().to_path_buf();
     let entry = session.repo.ledger().require_run(run)?;
+    let report = dispatch_details(&root, &entry)?;
+    let run_dir = session.repo.layout.run_dir(&entry.run);
+    let items = recorded_items(&run_dir, &report)?;
+    let launcher = opts.launcher.for_policy(&session.repo.policy);
+    let replayer = Replayer {
+        root: &root,
+        run_dir: &run_dir,
+        event: &report.event,
+        items: &items,
+        launcher: &launcher,
+        require: !session.repo.policy.file.plugins.run_unsandboxed,
+    };
+    let plugins: Vec<ReplayItem> = report.plugins.iter().map(|r| replayer.item(r)).collect();
+    let rep = ReplayReport {
+        schema: "warden.replay/v1".into(),
+        run: entry.run.clone(),
+        replay_run: session.new_run_id(),
+        event: report.event.clone(),
+        identical: plugins.iter().all(|i| i.identical),
+        plugins,
+    };
+    let record = record_of(&rep, &report, opts)?;
+    Ok((rep, record))
+}
+
+/// The dispatch report a `run` entry recorded; any other command is refused.
+fn dispatch_details(root: &Path, entry: &Entry) -> Result<DispatchReport> {
     if entry.command != "run" {
         return Err(Error::rejected(
             "(command line)",
@@ -59,14 +88,19 @@ pub fn replay(
             Some("`warden runs` shows each run's command".into()),
         ));
     }
-    let report: DispatchReport = entry
-        .load_details(&root)?
+    entry
+        .load_details(root)?
         .and_then(|d| serde_json::from_value(d).ok())
         .ok_or_else(|| Error::Corrupt {
             path: root.join(".ledger"),
             message: format!("run {} has no dispatch details", entry.run),
-        })?;
-    let input_path = session.repo.layout.run_dir(&entry.run).join("input.json");
+        })
+}
+
+/// The items of the dispatch's stored `input.json`, once its digest matches
+/// the one in the ledger.
+fn recorded_items(run_dir: &Path, report: &DispatchReport) -> Result<Vec<Value>> {
+    let input_path = run_dir.join("input.json");
     let input = std::fs::read(&input_path).map_err(|e| Error::Io {
         op: "read",
         path: input_path.clone(),
@@ -80,11 +114,23 @@ pub fn replay(
     }
     let stored: Value =
         serde_json::from_slice(&input).map_err(|e| Error::Internal(e.to_string()))?;
-    let items: Vec<Value> = stored["items"].as_array().cloned().unwrap_or_default();
-    let require = !session.repo.policy.file.plugins.run_unsandboxed;
-    let launcher = opts.launcher.for_policy(&session.repo.policy);
-    let mut out = Vec::new();
-    for rec in &report.plugins {
+    Ok(stored["items"].as_array().cloned().unwrap_or_default())
+}
+
+/// What every plugin of one replay runs against.
+struct Replayer<'a> {
+    root: &'a Path,
+    /// The replayed dispatch's `.runs/<RUN>/`, holding its proposals.
+    run_dir: &'a Path,
+    event: &'a str,
+    items: &'a [Value],
+    launcher: &'a Launcher,
+    require: bool,
+}
+
+impl Replayer<'_> {
+    /// Re-run one recorded plugin and compare its proposal.
+    fn item(&self, rec: &PluginRecord) -> ReplayItem {
         let mut item = ReplayItem {
             plugin: rec.plugin.clone(),
             recorded: rec.proposal_sha256,
@@ -93,44 +139,34 @@ pub fn replay(
             note: None,
             diff: None,
         };
-        let pinned = EnabledPlugin {
-            id: String::new(),
-            version: rec.plugin_version.clone(),
-            events: Vec::new(),
-            priority: 0,
-            manifest_sha256: rec.manifest_sha256,
-            policy_sha256: rec.policy.digest,
-        };
-        let changed = pinned_mismatch(&root, &rec.plugin, &pinned, rec.policy.digest);
+        let changed = self.changed_since(rec);
         if let Some(why) = &changed {
             item.note = Some(format!(
                 "the plugin is not the one that ran ({why}); replayed with the current version"
             ));
         }
-        let spec = match validate::load_spec(&root, &rec.plugin) {
+        let spec = match validate::load_spec(self.root, &rec.plugin) {
             Ok(s) => s,
             Err(f) => {
                 item.note = Some(f.message);
-                out.push(item);
-                continue;
+                return item;
             }
         };
-        let Some(op) = spec.operation_for(&report.event) else {
-            item.note = Some(format!("no operation handles {} any more", report.event));
-            out.push(item);
-            continue;
+        let Some(op) = spec.operation_for(self.event) else {
+            item.note = Some(format!("no operation handles {} any more", self.event));
+            return item;
         };
         let inv = invoke(
-            &root,
+            self.root,
             &spec,
             &op.name,
-            &report.event,
-            &items,
-            &launcher,
-            require,
+            self.event,
+            self.items,
+            self.launcher,
+            self.require,
         );
         let replayed = inv.outcome.as_ref().ok().map(|o| {
-            serde_json::to_vec(&proposal_value(&spec, &report.event, o)).unwrap_or_default()
+            serde_json::to_vec(&proposal_value(&spec, self.event, o)).unwrap_or_default()
         });
         item.replayed = replayed.as_deref().map(Digest::of);
         item.identical = item.replayed == item.recorded && changed.is_none();
@@ -140,64 +176,61 @@ pub fn replay(
         if item.replayed != item.recorded
             && let Some(new) = &replayed
         {
-            let old = std::fs::read(
-                session
-                    .repo
-                    .layout
-                    .run_dir(&entry.run)
-                    .join(format!("{}.proposal.json", rec.plugin)),
-            )
-            .ok();
-            let new_pretty = pretty_json(new);
-            let old_pretty = old.as_deref().map(pretty_json).unwrap_or_else(|| {
-                format!(
-                    "(recorded proposal sha256 {})\n",
-                    rec.proposal_sha256
-                        .map(|d| d.to_string())
-                        .unwrap_or_else(|| "none".into())
-                )
-            });
-            item.diff = Some(warden_core::plan::unified_diff(
-                &old_pretty,
-                &new_pretty,
-                "recorded",
-                "replayed",
-            ));
+            item.diff = Some(self.diff(rec, new));
         }
-        out.push(item);
+        item
     }
-    let identical = out.iter().all(|i| i.identical);
-    let replay_run = session.new_run_id();
-    let rep = ReplayReport {
-        schema: "warden.replay/v1".into(),
-        run: entry.run.clone(),
-        replay_run: replay_run.clone(),
-        event: report.event.clone(),
-        identical,
-        plugins: out,
+
+    /// Why the plugin is no longer the one that ran (its files or the policy
+    /// it was validated against changed), if it is not.
+    fn changed_since(&self, rec: &PluginRecord) -> Option<String> {
+        let pinned = EnabledPlugin {
+            id: String::new(),
+            version: rec.plugin_version.clone(),
+            events: Vec::new(),
+            priority: 0,
+            manifest_sha256: rec.manifest_sha256,
+            policy_sha256: rec.policy.digest,
+        };
+        pinned_mismatch(self.root, &rec.plugin, &pinned, rec.policy.digest)
+    }
+
+    /// The recorded proposal against the replayed one, pretty-printed.
+    fn diff(&self, rec: &PluginRecord, new: &[u8]) -> String {
+        let old = std::fs::read(self.run_dir.join(format!("{}.proposal.json", rec.plugin))).ok();
+        let new_pretty = pretty_json(new);
+        let old_pretty = old.as_deref().map(pretty_json).unwrap_or_else(|| {
+            format!(
+                "(recorded proposal sha256 {})\n",
+                rec.proposal_sha256
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "none".into())
+            )
+        });
+        warden_core::plan::unified_diff(&old_pretty, &new_pretty, "recorded", "replayed")
+    }
+}
+
+/// The local-history record of a replay: its report as details and artifact.
+fn record_of(rep: &ReplayReport, report: &DispatchReport, opts: &DispatchOptions) -> Result<Record> {
+    let verdict = if rep.identical {
+        "byte-identical"
+    } else {
+        "proposals differ"
     };
-    let record = Record {
-        run: replay_run,
+    Ok(Record {
+        run: rep.replay_run.clone(),
         command: "replay".into(),
         actor: opts.actor.clone(),
         event: report.event.clone(),
         input_digest: report.input_sha256,
-        rationale: Some(format!(
-            "replay of run {}: {}",
-            entry.run,
-            if rep.identical {
-                "byte-identical"
-            } else {
-                "proposals differ"
-            }
-        )),
-        details: Some(serde_json::to_value(&rep).map_err(|e| Error::Internal(e.to_string()))?),
+        rationale: Some(format!("replay of run {}: {verdict}", rep.run)),
+        details: Some(serde_json::to_value(rep).map_err(|e| Error::Internal(e.to_string()))?),
         artifacts: vec![(
             "replay.json".into(),
-            serde_json::to_vec_pretty(&rep).map_err(|e| Error::Internal(e.to_string()))?,
+            serde_json::to_vec_pretty(rep).map_err(|e| Error::Internal(e.to_string()))?,
         )],
-    };
-    Ok((rep, record))
+    })
 }
 
 fn pretty_json(bytes: &[u8]) -> String {
