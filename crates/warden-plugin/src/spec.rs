@@ -182,6 +182,11 @@ impl Lang {
     }
 }
 
+/// A spec error at `field` of `file`, with its fix.
+fn bad(file: &str, field: &str, msg: String, fix: &str) -> Result<()> {
+    Err(Error::invalid(file, field, msg, Some(fix.to_string())))
+}
+
 pub fn valid_key(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
@@ -218,13 +223,29 @@ impl PluginSpec {
         Ok(spec)
     }
 
-    /// The semantic rules the schema cannot say.
+    /// The semantic rules the schema cannot say, in field order; the first
+    /// broken one is the error.
     pub fn check(&self, file: &str) -> Result<()> {
-        let bad = |field: &str, msg: String, fix: &str| {
-            Err(Error::invalid(file, field, msg, Some(fix.to_string())))
-        };
+        self.check_identity(file)?;
+        self.check_events(file)?;
+        if self.protocol == 0 {
+            return bad(
+                file,
+                "protocol",
+                "protocol major 0 does not exist".into(),
+                &format!("set it to {PROTOCOL_MAJOR}"),
+            );
+        }
+        self.check_actions(file)?;
+        self.check_operations(file)?;
+        self.check_entry_and_limits(file)
+    }
+
+    /// Schema tag, key and id.
+    fn check_identity(&self, file: &str) -> Result<()> {
         if self.schema != SPEC_SCHEMA_ID {
             return bad(
+                file,
                 "schema",
                 format!("unknown schema \"{}\"", self.schema),
                 &format!("set it to \"{SPEC_SCHEMA_ID}\""),
@@ -232,6 +253,7 @@ impl PluginSpec {
         }
         if !valid_key(&self.key) {
             return bad(
+                file,
                 "key",
                 format!("\"{}\" is not a plugin key", self.key),
                 "use lowercase letters, digits, - and _ (at most 64), starting with a letter or digit",
@@ -239,13 +261,20 @@ impl PluginSpec {
         }
         if ulid::Ulid::from_string(&self.id).is_err() {
             return bad(
+                file,
                 "id",
                 format!("\"{}\" is not a ULID", self.id),
                 "the id is the plugin's ID card (ids/cards/<id>.yaml); `warden plugin new` mints one",
             );
         }
+        Ok(())
+    }
+
+    /// At least one event, each known and listed once.
+    fn check_events(&self, file: &str) -> Result<()> {
         if self.events.is_empty() {
             return bad(
+                file,
                 "events",
                 "no events".into(),
                 "list at least one event from `warden events`",
@@ -256,6 +285,7 @@ impl PluginSpec {
                 let hint = warden_core::error::did_you_mean(ev, events::event_names())
                     .unwrap_or_else(|| "`warden events` lists them".into());
                 return bad(
+                    file,
                     &format!("events[{i}]"),
                     format!("unknown event \"{ev}\""),
                     &hint,
@@ -263,24 +293,24 @@ impl PluginSpec {
             }
             if self.events[..i].contains(ev) {
                 return bad(
+                    file,
                     &format!("events[{i}]"),
                     format!("\"{ev}\" is listed twice"),
                     "list each event once",
                 );
             }
         }
-        if self.protocol == 0 {
-            return bad(
-                "protocol",
-                "protocol major 0 does not exist".into(),
-                &format!("set it to {PROTOCOL_MAJOR}"),
-            );
-        }
+        Ok(())
+    }
+
+    /// Every action is a known, supported kind.
+    fn check_actions(&self, file: &str) -> Result<()> {
         for (i, a) in self.actions.iter().enumerate() {
             match ActionKind::parse(a) {
                 Some(k) if k.supported() => {}
                 Some(_) => {
                     return bad(
+                        file,
                         &format!("actions[{i}]"),
                         format!("action \"{a}\" is not supported yet"),
                         "remove it",
@@ -295,6 +325,7 @@ impl PluginSpec {
                             )
                         });
                     return bad(
+                        file,
                         &format!("actions[{i}]"),
                         format!("unknown action \"{a}\""),
                         &hint,
@@ -302,37 +333,22 @@ impl PluginSpec {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// At least one operation, each named once by a token, listing only the
+    /// plugin's events; each event is handled by exactly one operation.
+    fn check_operations(&self, file: &str) -> Result<()> {
         if self.operations.is_empty() {
             return bad(
+                file,
                 "operations",
                 "no operations".into(),
                 "declare at least one operation, e.g. {\"name\": \"handle\", ...}",
             );
         }
         for (i, op) in self.operations.iter().enumerate() {
-            if !valid_op(&op.name) {
-                return bad(
-                    &format!("operations[{i}].name"),
-                    format!("\"{}\" is not an operation token", op.name),
-                    "use lowercase letters, digits and _, starting with a letter",
-                );
-            }
-            if self.operations[..i].iter().any(|o| o.name == op.name) {
-                return bad(
-                    &format!("operations[{i}].name"),
-                    format!("operation \"{}\" is declared twice", op.name),
-                    "give each operation its own name",
-                );
-            }
-            for (j, ev) in op.events.iter().enumerate() {
-                if !self.events.contains(ev) {
-                    return bad(
-                        &format!("operations[{i}].events[{j}]"),
-                        format!("\"{ev}\" is not one of the plugin's events"),
-                        "add it to `events` or remove it here",
-                    );
-                }
-            }
+            self.check_operation(file, i, op)?;
         }
         for ev in &self.events {
             let n = self
@@ -342,16 +358,55 @@ impl PluginSpec {
                 .count();
             if n != 1 {
                 return bad(
+                    file,
                     "operations",
                     format!("event \"{ev}\" is handled by {n} operations"),
                     "exactly one operation must list each event",
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Operation `i`: a token, not declared before, listing only the
+    /// plugin's events.
+    fn check_operation(&self, file: &str, i: usize, op: &Operation) -> Result<()> {
+        if !valid_op(&op.name) {
+            return bad(
+                file,
+                &format!("operations[{i}].name"),
+                format!("\"{}\" is not an operation token", op.name),
+                "use lowercase letters, digits and _, starting with a letter",
+            );
+        }
+        if self.operations[..i].iter().any(|o| o.name == op.name) {
+            return bad(
+                file,
+                &format!("operations[{i}].name"),
+                format!("operation \"{}\" is declared twice", op.name),
+                "give each operation its own name",
+            );
+        }
+        for (j, ev) in op.events.iter().enumerate() {
+            if !self.events.contains(ev) {
+                return bad(
+                    file,
+                    &format!("operations[{i}].events[{j}]"),
+                    format!("\"{ev}\" is not one of the plugin's events"),
+                    "add it to `events` or remove it here",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A given entry is a command; limits are positive.
+    fn check_entry_and_limits(&self, file: &str) -> Result<()> {
         if let Some(entry) = &self.entry
             && entry.is_empty()
         {
             return bad(
+                file,
                 "entry",
                 "empty command".into(),
                 "remove `entry` to use the language default",
@@ -359,6 +414,7 @@ impl PluginSpec {
         }
         if self.limits.timeout_ms == 0 || self.limits.max_output_bytes == 0 {
             return bad(
+                file,
                 "limits",
                 "limits must be positive".into(),
                 "remove `limits` for the defaults",
