@@ -244,49 +244,7 @@ pub fn read_base(
 pub fn check(root: &Path, base: Option<&Base>) -> Vec<Finding> {
     let mut out = Vec::new();
     let files = card_files(root);
-    let mut by_id: BTreeMap<String, String> = BTreeMap::new();
-    let mut by_artifact: BTreeMap<String, String> = BTreeMap::new();
-    let mut cards = Vec::new();
-    for (rel, bytes) in &files {
-        match parse_card(bytes) {
-            Err(e) => out.push(f(
-                "card-invalid",
-                rel,
-                e,
-                "restore the card from git; cards are immutable",
-            )),
-            Ok(card) => {
-                if *rel != card.rel() {
-                    out.push(f(
-                        "card-name",
-                        rel,
-                        format!(
-                            "the card's id is {} but the file is not named {}.yaml",
-                            card.id, card.id
-                        ),
-                        "cards are named after their id; restore the original file",
-                    ));
-                }
-                if let Some(other) = by_id.insert(card.id.clone(), rel.clone()) {
-                    out.push(f(
-                        "id-collision",
-                        rel,
-                        format!("id {} is also claimed by {other}", card.id),
-                        "mint a new id for one of them",
-                    ));
-                }
-                if let Some(other) = by_artifact.insert(card.artifact.clone(), rel.clone()) {
-                    out.push(f(
-                        "one-artifact-rule",
-                        rel,
-                        format!("artifact {} already has the card {other}", card.artifact),
-                        "an artifact has exactly one card; remove the newer card",
-                    ));
-                }
-                cards.push((rel.clone(), card, Digest::of(bytes)));
-            }
-        }
-    }
+    let cards = parsed_cards(&files, &mut out);
     let ops = match core_ids::read(root) {
         Ok(ops) => ops,
         Err(e) => {
@@ -299,7 +257,67 @@ pub fn check(root: &Path, base: Option<&Base>) -> Vec<Finding> {
             Vec::new()
         }
     };
-    for (rel, card, sum) in &cards {
+    check_minted(&cards, &ops, &mut out);
+    if let Some(base) = base {
+        check_against_base(root, base, &files, &mut out);
+    }
+    out
+}
+
+/// The cards that parse, with their digests; every card is named after its
+/// id, and no id or artifact has two cards.
+fn parsed_cards(files: &[(String, Vec<u8>)], out: &mut Vec<Finding>) -> Vec<(String, IdCard, Digest)> {
+    let mut by_id: BTreeMap<String, String> = BTreeMap::new();
+    let mut by_artifact: BTreeMap<String, String> = BTreeMap::new();
+    let mut cards = Vec::new();
+    for (rel, bytes) in files {
+        let card = match parse_card(bytes) {
+            Ok(card) => card,
+            Err(e) => {
+                out.push(f(
+                    "card-invalid",
+                    rel,
+                    e,
+                    "restore the card from git; cards are immutable",
+                ));
+                continue;
+            }
+        };
+        if *rel != card.rel() {
+            out.push(f(
+                "card-name",
+                rel,
+                format!(
+                    "the card's id is {} but the file is not named {}.yaml",
+                    card.id, card.id
+                ),
+                "cards are named after their id; restore the original file",
+            ));
+        }
+        if let Some(other) = by_id.insert(card.id.clone(), rel.clone()) {
+            out.push(f(
+                "id-collision",
+                rel,
+                format!("id {} is also claimed by {other}", card.id),
+                "mint a new id for one of them",
+            ));
+        }
+        if let Some(other) = by_artifact.insert(card.artifact.clone(), rel.clone()) {
+            out.push(f(
+                "one-artifact-rule",
+                rel,
+                format!("artifact {} already has the card {other}", card.artifact),
+                "an artifact has exactly one card; remove the newer card",
+            ));
+        }
+        cards.push((rel.clone(), card, Digest::of(bytes)));
+    }
+    cards
+}
+
+/// Every card was minted by an operation of the id log, as it is now.
+fn check_minted(cards: &[(String, IdCard, Digest)], ops: &[IdOp], out: &mut Vec<Finding>) {
+    for (rel, card, sum) in cards {
         match ops.iter().find(|o| o.op == "mint" && o.id == card.id) {
             None => out.push(f(
                 "card-not-minted",
@@ -316,43 +334,45 @@ pub fn check(root: &Path, base: Option<&Base>) -> Vec<Finding> {
             Some(_) => {}
         }
     }
-    if let Some(base) = base {
-        for (rel, bytes) in &base.cards {
-            match files.iter().find(|(r, _)| r == rel) {
-                None => out.push(f(
-                    "card-removed",
-                    rel,
-                    format!("the card existed at {} and was removed", base.rev),
-                    "cards are immutable: restore it (`git checkout <base> -- <card>`)",
-                )),
-                Some((_, now)) if now != bytes => out.push(f(
-                    "card-modified",
-                    rel,
-                    format!("the card changed since {}", base.rev),
-                    "cards are immutable: restore it (`git checkout <base> -- <card>`)",
-                )),
-                Some(_) => {}
-            }
-        }
-        let now = std::fs::read_to_string(core_ids::log_path(root)).unwrap_or_default();
-        let mut cur = now.lines();
-        for (i, line) in base.log.lines().enumerate() {
-            if !cur.any(|l| l == line) {
-                out.push(f(
-                    "id-log-rewritten",
-                    IDS_LOG,
-                    format!(
-                        "line {} of the log at {} is missing or out of order",
-                        i + 1,
-                        base.rev
-                    ),
-                    "the log is append-only: restore it from the base and re-append new operations",
-                ));
-                break;
-            }
+}
+
+/// Against the base revision: no card removed or changed, and the id log
+/// only appended to.
+fn check_against_base(root: &Path, base: &Base, files: &[(String, Vec<u8>)], out: &mut Vec<Finding>) {
+    for (rel, bytes) in &base.cards {
+        match files.iter().find(|(r, _)| r == rel) {
+            None => out.push(f(
+                "card-removed",
+                rel,
+                format!("the card existed at {} and was removed", base.rev),
+                "cards are immutable: restore it (`git checkout <base> -- <card>`)",
+            )),
+            Some((_, now)) if now != bytes => out.push(f(
+                "card-modified",
+                rel,
+                format!("the card changed since {}", base.rev),
+                "cards are immutable: restore it (`git checkout <base> -- <card>`)",
+            )),
+            Some(_) => {}
         }
     }
-    out
+    let now = std::fs::read_to_string(core_ids::log_path(root)).unwrap_or_default();
+    let mut cur = now.lines();
+    for (i, line) in base.log.lines().enumerate() {
+        if !cur.any(|l| l == line) {
+            out.push(f(
+                "id-log-rewritten",
+                IDS_LOG,
+                format!(
+                    "line {} of the log at {} is missing or out of order",
+                    i + 1,
+                    base.rev
+                ),
+                "the log is append-only: restore it from the base and re-append new operations",
+            ));
+            break;
+        }
+    }
 }
 
 #[cfg(test)]
