@@ -175,22 +175,14 @@ pub fn generate(
     policy: &Policy,
     today: &str,
 ) -> Result<Generation> {
-    let dir = plugin_dir(root, &spec.key);
-    let mut files: Vec<FilePlan> = Vec::new();
-    let mut push =
-        |rel: &str, ownership: Ownership, wanted: Option<Vec<u8>>, problem: Option<String>| {
-            files.push(FilePlan {
-                rel: rel.to_string(),
-                ownership,
-                current: read(&dir, rel),
-                wanted,
-                problem,
-            });
-        };
-
+    let mut g = Planner {
+        dir: plugin_dir(root, &spec.key),
+        spec,
+        files: Vec::new(),
+    };
     // The spec itself: hand-written, normalised only when missing.
-    let spec_current = read(&dir, SPEC_FILE);
-    push(
+    let spec_current = read(&g.dir, SPEC_FILE);
+    g.push(
         SPEC_FILE,
         Ownership::Spec,
         spec_current
@@ -198,154 +190,186 @@ pub fn generate(
             .then(|| spec.to_pretty().into_bytes()),
         None,
     );
+    g.derived(policy, today);
+    g.fenced();
+    g.scaffolded();
+    g.manifest()?;
+    Ok(Generation {
+        key: spec.key.clone(),
+        files: g.files,
+    })
+}
 
-    // Derived files.
-    push(
-        "ledger_contract.json",
-        Ownership::Derived,
-        Some(pretty(&ledger_contract(spec))),
-        None,
-    );
-    let previous_date = read(&dir, POLICY_SNAPSHOT)
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .filter(|v| v["policy"]["sha256"] == json!(policy.digest))
-        .and_then(|v| v["taken"].as_str().map(str::to_string));
-    let taken = previous_date.unwrap_or_else(|| today.to_string());
-    push(
-        POLICY_SNAPSHOT,
-        Ownership::Derived,
-        Some(pretty(&policy_snapshot(spec, policy, &taken))),
-        None,
-    );
-    push(
-        "conformance/schemas/protocol.request.schema.json",
-        Ownership::Derived,
-        Some(pretty(&protocol::request_schema())),
-        None,
-    );
-    push(
-        "conformance/schemas/protocol.response.schema.json",
-        Ownership::Derived,
-        Some(pretty(&protocol::response_schema())),
-        None,
-    );
-    push(
-        "conformance/perf/budget.json",
-        Ownership::Derived,
-        Some(pretty(&json!({
-            "schema": "warden.plugin-perf-budget/v1",
-            "generator": GENERATOR,
-            "timeout_ms": spec.limits.timeout_ms,
-            "max_output_bytes": spec.limits.max_output_bytes,
-        }))),
-        None,
-    );
+/// One generation in progress: the plugin's folder and the files planned so far.
+struct Planner<'a> {
+    dir: PathBuf,
+    spec: &'a PluginSpec,
+    files: Vec<FilePlan>,
+}
 
-    // Fenced files.
-    let readme_tpl = format!(
-        "# {}\n\n<!-- BEGIN AUTO SECTION: OVERVIEW -->\n<!-- END AUTO SECTION: OVERVIEW -->\n\n## Notes\n\nHand-written notes go here; warden never rewrites anything outside the AUTO section.\n",
-        spec.name
-    );
-    let (w, p) = fenced(
-        &dir,
-        "README_PLUGIN.md",
-        &readme_tpl,
-        &[("OVERVIEW", readme_body(spec))],
-    );
-    push("README_PLUGIN.md", Ownership::Fenced, w, p);
-    let health_tpl = format!(
-        "# Health checks: {}\n\n<!-- BEGIN AUTO SECTION: PROBES -->\n<!-- END AUTO SECTION: PROBES -->\n\n## Notes\n\nHow to tell this plugin is silently failing (hand-written; kept by `warden plugin gen`).\n",
-        spec.name
-    );
-    let (w, p) = fenced(
-        &dir,
-        "healthcheck.md",
-        &health_tpl,
-        &[("PROBES", healthcheck_body(spec))],
-    );
-    push("healthcheck.md", Ownership::Fenced, w, p);
-    let handler = spec.lang.handler();
-    let (w, p) = fenced(
-        &dir,
-        handler,
-        &lang::handler_template(spec),
-        &[
-            ("PLUGIN", lang::plugin_fence(spec)),
-            ("PROTOCOL", lang::protocol_fence(spec)),
-        ],
-    );
-    push(handler, Ownership::Fenced, w, p);
+impl Planner<'_> {
+    fn push(
+        &mut self,
+        rel: &str,
+        ownership: Ownership,
+        wanted: Option<Vec<u8>>,
+        problem: Option<String>,
+    ) {
+        self.files.push(FilePlan {
+            rel: rel.to_string(),
+            ownership,
+            current: read(&self.dir, rel),
+            wanted,
+            problem,
+        });
+    }
 
-    // Scaffolded once.
-    let mut scaffold = |rel: &str, content: String| {
-        let exists = dir.join(rel).exists();
-        push(
+    /// A file written once, when it is missing; then the developer's.
+    fn scaffold(&mut self, rel: &str, content: String) {
+        let exists = self.dir.join(rel).exists();
+        self.push(
             rel,
             Ownership::Scaffold,
             (!exists).then(|| content.into_bytes()),
             None,
         );
-    };
-    for op in &spec.operations {
-        let f = op_files(spec.lang, &op.name);
-        scaffold(
-            &f.in_schema,
-            String::from_utf8(pretty(&op_in_schema(spec, op))).unwrap_or_default(),
-        );
-        scaffold(
-            &f.out_schema,
-            String::from_utf8(pretty(&op_out_schema(spec, op))).unwrap_or_default(),
-        );
-        let (req, resp) = op_example(spec, op);
-        scaffold(
-            &f.request,
-            String::from_utf8(pretty(&req)).unwrap_or_default(),
-        );
-        scaffold(
-            &f.response,
-            String::from_utf8(pretty(&resp)).unwrap_or_default(),
-        );
-        scaffold(&f.test, lang::op_test(spec, op));
-    }
-    scaffold(
-        "conformance/behavior/README.md",
-        "# Behaviour scenarios\n\nAdd scenarios here as the plugin's scope grows (Given/When/Then, one file each).\n".into(),
-    );
-    scaffold(
-        "conformance/examples/README.md",
-        "# Conformance examples\n\nPairs `<name>_request.json` / `<name>_response.json` (same shapes as `examples/`)\nthat `warden plugin test` runs besides each operation's own example.\n".into(),
-    );
-    if spec.lang == Lang::Rust {
-        scaffold("Cargo.toml", lang::cargo_toml(spec));
-        scaffold("Cargo.lock", lang::cargo_lock(spec));
     }
 
-    // The manifest: checksums of every other file as it will be.
-    let mut after: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for rel in list_files(&dir)? {
-        if rel != MANIFEST
-            && let Some(b) = read(&dir, &rel)
-        {
-            after.insert(rel, b);
+    /// Derived files, rewritten whole from the spec and the policy.
+    fn derived(&mut self, policy: &Policy, today: &str) {
+        let spec = self.spec;
+        self.push(
+            "ledger_contract.json",
+            Ownership::Derived,
+            Some(pretty(&ledger_contract(spec))),
+            None,
+        );
+        let previous_date = read(&self.dir, POLICY_SNAPSHOT)
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .filter(|v| v["policy"]["sha256"] == json!(policy.digest))
+            .and_then(|v| v["taken"].as_str().map(str::to_string));
+        let taken = previous_date.unwrap_or_else(|| today.to_string());
+        self.push(
+            POLICY_SNAPSHOT,
+            Ownership::Derived,
+            Some(pretty(&policy_snapshot(spec, policy, &taken))),
+            None,
+        );
+        self.push(
+            "conformance/schemas/protocol.request.schema.json",
+            Ownership::Derived,
+            Some(pretty(&protocol::request_schema())),
+            None,
+        );
+        self.push(
+            "conformance/schemas/protocol.response.schema.json",
+            Ownership::Derived,
+            Some(pretty(&protocol::response_schema())),
+            None,
+        );
+        self.push(
+            "conformance/perf/budget.json",
+            Ownership::Derived,
+            Some(pretty(&json!({
+                "schema": "warden.plugin-perf-budget/v1",
+                "generator": GENERATOR,
+                "timeout_ms": spec.limits.timeout_ms,
+                "max_output_bytes": spec.limits.max_output_bytes,
+            }))),
+            None,
+        );
+    }
+
+    /// Fenced files: only their AUTO sections are rewritten.
+    fn fenced(&mut self) {
+        let spec = self.spec;
+        let readme_tpl = format!(
+            "# {}\n\n<!-- BEGIN AUTO SECTION: OVERVIEW -->\n<!-- END AUTO SECTION: OVERVIEW -->\n\n## Notes\n\nHand-written notes go here; warden never rewrites anything outside the AUTO section.\n",
+            spec.name
+        );
+        let (w, p) = fenced(
+            &self.dir,
+            "README_PLUGIN.md",
+            &readme_tpl,
+            &[("OVERVIEW", readme_body(spec))],
+        );
+        self.push("README_PLUGIN.md", Ownership::Fenced, w, p);
+        let health_tpl = format!(
+            "# Health checks: {}\n\n<!-- BEGIN AUTO SECTION: PROBES -->\n<!-- END AUTO SECTION: PROBES -->\n\n## Notes\n\nHow to tell this plugin is silently failing (hand-written; kept by `warden plugin gen`).\n",
+            spec.name
+        );
+        let (w, p) = fenced(
+            &self.dir,
+            "healthcheck.md",
+            &health_tpl,
+            &[("PROBES", healthcheck_body(spec))],
+        );
+        self.push("healthcheck.md", Ownership::Fenced, w, p);
+        let handler = spec.lang.handler();
+        let (w, p) = fenced(
+            &self.dir,
+            handler,
+            &lang::handler_template(spec),
+            &[
+                ("PLUGIN", lang::plugin_fence(spec)),
+                ("PROTOCOL", lang::protocol_fence(spec)),
+            ],
+        );
+        self.push(handler, Ownership::Fenced, w, p);
+    }
+
+    /// Files scaffolded once: each operation's schemas, example and test,
+    /// the conformance READMEs and, for Rust, the crate files.
+    fn scaffolded(&mut self) {
+        let spec = self.spec;
+        let text = |v: &Value| String::from_utf8(pretty(v)).unwrap_or_default();
+        for op in &spec.operations {
+            let f = op_files(spec.lang, &op.name);
+            self.scaffold(&f.in_schema, text(&op_in_schema(spec, op)));
+            self.scaffold(&f.out_schema, text(&op_out_schema(spec, op)));
+            let (req, resp) = op_example(spec, op);
+            self.scaffold(&f.request, text(&req));
+            self.scaffold(&f.response, text(&resp));
+            self.scaffold(&f.test, lang::op_test(spec, op));
+        }
+        self.scaffold(
+            "conformance/behavior/README.md",
+            "# Behaviour scenarios\n\nAdd scenarios here as the plugin's scope grows (Given/When/Then, one file each).\n".into(),
+        );
+        self.scaffold(
+            "conformance/examples/README.md",
+            "# Conformance examples\n\nPairs `<name>_request.json` / `<name>_response.json` (same shapes as `examples/`)\nthat `warden plugin test` runs besides each operation's own example.\n".into(),
+        );
+        if spec.lang == Lang::Rust {
+            self.scaffold("Cargo.toml", lang::cargo_toml(spec));
+            self.scaffold("Cargo.lock", lang::cargo_lock(spec));
         }
     }
-    for f in &files {
-        if let Some(w) = f.wanted.as_ref().filter(|_| f.problem.is_none()) {
-            after.insert(f.rel.clone(), w.clone());
+
+    /// The manifest: checksums of every other file as it will be.
+    fn manifest(&mut self) -> Result<()> {
+        let mut after: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for rel in list_files(&self.dir)? {
+            if rel != MANIFEST
+                && let Some(b) = read(&self.dir, &rel)
+            {
+                after.insert(rel, b);
+            }
         }
+        for f in &self.files {
+            if let Some(w) = f.wanted.as_ref().filter(|_| f.problem.is_none()) {
+                after.insert(f.rel.clone(), w.clone());
+            }
+        }
+        let manifest = manifest(self.spec, &after);
+        self.push(
+            MANIFEST,
+            Ownership::Derived,
+            Some(pretty(&manifest)),
+            None,
+        );
+        Ok(())
     }
-    let manifest = manifest(spec, &after);
-    files.push(FilePlan {
-        rel: MANIFEST.into(),
-        ownership: Ownership::Derived,
-        current: read(&dir, MANIFEST),
-        wanted: Some(pretty(&manifest)),
-        problem: None,
-    });
-    Ok(Generation {
-        key: spec.key.clone(),
-        files,
-    })
 }
 
 /// Regenerate the fences of a file (or render it from its template when
