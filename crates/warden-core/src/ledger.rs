@@ -719,8 +719,7 @@ impl Ledger {
             seq: start_seq,
             hash: start_hash,
         };
-        walk_chain(from, &rest, &mut n, &mut tip, &mut |_| {})
-        .map_err(|mut p| {
+        walk_chain(from, &rest, &mut n, &mut tip, &mut |_| {}).map_err(|mut p| {
             p.file = self.rel(&path);
             p
         })?;

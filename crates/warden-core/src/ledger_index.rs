@@ -249,16 +249,10 @@ impl Ledger {
                 seq: seq0,
                 hash: hash0,
             };
-            walked = ledger::walk_chain(
-                from,
-                &carry[..whole],
-                &mut n,
-                &mut tip,
-                &mut |line| {
-                    sum.fold(line);
-                    end += line.len() as u64 + 1;
-                },
-            );
+            walked = ledger::walk_chain(from, &carry[..whole], &mut n, &mut tip, &mut |line| {
+                sum.fold(line);
+                end += line.len() as u64 + 1;
+            });
             carry.drain(..whole);
             if walked.is_err() || got == 0 {
                 break;

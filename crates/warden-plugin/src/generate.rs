@@ -362,12 +362,7 @@ impl Planner<'_> {
             }
         }
         let manifest = manifest(self.spec, &after);
-        self.push(
-            MANIFEST,
-            Ownership::Derived,
-            Some(pretty(&manifest)),
-            None,
-        );
+        self.push(MANIFEST, Ownership::Derived, Some(pretty(&manifest)), None);
         Ok(())
     }
 }

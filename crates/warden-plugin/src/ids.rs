@@ -266,7 +266,10 @@ pub fn check(root: &Path, base: Option<&Base>) -> Vec<Finding> {
 
 /// The cards that parse, with their digests; every card is named after its
 /// id, and no id or artifact has two cards.
-fn parsed_cards(files: &[(String, Vec<u8>)], out: &mut Vec<Finding>) -> Vec<(String, IdCard, Digest)> {
+fn parsed_cards(
+    files: &[(String, Vec<u8>)],
+    out: &mut Vec<Finding>,
+) -> Vec<(String, IdCard, Digest)> {
     let mut by_id: BTreeMap<String, String> = BTreeMap::new();
     let mut by_artifact: BTreeMap<String, String> = BTreeMap::new();
     let mut cards = Vec::new();
@@ -338,7 +341,12 @@ fn check_minted(cards: &[(String, IdCard, Digest)], ops: &[IdOp], out: &mut Vec<
 
 /// Against the base revision: no card removed or changed, and the id log
 /// only appended to.
-fn check_against_base(root: &Path, base: &Base, files: &[(String, Vec<u8>)], out: &mut Vec<Finding>) {
+fn check_against_base(
+    root: &Path,
+    base: &Base,
+    files: &[(String, Vec<u8>)],
+    out: &mut Vec<Finding>,
+) {
     for (rel, bytes) in &base.cards {
         match files.iter().find(|(r, _)| r == rel) {
             None => out.push(f(

@@ -133,8 +133,17 @@ fn rs_list(items: &[String]) -> String {
 pub fn protocol_fence(spec: &PluginSpec) -> String {
     let f = features();
     match spec.lang {
-        Lang::Python => format!(
-            r#"def _reply(message):
+        Lang::Python => protocol_py(&f),
+        Lang::Sh => protocol_sh(&f),
+        Lang::Pwsh => PROTOCOL_PWSH.to_string(),
+        Lang::Rust => protocol_rs(spec, &f),
+    }
+}
+
+/// Python's PROTOCOL fence; `f` is the features as a JSON list.
+fn protocol_py(f: &str) -> String {
+    format!(
+        r#"def _reply(message):
     sys.stdout.write(json.dumps(message, sort_keys=True, separators=(",", ":")) + "\n")
     sys.stdout.flush()
 
@@ -157,9 +166,13 @@ def _main():
 if __name__ == "__main__":
     _main()
 "#
-        ),
-        Lang::Sh => format!(
-            r#"IFS= read -r hello || exit 2
+    )
+}
+
+/// sh's PROTOCOL fence; `f` is the features as a JSON list.
+fn protocol_sh(f: &str) -> String {
+    format!(
+        r#"IFS= read -r hello || exit 2
 IFS= read -r request || exit 2
 printf '{{"type":"hello","protocol":{{"major":%s,"features":{f}}}}}\n' "$PROTOCOL_MAJOR"
 # JSON may put spaces after ':' and ',' (Python's default): compare without them.
@@ -178,8 +191,11 @@ actions=$(printf '%s\n' "$request" | grep -o '"path"[[:space:]]*:[[:space:]]*"[^
 eval "rationale=\${{RATIONALE_$op:-}}"
 printf '{{"type":"response","output":{{"actions":[%s],"rationale":"%s"}}}}\n' "$actions" "$rationale"
 "#
-        ),
-        Lang::Pwsh => r#"$hello = [Console]::In.ReadLine() | ConvertFrom-Json
+    )
+}
+
+/// PowerShell's PROTOCOL fence.
+const PROTOCOL_PWSH: &str = r#"$hello = [Console]::In.ReadLine() | ConvertFrom-Json
 $request = [Console]::In.ReadLine() | ConvertFrom-Json
 $reply = @{ type = 'hello'; protocol = @{ major = $ProtocolMajor; features = @('batch') } }
 [Console]::Out.WriteLine(($reply | ConvertTo-Json -Compress -Depth 20))
@@ -192,16 +208,17 @@ if (-not $Operations.ContainsKey($op) -or -not ($Operations[$op] -contains $requ
 $result = & $op $request.event @($request.input.items)
 $response = @{ type = 'response'; output = @{ actions = @($result.actions); rationale = [string]$result.rationale } }
 [Console]::Out.WriteLine(($response | ConvertTo-Json -Compress -Depth 20))
-"#
-        .to_string(),
-        Lang::Rust => {
-            let arms: Vec<String> = spec
-                .operations
-                .iter()
-                .map(|o| format!("        {:?} => {}(&event, &paths),\n", o.name, o.name))
-                .collect();
-            format!(
-                r#"fn field(json: &str, key: &str) -> String {{
+"#;
+
+/// Rust's PROTOCOL fence: `main` and a match arm per operation.
+fn protocol_rs(spec: &PluginSpec, f: &str) -> String {
+    let arms: Vec<String> = spec
+        .operations
+        .iter()
+        .map(|o| format!("        {:?} => {}(&event, &paths),\n", o.name, o.name))
+        .collect();
+    format!(
+        r#"fn field(json: &str, key: &str) -> String {{
     let needle = format!("\"{{key}}\":\"");
     let Some(at) = json.rfind(&needle) else {{ return String::new() }};
     let rest = &json[at + needle.len()..];
@@ -243,11 +260,9 @@ fn main() {{
     );
 }}
 "#,
-                arms = arms.concat(),
-                fe = f.replace('"', "\\\"")
-            )
-        }
-    }
+        arms = arms.concat(),
+        fe = f.replace('"', "\\\"")
+    )
 }
 
 /// The developer area written once by the scaffold: one function per operation.
@@ -257,12 +272,36 @@ pub fn developer_area(spec: &PluginSpec) -> String {
         if i > 0 {
             out.push('\n');
         }
+        let dev = DevOp {
+            name: &op.name,
+            events: &op.events.join(", "),
+            r: rationale(spec, op),
+        };
         let q = quarantines(spec, op);
-        let r = rationale(spec, op);
-        let name = &op.name;
-        let events = op.events.join(", ");
-        out.push_str(&match (spec.lang, q) {
-            (Lang::Python, true) => format!(
+        out.push_str(&match spec.lang {
+            Lang::Python => dev.python(q),
+            Lang::Sh => dev.sh(q),
+            Lang::Pwsh => dev.pwsh(q),
+            Lang::Rust => dev.rust(q),
+        });
+    }
+    out.trim_end().to_string()
+}
+
+/// One operation's function in a new developer area: `name` handles
+/// `events` and explains itself with `r`; `q` when it quarantines temporary
+/// files (the scaffold's example), else an empty proposal.
+struct DevOp<'a> {
+    name: &'a str,
+    events: &'a str,
+    r: &'a str,
+}
+
+impl DevOp<'_> {
+    fn python(&self, q: bool) -> String {
+        let DevOp { name, events, r } = self;
+        if q {
+            format!(
                 r#"def {name}(event, items):
     """{events}: one batch of input items. Returns (actions, rationale)."""
     actions = []
@@ -272,14 +311,21 @@ pub fn developer_area(spec: &PluginSpec) -> String {
             actions.append({{"kind": "quarantine", "path": path, "reason": "temporary file"}})
     return actions, "{r}"
 "#
-            ),
-            (Lang::Python, false) => format!(
+            )
+        } else {
+            format!(
                 r#"def {name}(event, items):
     """{events}: one batch of input items. Returns (actions, rationale)."""
     return [], "{r}"
 "#
-            ),
-            (Lang::Sh, true) => format!(
+            )
+        }
+    }
+
+    fn sh(&self, q: bool) -> String {
+        let DevOp { name, events, r } = self;
+        if q {
+            format!(
                 r#"# {name} EVENT ({events}): the items' paths arrive one per line on stdin;
 # print one JSON action per line. RATIONALE_{name} explains the proposal.
 RATIONALE_{name}='{r}'
@@ -291,8 +337,9 @@ RATIONALE_{name}='{r}'
   done
 }}
 "#
-            ),
-            (Lang::Sh, false) => format!(
+            )
+        } else {
+            format!(
                 r#"# {name} EVENT ({events}): the items' paths arrive one per line on stdin;
 # print one JSON action per line. RATIONALE_{name} explains the proposal.
 RATIONALE_{name}='{r}'
@@ -300,8 +347,14 @@ RATIONALE_{name}='{r}'
   cat >/dev/null
 }}
 "#
-            ),
-            (Lang::Pwsh, true) => format!(
+            )
+        }
+    }
+
+    fn pwsh(&self, q: bool) -> String {
+        let DevOp { name, events, r } = self;
+        if q {
+            format!(
                 r#"# {events}: one batch of input items. Returns @{{ actions; rationale }}.
 function {name}($EventName, $Items) {{
     $actions = @()
@@ -314,15 +367,22 @@ function {name}($EventName, $Items) {{
     return @{{ actions = $actions; rationale = '{r}' }}
 }}
 "#
-            ),
-            (Lang::Pwsh, false) => format!(
+            )
+        } else {
+            format!(
                 r#"# {events}: one batch of input items. Returns @{{ actions; rationale }}.
 function {name}($EventName, $Items) {{
     return @{{ actions = @(); rationale = '{r}' }}
 }}
 "#
-            ),
-            (Lang::Rust, true) => format!(
+            )
+        }
+    }
+
+    fn rust(&self, q: bool) -> String {
+        let DevOp { name, events, r } = self;
+        if q {
+            format!(
                 r#"/// {events}: one batch; `paths` are the items' "path" fields.
 /// Returns (actions as JSON objects, rationale).
 fn {name}(_event: &str, paths: &[String]) -> (Vec<String>, String) {{
@@ -334,18 +394,18 @@ fn {name}(_event: &str, paths: &[String]) -> (Vec<String>, String) {{
     (actions, "{r}".to_string())
 }}
 "#
-            ),
-            (Lang::Rust, false) => format!(
+            )
+        } else {
+            format!(
                 r#"/// {events}: one batch; `paths` are the items' "path" fields.
 /// Returns (actions as JSON objects, rationale).
 fn {name}(_event: &str, _paths: &[String]) -> (Vec<String>, String) {{
     (Vec::new(), "{r}".to_string())
 }}
 "#
-            ),
-        });
+            )
+        }
     }
-    out.trim_end().to_string()
 }
 
 /// Whether the handler text defines operation `op` (a cheap, honest check).
@@ -394,8 +454,17 @@ pub fn op_test(spec: &PluginSpec, op: &Operation) -> String {
         features()
     );
     match spec.lang {
-        Lang::Python => format!(
-            r#""""Contract test of operation `{name}`: example request -> example response."""
+        Lang::Python => op_test_py(spec, name, &hello),
+        Lang::Sh => op_test_sh(name, &hello),
+        Lang::Pwsh => op_test_pwsh(name, &hello),
+        Lang::Rust => op_test_rs(spec, name, &hello),
+    }
+}
+
+/// Python's test of operation `name`; `hello` is warden's hello line.
+fn op_test_py(spec: &PluginSpec, name: &str, hello: &str) -> String {
+    format!(
+        r#""""Contract test of operation `{name}`: example request -> example response."""
 import json
 import pathlib
 import subprocess
@@ -421,11 +490,15 @@ class Test{camel}(unittest.TestCase):
 if __name__ == "__main__":
     unittest.main()
 "#,
-            camel = camel(name),
-            major = spec.protocol
-        ),
-        Lang::Sh => format!(
-            r#"#!/bin/sh
+        camel = camel(name),
+        major = spec.protocol
+    )
+}
+
+/// sh's test of operation `name`; `hello` is warden's hello line.
+fn op_test_sh(name: &str, hello: &str) -> String {
+    format!(
+        r#"#!/bin/sh
 # Contract test of operation `{name}`: example request -> example response.
 # Run from the plugin folder: sh tests/test_{name}.sh
 set -eu
@@ -435,9 +508,13 @@ out=$(printf '%s\n%s\n' '{hello}' "$request" | sh src/handler.sh)
 printf '%s\n' "$out" | python3 -c 'import json,sys; lines=sys.stdin.read().splitlines(); assert json.loads(lines[1])["output"] == json.load(open("examples/{name}_response.json")), lines[1]'
 echo "ok: {name}"
 "#
-        ),
-        Lang::Pwsh => format!(
-            r#"# Contract test of operation `{name}`: example request -> example response.
+    )
+}
+
+/// PowerShell's test of operation `name`; `hello` is warden's hello line.
+fn op_test_pwsh(name: &str, hello: &str) -> String {
+    format!(
+        r#"# Contract test of operation `{name}`: example request -> example response.
 # Run from the plugin folder: pwsh tests/test_{name}.ps1
 $ErrorActionPreference = 'Stop'
 Set-Location (Join-Path $PSScriptRoot '..')
@@ -449,10 +526,14 @@ $actual = ($out -split "`n")[1] | ConvertFrom-Json
 if (($actual.output | ConvertTo-Json -Compress -Depth 20) -ne $expected) {{ throw "response differs: $($out)" }}
 'ok: {name}'
 "#,
-            hello_ps = hello.replace('"', "`\"")
-        ),
-        Lang::Rust => format!(
-            r#"//! Contract test of operation `{name}`: example request -> example response.
+        hello_ps = hello.replace('"', "`\"")
+    )
+}
+
+/// Rust's test of operation `name`; `hello` is warden's hello line.
+fn op_test_rs(spec: &PluginSpec, name: &str, hello: &str) -> String {
+    format!(
+        r#"//! Contract test of operation `{name}`: example request -> example response.
 //! Run from the plugin folder: cargo test
 
 use std::io::Write;
@@ -497,13 +578,12 @@ fn example_{name}() {{
     assert!(response.contains(&expected), "{{response}} does not carry {{expected}}");
 }}
 "#,
-            key = spec.key,
-            hello_rs = hello
-                .replace('"', "\\\"")
-                .replace('{', "{{")
-                .replace('}', "}}")
-        ),
-    }
+        key = spec.key,
+        hello_rs = hello
+            .replace('"', "\\\"")
+            .replace('{', "{{")
+            .replace('}', "}}")
+    )
 }
 
 fn camel(s: &str) -> String {

@@ -237,7 +237,12 @@ impl Checker<'_> {
         for f in &g.files {
             let file = format!("{}/{}", self.dir_rel, f.rel);
             if let Some(p) = &f.problem {
-                self.push("auto-fence-edited", file, p.clone(), "see the message".into());
+                self.push(
+                    "auto-fence-edited",
+                    file,
+                    p.clone(),
+                    "see the message".into(),
+                );
                 continue;
             }
             let fix = self.gen_fix.clone();
@@ -331,7 +336,14 @@ impl Checker<'_> {
                 }
             }
             check_example(root, key, &dir_rel, &f.in_schema, &f.request, &mut self.out);
-            check_example(root, key, &dir_rel, &f.out_schema, &f.response, &mut self.out);
+            check_example(
+                root,
+                key,
+                &dir_rel,
+                &f.out_schema,
+                &f.response,
+                &mut self.out,
+            );
             if let Some(resp) = read_json(root, &format!("{dir_rel}/{}", f.response)) {
                 check_response_actions(
                     self.spec,

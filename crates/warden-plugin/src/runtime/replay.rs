@@ -165,9 +165,10 @@ impl Replayer<'_> {
             self.launcher,
             self.require,
         );
-        let replayed = inv.outcome.as_ref().ok().map(|o| {
-            serde_json::to_vec(&proposal_value(&spec, self.event, o)).unwrap_or_default()
-        });
+        let replayed =
+            inv.outcome.as_ref().ok().map(|o| {
+                serde_json::to_vec(&proposal_value(&spec, self.event, o)).unwrap_or_default()
+            });
         item.replayed = replayed.as_deref().map(Digest::of);
         item.identical = item.replayed == item.recorded && changed.is_none();
         if let (Err(f), None) = (&inv.outcome, &item.note) {
@@ -212,7 +213,11 @@ impl Replayer<'_> {
 }
 
 /// The local-history record of a replay: its report as details and artifact.
-fn record_of(rep: &ReplayReport, report: &DispatchReport, opts: &DispatchOptions) -> Result<Record> {
+fn record_of(
+    rep: &ReplayReport,
+    report: &DispatchReport,
+    opts: &DispatchOptions,
+) -> Result<Record> {
     let verdict = if rep.identical {
         "byte-identical"
     } else {
