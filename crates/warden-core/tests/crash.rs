@@ -8,8 +8,11 @@ mod common;
 
 use common::{Fixture, dir_modes, proposal, sha, tree};
 use serde_json::json;
+use std::collections::BTreeMap;
+use warden_core::Repo;
+use warden_core::engine::{RecoveryOutcome, Session};
 use warden_core::failpoint::{self, Action, RUN_POINTS};
-use warden_core::ledger::RunResult;
+use warden_core::ledger::{Entry, RunResult};
 
 /// A proposal touching every kind of change: modify (with a mode change),
 /// add in a new directory, move, quarantine, fence patch.
@@ -40,50 +43,72 @@ fn setup(f: &Fixture) -> serde_json::Value {
     })
 }
 
-#[test]
-fn every_step_boundary_recovers_to_before_or_after() {
-    let _serial = common::serial();
-    // The expected after-state, from an uninterrupted run in a twin repository.
+type Tree = BTreeMap<String, (Vec<u8>, u32)>;
+type Dirs = BTreeMap<String, u32>;
+
+/// The quarantine path contains the run id, which differs per repository:
+/// name every lane file `.quarantine/RUN/<name>` and drop the lane's index.
+fn normalise(t: &mut Tree) {
+    let keys: Vec<String> = t
+        .keys()
+        .filter(|k| k.starts_with(".quarantine/"))
+        .cloned()
+        .collect();
+    for k in keys {
+        let v = t.remove(&k).expect("present");
+        let name = k.rsplit('/').next().expect("name").to_string();
+        if name != "index.json" {
+            t.insert(format!(".quarantine/RUN/{name}"), v);
+        }
+    }
+}
+
+/// Directories without the lane's (its run directory is named after the run).
+fn no_lane(mut d: Dirs) -> Dirs {
+    d.retain(|k, _| !k.starts_with(".quarantine"));
+    d
+}
+
+/// The expected after-state (files, directories), from an uninterrupted run
+/// in a twin repository.
+fn uninterrupted_after_state() -> (Tree, Dirs) {
     let twin = Fixture::new();
     let p = setup(&twin);
     let repo = twin.repo();
-    let (prop, digest) = proposal(p.clone());
+    let (prop, digest) = proposal(p);
     let mut s = repo
         .session(&twin.ctx, false, &mut |_| {})
         .expect("session");
     let plan = s.plan(&prop, digest, "test.json").expect("plan");
     s.apply(&plan).expect("apply");
     drop(s);
-    let mut after_twin = tree(twin.root());
-    // The quarantine path contains the run id, which differs per repository.
-    let normalise = |t: &mut std::collections::BTreeMap<String, (Vec<u8>, u32)>| {
-        let keys: Vec<String> = t
-            .keys()
-            .filter(|k| k.starts_with(".quarantine/"))
-            .cloned()
-            .collect();
-        for k in keys {
-            let v = t.remove(&k).expect("present");
-            let name = k.rsplit('/').next().expect("name").to_string();
-            if name != "index.json" {
-                t.insert(format!(".quarantine/RUN/{name}"), v);
-            }
-        }
-    };
-    normalise(&mut after_twin);
-    // Directories too (the lane's run directory is named after the run).
-    let no_lane = |mut d: std::collections::BTreeMap<String, u32>| {
-        d.retain(|k, _| !k.starts_with(".quarantine"));
-        d
-    };
-    let dirs_after_twin = no_lane(dir_modes(twin.root()));
+    let mut after = tree(twin.root());
+    normalise(&mut after);
+    (after, no_lane(dir_modes(twin.root())))
+}
 
-    for (i, point) in RUN_POINTS.iter().enumerate() {
-        let f = Fixture::new();
-        let p = setup(&f);
-        let before = tree(f.root());
-        let dirs_before = dir_modes(f.root());
-        let repo = f.repo();
+/// A run interrupted at `point`, one of [`RUN_POINTS`].
+struct Crash {
+    point: &'static str,
+    /// The intent was durable: the run is recovered and ledgered.
+    started: bool,
+    /// The ledger entry was written: recovery completes the run.
+    committed: bool,
+}
+
+impl Crash {
+    fn at(i: usize) -> Crash {
+        let at = |name: &str| RUN_POINTS.iter().position(|p| *p == name).expect("point");
+        Crash {
+            point: RUN_POINTS[i],
+            started: i >= at("run.after_intent"),
+            committed: i >= at("run.after_ledger"),
+        }
+    }
+
+    /// Apply the proposal with the failpoint armed: the run must stop there.
+    fn interrupt(&self, f: &Fixture, repo: &Repo, p: serde_json::Value) {
+        let point = self.point;
         let (prop, digest) = proposal(p);
         failpoint::clear();
         failpoint::arm(point, Action::Error);
@@ -96,52 +121,64 @@ fn every_step_boundary_recovers_to_before_or_after() {
             assert!(err.to_string().contains(point), "{point}: {err}");
         }
         failpoint::clear();
-        // The next start recovers.
-        let s = repo
-            .session(&f.ctx, false, &mut |_| {})
-            .expect("session after crash");
-        let at = |name: &str| RUN_POINTS.iter().position(|p| *p == name).expect("point");
-        let committed = i >= at("run.after_ledger");
-        // Before the intent is durable nothing was touched and nothing is recorded.
-        let started = i >= at("run.after_intent");
-        if started && *point != "run.after_done" {
-            assert_eq!(
-                s.recovered.len(),
-                1,
-                "{point}: recovery should have found the run"
-            );
-            assert_eq!(
-                s.recovered[0].outcome,
-                if committed {
-                    warden_core::engine::RecoveryOutcome::Completed
-                } else {
-                    warden_core::engine::RecoveryOutcome::RolledBack
-                },
-                "{point}"
-            );
+    }
+
+    /// The next start recovered the run, completing it once committed and
+    /// rolling it back before. Before the intent is durable nothing was
+    /// touched and nothing is recovered.
+    fn check_recovery(&self, s: &Session) {
+        let point = self.point;
+        if !self.started || point == "run.after_done" {
+            return;
         }
-        drop(s);
+        assert_eq!(
+            s.recovered.len(),
+            1,
+            "{point}: recovery should have found the run"
+        );
+        assert_eq!(
+            s.recovered[0].outcome,
+            if self.committed {
+                RecoveryOutcome::Completed
+            } else {
+                RecoveryOutcome::RolledBack
+            },
+            "{point}"
+        );
+    }
+
+    /// Files and directories equal the after-state once committed, the
+    /// before-state (with its directory modes) before.
+    fn check_tree(&self, f: &Fixture, before: &(Tree, Dirs), after: &(Tree, Dirs)) {
+        let point = self.point;
         let mut now = tree(f.root());
         normalise(&mut now);
-        if committed {
-            assert_eq!(now, after_twin, "{point}: tree must equal the after-state");
+        if self.committed {
+            assert_eq!(now, after.0, "{point}: tree must equal the after-state");
             assert_eq!(
                 no_lane(dir_modes(f.root())),
-                dirs_after_twin,
+                after.1,
                 "{point}: directories must equal the after-state"
             );
         } else {
-            assert_eq!(now, before, "{point}: tree must equal the before-state");
+            assert_eq!(now, before.0, "{point}: tree must equal the before-state");
             assert_eq!(
                 dir_modes(f.root()),
-                dirs_before,
+                before.1,
                 "{point}: directories (and their modes) must equal the before-state"
             );
         }
+    }
+
+    /// The ledger verifies and holds exactly one entry for a started run
+    /// (applied once committed, rolled back before), none otherwise; the
+    /// derived index agrees with the chain.
+    fn check_ledger(&self, repo: &Repo) {
+        let point = self.point;
         let verify = repo.ledger().verify().expect("verify");
         assert!(verify.ok, "{point}: {:?}", verify.problem);
         let entries = repo.ledger().entries().expect("entries");
-        if started {
+        if self.started {
             assert_eq!(
                 entries.len(),
                 1,
@@ -149,7 +186,7 @@ fn every_step_boundary_recovers_to_before_or_after() {
             );
             assert_eq!(
                 entries[0].result,
-                if committed {
+                if self.committed {
                     RunResult::Applied
                 } else {
                     RunResult::RolledBack
@@ -162,31 +199,58 @@ fn every_step_boundary_recovers_to_before_or_after() {
                 "{point}: a run that never started is not ledgered"
             );
         }
-        // The derived ledger index agrees with the chain after the crash.
-        let sum = repo.ledger().summary().expect("summary");
-        assert_eq!(sum.entries, entries.len() as u64, "{point}: index entries");
-        assert_eq!(
-            sum.failures,
-            entries
-                .iter()
-                .filter(|e| e.result == RunResult::RolledBack)
-                .count() as u64,
-            "{point}: index failures"
-        );
-        assert_eq!(
-            sum.last_success.map(|b| b.run),
-            entries
-                .iter()
-                .rev()
-                .find(|e| e.result == RunResult::Applied)
-                .map(|e| e.run.clone()),
-            "{point}: index last success"
-        );
+        check_index(repo, &entries, point);
+    }
+}
+
+/// The derived ledger index agrees with the chain's `entries`.
+fn check_index(repo: &Repo, entries: &[Entry], point: &str) {
+    let sum = repo.ledger().summary().expect("summary");
+    assert_eq!(sum.entries, entries.len() as u64, "{point}: index entries");
+    assert_eq!(
+        sum.failures,
+        entries
+            .iter()
+            .filter(|e| e.result == RunResult::RolledBack)
+            .count() as u64,
+        "{point}: index failures"
+    );
+    assert_eq!(
+        sum.last_success.map(|b| b.run),
+        entries
+            .iter()
+            .rev()
+            .find(|e| e.result == RunResult::Applied)
+            .map(|e| e.run.clone()),
+        "{point}: index last success"
+    );
+}
+
+#[test]
+fn every_step_boundary_recovers_to_before_or_after() {
+    let _serial = common::serial();
+    let after = uninterrupted_after_state();
+    for i in 0..RUN_POINTS.len() {
+        let crash = Crash::at(i);
+        let f = Fixture::new();
+        let p = setup(&f);
+        let before = (tree(f.root()), dir_modes(f.root()));
+        let repo = f.repo();
+        crash.interrupt(&f, &repo, p);
+        // The next start recovers.
+        let s = repo
+            .session(&f.ctx, false, &mut |_| {})
+            .expect("session after crash");
+        crash.check_recovery(&s);
+        drop(s);
+        crash.check_tree(&f, &before, &after);
+        crash.check_ledger(&repo);
         // A second start finds nothing more to do.
         let s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
         assert!(
             s.recovered.is_empty(),
-            "{point}: recovery must be idempotent"
+            "{}: recovery must be idempotent",
+            crash.point
         );
     }
 }

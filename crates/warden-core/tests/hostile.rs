@@ -204,9 +204,9 @@ fn bad_paths() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn cases() -> Vec<Case> {
+/// Every bad path in every field that takes a path.
+fn path_cases() -> Vec<Case> {
     let mut v = Vec::new();
-    // Every bad path in every field that takes a path.
     for (what, path) in bad_paths() {
         v.push(refused(
             format!("write_file: {what}"),
@@ -245,114 +245,558 @@ fn cases() -> Vec<Case> {
             "actions[0]",
         ));
     }
-    v.extend([
-        // Types.
+    v
+}
+
+/// Types: sockets, fifos, directories, files below files.
+fn type_cases() -> Vec<Case> {
+    Vec::from([
         #[cfg(unix)]
-        refused("write over a socket", socket, p(json!([{"kind": "write_file", "path": "sock", "content": "x", "expect": "any"}])), "actions[0].path"),
+        refused(
+            "write over a socket",
+            socket,
+            p(json!([{"kind": "write_file", "path": "sock", "content": "x", "expect": "any"}])),
+            "actions[0].path",
+        ),
         #[cfg(unix)]
-        refused("write over a fifo", fifo, p(json!([{"kind": "write_file", "path": "fifo", "content": "x", "expect": "any"}])), "actions[0].path"),
+        refused(
+            "write over a fifo",
+            fifo,
+            p(json!([{"kind": "write_file", "path": "fifo", "content": "x", "expect": "any"}])),
+            "actions[0].path",
+        ),
         #[cfg(unix)]
-        refused("quarantine a fifo", fifo, p(json!([{"kind": "quarantine", "path": "fifo", "reason": "r"}])), "actions[0].path"),
-        refused("move a directory", base, p(json!([{"kind": "move_file", "from": "dir", "to": "d2", "expect": "any"}])), "actions[0].from"),
-        refused("move onto a directory", base, p(json!([{"kind": "move_file", "from": "a.txt", "to": "emptydir", "expect": "any"}])), "actions[0].to"),
-        refused("write below a file written in the same proposal", base, p(json!([
+        refused(
+            "quarantine a fifo",
+            fifo,
+            p(json!([{"kind": "quarantine", "path": "fifo", "reason": "r"}])),
+            "actions[0].path",
+        ),
+        refused(
+            "move a directory",
+            base,
+            p(json!([{"kind": "move_file", "from": "dir", "to": "d2", "expect": "any"}])),
+            "actions[0].from",
+        ),
+        refused(
+            "move onto a directory",
+            base,
+            p(json!([{"kind": "move_file", "from": "a.txt", "to": "emptydir", "expect": "any"}])),
+            "actions[0].to",
+        ),
+        refused(
+            "write below a file written in the same proposal",
+            base,
+            p(json!([
             {"kind": "write_file", "path": "n", "content": "x", "expect": "absent"},
-            {"kind": "write_file", "path": "n/m", "content": "y", "expect": "absent"}])), "actions[0].path"),
-        refused("write a file above one written in the same proposal", base, p(json!([
+            {"kind": "write_file", "path": "n/m", "content": "y", "expect": "absent"}])),
+            "actions[0].path",
+        ),
+        refused(
+            "write a file above one written in the same proposal",
+            base,
+            p(json!([
             {"kind": "write_file", "path": "n/m/o", "content": "y", "expect": "absent"},
-            {"kind": "write_file", "path": "n", "content": "x", "expect": "absent"}])), "actions[1].path"),
-        refused("move a file below itself", base, p(json!([{"kind": "move_file", "from": "a.txt", "to": "a.txt/x", "expect": "any"}])), "actions[0]"),
-        refused("delete a file, write below its name", base, p(json!([
+            {"kind": "write_file", "path": "n", "content": "x", "expect": "absent"}])),
+            "actions[1].path",
+        ),
+        refused(
+            "move a file below itself",
+            base,
+            p(json!([{"kind": "move_file", "from": "a.txt", "to": "a.txt/x", "expect": "any"}])),
+            "actions[0]",
+        ),
+        refused(
+            "delete a file, write below its name",
+            base,
+            p(json!([
             {"kind": "delete_file", "path": "a.txt", "expect": "any"},
-            {"kind": "write_file", "path": "a.txt/x", "content": "y", "expect": "absent"}])), "actions[1].path"),
-        refused("patch a binary file", base, p(json!([{"kind": "patch_region", "path": "bin.dat", "fence": "X", "content": "x"}])), "actions[0].path"),
-        refused("patch a missing file", base, p(json!([{"kind": "patch_region", "path": "missing.py", "fence": "X", "content": "x"}])), "actions[0].path"),
-        refused("patch a missing fence", base, p(json!([{"kind": "patch_region", "path": "cfg.py", "fence": "NOPE", "content": "x"}])), "actions[0].fence"),
-        refused("patch a malformed fence", base, p(json!([{"kind": "patch_region", "path": "broken.py", "fence": "X", "content": "x"}])), "line 1"),
-        refused("patch a bad fence name", base, p(json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X Y", "content": "x"}])), "actions[0].fence"),
-        // Sizes.
-        refused("content over max_bytes", small_limits, p(json!([{"kind": "write_file", "path": "big.txt", "content": "x".repeat(17), "expect": "absent"}])), "max_bytes"),
-        refused("paths over max_files", small_limits, p(json!([
+            {"kind": "write_file", "path": "a.txt/x", "content": "y", "expect": "absent"}])),
+            "actions[1].path",
+        ),
+    ])
+}
+
+/// Patches of files and fences that cannot take one.
+fn fence_target_cases() -> Vec<Case> {
+    Vec::from([
+        refused(
+            "patch a binary file",
+            base,
+            p(json!([{"kind": "patch_region", "path": "bin.dat", "fence": "X", "content": "x"}])),
+            "actions[0].path",
+        ),
+        refused(
+            "patch a missing file",
+            base,
+            p(
+                json!([{"kind": "patch_region", "path": "missing.py", "fence": "X", "content": "x"}]),
+            ),
+            "actions[0].path",
+        ),
+        refused(
+            "patch a missing fence",
+            base,
+            p(json!([{"kind": "patch_region", "path": "cfg.py", "fence": "NOPE", "content": "x"}])),
+            "actions[0].fence",
+        ),
+        refused(
+            "patch a malformed fence",
+            base,
+            p(json!([{"kind": "patch_region", "path": "broken.py", "fence": "X", "content": "x"}])),
+            "line 1",
+        ),
+        refused(
+            "patch a bad fence name",
+            base,
+            p(json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X Y", "content": "x"}])),
+            "actions[0].fence",
+        ),
+    ])
+}
+
+/// Sizes: over the policy limits, empty, large, long names, deep paths.
+fn size_cases() -> Vec<Case> {
+    Vec::from([
+        refused(
+            "content over max_bytes",
+            small_limits,
+            p(
+                json!([{"kind": "write_file", "path": "big.txt", "content": "x".repeat(17), "expect": "absent"}]),
+            ),
+            "max_bytes",
+        ),
+        refused(
+            "paths over max_files",
+            small_limits,
+            p(json!([
             {"kind": "write_file", "path": "1", "content": "1", "expect": "absent"},
             {"kind": "write_file", "path": "2", "content": "2", "expect": "absent"},
-            {"kind": "write_file", "path": "3", "content": "3", "expect": "absent"}])), "max_files"),
+            {"kind": "write_file", "path": "3", "content": "3", "expect": "absent"}])),
+            "max_files",
+        ),
         refused("no actions", base, p(json!([])), "actions"),
-        applied("empty content", base, p(json!([{"kind": "write_file", "path": "empty.txt", "content": "", "expect": "absent"}]))),
-        applied("one MiB of content", base, p(json!([{"kind": "write_file", "path": "big/one.bin", "content": "z".repeat(1 << 20), "expect": "absent"}]))),
-        applied("a name of exactly 255 bytes", base, p(json!([{"kind": "write_file", "path": format!("dir/{}", "n".repeat(255)), "content": "x\n", "expect": "absent"}]))),
-        applied("a 255-byte name quarantined", long_name, p(json!([{"kind": "quarantine", "path": "q".repeat(255), "reason": "r"}]))),
-        applied("a 255-byte name moved", long_name, p(json!([{"kind": "move_file", "from": "q".repeat(255), "to": format!("deep/er/{}", "r".repeat(255)), "expect": "any"}]))),
-        applied("deeply nested new file", base, p(json!([{"kind": "write_file", "path": vec!["d"; 60].join("/") + "/f", "content": "x", "expect": "absent"}]))),
-        // Encodings.
-        applied("NUL bytes in content", base, p(json!([{"kind": "write_file", "path": "nul.bin", "content": "a\u{0}b\u{0}", "expect": "absent"}]))),
-        applied("CRLF content", base, p(json!([{"kind": "write_file", "path": "a.txt", "content": "x\r\ny\r\n", "expect": {"sha256": sha("alpha\n")}}]))),
-        applied("non-ASCII path", base, p(json!([{"kind": "write_file", "path": "ünï/cødé ñ.txt", "content": "ü\n", "expect": "absent"}]))),
-        applied("spaces, tab and newline in a name", base, p(json!([{"kind": "write_file", "path": "a b\tc\nd.txt", "content": "x\n", "expect": "absent"}]))),
-        applied("a name that looks like a warden temp", base, p(json!([{"kind": "write_file", "path": ".warden-01ABC-0.tmp", "content": "x\n", "expect": "absent"}]))),
-        applied("a file named like the lane index", base, p(json!([{"kind": "write_file", "path": "index.json", "content": "{}\n", "expect": "absent"}]))),
-        applied("a file named like the old lane index", base, p(json!([{"kind": "write_file", "path": "QUARANTINE.json", "content": "{}\n", "expect": "absent"}]))),
-        refused("lone surrogate in a path", base, Input::Text(raw(r#"{"kind":"write_file","path":"\udc80","content":"x","expect":"absent"}"#)), "p.json"),
-        refused("lone surrogate in content", base, Input::Text(raw(r#"{"kind":"write_file","path":"s.txt","content":"\ud800","expect":"absent"}"#)), "p.json"),
-        refused("invalid escape", base, Input::Text(raw(r#"{"kind":"write_file","path":"s.txt","content":"\x41","expect":"absent"}"#)), "p.json"),
-        refused("raw invalid UTF-8 bytes", base, Input::Text(String::from_utf8_lossy(&[0x7b, 0xff, 0x7d]).into_owned()), "p.json"),
-        refused("a BOM before the JSON", base, Input::Text(format!("\u{feff}{}", manual(json!([{"kind": "write_file", "path": "s.txt", "content": "x", "expect": "absent"}])))), "p.json"),
-        refused("content is not a string", base, p(json!([{"kind": "write_file", "path": "s.txt", "content": [1, 2], "expect": "absent"}])), "actions[0].content"),
-        refused("path is a number", base, p(json!([{"kind": "write_file", "path": 7, "content": "x", "expect": "absent"}])), "actions[0].path"),
-        refused("unknown action kind", base, p(json!([{"kind": "chmod", "path": "a.txt"}])), "actions[0].kind"),
-        refused("fence END marker in patch content", base, p(json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X", "content": "y\n# END AUTO SECTION: X\n"}])), "actions[0].content"),
-        refused("fence BEGIN marker in patch content", base, p(json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X", "content": "# BEGIN AUTO SECTION: Z\n"}])), "actions[0].content"),
-        refused("seed-spelling fence marker in patch content", base, p(json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X", "content": "<!-- END AUTO-SECTION: X -->"}])), "actions[0].content"),
-        applied("fence-like text that is not a marker", base, p(json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X", "content": "# the END of AUTO SECTIONs\n"}]))),
-        // Conflicts.
-        refused("same path written twice", base, p(json!([
+        applied(
+            "empty content",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "empty.txt", "content": "", "expect": "absent"}]),
+            ),
+        ),
+        applied(
+            "one MiB of content",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "big/one.bin", "content": "z".repeat(1 << 20), "expect": "absent"}]),
+            ),
+        ),
+        applied(
+            "a name of exactly 255 bytes",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": format!("dir/{}", "n".repeat(255)), "content": "x\n", "expect": "absent"}]),
+            ),
+        ),
+        applied(
+            "a 255-byte name quarantined",
+            long_name,
+            p(json!([{"kind": "quarantine", "path": "q".repeat(255), "reason": "r"}])),
+        ),
+        applied(
+            "a 255-byte name moved",
+            long_name,
+            p(
+                json!([{"kind": "move_file", "from": "q".repeat(255), "to": format!("deep/er/{}", "r".repeat(255)), "expect": "any"}]),
+            ),
+        ),
+        applied(
+            "deeply nested new file",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": vec!["d"; 60].join("/") + "/f", "content": "x", "expect": "absent"}]),
+            ),
+        ),
+    ])
+}
+
+/// Encodings of content and names that apply.
+fn encoding_cases() -> Vec<Case> {
+    Vec::from([
+        applied(
+            "NUL bytes in content",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "nul.bin", "content": "a\u{0}b\u{0}", "expect": "absent"}]),
+            ),
+        ),
+        applied(
+            "CRLF content",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "a.txt", "content": "x\r\ny\r\n", "expect": {"sha256": sha("alpha\n")}}]),
+            ),
+        ),
+        applied(
+            "non-ASCII path",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "ünï/cødé ñ.txt", "content": "ü\n", "expect": "absent"}]),
+            ),
+        ),
+        applied(
+            "spaces, tab and newline in a name",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "a b\tc\nd.txt", "content": "x\n", "expect": "absent"}]),
+            ),
+        ),
+        applied(
+            "a name that looks like a warden temp",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": ".warden-01ABC-0.tmp", "content": "x\n", "expect": "absent"}]),
+            ),
+        ),
+        applied(
+            "a file named like the lane index",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "index.json", "content": "{}\n", "expect": "absent"}]),
+            ),
+        ),
+        applied(
+            "a file named like the old lane index",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "QUARANTINE.json", "content": "{}\n", "expect": "absent"}]),
+            ),
+        ),
+    ])
+}
+
+/// Proposal text that is not valid JSON of a proposal.
+fn bad_json_cases() -> Vec<Case> {
+    Vec::from([
+        refused(
+            "lone surrogate in a path",
+            base,
+            Input::Text(raw(
+                r#"{"kind":"write_file","path":"\udc80","content":"x","expect":"absent"}"#,
+            )),
+            "p.json",
+        ),
+        refused(
+            "lone surrogate in content",
+            base,
+            Input::Text(raw(
+                r#"{"kind":"write_file","path":"s.txt","content":"\ud800","expect":"absent"}"#,
+            )),
+            "p.json",
+        ),
+        refused(
+            "invalid escape",
+            base,
+            Input::Text(raw(
+                r#"{"kind":"write_file","path":"s.txt","content":"\x41","expect":"absent"}"#,
+            )),
+            "p.json",
+        ),
+        refused(
+            "raw invalid UTF-8 bytes",
+            base,
+            Input::Text(String::from_utf8_lossy(&[0x7b, 0xff, 0x7d]).into_owned()),
+            "p.json",
+        ),
+        refused(
+            "a BOM before the JSON",
+            base,
+            Input::Text(format!(
+                "\u{feff}{}",
+                manual(
+                    json!([{"kind": "write_file", "path": "s.txt", "content": "x", "expect": "absent"}])
+                )
+            )),
+            "p.json",
+        ),
+    ])
+}
+
+/// Fields of the wrong type or kind, and fence markers smuggled into a patch.
+fn bad_field_cases() -> Vec<Case> {
+    Vec::from([
+        refused(
+            "content is not a string",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "s.txt", "content": [1, 2], "expect": "absent"}]),
+            ),
+            "actions[0].content",
+        ),
+        refused(
+            "path is a number",
+            base,
+            p(json!([{"kind": "write_file", "path": 7, "content": "x", "expect": "absent"}])),
+            "actions[0].path",
+        ),
+        refused(
+            "unknown action kind",
+            base,
+            p(json!([{"kind": "chmod", "path": "a.txt"}])),
+            "actions[0].kind",
+        ),
+        refused(
+            "fence END marker in patch content",
+            base,
+            p(
+                json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X", "content": "y\n# END AUTO SECTION: X\n"}]),
+            ),
+            "actions[0].content",
+        ),
+        refused(
+            "fence BEGIN marker in patch content",
+            base,
+            p(
+                json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X", "content": "# BEGIN AUTO SECTION: Z\n"}]),
+            ),
+            "actions[0].content",
+        ),
+        refused(
+            "seed-spelling fence marker in patch content",
+            base,
+            p(
+                json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X", "content": "<!-- END AUTO-SECTION: X -->"}]),
+            ),
+            "actions[0].content",
+        ),
+        applied(
+            "fence-like text that is not a marker",
+            base,
+            p(
+                json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X", "content": "# the END of AUTO SECTIONs\n"}]),
+            ),
+        ),
+    ])
+}
+
+/// Conflicts between the actions of one proposal and with the tree.
+fn conflict_cases() -> Vec<Case> {
+    Vec::from([
+        refused(
+            "same path written twice",
+            base,
+            p(json!([
             {"kind": "write_file", "path": "n.txt", "content": "1", "expect": "absent"},
-            {"kind": "write_file", "path": "n.txt", "content": "2", "expect": "any"}])), "actions[0].path"),
-        refused("write then delete the same path", base, p(json!([
+            {"kind": "write_file", "path": "n.txt", "content": "2", "expect": "any"}])),
+            "actions[0].path",
+        ),
+        refused(
+            "write then delete the same path",
+            base,
+            p(json!([
             {"kind": "write_file", "path": "a.txt", "content": "1", "expect": "any"},
-            {"kind": "delete_file", "path": "a.txt", "expect": "any"}])), "actions[1].path"),
-        refused("write then move the same path", base, p(json!([
+            {"kind": "delete_file", "path": "a.txt", "expect": "any"}])),
+            "actions[1].path",
+        ),
+        refused(
+            "write then move the same path",
+            base,
+            p(json!([
             {"kind": "write_file", "path": "n.txt", "content": "1", "expect": "absent"},
-            {"kind": "move_file", "from": "n.txt", "to": "m.txt", "expect": "any"}])), "actions[1].from"),
-        refused("move onto itself", base, p(json!([{"kind": "move_file", "from": "a.txt", "to": "a.txt", "expect": "any"}])), "actions[0].to"),
-        refused("move onto an existing file", base, p(json!([{"kind": "move_file", "from": "a.txt", "to": "dir/b.txt", "expect": "any"}])), "actions[0].to"),
-        refused("move from a missing file", base, p(json!([{"kind": "move_file", "from": "missing.txt", "to": "m.txt", "expect": "any"}])), "actions[0].from"),
-        refused("quarantine a missing file", base, p(json!([{"kind": "quarantine", "path": "missing.txt", "reason": "r"}])), "actions[0].path"),
-        refused("quarantine then write the same path", base, p(json!([
+            {"kind": "move_file", "from": "n.txt", "to": "m.txt", "expect": "any"}])),
+            "actions[1].from",
+        ),
+        refused(
+            "move onto itself",
+            base,
+            p(json!([{"kind": "move_file", "from": "a.txt", "to": "a.txt", "expect": "any"}])),
+            "actions[0].to",
+        ),
+        refused(
+            "move onto an existing file",
+            base,
+            p(json!([{"kind": "move_file", "from": "a.txt", "to": "dir/b.txt", "expect": "any"}])),
+            "actions[0].to",
+        ),
+        refused(
+            "move from a missing file",
+            base,
+            p(
+                json!([{"kind": "move_file", "from": "missing.txt", "to": "m.txt", "expect": "any"}]),
+            ),
+            "actions[0].from",
+        ),
+        refused(
+            "quarantine a missing file",
+            base,
+            p(json!([{"kind": "quarantine", "path": "missing.txt", "reason": "r"}])),
+            "actions[0].path",
+        ),
+    ])
+}
+
+/// A path freed by a quarantine, written or moved into in the same proposal.
+fn freed_path_cases() -> Vec<Case> {
+    Vec::from([
+        refused(
+            "quarantine then write the same path",
+            base,
+            p(json!([
             {"kind": "quarantine", "path": "a.txt", "reason": "r"},
-            {"kind": "write_file", "path": "a.txt", "content": "x", "expect": "absent"}])), "actions[1].path"),
-        applied("quarantine then move another file into the freed path", base, p(json!([
+            {"kind": "write_file", "path": "a.txt", "content": "x", "expect": "absent"}])),
+            "actions[1].path",
+        ),
+        applied(
+            "quarantine then move another file into the freed path",
+            base,
+            p(json!([
             {"kind": "quarantine", "path": "a.txt", "reason": "superseded"},
-            {"kind": "move_file", "from": "dir/b.txt", "to": "a.txt", "expect": "any"}]))),
-        refused("move into a path before quarantining it", base, p(json!([
+            {"kind": "move_file", "from": "dir/b.txt", "to": "a.txt", "expect": "any"}])),
+        ),
+        refused(
+            "move into a path before quarantining it",
+            base,
+            p(json!([
             {"kind": "move_file", "from": "dir/b.txt", "to": "a.txt", "expect": "any"},
-            {"kind": "quarantine", "path": "a.txt", "reason": "superseded"}])), "actions[1].path"),
-        refused("quarantine then move into the freed path twice", base, p(json!([
+            {"kind": "quarantine", "path": "a.txt", "reason": "superseded"}])),
+            "actions[1].path",
+        ),
+        refused(
+            "quarantine then move into the freed path twice",
+            base,
+            p(json!([
             {"kind": "quarantine", "path": "a.txt", "reason": "superseded"},
             {"kind": "move_file", "from": "dir/b.txt", "to": "a.txt", "expect": "any"},
-            {"kind": "move_file", "from": "bin.dat", "to": "a.txt", "expect": "any"}])), "actions[2].to"),
-        refused("expect mismatch on write", base, p(json!([{"kind": "write_file", "path": "a.txt", "content": "x", "expect": {"sha256": sha("not alpha\n")}}])), "actions[0].expect"),
-        refused("expect absent on an existing file", base, p(json!([{"kind": "write_file", "path": "a.txt", "content": "x", "expect": "absent"}])), "actions[0].expect"),
-        refused("expect sha256 on a missing file", base, p(json!([{"kind": "write_file", "path": "nope.txt", "content": "x", "expect": {"sha256": sha("x")}}])), "actions[0].expect"),
-        refused("expect mismatch on move", base, p(json!([{"kind": "move_file", "from": "a.txt", "to": "m.txt", "expect": {"sha256": sha("zzz")}}])), "actions[0].expect"),
-        refused("expect mismatch on delete", base, p(json!([{"kind": "delete_file", "path": "a.txt", "expect": {"sha256": sha("zzz")}}])), "actions[0].expect"),
-        refused("expect mismatch on patch", base, p(json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X", "content": "x", "expect": {"sha256": sha("zzz")}}])), "actions[0].expect"),
-        refused("malformed expect", base, p(json!([{"kind": "write_file", "path": "a.txt", "content": "x", "expect": {"sha256": "12"}}])), "actions[0].expect"),
+            {"kind": "move_file", "from": "bin.dat", "to": "a.txt", "expect": "any"}])),
+            "actions[2].to",
+        ),
+    ])
+}
+
+/// Preconditions (`expect`) that do not hold or are malformed.
+fn expect_cases() -> Vec<Case> {
+    Vec::from([
+        refused(
+            "expect mismatch on write",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "a.txt", "content": "x", "expect": {"sha256": sha("not alpha\n")}}]),
+            ),
+            "actions[0].expect",
+        ),
+        refused(
+            "expect absent on an existing file",
+            base,
+            p(json!([{"kind": "write_file", "path": "a.txt", "content": "x", "expect": "absent"}])),
+            "actions[0].expect",
+        ),
+        refused(
+            "expect sha256 on a missing file",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "nope.txt", "content": "x", "expect": {"sha256": sha("x")}}]),
+            ),
+            "actions[0].expect",
+        ),
+        refused(
+            "expect mismatch on move",
+            base,
+            p(
+                json!([{"kind": "move_file", "from": "a.txt", "to": "m.txt", "expect": {"sha256": sha("zzz")}}]),
+            ),
+            "actions[0].expect",
+        ),
+        refused(
+            "expect mismatch on delete",
+            base,
+            p(json!([{"kind": "delete_file", "path": "a.txt", "expect": {"sha256": sha("zzz")}}])),
+            "actions[0].expect",
+        ),
+        refused(
+            "expect mismatch on patch",
+            base,
+            p(
+                json!([{"kind": "patch_region", "path": "cfg.py", "fence": "X", "content": "x", "expect": {"sha256": sha("zzz")}}]),
+            ),
+            "actions[0].expect",
+        ),
+        refused(
+            "malformed expect",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "a.txt", "content": "x", "expect": {"sha256": "12"}}]),
+            ),
+            "actions[0].expect",
+        ),
+    ])
+}
+
+/// Already deleted (idempotent, nothing to do), and proposals that mix kinds.
+fn mixed_cases() -> Vec<Case> {
+    Vec::from([
         // Already deleted: idempotent (G6), nothing to do.
-        applied("delete a missing file expected present", base, p(json!([{"kind": "delete_file", "path": "missing.txt", "expect": {"sha256": sha("x")}}]))),
-        applied("delete a missing file expected absent (nothing to do)", base, p(json!([{"kind": "delete_file", "path": "missing.txt", "expect": "absent"}]))),
-        applied("move then write elsewhere", base, p(json!([
+        applied(
+            "delete a missing file expected present",
+            base,
+            p(
+                json!([{"kind": "delete_file", "path": "missing.txt", "expect": {"sha256": sha("x")}}]),
+            ),
+        ),
+        applied(
+            "delete a missing file expected absent (nothing to do)",
+            base,
+            p(json!([{"kind": "delete_file", "path": "missing.txt", "expect": "absent"}])),
+        ),
+        applied(
+            "move then write elsewhere",
+            base,
+            p(json!([
             {"kind": "move_file", "from": "a.txt", "to": "moved/a.txt", "expect": {"sha256": sha("alpha\n")}},
-            {"kind": "write_file", "path": "moved/b.txt", "content": "b", "expect": "absent"}]))),
-        applied("every kind at once", base, p(json!([
+            {"kind": "write_file", "path": "moved/b.txt", "content": "b", "expect": "absent"}])),
+        ),
+        applied(
+            "every kind at once",
+            base,
+            p(json!([
             {"kind": "write_file", "path": "a.txt", "content": "A\n", "expect": {"sha256": sha("alpha\n")}, "executable": true},
             {"kind": "move_file", "from": "dir/b.txt", "to": "emptydir/b.txt", "expect": "any"},
             {"kind": "quarantine", "path": "bin.dat", "reason": "r"},
             {"kind": "patch_region", "path": "cfg.py", "fence": "X", "content": "x = 2\n"},
-            {"kind": "delete_file", "path": "broken.py", "expect": "any"}]))),
-        applied("write into a symlink's target by its real path", base, p(json!([{"kind": "write_file", "path": "dir/c.txt", "content": "c", "expect": "absent"}]))),
-        applied("no base tree at all", none, p(json!([{"kind": "write_file", "path": "x/y/z.txt", "content": "z", "expect": "absent"}]))),
-    ]);
-    v
+            {"kind": "delete_file", "path": "broken.py", "expect": "any"}])),
+        ),
+        applied(
+            "write into a symlink's target by its real path",
+            base,
+            p(
+                json!([{"kind": "write_file", "path": "dir/c.txt", "content": "c", "expect": "absent"}]),
+            ),
+        ),
+        applied(
+            "no base tree at all",
+            none,
+            p(
+                json!([{"kind": "write_file", "path": "x/y/z.txt", "content": "z", "expect": "absent"}]),
+            ),
+        ),
+    ])
+}
+
+fn cases() -> Vec<Case> {
+    [
+        path_cases(),
+        type_cases(),
+        fence_target_cases(),
+        size_cases(),
+        encoding_cases(),
+        bad_json_cases(),
+        bad_field_cases(),
+        conflict_cases(),
+        freed_path_cases(),
+        expect_cases(),
+        mixed_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn long_name(f: &Fixture) {
