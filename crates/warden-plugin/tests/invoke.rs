@@ -40,14 +40,14 @@ fn answered(rationale: &str) -> Result<Output, Fault> {
     })
 }
 
-#[test]
-fn every_shape_of_plugin_stdout_is_an_answer_or_a_named_fault() {
-    let w = World::new();
-    let spec = w.scaffold("raw");
-    let launcher = w.launcher();
+/// One stdout shape: a name, the developer area that prints it, and what
+/// `invoke` must make of it.
+type Case = (&'static str, String, Result<Output, Fault>);
+
+/// Good answers, another protocol major, and processes that crashed.
+fn answers_and_crashes() -> Vec<Case> {
     let other_major = r#"{"type":"hello","protocol":{"major":9}}"#;
-    let error = r#"{"type":"error","message":"nope"}"#;
-    let cases: Vec<(&str, String, Result<Output, Fault>)> = vec![
+    vec![
         (
             "a hello and a response",
             prints(&[HELLO, RESPONSE], "exit 0"),
@@ -76,6 +76,13 @@ fn every_shape_of_plugin_stdout_is_an_answer_or_a_named_fault() {
             prints(&[], "kill -9 $$"),
             fault(FaultKind::Crashed, "exited with a signal"),
         ),
+    ]
+}
+
+/// Lines that are missing, extra or not what the protocol says.
+fn garbage() -> Vec<Case> {
+    let error = r#"{"type":"error","message":"nope"}"#;
+    vec![
         (
             "a first line that is not a hello",
             prints(&["hi there"], "exit 0"),
@@ -130,7 +137,15 @@ fn every_shape_of_plugin_stdout_is_an_answer_or_a_named_fault() {
                 "a second hello instead of a response",
             ),
         ),
-    ];
+    ]
+}
+
+#[test]
+fn every_shape_of_plugin_stdout_is_an_answer_or_a_named_fault() {
+    let w = World::new();
+    let spec = w.scaffold("raw");
+    let launcher = w.launcher();
+    let cases = [answers_and_crashes(), garbage()].concat();
     let items = [json!({"path": "a.txt"})];
     let mut wrong = Vec::new();
     for (name, code, want) in &cases {

@@ -124,7 +124,10 @@ fn a_replay_of_a_changed_plugin_is_not_identical_and_shows_the_diff() {
     );
     assert!(p.replayed.is_some() && p.replayed != p.recorded, "{p:#?}");
     let diff = p.diff.as_deref().expect("a diff");
-    assert!(diff.contains("recorded") && diff.contains("replayed"), "{diff}");
+    assert!(
+        diff.contains("recorded") && diff.contains("replayed"),
+        "{diff}"
+    );
     assert!(
         diff.lines()
             .any(|l| l.starts_with('-') && l.contains("junk.tmp")),
@@ -143,7 +146,10 @@ fn a_replay_of_a_removed_plugin_notes_why_it_could_not_run() {
     let r = replay(&w, &run).expect("replay");
     let p = &r.plugins[0];
     assert_eq!(p.note.as_deref(), Some(why.as_str()));
-    assert_eq!((p.replayed, p.identical, p.diff.as_deref()), (None, false, None));
+    assert_eq!(
+        (p.replayed, p.identical, p.diff.as_deref()),
+        (None, false, None)
+    );
     assert!(!r.identical);
 }
 
@@ -158,7 +164,10 @@ fn a_replay_where_the_unchanged_plugin_now_fails_notes_the_failure() {
         Some("replay failed: exited with code 9"),
         "{p:#?}"
     );
-    assert_eq!((p.replayed, p.identical, p.diff.as_deref()), (None, false, None));
+    assert_eq!(
+        (p.replayed, p.identical, p.diff.as_deref()),
+        (None, false, None)
+    );
 }
 
 #[test]

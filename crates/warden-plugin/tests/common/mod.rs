@@ -211,4 +211,3 @@ impl World {
 pub fn handler(root: &Path, key: &str) -> std::path::PathBuf {
     generate::plugin_dir(root, key).join("src/handler.sh")
 }
-
