@@ -31,6 +31,8 @@ fn findings(w: &World) -> Vec<(String, String)> {
     out
 }
 
+/// A way to break the plugin, and the (rule, file) of every finding it must
+/// give; `P/` stands for the plugin's folder.
 type Case = (
     &'static str,
     fn(&World),
