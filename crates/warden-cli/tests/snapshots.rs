@@ -47,10 +47,7 @@ fn apply_undo_and_the_reports_for_a_person() {
             &["events"],
         ],
     );
-    let run = r.json(&["runs"])["runs"][0]["run"]
-        .as_str()
-        .expect("run")
-        .to_string();
+    let run = r.newest_run();
     let undo = transcript(
         &r,
         &[
@@ -134,16 +131,7 @@ fn write_items(r: &Repo, items: serde_json::Value) -> String {
 fn a_plugin_from_scaffold_to_replay_for_a_person() {
     let r = Repo::new();
     // The scaffold's plan (every generated file's diff) is not the point here.
-    r.ok(&[
-        "plugin",
-        "new",
-        "hello",
-        "--event",
-        "FileDetected",
-        "--lang",
-        "sh",
-        "--yes",
-    ]);
+    r.ok(&common::plugin_new("hello", "sh"));
     let scaffold = transcript(
         &r,
         &[
@@ -213,10 +201,7 @@ fn ledger_show_verify_history_and_status_for_a_person() {
     let r = Repo::new();
     let p = proposal(&r);
     r.ok(&["apply", &p, "--yes"]);
-    let run = r.json(&["runs"])["runs"][0]["run"]
-        .as_str()
-        .expect("run")
-        .to_string();
+    let run = r.newest_run();
     let out = transcript(
         &r,
         &[
@@ -230,12 +215,7 @@ fn ledger_show_verify_history_and_status_for_a_person() {
         ],
     );
     // A ledger changed outside warden: verify names the entry (stderr, exit 1).
-    let chain = std::fs::read_dir(r.root.join(".ledger/runs"))
-        .expect("chains")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .expect("a chain");
+    let chain = r.chain();
     let text = std::fs::read_to_string(&chain).expect("chain");
     std::fs::write(&chain, text.replacen("\"apply\"", "\"apply!\"", 1)).expect("tamper");
     let broken = transcript(&r, &[&["ledger", "verify"]]);
@@ -361,16 +341,7 @@ fn plugin_new_gen_test_enable_and_disable_print_their_reports() {
     let new_human = without_plan(
         transcript(
             &r,
-            &[&[
-                "plugin",
-                "new",
-                "second",
-                "--event",
-                "FileDetected",
-                "--lang",
-                "sh",
-                "--yes",
-            ]],
+            &[&common::plugin_new("second", "sh")],
         ),
         "scaffolded ",
     );
@@ -433,12 +404,7 @@ fn ledger_log_reindex_and_accept_print_their_reports() {
         ],
     );
     // Cut the chain's tip: writers refuse until the loss is accepted.
-    let chain = std::fs::read_dir(r.root.join(".ledger/runs"))
-        .expect("chains")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .expect("a chain");
+    let chain = r.chain();
     let text = std::fs::read_to_string(&chain).expect("chain");
     let first = text.lines().next().expect("an entry");
     std::fs::write(&chain, format!("{first}\n")).expect("cut");

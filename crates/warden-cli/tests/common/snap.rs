@@ -21,18 +21,26 @@ pub fn transcript_at(dir: &Path, home: &Path, runs: &[&[&str]]) -> String {
             .current_dir(dir)
             .output()
             .expect("run warden");
-        s.push_str(&format!("$ warden {}\n", args.join(" ")));
-        s.push_str(&format!("exit: {}\n", out.status.code().unwrap_or(-1)));
-        for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
-            if !bytes.is_empty() {
-                s.push_str(&format!("--- {name}\n{}", String::from_utf8_lossy(bytes)));
-                if !bytes.ends_with(b"\n") {
-                    s.push('\n');
-                }
+        s.push_str(&output(&args.join(" "), &out));
+    }
+    s
+}
+
+/// One entry of a transcript: `$ warden ARGS`, the exit code, stdout and
+/// stderr of `out` (for a run the transcript helpers cannot make: stdin, a
+/// child waited for later, extra environment).
+pub fn output(args: &str, out: &std::process::Output) -> String {
+    let mut s = format!("$ warden {args}\n");
+    s.push_str(&format!("exit: {}\n", out.status.code().unwrap_or(-1)));
+    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        if !bytes.is_empty() {
+            s.push_str(&format!("--- {name}\n{}", String::from_utf8_lossy(bytes)));
+            if !bytes.ends_with(b"\n") {
+                s.push('\n');
             }
         }
-        s.push('\n');
     }
+    s.push('\n');
     s
 }
 
