@@ -9,7 +9,7 @@
 mod common;
 
 use common::Repo;
-use common::snap::{plugin_settings, settings, settings_at, transcript, transcript_at};
+use common::snap::{git_settings_at, plugin_settings, settings, transcript, transcript_at};
 use std::path::Path;
 
 fn proposal(r: &Repo) -> String {
@@ -228,18 +228,7 @@ fn ledger_show_verify_history_and_status_for_a_person() {
 #[test]
 fn sync_audit_of_a_clone_and_its_bare_remote() {
     let r = Repo::git_only();
-    let remote = r.home.path().join("remote.git");
-    warden_testkit::git::git(
-        r.home.path(),
-        r.home.path(),
-        &[
-            "init",
-            "--quiet",
-            "--bare",
-            "--initial-branch=main",
-            "remote.git",
-        ],
-    );
+    let remote = common::bare_remote(r.home.path());
     r.write("README.md", "hello\n");
     r.ok(&["init"]);
     r.git(&["add", "-A"]);
@@ -429,15 +418,6 @@ fn ledger_log_reindex_and_accept_print_their_reports() {
     });
 }
 
-/// [`settings_at`] plus what git adds for a sync run: short commit ids and
-/// the day in a sync branch's name.
-fn sync_settings(root: &Path, home: &Path) -> insta::Settings {
-    let mut s = settings_at(root, home);
-    s.add_filter(r"\b[0-9a-f]{10}\b", "[COMMIT]");
-    s.add_filter(r"(sync|quarantine/sync)[/-]\d{8}-", "$1/[DATE]-");
-    s
-}
-
 /// The run ids of the ledger's runs of `command`, oldest first.
 fn runs_of(dir: &Path, home: &Path, command: &str) -> Vec<String> {
     let out = common::isolated(common::BIN, home)
@@ -512,7 +492,7 @@ fn sync_init_reconcile_adopt_and_the_undo_of_a_recorded_sync_run() {
         &home,
         &[&["undo", rec, "--yes"], &["undo", adopted, "--yes"]],
     );
-    sync_settings(&a, &home).bind(|| {
+    git_settings_at(&a, &home).bind(|| {
         insta::assert_snapshot!("sync_init", init);
         insta::assert_snapshot!("sync_reconcile", reconcile);
         insta::assert_snapshot!("sync_adopt", adopt);

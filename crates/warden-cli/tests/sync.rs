@@ -9,7 +9,7 @@ mod common;
 
 use warden_testkit::git::git as git_in;
 
-use common::snap::{settings, settings_at, transcript, transcript_at};
+use common::snap::{git_settings, git_settings_at, settings, settings_at, transcript, transcript_at};
 use common::{Repo, isolated, set_handler};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -24,18 +24,7 @@ struct World {
 impl World {
     fn new() -> World {
         let home = tempfile::tempdir().expect("tempdir");
-        let remote = home.path().join("remote.git");
-        git_in(
-            home.path(),
-            home.path(),
-            &[
-                "init",
-                "--quiet",
-                "--bare",
-                "--initial-branch=main",
-                "remote.git",
-            ],
-        );
+        let remote = common::bare_remote(home.path());
         let a = Repo::clone_of(&remote, &home, "a");
         a.write("README.md", "# project\n\nline two\n");
         a.write("src/lib.txt", "alpha\nbeta\ngamma\n");
@@ -727,14 +716,6 @@ fn adopt_fast_forwards_when_nothing_changed_since() {
     });
 }
 
-/// [`settings`] plus short commit ids and the day in sync branch names.
-fn git_settings(r: &Repo) -> insta::Settings {
-    let mut s = settings(r);
-    s.add_filter(r"\b[0-9a-f]{10}\b", "[COMMIT]");
-    s.add_filter(r"(sync|quarantine/sync)[/-]\d{8}-", "$1/[DATE]-");
-    s
-}
-
 #[test]
 fn adopt_refuses_when_the_tree_or_the_branch_moved() {
     let (w, _b) = diverged(false);
@@ -870,9 +851,8 @@ fn fleet_audit_finds_repos_audits_them_in_parallel_and_exits_1_on_findings() {
         "fleet audit /no/such/dir",
         &run(&["fleet", "audit", "/no/such/dir"]),
     ));
-    let mut s = settings_at(&fleet, w.home.path());
-    s.add_filter(r"\b[0-9a-f]{10}\b", "[COMMIT]");
-    s.bind(|| insta::assert_snapshot!("fleet_audit_table_and_bad_dir", out));
+    git_settings_at(&fleet, w.home.path())
+        .bind(|| insta::assert_snapshot!("fleet_audit_table_and_bad_dir", out));
 }
 
 // ---- 7. demo and schemas -----------------------------------------------------

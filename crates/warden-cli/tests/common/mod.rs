@@ -185,6 +185,23 @@ impl Repo {
     }
 }
 
+/// A bare repository `remote.git` (branch `main`) in `home`, to push to and
+/// clone from.
+pub fn bare_remote(home: &Path) -> PathBuf {
+    warden_testkit::git::git(
+        home,
+        home,
+        &[
+            "init",
+            "--quiet",
+            "--bare",
+            "--initial-branch=main",
+            "remote.git",
+        ],
+    );
+    home.join("remote.git")
+}
+
 pub fn sha(s: &str) -> String {
     use std::fmt::Write;
     let d = warden_core::Digest::of(s.as_bytes());

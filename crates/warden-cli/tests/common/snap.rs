@@ -94,6 +94,20 @@ pub fn settings_at(root: &Path, home: &Path) -> insta::Settings {
     s
 }
 
+/// [`settings_at`] plus what git adds for a sync run: short commit ids and
+/// the day in a sync branch's name.
+pub fn git_settings_at(root: &Path, home: &Path) -> insta::Settings {
+    let mut s = settings_at(root, home);
+    s.add_filter(r"\b[0-9a-f]{10}\b", "[COMMIT]");
+    s.add_filter(r"(sync|quarantine/sync)[/-]\d{8}-", "$1/[DATE]-");
+    s
+}
+
+/// [`git_settings_at`] of a test repository.
+pub fn git_settings(r: &Repo) -> insta::Settings {
+    git_settings_at(&r.root, r.home.path())
+}
+
 /// [`settings`] plus what a plugin run adds: durations, and the sandbox
 /// level and isolation layers of this kernel.
 pub fn plugin_settings(r: &Repo) -> insta::Settings {
