@@ -381,12 +381,9 @@ fn has_xattr(p: &std::path::Path, name: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// The user-namespace path of the helper: an unprivileged user still gets
-/// its own PID namespace and /proc, a read-only repository and no
-/// privileges (where the kernel allows unprivileged user namespaces).
-#[test]
-fn an_unprivileged_user_gets_every_layer_through_a_user_namespace() {
-    use std::os::unix::fs::{PermissionsExt, chown};
+/// Whether this test can run commands as an unprivileged user: it runs as
+/// root and has `setpriv`.
+fn can_become_nobody() -> bool {
     let is_root = std::process::Command::new("id")
         .arg("-u")
         .output()
@@ -395,7 +392,16 @@ fn an_unprivileged_user_gets_every_layer_through_a_user_namespace() {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !is_root || !setpriv {
+    is_root && setpriv
+}
+
+/// The user-namespace path of the helper: an unprivileged user still gets
+/// its own PID namespace and /proc, a read-only repository and no
+/// privileges (where the kernel allows unprivileged user namespaces).
+#[test]
+fn an_unprivileged_user_gets_every_layer_through_a_user_namespace() {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    if !can_become_nobody() {
         eprintln!("skipped: needs root and setpriv to become an unprivileged user");
         return;
     }
@@ -511,15 +517,7 @@ fn status_names_every_layer_and_fails_when_a_required_one_is_missing() {
 #[test]
 fn chmod_000_of_the_journal_as_non_root_no_longer_breaks_later_commands() {
     use std::os::unix::fs::PermissionsExt;
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    let setpriv = std::process::Command::new("setpriv")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !is_root || !setpriv {
+    if !can_become_nobody() {
         eprintln!("skipped: needs root and setpriv to become an unprivileged user");
         return;
     }

@@ -27,6 +27,21 @@ fn file_detected(r: &Repo, paths: &[&str]) -> String {
     p.display().to_string()
 }
 
+/// Run a plugin's scaffolded unit test `script` with `interpreter` in its
+/// folder; it must pass.
+fn scaffolded_unit_test_passes(r: &Repo, key: &str, interpreter: &str, script: &str) {
+    let unit = std::process::Command::new(interpreter)
+        .arg(script)
+        .current_dir(r.root.join("plugins").join(key))
+        .output()
+        .unwrap_or_else(|e| panic!("{interpreter}: {e}"));
+    assert!(
+        unit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unit.stderr)
+    );
+}
+
 #[test]
 fn scaffold_validate_enable_run_undo() {
     let r = with_plugin("hello");
@@ -60,16 +75,7 @@ fn scaffold_validate_enable_run_undo() {
     assert!(r.read(".ledger/ids.jsonl").contains(&id));
     // Works out of the box: probes pass, the scaffolded unit test passes.
     let probes = transcript(&r, &[&["plugin", "test", "hello"]]);
-    let unit = std::process::Command::new("python3")
-        .arg("tests/test_handle.py")
-        .current_dir(r.root.join("plugins/hello"))
-        .output()
-        .expect("python3");
-    assert!(
-        unit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&unit.stderr)
-    );
+    scaffolded_unit_test_passes(&r, "hello", "python3", "tests/test_handle.py");
     // Regeneration is byte-identical.
     let before = r.tree();
     let gen_validate = transcript(
@@ -162,16 +168,7 @@ fn sh_plugin_works_out_of_the_box() {
         &[&["plugin", "test", "shy"], &["plugin", "validate", "shy"]],
     );
     plugin_settings(&r).bind(|| insta::assert_snapshot!("sh_plugin_test_validate", out));
-    let unit = std::process::Command::new("sh")
-        .arg("tests/test_handle.sh")
-        .current_dir(r.root.join("plugins/shy"))
-        .output()
-        .expect("sh");
-    assert!(
-        unit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&unit.stderr)
-    );
+    scaffolded_unit_test_passes(&r, "shy", "sh", "tests/test_handle.sh");
 }
 
 #[test]
