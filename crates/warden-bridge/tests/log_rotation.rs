@@ -8,11 +8,11 @@
 
 mod common;
 
+use common::publish::{alice, bridge_root, child_env};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use warden_bridge::audit_log::{self, ROTATE_BYTES, SEGMENT_DIR};
-use common::publish::{alice, bridge_root, child_env};
 use warden_bridge::layout::Layout;
 use warden_bridge::outputs::{Durability, Writer};
 use warden_bridge::publish::{self, Backoff};

@@ -37,10 +37,7 @@ fn bridge_commits_carry_the_users_identity_and_a_warden_run_trailer() {
     let r = publish::publish(&layout, &Backoff::default(), Some(&root)).expect("publish");
     assert_eq!(r.commits, vec!["bridge: results c1 (exit=0)".to_string()]);
     let who = s.git(&root, &["log", "-1", "--format=%an <%ae>|%cn <%ce>"]);
-    assert_eq!(
-        who.trim(),
-        format!("{ALICE}|{ALICE}")
-    );
+    assert_eq!(who.trim(), format!("{ALICE}|{ALICE}"));
     let trailer = s.git(
         &root,
         &["log", "-1", "--format=%(trailers:key=Warden-Run,valueonly)"],

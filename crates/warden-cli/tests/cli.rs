@@ -35,7 +35,9 @@ fn init_creates_the_layout_and_is_idempotent() {
     // warden's local state is ignored by git (no .warden/state, nothing of
     // .runs/ but its ignore rule); the policy and contract are not.
     let status = r.git(&["status", "--porcelain", "--untracked-files=all"]);
-    out.push_str(&format!("$ git status --porcelain --untracked-files=all\n{status}\n"));
+    out.push_str(&format!(
+        "$ git status --porcelain --untracked-files=all\n{status}\n"
+    ));
     // The contract is a long generated document: its sections are checked
     // by name (its text is the renderer's, tested in warden-core).
     let contract = r.read(".warden/OPERATING_CONTRACT.md");
@@ -309,7 +311,10 @@ fn undo_restores_tracked_and_untracked_files_byte_exact_with_modes() {
     let undo_run = runs[0]["run"].as_str().expect("run").to_string();
     out.push_str(&transcript(
         &r,
-        &[&["undo", &run, "--yes"], &["undo", &undo_run[..10], "--yes"]],
+        &[
+            &["undo", &run, "--yes"],
+            &["undo", &undo_run[..10], "--yes"],
+        ],
     ));
     assert_eq!(r.read("tracked.sh"), "#!/bin/sh\necho v2\n");
     settings(&r).bind(|| insta::assert_snapshot!("undo_quarantine_already_undone_redo", out));

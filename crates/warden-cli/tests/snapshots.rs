@@ -328,10 +328,7 @@ fn plugin_new_gen_test_enable_and_disable_print_their_reports() {
         ]],
     );
     let new_human = without_plan(
-        transcript(
-            &r,
-            &[&common::plugin_new("second", "sh")],
-        ),
+        transcript(&r, &[&common::plugin_new("second", "sh")]),
         "scaffolded ",
     );
     common::edit_spec(&r, "hello", |v| {

@@ -9,7 +9,9 @@ mod common;
 
 use warden_testkit::git::git as git_in;
 
-use common::snap::{git_settings, git_settings_at, settings, settings_at, transcript, transcript_at};
+use common::snap::{
+    git_settings, git_settings_at, settings, settings_at, transcript, transcript_at,
+};
 use common::{Repo, isolated, set_handler};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -178,7 +180,11 @@ fn a_fresh_clone_is_in_sync_and_exits_0() {
     // Fetching never creates local tags; the remote's tags are mirrored apart.
     assert!(b.git(&["tag", "--list"]).trim().is_empty());
     assert_eq!(
-        b.git(&["for-each-ref", "--format=%(refname)", "refs/warden/tags/origin"]),
+        b.git(&[
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/warden/tags/origin"
+        ]),
         "refs/warden/tags/origin/v9\n"
     );
 }

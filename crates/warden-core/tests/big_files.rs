@@ -82,7 +82,12 @@ fn store_runs(f: &Fixture) -> Vec<String> {
 #[test]
 fn big_files_apply_and_undo_through_the_store_not_the_journal() {
     let _serial = common::serial();
-    let Setup { f, staged, p, _staging } = setup();
+    let Setup {
+        f,
+        staged,
+        p,
+        _staging,
+    } = setup();
     let before = tree(f.root());
     let out = try_apply(&f, p).expect("apply");
     let run = out.entry.run.clone();
@@ -223,7 +228,12 @@ fn a_big_file_changed_by_someone_else_mid_crash_moves_to_quarantine() {
 #[test]
 fn a_staged_file_changed_after_the_plan_fails_the_run_and_rolls_it_back() {
     let _serial = common::serial();
-    let Setup { f, staged, p, _staging } = setup();
+    let Setup {
+        f,
+        staged,
+        p,
+        _staging,
+    } = setup();
     let before = tree(f.root());
     let repo = f.repo();
     let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");

@@ -141,6 +141,8 @@ fn a_file_the_replay_would_write_and_the_run_did_not_is_a_difference() {
     );
     assert_eq!(
         rep.differences,
-        vec![format!("{BETA}: the replay would write it; the run did not")]
+        vec![format!(
+            "{BETA}: the replay would write it; the run did not"
+        )]
     );
 }

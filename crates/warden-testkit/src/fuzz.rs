@@ -22,9 +22,7 @@ impl Seeds {
 
     /// The seed directory of `target`.
     pub fn dir(&self, target: &str) -> PathBuf {
-        Path::new(self.manifest_dir)
-            .join("fuzz/seeds")
-            .join(target)
+        Path::new(self.manifest_dir).join("fuzz/seeds").join(target)
     }
 
     /// Every seed of `target` ([`seeds`]).
