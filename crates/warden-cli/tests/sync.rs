@@ -576,10 +576,10 @@ fn what_stays_conflicted_goes_to_a_quarantine_branch_not_the_sync_branch() {
     assert_eq!(fired["details"]["plugins"], serde_json::json!([]));
     // And adopt refuses it.
     let refused = transcript(
-        &a,
+        a,
         &[&["sync", "adopt", v["run"].as_str().expect("run"), "--yes"]],
     );
-    git_settings(&a).bind(|| insta::assert_snapshot!("adopt_refused_quarantined_run", refused));
+    git_settings(a).bind(|| insta::assert_snapshot!("adopt_refused_quarantined_run", refused));
 }
 
 #[test]
