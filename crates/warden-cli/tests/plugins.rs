@@ -370,17 +370,7 @@ fn a_changed_plugin_is_refused_until_enabled_again_and_the_contract_tracks_it() 
     );
     r.write("junk.tmp", "x\n");
     let input = file_detected(&r, &["junk.tmp"]);
-    let out = r.run(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input,
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let report = r.json_any(&["run", "FileDetected", "--yes", "--input", &input], 1);
     assert_eq!(
         report["plugins"][0]["fault"]["kind"],
         json!("not_validated")
@@ -520,22 +510,7 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
     r.write("junk.tmp", "x\n");
     let input = file_detected(&r, &["junk.tmp"]);
     let before = r.tree();
-    let out = r.run(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input,
-        "--format",
-        "json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let report = r.json_any(&["run", "FileDetected", "--yes", "--input", &input], 1);
     let by_key = |k: &str| {
         report["plugins"]
             .as_array()
