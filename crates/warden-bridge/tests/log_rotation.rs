@@ -8,17 +8,14 @@
 
 mod common;
 
+use common::publish::{alice, bridge_root, child_env};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use warden_bridge::audit_log::{self, ROTATE_BYTES, SEGMENT_DIR};
-use warden_bridge::layout::{self, Layout};
+use warden_bridge::layout::Layout;
 use warden_bridge::outputs::{Durability, Writer};
-use warden_bridge::pipeline::{Bridge, ItemOutcome, Options};
 use warden_bridge::publish::{self, Backoff};
-use warden_bridge::sign::Secrets;
-use warden_core::{Context, Repo};
 use warden_testkit::Sandbox;
 
 /// A log line of `len` bytes (newline included) for command `id`.
@@ -195,18 +192,6 @@ proptest! {
 
 // ------------------------------------------------------------- publishing
 
-/// The environment git gets from the bridge (identity from the repository's
-/// config); `extra` adds more.
-fn child_env(home: &Path, extra: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = vec![
-        ("PATH".into(), std::env::var_os("PATH").unwrap_or_default()),
-        ("HOME".into(), home.into()),
-        ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
-    ];
-    env.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
-    env
-}
-
 /// A bare remote and a clone of it holding warden and a bridge root whose
 /// committed, pushed log is `room` bytes short of the limit.
 struct Cloud {
@@ -220,12 +205,9 @@ impl Cloud {
         let s = Sandbox::new();
         let remote = s.bare_remote("remote.git");
         let root = s.clone(&remote, "cloud");
-        s.git(&root, &["config", "user.name", "Alice Example"]);
-        s.git(&root, &["config", "user.email", "alice@example.com"]);
-        let ctx = Context::system("test-host", "bridge test");
-        warden_core::repo::init(&root, &ctx).expect("warden init");
+        alice(&s, &root);
+        bridge_root(&root, child_env(&s.home(), &[]));
         let c = Cloud { s, remote, root };
-        layout::init(&c.layout(&[]), None).expect("bridge init");
         let mut log = Vec::new();
         let mut i = 0;
         while log.len() + 120 + room < ROTATE_BYTES as usize {
@@ -244,30 +226,11 @@ impl Cloud {
 
     /// Drop signed no-ops `ids` and run one pass over them.
     fn pass(&self, ids: &[String]) {
-        let layout = self.layout(&[]);
-        for id in ids {
-            std::fs::write(
-                layout.commands().join(format!("{id}.json")),
-                common::signed(&common::noop(id)),
-            )
-            .expect("drop");
-        }
-        let ctx = Context::system("test-host", "bridge test");
-        let secrets = Secrets::new(common::SECRET, None);
-        let repo = Repo::open(&self.root).expect("open");
-        let opts = Options {
-            settle_ms: 0,
-            ..Options::default()
-        };
-        let mut bridge = Bridge::new(layout, &repo, &ctx, &secrets, opts).expect("bridge");
-        let pass = bridge.run_once().expect("pass");
-        assert_eq!(pass.items.len(), ids.len(), "{pass:?}");
-        assert!(
-            pass.items
-                .iter()
-                .all(|i| i.outcome == ItemOutcome::Archived),
-            "{pass:?}"
-        );
+        let commands: Vec<(&str, serde_json::Value)> = ids
+            .iter()
+            .map(|id| (id.as_str(), common::noop(id)))
+            .collect();
+        common::publish::pass(&self.layout(&[]), &commands);
     }
 
     fn git(&self, dir: &Path, args: &[&str]) -> String {

@@ -6,60 +6,23 @@
 
 mod common;
 
+use common::publish as publish_fx;
+use common::publish::{ALICE, alice, bridge_root, child_env};
 use std::ffi::OsString;
 use std::path::Path;
-use warden_bridge::layout::{self, Layout};
-use warden_bridge::pipeline::{Bridge, ItemOutcome, Options};
+use warden_bridge::layout::Layout;
 use warden_bridge::publish::{self, Backoff};
-use warden_bridge::sign::Secrets;
-use warden_core::{Context, Repo};
 use warden_testkit::Sandbox;
-
-/// The environment git gets from the bridge: no identity variables, so the
-/// identity is whatever the repository's config says. `extra` adds more.
-fn child_env(home: &Path, extra: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = vec![
-        ("PATH".into(), std::env::var_os("PATH").unwrap_or_default()),
-        ("HOME".into(), home.into()),
-        ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
-    ];
-    env.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
-    env
-}
-
-/// Warden and a bridge root in `root`.
-fn setup(root: &Path, env: Vec<(OsString, OsString)>) -> Layout {
-    let ctx = Context::system("test-host", "bridge test");
-    warden_core::repo::init(root, &ctx).expect("warden init");
-    let layout = Layout::new(root).with_child_env(env);
-    layout::init(&layout, None).expect("bridge init");
-    layout
-}
 
 /// Drop a signed command and run one pass; the command's run.
 fn process(layout: &Layout, id: &str, doc: serde_json::Value) -> String {
-    std::fs::write(
-        layout.commands().join(format!("{id}.json")),
-        common::signed(&doc),
-    )
-    .expect("drop");
-    let ctx = Context::system("test-host", "bridge test");
-    let secrets = Secrets::new(common::SECRET, None);
-    let repo = Repo::open(&layout.root).expect("open");
-    let opts = Options {
-        settle_ms: 0,
-        ..Options::default()
-    };
-    let mut bridge = Bridge::new(layout.clone(), &repo, &ctx, &secrets, opts).expect("bridge");
-    let pass = bridge.run_once().expect("pass");
-    assert_eq!(pass.items.len(), 1, "{pass:?}");
-    assert_eq!(pass.items[0].outcome, ItemOutcome::Archived, "{pass:?}");
-    pass.items[0].run.clone().expect("run")
+    let runs = publish_fx::pass(layout, &[(id, doc)]);
+    runs[0].clone().expect("run")
 }
 
 /// Warden and a bridge root, committed, and one write command processed.
 fn one_command(s: &Sandbox, root: &Path, env: Vec<(OsString, OsString)>) -> (Layout, String) {
-    let layout = setup(root, env);
+    let layout = bridge_root(root, env);
     s.commit_all(root, "bridge root");
     let run = process(&layout, "c1", common::write("c1", "notes/a.md", "a\n"));
     (layout, run)
@@ -69,16 +32,12 @@ fn one_command(s: &Sandbox, root: &Path, env: Vec<(OsString, OsString)>) -> (Lay
 fn bridge_commits_carry_the_users_identity_and_a_warden_run_trailer() {
     let s = Sandbox::new();
     let root = s.repo("cloud", true);
-    s.git(&root, &["config", "user.name", "Alice Example"]);
-    s.git(&root, &["config", "user.email", "alice@example.com"]);
+    alice(&s, &root);
     let (layout, run) = one_command(&s, &root, child_env(&s.home(), &[]));
     let r = publish::publish(&layout, &Backoff::default(), Some(&root)).expect("publish");
     assert_eq!(r.commits, vec!["bridge: results c1 (exit=0)".to_string()]);
     let who = s.git(&root, &["log", "-1", "--format=%an <%ae>|%cn <%ce>"]);
-    assert_eq!(
-        who.trim(),
-        "Alice Example <alice@example.com>|Alice Example <alice@example.com>"
-    );
+    assert_eq!(who.trim(), format!("{ALICE}|{ALICE}"));
     let trailer = s.git(
         &root,
         &["log", "-1", "--format=%(trailers:key=Warden-Run,valueonly)"],
@@ -122,9 +81,8 @@ fn bridge_commits_are_warden_s_when_git_does_not_know_the_user() {
 fn publish_on_an_unborn_branch_leaves_the_first_commands_outputs_tracked_and_clean() {
     let s = Sandbox::new();
     let root = s.repo("cloud", false);
-    s.git(&root, &["config", "user.name", "Alice Example"]);
-    s.git(&root, &["config", "user.email", "alice@example.com"]);
-    let layout = setup(&root, child_env(&s.home(), &[]));
+    alice(&s, &root);
+    let layout = bridge_root(&root, child_env(&s.home(), &[]));
     process(&layout, "c1", common::write("c1", "notes/a.md", "a\n"));
     let r = publish::publish(&layout, &Backoff::default(), Some(&root)).expect("publish");
     assert_eq!(r.commits[0], "bridge: results c1 (exit=0)", "{r:?}");
@@ -166,10 +124,9 @@ fn publish_on_an_unborn_branch_leaves_the_first_commands_outputs_tracked_and_cle
 fn a_file_a_filter_changes_is_committed_as_git_add_stores_it() {
     let s = Sandbox::new();
     let root = s.repo("cloud", true);
-    s.git(&root, &["config", "user.name", "Alice Example"]);
-    s.git(&root, &["config", "user.email", "alice@example.com"]);
+    alice(&s, &root);
     std::fs::write(root.join(".gitattributes"), "*.md text eol=lf\n").expect("attributes");
-    let layout = setup(&root, child_env(&s.home(), &[]));
+    let layout = bridge_root(&root, child_env(&s.home(), &[]));
     s.commit_all(&root, "bridge root");
     process(
         &layout,

@@ -389,6 +389,30 @@ handle() {
   \"${WARDEN_EXE:-warden}\" classify --plugin-actions
 }";
 
+/// The module classifier plugin validates and passes its probes.
+fn classifier_validates_and_passes_its_probes(r: &Repo) {
+    let v = r.ok(&["plugin", "validate", "module-classifier"]);
+    assert!(v.contains("module-classifier: valid"), "{v}");
+    let t = r.ok(&["plugin", "test", "module-classifier"]);
+    assert!(t.contains("pass example:handle"), "{t}");
+}
+
+/// `warden run FileDetected --yes` on `items`: the report, whose one plugin
+/// applied its proposal.
+fn dispatch_applied(r: &Repo, items: &[serde_json::Value]) -> serde_json::Value {
+    let input = r.home.path().join("items.json");
+    std::fs::write(&input, serde_json::to_string(items).expect("json")).expect("write");
+    let report = r.json(&[
+        "run",
+        "FileDetected",
+        "--yes",
+        "--input",
+        &input.display().to_string(),
+    ]);
+    assert_eq!(report["plugins"][0]["outcome"], "applied", "{report:#}");
+    report
+}
+
 #[test]
 fn the_module_classifier_plugin_validates_passes_its_probes_and_places_files() {
     let r = repo();
@@ -442,22 +466,10 @@ fn the_module_classifier_plugin_validates_passes_its_probes_and_places_files() {
         .expect("json"),
     );
     r.ok(&["plugin", "gen", "module-classifier", "--yes"]);
-    let v = r.ok(&["plugin", "validate", "module-classifier"]);
-    assert!(v.contains("module-classifier: valid"), "{v}");
-    let t = r.ok(&["plugin", "test", "module-classifier"]);
-    assert!(t.contains("pass example:handle"), "{t}");
+    classifier_validates_and_passes_its_probes(&r);
     r.ok(&["plugin", "enable", "module-classifier", "--yes"]);
-    let input = r.home.path().join("items.json");
-    std::fs::write(&input, serde_json::to_string(&items).expect("json")).expect("write");
-    let report = r.json(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input.display().to_string(),
-    ]);
+    let report = dispatch_applied(&r, &items);
     let p = &report["plugins"][0];
-    assert_eq!(p["outcome"], "applied", "{report:#}");
     assert_eq!(
         r.read("modules/ledger/notes.py"),
         "ledger ulid append_only\n"
@@ -503,26 +515,14 @@ fn install_plugin_sets_up_the_module_classifier_and_its_placements_show_in_where
     r.write("inbox/holiday.txt", "sunny\n");
     let out = r.ok(&["modules", "install-plugin", "--yes"]);
     assert!(out.contains("installed and enabled"), "{out}");
-    let v = r.ok(&["plugin", "validate", "module-classifier"]);
-    assert!(v.contains("module-classifier: valid"), "{v}");
-    let t = r.ok(&["plugin", "test", "module-classifier"]);
-    assert!(t.contains("pass example:handle"), "{t}");
+    classifier_validates_and_passes_its_probes(&r);
     // A second install refuses and names the fix.
     let err = r.fails(&["modules", "install-plugin", "--yes"], 2);
     assert!(err.contains("already exists"), "{err}");
     let item = |p: &str| serde_json::json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()});
     let items = vec![item("inbox/notes.py"), item("inbox/holiday.txt")];
-    let input = r.home.path().join("items.json");
-    std::fs::write(&input, serde_json::to_string(&items).expect("json")).expect("write");
-    let report = r.json(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input.display().to_string(),
-    ]);
+    let report = dispatch_applied(&r, &items);
     let p = &report["plugins"][0];
-    assert_eq!(p["outcome"], "applied", "{report:#}");
     assert_eq!(
         r.read("modules/ledger/notes.py"),
         "ledger ulid append_only\n"
@@ -552,21 +552,8 @@ fn a_hand_run_file_detected_dispatch_to_the_module_classifier_keeps_its_scores_f
     r.write("inbox/notes.py", "ledger ulid append_only\n");
     r.ok(&["modules", "install-plugin", "--yes"]);
     let item = |p: &str| serde_json::json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()});
-    let input = r.home.path().join("items.json");
-    std::fs::write(
-        &input,
-        serde_json::to_string(&[item("inbox/notes.py")]).expect("json"),
-    )
-    .expect("write");
-    let report = r.json(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input.display().to_string(),
-    ]);
+    let report = dispatch_applied(&r, &[item("inbox/notes.py")]);
     let p = &report["plugins"][0];
-    assert_eq!(p["outcome"], "applied", "{report:#}");
     let w = r.json(&["where", "modules/ledger/notes.py"]);
     let pl = &w["placements"][0];
     assert_eq!(pl["run"], p["applied_run"], "{w:#}");

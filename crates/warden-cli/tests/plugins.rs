@@ -13,16 +13,7 @@ use serde_json::{Value, json};
 /// A repository with a scaffolded python plugin `key` on FileDetected.
 fn with_plugin(key: &str) -> Repo {
     let r = Repo::new();
-    r.ok(&[
-        "plugin",
-        "new",
-        key,
-        "--event",
-        "FileDetected",
-        "--lang",
-        "python",
-        "--yes",
-    ]);
+    r.ok(&common::plugin_new(key, "python"));
     r
 }
 
@@ -34,6 +25,21 @@ fn file_detected(r: &Repo, paths: &[&str]) -> String {
     let p = r.home.path().join("input.json");
     std::fs::write(&p, serde_json::to_string(&items).expect("json")).expect("write");
     p.display().to_string()
+}
+
+/// Run a plugin's scaffolded unit test `script` with `interpreter` in its
+/// folder; it must pass.
+fn scaffolded_unit_test_passes(r: &Repo, key: &str, interpreter: &str, script: &str) {
+    let unit = std::process::Command::new(interpreter)
+        .arg(script)
+        .current_dir(r.root.join("plugins").join(key))
+        .output()
+        .unwrap_or_else(|e| panic!("{interpreter}: {e}"));
+    assert!(
+        unit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unit.stderr)
+    );
 }
 
 #[test]
@@ -60,6 +66,8 @@ fn scaffold_validate_enable_run_undo() {
     let spec: Value =
         serde_json::from_str(&r.read("plugins/hello/plugin.spec.json")).expect("spec");
     let id = spec["id"].as_str().expect("id").to_string();
+    // The card and the id log hold dates and digests: the lines that tie
+    // them to the plugin are checked.
     assert!(
         r.read(&format!("ids/cards/{id}.yaml"))
             .contains("artifact: plugins/hello")
@@ -67,16 +75,7 @@ fn scaffold_validate_enable_run_undo() {
     assert!(r.read(".ledger/ids.jsonl").contains(&id));
     // Works out of the box: probes pass, the scaffolded unit test passes.
     let probes = transcript(&r, &[&["plugin", "test", "hello"]]);
-    let unit = std::process::Command::new("python3")
-        .arg("tests/test_handle.py")
-        .current_dir(r.root.join("plugins/hello"))
-        .output()
-        .expect("python3");
-    assert!(
-        unit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&unit.stderr)
-    );
+    scaffolded_unit_test_passes(&r, "hello", "python3", "tests/test_handle.py");
     // Regeneration is byte-identical.
     let before = r.tree();
     let gen_validate = transcript(
@@ -98,6 +97,7 @@ fn scaffold_validate_enable_run_undo() {
     let report = r.json(&["run", "FileDetected", "--yes", "--input", &input]);
     assert_eq!(report["plugins"], json!([]));
     r.ok(&["plugin", "enable", "hello", "--yes"]);
+    // One row of the generated contract names the enabled plugin.
     assert!(
         r.read(".warden/OPERATING_CONTRACT.md")
             .contains("| `hello` |")
@@ -128,7 +128,7 @@ fn scaffold_validate_enable_run_undo() {
     let ledger_before = r.json(&["ledger", "log"])["entries"]
         .as_array()
         .map_or(0, Vec::len);
-    assert!(r.ok(&["replay", run]).contains("byte-identical"));
+    let mut replays = transcript(&r, &[&["replay", run]]);
     assert_eq!(
         r.json(&["ledger", "log"])["entries"]
             .as_array()
@@ -154,41 +154,21 @@ fn scaffold_validate_enable_run_undo() {
         "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": i[\"path\"], \"reason\": \"changed\"} for i in items if i[\"path\"].endswith(\".tmp\")], \"changed\"\n",
     );
     r.ok(&["plugin", "gen", "hello", "--yes"]);
-    let out = r.run(&["replay", run]);
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("DIFFERS") && text.contains("+      \"reason\": \"changed\""),
-        "{text}"
-    );
+    replays.push_str(&transcript(&r, &[&["replay", run]]));
+    plugin_settings(&r)
+        .bind(|| insta::assert_snapshot!("python_plugin_replay_identical_then_differs", replays));
 }
 
 #[test]
 fn sh_plugin_works_out_of_the_box() {
     let r = Repo::new();
-    r.ok(&[
-        "plugin",
-        "new",
-        "shy",
-        "--event",
-        "FileDetected",
-        "--lang",
-        "sh",
-        "--yes",
-    ]);
-    let out = r.ok(&["plugin", "test", "shy"]);
-    assert!(out.contains("pass example:handle"), "{out}");
-    r.ok(&["plugin", "validate", "shy"]);
-    let unit = std::process::Command::new("sh")
-        .arg("tests/test_handle.sh")
-        .current_dir(r.root.join("plugins/shy"))
-        .output()
-        .expect("sh");
-    assert!(
-        unit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&unit.stderr)
+    r.ok(&common::plugin_new("shy", "sh"));
+    let out = transcript(
+        &r,
+        &[&["plugin", "test", "shy"], &["plugin", "validate", "shy"]],
     );
+    plugin_settings(&r).bind(|| insta::assert_snapshot!("sh_plugin_test_validate", out));
+    scaffolded_unit_test_passes(&r, "shy", "sh", "tests/test_handle.sh");
 }
 
 #[test]
@@ -196,16 +176,7 @@ fn sh_plugin_accepts_a_hello_written_with_spaces() {
     // Python's json.dumps writes `"major": 1`; the scaffolded sh handler used
     // to string-match `"major":1` and refuse it as an unsupported protocol.
     let r = Repo::new();
-    r.ok(&[
-        "plugin",
-        "new",
-        "shy",
-        "--event",
-        "FileDetected",
-        "--lang",
-        "sh",
-        "--yes",
-    ]);
+    r.ok(&common::plugin_new("shy", "sh"));
     let hello = r#"{"type": "hello", "protocol": {"major": 1, "features": ["batch"]}}"#;
     let request = r#"{"type": "request", "op": "handle", "event": "FileDetected", "input": {"items": [{"path": "inbox/a.md", "sha256": "00", "size": 1}]}}"#;
     let mut child = std::process::Command::new("sh")
@@ -269,6 +240,7 @@ fn other_languages_scaffold_and_validate() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // The generated handler is long: the developer's entry point is checked.
     assert!(
         r.read("plugins/p-pwsh/src/handler.ps1")
             .contains("function handle(")
@@ -284,10 +256,9 @@ fn gen_keeps_developer_code_and_refuses_hand_edited_fences() {
         "def handle(event, items):\n    # my own logic\n    return [], \"mine\"\n",
     );
     // Validation sees the change (manifest checksums), gen fixes the manifest only.
-    let out = r.run(&["plugin", "validate", "hello"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("[derived-out-of-sync]"));
+    let stale = transcript(&r, &[&["plugin", "validate", "hello"]]);
     r.ok(&["plugin", "gen", "hello", "--yes"]);
+    // The developer's line survives among the generated handler's lines.
     assert!(
         r.read("plugins/hello/src/handler.py")
             .contains("# my own logic")
@@ -307,7 +278,10 @@ fn gen_keeps_developer_code_and_refuses_hand_edited_fences() {
         ],
     );
     assert_eq!(r.read(rel), edited);
-    plugin_settings(&r).bind(|| insta::assert_snapshot!("auto_fence_edited_by_hand", out));
+    plugin_settings(&r).bind(|| {
+        insta::assert_snapshot!("developer_area_changed_validate", stale);
+        insta::assert_snapshot!("auto_fence_edited_by_hand", out);
+    });
 }
 
 #[test]
@@ -349,18 +323,8 @@ fn validator_findings_name_file_and_fix_and_block_enable() {
         );
         assert!(!f["fix"].as_str().unwrap_or_default().is_empty(), "{f}");
     }
-    let beyond = report["findings"]
-        .as_array()
-        .expect("f")
-        .iter()
-        .find(|f| f["rule"] == "actions-beyond-policy")
-        .expect("beyond");
-    assert!(
-        beyond["fix"]
-            .as_str()
-            .expect("fix")
-            .contains("events.FileDetected.plugin")
-    );
+    // Each finding with its file and fix, as a person reads them.
+    let human = transcript(&r, &[&["plugin", "validate", "hello"]]);
     // SARIF: one result per finding, each with a location.
     let sarif: Value = serde_json::from_slice(
         &r.run(&["plugin", "validate", "hello", "--format", "sarif"])
@@ -383,19 +347,15 @@ fn validator_findings_name_file_and_fix_and_block_enable() {
         &spec.replace("\"one\"", "\"two\""),
     );
     r2.ok(&["plugin", "gen", "two", "--yes"]);
-    let out = r2.run(&["plugin", "validate", "--all"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("[id-not-unique]"));
+    let mut two = transcript(&r2, &[&["plugin", "validate", "--all"]]);
     // A bad spec names its field.
     r2.write(
         "plugins/two/plugin.spec.json",
         &spec.replace("\"events\"", "\"event\""),
     );
-    let out = r2.run(&["plugin", "validate", "two"]);
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("plugins/two/plugin.spec.json"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    two.push_str(&transcript(&r2, &[&["plugin", "validate", "two"]]));
+    plugin_settings(&r).bind(|| insta::assert_snapshot!("validator_findings_human", human));
+    plugin_settings(&r2).bind(|| insta::assert_snapshot!("validator_id_not_unique_bad_spec", two));
 }
 
 #[test]
@@ -410,32 +370,18 @@ fn a_changed_plugin_is_refused_until_enabled_again_and_the_contract_tracks_it() 
     );
     r.write("junk.tmp", "x\n");
     let input = file_detected(&r, &["junk.tmp"]);
-    let out = r.run(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input,
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let report = r.json_any(&["run", "FileDetected", "--yes", "--input", &input], 1);
     assert_eq!(
         report["plugins"][0]["fault"]["kind"],
         json!("not_validated")
     );
-    assert!(
-        report["plugins"][0]["fault"]["message"]
-            .as_str()
-            .expect("msg")
-            .contains("src/handler.py changed")
-    );
+    let fault = serde_json::to_string_pretty(&report["plugins"][0]["fault"]).expect("json");
     assert!(r.root.join("junk.tmp").exists());
     r.ok(&["plugin", "gen", "hello", "--yes"]);
     r.ok(&["plugin", "enable", "hello", "--yes"]);
     r.ok(&["run", "FileDetected", "--yes", "--input", &input]);
     r.ok(&["plugin", "disable", "hello", "--yes"]);
+    // No row of the generated contract names the disabled plugin.
     assert!(
         !r.read(".warden/OPERATING_CONTRACT.md")
             .contains("| `hello` |")
@@ -443,8 +389,11 @@ fn a_changed_plugin_is_refused_until_enabled_again_and_the_contract_tracks_it() 
     // A stale contract fails `validate --all`.
     let c = r.read(".warden/OPERATING_CONTRACT.md");
     r.write(".warden/OPERATING_CONTRACT.md", &(c + "edited\n"));
-    let out = r.run(&["plugin", "validate", "--all"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("[contract-stale]"));
+    let stale = transcript(&r, &[&["plugin", "validate", "--all"]]);
+    plugin_settings(&r).bind(|| {
+        insta::assert_snapshot!("changed_plugin_not_validated_fault", fault);
+        insta::assert_snapshot!("contract_stale_validate_all", stale);
+    });
 }
 
 #[test]
@@ -472,6 +421,7 @@ fn plugins_setsid_child_does_not_survive_warden_run() {
         .find(|p| p.is_file())
         .map(|p| std::fs::read_to_string(p).expect("log"))
         .unwrap_or_default();
+    // The plugin's own stderr log (Python's output among the runtime's).
     assert!(
         log.contains("grandchild started: True"),
         "{log}\n{}",
@@ -551,16 +501,7 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
         "PROTOCOL_MAJOR = 2\ndef handle(event, items):\n    return [], \"\"\n",
         none,
     );
-    r.ok(&[
-        "plugin",
-        "new",
-        "good",
-        "--event",
-        "FileDetected",
-        "--lang",
-        "python",
-        "--yes",
-    ]);
+    r.ok(&common::plugin_new("good", "python"));
     edit_spec(&r, "good", |v| v["priority"] = json!(10));
     r.ok(&["plugin", "gen", "good", "--yes"]);
     r.ok(&["plugin", "enable", "good", "--yes"]);
@@ -569,22 +510,7 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
     r.write("junk.tmp", "x\n");
     let input = file_detected(&r, &["junk.tmp"]);
     let before = r.tree();
-    let out = r.run(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input,
-        "--format",
-        "json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let report = r.json_any(&["run", "FileDetected", "--yes", "--input", &input], 1);
     let by_key = |k: &str| {
         report["plugins"]
             .as_array()
@@ -643,6 +569,7 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
         .expect("stderr log"),
     )
     .into_owned();
+    // Python's error: which one depends on the kernel's sandbox layers.
     assert!(
         log.contains("PermissionError") || log.contains("Read-only file system"),
         "{log}"
@@ -743,6 +670,7 @@ fn identity_cards_are_immutable_unique_and_the_log_append_only() {
     let r = with_plugin("hello");
     r.ok(&["ids", "check"]);
     r.ok(&["ids", "build", "--yes"]);
+    // The generated registry (dates, digests) lists the plugin's card.
     assert!(
         r.read("ids/registry.yaml")
             .contains("artifact: plugins/hello")

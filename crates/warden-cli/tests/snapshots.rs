@@ -9,7 +9,7 @@
 mod common;
 
 use common::Repo;
-use common::snap::{plugin_settings, settings, settings_at, transcript, transcript_at};
+use common::snap::{git_settings_at, plugin_settings, settings, transcript, transcript_at};
 use std::path::Path;
 
 fn proposal(r: &Repo) -> String {
@@ -47,10 +47,7 @@ fn apply_undo_and_the_reports_for_a_person() {
             &["events"],
         ],
     );
-    let run = r.json(&["runs"])["runs"][0]["run"]
-        .as_str()
-        .expect("run")
-        .to_string();
+    let run = r.newest_run();
     let undo = transcript(
         &r,
         &[
@@ -134,16 +131,7 @@ fn write_items(r: &Repo, items: serde_json::Value) -> String {
 fn a_plugin_from_scaffold_to_replay_for_a_person() {
     let r = Repo::new();
     // The scaffold's plan (every generated file's diff) is not the point here.
-    r.ok(&[
-        "plugin",
-        "new",
-        "hello",
-        "--event",
-        "FileDetected",
-        "--lang",
-        "sh",
-        "--yes",
-    ]);
+    r.ok(&common::plugin_new("hello", "sh"));
     let scaffold = transcript(
         &r,
         &[
@@ -213,10 +201,7 @@ fn ledger_show_verify_history_and_status_for_a_person() {
     let r = Repo::new();
     let p = proposal(&r);
     r.ok(&["apply", &p, "--yes"]);
-    let run = r.json(&["runs"])["runs"][0]["run"]
-        .as_str()
-        .expect("run")
-        .to_string();
+    let run = r.newest_run();
     let out = transcript(
         &r,
         &[
@@ -230,12 +215,7 @@ fn ledger_show_verify_history_and_status_for_a_person() {
         ],
     );
     // A ledger changed outside warden: verify names the entry (stderr, exit 1).
-    let chain = std::fs::read_dir(r.root.join(".ledger/runs"))
-        .expect("chains")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .expect("a chain");
+    let chain = r.chain();
     let text = std::fs::read_to_string(&chain).expect("chain");
     std::fs::write(&chain, text.replacen("\"apply\"", "\"apply!\"", 1)).expect("tamper");
     let broken = transcript(&r, &[&["ledger", "verify"]]);
@@ -248,18 +228,7 @@ fn ledger_show_verify_history_and_status_for_a_person() {
 #[test]
 fn sync_audit_of_a_clone_and_its_bare_remote() {
     let r = Repo::git_only();
-    let remote = r.home.path().join("remote.git");
-    warden_testkit::git::git(
-        r.home.path(),
-        r.home.path(),
-        &[
-            "init",
-            "--quiet",
-            "--bare",
-            "--initial-branch=main",
-            "remote.git",
-        ],
-    );
+    let remote = common::bare_remote(r.home.path());
     r.write("README.md", "hello\n");
     r.ok(&["init"]);
     r.git(&["add", "-A"]);
@@ -359,19 +328,7 @@ fn plugin_new_gen_test_enable_and_disable_print_their_reports() {
         ]],
     );
     let new_human = without_plan(
-        transcript(
-            &r,
-            &[&[
-                "plugin",
-                "new",
-                "second",
-                "--event",
-                "FileDetected",
-                "--lang",
-                "sh",
-                "--yes",
-            ]],
-        ),
+        transcript(&r, &[&common::plugin_new("second", "sh")]),
         "scaffolded ",
     );
     common::edit_spec(&r, "hello", |v| {
@@ -433,12 +390,7 @@ fn ledger_log_reindex_and_accept_print_their_reports() {
         ],
     );
     // Cut the chain's tip: writers refuse until the loss is accepted.
-    let chain = std::fs::read_dir(r.root.join(".ledger/runs"))
-        .expect("chains")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .expect("a chain");
+    let chain = r.chain();
     let text = std::fs::read_to_string(&chain).expect("chain");
     let first = text.lines().next().expect("an entry");
     std::fs::write(&chain, format!("{first}\n")).expect("cut");
@@ -461,15 +413,6 @@ fn ledger_log_reindex_and_accept_print_their_reports() {
         insta::assert_snapshot!("ledger_log_reindex", fine);
         insta::assert_snapshot!("ledger_accept", cut);
     });
-}
-
-/// [`settings_at`] plus what git adds for a sync run: short commit ids and
-/// the day in a sync branch's name.
-fn sync_settings(root: &Path, home: &Path) -> insta::Settings {
-    let mut s = settings_at(root, home);
-    s.add_filter(r"\b[0-9a-f]{10}\b", "[COMMIT]");
-    s.add_filter(r"(sync|quarantine/sync)[/-]\d{8}-", "$1/[DATE]-");
-    s
 }
 
 /// The run ids of the ledger's runs of `command`, oldest first.
@@ -546,7 +489,7 @@ fn sync_init_reconcile_adopt_and_the_undo_of_a_recorded_sync_run() {
         &home,
         &[&["undo", rec, "--yes"], &["undo", adopted, "--yes"]],
     );
-    sync_settings(&a, &home).bind(|| {
+    git_settings_at(&a, &home).bind(|| {
         insta::assert_snapshot!("sync_init", init);
         insta::assert_snapshot!("sync_reconcile", reconcile);
         insta::assert_snapshot!("sync_adopt", adopt);

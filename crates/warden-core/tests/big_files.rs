@@ -27,22 +27,39 @@ fn write_bytes(f: &Fixture, rel: &str, bytes: &[u8]) {
     std::fs::write(&p, bytes).expect("write");
 }
 
-/// A repository with two big files and a staged big content outside it;
-/// the proposal replaces one (from the staged file), moves the other, and
-/// writes a small text file.
-fn setup(f: &Fixture, staged: &std::path::Path) -> serde_json::Value {
+/// A repository with two big files and a staged big content outside it
+/// (failpoints cleared), and the proposal that replaces one (from the staged
+/// file), moves the other, and writes a small text file.
+struct Setup {
+    f: Fixture,
+    staged: std::path::PathBuf,
+    p: serde_json::Value,
+    _staging: tempfile::TempDir,
+}
+
+fn setup() -> Setup {
+    failpoint::clear();
+    let f = Fixture::new();
+    let staging = tempfile::tempdir().expect("staging");
+    let staged = staging.path().join("new.bin");
     let old = big(3 * LARGE, 1);
-    write_bytes(f, "data/big.bin", &old);
-    write_bytes(f, "old/movie.bin", &big(2 * LARGE + 5, 2));
+    write_bytes(&f, "data/big.bin", &old);
+    write_bytes(&f, "old/movie.bin", &big(2 * LARGE + 5, 2));
     f.write("notes.txt", "one\n", 0o644);
     let new = big(3 * LARGE + 7, 3);
-    std::fs::write(staged, &new).expect("stage");
-    manual(json!([
+    std::fs::write(&staged, &new).expect("stage");
+    let p = manual(json!([
         {"kind": "write_file", "path": "data/big.bin", "content_file": staged.to_str().expect("utf-8"),
          "content_sha256": Digest::of(&new).hex(), "expect": {"sha256": Digest::of(&old).hex()}},
         {"kind": "move_file", "from": "old/movie.bin", "to": "new/movie.bin", "expect": "any"},
         {"kind": "write_file", "path": "notes.txt", "content": "two\n", "expect": "any"}
-    ]))
+    ]));
+    Setup {
+        f,
+        staged,
+        p,
+        _staging: staging,
+    }
 }
 
 fn size(p: &std::path::Path) -> u64 {
@@ -65,11 +82,12 @@ fn store_runs(f: &Fixture) -> Vec<String> {
 #[test]
 fn big_files_apply_and_undo_through_the_store_not_the_journal() {
     let _serial = common::serial();
-    failpoint::clear();
-    let f = Fixture::new();
-    let staging = tempfile::tempdir().expect("staging");
-    let staged = staging.path().join("new.bin");
-    let p = setup(&f, &staged);
+    let Setup {
+        f,
+        staged,
+        p,
+        _staging,
+    } = setup();
     let before = tree(f.root());
     let out = try_apply(&f, p).expect("apply");
     let run = out.entry.run.clone();
@@ -121,10 +139,7 @@ fn every_step_boundary_of_a_big_file_apply_and_undo_recovers() {
     };
     for undo in [false, true] {
         for (i, point) in RUN_POINTS.iter().enumerate() {
-            failpoint::clear();
-            let f = Fixture::new();
-            let staging = tempfile::tempdir().expect("staging");
-            let p = setup(&f, &staging.path().join("new.bin"));
+            let Setup { f, p, _staging, .. } = setup();
             let repo = f.repo();
             let mut first = None;
             if undo {
@@ -184,10 +199,7 @@ fn every_step_boundary_of_a_big_file_apply_and_undo_recovers() {
 #[test]
 fn a_big_file_changed_by_someone_else_mid_crash_moves_to_quarantine() {
     let _serial = common::serial();
-    failpoint::clear();
-    let f = Fixture::new();
-    let staging = tempfile::tempdir().expect("staging");
-    let p = setup(&f, &staging.path().join("new.bin"));
+    let Setup { f, p, _staging, .. } = setup();
     let old = std::fs::read(f.root().join("data/big.bin")).expect("read");
     let repo = f.repo();
     failpoint::arm("run.after_renames", Action::Error);
@@ -216,11 +228,12 @@ fn a_big_file_changed_by_someone_else_mid_crash_moves_to_quarantine() {
 #[test]
 fn a_staged_file_changed_after_the_plan_fails_the_run_and_rolls_it_back() {
     let _serial = common::serial();
-    failpoint::clear();
-    let f = Fixture::new();
-    let staging = tempfile::tempdir().expect("staging");
-    let staged = staging.path().join("new.bin");
-    let p = setup(&f, &staged);
+    let Setup {
+        f,
+        staged,
+        p,
+        _staging,
+    } = setup();
     let before = tree(f.root());
     let repo = f.repo();
     let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");

@@ -8,19 +8,9 @@
 mod fuzz_checks;
 
 use proptest::prelude::*;
-use std::path::Path;
+use warden_testkit::fuzz::Seeds;
 
-fn seeds(target: &str) -> Vec<Vec<u8>> {
-    warden_testkit::fuzz::seeds(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/seeds")
-            .join(target),
-    )
-}
-
-fn mutated(target: &str) -> impl Strategy<Value = Vec<u8>> {
-    warden_testkit::fuzz::mutated(seeds(target))
-}
+const FUZZ: Seeds = Seeds::of(env!("CARGO_MANIFEST_DIR"));
 
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(any::<u8>(), 0..512)
@@ -35,7 +25,7 @@ proptest! {
     }
 
     #[test]
-    fn proposal_parser_survives_mutated_proposals(data in mutated("proposal")) {
+    fn proposal_parser_survives_mutated_proposals(data in FUZZ.mutated("proposal")) {
         fuzz_checks::proposal(&data);
     }
 
@@ -45,7 +35,7 @@ proptest! {
     }
 
     #[test]
-    fn policy_parser_survives_mutated_policies(data in mutated("policy")) {
+    fn policy_parser_survives_mutated_policies(data in FUZZ.mutated("policy")) {
         fuzz_checks::policy(&data);
     }
 
@@ -55,20 +45,20 @@ proptest! {
     }
 
     #[test]
-    fn journal_reader_survives_mutated_journals_and_frame_bodies(data in mutated("journal")) {
+    fn journal_reader_survives_mutated_journals_and_frame_bodies(data in FUZZ.mutated("journal")) {
         fuzz_checks::journal(&data);
     }
 }
 
 #[test]
 fn every_seed_passes_the_checks() {
-    for s in seeds("proposal") {
+    for s in FUZZ.seeds("proposal") {
         fuzz_checks::proposal(&s);
     }
-    for s in seeds("policy") {
+    for s in FUZZ.seeds("policy") {
         fuzz_checks::policy(&s);
     }
-    for s in seeds("journal") {
+    for s in FUZZ.seeds("journal") {
         fuzz_checks::journal(&s);
     }
 }

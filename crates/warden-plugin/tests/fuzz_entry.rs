@@ -6,17 +6,9 @@
 mod fuzz_checks;
 
 use proptest::prelude::*;
-use std::path::Path;
+use warden_testkit::fuzz::Seeds;
 
-fn seeds() -> Vec<Vec<u8>> {
-    warden_testkit::fuzz::seeds(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/plugin_spec"),
-    )
-}
-
-fn mutated() -> impl Strategy<Value = Vec<u8>> {
-    warden_testkit::fuzz::mutated(seeds())
-}
+const FUZZ: Seeds = Seeds::of(env!("CARGO_MANIFEST_DIR"));
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
@@ -27,14 +19,14 @@ proptest! {
     }
 
     #[test]
-    fn plugin_spec_parser_survives_mutated_specs(data in mutated()) {
+    fn plugin_spec_parser_survives_mutated_specs(data in FUZZ.mutated("plugin_spec")) {
         fuzz_checks::plugin_spec(&data);
     }
 }
 
 #[test]
 fn every_seed_is_a_valid_spec() {
-    for s in seeds() {
+    for s in FUZZ.seeds("plugin_spec") {
         warden_plugin::spec::PluginSpec::parse_bytes(&s, "seed.json").expect("seed parses");
         fuzz_checks::plugin_spec(&s);
     }

@@ -9,23 +9,13 @@
 mod fuzz_checks;
 
 use proptest::prelude::*;
-use std::path::Path;
+use warden_testkit::fuzz::Seeds;
 
-fn seeds(target: &str) -> Vec<Vec<u8>> {
-    warden_testkit::fuzz::seeds(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/seeds")
-            .join(target),
-    )
-}
-
-fn mutated(target: &str) -> impl Strategy<Value = Vec<u8>> {
-    warden_testkit::fuzz::mutated(seeds(target))
-}
+const FUZZ: Seeds = Seeds::of(env!("CARGO_MANIFEST_DIR"));
 
 #[test]
 fn the_seeds_are_accepted() {
-    for s in seeds("entry") {
+    for s in FUZZ.seeds("entry") {
         assert!(
             warden_registry::model::Entry::parse(&s, "seed.md").is_ok()
                 || warden_registry::model::Index::parse(&s, "seed.yaml").is_ok(),
@@ -34,7 +24,7 @@ fn the_seeds_are_accepted() {
         );
         fuzz_checks::entry(&s);
     }
-    for s in seeds("patch") {
+    for s in FUZZ.seeds("patch") {
         fuzz_checks::patch(&s);
     }
 }
@@ -48,12 +38,12 @@ proptest! {
     }
 
     #[test]
-    fn entries_from_mutated_seeds(data in mutated("entry")) {
+    fn entries_from_mutated_seeds(data in FUZZ.mutated("entry")) {
         fuzz_checks::entry(&data);
     }
 
     #[test]
-    fn patches_from_mutated_seeds(data in mutated("patch")) {
+    fn patches_from_mutated_seeds(data in FUZZ.mutated("patch")) {
         fuzz_checks::patch(&data);
     }
 }

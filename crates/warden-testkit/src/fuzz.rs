@@ -3,7 +3,38 @@
 //! installed (the targets themselves live in each crate's `fuzz/`).
 
 use proptest::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The fuzz seeds of one crate, `<crate>/fuzz/seeds/<target>/`: the one
+/// header a `tests/fuzz_entry.rs` needs,
+/// `const FUZZ: Seeds = Seeds::of(env!("CARGO_MANIFEST_DIR"));`, then
+/// `FUZZ.seeds("target")` and `FUZZ.mutated("target")`.
+#[derive(Debug, Clone, Copy)]
+pub struct Seeds {
+    manifest_dir: &'static str,
+}
+
+impl Seeds {
+    /// The crate at `manifest_dir` (its `CARGO_MANIFEST_DIR`).
+    pub const fn of(manifest_dir: &'static str) -> Seeds {
+        Seeds { manifest_dir }
+    }
+
+    /// The seed directory of `target`.
+    pub fn dir(&self, target: &str) -> PathBuf {
+        Path::new(self.manifest_dir).join("fuzz/seeds").join(target)
+    }
+
+    /// Every seed of `target` ([`seeds`]).
+    pub fn seeds(&self, target: &str) -> Vec<Vec<u8>> {
+        seeds(&self.dir(target))
+    }
+
+    /// Mutations of `target`'s seeds ([`mutated`]).
+    pub fn mutated(&self, target: &str) -> impl Strategy<Value = Vec<u8>> + use<> {
+        mutated(self.seeds(target))
+    }
+}
 
 /// Every file in `dir`, sorted by content. Panics when there is none: a
 /// target without seeds would test nothing.

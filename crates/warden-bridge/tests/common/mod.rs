@@ -3,6 +3,8 @@
 //! in-process.
 #![allow(dead_code)]
 
+pub mod publish;
+
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

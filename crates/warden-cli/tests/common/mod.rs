@@ -160,11 +160,46 @@ impl Repo {
         tree(&self.root)
     }
 
+    /// The id of the newest run `warden runs` lists.
+    pub fn newest_run(&self) -> String {
+        self.json(&["runs"])["runs"][0]["run"]
+            .as_str()
+            .expect("a run")
+            .to_string()
+    }
+
+    /// The ledger's chain file (`.ledger/runs/*.jsonl`).
+    pub fn chain(&self) -> PathBuf {
+        std::fs::read_dir(self.root.join(".ledger/runs"))
+            .expect("ledger")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .expect("a chain")
+    }
+
     pub fn ledger_len(&self) -> usize {
         self.json(&["ledger", "log"])["entries"]
             .as_array()
             .map_or(0, |a| a.len())
     }
+}
+
+/// A bare repository `remote.git` (branch `main`) in `home`, to push to and
+/// clone from.
+pub fn bare_remote(home: &Path) -> PathBuf {
+    warden_testkit::git::git(
+        home,
+        home,
+        &[
+            "init",
+            "--quiet",
+            "--bare",
+            "--initial-branch=main",
+            "remote.git",
+        ],
+    );
+    home.join("remote.git")
 }
 
 pub fn sha(s: &str) -> String {
@@ -228,6 +263,20 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
     out
 }
 
+/// `plugin new KEY --event FileDetected --lang LANG --yes`.
+pub fn plugin_new<'a>(key: &'a str, lang: &'a str) -> [&'a str; 8] {
+    [
+        "plugin",
+        "new",
+        key,
+        "--event",
+        "FileDetected",
+        "--lang",
+        lang,
+        "--yes",
+    ]
+}
+
 /// Replace the developer area of a python plugin's handler.
 pub fn set_handler(r: &Repo, key: &str, code: &str) {
     let rel = format!("plugins/{key}/src/handler.py");
@@ -262,16 +311,7 @@ pub fn python_plugin(
     code: &str,
     spec: impl FnOnce(&mut serde_json::Value),
 ) {
-    r.ok(&[
-        "plugin",
-        "new",
-        key,
-        "--event",
-        "FileDetected",
-        "--lang",
-        "python",
-        "--yes",
-    ]);
+    r.ok(&plugin_new(key, "python"));
     set_handler(r, key, code);
     edit_spec(r, key, |v| {
         v["priority"] = serde_json::json!(priority);

@@ -21,18 +21,26 @@ pub fn transcript_at(dir: &Path, home: &Path, runs: &[&[&str]]) -> String {
             .current_dir(dir)
             .output()
             .expect("run warden");
-        s.push_str(&format!("$ warden {}\n", args.join(" ")));
-        s.push_str(&format!("exit: {}\n", out.status.code().unwrap_or(-1)));
-        for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
-            if !bytes.is_empty() {
-                s.push_str(&format!("--- {name}\n{}", String::from_utf8_lossy(bytes)));
-                if !bytes.ends_with(b"\n") {
-                    s.push('\n');
-                }
+        s.push_str(&output(&args.join(" "), &out));
+    }
+    s
+}
+
+/// One entry of a transcript: `$ warden ARGS`, the exit code, stdout and
+/// stderr of `out` (for a run the transcript helpers cannot make: stdin, a
+/// child waited for later, extra environment).
+pub fn output(args: &str, out: &std::process::Output) -> String {
+    let mut s = format!("$ warden {args}\n");
+    s.push_str(&format!("exit: {}\n", out.status.code().unwrap_or(-1)));
+    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        if !bytes.is_empty() {
+            s.push_str(&format!("--- {name}\n{}", String::from_utf8_lossy(bytes)));
+            if !bytes.ends_with(b"\n") {
+                s.push('\n');
             }
         }
-        s.push('\n');
     }
+    s.push('\n');
     s
 }
 
@@ -84,6 +92,20 @@ pub fn settings_at(root: &Path, home: &Path) -> insta::Settings {
     s.add_filter(r"\d+ bytes", "[N] bytes");
     s.add_filter(r"\bbyte \d+\b", "byte [N]");
     s
+}
+
+/// [`settings_at`] plus what git adds for a sync run: short commit ids and
+/// the day in a sync branch's name.
+pub fn git_settings_at(root: &Path, home: &Path) -> insta::Settings {
+    let mut s = settings_at(root, home);
+    s.add_filter(r"\b[0-9a-f]{10}\b", "[COMMIT]");
+    s.add_filter(r"(sync|quarantine/sync)[/-]\d{8}-", "$1/[DATE]-");
+    s
+}
+
+/// [`git_settings_at`] of a test repository.
+pub fn git_settings(r: &Repo) -> insta::Settings {
+    git_settings_at(&r.root, r.home.path())
 }
 
 /// [`settings`] plus what a plugin run adds: durations, and the sandbox
