@@ -568,3 +568,60 @@ fn bridge_unit_install_prints_its_report() {
     s.add_filter(&common::snap::escape(common::BIN), "[BIN]");
     s.bind(|| insta::assert_snapshot!("bridge_unit_install", out));
 }
+
+/// `sync reconcile --adopt --format json` is one reconcile object that
+/// carries the adopt run it recorded (`adopt.outcome: adopted`, with the
+/// adopt report), or why it adopted nothing (`not_adopted`). Regression: the
+/// JSON held only the reconcile; the adopt run was in the human text alone.
+#[test]
+fn sync_reconcile_adopt_json_carries_the_adopt_run() {
+    let s = warden_testkit::Sandbox::new();
+    let home = s.home();
+    let remote = s.bare_remote("remote.git");
+    let url = remote.display().to_string();
+    let seed = s.repo("seed", true);
+    s.git(&seed, &["push", "--quiet", &url, "main"]);
+    let a = s.clone(&remote, "a");
+    let init = transcript_at(&a, &home, &[&["init"]]);
+    assert!(init.contains("exit: 0"), "{init}");
+    s.commit_all(&a, "warden init");
+    s.git(&a, &["push", "--quiet"]);
+    let b = s.clone(&remote, "b");
+    std::fs::write(b.join("remote.txt"), "r\n").expect("write");
+    s.commit_all(&b, "b: a file");
+    s.git(&b, &["push", "--quiet"]);
+    std::fs::write(a.join("local.txt"), "l\n").expect("write");
+    s.commit_all(&a, "a: a file");
+    let off = transcript_at(
+        &a,
+        &home,
+        &[&["sync", "reconcile", "--adopt", "--format", "json"]],
+    );
+    std::fs::write(
+        a.join(".warden/sync.yaml"),
+        "schema: warden.sync-config/v1\nauto_adopt: true\n",
+    )
+    .expect("write");
+    s.commit_all(&a, "allow auto adopt");
+    let on = transcript_at(
+        &a,
+        &home,
+        &[&["sync", "reconcile", "--adopt", "--format", "json"]],
+    );
+    // The adopt the JSON names is the one the ledger recorded.
+    let adopted = runs_of(&a, &home, "sync adopt");
+    assert_eq!(adopted.len(), 1, "{on}");
+    let v: serde_json::Value = serde_json::from_str(
+        &on[on.find("--- stdout\n").expect("stdout") + 11..on.find("\n}\n").expect("end") + 2],
+    )
+    .expect("one json object");
+    assert_eq!(v["adopt"]["report"]["run"], adopted[0].as_str());
+    assert_eq!(
+        s.git(&a, &["rev-parse", "main"]).trim(),
+        v["sync_commit"].as_str().expect("sync commit")
+    );
+    sync_settings(&a, &home).bind(|| {
+        insta::assert_snapshot!("sync_reconcile_adopt_json_off", off);
+        insta::assert_snapshot!("sync_reconcile_adopt_json", on);
+    });
+}
