@@ -625,3 +625,37 @@ fn sync_reconcile_adopt_json_carries_the_adopt_run() {
         insta::assert_snapshot!("sync_reconcile_adopt_json", on);
     });
 }
+
+/// `plugin gen` over a hand-edited AUTO fence refuses through the error
+/// contract: exit 1, nothing written, and under `--format json` one
+/// `warden.error/v1` (file, field, hint) on stdout with the human text on
+/// stderr. Regression: the JSON run printed nothing on stdout.
+#[test]
+fn plugin_gen_refusing_a_hand_edited_auto_fence_prints_the_error_contract() {
+    let r = Repo::new();
+    r.ok(&[
+        "plugin",
+        "new",
+        "hello",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "python",
+        "--yes",
+    ]);
+    let rel = "plugins/hello/src/handler.py";
+    let edited = r
+        .read(rel)
+        .replace("PROTOCOL_MAJOR = 1", "PROTOCOL_MAJOR = 1  # tweak");
+    r.write(rel, &edited);
+    let before = r.tree();
+    let out = transcript(
+        &r,
+        &[
+            &["plugin", "gen", "hello", "--yes"],
+            &["plugin", "gen", "hello", "--yes", "--format", "json"],
+        ],
+    );
+    assert_eq!(r.tree(), before, "nothing was written");
+    plugin_settings(&r).bind(|| insta::assert_snapshot!("plugin_gen_auto_fence_error", out));
+}
