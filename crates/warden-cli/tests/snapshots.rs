@@ -659,3 +659,34 @@ fn plugin_gen_refusing_a_hand_edited_auto_fence_prints_the_error_contract() {
     assert_eq!(r.tree(), before, "nothing was written");
     plugin_settings(&r).bind(|| insta::assert_snapshot!("plugin_gen_auto_fence_error", out));
 }
+
+/// A dry run ends with the one "nothing was written" line for a person and
+/// prints only its report under `--format json` (one object, `dry_run:
+/// true`). Regression: `contracts new --dry-run --format json` printed a
+/// diff and the human line instead of JSON.
+#[test]
+fn dry_runs_say_nothing_was_written_once_and_json_stays_one_object() {
+    let r = Repo::new();
+    r.write("svc/x.py", "");
+    let p = proposal(&r);
+    let before = r.tree();
+    let out = transcript(
+        &r,
+        &[
+            &["contracts", "new", "subsystem_readme", "svc/", "--dry-run"],
+            &[
+                "contracts",
+                "new",
+                "subsystem_readme",
+                "svc/",
+                "--dry-run",
+                "--format",
+                "json",
+            ],
+            &["fix", "--dry-run"],
+            &["apply", &p, "--dry-run"],
+        ],
+    );
+    assert_eq!(r.tree(), before, "a dry run writes nothing");
+    settings(&r).bind(|| insta::assert_snapshot!("dry_runs_nothing_was_written", out));
+}

@@ -431,7 +431,9 @@ impl warden_core::Report for AdoptReport {
     fn human(&self) -> String {
         let mut s = adopt(self);
         if self.dry_run {
-            s.push_str("dry run: nothing was written (the checks above all passed)\n");
+            let passed =
+                warden_core::report::NotWritten::DryRun(Some("the checks above all passed"));
+            let _ = writeln!(s, "{}", passed.line());
         } else {
             let _ = writeln!(
                 s,

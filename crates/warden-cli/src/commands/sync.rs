@@ -613,8 +613,7 @@ fn adopt_cmd(
         write,
         &format!("fast-forward {} to {}", a.branch, a.sync_branch),
     )? {
-        eprintln!("declined: nothing was written");
-        return Ok(output::ExitStatus::Findings.into());
+        return Ok(output::nothing_written(output::NotWritten::Declined, fmt).into());
     }
     adopt::apply(git, &root, &a)?;
     session.record(record::adopt(&a, super::actor(&root)))?;
