@@ -13,6 +13,7 @@ use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
 use warden_core::Error;
+pub use warden_core::report::NotWritten;
 use warden_core::report::{ErrorReport, Report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -165,6 +166,26 @@ pub fn print_error(err: &CliError, fmt: Format) {
     if fmt == Format::Json {
         // A failure here has nowhere left to go.
         let _ = write_json(&report);
+    }
+}
+
+/// The one way a command says it wrote nothing
+/// ([`warden_core::report::NotWritten`]): a dry run's line on stdout for a
+/// person only (under `--format json` the report itself says `dry_run`, and
+/// stdout stays one object); a refusal on stderr in every format. Returns
+/// the exit status: 0 for a dry run, 1 when declined.
+pub fn nothing_written(why: NotWritten<'_>, fmt: Format) -> ExitStatus {
+    match why {
+        NotWritten::DryRun(_) => {
+            if fmt == Format::Human {
+                println!("{}", why.line());
+            }
+            ExitStatus::Ok
+        }
+        NotWritten::Declined => {
+            eprintln!("{}", why.line());
+            ExitStatus::Findings
+        }
     }
 }
 

@@ -511,3 +511,125 @@ fn bridge_unit_install_prints_its_report() {
     s.add_filter(&common::snap::escape(common::BIN), "[BIN]");
     s.bind(|| insta::assert_snapshot!("bridge_unit_install", out));
 }
+
+/// `sync reconcile --adopt --format json` is one reconcile object that
+/// carries the adopt run it recorded (`adopt.outcome: adopted`, with the
+/// adopt report), or why it adopted nothing (`not_adopted`). Regression: the
+/// JSON held only the reconcile; the adopt run was in the human text alone.
+#[test]
+fn sync_reconcile_adopt_json_carries_the_adopt_run() {
+    let s = warden_testkit::Sandbox::new();
+    let home = s.home();
+    let remote = s.bare_remote("remote.git");
+    let url = remote.display().to_string();
+    let seed = s.repo("seed", true);
+    s.git(&seed, &["push", "--quiet", &url, "main"]);
+    let a = s.clone(&remote, "a");
+    let init = transcript_at(&a, &home, &[&["init"]]);
+    assert!(init.contains("exit: 0"), "{init}");
+    s.commit_all(&a, "warden init");
+    s.git(&a, &["push", "--quiet"]);
+    let b = s.clone(&remote, "b");
+    std::fs::write(b.join("remote.txt"), "r\n").expect("write");
+    s.commit_all(&b, "b: a file");
+    s.git(&b, &["push", "--quiet"]);
+    std::fs::write(a.join("local.txt"), "l\n").expect("write");
+    s.commit_all(&a, "a: a file");
+    let off = transcript_at(
+        &a,
+        &home,
+        &[&["sync", "reconcile", "--adopt", "--format", "json"]],
+    );
+    std::fs::write(
+        a.join(".warden/sync.yaml"),
+        "schema: warden.sync-config/v1\nauto_adopt: true\n",
+    )
+    .expect("write");
+    s.commit_all(&a, "allow auto adopt");
+    let on = transcript_at(
+        &a,
+        &home,
+        &[&["sync", "reconcile", "--adopt", "--format", "json"]],
+    );
+    // The adopt the JSON names is the one the ledger recorded.
+    let adopted = runs_of(&a, &home, "sync adopt");
+    assert_eq!(adopted.len(), 1, "{on}");
+    let v: serde_json::Value = serde_json::from_str(
+        &on[on.find("--- stdout\n").expect("stdout") + 11..on.find("\n}\n").expect("end") + 2],
+    )
+    .expect("one json object");
+    assert_eq!(v["adopt"]["report"]["run"], adopted[0].as_str());
+    assert_eq!(
+        s.git(&a, &["rev-parse", "main"]).trim(),
+        v["sync_commit"].as_str().expect("sync commit")
+    );
+    sync_settings(&a, &home).bind(|| {
+        insta::assert_snapshot!("sync_reconcile_adopt_json_off", off);
+        insta::assert_snapshot!("sync_reconcile_adopt_json", on);
+    });
+}
+
+/// `plugin gen` over a hand-edited AUTO fence refuses through the error
+/// contract: exit 1, nothing written, and under `--format json` one
+/// `warden.error/v1` (file, field, hint) on stdout with the human text on
+/// stderr. Regression: the JSON run printed nothing on stdout.
+#[test]
+fn plugin_gen_refusing_a_hand_edited_auto_fence_prints_the_error_contract() {
+    let r = Repo::new();
+    r.ok(&[
+        "plugin",
+        "new",
+        "hello",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "python",
+        "--yes",
+    ]);
+    let rel = "plugins/hello/src/handler.py";
+    let edited = r
+        .read(rel)
+        .replace("PROTOCOL_MAJOR = 1", "PROTOCOL_MAJOR = 1  # tweak");
+    r.write(rel, &edited);
+    let before = r.tree();
+    let out = transcript(
+        &r,
+        &[
+            &["plugin", "gen", "hello", "--yes"],
+            &["plugin", "gen", "hello", "--yes", "--format", "json"],
+        ],
+    );
+    assert_eq!(r.tree(), before, "nothing was written");
+    plugin_settings(&r).bind(|| insta::assert_snapshot!("plugin_gen_auto_fence_error", out));
+}
+
+/// A dry run ends with the one "nothing was written" line for a person and
+/// prints only its report under `--format json` (one object, `dry_run:
+/// true`). Regression: `contracts new --dry-run --format json` printed a
+/// diff and the human line instead of JSON.
+#[test]
+fn dry_runs_say_nothing_was_written_once_and_json_stays_one_object() {
+    let r = Repo::new();
+    r.write("svc/x.py", "");
+    let p = proposal(&r);
+    let before = r.tree();
+    let out = transcript(
+        &r,
+        &[
+            &["contracts", "new", "subsystem_readme", "svc/", "--dry-run"],
+            &[
+                "contracts",
+                "new",
+                "subsystem_readme",
+                "svc/",
+                "--dry-run",
+                "--format",
+                "json",
+            ],
+            &["fix", "--dry-run"],
+            &["apply", &p, "--dry-run"],
+        ],
+    );
+    assert_eq!(r.tree(), before, "a dry run writes nothing");
+    settings(&r).bind(|| insta::assert_snapshot!("dry_runs_nothing_was_written", out));
+}

@@ -55,6 +55,8 @@ pub struct ContractsNewReport {
     pub path: String,
     /// Its meta type.
     pub meta_type: String,
-    /// The run that wrote it.
-    pub run: String,
+    /// `--dry-run`: nothing was written (`run` is null).
+    pub dry_run: bool,
+    /// The run that wrote it (null in a dry run).
+    pub run: Option<String>,
 }

@@ -113,6 +113,30 @@ pub fn schema_name(tag: &str) -> Option<&str> {
     (valid_name && valid_version).then_some(name)
 }
 
+/// Why a command that could write ended without writing anything: the one
+/// line every such command (and report) ends with, worded the same everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotWritten<'a> {
+    /// `--dry-run` (or a check): the plan was shown; the detail, when
+    /// given, says what would have happened ("3 file(s) would change").
+    DryRun(Option<&'a str>),
+    /// The person answered no to the confirmation.
+    Declined,
+}
+
+impl NotWritten<'_> {
+    /// The line, without its newline: `dry run: nothing was written`,
+    /// `dry run: 3 file(s) would change; nothing was written`,
+    /// `declined: nothing was written`.
+    pub fn line(self) -> String {
+        match self {
+            NotWritten::DryRun(None) => "dry run: nothing was written".into(),
+            NotWritten::DryRun(Some(d)) => format!("dry run: {d}; nothing was written"),
+            NotWritten::Declined => "declined: nothing was written".into(),
+        }
+    }
+}
+
 /// Why a command failed, as `--format json` prints it on stdout
 /// (`warden.error/v1`); the same text still goes to stderr.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -244,6 +268,19 @@ impl Report for SchemaList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nothing_written_is_worded_the_same_for_every_command() {
+        assert_eq!(
+            NotWritten::DryRun(None).line(),
+            "dry run: nothing was written"
+        );
+        assert_eq!(
+            NotWritten::DryRun(Some("2 file(s) would change")).line(),
+            "dry run: 2 file(s) would change; nothing was written"
+        );
+        assert_eq!(NotWritten::Declined.line(), "declined: nothing was written");
+    }
 
     #[test]
     fn schema_names_come_out_of_tags() {

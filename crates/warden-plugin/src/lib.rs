@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod developer_area;
 pub mod generate;
 pub mod hook;
 pub mod ids;

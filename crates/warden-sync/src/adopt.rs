@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use warden_core::{Error, Result};
 
+/// The schema tag of [`AdoptReport`] (`warden schema sync-adopt`).
 pub const ADOPT_SCHEMA_ID: &str = "warden.sync-adopt/v1";
 
 /// The adopt report (`warden.sync-adopt/v1`), also the ledger details.
@@ -40,7 +41,9 @@ pub struct AdoptReport {
     pub run: String,
     /// The reconcile run adopted.
     pub reconcile_run: String,
+    /// The working branch fast-forwarded (e.g. `main`).
     pub branch: String,
+    /// The reconcile's sync branch it moves to (`sync/<YYYYMMDD>-<RUN>`).
     pub sync_branch: String,
     /// The branch tip before.
     pub from: String,
@@ -51,7 +54,26 @@ pub struct AdoptReport {
     /// The branch was not checked out: only its ref moved (no files, no index).
     #[serde(default)]
     pub ref_only: bool,
+    /// Nothing was written: the report says what adopt would do (`--dry-run`).
     pub dry_run: bool,
+}
+
+/// What `warden sync reconcile --adopt` came to, carried in the reconcile
+/// report (`adopt`): the adopt run it recorded, or why it adopted nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AutoAdopt {
+    /// The working branch was fast-forwarded; `report` is the adopt run's
+    /// report (also in the ledger as its own `sync adopt` run).
+    Adopted {
+        /// The adopt run's report (`warden.sync-adopt/v1`).
+        report: AdoptReport,
+    },
+    /// Nothing was adopted, and why (the sync branch stays for `warden sync adopt RUN`).
+    NotAdopted {
+        /// Why, as the CLI says it.
+        reason: String,
+    },
 }
 
 fn refuse(field: &str, message: String, hint: &str) -> Error {

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use warden_core::{Error, Result};
 
+/// The git part of `warden sync init`: the repository and its remotes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SyncInitReport {
+    /// The working tree's top directory.
     pub root: String,
     /// `git init` ran.
     pub initialised_git: bool,
@@ -23,6 +25,7 @@ pub struct SyncInitReport {
     pub tracking: Option<String>,
 }
 
+/// The schema tag of [`SyncInitOutput`] (`warden schema sync-init`).
 pub const SYNC_INIT_SCHEMA_ID: &str = "warden.sync-init/v1";
 
 /// `warden sync init --format json`: the git part and warden's own set-up.
@@ -34,6 +37,7 @@ pub const SYNC_INIT_SCHEMA_ID: &str = "warden.sync-init/v1";
 pub struct SyncInitOutput {
     /// Always "warden.sync-init/v1".
     pub schema: String,
+    /// The git repository and its remotes.
     pub git: SyncInitReport,
     /// What `warden init` did (as `warden init --format json`).
     pub warden: warden_core::repo::InitReport,

@@ -16,6 +16,7 @@
 //! it depends on the core and the core never on it.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod adopt;
 pub mod audit;

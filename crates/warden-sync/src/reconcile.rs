@@ -206,6 +206,11 @@ pub struct ReconcileReport {
     /// The branches this run created (none in a dry run).
     #[serde(default)]
     pub created_refs: Vec<CreatedRef>,
+    /// With `--adopt`: the adopt run it led to, or why it adopted nothing
+    /// (absent without `--adopt`, and in the ledger entry, which is recorded
+    /// before the adopt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<crate::adopt::AutoAdopt>,
 }
 
 fn commits(v: Vec<crate::git::CommitInfo>) -> Vec<Commit> {
@@ -576,6 +581,7 @@ impl Run<'_> {
             conflicts: Vec::new(),
             config_digest: config.digest.hex(),
             created_refs: Vec::new(),
+            adopt: None,
         })
     }
 

@@ -244,6 +244,11 @@ pub fn reconcile(r: &ReconcileReport) -> String {
         let _ = writeln!(o, "created {} at {}", c.name, short(&c.commit));
     }
     reconcile_next(&mut o, r);
+    // `--adopt`: the adopt run follows (why it adopted nothing is a warning
+    // the CLI prints on stderr).
+    if let Some(crate::adopt::AutoAdopt::Adopted { report }) = &r.adopt {
+        o.push_str(&warden_core::Report::human(report));
+    }
     o
 }
 
@@ -319,6 +324,8 @@ fn reconcile_next(o: &mut String, r: &ReconcileReport) {
     }
 }
 
+/// What an adopt does (or would do) to the branch, as text: the captured
+/// work's commit and the fast-forward.
 pub fn adopt(a: &AdoptReport) -> String {
     let mut o = String::new();
     if let Some(s) = &a.snapshot_commit {
@@ -424,7 +431,9 @@ impl warden_core::Report for AdoptReport {
     fn human(&self) -> String {
         let mut s = adopt(self);
         if self.dry_run {
-            s.push_str("dry run: nothing was written (the checks above all passed)\n");
+            let passed =
+                warden_core::report::NotWritten::DryRun(Some("the checks above all passed"));
+            let _ = writeln!(s, "{}", passed.line());
         } else {
             let _ = writeln!(
                 s,
@@ -547,5 +556,53 @@ mod report_tests {
         ] {
             assert_eq!(warden_core::report::tag(name), id);
         }
+    }
+
+    /// A reconcile report as a ledger entry written before `--adopt`
+    /// existed holds it: no `adopt` field.
+    fn reconcile_without_adopt() -> serde_json::Value {
+        let sha = "a".repeat(40);
+        serde_json::json!({
+            "schema": crate::reconcile::RECONCILE_SCHEMA_ID, "run": "01RUN", "root": "/r",
+            "dry_run": false, "branch": "main", "upstream": "refs/remotes/origin/main",
+            "fetch": [], "local_tip": sha, "upstream_tip": sha, "merge_base": sha,
+            "snapshot": null, "from_local": [], "from_local_count": 0, "from_remote": [],
+            "from_remote_count": 0, "collisions": [], "outcome": "sync_branch",
+            "sync_branch": "sync/20260101-01RUN", "sync_commit": sha,
+            "quarantine_branch": null, "quarantine_commit": null, "merge_conflict": null,
+            "resolutions": [], "conflicts": [], "config_digest": sha,
+        })
+    }
+
+    #[test]
+    fn reconcile_adopt_outcome_renders_after_the_reconcile_and_old_details_still_parse() {
+        let mut r: crate::reconcile::ReconcileReport =
+            serde_json::from_value(reconcile_without_adopt()).expect("old details parse");
+        assert_eq!(r.adopt, None);
+        let plain = r.human();
+        // Absent, not null, when there was no `--adopt`.
+        let v = serde_json::to_value(&r).expect("json");
+        assert!(v.get("adopt").is_none(), "{v}");
+        r.adopt = Some(crate::adopt::AutoAdopt::NotAdopted {
+            reason: "automatic adopt is off".into(),
+        });
+        assert_eq!(r.human(), plain, "the refusal is the CLI's warning");
+        let a = crate::adopt::AdoptReport {
+            schema: crate::adopt::ADOPT_SCHEMA_ID.into(),
+            run: "01ADOPT".into(),
+            reconcile_run: "01RUN".into(),
+            branch: "main".into(),
+            sync_branch: "sync/20260101-01RUN".into(),
+            from: "b".repeat(40),
+            to: "c".repeat(40),
+            snapshot_commit: None,
+            ref_only: false,
+            dry_run: false,
+        };
+        r.adopt = Some(crate::adopt::AutoAdopt::Adopted { report: a.clone() });
+        assert_eq!(r.human(), format!("{plain}{}", a.human()));
+        let v = serde_json::to_value(&r).expect("json");
+        assert_eq!(v["adopt"]["outcome"], "adopted");
+        assert_eq!(v["adopt"]["report"]["run"], "01ADOPT");
     }
 }

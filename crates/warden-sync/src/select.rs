@@ -27,17 +27,17 @@ pub fn signature(git: &Git, root: &Path, date: String) -> Signature {
     Signature::of(git.at(root).identity().ok().flatten(), date)
 }
 
-/// Which of `reports` `--adopt` would adopt: the checked-out branch's, or
-/// why none (the reason as the CLI says it).
-pub fn adopt_candidate<'r>(
+/// Which of `reports` `--adopt` would adopt (its index): the checked-out
+/// branch's, or why none (the reason as the CLI says it).
+pub fn adopt_candidate(
     git: &Git,
     root: &Path,
-    reports: &'r [ReconcileReport],
-) -> Result<&'r ReconcileReport, String> {
+    reports: &[ReconcileReport],
+) -> Result<usize, String> {
     let head = reconcile::head_branch(git, root);
     reports
         .iter()
-        .find(|r| Some(&r.branch) == head.as_ref())
+        .position(|r| Some(&r.branch) == head.as_ref())
         .ok_or_else(|| "the checked-out branch was not reconciled".to_string())
 }
 

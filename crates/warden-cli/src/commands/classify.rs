@@ -121,8 +121,8 @@ pub fn run(repo: Option<PathBuf>, args: &ClassifyArgs, fmt: Format) -> Result<Ex
         };
         let report = a.into_report(None, outcome);
         print(&report, fmt, args.explain)?;
-        if !is_json(fmt) && !args.explain {
-            println!("dry run: nothing was written");
+        if !args.explain {
+            output::nothing_written(output::NotWritten::DryRun(None), fmt);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -131,8 +131,7 @@ pub fn run(repo: Option<PathBuf>, args: &ClassifyArgs, fmt: Format) -> Result<Ex
     let prepared = warden_classify::run::prepare(&s, &reg, &opts, &times)?;
     let moves = prepared.plan.as_ref().is_some_and(|p| p.noop.is_none());
     if (moves || !prepared.new.is_empty()) && !confirm(&args.write, "apply these placements")? {
-        eprintln!("declined: nothing was written");
-        return Ok(output::ExitStatus::Findings.into());
+        return Ok(output::nothing_written(output::NotWritten::Declined, fmt).into());
     }
     let report = warden_classify::run::commit(&mut s, prepared)?;
     print(&report, fmt, false)?;

@@ -43,19 +43,7 @@ pub fn run(
         write,
     } = cmd;
     if list {
-        if is_json(fmt) {
-            let names: Vec<&str> = MetaType::ALL.iter().map(|t| t.name()).collect();
-            output::json(&names)?;
-        } else {
-            for t in MetaType::ALL {
-                let alias = t
-                    .seed_alias()
-                    .map(|a| format!(" (seed: {a})"))
-                    .unwrap_or_default();
-                println!("{:<28} {}{alias}", t.name(), templates::default_path(t));
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
+        return list_types(fmt);
     }
     let name = meta_type.unwrap_or_default();
     let Some(t) = MetaType::from_name(&name) else {
@@ -74,40 +62,7 @@ pub fn run(
     let root = root(repo.clone())?;
     let rel = match path {
         None => templates::default_path(t).to_string(),
-        Some(p) => {
-            let cwd = std::env::current_dir().map_err(|e| {
-                CliError::usage(format!("cannot read the current directory: {e}"), None)
-            })?;
-            let abs = if p.is_absolute() {
-                p.clone()
-            } else {
-                cwd.join(&p)
-            };
-            let abs = if abs.is_dir() || p.to_string_lossy().ends_with('/') {
-                abs.join(t.default_file_name())
-            } else {
-                abs
-            };
-            let canon_root = root.canonicalize().unwrap_or(root.clone());
-            let parent = abs
-                .parent()
-                .map(|d| d.canonicalize().unwrap_or(d.to_path_buf()));
-            let joined = match (parent, abs.file_name()) {
-                (Some(d), Some(f)) => d.join(f),
-                _ => abs.clone(),
-            };
-            let rel = joined.strip_prefix(&canon_root).map_err(|_| {
-                CliError::usage(
-                    format!(
-                        "{} is outside the repository {}",
-                        p.display(),
-                        root.display()
-                    ),
-                    None,
-                )
-            })?;
-            warden_contracts::discover::rel_string(rel)
-        }
+        Some(p) => meta_path(&root, t, &p)?,
     };
     if !warden_contracts::discover::is_meta_name(rel.rsplit('/').next().unwrap_or("")) {
         return Err(CliError::usage(
@@ -128,10 +83,20 @@ pub fn run(
             Some("pass another PATH, or `--stdout` to print the template".into()),
         ));
     }
+    let report = |run: Option<String>| warden_contracts::report::ContractsNewReport {
+        schema: warden_contracts::report::CONTRACTS_NEW_SCHEMA_ID.into(),
+        path: rel.clone(),
+        meta_type: t.name().into(),
+        dry_run: run.is_none(),
+        run,
+    };
     if write.dry_run {
-        print!("{}", warden_contracts::generate::diff(&writes));
-        println!("dry run: nothing was written");
-        return Ok(ExitCode::SUCCESS);
+        if is_json(fmt) {
+            output::json(&report(None))?;
+        } else {
+            print!("{}", warden_contracts::generate::diff(&writes));
+        }
+        return Ok(output::nothing_written(output::NotWritten::DryRun(None), fmt).into());
     }
     match super::gen_cmd::apply_writes(
         repo,
@@ -143,16 +108,65 @@ pub fn run(
         Err(code) => Ok(code),
         Ok(run) => {
             if is_json(fmt) {
-                output::json(&warden_contracts::report::ContractsNewReport {
-                    schema: warden_contracts::report::CONTRACTS_NEW_SCHEMA_ID.into(),
-                    path: rel,
-                    meta_type: t.name().into(),
-                    run,
-                })?;
+                output::json(&report(Some(run.clone())))?;
             } else {
                 println!("wrote {rel} (run {run}); fill it in, then `warden check`");
             }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `contracts new --list`: the meta types and where each usually lives.
+fn list_types(fmt: Format) -> Result<ExitCode, CliError> {
+    if is_json(fmt) {
+        let names: Vec<&str> = MetaType::ALL.iter().map(|t| t.name()).collect();
+        output::json(&names)?;
+    } else {
+        for t in MetaType::ALL {
+            let alias = t
+                .seed_alias()
+                .map(|a| format!(" (seed: {a})"))
+                .unwrap_or_default();
+            println!("{:<28} {}{alias}", t.name(), templates::default_path(t));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The repository-relative meta file for PATH as given (relative to the
+/// current directory; a folder, or a name ending in `/`, gets the type's
+/// usual file name). Refused when it lies outside the repository.
+fn meta_path(root: &std::path::Path, t: MetaType, p: &std::path::Path) -> Result<String, CliError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::usage(format!("cannot read the current directory: {e}"), None))?;
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cwd.join(p)
+    };
+    let abs = if abs.is_dir() || p.to_string_lossy().ends_with('/') {
+        abs.join(t.default_file_name())
+    } else {
+        abs
+    };
+    let canon_root = root.canonicalize().unwrap_or(root.to_path_buf());
+    let parent = abs
+        .parent()
+        .map(|d| d.canonicalize().unwrap_or(d.to_path_buf()));
+    let joined = match (parent, abs.file_name()) {
+        (Some(d), Some(f)) => d.join(f),
+        _ => abs.clone(),
+    };
+    let rel = joined.strip_prefix(&canon_root).map_err(|_| {
+        CliError::usage(
+            format!(
+                "{} is outside the repository {}",
+                p.display(),
+                root.display()
+            ),
+            None,
+        )
+    })?;
+    Ok(warden_contracts::discover::rel_string(rel))
 }

@@ -92,9 +92,48 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::usage(e.to_string(), None))?;
     let ctx = crate::env::context();
     println!("warden demo: a throwaway repository at {}", root.display());
+    let repo = repository(&root, &ctx)?;
+    let restored = propose_apply_undo(&root, &repo, &ctx)?;
+    let (verified, tamper_seen) = verify_and_tamper(&repo, &ctx)?;
 
+    let sync_ok = super::demo_sync::run(&root, 11, &ctx)?;
+    let plugins_ok = super::demo_plugins::run(&root, 17, step, say)?;
+    let bridge_ok = super::demo_bridge::run(21, keep)?;
+    let classify_ok = super::demo_classify::run(27)?;
+    let registry_ok = super::demo_registry::run(&root, 31, &ctx)?;
+    let contracts_ok = super::demo_contracts::run(&root, 35, step, say)?;
+
+    println!(
+        "\nThat was warden: proposals, policy, atomic runs, the ledger and undo; the sync guardian;\nplugins that only propose; signed remote commands; the file classifier; a registry kept\ncurrent; and meta contracts."
+    );
+    if keep {
+        let path = tmp.keep();
+        println!("The repository is kept at {}.", path.display());
+    } else {
+        println!(
+            "The temp repository is removed now; run `warden demo --keep` to look around in it."
+        );
+    }
+    let ok = restored
+        && verified
+        && tamper_seen
+        && sync_ok
+        && plugins_ok
+        && bridge_ok
+        && classify_ok
+        && registry_ok
+        && contracts_ok;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        crate::output::ExitStatus::Internal.into()
+    })
+}
+
+/// Steps 1-2: a git repository with a few files, then `warden init`.
+fn repository(root: &Path, ctx: &warden_core::Context) -> Result<Repo, CliError> {
     step(1, "A repository with some files");
-    git_ok(demo_git(&root).init())?;
+    git_ok(demo_git(root).init())?;
     std::fs::create_dir_all(root.join("src")).map_err(|e| CliError::usage(e.to_string(), None))?;
     let write = |p: &str, c: &str| {
         std::fs::write(root.join(p), c).map_err(|e| CliError::usage(e.to_string(), None))
@@ -102,21 +141,29 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
     write("README.md", README)?;
     write("src/config.py", CONFIG_PY)?;
     write("notes.tmp", "scratch notes nobody can place\n")?;
-    commit_all(&root, "initial")?;
+    commit_all(root, "initial")?;
     say(
         "README.md, src/config.py (with an AUTO fence named LIMITS) and a stray notes.tmp, committed.",
     );
 
     step(2, "warden init");
-    let report = warden_core::repo::init(&root, &ctx)?;
+    let report = warden_core::repo::init(root, ctx)?;
     say(&format!(
         "Created {}.\nThe policy pack says which source may propose which action on which event;\n\
          OPERATING_CONTRACT.md is rendered from it. This clone writes ledger chain \"{}\".",
         report.created.join(", "),
         report.writer
     ));
-    let repo = Repo::open(&root)?;
+    Ok(Repo::open(root)?)
+}
 
+/// Steps 3-8: a proposal, its plan, apply, apply again (idempotent), the
+/// ledger, and undo. True when undo restored every file byte for byte.
+fn propose_apply_undo(
+    root: &Path,
+    repo: &Repo,
+    ctx: &warden_core::Context,
+) -> Result<bool, CliError> {
     step(
         3,
         "A proposal, as a script or an AI assistant would write it",
@@ -138,7 +185,7 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
     let (proposal, digest) = Proposal::from_value(&proposal, "demo-proposal.json")?;
 
     step(4, "Plan (what `warden apply --dry-run` shows)");
-    let mut session = repo.session(&ctx, true, &mut |_| {})?;
+    let mut session = repo.session(ctx, true, &mut |_| {})?;
     let plan = session.plan(&proposal, digest, "demo-proposal.json")?;
     say("The policy gate passed; every precondition holds. Nothing is written yet.");
     super::print_plan(&plan);
@@ -168,24 +215,7 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
     super::print_plan(&again);
     say("Idempotent: the ledger knows this proposal and its result is still in place.");
 
-    step(7, "The ledger");
-    for e in repo.ledger().entries()? {
-        say(&format!(
-            "entry {} run {} {} {} by {}:{} result {:?}, {} files, policy {} (sha256 {})\n  prev {}  after {}",
-            e.seq,
-            e.run,
-            e.command,
-            e.event,
-            e.actor.kind,
-            e.actor.id,
-            e.result,
-            e.counts.files,
-            e.policy.version,
-            e.policy.digest.short(),
-            e.prev.short(),
-            e.after_digest.short()
-        ));
-    }
+    show_ledger(repo)?;
 
     step(8, "Undo");
     let actor = Source {
@@ -208,7 +238,35 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
             "NO (this is a bug)"
         }
     ));
+    Ok(restored)
+}
 
+/// Step 7: every ledger entry, one paragraph each.
+fn show_ledger(repo: &Repo) -> Result<(), CliError> {
+    step(7, "The ledger");
+    for e in repo.ledger().entries()? {
+        say(&format!(
+            "entry {} run {} {} {} by {}:{} result {:?}, {} files, policy {} (sha256 {})\n  prev {}  after {}",
+            e.seq,
+            e.run,
+            e.command,
+            e.event,
+            e.actor.kind,
+            e.actor.id,
+            e.result,
+            e.counts.files,
+            e.policy.version,
+            e.policy.digest.short(),
+            e.prev.short(),
+            e.after_digest.short()
+        ));
+    }
+    Ok(())
+}
+
+/// Steps 9-10: the ledger verifies; a hand edit is caught and every writer
+/// refuses until it is undone. (verified, tampering detected)
+fn verify_and_tamper(repo: &Repo, ctx: &warden_core::Context) -> Result<(bool, bool), CliError> {
     step(9, "Verify the ledger");
     let ledger = repo.ledger();
     let report = ledger.verify()?;
@@ -232,7 +290,7 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
             p.file, p.line, p.message
         ));
     }
-    if let Err(e) = repo.session(&ctx, false, &mut |_| {}) {
+    if let Err(e) = repo.session(ctx, false, &mut |_| {}) {
         say(&format!(
             "Until it verifies again, every writer refuses rather than seal it:\n{e}"
         ));
@@ -242,37 +300,5 @@ pub fn run(keep: bool) -> Result<ExitCode, CliError> {
         "Restored; verify ok again: {}.",
         ledger.verify()?.ok
     ));
-
-    let sync_ok = super::demo_sync::run(&root, 11, &ctx)?;
-    let plugins_ok = super::demo_plugins::run(&root, 17, step, say)?;
-    let bridge_ok = super::demo_bridge::run(21, keep)?;
-    let classify_ok = super::demo_classify::run(27)?;
-    let registry_ok = super::demo_registry::run(&root, 31, &ctx)?;
-    let contracts_ok = super::demo_contracts::run(&root, 35, step, say)?;
-
-    println!(
-        "\nThat was warden: proposals, policy, atomic runs, the ledger and undo; the sync guardian;\nplugins that only propose; signed remote commands; the file classifier; a registry kept\ncurrent; and meta contracts."
-    );
-    if keep {
-        let path = tmp.keep();
-        println!("The repository is kept at {}.", path.display());
-    } else {
-        println!(
-            "The temp repository is removed now; run `warden demo --keep` to look around in it."
-        );
-    }
-    let ok = restored
-        && report.ok
-        && !tampered.ok
-        && sync_ok
-        && plugins_ok
-        && bridge_ok
-        && classify_ok
-        && registry_ok
-        && contracts_ok;
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        crate::output::ExitStatus::Internal.into()
-    })
+    Ok((report.ok, !tampered.ok))
 }

@@ -63,29 +63,8 @@ pub fn run(first: u32) -> Result<bool, CliError> {
         .tempdir()
         .map_err(err)?;
     let root = tmp.path().join("repo");
-    std::fs::create_dir_all(&root).map_err(err)?;
-    git_ok(demo_git(&root).init())?;
     let ctx = crate::env::context();
-    warden_core::repo::init(&root, &ctx)?;
-    write(&root, ".warden/modules.yaml", MODULES)?;
-    write(
-        &root,
-        "modules/ledger/chain_ledger.py",
-        "# the append_only chain\n",
-    )?;
-    write(
-        &root,
-        "inbox/notes.py",
-        "# ulid ledger, append_only provenance\n",
-    )?;
-    write(
-        &root,
-        "inbox/goal_overview.md",
-        "How we normalize a goal.\n",
-    )?;
-    write(&root, "inbox/goal_ledger.py", "x = 1\n")?;
-    write(&root, "inbox/holiday.txt", "sunny\n")?;
-    write(&root, "inbox/chain_ledger.py", "# the append_only chain\n")?;
+    inbox_repo(&root, &ctx)?;
     let before = files(&root, "inbox");
 
     step(first, "Files land in an inbox");
@@ -168,4 +147,28 @@ fn classify(
     let mut s = repo.session(ctx, false, &mut |_| {})?;
     let prepared = warden_classify::run::prepare(&s, reg, opts, &FsTimes)?;
     Ok(warden_classify::run::commit(&mut s, prepared)?)
+}
+
+/// A warden repository at `root` with two modules, one file already placed
+/// and five waiting in `inbox/`.
+fn inbox_repo(root: &Path, ctx: &warden_core::Context) -> Result<(), CliError> {
+    std::fs::create_dir_all(root).map_err(err)?;
+    git_ok(demo_git(root).init())?;
+    warden_core::repo::init(root, ctx)?;
+    write(root, ".warden/modules.yaml", MODULES)?;
+    write(
+        root,
+        "modules/ledger/chain_ledger.py",
+        "# the append_only chain\n",
+    )?;
+    write(
+        root,
+        "inbox/notes.py",
+        "# ulid ledger, append_only provenance\n",
+    )?;
+    write(root, "inbox/goal_overview.md", "How we normalize a goal.\n")?;
+    write(root, "inbox/goal_ledger.py", "x = 1\n")?;
+    write(root, "inbox/holiday.txt", "sunny\n")?;
+    write(root, "inbox/chain_ledger.py", "# the append_only chain\n")?;
+    Ok(())
 }

@@ -90,25 +90,7 @@ pub fn run(root: &Path, first: u32, step: fn(u32, &str), say: fn(&str)) -> Resul
     );
 
     step(first + 2, "Fire the event");
-    std::fs::write(root.join("scratch.tmp"), "leftover\n").map_err(io)?;
-    let sum = warden_core::Digest::of(b"leftover\n");
-    std::fs::write(
-        root.join(".runs/demo-input.json"),
-        format!("{{\"path\":\"scratch.tmp\",\"sha256\":\"{sum}\",\"size\":9}}"),
-    )
-    .map_err(io)?;
-    let (code, out) = warden(
-        root,
-        &[
-            "run",
-            "FileDetected",
-            "--yes",
-            "--input",
-            ".runs/demo-input.json",
-        ],
-    )?;
-    ok &= code == 0 && !root.join("scratch.tmp").exists();
-    show("run FileDetected --input .runs/demo-input.json", &out, 4);
+    ok &= fire_file_detected(root)?;
     say(
         "The plugin ran in the sandbox (Landlock where the kernel has it: the repository\n\
          read-only, a scratch directory its only writable place) and only proposed; the core\n\
@@ -131,4 +113,29 @@ pub fn run(root: &Path, first: u32, step: fn(u32, &str), say: fn(&str)) -> Resul
          the fix, and the runtime refuses the plugin until it validates and is enabled again.",
     );
     Ok(ok)
+}
+
+/// Step 3's event: a stray `scratch.tmp` is reported as FileDetected with
+/// `warden run`; true when it ran and the file went to the quarantine.
+fn fire_file_detected(root: &Path) -> Result<bool, CliError> {
+    std::fs::write(root.join("scratch.tmp"), "leftover\n").map_err(io)?;
+    let sum = warden_core::Digest::of(b"leftover\n");
+    std::fs::write(
+        root.join(".runs/demo-input.json"),
+        format!("{{\"path\":\"scratch.tmp\",\"sha256\":\"{sum}\",\"size\":9}}"),
+    )
+    .map_err(io)?;
+    let (code, out) = warden(
+        root,
+        &[
+            "run",
+            "FileDetected",
+            "--yes",
+            "--input",
+            ".runs/demo-input.json",
+        ],
+    )?;
+    let fired = code == 0 && !root.join("scratch.tmp").exists();
+    show("run FileDetected --input .runs/demo-input.json", &out, 4);
+    Ok(fired)
 }

@@ -37,60 +37,15 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
         0,
         "Registry maintainer: the registry drifts behind the code",
     );
-    git_ok(demo_git(&dir).init())?;
-    warden_core::repo::init(&dir, ctx)?;
-    write(&dir, "registry/capabilities/sync.md", ENTRY)?;
-    write(&dir, "registry/indexes/capabilities.yaml", INDEX)?;
-    let base_rev = commit_all(&dir, "registry")?;
-    write(&dir, "docs/sync/guide.md", "# How sync works\n")?;
-    write(
-        &dir,
-        "src/sync/tests/test_sync.py",
-        "def test_sync(): pass\n",
-    )?;
-    write(
-        &dir,
-        "src/sync/pyproject.toml",
-        "[project]\nname = \"notes-sync\"\n[project.scripts]\nnotes-sync = \"sync:main\"\n",
-    )?;
-    commit_all(&dir, "sync: docs, a test, a command")?;
+    let base_rev = drifted_registry(&dir, ctx)?;
     say(
         "One capability, \"capability.notes.sync\", at D0/A0/C0/R0. Since then the code got a guide,\na test and a command line tool, and nobody told the registry.",
     );
 
     step(1, "maintain --auto --no-llm catches it up");
-    let mut opts = Options::new(&crate::env::today());
-    opts.since = Some(base_rev);
-    let g = Git::new(&dir).with_base_env(crate::env::child_env());
-    // Someone also proposes a promotion that cites a file that does not exist.
-    let promote = RegistryPatch {
-        capability_id: "capability.notes.sync".into(),
-        kind: PatchKind::MaturityPromote,
-        confidence: Confidence::High,
-        rationale: "load tests landed".into(),
-        field_path: "maturity.R.current".into(),
-        value: Some(serde_json::json!(1)),
-        append: None,
-        evidence_citations: vec!["src/sync/tests/test_load.py".into()],
-    };
-    let prepared = maintain::prepare(
-        &dir,
-        &g,
-        &opts,
-        None,
-        Some("--no-llm".into()),
-        vec![promote],
-    )?;
-    let checker = Checker::new(&dir, &g, &prepared.standard, &opts);
-    let mut decided = maintain::decide_auto(&prepared, &checker, &mut |_| {});
     let repo = Repo::open(&dir)?;
     let before = std::fs::read(dir.join("registry/capabilities/sync.md")).map_err(err)?;
-    let committed = {
-        let mut s = repo.session(ctx, true, &mut |_| {})?;
-        let src = maintain::source_kind(&decided.results, false);
-        maintain::commit(&mut s, &mut decided, &opts, src, &[], false)?
-    };
-    let report = maintain::report(&prepared, &decided, &committed, &opts, false);
+    let report = maintain_auto(&dir, &repo, base_rev, ctx)?;
     for p in report
         .patches
         .iter()
@@ -149,4 +104,62 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
         warden_registry::validate::validate(&reg, &dir).ok
     };
     Ok(refused.is_some() && restored && valid && report.exit_code == 5)
+}
+
+/// Step 0: a registry with one capability, committed (its revision is
+/// returned), then code that moved on without it.
+fn drifted_registry(dir: &Path, ctx: &Context) -> Result<String, CliError> {
+    git_ok(demo_git(dir).init())?;
+    warden_core::repo::init(dir, ctx)?;
+    write(dir, "registry/capabilities/sync.md", ENTRY)?;
+    write(dir, "registry/indexes/capabilities.yaml", INDEX)?;
+    let base_rev = commit_all(dir, "registry")?;
+    write(dir, "docs/sync/guide.md", "# How sync works\n")?;
+    write(
+        dir,
+        "src/sync/tests/test_sync.py",
+        "def test_sync(): pass\n",
+    )?;
+    write(
+        dir,
+        "src/sync/pyproject.toml",
+        "[project]\nname = \"notes-sync\"\n[project.scripts]\nnotes-sync = \"sync:main\"\n",
+    )?;
+    commit_all(dir, "sync: docs, a test, a command")?;
+    Ok(base_rev)
+}
+
+/// Step 1: `registry maintain --auto --no-llm` since `base_rev`, with a
+/// promotion that cites a missing file, committed as one run.
+fn maintain_auto(
+    dir: &Path,
+    repo: &Repo,
+    base_rev: String,
+    ctx: &Context,
+) -> Result<maintain::MaintainReport, CliError> {
+    let mut opts = Options::new(&crate::env::today());
+    opts.since = Some(base_rev);
+    let g = Git::new(dir).with_base_env(crate::env::child_env());
+    // Someone also proposes a promotion that cites a file that does not exist.
+    let promote = RegistryPatch {
+        capability_id: "capability.notes.sync".into(),
+        kind: PatchKind::MaturityPromote,
+        confidence: Confidence::High,
+        rationale: "load tests landed".into(),
+        field_path: "maturity.R.current".into(),
+        value: Some(serde_json::json!(1)),
+        append: None,
+        evidence_citations: vec!["src/sync/tests/test_load.py".into()],
+    };
+    let prepared = maintain::prepare(dir, &g, &opts, None, Some("--no-llm".into()), vec![promote])?;
+    let checker = Checker::new(dir, &g, &prepared.standard, &opts);
+    let mut decided = maintain::decide_auto(&prepared, &checker, &mut |_| {});
+    let committed = {
+        let mut s = repo.session(ctx, true, &mut |_| {})?;
+        let src = maintain::source_kind(&decided.results, false);
+        maintain::commit(&mut s, &mut decided, &opts, src, &[], false)?
+    };
+    Ok(maintain::report(
+        &prepared, &decided, &committed, &opts, false,
+    ))
 }

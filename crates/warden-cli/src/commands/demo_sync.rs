@@ -55,17 +55,7 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
     warden_sync::git::check_version(&g)?;
 
     step(0, "Sync guardian: one remote, two clones");
-    let remote = sync.join("remote.git");
-    let remote_url = remote.display().to_string();
-    git_ok(demo_git(&remote).init_bare())?;
-    git_ok(demo_git(&sync).clone_into(&remote_url, &laptop))?;
-    write(&laptop, "README.md", "# notes app\n\nSyncs notes.\n")?;
-    write(&laptop, "notes.md", "- buy milk\n")?;
-    warden_core::repo::init(&laptop, ctx)?;
-    commit_all(&laptop, "start")?;
-    push(&laptop)?;
-    git_ok(demo_git(&laptop).set_upstream("main", "origin/main"))?;
-    git_ok(demo_git(&sync).clone_into(&remote_url, &desktop))?;
+    two_clones(&sync, &laptop, &desktop, ctx)?;
     say(
         "A bare remote (think: GitHub) and two clones, \"laptop\" and \"desktop\".\nwarden is set up on the laptop and committed.",
     );
@@ -95,58 +85,15 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
     say("It fetched without merging and lists both sides: the exit code would be 1.");
 
     step(3, "warden sync reconcile");
-    let before = snapshot(&laptop);
+    let before = snapshot_aside_bookkeeping(&laptop);
     let head_before = git_ok(demo_git(&laptop).resolve("HEAD"))?;
     let repo = Repo::open(&laptop)?;
     let mut session = repo.session(ctx, true, &mut |_| {})?;
     let run = session.new_run_id();
-    let now = ctx.clock.now();
-    let opts = ReconcileOptions {
-        fetch: FetchMode::Skip,
-        fetch_timeout: super::sync::FETCH_TIMEOUT,
-        run: run.clone(),
-        date: now.strftime("%Y%m%d").to_string(),
-        signature: Signature {
-            name: "warden".into(),
-            email: "warden@localhost".into(),
-            date: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        },
-        dry_run: false,
-        branch: None,
-    };
-    let launcher = crate::env::launcher();
-    let generators = super::sync::SandboxedGenerators::new(&launcher, &repo.policy);
-    let rec = {
-        let mut plugins = super::sync::PluginHook {
-            session: &mut session,
-            launcher: launcher.clone(),
-        };
-        let mut hooks = reconcile::Hooks {
-            policy: &repo.policy,
-            merge_conflict: &mut plugins,
-            generators: &generators,
-        };
-        reconcile::reconcile(
-            &g,
-            &laptop,
-            &SyncConfig::load(&laptop)?,
-            &opts,
-            &Ungated,
-            &mut hooks,
-        )?
-    };
+    let rec = reconcile_laptop(&g, &laptop, &repo, &mut session, &run, ctx)?;
     session.record(record::reconcile(&rec, record::cli_actor()))?;
     say(&render::reconcile(&rec));
-    // warden's own bookkeeping (ledger, run reports, lock and journal) aside.
-    let own = |p: &str| {
-        [".ledger/", ".runs/", ".warden/state/"]
-            .iter()
-            .any(|o| p.starts_with(o))
-    };
-    let untouched = snapshot(&laptop)
-        .into_iter()
-        .filter(|(p, _)| !own(p))
-        .eq(before.into_iter().filter(|(p, _)| !own(p)))
+    let untouched = snapshot_aside_bookkeeping(&laptop) == before
         && git_ok(demo_git(&laptop).resolve("HEAD"))? == head_before;
     say(&format!(
         "The laptop's files and its branch are untouched: {}.\nThe ledger says what came from where (`warden ledger show {run}`).",
@@ -202,4 +149,71 @@ fn push(dir: &Path) -> Result<(), CliError> {
             None,
         ))
     }
+}
+
+/// Step 3's reconcile of the laptop's branch as run `run`, wired like `warden
+/// sync reconcile` (MergeConflict plugins, sandboxed generators), without a
+/// fetch (the audit fetched) and with warden's own signature.
+fn reconcile_laptop(
+    g: &warden_sync::git::Git,
+    laptop: &Path,
+    repo: &Repo,
+    session: &mut warden_core::engine::Session,
+    run: &str,
+    ctx: &Context,
+) -> Result<reconcile::ReconcileReport, CliError> {
+    let now = ctx.clock.now();
+    let opts = ReconcileOptions {
+        fetch: FetchMode::Skip,
+        fetch_timeout: super::sync::FETCH_TIMEOUT,
+        run: run.to_string(),
+        date: now.strftime("%Y%m%d").to_string(),
+        signature: Signature {
+            name: "warden".into(),
+            email: "warden@localhost".into(),
+            date: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        },
+        dry_run: false,
+        branch: None,
+    };
+    let launcher = crate::env::launcher();
+    let generators = super::sync::SandboxedGenerators::new(&launcher, &repo.policy);
+    let mut plugins = super::sync::PluginHook { session, launcher };
+    let mut hooks = reconcile::Hooks {
+        policy: &repo.policy,
+        merge_conflict: &mut plugins,
+        generators: &generators,
+    };
+    let config = SyncConfig::load(laptop)?;
+    Ok(reconcile::reconcile(
+        g, laptop, &config, &opts, &Ungated, &mut hooks,
+    )?)
+}
+
+/// [`snapshot`] without warden's own bookkeeping (ledger, run reports, lock
+/// and journal), which a reconcile run appends to.
+fn snapshot_aside_bookkeeping(dir: &Path) -> Vec<(String, Digest)> {
+    let own = |p: &str| {
+        [".ledger/", ".runs/", ".warden/state/"]
+            .iter()
+            .any(|o| p.starts_with(o))
+    };
+    snapshot(dir).into_iter().filter(|(p, _)| !own(p)).collect()
+}
+
+/// Step 0: a bare remote in `sync` and two clones of it; warden is set up
+/// on the laptop, committed and pushed.
+fn two_clones(sync: &Path, laptop: &Path, desktop: &Path, ctx: &Context) -> Result<(), CliError> {
+    let remote = sync.join("remote.git");
+    let remote_url = remote.display().to_string();
+    git_ok(demo_git(&remote).init_bare())?;
+    git_ok(demo_git(sync).clone_into(&remote_url, laptop))?;
+    write(laptop, "README.md", "# notes app\n\nSyncs notes.\n")?;
+    write(laptop, "notes.md", "- buy milk\n")?;
+    warden_core::repo::init(laptop, ctx)?;
+    commit_all(laptop, "start")?;
+    push(laptop)?;
+    git_ok(demo_git(laptop).set_upstream("main", "origin/main"))?;
+    git_ok(demo_git(sync).clone_into(&remote_url, desktop))?;
+    Ok(())
 }

@@ -41,39 +41,16 @@ pub fn run(repo: Option<PathBuf>, write: &WriteArgs, fmt: Format) -> Result<Exit
     };
     let human = !is_json(fmt);
     if human {
-        for a in &out.actions {
-            println!(
-                "{} {}: {} {}{}",
-                a.gap,
-                serde_json::to_value(a.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                a.action,
-                a.target_file.as_deref().unwrap_or(""),
-                a.note
-                    .as_ref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default()
-            );
-        }
-        print!("{}", out.diff);
+        print_actions(&out);
     }
     if plan.writes.is_empty() || write.dry_run {
-        if human {
-            println!(
-                "{}",
-                if plan.writes.is_empty() {
-                    "nothing to fix by a generator".to_string()
-                } else {
-                    format!(
-                        "dry run: {} file(s) would change; nothing was written",
-                        plan.writes.len()
-                    )
-                }
-            );
-        } else {
+        if !human {
             output::json(&out)?;
+        } else if plan.writes.is_empty() {
+            println!("nothing to fix by a generator");
+        } else {
+            let would = format!("{} file(s) would change", plan.writes.len());
+            output::nothing_written(output::NotWritten::DryRun(Some(&would)), fmt);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -103,4 +80,25 @@ pub fn run(repo: Option<PathBuf>, write: &WriteArgs, fmt: Format) -> Result<Exit
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// For a person: one line per gap (what the fix does, to which file), then the diff.
+fn print_actions(out: &FixReport) {
+    for a in &out.actions {
+        println!(
+            "{} {}: {} {}{}",
+            a.gap,
+            serde_json::to_value(a.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            a.action,
+            a.target_file.as_deref().unwrap_or(""),
+            a.note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        );
+    }
+    print!("{}", out.diff);
 }

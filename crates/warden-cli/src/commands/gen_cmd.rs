@@ -62,8 +62,8 @@ pub fn apply_writes(
         return Ok(Err(ExitCode::SUCCESS));
     }
     if !super::confirm(&quiet, question)? {
-        eprintln!("declined: nothing was written");
-        return Ok(Err(output::ExitStatus::Findings.into()));
+        let declined = output::nothing_written(output::NotWritten::Declined, Format::Human);
+        return Ok(Err(declined.into()));
     }
     let outcome = s.apply(&plan)?;
     if outcome.validation_failure.is_some() {
@@ -95,16 +95,20 @@ fn repo_relative(root: &std::path::Path, p: &std::path::Path) -> String {
     warden_contracts::discover::rel_string(p)
 }
 
-pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCode, CliError> {
-    let root = root(repo.clone())?;
-    let (mut report, writes, check, write) = match cmd {
+/// What one `gen` would write: its report (without a run yet), the writes,
+/// whether it is `--check`, and the write flags.
+fn plan(
+    root: &std::path::Path,
+    cmd: GenCommand,
+) -> Result<(GenReport, Vec<FileWrite>, bool, WriteArgs), CliError> {
+    Ok(match cmd {
         GenCommand::Docs {
             adopt: Some(path),
             write,
             ..
         } => {
-            let target = repo_relative(&root, &path);
-            let w = generate::plan_adopt(&root, &target).map_err(|e| {
+            let target = repo_relative(root, &path);
+            let w = generate::plan_adopt(root, &target).map_err(|e| {
                 CliError::usage(
                     format!("gen docs --adopt {}: {e}", path.display()),
                     None::<String>,
@@ -129,7 +133,7 @@ pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCo
             )
         }
         GenCommand::Docs { check, write, .. } => {
-            let plan = generate::plan_docs(&root);
+            let plan = generate::plan_docs(root);
             (
                 GenReport {
                     schema: GEN_DOCS_SCHEMA_ID.into(),
@@ -148,7 +152,7 @@ pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCo
             )
         }
         GenCommand::Tests { write } => {
-            let plan = generate::plan_tests(&root);
+            let plan = generate::plan_tests(root);
             (
                 GenReport {
                     schema: GEN_TESTS_SCHEMA_ID.into(),
@@ -166,19 +170,15 @@ pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCo
                 write,
             )
         }
-    };
+    })
+}
+
+pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCode, CliError> {
+    let root = root(repo.clone())?;
+    let (mut report, writes, check, write) = plan(&root, cmd)?;
     let human = !is_json(fmt);
     if human {
-        print!("{}", report.diff);
-        for p in &report.problems {
-            eprintln!("error: {}: {}", p.file, p.message);
-        }
-        for u in &report.unsupported {
-            eprintln!("warning: {u}: no skeleton generator for this language (python, rust, sh)");
-        }
-        for u in &report.unmanaged {
-            println!("{u}: hand-written (no stamp fence): headings checked only, not rewritten");
-        }
+        print_plan(&report);
     }
     let failing = !report.problems.is_empty();
     if check {
@@ -194,20 +194,13 @@ pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCo
         return Ok(output::ExitStatus::findings_if(!writes.is_empty() || failing).into());
     }
     if writes.is_empty() || write.dry_run {
-        if human {
-            println!(
-                "{}",
-                if writes.is_empty() {
-                    "nothing to do".to_string()
-                } else {
-                    format!(
-                        "dry run: {} file(s) would change; nothing was written",
-                        writes.len()
-                    )
-                }
-            );
-        } else {
+        if !human {
             output::json(&report)?;
+        } else if writes.is_empty() {
+            println!("nothing to do");
+        } else {
+            let would = format!("{} file(s) would change", writes.len());
+            output::nothing_written(output::NotWritten::DryRun(Some(&would)), fmt);
         }
         return Ok(output::ExitStatus::findings_if(failing).into());
     }
@@ -230,5 +223,19 @@ pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCo
             }
             Ok(output::ExitStatus::findings_if(failing).into())
         }
+    }
+}
+
+/// For a person: the diff, then what cannot be generated and why.
+fn print_plan(report: &GenReport) {
+    print!("{}", report.diff);
+    for p in &report.problems {
+        eprintln!("error: {}: {}", p.file, p.message);
+    }
+    for u in &report.unsupported {
+        eprintln!("warning: {u}: no skeleton generator for this language (python, rust, sh)");
+    }
+    for u in &report.unmanaged {
+        println!("{u}: hand-written (no stamp fence): headings checked only, not rewritten");
     }
 }

@@ -42,6 +42,7 @@ pub mod where_;
 use crate::env;
 use crate::output::CliError;
 use crate::output::Format;
+use crate::output::{NotWritten, nothing_written};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_core::plan::Plan;
@@ -160,15 +161,14 @@ pub fn decide(
     if !is_json(fmt) {
         print_plan(plan);
     }
-    if plan.noop.is_some() || write.dry_run {
-        if write.dry_run && !is_json(fmt) && plan.noop.is_none() {
-            println!("dry run: nothing was written");
-        }
+    if plan.noop.is_some() {
         return Ok(Some(ExitCode::SUCCESS));
     }
+    if write.dry_run {
+        return Ok(Some(nothing_written(NotWritten::DryRun(None), fmt).into()));
+    }
     if !confirm(write, question)? {
-        eprintln!("declined: nothing was written");
-        return Ok(Some(crate::output::ExitStatus::Findings.into()));
+        return Ok(Some(nothing_written(NotWritten::Declined, fmt).into()));
     }
     Ok(None)
 }

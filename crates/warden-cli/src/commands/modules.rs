@@ -3,7 +3,7 @@
 use super::{is_json, open};
 use crate::output::Format;
 use crate::output::{self, CliError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use warden_classify::template::{MODULES_IMPORT_SCHEMA_ID, MODULES_INIT_SCHEMA_ID, ModulesWritten};
 use warden_core::modules::MODULES_FILE;
@@ -158,7 +158,7 @@ fn install_plugin(
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
     use super::plugin::PluginCommand;
-    use super::plugin::{Applied, FileWrite, apply_writes};
+    use super::plugin::{Applied, apply_writes};
     if is_json(fmt) {
         return Err(CliError::usage(
             "`warden modules install-plugin` runs several steps and prints human text only",
@@ -195,53 +195,7 @@ fn install_plugin(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let rel = format!("plugins/{PLUGIN_KEY}/src/handler.sh");
-    let handler = std::fs::read(r.root().join(&rel))
-        .map_err(|e| warden_core::Error::user_path("read the generated handler", &dir, e))?;
-    let text = String::from_utf8_lossy(&handler).into_owned();
-    let area = |mark: &str| text.find(mark);
-    let (Some(start), Some(end)) = (
-        area("# ---- DEVELOPER AREA").and_then(|s| text[s..].find('\n').map(|n| s + n + 1)),
-        area("# ---- END OF DEVELOPER AREA"),
-    ) else {
-        return Err(CliError::usage(
-            format!("{rel}: the generated handler has no DEVELOPER AREA"),
-            None,
-        ));
-    };
-    let new_handler = format!("{}{}\n{}", &text[..start], PLUGIN_HANDLE, &text[end..]);
-    let example = |name: &str, value: serde_json::Value| -> Result<FileWrite, CliError> {
-        let path = format!("plugins/{PLUGIN_KEY}/examples/{name}");
-        let current = std::fs::read(r.root().join(&path)).ok();
-        let content = serde_json::to_string_pretty(&value)
-            .map_err(|e| CliError::usage(format!("{path}: {e}"), None))?;
-        Ok(FileWrite {
-            path,
-            current,
-            content: format!("{content}\n").into_bytes(),
-            executable: None,
-        })
-    };
-    let writes = vec![
-        FileWrite {
-            path: rel.clone(),
-            current: Some(handler.clone()),
-            content: new_handler.into_bytes(),
-            executable: None,
-        },
-        // A path that is not a file: the classifier proposes nothing for it,
-        // so the example holds in every repository.
-        example(
-            "handle_request.json",
-            serde_json::json!({"event": "FileDetected", "items": [
-                {"path": "inbox/.warden-example-absent", "sha256": warden_core::Digest::of(b""), "size": 0}
-            ]}),
-        )?,
-        example(
-            "handle_response.json",
-            serde_json::json!({"actions": [], "rationale": PLUGIN_RATIONALE}),
-        )?,
-    ];
+    let writes = handler_writes(r.root())?;
     let ctx = crate::env::context();
     {
         let mut s = super::session(&r, &ctx, write.no_wait)?;
@@ -282,4 +236,55 @@ fn install_plugin(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The classifier's handler in the scaffold's developer area, and its
+/// examples: the files `install-plugin` writes between `plugin new` and
+/// `plugin gen`.
+fn handler_writes(root: &Path) -> Result<Vec<super::plugin::FileWrite>, CliError> {
+    use super::plugin::FileWrite;
+    let rel = format!("plugins/{PLUGIN_KEY}/src/handler.sh");
+    let handler = std::fs::read(root.join(&rel)).map_err(|e| {
+        warden_core::Error::user_path("read the generated handler", root.join(&rel), e)
+    })?;
+    let text = String::from_utf8_lossy(&handler);
+    let new_handler =
+        warden_plugin::developer_area::replace(&text, PLUGIN_HANDLE).ok_or_else(|| {
+            CliError::usage(
+                format!("{rel}: the generated handler has no DEVELOPER AREA"),
+                None,
+            )
+        })?;
+    let example = |name: &str, value: serde_json::Value| -> Result<FileWrite, CliError> {
+        let path = format!("plugins/{PLUGIN_KEY}/examples/{name}");
+        let current = std::fs::read(root.join(&path)).ok();
+        let content = serde_json::to_string_pretty(&value)
+            .map_err(|e| CliError::usage(format!("{path}: {e}"), None))?;
+        Ok(FileWrite {
+            path,
+            current,
+            content: format!("{content}\n").into_bytes(),
+            executable: None,
+        })
+    };
+    Ok(vec![
+        FileWrite {
+            path: rel.clone(),
+            current: Some(handler.clone()),
+            content: new_handler.into_bytes(),
+            executable: None,
+        },
+        // A path that is not a file: the classifier proposes nothing for it,
+        // so the example holds in every repository.
+        example(
+            "handle_request.json",
+            serde_json::json!({"event": "FileDetected", "items": [
+                {"path": "inbox/.warden-example-absent", "sha256": warden_core::Digest::of(b""), "size": 0}
+            ]}),
+        )?,
+        example(
+            "handle_response.json",
+            serde_json::json!({"actions": [], "rationale": PLUGIN_RATIONALE}),
+        )?,
+    ])
 }

@@ -204,15 +204,41 @@ fn new(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_problems(g: &generate::Generation) {
-    for p in g.problems() {
-        eprintln!(
-            "error: {}/{}: {}",
-            g.dir_rel(),
-            p.rel,
-            p.problem.as_deref().unwrap_or_default()
-        );
+/// The files of `g` whose AUTO fences cannot be regenerated, with why:
+/// `(plugins/KEY/REL, problem)`.
+fn fence_problems(g: &generate::Generation) -> Vec<(String, String)> {
+    g.problems()
+        .map(|p| {
+            (
+                format!("{}/{}", g.dir_rel(), p.rel),
+                p.problem.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// `plugin gen` refuses (exit 1, nothing written) while any AUTO fence has a
+/// problem: one `warden.error/v1` for the first file; the others, if any, are
+/// said on stderr first.
+fn fence_error(mut problems: Vec<(String, String)>) -> CliError {
+    let (file, problem) = problems.remove(0);
+    for (f, p) in &problems {
+        eprintln!("error: {f}: {p}");
     }
+    let more = match problems.len() {
+        0 => String::new(),
+        n => format!(" (and {n} more file(s) above)"),
+    };
+    CliError::Core(warden_core::Error::refused(
+        warden_core::error::Refusal::Precondition,
+        file,
+        "AUTO fence",
+        format!("{problem}{more}"),
+        Some(
+            "nothing was written: fix the problems above first (hand edits inside AUTO fences are never overwritten)"
+                .into(),
+        ),
+    ))
 }
 
 fn gen_cmd(
@@ -225,22 +251,18 @@ fn gen_cmd(
     let keys = keys_arg(repo, key, all)?;
     let today = crate::env::today();
     let mut writes = Vec::new();
-    let mut problems = false;
+    let mut problems = Vec::new();
     for k in &keys {
         let spec = validate::load_spec(repo.root(), k).map_err(|f| finding_error(*f))?;
         let g = generate::generate(repo.root(), &spec, &repo.policy, &today)?;
         if g.problems().next().is_some() {
-            print_problems(&g);
-            problems = true;
+            problems.extend(fence_problems(&g));
             continue;
         }
         writes.extend(scaffold::generation_writes(&g, spec.lang));
     }
-    if problems {
-        eprintln!(
-            "nothing was written: fix the problems above first (hand edits inside AUTO fences are never overwritten)"
-        );
-        return Ok(output::ExitStatus::Findings.into());
+    if !problems.is_empty() {
+        return Err(fence_error(problems));
     }
     if writes.is_empty() {
         output::emit(&GenReport::unchanged(keys), fmt)?;

@@ -198,8 +198,7 @@ fn init_cmd(
             }
         );
         if !super::confirm(write, &what)? {
-            eprintln!("declined: nothing was written");
-            return Ok(output::ExitStatus::Findings.into());
+            return Ok(output::nothing_written(output::NotWritten::Declined, fmt).into());
         }
     }
     if !writes.is_empty() && !write.dry_run {
@@ -331,6 +330,83 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
             Some("pass --auto (apply what passes the gates) or --yes, with --format json for JSON lines; --dry-run shows the decisions".to_string()),
         ));
     }
+    let opts = maintain_options(&a)?;
+    let raw_url = a.raw_url.clone().or_else(env::registry_raw_url);
+    if a.publish && raw_url.is_none() {
+        return Err(usage(
+            "--publish",
+            "needs --raw-url URL".into(),
+            "give the raw URL of registry/indexes/capabilities.yaml",
+        ));
+    }
+    let extra = match &a.patches {
+        None => Vec::new(),
+        Some(p) => read_patches(p)?,
+    };
+    let repo = open(repo)?;
+    let rootp = repo.root().to_path_buf();
+    let g = git(&rootp);
+    let (planner, llm_skipped) = planner(&repo, &a)?;
+    let human = !is_json(fmt) && env::stdout_is_tty();
+    let lines = !human;
+    let prepared = maintain::prepare(&rootp, &g, &opts, planner.as_deref(), llm_skipped, extra)?;
+    let checker = Checker::new(&rootp, &g, &prepared.standard, &opts);
+    // Every line is an `Event`, whose tag is always `warden.registry-event/v1`:
+    // the output contract's check runs once, and the lines are serialized
+    // straight into one buffered stdout (not a write per line). A line that
+    // cannot be written (a closed pipe) is not worth failing the session
+    // that already decided.
+    if lines {
+        output::check_contract(&serde_json::json!({ "schema": maintain::EVENT_SCHEMA_ID }))
+            .map_err(|m| CliError::Core(warden_core::Error::Internal(m)))?;
+    }
+    let mut sink = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+    let mut emit = |e: &Event| {
+        if lines {
+            use std::io::Write as _;
+            if serde_json::to_writer(&mut sink, e).is_ok() {
+                let _ = sink.write_all(b"\n");
+            }
+        }
+    };
+    for (id, why) in &prepared.llm_failures {
+        emit(&Event::llm_failed(id, why));
+    }
+    let mut decided = if interactive {
+        review_at_the_terminal(&prepared, &checker)?
+    } else {
+        maintain::decide_auto(&prepared, &checker, &mut emit)
+    };
+    let committed = commit(&repo, &a, &prepared, &mut decided, &opts, interactive)?;
+    let mut report = maintain::report(&prepared, &decided, &committed, &opts, a.dry_run);
+    if a.publish && report.exit_code == 0 {
+        let url = raw_url.unwrap_or_default();
+        let p = publish::check(&g, &url, Duration::from_secs(30))?;
+        if !p.pass {
+            report.exit_code = 1;
+        }
+        report.publish = Some(p);
+    }
+    for r in &report.patches {
+        if r.outcome != maintain::PatchOutcome::Rejected || interactive {
+            emit(&Event::result(r, report.run.as_deref()));
+        }
+    }
+    emit(&Event::summary(&report));
+    {
+        use std::io::Write as _;
+        let _ = sink.flush();
+    }
+    if human {
+        output::emit(&report, Format::Human)?;
+    } else if let Some(p) = &report.publish {
+        eprint!("{}", publish::markdown(p));
+    }
+    Ok(output::ExitStatus::of_report(report.exit_code).into())
+}
+
+/// The maintain options the flags ask for (scope, gates, confidence, tiers).
+fn maintain_options(a: &MaintainArgs) -> Result<Options, CliError> {
     let mut opts = Options::new(&env::today());
     opts.scope = a.capability.clone();
     opts.since = a.from_git_since.clone();
@@ -362,6 +438,16 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
         }
         opts.tiers = tiers;
     }
+    Ok(opts)
+}
+
+/// The planner that asks an LLM (none without one), and why the LLM step is
+/// skipped when it is.
+type PlannerChoice = (Option<Box<dyn maintain::Planner>>, Option<String>);
+
+/// The LLM step: `--no-llm`, a replay of a recorded run, a URL, or skipped
+/// with a clear message (the second value says why it is skipped).
+fn planner(repo: &warden_core::Repo, a: &MaintainArgs) -> Result<PlannerChoice, CliError> {
     let api = llm::Api::parse(&a.llm_api).ok_or_else(|| {
         usage(
             "--llm-api",
@@ -369,24 +455,8 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
             "use llm-connect or openai",
         )
     })?;
-    let raw_url = a.raw_url.clone().or_else(env::registry_raw_url);
-    if a.publish && raw_url.is_none() {
-        return Err(usage(
-            "--publish",
-            "needs --raw-url URL".into(),
-            "give the raw URL of registry/indexes/capabilities.yaml",
-        ));
-    }
-    let extra = match &a.patches {
-        None => Vec::new(),
-        Some(p) => read_patches(p)?,
-    };
-    let repo = open(repo)?;
-    let rootp = repo.root().to_path_buf();
-    let g = git(&rootp);
-    // The LLM: --no-llm, a replay, a URL, or skipped with a clear message.
     let url = a.llm_url.clone().or_else(env::llm_connect_url);
-    let (planner, llm_skipped): (Option<Box<dyn maintain::Planner>>, Option<String>) = if a.no_llm {
+    let choice: PlannerChoice = if a.no_llm {
         (None, Some("--no-llm".into()))
     } else if let Some(run) = &a.llm_replay {
         let dir = repo.layout.run_dir(run).join("llm");
@@ -417,71 +487,37 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
             Some("no LLM configured: set LLM_CONNECT_URL or pass --llm-url; deterministic suggestions only".into()),
         )
     };
-    let human = !is_json(fmt) && env::stdout_is_tty();
-    let lines = !human;
-    if let Some(why) = &llm_skipped
+    if let Some(why) = &choice.1
         && !a.no_llm
     {
         eprintln!("warden: LLM step skipped: {why}");
     }
-    let prepared = maintain::prepare(&rootp, &g, &opts, planner.as_deref(), llm_skipped, extra)?;
-    let checker = Checker::new(&rootp, &g, &prepared.standard, &opts);
-    // Every line is an `Event`, whose tag is always `warden.registry-event/v1`:
-    // the output contract's check runs once, and the lines are serialized
-    // straight into one buffered stdout (not a write per line). A line that
-    // cannot be written (a closed pipe) is not worth failing the session
-    // that already decided.
-    if lines {
-        output::check_contract(&serde_json::json!({ "schema": maintain::EVENT_SCHEMA_ID }))
-            .map_err(|m| CliError::Core(warden_core::Error::Internal(m)))?;
-    }
-    let mut sink = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
-    let mut emit = |e: &Event| {
-        if lines {
-            use std::io::Write as _;
-            if serde_json::to_writer(&mut sink, e).is_ok() {
-                let _ = sink.write_all(b"\n");
-            }
-        }
-    };
-    for (id, why) in &prepared.llm_failures {
-        emit(&Event::llm_failed(id, why));
-    }
-    let mut decided = if interactive {
-        let stdin = std::io::stdin();
-        let mut input = stdin.lock();
-        let mut out = std::io::stderr();
-        let mut editor = ShellEditor;
-        let mut term = review::Terminal {
-            input: &mut input,
-            output: &mut out,
-            editor: &mut editor,
-        };
-        review::review(&prepared, &checker, &mut term)
-            .map_err(|e| CliError::usage(format!("the review loop ended: {e}"), None))?
-    } else {
-        maintain::decide_auto(&prepared, &checker, &mut emit)
-    };
+    Ok(choice)
+}
+
+/// Write what was decided as one run (nothing in a dry run, which takes no
+/// session), and keep what `warden replay RUN` needs and the raw LLM answers.
+fn commit(
+    repo: &warden_core::Repo,
+    a: &MaintainArgs,
+    prepared: &maintain::Prepared,
+    decided: &mut maintain::Decided,
+    opts: &Options,
+    interactive: bool,
+) -> Result<maintain::Committed, CliError> {
     let ctx = env::context();
     let committed = if a.dry_run {
         // Writes nothing: no session (lock, recovery), like a read-only command.
-        maintain::dry_run(&mut decided, &opts)?
+        maintain::dry_run(decided, opts)?
     } else {
-        let mut s = session(&repo, &ctx, a.no_wait)?;
+        let mut s = session(repo, &ctx, a.no_wait)?;
         let src = maintain::source_kind(&decided.results, interactive);
-        maintain::commit(
-            &mut s,
-            &mut decided,
-            &opts,
-            src,
-            &prepared.llm_records,
-            false,
-        )?
+        maintain::commit(&mut s, decided, opts, src, &prepared.llm_records, false)?
     };
     if let Some(run) = &committed.run {
         // What `warden replay RUN` re-runs the session from.
         let record =
-            warden_registry::replay::SessionRecord::of(&prepared, &decided, &opts, interactive);
+            warden_registry::replay::SessionRecord::of(prepared, decided, opts, interactive);
         warden_registry::replay::record_session(&repo.layout.run_dir(run), &record);
     }
     if committed.run.is_none() && !prepared.llm_records.is_empty() {
@@ -489,37 +525,32 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
         let dir = repo.layout.run_dir(&ctx.ids.run_id().to_string());
         maintain::record_llm(&dir, &prepared.llm_records);
     }
-    let mut report = maintain::report(&prepared, &decided, &committed, &opts, a.dry_run);
     if let Some(out) = &committed.rolled_back {
         eprintln!(
             "error: the validation command failed; the run was rolled back and nothing changed"
         );
         eprintln!("{}", out.trim_end());
     }
-    if a.publish && report.exit_code == 0 {
-        let url = raw_url.unwrap_or_default();
-        let p = publish::check(&g, &url, Duration::from_secs(30))?;
-        if !p.pass {
-            report.exit_code = 1;
-        }
-        report.publish = Some(p);
-    }
-    for r in &report.patches {
-        if r.outcome != maintain::PatchOutcome::Rejected || interactive {
-            emit(&Event::result(r, report.run.as_deref()));
-        }
-    }
-    emit(&Event::summary(&report));
-    {
-        use std::io::Write as _;
-        let _ = sink.flush();
-    }
-    if human {
-        output::emit(&report, Format::Human)?;
-    } else if let Some(p) = &report.publish {
-        eprint!("{}", publish::markdown(p));
-    }
-    Ok(output::ExitStatus::of_report(report.exit_code).into())
+    Ok(committed)
+}
+
+/// The interactive review: each patch shown on stderr, answered on stdin,
+/// edited in `$VISUAL`/`$EDITOR`.
+fn review_at_the_terminal(
+    prepared: &maintain::Prepared,
+    checker: &Checker,
+) -> Result<maintain::Decided, CliError> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut out = std::io::stderr();
+    let mut editor = ShellEditor;
+    let mut term = review::Terminal {
+        input: &mut input,
+        output: &mut out,
+        editor: &mut editor,
+    };
+    review::review(prepared, checker, &mut term)
+        .map_err(|e| CliError::usage(format!("the review loop ended: {e}"), None))
 }
 
 /// `warden replay RUN` of a registry maintain run (read-only; no network).

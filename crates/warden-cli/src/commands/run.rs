@@ -120,16 +120,16 @@ pub fn dispatch(
                 output::json(&plan)?;
             } else {
                 crate::ui::page(&crate::ui::human(&plan));
-                println!("dry run: no plugin was started, nothing was written");
             }
-            return Ok((ExitCode::SUCCESS, None));
+            let no_plugin = output::NotWritten::DryRun(Some("no plugin was started"));
+            return Ok((output::nothing_written(no_plugin, fmt).into(), None));
         }
         if !is_json(fmt) && crate::env::stdin_is_tty() {
             crate::ui::page(&crate::ui::human(&plan));
         }
         if !super::confirm(write, &format!("dispatch {event}"))? {
-            eprintln!("declined: nothing was written");
-            return Ok((output::ExitStatus::Findings.into(), None));
+            let declined = output::nothing_written(output::NotWritten::Declined, fmt);
+            return Ok((declined.into(), None));
         }
     }
     let mut s = session(&repo, &ctx, write.no_wait)?;

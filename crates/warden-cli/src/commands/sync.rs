@@ -393,20 +393,13 @@ fn reconcile_cmd(
         ActionKind::CreateBranch,
     )?;
     let mut session = super::session(&repo, ctx, flags.no_wait)?;
-    let launcher = crate::env::launcher();
-    let generators = SandboxedGenerators::new(&launcher, &repo.policy);
-    let (day, time) = select::dates(ctx.clock.now());
     let fetch_mode = if flags.no_fetch {
         FetchMode::Skip
     } else {
         FetchMode::Default
     };
     let many = flags.all || !flags.branches.is_empty();
-    let reconcile::Selection {
-        plan,
-        skipped,
-        fetched,
-    } = {
+    let selection = {
         let _progress = many.then(|| crate::ui::Progress::start("fetching"));
         reconcile::select_branches(
             git,
@@ -417,38 +410,27 @@ fn reconcile_cmd(
             FETCH_TIMEOUT,
         )?
     };
+    let launcher = crate::env::launcher();
+    let each = EachBranch {
+        git,
+        root: &root,
+        config: &config,
+        policy: &repo.policy,
+        generators: SandboxedGenerators::new(&launcher, &repo.policy),
+        launcher,
+        // One fetch for many branches was done already.
+        fetch: if selection.fetched.is_some() {
+            FetchMode::Skip
+        } else {
+            fetch_mode
+        },
+        dates: select::dates(ctx.clock.now()),
+        dry_run: flags.dry_run,
+    };
     let mut reports = Vec::new();
-    for branch in plan {
-        let opts = ReconcileOptions {
-            fetch: if fetched.is_some() {
-                FetchMode::Skip
-            } else {
-                fetch_mode.clone()
-            },
-            fetch_timeout: FETCH_TIMEOUT,
-            run: session.new_run_id(),
-            date: day.clone(),
-            signature: select::signature(git, &root, time.clone()),
-            dry_run: flags.dry_run,
-            branch,
-        };
-        let mut report = {
-            let mut plugins = PluginHook {
-                session: &mut session,
-                launcher: launcher.clone(),
-            };
-            let mut hooks = reconcile::Hooks {
-                policy: &repo.policy,
-                merge_conflict: &mut plugins,
-                generators: &generators,
-            };
-            let _progress = crate::ui::Progress::start(match &opts.branch {
-                Some(b) => format!("reconciling {b}"),
-                None => "reconciling".to_string(),
-            });
-            reconcile::reconcile(git, &root, &config, &opts, &Ungated, &mut hooks)?
-        };
-        if let Some(f) = &fetched {
+    for branch in selection.plan {
+        let mut report = each.reconcile(&mut session, branch)?;
+        if let Some(f) = &selection.fetched {
             report.fetch = f.clone();
         }
         if !flags.dry_run {
@@ -456,59 +438,113 @@ fn reconcile_cmd(
         }
         reports.push(report);
     }
-    let mut adopted = None;
     if flags.adopt && !flags.dry_run {
-        match select::adopt_candidate(git, &root, &reports) {
-            Ok(report) => adopted = auto_adopt(git, &root, &config, &mut session, report)?,
-            Err(why) => eprintln!("warden: not adopting: {why}"),
-        }
+        auto_adopt(git, &root, &config, &mut session, &mut reports)?;
     }
     drop(session);
     let quarantined = reports.iter().any(|r| r.outcome == Outcome::Quarantined);
+    // `--adopt`'s outcome rides in the reconcile report it adopted.
     match reports.first() {
         Some(r) if !many => output::emit(r, fmt)?,
         _ => output::emit(
             &reconcile::ReconcileBatch {
                 schema: reconcile::RECONCILE_BATCH_SCHEMA_ID.into(),
                 runs: reports,
-                skipped,
+                skipped: selection.skipped,
             },
             fmt,
         )?,
     }
-    // `--adopt` adds its own report for a person; the JSON stays the one
-    // reconcile object (the adopt run is in the ledger and `warden runs`).
-    if fmt == Format::Human
-        && let Some(a) = &adopted
-    {
-        output::emit(a, fmt)?;
-    }
-    Ok(if quarantined {
-        output::ExitStatus::Findings.into()
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(output::ExitStatus::findings_if(quarantined).into())
 }
 
-/// `--adopt`: when the sync config allows it and nothing collided.
+/// What every branch of one `sync reconcile` shares.
+struct EachBranch<'a> {
+    git: &'a Git,
+    root: &'a Path,
+    config: &'a SyncConfig,
+    policy: &'a warden_core::policy::Policy,
+    launcher: Launcher,
+    generators: SandboxedGenerators,
+    fetch: FetchMode,
+    /// The sync branch's day and the commits' time ([`select::dates`]).
+    dates: (String, String),
+    dry_run: bool,
+}
+
+impl EachBranch<'_> {
+    /// Reconcile one branch (`None`: the checked-out one) as its own run.
+    fn reconcile(
+        &self,
+        session: &mut Session,
+        branch: Option<String>,
+    ) -> Result<reconcile::ReconcileReport, CliError> {
+        let opts = ReconcileOptions {
+            fetch: self.fetch.clone(),
+            fetch_timeout: FETCH_TIMEOUT,
+            run: session.new_run_id(),
+            date: self.dates.0.clone(),
+            signature: select::signature(self.git, self.root, self.dates.1.clone()),
+            dry_run: self.dry_run,
+            branch,
+        };
+        let mut plugins = PluginHook {
+            session,
+            launcher: self.launcher.clone(),
+        };
+        let mut hooks = reconcile::Hooks {
+            policy: self.policy,
+            merge_conflict: &mut plugins,
+            generators: &self.generators,
+        };
+        let _progress = crate::ui::Progress::start(match &opts.branch {
+            Some(b) => format!("reconciling {b}"),
+            None => "reconciling".to_string(),
+        });
+        Ok(reconcile::reconcile(
+            self.git,
+            self.root,
+            self.config,
+            &opts,
+            &Ungated,
+            &mut hooks,
+        )?)
+    }
+}
+
+/// `--adopt`: adopt the checked-out branch's reconcile when the sync config
+/// allows it and nothing collided, recording the adopt as its own run; the
+/// outcome goes into that reconcile's report (`adopt`).
 fn auto_adopt(
     git: &Git,
     root: &Path,
     config: &SyncConfig,
     session: &mut Session,
-    report: &reconcile::ReconcileReport,
-) -> Result<Option<adopt::AdoptReport>, CliError> {
-    let why_not = select::adopt_refusal(config, report);
-    if let Some(w) = why_not {
-        eprintln!("warden: not adopting: {w}");
-        return Ok(None);
-    }
-    let scratch = scratch()?;
-    let arun = session.new_run_id();
-    let a = adopt::check(git, root, report, &arun, scratch.path())?;
-    adopt::apply(git, root, &a)?;
-    session.record(record::adopt(&a, super::actor(root)))?;
-    Ok(Some(a))
+    reports: &mut [reconcile::ReconcileReport],
+) -> Result<(), CliError> {
+    let i = match select::adopt_candidate(git, root, reports) {
+        Ok(i) => i,
+        Err(why) => {
+            eprintln!("warden: not adopting: {why}");
+            return Ok(());
+        }
+    };
+    let outcome = match select::adopt_refusal(config, &reports[i]) {
+        Some(reason) => {
+            eprintln!("warden: not adopting: {reason}");
+            adopt::AutoAdopt::NotAdopted { reason }
+        }
+        None => {
+            let scratch = scratch()?;
+            let arun = session.new_run_id();
+            let a = adopt::check(git, root, &reports[i], &arun, scratch.path())?;
+            adopt::apply(git, root, &a)?;
+            session.record(record::adopt(&a, super::actor(root)))?;
+            adopt::AutoAdopt::Adopted { report: a }
+        }
+    };
+    reports[i].adopt = Some(outcome);
+    Ok(())
 }
 
 fn scratch() -> Result<tempfile::TempDir, CliError> {
@@ -577,8 +613,7 @@ fn adopt_cmd(
         write,
         &format!("fast-forward {} to {}", a.branch, a.sync_branch),
     )? {
-        eprintln!("declined: nothing was written");
-        return Ok(output::ExitStatus::Findings.into());
+        return Ok(output::nothing_written(output::NotWritten::Declined, fmt).into());
     }
     adopt::apply(git, &root, &a)?;
     session.record(record::adopt(&a, super::actor(&root)))?;
