@@ -563,7 +563,7 @@ fn sync_reconcile_adopt_json_carries_the_adopt_run() {
         s.git(&a, &["rev-parse", "main"]).trim(),
         v["sync_commit"].as_str().expect("sync commit")
     );
-    sync_settings(&a, &home).bind(|| {
+    git_settings_at(&a, &home).bind(|| {
         insta::assert_snapshot!("sync_reconcile_adopt_json_off", off);
         insta::assert_snapshot!("sync_reconcile_adopt_json", on);
     });
