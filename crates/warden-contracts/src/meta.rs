@@ -466,6 +466,29 @@ meta_struct!(
     #[serde(default)] required_sections: Strings,
 });
 
+meta_struct!(
+    /// What a test spec is about.
+    TestScope {
+    #[serde(default)] description: Option<String>,
+    /// The code modules the unit tests cover (repository-relative); coverage targets are measured over them.
+    #[serde(default)] target_modules: Strings,
+    /// The flows the integration tests exercise.
+    #[serde(default)] target_flows: Strings,
+    /// The entrypoints the end-to-end tests drive.
+    #[serde(default)] entrypoints: Strings,
+});
+
+meta_struct!(
+    /// What a test spec's tests must reach.
+    Expectations {
+    /// Line coverage of `scope.target_modules`: a ratio (0.85) or a percentage (85); compared with `warden check --coverage`.
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] coverage_target: Option<Value>,
+    /// Branch coverage, the same way.
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] branch_coverage_target: Option<Value>,
+    /// Properties the tests must show.
+    #[serde(default)] properties: Strings,
+});
+
 meta_struct!(ModulePolicy {
     /// The module under test (repository-relative).
     module: String,
@@ -480,10 +503,8 @@ meta_struct!(
     TestUnitSpec {
     /// The meta file itself.
     #[serde(default)] location: Option<String>,
-    /// `{description, target_modules[]}`.
-    scope: Value,
-    /// `{coverage_target, branch_coverage_target, properties[]}` (ratios or percentages).
-    #[serde(default)] expectations: Option<Value>,
+    scope: TestScope,
+    #[serde(default)] expectations: Option<Expectations>,
     #[serde(default)] module_policies: Vec<ModulePolicy>,
     /// `{allowed_to_generate[], review_required[], invariants[]}`.
     #[serde(default)] ai_collaboration: Option<Value>,
@@ -493,8 +514,8 @@ meta_struct!(
     /// `type: test_integration_spec` — `tests/integration/meta.yaml`.
     TestIntegrationSpec {
     #[serde(default)] location: Option<String>,
-    /// `{description, target_flows[]}`.
-    scope: Value,
+    scope: TestScope,
+    #[serde(default)] expectations: Option<Expectations>,
     /// `{setup_strategy[], teardown_strategy[]}`.
     #[serde(default)] environment: Option<Value>,
     /// `[{id, description, steps[]}]`.
@@ -508,8 +529,8 @@ meta_struct!(
     /// `type: test_e2e_spec` — `tests/e2e/meta.yaml`.
     TestE2eSpec {
     #[serde(default)] location: Option<String>,
-    /// `{description, entrypoints[]}`.
-    scope: Value,
+    scope: TestScope,
+    #[serde(default)] expectations: Option<Expectations>,
     /// `{environment[], data_fixtures[]}`.
     #[serde(default)] requirements: Option<Value>,
     /// `[{id, description, expectations[]}]`.
@@ -587,8 +608,20 @@ meta_struct!(
     #[serde(default)] paths: BTreeMap<String, String>,
     /// `{test_module_pattern, package_init_required}`.
     #[serde(default)] naming: Option<Value>,
-    /// `{require_meta_docs, require_meta_tests, min_unit_coverage, min_integration_coverage, min_e2e_coverage, min_<kind>_branch_coverage}`.
-    #[serde(default)] ci_contracts: Option<Value>,
+    #[serde(default)] ci_contracts: Option<CiContracts>,
+});
+
+meta_struct!(
+    /// A repository contract's CI thresholds; each `min_*` is a ratio (0.8) or a percentage (80), compared with `warden check --coverage`.
+    CiContracts {
+    #[serde(default)] require_meta_docs: Option<bool>,
+    #[serde(default)] require_meta_tests: Option<bool>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_unit_coverage: Option<Value>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_integration_coverage: Option<Value>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_e2e_coverage: Option<Value>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_unit_branch_coverage: Option<Value>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_integration_branch_coverage: Option<Value>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_e2e_branch_coverage: Option<Value>,
 });
 
 meta_struct!(ExtractionTarget {

@@ -1180,3 +1180,30 @@ fn a_module_spec_that_is_not_a_yaml_mapping_is_one_gap_naming_why() {
     );
     assert_eq!(r.gaps.len(), 2, "{:#?}", r.gaps);
 }
+
+/// The typed parts of the test specs and the repository contract name the
+/// field a bad value is in.
+#[test]
+fn typed_scope_expectations_and_ci_contracts_name_the_bad_field() {
+    for (file, text, field) in [
+        (
+            "tests/unit/meta.yaml",
+            "type: test_unit_spec\nscope: {target_modules: lib/q.py}\n",
+            "scope.target_modules",
+        ),
+        (
+            "tests/e2e/meta.yaml",
+            "type: test_e2e_spec\nscope: {entrypoints: [cli]}\nexpectations: {properties: fast}\n",
+            "expectations.properties",
+        ),
+        (
+            ".l9_repo.meta.yaml",
+            "type: l9_repo_contract\nci_contracts: {require_meta_docs: \"yes\"}\n",
+            "ci_contracts.require_meta_docs",
+        ),
+    ] {
+        let (_d, r) = repo_with_gaps(&[(file, text)], GapKind::SchemaViolation, 1);
+        let g = of_kind(&r, GapKind::SchemaViolation)[0];
+        assert!(g.message.contains(field), "{file}: {}", g.message);
+    }
+}
