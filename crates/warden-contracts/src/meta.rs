@@ -665,18 +665,103 @@ meta_struct!(
 });
 
 meta_struct!(
+    /// Where a module's code lives.
+    ModuleLayout {
+    /// The module's package folder (repository-relative); the approval-adapter rule searches it.
+    #[serde(default)] package_path: Option<String>,
+    #[serde(default)] routes_module: Option<String>,
+    #[serde(default)] adapter_module: Option<String>,
+    #[serde(default)] service_module: Option<String>,
+    #[serde(default)] client_module: Option<String>,
+    #[serde(default)] schemas_module: Option<String>,
+    #[serde(default)] config_module: Option<String>,
+});
+
+meta_struct!(
+    /// One link between a module and an agent (a tool binding or a collaborator).
+    AgentLinkEntry {
+    /// The agent; named in the agent registry file (`invariants.agent_bindings.agent_registry_file`).
+    #[serde(default)] agent_id: Option<String>,
+    /// A tool binding's mode (`direct`, `via_CA`, `via_plan`): the graph edge's mode.
+    #[serde(default)] mode: Option<Value>,
+    /// A collaborator's protocol (`tool_call`, `packet_stream`, `event_bus`): the graph edge's mode.
+    #[serde(default)] interaction_protocol: Option<Value>,
+    #[serde(default)] allowed_operations: Strings,
+    #[serde(default)] packet_topics: Strings,
+});
+
+meta_struct!(
+    /// `wiring.tools`.
+    ToolsWiring {
+    /// When true, the tool registry file must name `tool_name`.
+    #[serde(default)] exposes_tool: Option<bool>,
+    #[serde(default)] tool_name: Option<String>,
+    /// The tool registry (default: the wiring contracts' `invariants.tool_registry.file`).
+    #[serde(default)] tool_registry_file: Option<String>,
+    #[serde(default)] agent_bindings: Vec<AgentLinkEntry>,
+});
+
+meta_struct!(
+    /// `wiring.agents`.
+    AgentsWiring {
+    #[serde(default)] collaborators: Vec<AgentLinkEntry>,
+});
+
+meta_struct!(
+    /// `wiring.memory`: segments must exist in `invariants.memory.segments_must_exist_in`.
+    MemoryWiring {
+    #[serde(default)] segments_read: Strings,
+    #[serde(default)] segments_written: Strings,
+    #[serde(default)] substrate_adapter: Option<String>,
+});
+
+meta_struct!(
+    /// `wiring.http.include_in_router`: `file` must contain `router_name`.
+    RouterInclude {
+    #[serde(default)] file: Option<String>,
+    #[serde(default)] router_name: Option<String>,
+    #[serde(default)] mount_under: Option<String>,
+});
+
+meta_struct!(
+    /// `wiring.http`.
+    HttpWiring {
+    #[serde(default)] include_in_router: Option<RouterInclude>,
+});
+
+meta_struct!(
+    /// `wiring.governance`.
+    GovernanceWiring {
+    /// `low`, `medium`, `high`: the graph node's risk level.
+    #[serde(default)] risk_level: Option<Value>,
+    /// When true, a file under `layout.package_path` must call `approval_adapter`.
+    #[serde(default)] requires_approval: Option<bool>,
+    /// `igor_only`, `boss`, `auto`: the governance edge's target.
+    #[serde(default)] approval_mechanism: Option<Value>,
+    #[serde(default)] approval_adapter: Option<String>,
+});
+
+meta_struct!(
+    /// A module meta's `wiring`: each declaration becomes a textual rule.
+    ModuleWiringDecl {
+    #[serde(default)] http: HttpWiring,
+    #[serde(default)] tools: ToolsWiring,
+    #[serde(default)] agents: AgentsWiring,
+    #[serde(default)] memory: MemoryWiring,
+    #[serde(default)] governance: GovernanceWiring,
+});
+
+meta_struct!(
     /// `type: module_meta` (seed: `l9_module_meta`) — `<module>/module.meta.yaml`.
     ModuleMeta {
     module_id: String,
     #[serde(default)] spec_file: Option<String>,
-    /// `{package_path, routes_module, adapter_module, service_module, client_module, schemas_module, config_module}`.
-    #[serde(default)] layout: BTreeMap<String, Value>,
+    #[serde(default)] layout: ModuleLayout,
     /// `{meta_file, required_docs[]}`.
     #[serde(default)] docs: Option<Value>,
     /// `{meta_file, unit_tests[{file, must_cover[]}], integration_tests[{file, must_cover[]}]}`.
     #[serde(default)] tests: Option<Value>,
-    /// `{http{include_in_router{file, router_name, mount_under}}, tools{exposes_tool, tool_name, tool_registry_file, agent_bindings[]}, agents{collaborators[]}, memory{segments_read[], segments_written[], substrate_adapter}, governance{risk_level, requires_approval, approval_mechanism, approval_adapter}}`.
-    #[serde(default)] wiring: Option<Value>,
+    #[serde(default)] wiring: ModuleWiringDecl,
     #[serde(default)] tier: Option<Value>,
 });
 
@@ -704,12 +789,44 @@ pub enum WiringRule {
 }
 
 meta_struct!(
+    /// `invariants.tool_registry`.
+    ToolRegistryInvariant {
+    #[serde(default)] require_entry_for_exposes_tool: Option<bool>,
+    /// The tool registry a module exposing a tool must be named in.
+    #[serde(default)] file: Option<String>,
+});
+
+meta_struct!(
+    /// `invariants.agent_bindings`.
+    AgentBindingsInvariant {
+    #[serde(default)] require_agent_exists: Option<bool>,
+    /// The file every linked agent must be named in.
+    #[serde(default)] agent_registry_file: Option<String>,
+});
+
+meta_struct!(
+    /// `invariants.memory`.
+    MemoryInvariant {
+    /// The file every memory segment must be named in.
+    #[serde(default)] segments_must_exist_in: Option<String>,
+});
+
+meta_struct!(
+    /// The wiring contracts' invariants.
+    WiringInvariants {
+    #[serde(default)] tool_registry: ToolRegistryInvariant,
+    #[serde(default)] agent_bindings: AgentBindingsInvariant,
+    #[serde(default)] memory: MemoryInvariant,
+    /// `{if_requires_approval_true{must_call_adapter, must_have_tests}}`.
+    #[serde(default)] governance: Option<Value>,
+});
+
+meta_struct!(
     /// `type: wiring_contracts` (seed: `l9_wiring_contracts`) — `.l9_wiring.meta.yaml`.
     WiringContracts {
     /// Which module meta files are checked (default: every discovered `module_meta`).
     #[serde(default)] module_meta_glob: Option<String>,
-    /// `{tool_registry{require_entry_for_exposes_tool, file}, agent_bindings{require_agent_exists, agent_registry_file}, memory{segments_must_exist_in}, governance{if_requires_approval_true{must_call_adapter, must_have_tests}}}`.
-    #[serde(default)] invariants: Option<Value>,
+    #[serde(default)] invariants: WiringInvariants,
     /// Extra rules, checked as written.
     #[serde(default)] rules: Vec<WiringRule>,
     /// The generated graph, drift-checked (default `generated/module_wiring_graph.yaml`).

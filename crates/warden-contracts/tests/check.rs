@@ -1181,10 +1181,10 @@ fn a_module_spec_that_is_not_a_yaml_mapping_is_one_gap_naming_why() {
     assert_eq!(r.gaps.len(), 2, "{:#?}", r.gaps);
 }
 
-/// The typed parts of the test specs and the repository contract name the
-/// field a bad value is in.
+/// The typed parts of the test specs, the repository contract, module metas
+/// and wiring contracts name the field a bad value is in.
 #[test]
-fn typed_scope_expectations_and_ci_contracts_name_the_bad_field() {
+fn typed_scope_expectations_ci_contracts_and_wiring_name_the_bad_field() {
     for (file, text, field) in [
         (
             "tests/unit/meta.yaml",
@@ -1200,6 +1200,21 @@ fn typed_scope_expectations_and_ci_contracts_name_the_bad_field() {
             ".l9_repo.meta.yaml",
             "type: l9_repo_contract\nci_contracts: {require_meta_docs: \"yes\"}\n",
             "ci_contracts.require_meta_docs",
+        ),
+        (
+            "m/module.meta.yaml",
+            "type: l9_module_meta\nmodule_id: m\nwiring:\n  tools: {exposes_tool: \"yes\", tool_name: t}\n",
+            "wiring.tools.exposes_tool",
+        ),
+        (
+            "m/module.meta.yaml",
+            "type: l9_module_meta\nmodule_id: m\nwiring:\n  memory: {segments_read: [{name: s}]}\n",
+            "wiring.memory.segments_read",
+        ),
+        (
+            ".l9_wiring.meta.yaml",
+            "type: l9_wiring_contracts\ninvariants:\n  memory: {segments_must_exist_in: [Memory.yaml]}\n",
+            "invariants.memory.segments_must_exist_in",
         ),
     ] {
         let (_d, r) = repo_with_gaps(&[(file, text)], GapKind::SchemaViolation, 1);
