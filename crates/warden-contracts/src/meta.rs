@@ -601,13 +601,27 @@ meta_struct!(
 });
 
 meta_struct!(
+    /// `naming` of a repository contract.
+    Naming {
+    /// e.g. `test_*.py`.
+    #[serde(default)] test_module_pattern: Option<String>,
+    #[serde(default)] package_init_required: Option<bool>,
+});
+
+meta_struct!(
+    /// `ci_enforcement` of a schema extraction contract.
+    CiEnforcement {
+    #[serde(default)] require_manifest: Option<bool>,
+    #[serde(default)] require_tests: Option<bool>,
+});
+
+meta_struct!(
     /// `type: repo_contract` (seed: `l9_repo_contract`) — `.l9_repo.meta.yaml`.
     RepoContract {
     #[serde(default)] root_package: Option<String>,
     /// `{core, agents, memory, tools, tests, docs}`: folders that must exist.
     #[serde(default)] paths: BTreeMap<String, String>,
-    /// `{test_module_pattern, package_init_required}`.
-    #[serde(default)] naming: Option<Value>,
+    #[serde(default)] naming: Option<Naming>,
     #[serde(default)] ci_contracts: Option<CiContracts>,
 });
 
@@ -638,8 +652,7 @@ meta_struct!(
     #[serde(default)] extractor_prompt: Option<String>,
     #[serde(default)] extractor_runner: Option<String>,
     targets: Vec<ExtractionTarget>,
-    /// `{require_manifest, require_tests}`.
-    #[serde(default)] ci_enforcement: Option<Value>,
+    #[serde(default)] ci_enforcement: Option<CiEnforcement>,
 });
 
 meta_struct!(ModuleCi {
@@ -752,28 +765,76 @@ meta_struct!(
 });
 
 meta_struct!(
+    /// A module meta's `docs`.
+    ModuleDocs {
+    /// The docs meta file (`docs.meta.yaml`).
+    #[serde(default)] meta_file: Option<String>,
+    #[serde(default)] required_docs: Strings,
+});
+
+meta_struct!(
+    /// One test file a module meta declares.
+    ModuleTestFile {
+    #[serde(default)] file: Option<String>,
+    #[serde(default)] must_cover: Strings,
+});
+
+meta_struct!(
+    /// A module meta's `tests`.
+    ModuleTests {
+    /// The tests meta file (`tests.meta.yaml`).
+    #[serde(default)] meta_file: Option<String>,
+    #[serde(default)] unit_tests: Vec<ModuleTestFile>,
+    #[serde(default)] integration_tests: Vec<ModuleTestFile>,
+});
+
+meta_struct!(
     /// `type: module_meta` (seed: `l9_module_meta`) — `<module>/module.meta.yaml`.
     ModuleMeta {
     module_id: String,
     #[serde(default)] spec_file: Option<String>,
     #[serde(default)] layout: ModuleLayout,
-    /// `{meta_file, required_docs[]}`.
-    #[serde(default)] docs: Option<Value>,
-    /// `{meta_file, unit_tests[{file, must_cover[]}], integration_tests[{file, must_cover[]}]}`.
-    #[serde(default)] tests: Option<Value>,
+    #[serde(default)] docs: Option<ModuleDocs>,
+    #[serde(default)] tests: Option<ModuleTests>,
     #[serde(default)] wiring: ModuleWiringDecl,
     #[serde(default)] tier: Option<Value>,
 });
 
 meta_struct!(
+    /// `routes.fastapi_include`.
+    RouterMount {
+    #[serde(default)] file: Option<String>,
+    #[serde(default)] router_name: Option<String>,
+    #[serde(default)] prefix: Option<String>,
+});
+
+meta_struct!(
+    /// A module wiring's `routes`.
+    Routes {
+    #[serde(default)] fastapi_include: Option<RouterMount>,
+});
+
+meta_struct!(
+    /// A module wiring's `task_routing`.
+    TaskRouting {
+    #[serde(default)] if_exposes_tool: Option<bool>,
+    #[serde(default)] tool_name: Option<String>,
+    #[serde(default)] registry_file: Option<String>,
+});
+
+meta_struct!(
+    /// A module wiring's `deployment`.
+    Deployment {
+    #[serde(default)] docker_service_name: Option<String>,
+    #[serde(default)] depends_on: Strings,
+});
+
+meta_struct!(
     /// `type: module_wiring` — `<module>/wiring.meta.yaml`.
     ModuleWiring {
-    /// `{fastapi_include{file, router_name, prefix}}`.
-    #[serde(default)] routes: Option<Value>,
-    /// `{if_exposes_tool, tool_name, registry_file}`.
-    #[serde(default)] task_routing: Option<Value>,
-    /// `{docker_service_name, depends_on[]}`.
-    #[serde(default)] deployment: Option<Value>,
+    #[serde(default)] routes: Option<Routes>,
+    #[serde(default)] task_routing: Option<TaskRouting>,
+    #[serde(default)] deployment: Option<Deployment>,
 });
 
 /// One generic wiring rule.
@@ -812,13 +873,26 @@ meta_struct!(
 });
 
 meta_struct!(
+    /// `invariants.governance.if_requires_approval_true`.
+    ApprovalInvariant {
+    /// The approval adapter a module requiring approval must call (a file).
+    #[serde(default)] must_call_adapter: Option<String>,
+    #[serde(default)] must_have_tests: Option<bool>,
+});
+
+meta_struct!(
+    /// `invariants.governance`.
+    GovernanceInvariant {
+    #[serde(default)] if_requires_approval_true: Option<ApprovalInvariant>,
+});
+
+meta_struct!(
     /// The wiring contracts' invariants.
     WiringInvariants {
     #[serde(default)] tool_registry: ToolRegistryInvariant,
     #[serde(default)] agent_bindings: AgentBindingsInvariant,
     #[serde(default)] memory: MemoryInvariant,
-    /// `{if_requires_approval_true{must_call_adapter, must_have_tests}}`.
-    #[serde(default)] governance: Option<Value>,
+    #[serde(default)] governance: GovernanceInvariant,
 });
 
 meta_struct!(
