@@ -88,23 +88,24 @@ pub fn stamped_in_step(
     meta_bytes: &[u8],
     generator: &str,
 ) -> Option<String> {
-    stamped_in_step_stat(root, meta_file, meta_bytes, generator).map(|(target, _)| target)
+    stamped_in_step_stat(root, meta_file, meta_bytes, generator, false).map(|(target, _)| target)
 }
 
 /// [`stamped_in_step`], with the document's `stat` taken before it is read
-/// (for [`Proofs::made`]).
+/// when `stat` (for [`Proofs::made`]).
 fn stamped_in_step_stat(
     root: &Path,
     meta_file: &str,
     meta_bytes: &[u8],
     generator: &str,
+    stat: bool,
 ) -> Option<(String, Option<FileStat>)> {
     let text = std::str::from_utf8(meta_bytes).ok()?;
     let hint = crate::scan::hint(text)?;
     let t = MetaType::from_name(hint.type_name).filter(|t| t.is_document())?;
     let target = check::target_for(meta_file, t, hint.location).ok()?;
     let path = root.join(&target);
-    let stat = FileStat::of(&path);
+    let stat = if stat { FileStat::of(&path) } else { None };
     let doc = crate::discover::read(&path).ok()?;
     let doc = std::str::from_utf8(&doc).ok()?;
     render::in_step(generator, meta_file, &target, meta_bytes, doc).then_some((target, stat))
@@ -179,11 +180,14 @@ fn see(root: &Path, meta_file: &str, generator: &str, proofs: &Proofs) -> Seen {
         return Seen::InStep(target);
     }
     let path = root.join(meta_file);
-    let meta_stat = FileStat::of(&path);
+    let remember = proofs.enabled();
+    let meta_stat = if remember { FileStat::of(&path) } else { None };
     let Ok(bytes) = crate::discover::read(&path) else {
         return Seen::Bad;
     };
-    if let Some((target, doc_stat)) = stamped_in_step_stat(root, meta_file, &bytes, generator) {
+    if let Some((target, doc_stat)) =
+        stamped_in_step_stat(root, meta_file, &bytes, generator, remember)
+    {
         proofs.made(meta_file, &target, meta_stat, doc_stat);
         return Seen::InStep(target);
     }

@@ -25,8 +25,10 @@ pub const SETTLE: Duration = Duration::from_secs(2);
 /// The cache file, relative to the repository root.
 pub const FILE: &str = ".warden/state/gen-docs-proofs.json";
 
-/// What `stat` says about a file, as far as a proof depends on it.
+/// What `stat` says about a file, as far as a proof depends on it (stored
+/// as one array: size, inode, mtime, ctime).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "[i128; 4]", try_from = "[i128; 4]")]
 pub struct FileStat {
     pub size: u64,
     pub ino: u64,
@@ -53,12 +55,51 @@ impl FileStat {
     }
 }
 
-/// One remembered proof.
+impl From<FileStat> for [i128; 4] {
+    fn from(f: FileStat) -> Self {
+        [
+            i128::from(f.size),
+            i128::from(f.ino),
+            f.mtime_ns,
+            f.ctime_ns,
+        ]
+    }
+}
+
+impl TryFrom<[i128; 4]> for FileStat {
+    type Error = std::num::TryFromIntError;
+    fn try_from([size, ino, mtime_ns, ctime_ns]: [i128; 4]) -> Result<Self, Self::Error> {
+        Ok(FileStat {
+            size: u64::try_from(size)?,
+            ino: u64::try_from(ino)?,
+            mtime_ns,
+            ctime_ns,
+        })
+    }
+}
+
+/// One remembered proof (stored as an array: target, meta, document).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    into = "(String, FileStat, FileStat)",
+    from = "(String, FileStat, FileStat)"
+)]
 pub struct Proof {
     pub target: String,
     pub meta: FileStat,
     pub doc: FileStat,
+}
+
+impl From<Proof> for (String, FileStat, FileStat) {
+    fn from(p: Proof) -> Self {
+        (p.target, p.meta, p.doc)
+    }
+}
+
+impl From<(String, FileStat, FileStat)> for Proof {
+    fn from((target, meta, doc): (String, FileStat, FileStat)) -> Self {
+        Proof { target, meta, doc }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -107,6 +148,12 @@ impl Proofs {
             loaded,
             now: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Whether proofs are remembered (the repository has `.warden/state/`):
+    /// without, no `stat` is taken for them.
+    pub fn enabled(&self) -> bool {
+        self.path.is_some()
     }
 
     /// No cache: every document is read and proven (tests, other tools).
