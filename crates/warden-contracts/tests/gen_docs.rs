@@ -474,3 +474,22 @@ fn recent_changes_and_repositories_without_state_are_not_remembered() {
     assert!(!d.path().join(warden_contracts::proofs::FILE).exists());
     assert_eq!(holds(d.path(), "a/README.meta.yaml"), None);
 }
+
+/// A proofs file that cannot be read, or one another generator wrote,
+/// proves nothing; the run stores its own proofs over it.
+#[test]
+fn unreadable_or_foreign_proofs_prove_nothing() {
+    let d = managed();
+    std::fs::create_dir_all(d.path().join(".warden/state")).expect("mkdir");
+    let file = d.path().join(warden_contracts::proofs::FILE);
+    std::fs::write(&file, "{not json").expect("write");
+    assert_eq!(holds(d.path(), "a/README.meta.yaml"), None);
+    assert!(plan_remembering(d.path()).problems.is_empty());
+    assert_eq!(
+        holds(d.path(), "a/README.meta.yaml").as_deref(),
+        Some("a/README.md")
+    );
+    let other = "warden-contracts 0.0.1 template 1";
+    let foreign = Proofs::load_settled_before(d.path(), other, i128::MAX);
+    assert_eq!(foreign.holds(d.path(), "a/README.meta.yaml"), None);
+}
