@@ -375,3 +375,35 @@ fn gen_docs_adopt_is_one_undoable_run_that_keeps_the_hand_text() {
     r.ok(&["undo", &run, "--yes"]);
     assert_eq!(r.read("docs/architecture.md"), hand);
 }
+
+/// `gen docs --check` remembers its stamp proofs only in the clone's ignored
+/// state (git sees no change), and a remembered proof never hides a hand
+/// edit inside a fence, even one that keeps the document's size.
+#[test]
+fn gen_docs_check_remembers_proofs_in_ignored_state_and_still_sees_hand_edits() {
+    let r = seed_repo();
+    r.ok(&["gen", "docs", "--yes"]);
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "--quiet", "-m", "documents"]);
+    // Only changes older than the settle time are remembered.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    r.ok(&["gen", "docs", "--check"]);
+    let cache = r.root.join(warden_contracts::proofs::FILE);
+    let proofs: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache).expect("proofs remembered")).expect("json");
+    let mut metas: Vec<&String> = proofs["proofs"]
+        .as_object()
+        .expect("proofs")
+        .keys()
+        .collect();
+    metas.sort();
+    assert_eq!(metas, ["README.meta.yaml", "docs/architecture.meta.yaml"]);
+    assert_eq!(r.git(&["status", "--porcelain"]), "", "nothing git tracks");
+    r.ok(&["gen", "docs", "--check"]);
+    let doc = r.read("docs/architecture.md");
+    let edited = doc.replace("One service.", "One servic_.");
+    assert_eq!(edited.len(), doc.len());
+    r.write("docs/architecture.md", &edited);
+    let out = r.run(&["gen", "docs", "--check"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}

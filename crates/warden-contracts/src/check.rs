@@ -707,51 +707,82 @@ fn check_coverage(loaded: &[Loaded], reports: &[crate::coverage::Report], gaps: 
 }
 
 /// One coverage threshold a meta declares.
-struct Threshold<'a> {
+struct Threshold {
     /// The field, e.g. `expectations.coverage_target`.
     field: String,
     /// The coverage kind (unit, integration, e2e).
     kind: &'static str,
     measure: crate::coverage::Measure,
-    value: &'a Value,
+    value: Value,
     /// The modules the threshold is about (empty: all files).
     modules: Vec<String>,
 }
 
+/// A test spec's coverage kind, scope and expectations, typed.
+fn test_spec_parts(
+    l: &Loaded,
+) -> Option<(&'static str, meta::TestScope, Option<meta::Expectations>)> {
+    match l.meta_type {
+        MetaType::TestUnitSpec => {
+            meta::typed::<meta::TestUnitSpec>(&l.value).map(|s| ("unit", s.scope, s.expectations))
+        }
+        MetaType::TestIntegrationSpec => meta::typed::<meta::TestIntegrationSpec>(&l.value)
+            .map(|s| ("integration", s.scope, s.expectations)),
+        MetaType::TestE2eSpec => {
+            meta::typed::<meta::TestE2eSpec>(&l.value).map(|s| ("e2e", s.scope, s.expectations))
+        }
+        _ => None,
+    }
+}
+
 /// A test spec's `expectations` targets (about its `scope.target_modules`)
 /// and a repository contract's `ci_contracts.min_*_coverage` per kind.
-fn declared_thresholds(l: &Loaded) -> Vec<Threshold<'_>> {
-    use crate::coverage::{self, Measure};
+fn declared_thresholds(l: &Loaded) -> Vec<Threshold> {
+    use crate::coverage::Measure;
     let mut declared = Vec::new();
-    let kind = match l.meta_type {
-        MetaType::TestUnitSpec => Some("unit"),
-        MetaType::TestIntegrationSpec => Some("integration"),
-        MetaType::TestE2eSpec => Some("e2e"),
-        _ => None,
-    };
-    if let Some(kind) = kind {
-        for (key, measure) in [
-            ("coverage_target", Measure::Lines),
-            ("branch_coverage_target", Measure::Branches),
+    if let Some((kind, scope, Some(e))) = test_spec_parts(l) {
+        for (key, measure, value) in [
+            ("coverage_target", Measure::Lines, e.coverage_target),
+            (
+                "branch_coverage_target",
+                Measure::Branches,
+                e.branch_coverage_target,
+            ),
         ] {
-            if let Some(value) = l.value.get("expectations").and_then(|e| e.get(key)) {
+            if let Some(value) = value {
                 declared.push(Threshold {
                     field: format!("expectations.{key}"),
                     kind,
                     measure,
                     value,
-                    modules: strings(l.value.get("scope").and_then(|s| s.get("target_modules"))),
+                    modules: scope.target_modules.clone(),
                 });
             }
         }
     }
-    if l.meta_type == MetaType::RepoContract {
-        for &kind in coverage::KINDS {
-            for (field, measure) in [
-                (format!("min_{kind}_coverage"), Measure::Lines),
-                (format!("min_{kind}_branch_coverage"), Measure::Branches),
+    let ci = (l.meta_type == MetaType::RepoContract)
+        .then(|| meta::typed::<meta::RepoContract>(&l.value))
+        .flatten()
+        .and_then(|r| r.ci_contracts);
+    if let Some(c) = ci {
+        for (kind, lines, branches) in [
+            ("unit", c.min_unit_coverage, c.min_unit_branch_coverage),
+            (
+                "integration",
+                c.min_integration_coverage,
+                c.min_integration_branch_coverage,
+            ),
+            ("e2e", c.min_e2e_coverage, c.min_e2e_branch_coverage),
+        ] {
+            for (field, measure, value) in [
+                (format!("min_{kind}_coverage"), Measure::Lines, lines),
+                (
+                    format!("min_{kind}_branch_coverage"),
+                    Measure::Branches,
+                    branches,
+                ),
             ] {
-                if let Some(value) = l.value.get("ci_contracts").and_then(|c| c.get(&field)) {
+                if let Some(value) = value {
                     declared.push(Threshold {
                         field: format!("ci_contracts.{field}"),
                         kind,
@@ -766,14 +797,14 @@ fn declared_thresholds(l: &Loaded) -> Vec<Threshold<'_>> {
     declared
 }
 
-impl Threshold<'_> {
+impl Threshold {
     /// The gap, if any: a value that is no threshold, or coverage below it
     /// in the reports of the threshold's kind (none given: no gap).
     fn gap(self, l: &Loaded, reports: &[crate::coverage::Report]) -> Option<NewGap> {
         use crate::coverage::{self, Lines};
         let needle = self.field.rsplit('.').next().unwrap_or(&self.field);
         let line = line_of(&l.text, needle);
-        let Some(target) = coverage::threshold(self.value) else {
+        let Some(target) = coverage::threshold(&self.value) else {
             let problem = format!(
                 "{}: {} is not a ratio (0.85) or a percentage (85)",
                 self.field, self.value

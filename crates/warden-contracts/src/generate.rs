@@ -1,10 +1,12 @@
 //! The generators: `gen docs`, `gen tests` and `fix` compute file writes; the
 //! CLI hands them to the engine as ONE proposal (policy gate, atomic apply,
-//! ledger, undo). Nothing here writes.
+//! ledger, undo). Nothing here writes what git tracks: `gen docs` only
+//! remembers its stamp proofs in the clone's ignored state ([`Proofs`]).
 
 use crate::check::{self, CheckReport, Loaded, doc_target, repo_rel};
 use crate::gaps::{Gap, GapKind, Status};
 use crate::meta::MetaType;
+use crate::proofs::{FileStat, Proofs};
 use crate::render::{self, Refresh};
 use crate::skeleton::{self, Lang};
 use rayon::prelude::*;
@@ -86,13 +88,27 @@ pub fn stamped_in_step(
     meta_bytes: &[u8],
     generator: &str,
 ) -> Option<String> {
+    stamped_in_step_stat(root, meta_file, meta_bytes, generator, false).map(|(target, _)| target)
+}
+
+/// [`stamped_in_step`], with the document's `stat` taken before it is read
+/// when `stat` (for [`Proofs::made`]).
+fn stamped_in_step_stat(
+    root: &Path,
+    meta_file: &str,
+    meta_bytes: &[u8],
+    generator: &str,
+    stat: bool,
+) -> Option<(String, Option<FileStat>)> {
     let text = std::str::from_utf8(meta_bytes).ok()?;
     let hint = crate::scan::hint(text)?;
     let t = MetaType::from_name(hint.type_name).filter(|t| t.is_document())?;
     let target = check::target_for(meta_file, t, hint.location).ok()?;
-    let doc = crate::discover::read(&root.join(&target)).ok()?;
+    let path = root.join(&target);
+    let stat = if stat { FileStat::of(&path) } else { None };
+    let doc = crate::discover::read(&path).ok()?;
     let doc = std::str::from_utf8(&doc).ok()?;
-    render::in_step(generator, meta_file, &target, meta_bytes, doc).then_some(target)
+    render::in_step(generator, meta_file, &target, meta_bytes, doc).then_some((target, stat))
 }
 
 /// A document meta's target, current bytes and rendering (`Err`: its
@@ -116,10 +132,24 @@ pub fn plan_docs(root: &Path) -> DocsPlan {
     plan_docs_with(root, &render::generator_id())
 }
 
-/// [`plan_docs`] as a given generator (its identity is in every stamp).
+/// [`plan_docs`] as a given generator (its identity is in every stamp). A
+/// meta whose remembered proof still holds ([`Proofs`]: neither it nor its
+/// document changed since a run proved them in step) is not read; the
+/// proofs of this run are stored for the next one.
 pub fn plan_docs_with(root: &Path, generator: &str) -> DocsPlan {
+    let proofs = Proofs::load(root, generator);
+    let plan = plan_docs_proven(root, generator, &proofs);
+    proofs.store();
+    plan
+}
+
+/// [`plan_docs_with`] with the given proofs (which it adds this run's to).
+pub fn plan_docs_proven(root: &Path, generator: &str, proofs: &Proofs) -> DocsPlan {
     let paths = check::meta_paths(root);
-    let seen: Vec<Seen> = paths.par_iter().map(|p| see(root, p, generator)).collect();
+    let seen: Vec<Seen> = paths
+        .par_iter()
+        .map(|p| see(root, p, generator, proofs))
+        .collect();
     // Rendered in parallel, collected in meta file order.
     let rendered: Vec<(Option<Loaded>, Option<DocOutcome>)> = seen
         .into_par_iter()
@@ -145,11 +175,20 @@ pub fn plan_docs_with(root: &Path, generator: &str) -> DocsPlan {
 }
 
 /// One meta file: proven in step by its document's stamp, or typed.
-fn see(root: &Path, meta_file: &str, generator: &str) -> Seen {
-    let Ok(bytes) = crate::discover::read(&root.join(meta_file)) else {
+fn see(root: &Path, meta_file: &str, generator: &str, proofs: &Proofs) -> Seen {
+    if let Some(target) = proofs.holds(root, meta_file) {
+        return Seen::InStep(target);
+    }
+    let path = root.join(meta_file);
+    let remember = proofs.enabled();
+    let meta_stat = if remember { FileStat::of(&path) } else { None };
+    let Ok(bytes) = crate::discover::read(&path) else {
         return Seen::Bad;
     };
-    if let Some(target) = stamped_in_step(root, meta_file, &bytes, generator) {
+    if let Some((target, doc_stat)) =
+        stamped_in_step_stat(root, meta_file, &bytes, generator, remember)
+    {
+        proofs.made(meta_file, &target, meta_stat, doc_stat);
         return Seen::InStep(target);
     }
     match check::load_bytes(meta_file, bytes) {

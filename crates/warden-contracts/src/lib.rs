@@ -23,6 +23,7 @@ pub mod generate;
 pub mod meta;
 pub mod modules;
 pub mod ordered;
+pub mod proofs;
 pub mod render;
 pub mod report;
 pub mod run_tests;

@@ -466,6 +466,29 @@ meta_struct!(
     #[serde(default)] required_sections: Strings,
 });
 
+meta_struct!(
+    /// What a test spec is about.
+    TestScope {
+    #[serde(default)] description: Option<String>,
+    /// The code modules the unit tests cover (repository-relative); coverage targets are measured over them.
+    #[serde(default)] target_modules: Strings,
+    /// The flows the integration tests exercise.
+    #[serde(default)] target_flows: Strings,
+    /// The entrypoints the end-to-end tests drive.
+    #[serde(default)] entrypoints: Strings,
+});
+
+meta_struct!(
+    /// What a test spec's tests must reach.
+    Expectations {
+    /// Line coverage of `scope.target_modules`: a ratio (0.85) or a percentage (85); compared with `warden check --coverage`.
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] coverage_target: Option<Value>,
+    /// Branch coverage, the same way.
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] branch_coverage_target: Option<Value>,
+    /// Properties the tests must show.
+    #[serde(default)] properties: Strings,
+});
+
 meta_struct!(ModulePolicy {
     /// The module under test (repository-relative).
     module: String,
@@ -480,10 +503,8 @@ meta_struct!(
     TestUnitSpec {
     /// The meta file itself.
     #[serde(default)] location: Option<String>,
-    /// `{description, target_modules[]}`.
-    scope: Value,
-    /// `{coverage_target, branch_coverage_target, properties[]}` (ratios or percentages).
-    #[serde(default)] expectations: Option<Value>,
+    scope: TestScope,
+    #[serde(default)] expectations: Option<Expectations>,
     #[serde(default)] module_policies: Vec<ModulePolicy>,
     /// `{allowed_to_generate[], review_required[], invariants[]}`.
     #[serde(default)] ai_collaboration: Option<Value>,
@@ -493,8 +514,8 @@ meta_struct!(
     /// `type: test_integration_spec` — `tests/integration/meta.yaml`.
     TestIntegrationSpec {
     #[serde(default)] location: Option<String>,
-    /// `{description, target_flows[]}`.
-    scope: Value,
+    scope: TestScope,
+    #[serde(default)] expectations: Option<Expectations>,
     /// `{setup_strategy[], teardown_strategy[]}`.
     #[serde(default)] environment: Option<Value>,
     /// `[{id, description, steps[]}]`.
@@ -508,8 +529,8 @@ meta_struct!(
     /// `type: test_e2e_spec` — `tests/e2e/meta.yaml`.
     TestE2eSpec {
     #[serde(default)] location: Option<String>,
-    /// `{description, entrypoints[]}`.
-    scope: Value,
+    scope: TestScope,
+    #[serde(default)] expectations: Option<Expectations>,
     /// `{environment[], data_fixtures[]}`.
     #[serde(default)] requirements: Option<Value>,
     /// `[{id, description, expectations[]}]`.
@@ -580,15 +601,41 @@ meta_struct!(
 });
 
 meta_struct!(
+    /// `naming` of a repository contract.
+    Naming {
+    /// e.g. `test_*.py`.
+    #[serde(default)] test_module_pattern: Option<String>,
+    #[serde(default)] package_init_required: Option<bool>,
+});
+
+meta_struct!(
+    /// `ci_enforcement` of a schema extraction contract.
+    CiEnforcement {
+    #[serde(default)] require_manifest: Option<bool>,
+    #[serde(default)] require_tests: Option<bool>,
+});
+
+meta_struct!(
     /// `type: repo_contract` (seed: `l9_repo_contract`) — `.l9_repo.meta.yaml`.
     RepoContract {
     #[serde(default)] root_package: Option<String>,
     /// `{core, agents, memory, tools, tests, docs}`: folders that must exist.
     #[serde(default)] paths: BTreeMap<String, String>,
-    /// `{test_module_pattern, package_init_required}`.
-    #[serde(default)] naming: Option<Value>,
-    /// `{require_meta_docs, require_meta_tests, min_unit_coverage, min_integration_coverage, min_e2e_coverage, min_<kind>_branch_coverage}`.
-    #[serde(default)] ci_contracts: Option<Value>,
+    #[serde(default)] naming: Option<Naming>,
+    #[serde(default)] ci_contracts: Option<CiContracts>,
+});
+
+meta_struct!(
+    /// A repository contract's CI thresholds; each `min_*` is a ratio (0.8) or a percentage (80), compared with `warden check --coverage`.
+    CiContracts {
+    #[serde(default)] require_meta_docs: Option<bool>,
+    #[serde(default)] require_meta_tests: Option<bool>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_unit_coverage: Option<Value>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_integration_coverage: Option<Value>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_e2e_coverage: Option<Value>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_unit_branch_coverage: Option<Value>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_integration_branch_coverage: Option<Value>,
+    #[serde(default)] #[schemars(with = "Option<f64>", range(min = 0, max = 100))] min_e2e_branch_coverage: Option<Value>,
 });
 
 meta_struct!(ExtractionTarget {
@@ -605,8 +652,7 @@ meta_struct!(
     #[serde(default)] extractor_prompt: Option<String>,
     #[serde(default)] extractor_runner: Option<String>,
     targets: Vec<ExtractionTarget>,
-    /// `{require_manifest, require_tests}`.
-    #[serde(default)] ci_enforcement: Option<Value>,
+    #[serde(default)] ci_enforcement: Option<CiEnforcement>,
 });
 
 meta_struct!(ModuleCi {
@@ -632,30 +678,163 @@ meta_struct!(
 });
 
 meta_struct!(
+    /// Where a module's code lives.
+    ModuleLayout {
+    /// The module's package folder (repository-relative); the approval-adapter rule searches it.
+    #[serde(default)] package_path: Option<String>,
+    #[serde(default)] routes_module: Option<String>,
+    #[serde(default)] adapter_module: Option<String>,
+    #[serde(default)] service_module: Option<String>,
+    #[serde(default)] client_module: Option<String>,
+    #[serde(default)] schemas_module: Option<String>,
+    #[serde(default)] config_module: Option<String>,
+});
+
+meta_struct!(
+    /// One link between a module and an agent (a tool binding or a collaborator).
+    AgentLinkEntry {
+    /// The agent; named in the agent registry file (`invariants.agent_bindings.agent_registry_file`).
+    #[serde(default)] agent_id: Option<String>,
+    /// A tool binding's mode (`direct`, `via_CA`, `via_plan`): the graph edge's mode.
+    #[serde(default)] mode: Option<Value>,
+    /// A collaborator's protocol (`tool_call`, `packet_stream`, `event_bus`): the graph edge's mode.
+    #[serde(default)] interaction_protocol: Option<Value>,
+    #[serde(default)] allowed_operations: Strings,
+    #[serde(default)] packet_topics: Strings,
+});
+
+meta_struct!(
+    /// `wiring.tools`.
+    ToolsWiring {
+    /// When true, the tool registry file must name `tool_name`.
+    #[serde(default)] exposes_tool: Option<bool>,
+    #[serde(default)] tool_name: Option<String>,
+    /// The tool registry (default: the wiring contracts' `invariants.tool_registry.file`).
+    #[serde(default)] tool_registry_file: Option<String>,
+    #[serde(default)] agent_bindings: Vec<AgentLinkEntry>,
+});
+
+meta_struct!(
+    /// `wiring.agents`.
+    AgentsWiring {
+    #[serde(default)] collaborators: Vec<AgentLinkEntry>,
+});
+
+meta_struct!(
+    /// `wiring.memory`: segments must exist in `invariants.memory.segments_must_exist_in`.
+    MemoryWiring {
+    #[serde(default)] segments_read: Strings,
+    #[serde(default)] segments_written: Strings,
+    #[serde(default)] substrate_adapter: Option<String>,
+});
+
+meta_struct!(
+    /// `wiring.http.include_in_router`: `file` must contain `router_name`.
+    RouterInclude {
+    #[serde(default)] file: Option<String>,
+    #[serde(default)] router_name: Option<String>,
+    #[serde(default)] mount_under: Option<String>,
+});
+
+meta_struct!(
+    /// `wiring.http`.
+    HttpWiring {
+    #[serde(default)] include_in_router: Option<RouterInclude>,
+});
+
+meta_struct!(
+    /// `wiring.governance`.
+    GovernanceWiring {
+    /// `low`, `medium`, `high`: the graph node's risk level.
+    #[serde(default)] risk_level: Option<Value>,
+    /// When true, a file under `layout.package_path` must call `approval_adapter`.
+    #[serde(default)] requires_approval: Option<bool>,
+    /// `igor_only`, `boss`, `auto`: the governance edge's target.
+    #[serde(default)] approval_mechanism: Option<Value>,
+    #[serde(default)] approval_adapter: Option<String>,
+});
+
+meta_struct!(
+    /// A module meta's `wiring`: each declaration becomes a textual rule.
+    ModuleWiringDecl {
+    #[serde(default)] http: HttpWiring,
+    #[serde(default)] tools: ToolsWiring,
+    #[serde(default)] agents: AgentsWiring,
+    #[serde(default)] memory: MemoryWiring,
+    #[serde(default)] governance: GovernanceWiring,
+});
+
+meta_struct!(
+    /// A module meta's `docs`.
+    ModuleDocs {
+    /// The docs meta file (`docs.meta.yaml`).
+    #[serde(default)] meta_file: Option<String>,
+    #[serde(default)] required_docs: Strings,
+});
+
+meta_struct!(
+    /// One test file a module meta declares.
+    ModuleTestFile {
+    #[serde(default)] file: Option<String>,
+    #[serde(default)] must_cover: Strings,
+});
+
+meta_struct!(
+    /// A module meta's `tests`.
+    ModuleTests {
+    /// The tests meta file (`tests.meta.yaml`).
+    #[serde(default)] meta_file: Option<String>,
+    #[serde(default)] unit_tests: Vec<ModuleTestFile>,
+    #[serde(default)] integration_tests: Vec<ModuleTestFile>,
+});
+
+meta_struct!(
     /// `type: module_meta` (seed: `l9_module_meta`) — `<module>/module.meta.yaml`.
     ModuleMeta {
     module_id: String,
     #[serde(default)] spec_file: Option<String>,
-    /// `{package_path, routes_module, adapter_module, service_module, client_module, schemas_module, config_module}`.
-    #[serde(default)] layout: BTreeMap<String, Value>,
-    /// `{meta_file, required_docs[]}`.
-    #[serde(default)] docs: Option<Value>,
-    /// `{meta_file, unit_tests[{file, must_cover[]}], integration_tests[{file, must_cover[]}]}`.
-    #[serde(default)] tests: Option<Value>,
-    /// `{http{include_in_router{file, router_name, mount_under}}, tools{exposes_tool, tool_name, tool_registry_file, agent_bindings[]}, agents{collaborators[]}, memory{segments_read[], segments_written[], substrate_adapter}, governance{risk_level, requires_approval, approval_mechanism, approval_adapter}}`.
-    #[serde(default)] wiring: Option<Value>,
+    #[serde(default)] layout: ModuleLayout,
+    #[serde(default)] docs: Option<ModuleDocs>,
+    #[serde(default)] tests: Option<ModuleTests>,
+    #[serde(default)] wiring: ModuleWiringDecl,
     #[serde(default)] tier: Option<Value>,
+});
+
+meta_struct!(
+    /// `routes.fastapi_include`.
+    RouterMount {
+    #[serde(default)] file: Option<String>,
+    #[serde(default)] router_name: Option<String>,
+    #[serde(default)] prefix: Option<String>,
+});
+
+meta_struct!(
+    /// A module wiring's `routes`.
+    Routes {
+    #[serde(default)] fastapi_include: Option<RouterMount>,
+});
+
+meta_struct!(
+    /// A module wiring's `task_routing`.
+    TaskRouting {
+    #[serde(default)] if_exposes_tool: Option<bool>,
+    #[serde(default)] tool_name: Option<String>,
+    #[serde(default)] registry_file: Option<String>,
+});
+
+meta_struct!(
+    /// A module wiring's `deployment`.
+    Deployment {
+    #[serde(default)] docker_service_name: Option<String>,
+    #[serde(default)] depends_on: Strings,
 });
 
 meta_struct!(
     /// `type: module_wiring` — `<module>/wiring.meta.yaml`.
     ModuleWiring {
-    /// `{fastapi_include{file, router_name, prefix}}`.
-    #[serde(default)] routes: Option<Value>,
-    /// `{if_exposes_tool, tool_name, registry_file}`.
-    #[serde(default)] task_routing: Option<Value>,
-    /// `{docker_service_name, depends_on[]}`.
-    #[serde(default)] deployment: Option<Value>,
+    #[serde(default)] routes: Option<Routes>,
+    #[serde(default)] task_routing: Option<TaskRouting>,
+    #[serde(default)] deployment: Option<Deployment>,
 });
 
 /// One generic wiring rule.
@@ -671,12 +850,57 @@ pub enum WiringRule {
 }
 
 meta_struct!(
+    /// `invariants.tool_registry`.
+    ToolRegistryInvariant {
+    #[serde(default)] require_entry_for_exposes_tool: Option<bool>,
+    /// The tool registry a module exposing a tool must be named in.
+    #[serde(default)] file: Option<String>,
+});
+
+meta_struct!(
+    /// `invariants.agent_bindings`.
+    AgentBindingsInvariant {
+    #[serde(default)] require_agent_exists: Option<bool>,
+    /// The file every linked agent must be named in.
+    #[serde(default)] agent_registry_file: Option<String>,
+});
+
+meta_struct!(
+    /// `invariants.memory`.
+    MemoryInvariant {
+    /// The file every memory segment must be named in.
+    #[serde(default)] segments_must_exist_in: Option<String>,
+});
+
+meta_struct!(
+    /// `invariants.governance.if_requires_approval_true`.
+    ApprovalInvariant {
+    /// The approval adapter a module requiring approval must call (a file).
+    #[serde(default)] must_call_adapter: Option<String>,
+    #[serde(default)] must_have_tests: Option<bool>,
+});
+
+meta_struct!(
+    /// `invariants.governance`.
+    GovernanceInvariant {
+    #[serde(default)] if_requires_approval_true: Option<ApprovalInvariant>,
+});
+
+meta_struct!(
+    /// The wiring contracts' invariants.
+    WiringInvariants {
+    #[serde(default)] tool_registry: ToolRegistryInvariant,
+    #[serde(default)] agent_bindings: AgentBindingsInvariant,
+    #[serde(default)] memory: MemoryInvariant,
+    #[serde(default)] governance: GovernanceInvariant,
+});
+
+meta_struct!(
     /// `type: wiring_contracts` (seed: `l9_wiring_contracts`) — `.l9_wiring.meta.yaml`.
     WiringContracts {
     /// Which module meta files are checked (default: every discovered `module_meta`).
     #[serde(default)] module_meta_glob: Option<String>,
-    /// `{tool_registry{require_entry_for_exposes_tool, file}, agent_bindings{require_agent_exists, agent_registry_file}, memory{segments_must_exist_in}, governance{if_requires_approval_true{must_call_adapter, must_have_tests}}}`.
-    #[serde(default)] invariants: Option<Value>,
+    #[serde(default)] invariants: WiringInvariants,
     /// Extra rules, checked as written.
     #[serde(default)] rules: Vec<WiringRule>,
     /// The generated graph, drift-checked (default `generated/module_wiring_graph.yaml`).

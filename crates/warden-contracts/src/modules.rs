@@ -35,30 +35,30 @@ fn text_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 /// A kind of link between a module and an agent that a module meta
 /// declares: a list of entries with an `agent_id` each.
 struct AgentLink {
-    /// Where the list is in the module meta.
-    path: [&'static str; 3],
+    /// The list in the module meta's wiring.
+    entries: fn(&meta::ModuleWiringDecl) -> &[meta::AgentLinkEntry],
     /// The edge's type in the wiring graph.
     edge: &'static str,
     /// The edge runs from the agent to the module (else the other way).
     agent_calls_module: bool,
     /// The entry's field that becomes the edge's `mode`.
-    mode: &'static str,
+    mode: fn(&meta::AgentLinkEntry) -> Option<&Value>,
 }
 
 /// Every module–agent link kind; both the agent-registry rule and the
 /// wiring graph read them from here.
 const AGENT_LINKS: [AgentLink; 2] = [
     AgentLink {
-        path: ["wiring", "tools", "agent_bindings"],
+        entries: |w| &w.tools.agent_bindings,
         edge: "tool_binding",
         agent_calls_module: true,
-        mode: "mode",
+        mode: |e| e.mode.as_ref(),
     },
     AgentLink {
-        path: ["wiring", "agents", "collaborators"],
+        entries: |w| &w.agents.collaborators,
         edge: "collaboration",
         agent_calls_module: false,
-        mode: "interaction_protocol",
+        mode: |e| e.interaction_protocol.as_ref(),
     },
 ];
 
@@ -109,25 +109,14 @@ fn rule_key(rule: &WiringRule) -> String {
     }
 }
 
-/// The strings of a list at `path` (other entries skipped).
-fn strings_at<'a>(v: &'a Value, path: &[&str]) -> impl Iterator<Item = &'a str> + use<'a> {
-    s(v, path)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-}
-
 /// The entries of one module–agent link list with their `agent_id`.
 fn linked_agents<'a>(
-    module: &'a Value,
+    module: &'a meta::ModuleMeta,
     link: &AgentLink,
-) -> impl Iterator<Item = (&'a Value, &'a str)> + use<'a> {
-    s(module, &link.path)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|b| Some((b, b.get("agent_id").and_then(Value::as_str)?)))
+) -> impl Iterator<Item = (&'a meta::AgentLinkEntry, &'a str)> + use<'a> {
+    (link.entries)(&module.wiring)
+        .iter()
+        .filter_map(|b| Some((b, b.agent_id.as_deref()?)))
 }
 
 /// A rule that `file` mentions `text`, pointing at `text` in the meta.
@@ -143,32 +132,35 @@ fn mentions(file: impl Into<String>, text: impl Into<String>) -> (WiringRule, St
 }
 
 /// The rules a module meta implies, with the meta text to point at.
-pub fn module_rules(module: &Value, contracts: Option<&Value>) -> Vec<(WiringRule, String)> {
-    let inv = |p: &[&str]| {
-        contracts.and_then(|c| text_at(c, &[&["invariants"], p].concat()).map(str::to_string))
-    };
-    let mut rules: Vec<(WiringRule, String)> = tool_rule(module, &inv).into_iter().collect();
-    if let Some(file) = inv(&["agent_bindings", "agent_registry_file"]) {
+pub fn module_rules(
+    module: &meta::ModuleMeta,
+    inv: &meta::WiringInvariants,
+) -> Vec<(WiringRule, String)> {
+    let w = &module.wiring;
+    let mut rules: Vec<(WiringRule, String)> = tool_rule(w, inv).into_iter().collect();
+    if let Some(file) = &inv.agent_bindings.agent_registry_file {
         let agents: BTreeSet<&str> = AGENT_LINKS
             .iter()
             .flat_map(|link| linked_agents(module, link).map(|(_, a)| a))
             .collect();
-        rules.extend(agents.into_iter().map(|a| mentions(&file, a)));
+        rules.extend(agents.into_iter().map(|a| mentions(file, a)));
     }
-    if let Some(file) = inv(&["memory", "segments_must_exist_in"]) {
-        let segs: BTreeSet<&str> = ["segments_read", "segments_written"]
-            .into_iter()
-            .flat_map(|k| strings_at(module, &["wiring", "memory", k]))
+    if let Some(file) = &inv.memory.segments_must_exist_in {
+        let segs: BTreeSet<&str> = w
+            .memory
+            .segments_read
+            .iter()
+            .chain(&w.memory.segments_written)
+            .map(String::as_str)
             .collect();
-        rules.extend(segs.into_iter().map(|seg| mentions(&file, seg)));
+        rules.extend(segs.into_iter().map(|seg| mentions(file, seg)));
     }
-    if let (Some(file), Some(router)) = (
-        text_at(module, &["wiring", "http", "include_in_router", "file"]),
-        text_at(
-            module,
-            &["wiring", "http", "include_in_router", "router_name"],
-        ),
-    ) {
+    if let Some(meta::RouterInclude {
+        file: Some(file),
+        router_name: Some(router),
+        ..
+    }) = &w.http.include_in_router
+    {
         rules.push(mentions(file, router));
     }
     rules
@@ -177,16 +169,18 @@ pub fn module_rules(module: &Value, contracts: Option<&Value>) -> Vec<(WiringRul
 /// A module exposing a tool: its tool registry (the module's own, else the
 /// contracts' invariant) names the tool.
 fn tool_rule(
-    module: &Value,
-    inv: &dyn Fn(&[&str]) -> Option<String>,
+    w: &meta::ModuleWiringDecl,
+    inv: &meta::WiringInvariants,
 ) -> Option<(WiringRule, String)> {
-    if s(module, &["wiring", "tools", "exposes_tool"]).and_then(Value::as_bool) != Some(true) {
+    if w.tools.exposes_tool != Some(true) {
         return None;
     }
-    let tool = text_at(module, &["wiring", "tools", "tool_name"])?;
-    let file = text_at(module, &["wiring", "tools", "tool_registry_file"])
-        .map(str::to_string)
-        .or_else(|| inv(&["tool_registry", "file"]))?;
+    let tool = w.tools.tool_name.as_deref()?;
+    let file = w
+        .tools
+        .tool_registry_file
+        .as_ref()
+        .or(inv.tool_registry.file.as_ref())?;
     Some(mentions(file, tool))
 }
 
@@ -229,21 +223,19 @@ pub fn check(root: &Path, loaded: &[Loaded], gaps: &mut Vec<NewGap>) -> warden_c
     let wc = loaded
         .iter()
         .find(|l| l.meta_type == MetaType::WiringContracts);
-    let contracts = wc.map(|l| &l.value);
-    for l in loaded
-        .iter()
-        .filter(|l| l.meta_type == MetaType::ModuleMeta)
-    {
-        for (rule, needle) in module_rules(&l.value, contracts) {
+    let contracts = wc.and_then(|l| meta::typed::<meta::WiringContracts>(&l.value));
+    let inv = contracts.map(|c| c.invariants).unwrap_or_default();
+    for (l, m) in module_metas(loaded) {
+        for (rule, needle) in module_rules(&m, &inv) {
             if let Err(problem) = eval(root, &rule) {
                 gaps.push(wiring_gap(l, &rule, problem, &needle));
             }
         }
-        let gov = |k: &str| s(&l.value, &["wiring", "governance", k]);
-        if gov("requires_approval").and_then(Value::as_bool) == Some(true)
-            && let Some(adapter) = gov("approval_adapter").and_then(Value::as_str)
+        let gov = &m.wiring.governance;
+        if gov.requires_approval == Some(true)
+            && let Some(adapter) = gov.approval_adapter.as_deref()
         {
-            let pkg = text_at(&l.value, &["layout", "package_path"]).unwrap_or("");
+            let pkg = m.layout.package_path.as_deref().unwrap_or("");
             if pkg.is_empty() || !tree_contains(root, pkg, adapter) {
                 let rule = WiringRule::FileContains {
                     file: pkg.to_string(),
@@ -655,6 +647,15 @@ fn declared(v: &Value, path: &[&str]) -> bool {
     }
 }
 
+/// The module metas that type-check (the others are `schema_violation`
+/// gaps already), typed.
+fn module_metas(loaded: &[Loaded]) -> impl Iterator<Item = (&Loaded, meta::ModuleMeta)> {
+    loaded
+        .iter()
+        .filter(|l| l.meta_type == MetaType::ModuleMeta)
+        .filter_map(|l| Some((l, meta::typed::<meta::ModuleMeta>(&l.value)?)))
+}
+
 /// The wiring graph's path and its text: a pure function of the module metas
 /// (sorted nodes and edges, no time), so re-rendering is byte-identical.
 pub fn graph(loaded: &[Loaded]) -> (String, String) {
@@ -667,27 +668,21 @@ pub fn graph(loaded: &[Loaded]) -> (String, String) {
     let mut modules = Vec::new();
     let mut agents = BTreeSet::new();
     let mut edges = Vec::new();
-    for l in loaded
-        .iter()
-        .filter(|l| l.meta_type == MetaType::ModuleMeta)
-    {
-        let v = &l.value;
-        let Some(id) = text_at(v, &["module_id"]) else {
-            continue;
-        };
+    for (_, m) in module_metas(loaded) {
+        let id = m.module_id.as_str();
         modules.push(ModuleNode {
             id: id.into(),
-            tier: scalar(v.get("tier")),
-            risk_level: scalar(s(v, &["wiring", "governance", "risk_level"])),
+            tier: scalar(m.tier.as_ref()),
+            risk_level: scalar(m.wiring.governance.risk_level.as_ref()),
         });
         for link in &AGENT_LINKS {
-            for (b, a) in linked_agents(v, link) {
+            for (b, a) in linked_agents(&m, link) {
                 agents.insert(a.to_string());
                 edges.push(agent_edge(link, b, a, id));
             }
         }
-        edges.extend(memory_edges(v, id));
-        edges.extend(governance_edge(v, id));
+        edges.extend(memory_edges(&m.wiring.memory, id));
+        edges.extend(governance_edge(&m.wiring.governance, id));
     }
     modules.sort();
     edges.sort();
@@ -707,7 +702,7 @@ pub fn graph(loaded: &[Loaded]) -> (String, String) {
 }
 
 /// The edge of one link entry between module `id` and agent `agent`.
-fn agent_edge(link: &AgentLink, entry: &Value, agent: &str, id: &str) -> Edge {
+fn agent_edge(link: &AgentLink, entry: &meta::AgentLinkEntry, agent: &str, id: &str) -> Edge {
     let (from, to) = if link.agent_calls_module {
         (agent, id)
     } else {
@@ -717,17 +712,17 @@ fn agent_edge(link: &AgentLink, entry: &Value, agent: &str, id: &str) -> Edge {
         kind: link.edge.into(),
         from: from.into(),
         to: to.into(),
-        mode: scalar(entry.get(link.mode)),
+        mode: scalar((link.mode)(entry)),
     }
 }
 
 /// Memory segments flow into the module it reads them and out of the
 /// module writing them.
-fn memory_edges<'a>(v: &'a Value, id: &'a str) -> impl Iterator<Item = Edge> + 'a {
-    [("segments_read", true), ("segments_written", false)]
+fn memory_edges<'a>(m: &'a meta::MemoryWiring, id: &'a str) -> impl Iterator<Item = Edge> + 'a {
+    [(&m.segments_read, true), (&m.segments_written, false)]
         .into_iter()
-        .flat_map(move |(k, read)| {
-            strings_at(v, &["wiring", "memory", k]).map(move |seg| {
+        .flat_map(move |(segs, read)| {
+            segs.iter().map(move |seg| {
                 let seg = format!("memory:{seg}");
                 let (from, to) = if read {
                     (seg, id.to_string())
@@ -745,12 +740,11 @@ fn memory_edges<'a>(v: &'a Value, id: &'a str) -> impl Iterator<Item = Edge> + '
 }
 
 /// A module that requires approval points at its approval mechanism.
-fn governance_edge(v: &Value, id: &str) -> Option<Edge> {
-    if s(v, &["wiring", "governance", "requires_approval"]).and_then(Value::as_bool) != Some(true) {
+fn governance_edge(g: &meta::GovernanceWiring, id: &str) -> Option<Edge> {
+    if g.requires_approval != Some(true) {
         return None;
     }
-    let to = scalar(s(v, &["wiring", "governance", "approval_mechanism"]))
-        .unwrap_or_else(|| "approval".into());
+    let to = scalar(g.approval_mechanism.as_ref()).unwrap_or_else(|| "approval".into());
     Some(Edge {
         kind: "governance".into(),
         from: id.into(),

@@ -7,7 +7,10 @@
 
 mod common;
 
-use common::{of_kind, run, seed_layout, write};
+use common::{
+    context_rows, fix_rows, gaps_from, of_kind, registered_modules, repo_with_gaps, rows, run,
+    seed_layout, seeded, write,
+};
 use std::path::Path;
 use warden_contracts::check::{self, CheckOptions};
 use warden_contracts::gaps::{self, GapKind, Status};
@@ -73,9 +76,7 @@ fn seed_aliases_are_accepted() {
 
 #[test]
 fn seed_layout_reports_the_true_gaps_only() {
-    let d = tempfile::tempdir().expect("tempdir");
-    seed_layout(d.path());
-    let r = run(d.path());
+    let (_d, r) = seeded();
     let mut got: Vec<(String, String)> = r
         .gaps
         .iter()
@@ -107,9 +108,7 @@ fn seed_layout_reports_the_true_gaps_only() {
 
 #[test]
 fn seed_defect_01_root_location_slash_means_the_repository_root() {
-    let d = tempfile::tempdir().expect("tempdir");
-    seed_layout(d.path());
-    let r = run(d.path());
+    let (d, r) = seeded();
     assert!(
         !r.gaps.iter().any(|g| g.meta_file == "README.meta.yaml"),
         "{:#?}",
@@ -128,9 +127,7 @@ fn seed_defect_01_root_location_slash_means_the_repository_root() {
 
 #[test]
 fn seed_defect_02_subsystem_location_is_not_joined_to_the_meta_folder_again() {
-    let d = tempfile::tempdir().expect("tempdir");
-    seed_layout(d.path());
-    let r = run(d.path());
+    let (_d, r) = seeded();
     assert!(
         !r.gaps
             .iter()
@@ -145,17 +142,13 @@ fn seed_defect_02_subsystem_location_is_not_joined_to_the_meta_folder_again() {
 
 #[test]
 fn seed_defect_03_meta_yaml_in_test_folders_is_scanned() {
-    let d = tempfile::tempdir().expect("tempdir");
-    seed_layout(d.path());
-    let r = run(d.path());
+    let (_d, r) = seeded();
     assert!(r.gaps.iter().any(|g| g.meta_file == "tests/unit/meta.yaml"));
 }
 
 #[test]
 fn seed_defect_04_unit_spec_module_policy_files_are_checked() {
-    let d = tempfile::tempdir().expect("tempdir");
-    seed_layout(d.path());
-    let r = run(d.path());
+    let (d, r) = seeded();
     let g: Vec<_> = of_kind(&r, GapKind::MissingTestFile)
         .into_iter()
         .filter(|g| g.meta_file == "tests/unit/meta.yaml")
@@ -171,12 +164,7 @@ fn seed_defect_04_unit_spec_module_policy_files_are_checked() {
         "tests/unit/test_task_queue.py",
         "def test_x():\n    assert True\n",
     );
-    assert!(
-        !run(d.path())
-            .gaps
-            .iter()
-            .any(|g| g.meta_file == "tests/unit/meta.yaml")
-    );
+    assert_eq!(gaps_from(d.path(), "tests/unit/meta.yaml"), 0);
 }
 
 #[test]
@@ -184,9 +172,7 @@ fn seed_defect_05_paths_resolve_against_the_root() {
     // Library level: the check takes the root, never the working directory;
     // targets are the repository-relative paths the meta names. (The CLI test
     // `check_from_another_directory_reports_the_same_gaps` runs it elsewhere.)
-    let d = tempfile::tempdir().expect("tempdir");
-    seed_layout(d.path());
-    let r = run(d.path());
+    let (d, r) = seeded();
     for g in &r.gaps {
         if let Some(t) = &g.target_file {
             assert!(!t.starts_with('/') && !t.contains(".."), "{t}");
@@ -198,12 +184,7 @@ fn seed_defect_05_paths_resolve_against_the_root() {
         "tests/strategy.md",
         "# Test strategy\n## Philosophy\n## Test layout\n## Tooling\n## Environments\n",
     );
-    assert!(
-        !run(d.path())
-            .gaps
-            .iter()
-            .any(|g| g.meta_file == "tests/strategy.meta.yaml")
-    );
+    assert_eq!(gaps_from(d.path(), "tests/strategy.meta.yaml"), 0);
 }
 
 #[test]
@@ -354,9 +335,7 @@ fn seed_defect_10_the_report_is_v1_with_ids_meta_types_and_relative_paths() {
 
 #[test]
 fn gap_ids_are_stable_when_other_gaps_come_and_go() {
-    let d = tempfile::tempdir().expect("tempdir");
-    seed_layout(d.path());
-    let first = run(d.path());
+    let (d, first) = seeded();
     let again = run(d.path());
     let ids = |r: &check::CheckReport| r.gaps.iter().map(|g| g.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&first), ids(&again));
@@ -473,9 +452,7 @@ fn suppressions_need_a_reason_and_expire() {
 
 #[test]
 fn a_baseline_lets_old_gaps_pass_and_new_ones_fail() {
-    let d = tempfile::tempdir().expect("tempdir");
-    seed_layout(d.path());
-    let r = run(d.path());
+    let (d, r) = seeded();
     check::write_gap_file(d.path(), &r).expect("write");
     let ids = gaps::baseline_ids(
         &std::fs::read(d.path().join("meta-gaps.yaml")).expect("read"),
@@ -611,9 +588,7 @@ fn wiring_rules_are_checked_and_the_graph_is_drift_checked() {
 
 #[test]
 fn fix_writes_only_each_gaps_target_and_gen_tests_only_adds_missing_skeletons() {
-    let d = tempfile::tempdir().expect("tempdir");
-    seed_layout(d.path());
-    let r = run(d.path());
+    let (d, r) = seeded();
     let plan = generate::plan_fix(d.path(), &r).expect("plan");
     let targets: std::collections::BTreeSet<String> = r
         .gaps
@@ -912,19 +887,7 @@ fn coverage_thresholds_are_gaps_only_when_a_report_of_their_kind_is_given() {
 fn module_spec_tier_expectations_and_schema_version_are_checked() {
     let d = tempfile::tempdir().expect("tempdir");
     let r0 = d.path();
-    let mut reg = String::from("schema: warden.modules/v1\nmodules:\n");
-    for m in ["good", "bare", "old", "flags"] {
-        reg.push_str(&format!(
-            "  - name: {m}\n    folder: modules/{m}/\n    spec: specs/{m}.yaml\n"
-        ));
-        write(r0, &format!("modules/{m}/a.py"), "");
-    }
-    write(r0, ".warden/modules.yaml", &reg);
-    write(
-        r0,
-        ".l9_modules.meta.yaml",
-        "type: l9_module_contracts\nspec_root: specs\nmodule_root: modules\n",
-    );
+    registered_modules(r0, &["good", "bare", "old", "flags"]);
     let expect = "tier_expectations:\n  requires_runtime_wiring: true\n  requires_packet_contract: true\n  requires_negative_tests: true\n";
     write(
         r0,
@@ -945,27 +908,18 @@ fn module_spec_tier_expectations_and_schema_version_are_checked() {
         "schema_version: 2.5\ntier_expectations: {requires_negative_tests: yes please}\n",
     );
     let r = run(r0);
-    let mut got: Vec<(String, String)> = of_kind(&r, GapKind::ModuleSpecViolation)
-        .iter()
-        .map(|g| {
-            (
-                g.target_file.clone().unwrap_or_default(),
-                g.context["rule"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    got.sort();
-    let want: Vec<(String, String)> = [
-        ("specs/bare.yaml", "requires_negative_tests"),
-        ("specs/bare.yaml", "requires_packet_contract"),
-        ("specs/bare.yaml", "requires_runtime_wiring"),
-        ("specs/flags.yaml", "requires_negative_tests"),
-        ("specs/old.yaml", "schema_version"),
-    ]
-    .iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
-    .collect();
-    assert_eq!(got, want, "{:#?}", r.gaps);
+    assert_eq!(
+        context_rows(&of_kind(&r, GapKind::ModuleSpecViolation), &["rule"]),
+        rows(&[
+            &["specs/bare.yaml", "requires_negative_tests"],
+            &["specs/bare.yaml", "requires_packet_contract"],
+            &["specs/bare.yaml", "requires_runtime_wiring"],
+            &["specs/flags.yaml", "requires_negative_tests"],
+            &["specs/old.yaml", "schema_version"],
+        ]),
+        "{:#?}",
+        r.gaps
+    );
     assert_eq!(r.gaps.len(), 5, "{:#?}", r.gaps);
     let bare = of_kind(&r, GapKind::ModuleSpecViolation)
         .into_iter()
@@ -979,19 +933,7 @@ fn module_spec_tier_expectations_and_schema_version_are_checked() {
 fn deprecated_specs_and_sections_are_warnings_naming_what_supersedes_them() {
     let d = tempfile::tempdir().expect("tempdir");
     let r0 = d.path();
-    let mut reg = String::from("schema: warden.modules/v1\nmodules:\n");
-    for m in ["whole", "part", "kept"] {
-        reg.push_str(&format!(
-            "  - name: {m}\n    folder: modules/{m}/\n    spec: specs/{m}.yaml\n"
-        ));
-        write(r0, &format!("modules/{m}/a.py"), "");
-    }
-    write(r0, ".warden/modules.yaml", &reg);
-    write(
-        r0,
-        ".l9_modules.meta.yaml",
-        "type: l9_module_contracts\nspec_root: specs\nmodule_root: modules\n",
-    );
+    registered_modules(r0, &["whole", "part", "kept"]);
     write(
         r0,
         "specs/whole.yaml",
@@ -1046,41 +988,173 @@ fn deprecated_specs_and_sections_are_warnings_naming_what_supersedes_them() {
     assert_eq!(part.context["target_line"], 3);
 }
 
+/// `warden fix` on a repository holding `file` (path, text) whose one gap of
+/// `kind` it skips at `target`, saying `note`.
+fn fix_skips_the_only_gap(file: (&str, &str), kind: GapKind, target: &str, note: &str) {
+    let (d, r) = repo_with_gaps(&[file], kind, 1);
+    let (plan, acts) = fix_rows(d.path(), &r);
+    assert!(plan.writes.is_empty(), "{:?}", plan.writes);
+    assert_eq!(acts, rows(&[&["skipped", target, note]]));
+}
+
 #[test]
 fn fix_skips_a_missing_test_file_in_a_language_without_a_skeleton_generator() {
-    let d = tempfile::tempdir().expect("tempdir");
-    write(
-        d.path(),
-        "tests/unit/meta.yaml",
-        "location: \"tests/unit/meta.yaml\"\ntype: test_unit_spec\nscope:\n  description: \"unit\"\nmodule_policies:\n  - module: \"lib/queue.ex\"\n    file: \"tests/unit/queue_test.exs\"\n    must_cover:\n      - \"Enqueue.\"\n",
+    fix_skips_the_only_gap(
+        (
+            "tests/unit/meta.yaml",
+            "type: test_unit_spec\nscope: {description: unit}\nmodule_policies:\n  - module: lib/queue.ex\n    file: tests/unit/queue_test.exs\n    must_cover: [Enqueue.]\n",
+        ),
+        GapKind::MissingTestFile,
+        "tests/unit/queue_test.exs",
+        "no skeleton generator for this language",
     );
-    let r = run(d.path());
-    assert_eq!(
-        of_kind(&r, GapKind::MissingTestFile).len(),
-        1,
-        "{:#?}",
-        r.gaps
+}
+
+#[test]
+fn fix_writes_a_test_file_two_metas_declare_once_and_marks_the_second_gap_covered() {
+    let spec = |m: &str, behaviour: &str| {
+        format!(
+            "type: subsystem_test_spec\nsubsystem: {{name: {m}}}\nunit_tests:\n  modules:\n    - path: {m}/q.py\n      file: tests/unit/test_q.py\n      must_cover: [\"{behaviour}\"]\n"
+        )
+    };
+    let (a, b) = (spec("a", "Enqueue."), spec("b", "Dequeue."));
+    let (d, r) = repo_with_gaps(
+        &[("a/tests.meta.yaml", &a), ("b/tests.meta.yaml", &b)],
+        GapKind::MissingTestFile,
+        2,
     );
-    let plan = generate::plan_fix(d.path(), &r).expect("plan");
-    assert!(plan.writes.is_empty(), "{:?}", plan.writes);
-    let acts: Vec<(&str, Option<&str>, Option<&str>)> = plan
-        .actions
-        .iter()
-        .map(|a| {
-            (
-                a.action.as_str(),
-                a.target_file.as_deref(),
-                a.note.as_deref(),
-            )
-        })
-        .collect();
+    let (plan, mut acts) = fix_rows(d.path(), &r);
+    acts.sort();
     assert_eq!(
         acts,
-        [(
-            "skipped",
-            Some("tests/unit/queue_test.exs"),
-            Some("no skeleton generator for this language")
-        )]
+        rows(&[
+            &[
+                "covered",
+                "tests/unit/test_q.py",
+                "another gap's fix writes this file"
+            ],
+            &["wrote_skeletons", "tests/unit/test_q.py", ""],
+        ])
+    );
+    assert_eq!(plan.writes.len(), 1, "{:?}", plan.writes);
+    for b in ["pending: Enqueue.", "pending: Dequeue."] {
+        assert!(
+            plan.writes[0].content.contains(b),
+            "{}",
+            plan.writes[0].content
+        );
+    }
+}
+
+#[test]
+fn fix_skips_a_missing_doc_that_no_document_meta_describes() {
+    fix_skips_the_only_gap(
+        (
+            "x/docs.meta.yaml",
+            "type: subsystem_docs_spec\ndocs:\n  - path: x/guide.md\n    required_sections: [Intro]\n",
+        ),
+        GapKind::MissingDoc,
+        "x/guide.md",
+        "no document meta describes this file; write it by hand or add a README.meta.yaml",
+    );
+}
+
+/// `warden fix` re-reads each target: a report taken before a document was
+/// generated or written by hand does not overwrite it.
+#[test]
+fn fix_with_a_stale_report_leaves_documents_written_since_alone() {
+    let (d, stale) = repo_with_gaps(
+        &[
+            (
+                "docs/architecture.meta.yaml",
+                "type: doc_architecture\nsystem_context: {description: x}\n",
+            ),
+            (
+                "docs/ai-collaboration.meta.yaml",
+                "type: doc_ai_collaboration\nediting_rules: {allowed_areas: [docs]}\n",
+            ),
+        ],
+        GapKind::MissingDoc,
+        2,
+    );
+    for w in generate::plan_docs(d.path()).writes {
+        if w.path == "docs/architecture.md" {
+            write(d.path(), &w.path, &w.content);
+        }
+    }
+    write(
+        d.path(),
+        "docs/ai-collaboration.md",
+        "# Working with AI\n\nBy hand.\n",
+    );
+    let (plan, mut acts) = fix_rows(d.path(), &stale);
+    acts.sort();
+    assert!(plan.writes.is_empty(), "{:?}", plan.writes);
+    assert_eq!(
+        acts,
+        rows(&[
+            &[
+                "skipped",
+                "docs/ai-collaboration.md",
+                "hand-written document (no stamp fence)"
+            ],
+            &["skipped", "docs/architecture.md", "already up to date"],
+        ])
+    );
+}
+
+/// A drifted managed document is refreshed by `fix` unless a person edited
+/// inside a fence or broke a marker: those are skipped, naming why.
+#[test]
+fn fix_skips_hand_edited_fences_and_broken_markers() {
+    let d = tempfile::tempdir().expect("tempdir");
+    for (dir, name) in [("a", "A"), ("b", "B"), ("c", "C")] {
+        write(
+            d.path(),
+            &format!("{dir}/README.meta.yaml"),
+            &format!(
+                "type: component_readme\ncomponent: {{name: {name}, purpose: Part {name}.}}\n"
+            ),
+        );
+    }
+    for w in generate::plan_docs(d.path()).writes {
+        write(d.path(), &w.path, &w.content);
+    }
+    let edit = |rel: &str, from: &str, to: &str| {
+        let text = std::fs::read_to_string(d.path().join(rel)).expect("read");
+        assert!(text.contains(from), "{rel}: {text}");
+        write(d.path(), rel, &text.replacen(from, to, 1));
+    };
+    edit("a/README.md", "Part A.", "Part A, edited by hand.");
+    let end = "<!-- END AUTO SECTION: public-apis";
+    let text = std::fs::read_to_string(d.path().join("b/README.md")).expect("read");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(end))
+        .expect("end marker");
+    edit("b/README.md", &format!("{line}\n"), "");
+    edit("c/README.meta.yaml", "Part C.", "Part C, changed.");
+    let r = run(d.path());
+    assert_eq!(of_kind(&r, GapKind::Drift).len(), 3, "{:#?}", r.gaps);
+    let (plan, mut acts) = fix_rows(d.path(), &r);
+    acts.sort_by(|x, y| x[1].cmp(&y[1]));
+    let paths: Vec<&str> = plan.writes.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(paths, ["c/README.md"]);
+    assert_eq!(
+        acts,
+        rows(&[
+            &[
+                "skipped",
+                "a/README.md",
+                "hand edit inside fence(s) component-purpose"
+            ],
+            &[
+                "skipped",
+                "b/README.md",
+                "line 21: BEGIN of \"internal-design\" inside fence \"public-apis\" opened on line 16 (fences cannot nest)"
+            ],
+            &["refreshed_sections", "c/README.md", ""]
+        ])
     );
 }
 
@@ -1088,40 +1162,63 @@ fn fix_skips_a_missing_test_file_in_a_language_without_a_skeleton_generator() {
 fn a_module_spec_that_is_not_a_yaml_mapping_is_one_gap_naming_why() {
     let d = tempfile::tempdir().expect("tempdir");
     let r0 = d.path();
-    let mut reg = String::from("schema: warden.modules/v1\nmodules:\n");
-    for m in ["list", "broken"] {
-        reg.push_str(&format!(
-            "  - name: {m}\n    folder: modules/{m}/\n    spec: specs/{m}.yaml\n"
-        ));
-        write(r0, &format!("modules/{m}/a.py"), "");
-    }
-    write(r0, ".warden/modules.yaml", &reg);
-    write(
-        r0,
-        ".l9_modules.meta.yaml",
-        "type: l9_module_contracts\nspec_root: specs\nmodule_root: modules\n",
-    );
+    registered_modules(r0, &["list", "broken"]);
     write(r0, "specs/list.yaml", "- schema_version: \"2.6\"\n");
     write(r0, "specs/broken.yaml", "schema_version: [\"2.6\"\n");
     let r = run(r0);
-    let mut got: Vec<(String, String, String)> = of_kind(&r, GapKind::ModuleSpecViolation)
-        .iter()
-        .map(|g| {
-            (
-                g.target_file.clone().unwrap_or_default(),
-                g.context["rule"].as_str().unwrap_or("").to_string(),
-                g.context["field"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    got.sort();
-    let want: Vec<(String, String, String)> = [
-        ("specs/broken.yaml", "yaml", "(document)"),
-        ("specs/list.yaml", "mapping", "(document)"),
-    ]
-    .iter()
-    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
-    .collect();
-    assert_eq!(got, want, "{:#?}", r.gaps);
+    assert_eq!(
+        context_rows(
+            &of_kind(&r, GapKind::ModuleSpecViolation),
+            &["rule", "field"]
+        ),
+        rows(&[
+            &["specs/broken.yaml", "yaml", "(document)"],
+            &["specs/list.yaml", "mapping", "(document)"],
+        ]),
+        "{:#?}",
+        r.gaps
+    );
     assert_eq!(r.gaps.len(), 2, "{:#?}", r.gaps);
+}
+
+/// The typed parts of the test specs, the repository contract, module metas
+/// and wiring contracts name the field a bad value is in.
+#[test]
+fn typed_scope_expectations_ci_contracts_and_wiring_name_the_bad_field() {
+    for (file, text, field) in [
+        (
+            "tests/unit/meta.yaml",
+            "type: test_unit_spec\nscope: {target_modules: lib/q.py}\n",
+            "scope.target_modules",
+        ),
+        (
+            "tests/e2e/meta.yaml",
+            "type: test_e2e_spec\nscope: {entrypoints: [cli]}\nexpectations: {properties: fast}\n",
+            "expectations.properties",
+        ),
+        (
+            ".l9_repo.meta.yaml",
+            "type: l9_repo_contract\nci_contracts: {require_meta_docs: \"yes\"}\n",
+            "ci_contracts.require_meta_docs",
+        ),
+        (
+            "m/module.meta.yaml",
+            "type: l9_module_meta\nmodule_id: m\nwiring:\n  tools: {exposes_tool: \"yes\", tool_name: t}\n",
+            "wiring.tools.exposes_tool",
+        ),
+        (
+            "m/module.meta.yaml",
+            "type: l9_module_meta\nmodule_id: m\nwiring:\n  memory: {segments_read: [{name: s}]}\n",
+            "wiring.memory.segments_read",
+        ),
+        (
+            ".l9_wiring.meta.yaml",
+            "type: l9_wiring_contracts\ninvariants:\n  memory: {segments_must_exist_in: [Memory.yaml]}\n",
+            "invariants.memory.segments_must_exist_in",
+        ),
+    ] {
+        let (_d, r) = repo_with_gaps(&[(file, text)], GapKind::SchemaViolation, 1);
+        let g = of_kind(&r, GapKind::SchemaViolation)[0];
+        assert!(g.message.contains(field), "{file}: {}", g.message);
+    }
 }

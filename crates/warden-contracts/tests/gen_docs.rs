@@ -13,6 +13,7 @@ use warden_contracts::check;
 use warden_contracts::gaps::GapKind;
 use warden_contracts::generate::{self, DocsPlan};
 use warden_contracts::meta::MetaType;
+use warden_contracts::proofs::Proofs;
 use warden_contracts::render::{self, DocInputs, Refresh};
 
 const METAS: &[(&str, &str, &str)] = &[
@@ -394,4 +395,101 @@ fn adopt_fences_a_hand_written_document_keeping_every_byte_outside_the_fences() 
     );
     let order = generate::plan_adopt(d.path(), "docs/architecture.md").expect_err("order");
     assert!(order.contains("\"Data view\""), "{order}");
+}
+
+/// `gen docs` with remembered proofs taken as settled (every change counts
+/// as older than the run), stored afterwards.
+fn plan_remembering(root: &Path) -> DocsPlan {
+    let g = render::generator_id();
+    let proofs = Proofs::load_settled_before(root, &g, i128::MAX);
+    let plan = generate::plan_docs_proven(root, &g, &proofs);
+    proofs.store();
+    plan
+}
+
+fn holds(root: &Path, meta: &str) -> Option<String> {
+    Proofs::load_settled_before(root, &render::generator_id(), i128::MAX).holds(root, meta)
+}
+
+/// A remembered proof skips reading an unchanged meta and document; a hand
+/// edit inside a fence is still caught when the editor keeps the size and
+/// sets the modification time back (the change time still moves).
+#[test]
+fn remembered_proofs_never_hide_a_hand_edit_inside_a_fence() {
+    let d = managed();
+    std::fs::create_dir_all(d.path().join(".warden/state")).expect("mkdir");
+    let first = plan_remembering(d.path());
+    assert!(first.writes.is_empty() && first.problems.is_empty());
+    for (meta, target, _) in METAS {
+        assert_eq!(holds(d.path(), meta).as_deref(), Some(*target), "{meta}");
+    }
+    let doc_path = d.path().join("a/README.md");
+    let mtime = std::fs::metadata(&doc_path)
+        .expect("stat")
+        .modified()
+        .expect("mtime");
+    let doc = read(d.path(), "a/README.md").replace("- tasks\n", "- TASKS\n");
+    write(d.path(), "a/README.md", &doc);
+    std::fs::File::options()
+        .write(true)
+        .open(&doc_path)
+        .expect("open")
+        .set_modified(mtime)
+        .expect("set mtime");
+    assert_eq!(holds(d.path(), "a/README.meta.yaml"), None);
+    let plan = plan_remembering(d.path());
+    assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
+    assert_eq!(plan.problems[0].file, "a/README.md");
+    assert_eq!(plan.current.len(), METAS.len() - 1);
+    // A changed meta is not proven by its old proof either.
+    write(
+        d.path(),
+        "b/README.meta.yaml",
+        &METAS[1].2.replace("Queue", "Queues"),
+    );
+    assert_eq!(holds(d.path(), "b/README.meta.yaml"), None);
+    assert_eq!(plan_remembering(d.path()).writes.len(), 1);
+}
+
+/// A change made less than the settle time before the run is not
+/// remembered (a second write in the same timestamp tick could leave the
+/// times unchanged); without `.warden/state/` nothing is remembered.
+#[test]
+fn recent_changes_and_repositories_without_state_are_not_remembered() {
+    let d = managed();
+    let g = render::generator_id();
+    let p = Proofs::load(d.path(), &g);
+    assert!(
+        generate::plan_docs_proven(d.path(), &g, &p)
+            .problems
+            .is_empty()
+    );
+    p.store();
+    assert!(!d.path().join(warden_contracts::proofs::FILE).exists());
+    std::fs::create_dir_all(d.path().join(".warden/state")).expect("mkdir");
+    let p = Proofs::load(d.path(), &g);
+    generate::plan_docs_proven(d.path(), &g, &p);
+    p.store();
+    // Just written: too recent to remember, so no cache file yet.
+    assert!(!d.path().join(warden_contracts::proofs::FILE).exists());
+    assert_eq!(holds(d.path(), "a/README.meta.yaml"), None);
+}
+
+/// A proofs file that cannot be read, or one another generator wrote,
+/// proves nothing; the run stores its own proofs over it.
+#[test]
+fn unreadable_or_foreign_proofs_prove_nothing() {
+    let d = managed();
+    std::fs::create_dir_all(d.path().join(".warden/state")).expect("mkdir");
+    let file = d.path().join(warden_contracts::proofs::FILE);
+    std::fs::write(&file, "{not json").expect("write");
+    assert_eq!(holds(d.path(), "a/README.meta.yaml"), None);
+    assert!(plan_remembering(d.path()).problems.is_empty());
+    assert_eq!(
+        holds(d.path(), "a/README.meta.yaml").as_deref(),
+        Some("a/README.md")
+    );
+    let other = "warden-contracts 0.0.1 template 1";
+    let foreign = Proofs::load_settled_before(d.path(), other, i128::MAX);
+    assert_eq!(foreign.holds(d.path(), "a/README.meta.yaml"), None);
 }
