@@ -31,10 +31,10 @@ pub struct Registry {
     /// the first touch), so the in-place rewrite need not parse the file's
     /// old text again.
     as_loaded: HashMap<String, crate::model::EntryMeta>,
-    /// The index as loaded, kept when a patch first changes it (None: not
-    /// changed yet; Some(None): there was none), so it is written by editing
-    /// the changed rows in place.
-    index_as_loaded: Option<Option<Index>>,
+    /// The index as loaded (None: missing or invalid), what the loaded
+    /// text says, so the index is written by editing the changed rows of
+    /// that text in place.
+    index_as_loaded: Option<Index>,
 }
 
 /// One file to write.
@@ -207,7 +207,10 @@ impl Registry {
                 "the registry index does not exist",
                 "run `warden registry init`",
             )),
-            Some(Ok(ix)) => self.index = Some(ix),
+            Some(Ok(ix)) => {
+                self.index_as_loaded = Some(ix.clone());
+                self.index = Some(ix)
+            }
             Some(Err(e)) => self
                 .load_problems
                 .push(Problem::from_error("index_invalid", &e)),
@@ -275,9 +278,6 @@ impl Registry {
 
     /// The index, created empty when it was missing.
     pub fn index_mut(&mut self) -> &mut Index {
-        if self.index_as_loaded.is_none() {
-            self.index_as_loaded = Some(self.index.clone());
-        }
         self.index.get_or_insert_with(|| Index {
             updated: "1970-01-01".into(),
             capabilities: Vec::new(),
@@ -331,10 +331,7 @@ impl Registry {
         let Some(ix) = &self.index else {
             return Ok(None);
         };
-        let old = match &self.index_as_loaded {
-            Some(kept) => kept.as_ref(),
-            None => Some(ix),
-        };
+        let old = self.index_as_loaded.as_ref();
         if old.is_some_and(|o| o.updated == today) && old == Some(ix) {
             // No row changed and the date is today's: nothing to write.
             return Ok(None);
@@ -383,7 +380,7 @@ impl Registry {
         next.dirty.clear();
         next.index_dirty = false;
         next.as_loaded.clear();
-        next.index_as_loaded = None;
+        next.index_as_loaded = next.index.clone();
         Ok(next)
     }
 }
