@@ -11,9 +11,10 @@
 //!   `documentation`, `depends_on`, …) to lists of strings;
 //! - a promotion history entry records the whole vector before and after,
 //!   the date, the citations, who proposed it and the run that wrote it;
-//! - the front matter is rewritten in a canonical form when a patch touches
-//!   the entry (field order as below, empty lists left out); the Markdown
-//!   body is never touched.
+//! - the canonical form of the front matter has the fields in the order
+//!   below, empty lists left out; a patch edits the front matter in place
+//!   ([`crate::frontmatter`]) and renders only the fields it changes in that
+//!   form; the Markdown body is never touched.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
