@@ -146,7 +146,7 @@ pub fn collect(
     let globs = EntryGlobs::new(reg);
     let mut hits = Vec::new();
     for path in &changed {
-        if path.starts_with("registry/") {
+        if path.starts_with("registry/") || warden_own(path) {
             continue;
         }
         let owners = globs.owners(path, &mut hits);
@@ -170,6 +170,15 @@ pub fn collect(
     out.patches.extend(window.sorted_patches());
     out.changed = changed;
     Ok(out)
+}
+
+/// Whether `path` is warden's own bookkeeping (`.ledger/`, `.warden/`,
+/// `.runs/`): every warden run changes the ledger, which is no news about a
+/// capability (before, each maintain reported it as `unmapped`).
+fn warden_own(path: &str) -> bool {
+    warden_core::paths::PROTECTED
+        .iter()
+        .any(|d| path.strip_prefix(d).is_some_and(|r| r.starts_with('/')))
 }
 
 fn in_scope(scope: Option<&str>, id: &str) -> bool {

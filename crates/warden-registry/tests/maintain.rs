@@ -571,3 +571,32 @@ fn index_comments_survive_a_vector_sync() {
     );
     assert!(fx.validate_ok());
 }
+
+/// Regression: every maintain after a first one reported warden's own
+/// ledger file (`.ledger/runs/*.jsonl`, changed by the run itself) as an
+/// `unmapped` change. warden's bookkeeping is no news about a capability.
+#[test]
+fn the_ledger_is_not_an_unmapped_change() {
+    let fx = Fx::new();
+    let head = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
+    fx.write("docs/alpha/guide.md", "guide\n");
+    fx.commit("docs");
+    let first = fx.auto(&fx.opts(Some(&head)), None, vec![]);
+    assert_eq!(first.outcome, SessionOutcome::Applied, "{first:#?}");
+    assert_ne!(
+        fx.git(&["status", "--porcelain", "--", ".ledger"]).trim(),
+        "",
+        "the run changed the ledger"
+    );
+    fx.write("unrelated.txt", "x\n");
+    fx.git(&["add", "unrelated.txt"]);
+    fx.git(&["commit", "-qm", "unrelated"]);
+    let again = fx.auto(&fx.opts(Some(&head)), None, vec![]);
+    let unmapped: Vec<Option<String>> = again
+        .notes
+        .iter()
+        .filter(|n| n.collector == "unmapped")
+        .map(|n| n.path.clone())
+        .collect();
+    assert_eq!(unmapped, vec![Some("unrelated.txt".to_string())]);
+}
