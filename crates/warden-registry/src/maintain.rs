@@ -518,6 +518,8 @@ pub fn ask_llm(
 /// applied, and a result per suggestion.
 #[derive(Debug, Clone)]
 pub struct Decided {
+    /// The registry with the accepted patches applied in memory; after
+    /// [`commit`] or [`dry_run`], the registry as written.
     pub staged: Registry,
     pub results: Vec<PatchResult>,
     /// A person declined to write at the end.
@@ -940,8 +942,10 @@ fn commit_to(
         rolled_back: None,
         notes: rewrite_notes(&writes),
     };
-    let staged = decided.staged.staged_with(&writes)?;
-    let report = validate::errors_only(&staged);
+    // Validated as it will land; staged in place (nothing reads the
+    // registry before the writes after this).
+    decided.staged.stage(&writes);
+    let report = validate::errors_only(&decided.staged);
     if !report.ok {
         for_accepted(&mut decided.results, |r| {
             r.gate = Some(Gate::Validate);

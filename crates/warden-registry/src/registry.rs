@@ -367,6 +367,14 @@ impl Registry {
     /// validates what lands on disk without parsing every written file again.
     pub fn staged_with(&self, writes: &[Write]) -> Result<Registry> {
         let mut next = self.clone();
+        next.stage(writes);
+        Ok(next)
+    }
+
+    /// [`Registry::staged_with`] in place: this registry becomes the one the
+    /// writes land as (no copy of every entry).
+    pub fn stage(&mut self, writes: &[Write]) {
+        let next = self;
         for w in writes {
             if w.path == INDEX_PATH
                 && let Some(ix) = &mut next.index
@@ -381,6 +389,5 @@ impl Registry {
         next.index_dirty = false;
         next.as_loaded.clear();
         next.index_as_loaded = next.index.clone();
-        Ok(next)
     }
 }

@@ -524,6 +524,10 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
     } else if let Some(p) = &report.publish {
         eprint!("{}", publish::markdown(p));
     }
+    // The process exits next: freeing every loaded entry (twice: as read
+    // and as staged) one allocation at a time is only time the user waits
+    // for (about 5% of a dry run over 2,000 entries, measured with perf).
+    std::mem::forget((prepared, decided));
     Ok(output::ExitStatus::of_report(report.exit_code).into())
 }
 
