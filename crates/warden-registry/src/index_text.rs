@@ -35,7 +35,7 @@ pub fn rewrite(old_text: &str, old: &Index, new: &Index) -> Result<(String, Vec<
     let own_comment = old_text
         .lines()
         .filter(|l| !l.starts_with(HEADER))
-        .any(|l| has_comment(l));
+        .any(has_comment);
     let lost = if own_comment {
         vec!["(index)".to_string()]
     } else {
@@ -118,7 +118,8 @@ fn updated_line(body: &str, date: &str) -> Result<Option<String>> {
     }
     line.push('\n');
     let back = strict::from_yaml_str::<HashMap<String, String>>(&line).ok();
-    let says = back.is_some_and(|m| m.len() == 1 && m.get("updated").map(String::as_str) == Some(date));
+    let says =
+        back.is_some_and(|m| m.len() == 1 && m.get("updated").map(String::as_str) == Some(date));
     Ok(says.then_some(line))
 }
 
