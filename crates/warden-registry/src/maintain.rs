@@ -410,7 +410,12 @@ pub fn prepare(
     llm_skipped: Option<String>,
     extra: Vec<RegistryPatch>,
 ) -> Result<Prepared> {
-    let registry = Registry::load(root)?;
+    // git answers what changed (a child process) while the registry loads.
+    let (registry, changed) = rayon::join(
+        || Registry::load(root),
+        || collect::changed_since(git, opts.since.as_deref()),
+    );
+    let registry = registry?;
     let standard = Standard::load(root)?;
     if let Some(id) = &opts.scope
         && registry.entry(id).is_none()
@@ -424,7 +429,13 @@ pub fn prepare(
             ),
         ));
     }
-    let collected = collect::collect(&registry, git, opts.since.as_deref(), opts.scope.as_deref())?;
+    let collected = collect::collect_with(
+        &registry,
+        git,
+        opts.since.as_deref(),
+        opts.scope.as_deref(),
+        changed?,
+    )?;
     let mut suggestions = Vec::new();
     let push = |origin: Origin, patch: RegistryPatch, list: &mut Vec<Suggestion>| {
         list.push(Suggestion {
