@@ -93,8 +93,12 @@ pub(crate) fn blocks(text: &str, col: usize) -> Option<Vec<Block>> {
     Some(out)
 }
 
-fn obj(v: &Value) -> serde_json::Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
+/// The fields of a serialized struct (taken, not copied).
+fn obj(v: Value) -> serde_json::Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// One mapping being merged: its value before and after, the column of its
@@ -399,7 +403,7 @@ pub fn rewrite_noting(
     let (Ok(ov), Ok(nv)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
         return Ok((to_yaml(new)?, all_lost()));
     };
-    let (ov, nv) = (obj(&ov), obj(&nv));
+    let (ov, nv) = (obj(ov), obj(nv));
     // Only the changed fields are rendered (the rest is kept as written).
     let mut canon = String::new();
     for k in EntryMeta::FIELDS {
