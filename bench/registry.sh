@@ -2,8 +2,7 @@
 # Registry maintainer benchmarks (issue 14). Builds a synthetic repository
 # (nothing is downloaded): ENTRIES capability entries (default 2,000) with
 # their index, and a window of COMMITS commits (default 1,000), each adding a
-# document under docs/capN/ of a random capability. Then, timed interleaved
-# with hyperfine:
+# document under docs/capN/ of a random capability. Then, timed:
 #   1. `warden registry validate` vs reading and YAML-parsing the same files
 #      (examples/parse_baseline.rs: the same YAML library, nothing else);
 #   2. `warden registry maintain --auto --no-llm --from-git-since BASE --dry-run`
@@ -11,8 +10,10 @@
 #      `git diff --name-only BASE` + the same read-and-parse.
 # Both twice: with warden's parse cache warm (.warden/state/registry-cache.json,
 # as after any earlier warden command on this clone), and cold (the cache
-# deleted before every run, so every entry is parsed).
-# Run: bash bench/registry.sh   (ENTRIES=… COMMITS=… RUNS=… to change sizes)
+# deleted before every run, so every entry is parsed). The runs are
+# interleaved (one of each command per round), with wall and CPU medians.
+# Run: bash bench/registry.sh   (ENTRIES=… COMMITS=… RUNS=… to change sizes;
+# BEFORE=path/to/another/warden to time it alongside; KEEP=1 keeps the repository)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ENTRIES=${ENTRIES:-2000}
@@ -71,32 +72,45 @@ git -C "$R" status --porcelain >/dev/null
 echo "changed since BASE: $(git -C "$R" diff --name-only "$BASE" | wc -l) files" >&2
 cd "$R"
 CACHE="$R/.warden/state/registry-cache.json"
-hyperfine -N --warmup 3 --runs "$RUNS" \
-  -n "warden registry validate" "$W registry validate --format json" \
-  -n "read + YAML-parse" "$P $R" \
-  --export-json "$tmp/validate.json" >&2
-hyperfine --warmup 2 --runs "$RUNS" \
-  -n "warden registry maintain --auto --no-llm --dry-run" "$W registry maintain --auto --no-llm --from-git-since $BASE --dry-run --format json >/dev/null" \
-  -n "git diff --name-only + read + YAML-parse" "git diff --name-only $BASE >/dev/null && $P $R >/dev/null" \
-  --export-json "$tmp/maintain.json" >&2
-hyperfine --warmup 2 --runs "$RUNS" --prepare "rm -f $CACHE" \
-  -n "warden registry validate (cold cache)" "$W registry validate --format json >/dev/null" \
-  -n "read + YAML-parse" "$P $R >/dev/null" \
-  --export-json "$tmp/validate-cold.json" >&2
-hyperfine --warmup 2 --runs "$RUNS" --prepare "rm -f $CACHE" \
-  -n "warden registry maintain --auto --no-llm --dry-run (cold cache)" "$W registry maintain --auto --no-llm --from-git-since $BASE --dry-run --format json >/dev/null" \
-  -n "git diff --name-only + read + YAML-parse" "git diff --name-only $BASE >/dev/null && $P $R >/dev/null" \
-  --export-json "$tmp/maintain-cold.json" >&2
-for f in validate maintain validate-cold maintain-cold; do
-  python3 - "$tmp/$f.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-a, b = r[0], r[1]
-print(f"{a['command']}: median {a['median']*1000:.1f} ms (min {a['min']*1000:.1f}); "
-      f"{b['command']}: median {b['median']*1000:.1f} ms (min {b['min']*1000:.1f}); "
-      f"ratio {a['median']/b['median']:.2f}x")
+# Interleaved: each round runs every command once, in turn (hyperfine runs
+# one command's runs in a block, so a change of load between blocks skews the
+# ratio); medians of wall time and of the child's CPU time (user + sys).
+# BEFORE=/path/to/an/older/warden adds it as a third command.
+cat > "$tmp/inter.py" <<'PY'
+import resource, statistics, subprocess, sys, time
+n, prep, cmds = int(sys.argv[1]), sys.argv[2], [a.split("=", 1) for a in sys.argv[3:]]
+wall = {k: [] for k, _ in cmds}; cpu = {k: [] for k, _ in cmds}
+for r in range(n + 2):
+    for k, c in cmds:
+        if prep != "-":
+            subprocess.run(prep, shell=True)
+        u0 = resource.getrusage(resource.RUSAGE_CHILDREN); t0 = time.perf_counter()
+        subprocess.run(c, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        t1 = time.perf_counter(); u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if r >= 2:  # two warm-up rounds
+            wall[k].append((t1 - t0) * 1e3)
+            cpu[k].append((u1.ru_utime - u0.ru_utime + u1.ru_stime - u0.ru_stime) * 1e3)
+base = cmds[-1][0]
+bw, bc = statistics.median(wall[base]), statistics.median(cpu[base])
+for k, _ in cmds:
+    w, c = statistics.median(wall[k]), statistics.median(cpu[k])
+    print(f"  {k:34s} wall median {w:7.1f} ms (min {min(wall[k]):6.1f}), cpu median {c:6.1f} ms;"
+          f" ratio wall {w / bw:.2f}x, cpu {c / bc:.2f}x")
 PY
-done
+M="registry maintain --auto --no-llm --from-git-since $BASE --dry-run --format json"
+run() { # title, prepare, then the warden subcommand and the baseline
+  echo "$1"
+  local cmds=("warden=$W $3")
+  [ -n "${BEFORE:-}" ] && cmds=("before=$BEFORE $3" "${cmds[@]}")
+  python3 "$tmp/inter.py" "$RUNS" "$2" "${cmds[@]}" "baseline=$4"
+}
+"$W" registry validate >/dev/null || true # fills the parse cache
+run "registry validate (cache warm) vs read + YAML-parse" - "registry validate --format json" "$P $R"
+run "maintain --auto --no-llm --dry-run (cache warm) vs git diff + read + YAML-parse" - "$M" \
+  "git diff --name-only $BASE >/dev/null && $P $R"
+run "registry validate (cold cache) vs read + YAML-parse" "rm -f $CACHE" "registry validate --format json" "$P $R"
+run "maintain --auto --no-llm --dry-run (cold cache) vs git diff + read + YAML-parse" "rm -f $CACHE" "$M" \
+  "git diff --name-only $BASE >/dev/null && $P $R"
 start=$(date +%s%N)
 "$W" registry maintain --auto --no-llm --from-git-since "$BASE" --format json > "$tmp/full.jsonl"
 end=$(date +%s%N)

@@ -735,3 +735,28 @@ fn replay_of_an_update_apply_run_and_of_a_run_without_a_session() {
     );
     r.ok(&["undo", &run, "--yes"]);
 }
+
+/// Regression: `registry update --apply --yes` was refused as an unknown
+/// argument, though every other writing command takes `--yes`. It is now
+/// accepted with `--apply` (which is the confirmation); `--yes` alone is a
+/// usage error that writes nothing.
+#[test]
+fn update_takes_yes_with_apply_and_refuses_it_alone() {
+    let (r, base) = setup();
+    let before = r.tree();
+    let err = r.fails(
+        &["registry", "update", "--from-git-since", &base, "--yes"],
+        2,
+    );
+    assert!(err.contains("--apply"), "{err}");
+    assert_eq!(r.tree(), before, "nothing written");
+    let v = r.json(&[
+        "registry",
+        "update",
+        "--from-git-since",
+        &base,
+        "--apply",
+        "--yes",
+    ]);
+    assert_eq!(v["applied"]["applied"], 3, "{v:#}");
+}

@@ -121,6 +121,30 @@ pub fn collect(
     since: Option<&str>,
     scope: Option<&str>,
 ) -> Result<Collected> {
+    let changed = changed_since(git, since)?;
+    collect_with(reg, git, since, scope, changed)
+}
+
+/// The files changed since `since` (working tree against it, deleted files
+/// left out), once `since` is known to be a commit; None without `since`.
+/// Independent of the registry, so a caller can ask git while the registry
+/// loads.
+pub fn changed_since(git: &Git, since: Option<&str>) -> Result<Option<Vec<String>>> {
+    let Some(since) = since else {
+        return Ok(None);
+    };
+    check_rev(git, since)?;
+    Ok(Some(git.changed_in_worktree(since, false)?))
+}
+
+/// [`collect`] given what [`changed_since`] answered for the same `since`.
+pub fn collect_with(
+    reg: &Registry,
+    git: &Git,
+    since: Option<&str>,
+    scope: Option<&str>,
+    changed: Option<Vec<String>>,
+) -> Result<Collected> {
     let mut out = Collected::default();
     // index_row, vector_drift, missing_entry: the index against the entries.
     if let Some(ix) = &reg.index {
@@ -128,11 +152,9 @@ pub fn collect(
         out.notes = missing_entries(reg, ix, scope);
         out.notes.extend(stale_updated(git, ix)?);
     }
-    let Some(since) = since else {
+    let (Some(since), Some(changed)) = (since, changed) else {
         return Ok(out);
     };
-    check_rev(git, since)?;
-    let changed = git.changed_in_worktree(since, false)?;
     let mut window = Window {
         reg,
         git,
@@ -146,7 +168,7 @@ pub fn collect(
     let globs = EntryGlobs::new(reg);
     let mut hits = Vec::new();
     for path in &changed {
-        if path.starts_with("registry/") {
+        if path.starts_with("registry/") || warden_own(path) {
             continue;
         }
         let owners = globs.owners(path, &mut hits);
@@ -170,6 +192,15 @@ pub fn collect(
     out.patches.extend(window.sorted_patches());
     out.changed = changed;
     Ok(out)
+}
+
+/// Whether `path` is warden's own bookkeeping (`.ledger/`, `.warden/`,
+/// `.runs/`): every warden run changes the ledger, which is no news about a
+/// capability (before, each maintain reported it as `unmapped`).
+fn warden_own(path: &str) -> bool {
+    warden_core::paths::PROTECTED
+        .iter()
+        .any(|d| path.strip_prefix(d).is_some_and(|r| r.starts_with('/')))
 }
 
 fn in_scope(scope: Option<&str>, id: &str) -> bool {

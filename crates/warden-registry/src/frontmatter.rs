@@ -16,16 +16,16 @@ use serde_json::Value;
 /// A run of lines that belongs to one key: the comments and blank lines
 /// just above it, the key's line, and the lines below it that are deeper.
 #[derive(Debug, Clone, PartialEq)]
-struct Block {
+pub(crate) struct Block {
     /// None: comments or blank lines with no key after them.
-    key: Option<String>,
+    pub(crate) key: Option<String>,
     /// Comment and blank lines above the key.
-    lead: String,
+    pub(crate) lead: String,
     /// The key's line and its value's lines.
-    body: String,
+    pub(crate) body: String,
 }
 
-fn indent(line: &str) -> usize {
+pub(crate) fn indent(line: &str) -> usize {
     line.len() - line.trim_start_matches(' ').len()
 }
 
@@ -56,7 +56,7 @@ fn key_at(line: &str, col: usize) -> Option<String> {
 /// Split YAML lines (each with its newline) into blocks of keys at column
 /// `col`. None when a line at or left of `col` is neither a key, a comment,
 /// blank, nor (at `col`) a sequence item continuing the previous key.
-fn blocks(text: &str, col: usize) -> Option<Vec<Block>> {
+pub(crate) fn blocks(text: &str, col: usize) -> Option<Vec<Block>> {
     let mut out: Vec<Block> = Vec::new();
     let mut lead = String::new();
     for line in text.split_inclusive('\n') {
@@ -93,8 +93,12 @@ fn blocks(text: &str, col: usize) -> Option<Vec<Block>> {
     Some(out)
 }
 
-fn obj(v: &Value) -> serde_json::Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
+/// The fields of a serialized struct (taken, not copied).
+fn obj(v: Value) -> serde_json::Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// One mapping being merged: its value before and after, the column of its
@@ -105,6 +109,9 @@ struct Mapping<'a> {
     col: usize,
     depth: usize,
     at: &'a str,
+    /// The canonical order of the keys when the canonical text holds only
+    /// some of them (the top level: only the changed fields are rendered).
+    order: Option<&'a [&'a str]>,
 }
 
 /// Merge at column `m.col`: keep the blocks of `old_text` whose value is the
@@ -130,7 +137,7 @@ fn merge(
             out.push((Some(k.clone()), format!("{}{body}", b.lead)));
         }
     }
-    insert_new_keys(&mut out, &olds, m.new, &canon)?;
+    insert_new_keys(&mut out, &olds, m.new, &canon, m.order)?;
     Some(out.into_iter().map(|(_, t)| t).collect())
 }
 
@@ -218,6 +225,7 @@ fn merge_block(
                         col: cc,
                         depth: m.depth + 1,
                         at: &path,
+                        order: None,
                     };
                     format!("{first}{}", merge(rest, crest, &inner, lost)?)
                 }
@@ -249,8 +257,12 @@ fn insert_new_keys(
     olds: &[Block],
     new: &serde_json::Map<String, Value>,
     canon: &Canon,
+    order: Option<&[&str]>,
 ) -> Option<()> {
-    let order: Vec<String> = canon.blocks.iter().filter_map(|b| b.key.clone()).collect();
+    let order: Vec<String> = match order {
+        Some(o) => o.iter().map(|k| k.to_string()).collect(),
+        None => canon.blocks.iter().filter_map(|b| b.key.clone()).collect(),
+    };
     for (i, k) in order.iter().enumerate() {
         if olds.iter().any(|b| b.key.as_deref() == Some(k)) || !new.contains_key(k) {
             continue;
@@ -275,7 +287,7 @@ fn insert_new_keys(
 
 /// Whether a key's line opens a block-style value (`key:`, maybe followed by
 /// a comment), rather than holding the value itself.
-fn opens_block(line: &str) -> bool {
+pub(crate) fn opens_block(line: &str) -> bool {
     let t = line.trim_end();
     let t = match t.find(" #") {
         Some(i) => t[..i].trim_end(),
@@ -286,7 +298,7 @@ fn opens_block(line: &str) -> bool {
 
 /// Whether `text` holds a comment: a `#` at the start of a line or after a
 /// blank, outside quotes.
-fn has_comment(text: &str) -> bool {
+pub(crate) fn has_comment(text: &str) -> bool {
     text.lines().any(|line| {
         let (mut single, mut double, mut prev) = (false, false, ' ');
         for c in line.chars() {
@@ -381,7 +393,6 @@ pub fn rewrite_noting(
     if old == new {
         return Ok((old_yaml.to_string(), Vec::new()));
     }
-    let canon = to_yaml(new)?;
     let all_lost = || {
         if has_comment(old_yaml) {
             vec!["(front matter)".to_string()]
@@ -390,9 +401,18 @@ pub fn rewrite_noting(
         }
     };
     let (Ok(ov), Ok(nv)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
-        return Ok((canon, all_lost()));
+        return Ok((to_yaml(new)?, all_lost()));
     };
-    let (ov, nv) = (obj(&ov), obj(&nv));
+    let (ov, nv) = (obj(ov), obj(nv));
+    // Only the changed fields are rendered (the rest is kept as written).
+    let mut canon = String::new();
+    for k in EntryMeta::FIELDS {
+        if ov.get(k) != nv.get(k)
+            && let Some(t) = new.field_yaml(k)?
+        {
+            canon.push_str(&t);
+        }
+    }
     let mut lost = Vec::new();
     let Some(mut text) = merge(
         old_yaml,
@@ -403,22 +423,23 @@ pub fn rewrite_noting(
             col: 0,
             depth: 0,
             at: "",
+            order: Some(&EntryMeta::FIELDS),
         },
         &mut lost,
     ) else {
-        return Ok((canon, all_lost()));
+        return Ok((to_yaml(new)?, all_lost()));
     };
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
     // Checked: it must say exactly `new`. Block by block when the text
     // allows it (only the changed fields are parsed), else the whole of it.
-    if said_by_blocks(old_yaml, &ov, &text, &nv) {
+    if said_by_blocks(old_yaml, &ov, &text, &nv, &canon) {
         return Ok((text, lost));
     }
     match typed_yaml::<EntryMeta>(&text, "(rewrite)", "") {
         Ok(back) if &back == new => Ok((text, lost)),
-        _ => Ok((canon, all_lost())),
+        _ => Ok((to_yaml(new)?, all_lost())),
     }
 }
 
@@ -427,7 +448,7 @@ pub fn rewrite_noting(
 /// its trailing blank lines (`|+`, `>+`), whose value depends on the blank
 /// lines that follow it. Conservative: an `&` or `*` starting a word inside
 /// a quoted string counts too (it only costs the whole-text check).
-fn entangled(text: &str) -> bool {
+pub(crate) fn entangled(text: &str) -> bool {
     text.lines().any(|line| {
         let t = line.trim_start();
         if t.starts_with('#') {
@@ -469,12 +490,15 @@ fn keyed(text: &str) -> Option<std::collections::BTreeMap<String, String>> {
 /// holds only when each block's value depends on its own lines alone (no
 /// anchors, aliases or keep-chomping block scalars: [`entangled`]) and the
 /// old text's blocks are exactly the fields it parsed to; otherwise this
-/// answers false and the caller parses the whole text back.
+/// answers false and the caller parses the whole text back. A block that is
+/// exactly the field's canonical rendering (`canon`) is not parsed either:
+/// rendering is a fixed point of parsing (unit and property tests).
 fn said_by_blocks(
     old_yaml: &str,
     old: &serde_json::Map<String, Value>,
     text: &str,
     new: &serde_json::Map<String, Value>,
+    canon: &str,
 ) -> bool {
     if entangled(old_yaml) || entangled(text) {
         return false;
@@ -489,8 +513,12 @@ fn said_by_blocks(
     if !same_keys(&olds, old) || !same_keys(&news, new) {
         return false;
     }
+    let canon = keyed(canon).unwrap_or_default();
     news.iter().all(|(k, body)| {
         if olds.get(k) == Some(body) && old.get(k) == new.get(k) {
+            return true;
+        }
+        if canon.get(k) == Some(body) {
             return true;
         }
         match warden_core::strict::from_yaml_str::<Value>(body) {

@@ -13,6 +13,7 @@
 pub mod cache;
 pub mod collect;
 pub mod frontmatter;
+pub mod index_text;
 pub mod init;
 pub mod llm;
 pub mod maintain;

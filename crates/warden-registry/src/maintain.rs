@@ -410,7 +410,12 @@ pub fn prepare(
     llm_skipped: Option<String>,
     extra: Vec<RegistryPatch>,
 ) -> Result<Prepared> {
-    let registry = Registry::load(root)?;
+    // git answers what changed (a child process) while the registry loads.
+    let (registry, changed) = rayon::join(
+        || Registry::load(root),
+        || collect::changed_since(git, opts.since.as_deref()),
+    );
+    let registry = registry?;
     let standard = Standard::load(root)?;
     if let Some(id) = &opts.scope
         && registry.entry(id).is_none()
@@ -424,7 +429,13 @@ pub fn prepare(
             ),
         ));
     }
-    let collected = collect::collect(&registry, git, opts.since.as_deref(), opts.scope.as_deref())?;
+    let collected = collect::collect_with(
+        &registry,
+        git,
+        opts.since.as_deref(),
+        opts.scope.as_deref(),
+        changed?,
+    )?;
     let mut suggestions = Vec::new();
     let push = |origin: Origin, patch: RegistryPatch, list: &mut Vec<Suggestion>| {
         list.push(Suggestion {
@@ -518,6 +529,8 @@ pub fn ask_llm(
 /// applied, and a result per suggestion.
 #[derive(Debug, Clone)]
 pub struct Decided {
+    /// The registry with the accepted patches applied in memory; after
+    /// [`commit`] or [`dry_run`], the registry as written.
     pub staged: Registry,
     pub results: Vec<PatchResult>,
     /// A person declined to write at the end.
@@ -940,8 +953,10 @@ fn commit_to(
         rolled_back: None,
         notes: rewrite_notes(&writes),
     };
-    let staged = decided.staged.staged_with(&writes)?;
-    let report = validate::errors_only(&staged);
+    // Validated as it will land; staged in place (nothing reads the
+    // registry before the writes after this).
+    decided.staged.stage(&writes);
+    let report = validate::errors_only(&decided.staged);
     if !report.ok {
         for_accepted(&mut decided.results, |r| {
             r.gate = Some(Gate::Validate);

@@ -11,9 +11,10 @@
 //!   `documentation`, `depends_on`, …) to lists of strings;
 //! - a promotion history entry records the whole vector before and after,
 //!   the date, the citations, who proposed it and the run that wrote it;
-//! - the front matter is rewritten in a canonical form when a patch touches
-//!   the entry (field order as below, empty lists left out); the Markdown
-//!   body is never touched.
+//! - the canonical form of the front matter has the fields in the order
+//!   below, empty lists left out; a patch edits the front matter in place
+//!   ([`crate::frontmatter`]) and renders only the fields it changes in that
+//!   form; the Markdown body is never touched.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -283,6 +284,51 @@ impl EntryMeta {
     pub fn has_evidence(&self) -> bool {
         self.evidence.values().any(|v| !v.is_empty())
     }
+
+    /// The top-level fields in the order the canonical rendering writes them.
+    pub const FIELDS: [&'static str; 10] = [
+        "id",
+        "title",
+        "maturity",
+        "paths",
+        "evidence",
+        "availability",
+        "promotion_history",
+        "consumer_feedback",
+        "relations",
+        "notes",
+    ];
+
+    /// One top-level field as the canonical rendering writes it (`key:` and
+    /// its value's lines); None when the rendering leaves it out (empty) or
+    /// there is no such field. [`EntryMeta::FIELDS`]' renderings, concatenated,
+    /// are [`to_yaml`] of the whole (a unit test holds them to it), so a
+    /// rewrite renders only the fields it changes.
+    pub fn field_yaml(&self, key: &str) -> Result<Option<String>> {
+        fn some<T: Serialize + ?Sized>(k: &str, v: &T) -> Result<Option<String>> {
+            field_yaml(k, v).map(Some)
+        }
+        match key {
+            "id" => some(key, &self.id),
+            "title" => some(key, &self.title),
+            "maturity" => some(key, &self.maturity),
+            "paths" if !self.paths.is_empty() => some(key, &self.paths),
+            "evidence" if !self.evidence.is_empty() => some(key, &self.evidence),
+            "availability" if !self.availability.is_empty() => some(key, &self.availability),
+            "promotion_history" if !self.promotion_history.is_empty() => {
+                some(key, &self.promotion_history)
+            }
+            "consumer_feedback" if !self.consumer_feedback.is_empty() => {
+                some(key, &self.consumer_feedback)
+            }
+            "relations" if !self.relations.is_empty() => some(key, &self.relations),
+            "notes" => match &self.notes {
+                Some(n) => some(key, n),
+                None => Ok(None),
+            },
+            _ => Ok(None),
+        }
+    }
 }
 
 /// An entry file: its front matter and the Markdown body as read.
@@ -507,6 +553,21 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
     Ok(if s.ends_with('\n') { s } else { s + "\n" })
 }
 
+/// `key: value` as the canonical rendering writes one field of a struct:
+/// a one-entry map, which serializes like a struct's field.
+pub fn field_yaml<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<String> {
+    struct One<'a, T: ?Sized>(&'a str, &'a T);
+    impl<T: Serialize + ?Sized> Serialize for One<'_, T> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap as _;
+            let mut m = s.serialize_map(Some(1))?;
+            m.serialize_entry(self.0, self.1)?;
+            m.end()
+        }
+    }
+    to_yaml(&One(key, value))
+}
+
 /// The file name of a capability id: what follows the last `.`, lowercased,
 /// with anything but letters, digits and `-` turned into `-`.
 pub fn slug(id: &str) -> String {
@@ -566,6 +627,24 @@ mod tests {
         let bad = ENTRY.replace("current: 2, target: 3", "current: 12");
         let e = Entry::parse(bad.as_bytes(), "e.md").expect_err("level");
         assert!(e.to_string().contains("maturity.D.current"), "{e}");
+    }
+
+    /// The fields rendered one by one are the whole rendered at once, for a
+    /// meta with every field and for a minimal one (what lets a rewrite
+    /// render only the fields it changes).
+    #[test]
+    fn fields_rendered_one_by_one_make_the_canonical_rendering() {
+        let full = "---\nid: capability.demo.x\ntitle: 'X: the \"thing\"'\nmaturity:\n  D: {current: 2, target: 3}\n  A: {current: 1}\n  C: {current: 1}\n  R: {current: 0}\npaths: [src/x/**, '*.rs']\nevidence:\n  tests: [tests/x.rs]\n  documentation: [docs/x.md]\navailability:\n  current_artifacts: [cargo-bin:x]\npromotion_history:\n- {from: D1/A1/C1/R0, to: D2/A1/C1/R0, date: '2026-11-29', evidence_citations: [docs/x.md], source: llm, run: 01J}\nconsumer_feedback:\n- {date: '2026-11-29', source: person, text: \"multi\\nline # not a comment\"}\nrelations:\n  depends_on: [capability.demo.y]\nnotes: \"yes\"\n---\n";
+        for text in [full, ENTRY] {
+            let e = Entry::parse(text.as_bytes(), "x.md").expect("parse");
+            let mut joined = String::new();
+            for k in EntryMeta::FIELDS {
+                if let Some(t) = e.meta.field_yaml(k).expect("field") {
+                    joined.push_str(&t);
+                }
+            }
+            assert_eq!(joined, to_yaml(&e.meta).expect("whole"));
+        }
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct Registry {
     /// the first touch), so the in-place rewrite need not parse the file's
     /// old text again.
     as_loaded: HashMap<String, crate::model::EntryMeta>,
+    /// The index as loaded (None: missing or invalid), what the loaded
+    /// text says, so the index is written by editing the changed rows of
+    /// that text in place.
+    index_as_loaded: Option<Index>,
 }
 
 /// One file to write.
@@ -159,6 +163,7 @@ impl Registry {
             dirty: BTreeSet::new(),
             by_id: HashMap::new(),
             as_loaded: HashMap::new(),
+            index_as_loaded: None,
         };
         let cache = ParseCache::read(root);
         let (index, entries) = rayon::join(
@@ -202,7 +207,10 @@ impl Registry {
                 "the registry index does not exist",
                 "run `warden registry init`",
             )),
-            Some(Ok(ix)) => self.index = Some(ix),
+            Some(Ok(ix)) => {
+                self.index_as_loaded = Some(ix.clone());
+                self.index = Some(ix)
+            }
             Some(Err(e)) => self
                 .load_problems
                 .push(Problem::from_error("index_invalid", &e)),
@@ -308,23 +316,43 @@ impl Registry {
             .collect::<Result<_>>()?;
         let mut out: Vec<Write> = rendered.into_iter().flatten().collect();
         if (self.index_dirty || !out.is_empty())
-            && let Some(ix) = &self.index
+            && let Some(w) = self.index_write(today)?
         {
-            let mut ix = ix.clone();
-            ix.updated = today.to_string();
-            let content = ix.render()?;
-            let orig = self.originals.get(INDEX_PATH).cloned().flatten();
-            if orig.as_deref() != Some(content.as_bytes()) {
-                out.push(Write {
-                    path: INDEX_PATH.into(),
-                    content,
-                    expect: orig.as_deref().map(Digest::of),
-                    comments_lost: Vec::new(),
-                });
-            }
+            out.push(w);
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
+    }
+
+    /// The index's write, if its text changes: the loaded text with the
+    /// changed rows and `updated` edited in place ([`crate::index_text`]),
+    /// or the canonical form when there is no loaded text to edit.
+    fn index_write(&self, today: &str) -> Result<Option<Write>> {
+        let Some(ix) = &self.index else {
+            return Ok(None);
+        };
+        let old = self.index_as_loaded.as_ref();
+        if old.is_some_and(|o| o.updated == today) && old == Some(ix) {
+            // No row changed and the date is today's: nothing to write.
+            return Ok(None);
+        }
+        let mut ix = ix.clone();
+        ix.updated = today.to_string();
+        let orig = self.originals.get(INDEX_PATH).and_then(Option::as_deref);
+        let text = orig.and_then(|b| std::str::from_utf8(b).ok());
+        let (content, comments_lost) = match (text, old) {
+            (Some(t), Some(o)) => crate::index_text::rewrite(t, o, &ix)?,
+            _ => (ix.render()?, Vec::new()),
+        };
+        if orig == Some(content.as_bytes()) {
+            return Ok(None);
+        }
+        Ok(Some(Write {
+            path: INDEX_PATH.into(),
+            content,
+            expect: orig.map(Digest::of),
+            comments_lost,
+        }))
     }
 
     /// The registry as it will be after [`Registry::writes`]: what the batch
@@ -339,18 +367,27 @@ impl Registry {
     /// validates what lands on disk without parsing every written file again.
     pub fn staged_with(&self, writes: &[Write]) -> Result<Registry> {
         let mut next = self.clone();
+        next.stage(writes);
+        Ok(next)
+    }
+
+    /// [`Registry::staged_with`] in place: this registry becomes the one the
+    /// writes land as (no copy of every entry).
+    pub fn stage(&mut self, writes: &[Write]) {
+        let next = self;
         for w in writes {
             if w.path == INDEX_PATH
                 && let Some(ix) = &mut next.index
-                && let Some(updated) = w.content.lines().find_map(|l| l.strip_prefix("updated: "))
+                && let Some(updated) = crate::index_text::updated_of(&w.content)
             {
-                ix.updated = updated.trim_matches('"').to_string();
+                ix.updated = updated;
             }
             next.originals
                 .insert(w.path.clone(), Some(w.content.clone().into_bytes()));
         }
         next.dirty.clear();
         next.index_dirty = false;
-        Ok(next)
+        next.as_loaded.clear();
+        next.index_as_loaded = next.index.clone();
     }
 }

@@ -536,3 +536,67 @@ fn a_comment_inside_a_changed_value_is_kept_or_the_report_says_it_was_lost() {
     );
     assert!(fx.validate_ok());
 }
+
+/// Regression: every write of the index rendered it again in canonical form,
+/// so a person's comments in it were lost. Now one row's vector drifting
+/// changes only that row's vector and the `updated` value; every comment,
+/// blank line and the other row stay byte for byte.
+#[test]
+fn index_comments_survive_a_vector_sync() {
+    let fx = Fx::new();
+    let commented = "# The capabilities we offer; kept by hand and by warden.\nupdated: \"2026-01-01\"   # bumped on every write\n\ncapabilities:\n# -- the first --\n- id: capability.demo.alpha   # our oldest\n  entry: registry/capabilities/alpha.md\n  vector: D1/A0/C1/R0\n\n# -- the second --\n- id: capability.demo.beta\n  entry: registry/capabilities/beta.md\n  vector: D0/A0/C0/R0\n# end of list\n";
+    fx.write(INDEX_PATH, commented);
+    let beta = fx
+        .read("registry/capabilities/beta.md")
+        .replace("D: {current: 0}", "D: {current: 1}");
+    fx.write("registry/capabilities/beta.md", &beta);
+    fx.commit("beta documented");
+    let r = fx.auto(&fx.opts(None), None, vec![]);
+    assert_eq!(r.outcome, SessionOutcome::Applied, "{r:#?}");
+    let kinds: Vec<PatchKind> = r.patches.iter().map(|p| p.patch.kind).collect();
+    assert_eq!(kinds, vec![PatchKind::VectorSync]);
+    assert_eq!(
+        fx.read(INDEX_PATH),
+        commented
+            .replace("\"2026-01-01\"", &format!("\"{}\"", common::DATE))
+            .replace(
+                "  entry: registry/capabilities/beta.md\n  vector: D0/A0/C0/R0\n",
+                "  entry: registry/capabilities/beta.md\n  vector: D1/A0/C0/R0\n"
+            )
+    );
+    assert!(
+        r.notes.iter().all(|n| n.collector != "rewrite"),
+        "no comment was lost: {:?}",
+        r.notes
+    );
+    assert!(fx.validate_ok());
+}
+
+/// Regression: every maintain after a first one reported warden's own
+/// ledger file (`.ledger/runs/*.jsonl`, changed by the run itself) as an
+/// `unmapped` change. warden's bookkeeping is no news about a capability.
+#[test]
+fn the_ledger_is_not_an_unmapped_change() {
+    let fx = Fx::new();
+    let head = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
+    fx.write("docs/alpha/guide.md", "guide\n");
+    fx.commit("docs");
+    let first = fx.auto(&fx.opts(Some(&head)), None, vec![]);
+    assert_eq!(first.outcome, SessionOutcome::Applied, "{first:#?}");
+    assert_ne!(
+        fx.git(&["status", "--porcelain", "--", ".ledger"]).trim(),
+        "",
+        "the run changed the ledger"
+    );
+    fx.write("unrelated.txt", "x\n");
+    fx.git(&["add", "unrelated.txt"]);
+    fx.git(&["commit", "-qm", "unrelated"]);
+    let again = fx.auto(&fx.opts(Some(&head)), None, vec![]);
+    let unmapped: Vec<Option<String>> = again
+        .notes
+        .iter()
+        .filter(|n| n.collector == "unmapped")
+        .map(|n| n.path.clone())
+        .collect();
+    assert_eq!(unmapped, vec![Some("unrelated.txt".to_string())]);
+}

@@ -64,6 +64,10 @@ pub enum RegistryCommand {
         /// Write the deterministic suggestions (one undoable run).
         #[arg(long)]
         apply: bool,
+        /// Accepted with --apply, like the other writing commands take it
+        /// (--apply is itself the confirmation).
+        #[arg(long, short = 'y', requires = "apply")]
+        yes: bool,
         #[arg(long)]
         no_wait: bool,
     },
@@ -158,6 +162,7 @@ pub fn run(repo: Option<PathBuf>, args: RegistryArgs, fmt: Format) -> Result<Exi
             capability,
             from_git_since,
             apply,
+            yes: _,
             no_wait,
         } => update(repo, capability, from_git_since, apply, no_wait, fmt),
         RegistryCommand::Maintain(a) => maintain_cmd(repo, *a, fmt),
@@ -402,6 +407,10 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
     } else if let Some(p) = &report.publish {
         eprint!("{}", publish::markdown(p));
     }
+    // The process exits next: freeing every loaded entry (twice: as read
+    // and as staged) one allocation at a time is only time the user waits
+    // for (about 5% of a dry run over 2,000 entries, measured with perf).
+    std::mem::forget((prepared, decided));
     Ok(output::ExitStatus::of_report(report.exit_code).into())
 }
 
