@@ -198,21 +198,17 @@ fn meta_of(path: &Path, m: &std::fs::Metadata) -> Meta {
 #[cfg(target_os = "linux")]
 fn xattrs_of(path: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
-    let mut names = Vec::new();
-    for _ in 0..4 {
-        let Ok(n) = rustix::fs::llistxattr_query(path) else {
-            return out;
-        };
-        names = vec![0u8; n];
-        match rustix::fs::llistxattr(path, &mut names) {
-            Ok(len) => {
-                names.truncate(len);
-                break;
-            }
-            // Grew in between: ask again.
-            Err(rustix::io::Errno::RANGE) => continue,
-            Err(_) => return out,
-        }
+    // One call for the common case (no or few attributes); ask for the size
+    // only when the names do not fit.
+    let mut names = vec![0u8; 1024];
+    match rustix::fs::llistxattr(path, &mut names) {
+        Ok(0) => return out,
+        Ok(len) => names.truncate(len),
+        Err(rustix::io::Errno::RANGE) => match xattr_names_sized(path) {
+            Some(n) => names = n,
+            None => return out,
+        },
+        Err(_) => return out,
     }
     for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
         let Ok(n) = rustix::fs::lgetxattr_query(path, name) else {
@@ -225,6 +221,25 @@ fn xattrs_of(path: &Path) -> BTreeMap<String, Vec<u8>> {
         }
     }
     out
+}
+
+/// The attribute names of `path` when they do not fit the first buffer: ask
+/// for their size, then read them (again if they grew in between).
+#[cfg(target_os = "linux")]
+fn xattr_names_sized(path: &Path) -> Option<Vec<u8>> {
+    for _ in 0..4 {
+        let n = rustix::fs::llistxattr_query(path).ok()?;
+        let mut names = vec![0u8; n];
+        match rustix::fs::llistxattr(path, &mut names) {
+            Ok(len) => {
+                names.truncate(len);
+                return Some(names);
+            }
+            Err(rustix::io::Errno::RANGE) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 #[cfg(not(target_os = "linux"))]
