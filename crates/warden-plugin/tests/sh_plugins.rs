@@ -415,7 +415,11 @@ fn a_plugin_without_the_sandbox_that_writes_chmods_and_adds_hooks_under_dot_git_
     assert!(!p.bounded_snapshot, "no helper: the full walk");
     let fault = p.fault.as_ref().expect("caught");
     assert_eq!(fault.kind, runtime::FaultKind::RepoModified, "{fault:?}");
-    for seen in [".git/HEAD: mode", ".git/config: content", ".git/hooks/x: added"] {
+    for seen in [
+        ".git/HEAD: mode",
+        ".git/config: content",
+        ".git/hooks/x: added",
+    ] {
         assert!(fault.message.contains(seen), "{seen}: {}", fault.message);
     }
     assert_eq!(std::fs::read(git.join("config")).expect("config"), config);

@@ -363,11 +363,25 @@ fn a_bounded_snapshot_visits_the_same_entries_whatever_the_size_of_dot_git() {
     assert_eq!(full(&big) - full(&small), 397 + 253);
     let snap = Snapshot::take_bounded(big.path(), false, true).expect("snapshot");
     assert_eq!(
-        snap.listed[".git"].iter().map(String::as_str).collect::<Vec<_>>(),
-        ["HEAD", "config", "description", "hooks", "info", "objects", "refs"],
+        snap.listed[".git"]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        [
+            "HEAD",
+            "config",
+            "description",
+            "hooks",
+            "info",
+            "objects",
+            "refs"
+        ],
         "the top level of .git is still listed"
     );
-    assert!(snap.files.contains_key(".git"), ".git itself keeps its metadata");
+    assert!(
+        snap.files.contains_key(".git"),
+        ".git itself keeps its metadata"
+    );
     assert!(!snap.files.keys().any(|k| k.starts_with(".git/")));
 }
 
@@ -377,7 +391,11 @@ fn writes_chmods_and_new_hooks_under_dot_git_are_seen_by_the_full_walk_only() {
     let root = dir.path();
     let full = Snapshot::take(root, false).expect("before");
     let bounded = Snapshot::take_bounded(root, false, true).expect("before");
-    std::fs::write(root.join(".git/config"), "[core]\n\thooksPath = /tmp/evil\n").expect("config");
+    std::fs::write(
+        root.join(".git/config"),
+        "[core]\n\thooksPath = /tmp/evil\n",
+    )
+    .expect("config");
     std::fs::write(root.join(".git/hooks/x"), "#!/bin/sh\n").expect("hook");
     chmod(&root.join(".git/HEAD"), 0o600);
     let seen: Vec<String> = full
