@@ -19,6 +19,7 @@
 # a file change. Run: bash bench/plugins.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SRC=$PWD
 if ! command -v hyperfine >/dev/null; then
   apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null
 fi
@@ -67,7 +68,7 @@ hyperfine -N --warmup 1 --runs 5 "$W plugin validate --all" --export-json "$tmp/
 fi
 
 echo "## 4. dispatch overhead of the sh plugin (one event, one item)"
-cc -O2 -o "$tmp/dispatch_floor" bench/dispatch_floor.c
+cc -O2 -o "$tmp/dispatch_floor" "$SRC/bench/dispatch_floor.c"
 mkdir -p "$tmp/floor-scratch" "$tmp/floor-runs"
 FLOOR="$tmp/dispatch_floor $tmp/shrepo $tmp/floor-scratch $tmp/one.stdin $tmp/floor.ledger $tmp/floor-runs -- sh src/handler.sh"
 (
