@@ -51,10 +51,9 @@ fn links_without_pie(target: &str) -> bool {
     }
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let mut cmd = std::process::Command::new(rustc);
-    cmd.args(["--crate-type", "bin", "--edition", "2021", "--target", target])
-        .args(["-C", "link-arg=-no-pie", "-o"])
-        .arg(out.join("no_pie_probe"))
-        .arg(&src);
+    cmd.args(["--crate-type", "bin", "--edition", "2021"]);
+    cmd.args(["--target", target, "-C", "link-arg=-no-pie"]);
+    cmd.arg("-o").arg(out.join("no_pie_probe")).arg(&src);
     if let Some(linker) = std::env::var_os("RUSTC_LINKER") {
         let mut arg = std::ffi::OsString::from("linker=");
         arg.push(linker);
