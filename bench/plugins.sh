@@ -8,6 +8,10 @@
 #  4. dispatch overhead of the scaffolded `sh` plugin (one item), in a
 #     repository of its own, next to the same handler run bare;
 #  5. the same after 250 earlier dispatches (250 run directories in .runs/).
+# Steps 4 and 5 also run the floor (bench/dispatch_floor.c, built with cc):
+# the bare handler inside the same namespaces, read-only mount, dropped
+# capabilities and Landlock rules as warden's helper, plus the record a
+# dispatch must leave (one ledger line fdatasync'd, a run directory).
 # `bash bench/plugins.sh sh` runs only steps 4 and 5 (WARDEN_BIN=… skips the
 # build and uses that binary).
 # The plugin proposes nothing for these inputs, so each run is a full dispatch
@@ -15,6 +19,7 @@
 # a file change. Run: bash bench/plugins.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SRC=$PWD
 if ! command -v hyperfine >/dev/null; then
   apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null
 fi
@@ -63,6 +68,9 @@ hyperfine -N --warmup 1 --runs 5 "$W plugin validate --all" --export-json "$tmp/
 fi
 
 echo "## 4. dispatch overhead of the sh plugin (one event, one item)"
+cc -O2 -o "$tmp/dispatch_floor" "$SRC/bench/dispatch_floor.c"
+mkdir -p "$tmp/floor-scratch" "$tmp/floor-runs"
+FLOOR="$tmp/dispatch_floor $tmp/shrepo $tmp/floor-scratch $tmp/one.stdin $tmp/floor.ledger $tmp/floor-runs -- sh src/handler.sh"
 (
   cd "$tmp" && git init -q -b main shrepo && cd shrepo
   "$W" init >/dev/null
@@ -71,6 +79,7 @@ echo "## 4. dispatch overhead of the sh plugin (one event, one item)"
   hyperfine -N --warmup 10 --runs 100 \
     "sh -c 'cd plugins/shb && sh src/handler.sh < $tmp/one.stdin'" \
     "$W run FileDetected --input $tmp/one.json --yes" \
+    "sh -c 'cd plugins/shb && $FLOOR'" \
     --export-json "$tmp/sh.bench.json" >/dev/null
   echo "## 5. the same after 250 earlier dispatches"
   for i in $(seq 1 250); do "$W" run FileDetected --input "$tmp/one.json" --yes >/dev/null; done
@@ -78,6 +87,7 @@ echo "## 4. dispatch overhead of the sh plugin (one event, one item)"
   hyperfine -N --warmup 10 --runs 100 \
     "sh -c 'cd plugins/shb && sh src/handler.sh < $tmp/one.stdin'" \
     "$W run FileDetected --input $tmp/one.json --yes" \
+    "sh -c 'cd plugins/shb && $FLOOR'" \
     --export-json "$tmp/sh250.bench.json" >/dev/null
 )
 
@@ -91,9 +101,17 @@ def means(name):
 def medians(name):
     r = json.load(open(f"{tmp}/{name}.bench.json"))["results"]
     return [(x["median"], min(x["times"])) for x in r]
-for name, what in [("sh", "`sh` plugin, 1 item, fresh repository"), ("sh250", "`sh` plugin, 1 item, 250 past runs")]:
-    (bm, bmin), (wm, wmin) = medians(name)
-    print(f"| {what} | median {bm*1e3:.2f} ms (min {bmin*1e3:.2f}) | median {wm*1e3:.2f} ms (min {wmin*1e3:.2f}) | **{wm/bm:.2f}×** of medians (target ≤ 1.3×) |")
+def cpu(name):
+    r = json.load(open(f"{tmp}/{name}.bench.json"))["results"]
+    return [(x["user"] + x["system"]) for x in r]
+print("| repository | bare (median, min, CPU) | warden run | floor | warden / bare (median, min, CPU) | floor / bare |")
+print("|---|---|---|---|---|---|")
+for name, what in [("sh", "fresh"), ("sh250", "250 past runs")]:
+    (bm, bmin), (wm, wmin), (fm, fmin) = medians(name)
+    bc, wc, fc = cpu(name)
+    cell = lambda m, mn, c: f"{m*1e3:.2f}, {mn*1e3:.2f}, {c*1e3:.2f} ms"
+    print(f"| {what} | {cell(bm, bmin, bc)} | {cell(wm, wmin, wc)} | {cell(fm, fmin, fc)} "
+          f"| **{wm/bm:.2f}×, {wmin/bmin:.2f}×, {wc/bc:.2f}×** | {fm/bm:.2f}×, {fmin/bmin:.2f}×, {fc/bc:.2f}× |")
 print(f"load average: {os.getloadavg()}")
 if not os.path.exists(f"{tmp}/one.bench.json"):
     sys.exit(0)

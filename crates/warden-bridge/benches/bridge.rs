@@ -17,7 +17,14 @@
 //! `cargo bench -p warden-bridge --bench bridge -- publish [DIR]` (issue 11):
 //! group commit **with publish** (one commit per command, pushed to a local
 //! bare remote) against the baseline executor **without** publish, at 200 and
-//! 2,000 commands, side by side in each round.
+//! 2,000 commands, side by side in each round. Each round also measures the
+//! **floor** of publishing that layout: the same commits (`git fast-export`
+//! of what publish made: one commit per command adding its result, archive
+//! and diff files to the flat `results/`, `archive/`, `diffs/`) imported by
+//! a plain `git fast-import` into a fresh repository and pushed to a fresh
+//! bare remote, with git's defaults and with the knobs in
+//! `WARDEN_BENCH_FLOOR_KNOBS` (`;`-separated variants of space-separated
+//! `-c` settings or fast-import flags, e.g. `--depth=250;-c pack.window=0`).
 // Tests drive real processes, clocks and environments directly.
 #![allow(clippy::disallowed_methods)]
 
@@ -113,9 +120,98 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(ok, "git {args:?}");
 }
 
+fn git_timed(dir: &Path, pre: &[String], args: &[&str], stdin: Option<&Path>) -> f64 {
+    let mut cmd = std::process::Command::new("git");
+    cmd.args(pre).args(args).current_dir(dir);
+    if let Some(f) = stdin {
+        cmd.stdin(std::fs::File::open(f).expect("stream"));
+    }
+    let started = Instant::now();
+    let ok = cmd.status().expect("git").success();
+    assert!(ok, "git {pre:?} {args:?}");
+    started.elapsed().as_secs_f64()
+}
+
+/// The floor of publishing `root`'s history in this layout: seconds of a
+/// plain `fast-import` of it (exported once, untimed) into a fresh
+/// repository, and of the push of the result to a fresh bare remote, for
+/// each variant of knobs (`""`: git's defaults). Fast-import flags
+/// (`--…`) go to fast-import, `-c` settings to both.
+fn floor(root: &Path, variants: &[String]) -> Vec<(f64, f64)> {
+    let base = root.join("..").join(format!(
+        "{}-floor",
+        root.file_name().and_then(|s| s.to_str()).unwrap_or("r")
+    ));
+    std::fs::create_dir_all(&base).expect("mkdir");
+    let stream = base.join("stream");
+    let out = std::process::Command::new("git")
+        .args(["fast-export", "--signed-tags=strip", "HEAD"])
+        .current_dir(root)
+        .output()
+        .expect("fast-export");
+    assert!(out.status.success(), "fast-export");
+    std::fs::write(&stream, out.stdout).expect("stream");
+    let mut times = Vec::new();
+    for (i, v) in variants.iter().enumerate() {
+        let words: Vec<String> = v.split_whitespace().map(String::from).collect();
+        let mut conf = Vec::new();
+        let mut flags = Vec::new();
+        let mut it = words.iter();
+        while let Some(w) = it.next() {
+            if w == "-c" {
+                conf.push(w.clone());
+                conf.extend(it.next().cloned());
+            } else {
+                flags.push(w.as_str());
+            }
+        }
+        let repo = base.join(format!("v{i}"));
+        let remote = base.join(format!("v{i}.git"));
+        git(&base, &["init", "-q", repo.to_str().expect("utf-8")]);
+        git(
+            &base,
+            &["init", "-q", "--bare", remote.to_str().expect("utf-8")],
+        );
+        let mut import = vec!["fast-import", "--quiet"];
+        import.extend(flags);
+        let imported = git_timed(&repo, &conf, &import, Some(&stream));
+        let pushed = git_timed(
+            &repo,
+            &conf,
+            &[
+                "push",
+                "-q",
+                remote.to_str().expect("utf-8"),
+                "HEAD:refs/heads/main",
+            ],
+            None,
+        );
+        times.push((imported, pushed));
+    }
+    let _ = std::fs::remove_dir_all(&base);
+    times
+}
+
+fn floor_variants() -> Vec<String> {
+    let mut v = vec![String::new()];
+    if let Ok(k) = std::env::var("WARDEN_BENCH_FLOOR_KNOBS") {
+        v.extend(
+            k.split(';')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+        );
+    }
+    v
+}
+
 /// Commands per second of the group executor plus one publish of the pass
-/// (commit per command, push to a bare remote); and the commits made.
-fn measure_publish(parent: Option<&Path>, n: usize, keep: &mut Vec<tempfile::TempDir>) -> f64 {
+/// (commit per command, push to a bare remote), and the floor (see
+/// [`floor`]) of the same commits: (cmd/s, executor s, floor per variant).
+fn measure_publish(
+    parent: Option<&Path>,
+    n: usize,
+    keep: &mut Vec<tempfile::TempDir>,
+) -> (f64, f64, Vec<(f64, f64)>) {
     let dir = setup(parent, n);
     let root = dir.path();
     let remote = root.join("..").join(format!(
@@ -159,8 +255,9 @@ fn measure_publish(parent: Option<&Path>, n: usize, keep: &mut Vec<tempfile::Tem
     assert!(published.pushed, "{published:?}");
     assert_eq!(published.commits.len(), n, "one commit per command");
     let _ = std::fs::remove_dir_all(&remote);
+    let floors = floor(root, &floor_variants());
     keep.push(dir);
-    n as f64 / secs
+    (n as f64 / secs, executed, floors)
 }
 
 fn publish_main(parent: Option<&Path>) {
@@ -175,13 +272,23 @@ fn publish_main(parent: Option<&Path>) {
         let mut ratios = Vec::new();
         let mut rates = Vec::new();
         for round in 1..=3 {
-            let p = measure_publish(parent, n, &mut keep);
+            let (p, executed, floors) = measure_publish(parent, n, &mut keep);
             let b = measure(parent, n, Durability::PerFile, &mut keep);
             println!(
                 "n={n} round {round}: with publish {p:>7.0} cmd/s | baseline without publish {:>7.0} cmd/s | ratio {:.2}x",
                 b.0,
                 p / b.0
             );
+            for (v, (imported, pushed)) in floor_variants().iter().zip(&floors) {
+                let git_only = n as f64 / (imported + pushed);
+                let with_exec = n as f64 / (executed + imported + pushed);
+                println!(
+                    "  floor [{}]: fast-import {imported:.2} s, push {pushed:.2} s | git alone {git_only:>7.0} cmd/s ({:.2}x baseline) | executor + git {with_exec:>7.0} cmd/s ({:.2}x baseline)",
+                    if v.is_empty() { "defaults" } else { v },
+                    git_only / b.0,
+                    with_exec / b.0
+                );
+            }
             ratios.push(p / b.0);
             rates.push(p);
         }

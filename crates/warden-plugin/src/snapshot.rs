@@ -11,14 +11,18 @@
 //! (`chmod 000 .warden/state/journal`) is caught and undone too.
 //!
 //! **Bounded snapshots.** `.runs/` gains a directory with every run, so a
-//! full walk around every plugin costs more with every past run. When the
+//! full walk around every plugin costs more with every past run; `.git/`
+//! holds most of a repository's entries (objects, refs, hooks). When the
 //! sandbox helper enforces both the file system rules (Landlock) and the
-//! read-only mount of the repository, a plugin cannot write, chmod, chown or
-//! set an xattr anywhere in the repository, `.runs/` included; the runtime
-//! then takes a *bounded* snapshot ([`Snapshot::take_bounded`]): `.runs/`
-//! itself with its metadata, and only the names of its top-level entries
-//! (a removed run directory still shows), without the content or metadata of
-//! past run directories. Without those layers the full walk stays.
+//! read-only mount of the repository, a plugin cannot write, create, remove,
+//! chmod, chown or set an xattr anywhere in the repository, `.runs/` and
+//! `.git/` included (the test
+//! `a_sandboxed_sh_plugin_cannot_write_create_chmod_or_remove_anything_under_dot_git`
+//! of warden-cli proves it for `.git/`); the runtime then takes a *bounded*
+//! snapshot ([`Snapshot::take_bounded`]): `.runs/` and `.git/` themselves
+//! with their metadata, and only the names of their top-level entries (a
+//! removed one still shows), without the content or metadata of anything
+//! below. Without those layers the full walk stays.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -76,18 +80,21 @@ pub struct Snapshot {
     /// Directories that could not be listed (a plugin made them unreadable):
     /// their entries are missing from this snapshot.
     pub unreadable: Vec<String>,
-    /// Taken bounded: `.runs/` only to the names of its top-level entries.
+    /// Taken bounded: `.runs/` and `.git/` only to the names of their
+    /// top-level entries.
     pub bounded: bool,
-    /// In a bounded snapshot, the names of the top-level entries of `.runs/`.
-    pub runs_listed: std::collections::BTreeSet<String>,
+    /// In a bounded snapshot, the names of the top-level entries of each
+    /// bounded area (`.runs`, `.git`) that is a directory.
+    pub listed: BTreeMap<String, std::collections::BTreeSet<String>>,
     /// How many entries had their metadata read (the walk's cost).
     pub visited: u64,
 }
 
 /// Areas the runtime itself writes between snapshots (never plugins).
 const SKIP: &[&str] = &[".runs", ".warden/state"];
-/// The run history, listed only to its top level by a bounded snapshot.
-const RUNS: &str = ".runs";
+/// The run history and git's own directory, listed only to their top level
+/// by a bounded snapshot.
+const BOUNDED: &[&str] = &[".runs", ".git"];
 
 /// How one path differs between two snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,21 +198,17 @@ fn meta_of(path: &Path, m: &std::fs::Metadata) -> Meta {
 #[cfg(target_os = "linux")]
 fn xattrs_of(path: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
-    let mut names = Vec::new();
-    for _ in 0..4 {
-        let Ok(n) = rustix::fs::llistxattr_query(path) else {
-            return out;
-        };
-        names = vec![0u8; n];
-        match rustix::fs::llistxattr(path, &mut names) {
-            Ok(len) => {
-                names.truncate(len);
-                break;
-            }
-            // Grew in between: ask again.
-            Err(rustix::io::Errno::RANGE) => continue,
-            Err(_) => return out,
-        }
+    // One call for the common case (no or few attributes); ask for the size
+    // only when the names do not fit.
+    let mut names = vec![0u8; 1024];
+    match rustix::fs::llistxattr(path, &mut names) {
+        Ok(0) => return out,
+        Ok(len) => names.truncate(len),
+        Err(rustix::io::Errno::RANGE) => match xattr_names_sized(path) {
+            Some(n) => names = n,
+            None => return out,
+        },
+        Err(_) => return out,
     }
     for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
         let Ok(n) = rustix::fs::lgetxattr_query(path, name) else {
@@ -218,6 +221,25 @@ fn xattrs_of(path: &Path) -> BTreeMap<String, Vec<u8>> {
         }
     }
     out
+}
+
+/// The attribute names of `path` when they do not fit the first buffer: ask
+/// for their size, then read them (again if they grew in between).
+#[cfg(target_os = "linux")]
+fn xattr_names_sized(path: &Path) -> Option<Vec<u8>> {
+    for _ in 0..4 {
+        let n = rustix::fs::llistxattr_query(path).ok()?;
+        let mut names = vec![0u8; n];
+        match rustix::fs::llistxattr(path, &mut names) {
+            Ok(len) => {
+                names.truncate(len);
+                return Some(names);
+            }
+            Err(rustix::io::Errno::RANGE) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -284,13 +306,25 @@ impl Snapshot {
                 });
             }
         }
-        // A bounded snapshot knows only the names of past runs: a removed
-        // one shows (it cannot be put back from here). New names do not:
-        // read-only commands add run directories without the lock.
-        for name in self.runs_listed.difference(&after.runs_listed) {
-            if after.bounded {
+        self.removed_listed(after, &mut out);
+        out.sort_by(|x, y| x.path.cmp(&y.path));
+        out
+    }
+
+    /// A bounded snapshot knows only the names of the top-level entries of
+    /// its bounded areas: a removed one shows (it cannot be put back from
+    /// here). New names do not: read-only commands add run directories
+    /// without the lock, and git adds its lock files.
+    fn removed_listed(&self, after: &Snapshot, out: &mut Vec<Change>) {
+        if !after.bounded {
+            return;
+        }
+        let empty = std::collections::BTreeSet::new();
+        for (area, names) in &self.listed {
+            let now = after.listed.get(area).unwrap_or(&empty);
+            for name in names.difference(now) {
                 out.push(Change {
-                    path: format!("{RUNS}/{name}"),
+                    path: format!("{area}/{name}"),
                     before: Some(Meta {
                         kind: Kind::Other,
                         len: 0,
@@ -307,8 +341,6 @@ impl Snapshot {
                 });
             }
         }
-        out.sort_by(|x, y| x.path.cmp(&y.path));
-        out
     }
 
     /// Paths whose presence or fingerprint differs, sorted.
@@ -347,8 +379,8 @@ fn walk(
         let meta = std::fs::symlink_metadata(&path)?;
         let m = meta_of(&path, &meta);
         snap.visited += 1;
-        if snap.bounded && rel == RUNS && meta.is_dir() {
-            list_names(&path, snap)?;
+        if snap.bounded && BOUNDED.contains(&rel.as_str()) && meta.is_dir() {
+            list_names(&path, &rel, snap)?;
         } else if meta.is_dir() {
             walk(&path, &rel, with_content, inner, snap)?;
         } else if with_content && !inner && meta.is_file() {
@@ -364,19 +396,20 @@ fn walk(
     Ok(())
 }
 
-/// The names of the top-level entries of `.runs/`, without their metadata.
-fn list_names(dir: &Path, snap: &mut Snapshot) -> std::io::Result<()> {
+/// The names of the top-level entries of a bounded area (`.runs/`,
+/// `.git/`), without their metadata.
+fn list_names(dir: &Path, area: &str, snap: &mut Snapshot) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            snap.unreadable.push(RUNS.to_string());
+            snap.unreadable.push(area.to_string());
             return Ok(());
         }
         Err(e) => return Err(e),
     };
+    let names = snap.listed.entry(area.to_string()).or_default();
     for ent in entries {
-        snap.runs_listed
-            .insert(ent?.file_name().to_string_lossy().into_owned());
+        names.insert(ent?.file_name().to_string_lossy().into_owned());
     }
     Ok(())
 }

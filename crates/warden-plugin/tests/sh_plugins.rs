@@ -212,3 +212,36 @@ fn a_plugin_without_the_sandbox_that_chmods_an_old_run_artifact_is_still_caught(
         assert_eq!(mode(&path), was, "{} put back", path.display());
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_plugin_without_the_sandbox_that_writes_chmods_and_adds_hooks_under_dot_git_is_still_caught() {
+    let w = World::new();
+    // Runs before the protocol, then answers normally (nothing proposed).
+    w.scaffold_with(
+        "gitter",
+        "RATIONALE_handle='x'\nhandle() {\n  cat >/dev/null\n}\ng=\"$WARDEN_REPO/.git\"\nprintf '[core]\\n\\thooksPath = /tmp/evil\\n' >> \"$g/config\"\nprintf '#!/bin/sh\\necho owned\\n' > \"$g/hooks/x\"\nchmod 600 \"$g/HEAD\"\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let git = w.root.join(".git");
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o7777;
+    let config = std::fs::read(git.join("config")).expect("config");
+    let head_mode = mode(&git.join("HEAD"));
+    assert_ne!(head_mode, 0o600);
+    w.write("junk.tmp", "x\n");
+    let report = w.dispatch(vec![w.item("junk.tmp")]);
+    let p = &report.plugins[0];
+    assert!(!p.bounded_snapshot, "no helper: the full walk");
+    let fault = p.fault.as_ref().expect("caught");
+    assert_eq!(fault.kind, runtime::FaultKind::RepoModified, "{fault:?}");
+    for seen in [
+        ".git/HEAD: mode",
+        ".git/config: content",
+        ".git/hooks/x: added",
+    ] {
+        assert!(fault.message.contains(seen), "{seen}: {}", fault.message);
+    }
+    assert_eq!(std::fs::read(git.join("config")).expect("config"), config);
+    assert!(!git.join("hooks/x").exists(), "the new hook is taken out");
+    assert_eq!(mode(&git.join("HEAD")), head_mode);
+}

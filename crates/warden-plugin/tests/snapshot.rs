@@ -284,7 +284,7 @@ fn a_bounded_snapshot_visits_the_same_entries_whatever_the_number_of_past_runs()
         .expect("runs")
         .count();
     assert_eq!(
-        snap.runs_listed.len(),
+        snap.listed[".runs"].len(),
         names,
         "the top level is still listed"
     );
@@ -324,6 +324,104 @@ fn a_removed_past_run_directory_shows_in_a_bounded_snapshot_and_a_new_one_does_n
     let after = Snapshot::take_bounded(root, false, true).expect("after");
     let changes: Vec<String> = before.diff(&after).iter().map(|c| c.describe()).collect();
     assert_eq!(changes, [format!(".runs/01PAST{:020}: removed", 0)]);
+}
+
+/// A repository whose `.git/` holds `n` loose objects and a few refs,
+/// hooks and a config, like git's own layout.
+fn with_git_objects(n: usize) -> tempfile::TempDir {
+    let dir = repo();
+    let git = dir.path().join(".git");
+    for d in ["hooks", "refs/heads", "info"] {
+        std::fs::create_dir_all(git.join(d)).expect("mkdir");
+    }
+    std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").expect("HEAD");
+    std::fs::write(git.join("config"), "[core]\n\tbare = false\n").expect("config");
+    std::fs::write(git.join("description"), "x\n").expect("description");
+    std::fs::write(git.join("refs/heads/main"), format!("{:040}\n", 0)).expect("ref");
+    std::fs::write(git.join("hooks/pre-commit.sample"), "#!/bin/sh\n").expect("hook");
+    for i in 0..n {
+        let o = git.join(format!("objects/{:02x}", i % 256));
+        std::fs::create_dir_all(&o).expect("mkdir");
+        std::fs::write(o.join(format!("{i:038}")), "blob\n").expect("object");
+    }
+    dir
+}
+
+#[test]
+fn a_bounded_snapshot_visits_the_same_entries_whatever_the_size_of_dot_git() {
+    let small = with_git_objects(3);
+    let big = with_git_objects(400);
+    let bounded = |d: &tempfile::TempDir| {
+        Snapshot::take_bounded(d.path(), false, true)
+            .expect("snapshot")
+            .visited
+    };
+    let full = |d: &tempfile::TempDir| Snapshot::take(d.path(), false).expect("snapshot").visited;
+    assert_eq!(bounded(&small), bounded(&big));
+    // The full walk reads every object and its fan-out directory: 397 more
+    // objects, 253 more directories.
+    assert_eq!(full(&big) - full(&small), 397 + 253);
+    let snap = Snapshot::take_bounded(big.path(), false, true).expect("snapshot");
+    assert_eq!(
+        snap.listed[".git"]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        [
+            "HEAD",
+            "config",
+            "description",
+            "hooks",
+            "info",
+            "objects",
+            "refs"
+        ],
+        "the top level of .git is still listed"
+    );
+    assert!(
+        snap.files.contains_key(".git"),
+        ".git itself keeps its metadata"
+    );
+    assert!(!snap.files.keys().any(|k| k.starts_with(".git/")));
+}
+
+#[test]
+fn writes_chmods_and_new_hooks_under_dot_git_are_seen_by_the_full_walk_only() {
+    let dir = with_git_objects(3);
+    let root = dir.path();
+    let full = Snapshot::take(root, false).expect("before");
+    let bounded = Snapshot::take_bounded(root, false, true).expect("before");
+    std::fs::write(
+        root.join(".git/config"),
+        "[core]\n\thooksPath = /tmp/evil\n",
+    )
+    .expect("config");
+    std::fs::write(root.join(".git/hooks/x"), "#!/bin/sh\n").expect("hook");
+    chmod(&root.join(".git/HEAD"), 0o600);
+    let seen: Vec<String> = full
+        .diff(&Snapshot::take(root, false).expect("after"))
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(seen, [".git/HEAD", ".git/config", ".git/hooks/x"]);
+    // Bounded: only allowed where the kernel refuses all three anyway (the
+    // warden-cli test
+    // a_sandboxed_sh_plugin_cannot_write_create_chmod_or_remove_anything_under_dot_git).
+    let after = Snapshot::take_bounded(root, false, true).expect("after");
+    assert!(bounded.diff(&after).is_empty());
+}
+
+#[test]
+fn a_removed_top_level_entry_of_dot_git_shows_in_a_bounded_snapshot_and_a_new_one_does_not() {
+    let dir = with_git_objects(3);
+    let root = dir.path();
+    let before = Snapshot::take_bounded(root, false, true).expect("before");
+    std::fs::remove_file(root.join(".git/description")).expect("rm");
+    // What a concurrent git writes meanwhile.
+    std::fs::write(root.join(".git/index.lock"), "").expect("lock");
+    let after = Snapshot::take_bounded(root, false, true).expect("after");
+    let changes: Vec<String> = before.diff(&after).iter().map(|c| c.describe()).collect();
+    assert_eq!(changes, [".git/description: removed"]);
 }
 
 #[test]

@@ -467,8 +467,9 @@ impl Session<'_> {
     /// Put paths back to a known before-state after something outside the
     /// engine changed them (a plugin that wrote the repository, G9). The
     /// current version of each path is first kept in
-    /// `.quarantine/<run>/<label>/<path>` (G1); `None` means the path was
-    /// absent. Returns the quarantined copies, repository-relative.
+    /// `.quarantine/<run>/<label>/<path>` (G1) — moved there by rename, never
+    /// read whole nor copied; `None` means the path was absent. Returns the
+    /// quarantined copies, repository-relative.
     pub fn restore_paths(
         &mut self,
         run: &str,
@@ -487,22 +488,16 @@ impl Session<'_> {
             let path = root.join(rel);
             if let Ok(meta) = std::fs::symlink_metadata(&path) {
                 if meta.is_file() {
-                    let current = std::fs::read(&path).io("read", &path)?;
-                    if before
-                        .as_ref()
-                        .is_some_and(|(b, m)| *b == current && *m == fsutil::mode_of(&meta))
+                    if let Some((b, m)) = before
+                        && *m == fsutil::mode_of(&meta)
+                        && same_bytes(&path, meta.len(), b)?
                     {
                         continue;
                     }
                     let keep = format!("{QUARANTINE_DIR}/{run}/{label}/{rel}");
-                    let kp = root.join(&keep);
-                    if let Some(d) = kp.parent() {
-                        std::fs::create_dir_all(d).io("create", d)?;
-                    }
-                    fsutil::write_atomic(&kp, &current, fsutil::mode_of(&meta))?;
+                    move_durably(&path, &root.join(&keep))?;
                     kept.push(keep);
-                }
-                if meta.is_dir() {
+                } else if meta.is_dir() {
                     std::fs::remove_dir_all(&path).io("remove", &path)?;
                 } else {
                     std::fs::remove_file(&path).io("remove", &path)?;
@@ -583,4 +578,41 @@ fn result_name(r: RunResult) -> &'static str {
 /// Whether `needle` occurs in `hay`.
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether the file at `path` (of `len` bytes) holds exactly `want`, read
+/// in chunks (never whole).
+fn same_bytes(path: &Path, len: u64, want: &[u8]) -> Result<bool> {
+    use std::io::Read;
+    if len != want.len() as u64 {
+        return Ok(false);
+    }
+    let mut f = std::fs::File::open(path).io("open", path)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at = 0usize;
+    loop {
+        let n = f.read(&mut buf).io("read", path)?;
+        if n == 0 {
+            return Ok(at == want.len());
+        }
+        if want.get(at..at + n) != Some(&buf[..n]) {
+            return Ok(false);
+        }
+        at += n;
+    }
+}
+
+/// Move a file to `to` (created directories included) by rename, then make
+/// the move durable: both directories are synced.
+fn move_durably(from: &Path, to: &Path) -> Result<()> {
+    let dir = to
+        .parent()
+        .ok_or_else(|| Error::Internal(format!("no parent: {}", to.display())))?;
+    std::fs::create_dir_all(dir).io("create", dir)?;
+    std::fs::rename(from, to).io("rename", from)?;
+    fsutil::sync_dir(dir)?;
+    if let Some(src) = from.parent() {
+        fsutil::sync_dir(src)?;
+    }
+    Ok(())
 }
