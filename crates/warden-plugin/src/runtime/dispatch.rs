@@ -135,9 +135,9 @@ pub struct PluginRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quarantined: Vec<String>,
     /// The repository snapshots around this plugin were bounded: `.runs/`
-    /// and `.git/` listed only to their top level, because the helper enforced the file
-    /// system rules and the read-only mount (so the plugin could not write
-    /// there). Absent when the full walk was used.
+    /// and `.git/` listed only to their top level, because the helper
+    /// enforced the file system rules and the read-only mount (so the plugin
+    /// could not write there). Absent when the full walk was used.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bounded_snapshot: bool,
 }
