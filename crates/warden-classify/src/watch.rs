@@ -400,7 +400,13 @@ fn lock_watch(repo: &Repo) -> Result<std::fs::File> {
     match lock.try_lock() {
         Ok(()) => Ok(lock),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
-            holder: "another `warden watch` of this repository".into(),
+            holder: format!(
+                "another `warden watch` of this repository is running (it holds {}); one watcher per repository: stop that one (Ctrl-C or SIGTERM) to start another",
+                lock_path
+                    .strip_prefix(repo.root())
+                    .unwrap_or(&lock_path)
+                    .display()
+            ),
         }),
         Err(std::fs::TryLockError::Error(e)) => Err(e).io("lock", &lock_path),
     }

@@ -678,3 +678,110 @@ fn watch_dispatches_each_batch_to_the_module_classifier_plugin_and_where_shows_i
     let v = r.json(&["where", "inbox/notes.py"]);
     assert!(v["placements"][0]["undone_by"].is_string(), "{v:#}");
 }
+
+/// `where FILE --format json` with what differs between two repositories
+/// (run ids, times, the file's mtime) blanked, for comparing them.
+fn where_history(r: &Repo, file: &str) -> serde_json::Value {
+    fn blank(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    match k.as_str() {
+                        "run" | "time" | "mtime" => *x = serde_json::json!("[..]"),
+                        _ => blank(x),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(blank),
+            _ => {}
+        }
+    }
+    let mut v = r.json(&["where", file]);
+    blank(&mut v);
+    v
+}
+
+#[test]
+fn a_file_that_stays_has_the_same_where_history_from_a_hand_run_dispatch_and_from_the_watcher() {
+    let file = "inbox/goal_ledger.py";
+    // By hand: `warden run FileDetected` with the classifier plugin enabled.
+    let hand = repo();
+    hand.write(file, "x\n");
+    hand.ok(&["modules", "install-plugin", "--yes"]);
+    let item = serde_json::json!([{"path": file, "sha256": common::sha("x\n"), "size": 2}]);
+    let input = hand.home.path().join("items.json");
+    std::fs::write(&input, item.to_string()).expect("write");
+    let report = hand.json(&[
+        "run",
+        "FileDetected",
+        "--yes",
+        "--input",
+        &input.display().to_string(),
+    ]);
+    assert_eq!(report["plugins"][0]["outcome"], "no_change", "{report:#}");
+    // The watcher, on the same file in another repository.
+    let watched = repo();
+    std::fs::create_dir_all(watched.root.join("inbox")).expect("inbox");
+    watched.ok(&["modules", "install-plugin", "--yes"]);
+    let w = Watcher::start(&watched, &[]);
+    watched.write(file, "x\n");
+    until("the watcher to record the stay", || {
+        watched.json(&["where", file])["placements"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    });
+    w.stop();
+    let by_hand = where_history(&hand, file);
+    assert_eq!(
+        by_hand,
+        where_history(&watched, file),
+        "the same history however the file was seen"
+    );
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(
+            "where_a_file_that_stays",
+            serde_json::to_string_pretty(&by_hand).expect("json")
+        );
+    });
+    // A second hand run records nothing new.
+    let before = hand.ledger_len();
+    hand.json(&[
+        "run",
+        "FileDetected",
+        "--yes",
+        "--input",
+        &input.display().to_string(),
+    ]);
+    assert_eq!(
+        where_history(&hand, file),
+        by_hand,
+        "the same stay is not recorded twice"
+    );
+    assert!(
+        hand.ledger_len() > before,
+        "the dispatch itself is ledgered"
+    );
+}
+
+#[test]
+fn a_second_watcher_of_the_same_repository_exits_busy_and_the_first_keeps_running() {
+    let r = repo();
+    std::fs::create_dir_all(r.root.join("inbox")).expect("inbox");
+    // A batch size no other process uses marks this test's watchers.
+    let first = Watcher::start(&r, &["--max-batch", "4747"]);
+    let second = common::snap::transcript(&r, &[&["watch", "--max-batch", "4747"]]);
+    common::snap::settings(&r)
+        .bind(|| insta::assert_snapshot!("watch_second_watcher_busy", second));
+    // The first watcher still works.
+    r.write("inbox/after_ledger.py", "ledger\n");
+    until("the first watcher to place a file", || {
+        r.root.join("modules/ledger/after_ledger.py").exists()
+    });
+    let log = first.stop();
+    assert!(log.contains("batch 1: 1 file(s): 1 clear_winner"), "{log}");
+    assert_eq!(
+        common::processes_with("4747"),
+        Vec::<u32>::new(),
+        "no watcher is left running"
+    );
+}
