@@ -12,17 +12,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-const SEED: &str = "schema: warden.modules/v1
-modules:
-  - name: Goal_Normalizer_MOD
-    folder: modules/goals/
-    keywords: [normalize, goal, capability_tags, constraints]
-    allowed_extensions: [.py, .ps1, .md]
-  - name: Ledger_Records_MOD
-    folder: modules/ledger/
-    keywords: [ledger, ulid, append_only, provenance]
-    allowed_extensions: [.py, .ps1, .jsonl]
-";
+use warden_testkit::modules::SEED;
 
 fn repo() -> Repo {
     let r = Repo::new();
@@ -382,6 +372,27 @@ fn watch_never_touches_gitignored_files() {
 
 // ---- the classifier as a plugin on FileDetected ----
 
+/// The FileDetected items of files in the repository (`path`, `sha256`, `size`).
+fn items_of(r: &Repo, paths: &[&str]) -> Vec<serde_json::Value> {
+    paths
+        .iter()
+        .map(|p| serde_json::json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()}))
+        .collect()
+}
+
+/// `warden run FileDetected --yes --input ITEMS.json --format json`.
+fn run_file_detected(r: &Repo, items: &[serde_json::Value]) -> serde_json::Value {
+    let input = r.home.path().join("items.json");
+    std::fs::write(&input, serde_json::to_string(items).expect("json")).expect("write");
+    r.json(&[
+        "run",
+        "FileDetected",
+        "--yes",
+        "--input",
+        &input.display().to_string(),
+    ])
+}
+
 /// The developer area of the `ModuleClassifier` sh plugin (docs/classify.md).
 const PLUGIN_HANDLE: &str =
     "RATIONALE_handle='placed by the module registry (.warden/modules.yaml)'
@@ -419,8 +430,7 @@ fn the_module_classifier_plugin_validates_passes_its_probes_and_places_files() {
         rel,
         &format!("{}{}\n{}", &text[..start], PLUGIN_HANDLE, &text[end..]),
     );
-    let item = |p: &str| serde_json::json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()});
-    let items = vec![item("inbox/notes.py"), item("inbox/holiday.txt")];
+    let items = items_of(&r, &["inbox/notes.py", "inbox/holiday.txt"]);
     r.write(
         "plugins/module-classifier/examples/handle_request.json",
         &serde_json::to_string_pretty(
@@ -447,15 +457,7 @@ fn the_module_classifier_plugin_validates_passes_its_probes_and_places_files() {
     let t = r.ok(&["plugin", "test", "module-classifier"]);
     assert!(t.contains("pass example:handle"), "{t}");
     r.ok(&["plugin", "enable", "module-classifier", "--yes"]);
-    let input = r.home.path().join("items.json");
-    std::fs::write(&input, serde_json::to_string(&items).expect("json")).expect("write");
-    let report = r.json(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input.display().to_string(),
-    ]);
+    let report = run_file_detected(&r, &items);
     let p = &report["plugins"][0];
     assert_eq!(p["outcome"], "applied", "{report:#}");
     assert_eq!(
@@ -510,17 +512,7 @@ fn install_plugin_sets_up_the_module_classifier_and_its_placements_show_in_where
     // A second install refuses and names the fix.
     let err = r.fails(&["modules", "install-plugin", "--yes"], 2);
     assert!(err.contains("already exists"), "{err}");
-    let item = |p: &str| serde_json::json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()});
-    let items = vec![item("inbox/notes.py"), item("inbox/holiday.txt")];
-    let input = r.home.path().join("items.json");
-    std::fs::write(&input, serde_json::to_string(&items).expect("json")).expect("write");
-    let report = r.json(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input.display().to_string(),
-    ]);
+    let report = run_file_detected(&r, &items_of(&r, &["inbox/notes.py", "inbox/holiday.txt"]));
     let p = &report["plugins"][0];
     assert_eq!(p["outcome"], "applied", "{report:#}");
     assert_eq!(
@@ -551,20 +543,7 @@ fn a_hand_run_file_detected_dispatch_to_the_module_classifier_keeps_its_scores_f
     let r = repo();
     r.write("inbox/notes.py", "ledger ulid append_only\n");
     r.ok(&["modules", "install-plugin", "--yes"]);
-    let item = |p: &str| serde_json::json!({"path": p, "sha256": common::sha(&r.read(p)), "size": r.read(p).len()});
-    let input = r.home.path().join("items.json");
-    std::fs::write(
-        &input,
-        serde_json::to_string(&[item("inbox/notes.py")]).expect("json"),
-    )
-    .expect("write");
-    let report = r.json(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input.display().to_string(),
-    ]);
+    let report = run_file_detected(&r, &items_of(&r, &["inbox/notes.py"]));
     let p = &report["plugins"][0];
     assert_eq!(p["outcome"], "applied", "{report:#}");
     let w = r.json(&["where", "modules/ledger/notes.py"]);
@@ -708,16 +687,8 @@ fn a_file_that_stays_has_the_same_where_history_from_a_hand_run_dispatch_and_fro
     let hand = repo();
     hand.write(file, "x\n");
     hand.ok(&["modules", "install-plugin", "--yes"]);
-    let item = serde_json::json!([{"path": file, "sha256": common::sha("x\n"), "size": 2}]);
-    let input = hand.home.path().join("items.json");
-    std::fs::write(&input, item.to_string()).expect("write");
-    let report = hand.json(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input.display().to_string(),
-    ]);
+    let items = items_of(&hand, &[file]);
+    let report = run_file_detected(&hand, &items);
     assert_eq!(report["plugins"][0]["outcome"], "no_change", "{report:#}");
     // The watcher, on the same file in another repository.
     let watched = repo();
@@ -745,13 +716,7 @@ fn a_file_that_stays_has_the_same_where_history_from_a_hand_run_dispatch_and_fro
     });
     // A second hand run records nothing new.
     let before = hand.ledger_len();
-    hand.json(&[
-        "run",
-        "FileDetected",
-        "--yes",
-        "--input",
-        &input.display().to_string(),
-    ]);
+    run_file_detected(&hand, &items);
     assert_eq!(
         where_history(&hand, file),
         by_hand,
