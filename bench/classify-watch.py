@@ -24,10 +24,10 @@ wrap = shlex.split(opt("--wrap", ""))
 def rss(pid):
     out = {}
     if wrap:
-        return {"VmRSS": 0, "VmHWM": 0}
+        return {"VmRSS": 0, "VmHWM": 0, "RssAnon": 0, "RssFile": 0}
     for line in open(f"/proc/{pid}/status"):
         k, _, v = line.partition(":")
-        if k in ("VmRSS", "VmHWM"):
+        if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
             out[k] = int(v.split()[0]) / 1024
     return out
 
@@ -71,7 +71,7 @@ with tempfile.TemporaryDirectory(prefix="warden-bench-watch-") as tmp:
             time.sleep(0.05)
         time.sleep(1.0)  # the batch's run is finished, the watcher idle
         now = rss(p.pid)
-        print(f"{step:>6} files placed after {time.time()-t0:6.1f} s: RSS {now['VmRSS']:.1f} MiB, peak {now['VmHWM']:.1f} MiB", flush=True)
+        print(f"{step:>6} files placed after {time.time()-t0:6.1f} s: RSS {now['VmRSS']:.1f} MiB (anonymous {now['RssAnon']:.1f}, file {now['RssFile']:.1f}), peak {now['VmHWM']:.1f} MiB", flush=True)
     p.terminate()
     p.wait()
     if "--keep-log" in sys.argv:

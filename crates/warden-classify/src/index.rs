@@ -386,8 +386,10 @@ impl PlacementIndex {
             body.chains.insert(w.clone(), cp);
         }
         if changed || rebuilt {
-            // The ledger's order (run, then seq, then chain and place).
-            body.rows.sort_by(|a, b| {
+            // The ledger's order (run, then seq, then chain and place). The
+            // key is unique, so an unstable sort gives the same order without
+            // the stable sort's buffer of half the rows.
+            body.rows.sort_unstable_by(|a, b| {
                 (&a.run, a.seq, &a.writer, a.at, a.i).cmp(&(&b.run, b.seq, &b.writer, b.at, b.i))
             });
             write_index(&path, &body);
