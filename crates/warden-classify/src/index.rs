@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use warden_core::ledger::Entry;
 use warden_core::{Digest, Error, Repo, Result};
 
@@ -50,23 +51,46 @@ pub struct Checkpoint {
 }
 
 /// One decision: what a query selects by, and where the decision is.
+///
+/// The index grows with the history and the watcher keeps it in memory, so a
+/// row is kept small: the run, time and chain, which every decision of one
+/// ledger entry has in common, are one shared string per entry
+/// ([`Body::share`]), and the paths are boxed (no spare capacity). The file's
+/// JSON is the same as plain strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
-    pub run: String,
+    #[serde(with = "shared")]
+    pub run: Arc<str>,
     pub seq: u64,
-    pub time: String,
-    pub path: String,
-    pub target: Option<String>,
+    #[serde(with = "shared")]
+    pub time: Arc<str>,
+    pub path: Box<str>,
+    pub target: Option<Box<str>>,
     pub sha256: Digest,
     pub decision_path: DecisionPath,
     /// [`history::fingerprint`] of the decision.
     pub key: Digest,
     /// The chain (writer) and the byte range of the entry's line in it.
-    pub writer: String,
+    #[serde(with = "shared")]
+    pub writer: Arc<str>,
     pub at: u64,
     pub len: u64,
     /// The decision's position among the entry's placements.
     pub i: u32,
+}
+
+/// A shared string, written and read as a plain JSON string.
+mod shared {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::sync::Arc;
+
+    pub fn serialize<S: Serializer>(v: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+        String::deserialize(d).map(Arc::from)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,8 +139,11 @@ fn body_digest(body: &Body) -> Option<Digest> {
 fn read_index(path: &Path) -> Option<Body> {
     let bytes = std::fs::read(path).ok()?;
     let file: IndexFile = serde_json::from_slice(&bytes).ok()?;
-    (file.schema == INDEX_SCHEMA && body_digest(&file.body) == Some(file.digest))
-        .then_some(file.body)
+    drop(bytes);
+    let mut body = (file.schema == INDEX_SCHEMA && body_digest(&file.body) == Some(file.digest))
+        .then_some(file.body)?;
+    body.share();
+    Some(body)
 }
 
 /// Best effort: a temp file beside it, then a rename. Streamed from the
@@ -202,6 +229,24 @@ fn corrupt(path: &Path, message: String) -> Error {
 }
 
 impl Body {
+    /// One string for the run, time and chain that rows share (read from
+    /// the file, each row has its own copy): rows are in run order, so a
+    /// row repeats the one before it.
+    fn share(&mut self) {
+        let mut last: Option<[Arc<str>; 3]> = None;
+        for r in &mut self.rows {
+            let fields = [&mut r.run, &mut r.time, &mut r.writer];
+            if let Some(l) = &last {
+                for (f, l) in fields.into_iter().zip(l) {
+                    if *f == *l {
+                        *f = l.clone();
+                    }
+                }
+            }
+            last = Some([r.run.clone(), r.time.clone(), r.writer.clone()]);
+        }
+    }
+
     /// Fold the complete lines of `writer`'s chain after `from` into the
     /// body; returns the new checkpoint.
     fn fold_chain(
@@ -211,6 +256,12 @@ impl Body {
         writer: &str,
         from: Checkpoint,
     ) -> Result<Checkpoint> {
+        let writer: Arc<str> = self
+            .rows
+            .iter()
+            .rev()
+            .find(|r| &*r.writer == writer)
+            .map_or_else(|| Arc::from(writer), |r| r.writer.clone());
         let mut f = std::fs::File::open(chain).io("open", chain)?;
         f.seek(SeekFrom::Start(from.offset)).io("seek", chain)?;
         let mut r = std::io::BufReader::with_capacity(256 * 1024, f);
@@ -240,17 +291,26 @@ impl Body {
             if let Some((undone, by)) = history::undo_of(&e) {
                 self.undone.insert(undone, by);
             }
+            let mut shared: Option<(Arc<str>, Arc<str>)> = None;
             for (i, p) in history::entry_placements(&e, root).into_iter().enumerate() {
+                let (run, time) = match &shared {
+                    Some((r, t)) if **r == *p.run && **t == *p.time => (r.clone(), t.clone()),
+                    _ => {
+                        let rt: (Arc<str>, Arc<str>) = (p.run.into(), p.time.into());
+                        shared = Some(rt.clone());
+                        rt
+                    }
+                };
                 self.rows.push(Row {
-                    run: p.run,
+                    run,
                     seq: e.seq,
-                    time: p.time,
+                    time,
                     key: history::fingerprint(&p.decision),
-                    path: p.decision.path,
-                    target: p.decision.target,
+                    path: p.decision.path.into(),
+                    target: p.decision.target.map(Into::into),
                     sha256: p.decision.sha256,
                     decision_path: p.decision.decision_path,
-                    writer: writer.to_string(),
+                    writer: writer.clone(),
                     at,
                     len: text.len() as u64,
                     i: i as u32,
@@ -326,8 +386,10 @@ impl PlacementIndex {
             body.chains.insert(w.clone(), cp);
         }
         if changed || rebuilt {
-            // The ledger's order (run, then seq, then chain and place).
-            body.rows.sort_by(|a, b| {
+            // The ledger's order (run, then seq, then chain and place). The
+            // key is unique, so an unstable sort gives the same order without
+            // the stable sort's buffer of half the rows.
+            body.rows.sort_unstable_by(|a, b| {
                 (&a.run, a.seq, &a.writer, a.at, a.i).cmp(&(&b.run, b.seq, &b.writer, b.at, b.i))
             });
             write_index(&path, &body);
@@ -355,7 +417,7 @@ impl PlacementIndex {
             .iter()
             .filter(|r| self.undone_by(&r.run).is_none())
         {
-            m.insert((r.path.clone(), r.sha256), r.key);
+            m.insert((r.path.to_string(), r.sha256), r.key);
         }
         m
     }
@@ -368,8 +430,8 @@ impl PlacementIndex {
     ) -> BTreeMap<(String, Digest), Digest> {
         let mut m = BTreeMap::new();
         for r in &self.body.rows {
-            if wanted.contains(&(r.path.as_str(), r.sha256)) && self.undone_by(&r.run).is_none() {
-                m.insert((r.path.clone(), r.sha256), r.key);
+            if wanted.contains(&(&*r.path, r.sha256)) && self.undone_by(&r.run).is_none() {
+                m.insert((r.path.to_string(), r.sha256), r.key);
             }
         }
         m
@@ -383,7 +445,7 @@ impl PlacementIndex {
         let mut out = Vec::with_capacity(picked.len());
         for &k in picked {
             let r = &self.body.rows[k];
-            let key = (r.writer.clone(), r.at);
+            let key = (r.writer.to_string(), r.at);
             if !cache.contains_key(&key) {
                 let chain = ledger.chain_path(&r.writer);
                 let mut f = std::fs::File::open(&chain).io("open", &chain)?;
@@ -395,7 +457,7 @@ impl PlacementIndex {
                 let Ok(e) = serde_json::from_slice::<Entry>(&buf) else {
                     return Ok(None);
                 };
-                if e.run != r.run {
+                if *e.run != *r.run {
                     return Ok(None);
                 }
                 cache.insert(key.clone(), history::entry_placements(&e, repo.root()));
@@ -403,7 +465,7 @@ impl PlacementIndex {
             let Some(mut p) = cache.get(&key).and_then(|v| v.get(r.i as usize)).cloned() else {
                 return Ok(None);
             };
-            if p.decision.path != r.path || p.decision.sha256 != r.sha256 {
+            if *p.decision.path != *r.path || p.decision.sha256 != r.sha256 {
                 return Ok(None);
             }
             p.undone_by = self.undone_by(&r.run).cloned();
@@ -441,5 +503,53 @@ impl Row {
             decision_path: self.decision_path,
             time: &self.time,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(run: &str, path: &str) -> Row {
+        Row {
+            run: run.into(),
+            seq: 1,
+            time: "2026-11-29T00:00:00Z".into(),
+            path: path.into(),
+            target: Some(format!("modules/{path}").into()),
+            sha256: Digest::of(path.as_bytes()),
+            decision_path: DecisionPath::ClearWinner,
+            key: Digest::of(b"key"),
+            writer: "W".into(),
+            at: 0,
+            len: 1,
+            i: 0,
+        }
+    }
+
+    #[test]
+    fn rows_read_back_from_the_file_share_their_run_time_and_chain() {
+        let body = Body {
+            rows: vec![
+                row("R1", "a"),
+                row("R1", "b"),
+                row("R1", "c"),
+                row("R2", "d"),
+            ],
+            ..Body::default()
+        };
+        let text = serde_json::to_string(&body).expect("json");
+        assert!(
+            text.contains(r#""run":"R1","seq":1,"time":"2026-11-29T00:00:00Z","path":"a""#),
+            "plain strings in the file: {text}"
+        );
+        let mut back: Body = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back, body);
+        assert!(!Arc::ptr_eq(&back.rows[0].run, &back.rows[2].run));
+        back.share();
+        assert_eq!(back, body, "sharing changes no value");
+        let r = &back.rows;
+        assert!(Arc::ptr_eq(&r[0].run, &r[2].run) && !Arc::ptr_eq(&r[2].run, &r[3].run));
+        assert!(Arc::ptr_eq(&r[0].time, &r[3].time) && Arc::ptr_eq(&r[0].writer, &r[3].writer));
     }
 }

@@ -449,17 +449,7 @@ mod tests {
         Modules::parse_bytes(text.as_bytes(), ".warden/modules.yaml").expect("registry")
     }
 
-    const SEED: &str = "schema: warden.modules/v1
-modules:
-  - name: Goal_Normalizer_MOD
-    folder: modules/goals/
-    keywords: [normalize, goal, capability_tags, constraints]
-    allowed_extensions: [.py, .ps1, .md]
-  - name: Ledger_Records_MOD
-    folder: modules/ledger/
-    keywords: [ledger, ulid, append_only, provenance]
-    allowed_extensions: [.py, .ps1, .jsonl]
-";
+    use warden_testkit::modules::SEED;
 
     #[test]
     fn content_keywords_pick_the_seed_ledger_module() {

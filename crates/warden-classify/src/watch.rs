@@ -400,13 +400,23 @@ fn lock_watch(repo: &Repo) -> Result<std::fs::File> {
     match lock.try_lock() {
         Ok(()) => Ok(lock),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
-            holder: "another `warden watch` of this repository".into(),
+            holder: format!(
+                "another `warden watch` of this repository is running (it holds {}); one watcher per repository: stop that one (Ctrl-C or SIGTERM) to start another",
+                lock_path
+                    .strip_prefix(repo.root())
+                    .unwrap_or(&lock_path)
+                    .display()
+            ),
         }),
         Err(std::fs::TryLockError::Error(e)) => Err(e).io("lock", &lock_path),
     }
 }
 
 /// Wait (at most a slice) for the kernel's next batch; whether one came.
+///
+/// Every batch already queued is taken with it (the debouncer keeps sending
+/// while a run is applied): one full scan answers them all, and the queue
+/// never holds a burst's events while the watcher works through it.
 fn wait_for_events(
     rx: &mpsc::Receiver<EventBatch>,
     now: Instant,
@@ -415,8 +425,13 @@ fn wait_for_events(
 ) -> bool {
     let wait = (next_scan - now).min(Duration::from_millis(100));
     match rx.recv_timeout(wait) {
-        Ok(batch) => {
-            if let Some(why) = rescan_reason(&batch) {
+        Ok(first) => {
+            let mut why = rescan_reason(&first);
+            drop(first);
+            while let Ok(more) = rx.try_recv() {
+                why = why.or_else(|| rescan_reason(&more));
+            }
+            if let Some(why) = why {
                 log(&WatchEvent::Rescan { why });
             }
             true

@@ -9,9 +9,12 @@ mod common;
 use common::{Fixture, SEED};
 use serde_json::json;
 use warden_classify::classify::{Options, Scope};
-use warden_classify::history::{self, WhereQuery};
+use warden_classify::history::{self, Placement, WhereQuery};
+use warden_classify::report::ClassifyReport;
 use warden_classify::times::FsTimes;
+use warden_core::engine::Session;
 use warden_core::paths::RepoPath;
+use warden_core::plan::Plan;
 use warden_core::proposal::Proposal;
 
 fn plugin_proposal(actions: &serde_json::Value) -> (Proposal, warden_core::Digest) {
@@ -32,6 +35,25 @@ fn paths() -> Vec<RepoPath> {
         .collect()
 }
 
+/// `plan_plugin_proposal` of a plugin proposal with these actions, the
+/// classifier looking at `paths`.
+fn plan(
+    f: &Fixture,
+    s: &Session,
+    actions: &serde_json::Value,
+    paths: &[RepoPath],
+) -> (Plan, Option<ClassifyReport>) {
+    let (p, d) = plugin_proposal(actions);
+    warden_classify::run::plan_plugin_proposal(s, &p, d, "(plugin)", &f.registry(), paths, &FsTimes)
+        .expect("plan")
+}
+
+/// Every placement in the fixture's ledger.
+fn placements(f: &Fixture) -> Vec<Placement> {
+    let entries = f.repo().ledger().entries().expect("entries");
+    history::placements(&entries, f.root())
+}
+
 fn fixture() -> Fixture {
     let f = Fixture::new(SEED);
     f.write("inbox/notes.py", "ledger ulid append_only\n");
@@ -49,26 +71,15 @@ fn the_plugins_run_carries_the_classifiers_decisions_when_they_match_its_actions
     };
     let a = warden_classify::classify::analyse(f.root(), &f.registry(), &opts, &FsTimes)
         .expect("analyse");
-    let (p, d) = plugin_proposal(&json!(a.actions));
     let repo = f.repo();
     let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
-    let (plan, report) = warden_classify::run::plan_plugin_proposal(
-        &s,
-        &p,
-        d,
-        "(plugin)",
-        &f.registry(),
-        &paths(),
-        &FsTimes,
-    )
-    .expect("plan");
+    let (plan, report) = plan(&f, &s, &json!(a.actions), &paths());
     let report = report.expect("the decisions match the actions");
     assert_eq!(report.files.len(), 2, "{report:#?}");
     assert!(plan.details.is_some());
     let run = s.apply(&plan).expect("apply").entry.run;
     drop(s);
-    let entries = f.repo().ledger().entries().expect("entries");
-    let all = history::placements(&entries, f.root());
+    let all = placements(&f);
     let w = history::query(
         &all,
         &WhereQuery {
@@ -94,22 +105,13 @@ fn the_plugins_run_carries_the_classifiers_decisions_when_they_match_its_actions
 fn a_plugin_proposal_that_differs_from_the_classifier_gets_no_details() {
     let f = fixture();
     // Only one of the two actions the classifier would propose.
-    let (p, d) = plugin_proposal(&json!([{
+    let one = json!([{
         "kind": "move_file", "from": "inbox/notes.py", "to": "modules/ledger/notes.py",
         "expect": {"sha256": warden_core::Digest::of(b"ledger ulid append_only\n").to_string()},
-    }]));
+    }]);
     let repo = f.repo();
     let s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
-    let (plan, report) = warden_classify::run::plan_plugin_proposal(
-        &s,
-        &p,
-        d,
-        "(plugin)",
-        &f.registry(),
-        &paths(),
-        &FsTimes,
-    )
-    .expect("plan");
+    let (plan, report) = plan(&f, &s, &one, &paths());
     assert!(report.is_none());
     assert!(plan.details.is_none());
     assert_eq!(plan.changes.len(), 2, "the move is still planned");
@@ -130,19 +132,9 @@ fn a_big_plugin_run_without_details_is_read_back_from_its_changes_file() {
             "expect": {"sha256": warden_core::Digest::of(body.as_bytes()).to_string()},
         }));
     }
-    let (p, d) = plugin_proposal(&json!(actions));
     let repo = f.repo();
     let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
-    let (plan, report) = warden_classify::run::plan_plugin_proposal(
-        &s,
-        &p,
-        d,
-        "(plugin)",
-        &f.registry(),
-        &[],
-        &FsTimes,
-    )
-    .expect("plan");
+    let (plan, report) = plan(&f, &s, &json!(actions), &[]);
     assert!(report.is_none() && plan.details.is_none());
     let entry = s.apply(&plan).expect("apply").entry;
     drop(s);
@@ -151,8 +143,7 @@ fn a_big_plugin_run_without_details_is_read_back_from_its_changes_file() {
         "a run of {} paths keeps its changes beside the ledger",
         plan.changes.len()
     );
-    let entries = f.repo().ledger().entries().expect("entries");
-    let all = history::placements(&entries, f.root());
+    let all = placements(&f);
     assert_eq!(all.len(), n, "every move is a placement");
     assert!(all.iter().all(|p| p.run == entry.run));
 }

@@ -6,7 +6,8 @@
 //! - [`tree`]: snapshots of a working tree (contents, modes) to compare before
 //!   and after;
 //! - [`build`]: proposal and bridge-command documents;
-//! - [`registry`]: the text of capability-registry entries and indexes.
+//! - [`registry`]: the text of capability-registry entries and indexes;
+//! - [`modules`]: the text of module registries (`.warden/modules.yaml`).
 //!
 //! It depends on no warden crate, so each crate's own tests can use it without
 //! building that crate twice.
@@ -17,6 +18,7 @@
 pub mod build;
 pub mod fuzz;
 pub mod git;
+pub mod modules;
 pub mod registry;
 pub mod tree;
 

@@ -16,17 +16,8 @@ pub struct Fixture {
     pub ctx: Context,
 }
 
-pub const SEED: &str = "schema: warden.modules/v1
-modules:
-  - name: Goal_Normalizer_MOD
-    folder: modules/goals/
-    keywords: [normalize, goal, capability_tags, constraints]
-    allowed_extensions: [.py, .ps1, .md]
-  - name: Ledger_Records_MOD
-    folder: modules/ledger/
-    keywords: [ledger, ulid, append_only, provenance]
-    allowed_extensions: [.py, .ps1, .jsonl]
-";
+#[allow(unused_imports)] // not every test file uses it
+pub use warden_testkit::modules::SEED;
 
 impl Fixture {
     pub fn new(registry: &str) -> Fixture {

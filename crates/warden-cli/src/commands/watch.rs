@@ -117,7 +117,31 @@ pub fn dispatch_hand_run(
         times: &times,
         decisions: None,
     };
-    runtime::dispatch_to(s, event, items, opts, &mut sink)
+    let report = runtime::dispatch_to(s, event, items, opts, &mut sink)?;
+    record_classifier_stays(s, &report, &reg, &sink.paths, &times)?;
+    Ok(report)
+}
+
+/// After a FileDetected dispatch in which the `ModuleClassifier` plugin
+/// proposed nothing (every file stays: ambiguous, already placed), the
+/// decisions that are new are recorded as a classify run, so `warden where`
+/// has the same history whether the watcher or a hand-run `warden run
+/// FileDetected` saw the file. None when the plugin was not asked or
+/// proposed something.
+fn record_classifier_stays(
+    s: &mut Session,
+    report: &runtime::DispatchReport,
+    reg: &Modules,
+    paths: &[RepoPath],
+    times: &dyn Times,
+) -> warden_core::Result<Option<ClassifyReport>> {
+    let unmoved = report.plugins.iter().any(|p| {
+        p.plugin == warden_classify::history::PLUGIN_KEY && p.outcome == PluginOutcome::NoChange
+    });
+    match unmoved {
+        true => warden_classify::run::record_stays(s, reg, paths, times),
+        false => Ok(None),
+    }
 }
 
 /// The watcher's FileDetected handler: the plugin runtime when the
@@ -185,13 +209,7 @@ impl BatchHandler for Dispatch<'_> {
         let applied = report.plugins.iter().find(|p| {
             p.plugin == warden_classify::history::PLUGIN_KEY && p.outcome == PluginOutcome::Applied
         });
-        let unmoved = report.plugins.iter().any(|p| {
-            p.plugin == warden_classify::history::PLUGIN_KEY && p.outcome == PluginOutcome::NoChange
-        });
-        let stays = match unmoved {
-            true => warden_classify::run::record_stays(&mut s, reg, &sink.paths, self.times)?,
-            false => None,
-        };
+        let stays = record_classifier_stays(&mut s, &report, reg, &sink.paths, self.times)?;
         let decisions = match (sink.decisions, applied, stays) {
             (Some(d), _, _) => d,
             (None, None, Some(d)) => d,
