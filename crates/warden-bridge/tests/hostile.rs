@@ -26,9 +26,34 @@ fn op(id: &str, op: Value, allowed: &[&str]) -> Vec<u8> {
     signed(&doc(id, json!([op]), allowed))
 }
 
-fn cases() -> Vec<(&'static str, Reason, Make)> {
+/// One hostile command: what it is, the reason it is dead-lettered with, and
+/// how to make its file (name, bytes) in an environment.
+type Case = (&'static str, Reason, Make);
+
+/// The whole corpus, in order.
+fn cases() -> Vec<Case> {
+    [
+        signature_cases(),
+        canonical_form_and_time_cases(),
+        replay_and_malformed_file_cases(),
+        schema_cases(),
+        action_cases(),
+        write_file_content_cases(),
+        path_escape_cases(),
+        escape_and_git_dir_cases(),
+        bridge_directory_cases(),
+        protected_path_and_limit_cases(),
+        file_digest_and_validation_cases(),
+        runtime_target_and_file_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// A wrong, missing, duplicated or malformed HMAC, or a payload changed after signing.
+fn signature_cases() -> Vec<Case> {
     use Reason::*;
-    let outside = |e: &Env| e.dir.path().canonicalize().expect("canon").join("outside");
     vec![
         (
             "wrong secret",
@@ -92,6 +117,13 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
                 file("h07.json", serde_json::to_vec(&t).expect("json"))
             }),
         ),
+    ]
+}
+
+/// Signed over another form than the canonical one; outside its validity window.
+fn canonical_form_and_time_cases() -> Vec<Case> {
+    use Reason::*;
+    vec![
         (
             "signed over pretty JSON, not the canonical form",
             HmacMismatch,
@@ -160,6 +192,13 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
                 )
             }),
         ),
+    ]
+}
+
+/// A replayed id, a file that is no command, JSON that is not well formed.
+fn replay_and_malformed_file_cases() -> Vec<Case> {
+    use Reason::*;
+    vec![
         (
             "replay of an archived id",
             DuplicateId,
@@ -228,6 +267,13 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
                 file("h23.json", s.into_bytes())
             }),
         ),
+    ]
+}
+
+/// Well-formed JSON that breaks the command schema.
+fn schema_cases() -> Vec<Case> {
+    use Reason::*;
+    vec![
         (
             "maxFilesChanged is a string",
             Schema,
@@ -288,6 +334,13 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
                 )
             }),
         ),
+    ]
+}
+
+/// Unknown actions and ops, or ops beyond allowedActions.
+fn action_cases() -> Vec<Case> {
+    use Reason::*;
+    vec![
         (
             "unknown action",
             UnknownAction,
@@ -351,6 +404,13 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
                 )
             }),
         ),
+    ]
+}
+
+/// writeFile with no single, inline source of content.
+fn write_file_content_cases() -> Vec<Case> {
+    use Reason::*;
+    vec![
         (
             "writeFile with both content and content_base64",
             Schema,
@@ -407,6 +467,14 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
                 )
             }),
         ),
+    ]
+}
+
+/// Paths that leave the target repository.
+fn path_escape_cases() -> Vec<Case> {
+    use Reason::*;
+    let outside = |e: &Env| e.dir.path().canonicalize().expect("canon").join("outside");
+    vec![
         (
             "path with ..",
             PathEscape,
@@ -468,6 +536,14 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
                 )
             }),
         ),
+    ]
+}
+
+/// More ways out of the target; writes into .git/.
+fn escape_and_git_dir_cases() -> Vec<Case> {
+    use Reason::*;
+    let outside = |e: &Env| e.dir.path().canonicalize().expect("canon").join("outside");
+    vec![
         (
             "symlinked parent directory",
             PathEscape,
@@ -527,6 +603,13 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
                 )
             }),
         ),
+    ]
+}
+
+/// Writes into the bridge's own directories.
+fn bridge_directory_cases() -> Vec<Case> {
+    use Reason::*;
+    vec![
         (
             "write into commands/",
             ProtectedPath,
@@ -583,6 +666,13 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
                 )
             }),
         ),
+    ]
+}
+
+/// Protected dot-directories; the limits on files, deletions and size.
+fn protected_path_and_limit_cases() -> Vec<Case> {
+    use Reason::*;
+    vec![
         (
             "write into a dot-directory",
             ProtectedPath,
@@ -649,6 +739,13 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
                 file("h51.json", signed(&write("h51", "big.txt", &big)))
             }),
         ),
+    ]
+}
+
+/// A symlinked command file; diffs and digests of other content; validationPlan.
+fn file_digest_and_validation_cases() -> Vec<Case> {
+    use Reason::*;
+    vec![
         (
             "command file is a symlink",
             Symlink,
@@ -712,6 +809,13 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
                 file("h59.json", signed(&v))
             }),
         ),
+    ]
+}
+
+/// Runtime, target and replay refusals; a command file that is no plain file.
+fn runtime_target_and_file_cases() -> Vec<Case> {
+    use Reason::*;
+    vec![
         (
             "runtime exceeded (a check still running at maxRuntimeMs is killed)",
             RuntimeExceeded,
@@ -775,23 +879,9 @@ fn cases() -> Vec<(&'static str, Reason, Make)> {
 
 #[test]
 fn every_hostile_command_is_dead_lettered_with_its_reason_and_writes_nothing_else() {
-    use Reason::*;
     let env = Env::new();
     let layout = env.layout();
-    // The operator's checks a validationPlan may name.
-    std::fs::write(
-        layout.config(),
-        serde_json::to_vec_pretty(&json!({
-            "schema": "warden.bridge-config/v1",
-            "checks": {
-                "tests": ["true"],
-                "fails": ["sh", "-c", "echo the check says no; exit 1"],
-                "slow": ["sleep", "30"]
-            }
-        }))
-        .expect("json"),
-    )
-    .expect("config");
+    with_the_operators_checks(&env);
     let cases = cases();
     assert!(cases.len() >= 40, "the corpus has {} cases", cases.len());
     let mut seen = std::collections::BTreeSet::new();
@@ -803,85 +893,149 @@ fn every_hostile_command_is_dead_lettered_with_its_reason_and_writes_nothing_els
         let before = env.snapshot();
         let ledger_before = env.ledger_len();
         let report = env.pass();
-        let dead: Vec<_> = report
-            .items
-            .iter()
-            .filter(|i| i.outcome == warden_bridge::pipeline::ItemOutcome::DeadLetter)
-            .collect();
-        assert_eq!(dead.len(), 1, "{what}: {report:?}");
-        let item = dead[0];
-        assert_eq!(item.reason, Some(reason), "{what}: {:?}", item.detail);
-        assert!(
-            seen.insert(item.id.clone()),
-            "{what}: dead-letter key reused"
-        );
-        // The dead letter names the reason, the layer and what is wrong.
-        let dl: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(layout.dead_letter(&item.id)).expect("dead letter"),
-        )
-        .expect("json");
-        assert_eq!(dl["reason"], json!(reason.as_str()), "{what}");
-        assert!(
-            !dl["detail"].as_str().unwrap_or("").is_empty(),
-            "{what}: no detail"
-        );
-        assert_eq!(dl["file"], json!(format!("commands/{name}")), "{what}");
-        if matches!(reason, Symlink | HardLink | NotRegular | TooLarge) {
-            // Refused at the file layer: its content was never read, so the
-            // (published) dead letter carries none of it.
-            for k in ["original_text", "original_base64"] {
-                assert!(dl.get(k).is_none(), "{what}: {k} in {dl}");
-            }
-            assert_eq!(dl["input_sha256"], Value::Null, "{what}");
-            assert!(dl["file_type"].is_string(), "{what}: {dl}");
-        }
-        // Nothing else was written: no outputs, no ledger entry, no target file.
-        let archived = report
-            .items
-            .iter()
-            .filter(|i| i.outcome == warden_bridge::pipeline::ItemOutcome::Archived)
-            .count();
-        if archived == 0 && matches!(reason, Reason::RuntimeExceeded | Reason::ValidationFailed) {
-            // The change was applied, then rolled back before its commit
-            // point: the tree is byte for byte as before, and the ledger
-            // holds the attempt as rolled_back — never applied.
-            let run_state = |k: &String| {
-                [".ledger/", ".runs/", ".warden/state/"]
-                    .iter()
-                    .any(|p| k.starts_with(p))
-            };
-            let mut now = env.snapshot();
-            now.retain(|k, _| !run_state(k));
-            let mut was = before.clone();
-            was.retain(|k, _| !run_state(k));
-            assert_eq!(now, was, "{what}: the target's files changed");
-            let entries = env.repo().ledger().entries().expect("entries");
-            let added = &entries[ledger_before..];
-            assert_eq!(added.len(), 1, "{what}: {added:?}");
-            assert_eq!(
-                added[0].result,
-                warden_core::ledger::RunResult::RolledBack,
-                "{what}"
-            );
-            assert_eq!(dl["id"].as_str(), Some(added[0].actor.id.as_str()));
-        } else if archived == 0 {
-            assert_eq!(
-                env.snapshot(),
-                before,
-                "{what}: something besides the dead letter changed"
-            );
-            assert_eq!(env.ledger_len(), ledger_before, "{what}: ledgered");
-        }
-        if let Some(id) = dl["id"].as_str().filter(|_| reason != Reason::DuplicateId) {
-            assert!(!layout.result(id).exists(), "{what}: a result was written");
-            assert!(!layout.archive(id).exists(), "{what}: archived");
-            assert!(!layout.diff(id).exists(), "{what}: a diff was written");
-        }
+        let hostile = Hostile {
+            what,
+            reason,
+            name: &name,
+        };
+        let dl = it_alone_is_dead_lettered_with_its_reason(&env, &report, &hostile, &mut seen);
+        nothing_else_was_written(&env, &report, &hostile, &dl, &before, ledger_before);
         assert!(
             !layout.commands().join(&name).exists(),
             "{what}: the command stayed in commands/"
         );
     }
+    the_corpus_left_nothing_outside_and_logged_every_command(&env);
+}
+
+/// The operator's checks a validationPlan may name.
+fn with_the_operators_checks(env: &Env) {
+    std::fs::write(
+        env.layout().config(),
+        serde_json::to_vec_pretty(&json!({
+            "schema": "warden.bridge-config/v1",
+            "checks": {
+                "tests": ["true"],
+                "fails": ["sh", "-c", "echo the check says no; exit 1"],
+                "slow": ["sleep", "30"]
+            }
+        }))
+        .expect("json"),
+    )
+    .expect("config");
+}
+
+/// One case of the corpus as dropped: what it is, its reason, its file name.
+struct Hostile<'a> {
+    what: &'static str,
+    reason: Reason,
+    name: &'a str,
+}
+
+/// The pass dead-letters exactly this command, under a key not used before,
+/// and the dead letter names the reason, the layer and what is wrong.
+/// Returns the dead letter.
+fn it_alone_is_dead_lettered_with_its_reason(
+    env: &Env,
+    report: &warden_bridge::pipeline::PassReport,
+    hostile: &Hostile<'_>,
+    seen: &mut std::collections::BTreeSet<String>,
+) -> Value {
+    use Reason::*;
+    let Hostile { what, reason, name } = *hostile;
+    let dead: Vec<_> = report
+        .items
+        .iter()
+        .filter(|i| i.outcome == warden_bridge::pipeline::ItemOutcome::DeadLetter)
+        .collect();
+    assert_eq!(dead.len(), 1, "{what}: {report:?}");
+    let item = dead[0];
+    assert_eq!(item.reason, Some(reason), "{what}: {:?}", item.detail);
+    assert!(
+        seen.insert(item.id.clone()),
+        "{what}: dead-letter key reused"
+    );
+    // The dead letter names the reason, the layer and what is wrong.
+    let dl: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.layout().dead_letter(&item.id)).expect("dead letter"),
+    )
+    .expect("json");
+    assert_eq!(dl["reason"], json!(reason.as_str()), "{what}");
+    assert!(
+        !dl["detail"].as_str().unwrap_or("").is_empty(),
+        "{what}: no detail"
+    );
+    assert_eq!(dl["file"], json!(format!("commands/{name}")), "{what}");
+    if matches!(reason, Symlink | HardLink | NotRegular | TooLarge) {
+        // Refused at the file layer: its content was never read, so the
+        // (published) dead letter carries none of it.
+        for k in ["original_text", "original_base64"] {
+            assert!(dl.get(k).is_none(), "{what}: {k} in {dl}");
+        }
+        assert_eq!(dl["input_sha256"], Value::Null, "{what}");
+        assert!(dl["file_type"].is_string(), "{what}: {dl}");
+    }
+    dl
+}
+
+/// Nothing else was written: no outputs, no ledger entry, no target file.
+fn nothing_else_was_written(
+    env: &Env,
+    report: &warden_bridge::pipeline::PassReport,
+    hostile: &Hostile<'_>,
+    dl: &Value,
+    before: &std::collections::BTreeMap<String, Vec<u8>>,
+    ledger_before: usize,
+) {
+    let Hostile { what, reason, .. } = *hostile;
+    let layout = env.layout();
+    let archived = report
+        .items
+        .iter()
+        .filter(|i| i.outcome == warden_bridge::pipeline::ItemOutcome::Archived)
+        .count();
+    if archived == 0 && matches!(reason, Reason::RuntimeExceeded | Reason::ValidationFailed) {
+        // The change was applied, then rolled back before its commit
+        // point: the tree is byte for byte as before, and the ledger
+        // holds the attempt as rolled_back — never applied.
+        let run_state = |k: &String| {
+            [".ledger/", ".runs/", ".warden/state/"]
+                .iter()
+                .any(|p| k.starts_with(p))
+        };
+        let mut now = env.snapshot();
+        now.retain(|k, _| !run_state(k));
+        let mut was = before.clone();
+        was.retain(|k, _| !run_state(k));
+        assert_eq!(now, was, "{what}: the target's files changed");
+        let entries = env.repo().ledger().entries().expect("entries");
+        let added = &entries[ledger_before..];
+        assert_eq!(added.len(), 1, "{what}: {added:?}");
+        assert_eq!(
+            added[0].result,
+            warden_core::ledger::RunResult::RolledBack,
+            "{what}"
+        );
+        assert_eq!(dl["id"].as_str(), Some(added[0].actor.id.as_str()));
+    } else if archived == 0 {
+        assert_eq!(
+            &env.snapshot(),
+            before,
+            "{what}: something besides the dead letter changed"
+        );
+        assert_eq!(env.ledger_len(), ledger_before, "{what}: ledgered");
+    }
+    if let Some(id) = dl["id"].as_str().filter(|_| reason != Reason::DuplicateId) {
+        assert!(!layout.result(id).exists(), "{what}: a result was written");
+        assert!(!layout.archive(id).exists(), "{what}: archived");
+        assert!(!layout.diff(id).exists(), "{what}: a diff was written");
+    }
+}
+
+/// After the whole corpus: the file outside is untouched, no retries are
+/// pending, the ledger verifies, and one audit line per command, each with
+/// hmac_ok and a result.
+fn the_corpus_left_nothing_outside_and_logged_every_command(env: &Env) {
     let outside = env.dir.path().join("outside");
     assert_eq!(
         std::fs::read_to_string(outside.join("target.txt")).expect("read"),

@@ -180,6 +180,39 @@ fn files(dir: &Path) -> Vec<String> {
 #[test]
 fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
     let c = Cloud::new();
+    let id = the_smoke_script_signs_a_command(&c);
+    let started = Instant::now();
+    let run = once(&c, &c.root, &[]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    the_command_is_published_once(&c, &id);
+    the_integrity_record_is_complete(&c, &id);
+    // The staged set was only the safe directories: of commands/, only its
+    // .gitkeep (committed by the operator) is tracked.
+    let tracked = c.git(&c.remote, &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(
+        !tracked
+            .lines()
+            .any(|l| l.starts_with("commands/") && l != "commands/.gitkeep"),
+        "{tracked}"
+    );
+    // The secret is nowhere on disk (bridge root, git objects, warden state).
+    assert_no_secret(&c.root);
+    // Ledgered as a bridge run.
+    let ledger = c.ledger(&c.root);
+    assert!(
+        ledger
+            .iter()
+            .any(|e| e["actor"]["id"] == json!(id) && e["actor"]["kind"] == json!("bridge"))
+    );
+}
+
+/// Runs the seed's Python signer unchanged; returns the id of the command it dropped.
+fn the_smoke_script_signs_a_command(c: &Cloud) -> String {
     let out = Command::new("python3")
         .arg("-c")
         .arg(SMOKE_PY)
@@ -194,19 +227,15 @@ fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
         String::from_utf8_lossy(&out.stderr)
     );
     let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let id = Path::new(&path)
+    Path::new(&path)
         .file_stem()
         .expect("stem")
         .to_string_lossy()
-        .into_owned();
-    let started = Instant::now();
-    let run = once(&c, &c.root, &[]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(started.elapsed() < Duration::from_secs(10));
+        .into_owned()
+}
+
+/// Its archive, result, integrity record and diff exist, and one commit published them.
+fn the_command_is_published_once(c: &Cloud, id: &str) {
     for p in [
         format!("archive/{id}.json"),
         format!("results/{id}.json"),
@@ -225,6 +254,9 @@ fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
     );
     assert!(inbox(&c.root).is_empty());
     assert!(!c.root.join("commands/.retries.json").exists());
+}
+
+fn the_integrity_record_is_complete(c: &Cloud, id: &str) {
     let integrity: Value = serde_json::from_slice(
         &std::fs::read(c.root.join(format!("results/{id}.integrity.json"))).expect("read"),
     )
@@ -250,24 +282,6 @@ fn the_seed_smoke_script_runs_unchanged_and_is_accepted_and_published() {
     assert_eq!(
         integrity["result_sha256"],
         json!(warden_core::Digest::of(&result).to_string())
-    );
-    // The staged set was only the safe directories: of commands/, only its
-    // .gitkeep (committed by the operator) is tracked.
-    let tracked = c.git(&c.remote, &["ls-tree", "-r", "--name-only", "main"]);
-    assert!(
-        !tracked
-            .lines()
-            .any(|l| l.starts_with("commands/") && l != "commands/.gitkeep"),
-        "{tracked}"
-    );
-    // The secret is nowhere on disk (bridge root, git objects, warden state).
-    assert_no_secret(&c.root);
-    // Ledgered as a bridge run.
-    let ledger = c.ledger(&c.root);
-    assert!(
-        ledger
-            .iter()
-            .any(|e| e["actor"]["id"] == json!(id) && e["actor"]["kind"] == json!("bridge"))
     );
 }
 
@@ -811,22 +825,37 @@ fn the_secret_rotates_through_a_window_of_two() {
     let c = Cloud::new();
     let old = SECRET;
     let new = "the-next-secret";
-    let with = |cur: &str, next: Option<&str>, args: &[&str]| {
-        let mut cmd = c.warden(&c.root, args);
-        cmd.env("GPT_BRIDGE_HMAC_SECRET", cur);
-        match next {
-            Some(n) => cmd.env("GPT_BRIDGE_HMAC_SECRET_NEXT", n),
-            None => cmd.env_remove("GPT_BRIDGE_HMAC_SECRET_NEXT"),
-        };
-        cmd.output().expect("warden")
+    the_window_accepts_both_and_the_signer_switches_to_next(&c, old, new);
+    next_becomes_the_only_secret_and_the_old_one_is_refused(&c, old, new);
+    for dir in ["results", "dead_letter", "logs", "meta", "archive"] {
+        assert_no_secret(&c.root.join(dir));
+    }
+}
+
+/// Runs warden with the current secret and, if given, the next one.
+fn with_secrets(c: &Cloud, cur: &str, next: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = c.warden(&c.root, args);
+    cmd.env("GPT_BRIDGE_HMAC_SECRET", cur);
+    match next {
+        Some(n) => cmd.env("GPT_BRIDGE_HMAC_SECRET_NEXT", n),
+        None => cmd.env_remove("GPT_BRIDGE_HMAC_SECRET_NEXT"),
     };
-    let secret_of = |id: &str| -> Value {
-        let r: Value = serde_json::from_slice(
-            &std::fs::read(c.root.join(format!("results/{id}.json"))).expect("result"),
-        )
-        .expect("json");
-        r["secret"].clone()
-    };
+    cmd.output().expect("warden")
+}
+
+/// Which secret (`current` or `next`) verified command ID, from its result.
+fn secret_of(c: &Cloud, id: &str) -> Value {
+    let r: Value = serde_json::from_slice(
+        &std::fs::read(c.root.join(format!("results/{id}.json"))).expect("result"),
+    )
+    .expect("json");
+    r["secret"].clone()
+}
+
+/// Steps 1 and 2: the window accepts both; the signer still uses the current
+/// one, then switches to next.
+fn the_window_accepts_both_and_the_signer_switches_to_next(c: &Cloud, old: &str, new: &str) {
+    let with = |cur: &str, next: Option<&str>, args: &[&str]| with_secrets(c, cur, next, args);
     // 1) the window: both accepted; the signer still uses the current one.
     assert!(
         with(old, Some(new), &["bridge", "new", "noop", "--id", "r1"])
@@ -862,8 +891,8 @@ fn the_secret_rotates_through_a_window_of_two() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert_eq!(secret_of("r1"), json!("current"));
-    assert_eq!(secret_of("r2"), json!("next"));
+    assert_eq!(secret_of(c, "r1"), json!("current"));
+    assert_eq!(secret_of(c, "r2"), json!("next"));
     let banner = String::from_utf8_lossy(&run.stderr);
     assert!(
         banner.contains(
@@ -872,7 +901,11 @@ fn the_secret_rotates_through_a_window_of_two() {
         "{banner}"
     );
     assert!(!banner.contains(old) && !banner.contains(new), "{banner}");
-    // 3) next becomes the only secret: the old one is refused.
+}
+
+/// Step 3: next becomes the only secret: the old one is refused.
+fn next_becomes_the_only_secret_and_the_old_one_is_refused(c: &Cloud, old: &str, new: &str) {
+    let with = |cur: &str, next: Option<&str>, args: &[&str]| with_secrets(c, cur, next, args);
     assert!(
         with(old, None, &["bridge", "new", "noop", "--id", "r3"])
             .status
@@ -889,10 +922,7 @@ fn the_secret_rotates_through_a_window_of_two() {
         serde_json::from_slice(&std::fs::read(c.root.join("dead_letter/r3.json")).expect("dl"))
             .expect("json");
     assert_eq!(dl["reason"], json!("hmac_mismatch"));
-    assert_eq!(secret_of("r4"), json!("current"));
-    for dir in ["results", "dead_letter", "logs", "meta", "archive"] {
-        assert_no_secret(&c.root.join(dir));
-    }
+    assert_eq!(secret_of(c, "r4"), json!("current"));
 }
 
 /// Crash the executor (abort) at every step boundary of a batch, and the
@@ -917,63 +947,14 @@ fn a_crash_at_any_point_resumes_with_each_command_processed_once() {
         }
         new_write(&c, "w1", "docs/w1.md", "w1\n");
         std::fs::write(c.root.join("commands/bad.json"), b"{\"id\":\"bad\"}").expect("write");
-        let crashed = c
-            .warden(
-                &c.root,
-                &[
-                    "bridge",
-                    "run",
-                    "--once",
-                    "--settle-ms",
-                    "0",
-                    "--no-publish",
-                ],
-            )
-            .env("WARDEN_FAILPOINT", format!("{point}=abort"))
-            .output()
-            .expect("run");
-        assert_eq!(
-            crashed.status.code(),
-            None,
-            "{point}: did not abort: {}",
-            String::from_utf8_lossy(&crashed.stderr)
-        );
+        the_executor_aborts_at(&c, point);
         let again = once(&c, &c.root, &["--no-publish"]);
         assert!(
             matches!(again.status.code(), Some(0 | 1)),
             "{point}: {}",
             String::from_utf8_lossy(&again.stderr)
         );
-        assert!(inbox(&c.root).is_empty(), "{point}: commands left");
-        for id in ["n1", "n2", "w1"] {
-            for p in [
-                format!("archive/{id}.json"),
-                format!("results/{id}.json"),
-                format!("results/{id}.integrity.json"),
-                format!("diffs/{id}.patch"),
-            ] {
-                assert!(c.root.join(&p).is_file(), "{point}: {p} missing");
-            }
-            let runs = c
-                .ledger(&c.root)
-                .iter()
-                .filter(|e| {
-                    e["actor"]["id"] == json!(id)
-                        && e["actor"]["kind"] == json!("bridge")
-                        && e["result"] != json!("rolled_back")
-                })
-                .count();
-            assert_eq!(runs, 1, "{point}: {id} applied {runs} times");
-        }
-        assert_eq!(
-            files(&c.root.join("dead_letter")),
-            vec!["bad.json".to_string()],
-            "{point}"
-        );
-        assert_eq!(
-            std::fs::read_to_string(c.root.join("docs/w1.md")).expect("w1"),
-            "w1\n"
-        );
+        each_command_was_processed_once(&c, point);
         c.ok(&c.root, &["ledger", "verify"]);
         // A third run finds nothing to do.
         let third = once(&c, &c.root, &["--no-publish"]);
@@ -983,6 +964,66 @@ fn a_crash_at_any_point_resumes_with_each_command_processed_once() {
             "{point}"
         );
     }
+}
+
+/// One batch run, without publishing, with the failpoint POINT set to abort.
+fn the_executor_aborts_at(c: &Cloud, point: &str) {
+    let crashed = c
+        .warden(
+            &c.root,
+            &[
+                "bridge",
+                "run",
+                "--once",
+                "--settle-ms",
+                "0",
+                "--no-publish",
+            ],
+        )
+        .env("WARDEN_FAILPOINT", format!("{point}=abort"))
+        .output()
+        .expect("run");
+    assert_eq!(
+        crashed.status.code(),
+        None,
+        "{point}: did not abort: {}",
+        String::from_utf8_lossy(&crashed.stderr)
+    );
+}
+
+/// The inbox is empty; n1, n2 and w1 have all their outputs and one ledgered
+/// run each; bad.json is the only dead letter; w1's write is on disk.
+fn each_command_was_processed_once(c: &Cloud, point: &str) {
+    assert!(inbox(&c.root).is_empty(), "{point}: commands left");
+    for id in ["n1", "n2", "w1"] {
+        for p in [
+            format!("archive/{id}.json"),
+            format!("results/{id}.json"),
+            format!("results/{id}.integrity.json"),
+            format!("diffs/{id}.patch"),
+        ] {
+            assert!(c.root.join(&p).is_file(), "{point}: {p} missing");
+        }
+        let runs = c
+            .ledger(&c.root)
+            .iter()
+            .filter(|e| {
+                e["actor"]["id"] == json!(id)
+                    && e["actor"]["kind"] == json!("bridge")
+                    && e["result"] != json!("rolled_back")
+            })
+            .count();
+        assert_eq!(runs, 1, "{point}: {id} applied {runs} times");
+    }
+    assert_eq!(
+        files(&c.root.join("dead_letter")),
+        vec!["bad.json".to_string()],
+        "{point}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.root.join("docs/w1.md")).expect("w1"),
+        "w1\n"
+    );
 }
 
 #[test]
@@ -997,6 +1038,35 @@ fn four_bridges_on_four_clones_publish_fifty_commands_each_without_loss() {
             );
         }
     }
+    the_bridges_run_at_once(&c, &clones);
+    the_remote_holds_two_hundred_results_once_each(&c);
+    // Each clone's ledger chain travelled with its commits: every clone
+    // verifies, holds its own 50 runs, and after a pull all 200.
+    for dir in &clones {
+        c.ok(dir, &["ledger", "verify"]);
+        let writer = std::fs::read_to_string(dir.join(".warden/state/writer")).expect("writer");
+        assert_eq!(
+            c.ledger(dir)
+                .iter()
+                .filter(|e| e["actor"]["kind"] == json!("bridge")
+                    && e["writer"] == json!(writer.trim()))
+                .count(),
+            50
+        );
+    }
+    c.git(&clones[0], &["pull", "-q", "--rebase"]);
+    c.ok(&clones[0], &["ledger", "verify"]);
+    assert_eq!(
+        c.ledger(&clones[0])
+            .iter()
+            .filter(|e| e["actor"]["kind"] == json!("bridge"))
+            .count(),
+        200
+    );
+}
+
+/// Starts one executor per clone, all at once, and waits for each to succeed.
+fn the_bridges_run_at_once(c: &Cloud, clones: &[PathBuf]) {
     let children: Vec<_> = clones
         .iter()
         .map(|dir| {
@@ -1027,6 +1097,11 @@ fn four_bridges_on_four_clones_publish_fifty_commands_each_without_loss() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// 200 distinct result commits, 200 archives, 200 integrity records and 200
+/// log lines on the remote's main.
+fn the_remote_holds_two_hundred_results_once_each(c: &Cloud) {
     let subjects = c.remote_subjects();
     let results: Vec<&String> = subjects
         .iter()
@@ -1055,29 +1130,6 @@ fn four_bridges_on_four_clones_publish_fifty_commands_each_without_loss() {
         log.lines().count(),
         200,
         "the union-merged log has every line once"
-    );
-    // Each clone's ledger chain travelled with its commits: every clone
-    // verifies, holds its own 50 runs, and after a pull all 200.
-    for dir in &clones {
-        c.ok(dir, &["ledger", "verify"]);
-        let writer = std::fs::read_to_string(dir.join(".warden/state/writer")).expect("writer");
-        assert_eq!(
-            c.ledger(dir)
-                .iter()
-                .filter(|e| e["actor"]["kind"] == json!("bridge")
-                    && e["writer"] == json!(writer.trim()))
-                .count(),
-            50
-        );
-    }
-    c.git(&clones[0], &["pull", "-q", "--rebase"]);
-    c.ok(&clones[0], &["ledger", "verify"]);
-    assert_eq!(
-        c.ledger(&clones[0])
-            .iter()
-            .filter(|e| e["actor"]["kind"] == json!("bridge"))
-            .count(),
-        200
     );
 }
 
@@ -1621,51 +1673,7 @@ fn a_validation_check_cannot_read_a_file_supplied_secret_from_any_process() {
     )
     .expect("config");
     let vars = [("GPT_BRIDGE_HMAC_SECRET_FILE", secret.as_path())];
-    // A command with the check, signed with the file's secret.
-    let out = warden_file_secret(
-        &c,
-        &c.root,
-        &vars,
-        &[
-            "bridge",
-            "new",
-            "write",
-            "--path",
-            "docs/snoop.md",
-            "--content",
-            "x",
-            "--id",
-            "snoop1",
-            "--stdout",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    v.as_object_mut().expect("object").remove("hmac");
-    v["validationPlan"] = json!(["snoop"]);
-    let draft = base.join("snoop1.json");
-    std::fs::write(&draft, serde_json::to_vec(&v).expect("json")).expect("write");
-    let out = warden_file_secret(
-        &c,
-        &c.root,
-        &vars,
-        &[
-            "bridge",
-            "sign",
-            draft.to_str().expect("utf-8"),
-            "--in-place",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::rename(&draft, c.root.join("commands/snoop1.json")).expect("rename");
+    drop_a_snooping_command_signed_with_the_file(&c, &vars);
     let out = warden_file_secret(
         &c,
         &c.root,
@@ -1707,22 +1715,79 @@ fn a_validation_check_cannot_read_a_file_supplied_secret_from_any_process() {
     assert!(c.root.join("docs/snoop.md").exists());
 }
 
+/// A command with the `snoop` check, signed with the file's secret, dropped
+/// in commands/.
+fn drop_a_snooping_command_signed_with_the_file(c: &Cloud, vars: &[(&str, &Path)]) {
+    let out = warden_file_secret(
+        c,
+        &c.root,
+        vars,
+        &[
+            "bridge",
+            "new",
+            "write",
+            "--path",
+            "docs/snoop.md",
+            "--content",
+            "x",
+            "--id",
+            "snoop1",
+            "--stdout",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    v.as_object_mut().expect("object").remove("hmac");
+    v["validationPlan"] = json!(["snoop"]);
+    let draft = c.base().join("snoop1.json");
+    std::fs::write(&draft, serde_json::to_vec(&v).expect("json")).expect("write");
+    let out = warden_file_secret(
+        c,
+        &c.root,
+        vars,
+        &[
+            "bridge",
+            "sign",
+            draft.to_str().expect("utf-8"),
+            "--in-place",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::rename(&draft, c.root.join("commands/snoop1.json")).expect("rename");
+}
+
 /// The secret file is checked and named: missing, empty, both the variable
 /// and the file set (exit 2); world-readable (a warning); a systemd
 /// credential in $CREDENTIALS_DIRECTORY works like the file.
 #[test]
 fn secret_files_are_checked_and_named() {
     let c = Cloud::new();
+    a_missing_empty_or_open_secret_file_is_named(&c);
+    both_the_variable_and_the_file_are_refused(&c);
+    a_systemd_credential_works_like_the_file(&c);
+}
+
+/// `bridge verify /dev/null` with VARS: its exit code and stderr.
+fn verify_with(c: &Cloud, vars: &[(&str, &Path)]) -> (Option<i32>, String) {
+    let out = warden_file_secret(c, &c.root, vars, &["bridge", "verify", "/dev/null"]);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn a_missing_empty_or_open_secret_file_is_named(c: &Cloud) {
     let base = c.base();
-    let status = |vars: &[(&str, &Path)]| {
-        let out = warden_file_secret(&c, &c.root, vars, &["bridge", "verify", "/dev/null"]);
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
     let missing = base.join("no-such-secret");
-    let (code, err) = status(&[("GPT_BRIDGE_HMAC_SECRET_FILE", &missing)]);
+    let (code, err) = verify_with(c, &[("GPT_BRIDGE_HMAC_SECRET_FILE", &missing)]);
     assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("GPT_BRIDGE_HMAC_SECRET_FILE")
@@ -1731,19 +1796,23 @@ fn secret_files_are_checked_and_named() {
         "{err}"
     );
     let empty = secret_file(&base, "empty", "\n", 0o600);
-    let (code, err) = status(&[("GPT_BRIDGE_HMAC_SECRET_FILE", &empty)]);
+    let (code, err) = verify_with(c, &[("GPT_BRIDGE_HMAC_SECRET_FILE", &empty)]);
     assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("is empty") && err.contains(&empty.display().to_string()),
         "{err}"
     );
     let open = secret_file(&base, "open", FILE_SECRET, 0o644);
-    let (_, err) = status(&[("GPT_BRIDGE_HMAC_SECRET_FILE", &open)]);
+    let (_, err) = verify_with(c, &[("GPT_BRIDGE_HMAC_SECRET_FILE", &open)]);
     assert!(
         err.contains("warning:") && err.contains("chmod 600"),
         "{err}"
     );
-    // Both the variable and the file: refused, naming both.
+}
+
+/// Both the variable and the file: refused, naming both.
+fn both_the_variable_and_the_file_are_refused(c: &Cloud) {
+    let base = c.base();
     let mut cmd = isolated(BIN, &base);
     let ok = secret_file(&base, "ok", FILE_SECRET, 0o600);
     let out = cmd
@@ -1760,12 +1829,15 @@ fn secret_files_are_checked_and_named() {
         err.contains("GPT_BRIDGE_HMAC_SECRET_FILE") && err.contains("both"),
         "{err}"
     );
-    // A systemd credential (LoadCredential=gpt-bridge-hmac-secret:…).
-    let creds = base.join("creds");
+}
+
+/// A systemd credential (LoadCredential=gpt-bridge-hmac-secret:…).
+fn a_systemd_credential_works_like_the_file(c: &Cloud) {
+    let creds = c.base().join("creds");
     std::fs::create_dir(&creds).expect("mkdir");
     secret_file(&creds, "gpt-bridge-hmac-secret", FILE_SECRET, 0o400);
     let out = warden_file_secret(
-        &c,
+        c,
         &c.root,
         &[("CREDENTIALS_DIRECTORY", &creds)],
         &["bridge", "new", "noop", "--id", "cred1"],
@@ -1776,7 +1848,7 @@ fn secret_files_are_checked_and_named() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = warden_file_secret(
-        &c,
+        c,
         &c.root,
         &[("CREDENTIALS_DIRECTORY", &creds)],
         &[

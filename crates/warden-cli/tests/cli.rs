@@ -167,89 +167,81 @@ fn proposals_can_come_from_stdin() {
     settings(&r).bind(|| insta::assert_snapshot!("apply_from_stdin_refused", refused));
 }
 
-/// Each bad input: its refusal (exit code, the file, field and fix).
-#[test]
-fn bad_input_is_refused_naming_file_field_and_fix_and_nothing_is_written() {
-    let r = Repo::new();
-    r.write("a.txt", "a\n");
-    std::fs::create_dir(r.root.join("real")).expect("mkdir");
-    #[cfg(unix)]
-    std::os::unix::fs::symlink(r.home.path(), r.root.join("escape")).expect("symlink");
-    let before = r.tree();
-    let cases: Vec<(serde_json::Value, i32)> = vec![
-        (
-            json!([{"kind": "mv_file", "from": "a.txt", "to": "b.txt"}]),
-            2,
-        ),
-        (
-            json!([{"kind": "write_file", "path": "../out.txt", "content": "x", "expect": "absent"}]),
-            2,
-        ),
-        (
-            json!([{"kind": "write_file", "path": "/etc/passwd", "content": "x", "expect": "absent"}]),
-            2,
-        ),
-        (
-            json!([{"kind": "write_file", "path": "escape/out.txt", "content": "x", "expect": "absent"}]),
-            2,
-        ),
-        (
-            json!([{"kind": "write_file", "path": ".git/hooks/pre-commit", "content": "x", "expect": "absent"}]),
-            1,
-        ),
-        (
-            json!([{"kind": "write_file", "path": ".ledger/runs/x.jsonl", "content": "x", "expect": "absent"}]),
-            1,
-        ),
-        (
-            json!([{"kind": "write_file", "path": ".Git/config", "content": "x", "expect": "absent"}]),
-            1,
-        ),
-        (
-            json!([{"kind": "write_file", "path": "a.txt", "content": "new", "expect": {"sha256": sha("other\n")}}]),
-            1,
-        ),
-        (
-            json!([{"kind": "write_file", "path": "a.txt", "content": "new", "expect": "absent"}]),
-            1,
-        ),
-        (
-            json!([{"kind": "write_file", "path": "a.txt", "content": "new"}]),
-            2,
-        ),
-        (
-            json!([{"kind": "delete_file", "path": "a.txt", "expect": {"sha256": sha("a\n")}}]),
-            1,
-        ),
-        (
-            json!([{"kind": "patch_region", "path": "a.txt", "fence": "NOPE", "content": "x"}]),
-            1,
-        ),
-        (
-            json!([{"kind": "write_file", "path": "ok.txt", "content": "x", "expect": "absent"}, {"kind": "write_file", "path": ".warden/policy.yaml", "content": "x", "expect": "any"}]),
-            1,
-        ),
-    ];
-    let mut cases_out = String::new();
-    for (actions, code) in cases {
-        let p = r.proposal(actions.clone());
-        r.fails(&["apply", &p, "--yes"], code);
-        cases_out.push_str(&format!("# {actions}\n"));
-        cases_out.push_str(&transcript(&r, &[&["apply", &p, "--yes"]]));
-        assert_eq!(r.tree(), before, "something was written for {actions}");
-    }
-    let mut s = settings(&r);
-    // Each case's proposal file is numbered.
-    s.add_filter(r"proposal-\d+\.json", "proposal-[N].json");
-    s.bind(|| insta::assert_snapshot!("bad_input_refused", cases_out));
-    // Malformed JSON names the file and the position.
+/// One refused input: a proposal's actions and the exit code they get.
+struct Case {
+    actions: serde_json::Value,
+    code: i32,
+}
+
+/// Bad proposals: unknown kinds, paths out of the tree or into protected
+/// ones, a stale or missing `expect`, a missing fence, a policy file.
+fn bad_inputs() -> Vec<Case> {
+    vec![
+        Case {
+            actions: json!([{"kind": "mv_file", "from": "a.txt", "to": "b.txt"}]),
+            code: 2,
+        },
+        Case {
+            actions: json!([{"kind": "write_file", "path": "../out.txt", "content": "x", "expect": "absent"}]),
+            code: 2,
+        },
+        Case {
+            actions: json!([{"kind": "write_file", "path": "/etc/passwd", "content": "x", "expect": "absent"}]),
+            code: 2,
+        },
+        Case {
+            actions: json!([{"kind": "write_file", "path": "escape/out.txt", "content": "x", "expect": "absent"}]),
+            code: 2,
+        },
+        Case {
+            actions: json!([{"kind": "write_file", "path": ".git/hooks/pre-commit", "content": "x", "expect": "absent"}]),
+            code: 1,
+        },
+        Case {
+            actions: json!([{"kind": "write_file", "path": ".ledger/runs/x.jsonl", "content": "x", "expect": "absent"}]),
+            code: 1,
+        },
+        Case {
+            actions: json!([{"kind": "write_file", "path": ".Git/config", "content": "x", "expect": "absent"}]),
+            code: 1,
+        },
+        Case {
+            actions: json!([{"kind": "write_file", "path": "a.txt", "content": "new", "expect": {"sha256": sha("other\n")}}]),
+            code: 1,
+        },
+        Case {
+            actions: json!([{"kind": "write_file", "path": "a.txt", "content": "new", "expect": "absent"}]),
+            code: 1,
+        },
+        Case {
+            actions: json!([{"kind": "write_file", "path": "a.txt", "content": "new"}]),
+            code: 2,
+        },
+        Case {
+            actions: json!([{"kind": "delete_file", "path": "a.txt", "expect": {"sha256": sha("a\n")}}]),
+            code: 1,
+        },
+        Case {
+            actions: json!([{"kind": "patch_region", "path": "a.txt", "fence": "NOPE", "content": "x"}]),
+            code: 1,
+        },
+        Case {
+            actions: json!([{"kind": "write_file", "path": "ok.txt", "content": "x", "expect": "absent"}, {"kind": "write_file", "path": ".warden/policy.yaml", "content": "x", "expect": "any"}]),
+            code: 1,
+        },
+    ]
+}
+
+/// Malformed JSON names the file and the position; a malformed policy names
+/// its file and field. Returns both refusals' transcript.
+fn malformed_proposal_and_policy(r: &Repo) -> String {
     let bad = r.home.path().join("bad.json");
     std::fs::write(
         &bad,
         "{\"schema\": \"warden.proposal/v1\",\n  \"actions\": [}",
     )
     .expect("write");
-    let mut refused = transcript(&r, &[&["apply", &bad.display().to_string(), "--yes"]]);
+    let mut refused = transcript(r, &[&["apply", &bad.display().to_string(), "--yes"]]);
     // A malformed policy names its file and field.
     let policy = r.read(".warden/policy.yaml");
     r.write(
@@ -262,8 +254,33 @@ fn bad_input_is_refused_naming_file_field_and_fix_and_nothing_is_written() {
     let p = r.proposal(
         json!([{"kind": "write_file", "path": "n.txt", "content": "x", "expect": "absent"}]),
     );
-    refused.push_str(&transcript(&r, &[&["apply", &p, "--yes"]]));
+    refused.push_str(&transcript(r, &[&["apply", &p, "--yes"]]));
     r.write(".warden/policy.yaml", &policy);
+    refused
+}
+
+/// Each bad input: its refusal (exit code, the file, field and fix).
+#[test]
+fn bad_input_is_refused_naming_file_field_and_fix_and_nothing_is_written() {
+    let r = Repo::new();
+    r.write("a.txt", "a\n");
+    std::fs::create_dir(r.root.join("real")).expect("mkdir");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(r.home.path(), r.root.join("escape")).expect("symlink");
+    let before = r.tree();
+    let mut cases_out = String::new();
+    for Case { actions, code } in bad_inputs() {
+        let p = r.proposal(actions.clone());
+        r.fails(&["apply", &p, "--yes"], code);
+        cases_out.push_str(&format!("# {actions}\n"));
+        cases_out.push_str(&transcript(&r, &[&["apply", &p, "--yes"]]));
+        assert_eq!(r.tree(), before, "something was written for {actions}");
+    }
+    let mut s = settings(&r);
+    // Each case's proposal file is numbered.
+    s.add_filter(r"proposal-\d+\.json", "proposal-[N].json");
+    s.bind(|| insta::assert_snapshot!("bad_input_refused", cases_out));
+    let refused = malformed_proposal_and_policy(&r);
     settings(&r).bind(|| insta::assert_snapshot!("malformed_proposal_and_policy", refused));
     assert_eq!(r.tree(), before);
     assert_eq!(r.ledger_len(), 0);

@@ -45,6 +45,47 @@ fn scaffolded_unit_test_passes(r: &Repo, key: &str, interpreter: &str, script: &
 #[test]
 fn scaffold_validate_enable_run_undo() {
     let r = with_plugin("hello");
+    the_scaffold_is_complete_and_has_an_id(&r);
+    // Works out of the box: probes pass, the scaffolded unit test passes.
+    let probes = transcript(&r, &[&["plugin", "test", "hello"]]);
+    scaffolded_unit_test_passes(&r, "hello", "python3", "tests/test_handle.py");
+    // Regeneration is byte-identical.
+    let before = r.tree();
+    let gen_validate = transcript(
+        &r,
+        &[
+            &["plugin", "gen", "hello", "--yes"],
+            &["plugin", "validate", "hello"],
+        ],
+    );
+    assert_eq!(r.tree(), before);
+    plugin_settings(&r).bind(|| {
+        insta::assert_snapshot!("python_plugin_test", probes);
+        insta::assert_snapshot!("python_plugin_gen_validate", gen_validate);
+    });
+    let report = enabled_it_runs_in_the_full_sandbox_and_is_ledgered(&r);
+    let p = &report["plugins"][0];
+    let run = report["run"].as_str().expect("run");
+    let mut replays = replay_is_a_read_only_report(&r, run);
+    // The applied proposal is undoable.
+    let applied = p["applied_run"].as_str().expect("applied run");
+    r.ok(&["undo", applied, "--yes"]);
+    assert_eq!(r.read("junk.tmp"), "x\n");
+    // Replay notices a changed plugin and shows the diff.
+    set_handler(
+        &r,
+        "hello",
+        "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": i[\"path\"], \"reason\": \"changed\"} for i in items if i[\"path\"].endswith(\".tmp\")], \"changed\"\n",
+    );
+    r.ok(&["plugin", "gen", "hello", "--yes"]);
+    replays.push_str(&transcript(&r, &[&["replay", run]]));
+    plugin_settings(&r)
+        .bind(|| insta::assert_snapshot!("python_plugin_replay_identical_then_differs", replays));
+}
+
+/// Every scaffolded file exists; the plugin has an id, a card and a line in
+/// the id log.
+fn the_scaffold_is_complete_and_has_an_id(r: &Repo) {
     for f in [
         "plugin.spec.json",
         "manifest.json",
@@ -73,27 +114,15 @@ fn scaffold_validate_enable_run_undo() {
             .contains("artifact: plugins/hello")
     );
     assert!(r.read(".ledger/ids.jsonl").contains(&id));
-    // Works out of the box: probes pass, the scaffolded unit test passes.
-    let probes = transcript(&r, &[&["plugin", "test", "hello"]]);
-    scaffolded_unit_test_passes(&r, "hello", "python3", "tests/test_handle.py");
-    // Regeneration is byte-identical.
-    let before = r.tree();
-    let gen_validate = transcript(
-        &r,
-        &[
-            &["plugin", "gen", "hello", "--yes"],
-            &["plugin", "validate", "hello"],
-        ],
-    );
-    assert_eq!(r.tree(), before);
-    plugin_settings(&r).bind(|| {
-        insta::assert_snapshot!("python_plugin_test", probes);
-        insta::assert_snapshot!("python_plugin_gen_validate", gen_validate);
-    });
+}
+
+/// Not enabled, it does not run; enabled, it quarantines junk.tmp under
+/// Landlock and the run is ledgered. Returns the run's report.
+fn enabled_it_runs_in_the_full_sandbox_and_is_ledgered(r: &Repo) -> Value {
     // Not enabled yet: nothing runs.
     r.write("junk.tmp", "x\n");
     r.write("keep.md", "k\n");
-    let input = file_detected(&r, &["junk.tmp", "keep.md"]);
+    let input = file_detected(r, &["junk.tmp", "keep.md"]);
     let report = r.json(&["run", "FileDetected", "--yes", "--input", &input]);
     assert_eq!(report["plugins"], json!([]));
     r.ok(&["plugin", "enable", "hello", "--yes"]);
@@ -122,13 +151,16 @@ fn scaffold_validate_enable_run_undo() {
         .collect();
     assert!(cmds.contains(&"run"), "{cmds:?}");
     r.ok(&["ledger", "verify"]);
-    // Replay: byte-identical. It is a read-only report: kept in the local
-    // history, not in the ledger.
-    let run = report["run"].as_str().expect("run");
+    report
+}
+
+/// Replay: byte-identical. It is a read-only report: kept in the local
+/// history, not in the ledger. Returns its transcript.
+fn replay_is_a_read_only_report(r: &Repo, run: &str) -> String {
     let ledger_before = r.json(&["ledger", "log"])["entries"]
         .as_array()
         .map_or(0, Vec::len);
-    let mut replays = transcript(&r, &[&["replay", run]]);
+    let replays = transcript(r, &[&["replay", run]]);
     assert_eq!(
         r.json(&["ledger", "log"])["entries"]
             .as_array()
@@ -143,20 +175,7 @@ fn scaffold_validate_enable_run_undo() {
         .expect("a row");
     assert_eq!(last["command"], "replay");
     assert_eq!(last["origin"], "local");
-    // The applied proposal is undoable.
-    let applied = p["applied_run"].as_str().expect("applied run");
-    r.ok(&["undo", applied, "--yes"]);
-    assert_eq!(r.read("junk.tmp"), "x\n");
-    // Replay notices a changed plugin and shows the diff.
-    set_handler(
-        &r,
-        "hello",
-        "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": i[\"path\"], \"reason\": \"changed\"} for i in items if i[\"path\"].endswith(\".tmp\")], \"changed\"\n",
-    );
-    r.ok(&["plugin", "gen", "hello", "--yes"]);
-    replays.push_str(&transcript(&r, &[&["replay", run]]));
-    plugin_settings(&r)
-        .bind(|| insta::assert_snapshot!("python_plugin_replay_identical_then_differs", replays));
+    replays
 }
 
 #[test]
@@ -434,92 +453,112 @@ fn plugins_setsid_child_does_not_survive_warden_run() {
     );
 }
 
-#[test]
-fn fault_matrix_each_fault_is_isolated_and_recorded() {
-    let r = Repo::new();
-    let none = |_: &mut Value| {};
-    python_plugin(
-        &r,
-        "crash",
-        1,
-        "def handle(event, items):\n    raise SystemExit(3)\n",
-        none,
-    );
-    python_plugin(
-        &r,
-        "hang",
-        2,
-        "import time\ndef handle(event, items):\n    time.sleep(60)\n    return [], \"\"\n",
-        |v| v["limits"] = json!({"timeout_ms": 700}),
-    );
-    python_plugin(
-        &r,
-        "garbage",
-        3,
-        "def handle(event, items):\n    print(\"not json\")\n    raise SystemExit(0)\n",
-        none,
-    );
-    python_plugin(
-        &r,
-        "huge",
-        4,
-        "import sys\ndef handle(event, items):\n    sys.stdout.write(\"x\" * 5000000)\n    return [], \"\"\n",
-        |v| v["limits"] = json!({"max_output_bytes": 65536}),
-    );
-    python_plugin(
-        &r,
-        "writer",
-        5,
-        "import os\ndef handle(event, items):\n    open(os.path.join(os.environ[\"WARDEN_REPO\"], \"pwned.txt\"), \"w\").write(\"x\")\n    return [], \"\"\n",
-        none,
-    );
-    python_plugin(
-        &r,
-        "overreach",
-        6,
-        "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": \".git/config\", \"reason\": \"mine\"}], \"grab\"\n",
-        none,
-    );
-    python_plugin(
-        &r,
-        "selfedit",
-        7,
-        "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": \"plugins/registry.json\", \"reason\": \"mine\"}], \"grab\"\n",
-        none,
-    );
-    python_plugin(
-        &r,
-        "undeclared",
-        8,
-        "def handle(event, items):\n    return [{\"kind\": \"write_file\", \"path\": \"x.txt\", \"content\": \"x\", \"expect\": \"absent\"}], \"w\"\n",
-        none,
-    );
-    python_plugin(
-        &r,
-        "oldproto",
-        9,
-        "PROTOCOL_MAJOR = 2\ndef handle(event, items):\n    return [], \"\"\n",
-        none,
-    );
+/// One misbehaving plugin of the fault matrix: its handler, its limits and
+/// the fault it must be isolated with.
+struct Fault {
+    key: &'static str,
+    handler: &'static str,
+    limits: Option<Value>,
+    kind: &'static str,
+}
+
+/// The faults, in priority order (1, 2, …).
+fn faults() -> Vec<Fault> {
+    vec![
+        Fault {
+            key: "crash",
+            handler: "def handle(event, items):\n    raise SystemExit(3)\n",
+            limits: None,
+            kind: "crashed",
+        },
+        Fault {
+            key: "hang",
+            handler: "import time\ndef handle(event, items):\n    time.sleep(60)\n    return [], \"\"\n",
+            limits: Some(json!({"timeout_ms": 700})),
+            kind: "timed_out",
+        },
+        Fault {
+            key: "garbage",
+            handler: "def handle(event, items):\n    print(\"not json\")\n    raise SystemExit(0)\n",
+            limits: None,
+            kind: "garbage_output",
+        },
+        Fault {
+            key: "huge",
+            handler: "import sys\ndef handle(event, items):\n    sys.stdout.write(\"x\" * 5000000)\n    return [], \"\"\n",
+            limits: Some(json!({"max_output_bytes": 65536})),
+            kind: "output_too_large",
+        },
+        Fault {
+            key: "writer",
+            handler: "import os\ndef handle(event, items):\n    open(os.path.join(os.environ[\"WARDEN_REPO\"], \"pwned.txt\"), \"w\").write(\"x\")\n    return [], \"\"\n",
+            limits: None,
+            kind: "crashed",
+        },
+        Fault {
+            key: "overreach",
+            handler: "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": \".git/config\", \"reason\": \"mine\"}], \"grab\"\n",
+            limits: None,
+            kind: "beyond_policy",
+        },
+        Fault {
+            key: "selfedit",
+            handler: "def handle(event, items):\n    return [{\"kind\": \"quarantine\", \"path\": \"plugins/registry.json\", \"reason\": \"mine\"}], \"grab\"\n",
+            limits: None,
+            kind: "beyond_policy",
+        },
+        Fault {
+            key: "undeclared",
+            handler: "def handle(event, items):\n    return [{\"kind\": \"write_file\", \"path\": \"x.txt\", \"content\": \"x\", \"expect\": \"absent\"}], \"w\"\n",
+            limits: None,
+            kind: "undeclared_action",
+        },
+        Fault {
+            key: "oldproto",
+            handler: "PROTOCOL_MAJOR = 2\ndef handle(event, items):\n    return [], \"\"\n",
+            limits: None,
+            kind: "protocol_mismatch",
+        },
+    ]
+}
+
+/// Each fault's plugin at its priority, and `good` (priority 10), enabled and
+/// committed.
+fn install_the_faulty_plugins_and_a_good_one(r: &Repo) {
+    for (priority, fault) in (1..).zip(faults()) {
+        python_plugin(r, fault.key, priority, fault.handler, |v| {
+            if let Some(limits) = fault.limits {
+                v["limits"] = limits;
+            }
+        });
+    }
     r.ok(&common::plugin_new("good", "python"));
-    edit_spec(&r, "good", |v| v["priority"] = json!(10));
+    edit_spec(r, "good", |v| v["priority"] = json!(10));
     r.ok(&["plugin", "gen", "good", "--yes"]);
     r.ok(&["plugin", "enable", "good", "--yes"]);
     r.git(&["add", "-A"]);
     r.git(&["commit", "-qm", "plugins"]);
+}
+
+/// The record of plugin KEY in a run's report.
+fn plugin_of(report: &Value, k: &str) -> Value {
+    report["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .find(|p| p["plugin"] == k)
+        .cloned()
+        .expect(k)
+}
+
+#[test]
+fn fault_matrix_each_fault_is_isolated_and_recorded() {
+    let r = Repo::new();
+    install_the_faulty_plugins_and_a_good_one(&r);
     r.write("junk.tmp", "x\n");
     let input = file_detected(&r, &["junk.tmp"]);
     let before = r.tree();
     let report = r.json_any(&["run", "FileDetected", "--yes", "--input", &input], 1);
-    let by_key = |k: &str| {
-        report["plugins"]
-            .as_array()
-            .expect("plugins")
-            .iter()
-            .find(|p| p["plugin"] == k)
-            .cloned()
-            .expect(k)
-    };
     let order: Vec<&str> = report["plugins"]
         .as_array()
         .expect("p")
@@ -541,23 +580,33 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
             "good"
         ]
     );
-    for (key, kind) in [
-        ("crash", "crashed"),
-        ("hang", "timed_out"),
-        ("garbage", "garbage_output"),
-        ("huge", "output_too_large"),
-        ("writer", "crashed"),
-        ("overreach", "beyond_policy"),
-        ("selfedit", "beyond_policy"),
-        ("undeclared", "undeclared_action"),
-        ("oldproto", "protocol_mismatch"),
-    ] {
-        let p = by_key(key);
+    for Fault { key, kind, .. } in faults() {
+        let p = plugin_of(&report, key);
         assert_eq!(p["fault"]["kind"], json!(kind), "{key}: {p:#}");
         assert_eq!(p["outcome"], json!("isolated"), "{key}");
     }
     // The hanging plugin was killed at its limit, not waited for (it sleeps 60 s).
-    assert!(by_key("hang")["duration_ms"].as_u64().expect("ms") < 30_000);
+    assert!(
+        plugin_of(&report, "hang")["duration_ms"]
+            .as_u64()
+            .expect("ms")
+            < 30_000
+    );
+    only_the_good_plugins_proposal_changed_the_tree(&r, &report, &before);
+    r.ok(&["ledger", "verify"]);
+    // The dispatch's ledger entry holds every plugin's record.
+    let entry = r.json(&["ledger", "show", report["run"].as_str().expect("run")]);
+    assert_eq!(
+        entry["details"]["plugins"].as_array().map(Vec::len),
+        Some(10)
+    );
+}
+
+fn only_the_good_plugins_proposal_changed_the_tree(
+    r: &Repo,
+    report: &Value,
+    before: &std::collections::BTreeMap<String, (Vec<u8>, u32)>,
+) {
     // The sandbox stopped the write (the read-only repository mount, or
     // Landlock where there are no namespaces); the good plugin still ran.
     assert!(!r.root.join("pwned.txt").exists());
@@ -574,11 +623,11 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
         log.contains("PermissionError") || log.contains("Read-only file system"),
         "{log}"
     );
-    assert_eq!(by_key("good")["outcome"], json!("applied"));
+    assert_eq!(plugin_of(report, "good")["outcome"], json!("applied"));
     assert!(!r.root.join("junk.tmp").exists());
     // Rejected proposals are kept in quarantine.
     assert!(
-        by_key("overreach")["quarantined"][0]
+        plugin_of(report, "overreach")["quarantined"][0]
             .as_str()
             .expect("q")
             .ends_with("overreach.proposal.json")
@@ -590,13 +639,6 @@ fn fault_matrix_each_fault_is_isolated_and_recorded() {
     assert_eq!(
         after, expected,
         "only the good plugin's proposal changed the tree"
-    );
-    r.ok(&["ledger", "verify"]);
-    // The dispatch's ledger entry holds every plugin's record.
-    let entry = r.json(&["ledger", "show", report["run"].as_str().expect("run")]);
-    assert_eq!(
-        entry["details"]["plugins"].as_array().map(Vec::len),
-        Some(10)
     );
 }
 

@@ -193,14 +193,46 @@ fn a_fresh_clone_is_in_sync_and_exits_0() {
 fn audit_reports_every_kind_of_difference() {
     let w = World::new();
     let b = w.clone("b");
+    let a = &w.a;
+    make_every_kind_of_difference(a, &b);
+
+    let v = json_of(a, &["sync", "audit"], 1);
+    assert_eq!(
+        v["fetch"][0],
+        serde_json::json!({"remote": "origin", "ok": true, "error": null})
+    );
+    let wt = &v["working_tree"];
+    assert_eq!(paths(&wt["staged"]), vec!["staged.txt"]);
+    assert_eq!(paths(&wt["unstaged"]), vec!["src/lib.txt"]);
+    assert_eq!(
+        strings(&wt["untracked"]),
+        vec!["new dir/deeper/two.txt", "new dir/one.txt"],
+        "every untracked file, not the directory"
+    );
+    assert_eq!(v["stashes"][0]["name"], "stash@{0}");
+    assert_eq!(v["stashes"][0]["message"], "On main: parked");
+    the_audit_reports_each_branch_and_tag(&v);
+    the_audit_reports_the_collisions_and_why(&v);
+
+    // Ground truth from git itself.
+    let counts = a.git(&["rev-list", "--left-right", "--count", "main...origin/main"]);
+    assert_eq!(
+        counts.split_whitespace().collect::<Vec<_>>(),
+        vec!["1", "1"]
+    );
+}
+
+/// B pushes remote edits; A gets a conflicting and a mergeable commit, a
+/// stash, staged, unstaged and untracked changes, a branch without upstream,
+/// one whose upstream is gone and an unpushed tag.
+fn make_every_kind_of_difference(a: &Repo, b: &Repo) {
     // The remote moves on: README and src/lib.txt change there.
     b.write("README.md", "# project\n\nline two, remote\n");
     b.write("src/lib.txt", "ALPHA\nbeta\ngamma\n");
-    commit_all(&b, "remote edits");
+    commit_all(b, "remote edits");
     b.git(&["push", "--quiet"]);
     b.git(&["push", "--quiet", "origin", "main:gone-soon"]);
 
-    let a = &w.a;
     // Local commits: README conflicts, src/lib.txt merges cleanly.
     a.write("README.md", "# project\n\nline two, local\n");
     a.write("src/lib.txt", "alpha\nbeta\nGAMMA\n");
@@ -220,23 +252,9 @@ fn audit_reports_every_kind_of_difference() {
     a.git(&["branch", "--track", "tracked-gone", "origin/gone-soon"]);
     b.git(&["push", "--quiet", "origin", "--delete", "gone-soon"]);
     a.git(&["tag", "v1-local"]);
+}
 
-    let v = json_of(a, &["sync", "audit"], 1);
-    assert_eq!(
-        v["fetch"][0],
-        serde_json::json!({"remote": "origin", "ok": true, "error": null})
-    );
-    let wt = &v["working_tree"];
-    assert_eq!(paths(&wt["staged"]), vec!["staged.txt"]);
-    assert_eq!(paths(&wt["unstaged"]), vec!["src/lib.txt"]);
-    assert_eq!(
-        strings(&wt["untracked"]),
-        vec!["new dir/deeper/two.txt", "new dir/one.txt"],
-        "every untracked file, not the directory"
-    );
-    assert_eq!(v["stashes"][0]["name"], "stash@{0}");
-    assert_eq!(v["stashes"][0]["message"], "On main: parked");
-
+fn the_audit_reports_each_branch_and_tag(v: &Value) {
     let branch = |name: &str| {
         v["branches"]
             .as_array()
@@ -262,7 +280,9 @@ fn audit_reports_every_kind_of_difference() {
     assert_eq!(gone["ahead"], 0, "its commits are on origin/main still");
     assert_eq!(v["tags"]["remote"], "origin");
     assert_eq!(v["tags"]["unpushed"][0]["name"], "v1-local");
+}
 
+fn the_audit_reports_the_collisions_and_why(v: &Value) {
     let collisions: Vec<(String, String, bool)> = v["collisions"]
         .as_array()
         .expect("collisions")
@@ -299,13 +319,6 @@ fn audit_reports_every_kind_of_difference() {
     assert!(
         why.iter().any(|x| x.starts_with("tracked-gone: upstream")),
         "{why:?}"
-    );
-
-    // Ground truth from git itself.
-    let counts = a.git(&["rev-list", "--left-right", "--count", "main...origin/main"]);
-    assert_eq!(
-        counts.split_whitespace().collect::<Vec<_>>(),
-        vec!["1", "1"]
     );
 }
 
@@ -431,9 +444,18 @@ fn reconcile_builds_the_sync_branch_and_touches_nothing_of_the_user() {
     assert!(branch[5..13].chars().all(|c| c.is_ascii_digit()));
     let tip = a.git(&["rev-parse", branch]).trim().to_string();
     assert_eq!(tip, v["sync_commit"]);
-    // The merged truth: local commit, remote commit, every uncommitted change.
-    a.git(&["merge-base", "--is-ancestor", &local_tip, &tip]);
-    a.git(&["merge-base", "--is-ancestor", "origin/main", &tip]);
+    the_sync_tree_holds_the_merged_truth(a, &local_tip, &tip);
+    the_snapshot_is_the_users_work_named_by_its_run(a, &v, branch, run);
+    assert_eq!(v["from_local_count"], 1);
+    assert_eq!(v["from_remote"][0]["subject"], "b: edits");
+    assert_eq!(strings(&v["collisions"]), vec!["src/lib.txt"]);
+    the_reconcile_is_ledgered_and_its_branch_is_wardens_lane(a, branch, run);
+}
+
+/// The merged truth: local commit, remote commit, every uncommitted change.
+fn the_sync_tree_holds_the_merged_truth(a: &Repo, local_tip: &str, tip: &str) {
+    a.git(&["merge-base", "--is-ancestor", local_tip, tip]);
+    a.git(&["merge-base", "--is-ancestor", "origin/main", tip]);
     let show = |p: &str| a.git(&["show", &format!("{tip}:{p}")]);
     assert_eq!(show("src/lib.txt"), "ALPHA\nbeta\nGAMMA\n");
     assert_eq!(show("remote-only.txt"), "from b\n");
@@ -443,6 +465,10 @@ fn reconcile_builds_the_sync_branch_and_touches_nothing_of_the_user() {
     );
     assert_eq!(show("scratch/idea.txt"), "untracked idea\n");
     assert_eq!(show("staged.txt"), "staged\n");
+}
+
+/// The snapshot of uncommitted work, and the merge commit, name the run.
+fn the_snapshot_is_the_users_work_named_by_its_run(a: &Repo, v: &Value, branch: &str, run: &str) {
     let snap = &v["snapshot"];
     assert_eq!(
         strings(&snap["paths"])
@@ -491,9 +517,9 @@ fn reconcile_builds_the_sync_branch_and_touches_nothing_of_the_user() {
         run,
         "the merge commit names its run too"
     );
-    assert_eq!(v["from_local_count"], 1);
-    assert_eq!(v["from_remote"][0]["subject"], "b: edits");
-    assert_eq!(strings(&v["collisions"]), vec!["src/lib.txt"]);
+}
+
+fn the_reconcile_is_ledgered_and_its_branch_is_wardens_lane(a: &Repo, branch: &str, run: &str) {
     // Ledgered with what came from where.
     let entry = a.json(&["ledger", "show", run]);
     assert_eq!(entry["command"], "sync reconcile");
@@ -1093,6 +1119,57 @@ fn branch_creation_needs_the_policy_and_an_old_policy_gets_the_fix() {
 fn reconcile_all_builds_one_sync_branch_per_branch_that_needs_it() {
     let w = World::new();
     let a = &w.a;
+    let _b = branches_that_need_reconciling(&w);
+    let before = user_state(a);
+    let v = json_of(a, &["sync", "reconcile", "--all"], 0);
+    assert_eq!(user_state(a), before, "reconcile changed the user's state");
+    assert_eq!(v["schema"], "warden.sync-reconcile-batch/v1");
+    let runs = v["runs"].as_array().expect("runs");
+    let by: std::collections::BTreeMap<String, &Value> = runs
+        .iter()
+        .map(|r| (r["branch"].as_str().expect("b").to_string(), r))
+        .collect();
+    each_branch_got_its_own_sync_branch(a, &v, &by);
+    the_skipped_branches_say_why(&v);
+    // --branch picks one, even when it is not checked out; unknown names are refused.
+    let one = json_of(
+        a,
+        &["sync", "reconcile", "--no-fetch", "--branch", "feature"],
+        0,
+    );
+    assert_eq!(one["runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(one["runs"][0]["branch"], "feature");
+    let mut t = transcript(
+        a,
+        &[
+            &["sync", "reconcile", "--branch", "nope"],
+            &["sync", "reconcile", "--branch", "lonely"],
+        ],
+    );
+    assert_eq!(user_state(a), before);
+    t.push_str(&adopt_moves_only_the_ref_of_a_branch_checked_out_nowhere(
+        a, &one,
+    ));
+    // Checked out in another worktree: refused, pointing there.
+    let main_run = by["main"]["run"].as_str().expect("run").to_string();
+    a.git(&["switch", "--quiet", "--detach"]);
+    let wt = a.root.parent().expect("parent").join("a-main-wt");
+    a.git(&[
+        "worktree",
+        "add",
+        "--quiet",
+        &wt.display().to_string(),
+        "main",
+    ]);
+    t.push_str(&transcript(a, &[&["sync", "adopt", &main_run, "--yes"]]));
+    git_settings(a).bind(|| insta::assert_snapshot!("reconcile_branch_and_adopt_ref_only", t));
+}
+
+/// On `a`: main, feature and stale pushed, lonely with no upstream; on a
+/// second clone, returned: new commits on main and feature, pushed; a local
+/// commit on main.
+fn branches_that_need_reconciling(w: &World) -> Repo {
+    let a = &w.a;
     a.ok(&["init"]);
     commit_all(a, "warden init");
     a.git(&["push", "--quiet"]);
@@ -1111,15 +1188,16 @@ fn reconcile_all_builds_one_sync_branch_per_branch_that_needs_it() {
     b.git(&["push", "--quiet", "origin", "main", "feature"]);
     a.write("local.txt", "a's\n");
     commit_all(a, "a: main work");
-    let before = user_state(a);
-    let v = json_of(a, &["sync", "reconcile", "--all"], 0);
-    assert_eq!(user_state(a), before, "reconcile changed the user's state");
-    assert_eq!(v["schema"], "warden.sync-reconcile-batch/v1");
-    let runs = v["runs"].as_array().expect("runs");
-    let by: std::collections::BTreeMap<String, &Value> = runs
-        .iter()
-        .map(|r| (r["branch"].as_str().expect("b").to_string(), r))
-        .collect();
+    b
+}
+
+/// Feature and main each have a sync branch of their own run, merging both
+/// sides, ledgered with the branch.
+fn each_branch_got_its_own_sync_branch(
+    a: &Repo,
+    v: &Value,
+    by: &std::collections::BTreeMap<String, &Value>,
+) {
     assert_eq!(
         by.keys().cloned().collect::<Vec<_>>(),
         vec!["feature", "main"],
@@ -1147,6 +1225,10 @@ fn reconcile_all_builds_one_sync_branch_per_branch_that_needs_it() {
     }
     assert_eq!(by["main"]["from_local_count"], 1);
     assert_eq!(by["feature"]["snapshot"], Value::Null);
+}
+
+/// Lonely has no upstream and stale is up to date.
+fn the_skipped_branches_say_why(v: &Value) {
     let skipped: Vec<(String, String)> = v["skipped"]
         .as_array()
         .expect("skipped")
@@ -1168,25 +1250,12 @@ fn reconcile_all_builds_one_sync_branch_per_branch_that_needs_it() {
             .any(|(b, r)| b == "stale" && r.starts_with("up to date")),
         "{skipped:?}"
     );
-    // --branch picks one, even when it is not checked out; unknown names are refused.
-    let one = json_of(
-        a,
-        &["sync", "reconcile", "--no-fetch", "--branch", "feature"],
-        0,
-    );
-    assert_eq!(one["runs"].as_array().map(Vec::len), Some(1));
-    assert_eq!(one["runs"][0]["branch"], "feature");
-    let mut t = transcript(
-        a,
-        &[
-            &["sync", "reconcile", "--branch", "nope"],
-            &["sync", "reconcile", "--branch", "lonely"],
-        ],
-    );
-    assert_eq!(user_state(a), before);
+}
 
-    // A branch that is checked out nowhere is adopted by moving its ref only:
-    // the working tree, index and the checked-out branch stay as they are.
+/// A branch that is checked out nowhere is adopted by moving its ref only:
+/// the working tree, index and the checked-out branch stay as they are.
+/// Returns the adopt's transcript.
+fn adopt_moves_only_the_ref_of_a_branch_checked_out_nowhere(a: &Repo, one: &Value) -> String {
     let feature_run = one["runs"][0]["run"].as_str().expect("run").to_string();
     let feature_sync = one["runs"][0]["sync_branch"]
         .as_str()
@@ -1194,7 +1263,7 @@ fn reconcile_all_builds_one_sync_branch_per_branch_that_needs_it() {
         .to_string();
     let head = a.git(&["rev-parse", "HEAD"]);
     let status = a.git(&["status", "--porcelain=v1", "-uall"]);
-    t.push_str(&transcript(a, &[&["sync", "adopt", &feature_run, "--yes"]]));
+    let t = transcript(a, &[&["sync", "adopt", &feature_run, "--yes"]]);
     assert_eq!(
         a.git(&["rev-parse", "feature"]),
         a.git(&["rev-parse", &feature_sync])
@@ -1203,19 +1272,7 @@ fn reconcile_all_builds_one_sync_branch_per_branch_that_needs_it() {
     assert_eq!(a.git(&["status", "--porcelain=v1", "-uall"]), status);
     let entry = a.json(&["ledger", "show", &feature_run]);
     assert_eq!(entry["details"]["branch"], "feature");
-    // Checked out in another worktree: refused, pointing there.
-    let main_run = by["main"]["run"].as_str().expect("run").to_string();
-    a.git(&["switch", "--quiet", "--detach"]);
-    let wt = a.root.parent().expect("parent").join("a-main-wt");
-    a.git(&[
-        "worktree",
-        "add",
-        "--quiet",
-        &wt.display().to_string(),
-        "main",
-    ]);
-    t.push_str(&transcript(a, &[&["sync", "adopt", &main_run, "--yes"]]));
-    git_settings(a).bind(|| insta::assert_snapshot!("reconcile_branch_and_adopt_ref_only", t));
+    t
 }
 
 // ---- generators run sandboxed ----------------------------------------------

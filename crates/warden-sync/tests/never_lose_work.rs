@@ -172,58 +172,9 @@ fn run_case(ops: &[Op]) {
     let env = Env {
         home: tempfile::tempdir().expect("tempdir"),
     };
-    let top = env.home.path().to_path_buf();
-    env.git(&top, &["init", "--quiet", "--bare", "remote.git"]);
-    env.git(&top, &["clone", "--quiet", "remote.git", "a"]);
-    let a: PathBuf = top.join("a");
-    for f in 0..3 {
-        std::fs::write(a.join(format!("f{f}.txt")), "l0\nl1\nl2\nl3\n").expect("write");
-    }
-    env.git(&a, &["add", "-A"]);
-    env.git(&a, &["commit", "--quiet", "-m", "base"]);
-    env.git(&a, &["push", "--quiet", "-u", "origin", "main"]);
-    env.git(&top, &["clone", "--quiet", "remote.git", "b"]);
-    let b: PathBuf = top.join("b");
-
+    let (a, b) = two_clones(&env);
     for (i, o) in ops.iter().enumerate() {
-        match o {
-            Op::EditA { file, line, value } => {
-                set_line(&a.join(format!("f{file}.txt")), *line, &format!("a{value}"))
-            }
-            Op::DeleteA { file } => {
-                let _ = std::fs::remove_file(a.join(format!("f{file}.txt")));
-            }
-            Op::StageA => {
-                env.try_git(&a, &["add", "-A"]);
-            }
-            Op::CommitA => {
-                env.try_git(&a, &["commit", "--quiet", "-am", &format!("a commit {i}")]);
-            }
-            Op::PushA => {
-                env.try_git(&a, &["push", "--quiet"]);
-            }
-            Op::StashA => {
-                env.try_git(
-                    &a,
-                    &["stash", "push", "--quiet", "-m", &format!("stash {i}")],
-                );
-            }
-            Op::UntrackedA { n } => {
-                std::fs::create_dir_all(a.join("new")).expect("mkdir");
-                std::fs::write(a.join(format!("new/u{n}.txt")), format!("untracked {i}\n"))
-                    .expect("write");
-            }
-            Op::BranchA { n } => {
-                env.try_git(&a, &["branch", &format!("topic{n}")]);
-            }
-            Op::PushFromB { file, line, value } => {
-                env.git(&b, &["fetch", "--quiet"]);
-                env.git(&b, &["reset", "--quiet", "--hard", "origin/main"]);
-                set_line(&b.join(format!("f{file}.txt")), *line, &format!("b{value}"));
-                env.try_git(&b, &["commit", "--quiet", "-am", &format!("b commit {i}")]);
-                env.git(&b, &["push", "--quiet"]);
-            }
-        }
+        apply(&env, &a, &b, i, o);
     }
 
     let git = env.backend();
@@ -237,8 +188,84 @@ fn run_case(ops: &[Op]) {
         before,
         "audit changed the user's state"
     );
+    the_audit_matches_gits_ground_truth(&env, &a, &report);
 
-    // --- the audit matches git's ground truth ---
+    // --- reconcile touches nothing of the user's ---
+    let opts = common::reconcile_options(false);
+    let local_tip = env.git(&a, &["rev-parse", "main"]).trim().to_string();
+    let visible = visible_files(&env, &a);
+    let before = user_state(&env, &a);
+    let r = common::reconcile(&git, &a, &opts).expect("reconcile");
+    assert_eq!(
+        user_state(&env, &a),
+        before,
+        "reconcile changed the user's state"
+    );
+    nothing_is_lost(&env, &a, &r, &local_tip, &visible);
+}
+
+/// A bare remote with three files on `main`, and two clones of it: `a`, the
+/// user's, and `b`, another machine's. Returns their paths.
+fn two_clones(env: &Env) -> (PathBuf, PathBuf) {
+    let top = env.home.path().to_path_buf();
+    env.git(&top, &["init", "--quiet", "--bare", "remote.git"]);
+    env.git(&top, &["clone", "--quiet", "remote.git", "a"]);
+    let a: PathBuf = top.join("a");
+    for f in 0..3 {
+        std::fs::write(a.join(format!("f{f}.txt")), "l0\nl1\nl2\nl3\n").expect("write");
+    }
+    env.git(&a, &["add", "-A"]);
+    env.git(&a, &["commit", "--quiet", "-m", "base"]);
+    env.git(&a, &["push", "--quiet", "-u", "origin", "main"]);
+    env.git(&top, &["clone", "--quiet", "remote.git", "b"]);
+    let b: PathBuf = top.join("b");
+    (a, b)
+}
+
+/// Step I of a case: OP, on `a` (or pushed from `b`).
+fn apply(env: &Env, a: &Path, b: &Path, i: usize, o: &Op) {
+    match o {
+        Op::EditA { file, line, value } => {
+            set_line(&a.join(format!("f{file}.txt")), *line, &format!("a{value}"))
+        }
+        Op::DeleteA { file } => {
+            let _ = std::fs::remove_file(a.join(format!("f{file}.txt")));
+        }
+        Op::StageA => {
+            env.try_git(a, &["add", "-A"]);
+        }
+        Op::CommitA => {
+            env.try_git(a, &["commit", "--quiet", "-am", &format!("a commit {i}")]);
+        }
+        Op::PushA => {
+            env.try_git(a, &["push", "--quiet"]);
+        }
+        Op::StashA => {
+            env.try_git(
+                a,
+                &["stash", "push", "--quiet", "-m", &format!("stash {i}")],
+            );
+        }
+        Op::UntrackedA { n } => {
+            std::fs::create_dir_all(a.join("new")).expect("mkdir");
+            std::fs::write(a.join(format!("new/u{n}.txt")), format!("untracked {i}\n"))
+                .expect("write");
+        }
+        Op::BranchA { n } => {
+            env.try_git(a, &["branch", &format!("topic{n}")]);
+        }
+        Op::PushFromB { file, line, value } => {
+            env.git(b, &["fetch", "--quiet"]);
+            env.git(b, &["reset", "--quiet", "--hard", "origin/main"]);
+            set_line(&b.join(format!("f{file}.txt")), *line, &format!("b{value}"));
+            env.try_git(b, &["commit", "--quiet", "-am", &format!("b commit {i}")]);
+            env.git(b, &["push", "--quiet"]);
+        }
+    }
+}
+
+/// The audit matches git's ground truth.
+fn the_audit_matches_gits_ground_truth(env: &Env, a: &Path, report: &audit::AuditReport) {
     let w = &report.working_tree;
     let staged: BTreeSet<String> = w
         .staged
@@ -248,7 +275,7 @@ fn run_case(ops: &[Op]) {
     assert_eq!(
         staged,
         nul_set(&env.git(
-            &a,
+            a,
             &["diff", "--cached", "--name-only", "--no-renames", "-z"]
         )),
         "staged"
@@ -256,24 +283,24 @@ fn run_case(ops: &[Op]) {
     let unstaged: BTreeSet<String> = w.unstaged.iter().map(|c| c.path.clone()).collect();
     assert_eq!(
         unstaged,
-        nul_set(&env.git(&a, &["diff", "--name-only", "-z"])),
+        nul_set(&env.git(a, &["diff", "--name-only", "-z"])),
         "unstaged"
     );
     let untracked: BTreeSet<String> = w.untracked.iter().cloned().collect();
     assert_eq!(
         untracked,
-        nul_set(&env.git(&a, &["ls-files", "-z", "--others", "--exclude-standard"])),
+        nul_set(&env.git(a, &["ls-files", "-z", "--others", "--exclude-standard"])),
         "untracked"
     );
     assert_eq!(
         report.stashes.len(),
-        env.git(&a, &["stash", "list"]).lines().count(),
+        env.git(a, &["stash", "list"]).lines().count(),
         "stashes"
     );
     for br in &report.branches {
         if let Some(up) = &br.upstream {
             let c = env.git(
-                &a,
+                a,
                 &[
                     "rev-list",
                     "--left-right",
@@ -288,7 +315,7 @@ fn run_case(ops: &[Op]) {
             assert_eq!(vec![br.ahead, br.behind], n, "ahead/behind of {}", br.name);
         } else {
             let c = env.git(
-                &a,
+                a,
                 &[
                     "rev-list",
                     "--count",
@@ -309,29 +336,26 @@ fn run_case(ops: &[Op]) {
         report.summary.in_sync,
         report.summary.needs_attention.is_empty()
     );
+}
 
-    // --- reconcile touches nothing of the user's ---
-    let opts = common::reconcile_options(false);
-    let local_tip = env.git(&a, &["rev-parse", "main"]).trim().to_string();
-    let visible = visible_files(&env, &a);
-    let before = user_state(&env, &a);
-    let r = common::reconcile(&git, &a, &opts).expect("reconcile");
-    assert_eq!(
-        user_state(&env, &a),
-        before,
-        "reconcile changed the user's state"
-    );
-
-    // --- nothing is lost ---
+/// Nothing is lost: every local commit, and a snapshot of exactly the
+/// visible files, are reachable from the sync (or quarantine) commit.
+fn nothing_is_lost(
+    env: &Env,
+    a: &Path,
+    r: &warden_sync::reconcile::ReconcileReport,
+    local_tip: &str,
+    visible: &BTreeMap<String, Vec<u8>>,
+) {
     let target = match r.outcome {
         Outcome::SyncBranch => {
             assert!(r.conflicts.is_empty());
             let t = r.sync_commit.clone().expect("sync commit");
             let name = r.sync_branch.clone().expect("sync branch");
             assert_eq!(name, "sync/20260101-01KTESTRUN000000000000000");
-            assert_eq!(env.git(&a, &["rev-parse", &name]).trim(), t);
+            assert_eq!(env.git(a, &["rev-parse", &name]).trim(), t);
             assert!(
-                is_ancestor(&env, &a, "origin/main", &t),
+                is_ancestor(env, a, "origin/main", &t),
                 "upstream not in the sync branch"
             );
             t
@@ -346,36 +370,36 @@ fn run_case(ops: &[Op]) {
         }
         Outcome::UpToDate => {
             assert!(r.snapshot.is_none());
-            assert!(is_ancestor(&env, &a, "origin/main", &local_tip));
-            local_tip.clone()
+            assert!(is_ancestor(env, a, "origin/main", local_tip));
+            local_tip.to_string()
         }
     };
     assert!(
-        is_ancestor(&env, &a, &local_tip, &target),
+        is_ancestor(env, a, local_tip, &target),
         "a local commit is not reachable"
     );
     match &r.snapshot {
         Some(s) => {
             assert!(
-                is_ancestor(&env, &a, &s.commit, &target),
+                is_ancestor(env, a, &s.commit, &target),
                 "the uncommitted work is not reachable"
             );
-            let tree = nul_set(&env.git(&a, &["ls-tree", "-r", "-z", "--name-only", &s.commit]));
+            let tree = nul_set(&env.git(a, &["ls-tree", "-r", "-z", "--name-only", &s.commit]));
             let on_disk: BTreeSet<String> = visible.keys().cloned().collect();
             assert_eq!(
                 tree, on_disk,
                 "the snapshot does not hold exactly the visible files"
             );
-            for (p, bytes) in &visible {
+            for (p, bytes) in visible {
                 let out = env
-                    .cmd(&a, &["show", &format!("{}:{p}", s.commit)])
+                    .cmd(a, &["show", &format!("{}:{p}", s.commit)])
                     .output()
                     .expect("show");
                 assert_eq!(&out.stdout, bytes, "{p} differs in the snapshot");
             }
         }
         None => assert!(
-            env.git(&a, &["status", "--porcelain", "-uall"])
+            env.git(a, &["status", "--porcelain", "-uall"])
                 .trim()
                 .is_empty(),
             "uncommitted work but no snapshot"
