@@ -108,7 +108,7 @@ pub fn instance_lock(
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
-            Err(warden_core::Error::Busy { holder }) => {
+            Err(warden_core::Error::Busy { holder, .. }) => {
                 return Err(InstanceError::Busy {
                     root: layout.root.clone(),
                     holder: Holder::parse(&holder),

@@ -401,11 +401,15 @@ fn lock_watch(repo: &Repo) -> Result<std::fs::File> {
         Ok(()) => Ok(lock),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
             holder: format!(
-                "another `warden watch` of this repository is running (it holds {}); one watcher per repository: stop that one (Ctrl-C or SIGTERM) to start another",
+                "another `warden watch` of this repository is running (it holds {})",
                 lock_path
                     .strip_prefix(repo.root())
                     .unwrap_or(&lock_path)
                     .display()
+            ),
+            hint: Some(
+                "one watcher per repository: stop that one (Ctrl-C or SIGTERM) to start another"
+                    .into(),
             ),
         }),
         Err(std::fs::TryLockError::Error(e)) => Err(e).io("lock", &lock_path),

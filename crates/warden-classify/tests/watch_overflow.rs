@@ -22,9 +22,35 @@ use warden_classify::watch::{WatchEvent, WatchOptions, watch_events};
 
 const FILES: usize = 300;
 
-#[test]
-fn an_overflow_rescans_the_inbox_and_nothing_that_arrived_meanwhile_is_lost() {
-    let f = Fixture::new(SEED);
+/// The `i`th file dropped while the event queue is lost: its path and content.
+fn dropped(i: usize) -> (String, String) {
+    if i.is_multiple_of(3) {
+        (format!("inbox/holiday_{i}.txt"), format!("holiday {i}\n"))
+    } else {
+        (
+            format!("inbox/batch{}/notes_{i}.py", i % 4),
+            format!("ledger ulid append_only {i}\n"),
+        )
+    }
+}
+
+/// How many files of each content the watcher must have placed.
+fn expected_contents() -> BTreeMap<Vec<u8>, usize> {
+    let mut expected: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+    for i in 0..FILES {
+        *expected.entry(dropped(i).1.into_bytes()).or_default() += 1;
+    }
+    *expected.entry(FIRST.as_bytes().to_vec()).or_default() += 1;
+    expected
+}
+
+/// The content of the one file present before the watcher starts.
+const FIRST: &str = "ledger ulid append_only first\n";
+
+/// Runs the watcher on an injected event source: after its start-up batch,
+/// [`FILES`] files arrive with no event, then only the overflow flag. Returns
+/// the watcher's event log and how many files it placed.
+fn watch_through_an_overflow(f: &Fixture) -> (Vec<String>, usize) {
     let root = f.root().to_path_buf();
     let (tx, rx) = mpsc::channel();
     let (started_tx, started_rx) = mpsc::channel::<()>();
@@ -32,42 +58,20 @@ fn an_overflow_rescans_the_inbox_and_nothing_that_arrived_meanwhile_is_lost() {
     let stop = AtomicBool::new(false);
     let mut log: Vec<String> = Vec::new();
     let mut placed = 0usize;
-    let mut expected: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
-    for i in 0..FILES {
-        let content = if i % 3 == 0 {
-            format!("holiday {i}\n")
-        } else {
-            format!("ledger ulid append_only {i}\n")
-        };
-        *expected.entry(content.into_bytes()).or_default() += 1;
-    }
-    // One file before the start: its batch says the start-up scan is over
-    // and the next scan is an hour away.
-    f.write("inbox/first_notes.py", "ledger ulid append_only first\n");
-    *expected
-        .entry(b"ledger ulid append_only first\n".to_vec())
-        .or_default() += 1;
     let opts = WatchOptions {
         poll: None,
         settle: Duration::from_millis(50),
         rescan_every: Duration::from_secs(3600),
         ..WatchOptions::default()
     };
-    let (fr, stopr) = (&f, &stop);
+    let stopr = &stop;
     std::thread::scope(|s| {
         let dropper = s.spawn(move || {
             started_rx.recv().expect("the start-up batch");
             // Files arrive while the event queue is lost: no event for them.
             for i in 0..FILES {
-                let (name, content) = if i % 3 == 0 {
-                    (format!("inbox/holiday_{i}.txt"), format!("holiday {i}\n"))
-                } else {
-                    (
-                        format!("inbox/batch{}/notes_{i}.py", i % 4),
-                        format!("ledger ulid append_only {i}\n"),
-                    )
-                };
-                fr.write(&name, &content);
+                let (name, content) = dropped(i);
+                f.write(&name, &content);
             }
             let overflow = Event::new(EventKind::Other).set_flag(Flag::Rescan);
             tx.send(Ok(vec![DebouncedEvent::new(overflow, Instant::now())]))
@@ -104,14 +108,13 @@ fn an_overflow_rescans_the_inbox_and_nothing_that_arrived_meanwhile_is_lost() {
         dropper.join().expect("dropper");
         assert_eq!(summary.failed, 0, "{log:?}");
     });
-    assert_eq!(placed, FILES + 1, "{log:?}");
-    assert_eq!(log[0..2], ["started", "batch 1 files"], "{log:?}");
-    assert!(
-        log[2].starts_with("rescan: the kernel dropped events (overflow)"),
-        "the next thing after the start-up batch is the overflow's rescan: {log:?}"
-    );
-    // Nothing lost: every file is in its module or the quarantine lane, with
-    // its content, and the inbox is empty.
+    (log, placed)
+}
+
+/// Every file is in its module or the quarantine lane, with its content, and
+/// the inbox is empty.
+fn assert_nothing_lost(f: &Fixture) {
+    let expected = expected_contents();
     let tree = f.tree_with_lane();
     assert!(
         tree.keys().all(|p| !p.starts_with("inbox/")),
@@ -140,18 +143,17 @@ fn an_overflow_rescans_the_inbox_and_nothing_that_arrived_meanwhile_is_lost() {
 }
 
 #[test]
-fn only_overflows_and_errors_ask_for_a_rescan() {
-    use warden_classify::watch::rescan_reason;
-    let plain = Event::new(EventKind::Any);
-    assert_eq!(
-        rescan_reason(&Ok(vec![DebouncedEvent::new(plain, Instant::now())])),
-        None
-    );
-    let flagged = Event::new(EventKind::Other).set_flag(Flag::Rescan);
+fn an_overflow_rescans_the_inbox_and_nothing_that_arrived_meanwhile_is_lost() {
+    let f = Fixture::new(SEED);
+    // One file before the start: its batch says the start-up scan is over
+    // and the next scan is an hour away.
+    f.write("inbox/first_notes.py", FIRST);
+    let (log, placed) = watch_through_an_overflow(&f);
+    assert_eq!(placed, FILES + 1, "{log:?}");
+    assert_eq!(log[0..2], ["started", "batch 1 files"], "{log:?}");
     assert!(
-        rescan_reason(&Ok(vec![DebouncedEvent::new(flagged, Instant::now())]))
-            .is_some_and(|w| w.contains("overflow"))
+        log[2].starts_with("rescan: the kernel dropped events (overflow)"),
+        "the next thing after the start-up batch is the overflow's rescan: {log:?}"
     );
-    let err = notify_debouncer_full::notify::Error::generic("queue lost");
-    assert!(rescan_reason(&Err(vec![err])).is_some_and(|w| w.contains("queue lost")));
+    assert_nothing_lost(&f);
 }

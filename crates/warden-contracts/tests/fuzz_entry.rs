@@ -8,26 +8,16 @@
 mod fuzz_checks;
 
 use proptest::prelude::*;
-use std::path::Path;
+use warden_testkit::fuzz::Seeds;
 
-fn seeds(target: &str) -> Vec<Vec<u8>> {
-    warden_testkit::fuzz::seeds(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/seeds")
-            .join(target),
-    )
-}
-
-fn mutated(target: &str) -> impl Strategy<Value = Vec<u8>> {
-    warden_testkit::fuzz::mutated(seeds(target))
-}
+const FUZZ: Seeds = Seeds::of(env!("CARGO_MANIFEST_DIR"));
 
 #[test]
 fn every_seed_passes_the_checks() {
-    for s in seeds("meta") {
+    for s in FUZZ.seeds("meta") {
         fuzz_checks::meta(&s);
     }
-    for s in seeds("coverage") {
+    for s in FUZZ.seeds("coverage") {
         fuzz_checks::coverage(&s);
     }
 }
@@ -36,7 +26,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
-    fn meta_mutations(data in mutated("meta")) {
+    fn meta_mutations(data in FUZZ.mutated("meta")) {
         fuzz_checks::meta(&data);
     }
 
@@ -46,7 +36,7 @@ proptest! {
     }
 
     #[test]
-    fn coverage_mutations(data in mutated("coverage")) {
+    fn coverage_mutations(data in FUZZ.mutated("coverage")) {
         fuzz_checks::coverage(&data);
     }
 }

@@ -77,7 +77,12 @@ pub enum Error {
     #[error("warden is not initialised in {}", root.display())]
     NotInitialised { root: PathBuf },
     #[error("the repository is locked by another writer: {holder}")]
-    Busy { holder: String },
+    Busy {
+        holder: String,
+        /// What to do about it, where the holder is not an ordinary writer
+        /// that finishes (`None`: wait, or drop `--no-wait`).
+        hint: Option<String>,
+    },
     #[error("{op} {}: {source}", path.display())]
     Io {
         op: &'static str,
@@ -163,7 +168,8 @@ impl Error {
                     .into(),
             ),
             Error::NotInitialised { .. } => Some("run `warden init` first".into()),
-            Error::Busy { .. } => {
+            Error::Busy { hint: Some(h), .. } => Some(h.clone()),
+            Error::Busy { hint: None, .. } => {
                 Some("wait for it to finish, or run without --no-wait to wait for the lock".into())
             }
             Error::Corrupt { .. } => Some("run `warden ledger verify` and `warden status`".into()),

@@ -59,7 +59,10 @@ pub fn acquire(
         Err(TryLockError::WouldBlock) => {
             let who = read_holder(&file);
             if !wait {
-                return Err(Error::Busy { holder: who });
+                return Err(Error::Busy {
+                    holder: who,
+                    hint: None,
+                });
             }
             on_wait(&who);
             file.lock().io("lock", path)?;
@@ -99,7 +102,7 @@ mod tests {
         let p = dir.path().join("lock");
         let held = acquire(&p, "pid 1 (warden apply)", false, &mut |_| {}).expect("first");
         match acquire(&p, "pid 2", false, &mut |_| {}) {
-            Err(Error::Busy { holder }) => assert_eq!(holder, "pid 1 (warden apply)"),
+            Err(Error::Busy { holder, .. }) => assert_eq!(holder, "pid 1 (warden apply)"),
             other => panic!("expected Busy, got {other:?}"),
         }
         assert_eq!(

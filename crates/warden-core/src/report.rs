@@ -317,6 +317,7 @@ mod tests {
         assert_eq!(r.message, "p.json: actions[0].path: is absolute");
         let busy = ErrorReport::of(&Error::Busy {
             holder: "pid 1".into(),
+            hint: None,
         });
         assert_eq!((busy.code, busy.kind.as_str()), (4, "busy"));
         assert!(busy.hint.is_some());
