@@ -234,16 +234,21 @@ fn the_smoke_script_signs_a_command(c: &Cloud) -> String {
         .into_owned()
 }
 
-/// Its archive, result, integrity record and diff exist, and one commit published them.
-fn the_command_is_published_once(c: &Cloud, id: &str) {
+/// The command `id`'s archive, result, integrity record and diff exist.
+fn outputs_exist(c: &Cloud, id: &str, point: &str) {
     for p in [
         format!("archive/{id}.json"),
         format!("results/{id}.json"),
         format!("results/{id}.integrity.json"),
         format!("diffs/{id}.patch"),
     ] {
-        assert!(c.root.join(&p).is_file(), "{p} missing");
+        assert!(c.root.join(&p).is_file(), "{point}: {p} missing");
     }
+}
+
+/// Its archive, result, integrity record and diff exist, and one commit published them.
+fn the_command_is_published_once(c: &Cloud, id: &str) {
+    outputs_exist(c, id, "");
     // The archive is the command byte for byte.
     let subject = format!("bridge: results {id} (exit=0)");
     let subjects = c.remote_subjects();
@@ -996,14 +1001,7 @@ fn the_executor_aborts_at(c: &Cloud, point: &str) {
 fn each_command_was_processed_once(c: &Cloud, point: &str) {
     assert!(inbox(&c.root).is_empty(), "{point}: commands left");
     for id in ["n1", "n2", "w1"] {
-        for p in [
-            format!("archive/{id}.json"),
-            format!("results/{id}.json"),
-            format!("results/{id}.integrity.json"),
-            format!("diffs/{id}.patch"),
-        ] {
-            assert!(c.root.join(&p).is_file(), "{point}: {p} missing");
-        }
+        outputs_exist(c, id, point);
         let runs = c
             .ledger(&c.root)
             .iter()

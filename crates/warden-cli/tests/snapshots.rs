@@ -415,6 +415,24 @@ fn ledger_log_reindex_and_accept_print_their_reports() {
     });
 }
 
+/// A bare remote whose `main` holds a seed repository's first commit, and
+/// its URL.
+fn seeded_remote(s: &warden_testkit::Sandbox) -> (std::path::PathBuf, String) {
+    let remote = s.bare_remote("remote.git");
+    let url = remote.display().to_string();
+    let seed = s.repo("seed", true);
+    s.git(&seed, &["push", "--quiet", &url, "main"]);
+    (remote, url)
+}
+
+/// Another clone (`b`) moves the remote on by one commit adding `file`.
+fn push_from_another_clone(s: &warden_testkit::Sandbox, remote: &Path, file: &str, content: &str) {
+    let b = s.clone(remote, "b");
+    std::fs::write(b.join(file), content).expect("write");
+    s.commit_all(&b, "b: a file");
+    s.git(&b, &["push", "--quiet"]);
+}
+
 /// The run ids of the ledger's runs of `command`, oldest first.
 fn runs_of(dir: &Path, home: &Path, command: &str) -> Vec<String> {
     let out = common::isolated(common::BIN, home)
@@ -440,10 +458,7 @@ fn runs_of(dir: &Path, home: &Path, command: &str) -> Vec<String> {
 fn sync_init_reconcile_adopt_and_the_undo_of_a_recorded_sync_run() {
     let s = warden_testkit::Sandbox::new();
     let home = s.home();
-    let remote = s.bare_remote("remote.git");
-    let url = remote.display().to_string();
-    let seed = s.repo("seed", true);
-    s.git(&seed, &["push", "--quiet", &url, "main"]);
+    let (remote, url) = seeded_remote(&s);
     let a = home.join("a");
     std::fs::create_dir(&a).expect("mkdir");
     let init = transcript_at(
@@ -458,10 +473,7 @@ fn sync_init_reconcile_adopt_and_the_undo_of_a_recorded_sync_run() {
     s.commit_all(&a, "warden init");
     s.git(&a, &["push", "--quiet"]);
     // Another clone moves the remote on; `a` commits and keeps working.
-    let b = s.clone(&remote, "b");
-    std::fs::write(b.join("remote-only.txt"), "from b\n").expect("write");
-    s.commit_all(&b, "b: a file");
-    s.git(&b, &["push", "--quiet"]);
+    push_from_another_clone(&s, &remote, "remote-only.txt", "from b\n");
     std::fs::write(a.join("local.txt"), "from a\n").expect("write");
     s.commit_all(&a, "a: a file");
     std::fs::write(a.join("README.md"), "hello\nuncommitted line\n").expect("write");
@@ -520,19 +532,13 @@ fn bridge_unit_install_prints_its_report() {
 fn sync_reconcile_adopt_json_carries_the_adopt_run() {
     let s = warden_testkit::Sandbox::new();
     let home = s.home();
-    let remote = s.bare_remote("remote.git");
-    let url = remote.display().to_string();
-    let seed = s.repo("seed", true);
-    s.git(&seed, &["push", "--quiet", &url, "main"]);
+    let (remote, _) = seeded_remote(&s);
     let a = s.clone(&remote, "a");
     let init = transcript_at(&a, &home, &[&["init"]]);
     assert!(init.contains("exit: 0"), "{init}");
     s.commit_all(&a, "warden init");
     s.git(&a, &["push", "--quiet"]);
-    let b = s.clone(&remote, "b");
-    std::fs::write(b.join("remote.txt"), "r\n").expect("write");
-    s.commit_all(&b, "b: a file");
-    s.git(&b, &["push", "--quiet"]);
+    push_from_another_clone(&s, &remote, "remote.txt", "r\n");
     std::fs::write(a.join("local.txt"), "l\n").expect("write");
     s.commit_all(&a, "a: a file");
     let off = transcript_at(

@@ -10,7 +10,7 @@ use std::path::Path;
 use warden_core::plugin_registry::REGISTRY_FILE;
 use warden_plugin::generate;
 use warden_plugin::runtime::{self, PluginOutcome};
-use warden_plugin::scaffold::{self, NewPlugin};
+use warden_plugin::scaffold;
 use warden_plugin::validate;
 
 mod common;
@@ -103,20 +103,7 @@ fn a_new_plugin_writes_its_card_and_the_id_registry_in_one_run_and_enables_throu
  {
     let w = World::new();
     let repo = w.repo();
-    let spec = scaffold::default_spec(
-        &w.root,
-        &repo.policy,
-        &NewPlugin {
-            key: "tidy".into(),
-            event: "FileDetected".into(),
-            lang: "sh".into(),
-            name: None,
-            description: None,
-            actions: None,
-        },
-        "01ARZ3NDEKTSV4RRFFQ69G5FAV",
-    )
-    .expect("spec");
+    let spec = w.default_spec("tidy", &repo);
     let new = scaffold::new_plugin_writes(&w.root, &spec, &repo.policy, TODAY).expect("writes");
     let paths: Vec<&str> = new.writes.iter().map(|x| x.path.as_str()).collect();
     assert!(paths.contains(&new.card.rel().as_str()), "{paths:?}");

@@ -86,10 +86,10 @@ impl World {
         std::fs::write(&h, format!("{}{code}{}", &text[..start], &text[end..])).expect("write");
     }
 
-    /// `warden plugin new KEY --event FileDetected --lang sh`.
-    pub fn scaffold(&self, key: &str) -> PluginSpec {
-        let repo = self.repo();
-        let spec = scaffold::default_spec(
+    /// The spec `warden plugin new KEY --event FileDetected --lang sh`
+    /// starts from (nothing written).
+    pub fn default_spec(&self, key: &str, repo: &Repo) -> PluginSpec {
+        scaffold::default_spec(
             &self.root,
             &repo.policy,
             &NewPlugin {
@@ -102,7 +102,13 @@ impl World {
             },
             "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         )
-        .expect("spec");
+        .expect("spec")
+    }
+
+    /// `warden plugin new KEY --event FileDetected --lang sh`.
+    pub fn scaffold(&self, key: &str) -> PluginSpec {
+        let repo = self.repo();
+        let spec = self.default_spec(key, &repo);
         let g = generate::generate(&self.root, &spec, &repo.policy, TODAY).expect("generate");
         let mut writes = scaffold::generation_writes(&g, spec.lang);
         assert!(!writes.is_empty());
