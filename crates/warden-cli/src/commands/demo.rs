@@ -68,6 +68,20 @@ pub(super) fn git_ok<T>(r: warden_core::git::Result<T>) -> Result<T, CliError> {
     })
 }
 
+/// Any other failure in the demo (a file, a parse): a usage error.
+pub(super) fn err(e: impl std::fmt::Display) -> CliError {
+    CliError::usage(e.to_string(), None)
+}
+
+/// Write `text` to `root/rel`, creating its directories.
+pub(super) fn write(root: &Path, rel: &str, text: &str) -> Result<(), CliError> {
+    let p = root.join(rel);
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(err)?;
+    }
+    std::fs::write(p, text).map_err(err)
+}
+
 /// `git add -A` and a commit, as the demo's user.
 pub(super) fn commit_all(dir: &Path, message: &str) -> Result<String, CliError> {
     let g = demo_git(dir);

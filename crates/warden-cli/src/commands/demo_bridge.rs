@@ -4,7 +4,7 @@
 //! with its reason. Uses its own temp dirs and a demo secret (the real one
 //! comes from GPT_BRIDGE_HMAC_SECRET and is never needed here).
 
-use super::demo::{commit_all, demo_git, git_ok, say, step};
+use super::demo::{commit_all, demo_git, err, git_ok, say, step};
 use crate::output::CliError;
 use warden_bridge::canon::{self, JVal};
 use warden_bridge::layout::{self, Layout};
@@ -14,10 +14,6 @@ use warden_bridge::service;
 use warden_bridge::sign::Secrets;
 use warden_core::Repo;
 use warden_core::proposal::Source;
-
-fn err(e: impl std::fmt::Display) -> CliError {
-    CliError::usage(e.to_string(), None)
-}
 
 /// A signed writeFile command, built by the same template as `warden bridge new`.
 fn signed_command(

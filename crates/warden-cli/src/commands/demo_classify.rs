@@ -3,7 +3,7 @@
 //! unclassified, one duplicate — in one undoable run; `where` explains each
 //! decision; undo puts everything back. Uses its own temp repository.
 
-use super::demo::{demo_git, git_ok, say, step};
+use super::demo::{demo_git, err, git_ok, say, step, write};
 use crate::output::CliError;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,18 +26,6 @@ modules:
     keywords: [normalize, goal, capability_tags, constraints]
     allowed_extensions: [.py, .md]
 ";
-
-fn err(e: impl std::fmt::Display) -> CliError {
-    CliError::usage(e.to_string(), None)
-}
-
-fn write(root: &Path, rel: &str, content: &str) -> Result<(), CliError> {
-    let p = root.join(rel);
-    if let Some(d) = p.parent() {
-        std::fs::create_dir_all(d).map_err(err)?;
-    }
-    std::fs::write(p, content).map_err(err)
-}
 
 fn files(root: &Path, dir: &str) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
