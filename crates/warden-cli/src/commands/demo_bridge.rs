@@ -13,7 +13,6 @@ use warden_bridge::publish::Backoff;
 use warden_bridge::service;
 use warden_bridge::sign::Secrets;
 use warden_core::Repo;
-use warden_core::proposal::Source;
 
 /// A signed writeFile command, built by the same template as `warden bridge new`.
 fn signed_command(
@@ -173,17 +172,7 @@ fn execute(
 
 /// `warden undo RUN`, as the library does it; whether the file is gone.
 fn undo(repo: &Repo, ctx: &warden_core::Context, run: &str) -> Result<bool, CliError> {
-    let mut session = repo.session(ctx, true, &mut |_| {})?;
-    let plan = session.plan_undo(
-        run,
-        false,
-        Source {
-            kind: "person".into(),
-            id: "demo".into(),
-        },
-    )?;
-    let undo = session.apply(&plan)?;
-    drop(session);
+    let undo = super::demo::undo(repo, ctx, true, run)?;
     let undone = !repo.root().join("docs/hello.md").exists();
     say(&format!(
         "`warden undo {run}` is run {}: docs/hello.md is gone again ({}).\n\

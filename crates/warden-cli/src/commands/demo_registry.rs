@@ -3,11 +3,10 @@
 //! run, a promotion that cites a missing file is refused by the evidence
 //! gate, and undo restores the registry byte for byte.
 
-use super::demo::{commit_all, demo_git, err, git_ok, say, write};
+use super::demo::{commit_all, demo_git, err, git_ok, say, undo, write};
 use crate::output::CliError;
 use std::path::Path;
 use warden_core::git::Git;
-use warden_core::proposal::Source;
 use warden_core::{Context, Repo};
 use warden_registry::maintain::{self, Checker, Options, PatchOutcome};
 use warden_registry::patch::{Confidence, PatchKind, RegistryPatch};
@@ -70,19 +69,8 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
     }
 
     step(3, "Undo restores it");
-    let restored = {
-        let mut s = repo.session(ctx, true, &mut |_| {})?;
-        let plan = s.plan_undo(
-            &run,
-            false,
-            Source {
-                kind: "person".into(),
-                id: "demo".into(),
-            },
-        )?;
-        s.apply(&plan)?;
-        std::fs::read(dir.join("registry/capabilities/sync.md")).map_err(err)? == before
-    };
+    undo(&repo, ctx, true, &run)?;
+    let restored = std::fs::read(dir.join("registry/capabilities/sync.md")).map_err(err)? == before;
     say(&format!(
         "`warden undo {run}`: the entry is byte-for-byte what it was: {}.",
         if restored { "yes" } else { "no" }
