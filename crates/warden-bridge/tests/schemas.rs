@@ -12,12 +12,7 @@ use std::path::PathBuf;
 
 fn validate(name: &str, doc: &Value) {
     let schema = warden_bridge::schema::get(name).expect("schema");
-    let v = jsonschema::draft7::new(&schema).expect("schema compiles");
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{name}: {errors:?}\n{doc:#}");
+    warden_testkit::schemas::assert_valid(name, &schema, doc);
 }
 
 fn read(p: PathBuf) -> Value {

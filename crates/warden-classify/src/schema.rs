@@ -2,20 +2,11 @@
 //! `schemas/` and printed by `warden schema NAME` (the module registry
 //! itself, `modules`, is the core's).
 
-use schemars::JsonSchema;
 use serde_json::Value;
 
-fn schema_for<T: JsonSchema>(id: &str, schema_id: &str) -> Value {
-    let mut schema = schemars::generate::SchemaSettings::draft07()
-        .into_generator()
-        .into_root_schema_for::<T>();
-    schema.insert(
-        "$id".into(),
-        Value::String(format!("https://warden.invalid/schemas/{id}.schema.json")),
-    );
-    let mut v = schema.to_value();
-    v["properties"]["schema"] = serde_json::json!({"const": schema_id});
-    v
+/// The draft-07 schema of `T`, its `schema` field pinned to `schema_id`.
+fn schema_for<T: schemars::JsonSchema>(id: &str, schema_id: &str) -> Value {
+    warden_core::schema::tagged::<T>(id, Some(schema_id))
 }
 
 /// Names accepted by `warden schema`, with what each describes.

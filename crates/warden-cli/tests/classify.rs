@@ -22,12 +22,7 @@ fn repo() -> Repo {
 
 fn validate(r: &Repo, name: &str, doc: &serde_json::Value) {
     let schema = r.json(&["schema", name]);
-    let v = jsonschema::draft7::new(&schema).expect("schema compiles");
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{name}: {errors:?}\n{doc:#}");
+    warden_testkit::schemas::assert_valid(name, &schema, doc);
 }
 
 #[test]

@@ -3,23 +3,8 @@
 //! configuration, the gap report and the command reports.
 
 use crate::meta::MetaType;
-use schemars::JsonSchema;
 use serde_json::Value;
-
-fn schema_for<T: JsonSchema>(id: &str, schema_id: Option<&str>) -> Value {
-    let mut schema = schemars::generate::SchemaSettings::draft07()
-        .into_generator()
-        .into_root_schema_for::<T>();
-    schema.insert(
-        "$id".into(),
-        Value::String(format!("https://warden.invalid/schemas/{id}.schema.json")),
-    );
-    let mut v = schema.to_value();
-    if let Some(s) = schema_id {
-        v["properties"]["schema"] = serde_json::json!({"const": s});
-    }
-    v
-}
+use warden_core::schema::tagged as schema_for;
 
 /// Names accepted by `warden schema`, with what each describes.
 pub fn catalogue() -> Vec<(String, String)> {

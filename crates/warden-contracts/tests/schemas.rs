@@ -13,12 +13,7 @@ fn a_check_report_and_its_sarif_validate() {
     let v = serde_json::to_value(&r).expect("json");
     assert_eq!(v["schema"], "warden.check/v1");
     let schema = warden_contracts::schema::get("check").expect("schema");
-    let validator = jsonschema::draft7::new(&schema).expect("compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&v)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    warden_testkit::schemas::assert_valid("check", &schema, &v);
     let s = warden_contracts::sarif::sarif(d.path(), &r);
     assert_eq!(s["version"], "2.1.0");
     let results = s["runs"][0]["results"].as_array().expect("results");

@@ -17,6 +17,17 @@ pub fn schema_for<T: JsonSchema>(id: &str) -> Value {
     schema.to_value()
 }
 
+/// [`schema_for`] with the document's `schema` field pinned to its tag
+/// (`warden.<name>/v1`) when `schema_id` is given: every crate's catalogue
+/// builds its tagged formats' schemas with this.
+pub fn tagged<T: JsonSchema>(id: &str, schema_id: Option<&str>) -> Value {
+    let mut v = schema_for::<T>(id);
+    if let Some(s) = schema_id {
+        v["properties"]["schema"] = serde_json::json!({"const": s});
+    }
+    v
+}
+
 /// Names accepted by `warden schema`, with what each describes.
 pub fn catalogue() -> Vec<(String, &'static str)> {
     let mut out: Vec<(String, &'static str)> = vec![
@@ -82,20 +93,15 @@ pub fn catalogue() -> Vec<(String, &'static str)> {
 
 pub fn get(name: &str) -> Option<Value> {
     Some(match name {
-        "proposal" => {
-            let mut v = schema_for::<crate::proposal::Proposal>("proposal");
-            // The schema field is a constant; allow additive fields elsewhere.
-            v["properties"]["schema"] =
-                serde_json::json!({"const": crate::proposal::PROPOSAL_SCHEMA_ID});
-            v
-        }
+        // The schema field is a constant; allow additive fields elsewhere.
+        "proposal" => tagged::<crate::proposal::Proposal>(
+            "proposal",
+            Some(crate::proposal::PROPOSAL_SCHEMA_ID),
+        ),
         "policy" => schema_for::<crate::policy::PolicyFile>("policy"),
         // "ledger-entry" is the name this schema had before names matched tags.
         "ledger" | "ledger-entry" => {
-            let mut v = schema_for::<crate::ledger::Entry>("ledger");
-            v["properties"]["schema"] =
-                serde_json::json!({"const": crate::ledger::LEDGER_SCHEMA_ID});
-            v
+            tagged::<crate::ledger::Entry>("ledger", Some(crate::ledger::LEDGER_SCHEMA_ID))
         }
         "ledger-log" => schema_for::<crate::status::LedgerLog>("ledger-log"),
         "record" => schema_for::<crate::engine::RecordArtifact>("record"),
@@ -113,12 +119,10 @@ pub fn get(name: &str) -> Option<Value> {
         "ledger-reindex" => schema_for::<crate::ledger_index::ReindexReport>("ledger-reindex"),
         "ledger-accept" => schema_for::<crate::render::ledger::Accepted>("ledger-accept"),
         "init" => schema_for::<crate::repo::InitReport>("init"),
-        "modules" => {
-            let mut v = schema_for::<crate::modules::ModulesFile>("modules");
-            v["properties"]["schema"] =
-                serde_json::json!({"const": crate::modules::MODULES_SCHEMA_ID});
-            v
-        }
+        "modules" => tagged::<crate::modules::ModulesFile>(
+            "modules",
+            Some(crate::modules::MODULES_SCHEMA_ID),
+        ),
         other => {
             let ev = other.strip_prefix("event/")?;
             crate::events::find(ev)?.input_schema

@@ -11,12 +11,7 @@ use serde_json::json;
 
 fn validate(schema_name: &str, doc: &serde_json::Value) {
     let schema = warden_core::schema::get(schema_name).expect("schema");
-    let v = jsonschema::draft7::new(&schema).expect("schema compiles");
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{schema_name}: {errors:?}\n{doc:#}");
+    warden_testkit::schemas::assert_valid(schema_name, &schema, doc);
 }
 
 #[test]

@@ -12,12 +12,7 @@ use warden_sync::reconcile::{self, ReconcileOptions};
 
 fn validate(name: &str, doc: &serde_json::Value) {
     let schema = warden_sync::schema::get(name).expect("schema");
-    let v = jsonschema::draft7::new(&schema).expect("schema compiles");
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{name}: {errors:?}\n{doc:#}");
+    warden_testkit::schemas::assert_valid(name, &schema, doc);
 }
 
 fn git(dir: &Path, home: &Path, args: &[&str]) {

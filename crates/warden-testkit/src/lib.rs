@@ -7,7 +7,8 @@
 //!   and after;
 //! - [`build`]: proposal and bridge-command documents;
 //! - [`registry`]: the text of capability-registry entries and indexes;
-//! - [`modules`]: the text of module registries (`.warden/modules.yaml`).
+//! - [`modules`]: the text of module registries (`.warden/modules.yaml`);
+//! - [`schemas`]: checking documents against published JSON Schemas.
 //!
 //! It depends on no warden crate, so each crate's own tests can use it without
 //! building that crate twice.
@@ -20,6 +21,7 @@ pub mod fuzz;
 pub mod git;
 pub mod modules;
 pub mod registry;
+pub mod schemas;
 pub mod tree;
 
 use std::path::{Path, PathBuf};

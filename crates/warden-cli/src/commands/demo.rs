@@ -68,6 +68,41 @@ pub(super) fn git_ok<T>(r: warden_core::git::Result<T>) -> Result<T, CliError> {
     })
 }
 
+/// Any other failure in the demo (a file, a parse): a usage error.
+pub(super) fn err(e: impl std::fmt::Display) -> CliError {
+    CliError::usage(e.to_string(), None)
+}
+
+/// Write `text` to `root/rel`, creating its directories.
+pub(super) fn write(root: &Path, rel: &str, text: &str) -> Result<(), CliError> {
+    let p = root.join(rel);
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(err)?;
+    }
+    std::fs::write(p, text).map_err(err)
+}
+
+/// The demo's user, as the source of its undos.
+pub(super) fn demo_user() -> Source {
+    Source {
+        kind: "person".into(),
+        id: "demo".into(),
+    }
+}
+
+/// `warden undo RUN` as the library does it, by the demo's user, in a
+/// session of its own (`wait`: for the repository's lock).
+pub(super) fn undo(
+    repo: &Repo,
+    ctx: &warden_core::Context,
+    wait: bool,
+    run: &str,
+) -> Result<warden_core::engine::Outcome, CliError> {
+    let mut session = repo.session(ctx, wait, &mut |_| {})?;
+    let plan = session.plan_undo(run, false, demo_user())?;
+    Ok(session.apply(&plan)?)
+}
+
 /// `git add -A` and a commit, as the demo's user.
 pub(super) fn commit_all(dir: &Path, message: &str) -> Result<String, CliError> {
     let g = demo_git(dir);
@@ -218,11 +253,7 @@ fn propose_apply_undo(
     show_ledger(repo)?;
 
     step(8, "Undo");
-    let actor = Source {
-        kind: "person".into(),
-        id: "demo".into(),
-    };
-    let undo = session.plan_undo(&run, false, actor)?;
+    let undo = session.plan_undo(&run, false, demo_user())?;
     let undone = session.apply(&undo)?;
     drop(session);
     let restored = before

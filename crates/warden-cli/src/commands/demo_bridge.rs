@@ -4,7 +4,7 @@
 //! with its reason. Uses its own temp dirs and a demo secret (the real one
 //! comes from GPT_BRIDGE_HMAC_SECRET and is never needed here).
 
-use super::demo::{commit_all, demo_git, git_ok, say, step};
+use super::demo::{commit_all, demo_git, err, git_ok, say, step};
 use crate::output::CliError;
 use warden_bridge::canon::{self, JVal};
 use warden_bridge::layout::{self, Layout};
@@ -13,11 +13,6 @@ use warden_bridge::publish::Backoff;
 use warden_bridge::service;
 use warden_bridge::sign::Secrets;
 use warden_core::Repo;
-use warden_core::proposal::Source;
-
-fn err(e: impl std::fmt::Display) -> CliError {
-    CliError::usage(e.to_string(), None)
-}
 
 /// A signed writeFile command, built by the same template as `warden bridge new`.
 fn signed_command(
@@ -177,17 +172,7 @@ fn execute(
 
 /// `warden undo RUN`, as the library does it; whether the file is gone.
 fn undo(repo: &Repo, ctx: &warden_core::Context, run: &str) -> Result<bool, CliError> {
-    let mut session = repo.session(ctx, true, &mut |_| {})?;
-    let plan = session.plan_undo(
-        run,
-        false,
-        Source {
-            kind: "person".into(),
-            id: "demo".into(),
-        },
-    )?;
-    let undo = session.apply(&plan)?;
-    drop(session);
+    let undo = super::demo::undo(repo, ctx, true, run)?;
     let undone = !repo.root().join("docs/hello.md").exists();
     say(&format!(
         "`warden undo {run}` is run {}: docs/hello.md is gone again ({}).\n\

@@ -3,7 +3,7 @@
 //! unclassified, one duplicate — in one undoable run; `where` explains each
 //! decision; undo puts everything back. Uses its own temp repository.
 
-use super::demo::{demo_git, git_ok, say, step};
+use super::demo::{demo_git, err, git_ok, say, step, undo, write};
 use crate::output::CliError;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,7 +11,6 @@ use warden_classify::classify::{Options, Scope};
 use warden_classify::history::{self, WhereQuery};
 use warden_classify::times::FsTimes;
 use warden_core::modules::Modules;
-use warden_core::proposal::Source;
 use warden_core::{Context, Repo};
 
 const MODULES: &str = "schema: warden.modules/v1
@@ -26,18 +25,6 @@ modules:
     keywords: [normalize, goal, capability_tags, constraints]
     allowed_extensions: [.py, .md]
 ";
-
-fn err(e: impl std::fmt::Display) -> CliError {
-    CliError::usage(e.to_string(), None)
-}
-
-fn write(root: &Path, rel: &str, content: &str) -> Result<(), CliError> {
-    let p = root.join(rel);
-    if let Some(d) = p.parent() {
-        std::fs::create_dir_all(d).map_err(err)?;
-    }
-    std::fs::write(p, content).map_err(err)
-}
 
 fn files(root: &Path, dir: &str) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -114,17 +101,7 @@ pub fn run(first: u32) -> Result<bool, CliError> {
     }
 
     step(first + 3, "Undo puts everything back");
-    let mut s = repo.session(&ctx, false, &mut |_| {})?;
-    let plan = s.plan_undo(
-        &run,
-        false,
-        Source {
-            kind: "person".into(),
-            id: "demo".into(),
-        },
-    )?;
-    s.apply(&plan)?;
-    drop(s);
+    undo(&repo, &ctx, false, &run)?;
     let restored = files(&root, "inbox") == before;
     say(&format!(
         "`warden undo {run}`: the inbox is byte-for-byte what it was: {}.",

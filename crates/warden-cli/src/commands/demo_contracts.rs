@@ -3,22 +3,10 @@
 //! generated from its meta, a hand edit preserved across regeneration, a
 //! pending test filled in, and the check green. Runs the real `warden`.
 
-use super::demo::{demo_git, git_ok};
+use super::demo::{demo_git, err, git_ok, write};
 use super::demo_plugins::{show, warden};
 use crate::output::CliError;
 use std::path::Path;
-
-fn io(e: std::io::Error) -> CliError {
-    CliError::usage(e.to_string(), None)
-}
-
-fn write(root: &Path, rel: &str, text: &str) -> Result<(), CliError> {
-    let p = root.join(rel);
-    if let Some(d) = p.parent() {
-        std::fs::create_dir_all(d).map_err(io)?;
-    }
-    std::fs::write(p, text).map_err(io)
-}
 
 const README_META: &str = "location: \"/\"\ntype: root_readme\nproject:\n  name: \"queue-service\"\n  one_liner: \"A tiny job queue.\"\n  goals:\n    - \"Jobs run once, in order.\"\ngetting_started:\n  quickstart_commands:\n    - \"python -m queue_service\"\n";
 const TESTS_META: &str = "type: test_unit_spec\nscope:\n  description: \"Fast tests, no services.\"\nmodule_policies:\n  - module: \"queue_service/queue.py\"\n    file: \"tests/unit/test_queue.py\"\n    must_cover:\n      - \"Jobs come out in the order they went in.\"\n";
@@ -27,7 +15,7 @@ const TESTS_META: &str = "type: test_unit_spec\nscope:\n  description: \"Fast te
 pub fn run(base: &Path, first: u32, step: fn(u32, &str), say: fn(&str)) -> Result<bool, CliError> {
     let mut ok = true;
     let root = base.join("contracts-demo");
-    std::fs::create_dir_all(&root).map_err(io)?;
+    std::fs::create_dir_all(&root).map_err(err)?;
     git_ok(demo_git(&root).init())?;
     warden(&root, &["init"])?;
     write(&root, "README.meta.yaml", README_META)?;
@@ -53,7 +41,7 @@ pub fn run(base: &Path, first: u32, step: fn(u32, &str), say: fn(&str)) -> Resul
     let (code, out) = warden(&root, &["fix", "--yes"])?;
     show("fix --yes", &out, 3);
     ok &= code == 0 && root.join("README.md").is_file();
-    let readme = std::fs::read_to_string(root.join("README.md")).map_err(io)?;
+    let readme = std::fs::read_to_string(root.join("README.md")).map_err(err)?;
     say("README.md was rendered from its meta, every section in a checksummed AUTO fence:");
     for l in readme.lines().skip(3).take(8) {
         println!("     | {l}");
@@ -77,7 +65,7 @@ pub fn run(base: &Path, first: u32, step: fn(u32, &str), say: fn(&str)) -> Resul
     show("gen docs --check", &out, 4);
     ok &= code == 1;
     let (code, _) = warden(&root, &["gen", "docs", "--yes"])?;
-    let after = std::fs::read_to_string(root.join("README.md")).map_err(io)?;
+    let after = std::fs::read_to_string(root.join("README.md")).map_err(err)?;
     let kept = after.contains("Ask #queue on chat before deploying.") && after.contains("durable");
     ok &= code == 0 && kept;
     say(&format!(
@@ -87,7 +75,7 @@ pub fn run(base: &Path, first: u32, step: fn(u32, &str), say: fn(&str)) -> Resul
     step(first + 3, "Pending tests, filled in; the check is green");
     let (_, out) = warden(&root, &["check"])?;
     show("check", &out, 2);
-    let test = std::fs::read_to_string(root.join("tests/unit/test_queue.py")).map_err(io)?;
+    let test = std::fs::read_to_string(root.join("tests/unit/test_queue.py")).map_err(err)?;
     let filled: String = test
         .lines()
         .filter(|l| !l.contains("@pytest.mark.skip(reason=\"pending:"))

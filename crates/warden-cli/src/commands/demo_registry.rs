@@ -3,29 +3,16 @@
 //! run, a promotion that cites a missing file is refused by the evidence
 //! gate, and undo restores the registry byte for byte.
 
-use super::demo::{commit_all, demo_git, git_ok, say};
+use super::demo::{commit_all, demo_git, err, git_ok, say, undo, write};
 use crate::output::CliError;
 use std::path::Path;
 use warden_core::git::Git;
-use warden_core::proposal::Source;
 use warden_core::{Context, Repo};
 use warden_registry::maintain::{self, Checker, Options, PatchOutcome};
 use warden_registry::patch::{Confidence, PatchKind, RegistryPatch};
 
 const ENTRY: &str = "---\nid: capability.notes.sync\ntitle: Note sync\nmaturity:\n  D: {current: 0, target: 2}\n  A: {current: 0}\n  C: {current: 0}\n  R: {current: 0}\npaths:\n- src/sync/**\n- docs/sync/**\n---\n# Note sync\n\nKeeps notes in step between machines.\n";
 const INDEX: &str = "updated: \"2026-01-01\"\ncapabilities:\n- id: capability.notes.sync\n  entry: registry/capabilities/sync.md\n  vector: D0/A0/C0/R0\n";
-
-fn err(e: impl std::fmt::Display) -> CliError {
-    CliError::usage(e.to_string(), None)
-}
-
-fn write(dir: &Path, rel: &str, text: &str) -> Result<(), CliError> {
-    let p = dir.join(rel);
-    if let Some(d) = p.parent() {
-        std::fs::create_dir_all(d).map_err(err)?;
-    }
-    std::fs::write(p, text).map_err(err)
-}
 
 /// Run the registry part of the demo in `base`; steps numbered from `first`.
 pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
@@ -82,19 +69,8 @@ pub fn run(base: &Path, first: u32, ctx: &Context) -> Result<bool, CliError> {
     }
 
     step(3, "Undo restores it");
-    let restored = {
-        let mut s = repo.session(ctx, true, &mut |_| {})?;
-        let plan = s.plan_undo(
-            &run,
-            false,
-            Source {
-                kind: "person".into(),
-                id: "demo".into(),
-            },
-        )?;
-        s.apply(&plan)?;
-        std::fs::read(dir.join("registry/capabilities/sync.md")).map_err(err)? == before
-    };
+    undo(&repo, ctx, true, &run)?;
+    let restored = std::fs::read(dir.join("registry/capabilities/sync.md")).map_err(err)? == before;
     say(&format!(
         "`warden undo {run}`: the entry is byte-for-byte what it was: {}.",
         if restored { "yes" } else { "no" }

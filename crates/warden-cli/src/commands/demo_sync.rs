@@ -3,7 +3,7 @@
 //! touching the working tree, adopt fast-forwards, and after a push the audit
 //! says "in sync".
 
-use super::demo::{commit_all, demo_git, git_ok, say};
+use super::demo::{commit_all, demo_git, err, git_ok, say};
 use crate::output::CliError;
 use std::path::Path;
 use warden_core::{Context, Digest, Repo};
@@ -12,10 +12,6 @@ use warden_sync::config::SyncConfig;
 use warden_sync::git::Signature;
 use warden_sync::reconcile::{self, Outcome, ReconcileOptions};
 use warden_sync::{adopt, record, render};
-
-fn err(e: impl std::fmt::Display) -> CliError {
-    CliError::usage(e.to_string(), None)
-}
 
 fn write(dir: &Path, rel: &str, text: &str) -> Result<(), CliError> {
     std::fs::write(dir.join(rel), text).map_err(err)

@@ -100,30 +100,27 @@ impl Git {
 
     /// `git init` of the handle's directory (created when missing).
     pub fn init(&self) -> Result<()> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                "git init",
-                format!("cannot create {}: {e}", self.dir.display()),
-            )
-            .in_dir(&self.dir)
-        })?;
-        self.ok(Call::new(Mode::Write, ["init", "--quiet"]))
-            .map(|_| ())
+        self.init_with("git init", &["init", "--quiet"])
     }
 
     /// `git init --bare` of the handle's directory (created when missing):
     /// a remote to push to and clone from.
     pub fn init_bare(&self) -> Result<()> {
+        self.init_with("git init --bare", &["init", "--quiet", "--bare"])
+    }
+
+    /// Create the handle's directory, then run `args` (a `git init`) in it;
+    /// `op` names the operation in errors.
+    fn init_with(&self, op: &str, args: &[&str]) -> Result<()> {
         std::fs::create_dir_all(&self.dir).map_err(|e| {
             Error::new(
                 ErrorKind::Io,
-                "git init --bare",
+                op,
                 format!("cannot create {}: {e}", self.dir.display()),
             )
             .in_dir(&self.dir)
         })?;
-        self.ok(Call::new(Mode::Write, ["init", "--quiet", "--bare"]))
+        self.ok(Call::new(Mode::Write, args.iter().copied()))
             .map(|_| ())
     }
 
