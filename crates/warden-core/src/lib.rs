@@ -42,6 +42,7 @@ pub mod schema;
 pub mod status;
 pub mod store;
 pub mod strict;
+pub mod text;
 pub mod validate;
 
 pub use context::Context;
