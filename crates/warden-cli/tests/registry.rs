@@ -718,10 +718,14 @@ fn maintain_auto_without_a_terminal_printed_json_lines_despite_format_human() {
     ];
     let with = |extra: &[&'static str]| -> Vec<&str> { m.iter().chain(extra).copied().collect() };
     let t = common::snap::transcript(&r, &[&with(&["--format", "human"]), &with(&[])]);
-    common::snap::settings(&r).bind(|| insta::assert_snapshot!("maintain_format_human_without_a_terminal", t));
+    common::snap::settings(&r)
+        .bind(|| insta::assert_snapshot!("maintain_format_human_without_a_terminal", t));
     let json = r.run(&with(&["--format", "json"]));
     let default = r.run(&with(&[]));
-    assert_eq!(json.stdout, default.stdout, "no --format: JSON lines, as with --format json");
+    assert_eq!(
+        json.stdout, default.stdout,
+        "no --format: JSON lines, as with --format json"
+    );
 }
 
 /// `registry update --apply` records its session like `maintain`, so

@@ -607,7 +607,11 @@ fn python_scripts(text: &str) -> Vec<(String, Vec<String>)> {
             .and_then(|p| p.get("scripts")),
     ];
     let mut out = Vec::new();
-    for t in tables.into_iter().flatten().filter_map(toml::Value::as_table) {
+    for t in tables
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_table)
+    {
         for (k, spec) in t {
             out.push((format!("py-script:{k}"), python_targets(spec)));
         }
@@ -749,11 +753,17 @@ mod tests {
         let npm = br#"{"name":"pkg","bin":{"a":"./bin/a.js","up":"../../x.js"}}"#;
         let d = declared("web/package.json", Some(npm));
         assert_eq!(d["npm-bin:a"], vec!["web/bin/a.js".to_string()]);
-        assert!(d["npm-bin:up"].is_empty(), "a path out of the repository is no source");
+        assert!(
+            d["npm-bin:up"].is_empty(),
+            "a path out of the repository is no source"
+        );
         assert_eq!(
             existing_or_all(&["a".into(), "b".into()], |c| c == "b"),
             vec!["b".to_string()]
         );
-        assert_eq!(existing_or_all(&["a".into()], |_| false), vec!["a".to_string()]);
+        assert_eq!(
+            existing_or_all(&["a".into()], |_| false),
+            vec!["a".to_string()]
+        );
     }
 }

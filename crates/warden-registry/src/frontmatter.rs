@@ -100,7 +100,10 @@ pub(crate) fn blocks(text: &str, col: usize) -> Option<Vec<Block>> {
 fn changed_values(
     old: &EntryMeta,
     new: &EntryMeta,
-) -> serde_json::Result<(serde_json::Map<String, Value>, serde_json::Map<String, Value>)> {
+) -> serde_json::Result<(
+    serde_json::Map<String, Value>,
+    serde_json::Map<String, Value>,
+)> {
     let (mut ov, mut nv) = (serde_json::Map::new(), serde_json::Map::new());
     for k in EntryMeta::FIELDS {
         if old.same_field(new, k) {

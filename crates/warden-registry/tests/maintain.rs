@@ -645,9 +645,21 @@ fn a_root_cargo_bin_whose_path_a_capability_covers_was_reported_unmapped() {
     assert_eq!(
         arts,
         vec![
-            ("capability.demo.alpha", "cargo-bin:alpha-cli", PatchOutcome::Applied),
-            ("capability.demo.beta", "npm-bin:beta-js", PatchOutcome::Applied),
-            ("capability.demo.beta", "py-script:beta-py", PatchOutcome::Applied),
+            (
+                "capability.demo.alpha",
+                "cargo-bin:alpha-cli",
+                PatchOutcome::Applied
+            ),
+            (
+                "capability.demo.beta",
+                "npm-bin:beta-js",
+                PatchOutcome::Applied
+            ),
+            (
+                "capability.demo.beta",
+                "py-script:beta-py",
+                PatchOutcome::Applied
+            ),
         ],
         "{r:#?}"
     );
