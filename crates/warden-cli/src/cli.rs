@@ -26,9 +26,9 @@ pub struct Cli {
     /// The repository (default: discovered from the current directory).
     #[arg(long, global = true, value_name = "PATH")]
     pub repo: Option<PathBuf>,
-    /// Output format for reports.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format for reports (default: human).
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
     /// When to colour diffs and headings: auto (a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     pub color: ColorWhen,
@@ -46,6 +46,13 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// The output format: `--format`, else human. (Whether it was given at
+    /// all is `self.format`: `registry maintain` streams JSON lines without
+    /// a terminal unless `--format human` was asked for.)
+    pub fn format(&self) -> Format {
+        self.format.unwrap_or(Format::Human)
+    }
+
     /// `--format sarif` is offered only by the commands whose findings point
     /// at files; for any other, the error clap prints (exit 2).
     pub fn check_format(&self) -> Result<(), clap::Error> {
@@ -56,7 +63,7 @@ impl Cli {
                 | Command::Check(_)
         ) || matches!(&self.command, Command::Registry(r)
             if matches!(r.command, crate::commands::registry::RegistryCommand::Validate));
-        if self.format == Format::Sarif && !sarif_ok {
+        if self.format == Some(Format::Sarif) && !sarif_ok {
             use clap::CommandFactory;
             return Err(Cli::command().error(
                 clap::error::ErrorKind::InvalidValue,

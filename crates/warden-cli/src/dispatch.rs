@@ -11,7 +11,8 @@ use clap::CommandFactory;
 use std::process::ExitCode;
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
-    let fmt = cli.format;
+    let fmt = cli.format();
+    let format_given = cli.format;
     let repo = cli.repo;
     match cli.command {
         Command::Init(a) => init::run(repo, a.git_init, fmt),
@@ -35,7 +36,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Ids(cmd) => ids::run(repo, cmd, fmt),
         Command::Sandbox(a) => sandbox::run(&a),
         Command::Bridge(args) => bridge::run(repo, args, fmt),
-        Command::Registry(args) => registry::run(repo, args, fmt),
+        Command::Registry(args) => registry::run(repo, args, format_given),
         Command::Check(a) => check::run(repo, &a, fmt),
         Command::Contracts(cmd) => contracts::run(repo, cmd, fmt),
         Command::Gen(cmd) => gen_cmd::run(repo, cmd, fmt),

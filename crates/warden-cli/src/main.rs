@@ -37,13 +37,13 @@ fn main() -> ExitCode {
         Err(e) => return clap_error(e),
     };
     ui::init(&ui::Flags {
-        format: args.format,
+        format: args.format(),
         color: args.color,
         no_pager: args.no_pager,
         quiet: args.quiet,
         verbose: args.verbose,
     });
-    let fmt = args.format;
+    let fmt = args.format();
     // Orphans of any child (a plugin's setsid'd or double-forked descendant)
     // come back to warden, and the process runner sweeps them when its child
     // ends. Every child warden starts goes through that runner. Not in the

@@ -700,6 +700,34 @@ fn maintain_dry_run_reports_the_batch_and_writes_nothing() {
     assert_eq!(r.ledger_len(), ledger);
 }
 
+/// `maintain --auto` without a terminal printed JSON lines even with an
+/// explicit `--format human` (the CLI could not tell it from the default).
+/// Explicit human prints the human report; no `--format` keeps the
+/// documented JSON lines; explicit json too.
+#[test]
+fn maintain_auto_without_a_terminal_printed_json_lines_despite_format_human() {
+    let (r, _) = setup();
+    let m = [
+        "registry",
+        "maintain",
+        "--auto",
+        "--no-llm",
+        "--from-git-since",
+        "HEAD~1",
+        "--dry-run",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&str> { m.iter().chain(extra).copied().collect() };
+    let t = common::snap::transcript(&r, &[&with(&["--format", "human"]), &with(&[])]);
+    common::snap::settings(&r)
+        .bind(|| insta::assert_snapshot!("maintain_format_human_without_a_terminal", t));
+    let json = r.run(&with(&["--format", "json"]));
+    let default = r.run(&with(&[]));
+    assert_eq!(
+        json.stdout, default.stdout,
+        "no --format: JSON lines, as with --format json"
+    );
+}
+
 /// `registry update --apply` records its session like `maintain`, so
 /// `warden replay RUN` re-derives it byte for byte; a run without a recorded
 /// session (made before warden recorded them, or with `.runs/` cleaned) is

@@ -15,7 +15,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use warden_core::git::Git;
 use warden_core::{Error, Result};
 
@@ -172,20 +172,27 @@ pub fn collect_with(
             continue;
         }
         let owners = globs.owners(path, &mut hits);
+        // A manifest's new entry points map by their targets' source files
+        // (and the manifest's own path), so they are looked at first.
+        let manifest = kinds.manifests.is_match(path);
+        let declared = if manifest {
+            window.artifacts_for(path, &owners, &globs)?
+        } else {
+            0
+        };
         if owners.is_empty() {
-            window.notes.push(note(
-                "unmapped",
-                Some(path),
-                format!("{path} changed but no capability's `paths` matches it"),
-                false,
-            ));
+            if declared == 0 {
+                window.notes.push(note(
+                    "unmapped",
+                    Some(path),
+                    format!("{path} changed but no capability's `paths` matches it"),
+                    false,
+                ));
+            }
             continue;
         }
         if let Some(kind) = kinds.evidence_kind(path) {
             window.evidence_for(path, &owners, kind);
-        }
-        if kinds.manifests.is_match(path) {
-            window.artifacts_for(path, &owners)?;
         }
     }
     out.notes.append(&mut window.notes);
@@ -413,21 +420,45 @@ impl Window<'_> {
         }
     }
 
-    /// artifacts: entry points a manifest declares now but did not at `since`.
-    fn artifacts_for(&mut self, path: &str, owners: &[usize]) -> Result<()> {
+    /// artifacts: entry points a manifest declares now but did not at
+    /// `since`, each suggested to every capability whose `paths` match its
+    /// target's source file or the manifest (a new entry point neither
+    /// matches is an `unmapped` note). How many new entry points there are.
+    fn artifacts_for(&mut self, path: &str, owners: &[usize], globs: &EntryGlobs) -> Result<usize> {
         let since = self.since;
-        let now = std::fs::read(git_root_join(self.git, path)).ok();
+        let root = self.git.dir().to_path_buf();
+        let now = std::fs::read(root.join(path)).ok();
         let before = self.git.show_file(since, path)?;
-        let new_points: Vec<String> = {
-            let a = entry_points(path, now.as_deref());
-            let b = entry_points(path, before.as_deref());
-            a.difference(&b).cloned().collect()
-        };
-        for art in new_points {
-            for &i in owners {
+        let old = entry_points(path, before.as_deref());
+        let new_points: Vec<(String, Vec<String>)> = declared(path, now.as_deref())
+            .into_iter()
+            .filter(|(art, _)| !old.contains(art))
+            .collect();
+        let mut hits = Vec::new();
+        for (art, candidates) in &new_points {
+            let sources = existing_or_all(candidates, |c| root.join(c).is_file());
+            let mut mine: Vec<usize> = owners.to_vec();
+            for src in &sources {
+                mine.extend(globs.owners(src, &mut hits));
+            }
+            mine.sort_unstable();
+            mine.dedup();
+            if mine.is_empty() {
+                self.notes.push(note(
+                    "unmapped",
+                    Some(path),
+                    unmapped_point(path, art, &sources),
+                    false,
+                ));
+            }
+            let target = match sources.as_slice() {
+                [] => String::new(),
+                s => format!(" ({})", s.join(", ")),
+            };
+            for i in mine {
                 let e = &self.reg.entries[i];
                 if !in_scope(self.scope, &e.meta.id)
-                    || e.meta.availability.current_artifacts.contains(&art)
+                    || e.meta.availability.current_artifacts.contains(art)
                 {
                     continue;
                 }
@@ -435,7 +466,9 @@ impl Window<'_> {
                     capability_id: e.meta.id.clone(),
                     kind: PatchKind::ArtifactAppend,
                     confidence: Confidence::High,
-                    rationale: format!("{path} declares the new entry point {art} since {since}"),
+                    rationale: format!(
+                        "{path} declares the new entry point {art}{target} since {since}"
+                    ),
                     field_path: "availability.current_artifacts".into(),
                     value: None,
                     append: Some(Value::String(art.clone())),
@@ -443,7 +476,7 @@ impl Window<'_> {
                 });
             }
         }
-        Ok(())
+        Ok(new_points.len())
     }
 
     /// Collector order, then capability, then path: deterministic (G7).
@@ -461,10 +494,6 @@ impl Window<'_> {
         arts.sort_by_key(|p| (p.capability_id.clone(), item(p)));
         ev.into_iter().map(|(_, p)| p).chain(arts).collect()
     }
-}
-
-fn git_root_join(git: &Git, path: &str) -> std::path::PathBuf {
-    git.dir().join(path)
 }
 
 /// Refuse a revision that does not name a commit (exit 2, naming the flag).
@@ -488,62 +517,186 @@ fn last_touch(git: &Git, path: &str, after: &str) -> Result<Option<String>> {
     Ok(git.last_change(path, Some(&since))?.map(|(_, day)| day))
 }
 
+/// The `unmapped` note of a new entry point no capability's `paths` match.
+fn unmapped_point(path: &str, art: &str, sources: &[String]) -> String {
+    let from = match sources {
+        [] => String::new(),
+        s => format!(" (source {})", s.join(", ")),
+    };
+    format!(
+        "{path} declares the new entry point {art}{from}, but no capability's `paths` matches the manifest or the source"
+    )
+}
+
+/// The candidates that exist (by `exists`); all of them when none does.
+fn existing_or_all(candidates: &[String], exists: impl Fn(&str) -> bool) -> Vec<String> {
+    let found: Vec<String> = candidates.iter().filter(|c| exists(c)).cloned().collect();
+    if found.is_empty() {
+        candidates.to_vec()
+    } else {
+        found
+    }
+}
+
 /// The entry points a manifest declares: `py-script:NAME`
 /// (`[project.scripts]`, `[tool.poetry.scripts]`), `cargo-bin:NAME`
 /// (`[[bin]]`), `npm-bin:NAME` (`bin`). Unparsable or absent: none.
 pub fn entry_points(path: &str, bytes: Option<&[u8]>) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+    declared(path, bytes).into_keys().collect()
+}
+
+/// [`entry_points`], each with the repository-relative source files its
+/// target may be in: a `[[bin]]`'s `path` (else Cargo's default places:
+/// `src/main.rs` for the package's own name, `src/bin/NAME.rs`,
+/// `src/bin/NAME/main.rs`), a `package.json` `bin` file, a Python script's
+/// module (`pkg/mod.py`, `pkg/mod/__init__.py`, and the same under `src/`),
+/// or a Poetry file script's `reference`; relative to the manifest's folder.
+pub fn declared(path: &str, bytes: Option<&[u8]>) -> BTreeMap<String, Vec<String>> {
     let Some(text) = bytes.and_then(|b| std::str::from_utf8(b).ok()) else {
-        return out;
+        return BTreeMap::new();
     };
-    let name = path.rsplit('/').next().unwrap_or(path);
-    match name {
-        "pyproject.toml" => {
-            if let Ok(v) = toml::from_str::<toml::Table>(text) {
-                for t in [
-                    v.get("project").and_then(|p| p.get("scripts")),
-                    v.get("tool")
-                        .and_then(|t| t.get("poetry"))
-                        .and_then(|p| p.get("scripts")),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    if let Some(t) = t.as_table() {
-                        out.extend(t.keys().map(|k| format!("py-script:{k}")));
-                    }
-                }
-            }
-        }
-        "Cargo.toml" => {
-            if let Ok(v) = toml::from_str::<toml::Table>(text)
-                && let Some(bins) = v.get("bin").and_then(|b| b.as_array())
-            {
-                for b in bins {
-                    if let Some(n) = b.get("name").and_then(|n| n.as_str()) {
-                        out.insert(format!("cargo-bin:{n}"));
-                    }
-                }
-            }
-        }
-        "package.json" => {
-            if let Ok(v) = serde_json::from_str::<Value>(text) {
-                match v.get("bin") {
-                    Some(Value::String(_)) => {
-                        if let Some(n) = v.get("name").and_then(Value::as_str) {
-                            out.insert(format!("npm-bin:{n}"));
-                        }
-                    }
-                    Some(Value::Object(m)) => {
-                        out.extend(m.keys().map(|k| format!("npm-bin:{k}")));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        _ => {}
+    let (dir, name) = match path.rsplit_once('/') {
+        Some((d, n)) => (d, n),
+        None => ("", path),
+    };
+    let rel = |targets: Vec<String>| -> Vec<String> {
+        targets.iter().filter_map(|t| join_rel(dir, t)).collect()
+    };
+    let points = match name {
+        "pyproject.toml" => python_scripts(text),
+        "Cargo.toml" => cargo_bins(text),
+        "package.json" => npm_bins(text),
+        _ => Vec::new(),
+    };
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (art, targets) in points {
+        out.entry(art).or_default().extend(rel(targets));
     }
     out
+}
+
+/// `dir/rel`, lexically normalised (`.` and `..` resolved); None when it
+/// leaves the repository or is absolute.
+fn join_rel(dir: &str, rel: &str) -> Option<String> {
+    if rel.starts_with('/') || rel.contains('\\') {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for p in rel.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// `[project.scripts]` and `[tool.poetry.scripts]`: name -> the module's
+/// candidate files.
+fn python_scripts(text: &str) -> Vec<(String, Vec<String>)> {
+    let Ok(v) = toml::from_str::<toml::Table>(text) else {
+        return Vec::new();
+    };
+    let tables = [
+        v.get("project").and_then(|p| p.get("scripts")),
+        v.get("tool")
+            .and_then(|t| t.get("poetry"))
+            .and_then(|p| p.get("scripts")),
+    ];
+    let mut out = Vec::new();
+    for t in tables
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_table)
+    {
+        for (k, spec) in t {
+            out.push((format!("py-script:{k}"), python_targets(spec)));
+        }
+    }
+    out
+}
+
+/// Where a script's code is: `pkg.mod:func` (or a Poetry table's
+/// `callable`) -> its module's candidate files; a Poetry `type = "file"`
+/// script -> its `reference`.
+fn python_targets(spec: &toml::Value) -> Vec<String> {
+    let field = |k: &str| spec.get(k).and_then(toml::Value::as_str);
+    if field("type") == Some("file") {
+        return field("reference").map(str::to_string).into_iter().collect();
+    }
+    let Some(reference) = spec.as_str().or_else(|| field("callable")) else {
+        return Vec::new();
+    };
+    let module = reference.split(':').next().unwrap_or("").trim();
+    if module.is_empty() || !module.split('.').all(|p| !p.is_empty()) {
+        return Vec::new();
+    }
+    let m = module.replace('.', "/");
+    vec![
+        format!("{m}.py"),
+        format!("{m}/__init__.py"),
+        format!("src/{m}.py"),
+        format!("src/{m}/__init__.py"),
+    ]
+}
+
+/// `[[bin]]`: name -> its `path`, or Cargo's default places for it.
+fn cargo_bins(text: &str) -> Vec<(String, Vec<String>)> {
+    let Ok(v) = toml::from_str::<toml::Table>(text) else {
+        return Vec::new();
+    };
+    let package = v
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(toml::Value::as_str);
+    let Some(bins) = v.get("bin").and_then(toml::Value::as_array) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for b in bins {
+        let Some(n) = b.get("name").and_then(toml::Value::as_str) else {
+            continue;
+        };
+        let targets = match b.get("path").and_then(toml::Value::as_str) {
+            Some(p) => vec![p.to_string()],
+            None => {
+                let mut t = Vec::new();
+                if package == Some(n) {
+                    t.push("src/main.rs".to_string());
+                }
+                t.push(format!("src/bin/{n}.rs"));
+                t.push(format!("src/bin/{n}/main.rs"));
+                t
+            }
+        };
+        out.push((format!("cargo-bin:{n}"), targets));
+    }
+    out
+}
+
+/// `bin`: a file (named after the package) or a map of names to files.
+fn npm_bins(text: &str) -> Vec<(String, Vec<String>)> {
+    let Ok(v) = serde_json::from_str::<Value>(text) else {
+        return Vec::new();
+    };
+    match v.get("bin") {
+        Some(Value::String(file)) => v
+            .get("name")
+            .and_then(Value::as_str)
+            .map(|n| vec![(format!("npm-bin:{n}"), vec![file.clone()])])
+            .unwrap_or_default(),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, f)| {
+                let files = f.as_str().map(str::to_string).into_iter().collect();
+                (format!("npm-bin:{k}"), files)
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -568,5 +721,49 @@ mod tests {
         assert!(entry_points("package.json", Some(npm)).contains("npm-bin:pkg"));
         assert!(entry_points("Cargo.toml", Some(b"not toml [")).is_empty());
         assert!(entry_points("Cargo.toml", None).is_empty());
+    }
+
+    #[test]
+    fn entry_points_name_their_source_files() {
+        let cargo = b"[package]\nname='w'\n[[bin]]\nname='w'\n[[bin]]\nname='x'\npath='./src/x/../x/main.rs'\n";
+        let d = declared("tools/Cargo.toml", Some(cargo));
+        assert_eq!(
+            d,
+            BTreeMap::from([
+                (
+                    "cargo-bin:w".to_string(),
+                    vec![
+                        "tools/src/main.rs".to_string(),
+                        "tools/src/bin/w.rs".to_string(),
+                        "tools/src/bin/w/main.rs".to_string()
+                    ]
+                ),
+                (
+                    "cargo-bin:x".to_string(),
+                    vec!["tools/src/x/main.rs".to_string()]
+                ),
+            ])
+        );
+        let py = b"[project.scripts]\nt = 'pkg.cli:main'\n[tool.poetry.scripts]\nf = {reference = 'bin/f.sh', type = 'file'}\nc = {callable = 'q:run'}\n";
+        let d = declared("pyproject.toml", Some(py));
+        assert_eq!(d["py-script:t"][0], "pkg/cli.py");
+        assert_eq!(d["py-script:t"][2], "src/pkg/cli.py");
+        assert_eq!(d["py-script:f"], vec!["bin/f.sh".to_string()]);
+        assert_eq!(d["py-script:c"][1], "q/__init__.py");
+        let npm = br#"{"name":"pkg","bin":{"a":"./bin/a.js","up":"../../x.js"}}"#;
+        let d = declared("web/package.json", Some(npm));
+        assert_eq!(d["npm-bin:a"], vec!["web/bin/a.js".to_string()]);
+        assert!(
+            d["npm-bin:up"].is_empty(),
+            "a path out of the repository is no source"
+        );
+        assert_eq!(
+            existing_or_all(&["a".into(), "b".into()], |c| c == "b"),
+            vec!["b".to_string()]
+        );
+        assert_eq!(
+            existing_or_all(&["a".into()], |_| false),
+            vec!["a".to_string()]
+        );
     }
 }

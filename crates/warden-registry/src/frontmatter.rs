@@ -93,12 +93,34 @@ pub(crate) fn blocks(text: &str, col: usize) -> Option<Vec<Block>> {
     Some(out)
 }
 
-/// The fields of a serialized struct (taken, not copied).
-fn obj(v: Value) -> serde_json::Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => serde_json::Map::new(),
+/// The top-level fields of `old` and `new` as the merge reads them: a
+/// changed field's JSON value on each side where it is written, and for a
+/// field that did not change (compared typed) the same placeholder on both
+/// sides, so the merge keeps its old text and nothing of it is serialized.
+fn changed_values(
+    old: &EntryMeta,
+    new: &EntryMeta,
+) -> serde_json::Result<(
+    serde_json::Map<String, Value>,
+    serde_json::Map<String, Value>,
+)> {
+    let (mut ov, mut nv) = (serde_json::Map::new(), serde_json::Map::new());
+    for k in EntryMeta::FIELDS {
+        if old.same_field(new, k) {
+            if old.has_field(k) {
+                ov.insert(k.into(), Value::Null);
+                nv.insert(k.into(), Value::Null);
+            }
+            continue;
+        }
+        if let Some(v) = old.field_value(k)? {
+            ov.insert(k.into(), v);
+        }
+        if let Some(v) = new.field_value(k)? {
+            nv.insert(k.into(), v);
+        }
     }
+    Ok((ov, nv))
 }
 
 /// One mapping being merged: its value before and after, the column of its
@@ -400,10 +422,9 @@ pub fn rewrite_noting(
             Vec::new()
         }
     };
-    let (Ok(ov), Ok(nv)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
+    let Ok((ov, nv)) = changed_values(old, new) else {
         return Ok((to_yaml(new)?, all_lost()));
     };
-    let (ov, nv) = (obj(ov), obj(nv));
     // Only the changed fields are rendered (the rest is kept as written).
     let mut canon = String::new();
     for k in EntryMeta::FIELDS {

@@ -379,6 +379,14 @@ pub struct Prepared {
     pub llm_records: Vec<(String, Vec<u8>)>,
 }
 
+impl Prepared {
+    /// The loaded registry, taken out (an empty one is left): for a caller
+    /// that decides on it and needs `prepared.registry` no more.
+    pub fn take_registry(&mut self) -> Registry {
+        std::mem::replace(&mut self.registry, Registry::empty())
+    }
+}
+
 /// Patches (schema-valid) or why the LLM call failed, and the raw exchanges
 /// to record (file name, bytes).
 pub type Proposed = (
@@ -830,7 +838,17 @@ pub fn decide_auto(
     checker: &Checker<'_>,
     on_event: &mut dyn FnMut(&Event),
 ) -> Decided {
-    let mut work = prepared.registry.clone();
+    decide_auto_on(prepared.registry.clone(), prepared, checker, on_event)
+}
+
+/// [`decide_auto`] on `work`, the registry [`Prepared::take_registry`]
+/// took out of `prepared` (no copy of every entry).
+pub fn decide_auto_on(
+    mut work: Registry,
+    prepared: &Prepared,
+    checker: &Checker<'_>,
+    on_event: &mut dyn FnMut(&Event),
+) -> Decided {
     let mut raised = BTreeMap::new();
     let mut results = Vec::new();
     for s in &prepared.suggestions {

@@ -299,6 +299,62 @@ impl EntryMeta {
         "notes",
     ];
 
+    /// Whether top-level field `key` is the same in `self` and `other`,
+    /// compared typed (nothing serialized).
+    pub fn same_field(&self, other: &EntryMeta, key: &str) -> bool {
+        match key {
+            "id" => self.id == other.id,
+            "title" => self.title == other.title,
+            "maturity" => self.maturity == other.maturity,
+            "paths" => self.paths == other.paths,
+            "evidence" => self.evidence == other.evidence,
+            "availability" => self.availability == other.availability,
+            "promotion_history" => self.promotion_history == other.promotion_history,
+            "consumer_feedback" => self.consumer_feedback == other.consumer_feedback,
+            "relations" => self.relations == other.relations,
+            "notes" => self.notes == other.notes,
+            _ => true,
+        }
+    }
+
+    /// Whether the canonical rendering writes top-level field `key` (it
+    /// leaves empty lists and maps and an absent `notes` out).
+    pub fn has_field(&self, key: &str) -> bool {
+        match key {
+            "id" | "title" | "maturity" => true,
+            "paths" => !self.paths.is_empty(),
+            "evidence" => !self.evidence.is_empty(),
+            "availability" => !self.availability.is_empty(),
+            "promotion_history" => !self.promotion_history.is_empty(),
+            "consumer_feedback" => !self.consumer_feedback.is_empty(),
+            "relations" => !self.relations.is_empty(),
+            "notes" => self.notes.is_some(),
+            _ => false,
+        }
+    }
+
+    /// Top-level field `key` as the JSON value serializing the whole would
+    /// hold for it; None when the rendering leaves it out.
+    pub fn field_value(&self, key: &str) -> serde_json::Result<Option<serde_json::Value>> {
+        if !self.has_field(key) {
+            return Ok(None);
+        }
+        let v = match key {
+            "id" => serde_json::to_value(&self.id),
+            "title" => serde_json::to_value(&self.title),
+            "maturity" => serde_json::to_value(self.maturity),
+            "paths" => serde_json::to_value(&self.paths),
+            "evidence" => serde_json::to_value(&self.evidence),
+            "availability" => serde_json::to_value(&self.availability),
+            "promotion_history" => serde_json::to_value(&self.promotion_history),
+            "consumer_feedback" => serde_json::to_value(&self.consumer_feedback),
+            "relations" => serde_json::to_value(&self.relations),
+            "notes" => serde_json::to_value(&self.notes),
+            _ => return Ok(None),
+        };
+        v.map(Some)
+    }
+
     /// One top-level field as the canonical rendering writes it (`key:` and
     /// its value's lines); None when the rendering leaves it out (empty) or
     /// there is no such field. [`EntryMeta::FIELDS`]' renderings, concatenated,
@@ -442,10 +498,10 @@ impl Entry {
             .and_then(|b| std::str::from_utf8(b).ok())
             .and_then(|t| split_front_matter(t, &self.path).ok())
             .and_then(|(yaml, _)| match parsed {
-                Some(m) => Some((yaml, m.clone())),
+                Some(m) => Some((yaml, std::borrow::Cow::Borrowed(m))),
                 None => typed_yaml::<EntryMeta>(yaml, &self.path, "")
                     .ok()
-                    .map(|m| (yaml, m)),
+                    .map(|m| (yaml, std::borrow::Cow::Owned(m))),
             });
         match old {
             Some((yaml, meta)) => {
@@ -644,6 +700,17 @@ mod tests {
                 }
             }
             assert_eq!(joined, to_yaml(&e.meta).expect("whole"));
+            // The fields as JSON one by one are the whole serialized at
+            // once (what the rewrite compares instead of serializing both).
+            let whole = serde_json::to_value(&e.meta).expect("json");
+            let mut each = serde_json::Map::new();
+            for k in EntryMeta::FIELDS {
+                assert!(e.meta.same_field(&e.meta, k));
+                if let Some(v) = e.meta.field_value(k).expect("field") {
+                    each.insert(k.to_string(), v);
+                }
+            }
+            assert_eq!(serde_json::Value::Object(each), whole);
         }
     }
 

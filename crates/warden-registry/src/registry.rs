@@ -58,7 +58,7 @@ fn read(root: &Path, rel: &str, over: &Overrides) -> Result<Option<Vec<u8>>> {
         return Ok(b.clone());
     }
     let p = root.join(rel);
-    match std::fs::read(&p) {
+    match read_small(&p) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::Io {
@@ -66,6 +66,24 @@ fn read(root: &Path, rel: &str, over: &Overrides) -> Result<Option<Vec<u8>>> {
             path: p,
             source: e,
         }),
+    }
+}
+
+/// A file's bytes, like `std::fs::read` but without its `statx` for a size
+/// hint (an `open`, `read`s and a `close`): entries are small, and a load
+/// reads thousands of them.
+fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path)?;
+    let mut out = Vec::with_capacity(2048);
+    let mut buf = [0u8; 8 * 1024];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -145,16 +163,9 @@ fn load_entries(root: &Path, over: &Overrides, cache: &ParseCache) -> Result<Vec
 }
 
 impl Registry {
-    /// Read the index and every `registry/capabilities/*.md`. The index and
-    /// the entries are read and parsed in parallel (rayon), then merged in
-    /// path order, so the result does not depend on the schedule.
-    pub fn load(root: &Path) -> Result<Registry> {
-        Self::load_with(root, &Overrides::new())
-    }
-
-    /// [`Registry::load`] with some files' contents given instead of read.
-    pub fn load_with(root: &Path, over: &Overrides) -> Result<Registry> {
-        let mut reg = Registry {
+    /// A registry with no index, no entries and no files read.
+    pub fn empty() -> Registry {
+        Registry {
             index: None,
             entries: Vec::new(),
             load_problems: Vec::new(),
@@ -164,7 +175,19 @@ impl Registry {
             by_id: HashMap::new(),
             as_loaded: HashMap::new(),
             index_as_loaded: None,
-        };
+        }
+    }
+
+    /// Read the index and every `registry/capabilities/*.md`. The index and
+    /// the entries are read and parsed in parallel (rayon), then merged in
+    /// path order, so the result does not depend on the schedule.
+    pub fn load(root: &Path) -> Result<Registry> {
+        Self::load_with(root, &Overrides::new())
+    }
+
+    /// [`Registry::load`] with some files' contents given instead of read.
+    pub fn load_with(root: &Path, over: &Overrides) -> Result<Registry> {
+        let mut reg = Registry::empty();
         let cache = ParseCache::read(root);
         let (index, entries) = rayon::join(
             || load_index(root, over, &cache),

@@ -600,3 +600,82 @@ fn the_ledger_is_not_an_unmapped_change() {
         .collect();
     assert_eq!(unmapped, vec![Some("unrelated.txt".to_string())]);
 }
+
+/// A new `[[bin]]` in the root `Cargo.toml` was reported `unmapped` although
+/// its `path` lay inside a capability's `paths`: the collector matched only
+/// the manifest's own path. A new entry point now maps by its target's
+/// source file too (a `[[bin]]` path, a `package.json` `bin` file, a Python
+/// script's module), and only one that matches nothing is a note.
+#[test]
+fn a_root_cargo_bin_whose_path_a_capability_covers_was_reported_unmapped() {
+    let fx = Fx::new();
+    fx.write("Cargo.toml", "[package]\nname = 'w'\n");
+    fx.write("package.json", r#"{"name":"w"}"#);
+    fx.write("pyproject.toml", "[project]\nname = 'w'\n");
+    fx.commit("manifests");
+    let base = fx.git(&["rev-parse", "HEAD"]).trim().to_string();
+    fx.write(
+        "Cargo.toml",
+        "[package]\nname = 'w'\n\n[[bin]]\nname = 'alpha-cli'\npath = 'src/alpha/main.rs'\n\n[[bin]]\nname = 'orphan'\n",
+    );
+    fx.write("src/alpha/main.rs", "fn main() {}\n");
+    fx.write(
+        "package.json",
+        r#"{"name":"w","bin":{"beta-js":"./src/beta/cli.js"}}"#,
+    );
+    fx.write("src/beta/cli.js", "\n");
+    fx.write(
+        "pyproject.toml",
+        "[project]\nname = 'w'\n[project.scripts]\nbeta-py = 'beta.cli:main'\n",
+    );
+    fx.write("src/beta/cli.py", "def main(): pass\n");
+    fx.commit("entry points");
+    let mut opts = fx.opts(Some(&base));
+    opts.tiers = [Tier::Safe].into_iter().collect();
+    let r = fx.auto(&opts, None, vec![]);
+    let arts: Vec<(&str, &str, PatchOutcome)> = r
+        .patches
+        .iter()
+        .filter(|p| p.patch.kind == PatchKind::ArtifactAppend)
+        .map(|p| {
+            let art = p.patch.append.as_ref().and_then(|v| v.as_str());
+            (p.patch.capability_id.as_str(), art.unwrap_or(""), p.outcome)
+        })
+        .collect();
+    assert_eq!(
+        arts,
+        vec![
+            (
+                "capability.demo.alpha",
+                "cargo-bin:alpha-cli",
+                PatchOutcome::Applied
+            ),
+            (
+                "capability.demo.beta",
+                "npm-bin:beta-js",
+                PatchOutcome::Applied
+            ),
+            (
+                "capability.demo.beta",
+                "py-script:beta-py",
+                PatchOutcome::Applied
+            ),
+        ],
+        "{r:#?}"
+    );
+    let unmapped: Vec<(Option<&str>, &str)> = r
+        .notes
+        .iter()
+        .filter(|n| n.collector == "unmapped")
+        .map(|n| (n.path.as_deref(), n.message.as_str()))
+        .collect();
+    assert_eq!(
+        unmapped,
+        vec![(
+            Some("Cargo.toml"),
+            "Cargo.toml declares the new entry point cargo-bin:orphan (source src/bin/orphan.rs, src/bin/orphan/main.rs), but no capability's `paths` matches the manifest or the source"
+        )],
+        "only the entry point no capability covers is a note; the manifests are not"
+    );
+    assert!(fx.validate_ok());
+}

@@ -72,7 +72,8 @@ pub enum RegistryCommand {
         no_wait: bool,
     },
     /// Review and apply suggestions: interactively on a terminal, or with
-    /// --auto / --yes through the gates (JSON lines when stdout is not a terminal).
+    /// --auto / --yes through the gates (JSON lines when stdout is not a
+    /// terminal, unless --format human is given).
     Maintain(Box<MaintainArgs>),
 }
 
@@ -136,7 +137,14 @@ pub struct MaintainArgs {
     no_wait: bool,
 }
 
-pub fn run(repo: Option<PathBuf>, args: RegistryArgs, fmt: Format) -> Result<ExitCode, CliError> {
+/// `given`: the `--format` of the command line, None when it was not given
+/// (human, except that `maintain` without a terminal streams JSON lines).
+pub fn run(
+    repo: Option<PathBuf>,
+    args: RegistryArgs,
+    given: Option<Format>,
+) -> Result<ExitCode, CliError> {
+    let fmt = given.unwrap_or(Format::Human);
     match args.command {
         RegistryCommand::Init {
             scaffold,
@@ -165,7 +173,7 @@ pub fn run(repo: Option<PathBuf>, args: RegistryArgs, fmt: Format) -> Result<Exi
             yes: _,
             no_wait,
         } => update(repo, capability, from_git_since, apply, no_wait, fmt),
-        RegistryCommand::Maintain(a) => maintain_cmd(repo, *a, fmt),
+        RegistryCommand::Maintain(a) => maintain_cmd(repo, *a, given),
     }
 }
 
@@ -327,7 +335,11 @@ fn usage(field: &str, message: String, hint: &str) -> CliError {
     CliError::usage(format!("{field}: {message}"), Some(hint.to_string()))
 }
 
-fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<ExitCode, CliError> {
+fn maintain_cmd(
+    repo: Option<PathBuf>,
+    a: MaintainArgs,
+    given: Option<Format>,
+) -> Result<ExitCode, CliError> {
     let interactive = !a.auto && !a.yes;
     if interactive && !env::stdin_is_tty() {
         return Err(CliError::usage(
@@ -352,9 +364,17 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
     let rootp = repo.root().to_path_buf();
     let g = git(&rootp);
     let (planner, llm_skipped) = planner(&repo, &a)?;
-    let human = !is_json(fmt) && env::stdout_is_tty();
+    // Human text on a terminal or when `--format human` is given; else
+    // (`--format json`, or no terminal and no `--format`) JSON lines.
+    let human = match given {
+        Some(f) => !is_json(f),
+        None => env::stdout_is_tty(),
+    };
     let lines = !human;
-    let prepared = maintain::prepare(&rootp, &g, &opts, planner.as_deref(), llm_skipped, extra)?;
+    let mut prepared =
+        maintain::prepare(&rootp, &g, &opts, planner.as_deref(), llm_skipped, extra)?;
+    // --auto decides on the loaded registry itself (no copy of every entry).
+    let auto_work = (!interactive).then(|| prepared.take_registry());
     let checker = Checker::new(&rootp, &g, &prepared.standard, &opts);
     // Every line is an `Event`, whose tag is always `warden.registry-event/v1`:
     // the output contract's check runs once, and the lines are serialized
@@ -377,10 +397,9 @@ fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<E
     for (id, why) in &prepared.llm_failures {
         emit(&Event::llm_failed(id, why));
     }
-    let mut decided = if interactive {
-        review_at_the_terminal(&prepared, &checker)?
-    } else {
-        maintain::decide_auto(&prepared, &checker, &mut emit)
+    let mut decided = match auto_work {
+        None => review_at_the_terminal(&prepared, &checker)?,
+        Some(work) => maintain::decide_auto_on(work, &prepared, &checker, &mut emit),
     };
     let committed = commit(&repo, &a, &prepared, &mut decided, &opts, interactive)?;
     let mut report = maintain::report(&prepared, &decided, &committed, &opts, a.dry_run);
