@@ -94,11 +94,11 @@ mod shared {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Body {
-    chains: BTreeMap<String, Checkpoint>,
+pub(crate) struct Body {
+    pub(crate) chains: BTreeMap<String, Checkpoint>,
     /// Undone run → the undo run.
-    undone: BTreeMap<String, String>,
-    rows: Vec<Row>,
+    pub(crate) undone: BTreeMap<String, String>,
+    pub(crate) rows: Vec<Row>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -185,7 +185,7 @@ fn seq_of(line: &[u8]) -> Option<u64> {
 
 /// Whether the line of `chain` that ends at `cp.offset` is still the entry
 /// `cp` names.
-fn holds(chain: &Path, cp: &Checkpoint) -> Result<bool> {
+pub(crate) fn holds(chain: &Path, cp: &Checkpoint) -> Result<bool> {
     if cp.offset == 0 {
         return Ok(cp.seq == 0);
     }
@@ -249,7 +249,7 @@ impl Body {
 
     /// Fold the complete lines of `writer`'s chain after `from` into the
     /// body; returns the new checkpoint.
-    fn fold_chain(
+    pub(crate) fn fold_chain(
         &mut self,
         root: &Path,
         chain: &Path,
@@ -395,6 +395,11 @@ impl PlacementIndex {
             write_index(&path, &body);
         }
         Ok(PlacementIndex { body, rebuilt })
+    }
+
+    /// Its body, to keep less of it ([`crate::latest::LatestIndex`]).
+    pub(crate) fn into_body(self) -> Body {
+        self.body
     }
 
     /// Every row, oldest first.

@@ -23,7 +23,7 @@
 
 use crate::IoContext;
 use crate::classify::{self, Options, Scope};
-use crate::index::PlacementIndex;
+use crate::latest::LatestIndex;
 use crate::report::{ClassifyReport, Outcome};
 use crate::scan;
 use crate::times::Times;
@@ -148,14 +148,15 @@ pub trait BatchHandler {
 /// `collector/warden-classify`), one run, per batch, with the decisions as
 /// the run's details.
 ///
-/// It keeps the placement index in memory between batches and brings it up
-/// to date with [`PlacementIndex::refresh`] (only what the ledger gained
-/// since is read), so a long burst does not parse the growing index file
-/// once per batch.
+/// It keeps, between batches, only the latest decision of each (path,
+/// sha256) ([`LatestIndex`], a fixed small record each) and brings it up to
+/// date with [`LatestIndex::refresh`] (only what the ledger gained since is
+/// read), so a long burst neither parses the growing placement index once
+/// per batch nor keeps its rows.
 pub struct BuiltIn<'a> {
     pub ctx: &'a Context,
     pub times: &'a dyn Times,
-    index: Option<PlacementIndex>,
+    index: Option<LatestIndex>,
 }
 
 impl<'a> BuiltIn<'a> {
@@ -362,7 +363,7 @@ fn run(
         roots.watch(&reg);
         let (mut settled, wake) = sweep.look(root, &reg, opts)?;
         let cap = batch_cap(root, opts);
-        let more = settled.len() > cap;
+        let mut again = settled.len() > cap;
         settled.truncate(cap);
         if !settled.is_empty() {
             let pending = sweep.seen.len() - settled.len();
@@ -374,9 +375,12 @@ fn run(
             };
             batch.handle(handler, &settled, pending);
             sweep.done.extend(settled);
-            roots.watch(&reg);
+            // A run that emptied an inbox root removed it and the classifier
+            // made it again: what was dropped into the new folder before it
+            // was watched sent no event, so look again at once.
+            again |= roots.watch(&reg);
         }
-        let base = if more {
+        let base = if again {
             Duration::ZERO
         } else {
             opts.poll.unwrap_or(opts.rescan_every)
@@ -501,11 +505,14 @@ impl<'a> WatchedRoots<'a> {
         Ok((rx, roots))
     }
 
-    fn watch(&mut self, reg: &Modules) {
+    /// Watch every inbox root not watched yet (or made again); whether one
+    /// was.
+    fn watch(&mut self, reg: &Modules) -> bool {
         use std::os::unix::fs::MetadataExt;
         let Some(deb) = &mut self.debouncer else {
-            return;
+            return false;
         };
+        let mut added = false;
         for r in &reg.inbox {
             let fs = r.to_fs(self.root);
             let Ok(meta) = std::fs::metadata(&fs) else {
@@ -519,8 +526,10 @@ impl<'a> WatchedRoots<'a> {
             }
             if deb.watch(&fs, RecursiveMode::Recursive).is_ok() {
                 self.watched.insert(r.clone(), meta.ino());
+                added = true;
             }
         }
+        added
     }
 }
 
@@ -657,7 +666,7 @@ fn run_batch(
     times: &dyn Times,
     reg: &Modules,
     settled: &[Settled],
-    index: &mut Option<PlacementIndex>,
+    index: &mut Option<LatestIndex>,
 ) -> Result<crate::report::ClassifyReport> {
     let paths: Vec<RepoPath> = settled.iter().map(|s| s.path.clone()).collect();
     let sizes: BTreeMap<&RepoPath, u64> = settled.iter().map(|s| (&s.path, s.size)).collect();
@@ -673,7 +682,7 @@ fn run_batch(
     // Taken out while the batch runs: a failed batch loads it afresh next time.
     let idx = match index.take() {
         Some(i) => i.refresh(&repo)?,
-        None => PlacementIndex::load(&repo)?,
+        None => LatestIndex::load(&repo)?,
     };
     let prepared = crate::run::prepare_analysis_with(&s, analysis, &idx)?;
     let report = crate::run::commit(&mut s, prepared)?;
