@@ -462,6 +462,28 @@ fn batch_cap(root: &Path, opts: &WatchOptions) -> usize {
     opts.max_batch.max(1).min(policy_cap)
 }
 
+/// Wakes queued from the kernel watcher at most; one more would be answered
+/// by the same full scan.
+const WAKES_QUEUED: usize = 2;
+
+/// What the watcher keeps of a debounced batch: nothing but whether it asks
+/// for a full rescan (the first such event or error). Every wake is a full
+/// scan of the inbox, so the events themselves are dropped here, on the
+/// debouncer's thread, as they come: a burst's events never queue up while a
+/// batch is applied (they did: a 20,000-file burst queued its events, and
+/// the allocator kept that peak). A wake that finds the queue full is
+/// dropped (one already queued makes the same scan).
+fn wake_of(batch: EventBatch) -> EventBatch {
+    match batch {
+        Ok(events) => Ok(events
+            .into_iter()
+            .filter(|e| e.event.need_rescan())
+            .take(1)
+            .collect()),
+        Err(errors) => Err(errors.into_iter().take(1).collect()),
+    }
+}
+
 type KernelWatcher = notify_debouncer_full::Debouncer<
     notify_debouncer_full::notify::RecommendedWatcher,
     notify_debouncer_full::RecommendedCache,
@@ -485,7 +507,7 @@ impl<'a> WatchedRoots<'a> {
         opts: &WatchOptions,
         injected: Option<mpsc::Receiver<EventBatch>>,
     ) -> Result<(mpsc::Receiver<EventBatch>, Self)> {
-        let (tx, own_rx) = mpsc::channel();
+        let (tx, own_rx) = mpsc::sync_channel(WAKES_QUEUED);
         let (rx, kernel) = match injected {
             Some(rx) => (rx, false),
             None => (own_rx, opts.poll.is_none()),
@@ -493,8 +515,10 @@ impl<'a> WatchedRoots<'a> {
         let debouncer = match kernel {
             false => None,
             true => Some(
-                notify_debouncer_full::new_debouncer(opts.debounce, None, tx)
-                    .map_err(|e| Error::Internal(format!("cannot start the file watcher: {e}")))?,
+                notify_debouncer_full::new_debouncer(opts.debounce, None, move |b| {
+                    let _ = tx.try_send(wake_of(b));
+                })
+                .map_err(|e| Error::Internal(format!("cannot start the file watcher: {e}")))?,
             ),
         };
         let roots = Self {
