@@ -77,6 +77,16 @@ pub struct Row {
     pub len: u64,
     /// The decision's position among the entry's placements.
     pub i: u32,
+    /// Whether the decision moved or quarantined the file (it had an
+    /// action). Written only when true; a row of an index written before
+    /// it reads as false, which [`crate::latest::LatestIndex`] treats as
+    /// "keep" (the safe side).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub acted: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A shared string, written and read as a plain JSON string.
@@ -314,6 +324,7 @@ impl Body {
                     at,
                     len: text.len() as u64,
                     i: i as u32,
+                    acted: p.decision.action.is_some(),
                 });
             }
             cp = Checkpoint {
@@ -529,6 +540,7 @@ mod tests {
             at: 0,
             len: 1,
             i: 0,
+            acted: false,
         }
     }
 

@@ -1,40 +1,47 @@
 //! The watcher's memory of the placement history: for each (path, sha256)
-//! only the latest decision still in force, as its fingerprint.
+//! whose latest decision in force left the file where it was (no action:
+//! ambiguous, already in its module), that decision's fingerprint.
 //!
-//! A batch needs no more than that: whether a decision about one of its
-//! files is new ([`crate::run::new_decisions`]). Keeping the whole
+//! A batch needs no more: whether a decision about one of its files is new
+//! ([`crate::run::new_decisions`]). A decision with an action is recorded
+//! whatever came before, and one without is compared with the latest in
+//! force, whose fingerprint covers its action: when the latest moved or
+//! quarantined the file, the two differ whether it is kept or not. So a
+//! pair whose latest decision acted is not kept, and in a burst of files
+//! that are all placed, nothing per file is. Keeping the whole
 //! [`PlacementIndex`] (one row per decision, with its paths, run and place
 //! in the ledger) made the watcher grow by a few hundred bytes per file
-//! seen; a [`LatestIndex`] keeps one fixed 72-byte record per (path,
-//! sha256) — a digest of the pair, the fingerprint, and which ledger entry
-//! and position it came from — plus one small record per ledger entry that
-//! holds decisions (a batch's run). The placement index file is not
-//! rewritten per batch either: `warden where` and `warden classify` fold in
-//! what the watcher's runs added the next time they load it.
+//! seen; a kept pair here is two digests (64 bytes in the map), plus one
+//! small record per run with decisions (a batch). The placement index file
+//! is not rewritten per batch either: `warden where` and `warden classify`
+//! fold in what the watcher's runs added the next time they load it.
 //!
-//! It answers exactly what [`PlacementIndex::latest_of`] answers (a
-//! property test checks it against a fresh full load over random
-//! histories):
+//! It gives the same answers as [`PlacementIndex::latest_of`] for every
+//! decision a batch asks about (a property test checks it against the whole
+//! ledger over random histories):
 //!
 //! - it starts from [`PlacementIndex::load`] (checked and brought up to
-//!   date), keeps the latest row of each pair and drops the rows;
+//!   date), folds its rows in order and drops them (rows of an index file
+//!   written before rows recorded whether they acted count as "kept");
 //! - [`LatestIndex::refresh`] checks every chain's checkpoint like the
-//!   placement index does, folds in only the lines appended since, and
-//!   keeps a new row when it comes later in the ledger's order than the
-//!   one it has;
-//! - an undo of a run it holds decisions of (the decision before it would
-//!   be in force again, and that one was not kept), a chain rewritten, cut
-//!   or removed, or a new chain that is not empty at its start: it starts
-//!   again from [`PlacementIndex::load`].
+//!   placement index does and folds in only the lines appended since, in
+//!   the ledger's order;
+//! - it starts again from [`PlacementIndex::load`] when what it dropped
+//!   could matter: an undo of a run it folded (an earlier decision would
+//!   be in force again), a row that sorts before one already folded (a
+//!   chain's run older than the last one seen), or a chain rewritten, cut
+//!   or removed.
 
 use crate::index::{Body, Checkpoint, PlacementIndex, Row, holds};
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use warden_core::{Digest, Repo, Result};
 
 /// What a batch asks of the placement history: the latest decision still in
-/// force for each of its (path, sha256) pairs, as its fingerprint.
+/// force for each of its (path, sha256) pairs, as its fingerprint. A pair
+/// whose latest decision had an action (moved or quarantined the file) may
+/// be left out: a decision is compared with it only when it has no action
+/// itself, and then the fingerprints differ anyway.
 pub trait LatestOf {
     fn latest_of(&self, wanted: &BTreeSet<(&str, Digest)>) -> BTreeMap<(String, Digest), Digest>;
 }
@@ -45,36 +52,29 @@ impl LatestOf for PlacementIndex {
     }
 }
 
-/// A ledger entry that holds decisions: where its rows sort.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct EntryAt {
+/// Where a row sorts in the ledger's order (run, seq, chain, place, position).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Order {
     run: Arc<str>,
     seq: u64,
     writer: Arc<str>,
     at: u64,
-}
-
-/// The latest decision of one (path, sha256): 72 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Latest {
-    /// The decision's fingerprint.
-    key: Digest,
-    /// Its ledger entry (an index into [`LatestIndex::entries`]).
-    entry: u32,
-    /// Its position among the entry's decisions.
     i: u32,
 }
 
-/// The latest decision of every (path, sha256), without the rows.
+/// The latest decision of the pairs it keeps, without the rows.
 #[derive(Debug, Clone)]
 pub struct LatestIndex {
     chains: BTreeMap<String, Checkpoint>,
     /// Undone run → the undo run.
     undone: BTreeMap<String, String>,
-    entries: Vec<EntryAt>,
-    /// The runs of `entries` (an undo of one of them starts again).
+    /// Every run folded in (an undo of one of them starts again).
     runs: BTreeSet<Arc<str>>,
-    latest: HashMap<Digest, Latest>,
+    /// The last row folded in.
+    last: Option<Order>,
+    /// Pair → the fingerprint of its latest decision, when that one left
+    /// the file in place.
+    latest: HashMap<Digest, Digest>,
     /// Whether the last load or refresh started again from the placement index.
     pub reloaded: bool,
 }
@@ -93,18 +93,16 @@ fn pair_key(path: &str, sha256: &Digest) -> Digest {
 impl LatestIndex {
     /// From the placement index, checked and brought up to date.
     pub fn load(repo: &Repo) -> Result<LatestIndex> {
-        let idx = PlacementIndex::load(repo)?;
+        let body = PlacementIndex::load(repo)?.into_body();
         let mut out = LatestIndex {
-            chains: BTreeMap::new(),
-            undone: BTreeMap::new(),
-            entries: Vec::new(),
+            chains: body.chains,
+            undone: body.undone,
             runs: BTreeSet::new(),
+            last: None,
             latest: HashMap::new(),
             reloaded: true,
         };
-        let body = idx.into_body();
-        out.chains = body.chains;
-        out.undone = body.undone;
+        // The index's rows are in the ledger's order.
         out.add_rows(body.rows);
         out.latest.shrink_to_fit();
         Ok(out)
@@ -132,61 +130,45 @@ impl LatestIndex {
             let cp = new.fold_chain(repo.root(), &ledger.chain_path(w), w, from)?;
             new.chains.insert(w.clone(), cp);
         }
-        if new.undone.keys().any(|r| self.runs.contains(r.as_str())) {
+        new.rows.sort_unstable_by(|a, b| {
+            (&a.run, a.seq, &a.writer, a.at, a.i).cmp(&(&b.run, b.seq, &b.writer, b.at, b.i))
+        });
+        let undoes_folded = new.undone.keys().any(|r| self.runs.contains(r.as_str()));
+        let out_of_order = match (new.rows.first(), &self.last) {
+            (Some(r), Some(last)) => order_of(r) < *last,
+            _ => false,
+        };
+        if undoes_folded || out_of_order {
             return Self::load(repo);
         }
         self.chains = new.chains;
         self.undone.extend(new.undone);
-        new.rows.sort_unstable_by(|a, b| {
-            (&a.run, a.seq, &a.writer, a.at, a.i).cmp(&(&b.run, b.seq, &b.writer, b.at, b.i))
-        });
         self.add_rows(new.rows);
         self.reloaded = false;
         Ok(self)
     }
 
-    /// Fold rows in the ledger's order: a row of a run not undone replaces
-    /// the pair's latest when it comes later.
+    /// Fold rows, in the ledger's order: a row of a run not undone is its
+    /// pair's latest decision; kept when it left the file in place.
     fn add_rows(&mut self, rows: Vec<Row>) {
         for r in rows {
             if self.undone.contains_key(&*r.run) {
                 continue;
             }
-            let at = EntryAt {
-                run: r.run,
-                seq: r.seq,
-                writer: r.writer,
-                at: r.at,
-            };
-            if self.entries.last() != Some(&at) {
-                self.runs.insert(at.run.clone());
-                self.entries.push(at);
+            if !self.runs.contains(&r.run) {
+                self.runs.insert(r.run.clone());
             }
-            let row = Latest {
-                key: r.key,
-                entry: (self.entries.len() - 1) as u32,
-                i: r.i,
-            };
             let pair = pair_key(&r.path, &r.sha256);
-            match self.latest.get(&pair).copied() {
-                Some(old) if self.order(old, row) == Ordering::Greater => {}
-                _ => {
-                    self.latest.insert(pair, row);
-                }
+            if r.acted {
+                self.latest.remove(&pair);
+            } else {
+                self.latest.insert(pair, r.key);
             }
+            self.last = Some(order_of(&r));
         }
     }
 
-    /// The ledger's order of two decisions (run, seq, chain, place, position).
-    fn order(&self, a: Latest, b: Latest) -> Ordering {
-        let (ea, eb) = (
-            &self.entries[a.entry as usize],
-            &self.entries[b.entry as usize],
-        );
-        (&ea.run, ea.seq, &ea.writer, ea.at, a.i).cmp(&(&eb.run, eb.seq, &eb.writer, eb.at, b.i))
-    }
-
-    /// How many (path, sha256) pairs it holds.
+    /// How many (path, sha256) pairs it keeps.
     pub fn len(&self) -> usize {
         self.latest.len()
     }
@@ -196,13 +178,23 @@ impl LatestIndex {
     }
 }
 
+fn order_of(r: &Row) -> Order {
+    Order {
+        run: r.run.clone(),
+        seq: r.seq,
+        writer: r.writer.clone(),
+        at: r.at,
+        i: r.i,
+    }
+}
+
 impl LatestOf for LatestIndex {
     fn latest_of(&self, wanted: &BTreeSet<(&str, Digest)>) -> BTreeMap<(String, Digest), Digest> {
         wanted
             .iter()
             .filter_map(|(p, d)| {
-                let l = self.latest.get(&pair_key(p, d))?;
-                Some(((p.to_string(), *d), l.key))
+                let key = self.latest.get(&pair_key(p, d))?;
+                Some(((p.to_string(), *d), *key))
             })
             .collect()
     }
