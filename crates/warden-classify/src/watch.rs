@@ -361,12 +361,14 @@ fn run(
             }
         };
         roots.watch(&reg);
-        let (mut settled, wake) = sweep.look(root, &reg, opts)?;
         let cap = batch_cap(root, opts);
-        let mut again = settled.len() > cap;
+        let (mut settled, wake) = sweep.look(root, &reg, opts, WINDOW_BATCHES * cap)?;
+        // More settled than a batch, or files beyond the window once this
+        // batch is out of it: look again at once.
+        let mut again = settled.len() > cap || (sweep.beyond > 0 && !settled.is_empty());
         settled.truncate(cap);
         if !settled.is_empty() {
-            let pending = sweep.seen.len() - settled.len();
+            let pending = sweep.seen.len() + sweep.beyond - settled.len();
             let mut batch = Batch {
                 root,
                 reg: &reg,
@@ -560,23 +562,38 @@ impl<'a> WatchedRoots<'a> {
 /// The files settled in one look, and when an unsettled one may be.
 type Look = (Vec<(RepoPath, Key)>, Option<Duration>);
 
+/// How many batches' worth of files a scan looks at, at most (the window).
+pub const WINDOW_BATCHES: usize = 2;
+
 /// What the scans remember between rounds.
+///
+/// A scan looks at a bounded window of the inbox: the first `window` paths
+/// (in path order) that are not handled as they are, so a burst of 10,000
+/// files costs the watcher the same memory as a burst of a few batches;
+/// the rest wait for the next scan, which comes at once.
 #[derive(Default)]
 struct Sweep {
-    /// Each present file as last seen.
+    /// Each file in the window as last seen.
     seen: BTreeMap<RepoPath, Key>,
     /// Files handled, as they were then (changed again: handled again).
     done: BTreeMap<RepoPath, Key>,
+    /// Files beyond the window at the last scan.
+    beyond: usize,
 }
 
 impl Sweep {
     /// Scan the inbox roots: the files settled (unchanged and older than
     /// `settle`, not handled as they are), and when an unsettled one may be.
-    fn look(&mut self, root: &Path, reg: &Modules, opts: &WatchOptions) -> Result<Look> {
-        let mut present: Vec<RepoPath> = Vec::new();
-        for r in &reg.inbox {
-            present.extend(scan::walk(root, r)?);
-        }
+    fn look(
+        &mut self,
+        root: &Path,
+        reg: &Modules,
+        opts: &WatchOptions,
+        window: usize,
+    ) -> Result<Look> {
+        let (present, done) = self.window(root, reg, window.max(1))?;
+        // A handled file that changed is looked at again, from how it was.
+        let handled = std::mem::replace(&mut self.done, done);
         let mut settled: Vec<(RepoPath, Key)> = Vec::new();
         let mut wake: Option<Duration> = None;
         let mut keep_seen = BTreeMap::new();
@@ -585,12 +602,7 @@ impl Sweep {
                 continue;
             };
             let (key, age) = key_of(&meta);
-            if self.done.get(&p) == Some(&key) {
-                keep_seen.insert(p, key);
-                continue;
-            }
-            self.done.remove(&p);
-            let prev = self.seen.get(&p).copied();
+            let prev = self.seen.get(&p).or_else(|| handled.get(&p)).copied();
             let age = age.unwrap_or(Duration::ZERO);
             let stable = prev.is_none_or(|k| k == key);
             if stable && age >= opts.settle {
@@ -605,9 +617,42 @@ impl Sweep {
             }
             keep_seen.insert(p, key);
         }
-        self.done.retain(|p, _| keep_seen.contains_key(p));
         self.seen = keep_seen;
         Ok((settled, wake))
+    }
+
+    /// The window: the first `window` present paths (in path order) not
+    /// handled as they are, sorted; and the handled files still as they
+    /// were. Sets `beyond`.
+    fn window(
+        &mut self,
+        root: &Path,
+        reg: &Modules,
+        window: usize,
+    ) -> Result<(Vec<RepoPath>, BTreeMap<RepoPath, Key>)> {
+        let mut heap = std::collections::BinaryHeap::with_capacity(window + 1);
+        let mut done = BTreeMap::new();
+        let mut beyond = 0usize;
+        let mut visit = |p: RepoPath| {
+            if let Some(k) = self.done.get(&p) {
+                let same =
+                    std::fs::symlink_metadata(p.to_fs(root)).is_ok_and(|m| key_of(&m).0 == *k);
+                if same {
+                    done.insert(p, *k);
+                    return;
+                }
+            }
+            heap.push(p);
+            if heap.len() > window {
+                heap.pop();
+                beyond += 1;
+            }
+        };
+        for r in &reg.inbox {
+            scan::walk_each(root, r, &mut visit)?;
+        }
+        self.beyond = beyond;
+        Ok((heap.into_sorted_vec(), done))
     }
 }
 
