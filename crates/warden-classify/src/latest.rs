@@ -11,8 +11,8 @@
 //! that are all placed, nothing per file is. Keeping the whole
 //! [`PlacementIndex`] (one row per decision, with its paths, run and place
 //! in the ledger) made the watcher grow by a few hundred bytes per file
-//! seen; a kept pair here is two digests (64 bytes in the map), plus one
-//! small record per run with decisions (a batch). The placement index file
+//! seen; a kept pair here is two digests (64 bytes in the map), and nothing
+//! is kept per run. The placement index file
 //! is not rewritten per batch either: `warden where` and `warden classify`
 //! fold in what the watcher's runs added the next time they load it.
 //!
@@ -27,10 +27,10 @@
 //!   placement index does and folds in only the lines appended since, in
 //!   the ledger's order;
 //! - it starts again from [`PlacementIndex::load`] when what it dropped
-//!   could matter: an undo of a run it folded (an earlier decision would
-//!   be in force again), a row that sorts before one already folded (a
-//!   chain's run older than the last one seen), or a chain rewritten, cut
-//!   or removed.
+//!   could matter: any undo (of a run it folded, an earlier decision would
+//!   be in force again; it does not remember which runs it folded), a row
+//!   that sorts before one already folded (a chain's run older than the
+//!   last one seen), or a chain rewritten, cut or removed.
 
 use crate::index::{Body, Checkpoint, PlacementIndex, Row, holds};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -68,8 +68,6 @@ pub struct LatestIndex {
     chains: BTreeMap<String, Checkpoint>,
     /// Undone run → the undo run.
     undone: BTreeMap<String, String>,
-    /// Every run folded in (an undo of one of them starts again).
-    runs: BTreeSet<Arc<str>>,
     /// The last row folded in.
     last: Option<Order>,
     /// Pair → the fingerprint of its latest decision, when that one left
@@ -97,7 +95,6 @@ impl LatestIndex {
         let mut out = LatestIndex {
             chains: body.chains,
             undone: body.undone,
-            runs: BTreeSet::new(),
             last: None,
             latest: HashMap::new(),
             reloaded: true,
@@ -133,7 +130,9 @@ impl LatestIndex {
         new.rows.sort_unstable_by(|a, b| {
             (&a.run, a.seq, &a.writer, a.at, a.i).cmp(&(&b.run, b.seq, &b.writer, b.at, b.i))
         });
-        let undoes_folded = new.undone.keys().any(|r| self.runs.contains(r.as_str()));
+        // Any new undo: the run it undid may be one folded here (runs are
+        // not remembered, so the watcher does not grow by one per batch).
+        let undoes_folded = !new.undone.is_empty();
         let out_of_order = match (new.rows.first(), &self.last) {
             (Some(r), Some(last)) => order_of(r) < *last,
             _ => false,
@@ -154,9 +153,6 @@ impl LatestIndex {
         for r in rows {
             if self.undone.contains_key(&*r.run) {
                 continue;
-            }
-            if !self.runs.contains(&r.run) {
-                self.runs.insert(r.run.clone());
             }
             let pair = pair_key(&r.path, &r.sha256);
             if r.acted {

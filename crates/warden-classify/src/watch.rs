@@ -53,6 +53,10 @@ pub struct WatchOptions {
     pub max_batch: usize,
     /// A full scan at least this often, events or not.
     pub rescan_every: Duration,
+    /// Keep every batch's log line for the summary (`--format json` prints
+    /// them at stop). Without it the summary only counts them, so a watcher
+    /// that runs for weeks does not grow by a line per batch.
+    pub keep_batches: bool,
 }
 
 impl Default for WatchOptions {
@@ -63,6 +67,7 @@ impl Default for WatchOptions {
             debounce: Duration::from_millis(100),
             max_batch: 400,
             rescan_every: Duration::from_secs(30),
+            keep_batches: true,
         }
     }
 }
@@ -232,6 +237,10 @@ pub struct WatchSummary {
     pub batches: Vec<BatchLog>,
     /// Batches that failed.
     pub failed: u64,
+    /// Batches handled (also when their lines are not kept).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub handled: u64,
 }
 
 type Key = (u64, i128);
@@ -338,6 +347,7 @@ fn run(
         mode: mode.into(),
         batches: Vec::new(),
         failed: 0,
+        handled: 0,
     };
     let mut next_scan = Instant::now();
     while !stop.load(Ordering::SeqCst) {
@@ -374,6 +384,7 @@ fn run(
                 reg: &reg,
                 summary: &mut summary,
                 log,
+                keep: opts.keep_batches,
             };
             batch.handle(handler, &settled, pending);
             sweep.done.extend(settled);
@@ -662,6 +673,8 @@ struct Batch<'a, 'l> {
     reg: &'a Modules,
     summary: &'a mut WatchSummary,
     log: &'a mut (dyn FnMut(&WatchEvent) + 'l),
+    /// [`WatchOptions::keep_batches`].
+    keep: bool,
 }
 
 impl Batch<'_, '_> {
@@ -694,8 +707,9 @@ impl Batch<'_, '_> {
                 });
             }
             Ok(h) => {
+                self.summary.handled += 1;
                 let b = BatchLog {
-                    batch: self.summary.batches.len() as u64 + 1,
+                    batch: self.summary.handled,
                     files: n,
                     counts: h.report.counts,
                     run: h.report.run,
@@ -705,7 +719,9 @@ impl Batch<'_, '_> {
                     dispatch: h.dispatch,
                 };
                 (self.log)(&WatchEvent::Batch(b.clone()));
-                self.summary.batches.push(b);
+                if self.keep {
+                    self.summary.batches.push(b);
+                }
             }
             Err(e) => {
                 self.summary.failed += 1;
