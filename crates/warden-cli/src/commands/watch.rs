@@ -150,7 +150,7 @@ struct Dispatch<'a> {
     ctx: &'a warden_core::Context,
     times: &'a dyn Times,
     launcher: warden_plugin::runtime::Launcher,
-    /// The built-in handler, kept across batches (it keeps the placement index).
+    /// The built-in handler, kept across batches (it keeps the compact history).
     built_in: BuiltIn<'a>,
 }
 
