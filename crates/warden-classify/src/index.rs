@@ -77,6 +77,16 @@ pub struct Row {
     pub len: u64,
     /// The decision's position among the entry's placements.
     pub i: u32,
+    /// Whether the decision moved or quarantined the file (it had an
+    /// action). Written only when true; a row of an index written before
+    /// it reads as false, which [`crate::latest::LatestIndex`] treats as
+    /// "keep" (the safe side).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub acted: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A shared string, written and read as a plain JSON string.
@@ -94,11 +104,11 @@ mod shared {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Body {
-    chains: BTreeMap<String, Checkpoint>,
+pub(crate) struct Body {
+    pub(crate) chains: BTreeMap<String, Checkpoint>,
     /// Undone run → the undo run.
-    undone: BTreeMap<String, String>,
-    rows: Vec<Row>,
+    pub(crate) undone: BTreeMap<String, String>,
+    pub(crate) rows: Vec<Row>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -185,7 +195,7 @@ fn seq_of(line: &[u8]) -> Option<u64> {
 
 /// Whether the line of `chain` that ends at `cp.offset` is still the entry
 /// `cp` names.
-fn holds(chain: &Path, cp: &Checkpoint) -> Result<bool> {
+pub(crate) fn holds(chain: &Path, cp: &Checkpoint) -> Result<bool> {
     if cp.offset == 0 {
         return Ok(cp.seq == 0);
     }
@@ -249,7 +259,7 @@ impl Body {
 
     /// Fold the complete lines of `writer`'s chain after `from` into the
     /// body; returns the new checkpoint.
-    fn fold_chain(
+    pub(crate) fn fold_chain(
         &mut self,
         root: &Path,
         chain: &Path,
@@ -314,6 +324,7 @@ impl Body {
                     at,
                     len: text.len() as u64,
                     i: i as u32,
+                    acted: p.decision.action.is_some(),
                 });
             }
             cp = Checkpoint {
@@ -395,6 +406,11 @@ impl PlacementIndex {
             write_index(&path, &body);
         }
         Ok(PlacementIndex { body, rebuilt })
+    }
+
+    /// Its body, to keep less of it ([`crate::latest::LatestIndex`]).
+    pub(crate) fn into_body(self) -> Body {
+        self.body
     }
 
     /// Every row, oldest first.
@@ -524,6 +540,7 @@ mod tests {
             at: 0,
             len: 1,
             i: 0,
+            acted: false,
         }
     }
 

@@ -21,6 +21,7 @@ pub mod duplicates;
 pub mod history;
 pub mod import;
 pub mod index;
+pub mod latest;
 pub mod quarantine;
 pub mod report;
 pub mod run;

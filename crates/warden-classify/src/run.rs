@@ -9,6 +9,7 @@
 use crate::classify::{self, Analysis, EVENT, Options, SOURCE_ID, SOURCE_KIND};
 use crate::history;
 use crate::index::PlacementIndex;
+use crate::latest::LatestOf;
 use crate::report::{ClassifyReport, FileDecision, Outcome};
 use crate::times::Times;
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,12 +52,12 @@ pub fn prepare_analysis(s: &Session, analysis: Analysis) -> Result<Prepared> {
     prepare_analysis_with(s, analysis, &index)
 }
 
-/// [`prepare_analysis`] with a placement index the caller keeps (the
-/// watcher: brought up to date with [`PlacementIndex::refresh`]).
+/// [`prepare_analysis`] with the history the caller keeps (the watcher: a
+/// [`crate::latest::LatestIndex`] brought up to date per batch).
 pub fn prepare_analysis_with(
     s: &Session,
     mut analysis: Analysis,
-    index: &PlacementIndex,
+    index: &dyn LatestOf,
 ) -> Result<Prepared> {
     let latest = latest_for(index, &analysis);
     let mut plan = None;
@@ -79,7 +80,7 @@ pub fn prepare_analysis_with(
 }
 
 /// The latest recorded decision of each (path, sha256) of the analysis.
-fn latest_for(index: &PlacementIndex, analysis: &Analysis) -> BTreeMap<(String, Digest), Digest> {
+fn latest_for(index: &dyn LatestOf, analysis: &Analysis) -> BTreeMap<(String, Digest), Digest> {
     let wanted: BTreeSet<(&str, Digest)> = analysis
         .files
         .iter()

@@ -68,6 +68,34 @@ pub fn walk_tree(root: &Path) -> Result<Vec<RepoPath>> {
 
 fn walk_fs(root: &Path, fs: &Path) -> Result<Vec<RepoPath>> {
     let mut out = Vec::new();
+    walk_fs_each(root, fs, &mut |p| out.push(p))?;
+    out.sort();
+    Ok(out)
+}
+
+/// [`walk`], handing each file to `visit` as it is found (in no particular
+/// order) instead of collecting them: the watcher keeps only a bounded
+/// window of a big inbox.
+pub fn walk_each(root: &Path, start: &RepoPath, visit: &mut dyn FnMut(RepoPath)) -> Result<()> {
+    let fs = start.to_fs(root);
+    let meta = match std::fs::symlink_metadata(&fs) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).io("inspect", &fs),
+    };
+    if meta.is_file() {
+        if !(is_excluded(start) || ignored(root, start)) {
+            visit(start.clone());
+        }
+        return Ok(());
+    }
+    if meta.is_dir() {
+        walk_fs_each(root, &fs, visit)?;
+    }
+    Ok(())
+}
+
+fn walk_fs_each(root: &Path, fs: &Path, visit: &mut dyn FnMut(RepoPath)) -> Result<()> {
     let walker = ignore::WalkBuilder::new(fs)
         .hidden(false)
         .ignore(false)
@@ -95,11 +123,10 @@ fn walk_fs(root: &Path, fs: &Path) -> Result<Vec<RepoPath>> {
             continue;
         };
         if !is_excluded(&p) {
-            out.push(p);
+            visit(p);
         }
     }
-    out.sort();
-    Ok(out)
+    Ok(())
 }
 
 /// Whether `.gitignore` files (from the root down to the file's folder)

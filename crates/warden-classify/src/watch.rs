@@ -23,7 +23,7 @@
 
 use crate::IoContext;
 use crate::classify::{self, Options, Scope};
-use crate::index::PlacementIndex;
+use crate::latest::LatestIndex;
 use crate::report::{ClassifyReport, Outcome};
 use crate::scan;
 use crate::times::Times;
@@ -53,6 +53,10 @@ pub struct WatchOptions {
     pub max_batch: usize,
     /// A full scan at least this often, events or not.
     pub rescan_every: Duration,
+    /// Keep every batch's log line for the summary (`--format json` prints
+    /// them at stop). Without it the summary only counts them, so a watcher
+    /// that runs for weeks does not grow by a line per batch.
+    pub keep_batches: bool,
 }
 
 impl Default for WatchOptions {
@@ -63,6 +67,7 @@ impl Default for WatchOptions {
             debounce: Duration::from_millis(100),
             max_batch: 400,
             rescan_every: Duration::from_secs(30),
+            keep_batches: true,
         }
     }
 }
@@ -148,14 +153,15 @@ pub trait BatchHandler {
 /// `collector/warden-classify`), one run, per batch, with the decisions as
 /// the run's details.
 ///
-/// It keeps the placement index in memory between batches and brings it up
-/// to date with [`PlacementIndex::refresh`] (only what the ledger gained
-/// since is read), so a long burst does not parse the growing index file
-/// once per batch.
+/// It keeps, between batches, only the latest decision of each (path,
+/// sha256) ([`LatestIndex`], a fixed small record each) and brings it up to
+/// date with [`LatestIndex::refresh`] (only what the ledger gained since is
+/// read), so a long burst neither parses the growing placement index once
+/// per batch nor keeps its rows.
 pub struct BuiltIn<'a> {
     pub ctx: &'a Context,
     pub times: &'a dyn Times,
-    index: Option<PlacementIndex>,
+    index: Option<LatestIndex>,
 }
 
 impl<'a> BuiltIn<'a> {
@@ -231,6 +237,10 @@ pub struct WatchSummary {
     pub batches: Vec<BatchLog>,
     /// Batches that failed.
     pub failed: u64,
+    /// Batches handled (also when their lines are not kept).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub handled: u64,
 }
 
 type Key = (u64, i128);
@@ -337,6 +347,7 @@ fn run(
         mode: mode.into(),
         batches: Vec::new(),
         failed: 0,
+        handled: 0,
     };
     let mut next_scan = Instant::now();
     while !stop.load(Ordering::SeqCst) {
@@ -360,23 +371,29 @@ fn run(
             }
         };
         roots.watch(&reg);
-        let (mut settled, wake) = sweep.look(root, &reg, opts)?;
         let cap = batch_cap(root, opts);
-        let more = settled.len() > cap;
+        let (mut settled, wake) = sweep.look(root, &reg, opts, WINDOW_BATCHES * cap)?;
+        // More settled than a batch, or files beyond the window once this
+        // batch is out of it: look again at once.
+        let mut again = settled.len() > cap || (sweep.beyond > 0 && !settled.is_empty());
         settled.truncate(cap);
         if !settled.is_empty() {
-            let pending = sweep.seen.len() - settled.len();
+            let pending = sweep.seen.len() + sweep.beyond - settled.len();
             let mut batch = Batch {
                 root,
                 reg: &reg,
                 summary: &mut summary,
                 log,
+                keep: opts.keep_batches,
             };
             batch.handle(handler, &settled, pending);
             sweep.done.extend(settled);
-            roots.watch(&reg);
+            // A run that emptied an inbox root removed it and the classifier
+            // made it again: what was dropped into the new folder before it
+            // was watched sent no event, so look again at once.
+            again |= roots.watch(&reg);
         }
-        let base = if more {
+        let base = if again {
             Duration::ZERO
         } else {
             opts.poll.unwrap_or(opts.rescan_every)
@@ -458,6 +475,28 @@ fn batch_cap(root: &Path, opts: &WatchOptions) -> usize {
     opts.max_batch.max(1).min(policy_cap)
 }
 
+/// Wakes queued from the kernel watcher at most; one more would be answered
+/// by the same full scan.
+const WAKES_QUEUED: usize = 2;
+
+/// What the watcher keeps of a debounced batch: nothing but whether it asks
+/// for a full rescan (the first such event or error). Every wake is a full
+/// scan of the inbox, so the events themselves are dropped here, on the
+/// debouncer's thread, as they come: a burst's events never queue up while a
+/// batch is applied (they did: a 20,000-file burst queued its events, and
+/// the allocator kept that peak). A wake that finds the queue full is
+/// dropped (one already queued makes the same scan).
+fn wake_of(batch: EventBatch) -> EventBatch {
+    match batch {
+        Ok(events) => Ok(events
+            .into_iter()
+            .filter(|e| e.event.need_rescan())
+            .take(1)
+            .collect()),
+        Err(errors) => Err(errors.into_iter().take(1).collect()),
+    }
+}
+
 type KernelWatcher = notify_debouncer_full::Debouncer<
     notify_debouncer_full::notify::RecommendedWatcher,
     notify_debouncer_full::RecommendedCache,
@@ -481,7 +520,7 @@ impl<'a> WatchedRoots<'a> {
         opts: &WatchOptions,
         injected: Option<mpsc::Receiver<EventBatch>>,
     ) -> Result<(mpsc::Receiver<EventBatch>, Self)> {
-        let (tx, own_rx) = mpsc::channel();
+        let (tx, own_rx) = mpsc::sync_channel(WAKES_QUEUED);
         let (rx, kernel) = match injected {
             Some(rx) => (rx, false),
             None => (own_rx, opts.poll.is_none()),
@@ -489,8 +528,10 @@ impl<'a> WatchedRoots<'a> {
         let debouncer = match kernel {
             false => None,
             true => Some(
-                notify_debouncer_full::new_debouncer(opts.debounce, None, tx)
-                    .map_err(|e| Error::Internal(format!("cannot start the file watcher: {e}")))?,
+                notify_debouncer_full::new_debouncer(opts.debounce, None, move |b| {
+                    let _ = tx.try_send(wake_of(b));
+                })
+                .map_err(|e| Error::Internal(format!("cannot start the file watcher: {e}")))?,
             ),
         };
         let roots = Self {
@@ -501,11 +542,14 @@ impl<'a> WatchedRoots<'a> {
         Ok((rx, roots))
     }
 
-    fn watch(&mut self, reg: &Modules) {
+    /// Watch every inbox root not watched yet (or made again); whether one
+    /// was.
+    fn watch(&mut self, reg: &Modules) -> bool {
         use std::os::unix::fs::MetadataExt;
         let Some(deb) = &mut self.debouncer else {
-            return;
+            return false;
         };
+        let mut added = false;
         for r in &reg.inbox {
             let fs = r.to_fs(self.root);
             let Ok(meta) = std::fs::metadata(&fs) else {
@@ -519,31 +563,48 @@ impl<'a> WatchedRoots<'a> {
             }
             if deb.watch(&fs, RecursiveMode::Recursive).is_ok() {
                 self.watched.insert(r.clone(), meta.ino());
+                added = true;
             }
         }
+        added
     }
 }
 
 /// The files settled in one look, and when an unsettled one may be.
 type Look = (Vec<(RepoPath, Key)>, Option<Duration>);
 
+/// How many batches' worth of files a scan looks at, at most (the window).
+pub const WINDOW_BATCHES: usize = 2;
+
 /// What the scans remember between rounds.
+///
+/// A scan looks at a bounded window of the inbox: the first `window` paths
+/// (in path order) that are not handled as they are, so a burst of 10,000
+/// files costs the watcher the same memory as a burst of a few batches;
+/// the rest wait for the next scan, which comes at once.
 #[derive(Default)]
 struct Sweep {
-    /// Each present file as last seen.
+    /// Each file in the window as last seen.
     seen: BTreeMap<RepoPath, Key>,
     /// Files handled, as they were then (changed again: handled again).
     done: BTreeMap<RepoPath, Key>,
+    /// Files beyond the window at the last scan.
+    beyond: usize,
 }
 
 impl Sweep {
     /// Scan the inbox roots: the files settled (unchanged and older than
     /// `settle`, not handled as they are), and when an unsettled one may be.
-    fn look(&mut self, root: &Path, reg: &Modules, opts: &WatchOptions) -> Result<Look> {
-        let mut present: Vec<RepoPath> = Vec::new();
-        for r in &reg.inbox {
-            present.extend(scan::walk(root, r)?);
-        }
+    fn look(
+        &mut self,
+        root: &Path,
+        reg: &Modules,
+        opts: &WatchOptions,
+        window: usize,
+    ) -> Result<Look> {
+        let (present, done) = self.window(root, reg, window.max(1))?;
+        // A handled file that changed is looked at again, from how it was.
+        let handled = std::mem::replace(&mut self.done, done);
         let mut settled: Vec<(RepoPath, Key)> = Vec::new();
         let mut wake: Option<Duration> = None;
         let mut keep_seen = BTreeMap::new();
@@ -552,12 +613,7 @@ impl Sweep {
                 continue;
             };
             let (key, age) = key_of(&meta);
-            if self.done.get(&p) == Some(&key) {
-                keep_seen.insert(p, key);
-                continue;
-            }
-            self.done.remove(&p);
-            let prev = self.seen.get(&p).copied();
+            let prev = self.seen.get(&p).or_else(|| handled.get(&p)).copied();
             let age = age.unwrap_or(Duration::ZERO);
             let stable = prev.is_none_or(|k| k == key);
             if stable && age >= opts.settle {
@@ -572,9 +628,42 @@ impl Sweep {
             }
             keep_seen.insert(p, key);
         }
-        self.done.retain(|p, _| keep_seen.contains_key(p));
         self.seen = keep_seen;
         Ok((settled, wake))
+    }
+
+    /// The window: the first `window` present paths (in path order) not
+    /// handled as they are, sorted; and the handled files still as they
+    /// were. Sets `beyond`.
+    fn window(
+        &mut self,
+        root: &Path,
+        reg: &Modules,
+        window: usize,
+    ) -> Result<(Vec<RepoPath>, BTreeMap<RepoPath, Key>)> {
+        let mut heap = std::collections::BinaryHeap::with_capacity(window + 1);
+        let mut done = BTreeMap::new();
+        let mut beyond = 0usize;
+        let mut visit = |p: RepoPath| {
+            if let Some(k) = self.done.get(&p) {
+                let same =
+                    std::fs::symlink_metadata(p.to_fs(root)).is_ok_and(|m| key_of(&m).0 == *k);
+                if same {
+                    done.insert(p, *k);
+                    return;
+                }
+            }
+            heap.push(p);
+            if heap.len() > window {
+                heap.pop();
+                beyond += 1;
+            }
+        };
+        for r in &reg.inbox {
+            scan::walk_each(root, r, &mut visit)?;
+        }
+        self.beyond = beyond;
+        Ok((heap.into_sorted_vec(), done))
     }
 }
 
@@ -584,6 +673,8 @@ struct Batch<'a, 'l> {
     reg: &'a Modules,
     summary: &'a mut WatchSummary,
     log: &'a mut (dyn FnMut(&WatchEvent) + 'l),
+    /// [`WatchOptions::keep_batches`].
+    keep: bool,
 }
 
 impl Batch<'_, '_> {
@@ -616,8 +707,9 @@ impl Batch<'_, '_> {
                 });
             }
             Ok(h) => {
+                self.summary.handled += 1;
                 let b = BatchLog {
-                    batch: self.summary.batches.len() as u64 + 1,
+                    batch: self.summary.handled,
                     files: n,
                     counts: h.report.counts,
                     run: h.report.run,
@@ -627,7 +719,9 @@ impl Batch<'_, '_> {
                     dispatch: h.dispatch,
                 };
                 (self.log)(&WatchEvent::Batch(b.clone()));
-                self.summary.batches.push(b);
+                if self.keep {
+                    self.summary.batches.push(b);
+                }
             }
             Err(e) => {
                 self.summary.failed += 1;
@@ -657,7 +751,7 @@ fn run_batch(
     times: &dyn Times,
     reg: &Modules,
     settled: &[Settled],
-    index: &mut Option<PlacementIndex>,
+    index: &mut Option<LatestIndex>,
 ) -> Result<crate::report::ClassifyReport> {
     let paths: Vec<RepoPath> = settled.iter().map(|s| s.path.clone()).collect();
     let sizes: BTreeMap<&RepoPath, u64> = settled.iter().map(|s| (&s.path, s.size)).collect();
@@ -673,7 +767,7 @@ fn run_batch(
     // Taken out while the batch runs: a failed batch loads it afresh next time.
     let idx = match index.take() {
         Some(i) => i.refresh(&repo)?,
-        None => PlacementIndex::load(&repo)?,
+        None => LatestIndex::load(&repo)?,
     };
     let prepared = crate::run::prepare_analysis_with(&s, analysis, &idx)?;
     let report = crate::run::commit(&mut s, prepared)?;

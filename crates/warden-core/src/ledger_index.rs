@@ -226,11 +226,12 @@ impl Ledger {
         let mut tip = Some(start.head.hash);
         let mut carry: Vec<u8> = Vec::new();
         let mut walked = Ok(());
+        // One buffer, sized to what is left to read (an append folds one
+        // entry, not a 4 MiB chunk), at most FOLD_CHUNK.
+        let mut chunk = vec![0u8; FOLD_CHUNK.min((len - offset) as usize)];
         loop {
-            let mut chunk = vec![0u8; FOLD_CHUNK];
             let got = reader.read(&mut chunk).io("read", &path)?;
-            chunk.truncate(got);
-            carry.extend_from_slice(&chunk);
+            carry.extend_from_slice(&chunk[..got]);
             let whole = if got == 0 {
                 carry.len()
             } else {

@@ -150,7 +150,7 @@ struct Dispatch<'a> {
     ctx: &'a warden_core::Context,
     times: &'a dyn Times,
     launcher: warden_plugin::runtime::Launcher,
-    /// The built-in handler, kept across batches (it keeps the placement index).
+    /// The built-in handler, kept across batches (it keeps the compact history).
     built_in: BuiltIn<'a>,
 }
 
@@ -262,6 +262,7 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
         poll: args.poll.map(Duration::from_millis),
         settle: Duration::from_millis(args.settle),
         max_batch: args.max_batch as usize,
+        keep_batches: is_json(fmt),
         ..WatchOptions::default()
     };
     let ctx = crate::env::context();
@@ -312,10 +313,7 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
         built_in: BuiltIn::new(&ctx, &times),
     };
     let summary = warden_classify::watch::watch_with(&root, &opts, &stop, &mut log, &mut handler)?;
-    eprintln!(
-        "warden watch: stopped after {} batch(es)",
-        summary.batches.len()
-    );
+    eprintln!("warden watch: stopped after {} batch(es)", summary.handled);
     if is_json(fmt) {
         output::json(&summary)?;
     }
