@@ -924,7 +924,7 @@ macro_rules! bodies {
         #[derive(Debug, Clone, Serialize)]
         #[serde(untagged)]
         pub enum Body {
-            $($name($name),)*
+            $($name(Box<$name>),)*
         }
 
         /// A meta type's struct, as found in a [`Body`].
@@ -936,7 +936,7 @@ macro_rules! bodies {
         $(impl MetaBody for $name {
             fn of(body: &Body) -> Option<&Self> {
                 match body {
-                    Body::$name(b) => Some(b),
+                    Body::$name(b) => Some(b.as_ref()),
                     #[allow(unreachable_patterns)]
                     _ => None,
                 }
@@ -948,7 +948,7 @@ macro_rules! bodies {
             pub fn from_value(t: MetaType, value: &Value, file: &str) -> warden_core::Result<Body> {
                 let hint = format!("`warden schema {}` prints the format", t.schema_name());
                 match t {
-                    $(MetaType::$name => typed_or_error::<$name>(value, file, &hint).map(Body::$name),)*
+                    $(MetaType::$name => typed_or_error::<$name>(value, file, &hint).map(|b| Body::$name(Box::new(b))),)*
                 }
             }
 
@@ -1048,10 +1048,12 @@ impl Body {
     ///   infinity (which `no_schema` does not recognise as a number);
     /// - the file's `type` must be `t`'s name.
     pub fn from_yaml_direct(t: MetaType, text: &str) -> Option<Body> {
-        fn go<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+        fn go<T: serde::de::DeserializeOwned>(text: &str) -> Option<Box<T>> {
             let mut opts = warden_core::strict::yaml_options();
             opts.no_schema = true;
-            serde_saphyr::from_str_with_options(text, opts).ok()
+            serde_saphyr::from_str_with_options(text, opts)
+                .ok()
+                .map(Box::new)
         }
         if text.contains('!') || overflowing_number(text) {
             return None;

@@ -222,7 +222,7 @@ pub fn check(root: &Path, loaded: &[Loaded], gaps: &mut Vec<NewGap>) -> warden_c
     let contracts = wc.and_then(|l| l.body::<meta::WiringContracts>());
     let inv = contracts.map(|c| c.invariants.clone()).unwrap_or_default();
     for (l, m) in module_metas(loaded) {
-        for (rule, needle) in module_rules(&m, &inv) {
+        for (rule, needle) in module_rules(m, &inv) {
             if let Err(problem) = eval(root, &rule) {
                 gaps.push(wiring_gap(l, &rule, problem, &needle));
             }
@@ -675,7 +675,7 @@ pub fn graph(loaded: &[Loaded]) -> (String, String) {
             risk_level: scalar(m.wiring.governance.risk_level.as_ref()),
         });
         for link in &AGENT_LINKS {
-            for (b, a) in linked_agents(&m, link) {
+            for (b, a) in linked_agents(m, link) {
                 agents.insert(a.to_string());
                 edges.push(agent_edge(link, b, a, id));
             }
