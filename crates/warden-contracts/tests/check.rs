@@ -1249,7 +1249,11 @@ fn mixed_tree(root: &Path) {
             ),
         );
         if i % 4 != 1 {
-            write(root, &format!("{d}/README.md"), "# S\n\n## Subsystem overview\n\nText.\n");
+            write(
+                root,
+                &format!("{d}/README.md"),
+                "# S\n\n## Subsystem overview\n\nText.\n",
+            );
         }
         if i % 5 != 2 {
             write(
@@ -1272,7 +1276,11 @@ fn a_parallel_check_is_byte_identical_run_to_run_and_to_one_thread() {
         .num_threads(1)
         .build()
         .expect("pool");
-    assert_eq!(first, json(&one.install(|| run(d.path()))), "one thread differs");
+    assert_eq!(
+        first,
+        json(&one.install(|| run(d.path()))),
+        "one thread differs"
+    );
     // Every outcome is in the tree: typed, fallen back to a gap, missing.
     let r = run(d.path());
     for k in [
