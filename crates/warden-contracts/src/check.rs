@@ -26,7 +26,8 @@ pub struct Loaded {
     pub path: String,
     pub bytes: Vec<u8>,
     pub text: String,
-    pub value: Value,
+    /// The fields, typed by `meta_type`.
+    pub body: meta::Body,
     pub meta_type: MetaType,
     /// The type as written (a seed alias stays an alias).
     pub type_name: String,
@@ -118,9 +119,47 @@ fn load_one(root: &Path, path: &str) -> std::result::Result<Loaded, NewGap> {
     load_bytes(path, bytes)
 }
 
+impl Loaded {
+    /// The fields as `T`, when the meta file is of `T`'s type.
+    pub fn body<T: meta::MetaBody>(&self) -> Option<&T> {
+        T::of(&self.body)
+    }
+}
+
 /// Type one meta file from its bytes; a file that cannot be typed is a gap.
+///
+/// A well-formed meta of a common type is parsed straight into its struct
+/// ([`meta::Body::from_yaml_direct`], its type read by [`crate::scan::hint`]);
+/// anything else, and every file that fails there, goes through a parsed
+/// value, which words the gap (file, line, field, fix).
 #[allow(clippy::result_large_err)]
 pub fn load_bytes(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, NewGap> {
+    if let Some((meta_type, type_name, body)) = load_direct(path, &bytes) {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        return Ok(Loaded {
+            path: path.to_string(),
+            bytes,
+            text,
+            body,
+            meta_type,
+            type_name,
+        });
+    }
+    load_value(path, bytes)
+}
+
+/// The direct parse of [`load_bytes`], when it decides.
+fn load_direct(path: &str, bytes: &[u8]) -> Option<(MetaType, String, meta::Body)> {
+    let text = warden_core::strict::text(bytes, path).ok()?;
+    let hint = crate::scan::hint(text)?;
+    let meta_type = MetaType::from_name(hint.type_name)?;
+    let body = meta::Body::from_yaml_direct(meta_type, text)?;
+    Some((meta_type, hint.type_name.to_string(), body))
+}
+
+/// [`load_bytes`] through a parsed value.
+#[allow(clippy::result_large_err)]
+fn load_value(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, NewGap> {
     let value = warden_core::strict::parse_yaml(&bytes, path).map_err(|e| {
         let line = e
             .to_string()
@@ -169,7 +208,7 @@ pub fn load_bytes(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, New
         .line(line_of(&text, "type:"))
         .ctx("type", type_name));
     };
-    if let Err(e) = meta::validate(meta_type, &value, path) {
+    let body = meta::Body::from_value(meta_type, &value, path).map_err(|e| {
         let field = match &e {
             warden_core::Error::Invalid { field, .. } => field.clone(),
             _ => String::new(),
@@ -179,7 +218,7 @@ pub fn load_bytes(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, New
             .split(['.', '['])
             .next()
             .unwrap_or("");
-        return Err(NewGap::new(GapKind::SchemaViolation, path, e.to_string())
+        NewGap::new(GapKind::SchemaViolation, path, e.to_string())
             .meta_type(Some(type_name))
             .key(field.clone())
             .line(if needle.is_empty() {
@@ -188,13 +227,13 @@ pub fn load_bytes(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, New
                 line_of(&text, needle)
             })
             .ctx("problem", e.to_string())
-            .ctx("field", field));
-    }
+            .ctx("field", field)
+    })?;
     Ok(Loaded {
         path: path.to_string(),
         bytes,
         text,
-        value,
+        body,
         meta_type,
         type_name: type_name.to_string(),
     })
@@ -244,11 +283,7 @@ fn dir_of(path: &str) -> &str {
 /// `README.md`, or a bare file name in the meta file's folder; a doc type's
 /// is the file (default: the meta file's name with `.md`).
 pub fn doc_target(l: &Loaded) -> std::result::Result<String, String> {
-    target_for(
-        &l.path,
-        l.meta_type,
-        l.value.get("location").and_then(Value::as_str),
-    )
+    target_for(&l.path, l.meta_type, l.body.location())
 }
 
 /// [`doc_target`] from its parts: the meta file's path, its type and its
@@ -291,16 +326,6 @@ pub fn doc_inputs<'a>(l: &'a Loaded, target: &'a str, generator: &'a str) -> ren
         target,
         meta_bytes: &l.bytes,
     }
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 struct Ctx<'a> {
@@ -539,14 +564,14 @@ pub(crate) fn declared_tests(l: &Loaded) -> Vec<DeclaredTest> {
     };
     match l.meta_type {
         MetaType::TestUnitSpec => {
-            if let Some(s) = meta::typed::<meta::TestUnitSpec>(&l.value) {
+            if let Some(s) = l.body::<meta::TestUnitSpec>() {
                 for p in &s.module_policies {
                     push(&p.file, Some(&p.module), &p.must_cover);
                 }
             }
         }
         MetaType::SubsystemTestSpec => {
-            if let Some(s) = meta::typed::<meta::SubsystemTestSpec>(&l.value) {
+            if let Some(s) = l.body::<meta::SubsystemTestSpec>() {
                 for m in &s.unit_tests.modules {
                     push(&m.file, Some(&m.path), &m.must_cover);
                 }
@@ -575,8 +600,7 @@ fn check_one(c: &mut Ctx, l: &Loaded) {
     if t.is_document() {
         match doc_target(l) {
             Ok(target) => {
-                let extra = strings(l.value.get("required_sections"));
-                check_document(c, l, &target, Some(t), &extra);
+                check_document(c, l, &target, Some(t), l.body.required_sections());
             }
             Err(p) => schema_problem(c, l, "location", None, p, "location"),
         }
@@ -589,7 +613,7 @@ fn check_one(c: &mut Ctx, l: &Loaded) {
         MetaType::SubsystemDocsSpec => check_docs_spec(c, l),
         MetaType::RepoContract => check_repo_paths(c, l),
         MetaType::SchemaExtractionContract => {
-            if let Some(s) = meta::typed::<meta::SchemaExtractionContract>(&l.value) {
+            if let Some(s) = l.body::<meta::SchemaExtractionContract>() {
                 for tg in &s.targets {
                     check_schema_instance(c, l, &tg.schema_file);
                 }
@@ -602,7 +626,7 @@ fn check_one(c: &mut Ctx, l: &Loaded) {
 /// The documents a docs spec names: only the sections the spec adds (the
 /// document's own meta, if any, checks its gold sections).
 fn check_docs_spec(c: &mut Ctx, l: &Loaded) {
-    let Some(s) = meta::typed::<meta::SubsystemDocsSpec>(&l.value) else {
+    let Some(s) = l.body::<meta::SubsystemDocsSpec>() else {
         return;
     };
     for d in &s.docs {
@@ -615,7 +639,7 @@ fn check_docs_spec(c: &mut Ctx, l: &Loaded) {
 
 /// The repository contract's `paths`: each an existing folder.
 fn check_repo_paths(c: &mut Ctx, l: &Loaded) {
-    let Some(s) = meta::typed::<meta::RepoContract>(&l.value) else {
+    let Some(s) = l.body::<meta::RepoContract>() else {
         return;
     };
     for (k, p) in &s.paths {
@@ -723,14 +747,15 @@ fn test_spec_parts(
     l: &Loaded,
 ) -> Option<(&'static str, meta::TestScope, Option<meta::Expectations>)> {
     match l.meta_type {
-        MetaType::TestUnitSpec => {
-            meta::typed::<meta::TestUnitSpec>(&l.value).map(|s| ("unit", s.scope, s.expectations))
-        }
-        MetaType::TestIntegrationSpec => meta::typed::<meta::TestIntegrationSpec>(&l.value)
-            .map(|s| ("integration", s.scope, s.expectations)),
-        MetaType::TestE2eSpec => {
-            meta::typed::<meta::TestE2eSpec>(&l.value).map(|s| ("e2e", s.scope, s.expectations))
-        }
+        MetaType::TestUnitSpec => l
+            .body::<meta::TestUnitSpec>()
+            .map(|s| ("unit", s.scope.clone(), s.expectations.clone())),
+        MetaType::TestIntegrationSpec => l
+            .body::<meta::TestIntegrationSpec>()
+            .map(|s| ("integration", s.scope.clone(), s.expectations.clone())),
+        MetaType::TestE2eSpec => l
+            .body::<meta::TestE2eSpec>()
+            .map(|s| ("e2e", s.scope.clone(), s.expectations.clone())),
         _ => None,
     }
 }
@@ -760,10 +785,9 @@ fn declared_thresholds(l: &Loaded) -> Vec<Threshold> {
             }
         }
     }
-    let ci = (l.meta_type == MetaType::RepoContract)
-        .then(|| meta::typed::<meta::RepoContract>(&l.value))
-        .flatten()
-        .and_then(|r| r.ci_contracts);
+    let ci = l
+        .body::<meta::RepoContract>()
+        .and_then(|r| r.ci_contracts.clone());
     if let Some(c) = ci {
         for (kind, lines, branches) in [
             ("unit", c.min_unit_coverage, c.min_unit_branch_coverage),
@@ -1036,3 +1060,6 @@ pub fn human(report: &CheckReport) -> String {
     ));
     s
 }
+
+#[cfg(test)]
+mod direct_parse_tests;

@@ -162,20 +162,54 @@ fn info_exclude(root: &Path) -> Gitignore {
 /// thousands of them. A directory fails to read (EISDIR), so no separate
 /// `is_file` is needed.
 pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
+    read_all(&mut open(path)?)
+}
+
+/// [`read`], with the file's `stat` taken first when `stat` (from the open
+/// file: no second path lookup). The stat is `None` for what is not a
+/// regular file.
+pub fn read_stat(
+    path: &Path,
+    stat: bool,
+) -> std::io::Result<(Vec<u8>, Option<crate::proofs::FileStat>)> {
+    let mut f = open(path)?;
+    let st = if stat {
+        f.metadata()
+            .ok()
+            .and_then(|m| crate::proofs::FileStat::from_metadata(&m))
+    } else {
+        None
+    };
+    Ok((read_all(&mut f)?, st))
+}
+
+fn open(path: &Path) -> std::io::Result<std::fs::File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     // A FIFO where a file is expected must not block the walk (no effect on
     // regular files).
     #[cfg(target_os = "linux")]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, 0o4000); // O_NONBLOCK
-    let mut f = opts.open(path)?;
-    let mut out = Vec::with_capacity(4096);
+    opts.open(path)
+}
+
+/// The rest of the file. The bytes are kept (a meta file's, for the whole
+/// run), so the result is allocated at its size: a small file is read into
+/// a stack buffer first, not into a speculative heap one.
+fn read_all(f: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
     let mut buf = [0u8; 16 * 1024];
+    let mut out = Vec::new();
     loop {
         match f.read(&mut buf) {
             Ok(0) => return Ok(out),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Ok(n) => {
+                // Exact for a file read in one go; amortised after.
+                if out.is_empty() {
+                    out.reserve_exact(n);
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }

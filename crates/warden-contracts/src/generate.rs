@@ -105,8 +105,7 @@ fn stamped_in_step_stat(
     let t = MetaType::from_name(hint.type_name).filter(|t| t.is_document())?;
     let target = check::target_for(meta_file, t, hint.location).ok()?;
     let path = root.join(&target);
-    let stat = if stat { FileStat::of(&path) } else { None };
-    let doc = crate::discover::read(&path).ok()?;
+    let (doc, stat) = crate::discover::read_stat(&path, stat).ok()?;
     let doc = std::str::from_utf8(&doc).ok()?;
     render::in_step(generator, meta_file, &target, meta_bytes, doc).then_some((target, stat))
 }
@@ -181,8 +180,7 @@ fn see(root: &Path, meta_file: &str, generator: &str, proofs: &Proofs) -> Seen {
     }
     let path = root.join(meta_file);
     let remember = proofs.enabled();
-    let meta_stat = if remember { FileStat::of(&path) } else { None };
-    let Ok(bytes) = crate::discover::read(&path) else {
+    let Ok((bytes, meta_stat)) = crate::discover::read_stat(&path, remember) else {
         return Seen::Bad;
     };
     if let Some((target, doc_stat)) =

@@ -917,37 +917,193 @@ pub struct Typed<T> {
     pub body: T,
 }
 
+macro_rules! bodies {
+    ($($name:ident),* $(,)?) => {
+        /// A meta file's fields, typed by its `type` (one variant per
+        /// [`MetaType`], named alike). Serialized as its struct.
+        #[derive(Debug, Clone, Serialize)]
+        #[serde(untagged)]
+        pub enum Body {
+            $($name(Box<$name>),)*
+        }
+
+        /// A meta type's struct, as found in a [`Body`].
+        pub trait MetaBody: serde::de::DeserializeOwned {
+            /// The struct, when the body is of this type.
+            fn of(body: &Body) -> Option<&Self>;
+        }
+
+        $(impl MetaBody for $name {
+            fn of(body: &Body) -> Option<&Self> {
+                match body {
+                    Body::$name(b) => Some(b.as_ref()),
+                    #[allow(unreachable_patterns)]
+                    _ => None,
+                }
+            }
+        })*
+
+        impl Body {
+            /// Type a parsed meta value as `t`; the error names the field path.
+            pub fn from_value(t: MetaType, value: &Value, file: &str) -> warden_core::Result<Body> {
+                let hint = format!("`warden schema {}` prints the format", t.schema_name());
+                match t {
+                    $(MetaType::$name => typed_or_error::<$name>(value, file, &hint).map(|b| Body::$name(Box::new(b))),)*
+                }
+            }
+
+            /// The type of the body.
+            pub fn meta_type(&self) -> MetaType {
+                match self {
+                    $(Body::$name(_) => MetaType::$name,)*
+                }
+            }
+        }
+    };
+}
+
+bodies!(
+    RootReadme,
+    SubsystemReadme,
+    ComponentReadme,
+    DocArchitecture,
+    DocAiCollaboration,
+    TestStrategy,
+    TestUnitSpec,
+    TestIntegrationSpec,
+    TestE2eSpec,
+    SubsystemTestSpec,
+    SubsystemDocsSpec,
+    RepoContract,
+    SchemaExtractionContract,
+    ModuleContracts,
+    ModuleMeta,
+    ModuleWiring,
+    WiringContracts,
+);
+
+/// `T` from a parsed value; the strict path words the error (file, field
+/// path, fix).
+fn typed_or_error<T: serde::de::DeserializeOwned>(
+    v: &Value,
+    file: &str,
+    hint: &str,
+) -> warden_core::Result<T> {
+    // The common case, a valid meta, without the field-path bookkeeping.
+    if let Ok(t) = T::deserialize(v) {
+        return Ok(t);
+    }
+    warden_core::strict::deserialize::<T>(v, file, hint)
+}
+
 /// Check a parsed meta value against its type's shape. The error names the
 /// field path.
 pub fn validate(t: MetaType, value: &Value, file: &str) -> warden_core::Result<()> {
-    let hint = format!("`warden schema {}` prints the format", t.schema_name());
-    fn go<T: serde::de::DeserializeOwned>(v: &Value, f: &str, h: &str) -> warden_core::Result<()> {
-        // The common case, a valid meta, without the field-path bookkeeping;
-        // the strict path words the error.
-        if T::deserialize(v).is_ok() {
-            return Ok(());
+    Body::from_value(t, value, file).map(|_| ())
+}
+
+impl Body {
+    /// The `location` a document or test spec type declares.
+    pub fn location(&self) -> Option<&str> {
+        match self {
+            Body::RootReadme(b) => b.location.as_deref(),
+            Body::SubsystemReadme(b) => b.location.as_deref(),
+            Body::ComponentReadme(b) => b.location.as_deref(),
+            Body::DocArchitecture(b) => b.location.as_deref(),
+            Body::DocAiCollaboration(b) => b.location.as_deref(),
+            Body::TestStrategy(b) => b.location.as_deref(),
+            Body::TestUnitSpec(b) => b.location.as_deref(),
+            Body::TestIntegrationSpec(b) => b.location.as_deref(),
+            Body::TestE2eSpec(b) => b.location.as_deref(),
+            Body::SubsystemTestSpec(b) => b.location.as_deref(),
+            _ => None,
         }
-        warden_core::strict::deserialize::<T>(v, f, h).map(|_| ())
     }
-    match t {
-        MetaType::RootReadme => go::<RootReadme>(value, file, &hint),
-        MetaType::SubsystemReadme => go::<SubsystemReadme>(value, file, &hint),
-        MetaType::ComponentReadme => go::<ComponentReadme>(value, file, &hint),
-        MetaType::DocArchitecture => go::<DocArchitecture>(value, file, &hint),
-        MetaType::DocAiCollaboration => go::<DocAiCollaboration>(value, file, &hint),
-        MetaType::TestStrategy => go::<TestStrategy>(value, file, &hint),
-        MetaType::TestUnitSpec => go::<TestUnitSpec>(value, file, &hint),
-        MetaType::TestIntegrationSpec => go::<TestIntegrationSpec>(value, file, &hint),
-        MetaType::TestE2eSpec => go::<TestE2eSpec>(value, file, &hint),
-        MetaType::SubsystemTestSpec => go::<SubsystemTestSpec>(value, file, &hint),
-        MetaType::SubsystemDocsSpec => go::<SubsystemDocsSpec>(value, file, &hint),
-        MetaType::RepoContract => go::<RepoContract>(value, file, &hint),
-        MetaType::SchemaExtractionContract => go::<SchemaExtractionContract>(value, file, &hint),
-        MetaType::ModuleContracts => go::<ModuleContracts>(value, file, &hint),
-        MetaType::ModuleMeta => go::<ModuleMeta>(value, file, &hint),
-        MetaType::ModuleWiring => go::<ModuleWiring>(value, file, &hint),
-        MetaType::WiringContracts => go::<WiringContracts>(value, file, &hint),
+
+    /// The extra `required_sections` a document type declares.
+    pub fn required_sections(&self) -> &[String] {
+        match self {
+            Body::RootReadme(b) => &b.required_sections,
+            Body::SubsystemReadme(b) => &b.required_sections,
+            Body::ComponentReadme(b) => &b.required_sections,
+            Body::DocArchitecture(b) => &b.required_sections,
+            Body::DocAiCollaboration(b) => &b.required_sections,
+            Body::TestStrategy(b) => &b.required_sections,
+            _ => &[],
+        }
     }
+
+    /// Parse a meta file's text straight into `t`'s struct, without a
+    /// `serde_json::Value` first. `None` whenever this could differ from
+    /// [`Body::from_value`] on the parsed value (the caller then takes that
+    /// path, which also words every error):
+    ///
+    /// - only types whose fields are text, lists of text and free values
+    ///   (a `bool` field would take a quoted `"true"` here, not there);
+    /// - strings are read in serde-saphyr's `no_schema` mode, so a plain
+    ///   scalar that resolves to a number, a boolean or null is refused
+    ///   rather than taken as text (as a value would not be);
+    /// - no YAML tags (`!`), which the two paths keep differently in
+    ///   project-specific keys, and no number literal that overflows to
+    ///   infinity (which `no_schema` does not recognise as a number);
+    /// - the file's `type` must be `t`'s name.
+    pub fn from_yaml_direct(t: MetaType, text: &str) -> Option<Body> {
+        fn go<T: serde::de::DeserializeOwned>(text: &str) -> Option<Box<T>> {
+            let mut opts = warden_core::strict::yaml_options();
+            opts.no_schema = true;
+            serde_saphyr::from_str_with_options(text, opts)
+                .ok()
+                .map(Box::new)
+        }
+        if text.contains('!') || overflowing_number(text) {
+            return None;
+        }
+        let body = match t {
+            MetaType::RootReadme => Body::RootReadme(go(text)?),
+            MetaType::SubsystemReadme => Body::SubsystemReadme(go(text)?),
+            MetaType::ComponentReadme => Body::ComponentReadme(go(text)?),
+            MetaType::DocArchitecture => Body::DocArchitecture(go(text)?),
+            MetaType::DocAiCollaboration => Body::DocAiCollaboration(go(text)?),
+            MetaType::TestStrategy => Body::TestStrategy(go(text)?),
+            MetaType::TestUnitSpec => Body::TestUnitSpec(go(text)?),
+            MetaType::TestIntegrationSpec => Body::TestIntegrationSpec(go(text)?),
+            MetaType::TestE2eSpec => Body::TestE2eSpec(go(text)?),
+            MetaType::SubsystemTestSpec => Body::SubsystemTestSpec(go(text)?),
+            MetaType::SubsystemDocsSpec => Body::SubsystemDocsSpec(go(text)?),
+            _ => return None,
+        };
+        (body.type_value() == Some(t.name())).then_some(body)
+    }
+
+    /// The `type` as kept among the project-specific keys.
+    fn type_value(&self) -> Option<&str> {
+        let extra = match self {
+            Body::RootReadme(b) => &b.extra,
+            Body::SubsystemReadme(b) => &b.extra,
+            Body::ComponentReadme(b) => &b.extra,
+            Body::DocArchitecture(b) => &b.extra,
+            Body::DocAiCollaboration(b) => &b.extra,
+            Body::TestStrategy(b) => &b.extra,
+            Body::TestUnitSpec(b) => &b.extra,
+            Body::TestIntegrationSpec(b) => &b.extra,
+            Body::TestE2eSpec(b) => &b.extra,
+            Body::SubsystemTestSpec(b) => &b.extra,
+            Body::SubsystemDocsSpec(b) => &b.extra,
+            _ => return None,
+        };
+        extra.get("type").and_then(Value::as_str)
+    }
+}
+
+/// Whether any word of the text is a number literal that overflows an
+/// `f64` (`1e999`): a value reads it as infinity, `no_schema` as text.
+fn overflowing_number(text: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || ",[]{}:#\"'".contains(c))
+        .any(|w| {
+            let digits = w.strip_prefix(['+', '-']).unwrap_or(w);
+            digits.as_bytes().first().is_some_and(u8::is_ascii_digit)
+                && w.parse::<f64>().is_ok_and(f64::is_infinite)
+        })
 }
 
 /// The JSON Schema of a meta type.

@@ -28,10 +28,6 @@ fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     Some(cur)
 }
 
-fn text_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    s(v, path).and_then(Value::as_str)
-}
-
 /// A kind of link between a module and an agent that a module meta
 /// declares: a list of entries with an `agent_id` each.
 struct AgentLink {
@@ -223,10 +219,10 @@ pub fn check(root: &Path, loaded: &[Loaded], gaps: &mut Vec<NewGap>) -> warden_c
     let wc = loaded
         .iter()
         .find(|l| l.meta_type == MetaType::WiringContracts);
-    let contracts = wc.and_then(|l| meta::typed::<meta::WiringContracts>(&l.value));
-    let inv = contracts.map(|c| c.invariants).unwrap_or_default();
+    let contracts = wc.and_then(|l| l.body::<meta::WiringContracts>());
+    let inv = contracts.map(|c| c.invariants.clone()).unwrap_or_default();
     for (l, m) in module_metas(loaded) {
-        for (rule, needle) in module_rules(&m, &inv) {
+        for (rule, needle) in module_rules(m, &inv) {
             if let Err(problem) = eval(root, &rule) {
                 gaps.push(wiring_gap(l, &rule, problem, &needle));
             }
@@ -251,7 +247,7 @@ pub fn check(root: &Path, loaded: &[Loaded], gaps: &mut Vec<NewGap>) -> warden_c
         }
     }
     if let Some(wc) = wc {
-        if let Some(w) = meta::typed::<meta::WiringContracts>(&wc.value) {
+        if let Some(w) = wc.body::<meta::WiringContracts>() {
             for rule in &w.rules {
                 if let Err(problem) = eval(root, rule) {
                     gaps.push(wiring_gap(wc, rule, problem, rule_target(rule)));
@@ -307,7 +303,10 @@ fn check_registry(root: &Path, mc: &Loaded, registry: Option<&Modules>, gaps: &m
         r.gaps.push(g);
         return;
     };
-    let c = meta::typed::<meta::ModuleContracts>(&mc.value).unwrap_or_default();
+    let c = mc
+        .body::<meta::ModuleContracts>()
+        .cloned()
+        .unwrap_or_default();
     let mut specs = BTreeSet::new();
     let mut folders = BTreeSet::new();
     for m in &reg.modules {
@@ -649,11 +648,11 @@ fn declared(v: &Value, path: &[&str]) -> bool {
 
 /// The module metas that type-check (the others are `schema_violation`
 /// gaps already), typed.
-fn module_metas(loaded: &[Loaded]) -> impl Iterator<Item = (&Loaded, meta::ModuleMeta)> {
+fn module_metas(loaded: &[Loaded]) -> impl Iterator<Item = (&Loaded, &meta::ModuleMeta)> {
     loaded
         .iter()
         .filter(|l| l.meta_type == MetaType::ModuleMeta)
-        .filter_map(|l| Some((l, meta::typed::<meta::ModuleMeta>(&l.value)?)))
+        .filter_map(|l| Some((l, l.body::<meta::ModuleMeta>()?)))
 }
 
 /// The wiring graph's path and its text: a pure function of the module metas
@@ -662,7 +661,7 @@ pub fn graph(loaded: &[Loaded]) -> (String, String) {
     let path = loaded
         .iter()
         .find(|l| l.meta_type == MetaType::WiringContracts)
-        .and_then(|l| text_at(&l.value, &["graph_file"]))
+        .and_then(|l| l.body::<meta::WiringContracts>()?.graph_file.as_deref())
         .and_then(|p| repo_rel(p).ok())
         .unwrap_or_else(|| DEFAULT_GRAPH.to_string());
     let mut modules = Vec::new();
@@ -676,7 +675,7 @@ pub fn graph(loaded: &[Loaded]) -> (String, String) {
             risk_level: scalar(m.wiring.governance.risk_level.as_ref()),
         });
         for link in &AGENT_LINKS {
-            for (b, a) in linked_agents(&m, link) {
+            for (b, a) in linked_agents(m, link) {
                 agents.insert(a.to_string());
                 edges.push(agent_edge(link, b, a, id));
             }

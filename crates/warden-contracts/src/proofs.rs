@@ -39,8 +39,12 @@ pub struct FileStat {
 impl FileStat {
     /// One `statx` of `path` (following symlinks, as reading does).
     pub fn of(path: &Path) -> Option<FileStat> {
+        FileStat::from_metadata(&std::fs::metadata(path).ok()?)
+    }
+
+    /// A regular file's stat from its metadata (`None` for anything else).
+    pub fn from_metadata(m: &std::fs::Metadata) -> Option<FileStat> {
         use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata(path).ok()?;
         m.is_file().then(|| FileStat {
             size: m.size(),
             ino: m.ino(),

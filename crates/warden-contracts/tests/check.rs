@@ -1222,3 +1222,74 @@ fn typed_scope_expectations_ci_contracts_and_wiring_name_the_bad_field() {
         assert!(g.message.contains(field), "{file}: {}", g.message);
     }
 }
+
+/// A tree with every reading outcome many times over: metas parsed
+/// straight into their types, metas that fall back to a value (a number
+/// where text is expected, a tag, broken YAML), missing and present
+/// documents and test files, all in parallel.
+fn mixed_tree(root: &Path) {
+    for i in 0..120 {
+        let d = format!("pkg/s{i:03}");
+        let name = match i % 6 {
+            0 => "123".to_string(),
+            1 => "!!str tagged".to_string(),
+            2 => "[broken".to_string(),
+            _ => format!("S{i}"),
+        };
+        write(
+            root,
+            &format!("{d}/README.meta.yaml"),
+            &format!("type: subsystem_readme\nsubsystem:\n  name: {name}\n  purpose: Part {i}.\n"),
+        );
+        write(
+            root,
+            &format!("{d}/tests.meta.yaml"),
+            &format!(
+                "type: subsystem_test_spec\nsubsystem:\n  name: S{i}\nunit_tests:\n  modules:\n    - path: {d}/engine.py\n      file: tests/unit/test_s{i:03}.py\n      must_cover: [\"Runs.\"]\n"
+            ),
+        );
+        if i % 4 != 1 {
+            write(
+                root,
+                &format!("{d}/README.md"),
+                "# S\n\n## Subsystem overview\n\nText.\n",
+            );
+        }
+        if i % 5 != 2 {
+            write(
+                root,
+                &format!("tests/unit/test_s{i:03}.py"),
+                "def test_runs():\n    assert True\n",
+            );
+        }
+    }
+}
+
+#[test]
+fn a_parallel_check_is_byte_identical_run_to_run_and_to_one_thread() {
+    let d = tempfile::tempdir().expect("tempdir");
+    mixed_tree(d.path());
+    let json = |r: &check::CheckReport| serde_json::to_string_pretty(r).expect("json");
+    let first = json(&run(d.path()));
+    assert_eq!(first, json(&run(d.path())), "two runs differ");
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    assert_eq!(
+        first,
+        json(&one.install(|| run(d.path()))),
+        "one thread differs"
+    );
+    // Every outcome is in the tree: typed, fallen back to a gap, missing.
+    let r = run(d.path());
+    for k in [
+        GapKind::SchemaViolation,
+        GapKind::InvalidMeta,
+        GapKind::MissingDoc,
+        GapKind::MissingSection,
+        GapKind::MissingTestFile,
+    ] {
+        assert!(!of_kind(&r, k).is_empty(), "{k:?}");
+    }
+}
