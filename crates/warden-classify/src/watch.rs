@@ -89,7 +89,21 @@ pub enum WatchEvent {
         files: usize,
         error: String,
     },
+    /// One file failed on its own after its batch was split to find it
+    /// (see [`BISECT_BUDGET`]); the rest of its batch was handled. It is
+    /// retried when it changes.
+    FileFailed {
+        path: String,
+        error: String,
+    },
 }
+
+/// How many times a failed batch may be split in halves to find the files
+/// that failed it, so one file the policy refuses does not strand the rest
+/// of its batch: isolating one bad file among 400 takes about 9 splits.
+/// Past the budget (a failure every file shares, such as a broken policy)
+/// the remaining parts fail whole.
+pub const BISECT_BUDGET: u32 = 24;
 
 /// One batch: one run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -235,7 +249,8 @@ pub struct WatchSummary {
     /// "events" or "poll".
     pub mode: String,
     pub batches: Vec<BatchLog>,
-    /// Batches that failed.
+    /// Batches (or, once a failed batch was split, single files) that
+    /// failed.
     pub failed: u64,
     /// Batches handled (also when their lines are not kept).
     #[serde(skip)]
@@ -678,13 +693,58 @@ struct Batch<'a, 'l> {
 }
 
 impl Batch<'_, '_> {
+    /// Hand `settled` to the handler; a batch that fails is split in halves
+    /// and each half handled again (within [`BISECT_BUDGET`] splits), so
+    /// only the files that fail it are held back.
     fn handle(
         &mut self,
         handler: &mut dyn BatchHandler,
         settled: &[(RepoPath, Key)],
         pending: usize,
     ) {
-        let n = settled.len();
+        let mut budget = BISECT_BUDGET;
+        self.handle_part(handler, settled, pending, &mut budget);
+    }
+
+    fn handle_part(
+        &mut self,
+        handler: &mut dyn BatchHandler,
+        settled: &[(RepoPath, Key)],
+        pending: usize,
+        budget: &mut u32,
+    ) {
+        let Err(error) = self.attempt(handler, settled, pending) else {
+            return;
+        };
+        if settled.len() > 1 && *budget > 0 {
+            *budget -= 1;
+            let (a, b) = settled.split_at(settled.len() / 2);
+            self.handle_part(handler, a, pending, budget);
+            self.handle_part(handler, b, pending, budget);
+            return;
+        }
+        self.summary.failed += 1;
+        let event = match settled {
+            [(path, _)] => WatchEvent::FileFailed {
+                path: path.to_string(),
+                error,
+            },
+            _ => WatchEvent::Failed {
+                files: settled.len(),
+                error,
+            },
+        };
+        (self.log)(&event);
+    }
+
+    /// One run of the handler over `settled`: logged when it succeeds, the
+    /// failure's text when it does not.
+    fn attempt(
+        &mut self,
+        handler: &mut dyn BatchHandler,
+        settled: &[(RepoPath, Key)],
+        pending: usize,
+    ) -> std::result::Result<(), String> {
         let batch: Vec<Settled> = settled
             .iter()
             .map(|(p, k)| Settled {
@@ -693,24 +753,18 @@ impl Batch<'_, '_> {
             })
             .collect();
         match handler.handle(self.root, self.reg, &batch) {
-            Ok(h) if !h.faults.is_empty() => {
-                self.summary.failed += 1;
-                (self.log)(&WatchEvent::Failed {
-                    files: n,
-                    error: format!(
-                        "{}{}",
-                        h.faults.join("; "),
-                        h.dispatch
-                            .map(|d| format!(" (dispatch run {d}; `warden replay {d}`)"))
-                            .unwrap_or_default()
-                    ),
-                });
-            }
+            Ok(h) if !h.faults.is_empty() => Err(format!(
+                "{}{}",
+                h.faults.join("; "),
+                h.dispatch
+                    .map(|d| format!(" (dispatch run {d}; `warden replay {d}`)"))
+                    .unwrap_or_default()
+            )),
             Ok(h) => {
                 self.summary.handled += 1;
                 let b = BatchLog {
                     batch: self.summary.handled,
-                    files: n,
+                    files: settled.len(),
                     counts: h.report.counts,
                     run: h.report.run,
                     outcome: h.report.outcome,
@@ -722,14 +776,9 @@ impl Batch<'_, '_> {
                 if self.keep {
                     self.summary.batches.push(b);
                 }
+                Ok(())
             }
-            Err(e) => {
-                self.summary.failed += 1;
-                (self.log)(&WatchEvent::Failed {
-                    files: n,
-                    error: e.to_string(),
-                });
-            }
+            Err(e) => Err(e.to_string()),
         }
     }
 }

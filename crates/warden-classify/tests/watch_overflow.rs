@@ -101,6 +101,9 @@ fn watch_through_an_overflow(f: &Fixture) -> (Vec<String>, usize) {
                     }
                 }
                 WatchEvent::Failed { files, error } => log.push(format!("failed {files}: {error}")),
+                WatchEvent::FileFailed { path, error } => {
+                    log.push(format!("failed {path}: {error}"))
+                }
             },
             rx,
         )

@@ -305,6 +305,9 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
         WatchEvent::Failed { files, error } => eprintln!(
             "warden watch: a batch of {files} file(s) failed (retried when they change): {error}"
         ),
+        WatchEvent::FileFailed { path, error } => eprintln!(
+            "warden watch: {path} failed (the rest of its batch went on; retried when it changes): {error}"
+        ),
     };
     let mut handler = Dispatch {
         ctx: &ctx,
