@@ -18,6 +18,13 @@
 //!   for serde types marked `deny_unknown_fields`).
 //!
 //! Every error is [`Error::Invalid`] (exit 2) naming the file, the field and the fix.
+//!
+//! Warden's own configuration files are read through [`read_config`]: never
+//! through a symbolic link (anywhere on the path inside the repository),
+//! never from a FIFO, device or directory. And an error never quotes more of
+//! the input than a short, escaped [`excerpt`]: a file that is not what it
+//! claims (a "YAML" file that holds credentials) must not reach a log, a
+//! JSON report or a SARIF upload through warden's error message.
 
 use crate::error::{Error, Result, did_you_mean};
 use serde::de::{
@@ -26,6 +33,8 @@ use serde::de::{
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -60,6 +69,134 @@ pub fn text<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
     })
 }
 
+/// The most characters of an input's own text an error quotes.
+pub const EXCERPT_CHARS: usize = 80;
+
+/// A short, terminal-safe excerpt of text that came from an input file (a
+/// parser's message, a key, a value): at most [`EXCERPT_CHARS`] characters
+/// of its first line, with "…" when something was cut, escaped by
+/// [`crate::text::shown`].
+pub fn excerpt(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("");
+    let mut cut: String = line.chars().take(EXCERPT_CHARS).collect();
+    if cut.len() < s.len() {
+        cut.push('…');
+    }
+    crate::text::shown(&cut).to_string()
+}
+
+/// Read one of warden's own configuration files, `rel` (slash-separated,
+/// relative to `root`): `Ok(None)` when it does not exist. Refused (exit 2,
+/// naming the file and the fix): any component of `rel` that is a symbolic
+/// link, even one that points inside the repository, and a final file that
+/// is not a regular file (a FIFO would block, `/proc` or a device would be
+/// read as configuration). The last component is opened with `O_NOFOLLOW`
+/// and `O_NONBLOCK`, so a link or FIFO swapped in after the check is still
+/// refused, not followed or waited on. See docs/security.md.
+pub fn read_config(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    let mut at = root.to_path_buf();
+    for (i, part) in parts.iter().enumerate() {
+        at.push(part);
+        let meta = match std::fs::symlink_metadata(&at) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(unreadable_config(rel, &e.to_string())),
+        };
+        if meta.file_type().is_symlink() {
+            return Err(config_link_error(rel, &parts[..=i].join("/"), &at));
+        }
+        if i + 1 < parts.len() && !meta.is_dir() {
+            return Ok(None);
+        }
+    }
+    let mut file = match open_config(&at) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(config_link_error(rel, rel, &at));
+        }
+        Err(e) => return Err(unreadable_config(rel, &e.to_string())),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| unreadable_config(rel, &e.to_string()))?;
+    if !meta.is_file() {
+        return Err(not_regular_error(rel, &meta));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes)
+        .map_err(|e| unreadable_config(rel, &e.to_string()))?;
+    Ok(Some(bytes))
+}
+
+fn open_config(path: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )?;
+    Ok(std::fs::File::from(fd))
+}
+
+fn config_link_error(rel: &str, link: &str, at: &Path) -> Error {
+    let target = std::fs::read_link(at)
+        .map(|t| t.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "(unreadable)".into());
+    let what = if link == rel {
+        "is a symbolic link".to_string()
+    } else {
+        format!(
+            "is reached through the symbolic link {}",
+            crate::text::shown(link)
+        )
+    };
+    Error::invalid(
+        rel,
+        "(file)",
+        format!(
+            "{what} (to {}); warden reads its configuration only from regular files inside the repository, never through a link",
+            crate::text::shown(&target)
+        ),
+        Some(format!(
+            "replace the link {} with the file itself (check what it points at first)",
+            crate::text::shown(link)
+        )),
+    )
+}
+
+fn not_regular_error(rel: &str, meta: &std::fs::Metadata) -> Error {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let kind = if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    Error::invalid(
+        rel,
+        "(file)",
+        format!("is {kind}; warden reads its configuration only from regular files"),
+        Some(format!("replace {rel} with a regular file")),
+    )
+}
+
+fn unreadable_config(rel: &str, why: &str) -> Error {
+    Error::invalid(
+        rel,
+        "(file)",
+        format!("cannot be read ({why})"),
+        Some(format!("make {rel} a readable regular file")),
+    )
+}
+
 /// Parse JSON strictly: [`text`]'s checks, then the syntax, then no key may
 /// repeat within one object. The value is exactly what `serde_json` would give
 /// for the same (accepted) bytes.
@@ -78,18 +215,20 @@ pub fn parse_json(bytes: &[u8], file: &str) -> Result<Value> {
             file,
             field,
             format!(
-                "duplicate key \"{key}\" at line {} column {}",
+                "duplicate key {} at line {} column {}",
+                quoted(&key),
                 e.line(),
                 e.column()
             ),
             Some(format!(
-                "a key may appear only once in an object; remove one of the \"{key}\" entries"
+                "a key may appear only once in an object; remove one of the {} entries",
+                quoted(&key)
             )),
         ),
         None => Error::invalid(
             file,
             format!("line {} column {}", e.line(), e.column()),
-            format!("not valid JSON: {e}"),
+            format!("not valid JSON: {}", excerpt(&e.to_string())),
             Some("fix the JSON syntax".into()),
         ),
     })
@@ -126,20 +265,25 @@ pub fn parse_yaml(bytes: &[u8], file: &str) -> Result<Value> {
             None => "(yaml)".to_string(),
         };
         if let serde_saphyr::Error::DuplicateMappingKey { key, .. } = e.without_snippet() {
-            let key = key.as_deref().unwrap_or("(a complex key)");
+            let key = quoted(key.as_deref().unwrap_or("(a complex key)"));
             return Error::invalid(
                 file,
                 field,
-                format!("duplicate key \"{key}\""),
+                format!("duplicate key {key}"),
                 Some(format!(
-                    "a key may appear only once in a mapping; remove one of the \"{key}\" entries"
+                    "a key may appear only once in a mapping; remove one of the {key} entries"
                 )),
             );
         }
+        // The message without serde-saphyr's source snippet (the lines
+        // around the error), and bounded: the input may not be YAML at all.
         Error::invalid(
             file,
             field,
-            format!("not valid YAML: {e}"),
+            format!(
+                "not valid YAML: {}",
+                excerpt(&e.without_snippet().to_string())
+            ),
             Some("fix the YAML syntax at the reported line".into()),
         )
     })
@@ -161,16 +305,18 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
         if let Some((name, known)) = parse_unknown(&message, "unknown field `") {
             return unknown_field_error(file, &field, &name, known.iter().map(String::as_str));
         }
+        let field = excerpt(&field);
         if let Some((name, known)) = parse_unknown(&message, "unknown variant `") {
             let hint = did_you_mean(&name, known.iter().map(String::as_str))
                 .unwrap_or_else(|| format!("one of: {}", known.join(", ")));
-            return Error::invalid(file, field, format!("unknown value \"{name}\""), Some(hint));
+            let name = quoted(&name);
+            return Error::invalid(file, field, format!("unknown value {name}"), Some(hint));
         }
         if let Some(found) = invalid_type(&message, "string ", "a boolean") {
             return Error::invalid(
                 file,
                 field,
-                format!("{found} is not a boolean; write true or false"),
+                format!("{} is not a boolean; write true or false", excerpt(found)),
                 Some(YAML12_BOOLEANS.into()),
             );
         }
@@ -183,7 +329,7 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
                 Some(YAML12_BOOLEANS.into()),
             );
         }
-        Error::invalid(file, field, message, Some(hint.to_string()))
+        Error::invalid(file, field, excerpt(&message), Some(hint.to_string()))
     })
 }
 
@@ -223,7 +369,18 @@ pub fn unknown_field_error<'a>(
             format!("known fields here: {}", all.join(", "))
         })
     });
-    Error::invalid(file, field, "unknown field", hint)
+    Error::invalid(file, excerpt(field), "unknown field", hint)
+}
+
+/// `s` in double quotes when it is plain text, else [`excerpt`]'s escaped
+/// (and already quoted) form; both bounded.
+fn quoted(s: &str) -> String {
+    let e = excerpt(s);
+    if e.starts_with('"') {
+        e
+    } else {
+        format!("\"{e}\"")
+    }
 }
 
 /// serde's wording, stable since serde 1.0: "unknown field `x`, expected one

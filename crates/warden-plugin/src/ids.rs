@@ -97,7 +97,9 @@ pub fn parse_card(bytes: &[u8]) -> Result<IdCard, String> {
 
 pub fn read_card(root: &Path, id: &str) -> Result<IdCard, String> {
     let rel = format!("{CARDS_DIR}/{id}.yaml");
-    let bytes = std::fs::read(root.join(&rel)).map_err(|e| format!("cannot read {rel}: {e}"))?;
+    let bytes = warden_core::strict::read_config(root, &rel)
+        .map_err(|e| format!("cannot read {rel}: {e}"))?
+        .ok_or_else(|| format!("cannot read {rel}: No such file or directory"))?;
     parse_card(&bytes)
 }
 

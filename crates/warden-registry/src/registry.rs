@@ -57,16 +57,7 @@ fn read(root: &Path, rel: &str, over: &Overrides) -> Result<Option<Vec<u8>>> {
     if let Some(b) = over.get(rel) {
         return Ok(b.clone());
     }
-    let p = root.join(rel);
-    match std::fs::read(&p) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::Io {
-            op: "read",
-            path: p,
-            source: e,
-        }),
-    }
+    warden_core::strict::read_config(root, rel)
 }
 
 /// One entry file as loaded: its path, its bytes (None: vanished between
