@@ -582,6 +582,112 @@ mod tests {
         );
     }
 
+    const FAKE_SECRET: &str = "SECRET_TOKEN=ghp_fake0123456789";
+
+    /// A repository root and, outside it, a file holding a fake secret.
+    fn root_and_secret() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(root.join(".warden")).expect("mkdir");
+        let secret = dir.path().join("credentials");
+        std::fs::write(&secret, format!("{FAKE_SECRET}\nPASSWORD=hunter2\n")).expect("write");
+        (dir, root, secret)
+    }
+
+    #[test]
+    fn a_config_file_that_is_a_symlink_to_a_secret_outside_the_repo_is_refused_unread() {
+        let (_d, root, secret) = root_and_secret();
+        std::os::unix::fs::symlink(&secret, root.join(".warden/modules.yaml")).expect("link");
+        let e = read_config(&root, ".warden/modules.yaml").expect_err("a link");
+        let shown = format!("{e} / {}", e.hint().unwrap_or_default());
+        assert_eq!(e.class(), crate::ExitClass::Input);
+        assert!(!shown.contains("SECRET_TOKEN"), "{shown}");
+        assert_eq!(
+            shown,
+            format!(
+                ".warden/modules.yaml: (file): is a symbolic link (to {}); warden reads its configuration only from regular files inside the repository, never through a link / replace the link .warden/modules.yaml with the file itself (check what it points at first)",
+                secret.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_config_file_inside_a_symlinked_directory_is_refused_too() {
+        let (d, root, _secret) = root_and_secret();
+        let elsewhere = d.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).expect("mkdir");
+        std::fs::write(elsewhere.join("capabilities.yaml"), FAKE_SECRET).expect("write");
+        std::fs::create_dir(root.join("registry")).expect("mkdir");
+        std::os::unix::fs::symlink(&elsewhere, root.join("registry/indexes")).expect("link");
+        let e = read_config(&root, "registry/indexes/capabilities.yaml").expect_err("a link");
+        assert!(
+            e.to_string()
+                .contains("is reached through the symbolic link registry/indexes"),
+            "{e}"
+        );
+        // Even a link that stays inside the repository: configuration is
+        // read from regular files only.
+        std::fs::write(root.join("real.yaml"), "a: 1\n").expect("write");
+        std::os::unix::fs::symlink("../real.yaml", root.join(".warden/sync.yaml")).expect("link");
+        assert!(read_config(&root, ".warden/sync.yaml").is_err());
+    }
+
+    #[test]
+    fn a_config_file_that_is_a_fifo_is_refused_without_waiting_for_a_writer() {
+        let (_d, root, _secret) = root_and_secret();
+        let fifo = root.join(".warden/policy.yaml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let e = read_config(&root, ".warden/policy.yaml").expect_err("a FIFO");
+        assert_eq!(
+            e.to_string(),
+            ".warden/policy.yaml: (file): is a FIFO; warden reads its configuration only from regular files"
+        );
+        std::fs::create_dir(root.join(".warden/contracts.yaml")).expect("mkdir");
+        let e = read_config(&root, ".warden/contracts.yaml").expect_err("a directory");
+        assert!(e.to_string().contains("is a directory"), "{e}");
+    }
+
+    #[test]
+    fn a_regular_config_file_is_read_and_a_missing_one_is_none() {
+        let (_d, root, _secret) = root_and_secret();
+        std::fs::write(root.join(".warden/modules.yaml"), "a: 1\n").expect("write");
+        let got = read_config(&root, ".warden/modules.yaml").expect("read");
+        assert_eq!(got.as_deref(), Some(&b"a: 1\n"[..]));
+        assert_eq!(read_config(&root, ".warden/none.yaml").expect("none"), None);
+        assert_eq!(read_config(&root, "absent/dir/x.yaml").expect("none"), None);
+    }
+
+    #[test]
+    fn a_yaml_parse_error_quotes_no_source_snippet_and_a_bounded_excerpt() {
+        let long = "k".repeat(500);
+        let text = format!("{FAKE_SECRET}{long} second: [\nPASSWORD=hunter2\n");
+        let e = parse_yaml(text.as_bytes(), "m.yaml").expect_err("bad yaml");
+        let s = e.to_string();
+        assert!(!s.contains("hunter2") && !s.contains(&long), "{s}");
+        assert!(s.len() < 200, "{s}");
+        // A file that parses as one long scalar: serde names the value.
+        let value = parse_yaml(format!("{FAKE_SECRET}{long}\n").as_bytes(), "m.yaml").expect("a scalar");
+        let e = deserialize::<std::collections::BTreeMap<String, u8>>(&value, "m.yaml", "h")
+            .expect_err("wrong type");
+        let s = e.to_string();
+        assert!(!s.contains(&long) && s.ends_with('…'), "{s}");
+    }
+
+    #[test]
+    fn an_excerpt_is_one_escaped_line_of_bounded_length() {
+        assert_eq!(excerpt("plain"), "plain");
+        assert_eq!(excerpt("a\nsecond line"), "a…");
+        assert_eq!(excerpt("red \u{1b}[31m"), "\"red \\x1b[31m\"");
+        let cut = excerpt(&"x".repeat(200));
+        assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
+        let e = parse_yaml(b"a: 1\n\"\\e[2J\": 1\n\"\\e[2J\": 2\n", "d.yaml").expect_err("dup");
+        assert_eq!(
+            e.to_string(),
+            "d.yaml: line 3 column 1: duplicate key \"\\x1b[2J\""
+        );
+    }
+
     #[test]
     fn unknown_fields_get_a_did_you_mean() {
         #[derive(serde::Deserialize, Debug)]

