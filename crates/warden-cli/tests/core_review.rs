@@ -60,10 +60,16 @@ fn config_files_symlinked_to_a_secret_outside_the_repo_are_refused_and_never_ech
     link(&secret, &r, "registry/indexes/capabilities.yaml");
     t.push_str(&transcript(&r, &[&["registry", "validate"]]));
     std::fs::remove_file(r.root.join("registry/indexes/capabilities.yaml")).expect("rm");
-    std::fs::rename(r.root.join(".warden/policy.yaml"), r.home.path().join("policy.yaml"))
-        .expect("mv");
+    std::fs::rename(
+        r.root.join(".warden/policy.yaml"),
+        r.home.path().join("policy.yaml"),
+    )
+    .expect("mv");
     link(&secret, &r, ".warden/policy.yaml");
-    t.push_str(&transcript(&r, &[&["status"], &["status", "--format", "json"]]));
+    t.push_str(&transcript(
+        &r,
+        &[&["status"], &["status", "--format", "json"]],
+    ));
     assert_no_secret("the transcript", &t);
     settings(&r).bind(|| insta::assert_snapshot!(t));
 }
@@ -77,7 +83,10 @@ fn a_committed_config_file_holding_non_yaml_text_is_quoted_only_as_a_short_excer
         &format!("{FAKE_SECRET}{long} x: [\nPASSWORD=hunter2\n"),
     );
     let t = transcript(&r, &[&["modules", "validate"]]);
-    r.write(".warden/modules.yaml", &format!("{FAKE_SECRET}{long}\nPASSWORD=hunter2\n"));
+    r.write(
+        ".warden/modules.yaml",
+        &format!("{FAKE_SECRET}{long}\nPASSWORD=hunter2\n"),
+    );
     let t = t + &transcript(&r, &[&["modules", "validate"], &["check"]]);
     assert!(!t.contains("hunter2") && !t.contains(&long), "{t}");
     settings(&r).bind(|| insta::assert_snapshot!(t));

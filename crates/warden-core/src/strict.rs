@@ -636,8 +636,14 @@ mod tests {
     fn a_config_file_that_is_a_fifo_is_refused_without_waiting_for_a_writer() {
         let (_d, root, _secret) = root_and_secret();
         let fifo = root.join(".warden/policy.yaml");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .expect("mkfifo");
         let e = read_config(&root, ".warden/policy.yaml").expect_err("a FIFO");
         assert_eq!(
             e.to_string(),
@@ -667,7 +673,8 @@ mod tests {
         assert!(!s.contains("hunter2") && !s.contains(&long), "{s}");
         assert!(s.len() < 200, "{s}");
         // A file that parses as one long scalar: serde names the value.
-        let value = parse_yaml(format!("{FAKE_SECRET}{long}\n").as_bytes(), "m.yaml").expect("a scalar");
+        let value =
+            parse_yaml(format!("{FAKE_SECRET}{long}\n").as_bytes(), "m.yaml").expect("a scalar");
         let e = deserialize::<std::collections::BTreeMap<String, u8>>(&value, "m.yaml", "h")
             .expect_err("wrong type");
         let s = e.to_string();
