@@ -102,3 +102,34 @@ fn a_config_file_that_is_a_fifo_is_refused_instead_of_hanging() {
     let t = output("modules validate", &out);
     settings(&r).bind(|| insta::assert_snapshot!(t));
 }
+
+#[test]
+fn modules_init_force_keeps_the_replaced_registry_and_undo_names_it() {
+    let r = Repo::new();
+    std::fs::create_dir_all(r.root.join("billing")).expect("mkdir");
+    r.write("billing/a.py", "x\n");
+    let mine = "schema: warden.modules/v1\n# tuned by hand, not committed\nmodules:\n  - name: Billing\n    folder: billing/\n    keywords: [invoice, vat]\n";
+    r.write(".warden/modules.yaml", mine);
+    let out = r.run(&["modules", "init", "--force"]);
+    let mut t = output("modules init --force", &out);
+    let run = r.newest_run();
+    t.push_str(&transcript(&r, &[&["undo", &run, "--yes"]]));
+    let kept = format!(".warden/state/replaced/{run}/modules.yaml");
+    assert_eq!(
+        r.read(&kept),
+        mine,
+        "the previous registry is kept byte for byte"
+    );
+    assert_ne!(r.read(".warden/modules.yaml"), mine);
+    // The same file again: nothing differs, nothing is kept.
+    std::fs::copy(r.root.join(&kept), r.root.join(".warden/modules.yaml")).expect("cp back");
+    assert_eq!(r.read(".warden/modules.yaml"), mine);
+    let again = r.json(&["modules", "init", "--force"]);
+    let again_run = again["run"].as_str().expect("run");
+    assert_eq!(
+        again["previous_kept_at"],
+        format!(".warden/state/replaced/{again_run}/modules.yaml")
+    );
+    t.push_str(&transcript(&r, &[&["modules", "init", "--force"]]));
+    settings(&r).bind(|| insta::assert_snapshot!(t));
+}
