@@ -133,3 +133,59 @@ fn modules_init_force_keeps_the_replaced_registry_and_undo_names_it() {
     t.push_str(&transcript(&r, &[&["modules", "init", "--force"]]));
     settings(&r).bind(|| insta::assert_snapshot!(t));
 }
+
+#[test]
+fn ledger_accept_without_a_terminal_needs_yes_and_its_dry_run_writes_nothing() {
+    let r = Repo::new();
+    for name in ["a.txt", "b.txt"] {
+        let p = r.proposal(serde_json::json!([{"kind": "write_file", "path": name, "content": "x\n", "expect": "absent"}]));
+        r.ok(&["apply", &p, "--yes"]);
+    }
+    // Cut the chain's tip: writers refuse until the loss is accepted.
+    let chain = r.chain();
+    let text = std::fs::read_to_string(&chain).expect("chain");
+    let first = text.lines().next().expect("an entry");
+    std::fs::write(&chain, format!("{first}\n")).expect("cut");
+    let before = r.ledger_len();
+    let heads = std::fs::read(r.root.join(".warden/state/ledger-heads.json")).expect("heads");
+    let t = transcript(
+        &r,
+        &[
+            &[
+                "ledger",
+                "accept",
+                "--reason",
+                "restored from a backup",
+                "--dry-run",
+            ],
+            &[
+                "ledger",
+                "accept",
+                "--reason",
+                "restored from a backup",
+                "--dry-run",
+                "--format",
+                "json",
+            ],
+            &["ledger", "accept", "--reason", "restored from a backup"],
+        ],
+    );
+    assert_eq!(r.ledger_len(), before, "nothing was recorded");
+    assert_eq!(
+        std::fs::read(r.root.join(".warden/state/ledger-heads.json")).expect("heads"),
+        heads,
+        "the heads were not re-recorded"
+    );
+    let t = t + &transcript(
+        &r,
+        &[&[
+            "ledger",
+            "accept",
+            "--reason",
+            "restored from a backup",
+            "--yes",
+        ]],
+    );
+    assert_eq!(r.ledger_len(), before + 1);
+    settings(&r).bind(|| insta::assert_snapshot!(t));
+}
