@@ -316,7 +316,10 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
             return Error::invalid(
                 file,
                 field,
-                format!("{} is not a boolean; write true or false", excerpt(found)),
+                format!("{} is not a boolean; write true or false", {
+                    let inner = found.strip_prefix('"').and_then(|f| f.strip_suffix('"'));
+                    quoted(inner.unwrap_or(found))
+                }),
                 Some(YAML12_BOOLEANS.into()),
             );
         }
