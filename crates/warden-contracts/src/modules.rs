@@ -359,13 +359,19 @@ impl RegistryCheck<'_> {
             }
             return;
         };
-        if let Ok(text) = std::fs::read(self.root.join(spec.to_string())) {
-            spec_rules(self.mc, &m.name, &spec.to_string(), &text, self.gaps);
+        // Read as configuration: never through a link, only a regular file.
+        let read = warden_core::strict::read_config(self.root, &spec.to_string());
+        if let Ok(Some(text)) = &read {
+            spec_rules(self.mc, &m.name, &spec.to_string(), text, self.gaps);
         } else {
+            let why = match read {
+                Err(e) => e.to_string(),
+                _ => format!("spec {spec} does not exist"),
+            };
             let g = self
                 .gap(
                     GapKind::MissingModuleSpec,
-                    format!("module \"{}\": spec {spec} does not exist", m.name),
+                    format!("module \"{}\": {why}", m.name),
                 )
                 .target(spec.to_string())
                 .key(m.name.clone())

@@ -111,7 +111,12 @@ pub fn card_files(root: &Path) -> Vec<(String, Vec<u8>)> {
                 .filter(|e| e.file_name().to_string_lossy().ends_with(".yaml"))
                 .filter_map(|e| {
                     let rel = format!("{CARDS_DIR}/{}", e.file_name().to_string_lossy());
-                    std::fs::read(e.path()).ok().map(|b| (rel, b))
+                    // As configuration: a card that is a link or not a
+                    // regular file is left out, never followed.
+                    warden_core::strict::read_config(root, &rel)
+                        .ok()
+                        .flatten()
+                        .map(|b| (rel, b))
                 })
                 .collect()
         })
