@@ -189,3 +189,63 @@ fn ledger_accept_without_a_terminal_needs_yes_and_its_dry_run_writes_nothing() {
     assert_eq!(r.ledger_len(), before + 1);
     settings(&r).bind(|| insta::assert_snapshot!(t));
 }
+
+#[test]
+fn a_content_file_sha256_mismatch_does_not_print_the_files_digest() {
+    let r = Repo::new();
+    // A visible staging place (the test's home is a hidden temp directory,
+    // and a hidden path is refused before the digest is checked).
+    let staging = tempfile::Builder::new()
+        .prefix("warden-staging-")
+        .tempdir()
+        .expect("staging");
+    let key = staging.path().join("id_rsa");
+    std::fs::write(&key, "PRIVATE KEY MATERIAL\n").expect("write");
+    let actual = common::sha("PRIVATE KEY MATERIAL\n");
+    let proposal = |kind: &str, sha: &str| {
+        let p = r.home.path().join(format!("p-{kind}.json"));
+        let doc = serde_json::json!({"schema": "warden.proposal/v1", "source": {"kind": kind, "id": "ai-assistant"},
+            "event": "Manual", "rationale": "closes gap-x",
+            "actions": [{"kind": "write_file", "path": "docs/notes.txt", "content_file": key.to_str().expect("utf-8"),
+                         "content_sha256": sha, "expect": "absent"}]});
+        std::fs::write(&p, doc.to_string()).expect("write");
+        p.display().to_string()
+    };
+    let zeros = "0".repeat(64);
+    let person = proposal("person", &zeros);
+    let plugin = proposal("plugin", &actual);
+    let t = transcript(
+        &r,
+        &[
+            &["apply", &person, "--yes"],
+            &["apply", &person, "--yes", "--format", "json"],
+            &["apply", &plugin, "--yes"],
+        ],
+    );
+    assert!(!t.contains(&actual), "the digest leaks:\n{t}");
+    assert!(!r.root.join("docs/notes.txt").exists());
+    let mut s = settings(&r);
+    s.add_filter(
+        &common::snap::escape(&staging.path().display().to_string()),
+        "[STAGING]",
+    );
+    s.bind(|| insta::assert_snapshot!(t));
+}
+
+#[test]
+fn a_100_mib_move_passes_the_default_max_bytes_in_dry_run_and_real_run() {
+    let r = Repo::new();
+    let big = r.root.join("big.pdf");
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len(100 << 20))
+        .expect("sparse file");
+    let zeros = vec![0u8; 100 << 20];
+    let sha = warden_core::Digest::of(&zeros).hex();
+    drop(zeros);
+    let p = r.proposal(serde_json::json!([
+        {"kind": "move_file", "from": "big.pdf", "to": "moved.pdf", "expect": {"sha256": sha}}
+    ]));
+    let t = transcript(&r, &[&["apply", &p, "--dry-run"], &["apply", &p, "--yes"]]);
+    assert!(r.root.join("moved.pdf").exists() && !big.exists(), "{t}");
+    settings(&r).bind(|| insta::assert_snapshot!(t));
+}
