@@ -208,8 +208,14 @@ pub fn check(root: &Path, loaded: &[Loaded], gaps: &mut Vec<NewGap>) -> warden_c
     let registry = match Modules::load(root) {
         Ok(r) => r,
         Err(e) => {
+            // The registry's own fix (e.g. "replace the link …") with the
+            // problem: the gap kind's fix is about meta files.
+            let message = match e.hint() {
+                Some(h) => format!("{e} (fix: {h})"),
+                None => e.to_string(),
+            };
             gaps.push(
-                NewGap::new(GapKind::SchemaViolation, MODULES_FILE, e.to_string())
+                NewGap::new(GapKind::SchemaViolation, MODULES_FILE, message)
                     .key("registry")
                     .ctx("problem", e.to_string()),
             );
