@@ -101,9 +101,32 @@ pub fn write_as(
     from: &str,
     force: bool,
 ) -> Result<String> {
+    write_keeping(repo, ctx, command, text, from, force).map(|(run, _)| run)
+}
+
+/// Where a registry replaced by run `run` is kept (repository-relative):
+/// `.warden/` is warden's own area, which the engine's runs may not write,
+/// so `warden undo` cannot put it back; this copy can (`cp`).
+pub fn kept_path(run: &str) -> String {
+    format!(".warden/state/replaced/{run}/modules.yaml")
+}
+
+/// [`write_as`], returning the run and, when an existing registry with other
+/// content was replaced (`force`), where its previous bytes are kept
+/// ([`kept_path`], written durably before the replacement and named in the
+/// run's details as `previous.kept_at`).
+pub fn write_keeping(
+    repo: &Repo,
+    ctx: &Context,
+    command: &str,
+    text: &str,
+    from: &str,
+    force: bool,
+) -> Result<(String, Option<String>)> {
     let mut s = repo.session(ctx, true, &mut |_| {})?;
     let path = repo.root().join(MODULES_FILE);
-    if path.exists() && !force {
+    let previous = strict::read_config(repo.root(), MODULES_FILE)?;
+    if previous.is_some() && !force {
         return Err(Error::rejected(
             MODULES_FILE,
             "(file)",
@@ -111,9 +134,18 @@ pub fn write_as(
             Some("pass --force to replace it, or --dry-run to see the YAML it would write".into()),
         ));
     }
-    warden_core::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
     let run = s.new_run_id();
     let digest = Digest::of(text.as_bytes());
+    let mut details = serde_json::json!({"file": MODULES_FILE, "sha256": digest, "from": from});
+    let kept = match previous {
+        Some(old) if old != text.as_bytes() => {
+            let rel = keep_previous(repo, &run, &old)?;
+            details["previous"] = serde_json::json!({"sha256": Digest::of(&old), "kept_at": rel});
+            Some(rel)
+        }
+        _ => None,
+    };
+    warden_core::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
     s.record(Record {
         run: run.clone(),
         command: command.into(),
@@ -124,10 +156,25 @@ pub fn write_as(
         event: "Manual".into(),
         input_digest: digest,
         rationale: Some(format!("write the module registry from {from}")),
-        details: Some(serde_json::json!({"file": MODULES_FILE, "sha256": digest, "from": from})),
+        details: Some(details),
         artifacts: Vec::new(),
     })?;
-    Ok(run)
+    Ok((run, kept))
+}
+
+/// Keep the registry's previous bytes at [`kept_path`] (durably).
+fn keep_previous(repo: &Repo, run: &str, old: &[u8]) -> Result<String> {
+    let rel = kept_path(run);
+    let at = repo.root().join(&rel);
+    if let Some(dir) = at.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            op: "create",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    warden_core::fsutil::write_atomic(&at, old, 0o644)?;
+    Ok(rel)
 }
 
 #[cfg(test)]

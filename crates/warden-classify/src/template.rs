@@ -95,6 +95,11 @@ pub struct ModulesWritten {
     /// The registry's text, on a dry run only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub yaml: Option<String>,
+    /// Where the registry this run replaced (`--force`) is kept, when it
+    /// differed: `.warden/state/replaced/<RUN>/modules.yaml`. `warden undo`
+    /// does not restore `.warden/` files; copy this one back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_kept_at: Option<String>,
 }
 
 impl ModulesWritten {
@@ -116,8 +121,18 @@ impl Report for ModulesWritten {
         } else {
             "check it with `warden modules validate`"
         };
+        let kept = self
+            .previous_kept_at
+            .as_deref()
+            .map(|k| {
+                format!(
+                    "the previous registry is kept at {k}: `cp {k} {}` restores it (`warden undo` does not restore .warden/ files)\n",
+                    self.file
+                )
+            })
+            .unwrap_or_default();
         format!(
-            "wrote {} ({} module(s) from {}); recorded as run {run}\nnext: {next}\n",
+            "wrote {} ({} module(s) from {}); recorded as run {run}\n{kept}next: {next}\n",
             self.file, self.modules, self.from
         )
     }

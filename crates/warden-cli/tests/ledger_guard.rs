@@ -54,6 +54,7 @@ fn a_cut_ledger_tip_refuses_writers_until_accepted() {
                 "accept",
                 "--reason",
                 "restored from an old backup",
+                "--yes",
             ],
         ],
     );
@@ -68,7 +69,7 @@ fn a_cut_ledger_tip_refuses_writers_until_accepted() {
             &["ledger", "verify"],
             &["apply", &p, "--yes"],
             // Nothing left to accept.
-            &["ledger", "accept", "--reason", "again"],
+            &["ledger", "accept", "--reason", "again", "--yes"],
         ],
     );
     assert!(r.root.join("c.txt").exists());

@@ -402,11 +402,12 @@ fn ledger_log_reindex_and_accept_print_their_reports() {
                 "accept",
                 "--reason",
                 "restored from a backup",
+                "--yes",
                 "--format",
                 "json",
             ],
             &["ledger", "log"],
-            &["ledger", "accept", "--reason", "again"],
+            &["ledger", "accept", "--reason", "again", "--yes"],
         ],
     );
     settings(&r).bind(|| {

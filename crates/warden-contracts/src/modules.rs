@@ -204,8 +204,14 @@ pub fn check(root: &Path, loaded: &[Loaded], gaps: &mut Vec<NewGap>) -> warden_c
     let registry = match Modules::load(root) {
         Ok(r) => r,
         Err(e) => {
+            // The registry's own fix (e.g. "replace the link …") with the
+            // problem: the gap kind's fix is about meta files.
+            let message = match e.hint() {
+                Some(h) => format!("{e} (fix: {h})"),
+                None => e.to_string(),
+            };
             gaps.push(
-                NewGap::new(GapKind::SchemaViolation, MODULES_FILE, e.to_string())
+                NewGap::new(GapKind::SchemaViolation, MODULES_FILE, message)
                     .key("registry")
                     .ctx("problem", e.to_string()),
             );
@@ -358,13 +364,19 @@ impl RegistryCheck<'_> {
             }
             return;
         };
-        if let Ok(text) = std::fs::read(self.root.join(spec.to_string())) {
-            spec_rules(self.mc, &m.name, &spec.to_string(), &text, self.gaps);
+        // Read as configuration: never through a link, only a regular file.
+        let read = warden_core::strict::read_config(self.root, &spec.to_string());
+        if let Ok(Some(text)) = &read {
+            spec_rules(self.mc, &m.name, &spec.to_string(), text, self.gaps);
         } else {
+            let why = match read {
+                Err(e) => e.to_string(),
+                _ => format!("spec {spec} does not exist"),
+            };
             let g = self
                 .gap(
                     GapKind::MissingModuleSpec,
-                    format!("module \"{}\": spec {spec} does not exist", m.name),
+                    format!("module \"{}\": {why}", m.name),
                 )
                 .target(spec.to_string())
                 .key(m.name.clone())

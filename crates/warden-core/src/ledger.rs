@@ -895,6 +895,15 @@ impl Ledger {
     /// verify on its own and must be restored (from git or another clone).
     /// Returns what was accepted, one line each; the caller ledgers them.
     pub fn accept(&self) -> Result<Vec<Problem>> {
+        let (accepted, fresh) = self.to_accept()?;
+        heads::write_replacing(&self.heads, &fresh)?;
+        Ok(accepted)
+    }
+
+    /// What [`Ledger::accept`] would accept, and the heads it would record,
+    /// with nothing written (`warden ledger accept --dry-run`, and the list
+    /// shown before the person confirms). Refused as `accept` is.
+    pub fn to_accept(&self) -> Result<(Vec<Problem>, Heads)> {
         let rel = self.rel_heads();
         let mut accepted = Vec::new();
         let old = match heads::read(&self.heads, &rel) {
@@ -963,8 +972,7 @@ impl Ledger {
                 Some("`warden ledger verify` checks every chain".into()),
             ));
         }
-        heads::write_replacing(&self.heads, &fresh)?;
-        Ok(accepted)
+        Ok((accepted, fresh))
     }
 
     /// Verify every chain against itself and against the heads this clone has

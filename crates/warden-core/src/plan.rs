@@ -948,19 +948,49 @@ fn check_limits(policy: &Policy, plan: &Plan, file: &str) -> Result<()> {
             Some("split the proposal, or raise limits.max_files in .warden/policy.yaml".into()),
         ));
     }
-    if plan.counts.bytes_written > l.max_bytes {
+    let new_bytes = new_content_bytes(plan);
+    if new_bytes > l.max_bytes {
         return Err(Error::refused(
             Refusal::Limit,
             file,
             "actions",
             format!(
-                "the run would write {} bytes, more than limits.max_bytes = {} of policy {}",
-                plan.counts.bytes_written, l.max_bytes, policy.file.version
+                "the run would write {new_bytes} bytes of new content, more than limits.max_bytes = {} of policy {}",
+                l.max_bytes, policy.file.version
             ),
             Some("split the proposal, or raise limits.max_bytes in .warden/policy.yaml".into()),
         ));
     }
     Ok(())
+}
+
+/// The bytes of new content a plan brings into the working tree: what
+/// `limits.max_bytes` limits. Content that the same plan takes away from
+/// another path (a `move_file` or a `quarantine`: a path that ends absent
+/// and a path that ends with the same digest) is moved, not new, and is
+/// not charged, whatever its size; every other after-state counts in full.
+/// See docs/configuration.md ("limits").
+pub fn new_content_bytes(plan: &Plan) -> u64 {
+    let mut moved: std::collections::HashMap<Digest, usize> = std::collections::HashMap::new();
+    for c in &plan.changes {
+        if let (Some(d), FileState::Absent) = (c.before.digest(), &c.after) {
+            *moved.entry(d).or_default() += 1;
+        }
+    }
+    let mut total = 0u64;
+    for c in &plan.changes {
+        let (Some(content), Some(d)) = (c.after.content(), c.after.digest()) else {
+            continue;
+        };
+        if c.before == FileState::Absent
+            && let Some(n) = moved.get_mut(&d).filter(|n| **n > 0)
+        {
+            *n -= 1;
+            continue;
+        }
+        total += content.len();
+    }
+    total
 }
 
 /// What a plan is of: its run, command, source, event, input and (for an

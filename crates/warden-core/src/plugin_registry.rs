@@ -6,7 +6,7 @@
 //! operating contract.
 
 use crate::digest::Digest;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::strict;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -54,13 +54,10 @@ impl Default for PluginRegistry {
 impl PluginRegistry {
     /// Read the registry; a missing file is an empty registry.
     pub fn read(root: &Path) -> Result<PluginRegistry> {
-        let path = root.join(REGISTRY_FILE);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(e).io("read", &path),
-        };
-        Self::parse(&bytes)
+        match strict::read_config(root, REGISTRY_FILE)? {
+            Some(bytes) => Self::parse(&bytes),
+            None => Ok(Self::default()),
+        }
     }
 
     /// Parse the registry's bytes strictly ([`crate::strict`]).

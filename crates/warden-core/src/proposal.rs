@@ -377,12 +377,22 @@ impl Proposal {
     }
 
     fn from_value_with(value: &Value, file: &str, local: bool) -> Result<(Proposal, Digest)> {
-        let p = Parser { file, local };
+        let p = Parser {
+            file,
+            local,
+            kind: String::new(),
+        };
         let obj = p.object(value, "(top level)")?;
         strict::known_fields(obj, TOP_FIELDS, file, "")?;
+        let schema = p.schema(obj)?;
+        let source = p.source(obj)?;
+        let p = Parser {
+            kind: source.kind.clone(),
+            ..p
+        };
         let proposal = Proposal {
-            schema: p.schema(obj)?,
-            source: p.source(obj)?,
+            schema,
+            source,
             event: p.event(obj)?,
             rationale: match obj.get("rationale") {
                 None | Some(Value::Null) => String::new(),
@@ -437,6 +447,49 @@ struct Parser<'a> {
     /// Whether `content_file` (a local path) is accepted: not from plugins
     /// or the bridge.
     local: bool,
+    /// The proposal's `source.kind` (once parsed): only [`STAGING_KINDS`]
+    /// may name a `content_file`.
+    kind: String,
+}
+
+/// The source kinds whose proposals may name a `content_file` (a person, or
+/// a tool the person runs); every automated source (plugin, bridge,
+/// collector, generator, llm) sends the bytes (`content_base64`).
+pub const STAGING_KINDS: &[&str] = &["person", "tool"];
+
+/// Directories a staged `content_file` may never be read from: system
+/// configuration, kernel and device files, the administrator's home.
+const STAGING_REFUSED_ROOTS: &[&str] = &["/etc", "/proc", "/sys", "/dev", "/boot", "/root"];
+
+/// Why the staged file at `path` (absolute) may not be a `content_file`, if
+/// it may not: a symbolic link, a path with a hidden component (where
+/// credentials live: `~/.ssh`, `~/.gnupg`, `~/.aws`, `~/.config`, another
+/// repository's `.git`), or a place in [`STAGING_REFUSED_ROOTS`]. The
+/// directories are resolved first, so a link to them is seen through.
+fn staging_refusal(path: &std::path::Path) -> Option<String> {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Some("is a symbolic link; name the staged file itself".into());
+    }
+    let real = match (
+        path.parent().map(std::path::Path::canonicalize),
+        path.file_name(),
+    ) {
+        (Some(Ok(dir)), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    };
+    let hidden = real.components().any(
+        |c| matches!(c, std::path::Component::Normal(n) if n.to_string_lossy().starts_with('.')),
+    );
+    if hidden {
+        return Some(
+            "is in a hidden file or directory (where keys and credentials live); stage the content in a visible place"
+                .into(),
+        );
+    }
+    STAGING_REFUSED_ROOTS
+        .iter()
+        .find(|r| real.starts_with(r))
+        .map(|r| format!("is under {r}, where warden never reads staged content"))
 }
 
 impl Parser<'_> {
@@ -676,10 +729,18 @@ impl Parser<'_> {
         if let Some(want) = sha
             && got != want
         {
+            // Never the digest of a content_file: it would turn the check
+            // into an oracle (name any readable file, read its digest from
+            // the error, resubmit). Inline content is the author's own.
+            let message = if which == "content_file" {
+                "does not match the content_file".to_string()
+            } else {
+                format!("does not match the {which}: its sha256 is {}", got.hex())
+            };
             return Err(Error::invalid(
                 self.file,
                 format!("{prefix}content_sha256"),
-                format!("does not match the {which}: its sha256 is {}", got.hex()),
+                message,
                 Some(
                     "recompute it from the content (`sha256sum FILE`), or restage the file".into(),
                 ),
@@ -777,6 +838,17 @@ impl Parser<'_> {
                 Some("send the bytes as \"content_base64\"".into()),
             ));
         }
+        if !STAGING_KINDS.contains(&self.kind.as_str()) {
+            return Err(Error::invalid(
+                self.file,
+                format!("{prefix}content_file"),
+                format!(
+                    "is not accepted from a proposal of source kind \"{}\": only a person or a tool names a local file",
+                    self.kind
+                ),
+                Some("send the bytes as \"content_base64\"".into()),
+            ));
+        }
         if !has_sha {
             return Err(Error::invalid(
                 self.file,
@@ -792,6 +864,14 @@ impl Parser<'_> {
                 format!("{prefix}content_file"),
                 format!("\"{f}\" is not an absolute path"),
                 Some("name the staged file by its absolute path".into()),
+            ));
+        }
+        if let Some(why) = staging_refusal(path) {
+            return Err(Error::invalid(
+                self.file,
+                format!("{prefix}content_file"),
+                format!("{} {why}", crate::text::shown(&f)),
+                Some("stage the content in a regular file outside the repository (e.g. under /tmp); see docs/wire-format.md".into()),
             ));
         }
         let unreadable = |e: Error| {

@@ -158,7 +158,7 @@ pub fn init(root: &Path, ctx: &Context) -> Result<InitReport> {
     std::fs::create_dir_all(layout.ledger_dir()).io("create", layout.ledger_dir())?;
     ensure_tracked_files(root, ctx, &mut report)?;
     ensure_clone_state(&layout, ctx, &mut report)?;
-    ensure_contract(root, &layout, &mut report)?;
+    ensure_contract(root, &mut report)?;
     let writer_path = layout.writer_file();
     report.writer = std::fs::read_to_string(&writer_path)
         .io("read", &writer_path)?
@@ -243,9 +243,8 @@ fn ensure_clone_state(layout: &Layout, ctx: &Context, report: &mut InitReport) -
 
 /// The operating contract, rendered from the policy actually on disk (it
 /// may be the user's) and the plugins registered.
-fn ensure_contract(root: &Path, layout: &Layout, report: &mut InitReport) -> Result<()> {
-    let policy_bytes = std::fs::read(layout.policy()).io("read", layout.policy())?;
-    let policy = Policy::parse_bytes(&policy_bytes, policy::POLICY_FILE)?;
+fn ensure_contract(root: &Path, report: &mut InitReport) -> Result<()> {
+    let policy = read_policy(root)?;
     let plugins = crate::plugin_registry::PluginRegistry::read(root)?;
     let contract = crate::contract::render(&policy, &plugins);
     ensure_file(
@@ -255,6 +254,17 @@ fn ensure_contract(root: &Path, layout: &Layout, report: &mut InitReport) -> Res
         false,
         report,
     )
+}
+
+/// The policy file, read as configuration ([`crate::strict::read_config`]:
+/// never through a link, only a regular file).
+fn read_policy(root: &Path) -> Result<Policy> {
+    let bytes = crate::strict::read_config(root, policy::POLICY_FILE)?.ok_or_else(|| {
+        Error::NotInitialised {
+            root: root.to_path_buf(),
+        }
+    })?;
+    Policy::parse_bytes(&bytes, policy::POLICY_FILE)
 }
 
 /// An initialised repository.
@@ -275,8 +285,7 @@ impl Repo {
                 root: root.to_path_buf(),
             });
         }
-        let bytes = std::fs::read(layout.policy()).io("read", layout.policy())?;
-        let policy = Policy::parse_bytes(&bytes, policy::POLICY_FILE)?;
+        let policy = read_policy(root)?;
         let writer = std::fs::read_to_string(&writer_path)
             .io("read", &writer_path)?
             .trim()

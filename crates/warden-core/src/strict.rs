@@ -18,6 +18,13 @@
 //!   for serde types marked `deny_unknown_fields`).
 //!
 //! Every error is [`Error::Invalid`] (exit 2) naming the file, the field and the fix.
+//!
+//! Warden's own configuration files are read through [`read_config`]: never
+//! through a symbolic link (anywhere on the path inside the repository),
+//! never from a FIFO, device or directory. And an error never quotes more of
+//! the input than a short, escaped [`excerpt`]: a file that is not what it
+//! claims (a "YAML" file that holds credentials) must not reach a log, a
+//! JSON report or a SARIF upload through warden's error message.
 
 use crate::error::{Error, Result, did_you_mean};
 use serde::de::{
@@ -26,6 +33,8 @@ use serde::de::{
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -60,6 +69,134 @@ pub fn text<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
     })
 }
 
+/// The most characters of an input's own text an error quotes.
+pub const EXCERPT_CHARS: usize = 80;
+
+/// A short, terminal-safe excerpt of text that came from an input file (a
+/// parser's message, a key, a value): at most [`EXCERPT_CHARS`] characters
+/// of its first line, with "…" when something was cut, escaped by
+/// [`crate::text::shown`].
+pub fn excerpt(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("");
+    let mut cut: String = line.chars().take(EXCERPT_CHARS).collect();
+    if cut.len() < s.len() {
+        cut.push('…');
+    }
+    crate::text::shown(&cut).to_string()
+}
+
+/// Read one of warden's own configuration files, `rel` (slash-separated,
+/// relative to `root`): `Ok(None)` when it does not exist. Refused (exit 2,
+/// naming the file and the fix): any component of `rel` that is a symbolic
+/// link, even one that points inside the repository, and a final file that
+/// is not a regular file (a FIFO would block, `/proc` or a device would be
+/// read as configuration). The last component is opened with `O_NOFOLLOW`
+/// and `O_NONBLOCK`, so a link or FIFO swapped in after the check is still
+/// refused, not followed or waited on. See docs/security.md.
+pub fn read_config(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    let mut at = root.to_path_buf();
+    for (i, part) in parts.iter().enumerate() {
+        at.push(part);
+        let meta = match std::fs::symlink_metadata(&at) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(unreadable_config(rel, &e.to_string())),
+        };
+        if meta.file_type().is_symlink() {
+            return Err(config_link_error(rel, &parts[..=i].join("/"), &at));
+        }
+        if i + 1 < parts.len() && !meta.is_dir() {
+            return Ok(None);
+        }
+    }
+    let mut file = match open_config(&at) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(config_link_error(rel, rel, &at));
+        }
+        Err(e) => return Err(unreadable_config(rel, &e.to_string())),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| unreadable_config(rel, &e.to_string()))?;
+    if !meta.is_file() {
+        return Err(not_regular_error(rel, &meta));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes)
+        .map_err(|e| unreadable_config(rel, &e.to_string()))?;
+    Ok(Some(bytes))
+}
+
+fn open_config(path: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )?;
+    Ok(std::fs::File::from(fd))
+}
+
+fn config_link_error(rel: &str, link: &str, at: &Path) -> Error {
+    let target = std::fs::read_link(at)
+        .map(|t| t.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "(unreadable)".into());
+    let what = if link == rel {
+        "is a symbolic link".to_string()
+    } else {
+        format!(
+            "is reached through the symbolic link {}",
+            crate::text::shown(link)
+        )
+    };
+    Error::invalid(
+        rel,
+        "(file)",
+        format!(
+            "{what} (to {}); warden reads its configuration only from regular files inside the repository, never through a link",
+            crate::text::shown(&target)
+        ),
+        Some(format!(
+            "replace the link {} with the file itself (check what it points at first)",
+            crate::text::shown(link)
+        )),
+    )
+}
+
+fn not_regular_error(rel: &str, meta: &std::fs::Metadata) -> Error {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let kind = if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    Error::invalid(
+        rel,
+        "(file)",
+        format!("is {kind}; warden reads its configuration only from regular files"),
+        Some(format!("replace {rel} with a regular file")),
+    )
+}
+
+fn unreadable_config(rel: &str, why: &str) -> Error {
+    Error::invalid(
+        rel,
+        "(file)",
+        format!("cannot be read ({why})"),
+        Some(format!("make {rel} a readable regular file")),
+    )
+}
+
 /// Parse JSON strictly: [`text`]'s checks, then the syntax, then no key may
 /// repeat within one object. The value is exactly what `serde_json` would give
 /// for the same (accepted) bytes.
@@ -78,18 +215,20 @@ pub fn parse_json(bytes: &[u8], file: &str) -> Result<Value> {
             file,
             field,
             format!(
-                "duplicate key \"{key}\" at line {} column {}",
+                "duplicate key {} at line {} column {}",
+                quoted(&key),
                 e.line(),
                 e.column()
             ),
             Some(format!(
-                "a key may appear only once in an object; remove one of the \"{key}\" entries"
+                "a key may appear only once in an object; remove one of the {} entries",
+                quoted(&key)
             )),
         ),
         None => Error::invalid(
             file,
             format!("line {} column {}", e.line(), e.column()),
-            format!("not valid JSON: {e}"),
+            format!("not valid JSON: {}", excerpt(&e.to_string())),
             Some("fix the JSON syntax".into()),
         ),
     })
@@ -126,20 +265,25 @@ pub fn parse_yaml(bytes: &[u8], file: &str) -> Result<Value> {
             None => "(yaml)".to_string(),
         };
         if let serde_saphyr::Error::DuplicateMappingKey { key, .. } = e.without_snippet() {
-            let key = key.as_deref().unwrap_or("(a complex key)");
+            let key = quoted(key.as_deref().unwrap_or("(a complex key)"));
             return Error::invalid(
                 file,
                 field,
-                format!("duplicate key \"{key}\""),
+                format!("duplicate key {key}"),
                 Some(format!(
-                    "a key may appear only once in a mapping; remove one of the \"{key}\" entries"
+                    "a key may appear only once in a mapping; remove one of the {key} entries"
                 )),
             );
         }
+        // The message without serde-saphyr's source snippet (the lines
+        // around the error), and bounded: the input may not be YAML at all.
         Error::invalid(
             file,
             field,
-            format!("not valid YAML: {e}"),
+            format!(
+                "not valid YAML: {}",
+                excerpt(&e.without_snippet().to_string())
+            ),
             Some("fix the YAML syntax at the reported line".into()),
         )
     })
@@ -161,16 +305,21 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
         if let Some((name, known)) = parse_unknown(&message, "unknown field `") {
             return unknown_field_error(file, &field, &name, known.iter().map(String::as_str));
         }
+        let field = excerpt(&field);
         if let Some((name, known)) = parse_unknown(&message, "unknown variant `") {
             let hint = did_you_mean(&name, known.iter().map(String::as_str))
                 .unwrap_or_else(|| format!("one of: {}", known.join(", ")));
-            return Error::invalid(file, field, format!("unknown value \"{name}\""), Some(hint));
+            let name = quoted(&name);
+            return Error::invalid(file, field, format!("unknown value {name}"), Some(hint));
         }
         if let Some(found) = invalid_type(&message, "string ", "a boolean") {
             return Error::invalid(
                 file,
                 field,
-                format!("{found} is not a boolean; write true or false"),
+                format!("{} is not a boolean; write true or false", {
+                    let inner = found.strip_prefix('"').and_then(|f| f.strip_suffix('"'));
+                    quoted(inner.unwrap_or(found))
+                }),
                 Some(YAML12_BOOLEANS.into()),
             );
         }
@@ -183,7 +332,7 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
                 Some(YAML12_BOOLEANS.into()),
             );
         }
-        Error::invalid(file, field, message, Some(hint.to_string()))
+        Error::invalid(file, field, excerpt(&message), Some(hint.to_string()))
     })
 }
 
@@ -223,7 +372,18 @@ pub fn unknown_field_error<'a>(
             format!("known fields here: {}", all.join(", "))
         })
     });
-    Error::invalid(file, field, "unknown field", hint)
+    Error::invalid(file, excerpt(field), "unknown field", hint)
+}
+
+/// `s` in double quotes when it is plain text, else [`excerpt`]'s escaped
+/// (and already quoted) form; both bounded.
+fn quoted(s: &str) -> String {
+    let e = excerpt(s);
+    if e.starts_with('"') {
+        e
+    } else {
+        format!("\"{e}\"")
+    }
 }
 
 /// serde's wording, stable since serde 1.0: "unknown field `x`, expected one
@@ -422,6 +582,119 @@ mod tests {
         assert_eq!(
             invalid_type("unknown field `x`", "string ", "a boolean"),
             None
+        );
+    }
+
+    const FAKE_SECRET: &str = "SECRET_TOKEN=ghp_fake0123456789";
+
+    /// A repository root and, outside it, a file holding a fake secret.
+    fn root_and_secret() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(root.join(".warden")).expect("mkdir");
+        let secret = dir.path().join("credentials");
+        std::fs::write(&secret, format!("{FAKE_SECRET}\nPASSWORD=hunter2\n")).expect("write");
+        (dir, root, secret)
+    }
+
+    #[test]
+    fn a_config_file_that_is_a_symlink_to_a_secret_outside_the_repo_is_refused_unread() {
+        let (_d, root, secret) = root_and_secret();
+        std::os::unix::fs::symlink(&secret, root.join(".warden/modules.yaml")).expect("link");
+        let e = read_config(&root, ".warden/modules.yaml").expect_err("a link");
+        let shown = format!("{e} / {}", e.hint().unwrap_or_default());
+        assert_eq!(e.class(), crate::ExitClass::Input);
+        assert!(!shown.contains("SECRET_TOKEN"), "{shown}");
+        assert_eq!(
+            shown,
+            format!(
+                ".warden/modules.yaml: (file): is a symbolic link (to {}); warden reads its configuration only from regular files inside the repository, never through a link / replace the link .warden/modules.yaml with the file itself (check what it points at first)",
+                secret.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_config_file_inside_a_symlinked_directory_is_refused_too() {
+        let (d, root, _secret) = root_and_secret();
+        let elsewhere = d.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).expect("mkdir");
+        std::fs::write(elsewhere.join("capabilities.yaml"), FAKE_SECRET).expect("write");
+        std::fs::create_dir(root.join("registry")).expect("mkdir");
+        std::os::unix::fs::symlink(&elsewhere, root.join("registry/indexes")).expect("link");
+        let e = read_config(&root, "registry/indexes/capabilities.yaml").expect_err("a link");
+        assert!(
+            e.to_string()
+                .contains("is reached through the symbolic link registry/indexes"),
+            "{e}"
+        );
+        // Even a link that stays inside the repository: configuration is
+        // read from regular files only.
+        std::fs::write(root.join("real.yaml"), "a: 1\n").expect("write");
+        std::os::unix::fs::symlink("../real.yaml", root.join(".warden/sync.yaml")).expect("link");
+        assert!(read_config(&root, ".warden/sync.yaml").is_err());
+    }
+
+    #[test]
+    fn a_config_file_that_is_a_fifo_is_refused_without_waiting_for_a_writer() {
+        let (_d, root, _secret) = root_and_secret();
+        let fifo = root.join(".warden/policy.yaml");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .expect("mkfifo");
+        let e = read_config(&root, ".warden/policy.yaml").expect_err("a FIFO");
+        assert_eq!(
+            e.to_string(),
+            ".warden/policy.yaml: (file): is a FIFO; warden reads its configuration only from regular files"
+        );
+        std::fs::create_dir(root.join(".warden/contracts.yaml")).expect("mkdir");
+        let e = read_config(&root, ".warden/contracts.yaml").expect_err("a directory");
+        assert!(e.to_string().contains("is a directory"), "{e}");
+    }
+
+    #[test]
+    fn a_regular_config_file_is_read_and_a_missing_one_is_none() {
+        let (_d, root, _secret) = root_and_secret();
+        std::fs::write(root.join(".warden/modules.yaml"), "a: 1\n").expect("write");
+        let got = read_config(&root, ".warden/modules.yaml").expect("read");
+        assert_eq!(got.as_deref(), Some(&b"a: 1\n"[..]));
+        assert_eq!(read_config(&root, ".warden/none.yaml").expect("none"), None);
+        assert_eq!(read_config(&root, "absent/dir/x.yaml").expect("none"), None);
+    }
+
+    #[test]
+    fn a_yaml_parse_error_quotes_no_source_snippet_and_a_bounded_excerpt() {
+        let long = "k".repeat(500);
+        let text = format!("{FAKE_SECRET}{long} second: [\nPASSWORD=hunter2\n");
+        let e = parse_yaml(text.as_bytes(), "m.yaml").expect_err("bad yaml");
+        let s = e.to_string();
+        assert!(!s.contains("hunter2") && !s.contains(&long), "{s}");
+        assert!(s.len() < 200, "{s}");
+        // A file that parses as one long scalar: serde names the value.
+        let value =
+            parse_yaml(format!("{FAKE_SECRET}{long}\n").as_bytes(), "m.yaml").expect("a scalar");
+        let e = deserialize::<std::collections::BTreeMap<String, u8>>(&value, "m.yaml", "h")
+            .expect_err("wrong type");
+        let s = e.to_string();
+        assert!(!s.contains(&long) && s.ends_with('…'), "{s}");
+    }
+
+    #[test]
+    fn an_excerpt_is_one_escaped_line_of_bounded_length() {
+        assert_eq!(excerpt("plain"), "plain");
+        assert_eq!(excerpt("a\nsecond line"), "a…");
+        assert_eq!(excerpt("red \u{1b}[31m"), "\"red \\x1b[31m\"");
+        let cut = excerpt(&"x".repeat(200));
+        assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
+        let e = parse_yaml(b"a: 1\n\"\\e[2J\": 1\n\"\\e[2J\": 2\n", "d.yaml").expect_err("dup");
+        assert_eq!(
+            e.to_string(),
+            "d.yaml: line 3 column 1: duplicate key \"\\x1b[2J\""
         );
     }
 

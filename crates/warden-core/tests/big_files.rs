@@ -40,7 +40,7 @@ struct Setup {
 fn setup() -> Setup {
     failpoint::clear();
     let f = Fixture::new();
-    let staging = tempfile::tempdir().expect("staging");
+    let staging = visible_staging();
     let staged = staging.path().join("new.bin");
     let old = big(3 * LARGE, 1);
     write_bytes(&f, "data/big.bin", &old);
@@ -249,4 +249,58 @@ fn a_staged_file_changed_after_the_plan_fails_the_run_and_rolls_it_back() {
         last.last().map(|e| e.result),
         Some(warden_core::ledger::RunResult::RolledBack)
     );
+}
+
+/// A staging directory for `content_file`: visible (tempfile's default name
+/// starts with a dot, and a hidden directory is refused as a staging place).
+fn visible_staging() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("warden-staging-")
+        .tempdir()
+        .expect("staging")
+}
+
+#[test]
+fn a_100_mib_move_is_not_charged_against_max_bytes_with_the_default_policy() {
+    failpoint::clear();
+    let f = Fixture::new();
+    let path = f.root().join("scans/big.pdf");
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    // Sparse: 100 MiB that take no disk until the engine copies them.
+    let file = std::fs::File::create(&path).expect("create");
+    file.set_len(100 << 20).expect("truncate");
+    drop(file);
+    let limits = &f.repo().policy.file.limits;
+    assert!(
+        limits.max_bytes < 100 << 20,
+        "the default limit is below the file"
+    );
+    let moved = manual(json!([
+        {"kind": "move_file", "from": "scans/big.pdf", "to": "archive/big.pdf", "expect": "any"}
+    ]));
+    let out = try_apply(&f, moved).expect("a move writes no new content");
+    assert!(!path.exists() && f.root().join("archive/big.pdf").exists());
+    // Writing the same bytes as new content is still refused.
+    let staging = visible_staging();
+    let staged = staging.path().join("big.pdf");
+    std::fs::File::create(&staged)
+        .and_then(|s| s.set_len(100 << 20))
+        .expect("stage");
+    let zeros = warden_core::content::hash_file(&staged).expect("hash").0;
+    let written = manual(json!([
+        {"kind": "write_file", "path": "copy.pdf", "content_file": staged.to_str().expect("utf-8"),
+         "content_sha256": zeros.hex(), "expect": "absent"}
+    ]));
+    let err = try_apply(&f, written).expect_err("new content over the limit");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "p.json: actions: the run would write {} bytes of new content, more than limits.max_bytes = {} of policy {}",
+            100u64 << 20,
+            limits.max_bytes,
+            f.repo().policy.file.version
+        )
+    );
+    try_undo(&f, &out.entry.run, false).expect("undo the move");
+    assert!(path.exists());
 }

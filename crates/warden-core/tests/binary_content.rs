@@ -57,7 +57,7 @@ fn content_base64_writes_any_bytes_and_undo_restores_them() {
 #[test]
 fn content_file_is_read_once_and_checked_against_its_sha256() {
     let f = Fixture::new();
-    let staged = tempfile::tempdir().expect("staging");
+    let staged = visible_staging();
     let file = staged.path().join("big.pdf");
     std::fs::write(&file, bytes()).expect("stage");
     try_apply(
@@ -74,7 +74,7 @@ fn content_file_is_read_once_and_checked_against_its_sha256() {
 #[test]
 fn each_way_of_getting_the_content_wrong_is_refused_naming_the_field() {
     let f = Fixture::new();
-    let staged = tempfile::tempdir().expect("staging");
+    let staged = visible_staging();
     let file = staged.path().join("c.bin");
     std::fs::write(&file, b"staged").expect("stage");
     let fp = file.to_str().expect("utf-8").to_string();
@@ -151,7 +151,7 @@ fn a_content_file_inside_the_repository_is_refused() {
 
 #[test]
 fn sources_that_must_not_name_local_paths_are_refused_a_content_file() {
-    let staged = tempfile::tempdir().expect("staging");
+    let staged = visible_staging();
     let file = staged.path().join("c.bin");
     std::fs::write(&file, b"staged").expect("stage");
     let doc = json!({"schema": "warden.proposal/v1", "source": {"kind": "plugin", "id": "p"}, "event": "Manual",
@@ -163,7 +163,9 @@ fn sources_that_must_not_name_local_paths_are_refused_a_content_file() {
             && err.to_string().contains("local path"),
         "{err}"
     );
-    // And by the check on a parsed proposal.
+    // And by the check on a parsed proposal (a person may name one).
+    let mut doc = doc;
+    doc["source"]["kind"] = json!("person");
     let (p, _) = Proposal::from_value(&doc, "person").expect("parses");
     let err = p.refuse_content_file("plugin p").expect_err("refused");
     assert!(err.to_string().contains("actions[0].content_file"), "{err}");
@@ -171,6 +173,84 @@ fn sources_that_must_not_name_local_paths_are_refused_a_content_file() {
         "actions": [{"kind": "write_file", "path": "a", "content_base64": "AA==", "expect": "absent"}]});
     let (p, _) = Proposal::from_value_remote(&ok, "plugin p").expect("base64 is fine");
     p.refuse_content_file("plugin p").expect("base64 is fine");
+}
+
+#[test]
+fn a_content_file_digest_mismatch_does_not_reveal_the_files_sha256() {
+    let f = Fixture::new();
+    let staged = visible_staging();
+    let file = staged.path().join("id_rsa");
+    std::fs::write(&file, b"PRIVATE KEY MATERIAL\n").expect("stage");
+    let actual = Digest::of(b"PRIVATE KEY MATERIAL\n").hex();
+    let err = try_apply(
+        &f,
+        manual(json!([{"kind": "write_file", "path": "notes.txt", "content_file": file.to_str().expect("utf-8"), "content_sha256": "0".repeat(64), "expect": "absent"}])),
+    )
+    .expect_err("mismatch");
+    let shown = format!("{err} / {}", err.hint().unwrap_or_default());
+    assert!(!shown.contains(&actual), "the digest leaks: {shown}");
+    assert_eq!(
+        err.to_string(),
+        "p.json: actions[0].content_sha256: does not match the content_file"
+    );
+    // Inline content is the author's own: its digest may be shown.
+    let err = try_apply(
+        &f,
+        manual(json!([{"kind": "write_file", "path": "n.txt", "content": "x", "content_sha256": "0".repeat(64), "expect": "absent"}])),
+    )
+    .expect_err("mismatch");
+    assert!(err.to_string().contains(&Digest::of(b"x").hex()), "{err}");
+}
+
+#[test]
+fn a_content_file_that_is_a_symlink_or_in_a_hidden_or_system_place_is_refused() {
+    let f = Fixture::new();
+    let staged = visible_staging();
+    let secret = staged.path().join(".ssh/id_rsa");
+    std::fs::create_dir_all(secret.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&secret, b"key").expect("write");
+    let link = staged.path().join("innocent.txt");
+    std::os::unix::fs::symlink(&secret, &link).expect("link");
+    let sha = Digest::of(b"key").hex();
+    let cases = [
+        (secret.clone(), "is in a hidden file or directory"),
+        (link, "is a symbolic link"),
+        ("/etc/hostname".into(), "is under /etc"),
+        ("/proc/self/environ".into(), "is under /proc"),
+    ];
+    for (path, why) in cases {
+        let err = refused(
+            &f,
+            json!({"kind": "write_file", "path": "a", "content_file": path.to_str().expect("utf-8"), "content_sha256": sha, "expect": "absent"}),
+        );
+        assert!(
+            err.contains("actions[0].content_file") && err.contains(why),
+            "{path:?}: expected {why}, got: {err}"
+        );
+    }
+}
+
+#[test]
+fn automated_source_kinds_may_not_name_a_content_file_even_through_apply() {
+    let staged = visible_staging();
+    let file = staged.path().join("c.bin");
+    std::fs::write(&file, b"staged").expect("stage");
+    for kind in ["plugin", "bridge", "collector", "generator", "llm"] {
+        let doc = json!({"schema": "warden.proposal/v1", "source": {"kind": kind, "id": "x"}, "event": "Manual",
+            "actions": [{"kind": "write_file", "path": "a", "content_file": file.to_str().expect("utf-8"), "content_sha256": Digest::of(b"staged").hex(), "expect": "absent"}]});
+        let err = Proposal::from_value(&doc, "p.json").expect_err(kind);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "p.json: actions[0].content_file: is not accepted from a proposal of source kind \"{kind}\": only a person or a tool names a local file"
+            )
+        );
+    }
+    for kind in ["person", "tool"] {
+        let doc = json!({"schema": "warden.proposal/v1", "source": {"kind": kind, "id": "x"}, "event": "Manual",
+            "actions": [{"kind": "write_file", "path": "a", "content_file": file.to_str().expect("utf-8"), "content_sha256": Digest::of(b"staged").hex(), "expect": "absent"}]});
+        Proposal::from_value(&doc, "p.json").expect(kind);
+    }
 }
 
 proptest::proptest! {
@@ -191,4 +271,13 @@ proptest::proptest! {
             "actions": [{"kind": "write_file", "path": "a.bin", "content_base64": b64(&data), "content_sha256": Digest::of(&other).hex(), "expect": "any"}]});
         proptest::prop_assert!(Proposal::from_value_remote(&bad, "p").is_err());
     }
+}
+
+/// A staging directory for `content_file`: visible (tempfile's default name
+/// starts with a dot, and a hidden directory is refused as a staging place).
+fn visible_staging() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("warden-staging-")
+        .tempdir()
+        .expect("staging")
 }

@@ -97,7 +97,9 @@ pub fn parse_card(bytes: &[u8]) -> Result<IdCard, String> {
 
 pub fn read_card(root: &Path, id: &str) -> Result<IdCard, String> {
     let rel = format!("{CARDS_DIR}/{id}.yaml");
-    let bytes = std::fs::read(root.join(&rel)).map_err(|e| format!("cannot read {rel}: {e}"))?;
+    let bytes = warden_core::strict::read_config(root, &rel)
+        .map_err(|e| format!("cannot read {rel}: {e}"))?
+        .ok_or_else(|| format!("cannot read {rel}: No such file or directory"))?;
     parse_card(&bytes)
 }
 
@@ -109,7 +111,12 @@ pub fn card_files(root: &Path) -> Vec<(String, Vec<u8>)> {
                 .filter(|e| e.file_name().to_string_lossy().ends_with(".yaml"))
                 .filter_map(|e| {
                     let rel = format!("{CARDS_DIR}/{}", e.file_name().to_string_lossy());
-                    std::fs::read(e.path()).ok().map(|b| (rel, b))
+                    // As configuration: a card that is a link or not a
+                    // regular file is left out, never followed.
+                    warden_core::strict::read_config(root, &rel)
+                        .ok()
+                        .flatten()
+                        .map(|b| (rel, b))
                 })
                 .collect()
         })

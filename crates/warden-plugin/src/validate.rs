@@ -99,15 +99,18 @@ pub fn load_pinned_spec(root: &Path, key: &str) -> Result<PluginSpec, Box<Findin
 
 fn load(root: &Path, key: &str, schema: bool) -> Result<PluginSpec, Box<Finding>> {
     let rel = format!("{PLUGINS_DIR}/{key}/{SPEC_FILE}");
-    let bytes = std::fs::read(root.join(&rel)).map_err(|e| {
+    let missing = |why: String| {
         boxed(
             "spec-missing",
             key,
             rel.clone(),
-            format!("cannot read the spec: {e}"),
+            format!("cannot read the spec: {why}"),
             format!("create it with `warden plugin new {key} --event EVENT --lang LANG`"),
         )
-    })?;
+    };
+    let bytes = warden_core::strict::read_config(root, &rel)
+        .map_err(|e| missing(e.to_string()))?
+        .ok_or_else(|| missing("No such file or directory".into()))?;
     // Strict parsing first (encoding, repeated keys, unknown fields with a
     // did-you-mean, the rules the schema cannot say), then the published JSON
     // Schema (what editors check).

@@ -57,34 +57,7 @@ fn read(root: &Path, rel: &str, over: &Overrides) -> Result<Option<Vec<u8>>> {
     if let Some(b) = over.get(rel) {
         return Ok(b.clone());
     }
-    let p = root.join(rel);
-    match read_small(&p) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::Io {
-            op: "read",
-            path: p,
-            source: e,
-        }),
-    }
-}
-
-/// A file's bytes, like `std::fs::read` but without its `statx` for a size
-/// hint (an `open`, `read`s and a `close`): entries are small, and a load
-/// reads thousands of them.
-fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let mut f = std::fs::File::open(path)?;
-    let mut out = Vec::with_capacity(2048);
-    let mut buf = [0u8; 8 * 1024];
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => return Ok(out),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    warden_core::strict::read_config(root, rel)
 }
 
 /// One entry file as loaded: its path, its bytes (None: vanished between

@@ -136,15 +136,9 @@ impl Standard {
 
     /// The repository's standard, or the default.
     pub fn load(root: &Path) -> Result<Standard> {
-        let path = root.join(STANDARD_PATH);
-        match std::fs::read(&path) {
-            Ok(bytes) => Self::parse(&bytes, STANDARD_PATH),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default_standard()),
-            Err(e) => Err(Error::Io {
-                op: "read",
-                path,
-                source: e,
-            }),
+        match strict::read_config(root, STANDARD_PATH)? {
+            Some(bytes) => Self::parse(&bytes, STANDARD_PATH),
+            None => Ok(Self::default_standard()),
         }
     }
 

@@ -82,19 +82,13 @@ impl SyncConfig {
 
     /// Load `.warden/sync.yaml` under `root`, or the defaults when absent.
     pub fn load(root: &Path) -> Result<SyncConfig> {
-        let path = root.join(SYNC_CONFIG_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => SyncConfig::parse_bytes(&bytes, SYNC_CONFIG_FILE),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        match strict::read_config(root, SYNC_CONFIG_FILE)? {
+            Some(bytes) => SyncConfig::parse_bytes(&bytes, SYNC_CONFIG_FILE),
+            None => {
                 let mut d = SyncConfig::defaults();
                 d.digest = Digest::of(b"");
                 Ok(d)
             }
-            Err(e) => Err(Error::Io {
-                op: "read",
-                path,
-                source: e,
-            }),
         }
     }
 

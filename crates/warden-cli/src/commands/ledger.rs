@@ -27,9 +27,8 @@ pub enum LedgerCommand {
         /// Why the loss is accepted; recorded in the ledger entry.
         #[arg(long)]
         reason: String,
-        /// Exit 4 instead of waiting when another writer holds the lock.
-        #[arg(long)]
-        no_wait: bool,
+        #[command(flatten)]
+        write: super::WriteArgs,
     },
 }
 
@@ -53,7 +52,7 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
             output::emit_paged(&log, fmt)?;
             Ok(ExitCode::SUCCESS)
         }
-        LedgerCommand::Accept { reason, no_wait } => accept(&repo, &reason, no_wait, fmt),
+        LedgerCommand::Accept { reason, write } => accept(&repo, &reason, &write, fmt),
         LedgerCommand::Reindex => {
             let report = ledger.reindex()?;
             if fmt == Format::Human && report.problem.is_some() {
@@ -77,7 +76,7 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
 fn accept(
     repo: &warden_core::Repo,
     reason: &str,
-    no_wait: bool,
+    write: &super::WriteArgs,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
     if reason.trim().is_empty() {
@@ -88,8 +87,21 @@ fn accept(
             ),
         ));
     }
+    // The mutation convention: a dry run shows what would be accepted; a
+    // person at a terminal confirms it; without a terminal --yes is needed.
+    let preview = Accepted::dry_run(repo.ledger().to_accept()?.0);
+    if write.dry_run {
+        output::emit(&preview, fmt)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !write.yes && !super::is_json(fmt) && crate::env::stdin_is_tty() {
+        eprint!("{}", preview.lines("would accept"));
+    }
+    if !super::confirm(write, "accept this and re-record the ledger heads")? {
+        return Ok(crate::output::nothing_written(crate::output::NotWritten::Declined, fmt).into());
+    }
     let ctx = crate::env::context();
-    let mut s = repo.repair_session(&ctx, !no_wait, &mut |holder| {
+    let mut s = repo.repair_session(&ctx, !write.no_wait, &mut |holder| {
         eprintln!("warden: waiting for the repository lock held by {holder}");
     })?;
     let accepted = repo.ledger().accept()?;

@@ -104,14 +104,15 @@ fn write_registry(
     dry_run: bool,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
-    let run = if dry_run {
-        None
+    let (run, previous_kept_at) = if dry_run {
+        (None, None)
     } else {
         let repo = open(repo)?;
         let ctx = crate::env::context();
-        Some(warden_classify::import::write_as(
+        let (run, kept) = warden_classify::import::write_keeping(
             &repo, &ctx, w.command, &w.text, &w.from, force,
-        )?)
+        )?;
+        (Some(run), kept)
     };
     let report = ModulesWritten {
         schema: w.schema.into(),
@@ -120,6 +121,7 @@ fn write_registry(
         modules: w.modules,
         yaml: dry_run.then_some(w.text),
         run,
+        previous_kept_at,
     };
     output::emit(&report, fmt)?;
     Ok(ExitCode::SUCCESS)

@@ -78,6 +78,47 @@ impl Session<'_> {
         Ok(plan)
     }
 
+    /// Why a recorded run cannot be undone: the engine wrote nothing for
+    /// it, so it holds no before-state. What the run did say (its
+    /// details): a file it replaced outside the engine, with the place its
+    /// previous content is kept (`previous.kept_at`), is named with the way
+    /// back.
+    fn recorded_refusal(&self, entry: &Entry) -> Error {
+        let details = entry.load_details(self.root()).ok().flatten();
+        let d = details.as_ref();
+        // A file written outside the engine: its path and new sha256.
+        let file = d
+            .filter(|d| d.get("sha256").is_some_and(|v| v.is_string()))
+            .and_then(|d| d.get("file"))
+            .and_then(|v| v.as_str());
+        let kept = d
+            .and_then(|d| d.pointer("/previous/kept_at"))
+            .and_then(|v| v.as_str());
+        let (what, hint) = match (file, kept) {
+            (Some(f), Some(k)) => (
+                format!("it replaced {f} outside the engine; the previous file is kept at {k}"),
+                format!("`cp {k} {f}` restores it"),
+            ),
+            (Some(f), None) => (
+                format!("it wrote {f} outside the engine (warden's own area), keeping no previous content"),
+                "`git checkout -- FILE` restores a committed version; `warden ledger show RUN` says what it did".into(),
+            ),
+            _ => (
+                "the engine wrote nothing for it, so it holds no before-state".into(),
+                "`warden ledger show RUN` says what it did; what it changed outside the working tree (git refs a sync run made) is undone with git".into(),
+            ),
+        };
+        Error::rejected(
+            "(command line)",
+            "RUN",
+            format!(
+                "run {} ({}) is a recorded run, which `warden undo` cannot undo: {what}",
+                entry.run, entry.command
+            ),
+            Some(hint),
+        )
+    }
+
     /// Only an applied run that no later run undid can be undone.
     fn refuse_unless_undoable(&self, entry: &Entry) -> Result<()> {
         let id = &entry.run;
@@ -93,20 +134,7 @@ impl Session<'_> {
                     None,
                 ));
             }
-            RunResult::Recorded => {
-                return Err(Error::rejected(
-                    "(command line)",
-                    "RUN",
-                    format!(
-                        "run {id} ({}) is a recorded run: it changed no working-tree file, so there is nothing to undo",
-                        entry.command
-                    ),
-                    Some(
-                        "`warden ledger show RUN` says what it did; what it changed outside the working tree (git refs a sync run made) is undone with git"
-                            .into(),
-                    ),
-                ));
-            }
+            RunResult::Recorded => return Err(self.recorded_refusal(entry)),
         }
         if let Some(by) = self.undone_by(entry)? {
             return Err(Error::rejected(

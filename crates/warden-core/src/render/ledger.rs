@@ -178,11 +178,16 @@ pub struct Accepted {
     /// The problems writers refused on, now accepted (empty: nothing was
     /// refused, the heads were only re-recorded).
     pub accepted: Vec<Problem>,
-    /// The recorded run of the acceptance.
-    pub run: String,
-    /// The chain and entry it was recorded as.
-    pub writer: String,
-    pub seq: u64,
+    /// The recorded run of the acceptance; absent on a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// The chain and entry it was recorded as; absent on a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// True on `--dry-run`: what would be accepted; nothing was written.
+    pub dry_run: bool,
 }
 
 impl Accepted {
@@ -190,17 +195,28 @@ impl Accepted {
         Accepted {
             schema: tag(Self::SCHEMA),
             accepted,
-            run: entry.run.clone(),
-            writer: entry.writer.clone(),
-            seq: entry.seq,
+            run: Some(entry.run.clone()),
+            writer: Some(entry.writer.clone()),
+            seq: Some(entry.seq),
+            dry_run: false,
         }
     }
-}
 
-impl Report for Accepted {
-    const SCHEMA: &'static str = "ledger-accept";
+    /// What a `--dry-run` would accept.
+    pub fn dry_run(accepted: Vec<Problem>) -> Self {
+        Accepted {
+            schema: tag(Self::SCHEMA),
+            accepted,
+            run: None,
+            writer: None,
+            seq: None,
+            dry_run: true,
+        }
+    }
 
-    fn human(&self) -> String {
+    /// The accepted problems, one line each (`prefix` is "accepted" or
+    /// "would accept").
+    pub fn lines(&self, prefix: &str) -> String {
         let mut o = String::new();
         for p in &self.accepted {
             let at = if p.line > 0 {
@@ -208,12 +224,26 @@ impl Report for Accepted {
             } else {
                 String::new()
             };
-            let _ = writeln!(o, "accepted: {}{at}: {}", p.file, p.message);
+            let _ = writeln!(o, "{prefix}: {}{at}: {}", p.file, p.message);
         }
+        o
+    }
+}
+
+impl Report for Accepted {
+    const SCHEMA: &'static str = "ledger-accept";
+
+    fn human(&self) -> String {
+        if self.dry_run {
+            return self.lines("would accept") + "dry run: nothing was written\n";
+        }
+        let mut o = self.lines("accepted");
         let _ = writeln!(
             o,
             "recorded as run {} ({} entry {}); writers may go on",
-            self.run, self.writer, self.seq
+            self.run.as_deref().unwrap_or("-"),
+            self.writer.as_deref().unwrap_or("-"),
+            self.seq.unwrap_or(0)
         );
         o
     }

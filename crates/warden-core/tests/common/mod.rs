@@ -13,8 +13,14 @@ pub struct Fixture {
 
 impl Fixture {
     /// A repository (a `.git` directory is all the core needs) with warden initialised.
+    /// Its directory's name is visible (tempfile's default starts with a
+    /// dot): a staged `content_file` is refused from a hidden directory,
+    /// and tests stage some inside the repository to see that refusal.
     pub fn new() -> Fixture {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("warden-repo-")
+            .tempdir()
+            .expect("tempdir");
         std::fs::create_dir(dir.path().join(".git")).expect(".git");
         let ctx = Context::fixed(1_800_000_000);
         warden_core::repo::init(dir.path(), &ctx).expect("init");
