@@ -53,7 +53,7 @@ for name, n in [("one", 1), ("batch", 10000)]:
 EOF
 
 PLUGIN="plugins/bench"
-if [ "$ONLY" != sh ]; then
+if [ "$ONLY" != sh ] && [ "$ONLY" != helpers ]; then
 echo "## 1. dispatch overhead (one event, one item)"
 hyperfine -N --warmup 5 --runs 40 \
   "sh -c 'cd $PLUGIN && python3 src/handler.py < $tmp/one.stdin'" \

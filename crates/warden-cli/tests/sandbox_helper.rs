@@ -181,7 +181,10 @@ fn the_helper_refuses_any_other_build_before_doing_anything_and_answers_its_own(
     assert!(first(&own).starts_with("warden-sandbox: "), "{own:?}");
     assert_eq!(first(&own), first(&fallback));
     // A malformed request of its own build is a usage error (exit 2).
-    let bad = helper(&["--build", BUILD_ID, "--require-layer", "network"], scratch.path());
+    let bad = helper(
+        &["--build", BUILD_ID, "--require-layer", "network"],
+        scratch.path(),
+    );
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&bad.stderr),

@@ -152,9 +152,9 @@ impl Request {
             match word.as_str() {
                 "--" => {
                     for p in it.by_ref() {
-                        let p = p.into_string().map_err(|_| {
-                            usage("the plugin's command line is not UTF-8", None)
-                        })?;
+                        let p = p
+                            .into_string()
+                            .map_err(|_| usage("the plugin's command line is not UTF-8", None))?;
                         r.argv.push(p);
                     }
                 }
@@ -371,7 +371,12 @@ fn single_stage(req: &Request, required: &[IsolationLayer], why: &str) -> u8 {
 
 /// Print the status line; stop here for a probe, or when a required layer
 /// is missing (exit 125, naming each missing layer and why).
-fn report(iso: &Isolation, required: &[IsolationLayer], probe: bool, notes: &[String]) -> Option<u8> {
+fn report(
+    iso: &Isolation,
+    required: &[IsolationLayer],
+    probe: bool,
+    notes: &[String],
+) -> Option<u8> {
     eprintln!("{}", iso.status_line());
     if probe {
         return Some(0);
@@ -427,7 +432,14 @@ mod tests {
     #[test]
     fn a_helper_of_another_build_refuses_before_doing_anything() {
         for args in [
-            os(&["warden-sandbox", "--build", "0.0.0+other", "--probe", "--scratch", "/x"]),
+            os(&[
+                "warden-sandbox",
+                "--build",
+                "0.0.0+other",
+                "--probe",
+                "--scratch",
+                "/x",
+            ]),
             os(&["warden-sandbox", "--scratch", "/x", "--probe"]),
             os(&["warden-sandbox"]),
         ] {
@@ -438,7 +450,10 @@ mod tests {
             format!("{WRONG_BUILD_LINE}\n").as_bytes()
         ));
         // A plugin's own exit 123 is not a refused handshake.
-        assert!(!refused_handshake(Some(EXIT_WRONG_BUILD), b"my own error\n"));
+        assert!(!refused_handshake(
+            Some(EXIT_WRONG_BUILD),
+            b"my own error\n"
+        ));
         assert!(!refused_handshake(Some(0), WRONG_BUILD_LINE.as_bytes()));
     }
 

@@ -271,4 +271,3 @@ pub fn reap_until(pid: u32) -> i32 {
 pub fn reap_until(_pid: u32) -> i32 {
     EXIT_EXEC_FAILED
 }
-

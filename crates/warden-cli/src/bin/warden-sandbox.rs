@@ -5,6 +5,10 @@
 //! the handshake `--build ID`; a helper of another build refuses (exit 123)
 //! and warden runs `warden __sandbox` instead. See `warden_isolate::helper`.
 
+// No clap here (that is the point of this binary): the helper reads its
+// few arguments by hand (`warden_isolate::helper::Request::parse`).
+#[allow(clippy::disallowed_methods)]
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(warden_isolate::helper::main_dedicated(std::env::args_os()))
+    let args = std::env::args_os();
+    std::process::ExitCode::from(warden_isolate::helper::main_dedicated(args))
 }

@@ -34,7 +34,9 @@ std::thread_local! {
 
 /// The warden binary `Repo::cmd` runs now (see [`with_helper`]).
 pub fn bin() -> PathBuf {
-    BIN_NOW.with(|b| b.borrow().clone()).unwrap_or_else(|| PathBuf::from(BIN))
+    BIN_NOW
+        .with(|b| b.borrow().clone())
+        .unwrap_or_else(|| PathBuf::from(BIN))
 }
 
 /// Run `f` with `Repo` commands running the warden at `path`.

@@ -73,24 +73,8 @@ pub fn invoke(
         }
     };
     let entry = spec.entry();
-    let finish = |c: Cmd| {
-        c.cwd(&dir)
-            .envs(launcher.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("HOME", scratch.path())
-            .env("TMPDIR", scratch.path())
-            .env("CARGO_TARGET_DIR", scratch.path().join("target"))
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("WARDEN_REPO", root)
-            .env("WARDEN_SCRATCH", scratch.path())
-            .env("WARDEN_PLUGIN", &spec.key)
-            .stdin_bytes(request_lines(op, event, items))
-            .stdout(Sink::capture(spec.limits.max_output_bytes))
-            .stderr(Sink::Capture {
-                limit: spec.limits.max_output_bytes,
-                over: Over::Discard,
-            })
-            .timeout(Duration::from_millis(spec.limits.timeout_ms))
-    };
+    let input = request_lines(op, event, items);
+    let finish = |c: Cmd| configure(c, root, &dir, scratch.path(), spec, launcher, &input);
     let run = match sandbox_request(root, &entry, scratch.path(), launcher, require_sandbox) {
         Some(req) => launcher.run_helper(&req, finish),
         None => finish(Cmd::new(&entry[0]).args(&entry[1..])).run(),
@@ -121,6 +105,35 @@ pub fn invoke(
     }
     let outcome = parse_output(&stdout, exit);
     done(exit, level, stdout, stderr, outcome)
+}
+
+/// The plugin's working directory, environment, input and limits, on the
+/// command that starts it (through the helper or directly).
+fn configure(
+    c: Cmd,
+    root: &Path,
+    dir: &Path,
+    scratch: &Path,
+    spec: &PluginSpec,
+    launcher: &Launcher,
+    input: &[u8],
+) -> Cmd {
+    c.cwd(dir)
+        .envs(launcher.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("HOME", scratch)
+        .env("TMPDIR", scratch)
+        .env("CARGO_TARGET_DIR", scratch.join("target"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("WARDEN_REPO", root)
+        .env("WARDEN_SCRATCH", scratch)
+        .env("WARDEN_PLUGIN", &spec.key)
+        .stdin_bytes(input.to_vec())
+        .stdout(Sink::capture(spec.limits.max_output_bytes))
+        .stderr(Sink::Capture {
+            limit: spec.limits.max_output_bytes,
+            over: Over::Discard,
+        })
+        .timeout(Duration::from_millis(spec.limits.timeout_ms))
 }
 
 /// What the sandbox helper is asked for the plugin's `entry`: the
