@@ -108,8 +108,10 @@ impl VarList {
             .or_else(|| last(&["author.email"]))
             .or_else(|| last(&["user.email"]))
             .or_else(|| env("EMAIL"));
+        // git names the global files it reads (git 2.42 and later; an older
+        // git is never cached) and the system file unless it skips it
+        // (GIT_CONFIG_NOSYSTEM, which is in the key).
         !include
-            && !self.system.is_empty()
             && !self.global.is_empty()
             && name.is_some_and(|n| n.trim() == id.name)
             && email.is_some_and(|e| e.trim() == id.email)
