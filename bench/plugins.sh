@@ -17,7 +17,8 @@
 # `bash bench/plugins.sh helpers` runs step 6 only: one hyperfine of the bare
 # handler, `warden run` through the small `warden-sandbox` beside warden,
 # the same warden alone in a directory (so through `warden __sandbox`),
-# WARDEN_BASE's `warden run` when set (e.g. main's release binary, alone),
+# each of WARDEN_BASE's binaries (space-separated; e.g. main's release
+# binary, alone in its directory) when set,
 # and the floor; CPU = user + system of each command and its children.
 # The plugin proposes nothing for these inputs, so each run is a full dispatch
 # (pinned-manifest check, sandbox, snapshot, protocol, ledgered record) without
@@ -86,10 +87,10 @@ if [ "$ONLY" = helpers ]; then
   cmds=("sh -c 'cd plugins/shb && sh src/handler.sh < $tmp/one.stdin'"
         "$W run FileDetected --input $tmp/one.json --yes"
         "$tmp/alone/warden run FileDetected --input $tmp/one.json --yes")
-  if [ -n "${WARDEN_BASE:-}" ]; then
-    names+=("base ($WARDEN_BASE)")
-    cmds+=("$WARDEN_BASE run FileDetected --input $tmp/one.json --yes")
-  fi
+  for base in ${WARDEN_BASE:-}; do
+    names+=("base ($base)")
+    cmds+=("$base run FileDetected --input $tmp/one.json --yes")
+  done
   names+=(floor)
   cmds+=("sh -c 'cd plugins/shb && $FLOOR'")
   for c in "${cmds[@]:1:${#cmds[@]}-2}"; do $c >/dev/null; done
