@@ -14,6 +14,12 @@
 # dispatch must leave (one ledger line fdatasync'd, a run directory).
 # `bash bench/plugins.sh sh` runs only steps 4 and 5 (WARDEN_BIN=… skips the
 # build and uses that binary).
+# `bash bench/plugins.sh helpers` runs step 6 only: one hyperfine of the bare
+# handler, `warden run` through the small `warden-sandbox` beside warden,
+# the same warden alone in a directory (so through `warden __sandbox`),
+# each of WARDEN_BASE's binaries (space-separated; e.g. main's release
+# binary, alone in its directory) when set,
+# and the floor; CPU = user + system of each command and its children.
 # The plugin proposes nothing for these inputs, so each run is a full dispatch
 # (pinned-manifest check, sandbox, snapshot, protocol, ledgered record) without
 # a file change. Run: bash bench/plugins.sh
@@ -48,7 +54,7 @@ for name, n in [("one", 1), ("batch", 10000)]:
 EOF
 
 PLUGIN="plugins/bench"
-if [ "$ONLY" != sh ]; then
+if [ "$ONLY" != sh ] && [ "$ONLY" != helpers ]; then
 echo "## 1. dispatch overhead (one event, one item)"
 hyperfine -N --warmup 5 --runs 40 \
   "sh -c 'cd $PLUGIN && python3 src/handler.py < $tmp/one.stdin'" \
@@ -65,6 +71,45 @@ for i in $(seq 1 99); do
 done
 echo "## 3. plugin validate --all (100 plugins)"
 hyperfine -N --warmup 1 --runs 5 "$W plugin validate --all" --export-json "$tmp/validate.bench.json" >/dev/null
+fi
+
+if [ "$ONLY" = helpers ]; then
+  echo "## 6. the sandbox helpers side by side (sh plugin, one item)"
+  cc -O2 -o "$tmp/dispatch_floor" "$SRC/bench/dispatch_floor.c"
+  mkdir -p "$tmp/floor-scratch" "$tmp/floor-runs" "$tmp/alone"
+  ln "$W" "$tmp/alone/warden" 2>/dev/null || cp "$W" "$tmp/alone/warden"
+  FLOOR="$tmp/dispatch_floor $tmp/shrepo $tmp/floor-scratch $tmp/one.stdin $tmp/floor.ledger $tmp/floor-runs -- sh src/handler.sh"
+  cd "$tmp" && git init -q -b main shrepo && cd shrepo
+  "$W" init >/dev/null
+  "$W" plugin new shb --event FileDetected --lang sh --yes >/dev/null
+  "$W" plugin enable shb --yes >/dev/null
+  names=(bare "warden (warden-sandbox)" "warden alone (__sandbox)")
+  cmds=("sh -c 'cd plugins/shb && sh src/handler.sh < $tmp/one.stdin'"
+        "$W run FileDetected --input $tmp/one.json --yes"
+        "$tmp/alone/warden run FileDetected --input $tmp/one.json --yes")
+  for base in ${WARDEN_BASE:-}; do
+    names+=("base ($base)")
+    cmds+=("$base run FileDetected --input $tmp/one.json --yes")
+  done
+  names+=(floor)
+  cmds+=("sh -c 'cd plugins/shb && $FLOOR'")
+  for c in "${cmds[@]:1:${#cmds[@]}-2}"; do $c >/dev/null; done
+  echo "execs of warden-sandbox in one run: $(strace -f -e trace=execve -o "$tmp/strace" "$W" run FileDetected --input "$tmp/one.json" --yes >/dev/null; grep -c 'execve(".*warden-sandbox"' "$tmp/strace" || true)"
+  hyperfine -N --warmup 10 --runs "${RUNS:-100}" "${cmds[@]}" --export-json "$tmp/helpers.bench.json" >/dev/null
+  NAMES=$(printf '%s\n' "${names[@]}") python3 - "$tmp" <<'EOF2'
+import json, os, sys
+r = json.load(open(f"{sys.argv[1]}/helpers.bench.json"))["results"]
+names = os.environ["NAMES"].splitlines()
+b = r[0]
+bm, bmin, bc = b["median"], min(b["times"]), b["user"] + b["system"]
+print("| command | median, min, CPU (ms) | / bare (median, min, CPU) |")
+print("|---|---|---|")
+for n, x in zip(names, r):
+    m, mn, c = x["median"], min(x["times"]), x["user"] + x["system"]
+    print(f"| {n} | {m*1e3:.2f}, {mn*1e3:.2f}, {c*1e3:.2f} | {m/bm:.2f}×, {mn/bmin:.2f}×, {c/bc:.2f}× |")
+print(f"load average: {os.getloadavg()}")
+EOF2
+  exit 0
 fi
 
 echo "## 4. dispatch overhead of the sh plugin (one event, one item)"

@@ -211,91 +211,99 @@ fn record<'a>(report: &'a Value, key: &str) -> &'a Value {
 
 #[test]
 fn plugins_cannot_read_the_bridge_secret_from_any_process_environment() {
-    let r = isolated_repo();
-    python_plugin(&r, "environ", 1, ENVIRON, |_| {});
-    let report = dispatch(&r, 1);
-    let log = stderr_log(&r, report["run"].as_str().expect("run"), "environ");
-    // The plugin's stderr log: what it found among every process it scanned.
-    assert!(log.contains("SCANNED"), "{log}");
-    assert!(!log.contains(SECRET), "a plugin read the secret:\n{log}");
-    assert!(
-        !log.contains("FileDetected --format"),
-        "a plugin read warden's command line:\n{log}"
-    );
+    common::with_each_helper(|_| {
+        let r = isolated_repo();
+        python_plugin(&r, "environ", 1, ENVIRON, |_| {});
+        let report = dispatch(&r, 1);
+        let log = stderr_log(&r, report["run"].as_str().expect("run"), "environ");
+        // The plugin's stderr log: what it found among every process it scanned.
+        assert!(log.contains("SCANNED"), "{log}");
+        assert!(!log.contains(SECRET), "a plugin read the secret:\n{log}");
+        assert!(
+            !log.contains("FileDetected --format"),
+            "a plugin read warden's command line:\n{log}"
+        );
+    });
 }
 
 #[test]
 fn sigkill_and_sigstop_to_warden_neither_kill_it_nor_stretch_its_deadline() {
-    let r = isolated_repo();
-    python_plugin(
-        &r,
-        "killer",
-        1,
-        &format!(
-            "{SIGNAL_WARDENS}def handle(event, items):\n    hit([signal.SIGSTOP, signal.SIGKILL])\n    return [], \"\"\n"
-        ),
-        |_| {},
-    );
-    python_plugin(
-        &r,
-        "stopper",
-        2,
-        &format!(
-            "{SIGNAL_WARDENS}def handle(event, items):\n    hit([signal.SIGSTOP])\n    time.sleep(60)\n    return [], \"\"\n"
-        ),
-        |v| v["limits"] = json!({"timeout_ms": 1500}),
-    );
-    let report = dispatch(&r, 2);
-    let killer = record(&report, "killer");
-    assert!(killer["fault"].is_null(), "{killer:#}");
-    let stopper = record(&report, "stopper");
-    assert_eq!(stopper["fault"]["kind"], json!("timed_out"), "{stopper:#}");
-    assert!(stopper["duration_ms"].as_u64().expect("ms") < 10_000);
+    common::with_each_helper(|_| {
+        let r = isolated_repo();
+        python_plugin(
+            &r,
+            "killer",
+            1,
+            &format!(
+                "{SIGNAL_WARDENS}def handle(event, items):\n    hit([signal.SIGSTOP, signal.SIGKILL])\n    return [], \"\"\n"
+            ),
+            |_| {},
+        );
+        python_plugin(
+            &r,
+            "stopper",
+            2,
+            &format!(
+                "{SIGNAL_WARDENS}def handle(event, items):\n    hit([signal.SIGSTOP])\n    time.sleep(60)\n    return [], \"\"\n"
+            ),
+            |v| v["limits"] = json!({"timeout_ms": 1500}),
+        );
+        let report = dispatch(&r, 2);
+        let killer = record(&report, "killer");
+        assert!(killer["fault"].is_null(), "{killer:#}");
+        let stopper = record(&report, "stopper");
+        assert_eq!(stopper["fault"]["kind"], json!("timed_out"), "{stopper:#}");
+        assert!(stopper["duration_ms"].as_u64().expect("ms") < 10_000);
+    });
 }
 
 #[test]
 fn setsid_double_forked_children_die_with_the_run_and_make_no_delayed_change() {
-    let r = isolated_repo();
-    let marker = format!("warden-attack-escaper-{}", std::process::id());
-    python_plugin(&r, "escaper", 1, &escaper(&marker), |_| {});
-    let report = dispatch(&r, 1);
-    assert!(record(&report, "escaper")["fault"].is_null(), "{report:#}");
-    assert_eq!(pgrep(&marker), "", "a plugin's child outlived the run");
-    std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(pgrep(&marker), "");
-    assert!(!r.root.join("late.txt").exists());
-    assert_eq!(mode(&r.root.join("README.md")), 0o644);
+    common::with_each_helper(|_| {
+        let r = isolated_repo();
+        let marker = format!("warden-attack-escaper-{}", std::process::id());
+        python_plugin(&r, "escaper", 1, &escaper(&marker), |_| {});
+        let report = dispatch(&r, 1);
+        assert!(record(&report, "escaper")["fault"].is_null(), "{report:#}");
+        assert_eq!(pgrep(&marker), "", "a plugin's child outlived the run");
+        std::thread::sleep(Duration::from_millis(2500));
+        assert_eq!(pgrep(&marker), "");
+        assert!(!r.root.join("late.txt").exists());
+        assert_eq!(mode(&r.root.join("README.md")), 0o644);
+    });
 }
 
 #[test]
 fn chmod_setuid_and_xattrs_on_files_directories_and_the_journal_are_prevented_or_restored() {
-    let r = isolated_repo();
-    python_plugin(&r, "chmoder", 1, CHMODER, |_| {});
-    let journal = r.root.join(".warden/state/journal");
-    let journal_mode = mode(&journal);
-    let before = r.tree();
-    let report = dispatch(&r, 1);
-    let chm = record(&report, "chmoder");
-    let log = stderr_log(&r, report["run"].as_str().expect("run"), "chmoder");
-    if chm["isolation"]["metadata"] == json!("enforced") {
-        assert!(chm["fault"].is_null(), "{chm:#}");
-        assert!(
-            !log.contains(": done"),
-            "a metadata change got through:\n{log}"
-        );
-    } else {
-        assert_eq!(chm["fault"]["kind"], json!("metadata_modified"), "{chm:#}");
-    }
-    assert_eq!(mode(&r.root.join("README.md")), 0o644);
-    assert_eq!(mode(&r.root.join("run.sh")), 0o755);
-    assert_eq!(mode(&r.root.join("src/main.rs")), 0o644);
-    assert_eq!(mode(&r.root.join("src")), 0o750);
-    assert_eq!(mode(&journal), journal_mode);
-    assert!(!has_xattr(&r.root.join("README.md"), "user.evil"));
-    assert!(!has_xattr(&r.root.join("src"), "user.evil"));
-    let mut after = r.tree();
-    after.retain(|k, _| !k.starts_with(".quarantine/"));
-    assert_eq!(after, before);
+    common::with_each_helper(|_| {
+        let r = isolated_repo();
+        python_plugin(&r, "chmoder", 1, CHMODER, |_| {});
+        let journal = r.root.join(".warden/state/journal");
+        let journal_mode = mode(&journal);
+        let before = r.tree();
+        let report = dispatch(&r, 1);
+        let chm = record(&report, "chmoder");
+        let log = stderr_log(&r, report["run"].as_str().expect("run"), "chmoder");
+        if chm["isolation"]["metadata"] == json!("enforced") {
+            assert!(chm["fault"].is_null(), "{chm:#}");
+            assert!(
+                !log.contains(": done"),
+                "a metadata change got through:\n{log}"
+            );
+        } else {
+            assert_eq!(chm["fault"]["kind"], json!("metadata_modified"), "{chm:#}");
+        }
+        assert_eq!(mode(&r.root.join("README.md")), 0o644);
+        assert_eq!(mode(&r.root.join("run.sh")), 0o755);
+        assert_eq!(mode(&r.root.join("src/main.rs")), 0o644);
+        assert_eq!(mode(&r.root.join("src")), 0o750);
+        assert_eq!(mode(&journal), journal_mode);
+        assert!(!has_xattr(&r.root.join("README.md"), "user.evil"));
+        assert!(!has_xattr(&r.root.join("src"), "user.evil"));
+        let mut after = r.tree();
+        after.retain(|k, _| !k.starts_with(".quarantine/"));
+        assert_eq!(after, before);
+    });
 }
 
 #[test]
@@ -400,15 +408,28 @@ fn can_become_nobody() -> bool {
 /// privileges (where the kernel allows unprivileged user namespaces).
 #[test]
 fn an_unprivileged_user_gets_every_layer_through_a_user_namespace() {
-    use std::os::unix::fs::{PermissionsExt, chown};
     if !can_become_nobody() {
         eprintln!("skipped: needs root and setpriv to become an unprivileged user");
         return;
     }
+    // Both helpers: the small `warden-sandbox` (with this build's id) and
+    // `warden __sandbox`.
+    let build = warden_isolate::helper::BUILD_ID;
+    for (exe, prefix) in [
+        (common::HELPER_BIN, vec!["--build", build]),
+        (common::BIN, vec!["__sandbox"]),
+    ] {
+        eprintln!("---- through {exe}");
+        unprivileged_helper_gets_every_layer(exe, &prefix);
+    }
+}
+
+fn unprivileged_helper_gets_every_layer(exe: &str, prefix: &[&str]) {
+    use std::os::unix::fs::{PermissionsExt, chown};
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let bin = dir.path().join("warden");
-    std::fs::copy(common::BIN, &bin).expect("copy warden");
+    let bin = dir.path().join("helper");
+    std::fs::copy(exe, &bin).expect("copy the helper");
     let repo = dir.path().join("repo");
     let scratch = dir.path().join("scratch");
     for d in [&repo, &scratch] {
@@ -421,7 +442,8 @@ fn an_unprivileged_user_gets_every_layer_through_a_user_namespace() {
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(&bin)
-        .args(["__sandbox", "--scratch"])
+        .args(prefix)
+        .arg("--scratch")
         .arg(&scratch)
         .arg("--protect")
         .arg(&repo)

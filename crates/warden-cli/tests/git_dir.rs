@@ -65,66 +65,68 @@ fn set_sh_handler(r: &Repo, key: &str, code: &str) {
 
 #[test]
 fn a_sandboxed_sh_plugin_cannot_write_create_chmod_or_remove_anything_under_dot_git() {
-    let r = Repo::new();
-    r.ok(&[
-        "plugin",
-        "new",
-        "gitter",
-        "--event",
-        "FileDetected",
-        "--lang",
-        "sh",
-        "--yes",
-    ]);
-    set_sh_handler(&r, "gitter", ATTACKS);
-    r.ok(&["plugin", "gen", "gitter", "--yes"]);
-    r.ok(&["plugin", "enable", "gitter", "--yes"]);
-    r.git(&["add", "-A"]);
-    r.git(&["commit", "-qm", "attacker"]);
-    let st = r.json(&["status"]);
-    let layers: BTreeMap<String, Value> = st["isolation"]
-        .as_array()
-        .expect("isolation layers")
-        .iter()
-        .map(|l| {
-            (
-                l["layer"].as_str().expect("layer").to_string(),
-                l["enforced"].clone(),
-            )
-        })
-        .collect();
-    assert!(
-        layers.get("filesystem") == Some(&json!(true))
-            && layers.get("metadata") == Some(&json!(true)),
-        "this test needs the file system rules and the read-only mount (Landlock, and root or unprivileged user namespaces): {layers:?}"
-    );
-    let before = git_dir(&r.root);
-    assert!(before.contains_key(".git/config") && before.contains_key(".git/refs/heads/main"));
-    let report = r.json(&["run", "FileDetected", "--yes"]);
-    let rec = &report["plugins"][0];
-    assert_eq!(rec["plugin"], json!("gitter"), "{report:#}");
-    assert_eq!(rec["isolation"]["metadata"], json!("enforced"), "{rec:#}");
-    assert_eq!(rec["bounded_snapshot"], json!(true), "{rec:#}");
-    assert!(rec["fault"].is_null(), "{rec:#}");
-    let run = report["run"].as_str().expect("run");
-    let log = std::fs::read_to_string(r.root.join(format!(".runs/{run}/gitter.stderr.log")))
-        .expect("stderr log");
-    let attempts: Vec<&str> = log
-        .lines()
-        .filter(|l| l.ends_with(": done") || l.ends_with(": refused"))
-        .collect();
-    assert_eq!(
-        attempts,
-        vec![
-            "write .git/config: refused",
-            "create .git/hooks/x: refused",
-            "chmod .git/HEAD: refused",
-            "chmod .git/objects: refused",
-            "remove .git/description: refused",
-            "rename .git/refs/heads/main: refused",
-        ],
-        "{log}"
-    );
-    assert_eq!(git_dir(&r.root), before, ".git changed under the sandbox");
-    r.ok(&["ledger", "verify"]);
+    common::with_each_helper(|_| {
+        let r = Repo::new();
+        r.ok(&[
+            "plugin",
+            "new",
+            "gitter",
+            "--event",
+            "FileDetected",
+            "--lang",
+            "sh",
+            "--yes",
+        ]);
+        set_sh_handler(&r, "gitter", ATTACKS);
+        r.ok(&["plugin", "gen", "gitter", "--yes"]);
+        r.ok(&["plugin", "enable", "gitter", "--yes"]);
+        r.git(&["add", "-A"]);
+        r.git(&["commit", "-qm", "attacker"]);
+        let st = r.json(&["status"]);
+        let layers: BTreeMap<String, Value> = st["isolation"]
+            .as_array()
+            .expect("isolation layers")
+            .iter()
+            .map(|l| {
+                (
+                    l["layer"].as_str().expect("layer").to_string(),
+                    l["enforced"].clone(),
+                )
+            })
+            .collect();
+        assert!(
+            layers.get("filesystem") == Some(&json!(true))
+                && layers.get("metadata") == Some(&json!(true)),
+            "this test needs the file system rules and the read-only mount (Landlock, and root or unprivileged user namespaces): {layers:?}"
+        );
+        let before = git_dir(&r.root);
+        assert!(before.contains_key(".git/config") && before.contains_key(".git/refs/heads/main"));
+        let report = r.json(&["run", "FileDetected", "--yes"]);
+        let rec = &report["plugins"][0];
+        assert_eq!(rec["plugin"], json!("gitter"), "{report:#}");
+        assert_eq!(rec["isolation"]["metadata"], json!("enforced"), "{rec:#}");
+        assert_eq!(rec["bounded_snapshot"], json!(true), "{rec:#}");
+        assert!(rec["fault"].is_null(), "{rec:#}");
+        let run = report["run"].as_str().expect("run");
+        let log = std::fs::read_to_string(r.root.join(format!(".runs/{run}/gitter.stderr.log")))
+            .expect("stderr log");
+        let attempts: Vec<&str> = log
+            .lines()
+            .filter(|l| l.ends_with(": done") || l.ends_with(": refused"))
+            .collect();
+        assert_eq!(
+            attempts,
+            vec![
+                "write .git/config: refused",
+                "create .git/hooks/x: refused",
+                "chmod .git/HEAD: refused",
+                "chmod .git/objects: refused",
+                "remove .git/description: refused",
+                "rename .git/refs/heads/main: refused",
+            ],
+            "{log}"
+        );
+        assert_eq!(git_dir(&r.root), before, ".git changed under the sandbox");
+        r.ok(&["ledger", "verify"]);
+    });
 }

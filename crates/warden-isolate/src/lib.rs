@@ -1,11 +1,17 @@
-//! warden-isolate: enter new namespaces for a plugin (G9).
+//! warden-isolate: the plugin sandbox helper (G9), and warden's `unsafe` calls.
 //!
-//! The plugin sandbox helper (`warden __sandbox`) calls [`unshare`] once, at
-//! its start, to move into a new PID namespace and a new mount namespace (and,
-//! when it is not root, a new user namespace whose root is the caller's own
-//! uid, see [`map_ids`]). The helper's next child is then PID 1 of a namespace
-//! that sees no other process, mounts its own `/proc`, and takes every
-//! descendant of the plugin with it when it dies.
+//! - [`helper`]: the helper's whole job — its command line, the build
+//!   handshake, stage 1 and stage 2 — shared by the small dedicated
+//!   executable `warden-sandbox` and its fallback `warden __sandbox`.
+//! - [`sandbox`]: what the helper applies to itself, layer by layer.
+//! - [`layers`]: the isolation layers and the helper's status line.
+//!
+//! The helper calls [`unshare`] once, at its start, to move into a new PID
+//! namespace and a new mount namespace (and, when it is not root, a new user
+//! namespace whose root is the caller's own uid, see [`map_ids`]). The
+//! helper's next child is then PID 1 of a namespace that sees no other
+//! process, mounts its own `/proc`, and takes every descendant of the plugin
+//! with it when it dies.
 //!
 //! `unshare(2)` is `unsafe` in rustix 1.x (`unshare_unsafe`): unsharing
 //! `CLONE_FILES` would invalidate file descriptors other threads may hold, and
@@ -14,9 +20,13 @@
 //! helper. It is the one place in warden with `unsafe`; the rest of the
 //! workspace forbids it.
 //!
-//! [`fork`] then makes that next child without a second exec of warden: the
-//! forked child is PID 1 of the new namespace and carries on as the helper's
-//! second stage, while the parent only waits for it ([`wait_exit_byte`]).
+//! [`fork`] then makes that next child without a second exec: the forked
+//! child is PID 1 of the new namespace and carries on as the helper's second
+//! stage, while the parent only waits for it ([`wait_exit_byte`]).
+
+pub mod helper;
+pub mod layers;
+pub mod sandbox;
 
 #[cfg(target_os = "linux")]
 mod linux {
@@ -75,7 +85,7 @@ mod fork_linux {
     pub fn fork() -> io::Result<Forked> {
         #[allow(unsafe_code)]
         // SAFETY: the only caller is the sandbox helper's first stage, which
-        // is single-threaded here: a fresh exec of warden that has started no
+        // is single-threaded here: a fresh exec of the helper that has started no
         // thread (and, when it is not root, the kernel has just accepted a user
         // namespace, which it refuses to a multi-threaded caller). With one
         // thread no lock can be held by a thread that does not exist in the

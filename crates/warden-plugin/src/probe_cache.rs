@@ -5,8 +5,9 @@
 //! The answer depends on the kernel (which changes only with a reboot), the
 //! user (a user namespace for non-root) and the helper binary (a new warden
 //! may try more layers), so the cache key is the boot id, the uid and the
-//! helper's path, size and modification time. The cache is one small JSON
-//! file in the clone's ignored state directory; a missing, unreadable or
+//! path (`warden-sandbox` beside warden, else warden), size and modification
+//! time of the helper's executable. The cache is one small JSON file
+//! in the clone's ignored state directory; a missing, unreadable or
 //! stale one is simply probed again and rewritten.
 
 use crate::runtime::Launcher;
@@ -30,8 +31,11 @@ struct Cached {
 /// apart (then nothing is cached).
 fn key(launcher: &Launcher) -> Option<String> {
     let boot = std::fs::read_to_string(BOOT_ID).ok()?;
-    let helper = launcher.helper.as_ref()?;
-    let meta = std::fs::metadata(helper).ok()?;
+    // The executable that answers: `warden-sandbox` beside warden, or warden.
+    let helper = match launcher.helper_exe()? {
+        crate::runtime::HelperExe::Dedicated(p) | crate::runtime::HelperExe::Warden(p) => p,
+    };
+    let meta = std::fs::metadata(&helper).ok()?;
     let mtime = meta
         .modified()
         .ok()?

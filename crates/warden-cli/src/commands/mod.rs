@@ -189,10 +189,15 @@ pub fn session<'a>(
 }
 
 /// Who runs a command at this terminal, for the ledger: the OS user and,
-/// when git knows it, the git identity (`alice (git: Alice <a@example.com>)`).
+/// when git knows it, the git identity (`alice (git: Alice <a@example.com>)`),
+/// kept in the clone's state while nothing it depends on changes
+/// (`Git::identity_cached`).
 pub fn actor(root: &std::path::Path) -> warden_core::proposal::Source {
     let user = env::os_user();
-    let id = match env::git().at(root).identity() {
+    let cache = warden_core::repo::Layout::new(root)
+        .state_dir()
+        .join(warden_core::git::IDENTITY_CACHE);
+    let id = match env::git().at(root).identity_cached(&cache) {
         Ok(Some(who)) => format!("{user} (git: {} <{}>)", who.name, who.email),
         _ => user,
     };

@@ -9,11 +9,89 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_warden");
+/// The small sandbox helper, built beside `BIN`.
+pub const HELPER_BIN: &str = env!("CARGO_BIN_EXE_warden-sandbox");
 
 /// A command with the environment pinned: no system/global git config, fixed
 /// author and dates, no prompts (`warden_testkit::git::hermetic`).
-pub fn isolated(program: &str, home: &Path) -> Command {
+pub fn isolated(program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
     warden_testkit::git::hermetic(program, home)
+}
+
+/// Which sandbox helper the warden of a test starts plugins through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Helper {
+    /// `warden-sandbox`, the small executable beside warden (`BIN` as built).
+    Dedicated,
+    /// `warden __sandbox`: warden alone in a directory of its own.
+    Fallback,
+}
+
+std::thread_local! {
+    /// The warden that `Repo` runs on this test's thread (`None`: `BIN`).
+    static BIN_NOW: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The warden binary `Repo::cmd` runs now (see [`with_helper`]).
+pub fn bin() -> PathBuf {
+    BIN_NOW
+        .with(|b| b.borrow().clone())
+        .unwrap_or_else(|| PathBuf::from(BIN))
+}
+
+/// Run `f` with `Repo` commands running the warden at `path`.
+pub fn with_bin<T>(path: PathBuf, f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            BIN_NOW.with(|b| *b.borrow_mut() = None);
+        }
+    }
+    BIN_NOW.with(|b| *b.borrow_mut() = Some(path));
+    let _reset = Reset;
+    f()
+}
+
+/// A directory under the target's temp directory (the file system of
+/// `BIN`, so it can be hard-linked) holding warden alone, as `warden`.
+pub fn warden_alone() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("warden-alone-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("tempdir");
+    let alone = dir.path().join("warden");
+    if std::fs::hard_link(BIN, &alone).is_err() {
+        std::fs::copy(BIN, &alone).expect("copy warden");
+    }
+    (dir, alone)
+}
+
+/// Run `f` with `Repo` commands going through `helper`: for the fallback,
+/// warden is hard-linked alone into a directory under the target's temp
+/// directory (same file system), so no `warden-sandbox` stands beside it.
+pub fn with_helper<T>(helper: Helper, f: impl FnOnce() -> T) -> T {
+    match helper {
+        Helper::Dedicated => {
+            assert!(
+                Path::new(BIN).with_file_name("warden-sandbox").is_file(),
+                "warden-sandbox is built beside warden"
+            );
+            f()
+        }
+        Helper::Fallback => {
+            let (_dir, alone) = warden_alone();
+            with_bin(alone, f)
+        }
+    }
+}
+
+/// Run `f` once through each sandbox helper (the dedicated one, then the
+/// fallback), naming the helper in any failure.
+pub fn with_each_helper(f: impl Fn(Helper)) {
+    for h in [Helper::Dedicated, Helper::Fallback] {
+        eprintln!("---- through the {h:?} sandbox helper");
+        with_helper(h, || f(h));
+    }
 }
 
 pub struct Repo {
@@ -74,7 +152,7 @@ impl Repo {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = isolated(BIN, self.home.path());
+        let mut c = isolated(bin(), self.home.path());
         c.args(args).current_dir(&self.root);
         c
     }

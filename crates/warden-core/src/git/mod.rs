@@ -31,9 +31,11 @@ pub mod parse;
 
 mod batch;
 mod commit_meta;
+mod identity;
 mod ops;
 
 pub use commit_meta::{CommitMeta, parse_commit_object};
+pub use identity::IDENTITY_CACHE;
 pub use ops::{Fetch, RefUpdate, Role};
 pub use parse::{
     CommitInfo, ConflictStage, Entry, Identity, MergeTree, ObjectInfo, Porcelain, RefInfo,

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use warden_core::process::{Cmd, End, Over, Sink};
+use warden_isolate::helper::Request;
 
 /// One plugin process: what it said and how it ended.
 #[derive(Debug, Clone)]
@@ -72,24 +73,12 @@ pub fn invoke(
         }
     };
     let entry = spec.entry();
-    let run = command(root, &entry, scratch.path(), launcher, require_sandbox)
-        .cwd(&dir)
-        .envs(launcher.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("HOME", scratch.path())
-        .env("TMPDIR", scratch.path())
-        .env("CARGO_TARGET_DIR", scratch.path().join("target"))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("WARDEN_REPO", root)
-        .env("WARDEN_SCRATCH", scratch.path())
-        .env("WARDEN_PLUGIN", &spec.key)
-        .stdin_bytes(request_lines(op, event, items))
-        .stdout(Sink::capture(spec.limits.max_output_bytes))
-        .stderr(Sink::Capture {
-            limit: spec.limits.max_output_bytes,
-            over: Over::Discard,
-        })
-        .timeout(Duration::from_millis(spec.limits.timeout_ms))
-        .run();
+    let input = request_lines(op, event, items);
+    let finish = |c: Cmd| configure(c, root, &dir, scratch.path(), spec, launcher, &input);
+    let run = match sandbox_request(root, &entry, scratch.path(), launcher, require_sandbox) {
+        Some(req) => launcher.run_helper(&req, finish),
+        None => finish(Cmd::new(&entry[0]).args(&entry[1..])).run(),
+    };
     let finished = match run {
         Ok(f) => f,
         Err(e) => {
@@ -118,36 +107,61 @@ pub fn invoke(
     done(exit, level, stdout, stderr, outcome)
 }
 
-/// The command that starts the plugin's `entry`: through the sandbox helper
-/// (`warden __sandbox`, the repository protected, the required layers named)
-/// when there is one, else directly.
-fn command(
+/// The plugin's working directory, environment, input and limits, on the
+/// command that starts it (through the helper or directly).
+fn configure(
+    c: Cmd,
+    root: &Path,
+    dir: &Path,
+    scratch: &Path,
+    spec: &PluginSpec,
+    launcher: &Launcher,
+    input: &[u8],
+) -> Cmd {
+    c.cwd(dir)
+        .envs(launcher.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("HOME", scratch)
+        .env("TMPDIR", scratch)
+        .env("CARGO_TARGET_DIR", scratch.join("target"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("WARDEN_REPO", root)
+        .env("WARDEN_SCRATCH", scratch)
+        .env("WARDEN_PLUGIN", &spec.key)
+        .stdin_bytes(input.to_vec())
+        .stdout(Sink::capture(spec.limits.max_output_bytes))
+        .stderr(Sink::Capture {
+            limit: spec.limits.max_output_bytes,
+            over: Over::Discard,
+        })
+        .timeout(Duration::from_millis(spec.limits.timeout_ms))
+}
+
+/// What the sandbox helper is asked for the plugin's `entry`: the
+/// repository protected, the required layers named; `None` when there is
+/// no helper (the plugin starts directly).
+fn sandbox_request(
     root: &Path,
     entry: &[String],
     scratch: &Path,
     launcher: &Launcher,
     require_sandbox: bool,
-) -> Cmd {
-    match &launcher.helper {
-        Some(helper) => {
-            let mut c = Cmd::new(helper)
-                .arg("__sandbox")
-                .arg("--scratch")
-                .arg(scratch)
-                .arg("--protect")
-                .arg(root);
-            if require_sandbox {
-                c = c.arg("--require");
-            }
-            // Empty unless the policy requires the sandbox, or the runtime
-            // relies on these layers (a bounded snapshot).
-            for l in &launcher.require_isolation {
-                c = c.arg("--require-layer").arg(l.name());
-            }
-            c.arg("--").args(entry)
-        }
-        None => Cmd::new(&entry[0]).args(&entry[1..]),
-    }
+) -> Option<Request> {
+    launcher.helper.as_ref()?;
+    Some(Request {
+        scratch: scratch.to_path_buf(),
+        require: require_sandbox,
+        // Empty unless the policy requires the sandbox, or the runtime
+        // relies on these layers (a bounded snapshot).
+        require_layer: launcher
+            .require_isolation
+            .iter()
+            .map(|l| l.name().to_string())
+            .collect(),
+        protect: vec![root.to_path_buf()],
+        probe: false,
+        stage2: false,
+        argv: entry.to_vec(),
+    })
 }
 
 /// What warden writes on the plugin's stdin: the hello and the request, one
@@ -361,8 +375,8 @@ mod tests {
     fn a_refusal_for_a_missing_required_layer_is_sandbox_unavailable_naming_it() {
         let launcher = Launcher {
             helper: Some(PathBuf::from("warden")),
-            env: Vec::new(),
             require_isolation: vec![IsolationLayer::Processes, IsolationLayer::Filesystem],
+            ..Launcher::default()
         };
         let iso = Isolation {
             filesystem: Level::Full,

@@ -172,6 +172,7 @@ impl World {
                 std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
             )],
             require_isolation: Vec::new(),
+            ..Launcher::default()
         }
         .for_policy(&self.repo().policy)
     }
