@@ -118,7 +118,10 @@ fn completions_help_and_suggestions_see_nested_subcommands_and_their_flags_with_
     assert!(r.ok(&["sync", "audit", "--help"]).contains("--no-fetch"));
     assert!(r.ok(&["help", "sync", "audit"]).contains("--no-fetch"));
     let err = r.fails(&["sync", "audit", "--no-fetc"], 2);
-    assert!(err.contains("similar argument exists: '--no-fetch'"), "{err}");
+    assert!(
+        err.contains("similar argument exists: '--no-fetch'"),
+        "{err}"
+    );
 }
 
 #[test]
