@@ -76,6 +76,7 @@ impl Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Set up warden in a git repository (idempotent).
     Init(crate::commands::init::Args),

@@ -88,6 +88,42 @@ fn completions_are_printed_for_every_shell() {
     assert!(err.contains("possible values"), "{err}");
 }
 
+/// Regression for the lazy command line: clap builds a subcommand's
+/// arguments (and a newtype command's own subcommands) only when that
+/// subcommand runs (`#[command(defer = true)]`), so everything that reads
+/// the whole tree (completions, help, suggestions) must still see a nested
+/// subcommand's flags, and `warden help bridge <TAB>` its subcommands.
+#[test]
+fn completions_help_and_suggestions_see_nested_subcommands_and_their_flags_with_lazy_clap() {
+    let r = Repo::git_only();
+    let bash = r.ok(&["completions", "bash"]);
+    let opts = bash
+        .split("        warden__subcmd__sync__subcmd__audit)\n")
+        .nth(1)
+        .and_then(|b| b.lines().next())
+        .expect("the case of `warden sync audit` in the bash script");
+    assert!(
+        opts.contains(" --no-fetch ") && opts.contains(" --format "),
+        "{opts}"
+    );
+    // `warden help bridge <TAB>` offers bridge's subcommands, as before.
+    assert!(
+        bash.contains("warden__subcmd__help__subcmd__bridge,hook)"),
+        "the help tree lacks bridge's subcommands"
+    );
+    for shell in ["zsh", "fish"] {
+        let out = r.ok(&["completions", shell]);
+        assert!(out.contains("no-fetch"), "{shell}");
+    }
+    assert!(r.ok(&["sync", "audit", "--help"]).contains("--no-fetch"));
+    assert!(r.ok(&["help", "sync", "audit"]).contains("--no-fetch"));
+    let err = r.fails(&["sync", "audit", "--no-fetc"], 2);
+    assert!(
+        err.contains("similar argument exists: '--no-fetch'"),
+        "{err}"
+    );
+}
+
 #[test]
 fn man_pages_are_roff_for_warden_and_each_subcommand() {
     let r = Repo::git_only();

@@ -326,9 +326,34 @@ fn command_received() -> EventSpec {
 }
 
 pub fn event_names() -> Vec<&'static str> {
-    catalogue().iter().map(|e| e.name).collect()
+    EVENT_NAMES.to_vec()
 }
+
+/// The names of [`catalogue`], in its order, without building its input
+/// schemas: every policy load and proposal parse checks an event name.
+const EVENT_NAMES: [&str; 11] = [
+    "Manual",
+    "FileDetected",
+    "PreCommit",
+    "PreMerge",
+    "MergeConflict",
+    "PostMerge",
+    "SyncAudited",
+    "QuarantineCreated",
+    "RollbackTriggered",
+    "RegistryMaintain",
+    "CommandReceived",
+];
 
 pub fn find(name: &str) -> Option<EventSpec> {
     catalogue().into_iter().find(|e| e.name == name)
+}
+
+#[cfg(test)]
+mod names_tests {
+    #[test]
+    fn the_event_names_are_the_catalogue_s_names_in_its_order() {
+        let names: Vec<&str> = super::catalogue().iter().map(|e| e.name).collect();
+        assert_eq!(super::event_names(), names);
+    }
 }

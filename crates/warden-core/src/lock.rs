@@ -69,10 +69,13 @@ pub fn acquire(
         }
         Err(TryLockError::Error(e)) => return Err(e).io("lock", path),
     }
+    // Overwrite, then cut what is left of a longer holder: truncating to
+    // zero first would free the file's block and allocate it again.
     let mut f = &file;
-    let _ = file.set_len(0);
     let _ = f.seek(SeekFrom::Start(0));
-    let _ = f.write_all(holder.as_bytes());
+    if f.write_all(holder.as_bytes()).is_ok() {
+        let _ = file.set_len(holder.len() as u64);
+    }
     Ok(RepoLock { _file: file })
 }
 
@@ -124,5 +127,22 @@ mod tests {
         drop(held);
         acquire(&p, "pid 2", false, &mut |_| {}).expect("free at once");
         drop(copy);
+    }
+
+    #[test]
+    fn a_shorter_holder_after_a_longer_one_leaves_nothing_of_the_longer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("lock");
+        drop(
+            acquire(
+                &p,
+                "pid 12345 (warden apply a-long-name.json)",
+                false,
+                &mut |_| {},
+            )
+            .expect("first"),
+        );
+        let _held = acquire(&p, "pid 7", false, &mut |_| {}).expect("second");
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), "pid 7");
     }
 }

@@ -177,8 +177,43 @@ impl IsolationLayer {
 pub struct Policy {
     pub file: PolicyFile,
     pub digest: Digest,
-    allow: GlobSet,
-    deny: GlobSet,
+    allow: PathGlobs,
+    deny: PathGlobs,
+}
+
+/// A compiled glob list of the policy. The two lists nearly every policy
+/// has, nothing (`deny: []`) and everything (`allow: ["**"]`), need no
+/// matcher: building one compiles a regex set, and asks the OS how many
+/// CPUs it has, on every run's policy load.
+#[derive(Debug, Clone)]
+enum PathGlobs {
+    Nothing,
+    Everything,
+    Set(GlobSet),
+}
+
+impl PathGlobs {
+    /// Every glob is checked as [`globs`] checks it, whatever the shortcut.
+    fn compile(list: &[String], file: &str, field: &str) -> Result<PathGlobs> {
+        if list.is_empty() {
+            return Ok(PathGlobs::Nothing);
+        }
+        if list.iter().any(|g| g == "**") {
+            for (i, g) in list.iter().enumerate() {
+                glob(g, i, file, field)?;
+            }
+            return Ok(PathGlobs::Everything);
+        }
+        Ok(PathGlobs::Set(globs(list, file, field)?))
+    }
+
+    fn is_match(&self, path: &str) -> bool {
+        match self {
+            PathGlobs::Nothing => false,
+            PathGlobs::Everything => true,
+            PathGlobs::Set(set) => set.is_match(path),
+        }
+    }
 }
 
 /// The policy identity recorded in ledger entries.
@@ -261,8 +296,8 @@ impl Policy {
                 }
             }
         }
-        let allow = globs(&pf.paths.allow, file, "paths.allow")?;
-        let deny = globs(&pf.paths.deny, file, "paths.deny")?;
+        let allow = PathGlobs::compile(&pf.paths.allow, file, "paths.allow")?;
+        let deny = PathGlobs::compile(&pf.paths.deny, file, "paths.deny")?;
         if let Some(v) = &pf.validation
             && v.command.is_empty()
         {
@@ -347,21 +382,25 @@ impl Policy {
 pub fn globs(list: &[String], file: &str, field: &str) -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for (i, g) in list.iter().enumerate() {
-        let glob = globset::GlobBuilder::new(g)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| {
-                Error::invalid(
-                    file,
-                    format!("{field}[{i}]"),
-                    format!("bad glob \"{g}\": {e}"),
-                    Some("use globs such as \"docs/**\" or \"*.md\"".into()),
-                )
-            })?;
-        b.add(glob);
+        b.add(glob(g, i, file, field)?);
     }
     b.build()
         .map_err(|e| Error::invalid(file, field, e.to_string(), None))
+}
+
+/// One glob of `field`, at index `i`; `/` is never matched by `*`.
+fn glob(g: &str, i: usize, file: &str, field: &str) -> Result<globset::Glob> {
+    globset::GlobBuilder::new(g)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| {
+            Error::invalid(
+                file,
+                format!("{field}[{i}]"),
+                format!("bad glob \"{g}\": {e}"),
+                Some("use globs such as \"docs/**\" or \"*.md\"".into()),
+            )
+        })
 }
 
 /// The commented default policy written by `warden init`, stamped with `version`.
@@ -542,5 +581,29 @@ mod tests {
         );
         assert!(p.path_refusal(&rp("docs/secret/k")).is_some());
         assert!(p.path_refusal(&rp(".git/config")).is_some());
+    }
+
+    #[test]
+    fn a_bad_glob_beside_a_match_all_glob_is_still_an_error_naming_its_index() {
+        let text = "schema: warden.policy/v1\nversion: \"1\"\npaths:\n  allow: [\"**\", \"a[\"]\n";
+        let err = Policy::parse(text, "policy.yaml").expect_err("bad glob");
+        assert!(err.to_string().contains("paths.allow[1]"), "{err}");
+    }
+
+    proptest::proptest! {
+        /// The shortcuts for `[]` and `["**"]` match exactly what a compiled
+        /// glob set of the same list matches.
+        #[test]
+        fn the_shortcut_glob_lists_match_what_a_compiled_set_matches(
+            path in "[a-z.]{1,4}(/[a-z.*]{1,4}){0,3}",
+        ) {
+            let lists: [&[&str]; 4] = [&[], &["**"], &["docs/**", "**"], &["*.md"]];
+            for list in lists {
+                let list: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+                let fast = PathGlobs::compile(&list, "p", "f").expect("compile");
+                let set = globs(&list, "p", "f").expect("compile");
+                proptest::prop_assert_eq!(fast.is_match(&path), set.is_match(&path), "{:?}", list);
+            }
+        }
     }
 }

@@ -48,6 +48,7 @@ pub struct BridgeArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum BridgeCommand {
     /// Create the bridge directories, meta/retries.json and the .gitignore entries (idempotent).
     Init {
@@ -132,6 +133,7 @@ pub enum BridgeCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum HookCommand {
     /// Write the pre-commit guard (no command file is ever committed) into the root's git hooks.
     Install {
@@ -162,6 +164,7 @@ pub struct NewCommon {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum NewKind {
     /// A signed no-op (what the smoke test sends).
     Noop {

@@ -11,6 +11,7 @@ use warden_contracts::meta::MetaType;
 use warden_contracts::templates;
 
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum ContractsCommand {
     /// Write an annotated meta template (every field explained).
     New {

@@ -10,6 +10,7 @@ use warden_sync::audit::AuditOptions;
 use warden_sync::fleet::{self, FleetOptions};
 
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum FleetCommand {
     /// Audit every repository under the given folders in parallel; exit 1 if any
     /// needs attention.

@@ -13,6 +13,7 @@ use warden_contracts::report::{GEN_DOCS_SCHEMA_ID, GEN_TESTS_SCHEMA_ID, GenRepor
 use warden_core::proposal::Proposal;
 
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum GenCommand {
     /// Render every document from its meta: a missing one whole, a managed one
     /// only inside its AUTO fences. One undoable run.

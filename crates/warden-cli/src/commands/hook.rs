@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use warden_plugin::hook;
 
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum HookCommand {
     /// Install the git pre-commit hook that runs `warden run PreCommit --yes`.
     ///

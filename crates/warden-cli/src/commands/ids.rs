@@ -13,6 +13,7 @@ use warden_plugin::report::{IdsBuildReport, IdsBuilt, IdsCheck, Minted};
 use warden_plugin::validate::{Finding, Report};
 
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum IdsCommand {
     /// Regenerate ids/registry.yaml from ids/cards/ (and record mints for cards added by hand).
     Build {

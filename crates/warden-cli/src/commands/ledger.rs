@@ -10,6 +10,7 @@ use warden_core::render::ledger::Accepted;
 use warden_core::{Digest, Report};
 
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum LedgerCommand {
     /// Check every chain; exit 1 naming the first bad entry.
     Verify,

@@ -9,6 +9,7 @@ use warden_classify::template::{MODULES_IMPORT_SCHEMA_ID, MODULES_INIT_SCHEMA_ID
 use warden_core::modules::MODULES_FILE;
 
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum ModulesCommand {
     /// Write a first .warden/modules.yaml, every field explained, with one module per top-level folder.
     Init {

@@ -20,6 +20,7 @@ use warden_plugin::validate::{self, Finding};
 pub use warden_plugin::scaffold::FileWrite;
 
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum PluginCommand {
     /// Scaffold plugins/KEY from a new spec: every derived file, a working handler, tests, an ID card.
     New {

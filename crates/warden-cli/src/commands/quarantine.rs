@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum QuarantineCommand {
     /// Every quarantined file, oldest run first (the seed's QUARANTINE_UNCLASSIFIED/ is `--reason unclassified`).
     List {

@@ -29,6 +29,7 @@ pub struct RegistryArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum RegistryCommand {
     /// Set up registry/: the first index and the operator checklist; with
     /// --scaffold the templates, the maturity standard and an example entry.

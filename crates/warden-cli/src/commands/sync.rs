@@ -26,6 +26,7 @@ use warden_sync::{adopt, record, render, select};
 /// `warden sync …`. Exit codes: 0 in sync / done, 1 needs attention
 /// or refused (nothing written), 2 usage, 3 internal, 4 busy.
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum SyncCommand {
     /// Fetch without merging, then report everything that differs from the
     /// remote; exit 0 when in sync, 1 when anything needs attention.
