@@ -118,7 +118,9 @@ impl Report for ModulesWritten {
         };
         format!(
             "wrote {} ({} module(s) from {}); recorded as run {run}\nnext: {next}\n",
-            self.file, self.modules, self.from
+            self.file,
+            self.modules,
+            warden_core::text::shown(&self.from)
         )
     }
 }

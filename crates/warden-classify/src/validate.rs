@@ -90,16 +90,24 @@ impl warden_core::report::Report for ModulesValidation {
 
     fn human(&self) -> String {
         let mut out = String::new();
+        // Module names, folders and keywords come from the YAML file:
+        // shown escaped, so a name cannot act on the terminal.
+        use warden_core::text::shown;
         for f in &self.findings {
             out.push_str(&format!(
                 "error: {}: {}: {}\n  fix: {}\n",
-                self.file, f.field, f.message, f.fix
+                self.file,
+                shown(&f.field),
+                shown(&f.message),
+                shown(&f.fix)
             ));
         }
         for w in &self.warnings {
             out.push_str(&format!(
                 "warning: {}: {}: {}\n",
-                self.file, w.field, w.message
+                self.file,
+                shown(&w.field),
+                shown(&w.message)
             ));
         }
         if self.ok {

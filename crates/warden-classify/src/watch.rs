@@ -84,6 +84,9 @@ pub enum WatchEvent {
         files: usize,
         error: String,
     },
+    /// An entry in an inbox that is never classified (not a regular file, a
+    /// name that is not UTF-8): told once while it stays there.
+    Skipped(crate::report::Skipped),
 }
 
 /// One batch: one run.
@@ -361,6 +364,9 @@ fn run(
         };
         roots.watch(&reg);
         let (mut settled, wake) = sweep.look(root, &reg, opts)?;
+        for skipped in std::mem::take(&mut sweep.fresh) {
+            log(&WatchEvent::Skipped(skipped));
+        }
         let cap = batch_cap(root, opts);
         let more = settled.len() > cap;
         settled.truncate(cap);
@@ -534,6 +540,10 @@ struct Sweep {
     seen: BTreeMap<RepoPath, Key>,
     /// Files handled, as they were then (changed again: handled again).
     done: BTreeMap<RepoPath, Key>,
+    /// Entries skipped in the last scan (each is told once while it stays).
+    skipped: std::collections::BTreeSet<crate::report::Skipped>,
+    /// Entries skipped that the last scan saw first.
+    fresh: Vec<crate::report::Skipped>,
 }
 
 impl Sweep {
@@ -541,9 +551,13 @@ impl Sweep {
     /// `settle`, not handled as they are), and when an unsettled one may be.
     fn look(&mut self, root: &Path, reg: &Modules, opts: &WatchOptions) -> Result<Look> {
         let mut present: Vec<RepoPath> = Vec::new();
+        let mut skipped = Vec::new();
         for r in &reg.inbox {
-            present.extend(scan::walk(root, r)?);
+            present.extend(scan::walk_reporting(root, r, &mut skipped)?);
         }
+        let skipped: std::collections::BTreeSet<_> = skipped.into_iter().collect();
+        self.fresh = skipped.difference(&self.skipped).cloned().collect();
+        self.skipped = skipped;
         let mut settled: Vec<(RepoPath, Key)> = Vec::new();
         let mut wake: Option<Duration> = None;
         let mut keep_seen = BTreeMap::new();

@@ -101,6 +101,7 @@ fn watch_through_an_overflow(f: &Fixture) -> (Vec<String>, usize) {
                     }
                 }
                 WatchEvent::Failed { files, error } => log.push(format!("failed {files}: {error}")),
+                WatchEvent::Skipped(s) => log.push(format!("skipped {}", s.path)),
             },
             rx,
         )

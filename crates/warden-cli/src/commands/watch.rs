@@ -268,17 +268,46 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
     let times = GitTimes {
         env: crate::env::child_env(),
     };
-    let mut log = |e: &WatchEvent| match e {
+    let mut log = |e: &WatchEvent| log_event(e, args.poll);
+    let mut handler = Dispatch {
+        ctx: &ctx,
+        times: &times,
+        launcher: crate::env::launcher(),
+        built_in: BuiltIn::new(&ctx, &times),
+    };
+    let summary = warden_classify::watch::watch_with(&root, &opts, &stop, &mut log, &mut handler)?;
+    eprintln!(
+        "warden watch: stopped after {} batch(es)",
+        summary.batches.len()
+    );
+    if is_json(fmt) {
+        output::json(&summary)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The watcher's log line for one event, on stderr. Paths, inbox roots and
+/// error texts are shown escaped (`warden_core::text::shown`): a file
+/// name must not act on the terminal nor forge a log line.
+fn log_event(e: &WatchEvent, poll: Option<u64>) {
+    match e {
         WatchEvent::Started { mode, roots } => eprintln!(
             "warden watch: watching {} ({}); stop with Ctrl-C or SIGTERM",
-            roots.join(", "),
+            roots
+                .iter()
+                .map(|r| warden_core::text::shown(r).to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             if mode == "poll" {
-                format!("polling every {} ms", args.poll.unwrap_or(0))
+                format!("polling every {} ms", poll.unwrap_or(0))
             } else {
                 "file events".to_string()
             }
         ),
-        WatchEvent::Rescan { why } => eprintln!("warden watch: full rescan: {why}"),
+        WatchEvent::Rescan { why } => eprintln!(
+            "warden watch: full rescan: {}",
+            warden_core::text::shown(why)
+        ),
         WatchEvent::Batch(b) => {
             let counts: Vec<String> = b.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
             eprintln!(
@@ -302,22 +331,14 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
             );
         }
         WatchEvent::Failed { files, error } => eprintln!(
-            "warden watch: a batch of {files} file(s) failed (retried when they change): {error}"
+            "warden watch: a batch of {files} file(s) failed (retried when they change): {}",
+            warden_core::text::shown(error)
         ),
-    };
-    let mut handler = Dispatch {
-        ctx: &ctx,
-        times: &times,
-        launcher: crate::env::launcher(),
-        built_in: BuiltIn::new(&ctx, &times),
-    };
-    let summary = warden_classify::watch::watch_with(&root, &opts, &stop, &mut log, &mut handler)?;
-    eprintln!(
-        "warden watch: stopped after {} batch(es)",
-        summary.batches.len()
-    );
-    if is_json(fmt) {
-        output::json(&summary)?;
+        WatchEvent::Skipped(s) => eprintln!(
+            "warden watch: skipped {} ({}: {}); it stays where it is",
+            warden_core::text::shown(&s.path),
+            s.reason.name(),
+            s.reason.fix()
+        ),
     }
-    Ok(ExitCode::SUCCESS)
 }
