@@ -45,8 +45,20 @@ const MAX_REPLANS: usize = 8;
 /// being read and being planned is left where it is (reported as skipped,
 /// `changed_while_classifying`) and the rest is planned again without it.
 pub fn prepare(s: &Session, reg: &Modules, opts: &Options, times: &dyn Times) -> Result<Prepared> {
+    let analysis = classify::analyse(s.repo.root(), reg, opts, times)?;
+    prepare_from(s, reg, opts, times, analysis)
+}
+
+/// [`prepare`] of an analysis the caller made of `opts`' scope (files may
+/// have changed since it read them).
+pub fn prepare_from(
+    s: &Session,
+    reg: &Modules,
+    opts: &Options,
+    times: &dyn Times,
+    mut analysis: Analysis,
+) -> Result<Prepared> {
     let root = s.repo.root();
-    let mut analysis = classify::analyse(root, reg, opts, times)?;
     let mut changed: BTreeSet<warden_core::paths::RepoPath> = BTreeSet::new();
     for _ in 0..MAX_REPLANS {
         crate::checks::check(s.repo, &analysis)?;
