@@ -894,3 +894,14 @@ fn classify_dry_run_over_max_files_exits_1_as_the_real_run_and_says_the_ways_out
     assert_eq!(r.tree(), before, "nothing moved");
     common::snap::settings(&r).bind(|| insta::assert_snapshot!("classify_over_max_files", t));
 }
+
+#[test]
+fn modules_validate_no_longer_calls_a_module_folder_through_a_symlink_valid() {
+    let r = repo();
+    let outside = tempfile::tempdir().expect("outside");
+    std::os::unix::fs::symlink(outside.path(), r.root.join("modules")).expect("symlink");
+    std::fs::create_dir_all(r.root.join("inbox")).expect("inbox");
+    let t = common::snap::transcript(&r, &[&["modules", "validate"]]);
+    common::snap::settings(&r)
+        .bind(|| insta::assert_snapshot!("modules_validate_symlinked_folder", t));
+}

@@ -82,7 +82,7 @@ pub fn registry(root: &Path) -> Result<Modules, CliError> {
     Modules::load(root)?.ok_or_else(|| {
         CliError::usage(
             format!("{MODULES_FILE} does not exist, so there is nothing to classify by"),
-            Some("write it (`warden schema modules` shows the format) or `warden modules import SEED.json`".to_string()),
+            Some("write one with `warden modules init` (a module per top-level folder), `warden modules import SEED.json`, or by hand (`warden schema modules` shows the format)".to_string()),
         )
     })
 }
