@@ -111,10 +111,7 @@ mod tests {
         assert_eq!(long.len() - 2, 255);
         let got = kept_both_name(&p(&long), &d).expect("name");
         assert_eq!(got.file_name().len(), 255);
-        assert_eq!(
-            got.as_str(),
-            format!("m/ledger_{}.{h}.py", "x".repeat(236))
-        );
+        assert_eq!(got.as_str(), format!("m/ledger_{}.{h}.py", "x".repeat(236)));
         // Multi-byte characters are never split; a huge extension gives way too.
         let wide = format!("m/{}.py", "é".repeat(127));
         let got = kept_both_name(&p(&wide), &d).expect("name");

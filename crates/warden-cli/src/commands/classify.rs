@@ -391,6 +391,12 @@ fn duplicates(
             println!("  {}", shown(p));
         }
     }
+    if report.hard_links > 0 {
+        println!(
+            "{} hard link(s) to a file already counted left out (no extra space)",
+            report.hard_links
+        );
+    }
     println!(
         "{} file(s) looked at; {} group(s); {} duplicate file(s), {} byte(s) wasted",
         report.files,
