@@ -297,6 +297,13 @@ fn scoring_dirs(reg: &Modules, path: &RepoPath) -> String {
     }
 }
 
+/// Whether `path` lies under one of the registry's inbox roots.
+fn in_inbox(reg: &Modules, path: &RepoPath) -> bool {
+    reg.inbox
+        .iter()
+        .any(|r| path.as_str().starts_with(&format!("{}/", r.as_str())))
+}
+
 fn join(folder: &RepoPath, name: &str) -> Result<RepoPath> {
     RepoPath::parse(
         &format!("{}/{name}", folder.as_str()),
@@ -482,6 +489,14 @@ fn own_decisions(
                 } else {
                     wants.entry(target).or_default().push(files.len());
                 }
+            }
+            (DecisionPath::Unclassified | DecisionPath::Ambiguous, _)
+                if !in_inbox(reg, &info.path) =>
+            {
+                d.reason = format!(
+                    "outside the inbox: left in place (only files dropped into an inbox go to quarantine); {}",
+                    d.reason
+                );
             }
             (DecisionPath::Unclassified, _) => {
                 d.quarantine(REASON_UNCLASSIFIED);

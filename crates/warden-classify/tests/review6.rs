@@ -147,3 +147,33 @@ fn a_dry_run_over_the_file_limit_is_refused_as_the_real_run_is_in_the_users_term
     };
     assert_eq!(Some(paths), plan_paths);
 }
+
+#[test]
+fn a_file_outside_the_inbox_that_no_module_claims_is_no_longer_quarantined() {
+    let f = Fixture::new(SEED);
+    f.write("README.md", "hello\n");
+    f.write("src/main.rs", "fn main() {}\n");
+    f.write("inbox/holiday.bin", "\0\u{1}");
+    let a = f.dry_run_paths(&["src", "README.md", "inbox"], false);
+    let got: Vec<(&str, Option<&str>)> = a
+        .files
+        .iter()
+        .map(|d| (d.path.as_str(), d.action.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("README.md", None),
+            ("inbox/holiday.bin", Some("quarantine")),
+            ("src/main.rs", None),
+        ],
+        "only the file dropped into the inbox goes to quarantine"
+    );
+    for d in a.files.iter().filter(|d| d.action.is_none()) {
+        assert!(
+            d.reason.starts_with("outside the inbox: left in place"),
+            "{}",
+            d.reason
+        );
+    }
+}
