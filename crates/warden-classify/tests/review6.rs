@@ -177,3 +177,13 @@ fn a_file_outside_the_inbox_that_no_module_claims_is_no_longer_quarantined() {
         );
     }
 }
+
+#[test]
+fn modules_import_errors_name_the_input_file_and_key_not_the_registry_not_yet_written() {
+    let json = br#"{"A": {"keywords": ["a"], "folder": "../x"}, "B": {"keywords": ["b"]}}"#;
+    let e = warden_classify::import::import(json, "/tmp/s1.json").expect_err("../x escapes");
+    assert_eq!(
+        e.to_string(),
+        "/tmp/s1.json: \"A\".folder: path \"../x\" escapes the repository with '..'"
+    );
+}
