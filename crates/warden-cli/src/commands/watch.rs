@@ -308,28 +308,12 @@ fn log_event(e: &WatchEvent, poll: Option<u64>) {
             "warden watch: full rescan: {}",
             warden_core::text::shown(why)
         ),
-        WatchEvent::Batch(b) => {
-            let counts: Vec<String> = b.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-            eprintln!(
-                "warden watch: batch {}: {} file(s): {}; {}{}{}",
-                b.batch,
-                b.files,
-                counts.join(", "),
-                match &b.run {
-                    Some(r) => format!("run {r}"),
-                    None => "nothing new to record".to_string(),
-                },
-                match &b.dispatch {
-                    Some(d) => format!(" (FileDetected dispatch {d} to the plugins)"),
-                    None => String::new(),
-                },
-                if b.pending > 0 {
-                    format!("; {} still settling", b.pending)
-                } else {
-                    String::new()
-                }
-            );
-        }
+        WatchEvent::Batch(b) => eprintln!("{}", batch_line(b)),
+        // No file yet: the registry could not be read (retried at the next scan).
+        WatchEvent::Failed { files: 0, error } => eprintln!(
+            "warden watch: cannot classify (retried at the next scan): {}",
+            warden_core::text::shown(error)
+        ),
         WatchEvent::Failed { files, error } => eprintln!(
             "warden watch: a batch of {files} file(s) failed (retried when they change): {}",
             warden_core::text::shown(error)
@@ -340,5 +324,75 @@ fn log_event(e: &WatchEvent, poll: Option<u64>) {
             s.reason.name(),
             s.reason.fix()
         ),
+    }
+}
+
+/// The per-batch log line: files, decisions per path (a holder displaced
+/// from a module folder is a decision beyond the batch's files: counted as
+/// "+N displaced"), the run, and what is still settling.
+fn batch_line(b: &warden_classify::watch::BatchLog) -> String {
+    let counts: Vec<String> = b.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let decisions: u64 = b.counts.values().sum();
+    let displaced = decisions.saturating_sub(b.files as u64);
+    format!(
+        "warden watch: batch {}: {} file(s){}{}; {}{}{}",
+        b.batch,
+        b.files,
+        if displaced > 0 {
+            format!(" (+{displaced} displaced)")
+        } else {
+            String::new()
+        },
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", counts.join(", "))
+        },
+        match &b.run {
+            Some(r) => format!("run {r}"),
+            None => "nothing new to record".to_string(),
+        },
+        match &b.dispatch {
+            Some(d) => format!(" (FileDetected dispatch {d} to the plugins)"),
+            None => String::new(),
+        },
+        if b.pending > 0 {
+            format!("; {} still settling", b.pending)
+        } else {
+            String::new()
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_classify::report::Outcome;
+    use warden_classify::watch::BatchLog;
+
+    fn log(files: usize, counts: &[(&str, u64)]) -> BatchLog {
+        BatchLog {
+            batch: 1,
+            files,
+            counts: counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            run: Some("01RUN".into()),
+            outcome: Outcome::Applied,
+            pending: 0,
+            handler: "built-in".into(),
+            dispatch: None,
+        }
+    }
+
+    #[test]
+    fn the_batch_line_no_longer_counts_more_decisions_than_files_unexplained() {
+        assert_eq!(
+            batch_line(&log(209, &[("clear_winner", 208), ("dedupe_larger", 2)])),
+            "warden watch: batch 1: 209 file(s) (+1 displaced): 208 clear_winner, 2 dedupe_larger; run 01RUN"
+        );
+        assert_eq!(
+            batch_line(&log(3, &[])),
+            "warden watch: batch 1: 3 file(s); run 01RUN",
+            "no empty outcome list"
+        );
     }
 }
