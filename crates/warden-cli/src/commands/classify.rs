@@ -325,10 +325,13 @@ fn plugin_actions(repo: Option<PathBuf>) -> Result<ExitCode, CliError> {
         if line.is_empty() {
             continue;
         }
-        if let Ok(p) = RepoPath::parse(line, "(stdin)", "path")
-            && p.to_fs(&root).is_file()
-        {
-            paths.push(p);
+        let path = decoded(line);
+        match RepoPath::parse(&path, "(stdin)", "path") {
+            Ok(p) if p.to_fs(&root).is_file() => paths.push(p),
+            _ => eprintln!(
+                "warden classify --plugin-actions: {} is not a file of the repository; skipped",
+                shown(&path)
+            ),
         }
     }
     if paths.is_empty() {
@@ -352,6 +355,16 @@ fn plugin_actions(repo: Option<PathBuf>) -> Result<ExitCode, CliError> {
     out.flush()
         .map_err(|e| CliError::Core(warden_core::Error::Internal(e.to_string())))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A path as the plugin's sh harness hands it over: cut from the request's
+/// JSON, so still JSON-escaped (`\\`, `\t`, `\u001b`). A line that is not a
+/// valid JSON string body is taken as it is.
+fn decoded(line: &str) -> String {
+    if !line.contains('\\') {
+        return line.to_string();
+    }
+    serde_json::from_str::<String>(&format!("\"{line}\"")).unwrap_or_else(|_| line.to_string())
 }
 
 /// `warden classify --duplicates [PATHS…]`: read-only; exit 0 with or
@@ -405,4 +418,19 @@ fn duplicates(
         report.wasted_bytes
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plugin_action_paths_are_json_decoded_not_taken_escaped() {
+        assert_eq!(super::decoded("inbox/a.py"), "inbox/a.py");
+        assert_eq!(
+            super::decoded(r"inbox/back\\slash.py"),
+            r"inbox/back\slash.py"
+        );
+        assert_eq!(super::decoded(r"inbox/tab\tx.py"), "inbox/tab\tx.py");
+        assert_eq!(super::decoded(r"inbox/esc\u001b.py"), "inbox/esc\u{1b}.py");
+        assert_eq!(super::decoded(r"inbox/bad\q.py"), r"inbox/bad\q.py");
+    }
 }
