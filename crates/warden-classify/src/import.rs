@@ -126,10 +126,12 @@ fn in_the_input(e: Error, file: &str, names: &[&String]) -> Error {
 /// area, which proposals may not touch, like the policy `init` writes. An
 /// existing registry is replaced only with `force`. Returns the run id.
 pub fn write(repo: &Repo, ctx: &Context, text: &str, from: &str, force: bool) -> Result<String> {
-    write_as(repo, ctx, "modules import", text, from, force)
+    write_as(repo, ctx, "modules import", text, from, force).map(|(run, _)| run)
 }
 
 /// [`write`] recorded as `command` (`modules import`, `modules init`).
+/// Returns the run and, when `force` replaced a registry, where the
+/// previous one is kept ([`kept_path`]).
 pub fn write_as(
     repo: &Repo,
     ctx: &Context,
@@ -137,7 +139,7 @@ pub fn write_as(
     text: &str,
     from: &str,
     force: bool,
-) -> Result<String> {
+) -> Result<(String, Option<String>)> {
     let mut s = repo.session(ctx, true, &mut |_| {})?;
     let path = repo.root().join(MODULES_FILE);
     if path.exists() && !force {
@@ -148,8 +150,9 @@ pub fn write_as(
             Some("pass --force to replace it, or --dry-run to see the YAML it would write".into()),
         ));
     }
-    warden_core::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
     let run = s.new_run_id();
+    let kept = keep_previous(repo, &path, &run)?;
+    warden_core::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
     let digest = Digest::of(text.as_bytes());
     s.record(Record {
         run: run.clone(),
@@ -161,10 +164,38 @@ pub fn write_as(
         event: "Manual".into(),
         input_digest: digest,
         rationale: Some(format!("write the module registry from {from}")),
-        details: Some(serde_json::json!({"file": MODULES_FILE, "sha256": digest, "from": from})),
+        details: Some(serde_json::json!({
+            "file": MODULES_FILE, "sha256": digest, "from": from, "previous_kept_at": kept,
+        })),
         artifacts: Vec::new(),
     })?;
-    Ok(run)
+    Ok((run, kept))
+}
+
+/// Where a registry that `--force` replaces is kept: `.warden/` is
+/// warden's own area, outside what `warden undo` restores, so the previous
+/// file is copied to `.warden/state/modules.yaml.<RUN>.bak` first.
+pub fn kept_path(run: &str) -> String {
+    format!(".warden/state/modules.yaml.{run}.bak")
+}
+
+/// Copy the registry about to be replaced to [`kept_path`]; its
+/// repository path, or None when there was none.
+fn keep_previous(repo: &Repo, path: &std::path::Path, run: &str) -> Result<Option<String>> {
+    let old = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::Io {
+                op: "read",
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let rel = kept_path(run);
+    warden_core::fsutil::write_atomic(&repo.root().join(&rel), &old, 0o644)?;
+    Ok(Some(rel))
 }
 
 #[cfg(test)]

@@ -95,6 +95,11 @@ pub struct ModulesWritten {
     /// The registry's text, on a dry run only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub yaml: Option<String>,
+    /// Where the registry that `--force` replaced is kept
+    /// (`.warden/state/modules.yaml.<RUN>.bak`; `warden undo` does not
+    /// restore `.warden/`); absent when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_kept_at: Option<String>,
 }
 
 impl ModulesWritten {
@@ -116,8 +121,15 @@ impl Report for ModulesWritten {
         } else {
             "check it with `warden modules validate`"
         };
+        let kept = match &self.previous_kept_at {
+            Some(k) => format!(
+                "the previous registry is kept at {k} (`warden undo` does not restore .warden/; `cp {k} {}` does)\n",
+                self.file
+            ),
+            None => String::new(),
+        };
         format!(
-            "wrote {} ({} module(s) from {}); recorded as run {run}\nnext: {next}\n",
+            "wrote {} ({} module(s) from {}); recorded as run {run}\n{kept}next: {next}\n",
             self.file,
             self.modules,
             warden_core::text::shown(&self.from)

@@ -905,3 +905,20 @@ fn modules_validate_no_longer_calls_a_module_folder_through_a_symlink_valid() {
     common::snap::settings(&r)
         .bind(|| insta::assert_snapshot!("modules_validate_symlinked_folder", t));
 }
+
+#[test]
+fn modules_init_force_no_longer_loses_the_hand_written_registry() {
+    let r = repo();
+    let mine = r.read(".warden/modules.yaml");
+    let out = r.json(&["modules", "init", "--force"]);
+    let run = out["run"].as_str().expect("run");
+    let kept = format!(".warden/state/modules.yaml.{run}.bak");
+    assert_eq!(out["previous_kept_at"].as_str(), Some(kept.as_str()));
+    assert_eq!(r.read(&kept), mine, "the replaced registry, byte for byte");
+    validate(&r, "modules-init", &out);
+    let human = r.ok(&["modules", "init", "--force"]);
+    assert!(
+        human.contains("the previous registry is kept at .warden/state/modules.yaml."),
+        "{human}"
+    );
+}

@@ -104,14 +104,14 @@ fn write_registry(
     dry_run: bool,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
-    let run = if dry_run {
-        None
+    let (run, previous_kept_at) = if dry_run {
+        (None, None)
     } else {
         let repo = open(repo)?;
         let ctx = crate::env::context();
-        Some(warden_classify::import::write_as(
-            &repo, &ctx, w.command, &w.text, &w.from, force,
-        )?)
+        let (run, kept) =
+            warden_classify::import::write_as(&repo, &ctx, w.command, &w.text, &w.from, force)?;
+        (Some(run), kept)
     };
     let report = ModulesWritten {
         schema: w.schema.into(),
@@ -119,6 +119,7 @@ fn write_registry(
         from: w.from,
         modules: w.modules,
         yaml: dry_run.then_some(w.text),
+        previous_kept_at,
         run,
     };
     output::emit(&report, fmt)?;
