@@ -11,7 +11,7 @@
 //! re-seeing a file that was already placed proposes nothing (G6).
 
 use crate::dedupe::{self, Keeps, Version};
-use crate::report::{ClassifyReport, FileDecision, Outcome};
+use crate::report::{ClassifyReport, FileDecision, Outcome, Skipped};
 use crate::scan::{self, FileInfo};
 use crate::score::{DecisionPath, Scorer, Verdict};
 use crate::times::{TimeSource, Times};
@@ -59,6 +59,9 @@ pub struct Analysis {
     /// its name for the newcomer that wins it), then moves. Built as the
     /// core's typed actions: a big inbox never goes through a JSON value.
     pub actions: Vec<Action>,
+    /// Entries in scope left unclassified (not regular files, names that
+    /// are not UTF-8, files that changed while classify ran).
+    pub skipped: Vec<Skipped>,
 }
 
 impl Analysis {
@@ -118,12 +121,12 @@ impl Analysis {
 
     /// The report of this pass (a copy; see [`Analysis::into_report`]).
     pub fn report(&self, run: Option<String>, outcome: Outcome) -> ClassifyReport {
-        ClassifyReport::new(run, outcome, self.files.clone())
+        ClassifyReport::new(run, outcome, self.files.clone()).with_skipped(self.skipped.clone())
     }
 
     /// The report of this pass, without copying the decisions.
     pub fn into_report(self, run: Option<String>, outcome: Outcome) -> ClassifyReport {
-        ClassifyReport::new(run, outcome, self.files)
+        ClassifyReport::new(run, outcome, self.files).with_skipped(self.skipped)
     }
 
     /// Fill in where quarantined files went, once the run id is known.
@@ -253,15 +256,28 @@ mod canonical {
 
 /// The files in scope, sorted and without duplicates.
 pub fn files_in_scope(root: &Path, reg: &Modules, scope: &Scope) -> Result<Vec<RepoPath>> {
+    Ok(scope_of(root, reg, scope)?.0)
+}
+
+/// The files in scope, sorted and without duplicates, and the entries in
+/// scope that are not classified (sorted).
+pub fn scope_of(
+    root: &Path,
+    reg: &Modules,
+    scope: &Scope,
+) -> Result<(Vec<RepoPath>, Vec<Skipped>)> {
     let starts: Vec<RepoPath> = match scope {
         Scope::Inbox => reg.inbox.clone(),
         Scope::Paths(p) => p.clone(),
     };
     let mut all = BTreeSet::new();
+    let mut skipped = Vec::new();
     for s in &starts {
-        all.extend(scan::walk(root, s)?);
+        all.extend(scan::walk_reporting(root, s, &mut skipped)?);
     }
-    Ok(all.into_iter().collect())
+    skipped.sort();
+    skipped.dedup();
+    Ok((all.into_iter().collect(), skipped))
 }
 
 /// The folders that count for a file's path score: those between its inbox
@@ -281,6 +297,13 @@ fn scoring_dirs(reg: &Modules, path: &RepoPath) -> String {
     }
 }
 
+/// Whether `path` lies under one of the registry's inbox roots.
+fn in_inbox(reg: &Modules, path: &RepoPath) -> bool {
+    reg.inbox
+        .iter()
+        .any(|r| path.as_str().starts_with(&format!("{}/", r.as_str())))
+}
+
 fn join(folder: &RepoPath, name: &str) -> Result<RepoPath> {
     RepoPath::parse(
         &format!("{}/{name}", folder.as_str()),
@@ -291,8 +314,32 @@ fn join(folder: &RepoPath, name: &str) -> Result<RepoPath> {
 
 /// Classify the files in scope.
 pub fn analyse(root: &Path, reg: &Modules, opts: &Options, times: &dyn Times) -> Result<Analysis> {
-    let paths = files_in_scope(root, reg, &opts.scope)?;
-    analyse_read(root, reg, opts, times, &paths, &|_| true)
+    let (paths, skipped) = scope_of(root, reg, &opts.scope)?;
+    let mut a = analyse_read(root, reg, opts, times, &paths, &|_| true)?;
+    a.skipped = skipped;
+    Ok(a)
+}
+
+/// [`analyse`] leaving out `changed` (files that changed while a run was
+/// planned): they are reported as skipped, `changed_while_classifying`.
+pub fn analyse_without(
+    root: &Path,
+    reg: &Modules,
+    opts: &Options,
+    times: &dyn Times,
+    changed: &BTreeSet<RepoPath>,
+) -> Result<Analysis> {
+    let (paths, mut skipped) = scope_of(root, reg, &opts.scope)?;
+    let (left, kept): (Vec<RepoPath>, Vec<RepoPath>) =
+        paths.into_iter().partition(|p| changed.contains(p));
+    let mut a = analyse_read(root, reg, opts, times, &kept, &|_| true)?;
+    skipped.extend(left.iter().map(|p| Skipped {
+        path: p.to_string(),
+        reason: crate::report::SkipReason::ChangedWhileClassifying,
+    }));
+    skipped.sort();
+    a.skipped = skipped;
+    Ok(a)
 }
 
 /// Classify `paths` (files), leaving out those `keep` refuses once read (the
@@ -399,7 +446,11 @@ fn decide_all(
     files.extend(extra);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let actions = actions_of(&files)?;
-    Ok(Analysis { files, actions })
+    Ok(Analysis {
+        files,
+        actions,
+        skipped: Vec::new(),
+    })
 }
 
 /// Target → indexes of the files that want it, in path order.
@@ -438,6 +489,14 @@ fn own_decisions(
                 } else {
                     wants.entry(target).or_default().push(files.len());
                 }
+            }
+            (DecisionPath::Unclassified | DecisionPath::Ambiguous, _)
+                if !in_inbox(reg, &info.path) =>
+            {
+                d.reason = format!(
+                    "outside the inbox: left in place (only files dropped into an inbox go to quarantine); {}",
+                    d.reason
+                );
             }
             (DecisionPath::Unclassified, _) => {
                 d.quarantine(REASON_UNCLASSIFIED);

@@ -67,6 +67,11 @@ pub fn compare(holder: &Version, newcomer: &Version) -> (DecisionPath, Keeps) {
 pub fn kept_both_name(target: &RepoPath, sha256: &Digest) -> Result<RepoPath> {
     let (stem, ext) = split_ext(target.file_name());
     let short = &sha256.hex()[..8];
+    // The name must still fit NAME_MAX: the stem gives way first, then the
+    // extension, each cut at a character boundary.
+    let suffix = |ext: &str| 1 + short.len() + if ext.is_empty() { 0 } else { 1 + ext.len() };
+    let ext = cut(ext, NAME_MAX.saturating_sub(2 + short.len() + 1));
+    let stem = cut(stem, NAME_MAX.saturating_sub(suffix(ext)));
     let name = if ext.is_empty() {
         format!("{stem}.{short}")
     } else {
@@ -79,9 +84,44 @@ pub fn kept_both_name(target: &RepoPath, sha256: &Digest) -> Result<RepoPath> {
     RepoPath::parse(&full, "(classifier)", "target")
 }
 
+/// The longest file name most file systems take, in bytes.
+const NAME_MAX: usize = 255;
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_both_name_of_a_255_byte_file_no_longer_exceeds_name_max() {
+        let d = Digest::of(b"x");
+        let h = &d.hex()[..8];
+        let long = format!("m/ledger_{}.py", "x".repeat(245));
+        assert_eq!(long.len() - 2, 255);
+        let got = kept_both_name(&p(&long), &d).expect("name");
+        assert_eq!(got.file_name().len(), 255);
+        assert_eq!(got.as_str(), format!("m/ledger_{}.{h}.py", "x".repeat(236)));
+        // Multi-byte characters are never split; a huge extension gives way too.
+        let wide = format!("m/{}.py", "é".repeat(127));
+        let got = kept_both_name(&p(&wide), &d).expect("name");
+        assert!(got.file_name().len() <= 255, "{}", got.file_name().len());
+        assert!(got.file_name().ends_with(&format!(".{h}.py")));
+        let ext = format!("m/a.{}", "e".repeat(253));
+        let got = kept_both_name(&p(&ext), &d).expect("name");
+        assert!(got.file_name().len() <= 255);
+        assert!(got.file_name().starts_with(&format!("a.{h}.")));
+    }
 
     fn v(content: &str, size: u64, mtime: i64) -> Version {
         Version {

@@ -49,8 +49,14 @@ pub struct DuplicatesReport {
     pub schema: String,
     /// The paths searched (repository paths); empty means the whole working tree.
     pub scope: Vec<String>,
-    /// Files looked at (non-empty, after exclusions).
+    /// Files looked at (non-empty, after exclusions; a hard link to a file
+    /// already counted is not a file of its own).
     pub files: u64,
+    /// Paths left out because they are hard links to a file already counted
+    /// (the same inode takes no extra space, so it is no duplicate; as
+    /// `fclones` does by default).
+    #[serde(default)]
+    pub hard_links: u64,
     /// Files whose size another file shares (read in part).
     pub same_size: u64,
     /// Files longer than 4 KiB read in full (their size and first 4 KiB are shared).
@@ -102,8 +108,8 @@ fn skip_vanished<T>(r: Result<T>) -> Result<Option<T>> {
 /// Find the groups of identical files under `starts` (none: the whole tree).
 pub fn find(root: &Path, starts: &[RepoPath]) -> Result<DuplicatesReport> {
     let paths = paths_under(root, starts)?;
-    // Pass 1: sizes.
-    let sized = sized(root, paths)?;
+    // Pass 1: sizes (each inode once).
+    let (sized, hard_links) = sized(root, paths)?;
     let files = sized.len() as u64;
     let by_size = groups(sized);
     let same_size: u64 = by_size.iter().map(|(_, g)| g.len() as u64).sum();
@@ -130,6 +136,7 @@ pub fn find(root: &Path, starts: &[RepoPath]) -> Result<DuplicatesReport> {
         schema: DUPLICATES_SCHEMA_ID.into(),
         scope: starts.iter().map(|s| s.as_str().to_string()).collect(),
         files,
+        hard_links,
         same_size,
         hashed,
         duplicate_files: out.iter().map(|g| g.paths.len() as u64 - 1).sum(),
@@ -152,18 +159,32 @@ fn paths_under(root: &Path, starts: &[RepoPath]) -> Result<Vec<RepoPath>> {
     Ok(paths)
 }
 
-/// The regular, non-empty files with their sizes (vanished ones skipped).
-fn sized(root: &Path, paths: Vec<RepoPath>) -> Result<Vec<(u64, RepoPath)>> {
-    let sized: Vec<Option<(u64, RepoPath)>> = paths
+/// The regular, non-empty files with their sizes (vanished ones skipped),
+/// each inode once: a later path (in path order) that is a hard link to a
+/// file already kept is left out and counted.
+fn sized(root: &Path, paths: Vec<RepoPath>) -> Result<(Vec<(u64, RepoPath)>, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    type Sized = Option<(u64, (u64, u64), RepoPath)>;
+    let sized: Vec<Sized> = paths
         .into_par_iter()
         .map(|p| {
             let fs = p.to_fs(root);
             let m = skip_vanished(std::fs::symlink_metadata(&fs).io("inspect", &fs))?;
             Ok(m.filter(|m| m.is_file() && m.len() > 0)
-                .map(|m| (m.len(), p)))
+                .map(|m| (m.len(), (m.dev(), m.ino()), p)))
         })
         .collect::<Result<_>>()?;
-    Ok(sized.into_iter().flatten().collect())
+    let mut seen = std::collections::BTreeSet::new();
+    let mut links = 0u64;
+    let mut out = Vec::new();
+    for (size, inode, p) in sized.into_iter().flatten() {
+        if seen.insert(inode) {
+            out.push((size, p));
+        } else {
+            links += 1;
+        }
+    }
+    Ok((out, links))
 }
 
 /// Each file's size and digest of its first `limit` bytes (all: None),

@@ -50,7 +50,8 @@ pub fn import(bytes: &[u8], file: &str) -> Result<(String, Modules)> {
     let mut s = String::new();
     s.push_str("# yaml-language-server: $schema=../schemas/modules.schema.json\n");
     s.push_str(&format!(
-        "# The module registry (`warden schema modules`), imported from {file}.\n"
+        "# The module registry (`warden schema modules`), imported from {}.\n",
+        warden_core::text::shown(file)
     ));
     s.push_str(&format!("schema: {MODULES_SCHEMA_ID}\n"));
     s.push_str("inbox: [\"inbox/\"]\n");
@@ -79,8 +80,44 @@ pub fn import(bytes: &[u8], file: &str) -> Result<(String, Modules)> {
             s.push_str(&format!("    description: {}\n", q(d)));
         }
     }
-    let checked = Modules::parse_bytes(s.as_bytes(), MODULES_FILE)?;
+    let names: Vec<&String> = seed.keys().collect();
+    let checked = Modules::parse_bytes(s.as_bytes(), MODULES_FILE)
+        .map_err(|e| in_the_input(e, file, &names))?;
     Ok((s, checked))
+}
+
+/// An error about the registry made from the JSON `file`, naming that file
+/// and the module's key in it (`A.folder`), not the registry not yet
+/// written: `modules[0].folder` of the YAML is key `A`'s `folder`.
+fn in_the_input(e: Error, file: &str, names: &[&String]) -> Error {
+    let rename = |field: &str| -> String {
+        let Some(rest) = field.strip_prefix("modules[") else {
+            return field.to_string();
+        };
+        let Some((i, tail)) = rest.split_once(']') else {
+            return field.to_string();
+        };
+        match i.parse::<usize>().ok().and_then(|i| names.get(i)) {
+            Some(name) => format!("{}{tail}", q(name)),
+            None => field.to_string(),
+        }
+    };
+    match e {
+        Error::Invalid {
+            file: f,
+            field,
+            message,
+            hint,
+            refusal,
+        } if f == MODULES_FILE => Error::Invalid {
+            file: file.to_string(),
+            field: rename(&field),
+            message,
+            hint,
+            refusal,
+        },
+        other => other,
+    }
 }
 
 /// Write the imported registry to `.warden/modules.yaml` under the
@@ -89,10 +126,12 @@ pub fn import(bytes: &[u8], file: &str) -> Result<(String, Modules)> {
 /// area, which proposals may not touch, like the policy `init` writes. An
 /// existing registry is replaced only with `force`. Returns the run id.
 pub fn write(repo: &Repo, ctx: &Context, text: &str, from: &str, force: bool) -> Result<String> {
-    write_as(repo, ctx, "modules import", text, from, force)
+    write_as(repo, ctx, "modules import", text, from, force).map(|(run, _)| run)
 }
 
 /// [`write`] recorded as `command` (`modules import`, `modules init`).
+/// Returns the run and, when `force` replaced a registry, where the
+/// previous one is kept ([`kept_path`]).
 pub fn write_as(
     repo: &Repo,
     ctx: &Context,

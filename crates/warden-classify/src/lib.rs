@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod checks;
 pub mod classify;
 pub mod dedupe;
 pub mod duplicates;

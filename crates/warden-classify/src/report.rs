@@ -72,6 +72,72 @@ pub struct ClassifyReport {
     pub counts: BTreeMap<String, u64>,
     /// Every file in scope, sorted by path.
     pub files: Vec<FileDecision>,
+    /// Entries in scope that were not classified, sorted by path: each is
+    /// left where it is (see docs/classify.md, "Skipped entries").
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+}
+
+/// An entry in scope that the classifier leaves where it is, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct Skipped {
+    /// Where it is, repository-relative; a name that is not UTF-8 is shown
+    /// with each invalid byte as U+FFFD.
+    pub path: String,
+    pub reason: SkipReason,
+}
+
+/// Why an entry was not classified (a closed set).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Its name (or a folder's above it) is not valid UTF-8: rename it.
+    NotUtf8Name,
+    /// A symbolic link: warden never follows one; replace it with the file.
+    Symlink,
+    /// A named pipe (FIFO).
+    Fifo,
+    /// A Unix socket.
+    Socket,
+    /// A block or character device.
+    Device,
+    /// The engine's own temporary file (`.warden-*.tmp`), left by an
+    /// interrupted write; the next command's recovery removes it.
+    EngineTempFile,
+    /// The file changed between being read and being moved: run `warden
+    /// classify` again once it is complete.
+    ChangedWhileClassifying,
+}
+
+impl SkipReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            SkipReason::NotUtf8Name => "not_utf8_name",
+            SkipReason::Symlink => "symlink",
+            SkipReason::Fifo => "fifo",
+            SkipReason::Socket => "socket",
+            SkipReason::Device => "device",
+            SkipReason::EngineTempFile => "engine_temp_file",
+            SkipReason::ChangedWhileClassifying => "changed_while_classifying",
+        }
+    }
+
+    /// What to do about it, in one phrase.
+    pub fn fix(self) -> &'static str {
+        match self {
+            SkipReason::NotUtf8Name => "rename it to a UTF-8 name",
+            SkipReason::Symlink => "replace the link with the file it points to",
+            SkipReason::Fifo | SkipReason::Socket | SkipReason::Device => {
+                "warden classifies regular files only; remove it from the inbox"
+            }
+            SkipReason::EngineTempFile => "left by an interrupted write; removed by recovery",
+            SkipReason::ChangedWhileClassifying => {
+                "run `warden classify` again once it is complete"
+            }
+        }
+    }
 }
 
 impl ClassifyReport {
@@ -88,6 +154,15 @@ impl ClassifyReport {
             outcome,
             counts,
             files,
+            skipped: Vec::new(),
         }
+    }
+
+    /// The report with the entries left unclassified, sorted by path.
+    pub fn with_skipped(mut self, mut skipped: Vec<Skipped>) -> Self {
+        skipped.sort();
+        skipped.dedup();
+        self.skipped = skipped;
+        self
     }
 }

@@ -30,20 +30,53 @@ pub struct Prepared {
     pub new: Vec<FileDecision>,
 }
 
-/// Analyse and check the proposal against the policy gate; writes nothing.
+/// Analyse and run the checks the real run runs before it writes (the
+/// policy gate, the paths' shape, the limits: [`crate::checks::check`]);
+/// writes nothing.
 pub fn dry_run(repo: &Repo, reg: &Modules, opts: &Options, times: &dyn Times) -> Result<Analysis> {
     let a = classify::analyse(repo.root(), reg, opts, times)?;
-    if let Some((p, _)) = a.proposal()? {
-        warden_core::plan::gate(&repo.policy, &p, "(classifier proposal)")?;
-        warden_core::plan::check_shape(repo.root(), &p, "(classifier proposal)")?;
-    }
+    crate::checks::check(repo, &a)?;
     Ok(a)
 }
 
-/// Analyse and plan in a writer session.
+/// How many times a run is planned again after files changed under it.
+const MAX_REPLANS: usize = 8;
+
+/// Analyse and plan in a writer session. A file that changes between
+/// being read and being planned is left where it is (reported as skipped,
+/// `changed_while_classifying`) and the rest is planned again without it.
 pub fn prepare(s: &Session, reg: &Modules, opts: &Options, times: &dyn Times) -> Result<Prepared> {
     let analysis = classify::analyse(s.repo.root(), reg, opts, times)?;
-    prepare_analysis(s, analysis)
+    prepare_from(s, reg, opts, times, analysis)
+}
+
+/// [`prepare`] of an analysis the caller made of `opts`' scope (files may
+/// have changed since it read them).
+pub fn prepare_from(
+    s: &Session,
+    reg: &Modules,
+    opts: &Options,
+    times: &dyn Times,
+    mut analysis: Analysis,
+) -> Result<Prepared> {
+    let root = s.repo.root();
+    let mut changed: BTreeSet<warden_core::paths::RepoPath> = BTreeSet::new();
+    for _ in 0..MAX_REPLANS {
+        crate::checks::check(s.repo, &analysis)?;
+        let sources = crate::checks::sources(&analysis);
+        match prepare_analysis(s, analysis) {
+            Ok(p) => return Ok(p),
+            Err(e) => match crate::checks::changed_path(&e, &sources) {
+                Some(p) if !changed.contains(&p) => {
+                    changed.insert(p);
+                }
+                _ => return Err(crate::checks::in_user_terms(e, &sources)),
+            },
+        }
+        analysis = classify::analyse_without(root, reg, opts, times, &changed)?;
+    }
+    let sources = crate::checks::sources(&analysis);
+    prepare_analysis(s, analysis).map_err(|e| crate::checks::in_user_terms(e, &sources))
 }
 
 /// Plan an analysis made by the caller.

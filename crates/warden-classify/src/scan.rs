@@ -3,10 +3,14 @@
 //! the command line), skipping `.gitignore`d paths, warden's own areas
 //! (`.git/`, `.warden/`, `.ledger/`, `.runs/`, `.quarantine/`), the engine's
 //! temp files, any bridge root (a folder with `.bridge/` or
-//! `meta/bridge.json`) and symbolic links. Each file is read once, in
-//! parallel: its full sha256 and the first [`HEAD_BYTES`] bytes.
+//! `meta/bridge.json`). Entries that are not regular files with a UTF-8
+//! name (symbolic links, FIFOs, sockets, devices, non-UTF-8 names) and the
+//! engine's temp files are never classified but reported as [`Skipped`]
+//! by [`walk_reporting`]. Each file is read once, in parallel: its full
+//! sha256 and the first [`HEAD_BYTES`] bytes.
 
 use crate::IoContext;
+use crate::report::{SkipReason, Skipped};
 use crate::score::HEAD_BYTES;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
@@ -28,11 +32,7 @@ pub struct FileInfo {
 
 /// Whether warden must never classify `path`.
 pub fn is_excluded(path: &RepoPath) -> bool {
-    if path.protected_area().is_some() || path.in_quarantine() {
-        return true;
-    }
-    let name = path.file_name();
-    name.starts_with(".warden-") && name.ends_with(".tmp")
+    path.protected_area().is_some() || path.in_quarantine() || is_temp(path)
 }
 
 fn is_bridge_root(dir: &Path) -> bool {
@@ -42,60 +42,110 @@ fn is_bridge_root(dir: &Path) -> bool {
 /// Every file below `start` (a repository path; a file is itself), sorted.
 /// A start that does not exist gives nothing.
 pub fn walk(root: &Path, start: &RepoPath) -> Result<Vec<RepoPath>> {
+    walk_reporting(root, start, &mut Vec::new())
+}
+
+/// [`walk`], adding to `skipped` every entry below `start` that is not
+/// classified for what it is (not for where it is: ignored paths and
+/// warden's own areas are left out silently).
+pub fn walk_reporting(
+    root: &Path,
+    start: &RepoPath,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Vec<RepoPath>> {
     let fs = start.to_fs(root);
     let meta = match std::fs::symlink_metadata(&fs) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).io("inspect", &fs),
     };
-    if meta.is_file() {
-        return Ok(if is_excluded(start) || ignored(root, start) {
-            Vec::new()
-        } else {
-            vec![start.clone()]
-        });
+    if meta.is_dir() {
+        return walk_fs(root, &fs, skipped);
     }
-    if !meta.is_dir() {
+    if is_excluded(start) || ignored(root, start) {
+        if is_temp(start) && start.protected_area().is_none() && !start.in_quarantine() {
+            skipped.push(skip(start.as_str(), SkipReason::EngineTempFile));
+        }
         return Ok(Vec::new());
     }
-    walk_fs(root, &fs)
+    if let Some(reason) = kind_reason(&meta.file_type()) {
+        skipped.push(skip(start.as_str(), reason));
+        return Ok(Vec::new());
+    }
+    Ok(vec![start.clone()])
 }
 
 /// Every file of the working tree, with the same exclusions as [`walk`].
 pub fn walk_tree(root: &Path) -> Result<Vec<RepoPath>> {
-    walk_fs(root, root)
+    walk_fs(root, root, &mut Vec::new())
 }
 
-fn walk_fs(root: &Path, fs: &Path) -> Result<Vec<RepoPath>> {
+fn skip(path: &str, reason: SkipReason) -> Skipped {
+    Skipped {
+        path: path.to_string(),
+        reason,
+    }
+}
+
+fn is_temp(path: &RepoPath) -> bool {
+    let name = path.file_name();
+    name.starts_with(".warden-") && name.ends_with(".tmp")
+}
+
+/// Why an entry of this type is not classified; None for a regular file
+/// (and a folder, which is walked).
+fn kind_reason(t: &std::fs::FileType) -> Option<SkipReason> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() || t.is_dir() {
+        None
+    } else if t.is_symlink() {
+        Some(SkipReason::Symlink)
+    } else if t.is_fifo() {
+        Some(SkipReason::Fifo)
+    } else if t.is_socket() {
+        Some(SkipReason::Socket)
+    } else {
+        Some(SkipReason::Device)
+    }
+}
+
+fn walk_fs(root: &Path, fs: &Path, skipped: &mut Vec<Skipped>) -> Result<Vec<RepoPath>> {
     let mut out = Vec::new();
-    walk_fs_each(root, fs, &mut |p| out.push(p))?;
+    walk_fs_each(root, fs, &mut |p| out.push(p), skipped)?;
     out.sort();
     Ok(out)
 }
 
-/// [`walk`], handing each file to `visit` as it is found (in no particular
-/// order) instead of collecting them: the watcher keeps only a bounded
-/// window of a big inbox.
-pub fn walk_each(root: &Path, start: &RepoPath, visit: &mut dyn FnMut(RepoPath)) -> Result<()> {
+/// [`walk_reporting`], handing each file to `visit` as it is found (in no
+/// particular order) instead of collecting them: the watcher keeps only a
+/// bounded window of a big inbox.
+pub fn walk_each(
+    root: &Path,
+    start: &RepoPath,
+    visit: &mut dyn FnMut(RepoPath),
+    skipped: &mut Vec<Skipped>,
+) -> Result<()> {
     let fs = start.to_fs(root);
     let meta = match std::fs::symlink_metadata(&fs) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e).io("inspect", &fs),
     };
-    if meta.is_file() {
-        if !(is_excluded(start) || ignored(root, start)) {
-            visit(start.clone());
-        }
-        return Ok(());
-    }
     if meta.is_dir() {
-        walk_fs_each(root, &fs, visit)?;
+        return walk_fs_each(root, &fs, visit, skipped);
+    }
+    for p in walk_reporting(root, start, skipped)? {
+        visit(p);
     }
     Ok(())
 }
 
-fn walk_fs_each(root: &Path, fs: &Path, visit: &mut dyn FnMut(RepoPath)) -> Result<()> {
+fn walk_fs_each(
+    root: &Path,
+    fs: &Path,
+    visit: &mut dyn FnMut(RepoPath),
+    skipped: &mut Vec<Skipped>,
+) -> Result<()> {
     let walker = ignore::WalkBuilder::new(fs)
         .hidden(false)
         .ignore(false)
@@ -112,18 +162,28 @@ fn walk_fs_each(root: &Path, fs: &Path, visit: &mut dyn FnMut(RepoPath)) -> Resu
         .build();
     for entry in walker {
         let entry = entry.map_err(|e| Error::Internal(format!("walk {}: {e}", fs.display())))?;
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
+        let Some(t) = entry.file_type().filter(|t| !t.is_dir()) else {
             continue;
-        }
+        };
         let Ok(rel) = entry.path().strip_prefix(root) else {
             continue;
         };
-        let Some(rel) = rel.to_str() else { continue };
-        let Ok(p) = RepoPath::parse(rel, "(working tree)", "path") else {
+        let Some(rel_str) = rel.to_str() else {
+            skipped.push(skip(&rel.to_string_lossy(), SkipReason::NotUtf8Name));
             continue;
         };
-        if !is_excluded(&p) {
-            visit(p);
+        let Ok(p) = RepoPath::parse(rel_str, "(working tree)", "path") else {
+            continue;
+        };
+        if is_excluded(&p) {
+            if is_temp(&p) && p.protected_area().is_none() && !p.in_quarantine() {
+                skipped.push(skip(rel_str, SkipReason::EngineTempFile));
+            }
+            continue;
+        }
+        match kind_reason(&t) {
+            None => visit(p),
+            Some(reason) => skipped.push(skip(rel_str, reason)),
         }
     }
     Ok(())

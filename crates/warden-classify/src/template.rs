@@ -133,7 +133,9 @@ impl Report for ModulesWritten {
             .unwrap_or_default();
         format!(
             "wrote {} ({} module(s) from {}); recorded as run {run}\n{kept}next: {next}\n",
-            self.file, self.modules, self.from
+            self.file,
+            self.modules,
+            warden_core::text::shown(&self.from)
         )
     }
 }

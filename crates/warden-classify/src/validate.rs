@@ -49,6 +49,17 @@ pub fn validate(root: &Path) -> Result<ModulesValidation> {
     })?;
     let mut findings = Vec::new();
     for (i, m) in reg.modules.iter().enumerate() {
+        if let Some(link) = through_link(root, &m.folder) {
+            findings.push(Finding {
+                field: format!("modules[{i}].folder"),
+                message: format!(
+                    "module {}'s folder \"{}\" goes through the symbolic link \"{link}\": warden never moves a file through a link",
+                    m.name, m.folder
+                ),
+                fix: format!("replace the link \"{link}\" with a real folder inside the repository"),
+            });
+            continue;
+        }
         if !m.folder.to_fs(root).is_dir() {
             findings.push(Finding {
                 field: format!("modules[{i}].folder"),
@@ -67,6 +78,16 @@ pub fn validate(root: &Path) -> Result<ModulesValidation> {
         })
         .collect();
     for (i, r) in reg.inbox.iter().enumerate() {
+        if let Some(link) = through_link(root, r) {
+            warnings.push(Finding {
+                field: format!("inbox[{i}]"),
+                message: format!(
+                    "inbox \"{r}\" goes through the symbolic link \"{link}\": classify reports it as skipped and reads nothing in it"
+                ),
+                fix: format!("replace the link \"{link}\" with a real folder"),
+            });
+            continue;
+        }
         if !r.to_fs(root).is_dir() {
             warnings.push(Finding {
                 field: format!("inbox[{i}]"),
@@ -85,21 +106,46 @@ pub fn validate(root: &Path) -> Result<ModulesValidation> {
     })
 }
 
+/// The first folder of `path` (from the root down) that is a symbolic link.
+fn through_link(root: &Path, path: &warden_core::paths::RepoPath) -> Option<String> {
+    let mut at = root.to_path_buf();
+    let mut rel = String::new();
+    for comp in path.as_str().split('/') {
+        at.push(comp);
+        if !rel.is_empty() {
+            rel.push('/');
+        }
+        rel.push_str(comp);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some(rel);
+        }
+    }
+    None
+}
+
 impl warden_core::report::Report for ModulesValidation {
     const SCHEMA: &'static str = "modules-validate";
 
     fn human(&self) -> String {
         let mut out = String::new();
+        // Module names, folders and keywords come from the YAML file:
+        // shown escaped, so a name cannot act on the terminal.
+        use warden_core::text::shown;
         for f in &self.findings {
             out.push_str(&format!(
                 "error: {}: {}: {}\n  fix: {}\n",
-                self.file, f.field, f.message, f.fix
+                self.file,
+                shown(&f.field),
+                shown(&f.message),
+                shown(&f.fix)
             ));
         }
         for w in &self.warnings {
             out.push_str(&format!(
                 "warning: {}: {}: {}\n",
-                self.file, w.field, w.message
+                self.file,
+                shown(&w.field),
+                shown(&w.message)
             ));
         }
         if self.ok {

@@ -96,6 +96,9 @@ pub enum WatchEvent {
         path: String,
         error: String,
     },
+    /// An entry in an inbox that is never classified (not a regular file, a
+    /// name that is not UTF-8): told once while it stays there.
+    Skipped(crate::report::Skipped),
 }
 
 /// How many times a failed batch may be split in halves to find the files
@@ -388,6 +391,9 @@ fn run(
         roots.watch(&reg);
         let cap = batch_cap(root, opts);
         let (mut settled, wake) = sweep.look(root, &reg, opts, WINDOW_BATCHES * cap)?;
+        for skipped in std::mem::take(&mut sweep.fresh) {
+            log(&WatchEvent::Skipped(skipped));
+        }
         // More settled than a batch, or files beyond the window once this
         // batch is out of it: look again at once.
         let mut again = settled.len() > cap || (sweep.beyond > 0 && !settled.is_empty());
@@ -605,6 +611,10 @@ struct Sweep {
     done: BTreeMap<RepoPath, Key>,
     /// Files beyond the window at the last scan.
     beyond: usize,
+    /// Entries skipped in the last scan (each is told once while it stays).
+    skipped: std::collections::BTreeSet<crate::report::Skipped>,
+    /// Entries skipped that the last scan saw first.
+    fresh: Vec<crate::report::Skipped>,
 }
 
 impl Sweep {
@@ -674,10 +684,14 @@ impl Sweep {
                 beyond += 1;
             }
         };
+        let mut skipped = Vec::new();
         for r in &reg.inbox {
-            scan::walk_each(root, r, &mut visit)?;
+            scan::walk_each(root, r, &mut visit, &mut skipped)?;
         }
         self.beyond = beyond;
+        let skipped: std::collections::BTreeSet<_> = skipped.into_iter().collect();
+        self.fresh = skipped.difference(&self.skipped).cloned().collect();
+        self.skipped = skipped;
         Ok((heap.into_sorted_vec(), done))
     }
 }

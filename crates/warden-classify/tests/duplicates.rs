@@ -92,3 +92,21 @@ proptest! {
         prop_assert_eq!(found(&f, &[]), oracle(&tree));
     }
 }
+
+#[test]
+fn hard_links_no_longer_count_as_duplicates_or_wasted_bytes() {
+    let f = Fixture::new(SEED);
+    f.write("dd/a/1.txt", "hello\n");
+    f.write("dd/c/copy.txt", "hello\n");
+    std::fs::create_dir_all(f.root().join("dd/b")).expect("mkdir");
+    std::fs::hard_link(f.root().join("dd/a/1.txt"), f.root().join("dd/b/hard.txt"))
+        .expect("hard link");
+    let starts = [RepoPath::parse("dd", "t", "t").expect("path")];
+    let r = find(f.root(), &starts).expect("find");
+    assert_eq!(r.hard_links, 1);
+    assert_eq!(r.files, 2);
+    assert_eq!(r.duplicate_files, 1);
+    assert_eq!(r.wasted_bytes, 6, "one real copy of 6 bytes, not two");
+    let groups: Vec<Vec<String>> = r.groups.into_iter().map(|g| g.paths).collect();
+    assert_eq!(groups, [["dd/a/1.txt", "dd/c/copy.txt"]]);
+}

@@ -104,6 +104,7 @@ fn watch_through_an_overflow(f: &Fixture) -> (Vec<String>, usize) {
                 WatchEvent::FileFailed { path, error } => {
                     log.push(format!("failed {path}: {error}"))
                 }
+                WatchEvent::Skipped(s) => log.push(format!("skipped {}", s.path)),
             },
             rx,
         )

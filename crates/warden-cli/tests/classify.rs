@@ -760,3 +760,168 @@ fn a_second_watcher_of_the_same_repository_exits_busy_and_the_first_keeps_runnin
         "no watcher is left running"
     );
 }
+
+// ---- review 6: regressions, each named after what broke ----
+
+fn mkfifo(p: &Path) {
+    let st = std::process::Command::new("mkfifo")
+        .arg(p)
+        .status()
+        .expect("mkfifo");
+    assert!(st.success(), "mkfifo {}", p.display());
+}
+
+#[test]
+fn control_characters_in_inbox_names_no_longer_reach_the_terminal_raw() {
+    let r = repo();
+    r.write(
+        "inbox/ledger_\x1b[31mred\x1b[0m.py",
+        "ledger ulid append_only\n",
+    );
+    r.write(
+        "inbox/ledger_nl\nx.py forged line",
+        "ledger ulid append_only\n",
+    );
+    r.write("inbox/\x1b]0;PWNED\x07.bin", "\0\u{1}");
+    let mut t = common::snap::transcript(
+        &r,
+        &[
+            &["classify", "--dry-run"],
+            &["classify", "--yes"],
+            &["where"],
+            &["quarantine", "list"],
+        ],
+    );
+    // A module name and folder from the YAML file, echoed by validate.
+    let m = Repo::new();
+    m.write(
+        ".warden/modules.yaml",
+        "schema: warden.modules/v1\ninbox: [inbox/]\nmodules:\n  - name: A\n    folder: \"mod\\e]0;T\\a/\"\n    keywords: [\"x\\e[2J\"]\n  - name: B\n    folder: modb/\n    keywords: [\"x\\e[2J\"]\n",
+    );
+    t.push_str(&common::snap::transcript(&m, &[&["modules", "validate"]]));
+    for bad in ['\x1b', '\x07'] {
+        assert!(
+            !t.contains(bad),
+            "a control character reached the output:\n{t}"
+        );
+    }
+    common::snap::settings(&r)
+        .bind(|| insta::assert_snapshot!("classify_control_characters_escaped", t));
+}
+
+#[test]
+fn unclassifiable_inbox_entries_are_reported_and_no_longer_skipped_silently() {
+    use std::os::unix::ffi::OsStrExt;
+    let r = repo();
+    let inbox = r.root.join("inbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let odd = std::ffi::OsStr::from_bytes(b"ledger_\xfe.py");
+    std::fs::write(inbox.join(odd), "z\n").expect("non-UTF-8 name");
+    mkfifo(&inbox.join("ledger_fifo.py"));
+    std::os::unix::fs::symlink("/etc/passwd", inbox.join("ledger_link.py")).expect("symlink");
+    // (`r.tree()` would block opening the FIFO: list the names instead.)
+    let names = || {
+        let mut v: Vec<_> = std::fs::read_dir(&inbox)
+            .expect("inbox")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = names();
+    let mut t = common::snap::transcript(
+        &r,
+        &[
+            &["classify", "--dry-run"],
+            &["classify", "--dry-run", "--format", "json"],
+            &["classify", "--yes"],
+        ],
+    );
+    // Named explicitly, the non-UTF-8 file is an error with a fix.
+    let out = r
+        .cmd(&["classify", "--dry-run"])
+        .arg(std::path::Path::new("inbox").join(odd))
+        .output()
+        .expect("run warden");
+    t.push_str(&common::snap::output(
+        "classify --dry-run inbox/ledger_\\xfe.py",
+        &out,
+    ));
+    assert_eq!(names(), before, "nothing moved");
+    assert!(!r.root.join("modules").exists(), "nothing moved");
+    common::snap::settings(&r).bind(|| insta::assert_snapshot!("classify_skipped_entries", t));
+    let report = r.json(&["classify", "--dry-run"]);
+    validate(&r, "classify", &report);
+}
+
+#[test]
+fn watch_logs_each_skipped_inbox_entry_once_instead_of_never() {
+    let r = repo();
+    let inbox = r.root.join("inbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    mkfifo(&inbox.join("ledger_fifo.py"));
+    let w = Watcher::start(&r, &[]);
+    w.wait_log("skipped inbox/ledger_fifo.py (fifo");
+    r.write("inbox/notes.py", "ledger ulid append_only\n");
+    until("notes.py to be placed", || {
+        r.root.join("modules/ledger/notes.py").exists()
+    });
+    r.write("inbox/more_ledger.py", "ledger\n");
+    until("more_ledger.py to be placed", || {
+        r.root.join("modules/ledger/more_ledger.py").exists()
+    });
+    let log = w.stop();
+    assert_eq!(
+        log.matches("skipped inbox/ledger_fifo.py (fifo: warden classifies regular files only; remove it from the inbox); it stays where it is").count(),
+        1,
+        "{log}"
+    );
+}
+
+#[test]
+fn classify_dry_run_over_max_files_exits_1_as_the_real_run_and_says_the_ways_out() {
+    let r = repo();
+    let policy = r.read(".warden/policy.yaml");
+    r.write(
+        ".warden/policy.yaml",
+        &policy.replace("max_files: 1000", "max_files: 10"),
+    );
+    for i in 0..6 {
+        r.write(&format!("inbox/ledger_{i}.py"), &format!("{i}\n"));
+    }
+    let before = r.tree();
+    let t = common::snap::transcript(&r, &[&["classify", "--dry-run"], &["classify", "--yes"]]);
+    assert_eq!(r.tree(), before, "nothing moved");
+    common::snap::settings(&r).bind(|| insta::assert_snapshot!("classify_over_max_files", t));
+}
+
+#[test]
+fn modules_validate_no_longer_calls_a_module_folder_through_a_symlink_valid() {
+    let r = repo();
+    let outside = tempfile::tempdir().expect("outside");
+    std::os::unix::fs::symlink(outside.path(), r.root.join("modules")).expect("symlink");
+    std::fs::create_dir_all(r.root.join("inbox")).expect("inbox");
+    let t = common::snap::transcript(&r, &[&["modules", "validate"]]);
+    common::snap::settings(&r)
+        .bind(|| insta::assert_snapshot!("modules_validate_symlinked_folder", t));
+}
+
+#[test]
+fn modules_init_force_no_longer_loses_the_hand_written_registry() {
+    let r = repo();
+    let mine = r.read(".warden/modules.yaml");
+    let out = r.json(&["modules", "init", "--force"]);
+    let run = out["run"].as_str().expect("run");
+    let kept = format!(".warden/state/replaced/{run}/modules.yaml");
+    assert_eq!(out["previous_kept_at"].as_str(), Some(kept.as_str()));
+    assert_eq!(r.read(&kept), mine, "the replaced registry, byte for byte");
+    validate(&r, "modules-init", &out);
+    // The hand-written registry back, so the next `--force` replaces a file
+    // that differs from the template again.
+    r.write(".warden/modules.yaml", &mine);
+    let human = r.ok(&["modules", "init", "--force"]);
+    assert!(
+        human.contains("the previous registry is kept at .warden/state/replaced/"),
+        "{human}"
+    );
+}

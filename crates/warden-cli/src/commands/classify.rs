@@ -12,6 +12,7 @@ use warden_classify::report::{ClassifyReport, FileDecision, Outcome};
 use warden_classify::times::GitTimes;
 use warden_core::modules::{MODULES_FILE, Modules};
 use warden_core::paths::RepoPath;
+use warden_core::text::shown;
 
 #[derive(Debug, clap::Args)]
 pub struct ClassifyArgs {
@@ -52,15 +53,22 @@ pub fn repo_path(root: &Path, p: &Path) -> Result<RepoPath, CliError> {
         CliError::usage(
             format!(
                 "{} is outside the repository {}",
-                p.display(),
-                root.display()
+                shown(&p.to_string_lossy()),
+                shown(&root.to_string_lossy())
             ),
             Some("name files inside the repository".to_string()),
         )
     })?;
-    let s = rel
-        .to_str()
-        .ok_or_else(|| CliError::usage(format!("{} is not valid UTF-8", p.display()), None))?;
+    let s = rel.to_str().ok_or_else(|| {
+        let lossy = p.to_string_lossy();
+        CliError::usage(
+            format!(
+                "{} is not valid UTF-8 (each invalid byte is shown as U+FFFD), so warden cannot name it in a run",
+                shown(&lossy)
+            ),
+            Some("rename it to a UTF-8 name (`mv -- OLD NEW`; `ls -b` shows its bytes), then classify it".to_string()),
+        )
+    })?;
     if s.is_empty() {
         return Err(CliError::usage(
             "the repository root itself cannot be classified",
@@ -74,7 +82,7 @@ pub fn registry(root: &Path) -> Result<Modules, CliError> {
     Modules::load(root)?.ok_or_else(|| {
         CliError::usage(
             format!("{MODULES_FILE} does not exist, so there is nothing to classify by"),
-            Some("write it (`warden schema modules` shows the format) or `warden modules import SEED.json`".to_string()),
+            Some("write one with `warden modules init` (a module per top-level folder), `warden modules import SEED.json`, or by hand (`warden schema modules` shows the format)".to_string()),
         )
     })
 }
@@ -113,7 +121,13 @@ pub fn run(repo: Option<PathBuf>, args: &ClassifyArgs, fmt: Format) -> Result<Ex
         env: crate::env::child_env(),
     };
     if args.explain || args.write.dry_run {
-        let a = warden_classify::run::dry_run(&repo, &reg, &opts, &times)?;
+        // `--explain` proposes nothing, so it is not checked against the
+        // policy; `--dry-run` runs the checks the real run runs.
+        let a = if args.explain {
+            warden_classify::classify::analyse(&root, &reg, &opts, &times)?
+        } else {
+            warden_classify::run::dry_run(&repo, &reg, &opts, &times)?
+        };
         let outcome = if args.explain {
             Outcome::Explained
         } else {
@@ -159,6 +173,7 @@ fn print(report: &ClassifyReport, fmt: Format, explain: bool) -> Result<(), CliE
             explain_file(f);
         }
     }
+    print_skipped(report);
     match (report.outcome, &report.run) {
         (Outcome::Applied, Some(run)) => {
             println!(
@@ -168,13 +183,49 @@ fn print(report: &ClassifyReport, fmt: Format, explain: bool) -> Result<(), CliE
         (Outcome::Recorded, Some(run)) => {
             println!("nothing to move; the decisions were recorded as run {run}")
         }
-        (Outcome::NothingToDo, _) if report.files.is_empty() => {
+        (Outcome::NothingToDo, _) if report.files.is_empty() && report.skipped.is_empty() => {
             println!("nothing to do: no file in scope (is the inbox empty?)")
+        }
+        (Outcome::NothingToDo, _) if report.files.is_empty() => {
+            println!(
+                "nothing to do: no file in scope can be classified (see the skipped entries above)"
+            )
         }
         (Outcome::NothingToDo, _) => println!("nothing to do: every decision is already recorded"),
         _ => {}
     }
     Ok(())
+}
+
+/// The entries left unclassified: one summary line, then each with its
+/// reason and fix.
+fn print_skipped(report: &ClassifyReport) {
+    if report.skipped.is_empty() {
+        return;
+    }
+    let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+    for s in &report.skipped {
+        *by_reason.entry(s.reason.name()).or_default() += 1;
+    }
+    let counts: Vec<String> = by_reason.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    println!(
+        "skipped: {} {}: {}",
+        report.skipped.len(),
+        if report.skipped.len() == 1 {
+            "entry, left where it is"
+        } else {
+            "entries, left where they are"
+        },
+        counts.join(", ")
+    );
+    for s in &report.skipped {
+        println!(
+            "  {} ({}: {})",
+            shown(&s.path),
+            s.reason.name(),
+            s.reason.fix()
+        );
+    }
 }
 
 /// `--format json`: the output contract's check on the report's tag, then the
@@ -196,28 +247,31 @@ fn json(report: &ClassifyReport) -> Result<(), CliError> {
     }
 }
 
-/// One file, one line: where it goes and why.
+/// One file, one line: where it goes and why. Paths, module names and the
+/// reason (which quotes paths) are shown escaped: an inbox file's name is
+/// untrusted and must not act on the terminal or forge a line.
 pub fn line(f: &FileDecision) -> String {
     let what = match (f.action.as_deref(), &f.target) {
-        (Some("move_file"), Some(t)) => format!("-> {t}"),
+        (Some("move_file"), Some(t)) => format!("-> {}", shown(t)),
         (Some("quarantine"), Some(t)) => format!(
-            "-> quarantine ({}) {t}",
-            f.quarantine_reason.as_deref().unwrap_or("")
+            "-> quarantine ({}) {}",
+            shown(f.quarantine_reason.as_deref().unwrap_or("")),
+            shown(t)
         ),
         (Some("quarantine"), None) => format!(
             "-> quarantine ({})",
-            f.quarantine_reason.as_deref().unwrap_or("")
+            shown(f.quarantine_reason.as_deref().unwrap_or(""))
         ),
         _ => "stays".to_string(),
     };
     let cands: Vec<String> = f
         .candidates
         .iter()
-        .map(|c| format!("{} {}", c.module, c.score))
+        .map(|c| format!("{} {}", shown(&c.module), c.score))
         .collect();
     format!(
         "{} {}  [{}{}] {}",
-        f.path,
+        shown(&f.path),
         what,
         f.decision_path.name(),
         if cands.is_empty() {
@@ -225,7 +279,7 @@ pub fn line(f: &FileDecision) -> String {
         } else {
             format!("; {}", cands.join(", "))
         },
-        f.reason
+        shown(&f.reason)
     )
 }
 
@@ -243,12 +297,13 @@ fn explain_file(f: &FileDecision) {
                     warden_classify::score::HitSource::Path => "path",
                     warden_classify::score::HitSource::Content => "content",
                 };
-                format!("{} in {src} +{}", h.term, h.weight)
+                format!("{} in {src} +{}", shown(&h.term), h.weight)
             })
             .collect();
+        let module = shown(&c.module).to_string();
         println!(
             "      {:<24} score {:>3}  priority {:>3}  {}",
-            c.module,
+            module,
             c.score,
             c.priority,
             hits.join(", ")
@@ -270,10 +325,13 @@ fn plugin_actions(repo: Option<PathBuf>) -> Result<ExitCode, CliError> {
         if line.is_empty() {
             continue;
         }
-        if let Ok(p) = RepoPath::parse(line, "(stdin)", "path")
-            && p.to_fs(&root).is_file()
-        {
-            paths.push(p);
+        let path = decoded(line);
+        match RepoPath::parse(&path, "(stdin)", "path") {
+            Ok(p) if p.to_fs(&root).is_file() => paths.push(p),
+            _ => eprintln!(
+                "warden classify --plugin-actions: {} is not a file of the repository; skipped",
+                shown(&path)
+            ),
         }
     }
     if paths.is_empty() {
@@ -297,6 +355,16 @@ fn plugin_actions(repo: Option<PathBuf>) -> Result<ExitCode, CliError> {
     out.flush()
         .map_err(|e| CliError::Core(warden_core::Error::Internal(e.to_string())))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A path as the plugin's sh harness hands it over: cut from the request's
+/// JSON, so still JSON-escaped (`\\`, `\t`, `\u001b`). A line that is not a
+/// valid JSON string body is taken as it is.
+fn decoded(line: &str) -> String {
+    if !line.contains('\\') {
+        return line.to_string();
+    }
+    serde_json::from_str::<String>(&format!("\"{line}\"")).unwrap_or_else(|_| line.to_string())
 }
 
 /// `warden classify --duplicates [PATHS…]`: read-only; exit 0 with or
@@ -333,8 +401,14 @@ fn duplicates(
             hex.get(..16).unwrap_or(&hex)
         );
         for p in &g.paths {
-            println!("  {p}");
+            println!("  {}", shown(p));
         }
+    }
+    if report.hard_links > 0 {
+        println!(
+            "{} hard link(s) to a file already counted left out (no extra space)",
+            report.hard_links
+        );
     }
     println!(
         "{} file(s) looked at; {} group(s); {} duplicate file(s), {} byte(s) wasted",
@@ -344,4 +418,19 @@ fn duplicates(
         report.wasted_bytes
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plugin_action_paths_are_json_decoded_not_taken_escaped() {
+        assert_eq!(super::decoded("inbox/a.py"), "inbox/a.py");
+        assert_eq!(
+            super::decoded(r"inbox/back\\slash.py"),
+            r"inbox/back\slash.py"
+        );
+        assert_eq!(super::decoded(r"inbox/tab\tx.py"), "inbox/tab\tx.py");
+        assert_eq!(super::decoded(r"inbox/esc\u001b.py"), "inbox/esc\u{1b}.py");
+        assert_eq!(super::decoded(r"inbox/bad\q.py"), r"inbox/bad\q.py");
+    }
 }

@@ -5,6 +5,7 @@ use crate::output::Format;
 use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use warden_core::text::shown;
 
 #[derive(Debug, clap::Subcommand)]
 #[command(defer = true)]
@@ -34,17 +35,20 @@ pub fn run(
             "the quarantine lane holds no file{}",
             reason
                 .as_ref()
-                .map(|r| format!(" with reason {r}"))
+                .map(|r| format!(" with reason {}", shown(r)))
                 .unwrap_or_default()
         );
     }
+    // Paths and reasons came from inbox file names and proposals: shown
+    // escaped, so none acts on the terminal or forges a line.
     for f in &list.files {
+        let reason = shown(&f.reason).to_string();
         println!(
             "{}  {:<12} {}  ({}{})",
-            f.run,
-            f.reason,
-            f.path,
-            f.stored,
+            shown(&f.run),
+            reason,
+            shown(&f.path),
+            shown(&f.stored),
             if f.present { "" } else { ", no longer there" }
         );
     }

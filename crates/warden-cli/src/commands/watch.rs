@@ -269,46 +269,7 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
     let times = GitTimes {
         env: crate::env::child_env(),
     };
-    let mut log = |e: &WatchEvent| match e {
-        WatchEvent::Started { mode, roots } => eprintln!(
-            "warden watch: watching {} ({}); stop with Ctrl-C or SIGTERM",
-            roots.join(", "),
-            if mode == "poll" {
-                format!("polling every {} ms", args.poll.unwrap_or(0))
-            } else {
-                "file events".to_string()
-            }
-        ),
-        WatchEvent::Rescan { why } => eprintln!("warden watch: full rescan: {why}"),
-        WatchEvent::Batch(b) => {
-            let counts: Vec<String> = b.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-            eprintln!(
-                "warden watch: batch {}: {} file(s): {}; {}{}{}",
-                b.batch,
-                b.files,
-                counts.join(", "),
-                match &b.run {
-                    Some(r) => format!("run {r}"),
-                    None => "nothing new to record".to_string(),
-                },
-                match &b.dispatch {
-                    Some(d) => format!(" (FileDetected dispatch {d} to the plugins)"),
-                    None => String::new(),
-                },
-                if b.pending > 0 {
-                    format!("; {} still settling", b.pending)
-                } else {
-                    String::new()
-                }
-            );
-        }
-        WatchEvent::Failed { files, error } => eprintln!(
-            "warden watch: a batch of {files} file(s) failed (retried when they change): {error}"
-        ),
-        WatchEvent::FileFailed { path, error } => eprintln!(
-            "warden watch: {path} failed (the rest of its batch went on; retried when it changes): {error}"
-        ),
-    };
+    let mut log = |e: &WatchEvent| log_event(e, args.poll);
     let mut handler = Dispatch {
         ctx: &ctx,
         times: &times,
@@ -321,4 +282,120 @@ pub fn run(repo: Option<PathBuf>, args: &WatchArgs, fmt: Format) -> Result<ExitC
         output::json(&summary)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The watcher's log line for one event, on stderr. Paths, inbox roots and
+/// error texts are shown escaped (`warden_core::text::shown`): a file
+/// name must not act on the terminal nor forge a log line.
+fn log_event(e: &WatchEvent, poll: Option<u64>) {
+    match e {
+        WatchEvent::Started { mode, roots } => eprintln!(
+            "warden watch: watching {} ({}); stop with Ctrl-C or SIGTERM",
+            roots
+                .iter()
+                .map(|r| warden_core::text::shown(r).to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if mode == "poll" {
+                format!("polling every {} ms", poll.unwrap_or(0))
+            } else {
+                "file events".to_string()
+            }
+        ),
+        WatchEvent::Rescan { why } => eprintln!(
+            "warden watch: full rescan: {}",
+            warden_core::text::shown(why)
+        ),
+        WatchEvent::Batch(b) => eprintln!("{}", batch_line(b)),
+        // No file yet: the registry could not be read (retried at the next scan).
+        WatchEvent::Failed { files: 0, error } => eprintln!(
+            "warden watch: cannot classify (retried at the next scan): {}",
+            warden_core::text::shown(error)
+        ),
+        WatchEvent::Failed { files, error } => eprintln!(
+            "warden watch: a batch of {files} file(s) failed (retried when they change): {}",
+            warden_core::text::shown(error)
+        ),
+        WatchEvent::FileFailed { path, error } => eprintln!(
+            "warden watch: {} failed (the rest of its batch went on; retried when it changes): {}",
+            warden_core::text::shown(path),
+            warden_core::text::shown(error)
+        ),
+        WatchEvent::Skipped(s) => eprintln!(
+            "warden watch: skipped {} ({}: {}); it stays where it is",
+            warden_core::text::shown(&s.path),
+            s.reason.name(),
+            s.reason.fix()
+        ),
+    }
+}
+
+/// The per-batch log line: files, decisions per path (a holder displaced
+/// from a module folder is a decision beyond the batch's files: counted as
+/// "+N displaced"), the run, and what is still settling.
+fn batch_line(b: &warden_classify::watch::BatchLog) -> String {
+    let counts: Vec<String> = b.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let decisions: u64 = b.counts.values().sum();
+    let displaced = decisions.saturating_sub(b.files as u64);
+    format!(
+        "warden watch: batch {}: {} file(s){}{}; {}{}{}",
+        b.batch,
+        b.files,
+        if displaced > 0 {
+            format!(" (+{displaced} displaced)")
+        } else {
+            String::new()
+        },
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", counts.join(", "))
+        },
+        match &b.run {
+            Some(r) => format!("run {r}"),
+            None => "nothing new to record".to_string(),
+        },
+        match &b.dispatch {
+            Some(d) => format!(" (FileDetected dispatch {d} to the plugins)"),
+            None => String::new(),
+        },
+        if b.pending > 0 {
+            format!("; {} still settling", b.pending)
+        } else {
+            String::new()
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_classify::report::Outcome;
+    use warden_classify::watch::BatchLog;
+
+    fn log(files: usize, counts: &[(&str, u64)]) -> BatchLog {
+        BatchLog {
+            batch: 1,
+            files,
+            counts: counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            run: Some("01RUN".into()),
+            outcome: Outcome::Applied,
+            pending: 0,
+            handler: "built-in".into(),
+            dispatch: None,
+        }
+    }
+
+    #[test]
+    fn the_batch_line_no_longer_counts_more_decisions_than_files_unexplained() {
+        assert_eq!(
+            batch_line(&log(209, &[("clear_winner", 208), ("dedupe_larger", 2)])),
+            "warden watch: batch 1: 209 file(s) (+1 displaced): 208 clear_winner, 2 dedupe_larger; run 01RUN"
+        );
+        assert_eq!(
+            batch_line(&log(3, &[])),
+            "warden watch: batch 1: 3 file(s); run 01RUN",
+            "no empty outcome list"
+        );
+    }
 }

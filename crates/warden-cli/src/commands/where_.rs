@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_classify::history::{self, WhereQuery};
 use warden_classify::score::DecisionPath;
+use warden_core::text::shown;
 
 #[derive(Debug, clap::Args)]
 pub struct WhereArgs {
@@ -71,13 +72,14 @@ pub fn run(repo: Option<PathBuf>, args: &WhereArgs, fmt: Format) -> Result<ExitC
         println!("no placement decision matches");
     } else {
         for p in &report.placements {
+            // `line` shows the file's path, module and reason escaped.
             println!(
                 "{}  run {}{}  {}",
-                p.time,
-                p.run,
+                shown(&p.time),
+                shown(&p.run),
                 p.undone_by
                     .as_ref()
-                    .map(|u| format!(" (undone by {u})"))
+                    .map(|u| format!(" (undone by {})", shown(u)))
                     .unwrap_or_default(),
                 super::classify::line(&p.decision)
             );
