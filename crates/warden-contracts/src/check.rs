@@ -309,6 +309,25 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Whether the declared `target` is or goes through a symbolic link;
+    /// when it is, a `symlinked_path` gap is added (and the caller reads
+    /// nothing through it).
+    fn linked(&mut self, l: &Loaded, target: &str, key: &str, needle: &str) -> bool {
+        let Some(link) = crate::discover::symlink_on(self.root, target) else {
+            return false;
+        };
+        let message = crate::discover::symlink_message(target, &link);
+        self.gaps.push(
+            NewGap::new(GapKind::SymlinkedPath, &l.path, message)
+                .meta_type(Some(&l.type_name))
+                .target(target)
+                .key(key)
+                .line(line_of(&l.text, needle))
+                .ctx("link", link),
+        );
+        true
+    }
+
     /// A regular file's text; `None` when it is absent or not a file (one
     /// open, no separate stat: a directory fails to read).
     fn file(&self, rel: &str) -> Option<String> {
@@ -330,6 +349,9 @@ fn check_document(
 ) {
     let required = required_sections(t, extra_sections);
     let doc = DocGaps::new(l, target);
+    if c.linked(l, target, "", target) {
+        return;
+    }
     let Some(current) = c.file(target) else {
         c.gaps.push(
             doc.gap(GapKind::MissingDoc, format!("{target} does not exist"))
@@ -466,6 +488,9 @@ fn check_test_file(c: &mut Ctx, l: &Loaded, file: &str, subject: &str, must_cove
             .ctx("module_path", subject)
             .ctx("must_cover", must_cover.to_vec())
     };
+    if c.linked(l, &target, &format!("file:{file}"), file) {
+        return;
+    }
     let Some(text) = c.file(&target) else {
         c.gaps.push(base(
             GapKind::MissingTestFile,
@@ -570,8 +595,62 @@ pub(crate) fn declared_tests(l: &Loaded) -> Vec<DeclaredTest> {
     out
 }
 
+/// Each field that still holds its template's placeholder (`contracts new`
+/// wrote it; a person has to replace it) is a `schema_violation`.
+fn check_placeholders(c: &mut Ctx, l: &Loaded) {
+    for (field, value) in crate::templates::placeholders_in(l.meta_type, &l.value) {
+        let problem =
+            format!("{field}: still holds the template's placeholder \"{value}\"; replace it");
+        schema_problem(c, l, &format!("placeholder:{field}"), None, problem, &value);
+    }
+}
+
+/// The modules a test spec names as its subjects: each must exist.
+fn check_subjects(c: &mut Ctx, l: &Loaded) {
+    let subjects: Vec<(String, String)> = match l.meta_type {
+        MetaType::TestUnitSpec => meta::typed::<meta::TestUnitSpec>(&l.value)
+            .map(|s| {
+                s.module_policies
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("module_policies[{i}].module"), p.module.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        MetaType::SubsystemTestSpec => meta::typed::<meta::SubsystemTestSpec>(&l.value)
+            .map(|s| {
+                s.unit_tests
+                    .modules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (format!("unit_tests.modules[{i}].path"), m.path.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    for (field, subject) in subjects {
+        let key = format!("subject:{subject}");
+        match repo_rel(&subject) {
+            Ok(rel) if c.linked(l, &rel, &key, &subject) => {}
+            Ok(rel) if rel.is_empty() || c.root.join(&rel).symlink_metadata().is_ok() => {}
+            Ok(rel) => schema_problem(
+                c,
+                l,
+                &key,
+                Some(&rel),
+                format!("{field}: \"{subject}\" does not exist"),
+                &subject,
+            ),
+            Err(e) => schema_problem(c, l, &key, None, format!("{field}: {e}"), &subject),
+        }
+    }
+}
+
 fn check_one(c: &mut Ctx, l: &Loaded) {
     let t = l.meta_type;
+    check_placeholders(c, l);
+    check_subjects(c, l);
     if t.is_document() {
         match doc_target(l) {
             Ok(target) => {
@@ -620,6 +699,7 @@ fn check_repo_paths(c: &mut Ctx, l: &Loaded) {
     };
     for (k, p) in &s.paths {
         match repo_rel(p) {
+            Ok(rel) if c.linked(l, &rel, &format!("paths.{k}"), p) => {}
             Ok(rel) if c.root.join(&rel).is_dir() || rel.is_empty() => {}
             Ok(rel) => schema_problem(
                 c,
@@ -640,6 +720,9 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str) {
         Ok(r) => r,
         Err(e) => return schema_problem(c, l, &key, None, e, file),
     };
+    if c.linked(l, &rel, &key, file) {
+        return;
+    }
     let Some(text) = c.file(&rel) else {
         return schema_problem(
             c,
@@ -656,6 +739,7 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str) {
     };
     let root_path = v.get("root_path").and_then(Value::as_str);
     match root_path.map(repo_rel) {
+        Some(Ok(r)) if c.linked(l, &r, &format!("{key}:root_path"), file) => {}
         Some(Ok(r)) if c.root.join(&r).is_dir() => {}
         _ => {
             let mut g = NewGap::new(

@@ -33,6 +33,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use warden_core::text::shown;
 use warden_core::engine::Session;
 use warden_core::git::Git;
 use warden_core::proposal::Proposal;
@@ -1244,14 +1245,14 @@ fn render_patch(p: &PatchResult) -> String {
         "#{} {what:<11} {} {} [{}]{}{}\n",
         p.id,
         p.patch.kind.name(),
-        p.patch.capability_id,
+        shown(&p.patch.capability_id),
         p.tier.name(),
         p.change
             .as_ref()
-            .map(|c| format!("\n      {c}"))
+            .map(|c| format!("\n      {}", shown(c)))
             .unwrap_or_default(),
         match (&p.gate, &p.reason) {
-            (Some(g), Some(why)) => format!("\n      {} gate: {why}", g.name()),
+            (Some(g), Some(why)) => format!("\n      {} gate: {}", g.name(), shown(why)),
             _ => String::new(),
         }
     )
@@ -1268,7 +1269,7 @@ pub fn render(r: &MaintainReport) -> String {
             "note[{}]{}: {}\n",
             n.collector,
             if n.blocking { " BLOCKING" } else { "" },
-            n.message
+            shown(&n.message)
         ));
     }
     if let Some(v) = &r.validation {
@@ -1276,7 +1277,7 @@ pub fn render(r: &MaintainReport) -> String {
         s.push_str(&validate::render(v));
     }
     if let Some(why) = &r.llm.skipped {
-        s.push_str(&format!("llm: skipped ({why})\n"));
+        s.push_str(&format!("llm: skipped ({})\n", shown(why)));
     } else if r.llm.used {
         s.push_str(&format!(
             "llm: {} call(s), {} failure(s){}\n",
@@ -1309,10 +1310,11 @@ pub fn render(r: &MaintainReport) -> String {
             .unwrap_or_default()
     ));
     if !r.files_changed.is_empty() {
-        s.push_str(&format!("files: {}\n", r.files_changed.join(", ")));
+        let files: Vec<String> = r.files_changed.iter().map(|f| shown(f).to_string()).collect();
+        s.push_str(&format!("files: {}\n", files.join(", ")));
     }
     for m in &r.remaining_manual {
-        s.push_str(&format!("todo: {m}\n"));
+        s.push_str(&format!("todo: {}\n", shown(m)));
     }
     if r.run.is_some() {
         s.push_str(&format!("next: {}\n", r.publish_reminder));

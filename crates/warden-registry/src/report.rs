@@ -10,6 +10,7 @@ use crate::stats::{self, StatsReport};
 use crate::validate::{self, ValidateReport};
 use crate::{publish, publish::PublishReport};
 use warden_core::report::Report;
+use warden_core::text::shown;
 
 impl Report for ValidateReport {
     const SCHEMA: &'static str = "registry-validate";
@@ -63,13 +64,13 @@ impl Report for UpdateReport {
                 "#{} {} {} {}: {}\n",
                 g.id,
                 g.patch.kind.name(),
-                g.patch.capability_id,
-                g.patch.field_path,
-                g.patch.rationale
+                shown(&g.patch.capability_id),
+                shown(&g.patch.field_path),
+                shown(&g.patch.rationale)
             ));
         }
         for n in &self.notes {
-            s.push_str(&format!("note[{}]: {}\n", n.collector, n.message));
+            s.push_str(&format!("note[{}]: {}\n", n.collector, shown(&n.message)));
         }
         match &self.applied {
             Some(r) => s.push_str(&maintain::render(r)),

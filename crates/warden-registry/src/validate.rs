@@ -17,6 +17,7 @@
 //! | `evidence_missing` | warning | an evidence path does not exist in the repository |
 //! | `relation_unknown` | warning | a relation names a capability that is not in the registry |
 
+use warden_core::text::shown;
 use crate::model::{ENTRIES_DIR, Entry, INDEX_PATH, Index, IndexRow};
 use crate::registry::Registry;
 use schemars::JsonSchema;
@@ -348,12 +349,17 @@ pub fn render(r: &ValidateReport) -> String {
             Severity::Warning => "warning",
         };
         let at = match p.line {
-            Some(n) => format!("{}:{n}", p.file),
-            None => p.file.clone(),
+            Some(n) => format!("{}:{n}", shown(&p.file)),
+            None => shown(&p.file).to_string(),
         };
+        // The message and the fix quote ids, globs and citations from the
+        // entries: escaped in place (a plain one prints unchanged).
         s.push_str(&format!(
             "{at}: {sev}[{}]: {}: {} (fix: {})\n",
-            p.code, p.field, p.message, p.fix
+            p.code,
+            shown(&p.field),
+            warden_core::text::inline(&p.message).replace('\n', "\\n"),
+            warden_core::text::inline(&p.fix).replace('\n', "\\n")
         ));
     }
     s.push_str(&format!(

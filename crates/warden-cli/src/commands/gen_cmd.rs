@@ -49,7 +49,8 @@ pub fn apply_writes(
     let ctx = crate::env::context();
     let mut s = session(&repo, &ctx, write.no_wait)?;
     let doc = generate::proposal(writes, rationale, "warden-contracts");
-    let label = "(generated)";
+    // Names the proposal in an engine error (there is no proposal file).
+    let label = "(the files warden generates)";
     let (proposal, digest) = Proposal::from_value(&doc, label)?;
     let plan = s.plan(&proposal, digest, label)?;
     // The diff was shown already; the plan's own print would repeat it.
