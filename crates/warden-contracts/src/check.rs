@@ -17,6 +17,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 use warden_core::Result;
+use warden_core::text::shown;
 
 pub const CHECK_SCHEMA_ID: &str = "warden.check/v1";
 
@@ -1103,12 +1104,12 @@ pub fn human(report: &CheckReport) -> String {
             "{status}: {} {} ({}:{}): {}\n",
             g.id,
             g.kind.name(),
-            g.meta_file,
+            shown(&g.meta_file),
             g.line,
-            g.message
+            shown(&g.message)
         ));
         if let Some(r) = &g.suppressed_because {
-            s.push_str(&format!("  suppressed because: {r}\n"));
+            s.push_str(&format!("  suppressed because: {}\n", shown(r)));
         } else if g.status == Status::New {
             s.push_str(&format!("  fix: {}\n", g.fix));
         }

@@ -229,14 +229,23 @@ pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCo
 
 /// For a person: the diff, then what cannot be generated and why.
 fn print_plan(report: &GenReport) {
-    print!("{}", report.diff);
+    use warden_core::text::shown;
+    // The diff holds the documents' text: a control character in it (or in
+    // a name) is escaped, the lines kept.
+    print!("{}", warden_core::text::terminal_safe(&report.diff, false));
     for p in &report.problems {
-        eprintln!("error: {}: {}", p.file, p.message);
+        eprintln!("error: {}: {}", shown(&p.file), shown(&p.message));
     }
     for u in &report.unsupported {
-        eprintln!("warning: {u}: no skeleton generator for this language (python, rust, sh)");
+        eprintln!(
+            "warning: {}: no skeleton generator for this language (python, rust, sh)",
+            shown(u)
+        );
     }
     for u in &report.unmanaged {
-        println!("{u}: hand-written (no stamp fence): headings checked only, not rewritten");
+        println!(
+            "{}: hand-written (no stamp fence): headings checked only, not rewritten",
+            shown(u)
+        );
     }
 }
