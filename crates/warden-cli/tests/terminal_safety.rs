@@ -119,3 +119,37 @@ fn gen_docs_adopt_dry_run_printed_the_file_a_symlinked_readme_points_at() {
     assert!(!t.contains("(generated)"), "{t}");
     settings(&r).bind(|| insta::assert_snapshot!("terminal_safety_contracts_symlink", t));
 }
+
+#[test]
+fn a_config_symlinked_to_a_secret_printed_the_secret_in_check_and_registry_output() {
+    let r = Repo::new();
+    r.ok(&["registry", "init", "--scaffold", "--yes"]);
+    let secret = r.home.path().join("environ");
+    std::fs::write(&secret, "SECRET_TOKEN=ghp_supersecret123\0SHELL=/bin/bash\0").expect("write");
+    let link = |rel: &str| {
+        let p = r.root.join(rel);
+        let _ = std::fs::remove_file(&p);
+        std::os::unix::fs::symlink(&secret, &p).expect("symlink");
+    };
+    link(".warden/modules.yaml");
+    link("registry/indexes/capabilities.yaml");
+    let mut t = transcript(
+        &r,
+        &[
+            &["check"],
+            &["check", "--format", "sarif"],
+            &["registry", "validate"],
+        ],
+    );
+    t.push_str(&r.read("meta-gaps.yaml"));
+    std::fs::remove_file(r.root.join(".warden/modules.yaml")).expect("rm");
+    link(".warden/contracts.yaml");
+    t.push_str(&transcript(&r, &[&["check"]]));
+    assert!(!t.contains("SECRET_TOKEN"), "{t}");
+    let human: String = t
+        .lines()
+        .filter(|l| l.starts_with("error") || l.starts_with("hint") || l.contains("INVALID"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    settings(&r).bind(|| insta::assert_snapshot!("terminal_safety_config_symlinks", human));
+}

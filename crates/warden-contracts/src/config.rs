@@ -79,16 +79,11 @@ fn default_timeout() -> u64 {
 
 impl ContractsConfig {
     pub fn load(root: &Path) -> Result<ContractsConfig> {
-        let path = root.join(CONTRACTS_FILE);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(ContractsConfig {
-                    schema: CONTRACTS_SCHEMA_ID.into(),
-                    ..ContractsConfig::default()
-                });
-            }
-            Err(e) => return Err(Error::user_path("read", &path, e)),
+        let Some(bytes) = strict::read_repo_file(root, CONTRACTS_FILE)? else {
+            return Ok(ContractsConfig {
+                schema: CONTRACTS_SCHEMA_ID.into(),
+                ..ContractsConfig::default()
+            });
         };
         Self::parse(&bytes, CONTRACTS_FILE)
     }

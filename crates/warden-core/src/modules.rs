@@ -6,7 +6,7 @@
 //! This module parses and checks the file; it does not look at the disk
 //! beyond reading it (whether folders exist is a question for the callers).
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::paths::RepoPath;
 use crate::strict;
 use schemars::JsonSchema;
@@ -167,11 +167,9 @@ impl Modules {
     /// Read and check `.warden/modules.yaml` under `root`. `Ok(None)` when the
     /// file does not exist.
     pub fn load(root: &Path) -> Result<Option<Modules>> {
-        let path = root.join(MODULES_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => Self::parse_bytes(&bytes, MODULES_FILE).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).io("read", path),
+        match crate::strict::read_repo_file(root, MODULES_FILE)? {
+            Some(bytes) => Self::parse_bytes(&bytes, MODULES_FILE).map(Some),
+            None => Ok(None),
         }
     }
 

@@ -19,7 +19,7 @@
 //!
 //! Every error is [`Error::Invalid`] (exit 2) naming the file, the field and the fix.
 
-use crate::error::{Error, Result, did_you_mean};
+use crate::error::{Error, IoContext, Result, did_you_mean};
 use serde::de::{
     self, Deserialize, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor,
 };
@@ -115,6 +115,39 @@ pub fn from_yaml_str<'de, T: Deserialize<'de>>(
     serde_saphyr::from_str_with_options(text, yaml_options())
 }
 
+/// The bytes of the repository file `rel` that warden reads as its own
+/// configuration (`.warden/*.yaml`, the registry index); `None` when it is
+/// absent. A symbolic link anywhere on the way is refused (exit 2), never
+/// followed: it can point at any file the user can read (a key,
+/// `/proc/self/environ`), and a parse error would then show its content.
+pub fn read_repo_file(root: &std::path::Path, rel: &str) -> Result<Option<Vec<u8>>> {
+    let mut at = root.to_path_buf();
+    for part in rel.split('/').filter(|p| !p.is_empty()) {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(Error::invalid(
+                    rel,
+                    "(file)",
+                    format!(
+                        "{} is a symbolic link; warden reads only regular files inside the repository",
+                        crate::text::shown(&at.strip_prefix(root).unwrap_or(&at).to_string_lossy())
+                    ),
+                    Some("replace the link with the file itself".into()),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).user_io("read", at),
+        }
+    }
+    match std::fs::read(&at) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).user_io("read", at),
+    }
+}
+
 /// Parse YAML strictly: [`text`]'s checks, then serde-saphyr with
 /// [`yaml_options`] (YAML 1.2 booleans, duplicate mapping keys refused, alias
 /// expansion bounded).
@@ -136,10 +169,14 @@ pub fn parse_yaml(bytes: &[u8], file: &str) -> Result<Value> {
                 )),
             );
         }
+        // Without serde-saphyr's source snippet: a config that is a link to
+        // a secret (`/proc/self/environ`, a key file) must not have its
+        // lines quoted into a CI log, JSON or SARIF; the line and column say
+        // where.
         Error::invalid(
             file,
             field,
-            format!("not valid YAML: {e}"),
+            format!("not valid YAML: {}", e.without_snippet()),
             Some("fix the YAML syntax at the reported line".into()),
         )
     })
@@ -357,6 +394,40 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_that_is_a_symlink_was_read_through_it() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let secret = d.path().join("secret");
+        std::fs::write(&secret, "SECRET_TOKEN=ghp_supersecret123\n").expect("write");
+        let root = d.path().join("r");
+        std::fs::create_dir_all(root.join(".warden")).expect("mkdir");
+        std::os::unix::fs::symlink(&secret, root.join(".warden/modules.yaml")).expect("link");
+        let e = read_repo_file(&root, ".warden/modules.yaml").expect_err("refused");
+        assert_eq!(
+            e.to_string(),
+            ".warden/modules.yaml: (file): .warden/modules.yaml is a symbolic link; warden reads only regular files inside the repository"
+        );
+        assert_eq!(read_repo_file(&root, ".warden/policy.yaml").expect("absent"), None);
+        std::fs::write(root.join(".warden/x.yaml"), "a: 1\n").expect("write");
+        assert_eq!(
+            read_repo_file(&root, ".warden/x.yaml").expect("read"),
+            Some(b"a: 1\n".to_vec())
+        );
+    }
+
+    #[test]
+    fn a_yaml_error_quoted_the_lines_of_the_file_it_could_not_parse() {
+        for bytes in [
+            &b"SECRET_TOKEN=ghp_supersecret123\0SHELL=/bin/bash\0"[..],
+            b"a: 1\nSECRET_TOKEN: [ghp_supersecret123\n  b: {\n",
+        ] {
+            let e = parse_yaml(bytes, "p.yaml").expect_err("invalid");
+            let shown = format!("{e} {:?}", e.hint());
+            assert!(!shown.contains("ghp_supersecret123"), "{shown}");
+            assert!(shown.contains("p.yaml"), "{shown}");
+        }
+    }
 
     #[test]
     fn duplicate_json_keys_are_refused_naming_the_key_path_and_line() {

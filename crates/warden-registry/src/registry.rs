@@ -57,6 +57,10 @@ fn read(root: &Path, rel: &str, over: &Overrides) -> Result<Option<Vec<u8>>> {
     if let Some(b) = over.get(rel) {
         return Ok(b.clone());
     }
+    if rel == INDEX_PATH {
+        // The index is configuration: never read through a link.
+        return warden_core::strict::read_repo_file(root, rel);
+    }
     let p = root.join(rel);
     match std::fs::read(&p) {
         Ok(b) => Ok(Some(b)),
