@@ -31,6 +31,9 @@ pub fn run(repo: Option<PathBuf>, write: &WriteArgs, fmt: Format) -> Result<Exit
         },
     )?;
     let plan = generate::plan_fix(&root, &report)?;
+    if write.dry_run {
+        super::gen_cmd::check_writes(repo.clone(), &plan.writes, "warden fix")?;
+    }
     let mut out = FixReport {
         schema: FIX_SCHEMA_ID.into(),
         actions: plan.actions,

@@ -1,0 +1,33 @@
+//! A generator's dry run runs the checks its real run runs (review 6: F5,
+//! F14): `fix --dry-run` and `gen docs --dry-run` said "would change" and
+//! exited 0 for writes the real run refuses.
+// Tests, examples and benches drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::Repo;
+use common::snap::{settings, transcript};
+
+#[test]
+fn fix_and_gen_docs_dry_runs_promised_writes_into_git_and_warden_that_the_real_run_refuses() {
+    let r = Repo::new();
+    r.write(
+        "q/arch.meta.yaml",
+        "type: doc_architecture\nlocation: \".git/hooks/post-checkout\"\nsystem_context: x\n",
+    );
+    let before = r.tree();
+    let t = transcript(
+        &r,
+        &[
+            &["fix", "--dry-run"],
+            &["gen", "docs", "--dry-run"],
+            &["fix", "--yes"],
+        ],
+    );
+    let mut after = r.tree();
+    after.remove("meta-gaps.yaml");
+    assert_eq!(after, before, "nothing written");
+    assert!(!r.root.join(".git/hooks/post-checkout").exists());
+    settings(&r).bind(|| insta::assert_snapshot!("dry_runs_refused_like_the_real_run", t));
+}
