@@ -125,7 +125,11 @@ fn a_config_symlinked_to_a_secret_printed_the_secret_in_check_and_registry_outpu
     let r = Repo::new();
     r.ok(&["registry", "init", "--scaffold", "--yes"]);
     let secret = r.home.path().join("environ");
-    std::fs::write(&secret, "SECRET_TOKEN=ghp_supersecret123\0SHELL=/bin/bash\0").expect("write");
+    std::fs::write(
+        &secret,
+        "SECRET_TOKEN=ghp_supersecret123\0SHELL=/bin/bash\0",
+    )
+    .expect("write");
     let link = |rel: &str| {
         let p = r.root.join(rel);
         let _ = std::fs::remove_file(&p);

@@ -34,8 +34,8 @@ pub fn template(t: MetaType) -> &'static str {
 /// things run.`). Example paths and names (`src/`, `core`) are not: they are
 /// usable as they are.
 fn is_placeholder(s: &str) -> bool {
-    let capitals = s.chars().any(|c| c.is_ascii_uppercase())
-        && !s.chars().any(|c| c.is_ascii_lowercase());
+    let capitals =
+        s.chars().any(|c| c.is_ascii_uppercase()) && !s.chars().any(|c| c.is_ascii_lowercase());
     let sentence = s.ends_with('.')
         && s.contains(' ')
         && s.chars().next().is_some_and(|c| c.is_ascii_uppercase());
@@ -144,9 +144,15 @@ mod tests {
         let found = placeholders_in(t, &v);
         let fields: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
         assert!(fields.contains(&"project.name"), "{fields:?}");
-        assert!(fields.contains(&"getting_started.setup_steps[0]"), "{fields:?}");
+        assert!(
+            fields.contains(&"getting_started.setup_steps[0]"),
+            "{fields:?}"
+        );
         // Example paths are usable values, not placeholders.
-        assert!(!found.iter().any(|(_, p)| p == "src/" || p == "docs/"), "{found:?}");
+        assert!(
+            !found.iter().any(|(_, p)| p == "src/" || p == "docs/"),
+            "{found:?}"
+        );
         let filled = serde_json::json!({"project": {"name": "warden", "goals": ["Keep repositories tidy."]}});
         assert_eq!(placeholders_in(t, &filled), Vec::new());
     }

@@ -47,12 +47,21 @@ fn contracts_read_a_symlinked_document_from_outside_the_repository() {
         })
         .collect();
     got.sort();
-    let said = |t: &str| format!("{t} is a symbolic link; warden neither reads nor writes through one");
+    let said =
+        |t: &str| format!("{t} is a symbolic link; warden neither reads nor writes through one");
     assert_eq!(
         got,
         vec![
-            ("symlinked_path".into(), "d/README.md".into(), said("d/README.md")),
-            ("symlinked_path".into(), "f/README.md".into(), said("f/README.md")),
+            (
+                "symlinked_path".into(),
+                "d/README.md".into(),
+                said("d/README.md")
+            ),
+            (
+                "symlinked_path".into(),
+                "f/README.md".into(),
+                said("f/README.md")
+            ),
         ]
     );
     assert_eq!(r.gaps[0].fix, GapKind::SymlinkedPath.fix());
@@ -137,8 +146,9 @@ fn contracts_new_placeholders_passed_check() {
         .map(|g| g.message.as_str())
         .collect();
     assert!(
-        placeholders
-            .contains(&"project.name: still holds the template's placeholder \"PROJECT NAME\"; replace it"),
+        placeholders.contains(
+            &"project.name: still holds the template's placeholder \"PROJECT NAME\"; replace it"
+        ),
         "{placeholders:#?}"
     );
     assert!(
@@ -159,7 +169,8 @@ fn contracts_new_placeholders_passed_check() {
     assert!(
         !after
             .iter()
-            .any(|m| m.starts_with("project.name") || m.starts_with("getting_started.prerequisites[0]")),
+            .any(|m| m.starts_with("project.name")
+                || m.starts_with("getting_started.prerequisites[0]")),
         "{after:#?}"
     );
     assert_eq!(after.len(), placeholders.len() - 2);
@@ -173,7 +184,11 @@ fn a_unit_spec_module_that_does_not_exist_passed_check() {
         "tests/unit/meta.yaml",
         "type: test_unit_spec\nscope:\n  description: unit\nmodule_policies:\n  - module: src/pkg/module.py\n    file: tests/unit/test_module.py\n    must_cover: [a]\n",
     );
-    write(d.path(), "tests/unit/test_module.py", "def test_a():\n    pass\n");
+    write(
+        d.path(),
+        "tests/unit/test_module.py",
+        "def test_a():\n    pass\n",
+    );
     let r = run(d.path());
     let g = of_kind(&r, GapKind::SchemaViolation);
     assert_eq!(g.len(), 1, "{:#?}", r.gaps);

@@ -408,7 +408,10 @@ mod tests {
             e.to_string(),
             ".warden/modules.yaml: (file): .warden/modules.yaml is a symbolic link; warden reads only regular files inside the repository"
         );
-        assert_eq!(read_repo_file(&root, ".warden/policy.yaml").expect("absent"), None);
+        assert_eq!(
+            read_repo_file(&root, ".warden/policy.yaml").expect("absent"),
+            None
+        );
         std::fs::write(root.join(".warden/x.yaml"), "a: 1\n").expect("write");
         assert_eq!(
             read_repo_file(&root, ".warden/x.yaml").expect("read"),

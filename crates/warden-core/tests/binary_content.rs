@@ -83,7 +83,10 @@ fn a_content_file_sha256_mismatch_handed_out_the_files_digest() {
     );
     let digest = Digest::of(b"PRIVATE KEY MATERIAL\n").hex();
     assert!(!err.contains(&digest), "{err}");
-    assert!(err.contains("actions[0].content_sha256: does not match the content_file"), "{err}");
+    assert!(
+        err.contains("actions[0].content_sha256: does not match the content_file"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -33,10 +33,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use warden_core::text::shown;
 use warden_core::engine::Session;
 use warden_core::git::Git;
 use warden_core::proposal::Proposal;
+use warden_core::text::shown;
 use warden_core::{Error, Result};
 
 pub const MAINTAIN_SCHEMA_ID: &str = "warden.registry-maintain/v1";
@@ -1310,7 +1310,11 @@ pub fn render(r: &MaintainReport) -> String {
             .unwrap_or_default()
     ));
     if !r.files_changed.is_empty() {
-        let files: Vec<String> = r.files_changed.iter().map(|f| shown(f).to_string()).collect();
+        let files: Vec<String> = r
+            .files_changed
+            .iter()
+            .map(|f| shown(f).to_string())
+            .collect();
         s.push_str(&format!("files: {}\n", files.join(", ")));
     }
     for m in &r.remaining_manual {

@@ -367,7 +367,11 @@ impl Review<'_, '_> {
             match parse_edit(&out) {
                 Ok(p) => return Ok(Some(p)),
                 Err(e) => {
-                    writeln!(self.t.output, "  the edited patch is not valid: {}", inline(&e))?;
+                    writeln!(
+                        self.t.output,
+                        "  the edited patch is not valid: {}",
+                        inline(&e)
+                    )?;
                     if !self.t.yes("  Edit again [y/n]? ")? {
                         return Ok(None);
                     }

@@ -17,13 +17,13 @@
 //! | `evidence_missing` | warning | an evidence path does not exist in the repository |
 //! | `relation_unknown` | warning | a relation names a capability that is not in the registry |
 
-use warden_core::text::shown;
 use crate::model::{ENTRIES_DIR, Entry, INDEX_PATH, Index, IndexRow};
 use crate::registry::Registry;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+use warden_core::text::shown;
 
 pub const VALIDATE_SCHEMA_ID: &str = "warden.registry-validate/v1";
 

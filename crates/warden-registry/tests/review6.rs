@@ -42,7 +42,10 @@ fn promotion() -> Vec<RegistryPatch> {
         field_path: "maturity.C.current".into(),
         value: Some(json!(2)),
         append: None,
-        evidence_citations: vec!["src/alpha/tests/t0.py".into(), "src/alpha/tests/t1.py".into()],
+        evidence_citations: vec![
+            "src/alpha/tests/t0.py".into(),
+            "src/alpha/tests/t1.py".into(),
+        ],
     };
     vec![ev, p]
 }
@@ -148,6 +151,13 @@ fn review_loop_printed_llm_control_characters_raw() {
     };
     review(&prepared, &checker, &mut t).expect("review");
     let out = String::from_utf8(out).expect("utf-8");
-    assert!(!out.contains('\x1b') && !out.contains('\r') && !out.contains('\x07'), "{out:?}");
-    assert_eq!(out, "\n[1/1] consumer_feedback capability.demo.alpha  (llm-metadata, llm, confidence high)\n  why (the LLM's words): \"ok \\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mred\"\n  evidence: \"docs/\\x1b[2Jx.md\"\n  registry/capabilities/alpha.md: consumer_feedback: 0 item(s) -> \"+ \\\"evil\\r\\x1b[Kharmless note\\\"\"\n  refused by the evidence gate: \"cited path \\\"docs/\\x1b[2Jx.md\\\": docs is not a directory inside the repository\"\n", "{out}");
+    assert!(
+        !out.contains('\x1b') && !out.contains('\r') && !out.contains('\x07'),
+        "{out:?}"
+    );
+    assert_eq!(
+        out,
+        "\n[1/1] consumer_feedback capability.demo.alpha  (llm-metadata, llm, confidence high)\n  why (the LLM's words): \"ok \\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mred\"\n  evidence: \"docs/\\x1b[2Jx.md\"\n  registry/capabilities/alpha.md: consumer_feedback: 0 item(s) -> \"+ \\\"evil\\r\\x1b[Kharmless note\\\"\"\n  refused by the evidence gate: \"cited path \\\"docs/\\x1b[2Jx.md\\\": docs is not a directory inside the repository\"\n",
+        "{out}"
+    );
 }

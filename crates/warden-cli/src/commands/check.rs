@@ -99,10 +99,7 @@ pub fn run(repo: Option<PathBuf>, args: &Args, fmt: Format) -> Result<ExitCode, 
         // SARIF 2.1.0 carries its own `$schema` and `version`, not a warden tag.
         Format::Sarif => output::write_json(&sarif::sarif(&root, &report))?,
         Format::Human => {
-            print!(
-                "{}",
-                warden_core::text::terminal_safe(&check::human(&report), false)
-            );
+            print!("{}", check::human(&report));
             if written {
                 println!("gap report written to {}", gaps::GAP_FILE);
             }

@@ -40,7 +40,11 @@ pub enum GenCommand {
 /// goes through the same policy gate and path checks (`plan::resolve`, as
 /// `apply --dry-run` does), so a dry run never promises a write the real
 /// run refuses. Takes no lock and writes nothing.
-pub fn check_writes(repo: Option<PathBuf>, writes: &[FileWrite], rationale: &str) -> Result<(), CliError> {
+pub fn check_writes(
+    repo: Option<PathBuf>,
+    writes: &[FileWrite],
+    rationale: &str,
+) -> Result<(), CliError> {
     if writes.is_empty() {
         return Ok(());
     }
@@ -51,7 +55,14 @@ pub fn check_writes(repo: Option<PathBuf>, writes: &[FileWrite], rationale: &str
     };
     let doc = generate::proposal(writes, rationale, "warden-contracts");
     let (proposal, digest) = Proposal::from_value(&doc, LABEL)?;
-    warden_core::plan::resolve(repo.root(), &repo.policy, &proposal, digest, LABEL, "dry-run")?;
+    warden_core::plan::resolve(
+        repo.root(),
+        &repo.policy,
+        &proposal,
+        digest,
+        LABEL,
+        "dry-run",
+    )?;
     Ok(())
 }
 

@@ -330,7 +330,7 @@ fn usage(field: &str, message: String, hint: &str) -> CliError {
 fn maintain_cmd(repo: Option<PathBuf>, a: MaintainArgs, fmt: Format) -> Result<ExitCode, CliError> {
     // A dry run writes nothing: without a terminal it shows the automatic
     // decisions instead of asking for --auto or --yes.
-    let interactive = !a.auto && !a.yes && !(a.dry_run && !env::stdin_is_tty());
+    let interactive = !a.auto && !a.yes && (!a.dry_run || env::stdin_is_tty());
     if interactive && !env::stdin_is_tty() {
         return Err(CliError::usage(
             "refusing to review registry patches without a terminal: stdin is not a terminal and neither --auto nor --yes was given; nothing was written",

@@ -4,9 +4,9 @@
 
 use crate::plan::{Noop, Plan};
 use crate::report::{Plain, Report, Style};
+use crate::text::shown;
 use serde::Serialize;
 use std::fmt::Write;
-use crate::text::shown;
 
 /// A plan to show: serializes as its [`PlanReport`](crate::plan::PlanReport).
 #[derive(Debug, Clone, Copy)]

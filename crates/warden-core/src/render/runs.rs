@@ -4,8 +4,8 @@
 use super::{short_ids, table, time};
 use crate::ledger::{Entry, RunResult};
 use crate::report::Style;
-use crate::text::shown;
 use crate::status::{LedgerLog, RunRow, RunsReport};
+use crate::text::shown;
 
 fn result(r: RunResult) -> &'static str {
     match r {
