@@ -31,3 +31,25 @@ fn fix_and_gen_docs_dry_runs_promised_writes_into_git_and_warden_that_the_real_r
     assert!(!r.root.join(".git/hooks/post-checkout").exists());
     settings(&r).bind(|| insta::assert_snapshot!("dry_runs_refused_like_the_real_run", t));
 }
+
+#[test]
+fn registry_maintain_dry_run_without_a_terminal_was_refused() {
+    let r = Repo::new();
+    r.ok(&["registry", "init", "--scaffold", "--yes"]);
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "--quiet", "-m", "registry"]);
+    let before = r.tree();
+    let out = r.run(&["registry", "maintain", "--no-llm", "--dry-run"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("a summary line")).expect("json");
+    assert_eq!(last["event"], "summary", "{stdout}");
+    assert_eq!(last["summary"]["outcome"], "dry_run", "{stdout}");
+    assert_eq!(r.tree(), before, "a dry run writes nothing");
+}
