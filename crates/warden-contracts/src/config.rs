@@ -234,7 +234,13 @@ impl ContractsConfig {
 mod date_tests {
     #[test]
     fn an_impossible_expires_date_was_accepted_and_suppressed_for_ever() {
-        for bad in ["2026-13-45", "9999-99-99", "2026-02-30", "2025-02-29", "2026-00-10"] {
+        for bad in [
+            "2026-13-45",
+            "9999-99-99",
+            "2026-02-30",
+            "2025-02-29",
+            "2026-00-10",
+        ] {
             assert!(!super::is_date(bad), "{bad}");
         }
         for good in ["2026-11-28", "2024-02-29", "2000-02-29", "2026-12-31"] {

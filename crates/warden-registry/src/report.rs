@@ -101,7 +101,14 @@ impl Report for InitReport {
         }
         if let Some(h) = &self.hook {
             let line = match h.outcome {
-                HookOutcome::Written => format!("installed the pre-commit hook {}", h.path),
+                HookOutcome::Written => format!(
+                    "installed the pre-commit hook {}{}",
+                    h.path,
+                    h.backup
+                        .as_ref()
+                        .map(|b| format!(" (the hook it replaced is kept as {b})"))
+                        .unwrap_or_default()
+                ),
                 HookOutcome::Unchanged => format!("the pre-commit hook {} is current", h.path),
                 HookOutcome::WouldWrite => format!("would install the pre-commit hook {}", h.path),
                 HookOutcome::Refused => format!(
@@ -154,6 +161,7 @@ mod tests {
             hook: Some(crate::init::HookReport {
                 path: ".git/hooks/pre-commit".into(),
                 outcome: HookOutcome::Written,
+                backup: None,
             }),
             dry_run: false,
         };

@@ -161,3 +161,31 @@ fn review_loop_printed_llm_control_characters_raw() {
         "{out}"
     );
 }
+
+#[test]
+fn registry_init_hook_force_lost_the_users_pre_commit_hook() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let hooks = d.path().join("hooks");
+    std::fs::create_dir_all(&hooks).expect("mkdir");
+    let mine = "#!/bin/sh\n# my precious lint hook\nmake lint\n";
+    std::fs::write(hooks.join("pre-commit"), mine).expect("write");
+    let refused = warden_registry::init::install_hook(&hooks, false, false).expect("report");
+    assert_eq!(refused.outcome, warden_registry::init::HookOutcome::Refused);
+    let r = warden_registry::init::install_hook(&hooks, true, false).expect("installed");
+    assert_eq!(r.outcome, warden_registry::init::HookOutcome::Written);
+    let kept = hooks.join("pre-commit.warden-backup");
+    assert_eq!(
+        r.backup.as_deref(),
+        Some(kept.display().to_string().as_str())
+    );
+    assert_eq!(std::fs::read_to_string(&kept).expect("backup"), mine);
+    // A second forced install over a changed hook keeps both earlier ones.
+    std::fs::write(hooks.join("pre-commit"), "#!/bin/sh\n# second\n").expect("write");
+    let r = warden_registry::init::install_hook(&hooks, true, false).expect("installed");
+    assert!(
+        r.backup
+            .as_deref()
+            .is_some_and(|b| b.ends_with("pre-commit.warden-backup.1"))
+    );
+    assert_eq!(std::fs::read_to_string(&kept).expect("backup"), mine);
+}
