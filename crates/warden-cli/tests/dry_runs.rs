@@ -53,3 +53,33 @@ fn registry_maintain_dry_run_without_a_terminal_was_refused() {
     assert_eq!(last["summary"]["outcome"], "dry_run", "{stdout}");
     assert_eq!(r.tree(), before, "a dry run writes nothing");
 }
+
+#[test]
+fn the_registry_pre_commit_hook_blocked_the_first_commit_of_a_new_repository() {
+    let r = Repo::git_only();
+    r.ok(&["init"]);
+    r.ok(&["registry", "init", "--scaffold", "--hook", "--yes"]);
+    let bin_dir = std::path::Path::new(common::BIN)
+        .parent()
+        .expect("bin dir")
+        .display()
+        .to_string();
+    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let git = |args: &[&str]| {
+        common::isolated("git", r.home.path())
+            .env("PATH", &path)
+            .args(args)
+            .current_dir(&r.root)
+            .output()
+            .expect("git")
+    };
+    assert!(git(&["add", "-A"]).status.success());
+    let out = git(&["commit", "--quiet", "-m", "first"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(git(&["rev-parse", "--verify", "HEAD"]).status.success());
+}

@@ -37,6 +37,15 @@ pub const HOOK: &str = r#"#!/bin/sh
 # changes (`maintain --auto --no-llm`); when that changed registry/, the
 # commit stops so you can review and stage the update (undo: warden undo RUN).
 gitdir=$(git rev-parse --git-dir) || exit 1
+if ! git rev-parse --verify -q HEAD >/dev/null; then
+  # The first commit: there is no HEAD to collect changes since; only check
+  # that the registry is consistent.
+  if ! warden registry validate >"$gitdir/warden-registry-hook.log"; then
+    echo "warden registry: the registry is invalid; see $gitdir/warden-registry-hook.log" >&2
+    exit 1
+  fi
+  exit 0
+fi
 before=$(git diff -- registry/ | git hash-object --stdin)
 warden registry maintain --auto --no-llm --from-git-since HEAD --format json >"$gitdir/warden-registry-hook.log"
 code=$?
