@@ -996,6 +996,34 @@ impl Threshold {
 }
 
 /// Run every check.
+/// A gap's status: suppressed (by a suppression that has not expired),
+/// baselined, or new. A gap whose only suppression expired says so, with
+/// the day and the reason, so the failure does not look new.
+fn settle(g: &mut Gap, config: &ContractsConfig, opts: &CheckOptions) {
+    if let Some(s) = config.suppress.iter().find(|s| s.covers(g, &opts.today)) {
+        g.status = Status::Suppressed;
+        g.suppressed_because = Some(s.reason.clone());
+        return;
+    }
+    if opts.baseline.as_ref().is_some_and(|b| b.contains(&g.id)) {
+        g.status = Status::Baselined;
+        return;
+    }
+    let expired = config.suppress.iter().find_map(|s| {
+        s.expired(&opts.today)
+            .filter(|_| s.matches(g))
+            .map(|e| (e, s))
+    });
+    if let Some((day, s)) = expired {
+        g.message = format!(
+            "{} (its suppression expired on {day}; reason: {})",
+            g.message, s.reason
+        );
+        g.context
+            .insert("suppression_expired".into(), Value::String(day.to_string()));
+    }
+}
+
 pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     let config = ContractsConfig::load(root)?;
     let strict = opts.strict || config.strict;
@@ -1034,12 +1062,7 @@ pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     }
     let mut summary = Summary::default();
     for g in &mut gaps {
-        if let Some(s) = config.suppress.iter().find(|s| s.covers(g, &opts.today)) {
-            g.status = Status::Suppressed;
-            g.suppressed_because = Some(s.reason.clone());
-        } else if opts.baseline.as_ref().is_some_and(|b| b.contains(&g.id)) {
-            g.status = Status::Baselined;
-        }
+        settle(g, &config, opts);
         match (g.status, g.severity) {
             (Status::Suppressed, _) => summary.suppressed += 1,
             (Status::Baselined, _) => summary.baselined += 1,

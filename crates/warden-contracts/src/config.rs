@@ -199,11 +199,16 @@ fn is_date(s: &str) -> bool {
 impl Suppression {
     /// Whether it covers the gap on `today` (YYYY-MM-DD).
     pub fn covers(&self, g: &crate::gaps::Gap, today: &str) -> bool {
-        if let Some(e) = &self.expires
-            && today >= e.as_str()
-        {
-            return false;
-        }
+        self.expired(today).is_none() && self.matches(g)
+    }
+
+    /// The day it expired, when `today` (YYYY-MM-DD) is on or after it.
+    pub fn expired(&self, today: &str) -> Option<&str> {
+        self.expires.as_deref().filter(|e| today >= *e)
+    }
+
+    /// Whether it names the gap (by id, or by kind and target), expired or not.
+    pub fn matches(&self, g: &crate::gaps::Gap) -> bool {
         if let Some(id) = &self.id {
             return *id == g.id;
         }

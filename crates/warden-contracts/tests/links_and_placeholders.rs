@@ -200,3 +200,46 @@ fn a_unit_spec_module_that_does_not_exist_passed_check() {
     write(d.path(), "src/pkg/module.py", "");
     assert!(run(d.path()).gaps.is_empty(), "{:#?}", run(d.path()).gaps);
 }
+
+#[test]
+fn an_expired_suppression_failed_without_saying_it_expired() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "x/README.meta.yaml",
+        "type: subsystem_readme\nsubsystem:\n  name: X\n",
+    );
+    write(
+        d.path(),
+        ".warden/contracts.yaml",
+        "schema: warden.contracts/v1\nsuppress:\n  - kind: missing_doc\n    reason: later\n    expires: \"2026-05-01\"\n",
+    );
+    // `run` checks as of 2026-06-01.
+    let r = run(d.path());
+    let g = of_kind(&r, GapKind::MissingDoc);
+    assert_eq!(g.len(), 1, "{:#?}", r.gaps);
+    assert_eq!(
+        g[0].message,
+        "x/README.md does not exist (its suppression expired on 2026-05-01; reason: later)"
+    );
+    assert_eq!(g[0].context["suppression_expired"], "2026-05-01");
+    write(
+        d.path(),
+        ".warden/contracts.yaml",
+        "schema: warden.contracts/v1\nsuppress:\n  - kind: missing_doc\n    reason: later\n    expires: \"2026-13-45\"\n",
+    );
+    let e = warden_contracts::check::check(
+        d.path(),
+        &warden_contracts::check::CheckOptions {
+            strict: false,
+            today: "2026-06-01".into(),
+            baseline: None,
+            coverage: Vec::new(),
+        },
+    )
+    .expect_err("an impossible date is refused");
+    assert_eq!(
+        e.to_string(),
+        ".warden/contracts.yaml: suppress[0].expires: \"2026-13-45\" is not a calendar date"
+    );
+}
