@@ -149,6 +149,9 @@ fn a_config_symlinked_to_a_secret_printed_the_secret_in_check_and_registry_outpu
     std::fs::remove_file(r.root.join(".warden/modules.yaml")).expect("rm");
     link(".warden/contracts.yaml");
     t.push_str(&transcript(&r, &[&["check"]]));
+    std::fs::remove_file(r.root.join(".warden/contracts.yaml")).expect("rm");
+    link(".warden/policy.yaml");
+    t.push_str(&transcript(&r, &[&["status"]]));
     assert!(!t.contains("SECRET_TOKEN"), "{t}");
     let human: String = t
         .lines()

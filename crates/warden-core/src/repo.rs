@@ -275,7 +275,13 @@ impl Repo {
                 root: root.to_path_buf(),
             });
         }
-        let bytes = std::fs::read(layout.policy()).io("read", layout.policy())?;
+        // Never through a symbolic link (a policy linked to a secret file
+        // would have its content in a parse error).
+        let Some(bytes) = crate::strict::read_repo_file(root, policy::POLICY_FILE)? else {
+            return Err(Error::NotInitialised {
+                root: root.to_path_buf(),
+            });
+        };
         let policy = Policy::parse_bytes(&bytes, policy::POLICY_FILE)?;
         let writer = std::fs::read_to_string(&writer_path)
             .io("read", &writer_path)?
