@@ -126,7 +126,7 @@ fn in_the_input(e: Error, file: &str, names: &[&String]) -> Error {
 /// area, which proposals may not touch, like the policy `init` writes. An
 /// existing registry is replaced only with `force`. Returns the run id.
 pub fn write(repo: &Repo, ctx: &Context, text: &str, from: &str, force: bool) -> Result<String> {
-    write_as(repo, ctx, "modules import", text, from, force).map(|(run, _)| run)
+    write_as(repo, ctx, "modules import", text, from, force)
 }
 
 /// [`write`] recorded as `command` (`modules import`, `modules init`).

@@ -74,7 +74,9 @@ fn one_refused_file_stranded_every_other_file_of_its_watch_batch() {
                     WatchEvent::Failed { files, error } => {
                         log.push(format!("failed {files}: {error}"));
                     }
-                    WatchEvent::Started { .. } | WatchEvent::Rescan { .. } => {}
+                    WatchEvent::Started { .. }
+                    | WatchEvent::Rescan { .. }
+                    | WatchEvent::Skipped(_) => {}
                 }
                 if placed + refused.len() == FILES {
                     let _ = done_tx.send(());

@@ -162,7 +162,9 @@ pub fn out(text: std::fmt::Arguments<'_>) {
 /// `warden.error/v1` object on stdout.
 pub fn print_error(err: &CliError, fmt: Format) {
     let report = err.report();
-    eprint!("{}", report.human());
+    // A message naming a file or a value can carry a control character:
+    // escaped in place, so a plain message prints unchanged.
+    eprint!("{}", warden_core::text::inline(&report.human()));
     if fmt == Format::Json {
         // A failure here has nowhere left to go.
         let _ = write_json(&report);
@@ -189,11 +191,17 @@ pub fn nothing_written(why: NotWritten<'_>, fmt: Format) -> ExitStatus {
     }
 }
 
+/// A report's human text, with any control character a renderer let
+/// through escaped (the colour sequences of the CLI's own styling kept).
+pub fn human_safe<R: Report>(report: &R) -> String {
+    warden_core::text::terminal_safe(&crate::ui::human(report), crate::ui::get().color)
+}
+
 /// Render a report for the chosen format.
 pub fn emit<R: Report>(report: &R, fmt: Format) -> Result<(), CliError> {
     match fmt {
         Format::Human => {
-            print!("{}", crate::ui::human(report));
+            print!("{}", human_safe(report));
             Ok(())
         }
         Format::Json => json(report),
@@ -213,7 +221,7 @@ pub fn emit<R: Report>(report: &R, fmt: Format) -> Result<(), CliError> {
 pub fn emit_paged<R: Report>(report: &R, fmt: Format) -> Result<(), CliError> {
     match fmt {
         Format::Human => {
-            crate::ui::page(&crate::ui::human(report));
+            crate::ui::page(&human_safe(report));
             Ok(())
         }
         _ => emit(report, fmt),

@@ -22,6 +22,8 @@ fn seed_repo() -> Repo {
         "docs/architecture.meta.yaml",
         "type: doc_architecture\nsystem_context: {description: One service.}\n",
     );
+    // The code the test spec names as its subject.
+    r.write("svc/engine.py", "");
     r
 }
 

@@ -17,6 +17,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 use warden_core::Result;
+use warden_core::text::shown;
 
 pub const CHECK_SCHEMA_ID: &str = "warden.check/v1";
 
@@ -334,6 +335,25 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Whether the declared `target` is or goes through a symbolic link;
+    /// when it is, a `symlinked_path` gap is added (and the caller reads
+    /// nothing through it).
+    fn linked(&mut self, l: &Loaded, target: &str, key: &str, needle: &str) -> bool {
+        let Some(link) = crate::discover::symlink_on(self.root, target) else {
+            return false;
+        };
+        let message = crate::discover::symlink_message(target, &link);
+        self.gaps.push(
+            NewGap::new(GapKind::SymlinkedPath, &l.path, message)
+                .meta_type(Some(&l.type_name))
+                .target(target)
+                .key(key)
+                .line(line_of(&l.text, needle))
+                .ctx("link", link),
+        );
+        true
+    }
+
     /// A regular file's text; `None` when it is absent or not a file (one
     /// open, no separate stat: a directory fails to read).
     fn file(&self, rel: &str) -> Option<String> {
@@ -355,6 +375,9 @@ fn check_document(
 ) {
     let required = required_sections(t, extra_sections);
     let doc = DocGaps::new(l, target);
+    if c.linked(l, target, "", target) {
+        return;
+    }
     let Some(current) = c.file(target) else {
         c.gaps.push(
             doc.gap(GapKind::MissingDoc, format!("{target} does not exist"))
@@ -491,6 +514,9 @@ fn check_test_file(c: &mut Ctx, l: &Loaded, file: &str, subject: &str, must_cove
             .ctx("module_path", subject)
             .ctx("must_cover", must_cover.to_vec())
     };
+    if c.linked(l, &target, &format!("file:{file}"), file) {
+        return;
+    }
     let Some(text) = c.file(&target) else {
         c.gaps.push(base(
             GapKind::MissingTestFile,
@@ -595,8 +621,70 @@ pub(crate) fn declared_tests(l: &Loaded) -> Vec<DeclaredTest> {
     out
 }
 
+/// Each field that still holds its template's placeholder (`contracts new`
+/// wrote it; a person has to replace it) is a `schema_violation`.
+fn check_placeholders(c: &mut Ctx, l: &Loaded) {
+    if crate::templates::placeholders(l.meta_type).is_empty() {
+        return;
+    }
+    let Ok(body) = serde_json::to_value(&l.body) else {
+        return;
+    };
+    for (field, value) in crate::templates::placeholders_in(l.meta_type, &body) {
+        let problem =
+            format!("{field}: still holds the template's placeholder \"{value}\"; replace it");
+        schema_problem(c, l, &format!("placeholder:{field}"), None, problem, &value);
+    }
+}
+
+/// The modules a test spec names as its subjects: each must exist.
+fn check_subjects(c: &mut Ctx, l: &Loaded) {
+    let subjects: Vec<(String, String)> = match l.meta_type {
+        MetaType::TestUnitSpec => l
+            .body::<meta::TestUnitSpec>()
+            .map(|s| {
+                s.module_policies
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("module_policies[{i}].module"), p.module.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        MetaType::SubsystemTestSpec => l
+            .body::<meta::SubsystemTestSpec>()
+            .map(|s| {
+                s.unit_tests
+                    .modules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (format!("unit_tests.modules[{i}].path"), m.path.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    for (field, subject) in subjects {
+        let key = format!("subject:{subject}");
+        match repo_rel(&subject) {
+            Ok(rel) if c.linked(l, &rel, &key, &subject) => {}
+            Ok(rel) if rel.is_empty() || c.root.join(&rel).symlink_metadata().is_ok() => {}
+            Ok(rel) => schema_problem(
+                c,
+                l,
+                &key,
+                Some(&rel),
+                format!("{field}: \"{subject}\" does not exist"),
+                &subject,
+            ),
+            Err(e) => schema_problem(c, l, &key, None, format!("{field}: {e}"), &subject),
+        }
+    }
+}
+
 fn check_one(c: &mut Ctx, l: &Loaded) {
     let t = l.meta_type;
+    check_placeholders(c, l);
+    check_subjects(c, l);
     if t.is_document() {
         match doc_target(l) {
             Ok(target) => {
@@ -644,6 +732,7 @@ fn check_repo_paths(c: &mut Ctx, l: &Loaded) {
     };
     for (k, p) in &s.paths {
         match repo_rel(p) {
+            Ok(rel) if c.linked(l, &rel, &format!("paths.{k}"), p) => {}
             Ok(rel) if c.root.join(&rel).is_dir() || rel.is_empty() => {}
             Ok(rel) => schema_problem(
                 c,
@@ -664,6 +753,9 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str) {
         Ok(r) => r,
         Err(e) => return schema_problem(c, l, &key, None, e, file),
     };
+    if c.linked(l, &rel, &key, file) {
+        return;
+    }
     let Some(text) = c.file(&rel) else {
         return schema_problem(
             c,
@@ -680,6 +772,7 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str) {
     };
     let root_path = v.get("root_path").and_then(Value::as_str);
     match root_path.map(repo_rel) {
+        Some(Ok(r)) if c.linked(l, &r, &format!("{key}:root_path"), file) => {}
         Some(Ok(r)) if c.root.join(&r).is_dir() => {}
         _ => {
             let mut g = NewGap::new(
@@ -935,6 +1028,34 @@ impl Threshold {
 }
 
 /// Run every check.
+/// A gap's status: suppressed (by a suppression that has not expired),
+/// baselined, or new. A gap whose only suppression expired says so, with
+/// the day and the reason, so the failure does not look new.
+fn settle(g: &mut Gap, config: &ContractsConfig, opts: &CheckOptions) {
+    if let Some(s) = config.suppress.iter().find(|s| s.covers(g, &opts.today)) {
+        g.status = Status::Suppressed;
+        g.suppressed_because = Some(s.reason.clone());
+        return;
+    }
+    if opts.baseline.as_ref().is_some_and(|b| b.contains(&g.id)) {
+        g.status = Status::Baselined;
+        return;
+    }
+    let expired = config.suppress.iter().find_map(|s| {
+        s.expired(&opts.today)
+            .filter(|_| s.matches(g))
+            .map(|e| (e, s))
+    });
+    if let Some((day, s)) = expired {
+        g.message = format!(
+            "{} (its suppression expired on {day}; reason: {})",
+            g.message, s.reason
+        );
+        g.context
+            .insert("suppression_expired".into(), Value::String(day.to_string()));
+    }
+}
+
 pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     let config = ContractsConfig::load(root)?;
     let strict = opts.strict || config.strict;
@@ -973,12 +1094,7 @@ pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     }
     let mut summary = Summary::default();
     for g in &mut gaps {
-        if let Some(s) = config.suppress.iter().find(|s| s.covers(g, &opts.today)) {
-            g.status = Status::Suppressed;
-            g.suppressed_because = Some(s.reason.clone());
-        } else if opts.baseline.as_ref().is_some_and(|b| b.contains(&g.id)) {
-            g.status = Status::Baselined;
-        }
+        settle(g, &config, opts);
         match (g.status, g.severity) {
             (Status::Suppressed, _) => summary.suppressed += 1,
             (Status::Baselined, _) => summary.baselined += 1,
@@ -1043,12 +1159,12 @@ pub fn human(report: &CheckReport) -> String {
             "{status}: {} {} ({}:{}): {}\n",
             g.id,
             g.kind.name(),
-            g.meta_file,
+            shown(&g.meta_file),
             g.line,
-            g.message
+            shown(&g.message)
         ));
         if let Some(r) = &g.suppressed_because {
-            s.push_str(&format!("  suppressed because: {r}\n"));
+            s.push_str(&format!("  suppressed because: {}\n", shown(r)));
         } else if g.status == Status::New {
             s.push_str(&format!("  fix: {}\n", g.fix));
         }

@@ -138,8 +138,8 @@ impl ContractsConfig {
                 return Err(Error::invalid(
                     file,
                     format!("{at}.expires"),
-                    format!("\"{e}\" is not a date"),
-                    Some("write it as YYYY-MM-DD".into()),
+                    format!("\"{e}\" is not a calendar date"),
+                    Some("write a date that exists, as YYYY-MM-DD".into()),
                 ));
             }
         }
@@ -167,24 +167,48 @@ impl ContractsConfig {
     }
 }
 
+/// Whether `s` is a calendar date written YYYY-MM-DD: the shape, and a
+/// month and day that exist (`2026-13-45` would compare after every real
+/// date and suppress for ever).
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 10
+    let shaped = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
         && b.iter()
             .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
 }
 
 impl Suppression {
     /// Whether it covers the gap on `today` (YYYY-MM-DD).
     pub fn covers(&self, g: &crate::gaps::Gap, today: &str) -> bool {
-        if let Some(e) = &self.expires
-            && today >= e.as_str()
-        {
-            return false;
-        }
+        self.expired(today).is_none() && self.matches(g)
+    }
+
+    /// The day it expired, when `today` (YYYY-MM-DD) is on or after it.
+    pub fn expired(&self, today: &str) -> Option<&str> {
+        self.expires.as_deref().filter(|e| today >= *e)
+    }
+
+    /// Whether it names the gap (by id, or by kind and target), expired or not.
+    pub fn matches(&self, g: &crate::gaps::Gap) -> bool {
         if let Some(id) = &self.id {
             return *id == g.id;
         }
@@ -208,5 +232,24 @@ impl ContractsConfig {
             }
         }
         b.build().unwrap_or_else(|_| globset::GlobSet::empty())
+    }
+}
+
+#[cfg(test)]
+mod date_tests {
+    #[test]
+    fn an_impossible_expires_date_was_accepted_and_suppressed_for_ever() {
+        for bad in [
+            "2026-13-45",
+            "9999-99-99",
+            "2026-02-30",
+            "2025-02-29",
+            "2026-00-10",
+        ] {
+            assert!(!super::is_date(bad), "{bad}");
+        }
+        for good in ["2026-11-28", "2024-02-29", "2000-02-29", "2026-12-31"] {
+            assert!(super::is_date(good), "{good}");
+        }
     }
 }

@@ -216,6 +216,43 @@ fn read_all(f: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// The first part of `rel` (repository-relative, `/`-separated) that is a
+/// symbolic link under `root`, as a repository-relative path; `None` when
+/// no part is one (a part that does not exist ends the walk). Contracts
+/// never read a declared document, test file or folder through a link: it
+/// may lead out of the repository, and no warden run may write through one.
+pub fn symlink_on(root: &Path, rel: &str) -> Option<String> {
+    let mut at = root.to_path_buf();
+    let mut end = 0;
+    for part in rel.split('/') {
+        end += part.len() + 1;
+        if part.is_empty() || part == "." {
+            continue;
+        }
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Some(rel[..(end - 1).min(rel.len())].to_string());
+            }
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// What a contract says of a declared path that goes through the symbolic
+/// link `link` (see [`symlink_on`]).
+pub fn symlink_message(rel: &str, link: &str) -> String {
+    if rel == link {
+        format!("{rel} is a symbolic link; warden neither reads nor writes through one")
+    } else {
+        format!(
+            "{rel} goes through the symbolic link {link}; warden neither reads nor writes through one"
+        )
+    }
+}
+
 /// A relative path with '/' separators.
 pub fn rel_string(rel: &Path) -> String {
     rel.components()

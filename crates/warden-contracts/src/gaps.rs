@@ -36,10 +36,11 @@ pub enum GapKind {
     CoverageBelowTarget,
     ModuleSpecViolation,
     ModuleSpecDeprecated,
+    SymlinkedPath,
 }
 
 impl GapKind {
-    pub const ALL: [GapKind; 18] = [
+    pub const ALL: [GapKind; 19] = [
         GapKind::InvalidMeta,
         GapKind::SchemaViolation,
         GapKind::MissingDoc,
@@ -58,6 +59,7 @@ impl GapKind {
         GapKind::CoverageBelowTarget,
         GapKind::ModuleSpecViolation,
         GapKind::ModuleSpecDeprecated,
+        GapKind::SymlinkedPath,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +82,7 @@ impl GapKind {
             GapKind::CoverageBelowTarget => "coverage_below_target",
             GapKind::ModuleSpecViolation => "module_spec_violation",
             GapKind::ModuleSpecDeprecated => "module_spec_deprecated",
+            GapKind::SymlinkedPath => "symlinked_path",
         }
     }
 
@@ -123,6 +126,9 @@ impl GapKind {
             }
             GapKind::ModuleSpecDeprecated => {
                 "A module in the registry uses a spec, or a spec section, marked `deprecated` (always a warning)."
+            }
+            GapKind::SymlinkedPath => {
+                "A document, test file or folder a meta contract declares is, or goes through, a symbolic link (never read, never written)."
             }
         }
     }
@@ -179,6 +185,9 @@ impl GapKind {
             }
             GapKind::ModuleSpecDeprecated => {
                 "move to what `superseded_by` names (context) and remove the deprecated section, or the spec and its registry entry; suppress it with a reason in `.warden/contracts.yaml` until then"
+            }
+            GapKind::SymlinkedPath => {
+                "replace the link with a file (or a folder) inside the repository, or point the meta at the real path"
             }
         }
     }

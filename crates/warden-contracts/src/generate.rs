@@ -46,6 +46,18 @@ fn read(root: &Path, rel: &str) -> Option<Vec<u8>> {
     crate::discover::read(&root.join(rel)).ok()
 }
 
+/// Why `rel` can be neither read nor written: it is, or goes through, a
+/// symbolic link (the engine writes through none; see
+/// [`crate::discover::symlink_on`]). `None` when it is not.
+fn linked(root: &Path, rel: &str) -> Option<String> {
+    crate::discover::symlink_on(root, rel).map(|link| {
+        format!(
+            "{}: replace the link with a file",
+            crate::discover::symlink_message(rel, &link)
+        )
+    })
+}
+
 /// What one document meta renders to, given the document's current bytes.
 pub enum DocRender {
     Write(String),
@@ -204,6 +216,9 @@ fn render_seen(root: &Path, s: Seen, generator: &str) -> (Option<Loaded>, Option
         Seen::Loaded(l) => {
             let out = l.meta_type.is_document().then(|| match doc_target(&l) {
                 Ok(target) => {
+                    if let Some(e) = linked(root, &target) {
+                        return Ok((target, None, DocRender::Broken(e)));
+                    }
                     let current = read(root, &target);
                     let r = render_doc_with(&l, &target, current.as_deref(), generator);
                     Ok((target, current, r))
@@ -251,6 +266,13 @@ impl DocsPlan {
     /// The wiring graph: written when its bytes differ, else current.
     fn record_graph(&mut self, root: &Path, loaded: &[Loaded]) {
         let (path, text) = crate::modules::graph(loaded);
+        if let Some(e) = linked(root, &path) {
+            self.problems.push(Problem {
+                file: path,
+                message: e,
+            });
+            return;
+        }
         let current = read(root, &path);
         if current.as_deref() != Some(text.as_bytes()) {
             self.writes.push(FileWrite {
@@ -278,6 +300,9 @@ pub fn plan_adopt(root: &Path, target: &str) -> Result<FileWrite, String> {
             target.rsplit_once('/').map_or("", |(d, _)| d)
         ));
     };
+    if let Some(e) = linked(root, target) {
+        return Err(e);
+    }
     let current = match read(root, target) {
         Some(b) if !String::from_utf8_lossy(&b).trim().is_empty() => b,
         _ => {
@@ -342,6 +367,11 @@ fn skeleton_writes(root: &Path, decls: &[TestDecl]) -> TestsPlan {
             }
             continue;
         };
+        // A test file that is (or goes through) a symbolic link is never
+        // read nor written: `check` reports it as `symlinked_path`.
+        if linked(root, &d.file).is_some() {
+            continue;
+        }
         let entry = files
             .entry(d.file.clone())
             .or_insert_with(|| (read(root, &d.file), None));
@@ -413,8 +443,12 @@ pub fn plan_fix(root: &Path, report: &CheckReport) -> warden_core::Result<FixPla
         let Some(target) = g.target_file.clone() else {
             continue;
         };
+        // The same path check as the engine's, so a dry run never promises
+        // a write the real run refuses.
         let fix = if written.contains_key(&target) {
             Fix::skip("covered", "another gap's fix writes this file")
+        } else if let Some(e) = linked(root, &target) {
+            Fix::skip("skipped", e)
         } else {
             match fixer.fix(g, &target) {
                 Some(fix) => fix,

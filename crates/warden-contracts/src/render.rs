@@ -38,8 +38,10 @@ pub fn fence_name(heading: &str) -> String {
 
 /// The document's title: the project, subsystem or component name.
 pub fn title(t: MetaType, meta: &Node) -> String {
+    // A title is one line: a newline or a control character in the name is
+    // written escaped (`\n`, `\x1b`), never raw into the heading.
     let name = |k: &str| match meta.get(k).and_then(|v| v.get("name")) {
-        Some(Node::Scalar(s)) => Some(s.clone()),
+        Some(Node::Scalar(s)) => Some(warden_core::text::inline(s).replace('\n', "\\n")),
         _ => None,
     };
     match t {

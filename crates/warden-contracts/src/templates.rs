@@ -28,6 +28,97 @@ pub fn template(t: MetaType) -> &'static str {
     }
 }
 
+/// Whether a template's string value is a placeholder for the person to
+/// replace: written in capitals (`PROJECT NAME`, `STEP`, `BEHAVIOUR`), or an
+/// instruction sentence (`One sentence: what this repository is.`, `Where
+/// things run.`). Example paths and names (`src/`, `core`) are not: they are
+/// usable as they are.
+fn is_placeholder(s: &str) -> bool {
+    let capitals =
+        s.chars().any(|c| c.is_ascii_uppercase()) && !s.chars().any(|c| c.is_ascii_lowercase());
+    let sentence = s.ends_with('.')
+        && s.contains(' ')
+        && s.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+    capitals || sentence
+}
+
+/// The placeholder values the template of `t` writes ([`template`]): one
+/// list, read from the template itself, shared by `contracts new` (which
+/// writes them) and `warden check` (which reports a meta that still holds
+/// one). Sorted, each once.
+pub fn placeholders(t: MetaType) -> &'static [String] {
+    use std::sync::OnceLock;
+    static ALL: OnceLock<Vec<Vec<String>>> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        MetaType::ALL
+            .iter()
+            .map(|t| {
+                let mut out = Vec::new();
+                if let Ok(v) = warden_core::strict::parse_yaml(template(*t).as_bytes(), t.name()) {
+                    collect_placeholders(&v, &mut out);
+                }
+                out.sort();
+                out.dedup();
+                out
+            })
+            .collect()
+    });
+    MetaType::ALL
+        .iter()
+        .position(|x| *x == t)
+        .and_then(|i| all.get(i))
+        .map_or(&[], Vec::as_slice)
+}
+
+fn collect_placeholders(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) if is_placeholder(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_placeholders(x, out)),
+        serde_json::Value::Object(m) => m.values().for_each(|x| collect_placeholders(x, out)),
+        _ => {}
+    }
+}
+
+/// Each field of `value` (a meta of type `t`) that still holds one of its
+/// template's [`placeholders`]: (field path, placeholder), in document order.
+pub fn placeholders_in(t: MetaType, value: &serde_json::Value) -> Vec<(String, String)> {
+    let wanted = placeholders(t);
+    let mut out = Vec::new();
+    if !wanted.is_empty() {
+        find_placeholders(value, wanted, String::new(), &mut out);
+    }
+    out
+}
+
+fn find_placeholders(
+    v: &serde_json::Value,
+    wanted: &[String],
+    at: String,
+    out: &mut Vec<(String, String)>,
+) {
+    match v {
+        serde_json::Value::String(s) if wanted.binary_search(s).is_ok() => {
+            out.push((at, s.clone()));
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                find_placeholders(x, wanted, format!("{at}[{i}]"), out);
+            }
+        }
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let field = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                find_placeholders(x, wanted, field, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Where `contracts new TYPE` puts the file when no PATH is given (repository-relative).
 pub fn default_path(t: MetaType) -> &'static str {
     match t {
@@ -45,6 +136,26 @@ pub fn default_path(t: MetaType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fresh_template_holds_its_placeholders_and_a_filled_in_one_none() {
+        let t = MetaType::RootReadme;
+        let v = warden_core::strict::parse_yaml(template(t).as_bytes(), "t").expect("yaml");
+        let found = placeholders_in(t, &v);
+        let fields: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
+        assert!(fields.contains(&"project.name"), "{fields:?}");
+        assert!(
+            fields.contains(&"getting_started.setup_steps[0]"),
+            "{fields:?}"
+        );
+        // Example paths are usable values, not placeholders.
+        assert!(
+            !found.iter().any(|(_, p)| p == "src/" || p == "docs/"),
+            "{found:?}"
+        );
+        let filled = serde_json::json!({"project": {"name": "warden", "goals": ["Keep repositories tidy."]}});
+        assert_eq!(placeholders_in(t, &filled), Vec::new());
+    }
 
     #[test]
     fn every_template_validates_and_explains_every_field() {

@@ -1049,17 +1049,23 @@ pub fn build(header: PlanHeader<'_>, actions: Vec<ActionSummary>, changes: Vec<C
 fn render_diff(c: &Change, out: &mut String, counts: &mut Counts) {
     let p = c.path.as_str();
     let (a, b) = (c.before.content(), c.after.content());
+    // A name with a control character is quoted and escaped, as git's own
+    // diff header does (`"a/x\033[2J"`), so it cannot forge a line.
+    let (qa, qb) = (
+        crate::text::shown(&format!("a/{p}")).to_string(),
+        crate::text::shown(&format!("b/{p}")).to_string(),
+    );
     let old_name = if a.is_some() {
-        format!("a/{p}")
+        qa.clone()
     } else {
         "/dev/null".into()
     };
     let new_name = if b.is_some() {
-        format!("b/{p}")
+        qb.clone()
     } else {
         "/dev/null".into()
     };
-    out.push_str(&format!("diff --git a/{p} b/{p}\n"));
+    out.push_str(&format!("diff --git {qa} {qb}\n"));
     match (c.before.mode(), c.after.mode()) {
         (None, Some(m)) => out.push_str(&format!("new file mode {:o}\n", 0o100000 | m)),
         (Some(m), None) => out.push_str(&format!("deleted file mode {:o}\n", 0o100000 | m)),

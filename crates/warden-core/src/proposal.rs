@@ -729,21 +729,25 @@ impl Parser<'_> {
         if let Some(want) = sha
             && got != want
         {
-            // Never the digest of a content_file: it would turn the check
-            // into an oracle (name any readable file, read its digest from
-            // the error, resubmit). Inline content is the author's own.
-            let message = if which == "content_file" {
-                "does not match the content_file".to_string()
+            // The digest of a staged file is never printed: `content_sha256`
+            // is what proves the author knew the file, and an error that
+            // handed it out would let a second try copy any readable file.
+            let (message, hint) = if which == "content_file" {
+                (
+                    "does not match the content_file".to_string(),
+                    "restage the file, or give the sha256 its author computed (`sha256sum FILE`)",
+                )
             } else {
-                format!("does not match the {which}: its sha256 is {}", got.hex())
+                (
+                    format!("does not match the {which}: its sha256 is {}", got.hex()),
+                    "recompute it from the content (`sha256sum FILE`), or restage the file",
+                )
             };
             return Err(Error::invalid(
                 self.file,
                 format!("{prefix}content_sha256"),
                 message,
-                Some(
-                    "recompute it from the content (`sha256sum FILE`), or restage the file".into(),
-                ),
+                Some(hint.into()),
             ));
         }
         Ok(WriteContent {

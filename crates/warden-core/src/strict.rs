@@ -519,6 +519,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_yaml_error_quoted_the_lines_of_the_file_it_could_not_parse() {
+        for bytes in [
+            &b"SECRET_TOKEN=ghp_supersecret123\0SHELL=/bin/bash\0"[..],
+            b"a: 1\nSECRET_TOKEN: [ghp_supersecret123\n  b: {\n",
+        ] {
+            let e = parse_yaml(bytes, "p.yaml").expect_err("invalid");
+            let shown = format!("{e} {:?}", e.hint());
+            assert!(!shown.contains("ghp_supersecret123"), "{shown}");
+            assert!(shown.contains("p.yaml"), "{shown}");
+        }
+    }
+
+    #[test]
     fn duplicate_json_keys_are_refused_naming_the_key_path_and_line() {
         let e = parse_json(b"{\"a\": {\"b\": [1, {\"c\": 1,\n \"c\": 2}]}}", "x.json")
             .expect_err("duplicate");

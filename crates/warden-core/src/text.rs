@@ -64,6 +64,86 @@ impl fmt::Display for Shown<'_> {
     }
 }
 
+/// One character of [`is_unsafe`] in the escaped form [`shown`] uses.
+fn escape_char(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if u32::from(c) < 0x80 => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+        c => out.push_str(&format!("\\u{{{:04x}}}", u32::from(c))),
+    }
+}
+
+/// A message made of warden's words and untrusted names (an error, a log
+/// line), with every character of [`is_unsafe`] but the newline escaped in
+/// place (`\x1b`, `\r`, `\u{202e}`) and no quotes added: a plain message
+/// is returned unchanged, and a message warden itself broke into lines keeps
+/// them.
+pub fn inline(s: &str) -> String {
+    if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c != '\n' && is_unsafe(c) {
+            escape_char(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A whole rendered text (a report's human form) made safe as a last line
+/// of defence: newlines and tabs are kept, and so are colour sequences
+/// (`ESC [ digits ; m`, SGR) when `colour` is on, since the CLI's own styling
+/// uses them; every other character of [`is_unsafe`] is escaped in place as
+/// [`inline`] does. Values that could hold a newline are quoted with
+/// [`shown`] where they are rendered; this catches what a renderer missed.
+pub fn terminal_safe(s: &str, colour: bool) -> String {
+    if !s.chars().any(|c| c != '\n' && c != '\t' && is_unsafe(c)) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if colour && c == '\x1b' {
+            let sgr = sgr_len(rest);
+            if sgr > 0 {
+                out.push_str(&rest[..sgr]);
+                rest = &rest[sgr..];
+                continue;
+            }
+        }
+        if c != '\n' && c != '\t' && is_unsafe(c) {
+            escape_char(&mut out, c);
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// The length of the SGR sequence (`ESC [ [0-9;]* m`) `s` starts with; 0
+/// when it starts with none.
+fn sgr_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    if !b.starts_with(b"\x1b[") {
+        return 0;
+    }
+    let params = b[2..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit() || **c == b';')
+        .count();
+    if b.get(2 + params) == Some(&b'm') {
+        3 + params
+    } else {
+        0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +178,40 @@ mod tests {
         ];
         for (raw, want) in cases {
             assert_eq!(shown(raw).to_string(), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn inline_escapes_in_place_and_keeps_plain_messages_and_their_lines() {
+        let plain = "d/README.md: heading \"Usage\" is missing\nsecond line";
+        assert_eq!(inline(plain), plain);
+        assert_eq!(
+            inline("path \"a\x1b[2J\rb\u{202e}\" goes\nthrough"),
+            "path \"a\\x1b[2J\\rb\\u{202e}\" goes\nthrough"
+        );
+    }
+
+    #[test]
+    fn terminal_safe_keeps_lines_tabs_and_only_the_colour_sequences_it_may() {
+        let styled = "\x1b[1mheading\x1b[0m\n\tx\n";
+        assert_eq!(terminal_safe(styled, true), styled);
+        assert_eq!(
+            terminal_safe(styled, false),
+            "\\x1b[1mheading\\x1b[0m\n\tx\n"
+        );
+        assert_eq!(
+            terminal_safe("a\x1b[2J\x1b]0;T\x07\rb\x1b[31m\n", true),
+            "a\\x1b[2J\\x1b]0;T\\x07\\rb\x1b[31m\n"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn terminal_safe_text_holds_no_unsafe_character_but_lines_tabs_and_colour(s in "[\\x00-\\x1f\\x7fa\\[;0-9m\\u{202e}]{0,24}") {
+            let out = terminal_safe(&s, false);
+            proptest::prop_assert!(!out.chars().any(|c| c != '\n' && c != '\t' && is_unsafe(c)), "{:?} -> {:?}", s, out);
+            let line = inline(&s);
+            proptest::prop_assert!(!line.chars().any(|c| c != '\n' && is_unsafe(c)), "{:?} -> {:?}", s, line);
         }
     }
 

@@ -371,7 +371,8 @@ impl Report for crate::runtime::DispatchReport {
                         .ok()
                         .and_then(|v| v.as_str().map(String::from))
                         .unwrap_or_default(),
-                    f.message
+                    // A fault's message can quote what the plugin wrote.
+                    warden_core::text::shown(&f.message)
                 ),
                 (None, Some(run)) => format!(" as run {run} (undo with `warden undo {run}`)"),
                 _ => String::new(),
@@ -385,7 +386,10 @@ impl Report for crate::runtime::DispatchReport {
                 extra
             ));
             for q in &p.quarantined {
-                s.push_str(&format!("    kept in quarantine: {q}\n"));
+                s.push_str(&format!(
+                    "    kept in quarantine: {}\n",
+                    warden_core::text::shown(q)
+                ));
             }
         }
         s

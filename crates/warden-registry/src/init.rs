@@ -37,6 +37,15 @@ pub const HOOK: &str = r#"#!/bin/sh
 # changes (`maintain --auto --no-llm`); when that changed registry/, the
 # commit stops so you can review and stage the update (undo: warden undo RUN).
 gitdir=$(git rev-parse --git-dir) || exit 1
+if ! git rev-parse --verify -q HEAD >/dev/null; then
+  # The first commit: there is no HEAD to collect changes since; only check
+  # that the registry is consistent.
+  if ! warden registry validate >"$gitdir/warden-registry-hook.log"; then
+    echo "warden registry: the registry is invalid; see $gitdir/warden-registry-hook.log" >&2
+    exit 1
+  fi
+  exit 0
+fi
 before=$(git diff -- registry/ | git hash-object --stdin)
 warden registry maintain --auto --no-llm --from-git-since HEAD --format json >"$gitdir/warden-registry-hook.log"
 code=$?
@@ -83,6 +92,10 @@ pub enum HookOutcome {
 pub struct HookReport {
     pub path: String,
     pub outcome: HookOutcome,
+    /// Where a replaced hook (`--force`) was kept: `pre-commit.warden-backup`
+    /// beside it, as `warden hook install --force` keeps one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -152,16 +165,22 @@ pub fn install_hook(hooks_dir: &Path, force: bool, dry_run: bool) -> Result<Hook
     let path: PathBuf = hooks_dir.join("pre-commit");
     let shown = path.display().to_string();
     let current = std::fs::read(&path).ok();
+    let mut backup = None;
     let outcome = match current {
         Some(c) if c == HOOK.as_bytes() => HookOutcome::Unchanged,
         Some(_) if !force => HookOutcome::Refused,
         _ if dry_run => HookOutcome::WouldWrite,
-        _ => {
+        replaced => {
             std::fs::create_dir_all(hooks_dir).map_err(|e| Error::Io {
                 op: "create",
                 path: hooks_dir.to_path_buf(),
                 source: e,
             })?;
+            // The hook lives in git's directory, out of `warden undo`'s
+            // reach: the one it replaces is moved aside, never lost.
+            if replaced.is_some() {
+                backup = Some(keep_aside(hooks_dir, &path)?);
+            }
             warden_core::fsutil::write_atomic(&path, HOOK.as_bytes(), 0o755)?;
             HookOutcome::Written
         }
@@ -169,5 +188,23 @@ pub fn install_hook(hooks_dir: &Path, force: bool, dry_run: bool) -> Result<Hook
     Ok(HookReport {
         path: shown,
         outcome,
+        backup,
     })
+}
+
+/// Move the hook at `path` to `pre-commit.warden-backup` (or `.1`, `.2`, …
+/// when that exists) in `dir`; the path it went to.
+fn keep_aside(dir: &Path, path: &Path) -> Result<String> {
+    let mut to = dir.join("pre-commit.warden-backup");
+    let mut n = 0;
+    while to.symlink_metadata().is_ok() {
+        n += 1;
+        to = dir.join(format!("pre-commit.warden-backup.{n}"));
+    }
+    std::fs::rename(path, &to).map_err(|e| Error::Io {
+        op: "move aside",
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    Ok(to.display().to_string())
 }

@@ -36,6 +36,7 @@ use std::path::Path;
 use warden_core::engine::Session;
 use warden_core::git::Git;
 use warden_core::proposal::Proposal;
+use warden_core::text::shown;
 use warden_core::{Error, Result};
 
 pub const MAINTAIN_SCHEMA_ID: &str = "warden.registry-maintain/v1";
@@ -756,6 +757,22 @@ impl Checker<'_> {
     }
 }
 
+/// The `run` a promotion row carries until its session's run id is known:
+/// [`stamp_run`] replaces it before anything is rendered or written.
+pub const PENDING_RUN: &str = "(this run)";
+
+/// Put `run` (the session's run id; None for a dry run, which records no
+/// run) into every promotion row this session added.
+pub fn stamp_run(reg: &mut Registry, run: Option<&str>) {
+    for e in &mut reg.entries {
+        for p in &mut e.meta.promotion_history {
+            if p.run.as_deref() == Some(PENDING_RUN) {
+                p.run = run.map(str::to_string);
+            }
+        }
+    }
+}
+
 /// Apply `s` to `work` as accepted; the result (applied in memory, or why not).
 pub fn accept(
     checker: &Checker<'_>,
@@ -776,7 +793,7 @@ pub fn accept(
     let stamp = Stamp {
         date: checker.opts.date.clone(),
         origin,
-        run: None,
+        run: Some(PENDING_RUN.into()),
     };
     let result =
         |outcome, gate: Option<Gate>, reason: Option<String>, change: Option<FieldChange>| {
@@ -963,6 +980,13 @@ fn commit_to(
     llm_records: &[(String, Vec<u8>)],
     dry_run: bool,
 ) -> Result<Committed> {
+    // The run id is allocated before the content is rendered, so the
+    // promotion rows name the run that writes them.
+    let run = session
+        .as_ref()
+        .filter(|_| !(dry_run || decided.declined))
+        .map(|s| s.new_run_id());
+    stamp_run(&mut decided.staged, run.as_deref());
     let writes = decided.staged.writes(&opts.date)?;
     let nothing = Committed {
         run: None,
@@ -1001,7 +1025,10 @@ fn commit_to(
         .collect();
     let (rationale, citations) = rationale_of(&accepted, opts);
     let (proposal, digest) = proposal(&writes, source, &rationale, &citations)?;
-    let plan = session.plan(&proposal, digest, "(registry maintain)")?;
+    let mut plan = session.plan(&proposal, digest, "(registry maintain)")?;
+    if let Some(run) = run {
+        plan.run = run;
+    }
     if plan.noop.is_some() {
         for_accepted(&mut decided.results, |r| {
             r.outcome = PatchOutcome::Unchanged
@@ -1133,7 +1160,7 @@ pub fn report(
         SessionOutcome::NothingToDo | SessionOutcome::Applied | SessionOutcome::DryRun => 0,
         SessionOutcome::Partial | SessionOutcome::Declined => 5,
     };
-    let remaining = remaining_manual(prepared, decided);
+    let remaining = remaining_manual(prepared, decided, opts);
     let mut llm = prepared.llm.clone();
     if let Some(run) = &committed.run
         && !prepared.llm_records.is_empty()
@@ -1172,7 +1199,14 @@ pub fn report(
 
 /// What a person still has to do: the refused and skipped patches, the
 /// LLM's failures and the blocking notes.
-fn remaining_manual(prepared: &Prepared, decided: &Decided) -> Vec<String> {
+fn remaining_manual(prepared: &Prepared, decided: &Decided, opts: &Options) -> Vec<String> {
+    // The window the suggestion came from: without it, the command the todo
+    // line names would not suggest it again.
+    let window = opts
+        .since
+        .as_deref()
+        .map(|s| format!(" --from-git-since {}", shell_word(s)))
+        .unwrap_or_default();
     let mut remaining: Vec<String> = Vec::new();
     for r in &decided.results {
         match r.outcome {
@@ -1185,11 +1219,11 @@ fn remaining_manual(prepared: &Prepared, decided: &Decided) -> Vec<String> {
                 r.reason.clone().unwrap_or_default()
             )),
             PatchOutcome::Skipped => remaining.push(format!(
-                "#{} {} {}: skipped; review it with `warden registry maintain --capability {}`",
+                "#{} {} {}: skipped; review it with `warden registry maintain --capability {}{window}`",
                 r.id,
                 r.patch.kind.name(),
                 r.patch.capability_id,
-                r.patch.capability_id
+                shell_word(&r.patch.capability_id)
             )),
             _ => {}
         }
@@ -1201,6 +1235,19 @@ fn remaining_manual(prepared: &Prepared, decided: &Decided) -> Vec<String> {
         remaining.push(n.message.clone());
     }
     remaining
+}
+
+/// `s` as one shell word: unchanged when it holds only characters no shell
+/// treats specially, else single-quoted.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/~^@:+=,".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// One patch's lines in the human text.
@@ -1216,14 +1263,14 @@ fn render_patch(p: &PatchResult) -> String {
         "#{} {what:<11} {} {} [{}]{}{}\n",
         p.id,
         p.patch.kind.name(),
-        p.patch.capability_id,
+        shown(&p.patch.capability_id),
         p.tier.name(),
         p.change
             .as_ref()
-            .map(|c| format!("\n      {c}"))
+            .map(|c| format!("\n      {}", shown(c)))
             .unwrap_or_default(),
         match (&p.gate, &p.reason) {
-            (Some(g), Some(why)) => format!("\n      {} gate: {why}", g.name()),
+            (Some(g), Some(why)) => format!("\n      {} gate: {}", g.name(), shown(why)),
             _ => String::new(),
         }
     )
@@ -1240,7 +1287,7 @@ pub fn render(r: &MaintainReport) -> String {
             "note[{}]{}: {}\n",
             n.collector,
             if n.blocking { " BLOCKING" } else { "" },
-            n.message
+            shown(&n.message)
         ));
     }
     if let Some(v) = &r.validation {
@@ -1248,7 +1295,7 @@ pub fn render(r: &MaintainReport) -> String {
         s.push_str(&validate::render(v));
     }
     if let Some(why) = &r.llm.skipped {
-        s.push_str(&format!("llm: skipped ({why})\n"));
+        s.push_str(&format!("llm: skipped ({})\n", shown(why)));
     } else if r.llm.used {
         s.push_str(&format!(
             "llm: {} call(s), {} failure(s){}\n",
@@ -1281,10 +1328,15 @@ pub fn render(r: &MaintainReport) -> String {
             .unwrap_or_default()
     ));
     if !r.files_changed.is_empty() {
-        s.push_str(&format!("files: {}\n", r.files_changed.join(", ")));
+        let files: Vec<String> = r
+            .files_changed
+            .iter()
+            .map(|f| shown(f).to_string())
+            .collect();
+        s.push_str(&format!("files: {}\n", files.join(", ")));
     }
     for m in &r.remaining_manual {
-        s.push_str(&format!("todo: {m}\n"));
+        s.push_str(&format!("todo: {}\n", shown(m)));
     }
     if r.run.is_some() {
         s.push_str(&format!("next: {}\n", r.publish_reminder));

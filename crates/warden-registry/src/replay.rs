@@ -243,7 +243,8 @@ pub fn replay(session: &mut Session<'_>, git: &Git, run: &str) -> Result<ReplayR
         llm_records: Vec::new(),
     };
     let checker = Checker::new(&root, git, &prepared.standard, &opts);
-    let decided = decide_again(&record, &prepared, &checker);
+    let mut decided = decide_again(&record, &prepared, &checker);
+    maintain::stamp_run(&mut decided.staged, Some(&run));
     let writes = decided.staged.writes(&opts.date)?;
     let mut replayed: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for w in writes {

@@ -10,6 +10,7 @@ use crate::stats::{self, StatsReport};
 use crate::validate::{self, ValidateReport};
 use crate::{publish, publish::PublishReport};
 use warden_core::report::Report;
+use warden_core::text::shown;
 
 impl Report for ValidateReport {
     const SCHEMA: &'static str = "registry-validate";
@@ -63,13 +64,13 @@ impl Report for UpdateReport {
                 "#{} {} {} {}: {}\n",
                 g.id,
                 g.patch.kind.name(),
-                g.patch.capability_id,
-                g.patch.field_path,
-                g.patch.rationale
+                shown(&g.patch.capability_id),
+                shown(&g.patch.field_path),
+                shown(&g.patch.rationale)
             ));
         }
         for n in &self.notes {
-            s.push_str(&format!("note[{}]: {}\n", n.collector, n.message));
+            s.push_str(&format!("note[{}]: {}\n", n.collector, shown(&n.message)));
         }
         match &self.applied {
             Some(r) => s.push_str(&maintain::render(r)),
@@ -100,7 +101,14 @@ impl Report for InitReport {
         }
         if let Some(h) = &self.hook {
             let line = match h.outcome {
-                HookOutcome::Written => format!("installed the pre-commit hook {}", h.path),
+                HookOutcome::Written => format!(
+                    "installed the pre-commit hook {}{}",
+                    h.path,
+                    h.backup
+                        .as_ref()
+                        .map(|b| format!(" (the hook it replaced is kept as {b})"))
+                        .unwrap_or_default()
+                ),
                 HookOutcome::Unchanged => format!("the pre-commit hook {} is current", h.path),
                 HookOutcome::WouldWrite => format!("would install the pre-commit hook {}", h.path),
                 HookOutcome::Refused => format!(
@@ -153,6 +161,7 @@ mod tests {
             hook: Some(crate::init::HookReport {
                 path: ".git/hooks/pre-commit".into(),
                 outcome: HookOutcome::Written,
+                backup: None,
             }),
             dry_run: false,
         };

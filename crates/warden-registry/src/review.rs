@@ -17,6 +17,7 @@ use crate::model::{Origin, to_yaml};
 use crate::patch::{self, RegistryPatch, Stamp};
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
+use warden_core::text::{inline, shown};
 
 /// Edits text in the user's editor.
 pub trait Editor {
@@ -67,18 +68,31 @@ fn show(
         s.id,
         total,
         p.kind.name(),
-        p.capability_id,
+        shown(&p.capability_id),
         s.tier.name(),
         s.origin.name(),
         p.confidence.name()
     )?;
-    writeln!(t.output, "  why: {}", p.rationale)?;
+    // Every value below may come from an LLM or a file: escaped, so what
+    // the person judges is what the patch writes (an LLM's `\r` or screen
+    // clear cannot redraw the diff line); the LLM's own words say so.
+    let whose = if s.origin == Origin::Llm {
+        " (the LLM's words)"
+    } else {
+        ""
+    };
+    writeln!(t.output, "  why{whose}: {}", shown(&p.rationale))?;
     if !p.evidence_citations.is_empty() {
-        writeln!(t.output, "  evidence: {}", p.evidence_citations.join(", "))?;
+        let cited: Vec<String> = p
+            .evidence_citations
+            .iter()
+            .map(|c| shown(c).to_string())
+            .collect();
+        writeln!(t.output, "  evidence: {}", cited.join(", "))?;
     }
     writeln!(t.output, "  {preview}")?;
     if let Some(w) = warning {
-        writeln!(t.output, "  warning: {w}")?;
+        writeln!(t.output, "  warning: {}", shown(w))?;
     }
     Ok(())
 }
@@ -97,9 +111,15 @@ fn preview(
         run: None,
     };
     match patch::apply(&mut trial, p, &stamp) {
-        Ok(Some(c)) => format!("{}: {}: {} -> {}", c.file, c.field, c.before, c.after),
+        Ok(Some(c)) => format!(
+            "{}: {}: {} -> {}",
+            shown(&c.file),
+            shown(&c.field),
+            shown(&c.before),
+            shown(&c.after)
+        ),
         Ok(None) => "no change: already present".into(),
-        Err(e) => format!("cannot apply: {e}"),
+        Err(e) => format!("cannot apply: {}", shown(&e.to_string())),
     }
 }
 
@@ -227,7 +247,12 @@ impl Review<'_, '_> {
                 Err((Gate::Level, why)) => Some(why),
                 Err((g, why)) => {
                     self.show(&s, origin, None)?;
-                    writeln!(self.t.output, "  refused by the {} gate: {why}", g.name())?;
+                    writeln!(
+                        self.t.output,
+                        "  refused by the {} gate: {}",
+                        g.name(),
+                        shown(&why)
+                    )?;
                     self.results.push(rejected(&s, origin, g, why));
                     return Ok(Step::Next);
                 }
@@ -275,7 +300,8 @@ impl Review<'_, '_> {
                 "?" | "h" => write!(self.t.output, "{HELP}")?,
                 other => writeln!(
                     self.t.output,
-                    "  unknown answer \"{other}\"; ? shows the keys"
+                    "  unknown answer \"{}\"; ? shows the keys",
+                    inline(other)
                 )?,
             }
         }
@@ -295,7 +321,7 @@ impl Review<'_, '_> {
             s.id,
             self.total,
             s.patch.kind.name(),
-            s.patch.capability_id
+            shown(&s.patch.capability_id)
         )?;
         self.results.push(r);
         Ok(())
@@ -312,13 +338,18 @@ impl Review<'_, '_> {
         if let Some(w) = warning
             && !self
                 .t
-                .yes(&format!("  {w}\n  Confirm this promotion [y/N]? "))?
+                .yes(&format!("  {}\n  Confirm this promotion [y/N]? ", shown(w)))?
         {
             return Ok(false);
         }
         let r = accept(self.checker, s, origin, &mut self.work, &mut self.raised);
         if let (PatchOutcome::Rejected, Some(g), Some(why)) = (r.outcome, r.gate, &r.reason) {
-            writeln!(self.t.output, "  refused by the {} gate: {why}", g.name())?;
+            writeln!(
+                self.t.output,
+                "  refused by the {} gate: {}",
+                g.name(),
+                shown(why)
+            )?;
         }
         self.results.push(r);
         Ok(true)
@@ -336,7 +367,11 @@ impl Review<'_, '_> {
             match parse_edit(&out) {
                 Ok(p) => return Ok(Some(p)),
                 Err(e) => {
-                    writeln!(self.t.output, "  the edited patch is not valid: {e}")?;
+                    writeln!(
+                        self.t.output,
+                        "  the edited patch is not valid: {}",
+                        inline(&e)
+                    )?;
                     if !self.t.yes("  Edit again [y/n]? ")? {
                         return Ok(None);
                     }

@@ -237,7 +237,13 @@ fn known_field(f: &str) -> bool {
 fn count(meta: &EntryMeta, field: &str) -> usize {
     match field {
         "availability.current_artifacts" => meta.availability.current_artifacts.len(),
-        "consumer_feedback" => meta.consumer_feedback.len(),
+        // Feedback an LLM wrote is a claim, not evidence: only a person's
+        // (or a deterministic collector's) counts toward a level.
+        "consumer_feedback" => meta
+            .consumer_feedback
+            .iter()
+            .filter(|f| f.source != crate::model::Origin::Llm)
+            .count(),
         f => f
             .strip_prefix("evidence.")
             .and_then(|k| meta.evidence.get(k))
@@ -266,6 +272,16 @@ mod tests {
             Standard::parse(text.as_bytes(), "s.yaml").expect("parse"),
             s
         );
+    }
+
+    #[test]
+    fn llm_written_consumer_feedback_counted_toward_a_promotion() {
+        let text = "---\nid: capability.x.y\ntitle: t\nmaturity:\n  D: {current: 0}\n  A: {current: 0}\n  C: {current: 0}\n  R: {current: 0}\nconsumer_feedback:\n- {date: '2026-11-29', source: llm, text: Team Orion relies on it daily}\n---\n";
+        let e = crate::model::Entry::parse(text.as_bytes(), "x.md").expect("entry");
+        assert_eq!(count(&e.meta, "consumer_feedback"), 0);
+        let text = text.replace("source: llm", "source: person");
+        let e = crate::model::Entry::parse(text.as_bytes(), "x.md").expect("entry");
+        assert_eq!(count(&e.meta, "consumer_feedback"), 1);
     }
 
     #[test]

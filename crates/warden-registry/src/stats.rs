@@ -133,7 +133,11 @@ pub fn render(s: &StatsReport) -> String {
         if v.is_empty() {
             format!("{name}: none\n")
         } else {
-            format!("{name} ({}): {}\n", v.len(), v.join(", "))
+            let ids: Vec<String> = v
+                .iter()
+                .map(|x| warden_core::text::shown(x).to_string())
+                .collect();
+            format!("{name} ({}): {}\n", v.len(), ids.join(", "))
         }
     };
     out.push_str(&list("without evidence", &s.without_evidence));

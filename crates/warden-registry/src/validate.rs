@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `index_missing` | error | no `registry/indexes/capabilities.yaml` |
 //! | `index_invalid` | error | the index does not parse or fit its schema |
-//! | `entry_invalid` | error | an entry's front matter does not parse or fit its schema |
+//! | `entry_invalid` | error | an entry's front matter does not parse or fit its schema, or its `id` holds a character other than `a-z`, `0-9`, `.`, `_`, `-` |
 //! | `missing_entry` | error | an index row names an entry file that does not exist (blocking) |
 //! | `id_mismatch` | error | an index row's id differs from the id in its entry |
 //! | `duplicate_id` | error | two entries, or two index rows, share an id |
@@ -23,6 +23,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+use warden_core::text::shown;
 
 pub const VALIDATE_SCHEMA_ID: &str = "warden.registry-validate/v1";
 
@@ -134,6 +135,15 @@ pub fn errors_only(reg: &Registry) -> ValidateReport {
     check(reg, None)
 }
 
+/// Whether a capability id holds only `a-z`, `0-9`, `.`, `_` and `-` (ids
+/// are printed, used in file names and on command lines).
+fn id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(&c))
+}
+
 fn check(reg: &Registry, root: Option<&Path>) -> ValidateReport {
     let mut out: Vec<Problem> = reg.load_problems.clone();
     let all_ids: std::collections::HashSet<&str> =
@@ -148,6 +158,19 @@ fn check(reg: &Registry, root: Option<&Path>) -> ValidateReport {
                 "id",
                 format!("capability \"{}\" is also defined in {prev}", e.meta.id),
                 "give each capability its own id, or merge the two entries",
+            ));
+        }
+        if !id_ok(&e.meta.id) {
+            out.push(Problem::new(
+                "entry_invalid",
+                Severity::Error,
+                &e.path,
+                "id",
+                format!(
+                    "id {} may hold only a-z, 0-9, '.', '_' and '-'",
+                    shown(&e.meta.id)
+                ),
+                "write the id as capability.<area>.<name>, in lower case",
             ));
         }
         bad_globs(e, &mut out);
@@ -348,12 +371,17 @@ pub fn render(r: &ValidateReport) -> String {
             Severity::Warning => "warning",
         };
         let at = match p.line {
-            Some(n) => format!("{}:{n}", p.file),
-            None => p.file.clone(),
+            Some(n) => format!("{}:{n}", shown(&p.file)),
+            None => shown(&p.file).to_string(),
         };
+        // The message and the fix quote ids, globs and citations from the
+        // entries: escaped in place (a plain one prints unchanged).
         s.push_str(&format!(
             "{at}: {sev}[{}]: {}: {} (fix: {})\n",
-            p.code, p.field, p.message, p.fix
+            p.code,
+            shown(&p.field),
+            warden_core::text::inline(&p.message).replace('\n', "\\n"),
+            warden_core::text::inline(&p.fix).replace('\n', "\\n")
         ));
     }
     s.push_str(&format!(

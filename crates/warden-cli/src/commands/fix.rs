@@ -31,6 +31,9 @@ pub fn run(repo: Option<PathBuf>, write: &WriteArgs, fmt: Format) -> Result<Exit
         },
     )?;
     let plan = generate::plan_fix(&root, &report)?;
+    if write.dry_run {
+        super::gen_cmd::check_writes(repo.clone(), &plan.writes, "warden fix")?;
+    }
     let mut out = FixReport {
         schema: FIX_SCHEMA_ID.into(),
         actions: plan.actions,
@@ -93,12 +96,12 @@ fn print_actions(out: &FixReport) {
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
             a.action,
-            a.target_file.as_deref().unwrap_or(""),
+            warden_core::text::shown(a.target_file.as_deref().unwrap_or("")),
             a.note
                 .as_ref()
-                .map(|n| format!(" ({n})"))
+                .map(|n| format!(" ({})", warden_core::text::shown(n)))
                 .unwrap_or_default()
         );
     }
-    print!("{}", out.diff);
+    print!("{}", warden_core::text::terminal_safe(&out.diff, false));
 }

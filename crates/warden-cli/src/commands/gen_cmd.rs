@@ -37,6 +37,39 @@ pub enum GenCommand {
     },
 }
 
+/// A dry run's check of its writes: the proposal the real run would submit
+/// goes through the same policy gate and path checks (`plan::resolve`, as
+/// `apply --dry-run` does), so a dry run never promises a write the real
+/// run refuses. Takes no lock and writes nothing.
+pub fn check_writes(
+    repo: Option<PathBuf>,
+    writes: &[FileWrite],
+    rationale: &str,
+) -> Result<(), CliError> {
+    if writes.is_empty() {
+        return Ok(());
+    }
+    // A repository warden is not set up in has no policy to check against
+    // (the real run says so); the dry run still shows the diff.
+    let Ok(repo) = open(repo) else {
+        return Ok(());
+    };
+    let doc = generate::proposal(writes, rationale, "warden-contracts");
+    let (proposal, digest) = Proposal::from_value(&doc, LABEL)?;
+    warden_core::plan::resolve(
+        repo.root(),
+        &repo.policy,
+        &proposal,
+        digest,
+        LABEL,
+        "dry-run",
+    )?;
+    Ok(())
+}
+
+/// Names the proposal in an engine error (there is no proposal file).
+const LABEL: &str = "(the files warden generates)";
+
 /// Apply writes as one proposal. `Ok(Err(code))` when the command ends
 /// before applying (declined, nothing to do); `Ok(Ok(run))` after applying.
 pub fn apply_writes(
@@ -50,7 +83,7 @@ pub fn apply_writes(
     let ctx = crate::env::context();
     let mut s = session(&repo, &ctx, write.no_wait)?;
     let doc = generate::proposal(writes, rationale, "warden-contracts");
-    let label = "(generated)";
+    let label = LABEL;
     let (proposal, digest) = Proposal::from_value(&doc, label)?;
     let plan = s.plan(&proposal, digest, label)?;
     // The diff was shown already; the plan's own print would repeat it.
@@ -177,6 +210,9 @@ fn plan(
 pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCode, CliError> {
     let root = root(repo.clone())?;
     let (mut report, writes, check, write) = plan(&root, cmd)?;
+    if write.dry_run && !check {
+        check_writes(repo.clone(), &writes, &report.schema)?;
+    }
     let human = !is_json(fmt);
     if human {
         print_plan(&report);
@@ -229,14 +265,23 @@ pub fn run(repo: Option<PathBuf>, cmd: GenCommand, fmt: Format) -> Result<ExitCo
 
 /// For a person: the diff, then what cannot be generated and why.
 fn print_plan(report: &GenReport) {
-    print!("{}", report.diff);
+    use warden_core::text::shown;
+    // The diff holds the documents' text: a control character in it (or in
+    // a name) is escaped, the lines kept.
+    print!("{}", warden_core::text::terminal_safe(&report.diff, false));
     for p in &report.problems {
-        eprintln!("error: {}: {}", p.file, p.message);
+        eprintln!("error: {}: {}", shown(&p.file), shown(&p.message));
     }
     for u in &report.unsupported {
-        eprintln!("warning: {u}: no skeleton generator for this language (python, rust, sh)");
+        eprintln!(
+            "warning: {}: no skeleton generator for this language (python, rust, sh)",
+            shown(u)
+        );
     }
     for u in &report.unmanaged {
-        println!("{u}: hand-written (no stamp fence): headings checked only, not rewritten");
+        println!(
+            "{}: hand-written (no stamp fence): headings checked only, not rewritten",
+            shown(u)
+        );
     }
 }

@@ -121,7 +121,7 @@ pub fn print_plan(plan: &Plan) {
 
 /// A plan as a person reads it: heading, actions, then the coloured diff.
 pub fn render_plan(plan: &Plan) -> String {
-    crate::ui::human(&warden_core::render::plan::PlanView(plan))
+    crate::output::human_safe(&warden_core::render::plan::PlanView(plan))
 }
 
 /// Decide whether to write: `--yes`, or ask on a terminal; refuse otherwise.

@@ -341,7 +341,9 @@ fn maintain_cmd(
     a: MaintainArgs,
     given: Option<Format>,
 ) -> Result<ExitCode, CliError> {
-    let interactive = !a.auto && !a.yes;
+    // A dry run writes nothing: without a terminal it shows the automatic
+    // decisions instead of asking for --auto or --yes.
+    let interactive = !a.auto && !a.yes && (!a.dry_run || env::stdin_is_tty());
     if interactive && !env::stdin_is_tty() {
         return Err(CliError::usage(
             "refusing to review registry patches without a terminal: stdin is not a terminal and neither --auto nor --yes was given; nothing was written",

@@ -74,6 +74,9 @@ pub fn seed_layout(root: &Path) {
         "location: \"docs/architecture.md\"\ntype: doc_architecture\nsystem_context:\n  description: \"The system.\"\n",
     );
     write(root, "bad.meta.yaml", "type: root_readme\nproject: [\n");
+    // The code the test specs name as their subjects.
+    write(root, "l9/core/agents/engine.py", "");
+    write(root, "l9/core/task_queue.py", "");
 }
 
 /// A hand-written document with every gold-standard heading of `t`.

@@ -4,6 +4,7 @@
 use super::{short_ids, table, time};
 use crate::history::{History, Origin};
 use crate::report::{Report, Style};
+use crate::text::shown;
 
 impl Report for History {
     const SCHEMA: &'static str = "history";
@@ -34,7 +35,10 @@ impl Report for History {
                 },
                 r.command.clone(),
                 r.result.replace('_', " "),
-                r.summary.clone().unwrap_or_default(),
+                r.summary
+                    .as_deref()
+                    .map(|s| shown(s).to_string())
+                    .unwrap_or_default(),
             ]);
         }
         table(&rows)

@@ -3,6 +3,7 @@
 use crate::ledger::{Entry, Problem, VerifyReport};
 use crate::ledger_index::ReindexReport;
 use crate::report::{Report, tag};
+use crate::text::shown;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt::Write;
@@ -27,7 +28,11 @@ impl Report for EntryView<'_> {
         let _ = writeln!(
             o,
             "run {} — {} {} by {}:{}",
-            e.run, e.command, e.event, e.actor.kind, e.actor.id
+            e.run,
+            e.command,
+            shown(&e.event),
+            shown(&e.actor.kind),
+            shown(&e.actor.id)
         );
         let _ = writeln!(o, "  time       {}", e.time);
         let _ = writeln!(
@@ -36,7 +41,7 @@ impl Report for EntryView<'_> {
             e.result,
             e.reason
                 .as_ref()
-                .map(|r| format!(" ({r})"))
+                .map(|r| format!(" ({})", shown(r)))
                 .unwrap_or_default()
         );
         let _ = writeln!(
@@ -56,7 +61,7 @@ impl Report for EntryView<'_> {
         let _ = writeln!(o, "  before     sha256 {}", e.before_digest.short());
         let _ = writeln!(o, "  after      sha256 {}", e.after_digest.short());
         if let Some(r) = &e.rationale {
-            let _ = writeln!(o, "  rationale  {r}");
+            let _ = writeln!(o, "  rationale  {}", shown(r));
         }
         if let Some(h) = &e.rollback {
             let _ = writeln!(
@@ -72,7 +77,13 @@ impl Report for EntryView<'_> {
         let _ = writeln!(o, "  changes:");
         for c in &e.changes {
             let s = |d: &Option<crate::Digest>| d.map_or("absent".to_string(), |d| d.short());
-            let _ = writeln!(o, "    {}  {} -> {}", c.path, s(&c.before), s(&c.after));
+            let _ = writeln!(
+                o,
+                "    {}  {} -> {}",
+                shown(&c.path),
+                s(&c.before),
+                s(&c.after)
+            );
         }
         o
     }

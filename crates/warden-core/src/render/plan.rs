@@ -4,6 +4,7 @@
 
 use crate::plan::{Noop, Plan};
 use crate::report::{Plain, Report, Style};
+use crate::text::shown;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -42,7 +43,7 @@ impl Report for PlanView<'_> {
             "plan for run {} ({} {}): {} file(s): {} added, {} modified, {} deleted; +{} -{} lines",
             plan.run,
             plan.command,
-            plan.event,
+            shown(&plan.event),
             c.files,
             c.added,
             c.modified,
@@ -54,14 +55,14 @@ impl Report for PlanView<'_> {
         for a in &plan.actions {
             let to =
                 a.to.as_ref()
-                    .map(|t| format!(" -> {t}"))
+                    .map(|t| format!(" -> {}", shown(t)))
                     .unwrap_or_default();
             let why = a
                 .reason
                 .as_ref()
-                .map(|r| format!(" ({r})"))
+                .map(|r| format!(" ({})", shown(r)))
                 .unwrap_or_default();
-            let _ = writeln!(out, "  {} {}{}{}", a.kind, a.path, to, why);
+            let _ = writeln!(out, "  {} {}{}{}", a.kind, shown(&a.path), to, why);
         }
         out.push('\n');
         out.push_str(&style.diff(&plan.diff));

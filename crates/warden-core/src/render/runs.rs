@@ -5,6 +5,7 @@ use super::{short_ids, table, time};
 use crate::ledger::{Entry, RunResult};
 use crate::report::Style;
 use crate::status::{LedgerLog, RunRow, RunsReport};
+use crate::text::shown;
 
 fn result(r: RunResult) -> &'static str {
     match r {
@@ -56,8 +57,8 @@ fn runs_table(rows: &[RunRow], style: &dyn Style) -> String {
             run_id(&r.run),
             time(&r.time),
             r.command.clone(),
-            r.event.clone(),
-            format!("{}:{}", r.actor.kind, r.actor.id),
+            shown(&r.event).to_string(),
+            format!("{}:{}", shown(&r.actor.kind), shown(&r.actor.id)),
             result(r.result).to_string(),
             r.files.to_string(),
             note.join(", "),
@@ -90,12 +91,15 @@ fn ledger_table(entries: &[Entry], style: &dyn Style) -> String {
             short.get(&e.run).cloned().unwrap_or_else(|| e.run.clone()),
             time(&e.time),
             e.command.clone(),
-            e.event.clone(),
-            format!("{}:{}", e.actor.kind, e.actor.id),
+            shown(&e.event).to_string(),
+            format!("{}:{}", shown(&e.actor.kind), shown(&e.actor.id)),
             result(e.result).to_string(),
             e.counts.files.to_string(),
             e.policy.version.clone(),
-            e.reason.clone().unwrap_or_default(),
+            e.reason
+                .as_deref()
+                .map(|r| shown(r).to_string())
+                .unwrap_or_default(),
         ]);
     }
     table(&rows)

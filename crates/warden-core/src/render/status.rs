@@ -16,7 +16,7 @@ pub fn publish_summary(p: Option<&BridgePublish>) -> String {
             p.commits,
             p.error
                 .as_deref()
-                .map(|e| format!(": {e}"))
+                .map(|e| format!(": {}", crate::text::shown(e)))
                 .unwrap_or_default()
         ),
     }
@@ -44,7 +44,7 @@ impl Report for Status {
 
 /// The repository, its policy and contract, runs, recovery, quarantine and lock.
 fn repository(o: &mut String, st: &Status) {
-    let _ = writeln!(o, "repository      {}", st.root);
+    let _ = writeln!(o, "repository      {}", crate::text::shown(&st.root));
     let _ = writeln!(
         o,
         "policy          {} (sha256 {})",
