@@ -245,35 +245,7 @@ impl<'a> View<'a> {
 pub fn select<T>(items: &[T], view: impl Fn(&T) -> View<'_>, q: &WhereQuery) -> Vec<usize> {
     let mut keep: Vec<bool> = vec![true; items.len()];
     if let Some(file) = &q.file {
-        // Follow moves and digests to a fixpoint: a decision is about the
-        // file when its path, its target or its content is one we know.
-        let mut paths: BTreeSet<String> = BTreeSet::from([file.clone()]);
-        let mut digests: BTreeSet<Digest> = q.file_sha256.into_iter().collect();
-        let mut related = vec![false; items.len()];
-        loop {
-            let mut grew = false;
-            for (i, it) in items.iter().enumerate() {
-                if related[i] {
-                    continue;
-                }
-                let d = view(it);
-                let hit = paths.contains(d.path)
-                    || d.target.is_some_and(|t| paths.contains(t))
-                    || digests.contains(&d.sha256);
-                if hit {
-                    related[i] = true;
-                    grew = true;
-                    paths.insert(d.path.to_string());
-                    if let Some(t) = d.target {
-                        paths.insert(t.to_string());
-                    }
-                    digests.insert(d.sha256);
-                }
-            }
-            if !grew {
-                break;
-            }
-        }
+        let related = related_to(items, &view, file, q.file_sha256);
         for (k, r) in keep.iter_mut().zip(related) {
             *k &= r;
         }
@@ -290,6 +262,54 @@ pub fn select<T>(items: &[T], view: impl Fn(&T) -> View<'_>, q: &WhereQuery) -> 
         })
         .map(|(i, _)| i)
         .collect()
+}
+
+/// Which items are about `file`: its path, followed through moves to a
+/// fixpoint (a decision whose path or target is one we know adds the other
+/// and its digest); then content. Equal content is not the same file (every
+/// empty `__init__.py`, every copy of a licence), so a decision that only
+/// shares a digest counts when it is a dedupe decision (it is about that
+/// content) or when nothing was found by path (a file moved by hand, outside
+/// warden), and never for empty content; it does not spread further.
+fn related_to<T>(
+    items: &[T],
+    view: &impl Fn(&T) -> View<'_>,
+    file: &str,
+    sha256: Option<Digest>,
+) -> Vec<bool> {
+    let mut paths: BTreeSet<String> = BTreeSet::from([file.to_string()]);
+    let mut digests: BTreeSet<Digest> = sha256.into_iter().collect();
+    let mut related = vec![false; items.len()];
+    loop {
+        let mut grew = false;
+        for (i, it) in items.iter().enumerate() {
+            let d = view(it);
+            if related[i]
+                || !(paths.contains(d.path) || d.target.is_some_and(|t| paths.contains(t)))
+            {
+                continue;
+            }
+            related[i] = true;
+            grew = true;
+            paths.insert(d.path.to_string());
+            if let Some(t) = d.target {
+                paths.insert(t.to_string());
+            }
+            digests.insert(d.sha256);
+        }
+        if !grew {
+            break;
+        }
+    }
+    let by_path = related.iter().any(|r| *r);
+    digests.remove(&Digest::of(b""));
+    for (i, it) in items.iter().enumerate() {
+        let d = view(it);
+        if !related[i] && digests.contains(&d.sha256) && (d.decision_path.is_dedupe() || !by_path) {
+            related[i] = true;
+        }
+    }
+    related
 }
 
 impl WhereReport {
@@ -350,6 +370,89 @@ pub fn parse_since(text: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (path, target, content, decision path) of a decision; time is fixed.
+    type Row = (
+        &'static str,
+        Option<&'static str>,
+        &'static [u8],
+        DecisionPath,
+    );
+
+    fn view(r: &Row) -> View<'_> {
+        View {
+            path: r.0,
+            target: r.1,
+            sha256: Digest::of(r.2),
+            decision_path: r.3,
+            time: "2026-11-29T00:00:00Z",
+        }
+    }
+
+    fn pick(rows: &[Row], file: &str, now: Option<&[u8]>) -> Vec<usize> {
+        let q = WhereQuery {
+            file: Some(file.into()),
+            file_sha256: now.map(Digest::of),
+            ..WhereQuery::default()
+        };
+        select(rows, view, &q)
+    }
+
+    #[test]
+    fn where_mixed_in_unrelated_files_that_only_share_the_content() {
+        use DecisionPath::*;
+        let rows: [Row; 6] = [
+            (
+                "inbox/goals___init__.py",
+                Some("modules/goals/goals___init__.py"),
+                b"",
+                ClearWinner,
+            ),
+            (
+                "inbox/ledger___init__.py",
+                Some("modules/ledger/ledger___init__.py"),
+                b"",
+                ClearWinner,
+            ),
+            (
+                "inbox/a/LICENSE",
+                Some("modules/goals/LICENSE"),
+                b"MIT",
+                ClearWinner,
+            ),
+            (
+                "inbox/b/LICENSE",
+                Some("modules/ledger/LICENSE"),
+                b"MIT",
+                ClearWinner,
+            ),
+            (
+                "inbox/c/LICENSE",
+                Some(".quarantine/R/files/inbox/c/LICENSE"),
+                b"MIT",
+                DedupeCollapsed,
+            ),
+            (
+                "inbox/old.py",
+                Some("modules/ledger/old.py"),
+                b"x = 1",
+                ClearWinner,
+            ),
+        ];
+        // Empty content links nothing; the file's own move does.
+        assert_eq!(
+            pick(&rows, "modules/ledger/ledger___init__.py", Some(b"")),
+            [1]
+        );
+        // A copy placed elsewhere is another file; a duplicate collapsed
+        // into this content is about it.
+        assert_eq!(pick(&rows, "modules/ledger/LICENSE", Some(b"MIT")), [3, 4]);
+        // Moved by hand outside warden: nothing by path, so content finds it.
+        assert_eq!(
+            pick(&rows, "modules/ledger/renamed.py", Some(b"x = 1")),
+            [5]
+        );
+    }
 
     #[test]
     fn since_spans_and_instants() {

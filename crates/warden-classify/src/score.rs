@@ -66,6 +66,18 @@ pub enum DecisionPath {
 }
 
 impl DecisionPath {
+    /// Whether this is one of the duplicate rules' decisions (it is about
+    /// content shared with another file).
+    pub fn is_dedupe(self) -> bool {
+        matches!(
+            self,
+            DecisionPath::DedupeCollapsed
+                | DecisionPath::DedupeNewer
+                | DecisionPath::DedupeLarger
+                | DecisionPath::DedupeKeptBoth
+        )
+    }
+
     pub const ALL: [DecisionPath; 8] = [
         DecisionPath::ClearWinner,
         DecisionPath::Ambiguous,
