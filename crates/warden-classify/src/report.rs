@@ -95,6 +95,9 @@ pub struct Skipped {
 pub enum SkipReason {
     /// Its name (or a folder's above it) is not valid UTF-8: rename it.
     NotUtf8Name,
+    /// Its name holds a character warden refuses in any repository path (a
+    /// backslash, which is a separator on Windows): rename it.
+    UnusableName,
     /// A symbolic link: warden never follows one; replace it with the file.
     Symlink,
     /// A named pipe (FIFO).
@@ -115,6 +118,7 @@ impl SkipReason {
     pub fn name(self) -> &'static str {
         match self {
             SkipReason::NotUtf8Name => "not_utf8_name",
+            SkipReason::UnusableName => "unusable_name",
             SkipReason::Symlink => "symlink",
             SkipReason::Fifo => "fifo",
             SkipReason::Socket => "socket",
@@ -128,6 +132,7 @@ impl SkipReason {
     pub fn fix(self) -> &'static str {
         match self {
             SkipReason::NotUtf8Name => "rename it to a UTF-8 name",
+            SkipReason::UnusableName => "rename it without the backslash",
             SkipReason::Symlink => "replace the link with the file it points to",
             SkipReason::Fifo | SkipReason::Socket | SkipReason::Device => {
                 "warden classifies regular files only; remove it from the inbox"

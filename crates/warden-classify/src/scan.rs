@@ -173,6 +173,7 @@ fn walk_fs_each(
             continue;
         };
         let Ok(p) = RepoPath::parse(rel_str, "(working tree)", "path") else {
+            skipped.push(skip(rel_str, SkipReason::UnusableName));
             continue;
         };
         if is_excluded(&p) {

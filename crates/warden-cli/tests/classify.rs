@@ -925,3 +925,40 @@ fn modules_init_force_no_longer_loses_the_hand_written_registry() {
         "{human}"
     );
 }
+
+#[test]
+fn the_classifier_plugin_never_placed_names_holding_a_quote_a_backslash_or_a_tab() {
+    let r = repo();
+    // (A backslash is refused in every repository path: such a name is
+    // reported as skipped, `unusable_name`, see the next test.)
+    let names = [
+        "inbox/ledger_q\"x.py",
+        "inbox/ledger_tab\tx.py",
+        "inbox/ledger_esc\u{1b}[2J.py",
+        "inbox/ledger_ok.py",
+    ];
+    for n in names {
+        r.write(n, "ledger ulid append_only\n");
+    }
+    r.ok(&["modules", "install-plugin", "--yes"]);
+    let report = run_file_detected(&r, &items_of(&r, &names));
+    for n in names {
+        let placed = n.replace("inbox/", "modules/ledger/");
+        assert!(
+            !r.root.join(n).exists() && r.root.join(&placed).is_file(),
+            "{n} was not placed at {placed}: {report:#}"
+        );
+    }
+}
+
+#[test]
+fn a_name_with_a_backslash_was_skipped_silently_instead_of_reported() {
+    let r = repo();
+    r.write("inbox/ledger_back\\slash.py", "ledger\n");
+    let out = r.json(&["classify", "--dry-run"]);
+    assert_eq!(
+        out["skipped"],
+        serde_json::json!([{"path": "inbox/ledger_back\\slash.py", "reason": "unusable_name"}]),
+        "{out:#}"
+    );
+}

@@ -72,24 +72,6 @@ fn content_file_is_read_once_and_checked_against_its_sha256() {
 }
 
 #[test]
-fn a_content_file_sha256_mismatch_handed_out_the_files_digest() {
-    let f = Fixture::new();
-    let staged = tempfile::tempdir().expect("staging");
-    let file = staged.path().join("id_rsa");
-    std::fs::write(&file, b"PRIVATE KEY MATERIAL\n").expect("stage");
-    let err = refused(
-        &f,
-        json!({"kind": "write_file", "path": "docs/notes.txt", "content_file": file.to_str().expect("utf-8"), "content_sha256": "0".repeat(64), "expect": "absent"}),
-    );
-    let digest = Digest::of(b"PRIVATE KEY MATERIAL\n").hex();
-    assert!(!err.contains(&digest), "{err}");
-    assert!(
-        err.contains("actions[0].content_sha256: does not match the content_file"),
-        "{err}"
-    );
-}
-
-#[test]
 fn each_way_of_getting_the_content_wrong_is_refused_naming_the_field() {
     let f = Fixture::new();
     let staged = visible_staging();

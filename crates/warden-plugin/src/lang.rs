@@ -187,7 +187,9 @@ case " $OPERATIONS " in
   *" $op:$event "*) ;;
   *) printf '{{"type":"error","message":"operation %s does not handle %s"}}\n' "$op" "$event"; exit 2 ;;
 esac
-actions=$(printf '%s\n' "$request" | grep -o '"path"[[:space:]]*:[[:space:]]*"[^"]*"' | sed 's/^"path"[[:space:]]*:[[:space:]]*"//; s/"$//' | "$op" "$event" | paste -sd, -)
+# Each item's path, one per line, still JSON-escaped (`\"`, `\\`, `\t`, `\u001b`):
+# a string body is any run of non-quote, non-backslash characters or escapes.
+actions=$(printf '%s\n' "$request" | grep -oE '"path"[[:space:]]*:[[:space:]]*"([^"\\]|\\.)*"' | sed 's/^"path"[[:space:]]*:[[:space:]]*"//; s/"$//' | "$op" "$event" | paste -sd, -)
 eval "rationale=\${{RATIONALE_$op:-}}"
 printf '{{"type":"response","output":{{"actions":[%s],"rationale":"%s"}}}}\n' "$actions" "$rationale"
 "#
