@@ -126,21 +126,7 @@ fn in_the_input(e: Error, file: &str, names: &[&String]) -> Error {
 /// area, which proposals may not touch, like the policy `init` writes. An
 /// existing registry is replaced only with `force`. Returns the run id.
 pub fn write(repo: &Repo, ctx: &Context, text: &str, from: &str, force: bool) -> Result<String> {
-    write_as(repo, ctx, "modules import", text, from, force)
-}
-
-/// [`write`] recorded as `command` (`modules import`, `modules init`).
-/// Returns the run and, when `force` replaced a registry, where the
-/// previous one is kept ([`kept_path`]).
-pub fn write_as(
-    repo: &Repo,
-    ctx: &Context,
-    command: &str,
-    text: &str,
-    from: &str,
-    force: bool,
-) -> Result<String> {
-    write_keeping(repo, ctx, command, text, from, force).map(|(run, _)| run)
+    write_keeping(repo, ctx, "modules import", text, from, force).map(|(run, _)| run)
 }
 
 /// Where a registry replaced by run `run` is kept (repository-relative):
@@ -150,7 +136,8 @@ pub fn kept_path(run: &str) -> String {
     format!(".warden/state/replaced/{run}/modules.yaml")
 }
 
-/// [`write_as`], returning the run and, when an existing registry with other
+/// [`write`] recorded as `command` (`modules import`, `modules init`),
+/// returning the run and, when an existing registry with other
 /// content was replaced (`force`), where its previous bytes are kept
 /// ([`kept_path`], written durably before the replacement and named in the
 /// run's details as `previous.kept_at`).
