@@ -262,6 +262,9 @@ fn visible_staging() -> tempfile::TempDir {
 
 #[test]
 fn a_100_mib_move_is_not_charged_against_max_bytes_with_the_default_policy() {
+    // The failpoints are one per process: the tests that arm them run one
+    // at a time, and so must any test that applies while they might be armed.
+    let _serial = common::serial();
     failpoint::clear();
     let f = Fixture::new();
     let path = f.root().join("scans/big.pdf");
