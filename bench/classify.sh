@@ -66,7 +66,7 @@ if [ -z "$ORGANIZE" ]; then
 fi
 "$ORGANIZE" --version
 S=$WORK/sub && mkdir -p "$S" && git -C "$S" init -q && (cd "$S" && "$WARDEN" init >/dev/null)
-cp "$R/.warden/modules.yaml" "$S/.warden/" && mkdir -p "$S/inbox"
+cp "$R/.warden/modules.yaml" "$R/.warden/policy.yaml" "$S/.warden/" && mkdir -p "$S/inbox"
 find "$R/inbox" -type f | sort > "$WORK/all.txt"
 head -n "$SUB" "$WORK/all.txt" | while read -r f; do cp "$f" "$S/inbox/"; done
 python3 - "$S" > "$WORK/organize.yaml" <<'PY'
