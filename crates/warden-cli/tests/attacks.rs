@@ -293,13 +293,7 @@ fn chmod_setuid_and_xattrs_on_files_directories_and_the_journal_are_prevented_or
         } else {
             assert_eq!(chm["fault"]["kind"], json!("metadata_modified"), "{chm:#}");
         }
-        assert_eq!(mode(&r.root.join("README.md")), 0o644);
-        assert_eq!(mode(&r.root.join("run.sh")), 0o755);
-        assert_eq!(mode(&r.root.join("src/main.rs")), 0o644);
-        assert_eq!(mode(&r.root.join("src")), 0o750);
-        assert_eq!(mode(&journal), journal_mode);
-        assert!(!has_xattr(&r.root.join("README.md"), "user.evil"));
-        assert!(!has_xattr(&r.root.join("src"), "user.evil"));
+        assert_targets_as_they_were(&r, &journal, journal_mode);
         let mut after = r.tree();
         after.retain(|k, _| !k.starts_with(".quarantine/"));
         assert_eq!(after, before);
@@ -348,13 +342,7 @@ fn metadata_changes_without_the_kernel_sandbox_are_restored_and_recorded() {
     }
     let msg = msg.replace(", xattrs user.evil", "");
     state_modes(&r).bind(|| insta::assert_snapshot!("metadata_modified_without_the_sandbox", msg));
-    assert_eq!(mode(&r.root.join("README.md")), 0o644);
-    assert_eq!(mode(&r.root.join("run.sh")), 0o755);
-    assert_eq!(mode(&r.root.join("src/main.rs")), 0o644);
-    assert_eq!(mode(&r.root.join("src")), 0o750);
-    assert_eq!(mode(&journal), journal_mode);
-    assert!(!has_xattr(&r.root.join("README.md"), "user.evil"));
-    assert!(!has_xattr(&r.root.join("src"), "user.evil"));
+    assert_targets_as_they_were(&r, &journal, journal_mode);
     // The repository keeps working.
     r.ok(&["ledger", "verify"]);
     r.ok(&["status"]);
@@ -375,6 +363,18 @@ fn rustix_free_xattr_probe(p: &std::path::Path) -> bool {
         .arg(p)
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// The chmod/xattr targets (`targets`) and the journal have their modes
+/// back and no `user.evil` attribute.
+fn assert_targets_as_they_were(r: &Repo, journal: &std::path::Path, journal_mode: u32) {
+    assert_eq!(mode(&r.root.join("README.md")), 0o644);
+    assert_eq!(mode(&r.root.join("run.sh")), 0o755);
+    assert_eq!(mode(&r.root.join("src/main.rs")), 0o644);
+    assert_eq!(mode(&r.root.join("src")), 0o750);
+    assert_eq!(mode(journal), journal_mode);
+    assert!(!has_xattr(&r.root.join("README.md"), "user.evil"));
+    assert!(!has_xattr(&r.root.join("src"), "user.evil"));
 }
 
 fn has_xattr(p: &std::path::Path, name: &str) -> bool {
