@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${WARDEN_BIN:-}" ]; then cargo build --release -q -p warden-cli; fi
-W=${WARDEN_BIN:-$PWD/target/release/warden}
+W=${WARDEN_BIN:-$PWD/target/$(rustc --print host-tuple)/release/warden}
 BASE=${1:-$(mktemp -d)}
 trap 'rm -rf "$BASE"' EXIT
 cc -O2 -o "$BASE/bare_once" bench/bare_once.c

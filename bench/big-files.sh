@@ -13,7 +13,7 @@ BASE=${3:-$(mktemp -d)}
 # WARDEN_BIN / HELPER override the binaries (e.g. a debug build while a
 # release build is not possible).
 if [ -z "${WARDEN_BIN:-}" ]; then cargo build --release -q -p warden-cli; fi
-W=${WARDEN_BIN:-$PWD/target/release/warden}
+W=${WARDEN_BIN:-$PWD/target/$(rustc --print host-tuple)/release/warden}
 H=${HELPER:-$(cargo bench --no-run -p warden-core --bench scale 2>&1 | sed -n 's/.*(\(.*scale-[0-9a-f]*\)).*/\1/p' | tail -1)}
 trap 'rm -rf "$BASE"' EXIT
 mkrepo() {

@@ -7,12 +7,12 @@
 # the rest are unique; sizes 1–64 KiB. Same groups are checked, then timed.
 # Usage: bash bench/classify-dupes.sh [FILES]
 # Needs: hyperfine, python3; installs jdupes (apt-get) and fclones (cargo install)
-# when missing. WARDEN defaults to target/release/warden, else target/debug/warden.
+# when missing. WARDEN defaults to target/<host tuple>/release/warden, else …/debug/warden.
 set -euo pipefail
 N=${1:-50000}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-WARDEN=${WARDEN:-$HERE/target/release/warden}
-[ -x "$WARDEN" ] || WARDEN=$HERE/target/debug/warden
+WARDEN=${WARDEN:-$HERE/target/$(rustc --print host-tuple)/release/warden}
+[ -x "$WARDEN" ] || WARDEN=$HERE/target/$(rustc --print host-tuple)/debug/warden
 command -v jdupes >/dev/null || apt-get install -y jdupes >/dev/null
 command -v fclones >/dev/null || cargo install fclones --locked >/dev/null
 FCLONES=$(command -v fclones || echo "$HOME/.cargo/bin/fclones")

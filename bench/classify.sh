@@ -4,13 +4,13 @@
 #   2. the same rules for organize (pip organize-tool) in simulate mode (on a subset)
 # Usage: bash bench/classify.sh [FILES] [KIB_PER_FILE]   (default 50000 files, 20 KiB ≈ 1 GiB)
 # Needs: hyperfine, python3 (+ pip for organize-tool, installed into a throwaway venv).
-# WARDEN defaults to target/release/warden, else target/debug/warden.
+# WARDEN defaults to target/<host tuple>/release/warden, else …/debug/warden.
 set -euo pipefail
 N=${1:-50000}
 KIB=${2:-20}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-WARDEN=${WARDEN:-$HERE/target/release/warden}
-[ -x "$WARDEN" ] || WARDEN=$HERE/target/debug/warden
+WARDEN=${WARDEN:-$HERE/target/$(rustc --print host-tuple)/release/warden}
+[ -x "$WARDEN" ] || WARDEN=$HERE/target/$(rustc --print host-tuple)/debug/warden
 WORK=$(mktemp -d /tmp/warden-bench-classify-XXXX)
 trap 'rm -rf "$WORK"' EXIT
 R=$WORK/repo

@@ -25,7 +25,7 @@ DOCS=${DOCS:-1000}
 RUNS=${RUNS:-10}
 ALINT=${ALINT:-$(command -v alint || true)}
 cargo build --release -q -p warden-cli
-W="$PWD/target/release/warden"
+W="$PWD/target/$(rustc --print host-tuple)/release/warden"
 SEED="$PWD/crates/warden-contracts/tests/fixtures/ci_meta_check_and_tests.py"
 tmp=$(mktemp -d)
 if [ -n "${KEEP:-}" ]; then echo "trees kept in $tmp"; else trap 'rm -rf "$tmp"' EXIT; fi

@@ -31,7 +31,7 @@ if ! command -v hyperfine >/dev/null; then
 fi
 ONLY=${1:-all}
 if [ -z "${WARDEN_BIN:-}" ]; then cargo build --release -q; fi
-W="${WARDEN_BIN:-$PWD/target/release/warden}"
+W="${WARDEN_BIN:-$PWD/target/$(rustc --print host-tuple)/release/warden}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"

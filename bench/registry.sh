@@ -21,8 +21,8 @@ COMMITS=${COMMITS:-1000}
 RUNS=${RUNS:-20}
 cargo build --release -q -p warden-cli
 cargo build --release -q -p warden-registry --example parse_baseline
-W="$PWD/target/release/warden"
-P="$PWD/target/release/examples/parse_baseline"
+W="$PWD/target/$(rustc --print host-tuple)/release/warden"
+P="$PWD/target/$(rustc --print host-tuple)/release/examples/parse_baseline"
 tmp=$(mktemp -d)
 [ -n "${KEEP:-}" ] && echo "keeping $tmp" >&2 || trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/home"

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 N=${1:-1000000}
 BASE=${2:-$(mktemp -d)}
 cargo build --release -q -p warden-cli
-W="$PWD/target/release/warden"
+W="$PWD/target/$(rustc --print host-tuple)/release/warden"
 mk() { # mk DIR ENTRIES
   git init -q -b main "$1"
   (cd "$1" && echo x > f.txt && git add -A && git -c user.name=b -c user.email=b@b commit -qm base && "$W" init >/dev/null)

@@ -9,7 +9,7 @@ if ! command -v hyperfine >/dev/null; then
   apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null
 fi
 cargo build --release -q
-W="$PWD/target/release/warden"
+W="$PWD/target/$(rustc --print host-tuple)/release/warden"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"

@@ -17,7 +17,7 @@ FILES=${FILES:-50000}
 FLEET_FILES=${FLEET_FILES:-34000}
 RUNS=${RUNS:-30}
 cargo build --release -q -p warden-cli
-W="$PWD/target/release/warden"
+W="$PWD/target/$(rustc --print host-tuple)/release/warden"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/home"
