@@ -15,6 +15,17 @@ Without NAME=BINARY pairs it measures target/<host tuple>/release/warden
 commit, `warden init`); every round writes a new file `new/f<round>.md`.
 Prints, per command, the median and minimum wall time, the median CPU time
 (user + system), and the rate against the bare program's median.
+
+Each binary is first copied into the run's directory, so every one starts from
+the same page-cache state (a freshly written file): how the kernel holds an
+executable's pages (written by the linker or `cp`, or read back after being
+evicted) moved `warden --version` by ~0.2 ms between two copies of one binary
+on this project's machine.
+
+Set TMPDIR to choose the file system (bench/apply-fresh-fs.sh runs this on
+freshly made ext4 images). On an ext4 without a journal, inodes deleted in the
+last minutes make every inode creation slower, and this script deletes its
+repositories when it ends: wait ~6 minutes between runs on such a disk.
 """
 
 import argparse
@@ -76,6 +87,13 @@ def main():
         proposal = os.path.join(base, "p.json")
         commands = [("bare flushes", lambda i: [bare, os.path.join(base, "bare")])]
         for k, (name, path) in enumerate(wardens):
+            copy = os.path.join(base, f"bin{k}", "warden")
+            os.makedirs(os.path.dirname(copy))
+            shutil.copy2(path, copy)
+            sandbox = os.path.join(os.path.dirname(path), "warden-sandbox")
+            if os.access(sandbox, os.X_OK):
+                shutil.copy2(sandbox, os.path.join(base, f"bin{k}", "warden-sandbox"))
+            path = copy
             repo = os.path.join(base, f"repo{k}")
             make_repo(repo, path)
             commands.append((name, lambda i, path=path, repo=repo: [path, "--repo", repo, "apply", proposal, "--yes"]))
