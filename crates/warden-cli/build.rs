@@ -56,7 +56,12 @@ fn glibc_at_least(linker: &str, min: (u32, u32)) -> bool {
         return false;
     };
     let probe = std::path::Path::new(&dir).join("glibc-version.c");
-    if std::fs::write(&probe, "#include <features.h>\nwarden_glibc __GLIBC__ __GLIBC_MINOR__\n").is_err() {
+    if std::fs::write(
+        &probe,
+        "#include <features.h>\nwarden_glibc __GLIBC__ __GLIBC_MINOR__\n",
+    )
+    .is_err()
+    {
         return false;
     }
     let Ok(out) = std::process::Command::new(linker)
@@ -67,7 +72,10 @@ fn glibc_at_least(linker: &str, min: (u32, u32)) -> bool {
         return false;
     };
     let text = String::from_utf8_lossy(&out.stdout);
-    let Some(line) = text.lines().find_map(|l| l.trim().strip_prefix("warden_glibc ")) else {
+    let Some(line) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("warden_glibc "))
+    else {
         return false;
     };
     let mut numbers = line.split_whitespace().map(|n| n.parse::<u32>());

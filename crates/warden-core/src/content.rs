@@ -22,9 +22,19 @@ pub const LARGE: u64 = 1 << 20;
 /// The buffer of a streamed read.
 const CHUNK: usize = 1 << 20;
 
+/// How long after a file's last change (its ctime) a [`Stamp`] of it is
+/// trusted: several of the coarsest kernel clock ticks (10 ms at HZ=100).
+pub const RACY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// What a file looked like when it was hashed: if it still looks the same,
 /// its content has not been replaced since (the same test `git status` uses
 /// for its index, with nanosecond times and the inode).
+///
+/// Only a stamp taken [`RACY`] or more after the file's last change is kept
+/// (see [`hash_file`]): a kernel without fine-grained timestamps stamps every
+/// change within one clock tick (up to 10 ms) with the same time, so a file
+/// changed again in the tick of its stamp would still look the same. Git
+/// calls such an entry "racily clean" and hashes it again; so does warden.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
     dev: u64,
@@ -67,6 +77,27 @@ impl Stamp {
     pub fn holds(&self, path: &Path) -> bool {
         std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && Stamp::of(&m) == *self)
     }
+
+    /// When the file last changed (content, mode, owner, xattrs, or times
+    /// set by hand): its ctime, else its mtime where there is none.
+    fn changed_at(&self) -> std::time::SystemTime {
+        let ns = if cfg!(unix) {
+            self.ctime_ns
+        } else {
+            self.mtime_ns
+        };
+        let ns = u64::try_from(ns).unwrap_or(0);
+        std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns)
+    }
+
+    /// This stamp, if the file last changed at least [`RACY`] before `at`
+    /// (when it was taken); `None` for a racily clean one.
+    fn unless_racy(self, at: std::time::SystemTime) -> Option<Stamp> {
+        let settled = at
+            .duration_since(self.changed_at())
+            .is_ok_and(|d| d >= RACY);
+        settled.then_some(self)
+    }
 }
 
 /// A file's content: in memory, or a file on disk whose content had the
@@ -78,7 +109,8 @@ pub enum Content {
         path: PathBuf,
         len: u64,
         /// The file's stamp when it was hashed; `None` for files warden owns
-        /// (the content store).
+        /// (the content store) and for racily clean stamps (see [`Stamp`]),
+        /// whose content is read back or hashed again wherever it matters.
         stamp: Option<Stamp>,
     },
 }
@@ -128,10 +160,13 @@ impl Content {
 }
 
 /// Hash the file at `path` by streaming it. Returns its digest, length and
-/// the stamp it had; a file that changes while it is read is read again.
-pub fn hash_file(path: &Path) -> Result<(Digest, u64, Stamp)> {
+/// the stamp it had, `None` when the stamp is racily clean (the file changed
+/// less than [`RACY`] before it was looked at, see [`Stamp`]); a file that
+/// changes while it is read is read again.
+pub fn hash_file(path: &Path) -> Result<(Digest, u64, Option<Stamp>)> {
     let mut buf = vec![0u8; CHUNK];
     for _ in 0..3 {
+        let looked = crate::context::wall_clock();
         let before = std::fs::symlink_metadata(path).io("inspect", path)?;
         let mut f = std::fs::File::open(path).io("open", path)?;
         let mut h = sha2::Sha256::new();
@@ -147,7 +182,7 @@ pub fn hash_file(path: &Path) -> Result<(Digest, u64, Stamp)> {
         let stamp = Stamp::of(&before);
         let after = std::fs::symlink_metadata(path).io("inspect", path)?;
         if Stamp::of(&after) == stamp && len == stamp.len {
-            return Ok((Digest(h.finalize().into()), len, stamp));
+            return Ok((Digest(h.finalize().into()), len, stamp.unless_racy(looked)));
         }
     }
     Err(Error::Io {
@@ -264,9 +299,11 @@ mod tests {
         let src = dir.path().join("src");
         let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
         std::fs::write(&src, &data).expect("write");
-        let (d, len, stamp) = hash_file(&src).expect("hash");
+        let (d, len, hashed) = hash_file(&src).expect("hash");
         assert_eq!(d, Digest::of(&data));
         assert_eq!(len, data.len() as u64);
+        assert_eq!(hashed, None, "a file written just now is racily clean");
+        let stamp = Stamp::of(&std::fs::symlink_metadata(&src).expect("stat"));
         assert!(stamp.holds(&src));
         let c = Content::File {
             path: src.clone(),
@@ -307,7 +344,8 @@ mod tests {
         let src = other.path().join("src");
         let data: Vec<u8> = (0..2 * CHUNK + 5).map(|i| (i % 241) as u8).collect();
         std::fs::write(&src, &data).expect("write");
-        let (d, len, stamp) = hash_file(&src).expect("hash");
+        let (d, len, _) = hash_file(&src).expect("hash");
+        let stamp = Stamp::of(&std::fs::symlink_metadata(&src).expect("stat"));
         for (name, stamp) in [("trusted", Some(stamp)), ("read back", None)] {
             let dest = dir.path().join(name);
             let c = Content::File {
@@ -327,6 +365,37 @@ mod tests {
         let err = write_new(&wrong, &c, Digest::of(b"x"), 0o600, true).expect_err("refused");
         assert!(err.to_string().contains("changed since"), "{err}");
         assert!(!wrong.exists(), "a refused copy leaves nothing behind");
+    }
+
+    #[test]
+    fn a_stamp_taken_within_a_clock_tick_of_the_last_change_is_not_trusted() {
+        // A kernel with coarse timestamps gives a change made in the same
+        // tick the same ctime, so such a stamp could hold over new content.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"one").expect("write");
+        let stamp = Stamp::of(&std::fs::symlink_metadata(&f).expect("stat"));
+        let changed = stamp.changed_at();
+        let tick = std::time::Duration::from_millis(10);
+        assert_eq!(stamp.unless_racy(changed), None);
+        assert_eq!(stamp.unless_racy(changed + tick), None);
+        assert_eq!(stamp.unless_racy(changed + RACY - tick), None);
+        assert_eq!(stamp.unless_racy(changed + RACY), Some(stamp));
+        // A clock behind the file's time (set back, or another machine's
+        // file system) proves nothing either.
+        assert_eq!(stamp.unless_racy(changed - RACY), None);
+    }
+
+    #[test]
+    fn hash_file_keeps_the_stamp_of_a_file_that_settled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"settled").expect("write");
+        std::thread::sleep(RACY + std::time::Duration::from_millis(20));
+        let (d, len, stamp) = hash_file(&f).expect("hash");
+        assert_eq!((d, len), (Digest::of(b"settled"), 7));
+        let stamp = stamp.expect("a file last changed before RACY is stamped");
+        assert!(stamp.holds(&f));
     }
 
     #[test]

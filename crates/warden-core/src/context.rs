@@ -150,9 +150,13 @@ impl std::fmt::Debug for Context {
 /// How long ago `t` was (zero when it is in the future): the age of a file
 /// from its mtime, for settle times and stale locks.
 pub fn age_of(t: std::time::SystemTime) -> std::time::Duration {
+    wall_clock().duration_since(t).unwrap_or_default()
+}
+
+/// The wall clock, for comparing with a file's times (which the kernel takes
+/// from the same clock).
+pub fn wall_clock() -> std::time::SystemTime {
     std::time::SystemTime::now()
-        .duration_since(t)
-        .unwrap_or_default()
 }
 
 /// A number from the operating system's random source.

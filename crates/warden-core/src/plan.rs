@@ -72,7 +72,7 @@ impl FileState {
                 content: Content::File {
                     path: fs,
                     len,
-                    stamp: Some(stamp),
+                    stamp,
                 },
                 mode: fsutil::mode_of(&meta),
                 digest,

@@ -896,7 +896,7 @@ impl Parser<'_> {
             crate::content::Content::File {
                 path: path.to_path_buf(),
                 len,
-                stamp: Some(stamp),
+                stamp,
             }
         } else {
             let b = std::fs::read(path).io("read", path).map_err(unreadable)?;
