@@ -6,7 +6,8 @@ bench/plugins.sh helpers` measures each command's runs as one hyperfine block,
 and on a shared or idle-prone virtual machine the speed drifts between blocks;
 here every round runs each command once, in alternating order, each from
 spawn to exit (CPU: user + system of the process and its children, from
-wait4), like bench/apply-interleaved.py does for `apply`.
+wait4), like bench/apply-interleaved.py does for `apply` (both use
+bench/interleave.py).
 
 Commands:
   bare     sh -c 'cd plugins/shb && sh src/handler.sh < one.stdin'
@@ -21,37 +22,16 @@ Usage:
   python3 bench/dispatch-interleaved.py [--rounds N] [NAME=WARDEN_BINARY ...]
 """
 
-import argparse
 import hashlib
 import json
 import os
 import shutil
-import statistics
 import subprocess
-import sys
 import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+import interleave
 
-
-def default_binary():
-    host = subprocess.run(["rustc", "--print", "host-tuple"], capture_output=True, text=True, check=True).stdout.strip()
-    return os.path.join(ROOT, "target", host, "release", "warden")
-
-
-def timed(argv, cwd):
-    """Wall seconds and CPU seconds (user + system, children included) of one process."""
-    with open(os.devnull, "wb") as null:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=null)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = 0
-    if status != 0:
-        sys.exit(f"{argv!r} exited with status {status}")
-    return wall, usage.ru_utime + usage.ru_stime
+HERE = interleave.HERE
 
 
 def make_repo(path, warden):
@@ -63,15 +43,7 @@ def make_repo(path, warden):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=100)
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("binaries", nargs="*", metavar="NAME=WARDEN_BINARY")
-    args = ap.parse_args()
-    wardens = [b.split("=", 1) for b in args.binaries] or [["warden", default_binary()]]
-    for name, path in wardens:
-        if not os.access(path, os.X_OK):
-            sys.exit(f"{name}: {path} is not an executable (build it first: cargo build --release)")
+    args = interleave.parse(__doc__, rounds=100)
     base = tempfile.mkdtemp(prefix="warden-dispatch-ilv.")
     try:
         items = [{"path": "inbox/file00000.md", "sha256": hashlib.sha256(b"0").hexdigest(), "size": 10}]
@@ -87,37 +59,28 @@ def main():
         for d in ("floor-scratch", "floor-runs"):
             os.makedirs(os.path.join(base, d))
         commands = []
-        for k, (name, path) in enumerate(wardens):
-            bindir = os.path.join(base, f"bin{k}")
-            os.makedirs(bindir)
-            shutil.copy2(path, os.path.join(bindir, "warden"))
-            sandbox = os.path.join(os.path.dirname(path), "warden-sandbox")
-            if os.access(sandbox, os.X_OK):
-                shutil.copy2(sandbox, os.path.join(bindir, "warden-sandbox"))
-            warden = os.path.join(bindir, "warden")
+        for k, (name, path) in enumerate(args.wardens):
+            warden = interleave.copy_binary(path, os.path.join(base, f"bin{k}"))
             repo = os.path.join(base, f"repo{k}")
             make_repo(repo, warden)
-            commands.append((name, [warden, "run", "FileDetected", "--input", one_json, "--yes"], repo))
-        plugin = os.path.join(base, "repo0", "plugins", "shb")
-        commands.insert(0, ("bare", ["sh", "-c", f"sh src/handler.sh < {one_stdin}"], plugin))
-        commands.insert(1, ("floor", [floor, os.path.join(base, "repo0"), os.path.join(base, "floor-scratch"), one_stdin,
-                                      os.path.join(base, "floor.ledger"), os.path.join(base, "floor-runs"),
-                                      "--", "sh", "src/handler.sh"], plugin))
-        results = {name: ([], []) for name, _, _ in commands}
-        for i in range(args.warmup + args.rounds):
-            order = commands if i % 2 == 0 else commands[::-1]
-            for name, argv, cwd in order:
-                wall, cpu = timed(argv, cwd)
-                if i >= args.warmup:
-                    results[name][0].append(wall)
-                    results[name][1].append(cpu)
-        bare_wall = statistics.median(results["bare"][0])
-        bare_cpu = statistics.median(results["bare"][1])
+            argv = [warden, "run", "FileDetected", "--input", one_json, "--yes"]
+            commands.append((name, lambda i, argv=argv: argv, repo))
+        repo0 = os.path.join(base, "repo0")
+        plugin = os.path.join(repo0, "plugins", "shb")
+        bare = ["sh", "-c", f"sh src/handler.sh < {one_stdin}"]
+        floor_argv = [floor, repo0, os.path.join(base, "floor-scratch"), one_stdin,
+                      os.path.join(base, "floor.ledger"), os.path.join(base, "floor-runs"),
+                      "--", "sh", "src/handler.sh"]
+        commands.insert(0, ("bare", lambda i: bare, plugin))
+        commands.insert(1, ("floor", lambda i: floor_argv, plugin))
+        results = interleave.rounds(commands, args)
+        bare_wall = interleave.median(results["bare"][0])
+        bare_cpu = interleave.median(results["bare"][1])
         print(f"| command ({args.rounds} interleaved rounds) | median | min | CPU (median) | / bare (median, CPU) |")
         print("|---|---|---|---|---|")
         for name, _, _ in commands:
             wall, cpu = results[name]
-            med, c = statistics.median(wall), statistics.median(cpu)
+            med, c = interleave.median(wall), interleave.median(cpu)
             print(f"| {name} | {med * 1e3:.2f} ms | {min(wall) * 1e3:.2f} ms | {c * 1e3:.2f} ms | {med / bare_wall:.2f}×, {c / bare_cpu:.2f}× |")
         print(f"load average: {os.getloadavg()}")
     finally:
