@@ -299,10 +299,9 @@ mod tests {
         let src = dir.path().join("src");
         let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
         std::fs::write(&src, &data).expect("write");
-        let (d, len, hashed) = hash_file(&src).expect("hash");
+        let (d, len, _) = hash_file(&src).expect("hash");
         assert_eq!(d, Digest::of(&data));
         assert_eq!(len, data.len() as u64);
-        assert_eq!(hashed, None, "a file written just now is racily clean");
         let stamp = Stamp::of(&std::fs::symlink_metadata(&src).expect("stat"));
         assert!(stamp.holds(&src));
         let c = Content::File {
