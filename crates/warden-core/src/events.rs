@@ -108,21 +108,25 @@ fn payload(props: serde_json::Value, required: &[&str]) -> serde_json::Value {
     })
 }
 
+/// The catalogue's entries, in its stable order: [`EVENT_NAMES`] names
+/// them in the same order.
+const SPECS: [fn() -> EventSpec; 11] = [
+    manual,
+    file_detected,
+    pre_commit,
+    pre_merge,
+    merge_conflict,
+    post_merge,
+    sync_audited,
+    quarantine_created,
+    rollback_triggered,
+    registry_maintain,
+    command_received,
+];
+
 /// The catalogue, in a stable order.
 pub fn catalogue() -> Vec<EventSpec> {
-    vec![
-        manual(),
-        file_detected(),
-        pre_commit(),
-        pre_merge(),
-        merge_conflict(),
-        post_merge(),
-        sync_audited(),
-        quarantine_created(),
-        rollback_triggered(),
-        registry_maintain(),
-        command_received(),
-    ]
+    SPECS.iter().map(|spec| spec()).collect()
 }
 
 /// A repository-relative path in an input payload.
@@ -346,7 +350,9 @@ const EVENT_NAMES: [&str; 11] = [
 ];
 
 pub fn find(name: &str) -> Option<EventSpec> {
-    catalogue().into_iter().find(|e| e.name == name)
+    // Only the named event's input schema is built.
+    let i = EVENT_NAMES.iter().position(|n| *n == name)?;
+    Some(SPECS[i]())
 }
 
 #[cfg(test)]
@@ -355,5 +361,16 @@ mod names_tests {
     fn the_event_names_are_the_catalogue_s_names_in_its_order() {
         let names: Vec<&str> = super::catalogue().iter().map(|e| e.name).collect();
         assert_eq!(super::event_names(), names);
+    }
+
+    #[test]
+    fn find_gives_each_event_its_own_spec_and_nothing_for_an_unknown_name() {
+        for spec in super::catalogue() {
+            let found = super::find(spec.name).expect("every catalogued event is found");
+            assert_eq!(found.name, spec.name);
+            assert_eq!(found.input_schema, spec.input_schema);
+        }
+        assert!(super::find("NoSuchEvent").is_none());
+        assert!(super::find("manual").is_none(), "names are case-sensitive");
     }
 }
