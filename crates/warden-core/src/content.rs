@@ -23,8 +23,15 @@ pub const LARGE: u64 = 1 << 20;
 const CHUNK: usize = 1 << 20;
 
 /// How long after a file's last change (its ctime) a [`Stamp`] of it is
-/// trusted: several of the coarsest kernel clock ticks (10 ms at HZ=100).
-pub const RACY: std::time::Duration = std::time::Duration::from_millis(50);
+/// trusted: twice the coarsest kernel clock tick (10 ms at HZ=100).
+pub const RACY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// From this size on, [`hash_file`] waits for a file changed less than
+/// [`RACY`] ago to settle before it reads it, so that its stamp can be kept:
+/// hashing it again later would cost more than the wait (SHA-256 of 64 MiB
+/// takes ~35 ms on the project's machine). An undo right after its apply
+/// reads such a file.
+const SETTLE_FROM: u64 = 64 << 20;
 
 /// What a file looked like when it was hashed: if it still looks the same,
 /// its content has not been replaced since (the same test `git status` uses
@@ -93,10 +100,19 @@ impl Stamp {
     /// This stamp, if the file last changed at least [`RACY`] before `at`
     /// (when it was taken); `None` for a racily clean one.
     fn unless_racy(self, at: std::time::SystemTime) -> Option<Stamp> {
-        let settled = at
-            .duration_since(self.changed_at())
-            .is_ok_and(|d| d >= RACY);
-        settled.then_some(self)
+        self.racy_for(at).is_none().then_some(self)
+    }
+
+    /// How much longer than `at` the file must stay unchanged before a stamp
+    /// of it can be trusted; `None` when it already can. A file time ahead
+    /// of the clock (set back, or another machine's file system) would never
+    /// settle: such a stamp is racy, and there is nothing to wait for.
+    fn racy_for(&self, at: std::time::SystemTime) -> Option<std::time::Duration> {
+        match at.duration_since(self.changed_at()) {
+            Ok(age) if age >= RACY => None,
+            Ok(age) => Some(RACY - age),
+            Err(_) => Some(std::time::Duration::ZERO),
+        }
     }
 }
 
@@ -161,13 +177,26 @@ impl Content {
 
 /// Hash the file at `path` by streaming it. Returns its digest, length and
 /// the stamp it had, `None` when the stamp is racily clean (the file changed
-/// less than [`RACY`] before it was looked at, see [`Stamp`]); a file that
-/// changes while it is read is read again.
+/// less than [`RACY`] before it was looked at, see [`Stamp`]; a file of 64
+/// MiB or more is given that long to settle first); a file that changes
+/// while it is read is read again.
 pub fn hash_file(path: &Path) -> Result<(Digest, u64, Option<Stamp>)> {
+    hash_settled(path, SETTLE_FROM)
+}
+
+/// [`hash_file`], waiting for files of `settle_from` bytes or more.
+fn hash_settled(path: &Path, settle_from: u64) -> Result<(Digest, u64, Option<Stamp>)> {
     let mut buf = vec![0u8; CHUNK];
     for _ in 0..3 {
-        let looked = crate::context::wall_clock();
-        let before = std::fs::symlink_metadata(path).io("inspect", path)?;
+        let mut looked = crate::context::wall_clock();
+        let mut before = std::fs::symlink_metadata(path).io("inspect", path)?;
+        if before.len() >= settle_from
+            && let Some(wait) = Stamp::of(&before).racy_for(looked)
+        {
+            std::thread::sleep(wait);
+            looked = crate::context::wall_clock();
+            before = std::fs::symlink_metadata(path).io("inspect", path)?;
+        }
         let mut f = std::fs::File::open(path).io("open", path)?;
         let mut h = sha2::Sha256::new();
         let mut len = 0u64;
@@ -383,6 +412,41 @@ mod tests {
         // A clock behind the file's time (set back, or another machine's
         // file system) proves nothing either.
         assert_eq!(stamp.unless_racy(changed - RACY), None);
+    }
+
+    #[test]
+    fn a_big_file_changed_just_now_is_given_time_to_settle_and_keeps_its_stamp() {
+        // An undo right after its apply hashes the file the apply just
+        // wrote: past SETTLE_FROM, waiting RACY is cheaper than hashing it a
+        // second time later because its stamp was racy.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"just written").expect("write");
+        let (d, _, stamp) = hash_settled(&f, 0).expect("hash");
+        assert_eq!(d, Digest::of(b"just written"));
+        let stamp = stamp.expect("the file was given time to settle");
+        assert!(stamp.holds(&f));
+        assert!(
+            crate::context::wall_clock()
+                .duration_since(stamp.changed_at())
+                .is_ok_and(|age| age >= RACY),
+            "it was hashed only once it had settled"
+        );
+    }
+
+    #[test]
+    fn a_file_time_ahead_of_the_clock_is_racy_with_nothing_to_wait_for() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"x").expect("write");
+        let stamp = Stamp::of(&std::fs::symlink_metadata(&f).expect("stat"));
+        let before_it = stamp.changed_at() - RACY;
+        assert_eq!(stamp.racy_for(before_it), Some(std::time::Duration::ZERO));
+        assert_eq!(stamp.racy_for(stamp.changed_at() + RACY), None);
+        assert_eq!(
+            stamp.racy_for(stamp.changed_at() + RACY / 4),
+            Some(RACY - RACY / 4)
+        );
     }
 
     #[test]
