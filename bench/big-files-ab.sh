@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 11, Build 3: apply (content_file) + undo of one big file, two warden
 # binaries side by side, against a durable copy of the same file, in the same
-# rounds (the virtual disk's flush speed drifts between runs minutes apart).
+# rounds (the virtual disk's flush speed drifts between runs minutes apart),
+# in alternating order (old first in odd rounds, new first in even ones).
 # Run: OLD=<warden> NEW=<warden> bash bench/big-files-ab.sh [SIZE_MiB=2048] [ROUNDS=3]
 # (NEW defaults to this tree's release build; HELPER to the scale bench.)
 set -euo pipefail
@@ -28,12 +29,16 @@ echo "| round | durable copy (s) | old apply | old undo | new apply | new undo |
 echo "|---|---|---|---|---|---|---|---|"
 for r in $(seq 1 "$ROUNDS"); do
   sync; row=$(t "$H" durable-copy "$B/staged.bin" "$B/copy.bin"); rm -f "$B/copy.bin"
-  for v in old new; do
+  # The binary run second in a round was measured ~2x slower to apply,
+  # whichever it was: the order alternates from round to round.
+  order="old new"; [ $((r % 2)) = 0 ] && order="new old"
+  for v in $order; do
     W=$OLD; [ "$v" = new ] && W=$NEW
     sync; a=$(t "$W" --repo "$B/$v" apply "$B/big.json" --yes)
     run=$("$W" --repo "$B/$v" --format json runs | sed -n 's/.*"run": *"\([0-9A-Z]*\)".*/\1/p' | head -1)
     sync; u=$(t "$W" --repo "$B/$v" undo "$run" --yes)
-    row="$row $a $u"
+    if [ "$v" = old ]; then res_old="$a $u"; else res_new="$a $u"; fi
   done
+  row="$row $res_old $res_new"
   echo "$r $row" | awk '{printf "| %s | %s | %s | %s | %s | %s | %.2f× | %.2f× |\n",$1,$2,$3,$4,$5,$6,($3+$4)/$2,($5+$6)/$2}'
 done
