@@ -1,10 +1,20 @@
 //! "The repo is verified unchanged after each plugin run" (G9), independently
 //! of the kernel: a fingerprint of every file, directory and symlink before
-//! and after — its type, content fingerprint (size, mtime, inode), mode,
-//! owner and extended attributes. When the file system sandbox is not
-//! enforced the snapshot also keeps the content of every file, so a content
-//! change can be rolled back exactly. Metadata (modes, owners, xattrs,
-//! directories, symlinks) is always restorable from the snapshot itself.
+//! and after — its type, content fingerprint (size, mtime, inode), change
+//! time, mode, owner and extended attributes. When the file system sandbox
+//! is not enforced the snapshot also keeps the content of every file, so a
+//! content change can be rolled back exactly. Metadata (modes, owners,
+//! xattrs, directories, symlinks) is always restorable from the snapshot
+//! itself.
+//!
+//! **The change time.** A process that may write a file may also set its
+//! mtime back (`utimensat`), so a same-size rewrite in place keeps size,
+//! mtime and inode. It cannot set the change time (ctime), which every write
+//! and every metadata change moves. A file whose ctime moved while the rest
+//! of its fingerprint did not is compared byte for byte with its kept
+//! content; when no content was kept (the sandbox was enforced), a moved
+//! ctime with its mode, owner and xattrs unchanged counts as a content
+//! change, since nothing else explains it.
 //!
 //! The areas the runtime writes itself (`.runs/`, `.warden/state/`) are
 //! watched for metadata only: a plugin that makes the journal unreadable
@@ -42,6 +52,8 @@ pub struct Meta {
     pub kind: Kind,
     pub len: u64,
     pub mtime_ns: i128,
+    /// The change time, which no unprivileged process can set (see the module docs).
+    pub ctime_ns: i128,
     /// Permission bits (`0o7777`: setuid, setgid and sticky included).
     pub mode: u32,
     pub ino: u64,
@@ -72,6 +84,8 @@ impl Meta {
 
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
+    /// The directory the snapshot was taken of.
+    pub root: std::path::PathBuf,
     pub files: BTreeMap<String, Meta>,
     /// Content (and mode) of every regular file, when taken with content.
     pub content: BTreeMap<String, (Vec<u8>, u32)>,
@@ -117,7 +131,7 @@ impl Change {
         let mut what = Vec::new();
         if b.kind != a.kind {
             what.push(format!("type {:?} -> {:?}", b.kind, a.kind));
-        } else if !b.same_content(a) {
+        } else if self.content {
             what.push("content".to_string());
         }
         if b.kind != Kind::Symlink && b.mode != a.mode {
@@ -165,6 +179,7 @@ fn meta_of(path: &Path, m: &std::fs::Metadata) -> Meta {
             kind,
             len: m.len(),
             mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
             mode: m.mode() & 0o7777,
             ino: m.ino(),
             uid: m.uid(),
@@ -183,6 +198,7 @@ fn meta_of(path: &Path, m: &std::fs::Metadata) -> Meta {
                 .ok()
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_nanos() as i128),
+            ctime_ns: 0,
             mode: 0,
             ino: 0,
             uid: 0,
@@ -261,6 +277,7 @@ impl Snapshot {
         bounded: bool,
     ) -> std::io::Result<Snapshot> {
         let mut snap = Snapshot {
+            root: root.to_path_buf(),
             bounded,
             ..Snapshot::default()
         };
@@ -275,12 +292,23 @@ impl Snapshot {
         let mut out = Vec::new();
         for (p, b) in &self.files {
             match after.files.get(p) {
-                Some(a) if a == b || (b.same_content(a) && b.same_metadata(a)) => {}
-                a => out.push(Change {
+                Some(a) if a == b => {}
+                Some(a) => {
+                    let content = !self.same_content(p, b, a);
+                    if content || !b.same_metadata(a) {
+                        out.push(Change {
+                            path: p.clone(),
+                            before: Some(b.clone()),
+                            after: Some(a.clone()),
+                            content,
+                        });
+                    }
+                }
+                None => out.push(Change {
                     path: p.clone(),
                     before: Some(b.clone()),
-                    after: a.cloned(),
-                    content: !a.is_some_and(|a| b.same_content(a)),
+                    after: None,
+                    content: true,
                 }),
             }
         }
@@ -311,6 +339,22 @@ impl Snapshot {
         out
     }
 
+    /// Whether `path` kept its content from `b` (this snapshot) to `a`: the
+    /// fingerprint, and for a file whose change time moved, its kept bytes
+    /// (or, without them, a metadata change that explains the move).
+    fn same_content(&self, path: &str, b: &Meta, a: &Meta) -> bool {
+        if !b.same_content(a) {
+            return false;
+        }
+        if b.kind != Kind::File || b.ctime_ns == a.ctime_ns {
+            return true;
+        }
+        match self.content.get(path) {
+            Some((kept, _)) => std::fs::read(self.root.join(path)).is_ok_and(|now| &now == kept),
+            None => !b.same_metadata(a),
+        }
+    }
+
     /// A bounded snapshot knows only the names of the top-level entries of
     /// its bounded areas: a removed one shows (it cannot be put back from
     /// here). New names do not: read-only commands add run directories
@@ -329,6 +373,7 @@ impl Snapshot {
                         kind: Kind::Other,
                         len: 0,
                         mtime_ns: 0,
+                        ctime_ns: 0,
                         mode: 0,
                         ino: 0,
                         uid: 0,

@@ -246,6 +246,66 @@ fn a_content_change_is_restored_with_its_mode_and_xattrs() {
 }
 
 #[test]
+fn a_same_size_rewrite_with_its_mtime_put_back_is_seen_and_restored() {
+    // Without the file system sandbox a plugin can rewrite a file in place
+    // (same inode, same size) and set its mtime back (utimensat): size, mtime
+    // and inode alone then say "unchanged". The change time cannot be set.
+    let dir = repo();
+    let root = dir.path();
+    let changes = attack_and_roll_back(root, true, |r| {
+        let p = r.join("README.md");
+        let mtime = std::fs::metadata(&p)
+            .expect("meta")
+            .modified()
+            .expect("mtime");
+        std::fs::write(&p, "README\n").expect("rewrite");
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .and_then(|f| f.set_modified(mtime))
+            .expect("set the mtime back");
+    });
+    assert_eq!(changes, vec!["README.md: content".to_string()]);
+    assert_eq!(
+        std::fs::read(root.join("README.md")).expect("read"),
+        b"readme\n"
+    );
+}
+
+#[test]
+fn without_kept_content_a_moved_change_time_alone_counts_as_a_content_change() {
+    let dir = repo();
+    let root = dir.path();
+    let before = Snapshot::take(root, false).expect("before");
+    let p = root.join("README.md");
+    let mtime = std::fs::metadata(&p)
+        .expect("meta")
+        .modified()
+        .expect("mtime");
+    std::fs::write(&p, "README\n").expect("rewrite");
+    std::fs::File::options()
+        .write(true)
+        .open(&p)
+        .and_then(|f| f.set_modified(mtime))
+        .expect("set the mtime back");
+    // A chmod moves the change time too, and explains it: metadata only.
+    chmod(&root.join("run.sh"), 0o700);
+    let after = Snapshot::take(root, false).expect("after");
+    let seen: Vec<(String, bool)> = before
+        .diff(&after)
+        .into_iter()
+        .map(|c| (c.path, c.content))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("README.md".to_string(), true),
+            ("run.sh".to_string(), false)
+        ]
+    );
+}
+
+#[test]
 fn an_unchanged_tree_has_no_diff() {
     let dir = repo();
     let a = Snapshot::take(dir.path(), true).expect("a");
