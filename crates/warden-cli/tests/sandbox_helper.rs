@@ -90,6 +90,12 @@ fn warden_starts_plugins_through_the_warden_sandbox_beside_it() {
             plugin[0].contains(&format!(" --protect {} ", root.display())),
             "{calls:#?}"
         );
+        // The helper enters the plugin's directory itself, so warden starts
+        // it without one of its own (a vfork, not a copy of warden).
+        assert!(
+            plugin[0].contains(&format!(" --cwd {}/plugins/", root.display())),
+            "{calls:#?}"
+        );
         assert!(
             calls.iter().all(|l| l.starts_with("--build ")),
             "{calls:#?}"

@@ -366,6 +366,21 @@ fn a_missing_git_says_so() {
 }
 
 #[test]
+fn a_missing_directory_is_named_not_reported_as_gits_exit_128() {
+    // git enters the directory itself (`-C`), so a missing one is git's own
+    // failure; warden still names the directory, as when it could not start git.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gone = dir.path().join("gone");
+    let e = Git::new(&gone).version().expect_err("missing directory");
+    assert_eq!(e.kind, ErrorKind::Spawn);
+    assert!(
+        e.to_string()
+            .contains(&format!("{} is not a directory", gone.display())),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_hanging_git_is_killed_at_the_local_deadline_and_a_network_call_at_its_own() {
     let dir = tempfile::tempdir().expect("tempdir");
     // It hangs for every command, leaving a grandchild behind as well.

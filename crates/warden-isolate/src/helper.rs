@@ -8,7 +8,7 @@
 //!   fallback when no `warden-sandbox` of this very build stands beside
 //!   warden (`cargo run`, a copied binary, an older installation).
 //!
-//! `warden-sandbox --build ID [--stage2] --scratch DIR [--require]
+//! `warden-sandbox --build ID [--stage2] --scratch DIR [--cwd DIR] [--require]
 //! [--require-layer L]… [--protect DIR]… [--probe] -- PLUGIN ARGV…`. The
 //! first two words are the handshake: `ID` must be [`BUILD_ID`], which both
 //! binaries take from this crate, so a helper left from another build (whose
@@ -60,6 +60,12 @@ pub const EXIT_USAGE: u8 = 2;
 pub struct Request {
     /// The plugin's scratch directory: the one place it may write.
     pub scratch: PathBuf,
+    /// The directory the plugin starts in. The helper enters it itself, first
+    /// thing: warden then starts the helper without a working directory of
+    /// its own, which lets the standard library use `posix_spawn` (a vfork)
+    /// instead of copying warden's whole address space with `fork` (in a
+    /// static executable it cannot find `posix_spawn_file_actions_addchdir_np`).
+    pub cwd: Option<PathBuf>,
     /// Refuse to start the plugin unless the file system layer is enforced.
     pub require: bool,
     /// Also refuse unless these layers are enforced (by name).
@@ -117,6 +123,10 @@ impl Request {
         }
         a.push("--scratch".into());
         a.push(self.scratch.clone().into());
+        if let Some(dir) = &self.cwd {
+            a.push("--cwd".into());
+            a.push(dir.clone().into());
+        }
         if self.require {
             a.push("--require".into());
         }
@@ -162,6 +172,7 @@ impl Request {
                 "--require" => r.require = true,
                 "--probe" => r.probe = true,
                 "--scratch" => scratch = Some(PathBuf::from(value("--scratch")?)),
+                "--cwd" => r.cwd = Some(PathBuf::from(value("--cwd")?)),
                 "--protect" => r.protect.push(PathBuf::from(value("--protect")?)),
                 "--require-layer" => r.require_layer.push(
                     value("--require-layer")?
@@ -226,6 +237,18 @@ pub fn run(req: &Request, entry: Entry) -> Result<u8, Usage> {
     let required = req.required()?;
     if !req.probe && req.argv.is_empty() {
         return Err(usage("no plugin command after --", None));
+    }
+    // Before anything else, so every stage and the plugin start there (and
+    // stage 2 re-enters it through the read-only mount, as it would a
+    // working directory it was started in).
+    if let Some(dir) = &req.cwd
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        eprintln!(
+            "warden: the sandbox helper cannot enter {}: {e}",
+            dir.display()
+        );
+        return Ok(EXIT_EXEC_FAILED as u8);
     }
     if req.stage2 {
         return Ok(stage2(req, &required));
@@ -419,6 +442,7 @@ mod tests {
     fn a_request_reads_back_what_it_writes() {
         let r = Request {
             scratch: "/tmp/s".into(),
+            cwd: Some("/repo/plugins/p".into()),
             require: true,
             require_layer: vec!["processes".into(), "metadata".into()],
             protect: vec!["/repo".into(), "/other".into()],
@@ -494,6 +518,7 @@ mod tests {
         #[test]
         fn any_request_reads_back_what_it_writes(
             scratch in "[^\u{0}]{1,20}",
+            cwd in proptest::option::of("[^\u{0}]{1,20}"),
             require: bool,
             probe: bool,
             stage2: bool,
@@ -503,6 +528,7 @@ mod tests {
         ) {
             let r = Request {
                 scratch: scratch.into(),
+                cwd: cwd.map(PathBuf::from),
                 require,
                 require_layer: layers,
                 protect: protect.into_iter().map(PathBuf::from).collect(),

@@ -18,6 +18,9 @@ use warden_isolate::helper::{self, Entry, Request};
 pub struct Args {
     #[arg(long)]
     pub scratch: PathBuf,
+    /// The directory to enter before anything else (the plugin starts there).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
     /// Refuse to start the plugin when the sandbox is not enforced.
     #[arg(long)]
     pub require: bool,
@@ -42,6 +45,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let req = Request {
         scratch: args.scratch.clone(),
+        cwd: args.cwd.clone(),
         require: args.require,
         require_layer: args.require_layer.clone(),
         protect: args.protect.clone(),

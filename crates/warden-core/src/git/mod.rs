@@ -405,6 +405,13 @@ impl Git {
 
     fn command(&self, mode: Mode) -> Cmd {
         let mut c = Cmd::new(&self.cfg.program)
+            // `-C`, not a working directory for the child: without one the
+            // standard library starts git with `posix_spawn` (a vfork). With
+            // one, a static warden cannot find glibc's
+            // `posix_spawn_file_actions_addchdir_np` and forks, copying its
+            // page tables and taking copy-on-write faults afterwards.
+            .arg("-C")
+            .arg(&self.dir)
             // Never leave a detached `gc --auto`/maintenance behind.
             .args([
                 "-c",
@@ -424,8 +431,7 @@ impl Git {
             .timeout(match mode {
                 Mode::Network => self.cfg.network_timeout,
                 _ => self.cfg.local_timeout,
-            })
-            .cwd(&self.dir);
+            });
         if mode == Mode::Read {
             // No opportunistic index refresh by any read (status, diff, …):
             // a read leaves the user's index byte for byte as it was.
@@ -475,6 +481,15 @@ impl Git {
             }
             .in_dir(&self.dir)
         })?;
+        // git itself enters the directory (`-C`): a missing one is its exit 128.
+        if out.code == Some(128) && !self.dir.is_dir() {
+            return Err(Error::new(
+                ErrorKind::Spawn,
+                &op,
+                format!("{} is not a directory", self.dir.display()),
+            )
+            .in_dir(&self.dir));
+        }
         let limit = match call.mode {
             Mode::Network => self.cfg.network_timeout,
             _ => self.cfg.local_timeout,

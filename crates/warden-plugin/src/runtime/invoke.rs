@@ -74,10 +74,18 @@ pub fn invoke(
     };
     let entry = spec.entry();
     let input = request_lines(op, event, items);
-    let finish = |c: Cmd| configure(c, root, &dir, scratch.path(), spec, launcher, &input);
-    let run = match sandbox_request(root, &entry, scratch.path(), launcher, require_sandbox) {
+    let finish = |c: Cmd| configure(c, root, scratch.path(), spec, launcher, &input);
+    let run = match sandbox_request(
+        root,
+        &dir,
+        &entry,
+        scratch.path(),
+        launcher,
+        require_sandbox,
+    ) {
+        // The helper enters the plugin's directory itself (see `Request::cwd`).
         Some(req) => launcher.run_helper(&req, finish),
-        None => finish(Cmd::new(&entry[0]).args(&entry[1..])).run(),
+        None => finish(Cmd::new(&entry[0]).args(&entry[1..]).cwd(&dir)).run(),
     };
     let finished = match run {
         Ok(f) => f,
@@ -107,19 +115,17 @@ pub fn invoke(
     done(exit, level, stdout, stderr, outcome)
 }
 
-/// The plugin's working directory, environment, input and limits, on the
-/// command that starts it (through the helper or directly).
+/// The plugin's environment, input and limits, on the command that starts
+/// it (through the helper or directly).
 fn configure(
     c: Cmd,
     root: &Path,
-    dir: &Path,
     scratch: &Path,
     spec: &PluginSpec,
     launcher: &Launcher,
     input: &[u8],
 ) -> Cmd {
-    c.cwd(dir)
-        .envs(launcher.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    c.envs(launcher.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("HOME", scratch)
         .env("TMPDIR", scratch)
         .env("CARGO_TARGET_DIR", scratch.join("target"))
@@ -136,11 +142,12 @@ fn configure(
         .timeout(Duration::from_millis(spec.limits.timeout_ms))
 }
 
-/// What the sandbox helper is asked for the plugin's `entry`: the
-/// repository protected, the required layers named; `None` when there is
-/// no helper (the plugin starts directly).
+/// What the sandbox helper is asked for the plugin's `entry`, started in
+/// `dir`: the repository protected, the required layers named; `None` when
+/// there is no helper (the plugin starts directly).
 fn sandbox_request(
     root: &Path,
+    dir: &Path,
     entry: &[String],
     scratch: &Path,
     launcher: &Launcher,
@@ -149,6 +156,7 @@ fn sandbox_request(
     launcher.helper.as_ref()?;
     Some(Request {
         scratch: scratch.to_path_buf(),
+        cwd: Some(dir.to_path_buf()),
         require: require_sandbox,
         // Empty unless the policy requires the sandbox, or the runtime
         // relies on these layers (a bounded snapshot).
