@@ -17,6 +17,10 @@ Commands:
            NAME=WARDEN_BINARY given (default: the release build); each binary
            is copied (with the warden-sandbox beside it) into the run's
            directory first, and gets a repository of its own
+  start    the first binary's `--version`: what starting warden at all costs
+
+The last line adds the floor's time and warden's start above the bare
+handler's: no dispatch through a warden process can be faster than that.
 
 Usage:
   python3 bench/dispatch-interleaved.py [--rounds N] [NAME=WARDEN_BINARY ...]
@@ -71,8 +75,10 @@ def main():
         floor_argv = [floor, repo0, os.path.join(base, "floor-scratch"), one_stdin,
                       os.path.join(base, "floor.ledger"), os.path.join(base, "floor-runs"),
                       "--", "sh", "src/handler.sh"]
+        start = [commands[0][1](0)[0], "--version"]
         commands.insert(0, ("bare", lambda i: bare, plugin))
         commands.insert(1, ("floor", lambda i: floor_argv, plugin))
+        commands.append(("start", lambda i: start, base))
         results = interleave.rounds(commands, args)
         bare_wall = interleave.median(results["bare"][0])
         bare_cpu = interleave.median(results["bare"][1])
@@ -82,6 +88,8 @@ def main():
             wall, cpu = results[name]
             med, c = interleave.median(wall), interleave.median(cpu)
             print(f"| {name} | {med * 1e3:.2f} ms | {min(wall) * 1e3:.2f} ms | {c * 1e3:.2f} ms | {med / bare_wall:.2f}×, {c / bare_cpu:.2f}× |")
+        least = interleave.median(results["floor"][0]) + interleave.median(results["start"][0])
+        print(f"floor + start: {least * 1e3:.2f} ms, {least / bare_wall:.2f}× bare")
         print(f"load average: {os.getloadavg()}")
     finally:
         shutil.rmtree(base)
