@@ -31,6 +31,11 @@ try "rename .git/refs/heads/main" mv "$g/refs/heads/main" "$g/refs/heads/gone"
 
 /// Every entry under `.git`: path -> (kind, bytes of a file, mode).
 fn git_dir(root: &Path) -> BTreeMap<String, (String, Vec<u8>, u32)> {
+    tree_of(&root.join(".git"))
+}
+
+/// Every entry under `dir`: path -> (kind, bytes of a file, mode).
+fn tree_of(dir: &Path) -> BTreeMap<String, (String, Vec<u8>, u32)> {
     fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, (String, Vec<u8>, u32)>) {
         for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
             let path = e.path();
@@ -48,7 +53,7 @@ fn git_dir(root: &Path) -> BTreeMap<String, (String, Vec<u8>, u32)> {
         }
     }
     let mut out = BTreeMap::new();
-    walk(&root.join(".git"), ".git", &mut out);
+    walk(dir, ".git", &mut out);
     out
 }
 
@@ -127,6 +132,63 @@ fn a_sandboxed_sh_plugin_cannot_write_create_chmod_or_remove_anything_under_dot_
             "{log}"
         );
         assert_eq!(git_dir(&r.root), before, ".git changed under the sandbox");
+        r.ok(&["ledger", "verify"]);
+    });
+}
+
+#[test]
+fn a_sandboxed_sh_plugin_cannot_change_a_git_directory_outside_the_working_tree() {
+    // `.git` is a file naming the git directory elsewhere (a linked worktree,
+    // a `--separate-git-dir` repository). It was neither bound read-only nor
+    // snapshotted: a sandboxed plugin could chmod its config, touch its HEAD
+    // and chmod 000 its objects (Landlock does not govern metadata).
+    common::with_each_helper(|_| {
+        let r = Repo::new();
+        r.ok(&[
+            "plugin",
+            "new",
+            "gitter",
+            "--event",
+            "FileDetected",
+            "--lang",
+            "sh",
+            "--yes",
+        ]);
+        let attacks = ATTACKS.replace(
+            r#"g="$WARDEN_REPO/.git""#,
+            r#"g=$(sed -n 's/^gitdir: //p' "$WARDEN_REPO/.git")"#,
+        );
+        set_sh_handler(&r, "gitter", &attacks);
+        r.ok(&["plugin", "gen", "gitter", "--yes"]);
+        r.ok(&["plugin", "enable", "gitter", "--yes"]);
+        r.git(&["add", "-A"]);
+        r.git(&["commit", "-qm", "attacker"]);
+        let outside = tempfile::tempdir().expect("tempdir");
+        let gitdir = outside.path().join("repo.git");
+        std::fs::rename(r.root.join(".git"), &gitdir).expect("move .git out");
+        std::fs::write(
+            r.root.join(".git"),
+            format!("gitdir: {}\n", gitdir.display()),
+        )
+        .expect("gitfile");
+        let root = r.root.canonicalize().expect("root");
+        r.git(&["config", "core.worktree", &root.to_string_lossy()]);
+        let before = tree_of(&gitdir);
+        assert!(before.contains_key(".git/config") && before.contains_key(".git/refs/heads/main"));
+        let report = r.json(&["run", "FileDetected", "--yes"]);
+        let rec = &report["plugins"][0];
+        assert_eq!(rec["plugin"], json!("gitter"), "{report:#}");
+        assert!(rec["fault"].is_null(), "{rec:#}");
+        let run = report["run"].as_str().expect("run");
+        let log = std::fs::read_to_string(r.root.join(format!(".runs/{run}/gitter.stderr.log")))
+            .expect("stderr log");
+        let done: Vec<&str> = log.lines().filter(|l| l.ends_with(": done")).collect();
+        assert!(done.is_empty(), "{log}");
+        assert_eq!(
+            tree_of(&gitdir),
+            before,
+            "the git directory changed under the sandbox"
+        );
         r.ok(&["ledger", "verify"]);
     });
 }

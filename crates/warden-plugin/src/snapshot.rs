@@ -33,6 +33,16 @@
 //! with their metadata, and only the names of their top-level entries (a
 //! removed one still shows), without the content or metadata of anything
 //! below. Without those layers the full walk stays.
+//!
+//! **A git directory outside the working tree.** When `.git` is a file
+//! (`gitdir: …`: a linked worktree, a `--separate-git-dir` repository), the
+//! git directory it names and its common directory are part of the
+//! repository too ([`git_dirs_outside`]): the helper binds them read-only
+//! like the working tree, and every snapshot takes them in as it takes
+//! `.git/`, keyed by their absolute paths. A bounded snapshot reads the
+//! metadata of their top-level entries (and `.git/`'s), not only the names.
+//! What changed out there is reported; its metadata is put back, its content
+//! cannot be (the engine writes only inside the working tree).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -282,6 +292,17 @@ impl Snapshot {
             ..Snapshot::default()
         };
         walk(root, "", with_content, false, &mut snap)?;
+        for dir in git_dirs_outside(root) {
+            let key = dir.to_string_lossy().into_owned();
+            let meta = std::fs::symlink_metadata(&dir)?;
+            snap.files.insert(key.clone(), meta_of(&dir, &meta));
+            snap.visited += 1;
+            if bounded {
+                list_top(&dir, &key, &mut snap)?;
+            } else {
+                walk(&dir, &key, false, false, &mut snap)?;
+            }
+        }
         Ok(snap)
     }
 
@@ -424,7 +445,9 @@ fn walk(
         let meta = std::fs::symlink_metadata(&path)?;
         let m = meta_of(&path, &meta);
         snap.visited += 1;
-        if snap.bounded && BOUNDED.contains(&rel.as_str()) && meta.is_dir() {
+        if snap.bounded && rel == ".git" && meta.is_dir() {
+            list_top(&path, &rel, snap)?;
+        } else if snap.bounded && BOUNDED.contains(&rel.as_str()) && meta.is_dir() {
             list_names(&path, &rel, snap)?;
         } else if meta.is_dir() {
             walk(&path, &rel, with_content, inner, snap)?;
@@ -439,6 +462,72 @@ fn walk(
         }
     }
     Ok(())
+}
+
+/// A git directory in a bounded snapshot: the names of its top-level
+/// entries (a removed one shows) and their metadata (compared where the
+/// entry is still there: git's own writes change content, not modes).
+fn list_top(dir: &Path, area: &str, snap: &mut Snapshot) -> std::io::Result<()> {
+    list_names(dir, area, snap)?;
+    let names: Vec<String> = snap
+        .listed
+        .get(area)
+        .map(|n| n.iter().cloned().collect())
+        .unwrap_or_default();
+    for name in names {
+        let path = dir.join(&name);
+        // Gone since it was listed (git's lock files come and go).
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        snap.visited += 1;
+        snap.meta_only
+            .insert(format!("{area}/{name}"), meta_of(&path, &meta));
+    }
+    Ok(())
+}
+
+/// The git directory and common directory that `root/.git` names when it is
+/// a file (`gitdir: PATH`, relative to `root` or absolute; the common
+/// directory from the git directory's `commondir`), canonical, leaving out
+/// any inside the working tree or inside another one of them. Empty when
+/// `.git` is a directory or names nothing that exists.
+pub fn git_dirs_outside(root: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(meta) = std::fs::symlink_metadata(root.join(".git")) else {
+        return Vec::new();
+    };
+    if !meta.is_file() {
+        return Vec::new();
+    }
+    let Ok(text) = std::fs::read_to_string(root.join(".git")) else {
+        return Vec::new();
+    };
+    let Some(named) = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("gitdir:"))
+        .map(str::trim)
+    else {
+        return Vec::new();
+    };
+    let Ok(gitdir) = root.join(named).canonicalize() else {
+        return Vec::new();
+    };
+    let mut dirs = Vec::new();
+    if let Ok(common) = std::fs::read_to_string(gitdir.join("commondir"))
+        && let Ok(common) = gitdir.join(common.trim()).canonicalize()
+    {
+        dirs.push(common);
+    }
+    dirs.push(gitdir);
+    let inside = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let mut out: Vec<std::path::PathBuf> = Vec::new();
+    for d in dirs {
+        if !d.starts_with(&inside) && !out.iter().any(|o| d.starts_with(o)) {
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// The names of the top-level entries of a bounded area (`.runs/`,
@@ -528,6 +617,13 @@ pub fn roll_back(
     // quarantined before the directory goes.
     let mut restore: Vec<(String, Option<FileContent>)> = Vec::new();
     for c in changes.iter().rev().filter(|c| c.content) {
+        if Path::new(&c.path).is_absolute() {
+            rb.unrestored.push(format!(
+                "{}: outside the working tree (the git directory); put it back by hand",
+                c.path
+            ));
+            continue;
+        }
         match (&c.before, &c.after) {
             (None, _) => restore.push((c.path.clone(), None)),
             (Some(b), _) if b.kind == Kind::File => match before.content.get(&c.path) {

@@ -446,7 +446,7 @@ fn a_bounded_snapshot_visits_the_same_entries_whatever_the_size_of_dot_git() {
 }
 
 #[test]
-fn writes_chmods_and_new_hooks_under_dot_git_are_seen_by_the_full_walk_only() {
+fn writes_and_new_hooks_under_dot_git_are_seen_by_the_full_walk_only_a_top_level_chmod_by_both() {
     let dir = with_git_objects(3);
     let root = dir.path();
     let full = Snapshot::take(root, false).expect("before");
@@ -466,9 +466,11 @@ fn writes_chmods_and_new_hooks_under_dot_git_are_seen_by_the_full_walk_only() {
     assert_eq!(seen, [".git/HEAD", ".git/config", ".git/hooks/x"]);
     // Bounded: only allowed where the kernel refuses all three anyway (the
     // warden-cli test
-    // a_sandboxed_sh_plugin_cannot_write_create_chmod_or_remove_anything_under_dot_git).
+    // a_sandboxed_sh_plugin_cannot_write_create_chmod_or_remove_anything_under_dot_git);
+    // it still reads the metadata of `.git/`'s top-level entries.
     let after = Snapshot::take_bounded(root, false, true).expect("after");
-    assert!(bounded.diff(&after).is_empty());
+    let seen: Vec<String> = bounded.diff(&after).into_iter().map(|c| c.path).collect();
+    assert_eq!(seen, [".git/HEAD"]);
 }
 
 #[test]
@@ -509,4 +511,43 @@ fn only_the_file_system_rules_with_the_read_only_mount_allow_a_bounded_snapshot(
         ..all
     }));
     assert!(!allows_bounded_snapshot(&Isolation::NONE));
+}
+
+#[test]
+fn a_git_directory_outside_the_working_tree_is_in_every_snapshot() {
+    let dir = repo();
+    let root = dir.path();
+    let outside = tempfile::tempdir().expect("tempdir");
+    let gitdir = outside.path().join("repo.git");
+    std::fs::remove_dir(root.join(".git")).expect("rm .git");
+    std::fs::create_dir_all(gitdir.join("hooks")).expect("gitdir");
+    std::fs::write(gitdir.join("config"), "[core]\n").expect("config");
+    std::fs::write(root.join(".git"), format!("gitdir: {}\n", gitdir.display())).expect("gitfile");
+    let gitdir = gitdir.canonicalize().expect("canonical");
+    assert_eq!(
+        warden_plugin::snapshot::git_dirs_outside(root),
+        vec![gitdir.clone()]
+    );
+    for bounded in [false, true] {
+        let before = Snapshot::take_bounded(root, false, bounded).expect("before");
+        chmod(&gitdir.join("config"), 0o666);
+        let after = Snapshot::take_bounded(root, false, bounded).expect("after");
+        chmod(&gitdir.join("config"), 0o644);
+        let seen: Vec<String> = before.diff(&after).iter().map(|c| c.describe()).collect();
+        assert_eq!(
+            seen,
+            vec![format!("{}/config: mode 0644 -> 0666", gitdir.display())],
+            "bounded: {bounded}"
+        );
+    }
+    // A new hook is seen by the full walk (the bounded one relies on the
+    // read-only mount, as for `.git/`).
+    let before = Snapshot::take(root, false).expect("before");
+    std::fs::write(gitdir.join("hooks/pre-commit"), "#!/bin/sh\n").expect("hook");
+    let after = Snapshot::take(root, false).expect("after");
+    let seen: Vec<String> = before.diff(&after).iter().map(|c| c.describe()).collect();
+    assert_eq!(
+        seen,
+        vec![format!("{}/hooks/pre-commit: added", gitdir.display())]
+    );
 }

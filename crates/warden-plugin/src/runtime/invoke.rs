@@ -165,7 +165,11 @@ fn sandbox_request(
             .iter()
             .map(|l| l.name().to_string())
             .collect(),
-        protect: vec![root.to_path_buf()],
+        // The working tree, and a git directory outside it (a linked
+        // worktree's, a `--separate-git-dir`'s): the plugin changes neither.
+        protect: std::iter::once(root.to_path_buf())
+            .chain(crate::snapshot::git_dirs_outside(root))
+            .collect(),
         probe: false,
         stage2: false,
         argv: entry.to_vec(),
