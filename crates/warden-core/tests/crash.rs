@@ -365,3 +365,96 @@ fn every_step_boundary_of_an_undo_recovers_files_and_directories() {
         assert!(repo.ledger().verify().expect("verify").ok, "{point}");
     }
 }
+
+#[test]
+fn a_forged_intent_naming_a_git_hook_is_refused_not_rolled_back_into_place() {
+    // An intent frame warden never wrote (a plugin run without the file
+    // system sandbox could append one): rolling it back would create the
+    // hook it names, and git would run it at the next commit.
+    use warden_core::journal::{self, FrameHeader, Intent, Journal, StateRecord, TransitionRecord};
+    use warden_core::paths::RepoPath;
+    let _serial = common::serial();
+    let f = Fixture::new();
+    let repo = f.repo();
+    let hook = b"#!/bin/sh\ntouch owned\n";
+    let path = RepoPath::parse(".git/hooks/pre-commit", "test", "path").expect("a path");
+    let intent = Intent {
+        run: "01FORGEDRUN0000000000000000".into(),
+        meta: json!({}),
+        transitions: vec![TransitionRecord {
+            path,
+            before: StateRecord::File {
+                digest: warden_core::Digest::of(hook),
+                mode: 0o755,
+                blob: Some((0, hook.len() as u64)),
+                store: None,
+            },
+            after: StateRecord::Absent,
+            temp: None,
+        }],
+        dirs: Vec::new(),
+    };
+    let frame = journal::encode(&FrameHeader::Intent(intent), hook).expect("encode");
+    Journal::open(&repo.layout.journal())
+        .expect("journal")
+        .append(&frame, true)
+        .expect("append");
+    let before = tree(f.root());
+    let e = repo
+        .session(&f.ctx, false, &mut |_| {})
+        .map(|_| ())
+        .expect_err("refused");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("\".git/hooks/pre-commit\" inside .git/, which no run ever writes"),
+        "{msg}"
+    );
+    assert!(!f.root().join(".git/hooks/pre-commit").exists());
+    assert_eq!(tree(f.root()), before);
+}
+
+#[test]
+fn after_the_journal_is_put_back_by_restore_paths_the_session_writes_to_the_one_put_back() {
+    // restore_paths moves the current journal to the quarantine lane and
+    // writes the before-state in its place; the session must not keep
+    // writing its frames into the quarantined file.
+    let _serial = common::serial();
+    let f = Fixture::new();
+    f.write("a.txt", "alpha\n", 0o644);
+    let repo = f.repo();
+    let journal = repo.layout.journal();
+    let mut s = repo.session(&f.ctx, false, &mut |_| {}).expect("session");
+    let was = std::fs::read(&journal).expect("journal");
+    std::fs::write(&journal, [was.as_slice(), b"forged"].concat()).expect("tamper");
+    let rel = journal
+        .strip_prefix(f.root())
+        .expect("inside")
+        .to_string_lossy()
+        .into_owned();
+    let kept = s
+        .restore_paths(
+            "01RESTORERUN00000000000000",
+            "p-repo-writes",
+            &[(rel, Some((was.clone(), 0o644)))],
+        )
+        .expect("restore");
+    assert_eq!(std::fs::read(&journal).expect("journal"), was);
+    let (prop, digest) = proposal(json!({
+        "schema": "warden.proposal/v1",
+        "source": {"kind": "person", "id": "test"},
+        "event": "Manual",
+        "actions": [{"kind": "write_file", "path": "a.txt", "content": "ALPHA\n", "expect": {"sha256": sha("alpha\n")}}]
+    }));
+    let plan = s.plan(&prop, digest, "test.json").expect("plan");
+    s.apply(&plan).expect("apply");
+    drop(s);
+    assert!(
+        std::fs::read(&journal).expect("journal").len() > was.len(),
+        "the run's frames went to the journal put back"
+    );
+    assert_eq!(
+        std::fs::read(f.root().join(&kept[0])).expect("quarantined"),
+        [was.as_slice(), b"forged"].concat(),
+        "nothing more was written into the quarantined journal"
+    );
+}

@@ -18,7 +18,10 @@
 //!
 //! The areas the runtime writes itself (`.runs/`, `.warden/state/`) are
 //! watched for metadata only: a plugin that makes the journal unreadable
-//! (`chmod 000 .warden/state/journal`) is caught and undone too.
+//! (`chmod 000 .warden/state/journal`) is caught and undone too. Two files
+//! there are written only by the writer holding the lock, which is the
+//! dispatch itself, so they are compared and kept in full: the journal
+//! (whose last intent frame the next start acts on) and the writer's id.
 //!
 //! **Bounded snapshots.** `.runs/` gains a directory with every run, so a
 //! full walk around every plugin costs more with every past run; `.git/`
@@ -116,6 +119,11 @@ pub struct Snapshot {
 
 /// Areas the runtime itself writes between snapshots (never plugins).
 const SKIP: &[&str] = &[".runs", ".warden/state"];
+/// The files of those areas that only the writer holding the lock (this
+/// dispatch) ever writes: compared in full and kept like the working tree's.
+/// A line appended to the journal would otherwise be acted on by the next
+/// start's recovery, after every check.
+const WRITER_ONLY: &[&str] = &[".warden/state/journal", ".warden/state/writer"];
 /// The run history and git's own directory, listed only to their top level
 /// by a bounded snapshot.
 const BOUNDED: &[&str] = &[".runs", ".git"];
@@ -440,7 +448,8 @@ fn walk(
         } else {
             format!("{prefix}/{name}")
         };
-        let inner = meta_only || SKIP.contains(&rel.as_str());
+        let inner =
+            (meta_only || SKIP.contains(&rel.as_str())) && !WRITER_ONLY.contains(&rel.as_str());
         let path = ent.path();
         let meta = std::fs::symlink_metadata(&path)?;
         let m = meta_of(&path, &meta);

@@ -551,3 +551,29 @@ fn a_git_directory_outside_the_working_tree_is_in_every_snapshot() {
         vec![format!("{}/hooks/pre-commit: added", gitdir.display())]
     );
 }
+
+#[test]
+fn a_frame_appended_to_the_journal_is_seen_and_taken_back_out() {
+    // Recovery at the next start acts on the journal's last intent frame, so
+    // one a plugin appends would be written after every check.
+    let dir = repo();
+    let root = dir.path();
+    let journal = root.join(".warden/state/journal");
+    {
+        // A session opens (and creates) the journal.
+        let repo = Repo::open(root).expect("open");
+        let ctx = Context::fixed(1_800_000_000);
+        drop(repo.session(&ctx, true, &mut |_| {}).expect("session"));
+    }
+    let was = std::fs::read(&journal).expect("journal");
+    let changes = attack_and_roll_back(root, true, |r| {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(r.join(".warden/state/journal"))
+            .and_then(|mut f| f.write_all(b"WRDNFRM1 forged"))
+            .expect("append");
+    });
+    assert_eq!(changes, vec![".warden/state/journal: content".to_string()]);
+    assert_eq!(std::fs::read(&journal).expect("journal"), was);
+}

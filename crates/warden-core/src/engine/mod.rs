@@ -509,6 +509,11 @@ impl Session<'_> {
                 }
                 fsutil::write_atomic(&path, content, *mode)?;
             }
+            if path == self.repo.layout.journal() {
+                // The session's open journal went to the quarantine lane with
+                // what was written into it: later frames go to the one put back.
+                self.journal = Journal::open(&path)?;
+            }
         }
         Ok(kept)
     }

@@ -189,6 +189,32 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// No run writes a protected area (`.git/`, `.ledger/`, `.warden/`,
+    /// `.runs/`: the policy gate refuses every such path), so an intent that
+    /// names one was not written by warden: something else appended to the
+    /// journal (a plugin run without the file system sandbox could), and
+    /// acting on it would write what it says, a git hook for instance.
+    fn check_intent_paths(&self, intent: &Intent) -> Result<()> {
+        let named = intent
+            .transitions
+            .iter()
+            .map(|t| &t.path)
+            .chain(intent.dirs.iter().map(|d| &d.path));
+        for path in named {
+            if let Some(area) = path.protected_area() {
+                return Err(Error::Corrupt {
+                    path: self.journal.path().to_path_buf(),
+                    message: format!(
+                        "run {}: the interrupted run it records would write \"{path}\" inside {area}/, which no run ever writes, so warden did not write it; nothing was done. Move the journal aside (`mv {j} {j}.suspect`), check the repository, then run `warden status`",
+                        intent.run,
+                        j = self.journal.path().display()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Finish or undo an interrupted run (G5).
     pub(super) fn recover(&mut self) -> Result<Vec<Recovered>> {
         let ledger = self.repo.ledger();
@@ -208,6 +234,7 @@ impl Session<'_> {
         let FrameHeader::Intent(intent) = &frame.header else {
             return Ok(Vec::new());
         };
+        self.check_intent_paths(intent)?;
         let tip = ledger
             .tip(&self.repo.writer)?
             .map(|(e, _)| e)
