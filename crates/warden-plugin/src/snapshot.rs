@@ -115,6 +115,11 @@ pub struct Snapshot {
     pub listed: BTreeMap<String, std::collections::BTreeSet<String>>,
     /// How many entries had their metadata read (the walk's cost).
     pub visited: u64,
+    /// Entries whose name is not UTF-8, by the bytes of their path (not
+    /// walked into): compared for presence and fingerprint. The engine, whose
+    /// paths are UTF-8, cannot restore them; [`roll_back`] moves a new one to
+    /// the quarantine lane and names any other change as not restored.
+    pub odd: BTreeMap<Vec<u8>, Meta>,
 }
 
 /// Areas the runtime itself writes between snapshots (never plugins).
@@ -131,11 +136,14 @@ const BOUNDED: &[&str] = &[".runs", ".git"];
 /// How one path differs between two snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
+    /// The path; a name that is not UTF-8 shows its bytes escaped (`\xff`).
     pub path: String,
     pub before: Option<Meta>,
     pub after: Option<Meta>,
     /// Content, type or presence changed (not only metadata).
     pub content: bool,
+    /// The path's bytes, when a name on it is not UTF-8.
+    pub raw: Option<Vec<u8>>,
 }
 
 impl Change {
@@ -330,6 +338,7 @@ impl Snapshot {
                             before: Some(b.clone()),
                             after: Some(a.clone()),
                             content,
+                            raw: None,
                         });
                     }
                 }
@@ -338,6 +347,7 @@ impl Snapshot {
                     before: Some(b.clone()),
                     after: None,
                     content: true,
+                    raw: None,
                 }),
             }
         }
@@ -348,6 +358,7 @@ impl Snapshot {
                     before: None,
                     after: Some(a.clone()),
                     content: true,
+                    raw: None,
                 });
             }
         }
@@ -360,10 +371,25 @@ impl Snapshot {
                     before: Some(b.clone()),
                     after: Some(a.clone()),
                     content: false,
+                    raw: None,
                 });
             }
         }
         self.removed_listed(after, &mut out);
+        let keys: std::collections::BTreeSet<&Vec<u8>> =
+            self.odd.keys().chain(after.odd.keys()).collect();
+        for k in keys {
+            let (b, a) = (self.odd.get(k), after.odd.get(k));
+            if b != a {
+                out.push(Change {
+                    path: escaped(k),
+                    before: b.cloned(),
+                    after: a.cloned(),
+                    content: true,
+                    raw: Some(k.clone()),
+                });
+            }
+        }
         out.sort_by(|x, y| x.path.cmp(&y.path));
         out
     }
@@ -412,6 +438,7 @@ impl Snapshot {
                     }),
                     after: None,
                     content: true,
+                    raw: None,
                 });
             }
         }
@@ -442,7 +469,19 @@ fn walk(
     };
     for ent in entries {
         let ent = ent?;
-        let name = ent.file_name().to_string_lossy().into_owned();
+        let Some(name) = ent.file_name().to_str().map(str::to_string) else {
+            let path = ent.path();
+            let meta = std::fs::symlink_metadata(&path)?;
+            let mut key = if prefix.is_empty() {
+                Vec::new()
+            } else {
+                format!("{prefix}/").into_bytes()
+            };
+            key.extend_from_slice(ent.file_name().as_encoded_bytes());
+            snap.visited += 1;
+            snap.odd.insert(key, meta_of(&path, &meta));
+            continue;
+        };
         let rel = if prefix.is_empty() {
             name
         } else {
@@ -557,6 +596,37 @@ fn list_names(dir: &Path, area: &str, snap: &mut Snapshot) -> std::io::Result<()
     Ok(())
 }
 
+/// A path's bytes with every byte that is not printable ASCII escaped
+/// (`\xff`), for a name that is not UTF-8.
+fn escaped(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}
+
+/// Move a new entry whose name is not UTF-8 to the quarantine lane
+/// (`.quarantine/<run>/<label>/non-utf8-<n>`); returns where it went.
+fn quarantine_raw(
+    root: &Path,
+    run: &str,
+    label: &str,
+    n: usize,
+    raw: &[u8],
+) -> std::io::Result<String> {
+    #[cfg(unix)]
+    let from = {
+        use std::os::unix::ffi::OsStrExt;
+        root.join(std::ffi::OsStr::from_bytes(raw))
+    };
+    #[cfg(not(unix))]
+    let from = root.join(String::from_utf8_lossy(raw).as_ref());
+    let rel = format!(".quarantine/{run}/{label}/non-utf8-{n}");
+    let to = root.join(&rel);
+    if let Some(d) = to.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    std::fs::rename(&from, &to)?;
+    Ok(rel)
+}
+
 /// What [`roll_back`] did.
 #[derive(Debug, Default)]
 pub struct RollBack {
@@ -582,50 +652,38 @@ pub fn roll_back(
     after: &Snapshot,
 ) -> Result<RollBack> {
     let root = session.repo.root().to_path_buf();
-    // Directories the plugin made unreadable hide their entries: give them
-    // their modes back first, then look again.
-    let seen = after;
-    let rescanned;
-    let after = if after.unreadable.is_empty() {
-        after
-    } else {
-        for rel in &after.unreadable {
-            if let Some(b) = before.files.get(rel).or_else(|| before.meta_only.get(rel)) {
-                let _ = restore_meta(&root.join(rel), b);
-            }
-        }
-        rescanned = Snapshot::take_bounded(&root, false, after.bounded).map_err(|e| {
-            warden_core::Error::Io {
-                op: "scan",
-                path: root.clone(),
-                source: e,
-            }
-        })?;
-        &rescanned
-    };
-    let mut changes = before.diff(after);
-    for rel in &seen.unreadable {
-        let was = before.files.get(rel).or_else(|| before.meta_only.get(rel));
-        let made = seen.files.get(rel).or_else(|| seen.meta_only.get(rel));
-        if !changes.iter().any(|c| &c.path == rel) && was.is_some() {
-            changes.push(Change {
-                path: rel.clone(),
-                before: was.cloned(),
-                after: made.cloned(),
-                content: false,
-            });
-        }
-    }
-    changes.sort_by(|x, y| x.path.cmp(&y.path));
+    let mut changes = changes_seen(&root, before, after)?;
+    recheck_unreadable(&root, before, &mut changes);
     let mut rb = RollBack {
         changes: changes.iter().map(Change::describe).collect(),
         content: changes.iter().any(|c| c.content),
         ..RollBack::default()
     };
-    // Content first. Deepest paths first, so an added directory's files are
+    // Names that are not UTF-8: a new one goes to the quarantine lane; the
+    // engine cannot put back any other change to one.
+    for (n, c) in changes.iter().enumerate() {
+        let Some(raw) = &c.raw else { continue };
+        match (&c.before, &c.after) {
+            (None, Some(_)) => match quarantine_raw(&root, run, label, n, raw) {
+                Ok(kept) => rb.quarantined.push(kept),
+                Err(e) => rb.unrestored.push(format!("{}: {e}", c.path)),
+            },
+            _ => rb.unrestored.push(format!(
+                "{}: its name is not UTF-8, so it cannot be put back",
+                c.path
+            )),
+        }
+    }
+    changes.retain(|c| c.raw.is_none());
+    let handled = restore_intruded_dirs(session, run, label, &changes, &mut rb)?;
+    // Content next. Deepest paths first, so an added directory's files are
     // quarantined before the directory goes.
     let mut restore: Vec<(String, Option<FileContent>)> = Vec::new();
-    for c in changes.iter().rev().filter(|c| c.content) {
+    for c in changes
+        .iter()
+        .rev()
+        .filter(|c| c.content && !handled.contains(&c.path))
+    {
         if Path::new(&c.path).is_absolute() {
             rb.unrestored.push(format!(
                 "{}: outside the working tree (the git directory); put it back by hand",
@@ -649,7 +707,8 @@ pub fn roll_back(
         }
     }
     if !restore.is_empty() {
-        rb.quarantined = session.restore_paths(run, label, &restore)?;
+        rb.quarantined
+            .extend(session.restore_paths(run, label, &restore)?);
     }
     for c in &changes {
         let Some(b) = &c.before else { continue };
@@ -658,6 +717,104 @@ pub fn roll_back(
         }
     }
     Ok(rb)
+}
+
+/// Every change from `before` to `after`, sorted. Directories the plugin
+/// made unreadable hide their entries: they get their modes back first, the
+/// tree is looked at again, and they are listed as changed themselves.
+fn changes_seen(root: &Path, before: &Snapshot, after: &Snapshot) -> Result<Vec<Change>> {
+    let seen = after;
+    let rescanned;
+    let after = if after.unreadable.is_empty() {
+        after
+    } else {
+        for rel in &after.unreadable {
+            if let Some(b) = before.files.get(rel).or_else(|| before.meta_only.get(rel)) {
+                let _ = restore_meta(&root.join(rel), b);
+            }
+        }
+        rescanned = Snapshot::take_bounded(root, false, after.bounded).map_err(|e| {
+            warden_core::Error::Io {
+                op: "scan",
+                path: root.to_path_buf(),
+                source: e,
+            }
+        })?;
+        &rescanned
+    };
+    let mut changes = before.diff(after);
+    for rel in &seen.unreadable {
+        let was = before.files.get(rel).or_else(|| before.meta_only.get(rel));
+        let made = seen.files.get(rel).or_else(|| seen.meta_only.get(rel));
+        if !changes.iter().any(|c| &c.path == rel) && was.is_some() {
+            changes.push(Change {
+                path: rel.clone(),
+                before: was.cloned(),
+                after: made.cloned(),
+                content: false,
+                raw: None,
+            });
+        }
+    }
+    changes.sort_by(|x, y| x.path.cmp(&y.path));
+    Ok(changes)
+}
+
+/// A file whose change time moved could not be compared while the plugin
+/// had made it unreadable (chmod 000): put its metadata back, then compare
+/// its bytes with the kept ones.
+fn recheck_unreadable(root: &Path, before: &Snapshot, changes: &mut [Change]) {
+    for c in changes.iter_mut().filter(|c| c.content) {
+        let (Some(b), Some(a)) = (&c.before, &c.after) else {
+            continue;
+        };
+        let Some((kept, _)) = before.content.get(&c.path) else {
+            continue;
+        };
+        let p = root.join(&c.path);
+        if b.kind == Kind::File
+            && b.same_content(a)
+            && std::fs::read(&p).is_err()
+            && restore_meta(&p, b).is_ok()
+        {
+            c.content = std::fs::read(&p).map_or(true, |now| &now != kept);
+        }
+    }
+}
+
+/// A directory that became something else (a symlink to elsewhere, a file)
+/// comes back first, shallowest first: what lay below it is then put back
+/// into the directory, never through the intruder. Returns those paths.
+fn restore_intruded_dirs(
+    session: &mut Session,
+    run: &str,
+    label: &str,
+    changes: &[Change],
+    rb: &mut RollBack,
+) -> Result<std::collections::BTreeSet<String>> {
+    let root = session.repo.root().to_path_buf();
+    let mut handled = std::collections::BTreeSet::new();
+    for c in changes.iter().filter(|c| c.content) {
+        let (Some(b), Some(a)) = (&c.before, &c.after) else {
+            continue;
+        };
+        if b.kind != Kind::Dir || a.kind == Kind::Dir || Path::new(&c.path).is_absolute() {
+            continue;
+        }
+        if handled
+            .iter()
+            .any(|h: &String| c.path.starts_with(&format!("{h}/")))
+        {
+            continue;
+        }
+        rb.quarantined
+            .extend(session.restore_paths(run, label, &[(c.path.clone(), None)])?);
+        if let Err(e) = restore_meta(&root.join(&c.path), b) {
+            rb.unrestored.push(format!("{}: {e}", c.path));
+        }
+        handled.insert(c.path.clone());
+    }
+    Ok(handled)
 }
 
 /// Make `path` what `want` describes again: recreate a missing directory or

@@ -577,3 +577,89 @@ fn a_frame_appended_to_the_journal_is_seen_and_taken_back_out() {
     assert_eq!(changes, vec![".warden/state/journal: content".to_string()]);
     assert_eq!(std::fs::read(&journal).expect("journal"), was);
 }
+
+#[test]
+fn a_directory_swapped_for_a_symlink_is_put_back_without_writing_through_the_link() {
+    // The roll back put the directory's files back deepest first, through
+    // the symlink that now stood in its place: it wrote into (and removed
+    // from) the directory the link pointed to, outside the repository.
+    let dir = repo();
+    let root = dir.path();
+    let victim = tempfile::tempdir().expect("victim");
+    std::fs::write(victim.path().join("main.rs"), "precious\n").expect("write");
+    std::fs::create_dir(victim.path().join("inner")).expect("mkdir");
+    std::fs::write(victim.path().join("inner/keep.txt"), "keep\n").expect("write");
+    let outside = |p: &Path| {
+        let mut v: Vec<(String, Vec<u8>)> = walkdir(p);
+        v.sort();
+        v
+    };
+    let was = outside(victim.path());
+    let target = victim.path().to_path_buf();
+    attack_and_roll_back(root, true, move |r| {
+        std::fs::remove_dir_all(r.join("src")).expect("rm");
+        std::os::unix::fs::symlink(&target, r.join("src")).expect("symlink");
+    });
+    assert_eq!(
+        outside(victim.path()),
+        was,
+        "the roll back wrote outside the repository"
+    );
+    assert!(
+        std::fs::symlink_metadata(root.join("src"))
+            .expect("src")
+            .is_dir()
+    );
+    assert_eq!(
+        std::fs::read(root.join("src/main.rs")).expect("read"),
+        b"fn main() {}\n"
+    );
+    assert!(root.join("src/inner").is_dir());
+    assert_eq!(mode(&root.join("src")), 0o750);
+}
+
+/// Every file under `dir` with its bytes, and every directory (no bytes).
+fn walkdir(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let p = e.path();
+        let name = p.to_string_lossy().into_owned();
+        if p.is_dir() {
+            out.push((name, Vec::new()));
+            out.extend(walkdir(&p));
+        } else {
+            out.push((name, std::fs::read(&p).expect("read")));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_file_whose_name_is_not_utf8_is_seen_and_moved_to_quarantine() {
+    // Its name was read lossily ("x\u{FFFD}"), so the roll back acted on a
+    // path that did not exist and said every change was rolled back.
+    use std::os::unix::ffi::OsStrExt;
+    let dir = repo();
+    let root = dir.path();
+    let odd = std::ffi::OsStr::from_bytes(b"src/x\xff").to_os_string();
+    let made = odd.clone();
+    let changes = attack_and_roll_back(root, true, move |r| {
+        std::fs::write(r.join(&made), "evil\n").expect("write");
+    });
+    assert_eq!(changes, vec!["src/x\\xff: added".to_string()]);
+    assert!(!root.join(&odd).exists(), "still there");
+    let kept: Vec<_> = walkdir(&root.join(".quarantine"))
+        .into_iter()
+        .filter(|(_, b)| b == b"evil\n")
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    // Between two later snapshots it is an entry like any other.
+    let before = Snapshot::take(root, true).expect("before");
+    std::fs::write(root.join(&odd), "mine\n").expect("write");
+    let mid = Snapshot::take(root, true).expect("mid");
+    assert!(
+        mid.diff(&Snapshot::take(root, false).expect("same"))
+            .is_empty()
+    );
+    assert_eq!(before.changed(&mid), vec!["src/x\\xff".to_string()]);
+}

@@ -486,6 +486,27 @@ impl Session<'_> {
                 return Err(Error::Internal(format!("bad path to restore: {rel:?}")));
             }
             let path = root.join(rel);
+            // Never through a symlink or a file standing where a directory
+            // was: what is restored or moved must be inside the repository.
+            let mut above = root.clone();
+            let parts: Vec<&str> = rel.split('/').collect();
+            for part in &parts[..parts.len() - 1] {
+                above.push(part);
+                match std::fs::symlink_metadata(&above) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => {
+                        return Err(Error::Io {
+                            op: "restore",
+                            path: path.clone(),
+                            source: std::io::Error::other(format!(
+                                "{} is not a directory (a symlink or a file stands there)",
+                                above.display()
+                            )),
+                        });
+                    }
+                    Err(_) => break,
+                }
+            }
             if let Ok(meta) = std::fs::symlink_metadata(&path) {
                 if meta.is_file() {
                     if let Some((b, m)) = before
