@@ -126,6 +126,10 @@ pub struct Finished {
     pub stdout_over: bool,
     pub stderr_over: bool,
     pub duration: Duration,
+    /// The orphan sweep after this child gave up: descendants that left its
+    /// group kept starting new ones faster than they could be killed, and
+    /// some may still run (and write) after it returned.
+    pub orphans_left: bool,
 }
 
 impl Finished {
@@ -381,7 +385,7 @@ fn finish(mut child: Child, limits: Watch, started: Instant) -> std::io::Result<
     // cannot be reused, so killing the group hits only its own tree.
     group.kill_and_retire();
     let status = child.wait();
-    tracker::untrack(group.pid);
+    let orphans_left = tracker::untrack(group.pid);
     let (timed_out, output_kill) = watched?;
     let status = status?;
     // Whatever still holds the pipes was killed by now (group kill or
@@ -395,6 +399,7 @@ fn finish(mut child: Child, limits: Watch, started: Instant) -> std::io::Result<
         stdout_over: out.over,
         stderr_over: err.over,
         duration: started.elapsed(),
+        orphans_left,
     })
 }
 
@@ -429,7 +434,7 @@ fn run_plain(
 ) -> std::io::Result<Finished> {
     let pid = child.id();
     let out = child.wait_with_output();
-    tracker::untrack(pid);
+    let orphans_left = tracker::untrack(pid);
     let out = out?;
     let code = out.status.code();
     Ok(Finished {
@@ -440,6 +445,7 @@ fn run_plain(
         stdout_over: false,
         stderr_over: false,
         duration: started.elapsed(),
+        orphans_left,
     })
 }
 
@@ -798,24 +804,27 @@ mod tracker {
     }
 
     /// The child `pid` was reaped: when it was the last one running, sweep.
-    pub fn untrack(_pid: u32) {
+    /// True when the sweep gave up with orphans still running.
+    pub fn untrack(_pid: u32) -> bool {
         let mut s = state();
         s.running = s.running.saturating_sub(1);
         if s.running == 0 && s.spawning == 0 && adopting() {
             // Under the lock: no child can be started while the sweep runs.
-            sweep();
+            return !sweep();
         }
+        false
     }
 
     /// SIGKILL and reap every child of this process until none is left.
+    /// False when it gave up with some still running.
     #[cfg(target_os = "linux")]
-    fn sweep() {
+    fn sweep() -> bool {
         use rustix::process::{Pid, Signal, WaitOptions, kill_process, waitpid};
         // Bounded: a fork bomb cannot keep the runner here for ever.
         for _ in 0..1000 {
             let kids = children();
             if kids.is_empty() {
-                return;
+                return true;
             }
             for pid in kids {
                 let Some(p) = Pid::from_raw(pid) else {
@@ -826,10 +835,13 @@ mod tracker {
                 while let Err(rustix::io::Errno::INTR) = waitpid(Some(p), WaitOptions::empty()) {}
             }
         }
+        children().is_empty()
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn sweep() {}
+    fn sweep() -> bool {
+        true
+    }
 
     /// The children of this process's main thread. Orphans are re-parented to
     /// the subreaper's first live thread, the main thread; children other

@@ -99,7 +99,7 @@ pub fn invoke(
     let (level, stderr) = split_status(finished.stderr, launcher);
     let stdout = finished.stdout;
     let exit = finished.code;
-    if let Some(f) = cut_short(&finished.end, spec) {
+    if let Some(f) = cut_short(&finished.end, finished.orphans_left, spec) {
         // A timed-out plugin's exit status is the kill's, not its own.
         let exit = if matches!(finished.end, End::TimedOut) {
             None
@@ -202,8 +202,16 @@ fn request_lines(op: &str, event: &str, items: &[Value]) -> Vec<u8> {
 }
 
 /// The fault of a process the runner cut short: past its wall-clock limit,
-/// or over its output limit; `None` when it ended by itself.
-fn cut_short(end: &End, spec: &PluginSpec) -> Option<Fault> {
+/// or over its output limit; or of one whose leftover processes outran the
+/// orphan sweep (whatever they do next happens after every check of the
+/// run); `None` when it ended by itself.
+fn cut_short(end: &End, orphans_left: bool, spec: &PluginSpec) -> Option<Fault> {
+    if orphans_left {
+        return Some(fault(
+            FaultKind::ProcessesLeft,
+            "it left processes that kept starting new ones faster than warden could kill them; some may still be running (run plugins in the sandbox, whose PID namespace ends them all)",
+        ));
+    }
     match end {
         End::TimedOut => Some(fault(
             FaultKind::TimedOut,

@@ -199,6 +199,9 @@ pub enum FaultKind {
     Crashed,
     TimedOut,
     OutputTooLarge,
+    /// It left processes behind that kept starting new ones faster than they
+    /// could be killed: some may still run (without a PID namespace only).
+    ProcessesLeft,
     /// stdout is not the protocol's JSON lines.
     GarbageOutput,
     /// The plugin speaks another protocol major.
