@@ -74,6 +74,9 @@ pub struct Meta {
     pub gid: u32,
     /// Every extended attribute (user, security, ACLs), by name.
     pub xattrs: BTreeMap<String, Vec<u8>>,
+    /// The inode flags that lock a file (`chattr +i`, `+a`): [`IMMUTABLE`],
+    /// [`APPEND`].
+    pub flags: u8,
     /// A symlink's target.
     pub target: Option<std::path::PathBuf>,
 }
@@ -92,6 +95,7 @@ impl Meta {
             && self.uid == o.uid
             && self.gid == o.gid
             && self.xattrs == o.xattrs
+            && self.flags == o.flags
     }
 }
 
@@ -166,6 +170,19 @@ impl Change {
         if (b.uid, b.gid) != (a.uid, a.gid) {
             what.push(format!("owner {}:{} -> {}:{}", b.uid, b.gid, a.uid, a.gid));
         }
+        if b.flags != a.flags {
+            let shown = |f: u8| {
+                let mut s = String::new();
+                if f & IMMUTABLE != 0 {
+                    s.push('i');
+                }
+                if f & APPEND != 0 {
+                    s.push('a');
+                }
+                if s.is_empty() { "-".to_string() } else { s }
+            };
+            what.push(format!("flags {} -> {}", shown(b.flags), shown(a.flags)));
+        }
         if b.xattrs != a.xattrs {
             let names: Vec<&str> = b
                 .xattrs
@@ -211,6 +228,11 @@ fn meta_of(path: &Path, m: &std::fs::Metadata) -> Meta {
             uid: m.uid(),
             gid: m.gid(),
             xattrs: xattrs_of(path),
+            flags: if kind == Kind::Symlink {
+                0
+            } else {
+                flags_of(path)
+            },
             target,
         }
     }
@@ -230,9 +252,54 @@ fn meta_of(path: &Path, m: &std::fs::Metadata) -> Meta {
             uid: 0,
             gid: 0,
             xattrs: BTreeMap::new(),
+            flags: 0,
             target,
         }
     }
+}
+
+/// The immutable flag (`chattr +i`): no write, rename, unlink or chmod.
+pub const IMMUTABLE: u8 = 1;
+/// The append-only flag (`chattr +a`).
+pub const APPEND: u8 = 2;
+
+/// `path`'s [`IMMUTABLE`] and [`APPEND`] flags, from statx (no open).
+#[cfg(target_os = "linux")]
+fn flags_of(path: &Path) -> u8 {
+    use rustix::fs::{AtFlags, CWD, StatxAttributes, StatxFlags, statx};
+    let Ok(st) = statx(CWD, path, AtFlags::SYMLINK_NOFOLLOW, StatxFlags::empty()) else {
+        return 0;
+    };
+    let have: StatxAttributes = st.stx_attributes & st.stx_attributes_mask;
+    u8::from(have.contains(StatxAttributes::IMMUTABLE)) * IMMUTABLE
+        + u8::from(have.contains(StatxAttributes::APPEND)) * APPEND
+}
+
+#[cfg(not(target_os = "linux"))]
+fn flags_of(_path: &Path) -> u8 {
+    0
+}
+
+/// Set `path`'s [`IMMUTABLE`] and [`APPEND`] flags to `want` (only root, or
+/// `CAP_LINUX_IMMUTABLE`, can set them; anyone else never has them to undo).
+#[cfg(target_os = "linux")]
+fn set_flags(path: &Path, want: u8) -> std::io::Result<()> {
+    use rustix::fs::{IFlags, Mode, OFlags, ioctl_getflags, ioctl_setflags, open};
+    let fd = open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut flags = ioctl_getflags(&fd)?;
+    flags.set(IFlags::IMMUTABLE, want & IMMUTABLE != 0);
+    flags.set(IFlags::APPEND, want & APPEND != 0);
+    ioctl_setflags(&fd, flags)?;
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_flags(_path: &Path, _want: u8) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Every extended attribute of `path` (not following a symlink). A file
@@ -434,6 +501,7 @@ impl Snapshot {
                         uid: 0,
                         gid: 0,
                         xattrs: BTreeMap::new(),
+                        flags: 0,
                         target: None,
                     }),
                     after: None,
@@ -653,6 +721,16 @@ pub fn roll_back(
 ) -> Result<RollBack> {
     let root = session.repo.root().to_path_buf();
     let mut changes = changes_seen(&root, before, after)?;
+    // A file the plugin locked (`chattr +i`, `+a`) takes no restore at all:
+    // unlock it first; the metadata pass gives it its own flags back.
+    for c in changes.iter().filter(|c| c.raw.is_none()) {
+        if let (Some(b), Some(a)) = (&c.before, &c.after)
+            && a.flags != 0
+            && a.flags != b.flags
+        {
+            let _ = set_flags(&root.join(&c.path), 0);
+        }
+    }
     recheck_unreadable(&root, before, &mut changes);
     let mut rb = RollBack {
         changes: changes.iter().map(Change::describe).collect(),
@@ -837,6 +915,15 @@ fn restore_meta(path: &Path, want: &Meta) -> std::io::Result<()> {
         }
         _ => {}
     }
+    let flags = if want.kind == Kind::Symlink {
+        0
+    } else {
+        flags_of(path)
+    };
+    if flags != 0 && flags != want.flags {
+        // A locked file takes no chmod, chown or xattr: unlock it first.
+        set_flags(path, 0)?;
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -852,7 +939,11 @@ fn restore_meta(path: &Path, want: &Meta) -> std::io::Result<()> {
             }
         }
     }
-    set_xattrs(path, &want.xattrs)
+    set_xattrs(path, &want.xattrs)?;
+    if want.kind != Kind::Symlink && flags_of(path) != want.flags {
+        set_flags(path, want.flags)?;
+    }
+    Ok(())
 }
 
 #[cfg(target_os = "linux")]

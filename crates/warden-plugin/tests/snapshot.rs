@@ -663,3 +663,35 @@ fn a_file_whose_name_is_not_utf8_is_seen_and_moved_to_quarantine() {
     );
     assert_eq!(before.changed(&mid), vec!["src/x\\xff".to_string()]);
 }
+
+#[test]
+fn a_file_locked_with_chattr_is_seen_and_unlocked() {
+    // `chattr +i` (root only) left the file immutable: every later apply to
+    // it failed, and the fingerprint had no flags to see it by.
+    let dir = repo();
+    let root = dir.path();
+    let locked = |p: &Path, on: bool| {
+        let fd = rustix::fs::open(p, rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty())
+            .expect("open");
+        let mut f = rustix::fs::ioctl_getflags(&fd).expect("getflags");
+        f.set(rustix::fs::IFlags::IMMUTABLE, on);
+        rustix::fs::ioctl_setflags(&fd, f)
+    };
+    if locked(&root.join("README.md"), true).is_err() {
+        eprintln!("skipped: setting inode flags needs root and a file system that has them");
+        return;
+    }
+    locked(&root.join("README.md"), false).expect("unlock");
+    let changes = attack_and_roll_back(root, true, |r| {
+        locked(&r.join("README.md"), true).expect("chattr +i");
+        locked(&r.join("src/main.rs"), true).expect("chattr +i");
+    });
+    assert_eq!(
+        changes,
+        vec![
+            "README.md: flags - -> i".to_string(),
+            "src/main.rs: flags - -> i".to_string()
+        ]
+    );
+    std::fs::write(root.join("README.md"), "writable again\n").expect("no longer immutable");
+}
