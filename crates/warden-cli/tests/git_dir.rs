@@ -68,25 +68,31 @@ fn set_sh_handler(r: &Repo, key: &str, code: &str) {
     chmod(&r.root.join(&rel), 0o755);
 }
 
+/// A repository whose enabled `sh` plugin `gitter` runs `attacks`, committed.
+fn attacker_repo(attacks: &str) -> Repo {
+    let r = Repo::new();
+    r.ok(&[
+        "plugin",
+        "new",
+        "gitter",
+        "--event",
+        "FileDetected",
+        "--lang",
+        "sh",
+        "--yes",
+    ]);
+    set_sh_handler(&r, "gitter", attacks);
+    r.ok(&["plugin", "gen", "gitter", "--yes"]);
+    r.ok(&["plugin", "enable", "gitter", "--yes"]);
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-qm", "attacker"]);
+    r
+}
+
 #[test]
 fn a_sandboxed_sh_plugin_cannot_write_create_chmod_or_remove_anything_under_dot_git() {
     common::with_each_helper(|_| {
-        let r = Repo::new();
-        r.ok(&[
-            "plugin",
-            "new",
-            "gitter",
-            "--event",
-            "FileDetected",
-            "--lang",
-            "sh",
-            "--yes",
-        ]);
-        set_sh_handler(&r, "gitter", ATTACKS);
-        r.ok(&["plugin", "gen", "gitter", "--yes"]);
-        r.ok(&["plugin", "enable", "gitter", "--yes"]);
-        r.git(&["add", "-A"]);
-        r.git(&["commit", "-qm", "attacker"]);
+        let r = attacker_repo(ATTACKS);
         let st = r.json(&["status"]);
         let layers: BTreeMap<String, Value> = st["isolation"]
             .as_array()
@@ -143,26 +149,10 @@ fn a_sandboxed_sh_plugin_cannot_change_a_git_directory_outside_the_working_tree(
     // snapshotted: a sandboxed plugin could chmod its config, touch its HEAD
     // and chmod 000 its objects (Landlock does not govern metadata).
     common::with_each_helper(|_| {
-        let r = Repo::new();
-        r.ok(&[
-            "plugin",
-            "new",
-            "gitter",
-            "--event",
-            "FileDetected",
-            "--lang",
-            "sh",
-            "--yes",
-        ]);
-        let attacks = ATTACKS.replace(
+        let r = attacker_repo(&ATTACKS.replace(
             r#"g="$WARDEN_REPO/.git""#,
             r#"g=$(sed -n 's/^gitdir: //p' "$WARDEN_REPO/.git")"#,
-        );
-        set_sh_handler(&r, "gitter", &attacks);
-        r.ok(&["plugin", "gen", "gitter", "--yes"]);
-        r.ok(&["plugin", "enable", "gitter", "--yes"]);
-        r.git(&["add", "-A"]);
-        r.git(&["commit", "-qm", "attacker"]);
+        ));
         let outside = tempfile::tempdir().expect("tempdir");
         let gitdir = outside.path().join("repo.git");
         std::fs::rename(r.root.join(".git"), &gitdir).expect("move .git out");

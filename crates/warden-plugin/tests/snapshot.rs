@@ -245,6 +245,20 @@ fn a_content_change_is_restored_with_its_mode_and_xattrs() {
     }
 }
 
+/// Rewrite `p` in place (same inode) with `text`, then set its mtime back.
+fn rewrite_keeping_mtime(p: &Path, text: &str) {
+    let mtime = std::fs::metadata(p)
+        .expect("meta")
+        .modified()
+        .expect("mtime");
+    std::fs::write(p, text).expect("rewrite");
+    std::fs::File::options()
+        .write(true)
+        .open(p)
+        .and_then(|f| f.set_modified(mtime))
+        .expect("set the mtime back");
+}
+
 #[test]
 fn a_same_size_rewrite_with_its_mtime_put_back_is_seen_and_restored() {
     // Without the file system sandbox a plugin can rewrite a file in place
@@ -253,17 +267,7 @@ fn a_same_size_rewrite_with_its_mtime_put_back_is_seen_and_restored() {
     let dir = repo();
     let root = dir.path();
     let changes = attack_and_roll_back(root, true, |r| {
-        let p = r.join("README.md");
-        let mtime = std::fs::metadata(&p)
-            .expect("meta")
-            .modified()
-            .expect("mtime");
-        std::fs::write(&p, "README\n").expect("rewrite");
-        std::fs::File::options()
-            .write(true)
-            .open(&p)
-            .and_then(|f| f.set_modified(mtime))
-            .expect("set the mtime back");
+        rewrite_keeping_mtime(&r.join("README.md"), "README\n");
     });
     assert_eq!(changes, vec!["README.md: content".to_string()]);
     assert_eq!(
@@ -277,17 +281,7 @@ fn without_kept_content_a_moved_change_time_alone_counts_as_a_content_change() {
     let dir = repo();
     let root = dir.path();
     let before = Snapshot::take(root, false).expect("before");
-    let p = root.join("README.md");
-    let mtime = std::fs::metadata(&p)
-        .expect("meta")
-        .modified()
-        .expect("mtime");
-    std::fs::write(&p, "README\n").expect("rewrite");
-    std::fs::File::options()
-        .write(true)
-        .open(&p)
-        .and_then(|f| f.set_modified(mtime))
-        .expect("set the mtime back");
+    rewrite_keeping_mtime(&root.join("README.md"), "README\n");
     // A chmod moves the change time too, and explains it: metadata only.
     chmod(&root.join("run.sh"), 0o700);
     let after = Snapshot::take(root, false).expect("after");
