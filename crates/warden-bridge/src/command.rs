@@ -174,6 +174,9 @@ pub fn valid_id(id: &str) -> bool {
         && id.len() <= 128
         && id.as_bytes()[0].is_ascii_alphanumeric()
         && !id.contains("..")
+        // `results/<id>.integrity.json` is the integrity report of `<id>`:
+        // a command `<id>.integrity` would overwrite it with its result.
+        && !id.ends_with(".integrity")
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
@@ -377,7 +380,7 @@ fn command_id(doc: &JVal) -> Result<&str, Rejection> {
         return Err(schema(
             "id",
             format!(
-                "\"{id}\" cannot name files: use 1–128 of A–Z a–z 0–9 . _ -, starting with a letter or digit"
+                "\"{id}\" cannot name files: use 1–128 of A–Z a–z 0–9 . _ -, starting with a letter or digit, not ending in .integrity"
             ),
         ));
     }

@@ -6,6 +6,7 @@
 use crate::reason::Rejection;
 use schemars::JsonSchema;
 use serde::Serialize;
+use warden_core::text::shown;
 
 /// `warden bridge new … --format json` (`warden.bridge-new/v1`).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -142,9 +143,17 @@ impl warden_core::Report for VerifyReport {
                     );
                 }
                 Some(rej) => {
-                    let _ = writeln!(s, "{:<8} FAIL  {}: {}", l.layer, rej.reason, rej.detail);
+                    // The detail and the field may quote the file (a key,
+                    // its name): shown escaped, never a second line.
+                    let _ = writeln!(
+                        s,
+                        "{:<8} FAIL  {}: {}",
+                        l.layer,
+                        rej.reason,
+                        shown(&rej.detail)
+                    );
                     if let Some(f) = &rej.field {
-                        let _ = writeln!(s, "{:<8}       field: {f}", "");
+                        let _ = writeln!(s, "{:<8}       field: {}", "", shown(f));
                     }
                     if let Some(h) = &rej.hint {
                         let _ = writeln!(s, "{:<8}       hint: {h}", "");
@@ -153,9 +162,13 @@ impl warden_core::Report for VerifyReport {
             }
         }
         let _ = if self.accepted {
-            writeln!(s, "accepted: {} would be applied", self.file)
+            writeln!(s, "accepted: {} would be applied", shown(&self.file))
         } else {
-            writeln!(s, "rejected: {} would land in dead_letter/", self.file)
+            writeln!(
+                s,
+                "rejected: {} would land in dead_letter/",
+                shown(&self.file)
+            )
         };
         s
     }

@@ -6,6 +6,7 @@ use crate::pipeline::{Bridge, ItemOutcome, PassReport};
 use crate::publish::{self, Backoff, PublishReport};
 use crate::retries;
 use serde::Serialize;
+use warden_core::text::shown;
 
 /// Who serves a bridge root: written into `.bridge/run.lock` by the
 /// executor that holds it (as JSON), read back by a second one and by
@@ -241,10 +242,13 @@ impl warden_core::Report for Tick {
         let mut s = String::new();
         for i in &self.pass.items {
             let _ = match i.outcome {
+                // The id and the detail come from the inbox (a file name, a
+                // duplicate key): shown escaped, so they cannot forge a line
+                // or act on the terminal.
                 ItemOutcome::Archived => writeln!(
                     s,
                     "archived     {}  {}  run {}{}",
-                    i.id,
+                    shown(&i.id),
                     i.status.as_deref().unwrap_or(""),
                     i.run.as_deref().unwrap_or("-"),
                     if i.recovered { "  (recovered)" } else { "" }
@@ -252,15 +256,15 @@ impl warden_core::Report for Tick {
                 ItemOutcome::DeadLetter => writeln!(
                     s,
                     "dead_letter  {}  {}: {}",
-                    i.id,
+                    shown(&i.id),
                     i.reason.map(|r| r.as_str()).unwrap_or("?"),
-                    i.detail.as_deref().unwrap_or("")
+                    shown(i.detail.as_deref().unwrap_or(""))
                 ),
             };
         }
         if let Some(p) = &self.publish {
             for c in &p.commits {
-                let _ = writeln!(s, "committed    {c}");
+                let _ = writeln!(s, "committed    {}", shown(c));
             }
             if p.pushed && !p.commits.is_empty() {
                 let _ = writeln!(

@@ -110,6 +110,10 @@ impl Verifier<'_> {
         };
         match self.admissible(name, &cmd, at, t) {
             Ok(()) => Verdict::Accept(Box::new(Accepted { cmd, slot })),
+            // A signed command under another file's name does not spend its
+            // id: whoever saw it could otherwise copy it to `0.json` and
+            // cancel the real `ID.json` before it arrives.
+            Err(("name", rej)) => t.reject("name", rej, None, true),
             Err((layer, rej)) => t.reject(layer, rej, Some(cmd.id), true),
         }
     }

@@ -1325,9 +1325,38 @@ fn command_named_other_than_its_id_is_dead_lettered_as_id_mismatch() {
     assert_eq!(item.reason, Some(Reason::IdMismatch), "{item:?}");
     assert!(!env.root.join("docs/x1.md").exists());
     assert!(!env.layout().archive("x1").exists());
-    // The signed id is spent: sending it again under its own name is a replay.
+}
+
+/// A copy of a signed command under another name spent its id, so whoever
+/// saw the command could cancel it before it arrived as `<id>.json`.
+#[test]
+fn a_signed_command_copied_under_another_name_does_not_cancel_the_real_one() {
+    let env = Env::new();
+    let copy = env.one("0.json", &signed(&write("x1", "docs/x1.md", "x\n")));
+    assert_eq!(copy.reason, Some(Reason::IdMismatch), "{copy:?}");
+    let real = env.one("x1.json", &signed(&write("x1", "docs/x1.md", "x\n")));
+    assert_eq!(real.reason, None, "{real:?}");
+    assert_eq!(
+        std::fs::read_to_string(env.root.join("docs/x1.md")).expect("written"),
+        "x\n"
+    );
+    // Once it ran, it is spent as every command is.
     let again = env.one("x1.json", &signed(&write("x1", "docs/x1.md", "x\n")));
     assert_eq!(again.reason, Some(Reason::DuplicateId), "{again:?}");
+}
+
+/// `results/<id>.integrity.json` is `<id>`'s integrity report: a command
+/// whose id ends in `.integrity` would overwrite it with its own result.
+#[test]
+fn an_id_ending_in_integrity_is_refused() {
+    assert!(!warden_bridge::command::valid_id("s1.integrity"));
+    assert!(warden_bridge::command::valid_id("s1.integrity-check"));
+    let env = Env::new();
+    let item = env.one(
+        "s1.integrity.json",
+        &signed(&write("s1.integrity", "docs/i.md", "i\n")),
+    );
+    assert_eq!(item.reason, Some(Reason::Schema), "{item:?}");
 }
 
 /// No file under the bridge root's published directories holds `needle`.

@@ -1888,3 +1888,42 @@ fn verify_refuses_a_linked_inbox_file_like_the_executor() {
         assert!(!stdout.contains("PRIVATE"), "{file}: {stdout}");
     }
 }
+
+#[test]
+fn an_inbox_file_cannot_forge_output_lines_or_send_escape_sequences() {
+    // Unsigned: a duplicate key (and a file name) holding a newline, forged
+    // lines and `ESC [ 8 m` reached the executor's output raw, one record per
+    // line in the journal under `--watch`.
+    let c = Cloud::new();
+    let key = "x\narchived     t9  applied  run 01FORGED\ncommitted    bridge: results t9 (exit=0)\u{1b}[8m";
+    let doc = format!(
+        "{{{k}:1,{k}:2}}",
+        k = serde_json::to_string(key).expect("key")
+    );
+    std::fs::write(c.root.join("commands/zz.json"), doc).expect("drop");
+    std::fs::write(
+        c.root
+            .join("commands/.a\u{1b}]0;pwned\u{7}\nprocessed 0: forged\n.json"),
+        "{}",
+    )
+    .expect("drop");
+    let out = once(&c, &c.root, &["--no-publish"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    for line in text.lines() {
+        assert!(
+            line.starts_with("dead_letter  ") || line.starts_with("processed "),
+            "a line the file forged: {line:?} in {text:?}"
+        );
+    }
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("dead_letter  "))
+            .count(),
+        2,
+        "{text:?}"
+    );
+}

@@ -436,9 +436,9 @@ fn run_bridge(
                         output::json_line(tick)?;
                     }
                 } else {
-                    print!("{}", tick.human());
+                    print!("{}", output::human_safe(tick));
                     for n in tick.notes() {
-                        eprintln!("warden bridge: {n}");
+                        eprintln!("warden bridge: {}", warden_core::text::shown(&n));
                     }
                 }
             }
