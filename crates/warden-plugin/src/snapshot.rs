@@ -77,6 +77,9 @@ pub struct Meta {
     /// The inode flags that lock a file (`chattr +i`, `+a`): [`IMMUTABLE`],
     /// [`APPEND`].
     pub flags: u8,
+    /// A file's number of hard links: one made outside the repository gives
+    /// whoever holds it a way to write the file later.
+    pub links: u64,
     /// A symlink's target.
     pub target: Option<std::path::PathBuf>,
 }
@@ -96,6 +99,7 @@ impl Meta {
             && self.gid == o.gid
             && self.xattrs == o.xattrs
             && self.flags == o.flags
+            && self.links == o.links
     }
 }
 
@@ -170,6 +174,9 @@ impl Change {
         if (b.uid, b.gid) != (a.uid, a.gid) {
             what.push(format!("owner {}:{} -> {}:{}", b.uid, b.gid, a.uid, a.gid));
         }
+        if b.links != a.links {
+            what.push(format!("hard links {} -> {}", b.links, a.links));
+        }
         if b.flags != a.flags {
             let shown = |f: u8| {
                 let mut s = String::new();
@@ -233,6 +240,7 @@ fn meta_of(path: &Path, m: &std::fs::Metadata) -> Meta {
             } else {
                 flags_of(path)
             },
+            links: if kind == Kind::File { m.nlink() } else { 0 },
             target,
         }
     }
@@ -253,6 +261,7 @@ fn meta_of(path: &Path, m: &std::fs::Metadata) -> Meta {
             gid: 0,
             xattrs: BTreeMap::new(),
             flags: 0,
+            links: 0,
             target,
         }
     }
@@ -502,6 +511,7 @@ impl Snapshot {
                         gid: 0,
                         xattrs: BTreeMap::new(),
                         flags: 0,
+                        links: 0,
                         target: None,
                     }),
                     after: None,
@@ -942,6 +952,17 @@ fn restore_meta(path: &Path, want: &Meta) -> std::io::Result<()> {
     set_xattrs(path, &want.xattrs)?;
     if want.kind != Kind::Symlink && flags_of(path) != want.flags {
         set_flags(path, want.flags)?;
+    }
+    #[cfg(unix)]
+    if want.kind == Kind::File {
+        use std::os::unix::fs::MetadataExt;
+        let links = std::fs::symlink_metadata(path)?.nlink();
+        if links != want.links {
+            return Err(std::io::Error::other(format!(
+                "it has {links} hard link(s), it had {}: a link made elsewhere still reaches this file (find it with `find / -samefile`)",
+                want.links
+            )));
+        }
     }
     Ok(())
 }

@@ -689,3 +689,28 @@ fn a_file_locked_with_chattr_is_seen_and_unlocked() {
     );
     std::fs::write(root.join("README.md"), "writable again\n").expect("no longer immutable");
 }
+
+#[test]
+fn a_hard_link_made_outside_the_repository_is_seen_and_named_as_not_restored() {
+    // `ln README.md /tmp/x` changed nothing the fingerprint held, and the
+    // link outside still reaches the file after the run.
+    let dir = repo();
+    let root = dir.path();
+    let outside = tempfile::tempdir().expect("outside");
+    let before = Snapshot::take(root, true).expect("before");
+    std::fs::hard_link(root.join("README.md"), outside.path().join("x")).expect("ln");
+    let after = Snapshot::take(root, false).expect("after");
+    let repo = Repo::open(root).expect("open");
+    let ctx = Context::fixed(1_800_000_001);
+    let mut session = repo.session(&ctx, true, &mut |_| {}).expect("session");
+    let rb =
+        roll_back(&mut session, "01TESTRUN", "p-repo-writes", &before, &after).expect("roll back");
+    assert_eq!(rb.changes, vec!["README.md: hard links 1 -> 2".to_string()]);
+    assert!(!rb.content);
+    assert_eq!(rb.unrestored.len(), 1, "{:?}", rb.unrestored);
+    assert!(
+        rb.unrestored[0].starts_with("README.md: it has 2 hard link(s), it had 1"),
+        "{:?}",
+        rb.unrestored
+    );
+}
