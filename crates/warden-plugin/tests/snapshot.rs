@@ -714,3 +714,29 @@ fn a_hard_link_made_outside_the_repository_is_seen_and_named_as_not_restored() {
         rb.unrestored
     );
 }
+
+#[test]
+fn a_hard_link_made_inside_the_repository_is_quarantined_as_a_copy_not_a_second_name() {
+    // Renamed into the quarantine lane, the plugin's link stayed a second
+    // name of README.md: writing the kept copy wrote the file.
+    let dir = repo();
+    let root = dir.path();
+    let changes = attack_and_roll_back(root, true, |r| {
+        std::fs::hard_link(r.join("README.md"), r.join("src/alias.md")).expect("ln");
+    });
+    assert_eq!(
+        changes,
+        vec![
+            "README.md: hard links 1 -> 2".to_string(),
+            "src/alias.md: added".to_string()
+        ]
+    );
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(root.join("README.md"))
+            .expect("meta")
+            .nlink(),
+        1
+    );
+    assert!(!root.join("src/alias.md").exists());
+}

@@ -468,7 +468,9 @@ impl Session<'_> {
     /// engine changed them (a plugin that wrote the repository, G9). The
     /// current version of each path is first kept in
     /// `.quarantine/<run>/<label>/<path>` (G1) — moved there by rename, never
-    /// read whole nor copied; `None` means the path was absent. Returns the
+    /// read whole nor copied, unless it has other hard links (then copied and
+    /// removed, so the kept copy is not the other names' file); `None` means
+    /// the path was absent. Returns the
     /// quarantined copies, repository-relative.
     pub fn restore_paths(
         &mut self,
@@ -628,14 +630,39 @@ fn same_bytes(path: &Path, len: u64, want: &[u8]) -> Result<bool> {
     }
 }
 
-/// Move a file to `to` (created directories included) by rename, then make
-/// the move durable: both directories are synced.
+/// How many hard links `path` has (1 where that cannot be known).
+fn links_of(path: &Path) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(path).map_or(1, |m| m.nlink())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        1
+    }
+}
+
+/// Move a file to `to` (created directories included) by rename, or by a
+/// copy when it has other hard links, then make the move durable: both
+/// directories are synced.
 fn move_durably(from: &Path, to: &Path) -> Result<()> {
     let dir = to
         .parent()
         .ok_or_else(|| Error::Internal(format!("no parent: {}", to.display())))?;
     std::fs::create_dir_all(dir).io("create", dir)?;
-    std::fs::rename(from, to).io("rename", from)?;
+    if links_of(from) > 1 {
+        // A hard link (a plugin's `ln`): renamed, the kept copy would still
+        // be the other name's file. It is copied instead, then removed.
+        std::fs::copy(from, to).io("copy", from)?;
+        std::fs::File::open(to)
+            .and_then(|f| f.sync_all())
+            .io("fsync", to)?;
+        std::fs::remove_file(from).io("remove", from)?;
+    } else {
+        std::fs::rename(from, to).io("rename", from)?;
+    }
     fsutil::sync_dir(dir)?;
     if let Some(src) = from.parent() {
         fsutil::sync_dir(src)?;
