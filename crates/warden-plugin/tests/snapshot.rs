@@ -7,7 +7,7 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use warden_core::{Context, Repo};
-use warden_plugin::snapshot::{Snapshot, roll_back};
+use warden_plugin::snapshot::{RollBack, Snapshot, roll_back};
 
 fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -51,12 +51,13 @@ fn user_xattrs_supported(p: &Path) -> bool {
     .is_ok()
 }
 
-/// Run `attack` between two snapshots, roll back, and return the changes seen.
-fn attack_and_roll_back(
+/// Run `attack` between two snapshots and roll back: the snapshot before,
+/// and what the roll back did.
+fn roll_back_attack(
     root: &Path,
     with_content: bool,
     attack: impl FnOnce(&Path),
-) -> Vec<String> {
+) -> (Snapshot, RollBack) {
     let before = Snapshot::take(root, with_content).expect("before");
     attack(root);
     let after = Snapshot::take(root, false).expect("after");
@@ -65,12 +66,22 @@ fn attack_and_roll_back(
     let mut session = repo.session(&ctx, true, &mut |_| {}).expect("session");
     let rb =
         roll_back(&mut session, "01TESTRUN", "p-repo-writes", &before, &after).expect("roll back");
+    (before, rb)
+}
+
+/// Run `attack` between two snapshots, roll back, check that everything was
+/// put back, and return the changes seen.
+fn attack_and_roll_back(
+    root: &Path,
+    with_content: bool,
+    attack: impl FnOnce(&Path),
+) -> Vec<String> {
+    let (before, rb) = roll_back_attack(root, with_content, attack);
     assert!(
         rb.unrestored.is_empty(),
         "not restored: {:?}",
         rb.unrestored
     );
-    drop(session);
     let again = Snapshot::take(root, false).expect("again");
     // Everything but content fingerprints (rewritten files get new inodes) is back.
     let left: Vec<_> = before
@@ -697,14 +708,9 @@ fn a_hard_link_made_outside_the_repository_is_seen_and_named_as_not_restored() {
     let dir = repo();
     let root = dir.path();
     let outside = tempfile::tempdir().expect("outside");
-    let before = Snapshot::take(root, true).expect("before");
-    std::fs::hard_link(root.join("README.md"), outside.path().join("x")).expect("ln");
-    let after = Snapshot::take(root, false).expect("after");
-    let repo = Repo::open(root).expect("open");
-    let ctx = Context::fixed(1_800_000_001);
-    let mut session = repo.session(&ctx, true, &mut |_| {}).expect("session");
-    let rb =
-        roll_back(&mut session, "01TESTRUN", "p-repo-writes", &before, &after).expect("roll back");
+    let (_, rb) = roll_back_attack(root, true, |r| {
+        std::fs::hard_link(r.join("README.md"), outside.path().join("x")).expect("ln");
+    });
     assert_eq!(rb.changes, vec!["README.md: hard links 1 -> 2".to_string()]);
     assert!(!rb.content);
     assert_eq!(rb.unrestored.len(), 1, "{:?}", rb.unrestored);
