@@ -42,13 +42,52 @@ const SETTLE_FROM: u64 = 64 << 20;
 /// change within one clock tick (up to 10 ms) with the same time, so a file
 /// changed again in the tick of its stamp would still look the same. Git
 /// calls such an entry "racily clean" and hashes it again; so does warden.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "StampRecord", from = "StampRecord")]
 pub struct Stamp {
     dev: u64,
     ino: u64,
     len: u64,
     mtime_ns: i128,
     ctime_ns: i128,
+}
+
+/// A [`Stamp`] as the journal keeps it (the frame headers are internally
+/// tagged, and serde cannot buffer 128-bit integers there): nanoseconds
+/// since the epoch fit an `i64` until 2262.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StampRecord {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+}
+
+impl From<Stamp> for StampRecord {
+    fn from(s: Stamp) -> Self {
+        let ns = |t: i128| i64::try_from(t).unwrap_or(i64::MIN);
+        StampRecord {
+            dev: s.dev,
+            ino: s.ino,
+            len: s.len,
+            mtime_ns: ns(s.mtime_ns),
+            ctime_ns: ns(s.ctime_ns),
+        }
+    }
+}
+
+impl From<StampRecord> for Stamp {
+    fn from(r: StampRecord) -> Self {
+        Stamp {
+            dev: r.dev,
+            ino: r.ino,
+            len: r.len,
+            mtime_ns: i128::from(r.mtime_ns),
+            ctime_ns: i128::from(r.ctime_ns),
+        }
+    }
 }
 
 impl Stamp {
@@ -80,9 +119,22 @@ impl Stamp {
         }
     }
 
+    /// The file's length when it was stamped.
+    pub fn file_len(&self) -> u64 {
+        self.len
+    }
+
     /// Whether the file at `path` still has this stamp.
     pub fn holds(&self, path: &Path) -> bool {
         std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && Stamp::of(&m) == *self)
+    }
+
+    /// Whether `later` is this file with the content this stamp saw, as far
+    /// as a stamp can tell (device, inode, length, modification time), with
+    /// only its change time moved: a temp file renamed into place.
+    pub fn same_but_change_time(&self, later: &Stamp) -> bool {
+        (self.dev, self.ino, self.len, self.mtime_ns)
+            == (later.dev, later.ino, later.len, later.mtime_ns)
     }
 
     /// When the file last changed (content, mode, owner, xattrs, or times
@@ -219,6 +271,31 @@ fn hash_settled(path: &Path, settle_from: u64) -> Result<(Digest, u64, Option<St
         path: path.to_path_buf(),
         source: std::io::Error::other("the file kept changing while it was read"),
     })
+}
+
+/// The stamps of files warden has just renamed into place, each taken
+/// right after its rename, kept for a later look (an undo's check that the
+/// file is still what the run wrote) only once they can be trusted (see
+/// [`Stamp`]): when a file of [`SETTLE_FROM`] bytes or more changed less
+/// than [`RACY`] ago, the rest of that time is waited out first (hashing it
+/// again later costs more than the wait); a file that no longer has its
+/// stamp is left out, and so is a racily clean one.
+pub fn settled_stamps<K>(files: Vec<(K, PathBuf, Stamp)>) -> Vec<(K, Stamp)> {
+    let now = crate::context::wall_clock();
+    if let Some(wait) = files
+        .iter()
+        .filter(|(_, _, s)| s.len >= SETTLE_FROM)
+        .filter_map(|(_, _, s)| s.racy_for(now))
+        .max()
+    {
+        std::thread::sleep(wait);
+    }
+    let looked = crate::context::wall_clock();
+    files
+        .into_iter()
+        .filter(|(_, path, stamp)| stamp.holds(path))
+        .filter_map(|(key, _, stamp)| stamp.unless_racy(looked).map(|s| (key, s)))
+        .collect()
 }
 
 /// Write `content` to a fresh file at `dest` (which must not exist), set its

@@ -9,7 +9,9 @@
 //! fsyncs it — one fsync, because the file already exists. When the run is
 //! ledgered a small *done* frame follows (not fsynced: the ledger entry is the
 //! commit point). At start, a last frame that is an intent means a run was
-//! interrupted; recovery decides forward or back from the ledger.
+//! interrupted; recovery decides forward or back from the ledger. The done
+//! frame of an applied run also holds the settled stamps of the big files it
+//! wrote ([`Written`]), so that its undo need not hash them again.
 //!
 //! Frames: `WRDNFRM1 | u64 body_len | body | u64 body_len | sha256(body) | WRDNEND\n`
 //! with body = `u32 json_len | json header | blobs`. The trailer lets the last
@@ -18,6 +20,7 @@
 //! digest) of an intent frame; the file lives outside git, so `git gc` cannot
 //! touch it.
 
+use crate::content::Stamp;
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
 use crate::paths::RepoPath;
@@ -116,7 +119,24 @@ pub struct Intent {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FrameHeader {
     Intent(Intent),
-    Done { run: String, result: String },
+    Done {
+        run: String,
+        result: String,
+        /// The big files the run wrote, with the stamps they had once they
+        /// settled (see [`Written`]); empty for any other run.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        written: Vec<Written>,
+    },
+}
+
+/// A big file an applied run wrote, and its [`Stamp`] once it could be
+/// trusted: an undo that finds the file with this stamp knows it still
+/// holds what the run wrote, without hashing it again (as `git status`
+/// trusts its index). Only the lock holder writes the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    pub path: RepoPath,
+    pub stamp: Stamp,
 }
 
 /// Where a frame lives: the rollback handle of an intent.
@@ -383,6 +403,19 @@ impl Journal {
         decode(&buf, at, &self.path)
     }
 
+    /// The valid frame that starts where the frame at `at` ends, if any (the
+    /// done frame that follows a run's intent).
+    pub fn frame_after(&self, at: FrameRef) -> Result<Option<Frame>> {
+        let len = self.len()?;
+        let Some(pos) = at.offset.checked_add(at.len) else {
+            return Ok(None);
+        };
+        match next_frame(len, pos, |off, buf| self.read_exact_at(off, buf).ok()) {
+            Some(end) => Ok(self.frame_ending_at(end)?.filter(|f| f.at.offset == pos)),
+            None => Ok(None),
+        }
+    }
+
     /// The last frame, read from the end of the file.
     pub fn tail(&self) -> Result<Tail> {
         let len = self.len()?;
@@ -435,6 +468,7 @@ mod tests {
         FrameHeader::Done {
             run: run.into(),
             result: "applied".into(),
+            written: Vec::new(),
         }
     }
 

@@ -322,6 +322,15 @@ impl<'a> Overlay<'a> {
         Ok(s)
     }
 
+    /// Take `state` as what is on disk at `path` (known without reading it),
+    /// unless the path was already read or set.
+    pub(crate) fn know(&mut self, path: &RepoPath, state: FileState) {
+        if !self.current.contains_key(path) {
+            self.original.insert(path.clone(), state.clone());
+            self.current.insert(path.clone(), state);
+        }
+    }
+
     pub(crate) fn set(&mut self, path: &RepoPath, field: &str, state: FileState) -> Result<()> {
         self.get(path, field)?;
         self.current.insert(path.clone(), state);

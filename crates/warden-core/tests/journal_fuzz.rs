@@ -14,6 +14,7 @@ fn done(run: &str) -> FrameHeader {
     FrameHeader::Done {
         run: run.into(),
         result: "applied".into(),
+        written: Vec::new(),
     }
 }
 

@@ -37,7 +37,10 @@ fn dir_records(root: &Path, changes: &[Change]) -> Result<Vec<DirRecord>> {
 /// big before-states in the content store, rename the temps over their
 /// targets and unlink deleted paths, put the plan's directories into their
 /// states, fsync every changed directory.
-fn switch(root: &Path, store: &Path, plan: &Plan, intent: &Intent) -> Result<()> {
+///
+/// Returns the stamp each big new file had right after its rename, when it
+/// was still the temp file's content (see [`Written`]).
+fn switch(root: &Path, store: &Path, plan: &Plan, intent: &Intent) -> Result<Vec<Renamed>> {
     let mut dirs = BTreeSet::new();
     for (c, t) in plan.changes.iter().zip(&intent.transitions) {
         if let (
@@ -58,10 +61,22 @@ fn switch(root: &Path, store: &Path, plan: &Plan, intent: &Intent) -> Result<()>
     hit("run.after_stage")?;
     keep_before_states(root, store, intent)?;
     hit("run.after_keep")?;
-    for (i, t) in intent.transitions.iter().enumerate() {
+    let mut renamed = Vec::new();
+    for (i, (c, t)) in plan.changes.iter().zip(&intent.transitions).enumerate() {
         let target = t.path.to_fs(root);
         match &t.temp {
-            Some(temp) => std::fs::rename(temp.to_fs(root), &target).io("rename into", &target)?,
+            Some(temp) => {
+                let from = temp.to_fs(root);
+                let big = c.after.content().is_some_and(Content::is_large);
+                let staged = big.then(|| stamp_of(&from)).flatten();
+                std::fs::rename(&from, &target).io("rename into", &target)?;
+                if let Some(staged) = staged
+                    && let Some(now) = stamp_of(&target)
+                    && staged.same_but_change_time(&now)
+                {
+                    renamed.push((t.path.clone(), target.clone(), now));
+                }
+            }
             None => std::fs::remove_file(&target).io("remove", &target)?,
         }
         dirs.insert(parent_dir(root, &t.path));
@@ -89,7 +104,17 @@ fn switch(root: &Path, store: &Path, plan: &Plan, intent: &Intent) -> Result<()>
             fsutil::sync_dir(d)?;
         }
     }
-    hit("run.after_dir_sync")
+    hit("run.after_dir_sync")?;
+    Ok(renamed)
+}
+
+/// A big file renamed into place: its path, where it is, its stamp then.
+type Renamed = (RepoPath, PathBuf, crate::content::Stamp);
+
+fn stamp_of(path: &Path) -> Option<crate::content::Stamp> {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| crate::content::Stamp::of(&m))
 }
 
 /// Write a new content into the fresh temp file `tp`: in-memory content is
@@ -162,11 +187,11 @@ impl Session<'_> {
         // (recovery finishes the job); any real failure is rolled back now and
         // ledgered, so no change is ever left on disk without an entry.
         let store = self.repo.layout.store_dir();
-        match switch(self.root(), &store, plan, &intent) {
-            Ok(()) => {}
+        let renamed = match switch(self.root(), &store, plan, &intent) {
+            Ok(renamed) => renamed,
             Err(e @ Error::Injected(_)) => return Err(e),
             Err(e) => return Err(self.fail_apply(plan, &intent, at, entry, e, &run_dir)),
-        }
+        };
 
         let log = run_dir.join("validation.log");
         let (failed, deadline_exceeded) = self.validate(opts, &log)?;
@@ -195,9 +220,18 @@ impl Session<'_> {
         let entry = self.repo.ledger().append(&self.repo.writer, entry)?;
         hit("run.after_ledger")?;
         self.release_undone(&entry);
+        let written = if entry.result == RunResult::Applied {
+            crate::content::settled_stamps(renamed)
+                .into_iter()
+                .map(|(path, stamp)| Written { path, stamp })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let done = FrameHeader::Done {
             run: plan.run.clone(),
             result: result_name(entry.result).into(),
+            written,
         };
         self.journal.append(&journal::encode(&done, &[])?, false)?;
         hit("run.after_done")?;
@@ -326,6 +360,7 @@ impl Session<'_> {
             let done = FrameHeader::Done {
                 run: plan.run.clone(),
                 result: result_name(entry.result).into(),
+                written: Vec::new(),
             };
             self.journal.append(&journal::encode(&done, &[])?, true)?;
             write_artifacts(run_dir, plan, &entry);

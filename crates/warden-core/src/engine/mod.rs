@@ -37,7 +37,7 @@ use crate::failpoint::hit;
 use crate::fsutil;
 use crate::journal::{
     self, DirRecord, Frame, FrameHeader, FrameRef, Intent, Journal, StateRecord, Tail,
-    TransitionRecord,
+    TransitionRecord, Written,
 };
 use crate::ledger::{Entry, LEDGER_SCHEMA_ID, RollbackCause, RollbackHandle, RunResult};
 use crate::lock::{self, RepoLock};

@@ -273,6 +273,7 @@ impl Session<'_> {
         let done = FrameHeader::Done {
             run: intent.run.clone(),
             result: result_name(result).into(),
+            written: Vec::new(),
         };
         self.journal.append(&journal::encode(&done, &[])?, true)?;
         Ok(vec![Recovered {
