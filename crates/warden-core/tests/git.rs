@@ -497,3 +497,33 @@ fn a_remote_that_wants_credentials_fails_without_a_prompt() {
     }
     let _ = server.join();
 }
+
+/// `check-ignore` read a name starting with ':' as pathspec magic: a file
+/// literally named `:(top)notes.txt` was answered for `notes.txt`, so an
+/// ignored file with such a name was reported as not ignored (and bridge
+/// publish would commit it), and `:!x` failed the whole call. Every name is
+/// now a name; the answer names the paths as they were given.
+#[test]
+fn ignored_reads_a_name_starting_with_a_colon_as_a_name_not_pathspec_magic() {
+    let s = Sandbox::new();
+    let a = s.repo("a", true);
+    std::fs::write(a.join(".gitignore"), ":*\n*.conf\nnl\nx\n").expect("write");
+    let g = git(&s, &a);
+    let ignored = g
+        .ignored(&[
+            ":(top)notes.txt",
+            ":!kept.txt",
+            ":/x.txt",
+            "notes.txt",
+            "local.conf",
+            "nl\nx",
+            "./plain.txt",
+        ])
+        .expect("check-ignore");
+    let want: std::collections::BTreeSet<String> =
+        [":(top)notes.txt", ":!kept.txt", ":/x.txt", "local.conf"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+    assert_eq!(ignored, want);
+}

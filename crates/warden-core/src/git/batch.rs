@@ -62,14 +62,25 @@ impl Git {
         Ok(ids)
     }
 
-    /// Which of `paths` git ignores (tracked files never are). One
-    /// `check-ignore -z --stdin`.
+    /// Which of `paths` (relative to the directory) git ignores (tracked
+    /// files never are). One `check-ignore -z --stdin`.
     pub fn ignored(&self, paths: &[&str]) -> Result<BTreeSet<String>> {
         if paths.is_empty() {
             return Ok(BTreeSet::new());
         }
+        // check-ignore reads a name that starts with ':' as pathspec magic
+        // (`:(top)x` asks about `x`, `:!x` is refused), so such a name is
+        // sent as `./:…`, which git reads as the name itself and echoes.
+        let renamed: std::collections::BTreeMap<String, &str> = paths
+            .iter()
+            .filter(|p| p.starts_with(':'))
+            .map(|p| (format!("./{p}"), *p))
+            .collect();
         let mut input = Vec::new();
         for p in paths {
+            if p.starts_with(':') {
+                input.extend_from_slice(b"./");
+            }
             input.extend_from_slice(p.as_bytes());
             input.push(0);
         }
@@ -84,6 +95,12 @@ impl Git {
         if !out.success() && out.end != End::Exited(1) {
             return Err(self.failed(&op, &out));
         }
-        Ok(super::parse::nul_list(&out.stdout).into_iter().collect())
+        Ok(super::parse::nul_list(&out.stdout)
+            .into_iter()
+            .map(|p| match renamed.get(&p) {
+                Some(name) => (*name).to_string(),
+                None => p,
+            })
+            .collect())
     }
 }
