@@ -188,7 +188,8 @@ pub struct Tick {
 
 impl Tick {
     /// What goes to stderr rather than into the report: a stale index lock
-    /// removed, a failed publish, a target that cannot be opened.
+    /// removed, a failed publish, diffs written without content because git
+    /// could not say what it ignores, a target that cannot be opened.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
         if let Some(m) = self
@@ -202,6 +203,9 @@ impl Tick {
             notes.push(format!(
                 "publish failed (recorded in meta/retries.json): {e}"
             ));
+        }
+        if let Some(e) = &self.pass.ignore_check_error {
+            notes.push(format!("git could not say what it ignores: {e}"));
         }
         if let Some(e) = &self.pass.target_error {
             notes.push(format!(

@@ -166,8 +166,9 @@ impl Bridge<'_> {
             marker::write(&self.layout, &marker, &mut w)?;
         }
         fail("bridge.after_marker")?;
-        let applied = self.apply_all(&items, &mut w)?;
+        let mut applied = self.apply_all(&items, &mut w)?;
         fail("bridge.after_apply")?;
+        self.leave_out_ignored(&items, &mut applied);
         let mut reports = Vec::new();
         let mut log = Vec::new();
         let mut deferred = BTreeSet::new();

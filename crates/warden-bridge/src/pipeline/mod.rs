@@ -9,7 +9,8 @@
 //! 3. apply the accepted commands: no-ops are ledgered together by
 //!    `Session::record_many` — flush 2; changes go through `Session::apply`;
 //! 4. write every output (results, integrity, diffs, archive, dead letters,
-//!    log lines) without per-file fsyncs, then one `syncfs` — flush 3;
+//!    log lines) without per-file fsyncs, then one `syncfs` — flush 3; a
+//!    diff never shows a file git ignores in the target (`ignored`);
 //! 5. only now remove the batch's commands from `commands/` and clear the marker.
 //!
 //! Restart after a crash at any point: the marker names the batch. A command
@@ -21,10 +22,12 @@
 //!
 //! The steps live in their own files: [`crate::verify`] (the layers, shared
 //! with `warden bridge verify`), `batch` (taking files, the marker, one
-//! batch), `apply` (the runs) and `outputs` (results, dead letters, log).
+//! batch), `apply` (the runs), `ignored` (what a published diff leaves out)
+//! and `outputs` (results, dead letters, log).
 
 mod apply;
 mod batch;
+mod ignored;
 mod marker;
 mod outputs;
 
@@ -133,6 +136,11 @@ pub struct PassReport {
     /// Why the target repository could not be opened, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_error: Option<String>,
+    /// Why git could not say which changed files it ignores in the target,
+    /// when it could not: the diffs of this pass then show no file's
+    /// content (a file git ignores never has its content in a diff).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore_check_error: Option<String>,
 }
 
 /// The executor for one bridge root and its target repository.
@@ -156,6 +164,8 @@ pub struct Bridge<'a> {
     target_error: Option<String>,
     /// Commands of this pass left in commands/ for that reason.
     deferred: Vec<String>,
+    /// Why git could not say what it ignores in the target in this pass.
+    ignore_check_error: Option<String>,
     /// Young files seen so far: name → (size, mtime, when first seen so).
     observed: BTreeMap<String, Observation>,
 }
@@ -235,6 +245,7 @@ impl<'a> Bridge<'a> {
             checks,
             target_error: None,
             deferred: Vec::new(),
+            ignore_check_error: None,
             observed: BTreeMap::new(),
         };
         b.load_outputs();
@@ -355,6 +366,7 @@ impl<'a> Bridge<'a> {
         }
         report.deferred = std::mem::take(&mut self.deferred);
         report.target_error = self.target_error.take();
+        report.ignore_check_error = self.ignore_check_error.take();
         Ok(report)
     }
 

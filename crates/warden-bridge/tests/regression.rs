@@ -1,0 +1,331 @@
+//! Regression tests, each named after what broke (found by an attacker's
+//! review of the bridge): what a signed command or a hostile inbox could do
+//! before the fix, and what it must not do now.
+// Tests drive real processes, clocks and environments directly.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use warden_bridge::layout::Layout;
+use warden_bridge::pipeline::{Bridge, ItemOutcome, PassReport};
+use warden_core::{Digest, Repo};
+
+/// Every file under the bridge's published directories, as text.
+fn published(layout: &Layout) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for d in [
+        "results",
+        "diffs",
+        "archive",
+        "dead_letter",
+        "logs",
+        "summaries",
+        "meta",
+        "context",
+    ] {
+        let Ok(rd) = std::fs::read_dir(layout.dir(d)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if let Ok(b) = std::fs::read(e.path()) {
+                out.push((
+                    format!("{d}/{}", e.file_name().to_string_lossy()),
+                    String::from_utf8_lossy(&b).into_owned(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn assert_published_without(layout: &Layout, secrets: &[&str]) {
+    for (file, text) in published(layout) {
+        for s in secrets {
+            assert!(!text.contains(s), "{file} shows {s}:\n{text}");
+        }
+    }
+}
+
+/// The patch written for `id`, checked against its integrity report.
+fn patch_of(layout: &Layout, id: &str) -> String {
+    let patch = std::fs::read(layout.diff(id)).expect("diff");
+    let integrity: Value =
+        serde_json::from_slice(&std::fs::read(layout.integrity(id)).expect("integrity"))
+            .expect("json");
+    assert_eq!(
+        integrity["diff_sha256"],
+        json!(Digest::of(&patch).to_string()),
+        "diff_sha256 is not the digest of the patch written"
+    );
+    String::from_utf8(patch).expect("utf-8 patch")
+}
+
+fn archived(r: &PassReport) {
+    assert!(
+        !r.items.is_empty() && r.items.iter().all(|i| i.outcome == ItemOutcome::Archived),
+        "{r:?}"
+    );
+}
+
+/// Let the bridge delete and move files in the repository at `root`
+/// (warden's default policy allows it to write and patch only).
+fn allow_deletes_and_moves(root: &std::path::Path) {
+    let p = root.join(".warden/policy.yaml");
+    let text = std::fs::read_to_string(&p).expect("policy");
+    let line = "    bridge: [write_file, patch_region]\n";
+    assert!(text.contains(line), "{text}");
+    let text = text.replacen(
+        line,
+        "    bridge: [write_file, patch_region, delete_file, move_file]\n",
+        1,
+    );
+    std::fs::write(&p, text).expect("policy");
+}
+
+const IGNORED: &str = "Content not shown: git ignores this path in the target repository";
+
+/// A signed `writeFile`, `deleteFile`, `replaceRegion` or `moveFile` of a file
+/// git ignores in the target (a local secret) put its old lines into
+/// `diffs/<id>.patch`, which publish commits and pushes. The file itself was
+/// never committed, so the diff was the signer's way to read it. Now its
+/// diff is one line, and the other files of the command still show theirs.
+#[test]
+fn a_signed_command_cannot_read_an_ignored_file_through_its_published_diff() {
+    let _serial = serial();
+    let env = Env::new();
+    let root = &env.root;
+    let mut gi = std::fs::read_to_string(root.join(".gitignore")).unwrap_or_default();
+    // `:*`: a name git would read as pathspec magic is asked about as a name.
+    gi.push_str("*.conf\nprivate/\n:*\n");
+    std::fs::write(root.join(".gitignore"), gi).expect("gitignore");
+    std::fs::create_dir(root.join("private")).expect("mkdir");
+    allow_deletes_and_moves(root);
+    for (f, s) in [
+        ("write.conf", "SECRET-WRITE\n"),
+        ("delete.conf", "SECRET-DELETE\n"),
+        ("move.conf", "SECRET-MOVE\n"),
+        (
+            "private/region.md",
+            "SECRET-REGION\n# BEGIN AUTO SECTION: x\nold\n# END AUTO SECTION: x\n",
+        ),
+        ("private/line\nbreak.txt", "SECRET-NEWLINE\n"),
+        (":(top)notes.txt", "SECRET-COLON\n"),
+    ] {
+        std::fs::write(root.join(f), s).expect("write");
+    }
+    let cmd = doc(
+        "leak1",
+        json!([
+            {"op": "writeFile", "path": "write.conf", "content": "new\n"},
+            {"op": "deleteFile", "path": "delete.conf"},
+            {"op": "moveFile", "from": "move.conf", "to": "docs/moved.txt"},
+            {"op": "replaceRegion", "path": "private/region.md", "fence": "x", "content": "new\n"},
+            {"op": "deleteFile", "path": "private/line\nbreak.txt"},
+            {"op": "writeFile", "path": ":(top)notes.txt", "content": "new\n"},
+            {"op": "writeFile", "path": "docs/visible.md", "content": "VISIBLE-LINE\n"},
+        ]),
+        &["writeFile", "deleteFile", "moveFile", "replaceRegion"],
+    );
+    let mut cmd = cmd;
+    cmd["constraints"]["maxFilesChanged"] = json!(10);
+    let r = {
+        env.drop_file("leak1.json", &signed(&cmd));
+        env.pass()
+    };
+    archived(&r);
+    let layout = env.layout();
+    let patch = patch_of(&layout, "leak1");
+    assert_published_without(&layout, &["SECRET-"]);
+    // Each ignored file keeps its header (and mode line), with one line for
+    // its content; a moved ignored file's new name too.
+    for (header, why) in [
+        ("diff --git a/write.conf b/write.conf\n", IGNORED),
+        (
+            "diff --git a/delete.conf b/delete.conf\ndeleted file mode 100644\n",
+            IGNORED,
+        ),
+        (
+            "diff --git a/move.conf b/move.conf\ndeleted file mode 100644\n",
+            IGNORED,
+        ),
+        (
+            "diff --git a/private/region.md b/private/region.md\n",
+            IGNORED,
+        ),
+        (
+            "diff --git \"a/private/line\\nbreak.txt\" \"b/private/line\\nbreak.txt\"\ndeleted file mode 100644\n",
+            IGNORED,
+        ),
+        ("diff --git a/:(top)notes.txt b/:(top)notes.txt\n", IGNORED),
+        (
+            "diff --git a/docs/moved.txt b/docs/moved.txt\nnew file mode 100644\n",
+            "Content not shown: it comes from move.conf, which git ignores in the target repository",
+        ),
+    ] {
+        assert!(
+            patch.contains(&format!("{header}{why}\n")),
+            "no summary after {header:?}:\n{patch}"
+        );
+    }
+    // What git does not ignore is shown as before.
+    assert!(patch.contains("+VISIBLE-LINE\n"), "{patch}");
+    // The change itself happened.
+    assert_eq!(
+        std::fs::read_to_string(root.join("write.conf")).expect("read"),
+        "new\n"
+    );
+    assert!(!root.join("delete.conf").exists());
+}
+
+/// The same when the bridge root is in another repository than the target:
+/// what counts is what the *target* ignores (here `local.conf`), not what
+/// the bridge root's repository ignores (here `shown.txt`).
+#[test]
+fn an_ignored_file_of_another_target_repository_is_not_shown_in_the_diff() {
+    let _serial = serial();
+    let env = Env::new();
+    let dir = env.dir.path().canonicalize().expect("canon");
+    let target = dir.join("target");
+    std::fs::create_dir(&target).expect("mkdir");
+    git(&target, &["init", "-q", "--initial-branch=main"]);
+    warden_core::repo::init(&target, &env.ctx).expect("warden init");
+    std::fs::write(target.join(".gitignore"), "local.conf\n").expect("gitignore");
+    std::fs::write(target.join("local.conf"), "SECRET-TARGET\n").expect("write");
+    std::fs::write(target.join("shown.txt"), "OLD-SHOWN\n").expect("write");
+    let mut gi = std::fs::read_to_string(env.root.join(".gitignore")).unwrap_or_default();
+    gi.push_str("shown.txt\n");
+    std::fs::write(env.root.join(".gitignore"), gi).expect("gitignore");
+    let cmd = doc(
+        "other1",
+        json!([
+            {"op": "writeFile", "path": "local.conf", "content": "x\n"},
+            {"op": "writeFile", "path": "shown.txt", "content": "NEW-SHOWN\n"},
+        ]),
+        &["writeFile"],
+    );
+    env.drop_file("other1.json", &signed(&cmd));
+    let repo = Repo::open(&target).expect("open");
+    let mut b = Bridge::new(
+        env.layout(),
+        &repo,
+        &env.ctx,
+        &env.secrets,
+        env.opts.clone(),
+    )
+    .expect("bridge");
+    archived(&b.run_once().expect("pass"));
+    let patch = patch_of(&env.layout(), "other1");
+    assert_published_without(&env.layout(), &["SECRET-"]);
+    assert!(
+        patch.contains(&format!(
+            "diff --git a/local.conf b/local.conf\n{IGNORED}\n"
+        )),
+        "{patch}"
+    );
+    assert!(patch.contains("-OLD-SHOWN\n+NEW-SHOWN\n"), "{patch}");
+}
+
+/// When git cannot say what it ignores (here: not on the bridge's PATH),
+/// no file's content is shown, and the pass says why.
+#[test]
+fn when_git_cannot_say_what_it_ignores_no_content_is_shown() {
+    let _serial = serial();
+    let env = Env::new();
+    std::fs::write(env.root.join("plain.txt"), "SECRET-MAYBE\n").expect("write");
+    let empty = env.dir.path().join("no-git-here");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let layout = Layout::new(&env.root).with_child_env(vec![("PATH".into(), empty.into())]);
+    env.drop_file(
+        "nogit1.json",
+        &signed(&write("nogit1", "plain.txt", "after\n")),
+    );
+    let repo = env.repo();
+    let mut b = Bridge::new(
+        layout.clone(),
+        &repo,
+        &env.ctx,
+        &env.secrets,
+        env.opts.clone(),
+    )
+    .expect("bridge");
+    let r = b.run_once().expect("pass");
+    archived(&r);
+    let why = r.ignore_check_error.as_deref().expect("the pass says why");
+    assert!(why.contains("git"), "{why}");
+    let patch = patch_of(&layout, "nogit1");
+    assert_published_without(&layout, &["SECRET-"]);
+    assert!(
+        patch.contains(
+            "diff --git a/plain.txt b/plain.txt\nContent not shown: git could not say whether it ignores this path in the target repository\n"
+        ),
+        "{patch}"
+    );
+}
+
+/// A crashed batch's outputs are re-derived from the run's own diff in the
+/// target (`.runs/<RUN>/diff.patch`, which is complete): the published
+/// patch still leaves the ignored file's content out.
+#[test]
+fn a_re_derived_diff_leaves_an_ignored_file_out_too() {
+    let _serial = serial();
+    let env = Env::new();
+    let mut gi = std::fs::read_to_string(env.root.join(".gitignore")).unwrap_or_default();
+    gi.push_str("local.conf\n");
+    std::fs::write(env.root.join(".gitignore"), gi).expect("gitignore");
+    std::fs::write(env.root.join("local.conf"), "SECRET-CRASH\n").expect("write");
+    env.drop_file(
+        "crash1.json",
+        &signed(&write("crash1", "local.conf", "after\n")),
+    );
+    let repo = env.repo();
+    {
+        let _armed = Armed::new("bridge.after_apply");
+        let mut b = Bridge::new(
+            env.layout(),
+            &repo,
+            &env.ctx,
+            &env.secrets,
+            env.opts.clone(),
+        )
+        .expect("bridge");
+        assert!(b.run_once().is_err(), "the failpoint stops the batch");
+    }
+    assert!(!env.layout().diff("crash1").exists());
+    let r = env.pass();
+    archived(&r);
+    assert!(r.items[0].recovered, "{r:?}");
+    let patch = patch_of(&env.layout(), "crash1");
+    assert_published_without(&env.layout(), &["SECRET-"]);
+    assert!(
+        patch.contains(&format!(
+            "diff --git a/local.conf b/local.conf\n{IGNORED}\n"
+        )),
+        "{patch}"
+    );
+}
+
+/// Failpoints are process-wide: every test of this file runs its passes
+/// holding this lock, so one test's armed failpoint never stops another's.
+static PASSES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    PASSES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A bridge failpoint armed until dropped.
+struct Armed;
+
+impl Armed {
+    fn new(point: &str) -> Armed {
+        warden_core::failpoint::arm(point, warden_core::failpoint::Action::Error);
+        Armed
+    }
+}
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        warden_core::failpoint::clear();
+    }
+}
