@@ -15,9 +15,22 @@
 //! is published) can never carry another file's bytes.
 
 use crate::reason::{Reason, Rejection};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+
+/// A name in `commands/` as text: itself when it is UTF-8; otherwise its
+/// bytes, every one that is not printable ASCII escaped (`bad\xff.json`),
+/// as warden shows such names elsewhere. The file is still opened and
+/// removed by its bytes; this text only names it (in reports, dead letters
+/// and the batch marker), and reaches a terminal escaped like any name.
+pub fn shown_name(name: &OsStr) -> String {
+    match name.to_str() {
+        Some(s) => s.to_string(),
+        None => name.as_encoded_bytes().escape_ascii().to_string(),
+    }
+}
 
 /// What the file system says about a name, without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,16 +121,17 @@ pub enum Taken {
 
 /// Open, check and read `commands/<name>`: a verified file, or one the
 /// bridge refuses; `Err` is an I/O error (`NotFound` when it vanished).
-/// `own_link` is the one other name the file may have: the bridge's own
-/// archive of it (`archive/<id>.json`, linked to it before a crash that
-/// came before its removal from `commands/`).
+/// `name` is the name's bytes, UTF-8 or not (messages show it as
+/// [`shown_name`]). `own_link` is the one other name the file may have: the
+/// bridge's own archive of it (`archive/<id>.json`, linked to it before a
+/// crash that came before its removal from `commands/`).
 pub fn open_verified(
     dir: &Path,
-    name: &str,
+    name: impl AsRef<OsStr>,
     max_bytes: u64,
     own_link: Option<&Path>,
 ) -> std::io::Result<Taken> {
-    match take(dir, name, max_bytes, own_link) {
+    match take(dir, name.as_ref(), max_bytes, own_link) {
         Ok(v) => Ok(Taken::Verified(v)),
         Err(Ok(r)) => Ok(Taken::Refused(Box::new(r))),
         Err(Err(e)) => Err(e),
@@ -129,9 +143,9 @@ pub fn open_verified(
 type Taking<T> = Result<T, Result<Refused, std::io::Error>>;
 
 #[allow(clippy::result_large_err)] // private; the public face is `Taken`
-fn take(dir: &Path, name: &str, max_bytes: u64, own_link: Option<&Path>) -> Taking<Verified> {
+fn take(dir: &Path, name: &OsStr, max_bytes: u64, own_link: Option<&Path>) -> Taking<Verified> {
     let path = dir.join(name);
-    let at = format!("commands/{name}");
+    let at = format!("commands/{}", shown_name(name));
     // A first look that opens nothing: a FIFO, a socket or a device is never
     // opened (opening some devices has effects of its own).
     let meta = std::fs::symlink_metadata(&path).map_err(Err)?;

@@ -329,3 +329,158 @@ impl Drop for Armed {
         warden_core::failpoint::clear();
     }
 }
+
+/// A name in commands/ from its bytes.
+fn inbox_name(env: &Env, name: &[u8]) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    env.layout()
+        .commands()
+        .join(std::ffi::OsStr::from_bytes(name))
+}
+
+/// The layer `bridge verify` refuses the inbox file `name` at.
+fn verify_refuses_at(env: &Env, name: &[u8]) -> String {
+    let repo = env.repo();
+    let b = Bridge::new(
+        env.layout(),
+        &repo,
+        &env.ctx,
+        &env.secrets,
+        env.opts.clone(),
+    )
+    .expect("bridge");
+    let v = b
+        .verify_file(&inbox_name(env, name))
+        .expect("verify reads the file");
+    assert!(!v.accepted, "{v:?}");
+    v.layers.last().expect("layers").layer.clone()
+}
+
+fn each_dead_letter_names_its_file_escaped_and_keeps_its_content(layout: &Layout, r: &PassReport) {
+    for item in r
+        .items
+        .iter()
+        .filter(|i| i.outcome == ItemOutcome::DeadLetter)
+    {
+        let dl: Value = serde_json::from_slice(
+            &std::fs::read(layout.dead_letter(&item.id)).expect("dead letter"),
+        )
+        .expect("json");
+        let file = dl["file"].as_str().expect("file");
+        assert_eq!(file, format!("commands/{}", item.file));
+        assert!(!file.chars().any(char::is_control), "{file:?}");
+        assert!(
+            dl.get("original_text").is_some() || dl.get("original_base64").is_some(),
+            "{dl}"
+        );
+    }
+}
+
+/// The inbox scan read names lossily, so a file whose name is not UTF-8
+/// was looked for under another name, never found, and stayed in
+/// commands/ for ever (counted in `bridge status`'s backlog). Now it is
+/// taken by its bytes and dead-lettered like any other file: for its
+/// content, or else because its name is not `<id>.json` (a signed command
+/// does not spend its id); the dead letter names it escaped and keeps its
+/// content; it leaves the inbox; the others of the pass are served.
+#[test]
+fn a_command_file_whose_name_is_not_utf8_is_dead_lettered_not_left_for_ever() {
+    let _serial = serial();
+    let env = Env::new();
+    let signed_noop = signed(&noop("bad"));
+    let files: [(&[u8], Vec<u8>); 5] = [
+        (b"bad\xff.json", signed_noop.clone()),
+        (b"\xfe\xfd.json", b"not json \xff".to_vec()),
+        (b"evil\n\x1b[2J\xff.json", b"{}".to_vec()),
+        (b".\xff.json", b"{}".to_vec()),
+        (b"notes\xff.txt", b"left alone".to_vec()),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(inbox_name(&env, name), bytes).expect("write");
+    }
+    env.drop_file("fine.json", &signed(&noop("fine")));
+    // `bridge verify` reads it by its bytes too, and says what the executor will.
+    assert_eq!(verify_refuses_at(&env, b"bad\xff.json"), "name");
+    let r = env.pass();
+    let got: Vec<(&str, Option<warden_bridge::reason::Reason>)> = r
+        .items
+        .iter()
+        .map(|i| (i.file.as_str(), i.reason))
+        .collect();
+    use warden_bridge::reason::Reason::*;
+    assert_eq!(
+        got,
+        [
+            (".\\xff.json", Some(Hidden)),
+            ("bad\\xff.json", Some(IdMismatch)),
+            ("evil\\n\\x1b[2J\\xff.json", Some(HmacMissing)),
+            ("fine.json", None),
+            ("\\xfe\\xfd.json", Some(InvalidJson)),
+        ],
+        "{r:?}"
+    );
+    assert_eq!(r.ignored, ["notes\\xff.txt"], "{r:?}");
+    let layout = env.layout();
+    each_dead_letter_names_its_file_escaped_and_keeps_its_content(&layout, &r);
+    let dl: Value =
+        serde_json::from_slice(&std::fs::read(layout.dead_letter("bad_xff")).expect("dead letter"))
+            .expect("json");
+    assert_eq!(
+        dl["original_text"].as_str().map(str::as_bytes),
+        Some(&signed_noop[..])
+    );
+    assert!(
+        dl["hint"].as_str().unwrap_or("").contains("bad.json"),
+        "{dl}"
+    );
+    // Only the text file is left; the backlog is empty.
+    for (name, _) in &files[..4] {
+        assert!(
+            !inbox_name(&env, name).exists(),
+            "{name:?} is still in commands/"
+        );
+    }
+    assert!(inbox_name(&env, b"notes\xff.txt").exists());
+    assert_eq!(warden_bridge::service::backlog(&layout).pending_commands, 0);
+    // The signed command's id was not spent: under its own name it runs.
+    assert!(env.pass().items.is_empty());
+    let again = env.one("bad.json", &signed_noop);
+    assert_eq!(again.outcome, ItemOutcome::Archived, "{again:?}");
+}
+
+/// A crash after a batch's outputs were written, before its files left the
+/// inbox: the next pass takes a file whose name is not UTF-8 again as the
+/// batch's own (the marker names it escaped) and rewrites its dead letter
+/// under the same name, never a second one.
+#[test]
+fn a_crashed_batch_takes_a_name_that_is_not_utf8_again_under_the_same_dead_letter() {
+    let _serial = serial();
+    let env = Env::new();
+    std::fs::write(inbox_name(&env, b"crash\xff.json"), b"{}").expect("write");
+    let repo = env.repo();
+    {
+        let _armed = Armed::new("bridge.after_outputs");
+        let mut b = Bridge::new(
+            env.layout(),
+            &repo,
+            &env.ctx,
+            &env.secrets,
+            env.opts.clone(),
+        )
+        .expect("bridge");
+        assert!(b.run_once().is_err(), "the failpoint stops the batch");
+    }
+    assert!(inbox_name(&env, b"crash\xff.json").exists());
+    let r = env.pass();
+    assert_eq!(r.items.len(), 1, "{r:?}");
+    assert!(r.items[0].recovered, "{r:?}");
+    assert_eq!(r.items[0].id, "crash_xff");
+    let names: Vec<String> = std::fs::read_dir(env.layout().dir("dead_letter"))
+        .expect("dead_letter/")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert_eq!(names, ["crash_xff.json"]);
+    assert!(!inbox_name(&env, b"crash\xff.json").exists());
+}

@@ -10,6 +10,7 @@ use crate::outputs::{Durability, Writer};
 use crate::reason::{Reason, Rejection};
 use crate::verify::{self, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{OsStr, OsString};
 use std::time::Instant;
 use warden_core::Digest;
 
@@ -26,16 +27,22 @@ impl Bridge<'_> {
     }
 
     /// Open, check and read one file through one descriptor
-    /// ([`inbox::open_verified`]), then verify its content.
+    /// ([`inbox::open_verified`]), then verify its content. A name that is
+    /// not UTF-8 is verified under its escaped text
+    /// ([`inbox::shown_name`]), which is never `<id>.json`: such a file is
+    /// dead-lettered for its content, or else as `id_mismatch`.
     fn take(
         &self,
-        name: &str,
+        os: &OsStr,
         leftovers: &BTreeMap<String, MarkerItem>,
         in_batch: &BTreeSet<String>,
     ) -> std::io::Result<Item> {
         let started = Instant::now();
+        let shown = inbox::shown_name(os);
+        let name = shown.as_str();
         let mut item = Item {
-            file: name.to_string(),
+            file: shown.clone(),
+            name: os.to_os_string(),
             bytes: None,
             fd: None,
             identity: None,
@@ -63,7 +70,7 @@ impl Bridge<'_> {
             .map(|id| self.layout.archive(id));
         match inbox::open_verified(
             &self.layout.commands(),
-            name,
+            os,
             self.opts.max_bytes,
             own_link.as_deref(),
         ) {
@@ -101,19 +108,20 @@ impl Bridge<'_> {
     /// a dead letter's free key, or the key the crashed batch's marker gave).
     fn take_all(
         &self,
-        files: &[String],
+        files: &[OsString],
         leftovers: &BTreeMap<String, MarkerItem>,
     ) -> std::io::Result<Vec<Item>> {
         let mut items = Vec::new();
         let mut in_batch = BTreeSet::new();
         let mut taken_keys = BTreeSet::new();
-        for name in files {
-            let mut item = match self.take(name, leftovers, &in_batch) {
+        for os in files {
+            let mut item = match self.take(os, leftovers, &in_batch) {
                 Ok(i) => i,
                 // Gone meanwhile (another process, or an operator): skip it.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
+            let name = item.file.as_str();
             let marker_key = leftovers
                 .get(name)
                 .filter(|_| item.leftover)
@@ -142,7 +150,7 @@ impl Bridge<'_> {
     /// Process one batch of files; returns the reports and the flush count.
     pub(super) fn batch(
         &mut self,
-        files: &[String],
+        files: &[OsString],
         leftovers: &BTreeMap<String, MarkerItem>,
     ) -> std::io::Result<(Vec<ItemReport>, u64)> {
         let mut w = Writer::new(self.opts.durability);
@@ -206,7 +214,7 @@ impl Bridge<'_> {
             .filter(|i| !deferred.contains(&i.file))
             .enumerate()
         {
-            let path = self.layout.commands().join(&item.file);
+            let path = self.layout.commands().join(&item.name);
             // A name that now holds something else (swapped in after it was
             // taken) is left for the next pass, never removed unread.
             if item.identity.is_none_or(|id| inbox::still_names(&path, id)) {

@@ -42,6 +42,7 @@ use crate::verify::{self, Verdict, Verifier};
 use marker::MarkerItem;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::time::Instant;
 use warden_core::ledger::{RollbackCause, RunResult};
@@ -167,7 +168,7 @@ pub struct Bridge<'a> {
     /// Why git could not say what it ignores in the target in this pass.
     ignore_check_error: Option<String>,
     /// Young files seen so far: name → (size, mtime, when first seen so).
-    observed: BTreeMap<String, Observation>,
+    observed: BTreeMap<OsString, Observation>,
 }
 
 type Observation = (u64, Option<std::time::SystemTime>, std::time::Instant);
@@ -177,7 +178,12 @@ type Observation = (u64, Option<std::time::SystemTime>, std::time::Instant);
 pub const STABLE_MS: u64 = 50;
 
 struct Item {
+    /// The name in commands/ as text ([`inbox::shown_name`]): what reports,
+    /// the dead letter and the marker call it.
     file: String,
+    /// The name in commands/ as the file system has it (UTF-8 or not): what
+    /// is opened and removed.
+    name: OsString,
     /// The verified bytes, read from `fd`; `None` when the file layer
     /// refused it (its content was never read).
     bytes: Option<Vec<u8>>,
@@ -353,7 +359,7 @@ impl<'a> Bridge<'a> {
         report.waiting = waiting;
         report.ignored = ignored;
         // The crashed batch first, in its order.
-        files.sort_by_key(|f| (!leftovers.contains_key(f), f.clone()));
+        files.sort_by_key(|f| (!leftovers.contains_key(&inbox::shown_name(f)), f.clone()));
         for chunk in files.chunks(self.opts.batch_size.max(1)) {
             let (items, flushes) = self.batch(chunk, &leftovers)?;
             report.items.extend(items);
@@ -370,12 +376,13 @@ impl<'a> Bridge<'a> {
         Ok(report)
     }
 
-    /// Candidate files of `commands/`, oldest name first; how many are still
-    /// settling; which entries are ignored.
+    /// Candidate files of `commands/` by their names' bytes (a name that is
+    /// not UTF-8 is taken too, and dead-lettered), in name order; how many
+    /// are still settling; which entries are ignored.
     fn scan(
         &mut self,
         leftovers: &BTreeMap<String, MarkerItem>,
-    ) -> std::io::Result<(Vec<String>, usize, Vec<String>)> {
+    ) -> std::io::Result<(Vec<OsString>, usize, Vec<String>)> {
         let mut files = Vec::new();
         let mut waiting = 0;
         let mut ignored = Vec::new();
@@ -389,17 +396,18 @@ impl<'a> Bridge<'a> {
         };
         for e in rd {
             let e = e?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name == ".gitkeep" {
+            let os = e.file_name();
+            if os == ".gitkeep" {
                 continue; // `bridge init` keeps the directory in git with it
             }
+            let name = inbox::shown_name(&os);
             let meta = match std::fs::symlink_metadata(e.path()) {
                 Ok(m) => m,
                 // Removed between the listing and now: nothing to take.
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(err) => return Err(err),
             };
-            if meta.is_dir() || !name.ends_with(".json") {
+            if meta.is_dir() || !os.as_encoded_bytes().ends_with(b".json") {
                 ignored.push(name);
                 continue;
             }
@@ -412,12 +420,12 @@ impl<'a> Bridge<'a> {
                 .unwrap_or_default();
             if !leftovers.contains_key(&name)
                 && age.as_millis() < u128::from(self.opts.settle_ms)
-                && !self.stable(&name, &meta)
+                && !self.stable(&os, &meta)
             {
                 waiting += 1;
                 continue;
             }
-            files.push(name);
+            files.push(os);
         }
         // Forget files that are gone (taken, or removed by their writer).
         self.observed.retain(|n, _| dir.join(n).exists());
@@ -428,7 +436,7 @@ impl<'a> Bridge<'a> {
     /// Whether a young file's size and mtime have been seen unchanged for
     /// [`STABLE_MS`] (or the settle time, when shorter); records what is
     /// seen now.
-    fn stable(&mut self, name: &str, meta: &std::fs::Metadata) -> bool {
+    fn stable(&mut self, name: &OsStr, meta: &std::fs::Metadata) -> bool {
         let key = (meta.len(), meta.modified().ok());
         let now = std::time::Instant::now();
         let window = std::time::Duration::from_millis(STABLE_MS.min(self.opts.settle_ms));
@@ -437,7 +445,8 @@ impl<'a> Bridge<'a> {
                 now.duration_since(*since) >= window
             }
             _ => {
-                self.observed.insert(name.to_string(), (key.0, key.1, now));
+                self.observed
+                    .insert(name.to_os_string(), (key.0, key.1, now));
                 false
             }
         }
@@ -492,10 +501,8 @@ impl<'a> Bridge<'a> {
     /// link) and explain every layer. Writes nothing.
     pub fn verify_file(&self, file: &Path) -> std::io::Result<VerifyReport> {
         let commands = self.layout.commands();
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let os = file.file_name().unwrap_or_default();
+        let name = inbox::shown_name(os);
         let dir = match file.parent() {
             Some(p) if p.as_os_str().is_empty() => Path::new("."),
             Some(p) => p,
@@ -508,8 +515,7 @@ impl<'a> Bridge<'a> {
             .is_some_and(|(a, b)| a == b);
         let bytes = if in_inbox {
             let own_link = name.strip_suffix(".json").map(|id| self.layout.archive(id));
-            match inbox::open_verified(&commands, &name, self.opts.max_bytes, own_link.as_deref())?
-            {
+            match inbox::open_verified(&commands, os, self.opts.max_bytes, own_link.as_deref())? {
                 inbox::Taken::Verified(v) => Ok(v.bytes),
                 inbox::Taken::Refused(r) => Err(r.rejection),
             }
