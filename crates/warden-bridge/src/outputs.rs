@@ -141,16 +141,59 @@ pub struct DeadLetterDoc {
     /// The sha256 of the bytes read; null when the file layer refused the
     /// file (then nothing of it was read).
     pub input_sha256: Option<String>,
-    /// The original bytes, when they are UTF-8 and within the size limit.
-    /// Never present for a file the file layer refused (symlink, hard link,
-    /// not regular, too large): their content was not read.
+    /// The original bytes, when they are UTF-8 text with no control
+    /// character other than `\n`, `\r` and `\t` (dead letters written by older
+    /// builds may have any UTF-8 here). Never present for a file the file
+    /// layer refused (symlink, hard link, not regular, too large): their
+    /// content was not read. `DeadLetterDoc::original` reads either field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original_text: Option<String>,
-    /// The original bytes (base64), when they are not UTF-8 and within the limit.
+    /// The original bytes (base64), when they are not UTF-8 or hold another
+    /// control character (JSON would write each as six bytes, `\u0001`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original_base64: Option<String>,
     /// Set when a restart re-derived this document.
     pub recovered: bool,
+}
+
+impl DeadLetterDoc {
+    /// `(original_text, original_base64)` for the bytes read: text when
+    /// they are UTF-8 without a control character other than `\n`, `\r`, `\t`,
+    /// so a dead letter stays readable; otherwise base64, 4/3 of their size,
+    /// where JSON would escape each control character as six bytes (and
+    /// dead letters are committed).
+    pub fn original_fields(bytes: &[u8]) -> (Option<String>, Option<String>) {
+        match std::str::from_utf8(bytes) {
+            Ok(t)
+                if !t
+                    .chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+            {
+                (Some(t.to_string()), None)
+            }
+            _ => {
+                use base64::Engine as _;
+                (
+                    None,
+                    Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+                )
+            }
+        }
+    }
+
+    /// The original bytes of a dead letter (`dead_letter/<key>.json`),
+    /// whichever build wrote it: `original_text` (older builds wrote any
+    /// UTF-8 there, control characters and all) or `original_base64`.
+    /// `None` when it has neither (the file layer refused the file, so
+    /// nothing of it was read) or the base64 is not valid.
+    pub fn original(doc: &serde_json::Value) -> Option<Vec<u8>> {
+        if let Some(t) = doc.get("original_text").and_then(|v| v.as_str()) {
+            return Some(t.as_bytes().to_vec());
+        }
+        use base64::Engine as _;
+        let b = doc.get("original_base64").and_then(|v| v.as_str())?;
+        base64::engine::general_purpose::STANDARD.decode(b).ok()
+    }
 }
 
 /// One line of `logs/bridge.log`, its fields in a fixed order.

@@ -9,6 +9,7 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 use warden_bridge::layout::Layout;
+use warden_bridge::outputs::DeadLetterDoc;
 use warden_bridge::pipeline::{Bridge, ItemOutcome, PassReport};
 use warden_core::{Digest, Repo};
 
@@ -483,4 +484,106 @@ fn a_crashed_batch_takes_a_name_that_is_not_utf8_again_under_the_same_dead_lette
         .collect();
     assert_eq!(names, ["crash_xff.json"]);
     assert!(!inbox_name(&env, b"crash\xff.json").exists());
+}
+
+fn dead_letter(layout: &Layout, key: &str) -> (Value, usize) {
+    let bytes = std::fs::read(layout.dead_letter(key)).expect("dead letter");
+    (serde_json::from_slice(&bytes).expect("json"), bytes.len())
+}
+
+/// A dead letter kept the original as `original_text`, where JSON escapes
+/// each control character as six bytes (`\u0001`), and dead letters are
+/// committed: 300 KiB of them became a 1.8 MB dead letter. Now text with a
+/// control character other than \n, \r and \t is kept as `original_base64`
+/// (4/3 of its size); text without one stays readable as `original_text`.
+#[test]
+fn a_dead_letter_of_control_characters_is_not_six_times_its_input() {
+    let _serial = serial();
+    let env = Env::new();
+    let layout = env.layout();
+    let controls = vec![1u8; 300 * 1024];
+    let r = env.one("ctl.json", &controls);
+    assert_eq!(r.outcome, ItemOutcome::DeadLetter, "{r:?}");
+    let (dl, size) = dead_letter(&layout, &r.id);
+    assert!(
+        size < controls.len() * 4 / 3 + 4096,
+        "a dead letter of {size} bytes for {} bytes of input",
+        controls.len()
+    );
+    assert!(dl.get("original_text").is_none(), "{}", dl["original_text"]);
+    assert_eq!(DeadLetterDoc::original(&dl), Some(controls));
+    // Any control character other than \n, \r, \t: DEL, C1, ESC.
+    for (name, text) in [
+        ("del.json", "a\u{7f}b"),
+        ("c1.json", "a\u{85}b"),
+        ("esc.json", "\u{1b}[2J"),
+    ] {
+        let r = env.one(name, text.as_bytes());
+        let (dl, _) = dead_letter(&layout, &r.id);
+        assert!(dl.get("original_text").is_none(), "{name}: {dl}");
+        assert_eq!(
+            DeadLetterDoc::original(&dl).as_deref(),
+            Some(text.as_bytes())
+        );
+    }
+    // Plain text with line breaks and tabs stays text.
+    let text = "{\"id\": \"x\",\r\n\t\"oops\": }\n";
+    let r = env.one("text.json", text.as_bytes());
+    let (dl, _) = dead_letter(&layout, &r.id);
+    assert_eq!(dl["original_text"], json!(text));
+    assert!(dl.get("original_base64").is_none(), "{dl}");
+    assert_eq!(
+        DeadLetterDoc::original(&dl).as_deref(),
+        Some(text.as_bytes())
+    );
+}
+
+/// Dead letters written before: `original_text` with control characters
+/// in it. They still validate, still reserve their id, still count by
+/// reason, and their original still reads back.
+#[test]
+fn a_dead_letter_written_before_base64_is_still_read() {
+    let _serial = serial();
+    let env = Env::new();
+    let layout = env.layout();
+    let old = json!({
+        "schema": "warden.bridge-dead-letter/v1",
+        "id": "old1",
+        "file": "commands/old1.json",
+        "reason": "expired",
+        "layer": "time",
+        "detail": "expired",
+        "exit_code": 1,
+        "hmac_ok": true,
+        "received_at": "2026-01-01T00:00:00Z",
+        "rejected_at": "2026-01-01T00:00:00Z",
+        "size": 3,
+        "file_type": "regular",
+        "input_sha256": Digest::of(b"\x01\x02\n").to_string(),
+        "original_text": "\u{1}\u{2}\n",
+        "recovered": false,
+    });
+    let schema = warden_bridge::schema::get("bridge-dead-letter").expect("schema");
+    warden_testkit::schemas::assert_valid("bridge-dead-letter", &schema, &old);
+    std::fs::write(
+        layout.dead_letter("old1"),
+        serde_json::to_vec_pretty(&old).expect("json"),
+    )
+    .expect("write");
+    assert_eq!(
+        DeadLetterDoc::original(&old).as_deref(),
+        Some(&b"\x01\x02\n"[..])
+    );
+    let backlog = warden_bridge::service::backlog(&layout);
+    assert_eq!(backlog.dead_letters.get("expired"), Some(&1));
+    let r = env.one("old1.json", &signed(&noop("old1")));
+    assert_eq!(
+        r.reason,
+        Some(warden_bridge::reason::Reason::DuplicateId),
+        "{r:?}"
+    );
+    // And a new one validates too.
+    let r = env.one("new1.json", b"\x01{");
+    let (dl, _) = dead_letter(&layout, &r.id);
+    warden_testkit::schemas::assert_valid("bridge-dead-letter", &schema, &dl);
 }

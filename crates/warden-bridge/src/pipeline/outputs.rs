@@ -189,16 +189,7 @@ impl Bridge<'_> {
         let now = self.ctx.clock.now().to_string();
         let Refused { rej, id, hmac_ok } = refused;
         let (text, b64) = match &item.bytes {
-            Some(b) => match std::str::from_utf8(b) {
-                Ok(t) => (Some(t.to_string()), None),
-                Err(_) => {
-                    use base64::Engine as _;
-                    (
-                        None,
-                        Some(base64::engine::general_purpose::STANDARD.encode(b)),
-                    )
-                }
-            },
+            Some(b) => DeadLetterDoc::original_fields(b),
             None => (None, None),
         };
         let exit_code = exit_code_for(rej.reason);
