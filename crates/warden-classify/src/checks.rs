@@ -2,7 +2,10 @@
 //! for `--dry-run` and the real run, and the classifier's errors in the
 //! user's terms.
 //!
-//! - [`check`]: the policy gate, the paths' shape and the policy's limits
+//! - [`check`]: the policy gate, the paths' shape, the paths on disk (no
+//!   symbolic link at or above one: the engine's own check, which the
+//!   analysis already ran on every destination, skipping a file whose
+//!   destination fails it) and the policy's limits
 //!   (`limits.max_files`, `limits.max_bytes`), counted the way the engine
 //!   counts them. One `warden classify` is one run (one `warden undo`), so
 //!   an inbox over a limit is refused up front, saying how many files, which
@@ -44,7 +47,24 @@ pub fn check(repo: &Repo, a: &Analysis) -> Result<()> {
     warden_core::plan::gate(&repo.policy, &p, LABEL).map_err(|e| in_user_terms(e, &sources))?;
     warden_core::plan::check_shape(repo.root(), &p, LABEL)
         .map_err(|e| in_user_terms(e, &sources))?;
+    check_on_disk(repo.root(), &p).map_err(|e| in_user_terms(e, &sources))?;
     check_limits(&repo.policy, a)
+}
+
+/// Each path of the proposal against the disk, as the engine checks it
+/// when it plans: no symbolic link at or above it, nothing but a regular
+/// file at it.
+fn check_on_disk(root: &std::path::Path, p: &warden_core::proposal::Proposal) -> Result<()> {
+    for (i, action) in p.actions.iter().enumerate() {
+        let fields: &[&str] = match action {
+            Action::MoveFile { .. } => &["from", "to"],
+            _ => &["path"],
+        };
+        for (path, f) in action.paths().into_iter().zip(fields) {
+            path.check_on_disk(root, LABEL, &format!("actions[{i}].{f}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// What the run would touch: paths and bytes written, counted as the
@@ -168,6 +188,13 @@ pub fn in_user_terms(e: Error, sources: &[Option<RepoPath>]) -> Error {
     let hint = match refusal {
         warden_core::error::Refusal::Precondition => Some(format!(
             "{subject} changed while `warden classify` ran; run `warden classify` again once it is complete"
+        )),
+        // The registry chose the destination, not the user: the engine's
+        // "use the link's target path" does not apply.
+        warden_core::error::Refusal::UnsafePath if field.ends_with(".to") => Some(format!(
+            "the destination of {subject} in its module's folder is, or goes through, a symbolic link, \
+             and warden never writes through one: replace the link with a real folder (or remove it), \
+             or change the module's `folder` in .warden/modules.yaml"
         )),
         _ => e.hint(),
     };

@@ -11,7 +11,7 @@
 //! re-seeing a file that was already placed proposes nothing (G6).
 
 use crate::dedupe::{self, Keeps, Version};
-use crate::report::{ClassifyReport, FileDecision, Outcome, Skipped};
+use crate::report::{ClassifyReport, FileDecision, Outcome, SkipReason, Skipped};
 use crate::scan::{self, FileInfo};
 use crate::score::{DecisionPath, Scorer, Verdict};
 use crate::times::{TimeSource, Times};
@@ -316,7 +316,8 @@ fn join(folder: &RepoPath, name: &str) -> Result<RepoPath> {
 pub fn analyse(root: &Path, reg: &Modules, opts: &Options, times: &dyn Times) -> Result<Analysis> {
     let (paths, skipped) = scope_of(root, reg, &opts.scope)?;
     let mut a = analyse_read(root, reg, opts, times, &paths, &|_| true)?;
-    a.skipped = skipped;
+    a.skipped.extend(skipped);
+    a.skipped.sort();
     Ok(a)
 }
 
@@ -333,12 +334,12 @@ pub fn analyse_without(
     let (left, kept): (Vec<RepoPath>, Vec<RepoPath>) =
         paths.into_iter().partition(|p| changed.contains(p));
     let mut a = analyse_read(root, reg, opts, times, &kept, &|_| true)?;
-    skipped.extend(left.iter().map(|p| Skipped {
-        path: p.to_string(),
-        reason: crate::report::SkipReason::ChangedWhileClassifying,
-    }));
-    skipped.sort();
-    a.skipped = skipped;
+    skipped.extend(
+        left.iter()
+            .map(|p| Skipped::new(p.as_str(), SkipReason::ChangedWhileClassifying)),
+    );
+    a.skipped.extend(skipped);
+    a.skipped.sort();
     Ok(a)
 }
 
@@ -426,7 +427,7 @@ fn decide_all(
     scored: Vec<(FileInfo, Verdict)>,
 ) -> Result<Analysis> {
     let batch: BTreeSet<RepoPath> = scored.iter().map(|(i, _)| i.path.clone()).collect();
-    let (files, wants) = own_decisions(reg, opts, scored)?;
+    let (files, wants, mut skipped) = own_decisions(root, reg, opts, scored)?;
     // Name clashes: against the file in place and between newcomers.
     let mut clashes = Clashes {
         root,
@@ -444,13 +445,58 @@ fn decide_all(
         mut files, extra, ..
     } = clashes;
     files.extend(extra);
+    // A content-derived name (`dedupe_kept_both`) was not checked with the
+    // name its module gave: check it now, the same way.
+    files.retain(|f| {
+        let Some(to) = f.target.as_deref().filter(|_| {
+            f.action.as_deref() == Some("move_file")
+                && f.decision_path == DecisionPath::DedupeKeptBoth
+        }) else {
+            return true;
+        };
+        let Ok(to) = RepoPath::parse(to, "(classifier)", "target") else {
+            return true;
+        };
+        match unusable_destination(root, &f.path, &to, f.module.as_deref()) {
+            Some(s) => {
+                skipped.push(s);
+                false
+            }
+            None => true,
+        }
+    });
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    skipped.sort();
     let actions = actions_of(&files)?;
     Ok(Analysis {
         files,
         actions,
-        skipped: Vec::new(),
+        skipped,
     })
+}
+
+/// Why a winner's destination cannot take it, by the check the engine
+/// runs on every path before it writes ([`RepoPath::check_on_disk`]): a
+/// symbolic link at or above it, or something there that is not a regular
+/// file. The file is then skipped (`unusable_destination`), never the run:
+/// the user chose no path, the registry did, so it is reported with what
+/// is in the way, and every other file still goes where it belongs.
+fn unusable_destination(
+    root: &Path,
+    from: &str,
+    target: &RepoPath,
+    module: Option<&str>,
+) -> Option<Skipped> {
+    let why = match target.check_on_disk(root, "(classifier)", "target") {
+        Ok(()) => return None,
+        Err(warden_core::Error::Invalid { message, .. }) => message,
+        Err(e) => e.to_string(),
+    };
+    let module = module.map(|m| format!(" (module {m})")).unwrap_or_default();
+    Some(
+        Skipped::new(from, SkipReason::UnusableDestination)
+            .with_detail(format!("it would go to {target}{module}, but {why}")),
+    )
 }
 
 /// Target → indexes of the files that want it, in path order.
@@ -459,12 +505,14 @@ type Wants = BTreeMap<RepoPath, Vec<usize>>;
 /// Each file's decision on its own (before any name clash), and the targets
 /// wanted.
 fn own_decisions(
+    root: &Path,
     reg: &Modules,
     opts: &Options,
     scored: Vec<(FileInfo, Verdict)>,
-) -> Result<(Vec<FileDecision>, Wants)> {
+) -> Result<(Vec<FileDecision>, Wants, Vec<Skipped>)> {
     let mut files: Vec<FileDecision> = Vec::with_capacity(scored.len());
     let mut wants = Wants::new();
+    let mut skipped = Vec::new();
     for (info, v) in scored {
         let info = &info;
         let mut d = FileDecision::new(info, v.path, v.module.clone(), v.candidates, v.reason);
@@ -486,6 +534,13 @@ fn own_decisions(
                 let target = join(&module.folder, info.path.file_name())?;
                 if target == info.path {
                     d.reason = format!("already in place; {}", d.reason);
+                } else if let Some(s) =
+                    unusable_destination(root, info.path.as_str(), &target, Some(m))
+                {
+                    // Checked before any clash is settled, so no holder is
+                    // displaced for a newcomer that cannot take its name.
+                    skipped.push(s);
+                    continue;
                 } else {
                     wants.entry(target).or_default().push(files.len());
                 }
@@ -508,7 +563,7 @@ fn own_decisions(
         }
         files.push(d);
     }
-    Ok((files, wants))
+    Ok((files, wants, skipped))
 }
 
 /// The holder of a wanted name: the file on disk (unless it is itself in

@@ -85,6 +85,26 @@ pub struct Skipped {
     /// with each invalid byte as U+FFFD.
     pub path: String,
     pub reason: SkipReason,
+    /// What exactly stands in the way, when the reason alone does not say
+    /// (`unusable_destination`: where the file would go, and what is there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Skipped {
+    pub fn new(path: impl Into<String>, reason: SkipReason) -> Self {
+        Skipped {
+            path: path.into(),
+            reason,
+            detail: None,
+        }
+    }
+
+    /// The entry with what stands in the way.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
 }
 
 /// Why an entry was not classified (a closed set).
@@ -112,6 +132,10 @@ pub enum SkipReason {
     /// The file changed between being read and being moved: run `warden
     /// classify` again once it is complete.
     ChangedWhileClassifying,
+    /// Its module won, but the destination cannot be written: it is, or
+    /// goes through, a symbolic link, or holds something that is not a
+    /// regular file (`detail` says which). The rest of the run goes ahead.
+    UnusableDestination,
 }
 
 impl SkipReason {
@@ -125,6 +149,7 @@ impl SkipReason {
             SkipReason::Device => "device",
             SkipReason::EngineTempFile => "engine_temp_file",
             SkipReason::ChangedWhileClassifying => "changed_while_classifying",
+            SkipReason::UnusableDestination => "unusable_destination",
         }
     }
 
@@ -140,6 +165,11 @@ impl SkipReason {
             SkipReason::EngineTempFile => "left by an interrupted write; removed by recovery",
             SkipReason::ChangedWhileClassifying => {
                 "run `warden classify` again once it is complete"
+            }
+            SkipReason::UnusableDestination => {
+                "warden never writes through a symbolic link nor over what is not a regular file: \
+                 remove or replace what holds that path, or change the module's `folder` in \
+                 .warden/modules.yaml; then classify again"
             }
         }
     }

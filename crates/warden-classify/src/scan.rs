@@ -81,10 +81,7 @@ pub fn walk_tree(root: &Path) -> Result<Vec<RepoPath>> {
 }
 
 fn skip(path: &str, reason: SkipReason) -> Skipped {
-    Skipped {
-        path: path.to_string(),
-        reason,
-    }
+    Skipped::new(path, reason)
 }
 
 fn is_temp(path: &RepoPath) -> bool {

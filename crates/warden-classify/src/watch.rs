@@ -97,7 +97,9 @@ pub enum WatchEvent {
         error: String,
     },
     /// An entry in an inbox that is never classified (not a regular file, a
-    /// name that is not UTF-8): told once while it stays there.
+    /// name that is not UTF-8): told once while it stays there. Also a
+    /// settled file the classifier left in place ([`crate::report::SkipReason::UnusableDestination`]):
+    /// told when its batch runs, and looked at again when it changes.
     Skipped(crate::report::Skipped),
 }
 
@@ -775,6 +777,12 @@ impl Batch<'_, '_> {
                     .unwrap_or_default()
             )),
             Ok(h) => {
+                // Entries the classifier itself left where they are (a
+                // winner whose destination is a symbolic link): told once,
+                // like the scan's; retried when they change.
+                for skipped in &h.report.skipped {
+                    (self.log)(&WatchEvent::Skipped(skipped.clone()));
+                }
                 self.summary.handled += 1;
                 let b = BatchLog {
                     batch: self.summary.handled,
@@ -832,7 +840,11 @@ fn run_batch(
         Some(i) => i.refresh(&repo)?,
         None => LatestIndex::load(&repo)?,
     };
-    let prepared = crate::run::prepare_analysis_with(&s, analysis, &idx)?;
+    // An engine error about the proposal names the inbox file it is about,
+    // as `warden classify` does, never "(classifier proposal): actions[0]".
+    let sources = crate::checks::sources(&analysis);
+    let prepared = crate::run::prepare_analysis_with(&s, analysis, &idx)
+        .map_err(|e| crate::checks::in_user_terms(e, &sources))?;
     let report = crate::run::commit(&mut s, prepared)?;
     *index = Some(idx);
     Ok(report)

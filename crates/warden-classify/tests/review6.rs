@@ -20,10 +20,7 @@ fn inbox() -> Options {
 }
 
 fn skipped(path: &str, reason: SkipReason) -> Skipped {
-    Skipped {
-        path: path.into(),
-        reason,
-    }
+    Skipped::new(path, reason)
 }
 
 #[test]

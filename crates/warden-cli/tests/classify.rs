@@ -962,3 +962,26 @@ fn a_name_with_a_backslash_was_skipped_silently_instead_of_reported() {
         "{out:#}"
     );
 }
+
+#[test]
+fn classify_dry_run_said_yes_then_the_real_run_failed_on_a_symlinked_destination_and_moved_nothing()
+{
+    let r = Repo::new();
+    r.write(
+        ".warden/modules.yaml",
+        "schema: warden.modules/v1\nmodules:\n  - {name: a, folder: ext/, keywords: [foo]}\n  - {name: d, folder: docs/, keywords: [bar]}\n",
+    );
+    r.write("inbox/foo.txt", "a\n");
+    r.write("inbox/bar.txt", "b\n");
+    std::fs::create_dir_all(r.root.join("docs")).expect("docs");
+    std::fs::create_dir_all(r.root.join("ext")).expect("ext");
+    let outside = tempfile::tempdir().expect("outside");
+    std::os::unix::fs::symlink(outside.path(), r.root.join("ext/foo.txt")).expect("symlink");
+    let t = common::snap::transcript(&r, &[&["classify", "--dry-run"], &["classify", "--yes"]]);
+    assert_eq!(r.read("docs/bar.txt"), "b\n", "the rest is moved");
+    assert_eq!(r.read("inbox/foo.txt"), "a\n", "the skipped file stays");
+    common::snap::settings(&r)
+        .bind(|| insta::assert_snapshot!("classify_symlinked_destination_skipped", t));
+    let report = r.json(&["classify", "--dry-run"]);
+    validate(&r, "classify", &report);
+}

@@ -219,12 +219,21 @@ fn print_skipped(report: &ClassifyReport) {
         counts.join(", ")
     );
     for s in &report.skipped {
-        println!(
-            "  {} ({}: {})",
-            shown(&s.path),
+        println!("  {} ({})", shown(&s.path), skip_why(s));
+    }
+}
+
+/// Why an entry was skipped and what to do, in one parenthesis' text:
+/// the reason, what stands in the way (when the entry says), the fix.
+pub fn skip_why(s: &warden_classify::report::Skipped) -> String {
+    match &s.detail {
+        Some(d) => format!(
+            "{}: {}; {}",
             s.reason.name(),
+            warden_core::text::inline(d),
             s.reason.fix()
-        );
+        ),
+        None => format!("{}: {}", s.reason.name(), s.reason.fix()),
     }
 }
 

@@ -322,10 +322,9 @@ fn log_event(e: &WatchEvent, poll: Option<u64>) {
             warden_core::text::shown(error)
         ),
         WatchEvent::Skipped(s) => eprintln!(
-            "warden watch: skipped {} ({}: {}); it stays where it is",
+            "warden watch: skipped {} ({}); it stays where it is",
             warden_core::text::shown(&s.path),
-            s.reason.name(),
-            s.reason.fix()
+            super::classify::skip_why(s)
         ),
     }
 }
