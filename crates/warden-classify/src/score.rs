@@ -16,7 +16,9 @@
 //! by score (high first), then priority (high first), then name. With no
 //! candidate the file is `unclassified`. The best is a `clear_winner` when its
 //! score is at least `min_score` and it leads the second by at least
-//! `min_margin`. When several modules share the best score (≥ `min_score`),
+//! `min_margin` — and by more than nothing: a tie is never a clear winner,
+//! whatever `min_margin` says (`0` included), since the order among tied
+//! modules (by name) is a listing order, not a reason. When several modules share the best score (≥ `min_score`),
 //! exactly one of them has the highest priority, and every other candidate
 //! trails by at least `min_margin`, that one wins by `priority_tiebreak`.
 //! Anything else is `ambiguous`.
@@ -369,10 +371,13 @@ fn unclassified_reason(facts: &Facts) -> String {
     }
 }
 
-/// The best is at least `min_margin` ahead of the next.
+/// The best is at least `min_margin` ahead of the next, and ahead at all: a
+/// tie (a lead of 0, which `min_margin: 0` would let through) is never won
+/// by the module whose name sorts first.
 fn clear_winner(best: &Candidate, candidates: &[Candidate], t: Thresholds) -> Option<Call> {
     let second = candidates.get(1).map_or(0, |c| c.score);
-    (best.score - second >= t.min_margin).then(|| {
+    let lead = best.score - second;
+    (lead > 0 && lead >= t.min_margin).then(|| {
         (
             DecisionPath::ClearWinner,
             Some(best.module.clone()),
@@ -419,17 +424,19 @@ fn priority_tiebreak(best: &Candidate, candidates: &[Candidate], t: Thresholds) 
 fn no_clear_winner(best: &Candidate, candidates: &[Candidate], t: Thresholds) -> Call {
     let names: Vec<String> = candidates
         .iter()
-        .take_while(|c| best.score - c.score < t.min_margin)
+        .take_while(|c| c.score == best.score || best.score - c.score < t.min_margin)
         .map(|c| format!("{} ({})", c.module, c.score))
         .collect();
+    let why = if t.min_margin == 0 {
+        // Only a tie gets here: say so, not "within min_margin 0".
+        "tie for the best score (a tie is never a winner, whatever min_margin)".to_string()
+    } else {
+        format!("within min_margin {} of each other", t.min_margin)
+    };
     (
         DecisionPath::Ambiguous,
         None,
-        format!(
-            "no clear winner: {} within min_margin {} of each other",
-            names.join(", "),
-            t.min_margin
-        ),
+        format!("no clear winner: {} {why}", names.join(", ")),
     )
 }
 
@@ -519,6 +526,24 @@ mod tests {
         let v = s.decide(&s.facts("goal_ledger.py", "", b""));
         assert_eq!(v.path, DecisionPath::PriorityTiebreak, "{v:?}");
         assert_eq!(v.module.as_deref(), Some("Ledger_Records_MOD"));
+    }
+
+    #[test]
+    fn min_margin_0_turned_an_exact_tie_into_a_clear_winner_picked_by_module_name() {
+        let s = Scorer::new(&registry(
+            "schema: warden.modules/v1\nthresholds: {min_score: 0, min_margin: 0}\nmodules:\n  - {name: a, folder: ext/, keywords: [foo]}\n  - {name: b, folder: docs/, keywords: [foo, bar]}\n",
+        ));
+        let v = s.decide(&s.facts("foo.txt", "", b"a\n"));
+        assert_eq!(v.path, DecisionPath::Ambiguous, "{v:?}");
+        assert_eq!(v.module, None);
+        assert_eq!(
+            v.reason,
+            "no clear winner: a (3), b (3) tie for the best score (a tie is never a winner, whatever min_margin)"
+        );
+        // A lead of one point is a lead.
+        let v = s.decide(&s.facts("foo.txt", "", b"bar\n"));
+        assert_eq!(v.path, DecisionPath::ClearWinner, "{v:?}");
+        assert_eq!(v.module.as_deref(), Some("b"));
     }
 
     #[test]

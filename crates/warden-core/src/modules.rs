@@ -233,9 +233,18 @@ impl Modules {
 
     /// Problems that do not stop classification: a keyword two modules share
     /// (it scores for both, so it never decides), an inbox inside a module
-    /// folder, a module without keywords (it can only win by folder words).
+    /// folder, a module without keywords (it can only win by folder words),
+    /// `min_margin: 0` (a tie is never a winner, so it acts as 1).
     pub fn warnings(&self) -> Vec<Warning> {
         let mut out = Vec::new();
+        if self.thresholds.min_margin == 0 {
+            out.push(Warning {
+                field: "thresholds.min_margin".into(),
+                message: "min_margin 0 would let a module win a tie; a tie is never a winner \
+                          (it stays ambiguous unless priority separates it), so 0 acts as 1: write 1 or more"
+                    .into(),
+            });
+        }
         let mut owners: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for m in &self.modules {
             for k in &m.keywords {
@@ -507,6 +516,28 @@ modules:
             .collect();
         assert_eq!(shared.len(), 1, "{w:?}");
         assert_eq!(shared[0].field, "modules[0].keywords");
+    }
+
+    #[test]
+    fn min_margin_0_was_accepted_silently_though_a_tie_is_never_a_winner() {
+        let m = parse(
+            "schema: warden.modules/v1\nthresholds: {min_score: 0, min_margin: 0}\nmodules:\n  - {name: a, folder: x, keywords: [k]}\n",
+        )
+        .expect("min_margin 0 parses");
+        let w: Vec<_> = m
+            .warnings()
+            .into_iter()
+            .filter(|w| w.field == "thresholds.min_margin")
+            .collect();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].message.contains("a tie is never a winner"), "{w:?}");
+        assert!(
+            parse(GOOD)
+                .expect("good registry")
+                .warnings()
+                .iter()
+                .all(|w| w.field != "thresholds.min_margin")
+        );
     }
 
     #[test]
