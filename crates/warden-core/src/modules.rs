@@ -432,6 +432,19 @@ fn canonical_extensions(exts: &[String], at: EntryAt) -> Result<BTreeSet<String>
 }
 
 fn folder_path(s: &str, file: &str, field: &str) -> Result<RepoPath> {
+    if s.starts_with('/') {
+        // Checked before the trailing '/' goes: "/" would be "" ("is empty").
+        return Err(Error::invalid(
+            file,
+            field,
+            format!("folder \"{s}\" is absolute; folders here are relative to the repository root"),
+            Some(
+                "drop the leading '/', e.g. \"inbox/\" (the repository root itself cannot be a folder here)"
+                    .into(),
+            ),
+        )
+        .refusing(crate::error::Refusal::UnsafePath));
+    }
     let trimmed = s.strip_suffix('/').unwrap_or(s);
     let path = RepoPath::parse(trimmed, file, field)?;
     if let Some(area) = path.protected_area() {
@@ -538,6 +551,34 @@ modules:
                 .iter()
                 .all(|w| w.field != "thresholds.min_margin")
         );
+    }
+
+    #[test]
+    fn an_inbox_of_slash_was_called_empty_instead_of_absolute() {
+        for (text, field) in [
+            (
+                "schema: warden.modules/v1\ninbox: [\"/\"]\nmodules: []\n",
+                "inbox[0]",
+            ),
+            (
+                "schema: warden.modules/v1\nmodules:\n  - {name: a, folder: /srv/a/}\n",
+                "modules[0].folder",
+            ),
+        ] {
+            let e = parse(text).expect_err("an absolute folder");
+            let shown = e.to_string();
+            assert!(
+                shown.starts_with(&format!(".warden/modules.yaml: {field}: folder \"/")),
+                "{shown}"
+            );
+            assert!(shown.contains("is absolute"), "{shown}");
+            assert!(!shown.contains("empty"), "{shown}");
+            assert!(
+                e.hint().is_some_and(|h| h.contains("drop the leading '/'")),
+                "{:?}",
+                e.hint()
+            );
+        }
     }
 
     #[test]
