@@ -89,6 +89,12 @@ pub struct Skipped {
     /// (`unusable_destination`: where the file would go, and what is there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The name's bytes as the file system gave them, when they are not
+    /// UTF-8 (`path` then holds U+FFFD for each invalid byte): the human
+    /// output prints them escaped ([`Skipped::shown_path`]). Not in the JSON.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub bytes: Option<Vec<u8>>,
 }
 
 impl Skipped {
@@ -97,6 +103,25 @@ impl Skipped {
             path: path.into(),
             reason,
             detail: None,
+            bytes: None,
+        }
+    }
+
+    /// An entry whose repository path is `bytes`, not valid UTF-8.
+    pub fn not_utf8(bytes: &[u8]) -> Self {
+        Skipped {
+            bytes: Some(bytes.to_vec()),
+            ..Skipped::new(String::from_utf8_lossy(bytes), SkipReason::NotUtf8Name)
+        }
+    }
+
+    /// The path for a person to read: escaped by `warden_core::text`, and
+    /// a name that is not UTF-8 with its real bytes in octal (as git
+    /// quotes it), not U+FFFD.
+    pub fn shown_path(&self) -> String {
+        match &self.bytes {
+            Some(b) => warden_core::text::shown_bytes(b).to_string(),
+            None => warden_core::text::shown(&self.path).to_string(),
         }
     }
 

@@ -166,7 +166,8 @@ fn walk_fs_each(
             continue;
         };
         let Some(rel_str) = rel.to_str() else {
-            skipped.push(skip(&rel.to_string_lossy(), SkipReason::NotUtf8Name));
+            use std::os::unix::ffi::OsStrExt;
+            skipped.push(Skipped::not_utf8(rel.as_os_str().as_bytes()));
             continue;
         };
         let Ok(p) = RepoPath::parse(rel_str, "(working tree)", "path") else {

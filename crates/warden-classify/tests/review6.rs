@@ -84,7 +84,7 @@ fn unclassifiable_inbox_entries_are_reported_as_skipped_not_silently_ignored() {
             skipped("inbox/ledger.sock", SkipReason::Socket),
             skipped("inbox/ledger_fifo.py", SkipReason::Fifo),
             skipped("inbox/ledger_link.py", SkipReason::Symlink),
-            skipped("inbox/ledger_\u{fffd}.py", SkipReason::NotUtf8Name),
+            Skipped::not_utf8(b"inbox/ledger_\xfe.py"),
         ]
     );
     let paths: Vec<&str> = a.files.iter().map(|d| d.path.as_str()).collect();

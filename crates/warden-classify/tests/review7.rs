@@ -194,3 +194,20 @@ fn the_watcher_failed_a_file_whose_destination_is_a_symlink_instead_of_skipping_
     assert_eq!(f.read("docs/bar.txt"), "b\n");
     assert_eq!(f.read("inbox/foo.txt"), "a\n");
 }
+
+#[test]
+fn a_name_that_is_not_utf8_was_printed_with_u_fffd_and_lost_its_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new(SEED);
+    std::fs::create_dir_all(f.root().join("inbox")).expect("inbox");
+    let name = std::ffi::OsStr::from_bytes(b"bad\xffname_docs.txt");
+    std::fs::write(f.root().join("inbox").join(name), "x\n").expect("non-UTF-8 name");
+    let a = f.dry_run();
+    assert_eq!(a.skipped.len(), 1, "{:?}", a.skipped);
+    let s = &a.skipped[0];
+    assert_eq!(s.reason, SkipReason::NotUtf8Name);
+    // The JSON path keeps its documented lossy form …
+    assert_eq!(s.path, "inbox/bad\u{fffd}name_docs.txt");
+    // … and a person reads the real bytes, escaped as git escapes them.
+    assert_eq!(s.shown_path(), r#""inbox/bad\377name_docs.txt""#);
+}

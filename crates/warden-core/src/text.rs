@@ -10,8 +10,9 @@
 //! unchanged; text with one prints in double quotes with the offending
 //! characters (and `"` and `\`) escaped, as git quotes an unusual path
 //! (`core.quotePath`); so does text that itself starts with `"`, so the two
-//! never read alike. JSON output needs none of this: serde escapes
-//! control characters itself.
+//! never read alike. [`shown_bytes`] does the same for a name that is not
+//! UTF-8, writing each invalid byte in octal as git does (`"bad\377name"`).
+//! JSON output needs none of this: serde escapes control characters itself.
 
 use std::fmt;
 
@@ -49,15 +50,52 @@ impl fmt::Display for Shown<'_> {
         }
         f.write_str("\"")?;
         for c in self.0.chars() {
-            match c {
-                '"' => f.write_str("\\\"")?,
-                '\\' => f.write_str("\\\\")?,
-                '\n' => f.write_str("\\n")?,
-                '\r' => f.write_str("\\r")?,
-                '\t' => f.write_str("\\t")?,
-                c if u32::from(c) < 0x80 && is_unsafe(c) => write!(f, "\\x{:02x}", u32::from(c))?,
-                c if is_unsafe(c) => write!(f, "\\u{{{:04x}}}", u32::from(c))?,
-                c => write!(f, "{c}")?,
+            quoted_char(f, c)?;
+        }
+        f.write_str("\"")
+    }
+}
+
+/// One character inside the double quotes of [`shown`]'s escaped form.
+fn quoted_char(f: &mut fmt::Formatter<'_>, c: char) -> fmt::Result {
+    match c {
+        '"' => f.write_str("\\\""),
+        '\\' => f.write_str("\\\\"),
+        '\n' => f.write_str("\\n"),
+        '\r' => f.write_str("\\r"),
+        '\t' => f.write_str("\\t"),
+        c if u32::from(c) < 0x80 && is_unsafe(c) => write!(f, "\\x{:02x}", u32::from(c)),
+        c if is_unsafe(c) => write!(f, "\\u{{{:04x}}}", u32::from(c)),
+        c => write!(f, "{c}"),
+    }
+}
+
+/// A name as the file system gave it (bytes, not necessarily UTF-8) for
+/// `Display`: valid UTF-8 prints as [`shown`] prints it; otherwise it is
+/// quoted, each byte that is not part of a valid UTF-8 character written
+/// as a backslash and three octal digits, as git quotes such a path
+/// (`"bad\377name"`), so the real bytes can be read back (a lossy form
+/// with U+FFFD cannot tell two names apart).
+pub fn shown_bytes(b: &[u8]) -> ShownBytes<'_> {
+    ShownBytes(b)
+}
+
+/// The `Display` wrapper [`shown_bytes`] returns.
+#[derive(Debug, Clone, Copy)]
+pub struct ShownBytes<'a>(&'a [u8]);
+
+impl fmt::Display for ShownBytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Ok(s) = std::str::from_utf8(self.0) {
+            return shown(s).fmt(f);
+        }
+        f.write_str("\"")?;
+        for chunk in self.0.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                quoted_char(f, c)?;
+            }
+            for b in chunk.invalid() {
+                write!(f, "\\{b:03o}")?;
             }
         }
         f.write_str("\"")
@@ -178,6 +216,37 @@ mod tests {
         ];
         for (raw, want) in cases {
             assert_eq!(shown(raw).to_string(), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_lost_its_bytes_to_u_fffd() {
+        assert_eq!(
+            shown_bytes(b"inbox/bad\xffname_docs.txt").to_string(),
+            r#""inbox/bad\377name_docs.txt""#
+        );
+        // Two names that differ only in their invalid bytes print apart.
+        assert_ne!(
+            shown_bytes(b"a\xfe").to_string(),
+            shown_bytes(b"a\xff").to_string()
+        );
+        // Escapes and valid characters around them as `shown` writes them.
+        assert_eq!(
+            shown_bytes(
+                "ñ\x1b\""
+                    .as_bytes()
+                    .iter()
+                    .chain(b"\xc3")
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .as_slice()
+            )
+            .to_string(),
+            r#""ñ\x1b\"\303""#
+        );
+        // Valid UTF-8 prints exactly as `shown` prints it.
+        for s in ["inbox/a.py", "naïve.md", "a\nb", "\"q\""] {
+            assert_eq!(shown_bytes(s.as_bytes()).to_string(), shown(s).to_string());
         }
     }
 

@@ -60,11 +60,11 @@ pub fn repo_path(root: &Path, p: &Path) -> Result<RepoPath, CliError> {
         )
     })?;
     let s = rel.to_str().ok_or_else(|| {
-        let lossy = p.to_string_lossy();
+        use std::os::unix::ffi::OsStrExt;
         CliError::usage(
             format!(
-                "{} is not valid UTF-8 (each invalid byte is shown as U+FFFD), so warden cannot name it in a run",
-                shown(&lossy)
+                "{} is not valid UTF-8 (each invalid byte is shown in octal), so warden cannot name it in a run",
+                warden_core::text::shown_bytes(p.as_os_str().as_bytes())
             ),
             Some("rename it to a UTF-8 name (`mv -- OLD NEW`; `ls -b` shows its bytes), then classify it".to_string()),
         )
@@ -219,7 +219,7 @@ fn print_skipped(report: &ClassifyReport) {
         counts.join(", ")
     );
     for s in &report.skipped {
-        println!("  {} ({})", shown(&s.path), skip_why(s));
+        println!("  {} ({})", s.shown_path(), skip_why(s));
     }
 }
 

@@ -323,7 +323,7 @@ fn log_event(e: &WatchEvent, poll: Option<u64>) {
         ),
         WatchEvent::Skipped(s) => eprintln!(
             "warden watch: skipped {} ({}); it stays where it is",
-            warden_core::text::shown(&s.path),
+            s.shown_path(),
             super::classify::skip_why(s)
         ),
     }
