@@ -491,10 +491,12 @@ impl<'a> DocGaps<'a> {
 }
 
 /// Check a declared test file.
-fn check_test_file(c: &mut Ctx, l: &Loaded, file: &str, subject: &str, must_cover: &[String]) {
+fn check_test_file(c: &mut Ctx, l: &Loaded, d: &DeclaredTest) {
+    let (file, subject, must_cover) = (d.file.as_str(), d.subject.as_str(), &d.must_cover);
     let target = match repo_rel(file) {
         Ok(t) => t,
         Err(p) => {
+            let p = format!("{}: {p}", d.field);
             c.gaps.push(
                 NewGap::new(GapKind::SchemaViolation, &l.path, p.clone())
                     .meta_type(Some(&l.type_name))
@@ -569,6 +571,8 @@ fn schema_problem(
 /// A test file a meta declares, as written there, with the behaviours it
 /// must cover.
 pub(crate) struct DeclaredTest {
+    /// Where the meta declares it (`module_policies[2].file`).
+    pub field: String,
     pub file: String,
     pub subject: String,
     pub must_cover: Vec<String>,
@@ -579,40 +583,44 @@ pub(crate) struct DeclaredTest {
 /// cover what it `must_assert`s.
 pub(crate) fn declared_tests(l: &Loaded) -> Vec<DeclaredTest> {
     let mut out = Vec::new();
-    let mut push = |file: &Option<String>, subject: Option<&str>, cover: &[String]| {
-        if let Some(f) = file {
-            out.push(DeclaredTest {
-                file: f.clone(),
-                subject: subject.unwrap_or(f).to_string(),
-                must_cover: cover.to_vec(),
-            });
-        }
-    };
+    let mut push =
+        |field: String, file: &Option<String>, subject: Option<&str>, cover: &[String]| {
+            if let Some(f) = file {
+                out.push(DeclaredTest {
+                    field,
+                    file: f.clone(),
+                    subject: subject.unwrap_or(f).to_string(),
+                    must_cover: cover.to_vec(),
+                });
+            }
+        };
     match l.meta_type {
         MetaType::TestUnitSpec => {
             if let Some(s) = l.body::<meta::TestUnitSpec>() {
-                for p in &s.module_policies {
-                    push(&p.file, Some(&p.module), &p.must_cover);
+                for (i, p) in s.module_policies.iter().enumerate() {
+                    let field = format!("module_policies[{i}].file");
+                    push(field, &p.file, Some(&p.module), &p.must_cover);
                 }
             }
         }
         MetaType::SubsystemTestSpec => {
             if let Some(s) = l.body::<meta::SubsystemTestSpec>() {
-                for m in &s.unit_tests.modules {
-                    push(&m.file, Some(&m.path), &m.must_cover);
+                for (i, m) in s.unit_tests.modules.iter().enumerate() {
+                    let field = format!("unit_tests.modules[{i}].file");
+                    push(field, &m.file, Some(&m.path), &m.must_cover);
                 }
-                for r in s
-                    .integration_tests
-                    .flows
-                    .iter()
-                    .chain(&s.governance_tests.invariants)
-                {
+                let flows = s.integration_tests.flows.iter().enumerate();
+                let flows = flows.map(|(i, r)| (format!("integration_tests.flows[{i}].file"), r));
+                let invariants = s.governance_tests.invariants.iter().enumerate();
+                let invariants =
+                    invariants.map(|(i, r)| (format!("governance_tests.invariants[{i}].file"), r));
+                for (field, r) in flows.chain(invariants) {
                     let cover = if r.must_cover.is_empty() {
                         &r.must_assert
                     } else {
                         &r.must_cover
                     };
-                    push(&r.file, r.id.as_deref(), cover);
+                    push(field, &r.file, r.id.as_deref(), cover);
                 }
             }
         }
@@ -690,20 +698,25 @@ fn check_one(c: &mut Ctx, l: &Loaded) {
             Ok(target) => {
                 check_document(c, l, &target, Some(t), l.body.required_sections());
             }
-            Err(p) => schema_problem(c, l, "location", None, p, "location"),
+            Err(p) => schema_problem(c, l, "location", None, format!("location: {p}"), "location"),
         }
         return;
     }
     for d in declared_tests(l) {
-        check_test_file(c, l, &d.file, &d.subject, &d.must_cover);
+        check_test_file(c, l, &d);
     }
     match t {
         MetaType::SubsystemDocsSpec => check_docs_spec(c, l),
         MetaType::RepoContract => check_repo_paths(c, l),
         MetaType::SchemaExtractionContract => {
             if let Some(s) = l.body::<meta::SchemaExtractionContract>() {
-                for tg in &s.targets {
-                    check_schema_instance(c, l, &tg.schema_file);
+                for (i, tg) in s.targets.iter().enumerate() {
+                    check_schema_instance(
+                        c,
+                        l,
+                        &tg.schema_file,
+                        &format!("targets[{i}].schema_file"),
+                    );
                 }
             }
         }
@@ -717,10 +730,17 @@ fn check_docs_spec(c: &mut Ctx, l: &Loaded) {
     let Some(s) = l.body::<meta::SubsystemDocsSpec>() else {
         return;
     };
-    for d in &s.docs {
+    for (i, d) in s.docs.iter().enumerate() {
         match repo_rel(&d.path) {
             Ok(target) => check_document(c, l, &target, None, &d.required_sections),
-            Err(p) => schema_problem(c, l, &format!("docs:{}", d.path), None, p, &d.path),
+            Err(p) => schema_problem(
+                c,
+                l,
+                &format!("docs:{}", d.path),
+                None,
+                format!("docs[{i}].path: {p}"),
+                &d.path,
+            ),
         }
     }
 }
@@ -742,16 +762,23 @@ fn check_repo_paths(c: &mut Ctx, l: &Loaded) {
                 format!("paths.{k}: the folder \"{p}\" does not exist"),
                 p,
             ),
-            Err(e) => schema_problem(c, l, &format!("paths.{k}"), None, e, p),
+            Err(e) => schema_problem(
+                c,
+                l,
+                &format!("paths.{k}"),
+                None,
+                format!("paths.{k}: {e}"),
+                p,
+            ),
         }
     }
 }
 
-fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str) {
+fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str, field: &str) {
     let key = format!("schema:{file}");
     let rel = match repo_rel(file) {
         Ok(r) => r,
-        Err(e) => return schema_problem(c, l, &key, None, e, file),
+        Err(e) => return schema_problem(c, l, &key, None, format!("{field}: {e}"), file),
     };
     if c.linked(l, &rel, &key, file) {
         return;

@@ -124,7 +124,7 @@ fn stamped_in_step_stat(
 
 /// A document meta's target, current bytes and rendering (`Err`: its
 /// location is not a repository path).
-type DocOutcome = Result<(String, Option<Vec<u8>>, DocRender), ()>;
+type DocOutcome = Result<(String, Option<Vec<u8>>, DocRender), String>;
 
 /// One meta file as `gen docs` sees it.
 enum Seen {
@@ -223,7 +223,7 @@ fn render_seen(root: &Path, s: Seen, generator: &str) -> (Option<Loaded>, Option
                     let r = render_doc_with(&l, &target, current.as_deref(), generator);
                     Ok((target, current, r))
                 }
-                Err(_) => Err(()),
+                Err(e) => Err(format!("location: {e}")),
             });
             (Some(*l), out)
         }
@@ -234,12 +234,15 @@ impl DocsPlan {
     /// Files one document meta's outcome under its write, its problem, or
     /// the documents that are unmanaged or current.
     fn record(&mut self, meta: String, out: DocOutcome) {
-        let Ok((target, current, r)) = out else {
-            self.problems.push(Problem {
-                file: meta,
-                message: "location is not a repository path".into(),
-            });
-            return;
+        let (target, current, r) = match out {
+            Ok(o) => o,
+            Err(message) => {
+                self.problems.push(Problem {
+                    file: meta,
+                    message,
+                });
+                return;
+            }
         };
         match r {
             DocRender::Write(content) => self.writes.push(FileWrite {
