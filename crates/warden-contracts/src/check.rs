@@ -251,7 +251,12 @@ pub fn line_of(text: &str, needle: &str) -> usize {
 }
 
 /// A path as written in a meta file, resolved against the repository root:
-/// a leading '/' means the root, "." components go, ".." is refused.
+/// a leading '/' means the root, "." components go, ".." is refused, and so
+/// is a path inside git's or warden's own areas (the core's
+/// [`warden_core::paths::PROTECTED`] and the quarantine lane): warden never
+/// writes there, so a document or test file declared there could never be
+/// generated, and `warden fix` would plan a write the engine refuses.
+/// The error reads after the field's name (`location: …`).
 pub fn repo_rel(s: &str) -> std::result::Result<String, String> {
     let mut parts = Vec::new();
     for c in s.trim().split('/') {
@@ -264,7 +269,29 @@ pub fn repo_rel(s: &str) -> std::result::Result<String, String> {
             c => parts.push(c),
         }
     }
-    Ok(parts.join("/"))
+    let rel = parts.join("/");
+    if let Some(area) = own_area(&rel) {
+        let all: Vec<String> = warden_core::paths::PROTECTED
+            .iter()
+            .chain(&[warden_core::paths::QUARANTINE_DIR])
+            .map(|a| format!("{a}/"))
+            .collect();
+        return Err(format!(
+            "\"{s}\" lies inside {area}/, which belongs to git and warden; no contract may point there: use a path outside {}",
+            all.join(", ")
+        ));
+    }
+    Ok(rel)
+}
+
+/// The area of git's or warden's own (`.git`, `.warden`, …, `.quarantine`)
+/// that the repository path `rel` lies in, as the core decides it.
+fn own_area(rel: &str) -> Option<&'static str> {
+    let p = warden_core::paths::RepoPath::parse(rel, "", "").ok()?;
+    p.protected_area().or_else(|| {
+        p.in_quarantine()
+            .then_some(warden_core::paths::QUARANTINE_DIR)
+    })
 }
 
 fn join(dir: &str, name: &str) -> String {

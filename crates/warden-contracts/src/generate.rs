@@ -450,6 +450,11 @@ pub fn plan_fix(root: &Path, report: &CheckReport) -> warden_core::Result<FixPla
         // a write the real run refuses.
         let fix = if written.contains_key(&target) {
             Fix::skip("covered", "another gap's fix writes this file")
+        } else if let Err(e) = repo_rel(&target) {
+            // `check` reports such a target as a schema_violation, not a
+            // fixable gap; this guards a report made otherwise, so a write
+            // the engine refuses never stops every other fix.
+            Fix::skip("skipped", e)
         } else if let Some(e) = linked(root, &target) {
             Fix::skip("skipped", e)
         } else {

@@ -62,3 +62,88 @@ fn a_path_that_leaves_the_repository_was_a_double_quoted_message_without_its_fie
     );
     assert!(!human.contains("\\\""), "{human}");
 }
+
+#[test]
+fn a_location_inside_git_was_accepted_by_check_and_then_blocked_fix_for_the_whole_repo() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "sub/README.meta.yaml",
+        "type: subsystem_readme\nlocation: .git/hooks\nsubsystem: {name: x}\n",
+    );
+    write(
+        d.path(),
+        "good/README.meta.yaml",
+        "type: subsystem_readme\nsubsystem: {name: g}\n",
+    );
+    let r = run(d.path());
+    let bad: Vec<_> = r
+        .gaps
+        .iter()
+        .filter(|g| g.meta_file == "sub/README.meta.yaml")
+        .collect();
+    assert_eq!(bad.len(), 1, "{:#?}", r.gaps);
+    assert_eq!(bad[0].kind, GapKind::SchemaViolation);
+    assert_eq!(bad[0].line, 2, "the line of `location`");
+    assert_eq!(
+        bad[0].message,
+        "location: \".git/hooks\" lies inside .git/, which belongs to git and warden; no contract may point there: \
+         use a path outside .git/, .ledger/, .warden/, .runs/, .quarantine/"
+    );
+    assert!(
+        !r.gaps.iter().any(|g| g
+            .target_file
+            .as_deref()
+            .is_some_and(|t| t.starts_with(".git"))),
+        "{:#?}",
+        r.gaps
+    );
+    // `warden fix` fixes the good meta's gap and plans nothing inside .git/.
+    let plan = warden_contracts::generate::plan_fix(d.path(), &r).expect("plan");
+    let paths: Vec<&str> = plan.writes.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(paths, ["good/README.md"]);
+}
+
+#[test]
+fn every_area_of_git_and_warden_is_refused_as_a_contract_path() {
+    for (path, area) in [
+        (".git/hooks", ".git"),
+        (".GIT/hooks", ".git"),
+        ("vendor/lib/.git/x", ".git"),
+        (".warden/docs", ".warden"),
+        (".ledger", ".ledger"),
+        ("/.runs/x", ".runs"),
+        (".quarantine/RUN/files", ".quarantine"),
+    ] {
+        let e = check::repo_rel(path).expect_err(path);
+        assert!(
+            e.starts_with(&format!("\"{path}\" lies inside {area}/")),
+            "{path}: {e}"
+        );
+    }
+    for ok in ["/", "docs/.github", ".gitignore.d/x", "a/.warden/x"] {
+        assert!(check::repo_rel(ok).is_ok(), "{ok}");
+    }
+    // A declared test file too.
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "tests/unit/meta.yaml",
+        "type: test_unit_spec\nscope: {description: x}\nmodule_policies:\n  - {module: m, file: .warden/test_m.py, must_cover: [It works.]}\n",
+    );
+    write(d.path(), "m/.keep", "");
+    let r = run(d.path());
+    let g = of_kind(&r, GapKind::SchemaViolation);
+    assert_eq!(g.len(), 1, "{:#?}", r.gaps);
+    assert!(
+        g[0].message
+            .starts_with("module_policies[0].file: \".warden/test_m.py\" lies inside .warden/"),
+        "{}",
+        g[0].message
+    );
+    assert!(
+        of_kind(&r, GapKind::MissingTestFile).is_empty(),
+        "{:#?}",
+        r.gaps
+    );
+}
