@@ -206,7 +206,7 @@ fn load_value(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, NewGap>
         )
         .meta_type(Some(type_name))
         .key(type_name)
-        .line(line_of(&text, "type:"))
+        .line(field_line(&text, "type"))
         .ctx("type", type_name));
     };
     let body = meta::Body::from_value(meta_type, &value, path).map_err(|e| {
@@ -214,19 +214,10 @@ fn load_value(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, NewGap>
             warden_core::Error::Invalid { field, .. } => field.clone(),
             _ => String::new(),
         };
-        let needle = field
-            .trim_start_matches('.')
-            .split(['.', '['])
-            .next()
-            .unwrap_or("");
         NewGap::new(GapKind::SchemaViolation, path, e.to_string())
             .meta_type(Some(type_name))
             .key(field.clone())
-            .line(if needle.is_empty() {
-                1
-            } else {
-                line_of(&text, needle)
-            })
+            .line(field_line(&text, &field))
             .ctx("problem", e.to_string())
             .ctx("field", field)
     })?;
@@ -238,6 +229,14 @@ fn load_value(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, NewGap>
         meta_type,
         type_name: type_name.to_string(),
     })
+}
+
+/// The 1-based line of `field`, a YAML path such as `testing.commands[0]`
+/// (its deepest ancestor's when it is not in the file; 1 when none is):
+/// [`crate::lines::line_of_field`]. Use it wherever the field is known: a
+/// text search finds the first line that merely contains the value.
+pub fn field_line(text: &str, field: &str) -> usize {
+    crate::lines::line_of_field(text, field).unwrap_or(1)
 }
 
 /// The 1-based line of the first occurrence of `needle` (1 when absent).
@@ -468,7 +467,7 @@ impl<'a> DocGaps<'a> {
         let line = if by_target > 1 {
             by_target
         } else {
-            line_of(&l.text, "location")
+            field_line(&l.text, "location")
         };
         DocGaps { l, target, line }
     }
@@ -528,13 +527,13 @@ fn check_test_file(c: &mut Ctx, l: &Loaded, d: &DeclaredTest) {
                 NewGap::new(GapKind::SchemaViolation, &l.path, p.clone())
                     .meta_type(Some(&l.type_name))
                     .key(format!("file:{file}"))
-                    .line(line_of(&l.text, file))
+                    .line(field_line(&l.text, &d.field))
                     .ctx("problem", p),
             );
             return;
         }
     };
-    let line = line_of(&l.text, file);
+    let line = field_line(&l.text, &d.field);
     let base = |kind: GapKind, msg: String| {
         NewGap::new(kind, &l.path, msg)
             .meta_type(Some(&l.type_name))
@@ -576,18 +575,19 @@ fn check_test_file(c: &mut Ctx, l: &Loaded, d: &DeclaredTest) {
     }
 }
 
+/// A `schema_violation` of `l`, at the line of `field` (a YAML path).
 fn schema_problem(
     c: &mut Ctx,
     l: &Loaded,
     key: &str,
     target: Option<&str>,
     problem: String,
-    needle: &str,
+    field: &str,
 ) {
     let mut g = NewGap::new(GapKind::SchemaViolation, &l.path, problem.clone())
         .meta_type(Some(&l.type_name))
         .key(key)
-        .line(line_of(&l.text, needle))
+        .line(field_line(&l.text, field))
         .ctx("problem", problem);
     if let Some(t) = target {
         g = g.target(t);
@@ -668,7 +668,7 @@ fn check_placeholders(c: &mut Ctx, l: &Loaded) {
     for (field, value) in crate::templates::placeholders_in(l.meta_type, &body) {
         let problem =
             format!("{field}: still holds the template's placeholder \"{value}\"; replace it");
-        schema_problem(c, l, &format!("placeholder:{field}"), None, problem, &value);
+        schema_problem(c, l, &format!("placeholder:{field}"), None, problem, &field);
     }
 }
 
@@ -709,9 +709,9 @@ fn check_subjects(c: &mut Ctx, l: &Loaded) {
                 &key,
                 Some(&rel),
                 format!("{field}: \"{subject}\" does not exist"),
-                &subject,
+                &field,
             ),
-            Err(e) => schema_problem(c, l, &key, None, format!("{field}: {e}"), &subject),
+            Err(e) => schema_problem(c, l, &key, None, format!("{field}: {e}"), &field),
         }
     }
 }
@@ -766,7 +766,7 @@ fn check_docs_spec(c: &mut Ctx, l: &Loaded) {
                 &format!("docs:{}", d.path),
                 None,
                 format!("docs[{i}].path: {p}"),
-                &d.path,
+                &format!("docs[{i}].path"),
             ),
         }
     }
@@ -787,7 +787,7 @@ fn check_repo_paths(c: &mut Ctx, l: &Loaded) {
                 &format!("paths.{k}"),
                 Some(&rel),
                 format!("paths.{k}: the folder \"{p}\" does not exist"),
-                p,
+                &format!("paths.{k}"),
             ),
             Err(e) => schema_problem(
                 c,
@@ -795,7 +795,7 @@ fn check_repo_paths(c: &mut Ctx, l: &Loaded) {
                 &format!("paths.{k}"),
                 None,
                 format!("paths.{k}: {e}"),
-                p,
+                &format!("paths.{k}"),
             ),
         }
     }
@@ -805,7 +805,7 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str, field: &str) {
     let key = format!("schema:{file}");
     let rel = match repo_rel(file) {
         Ok(r) => r,
-        Err(e) => return schema_problem(c, l, &key, None, format!("{field}: {e}"), file),
+        Err(e) => return schema_problem(c, l, &key, None, format!("{field}: {e}"), field),
     };
     if c.linked(l, &rel, &key, file) {
         return;
@@ -817,12 +817,12 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str, field: &str) {
             &key,
             Some(&rel),
             format!("schema file {rel} does not exist"),
-            file,
+            field,
         );
     };
     let v = match warden_core::strict::parse_yaml(text.as_bytes(), &rel) {
         Ok(v) => v,
-        Err(e) => return schema_problem(c, l, &key, Some(&rel), e.to_string(), file),
+        Err(e) => return schema_problem(c, l, &key, Some(&rel), e.to_string(), field),
     };
     let root_path = v.get("root_path").and_then(Value::as_str);
     match root_path.map(repo_rel) {
@@ -837,7 +837,7 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str, field: &str) {
             .meta_type(Some(&l.type_name))
             .key(format!("{key}:root_path"))
             .target(&rel)
-            .line(line_of(&l.text, file))
+            .line(field_line(&l.text, field))
             .ctx("problem", "schema.root_path does not exist in repo");
             if let Some(r) = root_path {
                 g = g.ctx("expected_root_path", r);
@@ -858,7 +858,7 @@ fn check_schema_instance(c: &mut Ctx, l: &Loaded, file: &str, field: &str) {
         )
         .meta_type(Some(&l.type_name))
         .key(format!("{key}:generate_files"))
-        .line(line_of(&l.text, file))
+        .line(field_line(&l.text, field))
         .ctx("problem", "schema has no generate_files entry");
         g = g.target(&rel);
         c.gaps.push(g);

@@ -20,6 +20,7 @@ pub mod coverage;
 pub mod discover;
 pub mod gaps;
 pub mod generate;
+pub mod lines;
 pub mod meta;
 pub mod modules;
 pub mod ordered;

@@ -147,3 +147,62 @@ fn every_area_of_git_and_warden_is_refused_as_a_contract_path() {
         r.gaps
     );
 }
+
+#[test]
+fn template_placeholders_were_reported_at_the_first_line_containing_their_text() {
+    use warden_contracts::meta::MetaType;
+    let d = tempfile::tempdir().expect("tempdir");
+    let text = warden_contracts::templates::template(MetaType::RootReadme);
+    write(d.path(), "README.meta.yaml", text);
+    let r = run(d.path());
+    let line_of = |key: &str| {
+        r.gaps
+            .iter()
+            .find(|g| g.key == key)
+            .unwrap_or_else(|| panic!("no gap {key}: {:#?}", r.gaps))
+            .line
+    };
+    // "NAME" first occurs in `name: "PROJECT NAME"` (line 7), "COMMAND" in
+    // getting_started (line 32): the fields themselves are further down.
+    assert_eq!(
+        line_of("placeholder:configuration.env_vars_required[0]"),
+        39
+    );
+    assert_eq!(line_of("placeholder:testing.commands[0]"), 43);
+    let lines: Vec<&str> = text.lines().collect();
+    let placeholders: Vec<_> = r
+        .gaps
+        .iter()
+        .filter(|g| g.key.starts_with("placeholder:"))
+        .collect();
+    assert!(placeholders.len() > 10, "{:#?}", r.gaps);
+    for g in placeholders {
+        let field = g.key.trim_start_matches("placeholder:");
+        let value = g
+            .message
+            .rsplit('"')
+            .nth(1)
+            .expect("the placeholder, quoted");
+        let at = lines[g.line - 1];
+        assert!(
+            at.contains(&format!("\"{value}\"")),
+            "{field} reported at line {}: {at:?}",
+            g.line
+        );
+        let last = field.rsplit('.').next().expect("a key");
+        if !last.ends_with(']') {
+            assert!(
+                at.trim_start()
+                    .trim_start_matches("- ")
+                    .starts_with(&format!("{last}:")),
+                "{field} reported at line {}: {at:?}",
+                g.line
+            );
+        }
+    }
+    // SARIF points at the same lines.
+    let sarif = warden_contracts::sarif::sarif(d.path(), &r);
+    let text = sarif.to_string();
+    assert!(text.contains("\"startLine\":39"), "{text}");
+    assert!(text.contains("\"startLine\":43"), "{text}");
+}
