@@ -199,15 +199,7 @@ fn load_value(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, NewGap>
     };
     let type_name = type_name.as_str();
     let Some(meta_type) = MetaType::from_name(type_name) else {
-        return Err(NewGap::new(
-            GapKind::UnknownMetaType,
-            path,
-            format!("{path}: unknown meta type \"{type_name}\""),
-        )
-        .meta_type(Some(type_name))
-        .key(type_name)
-        .line(field_line(&text, "type"))
-        .ctx("type", type_name));
+        return Err(unknown_type(path, &text, type_name));
     };
     let body = meta::Body::from_value(meta_type, &value, path).map_err(|e| {
         let field = match &e {
@@ -229,6 +221,39 @@ fn load_value(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, NewGap>
         meta_type,
         type_name: type_name.to_string(),
     })
+}
+
+/// An unknown `type`. A project may keep its own `*.meta.yaml` files, so an
+/// unknown type is a warning (an error with `strict`); but one that is a
+/// typo of a known type (`subsytem_readme`) is an error whatever `strict`
+/// says: it is that type's contract, silently switched off. Both name the
+/// nearest known type when there is one.
+fn unknown_type(path: &str, text: &str, type_name: &str) -> NewGap {
+    let known = || {
+        MetaType::ALL
+            .into_iter()
+            .flat_map(|t| std::iter::once(t.name()).chain(t.seed_alias()))
+    };
+    let typo = warden_core::error::typo_of(type_name, known());
+    let hint = match typo {
+        Some(k) => format!("; did you mean \"{k}\"? (a typo switches that contract off)"),
+        None => warden_core::error::did_you_mean(type_name, known())
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default(),
+    };
+    let mut g = NewGap::new(
+        GapKind::UnknownMetaType,
+        path,
+        format!("{path}: type: unknown meta type \"{type_name}\"{hint}"),
+    )
+    .meta_type(Some(type_name))
+    .key(type_name)
+    .line(field_line(text, "type"))
+    .ctx("type", type_name);
+    if let Some(k) = typo {
+        g = g.ctx("did_you_mean", k).severity(Severity::Error);
+    }
+    g
 }
 
 /// The 1-based line of `field`, a YAML path such as `testing.commands[0]`

@@ -116,7 +116,7 @@ impl GapKind {
                 "A generated file or managed section differs from what its meta renders."
             }
             GapKind::UnknownMetaType => {
-                "A meta file's `type` is not one warden knows (a warning unless --strict)."
+                "A meta file's `type` is not one warden knows (a warning unless --strict; an error when it is a typo of a known type)."
             }
             GapKind::CoverageBelowTarget => {
                 "A coverage report given with --coverage is below a threshold a meta file declares."
@@ -175,7 +175,7 @@ impl GapKind {
                 "`warden fix` (or `warden gen docs`) regenerates it; a hand edit inside a fence must move to the meta first"
             }
             GapKind::UnknownMetaType => {
-                "use a known type (`warden contracts new --list`), or suppress it in `.warden/contracts.yaml`"
+                "correct the type (the message names the nearest known one; `warden contracts new --list`), or suppress it in `.warden/contracts.yaml`"
             }
             GapKind::CoverageBelowTarget => {
                 "add tests for the uncovered lines or branches, or lower the declared threshold in the meta file (context names both numbers)"
@@ -273,6 +273,8 @@ pub struct NewGap {
     pub line: usize,
     pub message: String,
     pub context: BTreeMap<String, Value>,
+    /// Overrides the kind's severity ([`NewGap::finish`]).
+    pub severity: Option<Severity>,
 }
 
 impl NewGap {
@@ -286,7 +288,14 @@ impl NewGap {
             line: 1,
             message: message.into(),
             context: BTreeMap::new(),
+            severity: None,
         }
+    }
+    /// A severity other than the kind's (an unknown type that is a typo of
+    /// a known one fails even without `strict`).
+    pub fn severity(mut self, s: Severity) -> Self {
+        self.severity = Some(s);
+        self
     }
     pub fn meta_type(mut self, t: Option<&str>) -> Self {
         self.meta_type = t.map(str::to_string);
@@ -310,11 +319,11 @@ impl NewGap {
     }
 
     pub fn finish(self, strict: bool) -> Gap {
-        let severity = match self.kind {
+        let severity = self.severity.unwrap_or(match self.kind {
             GapKind::UnknownMetaType if !strict => Severity::Warning,
             GapKind::ModuleSpecDeprecated => Severity::Warning,
             _ => Severity::Error,
-        };
+        });
         Gap {
             id: gap_id(
                 self.kind,

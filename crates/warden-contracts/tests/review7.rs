@@ -206,3 +206,38 @@ fn template_placeholders_were_reported_at_the_first_line_containing_their_text()
     assert!(text.contains("\"startLine\":39"), "{text}");
     assert!(text.contains("\"startLine\":43"), "{text}");
 }
+
+#[test]
+fn a_typo_in_a_meta_type_was_only_a_warning_and_switched_its_contract_off_silently() {
+    use warden_contracts::gaps::Severity;
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "t8/README.meta.yaml",
+        "# type: a comment first\ntype: subsytem_readme\nsubsystem: {name: x}\n",
+    );
+    // A project's own type, far from every known one, stays a warning.
+    write(d.path(), "x/deploy.meta.yaml", "type: deployment_notes\n");
+    let r = run(d.path());
+    let g = of_kind(&r, GapKind::UnknownMetaType);
+    assert_eq!(g.len(), 2, "{:#?}", r.gaps);
+    let typo = g
+        .iter()
+        .find(|g| g.meta_file == "t8/README.meta.yaml")
+        .expect("the typo");
+    assert_eq!(typo.severity, Severity::Error, "it fails the check");
+    assert_eq!(typo.line, 2, "the line of `type`");
+    assert_eq!(
+        typo.message,
+        "t8/README.meta.yaml: type: unknown meta type \"subsytem_readme\"; did you mean \"subsystem_readme\"? \
+         (a typo switches that contract off)"
+    );
+    assert_eq!(typo.context["did_you_mean"], "subsystem_readme");
+    assert!(!r.clean);
+    assert_eq!(r.summary.failing, 1, "{:#?}", r.gaps);
+    let own = g
+        .iter()
+        .find(|g| g.meta_file == "x/deploy.meta.yaml")
+        .expect("the project's type");
+    assert_eq!(own.severity, Severity::Warning, "{own:#?}");
+}

@@ -315,9 +315,56 @@ pub fn did_you_mean<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -
         .map(|(_, k)| format!("did you mean \"{k}\"?"))
 }
 
+/// The one known name `given` is a typo of: at most two edits away
+/// (a character inserted, dropped, changed, or two neighbours swapped) and
+/// fewer edits than a quarter of its length, so a short or merely similar
+/// name (`subsystem_notes` against `subsystem_readme`) is not taken for
+/// one. `None` when no name is that close, or two are equally close.
+/// [`did_you_mean`] is the looser suggestion for a message; this is what
+/// may turn a name the reader does not know into a mistake.
+pub fn typo_of<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let max = 2.min(given.chars().count().div_ceil(4).saturating_sub(1));
+    let mut close: Vec<(usize, &str)> = known
+        .into_iter()
+        .filter(|k| *k != given)
+        .map(|k| (strsim::damerau_levenshtein(given, k), k))
+        .filter(|(d, _)| (1..=max).contains(d))
+        .collect();
+    close.sort();
+    match close.as_slice() {
+        [(d, k), rest @ ..] if rest.first().is_none_or(|(e, _)| e > d) => Some(k),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typo_is_two_edits_at_most_and_never_a_merely_similar_name() {
+        let known = [
+            "subsystem_readme",
+            "component_readme",
+            "root_readme",
+            "module_meta",
+        ];
+        assert_eq!(typo_of("subsytem_readme", known), Some("subsystem_readme"));
+        assert_eq!(typo_of("subsystme_readme", known), Some("subsystem_readme"));
+        assert_eq!(typo_of("root_reamde", known), Some("root_readme"));
+        assert_eq!(typo_of("subsystem_notes", known), None);
+        assert_eq!(
+            typo_of("root_readme", known),
+            None,
+            "a known name is no typo"
+        );
+        assert_eq!(typo_of("abc", ["abd"]), None, "too short to tell");
+        assert_eq!(
+            typo_of("module_metb", ["module_meta", "module_metc"]),
+            None,
+            "two as close"
+        );
+    }
 
     #[test]
     fn file_name_too_long_on_a_user_path_exits_2_not_3() {
