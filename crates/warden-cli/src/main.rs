@@ -23,6 +23,7 @@ mod cli;
 mod commands;
 mod dispatch;
 mod env;
+mod input;
 mod output;
 mod ui;
 

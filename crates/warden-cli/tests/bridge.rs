@@ -520,6 +520,56 @@ fn verify_names_the_layer_that_rejects_and_status_never_shows_the_secret() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("GPT_BRIDGE_HMAC_SECRET is not set"));
 }
 
+/// `bridge sign FILE`, `bridge verify FILE` (outside the inbox) and `bridge
+/// new write --content-file FILE` read the file whole, however big: a
+/// device or a huge file was read until memory ran out. Each now reads no
+/// more than the bridge takes (512 KiB).
+#[test]
+fn bridge_sign_verify_and_content_file_read_no_more_than_the_bridge_takes() {
+    let c = Cloud::new();
+    let big = c.base().join("big.json");
+    std::fs::write(&big, vec![b' '; 512 * 1024 + 1]).expect("write");
+    let big = big.to_str().expect("utf8");
+    let limit = "is larger than 512 KiB (524288 bytes), the most `warden bridge` reads of";
+    for (args, what) in [
+        (vec!["bridge", "sign", big], "the bridge command"),
+        (
+            vec![
+                "bridge",
+                "new",
+                "write",
+                "--path",
+                "a.txt",
+                "--content-file",
+                big,
+                "--stdout",
+            ],
+            "a write's content",
+        ),
+    ] {
+        let out = c.run(&c.root, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("error: {big}: (file): {limit} {what}")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("hint: split the change into several commands"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = c.run(&c.root, &["bridge", "verify", big]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "too_large: {big} is more than 524288 bytes, the limit"
+        )),
+        "{text}"
+    );
+}
+
 #[test]
 fn smoke_passes_and_a_second_executor_is_refused_while_one_watches() {
     let c = Cloud::new();

@@ -298,3 +298,94 @@ fn ledger_log_shows_a_recorded_run_as_recorded_not_rolled_back() {
     let log = transcript(&r, &[&["ledger", "log"]]);
     settings(&r).bind(|| insta::assert_snapshot!("ledger_log_of_a_recorded_run", log));
 }
+
+/// `warden apply` read a proposal of any size into memory: `warden apply
+/// /dev/zero` ran until it was killed, `yes | warden apply -` the same, and
+/// under a memory limit it died "out of memory", exit 3. A file a command
+/// reads whole is now read up to a cap (16 MiB for a proposal; big content
+/// goes through `content_file`), and one past it is exit 2 naming the file,
+/// the cap and the fix. The other commands that read a named file whole
+/// have their caps too (crates/warden-cli/src/input.rs).
+#[test]
+fn apply_reads_no_proposal_past_its_size_cap() {
+    use std::io::Write;
+    const CAP: usize = 16 << 20;
+    let r = Repo::new();
+    let proposal = r.proposal(serde_json::json!([
+        {"kind": "write_file", "path": "a.txt", "content": "x\n", "expect": "absent"}
+    ]));
+    let mut bytes = std::fs::read(&proposal).expect("read");
+    // Exactly at the cap (JSON allows the blanks): read and planned.
+    bytes.resize(CAP, b' ');
+    let at_cap = r.home.path().join("at-cap.json");
+    std::fs::write(&at_cap, &bytes).expect("write");
+    let at_cap = at_cap.to_str().expect("utf-8");
+    r.ok(&["apply", at_cap, "--dry-run"]);
+    // One byte more: refused unread, exit 2, naming the file, cap and fix.
+    bytes.push(b' ');
+    let over = r.home.path().join("over.json");
+    std::fs::write(&over, &bytes).expect("write");
+    let over = over.to_str().expect("utf-8");
+    let err = r.fails(&["apply", over, "--dry-run"], 2);
+    assert!(
+        err.contains(&format!(
+            "error: {over}: (file): is larger than 16 MiB (16777216 bytes), the most `warden apply` reads of the proposal"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "hint: put large file contents in files of their own and name them with `content_file`"
+        ),
+        "{err}"
+    );
+    // Stdin says no size: it is read up to the cap and no further.
+    let mut child = r
+        .cmd(&["apply", "-", "--dry-run"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("warden");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let feeder = std::thread::spawn(move || {
+        let block = vec![b'y'; 1 << 20];
+        // warden stops reading at the cap: the pipe breaks, as `yes` sees it.
+        for _ in 0..64 {
+            if stdin.write_all(&block).is_err() {
+                return;
+            }
+        }
+    });
+    let out = child.wait_with_output().expect("warden");
+    feeder.join().expect("feeder");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error: (stdin): (file): is larger than 16 MiB"),
+        "{err}"
+    );
+    // The other commands that read a file the user names, whole.
+    for (args, what) in [
+        (
+            vec!["run", "Manual", "--input", over, "--dry-run"],
+            "the most `warden run` reads of the event input",
+        ),
+        (
+            vec!["check", "--baseline", over, "--no-report"],
+            "the most `warden check` reads of the baseline",
+        ),
+        (
+            vec!["modules", "import", over, "--dry-run"],
+            "the most `warden modules import` reads of the JSON module registry",
+        ),
+    ] {
+        let err = r.fails(&args, 2);
+        assert!(
+            err.contains(&format!("error: {over}: (file): is larger than 16 MiB"))
+                && err.contains(what),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("hint: "), "{args:?}: {err}");
+    }
+}

@@ -520,7 +520,7 @@ impl<'a> Bridge<'a> {
                 inbox::Taken::Refused(r) => Err(r.rejection),
             }
         } else {
-            Ok(std::fs::read(file)?)
+            read_bounded(file, self.opts.max_bytes)?
         };
         let layers = match bytes {
             Ok(bytes) => self.explain(&name, &bytes, in_inbox),
@@ -528,4 +528,26 @@ impl<'a> Bridge<'a> {
         };
         Ok(VerifyReport::new(file.display().to_string(), &layers))
     }
+}
+
+/// A file outside the inbox that `verify_file` explains: read, but never
+/// more than the limit (a device or a growing file would otherwise be read
+/// until memory runs out); over it, the `too_large` the executor would give.
+fn read_bounded(file: &Path, max_bytes: u64) -> std::io::Result<Result<Vec<u8>, Rejection>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)?
+        .take(max_bytes + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        return Ok(Err(Rejection::new(
+            Reason::TooLarge,
+            format!(
+                "{} is more than {max_bytes} bytes, the limit; it was not read further",
+                file.display()
+            ),
+        )
+        .hint("split the change into several commands")));
+    }
+    Ok(Ok(bytes))
 }

@@ -4,31 +4,16 @@ use super::WriteArgs;
 use super::{decide, open, session};
 use crate::output::Format;
 use crate::output::{self, CliError};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use warden_core::proposal::Proposal;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The proposal file; `warden schema proposal` shows its format.
+    /// The proposal file, or `-` for stdin (at most 16 MiB); `warden schema proposal` shows its format.
     pub file: PathBuf,
     #[command(flatten)]
     pub write: super::WriteArgs,
-}
-
-fn read_input(file: &Path) -> Result<(Vec<u8>, String), CliError> {
-    if file == Path::new("-") {
-        let mut b = Vec::new();
-        std::io::stdin().read_to_end(&mut b).map_err(|e| {
-            CliError::usage(format!("cannot read the proposal from stdin: {e}"), None)
-        })?;
-        return Ok((b, "(stdin)".into()));
-    }
-    let label = file.display().to_string();
-    let bytes = std::fs::read(file)
-        .map_err(|e| warden_core::Error::user_path("read the proposal", file, e))?;
-    Ok((bytes, label))
 }
 
 pub fn run(
@@ -37,7 +22,8 @@ pub fn run(
     write: &WriteArgs,
     fmt: Format,
 ) -> Result<ExitCode, CliError> {
-    let (bytes, label) = read_input(file)?;
+    let (bytes, label) =
+        crate::input::read(file, true, &crate::input::PROPOSAL, "read the proposal")?;
     // Parse before touching the repository: bad input never takes the lock.
     let (proposal, digest) = Proposal::parse_bytes(&bytes, &label)?;
     let repo = open(repo)?;

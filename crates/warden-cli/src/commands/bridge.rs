@@ -484,9 +484,15 @@ fn new(root: &Path, kind: NewKind, fmt: Format) -> Result<ExitCode, CliError> {
         } => {
             let content = match (content, content_file) {
                 (Some(c), _) => c,
-                (None, Some(f)) => std::fs::read_to_string(&f).map_err(|e| {
-                    CliError::usage(format!("cannot read {}: {e}", f.display()), None)
-                })?,
+                (None, Some(f)) => {
+                    crate::input::read_text(
+                        &f,
+                        false,
+                        &crate::input::BRIDGE_CONTENT,
+                        "read the content file",
+                    )?
+                    .0
+                }
                 (None, None) => {
                     return Err(CliError::usage(
                         "bridge new write needs --content or --content-file",
@@ -517,8 +523,12 @@ fn new(root: &Path, kind: NewKind, fmt: Format) -> Result<ExitCode, CliError> {
 }
 fn sign(file: &Path, next: bool, in_place: bool) -> Result<ExitCode, CliError> {
     let secrets = secrets()?;
-    let bytes = std::fs::read(file)
-        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display()), None))?;
+    let (bytes, _) = crate::input::read(
+        file,
+        false,
+        &crate::input::BRIDGE_COMMAND,
+        "read the command",
+    )?;
     let mut doc = canon::parse(&bytes).map_err(|e| {
         CliError::usage(
             format!("{}: not acceptable JSON: {e}", file.display()),

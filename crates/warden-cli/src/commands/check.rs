@@ -37,30 +37,43 @@ pub fn today() -> String {
     ctx.clock.now().strftime("%Y-%m-%d").to_string()
 }
 
-pub fn run(repo: Option<PathBuf>, args: &Args, fmt: Format) -> Result<ExitCode, CliError> {
-    let baseline = match &args.baseline {
-        Some(p) => {
-            let bytes = std::fs::read(p)
-                .map_err(|e| warden_core::Error::user_path("read the baseline", p, e))?;
-            Some(gaps::baseline_ids(&bytes, &p.display().to_string())?)
-        }
-        None => None,
-    };
-    let root = root(repo)?;
+/// The `--coverage [KIND=]FILE` reports, each read (bounded) and parsed.
+fn coverage_reports(
+    args: &[String],
+    root: &std::path::Path,
+) -> Result<Vec<warden_contracts::coverage::Report>, CliError> {
     let mut coverage = Vec::new();
-    for arg in &args.coverage {
+    for arg in args {
         let (kind, file) = warden_contracts::coverage::parse_arg(arg).map_err(|e| {
             CliError::usage(
                 e,
                 Some("--coverage [unit|integration|e2e=]FILE".to_string()),
             )
         })?;
-        let bytes = std::fs::read(&file)
-            .map_err(|e| warden_core::Error::user_path("read the coverage report", &file, e))?;
+        let (bytes, _) = crate::input::read(
+            std::path::Path::new(&file),
+            false,
+            &crate::input::COVERAGE,
+            "read the coverage report",
+        )?;
         coverage.push(warden_contracts::coverage::parse(
-            &bytes, &file, &kind, &root,
+            &bytes, &file, &kind, root,
         )?);
     }
+    Ok(coverage)
+}
+
+pub fn run(repo: Option<PathBuf>, args: &Args, fmt: Format) -> Result<ExitCode, CliError> {
+    let baseline = match &args.baseline {
+        Some(p) => {
+            let (bytes, _) =
+                crate::input::read(p, false, &crate::input::BASELINE, "read the baseline")?;
+            Some(gaps::baseline_ids(&bytes, &p.display().to_string())?)
+        }
+        None => None,
+    };
+    let root = root(repo)?;
+    let coverage = coverage_reports(&args.coverage, &root)?;
     let mut report = check::check(
         &root,
         &check::CheckOptions {

@@ -70,10 +70,12 @@ pub fn run(repo: Option<PathBuf>, cmd: &ModulesCommand, fmt: Format) -> Result<E
             force,
             dry_run,
         } => {
-            let bytes = std::fs::read(file).map_err(|e| {
-                warden_core::Error::user_path("read the JSON module registry", file, e)
-            })?;
-            let from = file.display().to_string();
+            let (bytes, from) = crate::input::read(
+                file,
+                false,
+                &crate::input::MODULE_REGISTRY,
+                "read the JSON module registry",
+            )?;
             let (text, reg) = warden_classify::import::import(&bytes, &from)?;
             let write = RegistryWrite {
                 schema: MODULES_IMPORT_SCHEMA_ID,

@@ -597,9 +597,12 @@ pub fn replay(
 }
 
 fn read_patches(path: &Path) -> Result<Vec<warden_registry::patch::RegistryPatch>, CliError> {
-    let label = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|e| warden_core::Error::user_path("read the patches", path, e))?;
+    let (bytes, label) = crate::input::read(
+        path,
+        false,
+        &crate::input::REGISTRY_PATCHES,
+        "read the patches",
+    )?;
     let v = warden_core::strict::parse_json(&bytes, &label)?;
     let file: PatchFile = warden_core::strict::deserialize(
         &v,

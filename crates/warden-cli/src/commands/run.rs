@@ -9,7 +9,6 @@ use super::{is_json, open, session};
 use crate::output::Format;
 use crate::output::{self, CliError};
 use serde_json::Value;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use warden_plugin::preview;
@@ -31,17 +30,8 @@ fn read_items(input: Option<&Path>) -> Result<(Vec<Value>, String), CliError> {
     let Some(path) = input else {
         return Ok((Vec::new(), "(no input)".into()));
     };
-    let (bytes, label) = if path == Path::new("-") {
-        let mut b = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut b)
-            .map_err(|e| CliError::usage(format!("cannot read stdin: {e}"), None))?;
-        (b, "(stdin)".to_string())
-    } else {
-        let b = std::fs::read(path)
-            .map_err(|e| warden_core::Error::user_path("read the input", path, e))?;
-        (b, path.display().to_string())
-    };
+    let (bytes, label) =
+        crate::input::read(path, true, &crate::input::EVENT_INPUT, "read the input")?;
     let v: Value = warden_core::strict::parse_json(&bytes, &label).map_err(|e| match e {
         warden_core::Error::Invalid {
             file,
