@@ -18,7 +18,11 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Init(a) => init::run(repo, a.git_init, fmt),
         Command::Apply(a) => apply::run(repo, &a.file, &a.write, fmt),
         Command::Undo(a) => undo::run(repo, &a.run, a.force, &a.write, fmt),
-        Command::Runs(a) => runs::run(repo, (!a.all).then_some(a.limit), fmt),
+        Command::Runs(a) => runs::run(
+            repo,
+            (!a.all).then(|| usize::try_from(a.limit).unwrap_or(usize::MAX)),
+            fmt,
+        ),
         Command::History => history::run(repo, fmt),
         Command::Completions(a) => completions::run(Cli::command(), a.shell),
         Command::Man(a) => man::run(Cli::command(), &a.subcommand),

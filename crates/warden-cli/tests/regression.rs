@@ -389,3 +389,20 @@ fn apply_reads_no_proposal_past_its_size_cap() {
         assert!(err.contains("hint: "), "{args:?}: {err}");
     }
 }
+
+/// `warden runs --limit 0` said "no runs yet" in a repository with runs (its
+/// JSON said `"not_shown": 13`). A page of no runs is refused when the
+/// arguments are parsed.
+#[test]
+fn runs_limit_0_is_refused_not_reported_as_no_runs_yet() {
+    let r = Repo::new();
+    r.ok(&["run", "Manual", "--yes"]);
+    let err = r.fails(&["runs", "--limit", "0"], 2);
+    assert!(err.contains("invalid value '0' for '--limit <N>'"), "{err}");
+    assert!(
+        !r.run(&["runs", "--limit", "0"])
+            .stdout
+            .starts_with(b"no runs yet")
+    );
+    assert!(r.ok(&["runs", "--limit", "1"]).contains("recorded"));
+}

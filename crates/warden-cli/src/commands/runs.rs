@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Show the newest N runs.
-    #[arg(long, default_value_t = 20, conflicts_with = "all")]
-    pub limit: usize,
+    /// Show the newest N runs (N is 1 or more).
+    #[arg(long, value_name = "N", default_value_t = 20, conflicts_with = "all", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
     /// Show every run (reads the whole ledger).
     #[arg(long)]
     pub all: bool,

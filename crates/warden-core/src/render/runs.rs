@@ -22,10 +22,12 @@ fn headings(style: &dyn Style, names: &[&str]) -> Vec<String> {
 /// `warden runs`: one row per run, newest first, with what undid what, and
 /// how many older runs the page leaves out.
 pub fn runs(report: &RunsReport, style: &dyn Style) -> String {
-    if report.runs.is_empty() {
-        return "no runs yet\n".to_string();
-    }
-    let mut text = runs_table(&report.runs, style);
+    let mut text = match (report.runs.is_empty(), report.not_shown) {
+        (true, 0) => return "no runs yet\n".to_string(),
+        // An empty page of a ledger that has runs is not "no runs yet".
+        (true, _) => "no runs on this page\n".to_string(),
+        (false, _) => runs_table(&report.runs, style),
+    };
     if report.not_shown > 0 {
         text.push_str(&format!(
             "({} older run(s) not shown; --limit N or --all shows more)\n",
@@ -103,4 +105,23 @@ fn ledger_table(entries: &[Entry], style: &dyn Style) -> String {
         ]);
     }
     table(&rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Plain;
+
+    /// `warden runs --limit 0` said "no runs yet" in a repository with 13
+    /// runs (its JSON said `"not_shown": 13`).
+    #[test]
+    fn an_empty_page_of_a_ledger_with_runs_says_how_many_are_not_shown() {
+        let mut page = RunsReport::new(Vec::new());
+        assert_eq!(runs(&page, &Plain), "no runs yet\n");
+        page.not_shown = 13;
+        assert_eq!(
+            runs(&page, &Plain),
+            "no runs on this page\n(13 older run(s) not shown; --limit N or --all shows more)\n"
+        );
+    }
 }
