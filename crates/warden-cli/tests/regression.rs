@@ -406,3 +406,59 @@ fn runs_limit_0_is_refused_not_reported_as_no_runs_yet() {
     );
     assert!(r.ok(&["runs", "--limit", "1"]).contains("recorded"));
 }
+
+/// Some YAML errors showed library internals or the wrong fix. For
+/// `.warden/policy.yaml`: a second `---` document said "use
+/// from_str_multiple or from_str_multiple_wit…", an alias bomb "budget
+/// breached: Nodes { nodes: 250001 }" with "fix the YAML syntax", an empty
+/// file "expected struct PolicyFile", and `max_bytes:
+/// 99999999999999999999999` "floating point `1e+23`, expected u64".
+#[test]
+fn policy_yaml_errors_are_plain_sentences_not_library_internals() {
+    let r = Repo::new();
+    let policy = r.read(".warden/policy.yaml");
+    let mut bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n".to_string();
+    for i in 1..7 {
+        let p = format!("*a{}", i - 1);
+        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![p; 10].join(", ")));
+    }
+    let huge = policy.replace("max_bytes: 67108864", "max_bytes: 99999999999999999999999");
+    assert_ne!(huge, policy, "the default policy sets max_bytes");
+    let cases = [
+        (
+            format!("{policy}---\nmore: 1\n"),
+            "holds more than one YAML document (the second begins here); warden reads one document per file",
+            "hint: keep one: remove the `---` line",
+        ),
+        (
+            bomb,
+            "is too big to read: more than 250000 values, counting each copy an alias (`*name`) makes (the limit)",
+            "hint: write the values out instead of repeating them through aliases",
+        ),
+        (
+            String::new(),
+            ".warden/policy.yaml: (document): is empty: it holds no document",
+            "hint: restore it (`git checkout -- .warden/policy.yaml`), or remove it and run `warden init`",
+        ),
+        (
+            huge,
+            ".warden/policy.yaml: limits.max_bytes: 1e+23 is too large: it is not a whole number from 0 to 18446744073709551615",
+            "hint: write a whole number from 0 to 18446744073709551615",
+        ),
+    ];
+    for (text, want, hint) in cases {
+        r.write(".warden/policy.yaml", &text);
+        let err = r.fails(&["status"], 2);
+        assert!(err.contains(want) && err.contains(hint), "{err}");
+        for internal in [
+            "from_str_multiple",
+            "budget",
+            "Nodes {",
+            "struct PolicyFile",
+            "expected u64",
+            "floating point",
+        ] {
+            assert!(!err.contains(internal), "{internal}: {err}");
+        }
+    }
+}

@@ -233,11 +233,14 @@ impl Policy {
     /// no byte-order mark, valid UTF-8, no repeated key, no unknown field.
     pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Policy> {
         let value = strict::parse_yaml(bytes, file)?;
-        let pf: PolicyFile = strict::deserialize(
-            &value,
-            file,
-            "see `warden schema policy` for the expected shape",
-        )?;
+        let hint = if value.is_null() {
+            format!(
+                "restore it (`git checkout -- {file}`), or remove it and run `warden init`, which writes the default policy"
+            )
+        } else {
+            "see `warden schema policy` for the expected shape".to_string()
+        };
+        let pf: PolicyFile = strict::deserialize(&value, file, &hint)?;
         Self::check(pf, Digest::of(bytes), file)
     }
 

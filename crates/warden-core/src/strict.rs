@@ -256,37 +256,129 @@ pub fn from_yaml_str<'de, T: Deserialize<'de>>(
 
 /// Parse YAML strictly: [`text`]'s checks, then serde-saphyr with
 /// [`yaml_options`] (YAML 1.2 booleans, duplicate mapping keys refused, alias
-/// expansion bounded).
+/// expansion bounded). Errors are worded here, in plain sentences: a repeated
+/// key, a second document, a file that expands past the reader's limits (an
+/// alias bomb) each name the file, the line and the fix, never the parser's
+/// internals.
 pub fn parse_yaml(bytes: &[u8], file: &str) -> Result<Value> {
     let text = text(bytes, file)?;
-    from_yaml_str::<Value>(text).map_err(|e| {
-        let field = match e.location() {
-            Some(l) => format!("line {} column {}", l.line(), l.column()),
-            None => "(yaml)".to_string(),
-        };
-        if let serde_saphyr::Error::DuplicateMappingKey { key, .. } = e.without_snippet() {
+    from_yaml_str::<Value>(text).map_err(|e| yaml_error(&e, file))
+}
+
+/// The error of a YAML text serde-saphyr refused, as warden words it.
+fn yaml_error(e: &serde_saphyr::Error, file: &str) -> Error {
+    use serde_saphyr::Error as Y;
+    let field = match e.location() {
+        Some(l) => format!("line {} column {}", l.line(), l.column()),
+        None => "(yaml)".to_string(),
+    };
+    // The error itself, without the source snippet (which quotes the input)
+    // and without the alias that led to it (its location is `field`).
+    let mut inner = e;
+    while let Y::WithSnippet { error, .. } | Y::AliasError { error, .. } = inner {
+        inner = error;
+    }
+    match inner {
+        Y::DuplicateMappingKey { key, .. } => {
             let key = quoted(key.as_deref().unwrap_or("(a complex key)"));
-            return Error::invalid(
+            Error::invalid(
                 file,
                 field,
                 format!("duplicate key {key}"),
                 Some(format!(
                     "a key may appear only once in a mapping; remove one of the {key} entries"
                 )),
-            );
+            )
         }
-        // The message without serde-saphyr's source snippet (the lines
-        // around the error), and bounded: the input may not be YAML at all.
-        Error::invalid(
+        Y::MultipleDocuments { .. } => Error::invalid(
             file,
             field,
-            format!(
-                "not valid YAML: {}",
-                excerpt(&e.without_snippet().to_string())
+            "holds more than one YAML document (the second begins here); warden reads one document per file",
+            Some(
+                "keep one: remove the `---` line before this one and the document after it, or merge the two"
+                    .into(),
             ),
+        ),
+        Y::Budget { breach, .. } => too_big(file, field, &budget_breach(breach)),
+        Y::AliasReplayLimitExceeded {
+            max_total_replayed_events,
+            ..
+        } => too_big(
+            file,
+            field,
+            &format!(
+                "its aliases (`*name`) expand to more than {max_total_replayed_events} values (the limit)"
+            ),
+        ),
+        Y::AliasExpansionLimitExceeded {
+            max_expansions_per_anchor,
+            ..
+        } => too_big(
+            file,
+            field,
+            &format!(
+                "an anchor (`&name`) is used through aliases more than {max_expansions_per_anchor} times (the limit)"
+            ),
+        ),
+        Y::AliasReplayStackDepthExceeded { max_depth, .. } => too_big(
+            file,
+            field,
+            &format!("its aliases (`*name`) nest more than {max_depth} deep (the limit)"),
+        ),
+        // The message without serde-saphyr's source snippet (the lines
+        // around the error), and bounded: the input may not be YAML at all.
+        other => Error::invalid(
+            file,
+            field,
+            format!("not valid YAML: {}", excerpt(&other.to_string())),
             Some("fix the YAML syntax at the reported line".into()),
-        )
-    })
+        ),
+    }
+}
+
+/// A YAML text past one of the reader's limits, which keep a small file
+/// from expanding into a huge one in memory.
+fn too_big(file: &str, field: String, what: &str) -> Error {
+    Error::invalid(
+        file,
+        field,
+        format!("is too big to read: {what}"),
+        Some("write the values out instead of repeating them through aliases (`*name`), or split the file; warden's YAML limits are fixed".into()),
+    )
+}
+
+/// Which of the reader's limits ([`serde_saphyr::Budget`], the defaults
+/// [`yaml_options`] keeps) a text went past, in words.
+fn budget_breach(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let b = yaml_options().budget.unwrap_or_default();
+    match breach {
+        B::Nodes { .. } => format!(
+            "more than {} values, counting each copy an alias (`*name`) makes (the limit)",
+            b.max_nodes
+        ),
+        B::Aliases { .. } => format!("more than {} aliases (`*name`) (the limit)", b.max_aliases),
+        B::Anchors { .. } => format!("more than {} anchors (`&name`) (the limit)", b.max_anchors),
+        B::AliasAnchorRatio { aliases, anchors } => format!(
+            "{aliases} aliases (`*name`) for {anchors} anchors (`&name`), more than {} per anchor (the limit)",
+            b.alias_anchor_ratio_multiplier
+        ),
+        B::Depth { .. } => format!("nested more than {} levels deep (the limit)", b.max_depth),
+        B::Events { .. } => format!("more than {} parser events (the limit)", b.max_events),
+        B::Documents { .. } => format!("more than {} documents (the limit)", b.max_documents),
+        B::ScalarBytes { .. } => format!(
+            "more than {} bytes of values (the limit)",
+            b.max_total_scalar_bytes
+        ),
+        B::MergeKeys { .. } => format!(
+            "more than {} merge keys (`<<`) (the limit)",
+            b.max_merge_keys
+        ),
+        B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } => {
+            "its anchors (`&name`) hold more than the reader keeps for aliases (the limit)".into()
+        }
+        _ => "it is past one of the YAML reader's size limits".into(),
+    }
 }
 
 /// Deserialize a parsed value into a serde type. Errors name the field path;
@@ -302,6 +394,9 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
             path
         };
         let message = e.inner().to_string();
+        if let Some(e) = shape_error(value, e.path(), &message, file, &field, hint) {
+            return e;
+        }
         if let Some((name, known)) = parse_unknown(&message, "unknown field `") {
             return unknown_field_error(file, &field, &name, known.iter().map(String::as_str));
         }
@@ -334,6 +429,71 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
         }
         Error::invalid(file, field, excerpt(&message), Some(hint.to_string()))
     })
+}
+
+/// The errors of a value of the wrong shape that serde words for a
+/// programmer ("invalid type: null, expected struct PolicyFile", "invalid
+/// type: floating point `1e+23`, expected u64"), worded for the file's
+/// author: an empty document, a number out of its field's range, something
+/// else where a mapping belongs.
+fn shape_error(
+    value: &Value,
+    path: &serde_path_to_error::Path,
+    message: &str,
+    file: &str,
+    field: &str,
+    hint: &str,
+) -> Option<Error> {
+    if field == "(document)" && value.is_null() {
+        return Some(Error::invalid(
+            file,
+            field.to_string(),
+            "is empty: it holds no document (only blank lines, comments or null)",
+            Some(hint.to_string()),
+        ));
+    }
+    if let Some(range) = whole_number_expected(message) {
+        let at = value_at(value, path);
+        let found = at.map_or_else(|| "the value".into(), shown_value);
+        // A whole number past 64 bits was read as floating point (`1e+23`).
+        let past = at
+            .and_then(Value::as_f64)
+            .filter(|f| f.fract() == 0.0 && f.abs() >= 9.2e18)
+            .map_or("", |f| {
+                if f > 0.0 {
+                    "is too large: it "
+                } else {
+                    "is too small: it "
+                }
+            });
+        return Some(Error::invalid(
+            file,
+            excerpt(field),
+            format!("{found} {past}is not a whole number from {range}"),
+            Some(format!(
+                "write a whole number from {range}, without quotes or units"
+            )),
+        ));
+    }
+    let wants_mapping = message
+        .rsplit_once(", expected ")
+        .is_some_and(|(_, t)| t.starts_with("struct ") || t == "a map");
+    if message.starts_with("invalid type: ") && wants_mapping {
+        // serde names the Rust type it wanted ("struct PolicyFile").
+        let found = match value_at(value, path) {
+            Some(Value::String(s)) => format!("text: {}", excerpt(s)),
+            Some(Value::Number(n)) => format!("the number {n}"),
+            Some(v) => shown_value(v),
+            None => "something else".into(),
+        };
+        return Some(Error::invalid(
+            file,
+            excerpt(field),
+            format!("is not a mapping (`key: value` lines) but {found}"),
+            Some(hint.to_string()),
+        ));
+    }
+    None
 }
 
 /// For hand-written parsers: refuse the first key of `obj` (in sorted order)
@@ -402,6 +562,52 @@ fn parse_unknown(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
         .map(str::to_string)
         .collect();
     Some((name, known))
+}
+
+/// serde's wording for an integer field given something else: "invalid
+/// type: floating point `1e+23`, expected u64", "invalid value: integer
+/// `-1`, expected u64". Returns the range of the integer type wanted, as
+/// "0 to 18446744073709551615".
+fn whole_number_expected(message: &str) -> Option<&'static str> {
+    if !(message.starts_with("invalid type: ") || message.starts_with("invalid value: ")) {
+        return None;
+    }
+    let ty = message.rsplit_once(", expected ")?.1;
+    Some(match ty {
+        "u8" => "0 to 255",
+        "u16" => "0 to 65535",
+        "u32" => "0 to 4294967295",
+        "u64" | "usize" => "0 to 18446744073709551615",
+        "i8" => "-128 to 127",
+        "i16" => "-32768 to 32767",
+        "i32" => "-2147483648 to 2147483647",
+        "i64" | "isize" => "-9223372036854775808 to 9223372036854775807",
+        _ => return None,
+    })
+}
+
+/// The value at `path` inside `value`, where the path leads to one.
+fn value_at<'v>(value: &'v Value, path: &serde_path_to_error::Path) -> Option<&'v Value> {
+    use serde_path_to_error::Segment;
+    path.iter().try_fold(value, |v, seg| match seg {
+        Segment::Seq { index } => v.get(index),
+        Segment::Map { key } => v.get(key),
+        Segment::Enum { .. } | Segment::Unknown => None,
+    })
+}
+
+/// A value as an error names it: a number or boolean as written, text
+/// quoted and bounded, anything else by its kind. A number past the range
+/// of a 64-bit integer was read as a floating point number (`1e23`).
+fn shown_value(v: &Value) -> String {
+    match v {
+        Value::Null => "an empty value".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => quoted(s),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
 }
 
 /// The hint of both boolean mix-ups [`deserialize`] words itself.
@@ -695,6 +901,124 @@ mod tests {
             .expect_err("wrong type");
         let s = e.to_string();
         assert!(!s.contains(&long) && s.ends_with('…'), "{s}");
+    }
+
+    /// A typed file as the policy is read: YAML, then serde.
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Limits {
+        max_bytes: u64,
+        #[serde(default)]
+        max_files: u16,
+    }
+
+    fn read_limits(text: &str) -> Error {
+        parse_yaml(text.as_bytes(), "p.yaml")
+            .and_then(|v| deserialize::<Limits>(&v, "p.yaml", "see the schema"))
+            .expect_err("refused")
+    }
+
+    /// A second `---` document said "multiple YAML documents detected; use
+    /// from_str_multiple or from_str_multiple_wit…" (serde-saphyr's advice
+    /// to a programmer) and "fix the YAML syntax".
+    #[test]
+    fn a_second_yaml_document_is_named_without_the_librarys_advice() {
+        let e = read_limits("max_bytes: 1\n---\nmax_bytes: 2\n");
+        assert_eq!(
+            e.to_string(),
+            "p.yaml: line 3 column 1: holds more than one YAML document (the second begins here); warden reads one document per file"
+        );
+        assert!(e.hint().is_some_and(|h| h.starts_with("keep one")), "{e:?}");
+        assert_eq!(e.class(), crate::ExitClass::Input);
+    }
+
+    /// An alias bomb said "budget breached: Nodes { nodes: 250001 }" (a Rust
+    /// debug print) with the hint "fix the YAML syntax".
+    #[test]
+    fn an_alias_bomb_names_the_limit_not_the_budget_struct() {
+        let mut text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n".to_string();
+        for i in 1..7 {
+            let p = format!("*a{}", i - 1);
+            text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![p; 10].join(", ")));
+        }
+        let e = read_limits(&text);
+        let shown = format!("{e} / {}", e.hint().unwrap_or_default());
+        assert!(
+            shown.contains(
+                "is too big to read: more than 250000 values, counting each copy an alias (`*name`) makes (the limit)"
+            ),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("write the values out instead of repeating them through aliases"),
+            "{shown}"
+        );
+        for internal in ["budget", "Nodes", "{", "syntax"] {
+            assert!(!shown.contains(internal), "{internal}: {shown}");
+        }
+    }
+
+    /// An empty file said "invalid type: null, expected struct PolicyFile".
+    #[test]
+    fn an_empty_yaml_file_says_it_is_empty_not_expected_struct() {
+        for text in ["", "# only a comment\n", "---\n", "null\n"] {
+            let e = read_limits(text);
+            assert_eq!(
+                e.to_string(),
+                "p.yaml: (document): is empty: it holds no document (only blank lines, comments or null)",
+                "{text:?}"
+            );
+            assert_eq!(e.hint().as_deref(), Some("see the schema"));
+        }
+    }
+
+    /// `max_bytes: 99999999999999999999999` said "invalid type: floating
+    /// point `1e+23`, expected u64"; -1, 1.5 and "64MB" said as much.
+    #[test]
+    fn a_number_out_of_range_names_the_range_not_serdes_types() {
+        let cases = [
+            (
+                "99999999999999999999999",
+                "1e+23 is too large: it is not a whole number from 0 to 18446744073709551615",
+            ),
+            (
+                "-1",
+                "-1 is not a whole number from 0 to 18446744073709551615",
+            ),
+            (
+                "1.5",
+                "1.5 is not a whole number from 0 to 18446744073709551615",
+            ),
+            (
+                "64MB",
+                "\"64MB\" is not a whole number from 0 to 18446744073709551615",
+            ),
+            (
+                "",
+                "an empty value is not a whole number from 0 to 18446744073709551615",
+            ),
+        ];
+        for (v, want) in cases {
+            let e = read_limits(&format!("max_bytes: {v}\n"));
+            assert_eq!(e.to_string(), format!("p.yaml: max_bytes: {want}"), "{v:?}");
+            assert!(
+                e.hint()
+                    .is_some_and(|h| h.starts_with("write a whole number from 0 to")),
+                "{e:?}"
+            );
+        }
+        // serde's name of the Rust type wanted is not shown either.
+        let e = read_limits("just text\n");
+        assert_eq!(
+            e.to_string(),
+            "p.yaml: (document): is not a mapping (`key: value` lines) but text: just text"
+        );
+        let e = read_limits("max_bytes: 1\nmax_files: 70000\n");
+        assert_eq!(
+            e.to_string(),
+            "p.yaml: max_files: 70000 is not a whole number from 0 to 65535"
+        );
     }
 
     #[test]
