@@ -462,3 +462,29 @@ fn policy_yaml_errors_are_plain_sentences_not_library_internals() {
         }
     }
 }
+
+/// `patch_region` on a CRLF file wrote an LF body between CRLF markers,
+/// leaving the file with mixed line endings.
+#[test]
+fn patch_region_on_a_crlf_file_writes_a_crlf_body() {
+    let r = Repo::new();
+    let before =
+        "[a]\r\n# BEGIN AUTO SECTION: LIMITS\r\nold = 1\r\n# END AUTO SECTION: LIMITS\r\n[b]\r\n";
+    std::fs::write(r.root.join("conf.ini"), before).expect("write");
+    let p = r.proposal(serde_json::json!([
+        {"kind": "patch_region", "path": "conf.ini", "fence": "LIMITS", "content": "workers = 8\nqueue = 64\n"}
+    ]));
+    r.ok(&["apply", &p, "--yes"]);
+    let after = std::fs::read(r.root.join("conf.ini")).expect("read");
+    let after = String::from_utf8(after).expect("utf-8");
+    assert!(
+        after.starts_with(
+            "[a]\r\n# BEGIN AUTO SECTION: LIMITS\r\nworkers = 8\r\nqueue = 64\r\n# END AUTO SECTION: LIMITS checksum="
+        ) && after.ends_with("\r\n[b]\r\n"),
+        "{after:?}"
+    );
+    assert!(
+        !after.replace("\r\n", "").contains('\n'),
+        "mixed: {after:?}"
+    );
+}

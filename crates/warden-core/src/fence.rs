@@ -199,10 +199,11 @@ pub fn patch(text: &str, name: &str, body: &str) -> Result<Option<String>, Patch
             ),
         }));
     }
-    let mut body = body.to_string();
-    if !body.is_empty() && !body.ends_with('\n') {
-        body.push('\n');
-    }
+    // The body takes the file's line ending, that of its BEGIN marker line,
+    // as editors and git's autocrlf-aware tools do: a CRLF file stays CRLF,
+    // not LF lines between CRLF markers.
+    let crlf = text[..fence.body.start].ends_with("\r\n");
+    let body = with_line_endings(body, if crlf { "\r\n" } else { "\n" });
     let current = &text[fence.body.clone()];
     let sum = body_checksum(&body);
     if current == body && fence.checksum.as_deref() == Some(sum.as_str()) {
@@ -224,6 +225,18 @@ pub fn patch(text: &str, name: &str, body: &str) -> Result<Option<String>, Patch
     out.push_str(&end_line);
     out.push_str(&text[fence.end_marker.end..]);
     Ok(Some(out))
+}
+
+/// `body` with every line ended by `eol` (a final line without one gets one;
+/// an empty body stays empty).
+fn with_line_endings(body: &str, eol: &str) -> String {
+    let mut out = String::with_capacity(body.len() + body.len() / 32);
+    for line in body.split_inclusive('\n') {
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        out.push_str(line.strip_suffix('\r').unwrap_or(line));
+        out.push_str(eol);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -325,6 +338,38 @@ mod tests {
             Some((3, "# END AUTO SECTION: X"))
         );
         assert_eq!(marker_line("BEGIN AUTO is not a marker\n"), None);
+    }
+
+    /// `patch_region` on a CRLF file wrote an LF body between CRLF markers,
+    /// leaving the file with mixed line endings.
+    #[test]
+    fn a_crlf_file_gets_a_crlf_body_not_mixed_line_endings() {
+        let crlf = PY.replace('\n', "\r\n");
+        let out = patch(&crlf, "CONFIG", "X = 1\nY = 2")
+            .expect("ok")
+            .expect("changed");
+        let sum = body_checksum("X = 1\r\nY = 2\r\n");
+        assert_eq!(
+            out,
+            format!(
+                "x = 0\r\n# BEGIN AUTO SECTION: CONFIG\r\nX = 1\r\nY = 2\r\n# END AUTO SECTION: CONFIG checksum={sum}\r\ny = 1\r\n"
+            )
+        );
+        assert!(
+            !out.replace("\r\n", "").contains('\n'),
+            "no LF alone: {out:?}"
+        );
+        // The same content again is nothing to do, in either spelling.
+        assert_eq!(patch(&out, "CONFIG", "X = 1\nY = 2\n"), Ok(None));
+        assert_eq!(patch(&out, "CONFIG", "X = 1\r\nY = 2\r\n"), Ok(None));
+        // And an LF file keeps LF, whatever the content's endings.
+        let lf = patch(PY, "CONFIG", "X = 1\r\n")
+            .expect("ok")
+            .expect("changed");
+        assert!(
+            lf.contains("\nX = 1\n# END") && !lf.contains('\r'),
+            "{lf:?}"
+        );
     }
 
     #[test]
