@@ -488,3 +488,46 @@ fn patch_region_on_a_crlf_file_writes_a_crlf_body() {
         "mixed: {after:?}"
     );
 }
+
+/// Undo of a run whose folder was since swapped for a symbolic link said
+/// `(undo): sub/a.txt: path "sub/a.txt" goes through the symlink "sub"` with
+/// the hint "use the link's target path", though the user named no path.
+/// It now says which folder is a link and how to put it back, and that
+/// `--force` does not help; still exit 2, nothing written.
+#[test]
+fn undo_through_a_folder_swapped_for_a_symlink_says_which_and_how_to_put_it_back() {
+    let r = Repo::new();
+    let p = r.proposal(serde_json::json!([
+        {"kind": "write_file", "path": "sub/a.txt", "content": "hi\n", "expect": "absent"}
+    ]));
+    r.ok(&["apply", &p, "--yes"]);
+    let run = r.newest_run();
+    let elsewhere = r.home.path().join("elsewhere");
+    std::fs::rename(r.root.join("sub"), &elsewhere).expect("move the folder away");
+    std::os::unix::fs::symlink(&elsewhere, r.root.join("sub")).expect("link");
+    let ledger = r.ledger_len();
+    for force in [false, true] {
+        let mut args = vec!["undo", run.as_str(), "--yes"];
+        if force {
+            args.push("--force");
+        }
+        let err = r.fails(&args, 2);
+        assert!(
+            err.contains(&format!(
+                "error: (working tree): sub/a.txt: run {run} changed sub/a.txt, but its folder sub is now a symbolic link (to {}); undo writes only in the repository's own folders, never through a link",
+                elsewhere.display()
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("hint: put the folder back: replace the link sub with the directory itself (what it points at, once checked), then run `warden undo {run}` again; --force does not help here")),
+            "{err}"
+        );
+        assert!(!err.contains("use the link's target path"), "{err}");
+    }
+    assert_eq!(r.ledger_len(), ledger, "nothing was ledgered");
+    assert_eq!(
+        std::fs::read(elsewhere.join("a.txt")).expect("kept"),
+        b"hi\n"
+    );
+}

@@ -150,6 +150,21 @@ impl RepoPath {
             .map(|(i, _)| RepoPath(self.0[..i].to_string()))
     }
 
+    /// The first component of this path on disk, from the root down (the
+    /// path itself included), that is a symbolic link, with what it points
+    /// at. `None` when there is none up to the first missing component.
+    pub fn first_symlink(&self, root: &Path) -> Option<(RepoPath, PathBuf)> {
+        self.ancestors()
+            .chain(std::iter::once(self.clone()))
+            .map_while(|p| {
+                let fs = p.to_fs(root);
+                let meta = std::fs::symlink_metadata(&fs).ok()?;
+                Some((p, fs, meta))
+            })
+            .find(|(_, _, meta)| meta.file_type().is_symlink())
+            .map(|(p, fs, _)| (p, std::fs::read_link(fs).unwrap_or_default()))
+    }
+
     /// The top-level protected area this path lies in, if any. Case-insensitive so a
     /// case-folding filesystem cannot be used to reach `.GIT/`. Any `.git`
     /// component (a nested repository or submodule) counts as `.git`.

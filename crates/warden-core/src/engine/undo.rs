@@ -54,6 +54,7 @@ impl Session<'_> {
         };
         self.trust_written(&frame, &id, &mut restore.overlay)?;
         for t in &intent.transitions {
+            refuse_link_on_path(self.root(), &id, &t.path)?;
             restore.set_aside_if_drifted(t)?;
             let before = self.before_state(&frame, &id, t)?;
             restore.put_back(t, before)?;
@@ -353,4 +354,35 @@ impl Restore<'_> {
         let changes = self.overlay.changes();
         Ok((self.new_run, self.actions, changes))
     }
+}
+
+/// A path of the undone run, or one of its folders, that is now a symbolic
+/// link: undo never writes through one, and says which and what to do
+/// (`--force` does not help: it only sets changed files aside).
+fn refuse_link_on_path(root: &Path, run: &str, path: &RepoPath) -> Result<()> {
+    let Some((link, target)) = path.first_symlink(root) else {
+        return Ok(());
+    };
+    let shown = crate::text::shown(link.as_str());
+    let to = crate::text::shown(&target.to_string_lossy()).to_string();
+    let (what, fix) = if &link == path {
+        (
+            "it is now a symbolic link".to_string(),
+            format!("move the link {shown} out of the way"),
+        )
+    } else {
+        (
+            format!("its folder {shown} is now a symbolic link"),
+            format!(
+                "put the folder back: replace the link {shown} with the directory itself (what it points at, once checked)"
+            ),
+        )
+    };
+    Err(Error::invalid(
+        "(working tree)",
+        path.as_str(),
+        format!("run {run} changed {path}, but {what} (to {to}); undo writes only in the repository's own folders, never through a link"),
+        Some(format!("{fix}, then run `warden undo {run}` again; --force does not help here")),
+    )
+    .refusing(crate::error::Refusal::UnsafePath))
 }
