@@ -531,3 +531,52 @@ fn undo_through_a_folder_swapped_for_a_symlink_says_which_and_how_to_put_it_back
         b"hi\n"
     );
 }
+
+/// The docs and `--help` disagreed: docs/cli.md said `--format sarif` is
+/// offered by `plugin validate` and `ids check` while the commands also
+/// take it for `check` and `registry validate`; wire-format.md's
+/// `source.kind` list left out `tool`; `warden bridge sign <FILE>` had an
+/// empty help text for FILE.
+#[test]
+fn docs_and_help_agree_on_sarif_source_kinds_and_bridge_sign_file() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+    let read = |name: &str| std::fs::read_to_string(docs.join(name)).expect("docs");
+    let r = Repo::new();
+    // The commands that take SARIF, as the refusal of any other names them.
+    let err = r.fails(&["status", "--format", "sarif"], 2);
+    let sarif: Vec<&str> = err
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|s| s.strip_prefix("warden "))
+        .collect();
+    assert_eq!(
+        sarif,
+        ["plugin validate", "ids check", "check", "registry validate"],
+        "{err}"
+    );
+    let cli = read("cli.md").replace("\n  ", " ");
+    let listed = format!(
+        "`--format sarif` is offered by the commands whose findings point at files ({})",
+        sarif
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    assert!(cli.contains(&listed), "docs/cli.md: want {listed:?}");
+    let wire = read("wire-format.md");
+    let row = wire
+        .lines()
+        .find(|l| l.starts_with("| `source.kind` |"))
+        .expect("the source.kind row");
+    for kind in warden_core::events::SOURCE_KINDS {
+        assert!(row.contains(&format!("`{kind}`")), "{kind}: {row}");
+    }
+    assert!(row.contains("`tool` is one of warden's own tools"), "{row}");
+    // Every argument of `bridge sign` says what it is.
+    let help = r.ok(&["bridge", "sign", "--help"]);
+    let after = help.split("  <FILE>\n").nth(1).expect("a FILE argument");
+    let first = after.lines().next().unwrap_or("").trim();
+    assert!(first.starts_with("The command file to sign"), "{help}");
+}

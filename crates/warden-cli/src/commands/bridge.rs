@@ -98,6 +98,7 @@ pub enum BridgeCommand {
     New(NewKind),
     /// Sign a command file with GPT_BRIDGE_HMAC_SECRET (prints the signed JSON).
     Sign {
+        /// The command file to sign (a JSON object, at most 512 KiB); its `hmac` field is set.
         file: PathBuf,
         /// Sign with GPT_BRIDGE_HMAC_SECRET_NEXT (during a rotation).
         #[arg(long)]
@@ -107,7 +108,10 @@ pub enum BridgeCommand {
         in_place: bool,
     },
     /// Explain, layer by layer, whether a command would be accepted (writes nothing).
-    Verify { file: PathBuf },
+    Verify {
+        /// The command file; one in commands/ is read as the executor reads it.
+        file: PathBuf,
+    },
     /// Drop a signed no-op and confirm archive, result, diff and one commit within the timeout.
     Smoke {
         #[arg(long, default_value_t = 10, value_name = "SECS")]
