@@ -580,3 +580,71 @@ fn docs_and_help_agree_on_sarif_source_kinds_and_bridge_sign_file() {
     let first = after.lines().next().unwrap_or("").trim();
     assert!(first.starts_with("The command file to sign"), "{help}");
 }
+
+/// A broken or symlinked `.warden/policy.yaml` made the read-only `ledger
+/// verify` exit 2, and a missing one made it say "not initialised", which
+/// failed the `warden-ledger-verify` pre-commit hook for a problem that is
+/// not the ledger's. Verifying (and `ledger log`/`show`) reads no policy:
+/// it verifies, and says on stderr why writers are refused.
+#[test]
+fn ledger_verify_works_without_a_readable_policy() {
+    let r = Repo::new();
+    r.ok(&["run", "Manual", "--yes"]);
+    let run = r.newest_run();
+    let policy = r.root.join(".warden/policy.yaml");
+    let good = std::fs::read(&policy).expect("policy");
+    let outside = r.home.path().join("policy.yaml");
+    std::fs::write(&outside, &good).expect("write");
+    let cases = [
+        (
+            "broken",
+            "warning: writers are refused: .warden/policy.yaml: line 1 column 9: not valid YAML",
+        ),
+        (
+            "a symlink",
+            "warning: writers are refused: .warden/policy.yaml: (file): is a symbolic link",
+        ),
+        (
+            "missing",
+            "warning: writers are refused: .warden/policy.yaml is missing",
+        ),
+    ];
+    for (what, warning) in cases {
+        std::fs::remove_file(&policy).expect("rm");
+        match what {
+            "broken" => std::fs::write(&policy, "events: [\n").expect("write"),
+            "a symlink" => std::os::unix::fs::symlink(&outside, &policy).expect("link"),
+            _ => {}
+        }
+        let out = r.run(&["ledger", "verify"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{what}: {err}");
+        assert!(err.contains(warning), "{what}: {err}");
+        assert!(
+            err.contains("the ledger was read without the policy"),
+            "{what}: {err}"
+        );
+        let v = r.json_any(&["ledger", "verify"], 0);
+        assert_eq!(
+            (&v["ok"], &v["entries"]),
+            (&serde_json::json!(true), &serde_json::json!(1)),
+            "{what}: {v}"
+        );
+        assert!(r.ok(&["ledger", "show", &run]).contains(&run), "{what}");
+        // Writers still refuse (exit 2), as before.
+        r.fails(&["run", "Manual", "--yes"], 2);
+        let _ = std::fs::remove_file(&policy);
+        std::fs::write(&policy, &good).expect("restore");
+    }
+    // Without the policy, verify still finds an edited entry (exit 1).
+    std::fs::remove_file(&policy).expect("rm");
+    let chain = r.chain();
+    let text = std::fs::read_to_string(&chain).expect("chain");
+    std::fs::write(&chain, text.replacen("\"Manual\"", "\"Manuel\"", 1)).expect("edit");
+    let err = r.fails(&["ledger", "verify"], 1);
+    assert!(err.contains(".warden/policy.yaml is missing"), "{err}");
+    // And a repository warden never initialised is still "not initialised".
+    let fresh = Repo::git_only();
+    let err = fresh.fails(&["ledger", "verify"], 2);
+    assert!(err.contains("warden is not initialised"), "{err}");
+}

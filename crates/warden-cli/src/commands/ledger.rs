@@ -6,8 +6,11 @@ use crate::output::{self, CliError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_core::engine::Record;
+use warden_core::ledger::Ledger;
 use warden_core::render::ledger::Accepted;
+use warden_core::repo::Layout;
 use warden_core::{Digest, Report};
+use warden_core::{Error, Repo};
 
 #[derive(Debug, clap::Subcommand)]
 #[command(defer = true)]
@@ -34,12 +37,9 @@ pub enum LedgerCommand {
 }
 
 pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<ExitCode, CliError> {
-    let repo = open(repo)?;
-    recover_if_needed(&repo, &crate::env::context())?;
-    let ledger = repo.ledger();
     match cmd {
         LedgerCommand::Verify => {
-            let report = ledger.verify()?;
+            let report = read_only_ledger(repo)?.verify()?;
             if fmt == Format::Human && report.problem.is_some() {
                 // The first bad entry is an error: stderr, exit 1.
                 eprint!("{}", report.human());
@@ -49,13 +49,24 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
             Ok(output::ExitStatus::findings_if(!report.ok).into())
         }
         LedgerCommand::Log => {
-            let log = warden_core::status::LedgerLog::new(ledger.entries()?);
+            let log = warden_core::status::LedgerLog::new(read_only_ledger(repo)?.entries()?);
             output::emit_paged(&log, fmt)?;
             Ok(ExitCode::SUCCESS)
         }
-        LedgerCommand::Accept { reason, write } => accept(&repo, &reason, &write, fmt),
+        LedgerCommand::Show { run } => {
+            let e = read_only_ledger(repo)?.require_run(&run)?;
+            output::emit(&warden_core::render::ledger::EntryView(&e), fmt)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        LedgerCommand::Accept { reason, write } => {
+            let repo = open(repo)?;
+            recover_if_needed(&repo, &crate::env::context())?;
+            accept(&repo, &reason, &write, fmt)
+        }
         LedgerCommand::Reindex => {
-            let report = ledger.reindex()?;
+            let repo = open(repo)?;
+            recover_if_needed(&repo, &crate::env::context())?;
+            let report = repo.ledger().reindex()?;
             if fmt == Format::Human && report.problem.is_some() {
                 // A chain problem is an error: stderr, exit 1.
                 eprint!("{}", report.human());
@@ -64,12 +75,44 @@ pub fn run(repo: Option<PathBuf>, cmd: LedgerCommand, fmt: Format) -> Result<Exi
             }
             Ok(output::ExitStatus::findings_if(report.problem.is_some()).into())
         }
-        LedgerCommand::Show { run } => {
-            let e = ledger.require_run(&run)?;
-            output::emit(&warden_core::render::ledger::EntryView(&e), fmt)?;
-            Ok(ExitCode::SUCCESS)
-        }
     }
+}
+
+/// The ledger, for the commands that only read it (`verify`, `log`, `show`).
+/// They need no policy: with `.warden/policy.yaml` unreadable (broken, a
+/// link, missing) in a clone whose warden state and ledger are there, they
+/// still read the chains and say on stderr why writers are refused, so a
+/// problem that is not the ledger's does not fail the `warden-ledger-verify`
+/// pre-commit hook. Recovering an interrupted run needs the policy: that is
+/// left to the next command that can read it.
+fn read_only_ledger(repo: Option<PathBuf>) -> Result<Ledger, CliError> {
+    let root = super::root(repo)?;
+    let e = match Repo::open(&root) {
+        Ok(repo) => {
+            recover_if_needed(&repo, &crate::env::context())?;
+            return Ok(repo.ledger());
+        }
+        Err(e) => e,
+    };
+    let layout = Layout::new(&root);
+    let initialised = layout.writer_file().is_file() && layout.ledger_dir().is_dir();
+    let policy = warden_core::policy::POLICY_FILE;
+    match &e {
+        Error::Invalid { file, .. } if initialised && file == policy => {
+            super::warn_blocked(&e);
+        }
+        Error::NotInitialised { .. } if initialised && !layout.policy().exists() => {
+            eprintln!("warning: writers are refused: {policy} is missing");
+            eprintln!(
+                "hint: restore it (`git checkout -- {policy}`), or run `warden init` to write the default policy"
+            );
+        }
+        _ => return Err(e.into()),
+    }
+    eprintln!(
+        "warning: the ledger was read without the policy, which reading it does not need; an interrupted run, if any, is recovered once the policy can be read"
+    );
+    Ok(layout.ledger())
 }
 
 /// `warden ledger accept --reason TEXT`: the explicit, ledgered way past a
