@@ -377,9 +377,17 @@ pub fn write_new(
 
 /// Put a second name `dest` on the file `src` (a hard link), or, where the
 /// file system cannot (another device, no hard links), a durable streamed
-/// copy. Either way `dest` must not exist. Returns whether it linked.
+/// copy, read back and checked against `digest`. A file that already has
+/// another name is copied too: a write through that name (a link made
+/// outside the repository) would otherwise change what `dest` keeps. Either
+/// way `dest` must not exist. Returns whether it linked.
 pub fn link_or_copy(src: &Path, dest: &Path, digest: Digest, len: u64) -> Result<bool> {
-    match std::fs::hard_link(src, dest) {
+    let shared = other_names(src);
+    match if shared {
+        Err(std::io::Error::other("the file has another name"))
+    } else {
+        std::fs::hard_link(src, dest)
+    } {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e).io("link", dest),
         Err(_) => {
@@ -393,6 +401,18 @@ pub fn link_or_copy(src: &Path, dest: &Path, digest: Digest, len: u64) -> Result
             Ok(false)
         }
     }
+}
+
+/// Whether the file at `path` has more than one name (hard link count).
+#[cfg(unix)]
+fn other_names(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.nlink() > 1)
+}
+
+#[cfg(not(unix))]
+fn other_names(_path: &Path) -> bool {
+    false
 }
 
 #[cfg(test)]

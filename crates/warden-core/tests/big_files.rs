@@ -386,3 +386,118 @@ fn a_big_file_rewritten_after_its_run_with_its_mtime_put_back_is_still_drift() {
     assert!(err.to_string().contains("changed since run"), "{err}");
     assert_eq!(std::fs::read(&path).expect("read"), vec![3u8; 64 << 20]);
 }
+
+/// The staged temp file of the run's one big new file, once it exists with
+/// all of its `len` bytes.
+fn wait_for_staged(dir: &std::path::Path, len: u64) -> std::path::PathBuf {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let found = std::fs::read_dir(dir).ok().and_then(|rd| {
+            rd.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(".warden-") && n.ends_with(".tmp"))
+                    && size(p) == len
+            })
+        });
+        if let Some(p) = found {
+            return p;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    panic!(
+        "no staged temp file of {len} bytes appeared in {}",
+        dir.display()
+    );
+}
+
+/// A write into a big file's temp after it was staged, while the run still
+/// stages or keeps other files, must not be recorded as the run's own
+/// content: the undo would then trust the stamp and throw that write away
+/// unseen. The stamp taken when the file was staged no longer holds before
+/// the rename, so none is recorded and the undo sees the drift.
+#[test]
+fn a_write_into_a_staged_temp_file_before_its_rename_is_not_stamped_as_the_runs_content() {
+    let _serial = common::serial();
+    failpoint::clear();
+    let f = Fixture::new();
+    let len = 2 * LARGE;
+    let staging = visible_staging();
+    let staged = staging.path().join("new.bin");
+    let new = vec![2u8; len as usize];
+    std::fs::create_dir_all(f.root().join("data")).expect("mkdir");
+    std::fs::write(&staged, &new).expect("stage");
+    let p = manual(json!([
+        {"kind": "write_file", "path": "data/big.bin", "content_file": staged.to_str().expect("utf-8"),
+         "content_sha256": Digest::of(&new).hex(), "expect": "absent"}
+    ]));
+    // Time to write between staging and renaming, and enough after the
+    // rename for a file under 64 MiB to be stamped without a wait.
+    failpoint::arm("run.after_stage", Action::Sleep(1500));
+    failpoint::arm("run.after_renames", Action::Sleep(60));
+    let data = f.root().join("data");
+    let writer = std::thread::spawn(move || {
+        let temp = wait_for_staged(&data, len);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        use std::os::unix::fs::FileExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&temp)
+            .expect("open the temp file")
+            .write_all_at(b"EVIL", 0)
+            .expect("write");
+    });
+    let run = try_apply(&f, p).expect("apply").entry.run.clone();
+    writer.join().expect("writer");
+    failpoint::clear();
+    assert!(
+        std::fs::read(f.root().join("data/big.bin"))
+            .expect("read")
+            .starts_with(b"EVIL"),
+        "the write reached the file"
+    );
+    assert_eq!(last_written(&f), Vec::new(), "no stamp stands for it");
+    let err = try_undo(&f, &run, false).expect_err("the drift must be seen");
+    assert!(err.to_string().contains("changed since run"), "{err}");
+}
+
+/// A big file with a second name outside the repository (`ln`) keeps its
+/// before-state in the content store as a copy, not as a third name: a
+/// write through the outside name after the run would otherwise change
+/// what the undo puts back.
+#[test]
+fn a_before_state_with_an_outside_hard_link_is_kept_as_a_copy_not_a_shared_inode() {
+    let _serial = common::serial();
+    failpoint::clear();
+    let f = Fixture::new();
+    let outside = tempfile::tempdir().expect("tempdir");
+    let len = 2 * LARGE;
+    let old = vec![b'a'; len as usize];
+    write_bytes(&f, "data/big.bin", &old);
+    let link = outside.path().join("outside.bin");
+    if std::fs::hard_link(f.root().join("data/big.bin"), &link).is_err() {
+        eprintln!("skipped: the temp directory is on another file system");
+        return;
+    }
+    let p = manual(json!([
+        {"kind": "write_file", "path": "data/big.bin", "content": "new\n",
+         "expect": {"sha256": Digest::of(&old).hex()}}
+    ]));
+    let run = try_apply(&f, p).expect("apply").entry.run.clone();
+    {
+        use std::os::unix::fs::FileExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&link)
+            .expect("open the outside link")
+            .write_all_at(b"YYYY", 0)
+            .expect("write");
+    }
+    try_undo(&f, &run, false).expect("undo");
+    assert_eq!(
+        Digest::of(&std::fs::read(f.root().join("data/big.bin")).expect("read")),
+        Digest::of(&old),
+        "undo put back the bytes the run replaced"
+    );
+    assert!(f.repo().ledger().verify().expect("verify").ok);
+}

@@ -38,11 +38,15 @@ fn dir_records(root: &Path, changes: &[Change]) -> Result<Vec<DirRecord>> {
 /// targets and unlink deleted paths, put the plan's directories into their
 /// states, fsync every changed directory.
 ///
-/// Returns the stamp each big new file had right after its rename, when it
-/// was still the temp file's content (see [`Written`]).
+/// Returns the stamp each big new file had right after its rename, when
+/// nothing wrote to its temp file between staging and renaming (see
+/// [`Written`]).
 fn switch(root: &Path, store: &Path, plan: &Plan, intent: &Intent) -> Result<Vec<Renamed>> {
     let mut dirs = BTreeSet::new();
-    for (c, t) in plan.changes.iter().zip(&intent.transitions) {
+    // A big new file's stamp as soon as it is staged: if it is the same
+    // right before the rename, nothing wrote to the temp file in between.
+    let mut staged = std::collections::BTreeMap::new();
+    for (n, (c, t)) in plan.changes.iter().zip(&intent.transitions).enumerate() {
         if let (
             FileState::File {
                 content,
@@ -56,21 +60,27 @@ fn switch(root: &Path, store: &Path, plan: &Plan, intent: &Intent) -> Result<Vec
             let tp = temp.to_fs(root);
             let _ = std::fs::remove_file(&tp);
             stage(store, &tp, content, *digest, *mode)?;
+            if content.is_large() {
+                staged.insert(n, stamp_of(&tp));
+            }
         }
     }
     hit("run.after_stage")?;
     keep_before_states(root, store, intent)?;
     hit("run.after_keep")?;
     let mut renamed = Vec::new();
-    for (i, (c, t)) in plan.changes.iter().zip(&intent.transitions).enumerate() {
+    for (i, t) in intent.transitions.iter().enumerate() {
         let target = t.path.to_fs(root);
         match &t.temp {
             Some(temp) => {
                 let from = temp.to_fs(root);
-                let big = c.after.content().is_some_and(Content::is_large);
-                let staged = big.then(|| stamp_of(&from)).flatten();
+                let unchanged = staged
+                    .get(&i)
+                    .copied()
+                    .flatten()
+                    .filter(|s| stamp_of(&from) == Some(*s));
                 std::fs::rename(&from, &target).io("rename into", &target)?;
-                if let Some(staged) = staged
+                if let Some(staged) = unchanged
                     && let Some(now) = stamp_of(&target)
                     && staged.same_but_change_time(&now)
                 {
