@@ -49,7 +49,7 @@ reasons! {
     UnknownOp => "unknown_op", "schema", "An op is not one this executor knows.";
     OpNotAllowed => "op_not_allowed", "constraints", "An op (or an allowedActions entry) is outside allowedActions or the executor's capabilities.";
     PathEscape => "path_escape", "paths", "A path leaves the target repository (.., absolute, symlink).";
-    ProtectedPath => "protected_path", "paths", "A path is in .git/, a dot-directory or a bridge directory (commands/, meta/, ...).";
+    ProtectedPath => "protected_path", "paths", "A path is in .git/, a dot-directory or a bridge directory (commands/, meta/, ...), or a moveFile would take a file git ignores in the target to a path it does not ignore.";
     PolicyDenied => "policy_denied", "policy", "The target repository's policy refuses the change.";
     ConstraintViolation => "constraint_violation", "dry-run", "The dry-run diff changes more files than constraints.maxFilesChanged.";
     RuntimeExceeded => "runtime_exceeded", "apply", "Processing took longer than constraints.maxRuntimeMs (nothing was committed; a change in progress was rolled back).";

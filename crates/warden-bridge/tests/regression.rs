@@ -121,7 +121,7 @@ fn a_signed_command_cannot_read_an_ignored_file_through_its_published_diff() {
         json!([
             {"op": "writeFile", "path": "write.conf", "content": "new\n"},
             {"op": "deleteFile", "path": "delete.conf"},
-            {"op": "moveFile", "from": "move.conf", "to": "docs/moved.txt"},
+            {"op": "moveFile", "from": "move.conf", "to": "private/moved.txt"},
             {"op": "replaceRegion", "path": "private/region.md", "fence": "x", "content": "new\n"},
             {"op": "deleteFile", "path": "private/line\nbreak.txt"},
             {"op": "writeFile", "path": ":(top)notes.txt", "content": "new\n"},
@@ -161,8 +161,8 @@ fn a_signed_command_cannot_read_an_ignored_file_through_its_published_diff() {
         ),
         ("diff --git a/:(top)notes.txt b/:(top)notes.txt\n", IGNORED),
         (
-            "diff --git a/docs/moved.txt b/docs/moved.txt\nnew file mode 100644\n",
-            "Content not shown: it comes from move.conf, which git ignores in the target repository",
+            "diff --git a/private/moved.txt b/private/moved.txt\nnew file mode 100644\n",
+            IGNORED,
         ),
     ] {
         assert!(
@@ -305,6 +305,167 @@ fn a_re_derived_diff_leaves_an_ignored_file_out_too() {
         )),
         "{patch}"
     );
+}
+
+/// A bridge over a target repository of its own at `<tmp>/target`, where
+/// `.git/info/exclude` ignores `secret*.conf` and `secret2.conf` holds a
+/// password; `.warden/policy.yaml` lets the bridge delete and move.
+fn target_with_a_secret(env: &Env) -> std::path::PathBuf {
+    let dir = env.dir.path().canonicalize().expect("canon");
+    let target = dir.join("target");
+    std::fs::create_dir(&target).expect("mkdir");
+    git(&target, &["init", "-q", "--initial-branch=main"]);
+    warden_core::repo::init(&target, &env.ctx).expect("warden init");
+    allow_deletes_and_moves(&target);
+    std::fs::write(target.join(".git/info/exclude"), "secret*.conf\n").expect("exclude");
+    std::fs::write(target.join("secret2.conf"), "password=hunter2\n").expect("write");
+    target
+}
+
+/// One pass of a bridge at `env.root` over the repository at `target`,
+/// git found through `path` when given.
+fn pass_over(env: &Env, target: &std::path::Path, path: Option<&std::path::Path>) -> PassReport {
+    let repo = Repo::open(target).expect("open");
+    let mut layout = env.layout();
+    if let Some(p) = path {
+        layout = layout.with_child_env(vec![("PATH".into(), p.into())]);
+    }
+    let mut b =
+        Bridge::new(layout, &repo, &env.ctx, &env.secrets, env.opts.clone()).expect("bridge");
+    b.run_once().expect("pass")
+}
+
+fn item<'r>(r: &'r PassReport, id: &str) -> &'r warden_bridge::pipeline::ItemReport {
+    r.items
+        .iter()
+        .find(|i| i.id == id)
+        .unwrap_or_else(|| panic!("no item {id}: {r:?}"))
+}
+
+/// A signed `moveFile` from a file git ignores in the target
+/// (`secret2.conf`, by `.git/info/exclude`) to one it does not
+/// (`leak2.txt`) was applied: its own diff hid the content, but the next
+/// command's diff of `leak2.txt` showed `-password=hunter2`, and publish
+/// would commit the moved file. Now such a move is refused before the batch
+/// is applied, in one pass or in two; a move to another ignored path is
+/// still applied.
+#[test]
+fn a_move_cannot_take_an_ignored_file_to_a_path_git_does_not_ignore() {
+    let _serial = serial();
+    let env = Env::new();
+    let target = target_with_a_secret(&env);
+    let mv = |id: &str, from: &str, to: &str| {
+        signed(&doc(
+            id,
+            json!([{"op": "moveFile", "from": from, "to": to}]),
+            &["moveFile"],
+        ))
+    };
+    // Both in one pass: c5 moves, c6 rewrites where it would have landed;
+    // c4's path outside the repository (which git refuses to be asked
+    // about) does not keep git from answering for the others, and c9's
+    // move from one ignored path to another stays local and is applied.
+    env.drop_file("c4.json", &mv("c4", "secret2.conf", "../out.txt"));
+    env.drop_file("c5.json", &mv("c5", "secret2.conf", "leak2.txt"));
+    env.drop_file("c6.json", &signed(&write("c6", "leak2.txt", "x\n")));
+    env.drop_file("c9.json", &mv("c9", "secret2.conf", "secret3.conf"));
+    let r = pass_over(&env, &target, None);
+    assert_eq!(
+        item(&r, "c4").reason.map(|r| r.as_str()),
+        Some("path_escape")
+    );
+    assert_eq!(item(&r, "c9").outcome, ItemOutcome::Archived, "{r:?}");
+    assert!(target.join("secret3.conf").exists());
+    assert!(!target.join("secret2.conf").exists());
+    let c5 = item(&r, "c5");
+    assert_eq!(c5.outcome, ItemOutcome::DeadLetter, "{r:?}");
+    assert_eq!(c5.reason.map(|r| r.as_str()), Some("protected_path"));
+    let detail = c5.detail.as_deref().expect("detail");
+    assert!(
+        detail.contains("secret2.conf")
+            && detail.contains("leak2.txt")
+            && detail.contains("git ignores"),
+        "{detail}"
+    );
+    let (dl, _) = dead_letter(&env.layout(), "c5");
+    assert_eq!(dl["field"], json!("payload.inline.ops[0].from"), "{dl}");
+    assert_eq!(item(&r, "c6").outcome, ItemOutcome::Archived, "{r:?}");
+    assert_eq!(
+        std::fs::read_to_string(target.join("leak2.txt")).expect("written"),
+        "x\n"
+    );
+    // In two passes: the move is refused, the write after it shows no secret.
+    env.drop_file("c7.json", &mv("c7", "secret3.conf", "docs/leak3.txt"));
+    let r = pass_over(&env, &target, None);
+    assert_eq!(item(&r, "c7").outcome, ItemOutcome::DeadLetter, "{r:?}");
+    env.drop_file("c8.json", &signed(&write("c8", "docs/leak3.txt", "x\n")));
+    archived(&pass_over(&env, &target, None));
+    assert!(!patch_of(&env.layout(), "c8").contains("hunter2"));
+    assert_eq!(
+        std::fs::read_to_string(target.join("secret3.conf")).expect("still there"),
+        "password=hunter2\n"
+    );
+    assert_published_without(&env.layout(), &["hunter2"]);
+}
+
+/// The same when the target is the bridge's own repository and
+/// `.gitignore` ignores the source: `notes/moved.txt` would have been
+/// committed by publish with the secret in it.
+#[test]
+fn a_move_cannot_take_an_ignored_file_out_of_the_bridges_own_repository() {
+    let _serial = serial();
+    let env = Env::new();
+    let mut gi = std::fs::read_to_string(env.root.join(".gitignore")).unwrap_or_default();
+    gi.push_str("local.conf\n");
+    std::fs::write(env.root.join(".gitignore"), gi).expect("gitignore");
+    std::fs::write(env.root.join("local.conf"), "SECRET-LOCAL\n").expect("write");
+    allow_deletes_and_moves(&env.root);
+    env.drop_file(
+        "mv1.json",
+        &signed(&doc(
+            "mv1",
+            json!([{"op": "moveFile", "from": "local.conf", "to": "notes/moved.txt"}]),
+            &["moveFile"],
+        )),
+    );
+    let r = env.pass();
+    assert_eq!(item(&r, "mv1").outcome, ItemOutcome::DeadLetter, "{r:?}");
+    assert!(env.root.join("local.conf").exists());
+    assert!(!env.root.join("notes/moved.txt").exists());
+    assert!(
+        git(&env.root, &["status", "--porcelain"])
+            .lines()
+            .all(|l| !l.contains("notes"))
+    );
+    assert_published_without(&env.layout(), &["SECRET-"]);
+}
+
+/// When git cannot say what it ignores in the target, no move is applied:
+/// its source may be local-only.
+#[test]
+fn when_git_cannot_say_what_it_ignores_no_move_is_applied() {
+    let _serial = serial();
+    let env = Env::new();
+    let target = target_with_a_secret(&env);
+    std::fs::write(target.join("plain.txt"), "plain\n").expect("write");
+    let empty = env.dir.path().join("no-git-here");
+    std::fs::create_dir(&empty).expect("mkdir");
+    env.drop_file(
+        "ng1.json",
+        &signed(&doc(
+            "ng1",
+            json!([{"op": "moveFile", "from": "plain.txt", "to": "moved.txt"}]),
+            &["moveFile"],
+        )),
+    );
+    let r = pass_over(&env, &target, Some(&empty));
+    let ng1 = item(&r, "ng1");
+    assert_eq!(ng1.outcome, ItemOutcome::DeadLetter, "{r:?}");
+    assert_eq!(ng1.reason.map(|r| r.as_str()), Some("protected_path"));
+    let detail = ng1.detail.as_deref().expect("detail");
+    assert!(detail.contains("git could not say"), "{detail}");
+    assert!(target.join("plain.txt").exists());
+    assert!(!target.join("moved.txt").exists());
 }
 
 /// Failpoints are process-wide: every test of this file runs its passes

@@ -3,6 +3,7 @@
 //! changes go through the engine (`apply_with`: the command's deadline and
 //! its validationPlan checks), a crashed batch's ledgered runs are re-derived.
 
+use super::local_only::LocalOnly;
 use super::{Applied, Bridge, Done, Item};
 use crate::command::{Command, Op};
 use crate::ops;
@@ -36,6 +37,7 @@ impl<'a> Bridge<'a> {
     pub(super) fn apply_all(
         &mut self,
         items: &[Item],
+        local: &LocalOnly,
         w: &mut Writer,
     ) -> std::io::Result<Vec<Option<Applied>>> {
         let mut out: Vec<Option<Applied>> = items.iter().map(|_| None).collect();
@@ -63,6 +65,12 @@ impl<'a> Bridge<'a> {
             let Verdict::Accept(a) = &item.verdict else {
                 continue;
             };
+            // A crashed batch's run already happened: it is re-derived.
+            let rederived = item.leftover && self.runs.contains_key(&a.cmd.id);
+            if !rederived && let Some(rej) = local.leaving_move(&a.cmd, &self.target) {
+                out[i] = Some(Applied::Failed(rej));
+                continue;
+            }
             let (rej, run) = match self.apply_one(&mut session, item, &a.cmd)? {
                 Step::Answer(applied) => {
                     out[i] = Some(applied);

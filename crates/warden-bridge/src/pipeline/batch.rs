@@ -174,7 +174,8 @@ impl Bridge<'_> {
             marker::write(&self.layout, &marker, &mut w)?;
         }
         fail("bridge.after_marker")?;
-        let mut applied = self.apply_all(&items, &mut w)?;
+        let local = self.local_only(&items);
+        let mut applied = self.apply_all(&items, &local, &mut w)?;
         fail("bridge.after_apply")?;
         self.leave_out_ignored(&items, &mut applied);
         let mut reports = Vec::new();

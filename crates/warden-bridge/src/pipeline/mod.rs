@@ -8,6 +8,8 @@
 //!    the output names assigned) and fsync it — flush 1;
 //! 3. apply the accepted commands: no-ops are ledgered together by
 //!    `Session::record_many` — flush 2; changes go through `Session::apply`;
+//!    a `moveFile` that would take a file git ignores in the target out of
+//!    the local-only area is refused first (`local_only`);
 //! 4. write every output (results, integrity, diffs, archive, dead letters,
 //!    log lines) without per-file fsyncs, then one `syncfs` — flush 3; a
 //!    diff never shows a file git ignores in the target (`ignored`);
@@ -22,12 +24,14 @@
 //!
 //! The steps live in their own files: [`crate::verify`] (the layers, shared
 //! with `warden bridge verify`), `batch` (taking files, the marker, one
-//! batch), `apply` (the runs), `ignored` (what a published diff leaves out)
+//! batch), `apply` (the runs), `local_only` (what git ignores stays in the
+//! target), `ignored` (what a published diff leaves out)
 //! and `outputs` (results, dead letters, log).
 
 mod apply;
 mod batch;
 mod ignored;
+mod local_only;
 mod marker;
 mod outputs;
 

@@ -1,0 +1,126 @@
+//! Before a batch is applied: what git ignores in the target stays there.
+//!
+//! A `moveFile` whose source git ignores in the target repository (a local
+//! secret such as `local.conf`) and whose destination it does not ignore
+//! would carry the file out of the local-only area: publish would commit
+//! it, and the next command's diff would show it. Such a command is refused
+//! (`protected_path`) before anything of the batch is applied; a move from
+//! one ignored path to another is allowed.
+//!
+//! git is asked once per batch, before it is applied (`check-ignore`, in the
+//! target repository, about every path the accepted commands name). When it
+//! cannot answer, every path may be ignored: every `moveFile` is refused.
+
+use super::{Bridge, Item};
+use crate::command::{Command, Op};
+use crate::ops::Target;
+use crate::reason::{Reason, Rejection};
+use crate::verify::Verdict;
+use std::collections::BTreeSet;
+use warden_core::text::shown;
+
+/// What git ignores among the paths a batch's accepted commands name.
+pub(super) struct LocalOnly {
+    /// The ignored paths, or why git could not say.
+    ignored: Result<BTreeSet<String>, String>,
+}
+
+impl LocalOnly {
+    /// The refusal of `cmd` when one of its `moveFile`s would take a file
+    /// git ignores (or may ignore) to a path git does not ignore (or may not).
+    pub(super) fn leaving_move(&self, cmd: &Command, target: &Target) -> Option<Rejection> {
+        cmd.ops.iter().enumerate().find_map(|(i, op)| {
+            let Op::MoveFile { from, to, .. } = op else {
+                return None;
+            };
+            // A path the target refuses refuses the command later, with
+            // its own reason; git was not asked about it.
+            let (from, to) = (checked(target, from)?, checked(target, to)?);
+            let field = format!("payload.inline.ops[{i}].from");
+            match &self.ignored {
+                Ok(set) if !set.contains(&from) || set.contains(&to) => None,
+                Ok(_) => Some(
+                    Rejection::new(
+                        Reason::ProtectedPath,
+                        format!(
+                            "moveFile would take {}, which git ignores in the target repository, to {}, which it does not ignore: the file's content would leave the local-only area and be published",
+                            shown(&from),
+                            shown(&to),
+                        ),
+                    )
+                    .field(field)
+                    .hint("move it to a path git also ignores, or leave it where it is"),
+                ),
+                Err(e) => Some(
+                    Rejection::new(
+                        Reason::ProtectedPath,
+                        format!(
+                            "git could not say whether it ignores {} or {} in the target repository ({e}); a moveFile whose source may be local-only is refused",
+                            shown(&from),
+                            shown(&to),
+                        ),
+                    )
+                    .field(field)
+                    .hint("send the command again once git can be run in the target repository"),
+                ),
+            }
+        })
+    }
+}
+
+/// Every target path `cmd` names (its ops' and its diff's) that the target
+/// accepts, as the run records them.
+fn paths_of(cmd: &Command, target: &Target) -> Vec<String> {
+    let mut raw: Vec<&str> = Vec::new();
+    for op in &cmd.ops {
+        match op {
+            Op::Noop => {}
+            Op::WriteFile { path, .. }
+            | Op::DeleteFile { path, .. }
+            | Op::ReplaceRegion { path, .. } => raw.push(path),
+            Op::MoveFile { from, to, .. } => raw.extend([from.as_str(), to.as_str()]),
+        }
+    }
+    let files = cmd
+        .diff
+        .as_deref()
+        .and_then(|d| crate::diff::parse(d).ok())
+        .unwrap_or_default();
+    raw.extend(files.iter().map(|f| f.path()));
+    raw.into_iter().filter_map(|p| checked(target, p)).collect()
+}
+
+/// `raw` as the run records it, when the target accepts it (git is asked
+/// only about such paths: one outside the repository fails the whole call).
+fn checked(target: &Target, raw: &str) -> Option<String> {
+    target
+        .check_path(raw, "path")
+        .ok()
+        .map(|p| p.as_str().to_string())
+}
+
+impl Bridge<'_> {
+    /// What git ignores among the paths the batch's accepted commands name
+    /// (one `check-ignore` for the batch).
+    pub(super) fn local_only(&self, items: &[Item]) -> LocalOnly {
+        let ask: BTreeSet<String> = items
+            .iter()
+            .filter_map(|i| match &i.verdict {
+                Verdict::Accept(a) => Some(paths_of(&a.cmd, &self.target)),
+                Verdict::Reject { .. } => None,
+            })
+            .flatten()
+            .collect();
+        if ask.is_empty() {
+            return LocalOnly {
+                ignored: Ok(BTreeSet::new()),
+            };
+        }
+        let list: Vec<&str> = ask.iter().map(String::as_str).collect();
+        let ignored = warden_core::git::Git::new(&self.target.root)
+            .with_base_env(self.layout.child_env.clone())
+            .ignored(&list)
+            .map_err(|e| e.to_string());
+        LocalOnly { ignored }
+    }
+}
