@@ -468,6 +468,64 @@ fn when_git_cannot_say_what_it_ignores_no_move_is_applied() {
     assert!(!target.join("moved.txt").exists());
 }
 
+/// A signed `writeFile` of an ignored file with a wrong `expect` was
+/// dead-lettered with the core's wording, `"secret.conf" has sha256
+/// 476938956c075100 but …`: 64 bits of the secret's digest, published, an
+/// offline brute-force oracle for a short secret (`expect: "absent"` gave
+/// the whole digest in its hint). Now no published output of such a
+/// refusal carries the digest; a file git does not ignore keeps it.
+#[test]
+fn a_dead_letter_does_not_reveal_the_digest_of_an_ignored_file() {
+    let _serial = serial();
+    let env = Env::new();
+    let target = target_with_a_secret(&env);
+    std::fs::write(target.join("secret.conf"), "password=hunter2\n").expect("write");
+    std::fs::write(target.join("shown.txt"), "shown\n").expect("write");
+    let digest = Digest::of(b"password=hunter2\n").to_string();
+    let hex = digest.trim_start_matches("sha256:");
+    let expect = |id: &str, path: &str, expect: Value| {
+        signed(&doc(
+            id,
+            json!([{"op": "writeFile", "path": path, "content": "x\n", "expect": expect}]),
+            &["writeFile"],
+        ))
+    };
+    let zeros = json!({"sha256": "0".repeat(64)});
+    env.drop_file("e1.json", &expect("e1", "secret.conf", zeros.clone()));
+    env.drop_file("e2.json", &expect("e2", "secret.conf", json!("absent")));
+    env.drop_file("e3.json", &expect("e3", "shown.txt", zeros));
+    let r = pass_over(&env, &target, None);
+    for id in ["e1", "e2", "e3"] {
+        assert_eq!(item(&r, id).outcome, ItemOutcome::DeadLetter, "{r:?}");
+        assert_eq!(
+            item(&r, id).reason.map(|r| r.as_str()),
+            Some("precondition_failed")
+        );
+    }
+    for id in ["e1", "e2"] {
+        let detail = item(&r, id).detail.clone().expect("detail");
+        assert!(!detail.contains(&hex[..16]), "{detail}");
+    }
+    let (e1, _) = dead_letter(&env.layout(), "e1");
+    assert_eq!(
+        e1["detail"],
+        json!(
+            "precondition failed: \"secret.conf\" does not have the expected sha256 (digests are not shown: git ignores this path in the target repository, or could not say)"
+        )
+    );
+    assert_published_without(&env.layout(), &[&hex[..16], "hunter2"]);
+    // What git does not ignore is worded as the core words it.
+    let shown = Digest::of(b"shown\n").to_string();
+    let shown = shown.trim_start_matches("sha256:");
+    assert!(
+        item(&r, "e3")
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains(&shown[..16])),
+        "{r:?}"
+    );
+}
+
 /// Failpoints are process-wide: every test of this file runs its passes
 /// holding this lock, so one test's armed failpoint never stops another's.
 static PASSES: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -177,6 +177,11 @@ impl Bridge<'_> {
         let local = self.local_only(&items);
         let mut applied = self.apply_all(&items, &local, &mut w)?;
         fail("bridge.after_apply")?;
+        for (item, a) in items.iter().zip(applied.iter_mut()) {
+            if let (Verdict::Accept(acc), Some(Applied::Failed(rej))) = (&item.verdict, a) {
+                local.redact(&acc.cmd, &self.target, rej);
+            }
+        }
         self.leave_out_ignored(&items, &mut applied);
         let mut reports = Vec::new();
         let mut log = Vec::new();

@@ -10,6 +10,12 @@
 //! git is asked once per batch, before it is applied (`check-ignore`, in the
 //! target repository, about every path the accepted commands name). When it
 //! cannot answer, every path may be ignored: every `moveFile` is refused.
+//!
+//! The same answer keeps an ignored file's digest out of a refusal: the
+//! core's precondition wording names the file's current sha256 (16 hex
+//! digits), which a published dead letter would hand to an offline
+//! brute force of a short secret. [`LocalOnly::redact`] takes every digest
+//! out of the refusal of a command that names a path git ignores (or may).
 
 use super::{Bridge, Item};
 use crate::command::{Command, Op};
@@ -26,6 +32,11 @@ pub(super) struct LocalOnly {
 }
 
 impl LocalOnly {
+    /// Whether git ignores `path` in the target, or may (it could not say).
+    fn maybe_ignored(&self, path: &str) -> bool {
+        self.ignored.as_ref().map_or(true, |s| s.contains(path))
+    }
+
     /// The refusal of `cmd` when one of its `moveFile`s would take a file
     /// git ignores (or may ignore) to a path git does not ignore (or may not).
     pub(super) fn leaving_move(&self, cmd: &Command, target: &Target) -> Option<Rejection> {
@@ -66,6 +77,51 @@ impl LocalOnly {
             }
         })
     }
+
+    /// Take every digest out of `rej`, the refusal of `cmd`, when `cmd`
+    /// names a path git ignores in the target (or may).
+    pub(super) fn redact(&self, cmd: &Command, target: &Target, rej: &mut Rejection) {
+        if !paths_of(cmd, target).iter().any(|p| self.maybe_ignored(p)) {
+            return;
+        }
+        rej.detail = without_digests(&rej.detail);
+        rej.hint = rej.hint.as_deref().map(without_digests);
+    }
+}
+
+/// `text` without a hex run of 16 digits or more (a digest or a prefix of
+/// one, as the core shows them); the core's precondition sentences say
+/// the same without one.
+fn without_digests(text: &str) -> String {
+    const MARK: &str = "<digest>";
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 16 && run.chars().all(|c| c.is_ascii_hexdigit()) {
+            out.push_str(MARK);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out.replace(
+        &format!("has sha256 {MARK} but the proposal expects {MARK}"),
+        "does not have the expected sha256 (digests are not shown: git ignores this path in the target repository, or could not say)",
+    )
+    .replace(
+        &format!(" (sha256 {MARK})"),
+        " (its digest is not shown: git ignores this path in the target repository, or could not say)",
+    )
+    .replace(MARK, "(digest not shown)")
 }
 
 /// Every target path `cmd` names (its ops' and its diff's) that the target
@@ -122,5 +178,34 @@ impl Bridge<'_> {
             .ignored(&list)
             .map_err(|e| e.to_string());
         LocalOnly { ignored }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cores_precondition_sentences_lose_their_digests() {
+        assert_eq!(
+            without_digests(
+                "precondition failed: \"secret.conf\" has sha256 476938956c075100 but the proposal expects 0000000000000000"
+            ),
+            "precondition failed: \"secret.conf\" does not have the expected sha256 (digests are not shown: git ignores this path in the target repository, or could not say)"
+        );
+        assert_eq!(
+            without_digests(
+                "precondition failed: \"a.conf\" exists (sha256 476938956c075100) but the proposal expects it absent"
+            ),
+            "precondition failed: \"a.conf\" exists (its digest is not shown: git ignores this path in the target repository, or could not say) but the proposal expects it absent"
+        );
+        let full = "a".repeat(64);
+        assert_eq!(
+            without_digests(&format!("use \"expect\": {{\"sha256\": \"{full}\"}}")),
+            "use \"expect\": {\"sha256\": \"(digest not shown)\"}"
+        );
+        // Shorter runs, and words that merely contain hex letters, stay.
+        let plain = "line 12 of cafe.conf; run 01J0000000000000000000000A";
+        assert_eq!(without_digests(plain), plain);
     }
 }

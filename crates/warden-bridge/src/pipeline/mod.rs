@@ -9,7 +9,8 @@
 //! 3. apply the accepted commands: no-ops are ledgered together by
 //!    `Session::record_many` — flush 2; changes go through `Session::apply`;
 //!    a `moveFile` that would take a file git ignores in the target out of
-//!    the local-only area is refused first (`local_only`);
+//!    the local-only area is refused first, and no refusal of a command
+//!    naming an ignored file shows its digest (`local_only`);
 //! 4. write every output (results, integrity, diffs, archive, dead letters,
 //!    log lines) without per-file fsyncs, then one `syncfs` — flush 3; a
 //!    diff never shows a file git ignores in the target (`ignored`);
