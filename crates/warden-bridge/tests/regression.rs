@@ -280,19 +280,7 @@ fn a_re_derived_diff_leaves_an_ignored_file_out_too() {
         "crash1.json",
         &signed(&write("crash1", "local.conf", "after\n")),
     );
-    let repo = env.repo();
-    {
-        let _armed = Armed::new("bridge.after_apply");
-        let mut b = Bridge::new(
-            env.layout(),
-            &repo,
-            &env.ctx,
-            &env.secrets,
-            env.opts.clone(),
-        )
-        .expect("bridge");
-        assert!(b.run_once().is_err(), "the failpoint stops the batch");
-    }
+    crash_at(&env, "bridge.after_apply");
     assert!(!env.layout().diff("crash1").exists());
     let r = env.pass();
     archived(&r);
@@ -677,19 +665,7 @@ fn a_crashed_batch_takes_a_name_that_is_not_utf8_again_under_the_same_dead_lette
     let _serial = serial();
     let env = Env::new();
     std::fs::write(inbox_name(&env, b"crash\xff.json"), b"{}").expect("write");
-    let repo = env.repo();
-    {
-        let _armed = Armed::new("bridge.after_outputs");
-        let mut b = Bridge::new(
-            env.layout(),
-            &repo,
-            &env.ctx,
-            &env.secrets,
-            env.opts.clone(),
-        )
-        .expect("bridge");
-        assert!(b.run_once().is_err(), "the failpoint stops the batch");
-    }
+    crash_at(&env, "bridge.after_outputs");
     assert!(inbox_name(&env, b"crash\xff.json").exists());
     let r = env.pass();
     assert_eq!(r.items.len(), 1, "{r:?}");
@@ -805,4 +781,23 @@ fn a_dead_letter_written_before_base64_is_still_read() {
     let r = env.one("new1.json", b"\x01{");
     let (dl, _) = dead_letter(&layout, &r.id);
     warden_testkit::schemas::assert_valid("bridge-dead-letter", &schema, &dl);
+}
+
+/// One pass of the executor that stops at the failpoint `point`, as a crash
+/// there would.
+fn crash_at(env: &Env, point: &'static str) {
+    let repo = env.repo();
+    let _armed = Armed::new(point);
+    let mut b = Bridge::new(
+        env.layout(),
+        &repo,
+        &env.ctx,
+        &env.secrets,
+        env.opts.clone(),
+    )
+    .expect("bridge");
+    assert!(
+        b.run_once().is_err(),
+        "the failpoint {point} stops the batch"
+    );
 }

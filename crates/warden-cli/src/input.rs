@@ -36,7 +36,7 @@ pub const PROPOSAL: Limit = Limit {
     what: "the proposal",
     command: "warden apply",
     bytes: 16 * MIB,
-    fix: "put large file contents in files of their own and name them with `content_file` and `sha256` (docs/wire-format.md), or split the proposal into several",
+    fix: "put large file contents in files of their own and name them with `content_file` and `content_sha256` (docs/wire-format.md), or split the proposal into several",
 };
 
 /// `warden run EVENT --input FILE`: event payloads are small JSON objects.
