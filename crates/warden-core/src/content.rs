@@ -382,12 +382,12 @@ pub fn write_new(
 /// outside the repository) would otherwise change what `dest` keeps. Either
 /// way `dest` must not exist. Returns whether it linked.
 pub fn link_or_copy(src: &Path, dest: &Path, digest: Digest, len: u64) -> Result<bool> {
-    let shared = other_names(src);
-    match if shared {
+    let linked = if other_names(src) {
         Err(std::io::Error::other("the file has another name"))
     } else {
         std::fs::hard_link(src, dest)
-    } {
+    };
+    match linked {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e).io("link", dest),
         Err(_) => {
