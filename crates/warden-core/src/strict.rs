@@ -386,7 +386,7 @@ fn budget_breach(breach: &serde_saphyr::budget::BudgetBreach) -> String {
 /// suggests the nearest known one. `hint` is the fallback hint, e.g. "`warden
 /// schema policy` prints the format".
 pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -> Result<T> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(Shaped(value.clone())).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." {
             "(document)".to_string()
@@ -429,6 +429,122 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
         }
         Error::invalid(file, field, excerpt(&message), Some(hint.to_string()))
     })
+}
+
+/// A parsed value handed to a serde type with one rule serde's own value
+/// deserializer lacks: a mapping (a struct) is never read from a list.
+/// serde lets a derived struct take its fields by position from a sequence,
+/// so `limits: [1, 99999, 1000]` silently set `max_files` to 1. Everything
+/// else is `serde_json::Value`'s own reading.
+struct Shaped(Value);
+
+impl<'de> de::Deserializer<'de> for Shaped {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Array(items) => v.visit_seq(ShapedSeq(items.into_iter())),
+            Value::Object(map) => v.visit_map(ShapedMap {
+                entries: map.into_iter(),
+                value: None,
+            }),
+            other => other.deserialize_any(v),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Array(_) => Err(de::Error::invalid_type(de::Unexpected::Seq, &v)),
+            other => Shaped(other).deserialize_any(v),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Null => v.visit_none(),
+            other => v.visit_some(Shaped(other)),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        v.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_enum(name, variants, v)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map identifier
+        ignored_any
+    }
+}
+
+struct ShapedSeq(std::vec::IntoIter<Value>);
+
+impl<'de> SeqAccess<'de> for ShapedSeq {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Self::Error> {
+        self.0
+            .next()
+            .map(|v| seed.deserialize(Shaped(v)))
+            .transpose()
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+struct ShapedMap {
+    entries: serde_json::map::IntoIter,
+    value: Option<Value>,
+}
+
+impl<'de> MapAccess<'de> for ShapedMap {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Self::Error> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.value = Some(value);
+        seed.deserialize(Value::String(key)).map(Some)
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, Self::Error> {
+        let value = self.value.take().unwrap_or(Value::Null);
+        seed.deserialize(Shaped(value))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
+    }
 }
 
 /// The errors of a value of the wrong shape that serde words for a
@@ -789,6 +905,50 @@ mod tests {
         );
         let e = parse_yaml(b"a: 1\na: 1\n", "s.yaml").expect_err("duplicate");
         assert!(e.to_string().contains("duplicate key \"a\""), "{e}");
+    }
+
+    /// serde lets a derived struct read its fields by position from a
+    /// list, so `limits: [1, 99999, 1000]` set `max_files` to 1 without a
+    /// word. A list where a mapping belongs is refused, naming the field.
+    #[test]
+    fn a_list_where_a_mapping_belongs_was_read_by_position() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Limits {
+            max_files: u64,
+            max_bytes: u64,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct File {
+            limits: Limits,
+            #[serde(default)]
+            names: Vec<String>,
+            extra: Option<Limits>,
+        }
+        let value = parse_yaml(b"limits: [1, 99999]\n", "policy.yaml").expect("yaml");
+        let err =
+            deserialize::<File>(&value, "policy.yaml", "h").expect_err("a list is no mapping");
+        let text = err.to_string();
+        assert!(
+            text.contains("limits") && text.contains("is not a mapping"),
+            "{text}"
+        );
+        let ok = parse_yaml(
+            b"limits: {max_files: 1, max_bytes: 2}\nnames: [a, b]\nextra: null\n",
+            "policy.yaml",
+        )
+        .expect("yaml");
+        let f =
+            deserialize::<File>(&ok, "policy.yaml", "h").expect("a mapping and a list are read");
+        assert_eq!(f.names, ["a", "b"]);
+        let nested = parse_yaml(
+            b"limits: {max_files: 1, max_bytes: 2}\nextra: [1, 2]\n",
+            "p",
+        )
+        .expect("yaml");
+        let err = deserialize::<File>(&nested, "p", "h").expect_err("nor in an option");
+        assert!(err.to_string().contains("extra"), "{err}");
     }
 
     #[test]
