@@ -156,7 +156,7 @@ fn sections_digest<'s>(fences: impl Iterator<Item = (&'s str, &'s str)>) -> Stri
 }
 
 fn body_sum(body: &str) -> String {
-    Digest::of(body.as_bytes()).short()
+    warden_core::fence::body_checksum(body)
 }
 
 fn stamp_body(inp: &DocInputs, sections: &[Section]) -> String {

@@ -84,8 +84,11 @@ pub fn marker_line(body: &str) -> Option<(usize, &str)> {
     })
 }
 
-fn body_checksum(body: &str) -> String {
-    Digest::of(body.as_bytes()).short()
+/// The checksum of a body, whatever its line endings: git's `core.autocrlf`
+/// or an `eol` attribute converts a checkout between LF and CRLF, and that
+/// is not a hand edit.
+pub fn body_checksum(body: &str) -> String {
+    Digest::of(body.replace("\r\n", "\n").as_bytes()).short()
 }
 
 /// Parse every fence in `text`.
@@ -370,6 +373,32 @@ mod tests {
             lf.contains("\nX = 1\n# END") && !lf.contains('\r'),
             "{lf:?}"
         );
+    }
+
+    /// A checkout converted between LF and CRLF (git's autocrlf, an `eol`
+    /// attribute) made every fence look edited by hand: the checksum was of
+    /// the bytes, line endings included.
+    #[test]
+    fn a_fence_converted_between_lf_and_crlf_was_taken_for_a_hand_edit() {
+        let text = "x = 0\n# BEGIN AUTO SECTION: CONFIG\n# END AUTO SECTION: CONFIG\n";
+        let lf = patch(text, "CONFIG", "X = 1\nY = 2\n")
+            .expect("patch")
+            .expect("changed");
+        let crlf = lf.replace('\n', "\r\n");
+        for converted in [crlf.as_str(), lf.as_str()] {
+            let fence = &parse(converted).expect("parses")[0];
+            assert!(!fence.hand_edited(converted), "{converted:?}");
+            assert_eq!(
+                patch(converted, "CONFIG", "X = 1\nY = 2\n").expect("patch"),
+                None,
+                "nothing to do: {converted:?}"
+            );
+        }
+        let back = crlf.replace("\r\n", "\n");
+        assert_eq!(back, lf);
+        // A real edit is still one.
+        let edited = crlf.replace("Y = 2", "Y = 3");
+        assert!(parse(&edited).expect("parses")[0].hand_edited(&edited));
     }
 
     #[test]
