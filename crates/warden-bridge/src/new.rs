@@ -103,6 +103,10 @@ pub enum NewError {
     Sign(String),
     #[error("{0}")]
     Random(String),
+    #[error(
+        "the signed command would be {size} bytes, over the bridge's limit of {limit}: the executor would dead-letter it as too_large"
+    )]
+    TooLarge { size: u64, limit: u64 },
 }
 
 impl NewError {
@@ -110,6 +114,9 @@ impl NewError {
         match self {
             NewError::BadId(_) => {
                 Some("use 1–128 of A–Z a–z 0–9 . _ -, starting with a letter or digit")
+            }
+            NewError::TooLarge { .. } => {
+                Some("make the content smaller, or split the change into several commands")
             }
             _ => None,
         }
@@ -178,9 +185,14 @@ pub fn build(cmd: &Draft, secrets: &Secrets, now: jiff::Timestamp) -> Result<Bui
     }
     let doc = document(cmd, &id, &random(16)?, now);
     let expires_at = now + jiff::SignedDuration::from_secs(cmd.ttl_secs);
+    let text = sign_document(&doc, secrets, KeySlot(0))?;
+    let (size, limit) = (text.len() as u64, crate::command::DEFAULT_MAX_BYTES);
+    if size > limit {
+        return Err(NewError::TooLarge { size, limit });
+    }
     Ok(Built {
         id,
-        text: sign_document(&doc, secrets, KeySlot(0))?,
+        text,
         expires_at,
     })
 }
@@ -243,6 +255,26 @@ mod tests {
             Ok(Some(KeySlot(0))),
             "signed with the secret"
         );
+    }
+
+    /// Content at the 512 KiB limit made a command the executor then
+    /// dead-lettered as too_large: the envelope and the signature count too.
+    #[test]
+    fn a_command_over_the_bridges_limit_once_signed_was_written_anyway() {
+        let limit = crate::command::DEFAULT_MAX_BYTES as usize;
+        let cmd = Draft::new(Ops::Write {
+            path: "big.txt".into(),
+            content: "a".repeat(limit),
+        });
+        let now = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
+        let e = build(&cmd, &secrets(), now).expect_err("over the limit");
+        assert!(matches!(e, NewError::TooLarge { .. }), "{e}");
+        assert!(e.to_string().contains("too_large") && e.hint().is_some());
+        let fits = Draft::new(Ops::Write {
+            path: "big.txt".into(),
+            content: "a".repeat(limit - 4096),
+        });
+        assert!(build(&fits, &secrets(), now).expect("fits").text.len() <= limit);
     }
 
     #[test]

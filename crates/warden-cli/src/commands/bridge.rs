@@ -559,6 +559,17 @@ fn sign(file: &Path, next: bool, in_place: bool) -> Result<ExitCode, CliError> {
         })?;
     canon::set_member(&mut doc, "hmac", JVal::Str(mac));
     let out = canon::pretty(&doc);
+    let limit = warden_bridge::command::DEFAULT_MAX_BYTES;
+    if out.len() as u64 > limit {
+        return Err(CliError::usage(
+            format!(
+                "{}: the signed command would be {} bytes, over the bridge's limit of {limit}: the executor would dead-letter it as too_large",
+                file.display(),
+                out.len()
+            ),
+            Some("make the content smaller, or split the change into several commands".into()),
+        ));
+    }
     if in_place {
         // A bare name's parent is "": the temp file goes beside it in ".".
         let file = match file.parent() {
