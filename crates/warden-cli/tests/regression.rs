@@ -648,3 +648,20 @@ fn ledger_verify_works_without_a_readable_policy() {
     let err = fresh.fails(&["ledger", "verify"], 2);
     assert!(err.contains("warden is not initialised"), "{err}");
 }
+
+/// A policy that is a link to nothing was reported as missing: `exists`
+/// follows the link.
+#[test]
+fn a_dangling_policy_link_was_called_missing() {
+    let r = Repo::new();
+    let policy = r.root.join(".warden/policy.yaml");
+    std::fs::remove_file(&policy).expect("rm");
+    std::os::unix::fs::symlink(r.home.path().join("nothing-here.yaml"), &policy).expect("link");
+    let out = r.run(&["ledger", "verify"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(".warden/policy.yaml is a symbolic link to nothing"),
+        "{err}"
+    );
+}

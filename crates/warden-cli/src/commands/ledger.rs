@@ -102,7 +102,13 @@ fn read_only_ledger(repo: Option<PathBuf>) -> Result<Ledger, CliError> {
             super::warn_blocked(&e);
         }
         Error::NotInitialised { .. } if initialised && !layout.policy().exists() => {
-            eprintln!("warning: writers are refused: {policy} is missing");
+            // `exists` follows a link: a dangling one is there, pointing nowhere.
+            let what = if std::fs::symlink_metadata(layout.policy()).is_ok() {
+                "is a symbolic link to nothing"
+            } else {
+                "is missing"
+            };
+            eprintln!("warning: writers are refused: {policy} {what}");
             eprintln!(
                 "hint: restore it (`git checkout -- {policy}`), or run `warden init` to write the default policy"
             );
