@@ -427,8 +427,43 @@ pub fn deserialize<T: DeserializeOwned>(value: &Value, file: &str, hint: &str) -
                 Some(YAML12_BOOLEANS.into()),
             );
         }
+        if let Some(e) = wrong_type(value, e.path(), &message, file, &field, hint) {
+            return e;
+        }
         Error::invalid(file, field, excerpt(&message), Some(hint.to_string()))
     })
+}
+
+/// serde's "invalid type: integer `1`, expected a boolean" for any other
+/// mix-up, worded for the file's author: the value as written, and what
+/// belongs there in YAML's terms.
+fn wrong_type(
+    value: &Value,
+    path: &serde_path_to_error::Path,
+    message: &str,
+    file: &str,
+    field: &str,
+    hint: &str,
+) -> Option<Error> {
+    let (_, expected) = message
+        .strip_prefix("invalid type: ")?
+        .rsplit_once(", expected ")?;
+    let wanted = match expected {
+        "a boolean" => "true or false",
+        "a string" => "text (quote it if it looks like a number or a boolean)",
+        "a sequence" => "a list (`- item` lines, or `[a, b]`)",
+        "a map" => "a mapping (`key: value` lines)",
+        e if e.starts_with("u") || e.starts_with("i") => "a whole number",
+        e if e.starts_with('f') => "a number",
+        _ => return None,
+    };
+    let found = value_at(value, path).map_or_else(|| "the value".into(), shown_value);
+    Some(Error::invalid(
+        file,
+        field.to_string(),
+        format!("{found} is not {wanted}"),
+        Some(hint.to_string()),
+    ))
 }
 
 /// A parsed value handed to a serde type with one rule serde's own value
@@ -905,6 +940,34 @@ mod tests {
         );
         let e = parse_yaml(b"a: 1\na: 1\n", "s.yaml").expect_err("duplicate");
         assert!(e.to_string().contains("duplicate key \"a\""), "{e}");
+    }
+
+    /// serde's own wording ("invalid type: integer `1`, expected a
+    /// boolean") reached the file's author for every other type mix-up.
+    #[test]
+    fn a_value_of_the_wrong_type_was_worded_in_serdes_terms() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct File {
+            #[serde(default)]
+            flag: bool,
+            #[serde(default)]
+            name: String,
+            #[serde(default)]
+            list: Vec<String>,
+        }
+        for (yaml, says) in [
+            ("flag: 1\n", "1 is not true or false"),
+            ("name: [a]\n", "a list is not text"),
+            ("list: x\n", "\"x\" is not a list"),
+        ] {
+            let v = parse_yaml(yaml.as_bytes(), "p.yaml").expect("yaml");
+            let e = deserialize::<File>(&v, "p.yaml", "h")
+                .expect_err(yaml)
+                .to_string();
+            assert!(e.contains(says), "{yaml}: {e}");
+            assert!(!e.contains("invalid type"), "{yaml}: {e}");
+        }
     }
 
     /// serde lets a derived struct read its fields by position from a
