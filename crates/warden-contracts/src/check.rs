@@ -190,12 +190,26 @@ fn load_value(path: &str, bytes: Vec<u8>) -> std::result::Result<Loaded, NewGap>
         .ctx("problem", format!("meta file is {what}")));
     };
     let Some(type_name) = obj.get("type").and_then(Value::as_str).map(str::to_string) else {
-        return Err(NewGap::new(
-            GapKind::InvalidMeta,
-            path,
-            format!("{path}: no `type` field"),
-        )
-        .ctx("problem", "no type field"));
+        // A `type` that is there but not text (a list, a number) is not missing.
+        let (message, problem) = match obj.get("type") {
+            None | Some(Value::Null) => {
+                (format!("{path}: no `type` field"), "no type field".into())
+            }
+            Some(v) => {
+                let found = match v {
+                    Value::Array(_) => "a list".to_string(),
+                    Value::Object(_) => "a mapping".to_string(),
+                    other => other.to_string(),
+                };
+                (
+                    format!(
+                        "{path}: type: {found} is not text; write the type's name, e.g. `type: subsystem_readme`"
+                    ),
+                    format!("type is {found}, not text"),
+                )
+            }
+        };
+        return Err(NewGap::new(GapKind::InvalidMeta, path, message).ctx("problem", problem));
     };
     let type_name = type_name.as_str();
     let Some(meta_type) = MetaType::from_name(type_name) else {

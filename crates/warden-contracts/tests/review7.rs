@@ -241,3 +241,29 @@ fn a_typo_in_a_meta_type_was_only_a_warning_and_switched_its_contract_off_silent
         .expect("the project's type");
     assert_eq!(own.severity, Severity::Warning, "{own:#?}");
 }
+
+/// A `type` that is a list or a number was reported as missing.
+#[test]
+fn a_type_that_is_a_list_or_a_number_was_called_missing() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(d.path(), "a/README.meta.yaml", "type: [subsystem_readme]\n");
+    write(d.path(), "b/README.meta.yaml", "type: 5\n");
+    let r = run(d.path());
+    let g = of_kind(&r, GapKind::InvalidMeta);
+    let of = |file: &str| {
+        g.iter()
+            .find(|g| g.meta_file == file)
+            .unwrap_or_else(|| panic!("{file}: {:#?}", r.gaps))
+            .message
+            .clone()
+    };
+    assert_eq!(
+        of("a/README.meta.yaml"),
+        "a/README.meta.yaml: type: a list is not text; write the type's name, e.g. `type: subsystem_readme`"
+    );
+    assert!(
+        of("b/README.meta.yaml").contains("type: 5 is not text"),
+        "{:#?}",
+        r.gaps
+    );
+}
