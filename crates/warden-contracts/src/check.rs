@@ -300,7 +300,13 @@ pub fn repo_rel(s: &str) -> std::result::Result<String, String> {
     for c in s.trim().split('/') {
         match c {
             "" | "." => {}
-            ".." => return Err(format!("\"{s}\" leaves the repository")),
+            ".." if parts.is_empty() => return Err(format!("\"{s}\" leaves the repository")),
+            // `a/../.git` stays inside, but says `.git` the long way round.
+            ".." => {
+                return Err(format!(
+                    "\"{s}\" goes back up with `..`; write the path from the repository's root without it"
+                ));
+            }
             c if c.contains('\\') || c.contains('\0') => {
                 return Err(format!("\"{s}\" is not a repository path"));
             }

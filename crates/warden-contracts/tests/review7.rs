@@ -267,3 +267,17 @@ fn a_type_that_is_a_list_or_a_number_was_called_missing() {
         r.gaps
     );
 }
+
+/// `a/../.git` was said to leave the repository, which it does not.
+#[test]
+fn a_path_going_back_up_inside_the_repository_was_said_to_leave_it() {
+    assert_eq!(
+        check::repo_rel("a/../.git"),
+        Err("\"a/../.git\" goes back up with `..`; write the path from the repository's root without it".into())
+    );
+    assert_eq!(
+        check::repo_rel("../x"),
+        Err("\"../x\" leaves the repository".into())
+    );
+    assert_eq!(check::repo_rel("./docs/a.md"), Ok("docs/a.md".into()));
+}
