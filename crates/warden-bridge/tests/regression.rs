@@ -10,7 +10,7 @@ use common::*;
 use serde_json::{Value, json};
 use warden_bridge::layout::Layout;
 use warden_bridge::outputs::DeadLetterDoc;
-use warden_bridge::pipeline::{Bridge, ItemOutcome, PassReport};
+use warden_bridge::pipeline::{ItemOutcome, PassReport};
 use warden_core::{Digest, Repo};
 
 /// Every file under the bridge's published directories, as text.
@@ -208,14 +208,7 @@ fn an_ignored_file_of_another_target_repository_is_not_shown_in_the_diff() {
     );
     env.drop_file("other1.json", &signed(&cmd));
     let repo = Repo::open(&target).expect("open");
-    let mut b = Bridge::new(
-        env.layout(),
-        &repo,
-        &env.ctx,
-        &env.secrets,
-        env.opts.clone(),
-    )
-    .expect("bridge");
+    let mut b = env.bridge(env.layout(), &repo);
     archived(&b.run_once().expect("pass"));
     let patch = patch_of(&env.layout(), "other1");
     assert_published_without(&env.layout(), &["SECRET-"]);
@@ -243,14 +236,7 @@ fn when_git_cannot_say_what_it_ignores_no_content_is_shown() {
         &signed(&write("nogit1", "plain.txt", "after\n")),
     );
     let repo = env.repo();
-    let mut b = Bridge::new(
-        layout.clone(),
-        &repo,
-        &env.ctx,
-        &env.secrets,
-        env.opts.clone(),
-    )
-    .expect("bridge");
+    let mut b = env.bridge(layout.clone(), &repo);
     let r = b.run_once().expect("pass");
     archived(&r);
     let why = r.ignore_check_error.as_deref().expect("the pass says why");
@@ -318,8 +304,7 @@ fn pass_over(env: &Env, target: &std::path::Path, path: Option<&std::path::Path>
     if let Some(p) = path {
         layout = layout.with_child_env(vec![("PATH".into(), p.into())]);
     }
-    let mut b =
-        Bridge::new(layout, &repo, &env.ctx, &env.secrets, env.opts.clone()).expect("bridge");
+    let mut b = env.bridge(layout, &repo);
     b.run_once().expect("pass")
 }
 
@@ -549,14 +534,7 @@ fn inbox_name(env: &Env, name: &[u8]) -> std::path::PathBuf {
 /// The layer `bridge verify` refuses the inbox file `name` at.
 fn verify_refuses_at(env: &Env, name: &[u8]) -> String {
     let repo = env.repo();
-    let b = Bridge::new(
-        env.layout(),
-        &repo,
-        &env.ctx,
-        &env.secrets,
-        env.opts.clone(),
-    )
-    .expect("bridge");
+    let b = env.bridge(env.layout(), &repo);
     let v = b
         .verify_file(&inbox_name(env, name))
         .expect("verify reads the file");
@@ -788,14 +766,7 @@ fn a_dead_letter_written_before_base64_is_still_read() {
 fn crash_at(env: &Env, point: &'static str) {
     let repo = env.repo();
     let _armed = Armed::new(point);
-    let mut b = Bridge::new(
-        env.layout(),
-        &repo,
-        &env.ctx,
-        &env.secrets,
-        env.opts.clone(),
-    )
-    .expect("bridge");
+    let mut b = env.bridge(env.layout(), &repo);
     assert!(
         b.run_once().is_err(),
         "the failpoint {point} stops the batch"

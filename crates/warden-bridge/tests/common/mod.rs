@@ -62,18 +62,18 @@ impl Env {
         Repo::open(&self.root).expect("open")
     }
 
+    /// The executor over `layout` and `repo`, with this environment's
+    /// clock, secrets and options.
+    pub fn bridge<'a>(&'a self, layout: Layout, repo: &'a Repo) -> Bridge<'a> {
+        Bridge::new(layout, repo, &self.ctx, &self.secrets, self.opts.clone()).expect("bridge")
+    }
+
     /// One pass of the executor.
     pub fn pass(&self) -> PassReport {
         let repo = self.repo();
-        let mut b = Bridge::new(
-            self.layout(),
-            &repo,
-            &self.ctx,
-            &self.secrets,
-            self.opts.clone(),
-        )
-        .expect("bridge");
-        b.run_once().expect("run_once")
+        self.bridge(self.layout(), &repo)
+            .run_once()
+            .expect("run_once")
     }
 
     /// Drop a file into commands/ and process it; returns its one report.
