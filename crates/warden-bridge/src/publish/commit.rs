@@ -1,7 +1,8 @@
 //! A pass's commits, written with a constant number of git processes:
 //! every work-tree file hashed at once, HEAD's versions looked up at once,
-//! every commit (and the new files' content) written by one
-//! `git fast-import`, HEAD moved once.
+//! every commit (and the new files' content) written by warden into one
+//! pack (`warden_core::git::CommitWriter`; one `git fast-import` where the
+//! repository is not SHA-1), HEAD moved once.
 
 use super::git::{Git, SCRATCH_REF};
 use super::groups::Group;
@@ -9,6 +10,7 @@ use super::{PublishError, PublishReport};
 use crate::layout::SAFE_DIRS;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use warden_core::git::Blob;
 
 /// Make one commit per group, in order, on top of HEAD, with a constant
 /// number of git processes for the whole pass (issue 11): the work-tree files
@@ -18,8 +20,9 @@ use std::path::Path;
 /// by a third (`-w`); HEAD's versions are looked up by one `git cat-file
 /// --batch-check` (and one `ls-tree` of the paths found); ignored optional
 /// paths are found by one `git check-ignore --stdin`; every commit is written
-/// by one `git fast-import` onto a scratch ref (into one pack: no loose
-/// object per file, and the push reuses it); HEAD is moved by one
+/// into one pack by warden, after one `git cat-file --batch` per level of
+/// HEAD's trees along the pass's paths (no loose object per file, and the
+/// push reuses the pack's deltas); HEAD is moved by one
 /// `git update-ref --stdin` against its old value; and the user's index is
 /// brought up to the new HEAD by one `git reset` of the safe directories
 /// touched and the other paths. A group that changes nothing is not
@@ -51,15 +54,14 @@ pub(super) fn commit_groups(
         return Ok(());
     }
     let (author, committer) = git.idents()?;
-    let stream = fast_import_stream(
-        &git.top,
-        groups,
-        &commits,
-        head.as_deref(),
-        &author,
-        &committer,
-    )?;
-    let new = git.fast_import(stream, commits.len())?;
+    let idents = (author.as_str(), committer.as_str());
+    let new = match write_pack(git, groups, &commits, head.as_deref(), idents)? {
+        Some(new) => new,
+        None => {
+            let stream = fast_import_stream(&git.top, groups, &commits, head.as_deref(), idents)?;
+            git.fast_import(stream, commits.len())?
+        }
+    };
     let last = &groups[commits.last().map_or(0, |c| c.0)].subject;
     git.update_head(&new, head.as_deref(), &format!("commit: {last}"))?;
     for (i, _) in &commits {
@@ -237,14 +239,68 @@ fn on_disk(
     })
 }
 
+/// The pass's commits written by warden into one pack (issue 11: each
+/// commit's trees go in as deltas of their previous versions, built from the
+/// entries that changed, where `fast-import` hashes and scans every tree
+/// again); the last commit's id. None when the repository's object format
+/// is not SHA-1: the caller uses `fast-import`.
+fn write_pack(
+    git: &Git,
+    groups: &[Group],
+    commits: &[(usize, Vec<Change>)],
+    head: Option<&str>,
+    (author, committer): (&str, &str),
+) -> Result<Option<String>, PublishError> {
+    let paths: BTreeSet<&str> = commits
+        .iter()
+        .flat_map(|(_, changes)| changes.iter().map(|(p, _)| p.as_str()))
+        .collect();
+    let paths: Vec<&str> = paths.into_iter().collect();
+    let Some(mut w) = git.commit_writer(head, &paths)? else {
+        return Ok(None);
+    };
+    let mut write = || -> Result<String, PublishError> {
+        let mut last = String::new();
+        for (i, changes) in commits {
+            for (path, now) in changes {
+                match now {
+                    None => w.remove(path),
+                    Some((mode, Content::Blob(sha))) => w.set(path, *mode, Blob::Stored(sha))?,
+                    Some((mode, Content::Inline(bytes))) => {
+                        w.set(path, *mode, Blob::Bytes(bytes))?;
+                    }
+                    Some((mode, Content::Disk(_))) => {
+                        let bytes = std::fs::read(git.top.join(path))?;
+                        w.set(path, *mode, Blob::Bytes(&bytes))?;
+                    }
+                }
+            }
+            let g = &groups[*i];
+            // A re-derived commit keeps its author and author date.
+            let author = g.original.as_ref().map_or(author, |(a, _)| a.as_str());
+            last = w.commit(author, committer, &g.message_bytes())?;
+        }
+        Ok(last)
+    };
+    match write() {
+        Ok(last) => {
+            w.finish()?;
+            Ok(Some(last))
+        }
+        Err(e) => {
+            w.abandon();
+            Err(e)
+        }
+    }
+}
+
 /// The `git fast-import` input for the pass's commits, on [`SCRATCH_REF`].
 fn fast_import_stream(
     top: &Path,
     groups: &[Group],
     commits: &[(usize, Vec<Change>)],
     head: Option<&str>,
-    author: &str,
-    committer: &str,
+    (author, committer): (&str, &str),
 ) -> Result<Vec<u8>, PublishError> {
     let mut stream: Vec<u8> = Vec::new();
     if head.is_none() {

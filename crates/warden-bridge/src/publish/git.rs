@@ -248,6 +248,16 @@ impl Git {
         Ok((line(Role::Author)?, line(Role::Committer)?))
     }
 
+    /// A writer of the pass's commits into one pack, reading HEAD's trees
+    /// along `paths`; None when the repository is not SHA-1.
+    pub(super) fn commit_writer(
+        &self,
+        head: Option<&str>,
+        paths: &[&str],
+    ) -> Result<Option<warden_core::git::CommitWriter>, PublishError> {
+        Ok(self.git.commit_writer(head, paths)?)
+    }
+
     /// Write the pass's commits with one `git fast-import`; the id of mark `n`.
     pub(super) fn fast_import(&self, stream: Vec<u8>, n: usize) -> Result<String, PublishError> {
         let marks = self.git.git_path("warden-bridge-marks")?;

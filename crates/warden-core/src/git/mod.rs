@@ -31,10 +31,13 @@ pub mod parse;
 
 mod batch;
 mod commit_meta;
+mod commits;
 mod identity;
 mod ops;
+pub mod pack;
 
 pub use commit_meta::{CommitMeta, parse_commit_object};
+pub use commits::{Blob, CommitWriter};
 pub use identity::IDENTITY_CACHE;
 pub use ops::{Fetch, RefUpdate, Role};
 pub use parse::{
