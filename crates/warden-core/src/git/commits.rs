@@ -139,6 +139,9 @@ fn lower_bound(body: &[u8], starts: &[usize], from: usize, k: &[u8]) -> usize {
     lo
 }
 
+/// A tree's id and body.
+type Tree = (Oid, Vec<u8>);
+
 /// What a delta is made of while the new body is built.
 enum Op {
     Copy(usize, usize),
@@ -408,7 +411,7 @@ impl Git {
 
     /// The ids and bodies of the trees `names` (None where an object is
     /// missing or not a tree). One `cat-file --batch`.
-    fn cat_trees(&self, names: &[&str]) -> Result<Vec<Option<(Oid, Vec<u8>)>>> {
+    fn cat_trees(&self, names: &[&str]) -> Result<Vec<Option<Tree>>> {
         let mut input = Vec::new();
         for n in names {
             input.extend_from_slice(n.as_bytes());
