@@ -10,7 +10,7 @@ use super::{PublishError, PublishReport};
 use crate::layout::SAFE_DIRS;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use warden_core::git::Blob;
+use warden_core::git::{Blob, CommitWriter};
 
 /// Make one commit per group, in order, on top of HEAD, with a constant
 /// number of git processes for the whole pass (issue 11): the work-tree files
@@ -37,10 +37,18 @@ pub(super) fn commit_groups(
     }
     let head = git.head()?;
     let pass = Pass::read(git, groups)?;
+    let paths: Vec<&str> = pass.paths.iter().map(String::as_str).collect();
+    // HEAD's trees along the pass's paths, read by the pack writer (None:
+    // not a SHA-1 repository, fast-import writes the commits).
+    let writer = git.commit_writer(head.as_deref(), &paths)?;
     // HEAD's versions: (mode, blob id).
-    let state: BTreeMap<String, (u32, String)> = match &head {
-        Some(h) => git.tree_entries(h, &pass.paths)?,
-        None => BTreeMap::new(),
+    let state: BTreeMap<String, (u32, String)> = match (&writer, &head) {
+        (_, None) => BTreeMap::new(),
+        (Some(w), Some(_)) => paths
+            .iter()
+            .filter_map(|p| Some((p.to_string(), w.blob_at(p)?)))
+            .collect(),
+        (None, Some(h)) => git.tree_entries(h, &pass.paths)?,
     };
     let commits = pass.changes(groups, state);
     let touched = pathspecs(git, &pass.paths);
@@ -55,8 +63,8 @@ pub(super) fn commit_groups(
     }
     let (author, committer) = git.idents()?;
     let idents = (author.as_str(), committer.as_str());
-    let new = match write_pack(git, groups, &commits, head.as_deref(), idents)? {
-        Some(new) => new,
+    let new = match writer {
+        Some(w) => write_pack(w, git, groups, &commits, idents)?,
         None => {
             let stream = fast_import_stream(&git.top, groups, &commits, head.as_deref(), idents)?;
             git.fast_import(stream, commits.len())?
@@ -242,56 +250,36 @@ fn on_disk(
 /// The pass's commits written by warden into one pack (issue 11: each
 /// commit's trees go in as deltas of their previous versions, built from the
 /// entries that changed, where `fast-import` hashes and scans every tree
-/// again); the last commit's id. None when the repository's object format
-/// is not SHA-1: the caller uses `fast-import`.
+/// again); the last commit's id. On an error nothing is left behind.
 fn write_pack(
+    mut w: CommitWriter,
     git: &Git,
     groups: &[Group],
     commits: &[(usize, Vec<Change>)],
-    head: Option<&str>,
     (author, committer): (&str, &str),
-) -> Result<Option<String>, PublishError> {
-    let paths: BTreeSet<&str> = commits
-        .iter()
-        .flat_map(|(_, changes)| changes.iter().map(|(p, _)| p.as_str()))
-        .collect();
-    let paths: Vec<&str> = paths.into_iter().collect();
-    let Some(mut w) = git.commit_writer(head, &paths)? else {
-        return Ok(None);
-    };
-    let mut write = || -> Result<String, PublishError> {
-        let mut last = String::new();
-        for (i, changes) in commits {
-            for (path, now) in changes {
-                match now {
-                    None => w.remove(path),
-                    Some((mode, Content::Blob(sha))) => w.set(path, *mode, Blob::Stored(sha))?,
-                    Some((mode, Content::Inline(bytes))) => {
-                        w.set(path, *mode, Blob::Bytes(bytes))?;
-                    }
-                    Some((mode, Content::Disk(_))) => {
-                        let bytes = std::fs::read(git.top.join(path))?;
-                        w.set(path, *mode, Blob::Bytes(&bytes))?;
-                    }
+) -> Result<String, PublishError> {
+    let mut last = String::new();
+    for (i, changes) in commits {
+        for (path, now) in changes {
+            match now {
+                None => w.remove(path),
+                Some((mode, Content::Blob(sha))) => w.set(path, *mode, Blob::Stored(sha))?,
+                Some((mode, Content::Inline(bytes))) => {
+                    w.set(path, *mode, Blob::Bytes(bytes))?;
+                }
+                Some((mode, Content::Disk(_))) => {
+                    let bytes = std::fs::read(git.top.join(path))?;
+                    w.set(path, *mode, Blob::Bytes(&bytes))?;
                 }
             }
-            let g = &groups[*i];
-            // A re-derived commit keeps its author and author date.
-            let author = g.original.as_ref().map_or(author, |(a, _)| a.as_str());
-            last = w.commit(author, committer, &g.message_bytes())?;
         }
-        Ok(last)
-    };
-    match write() {
-        Ok(last) => {
-            w.finish()?;
-            Ok(Some(last))
-        }
-        Err(e) => {
-            w.abandon();
-            Err(e)
-        }
+        let g = &groups[*i];
+        // A re-derived commit keeps its author and author date.
+        let author = g.original.as_ref().map_or(author, |(a, _)| a.as_str());
+        last = w.commit(author, committer, &g.message_bytes())?;
     }
+    w.finish()?;
+    Ok(last)
 }
 
 /// The `git fast-import` input for the pass's commits, on [`SCRATCH_REF`].

@@ -551,9 +551,18 @@ impl CommitWriter {
             .map_err(|e| Error::new(ErrorKind::Io, "write a pack", e.to_string()).in_dir(&dir))
     }
 
-    /// Drop everything written (no commit becomes visible).
-    pub fn abandon(self) {
-        self.pack.abandon();
+    /// Drop everything written (no commit becomes visible). Dropping the
+    /// writer does the same.
+    pub fn abandon(self) {}
+
+    /// The mode and blob id at `path` as the tree now is (HEAD's, until
+    /// [`CommitWriter::set`] and [`CommitWriter::remove`]); None for a
+    /// directory, a submodule or nothing. Only paths given to
+    /// [`Git::commit_writer`] are known.
+    pub fn blob_at(&self, path: &str) -> Option<(u32, String)> {
+        let (name, dirs) = split(path);
+        let e = self.root.at(&dirs)?.get(&key(name, false))?;
+        (e.mode != 0o160000).then(|| (e.mode, e.oid.hex()))
     }
 
     fn io(&self, e: &std::io::Error) -> Error {

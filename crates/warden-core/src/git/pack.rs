@@ -17,8 +17,7 @@
 //! stop at [`MAX_DEPTH`], the depth `fast-import` and `pack-objects` use, so
 //! a push reuses the deltas as they are. SHA-1 repositories only.
 
-use flate2::Compression;
-use flate2::write::ZlibEncoder;
+use flate2::{Compress, Compression, FlushCompress, Status};
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::fs::File;
@@ -85,10 +84,12 @@ struct Placed {
 pub struct PackWriter {
     dir: PathBuf,
     tmp: PathBuf,
-    out: BufWriter<File>,
+    /// None once finished (the temporary file is then renamed or gone).
+    out: Option<BufWriter<File>>,
     offset: u64,
     placed: Vec<Placed>,
     seen: HashMap<Oid, (u64, u32)>,
+    zlib: Compress,
 }
 
 impl std::fmt::Debug for PackWriter {
@@ -124,10 +125,11 @@ impl PackWriter {
         Ok(PackWriter {
             dir: pack_dir.to_path_buf(),
             tmp,
-            out,
+            out: Some(out),
             offset: 12,
             placed: Vec::new(),
             seen: HashMap::new(),
+            zlib: Compress::new(Compression::fast(), true),
         })
     }
 
@@ -150,7 +152,7 @@ impl PackWriter {
         }
         let head = header(kind as u8, body.len() as u64);
         let offset = self.offset;
-        let deflated = deflate(body)?;
+        let deflated = deflate(&mut self.zlib, body)?;
         self.place(oid, &head, &deflated, 0)?;
         Ok((oid, Base { offset, depth: 0 }))
     }
@@ -176,7 +178,7 @@ impl PackWriter {
         let offset = self.offset;
         let mut head = header(OFS_DELTA, delta.len() as u64);
         head.extend(negative_offset(offset - base.offset));
-        let deflated = deflate(delta)?;
+        let deflated = deflate(&mut self.zlib, delta)?;
         let depth = base.depth + 1;
         self.place(oid, &head, &deflated, depth)?;
         Ok((oid, Base { offset, depth }))
@@ -186,8 +188,12 @@ impl PackWriter {
         let mut crc = crc32fast::Hasher::new();
         crc.update(head);
         crc.update(data);
-        self.out.write_all(head)?;
-        self.out.write_all(data)?;
+        let out = self
+            .out
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the pack is sealed"))?;
+        out.write_all(head)?;
+        out.write_all(data)?;
         self.placed.push(Placed {
             oid,
             offset: self.offset,
@@ -202,14 +208,16 @@ impl PackWriter {
     /// both and rename them into place; the pack's path. An empty pack is
     /// removed instead (`None`).
     pub fn finish(mut self) -> io::Result<Option<PathBuf>> {
+        let Some(mut out) = self.out.take() else {
+            return Ok(None);
+        };
         if self.placed.is_empty() {
-            drop(self.out);
+            drop(out);
             std::fs::remove_file(&self.tmp)?;
             return Ok(None);
         }
-        self.out.flush()?;
-        let mut file = self
-            .out
+        out.flush()?;
+        let mut file = out
             .into_inner()
             .map_err(|e| io::Error::other(e.to_string()))?;
         file.seek(SeekFrom::Start(8))?;
@@ -245,12 +253,14 @@ impl PackWriter {
         }
         Ok(Some(pack))
     }
+}
 
-    /// Drop the unfinished pack.
-    pub fn abandon(self) {
-        let tmp = self.tmp.clone();
-        drop(self.out);
-        let _ = std::fs::remove_file(tmp);
+/// A pack dropped before [`PackWriter::finish`] leaves nothing behind.
+impl Drop for PackWriter {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 
@@ -322,13 +332,53 @@ fn negative_offset(mut n: u64) -> Vec<u8> {
     out
 }
 
-fn deflate(bytes: &[u8]) -> io::Result<Vec<u8>> {
-    let mut z = ZlibEncoder::new(
-        Vec::with_capacity(bytes.len() / 2 + 16),
-        Compression::fast(),
-    );
-    z.write_all(bytes)?;
-    z.finish()
+/// Below this size an object is stored in its zlib stream uncompressed:
+/// compressing a delta of a few dozen bytes costs more (miniz clears its
+/// tables and builds Huffman codes per stream) than its bytes are worth.
+const STORE_BELOW: usize = 4096;
+
+/// One zlib stream of `bytes`: stored as they are when small, else
+/// compressed with a compressor reused across objects (setting one up
+/// clears a few hundred KiB of tables).
+fn deflate(z: &mut Compress, bytes: &[u8]) -> io::Result<Vec<u8>> {
+    if bytes.len() < STORE_BELOW {
+        return Ok(stored(bytes));
+    }
+    z.reset();
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8 + 64);
+    loop {
+        let done = z.total_in() as usize;
+        let status = z
+            .compress_vec(&bytes[done..], &mut out, FlushCompress::Finish)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        if status == Status::StreamEnd {
+            return Ok(out);
+        }
+        out.reserve(out.capacity().max(64));
+    }
+}
+
+/// A zlib stream of one stored (uncompressed) final block (RFC 1950/1951).
+fn stored(bytes: &[u8]) -> Vec<u8> {
+    debug_assert!(bytes.len() <= 0xffff);
+    let len = bytes.len() as u16;
+    let mut out = Vec::with_capacity(bytes.len() + 11);
+    // CMF: deflate, 32 KiB window; FLG: no dictionary, fastest, check bits.
+    out.extend_from_slice(&[0x78, 0x01, 0x01]);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(bytes);
+    let (mut a, mut b) = (1u32, 0u32);
+    for chunk in bytes.chunks(5552) {
+        for &x in chunk {
+            a += u32::from(x);
+            b += a;
+        }
+        a %= 65521;
+        b %= 65521;
+    }
+    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out
 }
 
 /// git's delta encoding: instructions that build a target from a base.
@@ -517,6 +567,36 @@ mod tests {
         assert_eq!(negative_offset(128), vec![0x80, 0x00]);
         assert_eq!(negative_offset(16_511), vec![0xff, 0x7f]);
         assert_eq!(negative_offset(16_512), vec![0x80, 0x80, 0x00]);
+    }
+
+    #[test]
+    fn incompressible_bytes_larger_than_the_first_guess_still_deflate_whole() {
+        use std::io::Read as _;
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let bytes: Vec<u8> = (0..1_000_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut z = Compress::new(Compression::fast(), true);
+        for input in [
+            &bytes[..],
+            b"small",
+            &bytes[..10],
+            b"",
+            &bytes[..4095],
+            &bytes[..4096],
+        ] {
+            let packed = deflate(&mut z, input).expect("deflate");
+            let mut back = Vec::new();
+            flate2::read::ZlibDecoder::new(&packed[..])
+                .read_to_end(&mut back)
+                .expect("inflate");
+            assert_eq!(back, input);
+        }
     }
 
     #[test]
