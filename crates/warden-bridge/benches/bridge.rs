@@ -18,7 +18,9 @@
 //! group commit **with publish** (one commit per command, pushed to a local
 //! bare remote) against the baseline executor **without** publish, at 200 and
 //! 2,000 commands, side by side in each round. Each round also measures the
-//! **floor** of publishing that layout: the same commits (`git fast-export`
+//! **floor** of publishing that layout (since warden writes the pass's pack
+//! itself, the part of it no writer can avoid is the push: "executor + push
+//! alone"): the same commits (`git fast-export`
 //! of what publish made: one commit per command adding its result, archive
 //! and diff files to the flat `results/`, `archive/`, `diffs/`) imported by
 //! a plain `git fast-import` into a fresh repository and pushed to a fresh
@@ -282,11 +284,13 @@ fn publish_main(parent: Option<&Path>) {
             for (v, (imported, pushed)) in floor_variants().iter().zip(&floors) {
                 let git_only = n as f64 / (imported + pushed);
                 let with_exec = n as f64 / (executed + imported + pushed);
+                let push_only = n as f64 / (executed + pushed);
                 println!(
-                    "  floor [{}]: fast-import {imported:.2} s, push {pushed:.2} s | git alone {git_only:>7.0} cmd/s ({:.2}x baseline) | executor + git {with_exec:>7.0} cmd/s ({:.2}x baseline)",
+                    "  floor [{}]: fast-import {imported:.2} s, push {pushed:.2} s | git alone {git_only:>7.0} cmd/s ({:.2}x baseline) | executor + git {with_exec:>7.0} cmd/s ({:.2}x baseline) | executor + push alone {push_only:>7.0} cmd/s ({:.2}x baseline)",
                     if v.is_empty() { "defaults" } else { v },
                     git_only / b.0,
-                    with_exec / b.0
+                    with_exec / b.0,
+                    push_only / b.0
                 );
             }
             ratios.push(p / b.0);

@@ -316,3 +316,35 @@ fn an_abandoned_writer_leaves_nothing_and_a_sha256_repository_gets_no_writer() {
     let git = Git::new(&sha256).with_base_env(s.env());
     assert!(git.commit_writer(None, &["x"]).expect("writer").is_none());
 }
+
+#[test]
+fn a_path_a_git_tree_cannot_hold_is_refused_before_anything_is_written() {
+    let s = Sandbox::new();
+    let (b, head) = seeded(&s, "b");
+    let git = Git::new(&b).with_base_env(s.env());
+    let paths = [
+        "a//b",
+        "./x",
+        "x/../y",
+        ".git/config",
+        "x/.GIT/y",
+        "/abs",
+        "nul\0/x",
+        "dir/",
+    ];
+    let mut w = git
+        .commit_writer(Some(&head), &paths)
+        .expect("writer")
+        .expect("sha1");
+    for p in paths {
+        let e = w
+            .set(p, 0o100644, Blob::Bytes(b"x"))
+            .expect_err(&format!("{p:?} refused"));
+        assert!(e.message.contains("cannot hold"), "{p:?}: {e}");
+    }
+    // Nothing was set: the next commit is HEAD's tree again.
+    let id = w.commit(WHO, WHO, b"m\n").expect("commit");
+    w.finish().expect("finish");
+    let tree = |rev: &str| s.git(&b, &["rev-parse", &format!("{rev}^{{tree}}")]);
+    assert_eq!(tree(&id), tree(&head));
+}

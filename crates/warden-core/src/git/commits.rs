@@ -74,6 +74,16 @@ fn split(path: &str) -> (&[u8], Vec<&[u8]>) {
     (name, parts)
 }
 
+/// Whether a tree may hold `name` (git's `verify_path`: not empty, `.`,
+/// `..` or `.git` in any case, no NUL).
+fn valid_name(name: &[u8]) -> bool {
+    !(name.is_empty()
+        || name == b"."
+        || name == b".."
+        || name.eq_ignore_ascii_case(b".git")
+        || name.contains(&0))
+}
+
 /// An entry's sort key in git's order (`base_name_compare`): its name, then
 /// `/` for a directory or NUL for anything else (a name holds neither).
 fn key(name: &[u8], dir: bool) -> Vec<u8> {
@@ -469,6 +479,17 @@ impl CommitWriter {
             })?,
         };
         let (name, dirs) = split(path);
+        if let Some(bad) = dirs.iter().chain([&name]).find(|c| !valid_name(c)) {
+            return Err(Error::new(
+                ErrorKind::Unexpected,
+                "write a pack",
+                format!(
+                    "{path:?} has the part {:?}, which a git tree cannot hold",
+                    String::from_utf8_lossy(bad)
+                ),
+            )
+            .in_dir(&self.dir));
+        }
         let mut d = &mut self.root;
         d.dirty = true;
         for c in &dirs {
