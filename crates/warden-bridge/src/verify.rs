@@ -264,13 +264,16 @@ impl Verifier<'_> {
     /// anything, down to the dry-run plan in `repo`. The first `Err` ends the
     /// list. Hints never send the reader to `bridge verify`, which they are
     /// running.
+    /// `local` is the executor's check against what git ignores in the
+    /// target (a `moveFile` out of the local-only area), made before the
+    /// dry run as the executor makes it before the apply.
     pub fn explain(
         &self,
         name: &str,
         bytes: &[u8],
         in_inbox: bool,
-        target: &Target,
-        repo: &Repo,
+        (target, repo): (&Target, &Repo),
+        local: &dyn Fn(&Command) -> Option<Rejection>,
     ) -> Vec<Layer> {
         let mut t = Trace(Some(Vec::new()));
         let at = Context {
@@ -278,7 +281,10 @@ impl Verifier<'_> {
             ..Context::default()
         };
         if let Verdict::Accept(a) = self.layers(name, bytes, at, &mut t) {
-            dry_run(&a.cmd, name, target, repo, &mut t);
+            match local(&a.cmd) {
+                Some(rej) => t.refuse("paths", &rej),
+                None => dry_run(&a.cmd, name, target, repo, &mut t),
+            }
         }
         let mut out = t.0.unwrap_or_default();
         for (_, r) in &mut out {

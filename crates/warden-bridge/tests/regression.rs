@@ -381,6 +381,48 @@ fn a_move_cannot_take_an_ignored_file_to_a_path_git_does_not_ignore() {
     assert_published_without(&env.layout(), &["hunter2"]);
 }
 
+/// `bridge verify FILE` said "accepted" for a `moveFile` of an ignored file
+/// to a path git does not ignore, which the executor then dead-lettered
+/// (`protected_path`): verify now makes the executor's check, before its
+/// dry run, and still accepts a move between ignored paths.
+#[test]
+fn verify_accepted_a_move_out_of_the_local_only_area_that_the_executor_refuses() {
+    let _serial = serial();
+    let env = Env::new();
+    let target = target_with_a_secret(&env);
+    let mv = |id: &str, to: &str| {
+        signed(&doc(
+            id,
+            json!([{"op": "moveFile", "from": "secret2.conf", "to": to}]),
+            &["moveFile"],
+        ))
+    };
+    env.drop_file("v1.json", &mv("v1", "leak2.txt"));
+    env.drop_file("v2.json", &mv("v2", "secret3.conf"));
+    let repo = Repo::open(&target).expect("open");
+    let b = env.bridge(env.layout(), &repo);
+    let verify = |name: &str| {
+        b.verify_file(&env.layout().commands().join(name))
+            .expect("verify")
+    };
+    let out = verify("v1.json");
+    assert!(!out.accepted, "{out:?}");
+    let paths = out
+        .layers
+        .iter()
+        .find(|l| l.layer == "paths")
+        .expect("a paths layer");
+    let rej = paths.rejection.as_ref().expect("refused");
+    assert_eq!(rej.reason.as_str(), "protected_path", "{out:?}");
+    assert!(!out.layers.iter().any(|l| l.layer == "dry-run"), "{out:?}");
+    assert!(verify("v2.json").accepted);
+    // The executor agrees with both answers.
+    drop(b);
+    let r = pass_over(&env, &target, None);
+    assert_eq!(item(&r, "v1").outcome, ItemOutcome::DeadLetter, "{r:?}");
+    assert_eq!(item(&r, "v2").outcome, ItemOutcome::Archived, "{r:?}");
+}
+
 /// The same when the target is the bridge's own repository and
 /// `.gitignore` ignores the source: `notes/moved.txt` would have been
 /// committed by publish with the secret in it.

@@ -159,14 +159,26 @@ impl Bridge<'_> {
     /// What git ignores among the paths the batch's accepted commands name
     /// (one `check-ignore` for the batch).
     pub(super) fn local_only(&self, items: &[Item]) -> LocalOnly {
-        let ask: BTreeSet<String> = items
-            .iter()
-            .filter_map(|i| match &i.verdict {
-                Verdict::Accept(a) => Some(paths_of(&a.cmd, &self.target)),
-                Verdict::Reject { .. } => None,
-            })
-            .flatten()
-            .collect();
+        self.ignored_among(
+            items
+                .iter()
+                .filter_map(|i| match &i.verdict {
+                    Verdict::Accept(a) => Some(paths_of(&a.cmd, &self.target)),
+                    Verdict::Reject { .. } => None,
+                })
+                .flatten()
+                .collect(),
+        )
+    }
+
+    /// The refusal the executor gives `cmd` for a `moveFile` out of the
+    /// local-only area (for `bridge verify`: one `check-ignore`).
+    pub(super) fn leaving_move(&self, cmd: &Command) -> Option<Rejection> {
+        let local = self.ignored_among(paths_of(cmd, &self.target).into_iter().collect());
+        local.leaving_move(cmd, &self.target)
+    }
+
+    fn ignored_among(&self, ask: BTreeSet<String>) -> LocalOnly {
         if ask.is_empty() {
             return LocalOnly {
                 ignored: Ok(BTreeSet::new()),

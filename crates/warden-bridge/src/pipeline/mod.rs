@@ -498,7 +498,8 @@ impl<'a> Bridge<'a> {
     /// (layer, Ok(note) | Err(why)); the first `Err` ends the list.
     /// `in_inbox`: the file is in `commands/`, so its name must be `<id>.json`.
     pub fn explain(&self, name: &str, bytes: &[u8], in_inbox: bool) -> Vec<verify::Layer> {
-        self.with_verifier(|v| v.explain(name, bytes, in_inbox, &self.target, self.repo))
+        let local = |cmd: &crate::command::Command| self.leaving_move(cmd);
+        self.with_verifier(|v| v.explain(name, bytes, in_inbox, (&self.target, self.repo), &local))
     }
 
     /// `warden bridge verify FILE`: read `file` as the executor would (one in
