@@ -326,14 +326,91 @@ fn yaml_error(e: &serde_saphyr::Error, file: &str) -> Error {
             &format!("its aliases (`*name`) nest more than {max_depth} deep (the limit)"),
         ),
         // The message without serde-saphyr's source snippet (the lines
-        // around the error), and bounded: the input may not be YAML at all.
-        other => Error::invalid(
-            file,
-            field,
-            format!("not valid YAML: {}", excerpt(&other.to_string())),
-            Some("fix the YAML syntax at the reported line".into()),
-        ),
+        // around the error) and its place (`field` says it), and bounded:
+        // the input may not be YAML at all. The common mistakes in words.
+        other => {
+            let said = other.to_string();
+            let said = without_place(said.lines().next().unwrap_or(""));
+            let (what, hint) = match syntax_sentence(said) {
+                Some((what, hint)) => (what.to_string(), hint.to_string()),
+                None => (
+                    format!("not valid YAML: {}", excerpt(said)),
+                    format!("fix the YAML syntax at {field}"),
+                ),
+            };
+            Error::invalid(file, field, what, Some(hint))
+        }
     }
+}
+
+/// The parser's message without its trailing ` at line L, column C`.
+fn without_place(msg: &str) -> &str {
+    match msg.rsplit_once(" at line ") {
+        Some((head, tail))
+            if tail
+                .split_once(", column ")
+                .is_some_and(|(l, c)| l.parse::<u64>().is_ok() && c.parse::<u64>().is_ok()) =>
+        {
+            head
+        }
+        _ => msg,
+    }
+}
+
+/// What the parser's message means and what to do, for the mistakes people
+/// make most (the parser's own sentence is kept for the rest).
+fn syntax_sentence(msg: &str) -> Option<(&'static str, &'static str)> {
+    const SENTENCES: &[(&str, &str, &str)] = &[
+        (
+            "tab",
+            "not valid YAML: a tab character where YAML reads indentation or a plain value",
+            "indent with spaces, and quote a value that holds a tab",
+        ),
+        (
+            "unknown anchor",
+            "not valid YAML: an alias (`*name`) whose anchor (`&name`) is not defined before it",
+            "define the anchor with `&name` earlier in the file, or write the value out",
+        ),
+        (
+            "unknown escape character",
+            "not valid YAML: a double-quoted string holds a backslash escape YAML does not know",
+            "write `\\\\` for a backslash, or use single quotes, inside which a backslash is literal",
+        ),
+        (
+            "unclosed bracket '['",
+            "not valid YAML: a `[` list is not closed",
+            "close it with `]`, or write the list one `- item` per line",
+        ),
+        (
+            "unclosed bracket '{'",
+            "not valid YAML: a `{` mapping is not closed",
+            "close it with `}`, or write the mapping one `key: value` per line",
+        ),
+        (
+            "non-finite float",
+            "not valid YAML: `.inf` and `.nan` are not numbers warden accepts",
+            "write a finite number",
+        ),
+        (
+            "mapping values are not allowed",
+            "not valid YAML: a second `: ` where a plain value was expected",
+            "quote the value if it holds `: `, or put the nested mapping on its own indented lines",
+        ),
+        (
+            "unexpected character",
+            "not valid YAML: a plain value starts with a character YAML reserves (`@` or a backquote)",
+            "quote the value",
+        ),
+        (
+            "multiline quoted scalar",
+            "not valid YAML: a quoted value is not closed before the next line",
+            "close the quote on the line it opens, or indent the value's next lines",
+        ),
+    ];
+    SENTENCES
+        .iter()
+        .find(|(needle, _, _)| msg.contains(needle))
+        .map(|(_, what, hint)| (*what, *hint))
 }
 
 /// A YAML text past one of the reader's limits, which keep a small file
@@ -940,6 +1017,40 @@ mod tests {
         );
         let e = parse_yaml(b"a: 1\na: 1\n", "s.yaml").expect_err("duplicate");
         assert!(e.to_string().contains("duplicate key \"a\""), "{e}");
+    }
+
+    /// A YAML syntax error was the parser's sentence with its line and
+    /// column said twice, and the same hint whatever the mistake.
+    #[test]
+    fn a_yaml_syntax_error_said_its_place_twice_and_no_fix() {
+        for (yaml, says, hint) in [
+            ("a:\n\tb: 1\n", "a tab character", "indent with spaces"),
+            (
+                "a: *nope\n",
+                "anchor (`&name`) is not defined",
+                "define the anchor",
+            ),
+            ("a: \"x \\q\"\n", "backslash escape", "single quotes"),
+            ("a: [1, 2\n", "`[` list is not closed", "close it with `]`"),
+            (
+                "a: {b: 1\n",
+                "`{` mapping is not closed",
+                "close it with `}`",
+            ),
+            ("a: .inf\n", "`.inf` and `.nan`", "finite number"),
+            ("a: b: c\n", "a second `: `", "quote the value"),
+            ("a: @x\n", "reserves", "quote the value"),
+        ] {
+            let e = parse_yaml(yaml.as_bytes(), "p.yaml").expect_err(yaml);
+            let text = e.to_string();
+            assert!(text.contains(says), "{yaml:?}: {text}");
+            assert!(!text.contains(", column "), "{yaml:?}: {text}");
+            let h = e.hint().unwrap_or_default().to_string();
+            assert!(h.contains(hint), "{yaml:?}: {h}");
+        }
+        // Any other syntax error keeps the parser's words, its place once.
+        let e = parse_yaml(b"a: 'x\n", "p.yaml").expect_err("open quote");
+        assert!(e.to_string().matches("line ").count() == 1, "{e}");
     }
 
     /// serde's own wording ("invalid type: integer `1`, expected a
