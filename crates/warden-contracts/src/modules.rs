@@ -253,32 +253,50 @@ pub fn check(root: &Path, loaded: &[Loaded], gaps: &mut Vec<NewGap>) -> warden_c
         }
     }
     if let Some(wc) = wc {
-        if let Some(w) = wc.body::<meta::WiringContracts>() {
-            for rule in &w.rules {
-                if let Err(problem) = eval(root, rule) {
-                    gaps.push(wiring_gap(wc, rule, problem, rule_target(rule)));
-                }
+        check_wiring_contracts(root, loaded, wc, gaps);
+    }
+    Ok(())
+}
+
+/// The wiring contract's own rules, its `graph_file` and the graph's drift.
+fn check_wiring_contracts(root: &Path, loaded: &[Loaded], wc: &Loaded, gaps: &mut Vec<NewGap>) {
+    if let Some(w) = wc.body::<meta::WiringContracts>() {
+        for rule in &w.rules {
+            if let Err(problem) = eval(root, rule) {
+                gaps.push(wiring_gap(wc, rule, problem, rule_target(rule)));
             }
         }
-        let (path, text) = graph(loaded);
-        let current = std::fs::read(root.join(&path)).ok();
-        if current.as_deref() != Some(text.as_bytes()) {
-            let problem = if current.is_none() {
-                format!("{path} does not exist")
-            } else {
-                format!("{path} differs from the module metas")
-            };
+        // A graph_file that is not a repository path is refused, not
+        // replaced by the default in silence (nor drift-checked there).
+        if let Some(Err(p)) = w.graph_file.as_deref().map(repo_rel) {
+            let problem = format!("graph_file: {p}");
             gaps.push(
-                NewGap::new(GapKind::Drift, &wc.path, problem.clone())
+                NewGap::new(GapKind::SchemaViolation, &wc.path, problem.clone())
                     .meta_type(Some(&wc.type_name))
-                    .target(path)
-                    .key("graph")
+                    .key("graph_file")
                     .line(line_of(&wc.text, "graph_file"))
                     .ctx("problem", problem),
             );
+            return;
         }
     }
-    Ok(())
+    let (path, text) = graph(loaded);
+    let current = std::fs::read(root.join(&path)).ok();
+    if current.as_deref() != Some(text.as_bytes()) {
+        let problem = if current.is_none() {
+            format!("{path} does not exist")
+        } else {
+            format!("{path} differs from the module metas")
+        };
+        gaps.push(
+            NewGap::new(GapKind::Drift, &wc.path, problem.clone())
+                .meta_type(Some(&wc.type_name))
+                .target(path)
+                .key("graph")
+                .line(line_of(&wc.text, "graph_file"))
+                .ctx("problem", problem),
+        );
+    }
 }
 
 fn wiring_gap(l: &Loaded, rule: &WiringRule, problem: String, needle: &str) -> NewGap {

@@ -586,6 +586,42 @@ fn wiring_rules_are_checked_and_the_graph_is_drift_checked() {
     assert!(r.gaps.is_empty(), "{:#?}", r.gaps);
 }
 
+/// A wiring contract's `graph_file` outside the repository (or in one of
+/// warden's own areas) was replaced by the default path without a word.
+#[test]
+fn a_graph_file_outside_the_repository_fell_back_to_the_default_in_silence() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let r0 = d.path();
+    for (bad, says) in [
+        ("../graph.yaml", "leaves the repository"),
+        (".git/graph.yaml", ".git/"),
+    ] {
+        write(
+            r0,
+            ".l9_wiring.meta.yaml",
+            &format!("type: l9_wiring_contracts\ngraph_file: \"{bad}\"\nrules: []\n"),
+        );
+        let r = run(r0);
+        let bad_field: Vec<_> = of_kind(&r, GapKind::SchemaViolation)
+            .into_iter()
+            .filter(|g| g.key == "graph_file")
+            .collect();
+        assert_eq!(bad_field.len(), 1, "{bad}: {:#?}", r.gaps);
+        let g = bad_field[0];
+        assert!(
+            g.message.contains("graph_file") && g.message.contains(says),
+            "{bad}: {}",
+            g.message
+        );
+        assert_eq!(g.line, 2, "{bad}");
+        assert!(
+            of_kind(&r, GapKind::Drift).is_empty(),
+            "{bad}: {:#?}",
+            r.gaps
+        );
+    }
+}
+
 #[test]
 fn fix_writes_only_each_gaps_target_and_gen_tests_only_adds_missing_skeletons() {
     let (d, r) = seeded();
