@@ -92,17 +92,16 @@ const IGNORED: &str = "Content not shown: git ignores this path in the target re
 /// `diffs/<id>.patch`, which publish commits and pushes. The file itself was
 /// never committed, so the diff was the signer's way to read it. Now its
 /// diff is one line, and the other files of the command still show theirs.
+/// (In a separate target repository: in the bridge's own, such a command is
+/// refused, see `the_published_ledger_carried_the_digest_of_an_ignored_file_a_command_changed`.)
 #[test]
 fn a_signed_command_cannot_read_an_ignored_file_through_its_published_diff() {
     let _serial = serial();
     let env = Env::new();
-    let root = &env.root;
-    let mut gi = std::fs::read_to_string(root.join(".gitignore")).unwrap_or_default();
+    let root = &separate_target(&env);
     // `:*`: a name git would read as pathspec magic is asked about as a name.
-    gi.push_str("*.conf\nprivate/\n:*\n");
-    std::fs::write(root.join(".gitignore"), gi).expect("gitignore");
+    std::fs::write(root.join(".gitignore"), "*.conf\nprivate/\n:*\n").expect("gitignore");
     std::fs::create_dir(root.join("private")).expect("mkdir");
-    allow_deletes_and_moves(root);
     for (f, s) in [
         ("write.conf", "SECRET-WRITE\n"),
         ("delete.conf", "SECRET-DELETE\n"),
@@ -133,7 +132,7 @@ fn a_signed_command_cannot_read_an_ignored_file_through_its_published_diff() {
     cmd["constraints"]["maxFilesChanged"] = json!(10);
     let r = {
         env.drop_file("leak1.json", &signed(&cmd));
-        env.pass()
+        pass_over(&env, root, None)
     };
     archived(&r);
     let layout = env.layout();
@@ -187,11 +186,7 @@ fn a_signed_command_cannot_read_an_ignored_file_through_its_published_diff() {
 fn an_ignored_file_of_another_target_repository_is_not_shown_in_the_diff() {
     let _serial = serial();
     let env = Env::new();
-    let dir = env.dir.path().canonicalize().expect("canon");
-    let target = dir.join("target");
-    std::fs::create_dir(&target).expect("mkdir");
-    git(&target, &["init", "-q", "--initial-branch=main"]);
-    warden_core::repo::init(&target, &env.ctx).expect("warden init");
+    let target = separate_target(&env);
     std::fs::write(target.join(".gitignore"), "local.conf\n").expect("gitignore");
     std::fs::write(target.join("local.conf"), "SECRET-TARGET\n").expect("write");
     std::fs::write(target.join("shown.txt"), "OLD-SHOWN\n").expect("write");
@@ -222,12 +217,13 @@ fn an_ignored_file_of_another_target_repository_is_not_shown_in_the_diff() {
 }
 
 /// When git cannot say what it ignores (here: not on the bridge's PATH),
-/// no file's content is shown, and the pass says why.
+/// no file's content is shown, and the pass says why. In the bridge's own
+/// repository, whose ledger is published, the command waits in
+/// `commands/` instead.
 #[test]
 fn when_git_cannot_say_what_it_ignores_no_content_is_shown() {
     let _serial = serial();
     let env = Env::new();
-    std::fs::write(env.root.join("plain.txt"), "SECRET-MAYBE\n").expect("write");
     let empty = env.dir.path().join("no-git-here");
     std::fs::create_dir(&empty).expect("mkdir");
     let layout = Layout::new(&env.root).with_child_env(vec![("PATH".into(), empty.into())]);
@@ -235,7 +231,18 @@ fn when_git_cannot_say_what_it_ignores_no_content_is_shown() {
         "nogit1.json",
         &signed(&write("nogit1", "plain.txt", "after\n")),
     );
-    let repo = env.repo();
+    // The bridge's own repository: nothing is applied, nothing is lost.
+    let own = env.repo();
+    let r = env.bridge(layout.clone(), &own).run_once().expect("pass");
+    assert!(r.items.is_empty(), "{r:?}");
+    let why = r.ignore_check_error.as_deref().expect("the pass says why");
+    assert!(why.contains("wait in commands/"), "{why}");
+    assert!(layout.commands().join("nogit1.json").exists());
+    assert!(!env.root.join("plain.txt").exists());
+    // A separate target repository: applied, its content not shown.
+    let target = separate_target(&env);
+    std::fs::write(target.join("plain.txt"), "SECRET-MAYBE\n").expect("write");
+    let repo = Repo::open(&target).expect("open");
     let mut b = env.bridge(layout.clone(), &repo);
     let r = b.run_once().expect("pass");
     archived(&r);
@@ -258,17 +265,16 @@ fn when_git_cannot_say_what_it_ignores_no_content_is_shown() {
 fn a_re_derived_diff_leaves_an_ignored_file_out_too() {
     let _serial = serial();
     let env = Env::new();
-    let mut gi = std::fs::read_to_string(env.root.join(".gitignore")).unwrap_or_default();
-    gi.push_str("local.conf\n");
-    std::fs::write(env.root.join(".gitignore"), gi).expect("gitignore");
-    std::fs::write(env.root.join("local.conf"), "SECRET-CRASH\n").expect("write");
+    let target = separate_target(&env);
+    std::fs::write(target.join(".gitignore"), "local.conf\n").expect("gitignore");
+    std::fs::write(target.join("local.conf"), "SECRET-CRASH\n").expect("write");
     env.drop_file(
         "crash1.json",
         &signed(&write("crash1", "local.conf", "after\n")),
     );
-    crash_at(&env, "bridge.after_apply");
+    crash_over(&env, &target, "bridge.after_apply");
     assert!(!env.layout().diff("crash1").exists());
-    let r = env.pass();
+    let r = pass_over(&env, &target, None);
     archived(&r);
     assert!(r.items[0].recovered, "{r:?}");
     let patch = patch_of(&env.layout(), "crash1");
@@ -281,16 +287,24 @@ fn a_re_derived_diff_leaves_an_ignored_file_out_too() {
     );
 }
 
-/// A bridge over a target repository of its own at `<tmp>/target`, where
-/// `.git/info/exclude` ignores `secret*.conf` and `secret2.conf` holds a
-/// password; `.warden/policy.yaml` lets the bridge delete and move.
-fn target_with_a_secret(env: &Env) -> std::path::PathBuf {
+/// A target repository of its own at `<tmp>/target` (git and warden
+/// initialised, deletes and moves allowed), outside the bridge root's: its
+/// ledger is not published with the bridge's outputs.
+fn separate_target(env: &Env) -> std::path::PathBuf {
     let dir = env.dir.path().canonicalize().expect("canon");
     let target = dir.join("target");
     std::fs::create_dir(&target).expect("mkdir");
     git(&target, &["init", "-q", "--initial-branch=main"]);
     warden_core::repo::init(&target, &env.ctx).expect("warden init");
     allow_deletes_and_moves(&target);
+    target
+}
+
+/// A bridge over a target repository of its own at `<tmp>/target`, where
+/// `.git/info/exclude` ignores `secret*.conf` and `secret2.conf` holds a
+/// password; `.warden/policy.yaml` lets the bridge delete and move.
+fn target_with_a_secret(env: &Env) -> std::path::PathBuf {
+    let target = separate_target(env);
     std::fs::write(target.join(".git/info/exclude"), "secret*.conf\n").expect("exclude");
     std::fs::write(target.join("secret2.conf"), "password=hunter2\n").expect("write");
     target
@@ -421,6 +435,52 @@ fn verify_accepted_a_move_out_of_the_local_only_area_that_the_executor_refuses()
     let r = pass_over(&env, &target, None);
     assert_eq!(item(&r, "v1").outcome, ItemOutcome::DeadLetter, "{r:?}");
     assert_eq!(item(&r, "v2").outcome, ItemOutcome::Archived, "{r:?}");
+}
+
+/// In the bridge's own repository, publish commits the ledger with each
+/// pass, and a run's entry names the sha256 of every file it changed,
+/// before and after: a signed `writeFile` over an ignored `local.conf`
+/// published the digest of its old content (an offline guess of a short
+/// secret). Such a command is now refused before the batch is applied; the
+/// other commands of the pass go on.
+#[test]
+fn the_published_ledger_carried_the_digest_of_an_ignored_file_a_command_changed() {
+    let _serial = serial();
+    let env = Env::new();
+    let mut gi = std::fs::read_to_string(env.root.join(".gitignore")).unwrap_or_default();
+    gi.push_str("local.conf\n");
+    std::fs::write(env.root.join(".gitignore"), gi).expect("gitignore");
+    let secret = "SECRET-LEDGER\n";
+    std::fs::write(env.root.join("local.conf"), secret).expect("write");
+    env.drop_file("l1.json", &signed(&write("l1", "local.conf", "after\n")));
+    env.drop_file("l2.json", &signed(&write("l2", "notes.txt", "fine\n")));
+    let r = env.pass();
+    let l1 = item(&r, "l1");
+    assert_eq!(l1.outcome, ItemOutcome::DeadLetter, "{r:?}");
+    assert_eq!(l1.reason.map(|r| r.as_str()), Some("protected_path"));
+    let detail = l1.detail.as_deref().expect("detail");
+    assert!(
+        detail.contains("local.conf") && detail.contains("ledger"),
+        "{detail}"
+    );
+    assert_eq!(item(&r, "l2").outcome, ItemOutcome::Archived, "{r:?}");
+    assert_eq!(
+        std::fs::read_to_string(env.root.join("local.conf")).expect("read"),
+        secret
+    );
+    let digest = Digest::of(secret.as_bytes()).to_string();
+    let hex = digest.trim_start_matches("sha256:");
+    for e in std::fs::read_dir(env.root.join(".ledger/runs"))
+        .expect("ledger")
+        .flatten()
+    {
+        let text = std::fs::read_to_string(e.path()).expect("read");
+        assert!(
+            !text.contains(hex),
+            "{} names the secret's digest",
+            e.path().display()
+        );
+    }
 }
 
 /// The same when the target is the bridge's own repository and
@@ -806,7 +866,12 @@ fn a_dead_letter_written_before_base64_is_still_read() {
 /// One pass of the executor that stops at the failpoint `point`, as a crash
 /// there would.
 fn crash_at(env: &Env, point: &'static str) {
-    let repo = env.repo();
+    crash_over(env, &env.root, point);
+}
+
+/// A pass over the repository at `target` stopped at `point`.
+fn crash_over(env: &Env, target: &std::path::Path, point: &'static str) {
+    let repo = Repo::open(target).expect("open");
     let _armed = Armed::new(point);
     let mut b = env.bridge(env.layout(), &repo);
     assert!(

@@ -67,7 +67,17 @@ impl<'a> Bridge<'a> {
             };
             // A crashed batch's run already happened: it is re-derived.
             let rederived = item.leftover && self.runs.contains_key(&a.cmd.id);
-            if !rederived && let Some(rej) = local.leaving_move(&a.cmd, &self.target) {
+            if !rederived && let Some(why) = local.must_wait(&a.cmd, &self.target) {
+                self.ignore_check_error.get_or_insert_with(|| {
+                    format!(
+                        "{why}; the commands that change files wait in commands/ until git can say what it ignores in {} (its ledger is published with the bridge's outputs, and must not carry an ignored file's digest)",
+                        self.target.root.display()
+                    )
+                });
+                out[i] = Some(Applied::Deferred);
+                continue;
+            }
+            if !rederived && let Some(rej) = local.refusal(&a.cmd, &self.target) {
                 out[i] = Some(Applied::Failed(rej));
                 continue;
             }

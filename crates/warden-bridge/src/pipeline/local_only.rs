@@ -11,6 +11,16 @@
 //! target repository, about every path the accepted commands name). When it
 //! cannot answer, every path may be ignored: every `moveFile` is refused.
 //!
+//! When the target is the bridge's own repository, publish commits the
+//! target's ledger (`.ledger/runs/`) with each pass, and a run's ledger
+//! entry names the sha256 of each file it changed, before and after: a
+//! changed ignored file's old content would be published as its digest.
+//! There, a command that changes any path git ignores is refused
+//! (`protected_path`) before anything of the batch is applied, and when git
+//! cannot say what it ignores, a command that changes anything waits in
+//! `commands/` for a pass where it can; a separate target repository, whose
+//! ledger the bridge does not publish, may change ignored files.
+//!
 //! The same answer keeps an ignored file's digest out of a refusal: the
 //! core's precondition wording names the file's current sha256 (16 hex
 //! digits), which a published dead letter would hand to an offline
@@ -37,9 +47,51 @@ impl LocalOnly {
         self.ignored.as_ref().map_or(true, |s| s.contains(path))
     }
 
+    /// The refusal of `cmd` when it would carry what git ignores in the
+    /// target out of the local-only area: into the published ledger
+    /// ([`LocalOnly::ledger_leak`]) or through a `moveFile`
+    /// ([`LocalOnly::leaving_move`]).
+    pub(super) fn refusal(&self, cmd: &Command, target: &Target) -> Option<Rejection> {
+        self.ledger_leak(cmd, target)
+            .or_else(|| self.leaving_move(cmd, target))
+    }
+
+    /// Why `cmd` must wait for a later pass, if it must: the target's
+    /// ledger is published, git could not say what it ignores (this is
+    /// why), and the command changes a path.
+    pub(super) fn must_wait(&self, cmd: &Command, target: &Target) -> Option<&str> {
+        let why = self.ignored.as_ref().err()?;
+        (target.bridge_prefix.is_some() && !paths_of(cmd, target).is_empty())
+            .then_some(why.as_str())
+    }
+
+    /// The refusal of `cmd` when the target's ledger is published with the
+    /// bridge's outputs (the bridge root lies in the target repository) and
+    /// the command changes a path git ignores there (or may).
+    fn ledger_leak(&self, cmd: &Command, target: &Target) -> Option<Rejection> {
+        target.bridge_prefix.as_ref()?;
+        let path = paths_of(cmd, target)
+            .into_iter()
+            .find(|p| self.maybe_ignored(p))?;
+        let why = match &self.ignored {
+            Ok(_) => "git ignores it in this repository".to_string(),
+            Err(e) => format!("git could not say whether it ignores it ({e})"),
+        };
+        Some(
+            Rejection::new(
+                Reason::ProtectedPath,
+                format!(
+                    "the command changes {}, and {why}: the bridge publishes this repository's ledger, whose entry for the command would carry the file's sha256 before and after, so its local-only content would be published as a digest",
+                    shown(&path),
+                ),
+            )
+            .hint("change files git does not ignore, or run the bridge against a separate target repository (`--repo`), whose ledger it does not publish"),
+        )
+    }
+
     /// The refusal of `cmd` when one of its `moveFile`s would take a file
     /// git ignores (or may ignore) to a path git does not ignore (or may not).
-    pub(super) fn leaving_move(&self, cmd: &Command, target: &Target) -> Option<Rejection> {
+    fn leaving_move(&self, cmd: &Command, target: &Target) -> Option<Rejection> {
         cmd.ops.iter().enumerate().find_map(|(i, op)| {
             let Op::MoveFile { from, to, .. } = op else {
                 return None;
@@ -171,11 +223,11 @@ impl Bridge<'_> {
         )
     }
 
-    /// The refusal the executor gives `cmd` for a `moveFile` out of the
-    /// local-only area (for `bridge verify`: one `check-ignore`).
-    pub(super) fn leaving_move(&self, cmd: &Command) -> Option<Rejection> {
+    /// The refusal the executor gives `cmd` for carrying what git ignores
+    /// out of the local-only area (for `bridge verify`: one `check-ignore`).
+    pub(super) fn local_only_refusal(&self, cmd: &Command) -> Option<Rejection> {
         let local = self.ignored_among(paths_of(cmd, &self.target).into_iter().collect());
-        local.leaving_move(cmd, &self.target)
+        local.refusal(cmd, &self.target)
     }
 
     fn ignored_among(&self, ask: BTreeSet<String>) -> LocalOnly {

@@ -498,7 +498,7 @@ impl<'a> Bridge<'a> {
     /// (layer, Ok(note) | Err(why)); the first `Err` ends the list.
     /// `in_inbox`: the file is in `commands/`, so its name must be `<id>.json`.
     pub fn explain(&self, name: &str, bytes: &[u8], in_inbox: bool) -> Vec<verify::Layer> {
-        let local = |cmd: &crate::command::Command| self.leaving_move(cmd);
+        let local = |cmd: &crate::command::Command| self.local_only_refusal(cmd);
         self.with_verifier(|v| v.explain(name, bytes, in_inbox, (&self.target, self.repo), &local))
     }
 
