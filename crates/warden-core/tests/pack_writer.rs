@@ -348,3 +348,171 @@ fn a_path_a_git_tree_cannot_hold_is_refused_before_anything_is_written() {
     let tree = |rev: &str| s.git(&b, &["rev-parse", &format!("{rev}^{{tree}}")]);
     assert_eq!(tree(&id), tree(&head));
 }
+
+/// A xorshift generator: the fuzz below is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[(self.next() % from.len() as u64) as usize]
+    }
+}
+
+/// Random commits of sets and removes on paths made of names that sort
+/// around `/` and `\0`; removes only of files (or of nothing), as fast-import
+/// removes a whole directory where the writer removes only a file.
+fn random_commits(
+    rng: &mut Rng,
+    n: usize,
+    files: &mut std::collections::BTreeSet<String>,
+) -> Vec<Edits> {
+    const NAMES: &[&str] = &["a", "a.b", "a-b", "a0", "ab", "a b", "é", "b", "a~"];
+    const MODES: &[u32] = &[0o100644, 0o100755, 0o120000];
+    const BODIES: &[&str] = &["x", "y", "", "a/b"];
+    (0..n)
+        .map(|_| {
+            let k = rng.next() % 5;
+            (0..k)
+                .map(|_| {
+                    let depth = 1 + rng.next() % 3;
+                    let path = (0..depth)
+                        .map(|_| rng.pick(NAMES))
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    let is_dir = files.iter().any(|f| f.starts_with(&format!("{path}/")));
+                    if rng.next().is_multiple_of(3) && !is_dir {
+                        files.remove(&path);
+                        rm(&path)
+                    } else {
+                        files.retain(|f| {
+                            !f.starts_with(&format!("{path}/"))
+                                && !path.starts_with(&format!("{f}/"))
+                        });
+                        files.insert(path.clone());
+                        let mode = MODES[(rng.next() % 3) as usize];
+                        set(&path, mode, rng.pick(BODIES))
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn random_edits_make_the_commits_fast_import_makes() {
+    let s = Sandbox::new();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for round in 0..40u32 {
+        let a = s.repo(&format!("a{round}"), false);
+        let b = s.repo(&format!("b{round}"), false);
+        let mut files = std::collections::BTreeSet::new();
+        let head = if round.is_multiple_of(2) {
+            let seed = random_commits(&mut rng, 3, &mut files);
+            let ia = by_fast_import(&s, &a, None, &seed);
+            let ib = by_fast_import(&s, &b, None, &seed);
+            assert_eq!(ia, ib);
+            ia.last().cloned()
+        } else {
+            None
+        };
+        let commits = random_commits(&mut rng, 6, &mut files);
+        let want = by_fast_import(&s, &a, head.as_deref(), &commits);
+        let got = by_writer(&s, &b, head.as_deref(), &commits);
+        assert_eq!(got, want, "round {round}: {commits:?}");
+    }
+}
+
+/// A raw object written as is (`hash-object --literally`); its id.
+fn literal(s: &Sandbox, dir: &Path, kind: &str, body: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = warden_testkit::git::command(
+        dir,
+        &s.home(),
+        &["hash-object", "-w", "--literally", "-t", kind, "--stdin"],
+    )
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .expect("hash-object");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body)
+        .expect("body");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn tree_entry(mode: &str, name: &str, hex: &str) -> Vec<u8> {
+    let mut e = format!("{mode} {name}\0").into_bytes();
+    let mut id = [0u8; 20];
+    for (i, b) in id.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex");
+    }
+    e.extend_from_slice(&id);
+    e
+}
+
+/// HEAD whose trees are not in git's canonical form: the subtree's entries
+/// out of order, the root's directory mode spelled `040000`; a gitlink and
+/// a symlink at the root. The same commit in two repositories.
+fn non_canonical(s: &Sandbox) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let a = s.repo("a", false);
+    let x = literal(s, &a, "blob", b"x");
+    let mut sub = tree_entry("100644", "b", &x);
+    sub.extend(tree_entry("100644", "a", &x));
+    let sub = literal(s, &a, "tree", &sub);
+    let mut root = tree_entry("040000", "d", &sub);
+    root.extend(tree_entry("100644", "f", &x));
+    root.extend(tree_entry("160000", "g", &x));
+    root.extend(tree_entry("120000", "l", &x));
+    let root = literal(s, &a, "tree", &root);
+    let head = s
+        .git(&a, &["commit-tree", "-m", "odd", &root])
+        .trim()
+        .to_string();
+    s.git(&a, &["update-ref", "refs/heads/main", &head]);
+    let h = s.home();
+    s.git(&h, &["clone", "--quiet", "--no-local", "a", "b"]);
+    (a, h.join("b"), head)
+}
+
+#[test]
+fn a_non_canonical_head_tree_set_to_what_it_has_matches_fast_import() {
+    let s = Sandbox::new();
+    let (a, b, head) = non_canonical(&s);
+    let commits = vec![
+        vec![set("d/a", 0o100644, "x")],
+        vec![set("f", 0o100644, "x")],
+    ];
+    assert_eq!(
+        by_writer(&s, &b, Some(&head), &commits),
+        by_fast_import(&s, &a, Some(&head), &commits)
+    );
+}
+
+#[test]
+fn a_non_canonical_head_tree_changed_matches_fast_import() {
+    let s = Sandbox::new();
+    let (a, b, head) = non_canonical(&s);
+    let commits = vec![
+        vec![set("d/c", 0o100644, "c")],
+        vec![
+            set("g/x", 0o100644, "through a gitlink"),
+            set("l/y", 0o100644, "through a link"),
+        ],
+        vec![rm("d/a"), rm("d/b"), rm("d/c")],
+    ];
+    assert_eq!(
+        by_writer(&s, &b, Some(&head), &commits),
+        by_fast_import(&s, &a, Some(&head), &commits)
+    );
+}

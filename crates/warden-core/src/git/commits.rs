@@ -55,7 +55,8 @@ struct Dir {
     body: Vec<u8>,
     /// Where each entry starts in `body`.
     starts: Vec<usize>,
-    /// `body`'s id; None for a directory not written yet.
+    /// `body`'s id (for a tree HEAD has out of git's form, that tree's);
+    /// None for a directory not written yet.
     oid: Option<Oid>,
     /// Where `body` is in this pack (None: in the repository, or nowhere).
     base: Option<Base>,
@@ -160,7 +161,8 @@ enum Op {
 
 impl Dir {
     /// A tree read from the repository. One that is not in git's canonical
-    /// form (order, mode spelling) is rewritten in it, as `fast-import` would.
+    /// form (order, mode spelling) is rewritten in it once it changes, as
+    /// `fast-import` does; unchanged, it keeps its id.
     fn parse(oid: Oid, bytes: &[u8]) -> Option<Dir> {
         let mut entries: Vec<(Vec<u8>, Entry)> = Vec::new();
         let mut canonical = true;
@@ -199,7 +201,6 @@ impl Dir {
                 d.starts.push(d.body.len());
                 push_entry(&mut d.body, &k[..k.len() - 1], e);
             }
-            d.oid = None;
         }
         Some(d)
     }
@@ -490,6 +491,12 @@ impl CommitWriter {
             )
             .in_dir(&self.dir));
         }
+        let entry = Entry { mode, oid };
+        // What the path already has is no change: its trees stay as they are,
+        // as `fast-import` leaves them (one HEAD has out of git's order too).
+        if self.root.at(&dirs).and_then(|d| d.get(&key(name, false))) == Some(entry) {
+            return Ok(());
+        }
         let mut d = &mut self.root;
         d.dirty = true;
         for c in &dirs {
@@ -512,7 +519,7 @@ impl CommitWriter {
         if d.children.remove(name).is_some() || d.get(&key(name, true)).is_some() {
             d.edits.insert(key(name, true), None);
         }
-        d.edits.insert(key(name, false), Some(Entry { mode, oid }));
+        d.edits.insert(key(name, false), Some(entry));
         Ok(())
     }
 
