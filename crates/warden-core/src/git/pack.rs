@@ -208,7 +208,7 @@ impl PackWriter {
     /// both and rename them into place; the pack's path. An empty pack is
     /// removed instead (`None`).
     pub fn finish(mut self) -> io::Result<Option<PathBuf>> {
-        let Some(mut out) = self.out.take() else {
+        let Some(out) = self.out.take() else {
             return Ok(None);
         };
         if self.placed.is_empty() {
@@ -216,6 +216,15 @@ impl PackWriter {
             std::fs::remove_file(&self.tmp)?;
             return Ok(None);
         }
+        let idx_tmp = self.tmp.with_extension("idx");
+        // A failure (a full disk at the last flush) leaves nothing behind.
+        self.seal(out, &idx_tmp).map(Some).inspect_err(|_| {
+            let _ = std::fs::remove_file(&self.tmp);
+            let _ = std::fs::remove_file(&idx_tmp);
+        })
+    }
+
+    fn seal(&mut self, mut out: BufWriter<File>, idx_tmp: &Path) -> io::Result<PathBuf> {
         out.flush()?;
         let mut file = out
             .into_inner()
@@ -240,18 +249,11 @@ impl PackWriter {
         file.sync_all()?;
         let name = format!("pack-{}", hex::encode(checksum));
         let pack = self.dir.join(format!("{name}.pack"));
-        let idx_tmp = self.tmp.with_extension("idx");
-        let result = write_index(&idx_tmp, &mut self.placed, &checksum).and_then(|()| {
-            std::fs::rename(&self.tmp, &pack)?;
-            std::fs::rename(&idx_tmp, self.dir.join(format!("{name}.idx")))?;
-            File::open(&self.dir)?.sync_all()
-        });
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&self.tmp);
-            let _ = std::fs::remove_file(&idx_tmp);
-            return Err(e);
-        }
-        Ok(Some(pack))
+        write_index(idx_tmp, &mut self.placed, &checksum)?;
+        std::fs::rename(&self.tmp, &pack)?;
+        std::fs::rename(idx_tmp, self.dir.join(format!("{name}.idx")))?;
+        File::open(&self.dir)?.sync_all()?;
+        Ok(pack)
     }
 }
 
@@ -597,6 +599,29 @@ mod tests {
                 .expect("inflate");
             assert_eq!(back, input);
         }
+    }
+
+    /// A disk that fills up at the last flush: `finish` fails and the
+    /// temporary pack is gone (`/dev/full` stands for the full disk).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_when_the_pack_is_sealed_left_its_temporary_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = PackWriter::create(dir.path()).expect("create");
+        let full = File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        w.out = Some(BufWriter::with_capacity(1 << 16, full));
+        w.whole(Kind::Blob, b"buffered until the flush")
+            .expect("whole");
+        assert!(w.finish().is_err(), "the flush fails");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .flatten()
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]
