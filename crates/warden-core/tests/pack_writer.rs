@@ -516,3 +516,35 @@ fn a_non_canonical_head_tree_changed_matches_fast_import() {
         by_fast_import(&s, &a, Some(&head), &commits)
     );
 }
+
+#[test]
+fn a_large_incompressible_blob_and_an_odd_message_make_a_pack_git_checks() {
+    let s = Sandbox::new();
+    let b = s.repo("b", false);
+    let git = Git::new(&b).with_base_env(s.env());
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let big: Vec<u8> = (0..200_000).map(|_| rng.next() as u8).collect();
+    let mut w = git
+        .commit_writer(None, &["big", "t/f"])
+        .expect("writer")
+        .expect("sha1");
+    let mut last = String::new();
+    for i in 0..120 {
+        w.set("t/f", 0o100644, Blob::Bytes(format!("{i}").as_bytes()))
+            .expect("set");
+        if i == 60 {
+            w.set("big", 0o100755, Blob::Bytes(&big)).expect("set");
+        }
+        last = w
+            .commit(WHO, WHO, b"\xff\xfe odd\r\n\tbytes")
+            .expect("commit");
+    }
+    w.finish().expect("finish");
+    s.git(&b, &["update-ref", "refs/heads/main", &last]);
+    s.git(&b, &["fsck", "--full", "--strict", "--no-dangling"]);
+    let blob = s.git(&b, &["rev-parse", "main:big"]);
+    let out = warden_testkit::git::command(&b, &s.home(), &["cat-file", "blob", blob.trim()])
+        .output()
+        .expect("cat-file");
+    assert_eq!(out.stdout, big);
+}
