@@ -548,3 +548,37 @@ fn a_large_incompressible_blob_and_an_odd_message_make_a_pack_git_checks() {
         .expect("cat-file");
     assert_eq!(out.stdout, big);
 }
+
+/// A repository shared with a group: git leaves a pack read-only and
+/// readable by whom `objects/pack` is (`0440` under a umask of 077, where
+/// warden's `0600` pack hid the new commits from the group).
+#[test]
+fn a_pack_did_not_get_the_permissions_git_gives_one_in_a_shared_repository() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::new();
+    let b = s.home().join("shared");
+    std::fs::create_dir_all(&b).expect("mkdir");
+    s.git(&b, &["init", "--quiet", "--shared=group"]);
+    let git = Git::new(&b).with_base_env(s.env());
+    let mut w = git
+        .commit_writer(None, &["f"])
+        .expect("writer")
+        .expect("sha1");
+    w.set("f", 0o100644, Blob::Bytes(b"f")).expect("set");
+    w.commit(WHO, WHO, b"m\n").expect("commit");
+    w.finish().expect("finish");
+    let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    let dir = b.join(".git/objects/pack");
+    assert_eq!(
+        mode(&dir) & 0o070,
+        0o070,
+        "git made the directory the group's"
+    );
+    let modes: Vec<u32> = std::fs::read_dir(&dir)
+        .expect("packs")
+        .flatten()
+        .map(|e| mode(&e.path()))
+        .collect();
+    let want = 0o444 & mode(&dir);
+    assert_eq!(modes, vec![want, want], "pack and index as git leaves them");
+}

@@ -250,6 +250,8 @@ impl PackWriter {
         let name = format!("pack-{}", hex::encode(checksum));
         let pack = self.dir.join(format!("{name}.pack"));
         write_index(idx_tmp, &mut self.placed, &checksum)?;
+        read_only(&self.tmp, &self.dir)?;
+        read_only(idx_tmp, &self.dir)?;
         std::fs::rename(&self.tmp, &pack)?;
         std::fs::rename(idx_tmp, self.dir.join(format!("{name}.idx")))?;
         File::open(&self.dir)?.sync_all()?;
@@ -264,6 +266,23 @@ impl Drop for PackWriter {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// Make `file` read-only, readable by whom `dir` is (as git leaves a pack:
+/// `0444` within the umask, and the group's read bit in a repository
+/// shared with a group, whose directories are `g+rwxs` whatever the umask).
+#[cfg(unix)]
+fn read_only(file: &Path, dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir_mode = std::fs::metadata(dir)?.permissions().mode();
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o444 & dir_mode))
+}
+
+#[cfg(not(unix))]
+fn read_only(file: &Path, _dir: &Path) -> io::Result<()> {
+    let mut p = std::fs::metadata(file)?.permissions();
+    p.set_readonly(true);
+    std::fs::set_permissions(file, p)
 }
 
 /// A version 2 pack index of `placed`.
