@@ -408,12 +408,19 @@ fn random_commits(
 fn random_edits_make_the_commits_fast_import_makes() {
     let s = Sandbox::new();
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    for round in 0..40u32 {
+    for round in 0..60u32 {
         let a = s.repo(&format!("a{round}"), false);
         let b = s.repo(&format!("b{round}"), false);
         let mut files = std::collections::BTreeSet::new();
         let head = if round.is_multiple_of(2) {
-            let seed = random_commits(&mut rng, 3, &mut files);
+            // Trees large enough that their new versions go in as deltas.
+            let fill: Edits = (0..80)
+                .flat_map(|i| [format!("a/f{i:02}"), format!("r{i:02}")])
+                .map(|p| set(&p, 0o100644, &p))
+                .collect();
+            files.extend(fill.iter().map(|(p, _)| p.clone()));
+            let mut seed = vec![fill];
+            seed.extend(random_commits(&mut rng, 3, &mut files));
             let ia = by_fast_import(&s, &a, None, &seed);
             let ib = by_fast_import(&s, &b, None, &seed);
             assert_eq!(ia, ib);
@@ -425,6 +432,11 @@ fn random_edits_make_the_commits_fast_import_makes() {
         let want = by_fast_import(&s, &a, head.as_deref(), &commits);
         let got = by_writer(&s, &b, head.as_deref(), &commits);
         assert_eq!(got, want, "round {round}: {commits:?}");
+        // The ids come from the bodies; git reads the pack's deltas.
+        if let Some(last) = got.last() {
+            s.git(&b, &["update-ref", "refs/heads/main", last]);
+            s.git(&b, &["fsck", "--full", "--strict", "--no-dangling"]);
+        }
     }
 }
 
