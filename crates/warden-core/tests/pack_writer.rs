@@ -594,3 +594,21 @@ fn a_pack_did_not_get_the_permissions_git_gives_one_in_a_shared_repository() {
     let want = 0o444 & mode(&dir);
     assert_eq!(modes, vec![want, want], "pack and index as git leaves them");
 }
+
+/// A SHA-1 repository that keeps SHA-256 names too
+/// (`extensions.compatObjectFormat`): git records each object's other name
+/// as it writes it; warden's pack had none (`rev-parse
+/// --output-object-format=sha256` gave the new commit's SHA-1 back), so
+/// `fast-import` writes the commits there.
+#[test]
+fn a_repository_with_a_compat_object_format_got_a_pack_without_its_other_names() {
+    let s = Sandbox::new();
+    let b = s.repo("b", false);
+    s.git(&b, &["config", "core.repositoryformatversion", "1"]);
+    s.git(&b, &["config", "extensions.compatObjectFormat", "sha256"]);
+    let git = Git::new(&b).with_base_env(s.env());
+    assert!(
+        git.commit_writer(None, &["f"]).expect("writer").is_none(),
+        "fast-import writes the commits"
+    );
+}

@@ -39,7 +39,8 @@ pub(super) fn commit_groups(
     let pass = Pass::read(git, groups)?;
     let paths: Vec<&str> = pass.paths.iter().map(String::as_str).collect();
     // HEAD's trees along the pass's paths, read by the pack writer (None:
-    // not a SHA-1 repository, fast-import writes the commits).
+    // not a SHA-1 repository, or one with a second object format:
+    // fast-import writes the commits).
     let writer = git.commit_writer(head.as_deref(), &paths)?;
     // HEAD's versions: (mode, blob id).
     let state: BTreeMap<String, (u32, String)> = match (&writer, &head) {

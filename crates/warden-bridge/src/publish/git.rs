@@ -249,7 +249,8 @@ impl Git {
     }
 
     /// A writer of the pass's commits into one pack, reading HEAD's trees
-    /// along `paths`; None when the repository is not SHA-1.
+    /// along `paths`; None when the repository is not SHA-1
+    /// (or also names its objects in another format).
     pub(super) fn commit_writer(
         &self,
         head: Option<&str>,

@@ -316,7 +316,8 @@ impl Rebuild {
 impl Git {
     /// A writer of commits on top of `head` (None: an unborn branch) that
     /// will change `paths` (from the top of the work tree); None when the
-    /// repository does not use SHA-1 object ids (callers fall back to
+    /// repository does not use SHA-1 object ids, or keeps names in a second
+    /// format (`extensions.compatObjectFormat`) (callers fall back to
     /// `fast-import`). HEAD's trees along the paths are read here.
     pub fn commit_writer(
         &self,
@@ -335,6 +336,11 @@ impl Git {
         let text = String::from_utf8_lossy(&out);
         let mut lines = text.lines();
         if lines.next() != Some("sha1") {
+            return Ok(None);
+        }
+        // A repository that also names its objects in another format maps
+        // each object written to that name; a pack of ours has no map.
+        if self.config_get("extensions.compatObjectFormat")?.is_some() {
             return Ok(None);
         }
         let pack_dir = self.absolute(lines.next().unwrap_or_default().to_string());
