@@ -612,3 +612,52 @@ fn a_repository_with_a_compat_object_format_got_a_pack_without_its_other_names()
         "fast-import writes the commits"
     );
 }
+
+/// A linked work tree (`git worktree add`) and a repository whose objects
+/// are elsewhere (`GIT_OBJECT_DIRECTORY`): the pack goes where git reads it.
+#[test]
+fn a_pack_written_from_a_worktree_or_a_moved_object_directory_is_read_by_git() {
+    let s = Sandbox::new();
+    let (main, head) = seeded(&s, "main");
+    let wt = s.home().join("wt");
+    s.git(
+        &main,
+        &[
+            "worktree",
+            "add",
+            "--quiet",
+            "--detach",
+            wt.to_str().expect("utf-8"),
+        ],
+    );
+    let moved = s.home().join("objects");
+    std::fs::create_dir_all(moved.join("pack")).expect("mkdir");
+    let alt = s.repo("alt", false);
+    for (dir, env) in [
+        (&wt, Vec::new()),
+        (&alt, vec![("GIT_OBJECT_DIRECTORY", moved.clone())]),
+    ] {
+        let mut base = s.env();
+        base.extend(
+            env.iter()
+                .map(|(k, v)| ((*k).into(), v.clone().into_os_string())),
+        );
+        let git = Git::new(dir).with_base_env(base);
+        let head = (dir == &wt).then_some(head.as_str());
+        let mut w = git
+            .commit_writer(head, &["n/f"])
+            .expect("writer")
+            .expect("sha1");
+        w.set("n/f", 0o100644, Blob::Bytes(b"f")).expect("set");
+        let id = w.commit(WHO, WHO, b"m\n").expect("commit");
+        w.finish().expect("finish");
+        let mut cat = warden_testkit::git::command(dir, &s.home(), &["cat-file", "-e", &id]);
+        cat.envs(env.iter().map(|(k, v)| (*k, v)));
+        assert!(
+            cat.status().expect("cat-file").success(),
+            "{}",
+            dir.display()
+        );
+    }
+    assert!(std::fs::read_dir(moved.join("pack")).expect("pack").count() >= 2);
+}
