@@ -576,7 +576,12 @@ fn a_pack_did_not_get_the_permissions_git_gives_one_in_a_shared_repository() {
         .commit_writer(None, &["f"])
         .expect("writer")
         .expect("sha1");
-    w.set("f", 0o100644, Blob::Bytes(b"f")).expect("set");
+    // Enough objects for a pack (fewer are stored loose).
+    for i in 0..120 {
+        let text = format!("f{i}");
+        w.set(&text, 0o100644, Blob::Bytes(text.as_bytes()))
+            .expect("set");
+    }
     w.commit(WHO, WHO, b"m\n").expect("commit");
     w.finish().expect("finish");
     let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
@@ -648,7 +653,12 @@ fn a_pack_written_from_a_worktree_or_a_moved_object_directory_is_read_by_git() {
             .commit_writer(head, &["n/f"])
             .expect("writer")
             .expect("sha1");
-        w.set("n/f", 0o100644, Blob::Bytes(b"f")).expect("set");
+        // Enough objects for a pack (fewer are stored loose).
+        for i in 0..120 {
+            let text = format!("n/f{i}");
+            w.set(&text, 0o100644, Blob::Bytes(text.as_bytes()))
+                .expect("set");
+        }
         let id = w.commit(WHO, WHO, b"m\n").expect("commit");
         w.finish().expect("finish");
         let mut cat = warden_testkit::git::command(dir, &s.home(), &["cat-file", "-e", &id]);
@@ -660,4 +670,31 @@ fn a_pack_written_from_a_worktree_or_a_moved_object_directory_is_read_by_git() {
         );
     }
     assert!(std::fs::read_dir(moved.join("pack")).expect("pack").count() >= 2);
+}
+
+/// A pass of a few objects made a pack of its own, where `fast-import`
+/// stores fewer than 100 objects loose: a bridge watching its inbox (a few
+/// commands per pass) would have made git's automatic maintenance repack
+/// the repository every 50 passes. They are stored loose now.
+#[test]
+fn a_small_pass_made_a_pack_of_its_own_where_fast_import_stores_objects_loose() {
+    let s = Sandbox::new();
+    let (b, head) = seeded(&s, "b");
+    let pack_dir = b.join(".git/objects/pack");
+    let packs = || std::fs::read_dir(&pack_dir).map_or(0, |d| d.count());
+    let before = packs();
+    let commits = vec![
+        vec![set("results/a.json", 0o100644, "a")],
+        vec![set("results/b.json", 0o100644, "b"), rm("z")],
+    ];
+    let got = by_writer(&s, &b, Some(&head), &commits);
+    assert_eq!(packs(), before, "no new pack");
+    let last = &got[got.len() - 1];
+    for id in &got {
+        assert!(s.try_git(&b, &["cat-file", "-e", id]), "{id} stored");
+    }
+    s.git(&b, &["update-ref", "refs/heads/main", last]);
+    s.git(&b, &["fsck", "--full", "--strict", "--no-dangling"]);
+    let (a, _) = seeded(&s, "a");
+    assert_eq!(got, by_fast_import(&s, &a, Some(&head), &commits));
 }

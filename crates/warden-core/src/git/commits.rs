@@ -39,7 +39,15 @@ pub struct CommitWriter {
     root: Dir,
     parent: Option<Oid>,
     dir: PathBuf,
+    git: Git,
 }
+
+/// Below this many objects a pass's objects are stored loose, as
+/// `fast-import` does (its `fastimport.unpackLimit` default): a bridge
+/// watching its inbox publishes a few commands per pass, and a pack per pass
+/// would make git's automatic maintenance repack the repository every 50
+/// passes (`gc.autoPackLimit`).
+const UNPACK_LIMIT: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
@@ -355,6 +363,7 @@ impl Git {
             root,
             parent: head.and_then(Oid::from_hex),
             dir: self.dir.clone(),
+            git: self.clone(),
         }))
     }
 
@@ -577,12 +586,20 @@ impl CommitWriter {
     }
 
     /// Put the pack and its index into the repository's `objects/pack`.
+    /// A pass of fewer than [`UNPACK_LIMIT`] objects is stored as loose
+    /// objects by one `git unpack-objects`.
     pub fn finish(self) -> Result<()> {
         let dir = self.dir.clone();
-        self.pack
-            .finish()
-            .map(|_| ())
-            .map_err(|e| Error::new(ErrorKind::Io, "write a pack", e.to_string()).in_dir(&dir))
+        let io = |e: std::io::Error| {
+            Error::new(ErrorKind::Io, "write a pack", e.to_string()).in_dir(&dir)
+        };
+        if self.pack.len() < UNPACK_LIMIT {
+            return match self.pack.into_bytes().map_err(io)? {
+                Some(bytes) => self.git.unpack_objects(bytes),
+                None => Ok(()),
+            };
+        }
+        self.pack.finish().map(|_| ()).map_err(io)
     }
 
     /// Drop everything written (no commit becomes visible). Dropping the

@@ -928,6 +928,13 @@ impl Git {
             .collect())
     }
 
+    /// Store the objects of `pack` (a whole pack file) as loose objects
+    /// (`unpack-objects -q`, as `fast-import` does with a small pack).
+    pub fn unpack_objects(&self, pack: Vec<u8>) -> Result<()> {
+        self.ok(Call::new(Mode::Write, ["unpack-objects", "-q"]).stdin(pack))
+            .map(|_| ())
+    }
+
     /// Fast-forward the checked-out branch to `rev` (`merge --ff-only`).
     pub fn merge_ff_only(&self, rev: &str) -> Result<()> {
         self.ok(Call::new(

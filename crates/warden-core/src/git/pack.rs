@@ -224,7 +224,31 @@ impl PackWriter {
         })
     }
 
-    fn seal(&mut self, mut out: BufWriter<File>, idx_tmp: &Path) -> io::Result<PathBuf> {
+    /// The sealed pack's bytes, for a caller that stores its objects another
+    /// way (`git unpack-objects`, as `fast-import` does with a pack of few
+    /// objects); None when it holds none. The temporary file is removed.
+    pub fn into_bytes(mut self) -> io::Result<Option<Vec<u8>>> {
+        let Some(out) = self.out.take() else {
+            return Ok(None);
+        };
+        let sealed = if self.placed.is_empty() {
+            drop(out);
+            Ok(None)
+        } else {
+            self.trailer(out).and_then(|(mut file, _)| {
+                let mut bytes = Vec::new();
+                file.seek(SeekFrom::Start(0))?;
+                file.read_to_end(&mut bytes)?;
+                Ok(Some(bytes))
+            })
+        };
+        let _ = std::fs::remove_file(&self.tmp);
+        sealed
+    }
+
+    /// Write the object count and the trailing checksum; the file and the
+    /// checksum.
+    fn trailer(&mut self, mut out: BufWriter<File>) -> io::Result<(File, [u8; 20])> {
         out.flush()?;
         let mut file = out
             .into_inner()
@@ -246,6 +270,11 @@ impl PackWriter {
         let checksum: [u8; 20] = sum.finalize().into();
         file.seek(SeekFrom::End(0))?;
         file.write_all(&checksum)?;
+        Ok((file, checksum))
+    }
+
+    fn seal(&mut self, out: BufWriter<File>, idx_tmp: &Path) -> io::Result<PathBuf> {
+        let (file, checksum) = self.trailer(out)?;
         file.sync_all()?;
         let name = format!("pack-{}", hex::encode(checksum));
         let pack = self.dir.join(format!("{name}.pack"));
