@@ -7,30 +7,13 @@
 #![cfg(unix)]
 
 use std::path::Path;
-use warden_core::git::{Blob, Git};
+use warden_core::git::{Blob, Git, fast_import_path};
 use warden_testkit::Sandbox;
 
 const WHO: &str = "A U Thor <author@example.com> 1700000000 +0000";
 
 /// One commit's edits: (path, Some((mode, bytes))) sets, None removes.
 type Edits = Vec<(String, Option<(u32, Vec<u8>)>)>;
-
-fn quote(p: &str) -> String {
-    if !p.starts_with('"') && !p.contains(['\n', '\\', '"']) {
-        return p.to_string();
-    }
-    let mut q = String::from("\"");
-    for c in p.chars() {
-        match c {
-            '"' => q.push_str("\\\""),
-            '\\' => q.push_str("\\\\"),
-            '\n' => q.push_str("\\n"),
-            c => q.push(c),
-        }
-    }
-    q.push('"');
-    q
-}
 
 /// The commit ids `git fast-import` makes for `commits` on top of `head`.
 fn by_fast_import(s: &Sandbox, dir: &Path, head: Option<&str>, commits: &[Edits]) -> Vec<String> {
@@ -53,11 +36,17 @@ fn by_fast_import(s: &Sandbox, dir: &Path, head: Option<&str>, commits: &[Edits]
         }
         for (path, now) in edits {
             match now {
-                None => stream.extend_from_slice(format!("D {}\n", quote(path)).as_bytes()),
+                None => {
+                    stream.extend_from_slice(format!("D {}\n", fast_import_path(path)).as_bytes())
+                }
                 Some((mode, bytes)) => {
                     stream.extend_from_slice(
-                        format!("M {mode:o} inline {}\ndata {}\n", quote(path), bytes.len())
-                            .as_bytes(),
+                        format!(
+                            "M {mode:o} inline {}\ndata {}\n",
+                            fast_import_path(path),
+                            bytes.len()
+                        )
+                        .as_bytes(),
                     );
                     stream.extend_from_slice(bytes);
                     stream.push(b'\n');

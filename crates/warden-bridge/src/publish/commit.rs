@@ -310,7 +310,7 @@ fn fast_import_stream(
             stream.extend_from_slice(format!("from {h}\n").as_bytes());
         }
         for (path, now) in changes {
-            let q = quote_path(path);
+            let q = warden_core::git::fast_import_path(path);
             match now {
                 None => stream.extend_from_slice(format!("D {q}\n").as_bytes()),
                 Some((mode, Content::Blob(sha))) => {
@@ -380,22 +380,4 @@ fn expand(top: &Path, rel: &str, out: &mut Vec<String>) {
         }
         _ => out.push(rel.to_string()),
     }
-}
-
-/// A path as fast-import reads it: C-style quoted when it must be.
-fn quote_path(p: &str) -> String {
-    if !p.starts_with('"') && !p.contains(['\n', '\\', '"']) {
-        return p.to_string();
-    }
-    let mut q = String::from("\"");
-    for c in p.chars() {
-        match c {
-            '"' => q.push_str("\\\""),
-            '\\' => q.push_str("\\\\"),
-            '\n' => q.push_str("\\n"),
-            c => q.push(c),
-        }
-    }
-    q.push('"');
-    q
 }

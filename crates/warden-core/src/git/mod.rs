@@ -39,7 +39,7 @@ pub mod pack;
 pub use commit_meta::{CommitMeta, parse_commit_object};
 pub use commits::{Blob, CommitWriter};
 pub use identity::IDENTITY_CACHE;
-pub use ops::{Fetch, RefUpdate, Role};
+pub use ops::{Fetch, RefUpdate, Role, fast_import_path};
 pub use parse::{
     CommitInfo, ConflictStage, Entry, Identity, MergeTree, ObjectInfo, Porcelain, RefInfo,
     RemoteConfig, StashInfo, TreeEntry, Worktree,

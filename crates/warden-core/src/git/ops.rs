@@ -55,6 +55,24 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
+/// A path as fast-import reads it: C-style quoted when it must be.
+pub fn fast_import_path(p: &str) -> String {
+    if !p.starts_with('"') && !p.contains(['\n', '\\', '"']) {
+        return p.to_string();
+    }
+    let mut q = String::from("\"");
+    for c in p.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
 impl Git {
     // ------------------------------------------------------------ setup
 
