@@ -362,7 +362,12 @@ fn without_place(msg: &str) -> &str {
 fn syntax_sentence(msg: &str) -> Option<(&'static str, &'static str)> {
     const SENTENCES: &[(&str, &str, &str)] = &[
         (
-            "tab",
+            "found a tab",
+            "not valid YAML: a tab character where YAML reads indentation or a plain value",
+            "indent with spaces, and quote a value that holds a tab",
+        ),
+        (
+            "tabs disallowed",
             "not valid YAML: a tab character where YAML reads indentation or a plain value",
             "indent with spaces, and quote a value that holds a tab",
         ),
@@ -398,7 +403,7 @@ fn syntax_sentence(msg: &str) -> Option<(&'static str, &'static str)> {
         ),
         (
             "unexpected character",
-            "not valid YAML: a plain value starts with a character YAML reserves (`@` or a backquote)",
+            "not valid YAML: a plain value starts with a character YAML reserves (such as `@`)",
             "quote the value",
         ),
         (
@@ -1025,6 +1030,7 @@ mod tests {
     fn a_yaml_syntax_error_said_its_place_twice_and_no_fix() {
         for (yaml, says, hint) in [
             ("a:\n\tb: 1\n", "a tab character", "indent with spaces"),
+            ("a: 1\n\tb: 1\n", "a tab character", "indent with spaces"),
             (
                 "a: *nope\n",
                 "anchor (`&name`) is not defined",
