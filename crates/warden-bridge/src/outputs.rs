@@ -71,6 +71,11 @@ pub struct Counters {
     pub lines_added: u64,
     pub lines_removed: u64,
     pub bytes_written: u64,
+    /// True when the command changed a file git ignores in the target (a
+    /// local secret): `lines_added`, `lines_removed` and `bytes_written` are
+    /// then 0, since they would tell that file's size.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sizes_hidden: bool,
 }
 
 impl From<&warden_core::ledger::Counts> for Counters {
@@ -83,6 +88,7 @@ impl From<&warden_core::ledger::Counts> for Counters {
             lines_added: c.lines_added,
             lines_removed: c.lines_removed,
             bytes_written: c.bytes_written,
+            sizes_hidden: false,
         }
     }
 }

@@ -214,6 +214,27 @@ fn an_ignored_file_of_another_target_repository_is_not_shown_in_the_diff() {
         "{patch}"
     );
     assert!(patch.contains("-OLD-SHOWN\n+NEW-SHOWN\n"), "{patch}");
+    // The published counters told the ignored file's size (its lines
+    // removed); they are zeroed for such a command, and say so.
+    let result: Value =
+        serde_json::from_slice(&std::fs::read(env.layout().result("other1")).expect("result"))
+            .expect("json");
+    let c = &result["counters"];
+    assert_eq!(c["sizes_hidden"], json!(true), "{c}");
+    for k in ["lines_added", "lines_removed", "bytes_written"] {
+        assert_eq!(c[k], json!(0), "{k}: {c}");
+    }
+    assert_eq!(c["files_changed"], json!(2), "{c}");
+    env.drop_file(
+        "other2.json",
+        &signed(&write("other2", "shown.txt", "AGAIN\n")),
+    );
+    archived(&pass_over(&env, &target, None));
+    let result: Value =
+        serde_json::from_slice(&std::fs::read(env.layout().result("other2")).expect("result"))
+            .expect("json");
+    assert_eq!(result["counters"].get("sizes_hidden"), None, "{result}");
+    assert_eq!(result["counters"]["lines_removed"], json!(1), "{result}");
 }
 
 /// When git cannot say what it ignores (here: not on the bridge's PATH),

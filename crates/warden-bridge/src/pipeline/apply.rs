@@ -261,6 +261,7 @@ impl<'a> Bridge<'a> {
             diff: plan.diff.clone(),
             paths: plan.changes.iter().map(|c| c.path.to_string()).collect(),
             recovered: false,
+            sizes_hidden: false,
         })
     }
 
@@ -300,6 +301,7 @@ impl<'a> Bridge<'a> {
                 diff: String::new(),
                 paths: Vec::new(),
                 recovered: false,
+                sizes_hidden: false,
             }));
         }
         Ok(())
@@ -341,6 +343,7 @@ impl<'a> Bridge<'a> {
                 .map(|c| c.path.clone())
                 .collect(),
             recovered: true,
+            sizes_hidden: false,
         })
     }
 }

@@ -8,6 +8,9 @@
 //! does the part of a file a `moveFile` filled from an ignored one. The
 //! patch written is the one `diff_sha256` is the digest of.
 //!
+//! The result's line and byte counters would tell such a file's size: for a
+//! command that changed one they are 0, and `counters.sizes_hidden` says so.
+//!
 //! git is asked once per batch (`check-ignore`, in the target repository,
 //! which may not hold the bridge root). When it cannot answer, no file's
 //! content is shown, and the pass says why.
@@ -179,13 +182,21 @@ impl Bridge<'_> {
             if done.diff.is_empty() {
                 continue;
             }
-            done.diff = leave_out(&done.diff, &done.paths, |p| match &ignored {
+            let hidden = |p: &str| match &ignored {
                 None => Some(Hidden::Unknown),
                 Some(set) if set.contains(p) => Some(Hidden::Ignored),
                 Some(_) => moved
                     .get(&(i, p.to_string()))
                     .map(|from| Hidden::MovedFrom(from.clone())),
-            });
+            };
+            // The counts of lines and bytes would tell a hidden file's size.
+            if done.paths.iter().any(|p| hidden(p).is_some()) {
+                done.counts.lines_added = 0;
+                done.counts.lines_removed = 0;
+                done.counts.bytes_written = 0;
+                done.sizes_hidden = true;
+            }
+            done.diff = leave_out(&done.diff, &done.paths, hidden);
         }
     }
 }

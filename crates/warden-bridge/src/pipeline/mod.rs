@@ -217,6 +217,9 @@ struct Done {
     /// Target-repository paths the run changed.
     paths: Vec<String>,
     recovered: bool,
+    /// A changed path is ignored by git in the target: the line and byte
+    /// counts were zeroed ([`ignored`]).
+    sizes_hidden: bool,
 }
 
 /// The outcome of applying one accepted command.

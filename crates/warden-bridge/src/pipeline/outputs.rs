@@ -163,7 +163,10 @@ impl Bridge<'_> {
                 executed_at: now.to_string(),
                 duration_ms,
             },
-            counters: Counters::from(&done.counts),
+            counters: Counters {
+                sizes_hidden: done.sizes_hidden,
+                ..Counters::from(&done.counts)
+            },
             constraints: cmd.constraints_json(),
             constraints_ok: ConstraintsOk {
                 max_files_changed: done.counts.files <= cmd.max_files_changed,
