@@ -358,16 +358,12 @@ fn without_place(msg: &str) -> &str {
 }
 
 /// What the parser's message means and what to do, for the mistakes people
-/// make most (the parser's own sentence is kept for the rest).
+/// make most (the parser's own sentence is kept for the rest). Each row:
+/// the parser's words (`|` between alternatives), the sentence, the fix.
 fn syntax_sentence(msg: &str) -> Option<(&'static str, &'static str)> {
     const SENTENCES: &[(&str, &str, &str)] = &[
         (
-            "found a tab",
-            "not valid YAML: a tab character where YAML reads indentation or a plain value",
-            "indent with spaces, and quote a value that holds a tab",
-        ),
-        (
-            "tabs disallowed",
+            "found a tab|tabs disallowed",
             "not valid YAML: a tab character where YAML reads indentation or a plain value",
             "indent with spaces, and quote a value that holds a tab",
         ),
@@ -414,7 +410,7 @@ fn syntax_sentence(msg: &str) -> Option<(&'static str, &'static str)> {
     ];
     SENTENCES
         .iter()
-        .find(|(needle, _, _)| msg.contains(needle))
+        .find(|(needles, _, _)| needles.split('|').any(|n| msg.contains(n)))
         .map(|(_, what, hint)| (*what, *hint))
 }
 
