@@ -17,12 +17,16 @@ use warden_core::git::{Blob, CommitWriter};
 /// are hashed, storing nothing, by two `git hash-object --stdin-paths` (with
 /// the path's filters, as `git add` applies them, and without): a file whose
 /// ids agree goes to fast-import inline, the few a filter changes are stored
-/// by a third (`-w`); HEAD's versions are looked up by one `git cat-file
-/// --batch-check` (and one `ls-tree` of the paths found); ignored optional
-/// paths are found by one `git check-ignore --stdin`; every commit is written
-/// into one pack by warden, after one `git cat-file --batch` per level of
-/// HEAD's trees along the pass's paths (no loose object per file, and the
-/// push reuses the pack's deltas); HEAD is moved by one
+/// by a third (`-w`); ignored optional paths are found by one `git
+/// check-ignore --stdin`; HEAD's trees along the pass's paths are read by
+/// one `git cat-file --batch` per level of depth, which also gives HEAD's
+/// versions of those paths; every commit is written into one pack by
+/// warden (no loose object per file, and the push reuses the pack's
+/// deltas; a pass of fewer than 100 objects is stored loose by one `git
+/// unpack-objects`). Where warden cannot write the pack (not SHA-1, a
+/// second object format), HEAD's versions come from one `git cat-file
+/// --batch-check` (and one `ls-tree` of the paths found) and the commits
+/// from one `git fast-import` onto a scratch ref. HEAD is moved by one
 /// `git update-ref --stdin` against its old value; and the user's index is
 /// brought up to the new HEAD by one `git reset` of the safe directories
 /// touched and the other paths. A group that changes nothing is not
