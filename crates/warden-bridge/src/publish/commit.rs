@@ -16,7 +16,7 @@ use warden_core::git::{Blob, CommitWriter};
 /// number of git processes for the whole pass (issue 11): the work-tree files
 /// are hashed, storing nothing, by two `git hash-object --stdin-paths` (with
 /// the path's filters, as `git add` applies them, and without): a file whose
-/// ids agree goes to fast-import inline, the few a filter changes are stored
+/// ids agree goes into the pass's pack as it is, the few a filter changes are stored
 /// by a third (`-w`); ignored optional paths are found by one `git
 /// check-ignore --stdin`; HEAD's trees along the pass's paths are read by
 /// one `git cat-file --batch` per level of depth, which also gives HEAD's
@@ -144,9 +144,9 @@ impl Pass {
             work.insert(p.clone(), entry);
         }
         // The files' ids with and without their filters, storing nothing:
-        // where they agree the bytes on disk are the blob and go to
-        // fast-import inline (no loose object per file, and the push reuses
-        // fast-import's pack); where a filter changes them, git stores them.
+        // where they agree the bytes on disk are the blob and go into the
+        // pass's pack as they are (no loose object per file); where a filter
+        // changes them, git stores them.
         let filtered = git.blob_ids(&regular, true)?;
         let raw = git.blob_ids(&regular, false)?;
         let mut stored: Vec<String> = Vec::new();
@@ -346,7 +346,8 @@ fn inline(stream: &mut Vec<u8>, mode: u32, quoted: &str, bytes: &[u8]) {
 type Change = (String, Option<(u32, Content)>);
 
 /// A file's new content: a stored blob's id, the work-tree file that is
-/// that blob (handed to fast-import inline), or bytes for fast-import.
+/// that blob (read into the pack, or handed to fast-import inline), or
+/// bytes.
 #[derive(Debug, Clone)]
 enum Content {
     Blob(String),

@@ -19,8 +19,9 @@ impl Git {
     /// nothing: with their path's filters (as [`Git::hash_files`]) when
     /// `filters`, else of their bytes as they are. One `hash-object
     /// --stdin-paths`. Where the two differ a filter applies; where they
-    /// agree the bytes on disk are the blob (so they can be handed to
-    /// `fast-import` inline instead of being written as loose objects).
+    /// agree the bytes on disk are the blob (so they can go into a pack as
+    /// they are, or to `fast-import` inline, instead of being written as
+    /// loose objects).
     pub fn blob_ids(&self, paths: &[&str], filters: bool) -> Result<Vec<String>> {
         self.hash_stdin_paths(paths, if filters { &[] } else { &["--no-filters"] })
     }
